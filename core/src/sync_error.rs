@@ -1,0 +1,211 @@
+//! The sync-error taxonomy shared by the agent (which reports) and the engine
+//! (which groups divergent nodes by root cause).
+//!
+//! A sync error travels as `CODE: detail`, e.g.
+//! `RELOAD_FAILURE: Incompatible Filter Signature`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Why a node could not apply its desired configuration. The `u8` values are
+/// stable: they travel in the binary heartbeat record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[repr(u8)]
+pub enum SyncErrorCode {
+    /// The gateway could not hot-swap the configuration.
+    ReloadFailure = 1,
+    /// The bytes a node applied do not hash to the authority's hash.
+    HashMismatch = 2,
+    /// Fetching the snapshot timed out.
+    FetchTimeout = 3,
+    /// The NATS transport did not deliver the snapshot in time.
+    NatsTimeout = 4,
+    /// The process ran short of memory while loading the configuration.
+    MemoryPressure = 5,
+    /// The JVM ran short of heap while loading the configuration.
+    JvmMemoryPressure = 6,
+    /// The runtime is too old for the configuration.
+    IncompatibleVersion = 7,
+    /// The configuration failed the gateway's validation.
+    ValidationFailed = 8,
+    /// The JVM gateway's reload failed (seen in the seeds as `JVM_RELOAD_FAILED`).
+    JvmReloadFailed = 9,
+    /// A code outside this taxonomy; the full text is kept in the detail.
+    Other = 255,
+}
+
+impl SyncErrorCode {
+    /// Every code, in `u8` order.
+    pub const ALL: [SyncErrorCode; 10] = [
+        SyncErrorCode::ReloadFailure,
+        SyncErrorCode::HashMismatch,
+        SyncErrorCode::FetchTimeout,
+        SyncErrorCode::NatsTimeout,
+        SyncErrorCode::MemoryPressure,
+        SyncErrorCode::JvmMemoryPressure,
+        SyncErrorCode::IncompatibleVersion,
+        SyncErrorCode::ValidationFailed,
+        SyncErrorCode::JvmReloadFailed,
+        SyncErrorCode::Other,
+    ];
+
+    /// The stable text form, e.g. `"RELOAD_FAILURE"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncErrorCode::ReloadFailure => "RELOAD_FAILURE",
+            SyncErrorCode::HashMismatch => "HASH_MISMATCH",
+            SyncErrorCode::FetchTimeout => "FETCH_TIMEOUT",
+            SyncErrorCode::NatsTimeout => "NATS_TIMEOUT",
+            SyncErrorCode::MemoryPressure => "MEMORY_PRESSURE",
+            SyncErrorCode::JvmMemoryPressure => "JVM_MEMORY_PRESSURE",
+            SyncErrorCode::IncompatibleVersion => "INCOMPATIBLE_VERSION",
+            SyncErrorCode::ValidationFailed => "VALIDATION_FAILED",
+            SyncErrorCode::JvmReloadFailed => "JVM_RELOAD_FAILED",
+            SyncErrorCode::Other => "OTHER",
+        }
+    }
+
+    /// The code for its text form; `None` for a code outside the taxonomy.
+    pub fn from_name(name: &str) -> Option<Self> {
+        SyncErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The code for its stable `u8`.
+    pub fn from_u8(value: u8) -> Option<Self> {
+        SyncErrorCode::ALL.into_iter().find(|c| *c as u8 == value)
+    }
+
+    /// A dense index `0..ALL.len()` for per-code counters.
+    pub(crate) fn index(self) -> usize {
+        SyncErrorCode::ALL.iter().position(|c| *c == self).unwrap_or(SyncErrorCode::ALL.len() - 1)
+    }
+}
+
+impl fmt::Display for SyncErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The longest sync-error detail kept, in bytes; longer details are cut at a
+/// character boundary.
+pub const MAX_DETAIL_LEN: usize = 512;
+
+/// A machine code and a human detail.
+///
+/// ```
+/// use fleetgov::{SyncError, SyncErrorCode};
+/// let e: SyncError = "RELOAD_FAILURE: Incompatible Filter Signature".parse().unwrap();
+/// assert_eq!(e.code, SyncErrorCode::ReloadFailure);
+/// assert_eq!(e.detail, "Incompatible Filter Signature");
+/// assert_eq!(e.to_string(), "RELOAD_FAILURE: Incompatible Filter Signature");
+/// // Codes outside the taxonomy are kept whole, under OTHER.
+/// let o: SyncError = "DISK_FULL: /var".parse().unwrap();
+/// assert_eq!((o.code, o.to_string().as_str()), (SyncErrorCode::Other, "DISK_FULL: /var"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SyncError {
+    /// The machine code.
+    pub code: SyncErrorCode,
+    /// The human detail. For [`SyncErrorCode::Other`] it is the whole
+    /// `CODE: detail` text as the node sent it.
+    pub detail: String,
+}
+
+impl SyncError {
+    /// A sync error with `code` and `detail` (cut to [`MAX_DETAIL_LEN`]).
+    pub fn new(code: SyncErrorCode, detail: impl Into<String>) -> Self {
+        let mut detail = detail.into();
+        truncate_at_char(&mut detail, MAX_DETAIL_LEN);
+        SyncError { code, detail }
+    }
+}
+
+fn truncate_at_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
+impl std::str::FromStr for SyncError {
+    type Err = Error;
+
+    /// Parses `CODE: detail` (or a bare `CODE`). The code is upper snake case.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let (code, detail) = match s.split_once(':') {
+            Some((c, d)) => (c.trim(), d.trim()),
+            None => (s, ""),
+        };
+        let well_formed = !code.is_empty()
+            && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !well_formed {
+            return Err(Error::invalid(format!(
+                "sync error {s:?} must read 'CODE: detail' with an UPPER_SNAKE_CASE code"
+            )));
+        }
+        Ok(match SyncErrorCode::from_name(code) {
+            Some(c) => SyncError::new(c, detail),
+            None => SyncError::new(SyncErrorCode::Other, s),
+        })
+    }
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.detail.is_empty()) {
+            (SyncErrorCode::Other, _) => f.write_str(&self.detail),
+            (c, true) => f.write_str(c.as_str()),
+            (c, false) => write!(f, "{}: {}", c, self.detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_text_and_u8() {
+        for c in SyncErrorCode::ALL {
+            assert_eq!(SyncErrorCode::from_name(c.as_str()), Some(c));
+            assert_eq!(SyncErrorCode::from_u8(c as u8), Some(c));
+        }
+        assert_eq!(SyncErrorCode::from_u8(0), None);
+    }
+
+    #[test]
+    fn seed_errors_parse() {
+        for (text, code) in [
+            ("RELOAD_FAILURE: Incompatible Filter Signature", SyncErrorCode::ReloadFailure),
+            ("NATS_TIMEOUT: Failed to receive snapshot", SyncErrorCode::NatsTimeout),
+            ("JVM_MEMORY_PRESSURE: OOM during policy load", SyncErrorCode::JvmMemoryPressure),
+            ("JVM_RELOAD_FAILED: Incompatible Filter Signature", SyncErrorCode::JvmReloadFailed),
+        ] {
+            let e: SyncError = text.parse().unwrap();
+            assert_eq!(e.code, code);
+            assert_eq!(e.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn malformed_sync_errors_are_invalid() {
+        for bad in ["", "   ", "lower: case", ": no code", "BAD CODE: x"] {
+            assert!(bad.parse::<SyncError>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_details_are_cut_at_a_char_boundary() {
+        let e = SyncError::new(SyncErrorCode::ReloadFailure, "é".repeat(MAX_DETAIL_LEN));
+        assert!(e.detail.len() <= MAX_DETAIL_LEN);
+    }
+}
