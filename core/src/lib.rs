@@ -27,6 +27,7 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+mod batch;
 mod chunked;
 mod clock;
 mod cluster;
@@ -42,6 +43,7 @@ mod heartbeat;
 mod id;
 mod inventory;
 mod recount;
+pub mod record;
 mod registry;
 mod role;
 mod slot;
@@ -51,6 +53,7 @@ mod version;
 mod view;
 mod workspace;
 
+pub use batch::BatchSummary;
 pub use clock::Clock;
 pub use cluster::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
