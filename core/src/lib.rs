@@ -10,11 +10,13 @@
 
 mod cluster;
 pub mod cohesion;
+pub mod distribution;
 pub mod drift;
 mod error;
 mod hash;
 pub mod health;
 mod id;
+pub mod policy;
 mod role;
 mod sync_error;
 mod version;
@@ -22,11 +24,13 @@ mod workspace;
 
 pub use cluster::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
+pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
 pub use error::{Error, ErrorKind, Result};
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use id::{validate_id, MAX_ID_LEN};
+pub use policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
 pub use role::Role;
 pub use sync_error::{SyncError, SyncErrorCode, MAX_DETAIL_LEN};
 pub use version::RuntimeVersion;
