@@ -205,7 +205,11 @@ fn active_policies(workspace_id: &str, policies: impl IntoIterator<Item = Policy
     }
     active.sort_by(|a, b| (a.scope(), a.id()).cmp(&(b.scope(), b.id())));
     if let Some(pair) = active.windows(2).find(|w| (w[0].scope(), w[0].id()) == (w[1].scope(), w[1].id())) {
-        return Err(Error::invalid(format!("policy {:?} ({}) is given twice", pair[0].id(), pair[0].scope())));
+        return Err(Error::invalid(format!(
+            "policy {:?} ({}) is given twice",
+            pair[0].id(),
+            pair[0].scope()
+        )));
     }
     Ok(active)
 }
@@ -261,6 +265,7 @@ mod tests {
     use crate::policy::{PolicyScope, RuleValue};
 
     type Desired<'a> = Option<(&'a str, u64, ContentHash)>;
+    type Clusters<'a> = Vec<(&'a str, Desired<'a>)>;
 
     fn policy(scope: PolicyScope, id: &str, rules: &[(&str, RuleValue)]) -> Policy {
         let mut set = RuleSet::new();
@@ -292,7 +297,7 @@ mod tests {
     fn document_matches_the_published_shape() {
         let prod = ContentHash::of(b"prod config");
         let stage = ContentHash::of(b"stage config");
-        let clusters: Vec<(&str, Desired)> = vec![
+        let clusters: Clusters = vec![
             ("gke-stage-eu", Some(("gke-stage-eu@r7", 7, stage))),
             ("eks-prod-us", Some(("eks-prod-us@r12", 12, prod))),
             ("azure-dev-west", None),
@@ -343,11 +348,15 @@ mod tests {
     #[test]
     fn bad_input_is_invalid_input() {
         let h = ContentHash::of(b"x");
-        let ok_clusters = || -> Vec<(&'static str, Desired<'static>)> { vec![("c1", Some(("c1@r1", 1, h)))] };
-        let cases: Vec<(&str, Vec<Policy>, Vec<(&str, Desired)>)> = vec![
+        let ok_clusters = || -> Clusters<'static> { vec![("c1", Some(("c1@r1", 1, h)))] };
+        let cases: Vec<(&str, Vec<Policy>, Clusters)> = vec![
             ("bad workspace", vec![], ok_clusters()),
             ("ws-1", vec![policy(PolicyScope::workspace("ws-2"), "p", &[])], ok_clusters()),
-            ("ws-1", vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::Org, "p", &[])], ok_clusters()),
+            (
+                "ws-1",
+                vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::Org, "p", &[])],
+                ok_clusters(),
+            ),
             (
                 "ws-1",
                 vec![
@@ -370,8 +379,9 @@ mod tests {
 
     #[test]
     fn same_id_in_org_and_workspace_scope_is_not_a_duplicate() {
-        let none: Vec<(&str, Desired)> = vec![];
-        let policies = vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::workspace("ws-1"), "p", &[])];
+        let none: Clusters = vec![];
+        let policies =
+            vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::workspace("ws-1"), "p", &[])];
         let cfg = FleetConfig::new("ws-1", AuthorityMode::DevOverride, policies, none).unwrap();
         assert_eq!(cfg.active_policies.len(), 2);
         assert_eq!(cfg.active_policies[0].scope(), &PolicyScope::Org);
@@ -383,7 +393,7 @@ mod tests {
         for p in seed_policies() {
             reg.upsert(p).unwrap();
         }
-        let none: Vec<(&str, Desired)> = vec![];
+        let none: Clusters = vec![];
         let cfg = FleetConfig::new("ws-1", AuthorityMode::Authoritative, reg.active("ws-1"), none).unwrap();
         assert_eq!(cfg.cloud_rules, *reg.cloud_rules("ws-1"));
     }
