@@ -20,10 +20,8 @@ use crate::error::{Error, Result};
 use crate::hash::ContentHash;
 use crate::id::validate_id;
 use crate::policy::{Policy, RuleSet};
+use crate::snapshot::{parse_snapshot_id, snapshot_id};
 use crate::workspace::AuthorityMode;
-
-/// The longest snapshot id accepted, in bytes.
-const MAX_SNAPSHOT_ID_LEN: usize = 256;
 
 /// How configuration reaches runtimes. Serialised as `"always_pull"`.
 ///
@@ -73,7 +71,7 @@ pub struct DesiredSnapshot {
     /// The snapshot id.
     pub id: String,
     /// Its revision, monotonic per cluster.
-    pub revision: u64,
+    pub revision: u32,
     /// The blake3 hash of its artifact.
     pub hash: ContentHash,
 }
@@ -151,7 +149,8 @@ impl FleetConfig {
     ///
     /// [`InvalidInput`](crate::ErrorKind::InvalidInput) for a malformed
     /// workspace or cluster id, a policy scoped to another workspace, a
-    /// policy or cluster given twice, a blank snapshot id, or active
+    /// policy or cluster given twice, a snapshot id that is not
+    /// `<cluster>@r<revision>` for its cluster and revision, or active
     /// policies that give a rule two kinds.
     ///
     /// ```
@@ -159,14 +158,14 @@ impl FleetConfig {
     /// use fleetgov::distribution::FleetConfig;
     /// use fleetgov::policy::{Policy, PolicyScope, RuleSet};
     /// let other = Policy::new(PolicyScope::workspace("ws-2"), "p", RuleSet::new()).unwrap();
-    /// let none: [(&str, Option<(&str, u64, fleetgov::ContentHash)>); 0] = [];
+    /// let none: [(&str, Option<(&str, u32, fleetgov::ContentHash)>); 0] = [];
     /// assert!(FleetConfig::new("ws-1", AuthorityMode::Authoritative, [other], none).is_err());
     /// ```
     pub fn new<C, S>(
         workspace_id: &str,
         authority_mode: AuthorityMode,
         policies: impl IntoIterator<Item = Policy>,
-        clusters: impl IntoIterator<Item = (C, Option<(S, u64, ContentHash)>)>,
+        clusters: impl IntoIterator<Item = (C, Option<(S, u32, ContentHash)>)>,
     ) -> Result<FleetConfig>
     where
         C: Into<String>,
@@ -216,7 +215,7 @@ fn active_policies(workspace_id: &str, policies: impl IntoIterator<Item = Policy
 
 /// Validates the cluster list and returns it in id order.
 fn cluster_states<C, S>(
-    clusters: impl IntoIterator<Item = (C, Option<(S, u64, ContentHash)>)>,
+    clusters: impl IntoIterator<Item = (C, Option<(S, u32, ContentHash)>)>,
 ) -> Result<Vec<ClusterDesiredState>>
 where
     C: Into<String>,
@@ -234,7 +233,12 @@ where
             None => None,
             Some((id, revision, hash)) => {
                 let id = id.into();
-                validate_snapshot_id(&id).map_err(|e| e.context(format_args!("cluster {cluster_id}")))?;
+                if parse_snapshot_id(&id) != Some((cluster_id.as_str(), revision)) {
+                    return Err(Error::invalid(format!(
+                        "cluster {cluster_id}: snapshot id {id:?} is not {:?}",
+                        snapshot_id(&cluster_id, revision)
+                    )));
+                }
                 Some(DesiredSnapshot { id, revision, hash })
             }
         };
@@ -244,27 +248,13 @@ where
     Ok(states)
 }
 
-/// A snapshot id: 1 to [`MAX_SNAPSHOT_ID_LEN`] bytes, no whitespace or control characters.
-fn validate_snapshot_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > MAX_SNAPSHOT_ID_LEN {
-        return Err(Error::invalid(format!(
-            "snapshot id must be 1 to {MAX_SNAPSHOT_ID_LEN} bytes, got {} bytes",
-            id.len()
-        )));
-    }
-    if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(format!("snapshot id {id:?} contains whitespace or control characters")));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorKind;
     use crate::policy::{PolicyScope, RuleValue};
 
-    type Desired<'a> = Option<(&'a str, u64, ContentHash)>;
+    type Desired<'a> = Option<(&'a str, u32, ContentHash)>;
     type Clusters<'a> = Vec<(&'a str, Desired<'a>)>;
 
     fn policy(scope: PolicyScope, id: &str, rules: &[(&str, RuleValue)]) -> Policy {
@@ -368,7 +358,9 @@ mod tests {
             ("ws-1", vec![], vec![("bad cluster", None)]),
             ("ws-1", vec![], vec![("c1", None), ("c1", None)]),
             ("ws-1", vec![], vec![("c1", Some(("", 1, h)))]),
-            ("ws-1", vec![], vec![("c1", Some(("c1 @r1", 1, h)))]),
+            ("ws-1", vec![], vec![("c1", Some(("c1@r1", 2, h)))]),
+            ("ws-1", vec![], vec![("c1", Some(("c2@r1", 1, h)))]),
+            ("ws-1", vec![], vec![("c1", Some(("c1@r0", 0, h)))]),
         ];
         for (ws, policies, clusters) in cases {
             let e = FleetConfig::new(ws, AuthorityMode::Authoritative, policies.clone(), clusters.clone())
