@@ -8,6 +8,7 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+pub mod audit;
 mod cluster;
 pub mod cohesion;
 pub mod drift;
