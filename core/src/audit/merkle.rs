@@ -81,7 +81,7 @@ impl<H: TreeHasher> MerkleTree<H> {
             let row = &mut self.levels[level];
             row.push(node);
             let n = row.len();
-            if n % 2 == 1 {
+            if !n.is_multiple_of(2) {
                 return;
             }
             // A new right child completed a pair: the parent is complete too.
@@ -156,7 +156,7 @@ impl<H: TreeHasher> MerkleTree<H> {
         if n == 0 {
             return H::empty_root();
         }
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
             // Complete, aligned and below `len`: formed when its last leaf arrived.
             return self.levels[level][(start >> level) as usize];
