@@ -44,7 +44,7 @@
 //! // What an auditor does with only the public key.
 //! let checkpoint = Checkpoint::open(&note, &owner_key.verifier()).unwrap();
 //! assert_eq!(proof.tree_size, checkpoint.size);
-//! proof.verify(&forced.leaf_hash(), &checkpoint.root).unwrap();
+//! proof.verify(&forced.leaf_hash(), &checkpoint.head()).unwrap();
 //! ```
 
 mod checkpoint;

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hasher::{Blake3, TreeHash, TreeHasher};
+use super::verify::TreeHead;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Proof that a leaf is in a tree of a given size.
@@ -23,8 +24,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// let head = log.head();
 /// let proof = log.inclusion_proof(1, head.size).unwrap();
 /// let leaf = log.record(1).unwrap().leaf_hash();
-/// assert!(proof.verify(&leaf, &head.root).is_ok());
-/// assert!(proof.verify(&leaf, &log.root_at(2).unwrap()).is_err());
+/// assert!(proof.verify(&leaf, &head).is_ok());
+/// let older = fleetgov::audit::TreeHead { size: 2, root: log.root_at(2).unwrap() };
+/// assert!(proof.verify(&leaf, &older).is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,10 +41,16 @@ pub struct InclusionProof {
 
 impl InclusionProof {
     /// Checks that `leaf_hash` is leaf [`leaf_index`](Self::leaf_index) of
-    /// the blake3 audit tree of [`tree_size`](Self::tree_size) leaves whose
-    /// root is `root`.
-    pub fn verify(&self, leaf_hash: &TreeHash, root: &TreeHash) -> Result<()> {
-        verify_inclusion::<Blake3>(leaf_hash, self.leaf_index, self.tree_size, &self.path, root)
+    /// the blake3 audit tree whose trusted head (from a checkpoint) is `head`.
+    /// The proof's [`tree_size`](Self::tree_size) must be the head's size.
+    pub fn verify(&self, leaf_hash: &TreeHash, head: &TreeHead) -> Result<()> {
+        self.verify_with::<Blake3>(leaf_hash, head)
+    }
+
+    /// [`verify`](Self::verify) for a tree hashed with `H`.
+    pub fn verify_with<H: TreeHasher>(&self, leaf_hash: &TreeHash, head: &TreeHead) -> Result<()> {
+        check_size("inclusion proof", self.tree_size, head)?;
+        verify_inclusion::<H>(leaf_hash, self.leaf_index, self.tree_size, &self.path, &head.root)
     }
 }
 
@@ -60,7 +68,8 @@ impl InclusionProof {
 /// log.append(entry(3)).unwrap();
 /// let new = log.head();
 /// let proof = log.consistency_proof(old.size, new.size).unwrap();
-/// assert!(proof.verify(&old.root, &new.root).is_ok());
+/// assert!(proof.verify(&old, &new).is_ok());
+/// assert!(proof.verify(&new, &old).is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,12 +83,28 @@ pub struct ConsistencyProof {
 }
 
 impl ConsistencyProof {
-    /// Checks that the blake3 audit tree with root `old_root` (of
-    /// [`old_size`](Self::old_size) leaves) is a prefix of the one with root
-    /// `new_root` (of [`new_size`](Self::new_size) leaves).
-    pub fn verify(&self, old_root: &TreeHash, new_root: &TreeHash) -> Result<()> {
-        verify_consistency::<Blake3>(self.old_size, self.new_size, &self.path, old_root, new_root)
+    /// Checks that the blake3 audit tree with trusted head `old` is a prefix
+    /// of the one with trusted head `new`. The proof's sizes must be the
+    /// heads' sizes.
+    pub fn verify(&self, old: &TreeHead, new: &TreeHead) -> Result<()> {
+        self.verify_with::<Blake3>(old, new)
     }
+
+    /// [`verify`](Self::verify) for a tree hashed with `H`.
+    pub fn verify_with<H: TreeHasher>(&self, old: &TreeHead, new: &TreeHead) -> Result<()> {
+        check_size("consistency proof (old tree)", self.old_size, old)?;
+        check_size("consistency proof (new tree)", self.new_size, new)?;
+        verify_consistency::<H>(self.old_size, self.new_size, &self.path, &old.root, &new.root)
+    }
+}
+
+/// A proof's size must be the trusted head's: RFC 9162 paths do not bind
+/// the tree size on their own.
+fn check_size(what: &str, size: u64, head: &TreeHead) -> Result<()> {
+    if size != head.size {
+        return Err(tampered(format!("{what} is for a tree of size {size}, the trusted head has size {}", head.size)));
+    }
+    Ok(())
 }
 
 fn tampered(message: String) -> Error {
@@ -88,6 +113,12 @@ fn tampered(message: String) -> Error {
 
 /// Checks an inclusion proof (RFC 9162 §2.1.3.2): `leaf_hash` is leaf
 /// `index` of the tree of `size` leaves with root `root`.
+///
+/// `size` and `root` must come together from a trusted head (a checkpoint
+/// signs both): an RFC 9162 path does not bind the size on its own (leaf 0
+/// has paths of the same shape in trees of 5 and of 7 leaves, say).
+/// [`InclusionProof::verify`] takes a [`TreeHead`] and checks the proof's
+/// size against it.
 ///
 /// ```
 /// use fleetgov::audit::{verify_inclusion, Blake3, TreeHasher};
@@ -145,7 +176,9 @@ pub fn verify_inclusion<H: TreeHasher>(
 /// with root `new_root`.
 ///
 /// Equal sizes need an empty proof and equal roots; an empty old tree is a
-/// prefix of every tree (empty proof).
+/// prefix of every tree (empty proof). As with [`verify_inclusion`], sizes
+/// and roots must come in pairs from trusted heads;
+/// [`ConsistencyProof::verify`] takes [`TreeHead`]s.
 ///
 /// ```
 /// use fleetgov::audit::{verify_consistency, Blake3, TreeHasher};
