@@ -34,7 +34,7 @@ const CLUSTER_BASE_BITS: u32 = 6;
 ///
 /// ```
 /// use fleetgov::{Clock, Engine, EngineConfig};
-/// let config = EngineConfig { clock: Clock::manual(0), capacity: 10_000, ..EngineConfig::default(), ..EngineConfig::default() };
+/// let config = EngineConfig { clock: Clock::manual(0), capacity: 10_000, ..EngineConfig::default() };
 /// let engine = Engine::with_config(config).unwrap();
 /// # let _ = engine;
 /// ```
