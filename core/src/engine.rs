@@ -1,6 +1,6 @@
 //! The engine: authority and execution state of a whole fleet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -127,7 +127,7 @@ pub struct Engine {
     tag: u32,
     pub(crate) clock: Clock,
     pub(crate) workspaces: RwLock<BTreeMap<String, WorkspaceSpec>>,
-    cluster_ids: RwLock<HashMap<String, u32>>,
+    cluster_ids: RwLock<hashbrown::HashMap<String, u32>>,
     clusters: Chunked<OnceLock<ClusterState>>,
     cluster_count: AtomicU32,
     pub(crate) nodes: Registry,
@@ -184,7 +184,7 @@ impl Engine {
             tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
             clock: config.clock,
             workspaces: RwLock::new(BTreeMap::new()),
-            cluster_ids: RwLock::new(HashMap::new()),
+            cluster_ids: RwLock::new(hashbrown::HashMap::new()),
             clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
             nodes: Registry::new(config.capacity),

@@ -54,6 +54,7 @@ mod role;
 mod slot;
 mod snapshot;
 mod sync_error;
+pub mod table;
 mod version;
 mod view;
 mod workspace;
