@@ -318,7 +318,7 @@ impl AuditRecord {
         check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
     }
 
-    /// The canonical encoding (see the [module docs](self)); the payload is
+    /// The canonical encoding (see [the format](mod@crate::audit::format)); the payload is
     /// represented by its hash only. Defined for records that pass
     /// [`validate`](Self::validate), as every record of a log does.
     pub fn encode(&self) -> Vec<u8> {
