@@ -217,22 +217,27 @@ impl AuditEntry {
     /// non-blank for overrides ([`JustificationRequired`](ErrorKind::JustificationRequired));
     /// payload at most 16 MiB.
     pub fn validate(&self) -> Result<()> {
-        check_name("actor", &self.actor, MAX_ACTOR_LEN)?;
-        check_name("target", &self.target, MAX_TARGET_LEN)?;
-        if self.justification.len() > MAX_JUSTIFICATION_LEN {
-            return Err(Error::invalid(format!("justification is longer than {MAX_JUSTIFICATION_LEN} bytes")));
-        }
-        if self.action.is_override() && self.justification.trim().is_empty() {
-            return Err(Error::new(
-                ErrorKind::JustificationRequired,
-                format!("{} of {:?} needs a non-blank justification", self.action, self.target),
-            ));
-        }
-        if self.payload.len() > MAX_PAYLOAD_LEN {
-            return Err(Error::invalid(format!("payload is larger than {MAX_PAYLOAD_LEN} bytes")));
-        }
-        Ok(())
+        check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
     }
+}
+
+/// The rules of [`AuditEntry::validate`], shared with records read back.
+fn check_fields(action: AuditAction, actor: &str, target: &str, justification: &str, payload: &[u8]) -> Result<()> {
+    check_name("actor", actor, MAX_ACTOR_LEN)?;
+    check_name("target", target, MAX_TARGET_LEN)?;
+    if justification.len() > MAX_JUSTIFICATION_LEN {
+        return Err(Error::invalid(format!("justification is longer than {MAX_JUSTIFICATION_LEN} bytes")));
+    }
+    if action.is_override() && justification.trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::JustificationRequired,
+            format!("{action} of {target:?} needs a non-blank justification"),
+        ));
+    }
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!("payload is larger than {MAX_PAYLOAD_LEN} bytes")));
+    }
+    Ok(())
 }
 
 fn check_name(what: &str, value: &str, max: usize) -> Result<()> {
@@ -307,8 +312,15 @@ impl AuditRecord {
         }
     }
 
-    /// The canonical encoding (see the [module docs](self)); the payload is
-    /// represented by its hash only.
+    /// Checks the record against the rules every appended entry obeys
+    /// ([`AuditEntry::validate`]).
+    pub fn validate(&self) -> Result<()> {
+        check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
+    }
+
+    /// The canonical encoding (see [the format](mod@crate::audit::format)); the payload is
+    /// represented by its hash only. Defined for records that pass
+    /// [`validate`](Self::validate), as every record of a log does.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             1 + 8 + 8 + 2 + 6 + self.actor.len() + self.target.len() + self.justification.len() + 64,
