@@ -149,3 +149,23 @@ fn a_durable_log_restores_the_authority_state() {
     assert_eq!(three.revision, 3);
     assert_eq!(e.verify_audit().unwrap().size, head.size + 1);
 }
+
+#[test]
+fn a_third_party_checks_proofs_with_only_the_public_key() {
+    use fleetgov::audit::Checkpoint;
+    let e = engine();
+    let record = e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+    let note = e.checkpoint().unwrap();
+    let verifier = e.checkpoint_verifier().unwrap();
+    let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
+    let head = checkpoint.head();
+    assert_eq!(head, e.verify_audit().unwrap());
+    e.inclusion_proof(record.seq, head.size).unwrap().verify(&record.leaf_hash(), &head).unwrap();
+    // A later head is consistent with this one.
+    e.publish("prod", b"next", "alice", T0).unwrap();
+    let later = e.verify_audit().unwrap();
+    e.consistency_proof(head.size, later.size).unwrap().verify(&head, &later).unwrap();
+    // A tampered checkpoint does not open.
+    let forged = note.replacen(&head.size.to_string(), &(head.size + 1).to_string(), 1);
+    assert_eq!(Checkpoint::open(&forged, &verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
+}

@@ -138,7 +138,10 @@ pub struct Engine {
     /// Serialises authority changes, so the audit order is the apply order.
     authority: Mutex<()>,
     pub(crate) audit: AuditLog,
-    pub(crate) signer: CheckpointSigner,
+    /// Signs checkpoints and attestations; made on first use when no seed was given.
+    signer: OnceLock<CheckpointSigner>,
+    signing_seed: Option<[u8; 32]>,
+    origin: String,
 }
 
 static NEXT_TAG: AtomicU32 = AtomicU32::new(1);
@@ -152,10 +155,7 @@ impl Default for Engine {
 impl Engine {
     /// An in-memory engine on the system clock.
     pub fn new() -> Engine {
-        let config = EngineConfig::default();
-        let signer = CheckpointSigner::generate(&config.origin);
-        // The default origin is a valid key name, so generation cannot fail.
-        Engine::build(config, AuditLog::in_memory(), signer.expect("default origin is a valid key name"))
+        Engine::build(EngineConfig::default(), AuditLog::in_memory())
     }
 
     /// An engine built from `config`; with an `audit_path`, the log is opened,
@@ -164,21 +164,19 @@ impl Engine {
         if config.capacity == 0 || config.capacity > u32::MAX as usize {
             return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
         }
-        let signer = match config.signing_seed {
-            Some(seed) => CheckpointSigner::from_seed(&config.origin, seed)?,
-            None => CheckpointSigner::generate(&config.origin)?,
-        };
+        // Checks the origin (a key name) now rather than at the first checkpoint.
+        CheckpointSigner::from_seed(&config.origin, [0; 32])?;
         let audit = match &config.audit_path {
             Some(path) => AuditLog::open(path)?,
             None => AuditLog::in_memory(),
         };
         let records = audit.records();
-        let engine = Engine::build(config, audit, signer);
+        let engine = Engine::build(config, audit);
         engine.replay(&records)?;
         Ok(engine)
     }
 
-    fn build(config: EngineConfig, audit: AuditLog, signer: CheckpointSigner) -> Engine {
+    fn build(config: EngineConfig, audit: AuditLog) -> Engine {
         Engine {
             // Relaxed: tags only need to differ between engines.
             tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
@@ -193,8 +191,24 @@ impl Engine {
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(()),
             audit,
-            signer,
+            signer: OnceLock::new(),
+            signing_seed: config.signing_seed,
+            origin: config.origin,
         }
+    }
+
+    /// The checkpoint signer, made from the configured seed or generated on first use.
+    pub(crate) fn signer(&self) -> Result<&CheckpointSigner> {
+        if let Some(signer) = self.signer.get() {
+            return Ok(signer);
+        }
+        let signer = match self.signing_seed {
+            Some(seed) => CheckpointSigner::from_seed(&self.origin, seed)?,
+            None => CheckpointSigner::generate(&self.origin)?,
+        };
+        // A racing first use may have set another key; either way one key wins for good.
+        let _ = self.signer.set(signer);
+        self.signer.get().ok_or_else(|| Error::new(ErrorKind::Io, "checkpoint signer unavailable"))
     }
 
     /// Appends an authority event to the audit log (callers hold `authority`).
