@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
 use crate::authority_log::AuthorityEvent;
+use crate::policy::PolicyRegistry;
 use crate::role::Role;
 
 use crate::chunked::Chunked;
@@ -138,6 +139,7 @@ pub struct Engine {
     /// Serialises authority changes, so the audit order is the apply order.
     authority: Mutex<()>,
     pub(crate) audit: AuditLog,
+    pub(crate) policies: PolicyRegistry,
     /// Signs checkpoints and attestations; made on first use when no seed was given.
     signer: OnceLock<CheckpointSigner>,
     signing_seed: Option<[u8; 32]>,
@@ -191,6 +193,7 @@ impl Engine {
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(()),
             audit,
+            policies: PolicyRegistry::new(),
             signer: OnceLock::new(),
             signing_seed: config.signing_seed,
             origin: config.origin,
@@ -211,8 +214,13 @@ impl Engine {
         self.signer.get().ok_or_else(|| Error::new(ErrorKind::Io, "checkpoint signer unavailable"))
     }
 
+    /// Serialises authority changes (so the audit order is the apply order).
+    pub(crate) fn authority_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.authority.lock()
+    }
+
     /// Appends an authority event to the audit log (callers hold `authority`).
-    fn audit_event(&self, action: AuditAction, actor: &str, role: Role, target: &str, at_ms: u64, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn audit_event(&self, action: AuditAction, actor: &str, role: Role, target: &str, at_ms: u64, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
         let entry = AuditEntry::new(at_ms, actor, role, action, target).payload(event.encode(bytes));
         self.audit.append(entry).map(drop)
     }

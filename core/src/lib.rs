@@ -47,6 +47,7 @@ mod heartbeat;
 mod id;
 mod inventory;
 pub mod policy;
+mod policies;
 mod recount;
 pub mod record;
 mod registry;

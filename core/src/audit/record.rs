@@ -12,7 +12,7 @@
 //! u64       seq             0-based, dense
 //! u64       time_ms         unix milliseconds
 //! u8        role            1 viewer, 2 operator, 3 admin
-//! u8        action          AuditAction::code (1 publish ... 7 auto_reconcile)
+//! u8        action          AuditAction::code (1 publish ... 9 remove_policy)
 //! u16 + n   actor           1..=256 bytes
 //! u16 + n   target          1..=256 bytes
 //! u16 + n   justification   0..=4096 bytes
@@ -72,9 +72,13 @@ pub enum AuditAction {
     GlobalOverwrite,
     /// The engine answered a divergent node with a reconcile directive.
     AutoReconcile,
+    /// An org- or workspace-scoped policy was created or changed.
+    UpsertPolicy,
+    /// An org- or workspace-scoped policy was removed.
+    RemovePolicy,
 }
 
-const ACTIONS: [AuditAction; 7] = [
+const ACTIONS: [AuditAction; 9] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -82,6 +86,8 @@ const ACTIONS: [AuditAction; 7] = [
     AuditAction::ForceSyncCluster,
     AuditAction::GlobalOverwrite,
     AuditAction::AutoReconcile,
+    AuditAction::UpsertPolicy,
+    AuditAction::RemovePolicy,
 ];
 
 impl AuditAction {
@@ -95,10 +101,12 @@ impl AuditAction {
             AuditAction::ForceSyncCluster => "force_sync_cluster",
             AuditAction::GlobalOverwrite => "global_overwrite",
             AuditAction::AutoReconcile => "auto_reconcile",
+            AuditAction::UpsertPolicy => "upsert_policy",
+            AuditAction::RemovePolicy => "remove_policy",
         }
     }
 
-    /// The stable one-byte code of the canonical encoding (1 to 7).
+    /// The stable one-byte code of the canonical encoding (1 to 9).
     pub fn code(self) -> u8 {
         match self {
             AuditAction::Publish => 1,
@@ -108,6 +116,8 @@ impl AuditAction {
             AuditAction::ForceSyncCluster => 5,
             AuditAction::GlobalOverwrite => 6,
             AuditAction::AutoReconcile => 7,
+            AuditAction::UpsertPolicy => 8,
+            AuditAction::RemovePolicy => 9,
         }
     }
 
