@@ -46,9 +46,10 @@ const CREATE: &str = "
         sync_status text NOT NULL
     );";
 
-const INDEX: &str = "
-    CREATE INDEX clustering_data_planes_cluster_hash ON clustering_data_planes (cluster, config_hash);
-    VACUUM ANALYZE clustering_data_planes;";
+const INDEX: &str = "CREATE INDEX clustering_data_planes_cluster_hash ON clustering_data_planes (cluster, config_hash)";
+
+/// Sets the visibility map (index-only count scans) and the planner's statistics.
+const VACUUM: &str = "VACUUM ANALYZE clustering_data_planes";
 
 const UPSERT: &str = "
     INSERT INTO clustering_data_planes AS d (id, cluster, last_seen, config_hash, version, sync_status)
@@ -74,9 +75,18 @@ pub struct PostgresRun {
 }
 
 fn connect(params: &str) -> Result<Client, String> {
-    let mut client = Client::connect(params, NoTls).map_err(|e| format!("cannot connect to PostgreSQL ({params}): {e}"))?;
-    client.batch_execute("SET synchronous_commit TO off").map_err(|e| e.to_string())?;
+    let mut client = Client::connect(params, NoTls).map_err(|e| format!("cannot connect to PostgreSQL ({params}): {}", db(e)))?;
+    client.batch_execute("SET synchronous_commit TO off").map_err(db)?;
     Ok(client)
+}
+
+/// The server's own message where there is one (the client's `Display`
+/// says only "db error").
+fn db(e: postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => d.to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// Creates and seeds the table, runs `streams`, checks the result against
@@ -85,56 +95,59 @@ pub fn run(params: &str, workload: &Workload, streams: &[&[Event]]) -> Result<Po
     let mut admin = connect(params)?;
     let server_version: String = admin
         .query_one("SHOW server_version", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(db)?
         .get(0);
-    admin.batch_execute(CREATE).map_err(|e| format!("creating the table failed: {e}"))?;
+    admin.batch_execute(CREATE).map_err(|e| format!("creating the table failed: {}", db(e)))?;
     seed(&mut admin, workload).map_err(|e| format!("seeding PostgreSQL failed: {e}"))?;
-    admin.batch_execute(INDEX).map_err(|e| format!("indexing failed: {e}"))?;
+    admin.batch_execute(INDEX).map_err(|e| format!("indexing failed: {}", db(e)))?;
+    admin.batch_execute(VACUUM).map_err(|e| format!("vacuum failed: {}", db(e)))?;
     let size: i64 = admin
         .query_one("SELECT pg_total_relation_size('clustering_data_planes')", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(db)?
         .get(0);
 
     let measured = run_threads(
         streams,
         |_| {
             let mut client = connect(params)?;
-            let upsert = client.prepare(UPSERT).map_err(|e| e.to_string())?;
-            let count = client.prepare(COUNT).map_err(|e| e.to_string())?;
+            let upsert = client.prepare(UPSERT).map_err(db)?;
+            let count = client.prepare(COUNT).map_err(db)?;
             Ok(Worker { client, upsert, count, seen: HashSet::with_capacity(QUERY_EVERY) })
         },
-        |worker, stream| worker.heartbeats(workload, stream).map_err(|e| format!("PostgreSQL batch failed: {e}")),
+        |worker, stream| worker.heartbeats(workload, stream).map_err(|e| format!("PostgreSQL batch failed: {}", db(e))),
     )?;
 
     let mut got = Vec::with_capacity(workload.clusters().len());
     for cluster in workload.clusters() {
-        let row = admin.query_one(COUNT, &[&cluster.id, &cluster.desired.hash_hex]).map_err(|e| e.to_string())?;
+        let row = admin.query_one(COUNT, &[&cluster.id, &cluster.desired.hash_hex]).map_err(db)?;
         got.push(row.get::<_, i64>(0) as u64);
     }
     let checked = workload.check(streams, &got);
-    admin.batch_execute("DROP TABLE clustering_data_planes").map_err(|e| e.to_string())?;
+    admin.batch_execute("DROP TABLE clustering_data_planes").map_err(db)?;
     checked?;
     Ok(PostgresRun { measured, server_version, bytes_per_node: size as f64 / f64::from(workload.spec().nodes) })
 }
 
 /// Every node has reported its cluster's desired snapshot (`COPY`).
-fn seed(client: &mut Client, workload: &Workload) -> Result<(), Box<dyn std::error::Error>> {
+fn seed(client: &mut Client, workload: &Workload) -> Result<(), String> {
     // The server spells the seed stamp, so COPY reads back exactly that instant.
     let last_seen: String = client
-        .query_one("SELECT to_timestamp($1::int8 / 1000.0)::text", &[&(Workload::seed_at_ms() as i64)])?
+        .query_one("SELECT to_timestamp($1::int8 / 1000.0)::text", &[&(Workload::seed_at_ms() as i64)])
+        .map_err(db)?
         .get(0);
-    let mut writer = client.copy_in(
-        "COPY clustering_data_planes (id, cluster, last_seen, config_hash, version, sync_status) FROM STDIN",
-    )?;
+    let mut writer = client
+        .copy_in("COPY clustering_data_planes (id, cluster, last_seen, config_hash, version, sync_status) FROM STDIN")
+        .map_err(db)?;
     for (slot, id) in workload.node_ids().iter().enumerate() {
         let cluster = &workload.clusters()[workload.cluster_of(slot as u32)];
         writeln!(
             writer,
             "{id}\t{}\t{}\t{}\t{VERSION}\t{SYNC_STATUS}",
             cluster.id, last_seen, cluster.desired.hash_hex
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
     }
-    writer.finish()?;
+    writer.finish().map_err(db)?;
     Ok(())
 }
 
