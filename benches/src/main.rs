@@ -38,7 +38,11 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(message) => {
             eprintln!("{message}");
-            return if message.starts_with("usage:") { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if message.starts_with("usage:") {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     let spec = &options.workload;
@@ -71,20 +75,31 @@ fn main() -> ExitCode {
     let mut report = Report::default();
     let mut failed = false;
     for &key in &options.rows {
-        let row = run_row(key, &options, &workload);
+        let row = run_row(key, &options, &workload, &mut report);
         failed |= matches!(&row.outcome, Outcome::Missing(why) if why.starts_with("wrong answer"));
         println!("{}", report.add(row));
     }
-    report.figures = fleetgov_peer::figures(&options.extras, &workload);
+    if let Err(why) = fleetgov_peer::figures(&options.extras, &workload, &mut report.figures) {
+        println!("fleetgov figures not measured: {why}");
+        failed |= why.starts_with("wrong answer");
+    }
     println!("{}", report.table().trim_end());
     println!("{}", report.json());
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Runs one row and checks its final state against the ground truth.
-fn run_row(key: RowKey, options: &Options, workload: &Workload) -> Row {
+fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Report) -> Row {
     let all = workload.prefix(u64::MAX);
-    let missing = |why: String| Row { key, outcome: Outcome::Missing(why), note: String::new() };
+    let missing = |why: String| Row {
+        key,
+        outcome: Outcome::Missing(why),
+        note: String::new(),
+    };
     match key {
         RowKey::Roofline => {
             let roof = roofline::Roofline::new(workload.spec().nodes);
@@ -92,19 +107,37 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload) -> Row {
             let landed = if roof.total_updates() == measured.heartbeats {
                 Ok(())
             } else {
-                Err(format!("wrong answer: {} of {} updates landed", roof.total_updates(), measured.heartbeats))
+                Err(format!(
+                    "wrong answer: {} of {} updates landed",
+                    roof.total_updates(),
+                    measured.heartbeats
+                ))
             };
             match landed.and_then(|()| workload.check(&all, &roof.in_sync(workload))) {
-                Ok(()) => Row { key, outcome: Outcome::Ran(measured), note: "64-byte slot per node, no queries".into() },
+                Ok(()) => Row {
+                    key,
+                    outcome: Outcome::Ran(measured),
+                    note: "64-byte slot per node, no queries".into(),
+                },
                 Err(why) => missing(why),
             }
         }
-        RowKey::Batch | RowKey::Single | RowKey::ById => fleetgov_peer::row(key, workload),
+        RowKey::Batch | RowKey::Single | RowKey::ById => {
+            fleetgov_peer::row(key, workload, &options.extras, &mut report.figures)
+        }
         RowKey::Naive => {
-            let (tracker, per_node) = memory::per_unit(u64::from(workload.spec().nodes), || naive::NaiveTracker::new(workload));
-            let result = tracker.run(workload, &all).and_then(|m| workload.check(&all, &tracker.in_sync_all()).map(|()| m));
+            let (tracker, per_node) = memory::per_unit(u64::from(workload.spec().nodes), || {
+                naive::NaiveTracker::new(workload)
+            });
+            let result = tracker
+                .run(workload, &all)
+                .and_then(|m| workload.check(&all, &tracker.in_sync_all()).map(|()| m));
             match result {
-                Ok(measured) => Row { key, outcome: Outcome::Ran(measured), note: memory_note(per_node) },
+                Ok(measured) => Row {
+                    key,
+                    outcome: Outcome::Ran(measured),
+                    note: memory_note(per_node),
+                },
                 Err(why) => missing(why),
             }
         }
@@ -117,21 +150,30 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload) -> Row {
                 Ok(run) => Row {
                     key,
                     outcome: Outcome::Ran(run.measured),
-                    note: format!("Redis {}, {}", run.server_version, memory_note(run.bytes_per_node)),
+                    note: format!(
+                        "Redis {}, {}",
+                        run.server_version,
+                        memory_note(run.bytes_per_node)
+                    ),
                 },
                 Err(why) => missing(why),
             }
         }
         RowKey::Postgres => {
             let Some(params) = &options.postgres else {
-                return missing("no PostgreSQL given (--postgres PARAMS; benches/peers.sh starts one)".into());
+                return missing(
+                    "no PostgreSQL given (--postgres PARAMS; benches/peers.sh starts one)".into(),
+                );
             };
             let streams = workload.prefix(options.postgres_heartbeats);
             match postgres_peer::run(params, workload, &streams) {
                 Ok(run) => Row {
                     key,
                     outcome: Outcome::Ran(run.measured),
-                    note: format!("PostgreSQL {}, {:.0} table+index bytes/node", run.server_version, run.bytes_per_node),
+                    note: format!(
+                        "PostgreSQL {}, {:.0} table+index bytes/node",
+                        run.server_version, run.bytes_per_node
+                    ),
                 },
                 Err(why) => missing(why),
             }
@@ -153,14 +195,39 @@ mod tests {
 
     #[test]
     fn in_process_rows_run_and_pass_their_check_on_a_small_fleet() {
-        let options = Options::parse(["--nodes", "3000", "--clusters", "3", "--heartbeats", "30000"].map(String::from)).unwrap();
-        let w = Workload::generate(WorkloadSpec { nodes: 3_000, clusters: 3, heartbeats: 30_000, ..WorkloadSpec::default() })
-            .unwrap();
-        for key in [RowKey::Roofline, RowKey::Naive] {
-            let row = run_row(key, &options, &w);
-            assert!(matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000), "{key:?}: {row:?}");
+        let options = Options::parse(
+            [
+                "--nodes",
+                "3000",
+                "--clusters",
+                "3",
+                "--heartbeats",
+                "30000",
+            ]
+            .map(String::from),
+        )
+        .unwrap();
+        let w = Workload::generate(WorkloadSpec {
+            nodes: 3_000,
+            clusters: 3,
+            heartbeats: 30_000,
+            ..WorkloadSpec::default()
+        })
+        .unwrap();
+        for key in [
+            RowKey::Roofline,
+            RowKey::Batch,
+            RowKey::Single,
+            RowKey::ById,
+            RowKey::Naive,
+        ] {
+            let row = run_row(key, &options, &w, &mut Report::default());
+            assert!(
+                matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000),
+                "{key:?}: {row:?}"
+            );
         }
-        let row = run_row(RowKey::Redis, &options, &w);
+        let row = run_row(RowKey::Redis, &options, &w, &mut Report::default());
         assert!(matches!(&row.outcome, Outcome::Missing(why) if why.contains("--redis")));
     }
 }

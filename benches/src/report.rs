@@ -26,8 +26,15 @@ pub enum RowKey {
 
 impl RowKey {
     /// Every row in the order the harness runs them.
-    pub const ALL: [RowKey; 7] =
-        [RowKey::Roofline, RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::Naive, RowKey::Redis, RowKey::Postgres];
+    pub const ALL: [RowKey; 7] = [
+        RowKey::Roofline,
+        RowKey::Batch,
+        RowKey::Single,
+        RowKey::ById,
+        RowKey::Naive,
+        RowKey::Redis,
+        RowKey::Postgres,
+    ];
 
     /// The name `--only` takes and the table shows.
     pub fn name(self) -> &'static str {
@@ -119,7 +126,13 @@ impl Report {
     fn reference(&self) -> Option<(RowKey, f64)> {
         [RowKey::Batch, RowKey::Roofline]
             .into_iter()
-            .find_map(|key| self.rows.iter().find(|r| r.key == key)?.rate().map(|rate| (key, rate)))
+            .find_map(|key| {
+                self.rows
+                    .iter()
+                    .find(|r| r.key == key)?
+                    .rate()
+                    .map(|rate| (key, rate))
+            })
     }
 
     fn line(&self, row: &Row) -> String {
@@ -127,17 +140,26 @@ impl Report {
         match (&row.outcome, self.reference()) {
             (Outcome::Ran(m), reference) => {
                 let rate = m.rate();
-                write!(out, " {:>12} hb in {:>8.3} s = {:>13} hb/s", group(m.heartbeats), m.elapsed.as_secs_f64(), group(rate.round() as u64))
-                    .expect("writing to a String");
+                write!(
+                    out,
+                    " {:>12} hb in {:>8.3} s = {:>13} hb/s",
+                    group(m.heartbeats),
+                    m.elapsed.as_secs_f64(),
+                    group(rate.round() as u64)
+                )
+                .expect("writing to a String");
                 if let Some((key, reference)) = reference.filter(|(key, _)| *key != row.key) {
                     let ratio = rate / reference;
                     write!(out, "  {ratio:>9.4}x {}", key.name()).expect("writing to a String");
                     if ratio < 1.0 {
-                        write!(out, " ({} is {:.1}x faster)", key.name(), 1.0 / ratio).expect("writing to a String");
+                        write!(out, " ({} is {:.1}x faster)", key.name(), 1.0 / ratio)
+                            .expect("writing to a String");
                     }
                 }
             }
-            (Outcome::Missing(why), _) => write!(out, " not measured: {why}").expect("writing to a String"),
+            (Outcome::Missing(why), _) => {
+                write!(out, " not measured: {why}").expect("writing to a String")
+            }
         }
         if !row.note.is_empty() {
             write!(out, "  [{}]", row.note).expect("writing to a String");
@@ -159,8 +181,16 @@ impl Report {
         let f = &self.figures;
         for (name, value, unit) in [
             ("engine memory", f.bytes_per_node, "bytes/node at 1M nodes"),
-            ("cohesion read, 1k-node cluster", f.cohesion_read_ns_1k, "ns"),
-            ("cohesion read, 1M-node cluster", f.cohesion_read_ns_1m, "ns"),
+            (
+                "cohesion read, 1k-node cluster",
+                f.cohesion_read_ns_1k,
+                "ns",
+            ),
+            (
+                "cohesion read, 1M-node cluster",
+                f.cohesion_read_ns_1m,
+                "ns",
+            ),
             ("publish flip, 1M-node cluster", f.publish_flip_us_1m, "us"),
         ] {
             match value {
@@ -176,7 +206,12 @@ impl Report {
     pub fn json(&self) -> String {
         let mut fields: Vec<(&str, Option<f64>)> = RowKey::ALL
             .iter()
-            .map(|&key| (key.json_key(), self.rows.iter().find(|r| r.key == key).and_then(Row::rate)))
+            .map(|&key| {
+                (
+                    key.json_key(),
+                    self.rows.iter().find(|r| r.key == key).and_then(Row::rate),
+                )
+            })
             .collect();
         let f = &self.figures;
         fields.extend([
@@ -202,7 +237,7 @@ fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -216,28 +251,52 @@ mod tests {
     use std::time::Duration;
 
     fn ran(key: RowKey, heartbeats: u64, millis: u64) -> Row {
-        Row { key, outcome: Outcome::Ran(Measured { heartbeats, elapsed: Duration::from_millis(millis) }), note: String::new() }
+        Row {
+            key,
+            outcome: Outcome::Ran(Measured {
+                heartbeats,
+                elapsed: Duration::from_millis(millis),
+            }),
+            note: String::new(),
+        }
     }
 
     #[test]
     fn json_has_every_key_in_order_with_nulls_for_missing_rows() {
         let mut r = Report::default();
         r.add(ran(RowKey::Roofline, 20_000_000, 500));
-        r.add(Row { key: RowKey::Redis, outcome: Outcome::Missing("no server".into()), note: String::new() });
+        r.add(Row {
+            key: RowKey::Redis,
+            outcome: Outcome::Missing("no server".into()),
+            note: String::new(),
+        });
         r.figures.cohesion_read_ns_1k = Some(12.3456);
         let json = r.json();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["roofline_hb_s"].as_f64(), Some(40_000_000.0));
-        assert!(v["redis_hb_s"].is_null() && v["batch_hb_s"].is_null() && v["bytes_per_node"].is_null());
+        assert!(
+            v["redis_hb_s"].is_null() && v["batch_hb_s"].is_null() && v["bytes_per_node"].is_null()
+        );
         assert_eq!(v["cohesion_read_ns_1k"].as_f64(), Some(12.346));
         let keys = [
-            "roofline_hb_s", "batch_hb_s", "single_hb_s", "by_id_hb_s", "naive_hb_s", "redis_hb_s", "postgres_hb_s",
-            "bytes_per_node", "cohesion_read_ns_1k", "cohesion_read_ns_1m", "publish_flip_us_1m",
+            "roofline_hb_s",
+            "batch_hb_s",
+            "single_hb_s",
+            "by_id_hb_s",
+            "naive_hb_s",
+            "redis_hb_s",
+            "postgres_hb_s",
+            "bytes_per_node",
+            "cohesion_read_ns_1k",
+            "cohesion_read_ns_1m",
+            "publish_flip_us_1m",
         ];
         assert_eq!(v.as_object().unwrap().len(), keys.len());
         let mut at = 0;
         for key in keys {
-            let found = json[at..].find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} missing or out of order"));
+            let found = json[at..]
+                .find(&format!("\"{key}\""))
+                .unwrap_or_else(|| panic!("{key} missing or out of order"));
             at += found;
         }
         assert!(!json.contains('\n'));
@@ -247,21 +306,34 @@ mod tests {
     fn ratios_are_taken_against_batch_once_it_ran() {
         let mut r = Report::default();
         let roof = r.add(ran(RowKey::Roofline, 1_000, 1_000));
-        assert!(!roof.contains('x'), "the reference has no ratio to itself: {roof}");
+        assert!(
+            !roof.contains('x'),
+            "the reference has no ratio to itself: {roof}"
+        );
         let naive = r.add(ran(RowKey::Naive, 100, 1_000));
-        assert!(naive.contains("0.1000x roofline (roofline is 10.0x faster)"), "{naive}");
+        assert!(
+            naive.contains("0.1000x roofline (roofline is 10.0x faster)"),
+            "{naive}"
+        );
         r.add(ran(RowKey::Batch, 500, 1_000));
         let table = r.table();
         assert!(table.starts_with("summary (ratios to batch)"), "{table}");
         assert!(table.contains("2.0000x batch"), "{table}");
-        assert!(table.contains("0.2000x batch (batch is 5.0x faster)"), "{table}");
+        assert!(
+            table.contains("0.2000x batch (batch is 5.0x faster)"),
+            "{table}"
+        );
         assert!(table.contains("engine memory: not measured"));
     }
 
     #[test]
     fn missing_rows_say_why() {
         let mut r = Report::default();
-        let line = r.add(Row { key: RowKey::Postgres, outcome: Outcome::Missing("connection refused".into()), note: String::new() });
+        let line = r.add(Row {
+            key: RowKey::Postgres,
+            outcome: Outcome::Missing("connection refused".into()),
+            note: String::new(),
+        });
         assert_eq!(line, "postgres  not measured: connection refused");
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(group(999), "999");

@@ -29,7 +29,9 @@ pub struct Roofline {
 impl Roofline {
     /// One zeroed slot per node, every page touched before timing.
     pub fn new(nodes: u32) -> Self {
-        Roofline { slots: (0..nodes).map(|_| Slot::default()).collect() }
+        Roofline {
+            slots: (0..nodes).map(|_| Slot::default()).collect(),
+        }
     }
 
     /// Runs `streams` over the slots.
@@ -60,7 +62,10 @@ impl Roofline {
     /// Heartbeats recorded so far (a check that every update landed).
     pub fn total_updates(&self) -> u64 {
         // Relaxed: read after the worker threads were joined.
-        self.slots.iter().map(|s| s.count.load(Ordering::Relaxed)).sum()
+        self.slots
+            .iter()
+            .map(|s| s.count.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Nodes per cluster whose slot holds the desired snapshot (every slot
@@ -71,7 +76,10 @@ impl Roofline {
                 workload
                     .members(c)
                     // Relaxed: read after the worker threads were joined.
-                    .filter(|&s| self.slots[s as usize].applied.load(Ordering::Relaxed) == Applied::Desired as u64)
+                    .filter(|&s| {
+                        self.slots[s as usize].applied.load(Ordering::Relaxed)
+                            == Applied::Desired as u64
+                    })
                     .count() as u64
             })
             .collect()
@@ -85,8 +93,13 @@ mod tests {
 
     #[test]
     fn every_heartbeat_lands_in_its_slot() {
-        let w = Workload::generate(WorkloadSpec { nodes: 2_000, clusters: 4, heartbeats: 50_000, ..WorkloadSpec::default() })
-            .unwrap();
+        let w = Workload::generate(WorkloadSpec {
+            nodes: 2_000,
+            clusters: 4,
+            heartbeats: 50_000,
+            ..WorkloadSpec::default()
+        })
+        .unwrap();
         let roof = Roofline::new(2_000);
         assert_eq!(std::mem::size_of::<Slot>(), 64);
         let streams = w.prefix(u64::MAX);

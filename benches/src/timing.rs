@@ -51,13 +51,18 @@ where
             .collect();
         ready.wait();
         let started = Instant::now();
-        let results: Vec<Result<(), E>> =
-            handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect();
+        let results: Vec<Result<(), E>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread panicked"))
+            .collect();
         (started, results)
     });
     let elapsed = started.elapsed();
     results.into_iter().collect::<Result<Vec<()>, E>>()?;
-    Ok(Measured { heartbeats: streams.iter().map(|s| s.len() as u64).sum(), elapsed })
+    Ok(Measured {
+        heartbeats: streams.iter().map(|s| s.len() as u64).sum(),
+        elapsed,
+    })
 }
 
 #[cfg(test)]
@@ -68,8 +73,20 @@ mod tests {
 
     #[test]
     fn every_event_of_every_stream_is_handled_once() {
-        let a = vec![Event { slot: 0, applied: Applied::Desired }; 30];
-        let b = vec![Event { slot: 1, applied: Applied::Previous }; 12];
+        let a = vec![
+            Event {
+                slot: 0,
+                applied: Applied::Desired
+            };
+            30
+        ];
+        let b = vec![
+            Event {
+                slot: 1,
+                applied: Applied::Previous
+            };
+            12
+        ];
         let seen = AtomicU64::new(0);
         let m = run_threads(
             &[&a, &b],
@@ -86,8 +103,18 @@ mod tests {
 
     #[test]
     fn a_failing_setup_or_worker_fails_the_run() {
-        let a = vec![Event { slot: 0, applied: Applied::Desired }; 3];
-        let setup_fails = run_threads(&[&a, &a], |t| if t == 1 { Err("no connection") } else { Ok(()) }, |_, _| Ok(()));
+        let a = vec![
+            Event {
+                slot: 0,
+                applied: Applied::Desired
+            };
+            3
+        ];
+        let setup_fails = run_threads(
+            &[&a, &a],
+            |t| if t == 1 { Err("no connection") } else { Ok(()) },
+            |_, _| Ok(()),
+        );
         assert_eq!(setup_fails.unwrap_err(), "no connection");
         let work_fails = run_threads(&[&a], |_| Ok(()), |_, _| Err("server went away"));
         assert_eq!(work_fails.unwrap_err(), "server went away");
