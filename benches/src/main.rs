@@ -57,6 +57,16 @@ fn main() -> ExitCode {
         spec.threads,
         workload::QUERY_EVERY,
     );
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "machine: {cores} cores, load average {} (other work on the machine slows every row;              the cpu column of an in-process row is the share of its threads' cores it got)",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     let started = Instant::now();
     let workload = match Workload::generate(spec.clone()) {
         Ok(w) => w,

@@ -49,6 +49,12 @@ impl RowKey {
         }
     }
 
+    /// Whether all of the row's work happens in this process (so its CPU
+    /// share says how much of the machine it had).
+    fn in_process(self) -> bool {
+        !matches!(self, RowKey::Redis | RowKey::Postgres)
+    }
+
     /// The key of its rate in the JSON line.
     fn json_key(self) -> &'static str {
         match self {
@@ -148,6 +154,9 @@ impl Report {
                     group(rate.round() as u64)
                 )
                 .expect("writing to a String");
+                if let Some(share) = m.cpu_share().filter(|_| row.key.in_process()) {
+                    write!(out, "  cpu {:>3.0}%", 100.0 * share).expect("writing to a String");
+                }
                 if let Some((key, reference)) = reference.filter(|(key, _)| *key != row.key) {
                     let ratio = rate / reference;
                     write!(out, "  {ratio:>9.4}x {}", key.name()).expect("writing to a String");
@@ -256,6 +265,8 @@ mod tests {
             outcome: Outcome::Ran(Measured {
                 heartbeats,
                 elapsed: Duration::from_millis(millis),
+                cpu: Some(Duration::from_millis(millis)),
+                threads: 2,
             }),
             note: String::new(),
         }
