@@ -30,8 +30,16 @@ install_missing() {
     fi
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Keep the packages from starting system-wide servers of their own: the
+    # only servers running are the two this script starts (and stops).
+    local policy=/usr/sbin/policy-rc.d own_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+    fi
+    local status=0
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+    [ -n "$own_policy" ] && rm -f "$policy"
+    return "$status"
 }
 
 # A TCP port on 127.0.0.1 that nothing answers on.
