@@ -276,3 +276,27 @@ fn heap_trend_follows_successive_heartbeats_and_bad_metrics_change_nothing() {
     assert_eq!(a.heartbeat(T0, m(42.5), ProcessStatus::Ready).unwrap().heap_trend, -7.5);
     assert_eq!(a.heartbeat(T0, m(45.0), ProcessStatus::Ready).unwrap().heap_trend, 2.5);
 }
+
+#[test]
+fn the_binary_record_tells_the_engine_what_the_struct_tells_it() {
+    let (by_struct, by_record) = (engine(), engine());
+    let (a, _) = agent();
+    let m = Metrics { cpu: 5.0, memory: 6.0, tps: 7.0, heap: 8.0, hot_swap_errors: 0 };
+    let h1 = by_struct.enroll("gw-1", "prod", T0).unwrap();
+    let h2 = by_record.enroll("gw-1", "prod", T0).unwrap();
+    for (step, (cluster, text)) in [("prod", "v1"), ("prod", "bad v2"), ("dev", "local")].into_iter().enumerate() {
+        let at = T0 + step as u64;
+        let s = by_struct.publish(cluster, text.as_bytes(), "alice", at).unwrap();
+        by_record.publish(cluster, text.as_bytes(), "alice", at).unwrap();
+        let _ = a.apply(&s.id, by_struct.artifact(&s.hash).unwrap(), s.hash, at);
+        let hb = a.heartbeat(at, m, ProcessStatus::Ready).unwrap();
+        let d1 = by_struct.heartbeat(h1, &hb.as_heartbeat()).unwrap().map(|d| (d.kind, d.snapshot.hash));
+        let mut out = [record::OutcomeRecord::default()];
+        by_record.ingest_records(&[hb.to_record(h2, "prod")], &mut out).unwrap();
+        assert_eq!(d1.map(|d| d.1), out[0].directive().map(|d| d.1), "step {step}");
+        assert_eq!(by_struct.node("gw-1", at).unwrap(), by_record.node("gw-1", at).unwrap(), "step {step}");
+    }
+    // The last step applied a dev snapshot: the prod node runs something foreign.
+    let n = by_record.node("gw-1", T0 + 2).unwrap();
+    assert_eq!((n.applied_snapshot_id, n.applied_hash), (None, Some(ContentHash::of(b"local"))));
+}

@@ -3,6 +3,8 @@
 use super::Agent;
 use crate::hash::ContentHash;
 use crate::heartbeat::{Directive, DirectiveKind};
+use crate::record::{Outcome, OutcomeRecord};
+use crate::snapshot::snapshot_id;
 
 /// What the caller should pull and hand to [`Agent::apply`]: the snapshot id
 /// and the hash the authority published for it.
@@ -37,12 +39,43 @@ impl Agent {
     /// # Ok::<(), fleetgov::Error>(())
     /// ```
     pub fn on_directive(&self, directive: &Directive<'_>) -> Option<PullRequest> {
-        let snapshot = directive.snapshot;
-        let running = self.with_current(|c| c.is_some_and(|c| c.snapshot_id() == snapshot.id && c.hash() == snapshot.hash));
-        (directive.kind == DirectiveKind::ForceSync || !running).then(|| PullRequest {
-            kind: directive.kind,
-            snapshot_id: snapshot.id.clone(),
-            hash: snapshot.hash,
-        })
+        self.pull(directive.kind, &directive.snapshot.id, directive.snapshot.hash)
+    }
+
+    /// [`on_directive`](Self::on_directive) for the batch path: the outcome
+    /// record the engine wrote for this node's heartbeat record, whose
+    /// directive names a revision of `cluster` (the node's cluster).
+    ///
+    /// ```
+    /// use fleetgov::record::{HeartbeatRecord, OutcomeRecord, Outcome};
+    /// use fleetgov::*;
+    /// let t = 1_700_000_000_000;
+    /// let e = Engine::with_config(EngineConfig { clock: Clock::manual(t), capacity: 16 })?;
+    /// e.upsert_workspace(WorkspaceSpec::new("ws"))?;
+    /// e.upsert_cluster(ClusterSpec::new("stage", "ws", Environment::Staging).auto_reconcile(true))?;
+    /// let s = e.publish("stage", b"v1", "alice", t)?;
+    /// let gw = e.enroll("gw-1", "stage", t)?;
+    /// let agent = agent::Agent::new("3.5.0".parse()?, |_: &_| Ok(()));
+    /// let record = agent.heartbeat(t, Metrics::default(), ProcessStatus::Ready)?.to_record(gw, "stage");
+    /// let mut outcomes = [OutcomeRecord::default()];
+    /// e.ingest_records(&[record], &mut outcomes)?;
+    /// assert_eq!(outcomes[0].outcome(), Some(Outcome::Reconcile));
+    /// let pull = agent.on_outcome(&outcomes[0], "stage").expect("behind");
+    /// assert_eq!((pull.snapshot_id.as_str(), pull.hash), ("stage@r1", s.hash));
+    /// # Ok::<(), fleetgov::Error>(())
+    /// ```
+    pub fn on_outcome(&self, outcome: &OutcomeRecord, cluster: &str) -> Option<PullRequest> {
+        let kind = match outcome.outcome()? {
+            Outcome::Reconcile => DirectiveKind::Reconcile,
+            Outcome::ForceSync => DirectiveKind::ForceSync,
+            Outcome::Accepted | Outcome::Stale | Outcome::Future | Outcome::UnknownNode => return None,
+        };
+        let (revision, hash) = outcome.directive()?;
+        self.pull(kind, &snapshot_id(cluster, revision), hash)
+    }
+
+    fn pull(&self, kind: DirectiveKind, id: &str, hash: ContentHash) -> Option<PullRequest> {
+        let running = self.with_current(|c| c.is_some_and(|c| c.snapshot_id() == id && c.hash() == hash));
+        (kind == DirectiveKind::ForceSync || !running).then(|| PullRequest { kind, snapshot_id: id.to_owned(), hash })
     }
 }

@@ -3,10 +3,13 @@
 use std::sync::atomic::Ordering;
 
 use super::{Agent, NO_HEAP};
+use crate::engine::NodeHandle;
 use crate::error::Result;
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
 use crate::heartbeat::{Heartbeat, Metrics};
+use crate::record::HeartbeatRecord;
+use crate::snapshot::parse_snapshot_id;
 use crate::sync_error::SyncError;
 use crate::version::RuntimeVersion;
 
@@ -57,6 +60,35 @@ impl OwnedHeartbeat {
             status: self.status,
             metrics: self.metrics,
             sync_error: self.sync_error.as_ref(),
+        }
+    }
+
+    /// The binary record of this heartbeat (see [`crate::record`]) for node
+    /// `handle` enrolled in `cluster`, for the batch path. The record carries a
+    /// revision of the node's own cluster, so a snapshot of another cluster
+    /// (or a local one) is reported as revision 0 with its hash, exactly as the
+    /// engine reads the same heartbeat in struct form. The sync-error detail is
+    /// cut to the record's 47 bytes.
+    ///
+    /// ```
+    /// use fleetgov::{ContentHash, Metrics, NodeHandle, ProcessStatus, agent::Agent};
+    /// let agent = Agent::new("3.5.0".parse()?, |_: &_| Ok(()));
+    /// agent.apply("eks-prod-us@r4", b"v4".to_vec(), ContentHash::of(b"v4"), 1)?;
+    /// let hb = agent.heartbeat(2, Metrics::default(), ProcessStatus::Ready)?;
+    /// let record = hb.to_record(NodeHandle::from_raw(7), "eks-prod-us");
+    /// assert_eq!(record.applied(), Some((4, ContentHash::of(b"v4"))));
+    /// assert_eq!(hb.to_record(NodeHandle::from_raw(7), "gke-stage-eu").applied(), Some((0, ContentHash::of(b"v4"))));
+    /// # Ok::<(), fleetgov::Error>(())
+    /// ```
+    pub fn to_record(&self, handle: NodeHandle, cluster: &str) -> HeartbeatRecord {
+        let mut record = HeartbeatRecord::new(handle, self.at_ms, self.runtime_version, self.status, self.metrics);
+        if let (Some(id), Some(hash)) = (&self.applied_snapshot, self.applied_hash) {
+            let revision = parse_snapshot_id(id).filter(|(c, _)| *c == cluster).map_or(0, |(_, r)| r);
+            record = record.with_applied(revision, hash);
+        }
+        match &self.sync_error {
+            Some(e) => record.with_sync_error(e.code, &e.detail),
+            None => record,
         }
     }
 }
