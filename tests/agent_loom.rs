@@ -118,7 +118,10 @@ fn a_rejected_apply_never_shows_and_is_recorded_whole() {
         }
         writer.join().unwrap();
         assert_eq!(ids(&agent), (Some("c@r1".to_owned()), None));
-        assert_eq!((agent.hot_swap_errors(), agent.last_sync_error().map(|e| e.code)), (1, Some(SyncErrorCode::ReloadFailure)));
+        assert_eq!(
+            (agent.hot_swap_errors(), agent.last_sync_error().map(|e| e.code)),
+            (1, Some(SyncErrorCode::ReloadFailure))
+        );
     });
 }
 

@@ -5,8 +5,8 @@
 
 mod common;
 
-use std::sync::{Arc, Barrier};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
 
 use common::v;
 use fleetgov::agent::{Agent, AppliedConfig};
@@ -94,7 +94,11 @@ fn readers_only_ever_see_whole_verified_configs_while_applies_race() {
                     }
                     let hb = agent.heartbeat(1, Metrics::default(), ProcessStatus::Ready).unwrap();
                     if let Some(id) = &hb.applied_snapshot {
-                        assert_eq!(hb.applied_hash, Some(ContentHash::of(&bytes_for(id, "ok"))), "heartbeat mixes {id} with another hash");
+                        assert_eq!(
+                            hb.applied_hash,
+                            Some(ContentHash::of(&bytes_for(id, "ok"))),
+                            "heartbeat mixes {id} with another hash"
+                        );
                     }
                     if last_pass {
                         break;

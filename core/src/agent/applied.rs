@@ -50,7 +50,12 @@ impl AppliedConfig {
 
     /// The same configuration, applied again at `at_ms` (a rollback).
     pub(crate) fn reapplied(&self, at_ms: u64) -> Self {
-        AppliedConfig { snapshot_id: self.snapshot_id.clone(), bytes: Arc::clone(&self.bytes), applied_at_ms: at_ms, ..*self }
+        AppliedConfig {
+            snapshot_id: self.snapshot_id.clone(),
+            bytes: Arc::clone(&self.bytes),
+            applied_at_ms: at_ms,
+            ..*self
+        }
     }
 
     /// Whether `other` is the same snapshot with the same content.

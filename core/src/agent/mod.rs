@@ -88,6 +88,13 @@ pub struct Agent {
     last_heap: AtomicU32,
 }
 
+/// Which change [`Agent::install`] makes.
+#[derive(Clone, Copy)]
+enum Step {
+    Apply,
+    Rollback,
+}
+
 /// `last_heap` before the first heartbeat: a NaN, never a validated heap figure.
 const NO_HEAP: u32 = u32::MAX;
 
@@ -112,6 +119,12 @@ impl Agent {
     }
 
     /// The runtime version the agent reports.
+    ///
+    /// ```
+    /// let agent = fleetgov::agent::Agent::new("3.5.0".parse()?, |_: &_| Ok(()));
+    /// assert_eq!(agent.runtime_version().to_string(), "3.5.0");
+    /// # Ok::<(), fleetgov::Error>(())
+    /// ```
     pub fn runtime_version(&self) -> RuntimeVersion {
         self.runtime_version
     }
@@ -157,19 +170,19 @@ impl Agent {
         // Hashing is the slow part and needs no lock.
         let computed = ContentHash::of(&bytes);
         let mut writer = self.writer.lock();
+        let refused =
+            |code, detail: String| (SyncError::new(code, detail), format!("snapshot {snapshot_id} not applied"));
         if computed != expected {
-            let detail = format!(
-                "snapshot {snapshot_id}: expected {expected}, computed {computed} over {} bytes",
-                bytes.len()
-            );
-            return Err(self.fail(&mut writer, SyncError::new(SyncErrorCode::HashMismatch, detail), false));
+            let detail = format!("expected {expected}, computed {computed} over {} bytes", bytes.len());
+            let (error, context) = refused(SyncErrorCode::HashMismatch, detail);
+            return Err(self.fail(&mut writer, error, false, context));
         }
         if bytes.is_empty() {
-            let detail = format!("snapshot {snapshot_id}: configuration is empty");
-            return Err(self.fail(&mut writer, SyncError::new(SyncErrorCode::ValidationFailed, detail), false));
+            let (error, context) = refused(SyncErrorCode::ValidationFailed, "configuration is empty".to_owned());
+            return Err(self.fail(&mut writer, error, false, context));
         }
         let candidate = Arc::new(AppliedConfig::verified(snapshot_id, computed, bytes, at_ms));
-        self.install(&mut writer, candidate, AgentState::applied)
+        self.install(&mut writer, candidate, Step::Apply)
     }
 
     /// Rolls back to the last known good configuration (the one before the
@@ -198,7 +211,7 @@ impl Agent {
             return Err(Error::not_found("a last known good configuration to roll back to"));
         };
         let candidate = Arc::new(good.reapplied(at_ms));
-        self.install(&mut writer, candidate, AgentState::rolled_back)
+        self.install(&mut writer, candidate, Step::Rollback)
     }
 
     /// Records a sync error the agent did not see itself, e.g. the caller's
@@ -279,28 +292,44 @@ impl Agent {
         self.published.read(|s| s.hot_swap_errors)
     }
 
-    /// Runs the hook on `candidate`; publishes `next(state, candidate)` if it
+    /// Runs the hook on `candidate`; publishes the state after `step` if it
     /// accepts, records the failure if not.
     fn install(
         &self,
         writer: &mut MutexGuard<'_, Arc<AgentState>>,
         candidate: Arc<AppliedConfig>,
-        next: fn(&AgentState, Arc<AppliedConfig>) -> AgentState,
+        step: Step,
     ) -> Result<Arc<AppliedConfig>> {
         match reload::run(&*self.reloader, &candidate) {
             Ok(()) => {
-                let state = next(writer, Arc::clone(&candidate));
+                let state = match step {
+                    Step::Apply => writer.applied(Arc::clone(&candidate)),
+                    Step::Rollback => writer.rolled_back(Arc::clone(&candidate)),
+                };
                 self.publish(writer, state);
                 Ok(candidate)
             }
-            Err(error) => Err(self.fail(writer, error, true)),
+            Err(error) => {
+                let context = match step {
+                    Step::Apply => format!("snapshot {} not applied", candidate.snapshot_id()),
+                    Step::Rollback => format!("rollback to snapshot {} failed", candidate.snapshot_id()),
+                };
+                Err(self.fail(writer, error, true, context))
+            }
         }
     }
 
-    /// Records `error` (a failed reload if `reload`) and returns it as an [`Error`].
-    fn fail(&self, writer: &mut MutexGuard<'_, Arc<AgentState>>, error: SyncError, reload: bool) -> Error {
+    /// Records `error` (a failed reload if `reload`) and returns it as an
+    /// [`Error`] whose message is `context: CODE: detail`.
+    fn fail(
+        &self,
+        writer: &mut MutexGuard<'_, Arc<AgentState>>,
+        error: SyncError,
+        reload: bool,
+        context: String,
+    ) -> Error {
         let kind = if reload { ErrorKind::ReloadFailed } else { ErrorKind::InvalidInput };
-        let err = Error::new(kind, error.to_string());
+        let err = Error::new(kind, format!("{context}: {error}"));
         let state = writer.failed(error, reload);
         self.publish(writer, state);
         err
