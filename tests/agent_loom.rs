@@ -2,27 +2,18 @@
 //! synchronisation primitives swapped for loom's, under every interleaving.
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
-//!     cargo test --release --test agent_loom
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test agent_loom
 //! ```
 //!
+//! The models are small enough to explore exhaustively (no preemption bound).
 //! Without `--cfg loom` this file compiles to nothing.
 #![cfg(loom)]
 
-use loom::sync::{Arc, Mutex};
-use loom::thread;
-
 use fleetgov::agent::{Agent, AppliedConfig};
 use fleetgov::*;
-
-/// Runs `f` under loom, with at most 3 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
-}
+use loom::model;
+use loom::sync::{Arc, Mutex};
+use loom::thread;
 
 /// The bytes of snapshot `id` (a function of the id, so a reader can check them).
 fn bytes_for(id: &str) -> Vec<u8> {

@@ -33,8 +33,7 @@
 //! rollback racing an apply, with every interleaving explored:
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
-//!     cargo test --release --test agent_loom
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test agent_loom
 //! ```
 
 mod applied;
