@@ -1,8 +1,9 @@
 //! An engine and four gateway agents in one process: the authority publishes,
 //! every gateway pulls, verifies and hot-swaps; one download arrives corrupted
 //! (`HASH_MISMATCH`) and one gateway's reload fails (`RELOAD_FAILURE`); the
-//! cluster view shows the cohesion and both root causes; then the gateways are
-//! told to resync and the cluster comes back to 100 %.
+//! cluster view shows the cohesion and both root causes; then an operator
+//! forces the cluster to resync, with a justification that is audited, and
+//! the cluster comes back to 100 %.
 //!
 //! `cargo run --example agent_e2e` (exits non-zero if any outcome differs).
 
@@ -114,10 +115,10 @@ fn print_cluster(engine: &Engine, gateways: &[Gateway], now: u64) -> Result<Clus
 
 fn main() -> Result<()> {
     let mut now = 1_700_000_000_000;
-    let engine = Engine::with_config(EngineConfig { clock: Clock::manual(now), capacity: 1024 })?;
+    let engine =
+        Engine::with_config(EngineConfig { clock: Clock::manual(now), capacity: 1024, ..EngineConfig::default() })?;
     engine.upsert_workspace(WorkspaceSpec::new("ws-edge"))?;
-    let spec = ClusterSpec::new(CLUSTER, "ws-edge", Environment::Production).owner_team("edge");
-    engine.upsert_cluster(spec.clone())?;
+    engine.upsert_cluster(ClusterSpec::new(CLUSTER, "ws-edge", Environment::Production).owner_team("edge"))?;
     let gateways = (1..=4).map(|i| Gateway::new(&engine, &format!("gw-{i}"), now)).collect::<Result<Vec<_>>>()?;
     gateways[2].corrupt_next.store(true, Ordering::SeqCst);
     gateways[3].jwt_v2.store(false, Ordering::SeqCst);
@@ -149,13 +150,27 @@ fn main() -> Result<()> {
     assert!(gateways[2].agent.current().is_none() && gateways[3].agent.current().is_none());
 
     now += 10_000;
-    println!("3. gw-4 gets the jwt-v2 plugin, gw-3's link is healthy again; the cluster reconciles");
+    println!("3. gw-4 gets the jwt-v2 plugin, gw-3's link is healthy again; bob forces the cluster to resync");
     gateways[3].jwt_v2.store(true, Ordering::SeqCst);
-    engine.upsert_cluster(spec.auto_reconcile(true))?;
+    let why = "Re-sync after a corrupted download and the jwt-v2 plugin rollout";
+    let blank = engine.force_sync(ForceTarget::Cluster(CLUSTER), &Override::new("bob", Role::Operator, " ", now));
+    assert_eq!(blank.unwrap_err().kind(), ErrorKind::JustificationRequired);
+    let viewer = engine.force_sync(ForceTarget::Cluster(CLUSTER), &Override::new("eve", Role::Viewer, why, now));
+    assert_eq!(viewer.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    let record = engine.force_sync(ForceTarget::Cluster(CLUSTER), &Override::new("bob", Role::Operator, why, now))?;
+    println!(
+        "  audit #{}: {} ({}) {} {}: \"{}\"",
+        record.seq,
+        record.actor,
+        record.role.as_str(),
+        record.action.as_str(),
+        record.target,
+        record.justification
+    );
     for gw in &gateways {
-        if let Some(pull) = gw.heartbeat(&engine, now)? {
-            gw.pull(&engine, &pull, now)?;
-        }
+        let pull = gw.heartbeat(&engine, now)?.expect("a force sync reaches every node");
+        assert_eq!(pull.kind, DirectiveKind::ForceSync);
+        gw.pull(&engine, &pull, now)?;
     }
 
     now += 10_000;
@@ -170,6 +185,7 @@ fn main() -> Result<()> {
         assert_eq!((live.snapshot_id(), live.hash()), (v1.id.as_str(), v1.hash));
     }
     assert_eq!(gateways[3].agent.hot_swap_errors(), 1);
+    engine.verify_audit()?; // the override's record is in the hash-chained log
     println!("ok: every gateway runs {} and proved it with its own hash", v1.id);
     Ok(())
 }

@@ -50,7 +50,7 @@ impl Agent {
     /// use fleetgov::record::{HeartbeatRecord, OutcomeRecord, Outcome};
     /// use fleetgov::*;
     /// let t = 1_700_000_000_000;
-    /// let e = Engine::with_config(EngineConfig { clock: Clock::manual(t), capacity: 16 })?;
+    /// let e = Engine::with_config(EngineConfig { clock: Clock::manual(t), capacity: 16, ..EngineConfig::default() })?;
     /// e.upsert_workspace(WorkspaceSpec::new("ws"))?;
     /// e.upsert_cluster(ClusterSpec::new("stage", "ws", Environment::Staging).auto_reconcile(true))?;
     /// let s = e.publish("stage", b"v1", "alice", t)?;
