@@ -169,16 +169,15 @@ impl Agent {
         // Hashing is the slow part and needs no lock.
         let computed = ContentHash::of(&bytes);
         let mut writer = self.writer.lock();
-        let refused =
-            |code, detail: String| (SyncError::new(code, detail), format!("snapshot {snapshot_id} not applied"));
+        let not_applied = || format!("snapshot {snapshot_id} not applied");
         if computed != expected {
             let detail = format!("expected {expected}, computed {computed} over {} bytes", bytes.len());
-            let (error, context) = refused(SyncErrorCode::HashMismatch, detail);
-            return Err(self.fail(&mut writer, error, false, context));
+            let error = SyncError::new(SyncErrorCode::HashMismatch, detail);
+            return Err(self.fail(&mut writer, error, false, not_applied()));
         }
         if bytes.is_empty() {
-            let (error, context) = refused(SyncErrorCode::ValidationFailed, "configuration is empty".to_owned());
-            return Err(self.fail(&mut writer, error, false, context));
+            let error = SyncError::new(SyncErrorCode::ValidationFailed, "configuration is empty");
+            return Err(self.fail(&mut writer, error, false, not_applied()));
         }
         let candidate = Arc::new(AppliedConfig::verified(snapshot_id, computed, bytes, at_ms));
         self.install(&mut writer, candidate, Step::Apply)
