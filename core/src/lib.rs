@@ -27,6 +27,7 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod audit;
 mod authority_log;
 mod batch;
