@@ -57,11 +57,6 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
     raise(py, name, e.message().to_owned(), code)
 }
 
-/// An error of `kind` raised by the binding itself (argument conversion).
-pub(crate) fn new(py: Python<'_>, kind: ErrorKind, message: impl Into<String>) -> PyErr {
-    to_py(py, Error::new(kind, message.into()))
-}
-
 /// Turns a caught panic into `fleetgov.InternalError`.
 pub(crate) fn panicked(py: Python<'_>, payload: Box<dyn Any + Send>) -> PyErr {
     let what = payload

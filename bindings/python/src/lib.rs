@@ -8,7 +8,10 @@
 #![warn(missing_docs)]
 
 mod boundary;
+mod engine;
 mod error;
+mod heartbeat;
+mod views;
 
 use pyo3::prelude::*;
 
@@ -16,5 +19,19 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add_class::<views::PySnapshot>()?;
+    m.add_class::<views::PyDirective>()?;
+    m.add_class::<views::PyClusterView>()?;
+    m.add_class::<views::PyNodeView>()?;
+    m.add_function(wrap_pyfunction!(_boundary_self_test, m)?)?;
     Ok(())
+}
+
+/// Panics inside the call boundary, on purpose: proves that a Rust panic
+/// reaches Python as `fleetgov.InternalError` and leaves the interpreter
+/// usable. Used by the test suite; harmless anywhere else.
+#[pyfunction]
+fn _boundary_self_test(py: Python<'_>, message: &str) -> PyResult<()> {
+    boundary::run(py, || -> fleetgov::Result<()> { panic!("{message}") })
 }

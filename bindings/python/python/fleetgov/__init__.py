@@ -1,8 +1,28 @@
-"""fleetgov: is every gateway node running the configuration the authority intends?"""
+"""fleetgov: is every gateway node running the configuration the authority intends?
+
+A typed Python face of the fleetgov engine. The engine tracks, for a fleet of
+gateway nodes, what each node *should* run (the authority: published,
+blake3-hashed configuration snapshots) and what it *does* run (the execution:
+what the node reports it applied, with the hash it computed itself), and keeps
+drift, cohesion, health and root causes up to date.
+
+>>> import fleetgov
+>>> e = fleetgov.Engine()
+>>> e.upsert_workspace("ws-1")
+>>> e.upsert_cluster("eks-prod-us", workspace="ws-1", environment="production")
+>>> s = e.publish("eks-prod-us", b"routes: []", actor="alice", at_ms=1_000)
+>>> e.enroll("gw-1", cluster="eks-prod-us", at_ms=1_000)
+>>> e.heartbeat("gw-1", at_ms=2_000, applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0")
+>>> e.cluster("eks-prod-us", now_ms=2_000).cohesion
+100
+
+Every call into the engine runs with the GIL released; every error is a
+:class:`FleetError` that also derives from the matching built-in exception.
+"""
 
 from __future__ import annotations
 
-from fleetgov._native import __version__
+from fleetgov._native import ClusterView, Directive, Engine, NodeView, Snapshot, __version__
 from fleetgov.exceptions import (
     AuditTampered,
     Conflict,
@@ -17,3 +37,24 @@ from fleetgov.exceptions import (
     StaleHeartbeat,
     StorageError,
 )
+
+__all__ = [
+    "AuditTampered",
+    "ClusterView",
+    "Conflict",
+    "Directive",
+    "Engine",
+    "EngineClosed",
+    "FleetError",
+    "FutureHeartbeat",
+    "InternalError",
+    "InvalidInput",
+    "JustificationRequired",
+    "NodeView",
+    "NotFound",
+    "PermissionDenied",
+    "Snapshot",
+    "StaleHeartbeat",
+    "StorageError",
+    "__version__",
+]

@@ -1,0 +1,231 @@
+//! `fleetgov.Engine`: every method is a shim that unpacks its Python
+//! arguments and runs the core call through [`PyEngine::with`], detached from
+//! the GIL.
+
+use fleetgov::{AuthorityMode, ClusterSpec, Engine, Environment, Metrics, RuntimeVersion, WorkspaceSpec};
+use parking_lot::RwLock;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyTuple};
+
+use crate::heartbeat::{HeartbeatArgs, millis};
+use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
+use crate::{boundary, error};
+
+/// The fleet-governance engine, shared by any number of Python threads.
+///
+/// `close()` (or leaving a `with` block) releases it; any call after that
+/// raises `fleetgov.EngineClosed`.
+#[pyclass(module = "fleetgov._native", name = "Engine", frozen)]
+pub(crate) struct PyEngine {
+    /// `None` once closed. Calls hold the read lock while they run, so
+    /// `close` waits for them and never frees an engine in use.
+    inner: RwLock<Option<Engine>>,
+}
+
+impl PyEngine {
+    /// Runs `f` on the open engine, detached from the GIL.
+    pub(crate) fn with<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&Engine) -> fleetgov::Result<T> + Send,
+    {
+        boundary::run(py, || self.inner.read().as_ref().map(f).transpose())?.ok_or_else(|| error::closed(py))
+    }
+}
+
+#[pymethods]
+impl PyEngine {
+    /// An in-memory engine on the system clock.
+    #[new]
+    fn new() -> Self {
+        PyEngine { inner: RwLock::new(Some(Engine::new())) }
+    }
+
+    /// Releases the engine. Idempotent; calls in flight finish first.
+    fn close(&self, py: Python<'_>) {
+        let engine = py.detach(|| self.inner.write().take());
+        // Dropping may free much memory: do it without the GIL as well.
+        py.detach(move || drop(engine));
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.read().is_none()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    /// Creates or updates workspace `id`.
+    #[pyo3(signature = (id, /, *, authority_mode = "authoritative", min_runtime_version = "3.4.0"))]
+    fn upsert_workspace(&self, py: Python<'_>, id: &str, authority_mode: &str, min_runtime_version: &str) -> PyResult<()> {
+        self.with(py, |e| {
+            let spec = WorkspaceSpec::new(id)
+                .authority_mode(AuthorityMode::parse(authority_mode)?)
+                .min_runtime_version(min_runtime_version.parse::<RuntimeVersion>()?);
+            e.upsert_workspace(spec)
+        })
+    }
+
+    /// Creates or updates cluster `id` of `workspace`.
+    #[pyo3(signature = (id, /, *, workspace, environment, owner_team = "", auto_reconcile = false))]
+    fn upsert_cluster(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        workspace: &str,
+        environment: &str,
+        owner_team: &str,
+        auto_reconcile: bool,
+    ) -> PyResult<()> {
+        self.with(py, |e| {
+            let spec = ClusterSpec::new(id, workspace, Environment::parse(environment)?)
+                .owner_team(owner_team)
+                .auto_reconcile(auto_reconcile);
+            e.upsert_cluster(spec)
+        })
+    }
+
+    /// Publishes `config` as the next snapshot of `cluster`, now its desired state.
+    #[pyo3(signature = (cluster, config, /, *, actor, at_ms = None))]
+    fn publish(
+        &self,
+        py: Python<'_>,
+        cluster: &str,
+        config: PyBackedBytes,
+        actor: &str,
+        at_ms: Option<i64>,
+    ) -> PyResult<PySnapshot> {
+        self.with(py, |e| e.publish(cluster, &config, actor, millis("at_ms", at_ms, e)?).map(PySnapshot::from))
+    }
+
+    /// Enrolls node `node` in `cluster` (again in the same cluster: no change).
+    #[pyo3(signature = (node, /, *, cluster, at_ms = None))]
+    fn enroll(&self, py: Python<'_>, node: &str, cluster: &str, at_ms: Option<i64>) -> PyResult<()> {
+        self.with(py, |e| e.enroll(node, cluster, millis("at_ms", at_ms, e)?).map(drop))
+    }
+
+    /// Records a heartbeat of `node`; returns a `Directive` or `None`.
+    #[pyo3(signature = (
+        node, /, *, runtime_version, at_ms = None, applied_snapshot = None, applied_hash = None,
+        process_status = "ready", cpu = 0.0, memory = 0.0, tps = 0.0, heap = 0.0,
+        hot_swap_errors = 0, sync_error = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn heartbeat(
+        &self,
+        py: Python<'_>,
+        node: &str,
+        runtime_version: &str,
+        at_ms: Option<i64>,
+        applied_snapshot: Option<&str>,
+        applied_hash: Option<&str>,
+        process_status: &str,
+        cpu: f32,
+        memory: f32,
+        tps: f32,
+        heap: f32,
+        hot_swap_errors: i64,
+        sync_error: Option<&str>,
+    ) -> PyResult<Option<PyDirective>> {
+        self.with(py, |e| {
+            let hot_swap_errors = u32::try_from(hot_swap_errors).map_err(|_| {
+                fleetgov::Error::invalid(format!("hot_swap_errors must be from 0 to 2^32-1, got {hot_swap_errors}"))
+            })?;
+            let args = HeartbeatArgs {
+                at_ms,
+                applied_snapshot,
+                applied_hash,
+                runtime_version,
+                process_status,
+                metrics: Metrics { cpu, memory, tps, heap, hot_swap_errors },
+                sync_error,
+            };
+            args.record(e, node)
+        })
+    }
+
+    /// Cluster `id` at `now_ms`.
+    #[pyo3(signature = (id, /, *, now_ms = None))]
+    fn cluster(&self, py: Python<'_>, id: &str, now_ms: Option<i64>) -> PyResult<PyClusterView> {
+        self.with(py, |e| e.cluster(id, millis("now_ms", now_ms, e)?).map(PyClusterView::from))
+    }
+
+    /// Node `id` at `now_ms`.
+    #[pyo3(signature = (id, /, *, now_ms = None))]
+    fn node(&self, py: Python<'_>, id: &str, now_ms: Option<i64>) -> PyResult<PyNodeView> {
+        self.with(py, |e| e.node(id, millis("now_ms", now_ms, e)?).map(PyNodeView::from))
+    }
+
+    /// The nodes of `cluster` in enrolment order, `limit` of them from `offset`.
+    #[pyo3(signature = (cluster, /, *, now_ms = None, offset = 0, limit = None))]
+    fn cluster_nodes(
+        &self,
+        py: Python<'_>,
+        cluster: &str,
+        now_ms: Option<i64>,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> PyResult<Vec<PyNodeView>> {
+        self.with(py, |e| {
+            let nodes = e.cluster_nodes(cluster, millis("now_ms", now_ms, e)?, offset, limit.unwrap_or(usize::MAX))?;
+            Ok(nodes.into_iter().map(PyNodeView::from).collect())
+        })
+    }
+
+    /// The ids of every cluster, in creation order.
+    fn cluster_ids(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.with(py, |e| Ok(e.cluster_ids()))
+    }
+
+    /// The snapshot `id` (`"<cluster>@r<revision>"`).
+    #[pyo3(signature = (id, /))]
+    fn snapshot(&self, py: Python<'_>, id: &str) -> PyResult<PySnapshot> {
+        self.with(py, |e| e.snapshot(id).map(PySnapshot::from))
+    }
+
+    /// The desired snapshot of `cluster`, or `None` before the first publish.
+    #[pyo3(signature = (cluster, /))]
+    fn desired(&self, py: Python<'_>, cluster: &str) -> PyResult<Option<PySnapshot>> {
+        self.with(py, |e| Ok(e.desired(cluster)?.map(PySnapshot::from)))
+    }
+
+    /// The configuration bytes whose blake3 hash is `hash` (what a runtime pulls).
+    #[pyo3(signature = (hash, /))]
+    fn artifact<'py>(&self, py: Python<'py>, hash: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.with(py, |e| e.artifact(&fleetgov::ContentHash::from_hex(hash)?))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// The fleet inventory of `workspace`, shaped like
+    /// `GET /api/v1/workspaces/{id}/fleet`: `runtimes`, `summary`, `desiredState`.
+    #[pyo3(signature = (workspace, /, *, now_ms = None))]
+    fn fleet<'py>(&self, py: Python<'py>, workspace: &str, now_ms: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.with(py, |e| {
+            let inventory = e.fleet(workspace, millis("now_ms", now_ms, e)?)?;
+            serde_json::to_string(&inventory).map_err(|err| fleetgov::Error::invalid(err.to_string()))
+        })?;
+        json_loads(py, &text)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        if self.closed() { "<fleetgov.Engine (closed)>" } else { "<fleetgov.Engine>" }
+    }
+}
+
+/// `json.loads(text)`.
+fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
+    loads.bind(py).call1((text,))
+}
