@@ -46,8 +46,8 @@ def test_concurrent_heartbeats_keep_counters_exact(fleet: fleetgov.Engine) -> No
     assert (c.total, c.in_sync) == (total, total // 2)
     assert c.cohesion == cohesion(total // 2, total) == 50
     assert c.root_causes == {"HASH_MISMATCH": total // 2}
-    n = fleet.node("gw-3-7", now_ms=T0 + ROUNDS)
-    assert (n.last_heartbeat_ms, n.cpu, n.config_status) == (T0 + ROUNDS - 1, ROUNDS - 1, "DIVERGENT")
+    view = fleet.node("gw-3-7", now_ms=T0 + ROUNDS)
+    assert (view.last_heartbeat_ms, view.cpu, view.config_status) == (T0 + ROUNDS - 1, ROUNDS - 1, "DIVERGENT")
 
 
 def test_queries_and_writes_interleave_across_threads(fleet: fleetgov.Engine) -> None:
