@@ -2,7 +2,7 @@
 //! arguments and runs the core call through [`PyEngine::with`], detached from
 //! the GIL.
 
-use fleetgov::{AuthorityMode, ClusterSpec, Engine, Environment, Metrics, RuntimeVersion, WorkspaceSpec};
+use fleetgov::{AuthorityMode, ClusterSpec, Engine, Environment, Metrics, NodeHandle, RuntimeVersion, WorkspaceSpec};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -10,8 +10,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::heartbeat::{HeartbeatArgs, millis};
+use crate::ingest::PyBatchResult;
+use crate::table::PyNodesTable;
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
-use crate::{boundary, error};
+use crate::{boundary, error, ingest, table};
 
 /// The fleet-governance engine, shared by any number of Python threads.
 ///
@@ -109,10 +111,34 @@ impl PyEngine {
         self.with(py, |e| e.publish(cluster, &config, actor, millis("at_ms", at_ms, e)?).map(PySnapshot::from))
     }
 
-    /// Enrolls node `node` in `cluster` (again in the same cluster: no change).
+    /// Enrolls node `node` in `cluster` (again in the same cluster: no
+    /// change) and returns its handle, the `handle` field of its binary
+    /// heartbeat records.
     #[pyo3(signature = (node, /, *, cluster, at_ms = None))]
-    fn enroll(&self, py: Python<'_>, node: &str, cluster: &str, at_ms: Option<i64>) -> PyResult<()> {
-        self.with(py, |e| e.enroll(node, cluster, millis("at_ms", at_ms, e)?).map(drop))
+    fn enroll(&self, py: Python<'_>, node: &str, cluster: &str, at_ms: Option<i64>) -> PyResult<u64> {
+        self.with(py, |e| e.enroll(node, cluster, millis("at_ms", at_ms, e)?).map(NodeHandle::to_raw))
+    }
+
+    /// The handle of enrolled node `node`.
+    #[pyo3(signature = (node, /))]
+    fn node_handle(&self, py: Python<'_>, node: &str) -> PyResult<u64> {
+        self.with(py, |e| e.node_handle(node).map(NodeHandle::to_raw))
+    }
+
+    /// Applies a batch of binary heartbeat records in one call: a NumPy array
+    /// of `fleetgov.records.RECORD_DTYPE` (or any C-contiguous buffer of
+    /// 128-byte records), or an Arrow array / stream of `fixed_size_binary(128)`.
+    /// A malformed record fails the whole batch with nothing applied.
+    #[pyo3(signature = (batch, /))]
+    fn ingest(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+        ingest::ingest(self, py, batch)
+    }
+
+    /// The state of every node at `now_ms` as an Arrow table (`NodesTable`,
+    /// read by `pyarrow.table`, `polars.DataFrame`, DuckDB, ...).
+    #[pyo3(signature = (*, now_ms = None))]
+    fn nodes_table(&self, py: Python<'_>, now_ms: Option<i64>) -> PyResult<PyNodesTable> {
+        self.with(py, |e| table::build(e, millis("now_ms", now_ms, e)?))
     }
 
     /// Records a heartbeat of `node`; returns a `Directive` or `None`.

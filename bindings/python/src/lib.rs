@@ -11,9 +11,29 @@ mod boundary;
 mod engine;
 mod error;
 mod heartbeat;
+mod ingest;
+mod table;
 mod views;
 
 use pyo3::prelude::*;
+use pyo3::types::IntoPyDict;
+
+/// The packed `u32` form of runtime version `version` (e.g. `"3.5.0"`), as
+/// binary heartbeat records carry it.
+#[pyfunction]
+#[pyo3(signature = (version, /))]
+fn pack_version(py: Python<'_>, version: &str) -> PyResult<u32> {
+    boundary::run(py, || version.parse::<fleetgov::RuntimeVersion>().map(fleetgov::RuntimeVersion::to_bits))
+}
+
+/// Verifies an audit log file offline without changing it and returns the
+/// hex root of its Merkle tree head; raises `AuditTampered` naming the first
+/// bad record.
+#[pyfunction]
+#[pyo3(signature = (path, /))]
+fn verify_audit_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<String> {
+    boundary::run(py, || fleetgov::audit::verify_file(&path).map(|v| v.head.root.to_string()))
+}
 
 /// The native module.
 #[pymodule]
@@ -24,6 +44,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<views::PyDirective>()?;
     m.add_class::<views::PyClusterView>()?;
     m.add_class::<views::PyNodeView>()?;
+    m.add_class::<ingest::PyBatchResult>()?;
+    m.add_class::<table::PyNodesTable>()?;
+    m.add("RECORD_SIZE", fleetgov::record::RECORD_SIZE)?;
+    m.add("RECORD_VERSION", fleetgov::record::RECORD_VERSION)?;
+    m.add("OUTCOME_SIZE", fleetgov::record::OUTCOME_SIZE)?;
+    let codes: Vec<(&str, u8)> = fleetgov::SyncErrorCode::ALL.iter().map(|c| (c.as_str(), *c as u8)).collect();
+    m.add("SYNC_ERROR_CODES", codes.into_py_dict(m.py())?)?;
+    m.add_function(wrap_pyfunction!(pack_version, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_audit_file, m)?)?;
     m.add_function(wrap_pyfunction!(_boundary_self_test, m)?)?;
     Ok(())
 }

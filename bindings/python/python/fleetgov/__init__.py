@@ -22,7 +22,18 @@ Every call into the engine runs with the GIL released; every error is a
 
 from __future__ import annotations
 
-from fleetgov._native import ClusterView, Directive, Engine, NodeView, Snapshot, __version__
+from fleetgov._native import (
+    BatchResult,
+    ClusterView,
+    Directive,
+    Engine,
+    NodesTable,
+    NodeView,
+    Snapshot,
+    __version__,
+    pack_version,
+    verify_audit_file,
+)
 from fleetgov.exceptions import (
     AuditTampered,
     Conflict,
@@ -40,6 +51,7 @@ from fleetgov.exceptions import (
 
 __all__ = [
     "AuditTampered",
+    "BatchResult",
     "ClusterView",
     "Conflict",
     "Directive",
@@ -51,10 +63,13 @@ __all__ = [
     "InvalidInput",
     "JustificationRequired",
     "NodeView",
+    "NodesTable",
     "NotFound",
     "PermissionDenied",
     "Snapshot",
     "StaleHeartbeat",
     "StorageError",
     "__version__",
+    "pack_version",
+    "verify_audit_file",
 ]

@@ -1,19 +1,33 @@
 """Type stubs of the native module; `fleetgov` re-exports everything public."""
 
+from os import PathLike
 from types import TracebackType
 from typing import Any, Literal, Self, final
 
 
 __version__: str
 __all__ = [
+    "BatchResult",
     "ClusterView",
     "Directive",
     "Engine",
     "NodeView",
+    "NodesTable",
+    "OUTCOME_SIZE",
+    "RECORD_SIZE",
+    "RECORD_VERSION",
+    "SYNC_ERROR_CODES",
     "Snapshot",
     "__version__",
     "_boundary_self_test",
+    "pack_version",
+    "verify_audit_file",
 ]
+
+RECORD_SIZE: int
+RECORD_VERSION: int
+OUTCOME_SIZE: int
+SYNC_ERROR_CODES: dict[str, int]
 
 _ClusterStatus = Literal["HEALTHY", "SYNCING", "DIVERGENT"]
 _Health = Literal["connected", "stale", "dormant", "never"]
@@ -152,6 +166,31 @@ class NodeView:
     def hot_swap_errors(self) -> int: ...
 
 @final
+class BatchResult:
+    """What `Engine.ingest` did: counts and one 40-byte outcome per record."""
+
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def directives(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def outcomes(self) -> bytearray: ...
+    def __len__(self) -> int: ...
+
+@final
+class NodesTable:
+    """Node state of the whole fleet, exported through the Arrow PyCapsule interface."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+    @property
+    def num_rows(self) -> int: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+
+@final
 class Engine:
     """The fleet-governance engine, safe to share between Python threads.
 
@@ -188,7 +227,14 @@ class Engine:
     def publish(
         self, cluster: str, config: bytes | bytearray, /, *, actor: str, at_ms: int | None = None
     ) -> Snapshot: ...
-    def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> None: ...
+    def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
+        """Enrolls `node` in `cluster`; returns its handle for binary records."""
+    def node_handle(self, node: str, /) -> int: ...
+    def ingest(self, batch: object, /) -> BatchResult:
+        """Applies a batch of 128-byte heartbeat records: a NumPy array of
+        `fleetgov.records.RECORD_DTYPE`, any C-contiguous buffer, or an Arrow
+        array / stream of fixed_size_binary(128)."""
+    def nodes_table(self, *, now_ms: int | None = None) -> NodesTable: ...
     def heartbeat(
         self,
         node: str,
@@ -218,3 +264,5 @@ class Engine:
     def fleet(self, workspace: str, /, *, now_ms: int | None = None) -> dict[str, Any]: ...
 
 def _boundary_self_test(message: str) -> None: ...
+def pack_version(version: str, /) -> int: ...
+def verify_audit_file(path: str | PathLike[str], /) -> str: ...
