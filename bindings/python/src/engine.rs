@@ -2,7 +2,12 @@
 //! arguments and runs the core call through [`PyEngine::with`], detached from
 //! the GIL.
 
-use fleetgov::{AuthorityMode, ClusterSpec, Engine, Environment, Metrics, NodeHandle, RuntimeVersion, WorkspaceSpec};
+use std::path::PathBuf;
+
+use fleetgov::{
+    AuthorityMode, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override, Role,
+    RuntimeVersion, WorkspaceSpec,
+};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -27,6 +32,23 @@ pub(crate) struct PyEngine {
 }
 
 impl PyEngine {
+    /// Runs a force sync of `target` and returns its audit record as a dict.
+    fn force<'py>(
+        &self,
+        py: Python<'py>,
+        target: ForceTarget<'_>,
+        actor: &str,
+        role: &str,
+        reason: &str,
+        at_ms: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.with(py, |e| {
+            let by = Override::new(actor, Role::parse(role)?, reason, millis("at_ms", at_ms, e)?);
+            to_json(&*e.force_sync(target, &by)?)
+        })?;
+        json_loads(py, &text)
+    }
+
     /// Runs `f` on the open engine, detached from the GIL.
     pub(crate) fn with<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
@@ -39,10 +61,14 @@ impl PyEngine {
 
 #[pymethods]
 impl PyEngine {
-    /// An in-memory engine on the system clock.
+    /// An engine on the system clock. With `audit_path`, the audit log is
+    /// durable: an existing log is verified and replayed to restore the
+    /// authority state (a damaged one raises `AuditTampered`).
     #[new]
-    fn new() -> Self {
-        PyEngine { inner: RwLock::new(Some(Engine::new())) }
+    #[pyo3(signature = (audit_path = None))]
+    fn new(py: Python<'_>, audit_path: Option<PathBuf>) -> PyResult<Self> {
+        let engine = boundary::run(py, || Engine::with_config(EngineConfig { audit_path, ..EngineConfig::default() }))?;
+        Ok(PyEngine { inner: RwLock::new(Some(engine)) })
     }
 
     /// Releases the engine. Idempotent; calls in flight finish first.
@@ -237,16 +263,82 @@ impl PyEngine {
     /// `GET /api/v1/workspaces/{id}/fleet`: `runtimes`, `summary`, `desiredState`.
     #[pyo3(signature = (workspace, /, *, now_ms = None))]
     fn fleet<'py>(&self, py: Python<'py>, workspace: &str, now_ms: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.with(py, |e| to_json(&e.fleet(workspace, millis("now_ms", now_ms, e)?)?))?;
+        json_loads(py, &text)
+    }
+
+    /// Forces one node (`node=`) or every node of a cluster (`cluster=`) to
+    /// resync to its authority: audited first, then answered with a
+    /// `force_sync` directive on the node's next heartbeat. Returns the audit
+    /// record. Needs a non-blank `reason` and the operator or admin role.
+    #[pyo3(signature = (*, node = None, cluster = None, actor, role, reason, at_ms = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn force_sync<'py>(
+        &self,
+        py: Python<'py>,
+        node: Option<&str>,
+        cluster: Option<&str>,
+        actor: &str,
+        role: &str,
+        reason: &str,
+        at_ms: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let target = match (node, cluster) {
+            (Some(n), None) => ForceTarget::Node(n),
+            (None, Some(c)) => ForceTarget::Cluster(c),
+            _ => {
+                return Err(error::to_py(py, fleetgov::Error::invalid("force_sync takes exactly one of node= and cluster=")));
+            }
+        };
+        self.force(py, target, actor, role, reason, at_ms)
+    }
+
+    /// Global fleet overwrite: forces every cluster of `workspace` (or of
+    /// every workspace when omitted) to resync. Admin only; audited.
+    #[pyo3(signature = (*, workspace = None, actor, role, reason, at_ms = None))]
+    fn force_global<'py>(
+        &self,
+        py: Python<'py>,
+        workspace: Option<&str>,
+        actor: &str,
+        role: &str,
+        reason: &str,
+        at_ms: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let target = workspace.map_or(ForceTarget::Fleet, ForceTarget::Workspace);
+        self.force(py, target, actor, role, reason, at_ms)
+    }
+
+    /// Every audit record, oldest first, as dicts (`seq`, `timeMs`, `actor`,
+    /// `role`, `action`, `target`, `justification`, `payload`, `payloadHash`,
+    /// `prevHash`).
+    fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let text = self.with(py, |e| {
-            let inventory = e.fleet(workspace, millis("now_ms", now_ms, e)?)?;
-            serde_json::to_string(&inventory).map_err(|err| fleetgov::Error::invalid(err.to_string()))
+            let records = e.audit();
+            to_json(&records.iter().map(|r| &**r).collect::<Vec<_>>())
         })?;
         json_loads(py, &text)
+    }
+
+    /// Re-verifies the whole audit log (hash chain and Merkle tree) and
+    /// returns the hex root of its head; raises `AuditTampered` if it does not verify.
+    fn verify_audit(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |e| e.verify_audit().map(|head| head.root.to_string()))
+    }
+
+    /// A signed checkpoint of the audit log's current head (a signed note).
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, Engine::checkpoint)
     }
 
     fn __repr__(&self) -> &'static str {
         if self.closed() { "<fleetgov.Engine (closed)>" } else { "<fleetgov.Engine>" }
     }
+}
+
+/// `value` as JSON text, for [`json_loads`].
+fn to_json(value: &impl serde::Serialize) -> fleetgov::Result<String> {
+    serde_json::to_string(value).map_err(|e| fleetgov::Error::invalid(format!("cannot serialise: {e}")))
 }
 
 /// `json.loads(text)`.

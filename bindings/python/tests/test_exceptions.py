@@ -1,5 +1,6 @@
 """Every exception class: its place in the hierarchy, its code, and a real way
-the engine raises it."""
+the engine raises it (JustificationRequired, PermissionDenied, AuditTampered
+and StorageError are raised for real in test_governance.py)."""
 
 from __future__ import annotations
 

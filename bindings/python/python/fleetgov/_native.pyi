@@ -197,7 +197,7 @@ class Engine:
     Time arguments are unix milliseconds; when omitted, the system clock.
     """
 
-    def __new__(cls) -> Self: ...
+    def __new__(cls, audit_path: str | PathLike[str] | None = None) -> Self: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
@@ -262,6 +262,30 @@ class Engine:
     def desired(self, cluster: str, /) -> Snapshot | None: ...
     def artifact(self, hash: str, /) -> bytes: ...
     def fleet(self, workspace: str, /, *, now_ms: int | None = None) -> dict[str, Any]: ...
+    def force_sync(
+        self,
+        *,
+        node: str | None = None,
+        cluster: str | None = None,
+        actor: str,
+        role: Literal["viewer", "operator", "admin"] | str,
+        reason: str,
+        at_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """Forces one node or one cluster to resync; returns the audit record."""
+    def force_global(
+        self,
+        *,
+        workspace: str | None = None,
+        actor: str,
+        role: Literal["viewer", "operator", "admin"] | str,
+        reason: str,
+        at_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """Global overwrite of a workspace (or the whole fleet); admin only."""
+    def audit(self) -> list[dict[str, Any]]: ...
+    def verify_audit(self) -> str: ...
+    def checkpoint(self) -> str: ...
 
 def _boundary_self_test(message: str) -> None: ...
 def pack_version(version: str, /) -> int: ...
