@@ -9,7 +9,7 @@ use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchIterator};
 use arrow_schema::{ArrowError, SchemaRef};
-use fleetgov::{Engine, Error, NodeView};
+use fleetgov::{ContentHash, Engine, Error, NodeView};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
@@ -107,6 +107,9 @@ type Dict = StringDictionaryBuilder<Int32Type>;
 #[derive(Default)]
 struct Columns {
     rows: usize,
+    /// Reused for values that must be formatted (hashes, versions, errors),
+    /// so a row allocates nothing of its own.
+    scratch: String,
     id: StringBuilder,
     cluster: Dict,
     status: Dict,
@@ -144,14 +147,14 @@ impl Columns {
         self.config_status.append_value(n.config_status.as_str());
         self.drift.append_value(n.drift.as_str());
         self.desired_snapshot.append_option(n.desired_snapshot_id.as_deref());
-        self.desired_hash.append_option(n.desired_hash.map(|h| h.to_string()));
+        append_hash(&mut self.desired_hash, &mut self.scratch, n.desired_hash.as_ref());
         self.applied_snapshot.append_option(n.applied_snapshot_id.as_deref());
-        self.applied_hash.append_option(n.applied_hash.map(|h| h.to_string()));
+        append_hash(&mut self.applied_hash, &mut self.scratch, n.applied_hash.as_ref());
         self.last_heartbeat_ms.append_option(n.last_heartbeat_ms.and_then(|ms| i64::try_from(ms).ok()));
-        self.last_sync_error.append_option(n.last_sync_error.as_ref().map(|e| e.to_string()));
+        append_display(&mut self.last_sync_error, &mut self.scratch, n.last_sync_error.as_ref());
         self.sync_error_code.append_option(n.last_sync_error.as_ref().map(|e| e.code.as_str()));
         self.reconcile_reason.append_option(n.reconcile_reason.as_deref());
-        self.runtime_version.append_option(n.runtime_version.map(|v| v.to_string()));
+        append_display(&mut self.runtime_version, &mut self.scratch, n.runtime_version.as_ref());
         self.cpu.append_value(n.metrics.cpu);
         self.memory.append_value(n.metrics.memory);
         self.tps.append_value(n.metrics.tps);
@@ -188,4 +191,55 @@ impl Columns {
         ];
         RecordBatch::try_from_iter(columns)
     }
+}
+
+/// A column builder that takes string values (plain or dictionary-encoded).
+trait StrColumn {
+    fn append_str(&mut self, value: &str);
+    fn append_none(&mut self);
+}
+
+impl StrColumn for StringBuilder {
+    fn append_str(&mut self, value: &str) {
+        self.append_value(value);
+    }
+    fn append_none(&mut self) {
+        self.append_null();
+    }
+}
+
+impl StrColumn for Dict {
+    fn append_str(&mut self, value: &str) {
+        self.append_value(value);
+    }
+    fn append_none(&mut self) {
+        self.append_null();
+    }
+}
+
+/// Appends `value` formatted through `scratch`, or a null.
+fn append_display(column: &mut impl StrColumn, scratch: &mut String, value: Option<&impl std::fmt::Display>) {
+    use std::fmt::Write;
+    match value {
+        Some(v) => {
+            scratch.clear();
+            // Writing into a String cannot fail.
+            let _ = write!(scratch, "{v}");
+            column.append_str(scratch);
+        }
+        None => column.append_none(),
+    }
+}
+
+/// Appends a content hash as 64 lowercase hex characters, or a null; the same
+/// text as its `Display`, without a formatter call per byte.
+fn append_hash(column: &mut impl StrColumn, scratch: &mut String, hash: Option<&ContentHash>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Some(hash) = hash else { return column.append_none() };
+    scratch.clear();
+    for b in hash.as_bytes() {
+        scratch.push(HEX[usize::from(b >> 4)] as char);
+        scratch.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    column.append_str(scratch);
 }
