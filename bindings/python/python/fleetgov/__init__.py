@@ -11,7 +11,7 @@ drift, cohesion, health and root causes up to date.
 >>> e.upsert_workspace("ws-1")
 >>> e.upsert_cluster("eks-prod-us", workspace="ws-1", environment="production")
 >>> s = e.publish("eks-prod-us", b"routes: []", actor="alice", at_ms=1_000)
->>> e.enroll("gw-1", cluster="eks-prod-us", at_ms=1_000)
+>>> handle = e.enroll("gw-1", cluster="eks-prod-us", at_ms=1_000)
 >>> e.heartbeat("gw-1", at_ms=2_000, applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0")
 >>> e.cluster("eks-prod-us", now_ms=2_000).cohesion
 100
