@@ -6,7 +6,9 @@ snapshot; cohesion = round(100 * in_sync / enrolled) half up (100 when empty);
 status bands 100 / 50-99 / <50; health by heartbeat age (5 and 60 minutes);
 drift, first match wins: awaiting_sync, upgrade_required, needs_reconcile,
 aligned; root causes by sync-error code (HASH_MISMATCH when a known snapshot's
-hash differs); auto-reconcile directives; stale heartbeats change nothing.
+hash differs); auto-reconcile directives; stale heartbeats change nothing;
+overrides need a non-blank reason, operator for a node or cluster, admin for a
+global overwrite, and are answered once with a force_sync directive.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class Node:
     version: str | None = None
     status: str | None = None
     error_code: str | None = None
+    forced: bool = False
 
 
 class Model:
@@ -162,9 +165,32 @@ class Model:
         else:
             n.error_code = None
         d = c.desired
+        if d is not None and n.forced:
+            n.forced = False
+            return ("force_sync", d.id)
         if d is not None and c.auto_reconcile and not self.in_sync(node):
             return ("reconcile", d.id)
         return None
+
+    # ---- governance ---------------------------------------------------------
+
+    ROLE_RANK = {"viewer": 0, "operator": 1, "admin": 2}
+
+    def force_error(self, scope: str, role: str, reason: str) -> str | None:
+        """The error class name a force request raises, or None if allowed;
+        `scope` is "node"/"cluster" (operator may) or "global" (admin only)."""
+        if not reason.strip():
+            return "JustificationRequired"
+        needed = "admin" if scope == "global" else "operator"
+        return "PermissionDenied" if self.ROLE_RANK[role] < self.ROLE_RANK[needed] else None
+
+    def force(self, node: str | None = None, cluster: str | None = None, workspace: str | None = None) -> None:
+        """Marks the targeted nodes: each answers its next heartbeat (once a
+        snapshot is desired) with a force_sync directive."""
+        for nid, n in self.nodes.items():
+            ws = self.clusters[n.cluster].workspace
+            if nid == node or n.cluster == cluster or ws == workspace:
+                n.forced = True
 
     # ---- derived state ------------------------------------------------------
 

@@ -138,6 +138,37 @@ class FleetMachine(RuleBasedStateMachine):
         assert (None if d is None else (d.kind, d.snapshot)) == expected
 
     @precondition(lambda self: self.model.nodes)
+    @rule(
+        data=st.data(),
+        scope=st.sampled_from(["node", "cluster", "global"]),
+        role=st.sampled_from(["viewer", "operator", "operator", "admin"]),
+        reason=st.sampled_from(["Rollback due to failed deployment", "Emergency disaster recovery", "  "]),
+    )
+    def force(self, data: st.DataObject, scope: str, role: str, reason: str) -> None:
+        node = data.draw(st.sampled_from(sorted(self.model.nodes)))
+        cid = self.model.nodes[node].cluster
+        ws = self.model.clusters[cid].workspace
+        call: dict[str, Any] = dict(actor="bob", role=role, reason=reason, at_ms=self.t)
+        expected_error = self.model.force_error(scope, role, reason)
+        if expected_error is not None:
+            with pytest.raises(getattr(fleetgov, expected_error)):
+                self.request_force(scope, node, cid, ws, call)
+            return
+        record = self.request_force(scope, node, cid, ws, call)
+        label = {"node": f"node:{node}", "cluster": f"cluster:{cid}", "global": f"workspace:{ws}"}[scope]
+        assert (record["target"], record["justification"], record["role"]) == (label, reason, role)
+        assert self.engine.audit()[-1] == record
+        target = {"node": dict(node=node), "cluster": dict(cluster=cid), "global": dict(workspace=ws)}[scope]
+        self.model.force(**target)
+
+    def request_force(self, scope: str, node: str, cid: str, ws: str, call: dict[str, Any]) -> dict[str, Any]:
+        if scope == "node":
+            return self.engine.force_sync(node=node, **call)
+        if scope == "cluster":
+            return self.engine.force_sync(cluster=cid, **call)
+        return self.engine.force_global(workspace=ws, **call)
+
+    @precondition(lambda self: self.model.nodes)
     @rule(data=st.data(), bad=st.sampled_from([{"cpu": 101.0}, {"heap": float("nan")}, {"applied_hash": "zz"}]))
     def rejected_heartbeat_changes_nothing(self, data: st.DataObject, bad: dict[str, Any]) -> None:
         node = data.draw(st.sampled_from(sorted(self.model.nodes)))
