@@ -231,9 +231,12 @@ class Engine:
         """Enrolls `node` in `cluster`; returns its handle for binary records."""
     def node_handle(self, node: str, /) -> int: ...
     def ingest(self, batch: object, /) -> BatchResult:
-        """Applies a batch of 128-byte heartbeat records: a NumPy array of
-        `fleetgov.records.RECORD_DTYPE`, any C-contiguous buffer, or an Arrow
-        array / stream of fixed_size_binary(128)."""
+        """Applies a batch of 128-byte heartbeat records in one call: a NumPy
+        array of `fleetgov.records.RECORD_DTYPE`, any C-contiguous buffer, or
+        an Arrow array / stream of fixed_size_binary(128). The batch is read
+        in place with the GIL released: do not write to it from another thread
+        during the call. A malformed record fails the whole batch (InvalidInput)
+        with nothing applied."""
     def nodes_table(self, *, now_ms: int | None = None) -> NodesTable: ...
     def heartbeat(
         self,
