@@ -73,9 +73,9 @@ impl PyEngine {
 
     /// Releases the engine. Idempotent; calls in flight finish first.
     fn close(&self, py: Python<'_>) {
-        let engine = py.detach(|| self.inner.write().take());
-        // Dropping may free much memory: do it without the GIL as well.
-        py.detach(move || drop(engine));
+        // Detached: the write lock waits for calls in flight, which need the
+        // GIL back to return, and dropping may free much memory.
+        py.detach(|| drop(self.inner.write().take()));
     }
 
     /// Whether `close()` was called.
