@@ -28,7 +28,7 @@ PY="$VENV/bin/python"
 echo "-- installing build and test tools into $VENV"
 "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
 "$PY" -m pip install -q --disable-pip-version-check \
-  maturin numpy pyarrow polars pandas pytest pytest-timeout hypothesis mypy
+  maturin numpy pyarrow polars pandas duckdb pytest pytest-timeout hypothesis mypy
 
 echo "-- building and installing fleetgov (release)"
 VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" "$VENV/bin/maturin" develop --release --quiet

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -258,6 +259,22 @@ def test_nodes_table_reads_into_polars_and_pandas() -> None:
     assert isinstance(pdf, pd.DataFrame) and len(pdf) == NODES
     assert isinstance(pdf["health"].dtype, pd.CategoricalDtype)
     assert (pdf.groupby("cluster", observed=True).size().to_dict()) == {c: NODES // 2 for c in CLUSTERS}
+
+
+def test_nodes_table_reads_into_duckdb_and_polars_from_arrow() -> None:
+    e = make_fleet()
+    single_calls(e, random_heartbeats(random.Random(10), e, T0))
+    nodes = e.nodes_table(now_ms=T0)
+    relation = duckdb.sql("select config_status, count(*) from nodes group by config_status")
+    assert relation is not None
+    counts = dict(relation.fetchall())
+    in_sync = sum(e.cluster(c, now_ms=T0).in_sync for c in CLUSTERS)
+    assert counts.get("IN_SYNC", 0) == in_sync and sum(counts.values()) == NODES
+    # polars.from_arrow reads a PyCapsule stream as one struct Series.
+    series = pl.from_arrow(nodes)
+    assert isinstance(series, pl.Series) and series.struct.unnest().equals(pl.DataFrame(nodes))
+    frame = pl.from_arrow(pa.table(nodes))
+    assert isinstance(frame, pl.DataFrame) and frame.equals(pl.DataFrame(nodes))
 
 
 def test_nodes_table_of_an_empty_engine_has_the_schema(engine: fleetgov.Engine) -> None:
