@@ -12,9 +12,9 @@ use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyInt, PyTuple};
 
-use crate::heartbeat::{HeartbeatArgs, millis};
+use crate::heartbeat::{HeartbeatArgs, NodeRef, millis};
 use crate::ingest::PyBatchResult;
 use crate::table::PyNodesTable;
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
@@ -167,7 +167,8 @@ impl PyEngine {
         self.with(py, |e| table::build(e, millis("now_ms", now_ms, e)?))
     }
 
-    /// Records a heartbeat of `node`; returns a `Directive` or `None`.
+    /// Records a heartbeat of `node` (an id, or the handle `enroll` returned);
+    /// returns a `Directive` or `None`.
     #[pyo3(signature = (
         node, /, *, runtime_version, at_ms = None, applied_snapshot = None, applied_hash = None,
         process_status = "ready", cpu = 0.0, memory = 0.0, tps = 0.0, heap = 0.0,
@@ -177,7 +178,7 @@ impl PyEngine {
     fn heartbeat(
         &self,
         py: Python<'_>,
-        node: &str,
+        node: &Bound<'_, PyAny>,
         runtime_version: &str,
         at_ms: Option<i64>,
         applied_snapshot: Option<&str>,
@@ -190,6 +191,12 @@ impl PyEngine {
         hot_swap_errors: i64,
         sync_error: Option<&str>,
     ) -> PyResult<Option<PyDirective>> {
+        let node = match node.cast::<PyInt>() {
+            Ok(handle) => NodeRef::Handle(handle.extract().map_err(|_| {
+                error::to_py(py, fleetgov::Error::invalid(format!("node handle {handle} is not a u64")))
+            })?),
+            Err(_) => NodeRef::Id(node.extract()?),
+        };
         self.with(py, |e| {
             let hot_swap_errors = u32::try_from(hot_swap_errors).map_err(|_| {
                 fleetgov::Error::invalid(format!("hot_swap_errors must be from 0 to 2^32-1, got {hot_swap_errors}"))

@@ -1,9 +1,16 @@
 //! A heartbeat as Python passes it (keyword arguments of plain types), parsed
 //! into the core's [`Heartbeat`] on the far side of the GIL.
 
-use fleetgov::{ContentHash, Engine, Error, Heartbeat, Metrics, ProcessStatus, RuntimeVersion, SyncError};
+use fleetgov::{ContentHash, Engine, Error, Heartbeat, Metrics, NodeHandle, ProcessStatus, RuntimeVersion, SyncError};
 
 use crate::views::PyDirective;
+
+/// Which node a heartbeat is from: its id, or the handle `enroll` returned
+/// (which skips the id lookup).
+pub(crate) enum NodeRef<'a> {
+    Id(&'a str),
+    Handle(u64),
+}
 
 /// The arguments of `Engine.heartbeat`, borrowed from the Python call.
 pub(crate) struct HeartbeatArgs<'a> {
@@ -19,7 +26,7 @@ pub(crate) struct HeartbeatArgs<'a> {
 impl HeartbeatArgs<'_> {
     /// Parses the arguments and records the heartbeat of `node`; bad input is
     /// `InvalidInput` and records nothing.
-    pub(crate) fn record(&self, engine: &Engine, node: &str) -> fleetgov::Result<Option<PyDirective>> {
+    pub(crate) fn record(&self, engine: &Engine, node: NodeRef<'_>) -> fleetgov::Result<Option<PyDirective>> {
         let sync_error = self.sync_error.map(str::parse::<SyncError>).transpose()?;
         let hb = Heartbeat {
             at_ms: millis("at_ms", self.at_ms, engine)?,
@@ -30,7 +37,11 @@ impl HeartbeatArgs<'_> {
             metrics: self.metrics,
             sync_error: sync_error.as_ref(),
         };
-        Ok(engine.heartbeat_by_id(node, &hb)?.map(PyDirective::from))
+        let directive = match node {
+            NodeRef::Id(id) => engine.heartbeat_by_id(id, &hb)?,
+            NodeRef::Handle(raw) => engine.heartbeat(NodeHandle::from_raw(raw), &hb)?,
+        };
+        Ok(directive.map(PyDirective::from))
     }
 }
 

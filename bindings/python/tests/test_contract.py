@@ -236,3 +236,29 @@ def test_time_defaults_to_the_clock(fleet: fleetgov.Engine) -> None:
     fleet.heartbeat("gw-1", applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0")
     assert fleet.node("gw-1").health == "connected"
     assert s.published_at_ms > T0
+
+
+def test_heartbeats_by_handle_equal_heartbeats_by_id(fleet: fleetgov.Engine) -> None:
+    s = fleet.publish("eks-prod-us", b"v1", actor="alice", at_ms=T0)
+    handle = fleet.enroll("gw-1", cluster="eks-prod-us", at_ms=T0)
+    fleet.enroll("gw-2", cluster="eks-prod-us", at_ms=T0)
+    assert isinstance(handle, int) and fleet.node_handle("gw-1") == handle
+    assert fleet.enroll("gw-1", cluster="eks-prod-us", at_ms=T0) == handle
+    fleet.heartbeat(handle, at_ms=T0, applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0", cpu=3.0)
+    fleet.heartbeat("gw-2", at_ms=T0, applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0", cpu=3.0)
+    a, b = fleet.node("gw-1", now_ms=T0), fleet.node("gw-2", now_ms=T0)
+    for k in ("config_status", "drift", "health", "applied_snapshot", "cpu", "last_heartbeat_ms"):
+        assert getattr(a, k) == getattr(b, k)
+    for bad in (handle + 10_000, 0, (1 << 64) - 1):
+        with pytest.raises(fleetgov.NotFound):
+            fleet.heartbeat(bad, at_ms=T0, runtime_version="3.5.0")
+    for bad in (-1, 1 << 64):
+        with pytest.raises(fleetgov.InvalidInput, match="handle"):
+            fleet.heartbeat(bad, at_ms=T0, runtime_version="3.5.0")
+    other = fleetgov.Engine()
+    other.upsert_workspace("ws-1")
+    other.upsert_cluster("eks-prod-us", workspace="ws-1", environment="production")
+    other.enroll("gw-1", cluster="eks-prod-us", at_ms=T0)
+    with pytest.raises(fleetgov.NotFound):  # a handle is valid only for its engine
+        other.heartbeat(handle, at_ms=T0, runtime_version="3.5.0")
+    other.close()

@@ -240,7 +240,7 @@ class Engine:
     def nodes_table(self, *, now_ms: int | None = None) -> NodesTable: ...
     def heartbeat(
         self,
-        node: str,
+        node: str | int,
         /,
         *,
         runtime_version: str,
