@@ -3,7 +3,7 @@
 //! an Arrow array or stream, and applied in one core call per batch.
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
-use arrow_array::ffi_stream::{RecordBatchStreamReader, FFI_ArrowArrayStream};
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, StructArray, make_array};
 use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
 use fleetgov::{BatchSummary, Error};
@@ -46,15 +46,23 @@ impl PyBatchResult {
 }
 
 /// Applies `batch`, whatever form it takes.
-pub(crate) fn ingest(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+pub(crate) fn ingest(
+    engine: &PyEngine,
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+) -> PyResult<PyBatchResult> {
     if batch.hasattr("__arrow_c_array__")? {
         let exported = batch.call_method0("__arrow_c_array__")?;
-        let (schema, array) = exported.cast::<PyTuple>()?.extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
+        let (schema, array) = exported
+            .cast::<PyTuple>()?
+            .extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
         let column = import_array(py, &schema, &array)?;
         return ingest_columns(engine, py, &[column]);
     }
     if batch.hasattr("__arrow_c_stream__")? {
-        let capsule = batch.call_method0("__arrow_c_stream__")?.cast_into::<PyCapsule>()?;
+        let capsule = batch
+            .call_method0("__arrow_c_stream__")?
+            .cast_into::<PyCapsule>()?;
         let columns = import_stream(py, &capsule)?;
         return ingest_columns(engine, py, &columns);
     }
@@ -63,10 +71,17 @@ pub(crate) fn ingest(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>
 
 /// A buffer-protocol object (NumPy array, bytes, bytearray, memoryview, ...),
 /// read in place. The caller must not resize or write it during the call.
-fn ingest_buffer(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+fn ingest_buffer(
+    engine: &PyEngine,
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+) -> PyResult<PyBatchResult> {
     let buffer = PyUntypedBuffer::get(batch)?;
     if !buffer.is_c_contiguous() {
-        return Err(error::to_py(py, Error::invalid("the record batch must be one C-contiguous buffer")));
+        return Err(error::to_py(
+            py,
+            Error::invalid("the record batch must be one C-contiguous buffer"),
+        ));
     }
     let bytes: &[u8] = if buffer.len_bytes() == 0 {
         &[]
@@ -83,7 +98,11 @@ fn ingest_buffer(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) ->
 }
 
 /// Arrow columns of `FixedSizeBinary(128)`, each one record per value.
-fn ingest_columns(engine: &PyEngine, py: Python<'_>, columns: &[FixedSizeBinaryArray]) -> PyResult<PyBatchResult> {
+fn ingest_columns(
+    engine: &PyEngine,
+    py: Python<'_>,
+    columns: &[FixedSizeBinaryArray],
+) -> PyResult<PyBatchResult> {
     let chunks: Vec<&[u8]> = columns.iter().map(record_bytes).collect();
     apply(engine, py, &chunks)
 }
@@ -130,31 +149,63 @@ fn apply(engine: &PyEngine, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatc
 }
 
 /// Imports an array exported through the Arrow PyCapsule interface.
-fn import_array(py: Python<'_>, schema: &Bound<'_, PyCapsule>, array: &Bound<'_, PyCapsule>) -> PyResult<FixedSizeBinaryArray> {
-    let schema_ptr = schema.pointer_checked(Some(c"arrow_schema"))?.cast::<FFI_ArrowSchema>();
-    let array_ptr = array.pointer_checked(Some(c"arrow_array"))?.cast::<FFI_ArrowArray>();
+fn import_array(
+    py: Python<'_>,
+    schema: &Bound<'_, PyCapsule>,
+    array: &Bound<'_, PyCapsule>,
+) -> PyResult<FixedSizeBinaryArray> {
+    let schema_ptr = schema
+        .pointer_checked(Some(c"arrow_schema"))?
+        .cast::<FFI_ArrowSchema>();
+    let array_ptr = array
+        .pointer_checked(Some(c"arrow_array"))?
+        .cast::<FFI_ArrowArray>();
     // SAFETY: the capsules are named per the Arrow PyCapsule interface, so the
     // pointers are valid `ArrowSchema` / `ArrowArray` structs owned by the
     // capsules. `from_raw` moves the array out and marks the capsule's copy
     // released, as the interface prescribes; the schema is only borrowed.
-    let data = unsafe { from_ffi(FFI_ArrowArray::from_raw(array_ptr.as_ptr()), schema_ptr.as_ref()) }
-        .map_err(|e| error::to_py(py, Error::invalid(format!("not a readable Arrow array: {e}"))))?;
+    let data = unsafe {
+        from_ffi(
+            FFI_ArrowArray::from_raw(array_ptr.as_ptr()),
+            schema_ptr.as_ref(),
+        )
+    }
+    .map_err(|e| {
+        error::to_py(
+            py,
+            Error::invalid(format!("not a readable Arrow array: {e}")),
+        )
+    })?;
     records_column(make_array(data)).map_err(|e| error::to_py(py, e))
 }
 
 /// Imports every batch of an Arrow stream exported as a PyCapsule.
-fn import_stream(py: Python<'_>, capsule: &Bound<'_, PyCapsule>) -> PyResult<Vec<FixedSizeBinaryArray>> {
-    let stream = capsule.pointer_checked(Some(c"arrow_array_stream"))?.cast::<FFI_ArrowArrayStream>();
+fn import_stream(
+    py: Python<'_>,
+    capsule: &Bound<'_, PyCapsule>,
+) -> PyResult<Vec<FixedSizeBinaryArray>> {
+    let stream = capsule
+        .pointer_checked(Some(c"arrow_array_stream"))?
+        .cast::<FFI_ArrowArrayStream>();
     // SAFETY: the capsule is named `arrow_array_stream`, so the pointer is a
     // valid `ArrowArrayStream` owned by it; `from_raw` moves it out and marks
     // the capsule's copy released.
-    let reader = unsafe { RecordBatchStreamReader::from_raw(stream.as_ptr()) }
-        .map_err(|e| error::to_py(py, Error::invalid(format!("not a readable Arrow stream: {e}"))))?;
-    let invalid = |e: arrow_schema::ArrowError| error::to_py(py, Error::invalid(format!("Arrow stream failed: {e}")));
+    let reader = unsafe { RecordBatchStreamReader::from_raw(stream.as_ptr()) }.map_err(|e| {
+        error::to_py(
+            py,
+            Error::invalid(format!("not a readable Arrow stream: {e}")),
+        )
+    })?;
+    let invalid = |e: arrow_schema::ArrowError| {
+        error::to_py(py, Error::invalid(format!("Arrow stream failed: {e}")))
+    };
     let mut columns = Vec::new();
     for batch in reader {
         let batch = batch.map_err(invalid)?;
-        columns.push(records_column(std::sync::Arc::new(StructArray::from(batch)) as ArrayRef).map_err(|e| error::to_py(py, e))?);
+        columns.push(
+            records_column(std::sync::Arc::new(StructArray::from(batch)) as ArrayRef)
+                .map_err(|e| error::to_py(py, e))?,
+        );
     }
     Ok(columns)
 }
@@ -172,7 +223,10 @@ fn records_column(array: ArrayRef) -> fleetgov::Result<FixedSizeBinaryArray> {
         }
         None => array,
     };
-    let column = array.as_any().downcast_ref::<FixedSizeBinaryArray>().filter(|c| c.value_length() as usize == RECORD_SIZE);
+    let column = array
+        .as_any()
+        .downcast_ref::<FixedSizeBinaryArray>()
+        .filter(|c| c.value_length() as usize == RECORD_SIZE);
     match column {
         Some(c) if c.null_count() == 0 => Ok(c.clone()),
         Some(_) => Err(Error::invalid("the Arrow records column has nulls")),

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float32Builder, Int64Builder, StringBuilder, StringDictionaryBuilder, UInt32Builder};
+use arrow_array::builder::{
+    Float32Builder, Int64Builder, StringBuilder, StringDictionaryBuilder, UInt32Builder,
+};
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchIterator};
@@ -38,7 +40,10 @@ impl PyNodesTable {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema;
-        let reader = RecordBatchIterator::new(self.batches.clone().into_iter().map(Ok), self.schema.clone());
+        let reader = RecordBatchIterator::new(
+            self.batches.clone().into_iter().map(Ok),
+            self.schema.clone(),
+        );
         let stream = FFI_ArrowArrayStream::new(Box::new(reader));
         // The consumer moves the stream out of the capsule and marks it
         // released; dropping an unconsumed stream releases it.
@@ -54,7 +59,11 @@ impl PyNodesTable {
     /// The column names, in order.
     #[getter]
     fn column_names(&self) -> Vec<String> {
-        self.schema.fields().iter().map(|f| f.name().clone()).collect()
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     fn __len__(&self) -> usize {
@@ -62,7 +71,11 @@ impl PyNodesTable {
     }
 
     fn __repr__(&self) -> String {
-        format!("NodesTable(rows={}, columns={})", self.num_rows(), self.schema.fields().len())
+        format!(
+            "NodesTable(rows={}, columns={})",
+            self.num_rows(),
+            self.schema.fields().len()
+        )
     }
 }
 
@@ -81,7 +94,11 @@ pub(crate) fn build(engine: &Engine, now_ms: u64) -> fleetgov::Result<PyNodesTab
                 columns.push(node);
             }
             if columns.rows == BATCH_ROWS {
-                batches.push(std::mem::take(&mut columns).finish().map_err(arrow_failed)?);
+                batches.push(
+                    std::mem::take(&mut columns)
+                        .finish()
+                        .map_err(arrow_failed)?,
+                );
             }
             if short || page.is_empty() {
                 break;
@@ -143,18 +160,40 @@ impl Columns {
         self.status.append_value(n.status.as_str());
         self.health.append_value(n.health.as_str());
         self.process_health.append_value(n.process_health.as_str());
-        self.process_status.append_option(n.process_status.map(|s| s.as_str()));
+        self.process_status
+            .append_option(n.process_status.map(|s| s.as_str()));
         self.config_status.append_value(n.config_status.as_str());
         self.drift.append_value(n.drift.as_str());
-        self.desired_snapshot.append_option(n.desired_snapshot_id.as_deref());
-        append_hash(&mut self.desired_hash, &mut self.scratch, n.desired_hash.as_ref());
-        self.applied_snapshot.append_option(n.applied_snapshot_id.as_deref());
-        append_hash(&mut self.applied_hash, &mut self.scratch, n.applied_hash.as_ref());
-        self.last_heartbeat_ms.append_option(n.last_heartbeat_ms.and_then(|ms| i64::try_from(ms).ok()));
-        append_display(&mut self.last_sync_error, &mut self.scratch, n.last_sync_error.as_ref());
-        self.sync_error_code.append_option(n.last_sync_error.as_ref().map(|e| e.code.as_str()));
-        self.reconcile_reason.append_option(n.reconcile_reason.as_deref());
-        append_display(&mut self.runtime_version, &mut self.scratch, n.runtime_version.as_ref());
+        self.desired_snapshot
+            .append_option(n.desired_snapshot_id.as_deref());
+        append_hash(
+            &mut self.desired_hash,
+            &mut self.scratch,
+            n.desired_hash.as_ref(),
+        );
+        self.applied_snapshot
+            .append_option(n.applied_snapshot_id.as_deref());
+        append_hash(
+            &mut self.applied_hash,
+            &mut self.scratch,
+            n.applied_hash.as_ref(),
+        );
+        self.last_heartbeat_ms
+            .append_option(n.last_heartbeat_ms.and_then(|ms| i64::try_from(ms).ok()));
+        append_display(
+            &mut self.last_sync_error,
+            &mut self.scratch,
+            n.last_sync_error.as_ref(),
+        );
+        self.sync_error_code
+            .append_option(n.last_sync_error.as_ref().map(|e| e.code.as_str()));
+        self.reconcile_reason
+            .append_option(n.reconcile_reason.as_deref());
+        append_display(
+            &mut self.runtime_version,
+            &mut self.scratch,
+            n.runtime_version.as_ref(),
+        );
         self.cpu.append_value(n.metrics.cpu);
         self.memory.append_value(n.metrics.memory);
         self.tps.append_value(n.metrics.tps);
@@ -177,7 +216,10 @@ impl Columns {
             ("desired_hash", Arc::new(self.desired_hash.finish())),
             ("applied_snapshot", Arc::new(self.applied_snapshot.finish())),
             ("applied_hash", Arc::new(self.applied_hash.finish())),
-            ("last_heartbeat_ms", Arc::new(self.last_heartbeat_ms.finish())),
+            (
+                "last_heartbeat_ms",
+                Arc::new(self.last_heartbeat_ms.finish()),
+            ),
             ("last_sync_error", Arc::new(self.last_sync_error.finish())),
             ("sync_error_code", Arc::new(self.sync_error_code.finish())),
             ("reconcile_reason", Arc::new(self.reconcile_reason.finish())),
@@ -218,7 +260,11 @@ impl StrColumn for Dict {
 }
 
 /// Appends `value` formatted through `scratch`, or a null.
-fn append_display(column: &mut impl StrColumn, scratch: &mut String, value: Option<&impl std::fmt::Display>) {
+fn append_display(
+    column: &mut impl StrColumn,
+    scratch: &mut String,
+    value: Option<&impl std::fmt::Display>,
+) {
     use std::fmt::Write;
     match value {
         Some(v) => {
@@ -235,7 +281,9 @@ fn append_display(column: &mut impl StrColumn, scratch: &mut String, value: Opti
 /// text as its `Display`, without a formatter call per byte.
 fn append_hash(column: &mut impl StrColumn, scratch: &mut String, hash: Option<&ContentHash>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let Some(hash) = hash else { return column.append_none() };
+    let Some(hash) = hash else {
+        return column.append_none();
+    };
     scratch.clear();
     for b in hash.as_bytes() {
         scratch.push(HEX[usize::from(b >> 4)] as char);
