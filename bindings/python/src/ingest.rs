@@ -3,7 +3,7 @@
 //! an Arrow array or stream, and applied in one core call per batch.
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
-use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
+use arrow_array::ffi_stream::{ArrayStreamReader, FFI_ArrowArrayStream};
 use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, StructArray, make_array};
 use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
 use fleetgov::{BatchSummary, Error};
@@ -179,7 +179,8 @@ fn import_array(
     records_column(make_array(data)).map_err(|e| error::to_py(py, e))
 }
 
-/// Imports every batch of an Arrow stream exported as a PyCapsule.
+/// Imports every chunk of an Arrow stream exported as a PyCapsule: record
+/// batches (a table, a reader) or plain arrays (a chunked array).
 fn import_stream(
     py: Python<'_>,
     capsule: &Bound<'_, PyCapsule>,
@@ -187,27 +188,19 @@ fn import_stream(
     let stream = capsule
         .pointer_checked(Some(c"arrow_array_stream"))?
         .cast::<FFI_ArrowArrayStream>();
-    // SAFETY: the capsule is named `arrow_array_stream`, so the pointer is a
-    // valid `ArrowArrayStream` owned by it; `from_raw` moves it out and marks
-    // the capsule's copy released.
-    let reader = unsafe { RecordBatchStreamReader::from_raw(stream.as_ptr()) }.map_err(|e| {
+    let invalid = |e: arrow_schema::ArrowError| {
         error::to_py(
             py,
             Error::invalid(format!("not a readable Arrow stream: {e}")),
         )
-    })?;
-    let invalid = |e: arrow_schema::ArrowError| {
-        error::to_py(py, Error::invalid(format!("Arrow stream failed: {e}")))
     };
-    let mut columns = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(invalid)?;
-        columns.push(
-            records_column(std::sync::Arc::new(StructArray::from(batch)) as ArrayRef)
-                .map_err(|e| error::to_py(py, e))?,
-        );
-    }
-    Ok(columns)
+    // SAFETY: the capsule is named `arrow_array_stream`, so the pointer is a
+    // valid `ArrowArrayStream` owned by it; `from_raw` moves it out and marks
+    // the capsule's copy released.
+    let reader = unsafe { ArrayStreamReader::from_raw(stream.as_ptr()) }.map_err(invalid)?;
+    reader
+        .map(|chunk| records_column(chunk.map_err(invalid)?).map_err(|e| error::to_py(py, e)))
+        .collect()
 }
 
 /// The records column of an array: a `FixedSizeBinary(128)` array itself, or

@@ -195,26 +195,25 @@ def test_any_buffer_of_whole_records_is_accepted_and_others_are_not() -> None:
         e.ingest(12345)
 
 
-def test_arrow_arrays_and_streams_of_records() -> None:
+ARROW_FORMS = {
+    "array": lambda a: [a],
+    "sliced arrays": lambda a: [a.slice(0, 7), a.slice(7)],
+    "chunked array": lambda a: [pa.chunked_array([a.slice(0, 20), a.slice(20)])],
+    "table of batches": lambda a: [pa.Table.from_batches([pa.record_batch([a.slice(0, 10)], names=["r"]), pa.record_batch([a.slice(10)], names=["r"])])],
+    "record batch": lambda a: [pa.record_batch([a], names=["r"])],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", list(ARROW_FORMS))
+def test_arrow_arrays_and_streams_of_records(form: str) -> None:
     single, bulk = make_fleet(), make_fleet()
     beats = random_heartbeats(random.Random(7), single, T0)
     single_calls(single, beats)
     raw = to_records(bulk, beats).tobytes()
     array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(128), NODES, [None, pa.py_buffer(raw)])
-    half = NODES // 2
-    first, second = bulk.ingest(array.slice(0, half)), bulk.ingest(array.slice(half))
-    assert (len(first), len(second)) == (half, NODES - half)
+    results = [bulk.ingest(part) for part in ARROW_FORMS[form](array)]
+    assert sum(len(r) for r in results) == NODES
     assert_same_state(single, bulk, T0)
-
-    again = make_fleet()
-    single_calls_again = make_fleet()
-    single_calls(single_calls_again, beats)
-    raw = to_records(again, beats).tobytes()
-    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(128), NODES, [None, pa.py_buffer(raw)])
-    table = pa.Table.from_batches([pa.record_batch([array.slice(0, 10)], names=["r"]), pa.record_batch([array.slice(10)], names=["r"])])
-    result = again.ingest(table)
-    assert len(result) == NODES
-    assert_same_state(single_calls_again, again, T0)
 
 
 def test_arrow_inputs_of_the_wrong_shape_are_invalid() -> None:
