@@ -26,6 +26,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::PermissionDenied => "PermissionDenied",
         ErrorKind::AuditTampered => "AuditTampered",
         ErrorKind::Io => "StorageError",
+        ErrorKind::ReloadFailed => "ReloadFailed",
         _ => "FleetError",
     }
 }

@@ -7,11 +7,14 @@
 //! `fleetgov.InternalError`.
 #![warn(missing_docs)]
 
+mod applied;
 mod boundary;
+mod columns;
 mod engine;
 mod error;
 mod heartbeat;
 mod ingest;
+mod node_state;
 mod table;
 mod views;
 

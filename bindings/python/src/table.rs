@@ -1,22 +1,34 @@
 //! `Engine.nodes_table`: the node state of the whole fleet as Arrow record
 //! batches, handed to pyarrow, polars, pandas or DuckDB through the Arrow
 //! PyCapsule interface (`__arrow_c_stream__`) without a per-row copy.
+//!
+//! The core's [`NodeTable`] already holds its columns in Arrow's layouts, so
+//! most columns here are its vectors, taken over as Arrow buffers; the rest
+//! are dictionary keys computed in one pass each (see [`node_state`] and
+//! [`applied`]). The whole build runs detached from the GIL.
+//!
+//! [`node_state`]: crate::node_state
+//! [`applied`]: crate::applied
 
-use std::sync::Arc;
-
-use arrow_array::builder::{
-    Float32Builder, Int64Builder, StringBuilder, StringDictionaryBuilder, UInt32Builder,
-};
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
-use arrow_array::types::Int32Type;
+use arrow_array::types::{Float32Type, Int32Type, Int64Type, UInt8Type, UInt32Type};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchIterator};
+use arrow_buffer::{Buffer, ScalarBuffer};
 use arrow_schema::{ArrowError, SchemaRef};
-use fleetgov::{ContentHash, Engine, Error, NodeView};
+use fleetgov::table::{DRIFT_LABELS, HEALTH_LABELS, NodeTable};
+use fleetgov::{ConfigStatus, Engine, Error, ErrorKind, RuntimeVersion, Snapshot};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-/// Nodes per record batch.
+use crate::columns::{Labels, dictionary, keys, looked_up, primitive, strings, validity};
+use crate::{applied, node_state};
+
+/// Nodes per record batch (slices of one table, not copies).
 const BATCH_ROWS: usize = 65_536;
+
+/// Exports attempted before giving up on a fleet whose authority keeps
+/// changing (see [`build`]).
+const ATTEMPTS: usize = 8;
 
 /// A frozen table of node state: one row per enrolled node, columns named
 /// like `NodeView`'s attributes. `NodesTable` in Python; read it with
@@ -40,10 +52,7 @@ impl PyNodesTable {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema;
-        let reader = RecordBatchIterator::new(
-            self.batches.clone().into_iter().map(Ok),
-            self.schema.clone(),
-        );
+        let reader = RecordBatchIterator::new(self.batches.clone().into_iter().map(Ok), self.schema.clone());
         let stream = FFI_ArrowArrayStream::new(Box::new(reader));
         // The consumer moves the stream out of the capsule and marks it
         // released; dropping an unconsumed stream releases it.
@@ -59,11 +68,7 @@ impl PyNodesTable {
     /// The column names, in order.
     #[getter]
     fn column_names(&self) -> Vec<String> {
-        self.schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect()
+        self.schema.fields().iter().map(|f| f.name().clone()).collect()
     }
 
     fn __len__(&self) -> usize {
@@ -71,223 +76,146 @@ impl PyNodesTable {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "NodesTable(rows={}, columns={})",
-            self.num_rows(),
-            self.schema.fields().len()
-        )
+        format!("NodesTable(rows={}, columns={})", self.num_rows(), self.schema.fields().len())
     }
 }
 
-/// Builds the table of every node of `engine` at `now_ms`, cluster by cluster
-/// in creation order, each cluster's nodes in enrolment order.
+/// Builds the table of every node of `engine` at `now_ms`, in enrolment order.
+///
+/// The core's table says whether each node is in sync with its cluster's
+/// desired snapshot, but not which snapshot that was; the desired columns
+/// come from the authority read before and after it. A publish in between
+/// (the only way a desired snapshot changes) makes the two reads differ, and
+/// the export is taken again, so every row agrees with its desired columns.
 pub(crate) fn build(engine: &Engine, now_ms: u64) -> fleetgov::Result<PyNodesTable> {
-    let mut batches = Vec::new();
-    let mut columns = Columns::default();
-    for cluster in engine.cluster_ids() {
-        let mut offset = 0;
-        loop {
-            let page = engine.cluster_nodes(&cluster, now_ms, offset, BATCH_ROWS - columns.rows)?;
-            offset += page.len();
-            let short = page.len() < BATCH_ROWS - columns.rows;
-            for node in &page {
-                columns.push(node);
-            }
-            if columns.rows == BATCH_ROWS {
-                batches.push(
-                    std::mem::take(&mut columns)
-                        .finish()
-                        .map_err(arrow_failed)?,
-                );
-            }
-            if short || page.is_empty() {
-                break;
-            }
+    for _ in 0..ATTEMPTS {
+        let before = desired_revisions(engine, engine.cluster_ids())?;
+        let table = engine.node_table(now_ms);
+        let desired = table.clusters.iter().map(|c| engine.desired(c)).collect::<fleetgov::Result<Vec<_>>>()?;
+        if before == desired.iter().map(|d| d.as_ref().map(|s| s.revision)).collect::<Vec<_>>() {
+            let batch = assemble(engine, table, &desired).map_err(arrow_failed)?;
+            let batches = (0..batch.num_rows().max(1))
+                .step_by(BATCH_ROWS)
+                .map(|from| batch.slice(from, BATCH_ROWS.min(batch.num_rows() - from)))
+                .collect();
+            return Ok(PyNodesTable { schema: batch.schema(), batches });
         }
     }
-    let last = columns.finish().map_err(arrow_failed)?;
-    let schema = last.schema();
-    if last.num_rows() > 0 || batches.is_empty() {
-        batches.push(last);
-    }
-    Ok(PyNodesTable { schema, batches })
+    Err(Error::new(
+        ErrorKind::Conflict,
+        format!("snapshots were published during each of {ATTEMPTS} attempts to export the node table; try again"),
+    ))
+}
+
+/// The desired revision of each of `clusters` (`None`: nothing published).
+fn desired_revisions(engine: &Engine, clusters: Vec<String>) -> fleetgov::Result<Vec<Option<u32>>> {
+    clusters.iter().map(|c| Ok(engine.desired(c)?.map(|s| s.revision))).collect()
 }
 
 fn arrow_failed(e: ArrowError) -> Error {
     Error::invalid(format!("building the Arrow table failed: {e}"))
 }
 
-type Dict = StringDictionaryBuilder<Int32Type>;
-
-/// Column builders for one record batch. Low-cardinality text columns are
-/// dictionary-encoded (categoricals in pandas and polars).
-#[derive(Default)]
-struct Columns {
-    rows: usize,
-    /// Reused for values that must be formatted (hashes, versions, errors),
-    /// so a row allocates nothing of its own.
-    scratch: String,
-    id: StringBuilder,
-    cluster: Dict,
-    status: Dict,
-    health: Dict,
-    process_health: Dict,
-    process_status: Dict,
-    config_status: Dict,
-    drift: Dict,
-    desired_snapshot: Dict,
-    desired_hash: Dict,
-    applied_snapshot: Dict,
-    applied_hash: StringBuilder,
-    last_heartbeat_ms: Int64Builder,
-    last_sync_error: StringBuilder,
-    sync_error_code: Dict,
-    reconcile_reason: StringBuilder,
-    runtime_version: Dict,
-    cpu: Float32Builder,
-    memory: Float32Builder,
-    tps: Float32Builder,
-    heap: Float32Builder,
-    heap_trend: Float32Builder,
-    hot_swap_errors: UInt32Builder,
+/// The columns of `t`, with `desired[c]` the desired snapshot of cluster `c`.
+fn assemble(engine: &Engine, t: NodeTable, desired: &[Option<Snapshot>]) -> Result<RecordBatch, ArrowError> {
+    let rows = t.len();
+    let applied = applied::columns(engine, &t)?;
+    let state = node_state::columns(&t)?;
+    let version = runtime_versions(&t.runtime_version)?;
+    let NodeTable {
+        id_offsets,
+        ids,
+        cluster,
+        clusters,
+        health,
+        drift,
+        in_sync,
+        applied_revision,
+        last_heartbeat_ms,
+        cpu,
+        memory,
+        tps,
+        heap,
+        hot_swap_errors,
+        ..
+    } = t;
+    let cluster = ScalarBuffer::from(cluster);
+    let (desired_snapshot, desired_hash) = desired_columns(&cluster, desired)?;
+    let revision_nulls = validity(rows, |i| applied_revision[i] != 0);
+    // A heartbeat time of 0 means none; one past i64::MAX cannot be shown.
+    let heartbeat_nulls = validity(rows, |i| (1..=i64::MAX as u64).contains(&last_heartbeat_ms[i]));
+    // The u64 milliseconds, read as i64 in place: same size and alignment,
+    // and every row that is not null is at most i64::MAX.
+    let heartbeat_ms = ScalarBuffer::<i64>::new(Buffer::from_vec(last_heartbeat_ms), 0, rows);
+    let config_labels = [ConfigStatus::Divergent.as_str(), ConfigStatus::InSync.as_str()];
+    // (name, column, whether it can hold nulls)
+    let columns: Vec<(&str, ArrayRef, bool)> = vec![
+        ("id", strings(id_offsets, ids)?, false),
+        ("cluster", dictionary::<UInt32Type, _>(cluster, None, clusters)?, false),
+        ("status", state.status, false),
+        ("health", dictionary::<UInt8Type, _>(health, None, HEALTH_LABELS)?, false),
+        ("process_health", state.process_health, false),
+        ("process_status", state.process_status, true),
+        // `in_sync` is 0 or 1: a key into [DIVERGENT, IN_SYNC] as it is.
+        ("config_status", dictionary::<UInt8Type, _>(in_sync, None, config_labels)?, false),
+        ("drift", dictionary::<UInt8Type, _>(drift, None, DRIFT_LABELS)?, false),
+        ("desired_snapshot", desired_snapshot, true),
+        ("desired_hash", desired_hash, true),
+        ("applied_snapshot", applied.snapshot, true),
+        ("applied_revision", primitive::<UInt32Type>(applied_revision, revision_nulls)?, true),
+        ("applied_hash", applied.hash, true),
+        ("last_heartbeat_ms", primitive::<Int64Type>(heartbeat_ms, heartbeat_nulls)?, true),
+        ("sync_error_code", state.sync_error_code, true),
+        ("runtime_version", version, true),
+        ("cpu", primitive::<Float32Type>(cpu, None)?, false),
+        ("memory", primitive::<Float32Type>(memory, None)?, false),
+        ("tps", primitive::<Float32Type>(tps, None)?, false),
+        ("heap", primitive::<Float32Type>(heap, None)?, false),
+        ("hot_swap_errors", primitive::<UInt32Type>(hot_swap_errors, None)?, false),
+    ];
+    RecordBatch::try_from_iter_with_nullable(columns)
 }
 
-impl Columns {
-    fn push(&mut self, n: &NodeView) {
-        self.rows += 1;
-        self.id.append_value(&n.id);
-        self.cluster.append_value(&n.cluster_id);
-        self.status.append_value(n.status.as_str());
-        self.health.append_value(n.health.as_str());
-        self.process_health.append_value(n.process_health.as_str());
-        self.process_status
-            .append_option(n.process_status.map(|s| s.as_str()));
-        self.config_status.append_value(n.config_status.as_str());
-        self.drift.append_value(n.drift.as_str());
-        self.desired_snapshot
-            .append_option(n.desired_snapshot_id.as_deref());
-        append_hash(
-            &mut self.desired_hash,
-            &mut self.scratch,
-            n.desired_hash.as_ref(),
-        );
-        self.applied_snapshot
-            .append_option(n.applied_snapshot_id.as_deref());
-        append_hash(
-            &mut self.applied_hash,
-            &mut self.scratch,
-            n.applied_hash.as_ref(),
-        );
-        self.last_heartbeat_ms
-            .append_option(n.last_heartbeat_ms.and_then(|ms| i64::try_from(ms).ok()));
-        append_display(
-            &mut self.last_sync_error,
-            &mut self.scratch,
-            n.last_sync_error.as_ref(),
-        );
-        self.sync_error_code
-            .append_option(n.last_sync_error.as_ref().map(|e| e.code.as_str()));
-        self.reconcile_reason
-            .append_option(n.reconcile_reason.as_deref());
-        append_display(
-            &mut self.runtime_version,
-            &mut self.scratch,
-            n.runtime_version.as_ref(),
-        );
-        self.cpu.append_value(n.metrics.cpu);
-        self.memory.append_value(n.metrics.memory);
-        self.tps.append_value(n.metrics.tps);
-        self.heap.append_value(n.metrics.heap);
-        self.heap_trend.append_value(n.heap_trend);
-        self.hot_swap_errors.append_value(n.metrics.hot_swap_errors);
-    }
-
-    fn finish(mut self) -> Result<RecordBatch, ArrowError> {
-        let columns: Vec<(&str, ArrayRef)> = vec![
-            ("id", Arc::new(self.id.finish())),
-            ("cluster", Arc::new(self.cluster.finish())),
-            ("status", Arc::new(self.status.finish())),
-            ("health", Arc::new(self.health.finish())),
-            ("process_health", Arc::new(self.process_health.finish())),
-            ("process_status", Arc::new(self.process_status.finish())),
-            ("config_status", Arc::new(self.config_status.finish())),
-            ("drift", Arc::new(self.drift.finish())),
-            ("desired_snapshot", Arc::new(self.desired_snapshot.finish())),
-            ("desired_hash", Arc::new(self.desired_hash.finish())),
-            ("applied_snapshot", Arc::new(self.applied_snapshot.finish())),
-            ("applied_hash", Arc::new(self.applied_hash.finish())),
-            (
-                "last_heartbeat_ms",
-                Arc::new(self.last_heartbeat_ms.finish()),
-            ),
-            ("last_sync_error", Arc::new(self.last_sync_error.finish())),
-            ("sync_error_code", Arc::new(self.sync_error_code.finish())),
-            ("reconcile_reason", Arc::new(self.reconcile_reason.finish())),
-            ("runtime_version", Arc::new(self.runtime_version.finish())),
-            ("cpu", Arc::new(self.cpu.finish())),
-            ("memory", Arc::new(self.memory.finish())),
-            ("tps", Arc::new(self.tps.finish())),
-            ("heap", Arc::new(self.heap.finish())),
-            ("heap_trend", Arc::new(self.heap_trend.finish())),
-            ("hot_swap_errors", Arc::new(self.hot_swap_errors.finish())),
-        ];
-        RecordBatch::try_from_iter(columns)
-    }
+/// The `desired_snapshot` and `desired_hash` columns: each row's cluster's
+/// desired snapshot id and hash, labelled once per cluster.
+fn desired_columns(
+    cluster: &ScalarBuffer<u32>,
+    desired: &[Option<Snapshot>],
+) -> Result<(ArrayRef, ArrayRef), ArrowError> {
+    let (mut ids, mut hashes) = (Labels::new(), Labels::new());
+    let id_of: Vec<_> =
+        desired.iter().map(|d| d.as_ref().map(|s| ids.key(s.id.as_str(), |id| (*id).to_owned()))).collect();
+    let hash_of: Vec<_> = desired.iter().map(|d| d.as_ref().map(|s| hashes.key(s.hash, |h| h.to_string()))).collect();
+    Ok((per_cluster(cluster, &id_of, ids.into_labels())?, per_cluster(cluster, &hash_of, hashes.into_labels())?))
 }
 
-/// A column builder that takes string values (plain or dictionary-encoded).
-trait StrColumn {
-    fn append_str(&mut self, value: &str);
-    fn append_none(&mut self);
+/// A column of one value per cluster: row `i` is `labels[key_of[cluster[i]]]`.
+///
+/// When every cluster has a value of its own (every cluster published, no
+/// two running identical bytes), a row's cluster is its key, and the column
+/// shares the cluster column's keys instead of computing its own.
+fn per_cluster(
+    cluster: &ScalarBuffer<u32>,
+    key_of: &[Option<i32>],
+    labels: Vec<String>,
+) -> Result<ArrayRef, ArrowError> {
+    let own = key_of.iter().enumerate().all(|(c, k)| k.and_then(|k| usize::try_from(k).ok()) == Some(c));
+    if own {
+        return dictionary::<UInt32Type, _>(cluster.clone(), None, labels);
+    }
+    let key_of: Vec<Option<u32>> = key_of.iter().map(|k| k.and_then(|k| u32::try_from(k).ok())).collect();
+    let (keys, nulls) = looked_up(cluster.len(), |i| cluster[i] as usize, &key_of);
+    dictionary::<UInt32Type, _>(keys, nulls, labels)
 }
 
-impl StrColumn for StringBuilder {
-    fn append_str(&mut self, value: &str) {
-        self.append_value(value);
-    }
-    fn append_none(&mut self) {
-        self.append_null();
-    }
-}
-
-impl StrColumn for Dict {
-    fn append_str(&mut self, value: &str) {
-        self.append_value(value);
-    }
-    fn append_none(&mut self) {
-        self.append_null();
-    }
-}
-
-/// Appends `value` formatted through `scratch`, or a null.
-fn append_display(
-    column: &mut impl StrColumn,
-    scratch: &mut String,
-    value: Option<&impl std::fmt::Display>,
-) {
-    use std::fmt::Write;
-    match value {
-        Some(v) => {
-            scratch.clear();
-            // Writing into a String cannot fail.
-            let _ = write!(scratch, "{v}");
-            column.append_str(scratch);
-        }
-        None => column.append_none(),
-    }
-}
-
-/// Appends a content hash as 64 lowercase hex characters, or a null; the same
-/// text as its `Display`, without a formatter call per byte.
-fn append_hash(column: &mut impl StrColumn, scratch: &mut String, hash: Option<&ContentHash>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let Some(hash) = hash else {
-        return column.append_none();
+/// The `runtime_version` column (`3.5.0`), from the packed versions (0: none).
+fn runtime_versions(packed: &[u32]) -> Result<ArrayRef, ArrowError> {
+    let mut versions = Labels::new();
+    let label = |bits: &u32| match RuntimeVersion::from_bits(*bits) {
+        Ok(v) => v.to_string(),
+        // The core only packs versions it parsed; shown raw all the same.
+        Err(_) => format!("{bits:#010x}"),
     };
-    scratch.clear();
-    for b in hash.as_bytes() {
-        scratch.push(HEX[usize::from(b >> 4)] as char);
-        scratch.push(HEX[usize::from(b & 0xf)] as char);
-    }
-    column.append_str(scratch);
+    let (keys, nulls) = keys(packed.len(), |i| (packed[i] != 0).then(|| versions.key(packed[i], label)));
+    dictionary::<Int32Type, _>(keys, nulls, versions.into_labels())
 }

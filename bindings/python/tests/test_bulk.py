@@ -4,6 +4,7 @@ Arrow export of node state against per-node views."""
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 import duckdb
@@ -226,6 +227,29 @@ def test_arrow_inputs_of_the_wrong_shape_are_invalid() -> None:
         e.ingest(pa.array([b"\x00" * 128, None], type=pa.binary(128)))
 
 
+# Every column of the node table but `applied_revision` is a `NodeView` attribute.
+TABLE_FIELDS = (
+    "id", "cluster", "status", "health", "process_health", "process_status", "config_status", "drift",
+    "desired_snapshot", "desired_hash", "applied_snapshot", "applied_revision", "applied_hash",
+    "last_heartbeat_ms", "sync_error_code", "runtime_version", "cpu", "memory", "tps", "heap", "hot_swap_errors",
+)  # fmt: skip
+
+
+def assert_table_matches_views(e: fleetgov.Engine, table: pa.Table, now_ms: int) -> None:
+    assert tuple(table.column_names) == TABLE_FIELDS
+    rows = table.to_pylist()
+    assert len({r["id"] for r in rows}) == len(rows)  # one row per node
+    for row in rows:
+        n = e.node(row["id"], now_ms=now_ms)
+        for k in TABLE_FIELDS:
+            if k == "applied_revision":
+                want = None if n.applied_snapshot is None else int(n.applied_snapshot.rpartition("@r")[2])
+            else:
+                want = getattr(n, k)
+            got = row[k]
+            assert got == (pytest.approx(want) if isinstance(want, float) else want), (n.id, k)
+
+
 def test_nodes_table_matches_the_node_views() -> None:
     e = make_fleet()
     single_calls(e, random_heartbeats(random.Random(8), e, T0))
@@ -234,14 +258,76 @@ def test_nodes_table_matches_the_node_views() -> None:
     table = pa.table(t)
     assert table.column_names == t.column_names
     assert table.num_rows == NODES
-    rows = {r["id"]: r for r in table.to_pylist()}
-    for i in range(NODES):
-        n = e.node(f"gw-{i}", now_ms=T0 + 7 * MINUTE)
-        for k in VIEW_FIELDS + ("id", "reconcile_reason", "desired_hash", "heap_trend"):
-            want = getattr(n, k)
-            got = rows[n.id][k]
-            assert got == (pytest.approx(want) if isinstance(want, float) else want), (n.id, k)
+    assert_table_matches_views(e, table, T0 + 7 * MINUTE)
     assert pa.table(t).equals(table)  # exportable again
+
+
+def test_nodes_table_of_odd_reports_matches_the_node_views(engine: fleetgov.Engine) -> None:
+    """Shared bytes, unknown revisions, foreign snapshots, zero hashes, no authority."""
+    engine.upsert_workspace("ws-1")
+    for cid in ("a", "b", "unpublished"):
+        engine.upsert_cluster(cid, workspace="ws-1", environment="staging")
+    a1 = engine.publish("a", b"same bytes", actor="alice", at_ms=T0)
+    b1 = engine.publish("b", b"same bytes", actor="alice", at_ms=T0)
+    a2 = engine.publish("a", b"a v2", actor="alice", at_ms=T0)
+    assert a1.hash == b1.hash
+    reports: dict[str, tuple[str | None, str | None]] = {
+        "in-sync": (a2.id, a2.hash),
+        "previous": (a1.id, a1.hash),
+        "bad-hash": (a2.id, "7e" * 32),
+        "zero-hash": (a2.id, "00" * 32),
+        "unknown-revision": ("a@r99", "ab" * 32),
+        "foreign": (b1.id, b1.hash),
+        "nothing": (None, None),
+    }
+    for node, (snap, hash_) in reports.items():
+        engine.enroll(node, cluster="a", at_ms=T0)
+        engine.heartbeat(node, at_ms=T0, applied_snapshot=snap, applied_hash=hash_, runtime_version="3.5.0")
+    engine.enroll("b-node", cluster="b", at_ms=T0)
+    engine.heartbeat("b-node", at_ms=T0, applied_snapshot=b1.id, applied_hash=b1.hash, runtime_version="3.3.0")
+    engine.enroll("silent", cluster="unpublished", at_ms=T0)
+    table = pa.table(engine.nodes_table(now_ms=T0))
+    assert table.num_rows == len(reports) + 2
+    assert_table_matches_views(engine, table, T0)
+    frame = table.to_pandas()  # categories must be distinct: "a" and "b" share a hash
+    assert frame.loc[frame["id"] == "silent", "desired_snapshot"].isna().all()
+    assert set(frame["desired_hash"].dropna()) == {a2.hash, b1.hash}
+
+
+def test_nodes_table_rows_agree_with_their_desired_snapshot_while_publishing(engine: fleetgov.Engine) -> None:
+    """Publishes racing exports: an export either fails with Conflict or
+    shows every in-sync node running exactly its desired snapshot."""
+    engine.upsert_workspace("ws-1")
+    engine.upsert_cluster("c", workspace="ws-1", environment="staging")
+    n = 2_000
+    batch = records.empty(n)
+    batch["handle"] = [engine.enroll(f"n{i}", cluster="c", at_ms=T0) for i in range(n)]
+    batch["runtime_version"] = fleetgov.pack_version("3.5.0")
+    batch["flags"] = records.FLAG_APPLIED
+    done = threading.Event()
+
+    def publish_and_follow() -> None:
+        for revision in range(1, 120):
+            s = engine.publish("c", f"v{revision}".encode(), actor="alice", at_ms=T0)
+            batch["at_ms"] = T0 + revision
+            batch["revision"] = s.revision
+            batch["hash"] = records.hash_bytes(s.hash)
+            engine.ingest(batch)  # every node follows: all in sync again
+        done.set()
+
+    publisher = threading.Thread(target=publish_and_follow)
+    publisher.start()
+    exports = 0
+    while not done.is_set() or exports == 0:
+        exports += 1
+        try:
+            frame = pa.table(engine.nodes_table(now_ms=T0)).to_pandas()
+        except fleetgov.Conflict:
+            continue
+        in_sync = frame[frame["config_status"] == "IN_SYNC"]
+        assert (in_sync["applied_snapshot"].astype(str) == in_sync["desired_snapshot"].astype(str)).all()
+        assert (in_sync["applied_hash"].astype(str) == in_sync["desired_hash"].astype(str)).all()
+    publisher.join()
 
 
 def test_nodes_table_reads_into_polars_and_pandas() -> None:

@@ -45,6 +45,7 @@ from fleetgov.exceptions import (
     JustificationRequired,
     NotFound,
     PermissionDenied,
+    ReloadFailed,
     StaleHeartbeat,
     StorageError,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "NodesTable",
     "NotFound",
     "PermissionDenied",
+    "ReloadFailed",
     "Snapshot",
     "StaleHeartbeat",
     "StorageError",

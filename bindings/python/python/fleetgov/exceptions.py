@@ -28,6 +28,7 @@ __all__ = [
     "JustificationRequired",
     "NotFound",
     "PermissionDenied",
+    "ReloadFailed",
     "StaleHeartbeat",
     "StorageError",
 ]
@@ -90,6 +91,16 @@ class AuditTampered(FleetError):
     """The audit log or a proof does not verify; the message names the first bad record."""
 
     code = "AUDIT_TAMPERED"
+
+
+class ReloadFailed(FleetError):
+    """A node's reload hook rejected a configuration; the node keeps running its previous one.
+
+    The message is the sync error the node reports, e.g.
+    ``RELOAD_FAILURE: Incompatible Filter Signature``.
+    """
+
+    code = "RELOAD_FAILED"
 
 
 class StorageError(FleetError, OSError):
