@@ -192,7 +192,8 @@ impl PyEngine {
     }
 
     /// The state of every node at `now_ms` as an Arrow table (`NodesTable`,
-    /// read by `pyarrow.table`, `polars.DataFrame`, DuckDB, ...).
+    /// read by `pyarrow.table`, `polars.DataFrame`, DuckDB, ...). Raises
+    /// `Conflict` if snapshots kept being published during every attempt.
     #[pyo3(signature = (*, now_ms = None))]
     fn nodes_table(&self, py: Python<'_>, now_ms: Option<i64>) -> PyResult<PyNodesTable> {
         self.with(py, |e| table::build(e, millis("now_ms", now_ms, e)?))
