@@ -1,0 +1,89 @@
+//! Conversions between Java arguments and Rust values, shared by every shim.
+
+use jni::JNIEnv;
+use jni::objects::{JByteArray, JByteBuffer, JString};
+
+use crate::error::{Error, Result, require_non_null};
+
+/// A Java `String` argument that must not be null.
+pub(crate) fn string(env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<String> {
+    require_non_null(what, value)?;
+    Ok(env.get_string(value)?.into())
+}
+
+/// A Java `String` argument that may be null.
+pub(crate) fn optional_string(env: &mut JNIEnv<'_>, value: &JString<'_>) -> Result<Option<String>> {
+    if value.is_null() { Ok(None) } else { Ok(Some(env.get_string(value)?.into())) }
+}
+
+/// A Java `byte[]` argument that must not be null, copied.
+pub(crate) fn bytes(env: &mut JNIEnv<'_>, what: &str, value: &JByteArray<'_>) -> Result<Vec<u8>> {
+    require_non_null(what, value)?;
+    Ok(env.convert_byte_array(value)?)
+}
+
+/// The bytes `[offset, offset + len)` of a direct `ByteBuffer`, in place.
+///
+/// # Safety
+/// The Java caller keeps the buffer reachable for `'a` (the native call; the
+/// local reference does that) and no thread writes to that range meanwhile.
+pub(crate) unsafe fn direct_slice<'a>(
+    env: &mut JNIEnv<'_>,
+    what: &str,
+    buffer: &JByteBuffer<'_>,
+    offset: i32,
+    len: i32,
+) -> Result<&'a [u8]> {
+    let (ptr, len) = direct_range(env, what, buffer, offset, len)?;
+    // SAFETY: `direct_range` checked that `[ptr, ptr + len)` lies inside the
+    // buffer's memory, which stays allocated and unwritten for `'a` by the
+    // contract above.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// The bytes `[offset, offset + len)` of a direct `ByteBuffer`, writable in place.
+///
+/// # Safety
+/// As [`direct_slice`], and no other thread reads or writes that range
+/// meanwhile, and the range overlaps no other slice handed out for the call.
+pub(crate) unsafe fn direct_slice_mut<'a>(
+    env: &mut JNIEnv<'_>,
+    what: &str,
+    buffer: &JByteBuffer<'_>,
+    offset: i32,
+    len: i32,
+) -> Result<&'a mut [u8]> {
+    let (ptr, len) = direct_range(env, what, buffer, offset, len)?;
+    // SAFETY: as in `direct_slice`; exclusivity is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Checks `[offset, offset + len)` against a direct buffer's capacity and
+/// returns the start address and length.
+fn direct_range(
+    env: &mut JNIEnv<'_>,
+    what: &str,
+    buffer: &JByteBuffer<'_>,
+    offset: i32,
+    len: i32,
+) -> Result<(*mut u8, usize)> {
+    require_non_null(what, buffer)?;
+    let address = env
+        .get_direct_buffer_address(buffer)
+        .map_err(|_| Error::IllegalArgument(format!("{what} must be a direct ByteBuffer")))?;
+    let capacity = env.get_direct_buffer_capacity(buffer)?;
+    let (Ok(offset), Ok(len)) = (usize::try_from(offset), usize::try_from(len)) else {
+        return Err(Error::IllegalArgument(format!("{what}: negative offset or length")));
+    };
+    if offset.checked_add(len).is_none_or(|end| end > capacity) {
+        return Err(Error::IllegalArgument(format!(
+            "{what}: range {offset}+{len} is outside its capacity {capacity}"
+        )));
+    }
+    if len == 0 {
+        return Ok((std::ptr::NonNull::dangling().as_ptr(), 0));
+    }
+    // SAFETY: `offset + len <= capacity`, so `address + offset` stays inside
+    // (or one past the end of) the buffer's allocation.
+    Ok((unsafe { address.add(offset) }, len))
+}

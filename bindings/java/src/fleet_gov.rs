@@ -1,0 +1,71 @@
+//! Static functions of `FleetGov.java`: content hashing, the native version,
+//! and the test-only panic path.
+
+use fleetgov::ContentHash;
+use jni::JNIEnv;
+use jni::objects::{JByteArray, JByteBuffer, JClass};
+use jni::sys::{jint, jstring};
+
+use crate::convert;
+use crate::error::{Result, shim};
+
+/// `FleetGov.contentHash(byte[])`: the blake3 hash as 64 lowercase hex chars.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_contentHash0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    bytes: JByteArray<'l>,
+) -> jstring {
+    shim(&mut env, |env| {
+        let bytes = convert::bytes(env, "bytes", &bytes)?;
+        intern_hex(env, &bytes)
+    })
+}
+
+/// `FleetGov.contentHash(ByteBuffer)` for a direct buffer: hashes
+/// `[offset, offset + len)` in place.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_contentHashDirect0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    buffer: JByteBuffer<'l>,
+    offset: jint,
+    len: jint,
+) -> jstring {
+    shim(&mut env, |env| {
+        // SAFETY: the buffer is reachable through the local reference for the
+        // whole call and `FleetGov.contentHash` documents that it must not be
+        // written concurrently.
+        let bytes = unsafe { convert::direct_slice(env, "buffer", &buffer, offset, len) }?;
+        intern_hex(env, bytes)
+    })
+}
+
+fn intern_hex(env: &mut JNIEnv<'_>, bytes: &[u8]) -> Result<jstring> {
+    Ok(env.new_string(ContentHash::of(bytes).to_string())?.into_raw())
+}
+
+/// `FleetGov.nativeVersion()`: the version of the native library.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_nativeVersion0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+) -> jstring {
+    shim(&mut env, |env| Ok(env.new_string(env!("CARGO_PKG_VERSION"))?.into_raw()))
+}
+
+/// `FleetGov.panicForTest(String)`: panics with `message`, so tests can see
+/// the panic arrive as `FleetException(Code.PANIC)`. Compiled only with the
+/// `test-panic` feature.
+#[cfg(feature = "test-panic")]
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_panicForTest0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    message: jni::objects::JString<'l>,
+) {
+    shim(&mut env, |env| -> Result<()> {
+        let message = convert::string(env, "message", &message)?;
+        panic!("{message}")
+    })
+}

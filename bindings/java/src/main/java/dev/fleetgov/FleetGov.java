@@ -1,0 +1,78 @@
+package dev.fleetgov;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Functions that need no engine: the content hash that authority and execution compare,
+ * and the version of the native library.
+ *
+ * <pre>{@code
+ * byte[] config = Files.readAllBytes(Path.of("gateway.yaml"));
+ * String hash = FleetGov.contentHash(config); // 64 lowercase hex chars, blake3
+ * }</pre>
+ */
+public final class FleetGov {
+    static {
+        NativeLibrary.load();
+    }
+
+    private FleetGov() {}
+
+    /**
+     * The content hash of configuration bytes: blake3, as 64 lowercase hex characters. It is
+     * what a node reports as the hash it applied.
+     *
+     * @param bytes the configuration bytes
+     * @return the hash in hex
+     * @throws IllegalArgumentException if {@code bytes} is null
+     */
+    public static String contentHash(byte[] bytes) {
+        return contentHash0(Args.present("bytes", bytes));
+    }
+
+    /**
+     * The content hash of the remaining bytes of {@code buffer} (position to limit). A direct
+     * buffer is hashed in place and must not be written while this runs; the buffer's
+     * position is not changed.
+     *
+     * @param buffer the configuration bytes
+     * @return the hash in hex
+     * @throws IllegalArgumentException if {@code buffer} is null
+     */
+    public static String contentHash(ByteBuffer buffer) {
+        Args.present("buffer", buffer);
+        if (buffer.isDirect()) {
+            return contentHashDirect0(buffer, buffer.position(), buffer.remaining());
+        }
+        byte[] copy = new byte[buffer.remaining()];
+        buffer.duplicate().get(copy);
+        return contentHash0(copy);
+    }
+
+    /**
+     * The version of the loaded native library.
+     *
+     * @return a semantic version such as {@code 0.1.0}
+     */
+    public static String nativeVersion() {
+        return nativeVersion0();
+    }
+
+    /**
+     * Makes the native library panic, to prove that a panic arrives as
+     * {@code FleetException(Code.PANIC)} and never crashes the JVM. Present only in native
+     * libraries built with the {@code test-panic} feature (the default Maven build, for the
+     * test suite); package-private.
+     */
+    static void panicForTest(String message) {
+        panicForTest0(message);
+    }
+
+    private static native String contentHash0(byte[] bytes);
+
+    private static native String contentHashDirect0(ByteBuffer buffer, int offset, int len);
+
+    private static native String nativeVersion0();
+
+    private static native void panicForTest0(String message);
+}
