@@ -2,8 +2,64 @@
 
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JString};
+use jni::sys::jlong;
 
 use crate::error::{Error, Result, require_non_null};
+
+/// The longest string [`ascii`] reads; ids, snapshot ids, hashes and
+/// versions are far shorter.
+pub(crate) const ASCII_MAX: usize = 256;
+
+/// Reads a short ASCII Java `String` (an id, a snapshot id, a hex hash, a
+/// version) into `buf` without allocating: the hot-path form of [`string`].
+/// A longer or non-ASCII string is `INVALID_INPUT`.
+pub(crate) fn ascii<'b>(
+    env: &mut JNIEnv<'_>,
+    what: &str,
+    value: &JString<'_>,
+    buf: &'b mut [u8; ASCII_MAX],
+) -> Result<&'b str> {
+    require_non_null(what, value)?;
+    let raw = env.get_raw();
+    // SAFETY: `raw` is this thread's JNIEnv (we are inside a native call on
+    // it); its function table is filled in by the JVM for the process's life.
+    let table = unsafe { &**raw };
+    let (Some(length), Some(region)) = (table.GetStringLength, table.GetStringRegion) else {
+        return Err(Error::Internal("JNI function table lacks GetStringLength/GetStringRegion".into()));
+    };
+    // SAFETY: `value` is a non-null local reference to a java.lang.String.
+    let len = unsafe { length(raw, value.as_raw()) };
+    let Ok(n) = usize::try_from(len) else { return Err(Error::Internal("negative string length".into())) };
+    if n > ASCII_MAX {
+        return Err(fleetgov::Error::invalid(format!("{what} is longer than {ASCII_MAX} characters")).into());
+    }
+    let mut units = [0u16; ASCII_MAX];
+    // SAFETY: `[0, len)` is the whole string, and `units` holds `ASCII_MAX >=
+    // len` UTF-16 units; with a valid region GetStringRegion throws nothing.
+    unsafe { region(raw, value.as_raw(), 0, len, units.as_mut_ptr()) };
+    for (byte, unit) in buf.iter_mut().zip(&units[..n]) {
+        *byte = u8::try_from(*unit)
+            .ok()
+            .filter(u8::is_ascii)
+            .ok_or_else(|| fleetgov::Error::invalid(format!("{what} must be ASCII")))?;
+    }
+    std::str::from_utf8(&buf[..n]).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Like [`ascii`], `None` for a null reference.
+pub(crate) fn optional_ascii<'b>(
+    env: &mut JNIEnv<'_>,
+    what: &str,
+    value: &JString<'_>,
+    buf: &'b mut [u8; ASCII_MAX],
+) -> Result<Option<&'b str>> {
+    if value.is_null() { Ok(None) } else { ascii(env, what, value, buf).map(Some) }
+}
+
+/// A Java `long` that must not be negative (a time, a count).
+pub(crate) fn unsigned(what: &str, value: jlong) -> Result<u64> {
+    u64::try_from(value).map_err(|_| Error::IllegalArgument(format!("{what} must not be negative, got {value}")))
+}
 
 /// A Java `String` argument that must not be null.
 pub(crate) fn string(env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<String> {

@@ -13,7 +13,7 @@
 //! | [`Error::IllegalArgument`]             | `IllegalArgumentException`                          |
 //! | [`Error::IllegalState`]                | `IllegalStateException`                             |
 //! | a JNI failure with a Java exception    | that exception, left pending                        |
-//! | any other JNI failure                  | `FleetException(Code.INTERNAL)`                     |
+//! | [`Error::Internal`], other JNI failures | `FleetException(Code.INTERNAL)`                     |
 //! | a panic                                | `FleetException(Code.PANIC)`                        |
 //!
 //! This file is the only place that names Java exception classes; nothing
@@ -38,6 +38,8 @@ pub(crate) enum Error {
     IllegalArgument(String),
     /// The object is not in a state for the call (a zero handle).
     IllegalState(String),
+    /// A failure inside the binding itself.
+    Internal(String),
     /// A JNI call failed; for [`jni::errors::Error::JavaException`] a Java
     /// exception is already pending and is what the caller sees.
     Jni(jni::errors::Error),
@@ -62,7 +64,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Core(e) => e.fmt(f),
-            Error::IllegalArgument(m) | Error::IllegalState(m) => f.write_str(m),
+            Error::IllegalArgument(m) | Error::IllegalState(m) | Error::Internal(m) => f.write_str(m),
             Error::Jni(e) => write!(f, "JNI call failed: {e}"),
         }
     }
@@ -129,6 +131,7 @@ fn throw(env: &mut JNIEnv<'_>, error: &Error) {
         Error::Core(e) => throw_core(env, e),
         Error::IllegalArgument(m) => env.throw_new("java/lang/IllegalArgumentException", m),
         Error::IllegalState(m) => env.throw_new("java/lang/IllegalStateException", m),
+        Error::Internal(m) => throw_fleet(env, "INTERNAL", m),
         Error::Jni(jni::errors::Error::JavaException) => Ok(()),
         Error::Jni(e) => throw_fleet(env, "INTERNAL", &format!("JNI call failed: {e}")),
     };

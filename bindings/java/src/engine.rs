@@ -1,0 +1,475 @@
+//! Native methods of `FleetEngine.java`: the engine a JVM control plane
+//! embeds to track its fleet.
+//!
+//! Every `engine` argument is the handle the Java object holds; the Java
+//! side keeps it alive for the call (see `handle.rs`).
+
+use fleetgov::{
+    AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, Heartbeat, Metrics, NodeHandle,
+    ProcessStatus, RuntimeVersion, SyncError, SyncErrorCode, WorkspaceSpec,
+};
+use jni::JNIEnv;
+use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
+use jni::sys::{jboolean, jfloat, jint, jlong, jobject, jstring};
+
+use crate::convert::{self, ASCII_MAX};
+use crate::error::{Error, Result, shim};
+use crate::handle;
+use crate::records;
+
+/// The engine behind a handle.
+///
+/// # Safety
+/// `handle` is zero or a live `FleetEngine` handle (see [`handle::borrow`]).
+unsafe fn engine<'a>(handle: jlong) -> Result<&'a Engine> {
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::borrow::<Engine>(handle) }
+}
+
+/// `new FleetEngine(Options)`: a new in-memory engine.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    capacity: jlong,
+    manual_clock: jboolean,
+    clock_ms: jlong,
+) -> jlong {
+    shim(&mut env, |_| {
+        let capacity = usize::try_from(convert::unsigned("capacity", capacity)?)
+            .map_err(|_| Error::IllegalArgument("capacity does not fit this platform".into()))?;
+        let clock = if manual_clock != 0 {
+            fleetgov::Clock::manual(convert::unsigned("manual clock", clock_ms)?)
+        } else {
+            fleetgov::Clock::System
+        };
+        Ok(handle::into_handle(Engine::with_config(EngineConfig { clock, capacity })?))
+    })
+}
+
+/// `FleetEngine.close()`: frees the engine.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_dispose0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) {
+    shim(&mut env, |_| {
+        // SAFETY: `NativeHandle.close()` calls this once, under its write
+        // lock, after zeroing its field: no call borrows the engine any more.
+        unsafe { handle::free::<Engine>(engine) };
+        Ok(())
+    })
+}
+
+/// `FleetEngine.clockMs()`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_clockMs0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jlong {
+    shim(&mut env, |_| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        Ok(i64::try_from(e.clock().now_ms()).unwrap_or(i64::MAX))
+    })
+}
+
+/// `FleetEngine.setClock(ms)`: moves a manual clock.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_setClock0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    ms: jlong,
+) {
+    shim(&mut env, |_| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        e.clock().set(convert::unsigned("ms", ms)?);
+        Ok(())
+    })
+}
+
+/// `FleetEngine.upsertWorkspace(WorkspaceSpec)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_upsertWorkspace0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    authority_mode: JString<'l>,
+    min_runtime_version: JString<'l>,
+) {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let spec = WorkspaceSpec::new(convert::string(env, "id", &id)?)
+            .authority_mode(AuthorityMode::parse(&convert::string(env, "authorityMode", &authority_mode)?)?)
+            .min_runtime_version(convert::string(env, "minRuntimeVersion", &min_runtime_version)?.parse()?);
+        Ok(e.upsert_workspace(spec)?)
+    })
+}
+
+/// `FleetEngine.upsertCluster(ClusterSpec)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_upsertCluster0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    workspace: JString<'l>,
+    environment: JString<'l>,
+    owner_team: JString<'l>,
+    auto_reconcile: jboolean,
+) {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let spec = ClusterSpec::new(
+            convert::string(env, "id", &id)?,
+            convert::string(env, "workspace", &workspace)?,
+            Environment::parse(&convert::string(env, "environment", &environment)?)?,
+        )
+        .owner_team(convert::string(env, "ownerTeam", &owner_team)?)
+        .auto_reconcile(auto_reconcile != 0);
+        Ok(e.upsert_cluster(spec)?)
+    })
+}
+
+/// `FleetEngine.publish(cluster, byte[], author, atMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_publish0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    config: JByteArray<'l>,
+    author: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        let bytes = convert::bytes(env, "config", &config)?;
+        // SAFETY: a live handle, see `engine`.
+        intern_publish(env, unsafe { self::engine(engine) }?, &cluster, &bytes, &author, at_ms)
+    })
+}
+
+/// `FleetEngine.publish(cluster, ByteBuffer, author, atMs)` for a direct
+/// buffer: the bytes `[offset, offset + len)` are read in place.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_publishDirect0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    config: JByteBuffer<'l>,
+    offset: jint,
+    len: jint,
+    author: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: the local reference keeps the buffer alive for the call;
+        // `FleetEngine.publish` documents that it must not be written meanwhile.
+        let bytes = unsafe { convert::direct_slice(env, "config", &config, offset, len) }?;
+        // SAFETY: a live handle, see `engine`.
+        intern_publish(env, unsafe { self::engine(engine) }?, &cluster, bytes, &author, at_ms)
+    })
+}
+
+fn intern_publish(
+    env: &mut JNIEnv<'_>,
+    engine: &Engine,
+    cluster: &JString<'_>,
+    bytes: &[u8],
+    author: &JString<'_>,
+    at_ms: jlong,
+) -> Result<jobject> {
+    let cluster = convert::string(env, "cluster", cluster)?;
+    let author = convert::string(env, "author", author)?;
+    let snapshot = engine.publish(&cluster, bytes, &author, convert::unsigned("atMs", at_ms)?)?;
+    Ok(records::snapshot(env, &snapshot)?.into_raw())
+}
+
+/// `FleetEngine.snapshot(id)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_snapshot0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let snapshot = e.snapshot(&convert::string(env, "id", &id)?)?;
+        Ok(records::snapshot(env, &snapshot)?.into_raw())
+    })
+}
+
+/// `FleetEngine.desired(cluster)`: the desired snapshot, or null.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_desired0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let desired = e.desired(&convert::string(env, "cluster", &cluster)?)?;
+        Ok(records::opt_snapshot(env, desired.as_ref())?.into_raw())
+    })
+}
+
+/// `FleetEngine.artifact(hash)`: the published bytes with that hash.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_artifact0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    hash: JString<'l>,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let mut buf = [0u8; ASCII_MAX];
+        let hash = ContentHash::from_hex(convert::ascii(env, "hash", &hash, &mut buf)?)?;
+        let bytes = e.artifact(&hash)?;
+        Ok(env.byte_array_from_slice(&bytes)?.into_raw())
+    })
+}
+
+/// `FleetEngine.enroll(node, cluster, atMs)`: the node's handle.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_enroll0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+    cluster: JString<'l>,
+    at_ms: jlong,
+) -> jlong {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let node = convert::string(env, "node", &node)?;
+        let cluster = convert::string(env, "cluster", &cluster)?;
+        let handle = e.enroll(&node, &cluster, convert::unsigned("atMs", at_ms)?)?;
+        Ok(node_handle_to_java(handle))
+    })
+}
+
+/// `FleetEngine.nodeHandle(node)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_nodeHandle0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+) -> jlong {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let mut buf = [0u8; ASCII_MAX];
+        Ok(node_handle_to_java(e.node_handle(convert::ascii(env, "node", &node, &mut buf)?)?))
+    })
+}
+
+/// Node handles cross as Java `long`s, bit for bit.
+fn node_handle_to_java(handle: NodeHandle) -> jlong {
+    handle.to_raw() as jlong
+}
+
+/// `FleetEngine.heartbeat(long node | String nodeId, Heartbeat)`: the
+/// directive, or null. `node_id` non-null selects the by-id path.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the heartbeat's fields flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: jlong,
+    node_id: JString<'l>,
+    at_ms: jlong,
+    applied_snapshot: JString<'l>,
+    applied_hash: JString<'l>,
+    runtime_version: JString<'l>,
+    status: jint,
+    cpu: jfloat,
+    memory: jfloat,
+    tps: jfloat,
+    heap: jfloat,
+    hot_swap_errors: jint,
+    error_code: JString<'l>,
+    error_detail: JString<'l>,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let (mut snapshot_buf, mut hash_buf, mut version_buf) = ([0u8; ASCII_MAX], [0u8; ASCII_MAX], [0u8; ASCII_MAX]);
+        let applied_snapshot = convert::optional_ascii(env, "appliedSnapshot", &applied_snapshot, &mut snapshot_buf)?;
+        let applied_hash = convert::optional_ascii(env, "appliedHash", &applied_hash, &mut hash_buf)?
+            .map(ContentHash::from_hex)
+            .transpose()?;
+        let runtime_version: RuntimeVersion =
+            convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?.parse()?;
+        let sync_error = sync_error(env, &error_code, &error_detail)?;
+        let hb = Heartbeat {
+            at_ms: convert::unsigned("atMs", at_ms)?,
+            applied_snapshot,
+            applied_hash,
+            runtime_version,
+            status: process_status(status)?,
+            metrics: Metrics {
+                cpu,
+                memory,
+                tps,
+                heap,
+                hot_swap_errors: u32::try_from(hot_swap_errors)
+                    .map_err(|_| Error::IllegalArgument("hotSwapErrors must not be negative".into()))?,
+            },
+            sync_error: sync_error.as_ref(),
+        };
+        let directive = if node_id.is_null() {
+            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)?
+        } else {
+            let mut id_buf = [0u8; ASCII_MAX];
+            e.heartbeat_by_id(convert::ascii(env, "nodeId", &node_id, &mut id_buf)?, &hb)?
+        };
+        Ok(records::directive(env, directive)?.into_raw())
+    })
+}
+
+/// `ProcessStatus.ordinal()`, which is the engine's wire value.
+fn process_status(ordinal: jint) -> Result<ProcessStatus> {
+    u8::try_from(ordinal)
+        .ok()
+        .and_then(ProcessStatus::from_u8)
+        .ok_or_else(|| Error::IllegalArgument(format!("no process status {ordinal}")))
+}
+
+/// A sync error from `SyncErrorCode.name()` and the detail; none for a null code.
+fn sync_error(env: &mut JNIEnv<'_>, code: &JString<'_>, detail: &JString<'_>) -> Result<Option<SyncError>> {
+    let Some(code) = convert::optional_string(env, code)? else { return Ok(None) };
+    let code = SyncErrorCode::from_name(&code)
+        .ok_or_else(|| Error::IllegalArgument(format!("{code} is not a sync error code")))?;
+    Ok(Some(SyncError::new(code, convert::string(env, "detail", detail)?)))
+}
+
+/// `FleetEngine.cohesion(cluster)`: two counter reads.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_cohesion0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+) -> jint {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let mut buf = [0u8; ASCII_MAX];
+        Ok(jint::from(e.cohesion(convert::ascii(env, "cluster", &cluster, &mut buf)?)?))
+    })
+}
+
+/// `FleetEngine.cluster(id, nowMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_cluster0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    now_ms: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let view = e.cluster(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::cluster_view(env, &view))
+            .map(|o| o.into_raw())
+    })
+}
+
+/// `FleetEngine.node(id, nowMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_node0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    now_ms: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let view = e.node(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::node_view(env, &view))
+            .map(|o| o.into_raw())
+    })
+}
+
+/// `FleetEngine.clusterNodes(cluster, nowMs, offset, limit)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterNodes0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    now_ms: jlong,
+    offset: jint,
+    limit: jint,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let (Ok(offset), Ok(limit)) = (usize::try_from(offset), usize::try_from(limit)) else {
+            return Err(Error::IllegalArgument("offset and limit must not be negative".into()));
+        };
+        let cluster = convert::string(env, "cluster", &cluster)?;
+        let views = e.cluster_nodes(&cluster, convert::unsigned("nowMs", now_ms)?, offset, limit)?;
+        Ok(records::node_views(env, &views)?.into_raw())
+    })
+}
+
+/// `FleetEngine.fleet(workspace, nowMs)`: the inventory as Java records.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleet0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    workspace: JString<'l>,
+    now_ms: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let inventory = e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| {
+            records::fleet_inventory(env, &inventory)
+        })
+        .map(|o| o.into_raw())
+    })
+}
+
+/// `FleetEngine.fleetJson(workspace, nowMs)`: the inventory as JSON
+/// (camelCase, as the HTTP API serves it).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    workspace: JString<'l>,
+    now_ms: jlong,
+) -> jstring {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let inventory = e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
+        let json = serde_json::to_string(&inventory).map_err(|e| Error::Internal(format!("fleet to JSON: {e}")))?;
+        Ok(env.new_string(json)?.into_raw())
+    })
+}
