@@ -5,29 +5,71 @@
 //! configuration snapshots) and what each node *does* run (the **execution**:
 //! what the node reports it applied, with the hash it computed itself), and
 //! keeps drift, cohesion, health and root causes up to date incrementally.
+//!
+//! ```
+//! use fleetgov::*;
+//!
+//! let engine = Engine::new();
+//! engine.upsert_workspace(WorkspaceSpec::new("ws-1"))?;
+//! engine.upsert_cluster(ClusterSpec::new("eks-prod-us", "ws-1", Environment::Production).auto_reconcile(true))?;
+//! let t = 1_700_000_000_000;
+//! let v1 = engine.publish("eks-prod-us", b"rate_limit: 1000", "alice", t)?;
+//! let gw = engine.enroll("gw-1", "eks-prod-us", t)?;
+//! let hb = Heartbeat::new(t, "3.5.0".parse()?).applied(&v1.id, v1.hash);
+//! assert!(engine.heartbeat(gw, &hb)?.is_none()); // in sync: nothing to do
+//!
+//! let v2 = engine.publish("eks-prod-us", b"rate_limit: 800", "alice", t + 1)?;
+//! assert_eq!(engine.cohesion("eks-prod-us")?, 0); // O(1): nobody runs v2 yet
+//! let d = engine.heartbeat(gw, &Heartbeat { at_ms: t + 2, ..hb })?.expect("reconcile");
+//! assert_eq!((d.kind, d.snapshot.id.as_str()), (DirectiveKind::Reconcile, v2.id.as_str()));
+//! # Ok::<(), fleetgov::Error>(())
+//! ```
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+mod chunked;
+mod clock;
 mod cluster;
+mod cluster_state;
 pub mod cohesion;
+pub mod demo;
 pub mod drift;
+mod engine;
 mod error;
 mod hash;
 pub mod health;
+mod heartbeat;
 mod id;
+mod inventory;
+mod recount;
+mod registry;
 mod role;
+mod slot;
+mod snapshot;
 mod sync_error;
 mod version;
+mod view;
 mod workspace;
 
+pub use clock::Clock;
 pub use cluster::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
+pub use engine::{Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
-pub use id::{validate_id, MAX_ID_LEN};
+pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
+pub use id::{MAX_ID_LEN, validate_id};
+pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
 pub use role::Role;
-pub use sync_error::{SyncError, SyncErrorCode, MAX_DETAIL_LEN};
+pub use snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
+pub use sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode};
 pub use version::RuntimeVersion;
+pub use view::{ClusterView, NodeView, RevisionCount, RootCause};
 pub use workspace::{AuthorityMode, WorkspaceSpec};
+
+/// The README's Rust example, compiled and run as a doctest.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,215 @@
+//! A cluster's live state: its authority (snapshots, desired revision) and
+//! the execution counters that heartbeats keep incrementally.
+//!
+//! Counters change only on transitions and are exact at quiescence:
+//! `histogram[r]` counts enrolled nodes whose verified applied revision is
+//! `r` (bucket 0: nothing verified yet), so the in-sync count is simply
+//! `histogram[desired]` and publishing a new snapshot is O(1).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::chunked::Chunked;
+use crate::cluster::ClusterSpec;
+use crate::snapshot::Snapshot;
+use crate::sync_error::SyncErrorCode;
+
+/// Revisions per cluster: 1024 chunks of 256.
+const REVISION_CHUNK_BITS: u32 = 8;
+const REVISION_CHUNKS: usize = 1024;
+const CODES: usize = SyncErrorCode::ALL.len();
+
+/// Counts (for views and the recount check).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) enrolled: u64,
+    /// Non-zero buckets, by revision (0 first).
+    pub(crate) histogram: Vec<(u32, u64)>,
+    /// Non-zero error counts, by code.
+    pub(crate) errors: Vec<(SyncErrorCode, u64)>,
+}
+
+pub(crate) struct ClusterState {
+    /// The cluster id (fixed).
+    pub(crate) id: Box<str>,
+    /// The workspace id (fixed).
+    pub(crate) workspace: Box<str>,
+    pub(crate) spec: RwLock<ClusterSpec>,
+    auto_reconcile: AtomicBool,
+    /// The desired revision (0: nothing published).
+    desired: AtomicU32,
+    /// The latest published revision.
+    latest: AtomicU32,
+    /// Bumped by a cluster-wide force sync; nodes remember the last one they answered.
+    force_epoch: AtomicU32,
+    snapshots: Chunked<OnceLock<Box<Snapshot>>>,
+    publish_lock: Mutex<()>,
+    enrolled: AtomicU64,
+    histogram: Chunked<AtomicU64>,
+    errors: [AtomicU64; CODES],
+    /// An example node per code: slot + 1 (0: none).
+    error_examples: [AtomicU32; CODES],
+    /// Slots of the cluster's nodes, in enrolment order.
+    members: RwLock<Vec<u32>>,
+}
+
+// Orderings. Counters (`enrolled`, `histogram`, `errors`) use Relaxed: they
+// publish no other data, every change is an RMW (so the modification order
+// makes them exact at quiescence), and every node's changes are serialised
+// by its slot lock. `desired` uses Release/Acquire so that a reader who sees a
+// revision also sees its snapshot (set before the store).
+
+impl ClusterState {
+    pub(crate) fn new(spec: ClusterSpec, force_epoch: u32) -> Self {
+        let histogram = Chunked::new(REVISION_CHUNK_BITS, REVISION_CHUNKS);
+        histogram.get_or_alloc(0);
+        ClusterState {
+            id: spec.id.clone().into(),
+            workspace: spec.workspace.clone().into(),
+            auto_reconcile: AtomicBool::new(spec.auto_reconcile),
+            spec: RwLock::new(spec),
+            desired: AtomicU32::new(0),
+            latest: AtomicU32::new(0),
+            force_epoch: AtomicU32::new(force_epoch),
+            snapshots: Chunked::new(REVISION_CHUNK_BITS, REVISION_CHUNKS),
+            publish_lock: Mutex::new(()),
+            enrolled: AtomicU64::new(0),
+            histogram,
+            errors: Default::default(),
+            error_examples: Default::default(),
+            members: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn update_spec(&self, spec: ClusterSpec) {
+        // Relaxed: a flag read per heartbeat; a heartbeat racing the update may see either value.
+        self.auto_reconcile.store(spec.auto_reconcile, Ordering::Relaxed);
+        *self.spec.write() = spec;
+    }
+
+    #[inline]
+    pub(crate) fn auto_reconcile(&self) -> bool {
+        // Relaxed: see `update_spec`.
+        self.auto_reconcile.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn desired(&self) -> u32 {
+        // Acquire: pairs with the Release in `publish` so the snapshot is visible.
+        self.desired.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn latest(&self) -> u32 {
+        // Acquire: as for `desired`.
+        self.latest.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    pub(crate) fn force_epoch(&self) -> u16 {
+        // Relaxed: a force sync is a request, not a publication; the node
+        // answers the one it sees, and the audit record is written before.
+        self.force_epoch.load(Ordering::Relaxed) as u16
+    }
+
+    pub(crate) fn bump_force_epoch(&self) {
+        // Relaxed: see `force_epoch`.
+        self.force_epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The snapshot of `revision`, if published.
+    #[inline]
+    pub(crate) fn snapshot(&self, revision: u32) -> Option<&Snapshot> {
+        if revision == 0 {
+            return None;
+        }
+        self.snapshots.get(revision as usize)?.get().map(|b| &**b)
+    }
+
+    /// Publishes the next revision, built by `make(revision)`, and makes it desired.
+    pub(crate) fn publish(&self, make: impl FnOnce(u32) -> Snapshot) -> crate::Result<&Snapshot> {
+        let _serial = self.publish_lock.lock();
+        let revision = self.latest() + 1;
+        let cell = self
+            .snapshots
+            .get_or_alloc(revision as usize)
+            .filter(|_| self.histogram.get_or_alloc(revision as usize).is_some())
+            .ok_or_else(|| crate::Error::invalid(format!("cluster '{}' has reached its revision limit", self.id)))?;
+        let snapshot = &**cell.get_or_init(|| Box::new(make(revision)));
+        // Release: publishes the snapshot set just above to Acquire readers.
+        self.latest.store(revision, Ordering::Release);
+        self.desired.store(revision, Ordering::Release);
+        Ok(snapshot)
+    }
+
+    /// Adds a freshly enrolled node (in bucket 0) to the counters.
+    pub(crate) fn add_member(&self, slot: u32) {
+        self.members.write().push(slot);
+        self.enrolled.fetch_add(1, Ordering::Relaxed);
+        self.bucket(0).fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn bucket(&self, revision: u32) -> &AtomicU64 {
+        // Invariant: bucket 0 is allocated in `new`, and `publish` allocates
+        // a revision's bucket before the revision becomes visible, so no node
+        // can be counted under a bucket that does not exist.
+        self.histogram.get(revision as usize).expect("histogram bucket allocated before use")
+    }
+
+    /// Moves a node from one histogram bucket to another.
+    #[inline]
+    pub(crate) fn move_bucket(&self, from: u32, to: u32) {
+        self.bucket(from).fetch_sub(1, Ordering::Relaxed);
+        self.bucket(to).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Moves a node from one error code to another and remembers it as an example.
+    pub(crate) fn move_error(&self, slot: u32, from: Option<SyncErrorCode>, to: Option<SyncErrorCode>) {
+        if let Some(c) = from {
+            self.errors[c.index()].fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(c) = to {
+            self.errors[c.index()].fetch_add(1, Ordering::Relaxed);
+            self.error_examples[c.index()].store(slot + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Enrolled nodes and in-sync nodes: two counter reads.
+    #[inline]
+    pub(crate) fn sync_counts(&self) -> (u64, u64) {
+        let enrolled = self.enrolled.load(Ordering::Relaxed);
+        let desired = self.desired();
+        let in_sync = if desired == 0 { 0 } else { self.bucket(desired).load(Ordering::Relaxed) };
+        (in_sync.min(enrolled), enrolled)
+    }
+
+    /// Every counter, as kept.
+    pub(crate) fn counts(&self) -> Counts {
+        let histogram = (0..=self.latest())
+            .filter_map(|r| self.histogram.get(r as usize).map(|c| (r, c.load(Ordering::Relaxed))))
+            .filter(|&(_, n)| n != 0)
+            .collect();
+        let errors = SyncErrorCode::ALL
+            .into_iter()
+            .map(|c| (c, self.errors[c.index()].load(Ordering::Relaxed)))
+            .filter(|&(_, n)| n != 0)
+            .collect();
+        Counts { enrolled: self.enrolled.load(Ordering::Relaxed), histogram, errors }
+    }
+
+    /// The example node (slot) for `code`, if any.
+    pub(crate) fn error_example(&self, code: SyncErrorCode) -> Option<u32> {
+        self.error_examples[code.index()].load(Ordering::Relaxed).checked_sub(1)
+    }
+
+    /// A copy of the member slots (enrolment order).
+    pub(crate) fn members(&self) -> Vec<u32> {
+        self.members.read().clone()
+    }
+
+    /// Runs `f` over the member slots without copying them.
+    pub(crate) fn with_members<R>(&self, f: impl FnOnce(&[u32]) -> R) -> R {
+        f(&self.members.read())
+    }
+}

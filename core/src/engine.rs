@@ -1,0 +1,470 @@
+//! The engine: authority and execution state of a whole fleet.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use dashmap::DashMap;
+use parking_lot::RwLock;
+
+use crate::chunked::Chunked;
+use crate::clock::Clock;
+use crate::cluster::{ClusterSpec, Environment};
+use crate::cluster_state::ClusterState;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hash::ContentHash;
+use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
+use crate::health::ProcessStatus;
+use crate::id::validate_id;
+use crate::registry::{Enrolled, Registry};
+use crate::slot::SlotWrite;
+use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
+use crate::sync_error::{SyncError, SyncErrorCode};
+use crate::workspace::{AuthorityMode, WorkspaceSpec};
+
+/// Clusters per engine: 4096 chunks of 64.
+const CLUSTER_CHUNK_BITS: u32 = 6;
+const CLUSTER_CHUNKS: usize = 4096;
+
+/// How to build an [`Engine`].
+///
+/// ```
+/// use fleetgov::{Clock, Engine, EngineConfig};
+/// let engine = Engine::with_config(EngineConfig { clock: Clock::manual(0), capacity: 10_000 }).unwrap();
+/// # let _ = engine;
+/// ```
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Where "now" comes from for the future-heartbeat check.
+    pub clock: Clock,
+    /// The most nodes the engine will hold (memory is allocated as nodes enrol,
+    /// in chunks of 65,536 slots).
+    pub capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { clock: Clock::System, capacity: 1 << 24 }
+    }
+}
+
+/// A handle to an enrolled node: resolves the node's id once, so heartbeats by
+/// handle skip every lookup. A handle is valid only for the engine that issued it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeHandle(u64);
+
+impl NodeHandle {
+    /// The raw value, for passing across FFI.
+    pub fn to_raw(self) -> u64 {
+        self.0
+    }
+
+    /// A handle from [`to_raw`](Self::to_raw); the engine checks it on use.
+    pub fn from_raw(raw: u64) -> Self {
+        NodeHandle(raw)
+    }
+
+    /// The node's dense slot number.
+    pub fn slot(self) -> u32 {
+        self.0 as u32
+    }
+}
+
+/// What a heartbeat reports, with ids resolved: the form every ingest path
+/// (struct, binary record) reduces to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Observation<'a> {
+    pub(crate) at_ms: u64,
+    /// The applied revision of the node's own cluster (0: none or foreign).
+    pub(crate) revision: u32,
+    pub(crate) hash: Option<&'a ContentHash>,
+    pub(crate) version: u32,
+    pub(crate) status: ProcessStatus,
+    pub(crate) metrics: &'a Metrics,
+    pub(crate) sync_error: Option<(SyncErrorCode, &'a str)>,
+}
+
+/// The fleet-governance engine. All methods take `&self` and are safe to call
+/// from many threads at once.
+///
+/// ```
+/// use fleetgov::*;
+/// let e = Engine::new();
+/// e.upsert_workspace(WorkspaceSpec::new("ws-1")).unwrap();
+/// e.upsert_cluster(ClusterSpec::new("eks-prod-us", "ws-1", Environment::Production)).unwrap();
+/// let s = e.publish("eks-prod-us", b"routes: []", "alice", 1_000).unwrap();
+/// let gw = e.enroll("gw-1", "eks-prod-us", 1_000).unwrap();
+/// let hb = Heartbeat::new(2_000, "3.5.0".parse().unwrap()).applied(&s.id, s.hash);
+/// assert!(e.heartbeat(gw, &hb).unwrap().is_none());
+/// let c = e.cluster("eks-prod-us", 2_000).unwrap();
+/// assert_eq!((c.cohesion, c.status), (100, ClusterStatus::Healthy));
+/// ```
+pub struct Engine {
+    tag: u32,
+    pub(crate) clock: Clock,
+    pub(crate) workspaces: RwLock<BTreeMap<String, WorkspaceSpec>>,
+    cluster_ids: RwLock<HashMap<String, u32>>,
+    clusters: Chunked<OnceLock<ClusterState>>,
+    cluster_count: AtomicU32,
+    pub(crate) nodes: Registry,
+    artifacts: DashMap<ContentHash, Arc<[u8]>>,
+    /// Node-reported sync errors, by slot (written only when they change).
+    pub(crate) sync_errors: DashMap<u32, SyncError>,
+    fingerprint: hashbrown::DefaultHashBuilder,
+}
+
+static NEXT_TAG: AtomicU32 = AtomicU32::new(1);
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An in-memory engine on the system clock.
+    pub fn new() -> Engine {
+        Engine::build(EngineConfig::default())
+    }
+
+    /// An engine built from `config`.
+    pub fn with_config(config: EngineConfig) -> Result<Engine> {
+        if config.capacity == 0 || config.capacity > u32::MAX as usize {
+            return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
+        }
+        Ok(Engine::build(config))
+    }
+
+    fn build(config: EngineConfig) -> Engine {
+        Engine {
+            // Relaxed: tags only need to differ between engines.
+            tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
+            clock: config.clock,
+            workspaces: RwLock::new(BTreeMap::new()),
+            cluster_ids: RwLock::new(HashMap::new()),
+            clusters: Chunked::new(CLUSTER_CHUNK_BITS, CLUSTER_CHUNKS),
+            cluster_count: AtomicU32::new(0),
+            nodes: Registry::new(config.capacity),
+            artifacts: DashMap::new(),
+            sync_errors: DashMap::new(),
+            fingerprint: hashbrown::DefaultHashBuilder::default(),
+        }
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    // ---- authority: workspaces, clusters, snapshots -------------------------
+
+    /// Creates or updates a workspace. A workspace in `dev_override` may hold
+    /// development clusters only.
+    pub fn upsert_workspace(&self, spec: WorkspaceSpec) -> Result<()> {
+        validate_id("workspace", &spec.id)?;
+        let mut workspaces = self.workspaces.write();
+        if spec.authority_mode == AuthorityMode::DevOverride {
+            if let Some(c) = self.clusters_of(&spec.id).find(|c| c.spec.read().environment != Environment::Development) {
+                return Err(Error::invalid(format!(
+                    "dev_override applies to development clusters only; cluster '{}' of workspace '{}' is {}",
+                    c.id,
+                    spec.id,
+                    c.spec.read().environment.as_str()
+                )));
+            }
+        }
+        workspaces.insert(spec.id.clone(), spec);
+        Ok(())
+    }
+
+    /// The workspace `id`.
+    pub fn workspace(&self, id: &str) -> Result<WorkspaceSpec> {
+        self.workspaces.read().get(id).cloned().ok_or_else(|| Error::not_found(format_args!("workspace '{id}'")))
+    }
+
+    /// Every workspace, by id.
+    pub fn workspaces(&self) -> Vec<WorkspaceSpec> {
+        self.workspaces.read().values().cloned().collect()
+    }
+
+    /// Creates or updates a cluster. Its workspace must exist and cannot change.
+    pub fn upsert_cluster(&self, spec: ClusterSpec) -> Result<()> {
+        validate_id("cluster", &spec.id)?;
+        validate_id("workspace", &spec.workspace)?;
+        let workspaces = self.workspaces.read();
+        let ws = workspaces.get(&spec.workspace).ok_or_else(|| Error::not_found(format_args!("workspace '{}'", spec.workspace)))?;
+        if ws.authority_mode == AuthorityMode::DevOverride && spec.environment != Environment::Development {
+            return Err(Error::invalid(format!(
+                "workspace '{}' is in dev_override, which applies to development clusters only",
+                ws.id
+            )));
+        }
+        let mut ids = self.cluster_ids.write();
+        if let Some(&index) = ids.get(&spec.id) {
+            let cluster = self.cluster_at(index);
+            if *cluster.workspace != *spec.workspace {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("cluster '{}' belongs to workspace '{}'", spec.id, cluster.workspace),
+                ));
+            }
+            cluster.update_spec(spec);
+            return Ok(());
+        }
+        // Relaxed: `cluster_ids`' write lock serialises cluster creation.
+        let index = self.cluster_count.load(Ordering::Relaxed);
+        let cell = self
+            .clusters
+            .get_or_alloc(index as usize)
+            .ok_or_else(|| Error::invalid(format!("the engine holds at most {} clusters", self.clusters.capacity())))?;
+        let _ = cell.set(ClusterState::new(spec.clone(), 0));
+        // Relaxed: readers find clusters through `cluster_ids` (lock) or through
+        // a slot whose cluster was set before the slot was published.
+        self.cluster_count.store(index + 1, Ordering::Relaxed);
+        ids.insert(spec.id, index);
+        Ok(())
+    }
+
+    pub(crate) fn cluster_index(&self, id: &str) -> Result<u32> {
+        self.cluster_ids.read().get(id).copied().ok_or_else(|| Error::not_found(format_args!("cluster '{id}'")))
+    }
+
+    /// The cluster at a valid index (from `cluster_ids` or a slot).
+    pub(crate) fn cluster_at(&self, index: u32) -> &ClusterState {
+        // Invariant: indices come from `cluster_ids` or from slots, and both
+        // are written only after the cluster's cell is set.
+        self.clusters.get(index as usize).and_then(OnceLock::get).expect("cluster index from a published cluster")
+    }
+
+    pub(crate) fn cluster_state(&self, id: &str) -> Result<&ClusterState> {
+        self.cluster_index(id).map(|i| self.cluster_at(i))
+    }
+
+    /// Every cluster, in creation order.
+    pub(crate) fn all_clusters(&self) -> impl Iterator<Item = &ClusterState> {
+        // Relaxed: see `upsert_cluster`.
+        let n = self.cluster_count.load(Ordering::Relaxed);
+        (0..n).filter_map(|i| self.clusters.get(i as usize).and_then(OnceLock::get))
+    }
+
+    pub(crate) fn clusters_of<'a>(&'a self, workspace: &'a str) -> impl Iterator<Item = &'a ClusterState> + 'a {
+        self.all_clusters().filter(move |c| *c.workspace == *workspace)
+    }
+
+    /// The cluster ids, in creation order.
+    pub fn cluster_ids(&self) -> Vec<String> {
+        self.all_clusters().map(|c| c.id.to_string()).collect()
+    }
+
+    /// Publishes `bytes` as the next snapshot of `cluster` and makes it the
+    /// cluster's desired state. The artifact is stored by its hash.
+    pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
+        if author.trim().is_empty() {
+            return Err(Error::invalid("author is blank"));
+        }
+        if bytes.is_empty() {
+            return Err(Error::invalid("artifact is empty"));
+        }
+        let state = self.cluster_state(cluster)?;
+        let hash = ContentHash::of(bytes);
+        let snapshot = state.publish(|revision| Snapshot {
+            id: snapshot_id(cluster, revision),
+            cluster: cluster.to_owned(),
+            revision,
+            hash,
+            author: author.to_owned(),
+            published_at_ms: at_ms,
+            size_bytes: bytes.len() as u64,
+        })?;
+        self.artifacts.entry(hash).or_insert_with(|| bytes.into());
+        Ok(snapshot.clone())
+    }
+
+    /// The snapshot `id` (`<cluster>@r<revision>`).
+    pub fn snapshot(&self, id: &str) -> Result<Snapshot> {
+        parse_snapshot_id(id)
+            .and_then(|(cluster, revision)| self.cluster_state(cluster).ok()?.snapshot(revision).cloned())
+            .ok_or_else(|| Error::not_found(format_args!("snapshot '{id}'")))
+    }
+
+    /// The desired snapshot of `cluster`, if one was published.
+    pub fn desired(&self, cluster: &str) -> Result<Option<Snapshot>> {
+        let state = self.cluster_state(cluster)?;
+        Ok(state.snapshot(state.desired()).cloned())
+    }
+
+    /// The artifact bytes whose blake3 hash is `hash` (what a runtime pulls).
+    pub fn artifact(&self, hash: &ContentHash) -> Result<Arc<[u8]>> {
+        self.artifacts.get(hash).map(|a| a.clone()).ok_or_else(|| Error::not_found(format_args!("artifact {hash}")))
+    }
+
+    // ---- execution: nodes and heartbeats -----------------------------------
+
+    /// Enrolls node `node` in `cluster`. Enrolling again in the same cluster
+    /// returns the same handle; in another cluster is a `Conflict`.
+    pub fn enroll(&self, node: &str, cluster: &str, at_ms: u64) -> Result<NodeHandle> {
+        let _ = at_ms;
+        validate_id("node", node)?;
+        let index = self.cluster_index(cluster)?;
+        let state = self.cluster_at(index);
+        let enrolled = self.nodes.enroll(node, |slot, cell| {
+            cell.init(index, state.force_epoch());
+            state.add_member(slot);
+        })?;
+        match enrolled {
+            Enrolled::New(slot) => Ok(self.handle(slot)),
+            Enrolled::Existing(slot) => {
+                let current = self.nodes.slot(slot).map(|s| s.cluster());
+                if current == Some(index) {
+                    Ok(self.handle(slot))
+                } else {
+                    let other = current.map_or("?", |c| &*self.cluster_at(c).id);
+                    Err(Error::new(ErrorKind::Conflict, format!("node '{node}' is enrolled in cluster '{other}'")))
+                }
+            }
+        }
+    }
+
+    fn handle(&self, slot: u32) -> NodeHandle {
+        NodeHandle((self.tag as u64) << 32 | slot as u64)
+    }
+
+    /// The handle of an enrolled node.
+    pub fn node_handle(&self, node: &str) -> Result<NodeHandle> {
+        self.nodes.lookup(node).map(|s| self.handle(s)).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))
+    }
+
+    pub(crate) fn slot_of(&self, handle: NodeHandle) -> Result<u32> {
+        let slot = handle.slot();
+        if (handle.0 >> 32) as u32 != self.tag || self.nodes.slot(slot).is_none() {
+            return Err(Error::not_found(format_args!("node handle {:#x}", handle.0)));
+        }
+        Ok(slot)
+    }
+
+    /// Records a heartbeat of the node behind `handle` and answers with a
+    /// directive, if any. A heartbeat older than the node's last one is
+    /// ignored (`StaleHeartbeat`); one more than 5 minutes ahead of the
+    /// engine's clock is refused (`FutureHeartbeat`). Steady-state heartbeats
+    /// touch only the node's slot.
+    #[inline]
+    pub fn heartbeat(&self, handle: NodeHandle, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
+        let slot = self.slot_of(handle)?;
+        self.heartbeat_slot(slot, hb, self.clock.now_ms())
+    }
+
+    /// [`heartbeat`](Self::heartbeat) by node id (one registry lookup more).
+    pub fn heartbeat_by_id(&self, node: &str, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
+        let slot = self.nodes.lookup(node).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        self.heartbeat_slot(slot, hb, self.clock.now_ms())
+    }
+
+    fn heartbeat_slot(&self, slot: u32, hb: &Heartbeat<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
+        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
+        let cluster = self.cluster_at(cell.cluster());
+        let revision = match (hb.applied_snapshot, hb.applied_hash) {
+            (None, None) => 0,
+            (Some(id), Some(_)) => match parse_snapshot_id(id) {
+                Some((c, r)) if c == &*cluster.id => r,
+                _ => 0,
+            },
+            _ => return Err(Error::invalid("applied_snapshot and applied_hash go together")),
+        };
+        let obs = Observation {
+            at_ms: hb.at_ms,
+            revision,
+            hash: hb.applied_hash.as_ref(),
+            version: hb.runtime_version.to_bits(),
+            status: hb.status,
+            metrics: &hb.metrics,
+            sync_error: hb.sync_error.map(|e| (e.code, e.detail.as_str())),
+        };
+        self.observe(slot, &obs, now_ms)
+    }
+
+    /// Applies one observation to its slot: the hot path.
+    pub(crate) fn observe(&self, slot: u32, obs: &Observation<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
+        obs.metrics.validate()?;
+        if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
+            return Err(Error::new(
+                ErrorKind::FutureHeartbeat,
+                format!("heartbeat at {} ms is more than 5 minutes ahead of now ({now_ms} ms)", obs.at_ms),
+            ));
+        }
+        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
+        let cluster = self.cluster_at(cell.cluster());
+        let known = cluster.snapshot(obs.revision);
+        let hash_ok = matches!((known, obs.hash), (Some(s), Some(h)) if s.hash == *h);
+        let code = match obs.sync_error {
+            Some((code, _)) => Some(code),
+            None if known.is_some() && !hash_ok => Some(SyncErrorCode::HashMismatch),
+            None => None,
+        };
+        let fingerprint = obs.sync_error.map_or(0, |e| self.fingerprint.hash_one(e) as u32 | 1);
+        let stale = |last: u64, state: crate::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
+        if stale(cell.last_heartbeat_ms(), cell.state()) {
+            return Err(stale_error(self.nodes.id(slot), obs.at_ms));
+        }
+
+        let guard = cell.lock();
+        let old = guard.state();
+        if stale(guard.last_heartbeat_ms(), old) {
+            drop(guard);
+            return Err(stale_error(self.nodes.id(slot), obs.at_ms));
+        }
+        let mut new = old.observed(obs.revision, hash_ok, obs.status, code);
+        let desired = cluster.desired();
+        let in_sync = desired != 0 && new.bucket() == desired;
+        let epoch = cluster.force_epoch();
+        let mut kind = None;
+        if desired != 0 && (new.force_pending() || new.epoch() != epoch) {
+            kind = Some(DirectiveKind::ForceSync);
+            new = new.with_force_pending(false).with_epoch(epoch);
+        } else if desired != 0 && !in_sync && cluster.auto_reconcile() {
+            kind = Some(DirectiveKind::Reconcile);
+            new = new.with_episode_open(true);
+        }
+        if in_sync {
+            new = new.with_episode_open(false);
+        }
+        let old_fingerprint = guard.error_fp();
+        guard.write(&SlotWrite {
+            at_ms: obs.at_ms,
+            hash: obs.hash,
+            metrics: obs.metrics,
+            version: obs.version,
+            error_fp: fingerprint,
+        });
+        if fingerprint != old_fingerprint {
+            self.record_sync_error(slot, obs.sync_error);
+        }
+        if old.bucket() != new.bucket() {
+            cluster.move_bucket(old.bucket(), new.bucket());
+        }
+        if old.error_code() != new.error_code() {
+            cluster.move_error(slot, old.error_code(), new.error_code());
+        }
+        guard.set_state(new);
+        drop(guard);
+        Ok(kind.and_then(|kind| Some(Directive { kind, snapshot: cluster.snapshot(desired)? })))
+    }
+
+    fn record_sync_error(&self, slot: u32, error: Option<(SyncErrorCode, &str)>) {
+        match error {
+            Some((code, detail)) => {
+                self.sync_errors.insert(slot, SyncError::new(code, detail));
+            }
+            None => {
+                self.sync_errors.remove(&slot);
+            }
+        }
+    }
+}
+
+fn stale_error(node: &str, at_ms: u64) -> Error {
+    Error::new(
+        ErrorKind::StaleHeartbeat,
+        format!("heartbeat of node '{node}' at {at_ms} ms is older than its last one; ignored"),
+    )
+}

@@ -1,0 +1,120 @@
+//! The node registry: node id → dense slot, resolved once at enrolment.
+//!
+//! Ids map to `u32` slots through 64 independently locked shards of a
+//! `hashbrown` table that stores only slot numbers (the id text lives once,
+//! beside the slot). Lookups by id take one shard's read lock; heartbeats by
+//! handle skip the registry entirely.
+
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crossbeam_utils::CachePadded;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use parking_lot::RwLock;
+
+use crate::chunked::Chunked;
+use crate::error::{Error, Result};
+use crate::slot::Slot;
+
+const SHARDS: usize = 64;
+/// Slots per chunk: 65,536 (5.8 MB of slots).
+const SLOT_CHUNK_BITS: u32 = 16;
+
+/// What `enroll` found.
+pub(crate) enum Enrolled {
+    /// A new slot was claimed.
+    New(u32),
+    /// The id was already enrolled, at this slot.
+    Existing(u32),
+}
+
+pub(crate) struct Registry {
+    shards: Box<[CachePadded<RwLock<HashTable<u32>>>]>,
+    hasher: hashbrown::DefaultHashBuilder,
+    slots: Chunked<Slot>,
+    ids: Chunked<OnceLock<Box<str>>>,
+    /// Slots handed out so far.
+    next: AtomicU32,
+}
+
+impl Registry {
+    /// A registry for up to `capacity` nodes (rounded up to a whole chunk).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let chunks = capacity.div_ceil(1 << SLOT_CHUNK_BITS).max(1);
+        Registry {
+            shards: (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            slots: Chunked::new(SLOT_CHUNK_BITS, chunks),
+            ids: Chunked::new(SLOT_CHUNK_BITS, chunks),
+            next: AtomicU32::new(0),
+        }
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<HashTable<u32>> {
+        &self.shards[(hash >> 58) as usize % SHARDS]
+    }
+
+    fn id_of(&self, slot: u32) -> &str {
+        self.ids.get(slot as usize).and_then(OnceLock::get).map_or("", |s| s)
+    }
+
+    /// The slot of `id`, if enrolled.
+    #[inline]
+    pub(crate) fn lookup(&self, id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        self.shard(hash).read().find(hash, |&s| self.id_of(s) == id).copied()
+    }
+
+    /// Enrolls `id`: claims a slot and runs `init` on it before the id
+    /// becomes visible to lookups, or reports the existing slot.
+    pub(crate) fn enroll(&self, id: &str, init: impl FnOnce(u32, &Slot)) -> Result<Enrolled> {
+        let hash = self.hasher.hash_one(id);
+        let mut shard = self.shard(hash).write();
+        let entry = shard.entry(hash, |&s| self.id_of(s) == id, |&s| self.hasher.hash_one(self.id_of(s)));
+        let vacant = match entry {
+            Entry::Occupied(o) => return Ok(Enrolled::Existing(*o.get())),
+            Entry::Vacant(v) => v,
+        };
+        // Relaxed: slot numbers only need to be unique; the shard lock publishes the slot.
+        let slot = self.next.fetch_add(1, Ordering::Relaxed);
+        let (Some(cell), Some(id_cell)) = (self.slots.get_or_alloc(slot as usize), self.ids.get_or_alloc(slot as usize))
+        else {
+            // Relaxed: as above; gives the number back so `len` stays within capacity.
+            self.next.fetch_sub(1, Ordering::Relaxed);
+            return Err(Error::invalid(format!(
+                "the engine is full: capacity is {} nodes (raise EngineConfig::capacity)",
+                self.slots.capacity()
+            )));
+        };
+        let _ = id_cell.set(id.into());
+        init(slot, cell);
+        vacant.insert(slot);
+        Ok(Enrolled::New(slot))
+    }
+
+    /// The slot at `slot`, if it was ever handed out.
+    #[inline]
+    pub(crate) fn slot(&self, slot: u32) -> Option<&Slot> {
+        self.slots.get(slot as usize).filter(|s| s.state().is_enrolled())
+    }
+
+    /// The id of the node at `slot`.
+    pub(crate) fn id(&self, slot: u32) -> &str {
+        self.id_of(slot)
+    }
+
+    /// Slots handed out so far (some may still be initialising).
+    pub(crate) fn len(&self) -> u32 {
+        // Relaxed: a bound for iteration; `slot` filters uninitialised slots.
+        self.next.load(Ordering::Relaxed).min(self.slots.capacity() as u32)
+    }
+
+    /// Heap bytes held: slots, ids and tables.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        let tables: usize = self.shards.iter().map(|s| s.read().capacity() * (4 + 1)).sum();
+        let id_text: usize = (0..self.len()).map(|s| self.id_of(s).len().next_multiple_of(16) + 16).sum();
+        self.slots.allocated_bytes() + self.ids.allocated_bytes() + tables + id_text
+    }
+}

@@ -1,0 +1,348 @@
+//! A node's slot: its execution state, updated in place by heartbeats.
+//!
+//! Each enrolled node owns one [`Slot`] in a dense array. A heartbeat locks
+//! only its own slot (a per-slot sequence lock: one CAS), rewrites the slot's
+//! fields and releases it. Readers never block writers: they read the fields
+//! and retry if the sequence moved. The packed [`NodeState`] word is the one
+//! source of truth for counting; the other fields are details for views.
+
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+
+use crate::hash::ContentHash;
+use crate::health::ProcessStatus;
+use crate::heartbeat::Metrics;
+use crate::sync_error::SyncErrorCode;
+
+/// The packed state word of a node.
+///
+/// | bits  | field |
+/// |-------|-------|
+/// | 0–31  | applied revision (0: none, unknown or another cluster's) |
+/// | 32    | enrolled |
+/// | 33    | has reported at least one heartbeat |
+/// | 34    | reported hash equals the hash of the reported revision |
+/// | 35–36 | process status |
+/// | 37–44 | sync error code (0: none) |
+/// | 45    | a force sync is pending for this node |
+/// | 46    | an auto-reconcile episode is open (its audit record is written) |
+/// | 48–63 | the cluster force epoch this node last answered |
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NodeState(u64);
+
+const ENROLLED: u64 = 1 << 32;
+const HAS_HB: u64 = 1 << 33;
+const HASH_OK: u64 = 1 << 34;
+const STATUS_SHIFT: u32 = 35;
+const CODE_SHIFT: u32 = 37;
+const FORCE_PENDING: u64 = 1 << 45;
+const EPISODE_OPEN: u64 = 1 << 46;
+const EPOCH_SHIFT: u32 = 48;
+
+impl NodeState {
+    pub(crate) fn enrolled(epoch: u16) -> Self {
+        NodeState(ENROLLED | (epoch as u64) << EPOCH_SHIFT)
+    }
+    pub(crate) fn is_enrolled(self) -> bool {
+        self.0 & ENROLLED != 0
+    }
+    pub(crate) fn has_heartbeat(self) -> bool {
+        self.0 & HAS_HB != 0
+    }
+    pub(crate) fn revision(self) -> u32 {
+        self.0 as u32
+    }
+    pub(crate) fn hash_ok(self) -> bool {
+        self.0 & HASH_OK != 0
+    }
+    /// The revision histogram bucket: the verified applied revision, or 0.
+    pub(crate) fn bucket(self) -> u32 {
+        if self.has_heartbeat() && self.hash_ok() { self.revision() } else { 0 }
+    }
+    pub(crate) fn status(self) -> Option<ProcessStatus> {
+        self.has_heartbeat().then(|| ProcessStatus::from_u8((self.0 >> STATUS_SHIFT) as u8 & 3)).flatten()
+    }
+    pub(crate) fn error_code(self) -> Option<SyncErrorCode> {
+        SyncErrorCode::from_u8((self.0 >> CODE_SHIFT) as u8)
+    }
+    pub(crate) fn force_pending(self) -> bool {
+        self.0 & FORCE_PENDING != 0
+    }
+    pub(crate) fn episode_open(self) -> bool {
+        self.0 & EPISODE_OPEN != 0
+    }
+    pub(crate) fn epoch(self) -> u16 {
+        (self.0 >> EPOCH_SHIFT) as u16
+    }
+
+    /// The state after a heartbeat reporting `revision` (verified or not),
+    /// `status` and `code`; force and episode bits are kept.
+    pub(crate) fn observed(self, revision: u32, hash_ok: bool, status: ProcessStatus, code: Option<SyncErrorCode>) -> Self {
+        let keep = self.0 & (ENROLLED | FORCE_PENDING | EPISODE_OPEN | 0xffff << EPOCH_SHIFT);
+        NodeState(
+            keep | HAS_HB
+                | revision as u64
+                | if hash_ok { HASH_OK } else { 0 }
+                | (status as u64) << STATUS_SHIFT
+                | (code.map_or(0, |c| c as u64)) << CODE_SHIFT,
+        )
+    }
+    pub(crate) fn with_force_pending(self, on: bool) -> Self {
+        NodeState(if on { self.0 | FORCE_PENDING } else { self.0 & !FORCE_PENDING })
+    }
+    pub(crate) fn with_episode_open(self, on: bool) -> Self {
+        NodeState(if on { self.0 | EPISODE_OPEN } else { self.0 & !EPISODE_OPEN })
+    }
+    pub(crate) fn with_epoch(self, epoch: u16) -> Self {
+        NodeState(self.0 & !(0xffff << EPOCH_SHIFT) | (epoch as u64) << EPOCH_SHIFT)
+    }
+}
+
+/// Percent → hundredths of a percent, for packing four gauges into one word.
+fn centi(p: f32) -> u64 {
+    (p * 100.0).round().clamp(0.0, 10_000.0) as u64
+}
+fn uncenti(v: u64) -> f32 {
+    (v & 0xffff) as f32 / 100.0
+}
+
+/// One node's slot (88 bytes). All fields are atomics so that readers racing
+/// a writer read torn values at worst, which the sequence check discards.
+#[derive(Default)]
+pub(crate) struct Slot {
+    /// Sequence lock: odd while a writer is inside.
+    seq: AtomicU64,
+    state: AtomicU64,
+    last_hb_ms: AtomicU64,
+    hash: [AtomicU64; 4],
+    /// cpu, memory, heap, previous heap: hundredths of a percent, 16 bits each.
+    gauges: AtomicU64,
+    tps: AtomicU32,
+    hot_swap_errors: AtomicU32,
+    version: AtomicU32,
+    /// Fingerprint of the node-reported sync error detail (0: none).
+    error_fp: AtomicU32,
+    cluster: AtomicU32,
+}
+
+/// A consistent copy of a slot, read under the sequence check.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlotRead {
+    pub(crate) state: NodeState,
+    pub(crate) last_hb_ms: u64,
+    pub(crate) hash: ContentHash,
+    pub(crate) metrics: Metrics,
+    pub(crate) heap_prev: f32,
+    pub(crate) version: u32,
+    pub(crate) cluster: u32,
+}
+
+/// Everything a heartbeat writes besides the state word.
+pub(crate) struct SlotWrite<'a> {
+    pub(crate) at_ms: u64,
+    pub(crate) hash: Option<&'a ContentHash>,
+    pub(crate) metrics: &'a Metrics,
+    pub(crate) version: u32,
+    pub(crate) error_fp: u32,
+}
+
+impl Slot {
+    /// Claims a vacant slot for a node of `cluster`. Called once, before the
+    /// slot's handle is published to anyone.
+    pub(crate) fn init(&self, cluster: u32, epoch: u16) {
+        // Relaxed: the slot is not reachable by other threads yet; the
+        // registry's lock publishes it (release on unlock, acquire on lookup).
+        self.cluster.store(cluster, Ordering::Relaxed);
+        self.state.store(NodeState::enrolled(epoch).0, Ordering::Release);
+    }
+
+    /// The node's cluster index (fixed at enrolment).
+    #[inline]
+    pub(crate) fn cluster(&self) -> u32 {
+        // Relaxed: written once before the slot was published (see `init`).
+        self.cluster.load(Ordering::Relaxed)
+    }
+
+    /// The state word, outside the lock (for filters that tolerate a race).
+    #[inline]
+    pub(crate) fn state(&self) -> NodeState {
+        // Acquire: pairs with the release in `init`/unlock so an enrolled
+        // bit is never seen before the fields it guards.
+        NodeState(self.state.load(Ordering::Acquire))
+    }
+
+    /// The last heartbeat time, outside the lock (a pre-check; the locked
+    /// path checks again).
+    #[inline]
+    pub(crate) fn last_heartbeat_ms(&self) -> u64 {
+        // Relaxed: only a hint; `lock` re-reads it under the lock.
+        self.last_hb_ms.load(Ordering::Relaxed)
+    }
+
+    /// Locks the slot for writing (spins while another writer is inside;
+    /// writers of one node are rare and short).
+    #[inline]
+    pub(crate) fn lock(&self) -> SlotGuard<'_> {
+        loop {
+            // Relaxed: only a hint whether to try; the CAS below synchronises.
+            let s = self.seq.load(Ordering::Relaxed);
+            // Acquire on success: we see everything the previous writer wrote
+            // before its releasing store of the sequence.
+            if s & 1 == 0 && self.seq.compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                // Release fence: no field store below may become visible
+                // before the odd sequence (readers pair it with their acquire
+                // fence and re-check the sequence).
+                fence(Ordering::Release);
+                return SlotGuard { slot: self, seq: s + 1 };
+            }
+            spin_loop();
+        }
+    }
+
+    /// Reads a consistent copy of the slot.
+    pub(crate) fn read(&self) -> SlotRead {
+        loop {
+            // Acquire: pairs with the writer's releasing unlock, so the
+            // fields below are at least as new as this sequence.
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                spin_loop();
+                continue;
+            }
+            // Relaxed: field loads are validated by the sequence re-check.
+            let r = Ordering::Relaxed;
+            let g = self.gauges.load(r);
+            let read = SlotRead {
+                state: NodeState(self.state.load(r)),
+                last_hb_ms: self.last_hb_ms.load(r),
+                hash: load_hash(&self.hash, r),
+                metrics: Metrics {
+                    cpu: uncenti(g),
+                    memory: uncenti(g >> 16),
+                    heap: uncenti(g >> 32),
+                    tps: f32::from_bits(self.tps.load(r)),
+                    hot_swap_errors: self.hot_swap_errors.load(r),
+                },
+                heap_prev: uncenti(g >> 48),
+                version: self.version.load(r),
+                cluster: self.cluster.load(r),
+            };
+            // Acquire fence: the field loads above happen before the re-check.
+            fence(Ordering::Acquire);
+            // Relaxed: ordered by the fence above.
+            if self.seq.load(Ordering::Relaxed) == s1 {
+                return read;
+            }
+        }
+    }
+}
+
+fn load_hash(words: &[AtomicU64; 4], order: Ordering) -> ContentHash {
+    let mut out = [0u8; 32];
+    for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.load(order).to_le_bytes());
+    }
+    ContentHash(out)
+}
+
+/// The write lock on one slot; unlocks on drop.
+pub(crate) struct SlotGuard<'s> {
+    slot: &'s Slot,
+    seq: u64,
+}
+
+impl SlotGuard<'_> {
+    /// The state word (stable while locked).
+    #[inline]
+    pub(crate) fn state(&self) -> NodeState {
+        // Relaxed: we hold the lock; the acquiring CAS made the last writer's stores visible.
+        NodeState(self.slot.state.load(Ordering::Relaxed))
+    }
+
+    /// The last heartbeat time (stable while locked).
+    #[inline]
+    pub(crate) fn last_heartbeat_ms(&self) -> u64 {
+        // Relaxed: as in `state`.
+        self.slot.last_hb_ms.load(Ordering::Relaxed)
+    }
+
+    /// The fingerprint of the stored sync-error detail.
+    #[inline]
+    pub(crate) fn error_fp(&self) -> u32 {
+        // Relaxed: as in `state`.
+        self.slot.error_fp.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the state word.
+    #[inline]
+    pub(crate) fn set_state(&self, state: NodeState) {
+        // Relaxed: published by the releasing unlock.
+        self.slot.state.store(state.0, Ordering::Relaxed);
+    }
+
+    /// Writes a heartbeat's details.
+    #[inline]
+    pub(crate) fn write(&self, w: &SlotWrite<'_>) {
+        // Relaxed everywhere: published by the releasing unlock; readers
+        // validate with the sequence.
+        let r = Ordering::Relaxed;
+        self.slot.last_hb_ms.store(w.at_ms, r);
+        if let Some(hash) = w.hash {
+            for (chunk, word) in hash.0.chunks_exact(8).zip(&self.slot.hash) {
+                word.store(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), r);
+            }
+        }
+        let prev_heap = (self.slot.gauges.load(r) >> 32) & 0xffff;
+        let m = w.metrics;
+        self.slot.gauges.store(centi(m.cpu) | centi(m.memory) << 16 | centi(m.heap) << 32 | prev_heap << 48, r);
+        self.slot.tps.store(m.tps.to_bits(), r);
+        self.slot.hot_swap_errors.store(m.hot_swap_errors, r);
+        self.slot.version.store(w.version, r);
+        self.slot.error_fp.store(w.error_fp, r);
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // Release: publishes every store made under the lock.
+        self.slot.seq.store(self.seq + 1, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_word_round_trips_every_field() {
+        let s = NodeState::enrolled(7).with_force_pending(true).with_episode_open(true);
+        let t = s.observed(42, true, ProcessStatus::Error, Some(SyncErrorCode::Other));
+        assert!(t.is_enrolled() && t.has_heartbeat() && t.hash_ok());
+        assert_eq!((t.revision(), t.bucket(), t.epoch()), (42, 42, 7));
+        assert_eq!(t.status(), Some(ProcessStatus::Error));
+        assert_eq!(t.error_code(), Some(SyncErrorCode::Other));
+        assert!(t.force_pending() && t.episode_open());
+        let u = t.observed(42, false, ProcessStatus::Ready, None).with_force_pending(false).with_epoch(9);
+        assert_eq!((u.bucket(), u.error_code(), u.force_pending(), u.epoch()), (0, None, false, 9));
+        assert_eq!(NodeState::enrolled(0).status(), None);
+    }
+
+    #[test]
+    fn slot_is_88_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 88);
+    }
+
+    #[test]
+    fn heap_trend_keeps_the_previous_reading() {
+        let slot = Slot::default();
+        slot.init(3, 0);
+        let m = |heap| Metrics { heap, ..Metrics::default() };
+        for heap in [40.0, 55.5] {
+            let g = slot.lock();
+            g.write(&SlotWrite { at_ms: 1, hash: None, metrics: &m(heap), version: 1, error_fp: 0 });
+        }
+        let r = slot.read();
+        assert_eq!((r.metrics.heap, r.heap_prev, r.cluster), (55.5, 40.0, 3));
+    }
+}

@@ -1,0 +1,50 @@
+//! Snapshots: published, versioned pointers to content-addressed artifacts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::ContentHash;
+
+/// A published configuration snapshot: what a cluster's authority points at.
+///
+/// Its id is `<cluster>@r<revision>`, so a node's reported snapshot id names
+/// both the cluster and the revision it applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// `<cluster>@r<revision>`, e.g. `eks-prod-us@r3`.
+    pub id: String,
+    /// The cluster it was published to.
+    pub cluster: String,
+    /// Monotonic per cluster, starting at 1.
+    pub revision: u32,
+    /// `blake3` of the artifact bytes.
+    pub hash: ContentHash,
+    /// Who published it.
+    pub author: String,
+    /// When it was published (unix ms).
+    pub published_at_ms: u64,
+    /// Size of the artifact in bytes.
+    pub size_bytes: u64,
+}
+
+/// Formats a snapshot id.
+///
+/// ```
+/// assert_eq!(fleetgov::snapshot_id("eks-prod-us", 3), "eks-prod-us@r3");
+/// ```
+pub fn snapshot_id(cluster: &str, revision: u32) -> String {
+    format!("{cluster}@r{revision}")
+}
+
+/// Splits a snapshot id into cluster and revision; `None` if it is not of
+/// the form `<cluster>@r<revision>` with a revision of at least 1.
+///
+/// ```
+/// assert_eq!(fleetgov::parse_snapshot_id("eks-prod-us@r3"), Some(("eks-prod-us", 3)));
+/// assert_eq!(fleetgov::parse_snapshot_id("local-override"), None);
+/// ```
+pub fn parse_snapshot_id(id: &str) -> Option<(&str, u32)> {
+    let (cluster, rev) = id.rsplit_once("@r")?;
+    let revision: u32 = rev.parse().ok()?;
+    (revision > 0 && !cluster.is_empty() && rev.bytes().all(|b| b.is_ascii_digit())).then_some((cluster, revision))
+}

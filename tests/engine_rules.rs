@@ -1,0 +1,304 @@
+//! Every rule of the design's §2, boundaries included.
+
+mod common;
+
+use common::{T0, engine, hb, v};
+use fleetgov::health::{DORMANT_AFTER_MS, STALE_AFTER_MS};
+use fleetgov::*;
+
+#[test]
+fn in_sync_needs_the_same_id_and_the_same_hash() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n1", "prod", T0).unwrap();
+    e.heartbeat(n, &hb(T0, &s)).unwrap();
+    assert_eq!(e.node("n1", T0).unwrap().config_status, ConfigStatus::InSync);
+
+    let forged = Heartbeat::new(T0 + 1, v("3.5.0")).applied(&s.id, ContentHash::of(b"tampered"));
+    e.heartbeat(n, &forged).unwrap();
+    let view = e.node("n1", T0).unwrap();
+    assert_eq!(view.config_status, ConfigStatus::Divergent);
+    assert_eq!(view.status, NodeStatus::Divergent);
+    assert_eq!(view.last_sync_error.as_ref().unwrap().code, SyncErrorCode::HashMismatch);
+    assert_eq!(view.applied_hash, Some(ContentHash::of(b"tampered")));
+    assert_eq!(e.cohesion("prod").unwrap(), 0);
+    let c = e.cluster("prod", T0).unwrap();
+    assert_eq!(c.root_causes[0].code, SyncErrorCode::HashMismatch);
+    assert_eq!(c.root_causes[0].example_node.as_deref(), Some("n1"));
+}
+
+#[test]
+fn same_hash_under_an_older_id_is_not_in_sync() {
+    let e = engine();
+    let r1 = e.publish("prod", b"same", "alice", T0).unwrap();
+    let _r2 = e.publish("prod", b"same", "alice", T0).unwrap();
+    let n = e.enroll("n1", "prod", T0).unwrap();
+    e.heartbeat(n, &hb(T0, &r1)).unwrap();
+    assert_eq!(e.node("n1", T0).unwrap().config_status, ConfigStatus::Divergent);
+    assert_eq!(e.node("n1", T0).unwrap().drift, DriftStatus::NeedsReconcile);
+}
+
+#[test]
+fn cohesion_counts_every_enrolled_node_and_rounds_half_up() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let handles: Vec<_> = (0..3).map(|i| e.enroll(&format!("n{i}"), "prod", T0).unwrap()).collect();
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (0, ClusterStatus::Divergent));
+    e.heartbeat(handles[0], &hb(T0, &s)).unwrap();
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (33, ClusterStatus::Divergent));
+    e.heartbeat(handles[1], &hb(T0, &s)).unwrap();
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (67, ClusterStatus::Syncing));
+    e.heartbeat(handles[2], &hb(T0, &s)).unwrap();
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (100, ClusterStatus::Healthy));
+    e.enroll("n3", "prod", T0).unwrap();
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (75, ClusterStatus::Syncing));
+
+    let c = e.cluster("prod", T0).unwrap();
+    assert_eq!((c.in_sync, c.total, c.desired_hash), (3, 4, Some(s.hash)));
+    assert_eq!(c.revisions, vec![RevisionCount { revision: 0, nodes: 1 }, RevisionCount { revision: 1, nodes: 3 }]);
+}
+
+#[test]
+fn fifty_percent_is_syncing() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let a = e.enroll("a", "prod", T0).unwrap();
+    e.enroll("b", "prod", T0).unwrap();
+    e.heartbeat(a, &hb(T0, &s)).unwrap();
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (50, ClusterStatus::Syncing));
+}
+
+#[test]
+fn publishing_flips_cohesion_without_touching_nodes() {
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    for i in 0..10 {
+        let n = e.enroll(&format!("n{i}"), "prod", T0).unwrap();
+        e.heartbeat(n, &hb(T0, &r1)).unwrap();
+    }
+    assert_eq!(e.cohesion("prod").unwrap(), 100);
+    let r2 = e.publish("prod", b"b", "alice", T0).unwrap();
+    assert_eq!((r2.revision, r2.id.as_str()), (2, "prod@r2"));
+    assert_eq!(e.cohesion("prod").unwrap(), 0);
+    let c = e.cluster("prod", T0).unwrap();
+    assert_eq!(c.revisions, vec![RevisionCount { revision: 1, nodes: 10 }]);
+    assert_eq!(c.desired_snapshot.as_deref(), Some("prod@r2"));
+    assert!(e.recount_mismatches().is_empty());
+}
+
+#[test]
+fn health_boundaries_at_five_and_sixty_minutes() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().health, Health::Never);
+    e.heartbeat(n, &hb(T0, &s)).unwrap();
+    let health = |dt| e.node("n", T0 + dt).unwrap().health;
+    assert_eq!(health(STALE_AFTER_MS - 1), Health::Connected);
+    assert_eq!(health(STALE_AFTER_MS), Health::Stale);
+    assert_eq!(health(DORMANT_AFTER_MS), Health::Stale);
+    assert_eq!(health(DORMANT_AFTER_MS + 1), Health::Dormant);
+    assert_eq!(e.node("n", T0 + DORMANT_AFTER_MS + 1).unwrap().process_health, ProcessHealth::Offline);
+    assert_eq!(e.node("n", T0 + STALE_AFTER_MS).unwrap().process_health, ProcessHealth::Degraded);
+    assert_eq!(e.node("n", T0).unwrap().process_health, ProcessHealth::Healthy);
+}
+
+#[test]
+fn drift_rules_apply_in_order_with_the_version_boundary() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().drift, DriftStatus::AwaitingSync);
+    let old = Heartbeat { runtime_version: v("3.3.9"), ..hb(T0, &s) };
+    e.heartbeat(n, &old).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().drift, DriftStatus::UpgradeRequired);
+    let exact = Heartbeat { at_ms: T0 + 1, runtime_version: v("3.4.0"), ..hb(T0, &s) };
+    e.heartbeat(n, &exact).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().drift, DriftStatus::Aligned);
+    e.publish("prod", b"b", "alice", T0).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().drift, DriftStatus::NeedsReconcile);
+    e.upsert_workspace(WorkspaceSpec::new("ws").min_runtime_version(v("3.5.0"))).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().drift, DriftStatus::UpgradeRequired);
+}
+
+#[test]
+fn node_status_and_last_sync_error_are_kept() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    assert_eq!(e.node("n", T0).unwrap().status, NodeStatus::Starting);
+    let err: SyncError = "JVM_MEMORY_PRESSURE: OOM during policy load".parse().unwrap();
+    let failing = Heartbeat { status: ProcessStatus::Error, sync_error: Some(&err), ..Heartbeat::new(T0, v("3.5.0")) };
+    e.heartbeat(n, &failing).unwrap();
+    let view = e.node("n", T0).unwrap();
+    assert_eq!(view.status, NodeStatus::Error);
+    assert_eq!(view.last_sync_error.as_ref(), Some(&err));
+    assert_eq!(view.reconcile_reason.as_deref(), Some("JVM_MEMORY_PRESSURE: OOM during policy load"));
+    let c = e.cluster("prod", T0).unwrap();
+    assert_eq!((c.root_causes.len(), c.root_causes[0].nodes), (1, 1));
+
+    e.heartbeat(n, &hb(T0 + 1, &s)).unwrap();
+    let view = e.node("n", T0).unwrap();
+    assert_eq!((view.status, view.last_sync_error), (NodeStatus::Ready, None));
+    assert!(e.cluster("prod", T0).unwrap().root_causes.is_empty());
+}
+
+#[test]
+fn node_view_carries_metrics_and_heap_trend() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    let m = |heap| Metrics { cpu: 12.5, memory: 40.0, tps: 1200.0, heap, hot_swap_errors: 2 };
+    e.heartbeat(n, &Heartbeat { metrics: m(50.0), ..hb(T0, &s) }).unwrap();
+    e.heartbeat(n, &Heartbeat { metrics: m(62.5), ..hb(T0 + 1, &s) }).unwrap();
+    let view = e.node("n", T0).unwrap();
+    assert_eq!(view.metrics, m(62.5));
+    assert_eq!(view.heap_trend, 12.5);
+    assert_eq!(view.runtime_version, Some(v("3.5.0")));
+}
+
+#[test]
+fn auto_reconcile_answers_divergent_nodes_only() {
+    let e = engine();
+    let r1 = e.publish("stage", b"a", "alice", T0).unwrap();
+    let r2 = e.publish("stage", b"b", "alice", T0).unwrap();
+    let n = e.enroll("n", "stage", T0).unwrap();
+    let d = e.heartbeat(n, &hb(T0, &r1)).unwrap().unwrap();
+    assert_eq!((d.kind, d.snapshot.id.as_str(), d.snapshot.hash), (DirectiveKind::Reconcile, "stage@r2", r2.hash));
+    assert!(e.heartbeat(n, &hb(T0 + 1, &r2)).unwrap().is_none());
+    // Without auto-reconcile a divergent node gets nothing.
+    let p1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    e.publish("prod", b"b", "alice", T0).unwrap();
+    let m = e.enroll("m", "prod", T0).unwrap();
+    assert!(e.heartbeat(m, &hb(T0, &p1)).unwrap().is_none());
+}
+
+#[test]
+fn past_heartbeats_never_roll_state_back() {
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    let r2 = e.publish("prod", b"b", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    e.heartbeat(n, &hb(T0 + 10, &r2)).unwrap();
+    let err = e.heartbeat(n, &hb(T0 + 5, &r1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StaleHeartbeat);
+    let view = e.node("n", T0).unwrap();
+    assert_eq!((view.applied_snapshot_id.as_deref(), view.last_heartbeat_ms), (Some("prod@r2"), Some(T0 + 10)));
+    // The same time again is a re-send, not the past.
+    e.heartbeat(n, &hb(T0 + 10, &r2)).unwrap();
+}
+
+#[test]
+fn future_heartbeats_are_refused_beyond_five_minutes() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    e.heartbeat(n, &hb(T0 + MAX_FUTURE_SKEW_MS, &s)).unwrap();
+    let err = e.heartbeat(n, &hb(T0 + MAX_FUTURE_SKEW_MS + 1, &s)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FutureHeartbeat);
+    assert_eq!(e.node("n", T0).unwrap().last_heartbeat_ms, Some(T0 + MAX_FUTURE_SKEW_MS));
+}
+
+#[test]
+fn bad_input_gets_a_typed_error_and_changes_nothing() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    e.heartbeat(n, &hb(T0, &s)).unwrap();
+    let before = e.node("n", T0).unwrap();
+    let nan = Heartbeat { metrics: Metrics { cpu: f32::NAN, ..Metrics::default() }, ..hb(T0 + 1, &s) };
+    let negative = Heartbeat { metrics: Metrics { tps: -1.0, ..Metrics::default() }, ..hb(T0 + 1, &s) };
+    let half = Heartbeat { applied_hash: None, ..hb(T0 + 1, &s) };
+    for bad in [nan, negative, half] {
+        assert_eq!(e.heartbeat(n, &bad).unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+    assert_eq!(e.node("n", T0).unwrap(), before);
+
+    let kind = |r: Result<()>| r.unwrap_err().kind();
+    assert_eq!(kind(e.upsert_workspace(WorkspaceSpec::new("  "))), ErrorKind::InvalidInput);
+    assert_eq!(kind(e.upsert_cluster(ClusterSpec::new("c", "nope", Environment::Staging))), ErrorKind::NotFound);
+    assert_eq!(kind(e.upsert_cluster(ClusterSpec::new("", "ws", Environment::Staging))), ErrorKind::InvalidInput);
+    e.upsert_workspace(WorkspaceSpec::new("ws-2")).unwrap();
+    assert_eq!(kind(e.upsert_cluster(ClusterSpec::new("prod", "ws-2", Environment::Production))), ErrorKind::Conflict);
+    assert_eq!(e.enroll("n", "stage", T0).unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(e.enroll("n", "prod", T0).unwrap(), n);
+    assert_eq!(e.enroll("x", "nope", T0).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.enroll("bad id", "prod", T0).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.publish("nope", b"a", "alice", T0).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.publish("prod", b"", "alice", T0).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.publish("prod", b"a", " ", T0).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.node("ghost", T0).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.cluster("ghost", T0).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.fleet("ghost", T0).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.heartbeat_by_id("ghost", &hb(T0, &s)).unwrap_err().kind(), ErrorKind::NotFound);
+    let other = engine();
+    other.enroll("n", "prod", T0).unwrap();
+    let foreign = other.node_handle("n").unwrap();
+    let foreign = NodeHandle::from_raw(foreign.to_raw() + (1 << 40));
+    assert_eq!(e.heartbeat(foreign, &hb(T0, &s)).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.cohesion("prod").unwrap(), 100);
+    assert!(e.recount_mismatches().is_empty());
+}
+
+#[test]
+fn snapshots_of_another_cluster_are_not_in_sync() {
+    let e = engine();
+    let p = e.publish("prod", b"a", "alice", T0).unwrap();
+    e.publish("dev", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "dev", T0).unwrap();
+    e.heartbeat(n, &hb(T0, &p)).unwrap();
+    let view = e.node("n", T0).unwrap();
+    assert_eq!((view.config_status, view.applied_snapshot_id), (ConfigStatus::Divergent, None));
+    assert_eq!(view.applied_hash, Some(p.hash));
+}
+
+#[test]
+fn dev_override_is_for_development_clusters_only() {
+    let e = engine();
+    let err = e.upsert_workspace(WorkspaceSpec::new("ws").authority_mode(AuthorityMode::DevOverride)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.workspace("ws").unwrap().authority_mode, AuthorityMode::Authoritative);
+    e.upsert_workspace(WorkspaceSpec::new("lab").authority_mode(AuthorityMode::DevOverride)).unwrap();
+    e.upsert_cluster(ClusterSpec::new("lab-1", "lab", Environment::Development)).unwrap();
+    let err = e.upsert_cluster(ClusterSpec::new("lab-2", "lab", Environment::Production)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+fn fleet_inventory_is_shaped_like_the_seeds_api() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let a = e.enroll("a", "prod", T0).unwrap();
+    let b = e.enroll("b", "prod", T0).unwrap();
+    e.enroll("c", "stage", T0).unwrap();
+    e.heartbeat(a, &hb(T0, &s)).unwrap();
+    e.heartbeat(b, &Heartbeat { runtime_version: v("3.3.9"), ..hb(T0 - STALE_AFTER_MS, &s) }).unwrap();
+    let f = e.fleet("ws", T0).unwrap();
+    assert_eq!(
+        f.summary,
+        FleetSummary { total: 3, active: 1, stale: 1, never: 1, aligned: 1, upgrade_required: 1, awaiting_sync: 1, ..FleetSummary::default() }
+    );
+    let json = serde_json::to_value(&f).unwrap();
+    let rt = &json["runtimes"][0];
+    for key in ["id", "cluster", "health", "version", "drift", "appliedSnapshot", "appliedHash", "lastHeartbeat", "lastSyncError"] {
+        assert!(rt.get(key).is_some(), "runtime key {key}");
+    }
+    assert_eq!(rt["drift"], "aligned");
+    assert_eq!(json["summary"]["upgradeRequired"], 1);
+    assert_eq!(json["desiredState"]["minRuntimeVersion"], "3.4.0");
+    assert_eq!(json["desiredState"]["clusters"][0]["hash"], s.hash.to_string());
+    assert_eq!(e.fleet_summary("ws", T0).unwrap(), f.summary);
+}
+
+#[test]
+fn demo_dataset_matches_the_seeds() {
+    let e = demo::engine(T0).unwrap();
+    let views: Vec<_> = demo::CLUSTERS.iter().map(|c| e.cluster(c.0, T0).unwrap()).collect();
+    let got: Vec<_> = views.iter().map(|c| (c.cohesion, c.status)).collect();
+    assert_eq!(got, [(100, ClusterStatus::Healthy), (75, ClusterStatus::Syncing), (33, ClusterStatus::Divergent)]);
+    let stage = e.node("gw-stage-eu-4", T0).unwrap();
+    assert_eq!(stage.process_health, ProcessHealth::Degraded);
+    let codes: Vec<_> = views[2].root_causes.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [SyncErrorCode::FetchTimeout, SyncErrorCode::NatsTimeout]);
+    assert!(e.recount_mismatches().is_empty());
+}
