@@ -7,7 +7,10 @@
 //! a panic into a Java exception. Nothing unwinds across the boundary.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 
+mod construct;
 mod convert;
+mod engine;
 mod error;
 mod fleet_gov;
 mod handle;
+mod records;

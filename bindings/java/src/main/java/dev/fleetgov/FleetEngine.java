@@ -1,0 +1,550 @@
+package dev.fleetgov;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * The fleet-governance engine, embedded in a JVM control plane: what every gateway node
+ * should run (published, content-hashed snapshots) beside what it does run (what it reports
+ * it applied, with the hash it computed itself), with drift, cohesion, health and root causes
+ * kept up to date as heartbeats arrive.
+ *
+ * <p>Thread-safe: every method may be called from many threads at once. {@link #close()}
+ * waits for calls in flight, frees the native engine once, and makes every later call throw
+ * {@link IllegalStateException}. Times are unix milliseconds and are arguments, so tests
+ * never sleep.
+ *
+ * <pre>{@code
+ * try (FleetEngine engine = new FleetEngine()) {
+ *     engine.upsertWorkspace(WorkspaceSpec.of("ws-1"));
+ *     engine.upsertCluster(ClusterSpec.of("eks-prod-us", "ws-1", Environment.PRODUCTION));
+ *     Snapshot s = engine.publish("eks-prod-us", config, "alice", now);
+ *     long gw = engine.enroll("gw-1", "eks-prod-us", now);
+ *     engine.heartbeat(gw, Heartbeat.at(now, "3.5.0").withApplied(s.id(), s.hash()));
+ *     assert engine.cluster("eks-prod-us", now).cohesion() == 100;
+ * }
+ * }</pre>
+ */
+public final class FleetEngine extends NativeHandle {
+    static {
+        NativeLibrary.load();
+    }
+
+    /**
+     * How to build an engine.
+     *
+     * <pre>{@code
+     * FleetEngine engine = new FleetEngine(FleetEngine.Options.defaults().withManualClock(1_000));
+     * }</pre>
+     *
+     * @param capacity the most nodes the engine will hold (memory grows as nodes enrol)
+     * @param manualClockMs a manual clock starting at this time, or empty for the system clock;
+     *     the clock is used only to reject heartbeats from the far future
+     */
+    public record Options(long capacity, OptionalLong manualClockMs) {
+        /** The engine's default capacity: 2^24 nodes. */
+        public static final long DEFAULT_CAPACITY = 1L << 24;
+
+        /** Checks the components. */
+        public Options {
+            if (capacity <= 0) {
+                throw new IllegalArgumentException("capacity must be positive, got " + capacity);
+            }
+            Args.present("manualClockMs", manualClockMs);
+            manualClockMs.ifPresent(ms -> Args.time("manualClockMs", ms));
+        }
+
+        /**
+         * The default capacity and the system clock.
+         *
+         * @return the options
+         */
+        public static Options defaults() {
+            return new Options(DEFAULT_CAPACITY, OptionalLong.empty());
+        }
+
+        /**
+         * These options with another capacity.
+         *
+         * @param nodes the most nodes the engine will hold
+         * @return new options
+         */
+        public Options withCapacity(long nodes) {
+            return new Options(nodes, manualClockMs);
+        }
+
+        /**
+         * These options with a manual clock starting at {@code ms}.
+         *
+         * @param ms unix ms
+         * @return new options
+         */
+        public Options withManualClock(long ms) {
+            return new Options(capacity, OptionalLong.of(ms));
+        }
+    }
+
+    private final boolean manualClock;
+
+    /** An in-memory engine with the default capacity on the system clock. */
+    public FleetEngine() {
+        this(Options.defaults());
+    }
+
+    /**
+     * An in-memory engine built from {@code options}.
+     *
+     * @param options capacity and clock
+     */
+    public FleetEngine(Options options) {
+        super(new0(
+                Args.present("options", options).capacity(),
+                options.manualClockMs().isPresent(),
+                options.manualClockMs().orElse(0)));
+        this.manualClock = options.manualClockMs().isPresent();
+    }
+
+    @Override
+    void dispose(long handle) {
+        dispose0(handle);
+    }
+
+    // ---- clock -------------------------------------------------------------------------
+
+    /**
+     * The engine's clock.
+     *
+     * @return unix ms now, by the engine's clock
+     */
+    public long clockMs() {
+        long h = acquire();
+        try {
+            return clockMs0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Moves the manual clock.
+     *
+     * @param ms unix ms
+     * @throws IllegalStateException if the engine runs on the system clock
+     */
+    public void setClock(long ms) {
+        Args.time("ms", ms);
+        if (!manualClock) {
+            throw new IllegalStateException("the engine runs on the system clock");
+        }
+        long h = acquire();
+        try {
+            setClock0(h, ms);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- authority -----------------------------------------------------------------------
+
+    /**
+     * Creates or updates a workspace.
+     *
+     * @param spec the workspace
+     * @throws FleetException {@code INVALID_INPUT} for a malformed id or version;
+     *     {@code CONFLICT} when dev-override would cover a non-development cluster
+     */
+    public void upsertWorkspace(WorkspaceSpec spec) {
+        Args.present("spec", spec);
+        long h = acquire();
+        try {
+            upsertWorkspace0(h, spec.id(), spec.authorityMode().name(), spec.minRuntimeVersion());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Creates or updates a cluster. Its workspace must exist and cannot change.
+     *
+     * @param spec the cluster
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace; {@code CONFLICT} for a
+     *     move to another workspace
+     */
+    public void upsertCluster(ClusterSpec spec) {
+        Args.present("spec", spec);
+        long h = acquire();
+        try {
+            upsertCluster0(h, spec.id(), spec.workspace(), spec.environment().name(), spec.ownerTeam(), spec.autoReconcile());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Publishes configuration bytes as the cluster's next snapshot and makes it the desired
+     * state. The bytes are stored by their hash and can be fetched with {@link #artifact}.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param atMs when (unix ms)
+     * @return the new snapshot
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Snapshot publish(String cluster, byte[] config, String author, long atMs) {
+        Args.text("cluster", cluster);
+        Args.present("config", config);
+        Args.text("author", author);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return publish0(h, cluster, config, author, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Publishes the remaining bytes of {@code config} (position to limit); a direct buffer is
+     * read in place and must not be written while this runs. The position is not changed.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param atMs when (unix ms)
+     * @return the new snapshot
+     */
+    public Snapshot publish(String cluster, ByteBuffer config, String author, long atMs) {
+        Args.present("config", config);
+        if (!config.isDirect()) {
+            byte[] copy = new byte[config.remaining()];
+            config.duplicate().get(copy);
+            return publish(cluster, copy, author, atMs);
+        }
+        Args.text("cluster", cluster);
+        Args.text("author", author);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return publishDirect0(h, cluster, config, config.position(), config.remaining(), author, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The snapshot {@code id} ({@code <cluster>@r<revision>}).
+     *
+     * @param id the snapshot id
+     * @return the snapshot
+     * @throws FleetException {@code NOT_FOUND} if there is none
+     */
+    public Snapshot snapshot(String id) {
+        Args.text("id", id);
+        long h = acquire();
+        try {
+            return snapshot0(h, id);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The desired snapshot of a cluster.
+     *
+     * @param cluster the cluster id
+     * @return the snapshot, or null if nothing was published
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Snapshot desired(String cluster) {
+        Args.text("cluster", cluster);
+        long h = acquire();
+        try {
+            return desired0(h, cluster);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The published configuration bytes with this hash: what a runtime pulls.
+     *
+     * @param hash 64 hex characters
+     * @return a copy of the bytes
+     * @throws FleetException {@code INVALID_INPUT} for a malformed hash, {@code NOT_FOUND} if no
+     *     snapshot has these bytes
+     */
+    public byte[] artifact(String hash) {
+        Args.text("hash", hash);
+        long h = acquire();
+        try {
+            return artifact0(h, hash);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- execution -----------------------------------------------------------------------
+
+    /**
+     * Enrolls a node in a cluster. Enrolling again in the same cluster returns the same handle.
+     *
+     * @param node the node id
+     * @param cluster the cluster id
+     * @param atMs when (unix ms)
+     * @return the node's handle, for {@link #heartbeat(long, Heartbeat)}; valid for this engine only
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster; {@code CONFLICT} if the
+     *     node is enrolled in another cluster
+     */
+    public long enroll(String node, String cluster, long atMs) {
+        Args.text("node", node);
+        Args.text("cluster", cluster);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return enroll0(h, node, cluster, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The handle of an enrolled node.
+     *
+     * @param node the node id
+     * @return its handle
+     * @throws FleetException {@code NOT_FOUND} if it is not enrolled
+     */
+    public long nodeHandle(String node) {
+        Args.text("node", node);
+        long h = acquire();
+        try {
+            return nodeHandle0(h, node);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Records a heartbeat of the node behind {@code node} (a handle from {@link #enroll}) and
+     * answers with a directive. Steady-state heartbeats touch only the node's own state.
+     *
+     * @param node the node's handle
+     * @param hb the heartbeat
+     * @return what the node must do, or null for nothing
+     * @throws FleetException {@code STALE_HEARTBEAT} for a heartbeat older than the node's last
+     *     (ignored); {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the engine's
+     *     clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
+     */
+    public Directive heartbeat(long node, Heartbeat hb) {
+        return heartbeat(node, null, Args.present("hb", hb));
+    }
+
+    /**
+     * {@link #heartbeat(long, Heartbeat)} by node id (one lookup more).
+     *
+     * @param node the node id
+     * @param hb the heartbeat
+     * @return what the node must do, or null for nothing
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled, and as
+     *     {@link #heartbeat(long, Heartbeat)}
+     */
+    public Directive heartbeat(String node, Heartbeat hb) {
+        return heartbeat(0, Args.text("node", node), Args.present("hb", hb));
+    }
+
+    private Directive heartbeat(long node, String nodeId, Heartbeat hb) {
+        Metrics m = hb.metrics();
+        SyncError e = hb.syncError();
+        long h = acquire();
+        try {
+            return heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(), hb.runtimeVersion(),
+                    hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(), m.hotSwapErrors(),
+                    e == null ? null : e.code().name(), e == null ? null : e.detail());
+        } finally {
+            release();
+        }
+    }
+
+    // ---- queries ---------------------------------------------------------------------------
+
+    /**
+     * Cohesion of a cluster: percent of enrolled nodes in sync, rounded half up. Two counter
+     * reads, no scan.
+     *
+     * @param cluster the cluster id
+     * @return 0 to 100
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public int cohesion(String cluster) {
+        Args.text("cluster", cluster);
+        long h = acquire();
+        try {
+            return cohesion0(h, cluster);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The view of a cluster: authority beside execution.
+     *
+     * @param id the cluster id
+     * @param nowMs the query time (unix ms)
+     * @return the view
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public ClusterView cluster(String id, long nowMs) {
+        Args.text("id", id);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return cluster0(h, id, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The view of a node at {@code nowMs}.
+     *
+     * @param id the node id
+     * @param nowMs the query time (unix ms), for health
+     * @return the view
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled
+     */
+    public NodeView node(String id, long nowMs) {
+        Args.text("id", id);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return node0(h, id, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The views of a cluster's nodes in enrolment order, a page at a time.
+     *
+     * @param cluster the cluster id
+     * @param nowMs the query time (unix ms)
+     * @param offset nodes to skip
+     * @param limit the most views to return
+     * @return the views
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public List<NodeView> clusterNodes(String cluster, long nowMs, int offset, int limit) {
+        Args.text("cluster", cluster);
+        Args.time("nowMs", nowMs);
+        if (offset < 0 || limit < 0) {
+            throw new IllegalArgumentException("offset and limit must not be negative");
+        }
+        long h = acquire();
+        try {
+            return List.copyOf(clusterNodes0(h, cluster, nowMs, offset, limit));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The fleet inventory of a workspace as Java records.
+     *
+     * @param workspace the workspace id
+     * @param nowMs the query time (unix ms)
+     * @return the inventory
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public FleetInventory fleet(String workspace, long nowMs) {
+        Args.text("workspace", workspace);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return fleet0(h, workspace, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The fleet inventory of a workspace as JSON, shaped like
+     * {@code GET /api/v1/workspaces/{id}/fleet}: {@code runtimes}, {@code summary},
+     * {@code desiredState}, camelCase keys.
+     *
+     * @param workspace the workspace id
+     * @param nowMs the query time (unix ms)
+     * @return a JSON object
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public String fleetJson(String workspace, long nowMs) {
+        Args.text("workspace", workspace);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return fleetJson0(h, workspace, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- native methods --------------------------------------------------------------------
+
+    private static native long new0(long capacity, boolean manualClock, long clockMs);
+
+    private static native void dispose0(long engine);
+
+    private static native long clockMs0(long engine);
+
+    private static native void setClock0(long engine, long ms);
+
+    private static native void upsertWorkspace0(long engine, String id, String authorityMode, String minRuntimeVersion);
+
+    private static native void upsertCluster0(
+            long engine, String id, String workspace, String environment, String ownerTeam, boolean autoReconcile);
+
+    private static native Snapshot publish0(long engine, String cluster, byte[] config, String author, long atMs);
+
+    private static native Snapshot publishDirect0(
+            long engine, String cluster, ByteBuffer config, int offset, int len, String author, long atMs);
+
+    private static native Snapshot snapshot0(long engine, String id);
+
+    private static native Snapshot desired0(long engine, String cluster);
+
+    private static native byte[] artifact0(long engine, String hash);
+
+    private static native long enroll0(long engine, String node, String cluster, long atMs);
+
+    private static native long nodeHandle0(long engine, String node);
+
+    private static native Directive heartbeat0(
+            long engine,
+            long node,
+            String nodeId,
+            long atMs,
+            String appliedSnapshot,
+            String appliedHash,
+            String runtimeVersion,
+            int status,
+            float cpu,
+            float memory,
+            float tps,
+            float heap,
+            int hotSwapErrors,
+            String errorCode,
+            String errorDetail);
+
+    private static native int cohesion0(long engine, String cluster);
+
+    private static native ClusterView cluster0(long engine, String id, long nowMs);
+
+    private static native NodeView node0(long engine, String id, long nowMs);
+
+    private static native List<NodeView> clusterNodes0(long engine, String cluster, long nowMs, int offset, int limit);
+
+    private static native FleetInventory fleet0(long engine, String workspace, long nowMs);
+
+    private static native String fleetJson0(long engine, String workspace, long nowMs);
+}
