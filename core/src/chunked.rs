@@ -66,6 +66,6 @@ mod tests {
         let _ = a.get_or_alloc(11).unwrap();
         assert_eq!(a.get(5).unwrap().load(Ordering::Relaxed), 7);
         assert!(a.get_or_alloc(12).is_none());
-        assert!(a.get(4).is_some() && a.get(8).is_none());
+        assert!(a.get(0).is_none() && a.get(4).is_some() && a.get(8).is_some());
     }
 }

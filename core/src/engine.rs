@@ -361,6 +361,7 @@ impl Engine {
     }
 
     fn heartbeat_slot(&self, slot: u32, hb: &Heartbeat<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
+        hb.metrics.validate()?;
         let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
         let cluster = self.cluster_at(cell.cluster());
         let revision = match (hb.applied_snapshot, hb.applied_hash) {
@@ -383,9 +384,8 @@ impl Engine {
         self.observe(slot, &obs, now_ms)
     }
 
-    /// Applies one observation to its slot: the hot path.
+    /// Applies one validated observation to its slot: the hot path.
     pub(crate) fn observe(&self, slot: u32, obs: &Observation<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
-        obs.metrics.validate()?;
         if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
             return Err(Error::new(
                 ErrorKind::FutureHeartbeat,
