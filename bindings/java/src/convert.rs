@@ -114,6 +114,17 @@ pub(crate) unsafe fn direct_slice_mut<'a>(
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
+/// Fails unless the two slices share no byte (an input read while an output
+/// is written must not be the same memory).
+pub(crate) fn disjoint(a_name: &str, a: &[u8], b_name: &str, b: &[u8]) -> Result<()> {
+    let (a_start, b_start) = (a.as_ptr() as usize, b.as_ptr() as usize);
+    if a.is_empty() || b.is_empty() || a_start + a.len() <= b_start || b_start + b.len() <= a_start {
+        Ok(())
+    } else {
+        Err(Error::IllegalArgument(format!("{a_name} and {b_name} overlap")))
+    }
+}
+
 /// Checks `[offset, offset + len)` against a direct buffer's capacity and
 /// returns the start address and length.
 fn direct_range(

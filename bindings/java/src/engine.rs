@@ -473,3 +473,38 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
         Ok(env.new_string(json)?.into_raw())
     })
 }
+
+/// `FleetEngine.heartbeatBatch(ByteBuffer, ByteBuffer)`: applies the binary
+/// heartbeat records in `records[r_offset..r_offset + r_len)` and writes one
+/// outcome record each into `outcomes[o_offset..o_offset + o_len)`, both in
+/// place; one JNI crossing for the whole batch.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes two buffer ranges flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeatBatch0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    records: JByteBuffer<'l>,
+    r_offset: jint,
+    r_len: jint,
+    outcomes: JByteBuffer<'l>,
+    o_offset: jint,
+    o_len: jint,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        // SAFETY: both buffers are reachable through their local references
+        // for the call; `FleetEngine.heartbeatBatch` documents that no thread
+        // may touch them meanwhile, and `disjoint` below rules out overlap
+        // between the shared input and the exclusive output.
+        let (input, output) = unsafe {
+            let input = convert::direct_slice(env, "records", &records, r_offset, r_len)?;
+            let output = convert::direct_slice_mut(env, "outcomes", &outcomes, o_offset, o_len)?;
+            (input, output)
+        };
+        convert::disjoint("records", input, "outcomes", output)?;
+        let summary = e.ingest_batch(input, output)?;
+        Ok(records::batch_summary(env, &summary)?.into_raw())
+    })
+}

@@ -69,3 +69,18 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_panicForTest0<'l>(
         panic!("{message}")
     })
 }
+
+/// `FleetGov.runtimeVersionBits(String)`: the packed form of a runtime
+/// version, as the binary heartbeat record carries it.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_runtimeVersionBits0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    version: jni::objects::JString<'l>,
+) -> jint {
+    shim(&mut env, |env| {
+        let version: fleetgov::RuntimeVersion = convert::string(env, "version", &version)?.parse()?;
+        // The packed value is a bit pattern; Java holds it in an `int` as is.
+        Ok(version.to_bits() as jint)
+    })
+}

@@ -190,3 +190,12 @@ fn desired_cluster<'l>(env: &mut JNIEnv<'l>, c: &DesiredCluster) -> Result<JObje
 fn revision(r: u32) -> i32 {
     i32::try_from(r).unwrap_or(i32::MAX)
 }
+
+/// `new BatchSummary(accepted, directives, refused)`.
+pub(crate) fn batch_summary<'l>(env: &mut JNIEnv<'l>, s: &fleetgov::BatchSummary) -> Result<JObject<'l>> {
+    New::args()
+        .long(s.accepted)
+        .long(s.directives)
+        .long(s.refused)
+        .build(env, "dev/fleetgov/BatchSummary")
+}

@@ -367,6 +367,58 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    /**
+     * Applies a batch of binary heartbeat records in one JNI crossing and writes one outcome
+     * record per heartbeat record into the batch. A malformed record fails the whole batch
+     * with {@code INVALID_INPUT} naming its index, and nothing of it is applied; otherwise
+     * every record gets its own outcome (stale, future and unknown-node records are refused
+     * one by one, not thrown). Large batches are spread over the engine's worker threads.
+     *
+     * @param batch the records
+     * @return the counts of the outcomes
+     */
+    public BatchSummary heartbeatBatch(HeartbeatBatch batch) {
+        Args.present("batch", batch);
+        int n = batch.size();
+        long h = acquire();
+        try {
+            return heartbeatBatch0(h, batch.records(), 0, n * HeartbeatBatch.RECORD_SIZE,
+                    batch.outcomes(), 0, n * HeartbeatBatch.OUTCOME_SIZE);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * {@link #heartbeatBatch(HeartbeatBatch)} over buffers the caller fills itself (from the
+     * network, say): the records are the remaining bytes of {@code records} (a whole number of
+     * {@value HeartbeatBatch#RECORD_SIZE}-byte records in the format described at
+     * {@link HeartbeatBatch}), and one {@value HeartbeatBatch#OUTCOME_SIZE}-byte outcome per
+     * record is written from {@code outcomes}' position. Both must be direct, must not overlap,
+     * and must not be touched by another thread during the call; neither position moves.
+     *
+     * @param records the heartbeat records
+     * @param outcomes room for the outcome records
+     * @return the counts of the outcomes
+     * @throws FleetException {@code INVALID_INPUT} for a malformed record or a too small
+     *     outcome buffer
+     * @throws IllegalArgumentException for a heap buffer or overlapping buffers
+     */
+    public BatchSummary heartbeatBatch(ByteBuffer records, ByteBuffer outcomes) {
+        Args.direct("records", records);
+        Args.direct("outcomes", outcomes);
+        if (outcomes.isReadOnly()) {
+            throw new IllegalArgumentException("outcomes must be writable");
+        }
+        long h = acquire();
+        try {
+            return heartbeatBatch0(h, records, records.position(), records.remaining(),
+                    outcomes, outcomes.position(), outcomes.remaining());
+        } finally {
+            release();
+        }
+    }
+
     // ---- queries ---------------------------------------------------------------------------
 
     /**
@@ -535,6 +587,9 @@ public final class FleetEngine extends NativeHandle {
             int hotSwapErrors,
             String errorCode,
             String errorDetail);
+
+    private static native BatchSummary heartbeatBatch0(
+            long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);
 
     private static native int cohesion0(long engine, String cluster);
 

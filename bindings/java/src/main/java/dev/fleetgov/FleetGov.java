@@ -50,6 +50,18 @@ public final class FleetGov {
     }
 
     /**
+     * The packed form of a runtime version, as the binary heartbeat record carries it (see
+     * {@link HeartbeatBatch}); integer order is version order.
+     *
+     * @param version a semantic version such as {@code 3.5.0}
+     * @return the packed bits
+     * @throws FleetException {@code INVALID_INPUT} if it is not a semantic version in range
+     */
+    public static int runtimeVersionBits(String version) {
+        return runtimeVersionBits0(Args.text("version", version));
+    }
+
+    /**
      * The version of the loaded native library.
      *
      * @return a semantic version such as {@code 0.1.0}
@@ -73,6 +85,8 @@ public final class FleetGov {
     private static native String contentHashDirect0(ByteBuffer buffer, int offset, int len);
 
     private static native String nativeVersion0();
+
+    private static native int runtimeVersionBits0(String version);
 
     private static native void panicForTest0(String message);
 }

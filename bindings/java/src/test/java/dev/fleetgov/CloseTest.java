@@ -50,6 +50,8 @@ class CloseTest {
                 () -> e.nodeHandle("n"),
                 () -> e.heartbeat(node, hb),
                 () -> e.heartbeat("n", hb),
+                () -> e.heartbeatBatch(new HeartbeatBatch(1)),
+                () -> e.heartbeatBatch(ByteBuffer.allocateDirect(128), ByteBuffer.allocateDirect(40)),
                 () -> e.cohesion("c"),
                 () -> e.cluster("c", T),
                 () -> e.node("n", T),
