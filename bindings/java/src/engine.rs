@@ -315,8 +315,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
         let applied_hash = convert::optional_ascii(env, "appliedHash", &applied_hash, &mut hash_buf)?
             .map(ContentHash::from_hex)
             .transpose()?;
-        let runtime_version: RuntimeVersion =
-            convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?.parse()?;
+        let runtime_version = parse_version(convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?)?;
         let sync_error = sync_error(env, &error_code, &error_detail)?;
         let hb = Heartbeat {
             at_ms: convert::unsigned("atMs", at_ms)?,
@@ -342,6 +341,31 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
         };
         Ok(records::directive(env, directive)?.into_raw())
     })
+}
+
+/// The longest version text [`parse_version`] remembers.
+const VERSION_CACHE_LEN: usize = 32;
+
+thread_local! {
+    /// The last version text this thread parsed and its value: a fleet
+    /// reports few distinct versions, so most heartbeats skip the semver parse.
+    static LAST_VERSION: std::cell::Cell<([u8; VERSION_CACHE_LEN], usize, Option<RuntimeVersion>)> =
+        const { std::cell::Cell::new(([0; VERSION_CACHE_LEN], 0, None)) };
+}
+
+/// Parses a runtime version, reusing this thread's last result for the same text.
+fn parse_version(text: &str) -> Result<RuntimeVersion> {
+    let (bytes, len, value) = LAST_VERSION.get();
+    if let Some(v) = value.filter(|_| bytes.get(..len) == Some(text.as_bytes())) {
+        return Ok(v);
+    }
+    let v: RuntimeVersion = text.parse()?;
+    if text.len() <= VERSION_CACHE_LEN {
+        let mut key = [0; VERSION_CACHE_LEN];
+        key[..text.len()].copy_from_slice(text.as_bytes());
+        LAST_VERSION.set((key, text.len(), Some(v)));
+    }
+    Ok(v)
 }
 
 /// `ProcessStatus.ordinal()`, which is the engine's wire value.
