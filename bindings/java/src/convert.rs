@@ -143,9 +143,7 @@ fn direct_range(
         return Err(Error::IllegalArgument(format!("{what}: negative offset or length")));
     };
     if offset.checked_add(len).is_none_or(|end| end > capacity) {
-        return Err(Error::IllegalArgument(format!(
-            "{what}: range {offset}+{len} is outside its capacity {capacity}"
-        )));
+        return Err(Error::IllegalArgument(format!("{what}: range {offset}+{len} is outside its capacity {capacity}")));
     }
     if len == 0 {
         return Ok((std::ptr::NonNull::dangling().as_ptr(), 0));

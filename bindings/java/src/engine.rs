@@ -315,7 +315,8 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
         let applied_hash = convert::optional_ascii(env, "appliedHash", &applied_hash, &mut hash_buf)?
             .map(ContentHash::from_hex)
             .transpose()?;
-        let runtime_version = parse_version(convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?)?;
+        let runtime_version =
+            parse_version(convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?)?;
         let sync_error = sync_error(env, &error_code, &error_detail)?;
         let hb = Heartbeat {
             at_ms: convert::unsigned("atMs", at_ms)?,
@@ -471,7 +472,8 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleet0<'l>(
     shim(&mut env, |env| {
         // SAFETY: a live handle, see `engine`.
         let e = unsafe { self::engine(engine) }?;
-        let inventory = e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
+        let inventory =
+            e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
         env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| {
             records::fleet_inventory(env, &inventory)
         })
@@ -492,7 +494,8 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
     shim(&mut env, |env| {
         // SAFETY: a live handle, see `engine`.
         let e = unsafe { self::engine(engine) }?;
-        let inventory = e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
+        let inventory =
+            e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
         let json = serde_json::to_string(&inventory).map_err(|e| Error::Internal(format!("fleet to JSON: {e}")))?;
         Ok(env.new_string(json)?.into_raw())
     })

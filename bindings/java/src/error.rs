@@ -209,9 +209,5 @@ fn last_resort(env: &mut JNIEnv<'_>, message: &str) {
 
 /// A Java `null` reference where a value is required.
 pub(crate) fn require_non_null(what: &str, object: &JObject<'_>) -> Result<()> {
-    if object.is_null() {
-        Err(Error::IllegalArgument(format!("{what} must not be null")))
-    } else {
-        Ok(())
-    }
+    if object.is_null() { Err(Error::IllegalArgument(format!("{what} must not be null"))) } else { Ok(()) }
 }

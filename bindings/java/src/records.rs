@@ -6,8 +6,8 @@
 //! `DriftStatus.NEEDS_RECONCILE`.
 
 use fleetgov::{
-    ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView, RevisionCount,
-    RootCause, Runtime, Snapshot, SyncError,
+    ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView, RevisionCount, RootCause,
+    Runtime, Snapshot, SyncError,
 };
 use jni::JNIEnv;
 use jni::objects::JObject;
@@ -193,9 +193,5 @@ fn revision(r: u32) -> i32 {
 
 /// `new BatchSummary(accepted, directives, refused)`.
 pub(crate) fn batch_summary<'l>(env: &mut JNIEnv<'l>, s: &fleetgov::BatchSummary) -> Result<JObject<'l>> {
-    New::args()
-        .long(s.accepted)
-        .long(s.directives)
-        .long(s.refused)
-        .build(env, "dev/fleetgov/BatchSummary")
+    New::args().long(s.accepted).long(s.directives).long(s.refused).build(env, "dev/fleetgov/BatchSummary")
 }
