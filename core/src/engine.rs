@@ -23,9 +23,8 @@ use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 use crate::sync_error::{SyncError, SyncErrorCode};
 use crate::workspace::{AuthorityMode, WorkspaceSpec};
 
-/// Clusters per engine: 4096 chunks of 64.
-const CLUSTER_CHUNK_BITS: u32 = 6;
-const CLUSTER_CHUNKS: usize = 4096;
+/// The cluster table starts with 64 entries and doubles.
+const CLUSTER_BASE_BITS: u32 = 6;
 
 /// How to build an [`Engine`].
 ///
@@ -143,7 +142,7 @@ impl Engine {
             clock: config.clock,
             workspaces: RwLock::new(BTreeMap::new()),
             cluster_ids: RwLock::new(HashMap::new()),
-            clusters: Chunked::new(CLUSTER_CHUNK_BITS, CLUSTER_CHUNKS),
+            clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
             nodes: Registry::new(config.capacity),
             artifacts: DashMap::new(),

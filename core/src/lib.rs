@@ -27,6 +27,7 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+pub mod audit;
 mod batch;
 mod chunked;
 mod clock;
