@@ -5,8 +5,8 @@
 //! side keeps it alive for the call (see `handle.rs`).
 
 use fleetgov::{
-    AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, Heartbeat, Metrics, NodeHandle,
-    ProcessStatus, RuntimeVersion, SyncError, SyncErrorCode, WorkspaceSpec,
+    AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, ForceTarget, Heartbeat, Metrics,
+    NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, SyncError, SyncErrorCode, WorkspaceSpec,
 };
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
@@ -34,8 +34,11 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
     capacity: jlong,
     manual_clock: jboolean,
     clock_ms: jlong,
+    audit_path: JString<'l>,
+    signing_seed: JByteArray<'l>,
+    origin: JString<'l>,
 ) -> jlong {
-    shim(&mut env, |_| {
+    shim(&mut env, |env| {
         let capacity = usize::try_from(convert::unsigned("capacity", capacity)?)
             .map_err(|_| Error::IllegalArgument("capacity does not fit this platform".into()))?;
         let clock = if manual_clock != 0 {
@@ -43,7 +46,22 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
         } else {
             fleetgov::Clock::System
         };
-        Ok(handle::into_handle(Engine::with_config(EngineConfig { clock, capacity })?))
+        let signing_seed = if signing_seed.is_null() {
+            None
+        } else {
+            let seed = convert::bytes(env, "signingSeed", &signing_seed)?;
+            Some(<[u8; 32]>::try_from(seed.as_slice()).map_err(|_| {
+                Error::IllegalArgument(format!("signingSeed must be 32 bytes, got {}", seed.len()))
+            })?)
+        };
+        let config = EngineConfig {
+            clock,
+            capacity,
+            audit_path: convert::optional_string(env, &audit_path)?.map(Into::into),
+            signing_seed,
+            origin: convert::string(env, "origin", &origin)?,
+        };
+        Ok(handle::into_handle(Engine::with_config(config)?))
     })
 }
 
@@ -533,5 +551,40 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeatBatch0<'l>(
         convert::disjoint("records", input, "outcomes", output)?;
         let summary = e.ingest_batch(input, output)?;
         Ok(records::batch_summary(env, &summary)?.into_raw())
+    })
+}
+
+/// `FleetEngine.forceSync(ForceTarget, OverrideRequest)`: `kind` 0 node,
+/// 1 cluster, 2 workspace, 3 fleet (no `id`). Returns the audit record.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the target and the request flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    kind: jint,
+    id: JString<'l>,
+    actor: JString<'l>,
+    role: JString<'l>,
+    justification: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let id = convert::optional_string(env, &id)?;
+        let target = match (kind, id.as_deref()) {
+            (0, Some(id)) => ForceTarget::Node(id),
+            (1, Some(id)) => ForceTarget::Cluster(id),
+            (2, Some(id)) => ForceTarget::Workspace(id),
+            (3, None) => ForceTarget::Fleet,
+            _ => return Err(Error::IllegalArgument(format!("no force target of kind {kind} with id {id:?}"))),
+        };
+        let actor = convert::string(env, "actor", &actor)?;
+        let role = Role::parse(&convert::string(env, "role", &role)?)?;
+        let justification = convert::string(env, "justification", &justification)?;
+        let by = Override::new(&actor, role, &justification, convert::unsigned("atMs", at_ms)?);
+        let record = e.force_sync(target, &by)?;
+        Ok(records::audit_record(env, &record)?.into_raw())
     })
 }

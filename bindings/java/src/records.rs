@@ -5,6 +5,7 @@
 //! snake case, so `DriftStatus::NeedsReconcile` ("needs_reconcile") becomes
 //! `DriftStatus.NEEDS_RECONCILE`.
 
+use fleetgov::audit::AuditRecord;
 use fleetgov::{
     ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView, RevisionCount, RootCause,
     Runtime, Snapshot, SyncError,
@@ -194,4 +195,19 @@ fn revision(r: u32) -> i32 {
 /// `new BatchSummary(accepted, directives, refused)`.
 pub(crate) fn batch_summary<'l>(env: &mut JNIEnv<'l>, s: &fleetgov::BatchSummary) -> Result<JObject<'l>> {
     New::args().long(s.accepted).long(s.directives).long(s.refused).build(env, "dev/fleetgov/BatchSummary")
+}
+
+/// `new AuditRecord(...)`; the payload itself stays in the engine, its hash crosses.
+pub(crate) fn audit_record<'l>(env: &mut JNIEnv<'l>, r: &AuditRecord) -> Result<JObject<'l>> {
+    New::args()
+        .long(r.seq)
+        .long(r.time_ms)
+        .str(env, &r.actor)?
+        .constant(env, "dev/fleetgov/Role", r.role.as_str())?
+        .constant(env, "dev/fleetgov/AuditAction", r.action.as_str())?
+        .str(env, &r.target)?
+        .str(env, &r.justification)?
+        .str(env, &r.payload_hash.to_string())?
+        .str(env, &r.prev_hash.to_string())?
+        .build(env, "dev/fleetgov/AuditRecord")
 }

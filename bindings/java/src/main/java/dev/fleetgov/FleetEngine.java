@@ -1,7 +1,9 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -32,56 +34,131 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
-     * How to build an engine.
+     * How to build an engine: immutable, built from {@link #defaults()} with {@code with*}
+     * methods.
      *
      * <pre>{@code
-     * FleetEngine engine = new FleetEngine(FleetEngine.Options.defaults().withManualClock(1_000));
+     * FleetEngine engine = new FleetEngine(FleetEngine.Options.defaults()
+     *         .withManualClock(1_000)
+     *         .withAuditLog(Path.of("/var/lib/fleetgov/audit.log"), seed));
      * }</pre>
-     *
-     * @param capacity the most nodes the engine will hold (memory grows as nodes enrol)
-     * @param manualClockMs a manual clock starting at this time, or empty for the system clock;
-     *     the clock is used only to reject heartbeats from the far future
      */
-    public record Options(long capacity, OptionalLong manualClockMs) {
+    public static final class Options {
         /** The engine's default capacity: 2^24 nodes. */
         public static final long DEFAULT_CAPACITY = 1L << 24;
+        /** The default name of the log in signed checkpoints. */
+        public static final String DEFAULT_ORIGIN = "fleetgov";
 
-        /** Checks the components. */
-        public Options {
+        private final long capacity;
+        private final OptionalLong manualClockMs;
+        private final Path auditLog;
+        private final byte[] signingSeed;
+        private final String origin;
+
+        private Options(long capacity, OptionalLong manualClockMs, Path auditLog, byte[] signingSeed, String origin) {
             if (capacity <= 0) {
                 throw new IllegalArgumentException("capacity must be positive, got " + capacity);
             }
-            Args.present("manualClockMs", manualClockMs);
             manualClockMs.ifPresent(ms -> Args.time("manualClockMs", ms));
+            if (signingSeed != null && signingSeed.length != 32) {
+                throw new IllegalArgumentException("signingSeed must be 32 bytes, got " + signingSeed.length);
+            }
+            this.capacity = capacity;
+            this.manualClockMs = manualClockMs;
+            this.auditLog = auditLog;
+            this.signingSeed = signingSeed == null ? null : signingSeed.clone();
+            this.origin = Args.text("origin", origin);
         }
 
         /**
-         * The default capacity and the system clock.
+         * The default capacity, the system clock, an in-memory audit log and a signing key
+         * generated for the engine's lifetime.
          *
          * @return the options
          */
         public static Options defaults() {
-            return new Options(DEFAULT_CAPACITY, OptionalLong.empty());
+            return new Options(DEFAULT_CAPACITY, OptionalLong.empty(), null, null, DEFAULT_ORIGIN);
         }
 
         /**
          * These options with another capacity.
          *
-         * @param nodes the most nodes the engine will hold
+         * @param nodes the most nodes the engine will hold (memory grows as nodes enrol)
          * @return new options
          */
         public Options withCapacity(long nodes) {
-            return new Options(nodes, manualClockMs);
+            return new Options(nodes, manualClockMs, auditLog, signingSeed, origin);
         }
 
         /**
-         * These options with a manual clock starting at {@code ms}.
+         * These options with a manual clock starting at {@code ms}; the clock is used only to
+         * reject heartbeats from the far future.
          *
          * @param ms unix ms
          * @return new options
          */
         public Options withManualClock(long ms) {
-            return new Options(capacity, OptionalLong.of(ms));
+            return new Options(capacity, OptionalLong.of(ms), auditLog, signingSeed, origin);
+        }
+
+        /**
+         * These options with a durable audit log at {@code path}: opened (verified, a torn tail
+         * cut) and replayed to restore the authority state if it exists, created otherwise;
+         * checkpoints are signed with the ed25519 key from {@code signingSeed} so they verify
+         * across restarts.
+         *
+         * @param path the log file
+         * @param signingSeed 32 bytes, or null for a key generated per engine
+         * @return new options
+         */
+        public Options withAuditLog(Path path, byte[] signingSeed) {
+            return new Options(capacity, manualClockMs, Args.present("path", path), signingSeed, origin);
+        }
+
+        /**
+         * These options with another log name in signed checkpoints.
+         *
+         * @param name the origin line, e.g. {@code fleetgov.example/audit}
+         * @return new options
+         */
+        public Options withOrigin(String name) {
+            return new Options(capacity, manualClockMs, auditLog, signingSeed, name);
+        }
+
+        /**
+         * The capacity.
+         *
+         * @return the most nodes the engine will hold
+         */
+        public long capacity() {
+            return capacity;
+        }
+
+        /**
+         * The manual clock's start.
+         *
+         * @return unix ms, or empty for the system clock
+         */
+        public OptionalLong manualClockMs() {
+            return manualClockMs;
+        }
+
+        /**
+         * The durable audit log.
+         *
+         * @return its path, or empty for an in-memory log
+         */
+        public Optional<Path> auditLog() {
+            return Optional.ofNullable(auditLog);
+        }
+
+        /**
+         * The origin line of signed checkpoints.
+         *
+         * @return the name
+         */
+        public String origin() {
+            return origin;
         }
     }
 
@@ -99,9 +176,12 @@ public final class FleetEngine extends NativeHandle {
      */
     public FleetEngine(Options options) {
         super(new0(
-                Args.present("options", options).capacity(),
-                options.manualClockMs().isPresent(),
-                options.manualClockMs().orElse(0)));
+                Args.present("options", options).capacity,
+                options.manualClockMs.isPresent(),
+                options.manualClockMs.orElse(0),
+                options.auditLog == null ? null : options.auditLog.toString(),
+                options.signingSeed,
+                options.origin));
         this.manualClock = options.manualClockMs().isPresent();
     }
 
@@ -419,6 +499,61 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    // ---- governance -------------------------------------------------------------------
+
+    /**
+     * Forces {@code target} to resync to its authority: its nodes are answered with a
+     * {@link DirectiveKind#FORCE_SYNC} directive on their next heartbeat. The override is
+     * written to the audit log before it takes effect; if anything is refused, nothing is
+     * recorded and nothing changes.
+     *
+     * @param target a node, a cluster (operator or admin), a workspace or the fleet (admin)
+     * @param by who asks, in which role, why and when
+     * @return the audit record of the override
+     * @throws JustificationRequiredException if the justification is blank
+     * @throws PermissionDeniedException for a viewer, or an operator asking for a global overwrite
+     * @throws FleetException {@code NOT_FOUND} for an unknown target
+     */
+    public AuditRecord forceSync(ForceTarget target, OverrideRequest by) {
+        Args.present("target", target);
+        Args.present("by", by);
+        int kind;
+        String id = null;
+        if (target instanceof ForceTarget.Node n) {
+            kind = 0;
+            id = n.id();
+        } else if (target instanceof ForceTarget.Cluster c) {
+            kind = 1;
+            id = c.id();
+        } else if (target instanceof ForceTarget.Workspace w) {
+            kind = 2;
+            id = w.id();
+        } else {
+            kind = 3; // ForceTarget.Fleet, the last permitted subtype
+        }
+        long h = acquire();
+        try {
+            return forceSync0(h, kind, id, by.actor(), by.role().name(), by.justification(), by.atMs());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * A global overwrite of one workspace: {@code forceSync(ForceTarget.workspace(workspace), by)}.
+     * Admins only.
+     *
+     * @param workspace the workspace id
+     * @param by who asks (an admin), why and when
+     * @return the audit record of the override
+     * @throws JustificationRequiredException if the justification is blank
+     * @throws PermissionDeniedException unless the role is {@link Role#ADMIN}
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public AuditRecord forceGlobal(String workspace, OverrideRequest by) {
+        return forceSync(ForceTarget.workspace(workspace), by);
+    }
+
     // ---- queries ---------------------------------------------------------------------------
 
     /**
@@ -543,7 +678,8 @@ public final class FleetEngine extends NativeHandle {
 
     // ---- native methods --------------------------------------------------------------------
 
-    private static native long new0(long capacity, boolean manualClock, long clockMs);
+    private static native long new0(
+            long capacity, boolean manualClock, long clockMs, String auditLog, byte[] signingSeed, String origin);
 
     private static native void dispose0(long engine);
 
@@ -590,6 +726,9 @@ public final class FleetEngine extends NativeHandle {
 
     private static native BatchSummary heartbeatBatch0(
             long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);
+
+    private static native AuditRecord forceSync0(
+            long engine, int kind, String id, String actor, String role, String justification, long atMs);
 
     private static native int cohesion0(long engine, String cluster);
 
