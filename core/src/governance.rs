@@ -14,7 +14,9 @@
 
 use std::sync::Arc;
 
-use crate::audit::{AuditAction, AuditEntry, AuditRecord};
+use crate::audit::{
+    AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, TreeHead,
+};
 use crate::authority_log::AuthorityEvent;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -166,5 +168,50 @@ impl Engine {
             .justification(format!("cluster '{}' auto-reconciles: node runs {from}, authority is {to}", cluster.id))
             .payload(AuthorityEvent::AutoReconcile { node: node.to_owned(), to: to.to_owned() }.encode(&[]));
         self.audit.append(entry).map(drop)
+    }
+}
+
+/// Reading and proving the audit trail.
+impl Engine {
+    /// Every audit record, oldest first.
+    pub fn audit(&self) -> Vec<Arc<AuditRecord>> {
+        self.audit.records()
+    }
+
+    /// At most `limit` audit records from sequence `from`, oldest first.
+    pub fn audit_page(&self, from: u64, limit: usize) -> Vec<Arc<AuditRecord>> {
+        self.audit.records_from(from, limit)
+    }
+
+    /// The audit record `seq`.
+    pub fn audit_record(&self, seq: u64) -> Result<Arc<AuditRecord>> {
+        self.audit.record(seq)
+    }
+
+    /// Re-verifies the whole audit log (hash chain and Merkle tree) and
+    /// returns its head; `AuditTampered` names the first bad record.
+    pub fn verify_audit(&self) -> Result<TreeHead> {
+        self.audit.verify()
+    }
+
+    /// The audit log's current head as a signed checkpoint (C2SP
+    /// checkpoint-like text), checkable with [`checkpoint_verifier`](Self::checkpoint_verifier).
+    pub fn checkpoint(&self) -> Result<String> {
+        self.audit.checkpoint(&self.signer)
+    }
+
+    /// The public key that checks this engine's checkpoints and attestations.
+    pub fn checkpoint_verifier(&self) -> CheckpointVerifier {
+        self.signer.verifier()
+    }
+
+    /// Proof that record `seq` is in the log of `size` records.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<InclusionProof> {
+        self.audit.inclusion_proof(seq, size)
+    }
+
+    /// Proof that the log of `old_size` records is a prefix of the log of `new_size`.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        self.audit.consistency_proof(old_size, new_size)
     }
 }
