@@ -50,9 +50,10 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
             None
         } else {
             let seed = convert::bytes(env, "signingSeed", &signing_seed)?;
-            Some(<[u8; 32]>::try_from(seed.as_slice()).map_err(|_| {
-                Error::IllegalArgument(format!("signingSeed must be 32 bytes, got {}", seed.len()))
-            })?)
+            Some(
+                <[u8; 32]>::try_from(seed.as_slice())
+                    .map_err(|_| Error::IllegalArgument(format!("signingSeed must be 32 bytes, got {}", seed.len())))?,
+            )
         };
         let config = EngineConfig {
             clock,
@@ -586,5 +587,88 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
         let by = Override::new(&actor, role, &justification, convert::unsigned("atMs", at_ms)?);
         let record = e.force_sync(target, &by)?;
         Ok(records::audit_record(env, &record)?.into_raw())
+    })
+}
+
+/// `FleetEngine.audit()` and `FleetEngine.auditPage(from, limit)`: audit
+/// records oldest first; `limit < 0` means all from `from`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_audit0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    from: jlong,
+    limit: jint,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let from = convert::unsigned("from", from)?;
+        let records = match usize::try_from(limit) {
+            Ok(limit) => e.audit_page(from, limit),
+            Err(_) if from == 0 => e.audit(),
+            Err(_) => e.audit_page(from, usize::MAX),
+        };
+        Ok(crate::construct::list(env, records.iter(), |env, r| records::audit_record(env, r))?.into_raw())
+    })
+}
+
+/// `FleetEngine.auditRecord(seq)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_auditRecord0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    seq: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let record = e.audit_record(convert::unsigned("seq", seq)?)?;
+        Ok(records::audit_record(env, &record)?.into_raw())
+    })
+}
+
+/// `FleetEngine.verifyAudit()`: re-verifies the hash chain and the Merkle
+/// tree; `AUDIT_TAMPERED` names the first bad record.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_verifyAudit0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        Ok(records::audit_head(env, &e.verify_audit()?)?.into_raw())
+    })
+}
+
+/// `FleetEngine.checkpoint()`: the audit log's head as a signed note.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpoint0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jstring {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        Ok(env.new_string(e.checkpoint()?)?.into_raw())
+    })
+}
+
+/// `FleetEngine.checkpointVerifierKey()`: the public key that checks this
+/// engine's checkpoints, in the signed-note verifier-key text form.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpointVerifierKey0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jstring {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        Ok(env.new_string(e.checkpoint_verifier().to_string())?.into_raw())
     })
 }

@@ -2,6 +2,7 @@
 //! and the test-only panic path.
 
 use fleetgov::ContentHash;
+use fleetgov::audit::{Checkpoint, CheckpointVerifier};
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass};
 use jni::sys::{jint, jstring};
@@ -82,5 +83,21 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_runtimeVersionBits0<'l>(
         let version: fleetgov::RuntimeVersion = convert::string(env, "version", &version)?.parse()?;
         // The packed value is a bit pattern; Java holds it in an `int` as is.
         Ok(version.to_bits() as jint)
+    })
+}
+
+/// `FleetGov.openCheckpoint(note, verifierKey)`: checks a signed checkpoint
+/// with only the log owner's public key and returns its head.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_openCheckpoint0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    note: jni::objects::JString<'l>,
+    verifier_key: jni::objects::JString<'l>,
+) -> jni::sys::jobject {
+    shim(&mut env, |env| {
+        let note = convert::string(env, "note", &note)?;
+        let verifier: CheckpointVerifier = convert::string(env, "verifierKey", &verifier_key)?.parse()?;
+        Ok(crate::records::audit_head(env, &Checkpoint::open(&note, &verifier)?.head())?.into_raw())
     })
 }

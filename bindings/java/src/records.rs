@@ -5,7 +5,7 @@
 //! snake case, so `DriftStatus::NeedsReconcile` ("needs_reconcile") becomes
 //! `DriftStatus.NEEDS_RECONCILE`.
 
-use fleetgov::audit::AuditRecord;
+use fleetgov::audit::{AuditRecord, TreeHead};
 use fleetgov::{
     ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView, RevisionCount, RootCause,
     Runtime, Snapshot, SyncError,
@@ -210,4 +210,9 @@ pub(crate) fn audit_record<'l>(env: &mut JNIEnv<'l>, r: &AuditRecord) -> Result<
         .str(env, &r.payload_hash.to_string())?
         .str(env, &r.prev_hash.to_string())?
         .build(env, "dev/fleetgov/AuditRecord")
+}
+
+/// `new AuditHead(size, root)`.
+pub(crate) fn audit_head<'l>(env: &mut JNIEnv<'l>, head: &TreeHead) -> Result<JObject<'l>> {
+    New::args().long(head.size).str(env, &head.root.to_string())?.build(env, "dev/fleetgov/AuditHead")
 }

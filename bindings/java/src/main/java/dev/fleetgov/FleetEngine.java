@@ -554,6 +554,102 @@ public final class FleetEngine extends NativeHandle {
         return forceSync(ForceTarget.workspace(workspace), by);
     }
 
+    /**
+     * Every audit record, oldest first: each authority change (publish, workspace and cluster
+     * changes), each override and each auto-reconcile episode.
+     *
+     * @return the records
+     */
+    public List<AuditRecord> audit() {
+        long h = acquire();
+        try {
+            return List.copyOf(audit0(h, 0, -1));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * At most {@code limit} audit records from sequence number {@code from}, oldest first.
+     *
+     * @param from the first sequence number
+     * @param limit the most records
+     * @return the records
+     */
+    public List<AuditRecord> auditPage(long from, int limit) {
+        if (from < 0 || limit < 0) {
+            throw new IllegalArgumentException("from and limit must not be negative");
+        }
+        long h = acquire();
+        try {
+            return List.copyOf(audit0(h, from, limit));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The audit record {@code seq}.
+     *
+     * @param seq its sequence number
+     * @return the record
+     * @throws FleetException {@code NOT_FOUND} past the end of the log
+     */
+    public AuditRecord auditRecord(long seq) {
+        Args.time("seq", seq);
+        long h = acquire();
+        try {
+            return auditRecord0(h, seq);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Re-verifies the whole audit log, its hash chain and its Merkle tree.
+     *
+     * @return the verified head
+     * @throws FleetException {@code AUDIT_TAMPERED} naming the first bad record
+     */
+    public AuditHead verifyAudit() {
+        long h = acquire();
+        try {
+            return verifyAudit0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The audit log's head as a signed checkpoint: a signed note (origin line, size, root,
+     * ed25519 signature) that a third party checks with {@link #checkpointVerifierKey()}.
+     *
+     * @return the note text
+     */
+    public String checkpoint() {
+        long h = acquire();
+        try {
+            return checkpoint0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The public key that checks this engine's checkpoints, in the signed-note verifier-key
+     * form {@code <origin>+<key id>+<base64 key>}.
+     *
+     * @return the verifier key
+     */
+    public String checkpointVerifierKey() {
+        long h = acquire();
+        try {
+            return checkpointVerifierKey0(h);
+        } finally {
+            release();
+        }
+    }
+
     // ---- queries ---------------------------------------------------------------------------
 
     /**
@@ -729,6 +825,16 @@ public final class FleetEngine extends NativeHandle {
 
     private static native AuditRecord forceSync0(
             long engine, int kind, String id, String actor, String role, String justification, long atMs);
+
+    private static native List<AuditRecord> audit0(long engine, long from, int limit);
+
+    private static native AuditRecord auditRecord0(long engine, long seq);
+
+    private static native AuditHead verifyAudit0(long engine);
+
+    private static native String checkpoint0(long engine);
+
+    private static native String checkpointVerifierKey0(long engine);
 
     private static native int cohesion0(long engine, String cluster);
 

@@ -62,6 +62,21 @@ public final class FleetGov {
     }
 
     /**
+     * Checks a signed audit checkpoint (from {@link FleetEngine#checkpoint()}) with only the
+     * log owner's public key (from {@link FleetEngine#checkpointVerifierKey()}): what a third
+     * party does to hold the owner to a log head.
+     *
+     * @param note the signed checkpoint text
+     * @param verifierKey the owner's verifier key
+     * @return the head the owner signed
+     * @throws FleetException {@code AUDIT_TAMPERED} if the signature does not verify or the
+     *     origin is not the key's name; {@code INVALID_INPUT} for a malformed note or key
+     */
+    public static AuditHead openCheckpoint(String note, String verifierKey) {
+        return openCheckpoint0(Args.present("note", note), Args.text("verifierKey", verifierKey));
+    }
+
+    /**
      * The version of the loaded native library.
      *
      * @return a semantic version such as {@code 0.1.0}
@@ -87,6 +102,8 @@ public final class FleetGov {
     private static native String nativeVersion0();
 
     private static native int runtimeVersionBits0(String version);
+
+    private static native AuditHead openCheckpoint0(String note, String verifierKey);
 
     private static native void panicForTest0(String message);
 }
