@@ -40,6 +40,9 @@ const EPISODE_OPEN: u64 = 1 << 46;
 const EPOCH_SHIFT: u32 = 48;
 
 impl NodeState {
+    /// A vacant slot's state.
+    pub(crate) const EMPTY: NodeState = NodeState(0);
+
     pub(crate) fn enrolled(epoch: u16) -> Self {
         NodeState(ENROLLED | (epoch as u64) << EPOCH_SHIFT)
     }
@@ -134,7 +137,6 @@ pub(crate) struct SlotRead {
     pub(crate) metrics: Metrics,
     pub(crate) heap_prev: f32,
     pub(crate) version: u32,
-    pub(crate) cluster: u32,
 }
 
 /// Everything a heartbeat writes besides the state word.
@@ -225,7 +227,6 @@ impl Slot {
                 },
                 heap_prev: uncenti(g >> 48),
                 version: self.version.load(r),
-                cluster: self.cluster.load(r),
             };
             // Acquire fence: the field loads above happen before the re-check.
             fence(Ordering::Acquire);
@@ -343,6 +344,6 @@ mod tests {
             g.write(&SlotWrite { at_ms: 1, hash: None, metrics: &m(heap), version: 1, error_fp: 0 });
         }
         let r = slot.read();
-        assert_eq!((r.metrics.heap, r.heap_prev, r.cluster), (55.5, 40.0, 3));
+        assert_eq!((r.metrics.heap, r.heap_prev, slot.cluster()), (55.5, 40.0, 3));
     }
 }
