@@ -669,6 +669,56 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpointVerifierKey0<'l>(
     shim(&mut env, |env| {
         // SAFETY: a live handle, see `engine`.
         let e = unsafe { self::engine(engine) }?;
-        Ok(env.new_string(e.checkpoint_verifier().to_string())?.into_raw())
+        Ok(env.new_string(e.checkpoint_verifier()?.to_string())?.into_raw())
+    })
+}
+
+/// `FleetEngine.workspace(id)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_workspace0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let spec = e.workspace(&convert::string(env, "id", &id)?)?;
+        Ok(records::workspace_spec(env, &spec)?.into_raw())
+    })
+}
+
+/// `FleetEngine.clusterIds()`: in creation order.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterIds0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jobject {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let ids = e.cluster_ids();
+        Ok(crate::construct::list(env, ids.iter(), |env, id| Ok(env.new_string(id)?.into()))?.into_raw())
+    })
+}
+
+/// `FleetEngine.fleetConfigJson(workspace)`: what a runtime of the workspace
+/// pulls (distribution mode, paths, authority mode, active policies, each
+/// cluster's desired snapshot) as JSON.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    workspace: JString<'l>,
+) -> jstring {
+    shim(&mut env, |env| {
+        // SAFETY: a live handle, see `engine`.
+        let e = unsafe { self::engine(engine) }?;
+        let config = e.fleet_config(&convert::string(env, "workspace", &workspace)?)?;
+        let json = serde_json::to_string(&config).map_err(|e| Error::Internal(format!("fleet config to JSON: {e}")))?;
+        Ok(env.new_string(json)?.into_raw())
     })
 }

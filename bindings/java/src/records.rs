@@ -216,3 +216,12 @@ pub(crate) fn audit_record<'l>(env: &mut JNIEnv<'l>, r: &AuditRecord) -> Result<
 pub(crate) fn audit_head<'l>(env: &mut JNIEnv<'l>, head: &TreeHead) -> Result<JObject<'l>> {
     New::args().long(head.size).str(env, &head.root.to_string())?.build(env, "dev/fleetgov/AuditHead")
 }
+
+/// `new WorkspaceSpec(id, authorityMode, minRuntimeVersion)`.
+pub(crate) fn workspace_spec<'l>(env: &mut JNIEnv<'l>, w: &fleetgov::WorkspaceSpec) -> Result<JObject<'l>> {
+    New::args()
+        .str(env, &w.id)?
+        .constant(env, "dev/fleetgov/AuthorityMode", w.authority_mode.as_str())?
+        .str(env, &w.min_runtime_version.to_string())?
+        .build(env, "dev/fleetgov/WorkspaceSpec")
+}

@@ -245,6 +245,57 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * The workspace {@code id} as it was declared.
+     *
+     * @param id the workspace id
+     * @return its spec
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public WorkspaceSpec workspace(String id) {
+        Args.text("id", id);
+        long h = acquire();
+        try {
+            return workspace0(h, id);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Every cluster id, in creation order.
+     *
+     * @return the ids
+     */
+    public List<String> clusterIds() {
+        long h = acquire();
+        try {
+            return List.copyOf(clusterIds0(h));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * What a runtime of the workspace pulls (distribution is pull), as JSON shaped like
+     * {@code GET /api/v1/workspaces/{id}/fleet/config}: {@code distribution_mode},
+     * {@code config_path}, {@code policies_path}, {@code authorityMode}, {@code activePolicies},
+     * {@code cloudRules} and each cluster's desired snapshot.
+     *
+     * @param workspace the workspace id
+     * @return a JSON object
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public String fleetConfigJson(String workspace) {
+        Args.text("workspace", workspace);
+        long h = acquire();
+        try {
+            return fleetConfigJson0(h, workspace);
+        } finally {
+            release();
+        }
+    }
+
+    /**
      * Creates or updates a cluster. Its workspace must exist and cannot change.
      *
      * @param spec the cluster
@@ -784,6 +835,12 @@ public final class FleetEngine extends NativeHandle {
     private static native void setClock0(long engine, long ms);
 
     private static native void upsertWorkspace0(long engine, String id, String authorityMode, String minRuntimeVersion);
+
+    private static native WorkspaceSpec workspace0(long engine, String id);
+
+    private static native List<String> clusterIds0(long engine);
+
+    private static native String fleetConfigJson0(long engine, String workspace);
 
     private static native void upsertCluster0(
             long engine, String id, String workspace, String environment, String ownerTeam, boolean autoReconcile);

@@ -349,6 +349,23 @@ class FleetEngineTest {
         fails(FleetException.Code.NOT_FOUND, () -> engine.fleetJson("nope", T));
     }
 
+    @Test
+    void workspaceClusterIdsAndPullConfig() {
+        engine.upsertWorkspace(WorkspaceSpec.of("ws-1").withAuthorityMode(AuthorityMode.TIGHTEN_ONLY).withMinRuntimeVersion("3.5.1"));
+        assertEquals(new WorkspaceSpec("ws-1", AuthorityMode.TIGHTEN_ONLY, "3.5.1"), engine.workspace("ws-1"));
+        fails(FleetException.Code.NOT_FOUND, () -> engine.workspace("nope"));
+        engine.upsertCluster(ClusterSpec.of("azure-dev-west", "ws-1", Environment.DEVELOPMENT));
+        assertEquals(List.of("eks-prod-us", "azure-dev-west"), engine.clusterIds());
+
+        Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
+        String json = engine.fleetConfigJson("ws-1");
+        for (String part : List.of("\"distribution_mode\":\"always_pull\"", "/api/v1/workspaces/ws-1/fleet/config",
+                "\"tighten_only\"", s1.id(), s1.hash(), "azure-dev-west")) {
+            assertTrue(json.contains(part), part + " missing from " + json);
+        }
+        fails(FleetException.Code.NOT_FOUND, () -> engine.fleetConfigJson("nope"));
+    }
+
     // ---- construction and clock --------------------------------------------------------
 
     @Test
