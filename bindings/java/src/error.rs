@@ -14,6 +14,7 @@
 //! | [`Error::IllegalState`]                | `IllegalStateException`                             |
 //! | a JNI failure with a Java exception    | that exception, left pending                        |
 //! | [`Error::Internal`], other JNI failures | `FleetException(Code.INTERNAL)`                     |
+//! | [`Error::Caused`]                      | the inner error's exception, with the Java cause    |
 //! | a panic                                | `FleetException(Code.PANIC)`                        |
 //!
 //! This file is the only place that names Java exception classes; nothing
@@ -25,11 +26,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use fleetgov::ErrorKind;
 use jni::JNIEnv;
-use jni::objects::{JObject, JValue};
+use jni::objects::{GlobalRef, JObject, JThrowable, JValue};
 use jni::sys::{jboolean, jint, jlong, jobject};
 
 /// Why a native call failed.
-#[derive(Debug)]
 pub(crate) enum Error {
     /// The engine refused the call.
     Core(fleetgov::Error),
@@ -40,6 +40,9 @@ pub(crate) enum Error {
     IllegalState(String),
     /// A failure inside the binding itself.
     Internal(String),
+    /// An error caused by a Java exception (a validator's), attached as the
+    /// thrown exception's cause.
+    Caused(Box<Error>, GlobalRef),
     /// A JNI call failed; for [`jni::errors::Error::JavaException`] a Java
     /// exception is already pending and is what the caller sees.
     Jni(jni::errors::Error),
@@ -66,6 +69,7 @@ impl fmt::Display for Error {
             Error::Core(e) => e.fmt(f),
             Error::IllegalArgument(m) | Error::IllegalState(m) | Error::Internal(m) => f.write_str(m),
             Error::Jni(e) => write!(f, "JNI call failed: {e}"),
+            Error::Caused(e, _) => e.fmt(f),
         }
     }
 }
@@ -127,28 +131,46 @@ pub(crate) fn shim<'local, R: Fallback>(
 
 /// Makes `error` the pending Java exception.
 fn throw(env: &mut JNIEnv<'_>, error: &Error) {
-    let thrown = match error {
-        Error::Core(e) => throw_core(env, e),
-        Error::IllegalArgument(m) => env.throw_new("java/lang/IllegalArgumentException", m),
-        Error::IllegalState(m) => env.throw_new("java/lang/IllegalStateException", m),
-        Error::Internal(m) => throw_fleet(env, "INTERNAL", m),
-        Error::Jni(jni::errors::Error::JavaException) => Ok(()),
-        Error::Jni(e) => throw_fleet(env, "INTERNAL", &format!("JNI call failed: {e}")),
-    };
+    let thrown = exception(env, error).and_then(|e| match e {
+        Some(e) => env.throw(e),
+        None => Ok(()),
+    });
     if thrown.is_err() {
         last_resort(env, &error.to_string());
     }
 }
 
+/// The Java exception for `error`; `None` when a Java exception is already
+/// pending and is the one to keep.
+fn exception<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<Option<JThrowable<'l>>> {
+    let e = match error {
+        Error::Core(e) => core_exception(env, e)?,
+        Error::IllegalArgument(m) => with_message(env, "java/lang/IllegalArgumentException", m)?,
+        Error::IllegalState(m) => with_message(env, "java/lang/IllegalStateException", m)?,
+        Error::Internal(m) => fleet_exception(env, "INTERNAL", m)?,
+        Error::Jni(jni::errors::Error::JavaException) => return Ok(None),
+        Error::Jni(e) => fleet_exception(env, "INTERNAL", &format!("JNI call failed: {e}"))?,
+        Error::Caused(inner, cause) => {
+            let Some(e) = exception(env, inner)? else { return Ok(None) };
+            env.call_method(
+                &e,
+                "initCause",
+                "(Ljava/lang/Throwable;)Ljava/lang/Throwable;",
+                &[JValue::Object(cause.as_obj())],
+            )?;
+            e
+        }
+    };
+    Ok(Some(e))
+}
+
 /// Maps an engine error kind to its Java exception.
-fn throw_core(env: &mut JNIEnv<'_>, e: &fleetgov::Error) -> jni::errors::Result<()> {
+fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors::Result<JThrowable<'l>> {
     let code = match e.kind() {
         ErrorKind::JustificationRequired => {
-            return throw_with_message(env, "dev/fleetgov/JustificationRequiredException", e.message());
+            return with_message(env, "dev/fleetgov/JustificationRequiredException", e.message());
         }
-        ErrorKind::PermissionDenied => {
-            return throw_with_message(env, "dev/fleetgov/PermissionDeniedException", e.message());
-        }
+        ErrorKind::PermissionDenied => return with_message(env, "dev/fleetgov/PermissionDeniedException", e.message()),
         ErrorKind::InvalidInput => "INVALID_INPUT",
         ErrorKind::NotFound => "NOT_FOUND",
         ErrorKind::Conflict => "CONFLICT",
@@ -157,9 +179,9 @@ fn throw_core(env: &mut JNIEnv<'_>, e: &fleetgov::Error) -> jni::errors::Result<
         ErrorKind::AuditTampered => "AUDIT_TAMPERED",
         ErrorKind::Io => "IO",
         // A kind newer than this binding: keep its name in the message.
-        other => return throw_fleet(env, "INTERNAL", &format!("{}: {}", other.code(), e.message())),
+        other => return fleet_exception(env, "INTERNAL", &format!("{}: {}", other.code(), e.message())),
     };
-    throw_fleet(env, code, e.message())
+    fleet_exception(env, code, e.message())
 }
 
 fn throw_panic(env: &mut JNIEnv<'_>, payload: &(dyn Any + Send)) {
@@ -174,13 +196,13 @@ fn throw_panic(env: &mut JNIEnv<'_>, payload: &(dyn Any + Send)) {
     if env.exception_check().unwrap_or(false) {
         let _ = env.exception_clear();
     }
-    if throw_fleet(env, "PANIC", &message).is_err() {
+    if fleet_exception(env, "PANIC", &message).and_then(|e| env.throw(e)).is_err() {
         last_resort(env, &message);
     }
 }
 
-/// Throws `new FleetException(Code.<code>, message)`.
-fn throw_fleet(env: &mut JNIEnv<'_>, code: &str, message: &str) -> jni::errors::Result<()> {
+/// `new FleetException(Code.<code>, message)`.
+fn fleet_exception<'l>(env: &mut JNIEnv<'l>, code: &str, message: &str) -> jni::errors::Result<JThrowable<'l>> {
     const CODE: &str = "Ldev/fleetgov/FleetException$Code;";
     let code = env.get_static_field("dev/fleetgov/FleetException$Code", code, CODE)?.l()?;
     let message = env.new_string(message)?;
@@ -189,14 +211,14 @@ fn throw_fleet(env: &mut JNIEnv<'_>, code: &str, message: &str) -> jni::errors::
         format!("({CODE}Ljava/lang/String;)V"),
         &[JValue::Object(&code), JValue::Object(&message)],
     )?;
-    env.throw(jni::objects::JThrowable::from(exception))
+    Ok(JThrowable::from(exception))
 }
 
-/// Throws `new <class>(message)`.
-fn throw_with_message(env: &mut JNIEnv<'_>, class: &str, message: &str) -> jni::errors::Result<()> {
+/// `new <class>(message)`.
+fn with_message<'l>(env: &mut JNIEnv<'l>, class: &str, message: &str) -> jni::errors::Result<JThrowable<'l>> {
     let message = env.new_string(message)?;
     let exception = env.new_object(class, "(Ljava/lang/String;)V", &[JValue::Object(&message)])?;
-    env.throw(jni::objects::JThrowable::from(exception))
+    Ok(JThrowable::from(exception))
 }
 
 /// When building the proper exception failed: keep a pending exception if

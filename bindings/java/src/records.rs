@@ -118,14 +118,16 @@ pub(crate) fn node_views<'l>(env: &mut JNIEnv<'l>, nodes: &[NodeView]) -> Result
     list(env, nodes.iter(), node_view)
 }
 
-fn sync_error<'l>(env: &mut JNIEnv<'l>, e: &SyncError) -> Result<JObject<'l>> {
+/// `new SyncError(code, detail)`.
+pub(crate) fn sync_error<'l>(env: &mut JNIEnv<'l>, e: &SyncError) -> Result<JObject<'l>> {
     New::args()
         .constant(env, SYNC_ERROR_CODE, e.code.as_str())?
         .str(env, &e.detail)?
         .build(env, "dev/fleetgov/SyncError")
 }
 
-fn metrics<'l>(env: &mut JNIEnv<'l>, m: &Metrics) -> Result<JObject<'l>> {
+/// `new Metrics(cpu, memory, tps, heap, hotSwapErrors)`.
+pub(crate) fn metrics<'l>(env: &mut JNIEnv<'l>, m: &Metrics) -> Result<JObject<'l>> {
     New::args()
         .float(m.cpu)
         .float(m.memory)

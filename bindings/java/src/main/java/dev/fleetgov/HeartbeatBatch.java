@@ -134,10 +134,8 @@ public final class HeartbeatBatch {
         Args.present("status", status);
         Args.present("metrics", metrics);
         byte[] hash = appliedHash == null ? null : hashBytes(appliedHash);
-        if (size == capacity) {
-            throw new IllegalStateException("batch is full (" + capacity + " records)");
-        }
-        int base = size * RECORD_SIZE;
+        int index = reserve();
+        int base = index * RECORD_SIZE;
         ByteBuffer r = records;
         r.put(base, (byte) FORMAT_VERSION);
         r.put(base + 1, (byte) status.ordinal());
@@ -158,7 +156,7 @@ public final class HeartbeatBatch {
         int len = syncError == null ? 0 : cutAtCharBoundary(detail, MAX_DETAIL_BYTES);
         r.put(base + 80, (byte) len);
         r.put(base + 81, detail, 0, len);
-        return size++;
+        return commit(index);
     }
 
     /**
@@ -195,6 +193,22 @@ public final class HeartbeatBatch {
         byte[] hash = new byte[HASH_BYTES];
         outcomes.get(base + 8, hash);
         return HexFormat.of().formatHex(hash);
+    }
+
+    /** The index the next record will have; {@link IllegalStateException} if the batch is full. */
+    int reserve() {
+        if (size == capacity) {
+            throw new IllegalStateException("batch is full (" + capacity + " records)");
+        }
+        return size;
+    }
+
+    /** Counts the record written natively at {@code index} (from {@link #reserve()}). */
+    int commit(int index) {
+        if (index != size) {
+            throw new IllegalStateException("record " + index + " is not the next one (" + size + ")");
+        }
+        return size++;
     }
 
     /** The filled records, for the native call. */
