@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
 use crate::authority_log::AuthorityEvent;
+use crate::history::Transition;
 use crate::policy::PolicyRegistry;
 use crate::role::Role;
 
@@ -140,6 +141,8 @@ pub struct Engine {
     authority: Mutex<()>,
     pub(crate) audit: AuditLog,
     pub(crate) policies: PolicyRegistry,
+    /// Applied-state transitions per node, oldest first (written only on transitions).
+    pub(crate) history: DashMap<u32, Vec<Transition>>,
     /// Signs checkpoints and attestations; made on first use when no seed was given.
     signer: OnceLock<CheckpointSigner>,
     signing_seed: Option<[u8; 32]>,
@@ -194,6 +197,7 @@ impl Engine {
             authority: Mutex::new(()),
             audit,
             policies: PolicyRegistry::new(),
+            history: DashMap::new(),
             signer: OnceLock::new(),
             signing_seed: config.signing_seed,
             origin: config.origin,
@@ -559,10 +563,14 @@ impl Engine {
         if in_sync {
             new = new.with_episode_open(false);
         }
+        let applied_hash = obs.hash.copied().unwrap_or_default();
+        if !old.has_heartbeat() || old.revision() != obs.revision || !guard.hash_is(&applied_hash) {
+            self.journal(slot, Transition { at_ms: obs.at_ms, revision: obs.revision, hash: applied_hash });
+        }
         let old_fingerprint = guard.error_fp();
         guard.write(&SlotWrite {
             at_ms: obs.at_ms,
-            hash: obs.hash,
+            hash: &applied_hash,
             metrics: obs.metrics,
             version: obs.version,
             error_fp: fingerprint,

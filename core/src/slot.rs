@@ -142,7 +142,8 @@ pub(crate) struct SlotRead {
 /// Everything a heartbeat writes besides the state word.
 pub(crate) struct SlotWrite<'a> {
     pub(crate) at_ms: u64,
-    pub(crate) hash: Option<&'a ContentHash>,
+    /// The applied hash (zero: none).
+    pub(crate) hash: &'a ContentHash,
     pub(crate) metrics: &'a Metrics,
     pub(crate) version: u32,
     pub(crate) error_fp: u32,
@@ -274,6 +275,13 @@ impl SlotGuard<'_> {
         self.slot.error_fp.load(Ordering::Relaxed)
     }
 
+    /// Whether the stored applied hash equals `hash`.
+    #[inline]
+    pub(crate) fn hash_is(&self, hash: &ContentHash) -> bool {
+        // Relaxed: as in `state`.
+        load_hash(&self.slot.hash, Ordering::Relaxed) == *hash
+    }
+
     /// Replaces the state word.
     #[inline]
     pub(crate) fn set_state(&self, state: NodeState) {
@@ -288,10 +296,8 @@ impl SlotGuard<'_> {
         // validate with the sequence.
         let r = Ordering::Relaxed;
         self.slot.last_hb_ms.store(w.at_ms, r);
-        if let Some(hash) = w.hash {
-            for (chunk, word) in hash.0.chunks_exact(8).zip(&self.slot.hash) {
-                word.store(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), r);
-            }
+        for (chunk, word) in w.hash.0.chunks_exact(8).zip(&self.slot.hash) {
+            word.store(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), r);
         }
         let prev_heap = (self.slot.gauges.load(r) >> 32) & 0xffff;
         let m = w.metrics;
@@ -341,7 +347,7 @@ mod tests {
         let m = |heap| Metrics { heap, ..Metrics::default() };
         for heap in [40.0, 55.5] {
             let g = slot.lock();
-            g.write(&SlotWrite { at_ms: 1, hash: None, metrics: &m(heap), version: 1, error_fp: 0 });
+            g.write(&SlotWrite { at_ms: 1, hash: &ContentHash::default(), metrics: &m(heap), version: 1, error_fp: 0 });
         }
         let r = slot.read();
         assert_eq!((r.metrics.heap, r.heap_prev, slot.cluster()), (55.5, 40.0, 3));
