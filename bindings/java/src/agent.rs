@@ -196,7 +196,11 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_new0<'l>(
 
 /// `ConfigAgent.close()`: frees the agent.
 #[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_ConfigAgent_dispose0<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, agent: jlong) {
+pub extern "system" fn Java_dev_fleetgov_ConfigAgent_dispose0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    agent: jlong,
+) {
     shim(&mut env, |_| {
         // SAFETY: `NativeHandle.close()` calls this once, under its write
         // lock, after zeroing its field: no call borrows the agent any more.

@@ -7,6 +7,7 @@
 //! a panic into a Java exception. Nothing unwinds across the boundary.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 
+mod agent;
 mod construct;
 mod convert;
 mod engine;

@@ -42,6 +42,8 @@ public class FleetException extends RuntimeException {
         AUDIT_TAMPERED,
         /** The durable audit log failed. */
         IO,
+        /** A configuration agent's validator refused a verified configuration; the previous one stays live. */
+        RELOAD_FAILED,
         /** The native library panicked: a bug in fleetgov, reported instead of crashing the JVM. */
         PANIC,
         /** A failure inside the binding itself (a JNI call failed, or an engine error kind newer than this binding). */
