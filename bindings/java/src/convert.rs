@@ -152,3 +152,37 @@ fn direct_range(
     // (or one past the end of) the buffer's allocation.
     Ok((unsafe { address.add(offset) }, len))
 }
+
+/// A one-entry memo of the last text parsed and its value, kept per thread in
+/// a `Cell` (see [`Memo::parse`]); texts longer than `N` bytes are parsed
+/// every time.
+#[derive(Clone, Copy)]
+pub(crate) struct Memo<const N: usize, T: Copy> {
+    key: [u8; N],
+    len: usize,
+    value: Option<T>,
+}
+
+impl<const N: usize, T: Copy + 'static> Memo<N, T> {
+    /// Nothing remembered.
+    pub(crate) const EMPTY: Self = Memo { key: [0; N], len: 0, value: None };
+
+    /// `parse(text)`, or the remembered value if `text` is the text parsed last on this thread.
+    pub(crate) fn parse(
+        memo: &'static std::thread::LocalKey<std::cell::Cell<Self>>,
+        text: &str,
+        parse: impl FnOnce(&str) -> fleetgov::Result<T>,
+    ) -> Result<T> {
+        let last = memo.get();
+        if let Some(v) = last.value.filter(|_| last.key.get(..last.len) == Some(text.as_bytes())) {
+            return Ok(v);
+        }
+        let v = parse(text)?;
+        if text.len() <= N {
+            let mut key = [0; N];
+            key[..text.len()].copy_from_slice(text.as_bytes());
+            memo.set(Memo { key, len: text.len(), value: Some(v) });
+        }
+        Ok(v)
+    }
+}

@@ -4,6 +4,8 @@
 //! Every `engine` argument is the handle the Java object holds; the Java
 //! side keeps it alive for the call (see `handle.rs`).
 
+use std::cell::Cell;
+
 use fleetgov::{
     AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, ForceTarget, Heartbeat, Metrics,
     NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, SyncError, SyncErrorCode, WorkspaceSpec,
@@ -12,7 +14,7 @@ use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
 use jni::sys::{jboolean, jfloat, jint, jlong, jobject, jstring};
 
-use crate::convert::{self, ASCII_MAX};
+use crate::convert::{self, ASCII_MAX, Memo};
 use crate::error::{Error, Result, shim};
 use crate::handle;
 use crate::records;
@@ -332,10 +334,13 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
         let (mut snapshot_buf, mut hash_buf, mut version_buf) = ([0u8; ASCII_MAX], [0u8; ASCII_MAX], [0u8; ASCII_MAX]);
         let applied_snapshot = convert::optional_ascii(env, "appliedSnapshot", &applied_snapshot, &mut snapshot_buf)?;
         let applied_hash = convert::optional_ascii(env, "appliedHash", &applied_hash, &mut hash_buf)?
-            .map(ContentHash::from_hex)
+            .map(|hex| Memo::parse(&LAST_HASH, hex, ContentHash::from_hex))
             .transpose()?;
-        let runtime_version =
-            parse_version(convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?)?;
+        let runtime_version = Memo::parse(
+            &LAST_VERSION,
+            convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?,
+            str::parse,
+        )?;
         let sync_error = sync_error(env, &error_code, &error_detail)?;
         let hb = Heartbeat {
             at_ms: convert::unsigned("atMs", at_ms)?,
@@ -363,29 +368,13 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
     })
 }
 
-/// The longest version text [`parse_version`] remembers.
-const VERSION_CACHE_LEN: usize = 32;
-
 thread_local! {
-    /// The last version text this thread parsed and its value: a fleet
-    /// reports few distinct versions, so most heartbeats skip the semver parse.
-    static LAST_VERSION: std::cell::Cell<([u8; VERSION_CACHE_LEN], usize, Option<RuntimeVersion>)> =
-        const { std::cell::Cell::new(([0; VERSION_CACHE_LEN], 0, None)) };
-}
-
-/// Parses a runtime version, reusing this thread's last result for the same text.
-fn parse_version(text: &str) -> Result<RuntimeVersion> {
-    let (bytes, len, value) = LAST_VERSION.get();
-    if let Some(v) = value.filter(|_| bytes.get(..len) == Some(text.as_bytes())) {
-        return Ok(v);
-    }
-    let v: RuntimeVersion = text.parse()?;
-    if text.len() <= VERSION_CACHE_LEN {
-        let mut key = [0; VERSION_CACHE_LEN];
-        key[..text.len()].copy_from_slice(text.as_bytes());
-        LAST_VERSION.set((key, text.len(), Some(v)));
-    }
-    Ok(v)
+    /// The last runtime version text this thread parsed: a fleet reports few
+    /// distinct versions, so most heartbeats skip the semver parse.
+    static LAST_VERSION: Cell<Memo<32, RuntimeVersion>> = const { Cell::new(Memo::EMPTY) };
+    /// The last applied hash this thread parsed: in steady state a node
+    /// reports the desired hash heartbeat after heartbeat.
+    static LAST_HASH: Cell<Memo<64, ContentHash>> = const { Cell::new(Memo::EMPTY) };
 }
 
 /// `ProcessStatus.ordinal()`, which is the engine's wire value.
