@@ -27,17 +27,20 @@ use jni::sys::{jboolean, jfloat, jint, jlong, jobject};
 
 use crate::construct::New;
 use crate::convert;
-use crate::error::{Error, Result, shim};
+use crate::error::{Error, Fallback, Result, shim};
 use crate::handle;
 use crate::records;
 
-/// The agent behind a handle.
-///
-/// # Safety
-/// `handle` is zero or a live `ConfigAgent` handle (see [`handle::borrow`]).
-unsafe fn agent<'a>(handle: jlong) -> Result<&'a Agent> {
-    // SAFETY: forwarded from the caller.
-    unsafe { handle::borrow::<Agent>(handle) }
+/// Runs a `ConfigAgent` native method on the agent behind `agent`.
+fn with_agent<'l, R: Fallback>(
+    env: &mut JNIEnv<'l>,
+    agent: jlong,
+    body: impl FnOnce(&mut JNIEnv<'l>, &Agent) -> Result<R>,
+) -> R {
+    // SAFETY: only `ConfigAgent`'s native methods call this, with the handle
+    // `ConfigAgent` holds: an `Agent` from `new0`, alive for the call (the
+    // object's read lock is held around every native call; see handle.rs).
+    unsafe { handle::with(env, agent, body) }
 }
 
 /// One `apply` or `rollback` in progress on this thread.
@@ -225,9 +228,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_apply0<'l>(
     at_ms: jlong,
     validator: JObject<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let snapshot_id = convert::string(env, "snapshotId", &snapshot_id)?;
         let mut buf = [0u8; convert::ASCII_MAX];
         let expected = ContentHash::from_hex(convert::ascii(env, "expectedHash", &expected_hash, &mut buf)?)?;
@@ -253,9 +254,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_rollback0<'l>(
     at_ms: jlong,
     validator: JObject<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let at_ms = convert::unsigned("atMs", at_ms)?;
         let applied = with_validator(env, &validator, || a.rollback(at_ms))?;
         Ok(applied_config(env, &applied)?.into_raw())
@@ -271,9 +270,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_recordSyncError0<'l>(
     code: JString<'l>,
     detail: JString<'l>,
 ) {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let name = convert::string(env, "code", &code)?;
         let code = SyncErrorCode::from_name(&name)
             .ok_or_else(|| Error::IllegalArgument(format!("{name} is not a sync error code")))?;
@@ -290,9 +287,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_current0<'l>(
     agent: jlong,
     last_known_good: jboolean,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let config = if last_known_good != 0 { a.last_known_good() } else { a.current() };
         opt_applied_config(env, config.as_deref())
     })
@@ -305,9 +300,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_lastSyncError0<'l>(
     _class: JClass<'l>,
     agent: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         Ok(match a.last_sync_error() {
             Some(e) => records::sync_error(env, &e)?.into_raw(),
             None => std::ptr::null_mut(),
@@ -322,11 +315,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_hotSwapErrors0<'l>(
     _class: JClass<'l>,
     agent: jlong,
 ) -> jint {
-    shim(&mut env, |_| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
-        Ok(i32::try_from(a.hot_swap_errors()).unwrap_or(i32::MAX))
-    })
+    with_agent(&mut env, agent, |_, a| Ok(i32::try_from(a.hot_swap_errors()).unwrap_or(i32::MAX)))
 }
 
 /// The agent's heartbeat from the Java arguments.
@@ -358,9 +347,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_heartbeat0<'l>(
     heap: jfloat,
     status: jint,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let hb = owned_heartbeat(a, at_ms, (cpu, memory, tps, heap), status)?;
         env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| heartbeat(env, &hb))
             .map(|o| o.into_raw())
@@ -386,9 +373,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_heartbeatRecord0<'l>(
     heap: jfloat,
     status: jint,
 ) {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let cluster = convert::string(env, "cluster", &cluster)?;
         let hb = owned_heartbeat(a, at_ms, (cpu, memory, tps, heap), status)?;
         let record = hb.to_record(NodeHandle::from_raw(node as u64), &cluster);
@@ -418,9 +403,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_onDirective0<'l>(
     published_at_ms: jlong,
     size_bytes: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let kind = match convert::string(env, "kind", &kind)?.as_str() {
             "RECONCILE" => DirectiveKind::Reconcile,
             "FORCE_SYNC" => DirectiveKind::ForceSync,
@@ -449,9 +432,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_onOutcome0<'l>(
     offset: jint,
     cluster: JString<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `agent`.
-        let a = unsafe { self::agent(agent) }?;
+    with_agent(&mut env, agent, |env, a| {
         let len = i32::try_from(OUTCOME_SIZE).map_err(|_| Error::Internal("outcome size".into()))?;
         // SAFETY: the local reference keeps the buffer alive for the call;
         // the batch is documented as not thread-safe, so nobody writes it now.

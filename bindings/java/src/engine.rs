@@ -15,17 +15,20 @@ use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
 use jni::sys::{jboolean, jfloat, jint, jlong, jobject, jstring};
 
 use crate::convert::{self, ASCII_MAX, Memo};
-use crate::error::{Error, Result, shim};
+use crate::error::{Error, Fallback, Result, shim};
 use crate::handle;
 use crate::records;
 
-/// The engine behind a handle.
-///
-/// # Safety
-/// `handle` is zero or a live `FleetEngine` handle (see [`handle::borrow`]).
-unsafe fn engine<'a>(handle: jlong) -> Result<&'a Engine> {
-    // SAFETY: forwarded from the caller.
-    unsafe { handle::borrow::<Engine>(handle) }
+/// Runs a `FleetEngine` native method on the engine behind `engine`.
+fn with_engine<'l, R: Fallback>(
+    env: &mut JNIEnv<'l>,
+    engine: jlong,
+    body: impl FnOnce(&mut JNIEnv<'l>, &Engine) -> Result<R>,
+) -> R {
+    // SAFETY: only `FleetEngine`'s native methods call this, with the handle
+    // `FleetEngine` holds: an `Engine` from `new0`, alive for the call (the
+    // object's read lock is held around every native call; see handle.rs).
+    unsafe { handle::with(env, engine, body) }
 }
 
 /// `new FleetEngine(Options)`: a new in-memory engine.
@@ -90,11 +93,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_clockMs0<'l>(
     _class: JClass<'l>,
     engine: jlong,
 ) -> jlong {
-    shim(&mut env, |_| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
-        Ok(i64::try_from(e.clock().now_ms()).unwrap_or(i64::MAX))
-    })
+    with_engine(&mut env, engine, |_, e| Ok(i64::try_from(e.clock().now_ms()).unwrap_or(i64::MAX)))
 }
 
 /// `FleetEngine.setClock(ms)`: moves a manual clock.
@@ -105,9 +104,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_setClock0<'l>(
     engine: jlong,
     ms: jlong,
 ) {
-    shim(&mut env, |_| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |_, e| {
         e.clock().set(convert::unsigned("ms", ms)?);
         Ok(())
     })
@@ -123,9 +120,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_upsertWorkspace0<'l>(
     authority_mode: JString<'l>,
     min_runtime_version: JString<'l>,
 ) {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let spec = WorkspaceSpec::new(convert::string(env, "id", &id)?)
             .authority_mode(AuthorityMode::parse(&convert::string(env, "authorityMode", &authority_mode)?)?)
             .min_runtime_version(convert::string(env, "minRuntimeVersion", &min_runtime_version)?.parse()?);
@@ -145,9 +140,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_upsertCluster0<'l>(
     owner_team: JString<'l>,
     auto_reconcile: jboolean,
 ) {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let spec = ClusterSpec::new(
             convert::string(env, "id", &id)?,
             convert::string(env, "workspace", &workspace)?,
@@ -170,10 +163,9 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_publish0<'l>(
     author: JString<'l>,
     at_ms: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
+    with_engine(&mut env, engine, |env, e| {
         let bytes = convert::bytes(env, "config", &config)?;
-        // SAFETY: a live handle, see `engine`.
-        intern_publish(env, unsafe { self::engine(engine) }?, &cluster, &bytes, &author, at_ms)
+        intern_publish(env, e, &cluster, &bytes, &author, at_ms)
     })
 }
 
@@ -191,12 +183,11 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_publishDirect0<'l>(
     author: JString<'l>,
     at_ms: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
+    with_engine(&mut env, engine, |env, e| {
         // SAFETY: the local reference keeps the buffer alive for the call;
         // `FleetEngine.publish` documents that it must not be written meanwhile.
         let bytes = unsafe { convert::direct_slice(env, "config", &config, offset, len) }?;
-        // SAFETY: a live handle, see `engine`.
-        intern_publish(env, unsafe { self::engine(engine) }?, &cluster, bytes, &author, at_ms)
+        intern_publish(env, e, &cluster, bytes, &author, at_ms)
     })
 }
 
@@ -222,9 +213,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_snapshot0<'l>(
     engine: jlong,
     id: JString<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let snapshot = e.snapshot(&convert::string(env, "id", &id)?)?;
         Ok(records::snapshot(env, &snapshot)?.into_raw())
     })
@@ -238,9 +227,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_desired0<'l>(
     engine: jlong,
     cluster: JString<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let desired = e.desired(&convert::string(env, "cluster", &cluster)?)?;
         Ok(records::opt_snapshot(env, desired.as_ref())?.into_raw())
     })
@@ -254,9 +241,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_artifact0<'l>(
     engine: jlong,
     hash: JString<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let mut buf = [0u8; ASCII_MAX];
         let hash = ContentHash::from_hex(convert::ascii(env, "hash", &hash, &mut buf)?)?;
         let bytes = e.artifact(&hash)?;
@@ -274,9 +259,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_enroll0<'l>(
     cluster: JString<'l>,
     at_ms: jlong,
 ) -> jlong {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let node = convert::string(env, "node", &node)?;
         let cluster = convert::string(env, "cluster", &cluster)?;
         let handle = e.enroll(&node, &cluster, convert::unsigned("atMs", at_ms)?)?;
@@ -292,9 +275,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_nodeHandle0<'l>(
     engine: jlong,
     node: JString<'l>,
 ) -> jlong {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let mut buf = [0u8; ASCII_MAX];
         Ok(node_handle_to_java(e.node_handle(convert::ascii(env, "node", &node, &mut buf)?)?))
     })
@@ -328,9 +309,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
     error_code: JString<'l>,
     error_detail: JString<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let (mut snapshot_buf, mut hash_buf, mut version_buf) = ([0u8; ASCII_MAX], [0u8; ASCII_MAX], [0u8; ASCII_MAX]);
         let applied_snapshot = convert::optional_ascii(env, "appliedSnapshot", &applied_snapshot, &mut snapshot_buf)?;
         let applied_hash = convert::optional_ascii(env, "appliedHash", &applied_hash, &mut hash_buf)?
@@ -401,9 +380,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_cohesion0<'l>(
     engine: jlong,
     cluster: JString<'l>,
 ) -> jint {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let mut buf = [0u8; ASCII_MAX];
         Ok(jint::from(e.cohesion(convert::ascii(env, "cluster", &cluster, &mut buf)?)?))
     })
@@ -418,9 +395,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_cluster0<'l>(
     id: JString<'l>,
     now_ms: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let view = e.cluster(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
         env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::cluster_view(env, &view))
             .map(|o| o.into_raw())
@@ -436,9 +411,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_node0<'l>(
     id: JString<'l>,
     now_ms: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let view = e.node(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
         env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::node_view(env, &view))
             .map(|o| o.into_raw())
@@ -456,9 +429,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterNodes0<'l>(
     offset: jint,
     limit: jint,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let (Ok(offset), Ok(limit)) = (usize::try_from(offset), usize::try_from(limit)) else {
             return Err(Error::IllegalArgument("offset and limit must not be negative".into()));
         };
@@ -477,9 +448,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleet0<'l>(
     workspace: JString<'l>,
     now_ms: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let inventory =
             e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
         env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| {
@@ -499,9 +468,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
     workspace: JString<'l>,
     now_ms: jlong,
 ) -> jstring {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let inventory =
             e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
         let json = serde_json::to_string(&inventory).map_err(|e| Error::Internal(format!("fleet to JSON: {e}")))?;
@@ -526,9 +493,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeatBatch0<'l>(
     o_offset: jint,
     o_len: jint,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         // SAFETY: both buffers are reachable through their local references
         // for the call; `FleetEngine.heartbeatBatch` documents that no thread
         // may touch them meanwhile, and `disjoint` below rules out overlap
@@ -559,9 +524,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
     justification: JString<'l>,
     at_ms: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let id = convert::optional_string(env, &id)?;
         let target = match (kind, id.as_deref()) {
             (0, Some(id)) => ForceTarget::Node(id),
@@ -589,9 +552,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_audit0<'l>(
     from: jlong,
     limit: jint,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let from = convert::unsigned("from", from)?;
         let records = match usize::try_from(limit) {
             Ok(limit) => e.audit_page(from, limit),
@@ -610,9 +571,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_auditRecord0<'l>(
     engine: jlong,
     seq: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let record = e.audit_record(convert::unsigned("seq", seq)?)?;
         Ok(records::audit_record(env, &record)?.into_raw())
     })
@@ -626,11 +585,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_verifyAudit0<'l>(
     _class: JClass<'l>,
     engine: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
-        Ok(records::audit_head(env, &e.verify_audit()?)?.into_raw())
-    })
+    with_engine(&mut env, engine, |env, e| Ok(records::audit_head(env, &e.verify_audit()?)?.into_raw()))
 }
 
 /// `FleetEngine.checkpoint()`: the audit log's head as a signed note.
@@ -640,11 +595,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpoint0<'l>(
     _class: JClass<'l>,
     engine: jlong,
 ) -> jstring {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
-        Ok(env.new_string(e.checkpoint()?)?.into_raw())
-    })
+    with_engine(&mut env, engine, |env, e| Ok(env.new_string(e.checkpoint()?)?.into_raw()))
 }
 
 /// `FleetEngine.checkpointVerifierKey()`: the public key that checks this
@@ -655,11 +606,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpointVerifierKey0<'l>(
     _class: JClass<'l>,
     engine: jlong,
 ) -> jstring {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
-        Ok(env.new_string(e.checkpoint_verifier()?.to_string())?.into_raw())
-    })
+    with_engine(&mut env, engine, |env, e| Ok(env.new_string(e.checkpoint_verifier()?.to_string())?.into_raw()))
 }
 
 /// `FleetEngine.workspace(id)`.
@@ -670,9 +617,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_workspace0<'l>(
     engine: jlong,
     id: JString<'l>,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let spec = e.workspace(&convert::string(env, "id", &id)?)?;
         Ok(records::workspace_spec(env, &spec)?.into_raw())
     })
@@ -685,9 +630,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterIds0<'l>(
     _class: JClass<'l>,
     engine: jlong,
 ) -> jobject {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let ids = e.cluster_ids();
         Ok(crate::construct::list(env, ids.iter(), |env, id| Ok(env.new_string(id)?.into()))?.into_raw())
     })
@@ -703,9 +646,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
     engine: jlong,
     workspace: JString<'l>,
 ) -> jstring {
-    shim(&mut env, |env| {
-        // SAFETY: a live handle, see `engine`.
-        let e = unsafe { self::engine(engine) }?;
+    with_engine(&mut env, engine, |env, e| {
         let config = e.fleet_config(&convert::string(env, "workspace", &workspace)?)?;
         let json = serde_json::to_string(&config).map_err(|e| Error::Internal(format!("fleet config to JSON: {e}")))?;
         Ok(env.new_string(json)?.into_raw())

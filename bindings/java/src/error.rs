@@ -27,7 +27,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use fleetgov::ErrorKind;
 use jni::JNIEnv;
 use jni::objects::{GlobalRef, JObject, JThrowable, JValue};
-use jni::sys::{jboolean, jint, jlong, jobject};
+use jni::sys::{jint, jlong, jobject};
 
 /// Why a native call failed.
 pub(crate) enum Error {
@@ -91,12 +91,6 @@ impl Fallback for jlong {
 }
 
 impl Fallback for jint {
-    fn fallback() -> Self {
-        0
-    }
-}
-
-impl Fallback for jboolean {
     fn fallback() -> Self {
         0
     }

@@ -6,9 +6,10 @@
 //! the object's read lock; `close()` takes the write lock, zeroes the field
 //! and only then frees), and that it is freed exactly once.
 
+use jni::JNIEnv;
 use jni::sys::jlong;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Fallback, Result, shim};
 
 /// Moves `value` to the heap and returns its address for a Java `long` field.
 pub(crate) fn into_handle<T>(value: T) -> jlong {
@@ -42,4 +43,22 @@ pub(crate) unsafe fn free<T>(handle: jlong) {
         // a `Box<T>` and this is its only release.
         drop(unsafe { Box::from_raw(handle as *mut T) });
     }
+}
+
+/// Runs a native method of a Java object that owns a `T`: [`shim`] with the
+/// value behind `handle` borrowed for the call.
+///
+/// # Safety
+/// As [`borrow`]: `handle` is zero or a live handle to a `T`, kept alive for
+/// the whole call (the Java object holds its read lock around it).
+pub(crate) unsafe fn with<'l, T, R: Fallback>(
+    env: &mut JNIEnv<'l>,
+    handle: jlong,
+    body: impl FnOnce(&mut JNIEnv<'l>, &T) -> Result<R>,
+) -> R {
+    shim(env, |env| {
+        // SAFETY: forwarded from the caller.
+        let value = unsafe { borrow::<T>(handle) }?;
+        body(env, value)
+    })
 }
