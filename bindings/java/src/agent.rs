@@ -230,8 +230,7 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_apply0<'l>(
 ) -> jobject {
     with_agent(&mut env, agent, |env, a| {
         let snapshot_id = convert::string(env, "snapshotId", &snapshot_id)?;
-        let mut buf = [0u8; convert::ASCII_MAX];
-        let expected = ContentHash::from_hex(convert::ascii(env, "expectedHash", &expected_hash, &mut buf)?)?;
+        let expected = ContentHash::from_hex(convert::Ascii::new().read(env, "expectedHash", &expected_hash)?)?;
         let bytes: Vec<u8> = if config.is_null() {
             // SAFETY: the local reference keeps the buffer alive for the call;
             // `ConfigAgent.apply` documents that it must not be written meanwhile.

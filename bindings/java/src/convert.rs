@@ -1,59 +1,80 @@
 //! Conversions between Java arguments and Rust values, shared by every shim.
 
+use std::mem::MaybeUninit;
+
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JString};
 use jni::sys::jlong;
 
 use crate::error::{Error, Result, require_non_null};
 
-/// The longest string [`ascii`] reads; ids, snapshot ids, hashes and
+/// The longest string an [`Ascii`] holds; ids, snapshot ids, hashes and
 /// versions are far shorter.
 pub(crate) const ASCII_MAX: usize = 256;
 
-/// Reads a short ASCII Java `String` (an id, a snapshot id, a hex hash, a
-/// version) into `buf` without allocating: the hot-path form of [`string`].
-/// A longer or non-ASCII string is `INVALID_INPUT`.
-pub(crate) fn ascii<'b>(
-    env: &mut JNIEnv<'_>,
-    what: &str,
-    value: &JString<'_>,
-    buf: &'b mut [u8; ASCII_MAX],
-) -> Result<&'b str> {
-    require_non_null(what, value)?;
-    let raw = env.get_raw();
-    // SAFETY: `raw` is this thread's JNIEnv (we are inside a native call on
-    // it); its function table is filled in by the JVM for the process's life.
-    let table = unsafe { &**raw };
-    let (Some(length), Some(region)) = (table.GetStringLength, table.GetStringRegion) else {
-        return Err(Error::Internal("JNI function table lacks GetStringLength/GetStringRegion".into()));
-    };
-    // SAFETY: `value` is a non-null local reference to a java.lang.String.
-    let len = unsafe { length(raw, value.as_raw()) };
-    let Ok(n) = usize::try_from(len) else { return Err(Error::Internal("negative string length".into())) };
-    if n > ASCII_MAX {
-        return Err(fleetgov::Error::invalid(format!("{what} is longer than {ASCII_MAX} characters")).into());
-    }
-    let mut units = [0u16; ASCII_MAX];
-    // SAFETY: `[0, len)` is the whole string, and `units` holds `ASCII_MAX >=
-    // len` UTF-16 units; with a valid region GetStringRegion throws nothing.
-    unsafe { region(raw, value.as_raw(), 0, len, units.as_mut_ptr()) };
-    for (byte, unit) in buf.iter_mut().zip(&units[..n]) {
-        *byte = u8::try_from(*unit)
-            .ok()
-            .filter(u8::is_ascii)
-            .ok_or_else(|| fleetgov::Error::invalid(format!("{what} must be ASCII")))?;
-    }
-    std::str::from_utf8(&buf[..n]).map_err(|e| Error::Internal(e.to_string()))
+/// Room on the stack for one short ASCII Java `String` (an id, a snapshot
+/// id, a hex hash, a version): the hot-path form of [`string`], which neither
+/// allocates nor zeroes memory. A longer or non-ASCII string is `INVALID_INPUT`.
+pub(crate) struct Ascii {
+    /// The string's UTF-16 units, as the JVM copies them out.
+    units: [MaybeUninit<u16>; ASCII_MAX],
+    /// The same narrowed to bytes.
+    bytes: [MaybeUninit<u8>; ASCII_MAX],
 }
 
-/// Like [`ascii`], `None` for a null reference.
-pub(crate) fn optional_ascii<'b>(
-    env: &mut JNIEnv<'_>,
-    what: &str,
-    value: &JString<'_>,
-    buf: &'b mut [u8; ASCII_MAX],
-) -> Result<Option<&'b str>> {
-    if value.is_null() { Ok(None) } else { ascii(env, what, value, buf).map(Some) }
+impl Ascii {
+    /// Uninitialised room.
+    pub(crate) fn new() -> Self {
+        Ascii {
+            units: [const { MaybeUninit::uninit() }; ASCII_MAX],
+            bytes: [const { MaybeUninit::uninit() }; ASCII_MAX],
+        }
+    }
+
+    /// Reads `value`, which must not be null.
+    pub(crate) fn read<'b>(&'b mut self, env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<&'b str> {
+        require_non_null(what, value)?;
+        let raw = env.get_raw();
+        // SAFETY: `raw` is this thread's JNIEnv (we are inside a native call
+        // on it); its function table is filled in by the JVM for the process's life.
+        let table = unsafe { &**raw };
+        let (Some(length), Some(region)) = (table.GetStringLength, table.GetStringRegion) else {
+            return Err(Error::Internal("JNI function table lacks GetStringLength/GetStringRegion".into()));
+        };
+        // SAFETY: `value` is a non-null local reference to a java.lang.String.
+        let len = unsafe { length(raw, value.as_raw()) };
+        let n = usize::try_from(len).map_err(|_| Error::Internal("negative string length".into()))?;
+        if n > ASCII_MAX {
+            return Err(fleetgov::Error::invalid(format!("{what} is longer than {ASCII_MAX} characters")).into());
+        }
+        // SAFETY: the region `[0, len)` is the whole string, so the call
+        // throws nothing, and it writes `len <= ASCII_MAX` units into `units`.
+        unsafe { region(raw, value.as_raw(), 0, len, self.units.as_mut_ptr().cast()) };
+        let mut any = 0u16;
+        for (byte, unit) in self.bytes.iter_mut().zip(&self.units[..n]) {
+            // SAFETY: GetStringRegion initialised the first `n` units.
+            let unit = unsafe { unit.assume_init() };
+            any |= unit;
+            // Truncation is harmless: a unit above 0x7F fails the check below.
+            byte.write(unit as u8);
+        }
+        if any > 0x7F {
+            return Err(fleetgov::Error::invalid(format!("{what} must be ASCII")).into());
+        }
+        // SAFETY: the loop initialised the first `n` bytes, each below 0x80:
+        // ASCII, hence valid UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), n)) })
+    }
+
+    /// Like [`read`](Self::read), `None` for a null reference.
+    pub(crate) fn read_optional<'b>(
+        &'b mut self,
+        env: &mut JNIEnv<'_>,
+        what: &str,
+        value: &JString<'_>,
+    ) -> Result<Option<&'b str>> {
+        if value.is_null() { Ok(None) } else { self.read(env, what, value).map(Some) }
+    }
 }
 
 /// A Java `long` that must not be negative (a time, a count).

@@ -14,7 +14,7 @@ use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
 use jni::sys::{jboolean, jfloat, jint, jlong, jobject, jstring};
 
-use crate::convert::{self, ASCII_MAX, Memo};
+use crate::convert::{self, Ascii, Memo};
 use crate::error::{Error, Fallback, Result, shim};
 use crate::handle;
 use crate::records;
@@ -242,8 +242,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_artifact0<'l>(
     hash: JString<'l>,
 ) -> jobject {
     with_engine(&mut env, engine, |env, e| {
-        let mut buf = [0u8; ASCII_MAX];
-        let hash = ContentHash::from_hex(convert::ascii(env, "hash", &hash, &mut buf)?)?;
+        let hash = ContentHash::from_hex(Ascii::new().read(env, "hash", &hash)?)?;
         let bytes = e.artifact(&hash)?;
         Ok(env.byte_array_from_slice(&bytes)?.into_raw())
     })
@@ -276,8 +275,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_nodeHandle0<'l>(
     node: JString<'l>,
 ) -> jlong {
     with_engine(&mut env, engine, |env, e| {
-        let mut buf = [0u8; ASCII_MAX];
-        Ok(node_handle_to_java(e.node_handle(convert::ascii(env, "node", &node, &mut buf)?)?))
+        Ok(node_handle_to_java(e.node_handle(Ascii::new().read(env, "node", &node)?)?))
     })
 }
 
@@ -310,16 +308,14 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
     error_detail: JString<'l>,
 ) -> jobject {
     with_engine(&mut env, engine, |env, e| {
-        let (mut snapshot_buf, mut hash_buf, mut version_buf) = ([0u8; ASCII_MAX], [0u8; ASCII_MAX], [0u8; ASCII_MAX]);
-        let applied_snapshot = convert::optional_ascii(env, "appliedSnapshot", &applied_snapshot, &mut snapshot_buf)?;
-        let applied_hash = convert::optional_ascii(env, "appliedHash", &applied_hash, &mut hash_buf)?
+        let (mut snapshot_buf, mut hash_buf, mut version_buf) = (Ascii::new(), Ascii::new(), Ascii::new());
+        let applied_snapshot = snapshot_buf.read_optional(env, "appliedSnapshot", &applied_snapshot)?;
+        let applied_hash = hash_buf
+            .read_optional(env, "appliedHash", &applied_hash)?
             .map(|hex| Memo::parse(&LAST_HASH, hex, ContentHash::from_hex))
             .transpose()?;
-        let runtime_version = Memo::parse(
-            &LAST_VERSION,
-            convert::ascii(env, "runtimeVersion", &runtime_version, &mut version_buf)?,
-            str::parse,
-        )?;
+        let runtime_version =
+            Memo::parse(&LAST_VERSION, version_buf.read(env, "runtimeVersion", &runtime_version)?, str::parse)?;
         let sync_error = sync_error(env, &error_code, &error_detail)?;
         let hb = Heartbeat {
             at_ms: convert::unsigned("atMs", at_ms)?,
@@ -340,8 +336,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
         let directive = if node_id.is_null() {
             e.heartbeat(NodeHandle::from_raw(node as u64), &hb)?
         } else {
-            let mut id_buf = [0u8; ASCII_MAX];
-            e.heartbeat_by_id(convert::ascii(env, "nodeId", &node_id, &mut id_buf)?, &hb)?
+            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)?
         };
         Ok(records::directive(env, directive)?.into_raw())
     })
@@ -380,10 +375,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_cohesion0<'l>(
     engine: jlong,
     cluster: JString<'l>,
 ) -> jint {
-    with_engine(&mut env, engine, |env, e| {
-        let mut buf = [0u8; ASCII_MAX];
-        Ok(jint::from(e.cohesion(convert::ascii(env, "cluster", &cluster, &mut buf)?)?))
-    })
+    with_engine(&mut env, engine, |env, e| Ok(jint::from(e.cohesion(Ascii::new().read(env, "cluster", &cluster)?)?)))
 }
 
 /// `FleetEngine.cluster(id, nowMs)`.
