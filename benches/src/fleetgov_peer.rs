@@ -91,6 +91,7 @@ impl Fleet {
         let engine = Engine::with_config(EngineConfig {
             clock: Clock::manual(now_ms),
             capacity: node_ids.len().max(1),
+            ..EngineConfig::default()
         })
         .map_err(err)?;
         engine

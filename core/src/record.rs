@@ -1,43 +1,4 @@
-//! The binary heartbeat record: one fixed-size, little-endian, versioned
-//! layout shared by every bulk path (Rust slices, Java direct `ByteBuffer`s,
-//! NumPy structured arrays / Arrow buffers in Python, and the network).
-//!
-//! # Heartbeat record, version 1 (128 bytes)
-//!
-//! | offset | size | type | field |
-//! |---:|---:|---|---|
-//! | 0 | 1 | u8 | format version, `1` |
-//! | 1 | 1 | u8 | process status: 0 ready, 1 starting, 2 error |
-//! | 2 | 1 | u8 | sync error code ([`SyncErrorCode`] as `u8`), 0 none |
-//! | 3 | 1 | u8 | flags: bit 0 = an applied snapshot is reported; other bits 0 |
-//! | 4 | 4 | u32 | applied revision (of the node's own cluster); 0 when bit 0 is clear |
-//! | 8 | 8 | u64 | node handle ([`NodeHandle::to_raw`]) |
-//! | 16 | 8 | u64 | heartbeat time, unix ms |
-//! | 24 | 32 | \[u8; 32\] | node-computed blake3 hash of the applied bytes; zero when bit 0 is clear |
-//! | 56 | 4 | u32 | runtime version, packed ([`RuntimeVersion::to_bits`]), non-zero |
-//! | 60 | 4 | f32 | cpu % (0–100) |
-//! | 64 | 4 | f32 | memory % (0–100) |
-//! | 68 | 4 | f32 | transactions per second (≥ 0) |
-//! | 72 | 4 | f32 | JVM heap % (0–100) |
-//! | 76 | 4 | u32 | hot-swap errors |
-//! | 80 | 1 | u8 | sync error detail length, 0–47 |
-//! | 81 | 47 | \[u8; 47\] | sync error detail, UTF-8, zero-padded |
-//!
-//! # Outcome record (40 bytes), one per heartbeat record
-//!
-//! | offset | size | type | field |
-//! |---:|---:|---|---|
-//! | 0 | 1 | u8 | outcome: 0 accepted, 1 accepted + reconcile, 2 accepted + force sync, 3 stale (ignored), 4 from the future, 5 unknown node |
-//! | 1 | 3 | — | zero |
-//! | 4 | 4 | u32 | directive: revision to pull (0 if none) |
-//! | 8 | 32 | \[u8; 32\] | directive: hash to pull (zero if none) |
-//!
-//! All multi-byte fields are little-endian; records have no alignment
-//! requirement, so any byte buffer whose length is a multiple of 128 decodes
-//! in place.
-//!
-//! [`NodeHandle::to_raw`]: crate::NodeHandle::to_raw
-//! [`RuntimeVersion::to_bits`]: crate::RuntimeVersion::to_bits
+#![doc = include_str!("../../docs/heartbeat-record.md")]
 
 use zerocopy::little_endian::{F32, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
