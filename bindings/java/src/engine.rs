@@ -644,3 +644,52 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
         Ok(env.new_string(json)?.into_raw())
     })
 }
+
+/// `FleetEngine.whatRan(node, tMs)`: what the node ran then, or null.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_whatRan0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+    t_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let ran = e.what_ran(&convert::string(env, "node", &node)?, convert::unsigned("tMs", t_ms)?)?;
+        Ok(match ran {
+            Some(a) => records::applied_at(env, &a)?.into_raw(),
+            None => std::ptr::null_mut(),
+        })
+    })
+}
+
+/// `FleetEngine.fleetAt(cluster, tMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetAt0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    t_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let all = e.fleet_at(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
+        Ok(records::applied_ats(env, &all)?.into_raw())
+    })
+}
+
+/// `FleetEngine.attest(cluster, tMs)`: a signed attestation.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_attest0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    t_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let a = e.attest(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::attestation(env, &a))
+            .map(|o| o.into_raw())
+    })
+}

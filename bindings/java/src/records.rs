@@ -7,8 +7,8 @@
 
 use fleetgov::audit::{AuditRecord, TreeHead};
 use fleetgov::{
-    ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView, RevisionCount, RootCause,
-    Runtime, Snapshot, SyncError,
+    AppliedAt, Attestation, ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView,
+    RevisionCount, RootCause, Runtime, Snapshot, SyncError,
 };
 use jni::JNIEnv;
 use jni::objects::JObject;
@@ -226,4 +226,31 @@ pub(crate) fn workspace_spec<'l>(env: &mut JNIEnv<'l>, w: &fleetgov::WorkspaceSp
         .constant(env, "dev/fleetgov/AuthorityMode", w.authority_mode.as_str())?
         .str(env, &w.min_runtime_version.to_string())?
         .build(env, "dev/fleetgov/WorkspaceSpec")
+}
+
+/// `new AppliedAt(node, snapshot, hash, sinceMs)`.
+pub(crate) fn applied_at<'l>(env: &mut JNIEnv<'l>, a: &AppliedAt) -> Result<JObject<'l>> {
+    New::args()
+        .str(env, &a.node)?
+        .opt_str(env, a.snapshot.as_deref())?
+        .opt_str(env, hex(a.hash.as_ref()).as_deref())?
+        .long(a.since_ms)
+        .build(env, "dev/fleetgov/AppliedAt")
+}
+
+/// A `List<AppliedAt>`.
+pub(crate) fn applied_ats<'l>(env: &mut JNIEnv<'l>, all: &[AppliedAt]) -> Result<JObject<'l>> {
+    list(env, all.iter(), applied_at)
+}
+
+/// `new Attestation(cluster, atMs, nodes, root, note)`.
+pub(crate) fn attestation<'l>(env: &mut JNIEnv<'l>, a: &Attestation) -> Result<JObject<'l>> {
+    let nodes = applied_ats(env, &a.nodes)?;
+    New::args()
+        .str(env, &a.cluster)?
+        .long(a.at_ms)
+        .object(LIST, nodes)
+        .str(env, &a.root)?
+        .str(env, &a.note)?
+        .build(env, "dev/fleetgov/Attestation")
 }

@@ -701,6 +701,67 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    // ---- history -------------------------------------------------------------------------
+
+    /**
+     * What node {@code node} ran at {@code tMs}, from the journal of its applied-state
+     * transitions.
+     *
+     * @param node the node id
+     * @param tMs the moment (unix ms)
+     * @return what it ran, or null if it had reported nothing yet
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled
+     */
+    public AppliedAt whatRan(String node, long tMs) {
+        Args.text("node", node);
+        Args.time("tMs", tMs);
+        long h = acquire();
+        try {
+            return whatRan0(h, node, tMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * What every node of {@code cluster} ran at {@code tMs}, by node id (nodes that had reported
+     * nothing yet are left out).
+     *
+     * @param cluster the cluster id
+     * @param tMs the moment (unix ms)
+     * @return one entry per node
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public List<AppliedAt> fleetAt(String cluster, long tMs) {
+        Args.text("cluster", cluster);
+        Args.time("tMs", tMs);
+        long h = acquire();
+        try {
+            return List.copyOf(fleetAt0(h, cluster, tMs));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * A signed attestation of what {@code cluster} ran at {@code tMs}.
+     *
+     * @param cluster the cluster id
+     * @param tMs the moment (unix ms)
+     * @return the attestation
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Attestation attest(String cluster, long tMs) {
+        Args.text("cluster", cluster);
+        Args.time("tMs", tMs);
+        long h = acquire();
+        try {
+            return attest0(h, cluster, tMs);
+        } finally {
+            release();
+        }
+    }
+
     // ---- queries ---------------------------------------------------------------------------
 
     /**
@@ -892,6 +953,12 @@ public final class FleetEngine extends NativeHandle {
     private static native String checkpoint0(long engine);
 
     private static native String checkpointVerifierKey0(long engine);
+
+    private static native AppliedAt whatRan0(long engine, String node, long tMs);
+
+    private static native List<AppliedAt> fleetAt0(long engine, String cluster, long tMs);
+
+    private static native Attestation attest0(long engine, String cluster, long tMs);
 
     private static native int cohesion0(long engine, String cluster);
 

@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * Functions that need no engine: the content hash that authority and execution compare,
@@ -77,6 +78,34 @@ public final class FleetGov {
     }
 
     /**
+     * Checks an attestation (from {@link FleetEngine#attest}) with only the engine's public key:
+     * the note's signature, that the note states the attestation's cluster, moment and node
+     * count, and that the root matches the node list.
+     *
+     * @param attestation the attestation
+     * @param verifierKey the engine's verifier key
+     * @throws FleetException {@code AUDIT_TAMPERED} if any of it does not hold
+     */
+    public static void verifyAttestation(Attestation attestation, String verifierKey) {
+        Args.present("attestation", attestation);
+        Args.text("verifierKey", verifierKey);
+        List<AppliedAt> nodes = attestation.nodes();
+        String[] ids = new String[nodes.size()];
+        String[] snapshots = new String[nodes.size()];
+        String[] hashes = new String[nodes.size()];
+        long[] since = new long[nodes.size()];
+        for (int i = 0; i < ids.length; i++) {
+            AppliedAt n = nodes.get(i);
+            ids[i] = n.node();
+            snapshots[i] = n.snapshot();
+            hashes[i] = n.hash();
+            since[i] = n.sinceMs();
+        }
+        verifyAttestation0(attestation.cluster(), attestation.atMs(), ids, snapshots, hashes, since,
+                attestation.root(), attestation.note(), verifierKey);
+    }
+
+    /**
      * The version of the loaded native library.
      *
      * @return a semantic version such as {@code 0.1.0}
@@ -104,6 +133,9 @@ public final class FleetGov {
     private static native int runtimeVersionBits0(String version);
 
     private static native AuditHead openCheckpoint0(String note, String verifierKey);
+
+    private static native void verifyAttestation0(String cluster, long atMs, String[] nodes, String[] snapshots,
+            String[] hashes, long[] sinceMs, String root, String note, String verifierKey);
 
     private static native void panicForTest0(String message);
 }
