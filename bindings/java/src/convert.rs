@@ -207,3 +207,43 @@ impl<const N: usize, T: Copy + 'static> Memo<N, T> {
         Ok(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::{Memo, disjoint};
+
+    #[test]
+    fn disjoint_rejects_any_shared_byte() {
+        let buf = [0u8; 16];
+        assert!(disjoint("a", &buf[..8], "b", &buf[8..]).is_ok());
+        assert!(disjoint("a", &buf[8..], "b", &buf[..8]).is_ok());
+        assert!(disjoint("a", &buf[..9], "b", &buf[8..]).is_err());
+        assert!(disjoint("a", &buf[4..6], "b", &buf[..]).is_err());
+        assert!(disjoint("a", &buf[..0], "b", &buf[..]).is_ok(), "an empty range shares nothing");
+    }
+
+    thread_local! {
+        static MEMO: Cell<Memo<4, u32>> = const { Cell::new(Memo::EMPTY) };
+    }
+
+    #[test]
+    fn memo_remembers_the_last_short_text_only() {
+        let calls = Cell::new(0);
+        let parse = |s: &str| {
+            calls.set(calls.get() + 1);
+            s.parse::<u32>().map_err(|_| fleetgov::Error::invalid("not a number"))
+        };
+        assert_eq!(Memo::parse(&MEMO, "12", parse).ok(), Some(12));
+        assert_eq!(Memo::parse(&MEMO, "12", parse).ok(), Some(12));
+        assert_eq!(calls.get(), 1, "the second parse of the same text is remembered");
+        assert_eq!(Memo::parse(&MEMO, "1", parse).ok(), Some(1), "a prefix is another text");
+        assert!(Memo::parse(&MEMO, "x", parse).is_err());
+        assert_eq!(Memo::parse(&MEMO, "1", parse).ok(), Some(1));
+        assert_eq!(calls.get(), 3, "an error is not remembered and does not evict");
+        assert_eq!(Memo::parse(&MEMO, "123456", parse).ok(), Some(123_456));
+        assert_eq!(Memo::parse(&MEMO, "123456", parse).ok(), Some(123_456));
+        assert_eq!(calls.get(), 5, "texts longer than the memo are parsed every time");
+    }
+}
