@@ -20,7 +20,15 @@ import java.util.List;
  * @param note the signed note
  */
 public record Attestation(String cluster, long atMs, List<AppliedAt> nodes, String root, String note) {
-    /** Makes the list immutable. */
+    /**
+     * Makes the list immutable.
+     *
+     * @param cluster the cluster
+     * @param atMs the moment (unix ms)
+     * @param nodes what each node ran then, by node id (nodes with nothing applied are left out)
+     * @param root the Merkle root, base64
+     * @param note the signed note
+     */
     public Attestation {
         nodes = List.copyOf(nodes);
     }

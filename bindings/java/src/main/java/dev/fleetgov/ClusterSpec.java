@@ -16,7 +16,15 @@ package dev.fleetgov;
  * @param autoReconcile whether divergent nodes are told to reconcile in answer to their heartbeats
  */
 public record ClusterSpec(String id, String workspace, Environment environment, String ownerTeam, boolean autoReconcile) {
-    /** Checks that every component is present. */
+    /**
+     * Checks that every component is present.
+     *
+     * @param id the cluster id
+     * @param workspace the workspace it belongs to
+     * @param environment production, staging or development
+     * @param ownerTeam the accountable team (may be empty)
+     * @param autoReconcile whether divergent nodes are told to reconcile in answer to their heartbeats
+     */
     public ClusterSpec {
         Args.text("id", id);
         Args.text("workspace", workspace);

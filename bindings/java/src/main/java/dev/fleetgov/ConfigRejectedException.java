@@ -11,9 +11,12 @@ import java.util.Objects;
  * }</pre>
  */
 public class ConfigRejectedException extends Exception {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
+    /** Why, for programs. */
     private final SyncErrorCode code;
+    /** Why, for people. */
     private final String detail;
 
     /**

@@ -16,7 +16,13 @@ import java.util.List;
  * @param clusters each cluster's snapshot, revision and hash
  */
 public record DesiredState(AuthorityMode policyMode, String minRuntimeVersion, List<DesiredCluster> clusters) {
-    /** Makes the list immutable. */
+    /**
+     * Makes the list immutable.
+     *
+     * @param policyMode the authority mode
+     * @param minRuntimeVersion the minimum runtime version
+     * @param clusters each cluster's snapshot, revision and hash
+     */
     public DesiredState {
         clusters = List.copyOf(clusters);
     }

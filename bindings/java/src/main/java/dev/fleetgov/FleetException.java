@@ -20,6 +20,7 @@ import java.util.Objects;
  * }</pre>
  */
 public class FleetException extends RuntimeException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
     /** What went wrong, for programs. Mirrors the engine's error kinds, plus two of the binding's own. */
@@ -50,7 +51,9 @@ public class FleetException extends RuntimeException {
         INTERNAL
     }
 
+    /** What went wrong, for programs. */
     private final Code code;
+    /** The message for people, without the code. */
     private final String detail;
 
     /**

@@ -17,7 +17,13 @@ import java.util.List;
  * @param desiredState what should run
  */
 public record FleetInventory(List<FleetRuntime> runtimes, FleetSummary summary, DesiredState desiredState) {
-    /** Makes the list immutable. */
+    /**
+     * Makes the list immutable.
+     *
+     * @param runtimes every enrolled runtime of the workspace
+     * @param summary aggregate counts
+     * @param desiredState what should run
+     */
     public FleetInventory {
         runtimes = List.copyOf(runtimes);
     }

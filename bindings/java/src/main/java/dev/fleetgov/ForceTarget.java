@@ -16,7 +16,11 @@ public sealed interface ForceTarget {
      * @param id the node id
      */
     record Node(String id) implements ForceTarget {
-        /** Checks the id. */
+        /**
+         * Checks the id.
+         *
+         * @param id the node id
+         */
         public Node {
             Args.text("id", id);
         }
@@ -28,7 +32,11 @@ public sealed interface ForceTarget {
      * @param id the cluster id
      */
     record Cluster(String id) implements ForceTarget {
-        /** Checks the id. */
+        /**
+         * Checks the id.
+         *
+         * @param id the cluster id
+         */
         public Cluster {
             Args.text("id", id);
         }
@@ -40,7 +48,11 @@ public sealed interface ForceTarget {
      * @param id the workspace id
      */
     record Workspace(String id) implements ForceTarget {
-        /** Checks the id. */
+        /**
+         * Checks the id.
+         *
+         * @param id the workspace id
+         */
         public Workspace {
             Args.text("id", id);
         }

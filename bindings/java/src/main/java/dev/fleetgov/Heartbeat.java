@@ -28,7 +28,17 @@ public record Heartbeat(
         ProcessStatus status,
         Metrics metrics,
         SyncError syncError) {
-    /** Checks times, required components, and that optional strings are not blank. */
+    /**
+     * Checks times, required components, and that optional strings are not blank.
+     *
+     * @param atMs when the node sent it (unix ms)
+     * @param appliedSnapshot the snapshot id the node applied, or null
+     * @param appliedHash the node-computed hash of what it applied (64 hex), or null
+     * @param runtimeVersion the runtime's semantic version
+     * @param status the process status
+     * @param metrics runtime metrics
+     * @param syncError why the node could not apply its configuration, or null (which clears an earlier error)
+     */
     public Heartbeat {
         Args.time("atMs", atMs);
         if (appliedSnapshot != null) {

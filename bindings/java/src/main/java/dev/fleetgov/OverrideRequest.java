@@ -16,7 +16,14 @@ package dev.fleetgov;
  * @param atMs when (unix ms)
  */
 public record OverrideRequest(String actor, Role role, String justification, long atMs) {
-    /** Checks actor, role and time; a null justification becomes the empty string. */
+    /**
+     * Checks actor, role and time; a null justification becomes the empty string.
+     *
+     * @param actor the person or service acting
+     * @param role the role they act in
+     * @param justification why (null counts as blank)
+     * @param atMs when (unix ms)
+     */
     public OverrideRequest {
         Args.text("actor", actor);
         Args.present("role", role);

@@ -13,6 +13,7 @@ package dev.fleetgov;
  * }</pre>
  */
 public class PermissionDeniedException extends FleetException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
     /**

@@ -13,7 +13,12 @@ package dev.fleetgov;
  * @param detail the human detail (may be empty)
  */
 public record SyncError(SyncErrorCode code, String detail) {
-    /** Checks that both components are present. */
+    /**
+     * Checks that both components are present.
+     *
+     * @param code the machine code
+     * @param detail the human detail (may be empty)
+     */
     public SyncError {
         Args.present("code", code);
         Args.present("detail", detail);

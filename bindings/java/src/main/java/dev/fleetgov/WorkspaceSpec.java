@@ -17,7 +17,19 @@ public record WorkspaceSpec(String id, AuthorityMode authorityMode, String minRu
     /** The engine's default minimum runtime version. */
     public static final String DEFAULT_MIN_RUNTIME_VERSION = "3.4.0";
 
-    /** Checks that every component is present. */
+    /**
+
+     * Checks that every component is present.
+
+     *
+
+     * @param id the workspace id
+
+     * @param authorityMode who wins between cloud and local configuration
+
+     * @param minRuntimeVersion runtimes below this semantic version are {@link DriftStatus#UPGRADE_REQUIRED}
+
+     */
     public WorkspaceSpec {
         Args.text("id", id);
         Args.present("authorityMode", authorityMode);
