@@ -117,13 +117,14 @@ impl HeartbeatRecord {
 
     /// Views `bytes` as records without validating their fields.
     pub(crate) fn view_all(bytes: &[u8]) -> Result<&[HeartbeatRecord]> {
-        if bytes.len() % RECORD_SIZE != 0 {
+        if !bytes.len().is_multiple_of(RECORD_SIZE) {
             return Err(Error::invalid(format!(
                 "batch of {} bytes is not a whole number of {RECORD_SIZE}-byte records",
                 bytes.len()
             )));
         }
-        <[HeartbeatRecord]>::ref_from_bytes(bytes).map_err(|_| Error::invalid("batch buffer does not hold whole records"))
+        <[HeartbeatRecord]>::ref_from_bytes(bytes)
+            .map_err(|_| Error::invalid("batch buffer does not hold whole records"))
     }
 
     /// Checks every field against the format.
@@ -151,7 +152,8 @@ impl HeartbeatRecord {
         if self.error_code == 0 && detail_len != 0 {
             return Err(Error::invalid("sync error detail without a code"));
         }
-        std::str::from_utf8(&self.detail[..detail_len]).map_err(|_| Error::invalid("sync error detail is not UTF-8"))?;
+        std::str::from_utf8(&self.detail[..detail_len])
+            .map_err(|_| Error::invalid("sync error detail is not UTF-8"))?;
         Ok(())
     }
 
@@ -256,10 +258,11 @@ impl OutcomeRecord {
 
     /// Views `bytes` as outcome records, in place.
     pub fn from_bytes_mut(bytes: &mut [u8]) -> Result<&mut [OutcomeRecord]> {
-        if bytes.len() % OUTCOME_SIZE != 0 {
+        if !bytes.len().is_multiple_of(OUTCOME_SIZE) {
             return Err(Error::invalid(format!("outcome buffer is not a whole number of {OUTCOME_SIZE}-byte records")));
         }
-        <[OutcomeRecord]>::mut_from_bytes(bytes).map_err(|_| Error::invalid("outcome buffer does not hold whole records"))
+        <[OutcomeRecord]>::mut_from_bytes(bytes)
+            .map_err(|_| Error::invalid("outcome buffer does not hold whole records"))
     }
 }
 
@@ -282,7 +285,10 @@ mod tests {
         assert_eq!(u64::from_le_bytes(b[8..16].try_into().unwrap()), 9);
         assert_eq!(u64::from_le_bytes(b[16..24].try_into().unwrap()), 77);
         assert_eq!(&b[24..56], &[0xab; 32]);
-        assert_eq!(u32::from_le_bytes(b[56..60].try_into().unwrap()), "3.5.0".parse::<RuntimeVersion>().unwrap().to_bits());
+        assert_eq!(
+            u32::from_le_bytes(b[56..60].try_into().unwrap()),
+            "3.5.0".parse::<RuntimeVersion>().unwrap().to_bits()
+        );
         assert_eq!(f32::from_le_bytes(b[60..64].try_into().unwrap()), 10.0);
         assert_eq!(f32::from_le_bytes(b[72..76].try_into().unwrap()), 40.0);
         assert_eq!(u32::from_le_bytes(b[76..80].try_into().unwrap()), 5);
@@ -304,9 +310,22 @@ mod tests {
             ("version zero", Box::new(|b| b[56..60].fill(0))),
             ("nan cpu", Box::new(|b| b[60..64].copy_from_slice(&f32::NAN.to_le_bytes()))),
             ("negative tps", Box::new(|b| b[68..72].copy_from_slice(&(-1f32).to_le_bytes()))),
-            ("detail too long", Box::new(|b| { b[2] = 1; b[80] = 48 })),
+            (
+                "detail too long",
+                Box::new(|b| {
+                    b[2] = 1;
+                    b[80] = 48
+                }),
+            ),
             ("detail without code", Box::new(|b| b[80] = 1)),
-            ("detail not utf-8", Box::new(|b| { b[2] = 1; b[80] = 1; b[81] = 0xff })),
+            (
+                "detail not utf-8",
+                Box::new(|b| {
+                    b[2] = 1;
+                    b[80] = 1;
+                    b[81] = 0xff
+                }),
+            ),
         ];
         for (name, corrupt) in cases.drain(..) {
             let mut bytes = [good.as_bytes(), good.as_bytes(), good.as_bytes()].concat();
