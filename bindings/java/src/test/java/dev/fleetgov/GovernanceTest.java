@@ -196,6 +196,9 @@ class GovernanceTest {
             assertEquals(0, reopened.cluster("prod", T).total(), "enrolments are execution state, not replayed");
             assertEquals(AuditAction.FORCE_SYNC_CLUSTER, reopened.auditRecord(head.size() - 1).action());
         }
+        // A log that cannot be opened (here: the path is a directory) is an IO error, not a crash.
+        FleetEngineTest.fails(FleetException.Code.IO,
+                () -> new FleetEngine(FleetEngine.Options.defaults().withAuditLog(dir, null)).close());
         assertThrows(IllegalArgumentException.class, () -> FleetEngine.Options.defaults().withAuditLog(log, new byte[3]));
         assertThrows(IllegalArgumentException.class, () -> FleetEngine.Options.defaults().withOrigin(" "));
         assertNull(FleetEngine.Options.defaults().auditLog().orElse(null));
