@@ -9,12 +9,14 @@ import org.junit.jupiter.api.Test;
 class PanicTest {
     @Test
     void aNativePanicIsAFleetExceptionAndTheJvmLivesOn() {
-        FleetException e = assertThrows(FleetException.class, () -> FleetGov.panicForTest("intentional panic from PanicTest (expected in the test log)"));
+        FleetException e = assertThrows(FleetException.class,
+                () -> FleetGov.panicForTest("intentional panic from PanicTest (expected in the test log)"));
         assertEquals(FleetException.Code.PANIC, e.code());
         assertTrue(e.detail().contains("intentional panic from PanicTest"), e.detail());
         // The library still works after the panic.
         assertEquals(64, FleetGov.contentHash(new byte[] {1, 2, 3}).length());
-        FleetException again = assertThrows(FleetException.class, () -> FleetGov.panicForTest("intentional panic from PanicTest, again"));
+        FleetException again = assertThrows(FleetException.class,
+                () -> FleetGov.panicForTest("intentional panic from PanicTest, again"));
         assertEquals(FleetException.Code.PANIC, again.code());
     }
 
