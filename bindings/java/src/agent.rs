@@ -119,7 +119,13 @@ impl Reloader for JavaValidator {
         match outcome {
             Ok(None) => Ok(()),
             Ok(Some(error)) => Err(error),
-            Err(e) => Err(SyncError::new(SyncErrorCode::ReloadFailure, format!("calling the validator failed: {e}"))),
+            Err(e) => {
+                // Nothing may stay pending: the shim still has to make its own exception.
+                if env.exception_check().unwrap_or(true) {
+                    let _ = env.exception_clear();
+                }
+                Err(SyncError::new(SyncErrorCode::ReloadFailure, format!("calling the validator failed: {e}")))
+            }
         }
     }
 }

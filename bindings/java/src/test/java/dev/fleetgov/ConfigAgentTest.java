@@ -134,6 +134,26 @@ class ConfigAgentTest {
     }
 
     @Test
+    void aValidatorExceptionThatCannotEvenDescribeItselfIsStillARefusal() {
+        RuntimeException mute = new RuntimeException() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public String toString() {
+                throw new IllegalStateException("toString refuses too");
+            }
+        };
+        FleetException e = reloadFailed(() -> agent.apply("c@r1", ONE, H1, T, c -> {
+            throw mute;
+        }));
+        assertSame(mute, e.getCause());
+        assertNull(agent.current());
+        assertEquals(SyncErrorCode.RELOAD_FAILURE, agent.lastSyncError().code());
+        assertTrue(agent.lastSyncError().detail().contains("calling the validator failed"), agent.lastSyncError().detail());
+        assertEquals(H1, agent.apply("c@r1", ONE, H1, T, null).hash(), "the agent works on afterwards");
+    }
+
+    @Test
     void aValidatorMayReadButNotReenterItsAgent() {
         agent.apply("c@r1", ONE, H1, T, null);
         AtomicReference<AppliedConfig> readInside = new AtomicReference<>();
