@@ -17,7 +17,7 @@
 //! | [`Error::Caused`]                      | the inner error's exception, with the Java cause    |
 //! | a panic                                | `FleetException(Code.PANIC)`                        |
 //!
-//! This file is the only place that names Java exception classes; nothing
+//! This file is the only place that turns errors into Java exceptions; nothing
 //! unwinds across the JNI boundary.
 
 use std::any::Any;
