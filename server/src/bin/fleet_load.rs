@@ -1,0 +1,2 @@
+//! Load test (placeholder until the binary record format lands).
+fn main() {}
