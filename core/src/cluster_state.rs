@@ -16,9 +16,8 @@ use crate::cluster::ClusterSpec;
 use crate::snapshot::Snapshot;
 use crate::sync_error::SyncErrorCode;
 
-/// Revisions per cluster: 1024 chunks of 256.
-const REVISION_CHUNK_BITS: u32 = 8;
-const REVISION_CHUNKS: usize = 1024;
+/// Revision tables start with 64 entries and double.
+const REVISION_BASE_BITS: u32 = 6;
 const CODES: usize = SyncErrorCode::ALL.len();
 
 /// Counts (for views and the recount check).
@@ -63,7 +62,7 @@ pub(crate) struct ClusterState {
 
 impl ClusterState {
     pub(crate) fn new(spec: ClusterSpec, force_epoch: u32) -> Self {
-        let histogram = Chunked::new(REVISION_CHUNK_BITS, REVISION_CHUNKS);
+        let histogram = Chunked::doubling(REVISION_BASE_BITS);
         histogram.get_or_alloc(0);
         ClusterState {
             id: spec.id.clone().into(),
@@ -73,7 +72,7 @@ impl ClusterState {
             desired: AtomicU32::new(0),
             latest: AtomicU32::new(0),
             force_epoch: AtomicU32::new(force_epoch),
-            snapshots: Chunked::new(REVISION_CHUNK_BITS, REVISION_CHUNKS),
+            snapshots: Chunked::doubling(REVISION_BASE_BITS),
             publish_lock: Mutex::new(()),
             enrolled: AtomicU64::new(0),
             histogram,

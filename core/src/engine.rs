@@ -23,9 +23,8 @@ use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 use crate::sync_error::{SyncError, SyncErrorCode};
 use crate::workspace::{AuthorityMode, WorkspaceSpec};
 
-/// Clusters per engine: 4096 chunks of 64.
-const CLUSTER_CHUNK_BITS: u32 = 6;
-const CLUSTER_CHUNKS: usize = 4096;
+/// The cluster table starts with 64 entries and doubles.
+const CLUSTER_BASE_BITS: u32 = 6;
 
 /// How to build an [`Engine`].
 ///
@@ -143,7 +142,7 @@ impl Engine {
             clock: config.clock,
             workspaces: RwLock::new(BTreeMap::new()),
             cluster_ids: RwLock::new(HashMap::new()),
-            clusters: Chunked::new(CLUSTER_CHUNK_BITS, CLUSTER_CHUNKS),
+            clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
             nodes: Registry::new(config.capacity),
             artifacts: DashMap::new(),
@@ -361,6 +360,7 @@ impl Engine {
     }
 
     fn heartbeat_slot(&self, slot: u32, hb: &Heartbeat<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
+        hb.metrics.validate()?;
         let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
         let cluster = self.cluster_at(cell.cluster());
         let revision = match (hb.applied_snapshot, hb.applied_hash) {
@@ -383,9 +383,8 @@ impl Engine {
         self.observe(slot, &obs, now_ms)
     }
 
-    /// Applies one observation to its slot: the hot path.
+    /// Applies one validated observation to its slot: the hot path.
     pub(crate) fn observe(&self, slot: u32, obs: &Observation<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
-        obs.metrics.validate()?;
         if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
             return Err(Error::new(
                 ErrorKind::FutureHeartbeat,

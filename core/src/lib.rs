@@ -27,12 +27,15 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+pub mod audit;
+mod batch;
 mod chunked;
 mod clock;
 mod cluster;
 mod cluster_state;
 pub mod cohesion;
 pub mod demo;
+pub mod distribution;
 pub mod drift;
 mod engine;
 mod error;
@@ -41,7 +44,9 @@ pub mod health;
 mod heartbeat;
 mod id;
 mod inventory;
+pub mod policy;
 mod recount;
+pub mod record;
 mod registry;
 mod role;
 mod slot;
@@ -51,9 +56,11 @@ mod version;
 mod view;
 mod workspace;
 
+pub use batch::BatchSummary;
 pub use clock::Clock;
 pub use cluster::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
+pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
 pub use engine::{Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
@@ -62,6 +69,7 @@ pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 pub use id::{MAX_ID_LEN, validate_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
+pub use policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
 pub use role::Role;
 pub use snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 pub use sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode};

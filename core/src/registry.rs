@@ -46,8 +46,8 @@ impl Registry {
         Registry {
             shards: (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect(),
             hasher: hashbrown::DefaultHashBuilder::default(),
-            slots: Chunked::new(SLOT_CHUNK_BITS, chunks),
-            ids: Chunked::new(SLOT_CHUNK_BITS, chunks),
+            slots: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
+            ids: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             next: AtomicU32::new(0),
         }
     }

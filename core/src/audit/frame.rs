@@ -1,0 +1,266 @@
+//! The file layout of a durable audit log: a header, then one frame per
+//! record, and the rules that tell a torn tail from corruption.
+//! The full specification is [`format`](super::format).
+
+use super::record::{AuditRecord, MAX_PAYLOAD_LEN, MAX_RECORD_LEN};
+use super::verify::{tampered, Chain};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The first 16 bytes of every audit log file.
+const MAGIC: [u8; 16] = *b"fleetgov audit\n\0";
+/// The file format version written after the magic.
+const FILE_VERSION: u32 = 1;
+/// Magic, version, checksum.
+pub(crate) const HEADER_LEN: usize = 24;
+/// Length and its checksum.
+const FRAME_HEAD: usize = 8;
+/// The body checksum.
+const FRAME_TAIL: usize = 4;
+/// The largest frame body: record length, record, payload.
+const MAX_BODY: usize = 4 + MAX_RECORD_LEN + MAX_PAYLOAD_LEN;
+
+/// The 24-byte file header.
+pub(crate) fn header() -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..16].copy_from_slice(&MAGIC);
+    h[16..20].copy_from_slice(&FILE_VERSION.to_be_bytes());
+    let crc = crc32c::crc32c(&h[..20]);
+    h[20..].copy_from_slice(&crc.to_be_bytes());
+    h
+}
+
+/// The frame that stores `record`.
+pub(crate) fn encode(record: &AuditRecord) -> Vec<u8> {
+    let encoded = record.encode();
+    let body_len = 4 + encoded.len() + record.payload.len();
+    let mut frame = Vec::with_capacity(FRAME_HEAD + body_len + FRAME_TAIL);
+    // Both lengths are bounded by the entry limits (MAX_BODY < 4 GiB).
+    let len = (body_len as u32).to_be_bytes();
+    frame.extend_from_slice(&len);
+    frame.extend_from_slice(&crc32c::crc32c(&len).to_be_bytes());
+    frame.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&encoded);
+    frame.extend_from_slice(&record.payload);
+    let crc = crc32c::crc32c(&frame[FRAME_HEAD..]);
+    frame.extend_from_slice(&crc.to_be_bytes());
+    frame
+}
+
+/// What a file holds.
+pub(crate) enum Contents {
+    /// No complete header: an empty file, or one whose creation was cut
+    /// short (a prefix of the header, or only zero bytes).
+    Blank,
+    /// A log: its valid records and what follows them.
+    Log(Scan),
+}
+
+/// The valid prefix of a log file.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// The records, in order, verified.
+    pub records: Vec<AuditRecord>,
+    /// Their chain (and Merkle tree).
+    pub chain: Chain,
+    /// The file offset just after the last valid frame.
+    pub end: u64,
+    /// How many bytes after `end` are a torn tail.
+    pub torn: u64,
+}
+
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
+}
+
+fn be32(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Parses a whole file: header, frames, tail.
+///
+/// Errors: a file that is not an audit log is
+/// [`InvalidInput`](ErrorKind::InvalidInput); a damaged header or a damaged
+/// or inconsistent record is [`AuditTampered`](ErrorKind::AuditTampered),
+/// naming the first bad record.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Contents> {
+    if all_zero(bytes) || (bytes.len() < HEADER_LEN && header().starts_with(bytes)) {
+        return Ok(Contents::Blank);
+    }
+    if bytes.len() < HEADER_LEN || bytes[..16] != MAGIC {
+        return Err(Error::invalid("not a fleetgov audit log (no audit log header)"));
+    }
+    if crc32c::crc32c(&bytes[..20]) != be32(&bytes[20..24]) {
+        return Err(Error::new(ErrorKind::AuditTampered, "the audit log's file header is corrupt"));
+    }
+    let version = be32(&bytes[16..20]);
+    if version != FILE_VERSION {
+        return Err(Error::invalid(format!("audit log file format {version} is not supported")));
+    }
+    let mut scan = Scan::default();
+    let mut pos = HEADER_LEN;
+    loop {
+        let rest = &bytes[pos..];
+        scan.end = pos as u64;
+        if rest.is_empty() {
+            return Ok(Contents::Log(scan));
+        }
+        let seq = scan.records.len() as u64;
+        let (record, len) = match frame(rest) {
+            Frame::Torn => {
+                scan.torn = rest.len() as u64;
+                return Ok(Contents::Log(scan));
+            }
+            Frame::Corrupt(why) => return Err(tampered(seq, format!("{why} (frame at byte {pos})"))),
+            Frame::Complete { record, payload, len } => {
+                let record = AuditRecord::decode(record, payload.to_vec())
+                    .map_err(|e| tampered(seq, format!("{} (frame at byte {pos})", e.message())))?;
+                (record, len)
+            }
+        };
+        scan.chain.push(&record)?;
+        scan.records.push(record);
+        pos += len;
+    }
+}
+
+enum Frame<'a> {
+    Complete { record: &'a [u8], payload: &'a [u8], len: usize },
+    Torn,
+    Corrupt(&'static str),
+}
+
+/// Reads the frame at the start of `rest` (non-empty).
+///
+/// Torn (what an interrupted append leaves; see the format docs):
+/// fewer bytes than a frame head; a valid frame head announcing more bytes
+/// than remain; or nothing but zero bytes. Anything else that is not a
+/// valid frame is corrupt.
+fn frame(rest: &[u8]) -> Frame<'_> {
+    if rest.len() < FRAME_HEAD {
+        return Frame::Torn;
+    }
+    if crc32c::crc32c(&rest[..4]) != be32(&rest[4..8]) {
+        return if all_zero(rest) { Frame::Torn } else { Frame::Corrupt("its frame length checksum does not match") };
+    }
+    let body_len = be32(rest) as usize;
+    if !(4..=MAX_BODY).contains(&body_len) {
+        return Frame::Corrupt("its frame length is impossible");
+    }
+    let len = FRAME_HEAD + body_len + FRAME_TAIL;
+    if rest.len() < len {
+        return Frame::Torn;
+    }
+    let body = &rest[FRAME_HEAD..FRAME_HEAD + body_len];
+    if crc32c::crc32c(body) != be32(&rest[FRAME_HEAD + body_len..]) {
+        return Frame::Corrupt("its checksum does not match");
+    }
+    let record_len = be32(body) as usize;
+    if record_len > body_len - 4 {
+        return Frame::Corrupt("its record length exceeds its frame");
+    }
+    let (record, payload) = body[4..].split_at(record_len);
+    Frame::Complete { record, payload, len }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::{AuditAction, AuditEntry};
+    use super::super::hasher::TreeHash;
+    use super::*;
+    use crate::Role;
+
+    fn file(n: u64) -> (Vec<u8>, Vec<usize>) {
+        let mut bytes = header().to_vec();
+        let mut starts = Vec::new();
+        let mut prev = TreeHash::default();
+        for seq in 0..n {
+            let entry = AuditEntry::new(seq, "op", Role::Operator, AuditAction::Publish, "c-1")
+                .payload(vec![seq as u8; seq as usize * 3]);
+            let record = AuditRecord::chain(entry, seq, prev);
+            prev = record.leaf_hash();
+            starts.push(bytes.len());
+            bytes.extend_from_slice(&encode(&record));
+        }
+        (bytes, starts)
+    }
+
+    fn log(bytes: &[u8]) -> Scan {
+        match parse(bytes).unwrap() {
+            Contents::Log(scan) => scan,
+            Contents::Blank => panic!("blank"),
+        }
+    }
+
+    fn bad_seq(bytes: &[u8]) -> String {
+        let Err(e) = parse(bytes) else { panic!("accepted") };
+        assert_eq!(e.kind(), ErrorKind::AuditTampered, "{e}");
+        e.message().to_string()
+    }
+
+    #[test]
+    fn clean_file_parses_to_all_records() {
+        let (bytes, _) = file(4);
+        let scan = log(&bytes);
+        assert_eq!(scan.records.len(), 4);
+        assert_eq!((scan.end, scan.torn), (bytes.len() as u64, 0));
+    }
+
+    #[test]
+    fn blank_files() {
+        assert!(matches!(parse(&[]).unwrap(), Contents::Blank));
+        assert!(matches!(parse(&header()[..7]).unwrap(), Contents::Blank));
+        assert!(matches!(parse(&[0; 100]).unwrap(), Contents::Blank));
+        assert_eq!(parse(b"hello world").err().unwrap().kind(), ErrorKind::InvalidInput);
+        assert_eq!(parse(&[b'x'; 100]).err().unwrap().kind(), ErrorKind::InvalidInput);
+        let mut v2 = header();
+        v2[19] = 2;
+        assert_eq!(parse(&v2).err().unwrap().kind(), ErrorKind::AuditTampered);
+    }
+
+    #[test]
+    fn every_prefix_of_a_frame_is_a_torn_tail() {
+        let (bytes, starts) = file(3);
+        let last = starts[2];
+        for cut in last + 1..bytes.len() {
+            let scan = log(&bytes[..cut]);
+            assert_eq!(scan.records.len(), 2, "cut at {cut}");
+            assert_eq!((scan.end, scan.torn), (last as u64, (cut - last) as u64));
+        }
+    }
+
+    #[test]
+    fn zero_filled_tails_are_torn() {
+        let (mut bytes, _) = file(2);
+        let end = bytes.len() as u64;
+        bytes.extend_from_slice(&[0; 4096]);
+        let scan = log(&bytes);
+        assert_eq!((scan.records.len(), scan.end, scan.torn), (2, end, 4096));
+    }
+
+    #[test]
+    fn a_complete_last_frame_with_a_bad_checksum_is_corruption_not_a_tear() {
+        let (mut bytes, _) = file(3);
+        let n = bytes.len();
+        bytes[n - 1] ^= 1;
+        assert!(bad_seq(&bytes).starts_with("audit record 2 is bad: its checksum"));
+    }
+
+    #[test]
+    fn any_flipped_byte_names_its_record() {
+        let (bytes, starts) = file(5);
+        for at in HEADER_LEN..bytes.len() {
+            let seq = starts.iter().rposition(|&s| s <= at).unwrap();
+            for mask in [0x01, 0x80, 0xff] {
+                let mut bad = bytes.clone();
+                bad[at] ^= mask;
+                let msg = bad_seq(&bad);
+                assert!(msg.starts_with(&format!("audit record {seq} ")), "byte {at}: {msg}");
+            }
+        }
+        for at in 0..HEADER_LEN {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x10;
+            assert!(parse(&bad).is_err(), "header byte {at}");
+        }
+    }
+}

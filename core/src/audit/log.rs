@@ -1,0 +1,491 @@
+//! The audit log: append, read, prove, checkpoint; in memory or on disk.
+//!
+//! # Durability and group commit
+//!
+//! A file-backed append is acknowledged (returns `Ok`) only after an fsync
+//! that covers its frame. Appenders share fsyncs (leader/follower group
+//! commit):
+//!
+//! 1. Under the state lock, an appender assigns the next sequence number,
+//!    writes its frame to the file (so frames land in sequence order) and
+//!    remembers the record as *written*.
+//! 2. It then waits until the *durable* count passes its record. If no fsync
+//!    is running it becomes the leader: it notes how many records are
+//!    written, releases the lock, fsyncs, re-takes the lock, raises the
+//!    durable count to what it noted and wakes everyone. Appenders that wrote
+//!    while the leader was in fsync are covered by the next leader's single
+//!    fsync: under load one fsync acknowledges a whole group.
+//!
+//! Readers (`records`, `head`, proofs, checkpoints) see durable records only.
+//!
+//! # Failure
+//!
+//! A failed write or fsync *fails the log*: that append and every later one
+//! return [`Io`](ErrorKind::Io), and fsync is never retried (after a failed
+//! fsync the kernel may have dropped the dirty pages, so a retry that
+//! succeeds would prove nothing). Reopen the file to recover. As in any
+//! database, an append that returned an error may still be found in the file
+//! after reopening; one that returned `Ok` always is.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::checkpoint::Checkpoint;
+use super::file;
+use super::frame;
+use super::hasher::TreeHash;
+use super::merkle::MerkleTree;
+use super::note::CheckpointSigner;
+use super::proof::{ConsistencyProof, InclusionProof};
+use super::record::{AuditEntry, AuditRecord};
+use super::verify::{verify_records, TreeHead};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Where frames go: the log file, or a test double.
+pub(crate) trait Storage: Send + Sync {
+    /// Writes `frame` at the end.
+    fn append(&self, frame: &[u8]) -> std::io::Result<()>;
+    /// Makes everything written so far durable.
+    fn sync(&self) -> std::io::Result<()>;
+}
+
+/// An append-only, hash-chained, Merkle-tree audit log.
+///
+/// Thread-safe: every method takes `&self`; share it in an `Arc`.
+///
+/// ```
+/// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog};
+/// use fleetgov::Role;
+/// let log = AuditLog::in_memory();
+/// let entry = AuditEntry::new(1_700_000_000_000, "alice", Role::Operator, AuditAction::ForceSyncNode, "gw-1")
+///     .justification("Emergency disaster recovery")
+///     .payload(&b"{\"node\":\"gw-1\"}"[..]);
+/// let record = log.append(entry).unwrap();
+/// assert_eq!((record.seq, log.size()), (0, 1));
+/// assert_eq!(log.head().root, record.leaf_hash()); // a one-leaf tree's root is its leaf
+/// ```
+pub struct AuditLog {
+    state: Mutex<State>,
+    synced: Condvar,
+    storage: Option<Box<dyn Storage>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Every written record, in order.
+    records: Vec<Arc<AuditRecord>>,
+    tree: MerkleTree,
+    /// `records[..durable]` are acknowledged; only they are visible.
+    durable: usize,
+    /// A leader is in fsync.
+    syncing: bool,
+    /// Why the log failed, if it did.
+    failure: Option<String>,
+}
+
+impl State {
+    fn push(&mut self, record: Arc<AuditRecord>) {
+        self.tree.push_leaf_hash(record.leaf_hash());
+        self.records.push(record);
+    }
+
+    fn fail(&mut self, why: String) -> Error {
+        let error = failed(&why);
+        self.failure.get_or_insert(why);
+        error
+    }
+
+    fn durable_size(&self) -> u64 {
+        self.durable as u64
+    }
+}
+
+fn failed(why: &str) -> Error {
+    Error::new(ErrorKind::Io, format!("the audit log failed and accepts no more appends: {why}"))
+}
+
+impl AuditLog {
+    /// A log kept in memory only: appends are acknowledged at once and are
+    /// gone when the log is dropped.
+    pub fn in_memory() -> Self {
+        AuditLog { state: Mutex::default(), synced: Condvar::new(), storage: None }
+    }
+
+    /// Opens the file-backed log at `path`, creating it (and making its
+    /// directory entry durable) if needed.
+    ///
+    /// Recovery: a torn tail (an append cut short by a crash, never
+    /// acknowledged) is cut off; a corrupt or inconsistent record anywhere
+    /// refuses the file with [`AuditTampered`](ErrorKind::AuditTampered)
+    /// naming it; a file that is not an audit log is
+    /// [`InvalidInput`](ErrorKind::InvalidInput). The file is locked while
+    /// open: a second open, in this or another process, is
+    /// [`Conflict`](ErrorKind::Conflict).
+    ///
+    /// ```
+    /// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog};
+    /// use fleetgov::Role;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("audit.log");
+    /// let log = AuditLog::open(&path).unwrap();
+    /// log.append(AuditEntry::new(1, "alice", Role::Admin, AuditAction::Publish, "eks-prod-us")).unwrap();
+    /// let head = log.head();
+    /// drop(log);
+    /// let reopened = AuditLog::open(&path).unwrap();
+    /// assert_eq!(reopened.head(), head);
+    /// assert_eq!(reopened.records()[0].target, "eks-prod-us");
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let (log_file, scan) = file::open(path.as_ref())?;
+        let records: Vec<_> = scan.records.into_iter().map(Arc::new).collect();
+        let state = State {
+            durable: records.len(),
+            records,
+            tree: scan.chain.into_tree(),
+            syncing: false,
+            failure: None,
+        };
+        Ok(Self::with_storage(state, Box::new(log_file)))
+    }
+
+    fn with_storage(state: State, storage: Box<dyn Storage>) -> Self {
+        AuditLog { state: Mutex::new(state), synced: Condvar::new(), storage: Some(storage) }
+    }
+
+    /// Whether appends are written to a file.
+    pub fn is_durable(&self) -> bool {
+        self.storage.is_some()
+    }
+
+    /// Appends `entry` and returns the record it became (sequence number and
+    /// hashes filled in), once it is durable.
+    ///
+    /// Errors: an invalid entry ([`AuditEntry::validate`]) changes nothing;
+    /// a failed write or fsync, now or earlier, is [`Io`](ErrorKind::Io).
+    pub fn append(&self, entry: AuditEntry) -> Result<Arc<AuditRecord>> {
+        entry.validate()?;
+        let mut state = self.state.lock();
+        if let Some(why) = &state.failure {
+            return Err(failed(why));
+        }
+        let seq = state.records.len() as u64;
+        let prev = seq.checked_sub(1).and_then(|p| state.tree.leaf_hash(p)).unwrap_or_default();
+        let record = Arc::new(AuditRecord::chain(entry, seq, prev));
+        let Some(storage) = self.storage.as_deref() else {
+            state.push(Arc::clone(&record));
+            state.durable = state.records.len();
+            return Ok(record);
+        };
+        if let Err(e) = storage.append(&frame::encode(&record)) {
+            return Err(state.fail(format!("write: {e}")));
+        }
+        state.push(Arc::clone(&record));
+        self.wait_durable(state, storage, seq)?;
+        Ok(record)
+    }
+
+    /// Group commit: returns once record `seq` is durable (leading an fsync
+    /// if none is running), or the log has failed.
+    fn wait_durable(&self, mut state: MutexGuard<'_, State>, storage: &dyn Storage, seq: u64) -> Result<()> {
+        loop {
+            if state.durable_size() > seq {
+                return Ok(());
+            }
+            if let Some(why) = &state.failure {
+                return Err(failed(why));
+            }
+            if state.syncing {
+                self.synced.wait(&mut state);
+                continue;
+            }
+            state.syncing = true;
+            let covered = state.records.len();
+            let result = MutexGuard::unlocked(&mut state, || storage.sync());
+            state.syncing = false;
+            match result {
+                Ok(()) => state.durable = covered,
+                Err(e) => {
+                    state.fail(format!("fsync: {e}"));
+                }
+            }
+            self.synced.notify_all();
+        }
+    }
+
+    /// The error every append now returns, if the log has failed.
+    pub fn failure(&self) -> Option<Error> {
+        self.state.lock().failure.as_deref().map(failed)
+    }
+
+    /// The number of acknowledged records.
+    pub fn size(&self) -> u64 {
+        self.state.lock().durable_size()
+    }
+
+    /// Size and Merkle root of the acknowledged records.
+    pub fn head(&self) -> TreeHead {
+        let state = self.state.lock();
+        let size = state.durable_size();
+        TreeHead { size, root: state.tree.prefix_root(size) }
+    }
+
+    /// The root when the log held `size` records.
+    pub fn root_at(&self, size: u64) -> Result<TreeHash> {
+        let state = self.state.lock();
+        check_size(&state, size)?;
+        state.tree.root_at(size)
+    }
+
+    /// Record `seq` ([`NotFound`](ErrorKind::NotFound) past the end).
+    pub fn record(&self, seq: u64) -> Result<Arc<AuditRecord>> {
+        let state = self.state.lock();
+        usize::try_from(seq)
+            .ok()
+            .and_then(|i| state.records[..state.durable].get(i))
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("audit record {seq}")))
+    }
+
+    /// Every acknowledged record, in order (for replay and listing).
+    pub fn records(&self) -> Vec<Arc<AuditRecord>> {
+        self.records_from(0, usize::MAX)
+    }
+
+    /// Up to `limit` acknowledged records starting at `from`.
+    pub fn records_from(&self, from: u64, limit: usize) -> Vec<Arc<AuditRecord>> {
+        let state = self.state.lock();
+        let visible = &state.records[..state.durable];
+        let start = usize::try_from(from).unwrap_or(usize::MAX).min(visible.len());
+        visible[start..].iter().take(limit).cloned().collect()
+    }
+
+    /// Proof that record `seq` is in the log of `size` records.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<InclusionProof> {
+        let state = self.state.lock();
+        check_size(&state, size)?;
+        Ok(InclusionProof { leaf_index: seq, tree_size: size, path: state.tree.inclusion_path(seq, size)? })
+    }
+
+    /// Proof that the log of `old_size` records is a prefix of the log of
+    /// `new_size` records.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        let state = self.state.lock();
+        check_size(&state, new_size)?;
+        Ok(ConsistencyProof { old_size, new_size, path: state.tree.consistency_path(old_size, new_size)? })
+    }
+
+    /// The current head as a checkpoint signed by `signer` (whose name is
+    /// the origin): the text to publish.
+    pub fn checkpoint(&self, signer: &CheckpointSigner) -> Result<String> {
+        Checkpoint::new(signer.name(), self.head()).sign(signer)
+    }
+
+    /// Checks that this log extends `checkpoint` (a checkpoint it signed
+    /// earlier): it holds the checkpoint's records with the same root.
+    pub fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let state = self.state.lock();
+        checkpoint.check_prefix_of(&state.tree, state.durable_size())
+    }
+
+    /// Re-verifies every acknowledged record (sequence, chain, payload
+    /// hashes) and the Merkle tree built from them; returns the head.
+    pub fn verify(&self) -> Result<TreeHead> {
+        let records = self.records();
+        let head = verify_records(records.iter().map(|r| &**r))?;
+        let root = self.root_at(head.size)?;
+        if root != head.root {
+            return Err(Error::new(ErrorKind::AuditTampered, "the audit log's tree does not match its records"));
+        }
+        Ok(head)
+    }
+}
+
+fn check_size(state: &State, size: u64) -> Result<()> {
+    if size > state.durable_size() {
+        return Err(Error::invalid(format!("tree size {size} exceeds the log's size {}", state.durable_size())));
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog").field("durable", &self.is_durable()).field("head", &self.head()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use super::*;
+    use crate::audit::record::AuditAction;
+    use crate::Role;
+
+    fn entry(t: u64) -> AuditEntry {
+        AuditEntry::new(t, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us").payload(t.to_string().into_bytes())
+    }
+
+    /// Storage that fails on demand and whose fsync can be held closed until
+    /// enough frames were written.
+    #[derive(Default)]
+    struct Scripted {
+        appends: AtomicUsize,
+        syncs: AtomicUsize,
+        fail_append: Option<usize>,
+        fail_sync: Option<usize>,
+        /// The first fsync waits until this many frames were written.
+        first_sync_waits_for: usize,
+        gate: (Mutex<()>, Condvar),
+    }
+
+    impl Storage for Arc<Scripted> {
+        fn append(&self, _frame: &[u8]) -> io::Result<()> {
+            let n = {
+                // Under the gate's mutex, so a waiting fsync cannot miss the wake-up.
+                let _gate = self.gate.0.lock();
+                self.gate.1.notify_all();
+                self.appends.fetch_add(1, SeqCst)
+            };
+            if self.fail_append == Some(n) {
+                return Err(io::Error::other("disk full"));
+            }
+            Ok(())
+        }
+
+        fn sync(&self) -> io::Result<()> {
+            let n = self.syncs.fetch_add(1, SeqCst);
+            if n == 0 {
+                let mut g = self.gate.0.lock();
+                while self.appends.load(SeqCst) < self.first_sync_waits_for {
+                    self.gate.1.wait(&mut g);
+                }
+            }
+            if self.fail_sync == Some(n) {
+                return Err(io::Error::other("EIO"));
+            }
+            Ok(())
+        }
+    }
+
+    fn scripted(s: Scripted) -> (Arc<Scripted>, AuditLog) {
+        let s = Arc::new(s);
+        (Arc::clone(&s), AuditLog::with_storage(State::default(), Box::new(Arc::clone(&s))))
+    }
+
+    #[test]
+    fn records_chain_and_the_tree_grows() {
+        let log = AuditLog::in_memory();
+        let a = log.append(entry(1)).unwrap();
+        let b = log.append(entry(2)).unwrap();
+        assert_eq!((a.seq, b.seq), (0, 1));
+        assert_eq!(a.prev_hash, TreeHash::default());
+        assert_eq!(b.prev_hash, a.leaf_hash());
+        assert_eq!(log.verify().unwrap(), log.head());
+        assert_eq!(log.records_from(1, 10).len(), 1);
+        assert_eq!(log.records_from(5, 10).len(), 0);
+        assert_eq!(log.record(2).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(log.inclusion_proof(0, 3).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(log.consistency_proof(1, 3).unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn an_invalid_entry_changes_nothing() {
+        let log = AuditLog::in_memory();
+        log.append(entry(1)).unwrap();
+        let head = log.head();
+        let e = log.append(AuditEntry { action: AuditAction::GlobalOverwrite, ..entry(2) }).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::JustificationRequired);
+        assert_eq!(log.head(), head);
+        assert!(log.failure().is_none());
+    }
+
+    #[test]
+    fn one_fsync_acknowledges_a_whole_group() {
+        const WRITERS: usize = 8;
+        let (s, log) = scripted(Scripted { first_sync_waits_for: WRITERS, ..Scripted::default() });
+        std::thread::scope(|scope| {
+            for t in 0..WRITERS {
+                let log = &log;
+                scope.spawn(move || log.append(entry(t as u64)).unwrap());
+            }
+        });
+        // The first leader's fsync covered its own frame; it was held until
+        // every writer had written, so the next leader's one fsync covered
+        // all the others.
+        assert_eq!(s.syncs.load(SeqCst), 2);
+        assert_eq!(log.size(), WRITERS as u64);
+        log.verify().unwrap();
+    }
+
+    #[test]
+    fn records_are_invisible_until_durable() {
+        let (s, log) = scripted(Scripted { first_sync_waits_for: 2, ..Scripted::default() });
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| log.append(entry(1)).unwrap());
+            let mut g = s.gate.0.lock();
+            while s.appends.load(SeqCst) < 1 {
+                s.gate.1.wait(&mut g);
+            }
+            drop(g);
+            // Written, fsync pending: not acknowledged, not visible.
+            assert_eq!(log.size(), 0);
+            assert!(log.records().is_empty());
+            // A second append releases the held fsync.
+            log.append(entry(2)).unwrap();
+            writer.join().unwrap();
+        });
+        assert_eq!(log.size(), 2);
+    }
+
+    #[test]
+    fn a_failed_fsync_fails_the_log_and_is_never_retried() {
+        let (s, log) = scripted(Scripted { fail_sync: Some(1), ..Scripted::default() });
+        log.append(entry(1)).unwrap();
+        let e = log.append(entry(2)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.message().contains("fsync"), "{e}");
+        for t in 3..6 {
+            assert_eq!(log.append(entry(t)).unwrap_err().kind(), ErrorKind::Io);
+        }
+        assert_eq!(s.syncs.load(SeqCst), 2, "no fsync after the failed one");
+        assert_eq!(s.appends.load(SeqCst), 2, "no write after the failure");
+        assert_eq!(log.size(), 1, "the unacknowledged record stays invisible");
+        assert_eq!(log.failure().unwrap().kind(), ErrorKind::Io);
+        log.verify().unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_fails_the_log() {
+        let (s, log) = scripted(Scripted { fail_append: Some(0), ..Scripted::default() });
+        assert!(log.append(entry(1)).unwrap_err().message().contains("disk full"));
+        assert_eq!(log.append(entry(2)).unwrap_err().kind(), ErrorKind::Io);
+        assert_eq!((s.appends.load(SeqCst), s.syncs.load(SeqCst)), (1, 0));
+        assert_eq!(log.size(), 0);
+    }
+
+    #[test]
+    fn waiting_followers_learn_of_a_failed_fsync() {
+        const WRITERS: usize = 4;
+        let (s, log) =
+            scripted(Scripted { first_sync_waits_for: WRITERS, fail_sync: Some(0), ..Scripted::default() });
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..WRITERS).map(|t| {
+                let log = &log;
+                scope.spawn(move || log.append(entry(t as u64)).map(|r| r.seq))
+            }).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Io)), "{results:?}");
+        assert_eq!(s.syncs.load(SeqCst), 1);
+        assert_eq!(log.size(), 0);
+    }
+
+    #[test]
+    fn audit_log_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<AuditLog>();
+    }
+}

@@ -1,0 +1,161 @@
+//! The batch path: same results as single calls, malformed batches change
+//! nothing, and concurrent batches keep the counters exact.
+
+mod common;
+
+use common::{T0, engine, v};
+use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome, OutcomeRecord, RECORD_SIZE};
+use fleetgov::*;
+use zerocopy::IntoBytes;
+
+fn record(h: NodeHandle, at: u64, s: Option<&Snapshot>, err: Option<(SyncErrorCode, &str)>) -> HeartbeatRecord {
+    let m = Metrics { cpu: 10.0, memory: 20.0, tps: 30.0, heap: 40.0, hot_swap_errors: 0 };
+    let mut r = HeartbeatRecord::new(h, at, v("3.5.0"), ProcessStatus::Ready, m);
+    if let Some(s) = s {
+        r = r.with_applied(s.revision, s.hash);
+    }
+    if let Some((code, detail)) = err {
+        r = r.with_sync_error(code, detail);
+    }
+    r
+}
+
+fn outcomes(n: usize) -> Vec<u8> {
+    vec![0u8; n * OUTCOME_SIZE]
+}
+
+#[test]
+fn batch_matches_single_calls() {
+    let (batch, single) = (engine(), engine());
+    let mut records = Vec::new();
+    for e in [&batch, &single] {
+        e.publish("stage", b"a", "p", T0).unwrap();
+        e.publish("stage", b"b", "p", T0).unwrap();
+        e.publish("prod", b"a", "p", T0).unwrap();
+    }
+    let r1 = single.snapshot("stage@r1").unwrap();
+    let r2 = single.snapshot("stage@r2").unwrap();
+    let p1 = single.snapshot("prod@r1").unwrap();
+    for i in 0..300 {
+        let cluster = if i % 3 == 0 { "prod" } else { "stage" };
+        let h = batch.enroll(&format!("n{i}"), cluster, T0).unwrap();
+        assert_eq!(single.enroll(&format!("n{i}"), cluster, T0).unwrap().slot(), h.slot());
+        let snap = match (cluster, i % 4) {
+            ("prod", _) => Some(&p1),
+            (_, 0) => None,
+            (_, 1) => Some(&r1),
+            _ => Some(&r2),
+        };
+        let err = (i % 7 == 0).then_some((SyncErrorCode::ReloadFailure, "Incompatible Filter Signature"));
+        records.push((i, record(h, T0 + i as u64, snap, err), snap, err));
+    }
+    let bytes: Vec<u8> = records.iter().flat_map(|(_, r, _, _)| r.as_bytes().to_vec()).collect();
+    let mut out = outcomes(records.len());
+    let summary = batch.ingest_batch(&bytes, &mut out).unwrap();
+    assert_eq!((summary.accepted, summary.refused), (300, 0));
+    let outs = OutcomeRecord::from_bytes_mut(&mut out).unwrap();
+    for ((i, _, snap, err), out) in records.iter().zip(outs.iter()) {
+        let e: Option<SyncError> = err.map(|(c, d)| SyncError::new(c, d));
+        let mut hb = Heartbeat { sync_error: e.as_ref(), ..Heartbeat::new(T0 + *i as u64, v("3.5.0")) };
+        hb.metrics = Metrics { cpu: 10.0, memory: 20.0, tps: 30.0, heap: 40.0, hot_swap_errors: 0 };
+        if let Some(s) = snap {
+            hb = hb.applied(&s.id, s.hash);
+        }
+        let d = single.heartbeat_by_id(&format!("n{i}"), &hb).unwrap();
+        let expected = match d.map(|d| d.kind) {
+            None => Outcome::Accepted,
+            Some(DirectiveKind::Reconcile) => Outcome::Reconcile,
+            Some(DirectiveKind::ForceSync) => Outcome::ForceSync,
+        };
+        assert_eq!(out.outcome(), Some(expected), "node n{i}");
+        assert_eq!(out.directive(), d.map(|d| (d.snapshot.revision, d.snapshot.hash)));
+    }
+    for c in ["prod", "stage"] {
+        assert_eq!(batch.cluster(c, T0).unwrap(), single.cluster(c, T0).unwrap());
+    }
+    for i in (0..300).step_by(37) {
+        assert_eq!(batch.node(&format!("n{i}"), T0).unwrap(), single.node(&format!("n{i}"), T0).unwrap());
+    }
+    assert!(batch.recount_mismatches().is_empty());
+}
+
+#[test]
+fn per_record_outcomes_for_state_rules() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "p", T0).unwrap();
+    let h = e.enroll("n", "prod", T0).unwrap();
+    let ghost = NodeHandle::from_raw(h.to_raw() + 1000);
+    let batch = [
+        record(h, T0 + 10, Some(&s), None),
+        record(h, T0 + 5, Some(&s), None),
+        record(h, T0 + MAX_FUTURE_SKEW_MS + 1, Some(&s), None),
+        record(ghost, T0, None, None),
+    ];
+    let bytes = batch.as_bytes();
+    let mut out = outcomes(batch.len());
+    let summary = e.ingest_batch(bytes, &mut out).unwrap();
+    assert_eq!(summary, BatchSummary { accepted: 1, directives: 0, refused: 3 });
+    let got: Vec<_> = OutcomeRecord::from_bytes_mut(&mut out).unwrap().iter().map(|o| o.outcome().unwrap()).collect();
+    assert_eq!(got, [Outcome::Accepted, Outcome::Stale, Outcome::Future, Outcome::UnknownNode]);
+}
+
+#[test]
+fn a_malformed_record_rejects_the_whole_batch_and_changes_nothing() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "p", T0).unwrap();
+    let h = e.enroll("n", "prod", T0).unwrap();
+    let other = e.enroll("m", "prod", T0).unwrap();
+    let mut bytes = [record(h, T0, Some(&s), None), record(other, T0, Some(&s), None)].as_bytes().to_vec();
+    bytes[RECORD_SIZE + 60..RECORD_SIZE + 64].copy_from_slice(&f32::NAN.to_le_bytes());
+    let mut out = outcomes(2);
+    let err = e.ingest_batch(&bytes, &mut out).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().starts_with("record 1:"), "{err}");
+    assert_eq!(e.node("n", T0).unwrap().health, Health::Never);
+    assert_eq!(e.cohesion("prod").unwrap(), 0);
+    assert_eq!(e.ingest_batch(&bytes[..200], &mut out).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.ingest_batch(&bytes[..RECORD_SIZE], &mut out[..39]).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let mut short = outcomes(1);
+    bytes[RECORD_SIZE + 60..RECORD_SIZE + 64].copy_from_slice(&1f32.to_le_bytes());
+    assert_eq!(e.ingest_batch(&bytes, &mut short).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.node("n", T0).unwrap().health, Health::Never);
+}
+
+#[test]
+fn concurrent_batches_keep_counters_exact() {
+    const NODES: usize = 20_000;
+    let e = engine();
+    for c in ["prod", "stage"] {
+        e.publish(c, b"one", "p", T0).unwrap();
+        e.publish(c, b"two", "p", T0).unwrap();
+    }
+    let snaps: Vec<Snapshot> =
+        ["prod@r1", "prod@r2", "stage@r1", "stage@r2"].iter().map(|id| e.snapshot(id).unwrap()).collect();
+    let handles: Vec<_> =
+        (0..NODES).map(|i| e.enroll(&format!("n{i}"), if i % 2 == 0 { "prod" } else { "stage" }, T0).unwrap()).collect();
+    std::thread::scope(|scope| {
+        for t in 0..3u64 {
+            let (e, handles, snaps) = (&e, &handles, &snaps);
+            scope.spawn(move || {
+                let mut x = 0x2545f4914f6cdd1du64 ^ t;
+                for round in 0..4u64 {
+                    let batch: Vec<HeartbeatRecord> = (0..10_000)
+                        .map(|_| {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            let node = x as usize % NODES;
+                            let base = if node % 2 == 0 { 0 } else { 2 };
+                            let s = &snaps[base + (x >> 33) as usize % 2];
+                            let err = ((x >> 50) % 8 == 0).then_some((SyncErrorCode::NatsTimeout, "late"));
+                            record(handles[node], T0 + round, Some(s), err)
+                        })
+                        .collect();
+                    let mut out = outcomes(batch.len());
+                    e.ingest_batch(batch.as_bytes(), &mut out).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(e.recount_mismatches(), Vec::<String>::new());
+}
