@@ -77,6 +77,11 @@ impl Metrics {
         self.rejected.get_or_create(&RejectLabels { code }).inc();
     }
 
+    /// Counts binary records refused by a state rule (stale, future, unknown node).
+    pub fn refused_records(&self, n: u64) {
+        self.rejected.get_or_create(&RejectLabels { code: "REFUSED_RECORD" }).inc_by(n);
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -4,10 +4,15 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
 use fleetgov::{ContentHash, Directive, DirectiveKind, Heartbeat, Metrics, ProcessStatus, Role, RuntimeVersion, SyncError};
 use serde::{Deserialize, Serialize};
 
+use super::snapshots::media_type;
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -112,25 +117,72 @@ pub struct BatchResult {
 /// The most heartbeats one JSON request may carry.
 pub const MAX_BATCH: usize = 100_000;
 
-/// `POST /api/v1/heartbeats` (operator; `application/json`). Each heartbeat
-/// is applied or rejected on its own — a stale, future, unknown or malformed
-/// one gets its error in `results` and the others still apply; a body that is
-/// not a well-formed batch is refused whole (400) and nothing is applied.
-pub async fn post(
-    State(state): State<AppState>,
-    who: Principal,
-    Json(batch): Json<HeartbeatBatch>,
-) -> ApiResult<Json<BatchResult>> {
+/// `POST /api/v1/heartbeats` (operator).
+///
+/// - `application/json`: `{"heartbeats": [...]}`. Each heartbeat is applied
+///   or rejected on its own — a stale, future, unknown or malformed one gets
+///   its error in `results` and the others still apply; a body that is not a
+///   well-formed batch is refused whole (400) and nothing is applied.
+/// - `application/octet-stream`: binary heartbeat records
+///   ([`fleetgov::record`], 128 bytes each, node handles from enrolment). A
+///   malformed record refuses the whole batch (400, naming the record);
+///   otherwise the answer is one 40-byte outcome record per heartbeat, with
+///   the counts in `X-Fleetgov-Accepted`, `-Directives` and `-Refused`.
+///   Records name nodes by handle, so only a token of every workspace may
+///   send them.
+pub async fn post(State(state): State<AppState>, who: Principal, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     who.require(Role::Operator)?;
-    if batch.heartbeats.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!("a batch holds at most {MAX_BATCH} heartbeats")));
+    match media_type(&headers) {
+        Some("application/json") => {
+            let batch: HeartbeatBatch =
+                serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("malformed heartbeat batch: {e}")))?;
+            if batch.heartbeats.len() > MAX_BATCH {
+                return Err(ApiError::invalid(format!("a batch holds at most {MAX_BATCH} heartbeats")));
+            }
+            let state2 = state.clone();
+            let result = blocking(move || apply(&state2, &who, batch.heartbeats)).await?;
+            state.metrics.accepted("json", result.accepted);
+            Ok(Json(result).into_response())
+        }
+        Some("application/octet-stream") => {
+            if who.scope != Scope::All {
+                return Err(ApiError::forbidden("binary records name nodes by handle; they need a token of every workspace"));
+            }
+            let state2 = state.clone();
+            let (summary, outcomes) = blocking(move || {
+                let mut outcomes = vec![0u8; body.len() / RECORD_SIZE * OUTCOME_SIZE];
+                state2.engine.ingest_batch(&body, &mut outcomes).map(|s| (s, outcomes))
+            })
+            .await??;
+            state.metrics.accepted("binary", summary.accepted);
+            if summary.refused > 0 {
+                state.metrics.refused_records(summary.refused);
+            }
+            let count = |n: u64| HeaderValue::from(n);
+            Ok((
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+                    (HeaderName::from_static("x-fleetgov-accepted"), count(summary.accepted)),
+                    (HeaderName::from_static("x-fleetgov-directives"), count(summary.directives)),
+                    (HeaderName::from_static("x-fleetgov-refused"), count(summary.refused)),
+                ],
+                outcomes,
+            )
+                .into_response())
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("content type {} is not application/json or application/octet-stream", other.unwrap_or("(none)")),
+        )),
     }
-    let state2 = state.clone();
-    let result = tokio::task::spawn_blocking(move || apply(&state2, &who, batch.heartbeats))
+}
+
+/// Runs engine work off the async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))?;
-    state.metrics.accepted("json", result.accepted);
-    Ok(Json(result))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))
 }
 
 fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> BatchResult {

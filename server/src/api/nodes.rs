@@ -107,6 +107,18 @@ pub struct EnrollBody {
     nodes: Vec<String>,
 }
 
+/// The answer to an enrolment: the node handles (in request order) that
+/// binary heartbeat records name nodes by.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolled {
+    cluster: String,
+    /// Nodes now enrolled in the cluster.
+    total: u64,
+    /// [`fleetgov::NodeHandle::to_raw`] of each node, in request order.
+    handles: Vec<u64>,
+}
+
 /// The most nodes one enrolment request may name.
 pub const MAX_ENROLL: usize = 100_000;
 
@@ -118,7 +130,7 @@ pub async fn enroll(
     who: Principal,
     Path(id): Path<String>,
     Json(body): Json<EnrollBody>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<Enrolled>)> {
     who.require(Role::Operator)?;
     visible_cluster(&state, &who, &id)?;
     if body.nodes.is_empty() || body.nodes.len() > MAX_ENROLL {
@@ -137,9 +149,10 @@ pub async fn enroll(
             }
         }
     }
+    let mut handles = Vec::with_capacity(body.nodes.len());
     for node in &body.nodes {
-        state.engine.enroll(node, &id, now)?;
+        handles.push(state.engine.enroll(node, &id, now)?.to_raw());
     }
     let total = state.engine.cluster(&id, now)?.total;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "cluster": id, "enrolled": body.nodes.len(), "total": total }))))
+    Ok((StatusCode::CREATED, Json(Enrolled { cluster: id, total, handles })))
 }
