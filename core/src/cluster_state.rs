@@ -126,16 +126,22 @@ impl ClusterState {
         self.snapshots.get(revision as usize)?.get().map(|b| &**b)
     }
 
-    /// Publishes the next revision, built by `make(revision)`, and makes it desired.
-    pub(crate) fn publish(&self, make: impl FnOnce(u32) -> Snapshot) -> crate::Result<&Snapshot> {
+    /// Installs `snapshot` (which must be the next revision) and makes it desired.
+    pub(crate) fn publish(&self, snapshot: Snapshot) -> crate::Result<&Snapshot> {
         let _serial = self.publish_lock.lock();
         let revision = self.latest() + 1;
+        if snapshot.revision != revision || *snapshot.cluster != *self.id {
+            return Err(crate::Error::invalid(format!(
+                "snapshot {} is not the next revision ({revision}) of cluster '{}'",
+                snapshot.id, self.id
+            )));
+        }
         let cell = self
             .snapshots
             .get_or_alloc(revision as usize)
             .filter(|_| self.histogram.get_or_alloc(revision as usize).is_some())
             .ok_or_else(|| crate::Error::invalid(format!("cluster '{}' has reached its revision limit", self.id)))?;
-        let snapshot = &**cell.get_or_init(|| Box::new(make(revision)));
+        let snapshot = &**cell.get_or_init(|| Box::new(snapshot));
         // Release: publishes the snapshot set just above to Acquire readers.
         self.latest.store(revision, Ordering::Release);
         self.desired.store(revision, Ordering::Release);

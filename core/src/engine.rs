@@ -6,7 +6,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+
+use crate::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
+use crate::authority_log::AuthorityEvent;
+use crate::role::Role;
 
 use crate::chunked::Chunked;
 use crate::clock::Clock;
@@ -30,7 +34,8 @@ const CLUSTER_BASE_BITS: u32 = 6;
 ///
 /// ```
 /// use fleetgov::{Clock, Engine, EngineConfig};
-/// let engine = Engine::with_config(EngineConfig { clock: Clock::manual(0), capacity: 10_000 }).unwrap();
+/// let config = EngineConfig { clock: Clock::manual(0), capacity: 10_000, ..EngineConfig::default() };
+/// let engine = Engine::with_config(config).unwrap();
 /// # let _ = engine;
 /// ```
 #[derive(Clone, Debug)]
@@ -40,13 +45,32 @@ pub struct EngineConfig {
     /// The most nodes the engine will hold (memory is allocated as nodes enrol,
     /// in chunks of 65,536 slots).
     pub capacity: usize,
+    /// A durable audit log: opened (verified, torn tail cut) and replayed to
+    /// restore the authority state if it exists, created otherwise. `None`
+    /// keeps the log in memory.
+    pub audit_path: Option<std::path::PathBuf>,
+    /// The ed25519 seed that signs checkpoints and attestations; `None`
+    /// generates a key for this engine's lifetime.
+    pub signing_seed: Option<[u8; 32]>,
+    /// The name of the log in signed checkpoints (the origin line).
+    pub origin: String,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { clock: Clock::System, capacity: 1 << 24 }
+        EngineConfig {
+            clock: Clock::System,
+            capacity: 1 << 24,
+            audit_path: None,
+            signing_seed: None,
+            origin: "fleetgov".to_owned(),
+        }
     }
 }
+
+/// The actor recorded for authority changes made through the embedding API
+/// (workspace and cluster upserts), which name no actor of their own.
+pub const EMBEDDER: &str = "embedder";
 
 /// A handle to an enrolled node: resolves the node's id once, so heartbeats by
 /// handle skip every lookup. A handle is valid only for the engine that issued it.
@@ -111,6 +135,10 @@ pub struct Engine {
     /// Node-reported sync errors, by slot (written only when they change).
     pub(crate) sync_errors: DashMap<u32, SyncError>,
     fingerprint: hashbrown::DefaultHashBuilder,
+    /// Serialises authority changes, so the audit order is the apply order.
+    authority: Mutex<()>,
+    pub(crate) audit: AuditLog,
+    pub(crate) signer: CheckpointSigner,
 }
 
 static NEXT_TAG: AtomicU32 = AtomicU32::new(1);
@@ -124,18 +152,33 @@ impl Default for Engine {
 impl Engine {
     /// An in-memory engine on the system clock.
     pub fn new() -> Engine {
-        Engine::build(EngineConfig::default())
+        let config = EngineConfig::default();
+        let signer = CheckpointSigner::generate(&config.origin);
+        // The default origin is a valid key name, so generation cannot fail.
+        Engine::build(config, AuditLog::in_memory(), signer.expect("default origin is a valid key name"))
     }
 
-    /// An engine built from `config`.
+    /// An engine built from `config`; with an `audit_path`, the log is opened,
+    /// verified and replayed.
     pub fn with_config(config: EngineConfig) -> Result<Engine> {
         if config.capacity == 0 || config.capacity > u32::MAX as usize {
             return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
         }
-        Ok(Engine::build(config))
+        let signer = match config.signing_seed {
+            Some(seed) => CheckpointSigner::from_seed(&config.origin, seed)?,
+            None => CheckpointSigner::generate(&config.origin)?,
+        };
+        let audit = match &config.audit_path {
+            Some(path) => AuditLog::open(path)?,
+            None => AuditLog::in_memory(),
+        };
+        let records = audit.records();
+        let engine = Engine::build(config, audit, signer);
+        engine.replay(&records)?;
+        Ok(engine)
     }
 
-    fn build(config: EngineConfig) -> Engine {
+    fn build(config: EngineConfig, audit: AuditLog, signer: CheckpointSigner) -> Engine {
         Engine {
             // Relaxed: tags only need to differ between engines.
             tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
@@ -148,7 +191,16 @@ impl Engine {
             artifacts: DashMap::new(),
             sync_errors: DashMap::new(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
+            authority: Mutex::new(()),
+            audit,
+            signer,
         }
+    }
+
+    /// Appends an authority event to the audit log (callers hold `authority`).
+    fn audit_event(&self, action: AuditAction, actor: &str, role: Role, target: &str, at_ms: u64, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
+        let entry = AuditEntry::new(at_ms, actor, role, action, target).payload(event.encode(bytes));
+        self.audit.append(entry).map(drop)
     }
 
     /// The engine's clock.
@@ -160,9 +212,17 @@ impl Engine {
 
     /// Creates or updates a workspace. A workspace in `dev_override` may hold
     /// development clusters only.
+    /// The change is audited (actor [`EMBEDDER`], role admin).
     pub fn upsert_workspace(&self, spec: WorkspaceSpec) -> Result<()> {
+        let _serial = self.authority.lock();
+        self.check_workspace(&spec)?;
+        let event = AuthorityEvent::Workspace { spec: spec.clone() };
+        self.audit_event(AuditAction::UpsertWorkspace, EMBEDDER, Role::Admin, &format!("workspace:{}", spec.id), self.clock.now_ms(), event, &[])?;
+        self.apply_workspace(spec)
+    }
+
+    fn check_workspace(&self, spec: &WorkspaceSpec) -> Result<()> {
         validate_id("workspace", &spec.id)?;
-        let mut workspaces = self.workspaces.write();
         if spec.authority_mode == AuthorityMode::DevOverride {
             if let Some(c) = self.clusters_of(&spec.id).find(|c| c.spec.read().environment != Environment::Development) {
                 return Err(Error::invalid(format!(
@@ -173,7 +233,12 @@ impl Engine {
                 )));
             }
         }
-        workspaces.insert(spec.id.clone(), spec);
+        Ok(())
+    }
+
+    pub(crate) fn apply_workspace(&self, spec: WorkspaceSpec) -> Result<()> {
+        self.check_workspace(&spec)?;
+        self.workspaces.write().insert(spec.id.clone(), spec);
         Ok(())
     }
 
@@ -187,8 +252,17 @@ impl Engine {
         self.workspaces.read().values().cloned().collect()
     }
 
-    /// Creates or updates a cluster. Its workspace must exist and cannot change.
+    /// Creates or updates a cluster. Its workspace must exist and cannot
+    /// change. The change is audited (actor [`EMBEDDER`], role admin).
     pub fn upsert_cluster(&self, spec: ClusterSpec) -> Result<()> {
+        let _serial = self.authority.lock();
+        self.check_cluster(&spec)?;
+        let event = AuthorityEvent::Cluster { spec: spec.clone() };
+        self.audit_event(AuditAction::UpsertCluster, EMBEDDER, Role::Admin, &format!("cluster:{}", spec.id), self.clock.now_ms(), event, &[])?;
+        self.apply_cluster(spec)
+    }
+
+    fn check_cluster(&self, spec: &ClusterSpec) -> Result<()> {
         validate_id("cluster", &spec.id)?;
         validate_id("workspace", &spec.workspace)?;
         let workspaces = self.workspaces.read();
@@ -199,8 +273,7 @@ impl Engine {
                 ws.id
             )));
         }
-        let mut ids = self.cluster_ids.write();
-        if let Some(&index) = ids.get(&spec.id) {
+        if let Some(&index) = self.cluster_ids.read().get(&spec.id) {
             let cluster = self.cluster_at(index);
             if *cluster.workspace != *spec.workspace {
                 return Err(Error::new(
@@ -208,7 +281,15 @@ impl Engine {
                     format!("cluster '{}' belongs to workspace '{}'", spec.id, cluster.workspace),
                 ));
             }
-            cluster.update_spec(spec);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply_cluster(&self, spec: ClusterSpec) -> Result<()> {
+        self.check_cluster(&spec)?;
+        let mut ids = self.cluster_ids.write();
+        if let Some(&index) = ids.get(&spec.id) {
+            self.cluster_at(index).update_spec(spec);
             return Ok(());
         }
         // Relaxed: `cluster_ids`' write lock serialises cluster creation.
@@ -240,11 +321,15 @@ impl Engine {
         self.cluster_index(id).map(|i| self.cluster_at(i))
     }
 
+    /// Every cluster index, in creation order.
+    pub(crate) fn cluster_indices(&self) -> impl Iterator<Item = u32> + use<> {
+        // Relaxed: see `apply_cluster`.
+        0..self.cluster_count.load(Ordering::Relaxed)
+    }
+
     /// Every cluster, in creation order.
     pub(crate) fn all_clusters(&self) -> impl Iterator<Item = &ClusterState> {
-        // Relaxed: see `upsert_cluster`.
-        let n = self.cluster_count.load(Ordering::Relaxed);
-        (0..n).filter_map(|i| self.clusters.get(i as usize).and_then(OnceLock::get))
+        self.cluster_indices().map(|i| self.cluster_at(i))
     }
 
     pub(crate) fn clusters_of<'a>(&'a self, workspace: &'a str) -> impl Iterator<Item = &'a ClusterState> + 'a {
@@ -257,7 +342,9 @@ impl Engine {
     }
 
     /// Publishes `bytes` as the next snapshot of `cluster` and makes it the
-    /// cluster's desired state. The artifact is stored by its hash.
+    /// cluster's desired state (O(1), whatever the cluster's size). The
+    /// artifact is stored by its hash; the publish is audited with the author
+    /// as actor (role operator).
     pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
         if author.trim().is_empty() {
             return Err(Error::invalid("author is blank"));
@@ -265,19 +352,37 @@ impl Engine {
         if bytes.is_empty() {
             return Err(Error::invalid("artifact is empty"));
         }
+        let _serial = self.authority.lock();
         let state = self.cluster_state(cluster)?;
-        let hash = ContentHash::of(bytes);
-        let snapshot = state.publish(|revision| Snapshot {
+        let revision = state.latest() + 1;
+        let snapshot = Snapshot {
             id: snapshot_id(cluster, revision),
             cluster: cluster.to_owned(),
             revision,
-            hash,
+            hash: ContentHash::of(bytes),
             author: author.to_owned(),
             published_at_ms: at_ms,
             size_bytes: bytes.len() as u64,
-        })?;
+        };
+        let event = AuthorityEvent::Publish { snapshot: snapshot.clone() };
+        self.audit_event(AuditAction::Publish, author, Role::Operator, &snapshot.id, at_ms, event, bytes)?;
+        self.install_snapshot(state, snapshot, bytes).cloned()
+    }
+
+    /// Restores a published snapshot from the audit log.
+    pub(crate) fn restore_snapshot(&self, snapshot: Snapshot, bytes: &[u8]) -> Result<()> {
+        if ContentHash::of(bytes) != snapshot.hash {
+            return Err(Error::new(ErrorKind::AuditTampered, format!("artifact of {} does not hash to its snapshot", snapshot.id)));
+        }
+        let state = self.cluster_state(&snapshot.cluster)?;
+        self.install_snapshot(state, snapshot, bytes).map(drop)
+    }
+
+    fn install_snapshot<'a>(&self, state: &'a ClusterState, snapshot: Snapshot, bytes: &[u8]) -> Result<&'a Snapshot> {
+        let hash = snapshot.hash;
+        let installed = state.publish(snapshot)?;
         self.artifacts.entry(hash).or_insert_with(|| bytes.into());
-        Ok(snapshot.clone())
+        Ok(installed)
     }
 
     /// The snapshot `id` (`<cluster>@r<revision>`).
@@ -421,8 +526,13 @@ impl Engine {
             kind = Some(DirectiveKind::ForceSync);
             new = new.with_force_pending(false).with_epoch(epoch);
         } else if desired != 0 && !in_sync && cluster.auto_reconcile() {
-            kind = Some(DirectiveKind::Reconcile);
-            new = new.with_episode_open(true);
+            // One audit record per episode, written before the first
+            // directive; a log that cannot record it gets no directive sent.
+            let to = cluster.snapshot(desired).map_or("", |s| s.id.as_str());
+            if new.episode_open() || self.record_auto_reconcile(slot, cell.cluster(), new.bucket(), to, obs.at_ms).is_ok() {
+                kind = Some(DirectiveKind::Reconcile);
+                new = new.with_episode_open(true);
+            }
         }
         if in_sync {
             new = new.with_episode_open(false);

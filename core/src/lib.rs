@@ -28,6 +28,7 @@
 #![deny(unsafe_code)]
 
 pub mod audit;
+mod authority_log;
 mod batch;
 mod chunked;
 mod clock;
@@ -39,6 +40,7 @@ pub mod distribution;
 pub mod drift;
 mod engine;
 mod error;
+mod governance;
 mod hash;
 pub mod health;
 mod heartbeat;
@@ -62,8 +64,9 @@ pub use cluster::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
 pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
-pub use engine::{Engine, EngineConfig, NodeHandle};
+pub use engine::{EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
+pub use governance::{ForceTarget, Override};
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};

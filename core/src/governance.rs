@@ -1,0 +1,217 @@
+//! Governance: justified overrides (force sync, global fleet overwrite) and
+//! the audit trail of every authority change.
+//!
+//! | action | who may | needs |
+//! |---|---|---|
+//! | force sync of a node or a cluster | operator, admin | actor, non-blank justification |
+//! | global overwrite of a workspace or of every workspace | admin | actor, non-blank justification |
+//! | publish, workspace or cluster change | the embedding program | recorded, no justification |
+//! | auto-reconcile (per cluster flag) | the engine | one record per reconcile episode |
+//!
+//! Every override is written to the audit log **before** it takes effect;
+//! if the log cannot record it, nothing happens. A forced node is answered
+//! with a `force_sync` directive on its next heartbeat.
+
+use std::sync::Arc;
+
+use crate::audit::{
+    AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, TreeHead,
+};
+use crate::authority_log::AuthorityEvent;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::role::Role;
+
+/// Who asks for an override, in which role, why, and when.
+///
+/// ```
+/// use fleetgov::{Override, Role};
+/// let by = Override::new("bob", Role::Operator, "Rollback due to failed deployment", 1_700_000_000_000);
+/// assert_eq!(by.role, Role::Operator);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Override<'a> {
+    /// The person or service acting.
+    pub actor: &'a str,
+    /// The role they act in.
+    pub role: Role,
+    /// Why; must not be blank.
+    pub justification: &'a str,
+    /// When (unix ms).
+    pub at_ms: u64,
+}
+
+impl<'a> Override<'a> {
+    /// An override request.
+    pub fn new(actor: &'a str, role: Role, justification: &'a str, at_ms: u64) -> Self {
+        Override { actor, role, justification, at_ms }
+    }
+}
+
+/// What to force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForceTarget<'a> {
+    /// One node.
+    Node(&'a str),
+    /// Every node of one cluster.
+    Cluster(&'a str),
+    /// Every cluster of one workspace (a global overwrite; admin only).
+    Workspace(&'a str),
+    /// Every cluster of every workspace (a global overwrite; admin only).
+    Fleet,
+}
+
+impl ForceTarget<'_> {
+    fn action(self) -> AuditAction {
+        match self {
+            ForceTarget::Node(_) => AuditAction::ForceSyncNode,
+            ForceTarget::Cluster(_) => AuditAction::ForceSyncCluster,
+            ForceTarget::Workspace(_) | ForceTarget::Fleet => AuditAction::GlobalOverwrite,
+        }
+    }
+
+    fn minimum_role(self) -> Role {
+        match self {
+            ForceTarget::Node(_) | ForceTarget::Cluster(_) => Role::Operator,
+            ForceTarget::Workspace(_) | ForceTarget::Fleet => Role::Admin,
+        }
+    }
+
+    /// `node:<id>`, `cluster:<id>`, `workspace:<id>` or `fleet`.
+    pub fn label(self) -> String {
+        match self {
+            ForceTarget::Node(id) => format!("node:{id}"),
+            ForceTarget::Cluster(id) => format!("cluster:{id}"),
+            ForceTarget::Workspace(id) => format!("workspace:{id}"),
+            ForceTarget::Fleet => "fleet".to_owned(),
+        }
+    }
+}
+
+impl Engine {
+    /// Forces `target` to resync to its authority, as `by` asks. Returns the
+    /// audit record. Errors, with nothing recorded and nothing changed:
+    /// blank actor (`InvalidInput`), blank justification
+    /// (`JustificationRequired`), a viewer, or an operator asking for a
+    /// global overwrite (`PermissionDenied`), an unknown target (`NotFound`).
+    ///
+    /// ```
+    /// use fleetgov::*;
+    /// let t = 1_700_000_000_000;
+    /// let e = demo::engine(t).unwrap();
+    /// let by = Override::new("bob", Role::Operator, "  ", t);
+    /// assert_eq!(e.force_sync(ForceTarget::Node("gw-dev-west-2"), &by).unwrap_err().kind(), ErrorKind::JustificationRequired);
+    /// let by = Override::new("bob", Role::Operator, "Node re-provisioning after hardware failure", t);
+    /// let record = e.force_sync(ForceTarget::Node("gw-dev-west-2"), &by).unwrap();
+    /// assert_eq!((record.actor.as_str(), record.target.as_str()), ("bob", "node:gw-dev-west-2"));
+    /// ```
+    pub fn force_sync(&self, target: ForceTarget<'_>, by: &Override<'_>) -> Result<Arc<AuditRecord>> {
+        if by.actor.trim().is_empty() {
+            return Err(Error::invalid("actor is blank"));
+        }
+        if by.justification.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::JustificationRequired,
+                format!("forcing {} needs a non-blank justification", target.label()),
+            ));
+        }
+        if by.role < target.minimum_role() {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "role {} may not force {}; it needs {}",
+                    by.role.as_str(),
+                    target.label(),
+                    target.minimum_role().as_str()
+                ),
+            ));
+        }
+        let clusters: Vec<u32> = match target {
+            ForceTarget::Node(id) => {
+                self.node_handle(id)?;
+                Vec::new()
+            }
+            ForceTarget::Cluster(id) => vec![self.cluster_index(id)?],
+            ForceTarget::Workspace(id) => {
+                self.workspace(id)?;
+                self.cluster_indices().filter(|&i| *self.cluster_at(i).workspace == *id).collect()
+            }
+            ForceTarget::Fleet => self.cluster_indices().collect(),
+        };
+        let entry = AuditEntry::new(by.at_ms, by.actor, by.role, target.action(), target.label())
+            .justification(by.justification)
+            .payload(AuthorityEvent::Force { target: target.label() }.encode(&[]));
+        let record = self.audit.append(entry)?;
+        match target {
+            ForceTarget::Node(id) => {
+                let slot = self.node_handle(id).and_then(|h| self.slot_of(h))?;
+                if let Some(cell) = self.nodes.slot(slot) {
+                    let guard = cell.lock();
+                    guard.set_state(guard.state().with_force_pending(true));
+                }
+            }
+            _ => clusters.into_iter().for_each(|i| self.cluster_at(i).bump_force_epoch()),
+        }
+        Ok(record)
+    }
+
+    /// Writes the audit record that opens an auto-reconcile episode of node
+    /// `slot` (called with the node's slot locked, so episodes never double).
+    pub(crate) fn record_auto_reconcile(&self, slot: u32, cluster: u32, from_revision: u32, to: &str, at_ms: u64) -> Result<()> {
+        let cluster = self.cluster_at(cluster);
+        let node = self.nodes.id(slot);
+        let from = match from_revision {
+            0 => "no verified snapshot".to_owned(),
+            r => crate::snapshot_id(&cluster.id, r),
+        };
+        let entry = AuditEntry::new(at_ms, "fleetgov", Role::Operator, AuditAction::AutoReconcile, format!("node:{node}"))
+            .justification(format!("cluster '{}' auto-reconciles: node runs {from}, authority is {to}", cluster.id))
+            .payload(AuthorityEvent::AutoReconcile { node: node.to_owned(), to: to.to_owned() }.encode(&[]));
+        self.audit.append(entry).map(drop)
+    }
+}
+
+/// Reading and proving the audit trail.
+impl Engine {
+    /// Every audit record, oldest first.
+    pub fn audit(&self) -> Vec<Arc<AuditRecord>> {
+        self.audit.records()
+    }
+
+    /// At most `limit` audit records from sequence `from`, oldest first.
+    pub fn audit_page(&self, from: u64, limit: usize) -> Vec<Arc<AuditRecord>> {
+        self.audit.records_from(from, limit)
+    }
+
+    /// The audit record `seq`.
+    pub fn audit_record(&self, seq: u64) -> Result<Arc<AuditRecord>> {
+        self.audit.record(seq)
+    }
+
+    /// Re-verifies the whole audit log (hash chain and Merkle tree) and
+    /// returns its head; `AuditTampered` names the first bad record.
+    pub fn verify_audit(&self) -> Result<TreeHead> {
+        self.audit.verify()
+    }
+
+    /// The audit log's current head as a signed checkpoint (C2SP
+    /// checkpoint-like text), checkable with [`checkpoint_verifier`](Self::checkpoint_verifier).
+    pub fn checkpoint(&self) -> Result<String> {
+        self.audit.checkpoint(&self.signer)
+    }
+
+    /// The public key that checks this engine's checkpoints and attestations.
+    pub fn checkpoint_verifier(&self) -> CheckpointVerifier {
+        self.signer.verifier()
+    }
+
+    /// Proof that record `seq` is in the log of `size` records.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<InclusionProof> {
+        self.audit.inclusion_proof(seq, size)
+    }
+
+    /// Proof that the log of `old_size` records is a prefix of the log of `new_size`.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        self.audit.consistency_proof(old_size, new_size)
+    }
+}

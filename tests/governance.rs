@@ -1,0 +1,151 @@
+//! Overrides need an actor, a permitted role and a justification; every one
+//! is audited before it takes effect; a durable log brings the authority
+//! state back on reopen.
+
+mod common;
+
+use common::{T0, engine, hb, v};
+use fleetgov::audit::AuditAction;
+use fleetgov::*;
+
+fn by<'a>(role: Role, why: &'a str) -> Override<'a> {
+    Override::new("bob", role, why, T0)
+}
+
+#[test]
+fn overrides_without_justification_or_role_change_nothing() {
+    let e = engine();
+    e.enroll("n", "prod", T0).unwrap();
+    let before = e.audit().len();
+    let cases = [
+        (ForceTarget::Node("n"), by(Role::Operator, ""), ErrorKind::JustificationRequired),
+        (ForceTarget::Node("n"), by(Role::Operator, " \t\n "), ErrorKind::JustificationRequired),
+        (ForceTarget::Node("n"), by(Role::Viewer, "Rollback due to failed deployment"), ErrorKind::PermissionDenied),
+        (ForceTarget::Cluster("prod"), by(Role::Viewer, "Rollback"), ErrorKind::PermissionDenied),
+        (ForceTarget::Workspace("ws"), by(Role::Operator, "Emergency disaster recovery"), ErrorKind::PermissionDenied),
+        (ForceTarget::Fleet, by(Role::Operator, "Emergency disaster recovery"), ErrorKind::PermissionDenied),
+        (ForceTarget::Node("ghost"), by(Role::Operator, "Rollback"), ErrorKind::NotFound),
+        (ForceTarget::Cluster("ghost"), by(Role::Operator, "Rollback"), ErrorKind::NotFound),
+        (ForceTarget::Workspace("ghost"), by(Role::Admin, "Rollback"), ErrorKind::NotFound),
+        (ForceTarget::Node("n"), Override::new(" ", Role::Admin, "Rollback", T0), ErrorKind::InvalidInput),
+    ];
+    for (target, who, kind) in cases {
+        assert_eq!(e.force_sync(target, &who).unwrap_err().kind(), kind, "{target:?} {who:?}");
+    }
+    assert_eq!(e.audit().len(), before);
+}
+
+#[test]
+fn a_forced_node_gets_force_sync_on_its_next_heartbeat_only() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    assert!(e.heartbeat(n, &hb(T0, &s)).unwrap().is_none());
+    let record = e.force_sync(ForceTarget::Node("n"), &by(Role::Operator, "Node re-provisioning after hardware failure")).unwrap();
+    assert_eq!(
+        (record.action, record.target.as_str(), record.role, record.justification.as_str()),
+        (AuditAction::ForceSyncNode, "node:n", Role::Operator, "Node re-provisioning after hardware failure")
+    );
+    let d = e.heartbeat(n, &hb(T0 + 1, &s)).unwrap().unwrap();
+    assert_eq!((d.kind, d.snapshot.id.as_str()), (DirectiveKind::ForceSync, "prod@r1"));
+    assert!(e.heartbeat(n, &hb(T0 + 2, &s)).unwrap().is_none());
+}
+
+#[test]
+fn cluster_and_global_force_reach_every_node_once() {
+    let e = engine();
+    let p = e.publish("prod", b"a", "alice", T0).unwrap();
+    let s = e.publish("stage", b"a", "alice", T0).unwrap();
+    let prod: Vec<_> = (0..3).map(|i| e.enroll(&format!("p{i}"), "prod", T0).unwrap()).collect();
+    let stage: Vec<_> = (0..3).map(|i| e.enroll(&format!("s{i}"), "stage", T0).unwrap()).collect();
+    let kinds = |handles: &[NodeHandle], snap: &Snapshot, at: u64| -> Vec<Option<DirectiveKind>> {
+        handles.iter().map(|&h| e.heartbeat(h, &hb(at, snap)).unwrap().map(|d| d.kind)).collect()
+    };
+    assert_eq!(kinds(&prod, &p, T0), [None, None, None]);
+    e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+    assert_eq!(kinds(&prod, &p, T0 + 1), [Some(DirectiveKind::ForceSync); 3]);
+    assert_eq!(kinds(&stage, &s, T0 + 1), [None, None, None]);
+    assert_eq!(kinds(&prod, &p, T0 + 2), [None, None, None]);
+
+    let record = e.force_sync(ForceTarget::Workspace("ws"), &by(Role::Admin, "Emergency disaster recovery")).unwrap();
+    assert_eq!((record.action, record.target.as_str()), (AuditAction::GlobalOverwrite, "workspace:ws"));
+    assert_eq!(kinds(&prod, &p, T0 + 3), [Some(DirectiveKind::ForceSync); 3]);
+    assert_eq!(kinds(&stage, &s, T0 + 3), [Some(DirectiveKind::ForceSync); 3]);
+    e.force_sync(ForceTarget::Fleet, &by(Role::Admin, "Emergency disaster recovery")).unwrap();
+    assert_eq!(kinds(&stage, &s, T0 + 4), [Some(DirectiveKind::ForceSync); 3]);
+    // A node enrolled after a force is not forced by it.
+    let late = e.enroll("late", "stage", T0).unwrap();
+    assert!(e.heartbeat(late, &hb(T0 + 5, &s)).unwrap().is_none());
+}
+
+#[test]
+fn auto_reconcile_writes_one_record_per_episode() {
+    let e = engine();
+    let r1 = e.publish("stage", b"a", "alice", T0).unwrap();
+    let r2 = e.publish("stage", b"b", "alice", T0).unwrap();
+    let n = e.enroll("n", "stage", T0).unwrap();
+    let episodes = || e.audit().iter().filter(|r| r.action == AuditAction::AutoReconcile).count();
+    for t in 0..5 {
+        assert_eq!(e.heartbeat(n, &hb(T0 + t, &r1)).unwrap().unwrap().kind, DirectiveKind::Reconcile);
+    }
+    assert_eq!(episodes(), 1);
+    let record = e.audit().into_iter().find(|r| r.action == AuditAction::AutoReconcile).unwrap();
+    assert_eq!(record.target, "node:n");
+    assert!(record.justification.contains("stage@r1") && record.justification.contains("stage@r2"), "{}", record.justification);
+    assert!(e.heartbeat(n, &hb(T0 + 10, &r2)).unwrap().is_none());
+    e.publish("stage", b"c", "alice", T0).unwrap();
+    e.heartbeat(n, &hb(T0 + 11, &r2)).unwrap().unwrap();
+    e.heartbeat(n, &hb(T0 + 12, &r2)).unwrap().unwrap();
+    assert_eq!(episodes(), 2);
+}
+
+#[test]
+fn every_authority_change_is_audited_in_order_and_verifies() {
+    let e = engine();
+    e.publish("prod", b"a", "alice", T0).unwrap();
+    let actions: Vec<_> = e.audit().iter().map(|r| (r.action, r.target.clone(), r.actor.clone())).collect();
+    assert_eq!(
+        actions,
+        [
+            (AuditAction::UpsertWorkspace, "workspace:ws".to_owned(), EMBEDDER.to_owned()),
+            (AuditAction::UpsertCluster, "cluster:prod".to_owned(), EMBEDDER.to_owned()),
+            (AuditAction::UpsertCluster, "cluster:stage".to_owned(), EMBEDDER.to_owned()),
+            (AuditAction::UpsertCluster, "cluster:dev".to_owned(), EMBEDDER.to_owned()),
+            (AuditAction::Publish, "prod@r1".to_owned(), "alice".to_owned()),
+        ]
+    );
+    let head = e.verify_audit().unwrap();
+    assert_eq!(head.size, 5);
+    // Failed changes are not recorded.
+    assert!(e.publish("prod", b"", "alice", T0).is_err());
+    assert!(e.upsert_cluster(ClusterSpec::new("prod", "nope", Environment::Production)).is_err());
+    assert_eq!(e.audit().len(), 5);
+}
+
+#[test]
+fn a_durable_log_restores_the_authority_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EngineConfig { clock: Clock::manual(T0), audit_path: Some(dir.path().join("audit.log")), ..EngineConfig::default() };
+    let (desired, head) = {
+        let e = Engine::with_config(config()).unwrap();
+        e.upsert_workspace(WorkspaceSpec::new("ws").min_runtime_version(v("3.5.0"))).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production).owner_team("edge").auto_reconcile(true)).unwrap();
+        e.publish("prod", b"one", "alice", T0).unwrap();
+        let two = e.publish("prod", b"two", "alice", T0 + 1).unwrap();
+        e.enroll("n", "prod", T0).unwrap();
+        e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+        (two, e.verify_audit().unwrap())
+    };
+    let e = Engine::with_config(config()).unwrap();
+    assert_eq!(e.verify_audit().unwrap(), head);
+    assert_eq!(e.workspace("ws").unwrap().min_runtime_version, v("3.5.0"));
+    let c = e.cluster("prod", T0).unwrap();
+    assert_eq!((c.owner_team.as_str(), c.auto_reconcile, c.desired_snapshot.as_deref()), ("edge", true, Some("prod@r2")));
+    assert_eq!(e.desired("prod").unwrap().unwrap(), desired);
+    assert_eq!(&*e.artifact(&desired.hash).unwrap(), b"two");
+    assert_eq!(e.snapshot("prod@r1").unwrap().hash, ContentHash::of(b"one"));
+    // The log goes on from where it was.
+    let three = e.publish("prod", b"three", "alice", T0 + 2).unwrap();
+    assert_eq!(three.revision, 3);
+    assert_eq!(e.verify_audit().unwrap().size, head.size + 1);
+}
