@@ -153,7 +153,11 @@ async function confirmJustify() {
 async function loadAudit() {
   const body = $("audit-log").tBodies[0];
   try {
-    const data = await fg.api("/api/v1/audit?limit=20");
+    const params = new URLSearchParams({ limit: 20 });
+    const action = $("audit-filter").value;
+    if (action) params.set("action", action);
+    const data = await fg.api(`/api/v1/audit?${params}`);
+    $("audit-size").textContent = `${fg.num(data.size)} records in the log`;
     body.replaceChildren(...(data.records.length ? data.records.map((r) => fg.el("tr", { "data-seq": r.seq },
       fg.el("td", { class: "mono" }, r.seq),
       fg.el("td", { class: "meta" }, new Date(r.timeMs).toISOString().replace("T", " ").slice(0, 19)),
@@ -177,7 +181,6 @@ function connectEvents() {
     cluster: (e) => { view.clusters.set(e.cluster.id, e.cluster); renderClusters(); },
     node: (e) => { if (e.cluster === view.selected) nodesDirty = true; },
     nodes: (e) => { if (e.cluster === view.selected) nodesDirty = true; },
-    audit: () => loadAudit(),
   }, $("live"));
 }
 
@@ -196,11 +199,16 @@ $("prev").addEventListener("click", () => { view.offset = Math.max(0, view.offse
 $("next").addEventListener("click", () => { view.offset += PAGE; loadNodes().catch(showError); });
 $("filter-config").addEventListener("change", () => { view.offset = 0; loadNodes().catch(showError); });
 $("filter-q").addEventListener("input", () => { view.offset = 0; loadNodes().catch(showError); });
+$("audit-filter").addEventListener("change", () => loadAudit());
 $("justify-cancel").addEventListener("click", closeJustify);
 $("justify-confirm").addEventListener("click", confirmJustify);
 document.querySelectorAll(".examples a").forEach((a) => a.addEventListener("click", () => { $("justify-reason").value = a.textContent; }));
 document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("justify-modal").hidden) closeJustify(); });
 // The matrix refreshes at most every two seconds while its cluster changes.
 setInterval(() => { if (nodesDirty && $("justify-modal").hidden) { nodesDirty = false; loadNodes().catch(showError); } }, 2000);
+
+// The audit log is re-read every five seconds (auto-reconcile episodes and
+// other operators' overrides arrive without a page action).
+setInterval(() => { if (!document.hidden) loadAudit(); }, 5000);
 
 fg.initTokenPicker(reload).then(reload);

@@ -26,6 +26,7 @@ pub mod auth;
 mod cli;
 pub mod config;
 mod dashboard;
+pub mod demo;
 mod error;
 pub mod events;
 pub mod metrics;

@@ -43,7 +43,7 @@ const FAILURES: [(Option<&str>, ProcessStatus, u32); 6] = [
 ];
 
 /// Fraction of failing nodes that recover (and as many that fail) per second.
-const CHURN_PER_SECOND: f64 = 0.01;
+const CHURN_PER_SECOND: f64 = 0.004;
 /// Share of nodes kept failing in a cluster that started at 100 %.
 const HEALTHY_CLUSTER_FAILING: f64 = 0.001;
 /// Chance that a healthy node picks up a newer desired snapshot on a heartbeat.

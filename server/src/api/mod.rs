@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 mod clusters;
 mod events;
+mod governance;
 mod heartbeats;
 mod nodes;
 mod snapshots;
@@ -49,6 +50,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/workspaces", workspaces::list),
         ep(Method::GET, "/api/v1/workspaces/{id}", workspaces::get),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet", workspaces::fleet),
+        ep(Method::GET, "/api/v1/workspaces/{id}/fleet/config", workspaces::fleet_config),
+        ep(Method::GET, "/api/v1/workspaces/{id}/fleet/policies", workspaces::fleet_policies),
         ep(Method::GET, "/api/v1/clusters", clusters::list),
         ep(Method::GET, "/api/v1/clusters/{id}", clusters::get),
         ep(Method::PUT, "/api/v1/clusters/{id}", clusters::upsert),
@@ -59,6 +62,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/snapshots/{id}", snapshots::get),
         ep(Method::GET, "/api/v1/artifacts/{hash}", snapshots::artifact),
         ep(Method::POST, "/api/v1/heartbeats", heartbeats::post),
+        ep(Method::POST, "/api/v1/force-sync", governance::force_sync),
+        ep(Method::GET, "/api/v1/audit", governance::list),
+        ep(Method::GET, "/api/v1/audit/{seq}/proof", governance::proof),
+        ep(Method::GET, "/api/v1/checkpoint", governance::checkpoint),
         ep(Method::GET, "/api/v1/events", events::stream),
         ep(Method::GET, "/api/v1/demo-tokens", system::demo_tokens),
         ep(Method::GET, "/api/v1/openapi.json", system::openapi),

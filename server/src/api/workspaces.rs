@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use fleetgov::{AuthorityMode, ClusterView, DesiredState, DriftStatus, FleetSummary, Health, Runtime};
+use fleetgov::{AuthorityMode, ClusterView, DesiredState, DriftStatus, FleetConfig, FleetSummary, Health, Runtime};
 use serde::{Deserialize, Serialize};
 
 use super::page_limit;
@@ -130,4 +130,26 @@ pub async fn fleet(
         position = start;
     }
     Ok(Json(FleetPage { runtimes, summary: state.engine.fleet_summary(&id, now)?, desired_state, next_cursor }))
+}
+
+/// `GET /api/v1/workspaces/{id}/fleet/config`: what a runtime pulls — the
+/// distribution mode (`always_pull`), the fetch paths, the authority mode,
+/// the active org- and workspace-scoped policies and the rules they add up
+/// to, and per cluster the desired snapshot to pull and verify.
+pub async fn fleet_config(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<FleetConfig>> {
+    let ws = state.engine.workspace(&id)?;
+    who.check_workspace(&id)?;
+    let desired = state.engine.desired_state(&id)?;
+    let clusters = desired.clusters.into_iter().map(|c| {
+        let snapshot = c.snapshot.zip(c.hash).map(|(s, h)| (s, c.revision, h));
+        (c.cluster, snapshot)
+    });
+    Ok(Json(FleetConfig::new(&id, ws.authority_mode, state.policies.active(&id), clusters)?))
+}
+
+/// `GET /api/v1/workspaces/{id}/fleet/policies`: the active policies alone.
+pub async fn fleet_policies(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    state.engine.workspace(&id)?;
+    who.check_workspace(&id)?;
+    Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.policies.active(&id) })))
 }
