@@ -44,7 +44,8 @@ pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<S
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterBody {
     workspace: String,
-    environment: Environment,
+    /// production, staging or development (any case).
+    environment: String,
     #[serde(default)]
     owner_team: String,
     #[serde(default)]
@@ -63,7 +64,8 @@ pub async fn upsert(
     if let Ok(existing) = state.engine.cluster(&id, state.now_ms()) {
         who.check_workspace(&existing.workspace)?;
     }
-    let spec = ClusterSpec::new(id.as_str(), body.workspace, body.environment)
+    let environment = Environment::parse(&body.environment)?;
+    let spec = ClusterSpec::new(id.as_str(), body.workspace, environment)
         .owner_team(body.owner_team)
         .auto_reconcile(body.auto_reconcile);
     state.engine.upsert_cluster(spec)?;

@@ -90,7 +90,7 @@ pub async fn fleet(
     let desired_state = state.engine.desired_state(&id)?;
     who.check_workspace(&id)?;
     let limit = page_limit(q.limit, 500, 5_000)?;
-    let mut position: u64 = match &q.cursor {
+    let position: u64 = match &q.cursor {
         None => 0,
         Some(c) => c.parse().map_err(|_| ApiError::invalid(format!("cursor {c:?} is not one this API returned")))?,
     };
@@ -104,30 +104,28 @@ pub async fn fleet(
     let mut start: u64 = 0; // global position of the current cluster's first node
     'clusters: for d in &desired_state.clusters {
         let total = state.engine.cluster(&d.cluster, now)?.total;
+        let end = start + total;
         let selected = q.cluster.as_deref().is_none_or(|c| c == d.cluster);
-        if !selected || position >= start + total {
-            start += total;
-            continue;
-        }
-        let mut offset = (position - start) as usize;
-        loop {
-            let chunk = state.engine.cluster_nodes(&d.cluster, now, offset, NODE_CHUNK)?;
-            for (i, node) in chunk.iter().enumerate() {
-                if runtimes.len() == limit {
-                    next_cursor = Some((start + (offset + i) as u64).to_string());
-                    break 'clusters;
+        if selected && position < end {
+            let mut offset = position.saturating_sub(start) as usize;
+            loop {
+                let chunk = state.engine.cluster_nodes(&d.cluster, now, offset, NODE_CHUNK)?;
+                for (i, node) in chunk.iter().enumerate() {
+                    if runtimes.len() == limit {
+                        next_cursor = Some((start + (offset + i) as u64).to_string());
+                        break 'clusters;
+                    }
+                    if q.health.is_none_or(|h| h == node.health) && q.drift.is_none_or(|dr| dr == node.drift) {
+                        runtimes.push(Runtime::from(node.clone()));
+                    }
                 }
-                if q.health.is_none_or(|h| h == node.health) && q.drift.is_none_or(|dr| dr == node.drift) {
-                    runtimes.push(Runtime::from(node.clone()));
+                offset += chunk.len();
+                if chunk.len() < NODE_CHUNK {
+                    break;
                 }
             }
-            offset += chunk.len();
-            if chunk.len() < NODE_CHUNK {
-                break;
-            }
         }
-        start += total;
-        position = start;
+        start = end;
     }
     Ok(Json(FleetPage { runtimes, summary: state.engine.fleet_summary(&id, now)?, desired_state, next_cursor }))
 }
