@@ -9,9 +9,10 @@
 //!
 //! It creates a cluster `load-test` in the first workspace the token sees,
 //! enrols `--nodes` nodes (keeping their handles), publishes a snapshot, then
-//! posts batches of binary heartbeat records (every node reports the desired
-//! snapshot; 1 % of each batch flips between in sync and a reload failure, so
-//! transitions are exercised too) from `--connections` concurrent
+//! posts batches of binary heartbeat records, all stamped with the same time
+//! (every node reports the desired snapshot; 1 % of each batch flips between
+//! in sync and a reload failure, so transitions are exercised too) from
+//! `--connections` concurrent
 //! connections until `--seconds` pass or `--max-heartbeats` are sent. The
 //! last line printed is one JSON object with the figures.
 
@@ -142,7 +143,7 @@ async fn run(o: Options) -> Result<(), String> {
                 .map(|chunk| {
                     let mut buf = Vec::with_capacity(chunk.len() * RECORD_SIZE);
                     for (i, h) in chunk.iter().enumerate() {
-                        let base = HeartbeatRecord::new(*h, at + round, version, ProcessStatus::Ready, metrics);
+                        let base = HeartbeatRecord::new(*h, at, version, ProcessStatus::Ready, metrics);
                         let record = if i % 100 == 0 && round == 1 {
                             base.with_applied(revision.saturating_sub(1).max(1), hash)
                                 .with_sync_error(SyncErrorCode::ReloadFailure, "Incompatible Filter Signature")
