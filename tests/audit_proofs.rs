@@ -6,11 +6,12 @@
 //! eight standard leaves, and its inclusion and consistency proofs. Then
 //! every single-bit flip of a proof (path, index, sizes) and of what it is
 //! checked against (leaf hash, trusted head's size and root) must be
-//! rejected, for those vectors and for blake3 trees of many sizes.
+//! rejected, for those vectors and for blake3 trees of many sizes; and so
+//! must every single-bit flip of a signed checkpoint.
 
 use fleetgov::audit::{
-    verify_consistency, verify_inclusion, Blake3, ConsistencyProof, InclusionProof, MerkleTree, TreeHash, TreeHasher,
-    TreeHead,
+    verify_consistency, verify_inclusion, Blake3, Checkpoint, CheckpointSigner, CheckpointVerifier, ConsistencyProof,
+    InclusionProof, MerkleTree, TreeHash, TreeHasher, TreeHead,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -332,6 +333,25 @@ proptest! {
             let proof = tree.consistency_path(old, at).unwrap();
             let old_root = reference_root(&leaves[..old as usize]);
             prop_assert!(verify_consistency::<Blake3>(old, at, &proof, &old_root, &root).is_ok());
+        }
+    }
+}
+
+#[test]
+fn every_single_bit_flip_of_a_signed_checkpoint_is_rejected() {
+    let signer = CheckpointSigner::from_seed("fleetgov.test/audit", [42; 32]).unwrap();
+    let checkpoint = Checkpoint { origin: signer.name().to_string(), size: 1234, root: TreeHash([0x5a; 32]) };
+    let note = checkpoint.sign(&signer).unwrap();
+    let verifier: CheckpointVerifier = signer.verifier().to_string().parse().unwrap();
+    assert_eq!(Checkpoint::open(&note, &verifier).unwrap(), checkpoint);
+    for i in 0..note.len() {
+        for bit in 0..8 {
+            let mut bytes = note.clone().into_bytes();
+            bytes[i] ^= 1 << bit;
+            // A flip that breaks UTF-8 cannot even be handed over as text.
+            if let Ok(mutant) = String::from_utf8(bytes) {
+                assert!(Checkpoint::open(&mutant, &verifier).is_err(), "accepted byte {i} bit {bit}: {mutant:?}");
+            }
         }
     }
 }

@@ -149,3 +149,53 @@ fn a_durable_log_restores_the_authority_state() {
     assert_eq!(three.revision, 3);
     assert_eq!(e.verify_audit().unwrap().size, head.size + 1);
 }
+
+#[test]
+fn a_third_party_checks_proofs_with_only_the_public_key() {
+    use fleetgov::audit::Checkpoint;
+    let e = engine();
+    let record = e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+    let note = e.checkpoint().unwrap();
+    let verifier = e.checkpoint_verifier().unwrap();
+    let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
+    let head = checkpoint.head();
+    assert_eq!(head, e.verify_audit().unwrap());
+    e.inclusion_proof(record.seq, head.size).unwrap().verify(&record.leaf_hash(), &head).unwrap();
+    // A later head is consistent with this one.
+    e.publish("prod", b"next", "alice", T0).unwrap();
+    let later = e.verify_audit().unwrap();
+    e.consistency_proof(head.size, later.size).unwrap().verify(&head, &later).unwrap();
+    // A tampered checkpoint does not open.
+    let forged = note.replacen(&head.size.to_string(), &(head.size + 1).to_string(), 1);
+    assert_eq!(Checkpoint::open(&forged, &verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
+}
+
+#[test]
+fn policies_are_audited_distributed_and_restored() {
+    use fleetgov::policy::{Policy, PolicyScope, RuleSet, RuleValue};
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EngineConfig { clock: Clock::manual(T0), audit_path: Some(dir.path().join("audit.log")), ..EngineConfig::default() };
+    let cloud = RuleSet::new().with("rate_limit_per_minute", RuleValue::Limit(600)).unwrap().with("require_mtls", RuleValue::Flag(true)).unwrap();
+    {
+        let e = Engine::with_config(config()).unwrap();
+        e.upsert_workspace(WorkspaceSpec::new("ws").authority_mode(AuthorityMode::TightenOnly)).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let missing = Policy::new(PolicyScope::workspace("ghost"), "p", RuleSet::new()).unwrap();
+        assert_eq!(e.upsert_policy(missing).unwrap_err().kind(), ErrorKind::NotFound);
+        e.upsert_policy(Policy::new(PolicyScope::workspace("ws"), "edge", cloud.clone()).unwrap()).unwrap();
+        let clash = RuleSet::new().with("require_mtls", RuleValue::Limit(1)).unwrap();
+        assert_eq!(e.upsert_policy(Policy::new(PolicyScope::Org, "odd", clash).unwrap()).unwrap_err().kind(), ErrorKind::Conflict);
+        let last = e.audit().last().unwrap().clone();
+        assert_eq!((last.action, last.target.as_str()), (AuditAction::UpsertPolicy, "policy:edge"));
+    }
+    let e = Engine::with_config(config()).unwrap();
+    let fleet_config = serde_json::to_value(e.fleet_config("ws").unwrap()).unwrap();
+    assert_eq!(fleet_config["distribution_mode"], "always_pull");
+    assert_eq!(fleet_config["activePolicies"][0]["id"], "edge");
+    let local = RuleSet::new().with("rate_limit_per_minute", RuleValue::Limit(5000)).unwrap();
+    let effective = e.effective_policy("prod", &local).unwrap();
+    assert_eq!(effective.get("rate_limit_per_minute"), Some(&RuleValue::Limit(600)));
+    assert_eq!(e.policy_loosenings("prod", &local).unwrap().len(), 1);
+    e.remove_policy(&PolicyScope::workspace("ws"), "edge").unwrap();
+    assert_eq!(e.active_policies("ws").unwrap().len(), 0);
+}

@@ -1,1 +1,243 @@
-fn main() {}
+//! `peers`: one workload, measured side by side in one run, through the
+//! machine's roofline, fleetgov, a naive tracker, Redis and PostgreSQL.
+//!
+//! ```text
+//! cargo run --release -p fleetgov-bench --bin peers -- --quick \
+//!     --redis redis://127.0.0.1:6379/ --postgres "host=127.0.0.1 port=5432 user=postgres"
+//! ```
+//!
+//! `benches/peers.sh` installs, starts and stops the two servers and runs
+//! this. The workload and the rule for how often every tracker answers a
+//! cohesion query are in [`workload`]; each row's module says how that row
+//! stores the fleet. Every row starts from the same state (every node in sync)
+//! and, after its timed run, its per-cluster in-sync counts are compared with
+//! the workload's ground truth: a row that is fast by being wrong fails.
+//! Every row prints heartbeats/s and its ratio to fleetgov batch (to the
+//! roofline while batch has not run); the last line is one JSON object.
+
+mod fleetgov_peer;
+mod memory;
+mod naive;
+mod options;
+mod postgres_peer;
+mod redis_peer;
+mod report;
+mod roofline;
+mod timing;
+mod workload;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use options::Options;
+use report::{Outcome, Report, Row, RowKey};
+use workload::Workload;
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("{message}");
+            return if message.starts_with("usage:") {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let spec = &options.workload;
+    println!(
+        "workload: {} nodes in {} clusters, {} heartbeats ({} per thread), {:.2}% transitions, {} threads, \
+         cohesion read every {} heartbeats per thread",
+        spec.nodes,
+        spec.clusters,
+        spec.heartbeats,
+        spec.heartbeats / spec.threads as u64,
+        f64::from(spec.transition_bp) / 100.0,
+        spec.threads,
+        workload::QUERY_EVERY,
+    );
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "machine: {cores} cores, load average {} (other work on the machine slows every row;              the cpu column of an in-process row is the share of its threads' cores it got)",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let started = Instant::now();
+    let workload = match Workload::generate(spec.clone()) {
+        Ok(w) => w,
+        Err(message) => {
+            eprintln!("bad workload: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let all = workload.prefix(u64::MAX);
+    println!(
+        "generated in {:.2} s (not timed): {} transitions in the stream",
+        started.elapsed().as_secs_f64(),
+        workload.transitions(&all)
+    );
+
+    let mut report = Report::default();
+    let mut failed = false;
+    for &key in &options.rows {
+        let row = run_row(key, &options, &workload, &mut report);
+        failed |= matches!(&row.outcome, Outcome::Missing(why) if why.starts_with("wrong answer"));
+        println!("{}", report.add(row));
+    }
+    if let Err(why) = fleetgov_peer::figures(&options.extras, &workload, &mut report.figures) {
+        println!("fleetgov figures not measured: {why}");
+        failed |= why.starts_with("wrong answer");
+    }
+    println!("{}", report.table().trim_end());
+    println!("{}", report.json());
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Runs one row and checks its final state against the ground truth.
+fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Report) -> Row {
+    let all = workload.prefix(u64::MAX);
+    let missing = |why: String| Row {
+        key,
+        outcome: Outcome::Missing(why),
+        note: String::new(),
+    };
+    match key {
+        RowKey::Roofline => {
+            let roof = roofline::Roofline::new(workload.spec().nodes);
+            let measured = roof.run(&all);
+            let landed = if roof.total_updates() == measured.heartbeats {
+                Ok(())
+            } else {
+                Err(format!(
+                    "wrong answer: {} of {} updates landed",
+                    roof.total_updates(),
+                    measured.heartbeats
+                ))
+            };
+            match landed.and_then(|()| workload.check(&all, &roof.in_sync(workload))) {
+                Ok(()) => Row {
+                    key,
+                    outcome: Outcome::Ran(measured),
+                    note: "64-byte slot per node, no queries".into(),
+                },
+                Err(why) => missing(why),
+            }
+        }
+        RowKey::Batch | RowKey::Single | RowKey::ById => {
+            fleetgov_peer::row(key, workload, &options.extras, &mut report.figures)
+        }
+        RowKey::Naive => {
+            let (tracker, per_node) = memory::per_unit(u64::from(workload.spec().nodes), || {
+                naive::NaiveTracker::new(workload)
+            });
+            let result = tracker
+                .run(workload, &all)
+                .and_then(|m| workload.check(&all, &tracker.in_sync_all()).map(|()| m));
+            match result {
+                Ok(measured) => Row {
+                    key,
+                    outcome: Outcome::Ran(measured),
+                    note: memory_note(per_node),
+                },
+                Err(why) => missing(why),
+            }
+        }
+        RowKey::Redis => {
+            let Some(url) = &options.redis else {
+                return missing("no Redis given (--redis URL; benches/peers.sh starts one)".into());
+            };
+            let streams = workload.prefix(options.redis_heartbeats);
+            match redis_peer::run(url, workload, &streams) {
+                Ok(run) => Row {
+                    key,
+                    outcome: Outcome::Ran(run.measured),
+                    note: format!(
+                        "Redis {}, {}",
+                        run.server_version,
+                        memory_note(run.bytes_per_node)
+                    ),
+                },
+                Err(why) => missing(why),
+            }
+        }
+        RowKey::Postgres => {
+            let Some(params) = &options.postgres else {
+                return missing(
+                    "no PostgreSQL given (--postgres PARAMS; benches/peers.sh starts one)".into(),
+                );
+            };
+            let streams = workload.prefix(options.postgres_heartbeats);
+            match postgres_peer::run(params, workload, &streams) {
+                Ok(run) => Row {
+                    key,
+                    outcome: Outcome::Ran(run.measured),
+                    note: format!(
+                        "PostgreSQL {}, {:.0} table+index bytes/node",
+                        run.server_version, run.bytes_per_node
+                    ),
+                },
+                Err(why) => missing(why),
+            }
+        }
+    }
+}
+
+fn memory_note(per_node: Option<f64>) -> String {
+    match per_node {
+        Some(b) => format!("{b:.0} bytes/node"),
+        None => "memory not measured".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::WorkloadSpec;
+
+    #[test]
+    fn in_process_rows_run_and_pass_their_check_on_a_small_fleet() {
+        let options = Options::parse(
+            [
+                "--nodes",
+                "3000",
+                "--clusters",
+                "3",
+                "--heartbeats",
+                "30000",
+            ]
+            .map(String::from),
+        )
+        .unwrap();
+        let w = Workload::generate(WorkloadSpec {
+            nodes: 3_000,
+            clusters: 3,
+            heartbeats: 30_000,
+            ..WorkloadSpec::default()
+        })
+        .unwrap();
+        for key in [
+            RowKey::Roofline,
+            RowKey::Batch,
+            RowKey::Single,
+            RowKey::ById,
+            RowKey::Naive,
+        ] {
+            let row = run_row(key, &options, &w, &mut Report::default());
+            assert!(
+                matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000),
+                "{key:?}: {row:?}"
+            );
+        }
+        let row = run_row(RowKey::Redis, &options, &w, &mut Report::default());
+        assert!(matches!(&row.outcome, Outcome::Missing(why) if why.contains("--redis")));
+    }
+}

@@ -12,6 +12,7 @@ use crate::audit::{AuditAction, AuditRecord};
 use crate::cluster::ClusterSpec;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::policy::{Policy, PolicyScope};
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceSpec;
 
@@ -24,6 +25,8 @@ pub(crate) enum AuthorityEvent {
     Publish { snapshot: Snapshot },
     Force { target: String },
     AutoReconcile { node: String, to: String },
+    Policy { policy: Policy },
+    RemovePolicy { scope: PolicyScope, id: String },
 }
 
 impl AuthorityEvent {
@@ -58,6 +61,8 @@ impl Engine {
                 (AuditAction::Publish, AuthorityEvent::Publish { snapshot }) => self.restore_snapshot(snapshot, bytes),
                 (AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite, AuthorityEvent::Force { .. })
                 | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. }) => Ok(()),
+                (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => self.policies.upsert(policy).map(drop),
+                (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => self.policies.remove(&scope, &id).map(drop),
                 (action, event) => Err(Error::invalid(format!("action {action} does not match its payload {event:?}"))),
             };
             applied.map_err(|e| e.context(format_args!("replaying audit record {}", record.seq)))?;

@@ -1,6 +1,6 @@
 //! The engine: authority and execution state of a whole fleet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -10,6 +10,8 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
 use crate::authority_log::AuthorityEvent;
+use crate::history::Transition;
+use crate::policy::PolicyRegistry;
 use crate::role::Role;
 
 use crate::chunked::Chunked;
@@ -127,7 +129,7 @@ pub struct Engine {
     tag: u32,
     pub(crate) clock: Clock,
     pub(crate) workspaces: RwLock<BTreeMap<String, WorkspaceSpec>>,
-    cluster_ids: RwLock<HashMap<String, u32>>,
+    cluster_ids: RwLock<hashbrown::HashMap<String, u32>>,
     clusters: Chunked<OnceLock<ClusterState>>,
     cluster_count: AtomicU32,
     pub(crate) nodes: Registry,
@@ -138,7 +140,13 @@ pub struct Engine {
     /// Serialises authority changes, so the audit order is the apply order.
     authority: Mutex<()>,
     pub(crate) audit: AuditLog,
-    pub(crate) signer: CheckpointSigner,
+    pub(crate) policies: PolicyRegistry,
+    /// Applied-state transitions per node, oldest first (written only on transitions).
+    pub(crate) history: DashMap<u32, Vec<Transition>>,
+    /// Signs checkpoints and attestations; made on first use when no seed was given.
+    signer: OnceLock<CheckpointSigner>,
+    signing_seed: Option<[u8; 32]>,
+    origin: String,
 }
 
 static NEXT_TAG: AtomicU32 = AtomicU32::new(1);
@@ -152,10 +160,7 @@ impl Default for Engine {
 impl Engine {
     /// An in-memory engine on the system clock.
     pub fn new() -> Engine {
-        let config = EngineConfig::default();
-        let signer = CheckpointSigner::generate(&config.origin);
-        // The default origin is a valid key name, so generation cannot fail.
-        Engine::build(config, AuditLog::in_memory(), signer.expect("default origin is a valid key name"))
+        Engine::build(EngineConfig::default(), AuditLog::in_memory())
     }
 
     /// An engine built from `config`; with an `audit_path`, the log is opened,
@@ -164,27 +169,25 @@ impl Engine {
         if config.capacity == 0 || config.capacity > u32::MAX as usize {
             return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
         }
-        let signer = match config.signing_seed {
-            Some(seed) => CheckpointSigner::from_seed(&config.origin, seed)?,
-            None => CheckpointSigner::generate(&config.origin)?,
-        };
+        // Checks the origin (a key name) now rather than at the first checkpoint.
+        CheckpointSigner::from_seed(&config.origin, [0; 32])?;
         let audit = match &config.audit_path {
             Some(path) => AuditLog::open(path)?,
             None => AuditLog::in_memory(),
         };
         let records = audit.records();
-        let engine = Engine::build(config, audit, signer);
+        let engine = Engine::build(config, audit);
         engine.replay(&records)?;
         Ok(engine)
     }
 
-    fn build(config: EngineConfig, audit: AuditLog, signer: CheckpointSigner) -> Engine {
+    fn build(config: EngineConfig, audit: AuditLog) -> Engine {
         Engine {
             // Relaxed: tags only need to differ between engines.
             tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
             clock: config.clock,
             workspaces: RwLock::new(BTreeMap::new()),
-            cluster_ids: RwLock::new(HashMap::new()),
+            cluster_ids: RwLock::new(hashbrown::HashMap::new()),
             clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
             nodes: Registry::new(config.capacity),
@@ -193,12 +196,35 @@ impl Engine {
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(()),
             audit,
-            signer,
+            policies: PolicyRegistry::new(),
+            history: DashMap::new(),
+            signer: OnceLock::new(),
+            signing_seed: config.signing_seed,
+            origin: config.origin,
         }
     }
 
+    /// The checkpoint signer, made from the configured seed or generated on first use.
+    pub(crate) fn signer(&self) -> Result<&CheckpointSigner> {
+        if let Some(signer) = self.signer.get() {
+            return Ok(signer);
+        }
+        let signer = match self.signing_seed {
+            Some(seed) => CheckpointSigner::from_seed(&self.origin, seed)?,
+            None => CheckpointSigner::generate(&self.origin)?,
+        };
+        // A racing first use may have set another key; either way one key wins for good.
+        let _ = self.signer.set(signer);
+        self.signer.get().ok_or_else(|| Error::new(ErrorKind::Io, "checkpoint signer unavailable"))
+    }
+
+    /// Serialises authority changes (so the audit order is the apply order).
+    pub(crate) fn authority_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.authority.lock()
+    }
+
     /// Appends an authority event to the audit log (callers hold `authority`).
-    fn audit_event(&self, action: AuditAction, actor: &str, role: Role, target: &str, at_ms: u64, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn audit_event(&self, action: AuditAction, actor: &str, role: Role, target: &str, at_ms: u64, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
         let entry = AuditEntry::new(at_ms, actor, role, action, target).payload(event.encode(bytes));
         self.audit.append(entry).map(drop)
     }
@@ -537,10 +563,14 @@ impl Engine {
         if in_sync {
             new = new.with_episode_open(false);
         }
+        let applied_hash = obs.hash.copied().unwrap_or_default();
+        if !old.has_heartbeat() || old.revision() != obs.revision || !guard.hash_is(&applied_hash) {
+            self.journal(slot, Transition { at_ms: obs.at_ms, revision: obs.revision, hash: applied_hash });
+        }
         let old_fingerprint = guard.error_fp();
         guard.write(&SlotWrite {
             at_ms: obs.at_ms,
-            hash: obs.hash,
+            hash: &applied_hash,
             metrics: obs.metrics,
             version: obs.version,
             error_fp: fingerprint,

@@ -32,6 +32,9 @@ pub enum ErrorKind {
     AuditTampered,
     /// The durable audit log failed; it accepts no further appends.
     Io,
+    /// A node's reload hook rejected a configuration (or panicked on it); the
+    /// node keeps running its previous one. The message is the sync error.
+    ReloadFailed,
 }
 
 impl ErrorKind {
@@ -47,6 +50,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "PERMISSION_DENIED",
             ErrorKind::AuditTampered => "AUDIT_TAMPERED",
             ErrorKind::Io => "IO",
+            ErrorKind::ReloadFailed => "RELOAD_FAILED",
         }
     }
 }

@@ -197,12 +197,12 @@ impl Engine {
     /// The audit log's current head as a signed checkpoint (C2SP
     /// checkpoint-like text), checkable with [`checkpoint_verifier`](Self::checkpoint_verifier).
     pub fn checkpoint(&self) -> Result<String> {
-        self.audit.checkpoint(&self.signer)
+        self.audit.checkpoint(self.signer()?)
     }
 
     /// The public key that checks this engine's checkpoints and attestations.
-    pub fn checkpoint_verifier(&self) -> CheckpointVerifier {
-        self.signer.verifier()
+    pub fn checkpoint_verifier(&self) -> Result<CheckpointVerifier> {
+        Ok(self.signer()?.verifier())
     }
 
     /// Proof that record `seq` is in the log of `size` records.

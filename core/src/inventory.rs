@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::hash::ContentHash;
 use crate::health::Health;
 use crate::view::NodeView;
+
 use crate::workspace::AuthorityMode;
 
 /// One enrolled runtime.
@@ -147,24 +148,32 @@ impl Engine {
     /// ```
     pub fn fleet(&self, workspace: &str, now_ms: u64) -> Result<FleetInventory> {
         let mut runtimes = Vec::new();
-        let summary = self.scan_workspace(workspace, now_ms, |n| runtimes.push(Runtime::from(n)))?;
-        Ok(FleetInventory { runtimes, summary, desired_state: self.desired_state(workspace)? })
-    }
-
-    /// The summary of workspace `workspace` at `now_ms`, without the runtimes list.
-    pub fn fleet_summary(&self, workspace: &str, now_ms: u64) -> Result<FleetSummary> {
-        self.scan_workspace(workspace, now_ms, |_| {})
-    }
-
-    fn scan_workspace(&self, workspace: &str, now_ms: u64, mut each: impl FnMut(NodeView)) -> Result<FleetSummary> {
-        self.workspace(workspace)?;
         let mut summary = FleetSummary::default();
+        self.workspace(workspace)?;
         for cluster in self.clusters_of(workspace) {
             cluster.with_members(|members| {
                 for &slot in members {
                     let view = self.node_view(slot, now_ms);
                     summary.add(view.health, view.drift);
-                    each(view);
+                    runtimes.push(Runtime::from(view));
+                }
+            });
+        }
+        Ok(FleetInventory { runtimes, summary, desired_state: self.desired_state(workspace)? })
+    }
+
+    /// The summary of workspace `workspace` at `now_ms`, without the runtimes
+    /// list: one pass over the slots, no allocation per node.
+    pub fn fleet_summary(&self, workspace: &str, now_ms: u64) -> Result<FleetSummary> {
+        self.workspace(workspace)?;
+        let mut summary = FleetSummary::default();
+        for cluster in self.clusters_of(workspace) {
+            let desired = cluster.snapshot(cluster.desired());
+            let min_version = self.min_version(cluster);
+            cluster.with_members(|members| {
+                for &slot in members {
+                    let facts = self.node_facts(slot, desired, min_version, now_ms);
+                    summary.add(facts.health, facts.drift);
                 }
             });
         }

@@ -27,6 +27,7 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod audit;
 mod authority_log;
 mod batch;
@@ -42,11 +43,13 @@ mod engine;
 mod error;
 mod governance;
 mod hash;
+mod history;
 pub mod health;
 mod heartbeat;
 mod id;
 mod inventory;
 pub mod policy;
+mod policies;
 mod recount;
 pub mod record;
 mod registry;
@@ -54,6 +57,7 @@ mod role;
 mod slot;
 mod snapshot;
 mod sync_error;
+pub mod table;
 mod version;
 mod view;
 mod workspace;
@@ -68,6 +72,7 @@ pub use engine::{EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
 pub use governance::{ForceTarget, Override};
 pub use hash::ContentHash;
+pub use history::{AppliedAt, Attestation};
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 pub use id::{MAX_ID_LEN, validate_id};

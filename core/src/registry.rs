@@ -53,7 +53,10 @@ impl Registry {
     }
 
     fn shard(&self, hash: u64) -> &RwLock<HashTable<u32>> {
-        &self.shards[(hash >> 58) as usize % SHARDS]
+        // Bits 40..46: hashbrown places entries by the low bits and tags them
+        // with the top 7, so the shard must be chosen by neither, or every
+        // entry of a shard would share a tag (or a bucket stride).
+        &self.shards[(hash >> 40) as usize % SHARDS]
     }
 
     fn id_of(&self, slot: u32) -> &str {
@@ -109,12 +112,5 @@ impl Registry {
     pub(crate) fn len(&self) -> u32 {
         // Relaxed: a bound for iteration; `slot` filters uninitialised slots.
         self.next.load(Ordering::Relaxed).min(self.slots.capacity() as u32)
-    }
-
-    /// Heap bytes held: slots, ids and tables.
-    pub(crate) fn allocated_bytes(&self) -> usize {
-        let tables: usize = self.shards.iter().map(|s| s.read().capacity() * (4 + 1)).sum();
-        let id_text: usize = (0..self.len()).map(|s| self.id_of(s).len().next_multiple_of(16) + 16).sum();
-        self.slots.allocated_bytes() + self.ids.allocated_bytes() + tables + id_text
     }
 }

@@ -40,6 +40,9 @@ const EPISODE_OPEN: u64 = 1 << 46;
 const EPOCH_SHIFT: u32 = 48;
 
 impl NodeState {
+    /// A vacant slot's state.
+    pub(crate) const EMPTY: NodeState = NodeState(0);
+
     pub(crate) fn enrolled(epoch: u16) -> Self {
         NodeState(ENROLLED | (epoch as u64) << EPOCH_SHIFT)
     }
@@ -134,13 +137,13 @@ pub(crate) struct SlotRead {
     pub(crate) metrics: Metrics,
     pub(crate) heap_prev: f32,
     pub(crate) version: u32,
-    pub(crate) cluster: u32,
 }
 
 /// Everything a heartbeat writes besides the state word.
 pub(crate) struct SlotWrite<'a> {
     pub(crate) at_ms: u64,
-    pub(crate) hash: Option<&'a ContentHash>,
+    /// The applied hash (zero: none).
+    pub(crate) hash: &'a ContentHash,
     pub(crate) metrics: &'a Metrics,
     pub(crate) version: u32,
     pub(crate) error_fp: u32,
@@ -225,7 +228,6 @@ impl Slot {
                 },
                 heap_prev: uncenti(g >> 48),
                 version: self.version.load(r),
-                cluster: self.cluster.load(r),
             };
             // Acquire fence: the field loads above happen before the re-check.
             fence(Ordering::Acquire);
@@ -273,6 +275,13 @@ impl SlotGuard<'_> {
         self.slot.error_fp.load(Ordering::Relaxed)
     }
 
+    /// Whether the stored applied hash equals `hash`.
+    #[inline]
+    pub(crate) fn hash_is(&self, hash: &ContentHash) -> bool {
+        // Relaxed: as in `state`.
+        load_hash(&self.slot.hash, Ordering::Relaxed) == *hash
+    }
+
     /// Replaces the state word.
     #[inline]
     pub(crate) fn set_state(&self, state: NodeState) {
@@ -287,10 +296,8 @@ impl SlotGuard<'_> {
         // validate with the sequence.
         let r = Ordering::Relaxed;
         self.slot.last_hb_ms.store(w.at_ms, r);
-        if let Some(hash) = w.hash {
-            for (chunk, word) in hash.0.chunks_exact(8).zip(&self.slot.hash) {
-                word.store(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), r);
-            }
+        for (chunk, word) in w.hash.0.chunks_exact(8).zip(&self.slot.hash) {
+            word.store(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), r);
         }
         let prev_heap = (self.slot.gauges.load(r) >> 32) & 0xffff;
         let m = w.metrics;
@@ -340,9 +347,9 @@ mod tests {
         let m = |heap| Metrics { heap, ..Metrics::default() };
         for heap in [40.0, 55.5] {
             let g = slot.lock();
-            g.write(&SlotWrite { at_ms: 1, hash: None, metrics: &m(heap), version: 1, error_fp: 0 });
+            g.write(&SlotWrite { at_ms: 1, hash: &ContentHash::default(), metrics: &m(heap), version: 1, error_fp: 0 });
         }
         let r = slot.read();
-        assert_eq!((r.metrics.heap, r.heap_prev, r.cluster), (55.5, 40.0, 3));
+        assert_eq!((r.metrics.heap, r.heap_prev, slot.cluster()), (55.5, 40.0, 3));
     }
 }

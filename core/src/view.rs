@@ -10,7 +10,9 @@ use crate::error::Result;
 use crate::hash::ContentHash;
 use crate::health::{Health, ProcessHealth, ProcessStatus};
 use crate::heartbeat::Metrics;
+use crate::cluster_state::ClusterState;
 use crate::slot::SlotRead;
+use crate::snapshot::Snapshot;
 use crate::snapshot::snapshot_id;
 use crate::sync_error::{SyncError, SyncErrorCode};
 use crate::version::RuntimeVersion;
@@ -115,6 +117,25 @@ pub struct NodeView {
     pub drift: DriftStatus,
 }
 
+/// The rule results of one node at a query time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NodeFacts {
+    pub(crate) read: SlotRead,
+    pub(crate) in_sync: bool,
+    pub(crate) version: Option<RuntimeVersion>,
+    pub(crate) health: Health,
+    pub(crate) drift: DriftStatus,
+}
+
+const EMPTY_READ: SlotRead = SlotRead {
+    state: crate::slot::NodeState::EMPTY,
+    last_hb_ms: 0,
+    hash: ContentHash([0; 32]),
+    metrics: Metrics { cpu: 0.0, memory: 0.0, tps: 0.0, heap: 0.0, hot_swap_errors: 0 },
+    heap_prev: 0.0,
+    version: 0,
+};
+
 impl Engine {
     /// Cohesion of `cluster`: two counter reads.
     ///
@@ -195,25 +216,35 @@ impl Engine {
         }))
     }
 
+    /// What a node's status rules derive from its slot at `now_ms`, without
+    /// allocating (the summary path uses only this).
+    pub(crate) fn node_facts(&self, slot: u32, desired: Option<&Snapshot>, min_version: Option<RuntimeVersion>, now_ms: u64) -> NodeFacts {
+        let read = self.nodes.slot(slot).map_or(EMPTY_READ, |s| s.read());
+        let has_hb = read.state.has_heartbeat();
+        let in_sync = desired.is_some_and(|d| read.state.bucket() == d.revision);
+        let version = RuntimeVersion::from_bits(read.version).ok().filter(|_| has_hb);
+        let below_min = matches!((version, min_version), (Some(v), Some(m)) if v < m);
+        NodeFacts {
+            read,
+            in_sync,
+            version,
+            health: Health::at(has_hb.then_some(read.last_hb_ms), now_ms),
+            drift: DriftStatus::of(has_hb, below_min, in_sync),
+        }
+    }
+
+    /// The minimum runtime version of a cluster's workspace.
+    pub(crate) fn min_version(&self, cluster: &ClusterState) -> Option<RuntimeVersion> {
+        self.workspaces.read().get(&*cluster.workspace).map(|w| w.min_runtime_version)
+    }
+
     pub(crate) fn node_view(&self, slot: u32, now_ms: u64) -> NodeView {
-        let read = self.nodes.slot(slot).map(|s| s.read());
-        let read = read.unwrap_or(SlotRead {
-            state: Default::default(),
-            last_hb_ms: 0,
-            hash: ContentHash::default(),
-            metrics: Metrics::default(),
-            heap_prev: 0.0,
-            version: 0,
-            cluster: 0,
-        });
-        let cluster = self.cluster_at(read.cluster);
+        let cluster = self.cluster_at(self.nodes.slot(slot).map_or(0, |s| s.cluster()));
+        let desired = cluster.snapshot(cluster.desired());
+        let facts = self.node_facts(slot, desired, self.min_version(cluster), now_ms);
+        let NodeFacts { read, in_sync, version, health, drift } = facts;
         let state = read.state;
         let has_hb = state.has_heartbeat();
-        let desired = cluster.snapshot(cluster.desired());
-        let in_sync = desired.is_some_and(|d| state.bucket() == d.revision);
-        let version = RuntimeVersion::from_bits(read.version).ok().filter(|_| has_hb);
-        let min_version = self.workspaces.read().get(&*cluster.workspace).map(|w| w.min_runtime_version);
-        let below_min = matches!((version, min_version), (Some(v), Some(m)) if v < m);
         let applied_hash = has_hb.then_some(read.hash).filter(|h| *h != ContentHash::default());
         let last_sync_error = match state.error_code() {
             None => None,
@@ -232,7 +263,6 @@ impl Engine {
                 None => format!("runs {} while authority is {}", snapshot_id(&cluster.id, state.revision()), d.id),
             }),
         };
-        let health = Health::at(has_hb.then_some(read.last_hb_ms), now_ms);
         NodeView {
             id: self.nodes.id(slot).to_owned(),
             cluster_id: cluster.id.to_string(),
@@ -251,7 +281,7 @@ impl Engine {
             runtime_version: version,
             health,
             config_status: if in_sync { ConfigStatus::InSync } else { ConfigStatus::Divergent },
-            drift: DriftStatus::of(has_hb, below_min, in_sync),
+            drift,
         }
     }
 }

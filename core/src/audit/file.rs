@@ -154,6 +154,25 @@ pub fn verify_file(path: impl AsRef<Path>) -> Result<FileVerification> {
 /// [`verify_file`], and then checks that the file extends `checkpoint`: it
 /// holds at least the checkpoint's records, with the same root. Records cut
 /// off the end are reported as `audit record N is missing`.
+///
+/// ```
+/// use fleetgov::audit::{verify_file_against, AuditAction, AuditEntry, AuditLog, Checkpoint};
+/// use fleetgov::Role;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("audit.log");
+/// let log = AuditLog::open(&path).unwrap();
+/// for t in 0..3 {
+///     log.append(AuditEntry::new(t, "alice", Role::Admin, AuditAction::Publish, "eks-prod-us")).unwrap();
+/// }
+/// let trusted = Checkpoint::new("fleetgov.example/audit", log.head());
+/// drop(log);
+/// assert!(verify_file_against(&path, &trusted).is_ok());
+/// // Cut the last record off: the file alone still looks fine, the checkpoint does not.
+/// let len = std::fs::metadata(&path).unwrap().len();
+/// std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 10).unwrap();
+/// let e = verify_file_against(&path, &trusted).unwrap_err();
+/// assert!(e.message().starts_with("audit record 2 is missing"), "{e}");
+/// ```
 pub fn verify_file_against(path: impl AsRef<Path>, checkpoint: &Checkpoint) -> Result<FileVerification> {
     let (scan, torn) = read_and_scan(path.as_ref())?;
     let head = scan.chain.head();

@@ -1,6 +1,6 @@
 //! The file layout of a durable audit log: a header, then one frame per
 //! record, and the rules that tell a torn tail from corruption.
-//! The full specification is [`format`](super::format).
+//! The full specification is [`format`](mod@super::format).
 
 use super::record::{AuditRecord, MAX_PAYLOAD_LEN, MAX_RECORD_LEN};
 use super::verify::{tampered, Chain};

@@ -23,7 +23,7 @@
 //! checksums, fsync before an append is acknowledged (group commit for
 //! concurrent appenders), recovery that cuts a torn tail and refuses
 //! corruption, and a failed write or fsync that stops all further appends.
-//! The file layout is specified in [`format`].
+//! The file layout is specified in [`format`](mod@format).
 //!
 //! ```
 //! use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, Checkpoint, CheckpointSigner};

@@ -12,7 +12,7 @@
 //! u64       seq             0-based, dense
 //! u64       time_ms         unix milliseconds
 //! u8        role            1 viewer, 2 operator, 3 admin
-//! u8        action          AuditAction::code (1 publish ... 7 auto_reconcile)
+//! u8        action          AuditAction::code (1 publish ... 9 remove_policy)
 //! u16 + n   actor           1..=256 bytes
 //! u16 + n   target          1..=256 bytes
 //! u16 + n   justification   0..=4096 bytes
@@ -72,9 +72,13 @@ pub enum AuditAction {
     GlobalOverwrite,
     /// The engine answered a divergent node with a reconcile directive.
     AutoReconcile,
+    /// An org- or workspace-scoped policy was created or changed.
+    UpsertPolicy,
+    /// An org- or workspace-scoped policy was removed.
+    RemovePolicy,
 }
 
-const ACTIONS: [AuditAction; 7] = [
+const ACTIONS: [AuditAction; 9] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -82,6 +86,8 @@ const ACTIONS: [AuditAction; 7] = [
     AuditAction::ForceSyncCluster,
     AuditAction::GlobalOverwrite,
     AuditAction::AutoReconcile,
+    AuditAction::UpsertPolicy,
+    AuditAction::RemovePolicy,
 ];
 
 impl AuditAction {
@@ -95,10 +101,12 @@ impl AuditAction {
             AuditAction::ForceSyncCluster => "force_sync_cluster",
             AuditAction::GlobalOverwrite => "global_overwrite",
             AuditAction::AutoReconcile => "auto_reconcile",
+            AuditAction::UpsertPolicy => "upsert_policy",
+            AuditAction::RemovePolicy => "remove_policy",
         }
     }
 
-    /// The stable one-byte code of the canonical encoding (1 to 7).
+    /// The stable one-byte code of the canonical encoding (1 to 9).
     pub fn code(self) -> u8 {
         match self {
             AuditAction::Publish => 1,
@@ -108,6 +116,8 @@ impl AuditAction {
             AuditAction::ForceSyncCluster => 5,
             AuditAction::GlobalOverwrite => 6,
             AuditAction::AutoReconcile => 7,
+            AuditAction::UpsertPolicy => 8,
+            AuditAction::RemovePolicy => 9,
         }
     }
 
@@ -217,22 +227,27 @@ impl AuditEntry {
     /// non-blank for overrides ([`JustificationRequired`](ErrorKind::JustificationRequired));
     /// payload at most 16 MiB.
     pub fn validate(&self) -> Result<()> {
-        check_name("actor", &self.actor, MAX_ACTOR_LEN)?;
-        check_name("target", &self.target, MAX_TARGET_LEN)?;
-        if self.justification.len() > MAX_JUSTIFICATION_LEN {
-            return Err(Error::invalid(format!("justification is longer than {MAX_JUSTIFICATION_LEN} bytes")));
-        }
-        if self.action.is_override() && self.justification.trim().is_empty() {
-            return Err(Error::new(
-                ErrorKind::JustificationRequired,
-                format!("{} of {:?} needs a non-blank justification", self.action, self.target),
-            ));
-        }
-        if self.payload.len() > MAX_PAYLOAD_LEN {
-            return Err(Error::invalid(format!("payload is larger than {MAX_PAYLOAD_LEN} bytes")));
-        }
-        Ok(())
+        check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
     }
+}
+
+/// The rules of [`AuditEntry::validate`], shared with records read back.
+fn check_fields(action: AuditAction, actor: &str, target: &str, justification: &str, payload: &[u8]) -> Result<()> {
+    check_name("actor", actor, MAX_ACTOR_LEN)?;
+    check_name("target", target, MAX_TARGET_LEN)?;
+    if justification.len() > MAX_JUSTIFICATION_LEN {
+        return Err(Error::invalid(format!("justification is longer than {MAX_JUSTIFICATION_LEN} bytes")));
+    }
+    if action.is_override() && justification.trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::JustificationRequired,
+            format!("{action} of {target:?} needs a non-blank justification"),
+        ));
+    }
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!("payload is larger than {MAX_PAYLOAD_LEN} bytes")));
+    }
+    Ok(())
 }
 
 fn check_name(what: &str, value: &str, max: usize) -> Result<()> {
@@ -307,8 +322,15 @@ impl AuditRecord {
         }
     }
 
-    /// The canonical encoding (see the [module docs](self)); the payload is
-    /// represented by its hash only.
+    /// Checks the record against the rules every appended entry obeys
+    /// ([`AuditEntry::validate`]).
+    pub fn validate(&self) -> Result<()> {
+        check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
+    }
+
+    /// The canonical encoding (see [the format](mod@crate::audit::format)); the payload is
+    /// represented by its hash only. Defined for records that pass
+    /// [`validate`](Self::validate), as every record of a log does.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             1 + 8 + 8 + 2 + 6 + self.actor.len() + self.target.len() + self.justification.len() + 64,
@@ -456,7 +478,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 2u8), (17, 0), (17, 4), (18, 0), (18, 8)] {
+        for (at, value) in [(0, 2u8), (17, 0), (17, 4), (18, 0), (18, 10)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -475,7 +497,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
         assert_eq!(AuditAction::from_code(0), None);
-        assert_eq!(AuditAction::from_code(8), None);
+        assert_eq!(AuditAction::from_code(10), None);
         assert!(AuditAction::parse("Publish").is_err());
     }
 

@@ -44,6 +44,8 @@ impl Chain {
         if ContentHash::of(&record.payload) != record.payload_hash {
             return Err(tampered(seq, "its payload does not match its payload hash".into()));
         }
+        // Only valid entries are ever appended.
+        record.validate().map_err(|e| tampered(seq, e.message().to_string()))?;
         let leaf = record.leaf_hash();
         self.tree.push_leaf_hash(leaf);
         Ok(leaf)
@@ -65,7 +67,8 @@ pub(crate) fn tampered(seq: u64, why: String) -> Error {
 
 /// Verifies a whole log given as its records in order: dense sequence
 /// numbers from 0, each `prev_hash` the leaf hash of the record before, each
-/// payload matching its hash. Returns the head (size and root) to compare
+/// payload matching its hash, each record obeying the entry rules
+/// ([`AuditEntry::validate`](super::AuditEntry::validate)). Returns the head (size and root) to compare
 /// with a signed checkpoint; on failure the
 /// [`AuditTampered`](ErrorKind::AuditTampered) message names the first bad record.
 ///
@@ -147,6 +150,14 @@ mod tests {
         let mut field = rs.clone();
         field[4].justification = "edited".into();
         assert!(first_bad(&field).starts_with("audit record 5 is bad: its prev hash"));
+
+        let mut unjustified = rs.clone();
+        unjustified[2].action = AuditAction::GlobalOverwrite;
+        assert!(first_bad(&unjustified).starts_with("audit record 2 is bad: global_overwrite"));
+
+        let mut huge = rs.clone();
+        huge[1].justification = "x".repeat(70_000);
+        assert!(first_bad(&huge).starts_with("audit record 1 is bad: justification is longer"));
 
         let mut relinked = rs.clone();
         relinked[0].prev_hash = TreeHash([1; 32]);

@@ -1,0 +1,87 @@
+//! The engine's policies: org- and workspace-scoped rules, audited, and what
+//! a runtime must run once its local policy meets the cloud's.
+
+use crate::audit::AuditAction;
+use crate::authority_log::AuthorityEvent;
+use crate::distribution::FleetConfig;
+use crate::engine::{EMBEDDER, Engine};
+use crate::error::Result;
+use crate::policy::{Loosening, Policy, PolicyScope, RuleSet, effective_policy, loosenings};
+use crate::role::Role;
+
+impl Engine {
+    /// Creates or replaces a policy (a workspace-scoped one needs its
+    /// workspace). Audited (actor [`EMBEDDER`], role admin).
+    ///
+    /// ```
+    /// use fleetgov::policy::{Policy, PolicyScope, RuleSet, RuleValue};
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// let mut rules = RuleSet::new();
+    /// rules.insert("rate_limit_per_minute", RuleValue::Limit(600)).unwrap();
+    /// e.upsert_policy(Policy::new(PolicyScope::Org, "baseline", rules).unwrap()).unwrap();
+    /// let config = e.fleet_config(fleetgov::demo::WORKSPACE).unwrap();
+    /// assert_eq!(config.active_policies.len(), 1);
+    /// ```
+    pub fn upsert_policy(&self, policy: Policy) -> Result<()> {
+        let _serial = self.authority_lock();
+        if let PolicyScope::Workspace { workspace_id } = policy.scope() {
+            self.workspace(workspace_id)?;
+        }
+        // Applied first (the registry refuses a clash), then recorded; if the
+        // log cannot record it, the previous policy is put back.
+        let (scope, id) = (policy.scope().clone(), policy.id().to_owned());
+        let event = AuthorityEvent::Policy { policy: policy.clone() };
+        let previous = self.policies.upsert(policy)?;
+        let recorded = self.audit_event(AuditAction::UpsertPolicy, EMBEDDER, Role::Admin, &format!("policy:{id}"), self.clock.now_ms(), event, &[]);
+        if recorded.is_err() {
+            let _ = match previous {
+                Some(p) => self.policies.upsert(p).map(drop),
+                None => self.policies.remove(&scope, &id).map(drop),
+            };
+        }
+        recorded
+    }
+
+    /// Removes a policy. Audited (actor [`EMBEDDER`], role admin).
+    pub fn remove_policy(&self, scope: &PolicyScope, id: &str) -> Result<Policy> {
+        let _serial = self.authority_lock();
+        self.policies.get(scope, id).ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
+        let event = AuthorityEvent::RemovePolicy { scope: scope.clone(), id: id.to_owned() };
+        self.audit_event(AuditAction::RemovePolicy, EMBEDDER, Role::Admin, &format!("policy:{id}"), self.clock.now_ms(), event, &[])?;
+        self.policies.remove(scope, id)
+    }
+
+    /// The policies active in `workspace`: org-scoped first, then its own.
+    pub fn active_policies(&self, workspace: &str) -> Result<Vec<Policy>> {
+        self.workspace(workspace)?;
+        Ok(self.policies.active(workspace))
+    }
+
+    /// What a runtime of `workspace` pulls: the seeds'
+    /// `GET /api/v1/workspaces/{id}/fleet/config`.
+    pub fn fleet_config(&self, workspace: &str) -> Result<FleetConfig> {
+        let ws = self.workspace(workspace)?;
+        let clusters: Vec<_> = self
+            .clusters_of(workspace)
+            .map(|c| (c.id.to_string(), c.snapshot(c.desired()).map(|s| (s.id.clone(), s.revision, s.hash))))
+            .collect();
+        FleetConfig::new(workspace, ws.authority_mode, self.policies.active(workspace), clusters)
+    }
+
+    /// The policy a node of `cluster` must run, given its `local` policy and
+    /// its workspace's authority mode (`dev_override` outside development is
+    /// `PermissionDenied`).
+    pub fn effective_policy(&self, cluster: &str, local: &RuleSet) -> Result<RuleSet> {
+        let state = self.cluster_state(cluster)?;
+        let ws = self.workspace(&state.workspace)?;
+        let environment = state.spec.read().environment;
+        effective_policy(ws.authority_mode, environment, &self.policies.cloud_rules(&ws.id), local)
+    }
+
+    /// Every rule where a node of `cluster` with `local` policy would loosen
+    /// its workspace's cloud policy.
+    pub fn policy_loosenings(&self, cluster: &str, local: &RuleSet) -> Result<Vec<Loosening>> {
+        let state = self.cluster_state(cluster)?;
+        loosenings(&self.policies.cloud_rules(&state.workspace), local)
+    }
+}
