@@ -60,8 +60,8 @@ fn run(options: Options) -> Result<(), String> {
     let engine = Arc::new(Engine::new());
     let now = engine.clock().now_ms();
     fleetgov::demo::populate(&engine, now).map_err(|e| format!("demo fleet: {e}"))?;
+    crate::demo::seed_policies(&engine).map_err(|e| format!("demo policies: {e}"))?;
     let state = AppState::new(engine.clone(), &config);
-    crate::demo::seed_policies(&state.policies).map_err(|e| format!("demo policies: {e}"))?;
     let simulation = if config.simulation.enabled {
         let sim = Simulation::start(engine.clone(), &config.simulation, state.metrics.clone())
             .map_err(|e| format!("simulation: {e}"))?;

@@ -1,9 +1,9 @@
-//! What every handler shares: the engine, the tokens, the metrics, the
-//! event hub and the policies.
+//! What every handler shares: the engine, the tokens, the metrics and the
+//! event hub.
 
 use std::sync::Arc;
 
-use fleetgov::{Engine, PolicyRegistry};
+use fleetgov::Engine;
 
 use crate::auth::Tokens;
 use crate::config::ServerConfig;
@@ -28,8 +28,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Live fleet events for `/api/v1/events`.
     pub events: EventHub,
-    /// The org- and workspace-scoped policies runtimes pull.
-    pub policies: Arc<PolicyRegistry>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -45,7 +43,6 @@ impl AppState {
             metrics: Arc::new(Metrics::new(engine.clone())),
             tokens: Arc::new(Tokens::new(&config.tokens)),
             events: EventHub::new(),
-            policies: Arc::new(PolicyRegistry::new()),
             engine,
         }
     }

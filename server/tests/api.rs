@@ -347,6 +347,26 @@ async fn force_sync_is_justified_role_checked_audited_and_provable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attestations_are_signed_and_checkable() {
+    let s = start().await;
+    let at = s.engine.clock().now_ms();
+    let (status, a) = s.get(&format!("/api/v1/attestations?cluster=gke-stage-eu&at={at}"), VIEWER).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(a["nodes"][3]["snapshot"], "gke-stage-eu@r1", "gw-stage-eu-4 ran the old revision");
+    let verifier: CheckpointVerifier = a["verifierKey"].as_str().unwrap().parse().unwrap();
+    let note = verifier.open_note(a["note"].as_str().unwrap()).unwrap();
+    assert!(note.contains("cluster gke-stage-eu") && note.contains(&format!("at {at}")), "{note}");
+    // Before anything was reported, nothing ran.
+    let (_, early) = s.get("/api/v1/attestations?cluster=gke-stage-eu&at=1", VIEWER).await;
+    assert_eq!(early["nodes"].as_array().unwrap().len(), 0);
+    assert_error(&s.get("/api/v1/attestations?cluster=nope", VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/attestations", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu&at=soon", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu", SCOPED).await, 403, "PERMISSION_DENIED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_methods_are_json_errors_and_the_server_keeps_serving() {
     let s = start().await;
     assert_error(&s.get("/api/v1/nothing-here", VIEWER).await, 404, "NOT_FOUND");

@@ -1,5 +1,5 @@
 //! Overrides and the audit trail: force sync, the audit log, inclusion
-//! proofs and signed checkpoints.
+//! proofs, signed checkpoints and attestations of what ran.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, InclusionProof, TreeHash};
-use fleetgov::{ForceTarget, Override};
+use fleetgov::{Attestation, ForceTarget, Override};
 use serde::{Deserialize, Serialize};
 
 use super::page_limit;
@@ -221,13 +221,13 @@ pub async fn proof(State(state): State<AppState>, who: Principal, Path(seq): Pat
         record: RecordJson::from(&record),
         proof,
         checkpoint,
-        verifier_key: state.engine.checkpoint_verifier().to_string(),
+        verifier_key: state.engine.checkpoint_verifier()?.to_string(),
     }))
 }
 
 fn signed_head(state: &AppState) -> ApiResult<(String, Checkpoint)> {
     let note = state.engine.checkpoint()?;
-    let head = Checkpoint::open(&note, &state.engine.checkpoint_verifier())?;
+    let head = Checkpoint::open(&note, &state.engine.checkpoint_verifier()?)?;
     Ok((note, head))
 }
 
@@ -255,6 +255,42 @@ pub async fn checkpoint(State(state): State<AppState>, _who: Principal) -> ApiRe
         origin: head.origin,
         size: head.size,
         root: head.root,
-        verifier_key: state.engine.checkpoint_verifier().to_string(),
+        verifier_key: state.engine.checkpoint_verifier()?.to_string(),
     }))
+}
+
+/// `GET /api/v1/attestations?cluster=&at=` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationQuery {
+    cluster: String,
+    /// The moment (unix ms); now when absent.
+    at: Option<u64>,
+}
+
+/// A signed attestation with the key that checks it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationJson {
+    #[serde(flatten)]
+    attestation: Attestation,
+    /// The public key that checks the note's signature.
+    verifier_key: String,
+}
+
+/// `GET /api/v1/attestations?cluster=&at=`: what every node of `cluster` ran
+/// at `at` (from the engine's journal of applied-state transitions), with a
+/// Merkle root over `(node, applied hash)` in a signed note.
+pub async fn attestation(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AttestationQuery>,
+) -> ApiResult<Json<AttestationJson>> {
+    crate::api::clusters::visible_cluster(&state, &who, &q.cluster)?;
+    let at = q.at.unwrap_or_else(|| state.now_ms());
+    let engine = state.engine.clone();
+    let attestation = tokio::task::spawn_blocking(move || engine.attest(&q.cluster, at))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))??;
+    Ok(Json(AttestationJson { attestation, verifier_key: state.engine.checkpoint_verifier()?.to_string() }))
 }

@@ -66,6 +66,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/audit", governance::list),
         ep(Method::GET, "/api/v1/audit/{seq}/proof", governance::proof),
         ep(Method::GET, "/api/v1/checkpoint", governance::checkpoint),
+        ep(Method::GET, "/api/v1/attestations", governance::attestation),
         ep(Method::GET, "/api/v1/events", events::stream),
         ep(Method::GET, "/api/v1/demo-tokens", system::demo_tokens),
         ep(Method::GET, "/api/v1/openapi.json", system::openapi),

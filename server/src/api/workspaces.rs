@@ -135,19 +135,14 @@ pub async fn fleet(
 /// the active org- and workspace-scoped policies and the rules they add up
 /// to, and per cluster the desired snapshot to pull and verify.
 pub async fn fleet_config(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<FleetConfig>> {
-    let ws = state.engine.workspace(&id)?;
+    state.engine.workspace(&id)?;
     who.check_workspace(&id)?;
-    let desired = state.engine.desired_state(&id)?;
-    let clusters = desired.clusters.into_iter().map(|c| {
-        let snapshot = c.snapshot.zip(c.hash).map(|(s, h)| (s, c.revision, h));
-        (c.cluster, snapshot)
-    });
-    Ok(Json(FleetConfig::new(&id, ws.authority_mode, state.policies.active(&id), clusters)?))
+    Ok(Json(state.engine.fleet_config(&id)?))
 }
 
 /// `GET /api/v1/workspaces/{id}/fleet/policies`: the active policies alone.
 pub async fn fleet_policies(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
     state.engine.workspace(&id)?;
     who.check_workspace(&id)?;
-    Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.policies.active(&id) })))
+    Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.engine.active_policies(&id)? })))
 }

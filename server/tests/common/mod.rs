@@ -60,8 +60,8 @@ pub async fn start() -> Server {
     engine.upsert_workspace(WorkspaceSpec::new("other-ws")).unwrap();
     engine.upsert_cluster(ClusterSpec::new("other-cluster", "other-ws", Environment::Staging)).unwrap();
     engine.enroll("other-1", "other-cluster", now).unwrap();
+    fleetgov_server::demo::seed_policies(&engine).unwrap();
     let state = AppState::new(engine.clone(), &config);
-    fleetgov_server::demo::seed_policies(&state.policies).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
