@@ -39,6 +39,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use cli::main_entry;
@@ -49,11 +50,13 @@ pub use state::AppState;
 /// The whole application: the API, the dashboard, the body limit and JSON errors.
 pub fn app(state: AppState, config: &ServerConfig) -> Router {
     // Layers listed later wrap the earlier ones: the JSON-error mapping is
-    // outermost so it also sees the body-limit layer's own 413.
+    // outermost so it also sees the body-limit layer's own 413 and the 500
+    // that a panicking handler is turned into (the server keeps serving).
     api::router()
         .merge(dashboard::router())
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }

@@ -139,14 +139,14 @@ pub async fn enroll(
     let now = state.now_ms();
     for node in &body.nodes {
         fleetgov::validate_id("node", node)?;
-        if let Ok(existing) = state.engine.node(node, now) {
-            if existing.cluster_id != id {
-                return Err(fleetgov::Error::new(
-                    ErrorKind::Conflict,
-                    format!("node '{node}' is enrolled in cluster '{}'", existing.cluster_id),
-                )
-                .into());
-            }
+        if let Ok(existing) = state.engine.node(node, now)
+            && existing.cluster_id != id
+        {
+            return Err(fleetgov::Error::new(
+                ErrorKind::Conflict,
+                format!("node '{node}' is enrolled in cluster '{}'", existing.cluster_id),
+            )
+            .into());
         }
     }
     let mut handles = Vec::with_capacity(body.nodes.len());

@@ -94,10 +94,10 @@ pub async fn fleet(
         None => 0,
         Some(c) => c.parse().map_err(|_| ApiError::invalid(format!("cursor {c:?} is not one this API returned")))?,
     };
-    if let Some(c) = &q.cluster {
-        if !desired_state.clusters.iter().any(|d| d.cluster == *c) {
-            return Err(fleetgov::Error::not_found(format_args!("cluster '{c}' in workspace '{id}'")).into());
-        }
+    if let Some(c) = &q.cluster
+        && !desired_state.clusters.iter().any(|d| d.cluster == *c)
+    {
+        return Err(fleetgov::Error::not_found(format_args!("cluster '{c}' in workspace '{id}'")).into());
     }
     let mut runtimes = Vec::new();
     let mut next_cursor = None;
