@@ -23,6 +23,9 @@ use crate::record::{HeartbeatRecord, Outcome, OutcomeRecord};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
 const PARALLEL_CHUNK: usize = 4096;
+/// How many records ahead a batch prefetches its slots: enough to keep
+/// several cache misses in flight.
+const PREFETCH_DISTANCE: usize = 8;
 
 /// Counts of a batch's outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,7 +98,10 @@ impl Engine {
 
     fn apply_records(&self, records: &[HeartbeatRecord], outcomes: &mut [OutcomeRecord], now_ms: u64) -> BatchSummary {
         let mut summary = BatchSummary::default();
-        for (record, out) in records.iter().zip(outcomes) {
+        for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
+            if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
+                self.prefetch_slot(ahead.handle());
+            }
             let (outcome, directive) = self.apply_record(record, now_ms);
             summary.accepted += u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
             summary.directives += u64::from(directive.is_some());

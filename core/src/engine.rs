@@ -10,7 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
 use crate::authority_log::AuthorityEvent;
-use crate::history::Transition;
+use crate::journal::{HashRef, Journal, Transition};
 use crate::policy::PolicyRegistry;
 use crate::role::Role;
 
@@ -141,8 +141,8 @@ pub struct Engine {
     authority: Mutex<()>,
     pub(crate) audit: AuditLog,
     pub(crate) policies: PolicyRegistry,
-    /// Applied-state transitions per node, oldest first (written only on transitions).
-    pub(crate) history: DashMap<u32, Vec<Transition>>,
+    /// Applied-state transitions of every node (written only on transitions).
+    pub(crate) journal: Journal,
     /// Signs checkpoints and attestations; made on first use when no seed was given.
     signer: OnceLock<CheckpointSigner>,
     signing_seed: Option<[u8; 32]>,
@@ -197,7 +197,7 @@ impl Engine {
             authority: Mutex::new(()),
             audit,
             policies: PolicyRegistry::new(),
-            history: DashMap::new(),
+            journal: Journal::new(),
             signer: OnceLock::new(),
             signing_seed: config.signing_seed,
             origin: config.origin,
@@ -465,6 +465,14 @@ impl Engine {
         self.nodes.lookup(node).map(|s| self.handle(s)).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))
     }
 
+    /// Hints the cache to fetch the slot behind `handle` (no check, no read).
+    #[inline]
+    pub(crate) fn prefetch_slot(&self, handle: NodeHandle) {
+        if let Some(slot) = self.nodes.slot_unchecked(handle.slot()) {
+            crate::prefetch::prefetch(slot);
+        }
+    }
+
     pub(crate) fn slot_of(&self, handle: NodeHandle) -> Result<u32> {
         let slot = handle.slot();
         if (handle.0 >> 32) as u32 != self.tag || self.nodes.slot(slot).is_none() {
@@ -563,17 +571,27 @@ impl Engine {
         if in_sync {
             new = new.with_episode_open(false);
         }
-        let applied_hash = obs.hash.copied().unwrap_or_default();
-        if !old.has_heartbeat() || old.revision() != obs.revision || !guard.hash_is(&applied_hash) {
-            self.journal(slot, Transition { at_ms: obs.at_ms, revision: obs.revision, hash: applied_hash });
+        // Journal what the node runs when it changes (never per heartbeat).
+        let old_hash = if old.hash_ok() { HashRef::Verified } else { HashRef::from_bits(guard.odd_hash()) };
+        let new_hash = match obs.hash {
+            None => HashRef::None,
+            Some(_) if hash_ok => HashRef::Verified,
+            Some(h) if self.journal.odd_hash(old_hash) == Some(*h) => old_hash,
+            Some(h) => self.journal.push_odd(*h).unwrap_or(HashRef::None),
+        };
+        if !old.has_heartbeat() || old.revision() != obs.revision || old_hash != new_hash {
+            let transition = Transition { at_ms: obs.at_ms, revision: obs.revision, hash: new_hash };
+            if let Some(entry) = self.journal.push(guard.last_transition(), transition) {
+                guard.set_last_transition(entry);
+            }
         }
         let old_fingerprint = guard.error_fp();
         guard.write(&SlotWrite {
             at_ms: obs.at_ms,
-            hash: &applied_hash,
             metrics: obs.metrics,
             version: obs.version,
             error_fp: fingerprint,
+            odd_hash: if matches!(new_hash, HashRef::Odd(_)) { new_hash.to_bits() } else { 0 },
         });
         if fingerprint != old_fingerprint {
             self.record_sync_error(slot, obs.sync_error);

@@ -11,18 +11,12 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use crate::audit::{CheckpointVerifier, MerkleTree, TreeHash};
+use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::ContentHash;
+use crate::journal::HashRef;
 use crate::snapshot::snapshot_id;
-
-/// One journalled transition: from `at_ms` on, the node ran this.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Transition {
-    pub(crate) at_ms: u64,
-    pub(crate) revision: u32,
-    pub(crate) hash: ContentHash,
-}
 
 /// What a node ran at some moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -96,19 +90,18 @@ fn attestation_text(cluster: &str, at_ms: u64, nodes: usize, root: &TreeHash) ->
 }
 
 impl Engine {
-    /// Journals a transition of node `slot` (called with its slot locked).
-    pub(crate) fn journal(&self, slot: u32, transition: Transition) {
-        self.history.entry(slot).or_default().push(transition);
-    }
-
-    fn applied_at(&self, slot: u32, cluster: &str, t: u64) -> Option<AppliedAt> {
-        let journal = self.history.get(&slot)?;
-        let i = journal.partition_point(|tr| tr.at_ms <= t).checked_sub(1)?;
-        let tr = journal[i];
+    fn applied_at(&self, slot: u32, cluster: &ClusterState, t: u64) -> Option<AppliedAt> {
+        let latest = self.nodes.slot(slot)?.read().last_transition;
+        let tr = self.journal.at(latest, t)?;
+        let hash = match tr.hash {
+            HashRef::None => None,
+            HashRef::Verified => cluster.snapshot(tr.revision).map(|s| s.hash),
+            odd => self.journal.odd_hash(odd),
+        };
         Some(AppliedAt {
             node: self.nodes.id(slot).to_owned(),
-            snapshot: (tr.revision != 0).then(|| snapshot_id(cluster, tr.revision)),
-            hash: (tr.hash != ContentHash::default()).then_some(tr.hash),
+            snapshot: (tr.revision != 0).then(|| snapshot_id(&cluster.id, tr.revision)),
+            hash,
             since_ms: tr.at_ms,
         })
     }
@@ -125,14 +118,14 @@ impl Engine {
     pub fn what_ran(&self, node: &str, t_ms: u64) -> Result<Option<AppliedAt>> {
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
         let cluster = self.nodes.slot(slot).map(|s| self.cluster_at(s.cluster())).ok_or_else(|| Error::not_found(node))?;
-        Ok(self.applied_at(slot, &cluster.id, t_ms))
+        Ok(self.applied_at(slot, cluster, t_ms))
     }
 
     /// What every node of `cluster` ran at `t_ms`, by node id (nodes that had
     /// reported nothing yet are left out).
     pub fn fleet_at(&self, cluster: &str, t_ms: u64) -> Result<Vec<AppliedAt>> {
         let state = self.cluster_state(cluster)?;
-        let mut out: Vec<AppliedAt> = state.members().into_iter().filter_map(|s| self.applied_at(s, &state.id, t_ms)).collect();
+        let mut out: Vec<AppliedAt> = state.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(out)
     }

@@ -9,6 +9,7 @@ use std::hash::BuildHasher;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use compact_str::CompactString;
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -34,7 +35,8 @@ pub(crate) struct Registry {
     shards: Box<[CachePadded<RwLock<HashTable<u32>>>]>,
     hasher: hashbrown::DefaultHashBuilder,
     slots: Chunked<Slot>,
-    ids: Chunked<OnceLock<Box<str>>>,
+    /// Node ids, inline up to 24 bytes (no allocation for typical ids).
+    ids: Chunked<OnceLock<CompactString>>,
     /// Slots handed out so far.
     next: AtomicU32,
 }
@@ -60,7 +62,7 @@ impl Registry {
     }
 
     fn id_of(&self, slot: u32) -> &str {
-        self.ids.get(slot as usize).and_then(OnceLock::get).map_or("", |s| s)
+        self.ids.get(slot as usize).and_then(OnceLock::get).map_or("", CompactString::as_str)
     }
 
     /// The slot of `id`, if enrolled.
@@ -91,7 +93,7 @@ impl Registry {
                 self.slots.capacity()
             )));
         };
-        let _ = id_cell.set(id.into());
+        let _ = id_cell.set(CompactString::new(id));
         init(slot, cell);
         vacant.insert(slot);
         Ok(Enrolled::New(slot))
@@ -101,6 +103,12 @@ impl Registry {
     #[inline]
     pub(crate) fn slot(&self, slot: u32) -> Option<&Slot> {
         self.slots.get(slot as usize).filter(|s| s.state().is_enrolled())
+    }
+
+    /// The slot's memory, without checking that it is enrolled (for prefetching).
+    #[inline]
+    pub(crate) fn slot_unchecked(&self, slot: u32) -> Option<&Slot> {
+        self.slots.get(slot as usize)
     }
 
     /// The id of the node at `slot`.

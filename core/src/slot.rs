@@ -9,7 +9,6 @@
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
-use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
 use crate::heartbeat::Metrics;
 use crate::sync_error::SyncErrorCode;
@@ -109,15 +108,18 @@ fn uncenti(v: u64) -> f32 {
     (v & 0xffff) as f32 / 100.0
 }
 
-/// One node's slot (88 bytes). All fields are atomics so that readers racing
-/// a writer read torn values at worst, which the sequence check discards.
+/// One node's slot: exactly one 64-byte cache line, so a heartbeat costs one
+/// miss. All fields are atomics so that readers racing a writer read torn
+/// values at worst, which the sequence check discards. The applied hash is
+/// not here: a verified node runs its snapshot's hash, and any other hash
+/// lives in the journal's side table (`odd_hash`).
 #[derive(Default)]
+#[repr(C, align(64))]
 pub(crate) struct Slot {
     /// Sequence lock: odd while a writer is inside.
     seq: AtomicU64,
     state: AtomicU64,
     last_hb_ms: AtomicU64,
-    hash: [AtomicU64; 4],
     /// cpu, memory, heap, previous heap: hundredths of a percent, 16 bits each.
     gauges: AtomicU64,
     tps: AtomicU32,
@@ -126,6 +128,10 @@ pub(crate) struct Slot {
     /// Fingerprint of the node-reported sync error detail (0: none).
     error_fp: AtomicU32,
     cluster: AtomicU32,
+    /// The node's latest journal entry, index + 1 (0: none).
+    last_transition: AtomicU32,
+    /// The reported hash when it matched no snapshot (a journal `HashRef` bits, 0: none).
+    odd_hash: AtomicU32,
 }
 
 /// A consistent copy of a slot, read under the sequence check.
@@ -133,7 +139,8 @@ pub(crate) struct Slot {
 pub(crate) struct SlotRead {
     pub(crate) state: NodeState,
     pub(crate) last_hb_ms: u64,
-    pub(crate) hash: ContentHash,
+    pub(crate) odd_hash: u32,
+    pub(crate) last_transition: u32,
     pub(crate) metrics: Metrics,
     pub(crate) heap_prev: f32,
     pub(crate) version: u32,
@@ -142,11 +149,10 @@ pub(crate) struct SlotRead {
 /// Everything a heartbeat writes besides the state word.
 pub(crate) struct SlotWrite<'a> {
     pub(crate) at_ms: u64,
-    /// The applied hash (zero: none).
-    pub(crate) hash: &'a ContentHash,
     pub(crate) metrics: &'a Metrics,
     pub(crate) version: u32,
     pub(crate) error_fp: u32,
+    pub(crate) odd_hash: u32,
 }
 
 impl Slot {
@@ -218,7 +224,8 @@ impl Slot {
             let read = SlotRead {
                 state: NodeState(self.state.load(r)),
                 last_hb_ms: self.last_hb_ms.load(r),
-                hash: load_hash(&self.hash, r),
+                odd_hash: self.odd_hash.load(r),
+                last_transition: self.last_transition.load(r),
                 metrics: Metrics {
                     cpu: uncenti(g),
                     memory: uncenti(g >> 16),
@@ -237,14 +244,6 @@ impl Slot {
             }
         }
     }
-}
-
-fn load_hash(words: &[AtomicU64; 4], order: Ordering) -> ContentHash {
-    let mut out = [0u8; 32];
-    for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
-        chunk.copy_from_slice(&w.load(order).to_le_bytes());
-    }
-    ContentHash(out)
 }
 
 /// The write lock on one slot; unlocks on drop.
@@ -275,11 +274,25 @@ impl SlotGuard<'_> {
         self.slot.error_fp.load(Ordering::Relaxed)
     }
 
-    /// Whether the stored applied hash equals `hash`.
+    /// The stored odd hash reference (0: none).
     #[inline]
-    pub(crate) fn hash_is(&self, hash: &ContentHash) -> bool {
+    pub(crate) fn odd_hash(&self) -> u32 {
         // Relaxed: as in `state`.
-        load_hash(&self.slot.hash, Ordering::Relaxed) == *hash
+        self.slot.odd_hash.load(Ordering::Relaxed)
+    }
+
+    /// The node's latest journal entry (index + 1, 0: none).
+    #[inline]
+    pub(crate) fn last_transition(&self) -> u32 {
+        // Relaxed: as in `state`.
+        self.slot.last_transition.load(Ordering::Relaxed)
+    }
+
+    /// Records the node's latest journal entry.
+    #[inline]
+    pub(crate) fn set_last_transition(&self, entry: u32) {
+        // Relaxed: published by the releasing unlock.
+        self.slot.last_transition.store(entry, Ordering::Relaxed);
     }
 
     /// Replaces the state word.
@@ -296,9 +309,7 @@ impl SlotGuard<'_> {
         // validate with the sequence.
         let r = Ordering::Relaxed;
         self.slot.last_hb_ms.store(w.at_ms, r);
-        for (chunk, word) in w.hash.0.chunks_exact(8).zip(&self.slot.hash) {
-            word.store(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), r);
-        }
+        self.slot.odd_hash.store(w.odd_hash, r);
         let prev_heap = (self.slot.gauges.load(r) >> 32) & 0xffff;
         let m = w.metrics;
         self.slot.gauges.store(centi(m.cpu) | centi(m.memory) << 16 | centi(m.heap) << 32 | prev_heap << 48, r);
@@ -336,8 +347,8 @@ mod tests {
     }
 
     #[test]
-    fn slot_is_88_bytes() {
-        assert_eq!(std::mem::size_of::<Slot>(), 88);
+    fn slot_is_one_cache_line() {
+        assert_eq!((std::mem::size_of::<Slot>(), std::mem::align_of::<Slot>()), (64, 64));
     }
 
     #[test]
@@ -347,7 +358,7 @@ mod tests {
         let m = |heap| Metrics { heap, ..Metrics::default() };
         for heap in [40.0, 55.5] {
             let g = slot.lock();
-            g.write(&SlotWrite { at_ms: 1, hash: &ContentHash::default(), metrics: &m(heap), version: 1, error_fp: 0 });
+            g.write(&SlotWrite { at_ms: 1, metrics: &m(heap), version: 1, error_fp: 0, odd_hash: 0 });
         }
         let r = slot.read();
         assert_eq!((r.metrics.heap, r.heap_prev, slot.cluster()), (55.5, 40.0, 3));

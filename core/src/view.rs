@@ -130,7 +130,8 @@ pub(crate) struct NodeFacts {
 const EMPTY_READ: SlotRead = SlotRead {
     state: crate::slot::NodeState::EMPTY,
     last_hb_ms: 0,
-    hash: ContentHash([0; 32]),
+    odd_hash: 0,
+    last_transition: 0,
     metrics: Metrics { cpu: 0.0, memory: 0.0, tps: 0.0, heap: 0.0, hot_swap_errors: 0 },
     heap_prev: 0.0,
     version: 0,
@@ -233,6 +234,15 @@ impl Engine {
         }
     }
 
+    /// The hash a node reported it applied: its snapshot's when verified,
+    /// else the odd hash it reported, if any.
+    pub(crate) fn applied_hash(&self, read: &SlotRead, cluster: &ClusterState) -> Option<ContentHash> {
+        if read.state.bucket() != 0 {
+            return cluster.snapshot(read.state.revision()).map(|s| s.hash);
+        }
+        self.journal.odd_hash(crate::journal::HashRef::from_bits(read.odd_hash))
+    }
+
     /// The minimum runtime version of a cluster's workspace.
     pub(crate) fn min_version(&self, cluster: &ClusterState) -> Option<RuntimeVersion> {
         self.workspaces.read().get(&*cluster.workspace).map(|w| w.min_runtime_version)
@@ -245,12 +255,13 @@ impl Engine {
         let NodeFacts { read, in_sync, version, health, drift } = facts;
         let state = read.state;
         let has_hb = state.has_heartbeat();
-        let applied_hash = has_hb.then_some(read.hash).filter(|h| *h != ContentHash::default());
+        let applied_hash = self.applied_hash(&read, cluster);
         let last_sync_error = match state.error_code() {
             None => None,
             Some(code) => Some(self.sync_errors.get(&slot).map(|e| e.clone()).unwrap_or_else(|| {
                 let expected = cluster.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
-                SyncError::new(code, format!("node computed {}, authority hash is {expected}", read.hash))
+                let computed = applied_hash.map_or_else(String::new, |h| h.to_string());
+                SyncError::new(code, format!("node computed {computed}, authority hash is {expected}"))
             })),
         };
         let reconcile_reason = match (has_hb, desired, in_sync) {

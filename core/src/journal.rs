@@ -1,0 +1,152 @@
+//! The transition journal: every node's applied-state changes, compactly.
+//!
+//! One append-only array of 24-byte entries, linked per node (each entry
+//! names the node's previous one; the node's slot names its latest), so a
+//! node's history costs 24 bytes per transition and nothing per heartbeat.
+//! Hashes are not repeated: an entry says "the snapshot's own hash" (the
+//! node verified it), "none", or points into a side table of the hashes
+//! nodes reported that matched no snapshot.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::chunked::Chunked;
+use crate::hash::ContentHash;
+
+/// What hash a node ran, as an entry stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HashRef {
+    /// It applied nothing.
+    None,
+    /// Its snapshot's own hash (verified).
+    Verified,
+    /// A hash that matched no snapshot: index + 1 into the side table.
+    Odd(u32),
+}
+
+impl HashRef {
+    pub(crate) fn to_bits(self) -> u32 {
+        match self {
+            HashRef::None => 0,
+            HashRef::Verified => u32::MAX,
+            HashRef::Odd(i) => i,
+        }
+    }
+    pub(crate) fn from_bits(bits: u32) -> HashRef {
+        match bits {
+            0 => HashRef::None,
+            u32::MAX => HashRef::Verified,
+            i => HashRef::Odd(i),
+        }
+    }
+}
+
+/// One transition: from `at_ms` on, the node ran `revision` with `hash`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Transition {
+    pub(crate) at_ms: u64,
+    pub(crate) revision: u32,
+    pub(crate) hash: HashRef,
+}
+
+#[derive(Default)]
+struct Entry {
+    at_ms: AtomicU64,
+    revision: AtomicU32,
+    hash: AtomicU32,
+    /// The node's previous entry, index + 1 (0: none).
+    prev: AtomicU32,
+}
+
+// Orderings: an entry's fields and an odd hash are written once, before the
+// reference to them is stored in the node's slot under its lock; the slot
+// lock's release/acquire publishes them, so Relaxed suffices here. The
+// counters only hand out distinct indices.
+
+pub(crate) struct Journal {
+    entries: Chunked<Entry>,
+    next: AtomicU32,
+    odd: Chunked<OnceLock<ContentHash>>,
+    odd_next: AtomicU32,
+}
+
+impl Journal {
+    pub(crate) fn new() -> Self {
+        Journal {
+            entries: Chunked::doubling(16),
+            next: AtomicU32::new(0),
+            odd: Chunked::doubling(10),
+            odd_next: AtomicU32::new(0),
+        }
+    }
+
+    /// Stores a hash that matched no snapshot; `None` when the table is full.
+    pub(crate) fn push_odd(&self, hash: ContentHash) -> Option<HashRef> {
+        // Relaxed: see above.
+        let i = self.odd_next.fetch_add(1, Ordering::Relaxed);
+        let cell = self.odd.get_or_alloc(i as usize).filter(|_| i < u32::MAX - 1)?;
+        let _ = cell.set(hash);
+        Some(HashRef::Odd(i + 1))
+    }
+
+    /// The odd hash `r` refers to.
+    pub(crate) fn odd_hash(&self, r: HashRef) -> Option<ContentHash> {
+        match r {
+            HashRef::Odd(i) => self.odd.get(i as usize - 1)?.get().copied(),
+            _ => None,
+        }
+    }
+
+    /// Appends `t` after the node's entry `prev` (index + 1, 0: none) and
+    /// returns the new entry's index + 1; `None` when the journal is full.
+    pub(crate) fn push(&self, prev: u32, t: Transition) -> Option<u32> {
+        // Relaxed: see above.
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let entry = self.entries.get_or_alloc(i as usize).filter(|_| i < u32::MAX - 1)?;
+        entry.at_ms.store(t.at_ms, Ordering::Relaxed);
+        entry.revision.store(t.revision, Ordering::Relaxed);
+        entry.hash.store(t.hash.to_bits(), Ordering::Relaxed);
+        entry.prev.store(prev, Ordering::Relaxed);
+        Some(i + 1)
+    }
+
+    /// The node's latest transition at or before `t_ms`, walking back from
+    /// its entry `latest` (index + 1).
+    pub(crate) fn at(&self, latest: u32, t_ms: u64) -> Option<Transition> {
+        let mut cursor = latest;
+        while cursor != 0 {
+            let e = self.entries.get(cursor as usize - 1)?;
+            // Relaxed: see above.
+            let at_ms = e.at_ms.load(Ordering::Relaxed);
+            if at_ms <= t_ms {
+                return Some(Transition {
+                    at_ms,
+                    revision: e.revision.load(Ordering::Relaxed),
+                    hash: HashRef::from_bits(e.hash.load(Ordering::Relaxed)),
+                });
+            }
+            cursor = e.prev.load(Ordering::Relaxed);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_chain_per_node_and_answer_by_time() {
+        let j = Journal::new();
+        let odd = j.push_odd(ContentHash([7; 32])).unwrap();
+        let a1 = j.push(0, Transition { at_ms: 10, revision: 1, hash: HashRef::Verified }).unwrap();
+        let b1 = j.push(0, Transition { at_ms: 15, revision: 1, hash: HashRef::None }).unwrap();
+        let a2 = j.push(a1, Transition { at_ms: 20, revision: 2, hash: odd }).unwrap();
+        assert_eq!(j.at(a2, 9), None);
+        assert_eq!(j.at(a2, 10).unwrap().revision, 1);
+        assert_eq!(j.at(a2, 25).unwrap().hash, odd);
+        assert_eq!(j.odd_hash(odd), Some(ContentHash([7; 32])));
+        assert_eq!(j.at(b1, 100).unwrap().hash, HashRef::None);
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
+    }
+}
