@@ -5,8 +5,8 @@
 //! Run with `cargo run --example audit_proof`.
 
 use fleetgov::audit::{
-    verify_file, verify_file_against, AuditAction, AuditEntry, AuditLog, Checkpoint, CheckpointSigner,
-    CheckpointVerifier,
+    AuditAction, AuditEntry, AuditLog, Checkpoint, CheckpointSigner, CheckpointVerifier, verify_file,
+    verify_file_against,
 };
 use fleetgov::{Error, Role};
 
@@ -18,8 +18,10 @@ fn main() -> Result<(), Error> {
     // The log owner: a signing key and a file-backed log.
     let owner = CheckpointSigner::generate("fleetgov.example/audit/ws-1")?;
     let log = AuditLog::open(&path)?;
-    log.append(AuditEntry::new(t, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us")
-        .payload(&br#"{"snapshot":"eks-prod-us@r1"}"#[..]))?;
+    log.append(
+        AuditEntry::new(t, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us")
+            .payload(&br#"{"snapshot":"eks-prod-us@r1"}"#[..]),
+    )?;
     let forced = log.append(
         AuditEntry::new(t + 60_000, "bob", Role::Operator, AuditAction::ForceSyncNode, "gw-7")
             .justification("Node re-provisioning after hardware failure"),
@@ -37,8 +39,10 @@ fn main() -> Result<(), Error> {
     let checkpoint = Checkpoint::open(&note, &verifier)?;
     let proof = log.inclusion_proof(forced.seq, checkpoint.size)?;
     proof.verify(&forced.leaf_hash(), &checkpoint.head())?;
-    println!("record {} ({} of {} by {}: {:?}) is in the log of {} records",
-        forced.seq, forced.action, forced.target, forced.actor, forced.justification, checkpoint.size);
+    println!(
+        "record {} ({} of {} by {}: {:?}) is in the log of {} records",
+        forced.seq, forced.action, forced.target, forced.actor, forced.justification, checkpoint.size
+    );
 
     // The log grows; a consistency proof shows nothing before was rewritten.
     log.append(AuditEntry::new(t + 120_000, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us"))?;

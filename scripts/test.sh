@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Installs what it needs on a fresh Debian machine.
+# FLEETGOV_SLOW=1 adds the slow tier (long crash loop, model checking).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,16 @@ echo "== Rust: unit, integration, property, stress and doc tests"
 cargo test --workspace --locked
 echo "== Rust: benches compile"
 cargo bench --workspace --locked --no-run
-echo "== Rust: the demo runs"
+echo "== Rust: the examples run (each asserts its outcome)"
 cargo run --release --locked --example demo
+cargo run --release --locked --example agent_e2e
+cargo run --release --locked --example audit_proof
+
+if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
+  echo "== Slow tier: 200 crash kills of an appending child, the agent's loom model"
+  FLEETGOV_SLOW=1 cargo test --release --locked --test audit_crash
+  RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --locked --test agent_loom
+fi
 
 if [ -x bindings/python/test.sh ]; then
   echo "== Python binding"

@@ -18,11 +18,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use fleetgov::audit::{verify_file, AuditAction, AuditEntry, AuditLog, TreeHash};
 use fleetgov::Role;
+use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, TreeHash, verify_file};
 
 const CHILD_ENV: &str = "FLEETGOV_AUDIT_CRASH_CHILD";
 const WRITERS: u64 = 3;
@@ -149,7 +149,10 @@ fn crash_recovery_keeps_every_acknowledged_record() {
         rounds_with_acks += usize::from(!acks.is_empty());
         for (seq, hash) in acks {
             let earlier = acknowledged.insert(seq, hash);
-            assert!(earlier.is_none_or(|h| h == hash), "round {round}: record {seq} was acknowledged twice, differently");
+            assert!(
+                earlier.is_none_or(|h| h == hash),
+                "round {round}: record {seq} was acknowledged twice, differently"
+            );
         }
         let log = AuditLog::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen after a kill: {e}"));
         let head = log.verify().unwrap_or_else(|e| panic!("round {round}: {e}"));

@@ -4,7 +4,7 @@
 use std::fs;
 use std::sync::Arc;
 
-use fleetgov::audit::{verify_file, AuditAction, AuditEntry, AuditLog, Checkpoint, CheckpointSigner};
+use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, Checkpoint, CheckpointSigner, verify_file};
 use fleetgov::{ErrorKind, Role};
 
 fn entry(i: u64) -> AuditEntry {
@@ -133,7 +133,10 @@ fn an_invalid_entry_writes_nothing() {
     let forced = AuditEntry::new(1, "bob", Role::Operator, AuditAction::ForceSyncCluster, "gke-stage-eu");
     assert_eq!(log.append(forced.clone()).unwrap_err().kind(), ErrorKind::JustificationRequired);
     assert_eq!(log.append(forced.justification("   ")).unwrap_err().kind(), ErrorKind::JustificationRequired);
-    assert_eq!(log.append(AuditEntry { actor: String::new(), ..entry(1) }).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        log.append(AuditEntry { actor: String::new(), ..entry(1) }).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     assert_eq!(fs::metadata(&path).unwrap().len(), len);
     assert_eq!(log.size(), 1);
     assert!(log.failure().is_none(), "bad input does not fail the log");

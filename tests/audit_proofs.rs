@@ -10,8 +10,8 @@
 //! must every single-bit flip of a signed checkpoint.
 
 use fleetgov::audit::{
-    verify_consistency, verify_inclusion, Blake3, Checkpoint, CheckpointSigner, CheckpointVerifier, ConsistencyProof,
-    InclusionProof, MerkleTree, TreeHash, TreeHasher, TreeHead,
+    Blake3, Checkpoint, CheckpointSigner, CheckpointVerifier, ConsistencyProof, InclusionProof, MerkleTree, TreeHash,
+    TreeHasher, TreeHead, verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -274,11 +274,13 @@ fn blake3_proofs_of_every_small_tree_reject_every_mutant() {
     for size in 1..=13 {
         let head = head_of(&tree, size);
         for index in 0..size {
-            let proof = InclusionProof { leaf_index: index, tree_size: size, path: tree.inclusion_path(index, size).unwrap() };
+            let proof =
+                InclusionProof { leaf_index: index, tree_size: size, path: tree.inclusion_path(index, size).unwrap() };
             assert_inclusion_mutants_fail::<Blake3>(&tree.leaf_hash(index).unwrap(), &proof, &head);
         }
         for old in 1..size {
-            let proof = ConsistencyProof { old_size: old, new_size: size, path: tree.consistency_path(old, size).unwrap() };
+            let proof =
+                ConsistencyProof { old_size: old, new_size: size, path: tree.consistency_path(old, size).unwrap() };
             assert_consistency_mutants_fail::<Blake3>(&proof, &head_of(&tree, old), &head);
         }
     }

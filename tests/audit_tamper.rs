@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use fleetgov::audit::{verify_file, verify_file_against, AuditAction, AuditEntry, AuditLog, AuditRecord, Checkpoint};
+use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, Checkpoint, verify_file, verify_file_against};
 use fleetgov::{ErrorKind, Role};
 use proptest::prelude::*;
 
@@ -28,10 +28,12 @@ struct Fixture {
 }
 
 fn entry(i: usize) -> AuditEntry {
-    let actions = [AuditAction::Publish, AuditAction::ForceSyncNode, AuditAction::UpsertCluster, AuditAction::GlobalOverwrite];
+    let actions =
+        [AuditAction::Publish, AuditAction::ForceSyncNode, AuditAction::UpsertCluster, AuditAction::GlobalOverwrite];
     let action = actions[i % actions.len()];
-    let e = AuditEntry::new(1_700_000_000_000 + i as u64, format!("user-{i}"), Role::Admin, action, format!("target-{i}"))
-        .payload(format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(i * 13 % 70)).into_bytes());
+    let e =
+        AuditEntry::new(1_700_000_000_000 + i as u64, format!("user-{i}"), Role::Admin, action, format!("target-{i}"))
+            .payload(format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(i * 13 % 70)).into_bytes());
     if action.is_override() { e.justification(format!("Emergency disaster recovery #{i}")) } else { e }
 }
 

@@ -131,8 +131,9 @@ fn concurrent_batches_keep_counters_exact() {
     }
     let snaps: Vec<Snapshot> =
         ["prod@r1", "prod@r2", "stage@r1", "stage@r2"].iter().map(|id| e.snapshot(id).unwrap()).collect();
-    let handles: Vec<_> =
-        (0..NODES).map(|i| e.enroll(&format!("n{i}"), if i % 2 == 0 { "prod" } else { "stage" }, T0).unwrap()).collect();
+    let handles: Vec<_> = (0..NODES)
+        .map(|i| e.enroll(&format!("n{i}"), if i % 2 == 0 { "prod" } else { "stage" }, T0).unwrap())
+        .collect();
     std::thread::scope(|scope| {
         for t in 0..3u64 {
             let (e, handles, snaps) = (&e, &handles, &snaps);
@@ -145,9 +146,9 @@ fn concurrent_batches_keep_counters_exact() {
                             x ^= x >> 7;
                             x ^= x << 17;
                             let node = x as usize % NODES;
-                            let base = if node % 2 == 0 { 0 } else { 2 };
+                            let base = if node.is_multiple_of(2) { 0 } else { 2 };
                             let s = &snaps[base + (x >> 33) as usize % 2];
-                            let err = ((x >> 50) % 8 == 0).then_some((SyncErrorCode::NatsTimeout, "late"));
+                            let err = ((x >> 50).is_multiple_of(8)).then_some((SyncErrorCode::NatsTimeout, "late"));
                             record(handles[node], T0 + round, Some(s), err)
                         })
                         .collect();

@@ -9,7 +9,9 @@ pub const T0: u64 = 1_700_000_000_000;
 /// An engine on a manual clock at `T0`, with workspace `ws` and clusters
 /// `prod` (production), `stage` (staging, auto-reconcile) and `dev` (development).
 pub fn engine() -> Engine {
-    let e = Engine::with_config(EngineConfig { clock: Clock::manual(T0), capacity: 1 << 20, ..EngineConfig::default() }).unwrap();
+    let e =
+        Engine::with_config(EngineConfig { clock: Clock::manual(T0), capacity: 1 << 20, ..EngineConfig::default() })
+            .unwrap();
     e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
     e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production).owner_team("edge")).unwrap();
     e.upsert_cluster(ClusterSpec::new("stage", "ws", Environment::Staging).auto_reconcile(true)).unwrap();

@@ -276,11 +276,30 @@ fn fleet_inventory_is_shaped_like_the_seeds_api() {
     let f = e.fleet("ws", T0).unwrap();
     assert_eq!(
         f.summary,
-        FleetSummary { total: 3, active: 1, stale: 1, never: 1, aligned: 1, upgrade_required: 1, awaiting_sync: 1, ..FleetSummary::default() }
+        FleetSummary {
+            total: 3,
+            active: 1,
+            stale: 1,
+            never: 1,
+            aligned: 1,
+            upgrade_required: 1,
+            awaiting_sync: 1,
+            ..FleetSummary::default()
+        }
     );
     let json = serde_json::to_value(&f).unwrap();
     let rt = &json["runtimes"][0];
-    for key in ["id", "cluster", "health", "version", "drift", "appliedSnapshot", "appliedHash", "lastHeartbeat", "lastSyncError"] {
+    for key in [
+        "id",
+        "cluster",
+        "health",
+        "version",
+        "drift",
+        "appliedSnapshot",
+        "appliedHash",
+        "lastHeartbeat",
+        "lastSyncError",
+    ] {
         assert!(rt.get(key).is_some(), "runtime key {key}");
     }
     assert_eq!(rt["drift"], "aligned");

@@ -41,7 +41,9 @@ fn a_forced_node_gets_force_sync_on_its_next_heartbeat_only() {
     let s = e.publish("prod", b"a", "alice", T0).unwrap();
     let n = e.enroll("n", "prod", T0).unwrap();
     assert!(e.heartbeat(n, &hb(T0, &s)).unwrap().is_none());
-    let record = e.force_sync(ForceTarget::Node("n"), &by(Role::Operator, "Node re-provisioning after hardware failure")).unwrap();
+    let record = e
+        .force_sync(ForceTarget::Node("n"), &by(Role::Operator, "Node re-provisioning after hardware failure"))
+        .unwrap();
     assert_eq!(
         (record.action, record.target.as_str(), record.role, record.justification.as_str()),
         (AuditAction::ForceSyncNode, "node:n", Role::Operator, "Node re-provisioning after hardware failure")
@@ -91,7 +93,11 @@ fn auto_reconcile_writes_one_record_per_episode() {
     assert_eq!(episodes(), 1);
     let record = e.audit().into_iter().find(|r| r.action == AuditAction::AutoReconcile).unwrap();
     assert_eq!(record.target, "node:n");
-    assert!(record.justification.contains("stage@r1") && record.justification.contains("stage@r2"), "{}", record.justification);
+    assert!(
+        record.justification.contains("stage@r1") && record.justification.contains("stage@r2"),
+        "{}",
+        record.justification
+    );
     assert!(e.heartbeat(n, &hb(T0 + 10, &r2)).unwrap().is_none());
     e.publish("stage", b"c", "alice", T0).unwrap();
     e.heartbeat(n, &hb(T0 + 11, &r2)).unwrap().unwrap();
@@ -125,11 +131,18 @@ fn every_authority_change_is_audited_in_order_and_verifies() {
 #[test]
 fn a_durable_log_restores_the_authority_state() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || EngineConfig { clock: Clock::manual(T0), audit_path: Some(dir.path().join("audit.log")), ..EngineConfig::default() };
+    let config = || EngineConfig {
+        clock: Clock::manual(T0),
+        audit_path: Some(dir.path().join("audit.log")),
+        ..EngineConfig::default()
+    };
     let (desired, head) = {
         let e = Engine::with_config(config()).unwrap();
         e.upsert_workspace(WorkspaceSpec::new("ws").min_runtime_version(v("3.5.0"))).unwrap();
-        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production).owner_team("edge").auto_reconcile(true)).unwrap();
+        e.upsert_cluster(
+            ClusterSpec::new("prod", "ws", Environment::Production).owner_team("edge").auto_reconcile(true),
+        )
+        .unwrap();
         e.publish("prod", b"one", "alice", T0).unwrap();
         let two = e.publish("prod", b"two", "alice", T0 + 1).unwrap();
         e.enroll("n", "prod", T0).unwrap();
@@ -140,7 +153,10 @@ fn a_durable_log_restores_the_authority_state() {
     assert_eq!(e.verify_audit().unwrap(), head);
     assert_eq!(e.workspace("ws").unwrap().min_runtime_version, v("3.5.0"));
     let c = e.cluster("prod", T0).unwrap();
-    assert_eq!((c.owner_team.as_str(), c.auto_reconcile, c.desired_snapshot.as_deref()), ("edge", true, Some("prod@r2")));
+    assert_eq!(
+        (c.owner_team.as_str(), c.auto_reconcile, c.desired_snapshot.as_deref()),
+        ("edge", true, Some("prod@r2"))
+    );
     assert_eq!(e.desired("prod").unwrap().unwrap(), desired);
     assert_eq!(&*e.artifact(&desired.hash).unwrap(), b"two");
     assert_eq!(e.snapshot("prod@r1").unwrap().hash, ContentHash::of(b"one"));
@@ -154,7 +170,8 @@ fn a_durable_log_restores_the_authority_state() {
 fn a_third_party_checks_proofs_with_only_the_public_key() {
     use fleetgov::audit::Checkpoint;
     let e = engine();
-    let record = e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+    let record =
+        e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
     let note = e.checkpoint().unwrap();
     let verifier = e.checkpoint_verifier().unwrap();
     let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
@@ -174,8 +191,16 @@ fn a_third_party_checks_proofs_with_only_the_public_key() {
 fn policies_are_audited_distributed_and_restored() {
     use fleetgov::policy::{Policy, PolicyScope, RuleSet, RuleValue};
     let dir = tempfile::tempdir().unwrap();
-    let config = || EngineConfig { clock: Clock::manual(T0), audit_path: Some(dir.path().join("audit.log")), ..EngineConfig::default() };
-    let cloud = RuleSet::new().with("rate_limit_per_minute", RuleValue::Limit(600)).unwrap().with("require_mtls", RuleValue::Flag(true)).unwrap();
+    let config = || EngineConfig {
+        clock: Clock::manual(T0),
+        audit_path: Some(dir.path().join("audit.log")),
+        ..EngineConfig::default()
+    };
+    let cloud = RuleSet::new()
+        .with("rate_limit_per_minute", RuleValue::Limit(600))
+        .unwrap()
+        .with("require_mtls", RuleValue::Flag(true))
+        .unwrap();
     {
         let e = Engine::with_config(config()).unwrap();
         e.upsert_workspace(WorkspaceSpec::new("ws").authority_mode(AuthorityMode::TightenOnly)).unwrap();
@@ -184,7 +209,10 @@ fn policies_are_audited_distributed_and_restored() {
         assert_eq!(e.upsert_policy(missing).unwrap_err().kind(), ErrorKind::NotFound);
         e.upsert_policy(Policy::new(PolicyScope::workspace("ws"), "edge", cloud.clone()).unwrap()).unwrap();
         let clash = RuleSet::new().with("require_mtls", RuleValue::Limit(1)).unwrap();
-        assert_eq!(e.upsert_policy(Policy::new(PolicyScope::Org, "odd", clash).unwrap()).unwrap_err().kind(), ErrorKind::Conflict);
+        assert_eq!(
+            e.upsert_policy(Policy::new(PolicyScope::Org, "odd", clash).unwrap()).unwrap_err().kind(),
+            ErrorKind::Conflict
+        );
         let last = e.audit().last().unwrap().clone();
         assert_eq!((last.action, last.target.as_str()), (AuditAction::UpsertPolicy, "policy:edge"));
     }

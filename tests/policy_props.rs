@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use fleetgov::policy::{
-    Loosening, Policy, PolicyRegistry, PolicyScope, RuleKind, RuleSet, RuleValue, effective_policy,
-    loosenings,
+    Loosening, Policy, PolicyRegistry, PolicyScope, RuleKind, RuleSet, RuleValue, effective_policy, loosenings,
 };
 use fleetgov::{AuthorityMode, Environment, ErrorKind};
 use proptest::prelude::*;
@@ -88,11 +87,7 @@ fn environment() -> impl Strategy<Value = Environment> {
 }
 
 fn mode() -> impl Strategy<Value = AuthorityMode> {
-    prop::sample::select(vec![
-        AuthorityMode::Authoritative,
-        AuthorityMode::TightenOnly,
-        AuthorityMode::DevOverride,
-    ])
+    prop::sample::select(vec![AuthorityMode::Authoritative, AuthorityMode::TightenOnly, AuthorityMode::DevOverride])
 }
 
 proptest! {
@@ -293,10 +288,7 @@ fn scope_of(i: usize) -> PolicyScope {
 fn clashing_rule_set() -> impl Strategy<Value = RuleSet> {
     (
         rule_set(),
-        prop::option::of(prop_oneof![
-            number().prop_map(RuleValue::Limit),
-            any::<bool>().prop_map(RuleValue::Flag)
-        ]),
+        prop::option::of(prop_oneof![number().prop_map(RuleValue::Limit), any::<bool>().prop_map(RuleValue::Flag)]),
     )
         .prop_map(|(mut set, custom)| {
             if let Some(v) = custom {
@@ -319,10 +311,7 @@ type Model = BTreeMap<(PolicyScope, String), Policy>;
 
 /// The cloud rules of `ws` in the model, or the error merging them gives.
 fn model_rules(model: &Model, ws: &str) -> fleetgov::Result<RuleSet> {
-    model
-        .values()
-        .filter(|p| p.scope().applies_to(ws))
-        .try_fold(RuleSet::new(), |acc, p| acc.tighten(p.rules()))
+    model.values().filter(|p| p.scope().applies_to(ws)).try_fold(RuleSet::new(), |acc, p| acc.tighten(p.rules()))
 }
 
 proptest! {

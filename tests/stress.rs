@@ -18,8 +18,9 @@ fn concurrent_heartbeats_and_publishes_keep_counters_exact() {
     for c in ["prod", "stage"] {
         e.publish(c, b"r1", "p", T0).unwrap();
     }
-    let handles: Vec<NodeHandle> =
-        (0..NODES).map(|i| e.enroll(&format!("n{i}"), if i % 2 == 0 { "prod" } else { "stage" }, T0).unwrap()).collect();
+    let handles: Vec<NodeHandle> = (0..NODES)
+        .map(|i| e.enroll(&format!("n{i}"), if i % 2 == 0 { "prod" } else { "stage" }, T0).unwrap())
+        .collect();
     let barrier = Barrier::new(THREADS + 1);
     let err: SyncError = "RELOAD_FAILURE: flaky".parse().unwrap();
     std::thread::scope(|s| {
@@ -34,11 +35,11 @@ fn concurrent_heartbeats_and_publishes_keep_counters_exact() {
                     x ^= x << 17;
                     // Threads share nodes on purpose: same-node races must serialise.
                     let node = (x as usize) % NODES;
-                    let cluster = if node % 2 == 0 { "prod" } else { "stage" };
+                    let cluster = if node.is_multiple_of(2) { "prod" } else { "stage" };
                     let revision = 1 + (x >> 32) as u32 % 3;
                     let id = snapshot_id(cluster, revision);
                     let hash = e.snapshot(&id).map(|s| s.hash).unwrap_or_default();
-                    let failing = (x >> 40) % 10 == 0;
+                    let failing = (x >> 40).is_multiple_of(10);
                     let hb = Heartbeat {
                         sync_error: failing.then_some(err),
                         ..Heartbeat::new(T0 + i as u64, v("3.5.0")).applied(&id, hash)

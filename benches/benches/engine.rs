@@ -21,7 +21,9 @@ struct Fleet {
 }
 
 fn fleet(nodes: usize) -> Fleet {
-    let engine = Engine::with_config(EngineConfig { clock: Clock::manual(T0), capacity: nodes, ..EngineConfig::default() }).unwrap();
+    let engine =
+        Engine::with_config(EngineConfig { clock: Clock::manual(T0), capacity: nodes, ..EngineConfig::default() })
+            .unwrap();
     engine.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
     let snapshots: Vec<Snapshot> = (0..CLUSTERS)
         .map(|c| {
@@ -31,7 +33,8 @@ fn fleet(nodes: usize) -> Fleet {
         })
         .collect();
     let ids: Vec<String> = (0..nodes).map(|i| format!("gw-{i:07}")).collect();
-    let handles = ids.iter().enumerate().map(|(i, id)| engine.enroll(id, &format!("c{}", i % CLUSTERS), T0).unwrap()).collect();
+    let handles =
+        ids.iter().enumerate().map(|(i, id)| engine.enroll(id, &format!("c{}", i % CLUSTERS), T0).unwrap()).collect();
     Fleet { engine, handles, ids, snapshots }
 }
 
@@ -92,7 +95,9 @@ fn benches(c: &mut Criterion) {
     g.bench_function("recount_1m", |b| b.iter(|| big.engine.recount_mismatches()));
     g.finish();
 
-    let one = Engine::with_config(EngineConfig { clock: Clock::manual(T0), capacity: 1_000_000, ..EngineConfig::default() }).unwrap();
+    let one =
+        Engine::with_config(EngineConfig { clock: Clock::manual(T0), capacity: 1_000_000, ..EngineConfig::default() })
+            .unwrap();
     one.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
     one.upsert_cluster(ClusterSpec::new("c", "ws", Environment::Production)).unwrap();
     let s = one.publish("c", b"v1", "bench", T0).unwrap();

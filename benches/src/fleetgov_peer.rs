@@ -29,8 +29,8 @@ use std::time::Instant;
 
 use fleetgov::record::{HeartbeatRecord, OutcomeRecord};
 use fleetgov::{
-    Clock, ClusterSpec, Engine, EngineConfig, Environment, Heartbeat, Metrics, NodeHandle,
-    ProcessStatus, RuntimeVersion, WorkspaceSpec,
+    Clock, ClusterSpec, Engine, EngineConfig, Environment, Heartbeat, Metrics, NodeHandle, ProcessStatus,
+    RuntimeVersion, WorkspaceSpec,
 };
 
 use crate::memory;
@@ -40,13 +40,7 @@ use crate::timing::{Measured, run_threads};
 use crate::workload::{Applied, Event, QUERY_EVERY, SnapshotRef, Workload, config_bytes};
 
 /// The metrics every heartbeat of the workload carries.
-const METRICS: Metrics = Metrics {
-    cpu: 12.5,
-    memory: 40.0,
-    tps: 1_200.0,
-    heap: 55.0,
-    hot_swap_errors: 0,
-};
+const METRICS: Metrics = Metrics { cpu: 12.5, memory: 40.0, tps: 1_200.0, heap: 55.0, hot_swap_errors: 0 };
 
 /// Seeding heartbeats per `ingest_records` call.
 const SEED_BATCH: usize = 65_536;
@@ -94,27 +88,17 @@ impl Fleet {
             ..EngineConfig::default()
         })
         .map_err(err)?;
-        engine
-            .upsert_workspace(WorkspaceSpec::new(WORKSPACE))
-            .map_err(err)?;
+        engine.upsert_workspace(WorkspaceSpec::new(WORKSPACE)).map_err(err)?;
         let mut handles = Vec::with_capacity(nodes as usize);
         let mut seed = Vec::with_capacity(SEED_BATCH);
         let mut outcomes = vec![OutcomeRecord::default(); SEED_BATCH];
         let mut ids = node_ids.iter();
         for (c, &(id, members)) in clusters.iter().enumerate() {
-            engine
-                .upsert_cluster(ClusterSpec::new(id, WORKSPACE, Environment::Production))
-                .map_err(err)?;
+            engine.upsert_cluster(ClusterSpec::new(id, WORKSPACE, Environment::Production)).map_err(err)?;
             let want = expect(c);
             for (revision, want) in (1..).zip(&want) {
-                let s = engine
-                    .publish(
-                        id,
-                        &config_bytes(id, revision),
-                        "bench",
-                        Workload::seed_at_ms(),
-                    )
-                    .map_err(err)?;
+                let s =
+                    engine.publish(id, &config_bytes(id, revision), "bench", Workload::seed_at_ms()).map_err(err)?;
                 if s.id != want.id || s.hash != want.hash {
                     return Err(format!(
                         "published {} ({}), the workload expects {} ({})",
@@ -123,9 +107,7 @@ impl Fleet {
                 }
             }
             for node in ids.by_ref().take(members as usize) {
-                let h = engine
-                    .enroll(node, id, Workload::seed_at_ms())
-                    .map_err(err)?;
+                let h = engine.enroll(node, id, Workload::seed_at_ms()).map_err(err)?;
                 handles.push(h);
                 seed.push(record(h, Workload::seed_at_ms(), 2, &want[1]));
                 if seed.len() == SEED_BATCH {
@@ -151,12 +133,7 @@ impl Fleet {
             [r.previous.clone(), r.desired.clone()]
         })?;
         // Handles must follow the workload's slots, so that a slot's handle and id name one node.
-        match fleet
-            .handles
-            .iter()
-            .enumerate()
-            .find(|(slot, h)| h.slot() != *slot as u32)
-        {
+        match fleet.handles.iter().enumerate().find(|(slot, h)| h.slot() != *slot as u32) {
             Some((slot, h)) => Err(format!("node {slot} got slot {}", h.slot())),
             None => Ok(fleet),
         }
@@ -164,36 +141,17 @@ impl Fleet {
 
     fn in_sync(&self, workload: &Workload) -> Result<Vec<u64>, String> {
         let now = workload.last_at_ms();
-        workload
-            .clusters()
-            .iter()
-            .map(|c| {
-                self.engine
-                    .cluster(&c.id, now)
-                    .map(|v| v.in_sync)
-                    .map_err(err)
-            })
-            .collect()
+        workload.clusters().iter().map(|c| self.engine.cluster(&c.id, now).map(|v| v.in_sync).map_err(err)).collect()
     }
 }
 
 /// A heartbeat record of `handle` reporting `revision` with `snapshot`'s hash.
-fn record(
-    handle: NodeHandle,
-    at_ms: u64,
-    revision: u32,
-    snapshot: &SnapshotRef,
-) -> HeartbeatRecord {
-    HeartbeatRecord::new(handle, at_ms, version(), ProcessStatus::Ready, METRICS)
-        .with_applied(revision, snapshot.hash)
+fn record(handle: NodeHandle, at_ms: u64, revision: u32, snapshot: &SnapshotRef) -> HeartbeatRecord {
+    HeartbeatRecord::new(handle, at_ms, version(), ProcessStatus::Ready, METRICS).with_applied(revision, snapshot.hash)
 }
 
 /// Ingests `records`; every one must be accepted.
-fn ingest(
-    engine: &Engine,
-    records: &[HeartbeatRecord],
-    outcomes: &mut [OutcomeRecord],
-) -> Result<(), String> {
+fn ingest(engine: &Engine, records: &[HeartbeatRecord], outcomes: &mut [OutcomeRecord]) -> Result<(), String> {
     let summary = engine.ingest_records(records, outcomes).map_err(err)?;
     if summary.accepted != records.len() as u64 {
         return Err(format!(
@@ -219,19 +177,15 @@ pub fn row(key: RowKey, workload: &Workload, extras: &[Extra], figures: &mut Fig
     let fleet = match build_measured(workload, extras, figures) {
         Ok(f) => f,
         Err(why) => {
-            return Row {
-                key,
-                outcome: Outcome::Missing(why),
-                note: String::new(),
-            };
+            return Row { key, outcome: Outcome::Missing(why), note: String::new() };
         }
     };
     let streams = workload.prefix(u64::MAX);
     let result = match key {
         RowKey::Batch => run_batch(&fleet, workload, &streams),
-        RowKey::Single => run_calls(&fleet, workload, &streams, |e, event, hb| {
-            e.heartbeat(fleet.handles[event.slot as usize], hb)
-        }),
+        RowKey::Single => {
+            run_calls(&fleet, workload, &streams, |e, event, hb| e.heartbeat(fleet.handles[event.slot as usize], hb))
+        }
         RowKey::ById => run_calls(&fleet, workload, &streams, |e, event, hb| {
             e.heartbeat_by_id(&workload.node_ids()[event.slot as usize], hb)
         }),
@@ -242,23 +196,14 @@ pub fn row(key: RowKey, workload: &Workload, extras: &[Extra], figures: &mut Fig
         let mismatches = fleet.engine.recount_mismatches();
         match mismatches.first() {
             None => Ok(m),
-            Some(first) => Err(format!(
-                "wrong answer: recount differs from the counters ({} clusters): {first}",
-                mismatches.len()
-            )),
+            Some(first) => {
+                Err(format!("wrong answer: recount differs from the counters ({} clusters): {first}", mismatches.len()))
+            }
         }
     });
     match checked {
-        Ok(m) => Row {
-            key,
-            outcome: Outcome::Ran(m),
-            note: note(key),
-        },
-        Err(why) => Row {
-            key,
-            outcome: Outcome::Missing(why),
-            note: String::new(),
-        },
+        Ok(m) => Row { key, outcome: Outcome::Ran(m), note: note(key) },
+        Err(why) => Row { key, outcome: Outcome::Missing(why), note: String::new() },
     }
 }
 
@@ -270,16 +215,11 @@ fn note(key: RowKey) -> String {
     }
 }
 
-fn build_measured(
-    workload: &Workload,
-    extras: &[Extra],
-    figures: &mut Figures,
-) -> Result<Fleet, String> {
+fn build_measured(workload: &Workload, extras: &[Extra], figures: &mut Figures) -> Result<Fleet, String> {
     if !extras.contains(&Extra::Memory) || figures.bytes_per_node.is_some() {
         return Fleet::of(workload);
     }
-    let (fleet, per_node) =
-        memory::per_unit(u64::from(workload.spec().nodes), || Fleet::of(workload));
+    let (fleet, per_node) = memory::per_unit(u64::from(workload.spec().nodes), || Fleet::of(workload));
     let fleet = fleet?;
     figures.bytes_per_node = per_node;
     Ok(fleet)
@@ -288,12 +228,7 @@ fn build_measured(
 fn run_batch(fleet: &Fleet, workload: &Workload, streams: &[&[Event]]) -> Result<Measured, String> {
     run_threads(
         streams,
-        |_| {
-            Ok((
-                Vec::with_capacity(QUERY_EVERY),
-                vec![OutcomeRecord::default(); QUERY_EVERY],
-            ))
-        },
+        |_| Ok((Vec::with_capacity(QUERY_EVERY), vec![OutcomeRecord::default(); QUERY_EVERY])),
         |(records, outcomes): &mut (Vec<HeartbeatRecord>, Vec<OutcomeRecord>), stream| {
             for (n, chunk) in stream.chunks(QUERY_EVERY).enumerate() {
                 records.clear();
@@ -318,12 +253,7 @@ fn run_calls<'e>(
     fleet: &'e Fleet,
     workload: &Workload,
     streams: &[&[Event]],
-    call: impl Fn(
-        &'e Engine,
-        &Event,
-        &Heartbeat<'_>,
-    ) -> fleetgov::Result<Option<fleetgov::Directive<'e>>>
-    + Sync,
+    call: impl Fn(&'e Engine, &Event, &Heartbeat<'_>) -> fleetgov::Result<Option<fleetgov::Directive<'e>>> + Sync,
 ) -> Result<Measured, String> {
     let version = version();
     run_threads(
@@ -332,8 +262,7 @@ fn run_calls<'e>(
         |_, stream| {
             for (n, chunk) in stream.chunks(QUERY_EVERY).enumerate() {
                 for (i, event) in chunk.iter().enumerate() {
-                    let snapshot = workload.clusters()[workload.cluster_of(event.slot)]
-                        .snapshot(event.applied);
+                    let snapshot = workload.clusters()[workload.cluster_of(event.slot)].snapshot(event.applied);
                     let hb = Heartbeat {
                         metrics: METRICS,
                         ..Heartbeat::new(Workload::at_ms(n * QUERY_EVERY + i), version)
@@ -383,26 +312,13 @@ const ONE: &str = "solo";
 fn one_cluster(nodes: u32) -> Result<Fleet, String> {
     let snapshots = [1, 2].map(|revision| {
         let hash = fleetgov::ContentHash::of(&config_bytes(ONE, revision));
-        SnapshotRef {
-            id: format!("{ONE}@r{revision}"),
-            hash,
-            hash_hex: hash.to_string(),
-        }
+        SnapshotRef { id: format!("{ONE}@r{revision}"), hash, hash_hex: hash.to_string() }
     });
     let ids: Vec<String> = (0..nodes).map(|n| format!("{ONE}-{n:07}")).collect();
-    let fleet = Fleet::build(&[(ONE, nodes)], &ids, Workload::seed_at_ms(), |_| {
-        snapshots.clone()
-    })?;
-    match fleet
-        .engine
-        .cluster(ONE, Workload::seed_at_ms())
-        .map_err(err)?
-    {
+    let fleet = Fleet::build(&[(ONE, nodes)], &ids, Workload::seed_at_ms(), |_| snapshots.clone())?;
+    match fleet.engine.cluster(ONE, Workload::seed_at_ms()).map_err(err)? {
         v if v.in_sync == u64::from(nodes) && v.cohesion == 100 => Ok(fleet),
-        v => Err(format!(
-            "{ONE}: {} of {nodes} nodes in sync after seeding",
-            v.in_sync
-        )),
+        v => Err(format!("{ONE}: {} of {nodes} nodes in sync after seeding", v.in_sync)),
     }
 }
 
@@ -428,20 +344,11 @@ fn flip_us(fleet: &Fleet) -> Result<f64, String> {
     for n in 0..FLIPS {
         let bytes = config_bytes(ONE, 1_000 + n as u32);
         let started = Instant::now();
-        let s = fleet
-            .engine
-            .publish(ONE, &bytes, "bench", Workload::seed_at_ms())
-            .map_err(err)?;
+        let s = fleet.engine.publish(ONE, &bytes, "bench", Workload::seed_at_ms()).map_err(err)?;
         flips.push(started.elapsed().as_nanos() as f64 / 1_000.0);
-        let v = fleet
-            .engine
-            .cluster(ONE, Workload::seed_at_ms())
-            .map_err(err)?;
+        let v = fleet.engine.cluster(ONE, Workload::seed_at_ms()).map_err(err)?;
         if v.desired_revision != s.revision || v.in_sync != 0 {
-            return Err(format!(
-                "after publishing {}: desired r{}, {} in sync",
-                s.id, v.desired_revision, v.in_sync
-            ));
+            return Err(format!("after publishing {}: desired r{}, {} in sync", s.id, v.desired_revision, v.in_sync));
         }
     }
     Ok(median(&mut flips))
@@ -458,13 +365,8 @@ mod tests {
     use crate::workload::WorkloadSpec;
 
     fn workload() -> Workload {
-        Workload::generate(WorkloadSpec {
-            nodes: 4_000,
-            clusters: 4,
-            heartbeats: 60_000,
-            ..WorkloadSpec::default()
-        })
-        .unwrap()
+        Workload::generate(WorkloadSpec { nodes: 4_000, clusters: 4, heartbeats: 60_000, ..WorkloadSpec::default() })
+            .unwrap()
     }
 
     #[test]
@@ -473,10 +375,7 @@ mod tests {
         let mut figures = Figures::default();
         for key in [RowKey::Batch, RowKey::Single, RowKey::ById] {
             let row = row(key, &w, &[Extra::Memory], &mut figures);
-            assert!(
-                matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 60_000),
-                "{key:?}: {row:?}"
-            );
+            assert!(matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 60_000), "{key:?}: {row:?}");
         }
         assert!(figures.bytes_per_node.is_some_and(|b| b > 0.0));
     }

@@ -38,11 +38,7 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(message) => {
             eprintln!("{message}");
-            return if message.starts_with("usage:") {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            };
+            return if message.starts_with("usage:") { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
     let spec = &options.workload;
@@ -61,10 +57,7 @@ fn main() -> ExitCode {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         println!(
             "machine: {cores} cores, load average {} (other work on the machine slows every row;              the cpu column of an in-process row is the share of its threads' cores it got)",
-            load.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
         );
     }
     let started = Instant::now();
@@ -95,21 +88,13 @@ fn main() -> ExitCode {
     }
     println!("{}", report.table().trim_end());
     println!("{}", report.json());
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 /// Runs one row and checks its final state against the ground truth.
 fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Report) -> Row {
     let all = workload.prefix(u64::MAX);
-    let missing = |why: String| Row {
-        key,
-        outcome: Outcome::Missing(why),
-        note: String::new(),
-    };
+    let missing = |why: String| Row { key, outcome: Outcome::Missing(why), note: String::new() };
     match key {
         RowKey::Roofline => {
             let roof = roofline::Roofline::new(workload.spec().nodes);
@@ -117,18 +102,12 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
             let landed = if roof.total_updates() == measured.heartbeats {
                 Ok(())
             } else {
-                Err(format!(
-                    "wrong answer: {} of {} updates landed",
-                    roof.total_updates(),
-                    measured.heartbeats
-                ))
+                Err(format!("wrong answer: {} of {} updates landed", roof.total_updates(), measured.heartbeats))
             };
             match landed.and_then(|()| workload.check(&all, &roof.in_sync(workload))) {
-                Ok(()) => Row {
-                    key,
-                    outcome: Outcome::Ran(measured),
-                    note: "64-byte slot per node, no queries".into(),
-                },
+                Ok(()) => {
+                    Row { key, outcome: Outcome::Ran(measured), note: "64-byte slot per node, no queries".into() }
+                }
                 Err(why) => missing(why),
             }
         }
@@ -136,18 +115,12 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
             fleetgov_peer::row(key, workload, &options.extras, &mut report.figures)
         }
         RowKey::Naive => {
-            let (tracker, per_node) = memory::per_unit(u64::from(workload.spec().nodes), || {
-                naive::NaiveTracker::new(workload)
-            });
-            let result = tracker
-                .run(workload, &all)
-                .and_then(|m| workload.check(&all, &tracker.in_sync_all()).map(|()| m));
+            let (tracker, per_node) =
+                memory::per_unit(u64::from(workload.spec().nodes), || naive::NaiveTracker::new(workload));
+            let result =
+                tracker.run(workload, &all).and_then(|m| workload.check(&all, &tracker.in_sync_all()).map(|()| m));
             match result {
-                Ok(measured) => Row {
-                    key,
-                    outcome: Outcome::Ran(measured),
-                    note: memory_note(per_node),
-                },
+                Ok(measured) => Row { key, outcome: Outcome::Ran(measured), note: memory_note(per_node) },
                 Err(why) => missing(why),
             }
         }
@@ -160,20 +133,14 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
                 Ok(run) => Row {
                     key,
                     outcome: Outcome::Ran(run.measured),
-                    note: format!(
-                        "Redis {}, {}",
-                        run.server_version,
-                        memory_note(run.bytes_per_node)
-                    ),
+                    note: format!("Redis {}, {}", run.server_version, memory_note(run.bytes_per_node)),
                 },
                 Err(why) => missing(why),
             }
         }
         RowKey::Postgres => {
             let Some(params) = &options.postgres else {
-                return missing(
-                    "no PostgreSQL given (--postgres PARAMS; benches/peers.sh starts one)".into(),
-                );
+                return missing("no PostgreSQL given (--postgres PARAMS; benches/peers.sh starts one)".into());
             };
             let streams = workload.prefix(options.postgres_heartbeats);
             match postgres_peer::run(params, workload, &streams) {
@@ -205,18 +172,8 @@ mod tests {
 
     #[test]
     fn in_process_rows_run_and_pass_their_check_on_a_small_fleet() {
-        let options = Options::parse(
-            [
-                "--nodes",
-                "3000",
-                "--clusters",
-                "3",
-                "--heartbeats",
-                "30000",
-            ]
-            .map(String::from),
-        )
-        .unwrap();
+        let options =
+            Options::parse(["--nodes", "3000", "--clusters", "3", "--heartbeats", "30000"].map(String::from)).unwrap();
         let w = Workload::generate(WorkloadSpec {
             nodes: 3_000,
             clusters: 3,
@@ -224,18 +181,9 @@ mod tests {
             ..WorkloadSpec::default()
         })
         .unwrap();
-        for key in [
-            RowKey::Roofline,
-            RowKey::Batch,
-            RowKey::Single,
-            RowKey::ById,
-            RowKey::Naive,
-        ] {
+        for key in [RowKey::Roofline, RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::Naive] {
             let row = run_row(key, &options, &w, &mut Report::default());
-            assert!(
-                matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000),
-                "{key:?}: {row:?}"
-            );
+            assert!(matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000), "{key:?}: {row:?}");
         }
         let row = run_row(RowKey::Redis, &options, &w, &mut Report::default());
         assert!(matches!(&row.outcome, Outcome::Missing(why) if why.contains("--redis")));

@@ -58,13 +58,7 @@ mod tests {
             v
         });
         let per = per.expect("statm is readable on Linux");
-        assert!(
-            (0.98 * MIB as f64..1.15 * MIB as f64).contains(&per),
-            "{per} bytes per MiB"
-        );
-        assert_eq!(
-            block.iter().step_by(4096).filter(|&&b| b == 1).count(),
-            256 * MIB / 4096
-        );
+        assert!((0.98 * MIB as f64..1.15 * MIB as f64).contains(&per), "{per} bytes per MiB");
+        assert_eq!(block.iter().step_by(4096).filter(|&&b| b == 1).count(), 256 * MIB / 4096);
     }
 }

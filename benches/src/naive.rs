@@ -33,11 +33,7 @@ pub struct Metrics {
 }
 
 /// The metrics every heartbeat of the workload carries.
-pub const WORKLOAD_METRICS: Metrics = Metrics {
-    cpu: 12.5,
-    memory: 40.0,
-    tps: 1_200.0,
-};
+pub const WORKLOAD_METRICS: Metrics = Metrics { cpu: 12.5, memory: 40.0, tps: 1_200.0 };
 
 /// A node as the seeds' model holds it.
 struct Node {
@@ -105,10 +101,7 @@ impl NaiveTracker {
             .iter()
             .enumerate()
             .map(|(c, cluster)| {
-                let members: Vec<String> = workload
-                    .members(c)
-                    .map(|s| ids[s as usize].clone())
-                    .collect();
+                let members: Vec<String> = workload.members(c).map(|s| ids[s as usize].clone()).collect();
                 for id in &members {
                     nodes.insert(
                         id.clone(),
@@ -123,26 +116,16 @@ impl NaiveTracker {
                         },
                     );
                 }
-                Cluster {
-                    desired_snapshot: cluster.desired.id.clone(),
-                    desired_hash: cluster.desired.hash,
-                    members,
-                }
+                Cluster { desired_snapshot: cluster.desired.id.clone(), desired_hash: cluster.desired.hash, members }
             })
             .collect();
-        NaiveTracker {
-            nodes: Mutex::new(nodes),
-            clusters,
-        }
+        NaiveTracker { nodes: Mutex::new(nodes), clusters }
     }
 
     /// Records a heartbeat; `false` if the node is not enrolled or the
     /// heartbeat is older than the node's last one.
     pub fn heartbeat(&self, hb: &NaiveHeartbeat<'_>) -> bool {
-        let mut nodes = self
-            .nodes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut nodes = self.nodes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(node) = nodes.get_mut(hb.node) else {
             return false;
         };
@@ -164,20 +147,10 @@ impl NaiveTracker {
     /// Scans cluster `c`'s nodes.
     pub fn summary(&self, c: usize) -> ClusterSummary {
         let cluster = &self.clusters[c];
-        let nodes = self
-            .nodes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let nodes = self.nodes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut summary = ClusterSummary::default();
-        for n in cluster
-            .members
-            .iter()
-            .filter_map(|id| nodes.get(id.as_str()))
-            .filter(|n| n.cluster == c)
-        {
-            if n.applied_snapshot == cluster.desired_snapshot
-                && n.applied_hash == cluster.desired_hash
-            {
+        for n in cluster.members.iter().filter_map(|id| nodes.get(id.as_str())).filter(|n| n.cluster == c) {
+            if n.applied_snapshot == cluster.desired_snapshot && n.applied_hash == cluster.desired_hash {
                 summary.in_sync += 1;
             }
             if n.status != ProcessStatus::Ready || n.last_sync_error.is_some() {
@@ -192,10 +165,7 @@ impl NaiveTracker {
 
     /// Cohesion of cluster `c` (percent), by scanning.
     pub fn cohesion(&self, c: usize) -> u8 {
-        cohesion(
-            self.summary(c).in_sync,
-            self.clusters[c].members.len() as u64,
-        )
+        cohesion(self.summary(c).in_sync, self.clusters[c].members.len() as u64)
     }
 
     /// Runs `streams` through the tracker under the workload's query rule.
@@ -233,9 +203,7 @@ impl NaiveTracker {
 
     /// In-sync counts of every cluster (the end-of-run check).
     pub fn in_sync_all(&self) -> Vec<u64> {
-        (0..self.clusters.len())
-            .map(|c| self.summary(c).in_sync)
-            .collect()
+        (0..self.clusters.len()).map(|c| self.summary(c).in_sync).collect()
     }
 }
 
@@ -245,12 +213,7 @@ mod tests {
     use crate::workload::SnapshotRef;
     use crate::workload::WorkloadSpec;
 
-    fn hb<'a>(
-        node: &'a str,
-        at: u64,
-        snapshot: &'a SnapshotRef,
-        hash: ContentHash,
-    ) -> NaiveHeartbeat<'a> {
+    fn hb<'a>(node: &'a str, at: u64, snapshot: &'a SnapshotRef, hash: ContentHash) -> NaiveHeartbeat<'a> {
         NaiveHeartbeat {
             node,
             at_ms: Workload::seed_at_ms() + at,
@@ -262,13 +225,7 @@ mod tests {
     }
 
     fn workload(heartbeats: u64) -> Workload {
-        Workload::generate(WorkloadSpec {
-            nodes: 1_000,
-            clusters: 10,
-            heartbeats,
-            ..WorkloadSpec::default()
-        })
-        .unwrap()
+        Workload::generate(WorkloadSpec { nodes: 1_000, clusters: 10, heartbeats, ..WorkloadSpec::default() }).unwrap()
     }
 
     #[test]
@@ -289,10 +246,7 @@ mod tests {
         hot.metrics.cpu = 97.0;
         assert!(t.heartbeat(&hot));
         let s = t.summary(3);
-        assert_eq!(
-            (s.in_sync, s.degraded, s.peak_cpu, s.peak_memory),
-            (98, 1, 97.0, 40.0)
-        );
+        assert_eq!((s.in_sync, s.degraded, s.peak_cpu, s.peak_memory), (98, 1, 97.0, 40.0));
         assert_eq!(s.tps, 3.0 * 1_200.0);
     }
 
@@ -316,9 +270,6 @@ mod tests {
         let m = t.run(&w, &streams).unwrap();
         assert_eq!(m.heartbeats, 40_000);
         w.check(&streams, &t.in_sync_all()).unwrap();
-        assert!(
-            t.in_sync_all().iter().any(|&n| n < 100),
-            "1% transitions must leave some drift"
-        );
+        assert!(t.in_sync_all().iter().any(|&n| n < 100), "1% transitions must leave some drift");
     }
 }

@@ -69,10 +69,7 @@ impl Options {
         let mut workload = WorkloadSpec::default();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"))
-            };
+            let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"));
             match arg.as_str() {
                 "--quick" => quick = true,
                 "--heartbeats" => heartbeats = Some(count(&arg, &value(&arg)?)?),
@@ -88,20 +85,13 @@ impl Options {
                 other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
             }
         }
-        let (hb, redis_hb, pg_hb) = if quick {
-            (2_000_000, 200_000, 100_000)
-        } else {
-            (20_000_000, 2_000_000, 1_000_000)
-        };
+        let (hb, redis_hb, pg_hb) =
+            if quick { (2_000_000, 200_000, 100_000) } else { (20_000_000, 2_000_000, 1_000_000) };
         workload.heartbeats = heartbeats.unwrap_or(hb);
         let (rows, extras) = select(only.as_deref())?;
         Ok(Options {
-            redis_heartbeats: redis_heartbeats
-                .unwrap_or(redis_hb)
-                .min(workload.heartbeats),
-            postgres_heartbeats: postgres_heartbeats
-                .unwrap_or(pg_hb)
-                .min(workload.heartbeats),
+            redis_heartbeats: redis_heartbeats.unwrap_or(redis_hb).min(workload.heartbeats),
+            postgres_heartbeats: postgres_heartbeats.unwrap_or(pg_hb).min(workload.heartbeats),
             workload,
             rows,
             extras,
@@ -113,9 +103,7 @@ impl Options {
 
 /// `1000000`, `1_000_000` or `1,000,000`.
 fn count(name: &str, text: &str) -> Result<u64, String> {
-    text.replace(['_', ','], "")
-        .parse()
-        .map_err(|_| format!("{name} takes a whole number, not {text:?}"))
+    text.replace(['_', ','], "").parse().map_err(|_| format!("{name} takes a whole number, not {text:?}"))
 }
 
 fn narrow<T: TryFrom<u64>>(name: &str, n: u64) -> Result<T, String> {
@@ -147,14 +135,8 @@ fn select(only: Option<&str>) -> Result<(Vec<RowKey>, Vec<Extra>), String> {
         }
     }
     // Run in the canonical order, each once.
-    let rows = RowKey::ALL
-        .into_iter()
-        .filter(|k| rows.contains(k))
-        .collect();
-    let extras = all_extras
-        .into_iter()
-        .filter(|e| extras.contains(e))
-        .collect();
+    let rows = RowKey::ALL.into_iter().filter(|k| rows.contains(k)).collect();
+    let extras = all_extras.into_iter().filter(|e| extras.contains(e)).collect();
     Ok((rows, extras))
 }
 
@@ -171,10 +153,7 @@ mod tests {
         let o = parse(&[]).unwrap();
         assert_eq!(o.workload, WorkloadSpec::default());
         assert_eq!(o.workload.heartbeats, 20_000_000);
-        assert_eq!(
-            (o.redis_heartbeats, o.postgres_heartbeats),
-            (2_000_000, 1_000_000)
-        );
+        assert_eq!((o.redis_heartbeats, o.postgres_heartbeats), (2_000_000, 1_000_000));
         assert_eq!(o.rows, RowKey::ALL.to_vec());
         assert_eq!(o.extras.len(), 3);
         assert_eq!((o.redis, o.postgres), (None, None));
@@ -183,25 +162,11 @@ mod tests {
     #[test]
     fn quick_and_explicit_counts() {
         let o = parse(&["--quick", "--redis", "redis://127.0.0.1:7000/"]).unwrap();
-        assert_eq!(
-            (
-                o.workload.heartbeats,
-                o.redis_heartbeats,
-                o.postgres_heartbeats
-            ),
-            (2_000_000, 200_000, 100_000)
-        );
+        assert_eq!((o.workload.heartbeats, o.redis_heartbeats, o.postgres_heartbeats), (2_000_000, 200_000, 100_000));
         assert_eq!(o.workload.nodes, 1_000_000);
         assert_eq!(o.redis.as_deref(), Some("redis://127.0.0.1:7000/"));
         let o = parse(&["--heartbeats", "50_000", "--postgres-heartbeats", "1,000"]).unwrap();
-        assert_eq!(
-            (
-                o.workload.heartbeats,
-                o.redis_heartbeats,
-                o.postgres_heartbeats
-            ),
-            (50_000, 50_000, 1_000)
-        );
+        assert_eq!((o.workload.heartbeats, o.redis_heartbeats, o.postgres_heartbeats), (50_000, 50_000, 1_000));
     }
 
     #[test]
@@ -216,26 +181,10 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_refused_with_a_reason() {
-        assert!(
-            parse(&["--only", "mongodb"])
-                .unwrap_err()
-                .contains("unknown row \"mongodb\"")
-        );
-        assert!(
-            parse(&["--heartbeats"])
-                .unwrap_err()
-                .contains("needs a value")
-        );
-        assert!(
-            parse(&["--heartbeats", "lots"])
-                .unwrap_err()
-                .contains("whole number")
-        );
-        assert!(
-            parse(&["--nodes", "99999999999"])
-                .unwrap_err()
-                .contains("too large")
-        );
+        assert!(parse(&["--only", "mongodb"]).unwrap_err().contains("unknown row \"mongodb\""));
+        assert!(parse(&["--heartbeats"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--heartbeats", "lots"]).unwrap_err().contains("whole number"));
+        assert!(parse(&["--nodes", "99999999999"]).unwrap_err().contains("too large"));
         assert!(parse(&["--fast"]).unwrap_err().contains("unknown argument"));
         assert!(parse(&["--help"]).unwrap_err().starts_with("usage:"));
     }

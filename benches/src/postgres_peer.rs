@@ -62,8 +62,7 @@ const UPSERT: &str = "
         version = excluded.version,
         sync_status = excluded.sync_status";
 
-const COUNT: &str =
-    "SELECT count(*) FROM clustering_data_planes WHERE cluster = $1 AND config_hash = $2";
+const COUNT: &str = "SELECT count(*) FROM clustering_data_planes WHERE cluster = $1 AND config_hash = $2";
 
 /// What a PostgreSQL run measured.
 pub struct PostgresRun {
@@ -76,11 +75,9 @@ pub struct PostgresRun {
 }
 
 fn connect(params: &str) -> Result<Client, String> {
-    let mut client = Client::connect(params, NoTls)
-        .map_err(|e| format!("cannot connect to PostgreSQL ({params}): {}", db(e)))?;
-    client
-        .batch_execute("SET synchronous_commit TO off")
-        .map_err(db)?;
+    let mut client =
+        Client::connect(params, NoTls).map_err(|e| format!("cannot connect to PostgreSQL ({params}): {}", db(e)))?;
+    client.batch_execute("SET synchronous_commit TO off").map_err(db)?;
     Ok(client)
 }
 
@@ -97,27 +94,12 @@ fn db(e: postgres::Error) -> String {
 /// the workload's ground truth, and drops the table.
 pub fn run(params: &str, workload: &Workload, streams: &[&[Event]]) -> Result<PostgresRun, String> {
     let mut admin = connect(params)?;
-    let server_version: String = admin
-        .query_one("SHOW server_version", &[])
-        .map_err(db)?
-        .get(0);
-    admin
-        .batch_execute(CREATE)
-        .map_err(|e| format!("creating the table failed: {}", db(e)))?;
+    let server_version: String = admin.query_one("SHOW server_version", &[]).map_err(db)?.get(0);
+    admin.batch_execute(CREATE).map_err(|e| format!("creating the table failed: {}", db(e)))?;
     seed(&mut admin, workload).map_err(|e| format!("seeding PostgreSQL failed: {e}"))?;
-    admin
-        .batch_execute(INDEX)
-        .map_err(|e| format!("indexing failed: {}", db(e)))?;
-    admin
-        .batch_execute(VACUUM)
-        .map_err(|e| format!("vacuum failed: {}", db(e)))?;
-    let size: i64 = admin
-        .query_one(
-            "SELECT pg_total_relation_size('clustering_data_planes')",
-            &[],
-        )
-        .map_err(db)?
-        .get(0);
+    admin.batch_execute(INDEX).map_err(|e| format!("indexing failed: {}", db(e)))?;
+    admin.batch_execute(VACUUM).map_err(|e| format!("vacuum failed: {}", db(e)))?;
+    let size: i64 = admin.query_one("SELECT pg_total_relation_size('clustering_data_planes')", &[]).map_err(db)?.get(0);
 
     let measured = run_threads(
         streams,
@@ -125,47 +107,27 @@ pub fn run(params: &str, workload: &Workload, streams: &[&[Event]]) -> Result<Po
             let mut client = connect(params)?;
             let upsert = client.prepare(UPSERT).map_err(db)?;
             let count = client.prepare(COUNT).map_err(db)?;
-            Ok(Worker {
-                client,
-                upsert,
-                count,
-                seen: HashSet::with_capacity(QUERY_EVERY),
-            })
+            Ok(Worker { client, upsert, count, seen: HashSet::with_capacity(QUERY_EVERY) })
         },
-        |worker, stream| {
-            worker
-                .heartbeats(workload, stream)
-                .map_err(|e| format!("PostgreSQL batch failed: {}", db(e)))
-        },
+        |worker, stream| worker.heartbeats(workload, stream).map_err(|e| format!("PostgreSQL batch failed: {}", db(e))),
     )?;
 
     let mut got = Vec::with_capacity(workload.clusters().len());
     for cluster in workload.clusters() {
-        let row = admin
-            .query_one(COUNT, &[&cluster.id, &cluster.desired.hash_hex])
-            .map_err(db)?;
+        let row = admin.query_one(COUNT, &[&cluster.id, &cluster.desired.hash_hex]).map_err(db)?;
         got.push(row.get::<_, i64>(0) as u64);
     }
     let checked = workload.check(streams, &got);
-    admin
-        .batch_execute("DROP TABLE clustering_data_planes")
-        .map_err(db)?;
+    admin.batch_execute("DROP TABLE clustering_data_planes").map_err(db)?;
     checked?;
-    Ok(PostgresRun {
-        measured,
-        server_version,
-        bytes_per_node: size as f64 / f64::from(workload.spec().nodes),
-    })
+    Ok(PostgresRun { measured, server_version, bytes_per_node: size as f64 / f64::from(workload.spec().nodes) })
 }
 
 /// Every node has reported its cluster's desired snapshot (`COPY`).
 fn seed(client: &mut Client, workload: &Workload) -> Result<(), String> {
     // The server spells the seed stamp, so COPY reads back exactly that instant.
     let last_seen: String = client
-        .query_one(
-            "SELECT to_timestamp($1::int8 / 1000.0)::text",
-            &[&(Workload::seed_at_ms() as i64)],
-        )
+        .query_one("SELECT to_timestamp($1::int8 / 1000.0)::text", &[&(Workload::seed_at_ms() as i64)])
         .map_err(db)?
         .get(0);
     let mut writer = client
@@ -173,12 +135,8 @@ fn seed(client: &mut Client, workload: &Workload) -> Result<(), String> {
         .map_err(db)?;
     for (slot, id) in workload.node_ids().iter().enumerate() {
         let cluster = &workload.clusters()[workload.cluster_of(slot as u32)];
-        writeln!(
-            writer,
-            "{id}\t{}\t{}\t{}\t{VERSION}\t{SYNC_STATUS}",
-            cluster.id, last_seen, cluster.desired.hash_hex
-        )
-        .map_err(|e| e.to_string())?;
+        writeln!(writer, "{id}\t{}\t{}\t{}\t{VERSION}\t{SYNC_STATUS}", cluster.id, last_seen, cluster.desired.hash_hex)
+            .map_err(|e| e.to_string())?;
     }
     writer.finish().map_err(db)?;
     Ok(())
@@ -218,27 +176,12 @@ impl Worker {
                 hashes.push(&cluster.snapshot(event.applied).hash_hex);
             }
             let rows = ids.len();
-            self.client.execute(
-                &self.upsert,
-                &[
-                    &ids,
-                    &clusters,
-                    &stamps,
-                    &hashes,
-                    &&versions[..rows],
-                    &&statuses[..rows],
-                ],
-            )?;
+            self.client
+                .execute(&self.upsert, &[&ids, &clusters, &stamps, &hashes, &&versions[..rows], &&statuses[..rows]])?;
             let Some(last) = chunk.last() else { continue };
             let cluster = &workload.clusters()[workload.cluster_of(last.slot)];
-            let in_sync: i64 = self
-                .client
-                .query_one(&self.count, &[&cluster.id, &cluster.desired.hash_hex])?
-                .get(0);
-            black_box(cohesion(
-                in_sync as u64,
-                workload.members(workload.cluster_of(last.slot)).len() as u64,
-            ));
+            let in_sync: i64 = self.client.query_one(&self.count, &[&cluster.id, &cluster.desired.hash_hex])?.get(0);
+            black_box(cohesion(in_sync as u64, workload.members(workload.cluster_of(last.slot)).len() as u64));
         }
         Ok(())
     }

@@ -50,16 +50,8 @@ struct Keys {
 impl Keys {
     fn new(workload: &Workload) -> Self {
         Keys {
-            node: workload
-                .node_ids()
-                .iter()
-                .map(|id| format!("node:{id}"))
-                .collect(),
-            in_sync: workload
-                .clusters()
-                .iter()
-                .map(|c| format!("insync:{}", c.id))
-                .collect(),
+            node: workload.node_ids().iter().map(|id| format!("node:{id}")).collect(),
+            in_sync: workload.clusters().iter().map(|c| format!("insync:{}", c.id)).collect(),
         }
     }
 }
@@ -68,56 +60,30 @@ impl Keys {
 /// result against the workload's ground truth, and flushes the database.
 pub fn run(url: &str, workload: &Workload, streams: &[&[Event]]) -> Result<RedisRun, String> {
     let client = Client::open(url).map_err(|e| format!("bad Redis URL {url}: {e}"))?;
-    let mut admin = client
-        .get_connection()
-        .map_err(|e| format!("cannot connect to Redis at {url}: {e}"))?;
-    let server_version =
-        info_field(&mut admin, "server", "redis_version").unwrap_or_else(|| "?".into());
-    redis::cmd("FLUSHDB")
-        .query::<()>(&mut admin)
-        .map_err(|e| format!("FLUSHDB failed: {e}"))?;
+    let mut admin = client.get_connection().map_err(|e| format!("cannot connect to Redis at {url}: {e}"))?;
+    let server_version = info_field(&mut admin, "server", "redis_version").unwrap_or_else(|| "?".into());
+    redis::cmd("FLUSHDB").query::<()>(&mut admin).map_err(|e| format!("FLUSHDB failed: {e}"))?;
     let keys = Keys::new(workload);
 
-    let before =
-        info_field(&mut admin, "memory", "used_memory").and_then(|v| v.parse::<u64>().ok());
+    let before = info_field(&mut admin, "memory", "used_memory").and_then(|v| v.parse::<u64>().ok());
     seed(&client, workload, &keys).map_err(|e| format!("seeding Redis failed: {e}"))?;
     let after = info_field(&mut admin, "memory", "used_memory").and_then(|v| v.parse::<u64>().ok());
-    let bytes_per_node = before
-        .zip(after)
-        .map(|(b, a)| a.saturating_sub(b) as f64 / f64::from(workload.spec().nodes));
+    let bytes_per_node = before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / f64::from(workload.spec().nodes));
 
     let measured = run_threads(
         streams,
-        |_| {
-            client
-                .get_connection()
-                .map_err(|e| format!("cannot connect to Redis: {e}"))
-        },
-        |con, stream| {
-            heartbeats(con, workload, &keys, stream)
-                .map_err(|e| format!("Redis pipeline failed: {e}"))
-        },
+        |_| client.get_connection().map_err(|e| format!("cannot connect to Redis: {e}")),
+        |con, stream| heartbeats(con, workload, &keys, stream).map_err(|e| format!("Redis pipeline failed: {e}")),
     )?;
 
     let mut got = Vec::with_capacity(keys.in_sync.len());
     for key in &keys.in_sync {
-        got.push(
-            redis::cmd("SCARD")
-                .arg(key)
-                .query::<u64>(&mut admin)
-                .map_err(|e| format!("SCARD failed: {e}"))?,
-        );
+        got.push(redis::cmd("SCARD").arg(key).query::<u64>(&mut admin).map_err(|e| format!("SCARD failed: {e}"))?);
     }
     let checked = workload.check(streams, &got);
-    redis::cmd("FLUSHDB")
-        .query::<()>(&mut admin)
-        .map_err(|e| format!("FLUSHDB failed: {e}"))?;
+    redis::cmd("FLUSHDB").query::<()>(&mut admin).map_err(|e| format!("FLUSHDB failed: {e}"))?;
     checked?;
-    Ok(RedisRun {
-        measured,
-        server_version,
-        bytes_per_node,
-    })
+    Ok(RedisRun { measured, server_version, bytes_per_node })
 }
 
 /// Every node has reported its cluster's desired snapshot (two connections).
@@ -160,19 +126,12 @@ fn seed(client: &Client, workload: &Workload, keys: &Keys) -> RedisResult<()> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("seeding thread panicked"))
+        handles.into_iter().try_for_each(|h| h.join().expect("seeding thread panicked"))
     })
 }
 
 /// The timed loop of one thread.
-fn heartbeats(
-    con: &mut Connection,
-    workload: &Workload,
-    keys: &Keys,
-    stream: &[Event],
-) -> RedisResult<()> {
+fn heartbeats(con: &mut Connection, workload: &Workload, keys: &Keys, stream: &[Event]) -> RedisResult<()> {
     let mut pipe = redis::pipe();
     let mut index = 0;
     for chunk in stream.chunks(QUERY_EVERY) {
@@ -193,15 +152,8 @@ fn heartbeats(
                 .arg("status")
                 .arg("Ready")
                 .ignore();
-            let membership = if event.applied == Applied::Desired {
-                "SADD"
-            } else {
-                "SREM"
-            };
-            pipe.cmd(membership)
-                .arg(&keys.in_sync[c])
-                .arg(&workload.node_ids()[event.slot as usize])
-                .ignore();
+            let membership = if event.applied == Applied::Desired { "SADD" } else { "SREM" };
+            pipe.cmd(membership).arg(&keys.in_sync[c]).arg(&workload.node_ids()[event.slot as usize]).ignore();
             index += 1;
         }
         let Some(last) = chunk.last() else { continue };
@@ -216,7 +168,5 @@ fn heartbeats(
 /// One `field:value` line of `INFO <section>`.
 fn info_field(con: &mut Connection, section: &str, field: &str) -> Option<String> {
     let info: String = redis::cmd("INFO").arg(section).query(con).ok()?;
-    info.lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .map(|v| v.trim().to_string())
+    info.lines().find_map(|line| line.strip_prefix(field)?.strip_prefix(':')).map(|v| v.trim().to_string())
 }

@@ -26,15 +26,8 @@ pub enum RowKey {
 
 impl RowKey {
     /// Every row in the order the harness runs them.
-    pub const ALL: [RowKey; 7] = [
-        RowKey::Roofline,
-        RowKey::Batch,
-        RowKey::Single,
-        RowKey::ById,
-        RowKey::Naive,
-        RowKey::Redis,
-        RowKey::Postgres,
-    ];
+    pub const ALL: [RowKey; 7] =
+        [RowKey::Roofline, RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::Naive, RowKey::Redis, RowKey::Postgres];
 
     /// The name `--only` takes and the table shows.
     pub fn name(self) -> &'static str {
@@ -132,13 +125,7 @@ impl Report {
     fn reference(&self) -> Option<(RowKey, f64)> {
         [RowKey::Batch, RowKey::Roofline]
             .into_iter()
-            .find_map(|key| {
-                self.rows
-                    .iter()
-                    .find(|r| r.key == key)?
-                    .rate()
-                    .map(|rate| (key, rate))
-            })
+            .find_map(|key| self.rows.iter().find(|r| r.key == key)?.rate().map(|rate| (key, rate)))
     }
 
     fn line(&self, row: &Row) -> String {
@@ -161,14 +148,11 @@ impl Report {
                     let ratio = rate / reference;
                     write!(out, "  {ratio:>9.4}x {}", key.name()).expect("writing to a String");
                     if ratio < 1.0 {
-                        write!(out, " ({} is {:.1}x faster)", key.name(), 1.0 / ratio)
-                            .expect("writing to a String");
+                        write!(out, " ({} is {:.1}x faster)", key.name(), 1.0 / ratio).expect("writing to a String");
                     }
                 }
             }
-            (Outcome::Missing(why), _) => {
-                write!(out, " not measured: {why}").expect("writing to a String")
-            }
+            (Outcome::Missing(why), _) => write!(out, " not measured: {why}").expect("writing to a String"),
         }
         if !row.note.is_empty() {
             write!(out, "  [{}]", row.note).expect("writing to a String");
@@ -190,16 +174,8 @@ impl Report {
         let f = &self.figures;
         for (name, value, unit) in [
             ("engine memory", f.bytes_per_node, "bytes/node at 1M nodes"),
-            (
-                "cohesion read, 1k-node cluster",
-                f.cohesion_read_ns_1k,
-                "ns",
-            ),
-            (
-                "cohesion read, 1M-node cluster",
-                f.cohesion_read_ns_1m,
-                "ns",
-            ),
+            ("cohesion read, 1k-node cluster", f.cohesion_read_ns_1k, "ns"),
+            ("cohesion read, 1M-node cluster", f.cohesion_read_ns_1m, "ns"),
             ("publish flip, 1M-node cluster", f.publish_flip_us_1m, "us"),
         ] {
             match value {
@@ -215,12 +191,7 @@ impl Report {
     pub fn json(&self) -> String {
         let mut fields: Vec<(&str, Option<f64>)> = RowKey::ALL
             .iter()
-            .map(|&key| {
-                (
-                    key.json_key(),
-                    self.rows.iter().find(|r| r.key == key).and_then(Row::rate),
-                )
-            })
+            .map(|&key| (key.json_key(), self.rows.iter().find(|r| r.key == key).and_then(Row::rate)))
             .collect();
         let f = &self.figures;
         fields.extend([
@@ -276,18 +247,12 @@ mod tests {
     fn json_has_every_key_in_order_with_nulls_for_missing_rows() {
         let mut r = Report::default();
         r.add(ran(RowKey::Roofline, 20_000_000, 500));
-        r.add(Row {
-            key: RowKey::Redis,
-            outcome: Outcome::Missing("no server".into()),
-            note: String::new(),
-        });
+        r.add(Row { key: RowKey::Redis, outcome: Outcome::Missing("no server".into()), note: String::new() });
         r.figures.cohesion_read_ns_1k = Some(12.3456);
         let json = r.json();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["roofline_hb_s"].as_f64(), Some(40_000_000.0));
-        assert!(
-            v["redis_hb_s"].is_null() && v["batch_hb_s"].is_null() && v["bytes_per_node"].is_null()
-        );
+        assert!(v["redis_hb_s"].is_null() && v["batch_hb_s"].is_null() && v["bytes_per_node"].is_null());
         assert_eq!(v["cohesion_read_ns_1k"].as_f64(), Some(12.346));
         let keys = [
             "roofline_hb_s",
@@ -305,9 +270,8 @@ mod tests {
         assert_eq!(v.as_object().unwrap().len(), keys.len());
         let mut at = 0;
         for key in keys {
-            let found = json[at..]
-                .find(&format!("\"{key}\""))
-                .unwrap_or_else(|| panic!("{key} missing or out of order"));
+            let found =
+                json[at..].find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} missing or out of order"));
             at += found;
         }
         assert!(!json.contains('\n'));
@@ -317,23 +281,14 @@ mod tests {
     fn ratios_are_taken_against_batch_once_it_ran() {
         let mut r = Report::default();
         let roof = r.add(ran(RowKey::Roofline, 1_000, 1_000));
-        assert!(
-            !roof.contains('x'),
-            "the reference has no ratio to itself: {roof}"
-        );
+        assert!(!roof.contains('x'), "the reference has no ratio to itself: {roof}");
         let naive = r.add(ran(RowKey::Naive, 100, 1_000));
-        assert!(
-            naive.contains("0.1000x roofline (roofline is 10.0x faster)"),
-            "{naive}"
-        );
+        assert!(naive.contains("0.1000x roofline (roofline is 10.0x faster)"), "{naive}");
         r.add(ran(RowKey::Batch, 500, 1_000));
         let table = r.table();
         assert!(table.starts_with("summary (ratios to batch)"), "{table}");
         assert!(table.contains("2.0000x batch"), "{table}");
-        assert!(
-            table.contains("0.2000x batch (batch is 5.0x faster)"),
-            "{table}"
-        );
+        assert!(table.contains("0.2000x batch (batch is 5.0x faster)"), "{table}");
         assert!(table.contains("engine memory: not measured"));
     }
 

@@ -29,9 +29,7 @@ pub struct Roofline {
 impl Roofline {
     /// One zeroed slot per node, every page touched before timing.
     pub fn new(nodes: u32) -> Self {
-        Roofline {
-            slots: (0..nodes).map(|_| Slot::default()).collect(),
-        }
+        Roofline { slots: (0..nodes).map(|_| Slot::default()).collect() }
     }
 
     /// Runs `streams` over the slots.
@@ -62,10 +60,7 @@ impl Roofline {
     /// Heartbeats recorded so far (a check that every update landed).
     pub fn total_updates(&self) -> u64 {
         // Relaxed: read after the worker threads were joined.
-        self.slots
-            .iter()
-            .map(|s| s.count.load(Ordering::Relaxed))
-            .sum()
+        self.slots.iter().map(|s| s.count.load(Ordering::Relaxed)).sum()
     }
 
     /// Nodes per cluster whose slot holds the desired snapshot (every slot
@@ -76,10 +71,7 @@ impl Roofline {
                 workload
                     .members(c)
                     // Relaxed: read after the worker threads were joined.
-                    .filter(|&s| {
-                        self.slots[s as usize].applied.load(Ordering::Relaxed)
-                            == Applied::Desired as u64
-                    })
+                    .filter(|&s| self.slots[s as usize].applied.load(Ordering::Relaxed) == Applied::Desired as u64)
                     .count() as u64
             })
             .collect()

@@ -46,14 +46,9 @@ pub fn process_cpu() -> Option<Duration> {
     // SAFETY: getrusage returned 0, so it initialised `usage`.
     let usage = unsafe { usage.assume_init() };
     let micros = |t: libc::timeval| {
-        u64::try_from(t.tv_sec)
-            .ok()?
-            .checked_mul(1_000_000)?
-            .checked_add(u64::try_from(t.tv_usec).ok()?)
+        u64::try_from(t.tv_sec).ok()?.checked_mul(1_000_000)?.checked_add(u64::try_from(t.tv_usec).ok()?)
     };
-    Some(Duration::from_micros(
-        micros(usage.ru_utime)?.checked_add(micros(usage.ru_stime)?)?,
-    ))
+    Some(Duration::from_micros(micros(usage.ru_utime)?.checked_add(micros(usage.ru_stime)?)?))
 }
 
 /// Runs one worker thread per stream. `setup(t)` runs first on thread `t`
@@ -85,10 +80,8 @@ where
             .collect();
         ready.wait();
         let started = (Instant::now(), process_cpu());
-        let results: Vec<Result<(), E>> = handles
-            .into_iter()
-            .map(|h| h.join().expect("worker thread panicked"))
-            .collect();
+        let results: Vec<Result<(), E>> =
+            handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect();
         (started, results)
     });
     let (elapsed, cpu_after) = (started.0.elapsed(), process_cpu());
@@ -96,10 +89,7 @@ where
     Ok(Measured {
         heartbeats: streams.iter().map(|s| s.len() as u64).sum(),
         elapsed,
-        cpu: started
-            .1
-            .zip(cpu_after)
-            .map(|(before, after)| after.saturating_sub(before)),
+        cpu: started.1.zip(cpu_after).map(|(before, after)| after.saturating_sub(before)),
         threads: streams.len(),
     })
 }
@@ -112,20 +102,8 @@ mod tests {
 
     #[test]
     fn every_event_of_every_stream_is_handled_once() {
-        let a = vec![
-            Event {
-                slot: 0,
-                applied: Applied::Desired
-            };
-            30
-        ];
-        let b = vec![
-            Event {
-                slot: 1,
-                applied: Applied::Previous
-            };
-            12
-        ];
+        let a = vec![Event { slot: 0, applied: Applied::Desired }; 30];
+        let b = vec![Event { slot: 1, applied: Applied::Previous }; 12];
         let seen = AtomicU64::new(0);
         let m = run_threads(
             &[&a, &b],
@@ -150,29 +128,15 @@ mod tests {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
         assert!(process_cpu().unwrap() > before);
-        let m = Measured {
-            heartbeats: 1,
-            elapsed: Duration::from_secs(2),
-            cpu: Some(Duration::from_secs(1)),
-            threads: 2,
-        };
+        let m =
+            Measured { heartbeats: 1, elapsed: Duration::from_secs(2), cpu: Some(Duration::from_secs(1)), threads: 2 };
         assert_eq!(m.cpu_share(), Some(0.25));
     }
 
     #[test]
     fn a_failing_setup_or_worker_fails_the_run() {
-        let a = vec![
-            Event {
-                slot: 0,
-                applied: Applied::Desired
-            };
-            3
-        ];
-        let setup_fails = run_threads(
-            &[&a, &a],
-            |t| if t == 1 { Err("no connection") } else { Ok(()) },
-            |_, _| Ok(()),
-        );
+        let a = vec![Event { slot: 0, applied: Applied::Desired }; 3];
+        let setup_fails = run_threads(&[&a, &a], |t| if t == 1 { Err("no connection") } else { Ok(()) }, |_, _| Ok(()));
         assert_eq!(setup_fails.unwrap_err(), "no connection");
         let work_fails = run_threads(&[&a], |_| Ok(()), |_, _| Err("server went away"));
         assert_eq!(work_fails.unwrap_err(), "server went away");

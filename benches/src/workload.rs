@@ -114,11 +114,7 @@ impl SnapshotRef {
     fn new(cluster: &str, revision: u32) -> Self {
         let bytes = config_bytes(cluster, revision);
         let hash = ContentHash::of(&bytes);
-        SnapshotRef {
-            id: format!("{cluster}@r{revision}"),
-            hash,
-            hash_hex: hash.to_string(),
-        }
+        SnapshotRef { id: format!("{cluster}@r{revision}"), hash, hash_hex: hash.to_string() }
     }
 }
 
@@ -179,16 +175,10 @@ impl Workload {
         let clusters: Vec<ClusterRef> = (0..spec.clusters)
             .map(|c| {
                 let id = format!("cluster-{c:03}");
-                ClusterRef {
-                    previous: SnapshotRef::new(&id, 1),
-                    desired: SnapshotRef::new(&id, 2),
-                    id,
-                }
+                ClusterRef { previous: SnapshotRef::new(&id, 1), desired: SnapshotRef::new(&id, 2), id }
             })
             .collect();
-        let node_ids = (0..spec.nodes)
-            .map(|slot| format!("gw-{slot:07}"))
-            .collect();
+        let node_ids = (0..spec.nodes).map(|slot| format!("gw-{slot:07}")).collect();
         let per_thread = spec.heartbeats / spec.threads as u64;
         let streams = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..spec.threads)
@@ -197,18 +187,9 @@ impl Workload {
                     scope.spawn(move || generate_stream(spec, t, per_thread))
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("generator thread panicked"))
-                .collect()
+            handles.into_iter().map(|h| h.join().expect("generator thread panicked")).collect()
         });
-        Ok(Workload {
-            spec,
-            nodes_per_cluster,
-            node_ids,
-            clusters,
-            streams,
-        })
+        Ok(Workload { spec, nodes_per_cluster, node_ids, clusters, streams })
     }
 
     /// The spec it was generated from.
@@ -241,10 +222,7 @@ impl Workload {
     /// (capped at the stream's length).
     pub fn prefix(&self, heartbeats: u64) -> Vec<&[Event]> {
         let per_thread = (heartbeats / self.streams.len() as u64) as usize;
-        self.streams
-            .iter()
-            .map(|s| &s[..per_thread.min(s.len())])
-            .collect()
+        self.streams.iter().map(|s| &s[..per_thread.min(s.len())]).collect()
     }
 
     /// The stamp of the `index`-th heartbeat of a thread's stream.
@@ -297,11 +275,7 @@ impl Workload {
     pub fn check(&self, streams: &[&[Event]], got: &[u64]) -> Result<(), String> {
         let want = self.expected_in_sync(streams);
         if got.len() != want.len() {
-            return Err(format!(
-                "reported {} clusters, the workload has {}",
-                got.len(),
-                want.len()
-            ));
+            return Err(format!("reported {} clusters, the workload has {}", got.len(), want.len()));
         }
         match want.iter().zip(got).position(|(w, g)| w != g) {
             None => Ok(()),
@@ -326,10 +300,7 @@ fn generate_stream(spec: &WorkloadSpec, t: usize, len: u64) -> Vec<Event> {
         if rng.below(10_000) < u64::from(spec.transition_bp) {
             state[local] = state[local].toggled();
         }
-        out.push(Event {
-            slot: t + local as u32 * threads,
-            applied: state[local],
-        });
+        out.push(Event { slot: t + local as u32 * threads, applied: state[local] });
     }
     out
 }
@@ -357,28 +328,15 @@ mod tests {
     use super::*;
 
     fn small(heartbeats: u64) -> Workload {
-        Workload::generate(WorkloadSpec {
-            nodes: 1_000,
-            clusters: 10,
-            heartbeats,
-            ..WorkloadSpec::default()
-        })
-        .unwrap()
+        Workload::generate(WorkloadSpec { nodes: 1_000, clusters: 10, heartbeats, ..WorkloadSpec::default() }).unwrap()
     }
 
     #[test]
     fn streams_partition_nodes_by_thread() {
         let w = small(20_000);
-        assert_eq!(
-            w.prefix(u64::MAX).iter().map(|s| s.len()).sum::<usize>(),
-            20_000
-        );
+        assert_eq!(w.prefix(u64::MAX).iter().map(|s| s.len()).sum::<usize>(), 20_000);
         for (t, stream) in w.prefix(u64::MAX).iter().enumerate() {
-            assert!(
-                stream
-                    .iter()
-                    .all(|e| e.slot as usize % 2 == t && e.slot < 1_000)
-            );
+            assert!(stream.iter().all(|e| e.slot as usize % 2 == t && e.slot < 1_000));
         }
     }
 
@@ -388,10 +346,7 @@ mod tests {
         let all = w.prefix(u64::MAX);
         let transitions = w.transitions(&all);
         // Binomial(200,000, 0.01): mean 2,000, sd 44.
-        assert!(
-            (1_700..2_300).contains(&transitions),
-            "{transitions} transitions"
-        );
+        assert!((1_700..2_300).contains(&transitions), "{transitions} transitions");
     }
 
     #[test]
@@ -414,26 +369,8 @@ mod tests {
     fn expected_in_sync_follows_the_last_report_of_each_node() {
         let w = small(0);
         let streams: Vec<Vec<Event>> = vec![
-            vec![
-                Event {
-                    slot: 0,
-                    applied: Applied::Previous,
-                },
-                Event {
-                    slot: 2,
-                    applied: Applied::Previous,
-                },
-            ],
-            vec![
-                Event {
-                    slot: 1,
-                    applied: Applied::Previous,
-                },
-                Event {
-                    slot: 1,
-                    applied: Applied::Desired,
-                },
-            ],
+            vec![Event { slot: 0, applied: Applied::Previous }, Event { slot: 2, applied: Applied::Previous }],
+            vec![Event { slot: 1, applied: Applied::Previous }, Event { slot: 1, applied: Applied::Desired }],
         ];
         let refs: Vec<&[Event]> = streams.iter().map(Vec::as_slice).collect();
         let got = w.expected_in_sync(&refs);
@@ -464,10 +401,7 @@ mod tests {
     fn prefix_takes_the_same_share_of_every_thread() {
         let w = small(10_000);
         let p = w.prefix(3_000);
-        assert_eq!(
-            p.iter().map(|s| s.len()).collect::<Vec<_>>(),
-            vec![1_500, 1_500]
-        );
+        assert_eq!(p.iter().map(|s| s.len()).collect::<Vec<_>>(), vec![1_500, 1_500]);
         assert_eq!(Workload::at_ms(999), BASE_MS);
         assert_eq!(Workload::at_ms(1_000), BASE_MS + 1);
     }
@@ -475,31 +409,12 @@ mod tests {
     #[test]
     fn bad_specs_are_refused() {
         for spec in [
-            WorkloadSpec {
-                nodes: 0,
-                ..WorkloadSpec::default()
-            },
-            WorkloadSpec {
-                nodes: 10,
-                clusters: 11,
-                ..WorkloadSpec::default()
-            },
-            WorkloadSpec {
-                threads: 0,
-                ..WorkloadSpec::default()
-            },
-            WorkloadSpec {
-                transition_bp: 10_001,
-                ..WorkloadSpec::default()
-            },
+            WorkloadSpec { nodes: 0, ..WorkloadSpec::default() },
+            WorkloadSpec { nodes: 10, clusters: 11, ..WorkloadSpec::default() },
+            WorkloadSpec { threads: 0, ..WorkloadSpec::default() },
+            WorkloadSpec { transition_bp: 10_001, ..WorkloadSpec::default() },
         ] {
-            assert!(
-                Workload::generate(WorkloadSpec {
-                    heartbeats: 0,
-                    ..spec
-                })
-                .is_err()
-            );
+            assert!(Workload::generate(WorkloadSpec { heartbeats: 0, ..spec }).is_err());
         }
     }
 }

@@ -45,7 +45,8 @@ impl AuthorityEvent {
             Some(i) => (&payload[..i], &payload[i + 1..]),
             None => (payload, &payload[payload.len()..]),
         };
-        let event = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("audit payload is not an authority event: {e}")))?;
+        let event = serde_json::from_slice(json)
+            .map_err(|e| Error::invalid(format!("audit payload is not an authority event: {e}")))?;
         Ok((event, bytes))
     }
 }
@@ -54,15 +55,23 @@ impl Engine {
     /// Replays the authority events of a reopened log, in order.
     pub(crate) fn replay(&self, records: &[std::sync::Arc<AuditRecord>]) -> Result<()> {
         for record in records {
-            let (event, bytes) = AuthorityEvent::decode(&record.payload).map_err(|e| e.context(format_args!("audit record {}", record.seq)))?;
+            let (event, bytes) = AuthorityEvent::decode(&record.payload)
+                .map_err(|e| e.context(format_args!("audit record {}", record.seq)))?;
             let applied = match (record.action, event) {
                 (AuditAction::UpsertWorkspace, AuthorityEvent::Workspace { spec }) => self.apply_workspace(spec),
                 (AuditAction::UpsertCluster, AuthorityEvent::Cluster { spec }) => self.apply_cluster(spec),
                 (AuditAction::Publish, AuthorityEvent::Publish { snapshot }) => self.restore_snapshot(snapshot, bytes),
-                (AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite, AuthorityEvent::Force { .. })
+                (
+                    AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
+                    AuthorityEvent::Force { .. },
+                )
                 | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. }) => Ok(()),
-                (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => self.policies.upsert(policy).map(drop),
-                (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => self.policies.remove(&scope, &id).map(drop),
+                (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => {
+                    self.policies.upsert(policy).map(drop)
+                }
+                (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => {
+                    self.policies.remove(&scope, &id).map(drop)
+                }
                 (action, event) => Err(Error::invalid(format!("action {action} does not match its payload {event:?}"))),
             };
             applied.map_err(|e| e.context(format_args!("replaying audit record {}", record.seq)))?;

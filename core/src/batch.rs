@@ -103,7 +103,8 @@ impl Engine {
                 self.prefetch_slot(ahead.handle());
             }
             let (outcome, directive) = self.apply_record(record, now_ms);
-            summary.accepted += u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
+            summary.accepted +=
+                u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
             summary.directives += u64::from(directive.is_some());
             summary.refused += u64::from(matches!(outcome, Outcome::Stale | Outcome::Future | Outcome::UnknownNode));
             out.set(outcome, directive);

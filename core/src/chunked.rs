@@ -57,7 +57,9 @@ impl<T: Default> Chunked<T> {
     pub(crate) fn capacity(&self) -> usize {
         match self.layout {
             Layout::Fixed { bits } => self.chunks.len() << bits,
-            Layout::Doubling { base_bits } => ((1usize << self.chunks.len().min(usize::BITS as usize - 1 - base_bits as usize)) - 1) << base_bits,
+            Layout::Doubling { base_bits } => {
+                ((1usize << self.chunks.len().min(usize::BITS as usize - 1 - base_bits as usize)) - 1) << base_bits
+            }
         }
     }
 

@@ -33,9 +33,7 @@ impl Environment {
             "production" | "prod" => Ok(Environment::Production),
             "staging" | "stage" => Ok(Environment::Staging),
             "development" | "dev" => Ok(Environment::Development),
-            _ => Err(Error::invalid(format!(
-                "environment {s:?} is not one of production, staging, development"
-            ))),
+            _ => Err(Error::invalid(format!("environment {s:?} is not one of production, staging, development"))),
         }
     }
 }

@@ -6,12 +6,12 @@
 //! | `gke-stage-eu` | staging | 4, one degraded (reload failure) | 75 | SYNCING |
 //! | `azure-dev-west` | development | 3, two with network errors | 33 | DIVERGENT |
 
+use crate::clock::Clock;
 use crate::cluster::{ClusterSpec, Environment};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
-use crate::heartbeat::{Heartbeat, Metrics};
-use crate::clock::Clock;
 use crate::health::ProcessStatus;
+use crate::heartbeat::{Heartbeat, Metrics};
 use crate::sync_error::SyncError;
 use crate::workspace::WorkspaceSpec;
 
@@ -57,10 +57,22 @@ pub fn populate(engine: &Engine, now_ms: u64) -> Result<()> {
         ("gw-stage-eu-1", "gke-stage-eu", 2, ProcessStatus::Ready, None),
         ("gw-stage-eu-2", "gke-stage-eu", 2, ProcessStatus::Ready, None),
         ("gw-stage-eu-3", "gke-stage-eu", 2, ProcessStatus::Ready, None),
-        ("gw-stage-eu-4", "gke-stage-eu", 1, ProcessStatus::Starting, Some("RELOAD_FAILURE: Incompatible Filter Signature")),
+        (
+            "gw-stage-eu-4",
+            "gke-stage-eu",
+            1,
+            ProcessStatus::Starting,
+            Some("RELOAD_FAILURE: Incompatible Filter Signature"),
+        ),
         ("gw-dev-west-1", "azure-dev-west", 2, ProcessStatus::Ready, None),
         ("gw-dev-west-2", "azure-dev-west", 1, ProcessStatus::Ready, Some("NATS_TIMEOUT: Failed to receive snapshot")),
-        ("gw-dev-west-3", "azure-dev-west", 1, ProcessStatus::Error, Some("FETCH_TIMEOUT: Snapshot download timed out after 30s")),
+        (
+            "gw-dev-west-3",
+            "azure-dev-west",
+            1,
+            ProcessStatus::Error,
+            Some("FETCH_TIMEOUT: Snapshot download timed out after 30s"),
+        ),
     ];
     for (i, (node, cluster, revision, status, error)) in nodes.into_iter().enumerate() {
         let handle = engine.enroll(node, cluster, t0)?;
@@ -69,7 +81,13 @@ pub fn populate(engine: &Engine, now_ms: u64) -> Result<()> {
         let load = i as f32;
         let hb = Heartbeat {
             status,
-            metrics: Metrics { cpu: 20.0 + 3.0 * load, memory: 40.0 + load, tps: 1200.0 - 40.0 * load, heap: 50.0 + load, hot_swap_errors: u32::from(error.is_some()) },
+            metrics: Metrics {
+                cpu: 20.0 + 3.0 * load,
+                memory: 40.0 + load,
+                tps: 1200.0 - 40.0 * load,
+                heap: 50.0 + load,
+                hot_swap_errors: u32::from(error.is_some()),
+            },
             sync_error: error.as_ref(),
             ..Heartbeat::new(now_ms.saturating_sub(10_000), version).applied(&snapshot.id, snapshot.hash)
         };

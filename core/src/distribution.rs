@@ -204,11 +204,7 @@ fn active_policies(workspace_id: &str, policies: impl IntoIterator<Item = Policy
     }
     active.sort_by(|a, b| (a.scope(), a.id()).cmp(&(b.scope(), b.id())));
     if let Some(pair) = active.windows(2).find(|w| (w[0].scope(), w[0].id()) == (w[1].scope(), w[1].id())) {
-        return Err(Error::invalid(format!(
-            "policy {:?} ({}) is given twice",
-            pair[0].id(),
-            pair[0].scope()
-        )));
+        return Err(Error::invalid(format!("policy {:?} ({}) is given twice", pair[0].id(), pair[0].scope())));
     }
     Ok(active)
 }
@@ -342,11 +338,7 @@ mod tests {
         let cases: Vec<(&str, Vec<Policy>, Clusters)> = vec![
             ("bad workspace", vec![], ok_clusters()),
             ("ws-1", vec![policy(PolicyScope::workspace("ws-2"), "p", &[])], ok_clusters()),
-            (
-                "ws-1",
-                vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::Org, "p", &[])],
-                ok_clusters(),
-            ),
+            ("ws-1", vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::Org, "p", &[])], ok_clusters()),
             (
                 "ws-1",
                 vec![
@@ -372,8 +364,7 @@ mod tests {
     #[test]
     fn same_id_in_org_and_workspace_scope_is_not_a_duplicate() {
         let none: Clusters = vec![];
-        let policies =
-            vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::workspace("ws-1"), "p", &[])];
+        let policies = vec![policy(PolicyScope::Org, "p", &[]), policy(PolicyScope::workspace("ws-1"), "p", &[])];
         let cfg = FleetConfig::new("ws-1", AuthorityMode::DevOverride, policies, none).unwrap();
         assert_eq!(cfg.active_policies.len(), 2);
         assert_eq!(cfg.active_policies[0].scope(), &PolicyScope::Org);

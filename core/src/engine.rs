@@ -20,8 +20,8 @@ use crate::cluster::{ClusterSpec, Environment};
 use crate::cluster_state::ClusterState;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::ContentHash;
-use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::health::ProcessStatus;
+use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::id::validate_id;
 use crate::registry::{Enrolled, Registry};
 use crate::slot::SlotWrite;
@@ -224,9 +224,8 @@ impl Engine {
     }
 
     /// Appends an authority event to the audit log (callers hold `authority`).
-    pub(crate) fn audit_event(&self, action: AuditAction, actor: &str, role: Role, target: &str, at_ms: u64, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
-        let entry = AuditEntry::new(at_ms, actor, role, action, target).payload(event.encode(bytes));
-        self.audit.append(entry).map(drop)
+    pub(crate) fn audit_event(&self, entry: AuditEntry, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
+        self.audit.append(entry.payload(event.encode(bytes))).map(drop)
     }
 
     /// The engine's clock.
@@ -243,21 +242,32 @@ impl Engine {
         let _serial = self.authority.lock();
         self.check_workspace(&spec)?;
         let event = AuthorityEvent::Workspace { spec: spec.clone() };
-        self.audit_event(AuditAction::UpsertWorkspace, EMBEDDER, Role::Admin, &format!("workspace:{}", spec.id), self.clock.now_ms(), event, &[])?;
+        self.audit_event(
+            AuditEntry::new(
+                self.clock.now_ms(),
+                EMBEDDER,
+                Role::Admin,
+                AuditAction::UpsertWorkspace,
+                format!("workspace:{}", spec.id),
+            ),
+            event,
+            &[],
+        )?;
         self.apply_workspace(spec)
     }
 
     fn check_workspace(&self, spec: &WorkspaceSpec) -> Result<()> {
         validate_id("workspace", &spec.id)?;
-        if spec.authority_mode == AuthorityMode::DevOverride {
-            if let Some(c) = self.clusters_of(&spec.id).find(|c| c.spec.read().environment != Environment::Development) {
-                return Err(Error::invalid(format!(
-                    "dev_override applies to development clusters only; cluster '{}' of workspace '{}' is {}",
-                    c.id,
-                    spec.id,
-                    c.spec.read().environment.as_str()
-                )));
-            }
+        let non_development = |c: &&ClusterState| c.spec.read().environment != Environment::Development;
+        if spec.authority_mode == AuthorityMode::DevOverride
+            && let Some(c) = self.clusters_of(&spec.id).find(non_development)
+        {
+            return Err(Error::invalid(format!(
+                "dev_override applies to development clusters only; cluster '{}' of workspace '{}' is {}",
+                c.id,
+                spec.id,
+                c.spec.read().environment.as_str()
+            )));
         }
         Ok(())
     }
@@ -284,7 +294,17 @@ impl Engine {
         let _serial = self.authority.lock();
         self.check_cluster(&spec)?;
         let event = AuthorityEvent::Cluster { spec: spec.clone() };
-        self.audit_event(AuditAction::UpsertCluster, EMBEDDER, Role::Admin, &format!("cluster:{}", spec.id), self.clock.now_ms(), event, &[])?;
+        self.audit_event(
+            AuditEntry::new(
+                self.clock.now_ms(),
+                EMBEDDER,
+                Role::Admin,
+                AuditAction::UpsertCluster,
+                format!("cluster:{}", spec.id),
+            ),
+            event,
+            &[],
+        )?;
         self.apply_cluster(spec)
     }
 
@@ -292,7 +312,9 @@ impl Engine {
         validate_id("cluster", &spec.id)?;
         validate_id("workspace", &spec.workspace)?;
         let workspaces = self.workspaces.read();
-        let ws = workspaces.get(&spec.workspace).ok_or_else(|| Error::not_found(format_args!("workspace '{}'", spec.workspace)))?;
+        let ws = workspaces
+            .get(&spec.workspace)
+            .ok_or_else(|| Error::not_found(format_args!("workspace '{}'", spec.workspace)))?;
         if ws.authority_mode == AuthorityMode::DevOverride && spec.environment != Environment::Development {
             return Err(Error::invalid(format!(
                 "workspace '{}' is in dev_override, which applies to development clusters only",
@@ -391,14 +413,21 @@ impl Engine {
             size_bytes: bytes.len() as u64,
         };
         let event = AuthorityEvent::Publish { snapshot: snapshot.clone() };
-        self.audit_event(AuditAction::Publish, author, Role::Operator, &snapshot.id, at_ms, event, bytes)?;
+        self.audit_event(
+            AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id),
+            event,
+            bytes,
+        )?;
         self.install_snapshot(state, snapshot, bytes).cloned()
     }
 
     /// Restores a published snapshot from the audit log.
     pub(crate) fn restore_snapshot(&self, snapshot: Snapshot, bytes: &[u8]) -> Result<()> {
         if ContentHash::of(bytes) != snapshot.hash {
-            return Err(Error::new(ErrorKind::AuditTampered, format!("artifact of {} does not hash to its snapshot", snapshot.id)));
+            return Err(Error::new(
+                ErrorKind::AuditTampered,
+                format!("artifact of {} does not hash to its snapshot", snapshot.id),
+            ));
         }
         let state = self.cluster_state(&snapshot.cluster)?;
         self.install_snapshot(state, snapshot, bytes).map(drop)
@@ -563,7 +592,9 @@ impl Engine {
             // One audit record per episode, written before the first
             // directive; a log that cannot record it gets no directive sent.
             let to = cluster.snapshot(desired).map_or("", |s| s.id.as_str());
-            if new.episode_open() || self.record_auto_reconcile(slot, cell.cluster(), new.bucket(), to, obs.at_ms).is_ok() {
+            if new.episode_open()
+                || self.record_auto_reconcile(slot, cell.cluster(), new.bucket(), to, obs.at_ms).is_ok()
+            {
                 kind = Some(DirectiveKind::Reconcile);
                 new = new.with_episode_open(true);
             }

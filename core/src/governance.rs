@@ -157,16 +157,24 @@ impl Engine {
 
     /// Writes the audit record that opens an auto-reconcile episode of node
     /// `slot` (called with the node's slot locked, so episodes never double).
-    pub(crate) fn record_auto_reconcile(&self, slot: u32, cluster: u32, from_revision: u32, to: &str, at_ms: u64) -> Result<()> {
+    pub(crate) fn record_auto_reconcile(
+        &self,
+        slot: u32,
+        cluster: u32,
+        from_revision: u32,
+        to: &str,
+        at_ms: u64,
+    ) -> Result<()> {
         let cluster = self.cluster_at(cluster);
         let node = self.nodes.id(slot);
         let from = match from_revision {
             0 => "no verified snapshot".to_owned(),
             r => crate::snapshot_id(&cluster.id, r),
         };
-        let entry = AuditEntry::new(at_ms, "fleetgov", Role::Operator, AuditAction::AutoReconcile, format!("node:{node}"))
-            .justification(format!("cluster '{}' auto-reconciles: node runs {from}, authority is {to}", cluster.id))
-            .payload(AuthorityEvent::AutoReconcile { node: node.to_owned(), to: to.to_owned() }.encode(&[]));
+        let entry =
+            AuditEntry::new(at_ms, "fleetgov", Role::Operator, AuditAction::AutoReconcile, format!("node:{node}"))
+                .justification(format!("cluster '{}' auto-reconciles: node runs {from}, authority is {to}", cluster.id))
+                .payload(AuthorityEvent::AutoReconcile { node: node.to_owned(), to: to.to_owned() }.encode(&[]));
         self.audit.append(entry).map(drop)
     }
 }

@@ -36,10 +36,7 @@ impl ContentHash {
     pub fn from_hex(hex: &str) -> Result<Self> {
         let bytes = hex.as_bytes();
         if bytes.len() != 64 {
-            return Err(Error::invalid(format!(
-                "hash must be 64 hex characters, got {} characters",
-                bytes.len()
-            )));
+            return Err(Error::invalid(format!("hash must be 64 hex characters, got {} characters", bytes.len())));
         }
         let mut out = [0u8; 32];
         for (i, pair) in bytes.chunks_exact(2).enumerate() {

@@ -93,9 +93,7 @@ impl ProcessStatus {
             "ready" => Ok(ProcessStatus::Ready),
             "starting" => Ok(ProcessStatus::Starting),
             "error" => Ok(ProcessStatus::Error),
-            _ => Err(crate::Error::invalid(format!(
-                "process status {s:?} is not one of ready, starting, error"
-            ))),
+            _ => Err(crate::Error::invalid(format!("process status {s:?} is not one of ready, starting, error"))),
         }
     }
 }

@@ -117,7 +117,8 @@ impl Engine {
     /// ```
     pub fn what_ran(&self, node: &str, t_ms: u64) -> Result<Option<AppliedAt>> {
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
-        let cluster = self.nodes.slot(slot).map(|s| self.cluster_at(s.cluster())).ok_or_else(|| Error::not_found(node))?;
+        let cluster =
+            self.nodes.slot(slot).map(|s| self.cluster_at(s.cluster())).ok_or_else(|| Error::not_found(node))?;
         Ok(self.applied_at(slot, cluster, t_ms))
     }
 
@@ -125,7 +126,8 @@ impl Engine {
     /// reported nothing yet are left out).
     pub fn fleet_at(&self, cluster: &str, t_ms: u64) -> Result<Vec<AppliedAt>> {
         let state = self.cluster_state(cluster)?;
-        let mut out: Vec<AppliedAt> = state.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
+        let mut out: Vec<AppliedAt> =
+            state.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(out)
     }

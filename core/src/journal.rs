@@ -73,7 +73,9 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn new() -> Self {
         Journal {
-            entries: Chunked::doubling(16),
+            // Fixed chunks of 65,536 entries (1.5 MB): the journal grows with
+            // the fleet, and a doubling layout would touch twice what it uses.
+            entries: Chunked::fixed(16, 1 << 16),
             next: AtomicU32::new(0),
             odd: Chunked::doubling(10),
             odd_next: AtomicU32::new(0),

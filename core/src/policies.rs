@@ -1,7 +1,7 @@
 //! The engine's policies: org- and workspace-scoped rules, audited, and what
 //! a runtime must run once its local policy meets the cloud's.
 
-use crate::audit::AuditAction;
+use crate::audit::{AuditAction, AuditEntry};
 use crate::authority_log::AuthorityEvent;
 use crate::distribution::FleetConfig;
 use crate::engine::{EMBEDDER, Engine};
@@ -32,7 +32,17 @@ impl Engine {
         let (scope, id) = (policy.scope().clone(), policy.id().to_owned());
         let event = AuthorityEvent::Policy { policy: policy.clone() };
         let previous = self.policies.upsert(policy)?;
-        let recorded = self.audit_event(AuditAction::UpsertPolicy, EMBEDDER, Role::Admin, &format!("policy:{id}"), self.clock.now_ms(), event, &[]);
+        let recorded = self.audit_event(
+            AuditEntry::new(
+                self.clock.now_ms(),
+                EMBEDDER,
+                Role::Admin,
+                AuditAction::UpsertPolicy,
+                format!("policy:{id}"),
+            ),
+            event,
+            &[],
+        );
         if recorded.is_err() {
             let _ = match previous {
                 Some(p) => self.policies.upsert(p).map(drop),
@@ -47,7 +57,17 @@ impl Engine {
         let _serial = self.authority_lock();
         self.policies.get(scope, id).ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
         let event = AuthorityEvent::RemovePolicy { scope: scope.clone(), id: id.to_owned() };
-        self.audit_event(AuditAction::RemovePolicy, EMBEDDER, Role::Admin, &format!("policy:{id}"), self.clock.now_ms(), event, &[])?;
+        self.audit_event(
+            AuditEntry::new(
+                self.clock.now_ms(),
+                EMBEDDER,
+                Role::Admin,
+                AuditAction::RemovePolicy,
+                format!("policy:{id}"),
+            ),
+            event,
+            &[],
+        )?;
         self.policies.remove(scope, id)
     }
 

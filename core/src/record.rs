@@ -1,43 +1,4 @@
-//! The binary heartbeat record: one fixed-size, little-endian, versioned
-//! layout shared by every bulk path (Rust slices, Java direct `ByteBuffer`s,
-//! NumPy structured arrays / Arrow buffers in Python, and the network).
-//!
-//! # Heartbeat record, version 1 (128 bytes)
-//!
-//! | offset | size | type | field |
-//! |---:|---:|---|---|
-//! | 0 | 1 | u8 | format version, `1` |
-//! | 1 | 1 | u8 | process status: 0 ready, 1 starting, 2 error |
-//! | 2 | 1 | u8 | sync error code ([`SyncErrorCode`] as `u8`), 0 none |
-//! | 3 | 1 | u8 | flags: bit 0 = an applied snapshot is reported; other bits 0 |
-//! | 4 | 4 | u32 | applied revision (of the node's own cluster); 0 when bit 0 is clear |
-//! | 8 | 8 | u64 | node handle ([`NodeHandle::to_raw`]) |
-//! | 16 | 8 | u64 | heartbeat time, unix ms |
-//! | 24 | 32 | \[u8; 32\] | node-computed blake3 hash of the applied bytes; zero when bit 0 is clear |
-//! | 56 | 4 | u32 | runtime version, packed ([`RuntimeVersion::to_bits`]), non-zero |
-//! | 60 | 4 | f32 | cpu % (0–100) |
-//! | 64 | 4 | f32 | memory % (0–100) |
-//! | 68 | 4 | f32 | transactions per second (≥ 0) |
-//! | 72 | 4 | f32 | JVM heap % (0–100) |
-//! | 76 | 4 | u32 | hot-swap errors |
-//! | 80 | 1 | u8 | sync error detail length, 0–47 |
-//! | 81 | 47 | \[u8; 47\] | sync error detail, UTF-8, zero-padded |
-//!
-//! # Outcome record (40 bytes), one per heartbeat record
-//!
-//! | offset | size | type | field |
-//! |---:|---:|---|---|
-//! | 0 | 1 | u8 | outcome: 0 accepted, 1 accepted + reconcile, 2 accepted + force sync, 3 stale (ignored), 4 from the future, 5 unknown node |
-//! | 1 | 3 | — | zero |
-//! | 4 | 4 | u32 | directive: revision to pull (0 if none) |
-//! | 8 | 32 | \[u8; 32\] | directive: hash to pull (zero if none) |
-//!
-//! All multi-byte fields are little-endian; records have no alignment
-//! requirement, so any byte buffer whose length is a multiple of 128 decodes
-//! in place.
-//!
-//! [`NodeHandle::to_raw`]: crate::NodeHandle::to_raw
-//! [`RuntimeVersion::to_bits`]: crate::RuntimeVersion::to_bits
+#![doc = include_str!("../../docs/heartbeat-record.md")]
 
 use zerocopy::little_endian::{F32, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -156,13 +117,14 @@ impl HeartbeatRecord {
 
     /// Views `bytes` as records without validating their fields.
     pub(crate) fn view_all(bytes: &[u8]) -> Result<&[HeartbeatRecord]> {
-        if bytes.len() % RECORD_SIZE != 0 {
+        if !bytes.len().is_multiple_of(RECORD_SIZE) {
             return Err(Error::invalid(format!(
                 "batch of {} bytes is not a whole number of {RECORD_SIZE}-byte records",
                 bytes.len()
             )));
         }
-        <[HeartbeatRecord]>::ref_from_bytes(bytes).map_err(|_| Error::invalid("batch buffer does not hold whole records"))
+        <[HeartbeatRecord]>::ref_from_bytes(bytes)
+            .map_err(|_| Error::invalid("batch buffer does not hold whole records"))
     }
 
     /// Checks every field against the format.
@@ -190,7 +152,8 @@ impl HeartbeatRecord {
         if self.error_code == 0 && detail_len != 0 {
             return Err(Error::invalid("sync error detail without a code"));
         }
-        std::str::from_utf8(&self.detail[..detail_len]).map_err(|_| Error::invalid("sync error detail is not UTF-8"))?;
+        std::str::from_utf8(&self.detail[..detail_len])
+            .map_err(|_| Error::invalid("sync error detail is not UTF-8"))?;
         Ok(())
     }
 
@@ -295,10 +258,11 @@ impl OutcomeRecord {
 
     /// Views `bytes` as outcome records, in place.
     pub fn from_bytes_mut(bytes: &mut [u8]) -> Result<&mut [OutcomeRecord]> {
-        if bytes.len() % OUTCOME_SIZE != 0 {
+        if !bytes.len().is_multiple_of(OUTCOME_SIZE) {
             return Err(Error::invalid(format!("outcome buffer is not a whole number of {OUTCOME_SIZE}-byte records")));
         }
-        <[OutcomeRecord]>::mut_from_bytes(bytes).map_err(|_| Error::invalid("outcome buffer does not hold whole records"))
+        <[OutcomeRecord]>::mut_from_bytes(bytes)
+            .map_err(|_| Error::invalid("outcome buffer does not hold whole records"))
     }
 }
 
@@ -321,7 +285,10 @@ mod tests {
         assert_eq!(u64::from_le_bytes(b[8..16].try_into().unwrap()), 9);
         assert_eq!(u64::from_le_bytes(b[16..24].try_into().unwrap()), 77);
         assert_eq!(&b[24..56], &[0xab; 32]);
-        assert_eq!(u32::from_le_bytes(b[56..60].try_into().unwrap()), "3.5.0".parse::<RuntimeVersion>().unwrap().to_bits());
+        assert_eq!(
+            u32::from_le_bytes(b[56..60].try_into().unwrap()),
+            "3.5.0".parse::<RuntimeVersion>().unwrap().to_bits()
+        );
         assert_eq!(f32::from_le_bytes(b[60..64].try_into().unwrap()), 10.0);
         assert_eq!(f32::from_le_bytes(b[72..76].try_into().unwrap()), 40.0);
         assert_eq!(u32::from_le_bytes(b[76..80].try_into().unwrap()), 5);
@@ -343,9 +310,22 @@ mod tests {
             ("version zero", Box::new(|b| b[56..60].fill(0))),
             ("nan cpu", Box::new(|b| b[60..64].copy_from_slice(&f32::NAN.to_le_bytes()))),
             ("negative tps", Box::new(|b| b[68..72].copy_from_slice(&(-1f32).to_le_bytes()))),
-            ("detail too long", Box::new(|b| { b[2] = 1; b[80] = 48 })),
+            (
+                "detail too long",
+                Box::new(|b| {
+                    b[2] = 1;
+                    b[80] = 48
+                }),
+            ),
             ("detail without code", Box::new(|b| b[80] = 1)),
-            ("detail not utf-8", Box::new(|b| { b[2] = 1; b[80] = 1; b[81] = 0xff })),
+            (
+                "detail not utf-8",
+                Box::new(|b| {
+                    b[2] = 1;
+                    b[80] = 1;
+                    b[81] = 0xff
+                }),
+            ),
         ];
         for (name, corrupt) in cases.drain(..) {
             let mut bytes = [good.as_bytes(), good.as_bytes(), good.as_bytes()].concat();

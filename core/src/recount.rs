@@ -31,11 +31,8 @@ impl Engine {
                     *errors.entry(code).or_insert(0u64) += 1;
                 }
             }
-            let counted = Counts {
-                enrolled,
-                histogram: histogram.into_iter().collect(),
-                errors: errors.into_iter().collect(),
-            };
+            let counted =
+                Counts { enrolled, histogram: histogram.into_iter().collect(), errors: errors.into_iter().collect() };
             if counted != kept {
                 out.push(format!("cluster '{}': counters {kept:?} but recount {counted:?}", cluster.id));
             }

@@ -84,7 +84,8 @@ impl Registry {
         };
         // Relaxed: slot numbers only need to be unique; the shard lock publishes the slot.
         let slot = self.next.fetch_add(1, Ordering::Relaxed);
-        let (Some(cell), Some(id_cell)) = (self.slots.get_or_alloc(slot as usize), self.ids.get_or_alloc(slot as usize))
+        let (Some(cell), Some(id_cell)) =
+            (self.slots.get_or_alloc(slot as usize), self.ids.get_or_alloc(slot as usize))
         else {
             // Relaxed: as above; gives the number back so `len` stays within capacity.
             self.next.fetch_sub(1, Ordering::Relaxed);

@@ -79,7 +79,13 @@ impl NodeState {
 
     /// The state after a heartbeat reporting `revision` (verified or not),
     /// `status` and `code`; force and episode bits are kept.
-    pub(crate) fn observed(self, revision: u32, hash_ok: bool, status: ProcessStatus, code: Option<SyncErrorCode>) -> Self {
+    pub(crate) fn observed(
+        self,
+        revision: u32,
+        hash_ok: bool,
+        status: ProcessStatus,
+        code: Option<SyncErrorCode>,
+    ) -> Self {
         let keep = self.0 & (ENROLLED | FORCE_PENDING | EPISODE_OPEN | 0xffff << EPOCH_SHIFT);
         NodeState(
             keep | HAS_HB

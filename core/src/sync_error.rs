@@ -145,8 +145,8 @@ impl std::str::FromStr for SyncError {
             Some((c, d)) => (c.trim(), d.trim()),
             None => (s, ""),
         };
-        let well_formed = !code.is_empty()
-            && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        let well_formed =
+            !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         if !well_formed {
             return Err(Error::invalid(format!(
                 "sync error {s:?} must read 'CODE: detail' with an UPPER_SNAKE_CASE code"

@@ -127,7 +127,8 @@ impl Engine {
             t.drift.push(drift_key(f.drift));
             t.in_sync.push(u8::from(f.in_sync));
             t.applied_revision.push(state.revision());
-            t.applied_hash.extend_from_slice(&self.applied_hash(&f.read, clusters[cluster as usize]).unwrap_or_default().0);
+            t.applied_hash
+                .extend_from_slice(&self.applied_hash(&f.read, clusters[cluster as usize]).unwrap_or_default().0);
             t.last_heartbeat_ms.push(if state.has_heartbeat() { f.read.last_hb_ms } else { 0 });
             t.runtime_version.push(f.version.map_or(0, |v| v.to_bits()));
             t.process_status.push(state.status().map_or(3, |s| s as u8));

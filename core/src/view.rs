@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::cluster::Environment;
+use crate::cluster_state::ClusterState;
 use crate::cohesion::{ClusterStatus, cohesion};
 use crate::drift::{ConfigStatus, DriftStatus, NodeStatus};
 use crate::engine::Engine;
@@ -10,7 +11,6 @@ use crate::error::Result;
 use crate::hash::ContentHash;
 use crate::health::{Health, ProcessHealth, ProcessStatus};
 use crate::heartbeat::Metrics;
-use crate::cluster_state::ClusterState;
 use crate::slot::SlotRead;
 use crate::snapshot::Snapshot;
 use crate::snapshot::snapshot_id;
@@ -212,14 +212,19 @@ impl Engine {
     /// at most `limit`.
     pub fn cluster_nodes(&self, cluster: &str, now_ms: u64, offset: usize, limit: usize) -> Result<Vec<NodeView>> {
         let state = self.cluster_state(cluster)?;
-        Ok(state.with_members(|m| {
-            m.iter().skip(offset).take(limit).map(|&slot| self.node_view(slot, now_ms)).collect()
-        }))
+        Ok(state
+            .with_members(|m| m.iter().skip(offset).take(limit).map(|&slot| self.node_view(slot, now_ms)).collect()))
     }
 
     /// What a node's status rules derive from its slot at `now_ms`, without
     /// allocating (the summary path uses only this).
-    pub(crate) fn node_facts(&self, slot: u32, desired: Option<&Snapshot>, min_version: Option<RuntimeVersion>, now_ms: u64) -> NodeFacts {
+    pub(crate) fn node_facts(
+        &self,
+        slot: u32,
+        desired: Option<&Snapshot>,
+        min_version: Option<RuntimeVersion>,
+        now_ms: u64,
+    ) -> NodeFacts {
         let read = self.nodes.slot(slot).map_or(EMPTY_READ, |s| s.read());
         let has_hb = read.state.has_heartbeat();
         let in_sync = desired.is_some_and(|d| read.state.bucket() == d.revision);
@@ -256,14 +261,13 @@ impl Engine {
         let state = read.state;
         let has_hb = state.has_heartbeat();
         let applied_hash = self.applied_hash(&read, cluster);
-        let last_sync_error = match state.error_code() {
-            None => None,
-            Some(code) => Some(self.sync_errors.get(&slot).map(|e| e.clone()).unwrap_or_else(|| {
+        let last_sync_error = state.error_code().map(|code| {
+            self.sync_errors.get(&slot).map(|e| e.clone()).unwrap_or_else(|| {
                 let expected = cluster.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
                 let computed = applied_hash.map_or_else(String::new, |h| h.to_string());
                 SyncError::new(code, format!("node computed {computed}, authority hash is {expected}"))
-            })),
-        };
+            })
+        });
         let reconcile_reason = match (has_hb, desired, in_sync) {
             (_, None, _) => Some("no snapshot published".to_owned()),
             (false, Some(_), _) => Some("no heartbeat yet".to_owned()),

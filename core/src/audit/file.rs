@@ -39,12 +39,8 @@ fn io_error(path: &Path, what: &str, e: io::Error) -> Error {
 /// recovers it: a torn tail is cut off and the cut made durable; a corrupt
 /// record refuses the whole file.
 pub(crate) fn open(path: &Path) -> Result<(LogFile, Scan)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| io_error(path, "open", e))?;
+    let file =
+        OpenOptions::new().read(true).append(true).create(true).open(path).map_err(|e| io_error(path, "open", e))?;
     lock(&file, path)?;
     let mut bytes = Vec::new();
     (&file).read_to_end(&mut bytes).map_err(|e| io_error(path, "read", e))?;
@@ -55,7 +51,9 @@ pub(crate) fn open(path: &Path) -> Result<(LogFile, Scan)> {
         }
         Contents::Log(scan) => {
             if scan.torn > 0 {
-                file.set_len(scan.end).and_then(|()| file.sync_all()).map_err(|e| io_error(path, "cut torn tail", e))?;
+                file.set_len(scan.end)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| io_error(path, "cut torn tail", e))?;
             }
             scan
         }

@@ -3,7 +3,7 @@
 //! The full specification is [`format`](mod@super::format).
 
 use super::record::{AuditRecord, MAX_PAYLOAD_LEN, MAX_RECORD_LEN};
-use super::verify::{tampered, Chain};
+use super::verify::{Chain, tampered};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The first 16 bytes of every audit log file.
@@ -164,8 +164,8 @@ fn frame(rest: &[u8]) -> Frame<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::record::{AuditAction, AuditEntry};
     use super::super::hasher::TreeHash;
+    use super::super::record::{AuditAction, AuditEntry};
     use super::*;
     use crate::Role;
 
@@ -174,8 +174,9 @@ mod tests {
         let mut starts = Vec::new();
         let mut prev = TreeHash::default();
         for seq in 0..n {
-            let entry = AuditEntry::new(seq, "op", Role::Operator, AuditAction::Publish, "c-1")
-                .payload(vec![seq as u8; seq as usize * 3]);
+            let entry =
+                AuditEntry::new(seq, "op", Role::Operator, AuditAction::Publish, "c-1")
+                    .payload(vec![seq as u8; seq as usize * 3]);
             let record = AuditRecord::chain(entry, seq, prev);
             prev = record.leaf_hash();
             starts.push(bytes.len());

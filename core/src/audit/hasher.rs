@@ -19,8 +19,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::{Error, Result};
 use crate::ContentHash;
+use crate::error::{Error, Result};
 
 /// A node of the audit Merkle tree: a leaf hash, an interior node or a root.
 ///

@@ -40,7 +40,7 @@ use super::merkle::MerkleTree;
 use super::note::CheckpointSigner;
 use super::proof::{ConsistencyProof, InclusionProof};
 use super::record::{AuditEntry, AuditRecord};
-use super::verify::{verify_records, TreeHead};
+use super::verify::{TreeHead, verify_records};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where frames go: the log file, or a test double.
@@ -140,13 +140,8 @@ impl AuditLog {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let (log_file, scan) = file::open(path.as_ref())?;
         let records: Vec<_> = scan.records.into_iter().map(Arc::new).collect();
-        let state = State {
-            durable: records.len(),
-            records,
-            tree: scan.chain.into_tree(),
-            syncing: false,
-            failure: None,
-        };
+        let state =
+            State { durable: records.len(), records, tree: scan.chain.into_tree(), syncing: false, failure: None };
         Ok(Self::with_storage(state, Box::new(log_file)))
     }
 
@@ -321,11 +316,12 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
     use super::*;
-    use crate::audit::record::AuditAction;
     use crate::Role;
+    use crate::audit::record::AuditAction;
 
     fn entry(t: u64) -> AuditEntry {
-        AuditEntry::new(t, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us").payload(t.to_string().into_bytes())
+        AuditEntry::new(t, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us")
+            .payload(t.to_string().into_bytes())
     }
 
     /// Storage that fails on demand and whose fsync can be held closed until
@@ -469,13 +465,14 @@ mod tests {
     #[test]
     fn waiting_followers_learn_of_a_failed_fsync() {
         const WRITERS: usize = 4;
-        let (s, log) =
-            scripted(Scripted { first_sync_waits_for: WRITERS, fail_sync: Some(0), ..Scripted::default() });
+        let (s, log) = scripted(Scripted { first_sync_waits_for: WRITERS, fail_sync: Some(0), ..Scripted::default() });
         let results: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..WRITERS).map(|t| {
-                let log = &log;
-                scope.spawn(move || log.append(entry(t as u64)).map(|r| r.seq))
-            }).collect();
+            let handles: Vec<_> = (0..WRITERS)
+                .map(|t| {
+                    let log = &log;
+                    scope.spawn(move || log.append(entry(t as u64)).map(|r| r.seq))
+                })
+                .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Io)), "{results:?}");

@@ -132,9 +132,7 @@ impl<H: TreeHasher> MerkleTree<H> {
     pub fn consistency_path(&self, old_size: u64, new_size: u64) -> Result<Vec<TreeHash>> {
         self.check_size(new_size)?;
         if old_size > new_size {
-            return Err(Error::invalid(format!(
-                "no consistency proof from size {old_size} back to size {new_size}"
-            )));
+            return Err(Error::invalid(format!("no consistency proof from size {old_size} back to size {new_size}")));
         }
         let mut out = Vec::new();
         if old_size > 0 && old_size < new_size {

@@ -62,13 +62,13 @@ mod verify;
 pub mod format {}
 
 pub use checkpoint::Checkpoint;
-pub use file::{verify_file, verify_file_against, FileVerification};
+pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Blake3, TreeHash, TreeHasher};
 pub use log::AuditLog;
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
-pub use proof::{verify_consistency, verify_inclusion, ConsistencyProof, InclusionProof};
+pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
 pub use record::{
     AuditAction, AuditEntry, AuditRecord, MAX_ACTOR_LEN, MAX_JUSTIFICATION_LEN, MAX_PAYLOAD_LEN, MAX_TARGET_LEN,
 };
-pub use verify::{verify_records, TreeHead};
+pub use verify::{TreeHead, verify_records};

@@ -86,7 +86,11 @@ fn hex32(what: &str, hex: &str) -> Result<[u8; 32]> {
 
 /// Splits `<name>+<8 hex>+<base64(0x01 || 32 bytes)>`, checking the key id
 /// against `public(key bytes)`.
-fn parse_key_text(what: &str, text: &str, public: impl Fn(&[u8; 32]) -> Result<[u8; 32]>) -> Result<(String, [u8; 32])> {
+fn parse_key_text(
+    what: &str,
+    text: &str,
+    public: impl Fn(&[u8; 32]) -> Result<[u8; 32]>,
+) -> Result<(String, [u8; 32])> {
     let bad = || Error::invalid(format!("{what} is not of the form <name>+<key id>+<base64 key>"));
     let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
@@ -181,9 +185,8 @@ impl FromStr for CheckpointSigner {
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| Error::invalid("a signing key starts with PRIVATE+KEY+"))?;
-        let (name, seed) = parse_key_text("signing key", rest, |seed| {
-            Ok(SigningKey::from_bytes(seed).verifying_key().to_bytes())
-        })?;
+        let (name, seed) =
+            parse_key_text("signing key", rest, |seed| Ok(SigningKey::from_bytes(seed).verifying_key().to_bytes()))?;
         Self::from_seed(&name, seed)
     }
 }
@@ -199,8 +202,7 @@ impl CheckpointVerifier {
     /// The verifier for the 32-byte ed25519 public key `public`.
     pub fn from_bytes(name: &str, public: [u8; 32]) -> Result<Self> {
         check_key_name(name)?;
-        let key = VerifyingKey::from_bytes(&public)
-            .map_err(|_| Error::invalid("not an ed25519 public key"))?;
+        let key = VerifyingKey::from_bytes(&public).map_err(|_| Error::invalid("not an ed25519 public key"))?;
         if key.is_weak() {
             return Err(Error::invalid("a weak (small-order) ed25519 public key"));
         }
@@ -245,8 +247,11 @@ impl CheckpointVerifier {
         }
         let mut ours = false;
         for line in signatures.split_terminator('\n') {
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| malformed("a signature line must start with an em dash"))?;
-            let (name, b64) = rest.split_once(' ').ok_or_else(|| malformed("a signature line needs a name and a signature"))?;
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or_else(|| malformed("a signature line must start with an em dash"))?;
+            let (name, b64) =
+                rest.split_once(' ').ok_or_else(|| malformed("a signature line needs a name and a signature"))?;
             check_key_name(name)?;
             let blob = BASE64.decode(b64).map_err(|_| malformed("a signature is not base64"))?;
             let Some((id, signature)) = blob.split_first_chunk::<4>() else {
@@ -256,8 +261,8 @@ impl CheckpointVerifier {
                 continue;
             }
             ours = true;
-            let valid = Signature::from_slice(signature)
-                .is_ok_and(|sig| self.key.verify_strict(text.as_bytes(), &sig).is_ok());
+            let valid =
+                Signature::from_slice(signature).is_ok_and(|sig| self.key.verify_strict(text.as_bytes(), &sig).is_ok());
             if valid {
                 return Ok(text);
             }
@@ -297,7 +302,8 @@ mod tests {
     // The published example of Go's golang.org/x/mod/sumdb/note package.
     const GO_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-    const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+    const GO_TEXT: &str =
+        "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
     const GO_NOTE_SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
     #[test]

@@ -445,9 +445,15 @@ mod tests {
     use super::*;
 
     fn sample() -> AuditRecord {
-        let entry = AuditEntry::new(1_700_000_000_123, "alice@example.com", Role::Operator, AuditAction::ForceSyncCluster, "gke-stage-eu")
-            .justification("Rollback due to failed deployment")
-            .payload(&b"{\"cluster\":\"gke-stage-eu\"}"[..]);
+        let entry = AuditEntry::new(
+            1_700_000_000_123,
+            "alice@example.com",
+            Role::Operator,
+            AuditAction::ForceSyncCluster,
+            "gke-stage-eu",
+        )
+        .justification("Rollback due to failed deployment")
+        .payload(&b"{\"cluster\":\"gke-stage-eu\"}"[..]);
         AuditRecord::chain(entry, 41, TreeHash([9; 32]))
     }
 

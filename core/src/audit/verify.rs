@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::hasher::TreeHash;
 use super::merkle::MerkleTree;
 use super::record::AuditRecord;
-use crate::error::{Error, ErrorKind, Result};
 use crate::ContentHash;
+use crate::error::{Error, ErrorKind, Result};
 
 /// The size and root of the log at some moment: what a checkpoint signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -193,10 +193,7 @@ mod tests {
         let mismatched = set(&[("require_mtls", RuleValue::Limit(3))]);
         for env in [Environment::Production, Environment::Staging, Environment::Development] {
             for local in [loose_local(), mismatched.clone()] {
-                assert_eq!(
-                    effective_policy(AuthorityMode::Authoritative, env, &cloud(), &local).unwrap(),
-                    cloud()
-                );
+                assert_eq!(effective_policy(AuthorityMode::Authoritative, env, &cloud(), &local).unwrap(), cloud());
             }
         }
     }
@@ -204,8 +201,7 @@ mod tests {
     #[test]
     fn tighten_only_keeps_cloud_values_against_a_loose_local_and_adds_local_only_rules() {
         let eff =
-            effective_policy(AuthorityMode::TightenOnly, Environment::Production, &cloud(), &loose_local())
-                .unwrap();
+            effective_policy(AuthorityMode::TightenOnly, Environment::Production, &cloud(), &loose_local()).unwrap();
         let mut expected = cloud();
         expected.insert("max_body_bytes", RuleValue::Limit(1 << 20)).unwrap();
         assert_eq!(eff, expected);
@@ -214,19 +210,13 @@ mod tests {
     #[test]
     fn dev_override_lets_local_win_in_development_only() {
         let eff =
-            effective_policy(AuthorityMode::DevOverride, Environment::Development, &cloud(), &loose_local())
-                .unwrap();
+            effective_policy(AuthorityMode::DevOverride, Environment::Development, &cloud(), &loose_local()).unwrap();
         assert_eq!(eff, loose_local(), "local declares every cloud rule, so it wins on all of them");
 
         let partial = set(&[("rate_limit_per_minute", RuleValue::Limit(10_000))]);
-        let eff = effective_policy(AuthorityMode::DevOverride, Environment::Development, &cloud(), &partial)
-            .unwrap();
+        let eff = effective_policy(AuthorityMode::DevOverride, Environment::Development, &cloud(), &partial).unwrap();
         assert_eq!(eff.get("rate_limit_per_minute"), Some(&RuleValue::Limit(10_000)));
-        assert_eq!(
-            eff.get("require_mtls"),
-            Some(&RuleValue::Flag(true)),
-            "unmentioned cloud rules still apply"
-        );
+        assert_eq!(eff.get("require_mtls"), Some(&RuleValue::Flag(true)), "unmentioned cloud rules still apply");
 
         for env in [Environment::Production, Environment::Staging] {
             let e = effective_policy(AuthorityMode::DevOverride, env, &cloud(), &partial).unwrap_err();
@@ -281,10 +271,7 @@ mod tests {
         let local = set(&[("cors_allowed_origins", RuleValue::allow_list(["https://admin.example.com"]))]);
         let found = loosenings(&cloud(), &local).unwrap();
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            found[0].to_string(),
-            "cors_allowed_origins: local allows [https://admin.example.com] beyond cloud"
-        );
+        assert_eq!(found[0].to_string(), "cors_allowed_origins: local allows [https://admin.example.com] beyond cloud");
     }
 
     #[test]

@@ -139,9 +139,7 @@ impl PolicyRegistry {
         let inner = self.inner.read();
         let policies = match scope {
             PolicyScope::Org => Some(&inner.org),
-            PolicyScope::Workspace { workspace_id } => {
-                inner.workspaces.get(workspace_id).map(|w| &w.policies)
-            }
+            PolicyScope::Workspace { workspace_id } => inner.workspaces.get(workspace_id).map(|w| &w.policies),
         };
         policies.map(|p| p.values().cloned().collect()).unwrap_or_default()
     }
@@ -203,13 +201,11 @@ impl Inner {
     /// first, so that an error leaves everything as it was. Returns the
     /// policy replaced or removed.
     fn apply(&mut self, scope: &PolicyScope, id: &str, new: Option<Policy>) -> Result<Option<Policy>> {
-        let conflict =
-            |e: Error| Error::new(ErrorKind::Conflict, format!("policy {id:?} ({scope}): {}", e.message()));
+        let conflict = |e: Error| Error::new(ErrorKind::Conflict, format!("policy {id:?} ({scope}): {}", e.message()));
         match scope {
             PolicyScope::Org => {
                 let org_rules =
-                    merge(&RuleSet::new(), self.org.values().filter(|p| p.id() != id).chain(&new))
-                        .map_err(conflict)?;
+                    merge(&RuleSet::new(), self.org.values().filter(|p| p.id() != id).chain(&new)).map_err(conflict)?;
                 let workspace_rules = self
                     .workspaces
                     .values()
@@ -227,11 +223,11 @@ impl Inner {
             }
             PolicyScope::Workspace { workspace_id } => {
                 let current = self.workspaces.get(workspace_id).into_iter().flat_map(|w| w.policies.values());
-                let rules =
-                    merge(&self.org_rules, current.filter(|p| p.id() != id).chain(&new)).map_err(conflict)?;
-                let entry = self.workspaces.entry(workspace_id.clone()).or_insert_with(|| {
-                    WorkspacePolicies { policies: BTreeMap::new(), rules: Arc::default() }
-                });
+                let rules = merge(&self.org_rules, current.filter(|p| p.id() != id).chain(&new)).map_err(conflict)?;
+                let entry = self
+                    .workspaces
+                    .entry(workspace_id.clone())
+                    .or_insert_with(|| WorkspacePolicies { policies: BTreeMap::new(), rules: Arc::default() });
                 entry.rules = Arc::new(rules);
                 let old = match new {
                     Some(p) => entry.policies.insert(id.to_owned(), p),

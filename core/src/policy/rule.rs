@@ -184,9 +184,7 @@ impl RuleValue {
             (RuleValue::AllowList(a), RuleValue::AllowList(b)) => {
                 RuleValue::AllowList(a.intersection(b).cloned().collect())
             }
-            (RuleValue::DenyList(a), RuleValue::DenyList(b)) => {
-                RuleValue::DenyList(a.union(b).cloned().collect())
-            }
+            (RuleValue::DenyList(a), RuleValue::DenyList(b)) => RuleValue::DenyList(a.union(b).cloned().collect()),
             (RuleValue::Flag(a), RuleValue::Flag(b)) => RuleValue::Flag(*a || *b),
             _ => return Err(kind_mismatch(self.kind(), other.kind())),
         })

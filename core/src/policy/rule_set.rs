@@ -153,9 +153,10 @@ impl RuleSet {
     /// # Ok(()) }
     /// ```
     pub fn is_at_least_as_strict_as(&self, other: &RuleSet) -> bool {
-        other.rules.iter().all(|(name, theirs)| {
-            self.rules.get(name).is_some_and(|ours| ours.is_at_least_as_strict_as(theirs))
-        })
+        other
+            .rules
+            .iter()
+            .all(|(name, theirs)| self.rules.get(name).is_some_and(|ours| ours.is_at_least_as_strict_as(theirs)))
     }
 
     /// The least strict rule set at least as strict as both: every rule of
@@ -189,8 +190,7 @@ impl RuleSet {
                     slot.insert(theirs.clone());
                 }
                 Entry::Occupied(mut slot) => {
-                    let merged =
-                        slot.get().stricter(theirs).map_err(|e| e.context(format_args!("rule {name:?}")))?;
+                    let merged = slot.get().stricter(theirs).map_err(|e| e.context(format_args!("rule {name:?}")))?;
                     slot.insert(merged);
                 }
             }
@@ -234,9 +234,7 @@ impl RuleSet {
         &'a self,
         other: &'a RuleSet,
     ) -> impl Iterator<Item = (&'a str, &'a RuleValue, &'a RuleValue)> + 'a {
-        self.rules
-            .iter()
-            .filter_map(|(name, ours)| other.rules.get(name).map(|theirs| (name.as_str(), ours, theirs)))
+        self.rules.iter().filter_map(|(name, ours)| other.rules.get(name).map(|theirs| (name.as_str(), ours, theirs)))
     }
 }
 
@@ -299,20 +297,10 @@ mod tests {
             .unwrap();
         let merged = gateway_cloud().tighten(&local).unwrap();
         assert_eq!(merged.get("rate_limit_per_minute"), Some(&RuleValue::Limit(600)));
-        assert_eq!(
-            merged.get("cors_allowed_origins"),
-            Some(&RuleValue::allow_list(["https://app.example.com"]))
-        );
-        assert_eq!(
-            merged.get("blocked_ips"),
-            Some(&RuleValue::deny_list(["198.51.100.7", "203.0.113.0/24"]))
-        );
+        assert_eq!(merged.get("cors_allowed_origins"), Some(&RuleValue::allow_list(["https://app.example.com"])));
+        assert_eq!(merged.get("blocked_ips"), Some(&RuleValue::deny_list(["198.51.100.7", "203.0.113.0/24"])));
         assert_eq!(merged.get("require_mtls"), Some(&RuleValue::Flag(true)));
-        assert_eq!(
-            merged.get("max_body_bytes"),
-            Some(&RuleValue::Limit(1 << 20)),
-            "a local-only rule is kept"
-        );
+        assert_eq!(merged.get("max_body_bytes"), Some(&RuleValue::Limit(1 << 20)), "a local-only rule is kept");
         assert!(merged.is_at_least_as_strict_as(&gateway_cloud()));
         assert!(merged.is_at_least_as_strict_as(&local));
     }
@@ -320,9 +308,7 @@ mod tests {
     #[test]
     fn kind_mismatch_names_the_rule() {
         let local = RuleSet::new().with("require_mtls", RuleValue::Limit(1)).unwrap();
-        for e in
-            [gateway_cloud().tighten(&local).unwrap_err(), gateway_cloud().check_kinds(&local).unwrap_err()]
-        {
+        for e in [gateway_cloud().tighten(&local).unwrap_err(), gateway_cloud().check_kinds(&local).unwrap_err()] {
             assert_eq!(e.kind(), ErrorKind::InvalidInput);
             assert!(e.message().starts_with("rule \"require_mtls\""), "{e}");
         }
@@ -354,10 +340,7 @@ mod tests {
         for i in 0..MAX_RULES {
             rules.insert(format!("r{i}"), RuleValue::Flag(true)).unwrap();
         }
-        assert_eq!(
-            rules.insert("one_more", RuleValue::Flag(true)).unwrap_err().kind(),
-            ErrorKind::InvalidInput
-        );
+        assert_eq!(rules.insert("one_more", RuleValue::Flag(true)).unwrap_err().kind(), ErrorKind::InvalidInput);
         assert!(rules.insert("r0", RuleValue::Flag(false)).is_ok(), "replacing stays within the bound");
         let other = RuleSet::new().with("one_more", RuleValue::Flag(true)).unwrap();
         assert_eq!(rules.tighten(&other).unwrap_err().kind(), ErrorKind::InvalidInput);

@@ -1,0 +1,110 @@
+"""The exceptions fleetgov raises.
+
+Every one derives from :class:`FleetError`, and each also derives from the
+built-in exception a Python user would catch for the same trouble, so
+``except KeyError`` and ``except fleetgov.NotFound`` both work.
+
+``code`` names the engine's error kind (``"NOT_FOUND"``, ``"INVALID_INPUT"``,
+...), the same code the HTTP API and the Java binding use.
+
+>>> import fleetgov
+>>> try:
+...     fleetgov.Engine().cluster("nope", now_ms=0)
+... except KeyError as e:
+...     (type(e).__name__, e.code)
+('NotFound', 'NOT_FOUND')
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuditTampered",
+    "Conflict",
+    "EngineClosed",
+    "FleetError",
+    "FutureHeartbeat",
+    "InternalError",
+    "InvalidInput",
+    "JustificationRequired",
+    "NotFound",
+    "PermissionDenied",
+    "StaleHeartbeat",
+    "StorageError",
+]
+
+
+class FleetError(Exception):
+    """Base class of every error fleetgov raises."""
+
+    #: The engine's error kind, e.g. ``"NOT_FOUND"``.
+    code: str = "FLEET_ERROR"
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; every fleetgov error reads the same.
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidInput(FleetError, ValueError):
+    """An argument is malformed: blank id, bad hash, bad version, NaN metric, bad record."""
+
+    code = "INVALID_INPUT"
+
+
+class NotFound(FleetError, KeyError):
+    """A workspace, cluster, node, snapshot or record does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(FleetError, ValueError):
+    """The call contradicts existing state, e.g. a node enrolled in another cluster."""
+
+    code = "CONFLICT"
+
+
+class StaleHeartbeat(FleetError):
+    """A heartbeat older than the node's last one; it was ignored and changed nothing."""
+
+    code = "STALE_HEARTBEAT"
+
+
+class FutureHeartbeat(FleetError, ValueError):
+    """A heartbeat stamped too far in the future; it was rejected."""
+
+    code = "FUTURE_HEARTBEAT"
+
+
+class JustificationRequired(FleetError, ValueError):
+    """An override was requested without a non-blank reason."""
+
+    code = "JUSTIFICATION_REQUIRED"
+
+
+class PermissionDenied(FleetError, PermissionError):
+    """The actor's role may not perform the operation."""
+
+    code = "PERMISSION_DENIED"
+
+
+class AuditTampered(FleetError):
+    """The audit log or a proof does not verify; the message names the first bad record."""
+
+    code = "AUDIT_TAMPERED"
+
+
+class StorageError(FleetError, OSError):
+    """The durable audit log failed; the engine accepts no further audited changes."""
+
+    code = "IO"
+
+
+class EngineClosed(FleetError, ValueError):
+    """A call on an engine after :meth:`fleetgov.Engine.close`."""
+
+    code = "ENGINE_CLOSED"
+
+
+class InternalError(FleetError, RuntimeError):
+    """A bug in fleetgov (a Rust panic, caught at the boundary). Please report it."""
+
+    code = "INTERNAL"

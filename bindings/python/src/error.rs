@@ -1,0 +1,79 @@
+//! The one place where fleetgov's [`ErrorKind`] becomes a Python exception.
+//!
+//! The classes live in the pure-Python module `fleetgov.exceptions`, where
+//! their built-in bases (`ValueError`, `KeyError`, `PermissionError`, ...)
+//! are plain to read; this file only picks the class for a kind.
+
+use std::any::Any;
+
+use fleetgov::{Error, ErrorKind};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+/// The Python class name in `fleetgov.exceptions` for `kind`.
+///
+/// A kind this binding does not know yet (the enum is non-exhaustive) maps to
+/// the base class; its code still reaches Python through the `code` attribute.
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidInput => "InvalidInput",
+        ErrorKind::NotFound => "NotFound",
+        ErrorKind::Conflict => "Conflict",
+        ErrorKind::StaleHeartbeat => "StaleHeartbeat",
+        ErrorKind::FutureHeartbeat => "FutureHeartbeat",
+        ErrorKind::JustificationRequired => "JustificationRequired",
+        ErrorKind::PermissionDenied => "PermissionDenied",
+        ErrorKind::AuditTampered => "AuditTampered",
+        ErrorKind::Io => "StorageError",
+        _ => "FleetError",
+    }
+}
+
+/// The class `name` of `fleetgov.exceptions`.
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let module =
+        MODULE.get_or_try_init(py, || py.import("fleetgov.exceptions").map(Bound::unbind))?;
+    Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
+}
+
+/// An exception of class `name` carrying `message`, with `code` set when the
+/// class's own default code does not say it.
+fn raise(py: Python<'_>, name: &str, message: String, code: Option<&str>) -> PyErr {
+    let made = class(py, name).and_then(|cls| {
+        let exc = cls.call1((message,))?;
+        if let Some(code) = code {
+            exc.setattr("code", code)?;
+        }
+        Ok(PyErr::from_value(exc))
+    });
+    made.unwrap_or_else(|import_failed| import_failed)
+}
+
+/// Turns a core error into the matching `fleetgov` exception.
+pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    let name = class_name(e.kind());
+    let code = (name == "FleetError").then(|| e.kind().code());
+    raise(py, name, e.message().to_owned(), code)
+}
+
+/// Turns a caught panic into `fleetgov.InternalError`.
+pub(crate) fn panicked(py: Python<'_>, payload: Box<dyn Any + Send>) -> PyErr {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_owned());
+    raise(
+        py,
+        "InternalError",
+        format!("fleetgov panicked (a bug; please report it): {what}"),
+        None,
+    )
+}
+
+/// `fleetgov.EngineClosed`, for a call on a closed engine.
+pub(crate) fn closed(py: Python<'_>) -> PyErr {
+    raise(py, "EngineClosed", "the engine is closed".to_owned(), None)
+}

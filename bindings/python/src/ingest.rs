@@ -1,0 +1,231 @@
+//! `Engine.ingest`: a batch of binary heartbeat records (the layout of
+//! `fleetgov::record`) read in place from a NumPy array or any buffer, or from
+//! an Arrow array or stream, and applied in one core call per batch.
+
+use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
+use arrow_array::ffi_stream::{ArrayStreamReader, FFI_ArrowArrayStream};
+use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, StructArray, make_array};
+use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
+use fleetgov::{BatchSummary, Error};
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyCapsule, PyTuple};
+
+use crate::engine::PyEngine;
+use crate::error;
+
+/// What a batch did: counts, and one 40-byte outcome record per heartbeat
+/// record (`fleetgov.records.OUTCOME_DTYPE` reads them). `BatchResult` in Python.
+#[pyclass(module = "fleetgov._native", name = "BatchResult", frozen, get_all)]
+pub(crate) struct PyBatchResult {
+    /// Records accepted, with or without a directive.
+    accepted: u64,
+    /// Accepted records answered with a directive.
+    directives: u64,
+    /// Records refused by a state rule: stale, from the future, unknown node.
+    refused: u64,
+    /// The outcome records, in batch order.
+    outcomes: Py<PyByteArray>,
+}
+
+#[pymethods]
+impl PyBatchResult {
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.outcomes.bind(py).len() / OUTCOME_SIZE
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "BatchResult(records={}, accepted={}, directives={}, refused={})",
+            self.__len__(py),
+            self.accepted,
+            self.directives,
+            self.refused
+        )
+    }
+}
+
+/// Applies `batch`, whatever form it takes.
+pub(crate) fn ingest(
+    engine: &PyEngine,
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+) -> PyResult<PyBatchResult> {
+    if batch.hasattr("__arrow_c_array__")? {
+        let exported = batch.call_method0("__arrow_c_array__")?;
+        let (schema, array) = exported
+            .cast::<PyTuple>()?
+            .extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
+        let column = import_array(py, &schema, &array)?;
+        return ingest_columns(engine, py, &[column]);
+    }
+    if batch.hasattr("__arrow_c_stream__")? {
+        let capsule = batch
+            .call_method0("__arrow_c_stream__")?
+            .cast_into::<PyCapsule>()?;
+        let columns = import_stream(py, &capsule)?;
+        return ingest_columns(engine, py, &columns);
+    }
+    ingest_buffer(engine, py, batch)
+}
+
+/// A buffer-protocol object (NumPy array, bytes, bytearray, memoryview, ...),
+/// read in place. The caller must not resize or write it during the call.
+fn ingest_buffer(
+    engine: &PyEngine,
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+) -> PyResult<PyBatchResult> {
+    let buffer = PyUntypedBuffer::get(batch)?;
+    if !buffer.is_c_contiguous() {
+        return Err(error::to_py(
+            py,
+            Error::invalid("the record batch must be one C-contiguous buffer"),
+        ));
+    }
+    let bytes: &[u8] = if buffer.len_bytes() == 0 {
+        &[]
+    } else {
+        // SAFETY: the exporter guarantees `len_bytes` readable, contiguous
+        // bytes at `buf_ptr` for as long as `buffer` (the Py_buffer view) is
+        // held, which outlives every use of `bytes` in this function; `u8`
+        // has no alignment or validity requirement.
+        unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), buffer.len_bytes()) }
+    };
+    let result = apply(engine, py, &[bytes]);
+    buffer.release(py);
+    result
+}
+
+/// Arrow columns of `FixedSizeBinary(128)`, each one record per value.
+fn ingest_columns(
+    engine: &PyEngine,
+    py: Python<'_>,
+    columns: &[FixedSizeBinaryArray],
+) -> PyResult<PyBatchResult> {
+    let chunks: Vec<&[u8]> = columns.iter().map(record_bytes).collect();
+    apply(engine, py, &chunks)
+}
+
+/// The contiguous record bytes of a null-free `FixedSizeBinary(128)` column
+/// (its value buffer starts at the column's first value, offset applied).
+fn record_bytes(column: &FixedSizeBinaryArray) -> &[u8] {
+    let values = column.value_data();
+    values.get(..column.len() * RECORD_SIZE).unwrap_or(values)
+}
+
+/// Applies record chunks in order, one core call each, into one outcome buffer.
+fn apply(engine: &PyEngine, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatchResult> {
+    let records: usize = chunks.iter().map(|c| c.len() / RECORD_SIZE).sum();
+    let outcomes = PyByteArray::new_with(py, records * OUTCOME_SIZE, |_| Ok(()))?;
+    let out: &mut [u8] = if records == 0 {
+        &mut []
+    } else {
+        // SAFETY: the bytearray was created just above and no other code holds
+        // a reference to it until it is returned, so nothing can resize, read
+        // or write it while this slice lives (the GIL is released below, but
+        // the object is unreachable from any other thread).
+        unsafe { outcomes.as_bytes_mut() }
+    };
+    let summary = engine.with(py, |e| {
+        let mut total = BatchSummary::default();
+        let mut rest = out;
+        for chunk in chunks {
+            let (here, later) = rest.split_at_mut(chunk.len() / RECORD_SIZE * OUTCOME_SIZE);
+            let s = e.ingest_batch(chunk, here)?;
+            total.accepted += s.accepted;
+            total.directives += s.directives;
+            total.refused += s.refused;
+            rest = later;
+        }
+        Ok(total)
+    })?;
+    Ok(PyBatchResult {
+        accepted: summary.accepted,
+        directives: summary.directives,
+        refused: summary.refused,
+        outcomes: outcomes.unbind(),
+    })
+}
+
+/// Imports an array exported through the Arrow PyCapsule interface.
+fn import_array(
+    py: Python<'_>,
+    schema: &Bound<'_, PyCapsule>,
+    array: &Bound<'_, PyCapsule>,
+) -> PyResult<FixedSizeBinaryArray> {
+    let schema_ptr = schema
+        .pointer_checked(Some(c"arrow_schema"))?
+        .cast::<FFI_ArrowSchema>();
+    let array_ptr = array
+        .pointer_checked(Some(c"arrow_array"))?
+        .cast::<FFI_ArrowArray>();
+    // SAFETY: the capsules are named per the Arrow PyCapsule interface, so the
+    // pointers are valid `ArrowSchema` / `ArrowArray` structs owned by the
+    // capsules. `from_raw` moves the array out and marks the capsule's copy
+    // released, as the interface prescribes; the schema is only borrowed.
+    let data = unsafe {
+        from_ffi(
+            FFI_ArrowArray::from_raw(array_ptr.as_ptr()),
+            schema_ptr.as_ref(),
+        )
+    }
+    .map_err(|e| {
+        error::to_py(
+            py,
+            Error::invalid(format!("not a readable Arrow array: {e}")),
+        )
+    })?;
+    records_column(make_array(data)).map_err(|e| error::to_py(py, e))
+}
+
+/// Imports every chunk of an Arrow stream exported as a PyCapsule: record
+/// batches (a table, a reader) or plain arrays (a chunked array).
+fn import_stream(
+    py: Python<'_>,
+    capsule: &Bound<'_, PyCapsule>,
+) -> PyResult<Vec<FixedSizeBinaryArray>> {
+    let stream = capsule
+        .pointer_checked(Some(c"arrow_array_stream"))?
+        .cast::<FFI_ArrowArrayStream>();
+    let invalid = |e: arrow_schema::ArrowError| {
+        error::to_py(
+            py,
+            Error::invalid(format!("not a readable Arrow stream: {e}")),
+        )
+    };
+    // SAFETY: the capsule is named `arrow_array_stream`, so the pointer is a
+    // valid `ArrowArrayStream` owned by it; `from_raw` moves it out and marks
+    // the capsule's copy released.
+    let reader = unsafe { ArrayStreamReader::from_raw(stream.as_ptr()) }.map_err(invalid)?;
+    reader
+        .map(|chunk| records_column(chunk.map_err(invalid)?).map_err(|e| error::to_py(py, e)))
+        .collect()
+}
+
+/// The records column of an array: a `FixedSizeBinary(128)` array itself, or
+/// the only field of a struct (a record batch) that is one. No nulls.
+fn records_column(array: ArrayRef) -> fleetgov::Result<FixedSizeBinaryArray> {
+    let array = match array.as_any().downcast_ref::<StructArray>() {
+        Some(s) if s.num_columns() == 1 => s.column(0).clone(),
+        Some(s) => {
+            return Err(Error::invalid(format!(
+                "an Arrow record batch of heartbeat records has one column, this one has {}",
+                s.num_columns()
+            )));
+        }
+        None => array,
+    };
+    let column = array
+        .as_any()
+        .downcast_ref::<FixedSizeBinaryArray>()
+        .filter(|c| c.value_length() as usize == RECORD_SIZE);
+    match column {
+        Some(c) if c.null_count() == 0 => Ok(c.clone()),
+        Some(_) => Err(Error::invalid("the Arrow records column has nulls")),
+        None => Err(Error::invalid(format!(
+            "Arrow heartbeat records are fixed_size_binary({RECORD_SIZE}), got {}",
+            array.data_type()
+        ))),
+    }
+}

@@ -1,0 +1,295 @@
+"""Bulk paths: NumPy / Arrow record ingest against single calls, and the
+Arrow export of node state against per-node views."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from model import MINUTE, T0
+
+import fleetgov
+from fleetgov import records
+
+CLUSTERS = {"eks-prod-us": "production", "gke-stage-eu": "staging"}
+NODES = 60
+VIEW_FIELDS = (
+    "cluster", "status", "health", "process_health", "process_status", "config_status", "drift",
+    "desired_snapshot", "applied_snapshot", "applied_hash", "last_heartbeat_ms", "last_sync_error",
+    "sync_error_code", "runtime_version", "cpu", "memory", "tps", "heap", "hot_swap_errors",
+)  # fmt: skip
+ERRORS = [None, ("RELOAD_FAILURE", "Incompatible Filter Signature"), ("NATS_TIMEOUT", "Failed to receive snapshot")]
+
+
+def make_fleet() -> fleetgov.Engine:
+    e = fleetgov.Engine()
+    e.upsert_workspace("ws-1")
+    for cid, env in CLUSTERS.items():
+        e.upsert_cluster(cid, workspace="ws-1", environment=env, auto_reconcile=cid == "gke-stage-eu")
+        e.publish(cid, f"{cid} v1".encode(), actor="alice", at_ms=T0)
+        e.publish(cid, f"{cid} v2".encode(), actor="alice", at_ms=T0)
+    for i in range(NODES):
+        e.enroll(f"gw-{i}", cluster=list(CLUSTERS)[i % 2], at_ms=T0)
+    return e
+
+
+def random_heartbeats(rng: random.Random, e: fleetgov.Engine, at_ms: int) -> list[dict[str, Any]]:
+    """One heartbeat per node, as keyword arguments of `Engine.heartbeat`."""
+    beats = []
+    for i in range(NODES):
+        cid = list(CLUSTERS)[i % 2]
+        rev = rng.choice([0, 1, 2, 2])
+        snap = e.snapshot(f"{cid}@r{rev}") if rev else None
+        bad_hash = rng.random() < 0.2
+        err = rng.choice(ERRORS)
+        beats.append(
+            dict(
+                node=f"gw-{i}",
+                at_ms=at_ms - rng.choice([0, 0, 2 * MINUTE]),
+                applied_snapshot=snap.id if snap else None,
+                applied_hash=None if snap is None else ("7e" * 32 if bad_hash else snap.hash),
+                runtime_version=rng.choice(["3.3.0", "3.5.0", "3.6.1"]),
+                process_status=rng.choice(["ready", "starting", "error"]),
+                cpu=float(rng.randint(0, 100)),
+                memory=rng.uniform(0, 100),
+                tps=rng.uniform(0, 5000),
+                heap=rng.uniform(0, 100),
+                hot_swap_errors=rng.randint(0, 3),
+                sync_error=None if err is None else f"{err[0]}: {err[1]}",
+            )
+        )
+    return beats
+
+
+def to_records(e: fleetgov.Engine, beats: list[dict[str, Any]]) -> np.ndarray[Any, Any]:
+    batch = records.empty(len(beats))
+    for r, b in zip(batch, beats, strict=True):
+        r["handle"] = e.node_handle(b["node"])
+        r["at_ms"] = b["at_ms"]
+        r["runtime_version"] = fleetgov.pack_version(b["runtime_version"])
+        r["status"] = records.PROCESS_STATUS[b["process_status"]]
+        for k in ("cpu", "memory", "tps", "heap", "hot_swap_errors"):
+            r[k] = b[k]
+        if b["applied_snapshot"] is not None:
+            r["flags"] = records.FLAG_APPLIED
+            r["revision"] = int(b["applied_snapshot"].rpartition("@r")[2])
+            r["hash"] = records.hash_bytes(b["applied_hash"])
+        if b["sync_error"] is not None:
+            code, _, detail = b["sync_error"].partition(": ")
+            r["error_code"] = records.SYNC_ERROR_CODES[code]
+            r["detail_len"] = len(detail)
+            r["detail"][: len(detail)] = np.frombuffer(detail.encode(), dtype=np.uint8)
+    return batch
+
+
+def single_calls(e: fleetgov.Engine, beats: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Applies heartbeats one call each; returns (outcome, directive revision) per beat."""
+    out = []
+    for b in beats:
+        args = dict(b)
+        node = args.pop("node")
+        try:
+            d = e.heartbeat(node, **args)
+        except fleetgov.StaleHeartbeat:
+            out.append(("stale", 0))
+            continue
+        out.append(("accepted", 0) if d is None else (d.kind, d.revision))
+    return out
+
+
+def assert_same_state(a: fleetgov.Engine, b: fleetgov.Engine, now_ms: int) -> None:
+    for cid in CLUSTERS:
+        ca, cb = a.cluster(cid, now_ms=now_ms), b.cluster(cid, now_ms=now_ms)
+        for k in ("status", "cohesion", "in_sync", "total", "root_causes", "revisions"):
+            assert getattr(ca, k) == getattr(cb, k), (cid, k)
+    for i in range(NODES):
+        na, nb = a.node(f"gw-{i}", now_ms=now_ms), b.node(f"gw-{i}", now_ms=now_ms)
+        for k in VIEW_FIELDS:
+            assert getattr(na, k) == getattr(nb, k), (i, k)
+
+
+def test_numpy_batches_equal_single_calls() -> None:
+    single, bulk = make_fleet(), make_fleet()
+    rng = random.Random(6)
+    for round_ in range(5):
+        at = T0 + round_ * MINUTE
+        beats = random_heartbeats(rng, single, at)
+        expected = single_calls(single, beats)
+        result = bulk.ingest(to_records(bulk, beats))
+        got = [(records.OUTCOMES[o["outcome"]], int(o["revision"])) for o in records.outcomes(result)]
+        assert got == expected
+        assert len(result) == NODES
+        assert result.accepted == sum(1 for o, _ in expected if o != "stale")
+        assert result.refused == sum(1 for o, _ in expected if o == "stale")
+        assert result.directives == sum(1 for o, _ in expected if o == "reconcile")
+        assert_same_state(single, bulk, at + MINUTE)
+
+
+def test_outcome_records_carry_the_directive_hash() -> None:
+    e = make_fleet()
+    desired = e.desired("gke-stage-eu")
+    assert desired is not None
+    beat = dict(node="gw-1", at_ms=T0, runtime_version="3.5.0", applied_snapshot=None, applied_hash=None,
+                process_status="ready", cpu=0.0, memory=0.0, tps=0.0, heap=0.0, hot_swap_errors=0, sync_error=None)  # fmt: skip
+    out = records.outcomes(e.ingest(to_records(e, [beat])))[0]
+    assert records.OUTCOMES[out["outcome"]] == "reconcile"
+    assert (int(out["revision"]), bytes(out["hash"]).hex()) == (desired.revision, desired.hash)
+
+
+def test_refusals_are_per_record() -> None:
+    e = make_fleet()
+    e.heartbeat("gw-0", at_ms=T0 + 10, runtime_version="3.5.0")
+    batch = records.empty(3)
+    batch["runtime_version"] = fleetgov.pack_version("3.5.0")
+    batch["handle"] = [e.node_handle("gw-0"), e.node_handle("gw-2"), 0xDEAD_0000_0001]
+    batch["at_ms"] = [T0 + 5, T0 + 5, T0 + 5]  # gw-0: stale
+    result = e.ingest(batch)
+    assert [records.OUTCOMES[o] for o in records.outcomes(result)["outcome"]] == ["stale", "accepted", "unknown_node"]
+    assert (result.accepted, result.refused) == (1, 2)
+    assert e.node("gw-0", now_ms=T0 + 10).last_heartbeat_ms == T0 + 10
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda b: b.__setitem__("version", 9),
+        lambda b: b.__setitem__("status", 7),
+        lambda b: b.__setitem__("cpu", np.nan),
+        lambda b: b.__setitem__("runtime_version", 0),
+        lambda b: b.__setitem__("error_code", 200),
+        lambda b: b.__setitem__("detail_len", 48),
+    ],
+)
+def test_a_malformed_record_fails_the_whole_batch(breakage: Any) -> None:
+    e = make_fleet()
+    batch = records.empty(4)
+    batch["handle"] = [e.node_handle(f"gw-{i}") for i in range(4)]
+    batch["at_ms"] = T0
+    batch["runtime_version"] = fleetgov.pack_version("3.5.0")
+    breakage(batch[2:3])
+    with pytest.raises(fleetgov.InvalidInput, match="record 2"):
+        e.ingest(batch)
+    assert all(e.node(f"gw-{i}", now_ms=T0).health == "never" for i in range(4))
+
+
+def test_any_buffer_of_whole_records_is_accepted_and_others_are_not() -> None:
+    e = make_fleet()
+    batch = records.empty(2)
+    batch["handle"] = [e.node_handle("gw-0"), e.node_handle("gw-1")]
+    batch["at_ms"] = T0
+    batch["runtime_version"] = fleetgov.pack_version("3.5.0")
+    assert e.ingest(batch.tobytes()).accepted == 2
+    assert e.ingest(memoryview(bytearray(batch.tobytes()))).accepted == 2
+    assert e.ingest(b"").accepted == 0 and len(e.ingest(records.empty(0))) == 0
+    with pytest.raises(fleetgov.InvalidInput, match="128"):
+        e.ingest(batch.tobytes()[:-1])
+    with pytest.raises(fleetgov.InvalidInput, match="contiguous"):
+        e.ingest(np.repeat(batch, 2)[::2])
+    with pytest.raises(TypeError):
+        e.ingest(12345)
+
+
+ARROW_FORMS = {
+    "array": lambda a: [a],
+    "sliced arrays": lambda a: [a.slice(0, 7), a.slice(7)],
+    "chunked array": lambda a: [pa.chunked_array([a.slice(0, 20), a.slice(20)])],
+    "table of batches": lambda a: [pa.Table.from_batches([pa.record_batch([a.slice(0, 10)], names=["r"]), pa.record_batch([a.slice(10)], names=["r"])])],
+    "record batch": lambda a: [pa.record_batch([a], names=["r"])],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", list(ARROW_FORMS))
+def test_arrow_arrays_and_streams_of_records(form: str) -> None:
+    single, bulk = make_fleet(), make_fleet()
+    beats = random_heartbeats(random.Random(7), single, T0)
+    single_calls(single, beats)
+    raw = to_records(bulk, beats).tobytes()
+    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(128), NODES, [None, pa.py_buffer(raw)])
+    results = [bulk.ingest(part) for part in ARROW_FORMS[form](array)]
+    assert sum(len(r) for r in results) == NODES
+    assert_same_state(single, bulk, T0)
+
+
+def test_arrow_inputs_of_the_wrong_shape_are_invalid() -> None:
+    e = make_fleet()
+    with pytest.raises(fleetgov.InvalidInput, match="fixed_size_binary"):
+        e.ingest(pa.array([1, 2, 3]))
+    with pytest.raises(fleetgov.InvalidInput, match="one column"):
+        e.ingest(pa.table({"a": [1], "b": [2]}))
+    with pytest.raises(fleetgov.InvalidInput, match="nulls"):
+        e.ingest(pa.array([b"\x00" * 128, None], type=pa.binary(128)))
+
+
+def test_nodes_table_matches_the_node_views() -> None:
+    e = make_fleet()
+    single_calls(e, random_heartbeats(random.Random(8), e, T0))
+    t = e.nodes_table(now_ms=T0 + 7 * MINUTE)
+    assert (len(t), t.num_rows) == (NODES, NODES) and "NodesTable" in repr(t)
+    table = pa.table(t)
+    assert table.column_names == t.column_names
+    assert table.num_rows == NODES
+    rows = {r["id"]: r for r in table.to_pylist()}
+    for i in range(NODES):
+        n = e.node(f"gw-{i}", now_ms=T0 + 7 * MINUTE)
+        for k in VIEW_FIELDS + ("id", "reconcile_reason", "desired_hash", "heap_trend"):
+            want = getattr(n, k)
+            got = rows[n.id][k]
+            assert got == (pytest.approx(want) if isinstance(want, float) else want), (n.id, k)
+    assert pa.table(t).equals(table)  # exportable again
+
+
+def test_nodes_table_reads_into_polars_and_pandas() -> None:
+    e = make_fleet()
+    single_calls(e, random_heartbeats(random.Random(9), e, T0))
+    t = e.nodes_table(now_ms=T0)
+    df = pl.DataFrame(t)
+    assert df.height == NODES
+    by_drift = dict(df.group_by("drift").len().iter_rows())
+    fleet = e.fleet("ws-1", now_ms=T0)["summary"]
+    assert by_drift.get("aligned", 0) == fleet["aligned"]
+    assert by_drift.get("needs_reconcile", 0) == fleet["needsReconcile"]
+    pdf = pa.table(t).to_pandas()
+    assert isinstance(pdf, pd.DataFrame) and len(pdf) == NODES
+    assert isinstance(pdf["health"].dtype, pd.CategoricalDtype)
+    assert (pdf.groupby("cluster", observed=True).size().to_dict()) == {c: NODES // 2 for c in CLUSTERS}
+
+
+def test_nodes_table_reads_into_duckdb_and_polars_from_arrow() -> None:
+    e = make_fleet()
+    single_calls(e, random_heartbeats(random.Random(10), e, T0))
+    nodes = e.nodes_table(now_ms=T0)
+    relation = duckdb.sql("select config_status, count(*) from nodes group by config_status")
+    assert relation is not None
+    counts = dict(relation.fetchall())
+    in_sync = sum(e.cluster(c, now_ms=T0).in_sync for c in CLUSTERS)
+    assert counts.get("IN_SYNC", 0) == in_sync and sum(counts.values()) == NODES
+    # polars.from_arrow reads a PyCapsule stream as one struct Series.
+    series = pl.from_arrow(nodes)
+    assert isinstance(series, pl.Series) and series.struct.unnest().equals(pl.DataFrame(nodes))
+    frame = pl.from_arrow(pa.table(nodes))
+    assert isinstance(frame, pl.DataFrame) and frame.equals(pl.DataFrame(nodes))
+
+
+def test_nodes_table_of_an_empty_engine_has_the_schema(engine: fleetgov.Engine) -> None:
+    t = engine.nodes_table(now_ms=T0)
+    table = pa.table(t)
+    assert table.num_rows == 0 and "drift" in table.column_names
+
+
+def test_nodes_table_spans_batches(engine: fleetgov.Engine) -> None:
+    engine.upsert_workspace("ws-1")
+    engine.upsert_cluster("big", workspace="ws-1", environment="dev")
+    engine.upsert_cluster("small", workspace="ws-1", environment="dev")
+    n = 70_000
+    for i in range(n):
+        engine.enroll(f"n{i}", cluster="big" if i % 7 else "small", at_ms=T0)
+    table = pa.table(engine.nodes_table(now_ms=T0))
+    assert table.num_rows == n
+    assert len(set(table.column("id").to_pylist())) == n
+    assert table.column("health").to_pylist().count("never") == n
