@@ -19,6 +19,9 @@ cargo run --release --locked --example demo
 cargo run --release --locked --example agent_e2e
 cargo run --release --locked --example audit_proof
 
+echo "== Fleet server: the dashboard in headless Chromium (writes docs/cluster.png)"
+bash server/test.sh
+
 if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
   echo "== Slow tier: 200 crash kills of an appending child, the agent's loom model"
   FLEETGOV_SLOW=1 cargo test --release --locked --test audit_crash

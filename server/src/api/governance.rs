@@ -145,24 +145,6 @@ pub struct AuditPage {
 const SCAN_PAGE: usize = 512;
 const SCAN_MAX: u64 = 200_000;
 
-/// The number of records in the audit log: the first sequence number with no record.
-fn audit_size(state: &AppState) -> u64 {
-    let exists = |seq: u64| state.engine.audit_record(seq).is_ok();
-    if !exists(0) {
-        return 0;
-    }
-    let mut high = 1;
-    while exists(high) {
-        high *= 2;
-    }
-    let mut low = high / 2; // exists(low), !exists(high)
-    while high - low > 1 {
-        let mid = low + (high - low) / 2;
-        if exists(mid) { low = mid } else { high = mid }
-    }
-    high
-}
-
 /// `GET /api/v1/audit?before=&limit=&action=`: the audit log, newest first,
 /// limited to records the token may see.
 pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
@@ -172,7 +154,7 @@ pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query
         .as_deref()
         .map(|a| a.split(',').map(str::trim).filter(|s| !s.is_empty()).map(AuditAction::parse).collect())
         .transpose()?;
-    let size = audit_size(&state);
+    let size = state.engine.audit_len();
     let mut end = q.before.unwrap_or(size).min(size);
     let floor = end.saturating_sub(SCAN_MAX);
     let mut records = Vec::new();
