@@ -34,6 +34,6 @@ if [ -x bindings/python/test.sh ]; then
 fi
 if [ -f bindings/java/pom.xml ]; then
   echo "== Java binding"
-  (cd bindings/java && mvn -B -q verify)
+  (cd bindings/java && mvn -B -ntp verify)
 fi
 echo "== all tests passed"
