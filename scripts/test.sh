@@ -19,6 +19,9 @@ cargo run --release --locked --example demo
 cargo run --release --locked --example agent_e2e
 cargo run --release --locked --example audit_proof
 
+echo "== Fleet server: the dashboard in headless Chromium (writes docs/cluster.png)"
+bash server/test.sh
+
 if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
   echo "== Slow tier: 200 crash kills of an appending child, the agent's loom model"
   FLEETGOV_SLOW=1 cargo test --release --locked --test audit_crash
@@ -31,6 +34,6 @@ if [ -x bindings/python/test.sh ]; then
 fi
 if [ -f bindings/java/pom.xml ]; then
   echo "== Java binding"
-  (cd bindings/java && mvn -B -q verify)
+  (cd bindings/java && mvn -B -ntp verify)
 fi
 echo "== all tests passed"

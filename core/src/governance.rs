@@ -186,6 +186,11 @@ impl Engine {
         self.audit.records()
     }
 
+    /// The number of audit records.
+    pub fn audit_len(&self) -> u64 {
+        self.audit.size()
+    }
+
     /// At most `limit` audit records from sequence `from`, oldest first.
     pub fn audit_page(&self, from: u64, limit: usize) -> Vec<Arc<AuditRecord>> {
         self.audit.records_from(from, limit)

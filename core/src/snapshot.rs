@@ -42,9 +42,22 @@ pub fn snapshot_id(cluster: &str, revision: u32) -> String {
 /// ```
 /// assert_eq!(fleetgov::parse_snapshot_id("eks-prod-us@r3"), Some(("eks-prod-us", 3)));
 /// assert_eq!(fleetgov::parse_snapshot_id("local-override"), None);
+/// for bad in ["@r1", "c@r", "c@r0", "c@rx", "c@r+1", "c@r99999999999", "c@s1"] {
+///     assert_eq!(fleetgov::parse_snapshot_id(bad), None, "{bad}");
+/// }
 /// ```
 pub fn parse_snapshot_id(id: &str) -> Option<(&str, u32)> {
-    let (cluster, rev) = id.rsplit_once("@r")?;
-    let revision: u32 = rev.parse().ok()?;
-    (revision > 0 && !cluster.is_empty() && rev.bytes().all(|b| b.is_ascii_digit())).then_some((cluster, revision))
+    // A byte scan from the end: this runs on every heartbeat.
+    let bytes = id.as_bytes();
+    let at = bytes.iter().rposition(|&b| b == b'@')?;
+    let digits = bytes.get(at + 2..).filter(|d| bytes[at + 1] == b'r' && !d.is_empty() && d.len() <= 10)?;
+    let mut revision: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        revision = revision * 10 + u64::from(d - b'0');
+    }
+    let revision = u32::try_from(revision).ok().filter(|&r| r > 0)?;
+    (at > 0).then(|| (&id[..at], revision))
 }

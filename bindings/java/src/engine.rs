@@ -1,0 +1,695 @@
+//! Native methods of `FleetEngine.java`: the engine a JVM control plane
+//! embeds to track its fleet.
+//!
+//! Every `engine` argument is the handle the Java object holds; the Java
+//! side keeps it alive for the call (see `handle.rs`).
+
+use std::cell::Cell;
+
+use fleetgov::{
+    AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, ForceTarget, Heartbeat, Metrics,
+    NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, SyncError, SyncErrorCode, WorkspaceSpec,
+};
+use jni::JNIEnv;
+use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
+use jni::sys::{jboolean, jfloat, jint, jlong, jobject, jstring};
+
+use crate::convert::{self, Ascii, Memo};
+use crate::error::{Error, Fallback, Result, shim};
+use crate::handle;
+use crate::records;
+
+/// Runs a `FleetEngine` native method on the engine behind `engine`.
+fn with_engine<'l, R: Fallback>(
+    env: &mut JNIEnv<'l>,
+    engine: jlong,
+    body: impl FnOnce(&mut JNIEnv<'l>, &Engine) -> Result<R>,
+) -> R {
+    // SAFETY: only `FleetEngine`'s native methods call this, with the handle
+    // `FleetEngine` holds: an `Engine` from `new0`, alive for the call (the
+    // object's read lock is held around every native call; see handle.rs).
+    unsafe { handle::with(env, engine, body) }
+}
+
+/// `new FleetEngine(Options)`: a new in-memory engine.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    capacity: jlong,
+    manual_clock: jboolean,
+    clock_ms: jlong,
+    audit_path: JString<'l>,
+    signing_seed: JByteArray<'l>,
+    origin: JString<'l>,
+) -> jlong {
+    shim(&mut env, |env| {
+        let capacity = usize::try_from(convert::unsigned("capacity", capacity)?)
+            .map_err(|_| Error::IllegalArgument("capacity does not fit this platform".into()))?;
+        let clock = if manual_clock != 0 {
+            fleetgov::Clock::manual(convert::unsigned("manual clock", clock_ms)?)
+        } else {
+            fleetgov::Clock::System
+        };
+        let signing_seed = if signing_seed.is_null() {
+            None
+        } else {
+            let seed = convert::bytes(env, "signingSeed", &signing_seed)?;
+            Some(
+                <[u8; 32]>::try_from(seed.as_slice())
+                    .map_err(|_| Error::IllegalArgument(format!("signingSeed must be 32 bytes, got {}", seed.len())))?,
+            )
+        };
+        let config = EngineConfig {
+            clock,
+            capacity,
+            audit_path: convert::optional_string(env, &audit_path)?.map(Into::into),
+            signing_seed,
+            origin: convert::string(env, "origin", &origin)?,
+        };
+        Ok(handle::into_handle(Engine::with_config(config)?))
+    })
+}
+
+/// `FleetEngine.close()`: frees the engine.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_dispose0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) {
+    shim(&mut env, |_| {
+        // SAFETY: `NativeHandle.close()` calls this once, under its write
+        // lock, after zeroing its field: no call borrows the engine any more.
+        unsafe { handle::free::<Engine>(engine) };
+        Ok(())
+    })
+}
+
+/// `FleetEngine.clockMs()`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_clockMs0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jlong {
+    with_engine(&mut env, engine, |_, e| Ok(i64::try_from(e.clock().now_ms()).unwrap_or(i64::MAX)))
+}
+
+/// `FleetEngine.setClock(ms)`: moves a manual clock.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_setClock0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    ms: jlong,
+) {
+    with_engine(&mut env, engine, |_, e| {
+        e.clock().set(convert::unsigned("ms", ms)?);
+        Ok(())
+    })
+}
+
+/// `FleetEngine.upsertWorkspace(WorkspaceSpec)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_upsertWorkspace0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    authority_mode: JString<'l>,
+    min_runtime_version: JString<'l>,
+) {
+    with_engine(&mut env, engine, |env, e| {
+        let spec = WorkspaceSpec::new(convert::string(env, "id", &id)?)
+            .authority_mode(AuthorityMode::parse(&convert::string(env, "authorityMode", &authority_mode)?)?)
+            .min_runtime_version(convert::string(env, "minRuntimeVersion", &min_runtime_version)?.parse()?);
+        Ok(e.upsert_workspace(spec)?)
+    })
+}
+
+/// `FleetEngine.upsertCluster(ClusterSpec)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_upsertCluster0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    workspace: JString<'l>,
+    environment: JString<'l>,
+    owner_team: JString<'l>,
+    auto_reconcile: jboolean,
+) {
+    with_engine(&mut env, engine, |env, e| {
+        let spec = ClusterSpec::new(
+            convert::string(env, "id", &id)?,
+            convert::string(env, "workspace", &workspace)?,
+            Environment::parse(&convert::string(env, "environment", &environment)?)?,
+        )
+        .owner_team(convert::string(env, "ownerTeam", &owner_team)?)
+        .auto_reconcile(auto_reconcile != 0);
+        Ok(e.upsert_cluster(spec)?)
+    })
+}
+
+/// `FleetEngine.publish(cluster, byte[], author, atMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_publish0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    config: JByteArray<'l>,
+    author: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let bytes = convert::bytes(env, "config", &config)?;
+        intern_publish(env, e, &cluster, &bytes, &author, at_ms)
+    })
+}
+
+/// `FleetEngine.publish(cluster, ByteBuffer, author, atMs)` for a direct
+/// buffer: the bytes `[offset, offset + len)` are read in place.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_publishDirect0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    config: JByteBuffer<'l>,
+    offset: jint,
+    len: jint,
+    author: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        // SAFETY: the local reference keeps the buffer alive for the call;
+        // `FleetEngine.publish` documents that it must not be written meanwhile.
+        let bytes = unsafe { convert::direct_slice(env, "config", &config, offset, len) }?;
+        intern_publish(env, e, &cluster, bytes, &author, at_ms)
+    })
+}
+
+fn intern_publish(
+    env: &mut JNIEnv<'_>,
+    engine: &Engine,
+    cluster: &JString<'_>,
+    bytes: &[u8],
+    author: &JString<'_>,
+    at_ms: jlong,
+) -> Result<jobject> {
+    let cluster = convert::string(env, "cluster", cluster)?;
+    let author = convert::string(env, "author", author)?;
+    let snapshot = engine.publish(&cluster, bytes, &author, convert::unsigned("atMs", at_ms)?)?;
+    Ok(records::snapshot(env, &snapshot)?.into_raw())
+}
+
+/// `FleetEngine.snapshot(id)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_snapshot0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let snapshot = e.snapshot(&convert::string(env, "id", &id)?)?;
+        Ok(records::snapshot(env, &snapshot)?.into_raw())
+    })
+}
+
+/// `FleetEngine.desired(cluster)`: the desired snapshot, or null.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_desired0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let desired = e.desired(&convert::string(env, "cluster", &cluster)?)?;
+        Ok(records::opt_snapshot(env, desired.as_ref())?.into_raw())
+    })
+}
+
+/// `FleetEngine.artifact(hash)`: the published bytes with that hash.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_artifact0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    hash: JString<'l>,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let hash = ContentHash::from_hex(Ascii::new().read(env, "hash", &hash)?)?;
+        let bytes = e.artifact(&hash)?;
+        Ok(env.byte_array_from_slice(&bytes)?.into_raw())
+    })
+}
+
+/// `FleetEngine.enroll(node, cluster, atMs)`: the node's handle.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_enroll0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+    cluster: JString<'l>,
+    at_ms: jlong,
+) -> jlong {
+    with_engine(&mut env, engine, |env, e| {
+        let node = convert::string(env, "node", &node)?;
+        let cluster = convert::string(env, "cluster", &cluster)?;
+        let handle = e.enroll(&node, &cluster, convert::unsigned("atMs", at_ms)?)?;
+        Ok(node_handle_to_java(handle))
+    })
+}
+
+/// `FleetEngine.nodeHandle(node)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_nodeHandle0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+) -> jlong {
+    with_engine(&mut env, engine, |env, e| {
+        Ok(node_handle_to_java(e.node_handle(Ascii::new().read(env, "node", &node)?)?))
+    })
+}
+
+/// Node handles cross as Java `long`s, bit for bit.
+fn node_handle_to_java(handle: NodeHandle) -> jlong {
+    handle.to_raw() as jlong
+}
+
+/// `FleetEngine.heartbeat(long node | String nodeId, Heartbeat)`: the
+/// directive, or null. `node_id` non-null selects the by-id path.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the heartbeat's fields flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: jlong,
+    node_id: JString<'l>,
+    at_ms: jlong,
+    applied_snapshot: JString<'l>,
+    applied_hash: JString<'l>,
+    runtime_version: JString<'l>,
+    status: jint,
+    cpu: jfloat,
+    memory: jfloat,
+    tps: jfloat,
+    heap: jfloat,
+    hot_swap_errors: jint,
+    error_code: JString<'l>,
+    error_detail: JString<'l>,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let (mut snapshot_buf, mut hash_buf, mut version_buf) = (Ascii::new(), Ascii::new(), Ascii::new());
+        let applied_snapshot = snapshot_buf.read_optional(env, "appliedSnapshot", &applied_snapshot)?;
+        let applied_hash = hash_buf
+            .read_optional(env, "appliedHash", &applied_hash)?
+            .map(|hex| Memo::parse(&LAST_HASH, hex, ContentHash::from_hex))
+            .transpose()?;
+        let runtime_version =
+            Memo::parse(&LAST_VERSION, version_buf.read(env, "runtimeVersion", &runtime_version)?, str::parse)?;
+        let sync_error = sync_error(env, &error_code, &error_detail)?;
+        let hb = Heartbeat {
+            at_ms: convert::unsigned("atMs", at_ms)?,
+            applied_snapshot,
+            applied_hash,
+            runtime_version,
+            status: process_status(status)?,
+            metrics: Metrics {
+                cpu,
+                memory,
+                tps,
+                heap,
+                hot_swap_errors: u32::try_from(hot_swap_errors)
+                    .map_err(|_| Error::IllegalArgument("hotSwapErrors must not be negative".into()))?,
+            },
+            sync_error: sync_error.as_ref(),
+        };
+        let directive = if node_id.is_null() {
+            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)?
+        } else {
+            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)?
+        };
+        Ok(records::directive(env, directive)?.into_raw())
+    })
+}
+
+thread_local! {
+    /// The last runtime version text this thread parsed: a fleet reports few
+    /// distinct versions, so most heartbeats skip the semver parse.
+    static LAST_VERSION: Cell<Memo<32, RuntimeVersion>> = const { Cell::new(Memo::EMPTY) };
+    /// The last applied hash this thread parsed: in steady state a node
+    /// reports the desired hash heartbeat after heartbeat.
+    static LAST_HASH: Cell<Memo<64, ContentHash>> = const { Cell::new(Memo::EMPTY) };
+}
+
+/// `ProcessStatus.ordinal()`, which is the engine's wire value.
+fn process_status(ordinal: jint) -> Result<ProcessStatus> {
+    u8::try_from(ordinal)
+        .ok()
+        .and_then(ProcessStatus::from_u8)
+        .ok_or_else(|| Error::IllegalArgument(format!("no process status {ordinal}")))
+}
+
+/// A sync error from `SyncErrorCode.name()` and the detail; none for a null code.
+fn sync_error(env: &mut JNIEnv<'_>, code: &JString<'_>, detail: &JString<'_>) -> Result<Option<SyncError>> {
+    let Some(code) = convert::optional_string(env, code)? else { return Ok(None) };
+    let code = SyncErrorCode::from_name(&code)
+        .ok_or_else(|| Error::IllegalArgument(format!("{code} is not a sync error code")))?;
+    Ok(Some(SyncError::new(code, convert::string(env, "detail", detail)?)))
+}
+
+/// `FleetEngine.cohesion(cluster)`: two counter reads.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_cohesion0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+) -> jint {
+    with_engine(&mut env, engine, |env, e| Ok(jint::from(e.cohesion(Ascii::new().read(env, "cluster", &cluster)?)?)))
+}
+
+/// `FleetEngine.cluster(id, nowMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_cluster0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    now_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let view = e.cluster(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::cluster_view(env, &view))
+            .map(|o| o.into_raw())
+    })
+}
+
+/// `FleetEngine.node(id, nowMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_node0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+    now_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let view = e.node(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::node_view(env, &view))
+            .map(|o| o.into_raw())
+    })
+}
+
+/// `FleetEngine.clusterNodes(cluster, nowMs, offset, limit)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterNodes0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    now_ms: jlong,
+    offset: jint,
+    limit: jint,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let (Ok(offset), Ok(limit)) = (usize::try_from(offset), usize::try_from(limit)) else {
+            return Err(Error::IllegalArgument("offset and limit must not be negative".into()));
+        };
+        let cluster = convert::string(env, "cluster", &cluster)?;
+        let views = e.cluster_nodes(&cluster, convert::unsigned("nowMs", now_ms)?, offset, limit)?;
+        Ok(records::node_views(env, &views)?.into_raw())
+    })
+}
+
+/// `FleetEngine.fleet(workspace, nowMs)`: the inventory as Java records.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleet0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    workspace: JString<'l>,
+    now_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let inventory =
+            e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| {
+            records::fleet_inventory(env, &inventory)
+        })
+        .map(|o| o.into_raw())
+    })
+}
+
+/// `FleetEngine.fleetJson(workspace, nowMs)`: the inventory as JSON
+/// (camelCase, as the HTTP API serves it).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    workspace: JString<'l>,
+    now_ms: jlong,
+) -> jstring {
+    with_engine(&mut env, engine, |env, e| {
+        let inventory =
+            e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
+        let json = serde_json::to_string(&inventory).map_err(|e| Error::Internal(format!("fleet to JSON: {e}")))?;
+        Ok(env.new_string(json)?.into_raw())
+    })
+}
+
+/// `FleetEngine.heartbeatBatch(ByteBuffer, ByteBuffer)`: applies the binary
+/// heartbeat records in `records[r_offset..r_offset + r_len)` and writes one
+/// outcome record each into `outcomes[o_offset..o_offset + o_len)`, both in
+/// place; one JNI crossing for the whole batch.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes two buffer ranges flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeatBatch0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    records: JByteBuffer<'l>,
+    r_offset: jint,
+    r_len: jint,
+    outcomes: JByteBuffer<'l>,
+    o_offset: jint,
+    o_len: jint,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        // SAFETY: both buffers are reachable through their local references
+        // for the call; `FleetEngine.heartbeatBatch` documents that no thread
+        // may touch them meanwhile, and `disjoint` below rules out overlap
+        // between the shared input and the exclusive output.
+        let (input, output) = unsafe {
+            let input = convert::direct_slice(env, "records", &records, r_offset, r_len)?;
+            let output = convert::direct_slice_mut(env, "outcomes", &outcomes, o_offset, o_len)?;
+            (input, output)
+        };
+        convert::disjoint("records", input, "outcomes", output)?;
+        let summary = e.ingest_batch(input, output)?;
+        Ok(records::batch_summary(env, &summary)?.into_raw())
+    })
+}
+
+/// `FleetEngine.forceSync(ForceTarget, OverrideRequest)`: `kind` 0 node,
+/// 1 cluster, 2 workspace, 3 fleet (no `id`). Returns the audit record.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the target and the request flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    kind: jint,
+    id: JString<'l>,
+    actor: JString<'l>,
+    role: JString<'l>,
+    justification: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let id = convert::optional_string(env, &id)?;
+        let target = match (kind, id.as_deref()) {
+            (0, Some(id)) => ForceTarget::Node(id),
+            (1, Some(id)) => ForceTarget::Cluster(id),
+            (2, Some(id)) => ForceTarget::Workspace(id),
+            (3, None) => ForceTarget::Fleet,
+            _ => return Err(Error::IllegalArgument(format!("no force target of kind {kind} with id {id:?}"))),
+        };
+        let actor = convert::string(env, "actor", &actor)?;
+        let role = Role::parse(&convert::string(env, "role", &role)?)?;
+        let justification = convert::string(env, "justification", &justification)?;
+        let by = Override::new(&actor, role, &justification, convert::unsigned("atMs", at_ms)?);
+        let record = e.force_sync(target, &by)?;
+        Ok(records::audit_record(env, &record)?.into_raw())
+    })
+}
+
+/// `FleetEngine.audit()` and `FleetEngine.auditPage(from, limit)`: audit
+/// records oldest first; `limit < 0` means all from `from`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_audit0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    from: jlong,
+    limit: jint,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let from = convert::unsigned("from", from)?;
+        let records = match usize::try_from(limit) {
+            Ok(limit) => e.audit_page(from, limit),
+            Err(_) if from == 0 => e.audit(),
+            Err(_) => e.audit_page(from, usize::MAX),
+        };
+        Ok(crate::construct::list(env, records.iter(), |env, r| records::audit_record(env, r))?.into_raw())
+    })
+}
+
+/// `FleetEngine.auditRecord(seq)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_auditRecord0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    seq: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let record = e.audit_record(convert::unsigned("seq", seq)?)?;
+        Ok(records::audit_record(env, &record)?.into_raw())
+    })
+}
+
+/// `FleetEngine.verifyAudit()`: re-verifies the hash chain and the Merkle
+/// tree; `AUDIT_TAMPERED` names the first bad record.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_verifyAudit0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| Ok(records::audit_head(env, &e.verify_audit()?)?.into_raw()))
+}
+
+/// `FleetEngine.checkpoint()`: the audit log's head as a signed note.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpoint0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jstring {
+    with_engine(&mut env, engine, |env, e| Ok(env.new_string(e.checkpoint()?)?.into_raw()))
+}
+
+/// `FleetEngine.checkpointVerifierKey()`: the public key that checks this
+/// engine's checkpoints, in the signed-note verifier-key text form.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpointVerifierKey0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jstring {
+    with_engine(&mut env, engine, |env, e| Ok(env.new_string(e.checkpoint_verifier()?.to_string())?.into_raw()))
+}
+
+/// `FleetEngine.workspace(id)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_workspace0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    id: JString<'l>,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let spec = e.workspace(&convert::string(env, "id", &id)?)?;
+        Ok(records::workspace_spec(env, &spec)?.into_raw())
+    })
+}
+
+/// `FleetEngine.clusterIds()`: in creation order.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterIds0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let ids = e.cluster_ids();
+        Ok(crate::construct::list(env, ids.iter(), |env, id| Ok(env.new_string(id)?.into()))?.into_raw())
+    })
+}
+
+/// `FleetEngine.fleetConfigJson(workspace)`: what a runtime of the workspace
+/// pulls (distribution mode, paths, authority mode, active policies, each
+/// cluster's desired snapshot) as JSON.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    workspace: JString<'l>,
+) -> jstring {
+    with_engine(&mut env, engine, |env, e| {
+        let config = e.fleet_config(&convert::string(env, "workspace", &workspace)?)?;
+        let json = serde_json::to_string(&config).map_err(|e| Error::Internal(format!("fleet config to JSON: {e}")))?;
+        Ok(env.new_string(json)?.into_raw())
+    })
+}
+
+/// `FleetEngine.whatRan(node, tMs)`: what the node ran then, or null.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_whatRan0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+    t_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let ran = e.what_ran(&convert::string(env, "node", &node)?, convert::unsigned("tMs", t_ms)?)?;
+        Ok(match ran {
+            Some(a) => records::applied_at(env, &a)?.into_raw(),
+            None => std::ptr::null_mut(),
+        })
+    })
+}
+
+/// `FleetEngine.fleetAt(cluster, tMs)`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetAt0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    t_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let all = e.fleet_at(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
+        Ok(records::applied_ats(env, &all)?.into_raw())
+    })
+}
+
+/// `FleetEngine.attest(cluster, tMs)`: a signed attestation.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_attest0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    cluster: JString<'l>,
+    t_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let a = e.attest(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::attestation(env, &a))
+            .map(|o| o.into_raw())
+    })
+}

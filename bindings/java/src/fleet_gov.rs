@@ -1,0 +1,152 @@
+//! Static functions of `FleetGov.java`: content hashing, the native version,
+//! and the test-only panic path.
+
+use fleetgov::audit::{Checkpoint, CheckpointVerifier};
+use fleetgov::{AppliedAt, Attestation, ContentHash};
+use jni::JNIEnv;
+use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObjectArray, JString};
+use jni::sys::{jint, jstring};
+
+use crate::convert;
+use crate::error::{Result, shim};
+
+/// `FleetGov.contentHash(byte[])`: the blake3 hash as 64 lowercase hex chars.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_contentHash0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    bytes: JByteArray<'l>,
+) -> jstring {
+    shim(&mut env, |env| {
+        let bytes = convert::bytes(env, "bytes", &bytes)?;
+        intern_hex(env, &bytes)
+    })
+}
+
+/// `FleetGov.contentHash(ByteBuffer)` for a direct buffer: hashes
+/// `[offset, offset + len)` in place.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_contentHashDirect0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    buffer: JByteBuffer<'l>,
+    offset: jint,
+    len: jint,
+) -> jstring {
+    shim(&mut env, |env| {
+        // SAFETY: the buffer is reachable through the local reference for the
+        // whole call and `FleetGov.contentHash` documents that it must not be
+        // written concurrently.
+        let bytes = unsafe { convert::direct_slice(env, "buffer", &buffer, offset, len) }?;
+        intern_hex(env, bytes)
+    })
+}
+
+fn intern_hex(env: &mut JNIEnv<'_>, bytes: &[u8]) -> Result<jstring> {
+    Ok(env.new_string(ContentHash::of(bytes).to_string())?.into_raw())
+}
+
+/// `FleetGov.nativeVersion()`: the version of the native library.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_nativeVersion0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+) -> jstring {
+    shim(&mut env, |env| Ok(env.new_string(env!("CARGO_PKG_VERSION"))?.into_raw()))
+}
+
+/// `FleetGov.panicForTest(String)`: panics with `message`, so tests can see
+/// the panic arrive as `FleetException(Code.PANIC)`. Compiled only with the
+/// `test-panic` feature.
+#[cfg(feature = "test-panic")]
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_panicForTest0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    message: JString<'l>,
+) {
+    shim(&mut env, |env| -> Result<()> {
+        let message = convert::string(env, "message", &message)?;
+        panic!("{message}")
+    })
+}
+
+/// `FleetGov.runtimeVersionBits(String)`: the packed form of a runtime
+/// version, as the binary heartbeat record carries it.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_runtimeVersionBits0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    version: JString<'l>,
+) -> jint {
+    shim(&mut env, |env| {
+        let version: fleetgov::RuntimeVersion = convert::string(env, "version", &version)?.parse()?;
+        // The packed value is a bit pattern; Java holds it in an `int` as is.
+        Ok(version.to_bits() as jint)
+    })
+}
+
+/// `FleetGov.openCheckpoint(note, verifierKey)`: checks a signed checkpoint
+/// with only the log owner's public key and returns its head.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_openCheckpoint0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    note: JString<'l>,
+    verifier_key: JString<'l>,
+) -> jni::sys::jobject {
+    shim(&mut env, |env| {
+        let note = convert::string(env, "note", &note)?;
+        let verifier: CheckpointVerifier = convert::string(env, "verifierKey", &verifier_key)?.parse()?;
+        Ok(crate::records::audit_head(env, &Checkpoint::open(&note, &verifier)?.head())?.into_raw())
+    })
+}
+
+/// `FleetGov.verifyAttestation(attestation, verifierKey)`: the attestation
+/// arrives as parallel arrays of its nodes' fields.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the attestation flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyAttestation0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    cluster: JString<'l>,
+    at_ms: jni::sys::jlong,
+    nodes: JObjectArray<'l>,
+    snapshots: JObjectArray<'l>,
+    hashes: JObjectArray<'l>,
+    since_ms: JLongArray<'l>,
+    root: JString<'l>,
+    note: JString<'l>,
+    verifier_key: JString<'l>,
+) {
+    shim(&mut env, |env| {
+        let n = usize::try_from(env.get_array_length(&nodes)?).unwrap_or(0);
+        let mut since = vec![0i64; n];
+        env.get_long_array_region(&since_ms, 0, &mut since)?;
+        let mut applied = Vec::with_capacity(n);
+        for (i, since) in (0..n).zip(since) {
+            let index = i32::try_from(i).map_err(|_| crate::error::Error::Internal("too many nodes".into()))?;
+            let node = JString::from(env.get_object_array_element(&nodes, index)?);
+            let snapshot = JString::from(env.get_object_array_element(&snapshots, index)?);
+            let hash = JString::from(env.get_object_array_element(&hashes, index)?);
+            applied.push(AppliedAt {
+                node: convert::string(env, "node", &node)?,
+                snapshot: convert::optional_string(env, &snapshot)?,
+                hash: convert::optional_string(env, &hash)?.map(|h| ContentHash::from_hex(&h)).transpose()?,
+                since_ms: convert::unsigned("sinceMs", since)?,
+            });
+            env.delete_local_ref(node)?;
+            env.delete_local_ref(snapshot)?;
+            env.delete_local_ref(hash)?;
+        }
+        let attestation = Attestation {
+            cluster: convert::string(env, "cluster", &cluster)?,
+            at_ms: convert::unsigned("atMs", at_ms)?,
+            nodes: applied,
+            root: convert::string(env, "root", &root)?,
+            note: convert::string(env, "note", &note)?,
+        };
+        let verifier: CheckpointVerifier = convert::string(env, "verifierKey", &verifier_key)?.parse()?;
+        Ok(attestation.verify(&verifier)?)
+    })
+}

@@ -1,0 +1,200 @@
+package dev.fleetgov.bench;
+
+import dev.fleetgov.ClusterSpec;
+import dev.fleetgov.Environment;
+import dev.fleetgov.FleetEngine;
+import dev.fleetgov.Heartbeat;
+import dev.fleetgov.HeartbeatBatch;
+import dev.fleetgov.Metrics;
+import dev.fleetgov.ProcessStatus;
+import dev.fleetgov.Snapshot;
+import dev.fleetgov.FleetGov;
+import dev.fleetgov.WorkspaceSpec;
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One heartbeat stream over a fleet of {@code nodes} nodes (1,000,000 by default), ingested four
+ * ways; every benchmark reads the cluster's cohesion once per {@value #CHUNK} heartbeats, as a
+ * dashboard would. The score is heartbeats per second.
+ *
+ * <ul>
+ *   <li>{@code engineBatch}: {@link FleetEngine#heartbeatBatch(HeartbeatBatch)}, one JNI crossing
+ *       per {@value #CHUNK} binary records;
+ *   <li>{@code engineSingle}: one {@link FleetEngine#heartbeat(long, Heartbeat)} call each;
+ *   <li>{@code javaIncremental}, {@code javaScan}: {@link JavaTracker}, a
+ *       {@code ConcurrentHashMap} tracker with an incremental in-sync counter or a full scan.
+ * </ul>
+ *
+ * <p>The stream: nodes drawn uniformly at random; 99% of heartbeats report the desired snapshot
+ * with its hash, 1% report nothing applied, so nodes keep dropping out of sync and coming back
+ * (counter transitions on both sides). All heartbeats carry the same time, which is not stale.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms4g", "-Xmx4g"})
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 3)
+public class HeartbeatBenchmark {
+    /** Heartbeats between two cohesion reads, and records per batch. */
+    public static final int CHUNK = 65_536;
+    /** Chunks in the stream; the stream is replayed in a loop. */
+    static final int CHUNKS = 16;
+    static final String CLUSTER = "eks-prod-us";
+    static final byte[] CONFIG = "routes: [api]\nrate_limit: 800\n".getBytes(StandardCharsets.UTF_8);
+
+    /** The heartbeat stream: which node, and whether it reports the desired snapshot. */
+    @State(Scope.Benchmark)
+    public static class Stream {
+        @Param({"1000000"})
+        public int nodes;
+
+        int[] node;
+        boolean[] applied;
+        String[] ids;
+        long at;
+        int cursor;
+
+        @Setup(Level.Trial)
+        public void generate() {
+            SplittableRandom rnd = new SplittableRandom(7);
+            node = new int[CHUNKS * CHUNK];
+            applied = new boolean[node.length];
+            for (int i = 0; i < node.length; i++) {
+                node[i] = rnd.nextInt(nodes);
+                applied[i] = rnd.nextInt(100) != 0;
+            }
+            ids = new String[nodes];
+            for (int i = 0; i < nodes; i++) {
+                ids[i] = "gw-" + i;
+            }
+            at = System.currentTimeMillis();
+        }
+
+        /** The index of the next chunk of the stream. */
+        int nextChunk() {
+            int c = cursor % CHUNKS;
+            cursor = c + 1;
+            return c;
+        }
+    }
+
+    /** An engine holding the fleet, with the stream prebuilt as batches. */
+    @State(Scope.Benchmark)
+    public static class Engine {
+        FleetEngine engine;
+        long[] handles;
+        Heartbeat inSync;
+        Heartbeat nothing;
+        HeartbeatBatch[] batches;
+
+        @Setup(Level.Trial)
+        public void build(Stream s) {
+            engine = new FleetEngine(FleetEngine.Options.defaults().withCapacity(s.nodes));
+            engine.upsertWorkspace(WorkspaceSpec.of("ws"));
+            engine.upsertCluster(ClusterSpec.of(CLUSTER, "ws", Environment.PRODUCTION));
+            Snapshot snapshot = engine.publish(CLUSTER, CONFIG, "bench", s.at);
+            handles = new long[s.nodes];
+            for (int i = 0; i < s.nodes; i++) {
+                handles[i] = engine.enroll(s.ids[i], CLUSTER, s.at);
+            }
+            Metrics m = new Metrics(12.5f, 40f, 1200f, 55f, 0);
+            nothing = Heartbeat.at(s.at, "3.6.1").withMetrics(m);
+            inSync = nothing.withApplied(snapshot.id(), snapshot.hash());
+            int version = FleetGov.runtimeVersionBits("3.6.1");
+            batches = new HeartbeatBatch[CHUNKS];
+            for (int c = 0; c < CHUNKS; c++) {
+                HeartbeatBatch b = new HeartbeatBatch(CHUNK);
+                for (int i = c * CHUNK; i < (c + 1) * CHUNK; i++) {
+                    boolean a = s.applied[i];
+                    b.add(handles[s.node[i]], s.at, version, ProcessStatus.READY, m, a ? snapshot.revision() : 0,
+                            a ? snapshot.hash() : null, null);
+                }
+                batches[c] = b;
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            engine.close();
+        }
+    }
+
+    /** A plain-Java tracker holding the fleet. */
+    @State(Scope.Benchmark)
+    public static class Tracker {
+        @Param({"INCREMENTAL", "SCAN"})
+        public JavaTracker.Cohesion cohesion;
+
+        JavaTracker tracker;
+        String snapshotId;
+        String hash;
+
+        @Setup(Level.Trial)
+        public void build(Stream s) {
+            tracker = new JavaTracker(cohesion, s.nodes);
+            for (int i = 0; i < s.nodes; i++) {
+                tracker.enroll(s.ids[i], CLUSTER);
+            }
+            snapshotId = CLUSTER + "@r1";
+            hash = FleetGov.contentHash(CONFIG);
+            tracker.publish(CLUSTER, snapshotId, hash);
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineBatch(Stream s, Engine e) {
+        e.engine.heartbeatBatch(e.batches[s.nextChunk()]);
+        return e.engine.cohesion(CLUSTER);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineSingle(Stream s, Engine e) {
+        int base = s.nextChunk() * CHUNK;
+        FleetEngine engine = e.engine;
+        for (int i = base; i < base + CHUNK; i++) {
+            engine.heartbeat(e.handles[s.node[i]], s.applied[i] ? e.inSync : e.nothing);
+        }
+        return engine.cohesion(CLUSTER);
+    }
+
+    /** One heartbeat per call, as latency: the single-call path's cost in nanoseconds. */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    public Object engineSingleLatency(Stream s, Engine e) {
+        int i = s.cursor;
+        s.cursor = i + 1 == s.node.length ? 0 : i + 1;
+        return e.engine.heartbeat(e.handles[s.node[i]], s.applied[i] ? e.inSync : e.nothing);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int javaTracker(Stream s, Tracker t) {
+        int base = s.nextChunk() * CHUNK;
+        JavaTracker tracker = t.tracker;
+        for (int i = base; i < base + CHUNK; i++) {
+            boolean a = s.applied[i];
+            tracker.heartbeat(s.ids[s.node[i]], s.at, a ? t.snapshotId : null, a ? t.hash : null, 0x03061003, 0,
+                    12.5f, 40f, 1200f, 55f, 0);
+        }
+        return tracker.cohesion(CLUSTER);
+    }
+}

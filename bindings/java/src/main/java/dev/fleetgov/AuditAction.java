@@ -1,0 +1,34 @@
+package dev.fleetgov;
+
+/**
+ * What an audit record records.
+ *
+ * <pre>{@code
+ * long overrides = engine.audit().stream().filter(r -> r.action().isOverride()).count();
+ * }</pre>
+ */
+public enum AuditAction {
+    /** A snapshot was published. */
+    PUBLISH,
+    /** A workspace was created or changed. */
+    UPSERT_WORKSPACE,
+    /** A cluster was created or changed. */
+    UPSERT_CLUSTER,
+    /** One node was forced to resync (justified). */
+    FORCE_SYNC_NODE,
+    /** Every node of a cluster was forced to resync (justified). */
+    FORCE_SYNC_CLUSTER,
+    /** Every cluster of a workspace, or of the fleet, was forced to resync (justified, admin only). */
+    GLOBAL_OVERWRITE,
+    /** The engine told a divergent node of an auto-reconciling cluster to reconcile. */
+    AUTO_RECONCILE;
+
+    /**
+     * Whether the action overrides the normal flow and so carries a justification.
+     *
+     * @return true for force syncs and global overwrites
+     */
+    public boolean isOverride() {
+        return this == FORCE_SYNC_NODE || this == FORCE_SYNC_CLUSTER || this == GLOBAL_OVERWRITE;
+    }
+}

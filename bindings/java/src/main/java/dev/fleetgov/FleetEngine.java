@@ -1,0 +1,974 @@
+package dev.fleetgov;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The fleet-governance engine, embedded in a JVM control plane: what every gateway node
+ * should run (published, content-hashed snapshots) beside what it does run (what it reports
+ * it applied, with the hash it computed itself), with drift, cohesion, health and root causes
+ * kept up to date as heartbeats arrive.
+ *
+ * <p>Thread-safe: every method may be called from many threads at once. {@link #close()}
+ * waits for calls in flight, frees the native engine once, and makes every later call throw
+ * {@link IllegalStateException}. Times are unix milliseconds and are arguments, so tests
+ * never sleep.
+ *
+ * <pre>{@code
+ * try (FleetEngine engine = new FleetEngine()) {
+ *     engine.upsertWorkspace(WorkspaceSpec.of("ws-1"));
+ *     engine.upsertCluster(ClusterSpec.of("eks-prod-us", "ws-1", Environment.PRODUCTION));
+ *     Snapshot s = engine.publish("eks-prod-us", config, "alice", now);
+ *     long gw = engine.enroll("gw-1", "eks-prod-us", now);
+ *     engine.heartbeat(gw, Heartbeat.at(now, "3.5.0").withApplied(s.id(), s.hash()));
+ *     assert engine.cluster("eks-prod-us", now).cohesion() == 100;
+ * }
+ * }</pre>
+ */
+public final class FleetEngine extends NativeHandle {
+    static {
+        NativeLibrary.load();
+    }
+
+    /**
+     * How to build an engine: immutable, built from {@link #defaults()} with {@code with*}
+     * methods.
+     *
+     * <pre>{@code
+     * FleetEngine engine = new FleetEngine(FleetEngine.Options.defaults()
+     *         .withManualClock(1_000)
+     *         .withAuditLog(Path.of("/var/lib/fleetgov/audit.log"), seed));
+     * }</pre>
+     */
+    public static final class Options {
+        /** The engine's default capacity: 2^24 nodes. */
+        public static final long DEFAULT_CAPACITY = 1L << 24;
+        /** The default name of the log in signed checkpoints. */
+        public static final String DEFAULT_ORIGIN = "fleetgov";
+
+        private final long capacity;
+        private final OptionalLong manualClockMs;
+        private final Path auditLog;
+        private final byte[] signingSeed;
+        private final String origin;
+
+        private Options(long capacity, OptionalLong manualClockMs, Path auditLog, byte[] signingSeed, String origin) {
+            if (capacity <= 0) {
+                throw new IllegalArgumentException("capacity must be positive, got " + capacity);
+            }
+            manualClockMs.ifPresent(ms -> Args.time("manualClockMs", ms));
+            if (signingSeed != null && signingSeed.length != 32) {
+                throw new IllegalArgumentException("signingSeed must be 32 bytes, got " + signingSeed.length);
+            }
+            this.capacity = capacity;
+            this.manualClockMs = manualClockMs;
+            this.auditLog = auditLog;
+            this.signingSeed = signingSeed == null ? null : signingSeed.clone();
+            this.origin = Args.text("origin", origin);
+        }
+
+        /**
+         * The default capacity, the system clock, an in-memory audit log and a signing key
+         * generated for the engine's lifetime.
+         *
+         * @return the options
+         */
+        public static Options defaults() {
+            return new Options(DEFAULT_CAPACITY, OptionalLong.empty(), null, null, DEFAULT_ORIGIN);
+        }
+
+        /**
+         * These options with another capacity.
+         *
+         * @param nodes the most nodes the engine will hold (memory grows as nodes enrol)
+         * @return new options
+         */
+        public Options withCapacity(long nodes) {
+            return new Options(nodes, manualClockMs, auditLog, signingSeed, origin);
+        }
+
+        /**
+         * These options with a manual clock starting at {@code ms}; the clock is used only to
+         * reject heartbeats from the far future.
+         *
+         * @param ms unix ms
+         * @return new options
+         */
+        public Options withManualClock(long ms) {
+            return new Options(capacity, OptionalLong.of(ms), auditLog, signingSeed, origin);
+        }
+
+        /**
+         * These options with a durable audit log at {@code path}: opened (verified, a torn tail
+         * cut) and replayed to restore the authority state if it exists, created otherwise;
+         * checkpoints are signed with the ed25519 key from {@code signingSeed} so they verify
+         * across restarts.
+         *
+         * @param path the log file
+         * @param signingSeed 32 bytes, or null for a key generated per engine
+         * @return new options
+         */
+        public Options withAuditLog(Path path, byte[] signingSeed) {
+            return new Options(capacity, manualClockMs, Args.present("path", path), signingSeed, origin);
+        }
+
+        /**
+         * These options with another log name in signed checkpoints.
+         *
+         * @param name the origin line, e.g. {@code fleetgov.example/audit}
+         * @return new options
+         */
+        public Options withOrigin(String name) {
+            return new Options(capacity, manualClockMs, auditLog, signingSeed, name);
+        }
+
+        /**
+         * The capacity.
+         *
+         * @return the most nodes the engine will hold
+         */
+        public long capacity() {
+            return capacity;
+        }
+
+        /**
+         * The manual clock's start.
+         *
+         * @return unix ms, or empty for the system clock
+         */
+        public OptionalLong manualClockMs() {
+            return manualClockMs;
+        }
+
+        /**
+         * The durable audit log.
+         *
+         * @return its path, or empty for an in-memory log
+         */
+        public Optional<Path> auditLog() {
+            return Optional.ofNullable(auditLog);
+        }
+
+        /**
+         * The origin line of signed checkpoints.
+         *
+         * @return the name
+         */
+        public String origin() {
+            return origin;
+        }
+    }
+
+    private final boolean manualClock;
+
+    /** An in-memory engine with the default capacity on the system clock. */
+    public FleetEngine() {
+        this(Options.defaults());
+    }
+
+    /**
+     * An in-memory engine built from {@code options}.
+     *
+     * @param options capacity and clock
+     */
+    public FleetEngine(Options options) {
+        super(new0(
+                Args.present("options", options).capacity,
+                options.manualClockMs.isPresent(),
+                options.manualClockMs.orElse(0),
+                options.auditLog == null ? null : options.auditLog.toString(),
+                options.signingSeed,
+                options.origin));
+        this.manualClock = options.manualClockMs().isPresent();
+    }
+
+    @Override
+    void dispose(long handle) {
+        dispose0(handle);
+    }
+
+    // ---- clock -------------------------------------------------------------------------
+
+    /**
+     * The engine's clock.
+     *
+     * @return unix ms now, by the engine's clock
+     */
+    public long clockMs() {
+        long h = acquire();
+        try {
+            return clockMs0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Moves the manual clock.
+     *
+     * @param ms unix ms
+     * @throws IllegalStateException if the engine runs on the system clock
+     */
+    public void setClock(long ms) {
+        Args.time("ms", ms);
+        if (!manualClock) {
+            throw new IllegalStateException("the engine runs on the system clock");
+        }
+        long h = acquire();
+        try {
+            setClock0(h, ms);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- authority -----------------------------------------------------------------------
+
+    /**
+     * Creates or updates a workspace.
+     *
+     * @param spec the workspace
+     * @throws FleetException {@code INVALID_INPUT} for a malformed id or version;
+     *     {@code CONFLICT} when dev-override would cover a non-development cluster
+     */
+    public void upsertWorkspace(WorkspaceSpec spec) {
+        Args.present("spec", spec);
+        long h = acquire();
+        try {
+            upsertWorkspace0(h, spec.id(), spec.authorityMode().name(), spec.minRuntimeVersion());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The workspace {@code id} as it was declared.
+     *
+     * @param id the workspace id
+     * @return its spec
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public WorkspaceSpec workspace(String id) {
+        Args.text("id", id);
+        long h = acquire();
+        try {
+            return workspace0(h, id);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Every cluster id, in creation order.
+     *
+     * @return the ids
+     */
+    public List<String> clusterIds() {
+        long h = acquire();
+        try {
+            return List.copyOf(clusterIds0(h));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * What a runtime of the workspace pulls (distribution is pull), as JSON shaped like
+     * {@code GET /api/v1/workspaces/{id}/fleet/config}: {@code distribution_mode},
+     * {@code config_path}, {@code policies_path}, {@code authorityMode}, {@code activePolicies},
+     * {@code cloudRules} and each cluster's desired snapshot.
+     *
+     * @param workspace the workspace id
+     * @return a JSON object
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public String fleetConfigJson(String workspace) {
+        Args.text("workspace", workspace);
+        long h = acquire();
+        try {
+            return fleetConfigJson0(h, workspace);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Creates or updates a cluster. Its workspace must exist and cannot change.
+     *
+     * @param spec the cluster
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace; {@code CONFLICT} for a
+     *     move to another workspace
+     */
+    public void upsertCluster(ClusterSpec spec) {
+        Args.present("spec", spec);
+        long h = acquire();
+        try {
+            upsertCluster0(h, spec.id(), spec.workspace(), spec.environment().name(), spec.ownerTeam(), spec.autoReconcile());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Publishes configuration bytes as the cluster's next snapshot and makes it the desired
+     * state. The bytes are stored by their hash and can be fetched with {@link #artifact}.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param atMs when (unix ms)
+     * @return the new snapshot
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Snapshot publish(String cluster, byte[] config, String author, long atMs) {
+        Args.text("cluster", cluster);
+        Args.present("config", config);
+        Args.text("author", author);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return publish0(h, cluster, config, author, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Publishes the remaining bytes of {@code config} (position to limit); a direct buffer is
+     * read in place and must not be written while this runs. The position is not changed.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param atMs when (unix ms)
+     * @return the new snapshot
+     */
+    public Snapshot publish(String cluster, ByteBuffer config, String author, long atMs) {
+        Args.present("config", config);
+        if (!config.isDirect()) {
+            byte[] copy = new byte[config.remaining()];
+            config.duplicate().get(copy);
+            return publish(cluster, copy, author, atMs);
+        }
+        Args.text("cluster", cluster);
+        Args.text("author", author);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return publishDirect0(h, cluster, config, config.position(), config.remaining(), author, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The snapshot {@code id} ({@code <cluster>@r<revision>}).
+     *
+     * @param id the snapshot id
+     * @return the snapshot
+     * @throws FleetException {@code NOT_FOUND} if there is none
+     */
+    public Snapshot snapshot(String id) {
+        Args.text("id", id);
+        long h = acquire();
+        try {
+            return snapshot0(h, id);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The desired snapshot of a cluster.
+     *
+     * @param cluster the cluster id
+     * @return the snapshot, or null if nothing was published
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Snapshot desired(String cluster) {
+        Args.text("cluster", cluster);
+        long h = acquire();
+        try {
+            return desired0(h, cluster);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The published configuration bytes with this hash: what a runtime pulls.
+     *
+     * @param hash 64 hex characters
+     * @return a copy of the bytes
+     * @throws FleetException {@code INVALID_INPUT} for a malformed hash, {@code NOT_FOUND} if no
+     *     snapshot has these bytes
+     */
+    public byte[] artifact(String hash) {
+        Args.text("hash", hash);
+        long h = acquire();
+        try {
+            return artifact0(h, hash);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- execution -----------------------------------------------------------------------
+
+    /**
+     * Enrolls a node in a cluster. Enrolling again in the same cluster returns the same handle.
+     *
+     * @param node the node id
+     * @param cluster the cluster id
+     * @param atMs when (unix ms)
+     * @return the node's handle, for {@link #heartbeat(long, Heartbeat)}; valid for this engine only
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster; {@code CONFLICT} if the
+     *     node is enrolled in another cluster
+     */
+    public long enroll(String node, String cluster, long atMs) {
+        Args.text("node", node);
+        Args.text("cluster", cluster);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return enroll0(h, node, cluster, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The handle of an enrolled node.
+     *
+     * @param node the node id
+     * @return its handle
+     * @throws FleetException {@code NOT_FOUND} if it is not enrolled
+     */
+    public long nodeHandle(String node) {
+        Args.text("node", node);
+        long h = acquire();
+        try {
+            return nodeHandle0(h, node);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Records a heartbeat of the node behind {@code node} (a handle from {@link #enroll}) and
+     * answers with a directive. Steady-state heartbeats touch only the node's own state.
+     *
+     * @param node the node's handle
+     * @param hb the heartbeat
+     * @return what the node must do, or null for nothing
+     * @throws FleetException {@code STALE_HEARTBEAT} for a heartbeat older than the node's last
+     *     (ignored); {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the engine's
+     *     clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
+     */
+    public Directive heartbeat(long node, Heartbeat hb) {
+        return heartbeat(node, null, Args.present("hb", hb));
+    }
+
+    /**
+     * {@link #heartbeat(long, Heartbeat)} by node id (one lookup more).
+     *
+     * @param node the node id
+     * @param hb the heartbeat
+     * @return what the node must do, or null for nothing
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled, and as
+     *     {@link #heartbeat(long, Heartbeat)}
+     */
+    public Directive heartbeat(String node, Heartbeat hb) {
+        return heartbeat(0, Args.text("node", node), Args.present("hb", hb));
+    }
+
+    private Directive heartbeat(long node, String nodeId, Heartbeat hb) {
+        Metrics m = hb.metrics();
+        SyncError e = hb.syncError();
+        long h = acquire();
+        try {
+            return heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(), hb.runtimeVersion(),
+                    hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(), m.hotSwapErrors(),
+                    e == null ? null : e.code().name(), e == null ? null : e.detail());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Applies a batch of binary heartbeat records in one JNI crossing and writes one outcome
+     * record per heartbeat record into the batch. A malformed record fails the whole batch
+     * with {@code INVALID_INPUT} naming its index, and nothing of it is applied; otherwise
+     * every record gets its own outcome (stale, future and unknown-node records are refused
+     * one by one, not thrown). Large batches are spread over the engine's worker threads.
+     *
+     * @param batch the records
+     * @return the counts of the outcomes
+     */
+    public BatchSummary heartbeatBatch(HeartbeatBatch batch) {
+        Args.present("batch", batch);
+        int n = batch.size();
+        long h = acquire();
+        try {
+            return heartbeatBatch0(h, batch.records(), 0, n * HeartbeatBatch.RECORD_SIZE,
+                    batch.outcomes(), 0, n * HeartbeatBatch.OUTCOME_SIZE);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * {@link #heartbeatBatch(HeartbeatBatch)} over buffers the caller fills itself (from the
+     * network, say): the records are the remaining bytes of {@code records} (a whole number of
+     * {@value HeartbeatBatch#RECORD_SIZE}-byte records in the format described at
+     * {@link HeartbeatBatch}), and one {@value HeartbeatBatch#OUTCOME_SIZE}-byte outcome per
+     * record is written from {@code outcomes}' position. Both must be direct, must not overlap,
+     * and must not be touched by another thread during the call; neither position moves.
+     *
+     * @param records the heartbeat records
+     * @param outcomes room for the outcome records
+     * @return the counts of the outcomes
+     * @throws FleetException {@code INVALID_INPUT} for a malformed record or a too small
+     *     outcome buffer
+     * @throws IllegalArgumentException for a heap buffer or overlapping buffers
+     */
+    public BatchSummary heartbeatBatch(ByteBuffer records, ByteBuffer outcomes) {
+        Args.direct("records", records);
+        Args.direct("outcomes", outcomes);
+        if (outcomes.isReadOnly()) {
+            throw new IllegalArgumentException("outcomes must be writable");
+        }
+        long h = acquire();
+        try {
+            return heartbeatBatch0(h, records, records.position(), records.remaining(),
+                    outcomes, outcomes.position(), outcomes.remaining());
+        } finally {
+            release();
+        }
+    }
+
+    // ---- governance -------------------------------------------------------------------
+
+    /**
+     * Forces {@code target} to resync to its authority: its nodes are answered with a
+     * {@link DirectiveKind#FORCE_SYNC} directive on their next heartbeat. The override is
+     * written to the audit log before it takes effect; if anything is refused, nothing is
+     * recorded and nothing changes.
+     *
+     * @param target a node, a cluster (operator or admin), a workspace or the fleet (admin)
+     * @param by who asks, in which role, why and when
+     * @return the audit record of the override
+     * @throws JustificationRequiredException if the justification is blank
+     * @throws PermissionDeniedException for a viewer, or an operator asking for a global overwrite
+     * @throws FleetException {@code NOT_FOUND} for an unknown target
+     */
+    public AuditRecord forceSync(ForceTarget target, OverrideRequest by) {
+        Args.present("target", target);
+        Args.present("by", by);
+        int kind;
+        String id = null;
+        if (target instanceof ForceTarget.Node n) {
+            kind = 0;
+            id = n.id();
+        } else if (target instanceof ForceTarget.Cluster c) {
+            kind = 1;
+            id = c.id();
+        } else if (target instanceof ForceTarget.Workspace w) {
+            kind = 2;
+            id = w.id();
+        } else {
+            kind = 3; // ForceTarget.Fleet, the last permitted subtype
+        }
+        long h = acquire();
+        try {
+            return forceSync0(h, kind, id, by.actor(), by.role().name(), by.justification(), by.atMs());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * A global overwrite of one workspace: {@code forceSync(ForceTarget.workspace(workspace), by)}.
+     * Admins only.
+     *
+     * @param workspace the workspace id
+     * @param by who asks (an admin), why and when
+     * @return the audit record of the override
+     * @throws JustificationRequiredException if the justification is blank
+     * @throws PermissionDeniedException unless the role is {@link Role#ADMIN}
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public AuditRecord forceGlobal(String workspace, OverrideRequest by) {
+        return forceSync(ForceTarget.workspace(workspace), by);
+    }
+
+    /**
+     * Every audit record, oldest first: each authority change (publish, workspace and cluster
+     * changes), each override and each auto-reconcile episode.
+     *
+     * @return the records
+     */
+    public List<AuditRecord> audit() {
+        long h = acquire();
+        try {
+            return List.copyOf(audit0(h, 0, -1));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * At most {@code limit} audit records from sequence number {@code from}, oldest first.
+     *
+     * @param from the first sequence number
+     * @param limit the most records
+     * @return the records
+     */
+    public List<AuditRecord> auditPage(long from, int limit) {
+        if (from < 0 || limit < 0) {
+            throw new IllegalArgumentException("from and limit must not be negative");
+        }
+        long h = acquire();
+        try {
+            return List.copyOf(audit0(h, from, limit));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The audit record {@code seq}.
+     *
+     * @param seq its sequence number
+     * @return the record
+     * @throws FleetException {@code NOT_FOUND} past the end of the log
+     */
+    public AuditRecord auditRecord(long seq) {
+        Args.time("seq", seq);
+        long h = acquire();
+        try {
+            return auditRecord0(h, seq);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Re-verifies the whole audit log, its hash chain and its Merkle tree.
+     *
+     * @return the verified head
+     * @throws FleetException {@code AUDIT_TAMPERED} naming the first bad record
+     */
+    public AuditHead verifyAudit() {
+        long h = acquire();
+        try {
+            return verifyAudit0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The audit log's head as a signed checkpoint: a signed note (origin line, size, root,
+     * ed25519 signature) that a third party checks with {@link #checkpointVerifierKey()}.
+     *
+     * @return the note text
+     */
+    public String checkpoint() {
+        long h = acquire();
+        try {
+            return checkpoint0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The public key that checks this engine's checkpoints, in the signed-note verifier-key
+     * form {@code <origin>+<key id>+<base64 key>}.
+     *
+     * @return the verifier key
+     */
+    public String checkpointVerifierKey() {
+        long h = acquire();
+        try {
+            return checkpointVerifierKey0(h);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- history -------------------------------------------------------------------------
+
+    /**
+     * What node {@code node} ran at {@code tMs}, from the journal of its applied-state
+     * transitions.
+     *
+     * @param node the node id
+     * @param tMs the moment (unix ms)
+     * @return what it ran, or null if it had reported nothing yet
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled
+     */
+    public AppliedAt whatRan(String node, long tMs) {
+        Args.text("node", node);
+        Args.time("tMs", tMs);
+        long h = acquire();
+        try {
+            return whatRan0(h, node, tMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * What every node of {@code cluster} ran at {@code tMs}, by node id (nodes that had reported
+     * nothing yet are left out).
+     *
+     * @param cluster the cluster id
+     * @param tMs the moment (unix ms)
+     * @return one entry per node
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public List<AppliedAt> fleetAt(String cluster, long tMs) {
+        Args.text("cluster", cluster);
+        Args.time("tMs", tMs);
+        long h = acquire();
+        try {
+            return List.copyOf(fleetAt0(h, cluster, tMs));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * A signed attestation of what {@code cluster} ran at {@code tMs}.
+     *
+     * @param cluster the cluster id
+     * @param tMs the moment (unix ms)
+     * @return the attestation
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Attestation attest(String cluster, long tMs) {
+        Args.text("cluster", cluster);
+        Args.time("tMs", tMs);
+        long h = acquire();
+        try {
+            return attest0(h, cluster, tMs);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- queries ---------------------------------------------------------------------------
+
+    /**
+     * Cohesion of a cluster: percent of enrolled nodes in sync, rounded half up. Two counter
+     * reads, no scan.
+     *
+     * @param cluster the cluster id
+     * @return 0 to 100
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public int cohesion(String cluster) {
+        Args.text("cluster", cluster);
+        long h = acquire();
+        try {
+            return cohesion0(h, cluster);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The view of a cluster: authority beside execution.
+     *
+     * @param id the cluster id
+     * @param nowMs the query time (unix ms)
+     * @return the view
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public ClusterView cluster(String id, long nowMs) {
+        Args.text("id", id);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return cluster0(h, id, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The view of a node at {@code nowMs}.
+     *
+     * @param id the node id
+     * @param nowMs the query time (unix ms), for health
+     * @return the view
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled
+     */
+    public NodeView node(String id, long nowMs) {
+        Args.text("id", id);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return node0(h, id, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The views of a cluster's nodes in enrolment order, a page at a time.
+     *
+     * @param cluster the cluster id
+     * @param nowMs the query time (unix ms)
+     * @param offset nodes to skip
+     * @param limit the most views to return
+     * @return the views
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public List<NodeView> clusterNodes(String cluster, long nowMs, int offset, int limit) {
+        Args.text("cluster", cluster);
+        Args.time("nowMs", nowMs);
+        if (offset < 0 || limit < 0) {
+            throw new IllegalArgumentException("offset and limit must not be negative");
+        }
+        long h = acquire();
+        try {
+            return List.copyOf(clusterNodes0(h, cluster, nowMs, offset, limit));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The fleet inventory of a workspace as Java records.
+     *
+     * @param workspace the workspace id
+     * @param nowMs the query time (unix ms)
+     * @return the inventory
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public FleetInventory fleet(String workspace, long nowMs) {
+        Args.text("workspace", workspace);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return fleet0(h, workspace, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The fleet inventory of a workspace as JSON, shaped like
+     * {@code GET /api/v1/workspaces/{id}/fleet}: {@code runtimes}, {@code summary},
+     * {@code desiredState}, camelCase keys.
+     *
+     * @param workspace the workspace id
+     * @param nowMs the query time (unix ms)
+     * @return a JSON object
+     * @throws FleetException {@code NOT_FOUND} for an unknown workspace
+     */
+    public String fleetJson(String workspace, long nowMs) {
+        Args.text("workspace", workspace);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return fleetJson0(h, workspace, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- native methods --------------------------------------------------------------------
+
+    private static native long new0(
+            long capacity, boolean manualClock, long clockMs, String auditLog, byte[] signingSeed, String origin);
+
+    private static native void dispose0(long engine);
+
+    private static native long clockMs0(long engine);
+
+    private static native void setClock0(long engine, long ms);
+
+    private static native void upsertWorkspace0(long engine, String id, String authorityMode, String minRuntimeVersion);
+
+    private static native WorkspaceSpec workspace0(long engine, String id);
+
+    private static native List<String> clusterIds0(long engine);
+
+    private static native String fleetConfigJson0(long engine, String workspace);
+
+    private static native void upsertCluster0(
+            long engine, String id, String workspace, String environment, String ownerTeam, boolean autoReconcile);
+
+    private static native Snapshot publish0(long engine, String cluster, byte[] config, String author, long atMs);
+
+    private static native Snapshot publishDirect0(
+            long engine, String cluster, ByteBuffer config, int offset, int len, String author, long atMs);
+
+    private static native Snapshot snapshot0(long engine, String id);
+
+    private static native Snapshot desired0(long engine, String cluster);
+
+    private static native byte[] artifact0(long engine, String hash);
+
+    private static native long enroll0(long engine, String node, String cluster, long atMs);
+
+    private static native long nodeHandle0(long engine, String node);
+
+    private static native Directive heartbeat0(
+            long engine,
+            long node,
+            String nodeId,
+            long atMs,
+            String appliedSnapshot,
+            String appliedHash,
+            String runtimeVersion,
+            int status,
+            float cpu,
+            float memory,
+            float tps,
+            float heap,
+            int hotSwapErrors,
+            String errorCode,
+            String errorDetail);
+
+    private static native BatchSummary heartbeatBatch0(
+            long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);
+
+    private static native AuditRecord forceSync0(
+            long engine, int kind, String id, String actor, String role, String justification, long atMs);
+
+    private static native List<AuditRecord> audit0(long engine, long from, int limit);
+
+    private static native AuditRecord auditRecord0(long engine, long seq);
+
+    private static native AuditHead verifyAudit0(long engine);
+
+    private static native String checkpoint0(long engine);
+
+    private static native String checkpointVerifierKey0(long engine);
+
+    private static native AppliedAt whatRan0(long engine, String node, long tMs);
+
+    private static native List<AppliedAt> fleetAt0(long engine, String cluster, long tMs);
+
+    private static native Attestation attest0(long engine, String cluster, long tMs);
+
+    private static native int cohesion0(long engine, String cluster);
+
+    private static native ClusterView cluster0(long engine, String id, long nowMs);
+
+    private static native NodeView node0(long engine, String id, long nowMs);
+
+    private static native List<NodeView> clusterNodes0(long engine, String cluster, long nowMs, int offset, int limit);
+
+    private static native FleetInventory fleet0(long engine, String workspace, long nowMs);
+
+    private static native String fleetJson0(long engine, String workspace, long nowMs);
+}

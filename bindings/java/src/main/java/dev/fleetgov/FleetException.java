@@ -1,0 +1,88 @@
+package dev.fleetgov;
+
+import java.util.Objects;
+
+/**
+ * An error reported by the fleetgov engine: a machine-readable {@link Code} and a message.
+ *
+ * <p>Unchecked, like the exceptions of the JDK's own collections. Overrides without a
+ * justification throw {@link JustificationRequiredException}; actors whose role may not
+ * perform an operation get {@link PermissionDeniedException}. Arguments that are null or
+ * blank where a value is required throw {@link IllegalArgumentException} before the engine
+ * is called; a call on a closed object throws {@link IllegalStateException}.
+ *
+ * <pre>{@code
+ * try {
+ *     engine.cluster("no-such-cluster", now);
+ * } catch (FleetException e) {
+ *     assert e.code() == FleetException.Code.NOT_FOUND;
+ * }
+ * }</pre>
+ */
+public class FleetException extends RuntimeException {
+    /** Serialization version. */
+    private static final long serialVersionUID = 1L;
+
+    /** What went wrong, for programs. Mirrors the engine's error kinds, plus two of the binding's own. */
+    public enum Code {
+        /** An argument is malformed: a bad id, hash, version, metric or binary record. */
+        INVALID_INPUT,
+        /** A workspace, cluster, node, snapshot or record does not exist. */
+        NOT_FOUND,
+        /** The operation contradicts existing state. */
+        CONFLICT,
+        /** A heartbeat older than the node's last one; it was ignored. */
+        STALE_HEARTBEAT,
+        /** A heartbeat stamped too far in the future. */
+        FUTURE_HEARTBEAT,
+        /** An override was requested without a non-blank justification. */
+        JUSTIFICATION_REQUIRED,
+        /** The actor's role may not perform the operation. */
+        PERMISSION_DENIED,
+        /** The audit log or a proof does not verify. */
+        AUDIT_TAMPERED,
+        /** The durable audit log failed. */
+        IO,
+        /** A configuration agent's validator refused a verified configuration; the previous one stays live. */
+        RELOAD_FAILED,
+        /** The native library panicked: a bug in fleetgov, reported instead of crashing the JVM. */
+        PANIC,
+        /** A failure inside the binding itself (a JNI call failed, or an engine error kind newer than this binding). */
+        INTERNAL
+    }
+
+    /** What went wrong, for programs. */
+    private final Code code;
+    /** The message for people, without the code. */
+    private final String detail;
+
+    /**
+     * An exception with a code and a message.
+     *
+     * @param code what went wrong
+     * @param detail the message for people, without the code
+     */
+    public FleetException(Code code, String detail) {
+        super(Objects.requireNonNull(code, "code") + ": " + detail);
+        this.code = code;
+        this.detail = detail;
+    }
+
+    /**
+     * What went wrong, for programs.
+     *
+     * @return the code
+     */
+    public Code code() {
+        return code;
+    }
+
+    /**
+     * The message for people, without the code in front.
+     *
+     * @return the message
+     */
+    public String detail() {
+        return detail;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.fleetgov;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Functions that need no engine: the content hash that authority and execution compare,
+ * and the version of the native library.
+ *
+ * <pre>{@code
+ * byte[] config = Files.readAllBytes(Path.of("gateway.yaml"));
+ * String hash = FleetGov.contentHash(config); // 64 lowercase hex chars, blake3
+ * }</pre>
+ */
+public final class FleetGov {
+    static {
+        NativeLibrary.load();
+    }
+
+    private FleetGov() {}
+
+    /**
+     * The content hash of configuration bytes: blake3, as 64 lowercase hex characters. It is
+     * what a node reports as the hash it applied.
+     *
+     * @param bytes the configuration bytes
+     * @return the hash in hex
+     * @throws IllegalArgumentException if {@code bytes} is null
+     */
+    public static String contentHash(byte[] bytes) {
+        return contentHash0(Args.present("bytes", bytes));
+    }
+
+    /**
+     * The content hash of the remaining bytes of {@code buffer} (position to limit). A direct
+     * buffer is hashed in place and must not be written while this runs; the buffer's
+     * position is not changed.
+     *
+     * @param buffer the configuration bytes
+     * @return the hash in hex
+     * @throws IllegalArgumentException if {@code buffer} is null
+     */
+    public static String contentHash(ByteBuffer buffer) {
+        Args.present("buffer", buffer);
+        if (buffer.isDirect()) {
+            return contentHashDirect0(buffer, buffer.position(), buffer.remaining());
+        }
+        byte[] copy = new byte[buffer.remaining()];
+        buffer.duplicate().get(copy);
+        return contentHash0(copy);
+    }
+
+    /**
+     * The packed form of a runtime version, as the binary heartbeat record carries it (see
+     * {@link HeartbeatBatch}); integer order is version order.
+     *
+     * @param version a semantic version such as {@code 3.5.0}
+     * @return the packed bits
+     * @throws FleetException {@code INVALID_INPUT} if it is not a semantic version in range
+     */
+    public static int runtimeVersionBits(String version) {
+        return runtimeVersionBits0(Args.text("version", version));
+    }
+
+    /**
+     * Checks a signed audit checkpoint (from {@link FleetEngine#checkpoint()}) with only the
+     * log owner's public key (from {@link FleetEngine#checkpointVerifierKey()}): what a third
+     * party does to hold the owner to a log head.
+     *
+     * @param note the signed checkpoint text
+     * @param verifierKey the owner's verifier key
+     * @return the head the owner signed
+     * @throws FleetException {@code AUDIT_TAMPERED} if the signature does not verify or the
+     *     origin is not the key's name; {@code INVALID_INPUT} for a malformed note or key
+     */
+    public static AuditHead openCheckpoint(String note, String verifierKey) {
+        return openCheckpoint0(Args.present("note", note), Args.text("verifierKey", verifierKey));
+    }
+
+    /**
+     * Checks an attestation (from {@link FleetEngine#attest}) with only the engine's public key:
+     * the note's signature, that the note states the attestation's cluster, moment and node
+     * count, and that the root matches the node list.
+     *
+     * @param attestation the attestation
+     * @param verifierKey the engine's verifier key
+     * @throws FleetException {@code AUDIT_TAMPERED} if any of it does not hold
+     */
+    public static void verifyAttestation(Attestation attestation, String verifierKey) {
+        Args.present("attestation", attestation);
+        Args.text("verifierKey", verifierKey);
+        List<AppliedAt> nodes = attestation.nodes();
+        String[] ids = new String[nodes.size()];
+        String[] snapshots = new String[nodes.size()];
+        String[] hashes = new String[nodes.size()];
+        long[] since = new long[nodes.size()];
+        for (int i = 0; i < ids.length; i++) {
+            AppliedAt n = nodes.get(i);
+            ids[i] = n.node();
+            snapshots[i] = n.snapshot();
+            hashes[i] = n.hash();
+            since[i] = n.sinceMs();
+        }
+        verifyAttestation0(attestation.cluster(), attestation.atMs(), ids, snapshots, hashes, since,
+                attestation.root(), attestation.note(), verifierKey);
+    }
+
+    /**
+     * The version of the loaded native library.
+     *
+     * @return a semantic version such as {@code 0.1.0}
+     */
+    public static String nativeVersion() {
+        return nativeVersion0();
+    }
+
+    /**
+     * Makes the native library panic, to prove that a panic arrives as
+     * {@code FleetException(Code.PANIC)} and never crashes the JVM. Present only in native
+     * libraries built with the {@code test-panic} feature (the default Maven build, for the
+     * test suite); package-private.
+     */
+    static void panicForTest(String message) {
+        panicForTest0(message);
+    }
+
+    private static native String contentHash0(byte[] bytes);
+
+    private static native String contentHashDirect0(ByteBuffer buffer, int offset, int len);
+
+    private static native String nativeVersion0();
+
+    private static native int runtimeVersionBits0(String version);
+
+    private static native AuditHead openCheckpoint0(String note, String verifierKey);
+
+    private static native void verifyAttestation0(String cluster, long atMs, String[] nodes, String[] snapshots,
+            String[] hashes, long[] sinceMs, String root, String note, String verifierKey);
+
+    private static native void panicForTest0(String message);
+}

@@ -1,0 +1,253 @@
+package dev.fleetgov;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+
+/**
+ * A reusable batch of binary heartbeat records and their outcome records, in two direct
+ * little-endian buffers, for {@link FleetEngine#heartbeatBatch(HeartbeatBatch)}: one JNI
+ * crossing for the whole batch, no copy of either buffer.
+ *
+ * <p>The record format (version 1, 128 bytes, little-endian) is the engine's wire format:
+ *
+ * <pre>
+ * offset size field
+ *      0    1 format version, 1
+ *      1    1 process status: 0 ready, 1 starting, 2 error
+ *      2    1 sync error code (1-9, 255 other), 0 none
+ *      3    1 flags: bit 0 = an applied snapshot is reported
+ *      4    4 applied revision of the node's own cluster (u32); 0 without bit 0
+ *      8    8 node handle
+ *     16    8 heartbeat time, unix ms
+ *     24   32 node-computed blake3 hash of the applied bytes; zero without bit 0
+ *     56    4 runtime version, packed ({@link FleetGov#runtimeVersionBits})
+ *     60   16 cpu %, memory %, tps, heap % (f32 each)
+ *     76    4 hot-swap errors (u32)
+ *     80    1 sync error detail length, 0-47
+ *     81   47 sync error detail, UTF-8, zero-padded
+ * </pre>
+ *
+ * <p>Each outcome record is 40 bytes: the {@link BatchOutcome} byte, three zero bytes, the
+ * directive's revision (u32, 0 if none) and its 32-byte hash.
+ *
+ * <p>Not thread-safe: fill, ingest and read it from one thread at a time.
+ *
+ * <pre>{@code
+ * HeartbeatBatch batch = new HeartbeatBatch(10_000);
+ * int v = FleetGov.runtimeVersionBits("3.5.0");
+ * for (long node : nodes) {
+ *     batch.add(node, now, v, ProcessStatus.READY, Metrics.ZERO, s.revision(), s.hash(), null);
+ * }
+ * BatchSummary summary = engine.heartbeatBatch(batch);
+ * for (int i = 0; i < batch.size(); i++) {
+ *     if (batch.outcome(i) == BatchOutcome.RECONCILE) { ... }
+ * }
+ * batch.clear();
+ * }</pre>
+ */
+public final class HeartbeatBatch {
+    /** Bytes per heartbeat record. */
+    public static final int RECORD_SIZE = 128;
+    /** Bytes per outcome record. */
+    public static final int OUTCOME_SIZE = 40;
+    /** The record format version written. */
+    public static final int FORMAT_VERSION = 1;
+    /** The longest sync-error detail a record carries, in UTF-8 bytes; longer ones are cut. */
+    public static final int MAX_DETAIL_BYTES = 47;
+
+    private static final int HASH_BYTES = 32;
+    private static final int FLAG_APPLIED = 1;
+    private static final byte[] ZERO_HASH = new byte[HASH_BYTES];
+    private static final byte[] ZERO_DETAIL = new byte[MAX_DETAIL_BYTES];
+
+    private final int capacity;
+    private final ByteBuffer records;
+    private final ByteBuffer outcomes;
+    private int size;
+
+    /**
+     * An empty batch of up to {@code capacity} records.
+     *
+     * @param capacity the most records (at most {@code Integer.MAX_VALUE / 128})
+     */
+    public HeartbeatBatch(int capacity) {
+        if (capacity <= 0 || capacity > Integer.MAX_VALUE / RECORD_SIZE) {
+            throw new IllegalArgumentException("capacity must be 1 to " + Integer.MAX_VALUE / RECORD_SIZE);
+        }
+        this.capacity = capacity;
+        this.records = ByteBuffer.allocateDirect(capacity * RECORD_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        this.outcomes = ByteBuffer.allocateDirect(capacity * OUTCOME_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * How many records the batch holds.
+     *
+     * @return the size
+     */
+    public int size() {
+        return size;
+    }
+
+    /**
+     * The most records the batch can hold.
+     *
+     * @return the capacity
+     */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Empties the batch for reuse; the buffers are kept. */
+    public void clear() {
+        size = 0;
+    }
+
+    /**
+     * Appends a record.
+     *
+     * @param node the node's handle from {@link FleetEngine#enroll}
+     * @param atMs heartbeat time (unix ms)
+     * @param runtimeVersionBits the packed runtime version ({@link FleetGov#runtimeVersionBits})
+     * @param status the process status
+     * @param metrics the metrics
+     * @param appliedRevision the applied revision of the node's own cluster (ignored when
+     *     {@code appliedHash} is null)
+     * @param appliedHash the node-computed hash of what it applied, 64 hex characters, or null
+     *     when nothing is applied
+     * @param syncError the sync error, or null; its detail is cut to {@value #MAX_DETAIL_BYTES}
+     *     UTF-8 bytes
+     * @return the record's index
+     * @throws IllegalStateException if the batch is full
+     * @throws IllegalArgumentException if a hash is not 64 hex characters or an argument is null
+     */
+    public int add(
+            long node,
+            long atMs,
+            int runtimeVersionBits,
+            ProcessStatus status,
+            Metrics metrics,
+            int appliedRevision,
+            String appliedHash,
+            SyncError syncError) {
+        Args.present("status", status);
+        Args.present("metrics", metrics);
+        byte[] hash = appliedHash == null ? null : hashBytes(appliedHash);
+        int index = reserve();
+        int base = index * RECORD_SIZE;
+        ByteBuffer r = records;
+        r.put(base, (byte) FORMAT_VERSION);
+        r.put(base + 1, (byte) status.ordinal());
+        r.put(base + 2, (byte) (syncError == null ? 0 : syncError.code().wire()));
+        r.put(base + 3, (byte) (hash == null ? 0 : FLAG_APPLIED));
+        r.putInt(base + 4, hash == null ? 0 : appliedRevision);
+        r.putLong(base + 8, node);
+        r.putLong(base + 16, atMs);
+        r.put(base + 24, hash == null ? ZERO_HASH : hash);
+        r.putInt(base + 56, runtimeVersionBits);
+        r.putFloat(base + 60, metrics.cpu());
+        r.putFloat(base + 64, metrics.memory());
+        r.putFloat(base + 68, metrics.tps());
+        r.putFloat(base + 72, metrics.heap());
+        r.putInt(base + 76, metrics.hotSwapErrors());
+        r.put(base + 81, ZERO_DETAIL);
+        byte[] detail = syncError == null ? ZERO_DETAIL : syncError.detail().getBytes(StandardCharsets.UTF_8);
+        int len = syncError == null ? 0 : cutAtCharBoundary(detail, MAX_DETAIL_BYTES);
+        r.put(base + 80, (byte) len);
+        r.put(base + 81, detail, 0, len);
+        return commit(index);
+    }
+
+    /**
+     * What happened to record {@code index} in the last ingest.
+     *
+     * @param index the record's index
+     * @return the outcome
+     */
+    public BatchOutcome outcome(int index) {
+        return BatchOutcome.ofWire(outcomes.get(outcomeBase(index)));
+    }
+
+    /**
+     * The revision the directive for record {@code index} names, 0 if it has none.
+     *
+     * @param index the record's index
+     * @return the revision of the node's cluster to pull
+     */
+    public int directiveRevision(int index) {
+        return outcomes.getInt(outcomeBase(index) + 4);
+    }
+
+    /**
+     * The hash the directive for record {@code index} names.
+     *
+     * @param index the record's index
+     * @return 64 hex characters, or null if the record got no directive
+     */
+    public String directiveHash(int index) {
+        int base = outcomeBase(index);
+        if (outcomes.getInt(base + 4) == 0) {
+            return null;
+        }
+        byte[] hash = new byte[HASH_BYTES];
+        outcomes.get(base + 8, hash);
+        return HexFormat.of().formatHex(hash);
+    }
+
+    /** The index the next record will have; {@link IllegalStateException} if the batch is full. */
+    int reserve() {
+        if (size == capacity) {
+            throw new IllegalStateException("batch is full (" + capacity + " records)");
+        }
+        return size;
+    }
+
+    /** Counts the record written natively at {@code index} (from {@link #reserve()}). */
+    int commit(int index) {
+        if (index != size) {
+            throw new IllegalStateException("record " + index + " is not the next one (" + size + ")");
+        }
+        return size++;
+    }
+
+    /** The filled records, for the native call. */
+    ByteBuffer records() {
+        return records;
+    }
+
+    /** The outcome buffer, for the native call. */
+    ByteBuffer outcomes() {
+        return outcomes;
+    }
+
+    private int outcomeBase(int index) {
+        if (index < 0 || index >= size) {
+            throw new IndexOutOfBoundsException("record " + index + " of " + size);
+        }
+        return index * OUTCOME_SIZE;
+    }
+
+    private static byte[] hashBytes(String hex) {
+        if (hex.length() != 2 * HASH_BYTES) {
+            throw new IllegalArgumentException("hash must be 64 hex characters, got " + hex.length());
+        }
+        try {
+            return HexFormat.of().parseHex(hex);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("hash is not hex: " + hex, e);
+        }
+    }
+
+    /** The longest prefix of {@code utf8} of at most {@code max} bytes that ends on a character. */
+    private static int cutAtCharBoundary(byte[] utf8, int max) {
+        if (utf8.length <= max) {
+            return utf8.length;
+        }
+        int cut = max;
+        while (cut > 0 && (utf8[cut] & 0xC0) == 0x80) {
+            cut--;
+        }
+        return cut;
+    }
+}

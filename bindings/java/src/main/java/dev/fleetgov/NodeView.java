@@ -1,0 +1,54 @@
+package dev.fleetgov;
+
+import java.util.OptionalLong;
+
+/**
+ * A node: what it should run beside what it reports it runs, with health, drift and the
+ * reason it is not in sync. Immutable.
+ *
+ * <pre>{@code
+ * NodeView n = engine.node("gw-1", now);
+ * if (n.configStatus() == ConfigStatus.DIVERGENT) {
+ *     System.out.println(n.id() + ": " + n.reconcileReason());
+ * }
+ * }</pre>
+ *
+ * @param id the node id
+ * @param clusterId its cluster
+ * @param status ready, starting, error or divergent
+ * @param desiredSnapshotId what should run, or null when nothing is published
+ * @param desiredHash the hash of what should run, or null
+ * @param appliedSnapshotId what the node verifiably reports it applied, or null
+ * @param appliedHash the hash the node computed over what it applied, or null
+ * @param lastHeartbeatMs the last heartbeat (unix ms), empty if none
+ * @param lastSyncError the last sync error the node reported (or {@code HASH_MISMATCH} found by
+ *     the engine), or null
+ * @param reconcileReason why the node is not in sync, or null when it is
+ * @param processStatus the process status last reported, or null before any heartbeat
+ * @param metrics the metrics of the last heartbeat
+ * @param heapTrend heap percent change since the heartbeat before
+ * @param runtimeVersion the runtime version reported, or null
+ * @param health heartbeat freshness at the query time
+ * @param processHealth healthy, degraded or offline
+ * @param configStatus in sync or divergent
+ * @param drift aligned, needs reconcile, upgrade required or awaiting sync
+ */
+public record NodeView(
+        String id,
+        String clusterId,
+        NodeStatus status,
+        String desiredSnapshotId,
+        String desiredHash,
+        String appliedSnapshotId,
+        String appliedHash,
+        OptionalLong lastHeartbeatMs,
+        SyncError lastSyncError,
+        String reconcileReason,
+        ProcessStatus processStatus,
+        Metrics metrics,
+        float heapTrend,
+        String runtimeVersion,
+        Health health,
+        ProcessHealth processHealth,
+        ConfigStatus configStatus,
+        DriftStatus drift) {}

@@ -1,0 +1,31 @@
+package dev.fleetgov;
+
+/**
+ * Why a node could not apply its desired configuration: a code for programs and a detail
+ * for people, shown as {@code CODE: detail}.
+ *
+ * <pre>{@code
+ * Heartbeat hb = Heartbeat.at(now, "3.5.0")
+ *         .withSyncError(new SyncError(SyncErrorCode.NATS_TIMEOUT, "Failed to receive snapshot"));
+ * }</pre>
+ *
+ * @param code the machine code
+ * @param detail the human detail (may be empty)
+ */
+public record SyncError(SyncErrorCode code, String detail) {
+    /**
+     * Checks that both components are present.
+     *
+     * @param code the machine code
+     * @param detail the human detail (may be empty)
+     */
+    public SyncError {
+        Args.present("code", code);
+        Args.present("detail", detail);
+    }
+
+    @Override
+    public String toString() {
+        return detail.isEmpty() ? code.name() : code + ": " + detail;
+    }
+}

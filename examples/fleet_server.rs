@@ -1,0 +1,11 @@
+//! The fleet server and dashboard: the seeds' three demo clusters, a
+//! simulated fleet of 30,000 nodes, the HTTP API and the Cluster Manager.
+//!
+//! ```text
+//! cargo run --release --example fleet_server                  # http://127.0.0.1:8080/cluster
+//! cargo run --release --example fleet_server -- --help        # --listen, --config, --no-simulation, --nodes
+//! ```
+
+fn main() -> std::process::ExitCode {
+    fleetgov_server::main_entry()
+}

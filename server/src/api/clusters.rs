@@ -1,0 +1,73 @@
+//! Clusters: their authority beside their execution.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use fleetgov::{ClusterSpec, ClusterView, Environment, Role, Snapshot};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// A cluster view with its desired snapshot in full.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterDetail {
+    #[serde(flatten)]
+    view: ClusterView,
+    /// The desired snapshot (author, time, size), if one was published.
+    desired: Option<Snapshot>,
+}
+
+/// The view of a cluster the token may see: 404 if unknown, 403 if outside its scope.
+pub(crate) fn visible_cluster(state: &AppState, who: &Principal, id: &str) -> ApiResult<ClusterView> {
+    let view = state.engine.cluster(id, state.now_ms())?;
+    who.check_workspace(&view.workspace)?;
+    Ok(view)
+}
+
+/// `GET /api/v1/clusters`: every cluster the token may see.
+pub async fn list(State(state): State<AppState>, who: Principal) -> Json<serde_json::Value> {
+    let clusters: Vec<ClusterView> =
+        state.engine.clusters(state.now_ms()).into_iter().filter(|c| who.scope.allows(&c.workspace)).collect();
+    Json(serde_json::json!({ "clusters": clusters }))
+}
+
+/// `GET /api/v1/clusters/{id}`.
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<ClusterDetail>> {
+    let view = visible_cluster(&state, &who, &id)?;
+    Ok(Json(ClusterDetail { desired: state.engine.desired(&id)?, view }))
+}
+
+/// The body of `PUT /api/v1/clusters/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterBody {
+    workspace: String,
+    /// production, staging or development (any case).
+    environment: String,
+    #[serde(default)]
+    owner_team: String,
+    #[serde(default)]
+    auto_reconcile: bool,
+}
+
+/// `PUT /api/v1/clusters/{id}` (admin): creates or updates a cluster.
+pub async fn upsert(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<ClusterBody>,
+) -> ApiResult<Json<ClusterView>> {
+    who.require(Role::Admin)?;
+    who.check_workspace(&body.workspace)?;
+    if let Ok(existing) = state.engine.cluster(&id, state.now_ms()) {
+        who.check_workspace(&existing.workspace)?;
+    }
+    let environment = Environment::parse(&body.environment)?;
+    let spec = ClusterSpec::new(id.as_str(), body.workspace, environment)
+        .owner_team(body.owner_team)
+        .auto_reconcile(body.auto_reconcile);
+    state.engine.upsert_cluster(spec)?;
+    Ok(Json(state.engine.cluster(&id, state.now_ms())?))
+}

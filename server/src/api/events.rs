@@ -1,0 +1,67 @@
+//! `GET /api/v1/events`: Server-Sent Events of fleet transitions.
+
+use std::convert::Infallible;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Browsers' `EventSource` cannot send headers, so this one endpoint also
+/// takes the token as `?access_token=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    access_token: Option<String>,
+}
+
+fn principal(state: &AppState, headers: &HeaderMap, query: &EventsQuery) -> ApiResult<Principal> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::unauthenticated("malformed Authorization header"))?;
+        return match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => state.tokens.authenticate(token.trim()),
+            _ => Err(ApiError::unauthenticated("the Authorization header must read 'Bearer <token>'")),
+        };
+    }
+    match &query.access_token {
+        Some(token) => state.tokens.authenticate(token),
+        None => Err(ApiError::unauthenticated("missing bearer token (header, or ?access_token= for EventSource)")),
+    }
+}
+
+/// The stream: a `ready` event first, then `cluster`, `node` and `nodes`
+/// events of the workspaces the token may see (JSON data; see
+/// [`FleetEvent`](crate::events::FleetEvent)), and `lagged` if this client fell
+/// too far behind and missed some (reload the views then).
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let who = principal(&state, &headers, &query)?;
+    let rx = state.events.subscribe();
+    let ready = Event::default().event("ready").data(serde_json::json!({ "actor": who.actor }).to_string());
+    let events = stream::unfold((rx, who), |(mut rx, who)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) if who.scope.allows(event.workspace()) => {
+                    let data = serde_json::to_string(&*event).unwrap_or_default();
+                    return Some((Ok(Event::default().event(event.name()).data(data)), (rx, who)));
+                }
+                Ok(_) => continue,
+                Err(RecvError::Lagged(missed)) => {
+                    return Some((Ok(Event::default().event("lagged").data(missed.to_string())), (rx, who)));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream::once(async { Ok(ready) }).chain(events)).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,278 @@
+//! Overrides and the audit trail: force sync, the audit log, inclusion
+//! proofs, signed checkpoints and attestations of what ran.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, InclusionProof, TreeHash};
+use fleetgov::{Attestation, ForceTarget, Override};
+use serde::{Deserialize, Serialize};
+
+use super::page_limit;
+use crate::auth::{Principal, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// An audit record with its Merkle leaf hash.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordJson {
+    #[serde(flatten)]
+    record: AuditRecord,
+    /// The record's leaf hash in the audit Merkle tree.
+    leaf_hash: TreeHash,
+}
+
+impl From<&Arc<AuditRecord>> for RecordJson {
+    fn from(r: &Arc<AuditRecord>) -> Self {
+        RecordJson { leaf_hash: r.leaf_hash(), record: (**r).clone() }
+    }
+}
+
+/// What to force: exactly one of `node`, `cluster`, `workspace`, or `fleet: true`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetJson {
+    node: Option<String>,
+    cluster: Option<String>,
+    workspace: Option<String>,
+    #[serde(default)]
+    fleet: bool,
+}
+
+/// The body of `POST /api/v1/force-sync`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForceSyncBody {
+    target: TargetJson,
+    reason: String,
+}
+
+impl TargetJson {
+    fn target(&self) -> ApiResult<ForceTarget<'_>> {
+        match (&self.node, &self.cluster, &self.workspace, self.fleet) {
+            (Some(n), None, None, false) => Ok(ForceTarget::Node(n)),
+            (None, Some(c), None, false) => Ok(ForceTarget::Cluster(c)),
+            (None, None, Some(w), false) => Ok(ForceTarget::Workspace(w)),
+            (None, None, None, true) => Ok(ForceTarget::Fleet),
+            _ => Err(ApiError::invalid("target names exactly one of node, cluster, workspace, or fleet: true")),
+        }
+    }
+}
+
+/// The workspace a force target (or what an audit record names) lies in;
+/// `None` for the whole fleet or an unknown target.
+fn workspace_of(state: &AppState, target: ForceTarget<'_>) -> Option<String> {
+    let now = state.now_ms();
+    match target {
+        ForceTarget::Node(id) => {
+            let cluster = state.engine.node(id, now).ok()?.cluster_id;
+            Some(state.engine.cluster(&cluster, now).ok()?.workspace)
+        }
+        ForceTarget::Cluster(id) => Some(state.engine.cluster(id, now).ok()?.workspace),
+        ForceTarget::Workspace(id) => Some(id.to_owned()),
+        ForceTarget::Fleet => None,
+    }
+}
+
+fn parse_label(label: &str) -> Option<ForceTarget<'_>> {
+    match label.split_once(':') {
+        Some(("node", id)) => Some(ForceTarget::Node(id)),
+        Some(("cluster", id)) => Some(ForceTarget::Cluster(id)),
+        Some(("workspace", id)) => Some(ForceTarget::Workspace(id)),
+        // A publish names its snapshot, `<cluster>@r<revision>`.
+        _ => fleetgov::parse_snapshot_id(label).map(|(cluster, _)| ForceTarget::Cluster(cluster)),
+    }
+}
+
+/// Whether the token may see an audit record: every record for a token of
+/// every workspace; records about its own workspaces' nodes, clusters and
+/// workspaces otherwise.
+fn may_see(state: &AppState, who: &Principal, record: &AuditRecord) -> bool {
+    who.scope == Scope::All
+        || parse_label(&record.target).and_then(|t| workspace_of(state, t)).is_some_and(|w| who.scope.allows(&w))
+}
+
+/// `POST /api/v1/force-sync` (operator for a node or a cluster, admin for a
+/// workspace or the fleet): records the override in the audit log, then
+/// forces the target; the node(s) get a `force_sync` directive on their next
+/// heartbeat. 201 with the audit record; 400 `JUSTIFICATION_REQUIRED` for a
+/// blank reason; 403 for a role that may not or a target outside the token's
+/// workspaces; 404 for an unknown target.
+pub async fn force_sync(
+    State(state): State<AppState>,
+    who: Principal,
+    Json(body): Json<ForceSyncBody>,
+) -> ApiResult<(StatusCode, Json<RecordJson>)> {
+    let target = body.target.target()?;
+    match (target, workspace_of(&state, target)) {
+        (ForceTarget::Fleet, _) if who.scope != Scope::All => {
+            return Err(ApiError::forbidden("a fleet-wide overwrite needs a token of every workspace"));
+        }
+        (_, Some(ws)) => who.check_workspace(&ws)?,
+        _ => {}
+    }
+    let by = Override::new(&who.actor, who.role, &body.reason, state.now_ms());
+    let record = state.engine.force_sync(target, &by)?;
+    Ok((StatusCode::CREATED, Json(RecordJson::from(&record))))
+}
+
+/// Filters and paging of the audit log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Records with a sequence number below this one (newest first); the end of the log when absent.
+    before: Option<u64>,
+    limit: Option<usize>,
+    /// Comma-separated action names, e.g. `force_sync_node,force_sync_cluster,global_overwrite`.
+    action: Option<String>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    /// Records in the log.
+    size: u64,
+    records: Vec<RecordJson>,
+    /// Pass as `before` for the next (older) page; absent at the start of the log.
+    next_before: Option<u64>,
+}
+
+/// Records scanned per engine call, and at most per request.
+const SCAN_PAGE: usize = 512;
+const SCAN_MAX: u64 = 200_000;
+
+/// `GET /api/v1/audit?before=&limit=&action=`: the audit log, newest first,
+/// limited to records the token may see.
+pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
+    let limit = page_limit(q.limit, 50, 1_000)?;
+    let actions: Option<Vec<AuditAction>> = q
+        .action
+        .as_deref()
+        .map(|a| a.split(',').map(str::trim).filter(|s| !s.is_empty()).map(AuditAction::parse).collect())
+        .transpose()?;
+    let size = state.engine.audit_len();
+    let mut end = q.before.unwrap_or(size).min(size);
+    let floor = end.saturating_sub(SCAN_MAX);
+    let mut records = Vec::new();
+    while end > floor && records.len() < limit {
+        let start = end.saturating_sub(SCAN_PAGE as u64).max(floor);
+        let page = state.engine.audit_page(start, (end - start) as usize);
+        for r in page.iter().rev() {
+            end = r.seq;
+            if actions.as_ref().is_none_or(|a| a.contains(&r.action)) && may_see(&state, &who, r) {
+                records.push(RecordJson::from(r));
+                if records.len() == limit {
+                    break;
+                }
+            }
+        }
+        if page.is_empty() {
+            end = start;
+        }
+    }
+    Ok(Json(AuditPage { size, records, next_before: (end > 0).then_some(end) }))
+}
+
+/// A record, its inclusion proof and the signed checkpoint the proof is for.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofJson {
+    record: RecordJson,
+    proof: InclusionProof,
+    /// The signed checkpoint (C2SP signed note) whose size and root the proof is against.
+    checkpoint: String,
+    /// The public key that checks the checkpoint's signature.
+    verifier_key: String,
+}
+
+/// `GET /api/v1/audit/{seq}/proof`: proof that record `seq` is in the log,
+/// against a freshly signed checkpoint. A third party holding only the
+/// verifier key checks the checkpoint, then the proof against its root.
+pub async fn proof(State(state): State<AppState>, who: Principal, Path(seq): Path<u64>) -> ApiResult<Json<ProofJson>> {
+    let record = state.engine.audit_record(seq)?;
+    if !may_see(&state, &who, &record) {
+        return Err(ApiError::forbidden(format!("audit record {seq} is outside this token's workspaces")));
+    }
+    let (checkpoint, head) = signed_head(&state)?;
+    let proof = state.engine.inclusion_proof(seq, head.size)?;
+    Ok(Json(ProofJson {
+        record: RecordJson::from(&record),
+        proof,
+        checkpoint,
+        verifier_key: state.engine.checkpoint_verifier()?.to_string(),
+    }))
+}
+
+fn signed_head(state: &AppState) -> ApiResult<(String, Checkpoint)> {
+    let note = state.engine.checkpoint()?;
+    let head = Checkpoint::open(&note, &state.engine.checkpoint_verifier()?)?;
+    Ok((note, head))
+}
+
+/// The current signed checkpoint.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointJson {
+    /// The signed note.
+    checkpoint: String,
+    /// Its origin (the log's name).
+    origin: String,
+    /// Records covered.
+    size: u64,
+    /// Merkle root of those records.
+    root: TreeHash,
+    /// The public key that checks the signature.
+    verifier_key: String,
+}
+
+/// `GET /api/v1/checkpoint`: the audit log's head, signed.
+pub async fn checkpoint(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<CheckpointJson>> {
+    let (checkpoint, head) = signed_head(&state)?;
+    Ok(Json(CheckpointJson {
+        checkpoint,
+        origin: head.origin,
+        size: head.size,
+        root: head.root,
+        verifier_key: state.engine.checkpoint_verifier()?.to_string(),
+    }))
+}
+
+/// `GET /api/v1/attestations?cluster=&at=` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationQuery {
+    cluster: String,
+    /// The moment (unix ms); now when absent.
+    at: Option<u64>,
+}
+
+/// A signed attestation with the key that checks it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationJson {
+    #[serde(flatten)]
+    attestation: Attestation,
+    /// The public key that checks the note's signature.
+    verifier_key: String,
+}
+
+/// `GET /api/v1/attestations?cluster=&at=`: what every node of `cluster` ran
+/// at `at` (from the engine's journal of applied-state transitions), with a
+/// Merkle root over `(node, applied hash)` in a signed note.
+pub async fn attestation(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AttestationQuery>,
+) -> ApiResult<Json<AttestationJson>> {
+    crate::api::clusters::visible_cluster(&state, &who, &q.cluster)?;
+    let at = q.at.unwrap_or_else(|| state.now_ms());
+    let engine = state.engine.clone();
+    let attestation = tokio::task::spawn_blocking(move || engine.attest(&q.cluster, at))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))??;
+    Ok(Json(AttestationJson { attestation, verifier_key: state.engine.checkpoint_verifier()?.to_string() }))
+}

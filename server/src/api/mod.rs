@@ -1,0 +1,96 @@
+//! The HTTP API under `/api/v1`, as one table of endpoints. The router is
+//! built from the table and the OpenAPI document is checked against it by the
+//! tests, so neither can list an endpoint the other lacks.
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::http::{Method, Uri};
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+mod clusters;
+mod events;
+mod governance;
+mod heartbeats;
+mod nodes;
+mod snapshots;
+mod system;
+mod workspaces;
+
+pub use heartbeats::{DirectiveJson, HeartbeatJson};
+
+/// One endpoint: its method, its path (axum syntax, `{param}`) and its handler.
+pub struct Endpoint {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path template.
+    pub path: &'static str,
+    route: MethodRouter<AppState>,
+}
+
+fn ep<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+    Endpoint { method, path, route: on(filter, handler) }
+}
+
+/// Every endpoint of the API.
+///
+/// ```
+/// let eps = fleetgov_server::api::endpoints();
+/// assert!(eps.iter().any(|e| e.method == "GET" && e.path == "/api/v1/clusters/{id}"));
+/// ```
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        ep(Method::GET, "/api/v1/workspaces", workspaces::list),
+        ep(Method::GET, "/api/v1/workspaces/{id}", workspaces::get),
+        ep(Method::GET, "/api/v1/workspaces/{id}/fleet", workspaces::fleet),
+        ep(Method::GET, "/api/v1/workspaces/{id}/fleet/config", workspaces::fleet_config),
+        ep(Method::GET, "/api/v1/workspaces/{id}/fleet/policies", workspaces::fleet_policies),
+        ep(Method::GET, "/api/v1/clusters", clusters::list),
+        ep(Method::GET, "/api/v1/clusters/{id}", clusters::get),
+        ep(Method::PUT, "/api/v1/clusters/{id}", clusters::upsert),
+        ep(Method::GET, "/api/v1/clusters/{id}/nodes", nodes::list),
+        ep(Method::POST, "/api/v1/clusters/{id}/nodes", nodes::enroll),
+        ep(Method::POST, "/api/v1/clusters/{id}/snapshots", snapshots::publish),
+        ep(Method::GET, "/api/v1/nodes/{id}", nodes::get),
+        ep(Method::GET, "/api/v1/snapshots/{id}", snapshots::get),
+        ep(Method::GET, "/api/v1/artifacts/{hash}", snapshots::artifact),
+        ep(Method::POST, "/api/v1/heartbeats", heartbeats::post),
+        ep(Method::POST, "/api/v1/force-sync", governance::force_sync),
+        ep(Method::GET, "/api/v1/audit", governance::list),
+        ep(Method::GET, "/api/v1/audit/{seq}/proof", governance::proof),
+        ep(Method::GET, "/api/v1/checkpoint", governance::checkpoint),
+        ep(Method::GET, "/api/v1/attestations", governance::attestation),
+        ep(Method::GET, "/api/v1/events", events::stream),
+        ep(Method::GET, "/api/v1/demo-tokens", system::demo_tokens),
+        ep(Method::GET, "/api/v1/openapi.json", system::openapi),
+        ep(Method::GET, "/metrics", system::metrics),
+    ]
+}
+
+/// The router of every endpoint, with a JSON 404 for any other path.
+pub fn router() -> Router<AppState> {
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |router, e| router.route(e.path, e.route))
+        .fallback(no_route)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", format!("no route for {method} {}", uri.path()))
+}
+
+/// A page size: `default` when absent, else 1 to `max`.
+pub(crate) fn page_limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid(format!("limit must be from 1 to {max}"))),
+    }
+}

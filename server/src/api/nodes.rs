@@ -1,0 +1,158 @@
+//! Nodes: the paginated node matrix, one node, and enrolment.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role};
+use serde::{Deserialize, Serialize};
+
+use super::clusters::visible_cluster;
+use super::page_limit;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Filters and paging of the node matrix.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodesQuery {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+    config: Option<ConfigStatus>,
+    health: Option<Health>,
+    drift: Option<DriftStatus>,
+    process_health: Option<ProcessHealth>,
+    /// A substring of the node id.
+    q: Option<String>,
+}
+
+impl NodesQuery {
+    fn filtered(&self) -> bool {
+        self.config.is_some()
+            || self.health.is_some()
+            || self.drift.is_some()
+            || self.process_health.is_some()
+            || self.q.as_deref().is_some_and(|q| !q.is_empty())
+    }
+
+    fn matches(&self, n: &NodeView) -> bool {
+        self.config.is_none_or(|c| c == n.config_status)
+            && self.health.is_none_or(|h| h == n.health)
+            && self.drift.is_none_or(|d| d == n.drift)
+            && self.process_health.is_none_or(|p| p == n.process_health)
+            && self.q.as_deref().is_none_or(|q| n.id.contains(q))
+    }
+}
+
+/// One page of the node matrix.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodesPage {
+    cluster: String,
+    /// Nodes enrolled in the cluster.
+    total: u64,
+    /// Nodes matching the filters (all of them when there are none).
+    matched: u64,
+    offset: usize,
+    limit: usize,
+    nodes: Vec<NodeView>,
+}
+
+const SCAN_CHUNK: usize = 2048;
+
+/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&q=`:
+/// the node matrix in enrolment order; `offset` counts matching nodes.
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<NodesQuery>,
+) -> ApiResult<Json<NodesPage>> {
+    let view = visible_cluster(&state, &who, &id)?;
+    let limit = page_limit(q.limit, 50, 1_000)?;
+    let now = state.now_ms();
+    if !q.filtered() {
+        let nodes = state.engine.cluster_nodes(&id, now, q.offset, limit)?;
+        return Ok(Json(NodesPage { cluster: id, total: view.total, matched: view.total, offset: q.offset, limit, nodes }));
+    }
+    let (mut matched, mut nodes, mut scanned) = (0u64, Vec::new(), 0usize);
+    loop {
+        let chunk = state.engine.cluster_nodes(&id, now, scanned, SCAN_CHUNK)?;
+        for node in chunk.iter().filter(|n| q.matches(n)) {
+            if matched >= q.offset as u64 && nodes.len() < limit {
+                nodes.push(node.clone());
+            }
+            matched += 1;
+        }
+        scanned += chunk.len();
+        if chunk.len() < SCAN_CHUNK {
+            break;
+        }
+    }
+    Ok(Json(NodesPage { cluster: id, total: view.total, matched, offset: q.offset, limit, nodes }))
+}
+
+/// `GET /api/v1/nodes/{id}`.
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<NodeView>> {
+    let node = state.engine.node(&id, state.now_ms())?;
+    visible_cluster(&state, &who, &node.cluster_id)?;
+    Ok(Json(node))
+}
+
+/// The body of `POST /api/v1/clusters/{id}/nodes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollBody {
+    nodes: Vec<String>,
+}
+
+/// The answer to an enrolment: the node handles (in request order) that
+/// binary heartbeat records name nodes by.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolled {
+    cluster: String,
+    /// Nodes now enrolled in the cluster.
+    total: u64,
+    /// [`fleetgov::NodeHandle::to_raw`] of each node, in request order.
+    handles: Vec<u64>,
+}
+
+/// The most nodes one enrolment request may name.
+pub const MAX_ENROLL: usize = 100_000;
+
+/// `POST /api/v1/clusters/{id}/nodes` (operator): enrols nodes. Every id is
+/// checked first (well-formed, not enrolled in another cluster), so a request
+/// with one bad id enrols nothing.
+pub async fn enroll(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<EnrollBody>,
+) -> ApiResult<(StatusCode, Json<Enrolled>)> {
+    who.require(Role::Operator)?;
+    visible_cluster(&state, &who, &id)?;
+    if body.nodes.is_empty() || body.nodes.len() > MAX_ENROLL {
+        return Err(ApiError::invalid(format!("nodes must list 1 to {MAX_ENROLL} ids")));
+    }
+    let now = state.now_ms();
+    for node in &body.nodes {
+        fleetgov::validate_id("node", node)?;
+        if let Ok(existing) = state.engine.node(node, now)
+            && existing.cluster_id != id
+        {
+            return Err(fleetgov::Error::new(
+                ErrorKind::Conflict,
+                format!("node '{node}' is enrolled in cluster '{}'", existing.cluster_id),
+            )
+            .into());
+        }
+    }
+    let mut handles = Vec::with_capacity(body.nodes.len());
+    for node in &body.nodes {
+        handles.push(state.engine.enroll(node, &id, now)?.to_raw());
+    }
+    let total = state.engine.cluster(&id, now)?.total;
+    Ok((StatusCode::CREATED, Json(Enrolled { cluster: id, total, handles })))
+}

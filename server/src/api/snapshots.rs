@@ -1,0 +1,84 @@
+//! Authority: publishing snapshots, reading them, and pulling artifacts.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use fleetgov::{ContentHash, Role, Snapshot};
+use serde::Deserialize;
+
+use super::clusters::visible_cluster;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The JSON body of a publish: the configuration as text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishJson {
+    content: String,
+}
+
+/// The media type of a request, without parameters.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE)?.to_str().ok()?.split(';').next().map(str::trim)
+}
+
+/// `POST /api/v1/clusters/{id}/snapshots` (operator): publishes a new desired
+/// snapshot. The body is the artifact itself (`application/octet-stream` or
+/// any `text/*`), or `{"content": "..."}` as JSON. The author is the token's actor.
+pub async fn publish(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Snapshot>)> {
+    who.require(Role::Operator)?;
+    visible_cluster(&state, &who, &id)?;
+    let snapshot = match media_type(&headers) {
+        Some("application/json") => {
+            let json: PublishJson =
+                serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))?;
+            state.engine.publish(&id, json.content.as_bytes(), &who.actor, state.now_ms())?
+        }
+        Some(t) if t == "application/octet-stream" || t.starts_with("text/") => {
+            state.engine.publish(&id, &body, &who.actor, state.now_ms())?
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!(
+                    "content type {} is not application/json, application/octet-stream or text/*",
+                    other.unwrap_or("(none)")
+                ),
+            ));
+        }
+    };
+    Ok((StatusCode::CREATED, Json(snapshot)))
+}
+
+/// `GET /api/v1/snapshots/{id}` (`<cluster>@r<revision>`).
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Snapshot>> {
+    let snapshot = state.engine.snapshot(&id)?;
+    visible_cluster(&state, &who, &snapshot.cluster)?;
+    Ok(Json(snapshot))
+}
+
+/// `GET /api/v1/artifacts/{hash}`: the bytes a runtime pulls; the client
+/// checks them against the hash it asked for (sent back as `ETag`).
+pub async fn artifact(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(hash): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let hash: ContentHash = hash.parse()?;
+    let bytes = state.engine.artifact(&hash)?;
+    let etag = HeaderValue::from_str(&format!("\"{hash}\"")).map_err(|e| ApiError::invalid(e.to_string()))?;
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")), (header::ETAG, etag)],
+        Bytes::copy_from_slice(&bytes),
+    ))
+}

@@ -1,0 +1,35 @@
+//! Operational endpoints: Prometheus metrics, the OpenAPI document and the
+//! demo tokens the dashboard offers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+
+use crate::auth::{DemoToken, Principal};
+use crate::state::AppState;
+
+/// The OpenAPI document of the API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /metrics`: Prometheus text exposition. A scrape covers the whole
+/// fleet, so only a token whose scope is every workspace (`"*"`) may scrape.
+pub async fn metrics(State(state): State<AppState>, who: Principal) -> impl IntoResponse {
+    if who.scope != crate::auth::Scope::All {
+        return crate::error::ApiError::forbidden("scraping /metrics needs a token of every workspace (\"*\")").into_response();
+    }
+    let text = tokio::task::spawn_blocking(move || state.metrics.render()).await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text).into_response()
+}
+
+/// `GET /api/v1/openapi.json` (no token): the OpenAPI 3.1 document.
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI)
+}
+
+/// `GET /api/v1/demo-tokens` (no token): the tokens the configuration marks
+/// `demo` (public by definition), for the dashboard's token picker. Empty
+/// unless the configuration has some.
+pub async fn demo_tokens(State(state): State<AppState>) -> Json<Vec<DemoToken>> {
+    Json(state.tokens.demo().to_vec())
+}

@@ -1,0 +1,148 @@
+//! Workspaces and the seeds' fleet inventory.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use fleetgov::{AuthorityMode, ClusterView, DesiredState, DriftStatus, FleetConfig, FleetSummary, Health, Runtime};
+use serde::{Deserialize, Serialize};
+
+use super::page_limit;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// A workspace with its clusters and fleet summary (what the Observe page shows).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceItem {
+    id: String,
+    authority_mode: AuthorityMode,
+    min_runtime_version: String,
+    summary: FleetSummary,
+    clusters: Vec<ClusterView>,
+}
+
+fn item(state: &AppState, id: &str, now: u64) -> ApiResult<WorkspaceItem> {
+    let ws = state.engine.workspace(id)?;
+    let clusters = state.engine.desired_state(id)?.clusters;
+    Ok(WorkspaceItem {
+        authority_mode: ws.authority_mode,
+        min_runtime_version: ws.min_runtime_version.to_string(),
+        summary: state.engine.fleet_summary(id, now)?,
+        clusters: clusters.iter().filter_map(|c| state.engine.cluster(&c.cluster, now).ok()).collect(),
+        id: ws.id,
+    })
+}
+
+/// `GET /api/v1/workspaces`: the workspaces the token may see.
+pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Json<serde_json::Value>> {
+    let now = state.now_ms();
+    let items: Vec<WorkspaceItem> = state
+        .engine
+        .workspaces()
+        .iter()
+        .filter(|w| who.scope.allows(&w.id))
+        .filter_map(|w| item(&state, &w.id, now).ok())
+        .collect();
+    Ok(Json(serde_json::json!({ "workspaces": items })))
+}
+
+/// `GET /api/v1/workspaces/{id}`.
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<WorkspaceItem>> {
+    state.engine.workspace(&id)?;
+    who.check_workspace(&id)?;
+    Ok(Json(item(&state, &id, state.now_ms())?))
+}
+
+/// Filters and paging of the fleet inventory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetQuery {
+    health: Option<Health>,
+    drift: Option<DriftStatus>,
+    cluster: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// The inventory page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetPage {
+    runtimes: Vec<Runtime>,
+    summary: FleetSummary,
+    desired_state: DesiredState,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+const NODE_CHUNK: usize = 2048;
+
+/// `GET /api/v1/workspaces/{id}/fleet?health=&drift=&cluster=&limit=&cursor=`:
+/// the runtimes matching the filters, in cluster then enrolment order, one
+/// page at a time; the summary and desired state cover the whole workspace.
+pub async fn fleet(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<FleetQuery>,
+) -> ApiResult<Json<FleetPage>> {
+    let now = state.now_ms();
+    let desired_state = state.engine.desired_state(&id)?;
+    who.check_workspace(&id)?;
+    let limit = page_limit(q.limit, 500, 5_000)?;
+    let position: u64 = match &q.cursor {
+        None => 0,
+        Some(c) => c.parse().map_err(|_| ApiError::invalid(format!("cursor {c:?} is not one this API returned")))?,
+    };
+    if let Some(c) = &q.cluster
+        && !desired_state.clusters.iter().any(|d| d.cluster == *c)
+    {
+        return Err(fleetgov::Error::not_found(format_args!("cluster '{c}' in workspace '{id}'")).into());
+    }
+    let mut runtimes = Vec::new();
+    let mut next_cursor = None;
+    let mut start: u64 = 0; // global position of the current cluster's first node
+    'clusters: for d in &desired_state.clusters {
+        let total = state.engine.cluster(&d.cluster, now)?.total;
+        let end = start + total;
+        let selected = q.cluster.as_deref().is_none_or(|c| c == d.cluster);
+        if selected && position < end {
+            let mut offset = position.saturating_sub(start) as usize;
+            loop {
+                let chunk = state.engine.cluster_nodes(&d.cluster, now, offset, NODE_CHUNK)?;
+                for (i, node) in chunk.iter().enumerate() {
+                    if runtimes.len() == limit {
+                        next_cursor = Some((start + (offset + i) as u64).to_string());
+                        break 'clusters;
+                    }
+                    if q.health.is_none_or(|h| h == node.health) && q.drift.is_none_or(|dr| dr == node.drift) {
+                        runtimes.push(Runtime::from(node.clone()));
+                    }
+                }
+                offset += chunk.len();
+                if chunk.len() < NODE_CHUNK {
+                    break;
+                }
+            }
+        }
+        start = end;
+    }
+    Ok(Json(FleetPage { runtimes, summary: state.engine.fleet_summary(&id, now)?, desired_state, next_cursor }))
+}
+
+/// `GET /api/v1/workspaces/{id}/fleet/config`: what a runtime pulls — the
+/// distribution mode (`always_pull`), the fetch paths, the authority mode,
+/// the active org- and workspace-scoped policies and the rules they add up
+/// to, and per cluster the desired snapshot to pull and verify.
+pub async fn fleet_config(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<FleetConfig>> {
+    state.engine.workspace(&id)?;
+    who.check_workspace(&id)?;
+    Ok(Json(state.engine.fleet_config(&id)?))
+}
+
+/// `GET /api/v1/workspaces/{id}/fleet/policies`: the active policies alone.
+pub async fn fleet_policies(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    state.engine.workspace(&id)?;
+    who.check_workspace(&id)?;
+    Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.engine.active_policies(&id)? })))
+}

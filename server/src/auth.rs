@@ -1,0 +1,152 @@
+//! Bearer-token authentication: a token from the configuration file stands
+//! for an actor, a role and the workspaces it may see.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use fleetgov::{ContentHash, Role};
+use serde::Serialize;
+
+use crate::config::TokenConfig;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The workspaces a token may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every workspace.
+    All,
+    /// These workspaces.
+    Only(BTreeSet<String>),
+}
+
+impl Scope {
+    /// Whether `workspace` is inside the scope.
+    pub fn allows(&self, workspace: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Only(set) => set.contains(workspace),
+        }
+    }
+}
+
+/// Who is calling: the actor, role and scope of the presented token.
+///
+/// ```
+/// use fleetgov::Role;
+/// use fleetgov_server::auth::{Principal, Scope};
+/// let p = Principal { actor: "omar".into(), role: Role::Operator, scope: Scope::All };
+/// assert!(p.require(Role::Operator).is_ok());
+/// assert_eq!(p.require(Role::Admin).unwrap_err().status().as_u16(), 403);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The actor recorded in the audit log.
+    pub actor: String,
+    /// Viewer, operator or admin.
+    pub role: Role,
+    /// The workspaces it may see.
+    pub scope: Scope,
+}
+
+impl Principal {
+    /// 403 unless the role is at least `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "role {} may not do this; it needs {}",
+                self.role.as_str(),
+                role.as_str()
+            )))
+        }
+    }
+
+    /// 403 unless `workspace` is inside the token's scope.
+    pub fn check_workspace(&self, workspace: &str) -> Result<(), ApiError> {
+        if self.scope.allows(workspace) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("this token may not see workspace '{workspace}'")))
+        }
+    }
+}
+
+/// A demo token as the dashboard's token picker lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoToken {
+    /// The token itself (demo tokens are public).
+    pub token: String,
+    /// Its actor.
+    pub actor: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// The configured tokens, keyed by the blake3 hash of the secret so a lookup
+/// never compares secrets byte by byte.
+#[derive(Debug)]
+pub struct Tokens {
+    by_hash: HashMap<ContentHash, Principal>,
+    demo: Vec<DemoToken>,
+}
+
+impl Tokens {
+    /// The tokens of a configuration.
+    pub fn new(configs: &[TokenConfig]) -> Self {
+        let by_hash = configs
+            .iter()
+            .map(|t| {
+                let scope = if t.workspaces.iter().any(|w| w == "*") {
+                    Scope::All
+                } else {
+                    Scope::Only(t.workspaces.iter().cloned().collect())
+                };
+                (ContentHash::of(t.token.as_bytes()), Principal { actor: t.actor.clone(), role: t.role, scope })
+            })
+            .collect();
+        let demo = configs
+            .iter()
+            .filter(|t| t.demo)
+            .map(|t| DemoToken { token: t.token.clone(), actor: t.actor.clone(), role: t.role })
+            .collect();
+        Tokens { by_hash, demo }
+    }
+
+    /// The principal of a presented secret; 401 for an unknown one.
+    pub fn authenticate(&self, secret: &str) -> Result<Principal, ApiError> {
+        self.by_hash
+            .get(&ContentHash::of(secret.as_bytes()))
+            .cloned()
+            .ok_or_else(|| ApiError::unauthenticated("unknown bearer token"))
+    }
+
+    /// The tokens marked `demo`.
+    pub fn demo(&self) -> &[DemoToken] {
+        &self.demo
+    }
+}
+
+/// The secret of an `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("missing 'Authorization: Bearer <token>' header"))?;
+    let value = value.to_str().map_err(|_| ApiError::unauthenticated("malformed Authorization header"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::unauthenticated("the Authorization header must read 'Bearer <token>'")),
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        state.tokens.authenticate(bearer(parts)?)
+    }
+}

@@ -1,0 +1,103 @@
+//! The `fleet_server` command line: options, start-up banner, shutdown on Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use fleetgov::Engine;
+
+use crate::config::ServerConfig;
+use crate::simulation::Simulation;
+use crate::state::AppState;
+
+/// fleetgov's fleet server: the HTTP API and the Cluster Manager over the
+/// embedded engine, with the seeds' three demo clusters and a simulated fleet.
+#[derive(Debug, Parser)]
+#[command(name = "fleet_server", version)]
+struct Options {
+    /// Address to listen on (overrides the configuration file; loopback by default).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Configuration file (TOML, or JSON if it ends in .json); the demo configuration when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Serve only the seeds' eleven demo nodes: no simulated fleet.
+    #[arg(long)]
+    no_simulation: bool,
+    /// Simulated fleet size across the three demo clusters (overrides the configuration file).
+    #[arg(long)]
+    nodes: Option<usize>,
+}
+
+/// Runs the server from the command line until Ctrl-C.
+pub fn main_entry() -> ExitCode {
+    let options = Options::parse();
+    match run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("fleet_server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: Options) -> Result<(), String> {
+    let mut config = match &options.config {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::demo(),
+    };
+    if let Some(listen) = options.listen {
+        config.listen = listen;
+    }
+    if options.no_simulation {
+        config.simulation.enabled = false;
+    }
+    if let Some(nodes) = options.nodes {
+        config.simulation.nodes = nodes;
+    }
+    let engine = Arc::new(Engine::new());
+    let now = engine.clock().now_ms();
+    fleetgov::demo::populate(&engine, now).map_err(|e| format!("demo fleet: {e}"))?;
+    crate::demo::seed_policies(&engine).map_err(|e| format!("demo policies: {e}"))?;
+    let state = AppState::new(engine.clone(), &config);
+    let simulation = if config.simulation.enabled {
+        let sim = Simulation::start(engine.clone(), &config.simulation, state.metrics.clone())
+            .map_err(|e| format!("simulation: {e}"))?;
+        Some(sim)
+    } else {
+        None
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        banner(addr, &config, engine.cluster_ids().len(), simulation.as_ref().map(Simulation::nodes));
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::serve(listener, state, &config, shutdown).await.map_err(|e| e.to_string())
+    })?;
+    if let Some(sim) = simulation {
+        sim.stop();
+    }
+    Ok(())
+}
+
+fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: Option<usize>) {
+    println!("fleetgov fleet server on http://{addr}");
+    println!("  Cluster Manager  http://{addr}/cluster");
+    println!("  Observe          http://{addr}/dashboard/observe");
+    println!("  API              http://{addr}/api/v1/openapi.json, metrics at /metrics");
+    match simulated {
+        Some(n) => println!("  {clusters} clusters, {n} nodes heartbeating every {} ms", config.simulation.heartbeat_interval_ms),
+        None => println!("  {clusters} clusters, the seeds' demo nodes only (no simulation)"),
+    }
+    for t in config.tokens.iter().filter(|t| t.demo) {
+        println!("  demo token ({:<8}) {}", t.role.as_str(), t.token);
+    }
+    println!("Ctrl-C stops it.");
+}

@@ -1,0 +1,184 @@
+//! The server's configuration file (TOML, or JSON when the file name ends in
+//! `.json`): where to listen, the body limit, the simulated fleet and the
+//! bearer tokens.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! body_limit_bytes = 8388608
+//!
+//! [simulation]
+//! enabled = true
+//! nodes = 30000
+//!
+//! [[tokens]]
+//! token = "change-me-viewer-token"
+//! actor = "vera"
+//! role = "viewer"
+//! workspaces = ["acme-edge"]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use fleetgov::Role;
+use serde::Deserialize;
+
+/// The demo configuration shipped with the server: one token per role, all
+/// marked `demo` so the dashboard can offer them.
+pub const DEMO_CONFIG: &str = include_str!("../fleet-server.toml");
+
+/// The whole configuration file.
+///
+/// ```
+/// let c = fleetgov_server::ServerConfig::demo();
+/// assert_eq!(c.tokens.len(), 3);
+/// assert!(c.listen.ip().is_loopback());
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on (loopback by default).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The largest request body accepted, in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// How often the event stream compares cluster and node state, in ms.
+    #[serde(default = "default_event_poll_ms")]
+    pub event_poll_ms: u64,
+    /// The simulated fleet.
+    #[serde(default)]
+    pub simulation: SimulationConfig,
+    /// Bearer tokens and who they stand for.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// The simulated fleet that keeps the demo moving.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationConfig {
+    /// Whether to run it.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Nodes across the three demo clusters, the seed nodes included.
+    #[serde(default = "default_nodes")]
+    pub nodes: usize,
+    /// How often each node heartbeats, in ms.
+    #[serde(default = "default_heartbeat_interval_ms")]
+    pub heartbeat_interval_ms: u64,
+    /// How often the simulation wakes up, in ms.
+    #[serde(default = "default_tick_ms")]
+    pub tick_ms: u64,
+}
+
+impl Default for SimulationConfig {
+    fn default() -> Self {
+        SimulationConfig {
+            enabled: true,
+            nodes: default_nodes(),
+            heartbeat_interval_ms: default_heartbeat_interval_ms(),
+            tick_ms: default_tick_ms(),
+        }
+    }
+}
+
+/// One bearer token.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The secret the client sends as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Who acts with it (recorded in the audit log).
+    pub actor: String,
+    /// What it may do.
+    pub role: Role,
+    /// The workspaces it may see; `"*"` is every workspace.
+    pub workspaces: Vec<String>,
+    /// A published demo token the dashboard may offer in its token picker.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_body_limit() -> usize {
+    8 << 20
+}
+fn default_event_poll_ms() -> u64 {
+    1_000
+}
+fn yes() -> bool {
+    true
+}
+fn default_nodes() -> usize {
+    30_000
+}
+fn default_heartbeat_interval_ms() -> u64 {
+    5_000
+}
+fn default_tick_ms() -> u64 {
+    250
+}
+
+/// The shortest token accepted.
+pub const MIN_TOKEN_LEN: usize = 12;
+
+impl ServerConfig {
+    /// The shipped demo configuration.
+    pub fn demo() -> Self {
+        ServerConfig::parse(DEMO_CONFIG, false).expect("the shipped demo configuration is valid")
+    }
+
+    /// Reads a configuration file: JSON if its name ends in `.json`, else TOML.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        ServerConfig::parse(&text, json).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses and validates a configuration text.
+    ///
+    /// ```
+    /// use fleetgov_server::ServerConfig;
+    /// let bad = r#"tokens = [{ token = "short", actor = "a", role = "admin", workspaces = ["*"] }]"#;
+    /// assert!(ServerConfig::parse(bad, false).unwrap_err().contains("at least"));
+    /// ```
+    pub fn parse(text: &str, json: bool) -> Result<Self, String> {
+        let config: ServerConfig = if json {
+            serde_json::from_str(text).map_err(|e| e.to_string())?
+        } else {
+            toml::from_str(text).map_err(|e| e.to_string())?
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.body_limit_bytes == 0 {
+            return Err("body_limit_bytes must be positive".into());
+        }
+        if self.event_poll_ms == 0 || self.simulation.tick_ms == 0 || self.simulation.heartbeat_interval_ms == 0 {
+            return Err("event_poll_ms, simulation.tick_ms and simulation.heartbeat_interval_ms must be positive".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tokens {
+            if t.token.len() < MIN_TOKEN_LEN || t.token.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "token of actor '{}' must be at least {MIN_TOKEN_LEN} characters without spaces",
+                    t.actor
+                ));
+            }
+            if t.actor.trim().is_empty() {
+                return Err("every token needs a non-blank actor".into());
+            }
+            if t.workspaces.is_empty() {
+                return Err(format!("token of actor '{}' lists no workspaces (use [\"*\"] for all)", t.actor));
+            }
+            if !seen.insert(t.token.as_str()) {
+                return Err(format!("token of actor '{}' is listed twice", t.actor));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! # fleetgov-server
+//!
+//! The seeds' HTTP API and Cluster Manager over the embedded fleetgov engine:
+//! JSON endpoints under `/api/v1` (camelCase keys), bearer-token auth from a
+//! configuration file, Server-Sent Events of fleet transitions, Prometheus
+//! metrics, an OpenAPI document, and the `/cluster` and
+//! `/dashboard/observe` pages served from the binary itself. A simulated
+//! fleet keeps the demo moving.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! let config = fleetgov_server::ServerConfig::demo();
+//! let engine = Arc::new(fleetgov::Engine::new());
+//! fleetgov::demo::populate(&engine, engine.clock().now_ms()).unwrap();
+//! let state = fleetgov_server::AppState::new(engine, &config);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! fleetgov_server::serve(listener, state, &config, std::future::pending()).await
+//! # }
+//! ```
+#![warn(missing_docs, unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+mod cli;
+pub mod config;
+mod dashboard;
+pub mod demo;
+mod error;
+pub mod events;
+pub mod metrics;
+pub mod simulation;
+mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use cli::main_entry;
+pub use config::ServerConfig;
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;
+
+/// The whole application: the API, the dashboard, the body limit and JSON errors.
+pub fn app(state: AppState, config: &ServerConfig) -> Router {
+    // Layers listed later wrap the earlier ones: the JSON-error mapping is
+    // outermost so it also sees the body-limit layer's own 413 and the 500
+    // that a panicking handler is turned into (the server keeps serving).
+    api::router()
+        .merge(dashboard::router())
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::map_response(error::json_errors))
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, with the
+/// event poller running beside it.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let poller = tokio::spawn(events::run_poller(
+        state.engine.clone(),
+        state.events.clone(),
+        Duration::from_millis(config.event_poll_ms),
+    ));
+    let result = axum::serve(listener, app(state, config)).with_graceful_shutdown(shutdown).await;
+    poller.abort();
+    result
+}

@@ -1,0 +1,474 @@
+//! The simulated fleet that keeps the demo moving.
+//!
+//! Every enrolled cluster is filled up to its share of the configured node
+//! count (the seeds' three clusters: 10,000 nodes each by default), and every
+//! node heartbeats once per interval from one background thread. Nodes drift
+//! and recover — reload failures, NATS and fetch timeouts, JVM memory
+//! pressure, corrupted artifacts (hash mismatches) — and pick up newly
+//! published snapshots over a few heartbeats, like a rollout.
+//!
+//! **Cohesion stays in the seeds' bands.** Each cluster keeps a fixed number
+//! of failing nodes, taken from the cohesion the cluster had before the
+//! simulation started: 75 % stays 75 % and 33 % stays 33 % (failures and
+//! recoveries are swapped one for one), and a 100 % cluster keeps 0.1 % of
+//! its nodes failing, which still rounds to 100 %. So the demo page shows the
+//! seeds' 100 / 75 / 33 and HEALTHY / SYNCING / DIVERGENT while it moves.
+//! The seeds' own nodes are never picked for churn; they keep reporting what
+//! the seeds say until an operator force-syncs them. A node told to force
+//! sync applies the desired snapshot at once; one told to reconcile does so
+//! if it is healthy, while a failing node keeps failing until it recovers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use fleetgov::{
+    ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, ProcessStatus, RuntimeVersion,
+    SyncError, SyncErrorCode,
+};
+
+use crate::config::SimulationConfig;
+use crate::metrics::Metrics;
+
+/// Failures a node may pick up: `(sync error or None for a corrupted
+/// artifact, process status, weight)`.
+const FAILURES: [(Option<&str>, ProcessStatus, u32); 6] = [
+    (Some("RELOAD_FAILURE: Incompatible Filter Signature"), ProcessStatus::Starting, 30),
+    (Some("NATS_TIMEOUT: Failed to receive snapshot"), ProcessStatus::Ready, 25),
+    (Some("JVM_MEMORY_PRESSURE: OOM during policy load"), ProcessStatus::Error, 15),
+    (Some("FETCH_TIMEOUT: Snapshot download timed out after 30s"), ProcessStatus::Ready, 15),
+    (None, ProcessStatus::Ready, 10),
+    (Some("JVM_RELOAD_FAILED: Incompatible Filter Signature"), ProcessStatus::Starting, 5),
+];
+
+/// Fraction of failing nodes that recover (and as many that fail) per second.
+const CHURN_PER_SECOND: f64 = 0.004;
+/// Share of nodes kept failing in a cluster that started at 100 %.
+const HEALTHY_CLUSTER_FAILING: f64 = 0.001;
+/// Chance that a healthy node picks up a newer desired snapshot on a heartbeat.
+const ROLLOUT_CHANCE: f64 = 0.35;
+
+#[derive(Clone, Debug)]
+enum Failure {
+    Sync(SyncError),
+    /// The node applied bytes that do not hash to the authority's hash.
+    CorruptArtifact,
+}
+
+#[derive(Clone, Debug)]
+struct SimNode {
+    handle: NodeHandle,
+    /// A seed node: never picked for churn.
+    pinned: bool,
+    revision: u32,
+    failure: Option<Failure>,
+    status: ProcessStatus,
+    version: RuntimeVersion,
+    load: f32,
+    heap: f32,
+    hot_swap_errors: u32,
+}
+
+/// One cluster's simulated nodes and its failing/healthy index sets (each a
+/// vector with positions, for O(1) random pick and removal).
+struct SimCluster {
+    id: String,
+    nodes: Vec<SimNode>,
+    failing: Vec<u32>,
+    healthy: Vec<u32>,
+    position: Vec<u32>,
+    target_failing: usize,
+    churn_debt: f64,
+}
+
+impl SimCluster {
+    fn set_of(&mut self, failing: bool) -> &mut Vec<u32> {
+        if failing { &mut self.failing } else { &mut self.healthy }
+    }
+
+    fn insert(&mut self, index: u32, failing: bool) {
+        let set = self.set_of(failing);
+        set.push(index);
+        let at = set.len() as u32 - 1;
+        self.position[index as usize] = at;
+    }
+
+    fn remove(&mut self, index: u32, failing: bool) {
+        let at = self.position[index as usize] as usize;
+        let set = self.set_of(failing);
+        set.swap_remove(at);
+        if let Some(&moved) = set.get(at) {
+            self.position[moved as usize] = at as u32;
+        }
+    }
+
+    /// Moves a node between the sets when its failure state changes.
+    fn mark(&mut self, index: u32, was_failing: bool) {
+        let node = &self.nodes[index as usize];
+        let failing = node.failure.is_some();
+        if !node.pinned && was_failing != failing {
+            self.remove(index, was_failing);
+            self.insert(index, failing);
+        }
+    }
+
+    /// Node `index` picks up a random failure.
+    fn fail(&mut self, rng: &mut fastrand::Rng, index: u32, desired: u32) {
+        let total: u32 = FAILURES.iter().map(|f| f.2).sum();
+        let mut roll = rng.u32(0..total);
+        let mut pick = FAILURES[0];
+        for f in FAILURES {
+            if roll < f.2 {
+                pick = f;
+                break;
+            }
+            roll -= f.2;
+        }
+        let (error, status, _) = pick;
+        let node = &mut self.nodes[index as usize];
+        let was_failing = node.failure.is_some();
+        node.failure = Some(match error.map(str::parse::<SyncError>) {
+            Some(Ok(e)) => Failure::Sync(e),
+            _ => Failure::CorruptArtifact,
+        });
+        node.status = status;
+        node.hot_swap_errors += 1;
+        // A corrupted artifact claims the desired snapshot; the rest stay behind it.
+        node.revision = if error.is_none() { desired } else { node.revision.min(desired.saturating_sub(1)) };
+        if matches!(&node.failure, Some(Failure::Sync(e)) if e.code == SyncErrorCode::JvmMemoryPressure) {
+            node.heap = 92.0 + 7.0 * rng.f32();
+        }
+        self.mark(index, was_failing);
+    }
+
+    /// Node `index` applies `revision` and is healthy again.
+    fn recover(&mut self, index: u32, revision: u32) {
+        let node = &mut self.nodes[index as usize];
+        let was_failing = node.failure.is_some();
+        node.failure = None;
+        node.status = ProcessStatus::Ready;
+        node.revision = revision;
+        node.heap = node.heap.min(75.0);
+        self.mark(index, was_failing);
+    }
+
+    fn failing_total(&self) -> usize {
+        self.failing.len() + self.nodes.iter().filter(|n| n.pinned && n.failure.is_some()).count()
+    }
+}
+
+/// The simulated fleet's state; [`Fleet::step`] advances it by one tick.
+pub struct Fleet {
+    engine: Arc<Engine>,
+    clusters: Vec<SimCluster>,
+    rng: fastrand::Rng,
+    ticks_per_interval: u64,
+    tick_ms: u64,
+    tick: u64,
+    corrupt: ContentHash,
+}
+
+/// What one tick did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Heartbeats the engine applied.
+    pub accepted: u64,
+    /// The error code of each heartbeat it refused (a stale one, say, after
+    /// an API client reported a later heartbeat for the same node).
+    pub rejected: Vec<&'static str>,
+}
+
+impl StepReport {
+    fn count(&mut self, outcome: Result<(), ErrorKind>) {
+        match outcome {
+            Ok(()) => self.accepted += 1,
+            Err(kind) => self.rejected.push(kind.code()),
+        }
+    }
+}
+
+fn node_metrics(node: &SimNode, rng: &mut fastrand::Rng) -> NodeMetrics {
+    let noise = |rng: &mut fastrand::Rng, span: f32| (rng.f32() - 0.5) * span;
+    let clamp = |v: f32| v.clamp(0.0, 100.0);
+    let tps = if node.status == ProcessStatus::Error { 0.0 } else { 200.0 + 1_800.0 * node.load + noise(rng, 100.0) };
+    NodeMetrics {
+        cpu: clamp(15.0 + 50.0 * node.load + noise(rng, 10.0)),
+        memory: clamp(35.0 + 30.0 * node.load + noise(rng, 6.0)),
+        tps: tps.max(0.0),
+        heap: clamp(node.heap),
+        hot_swap_errors: node.hot_swap_errors,
+    }
+}
+
+impl Fleet {
+    /// Fills every cluster of `engine` up to its share of `nodes` and sends
+    /// each node's first heartbeat at `now_ms`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let now = 1_700_000_000_000;
+    /// let engine = Arc::new(fleetgov::demo::engine(now).unwrap());
+    /// let mut fleet = fleetgov_server::simulation::Fleet::new(engine.clone(), 3_000, 5_000, 250, now).unwrap();
+    /// fleet.step(now + 250);
+    /// let cohesion: Vec<u8> = ["eks-prod-us", "gke-stage-eu", "azure-dev-west"]
+    ///     .iter().map(|c| engine.cohesion(c).unwrap()).collect();
+    /// assert_eq!(cohesion, [100, 75, 33]);
+    /// ```
+    pub fn new(engine: Arc<Engine>, nodes: usize, interval_ms: u64, tick_ms: u64, now_ms: u64) -> fleetgov::Result<Fleet> {
+        let ids = engine.cluster_ids();
+        let mut fleet = Fleet {
+            clusters: Vec::with_capacity(ids.len()),
+            rng: fastrand::Rng::with_seed(0x5eed_f1ee7),
+            ticks_per_interval: (interval_ms / tick_ms).max(1),
+            tick_ms,
+            tick: 0,
+            corrupt: ContentHash::of(b"bytes damaged in transit"),
+            engine,
+        };
+        let count = ids.len().max(1);
+        for (i, id) in ids.iter().enumerate() {
+            let share = nodes / count + usize::from(i < nodes % count);
+            let cluster = fleet.fill(id, share, now_ms)?;
+            fleet.clusters.push(cluster);
+        }
+        for c in 0..fleet.clusters.len() {
+            for i in 0..fleet.clusters[c].nodes.len() {
+                // A refused first heartbeat leaves the node awaiting sync; nothing to undo.
+                let _ = fleet.beat(c, i as u32, now_ms);
+            }
+        }
+        Ok(fleet)
+    }
+
+    /// Enrols nodes into `cluster` up to `share` and decides who fails.
+    fn fill(&mut self, cluster: &str, share: usize, now_ms: u64) -> fleetgov::Result<SimCluster> {
+        let engine = self.engine.clone();
+        let seeds = engine.cluster_nodes(cluster, now_ms, 0, usize::MAX)?;
+        let start_cohesion = engine.cohesion(cluster)?;
+        let desired = engine.desired(cluster)?.map_or(0, |s| s.revision);
+        let prefix = match seeds.first() {
+            Some(n) => n.id.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned(),
+            None => format!("{cluster}-node-"),
+        };
+        let mut nodes: Vec<SimNode> = Vec::with_capacity(share.max(seeds.len()));
+        for seed in &seeds {
+            let revision = seed.applied_snapshot_id.as_deref().and_then(fleetgov::parse_snapshot_id).map_or(0, |(_, r)| r);
+            nodes.push(SimNode {
+                handle: engine.node_handle(&seed.id)?,
+                pinned: true,
+                revision,
+                failure: seed.last_sync_error.clone().map(Failure::Sync),
+                status: seed.process_status.unwrap_or(ProcessStatus::Ready),
+                version: seed.runtime_version.unwrap_or(RuntimeVersion::DEFAULT_MINIMUM),
+                load: (seed.metrics.cpu / 100.0).clamp(0.0, 1.0),
+                heap: seed.metrics.heap,
+                hot_swap_errors: seed.metrics.hot_swap_errors,
+            });
+        }
+        let versions: [RuntimeVersion; 3] = ["3.3.2".parse()?, "3.5.4".parse()?, "3.6.1".parse()?];
+        for n in nodes.len()..share {
+            let id = format!("{prefix}{}", n + 1);
+            let version = match self.rng.u32(0..100) {
+                0 => versions[0],
+                1..=20 => versions[1],
+                _ => versions[2],
+            };
+            nodes.push(SimNode {
+                handle: engine.enroll(&id, cluster, now_ms)?,
+                pinned: false,
+                revision: desired,
+                failure: None,
+                status: ProcessStatus::Ready,
+                version,
+                load: self.rng.f32(),
+                heap: 40.0 + 30.0 * self.rng.f32(),
+                hot_swap_errors: 0,
+            });
+        }
+        let total = nodes.len();
+        let target_failing = if start_cohesion >= 100 {
+            (total as f64 * HEALTHY_CLUSTER_FAILING) as usize
+        } else {
+            total - (usize::from(start_cohesion) * total + 50) / 100
+        };
+        let mut sim = SimCluster {
+            id: cluster.to_owned(),
+            position: vec![0; total],
+            failing: Vec::new(),
+            healthy: Vec::new(),
+            target_failing,
+            churn_debt: 0.0,
+            nodes,
+        };
+        for i in 0..total {
+            let n = &sim.nodes[i];
+            if !n.pinned {
+                let failing = n.failure.is_some();
+                sim.insert(i as u32, failing);
+            }
+        }
+        let mut to_fail = target_failing.saturating_sub(sim.failing_total());
+        while to_fail > 0 && !sim.healthy.is_empty() {
+            let pick = sim.healthy[self.rng.usize(0..sim.healthy.len())];
+            sim.fail(&mut self.rng, pick, desired);
+            to_fail -= 1;
+        }
+        Ok(sim)
+    }
+
+    /// Sends node `index` of cluster `c`'s heartbeat and acts on the directive.
+    fn beat(&mut self, c: usize, index: u32, now_ms: u64) -> Result<(), ErrorKind> {
+        let engine = self.engine.clone();
+        let cluster = &self.clusters[c];
+        let node = &cluster.nodes[index as usize];
+        let snapshot = (node.revision > 0).then(|| fleetgov::snapshot_id(&cluster.id, node.revision));
+        let hash = match (&node.failure, node.revision) {
+            (_, 0) => None,
+            (Some(Failure::CorruptArtifact), _) => Some(self.corrupt),
+            _ => engine.snapshot(snapshot.as_deref().unwrap_or_default()).ok().map(|s| s.hash),
+        };
+        let sync_error = match &node.failure {
+            Some(Failure::Sync(e)) => Some(e.clone()),
+            _ => None,
+        };
+        let metrics = node_metrics(node, &mut self.rng);
+        let hb = Heartbeat {
+            at_ms: now_ms,
+            applied_snapshot: snapshot.as_deref().filter(|_| hash.is_some()),
+            applied_hash: hash.filter(|_| snapshot.is_some()),
+            runtime_version: node.version,
+            status: node.status,
+            metrics,
+            sync_error: sync_error.as_ref(),
+        };
+        let handle = node.handle;
+        let directive = match engine.heartbeat(handle, &hb) {
+            Ok(d) => d.map(|d| (d.kind, d.snapshot.revision)),
+            Err(e) => return Err(e.kind()),
+        };
+        if let Some((kind, revision)) = directive {
+            let cluster = &mut self.clusters[c];
+            let healthy = cluster.nodes[index as usize].failure.is_none();
+            if kind == DirectiveKind::ForceSync || healthy {
+                cluster.recover(index, revision);
+                return self.beat(c, index, now_ms);
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances the fleet by one tick at `now_ms`: churn, rebalancing towards
+    /// each cluster's failing target, and this tick's share of heartbeats.
+    pub fn step(&mut self, now_ms: u64) -> StepReport {
+        let mut report = StepReport::default();
+        let phase = self.tick % self.ticks_per_interval;
+        self.tick += 1;
+        for c in 0..self.clusters.len() {
+            let desired = self.engine.desired(&self.clusters[c].id).ok().flatten().map_or(0, |s| s.revision);
+            let mut changed = Vec::new();
+            let cluster = &mut self.clusters[c];
+            cluster.churn_debt += (cluster.target_failing as f64 * CHURN_PER_SECOND).max(0.5) * self.tick_ms as f64 / 1_000.0;
+            let rebalance_cap = (cluster.target_failing / 50).max(1);
+            let failing_now = cluster.failing_total();
+            let mut swaps = cluster.churn_debt as usize;
+            cluster.churn_debt -= swaps as f64;
+            let (mut extra_fail, mut extra_recover) = (0, 0);
+            if failing_now < cluster.target_failing {
+                extra_fail = (cluster.target_failing - failing_now).min(rebalance_cap);
+            } else {
+                extra_recover = (failing_now - cluster.target_failing).min(rebalance_cap);
+            }
+            // Recover and fail alternately so the in-sync count never strays by more than one.
+            while swaps > 0 || extra_fail > 0 || extra_recover > 0 {
+                let (cluster, rng) = (&mut self.clusters[c], &mut self.rng);
+                if (swaps > 0 || extra_recover > 0) && !cluster.failing.is_empty() {
+                    let pick = cluster.failing[rng.usize(0..cluster.failing.len())];
+                    cluster.recover(pick, desired);
+                    changed.push(pick);
+                }
+                if (swaps > 0 || extra_fail > 0) && !cluster.healthy.is_empty() {
+                    let pick = cluster.healthy[rng.usize(0..cluster.healthy.len())];
+                    cluster.fail(rng, pick, desired);
+                    changed.push(pick);
+                }
+                if swaps > 0 {
+                    swaps -= 1;
+                } else {
+                    extra_fail = extra_fail.saturating_sub(1);
+                    extra_recover = extra_recover.saturating_sub(1);
+                }
+                for index in changed.drain(..) {
+                    report.count(self.beat(c, index, now_ms));
+                }
+            }
+            let n = self.clusters[c].nodes.len() as u64;
+            let mut index = phase;
+            while index < n {
+                let node = &mut self.clusters[c].nodes[index as usize];
+                if node.failure.is_none() && node.revision < desired && self.rng.f64() < ROLLOUT_CHANCE {
+                    node.revision = desired;
+                }
+                if node.failure.is_none() {
+                    node.heap = (node.heap + (self.rng.f32() - 0.5) * 4.0).clamp(30.0, 85.0);
+                }
+                report.count(self.beat(c, index as u32, now_ms));
+                index += self.ticks_per_interval;
+            }
+        }
+        report
+    }
+
+    /// Nodes in the simulated fleet, the seed nodes included.
+    pub fn nodes(&self) -> usize {
+        self.clusters.iter().map(|c| c.nodes.len()).sum()
+    }
+}
+
+/// The simulation running on its own thread.
+pub struct Simulation {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    nodes: usize,
+}
+
+impl Simulation {
+    /// Builds the fleet and starts ticking every `config.tick_ms` on a
+    /// background thread, counting heartbeats into `metrics`.
+    pub fn start(engine: Arc<Engine>, config: &SimulationConfig, metrics: Arc<Metrics>) -> fleetgov::Result<Simulation> {
+        let now = engine.clock().now_ms();
+        let mut fleet = Fleet::new(engine.clone(), config.nodes, config.heartbeat_interval_ms, config.tick_ms, now)?;
+        let nodes = fleet.nodes();
+        metrics.accepted("simulation", nodes as u64);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let tick = Duration::from_millis(config.tick_ms);
+        let thread = std::thread::Builder::new()
+            .name("fleet-simulation".into())
+            .spawn(move || {
+                // Relaxed: the flag carries no data; the thread only needs to see it eventually.
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    let report = fleet.step(engine.clock().now_ms());
+                    metrics.accepted("simulation", report.accepted);
+                    report.rejected.iter().for_each(|code| metrics.rejected(code));
+                }
+            })
+            .map_err(fleetgov::Error::from)?;
+        Ok(Simulation { stop, thread: Some(thread), nodes })
+    }
+
+    /// Nodes simulated.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        // Relaxed: see the loop.
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

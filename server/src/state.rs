@@ -1,0 +1,54 @@
+//! What every handler shares: the engine, the tokens, the metrics and the
+//! event hub.
+
+use std::sync::Arc;
+
+use fleetgov::Engine;
+
+use crate::auth::Tokens;
+use crate::config::ServerConfig;
+use crate::events::EventHub;
+use crate::metrics::Metrics;
+
+/// The shared state of the server (cheap to clone).
+///
+/// ```
+/// use std::sync::Arc;
+/// let engine = Arc::new(fleetgov::demo::engine(1_700_000_000_000).unwrap());
+/// let state = fleetgov_server::AppState::new(engine, &fleetgov_server::ServerConfig::demo());
+/// assert_eq!(state.tokens.demo().len(), 3);
+/// ```
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// The configured bearer tokens.
+    pub tokens: Arc<Tokens>,
+    /// The Prometheus registry.
+    pub metrics: Arc<Metrics>,
+    /// Live fleet events for `/api/v1/events`.
+    pub events: EventHub,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("tokens", &self.tokens).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state for `engine` under `config`.
+    pub fn new(engine: Arc<Engine>, config: &ServerConfig) -> Self {
+        AppState {
+            metrics: Arc::new(Metrics::new(engine.clone())),
+            tokens: Arc::new(Tokens::new(&config.tokens)),
+            events: EventHub::new(),
+            engine,
+        }
+    }
+
+    /// Unix milliseconds now, by the engine's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.engine.clock().now_ms()
+    }
+}

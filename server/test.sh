@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The fleet server's browser test. On a fresh Debian machine it installs what
+# it needs (Debian's chromium, playwright-core from npm; no browser download),
+# builds and starts `fleet_server` (simulated fleet on) on an ephemeral
+# loopback port, drives /cluster in headless Chromium, and saves the
+# screenshot docs/cluster.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+(cd server/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
+
+cargo build --release --locked --example fleet_server
+log="$(mktemp)"
+./target/release/examples/fleet_server --listen 127.0.0.1:0 >"$log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 600); do
+  url="$(sed -n 's/^fleetgov fleet server on \(http:[^ ]*\)$/\1/p' "$log")"
+  [ -n "$url" ] && break
+  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "fleet_server did not start"; cat "$log"; exit 1; }
+echo "== browser test against $url"
+(cd server/e2e && FLEET_URL="$url" node --test cluster.test.mjs)

@@ -1,0 +1,425 @@
+//! Every endpoint over real HTTP on an ephemeral loopback port: the reads,
+//! the writes, and the 400/401/403/404/413/415 answers to bad input.
+
+mod common;
+
+use common::{ADMIN, OPERATOR, SCOPED, VIEWER, assert_error, json, start};
+use fleetgov::audit::{Checkpoint, CheckpointVerifier, InclusionProof, TreeHash};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_a_known_token_are_401() {
+    let s = start().await;
+    let r = json(s.request(Method::GET, "/api/v1/clusters", None).send().await.unwrap()).await;
+    assert_error(&r, 401, "UNAUTHENTICATED");
+    assert_error(&s.get("/api/v1/clusters", "not-a-configured-token").await, 401, "UNAUTHENTICATED");
+    let basic = s.request(Method::GET, "/api/v1/clusters", None).header("authorization", "Basic abc").send().await.unwrap();
+    assert_error(&json(basic).await, 401, "UNAUTHENTICATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_show_the_seed_cohesion_and_status() {
+    let s = start().await;
+    let (status, body) = s.get("/api/v1/clusters", VIEWER).await;
+    assert_eq!(status, 200);
+    let seen: Vec<(String, u64, String)> = body["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_owned(), c["cohesion"].as_u64().unwrap(), c["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        &seen[..3],
+        [
+            ("eks-prod-us".to_owned(), 100, "HEALTHY".to_owned()),
+            ("gke-stage-eu".to_owned(), 75, "SYNCING".to_owned()),
+            ("azure-dev-west".to_owned(), 33, "DIVERGENT".to_owned()),
+        ]
+    );
+    let (status, c) = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await;
+    assert_eq!(status, 200);
+    assert_eq!((c["inSync"].as_u64(), c["total"].as_u64()), (Some(3), Some(4)));
+    assert_eq!(c["desired"]["id"], "gke-stage-eu@r2");
+    assert_eq!(c["desired"]["hash"], c["desiredHash"]);
+    assert_eq!(c["rootCauses"][0]["code"], "RELOAD_FAILURE");
+    assert_error(&s.get("/api/v1/clusters/no-such-cluster", VIEWER).await, 404, "NOT_FOUND");
+    // A token of another workspace sees only that workspace's cluster.
+    let (_, scoped) = s.get("/api/v1/clusters", SCOPED).await;
+    assert_eq!(scoped["clusters"].as_array().unwrap().len(), 1);
+    assert_error(&s.get("/api/v1/clusters/eks-prod-us", SCOPED).await, 403, "PERMISSION_DENIED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_upsert_needs_admin() {
+    let s = start().await;
+    let body = json!({ "workspace": "acme-edge", "environment": "staging", "ownerTeam": "qa", "autoReconcile": true });
+    assert_error(&s.send(Method::PUT, "/api/v1/clusters/new-one", OPERATOR, body.clone()).await, 403, "PERMISSION_DENIED");
+    let (status, c) = s.send(Method::PUT, "/api/v1/clusters/new-one", ADMIN, body).await;
+    assert_eq!((status, c["environment"].as_str(), c["cohesion"].as_u64()), (200, Some("STAGING"), Some(100)));
+    let bad = json!({ "workspace": "acme-edge", "environment": "moon" });
+    assert_error(&s.send(Method::PUT, "/api/v1/clusters/new-one", ADMIN, bad).await, 400, "INVALID_INPUT");
+    let moved = json!({ "workspace": "other-ws", "environment": "staging" });
+    assert_error(&s.send(Method::PUT, "/api/v1/clusters/new-one", ADMIN, moved).await, 409, "CONFLICT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_matrix_pages_and_filters() {
+    let s = start().await;
+    let (status, page) = s.get("/api/v1/clusters/gke-stage-eu/nodes?limit=2", VIEWER).await;
+    assert_eq!(status, 200);
+    assert_eq!((page["total"].as_u64(), page["matched"].as_u64()), (Some(4), Some(4)));
+    let ids: Vec<&str> = page["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["gw-stage-eu-1", "gw-stage-eu-2"]);
+    let (_, next) = s.get("/api/v1/clusters/gke-stage-eu/nodes?limit=2&offset=2", VIEWER).await;
+    assert_eq!(next["nodes"][1]["id"], "gw-stage-eu-4");
+
+    let (_, divergent) = s.get("/api/v1/clusters/gke-stage-eu/nodes?config=DIVERGENT", VIEWER).await;
+    assert_eq!(divergent["matched"], 1);
+    let n = &divergent["nodes"][0];
+    assert_eq!((n["id"].as_str(), n["configStatus"].as_str()), (Some("gw-stage-eu-4"), Some("DIVERGENT")));
+    assert_eq!(n["lastSyncError"]["code"], "RELOAD_FAILURE");
+    assert_eq!(n["processHealth"], "Degraded");
+    let (_, q) = s.get("/api/v1/clusters/azure-dev-west/nodes?q=west-3", VIEWER).await;
+    assert_eq!(q["nodes"][0]["status"], "Error");
+
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?config=SIDEWAYS", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?limit=0", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?colour=red", VIEWER).await, 400, "INVALID_INPUT");
+
+    let (status, node) = s.get("/api/v1/nodes/gw-dev-west-2", VIEWER).await;
+    assert_eq!((status, node["lastSyncError"]["code"].as_str()), (200, Some("NATS_TIMEOUT")));
+    assert_error(&s.get("/api/v1/nodes/nobody", VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/nodes/gw-dev-west-2", SCOPED).await, 403, "PERMISSION_DENIED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspaces_fleet_inventory_and_distribution() {
+    let s = start().await;
+    let (_, list) = s.get("/api/v1/workspaces", VIEWER).await;
+    let ids: Vec<&str> = list["workspaces"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["acme-edge", "other-ws"]);
+    assert_eq!(list["workspaces"][0]["summary"]["total"], 11);
+    let (_, scoped) = s.get("/api/v1/workspaces", SCOPED).await;
+    assert_eq!(scoped["workspaces"].as_array().unwrap().len(), 1);
+
+    // Pages of 4 runtimes cover all 11 exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/workspaces/acme-edge/fleet?limit=4&cursor={c}"),
+            None => "/api/v1/workspaces/acme-edge/fleet?limit=4".to_owned(),
+        };
+        let (status, page) = s.get(&path, VIEWER).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["summary"]["total"], 11);
+        assert_eq!(page["desiredState"]["policyMode"], "authoritative");
+        seen.extend(page["runtimes"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 11);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 11);
+
+    let (_, dev) = s.get("/api/v1/workspaces/acme-edge/fleet?cluster=azure-dev-west&drift=needs_reconcile", VIEWER).await;
+    assert_eq!(dev["runtimes"].as_array().unwrap().len(), 2);
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?cluster=other-cluster", VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?health=bright", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?cursor=xyz", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/workspaces/nowhere/fleet", VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet", SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge", SCOPED).await, 403, "PERMISSION_DENIED");
+
+    let (status, cfg) = s.get("/api/v1/workspaces/acme-edge/fleet/config", VIEWER).await;
+    assert_eq!(status, 200);
+    assert_eq!(cfg["distribution_mode"], "always_pull");
+    assert_eq!(cfg["config_path"], "/api/v1/workspaces/acme-edge/fleet/config");
+    assert_eq!(cfg["policies_path"], "/api/v1/workspaces/acme-edge/fleet/policies");
+    assert_eq!(cfg["activePolicies"][0]["scope"], "org");
+    assert_eq!(cfg["activePolicies"][1]["scope"], "workspace");
+    let prod = cfg["clusters"].as_array().unwrap().iter().find(|c| c["clusterId"] == "eks-prod-us").unwrap();
+    assert_eq!(prod["desiredSnapshot"]["id"], "eks-prod-us@r2");
+    let (status, policies) = s.get("/api/v1/workspaces/acme-edge/fleet/policies", VIEWER).await;
+    assert_eq!((status, policies["activePolicies"].as_array().unwrap().len()), (200, 2));
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet/config", SCOPED).await, 403, "PERMISSION_DENIED");
+}
+
+fn heartbeat(node: &str, snapshot: &str, hash: &str) -> Value {
+    json!({ "node": node, "appliedSnapshot": snapshot, "appliedHash": hash, "runtimeVersion": "3.6.1",
+            "metrics": { "cpu": 10.0, "memory": 20.0, "tps": 300.0, "heap": 40.0, "hotSwapErrors": 0 } })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_heartbeats_answer_with_directives_per_record() {
+    let s = start().await;
+    let (_, stage) = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await;
+    let hash = stage["desiredHash"].as_str().unwrap();
+    let old = s.get("/api/v1/snapshots/gke-stage-eu@r1", VIEWER).await.1["hash"].as_str().unwrap().to_owned();
+    let batch = json!({ "heartbeats": [
+        heartbeat("gw-stage-eu-4", "gke-stage-eu@r2", hash),           // recovers: in sync, nothing to do
+        heartbeat("gw-stage-eu-1", "gke-stage-eu@r1", &old),           // falls behind: auto-reconcile
+        heartbeat("ghost-node", "gke-stage-eu@r2", hash),              // unknown
+        { "node": "gw-stage-eu-2", "runtimeVersion": "3.6.1", "syncError": "lower case" }, // malformed sync error
+        { "node": "gw-stage-eu-3", "runtimeVersion": "3.6.1", "atMs": 99_999_999_999_999u64 }, // from the future
+    ]});
+    let (status, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, batch).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(2), Some(3)));
+    assert!(r["results"][0].get("directive").is_none() && r["results"][0].get("error").is_none());
+    assert_eq!(r["results"][1]["directive"]["kind"], "reconcile");
+    assert_eq!(r["results"][1]["directive"]["snapshot"], "gke-stage-eu@r2");
+    assert_eq!(r["results"][1]["directive"]["artifact"], format!("/api/v1/artifacts/{hash}"));
+    assert_eq!(r["results"][2]["error"]["code"], "NOT_FOUND");
+    assert_eq!(r["results"][3]["error"]["code"], "INVALID_INPUT");
+    assert_eq!(r["results"][4]["error"]["code"], "FUTURE_HEARTBEAT");
+    let (_, c) = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await;
+    assert_eq!((c["inSync"].as_u64(), c["cohesion"].as_u64()), (Some(3), Some(75)));
+
+    // Whole-body refusals change nothing.
+    let before = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1;
+    let raw = |body: &'static str, ct: &'static str| {
+        s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", ct).body(body).send()
+    };
+    assert_error(&json(raw("{\"heartbeats\": [", "application/json").await.unwrap()).await, 400, "INVALID_INPUT");
+    assert_error(&json(raw("{\"beats\": []}", "application/json").await.unwrap()).await, 400, "INVALID_INPUT");
+    assert_error(&json(raw("node=gw-1", "application/x-www-form-urlencoded").await.unwrap()).await, 415, "UNSUPPORTED_MEDIA_TYPE");
+    let huge = format!("{{\"heartbeats\": [{}]}}", vec![heartbeat("gw-stage-eu-1", "gke-stage-eu@r2", hash).to_string(); 1_000].join(","));
+    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/json").body(huge).send().await.unwrap();
+    assert_error(&json(r).await, 413, "PAYLOAD_TOO_LARGE");
+    assert_error(&s.send(Method::POST, "/api/v1/heartbeats", VIEWER, json!({ "heartbeats": [] })).await, 403, "PERMISSION_DENIED");
+    assert_eq!(s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1, before, "refused bodies changed state");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_heartbeat_records_in_and_outcomes_out() {
+    use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome, OutcomeRecord};
+    use fleetgov::{ContentHash, Metrics, NodeHandle, ProcessStatus};
+    use zerocopy::IntoBytes;
+
+    let s = start().await;
+    let (status, enrolled) =
+        s.send(Method::POST, "/api/v1/clusters/azure-dev-west/nodes", OPERATOR, json!({ "nodes": ["bin-1", "bin-2"] })).await;
+    assert_eq!((status, enrolled["total"].as_u64()), (201, Some(5)), "{enrolled}");
+    let handles: Vec<NodeHandle> = enrolled["handles"].as_array().unwrap().iter().map(|h| NodeHandle::from_raw(h.as_u64().unwrap())).collect();
+    let (_, dev) = s.get("/api/v1/clusters/azure-dev-west", VIEWER).await;
+    let hash: ContentHash = dev["desiredHash"].as_str().unwrap().parse().unwrap();
+    let now = s.engine.clock().now_ms();
+    let version = "3.6.1".parse().unwrap();
+    let good = HeartbeatRecord::new(handles[0], now, version, ProcessStatus::Ready, Metrics::default()).with_applied(2, hash);
+    let stale_rev = HeartbeatRecord::new(handles[1], now, version, ProcessStatus::Ready, Metrics::default());
+    let unknown = HeartbeatRecord::new(NodeHandle::from_raw(u64::MAX), now, version, ProcessStatus::Ready, Metrics::default());
+    let mut body = Vec::new();
+    for r in [good, stale_rev, unknown] {
+        body.extend_from_slice(r.as_bytes());
+    }
+    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/octet-stream").body(body.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-fleetgov-accepted"], "2");
+    assert_eq!(r.headers()["x-fleetgov-refused"], "1");
+    let mut out = r.bytes().await.unwrap().to_vec();
+    assert_eq!(out.len(), 3 * OUTCOME_SIZE);
+    let outcomes = OutcomeRecord::from_bytes_mut(&mut out).unwrap();
+    assert_eq!(outcomes[0].outcome(), Some(Outcome::Accepted));
+    assert_eq!(outcomes[1].outcome(), Some(Outcome::Reconcile), "azure-dev-west auto-reconciles");
+    assert_eq!(outcomes[1].directive(), Some((2, hash)));
+    assert_eq!(outcomes[2].outcome(), Some(Outcome::UnknownNode));
+    let (_, node) = s.get("/api/v1/nodes/bin-1", VIEWER).await;
+    assert_eq!(node["configStatus"], "IN_SYNC");
+
+    // A bad record refuses the whole batch, naming it; nothing is applied.
+    let before = s.get("/api/v1/clusters/azure-dev-west", VIEWER).await.1;
+    let mut bad = body.clone();
+    bad[128] = 9; // record 1: unknown format version
+    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/octet-stream").body(bad).send().await.unwrap();
+    let e = json(r).await;
+    assert_error(&e, 400, "INVALID_INPUT");
+    assert!(e.1["error"]["message"].as_str().unwrap().contains("record 1"), "{}", e.1);
+    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/octet-stream").body(body[..200].to_vec()).send().await.unwrap();
+    assert_error(&json(r).await, 400, "INVALID_INPUT");
+    assert_eq!(s.get("/api/v1/clusters/azure-dev-west", VIEWER).await.1, before);
+    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(SCOPED)).header("content-type", "application/octet-stream").body(body).send().await.unwrap();
+    assert_error(&json(r).await, 403, "PERMISSION_DENIED");
+    let conflict = s.send(Method::POST, "/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": ["fresh", "bin-1"] })).await;
+    assert_error(&conflict, 409, "CONFLICT");
+    assert_error(&s.get("/api/v1/nodes/fresh", VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.send(Method::POST, "/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": ["bad id!"] })).await, 400, "INVALID_INPUT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_then_pull_the_artifact() {
+    let s = start().await;
+    let (status, snap) =
+        s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, json!({ "content": "rate_limit: 700\n" })).await;
+    assert_eq!(status, 201, "{snap}");
+    assert_eq!((snap["id"].as_str(), snap["author"].as_str()), (Some("eks-prod-us@r3"), Some("omar")));
+    assert_eq!(snap["hash"], fleetgov::ContentHash::of(b"rate_limit: 700\n").to_string());
+    let (_, c) = s.get("/api/v1/clusters/eks-prod-us", VIEWER).await;
+    assert_eq!((c["cohesion"].as_u64(), c["status"].as_str()), (Some(0), Some("DIVERGENT")));
+
+    let r = s.request(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", Some(ADMIN)).header("content-type", "application/octet-stream").body(vec![1u8, 2, 3]).send().await.unwrap();
+    let (status, bin) = json(r).await;
+    assert_eq!((status, bin["revision"].as_u64()), (201, Some(4)));
+    let r = s.request(Method::GET, &format!("/api/v1/artifacts/{}", bin["hash"].as_str().unwrap()), Some(VIEWER)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], format!("\"{}\"", bin["hash"].as_str().unwrap()));
+    assert_eq!(&r.bytes().await.unwrap()[..], &[1, 2, 3]);
+    assert_error(&s.get(&format!("/api/v1/artifacts/{}", "0".repeat(64)), VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/artifacts/not-a-hash", VIEWER).await, 400, "INVALID_INPUT");
+    let (status, got) = s.get("/api/v1/snapshots/eks-prod-us@r4", VIEWER).await;
+    assert_eq!((status, got["sizeBytes"].as_u64()), (200, Some(3)));
+    assert_error(&s.get("/api/v1/snapshots/eks-prod-us@r99", VIEWER).await, 404, "NOT_FOUND");
+
+    assert_error(&s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", VIEWER, json!({ "content": "x" })).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, json!({ "content": "" })).await, 400, "INVALID_INPUT");
+    assert_error(&s.send(Method::POST, "/api/v1/clusters/nope/snapshots", OPERATOR, json!({ "content": "x" })).await, 404, "NOT_FOUND");
+    let r = s.request(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", Some(OPERATOR)).header("content-type", "image/png").body("x").send().await.unwrap();
+    assert_error(&json(r).await, 415, "UNSUPPORTED_MEDIA_TYPE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_sync_is_justified_role_checked_audited_and_provable() {
+    let s = start().await;
+    let node = |reason: &str| json!({ "target": { "node": "gw-dev-west-2" }, "reason": reason });
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, node("   ")).await, 400, "JUSTIFICATION_REQUIRED");
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, json!({ "target": { "node": "x" } })).await, 400, "INVALID_INPUT");
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", VIEWER, node("Emergency disaster recovery")).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", SCOPED, node("Emergency disaster recovery")).await, 403, "PERMISSION_DENIED");
+    let ws = json!({ "target": { "workspace": "acme-edge" }, "reason": "Rollback due to failed deployment" });
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, ws.clone()).await, 403, "PERMISSION_DENIED");
+    let two = json!({ "target": { "node": "gw-dev-west-2", "cluster": "azure-dev-west" }, "reason": "x" });
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, two).await, 400, "INVALID_INPUT");
+    let ghost = json!({ "target": { "node": "ghost" }, "reason": "Emergency disaster recovery" });
+    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, ghost).await, 404, "NOT_FOUND");
+    let (_, before) = s.get("/api/v1/audit?action=force_sync_node,force_sync_cluster,global_overwrite", VIEWER).await;
+    assert_eq!(before["records"].as_array().unwrap().len(), 0, "refused overrides are not recorded");
+
+    let (status, record) = s.send(Method::POST, "/api/v1/force-sync", OPERATOR, node("Node re-provisioning after hardware failure")).await;
+    assert_eq!(status, 201, "{record}");
+    assert_eq!(record["action"], "force_sync_node");
+    assert_eq!((record["actor"].as_str(), record["role"].as_str()), (Some("omar"), Some("operator")));
+    assert_eq!(record["target"], "node:gw-dev-west-2");
+    assert_eq!(record["justification"], "Node re-provisioning after hardware failure");
+    let (status, global) = s.send(Method::POST, "/api/v1/force-sync", ADMIN, ws).await;
+    assert_eq!((status, global["action"].as_str()), (201, Some("global_overwrite")));
+
+    // The forced node's next heartbeat is answered with force_sync.
+    let hb = json!({ "heartbeats": [{ "node": "gw-dev-west-2", "runtimeVersion": "3.6.1" }] });
+    let (_, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, hb).await;
+    assert_eq!(r["results"][0]["directive"]["kind"], "force_sync", "{r}");
+
+    // The audit log lists both overrides, newest first, and proves them.
+    let (_, audit) = s.get("/api/v1/audit?action=force_sync_node,global_overwrite&limit=10", VIEWER).await;
+    let seqs: Vec<u64> = audit["records"].as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [global["seq"].as_u64().unwrap(), record["seq"].as_u64().unwrap()]);
+    let (_, page) = s.get("/api/v1/audit?limit=2", VIEWER).await;
+    assert_eq!(page["records"].as_array().unwrap().len(), 2);
+    let older = page["nextBefore"].as_u64().unwrap();
+    let (_, next) = s.get(&format!("/api/v1/audit?limit=2&before={older}"), VIEWER).await;
+    assert!(next["records"][0]["seq"].as_u64().unwrap() < older);
+    assert_error(&s.get("/api/v1/audit?action=launch_missiles", VIEWER).await, 400, "INVALID_INPUT");
+    // A token of another workspace sees none of acme-edge's records.
+    let (_, scoped) = s.get("/api/v1/audit?action=force_sync_node", SCOPED).await;
+    assert_eq!(scoped["records"].as_array().unwrap().len(), 0);
+    assert_error(&s.get(&format!("/api/v1/audit/{}/proof", record["seq"]), SCOPED).await, 403, "PERMISSION_DENIED");
+
+    let (status, proof) = s.get(&format!("/api/v1/audit/{}/proof", record["seq"]), VIEWER).await;
+    assert_eq!(status, 200, "{proof}");
+    let verifier: CheckpointVerifier = proof["verifierKey"].as_str().unwrap().parse().unwrap();
+    let checkpoint = Checkpoint::open(proof["checkpoint"].as_str().unwrap(), &verifier).unwrap();
+    let inclusion: InclusionProof = serde_json::from_value(proof["proof"].clone()).unwrap();
+    let leaf: TreeHash = serde_json::from_value(proof["record"]["leafHash"].clone()).unwrap();
+    inclusion.verify(&leaf, &checkpoint.head()).unwrap();
+    let mut forged = inclusion.clone();
+    forged.leaf_index ^= 1;
+    assert!(forged.verify(&leaf, &checkpoint.head()).is_err());
+    assert_error(&s.get("/api/v1/audit/999999/proof", VIEWER).await, 404, "NOT_FOUND");
+
+    let (status, cp) = s.get("/api/v1/checkpoint", VIEWER).await;
+    assert_eq!(status, 200);
+    let opened = Checkpoint::open(cp["checkpoint"].as_str().unwrap(), &verifier).unwrap();
+    assert_eq!(Some(opened.size), cp["size"].as_u64());
+    assert!(opened.size >= checkpoint.size);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attestations_are_signed_and_checkable() {
+    let s = start().await;
+    let at = s.engine.clock().now_ms();
+    let (status, a) = s.get(&format!("/api/v1/attestations?cluster=gke-stage-eu&at={at}"), VIEWER).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(a["nodes"][3]["snapshot"], "gke-stage-eu@r1", "gw-stage-eu-4 ran the old revision");
+    let verifier: CheckpointVerifier = a["verifierKey"].as_str().unwrap().parse().unwrap();
+    let note = verifier.open_note(a["note"].as_str().unwrap()).unwrap();
+    assert!(note.contains("cluster gke-stage-eu") && note.contains(&format!("at {at}")), "{note}");
+    // Before anything was reported, nothing ran.
+    let (_, early) = s.get("/api/v1/attestations?cluster=gke-stage-eu&at=1", VIEWER).await;
+    assert_eq!(early["nodes"].as_array().unwrap().len(), 0);
+    assert_error(&s.get("/api/v1/attestations?cluster=nope", VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/attestations", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu&at=soon", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu", SCOPED).await, 403, "PERMISSION_DENIED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_and_methods_are_json_errors_and_the_server_keeps_serving() {
+    let s = start().await;
+    assert_error(&s.get("/api/v1/nothing-here", VIEWER).await, 404, "NOT_FOUND");
+    let r = s.request(Method::DELETE, "/api/v1/clusters", Some(ADMIN)).send().await.unwrap();
+    assert_error(&json(r).await, 405, "METHOD_NOT_ALLOWED");
+    for garbage in ["", "null", "[]", "{\"heartbeats\": null}", "\u{0}\u{1}", "{\"heartbeats\": [{\"node\": 5}]}"] {
+        let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/json").body(garbage).send().await.unwrap();
+        assert_error(&json(r).await, 400, "INVALID_INPUT");
+    }
+    assert_eq!(s.get("/api/v1/clusters", VIEWER).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_expose_cohesion_counts_and_ingest() {
+    let s = start().await;
+    let hb = json!({ "heartbeats": [{ "node": "gw-prod-us-1", "runtimeVersion": "3.6.1" }] });
+    s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, hb).await;
+    let r = s.request(Method::GET, "/metrics", Some(VIEWER)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    for line in [
+        "fleetgov_cluster_cohesion_percent{workspace=\"acme-edge\",cluster=\"gke-stage-eu\"} 75",
+        "fleetgov_cluster_cohesion_percent{workspace=\"acme-edge\",cluster=\"eks-prod-us\"} 75", // gw-prod-us-1 reported nothing applied
+        "fleetgov_cluster_nodes_enrolled{workspace=\"acme-edge\",cluster=\"azure-dev-west\"} 3",
+        "fleetgov_nodes_by_health{workspace=\"acme-edge\",health=\"connected\"} 11",
+        "fleetgov_nodes_by_drift{workspace=\"acme-edge\",drift=\"needs_reconcile\"} 4",
+        "fleetgov_heartbeats_total{source=\"json\"} 1",
+        "fleetgov_cluster_root_cause_nodes{workspace=\"acme-edge\",cluster=\"azure-dev-west\",code=\"NATS_TIMEOUT\"} 1",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert_error(&json(s.request(Method::GET, "/metrics", Some(SCOPED)).send().await.unwrap()).await, 403, "PERMISSION_DENIED");
+    assert_error(&json(s.request(Method::GET, "/metrics", None).send().await.unwrap()).await, 401, "UNAUTHENTICATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pages_and_demo_tokens_are_served() {
+    let s = start().await;
+    for (path, needle) in [
+        ("/cluster", "Cluster Manager"),
+        ("/dashboard/observe", "Fleet rollout posture"),
+        ("/assets/cluster.js", "Force Global Snapshot"),
+        ("/assets/observe.js", "histogram"),
+        ("/assets/common.js", "EventSource"),
+        ("/assets/style.css", "--green"),
+    ] {
+        let r = s.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.text().await.unwrap().contains(needle), "{path}");
+    }
+    let r = s.client.get(format!("{}/api/v1/demo-tokens", s.base)).send().await.unwrap();
+    let (status, tokens) = json(r).await;
+    assert_eq!(status, 200);
+    assert_eq!(tokens, json!([{ "token": VIEWER, "actor": "vera", "role": "viewer" }]), "only tokens marked demo");
+}

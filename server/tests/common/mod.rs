@@ -1,0 +1,111 @@
+//! A real server on an ephemeral loopback port, for the integration tests.
+
+#![allow(dead_code)] // each test file uses its own part of the helpers
+
+use std::sync::Arc;
+
+use fleetgov::{ClusterSpec, Engine, Environment, WorkspaceSpec};
+use fleetgov_server::{AppState, ServerConfig};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+
+pub const VIEWER: &str = "test-viewer-token";
+pub const OPERATOR: &str = "test-operator-token";
+pub const ADMIN: &str = "test-admin-token";
+/// A viewer of the `other-ws` workspace only.
+pub const SCOPED: &str = "test-scoped-token";
+
+const CONFIG: &str = r#"
+body_limit_bytes = 65536
+event_poll_ms = 50
+[simulation]
+enabled = false
+[[tokens]]
+token = "test-viewer-token"
+actor = "vera"
+role = "viewer"
+workspaces = ["*"]
+demo = true
+[[tokens]]
+token = "test-operator-token"
+actor = "omar"
+role = "operator"
+workspaces = ["*"]
+[[tokens]]
+token = "test-admin-token"
+actor = "ada"
+role = "admin"
+workspaces = ["*"]
+[[tokens]]
+token = "test-scoped-token"
+actor = "sam"
+role = "operator"
+workspaces = ["other-ws"]
+"#;
+
+pub struct Server {
+    pub base: String,
+    pub engine: Arc<Engine>,
+    pub client: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts a server over the seeds' demo fleet plus a second workspace
+/// `other-ws` (cluster `other-cluster`, node `other-1`).
+pub async fn start() -> Server {
+    let config = ServerConfig::parse(CONFIG, false).unwrap();
+    let engine = Arc::new(Engine::new());
+    let now = engine.clock().now_ms();
+    fleetgov::demo::populate(&engine, now).unwrap();
+    engine.upsert_workspace(WorkspaceSpec::new("other-ws")).unwrap();
+    engine.upsert_cluster(ClusterSpec::new("other-cluster", "other-ws", Environment::Staging)).unwrap();
+    engine.enroll("other-1", "other-cluster", now).unwrap();
+    fleetgov_server::demo::seed_policies(&engine).unwrap();
+    let state = AppState::new(engine.clone(), &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        fleetgov_server::serve(listener, state, &config, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Server { base, engine, client: reqwest::Client::new(), _shutdown: tx }
+}
+
+impl Server {
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let r = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// GET with a token; returns status and JSON body.
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        json(self.request(Method::GET, path, Some(token)).send().await.unwrap()).await
+    }
+
+    /// A JSON request with a token; returns status and JSON body.
+    pub async fn send(&self, method: Method, path: &str, token: &str, body: Value) -> (u16, Value) {
+        json(self.request(method, path, Some(token)).json(&body).send().await.unwrap()).await
+    }
+}
+
+pub async fn json(r: Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let text = r.text().await.unwrap();
+    assert!(ct.starts_with("application/json"), "status {status}: content type {ct:?}, body {text}");
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+/// Asserts an error response: status and code.
+pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "{}", got.1);
+    assert!(got.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
+}

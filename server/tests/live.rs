@@ -1,0 +1,156 @@
+//! The event stream over real HTTP, and the OpenAPI document against the router.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{OPERATOR, VIEWER, SCOPED, start};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Reads SSE events (name, JSON data) until `done` says so; fails after 20 s
+/// so a broken stream cannot hang the suite.
+async fn read_events(response: reqwest::Response, mut done: impl FnMut(&str, &Value) -> bool) -> Vec<(String, Value)> {
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("events within 20 s").expect("stream open").unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if data.is_empty() {
+                continue; // keep-alive comment
+            }
+            let value: Value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+            let stop = done(&name, &value);
+            events.push((name, value));
+            if stop {
+                return events;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_node_and_cluster_transitions() {
+    let s = start().await;
+    assert_eq!(s.request(Method::GET, "/api/v1/events", None).send().await.unwrap().status(), 401);
+    let r = s.client.get(format!("{}/api/v1/events?access_token={VIEWER}", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let watcher = tokio::spawn(read_events(r, |name, v| {
+        name == "cluster" && v["cluster"]["id"] == "eks-prod-us" && v["cluster"]["cohesion"] == 75
+    }));
+    let scoped = s.request(Method::GET, "/api/v1/events", Some(SCOPED)).send().await.unwrap();
+    let scoped_watcher = tokio::spawn(read_events(scoped, |name, _| name != "ready"));
+
+    // Flip gw-prod-us-1 between divergent and in sync until the watcher has
+    // seen it (the poller needs one baseline poll first; bounded by the
+    // watcher's own deadline).
+    let desired = s.get("/api/v1/clusters/eks-prod-us", VIEWER).await.1["desiredHash"].as_str().unwrap().to_owned();
+    let mut divergent = true;
+    while !watcher.is_finished() {
+        let hb = if divergent {
+            json!({ "node": "gw-prod-us-1", "runtimeVersion": "3.6.1", "syncError": "RELOAD_FAILURE: Incompatible Filter Signature" })
+        } else {
+            json!({ "node": "gw-prod-us-1", "runtimeVersion": "3.6.1", "appliedSnapshot": "eks-prod-us@r2", "appliedHash": desired })
+        };
+        let (status, _) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, json!({ "heartbeats": [hb] })).await;
+        assert_eq!(status, 200);
+        divergent = !divergent;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let events = watcher.await.unwrap();
+    assert_eq!(events[0].0, "ready");
+    let node = events.iter().find(|(n, v)| n == "node" && v["configStatus"] == "DIVERGENT").expect("a node event");
+    assert_eq!((node.1["node"].as_str(), node.1["cluster"].as_str()), (Some("gw-prod-us-1"), Some("eks-prod-us")));
+    assert_eq!(events.last().unwrap().1["cluster"]["status"], "SYNCING");
+
+    // The other workspace's token sees its own cluster's transitions and none of acme-edge's.
+    let (status, snap) = s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, json!({ "content": "x: 1" })).await;
+    assert_eq!(status, 201);
+    let hb = json!({ "node": "other-1", "runtimeVersion": "3.6.1", "appliedSnapshot": snap["id"], "appliedHash": snap["hash"] });
+    s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, json!({ "heartbeats": [hb] })).await;
+    let seen = scoped_watcher.await.unwrap();
+    let (name, first) = seen.last().unwrap();
+    assert!(first.to_string().contains("other-cluster"), "{name}: {first}");
+}
+
+/// Resolves `$ref`s and collects the required keys of an object schema
+/// (through `allOf`).
+fn required_keys(doc: &Value, schema: &Value) -> BTreeSet<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return required_keys(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut keys: BTreeSet<String> =
+        schema["required"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(str::to_owned)).collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        keys.extend(required_keys(doc, part));
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
+    let s = start().await;
+    let r = s.client.get(format!("{}/api/v1/openapi.json", s.base)).send().await.unwrap();
+    let doc: Value = r.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let served: BTreeSet<(String, String)> =
+        fleetgov_server::api::endpoints().iter().map(|e| (e.method.to_string(), e.path.to_owned())).collect();
+    assert_eq!(documented, served);
+    // Every $ref resolves.
+    let text = doc.to_string();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &piece[..piece.find('"').unwrap()];
+        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {name}");
+    }
+    // Real responses carry every key the document says is required.
+    let ok = |path: &str, method: &str, code: &str| -> Value {
+        doc["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"].clone()
+    };
+    let checks = [
+        ("/api/v1/clusters/{id}", "/api/v1/clusters/gke-stage-eu"),
+        ("/api/v1/clusters/{id}/nodes", "/api/v1/clusters/gke-stage-eu/nodes"),
+        ("/api/v1/nodes/{id}", "/api/v1/nodes/gw-stage-eu-4"),
+        ("/api/v1/workspaces", "/api/v1/workspaces"),
+        ("/api/v1/workspaces/{id}/fleet", "/api/v1/workspaces/acme-edge/fleet"),
+        ("/api/v1/workspaces/{id}/fleet/config", "/api/v1/workspaces/acme-edge/fleet/config"),
+        ("/api/v1/audit", "/api/v1/audit"),
+        ("/api/v1/checkpoint", "/api/v1/checkpoint"),
+        ("/api/v1/snapshots/{id}", "/api/v1/snapshots/eks-prod-us@r1"),
+    ];
+    for (template, path) in checks {
+        let (status, body) = s.get(path, VIEWER).await;
+        assert_eq!(status, 200, "{path}");
+        let missing: Vec<String> =
+            required_keys(&doc, &ok(template, "get", "200")).into_iter().filter(|k| body.get(k).is_none()).collect();
+        assert!(missing.is_empty(), "{path} lacks {missing:?}");
+    }
+    let (_, node) = s.get("/api/v1/nodes/gw-stage-eu-4", VIEWER).await;
+    let node_keys = required_keys(&doc, &doc["components"]["schemas"]["NodeView"]);
+    let actual: BTreeSet<String> = node.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(node_keys, actual, "NodeView schema and response differ");
+    let (_, error) = s.get("/api/v1/clusters/nope", VIEWER).await;
+    assert!(required_keys(&doc, &doc["components"]["schemas"]["Error"]).iter().all(|k| error.get(k).is_some()));
+}
