@@ -25,7 +25,7 @@ use crate::record::{HeartbeatRecord, Outcome, OutcomeRecord};
 const PARALLEL_CHUNK: usize = 4096;
 /// How many records ahead a batch prefetches its slots: enough to keep
 /// several cache misses in flight.
-const PREFETCH_DISTANCE: usize = 8;
+const PREFETCH_DISTANCE: usize = 32;
 
 /// Counts of a batch's outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
