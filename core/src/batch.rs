@@ -113,7 +113,7 @@ impl Engine {
     }
 
     fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64) -> (Outcome, Option<(u32, crate::ContentHash)>) {
-        let Ok(slot) = self.slot_of(r.handle()) else { return (Outcome::UnknownNode, None) };
+        let Ok(node) = self.resolve(r.handle()) else { return (Outcome::UnknownNode, None) };
         let applied = r.applied();
         let metrics = r.metrics();
         let obs = Observation {
@@ -125,7 +125,7 @@ impl Engine {
             metrics: &metrics,
             sync_error: r.sync_error(),
         };
-        match self.observe(slot, &obs, now_ms) {
+        match self.observe(node, &obs, now_ms) {
             Ok(None) => (Outcome::Accepted, None),
             Ok(Some(d)) => {
                 let outcome = match d.kind {

@@ -96,6 +96,14 @@ impl NodeHandle {
     }
 }
 
+/// A node resolved once per heartbeat: its slot number, slot and cluster.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeRef<'e> {
+    pub(crate) slot: u32,
+    pub(crate) cell: &'e crate::slot::Slot,
+    pub(crate) cluster: &'e ClusterState,
+}
+
 /// What a heartbeat reports, with ids resolved: the form every ingest path
 /// (struct, binary record) reduces to.
 #[derive(Clone, Copy, Debug)]
@@ -503,11 +511,22 @@ impl Engine {
     }
 
     pub(crate) fn slot_of(&self, handle: NodeHandle) -> Result<u32> {
-        let slot = handle.slot();
-        if (handle.0 >> 32) as u32 != self.tag || self.nodes.slot(slot).is_none() {
+        self.resolve(handle).map(|n| n.slot)
+    }
+
+    /// The node behind `handle`, with its slot and cluster looked up once.
+    #[inline]
+    pub(crate) fn resolve(&self, handle: NodeHandle) -> Result<NodeRef<'_>> {
+        if (handle.0 >> 32) as u32 != self.tag {
             return Err(Error::not_found(format_args!("node handle {:#x}", handle.0)));
         }
-        Ok(slot)
+        self.resolve_slot(handle.slot())
+    }
+
+    #[inline]
+    fn resolve_slot(&self, slot: u32) -> Result<NodeRef<'_>> {
+        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
+        Ok(NodeRef { slot, cell, cluster: self.cluster_at(cell.cluster()) })
     }
 
     /// Records a heartbeat of the node behind `handle` and answers with a
@@ -517,24 +536,26 @@ impl Engine {
     /// touch only the node's slot.
     #[inline]
     pub fn heartbeat(&self, handle: NodeHandle, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
-        let slot = self.slot_of(handle)?;
-        self.heartbeat_slot(slot, hb, self.clock.now_ms())
+        self.heartbeat_node(self.resolve(handle)?, hb, self.clock.now_ms())
     }
 
     /// [`heartbeat`](Self::heartbeat) by node id (one registry lookup more).
     pub fn heartbeat_by_id(&self, node: &str, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
         let slot = self.nodes.lookup(node).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
-        self.heartbeat_slot(slot, hb, self.clock.now_ms())
+        self.heartbeat_node(self.resolve_slot(slot)?, hb, self.clock.now_ms())
     }
 
-    fn heartbeat_slot(&self, slot: u32, hb: &Heartbeat<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
+    fn heartbeat_node<'e>(
+        &'e self,
+        node: NodeRef<'e>,
+        hb: &Heartbeat<'_>,
+        now_ms: u64,
+    ) -> Result<Option<Directive<'e>>> {
         hb.metrics.validate()?;
-        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
-        let cluster = self.cluster_at(cell.cluster());
         let revision = match (hb.applied_snapshot, hb.applied_hash) {
             (None, None) => 0,
             (Some(id), Some(_)) => match parse_snapshot_id(id) {
-                Some((c, r)) if c == &*cluster.id => r,
+                Some((c, r)) if c == &*node.cluster.id => r,
                 _ => 0,
             },
             _ => return Err(Error::invalid("applied_snapshot and applied_hash go together")),
@@ -548,19 +569,23 @@ impl Engine {
             metrics: &hb.metrics,
             sync_error: hb.sync_error.map(|e| (e.code, e.detail.as_str())),
         };
-        self.observe(slot, &obs, now_ms)
+        self.observe(node, &obs, now_ms)
     }
 
-    /// Applies one validated observation to its slot: the hot path.
-    pub(crate) fn observe(&self, slot: u32, obs: &Observation<'_>, now_ms: u64) -> Result<Option<Directive<'_>>> {
+    /// Applies one validated observation to its node's slot: the hot path.
+    pub(crate) fn observe<'e>(
+        &'e self,
+        node: NodeRef<'e>,
+        obs: &Observation<'_>,
+        now_ms: u64,
+    ) -> Result<Option<Directive<'e>>> {
         if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
             return Err(Error::new(
                 ErrorKind::FutureHeartbeat,
                 format!("heartbeat at {} ms is more than 5 minutes ahead of now ({now_ms} ms)", obs.at_ms),
             ));
         }
-        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
-        let cluster = self.cluster_at(cell.cluster());
+        let NodeRef { slot, cell, cluster } = node;
         let known = cluster.snapshot(obs.revision);
         let hash_ok = matches!((known, obs.hash), (Some(s), Some(h)) if s.hash == *h);
         let code = match obs.sync_error {

@@ -301,7 +301,8 @@ mod tests {
     #[test]
     fn malformed_records_are_rejected_with_their_index() {
         let good = record();
-        let mut cases: Vec<(&str, Box<dyn Fn(&mut [u8])>)> = vec![
+        type Corrupt = Box<dyn Fn(&mut [u8])>;
+        let mut cases: Vec<(&str, Corrupt)> = vec![
             ("version", Box::new(|b| b[0] = 2)),
             ("status", Box::new(|b| b[1] = 3)),
             ("code", Box::new(|b| b[2] = 200)),
