@@ -1,15 +1,8 @@
 //! Batch ingest of binary heartbeat records.
 //!
-//! # Guarantee
-//!
-//! A batch is first decoded and validated whole. If any record is malformed
-//! (bad version, bad enum value, NaN metric, a length that is not a multiple
-//! of the record size, ...) the call fails with `InvalidInput` naming the
-//! first bad record's index, and **nothing** of the batch is applied. A
-//! well-formed batch is then applied record by record, and each record gets
-//! its own outcome (accepted, with or without a directive; stale; from the
-//! future; unknown node) in the caller's outcome buffer: the state rules are
-//! per node, so one node's stale heartbeat never holds back another's.
+//! The guarantee (a malformed record rejects the whole batch, naming its
+//! index; a well-formed batch gets one outcome per record) and both record
+//! layouts are in [`crate::record`].
 //!
 //! Large batches are split across the rayon thread pool; each record touches
 //! only its node's slot (and shared counters on transitions), so the split

@@ -617,9 +617,7 @@ impl Engine {
             // One audit record per episode, written before the first
             // directive; a log that cannot record it gets no directive sent.
             let to = cluster.snapshot(desired).map_or("", |s| s.id.as_str());
-            if new.episode_open()
-                || self.record_auto_reconcile(slot, cell.cluster(), new.bucket(), to, obs.at_ms).is_ok()
-            {
+            if new.episode_open() || self.record_auto_reconcile(slot, cluster, new.bucket(), to, obs.at_ms).is_ok() {
                 kind = Some(DirectiveKind::Reconcile);
                 new = new.with_episode_open(true);
             }

@@ -18,6 +18,7 @@ use crate::audit::{
     AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, TreeHead,
 };
 use crate::authority_log::AuthorityEvent;
+use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::role::Role;
@@ -160,12 +161,11 @@ impl Engine {
     pub(crate) fn record_auto_reconcile(
         &self,
         slot: u32,
-        cluster: u32,
+        cluster: &ClusterState,
         from_revision: u32,
         to: &str,
         at_ms: u64,
     ) -> Result<()> {
-        let cluster = self.cluster_at(cluster);
         let node = self.nodes.id(slot);
         let from = match from_revision {
             0 => "no verified snapshot".to_owned(),
