@@ -1,0 +1,67 @@
+//! # fleetgov-nats
+//!
+//! fleetgov instances coordinated by NATS JetStream: agents send heartbeat
+//! batches over NATS, ingest instances share the clusters by leased
+//! partitions, artifacts are fetched by hash from a JetStream object store,
+//! and every cluster's owner writes its summary to a KV bucket that anyone
+//! reads as one merged fleet view.
+//!
+//! The engine each [`Instance`] serves is an `Arc<fleetgov::Engine>` the
+//! caller builds, with its authority (workspaces, clusters, snapshots) set up.
+//!
+//! ## Protocol
+//!
+//! | what | where | body |
+//! |---|---|---|
+//! | enrollment | request on `fleet.enroll.<ws>.<cluster>` | node ids separated by `\n`; reply: 8 bytes LE `NodeHandle::to_raw` per node |
+//! | heartbeats | request on `fleet.hb.<ws>.<cluster>` | whole 128-byte heartbeat records; reply: one 40-byte outcome record each |
+//! | error reply | any request | empty body, header `Fleet-Error: <CODE>: <message>`; nothing was applied |
+//! | artifacts | object store `FLEET_ARTIFACTS` | object name = hex blake3 hash; the fetcher verifies |
+//! | leases | KV `FLEET_PARTITIONS` (`max_age` = lease TTL) | key `p<k>` = owning instance id |
+//! | liveness | KV `FLEET_INSTANCES` (`max_age` = lease TTL) | key = encoded instance id |
+//! | fleet view | KV `FLEET_SUMMARIES` | key = encoded cluster id, value = JSON [`ClusterSummary`] |
+//!
+//! - Ids in subject tokens and keys are encoded: `.` -> `=2E`, `:` -> `=3A` ([`subject`]).
+//! - A cluster's partition is `u64::from_le_bytes(blake3(cluster_id)[0..8]) % N`, N = 16 by default ([`partition`]).
+//! - Instances subscribe in the queue group `fleetgov`, so during a handoff a request is handled once.
+//! - Outcome 5 (unknown node) means the cluster moved to an instance that
+//!   does not know the node's handle (handles are per engine): enroll again,
+//!   resend. [`FleetClient::report`] does that.
+//! - No responders and timeouts mean the cluster is between owners: retry
+//!   with backoff. [`FleetClient`] does that.
+//!
+//! ```no_run
+//! # async fn run() -> fleetgov_nats::Result<()> {
+//! use std::{sync::Arc, time::Duration};
+//! let nats = async_nats::connect("127.0.0.1:4222").await.unwrap();
+//! let engine = Arc::new(fleetgov::Engine::new());
+//! // ... set up the authority: workspaces, clusters, `Artifacts::publish` ...
+//! let instance = fleetgov_nats::Instance::start(nats.clone(), fleetgov_nats::InstanceConfig::new("ingest-1"), engine).await?;
+//! let js = async_nats::jetstream::new(nats);
+//! let view = fleetgov_nats::FleetView::load(&js, 1_700_000_000_000, Duration::from_secs(30)).await?;
+//! println!("{} nodes, cohesion {}%", view.totals.enrolled, view.totals.cohesion);
+//! instance.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
+
+mod artifact;
+mod buckets;
+mod client;
+pub mod demo;
+mod error;
+mod instance;
+pub mod lease;
+pub mod load;
+pub mod partition;
+mod service;
+pub mod subject;
+mod summary;
+pub mod wire;
+
+pub use artifact::Artifacts;
+pub use client::{ClusterNodes, ENROLL_BATCH, FleetClient, RetryPolicy};
+pub use error::{Error, Result};
+pub use instance::{Instance, InstanceConfig, InstanceStatus};
+pub use summary::{CauseNodes, ClusterSummary, FleetTotals, FleetView, RevisionNodes};
