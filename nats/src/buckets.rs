@@ -1,21 +1,37 @@
-//! Opening (creating on first use) the protocol's JetStream buckets.
+//! Opening (creating on first use) the protocol's JetStream KV buckets.
+//!
+//! A KV bucket is a stream laid out by the NATS key-value convention: stream
+//! `KV_<bucket>` on subjects `$KV.<bucket>.>`, one message per subject kept,
+//! rollups allowed, deletes denied, direct gets allowed, new messages
+//! discarded when full. The stream is created here directly (the client's
+//! own bucket creation first reads account fields that 2.9 servers do not
+//! send), then opened as a bucket.
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::{self, kv, stream};
 
 use crate::error::{Error, Result};
 
 /// The KV bucket `name` with one value per key, whose entries expire after
 /// `max_age` (`Duration::ZERO`: never). Instances with the same settings may
-/// open it concurrently.
+/// open it concurrently; a bucket made with other settings (another lease
+/// TTL) is used as it is.
 pub(crate) async fn key_value(js: &jetstream::Context, name: &str, max_age: Duration) -> Result<kv::Store> {
-    let config = kv::Config { bucket: name.to_owned(), history: 1, max_age, ..kv::Config::default() };
-    match js.create_key_value(config).await {
-        Ok(store) => Ok(store),
-        // Made by another process with other settings (another lease TTL): use it as it is.
-        Err(create) => {
-            js.get_key_value(name).await.map_err(|_| Error::transport(format!("create KV bucket {name}"), create))
-        }
-    }
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        ..stream::Config::default()
+    };
+    let created = js.create_stream(config).await.err();
+    js.get_key_value(name).await.map_err(|open| match created {
+        Some(create) => Error::transport(format!("create KV bucket {name}"), create),
+        None => Error::transport(format!("open KV bucket {name}"), open),
+    })
 }
