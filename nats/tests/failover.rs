@@ -1,0 +1,115 @@
+//! Two instances share the partitions; one is killed (no graceful release):
+//! its partitions move to the survivor, the agents follow (re-enrolling on
+//! outcome 5), and the merged view ends with every node counted exactly once.
+
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use fleetgov_nats::load::{ClusterPlan, SimFleet};
+use fleetgov_nats::{FleetClient, Instance, RetryPolicy, demo};
+use harness::{DEADLINE, NatsServer, config, engine, now_ms, view_until, wait_until};
+
+const CLUSTERS: usize = 8;
+const NODES_PER_CLUSTER: usize = 150;
+
+/// Node `i` starts on revision 1 if `i % 4 == 0`, else on revision 2 (desired).
+fn start_revision(cluster: &str, i: usize) -> Option<(u32, fleetgov::ContentHash)> {
+    let revision = if i % 4 == 0 { 1 } else { 2 };
+    Some((revision, demo::hash(cluster, revision)))
+}
+
+fn plans() -> Vec<ClusterPlan> {
+    demo::clusters(CLUSTERS)
+        .into_iter()
+        .map(|(cluster, ..)| ClusterPlan {
+            workspace: demo::WORKSPACE.to_owned(),
+            prefix: format!("gw-{cluster}"),
+            cluster,
+            nodes: NODES_PER_CLUSTER,
+            applied: start_revision,
+        })
+        .collect()
+}
+
+/// In sync once settled: every node of an auto-reconciling cluster (they
+/// follow the directive to revision 2), and the revision-2 nodes of the one
+/// that does not reconcile by itself.
+fn expected_in_sync() -> u64 {
+    demo::clusters(CLUSTERS)
+        .iter()
+        .map(|(_, _, _, auto)| if *auto { NODES_PER_CLUSTER } else { NODES_PER_CLUSTER * 3 / 4 } as u64)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doubled() {
+    let Some(server) = NatsServer::start().await else { return };
+    let (nats_a, nats_b) = (server.connect().await, server.connect().await);
+    let a = Instance::start(nats_a.clone(), config("ingest-a"), engine(&nats_a, CLUSTERS).await).await.unwrap();
+    let b = Instance::start(nats_b.clone(), config("ingest-b"), engine(&nats_b, CLUSTERS).await).await.unwrap();
+
+    // The newcomer gets a fair share: eight partitions each, none shared.
+    let shared =
+        wait_until(DEADLINE, || async { a.owned_partitions().len() == 8 && b.owned_partitions().len() == 8 }).await;
+    assert!(shared, "no fair split: a {:?}, b {:?}", a.owned_partitions(), b.owned_partitions());
+    let mut all: Vec<u32> = a.owned_partitions().into_iter().chain(b.owned_partitions()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..16).collect::<Vec<_>>());
+    let served_by_b = b.status().clusters;
+    assert!(!served_by_b.is_empty() && !a.status().clusters.is_empty(), "both instances must serve clusters");
+
+    let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
+    let mut fleet = SimFleet::enroll(client, &plans(), 100, 8).await.unwrap();
+    let total = (CLUSTERS * NODES_PER_CLUSTER) as u64;
+    assert_eq!(fleet.nodes() as u64, total);
+    fleet.round(now_ms(), 8).await.unwrap();
+
+    // Kill b: no unsubscribe handshake, no lease release.
+    let killed_at = Instant::now();
+    drop(b);
+    let mut rounds = 0;
+    while a.owned_partitions().len() < 16 {
+        assert!(killed_at.elapsed() < DEADLINE, "a never took b's partitions: {:?}", a.status());
+        fleet.round(now_ms(), 8).await.unwrap(); // agents keep sending; b's clusters wait for a new owner
+        rounds += 1;
+    }
+    assert!(rounds > 0);
+    let status = a.status();
+    for cluster in &served_by_b {
+        assert!(status.clusters.contains(cluster), "{cluster} did not move to a: {status:?}");
+    }
+
+    // Traffic continues until the view settles; then it counts each node once.
+    let js = async_nats::jetstream::new(server.connect().await);
+    let expected = expected_in_sync();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        fleet.round(now_ms(), 8).await.unwrap();
+        let view = view_until(&js, "summaries", |v| v.clusters.len() == CLUSTERS).await;
+        let settled = view.clusters.values().all(|s| s.owner == "ingest-a" && s.at_ms > fleet_round_floor())
+            && view.totals.enrolled == total
+            && view.totals.in_sync == expected;
+        if settled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never settled: {:#?}", view.totals);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(fleet.reenrolled() >= (served_by_b.len() * NODES_PER_CLUSTER) as u64, "b's nodes re-enrolled at a");
+    assert_eq!(
+        fleet.count_applied(|cluster, applied| applied == Some((2, demo::hash(cluster, 2)))) as u64,
+        expected,
+        "the generator's own count of nodes on the desired revision"
+    );
+    // The view stays exact while traffic goes on.
+    fleet.round(now_ms(), 8).await.unwrap();
+    let view = view_until(&js, "steady", |v| v.totals.enrolled == total).await;
+    assert_eq!((view.totals.enrolled, view.totals.in_sync), (total, expected));
+    a.shutdown().await;
+}
+
+/// Summaries older than this were written before the test could have settled.
+fn fleet_round_floor() -> u64 {
+    now_ms().saturating_sub(5_000)
+}
