@@ -1,1 +1,282 @@
-fn main() {}
+//! `fleetgov-nats`: an ingest instance, a load generator, the merged fleet
+//! view and a throughput bench, over the demo fleet (see `fleetgov_nats::demo`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use fleetgov::{ContentHash, Engine};
+use fleetgov_nats::load::{ClusterPlan, SimFleet};
+use fleetgov_nats::{Artifacts, FleetClient, FleetView, Instance, InstanceConfig, RetryPolicy, demo};
+
+#[derive(Parser)]
+#[command(about = "fleetgov over NATS JetStream: ingest, load, view, bench")]
+struct Cli {
+    /// The NATS server.
+    #[arg(long, global = true, default_value = "nats://127.0.0.1:4222")]
+    url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs one ingest instance over the demo fleet until Ctrl-C or SIGTERM (then releases its leases).
+    Ingest {
+        /// The instance id, unique among live instances.
+        #[arg(long)]
+        id: String,
+        /// Partitions the clusters are spread over (every instance must agree).
+        #[arg(long, default_value_t = 16)]
+        partitions: u32,
+        /// Demo clusters in the authority (every instance and the load generator must agree).
+        #[arg(long, default_value_t = 8)]
+        clusters: usize,
+        /// Lease TTL in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        lease_ttl_ms: u64,
+    },
+    /// Simulates a fleet: enrolls the nodes, then every node heartbeats once per round.
+    Load {
+        /// Nodes in all.
+        #[arg(long, default_value_t = 10_000)]
+        nodes: usize,
+        /// Demo clusters to spread them over.
+        #[arg(long, default_value_t = 8)]
+        clusters: usize,
+        /// Heartbeats per second (rounds are paced to it).
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        /// Records per batch.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Batches in flight.
+        #[arg(long, default_value_t = 16)]
+        in_flight: usize,
+        /// Stop after this many rounds (default: until Ctrl-C).
+        #[arg(long)]
+        rounds: Option<u64>,
+    },
+    /// Prints the merged fleet view.
+    View {
+        /// Summaries older than this many milliseconds are flagged stale.
+        #[arg(long, default_value_t = 30_000)]
+        stale_after_ms: u64,
+    },
+    /// Measures the heartbeats per second one in-process instance ingests when fed through NATS.
+    Bench {
+        /// Nodes in all.
+        #[arg(long, default_value_t = 1_000_000)]
+        nodes: usize,
+        /// Demo clusters to spread them over.
+        #[arg(long, default_value_t = 16)]
+        clusters: usize,
+        /// Records per batch.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Batches in flight.
+        #[arg(long, default_value_t = 64)]
+        in_flight: usize,
+        /// Timed rounds (every node once per round).
+        #[arg(long, default_value_t = 3)]
+        rounds: u64,
+    },
+}
+
+type Outcome = Result<(), Box<dyn std::error::Error>>;
+
+#[tokio::main]
+async fn main() -> Outcome {
+    let cli = Cli::parse();
+    let nats = async_nats::connect(&cli.url).await?;
+    match cli.command {
+        Command::Ingest { id, partitions, clusters, lease_ttl_ms } => {
+            ingest(nats, id, partitions, clusters, lease_ttl_ms).await
+        }
+        Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
+            load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
+        }
+        Command::View { stale_after_ms } => view(nats, Duration::from_millis(stale_after_ms)).await,
+        Command::Bench { nodes, clusters, batch, in_flight, rounds } => {
+            bench(nats, nodes, clusters, batch, in_flight, rounds).await
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A fresh engine holding the demo authority.
+async fn demo_engine(nats: &async_nats::Client, clusters: usize) -> Result<Arc<Engine>, fleetgov_nats::Error> {
+    let engine = Arc::new(Engine::new());
+    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await?;
+    demo::authority(&engine, &artifacts, clusters, now_ms()).await?;
+    Ok(engine)
+}
+
+async fn ingest(nats: async_nats::Client, id: String, partitions: u32, clusters: usize, lease_ttl_ms: u64) -> Outcome {
+    let engine = demo_engine(&nats, clusters).await?;
+    let lease_ttl = Duration::from_millis(lease_ttl_ms);
+    let config = InstanceConfig {
+        partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,
+        lease_ttl,
+        tick: lease_ttl / 3,
+        ..InstanceConfig::new(id.clone())
+    };
+    let instance = Instance::start(nats, config, engine).await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut shown = None;
+    loop {
+        let status = instance.status();
+        if shown.as_ref() != Some(&status) {
+            println!("[{id}] partitions {:?} clusters {:?}", status.partitions, status.clusters);
+            if let Some(e) = &status.last_error {
+                println!("[{id}] last tick failed: {e}");
+            }
+            shown = Some(status);
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+    println!("[{id}] shutting down: releasing leases");
+    instance.shutdown().await;
+    Ok(())
+}
+
+/// `nodes` spread evenly over the first `clusters` demo clusters, starting on
+/// revision 2 (desired) except every fourth node on revision 1.
+fn plans(nodes: usize, clusters: usize, start: fn(&str, usize) -> Option<(u32, ContentHash)>) -> Vec<ClusterPlan> {
+    let clusters = demo::clusters(clusters.max(1));
+    let count = clusters.len();
+    clusters
+        .into_iter()
+        .enumerate()
+        .map(|(k, (cluster, ..))| ClusterPlan {
+            workspace: demo::WORKSPACE.to_owned(),
+            prefix: format!("gw-{cluster}"),
+            cluster,
+            nodes: nodes / count + usize::from(k < nodes % count),
+            applied: start,
+        })
+        .collect()
+}
+
+fn mostly_current(cluster: &str, i: usize) -> Option<(u32, ContentHash)> {
+    let revision = if i % 4 == 0 { 1 } else { demo::DESIRED_REVISION };
+    Some((revision, demo::hash(cluster, revision)))
+}
+
+fn all_current(cluster: &str, _: usize) -> Option<(u32, ContentHash)> {
+    Some((demo::DESIRED_REVISION, demo::hash(cluster, demo::DESIRED_REVISION)))
+}
+
+async fn load(
+    nats: async_nats::Client,
+    nodes: usize,
+    clusters: usize,
+    rate: u64,
+    batch: usize,
+    in_flight: usize,
+    rounds: Option<u64>,
+) -> Outcome {
+    let client = FleetClient::new(nats, RetryPolicy::default()).await?;
+    let started = Instant::now();
+    let mut fleet = SimFleet::enroll(client, &plans(nodes, clusters, mostly_current), batch, in_flight).await?;
+    println!("[load] enrolled {} nodes in {:.1?}", fleet.nodes(), started.elapsed());
+    let period = Duration::from_secs_f64(fleet.nodes() as f64 / rate.max(1) as f64);
+    let mut round = 0;
+    while rounds.is_none_or(|r| round < r) {
+        let began = Instant::now();
+        let stats = tokio::select! {
+            stats = fleet.round(now_ms(), in_flight) => stats?,
+            _ = tokio::signal::ctrl_c() => break,
+        };
+        round += 1;
+        println!(
+            "[load] round {round}: {} heartbeats in {:.2?}, {} directives, {} artifacts fetched and verified, {} re-enrolled so far",
+            stats.heartbeats,
+            began.elapsed(),
+            stats.directives,
+            stats.artifacts,
+            fleet.reenrolled()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(period.saturating_sub(began.elapsed())) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    Ok(())
+}
+
+async fn view(nats: async_nats::Client, stale_after: Duration) -> Outcome {
+    let js = async_nats::jetstream::new(nats);
+    let view = FleetView::load(&js, now_ms(), stale_after).await?;
+    println!(
+        "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>8}",
+        "CLUSTER", "OWNER", "ENROLLED", "IN SYNC", "COHESION", "STATUS", "DESIRED", "AGE"
+    );
+    let now = now_ms();
+    for s in view.clusters.values() {
+        let stale = if s.at_ms < view.stale_before_ms { " STALE" } else { "" };
+        println!(
+            "{:<16} {:<12} {:>9} {:>9} {:>7}% {:<10} {:>7} {:>7.1}s{stale}",
+            s.cluster,
+            s.owner,
+            s.enrolled,
+            s.in_sync,
+            s.cohesion,
+            s.status.as_str(),
+            format!("r{}", s.desired_revision),
+            now.saturating_sub(s.at_ms) as f64 / 1000.0,
+        );
+    }
+    let t = &view.totals;
+    println!(
+        "fleet: {} clusters, {} / {} nodes in sync, cohesion {}% ({} healthy, {} syncing, {} divergent, {} stale)",
+        t.clusters, t.in_sync, t.enrolled, t.cohesion, t.healthy, t.syncing, t.divergent, t.stale
+    );
+    Ok(())
+}
+
+async fn bench(
+    nats: async_nats::Client,
+    nodes: usize,
+    clusters: usize,
+    batch: usize,
+    in_flight: usize,
+    rounds: u64,
+) -> Outcome {
+    let engine = demo_engine(&nats, clusters).await?;
+    let config = InstanceConfig { max_in_flight: in_flight.max(1), ..InstanceConfig::new("bench") };
+    let instance = Instance::start(nats.clone(), config, engine).await?;
+    if instance.owned_partitions().len() != 16 {
+        return Err("the bench needs a NATS server without other ingest instances".into());
+    }
+    let client = FleetClient::new(nats, RetryPolicy::default()).await?;
+    let started = Instant::now();
+    let mut fleet = SimFleet::enroll(client, &plans(nodes, clusters, all_current), batch, in_flight).await?;
+    let enrolled = started.elapsed();
+    println!(
+        "enrolled {} nodes in {enrolled:.2?} ({:.0} nodes/s)",
+        fleet.nodes(),
+        fleet.nodes() as f64 / enrolled.as_secs_f64()
+    );
+    fleet.round(now_ms(), in_flight).await?; // warm-up: first heartbeat of every node
+    let started = Instant::now();
+    let mut heartbeats = 0;
+    for _ in 0..rounds {
+        heartbeats += fleet.round(now_ms(), in_flight).await?.heartbeats;
+    }
+    let took = started.elapsed();
+    println!(
+        "{heartbeats} heartbeats in {took:.2?}: {:.0} heartbeats/s through NATS ({} nodes, batches of {batch}, {in_flight} in flight, one instance)",
+        heartbeats as f64 / took.as_secs_f64(),
+        fleet.nodes()
+    );
+    instance.shutdown().await;
+    Ok(())
+}
