@@ -106,11 +106,19 @@ impl AuthorityGuard<'_> {
 }
 
 impl Engine {
-    /// Takes the authority lock and applies the records not applied yet.
+    /// Takes the authority lock, adopts what other writers of a shared store
+    /// appended, and applies the records not applied yet: a change is checked
+    /// against the newest authority the fleet has.
     pub(crate) fn authority_lock(&self) -> Result<AuthorityGuard<'_>> {
+        self.lock_caught_up().map(|(guard, _)| guard)
+    }
+
+    /// The authority lock, caught up, and how many records were adopted.
+    fn lock_caught_up(&self) -> Result<(AuthorityGuard<'_>, u64)> {
         let mut guard = AuthorityGuard { engine: self, applied: self.authority.lock(), rounds: 0 };
+        let adopted = self.audit.catch_up()?;
         guard.apply_new()?;
-        Ok(guard)
+        Ok((guard, adopted))
     }
 
     /// Adopts the records that other writers appended to a shared audit
@@ -124,10 +132,7 @@ impl Engine {
     /// assert_eq!(e.catch_up().unwrap(), 0);
     /// ```
     pub fn catch_up(&self) -> Result<u64> {
-        let mut guard = AuthorityGuard { engine: self, applied: self.authority.lock(), rounds: 0 };
-        let adopted = self.audit.catch_up()?;
-        guard.apply_new()?;
-        Ok(adopted)
+        self.lock_caught_up().map(|(_, adopted)| adopted)
     }
 
     /// Applies the authority event of `record`.
