@@ -18,28 +18,14 @@ cd "$(dirname "$0")/.."
 PG_BIN=/usr/lib/postgresql/15/bin
 
 log() { echo "peers.sh: $*" >&2; }
+# shellcheck source=../scripts/apt.sh
+. scripts/apt.sh
 
 install_missing() {
     local missing=()
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-        log "missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) or run as root"
-        return 1
-    fi
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep the packages from starting system-wide servers of their own: the
-    # only servers running are the two this script starts (and stops).
-    local policy=/usr/sbin/policy-rc.d own_policy=""
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
-    fi
-    local status=0
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
-    [ -n "$own_policy" ] && rm -f "$policy"
-    return "$status"
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
 # A TCP port on 127.0.0.1 that nothing answers on.

@@ -10,6 +10,11 @@ if ! command -v cargo >/dev/null; then
   . "$HOME/.cargo/env"
 fi
 
+# The NATS tests start their own JetStream servers on 127.0.0.1.
+# shellcheck source=apt.sh
+. scripts/apt.sh
+command -v nats-server >/dev/null 2>&1 || apt_install nats-server
+
 echo "== Rust: unit, integration, property, stress and doc tests"
 cargo test --workspace --locked
 echo "== Rust: benches compile"

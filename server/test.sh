@@ -7,10 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
-fi
+# shellcheck source=../scripts/apt.sh
+. scripts/apt.sh
+command -v chromium >/dev/null 2>&1 || apt_install chromium
 (cd server/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
 
 cargo build --release --locked --example fleet_server

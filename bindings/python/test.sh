@@ -13,14 +13,11 @@ VENV="${FLEETGOV_PY_VENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
     # Debian ships venv support as a separate package.
-    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-      rm -rf "$VENV"
-      "$PYTHON" -m venv "$VENV"
-    else
-      echo "python3 -m venv failed; install the python3-venv package" >&2
-      exit 1
-    fi
+    # shellcheck source=../../scripts/apt.sh
+    . ../../scripts/apt.sh
+    apt_install python3-venv
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
   fi
 fi
 PY="$VENV/bin/python"

@@ -1,17 +1,26 @@
-//! What the engine writes into audit payloads, and how a durable log
-//! replays the authority state when it is reopened.
+//! What the engine writes into audit payloads, how the authority state is
+//! replayed from the log, and how authority changes are serialised with it.
 //!
 //! A payload is one line of JSON describing the event, then (for a publish)
 //! a newline and the artifact bytes, so that a reopened engine can serve
 //! every snapshot again. Execution state (enrolments, heartbeats) is not
 //! replayed: the fleet rebuilds it with its next heartbeats.
+//!
+//! The engine counts the records whose authority events it has applied. An
+//! authority change holds the [`AuthorityGuard`]: it first applies the
+//! records it has not (those of other writers of a shared audit store), then
+//! checks the change against that state, and appends its record only as the
+//! very next one. When the log has grown in between, nothing is written, the
+//! new records are applied and the change is checked again, so two writers
+//! can never both publish revision 5 of a cluster.
 
+use parking_lot::MutexGuard;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditAction, AuditRecord};
+use crate::audit::{AuditAction, AuditEntry, AuditRecord};
 use crate::cluster::ClusterSpec;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::policy::{Policy, PolicyScope};
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceSpec;
@@ -51,31 +60,100 @@ impl AuthorityEvent {
     }
 }
 
-impl Engine {
-    /// Replays the authority events of a reopened log, in order.
-    pub(crate) fn replay(&self, records: &[std::sync::Arc<AuditRecord>]) -> Result<()> {
-        for record in records {
-            let (event, bytes) = AuthorityEvent::decode(&record.payload)
-                .map_err(|e| e.context(format_args!("audit record {}", record.seq)))?;
-            let applied = match (record.action, event) {
-                (AuditAction::UpsertWorkspace, AuthorityEvent::Workspace { spec }) => self.apply_workspace(spec),
-                (AuditAction::UpsertCluster, AuthorityEvent::Cluster { spec }) => self.apply_cluster(spec),
-                (AuditAction::Publish, AuthorityEvent::Publish { snapshot }) => self.restore_snapshot(snapshot, bytes),
-                (
-                    AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
-                    AuthorityEvent::Force { .. },
-                )
-                | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. }) => Ok(()),
-                (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => {
-                    self.policies.upsert(policy).map(drop)
-                }
-                (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => {
-                    self.policies.remove(&scope, &id).map(drop)
-                }
-                (action, event) => Err(Error::invalid(format!("action {action} does not match its payload {event:?}"))),
-            };
-            applied.map_err(|e| e.context(format_args!("replaying audit record {}", record.seq)))?;
+/// How many times an authority change is checked again after other writers
+/// appended first, before it gives up with [`Conflict`](ErrorKind::Conflict).
+const MAX_ROUNDS: u32 = 64;
+
+/// The right to change authority, held while a change is checked, recorded
+/// and applied, so that the audit order is the apply order.
+pub(crate) struct AuthorityGuard<'e> {
+    engine: &'e Engine,
+    /// How many audit records have their authority events applied.
+    applied: MutexGuard<'e, u64>,
+    rounds: u32,
+}
+
+impl AuthorityGuard<'_> {
+    /// Appends the record of a change that was checked against the state as
+    /// of now. `Ok(false)`: the log grew in between (other writers of a
+    /// shared store, or this engine's non-authority records); nothing was
+    /// written, the new records are applied, and the caller checks again.
+    pub(crate) fn record(&mut self, entry: AuditEntry, event: AuthorityEvent, bytes: &[u8]) -> Result<bool> {
+        let entry = entry.payload(event.encode(bytes));
+        if let Some(record) = self.engine.audit.append_at(entry, *self.applied)? {
+            *self.applied = record.seq + 1;
+            return Ok(true);
+        }
+        self.rounds += 1;
+        if self.rounds >= MAX_ROUNDS {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "the audit log kept growing under an authority change; gave up",
+            ));
+        }
+        self.apply_new()?;
+        Ok(false)
+    }
+
+    /// Applies the authority events of the records not applied yet.
+    fn apply_new(&mut self) -> Result<()> {
+        for record in self.engine.audit.records_from(*self.applied, usize::MAX) {
+            self.engine.replay(&record)?;
+            *self.applied += 1;
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Takes the authority lock, adopts what other writers of a shared store
+    /// appended, and applies the records not applied yet: a change is checked
+    /// against the newest authority the fleet has.
+    pub(crate) fn authority_lock(&self) -> Result<AuthorityGuard<'_>> {
+        self.lock_caught_up().map(|(guard, _)| guard)
+    }
+
+    /// The authority lock, caught up, and how many records were adopted.
+    fn lock_caught_up(&self) -> Result<(AuthorityGuard<'_>, u64)> {
+        let mut guard = AuthorityGuard { engine: self, applied: self.authority.lock(), rounds: 0 };
+        let adopted = self.audit.catch_up()?;
+        guard.apply_new()?;
+        Ok((guard, adopted))
+    }
+
+    /// Adopts the records that other writers appended to a shared audit
+    /// store ([`AuditLog::with_store`](crate::audit::AuditLog::with_store))
+    /// and applies their authority changes (workspaces, clusters, snapshots,
+    /// policies); returns how many records were new. With a private log
+    /// (in memory or a file) there are none.
+    ///
+    /// ```
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// assert_eq!(e.catch_up().unwrap(), 0);
+    /// ```
+    pub fn catch_up(&self) -> Result<u64> {
+        self.lock_caught_up().map(|(_, adopted)| adopted)
+    }
+
+    /// Applies the authority event of `record`.
+    fn replay(&self, record: &AuditRecord) -> Result<()> {
+        let (event, bytes) = AuthorityEvent::decode(&record.payload)
+            .map_err(|e| e.context(format_args!("audit record {}", record.seq)))?;
+        let applied = match (record.action, event) {
+            (AuditAction::UpsertWorkspace, AuthorityEvent::Workspace { spec }) => self.apply_workspace(spec),
+            (AuditAction::UpsertCluster, AuthorityEvent::Cluster { spec }) => self.apply_cluster(spec),
+            (AuditAction::Publish, AuthorityEvent::Publish { snapshot }) => self.restore_snapshot(snapshot, bytes),
+            (
+                AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
+                AuthorityEvent::Force { .. },
+            )
+            | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. }) => Ok(()),
+            (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => self.policies.upsert(policy).map(drop),
+            (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => {
+                self.policies.remove(&scope, &id).map(drop)
+            }
+            (action, event) => Err(Error::invalid(format!("action {action} does not match its payload {event:?}"))),
+        };
+        applied.map_err(|e| e.context(format_args!("replaying audit record {}", record.seq)))
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
-use crate::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
+use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditStore, CheckpointSigner};
 use crate::authority_log::AuthorityEvent;
 use crate::journal::{HashRef, Journal, Transition};
 use crate::policy::PolicyRegistry;
@@ -145,8 +145,9 @@ pub struct Engine {
     /// Node-reported sync errors, by slot (written only when they change).
     pub(crate) sync_errors: DashMap<u32, SyncError>,
     fingerprint: hashbrown::DefaultHashBuilder,
-    /// Serialises authority changes, so the audit order is the apply order.
-    authority: Mutex<()>,
+    /// Serialises authority changes, so the audit order is the apply order;
+    /// holds how many audit records have their authority events applied.
+    pub(crate) authority: Mutex<u64>,
     pub(crate) audit: AuditLog,
     pub(crate) policies: PolicyRegistry,
     /// Applied-state transitions of every node (written only on transitions).
@@ -157,7 +158,23 @@ pub struct Engine {
     origin: String,
 }
 
-static NEXT_TAG: AtomicU32 = AtomicU32::new(1);
+/// Engines made in this process so far.
+static ENGINES: AtomicU32 = AtomicU32::new(0);
+
+/// A tag for a new engine's handles: a per-process random base plus a
+/// counter, so that handles differ between the engines of one process and,
+/// but for a 2^-32 chance, between processes (a handle an agent got from one
+/// ingest instance is refused by another, not taken for one of its nodes).
+fn next_tag() -> u32 {
+    static BASE: OnceLock<u32> = OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let mut bytes = [0u8; 4];
+        // Without randomness the counter alone still keeps one process's engines apart.
+        getrandom::fill(&mut bytes).map_or(0, |()| u32::from_le_bytes(bytes))
+    });
+    // Relaxed: tags only need to differ between engines.
+    base.wrapping_add(ENGINES.fetch_add(1, Ordering::Relaxed))
+}
 
 impl Default for Engine {
     fn default() -> Self {
@@ -174,25 +191,45 @@ impl Engine {
     /// An engine built from `config`; with an `audit_path`, the log is opened,
     /// verified and replayed.
     pub fn with_config(config: EngineConfig) -> Result<Engine> {
-        if config.capacity == 0 || config.capacity > u32::MAX as usize {
-            return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
-        }
-        // Checks the origin (a key name) now rather than at the first checkpoint.
-        CheckpointSigner::from_seed(&config.origin, [0; 32])?;
+        Engine::check_config(&config)?;
         let audit = match &config.audit_path {
             Some(path) => AuditLog::open(path)?,
             None => AuditLog::in_memory(),
         };
-        let records = audit.records();
+        Engine::replayed(config, audit)
+    }
+
+    /// An engine whose audit log lives in `store`, which other engines may
+    /// share (a replicated stream): every record in it is verified and its
+    /// authority change applied, and [`catch_up`](Self::catch_up) applies
+    /// the ones other writers append later. `config.audit_path` must be
+    /// `None` ([`InvalidInput`](ErrorKind::InvalidInput) otherwise).
+    pub fn with_audit_store(config: EngineConfig, store: Box<dyn AuditStore>) -> Result<Engine> {
+        if config.audit_path.is_some() {
+            return Err(Error::invalid("an engine has one audit log: give an audit path or a store, not both"));
+        }
+        Engine::check_config(&config)?;
+        Engine::replayed(config, AuditLog::with_store(store)?)
+    }
+
+    /// Builds the engine and applies the authority events already in `audit`.
+    fn replayed(config: EngineConfig, audit: AuditLog) -> Result<Engine> {
         let engine = Engine::build(config, audit);
-        engine.replay(&records)?;
+        drop(engine.authority_lock()?);
         Ok(engine)
+    }
+
+    fn check_config(config: &EngineConfig) -> Result<()> {
+        if config.capacity == 0 || config.capacity > u32::MAX as usize {
+            return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
+        }
+        // Checks the origin (a key name) now rather than at the first checkpoint.
+        CheckpointSigner::from_seed(&config.origin, [0; 32]).map(drop)
     }
 
     fn build(config: EngineConfig, audit: AuditLog) -> Engine {
         Engine {
-            // Relaxed: tags only need to differ between engines.
-            tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
+            tag: next_tag(),
             clock: config.clock,
             workspaces: RwLock::new(BTreeMap::new()),
             cluster_ids: RwLock::new(hashbrown::HashMap::new()),
@@ -202,7 +239,7 @@ impl Engine {
             artifacts: DashMap::new(),
             sync_errors: DashMap::new(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
-            authority: Mutex::new(()),
+            authority: Mutex::new(0),
             audit,
             policies: PolicyRegistry::new(),
             journal: Journal::new(),
@@ -226,16 +263,6 @@ impl Engine {
         self.signer.get().ok_or_else(|| Error::new(ErrorKind::Io, "checkpoint signer unavailable"))
     }
 
-    /// Serialises authority changes (so the audit order is the apply order).
-    pub(crate) fn authority_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
-        self.authority.lock()
-    }
-
-    /// Appends an authority event to the audit log (callers hold `authority`).
-    pub(crate) fn audit_event(&self, entry: AuditEntry, event: AuthorityEvent, bytes: &[u8]) -> Result<()> {
-        self.audit.append(entry.payload(event.encode(bytes))).map(drop)
-    }
-
     /// The engine's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
@@ -247,21 +274,20 @@ impl Engine {
     /// development clusters only.
     /// The change is audited (actor [`EMBEDDER`], role admin).
     pub fn upsert_workspace(&self, spec: WorkspaceSpec) -> Result<()> {
-        let _serial = self.authority.lock();
-        self.check_workspace(&spec)?;
-        let event = AuthorityEvent::Workspace { spec: spec.clone() };
-        self.audit_event(
-            AuditEntry::new(
+        let mut authority = self.authority_lock()?;
+        loop {
+            self.check_workspace(&spec)?;
+            let entry = AuditEntry::new(
                 self.clock.now_ms(),
                 EMBEDDER,
                 Role::Admin,
                 AuditAction::UpsertWorkspace,
                 format!("workspace:{}", spec.id),
-            ),
-            event,
-            &[],
-        )?;
-        self.apply_workspace(spec)
+            );
+            if authority.record(entry, AuthorityEvent::Workspace { spec: spec.clone() }, &[])? {
+                return self.apply_workspace(spec);
+            }
+        }
     }
 
     fn check_workspace(&self, spec: &WorkspaceSpec) -> Result<()> {
@@ -299,21 +325,20 @@ impl Engine {
     /// Creates or updates a cluster. Its workspace must exist and cannot
     /// change. The change is audited (actor [`EMBEDDER`], role admin).
     pub fn upsert_cluster(&self, spec: ClusterSpec) -> Result<()> {
-        let _serial = self.authority.lock();
-        self.check_cluster(&spec)?;
-        let event = AuthorityEvent::Cluster { spec: spec.clone() };
-        self.audit_event(
-            AuditEntry::new(
+        let mut authority = self.authority_lock()?;
+        loop {
+            self.check_cluster(&spec)?;
+            let entry = AuditEntry::new(
                 self.clock.now_ms(),
                 EMBEDDER,
                 Role::Admin,
                 AuditAction::UpsertCluster,
                 format!("cluster:{}", spec.id),
-            ),
-            event,
-            &[],
-        )?;
-        self.apply_cluster(spec)
+            );
+            if authority.record(entry, AuthorityEvent::Cluster { spec: spec.clone() }, &[])? {
+                return self.apply_cluster(spec);
+            }
+        }
     }
 
     fn check_cluster(&self, spec: &ClusterSpec) -> Result<()> {
@@ -408,25 +433,24 @@ impl Engine {
         if bytes.is_empty() {
             return Err(Error::invalid("artifact is empty"));
         }
-        let _serial = self.authority.lock();
-        let state = self.cluster_state(cluster)?;
-        let revision = state.latest() + 1;
-        let snapshot = Snapshot {
-            id: snapshot_id(cluster, revision),
-            cluster: cluster.to_owned(),
-            revision,
-            hash: ContentHash::of(bytes),
-            author: author.to_owned(),
-            published_at_ms: at_ms,
-            size_bytes: bytes.len() as u64,
-        };
-        let event = AuthorityEvent::Publish { snapshot: snapshot.clone() };
-        self.audit_event(
-            AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id),
-            event,
-            bytes,
-        )?;
-        self.install_snapshot(state, snapshot, bytes).cloned()
+        let mut authority = self.authority_lock()?;
+        loop {
+            let state = self.cluster_state(cluster)?;
+            let revision = state.latest() + 1;
+            let snapshot = Snapshot {
+                id: snapshot_id(cluster, revision),
+                cluster: cluster.to_owned(),
+                revision,
+                hash: ContentHash::of(bytes),
+                author: author.to_owned(),
+                published_at_ms: at_ms,
+                size_bytes: bytes.len() as u64,
+            };
+            let entry = AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id);
+            if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
+                return self.install_snapshot(state, snapshot, bytes).cloned();
+            }
+        }
     }
 
     /// Restores a published snapshot from the audit log.

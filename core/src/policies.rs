@@ -23,52 +23,51 @@ impl Engine {
     /// assert_eq!(config.active_policies.len(), 1);
     /// ```
     pub fn upsert_policy(&self, policy: Policy) -> Result<()> {
-        let _serial = self.authority_lock();
-        if let PolicyScope::Workspace { workspace_id } = policy.scope() {
-            self.workspace(workspace_id)?;
-        }
-        // Applied first (the registry refuses a clash), then recorded; if the
-        // log cannot record it, the previous policy is put back.
+        let mut authority = self.authority_lock()?;
         let (scope, id) = (policy.scope().clone(), policy.id().to_owned());
-        let event = AuthorityEvent::Policy { policy: policy.clone() };
-        let previous = self.policies.upsert(policy)?;
-        let recorded = self.audit_event(
-            AuditEntry::new(
+        loop {
+            if let PolicyScope::Workspace { workspace_id } = &scope {
+                self.workspace(workspace_id)?;
+            }
+            // Applied first (the registry refuses a clash), then recorded; if
+            // the log does not record it, the previous policy is put back.
+            let previous = self.policies.upsert(policy.clone())?;
+            let entry = AuditEntry::new(
                 self.clock.now_ms(),
                 EMBEDDER,
                 Role::Admin,
                 AuditAction::UpsertPolicy,
                 format!("policy:{id}"),
-            ),
-            event,
-            &[],
-        );
-        if recorded.is_err() {
+            );
+            let recorded = authority.record(entry, AuthorityEvent::Policy { policy: policy.clone() }, &[]);
+            if let Ok(true) = recorded {
+                return Ok(());
+            }
             let _ = match previous {
                 Some(p) => self.policies.upsert(p).map(drop),
                 None => self.policies.remove(&scope, &id).map(drop),
             };
+            recorded?;
         }
-        recorded
     }
 
     /// Removes a policy. Audited (actor [`EMBEDDER`], role admin).
     pub fn remove_policy(&self, scope: &PolicyScope, id: &str) -> Result<Policy> {
-        let _serial = self.authority_lock();
-        self.policies.get(scope, id).ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
-        let event = AuthorityEvent::RemovePolicy { scope: scope.clone(), id: id.to_owned() };
-        self.audit_event(
-            AuditEntry::new(
+        let mut authority = self.authority_lock()?;
+        loop {
+            self.policies.get(scope, id).ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
+            let entry = AuditEntry::new(
                 self.clock.now_ms(),
                 EMBEDDER,
                 Role::Admin,
                 AuditAction::RemovePolicy,
                 format!("policy:{id}"),
-            ),
-            event,
-            &[],
-        )?;
-        self.policies.remove(scope, id)
+            );
+            let event = AuthorityEvent::RemovePolicy { scope: scope.clone(), id: id.to_owned() };
+            if authority.record(entry, event, &[])? {
+                return self.policies.remove(scope, id);
+            }
+        }
     }
 
     /// The policies active in `workspace`: org-scoped first, then its own.

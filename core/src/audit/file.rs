@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::checkpoint::Checkpoint;
 use super::frame::{self, Contents, Scan};
-use super::log::Storage;
+use super::log::AuditStore;
 use super::verify::TreeHead;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -16,16 +16,27 @@ pub(crate) struct LogFile {
     file: File,
 }
 
-impl Storage for LogFile {
-    fn append(&self, frame: &[u8]) -> io::Result<()> {
+/// The log writes frames in sequence order under its lock, so `seq` is
+/// always the file's record count.
+impl AuditStore for LogFile {
+    fn write(&self, _seq: u64, frame: &[u8]) -> Result<()> {
         // Opened with O_APPEND: every write lands at the end of the file.
-        (&self.file).write_all(frame)
+        (&self.file).write_all(frame).map_err(store_error)
     }
 
-    fn sync(&self) -> io::Result<()> {
+    fn sync(&self) -> Result<()> {
         // fdatasync: the data and the file size, which is all a reader needs.
-        self.file.sync_data()
+        self.file.sync_data().map_err(store_error)
     }
+
+    fn read_from(&self, _from: u64) -> Result<Vec<Vec<u8>>> {
+        // The file is locked to its one log: it holds only what the log wrote.
+        Ok(Vec::new())
+    }
+}
+
+fn store_error(e: io::Error) -> Error {
+    Error::new(ErrorKind::Io, e.to_string())
 }
 
 fn io_error(path: &Path, what: &str, e: io::Error) -> Error {

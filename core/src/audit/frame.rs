@@ -46,6 +46,39 @@ pub(crate) fn encode(record: &AuditRecord) -> Vec<u8> {
     frame
 }
 
+impl AuditRecord {
+    /// The record as one self-checking frame (length, checksums, record,
+    /// payload): how it is stored in a log file and sent through an
+    /// [`AuditStore`](super::AuditStore).
+    ///
+    /// ```
+    /// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord};
+    /// use fleetgov::Role;
+    /// let log = AuditLog::in_memory();
+    /// let record = log.append(AuditEntry::new(1, "alice", Role::Admin, AuditAction::Publish, "eks-prod-us")).unwrap();
+    /// let frame = record.to_frame();
+    /// assert_eq!(AuditRecord::from_frame(&frame).unwrap(), *record);
+    /// assert!(AuditRecord::from_frame(&frame[..frame.len() - 1]).is_err());
+    /// ```
+    pub fn to_frame(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// The record in `frame`, which must be exactly one whole, intact frame
+    /// ([`InvalidInput`](ErrorKind::InvalidInput) otherwise). The payload is
+    /// not checked against its hash here; appending to a log does that.
+    pub fn from_frame(frame: &[u8]) -> Result<AuditRecord> {
+        match self::frame(frame) {
+            Frame::Complete { record, payload, len } if len == frame.len() => {
+                AuditRecord::decode(record, payload.to_vec())
+            }
+            Frame::Complete { len, .. } => Err(Error::invalid(format!("{} bytes after the frame", frame.len() - len))),
+            Frame::Torn => Err(Error::invalid("the frame is cut short")),
+            Frame::Corrupt(why) => Err(Error::invalid(format!("the frame is corrupt: {why}"))),
+        }
+    }
+}
+
 /// What a file holds.
 pub(crate) enum Contents {
     /// No complete header: an empty file, or one whose creation was cut

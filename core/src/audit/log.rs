@@ -18,6 +18,15 @@
 //!
 //! Readers (`records`, `head`, proofs, checkpoints) see durable records only.
 //!
+//! # Shared stores
+//!
+//! An [`AuditStore`] may be shared by several logs in several processes (a
+//! replicated stream). Such a store accepts the frame of record `seq` only
+//! while it holds exactly `seq` records, so two writers can never fork the
+//! chain: the one that comes second gets [`Conflict`](ErrorKind::Conflict),
+//! reads and verifies the records it missed, *adopts* them, and chains its
+//! entry again after them. [`AuditLog::catch_up`] adopts without appending.
+//!
 //! # Failure
 //!
 //! A failed write or fsync *fails the log*: that append and every later one
@@ -34,21 +43,92 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::checkpoint::Checkpoint;
 use super::file;
-use super::frame;
 use super::hasher::TreeHash;
 use super::merkle::MerkleTree;
 use super::note::CheckpointSigner;
 use super::proof::{ConsistencyProof, InclusionProof};
 use super::record::{AuditEntry, AuditRecord};
-use super::verify::{TreeHead, verify_records};
+use super::verify::{TreeHead, check_next, tampered, verify_records};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Where frames go: the log file, or a test double.
-pub(crate) trait Storage: Send + Sync {
-    /// Writes `frame` at the end.
-    fn append(&self, frame: &[u8]) -> std::io::Result<()>;
+/// Where an audit log keeps its records beyond memory: its file, or a store
+/// shared with other writers (such as a replicated stream).
+///
+/// Records travel as frames ([`AuditRecord::to_frame`]), one per record.
+///
+/// # Contract
+///
+/// - [`write`](Self::write) stores the frame of record `seq` after the `seq`
+///   records the store holds. A shared store must refuse it with
+///   [`Conflict`](ErrorKind::Conflict) unless it holds exactly `seq` records,
+///   and may also answer `Conflict` when it cannot tell whether the write
+///   landed (a timeout): the log then reads the store from `seq` on, adopts
+///   what it finds (its own record included, if it did land) and retries.
+///   Writes to a shared store must be durable when `write` returns. Any other
+///   error *fails the log* (see the module docs).
+/// - [`sync`](Self::sync) makes every written frame durable (one call may
+///   cover many writes: group commit).
+/// - [`read_from`](Self::read_from) returns the frames of records `from..`,
+///   in order, as far as the store holds them. A store private to its log
+///   holds nothing the log has not written and returns none.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditStore};
+/// use fleetgov::{Error, ErrorKind, Result, Role};
+///
+/// /// Frames in a vector that several logs share (a stand-in for a replicated stream).
+/// #[derive(Clone, Default)]
+/// struct Shared(Arc<Mutex<Vec<Vec<u8>>>>);
+///
+/// impl AuditStore for Shared {
+///     fn write(&self, seq: u64, frame: &[u8]) -> Result<()> {
+///         let mut frames = self.0.lock().unwrap();
+///         if frames.len() as u64 != seq {
+///             return Err(Error::new(ErrorKind::Conflict, "another writer appended first"));
+///         }
+///         frames.push(frame.to_vec());
+///         Ok(())
+///     }
+///     fn sync(&self) -> Result<()> {
+///         Ok(())
+///     }
+///     fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>> {
+///         Ok(self.0.lock().unwrap().iter().skip(from as usize).cloned().collect())
+///     }
+/// }
+///
+/// let store = Shared::default();
+/// let a = AuditLog::with_store(Box::new(store.clone())).unwrap();
+/// let b = AuditLog::with_store(Box::new(store.clone())).unwrap();
+/// let entry = |actor| AuditEntry::new(1, actor, Role::Admin, AuditAction::Publish, "eks-prod-us");
+/// a.append(entry("alice")).unwrap();
+/// // b has not seen alice's record: its write conflicts, it adopts it and chains after it.
+/// assert_eq!(b.append(entry("bob")).unwrap().seq, 1);
+/// a.catch_up().unwrap();
+/// assert_eq!(a.head(), b.head());
+/// assert_eq!(b.verify().unwrap().size, 2);
+/// ```
+pub trait AuditStore: Send + Sync {
+    /// Stores the frame of record `seq` after the `seq` records the store holds.
+    fn write(&self, seq: u64, frame: &[u8]) -> Result<()>;
     /// Makes everything written so far durable.
-    fn sync(&self) -> std::io::Result<()>;
+    fn sync(&self) -> Result<()>;
+    /// The frames of records `from..` that the store holds, in order.
+    fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>>;
+}
+
+/// How many times an append adopts other writers' records and tries again
+/// before it gives up with [`Conflict`](ErrorKind::Conflict).
+const MAX_ROUNDS: u32 = 64;
+
+/// What one attempt to append did.
+enum Attempt {
+    /// The entry is now this record.
+    Appended(Arc<AuditRecord>),
+    /// The log was not at the expected size, or the store held records the
+    /// log had not seen (now adopted): nothing was written.
+    Behind,
 }
 
 /// An append-only, hash-chained, Merkle-tree audit log.
@@ -69,7 +149,7 @@ pub(crate) trait Storage: Send + Sync {
 pub struct AuditLog {
     state: Mutex<State>,
     synced: Condvar,
-    storage: Option<Box<dyn Storage>>,
+    store: Option<Box<dyn AuditStore>>,
 }
 
 #[derive(Default)]
@@ -86,6 +166,11 @@ struct State {
 }
 
 impl State {
+    /// Record `seq`'s place in the chain: the leaf hash of the record before it.
+    fn prev_hash(&self, seq: u64) -> TreeHash {
+        seq.checked_sub(1).and_then(|p| self.tree.leaf_hash(p)).unwrap_or_default()
+    }
+
     fn push(&mut self, record: Arc<AuditRecord>) {
         self.tree.push_leaf_hash(record.leaf_hash());
         self.records.push(record);
@@ -110,7 +195,7 @@ impl AuditLog {
     /// A log kept in memory only: appends are acknowledged at once and are
     /// gone when the log is dropped.
     pub fn in_memory() -> Self {
-        AuditLog { state: Mutex::default(), synced: Condvar::new(), storage: None }
+        AuditLog { state: Mutex::default(), synced: Condvar::new(), store: None }
     }
 
     /// Opens the file-backed log at `path`, creating it (and making its
@@ -142,48 +227,119 @@ impl AuditLog {
         let records: Vec<_> = scan.records.into_iter().map(Arc::new).collect();
         let state =
             State { durable: records.len(), records, tree: scan.chain.into_tree(), syncing: false, failure: None };
-        Ok(Self::with_storage(state, Box::new(log_file)))
+        Ok(Self::with_state(state, Box::new(log_file)))
     }
 
-    fn with_storage(state: State, storage: Box<dyn Storage>) -> Self {
-        AuditLog { state: Mutex::new(state), synced: Condvar::new(), storage: Some(storage) }
+    /// A log over `store`, which may be shared with other writers: every
+    /// record the store holds is read and verified (a bad one refuses the
+    /// store with [`AuditTampered`](ErrorKind::AuditTampered) naming it).
+    /// See [`AuditStore`] for an example.
+    pub fn with_store(store: Box<dyn AuditStore>) -> Result<Self> {
+        let log = Self::with_state(State::default(), store);
+        log.catch_up()?;
+        Ok(log)
     }
 
-    /// Whether appends are written to a file.
+    fn with_state(state: State, store: Box<dyn AuditStore>) -> Self {
+        AuditLog { state: Mutex::new(state), synced: Condvar::new(), store: Some(store) }
+    }
+
+    /// Whether appends are written to a store (a file or a shared store).
     pub fn is_durable(&self) -> bool {
-        self.storage.is_some()
+        self.store.is_some()
     }
 
     /// Appends `entry` and returns the record it became (sequence number and
-    /// hashes filled in), once it is durable.
+    /// hashes filled in), once it is durable. Over a shared store, records
+    /// other writers appended first are adopted and the entry is chained after
+    /// them.
     ///
     /// Errors: an invalid entry ([`AuditEntry::validate`]) changes nothing;
-    /// a failed write or fsync, now or earlier, is [`Io`](ErrorKind::Io).
+    /// a failed write or fsync, now or earlier, is [`Io`](ErrorKind::Io); a
+    /// shared store whose other writers kept appending first through
+    /// 64 attempts is [`Conflict`](ErrorKind::Conflict).
     pub fn append(&self, entry: AuditEntry) -> Result<Arc<AuditRecord>> {
         entry.validate()?;
+        for _ in 0..MAX_ROUNDS {
+            if let Attempt::Appended(record) = self.attempt(&entry, None)? {
+                return Ok(record);
+            }
+        }
+        Err(Error::new(ErrorKind::Conflict, "the shared audit store's other writers kept appending first; gave up"))
+    }
+
+    /// Appends `entry` only as record `expected` (the log's size when the
+    /// caller checked the change it describes); `None` when the log holds
+    /// more records by now, adopted from the store or appended by another
+    /// thread: nothing was written, and the caller checks its change again.
+    pub(crate) fn append_at(&self, entry: AuditEntry, expected: u64) -> Result<Option<Arc<AuditRecord>>> {
+        entry.validate()?;
+        Ok(match self.attempt(&entry, Some(expected))? {
+            Attempt::Appended(record) => Some(record),
+            Attempt::Behind => None,
+        })
+    }
+
+    fn attempt(&self, entry: &AuditEntry, expected: Option<u64>) -> Result<Attempt> {
         let mut state = self.state.lock();
         if let Some(why) = &state.failure {
             return Err(failed(why));
         }
         let seq = state.records.len() as u64;
-        let prev = seq.checked_sub(1).and_then(|p| state.tree.leaf_hash(p)).unwrap_or_default();
-        let record = Arc::new(AuditRecord::chain(entry, seq, prev));
-        let Some(storage) = self.storage.as_deref() else {
+        if expected.is_some_and(|e| e != seq) {
+            return Ok(Attempt::Behind);
+        }
+        let record = Arc::new(AuditRecord::chain(entry.clone(), seq, state.prev_hash(seq)));
+        let Some(store) = self.store.as_deref() else {
             state.push(Arc::clone(&record));
             state.durable = state.records.len();
-            return Ok(record);
+            return Ok(Attempt::Appended(record));
         };
-        if let Err(e) = storage.append(&frame::encode(&record)) {
-            return Err(state.fail(format!("write: {e}")));
+        match store.write(seq, &record.to_frame()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Conflict => {
+                Self::adopt(&mut state, store)?;
+                // A write whose outcome was unknown may have landed after all:
+                // then the store's record `seq` is this very record.
+                let landed = state.records.get(seq as usize).filter(|r| r.leaf_hash() == record.leaf_hash());
+                return Ok(landed.map_or(Attempt::Behind, |r| Attempt::Appended(Arc::clone(r))));
+            }
+            Err(e) => return Err(state.fail(format!("write: {}", e.message()))),
         }
         state.push(Arc::clone(&record));
-        self.wait_durable(state, storage, seq)?;
-        Ok(record)
+        self.wait_durable(state, store, seq)?;
+        Ok(Attempt::Appended(record))
+    }
+
+    /// Reads, verifies and adopts the records the store holds beyond this
+    /// log's; returns how many. A private store (a file) holds none.
+    ///
+    /// Errors: a record that does not continue the chain is
+    /// [`AuditTampered`](ErrorKind::AuditTampered) and nothing is adopted
+    /// from it on; the store's read error is passed on. Neither fails the log.
+    pub fn catch_up(&self) -> Result<u64> {
+        let Some(store) = self.store.as_deref() else {
+            return Ok(0);
+        };
+        Self::adopt(&mut self.state.lock(), store)
+    }
+
+    /// Adopts the store's records beyond `state`'s: they are durable there.
+    fn adopt(state: &mut State, store: &dyn AuditStore) -> Result<u64> {
+        let from = state.records.len() as u64;
+        let frames = store.read_from(from)?;
+        for (seq, frame) in (from..).zip(&frames) {
+            let record = AuditRecord::from_frame(frame).map_err(|e| tampered(seq, e.message().to_owned()))?;
+            check_next(&state.tree, &record)?;
+            state.push(Arc::new(record));
+            state.durable = state.records.len();
+        }
+        Ok(frames.len() as u64)
     }
 
     /// Group commit: returns once record `seq` is durable (leading an fsync
     /// if none is running), or the log has failed.
-    fn wait_durable(&self, mut state: MutexGuard<'_, State>, storage: &dyn Storage, seq: u64) -> Result<()> {
+    fn wait_durable(&self, mut state: MutexGuard<'_, State>, store: &dyn AuditStore, seq: u64) -> Result<()> {
         loop {
             if state.durable_size() > seq {
                 return Ok(());
@@ -197,12 +353,12 @@ impl AuditLog {
             }
             state.syncing = true;
             let covered = state.records.len();
-            let result = MutexGuard::unlocked(&mut state, || storage.sync());
+            let result = MutexGuard::unlocked(&mut state, || store.sync());
             state.syncing = false;
             match result {
                 Ok(()) => state.durable = covered,
                 Err(e) => {
-                    state.fail(format!("fsync: {e}"));
+                    state.fail(format!("fsync: {}", e.message()));
                 }
             }
             self.synced.notify_all();
@@ -312,7 +468,6 @@ impl std::fmt::Debug for AuditLog {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
     use super::*;
@@ -337,8 +492,8 @@ mod tests {
         gate: (Mutex<()>, Condvar),
     }
 
-    impl Storage for Arc<Scripted> {
-        fn append(&self, _frame: &[u8]) -> io::Result<()> {
+    impl AuditStore for Arc<Scripted> {
+        fn write(&self, _seq: u64, _frame: &[u8]) -> Result<()> {
             let n = {
                 // Under the gate's mutex, so a waiting fsync cannot miss the wake-up.
                 let _gate = self.gate.0.lock();
@@ -346,12 +501,12 @@ mod tests {
                 self.appends.fetch_add(1, SeqCst)
             };
             if self.fail_append == Some(n) {
-                return Err(io::Error::other("disk full"));
+                return Err(Error::new(ErrorKind::Io, "disk full"));
             }
             Ok(())
         }
 
-        fn sync(&self) -> io::Result<()> {
+        fn sync(&self) -> Result<()> {
             let n = self.syncs.fetch_add(1, SeqCst);
             if n == 0 {
                 let mut g = self.gate.0.lock();
@@ -360,15 +515,19 @@ mod tests {
                 }
             }
             if self.fail_sync == Some(n) {
-                return Err(io::Error::other("EIO"));
+                return Err(Error::new(ErrorKind::Io, "EIO"));
             }
             Ok(())
+        }
+
+        fn read_from(&self, _from: u64) -> Result<Vec<Vec<u8>>> {
+            Ok(Vec::new())
         }
     }
 
     fn scripted(s: Scripted) -> (Arc<Scripted>, AuditLog) {
         let s = Arc::new(s);
-        (Arc::clone(&s), AuditLog::with_storage(State::default(), Box::new(Arc::clone(&s))))
+        (Arc::clone(&s), AuditLog::with_state(State::default(), Box::new(Arc::clone(&s))))
     }
 
     #[test]

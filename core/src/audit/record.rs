@@ -139,6 +139,26 @@ impl AuditAction {
     pub fn is_override(self) -> bool {
         matches!(self, AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite)
     }
+
+    /// Whether the action changes the authority (what should run): publish,
+    /// workspace, cluster and policy changes. Replaying only these records
+    /// rebuilds an engine's authority state.
+    ///
+    /// ```
+    /// use fleetgov::audit::AuditAction;
+    /// assert!(AuditAction::Publish.changes_authority());
+    /// assert!(!AuditAction::AutoReconcile.changes_authority());
+    /// ```
+    pub fn changes_authority(self) -> bool {
+        matches!(
+            self,
+            AuditAction::Publish
+                | AuditAction::UpsertWorkspace
+                | AuditAction::UpsertCluster
+                | AuditAction::UpsertPolicy
+                | AuditAction::RemovePolicy
+        )
+    }
 }
 
 impl fmt::Display for AuditAction {

@@ -30,23 +30,7 @@ impl Chain {
     /// The errors are [`AuditTampered`](ErrorKind::AuditTampered) and name the
     /// position at which the log stops being valid.
     pub(crate) fn push(&mut self, record: &AuditRecord) -> Result<TreeHash> {
-        let seq = self.tree.len();
-        if record.seq != seq {
-            return Err(tampered(
-                seq,
-                format!("found the record numbered {} (a record was removed, inserted or moved)", record.seq),
-            ));
-        }
-        let prev = seq.checked_sub(1).and_then(|p| self.tree.leaf_hash(p)).unwrap_or_default();
-        if record.prev_hash != prev {
-            return Err(tampered(seq, "its prev hash is not the leaf hash of the record before it".into()));
-        }
-        if ContentHash::of(&record.payload) != record.payload_hash {
-            return Err(tampered(seq, "its payload does not match its payload hash".into()));
-        }
-        // Only valid entries are ever appended.
-        record.validate().map_err(|e| tampered(seq, e.message().to_string()))?;
-        let leaf = record.leaf_hash();
+        let leaf = check_next(&self.tree, record)?;
         self.tree.push_leaf_hash(leaf);
         Ok(leaf)
     }
@@ -58,6 +42,31 @@ impl Chain {
     pub(crate) fn into_tree(self) -> MerkleTree {
         self.tree
     }
+}
+
+/// Checks that `record` is the next record of the log whose tree is `tree`;
+/// returns its leaf hash.
+///
+/// The errors are [`AuditTampered`](ErrorKind::AuditTampered) and name the
+/// position at which the log stops being valid.
+pub(crate) fn check_next(tree: &MerkleTree, record: &AuditRecord) -> Result<TreeHash> {
+    let seq = tree.len();
+    if record.seq != seq {
+        return Err(tampered(
+            seq,
+            format!("found the record numbered {} (a record was removed, inserted or moved)", record.seq),
+        ));
+    }
+    let prev = seq.checked_sub(1).and_then(|p| tree.leaf_hash(p)).unwrap_or_default();
+    if record.prev_hash != prev {
+        return Err(tampered(seq, "its prev hash is not the leaf hash of the record before it".into()));
+    }
+    if ContentHash::of(&record.payload) != record.payload_hash {
+        return Err(tampered(seq, "its payload does not match its payload hash".into()));
+    }
+    // Only valid entries are ever appended.
+    record.validate().map_err(|e| tampered(seq, e.message().to_string()))?;
+    Ok(record.leaf_hash())
 }
 
 /// An [`AuditTampered`](ErrorKind::AuditTampered) error that names record `seq`.
