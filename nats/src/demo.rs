@@ -69,3 +69,16 @@ pub async fn authority(engine: &Arc<Engine>, artifacts: &Artifacts, count: usize
     }
     Ok(())
 }
+
+/// What demo node `i` of `cluster` runs at the start: revision 1 for every
+/// fourth node (`i % 4 == 0`), the desired revision 2 for the others.
+///
+/// ```
+/// use fleetgov_nats::demo;
+/// assert_eq!(demo::mostly_current("c", 4), Some((1, demo::hash("c", 1))));
+/// assert_eq!(demo::mostly_current("c", 5), Some((2, demo::hash("c", 2))));
+/// ```
+pub fn mostly_current(cluster: &str, i: usize) -> Option<(u32, ContentHash)> {
+    let revision = if i.is_multiple_of(4) { 1 } else { DESIRED_REVISION };
+    Some((revision, hash(cluster, revision)))
+}

@@ -147,8 +147,7 @@ async fn ingest(nats: async_nats::Client, id: String, partitions: u32, clusters:
     Ok(())
 }
 
-/// `nodes` spread evenly over the first `clusters` demo clusters, starting on
-/// revision 2 (desired) except every fourth node on revision 1.
+/// `nodes` spread evenly over the first `clusters` demo clusters, node `i` starting on `start(cluster, i)`.
 fn plans(nodes: usize, clusters: usize, start: fn(&str, usize) -> Option<(u32, ContentHash)>) -> Vec<ClusterPlan> {
     let clusters = demo::clusters(clusters.max(1));
     let count = clusters.len();
@@ -163,11 +162,6 @@ fn plans(nodes: usize, clusters: usize, start: fn(&str, usize) -> Option<(u32, C
             applied: start,
         })
         .collect()
-}
-
-fn mostly_current(cluster: &str, i: usize) -> Option<(u32, ContentHash)> {
-    let revision = if i % 4 == 0 { 1 } else { demo::DESIRED_REVISION };
-    Some((revision, demo::hash(cluster, revision)))
 }
 
 fn all_current(cluster: &str, _: usize) -> Option<(u32, ContentHash)> {
@@ -185,7 +179,7 @@ async fn load(
 ) -> Outcome {
     let client = FleetClient::new(nats, RetryPolicy::default()).await?;
     let started = Instant::now();
-    let mut fleet = SimFleet::enroll(client, &plans(nodes, clusters, mostly_current), batch, in_flight).await?;
+    let mut fleet = SimFleet::enroll(client, &plans(nodes, clusters, demo::mostly_current), batch, in_flight).await?;
     println!("[load] enrolled {} nodes in {:.1?}", fleet.nodes(), started.elapsed());
     let period = Duration::from_secs_f64(fleet.nodes() as f64 / rate.max(1) as f64);
     let mut round = 0;

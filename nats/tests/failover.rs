@@ -13,12 +13,6 @@ use harness::{DEADLINE, NatsServer, config, engine, now_ms, view_until, wait_unt
 const CLUSTERS: usize = 8;
 const NODES_PER_CLUSTER: usize = 150;
 
-/// Node `i` starts on revision 1 if `i % 4 == 0`, else on revision 2 (desired).
-fn start_revision(cluster: &str, i: usize) -> Option<(u32, fleetgov::ContentHash)> {
-    let revision = if i % 4 == 0 { 1 } else { 2 };
-    Some((revision, demo::hash(cluster, revision)))
-}
-
 fn plans() -> Vec<ClusterPlan> {
     demo::clusters(CLUSTERS)
         .into_iter()
@@ -27,7 +21,7 @@ fn plans() -> Vec<ClusterPlan> {
             prefix: format!("gw-{cluster}"),
             cluster,
             nodes: NODES_PER_CLUSTER,
-            applied: start_revision,
+            applied: demo::mostly_current,
         })
         .collect()
 }

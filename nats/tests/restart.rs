@@ -27,8 +27,11 @@ fn plans() -> Vec<ClusterPlan> {
         .collect()
 }
 
-/// What a cluster view says about execution, without the time-dependent parts.
-fn execution(engine: &fleetgov::Engine) -> Vec<(String, u64, u64, u8, Vec<(u32, u64)>)> {
+/// A cluster's execution: id, enrolled, in sync, cohesion, nodes per revision.
+type Execution = (String, u64, u64, u8, Vec<(u32, u64)>);
+
+/// What the cluster views say about execution, without the time-dependent parts.
+fn execution(engine: &fleetgov::Engine) -> Vec<Execution> {
     let now = now_ms();
     engine
         .clusters(now)
