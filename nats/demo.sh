@@ -30,6 +30,9 @@ pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 echo "== nats-server -js on $url"
 
+echo "== the demo fleet's authority, published once to FLEET_AUDIT"
+$bin --url "$url" authority
+
 ttl=3000
 $bin --url "$url" ingest --id ingest-a --lease-ttl-ms $ttl &
 pids+=($!)

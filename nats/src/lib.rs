@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod artifact;
+pub mod audit;
 mod buckets;
 mod client;
 pub mod demo;
@@ -61,6 +62,7 @@ mod summary;
 pub mod wire;
 
 pub use artifact::Artifacts;
+pub use audit::{Replica, StreamOptions};
 pub use client::{ClusterNodes, ENROLL_BATCH, FleetClient, RetryPolicy};
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceConfig, InstanceStatus};

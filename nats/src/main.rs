@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use fleetgov::{ContentHash, Engine};
+use fleetgov::{ContentHash, Engine, EngineConfig};
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
-use fleetgov_nats::{Artifacts, FleetClient, FleetView, Instance, InstanceConfig, RetryPolicy, demo};
+use fleetgov_nats::{
+    Artifacts, FleetClient, FleetView, Instance, InstanceConfig, Replica, RetryPolicy, StreamOptions, demo,
+};
 
 #[derive(Parser)]
 #[command(about = "fleetgov over NATS JetStream: ingest, load, view, bench")]
@@ -21,7 +23,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs one ingest instance over the demo fleet until Ctrl-C or SIGTERM (then releases its leases).
+    /// Publishes the demo fleet's authority (workspace, clusters, two revisions each) to the
+    /// fleet's streams, unless they hold one already.
+    Authority {
+        /// Demo clusters to create.
+        #[arg(long, default_value_t = 8)]
+        clusters: usize,
+    },
+    /// Runs one ingest instance until Ctrl-C or SIGTERM (then releases its leases); its
+    /// engine's authority comes from the fleet's streams.
     Ingest {
         /// The instance id, unique among live instances.
         #[arg(long)]
@@ -29,9 +39,6 @@ enum Command {
         /// Partitions the clusters are spread over (every instance must agree).
         #[arg(long, default_value_t = 16)]
         partitions: u32,
-        /// Demo clusters in the authority (every instance and the load generator must agree).
-        #[arg(long, default_value_t = 8)]
-        clusters: usize,
         /// Lease TTL in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         lease_ttl_ms: u64,
@@ -63,7 +70,8 @@ enum Command {
         #[arg(long, default_value_t = 30_000)]
         stale_after_ms: u64,
     },
-    /// Measures the heartbeats per second one in-process instance ingests when fed through NATS.
+    /// Measures the heartbeats per second one in-process instance ingests when fed through NATS
+    /// (its engine holds the demo authority in memory: the heartbeat path alone is measured).
     Bench {
         /// Nodes in all.
         #[arg(long, default_value_t = 1_000_000)]
@@ -90,9 +98,8 @@ async fn main() -> Outcome {
     let cli = Cli::parse();
     let nats = async_nats::connect(&cli.url).await?;
     match cli.command {
-        Command::Ingest { id, partitions, clusters, lease_ttl_ms } => {
-            ingest(nats, id, partitions, clusters, lease_ttl_ms).await
-        }
+        Command::Authority { clusters } => authority(nats, clusters).await,
+        Command::Ingest { id, partitions, lease_ttl_ms } => ingest(nats, id, partitions, lease_ttl_ms).await,
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
         }
@@ -107,7 +114,7 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A fresh engine holding the demo authority.
+/// A fresh in-memory engine holding the demo authority.
 async fn demo_engine(nats: &async_nats::Client, clusters: usize) -> Result<Arc<Engine>, fleetgov_nats::Error> {
     let engine = Arc::new(Engine::new());
     let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await?;
@@ -115,8 +122,24 @@ async fn demo_engine(nats: &async_nats::Client, clusters: usize) -> Result<Arc<E
     Ok(engine)
 }
 
-async fn ingest(nats: async_nats::Client, id: String, partitions: u32, clusters: usize, lease_ttl_ms: u64) -> Outcome {
-    let engine = demo_engine(&nats, clusters).await?;
+async fn authority(nats: async_nats::Client, clusters: usize) -> Outcome {
+    let replica = Replica::open(&nats, EngineConfig::default(), &StreamOptions::default()).await?;
+    let engine = replica.engine();
+    if engine.cluster_ids().is_empty() {
+        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats)).await?;
+        demo::authority(&engine, &artifacts, clusters, now_ms()).await?;
+    }
+    println!(
+        "[authority] {} clusters, {} audit records in FLEET_AUDIT",
+        engine.cluster_ids().len(),
+        engine.audit_len()
+    );
+    Ok(())
+}
+
+async fn ingest(nats: async_nats::Client, id: String, partitions: u32, lease_ttl_ms: u64) -> Outcome {
+    let replica = Replica::open(&nats, EngineConfig::default(), &StreamOptions::default()).await?;
+    let engine = replica.engine();
     let lease_ttl = Duration::from_millis(lease_ttl_ms);
     let config = InstanceConfig {
         partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,

@@ -14,7 +14,8 @@ use zerocopy::IntoBytes;
 async fn malformed_requests_get_error_replies_and_change_nothing() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
-    let engine = engine(&nats, 3).await;
+    let replica = engine(&nats, 3).await;
+    let engine = replica.engine();
     let instance = Instance::start(nats.clone(), config("ingest-1"), engine.clone()).await.unwrap();
     let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
     let ws = demo::WORKSPACE;
@@ -70,7 +71,8 @@ async fn malformed_requests_get_error_replies_and_change_nothing() {
 async fn enrollment_in_an_unknown_cluster_errors() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
-    let instance = Instance::start(nats.clone(), config("ingest-1"), engine(&nats, 3).await).await.unwrap();
+    let replica = engine(&nats, 3).await;
+    let instance = Instance::start(nats.clone(), config("ingest-1"), replica.engine()).await.unwrap();
     let retry = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(10), ..RetryPolicy::default() };
     let client = FleetClient::new(server.connect().await, retry).await.unwrap();
     // No instance serves a cluster its engine does not know: nobody answers,

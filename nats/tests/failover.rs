@@ -40,8 +40,9 @@ fn expected_in_sync() -> u64 {
 async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doubled() {
     let Some(server) = NatsServer::start().await else { return };
     let (nats_a, nats_b) = (server.connect().await, server.connect().await);
-    let a = Instance::start(nats_a.clone(), config("ingest-a"), engine(&nats_a, CLUSTERS).await).await.unwrap();
-    let b = Instance::start(nats_b.clone(), config("ingest-b"), engine(&nats_b, CLUSTERS).await).await.unwrap();
+    let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
+    let a = Instance::start(nats_a.clone(), config("ingest-a"), replica_a.engine()).await.unwrap();
+    let b = Instance::start(nats_b.clone(), config("ingest-b"), replica_b.engine()).await.unwrap();
 
     // The newcomer gets a fair share: eight partitions each, none shared.
     let shared =

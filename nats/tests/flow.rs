@@ -13,7 +13,8 @@ use harness::{NatsServer, config, engine, now_ms, view_until};
 async fn heartbeats_flow_end_to_end() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
-    let engine = engine(&nats, 3).await;
+    let replica = engine(&nats, 3).await;
+    let engine = replica.engine();
     let instance = Instance::start(nats.clone(), config("ingest-1"), engine.clone()).await.unwrap();
     assert_eq!(instance.owned_partitions(), (0..16).collect::<Vec<_>>(), "alone, it owns every partition");
 

@@ -1,5 +1,6 @@
-//! An instance restarted with a new engine (the same authority set up the
-//! same way) reaches the same cluster views once heartbeats flow again.
+//! An instance restarted from the streams (a new engine, whose authority
+//! comes back from `FLEET_AUDIT`) reaches the same cluster views once
+//! heartbeats flow again.
 
 mod harness;
 
@@ -44,7 +45,8 @@ fn execution(engine: &fleetgov::Engine) -> Vec<Execution> {
 async fn a_restarted_instance_reaches_the_same_cluster_views() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
-    let first_engine = engine(&nats, CLUSTERS).await;
+    let first_replica = engine(&nats, CLUSTERS).await;
+    let first_engine = first_replica.engine();
     let first = Instance::start(nats.clone(), config("ingest-1"), first_engine.clone()).await.unwrap();
     let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
     let mut fleet = SimFleet::enroll(client, &plans(), 25, 4).await.unwrap();
@@ -55,8 +57,14 @@ async fn a_restarted_instance_reaches_the_same_cluster_views() {
     assert!(before.iter().any(|c| c.2 > 0 && c.2 < c.1), "a mixed fleet: {before:?}");
     first.shutdown().await;
 
-    // A new process: a new engine that has seen no heartbeat, the same authority.
-    let second_engine = engine(&nats, CLUSTERS).await;
+    let authority: Vec<_> = first_engine.clusters(now_ms()).into_iter().map(|c| (c.id, c.desired_hash)).collect();
+    drop((first_engine, first_replica));
+
+    // A new process: a new engine rebuilt from the streams, which has seen no heartbeat.
+    let second_replica = engine(&nats, CLUSTERS).await;
+    let second_engine = second_replica.engine();
+    let rebuilt: Vec<_> = second_engine.clusters(now_ms()).into_iter().map(|c| (c.id, c.desired_hash)).collect();
+    assert_eq!(rebuilt, authority, "the authority comes back from the streams");
     assert!(execution(&second_engine).iter().all(|c| c.1 == 0));
     let second = Instance::start(nats.clone(), config("ingest-1"), second_engine.clone()).await.unwrap();
     let reenrolled = fleet.reenrolled();

@@ -8,11 +8,10 @@
 
 use std::future::Future;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleetgov::{Engine, EngineConfig};
-use fleetgov_nats::{Artifacts, InstanceConfig, demo};
+use fleetgov::EngineConfig;
+use fleetgov_nats::{Artifacts, InstanceConfig, Replica, StreamOptions, demo};
 
 /// How long a test waits for a condition before failing.
 pub const DEADLINE: Duration = Duration::from_secs(40);
@@ -96,12 +95,16 @@ pub fn config(id: &str) -> InstanceConfig {
     InstanceConfig { lease_ttl: Duration::from_secs(2), tick: Duration::from_millis(300), ..InstanceConfig::new(id) }
 }
 
-/// A fresh engine holding the first `clusters` demo clusters, revisions 1 and 2 published.
-pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Arc<Engine> {
-    let engine = Arc::new(Engine::with_config(EngineConfig::default()).expect("engine"));
-    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await.expect("artifact store");
-    demo::authority(&engine, &artifacts, clusters, T0).await.expect("demo authority");
-    engine
+/// A new instance's engine, built from the fleet's streams; the first one
+/// made against a server publishes the authority there: the first
+/// `clusters` demo clusters, revisions 1 and 2.
+pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Replica {
+    let replica = Replica::open(nats, EngineConfig::default(), &StreamOptions::default()).await.expect("replica");
+    if replica.engine().cluster_ids().is_empty() {
+        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await.expect("artifact store");
+        demo::authority(&replica.engine(), &artifacts, clusters, T0).await.expect("demo authority");
+    }
+    replica
 }
 
 /// Unix milliseconds now.

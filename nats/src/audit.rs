@@ -1,0 +1,326 @@
+//! The audit log, and with it the authority, as JetStream streams shared by
+//! every instance.
+//!
+//! # Streams
+//!
+//! - `FLEET_AUDIT` holds the hash-chained audit log: record `k` is stream
+//!   message `k + 1` on subject `fleet.audit.<action>`, its body the
+//!   record's frame ([`AuditRecord::to_frame`]). Every write carries
+//!   `Nats-Expected-Last-Sequence: k`, so the server stores record `k` only
+//!   while it holds exactly `k` records: two instances can never fork the
+//!   chain. The one that loses adopts the winner's record and chains its own
+//!   after it ([`AuditStore`]). Deleting or purging messages is denied.
+//! - `FLEET_AUTHORITY` holds the authority changes alone (publishes,
+//!   workspace, cluster and policy changes), in chain order, on
+//!   `fleet.authority.<action>`, each as the same frame as in the audit log:
+//!   for readers that want what should run without the overrides. It is a
+//!   projection of `FLEET_AUDIT` that every [`Replica`] keeps complete:
+//!   after catching up, it appends the authority records that follow the
+//!   projection's last one, each with `Nats-Expected-Last-Sequence`, so two
+//!   followers repairing at once never write a record twice. A writer that
+//!   dies between the two streams leaves a gap that the next follower wake
+//!   fills; the audit log is the one that commits.
+//!
+//! An instance builds its engine from `FLEET_AUDIT` ([`Replica`]): every
+//! record is verified on the way in and every authority change applied, so
+//! a restarted instance has the authority state of the fleet before it takes
+//! a heartbeat; the replica then applies the changes other instances make.
+//!
+//! Replicas: R1 is enough for tests; in production use R3 (a three-server
+//! JetStream cluster), so that an acknowledged record survives the loss of
+//! any one server.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::context::{Context, PublishErrorKind};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{Config, StorageType};
+use bytes::Bytes;
+use fleetgov::audit::{AuditRecord, AuditStore};
+use fleetgov::{Engine, EngineConfig, ErrorKind};
+use futures_util::StreamExt as _;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+
+/// The stream of the audit log.
+pub const AUDIT_STREAM: &str = "FLEET_AUDIT";
+/// The stream of authority changes, sourced from [`AUDIT_STREAM`].
+pub const AUTHORITY_STREAM: &str = "FLEET_AUTHORITY";
+/// The subjects of [`AUDIT_STREAM`].
+const AUDIT_SUBJECTS: &str = "fleet.audit.>";
+/// The subjects of [`AUTHORITY_STREAM`].
+const AUTHORITY_SUBJECTS: &str = "fleet.authority.>";
+/// The largest record a stream takes: a publish carries its artifact.
+const MAX_RECORD_BYTES: i32 = 8 << 20;
+
+/// How the streams are made and used.
+#[derive(Clone, Debug)]
+pub struct StreamOptions {
+    /// Copies of each stream: 1 for tests, 3 in production.
+    pub replicas: usize,
+    /// How long a write waits for the server's acknowledgement.
+    pub timeout: Duration,
+    /// A replica catches up at least this often (and on every new record).
+    pub follow_interval: Duration,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions { replicas: 1, timeout: Duration::from_secs(5), follow_interval: Duration::from_secs(1) }
+    }
+}
+
+/// Creates `FLEET_AUDIT` and `FLEET_AUTHORITY` if they do not exist yet.
+///
+/// Errors: the server refuses (no JetStream, or a stream of that name
+/// exists with another configuration).
+pub async fn ensure_streams(jetstream: &Context, options: &StreamOptions) -> Result<()> {
+    let audit = Config {
+        name: AUDIT_STREAM.to_owned(),
+        description: Some("fleetgov: the hash-chained audit log; record k is message k + 1".to_owned()),
+        subjects: vec![AUDIT_SUBJECTS.to_owned()],
+        storage: StorageType::File,
+        num_replicas: options.replicas,
+        max_message_size: MAX_RECORD_BYTES,
+        deny_delete: true,
+        deny_purge: true,
+        ..Config::default()
+    };
+    let authority = Config {
+        name: AUTHORITY_STREAM.to_owned(),
+        description: Some("fleetgov: the authority changes of FLEET_AUDIT, in chain order".to_owned()),
+        subjects: vec![AUTHORITY_SUBJECTS.to_owned()],
+        storage: StorageType::File,
+        num_replicas: options.replicas,
+        max_message_size: MAX_RECORD_BYTES,
+        deny_delete: true,
+        deny_purge: true,
+        ..Config::default()
+    };
+    for config in [audit, authority] {
+        let name = config.name.clone();
+        jetstream
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| Error::transport(format!("create stream {name}"), e))?;
+    }
+    Ok(())
+}
+
+/// Appends `frame` to `stream` on `subject` as message `last + 1`: the
+/// server refuses it if the stream holds any other number of messages.
+async fn append_at(jetstream: &Context, subject: String, frame: &[u8], last: u64) -> fleetgov::Result<()> {
+    let publish = PublishMessage::build().payload(Bytes::copy_from_slice(frame)).expected_last_sequence(last);
+    let ack = jetstream.send_publish(subject, publish).await.map_err(|e| io_error("publish", e))?;
+    match ack.await {
+        Ok(_) => Ok(()),
+        // Another writer appended first, or the write may or may not have
+        // landed: either way the writer reads the stream and tries again.
+        Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence | PublishErrorKind::TimedOut) => {
+            Err(fleetgov::Error::new(ErrorKind::Conflict, format!("NATS: message {}: {e}", last + 1)))
+        }
+        Err(e) => Err(io_error("publish acknowledgement", e)),
+    }
+}
+
+/// `FLEET_AUDIT` as the [`AuditStore`] of an engine (what [`Replica`] uses).
+///
+/// Its methods are blocking (the engine is synchronous): they run the NATS
+/// calls on the runtime given at construction and wait for them. Call the
+/// engine from blocking threads (`tokio::task::spawn_blocking`), never from
+/// an async task.
+pub struct StreamStore {
+    jetstream: Context,
+    runtime: Handle,
+    timeout: Duration,
+}
+
+impl StreamStore {
+    /// A store over `FLEET_AUDIT` (made by [`ensure_streams`]).
+    pub fn new(jetstream: Context, runtime: Handle, options: &StreamOptions) -> Self {
+        StreamStore { jetstream, runtime, timeout: options.timeout }
+    }
+
+    /// Runs `work` on the runtime and waits for it, at most twice the
+    /// timeout (the work's own timeouts fire first); past that the outcome is
+    /// unknown, and the error is of kind `unknown`.
+    fn run<T: Send + 'static>(
+        &self,
+        unknown: ErrorKind,
+        work: impl Future<Output = fleetgov::Result<T>> + Send + 'static,
+    ) -> fleetgov::Result<T> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.runtime.spawn(async move {
+            // The waiter may have given up; then nobody needs the answer.
+            let _ = tx.send(work.await);
+        });
+        rx.recv_timeout(self.timeout * 2)
+            .unwrap_or_else(|_| Err(fleetgov::Error::new(unknown, "NATS: the audit stream did not answer in time")))
+    }
+}
+
+fn io_error(what: &str, e: impl std::fmt::Display) -> fleetgov::Error {
+    fleetgov::Error::new(ErrorKind::Io, format!("NATS: {what}: {e}"))
+}
+
+impl AuditStore for StreamStore {
+    fn write(&self, seq: u64, frame: &[u8]) -> fleetgov::Result<()> {
+        let record = AuditRecord::from_frame(frame)?;
+        let (jetstream, frame) = (self.jetstream.clone(), frame.to_vec());
+        let subject = format!("fleet.audit.{}", record.action.as_str());
+        // A write that may or may not have landed is a conflict: the log reads the stream to find out.
+        self.run(ErrorKind::Conflict, async move { append_at(&jetstream, subject, &frame, seq).await })
+    }
+
+    fn sync(&self) -> fleetgov::Result<()> {
+        // A write is acknowledged once the stream's replicas hold it.
+        Ok(())
+    }
+
+    fn read_from(&self, from: u64) -> fleetgov::Result<Vec<Vec<u8>>> {
+        let jetstream = self.jetstream.clone();
+        self.run(ErrorKind::Io, async move {
+            let stream = jetstream.get_stream(AUDIT_STREAM).await.map_err(|e| io_error("open FLEET_AUDIT", e))?;
+            let last = stream.get_info().await.map_err(|e| io_error("FLEET_AUDIT info", e))?.state.last_sequence;
+            // Record `from` is message `from + 1`.
+            let Some(count) = last.checked_sub(from).filter(|&n| n > 0) else {
+                return Ok(Vec::new());
+            };
+            let consumer = stream
+                .create_consumer(OrderedConfig {
+                    deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from + 1 },
+                    ..OrderedConfig::default()
+                })
+                .await
+                .map_err(|e| io_error("read FLEET_AUDIT", e))?;
+            let mut messages = consumer.messages().await.map_err(|e| io_error("read FLEET_AUDIT", e))?;
+            let mut frames = Vec::with_capacity(count as usize);
+            while (frames.len() as u64) < count {
+                let message = match messages.next().await {
+                    Some(Ok(message)) => message,
+                    Some(Err(e)) => return Err(io_error("read FLEET_AUDIT", e)),
+                    None => break,
+                };
+                frames.push(message.payload.to_vec());
+            }
+            Ok(frames)
+        })
+    }
+}
+
+/// An engine whose audit log is `FLEET_AUDIT` (created if needed): every
+/// record already in it is verified and its authority change applied, and
+/// while the replica lives it applies the changes other instances append
+/// and keeps `FLEET_AUTHORITY` complete.
+///
+/// ```no_run
+/// # async fn run() -> fleetgov_nats::Result<()> {
+/// use fleetgov_nats::{Replica, StreamOptions};
+/// let nats = async_nats::connect("127.0.0.1:4222").await.unwrap();
+/// let replica = Replica::open(&nats, fleetgov::EngineConfig::default(), &StreamOptions::default()).await?;
+/// let engine = replica.engine();
+/// // Engine calls may block on the stream: make them off the async workers.
+/// let clusters = tokio::task::spawn_blocking(move || engine.cluster_ids()).await.unwrap();
+/// println!("the fleet's authority knows {} clusters", clusters.len());
+/// # Ok(()) }
+/// ```
+pub struct Replica {
+    engine: Arc<Engine>,
+    follower: JoinHandle<()>,
+}
+
+impl Replica {
+    /// Opens the streams and builds the engine from them.
+    ///
+    /// Errors: the streams cannot be made or read; a record of the stream
+    /// breaks the chain ([`AuditTampered`](ErrorKind::AuditTampered)).
+    pub async fn open(client: &async_nats::Client, config: EngineConfig, options: &StreamOptions) -> Result<Replica> {
+        let jetstream = async_nats::jetstream::new(client.clone());
+        ensure_streams(&jetstream, options).await?;
+        // Subscribed before the engine reads the stream: no record is missed.
+        let records =
+            client.subscribe(AUDIT_SUBJECTS).await.map_err(|e| Error::transport("subscribe fleet.audit.>", e))?;
+        let store = StreamStore::new(jetstream.clone(), Handle::current(), options);
+        // Reading the whole stream blocks: off the async workers.
+        let built = tokio::task::spawn_blocking(move || Engine::with_audit_store(config, Box::new(store)))
+            .await
+            .map_err(|e| Error::transport("build the engine", e))?;
+        let engine = Arc::new(built?);
+        let follower = tokio::spawn(follow(records, jetstream, Arc::clone(&engine), options.follow_interval));
+        Ok(Replica { engine, follower })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Arc<Engine> {
+        Arc::clone(&self.engine)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.follower.abort();
+    }
+}
+
+/// Applies other instances' records: wakes on every new record (a plain
+/// subscription to the audit subjects) and at least every `interval`, calls
+/// [`Engine::catch_up`] off the async workers, then fills `FLEET_AUTHORITY`.
+/// A failure (the stream unreachable) is retried on the next wake.
+async fn follow(mut records: async_nats::Subscriber, jetstream: Context, engine: Arc<Engine>, interval: Duration) {
+    loop {
+        tokio::select! {
+            next = records.next() => if next.is_none() { return },
+            () = tokio::time::sleep(interval) => {}
+        }
+        let caught_up = Arc::clone(&engine);
+        let _ = tokio::task::spawn_blocking(move || caught_up.catch_up()).await;
+        let _ = project_authority(&jetstream, &engine).await;
+    }
+}
+
+/// Appends to `FLEET_AUTHORITY` the authority records of the engine's audit
+/// log that follow the last one it holds; returns how many.
+///
+/// Errors: the stream cannot be read or written; its last message is not a
+/// record frame.
+async fn project_authority(jetstream: &Context, engine: &Arc<Engine>) -> Result<u64> {
+    let mut written = 0;
+    'rounds: loop {
+        let stream =
+            jetstream.get_stream(AUTHORITY_STREAM).await.map_err(|e| Error::transport("open FLEET_AUTHORITY", e))?;
+        let last =
+            stream.get_info().await.map_err(|e| Error::transport("FLEET_AUTHORITY info", e))?.state.last_sequence;
+        let next_seq = match last {
+            0 => 0,
+            _ => {
+                let message =
+                    stream.get_raw_message(last).await.map_err(|e| Error::transport("read FLEET_AUTHORITY", e))?;
+                AuditRecord::from_frame(&message.payload)?.seq + 1
+            }
+        };
+        // The log's lock may be held across a stream write: off the async workers.
+        let reader = Arc::clone(engine);
+        let pending: Vec<_> = tokio::task::spawn_blocking(move || reader.audit_page(next_seq, usize::MAX))
+            .await
+            .map_err(|e| Error::transport("read the audit log", e))?
+            .into_iter()
+            .filter(|r| r.action.changes_authority())
+            .collect();
+        for (last, record) in (last..).zip(pending) {
+            let subject = format!("fleet.authority.{}", record.action.as_str());
+            match append_at(jetstream, subject, &record.to_frame(), last).await {
+                Ok(()) => written += 1,
+                // Another follower is filling the projection too: read it again.
+                Err(e) if e.kind() == ErrorKind::Conflict => continue 'rounds,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        return Ok(written);
+    }
+}
