@@ -28,9 +28,15 @@ pub struct Artifacts {
 }
 
 impl Artifacts {
-    /// Opens the store, creating the bucket on first use.
+    /// Opens the store, creating the bucket (one replica) on first use.
     pub async fn open(js: &jetstream::Context) -> Result<Artifacts> {
-        let config = object_store::Config { bucket: ARTIFACTS_BUCKET.to_owned(), ..Default::default() };
+        Self::open_replicated(js, 1).await
+    }
+
+    /// Opens the store, creating the bucket with `replicas` copies on first use.
+    pub async fn open_replicated(js: &jetstream::Context, replicas: usize) -> Result<Artifacts> {
+        let config =
+            object_store::Config { bucket: ARTIFACTS_BUCKET.to_owned(), num_replicas: replicas, ..Default::default() };
         let store = match js.create_object_store(config).await {
             Ok(store) => store,
             Err(create) => js

@@ -17,12 +17,18 @@ use crate::error::{Error, Result};
 /// `max_age` (`Duration::ZERO`: never). Instances with the same settings may
 /// open it concurrently; a bucket made with other settings (another lease
 /// TTL) is used as it is.
-pub(crate) async fn key_value(js: &jetstream::Context, name: &str, max_age: Duration) -> Result<kv::Store> {
+pub(crate) async fn key_value(
+    js: &jetstream::Context,
+    name: &str,
+    max_age: Duration,
+    replicas: usize,
+) -> Result<kv::Store> {
     let config = stream::Config {
         name: format!("KV_{name}"),
         subjects: vec![format!("$KV.{name}.>")],
         max_messages_per_subject: 1,
         max_age,
+        num_replicas: replicas,
         allow_rollup: true,
         deny_delete: true,
         allow_direct: true,

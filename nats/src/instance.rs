@@ -18,6 +18,7 @@ use fleetgov::{ClusterView, Engine};
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::artifact::Artifacts;
 use crate::error::{Error, Result};
 use crate::lease::Leases;
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
@@ -43,10 +44,13 @@ pub struct InstanceConfig {
     pub tick: Duration,
     /// How many requests are handled at once.
     pub max_in_flight: usize,
+    /// Copies of the buckets this instance creates when they do not exist yet
+    /// (leases, liveness, summaries, artifacts): 1 for tests, 3 in production.
+    pub replicas: usize,
 }
 
 impl InstanceConfig {
-    /// Defaults: 16 partitions, a 10 s lease, a tick of a third of it, 64 requests in flight.
+    /// Defaults: 16 partitions, a 10 s lease, a tick of a third of it, 64 requests in flight, one replica.
     pub fn new(id: impl Into<String>) -> InstanceConfig {
         InstanceConfig {
             id: id.into(),
@@ -54,6 +58,7 @@ impl InstanceConfig {
             lease_ttl: Duration::from_secs(10),
             tick: Duration::from_millis(3_333),
             max_in_flight: 64,
+            replicas: 1,
         }
     }
 
@@ -61,6 +66,9 @@ impl InstanceConfig {
         fleetgov::validate_id("instance", &self.id)?;
         if self.tick.is_zero() || self.tick > self.lease_ttl / 3 {
             return Err(fleetgov::Error::invalid("tick must be positive and at most a third of the lease TTL"));
+        }
+        if self.replicas == 0 {
+            return Err(fleetgov::Error::invalid("replicas must be positive"));
         }
         if self.max_in_flight == 0 {
             return Err(fleetgov::Error::invalid("max_in_flight must be positive"));
@@ -108,8 +116,9 @@ impl Instance {
     pub async fn start(client: Client, config: InstanceConfig, engine: Arc<Engine>) -> Result<Instance> {
         config.validate()?;
         let js = jetstream::new(client.clone());
-        let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl).await?;
-        let summaries = Summaries::open(&js).await?;
+        let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl, config.replicas).await?;
+        let summaries = Summaries::open(&js, config.replicas).await?;
+        Artifacts::open_replicated(&js, config.replicas).await?;
         let (publish, status) = watch::channel(InstanceStatus::default());
         let mut worker = Worker {
             client,

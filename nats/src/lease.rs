@@ -60,10 +60,16 @@ pub(crate) struct Leases {
 }
 
 impl Leases {
-    pub(crate) async fn open(js: &jetstream::Context, id: &str, count: NonZeroU32, ttl: Duration) -> Result<Leases> {
+    pub(crate) async fn open(
+        js: &jetstream::Context,
+        id: &str,
+        count: NonZeroU32,
+        ttl: Duration,
+        replicas: usize,
+    ) -> Result<Leases> {
         Ok(Leases {
-            partitions: buckets::key_value(js, PARTITIONS_BUCKET, ttl).await?,
-            instances: buckets::key_value(js, INSTANCES_BUCKET, ttl).await?,
+            partitions: buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?,
+            instances: buckets::key_value(js, INSTANCES_BUCKET, ttl, replicas).await?,
             id: id.to_owned(),
             instance_key: instance_key(id)?,
             count,

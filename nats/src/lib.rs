@@ -7,7 +7,9 @@
 //! reads as one merged fleet view.
 //!
 //! The engine each [`Instance`] serves is an `Arc<fleetgov::Engine>` the
-//! caller builds, with its authority (workspaces, clusters, snapshots) set up.
+//! caller builds; a [`Replica`] builds it from the fleet's audit stream, so
+//! its authority (workspaces, clusters, snapshots, policies) is the fleet's
+//! and follows what other instances change ([`audit`]).
 //!
 //! ## Protocol
 //!
@@ -20,6 +22,8 @@
 //! | leases | KV `FLEET_PARTITIONS` (`max_age` = lease TTL) | key `p<k>` = owning instance id |
 //! | liveness | KV `FLEET_INSTANCES` (`max_age` = lease TTL) | key = encoded instance id |
 //! | fleet view | KV `FLEET_SUMMARIES` | key = encoded cluster id, value = JSON [`ClusterSummary`] |
+//! | audit log | stream `FLEET_AUDIT`, `fleet.audit.<action>` | record `k` = message `k + 1`, its frame; written with `Nats-Expected-Last-Sequence: k` |
+//! | authority | stream `FLEET_AUTHORITY`, `fleet.authority.<action>` | the authority records of the audit log, in chain order |
 //!
 //! - Ids in subject tokens and keys are encoded: `.` -> `=2E`, `:` -> `=3A` ([`subject`]).
 //! - A cluster's partition is `u64::from_le_bytes(blake3(cluster_id)[0..8]) % N`, N = 16 by default ([`partition`]).
@@ -32,10 +36,11 @@
 //!
 //! ```no_run
 //! # async fn run() -> fleetgov_nats::Result<()> {
-//! use std::{sync::Arc, time::Duration};
+//! use std::time::Duration;
 //! let nats = async_nats::connect("127.0.0.1:4222").await.unwrap();
-//! let engine = Arc::new(fleetgov::Engine::new());
-//! // ... set up the authority: workspaces, clusters, `Artifacts::publish` ...
+//! let options = fleetgov_nats::StreamOptions::default();
+//! let replica = fleetgov_nats::Replica::open(&nats, fleetgov::EngineConfig::default(), &options).await?;
+//! let engine = replica.engine();
 //! let instance = fleetgov_nats::Instance::start(nats.clone(), fleetgov_nats::InstanceConfig::new("ingest-1"), engine).await?;
 //! let js = async_nats::jetstream::new(nats);
 //! let view = fleetgov_nats::FleetView::load(&js, 1_700_000_000_000, Duration::from_secs(30)).await?;

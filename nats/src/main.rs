@@ -17,6 +17,9 @@ struct Cli {
     /// The NATS server.
     #[arg(long, global = true, default_value = "nats://127.0.0.1:4222")]
     url: String,
+    /// Copies of every stream and bucket created: 1 on one server, 3 on a production cluster.
+    #[arg(long, global = true, default_value_t = 1)]
+    replicas: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,8 +101,10 @@ async fn main() -> Outcome {
     let cli = Cli::parse();
     let nats = async_nats::connect(&cli.url).await?;
     match cli.command {
-        Command::Authority { clusters } => authority(nats, clusters).await,
-        Command::Ingest { id, partitions, lease_ttl_ms } => ingest(nats, id, partitions, lease_ttl_ms).await,
+        Command::Authority { clusters } => authority(nats, clusters, cli.replicas).await,
+        Command::Ingest { id, partitions, lease_ttl_ms } => {
+            ingest(nats, id, partitions, lease_ttl_ms, cli.replicas).await
+        }
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
         }
@@ -122,8 +127,13 @@ async fn demo_engine(nats: &async_nats::Client, clusters: usize) -> Result<Arc<E
     Ok(engine)
 }
 
-async fn authority(nats: async_nats::Client, clusters: usize) -> Outcome {
-    let replica = Replica::open(&nats, EngineConfig::default(), &StreamOptions::default()).await?;
+/// The fleet's streams with `replicas` copies.
+fn streams(replicas: usize) -> StreamOptions {
+    StreamOptions { replicas, ..StreamOptions::default() }
+}
+
+async fn authority(nats: async_nats::Client, clusters: usize, replicas: usize) -> Outcome {
+    let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
     let engine = replica.engine();
     if engine.cluster_ids().is_empty() {
         let artifacts = Artifacts::open(&async_nats::jetstream::new(nats)).await?;
@@ -137,14 +147,15 @@ async fn authority(nats: async_nats::Client, clusters: usize) -> Outcome {
     Ok(())
 }
 
-async fn ingest(nats: async_nats::Client, id: String, partitions: u32, lease_ttl_ms: u64) -> Outcome {
-    let replica = Replica::open(&nats, EngineConfig::default(), &StreamOptions::default()).await?;
+async fn ingest(nats: async_nats::Client, id: String, partitions: u32, lease_ttl_ms: u64, replicas: usize) -> Outcome {
+    let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
     let engine = replica.engine();
     let lease_ttl = Duration::from_millis(lease_ttl_ms);
     let config = InstanceConfig {
         partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,
         lease_ttl,
         tick: lease_ttl / 3,
+        replicas,
         ..InstanceConfig::new(id.clone())
     };
     let instance = Instance::start(nats, config, engine).await?;

@@ -101,8 +101,9 @@ pub(crate) struct Summaries {
 }
 
 impl Summaries {
-    pub(crate) async fn open(js: &jetstream::Context) -> Result<Summaries> {
-        Ok(Summaries { store: buckets::key_value(js, SUMMARIES_BUCKET, Duration::ZERO).await? })
+    /// Opens the bucket, creating it with `replicas` copies if it does not exist.
+    pub(crate) async fn open(js: &jetstream::Context, replicas: usize) -> Result<Summaries> {
+        Ok(Summaries { store: buckets::key_value(js, SUMMARIES_BUCKET, Duration::ZERO, replicas).await? })
     }
 
     /// Replaces the cluster's summary.
@@ -160,7 +161,7 @@ impl FleetView {
     /// `now_ms` is flagged stale (it still counts in the totals: it is the
     /// last word on its cluster). A value that does not decode is an error.
     pub async fn load(js: &jetstream::Context, now_ms: u64, stale_after: Duration) -> Result<FleetView> {
-        let store = Summaries::open(js).await?.store;
+        let store = Summaries::open(js, 1).await?.store;
         let keys: Vec<String> = store
             .keys()
             .await

@@ -57,11 +57,7 @@ impl Principal {
         if self.role >= role {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "role {} may not do this; it needs {}",
-                self.role.as_str(),
-                role.as_str()
-            )))
+            Err(ApiError::forbidden(format!("role {} may not do this; it needs {}", self.role.as_str(), role.as_str())))
         }
     }
 

@@ -93,7 +93,10 @@ fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: O
     println!("  Observe          http://{addr}/dashboard/observe");
     println!("  API              http://{addr}/api/v1/openapi.json, metrics at /metrics");
     match simulated {
-        Some(n) => println!("  {clusters} clusters, {n} nodes heartbeating every {} ms", config.simulation.heartbeat_interval_ms),
+        Some(n) => println!(
+            "  {clusters} clusters, {n} nodes heartbeating every {} ms",
+            config.simulation.heartbeat_interval_ms
+        ),
         None => println!("  {clusters} clusters, the seeds' demo nodes only (no simulation)"),
     }
     for t in config.tokens.iter().filter(|t| t.demo) {

@@ -159,7 +159,9 @@ impl ServerConfig {
             return Err("body_limit_bytes must be positive".into());
         }
         if self.event_poll_ms == 0 || self.simulation.tick_ms == 0 || self.simulation.heartbeat_interval_ms == 0 {
-            return Err("event_poll_ms, simulation.tick_ms and simulation.heartbeat_interval_ms must be positive".into());
+            return Err(
+                "event_poll_ms, simulation.tick_ms and simulation.heartbeat_interval_ms must be positive".into()
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for t in &self.tokens {

@@ -15,12 +15,17 @@ struct Asset {
     media_type: &'static str,
 }
 
-const CLUSTER_HTML: Asset = Asset { body: include_str!("../assets/cluster.html"), media_type: "text/html; charset=utf-8" };
-const OBSERVE_HTML: Asset = Asset { body: include_str!("../assets/observe.html"), media_type: "text/html; charset=utf-8" };
+const CLUSTER_HTML: Asset =
+    Asset { body: include_str!("../assets/cluster.html"), media_type: "text/html; charset=utf-8" };
+const OBSERVE_HTML: Asset =
+    Asset { body: include_str!("../assets/observe.html"), media_type: "text/html; charset=utf-8" };
 const STYLE_CSS: Asset = Asset { body: include_str!("../assets/style.css"), media_type: "text/css; charset=utf-8" };
-const COMMON_JS: Asset = Asset { body: include_str!("../assets/common.js"), media_type: "text/javascript; charset=utf-8" };
-const CLUSTER_JS: Asset = Asset { body: include_str!("../assets/cluster.js"), media_type: "text/javascript; charset=utf-8" };
-const OBSERVE_JS: Asset = Asset { body: include_str!("../assets/observe.js"), media_type: "text/javascript; charset=utf-8" };
+const COMMON_JS: Asset =
+    Asset { body: include_str!("../assets/common.js"), media_type: "text/javascript; charset=utf-8" };
+const CLUSTER_JS: Asset =
+    Asset { body: include_str!("../assets/cluster.js"), media_type: "text/javascript; charset=utf-8" };
+const OBSERVE_JS: Asset =
+    Asset { body: include_str!("../assets/observe.js"), media_type: "text/javascript; charset=utf-8" };
 
 fn serve(asset: &'static Asset) -> impl IntoResponse {
     (

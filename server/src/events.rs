@@ -164,7 +164,11 @@ impl Baseline {
                     continue;
                 }
                 bits[index] = now_in_sync;
-                if now_in_sync { in_sync += 1 } else { divergent += 1 }
+                if now_in_sync {
+                    in_sync += 1
+                } else {
+                    divergent += 1
+                }
                 if !first && events.len() <= MAX_NODE_EVENTS {
                     events.push(FleetEvent::Node {
                         workspace: view.workspace.clone(),

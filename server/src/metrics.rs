@@ -150,7 +150,8 @@ impl Collector for FleetCollector {
             enrolled.get_or_create(&labels).set(gauge(c.total));
             desired.get_or_create(&labels).set(i64::from(c.desired_revision));
             for r in &c.root_causes {
-                let labels = CauseLabels { workspace: c.workspace.clone(), cluster: c.id.clone(), code: r.code.as_str() };
+                let labels =
+                    CauseLabels { workspace: c.workspace.clone(), cluster: c.id.clone(), code: r.code.as_str() };
                 causes.get_or_create(&labels).set(gauge(r.nodes));
             }
         }
@@ -158,7 +159,12 @@ impl Collector for FleetCollector {
         let drift = Family::<DriftLabels, Gauge>::default();
         for ws in self.engine.workspaces() {
             let Ok(s) = self.engine.fleet_summary(&ws.id, now) else { continue };
-            for (h, n) in [(Health::Connected, s.active), (Health::Stale, s.stale), (Health::Dormant, s.dormant), (Health::Never, s.never)] {
+            for (h, n) in [
+                (Health::Connected, s.active),
+                (Health::Stale, s.stale),
+                (Health::Dormant, s.dormant),
+                (Health::Never, s.never),
+            ] {
                 health.get_or_create(&HealthLabels { workspace: ws.id.clone(), health: h.as_str() }).set(gauge(n));
             }
             for (d, n) in [
@@ -170,11 +176,26 @@ impl Collector for FleetCollector {
                 drift.get_or_create(&DriftLabels { workspace: ws.id.clone(), drift: d }).set(gauge(n));
             }
         }
-        gauge_family(&mut encoder, "fleetgov_cluster_cohesion_percent", "Percent of enrolled nodes in sync", &cohesion)?;
-        gauge_family(&mut encoder, "fleetgov_cluster_nodes_in_sync", "Nodes verified to run the desired snapshot", &in_sync)?;
+        gauge_family(
+            &mut encoder,
+            "fleetgov_cluster_cohesion_percent",
+            "Percent of enrolled nodes in sync",
+            &cohesion,
+        )?;
+        gauge_family(
+            &mut encoder,
+            "fleetgov_cluster_nodes_in_sync",
+            "Nodes verified to run the desired snapshot",
+            &in_sync,
+        )?;
         gauge_family(&mut encoder, "fleetgov_cluster_nodes_enrolled", "Nodes enrolled in the cluster", &enrolled)?;
         gauge_family(&mut encoder, "fleetgov_cluster_desired_revision", "Revision of the desired snapshot", &desired)?;
-        gauge_family(&mut encoder, "fleetgov_cluster_root_cause_nodes", "Nodes reporting each sync-error code", &causes)?;
+        gauge_family(
+            &mut encoder,
+            "fleetgov_cluster_root_cause_nodes",
+            "Nodes reporting each sync-error code",
+            &causes,
+        )?;
         gauge_family(&mut encoder, "fleetgov_nodes_by_health", "Runtimes by heartbeat freshness", &health)?;
         gauge_family(&mut encoder, "fleetgov_nodes_by_drift", "Runtimes by drift status", &drift)
     }

@@ -24,8 +24,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use fleetgov::{
-    ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, ProcessStatus, RuntimeVersion,
-    SyncError, SyncErrorCode,
+    ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, ProcessStatus,
+    RuntimeVersion, SyncError, SyncErrorCode,
 };
 
 use crate::config::SimulationConfig;
@@ -215,7 +215,13 @@ impl Fleet {
     ///     .iter().map(|c| engine.cohesion(c).unwrap()).collect();
     /// assert_eq!(cohesion, [100, 75, 33]);
     /// ```
-    pub fn new(engine: Arc<Engine>, nodes: usize, interval_ms: u64, tick_ms: u64, now_ms: u64) -> fleetgov::Result<Fleet> {
+    pub fn new(
+        engine: Arc<Engine>,
+        nodes: usize,
+        interval_ms: u64,
+        tick_ms: u64,
+        now_ms: u64,
+    ) -> fleetgov::Result<Fleet> {
         let ids = engine.cluster_ids();
         let mut fleet = Fleet {
             clusters: Vec::with_capacity(ids.len()),
@@ -253,7 +259,8 @@ impl Fleet {
         };
         let mut nodes: Vec<SimNode> = Vec::with_capacity(share.max(seeds.len()));
         for seed in &seeds {
-            let revision = seed.applied_snapshot_id.as_deref().and_then(fleetgov::parse_snapshot_id).map_or(0, |(_, r)| r);
+            let revision =
+                seed.applied_snapshot_id.as_deref().and_then(fleetgov::parse_snapshot_id).map_or(0, |(_, r)| r);
             nodes.push(SimNode {
                 handle: engine.node_handle(&seed.id)?,
                 pinned: true,
@@ -368,7 +375,8 @@ impl Fleet {
             let desired = self.engine.desired(&self.clusters[c].id).ok().flatten().map_or(0, |s| s.revision);
             let mut changed = Vec::new();
             let cluster = &mut self.clusters[c];
-            cluster.churn_debt += (cluster.target_failing as f64 * CHURN_PER_SECOND).max(0.5) * self.tick_ms as f64 / 1_000.0;
+            cluster.churn_debt +=
+                (cluster.target_failing as f64 * CHURN_PER_SECOND).max(0.5) * self.tick_ms as f64 / 1_000.0;
             let rebalance_cap = (cluster.target_failing / 50).max(1);
             let failing_now = cluster.failing_total();
             let mut swaps = cluster.churn_debt as usize;
@@ -435,7 +443,11 @@ pub struct Simulation {
 impl Simulation {
     /// Builds the fleet and starts ticking every `config.tick_ms` on a
     /// background thread, counting heartbeats into `metrics`.
-    pub fn start(engine: Arc<Engine>, config: &SimulationConfig, metrics: Arc<Metrics>) -> fleetgov::Result<Simulation> {
+    pub fn start(
+        engine: Arc<Engine>,
+        config: &SimulationConfig,
+        metrics: Arc<Metrics>,
+    ) -> fleetgov::Result<Simulation> {
         let now = engine.clock().now_ms();
         let mut fleet = Fleet::new(engine.clone(), config.nodes, config.heartbeat_interval_ms, config.tick_ms, now)?;
         let nodes = fleet.nodes();

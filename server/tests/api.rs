@@ -14,7 +14,8 @@ async fn requests_without_a_known_token_are_401() {
     let r = json(s.request(Method::GET, "/api/v1/clusters", None).send().await.unwrap()).await;
     assert_error(&r, 401, "UNAUTHENTICATED");
     assert_error(&s.get("/api/v1/clusters", "not-a-configured-token").await, 401, "UNAUTHENTICATED");
-    let basic = s.request(Method::GET, "/api/v1/clusters", None).header("authorization", "Basic abc").send().await.unwrap();
+    let basic =
+        s.request(Method::GET, "/api/v1/clusters", None).header("authorization", "Basic abc").send().await.unwrap();
     assert_error(&json(basic).await, 401, "UNAUTHENTICATED");
 }
 
@@ -27,7 +28,13 @@ async fn clusters_show_the_seed_cohesion_and_status() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["id"].as_str().unwrap().to_owned(), c["cohesion"].as_u64().unwrap(), c["status"].as_str().unwrap().to_owned()))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["cohesion"].as_u64().unwrap(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         &seen[..3],
@@ -54,7 +61,11 @@ async fn clusters_show_the_seed_cohesion_and_status() {
 async fn cluster_upsert_needs_admin() {
     let s = start().await;
     let body = json!({ "workspace": "acme-edge", "environment": "staging", "ownerTeam": "qa", "autoReconcile": true });
-    assert_error(&s.send(Method::PUT, "/api/v1/clusters/new-one", OPERATOR, body.clone()).await, 403, "PERMISSION_DENIED");
+    assert_error(
+        &s.send(Method::PUT, "/api/v1/clusters/new-one", OPERATOR, body.clone()).await,
+        403,
+        "PERMISSION_DENIED",
+    );
     let (status, c) = s.send(Method::PUT, "/api/v1/clusters/new-one", ADMIN, body).await;
     assert_eq!((status, c["environment"].as_str(), c["cohesion"].as_u64()), (200, Some("STAGING"), Some(100)));
     let bad = json!({ "workspace": "acme-edge", "environment": "moon" });
@@ -126,7 +137,8 @@ async fn workspaces_fleet_inventory_and_distribution() {
     seen.dedup();
     assert_eq!(seen.len(), 11);
 
-    let (_, dev) = s.get("/api/v1/workspaces/acme-edge/fleet?cluster=azure-dev-west&drift=needs_reconcile", VIEWER).await;
+    let (_, dev) =
+        s.get("/api/v1/workspaces/acme-edge/fleet?cluster=azure-dev-west&drift=needs_reconcile", VIEWER).await;
     assert_eq!(dev["runtimes"].as_array().unwrap().len(), 2);
     assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?cluster=other-cluster", VIEWER).await, 404, "NOT_FOUND");
     assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?health=bright", VIEWER).await, 400, "INVALID_INPUT");
@@ -187,11 +199,28 @@ async fn json_heartbeats_answer_with_directives_per_record() {
     };
     assert_error(&json(raw("{\"heartbeats\": [", "application/json").await.unwrap()).await, 400, "INVALID_INPUT");
     assert_error(&json(raw("{\"beats\": []}", "application/json").await.unwrap()).await, 400, "INVALID_INPUT");
-    assert_error(&json(raw("node=gw-1", "application/x-www-form-urlencoded").await.unwrap()).await, 415, "UNSUPPORTED_MEDIA_TYPE");
-    let huge = format!("{{\"heartbeats\": [{}]}}", vec![heartbeat("gw-stage-eu-1", "gke-stage-eu@r2", hash).to_string(); 1_000].join(","));
-    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/json").body(huge).send().await.unwrap();
+    assert_error(
+        &json(raw("node=gw-1", "application/x-www-form-urlencoded").await.unwrap()).await,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    );
+    let huge = format!(
+        "{{\"heartbeats\": [{}]}}",
+        vec![heartbeat("gw-stage-eu-1", "gke-stage-eu@r2", hash).to_string(); 1_000].join(",")
+    );
+    let r = s
+        .request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_error(&json(r).await, 413, "PAYLOAD_TOO_LARGE");
-    assert_error(&s.send(Method::POST, "/api/v1/heartbeats", VIEWER, json!({ "heartbeats": [] })).await, 403, "PERMISSION_DENIED");
+    assert_error(
+        &s.send(Method::POST, "/api/v1/heartbeats", VIEWER, json!({ "heartbeats": [] })).await,
+        403,
+        "PERMISSION_DENIED",
+    );
     assert_eq!(s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1, before, "refused bodies changed state");
 }
 
@@ -202,22 +231,32 @@ async fn binary_heartbeat_records_in_and_outcomes_out() {
     use zerocopy::IntoBytes;
 
     let s = start().await;
-    let (status, enrolled) =
-        s.send(Method::POST, "/api/v1/clusters/azure-dev-west/nodes", OPERATOR, json!({ "nodes": ["bin-1", "bin-2"] })).await;
+    let (status, enrolled) = s
+        .send(Method::POST, "/api/v1/clusters/azure-dev-west/nodes", OPERATOR, json!({ "nodes": ["bin-1", "bin-2"] }))
+        .await;
     assert_eq!((status, enrolled["total"].as_u64()), (201, Some(5)), "{enrolled}");
-    let handles: Vec<NodeHandle> = enrolled["handles"].as_array().unwrap().iter().map(|h| NodeHandle::from_raw(h.as_u64().unwrap())).collect();
+    let handles: Vec<NodeHandle> =
+        enrolled["handles"].as_array().unwrap().iter().map(|h| NodeHandle::from_raw(h.as_u64().unwrap())).collect();
     let (_, dev) = s.get("/api/v1/clusters/azure-dev-west", VIEWER).await;
     let hash: ContentHash = dev["desiredHash"].as_str().unwrap().parse().unwrap();
     let now = s.engine.clock().now_ms();
     let version = "3.6.1".parse().unwrap();
-    let good = HeartbeatRecord::new(handles[0], now, version, ProcessStatus::Ready, Metrics::default()).with_applied(2, hash);
+    let good =
+        HeartbeatRecord::new(handles[0], now, version, ProcessStatus::Ready, Metrics::default()).with_applied(2, hash);
     let stale_rev = HeartbeatRecord::new(handles[1], now, version, ProcessStatus::Ready, Metrics::default());
-    let unknown = HeartbeatRecord::new(NodeHandle::from_raw(u64::MAX), now, version, ProcessStatus::Ready, Metrics::default());
+    let unknown =
+        HeartbeatRecord::new(NodeHandle::from_raw(u64::MAX), now, version, ProcessStatus::Ready, Metrics::default());
     let mut body = Vec::new();
     for r in [good, stale_rev, unknown] {
         body.extend_from_slice(r.as_bytes());
     }
-    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/octet-stream").body(body.clone()).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR))
+        .header("content-type", "application/octet-stream")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-fleetgov-accepted"], "2");
     assert_eq!(r.headers()["x-fleetgov-refused"], "1");
@@ -235,36 +274,76 @@ async fn binary_heartbeat_records_in_and_outcomes_out() {
     let before = s.get("/api/v1/clusters/azure-dev-west", VIEWER).await.1;
     let mut bad = body.clone();
     bad[128] = 9; // record 1: unknown format version
-    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/octet-stream").body(bad).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR))
+        .header("content-type", "application/octet-stream")
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
     let e = json(r).await;
     assert_error(&e, 400, "INVALID_INPUT");
     assert!(e.1["error"]["message"].as_str().unwrap().contains("record 1"), "{}", e.1);
-    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/octet-stream").body(body[..200].to_vec()).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR))
+        .header("content-type", "application/octet-stream")
+        .body(body[..200].to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_error(&json(r).await, 400, "INVALID_INPUT");
     assert_eq!(s.get("/api/v1/clusters/azure-dev-west", VIEWER).await.1, before);
-    let r = s.request(Method::POST, "/api/v1/heartbeats", Some(SCOPED)).header("content-type", "application/octet-stream").body(body).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/heartbeats", Some(SCOPED))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_error(&json(r).await, 403, "PERMISSION_DENIED");
-    let conflict = s.send(Method::POST, "/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": ["fresh", "bin-1"] })).await;
+    let conflict = s
+        .send(Method::POST, "/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": ["fresh", "bin-1"] }))
+        .await;
     assert_error(&conflict, 409, "CONFLICT");
     assert_error(&s.get("/api/v1/nodes/fresh", VIEWER).await, 404, "NOT_FOUND");
-    assert_error(&s.send(Method::POST, "/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": ["bad id!"] })).await, 400, "INVALID_INPUT");
+    assert_error(
+        &s.send(Method::POST, "/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": ["bad id!"] })).await,
+        400,
+        "INVALID_INPUT",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_then_pull_the_artifact() {
     let s = start().await;
-    let (status, snap) =
-        s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, json!({ "content": "rate_limit: 700\n" })).await;
+    let (status, snap) = s
+        .send(
+            Method::POST,
+            "/api/v1/clusters/eks-prod-us/snapshots",
+            OPERATOR,
+            json!({ "content": "rate_limit: 700\n" }),
+        )
+        .await;
     assert_eq!(status, 201, "{snap}");
     assert_eq!((snap["id"].as_str(), snap["author"].as_str()), (Some("eks-prod-us@r3"), Some("omar")));
     assert_eq!(snap["hash"], fleetgov::ContentHash::of(b"rate_limit: 700\n").to_string());
     let (_, c) = s.get("/api/v1/clusters/eks-prod-us", VIEWER).await;
     assert_eq!((c["cohesion"].as_u64(), c["status"].as_str()), (Some(0), Some("DIVERGENT")));
 
-    let r = s.request(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", Some(ADMIN)).header("content-type", "application/octet-stream").body(vec![1u8, 2, 3]).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", Some(ADMIN))
+        .header("content-type", "application/octet-stream")
+        .body(vec![1u8, 2, 3])
+        .send()
+        .await
+        .unwrap();
     let (status, bin) = json(r).await;
     assert_eq!((status, bin["revision"].as_u64()), (201, Some(4)));
-    let r = s.request(Method::GET, &format!("/api/v1/artifacts/{}", bin["hash"].as_str().unwrap()), Some(VIEWER)).send().await.unwrap();
+    let r = s
+        .request(Method::GET, &format!("/api/v1/artifacts/{}", bin["hash"].as_str().unwrap()), Some(VIEWER))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["etag"], format!("\"{}\"", bin["hash"].as_str().unwrap()));
     assert_eq!(&r.bytes().await.unwrap()[..], &[1, 2, 3]);
@@ -274,10 +353,28 @@ async fn publish_then_pull_the_artifact() {
     assert_eq!((status, got["sizeBytes"].as_u64()), (200, Some(3)));
     assert_error(&s.get("/api/v1/snapshots/eks-prod-us@r99", VIEWER).await, 404, "NOT_FOUND");
 
-    assert_error(&s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", VIEWER, json!({ "content": "x" })).await, 403, "PERMISSION_DENIED");
-    assert_error(&s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, json!({ "content": "" })).await, 400, "INVALID_INPUT");
-    assert_error(&s.send(Method::POST, "/api/v1/clusters/nope/snapshots", OPERATOR, json!({ "content": "x" })).await, 404, "NOT_FOUND");
-    let r = s.request(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", Some(OPERATOR)).header("content-type", "image/png").body("x").send().await.unwrap();
+    assert_error(
+        &s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", VIEWER, json!({ "content": "x" })).await,
+        403,
+        "PERMISSION_DENIED",
+    );
+    assert_error(
+        &s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, json!({ "content": "" })).await,
+        400,
+        "INVALID_INPUT",
+    );
+    assert_error(
+        &s.send(Method::POST, "/api/v1/clusters/nope/snapshots", OPERATOR, json!({ "content": "x" })).await,
+        404,
+        "NOT_FOUND",
+    );
+    let r = s
+        .request(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", Some(OPERATOR))
+        .header("content-type", "image/png")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_error(&json(r).await, 415, "UNSUPPORTED_MEDIA_TYPE");
 }
 
@@ -285,10 +382,26 @@ async fn publish_then_pull_the_artifact() {
 async fn force_sync_is_justified_role_checked_audited_and_provable() {
     let s = start().await;
     let node = |reason: &str| json!({ "target": { "node": "gw-dev-west-2" }, "reason": reason });
-    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, node("   ")).await, 400, "JUSTIFICATION_REQUIRED");
-    assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, json!({ "target": { "node": "x" } })).await, 400, "INVALID_INPUT");
-    assert_error(&s.send(Method::POST, "/api/v1/force-sync", VIEWER, node("Emergency disaster recovery")).await, 403, "PERMISSION_DENIED");
-    assert_error(&s.send(Method::POST, "/api/v1/force-sync", SCOPED, node("Emergency disaster recovery")).await, 403, "PERMISSION_DENIED");
+    assert_error(
+        &s.send(Method::POST, "/api/v1/force-sync", OPERATOR, node("   ")).await,
+        400,
+        "JUSTIFICATION_REQUIRED",
+    );
+    assert_error(
+        &s.send(Method::POST, "/api/v1/force-sync", OPERATOR, json!({ "target": { "node": "x" } })).await,
+        400,
+        "INVALID_INPUT",
+    );
+    assert_error(
+        &s.send(Method::POST, "/api/v1/force-sync", VIEWER, node("Emergency disaster recovery")).await,
+        403,
+        "PERMISSION_DENIED",
+    );
+    assert_error(
+        &s.send(Method::POST, "/api/v1/force-sync", SCOPED, node("Emergency disaster recovery")).await,
+        403,
+        "PERMISSION_DENIED",
+    );
     let ws = json!({ "target": { "workspace": "acme-edge" }, "reason": "Rollback due to failed deployment" });
     assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, ws.clone()).await, 403, "PERMISSION_DENIED");
     let two = json!({ "target": { "node": "gw-dev-west-2", "cluster": "azure-dev-west" }, "reason": "x" });
@@ -298,7 +411,8 @@ async fn force_sync_is_justified_role_checked_audited_and_provable() {
     let (_, before) = s.get("/api/v1/audit?action=force_sync_node,force_sync_cluster,global_overwrite", VIEWER).await;
     assert_eq!(before["records"].as_array().unwrap().len(), 0, "refused overrides are not recorded");
 
-    let (status, record) = s.send(Method::POST, "/api/v1/force-sync", OPERATOR, node("Node re-provisioning after hardware failure")).await;
+    let (status, record) =
+        s.send(Method::POST, "/api/v1/force-sync", OPERATOR, node("Node re-provisioning after hardware failure")).await;
     assert_eq!(status, 201, "{record}");
     assert_eq!(record["action"], "force_sync_node");
     assert_eq!((record["actor"].as_str(), record["role"].as_str()), (Some("omar"), Some("operator")));
@@ -373,7 +487,13 @@ async fn unknown_routes_and_methods_are_json_errors_and_the_server_keeps_serving
     let r = s.request(Method::DELETE, "/api/v1/clusters", Some(ADMIN)).send().await.unwrap();
     assert_error(&json(r).await, 405, "METHOD_NOT_ALLOWED");
     for garbage in ["", "null", "[]", "{\"heartbeats\": null}", "\u{0}\u{1}", "{\"heartbeats\": [{\"node\": 5}]}"] {
-        let r = s.request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR)).header("content-type", "application/json").body(garbage).send().await.unwrap();
+        let r = s
+            .request(Method::POST, "/api/v1/heartbeats", Some(OPERATOR))
+            .header("content-type", "application/json")
+            .body(garbage)
+            .send()
+            .await
+            .unwrap();
         assert_error(&json(r).await, 400, "INVALID_INPUT");
     }
     assert_eq!(s.get("/api/v1/clusters", VIEWER).await.0, 200);
@@ -399,7 +519,11 @@ async fn metrics_expose_cohesion_counts_and_ingest() {
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
-    assert_error(&json(s.request(Method::GET, "/metrics", Some(SCOPED)).send().await.unwrap()).await, 403, "PERMISSION_DENIED");
+    assert_error(
+        &json(s.request(Method::GET, "/metrics", Some(SCOPED)).send().await.unwrap()).await,
+        403,
+        "PERMISSION_DENIED",
+    );
     assert_error(&json(s.request(Method::GET, "/metrics", None).send().await.unwrap()).await, 401, "UNAUTHENTICATED");
 }
 

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{OPERATOR, VIEWER, SCOPED, start};
+use common::{OPERATOR, SCOPED, VIEWER, start};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,7 +18,11 @@ async fn read_events(response: reqwest::Response, mut done: impl FnMut(&str, &Va
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("events within 20 s").expect("stream open").unwrap();
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("events within 20 s")
+            .expect("stream open")
+            .unwrap();
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let block: String = buffer.drain(..end + 2).collect();
@@ -80,7 +84,8 @@ async fn events_stream_node_and_cluster_transitions() {
     assert_eq!(events.last().unwrap().1["cluster"]["status"], "SYNCING");
 
     // The other workspace's token sees its own cluster's transitions and none of acme-edge's.
-    let (status, snap) = s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, json!({ "content": "x: 1" })).await;
+    let (status, snap) =
+        s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, json!({ "content": "x: 1" })).await;
     assert_eq!(status, 201);
     let hb = json!({ "node": "other-1", "runtimeVersion": "3.6.1", "appliedSnapshot": snap["id"], "appliedHash": snap["hash"] });
     s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, json!({ "heartbeats": [hb] })).await;

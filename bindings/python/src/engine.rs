@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use fleetgov::{
-    AuthorityMode, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics,
-    NodeHandle, Override, Role, RuntimeVersion, WorkspaceSpec,
+    AuthorityMode, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override, Role,
+    RuntimeVersion, WorkspaceSpec,
 };
 use parking_lot::RwLock;
 use pyo3::prelude::*;
@@ -43,12 +43,7 @@ impl PyEngine {
         at_ms: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = self.with(py, |e| {
-            let by = Override::new(
-                actor,
-                Role::parse(role)?,
-                reason,
-                millis("at_ms", at_ms, e)?,
-            );
+            let by = Override::new(actor, Role::parse(role)?, reason, millis("at_ms", at_ms, e)?);
             to_json(&*e.force_sync(target, &by)?)
         })?;
         json_loads(py, &text)
@@ -60,8 +55,7 @@ impl PyEngine {
         T: Send,
         F: FnOnce(&Engine) -> fleetgov::Result<T> + Send,
     {
-        boundary::run(py, || self.inner.read().as_ref().map(f).transpose())?
-            .ok_or_else(|| error::closed(py))
+        boundary::run(py, || self.inner.read().as_ref().map(f).transpose())?.ok_or_else(|| error::closed(py))
     }
 }
 
@@ -73,15 +67,8 @@ impl PyEngine {
     #[new]
     #[pyo3(signature = (audit_path = None))]
     fn new(py: Python<'_>, audit_path: Option<PathBuf>) -> PyResult<Self> {
-        let engine = boundary::run(py, || {
-            Engine::with_config(EngineConfig {
-                audit_path,
-                ..EngineConfig::default()
-            })
-        })?;
-        Ok(PyEngine {
-            inner: RwLock::new(Some(engine)),
-        })
+        let engine = boundary::run(py, || Engine::with_config(EngineConfig { audit_path, ..EngineConfig::default() }))?;
+        Ok(PyEngine { inner: RwLock::new(Some(engine)) })
     }
 
     /// Releases the engine. Idempotent; calls in flight finish first.
@@ -153,27 +140,15 @@ impl PyEngine {
         actor: &str,
         at_ms: Option<i64>,
     ) -> PyResult<PySnapshot> {
-        self.with(py, |e| {
-            e.publish(cluster, &config, actor, millis("at_ms", at_ms, e)?)
-                .map(PySnapshot::from)
-        })
+        self.with(py, |e| e.publish(cluster, &config, actor, millis("at_ms", at_ms, e)?).map(PySnapshot::from))
     }
 
     /// Enrolls node `node` in `cluster` (again in the same cluster: no
     /// change) and returns its handle, the `handle` field of its binary
     /// heartbeat records.
     #[pyo3(signature = (node, /, *, cluster, at_ms = None))]
-    fn enroll(
-        &self,
-        py: Python<'_>,
-        node: &str,
-        cluster: &str,
-        at_ms: Option<i64>,
-    ) -> PyResult<u64> {
-        self.with(py, |e| {
-            e.enroll(node, cluster, millis("at_ms", at_ms, e)?)
-                .map(NodeHandle::to_raw)
-        })
+    fn enroll(&self, py: Python<'_>, node: &str, cluster: &str, at_ms: Option<i64>) -> PyResult<u64> {
+        self.with(py, |e| e.enroll(node, cluster, millis("at_ms", at_ms, e)?).map(NodeHandle::to_raw))
     }
 
     /// The handle of enrolled node `node`.
@@ -225,18 +200,13 @@ impl PyEngine {
     ) -> PyResult<Option<PyDirective>> {
         let node = match node.cast::<PyInt>() {
             Ok(handle) => NodeRef::Handle(handle.extract().map_err(|_| {
-                error::to_py(
-                    py,
-                    fleetgov::Error::invalid(format!("node handle {handle} is not a u64")),
-                )
+                error::to_py(py, fleetgov::Error::invalid(format!("node handle {handle} is not a u64")))
             })?),
             Err(_) => NodeRef::Id(node.extract()?),
         };
         self.with(py, |e| {
             let hot_swap_errors = u32::try_from(hot_swap_errors).map_err(|_| {
-                fleetgov::Error::invalid(format!(
-                    "hot_swap_errors must be from 0 to 2^32-1, got {hot_swap_errors}"
-                ))
+                fleetgov::Error::invalid(format!("hot_swap_errors must be from 0 to 2^32-1, got {hot_swap_errors}"))
             })?;
             let args = HeartbeatArgs {
                 at_ms,
@@ -244,13 +214,7 @@ impl PyEngine {
                 applied_hash,
                 runtime_version,
                 process_status,
-                metrics: Metrics {
-                    cpu,
-                    memory,
-                    tps,
-                    heap,
-                    hot_swap_errors,
-                },
+                metrics: Metrics { cpu, memory, tps, heap, hot_swap_errors },
                 sync_error,
             };
             args.record(e, node)
@@ -260,19 +224,13 @@ impl PyEngine {
     /// Cluster `id` at `now_ms`.
     #[pyo3(signature = (id, /, *, now_ms = None))]
     fn cluster(&self, py: Python<'_>, id: &str, now_ms: Option<i64>) -> PyResult<PyClusterView> {
-        self.with(py, |e| {
-            e.cluster(id, millis("now_ms", now_ms, e)?)
-                .map(PyClusterView::from)
-        })
+        self.with(py, |e| e.cluster(id, millis("now_ms", now_ms, e)?).map(PyClusterView::from))
     }
 
     /// Node `id` at `now_ms`.
     #[pyo3(signature = (id, /, *, now_ms = None))]
     fn node(&self, py: Python<'_>, id: &str, now_ms: Option<i64>) -> PyResult<PyNodeView> {
-        self.with(py, |e| {
-            e.node(id, millis("now_ms", now_ms, e)?)
-                .map(PyNodeView::from)
-        })
+        self.with(py, |e| e.node(id, millis("now_ms", now_ms, e)?).map(PyNodeView::from))
     }
 
     /// The nodes of `cluster` in enrolment order, `limit` of them from `offset`.
@@ -286,12 +244,7 @@ impl PyEngine {
         limit: Option<usize>,
     ) -> PyResult<Vec<PyNodeView>> {
         self.with(py, |e| {
-            let nodes = e.cluster_nodes(
-                cluster,
-                millis("now_ms", now_ms, e)?,
-                offset,
-                limit.unwrap_or(usize::MAX),
-            )?;
+            let nodes = e.cluster_nodes(cluster, millis("now_ms", now_ms, e)?, offset, limit.unwrap_or(usize::MAX))?;
             Ok(nodes.into_iter().map(PyNodeView::from).collect())
         })
     }
@@ -323,15 +276,8 @@ impl PyEngine {
     /// The fleet inventory of `workspace`, shaped like
     /// `GET /api/v1/workspaces/{id}/fleet`: `runtimes`, `summary`, `desiredState`.
     #[pyo3(signature = (workspace, /, *, now_ms = None))]
-    fn fleet<'py>(
-        &self,
-        py: Python<'py>,
-        workspace: &str,
-        now_ms: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.with(py, |e| {
-            to_json(&e.fleet(workspace, millis("now_ms", now_ms, e)?)?)
-        })?;
+    fn fleet<'py>(&self, py: Python<'py>, workspace: &str, now_ms: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.with(py, |e| to_json(&e.fleet(workspace, millis("now_ms", now_ms, e)?)?))?;
         json_loads(py, &text)
     }
 
@@ -403,25 +349,18 @@ impl PyEngine {
     }
 
     fn __repr__(&self) -> &'static str {
-        if self.closed() {
-            "<fleetgov.Engine (closed)>"
-        } else {
-            "<fleetgov.Engine>"
-        }
+        if self.closed() { "<fleetgov.Engine (closed)>" } else { "<fleetgov.Engine>" }
     }
 }
 
 /// `value` as JSON text, for [`json_loads`].
 fn to_json(value: &impl serde::Serialize) -> fleetgov::Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| fleetgov::Error::invalid(format!("cannot serialise: {e}")))
+    serde_json::to_string(value).map_err(|e| fleetgov::Error::invalid(format!("cannot serialise: {e}")))
 }
 
 /// `json.loads(text)`.
 fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
     static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let loads = LOADS.get_or_try_init(py, || {
-        py.import("json")?.getattr("loads").map(Bound::unbind)
-    })?;
+    let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
     loads.bind(py).call1((text,))
 }

@@ -34,8 +34,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
 /// The class `name` of `fleetgov.exceptions`.
 fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let module =
-        MODULE.get_or_try_init(py, || py.import("fleetgov.exceptions").map(Bound::unbind))?;
+    let module = MODULE.get_or_try_init(py, || py.import("fleetgov.exceptions").map(Bound::unbind))?;
     Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
 }
 
@@ -66,12 +65,7 @@ pub(crate) fn panicked(py: Python<'_>, payload: Box<dyn Any + Send>) -> PyErr {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic payload".to_owned());
-    raise(
-        py,
-        "InternalError",
-        format!("fleetgov panicked (a bug; please report it): {what}"),
-        None,
-    )
+    raise(py, "InternalError", format!("fleetgov panicked (a bug; please report it): {what}"), None)
 }
 
 /// `fleetgov.EngineClosed`, for a call on a closed engine.

@@ -1,10 +1,7 @@
 //! A heartbeat as Python passes it (keyword arguments of plain types), parsed
 //! into the core's [`Heartbeat`] on the far side of the GIL.
 
-use fleetgov::{
-    ContentHash, Engine, Error, Heartbeat, Metrics, NodeHandle, ProcessStatus, RuntimeVersion,
-    SyncError,
-};
+use fleetgov::{ContentHash, Engine, Error, Heartbeat, Metrics, NodeHandle, ProcessStatus, RuntimeVersion, SyncError};
 
 use crate::views::PyDirective;
 
@@ -29,11 +26,7 @@ pub(crate) struct HeartbeatArgs<'a> {
 impl HeartbeatArgs<'_> {
     /// Parses the arguments and records the heartbeat of `node`; bad input is
     /// `InvalidInput` and records nothing.
-    pub(crate) fn record(
-        &self,
-        engine: &Engine,
-        node: NodeRef<'_>,
-    ) -> fleetgov::Result<Option<PyDirective>> {
+    pub(crate) fn record(&self, engine: &Engine, node: NodeRef<'_>) -> fleetgov::Result<Option<PyDirective>> {
         let sync_error = self.sync_error.map(str::parse::<SyncError>).transpose()?;
         let hb = Heartbeat {
             at_ms: millis("at_ms", self.at_ms, engine)?,
@@ -57,7 +50,6 @@ impl HeartbeatArgs<'_> {
 pub(crate) fn millis(name: &str, value: Option<i64>, engine: &Engine) -> fleetgov::Result<u64> {
     match value {
         None => Ok(engine.clock().now_ms()),
-        Some(ms) => u64::try_from(ms)
-            .map_err(|_| Error::invalid(format!("{name} must be >= 0 (unix ms), got {ms}"))),
+        Some(ms) => u64::try_from(ms).map_err(|_| Error::invalid(format!("{name} must be >= 0 (unix ms), got {ms}"))),
     }
 }

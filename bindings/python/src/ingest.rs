@@ -46,23 +46,15 @@ impl PyBatchResult {
 }
 
 /// Applies `batch`, whatever form it takes.
-pub(crate) fn ingest(
-    engine: &PyEngine,
-    py: Python<'_>,
-    batch: &Bound<'_, PyAny>,
-) -> PyResult<PyBatchResult> {
+pub(crate) fn ingest(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
     if batch.hasattr("__arrow_c_array__")? {
         let exported = batch.call_method0("__arrow_c_array__")?;
-        let (schema, array) = exported
-            .cast::<PyTuple>()?
-            .extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
+        let (schema, array) = exported.cast::<PyTuple>()?.extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
         let column = import_array(py, &schema, &array)?;
         return ingest_columns(engine, py, &[column]);
     }
     if batch.hasattr("__arrow_c_stream__")? {
-        let capsule = batch
-            .call_method0("__arrow_c_stream__")?
-            .cast_into::<PyCapsule>()?;
+        let capsule = batch.call_method0("__arrow_c_stream__")?.cast_into::<PyCapsule>()?;
         let columns = import_stream(py, &capsule)?;
         return ingest_columns(engine, py, &columns);
     }
@@ -71,17 +63,10 @@ pub(crate) fn ingest(
 
 /// A buffer-protocol object (NumPy array, bytes, bytearray, memoryview, ...),
 /// read in place. The caller must not resize or write it during the call.
-fn ingest_buffer(
-    engine: &PyEngine,
-    py: Python<'_>,
-    batch: &Bound<'_, PyAny>,
-) -> PyResult<PyBatchResult> {
+fn ingest_buffer(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
     let buffer = PyUntypedBuffer::get(batch)?;
     if !buffer.is_c_contiguous() {
-        return Err(error::to_py(
-            py,
-            Error::invalid("the record batch must be one C-contiguous buffer"),
-        ));
+        return Err(error::to_py(py, Error::invalid("the record batch must be one C-contiguous buffer")));
     }
     let bytes: &[u8] = if buffer.len_bytes() == 0 {
         &[]
@@ -98,11 +83,7 @@ fn ingest_buffer(
 }
 
 /// Arrow columns of `FixedSizeBinary(128)`, each one record per value.
-fn ingest_columns(
-    engine: &PyEngine,
-    py: Python<'_>,
-    columns: &[FixedSizeBinaryArray],
-) -> PyResult<PyBatchResult> {
+fn ingest_columns(engine: &PyEngine, py: Python<'_>, columns: &[FixedSizeBinaryArray]) -> PyResult<PyBatchResult> {
     let chunks: Vec<&[u8]> = columns.iter().map(record_bytes).collect();
     apply(engine, py, &chunks)
 }
@@ -154,53 +135,28 @@ fn import_array(
     schema: &Bound<'_, PyCapsule>,
     array: &Bound<'_, PyCapsule>,
 ) -> PyResult<FixedSizeBinaryArray> {
-    let schema_ptr = schema
-        .pointer_checked(Some(c"arrow_schema"))?
-        .cast::<FFI_ArrowSchema>();
-    let array_ptr = array
-        .pointer_checked(Some(c"arrow_array"))?
-        .cast::<FFI_ArrowArray>();
+    let schema_ptr = schema.pointer_checked(Some(c"arrow_schema"))?.cast::<FFI_ArrowSchema>();
+    let array_ptr = array.pointer_checked(Some(c"arrow_array"))?.cast::<FFI_ArrowArray>();
     // SAFETY: the capsules are named per the Arrow PyCapsule interface, so the
     // pointers are valid `ArrowSchema` / `ArrowArray` structs owned by the
     // capsules. `from_raw` moves the array out and marks the capsule's copy
     // released, as the interface prescribes; the schema is only borrowed.
-    let data = unsafe {
-        from_ffi(
-            FFI_ArrowArray::from_raw(array_ptr.as_ptr()),
-            schema_ptr.as_ref(),
-        )
-    }
-    .map_err(|e| {
-        error::to_py(
-            py,
-            Error::invalid(format!("not a readable Arrow array: {e}")),
-        )
-    })?;
+    let data = unsafe { from_ffi(FFI_ArrowArray::from_raw(array_ptr.as_ptr()), schema_ptr.as_ref()) }
+        .map_err(|e| error::to_py(py, Error::invalid(format!("not a readable Arrow array: {e}"))))?;
     records_column(make_array(data)).map_err(|e| error::to_py(py, e))
 }
 
 /// Imports every chunk of an Arrow stream exported as a PyCapsule: record
 /// batches (a table, a reader) or plain arrays (a chunked array).
-fn import_stream(
-    py: Python<'_>,
-    capsule: &Bound<'_, PyCapsule>,
-) -> PyResult<Vec<FixedSizeBinaryArray>> {
-    let stream = capsule
-        .pointer_checked(Some(c"arrow_array_stream"))?
-        .cast::<FFI_ArrowArrayStream>();
-    let invalid = |e: arrow_schema::ArrowError| {
-        error::to_py(
-            py,
-            Error::invalid(format!("not a readable Arrow stream: {e}")),
-        )
-    };
+fn import_stream(py: Python<'_>, capsule: &Bound<'_, PyCapsule>) -> PyResult<Vec<FixedSizeBinaryArray>> {
+    let stream = capsule.pointer_checked(Some(c"arrow_array_stream"))?.cast::<FFI_ArrowArrayStream>();
+    let invalid =
+        |e: arrow_schema::ArrowError| error::to_py(py, Error::invalid(format!("not a readable Arrow stream: {e}")));
     // SAFETY: the capsule is named `arrow_array_stream`, so the pointer is a
     // valid `ArrowArrayStream` owned by it; `from_raw` moves it out and marks
     // the capsule's copy released.
     let reader = unsafe { ArrayStreamReader::from_raw(stream.as_ptr()) }.map_err(invalid)?;
-    reader
-        .map(|chunk| records_column(chunk.map_err(invalid)?).map_err(|e| error::to_py(py, e)))
-        .collect()
+    reader.map(|chunk| records_column(chunk.map_err(invalid)?).map_err(|e| error::to_py(py, e))).collect()
 }
 
 /// The records column of an array: a `FixedSizeBinary(128)` array itself, or
@@ -216,10 +172,8 @@ fn records_column(array: ArrayRef) -> fleetgov::Result<FixedSizeBinaryArray> {
         }
         None => array,
     };
-    let column = array
-        .as_any()
-        .downcast_ref::<FixedSizeBinaryArray>()
-        .filter(|c| c.value_length() as usize == RECORD_SIZE);
+    let column =
+        array.as_any().downcast_ref::<FixedSizeBinaryArray>().filter(|c| c.value_length() as usize == RECORD_SIZE);
     match column {
         Some(c) if c.null_count() == 0 => Ok(c.clone()),
         Some(_) => Err(Error::invalid("the Arrow records column has nulls")),

@@ -26,11 +26,7 @@ use pyo3::types::IntoPyDict;
 #[pyfunction]
 #[pyo3(signature = (version, /))]
 fn pack_version(py: Python<'_>, version: &str) -> PyResult<u32> {
-    boundary::run(py, || {
-        version
-            .parse::<fleetgov::RuntimeVersion>()
-            .map(fleetgov::RuntimeVersion::to_bits)
-    })
+    boundary::run(py, || version.parse::<fleetgov::RuntimeVersion>().map(fleetgov::RuntimeVersion::to_bits))
 }
 
 /// Verifies an audit log file offline without changing it and returns the
@@ -39,9 +35,7 @@ fn pack_version(py: Python<'_>, version: &str) -> PyResult<u32> {
 #[pyfunction]
 #[pyo3(signature = (path, /))]
 fn verify_audit_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<String> {
-    boundary::run(py, || {
-        fleetgov::audit::verify_file(&path).map(|v| v.head.root.to_string())
-    })
+    boundary::run(py, || fleetgov::audit::verify_file(&path).map(|v| v.head.root.to_string()))
 }
 
 /// The native module.
@@ -58,10 +52,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RECORD_SIZE", fleetgov::record::RECORD_SIZE)?;
     m.add("RECORD_VERSION", fleetgov::record::RECORD_VERSION)?;
     m.add("OUTCOME_SIZE", fleetgov::record::OUTCOME_SIZE)?;
-    let codes: Vec<(&str, u8)> = fleetgov::SyncErrorCode::ALL
-        .iter()
-        .map(|c| (c.as_str(), *c as u8))
-        .collect();
+    let codes: Vec<(&str, u8)> = fleetgov::SyncErrorCode::ALL.iter().map(|c| (c.as_str(), *c as u8)).collect();
     m.add("SYNC_ERROR_CODES", codes.into_py_dict(m.py())?)?;
     m.add_function(wrap_pyfunction!(pack_version, m)?)?;
     m.add_function(wrap_pyfunction!(verify_audit_file, m)?)?;

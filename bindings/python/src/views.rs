@@ -5,15 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 /// A published snapshot: `Snapshot` in Python.
-#[pyclass(
-    module = "fleetgov._native",
-    name = "Snapshot",
-    frozen,
-    eq,
-    hash,
-    get_all,
-    skip_from_py_object
-)]
+#[pyclass(module = "fleetgov._native", name = "Snapshot", frozen, eq, hash, get_all, skip_from_py_object)]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PySnapshot {
     id: String,
@@ -51,15 +43,7 @@ impl PySnapshot {
 
 /// The engine's answer to a heartbeat: pull snapshot `snapshot` whose content
 /// hash is `hash`. `Directive` in Python.
-#[pyclass(
-    module = "fleetgov._native",
-    name = "Directive",
-    frozen,
-    eq,
-    hash,
-    get_all,
-    skip_from_py_object
-)]
+#[pyclass(module = "fleetgov._native", name = "Directive", frozen, eq, hash, get_all, skip_from_py_object)]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyDirective {
     kind: &'static str,
@@ -82,10 +66,7 @@ impl From<fleetgov::Directive<'_>> for PyDirective {
 #[pymethods]
 impl PyDirective {
     fn __repr__(&self) -> String {
-        format!(
-            "Directive(kind={:?}, snapshot={:?}, hash={:?})",
-            self.kind, self.snapshot, self.hash
-        )
+        format!("Directive(kind={:?}, snapshot={:?}, hash={:?})", self.kind, self.snapshot, self.hash)
     }
 }
 
@@ -137,16 +118,8 @@ impl From<fleetgov::ClusterView> for PyClusterView {
             desired_snapshot: c.desired_snapshot,
             desired_revision: c.desired_revision,
             desired_hash: c.desired_hash.map(|h| h.to_string()),
-            revisions: c
-                .revisions
-                .into_iter()
-                .map(|r| (r.revision, r.nodes))
-                .collect(),
-            root_causes: c
-                .root_causes
-                .into_iter()
-                .map(|r| (r.code.as_str(), r.nodes, r.example_node))
-                .collect(),
+            revisions: c.revisions.into_iter().map(|r| (r.revision, r.nodes)).collect(),
+            root_causes: c.root_causes.into_iter().map(|r| (r.code.as_str(), r.nodes, r.example_node)).collect(),
         }
     }
 }

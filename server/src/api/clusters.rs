@@ -34,7 +34,11 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> Json<serde_j
 }
 
 /// `GET /api/v1/clusters/{id}`.
-pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<ClusterDetail>> {
+pub async fn get(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ClusterDetail>> {
     let view = visible_cluster(&state, &who, &id)?;
     Ok(Json(ClusterDetail { desired: state.engine.desired(&id)?, view }))
 }

@@ -147,7 +147,11 @@ const SCAN_MAX: u64 = 200_000;
 
 /// `GET /api/v1/audit?before=&limit=&action=`: the audit log, newest first,
 /// limited to records the token may see.
-pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
     let limit = page_limit(q.limit, 50, 1_000)?;
     let actions: Option<Vec<AuditAction>> = q
         .action

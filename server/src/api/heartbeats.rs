@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
-use fleetgov::{ContentHash, Directive, DirectiveKind, Heartbeat, Metrics, ProcessStatus, Role, RuntimeVersion, SyncError};
+use fleetgov::{
+    ContentHash, Directive, DirectiveKind, Heartbeat, Metrics, ProcessStatus, Role, RuntimeVersion, SyncError,
+};
 use serde::{Deserialize, Serialize};
 
 use super::snapshots::media_type;
@@ -130,12 +132,17 @@ pub const MAX_BATCH: usize = 100_000;
 ///   the counts in `X-Fleetgov-Accepted`, `-Directives` and `-Refused`.
 ///   Records name nodes by handle, so only a token of every workspace may
 ///   send them.
-pub async fn post(State(state): State<AppState>, who: Principal, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn post(
+    State(state): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     who.require(Role::Operator)?;
     match media_type(&headers) {
         Some("application/json") => {
-            let batch: HeartbeatBatch =
-                serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("malformed heartbeat batch: {e}")))?;
+            let batch: HeartbeatBatch = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid(format!("malformed heartbeat batch: {e}")))?;
             if batch.heartbeats.len() > MAX_BATCH {
                 return Err(ApiError::invalid(format!("a batch holds at most {MAX_BATCH} heartbeats")));
             }
@@ -146,7 +153,9 @@ pub async fn post(State(state): State<AppState>, who: Principal, headers: Header
         }
         Some("application/octet-stream") => {
             if who.scope != Scope::All {
-                return Err(ApiError::forbidden("binary records name nodes by handle; they need a token of every workspace"));
+                return Err(ApiError::forbidden(
+                    "binary records name nodes by handle; they need a token of every workspace",
+                ));
             }
             let state2 = state.clone();
             let (summary, outcomes) = blocking(move || {

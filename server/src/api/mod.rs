@@ -76,10 +76,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The router of every endpoint, with a JSON 404 for any other path.
 pub fn router() -> Router<AppState> {
-    endpoints()
-        .into_iter()
-        .fold(Router::new(), |router, e| router.route(e.path, e.route))
-        .fallback(no_route)
+    endpoints().into_iter().fold(Router::new(), |router, e| router.route(e.path, e.route)).fallback(no_route)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {

@@ -74,7 +74,14 @@ pub async fn list(
     let now = state.now_ms();
     if !q.filtered() {
         let nodes = state.engine.cluster_nodes(&id, now, q.offset, limit)?;
-        return Ok(Json(NodesPage { cluster: id, total: view.total, matched: view.total, offset: q.offset, limit, nodes }));
+        return Ok(Json(NodesPage {
+            cluster: id,
+            total: view.total,
+            matched: view.total,
+            offset: q.offset,
+            limit,
+            nodes,
+        }));
     }
     let (mut matched, mut nodes, mut scanned) = (0u64, Vec::new(), 0usize);
     loop {

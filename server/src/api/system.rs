@@ -16,10 +16,12 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// fleet, so only a token whose scope is every workspace (`"*"`) may scrape.
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> impl IntoResponse {
     if who.scope != crate::auth::Scope::All {
-        return crate::error::ApiError::forbidden("scraping /metrics needs a token of every workspace (\"*\")").into_response();
+        return crate::error::ApiError::forbidden("scraping /metrics needs a token of every workspace (\"*\")")
+            .into_response();
     }
     let text = tokio::task::spawn_blocking(move || state.metrics.render()).await.unwrap_or_default();
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
+        .into_response()
 }
 
 /// `GET /api/v1/openapi.json` (no token): the OpenAPI 3.1 document.

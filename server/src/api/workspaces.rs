@@ -47,7 +47,11 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Js
 }
 
 /// `GET /api/v1/workspaces/{id}`.
-pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<WorkspaceItem>> {
+pub async fn get(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkspaceItem>> {
     state.engine.workspace(&id)?;
     who.check_workspace(&id)?;
     Ok(Json(item(&state, &id, state.now_ms())?))
@@ -134,14 +138,22 @@ pub async fn fleet(
 /// distribution mode (`always_pull`), the fetch paths, the authority mode,
 /// the active org- and workspace-scoped policies and the rules they add up
 /// to, and per cluster the desired snapshot to pull and verify.
-pub async fn fleet_config(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<FleetConfig>> {
+pub async fn fleet_config(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FleetConfig>> {
     state.engine.workspace(&id)?;
     who.check_workspace(&id)?;
     Ok(Json(state.engine.fleet_config(&id)?))
 }
 
 /// `GET /api/v1/workspaces/{id}/fleet/policies`: the active policies alone.
-pub async fn fleet_policies(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn fleet_policies(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     state.engine.workspace(&id)?;
     who.check_workspace(&id)?;
     Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.engine.active_policies(&id)? })))

@@ -105,7 +105,8 @@ async fn run(o: Options) -> Result<(), String> {
     if o.batch == 0 || o.connections == 0 || o.nodes == 0 {
         return Err("--nodes, --batch and --connections must be positive".into());
     }
-    let api = Api { client: reqwest::Client::new(), url: o.url.trim_end_matches('/').to_owned(), token: o.token.clone() };
+    let api =
+        Api { client: reqwest::Client::new(), url: o.url.trim_end_matches('/').to_owned(), token: o.token.clone() };
     let workspaces = api.call(reqwest::Method::GET, "/api/v1/workspaces", None).await?;
     let workspace = workspaces["workspaces"][0]["id"].as_str().ok_or("the token sees no workspace")?.to_owned();
     let cluster = "load-test";
@@ -118,7 +119,9 @@ async fn run(o: Options) -> Result<(), String> {
     let mut handles = Vec::with_capacity(o.nodes);
     for start in (0..o.nodes).step_by(50_000) {
         let ids: Vec<String> = (start..(start + 50_000).min(o.nodes)).map(|i| format!("load-{i}")).collect();
-        let enrolled = api.call(reqwest::Method::POST, &format!("/api/v1/clusters/{cluster}/nodes"), Some(json!({ "nodes": ids }))).await?;
+        let enrolled = api
+            .call(reqwest::Method::POST, &format!("/api/v1/clusters/{cluster}/nodes"), Some(json!({ "nodes": ids })))
+            .await?;
         let raw = enrolled["handles"].as_array().ok_or("enrolment returned no handles")?;
         handles.extend(raw.iter().filter_map(Value::as_u64).map(NodeHandle::from_raw));
     }
@@ -130,11 +133,13 @@ async fn run(o: Options) -> Result<(), String> {
         )
         .await?;
     let revision = snapshot["revision"].as_u64().ok_or("publish returned no revision")? as u32;
-    let hash: ContentHash = snapshot["hash"].as_str().ok_or("publish returned no hash")?.parse().map_err(|e| format!("{e}"))?;
+    let hash: ContentHash =
+        snapshot["hash"].as_str().ok_or("publish returned no hash")?.parse().map_err(|e| format!("{e}"))?;
 
     // Pre-built request bodies: every node once per round, 1 % flipping state each round.
     let version = "3.6.1".parse().map_err(|e| format!("{e}"))?;
-    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis() as u64;
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis()
+        as u64;
     let metrics = Metrics { cpu: 35.0, memory: 50.0, tps: 900.0, heap: 60.0, hot_swap_errors: 0 };
     let bodies: Vec<Vec<Bytes>> = (0..2)
         .map(|round| {
@@ -205,7 +210,9 @@ async fn run(o: Options) -> Result<(), String> {
                 let records = OutcomeRecord::from_bytes_mut(&mut outcomes).map_err(|e| e.to_string())?;
                 let ok = records
                     .iter()
-                    .filter(|r| matches!(r.outcome(), Some(Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync)))
+                    .filter(|r| {
+                        matches!(r.outcome(), Some(Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync))
+                    })
                     .count() as u64;
                 accepted.fetch_add(ok, Ordering::Relaxed);
                 refused.fetch_add(n - ok, Ordering::Relaxed);
