@@ -5,29 +5,29 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditStore};
-use fleetgov::{ClusterSpec, Engine, EngineConfig, Environment, Error, ErrorKind, Result, Role, WorkspaceSpec};
+use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditStore, Write};
+use fleetgov::{ClusterSpec, Engine, EngineConfig, Environment, ErrorKind, Result, Role, WorkspaceSpec};
 use parking_lot::Mutex;
 
 /// A store several logs share, refusing any write that is not the next record.
 #[derive(Clone, Default)]
 struct Shared {
     frames: Arc<Mutex<Vec<Vec<u8>>>>,
-    /// The next write lands but reports `Conflict`, as a timed-out publish would.
+    /// The next write lands but reports `Unknown`, as a timed-out publish would.
     lose_next_ack: Arc<AtomicBool>,
 }
 
 impl AuditStore for Shared {
-    fn write(&self, seq: u64, frame: &[u8]) -> Result<()> {
+    fn write(&self, seq: u64, frame: &[u8]) -> Result<Write> {
         let mut frames = self.frames.lock();
         if frames.len() as u64 != seq {
-            return Err(Error::new(ErrorKind::Conflict, format!("the store holds {} records", frames.len())));
+            return Ok(Write::Refused);
         }
         frames.push(frame.to_vec());
         if self.lose_next_ack.swap(false, Ordering::SeqCst) {
-            return Err(Error::new(ErrorKind::Conflict, "no acknowledgement"));
+            return Ok(Write::Unknown);
         }
-        Ok(())
+        Ok(Write::Written)
     }
 
     fn sync(&self) -> Result<()> {
@@ -73,6 +73,24 @@ fn a_write_that_landed_without_an_acknowledgement_is_not_appended_twice() {
     let record = log.append(entry("bob")).unwrap();
     assert_eq!((record.seq, log.size(), store.frames.lock().len()), (1, 2, 2));
     log.verify().unwrap();
+}
+
+#[test]
+fn identical_entries_from_two_writers_are_two_records() {
+    let store = Shared::default();
+    let (a, b) = (
+        AuditLog::with_store(Box::new(store.clone())).unwrap(),
+        AuditLog::with_store(Box::new(store.clone())).unwrap(),
+    );
+    std::thread::scope(|s| {
+        for log in [&a, &b] {
+            s.spawn(move || (0..50).for_each(|_| drop(log.append(entry("alice")).unwrap())));
+        }
+    });
+    a.catch_up().unwrap();
+    b.catch_up().unwrap();
+    assert_eq!((a.size(), store.frames.lock().len()), (100, 100));
+    assert_eq!(a.verify().unwrap(), b.verify().unwrap());
 }
 
 #[test]

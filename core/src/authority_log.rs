@@ -17,7 +17,7 @@
 use parking_lot::MutexGuard;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditAction, AuditEntry, AuditRecord};
+use crate::audit::{AuditAction, AuditEntry, AuditRecord, back_off};
 use crate::cluster::ClusterSpec;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -91,6 +91,7 @@ impl AuthorityGuard<'_> {
                 "the audit log kept growing under an authority change; gave up",
             ));
         }
+        back_off(self.rounds);
         self.apply_new()?;
         Ok(false)
     }

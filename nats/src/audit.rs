@@ -40,7 +40,7 @@ use async_nats::jetstream::context::{Context, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, StorageType};
 use bytes::Bytes;
-use fleetgov::audit::{AuditRecord, AuditStore};
+use fleetgov::audit::{AuditRecord, AuditStore, Write};
 use fleetgov::{Engine, EngineConfig, ErrorKind};
 use futures_util::StreamExt as _;
 use tokio::runtime::Handle;
@@ -113,18 +113,15 @@ pub async fn ensure_streams(jetstream: &Context, options: &StreamOptions) -> Res
     Ok(())
 }
 
-/// Appends `frame` to `stream` on `subject` as message `last + 1`: the
+/// Appends `frame` on `subject` as message `last + 1` of its stream: the
 /// server refuses it if the stream holds any other number of messages.
-async fn append_at(jetstream: &Context, subject: String, frame: &[u8], last: u64) -> fleetgov::Result<()> {
+async fn append_at(jetstream: &Context, subject: String, frame: &[u8], last: u64) -> fleetgov::Result<Write> {
     let publish = PublishMessage::build().payload(Bytes::copy_from_slice(frame)).expected_last_sequence(last);
     let ack = jetstream.send_publish(subject, publish).await.map_err(|e| io_error("publish", e))?;
     match ack.await {
-        Ok(_) => Ok(()),
-        // Another writer appended first, or the write may or may not have
-        // landed: either way the writer reads the stream and tries again.
-        Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence | PublishErrorKind::TimedOut) => {
-            Err(fleetgov::Error::new(ErrorKind::Conflict, format!("NATS: message {}: {e}", last + 1)))
-        }
+        Ok(_) => Ok(Write::Written),
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(Write::Refused),
+        Err(e) if e.kind() == PublishErrorKind::TimedOut => Ok(Write::Unknown),
         Err(e) => Err(io_error("publish acknowledgement", e)),
     }
 }
@@ -148,20 +145,17 @@ impl StreamStore {
     }
 
     /// Runs `work` on the runtime and waits for it, at most twice the
-    /// timeout (the work's own timeouts fire first); past that the outcome is
-    /// unknown, and the error is of kind `unknown`.
+    /// timeout (the work's own timeouts fire first); `None` past that.
     fn run<T: Send + 'static>(
         &self,
-        unknown: ErrorKind,
         work: impl Future<Output = fleetgov::Result<T>> + Send + 'static,
-    ) -> fleetgov::Result<T> {
+    ) -> Option<fleetgov::Result<T>> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.runtime.spawn(async move {
             // The waiter may have given up; then nobody needs the answer.
             let _ = tx.send(work.await);
         });
-        rx.recv_timeout(self.timeout * 2)
-            .unwrap_or_else(|_| Err(fleetgov::Error::new(unknown, "NATS: the audit stream did not answer in time")))
+        rx.recv_timeout(self.timeout * 2).ok()
     }
 }
 
@@ -170,12 +164,12 @@ fn io_error(what: &str, e: impl std::fmt::Display) -> fleetgov::Error {
 }
 
 impl AuditStore for StreamStore {
-    fn write(&self, seq: u64, frame: &[u8]) -> fleetgov::Result<()> {
+    fn write(&self, seq: u64, frame: &[u8]) -> fleetgov::Result<Write> {
         let record = AuditRecord::from_frame(frame)?;
         let (jetstream, frame) = (self.jetstream.clone(), frame.to_vec());
         let subject = format!("fleet.audit.{}", record.action.as_str());
-        // A write that may or may not have landed is a conflict: the log reads the stream to find out.
-        self.run(ErrorKind::Conflict, async move { append_at(&jetstream, subject, &frame, seq).await })
+        // No answer in time: the write may or may not have landed.
+        self.run(async move { append_at(&jetstream, subject, &frame, seq).await }).unwrap_or(Ok(Write::Unknown))
     }
 
     fn sync(&self) -> fleetgov::Result<()> {
@@ -185,7 +179,7 @@ impl AuditStore for StreamStore {
 
     fn read_from(&self, from: u64) -> fleetgov::Result<Vec<Vec<u8>>> {
         let jetstream = self.jetstream.clone();
-        self.run(ErrorKind::Io, async move {
+        self.run(async move {
             let stream = jetstream.get_stream(AUDIT_STREAM).await.map_err(|e| io_error("open FLEET_AUDIT", e))?;
             let last = stream.get_info().await.map_err(|e| io_error("FLEET_AUDIT info", e))?.state.last_sequence;
             // Record `from` is message `from + 1`.
@@ -211,6 +205,7 @@ impl AuditStore for StreamStore {
             }
             Ok(frames)
         })
+        .unwrap_or_else(|| Err(io_error("read FLEET_AUDIT", "no answer in time")))
     }
 }
 
@@ -314,11 +309,11 @@ async fn project_authority(jetstream: &Context, engine: &Arc<Engine>) -> Result<
             .collect();
         for (last, record) in (last..).zip(pending) {
             let subject = format!("fleet.authority.{}", record.action.as_str());
-            match append_at(jetstream, subject, &record.to_frame(), last).await {
-                Ok(()) => written += 1,
-                // Another follower is filling the projection too: read it again.
-                Err(e) if e.kind() == ErrorKind::Conflict => continue 'rounds,
-                Err(e) => return Err(e.into()),
+            match append_at(jetstream, subject, &record.to_frame(), last).await? {
+                Write::Written => written += 1,
+                // Another follower is filling the projection too, or the write
+                // may have landed: read the projection's end again.
+                Write::Refused | Write::Unknown => continue 'rounds,
             }
         }
         return Ok(written);

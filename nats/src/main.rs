@@ -73,6 +73,16 @@ enum Command {
         #[arg(long, default_value_t = 30_000)]
         stale_after_ms: u64,
     },
+    /// Measures the audit records per second appended to FLEET_AUDIT by `replicas` in-process
+    /// replicas (one writer thread each) over an empty fleet: the bound on audited actions.
+    AuditBench {
+        /// Records in all.
+        #[arg(long, default_value_t = 2_000)]
+        records: usize,
+        /// Replicas writing at once (each its own connection and engine).
+        #[arg(long, default_value_t = 1)]
+        writers: usize,
+    },
     /// Measures the heartbeats per second one in-process instance ingests when fed through NATS
     /// (its engine holds the demo authority in memory: the heartbeat path alone is measured).
     Bench {
@@ -108,6 +118,7 @@ async fn main() -> Outcome {
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
         }
+        Command::AuditBench { records, writers } => audit_bench(&cli.url, records, writers).await,
         Command::View { stale_after_ms } => view(nats, Duration::from_millis(stale_after_ms)).await,
         Command::Bench { nodes, clusters, batch, in_flight, rounds } => {
             bench(nats, nodes, clusters, batch, in_flight, rounds).await
@@ -306,5 +317,53 @@ async fn bench(
         fleet.nodes()
     );
     instance.shutdown().await;
+    Ok(())
+}
+
+async fn audit_bench(url: &str, records: usize, writers: usize) -> Outcome {
+    let writers = writers.max(1);
+    let mut engines = Vec::new();
+    for _ in 0..writers {
+        let replica = Replica::open(&async_nats::connect(url).await?, EngineConfig::default(), &streams(1)).await?;
+        engines.push(replica);
+    }
+    let setup = engines[0].engine();
+    tokio::task::spawn_blocking(move || -> fleetgov::Result<()> {
+        if setup.cluster_ids().is_empty() {
+            setup.upsert_workspace(fleetgov::WorkspaceSpec::new(demo::WORKSPACE))?;
+            let spec = fleetgov::ClusterSpec::new("bench", demo::WORKSPACE, fleetgov::Environment::Production);
+            setup.upsert_cluster(spec)?;
+        }
+        Ok(())
+    })
+    .await??;
+    let before = engines[0].engine().audit_len();
+    let started = Instant::now();
+    let tasks: Vec<_> = engines
+        .iter()
+        .map(|replica| {
+            let engine = replica.engine();
+            tokio::task::spawn_blocking(move || -> fleetgov::Result<()> {
+                engine.catch_up()?;
+                let by = fleetgov::Override::new("bench", fleetgov::Role::Operator, "audit append bench", now_ms());
+                for _ in 0..records / writers {
+                    engine.force_sync(fleetgov::ForceTarget::Cluster("bench"), &by)?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let took = started.elapsed();
+    let last = engines[0].engine();
+    let head = tokio::task::spawn_blocking(move || last.catch_up().and_then(|_| last.verify_audit())).await??;
+    let appended = head.size - before;
+    println!(
+        "{appended} audit records in {took:.2?}: {:.0} records/s into FLEET_AUDIT from {writers} replica(s); the chain verifies ({} records)",
+        appended as f64 / took.as_secs_f64(),
+        head.size
+    );
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::checkpoint::Checkpoint;
 use super::frame::{self, Contents, Scan};
-use super::log::AuditStore;
+use super::log::{AuditStore, Write};
 use super::verify::TreeHead;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -19,9 +19,9 @@ pub(crate) struct LogFile {
 /// The log writes frames in sequence order under its lock, so `seq` is
 /// always the file's record count.
 impl AuditStore for LogFile {
-    fn write(&self, _seq: u64, frame: &[u8]) -> Result<()> {
+    fn write(&self, _seq: u64, frame: &[u8]) -> Result<Write> {
         // Opened with O_APPEND: every write lands at the end of the file.
-        (&self.file).write_all(frame).map_err(store_error)
+        (&self.file).write_all(frame).map(|()| Write::Written).map_err(store_error)
     }
 
     fn sync(&self) -> Result<()> {

@@ -23,9 +23,9 @@
 //! An [`AuditStore`] may be shared by several logs in several processes (a
 //! replicated stream). Such a store accepts the frame of record `seq` only
 //! while it holds exactly `seq` records, so two writers can never fork the
-//! chain: the one that comes second gets [`Conflict`](ErrorKind::Conflict),
-//! reads and verifies the records it missed, *adopts* them, and chains its
-//! entry again after them. [`AuditLog::catch_up`] adopts without appending.
+//! chain: the one that comes second is [`Refused`](Write::Refused), reads and
+//! verifies the records it missed, *adopts* them, and chains its entry again
+//! after them. [`AuditLog::catch_up`] adopts without appending.
 //!
 //! # Failure
 //!
@@ -38,6 +38,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -59,13 +60,13 @@ use crate::error::{Error, ErrorKind, Result};
 /// # Contract
 ///
 /// - [`write`](Self::write) stores the frame of record `seq` after the `seq`
-///   records the store holds. A shared store must refuse it with
-///   [`Conflict`](ErrorKind::Conflict) unless it holds exactly `seq` records,
-///   and may also answer `Conflict` when it cannot tell whether the write
+///   records the store holds. A shared store must answer
+///   [`Write::Refused`] (nothing written) unless it holds exactly `seq`
+///   records, and [`Write::Unknown`] when it cannot tell whether the write
 ///   landed (a timeout): the log then reads the store from `seq` on, adopts
-///   what it finds (its own record included, if it did land) and retries.
-///   Writes to a shared store must be durable when `write` returns. Any other
-///   error *fails the log* (see the module docs).
+///   what it finds (after `Unknown`, its own record too, if it landed) and
+///   retries. Writes to a shared store must be durable when `write` returns.
+///   An error *fails the log* (see the module docs).
 /// - [`sync`](Self::sync) makes every written frame durable (one call may
 ///   cover many writes: group commit).
 /// - [`read_from`](Self::read_from) returns the frames of records `from..`,
@@ -74,21 +75,21 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditStore};
-/// use fleetgov::{Error, ErrorKind, Result, Role};
+/// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditStore, Write};
+/// use fleetgov::{Result, Role};
 ///
 /// /// Frames in a vector that several logs share (a stand-in for a replicated stream).
 /// #[derive(Clone, Default)]
 /// struct Shared(Arc<Mutex<Vec<Vec<u8>>>>);
 ///
 /// impl AuditStore for Shared {
-///     fn write(&self, seq: u64, frame: &[u8]) -> Result<()> {
+///     fn write(&self, seq: u64, frame: &[u8]) -> Result<Write> {
 ///         let mut frames = self.0.lock().unwrap();
 ///         if frames.len() as u64 != seq {
-///             return Err(Error::new(ErrorKind::Conflict, "another writer appended first"));
+///             return Ok(Write::Refused);
 ///         }
 ///         frames.push(frame.to_vec());
-///         Ok(())
+///         Ok(Write::Written)
 ///     }
 ///     fn sync(&self) -> Result<()> {
 ///         Ok(())
@@ -111,16 +112,37 @@ use crate::error::{Error, ErrorKind, Result};
 /// ```
 pub trait AuditStore: Send + Sync {
     /// Stores the frame of record `seq` after the `seq` records the store holds.
-    fn write(&self, seq: u64, frame: &[u8]) -> Result<()>;
+    fn write(&self, seq: u64, frame: &[u8]) -> Result<Write>;
     /// Makes everything written so far durable.
     fn sync(&self) -> Result<()>;
     /// The frames of records `from..` that the store holds, in order.
     fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>>;
 }
 
+/// What became of a [`write`](AuditStore::write) to a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// The store holds the frame as record `seq`.
+    Written,
+    /// The store already holds a record `seq` (another writer's): nothing was written.
+    Refused,
+    /// The store may or may not hold the frame (the write timed out).
+    Unknown,
+}
+
 /// How many times an append adopts other writers' records and tries again
 /// before it gives up with [`Conflict`](ErrorKind::Conflict).
 const MAX_ROUNDS: u32 = 64;
+
+/// Waits before attempt `round + 1` against a shared store, so that writers
+/// refused together do not collide again at once: 100 µs doubling per round,
+/// at most 50 ms, with jitter of ±50 %.
+pub(crate) fn back_off(round: u32) {
+    let base = Duration::from_micros(100).saturating_mul(1 << round.min(16)).min(Duration::from_millis(50));
+    // Jitter from the clock's low bits: spreads writers, needs no randomness source.
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    std::thread::sleep(base / 2 + base.mul_f64(f64::from(nanos % 1000) / 1000.0));
+}
 
 /// What one attempt to append did.
 enum Attempt {
@@ -260,10 +282,11 @@ impl AuditLog {
     /// 64 attempts is [`Conflict`](ErrorKind::Conflict).
     pub fn append(&self, entry: AuditEntry) -> Result<Arc<AuditRecord>> {
         entry.validate()?;
-        for _ in 0..MAX_ROUNDS {
+        for round in 0..MAX_ROUNDS {
             if let Attempt::Appended(record) = self.attempt(&entry, None)? {
                 return Ok(record);
             }
+            back_off(round);
         }
         Err(Error::new(ErrorKind::Conflict, "the shared audit store's other writers kept appending first; gave up"))
     }
@@ -296,11 +319,15 @@ impl AuditLog {
             return Ok(Attempt::Appended(record));
         };
         match store.write(seq, &record.to_frame()) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::Conflict => {
+            Ok(Write::Written) => {}
+            Ok(Write::Refused) => {
                 Self::adopt(&mut state, store)?;
-                // A write whose outcome was unknown may have landed after all:
-                // then the store's record `seq` is this very record.
+                return Ok(Attempt::Behind);
+            }
+            Ok(Write::Unknown) => {
+                Self::adopt(&mut state, store)?;
+                // The write may have landed after all: then the store's record
+                // `seq` is this very record (same fields, same place in the chain).
                 let landed = state.records.get(seq as usize).filter(|r| r.leaf_hash() == record.leaf_hash());
                 return Ok(landed.map_or(Attempt::Behind, |r| Attempt::Appended(Arc::clone(r))));
             }
@@ -493,7 +520,7 @@ mod tests {
     }
 
     impl AuditStore for Arc<Scripted> {
-        fn write(&self, _seq: u64, _frame: &[u8]) -> Result<()> {
+        fn write(&self, _seq: u64, _frame: &[u8]) -> Result<Write> {
             let n = {
                 // Under the gate's mutex, so a waiting fsync cannot miss the wake-up.
                 let _gate = self.gate.0.lock();
@@ -503,7 +530,7 @@ mod tests {
             if self.fail_append == Some(n) {
                 return Err(Error::new(ErrorKind::Io, "disk full"));
             }
-            Ok(())
+            Ok(Write::Written)
         }
 
         fn sync(&self) -> Result<()> {

@@ -64,7 +64,8 @@ pub mod format {}
 pub use checkpoint::Checkpoint;
 pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Blake3, TreeHash, TreeHasher};
-pub use log::{AuditLog, AuditStore};
+pub(crate) use log::back_off;
+pub use log::{AuditLog, AuditStore, Write};
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
 pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
