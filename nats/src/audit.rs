@@ -44,6 +44,7 @@ use fleetgov::audit::{AuditRecord, AuditStore, Write};
 use fleetgov::{Engine, EngineConfig, ErrorKind};
 use futures_util::StreamExt as _;
 use tokio::runtime::Handle;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
@@ -228,6 +229,7 @@ impl AuditStore for StreamStore {
 pub struct Replica {
     engine: Arc<Engine>,
     follower: JoinHandle<()>,
+    failure: watch::Receiver<Option<String>>,
 }
 
 impl Replica {
@@ -247,13 +249,21 @@ impl Replica {
             .await
             .map_err(|e| Error::transport("build the engine", e))?;
         let engine = Arc::new(built?);
-        let follower = tokio::spawn(follow(records, jetstream, Arc::clone(&engine), options.follow_interval));
-        Ok(Replica { engine, follower })
+        let (report, failure) = watch::channel(None);
+        let follower = tokio::spawn(follow(records, jetstream, Arc::clone(&engine), options.follow_interval, report));
+        Ok(Replica { engine, follower, failure })
     }
 
     /// The engine.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.engine)
+    }
+
+    /// Why the last catch-up with the streams failed (the server unreachable,
+    /// a record that breaks the chain), if it did; `None` again once one
+    /// succeeds. While it fails the engine keeps the authority it has.
+    pub fn follow_error(&self) -> Option<String> {
+        self.failure.borrow().clone()
     }
 }
 
@@ -266,16 +276,26 @@ impl Drop for Replica {
 /// Applies other instances' records: wakes on every new record (a plain
 /// subscription to the audit subjects) and at least every `interval`, calls
 /// [`Engine::catch_up`] off the async workers, then fills `FLEET_AUTHORITY`.
-/// A failure (the stream unreachable) is retried on the next wake.
-async fn follow(mut records: async_nats::Subscriber, jetstream: Context, engine: Arc<Engine>, interval: Duration) {
+/// A failure is reported on `report` and retried on the next wake.
+async fn follow(
+    mut records: async_nats::Subscriber,
+    jetstream: Context,
+    engine: Arc<Engine>,
+    interval: Duration,
+    report: watch::Sender<Option<String>>,
+) {
     loop {
         tokio::select! {
             next = records.next() => if next.is_none() { return },
             () = tokio::time::sleep(interval) => {}
         }
         let caught_up = Arc::clone(&engine);
-        let _ = tokio::task::spawn_blocking(move || caught_up.catch_up()).await;
-        let _ = project_authority(&jetstream, &engine).await;
+        let failure = match tokio::task::spawn_blocking(move || caught_up.catch_up()).await {
+            Ok(Ok(_)) => project_authority(&jetstream, &engine).await.err().map(|e| e.to_string()),
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(format!("catching up: {e}")),
+        };
+        report.send_replace(failure);
     }
 }
 

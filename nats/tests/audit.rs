@@ -82,6 +82,7 @@ async fn authority_reaches_every_instance_and_comes_back_after_a_restart() {
         wait_until(DEADLINE, || async { engine_b.desired("eks-prod-us").ok().flatten() == Some(published.clone()) })
             .await;
     assert!(learned, "b never applied a's publish");
+    assert_eq!(b.follow_error(), None);
     assert_eq!(&*engine_b.artifact(&published.hash).unwrap(), b"v1");
 
     let head = with(&a.engine(), |e| e.verify_audit().unwrap()).await;
@@ -113,4 +114,31 @@ async fn authority_reaches_every_instance_and_comes_back_after_a_restart() {
     assert!(audit.purge().await.is_err());
     assert!(audit.delete_message(1).await.is_err());
     assert!(authority.purge().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_breaks_the_chain_is_reported_and_changes_nothing() {
+    let Some(server) = NatsServer::start().await else { return };
+    let nats = server.connect().await;
+    let a = replica(&nats).await;
+    let head = with(&a.engine(), |e| {
+        setup(e);
+        e.verify_audit().unwrap()
+    })
+    .await;
+    // Someone appends a copy of record 0 as record 2: its sequence number and
+    // prev hash do not continue the chain.
+    let forged = with(&a.engine(), |e| e.audit_record(0).unwrap().to_frame()).await;
+    let js = async_nats::jetstream::new(nats.clone());
+    let publish =
+        async_nats::jetstream::message::PublishMessage::build().payload(forged.into()).expected_last_sequence(2);
+    js.send_publish("fleet.audit.upsert_workspace", publish).await.unwrap().await.unwrap();
+
+    let reported = wait_until(DEADLINE, || async { a.follow_error().is_some() }).await;
+    assert!(reported, "the follower never reported the forged record");
+    assert!(a.follow_error().unwrap().contains("AUDIT_TAMPERED"), "{:?}", a.follow_error());
+    assert_eq!(with(&a.engine(), |e| e.verify_audit().unwrap()).await, head, "nothing was adopted");
+    // A new replica refuses the stream outright.
+    let refused = Replica::open(&nats, EngineConfig::default(), &StreamOptions::default()).await.err();
+    assert_eq!(refused.and_then(|e| e.kind()), Some(fleetgov::ErrorKind::AuditTampered));
 }
