@@ -46,12 +46,40 @@ pids+=($!)
 sleep 6
 
 echo; echo "== the merged view: two owners"
-$bin --url "$url" view
+# Settled: both instances own clusters, all 20,000 nodes counted, and the
+# totals the same a round later.
+before=""
+for _ in $(seq 30); do
+    view=$($bin --url "$url" view)
+    if grep -q ingest-a <<<"$view" && grep -q ingest-b <<<"$view" && grep -q '/ 20000 nodes' <<<"$view" &&
+        [ "$(grep '^fleet:' <<<"$view")" = "$(grep '^fleet:' <<<"$before")" ]; then
+        break
+    fi
+    before=$view
+    sleep 2.5
+done
+before=$view
+echo "$before"
 
 echo; echo "== kill -9 ingest-b (no lease release)"
 kill -9 "$pid_b"
 sleep $(( ttl / 1000 * 2 + 4 ))
 
 echo; echo "== the merged view: ingest-a owns every cluster, every node counted once"
-$bin --url "$url" view
+# What the demo shows, checked: the survivor owns every cluster and the
+# fleet's totals are what they were (waiting up to 60 s for traffic to settle).
+settled() {
+    ! grep -q ingest-b <<<"$after" && [ "$(grep '^fleet:' <<<"$before")" = "$(grep '^fleet:' <<<"$after")" ]
+}
+for _ in $(seq 60); do
+    after=$($bin --url "$url" view)
+    settled && break
+    sleep 1
+done
+echo "$after"
 echo
+if ! settled; then
+    echo "demo: the takeover did not settle as it should" >&2
+    exit 1
+fi
+echo "demo: ingest-a took over; fleet totals unchanged"

@@ -24,6 +24,9 @@ cargo run --release --locked --example demo
 cargo run --release --locked --example agent_e2e
 cargo run --release --locked --example audit_proof
 
+echo "== NATS: two ingest instances, one killed, the other takes over (nats/demo.sh)"
+bash nats/demo.sh
+
 echo "== Fleet server: the dashboard in headless Chromium (writes docs/cluster.png)"
 bash server/test.sh
 
