@@ -12,6 +12,8 @@
 
 use std::sync::OnceLock;
 
+use crate::huge_pages::Array;
+
 #[derive(Clone, Copy)]
 enum Layout {
     Fixed { bits: u32 },
@@ -21,7 +23,7 @@ enum Layout {
 /// An append-only, lock-free-readable array of `T` (elements start as `T::default()`).
 pub(crate) struct Chunked<T> {
     layout: Layout,
-    chunks: Box<[OnceLock<Box<[T]>>]>,
+    chunks: Box<[OnceLock<Array<T>>]>,
 }
 
 impl<T: Default> Chunked<T> {
@@ -73,7 +75,7 @@ impl<T: Default> Chunked<T> {
     /// The element at `index`, allocating its chunk if needed; `None` past capacity.
     pub(crate) fn get_or_alloc(&self, index: usize) -> Option<&T> {
         let (chunk, offset, len) = self.split(index);
-        let c = self.chunks.get(chunk)?.get_or_init(|| (0..len).map(|_| T::default()).collect());
+        let c = self.chunks.get(chunk)?.get_or_init(|| Array::new(len));
         Some(&c[offset])
     }
 }

@@ -46,6 +46,7 @@ mod hash;
 pub mod health;
 mod heartbeat;
 mod history;
+mod huge_pages;
 mod id;
 mod inventory;
 mod journal;
