@@ -82,30 +82,23 @@ impl Default for StreamOptions {
 /// Errors: the server refuses (no JetStream, or a stream of that name
 /// exists with another configuration).
 pub async fn ensure_streams(jetstream: &Context, options: &StreamOptions) -> Result<()> {
-    let audit = Config {
-        name: AUDIT_STREAM.to_owned(),
-        description: Some("fleetgov: the hash-chained audit log; record k is message k + 1".to_owned()),
-        subjects: vec![AUDIT_SUBJECTS.to_owned()],
-        storage: StorageType::File,
-        num_replicas: options.replicas,
-        max_message_size: MAX_RECORD_BYTES,
-        deny_delete: true,
-        deny_purge: true,
-        ..Config::default()
-    };
-    let authority = Config {
-        name: AUTHORITY_STREAM.to_owned(),
-        description: Some("fleetgov: the authority changes of FLEET_AUDIT, in chain order".to_owned()),
-        subjects: vec![AUTHORITY_SUBJECTS.to_owned()],
-        storage: StorageType::File,
-        num_replicas: options.replicas,
-        max_message_size: MAX_RECORD_BYTES,
-        deny_delete: true,
-        deny_purge: true,
-        ..Config::default()
-    };
-    for config in [audit, authority] {
-        let name = config.name.clone();
+    let streams = [
+        (AUDIT_STREAM, AUDIT_SUBJECTS, "the hash-chained audit log; record k is message k + 1"),
+        (AUTHORITY_STREAM, AUTHORITY_SUBJECTS, "the authority changes of FLEET_AUDIT, in chain order"),
+    ];
+    for (name, subjects, what) in streams {
+        // Append-only: a record, once acknowledged, is never deleted or purged.
+        let config = Config {
+            name: name.to_owned(),
+            description: Some(format!("fleetgov: {what}")),
+            subjects: vec![subjects.to_owned()],
+            storage: StorageType::File,
+            num_replicas: options.replicas,
+            max_message_size: MAX_RECORD_BYTES,
+            deny_delete: true,
+            deny_purge: true,
+            ..Config::default()
+        };
         jetstream
             .get_or_create_stream(config)
             .await
