@@ -4,19 +4,19 @@
 #
 #   bash nats/demo.sh            # needs nats-server (apt-get install nats-server)
 #
-# Starts nats-server -js on a free loopback port with a temporary store,
+# Starts nats-server -js on a loopback port of its own choosing with a temporary store,
 # prints the merged fleet view before and after the kill, and stops
 # everything it started on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../scripts/wait.sh
+. scripts/wait.sh
 
 command -v nats-server >/dev/null || { echo "nats-server is not installed: apt-get install nats-server" >&2; exit 1; }
 cargo build --release -q -p fleetgov-nats
 bin=target/release/fleetgov-nats
 
 store=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url="nats://127.0.0.1:$port"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -25,9 +25,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-nats-server -js -a 127.0.0.1 -p "$port" -sd "$store" >"$store/nats.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+# `-p -1`: the server picks its port and writes it to nats-server_<pid>.ports.
+nats-server -js -a 127.0.0.1 -p -1 -sd "$store" --ports_file_dir "$store" >"$store/nats.log" 2>&1 &
+nats_pid=$!
+pids+=($nats_pid)
+nats_url() {
+    url=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$store/nats-server_$nats_pid.ports" 2>/dev/null)
+    [ -n "$url" ] && (exec 3<>"/dev/tcp/127.0.0.1/${url##*:}") 2>/dev/null
+}
+wait_for "nats-server to serve JetStream" nats_url
 echo "== nats-server -js on $url"
 
 echo "== the demo fleet's authority, published once to FLEET_AUDIT"
@@ -49,15 +55,17 @@ echo; echo "== the merged view: two owners"
 # Settled: both instances own clusters, all 20,000 nodes counted, and the
 # totals the same a round later.
 before=""
-for _ in $(seq 30); do
-    view=$($bin --url "$url" view)
+two_owners() {
+    view=$($bin --url "$url" view) || return 1
     if grep -q ingest-a <<<"$view" && grep -q ingest-b <<<"$view" && grep -q '/ 20000 nodes' <<<"$view" &&
         [ "$(grep '^fleet:' <<<"$view")" = "$(grep '^fleet:' <<<"$before")" ]; then
-        break
+        return 0
     fi
     before=$view
-    sleep 2.5
-done
+    sleep 2.5 # a round of heartbeats later
+    return 1
+}
+wait_for "two owners and steady totals" two_owners
 before=$view
 echo "$before"
 
@@ -67,19 +75,17 @@ sleep $(( ttl / 1000 * 2 + 4 ))
 
 echo; echo "== the merged view: ingest-a owns every cluster, every node counted once"
 # What the demo shows, checked: the survivor owns every cluster and the
-# fleet's totals are what they were (waiting up to 60 s for traffic to settle).
+# fleet's totals are what they were (waiting for traffic to settle).
 settled() {
-    ! grep -q ingest-b <<<"$after" && [ "$(grep '^fleet:' <<<"$before")" = "$(grep '^fleet:' <<<"$after")" ]
-}
-for _ in $(seq 60); do
-    after=$($bin --url "$url" view)
-    settled && break
+    after=$($bin --url "$url" view) || return 1
+    ! grep -q ingest-b <<<"$after" && [ "$(grep '^fleet:' <<<"$before")" = "$(grep '^fleet:' <<<"$after")" ] && return 0
     sleep 1
-done
-echo "$after"
-echo
-if ! settled; then
+    return 1
+}
+if ! wait_for "ingest-a to own every cluster with the totals unchanged" settled; then
+    echo "$after"
     echo "demo: the takeover did not settle as it should" >&2
     exit 1
 fi
+echo "$after"
 echo "demo: ingest-a took over; fleet totals unchanged"

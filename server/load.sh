@@ -6,18 +6,13 @@
 # fleet_load), and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../scripts/wait.sh
+. scripts/wait.sh
 
 cargo build --release --locked --example fleet_server -p fleetgov -p fleetgov-server --bin fleet_load
 log="$(mktemp)"
 ./target/release/examples/fleet_server --no-simulation --listen 127.0.0.1:0 >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-url=""
-for _ in $(seq 1 300); do
-  url="$(sed -n 's/^fleetgov fleet server on \(http:[^ ]*\)$/\1/p' "$log")"
-  [ -n "$url" ] && break
-  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "fleet_server did not start"; cat "$log"; exit 1; }
+wait_for "fleet_server to start" fleet_server_url "$log" "$server"
 ./target/release/fleet_load --url "$url" "$@"

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=../scripts/apt.sh
 . scripts/apt.sh
+# shellcheck source=../scripts/wait.sh
+. scripts/wait.sh
 command -v chromium >/dev/null 2>&1 || apt_install chromium
 (cd server/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
 
@@ -17,12 +19,6 @@ log="$(mktemp)"
 ./target/release/examples/fleet_server --listen 127.0.0.1:0 >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 600); do
-  url="$(sed -n 's/^fleetgov fleet server on \(http:[^ ]*\)$/\1/p' "$log")"
-  [ -n "$url" ] && break
-  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "fleet_server did not start"; cat "$log"; exit 1; }
+wait_for "fleet_server to start" fleet_server_url "$log" "$server"
 echo "== browser test against $url"
 (cd server/e2e && FLEET_URL="$url" node --test cluster.test.mjs)

@@ -10,7 +10,8 @@ use fleetgov::audit::AuditRecord;
 use fleetgov::{ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Override, Role, WorkspaceSpec};
 use fleetgov_nats::audit::{AUDIT_STREAM, AUTHORITY_STREAM};
 use fleetgov_nats::{Replica, StreamOptions};
-use harness::{DEADLINE, NatsServer, wait_until};
+use fleetgov_testkit::until;
+use harness::NatsServer;
 
 async fn replica(nats: &async_nats::Client) -> Replica {
     Replica::open(nats, EngineConfig::default(), &StreamOptions::default()).await.unwrap()
@@ -78,10 +79,10 @@ async fn authority_reaches_every_instance_and_comes_back_after_a_restart() {
     .await;
     // b learns of it without being asked (its replica follows the stream).
     let engine_b = b.engine();
-    let learned =
-        wait_until(DEADLINE, || async { engine_b.desired("eks-prod-us").ok().flatten() == Some(published.clone()) })
-            .await;
-    assert!(learned, "b never applied a's publish");
+    until("b applies a's publish", || async {
+        engine_b.desired("eks-prod-us").ok().flatten() == Some(published.clone())
+    })
+    .await;
     assert_eq!(b.follow_error(), None);
     assert_eq!(&*engine_b.artifact(&published.hash).unwrap(), b"v1");
 
@@ -96,12 +97,11 @@ async fn authority_reaches_every_instance_and_comes_back_after_a_restart() {
     // FLEET_AUTHORITY: the workspace, the cluster and the publish, not the override.
     let js = async_nats::jetstream::new(server.connect().await);
     let mut authority = js.get_stream(AUTHORITY_STREAM).await.unwrap();
-    let filled = wait_until(DEADLINE, || {
+    until("FLEET_AUTHORITY to hold 3 messages", || {
         let mut authority = authority.clone();
         async move { authority.info().await.is_ok_and(|i| i.state.messages >= 3) }
     })
     .await;
-    assert!(filled, "FLEET_AUTHORITY was never filled");
     assert_eq!(authority.info().await.unwrap().state.messages, 3);
     let mut seqs = Vec::new();
     for message in 1..=3 {
@@ -134,8 +134,7 @@ async fn a_record_that_breaks_the_chain_is_reported_and_changes_nothing() {
         async_nats::jetstream::message::PublishMessage::build().payload(forged.into()).expected_last_sequence(2);
     js.send_publish("fleet.audit.upsert_workspace", publish).await.unwrap().await.unwrap();
 
-    let reported = wait_until(DEADLINE, || async { a.follow_error().is_some() }).await;
-    assert!(reported, "the follower never reported the forged record");
+    until("the follower to report the forged record", || async { a.follow_error().is_some() }).await;
     assert!(a.follow_error().unwrap().contains("AUDIT_TAMPERED"), "{:?}", a.follow_error());
     assert_eq!(with(&a.engine(), |e| e.verify_audit().unwrap()).await, head, "nothing was adopted");
     // A new replica refuses the stream outright.

@@ -14,8 +14,10 @@ const BASE = process.env.FLEET_URL;
 const SCREENSHOT = process.env.SCREENSHOT || resolve(here, "../../docs/cluster.png");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const REASON = "Node re-provisioning after hardware failure";
+// One generous deadline for every wait, as in the Rust suites and scripts/wait.sh.
+const DEADLINE_MS = Number(process.env.FLEETGOV_TEST_DEADLINE_S || 120) * 1000;
 
-test("the Cluster Manager shows the seeds' clusters and audits a justified force sync", { timeout: 120_000 }, async () => {
+test("the Cluster Manager shows the seeds' clusters and audits a justified force sync", { timeout: 4 * DEADLINE_MS }, async () => {
   assert.ok(BASE, "set FLEET_URL to the fleet server's address");
   const profile = mkdtempSync(join(tmpdir(), "fleetgov-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -27,6 +29,7 @@ test("the Cluster Manager shows the seeds' clusters and audits a justified force
   });
   try {
     const page = context.pages()[0] || (await context.newPage());
+    page.setDefaultTimeout(DEADLINE_MS);
     const pageErrors = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
     await page.goto(`${BASE}/cluster`);

@@ -10,17 +10,17 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Reads SSE events (name, JSON data) until `done` says so; fails after 20 s
-/// so a broken stream cannot hang the suite.
+/// Reads SSE events (name, JSON data) until `done` says so; fails after the
+/// test deadline so a broken stream cannot hang the suite.
 async fn read_events(response: reqwest::Response, mut done: impl FnMut(&str, &Value) -> bool) -> Vec<(String, Value)> {
     let mut stream = response.bytes_stream();
     let mut buffer = String::new();
     let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + fleetgov_testkit::deadline();
     loop {
         let chunk = tokio::time::timeout_at(deadline, stream.next())
             .await
-            .expect("events within 20 s")
+            .unwrap_or_else(|_| panic!("gave up waiting for events; read so far: {events:?}"))
             .expect("stream open")
             .unwrap();
         buffer.push_str(&String::from_utf8_lossy(&chunk));

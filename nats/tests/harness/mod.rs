@@ -1,20 +1,18 @@
-//! Test harness: a real `nats-server -js` per test on a free loopback port,
-//! with a temporary store directory, killed when dropped.
+//! Test harness: a real `nats-server -js` per test on a loopback port the
+//! server picks itself (no race for a "free" port), with a temporary store
+//! directory, killed when dropped. Waits go through `fleetgov_testkit`.
 //!
 //! Without the binary the tests print a loud `SKIPPED` line and pass, except
 //! under `CI`, where a missing server fails them.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::future::Future;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fleetgov::EngineConfig;
 use fleetgov_nats::{Artifacts, InstanceConfig, Replica, StreamOptions, demo};
 
-/// How long a test waits for a condition before failing.
-pub const DEADLINE: Duration = Duration::from_secs(40);
 /// When the authority was published in every test engine.
 pub const T0: u64 = 1_700_000_000_000;
 
@@ -31,9 +29,12 @@ impl NatsServer {
     /// loud message) when nats-server is not installed outside CI.
     pub async fn start() -> Option<NatsServer> {
         let store = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        // `-p -1`: the server binds a port of the OS's choosing and writes it
+        // to `nats-server_<pid>.ports` in `--ports_file_dir`.
         let spawned = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+            .arg(store.path())
+            .arg("--ports_file_dir")
             .arg(store.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -49,13 +50,21 @@ impl NatsServer {
             }
             Err(e) => panic!("cannot start nats-server: {e}"),
         };
-        let server = NatsServer { child, url: format!("nats://127.0.0.1:{port}"), _store: store };
-        let ready = wait_until(Duration::from_secs(20), || async {
+        let ports = store.path().join(format!("nats-server_{}.ports", child.id()));
+        let url = fleetgov_testkit::eventually("nats-server's ports file", || {
+            let ports = ports.clone();
+            async move {
+                let text = std::fs::read_to_string(&ports).map_err(|e| format!("{}: {e}", ports.display()))?;
+                client_url(&text).ok_or(text)
+            }
+        })
+        .await;
+        let server = NatsServer { child, url, _store: store };
+        fleetgov_testkit::until(&format!("JetStream at {}", server.url), || async {
             let Ok(client) = async_nats::connect(&server.url).await else { return false };
             Artifacts::open(&async_nats::jetstream::new(client)).await.is_ok()
         })
         .await;
-        assert!(ready, "nats-server on port {port} did not come up");
         Some(server)
     }
 
@@ -72,22 +81,10 @@ impl Drop for NatsServer {
     }
 }
 
-/// Polls `condition` until it holds or `deadline` passes; whether it held.
-pub async fn wait_until<F, Fut>(deadline: Duration, mut condition: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let end = Instant::now() + deadline;
-    loop {
-        if condition().await {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// The client URL in a ports file: `{"nats":["nats://127.0.0.1:PORT"],...}`.
+fn client_url(ports_file: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(ports_file).ok()?;
+    value["nats"].get(0)?.as_str().map(str::to_owned)
 }
 
 /// An instance config with test timings: 2 s leases, ticks every 300 ms.
@@ -112,20 +109,20 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Reads the merged fleet view until `settled` holds; fails the test with the
-/// last view read when [`DEADLINE`] passes.
+/// Reads the merged fleet view until `settled` holds and returns it; fails
+/// the test with the last view read when the test deadline passes.
 pub async fn view_until(
     js: &async_nats::jetstream::Context,
     what: &str,
-    mut settled: impl FnMut(&fleetgov_nats::FleetView) -> bool,
+    settled: impl Fn(&fleetgov_nats::FleetView) -> bool,
 ) -> fleetgov_nats::FleetView {
-    let end = Instant::now() + DEADLINE;
-    loop {
-        let view = fleetgov_nats::FleetView::load(js, now_ms(), Duration::from_secs(30)).await.expect("fleet view");
-        if settled(&view) {
-            return view;
+    let settled = &settled;
+    fleetgov_testkit::eventually(what, || {
+        let view = fleetgov_nats::FleetView::load(js, now_ms(), Duration::from_secs(30));
+        async move {
+            let view = view.await.map_err(|e| format!("fleet view: {e}"))?;
+            if settled(&view) { Ok(view) } else { Err(format!("{view:#?}")) }
         }
-        assert!(Instant::now() < end, "{what}: never settled; last view {view:#?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
