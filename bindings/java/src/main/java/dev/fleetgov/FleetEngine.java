@@ -513,8 +513,10 @@ public final class FleetEngine extends NativeHandle {
         int n = batch.size();
         long h = acquire();
         try {
-            return heartbeatBatch0(h, batch.records(), 0, n * HeartbeatBatch.RECORD_SIZE,
+            BatchSummary summary = heartbeatBatch0(h, batch.records(), 0, n * HeartbeatBatch.RECORD_SIZE,
                     batch.outcomes(), 0, n * HeartbeatBatch.OUTCOME_SIZE);
+            batch.ingested();
+            return summary;
         } finally {
             release();
         }
