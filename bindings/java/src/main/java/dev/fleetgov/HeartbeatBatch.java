@@ -42,7 +42,9 @@ import java.util.HexFormat;
  * }
  * BatchSummary summary = engine.heartbeatBatch(batch);
  * for (int i = 0; i < batch.size(); i++) {
- *     if (batch.outcome(i) == BatchOutcome.RECONCILE) { ... }
+ *     if (batch.outcome(i) == BatchOutcome.RECONCILE) {
+ *         pull(batch.directiveRevision(i), batch.directiveHash(i));
+ *     }
  * }
  * batch.clear();
  * }</pre>
