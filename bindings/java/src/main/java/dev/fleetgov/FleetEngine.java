@@ -215,7 +215,7 @@ public final class FleetEngine extends NativeHandle {
     public void setClock(long ms) {
         Args.time("ms", ms);
         if (!manualClock) {
-            throw new IllegalStateException("the engine runs on the system clock");
+            throw new MisuseException("the engine runs on the system clock");
         }
         long h = acquire();
         try {

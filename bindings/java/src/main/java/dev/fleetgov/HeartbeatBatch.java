@@ -213,7 +213,7 @@ public final class HeartbeatBatch {
     /** The index the next record will have; {@link IllegalStateException} if the batch is full. */
     int reserve() {
         if (size == capacity) {
-            throw new IllegalStateException("batch is full (" + capacity + " records)");
+            throw new MisuseException("batch is full (" + capacity + " records)");
         }
         return size;
     }
@@ -224,7 +224,7 @@ public final class HeartbeatBatch {
      */
     int commit(int index) {
         if (index != size) {
-            throw new IllegalStateException("record " + index + " is not the next one (" + size + ")");
+            throw new MisuseException("record " + index + " is not the next one (" + size + ")");
         }
         ingested = false;
         return size++;
@@ -247,7 +247,7 @@ public final class HeartbeatBatch {
 
     private int outcomeBase(int index) {
         if (!ingested) {
-            throw new IllegalStateException("no outcomes: the batch was not ingested since its last add or clear");
+            throw new MisuseException("no outcomes: the batch was not ingested since its last add or clear");
         }
         if (index < 0 || index >= size) {
             throw new IndexOutOfBoundsException("record " + index + " of " + size);
