@@ -140,7 +140,7 @@ fn exception<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<Opt
     let e = match error {
         Error::Core(e) => core_exception(env, e)?,
         Error::IllegalArgument(m) => with_message(env, "java/lang/IllegalArgumentException", m)?,
-        Error::IllegalState(m) => with_message(env, "java/lang/IllegalStateException", m)?,
+        Error::IllegalState(m) => with_message(env, "dev/fleetgov/MisuseException", m)?,
         Error::Internal(m) => fleet_exception(env, "INTERNAL", m)?,
         Error::Jni(jni::errors::Error::JavaException) => return Ok(None),
         Error::Jni(e) => fleet_exception(env, "INTERNAL", &format!("JNI call failed: {e}"))?,

@@ -126,18 +126,20 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyAttestation0<'l>(
         let mut applied = Vec::with_capacity(n);
         for (i, since) in (0..n).zip(since) {
             let index = i32::try_from(i).map_err(|_| crate::error::Error::Internal("too many nodes".into()))?;
-            let node = JString::from(env.get_object_array_element(&nodes, index)?);
-            let snapshot = JString::from(env.get_object_array_element(&snapshots, index)?);
-            let hash = JString::from(env.get_object_array_element(&hashes, index)?);
-            applied.push(AppliedAt {
-                node: convert::string(env, "node", &node)?,
-                snapshot: convert::optional_string(env, &snapshot)?,
-                hash: convert::optional_string(env, &hash)?.map(|h| ContentHash::from_hex(&h)).transpose()?,
-                since_ms: convert::unsigned("sinceMs", since)?,
-            });
-            env.delete_local_ref(node)?;
-            env.delete_local_ref(snapshot)?;
-            env.delete_local_ref(hash)?;
+            // Each node's own frame frees the references its reads make
+            // (three elements, and the class look-ups `get_string` does).
+            let node = env.with_local_frame(NODE_FRAME, |env| -> Result<AppliedAt> {
+                let node = JString::from(env.get_object_array_element(&nodes, index)?);
+                let snapshot = JString::from(env.get_object_array_element(&snapshots, index)?);
+                let hash = JString::from(env.get_object_array_element(&hashes, index)?);
+                Ok(AppliedAt {
+                    node: convert::string(env, "node", &node)?,
+                    snapshot: convert::optional_string(env, &snapshot)?,
+                    hash: convert::optional_string(env, &hash)?.map(|h| ContentHash::from_hex(&h)).transpose()?,
+                    since_ms: convert::unsigned("sinceMs", since)?,
+                })
+            })?;
+            applied.push(node);
         }
         let attestation = Attestation {
             cluster: convert::string(env, "cluster", &cluster)?,
@@ -150,3 +152,6 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyAttestation0<'l>(
         Ok(attestation.verify(&verifier)?)
     })
 }
+
+/// Local references reading one attested node makes at most.
+const NODE_FRAME: i32 = 16;

@@ -72,7 +72,9 @@ public final class ConfigAgent extends NativeHandle {
      * @throws FleetException {@code INVALID_INPUT} for a hash mismatch, an empty configuration or
      *     a malformed snapshot id or hash; {@code RELOAD_FAILED} if the validator refused it (the
      *     validator's exception is the cause)
-     * @throws IllegalStateException if called from this agent's own validator
+     * @throws IllegalStateException if called from this agent's own validator, or if the validator
+     *     misused the binding (closed or re-entered this agent, used a closed engine): that exception
+     *     is rethrown as it is, and so is an {@link Error} the validator threw
      */
     public AppliedConfig apply(String snapshotId, byte[] config, String expectedHash, long atMs, Validator validator) {
         Args.text("snapshotId", snapshotId);
@@ -83,6 +85,8 @@ public final class ConfigAgent extends NativeHandle {
         long h = acquire();
         try {
             return apply0(h, snapshotId, config, null, 0, 0, expectedHash, atMs, guard(validator));
+        } catch (FleetException e) {
+            throw programmingError(e);
         } finally {
             release();
         }
@@ -115,6 +119,8 @@ public final class ConfigAgent extends NativeHandle {
         try {
             return apply0(h, snapshotId, null, config, config.position(), config.remaining(), expectedHash, atMs,
                     guard(validator));
+        } catch (FleetException e) {
+            throw programmingError(e);
         } finally {
             release();
         }
@@ -136,6 +142,8 @@ public final class ConfigAgent extends NativeHandle {
         long h = acquire();
         try {
             return rollback0(h, atMs, guard(validator));
+        } catch (FleetException e) {
+            throw programmingError(e);
         } finally {
             release();
         }
@@ -316,8 +324,20 @@ public final class ConfigAgent extends NativeHandle {
 
     private void notFromOwnValidator(String what) {
         if (validating == Thread.currentThread()) {
-            throw new IllegalStateException(what + " called from this agent's own validator");
+            throw new MisuseException(what + " called from this agent's own validator");
         }
+    }
+
+    /**
+     * A failed apply whose validator threw an {@link Error} or misused the binding is that
+     * programming error, rethrown as it is; a refusal stays the {@code RELOAD_FAILED} exception.
+     */
+    private static RuntimeException programmingError(FleetException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof Error error) {
+            throw error;
+        }
+        return cause instanceof MisuseException misuse ? misuse : e;
     }
 
     /** Wraps the user's validator so that re-entry from it is refused instead of deadlocking. */

@@ -8,7 +8,7 @@ package dev.fleetgov;
  * Directive d = engine.heartbeat(node, hb);
  * if (d != null) {
  *     byte[] config = engine.artifact(d.snapshot().hash());
- *     agent.apply(d.snapshot().id(), config, d.snapshot().hash(), validator);
+ *     agent.apply(d.snapshot().id(), config, d.snapshot().hash(), now, validator);
  * }
  * }</pre>
  *

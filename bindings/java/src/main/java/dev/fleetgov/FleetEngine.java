@@ -215,7 +215,7 @@ public final class FleetEngine extends NativeHandle {
     public void setClock(long ms) {
         Args.time("ms", ms);
         if (!manualClock) {
-            throw new IllegalStateException("the engine runs on the system clock");
+            throw new MisuseException("the engine runs on the system clock");
         }
         long h = acquire();
         try {
@@ -513,8 +513,10 @@ public final class FleetEngine extends NativeHandle {
         int n = batch.size();
         long h = acquire();
         try {
-            return heartbeatBatch0(h, batch.records(), 0, n * HeartbeatBatch.RECORD_SIZE,
+            BatchSummary summary = heartbeatBatch0(h, batch.records(), 0, n * HeartbeatBatch.RECORD_SIZE,
                     batch.outcomes(), 0, n * HeartbeatBatch.OUTCOME_SIZE);
+            batch.ingested();
+            return summary;
         } finally {
             release();
         }

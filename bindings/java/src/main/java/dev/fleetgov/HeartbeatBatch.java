@@ -42,7 +42,9 @@ import java.util.HexFormat;
  * }
  * BatchSummary summary = engine.heartbeatBatch(batch);
  * for (int i = 0; i < batch.size(); i++) {
- *     if (batch.outcome(i) == BatchOutcome.RECONCILE) { ... }
+ *     if (batch.outcome(i) == BatchOutcome.RECONCILE) {
+ *         pull(batch.directiveRevision(i), batch.directiveHash(i));
+ *     }
  * }
  * batch.clear();
  * }</pre>
@@ -66,6 +68,8 @@ public final class HeartbeatBatch {
     private final ByteBuffer records;
     private final ByteBuffer outcomes;
     private int size;
+    /** Whether the outcome buffer holds the outcomes of exactly the records now in the batch. */
+    private boolean ingested;
 
     /**
      * An empty batch of up to {@code capacity} records.
@@ -99,9 +103,10 @@ public final class HeartbeatBatch {
         return capacity;
     }
 
-    /** Empties the batch for reuse; the buffers are kept. */
+    /** Empties the batch for reuse; the buffers are kept, the last ingest's outcomes dropped. */
     public void clear() {
         size = 0;
+        ingested = false;
     }
 
     /**
@@ -160,10 +165,14 @@ public final class HeartbeatBatch {
     }
 
     /**
-     * What happened to record {@code index} in the last ingest.
+     * What happened to record {@code index} when the batch, as it is now, was ingested. Adding a
+     * record or clearing the batch drops the outcomes until the next ingest.
      *
      * @param index the record's index
      * @return the outcome
+     * @throws IllegalStateException if the batch changed ({@code add}, {@code clear}) since it was
+     *     last ingested, or was never ingested
+     * @throws IndexOutOfBoundsException if there is no record {@code index}
      */
     public BatchOutcome outcome(int index) {
         return BatchOutcome.ofWire(outcomes.get(outcomeBase(index)));
@@ -174,6 +183,9 @@ public final class HeartbeatBatch {
      *
      * @param index the record's index
      * @return the revision of the node's cluster to pull
+     * @throws IllegalStateException if the batch changed ({@code add}, {@code clear}) since it was
+     *     last ingested, or was never ingested
+     * @throws IndexOutOfBoundsException if there is no record {@code index}
      */
     public int directiveRevision(int index) {
         return outcomes.getInt(outcomeBase(index) + 4);
@@ -184,6 +196,9 @@ public final class HeartbeatBatch {
      *
      * @param index the record's index
      * @return 64 hex characters, or null if the record got no directive
+     * @throws IllegalStateException if the batch changed ({@code add}, {@code clear}) since it was
+     *     last ingested, or was never ingested
+     * @throws IndexOutOfBoundsException if there is no record {@code index}
      */
     public String directiveHash(int index) {
         int base = outcomeBase(index);
@@ -198,17 +213,26 @@ public final class HeartbeatBatch {
     /** The index the next record will have; {@link IllegalStateException} if the batch is full. */
     int reserve() {
         if (size == capacity) {
-            throw new IllegalStateException("batch is full (" + capacity + " records)");
+            throw new MisuseException("batch is full (" + capacity + " records)");
         }
         return size;
     }
 
-    /** Counts the record written natively at {@code index} (from {@link #reserve()}). */
+    /**
+     * Counts the record written natively at {@code index} (from {@link #reserve()}); the
+     * outcomes of the last ingest no longer describe the batch.
+     */
     int commit(int index) {
         if (index != size) {
-            throw new IllegalStateException("record " + index + " is not the next one (" + size + ")");
+            throw new MisuseException("record " + index + " is not the next one (" + size + ")");
         }
+        ingested = false;
         return size++;
+    }
+
+    /** Called once the engine has written an outcome for every record now in the batch. */
+    void ingested() {
+        ingested = true;
     }
 
     /** The filled records, for the native call. */
@@ -222,6 +246,9 @@ public final class HeartbeatBatch {
     }
 
     private int outcomeBase(int index) {
+        if (!ingested) {
+            throw new MisuseException("no outcomes: the batch was not ingested since its last add or clear");
+        }
         if (index < 0 || index >= size) {
             throw new IndexOutOfBoundsException("record " + index + " of " + size);
         }

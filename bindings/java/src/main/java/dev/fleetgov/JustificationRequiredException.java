@@ -6,7 +6,7 @@ package dev.fleetgov;
  *
  * <pre>{@code
  * try {
- *     engine.forceSync("gw-1", "alice", Role.OPERATOR, "  ", now);
+ *     engine.forceSync(ForceTarget.node("gw-1"), new OverrideRequest("alice", Role.OPERATOR, "  ", now));
  * } catch (JustificationRequiredException e) {
  *     // ask the operator why
  * }

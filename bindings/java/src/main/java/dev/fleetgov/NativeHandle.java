@@ -78,7 +78,7 @@ public abstract class NativeHandle implements AutoCloseable {
     @Override
     public final void close() {
         if (lock.getReadHoldCount() > 0) {
-            throw new IllegalStateException(getClass().getSimpleName() + " cannot be closed from inside its own call");
+            throw new MisuseException(getClass().getSimpleName() + " cannot be closed from inside its own call");
         }
         if (!closing.compareAndSet(false, true)) {
             return;
@@ -94,6 +94,6 @@ public abstract class NativeHandle implements AutoCloseable {
     }
 
     private IllegalStateException closed() {
-        return new IllegalStateException(getClass().getSimpleName() + " is closed");
+        return new MisuseException(getClass().getSimpleName() + " is closed");
     }
 }

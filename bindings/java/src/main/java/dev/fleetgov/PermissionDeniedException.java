@@ -6,7 +6,7 @@ package dev.fleetgov;
  *
  * <pre>{@code
  * try {
- *     engine.forceGlobal("eks-prod-us", "bob", Role.OPERATOR, "disaster recovery", now);
+ *     engine.forceGlobal("ws-1", new OverrideRequest("bob", Role.OPERATOR, "disaster recovery", now));
  * } catch (PermissionDeniedException e) {
  *     // only admins may overwrite a fleet
  * }

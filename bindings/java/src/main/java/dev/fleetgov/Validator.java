@@ -5,7 +5,12 @@ package dev.fleetgov;
  * configuration whose hash the agent has already verified. Returning normally accepts it and
  * the agent makes it current; throwing refuses it, the previous configuration stays live, and
  * the failure becomes the node's sync error: {@link ConfigRejectedException} with its own code
- * and detail, any other exception as {@code RELOAD_FAILURE} with the exception's text.
+ * and detail, any other exception as {@code RELOAD_FAILURE} with the exception's text. A
+ * programming error is not a refusal: an {@link Error} ({@code OutOfMemoryError},
+ * {@code StackOverflowError}, ...) or an {@link IllegalStateException} the binding threw because
+ * the validator misused it (see below; a closed engine) reaches the caller of {@code apply} as it
+ * is, not wrapped in a {@code RELOAD_FAILED} exception. The agent still counts the attempt as a
+ * failed reload.
  *
  * <p>The agent runs one validator at a time. A validator must not call {@code apply},
  * {@code rollback}, {@code recordSyncError} or {@code close} on its own agent (they throw

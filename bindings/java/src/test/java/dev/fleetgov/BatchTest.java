@@ -217,9 +217,7 @@ class BatchTest {
     @Test
     void largeBatchesSpreadOverWorkersAndStayExact() {
         int n = 20_000;
-        try (FleetEngine e = new FleetEngine(FleetEngine.Options.defaults().withManualClock(T))) {
-            e.upsertWorkspace(WorkspaceSpec.of("ws"));
-            e.upsertCluster(ClusterSpec.of("c", "ws", Environment.PRODUCTION));
+        try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.PRODUCTION)) {
             Snapshot s = e.publish("c", FleetEngineTest.V1, "alice", T);
             HeartbeatBatch batch = new HeartbeatBatch(n);
             int v = FleetGov.runtimeVersionBits("3.5.0");
@@ -234,6 +232,34 @@ class BatchTest {
             // The same batch again is steady state: same time is not stale, nothing changes.
             assertEquals(new BatchSummary(n, 0, 0), e.heartbeatBatch(batch));
             assertEquals(c, e.cluster("c", T));
+        }
+    }
+
+    @Test
+    void outcomesDescribeOnlyTheBatchAsItWasIngested() {
+        try (Fleet f = new Fleet()) {
+            int v = FleetGov.runtimeVersionBits("3.5.0");
+            HeartbeatBatch batch = new HeartbeatBatch(4);
+            batch.add(f.handles[0], T + 5, v, ProcessStatus.READY, Metrics.ZERO, 1, f.v1.hash(), null);
+            assertThrows(IllegalStateException.class, () -> batch.outcome(0), "nothing ingested yet");
+            assertThrows(IllegalStateException.class, () -> batch.directiveRevision(0));
+            assertThrows(IllegalStateException.class, () -> batch.directiveHash(0));
+
+            f.engine.heartbeatBatch(batch);
+            assertEquals("RECONCILE@2:" + f.v2.hash(), batched(batch, 0), "v1 applied, v2 desired");
+
+            batch.add(f.handles[1], T + 5, v, ProcessStatus.READY, Metrics.ZERO, 2, f.v2.hash(), null);
+            assertThrows(IllegalStateException.class, () -> batch.outcome(0), "an add drops the outcomes");
+            assertThrows(IllegalStateException.class, () -> batch.outcome(1));
+
+            batch.clear();
+            batch.add(f.handles[1], T + 6, v, ProcessStatus.READY, Metrics.ZERO, 2, f.v2.hash(), null);
+            assertThrows(IllegalStateException.class, () -> batch.outcome(0), "clear and add: the old RECONCILE is gone");
+            try (ConfigAgent agent = new ConfigAgent("3.5.0")) {
+                assertThrows(IllegalStateException.class, () -> agent.onOutcome(batch, 0, "c"), "through the agent too");
+            }
+            f.engine.heartbeatBatch(batch);
+            assertEquals("ACCEPTED", batched(batch, 0));
         }
     }
 

@@ -160,14 +160,12 @@ class ConfigAgentTest {
         agent.apply("c@r2", TWO, H2, T + 1, c -> readInside.set(agent.current()));
         assertEquals("c@r1", readInside.get().snapshotId(), "inside the validator the old config is still live");
 
-        FleetException apply = reloadFailed(() -> agent.apply("c@r3", ONE, H1, T + 2,
+        // Misuse is the caller's programming error, not a configuration the validator refused.
+        assertThrows(IllegalStateException.class, () -> agent.apply("c@r3", ONE, H1, T + 2,
                 c -> agent.apply("c@r9", TWO, H2, T + 2, null)));
-        assertInstanceOf(IllegalStateException.class, apply.getCause());
-        FleetException close = reloadFailed(() -> agent.apply("c@r3", ONE, H1, T + 3, c -> agent.close()));
-        assertInstanceOf(IllegalStateException.class, close.getCause());
-        FleetException record = reloadFailed(() -> agent.apply("c@r3", ONE, H1, T + 3,
+        assertThrows(IllegalStateException.class, () -> agent.apply("c@r3", ONE, H1, T + 3, c -> agent.close()));
+        assertThrows(IllegalStateException.class, () -> agent.apply("c@r3", ONE, H1, T + 3,
                 c -> agent.recordSyncError(new SyncError(SyncErrorCode.OTHER, "x"))));
-        assertInstanceOf(IllegalStateException.class, record.getCause());
         assertEquals("c@r2", agent.current().snapshotId());
 
         // Another agent may be applied to from inside a validator.
@@ -188,6 +186,32 @@ class ConfigAgentTest {
             assertEquals(SyncErrorCode.RELOAD_FAILURE, agent.lastSyncError().code());
         }
         assertEquals("c@r3", agent.current().snapshotId());
+    }
+
+    @Test
+    void errorsAndMisuseInAValidatorReachTheCallerUnwrapped() {
+        agent.apply("c@r1", ONE, H1, T, null);
+        agent.apply("c@r2", TWO, H2, T + 1, null);
+        StackOverflowError overflow = new StackOverflowError("validator recursed");
+        assertSame(overflow, assertThrows(StackOverflowError.class, () -> agent.apply("c@r3", ONE, H1, T + 2, c -> {
+            throw overflow;
+        })));
+        OutOfMemoryError oom = new OutOfMemoryError("validator ran out");
+        assertSame(oom, assertThrows(OutOfMemoryError.class, () -> agent.rollback(T + 3, c -> {
+            throw oom;
+        })));
+        FleetEngine closed = new FleetEngine();
+        closed.close();
+        IllegalStateException misuse = assertThrows(IllegalStateException.class,
+                () -> agent.apply("c@r3", ONE, H1, T + 4, c -> closed.cohesion("c")));
+        assertEquals("FleetEngine is closed", misuse.getMessage());
+        assertEquals("c@r2", agent.current().snapshotId(), "nothing was swapped");
+
+        // The validator's own IllegalStateException is still a refusal.
+        FleetException refused = reloadFailed(() -> agent.apply("c@r3", ONE, H1, T + 5, c -> {
+            throw new IllegalStateException("filter chain did not compile");
+        }));
+        assertEquals(IllegalStateException.class, refused.getCause().getClass());
     }
 
     @Test

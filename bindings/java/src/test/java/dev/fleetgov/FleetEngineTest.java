@@ -44,6 +44,14 @@ class FleetEngineTest {
         return e;
     }
 
+    /** An engine on a manual clock at {@link #T} with workspace "ws" and its cluster "c". */
+    static FleetEngine engineWithCluster(Environment environment) {
+        FleetEngine e = new FleetEngine(FleetEngine.Options.defaults().withManualClock(T));
+        e.upsertWorkspace(WorkspaceSpec.of("ws"));
+        e.upsertCluster(ClusterSpec.of("c", "ws", environment));
+        return e;
+    }
+
     static Heartbeat synced(Snapshot s, long at) {
         return Heartbeat.at(at, "3.5.0").withApplied(s.id(), s.hash());
     }

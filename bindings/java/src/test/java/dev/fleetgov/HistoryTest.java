@@ -15,9 +15,7 @@ class HistoryTest {
 
     @Test
     void whatRanFleetAtAndAttestations() {
-        try (FleetEngine e = new FleetEngine(FleetEngine.Options.defaults().withManualClock(T))) {
-            e.upsertWorkspace(WorkspaceSpec.of("ws"));
-            e.upsertCluster(ClusterSpec.of("c", "ws", Environment.STAGING));
+        try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.STAGING)) {
             Snapshot v1 = e.publish("c", FleetEngineTest.V1, "alice", T);
             e.enroll("a", "c", T);
             e.enroll("b", "c", T);
@@ -60,6 +58,30 @@ class HistoryTest {
             try (FleetEngine other = new FleetEngine()) {
                 tampered(a, other.checkpointVerifierKey());
             }
+        }
+    }
+
+    /**
+     * An attestation of thousands of nodes crosses JNI node by node; the build's -Xcheck:jni
+     * scan (pom.xml) fails if that leaks local references (once it warned every ~32 nodes).
+     */
+    @Test
+    void aLargeAttestationVerifiesWithinBoundedLocalReferences() {
+        int nodes = 3_000;
+        try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.STAGING)) {
+            Snapshot v1 = e.publish("c", FleetEngineTest.V1, "alice", T);
+            for (int i = 0; i < nodes; i++) {
+                e.heartbeat(e.enroll("n" + i, "c", T), FleetEngineTest.synced(v1, T + 1));
+            }
+            Attestation a = e.attest("c", T + 2);
+            assertEquals(nodes, a.nodes().size());
+            String key = e.checkpointVerifierKey();
+            FleetGov.verifyAttestation(a, key);
+
+            List<AppliedAt> last = new ArrayList<>(a.nodes());
+            String forged = FleetGov.contentHash("forged".getBytes(StandardCharsets.UTF_8));
+            last.set(nodes - 1, new AppliedAt("n" + (nodes - 1), v1.id(), forged, T + 1));
+            tampered(new Attestation(a.cluster(), a.atMs(), last, a.root(), a.note()), key);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.jar.JarFile;
 import org.junit.jupiter.api.Test;
 
 /** Runs against the packaged jar: the library inside it is found, extracted once and works. */
@@ -16,6 +17,10 @@ class PackagedJarIT {
         assertTrue(codeSource.endsWith(".jar"), "the API classes come from the jar: " + codeSource);
         String resource = "/native/" + NativeLibrary.classifier() + "/" + System.mapLibraryName(NativeLibrary.NAME);
         assertTrue(FleetEngine.class.getResource(resource).toString().startsWith("jar:"), resource);
+        try (JarFile jar = new JarFile(codeSource)) {
+            assertEquals("dev.fleetgov", jar.getManifest().getMainAttributes().getValue("Automatic-Module-Name"),
+                    "a stable module name for module-path users");
+        }
 
         try (FleetEngine engine = new FleetEngine()) {
             engine.upsertWorkspace(WorkspaceSpec.of("ws"));
