@@ -81,28 +81,34 @@ fn cluster_and_global_force_reach_every_node_once() {
 }
 
 #[test]
-fn auto_reconcile_writes_one_record_per_episode() {
+fn auto_reconcile_writes_one_record_per_wave() {
     let e = engine();
     let r1 = e.publish("stage", b"a", "alice", T0).unwrap();
     let r2 = e.publish("stage", b"b", "alice", T0).unwrap();
-    let n = e.enroll("n", "stage", T0).unwrap();
-    let episodes = || e.audit().iter().filter(|r| r.action == AuditAction::AutoReconcile).count();
+    let (n, m) = (e.enroll("n", "stage", T0).unwrap(), e.enroll("m", "stage", T0).unwrap());
+    let waves = || e.audit().iter().filter(|r| r.action == AuditAction::AutoReconcile).count();
     for t in 0..5 {
         assert_eq!(e.heartbeat(n, &hb(T0 + t, &r1)).unwrap().unwrap().kind, DirectiveKind::Reconcile);
+        assert_eq!(e.heartbeat(m, &hb(T0 + t, &r1)).unwrap().unwrap().kind, DirectiveKind::Reconcile);
     }
-    assert_eq!(episodes(), 1);
+    assert_eq!(waves(), 1, "one record for the cluster's wave toward r2, whatever the nodes");
     let record = e.audit().into_iter().find(|r| r.action == AuditAction::AutoReconcile).unwrap();
-    assert_eq!(record.target, "node:n");
-    assert!(
-        record.justification.contains("stage@r1") && record.justification.contains("stage@r2"),
-        "{}",
-        record.justification
-    );
+    assert_eq!((record.target.as_str(), record.actor.as_str()), ("cluster:stage", "fleetgov"));
+    assert!(record.justification.contains("stage@r2"), "{}", record.justification);
+    // A node that flaps between in sync and divergent stays in the same wave.
     assert!(e.heartbeat(n, &hb(T0 + 10, &r2)).unwrap().is_none());
+    assert!(e.heartbeat(n, &hb(T0 + 11, &r1)).unwrap().is_some());
+    assert_eq!(waves(), 1);
+    // A new publish starts a new wave; so does switching auto-reconcile back on.
     e.publish("stage", b"c", "alice", T0).unwrap();
-    e.heartbeat(n, &hb(T0 + 11, &r2)).unwrap().unwrap();
     e.heartbeat(n, &hb(T0 + 12, &r2)).unwrap().unwrap();
-    assert_eq!(episodes(), 2);
+    e.heartbeat(m, &hb(T0 + 12, &r2)).unwrap().unwrap();
+    assert_eq!(waves(), 2);
+    e.upsert_cluster(ClusterSpec::new("stage", "ws", Environment::Staging).auto_reconcile(false)).unwrap();
+    assert!(e.heartbeat(n, &hb(T0 + 13, &r2)).unwrap().is_none());
+    e.upsert_cluster(ClusterSpec::new("stage", "ws", Environment::Staging).auto_reconcile(true)).unwrap();
+    e.heartbeat(n, &hb(T0 + 14, &r2)).unwrap().unwrap();
+    assert_eq!(waves(), 3);
 }
 
 #[test]

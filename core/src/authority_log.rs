@@ -33,7 +33,8 @@ pub(crate) enum AuthorityEvent {
     Cluster { spec: ClusterSpec },
     Publish { snapshot: Snapshot },
     Force { target: String },
-    AutoReconcile { node: String, to: String },
+    /// A reconciliation wave: the cluster's first directive toward `to`.
+    AutoReconcile { cluster: String, to: String },
     Policy { policy: Policy },
     RemovePolicy { scope: PolicyScope, id: String },
 }
@@ -82,6 +83,7 @@ impl AuthorityGuard<'_> {
         let entry = entry.payload(event.encode(bytes));
         if let Some(record) = self.engine.audit.append_at(entry, *self.applied)? {
             *self.applied = record.seq + 1;
+            self.engine.announce(&record);
             return Ok(true);
         }
         self.rounds += 1;
@@ -117,7 +119,12 @@ impl Engine {
     /// The authority lock, caught up, and how many records were adopted.
     fn lock_caught_up(&self) -> Result<(AuthorityGuard<'_>, u64)> {
         let mut guard = AuthorityGuard { engine: self, applied: self.authority.lock(), rounds: 0 };
+        let before = self.audit.size();
         let adopted = self.audit.catch_up()?;
+        // Other writers' records, new to this engine's change feed.
+        for record in self.audit.records_from(before, usize::try_from(adopted).unwrap_or(usize::MAX)) {
+            self.announce(&record);
+        }
         guard.apply_new()?;
         Ok((guard, adopted))
     }

@@ -4,9 +4,15 @@
 //! index; a well-formed batch gets one outcome per record) and both record
 //! layouts are in [`crate::record`].
 //!
-//! Large batches are split across the rayon thread pool; each record touches
-//! only its node's slot (and shared counters on transitions), so the split
-//! needs no coordination. Nothing is allocated per record.
+//! Large batches are split across the rayon thread pool **by node**, not by
+//! position: every record of one node lands in the same part, and each part
+//! is applied in batch order, so a batch that reports a node several times
+//! is applied exactly as if record by record, whatever the parallelism. Each
+//! record touches only its node's slot (and shared counters on
+//! transitions), so the parts need no coordination. Nothing is allocated
+//! per record (one index array per large batch).
+
+use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
@@ -32,12 +38,78 @@ pub struct BatchSummary {
 }
 
 impl BatchSummary {
+    fn count(&mut self, (outcome, directive): (Outcome, bool)) {
+        self.accepted += u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
+        self.directives += u64::from(directive);
+        self.refused += u64::from(matches!(outcome, Outcome::Stale | Outcome::Future | Outcome::UnknownNode));
+    }
+
     fn merge(self, o: BatchSummary) -> BatchSummary {
         BatchSummary {
             accepted: self.accepted + o.accepted,
             directives: self.directives + o.directives,
             refused: self.refused + o.refused,
         }
+    }
+}
+
+/// What applying one record gave: its outcome and directive, if any.
+type Applied = (Outcome, Option<(u32, crate::ContentHash)>);
+
+impl OutcomeRecord {
+    /// Writes `applied` here; returns what a summary counts.
+    fn apply(&mut self, (outcome, directive): Applied) -> (Outcome, bool) {
+        self.set(outcome, directive);
+        (outcome, directive.is_some())
+    }
+}
+
+/// The record indices of a batch, in `parts` groups by node (slot), each in
+/// batch order: a stable counting sort, one pass to count, one to place.
+fn by_node(records: &[HeartbeatRecord], parts: usize) -> Vec<Vec<u32>> {
+    let part = |r: &HeartbeatRecord| r.handle().slot() as usize % parts;
+    let mut sizes = vec![0usize; parts];
+    records.iter().for_each(|r| sizes[part(r)] += 1);
+    let mut order: Vec<Vec<u32>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    // Indices fit: a batch is bounded by its byte length, far below 2^32 records.
+    records.iter().enumerate().for_each(|(i, r)| order[part(r)].push(i as u32));
+    order
+}
+
+/// A batch's outcome buffer, written by several tasks at once, each at
+/// indices no other task writes.
+struct DisjointOutcomes<'a> {
+    cells: *mut OutcomeRecord,
+    len: usize,
+    _buffer: PhantomData<&'a mut [OutcomeRecord]>,
+}
+
+// SAFETY: the pointer comes from an exclusive borrow held for 'a; tasks
+// write disjoint cells (the contract of `apply`), so sharing it is as safe
+// as splitting the slice.
+#[allow(unsafe_code)]
+unsafe impl Send for DisjointOutcomes<'_> {}
+// SAFETY: as for Send.
+#[allow(unsafe_code)]
+unsafe impl Sync for DisjointOutcomes<'_> {}
+
+impl<'a> DisjointOutcomes<'a> {
+    fn new(outcomes: &'a mut [OutcomeRecord]) -> Self {
+        DisjointOutcomes { cells: outcomes.as_mut_ptr(), len: outcomes.len(), _buffer: PhantomData }
+    }
+
+    /// Writes outcome `i`.
+    ///
+    /// # Safety
+    ///
+    /// No other thread reads or writes outcome `i` while this runs.
+    #[allow(unsafe_code)]
+    unsafe fn apply(&self, i: usize, applied: Applied) -> (Outcome, bool) {
+        assert!(i < self.len, "outcome {i} of {}", self.len);
+        // SAFETY: `i` is in bounds (checked above) of a buffer borrowed
+        // exclusively for 'a, and the caller guarantees no other access to
+        // cell `i` meanwhile.
+        unsafe { (*self.cells.add(i)).apply(applied) }
     }
 }
 
@@ -79,33 +151,40 @@ impl Engine {
         }
         let outcomes = &mut outcomes[..records.len()];
         let now_ms = self.clock.now_ms();
-        if records.len() < 2 * PARALLEL_CHUNK {
-            return Ok(self.apply_records(records, outcomes, now_ms));
+        let parts = rayon::current_num_threads() * 4;
+        if records.len() < 2 * PARALLEL_CHUNK || parts < 2 {
+            let mut summary = BatchSummary::default();
+            for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
+                if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
+                    self.prefetch_slot(ahead.handle());
+                }
+                summary.count(out.apply(self.apply_record(record, now_ms)));
+            }
+            return Ok(summary);
         }
-        Ok(records
-            .par_chunks(PARALLEL_CHUNK)
-            .zip(outcomes.par_chunks_mut(PARALLEL_CHUNK))
-            .map(|(r, o)| self.apply_records(r, o, now_ms))
+        let order = by_node(records, parts);
+        let outcomes = DisjointOutcomes::new(outcomes);
+        Ok(order
+            .into_par_iter()
+            .map(|part| {
+                let mut summary = BatchSummary::default();
+                for (k, &i) in part.iter().enumerate() {
+                    if let Some(&ahead) = part.get(k + PREFETCH_DISTANCE) {
+                        self.prefetch_slot(records[ahead as usize].handle());
+                    }
+                    let applied = self.apply_record(&records[i as usize], now_ms);
+                    // SAFETY: `by_node` puts each record index in exactly one
+                    // part, and each part is applied by one task, so no other
+                    // thread writes outcome `i`.
+                    #[allow(unsafe_code)]
+                    summary.count(unsafe { outcomes.apply(i as usize, applied) });
+                }
+                summary
+            })
             .reduce(BatchSummary::default, BatchSummary::merge))
     }
 
-    fn apply_records(&self, records: &[HeartbeatRecord], outcomes: &mut [OutcomeRecord], now_ms: u64) -> BatchSummary {
-        let mut summary = BatchSummary::default();
-        for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
-            if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
-                self.prefetch_slot(ahead.handle());
-            }
-            let (outcome, directive) = self.apply_record(record, now_ms);
-            summary.accepted +=
-                u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
-            summary.directives += u64::from(directive.is_some());
-            summary.refused += u64::from(matches!(outcome, Outcome::Stale | Outcome::Future | Outcome::UnknownNode));
-            out.set(outcome, directive);
-        }
-        summary
-    }
-
-    fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64) -> (Outcome, Option<(u32, crate::ContentHash)>) {
+    fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64) -> Applied {
         let Ok(node) = self.resolve(r.handle()) else { return (Outcome::UnknownNode, None) };
         let applied = r.applied();
         let metrics = r.metrics();

@@ -6,8 +6,8 @@
 //! `r` (bucket 0: nothing verified yet), so the in-sync count is simply
 //! `histogram[desired]` and publishing a new snapshot is O(1).
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -30,13 +30,34 @@ pub(crate) struct Counts {
     pub(crate) errors: Vec<(SyncErrorCode, u64)>,
 }
 
+/// A reconciliation wave: the auto-reconcile generation and the desired
+/// revision the wave's directives point to. A new publish, or switching
+/// auto-reconcile back on, starts a new wave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaveKey(u64);
+
+impl WaveKey {
+    /// No wave (revision 0 is never desired while waves run).
+    const NONE: WaveKey = WaveKey(0);
+
+    fn new(generation: u32, desired: u32) -> WaveKey {
+        WaveKey(u64::from(generation) << 32 | u64::from(desired))
+    }
+}
+
 pub(crate) struct ClusterState {
     /// The cluster id (fixed).
-    pub(crate) id: Box<str>,
+    pub(crate) id: Arc<str>,
     /// The workspace id (fixed).
-    pub(crate) workspace: Box<str>,
+    pub(crate) workspace: Arc<str>,
     pub(crate) spec: RwLock<ClusterSpec>,
     auto_reconcile: AtomicBool,
+    /// Bumped each time auto-reconcile is switched on: a new wave starts.
+    reconcile_generation: AtomicU32,
+    /// The reconciliation wave whose audit record is written ([`WaveKey`] bits).
+    open_wave: AtomicU64,
+    /// Serialises the opening of a wave, so that it is audited once.
+    wave_lock: Mutex<()>,
     /// The desired revision (0: nothing published).
     desired: AtomicU32,
     /// The latest published revision.
@@ -68,6 +89,9 @@ impl ClusterState {
             id: spec.id.clone().into(),
             workspace: spec.workspace.clone().into(),
             auto_reconcile: AtomicBool::new(spec.auto_reconcile),
+            reconcile_generation: AtomicU32::new(0),
+            open_wave: AtomicU64::new(WaveKey::NONE.0),
+            wave_lock: Mutex::new(()),
             spec: RwLock::new(spec),
             desired: AtomicU32::new(0),
             latest: AtomicU32::new(0),
@@ -83,9 +107,44 @@ impl ClusterState {
     }
 
     pub(crate) fn update_spec(&self, spec: ClusterSpec) {
+        let mut current = self.spec.write();
+        if spec.auto_reconcile && !current.auto_reconcile {
+            // Relaxed: read with the flag by heartbeats, which tolerate
+            // seeing the switch a heartbeat late; the spec lock orders writers.
+            self.reconcile_generation.fetch_add(1, Ordering::Relaxed);
+        }
         // Relaxed: a flag read per heartbeat; a heartbeat racing the update may see either value.
         self.auto_reconcile.store(spec.auto_reconcile, Ordering::Relaxed);
-        *self.spec.write() = spec;
+        *current = spec;
+    }
+
+    /// The reconciliation wave a directive toward `desired` belongs to now.
+    #[inline]
+    pub(crate) fn wave(&self, desired: u32) -> WaveKey {
+        // Relaxed: see `update_spec`.
+        WaveKey::new(self.reconcile_generation.load(Ordering::Relaxed), desired)
+    }
+
+    /// Whether `wave`'s audit record is written.
+    #[inline]
+    pub(crate) fn wave_open(&self, wave: WaveKey) -> bool {
+        // Acquire: pairs with the Release in `open_wave_with`, so a heartbeat
+        // that sees the wave open also sees its record in the log.
+        self.open_wave.load(Ordering::Acquire) == wave.0
+    }
+
+    /// Opens `wave` once: runs `audit` (which writes the wave's record) unless
+    /// the wave is open already. Concurrent first heartbeats of a wave wait
+    /// here for the one record; no node lock is held.
+    pub(crate) fn open_wave_with(&self, wave: WaveKey, audit: impl FnOnce() -> crate::Result<()>) -> crate::Result<()> {
+        let _opening = self.wave_lock.lock();
+        if self.wave_open(wave) {
+            return Ok(());
+        }
+        audit()?;
+        // Release: see `wave_open`.
+        self.open_wave.store(wave.0, Ordering::Release);
+        Ok(())
     }
 
     #[inline]
@@ -177,6 +236,21 @@ impl ClusterState {
         if let Some(c) = to {
             self.errors[c.index()].fetch_add(1, Ordering::Relaxed);
             self.error_examples[c.index()].store(slot + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters as a change-feed event.
+    pub(crate) fn change(&self) -> crate::feed::ClusterChange {
+        let (in_sync, enrolled) = self.sync_counts();
+        let cohesion = crate::cohesion::cohesion(in_sync, enrolled);
+        crate::feed::ClusterChange {
+            cluster: Arc::clone(&self.id),
+            workspace: Arc::clone(&self.workspace),
+            desired_revision: self.desired(),
+            enrolled,
+            in_sync,
+            cohesion,
+            status: crate::cohesion::ClusterStatus::from_cohesion(cohesion),
         }
     }
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, OnceLock};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
-use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditStore, CheckpointSigner};
+use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, AuditStore, CheckpointSigner};
+use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
 use crate::authority_log::AuthorityEvent;
 use crate::journal::{HashRef, Journal, Transition};
 use crate::policy::PolicyRegistry;
@@ -26,7 +27,8 @@ use crate::id::validate_id;
 use crate::registry::{Enrolled, Registry};
 use crate::slot::SlotWrite;
 use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
-use crate::sync_error::{SyncError, SyncErrorCode};
+use crate::sync_error::{SyncErrorCode, SyncErrorDetails};
+use crate::transition::{self, Answer};
 use crate::workspace::{AuthorityMode, WorkspaceSpec};
 
 /// The cluster table starts with 64 entries and doubles.
@@ -56,6 +58,9 @@ pub struct EngineConfig {
     pub signing_seed: Option<[u8; 32]>,
     /// The name of the log in signed checkpoints (the origin line).
     pub origin: String,
+    /// How many events the change feed holds for a subscriber that falls
+    /// behind (rounded up to a power of two); see [`crate::feed`].
+    pub feed_capacity: usize,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +71,7 @@ impl Default for EngineConfig {
             audit_path: None,
             signing_seed: None,
             origin: "fleetgov".to_owned(),
+            feed_capacity: crate::feed::DEFAULT_FEED_CAPACITY,
         }
     }
 }
@@ -142,8 +148,8 @@ pub struct Engine {
     cluster_count: AtomicU32,
     pub(crate) nodes: Registry,
     artifacts: DashMap<ContentHash, Arc<[u8]>>,
-    /// Node-reported sync errors, by slot (written only when they change).
-    pub(crate) sync_errors: DashMap<u32, SyncError>,
+    /// Node-reported sync-error details, by slot (written only when they change).
+    pub(crate) sync_errors: SyncErrorDetails,
     fingerprint: hashbrown::DefaultHashBuilder,
     /// Serialises authority changes, so the audit order is the apply order;
     /// holds how many audit records have their authority events applied.
@@ -156,6 +162,8 @@ pub struct Engine {
     signer: OnceLock<CheckpointSigner>,
     signing_seed: Option<[u8; 32]>,
     origin: String,
+    /// What changed, for subscribers (see [`crate::feed`]).
+    feed: Arc<Feed>,
 }
 
 /// Engines made in this process so far.
@@ -237,7 +245,7 @@ impl Engine {
             cluster_count: AtomicU32::new(0),
             nodes: Registry::new(config.capacity),
             artifacts: DashMap::new(),
-            sync_errors: DashMap::new(),
+            sync_errors: SyncErrorDetails::default(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(0),
             audit,
@@ -246,6 +254,7 @@ impl Engine {
             signer: OnceLock::new(),
             signing_seed: config.signing_seed,
             origin: config.origin,
+            feed: Arc::new(Feed::new(config.feed_capacity)),
         }
     }
 
@@ -370,7 +379,9 @@ impl Engine {
         self.check_cluster(&spec)?;
         let mut ids = self.cluster_ids.write();
         if let Some(&index) = ids.get(&spec.id) {
-            self.cluster_at(index).update_spec(spec);
+            let cluster = self.cluster_at(index);
+            cluster.update_spec(spec);
+            self.announce_cluster(cluster);
             return Ok(());
         }
         // Relaxed: `cluster_ids`' write lock serialises cluster creation.
@@ -448,7 +459,9 @@ impl Engine {
             };
             let entry = AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id);
             if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
-                return self.install_snapshot(state, snapshot, bytes).cloned();
+                let installed = self.install_snapshot(state, snapshot, bytes).cloned();
+                self.announce_cluster(state);
+                return installed;
             }
         }
     }
@@ -597,6 +610,12 @@ impl Engine {
     }
 
     /// Applies one validated observation to its node's slot: the hot path.
+    ///
+    /// Decode and checks come first; under the slot lock only the
+    /// [`transition::step`] is computed and stored (with the journal entry
+    /// and the counter moves it implies); the audit record of a new
+    /// reconciliation wave, the sync-error detail and the change-feed events
+    /// are written after the lock is released.
     pub(crate) fn observe<'e>(
         &'e self,
         node: NodeRef<'e>,
@@ -612,10 +631,15 @@ impl Engine {
         let NodeRef { slot, cell, cluster } = node;
         let known = cluster.snapshot(obs.revision);
         let hash_ok = matches!((known, obs.hash), (Some(s), Some(h)) if s.hash == *h);
-        let code = match obs.sync_error {
-            Some((code, _)) => Some(code),
-            None if known.is_some() && !hash_ok => Some(SyncErrorCode::HashMismatch),
-            None => None,
+        let report = transition::Report {
+            revision: obs.revision,
+            hash_ok,
+            status: obs.status,
+            code: match obs.sync_error {
+                Some((code, _)) => Some(code),
+                None if known.is_some() && !hash_ok => Some(SyncErrorCode::HashMismatch),
+                None => None,
+            },
         };
         let fingerprint = obs.sync_error.map_or(0, |e| self.fingerprint.hash_one(e) as u32 | 1);
         let stale = |last: u64, state: crate::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
@@ -629,26 +653,15 @@ impl Engine {
             drop(guard);
             return Err(stale_error(self.nodes.id(slot), obs.at_ms));
         }
-        let mut new = old.observed(obs.revision, hash_ok, obs.status, code);
         let desired = cluster.desired();
-        let in_sync = desired != 0 && new.bucket() == desired;
-        let epoch = cluster.force_epoch();
-        let mut kind = None;
-        if desired != 0 && (new.force_pending() || new.epoch() != epoch) {
-            kind = Some(DirectiveKind::ForceSync);
-            new = new.with_force_pending(false).with_epoch(epoch);
-        } else if desired != 0 && !in_sync && cluster.auto_reconcile() {
-            // One audit record per episode, written before the first
-            // directive; a log that cannot record it gets no directive sent.
-            let to = cluster.snapshot(desired).map_or("", |s| s.id.as_str());
-            if new.episode_open() || self.record_auto_reconcile(slot, cluster, new.bucket(), to, obs.at_ms).is_ok() {
-                kind = Some(DirectiveKind::Reconcile);
-                new = new.with_episode_open(true);
-            }
-        }
-        if in_sync {
-            new = new.with_episode_open(false);
-        }
+        let wave = cluster.wave(desired);
+        let authority = transition::Authority {
+            desired,
+            force_epoch: cluster.force_epoch(),
+            auto_reconcile: cluster.auto_reconcile(),
+            wave_open: cluster.wave_open(wave),
+        };
+        let step = transition::step(old, &report, &authority);
         // Journal what the node runs when it changes (never per heartbeat).
         let old_hash = if old.hash_ok() { HashRef::Verified } else { HashRef::from_bits(guard.odd_hash()) };
         let new_hash = match obs.hash {
@@ -657,7 +670,8 @@ impl Engine {
             Some(h) if self.journal.odd_hash(old_hash) == Some(*h) => old_hash,
             Some(h) => self.journal.push_odd(*h).unwrap_or(HashRef::None),
         };
-        if !old.has_heartbeat() || old.revision() != obs.revision || old_hash != new_hash {
+        let applied_changed = !old.has_heartbeat() || old.revision() != obs.revision || old_hash != new_hash;
+        if applied_changed {
             let transition = Transition { at_ms: obs.at_ms, revision: obs.revision, hash: new_hash };
             if let Some(entry) = self.journal.push(guard.last_transition(), transition) {
                 guard.set_last_transition(entry);
@@ -671,29 +685,94 @@ impl Engine {
             error_fp: fingerprint,
             odd_hash: if matches!(new_hash, HashRef::Odd(_)) { new_hash.to_bits() } else { 0 },
         });
-        if fingerprint != old_fingerprint {
-            self.record_sync_error(slot, obs.sync_error);
+        let bucket_move = step.bucket_move(old);
+        if let Some((from, to)) = bucket_move {
+            cluster.move_bucket(from, to);
         }
-        if old.bucket() != new.bucket() {
-            cluster.move_bucket(old.bucket(), new.bucket());
+        let error_move = step.error_move(old);
+        if let Some((from, to)) = error_move {
+            cluster.move_error(slot, from, to);
         }
-        if old.error_code() != new.error_code() {
-            cluster.move_error(slot, old.error_code(), new.error_code());
-        }
-        guard.set_state(new);
+        guard.set_state(step.state);
+        // The feed's order is the lock's order: reserve the numbers here.
+        let announced = (self.feed.is_listened() && (applied_changed || step.is_transition(old, desired)))
+            .then(|| self.feed.reserve(if bucket_move.is_some() || error_move.is_some() { 2 } else { 1 }));
         drop(guard);
-        Ok(kind.and_then(|kind| Some(Directive { kind, snapshot: cluster.snapshot(desired)? })))
+
+        // After the lock: what may block or allocate.
+        if fingerprint != old_fingerprint {
+            self.sync_errors.record(slot, obs.at_ms, obs.sync_error);
+        }
+        if let Some(seq) = announced {
+            self.announce_node(seq, slot, cluster, obs, step.state, desired);
+            if bucket_move.is_some() || error_move.is_some() {
+                self.feed.write(seq + 1, Change::Cluster(cluster.change()));
+            }
+        }
+        let kind = match step.answer {
+            Answer::Nothing => return Ok(None),
+            Answer::ForceSync => DirectiveKind::ForceSync,
+            Answer::Reconcile => DirectiveKind::Reconcile,
+            // Audit before effect: no record, no directive.
+            Answer::OpenWave => {
+                let Some(to) = cluster.snapshot(desired) else { return Ok(None) };
+                match cluster.open_wave_with(wave, || self.record_wave(cluster, &to.id, obs.at_ms)) {
+                    Ok(()) => DirectiveKind::Reconcile,
+                    Err(_) => return Ok(None),
+                }
+            }
+        };
+        Ok(cluster.snapshot(desired).map(|snapshot| Directive { kind, snapshot }))
     }
 
-    fn record_sync_error(&self, slot: u32, error: Option<(SyncErrorCode, &str)>) {
-        match error {
-            Some((code, detail)) => {
-                self.sync_errors.insert(slot, SyncError::new(code, detail));
-            }
-            None => {
-                self.sync_errors.remove(&slot);
-            }
+    /// Writes a node's transition into the change feed as event `seq`.
+    fn announce_node(
+        &self,
+        seq: u64,
+        slot: u32,
+        cluster: &ClusterState,
+        obs: &Observation<'_>,
+        state: crate::slot::NodeState,
+        desired: u32,
+    ) {
+        let change = NodeChange {
+            node: self.nodes.id(slot).to_owned(),
+            cluster: Arc::clone(&cluster.id),
+            at_ms: obs.at_ms,
+            applied_revision: (obs.revision != 0).then_some(obs.revision),
+            applied_hash: obs.hash.copied(),
+            in_sync: transition::in_sync(state, desired),
+            sync_error: state.error_code(),
+        };
+        self.feed.write(seq, Change::Node(change));
+    }
+
+    /// Writes an audit record into the change feed.
+    pub(crate) fn announce(&self, record: &AuditRecord) {
+        if self.feed.is_listened() {
+            self.feed.push(Change::Audit(AuditChange {
+                audit_seq: record.seq,
+                at_ms: record.time_ms,
+                actor: record.actor.clone(),
+                action: record.action,
+                target: record.target.clone(),
+            }));
         }
+    }
+
+    /// Writes a cluster's counters into the change feed (after an authority change).
+    pub(crate) fn announce_cluster(&self, cluster: &ClusterState) {
+        if self.feed.is_listened() {
+            self.feed.push(Change::Cluster(cluster.change()));
+        }
+    }
+
+    /// A subscription to the change feed from sequence number `from`
+    /// (`None`: from the next event). Events are recorded only while a
+    /// subscription is open; `from` must not be ahead of the feed
+    /// ([`InvalidInput`](ErrorKind::InvalidInput)). See [`crate::feed`].
+    pub fn subscribe(&self, from: Option<u64>) -> Result<Subscription> {
+        Subscription::open(Arc::clone(&self.feed), from)
     }
 }
 

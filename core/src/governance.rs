@@ -6,11 +6,19 @@
 //! | force sync of a node or a cluster | operator, admin | actor, non-blank justification |
 //! | global overwrite of a workspace or of every workspace | admin | actor, non-blank justification |
 //! | publish, workspace or cluster change | the embedding program | recorded, no justification |
-//! | auto-reconcile (per cluster flag) | the engine | one record per reconcile episode |
+//! | auto-reconcile (per cluster flag) | the engine | one record per reconciliation wave |
 //!
 //! Every override is written to the audit log **before** it takes effect;
 //! if the log cannot record it, nothing happens. A forced node is answered
 //! with a `force_sync` directive on its next heartbeat.
+//!
+//! A *reconciliation wave* is a cluster's directives toward one desired
+//! revision: its first directive appends one `auto_reconcile` record
+//! (target `cluster:<id>`) and is sent only once the record is
+//! acknowledged; the later directives of the wave, to any node, are
+//! execution events (the change feed, the journal), not audit records. A
+//! new publish, or switching auto-reconcile back on, starts a new wave, so a
+//! flapping node never grows the log.
 
 use std::sync::Arc;
 
@@ -143,6 +151,7 @@ impl Engine {
             .justification(by.justification)
             .payload(AuthorityEvent::Force { target: target.label() }.encode(&[]));
         let record = self.audit.append(entry)?;
+        self.announce(&record);
         match target {
             ForceTarget::Node(id) => {
                 let slot = self.node_handle(id).and_then(|h| self.slot_of(h))?;
@@ -156,26 +165,14 @@ impl Engine {
         Ok(record)
     }
 
-    /// Writes the audit record that opens an auto-reconcile episode of node
-    /// `slot` (called with the node's slot locked, so episodes never double).
-    pub(crate) fn record_auto_reconcile(
-        &self,
-        slot: u32,
-        cluster: &ClusterState,
-        from_revision: u32,
-        to: &str,
-        at_ms: u64,
-    ) -> Result<()> {
-        let node = self.nodes.id(slot);
-        let from = match from_revision {
-            0 => "no verified snapshot".to_owned(),
-            r => crate::snapshot_id(&cluster.id, r),
-        };
+    /// Writes the audit record that opens a reconciliation wave of `cluster`
+    /// toward its desired snapshot `to`. Called with no node lock held.
+    pub(crate) fn record_wave(&self, cluster: &ClusterState, to: &str, at_ms: u64) -> Result<()> {
         let entry =
-            AuditEntry::new(at_ms, "fleetgov", Role::Operator, AuditAction::AutoReconcile, format!("node:{node}"))
-                .justification(format!("cluster '{}' auto-reconciles: node runs {from}, authority is {to}", cluster.id))
-                .payload(AuthorityEvent::AutoReconcile { node: node.to_owned(), to: to.to_owned() }.encode(&[]));
-        self.audit.append(entry).map(drop)
+            AuditEntry::new(at_ms, "fleetgov", Role::Operator, AuditAction::AutoReconcile, format!("cluster:{}", cluster.id))
+                .justification(format!("cluster '{}' auto-reconciles its divergent nodes to {to}", cluster.id))
+                .payload(AuthorityEvent::AutoReconcile { cluster: cluster.id.to_string(), to: to.to_owned() }.encode(&[]));
+        self.audit.append(entry).map(|record| self.announce(&record))
     }
 }
 

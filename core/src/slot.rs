@@ -24,7 +24,6 @@ use crate::sync_error::SyncErrorCode;
 /// | 35–36 | process status |
 /// | 37–44 | sync error code (0: none) |
 /// | 45    | a force sync is pending for this node |
-/// | 46    | an auto-reconcile episode is open (its audit record is written) |
 /// | 48–63 | the cluster force epoch this node last answered |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeState(u64);
@@ -35,7 +34,6 @@ const HASH_OK: u64 = 1 << 34;
 const STATUS_SHIFT: u32 = 35;
 const CODE_SHIFT: u32 = 37;
 const FORCE_PENDING: u64 = 1 << 45;
-const EPISODE_OPEN: u64 = 1 << 46;
 const EPOCH_SHIFT: u32 = 48;
 
 impl NodeState {
@@ -70,15 +68,12 @@ impl NodeState {
     pub(crate) fn force_pending(self) -> bool {
         self.0 & FORCE_PENDING != 0
     }
-    pub(crate) fn episode_open(self) -> bool {
-        self.0 & EPISODE_OPEN != 0
-    }
     pub(crate) fn epoch(self) -> u16 {
         (self.0 >> EPOCH_SHIFT) as u16
     }
 
     /// The state after a heartbeat reporting `revision` (verified or not),
-    /// `status` and `code`; force and episode bits are kept.
+    /// `status` and `code`; the force bits are kept.
     pub(crate) fn observed(
         self,
         revision: u32,
@@ -86,7 +81,7 @@ impl NodeState {
         status: ProcessStatus,
         code: Option<SyncErrorCode>,
     ) -> Self {
-        let keep = self.0 & (ENROLLED | FORCE_PENDING | EPISODE_OPEN | 0xffff << EPOCH_SHIFT);
+        let keep = self.0 & (ENROLLED | FORCE_PENDING | 0xffff << EPOCH_SHIFT);
         NodeState(
             keep | HAS_HB
                 | revision as u64
@@ -97,9 +92,6 @@ impl NodeState {
     }
     pub(crate) fn with_force_pending(self, on: bool) -> Self {
         NodeState(if on { self.0 | FORCE_PENDING } else { self.0 & !FORCE_PENDING })
-    }
-    pub(crate) fn with_episode_open(self, on: bool) -> Self {
-        NodeState(if on { self.0 | EPISODE_OPEN } else { self.0 & !EPISODE_OPEN })
     }
     pub(crate) fn with_epoch(self, epoch: u16) -> Self {
         NodeState(self.0 & !(0xffff << EPOCH_SHIFT) | (epoch as u64) << EPOCH_SHIFT)
@@ -342,13 +334,13 @@ mod tests {
 
     #[test]
     fn state_word_round_trips_every_field() {
-        let s = NodeState::enrolled(7).with_force_pending(true).with_episode_open(true);
+        let s = NodeState::enrolled(7).with_force_pending(true);
         let t = s.observed(42, true, ProcessStatus::Error, Some(SyncErrorCode::Other));
         assert!(t.is_enrolled() && t.has_heartbeat() && t.hash_ok());
         assert_eq!((t.revision(), t.bucket(), t.epoch()), (42, 42, 7));
         assert_eq!(t.status(), Some(ProcessStatus::Error));
         assert_eq!(t.error_code(), Some(SyncErrorCode::Other));
-        assert!(t.force_pending() && t.episode_open());
+        assert!(t.force_pending());
         let u = t.observed(42, false, ProcessStatus::Ready, None).with_force_pending(false).with_epoch(9);
         assert_eq!((u.bucket(), u.error_code(), u.force_pending(), u.epoch()), (0, None, false, 9));
         assert_eq!(NodeState::enrolled(0).status(), None);

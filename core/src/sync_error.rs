@@ -169,6 +169,33 @@ impl fmt::Display for SyncError {
     }
 }
 
+/// The sync-error details nodes reported, by slot. The slot's state word
+/// holds the code; the detail text lives here, written only when a node's
+/// error changes and outside its slot lock. Each entry carries the time of
+/// the heartbeat that wrote it, so a write that lost a race to a newer
+/// heartbeat of the same node never replaces the newer detail.
+#[derive(Default)]
+pub(crate) struct SyncErrorDetails {
+    by_slot: dashmap::DashMap<u32, (u64, Option<SyncError>)>,
+}
+
+impl SyncErrorDetails {
+    /// Records the error (or its absence) reported by the heartbeat of
+    /// `slot` at `at_ms`, unless a newer heartbeat's record is there.
+    pub(crate) fn record(&self, slot: u32, at_ms: u64, error: Option<(SyncErrorCode, &str)>) {
+        let detail = error.map(|(code, detail)| SyncError::new(code, detail));
+        let mut entry = self.by_slot.entry(slot).or_insert((at_ms, None));
+        if entry.0 <= at_ms {
+            *entry = (at_ms, detail);
+        }
+    }
+
+    /// The detail `slot` reported last, if its last report carried one.
+    pub(crate) fn get(&self, slot: u32) -> Option<SyncError> {
+        self.by_slot.get(&slot).and_then(|e| e.1.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +228,17 @@ mod tests {
         for bad in ["", "   ", "lower: case", ": no code", "BAD CODE: x"] {
             assert!(bad.parse::<SyncError>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_older_report_never_replaces_a_newer_detail() {
+        let details = SyncErrorDetails::default();
+        details.record(7, 20, Some((SyncErrorCode::NatsTimeout, "newer")));
+        details.record(7, 10, Some((SyncErrorCode::ReloadFailure, "older")));
+        assert_eq!(details.get(7).map(|e| e.detail), Some("newer".to_owned()));
+        details.record(7, 30, None);
+        details.record(7, 25, Some((SyncErrorCode::ReloadFailure, "late")));
+        assert_eq!(details.get(7), None);
     }
 
     #[test]

@@ -262,7 +262,7 @@ impl Engine {
         let has_hb = state.has_heartbeat();
         let applied_hash = self.applied_hash(&read, cluster);
         let last_sync_error = state.error_code().map(|code| {
-            self.sync_errors.get(&slot).map(|e| e.clone()).unwrap_or_else(|| {
+            self.sync_errors.get(slot).unwrap_or_else(|| {
                 let expected = cluster.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
                 let computed = applied_hash.map_or_else(String::new, |h| h.to_string());
                 SyncError::new(code, format!("node computed {computed}, authority hash is {expected}"))

@@ -609,7 +609,7 @@ public final class FleetEngine extends NativeHandle {
 
     /**
      * Every audit record, oldest first: each authority change (publish, workspace and cluster
-     * changes), each override and each auto-reconcile episode.
+     * changes), each override and each reconciliation wave.
      *
      * @return the records
      */
