@@ -86,6 +86,25 @@ impl ForceTarget<'_> {
         }
     }
 
+    /// The target a [`label`](Self::label) names: `node:<id>`,
+    /// `cluster:<id>`, `workspace:<id>` or `fleet`; `None` for anything else.
+    ///
+    /// ```
+    /// use fleetgov::ForceTarget;
+    /// assert_eq!(ForceTarget::from_label("node:gw-1"), Some(ForceTarget::Node("gw-1")));
+    /// assert_eq!(ForceTarget::from_label(&ForceTarget::Fleet.label()), Some(ForceTarget::Fleet));
+    /// assert_eq!(ForceTarget::from_label("galaxy:x"), None);
+    /// ```
+    pub fn from_label(label: &str) -> Option<ForceTarget<'_>> {
+        match label.split_once(':') {
+            Some(("node", id)) => Some(ForceTarget::Node(id)),
+            Some(("cluster", id)) => Some(ForceTarget::Cluster(id)),
+            Some(("workspace", id)) => Some(ForceTarget::Workspace(id)),
+            None if label == "fleet" => Some(ForceTarget::Fleet),
+            _ => None,
+        }
+    }
+
     /// `node:<id>`, `cluster:<id>`, `workspace:<id>` or `fleet`.
     pub fn label(self) -> String {
         match self {
@@ -173,6 +192,43 @@ impl Engine {
                 .justification(format!("cluster '{}' auto-reconciles its divergent nodes to {to}", cluster.id))
                 .payload(AuthorityEvent::AutoReconcile { cluster: cluster.id.to_string(), to: to.to_owned() }.encode(&[]));
         self.audit.append(entry).map(|record| self.announce(&record))
+    }
+}
+
+/// Where things lie: the one place that maps nodes and audit targets to workspaces.
+impl Engine {
+    /// The workspace of node `node`: one registry lookup, no view built.
+    ///
+    /// ```
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// assert_eq!(e.node_workspace("gw-prod-us-1").unwrap(), "acme-edge");
+    /// ```
+    pub fn node_workspace(&self, node: &str) -> Result<String> {
+        let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
+        let cluster = self.nodes.slot(slot).map(|s| s.cluster()).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        Ok(self.cluster_at(cluster).workspace.to_string())
+    }
+
+    /// The workspace an audit record's target lies in: a node's, a cluster's
+    /// or a snapshot's (`<cluster>@r<revision>`) workspace, or the workspace
+    /// itself. `None` for the whole fleet, a policy, or an unknown target:
+    /// such records concern no single workspace.
+    ///
+    /// ```
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// assert_eq!(e.target_workspace("cluster:eks-prod-us").as_deref(), Some("acme-edge"));
+    /// assert_eq!(e.target_workspace("eks-prod-us@r2").as_deref(), Some("acme-edge"));
+    /// assert_eq!(e.target_workspace("fleet"), None);
+    /// ```
+    pub fn target_workspace(&self, target: &str) -> Option<String> {
+        let cluster_workspace = |id: &str| self.cluster_state(id).ok().map(|c| c.workspace.to_string());
+        match ForceTarget::from_label(target) {
+            Some(ForceTarget::Node(id)) => self.node_workspace(id).ok(),
+            Some(ForceTarget::Cluster(id)) => cluster_workspace(id),
+            Some(ForceTarget::Workspace(id)) => self.workspace(id).ok().map(|w| w.id),
+            Some(ForceTarget::Fleet) => None,
+            None => crate::parse_snapshot_id(target).and_then(|(cluster, _)| cluster_workspace(cluster)),
+        }
     }
 }
 

@@ -43,7 +43,8 @@ pub struct ServerConfig {
     /// The largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
-    /// How often the event stream compares cluster and node state, in ms.
+    /// The event stream's flush period, in ms: what the change feed reports
+    /// is gathered for one period (one view per changed cluster) and sent.
     #[serde(default = "default_event_poll_ms")]
     pub event_poll_ms: u64,
     /// The simulated fleet.

@@ -1,30 +1,31 @@
-//! Live fleet events for `GET /api/v1/events` (Server-Sent Events).
+//! Live fleet events for `GET /api/v1/events` (Server-Sent Events), driven
+//! by the engine's change feed.
 //!
-//! A poller compares cluster views and each node's in-sync bit with the
-//! previous poll and publishes the differences: a cluster's status, cohesion,
-//! counts or desired revision changed; a node went divergent or back in sync.
-//! Node bits are compared on every poll, since one node leaving and another
-//! joining the in-sync set leave the cluster's counts unchanged. It polls only
-//! while someone listens. When one poll finds more node
-//! transitions in a cluster than [`MAX_NODE_EVENTS`] (a new snapshot was
-//! published, say), it sends one `nodes` summary instead of a flood.
+//! While anyone listens, a forwarder thread reads the engine's change feed
+//! ([`Engine::subscribe`]) and, once per flush period, publishes what
+//! changed: each node transition (a node went divergent or back in sync, or
+//! changed what it runs or its sync error), the view of each cluster whose
+//! counters or authority changed (coalesced: one view per cluster per
+//! period), and each audit record. Nothing is polled: a cluster that did not
+//! change costs nothing. When one period holds more node transitions of a
+//! cluster than [`MAX_NODE_EVENTS`], it sends one `nodes` summary instead of
+//! a flood; when the forwarder itself fell behind the engine's feed, it sends
+//! `lagged` and every cluster's view, and clients reload what they show.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use fleetgov::{ClusterView, ConfigStatus, Engine};
+use fleetgov::{Change, ClusterView, ConfigStatus, Engine, FeedItem, Subscription};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-/// The most single-node events one poll sends per cluster.
+/// The most single-node events one period sends per cluster.
 pub const MAX_NODE_EVENTS: usize = 256;
 
-/// Events buffered per subscriber before it lags.
+/// Events buffered per SSE client before it lags.
 const CHANNEL_CAPACITY: usize = 4096;
-
-/// Nodes read per engine call while diffing.
-const NODE_CHUNK: usize = 4096;
 
 /// One live event. The SSE event name is its `type`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -36,7 +37,7 @@ pub enum FleetEvent {
         /// The cluster as it is now.
         cluster: Box<ClusterView>,
     },
-    /// A node went divergent or back in sync.
+    /// A node went divergent or back in sync, or changed what it runs.
     #[serde(rename_all = "camelCase")]
     Node {
         /// Its workspace.
@@ -45,12 +46,14 @@ pub enum FleetEvent {
         cluster: String,
         /// The node id.
         node: String,
-        /// IN_SYNC or DIVERGENT, now.
+        /// IN_SYNC or DIVERGENT, as of its last report.
         config_status: ConfigStatus,
         /// Why it is not in sync, when it is not.
         reason: Option<String>,
+        /// The change-feed sequence number of the transition.
+        seq: u64,
     },
-    /// Too many nodes of one cluster changed in one poll to list them.
+    /// Too many nodes of one cluster changed in one period to list them.
     #[serde(rename_all = "camelCase")]
     Nodes {
         /// Its workspace.
@@ -62,6 +65,30 @@ pub enum FleetEvent {
         /// Nodes that came back in sync.
         became_in_sync: u64,
     },
+    /// A record was added to the audit log.
+    #[serde(rename_all = "camelCase")]
+    Audit {
+        /// The workspace its target lies in; `None` for fleet-wide records
+        /// (sent only to tokens that see every workspace).
+        workspace: Option<String>,
+        /// The record's audit sequence number.
+        audit_seq: u64,
+        /// Who.
+        actor: String,
+        /// What (`publish`, `force_sync_node`, `auto_reconcile`, ...).
+        action: String,
+        /// On what.
+        target: String,
+        /// When (unix ms).
+        at_ms: u64,
+    },
+    /// The server fell behind the engine's change feed and missed events:
+    /// reload the views.
+    #[serde(rename_all = "camelCase")]
+    Lagged {
+        /// How many feed events were missed.
+        missed: u64,
+    },
 }
 
 impl FleetEvent {
@@ -71,14 +98,30 @@ impl FleetEvent {
             FleetEvent::Cluster { .. } => "cluster",
             FleetEvent::Node { .. } => "node",
             FleetEvent::Nodes { .. } => "nodes",
+            FleetEvent::Audit { .. } => "audit",
+            FleetEvent::Lagged { .. } => "lagged",
         }
     }
 
-    /// The workspace the event belongs to (for token scopes).
-    pub fn workspace(&self) -> &str {
+    /// The workspace the event belongs to (for token scopes); `None` for
+    /// events about no single workspace.
+    pub fn workspace(&self) -> Option<&str> {
         match self {
-            FleetEvent::Cluster { cluster } => &cluster.workspace,
-            FleetEvent::Node { workspace, .. } | FleetEvent::Nodes { workspace, .. } => workspace,
+            FleetEvent::Cluster { cluster } => Some(&cluster.workspace),
+            FleetEvent::Node { workspace, .. } | FleetEvent::Nodes { workspace, .. } => Some(workspace),
+            FleetEvent::Audit { workspace, .. } => workspace.as_deref(),
+            FleetEvent::Lagged { .. } => None,
+        }
+    }
+
+    /// Whether a token of `scope` may receive the event: events of its
+    /// workspaces; fleet-wide audit records only for every-workspace tokens;
+    /// `lagged` for everyone.
+    pub fn visible_to(&self, scope: &crate::auth::Scope) -> bool {
+        match (self, self.workspace()) {
+            (FleetEvent::Lagged { .. }, _) => true,
+            (_, Some(workspace)) => scope.allows(workspace),
+            (_, None) => *scope == crate::auth::Scope::All,
         }
     }
 }
@@ -111,116 +154,142 @@ impl EventHub {
     }
 
     fn publish(&self, event: FleetEvent) {
-        // An error means nobody listens any more; the next poll notices.
+        // An error means nobody listens any more; the forwarder notices.
         let _ = self.sender.send(Arc::new(event));
     }
 }
 
-/// The state seen at the previous poll.
+/// What one flush period gathered from the feed.
 #[derive(Default)]
-struct Baseline {
-    clusters: HashMap<String, ClusterView>,
-    in_sync: HashMap<String, Vec<bool>>,
+struct Period {
+    /// Node transitions by cluster: (node, sequence number), in feed order.
+    nodes: BTreeMap<Arc<str>, Vec<(String, u64)>>,
+    /// Clusters whose counters or authority changed.
+    clusters: BTreeSet<Arc<str>>,
+    audits: Vec<fleetgov::AuditChange>,
+    lagged: u64,
 }
 
-/// Whether two views of a cluster differ in what a live page shows.
-fn cluster_changed(old: &ClusterView, new: &ClusterView) -> bool {
-    (old.status, old.cohesion, old.in_sync, old.total, old.desired_revision)
-        != (new.status, new.cohesion, new.in_sync, new.total, new.desired_revision)
-        || old.root_causes != new.root_causes
-}
+impl Period {
+    fn take(&mut self, item: FeedItem) {
+        let event = match item {
+            FeedItem::Change(event) => event,
+            FeedItem::Lagged { missed } => {
+                self.lagged += missed;
+                return;
+            }
+        };
+        match &event.change {
+            Change::Node(node) => {
+                self.nodes.entry(Arc::clone(&node.cluster)).or_default().push((node.node.clone(), event.seq));
+            }
+            Change::Cluster(cluster) => {
+                self.clusters.insert(Arc::clone(&cluster.cluster));
+            }
+            Change::Audit(audit) => self.audits.push(audit.clone()),
+            // Kinds added later are not sent until the stream knows them.
+            _ => {}
+        }
+    }
 
-impl Baseline {
-    /// Compares the engine with the baseline, publishes the differences and
-    /// becomes the new baseline. The first poll only records.
-    fn poll(&mut self, engine: &Engine, hub: &EventHub, first: bool) {
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.clusters.is_empty() && self.audits.is_empty() && self.lagged == 0
+    }
+
+    /// Publishes the period's events: audit records, then node transitions,
+    /// then the views of the clusters that changed.
+    fn publish(self, engine: &Engine, hub: &EventHub) {
         let now = engine.clock().now_ms();
-        for view in engine.clusters(now) {
-            self.diff_nodes(engine, &view, now, hub, first);
-            if self.clusters.get(&view.id).is_none_or(|old| cluster_changed(old, &view)) {
-                if !first {
-                    hub.publish(FleetEvent::Cluster { cluster: Box::new(view.clone()) });
-                }
-                self.clusters.insert(view.id.clone(), view);
-            }
-        }
-    }
-
-    fn diff_nodes(&mut self, engine: &Engine, view: &ClusterView, now: u64, hub: &EventHub, first: bool) {
-        let bits = self.in_sync.entry(view.id.clone()).or_default();
-        let mut events = Vec::new();
-        let (mut divergent, mut in_sync) = (0u64, 0u64);
-        let mut offset = 0;
-        loop {
-            let Ok(chunk) = engine.cluster_nodes(&view.id, now, offset, NODE_CHUNK) else { return };
-            for (i, node) in chunk.iter().enumerate() {
-                let now_in_sync = node.config_status == ConfigStatus::InSync;
-                let index = offset + i;
-                if index >= bits.len() {
-                    bits.push(now_in_sync);
-                    continue;
-                }
-                if bits[index] == now_in_sync {
-                    continue;
-                }
-                bits[index] = now_in_sync;
-                if now_in_sync {
-                    in_sync += 1
-                } else {
-                    divergent += 1
-                }
-                if !first && events.len() <= MAX_NODE_EVENTS {
-                    events.push(FleetEvent::Node {
-                        workspace: view.workspace.clone(),
-                        cluster: view.id.clone(),
-                        node: node.id.clone(),
-                        config_status: node.config_status,
-                        reason: node.reconcile_reason.clone(),
-                    });
-                }
-            }
-            if chunk.len() < NODE_CHUNK {
-                break;
-            }
-            offset += NODE_CHUNK;
-        }
-        if first {
-            return;
-        }
-        if events.len() > MAX_NODE_EVENTS {
-            hub.publish(FleetEvent::Nodes {
-                workspace: view.workspace.clone(),
-                cluster: view.id.clone(),
-                became_divergent: divergent,
-                became_in_sync: in_sync,
+        for audit in self.audits {
+            hub.publish(FleetEvent::Audit {
+                workspace: engine.target_workspace(&audit.target),
+                audit_seq: audit.audit_seq,
+                actor: audit.actor,
+                action: audit.action.as_str().to_owned(),
+                target: audit.target,
+                at_ms: audit.at_ms,
             });
-        } else {
-            events.into_iter().for_each(|e| hub.publish(e));
+        }
+        let mut clusters = self.clusters;
+        if self.lagged > 0 {
+            hub.publish(FleetEvent::Lagged { missed: self.lagged });
+            clusters.extend(engine.cluster_ids().into_iter().map(Arc::from));
+        }
+        for (cluster, nodes) in self.nodes {
+            let Ok(view) = engine.cluster(&cluster, now) else { continue };
+            publish_nodes(engine, hub, &view, &nodes, now);
+        }
+        for cluster in clusters {
+            if let Ok(view) = engine.cluster(&cluster, now) {
+                hub.publish(FleetEvent::Cluster { cluster: Box::new(view) });
+            }
         }
     }
 }
 
-/// Runs the poller until the runtime shuts down: every `every`, while anyone
-/// subscribes, diff the engine against the last poll (on a blocking thread).
-pub async fn run_poller(engine: Arc<Engine>, hub: EventHub, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut baseline: Option<Baseline> = None;
-    loop {
-        ticker.tick().await;
+/// One `node` event per transition of `cluster`'s nodes, or one `nodes`
+/// summary when there are too many.
+fn publish_nodes(engine: &Engine, hub: &EventHub, cluster: &ClusterView, nodes: &[(String, u64)], now: u64) {
+    let views = nodes.iter().filter_map(|(node, seq)| Some((engine.node(node, now).ok()?, *seq)));
+    if nodes.len() <= MAX_NODE_EVENTS {
+        for (view, seq) in views {
+            hub.publish(FleetEvent::Node {
+                workspace: cluster.workspace.clone(),
+                cluster: cluster.id.clone(),
+                node: view.id,
+                config_status: view.config_status,
+                reason: view.reconcile_reason,
+                seq,
+            });
+        }
+        return;
+    }
+    // Many transitions: count where each node ended up.
+    let ended: BTreeMap<String, bool> =
+        views.map(|(view, _)| (view.id, view.config_status == ConfigStatus::InSync)).collect();
+    let became_in_sync = ended.values().filter(|&&in_sync| in_sync).count() as u64;
+    hub.publish(FleetEvent::Nodes {
+        workspace: cluster.workspace.clone(),
+        cluster: cluster.id.clone(),
+        became_divergent: ended.len() as u64 - became_in_sync,
+        became_in_sync,
+    });
+}
+
+/// Forwards the engine's change feed to `hub` until `stop` is set: while
+/// anyone listens, gathers the feed for one `period` at a time and publishes
+/// it; while nobody does, holds no subscription (the engine records nothing
+/// for it) and checks again every `period`. Runs on a thread of its own.
+pub fn forward(engine: &Engine, hub: &EventHub, period: Duration, stop: &AtomicBool) {
+    let mut subscription: Option<Subscription> = None;
+    // Relaxed: a stop flag; the thread sees it within a period.
+    while !stop.load(Ordering::Relaxed) {
         if !hub.has_subscribers() {
-            baseline = None;
+            subscription = None;
+            std::thread::sleep(period);
             continue;
         }
-        let (engine, hub2) = (engine.clone(), hub.clone());
-        let mut current = baseline.take();
-        let polled = tokio::task::spawn_blocking(move || {
-            let first = current.is_none();
-            let b = current.get_or_insert_with(Baseline::default);
-            b.poll(&engine, &hub2, first);
-            current
-        })
-        .await;
-        baseline = polled.ok().flatten();
+        let feed = match &mut subscription {
+            Some(feed) => feed,
+            None => match engine.subscribe(None) {
+                Ok(feed) => subscription.insert(feed),
+                Err(_) => continue,
+            },
+        };
+        let mut gathered = Period::default();
+        let end = Instant::now() + period;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match feed.next_timeout(left) {
+                Some(item) => gathered.take(item),
+                None => break,
+            }
+            if left.is_zero() {
+                break;
+            }
+        }
+        if !gathered.is_empty() {
+            gathered.publish(engine, hub);
+        }
     }
 }

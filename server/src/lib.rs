@@ -34,6 +34,8 @@ pub mod simulation;
 mod state;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -62,19 +64,24 @@ pub fn app(state: AppState, config: &ServerConfig) -> Router {
 }
 
 /// Serves the application on `listener` until `shutdown` completes, with the
-/// event poller running beside it.
+/// change-feed forwarder of the event stream running beside it.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let poller = tokio::spawn(events::run_poller(
-        state.engine.clone(),
-        state.events.clone(),
-        Duration::from_millis(config.event_poll_ms),
-    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let forwarder = {
+        let (engine, hub, stop) = (state.engine.clone(), state.events.clone(), stop.clone());
+        let period = Duration::from_millis(config.event_poll_ms);
+        std::thread::Builder::new()
+            .name("fleetgov-events".into())
+            .spawn(move || events::forward(&engine, &hub, period, &stop))?
+    };
     let result = axum::serve(listener, app(state, config)).with_graceful_shutdown(shutdown).await;
-    poller.abort();
+    // Relaxed: a stop flag, read within one period.
+    stop.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || forwarder.join()).await;
     result
 }

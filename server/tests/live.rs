@@ -94,6 +94,32 @@ async fn events_stream_node_and_cluster_transitions() {
     assert!(first.to_string().contains("other-cluster"), "{name}: {first}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_audit_records_to_the_tokens_that_may_see_them() {
+    let s = start().await;
+    let open = |token: &str| s.client.get(format!("{}/api/v1/events?access_token={token}", s.base)).send();
+    let viewer = tokio::spawn(read_events(open(VIEWER).await.unwrap(), |name, v| {
+        name == "audit" && v["action"] == "force_sync_node"
+    }));
+    let scoped = tokio::spawn(read_events(open(SCOPED).await.unwrap(), |name, _| name == "audit"));
+    // Both streams are open once they said `ready`; the forwarder listens
+    // from its next period on, so repeat until the viewer has seen one.
+    let force = json!({ "target": { "node": "gw-dev-west-2" }, "reason": "Node re-provisioning after hardware failure" });
+    while !viewer.is_finished() {
+        let (status, _) = s.send(Method::POST, "/api/v1/force-sync", OPERATOR, force.clone()).await;
+        assert_eq!(status, 201);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, audit) = viewer.await.unwrap().pop().unwrap();
+    assert_eq!((audit["target"].as_str(), audit["workspace"].as_str()), (Some("node:gw-dev-west-2"), Some("acme-edge")));
+    assert_eq!((audit["actor"].as_str(), audit["auditSeq"].is_u64()), (Some("omar"), true));
+    // The scoped token's first audit event is its own workspace's publish, not acme-edge's overrides.
+    s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, json!({ "content": "x: 2" })).await;
+    let seen = scoped.await.unwrap();
+    assert!(seen.iter().all(|(_, v)| !v.to_string().contains("acme-edge")), "{seen:?}");
+    assert_eq!(seen.last().unwrap().1["workspace"], "other-ws");
+}
+
 /// Resolves `$ref`s and collects the required keys of an object schema
 /// (through `allOf`).
 fn required_keys(doc: &Value, schema: &Value) -> BTreeSet<String> {

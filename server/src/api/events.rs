@@ -36,10 +36,10 @@ fn principal(state: &AppState, headers: &HeaderMap, query: &EventsQuery) -> ApiR
     }
 }
 
-/// The stream: a `ready` event first, then `cluster`, `node` and `nodes`
-/// events of the workspaces the token may see (JSON data; see
-/// [`FleetEvent`](crate::events::FleetEvent)), and `lagged` if this client fell
-/// too far behind and missed some (reload the views then).
+/// The stream: a `ready` event first, then `cluster`, `node`, `nodes` and
+/// `audit` events of the workspaces the token may see (JSON data; see
+/// [`FleetEvent`](crate::events::FleetEvent)), and `lagged` if this client or
+/// the server fell too far behind and missed some (reload the views then).
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -51,7 +51,7 @@ pub async fn stream(
     let events = stream::unfold((rx, who), |(mut rx, who)| async move {
         loop {
             match rx.recv().await {
-                Ok(event) if who.scope.allows(event.workspace()) => {
+                Ok(event) if event.visible_to(&who.scope) => {
                     let data = serde_json::to_string(&*event).unwrap_or_default();
                     return Some((Ok(Event::default().event(event.name()).data(data)), (rx, who)));
                 }
