@@ -61,7 +61,18 @@ impl Principal {
         }
     }
 
-    /// 403 unless `workspace` is inside the token's scope.
+    /// 403 unless the token sees every workspace (`"*"`): for what covers the
+    /// whole fleet, like the metrics, the audit log's head, or `what`.
+    pub fn require_every_workspace(&self, what: &str) -> Result<(), ApiError> {
+        if self.scope == Scope::All {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("{what} needs a token of every workspace (\"*\")")))
+        }
+    }
+
+    /// 403 unless `workspace` is inside the token's scope (for a workspace a
+    /// request body names; the answer is the same whether it exists or not).
     pub fn check_workspace(&self, workspace: &str) -> Result<(), ApiError> {
         if self.scope.allows(workspace) {
             Ok(())

@@ -15,9 +15,8 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// `GET /metrics`: Prometheus text exposition. A scrape covers the whole
 /// fleet, so only a token whose scope is every workspace (`"*"`) may scrape.
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> impl IntoResponse {
-    if who.scope != crate::auth::Scope::All {
-        return crate::error::ApiError::forbidden("scraping /metrics needs a token of every workspace (\"*\")")
-            .into_response();
+    if let Err(e) = who.require_every_workspace("scraping /metrics") {
+        return e.into_response();
     }
     let text = tokio::task::spawn_blocking(move || state.metrics.render()).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
