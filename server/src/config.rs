@@ -32,14 +32,20 @@ pub const DEMO_CONFIG: &str = include_str!("../fleet-server.toml");
 /// ```
 /// let c = fleetgov_server::ServerConfig::demo();
 /// assert_eq!(c.tokens.len(), 3);
-/// assert!(c.listen.ip().is_loopback());
+/// assert!(c.listen.ip().is_loopback() && c.demo);
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// The address to listen on (loopback by default).
+    /// The address to listen on (loopback by default; any other address only
+    /// with the command line's `--insecure-listen`, see [`check_listen`]).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// A demo server: `GET /api/v1/demo-tokens` publishes the tokens marked
+    /// `demo` for the dashboard's token picker. Off unless set; without it
+    /// that endpoint answers 404 and no token is published.
+    #[serde(default)]
+    pub demo: bool,
     /// The largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
@@ -94,7 +100,8 @@ pub struct TokenConfig {
     pub role: Role,
     /// The workspaces it may see; `"*"` is every workspace.
     pub workspaces: Vec<String>,
-    /// A published demo token the dashboard may offer in its token picker.
+    /// A published demo token the dashboard may offer in its token picker
+    /// (only when the configuration says `demo = true`).
     #[serde(default)]
     pub demo: bool,
 }
@@ -119,6 +126,27 @@ fn default_heartbeat_interval_ms() -> u64 {
 }
 fn default_tick_ms() -> u64 {
     250
+}
+
+/// Refuses to listen on an address other than loopback unless `insecure`:
+/// the server speaks plain HTTP and its tokens travel in clear text.
+///
+/// ```
+/// use fleetgov_server::config::check_listen;
+/// assert!(check_listen("127.0.0.1:8080".parse().unwrap(), false).is_ok());
+/// assert!(check_listen("[::1]:8080".parse().unwrap(), false).is_ok());
+/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), false).unwrap_err().contains("--insecure-listen"));
+/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), true).is_ok());
+/// ```
+pub fn check_listen(listen: SocketAddr, insecure: bool) -> Result<(), String> {
+    if listen.ip().is_loopback() || insecure {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to listen on {listen}: the server speaks plain HTTP, so bearer tokens would cross the \
+             network in clear text; listen on loopback behind a TLS-terminating proxy, or pass --insecure-listen"
+        ))
+    }
 }
 
 /// The shortest token accepted.

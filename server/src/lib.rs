@@ -42,7 +42,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use cli::main_entry;
+pub use cli::{main_entry, run_with_args};
 pub use config::ServerConfig;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;

@@ -202,3 +202,30 @@ async fn the_audit_log_head_is_only_for_tokens_of_every_workspace() {
     let proof = scoped(&s, Method::GET, &format!("/api/v1/audit/{}/proof", own["seq"]), None).await;
     assert_error(&proof, 403, "PERMISSION_DENIED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_secrets_by_default() {
+    // Without `demo = true` no token is published, although one is marked demo.
+    let s = common::start_configured("", "").await;
+    let r = s.client.get(format!("{}/api/v1/demo-tokens", s.base)).send().await.unwrap();
+    assert_error(&json(r).await, 404, "NOT_FOUND");
+    let config = fleetgov_server::ServerConfig::parse(common::CONFIG, false).unwrap();
+    assert!(!config.demo && config.tokens.iter().any(|t| t.demo));
+
+    // The shipped demo configuration says demo = true: the token picker keeps working.
+    assert!(fleetgov_server::ServerConfig::demo().demo);
+
+    // A listen address other than loopback is refused before anything starts.
+    for args in [
+        vec!["fleet_server", "--listen", "0.0.0.0:0", "--no-simulation"],
+        vec!["fleet_server", "--listen", "[::]:0", "--no-simulation"],
+    ] {
+        let refused = fleetgov_server::run_with_args(&args).unwrap_err();
+        assert!(refused.contains("--insecure-listen"), "{args:?}: {refused}");
+    }
+    let file = std::env::temp_dir().join(format!("fleet-server-listen-{}.toml", std::process::id()));
+    std::fs::write(&file, format!("listen = \"0.0.0.0:0\"\n{}", common::CONFIG)).unwrap();
+    let refused = fleetgov_server::run_with_args(["fleet_server", "--config", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    assert!(refused.unwrap_err().contains("--insecure-listen"));
+}
