@@ -10,6 +10,12 @@
 //! enabled = true
 //! nodes = 30000
 //!
+//! [limits]
+//! header_read_timeout_ms = 10000
+//! idle_timeout_ms = 60000
+//! max_connections = 1024
+//! max_event_streams_per_token = 16
+//!
 //! [[tokens]]
 //! token = "change-me-viewer-token"
 //! actor = "vera"
@@ -55,6 +61,9 @@ pub struct ServerConfig {
     /// The simulated fleet.
     #[serde(default)]
     pub simulation: SimulationConfig,
+    /// Timeouts and caps on connections and event streams.
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Bearer tokens and who they stand for.
     pub tokens: Vec<TokenConfig>,
 }
@@ -86,6 +95,53 @@ impl Default for SimulationConfig {
             tick_ms: default_tick_ms(),
         }
     }
+}
+
+/// What one client may hold of the server. Over the connection cap a new
+/// connection is answered 503 `OVERLOADED` and closed; over the stream cap a
+/// new event stream is answered 429 `TOO_MANY_STREAMS`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// How long a client may take to send a request's headers, and how long
+    /// an open connection may wait for its next request, in ms.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// How long a request body may stop arriving, or a response stop being
+    /// read by the client, before the connection is closed, in ms. An event
+    /// stream with nothing to say stays open (its keep-alives are read).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Open connections at most (every client together).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open `/api/v1/events` streams at most per bearer token.
+    #[serde(default = "default_max_event_streams_per_token")]
+    pub max_event_streams_per_token: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_connections: default_max_connections(),
+            max_event_streams_per_token: default_max_event_streams_per_token(),
+        }
+    }
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+fn default_max_connections() -> usize {
+    1_024
+}
+fn default_max_event_streams_per_token() -> usize {
+    16
 }
 
 /// One bearer token.
@@ -190,6 +246,14 @@ impl ServerConfig {
             return Err(
                 "event_poll_ms, simulation.tick_ms and simulation.heartbeat_interval_ms must be positive".into()
             );
+        }
+        let l = &self.limits;
+        if l.header_read_timeout_ms == 0
+            || l.idle_timeout_ms == 0
+            || l.max_connections == 0
+            || l.max_event_streams_per_token == 0
+        {
+            return Err("every value of [limits] must be positive".into());
         }
         let mut seen = std::collections::HashSet::new();
         for t in &self.tokens {

@@ -9,6 +9,7 @@ use crate::auth::Tokens;
 use crate::config::ServerConfig;
 use crate::events::EventHub;
 use crate::metrics::Metrics;
+use crate::stream_slots::StreamSlots;
 
 /// The shared state of the server (cheap to clone).
 ///
@@ -28,6 +29,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Live fleet events for `/api/v1/events`.
     pub events: EventHub,
+    /// The event streams each token holds, capped.
+    pub(crate) streams: Arc<StreamSlots>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,6 +46,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new(engine.clone())),
             tokens: Arc::new(Tokens::new(&config.tokens, config.demo)),
             events: EventHub::new(),
+            streams: StreamSlots::new(config.limits.max_event_streams_per_token),
             engine,
         }
     }
