@@ -34,7 +34,11 @@ const fg = {
     const select = document.getElementById("token-select");
     const custom = document.getElementById("token-custom");
     let demo = [];
-    try { demo = await (await fetch("/api/v1/demo-tokens")).json(); } catch (_) { demo = []; }
+    // 404 unless the server runs the demo configuration: then only a custom token.
+    try {
+      const r = await fetch("/api/v1/demo-tokens");
+      demo = r.ok ? await r.json() : [];
+    } catch (_) { demo = []; }
     select.innerHTML = "";
     for (const t of demo) {
       const option = document.createElement("option");

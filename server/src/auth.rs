@@ -61,7 +61,18 @@ impl Principal {
         }
     }
 
-    /// 403 unless `workspace` is inside the token's scope.
+    /// 403 unless the token sees every workspace (`"*"`): for what covers the
+    /// whole fleet, like the metrics, the audit log's head, or `what`.
+    pub fn require_every_workspace(&self, what: &str) -> Result<(), ApiError> {
+        if self.scope == Scope::All {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("{what} needs a token of every workspace (\"*\")")))
+        }
+    }
+
+    /// 403 unless `workspace` is inside the token's scope (for a workspace a
+    /// request body names; the answer is the same whether it exists or not).
     pub fn check_workspace(&self, workspace: &str) -> Result<(), ApiError> {
         if self.scope.allows(workspace) {
             Ok(())
@@ -87,12 +98,14 @@ pub struct DemoToken {
 #[derive(Debug)]
 pub struct Tokens {
     by_hash: HashMap<ContentHash, Principal>,
-    demo: Vec<DemoToken>,
+    /// `None` unless the configuration says `demo = true`.
+    demo: Option<Vec<DemoToken>>,
 }
 
 impl Tokens {
-    /// The tokens of a configuration.
-    pub fn new(configs: &[TokenConfig]) -> Self {
+    /// The tokens of a configuration; those marked `demo` are published
+    /// only if `demo` (the configuration's own flag) is set.
+    pub fn new(configs: &[TokenConfig], demo: bool) -> Self {
         let by_hash = configs
             .iter()
             .map(|t| {
@@ -104,11 +117,13 @@ impl Tokens {
                 (ContentHash::of(t.token.as_bytes()), Principal { actor: t.actor.clone(), role: t.role, scope })
             })
             .collect();
-        let demo = configs
-            .iter()
-            .filter(|t| t.demo)
-            .map(|t| DemoToken { token: t.token.clone(), actor: t.actor.clone(), role: t.role })
-            .collect();
+        let demo = demo.then(|| {
+            configs
+                .iter()
+                .filter(|t| t.demo)
+                .map(|t| DemoToken { token: t.token.clone(), actor: t.actor.clone(), role: t.role })
+                .collect()
+        });
         Tokens { by_hash, demo }
     }
 
@@ -120,9 +135,9 @@ impl Tokens {
             .ok_or_else(|| ApiError::unauthenticated("unknown bearer token"))
     }
 
-    /// The tokens marked `demo`.
-    pub fn demo(&self) -> &[DemoToken] {
-        &self.demo
+    /// The tokens marked `demo`; `None` unless the configuration says `demo = true`.
+    pub fn demo(&self) -> Option<&[DemoToken]> {
+        self.demo.as_deref()
     }
 }
 

@@ -20,6 +20,10 @@ struct Options {
     /// Address to listen on (overrides the configuration file; loopback by default).
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Allow a listen address other than loopback although the server speaks
+    /// plain HTTP (tokens cross the network in clear text).
+    #[arg(long)]
+    insecure_listen: bool,
     /// Configuration file (TOML, or JSON if it ends in .json); the demo configuration when absent.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -33,14 +37,23 @@ struct Options {
 
 /// Runs the server from the command line until Ctrl-C.
 pub fn main_entry() -> ExitCode {
-    let options = Options::parse();
-    match run(options) {
+    match run_with_args(std::env::args_os()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("fleet_server: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the server with these command-line arguments (the program name
+/// first) until Ctrl-C; `Err` with a message for people when it cannot start.
+pub fn run_with_args<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run(Options::try_parse_from(args).unwrap_or_else(|e| e.exit()))
 }
 
 fn run(options: Options) -> Result<(), String> {
@@ -57,6 +70,7 @@ fn run(options: Options) -> Result<(), String> {
     if let Some(nodes) = options.nodes {
         config.simulation.nodes = nodes;
     }
+    crate::config::check_listen(config.listen, options.insecure_listen)?;
     let engine = Arc::new(Engine::new());
     let now = engine.clock().now_ms();
     fleetgov::demo::populate(&engine, now).map_err(|e| format!("demo fleet: {e}"))?;
@@ -99,7 +113,7 @@ fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: O
         ),
         None => println!("  {clusters} clusters, the seeds' demo nodes only (no simulation)"),
     }
-    for t in config.tokens.iter().filter(|t| t.demo) {
+    for t in config.tokens.iter().filter(|t| t.demo && config.demo) {
         println!("  demo token ({:<8}) {}", t.role.as_str(), t.token);
     }
     println!("Ctrl-C stops it.");

@@ -10,6 +10,12 @@
 //! enabled = true
 //! nodes = 30000
 //!
+//! [limits]
+//! header_read_timeout_ms = 10000
+//! idle_timeout_ms = 60000
+//! max_connections = 1024
+//! max_event_streams_per_token = 16
+//!
 //! [[tokens]]
 //! token = "change-me-viewer-token"
 //! actor = "vera"
@@ -32,14 +38,20 @@ pub const DEMO_CONFIG: &str = include_str!("../fleet-server.toml");
 /// ```
 /// let c = fleetgov_server::ServerConfig::demo();
 /// assert_eq!(c.tokens.len(), 3);
-/// assert!(c.listen.ip().is_loopback());
+/// assert!(c.listen.ip().is_loopback() && c.demo);
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// The address to listen on (loopback by default).
+    /// The address to listen on (loopback by default; any other address only
+    /// with the command line's `--insecure-listen`, see [`check_listen`]).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// A demo server: `GET /api/v1/demo-tokens` publishes the tokens marked
+    /// `demo` for the dashboard's token picker. Off unless set; without it
+    /// that endpoint answers 404 and no token is published.
+    #[serde(default)]
+    pub demo: bool,
     /// The largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
@@ -50,6 +62,9 @@ pub struct ServerConfig {
     /// The simulated fleet.
     #[serde(default)]
     pub simulation: SimulationConfig,
+    /// Timeouts and caps on connections and event streams.
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Bearer tokens and who they stand for.
     pub tokens: Vec<TokenConfig>,
 }
@@ -83,6 +98,53 @@ impl Default for SimulationConfig {
     }
 }
 
+/// What one client may hold of the server. Over the connection cap a new
+/// connection is answered 503 `OVERLOADED` and closed; over the stream cap a
+/// new event stream is answered 429 `TOO_MANY_STREAMS`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// How long a client may take to send a request's headers, and how long
+    /// an open connection may wait for its next request, in ms.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// How long a request body may stop arriving, or a response stop being
+    /// read by the client, before the connection is closed, in ms. An event
+    /// stream with nothing to say stays open (its keep-alives are read).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Open connections at most (every client together).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open `/api/v1/events` streams at most per bearer token.
+    #[serde(default = "default_max_event_streams_per_token")]
+    pub max_event_streams_per_token: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_connections: default_max_connections(),
+            max_event_streams_per_token: default_max_event_streams_per_token(),
+        }
+    }
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+fn default_max_connections() -> usize {
+    1_024
+}
+fn default_max_event_streams_per_token() -> usize {
+    16
+}
+
 /// One bearer token.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,7 +157,8 @@ pub struct TokenConfig {
     pub role: Role,
     /// The workspaces it may see; `"*"` is every workspace.
     pub workspaces: Vec<String>,
-    /// A published demo token the dashboard may offer in its token picker.
+    /// A published demo token the dashboard may offer in its token picker
+    /// (only when the configuration says `demo = true`).
     #[serde(default)]
     pub demo: bool,
 }
@@ -120,6 +183,27 @@ fn default_heartbeat_interval_ms() -> u64 {
 }
 fn default_tick_ms() -> u64 {
     250
+}
+
+/// Refuses to listen on an address other than loopback unless `insecure`:
+/// the server speaks plain HTTP and its tokens travel in clear text.
+///
+/// ```
+/// use fleetgov_server::config::check_listen;
+/// assert!(check_listen("127.0.0.1:8080".parse().unwrap(), false).is_ok());
+/// assert!(check_listen("[::1]:8080".parse().unwrap(), false).is_ok());
+/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), false).unwrap_err().contains("--insecure-listen"));
+/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), true).is_ok());
+/// ```
+pub fn check_listen(listen: SocketAddr, insecure: bool) -> Result<(), String> {
+    if listen.ip().is_loopback() || insecure {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to listen on {listen}: the server speaks plain HTTP, so bearer tokens would cross the \
+             network in clear text; listen on loopback behind a TLS-terminating proxy, or pass --insecure-listen"
+        ))
+    }
 }
 
 /// The shortest token accepted.
@@ -163,6 +247,14 @@ impl ServerConfig {
             return Err(
                 "event_poll_ms, simulation.tick_ms and simulation.heartbeat_interval_ms must be positive".into()
             );
+        }
+        let l = &self.limits;
+        if l.header_read_timeout_ms == 0
+            || l.idle_timeout_ms == 0
+            || l.max_connections == 0
+            || l.max_event_streams_per_token == 0
+        {
+            return Err("every value of [limits] must be positive".into());
         }
         let mut seen = std::collections::HashSet::new();
         for t in &self.tokens {

@@ -25,6 +25,7 @@ pub mod api;
 pub mod auth;
 mod cli;
 pub mod config;
+mod connections;
 mod dashboard;
 pub mod demo;
 mod error;
@@ -32,6 +33,7 @@ pub mod events;
 pub mod metrics;
 pub mod simulation;
 mod state;
+mod stream_slots;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,13 +45,14 @@ use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
-pub use cli::main_entry;
+pub use cli::{main_entry, run_with_args};
 pub use config::ServerConfig;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-/// The whole application: the API, the dashboard, the body limit and JSON errors.
+/// The whole application: the API, the dashboard, the body limit and timeout, and JSON errors.
 pub fn app(state: AppState, config: &ServerConfig) -> Router {
     // Layers listed later wrap the earlier ones: the JSON-error mapping is
     // outermost so it also sees the body-limit layer's own 413 and the 500
@@ -58,13 +61,15 @@ pub fn app(state: AppState, config: &ServerConfig) -> Router {
         .merge(dashboard::router())
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_millis(config.limits.idle_timeout_ms)))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 
 /// Serves the application on `listener` until `shutdown` completes, with the
-/// change-feed forwarder of the event stream running beside it.
+/// change-feed forwarder of the event stream running beside it, under the
+/// configuration's connection limits (see [`config::LimitsConfig`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -79,7 +84,7 @@ pub async fn serve(
             .name("fleetgov-events".into())
             .spawn(move || events::forward(&engine, &hub, period, &stop))?
     };
-    let result = axum::serve(listener, app(state, config)).with_graceful_shutdown(shutdown).await;
+    let result = connections::serve(listener, app(state, config), &config.limits, shutdown).await;
     // Relaxed: a stop flag, read within one period.
     stop.store(true, Ordering::Relaxed);
     let _ = tokio::task::spawn_blocking(move || forwarder.join()).await;

@@ -9,6 +9,7 @@ use crate::auth::Tokens;
 use crate::config::ServerConfig;
 use crate::events::EventHub;
 use crate::metrics::Metrics;
+use crate::stream_slots::StreamSlots;
 
 /// The shared state of the server (cheap to clone).
 ///
@@ -16,7 +17,7 @@ use crate::metrics::Metrics;
 /// use std::sync::Arc;
 /// let engine = Arc::new(fleetgov::demo::engine(1_700_000_000_000).unwrap());
 /// let state = fleetgov_server::AppState::new(engine, &fleetgov_server::ServerConfig::demo());
-/// assert_eq!(state.tokens.demo().len(), 3);
+/// assert_eq!(state.tokens.demo().map(<[_]>::len), Some(3));
 /// ```
 #[derive(Clone)]
 pub struct AppState {
@@ -28,6 +29,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Live fleet events for `/api/v1/events`.
     pub events: EventHub,
+    /// The event streams each token holds, capped.
+    pub(crate) streams: Arc<StreamSlots>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -41,8 +44,9 @@ impl AppState {
     pub fn new(engine: Arc<Engine>, config: &ServerConfig) -> Self {
         AppState {
             metrics: Arc::new(Metrics::new(engine.clone())),
-            tokens: Arc::new(Tokens::new(&config.tokens)),
+            tokens: Arc::new(Tokens::new(&config.tokens, config.demo)),
             events: EventHub::new(),
+            streams: StreamSlots::new(config.limits.max_event_streams_per_token),
             engine,
         }
     }

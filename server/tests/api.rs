@@ -54,7 +54,7 @@ async fn clusters_show_the_seed_cohesion_and_status() {
     // A token of another workspace sees only that workspace's cluster.
     let (_, scoped) = s.get("/api/v1/clusters", SCOPED).await;
     assert_eq!(scoped["clusters"].as_array().unwrap().len(), 1);
-    assert_error(&s.get("/api/v1/clusters/eks-prod-us", SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get("/api/v1/clusters/eks-prod-us", SCOPED).await, 404, "NOT_FOUND");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +101,7 @@ async fn node_matrix_pages_and_filters() {
     let (status, node) = s.get("/api/v1/nodes/gw-dev-west-2", VIEWER).await;
     assert_eq!((status, node["lastSyncError"]["code"].as_str()), (200, Some("NATS_TIMEOUT")));
     assert_error(&s.get("/api/v1/nodes/nobody", VIEWER).await, 404, "NOT_FOUND");
-    assert_error(&s.get("/api/v1/nodes/gw-dev-west-2", SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get("/api/v1/nodes/gw-dev-west-2", SCOPED).await, 404, "NOT_FOUND");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,8 +144,8 @@ async fn workspaces_fleet_inventory_and_distribution() {
     assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?health=bright", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet?cursor=xyz", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/workspaces/nowhere/fleet", VIEWER).await, 404, "NOT_FOUND");
-    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet", SCOPED).await, 403, "PERMISSION_DENIED");
-    assert_error(&s.get("/api/v1/workspaces/acme-edge", SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet", SCOPED).await, 404, "NOT_FOUND");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge", SCOPED).await, 404, "NOT_FOUND");
 
     let (status, cfg) = s.get("/api/v1/workspaces/acme-edge/fleet/config", VIEWER).await;
     assert_eq!(status, 200);
@@ -158,7 +158,7 @@ async fn workspaces_fleet_inventory_and_distribution() {
     assert_eq!(prod["desiredSnapshot"]["id"], "eks-prod-us@r2");
     let (status, policies) = s.get("/api/v1/workspaces/acme-edge/fleet/policies", VIEWER).await;
     assert_eq!((status, policies["activePolicies"].as_array().unwrap().len()), (200, 2));
-    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet/config", SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get("/api/v1/workspaces/acme-edge/fleet/config", SCOPED).await, 404, "NOT_FOUND");
 }
 
 fn heartbeat(node: &str, snapshot: &str, hash: &str) -> Value {
@@ -399,8 +399,8 @@ async fn force_sync_is_justified_role_checked_audited_and_provable() {
     );
     assert_error(
         &s.send(Method::POST, "/api/v1/force-sync", SCOPED, node("Emergency disaster recovery")).await,
-        403,
-        "PERMISSION_DENIED",
+        404,
+        "NOT_FOUND",
     );
     let ws = json!({ "target": { "workspace": "acme-edge" }, "reason": "Rollback due to failed deployment" });
     assert_error(&s.send(Method::POST, "/api/v1/force-sync", OPERATOR, ws.clone()).await, 403, "PERMISSION_DENIED");
@@ -477,7 +477,7 @@ async fn attestations_are_signed_and_checkable() {
     assert_error(&s.get("/api/v1/attestations?cluster=nope", VIEWER).await, 404, "NOT_FOUND");
     assert_error(&s.get("/api/v1/attestations", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu&at=soon", VIEWER).await, 400, "INVALID_INPUT");
-    assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu", SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu", SCOPED).await, 404, "NOT_FOUND");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use fleetgov::{ClusterSpec, ClusterView, Environment, Role, Snapshot};
+use fleetgov::{ClusterSpec, ClusterView, Environment, ErrorKind, Role, Snapshot};
 use serde::{Deserialize, Serialize};
 
+use super::visible;
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -17,13 +18,6 @@ pub struct ClusterDetail {
     view: ClusterView,
     /// The desired snapshot (author, time, size), if one was published.
     desired: Option<Snapshot>,
-}
-
-/// The view of a cluster the token may see: 404 if unknown, 403 if outside its scope.
-pub(crate) fn visible_cluster(state: &AppState, who: &Principal, id: &str) -> ApiResult<ClusterView> {
-    let view = state.engine.cluster(id, state.now_ms())?;
-    who.check_workspace(&view.workspace)?;
-    Ok(view)
 }
 
 /// `GET /api/v1/clusters`: every cluster the token may see.
@@ -39,7 +33,7 @@ pub async fn get(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ClusterDetail>> {
-    let view = visible_cluster(&state, &who, &id)?;
+    let view = visible::cluster(&state, &who, &id)?;
     Ok(Json(ClusterDetail { desired: state.engine.desired(&id)?, view }))
 }
 
@@ -65,8 +59,11 @@ pub async fn upsert(
 ) -> ApiResult<Json<ClusterView>> {
     who.require(Role::Admin)?;
     who.check_workspace(&body.workspace)?;
-    if let Ok(existing) = state.engine.cluster(&id, state.now_ms()) {
-        who.check_workspace(&existing.workspace)?;
+    if let Ok(existing) = state.engine.cluster(&id, state.now_ms())
+        && !who.scope.allows(&existing.workspace)
+    {
+        // Cluster ids are global: the id is taken, but where is not this token's business.
+        return Err(fleetgov::Error::new(ErrorKind::Conflict, format!("cluster id '{id}' is taken")).into());
     }
     let environment = Environment::parse(&body.environment)?;
     let spec = ClusterSpec::new(id.as_str(), body.workspace, environment)

@@ -10,7 +10,7 @@ use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, InclusionProof, Tree
 use fleetgov::{Attestation, ForceTarget, Override};
 use serde::{Deserialize, Serialize};
 
-use super::page_limit;
+use super::{page_limit, visible};
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -99,20 +99,21 @@ fn may_see(state: &AppState, who: &Principal, record: &AuditRecord) -> bool {
 /// workspace or the fleet): records the override in the audit log, then
 /// forces the target; the node(s) get a `force_sync` directive on their next
 /// heartbeat. 201 with the audit record; 400 `JUSTIFICATION_REQUIRED` for a
-/// blank reason; 403 for a role that may not or a target outside the token's
-/// workspaces; 404 for an unknown target.
+/// blank reason; 403 for a role that may not, or a fleet target without a
+/// token of every workspace; 404 for a target that is unknown or outside the
+/// token's workspaces (the same answer).
 pub async fn force_sync(
     State(state): State<AppState>,
     who: Principal,
     Json(body): Json<ForceSyncBody>,
 ) -> ApiResult<(StatusCode, Json<RecordJson>)> {
     let target = body.target.target()?;
-    match (target, workspace_of(&state, target)) {
-        (ForceTarget::Fleet, _) if who.scope != Scope::All => {
-            return Err(ApiError::forbidden("a fleet-wide overwrite needs a token of every workspace"));
-        }
-        (_, Some(ws)) => who.check_workspace(&ws)?,
-        _ => {}
+    // A target outside the token's workspaces is refused like a missing one.
+    match target {
+        ForceTarget::Node(id) => drop(visible::node(&state, &who, id)?),
+        ForceTarget::Cluster(id) => drop(visible::cluster(&state, &who, id)?),
+        ForceTarget::Workspace(id) => drop(visible::workspace(&state, &who, id)?),
+        ForceTarget::Fleet => who.require_every_workspace("a fleet-wide overwrite")?,
     }
     let by = Override::new(&who.actor, who.role, &body.reason, state.now_ms());
     let record = state.engine.force_sync(target, &by)?;
@@ -134,8 +135,10 @@ pub struct AuditQuery {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
-    /// Records in the log.
-    size: u64,
+    /// Records in the log; only for a token of every workspace (the log is
+    /// shared by every workspace, so its size is not a scoped token's business).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
     records: Vec<RecordJson>,
     /// Pass as `before` for the next (older) page; absent at the start of the log.
     next_before: Option<u64>,
@@ -146,7 +149,8 @@ const SCAN_PAGE: usize = 512;
 const SCAN_MAX: u64 = 200_000;
 
 /// `GET /api/v1/audit?before=&limit=&action=`: the audit log, newest first,
-/// limited to records the token may see.
+/// limited to records the token may see; the log's size only for a token of
+/// every workspace.
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
@@ -178,6 +182,7 @@ pub async fn list(
             end = start;
         }
     }
+    let size = (who.scope == Scope::All).then_some(size);
     Ok(Json(AuditPage { size, records, next_before: (end > 0).then_some(end) }))
 }
 
@@ -196,11 +201,11 @@ pub struct ProofJson {
 /// `GET /api/v1/audit/{seq}/proof`: proof that record `seq` is in the log,
 /// against a freshly signed checkpoint. A third party holding only the
 /// verifier key checks the checkpoint, then the proof against its root.
+/// The checkpoint and the proof's path reveal the whole log's size and
+/// root, so only a token of every workspace may ask.
 pub async fn proof(State(state): State<AppState>, who: Principal, Path(seq): Path<u64>) -> ApiResult<Json<ProofJson>> {
+    who.require_every_workspace("an inclusion proof (it reveals the whole audit log's head)")?;
     let record = state.engine.audit_record(seq)?;
-    if !may_see(&state, &who, &record) {
-        return Err(ApiError::forbidden(format!("audit record {seq} is outside this token's workspaces")));
-    }
     let (checkpoint, head) = signed_head(&state)?;
     let proof = state.engine.inclusion_proof(seq, head.size)?;
     Ok(Json(ProofJson {
@@ -233,8 +238,10 @@ pub struct CheckpointJson {
     verifier_key: String,
 }
 
-/// `GET /api/v1/checkpoint`: the audit log's head, signed.
-pub async fn checkpoint(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<CheckpointJson>> {
+/// `GET /api/v1/checkpoint`: the audit log's head, signed. The log is shared
+/// by every workspace, so only a token of every workspace may read its head.
+pub async fn checkpoint(State(state): State<AppState>, who: Principal) -> ApiResult<Json<CheckpointJson>> {
+    who.require_every_workspace("the audit log's checkpoint")?;
     let (checkpoint, head) = signed_head(&state)?;
     Ok(Json(CheckpointJson {
         checkpoint,
@@ -272,7 +279,7 @@ pub async fn attestation(
     who: Principal,
     Query(q): Query<AttestationQuery>,
 ) -> ApiResult<Json<AttestationJson>> {
-    crate::api::clusters::visible_cluster(&state, &who, &q.cluster)?;
+    visible::cluster(&state, &who, &q.cluster)?;
     let at = q.at.unwrap_or_else(|| state.now_ms());
     let engine = state.engine.clone();
     let attestation = tokio::task::spawn_blocking(move || engine.attest(&q.cluster, at))

@@ -15,6 +15,7 @@ use fleetgov::{
 use serde::{Deserialize, Serialize};
 
 use super::snapshots::media_type;
+use super::visible;
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -152,11 +153,7 @@ pub async fn post(
             Ok(Json(result).into_response())
         }
         Some("application/octet-stream") => {
-            if who.scope != Scope::All {
-                return Err(ApiError::forbidden(
-                    "binary records name nodes by handle; they need a token of every workspace",
-                ));
-            }
+            who.require_every_workspace("binary records name nodes by handle, so sending them")?;
             let state2 = state.clone();
             let (summary, outcomes) = blocking(move || {
                 let mut outcomes = vec![0u8; body.len() / RECORD_SIZE * OUTCOME_SIZE];
@@ -224,12 +221,15 @@ fn apply_one(
     workspaces: &mut HashMap<String, String>,
 ) -> Result<Option<DirectiveJson>, ApiError> {
     if who.scope != Scope::All {
-        let cluster = state.engine.node(&hb.node, now)?.cluster_id;
+        // A node outside the token's workspaces is refused like an unknown one.
+        let cluster = state.engine.node(&hb.node, now).map_err(|_| visible::not_found("node", &hb.node))?.cluster_id;
         if !workspaces.contains_key(&cluster) {
             let ws = state.engine.cluster(&cluster, now)?.workspace;
             workspaces.insert(cluster.clone(), ws);
         }
-        who.check_workspace(&workspaces[&cluster])?;
+        if !who.scope.allows(&workspaces[&cluster]) {
+            return Err(visible::not_found("node", &hb.node));
+        }
     }
     let sync_error: Option<SyncError> = hb.sync_error.as_deref().map(str::parse).transpose()?;
     let heartbeat = Heartbeat {

@@ -17,6 +17,7 @@ mod heartbeats;
 mod nodes;
 mod snapshots;
 mod system;
+mod visible;
 mod workspaces;
 
 pub use heartbeats::{DirectiveJson, HeartbeatJson};

@@ -6,8 +6,7 @@ use axum::http::StatusCode;
 use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role};
 use serde::{Deserialize, Serialize};
 
-use super::clusters::visible_cluster;
-use super::page_limit;
+use super::{page_limit, visible};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -69,7 +68,7 @@ pub async fn list(
     Path(id): Path<String>,
     Query(q): Query<NodesQuery>,
 ) -> ApiResult<Json<NodesPage>> {
-    let view = visible_cluster(&state, &who, &id)?;
+    let view = visible::cluster(&state, &who, &id)?;
     let limit = page_limit(q.limit, 50, 1_000)?;
     let now = state.now_ms();
     if !q.filtered() {
@@ -102,9 +101,7 @@ pub async fn list(
 
 /// `GET /api/v1/nodes/{id}`.
 pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<NodeView>> {
-    let node = state.engine.node(&id, state.now_ms())?;
-    visible_cluster(&state, &who, &node.cluster_id)?;
-    Ok(Json(node))
+    Ok(Json(visible::node(&state, &who, &id)?))
 }
 
 /// The body of `POST /api/v1/clusters/{id}/nodes`.
@@ -139,7 +136,7 @@ pub async fn enroll(
     Json(body): Json<EnrollBody>,
 ) -> ApiResult<(StatusCode, Json<Enrolled>)> {
     who.require(Role::Operator)?;
-    visible_cluster(&state, &who, &id)?;
+    visible::cluster(&state, &who, &id)?;
     if body.nodes.is_empty() || body.nodes.len() > MAX_ENROLL {
         return Err(ApiError::invalid(format!("nodes must list 1 to {MAX_ENROLL} ids")));
     }
@@ -149,11 +146,12 @@ pub async fn enroll(
         if let Ok(existing) = state.engine.node(node, now)
             && existing.cluster_id != id
         {
-            return Err(fleetgov::Error::new(
-                ErrorKind::Conflict,
-                format!("node '{node}' is enrolled in cluster '{}'", existing.cluster_id),
-            )
-            .into());
+            // Node ids are global: name the other cluster only to a token that may see it.
+            let message = match visible::cluster(&state, &who, &existing.cluster_id) {
+                Ok(_) => format!("node '{node}' is enrolled in cluster '{}'", existing.cluster_id),
+                Err(_) => format!("node id '{node}' is taken"),
+            };
+            return Err(fleetgov::Error::new(ErrorKind::Conflict, message).into());
         }
     }
     let mut handles = Vec::with_capacity(body.nodes.len());

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use fleetgov::{ContentHash, Role, Snapshot};
 use serde::Deserialize;
 
-use super::clusters::visible_cluster;
+use super::visible;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub async fn publish(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Snapshot>)> {
     who.require(Role::Operator)?;
-    visible_cluster(&state, &who, &id)?;
+    visible::cluster(&state, &who, &id)?;
     let snapshot = match media_type(&headers) {
         Some("application/json") => {
             let json: PublishJson =
@@ -62,20 +62,19 @@ pub async fn publish(
 
 /// `GET /api/v1/snapshots/{id}` (`<cluster>@r<revision>`).
 pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Snapshot>> {
-    let snapshot = state.engine.snapshot(&id)?;
-    visible_cluster(&state, &who, &snapshot.cluster)?;
-    Ok(Json(snapshot))
+    Ok(Json(visible::snapshot(&state, &who, &id)?))
 }
 
 /// `GET /api/v1/artifacts/{hash}`: the bytes a runtime pulls; the client
-/// checks them against the hash it asked for (sent back as `ETag`).
+/// checks them against the hash it asked for (sent back as `ETag`). Only a
+/// token that sees a workspace with a snapshot of that hash may read them.
 pub async fn artifact(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     Path(hash): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let hash: ContentHash = hash.parse()?;
-    let bytes = state.engine.artifact(&hash)?;
+    let bytes = visible::artifact(&state, &who, &hash)?;
     let etag = HeaderValue::from_str(&format!("\"{hash}\"")).map_err(|e| ApiError::invalid(e.to_string()))?;
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")), (header::ETAG, etag)],

@@ -3,10 +3,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 
 use crate::auth::{DemoToken, Principal};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The OpenAPI document of the API.
@@ -15,9 +16,8 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// `GET /metrics`: Prometheus text exposition. A scrape covers the whole
 /// fleet, so only a token whose scope is every workspace (`"*"`) may scrape.
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> impl IntoResponse {
-    if who.scope != crate::auth::Scope::All {
-        return crate::error::ApiError::forbidden("scraping /metrics needs a token of every workspace (\"*\")")
-            .into_response();
+    if let Err(e) = who.require_every_workspace("scraping /metrics") {
+        return e.into_response();
     }
     let text = tokio::task::spawn_blocking(move || state.metrics.render()).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
@@ -30,8 +30,15 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 /// `GET /api/v1/demo-tokens` (no token): the tokens the configuration marks
-/// `demo` (public by definition), for the dashboard's token picker. Empty
-/// unless the configuration has some.
-pub async fn demo_tokens(State(state): State<AppState>) -> Json<Vec<DemoToken>> {
-    Json(state.tokens.demo().to_vec())
+/// `demo` (public by definition), for the dashboard's token picker; 404
+/// unless the configuration says `demo = true`.
+pub async fn demo_tokens(State(state): State<AppState>) -> ApiResult<Json<Vec<DemoToken>>> {
+    match state.tokens.demo() {
+        Some(tokens) => Ok(Json(tokens.to_vec())),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "no demo tokens: the configuration does not say demo = true",
+        )),
+    }
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use fleetgov::{AuthorityMode, ClusterView, DesiredState, DriftStatus, FleetConfig, FleetSummary, Health, Runtime};
 use serde::{Deserialize, Serialize};
 
-use super::page_limit;
+use super::{page_limit, visible};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -52,8 +52,7 @@ pub async fn get(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WorkspaceItem>> {
-    state.engine.workspace(&id)?;
-    who.check_workspace(&id)?;
+    visible::workspace(&state, &who, &id)?;
     Ok(Json(item(&state, &id, state.now_ms())?))
 }
 
@@ -90,9 +89,9 @@ pub async fn fleet(
     Path(id): Path<String>,
     Query(q): Query<FleetQuery>,
 ) -> ApiResult<Json<FleetPage>> {
+    visible::workspace(&state, &who, &id)?;
     let now = state.now_ms();
     let desired_state = state.engine.desired_state(&id)?;
-    who.check_workspace(&id)?;
     let limit = page_limit(q.limit, 500, 5_000)?;
     let position: u64 = match &q.cursor {
         None => 0,
@@ -143,8 +142,7 @@ pub async fn fleet_config(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<FleetConfig>> {
-    state.engine.workspace(&id)?;
-    who.check_workspace(&id)?;
+    visible::workspace(&state, &who, &id)?;
     Ok(Json(state.engine.fleet_config(&id)?))
 }
 
@@ -154,7 +152,6 @@ pub async fn fleet_policies(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    state.engine.workspace(&id)?;
-    who.check_workspace(&id)?;
+    visible::workspace(&state, &who, &id)?;
     Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.engine.active_policies(&id)? })))
 }

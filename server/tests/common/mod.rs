@@ -15,7 +15,8 @@ pub const ADMIN: &str = "test-admin-token";
 /// A viewer of the `other-ws` workspace only.
 pub const SCOPED: &str = "test-scoped-token";
 
-const CONFIG: &str = r#"
+/// The test configuration; [`start`] adds `demo = true`, [`start_with`] what it is given.
+pub const CONFIG: &str = r#"
 body_limit_bytes = 65536
 event_poll_ms = 50
 [simulation]
@@ -51,9 +52,15 @@ pub struct Server {
 }
 
 /// Starts a server over the seeds' demo fleet plus a second workspace
-/// `other-ws` (cluster `other-cluster`, node `other-1`).
+/// `other-ws` (cluster `other-cluster`, node `other-1`), in demo mode.
 pub async fn start() -> Server {
-    let config = ServerConfig::parse(CONFIG, false).unwrap();
+    start_configured("demo = true", "").await
+}
+
+/// Like [`start`], with `top` (top-level keys, e.g. `demo = true`) before
+/// [`CONFIG`] and `tables` (e.g. a `[limits]` table) after it.
+pub async fn start_configured(top: &str, tables: &str) -> Server {
+    let config = ServerConfig::parse(&format!("{top}\n{CONFIG}\n{tables}"), false).unwrap();
     let engine = Arc::new(Engine::new());
     let now = engine.clock().now_ms();
     fleetgov::demo::populate(&engine, now).unwrap();
