@@ -62,37 +62,12 @@ impl TargetJson {
     }
 }
 
-/// The workspace a force target (or what an audit record names) lies in;
-/// `None` for the whole fleet or an unknown target.
-fn workspace_of(state: &AppState, target: ForceTarget<'_>) -> Option<String> {
-    let now = state.now_ms();
-    match target {
-        ForceTarget::Node(id) => {
-            let cluster = state.engine.node(id, now).ok()?.cluster_id;
-            Some(state.engine.cluster(&cluster, now).ok()?.workspace)
-        }
-        ForceTarget::Cluster(id) => Some(state.engine.cluster(id, now).ok()?.workspace),
-        ForceTarget::Workspace(id) => Some(id.to_owned()),
-        ForceTarget::Fleet => None,
-    }
-}
-
-fn parse_label(label: &str) -> Option<ForceTarget<'_>> {
-    match label.split_once(':') {
-        Some(("node", id)) => Some(ForceTarget::Node(id)),
-        Some(("cluster", id)) => Some(ForceTarget::Cluster(id)),
-        Some(("workspace", id)) => Some(ForceTarget::Workspace(id)),
-        // A publish names its snapshot, `<cluster>@r<revision>`.
-        _ => fleetgov::parse_snapshot_id(label).map(|(cluster, _)| ForceTarget::Cluster(cluster)),
-    }
-}
-
 /// Whether the token may see an audit record: every record for a token of
 /// every workspace; records about its own workspaces' nodes, clusters and
 /// workspaces otherwise.
 fn may_see(state: &AppState, who: &Principal, record: &AuditRecord) -> bool {
     who.scope == Scope::All
-        || parse_label(&record.target).and_then(|t| workspace_of(state, t)).is_some_and(|w| who.scope.allows(&w))
+        || state.engine.target_workspace(&record.target).is_some_and(|w| who.scope.allows(&w))
 }
 
 /// `POST /api/v1/force-sync` (operator for a node or a cluster, admin for a

@@ -1,7 +1,6 @@
 //! `POST /api/v1/heartbeats`: nodes report what they applied; the answer
 //! carries a directive per node.
 
-use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -193,10 +192,9 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> BatchResult {
     let now = state.now_ms();
-    let mut workspaces: HashMap<String, String> = HashMap::new(); // cluster -> workspace
     let mut out = BatchResult { accepted: 0, rejected: 0, results: Vec::with_capacity(heartbeats.len()) };
     for hb in heartbeats {
-        let outcome = apply_one(state, who, &hb, now, &mut workspaces);
+        let outcome = apply_one(state, who, &hb, now);
         let (directive, error) = match outcome {
             Ok(d) => {
                 out.accepted += 1;
@@ -218,18 +216,12 @@ fn apply_one(
     who: &Principal,
     hb: &HeartbeatJson,
     now: u64,
-    workspaces: &mut HashMap<String, String>,
 ) -> Result<Option<DirectiveJson>, ApiError> {
-    if who.scope != Scope::All {
-        // A node outside the token's workspaces is refused like an unknown one.
-        let cluster = state.engine.node(&hb.node, now).map_err(|_| visible::not_found("node", &hb.node))?.cluster_id;
-        if !workspaces.contains_key(&cluster) {
-            let ws = state.engine.cluster(&cluster, now)?.workspace;
-            workspaces.insert(cluster.clone(), ws);
-        }
-        if !who.scope.allows(&workspaces[&cluster]) {
-            return Err(visible::not_found("node", &hb.node));
-        }
+    // A node outside the token's workspaces is refused like an unknown one.
+    if who.scope != Scope::All
+        && !state.engine.node_workspace(&hb.node).is_ok_and(|workspace| who.scope.allows(&workspace))
+    {
+        return Err(visible::not_found("node", &hb.node));
     }
     let sync_error: Option<SyncError> = hb.sync_error.as_deref().map(str::parse).transpose()?;
     let heartbeat = Heartbeat {
