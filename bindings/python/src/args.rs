@@ -41,9 +41,9 @@ pub(crate) fn text<'a>(obj: Borrowed<'a, '_, PyAny>, expected: &str) -> PyResult
     if !obj.is_instance_of::<PyString>() {
         return Err(error::wrong_type(py, format!("expected {expected}, got {}", describe(&obj))));
     }
-    <&'a str as FromPyObject<'a, '_>>::extract(obj)
-        .map(Text)
-        .map_err(|_| error::invalid(py, format!("text {} is not valid Unicode (it holds a lone surrogate)", describe(&obj))))
+    <&'a str as FromPyObject<'a, '_>>::extract(obj).map(Text).map_err(|_| {
+        error::invalid(py, format!("text {} is not valid Unicode (it holds a lone surrogate)", describe(&obj)))
+    })
 }
 
 /// An unsigned integer of type `T` (any Python int, or an object with
@@ -163,8 +163,8 @@ impl FromPyObject<'_, '_> for FilePath {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
-        obj.extract::<PathBuf>()
-            .map(FilePath)
-            .map_err(|_| error::wrong_type(obj.py(), format!("expected a path (str or os.PathLike), got {}", describe(&obj))))
+        obj.extract::<PathBuf>().map(FilePath).map_err(|_| {
+            error::wrong_type(obj.py(), format!("expected a path (str or os.PathLike), got {}", describe(&obj)))
+        })
     }
 }

@@ -51,10 +51,9 @@ pub(crate) fn table(records: &[Arc<AuditRecord>]) -> Result<RecordBatch, ArrowEr
     let rows = records.len();
     let seq = PrimitiveArray::<UInt64Type>::from_iter_values(records.iter().map(|r| r.seq));
     // Times past i64::MAX ms cannot be shown; the log never holds them in practice.
-    let time = PrimitiveArray::<TimestampMillisecondType>::from_iter(
-        records.iter().map(|r| i64::try_from(r.time_ms).ok()),
-    )
-    .with_timezone("UTC");
+    let time =
+        PrimitiveArray::<TimestampMillisecondType>::from_iter(records.iter().map(|r| i64::try_from(r.time_ms).ok()))
+            .with_timezone("UTC");
     let mut actor = StringDictionaryBuilder::<Int32Type>::new();
     let mut role = StringDictionaryBuilder::<Int8Type>::new();
     let mut action = StringDictionaryBuilder::<Int8Type>::new();

@@ -73,8 +73,9 @@ impl PyEngine {
         F: FnOnce(&Engine) -> fleetgov::Result<T> + Send,
     {
         match self.inner.try_read() {
-            Some(guard) => boundary::run_attached(py, || guard.as_ref().map(f).transpose())?
-                .ok_or_else(|| error::closed(py)),
+            Some(guard) => {
+                boundary::run_attached(py, || guard.as_ref().map(f).transpose())?.ok_or_else(|| error::closed(py))
+            }
             None => self.with(py, f),
         }
     }
@@ -91,9 +92,8 @@ impl PyEngine {
     fn new(py: Python<'_>, audit_path: Option<FilePath>) -> PyResult<Self> {
         let audit_path = audit_path.map(|p| p.0);
         let config = EngineConfig { audit_path: audit_path.clone(), ..EngineConfig::default() };
-        let engine = py.detach(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Engine::with_config(config)))
-        });
+        let engine =
+            py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Engine::with_config(config))));
         let engine = match (engine, &audit_path) {
             (Ok(Ok(engine)), _) => engine,
             (Ok(Err(e)), Some(path)) => return Err(error::audit_file(py, e, path)),
@@ -271,7 +271,13 @@ impl PyEngine {
             applied_hash: applied_hash.map(|t| t.0),
             runtime_version: runtime_version.0,
             process_status: process_status.0,
-            metrics: Metrics { cpu: cpu.0, memory: memory.0, tps: tps.0, heap: heap.0, hot_swap_errors: hot_swap_errors.0 },
+            metrics: Metrics {
+                cpu: cpu.0,
+                memory: memory.0,
+                tps: tps.0,
+                heap: heap.0,
+                hot_swap_errors: hot_swap_errors.0,
+            },
             sync_error: sync_error.map(|t| t.0),
         };
         if self.audit_path.is_some() {
@@ -425,7 +431,10 @@ impl PyEngine {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let log = self.audit_path.as_ref().map_or_else(|| "in memory".to_owned(), |p| format!("{:?}", p.display().to_string()));
+        let log = self
+            .audit_path
+            .as_ref()
+            .map_or_else(|| "in memory".to_owned(), |p| format!("{:?}", p.display().to_string()));
         let counts = self.with(py, |e| {
             let now = e.clock().now_ms();
             let clusters = e.cluster_ids();
@@ -433,9 +442,9 @@ impl PyEngine {
             Ok((clusters.len(), nodes, e.audit_len()))
         });
         match counts {
-            Ok((clusters, nodes, records)) => format!(
-                "<fleetgov.Engine clusters={clusters} nodes={nodes} audit_records={records} audit_log={log}>"
-            ),
+            Ok((clusters, nodes, records)) => {
+                format!("<fleetgov.Engine clusters={clusters} nodes={nodes} audit_records={records} audit_log={log}>")
+            }
             Err(_) => format!("<fleetgov.Engine (closed) audit_log={log}>"),
         }
     }

@@ -184,9 +184,8 @@ fn result(summary: BatchSummary, outcomes: &Bound<'_, PyByteArray>, done: usize)
 /// carrying the partial result; whatever else a signal handler raised
 /// propagates with a note saying how much was applied.
 fn interrupted(py: Python<'_>, signal: PyErr, partial: PyBatchResult, done: usize, total: usize) -> PyErr {
-    let message = format!(
-        "ingest interrupted after {done} of {total} records: those {done} are applied, the rest are not"
-    );
+    let message =
+        format!("ingest interrupted after {done} of {total} records: those {done} are applied, the rest are not");
     if signal.is_instance_of::<PyKeyboardInterrupt>(py) {
         let made = py.import("fleetgov.exceptions").and_then(|m| {
             let exc = m.getattr("IngestInterrupted")?.call1((message.clone(), partial))?;

@@ -39,9 +39,8 @@ fn pack_version(py: Python<'_>, version: args::Text<'_>) -> PyResult<u32> {
 #[pyo3(signature = (path, /))]
 fn verify_audit_file(py: Python<'_>, path: args::FilePath) -> PyResult<String> {
     let path = path.0;
-    let verified = py.detach(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fleetgov::audit::verify_file(&path)))
-    });
+    let verified =
+        py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fleetgov::audit::verify_file(&path))));
     match verified {
         Ok(Ok(v)) => Ok(v.head.root.to_string()),
         Ok(Err(e)) => Err(error::audit_file(py, e, &path)),

@@ -128,7 +128,12 @@ impl PySnapshot {
     fn __repr__(&self) -> String {
         format!(
             "Snapshot(id={:?}, revision={}, hash={:?}, author={:?}, published_at_ms={}, size_bytes={})",
-            Q(&self.id), self.revision, Q(&self.hash), Q(&self.author), self.published_at_ms, self.size_bytes
+            Q(&self.id),
+            self.revision,
+            Q(&self.hash),
+            Q(&self.author),
+            self.published_at_ms,
+            self.size_bytes
         )
     }
 }
@@ -198,7 +203,10 @@ impl PyDirective {
     fn __repr__(&self) -> String {
         format!(
             "Directive(kind={:?}, snapshot={:?}, revision={}, hash={:?})",
-            Q(self.kind), Q(&self.snapshot), self.revision, Q(&self.hash)
+            Q(self.kind),
+            Q(&self.snapshot),
+            self.revision,
+            Q(&self.hash)
         )
     }
 }
@@ -440,7 +448,12 @@ impl PyClusterView {
 }
 
 fn node_statuses() -> [&'static str; 4] {
-    [NodeStatus::Ready.as_str(), NodeStatus::Starting.as_str(), NodeStatus::Error.as_str(), NodeStatus::Divergent.as_str()]
+    [
+        NodeStatus::Ready.as_str(),
+        NodeStatus::Starting.as_str(),
+        NodeStatus::Error.as_str(),
+        NodeStatus::Divergent.as_str(),
+    ]
 }
 fn healths() -> [&'static str; 4] {
     [Health::Connected.as_str(), Health::Stale.as_str(), Health::Dormant.as_str(), Health::Never.as_str()]
@@ -456,11 +469,11 @@ fn config_statuses() -> [&'static str; 2] {
 }
 fn drifts() -> [&'static str; 4] {
     [
-    DriftStatus::Aligned.as_str(),
-    DriftStatus::NeedsReconcile.as_str(),
-    DriftStatus::UpgradeRequired.as_str(),
-    DriftStatus::AwaitingSync.as_str(),
-]
+        DriftStatus::Aligned.as_str(),
+        DriftStatus::NeedsReconcile.as_str(),
+        DriftStatus::UpgradeRequired.as_str(),
+        DriftStatus::AwaitingSync.as_str(),
+    ]
 }
 
 /// One node's authority, execution and health at one moment: `NodeView` in Python.
@@ -527,9 +540,29 @@ impl From<fleetgov::NodeView> for PyNodeView {
 macro_rules! node_fields {
     ($mac:ident) => {
         $mac!(
-            id, cluster, status, health, process_health, process_status, config_status, drift, desired_snapshot,
-            desired_hash, applied_snapshot, applied_hash, last_heartbeat_ms, last_sync_error, sync_error_code,
-            reconcile_reason, runtime_version, cpu, memory, tps, heap, heap_trend, hot_swap_errors
+            id,
+            cluster,
+            status,
+            health,
+            process_health,
+            process_status,
+            config_status,
+            drift,
+            desired_snapshot,
+            desired_hash,
+            applied_snapshot,
+            applied_hash,
+            last_heartbeat_ms,
+            last_sync_error,
+            sync_error_code,
+            reconcile_reason,
+            runtime_version,
+            cpu,
+            memory,
+            tps,
+            heap,
+            heap_trend,
+            hot_swap_errors
         )
     };
 }
