@@ -1,12 +1,14 @@
 """Throughput of the Python binding against the issue's targets (a script,
-not a test): bulk ingest, Arrow export of node state, single heartbeats.
+not a test): bulk ingest, Arrow export of node state, single heartbeats,
+and single heartbeats from 1, 2 and 4 Python threads at once.
 
-    python bench.py [--nodes 1000000]
+    python bench.py [--nodes 1000000] [--threads-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 
 import pyarrow as pa
@@ -31,7 +33,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=1_000_000)
     parser.add_argument("--clusters", type=int, default=100)
+    parser.add_argument("--threads-only", action="store_true", help="only the 1/2/4-thread heartbeat run")
     args = parser.parse_args()
+    if args.threads_only:
+        threads()
+        return
     n = args.nodes
 
     e = fleetgov.Engine()
@@ -82,6 +88,40 @@ def main() -> None:
 
     secs = best_of(3, by_handle)
     print(f"single heartbeat call by handle: {secs / calls * 1e9:.0f} ns (target <= 1000)")
+    threads()
+
+
+def threads(calls: int = 200_000) -> None:
+    """`calls` heartbeats by handle, split over 1, 2 and 4 threads (each on
+    nodes of its own); the aggregate rate, best of 3."""
+    e = fleetgov.Engine()
+    e.upsert_workspace("ws-1")
+    e.upsert_cluster("c", workspace="ws-1", environment="production")
+    s = e.publish("c", b"config", actor="bench", at_ms=T0)
+    for n in (1, 2, 4):
+        handles = [e.enroll(f"t{n}-{k}", cluster="c", at_ms=T0) for k in range(n)]
+        clock = [T0]
+
+        def run() -> None:
+            start = threading.Barrier(n)
+            per = calls // n
+            base = clock[0]
+
+            def beat(handle: int) -> None:
+                hb = e.heartbeat
+                start.wait()
+                for i in range(per):
+                    hb(handle, at_ms=base + i, applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0")
+
+            workers = [threading.Thread(target=beat, args=(h,)) for h in handles]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            clock[0] = base + per
+
+        secs = best_of(3, run)
+        print(f"heartbeat by handle, {n} thread(s): {calls / secs / 1e6:.2f} M/s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! `fleetgov.Engine`: every method is a shim that unpacks its Python
-//! arguments and runs the core call through [`PyEngine::with`], detached from
-//! the GIL.
+//! arguments ([`crate::args`]) and runs the core call through
+//! [`PyEngine::with`] (detached from the GIL) or, for a short call that
+//! cannot block, [`PyEngine::quick`] (keeping it).
 
 use std::path::PathBuf;
 
@@ -10,15 +11,14 @@ use fleetgov::{
 };
 use parking_lot::RwLock;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyInt, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList};
 
-use crate::heartbeat::{HeartbeatArgs, NodeRef, millis};
+use crate::args::{Bytes, FilePath, Flag, Metric, Text, Uint, millis};
+use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
-use crate::table::PyNodesTable;
+use crate::table::{PyAuditTable, PyNodesTable};
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
-use crate::{boundary, error, ingest, table};
+use crate::{audit, boundary, error, ingest, inventory, table};
 
 /// The fleet-governance engine, shared by any number of Python threads.
 ///
@@ -29,10 +29,14 @@ pub(crate) struct PyEngine {
     /// `None` once closed. Calls hold the read lock while they run, so
     /// `close` waits for them and never frees an engine in use.
     inner: RwLock<Option<Engine>>,
+    /// The durable audit log, if any. With one, a heartbeat may append an
+    /// auto-reconcile record and wait for the disk, so it releases the GIL.
+    audit_path: Option<PathBuf>,
 }
 
 impl PyEngine {
     /// Runs a force sync of `target` and returns its audit record as a dict.
+    #[allow(clippy::too_many_arguments)]
     fn force<'py>(
         &self,
         py: Python<'py>,
@@ -40,13 +44,14 @@ impl PyEngine {
         actor: &str,
         role: &str,
         reason: &str,
-        at_ms: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.with(py, |e| {
-            let by = Override::new(actor, Role::parse(role)?, reason, millis("at_ms", at_ms, e)?);
-            to_json(&*e.force_sync(target, &by)?)
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let record = self.with(py, |e| {
+            let by = Override::new(actor, Role::parse(role)?, reason, now_or(at_ms, e));
+            e.force_sync(target, &by)
         })?;
-        json_loads(py, &text)
+        audit::record(py, &record)
     }
 
     /// Runs `f` on the open engine, detached from the GIL.
@@ -57,18 +62,45 @@ impl PyEngine {
     {
         boundary::run(py, || self.inner.read().as_ref().map(f).transpose())?.ok_or_else(|| error::closed(py))
     }
+
+    /// Runs `f` on the open engine keeping the GIL: for a short call that
+    /// cannot block. If the engine is being closed (the read lock is not free
+    /// at once), waits detached as [`with`](Self::with) does, so the GIL is
+    /// never held while waiting.
+    fn quick<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&Engine) -> fleetgov::Result<T> + Send,
+    {
+        match self.inner.try_read() {
+            Some(guard) => {
+                boundary::run_attached(py, || guard.as_ref().map(f).transpose())?.ok_or_else(|| error::closed(py))
+            }
+            None => self.with(py, f),
+        }
+    }
 }
 
 #[pymethods]
 impl PyEngine {
     /// An engine on the system clock. With `audit_path`, the audit log is
     /// durable: an existing log is verified and replayed to restore the
-    /// authority state (a damaged one raises `AuditTampered`).
+    /// authority state (a damaged one raises `AuditTampered`; a file that
+    /// cannot be opened or created, `StorageError`).
     #[new]
     #[pyo3(signature = (audit_path = None))]
-    fn new(py: Python<'_>, audit_path: Option<PathBuf>) -> PyResult<Self> {
-        let engine = boundary::run(py, || Engine::with_config(EngineConfig { audit_path, ..EngineConfig::default() }))?;
-        Ok(PyEngine { inner: RwLock::new(Some(engine)) })
+    fn new(py: Python<'_>, audit_path: Option<FilePath>) -> PyResult<Self> {
+        let audit_path = audit_path.map(|p| p.0);
+        let config = EngineConfig { audit_path: audit_path.clone(), ..EngineConfig::default() };
+        let engine =
+            py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Engine::with_config(config))));
+        let engine = match (engine, &audit_path) {
+            (Ok(Ok(engine)), _) => engine,
+            (Ok(Err(e)), Some(path)) => return Err(error::audit_file(py, e, path)),
+            (Ok(Err(e)), None) => return Err(error::to_py(py, e)),
+            (Err(payload), _) => return Err(error::panicked(py, payload)),
+        };
+        Ok(PyEngine { inner: RwLock::new(Some(engine)), audit_path })
     }
 
     /// Releases the engine. Idempotent; calls in flight finish first.
@@ -84,48 +116,64 @@ impl PyEngine {
         self.inner.read().is_none()
     }
 
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
+    /// Enters a `with` block; a closed engine raises `EngineClosed`.
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        if slf.get().closed() {
+            return Err(error::closed(slf.py()));
+        }
+        Ok(slf)
     }
 
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> bool {
+    /// Leaves a `with` block: closes the engine. Never swallows an exception.
+    #[pyo3(signature = (_exc_type, _exc_value, _traceback, /))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc_value: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) {
         self.close(py);
-        false
     }
 
     /// Creates or updates workspace `id`.
-    #[pyo3(signature = (id, /, *, authority_mode = "authoritative", min_runtime_version = "3.4.0"))]
+    #[pyo3(
+        signature = (id, /, *, authority_mode = Text("authoritative"), min_runtime_version = Text("3.4.0")),
+        text_signature = "(self, id, /, *, authority_mode='authoritative', min_runtime_version='3.4.0')"
+    )]
     fn upsert_workspace(
         &self,
         py: Python<'_>,
-        id: &str,
-        authority_mode: &str,
-        min_runtime_version: &str,
+        id: Text<'_>,
+        authority_mode: Text<'_>,
+        min_runtime_version: Text<'_>,
     ) -> PyResult<()> {
         self.with(py, |e| {
-            let spec = WorkspaceSpec::new(id)
-                .authority_mode(AuthorityMode::parse(authority_mode)?)
-                .min_runtime_version(min_runtime_version.parse::<RuntimeVersion>()?);
+            let spec = WorkspaceSpec::new(id.0)
+                .authority_mode(AuthorityMode::parse(authority_mode.0)?)
+                .min_runtime_version(min_runtime_version.0.parse::<RuntimeVersion>()?);
             e.upsert_workspace(spec)
         })
     }
 
     /// Creates or updates cluster `id` of `workspace`.
-    #[pyo3(signature = (id, /, *, workspace, environment, owner_team = "", auto_reconcile = false))]
+    #[pyo3(
+        signature = (id, /, *, workspace, environment, owner_team = Text(""), auto_reconcile = Flag(false)),
+        text_signature = "(self, id, /, *, workspace, environment, owner_team='', auto_reconcile=False)"
+    )]
     fn upsert_cluster(
         &self,
         py: Python<'_>,
-        id: &str,
-        workspace: &str,
-        environment: &str,
-        owner_team: &str,
-        auto_reconcile: bool,
+        id: Text<'_>,
+        workspace: Text<'_>,
+        environment: Text<'_>,
+        owner_team: Text<'_>,
+        auto_reconcile: Flag,
     ) -> PyResult<()> {
         self.with(py, |e| {
-            let spec = ClusterSpec::new(id, workspace, Environment::parse(environment)?)
-                .owner_team(owner_team)
-                .auto_reconcile(auto_reconcile);
+            let spec = ClusterSpec::new(id.0, workspace.0, Environment::parse(environment.0)?)
+                .owner_team(owner_team.0)
+                .auto_reconcile(auto_reconcile.0);
             e.upsert_cluster(spec)
         })
     }
@@ -135,26 +183,34 @@ impl PyEngine {
     fn publish(
         &self,
         py: Python<'_>,
-        cluster: &str,
-        config: PyBackedBytes,
-        actor: &str,
-        at_ms: Option<i64>,
+        cluster: Text<'_>,
+        config: Bytes,
+        actor: Text<'_>,
+        at_ms: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PySnapshot> {
-        self.with(py, |e| e.publish(cluster, &config, actor, millis("at_ms", at_ms, e)?).map(PySnapshot::from))
+        let at_ms = millis(at_ms, "at_ms")?;
+        self.with(py, |e| e.publish(cluster.0, &config.0, actor.0, now_or(at_ms, e)).map(PySnapshot::from))
     }
 
     /// Enrolls node `node` in `cluster` (again in the same cluster: no
     /// change) and returns its handle, the `handle` field of its binary
     /// heartbeat records.
     #[pyo3(signature = (node, /, *, cluster, at_ms = None))]
-    fn enroll(&self, py: Python<'_>, node: &str, cluster: &str, at_ms: Option<i64>) -> PyResult<u64> {
-        self.with(py, |e| e.enroll(node, cluster, millis("at_ms", at_ms, e)?).map(NodeHandle::to_raw))
+    fn enroll(
+        &self,
+        py: Python<'_>,
+        node: Text<'_>,
+        cluster: Text<'_>,
+        at_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        self.with(py, |e| e.enroll(node.0, cluster.0, now_or(at_ms, e)).map(NodeHandle::to_raw))
     }
 
     /// The handle of enrolled node `node`.
     #[pyo3(signature = (node, /))]
-    fn node_handle(&self, py: Python<'_>, node: &str) -> PyResult<u64> {
-        self.with(py, |e| e.node_handle(node).map(NodeHandle::to_raw))
+    fn node_handle(&self, py: Python<'_>, node: Text<'_>) -> PyResult<u64> {
+        self.quick(py, |e| e.node_handle(node.0).map(NodeHandle::to_raw))
     }
 
     /// Applies a batch of binary heartbeat records in one call: a NumPy array
@@ -170,115 +226,139 @@ impl PyEngine {
     /// read by `pyarrow.table`, `polars.DataFrame`, DuckDB, ...). Raises
     /// `Conflict` if snapshots kept being published during every attempt.
     #[pyo3(signature = (*, now_ms = None))]
-    fn nodes_table(&self, py: Python<'_>, now_ms: Option<i64>) -> PyResult<PyNodesTable> {
-        self.with(py, |e| table::build(e, millis("now_ms", now_ms, e)?))
+    fn nodes_table(&self, py: Python<'_>, now_ms: Option<&Bound<'_, PyAny>>) -> PyResult<PyNodesTable> {
+        let now_ms = millis(now_ms, "now_ms")?;
+        self.with(py, |e| table::build(e, now_or(now_ms, e)))
     }
 
     /// Records a heartbeat of `node` (an id, or the handle `enroll` returned);
     /// returns a `Directive` or `None`.
-    #[pyo3(signature = (
-        node, /, *, runtime_version, at_ms = None, applied_snapshot = None, applied_hash = None,
-        process_status = "ready", cpu = 0.0, memory = 0.0, tps = 0.0, heap = 0.0,
-        hot_swap_errors = 0, sync_error = None,
-    ))]
+    #[pyo3(
+        signature = (
+            node, /, *, runtime_version, at_ms = None, applied_snapshot = None, applied_hash = None,
+            process_status = Text("ready"), cpu = Metric(0.0), memory = Metric(0.0), tps = Metric(0.0),
+            heap = Metric(0.0), hot_swap_errors = Uint(0), sync_error = None,
+        ),
+        text_signature = "(self, node, /, *, runtime_version, at_ms=None, applied_snapshot=None, applied_hash=None, \
+                          process_status='ready', cpu=0.0, memory=0.0, tps=0.0, heap=0.0, hot_swap_errors=0, \
+                          sync_error=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn heartbeat(
         &self,
         py: Python<'_>,
         node: &Bound<'_, PyAny>,
-        runtime_version: &str,
-        at_ms: Option<i64>,
-        applied_snapshot: Option<&str>,
-        applied_hash: Option<&str>,
-        process_status: &str,
-        cpu: f32,
-        memory: f32,
-        tps: f32,
-        heap: f32,
-        hot_swap_errors: i64,
-        sync_error: Option<&str>,
+        runtime_version: Text<'_>,
+        at_ms: Option<&Bound<'_, PyAny>>,
+        applied_snapshot: Option<Text<'_>>,
+        applied_hash: Option<Text<'_>>,
+        process_status: Text<'_>,
+        cpu: Metric,
+        memory: Metric,
+        tps: Metric,
+        heap: Metric,
+        hot_swap_errors: Uint<u32>,
+        sync_error: Option<Text<'_>>,
     ) -> PyResult<Option<PyDirective>> {
-        let node = match node.cast::<PyInt>() {
-            Ok(handle) => NodeRef::Handle(handle.extract().map_err(|_| {
-                error::to_py(py, fleetgov::Error::invalid(format!("node handle {handle} is not a u64")))
-            })?),
-            Err(_) => NodeRef::Id(node.extract()?),
+        let node = if node.is_instance_of::<PyInt>() {
+            NodeRef::Handle(crate::args::uint::<u64>(node, "a node handle")?)
+        } else {
+            NodeRef::Id(crate::args::text(node.as_borrowed(), "a node id (str) or handle (int)")?.0)
         };
-        self.with(py, |e| {
-            let hot_swap_errors = u32::try_from(hot_swap_errors).map_err(|_| {
-                fleetgov::Error::invalid(format!("hot_swap_errors must be from 0 to 2^32-1, got {hot_swap_errors}"))
-            })?;
-            let args = HeartbeatArgs {
-                at_ms,
-                applied_snapshot,
-                applied_hash,
-                runtime_version,
-                process_status,
-                metrics: Metrics { cpu, memory, tps, heap, hot_swap_errors },
-                sync_error,
-            };
-            args.record(e, node)
-        })
+        let args = HeartbeatArgs {
+            at_ms: millis(at_ms, "at_ms")?,
+            applied_snapshot: applied_snapshot.map(|t| t.0),
+            applied_hash: applied_hash.map(|t| t.0),
+            runtime_version: runtime_version.0,
+            process_status: process_status.0,
+            metrics: Metrics {
+                cpu: cpu.0,
+                memory: memory.0,
+                tps: tps.0,
+                heap: heap.0,
+                hot_swap_errors: hot_swap_errors.0,
+            },
+            sync_error: sync_error.map(|t| t.0),
+        };
+        if self.audit_path.is_some() {
+            // May append an auto-reconcile record and wait for the disk.
+            self.with(py, |e| args.record(e, node))
+        } else {
+            self.quick(py, |e| args.record(e, node))
+        }
     }
 
     /// Cluster `id` at `now_ms`.
     #[pyo3(signature = (id, /, *, now_ms = None))]
-    fn cluster(&self, py: Python<'_>, id: &str, now_ms: Option<i64>) -> PyResult<PyClusterView> {
-        self.with(py, |e| e.cluster(id, millis("now_ms", now_ms, e)?).map(PyClusterView::from))
+    fn cluster(&self, py: Python<'_>, id: Text<'_>, now_ms: Option<&Bound<'_, PyAny>>) -> PyResult<PyClusterView> {
+        let now_ms = millis(now_ms, "now_ms")?;
+        self.quick(py, |e| e.cluster(id.0, now_or(now_ms, e)).map(PyClusterView::from))
     }
 
     /// Node `id` at `now_ms`.
     #[pyo3(signature = (id, /, *, now_ms = None))]
-    fn node(&self, py: Python<'_>, id: &str, now_ms: Option<i64>) -> PyResult<PyNodeView> {
-        self.with(py, |e| e.node(id, millis("now_ms", now_ms, e)?).map(PyNodeView::from))
+    fn node(&self, py: Python<'_>, id: Text<'_>, now_ms: Option<&Bound<'_, PyAny>>) -> PyResult<PyNodeView> {
+        let now_ms = millis(now_ms, "now_ms")?;
+        self.quick(py, |e| e.node(id.0, now_or(now_ms, e)).map(PyNodeView::from))
     }
 
     /// The nodes of `cluster` in enrolment order, `limit` of them from `offset`.
-    #[pyo3(signature = (cluster, /, *, now_ms = None, offset = 0, limit = None))]
+    #[pyo3(
+        signature = (cluster, /, *, now_ms = None, offset = Uint(0), limit = None),
+        text_signature = "(self, cluster, /, *, now_ms=None, offset=0, limit=None)"
+    )]
     fn cluster_nodes(
         &self,
         py: Python<'_>,
-        cluster: &str,
-        now_ms: Option<i64>,
-        offset: usize,
-        limit: Option<usize>,
+        cluster: Text<'_>,
+        now_ms: Option<&Bound<'_, PyAny>>,
+        offset: Uint<usize>,
+        limit: Option<Uint<usize>>,
     ) -> PyResult<Vec<PyNodeView>> {
+        let now_ms = millis(now_ms, "now_ms")?;
         self.with(py, |e| {
-            let nodes = e.cluster_nodes(cluster, millis("now_ms", now_ms, e)?, offset, limit.unwrap_or(usize::MAX))?;
+            let limit = limit.map_or(usize::MAX, |l| l.0);
+            let nodes = e.cluster_nodes(cluster.0, now_or(now_ms, e), offset.0, limit)?;
             Ok(nodes.into_iter().map(PyNodeView::from).collect())
         })
     }
 
     /// The ids of every cluster, in creation order.
     fn cluster_ids(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        self.with(py, |e| Ok(e.cluster_ids()))
+        self.quick(py, |e| Ok(e.cluster_ids()))
     }
 
     /// The snapshot `id` (`"<cluster>@r<revision>"`).
     #[pyo3(signature = (id, /))]
-    fn snapshot(&self, py: Python<'_>, id: &str) -> PyResult<PySnapshot> {
-        self.with(py, |e| e.snapshot(id).map(PySnapshot::from))
+    fn snapshot(&self, py: Python<'_>, id: Text<'_>) -> PyResult<PySnapshot> {
+        self.quick(py, |e| e.snapshot(id.0).map(PySnapshot::from))
     }
 
     /// The desired snapshot of `cluster`, or `None` before the first publish.
     #[pyo3(signature = (cluster, /))]
-    fn desired(&self, py: Python<'_>, cluster: &str) -> PyResult<Option<PySnapshot>> {
-        self.with(py, |e| Ok(e.desired(cluster)?.map(PySnapshot::from)))
+    fn desired(&self, py: Python<'_>, cluster: Text<'_>) -> PyResult<Option<PySnapshot>> {
+        self.quick(py, |e| Ok(e.desired(cluster.0)?.map(PySnapshot::from)))
     }
 
     /// The configuration bytes whose blake3 hash is `hash` (what a runtime pulls).
     #[pyo3(signature = (hash, /))]
-    fn artifact<'py>(&self, py: Python<'py>, hash: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.with(py, |e| e.artifact(&fleetgov::ContentHash::from_hex(hash)?))?;
+    fn artifact<'py>(&self, py: Python<'py>, hash: Text<'_>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.with(py, |e| e.artifact(&fleetgov::ContentHash::from_hex(hash.0)?))?;
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// The fleet inventory of `workspace`, shaped like
-    /// `GET /api/v1/workspaces/{id}/fleet`: `runtimes`, `summary`, `desiredState`.
+    /// The fleet inventory of `workspace` (`fleetgov.types.FleetInventory`):
+    /// `runtimes`, `summary`, `desiredState`.
     #[pyo3(signature = (workspace, /, *, now_ms = None))]
-    fn fleet<'py>(&self, py: Python<'py>, workspace: &str, now_ms: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.with(py, |e| to_json(&e.fleet(workspace, millis("now_ms", now_ms, e)?)?))?;
-        json_loads(py, &text)
+    fn fleet<'py>(
+        &self,
+        py: Python<'py>,
+        workspace: Text<'_>,
+        now_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let now_ms = millis(now_ms, "now_ms")?;
+        let inventory = self.with(py, |e| e.fleet(workspace.0, now_or(now_ms, e)))?;
+        inventory::fleet(py, &inventory)
     }
 
     /// Forces one node (`node=`) or every node of a cluster (`cluster=`) to
@@ -290,24 +370,21 @@ impl PyEngine {
     fn force_sync<'py>(
         &self,
         py: Python<'py>,
-        node: Option<&str>,
-        cluster: Option<&str>,
-        actor: &str,
-        role: &str,
-        reason: &str,
-        at_ms: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        node: Option<Text<'_>>,
+        cluster: Option<Text<'_>>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        reason: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let target = match (node, cluster) {
-            (Some(n), None) => ForceTarget::Node(n),
-            (None, Some(c)) => ForceTarget::Cluster(c),
+            (Some(n), None) => ForceTarget::Node(n.0),
+            (None, Some(c)) => ForceTarget::Cluster(c.0),
             _ => {
-                return Err(error::to_py(
-                    py,
-                    fleetgov::Error::invalid("force_sync takes exactly one of node= and cluster="),
-                ));
+                return Err(error::invalid(py, "force_sync takes exactly one of node= and cluster=".to_owned()));
             }
         };
-        self.force(py, target, actor, role, reason, at_ms)
+        self.force(py, target, actor.0, role.0, reason.0, at_ms)
     }
 
     /// Global fleet overwrite: forces every cluster of `workspace` (or of
@@ -316,25 +393,30 @@ impl PyEngine {
     fn force_global<'py>(
         &self,
         py: Python<'py>,
-        workspace: Option<&str>,
-        actor: &str,
-        role: &str,
-        reason: &str,
-        at_ms: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let target = workspace.map_or(ForceTarget::Fleet, ForceTarget::Workspace);
-        self.force(py, target, actor, role, reason, at_ms)
+        workspace: Option<Text<'_>>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        reason: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let target = workspace.map_or(ForceTarget::Fleet, |w| ForceTarget::Workspace(w.0));
+        self.force(py, target, actor.0, role.0, reason.0, at_ms)
     }
 
-    /// Every audit record, oldest first, as dicts (`seq`, `timeMs`, `actor`,
-    /// `role`, `action`, `target`, `justification`, `payload`, `payloadHash`,
-    /// `prevHash`).
-    fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.with(py, |e| {
-            let records = e.audit();
-            to_json(&records.iter().map(|r| &**r).collect::<Vec<_>>())
-        })?;
-        json_loads(py, &text)
+    /// Every audit record, oldest first, as dicts (`fleetgov.types.AuditRecord`).
+    fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let records = self.with(py, |e| Ok(e.audit()))?;
+        let out = PyList::empty(py);
+        for r in &records {
+            out.append(audit::record(py, r)?)?;
+        }
+        Ok(out)
+    }
+
+    /// The audit log as an Arrow table (`AuditTable`), oldest record first:
+    /// time as a UTC timestamp, the event as JSON text.
+    fn audit_table(&self, py: Python<'_>) -> PyResult<PyAuditTable> {
+        self.with(py, |e| table::audit(&e.audit()))
     }
 
     /// Re-verifies the whole audit log (hash chain and Merkle tree) and
@@ -348,19 +430,22 @@ impl PyEngine {
         self.with(py, Engine::checkpoint)
     }
 
-    fn __repr__(&self) -> &'static str {
-        if self.closed() { "<fleetgov.Engine (closed)>" } else { "<fleetgov.Engine>" }
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let log = self
+            .audit_path
+            .as_ref()
+            .map_or_else(|| "in memory".to_owned(), |p| format!("{:?}", p.display().to_string()));
+        let counts = self.with(py, |e| {
+            let now = e.clock().now_ms();
+            let clusters = e.cluster_ids();
+            let nodes: u64 = clusters.iter().filter_map(|c| e.cluster(c, now).ok()).map(|c| c.total).sum();
+            Ok((clusters.len(), nodes, e.audit_len()))
+        });
+        match counts {
+            Ok((clusters, nodes, records)) => {
+                format!("<fleetgov.Engine clusters={clusters} nodes={nodes} audit_records={records} audit_log={log}>")
+            }
+            Err(_) => format!("<fleetgov.Engine (closed) audit_log={log}>"),
+        }
     }
-}
-
-/// `value` as JSON text, for [`json_loads`].
-fn to_json(value: &impl serde::Serialize) -> fleetgov::Result<String> {
-    serde_json::to_string(value).map_err(|e| fleetgov::Error::invalid(format!("cannot serialise: {e}")))
-}
-
-/// `json.loads(text)`.
-fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
-    loads.bind(py).call1((text,))
 }

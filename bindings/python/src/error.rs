@@ -68,6 +68,33 @@ pub(crate) fn panicked(py: Python<'_>, payload: Box<dyn Any + Send>) -> PyErr {
     raise(py, "InternalError", format!("fleetgov panicked (a bug; please report it): {what}"), None)
 }
 
+/// `fleetgov.InvalidInput` carrying `message`: an argument out of range.
+pub(crate) fn invalid(py: Python<'_>, message: String) -> PyErr {
+    raise(py, "InvalidInput", message, None)
+}
+
+/// `fleetgov.InvalidType` carrying `message`: an argument of the wrong
+/// Python type (a `TypeError` that is also an `InvalidInput`).
+pub(crate) fn wrong_type(py: Python<'_>, message: String) -> PyErr {
+    raise(py, "InvalidType", message, None)
+}
+
+/// Turns a core error about the audit log file at `path` into the matching
+/// exception. A missing file or directory is a storage problem here
+/// (`StorageError`, an `OSError`), not a missing engine object (`NotFound`,
+/// a `KeyError`).
+pub(crate) fn audit_file(py: Python<'_>, e: Error, path: &std::path::Path) -> PyErr {
+    if e.kind() == ErrorKind::NotFound {
+        let why = if path.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+            "its directory does not exist"
+        } else {
+            "no such file"
+        };
+        return raise(py, "StorageError", format!("audit log {}: {why}", path.display()), None);
+    }
+    to_py(py, e)
+}
+
 /// `fleetgov.EngineClosed`, for a call on a closed engine.
 pub(crate) fn closed(py: Python<'_>) -> PyErr {
     raise(py, "EngineClosed", "the engine is closed".to_owned(), None)

@@ -1,7 +1,7 @@
 //! A heartbeat as Python passes it (keyword arguments of plain types), parsed
 //! into the core's [`Heartbeat`] on the far side of the GIL.
 
-use fleetgov::{ContentHash, Engine, Error, Heartbeat, Metrics, NodeHandle, ProcessStatus, RuntimeVersion, SyncError};
+use fleetgov::{ContentHash, Engine, Heartbeat, Metrics, NodeHandle, ProcessStatus, RuntimeVersion, SyncError};
 
 use crate::views::PyDirective;
 
@@ -14,7 +14,7 @@ pub(crate) enum NodeRef<'a> {
 
 /// The arguments of `Engine.heartbeat`, borrowed from the Python call.
 pub(crate) struct HeartbeatArgs<'a> {
-    pub(crate) at_ms: Option<i64>,
+    pub(crate) at_ms: Option<u64>,
     pub(crate) applied_snapshot: Option<&'a str>,
     pub(crate) applied_hash: Option<&'a str>,
     pub(crate) runtime_version: &'a str,
@@ -29,7 +29,7 @@ impl HeartbeatArgs<'_> {
     pub(crate) fn record(&self, engine: &Engine, node: NodeRef<'_>) -> fleetgov::Result<Option<PyDirective>> {
         let sync_error = self.sync_error.map(str::parse::<SyncError>).transpose()?;
         let hb = Heartbeat {
-            at_ms: millis("at_ms", self.at_ms, engine)?,
+            at_ms: now_or(self.at_ms, engine),
             applied_snapshot: self.applied_snapshot,
             applied_hash: self.applied_hash.map(ContentHash::from_hex).transpose()?,
             runtime_version: self.runtime_version.parse::<RuntimeVersion>()?,
@@ -45,11 +45,7 @@ impl HeartbeatArgs<'_> {
     }
 }
 
-/// A time argument in unix milliseconds: the engine's clock when omitted,
-/// `InvalidInput` when negative.
-pub(crate) fn millis(name: &str, value: Option<i64>, engine: &Engine) -> fleetgov::Result<u64> {
-    match value {
-        None => Ok(engine.clock().now_ms()),
-        Some(ms) => u64::try_from(ms).map_err(|_| Error::invalid(format!("{name} must be >= 0 (unix ms), got {ms}"))),
-    }
+/// A time argument in unix milliseconds, or the engine's clock when omitted.
+pub(crate) fn now_or(at_ms: Option<u64>, engine: &Engine) -> u64 {
+    at_ms.unwrap_or_else(|| engine.clock().now_ms())
 }

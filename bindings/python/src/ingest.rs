@@ -2,17 +2,21 @@
 //! `fleetgov::record`) read in place from a NumPy array or any buffer, or from
 //! an Arrow array or stream, and applied in one core call per batch.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
 use arrow_array::ffi_stream::{ArrayStreamReader, FFI_ArrowArrayStream};
 use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, StructArray, make_array};
-use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
+use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, OutcomeRecord, RECORD_SIZE};
 use fleetgov::{BatchSummary, Error};
 use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyCapsule, PyTuple};
 
+use crate::args::Uint;
 use crate::engine::PyEngine;
-use crate::error;
+use crate::{boundary, error};
 
 /// What a batch did: counts, and one 40-byte outcome record per heartbeat
 /// record (`fleetgov.records.OUTCOME_DTYPE` reads them). `BatchResult` in Python.
@@ -95,38 +99,104 @@ fn record_bytes(column: &FixedSizeBinaryArray) -> &[u8] {
     values.get(..column.len() * RECORD_SIZE).unwrap_or(values)
 }
 
-/// Applies record chunks in order, one core call each, into one outcome buffer.
+/// Records applied per core call: between two calls the binding takes the
+/// GIL back and checks for signals, so Ctrl-C stops a large batch within
+/// one chunk's time (tens of milliseconds). Settable for tests through
+/// `_set_ingest_chunk`.
+static CHUNK_RECORDS: AtomicUsize = AtomicUsize::new(1 << 18);
+
+/// Sets the records applied per core call (at least 1) and returns the
+/// previous value. For tests of the interruption path.
+#[pyfunction]
+#[pyo3(signature = (records, /))]
+pub(crate) fn _set_ingest_chunk(records: Uint<usize>) -> usize {
+    // Relaxed: a tuning knob read once per batch; no other memory depends on it.
+    CHUNK_RECORDS.swap(records.0.max(1), Ordering::Relaxed)
+}
+
+/// Applies record chunks in order into one outcome buffer: every record of
+/// every chunk is validated first (a malformed one fails the whole batch
+/// with nothing applied), then the records are applied a chunk of
+/// [`CHUNK_RECORDS`] at a time, with the GIL released during each and a
+/// signal check between two.
 fn apply(engine: &PyEngine, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatchResult> {
-    let records: usize = chunks.iter().map(|c| c.len() / RECORD_SIZE).sum();
-    let outcomes = PyByteArray::new_with(py, records * OUTCOME_SIZE, |_| Ok(()))?;
-    let out: &mut [u8] = if records == 0 {
+    let many = chunks.len() > 1;
+    let views = boundary::run(py, || {
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                HeartbeatRecord::decode_all(c)
+                    .map_err(|e| if many { e.context(format_args!("Arrow chunk {k}")) } else { e })
+            })
+            .collect::<fleetgov::Result<Vec<_>>>()
+    })?;
+    let total: usize = views.iter().map(|v| v.len()).sum();
+    let outcomes = PyByteArray::new_with(py, total * OUTCOME_SIZE, |_| Ok(()))?;
+    let out: &mut [u8] = if total == 0 {
         &mut []
     } else {
         // SAFETY: the bytearray was created just above and no other code holds
         // a reference to it until it is returned, so nothing can resize, read
-        // or write it while this slice lives (the GIL is released below, but
-        // the object is unreachable from any other thread).
+        // or write it while this slice lives (the GIL is released and taken
+        // back below, and a signal handler may run in between, but the object
+        // is reachable from no other code).
         unsafe { outcomes.as_bytes_mut() }
     };
-    let summary = engine.with(py, |e| {
-        let mut total = BatchSummary::default();
-        let mut rest = out;
-        for chunk in chunks {
-            let (here, later) = rest.split_at_mut(chunk.len() / RECORD_SIZE * OUTCOME_SIZE);
-            let s = e.ingest_batch(chunk, here)?;
-            total.accepted += s.accepted;
-            total.directives += s.directives;
-            total.refused += s.refused;
-            rest = later;
+    let mut rest = OutcomeRecord::from_bytes_mut(out).map_err(|e| error::to_py(py, e))?;
+    // Relaxed: see `_set_ingest_chunk`.
+    let step = CHUNK_RECORDS.load(Ordering::Relaxed).max(1);
+    let mut summary = BatchSummary::default();
+    let mut done = 0;
+    for piece in views.iter().flat_map(|v| v.chunks(step)) {
+        if done > 0
+            && let Err(signal) = py.check_signals()
+        {
+            let partial = result(summary, &outcomes, done)?;
+            return Err(interrupted(py, signal, partial, done, total));
         }
-        Ok(total)
-    })?;
+        let (here, later) = std::mem::take(&mut rest).split_at_mut(piece.len());
+        let s = engine.with(py, |e| e.ingest_records(piece, here))?;
+        summary.accepted += s.accepted;
+        summary.directives += s.directives;
+        summary.refused += s.refused;
+        done += piece.len();
+        rest = later;
+    }
+    result(summary, &outcomes, done)
+}
+
+/// The result of the first `done` records, whose outcomes start `outcomes`.
+fn result(summary: BatchSummary, outcomes: &Bound<'_, PyByteArray>, done: usize) -> PyResult<PyBatchResult> {
+    if outcomes.len() != done * OUTCOME_SIZE {
+        outcomes.resize(done * OUTCOME_SIZE)?;
+    }
     Ok(PyBatchResult {
         accepted: summary.accepted,
         directives: summary.directives,
         refused: summary.refused,
-        outcomes: outcomes.unbind(),
+        outcomes: outcomes.clone().unbind(),
     })
+}
+
+/// The exception for a signal noticed after `done` of `total` records: a
+/// Ctrl-C becomes `fleetgov.IngestInterrupted` (a `KeyboardInterrupt`)
+/// carrying the partial result; whatever else a signal handler raised
+/// propagates with a note saying how much was applied.
+fn interrupted(py: Python<'_>, signal: PyErr, partial: PyBatchResult, done: usize, total: usize) -> PyErr {
+    let message =
+        format!("ingest interrupted after {done} of {total} records: those {done} are applied, the rest are not");
+    if signal.is_instance_of::<PyKeyboardInterrupt>(py) {
+        let made = py.import("fleetgov.exceptions").and_then(|m| {
+            let exc = m.getattr("IngestInterrupted")?.call1((message.clone(), partial))?;
+            let err = PyErr::from_value(exc);
+            err.set_cause(py, Some(signal.clone_ref(py)));
+            Ok(err)
+        });
+        return made.unwrap_or_else(|failed| failed);
+    }
+    let _ = signal.value(py).call_method1("add_note", (format!("fleetgov: {message}"),));
+    signal
 }
 
 /// Imports an array exported through the Arrow PyCapsule interface.

@@ -8,12 +8,15 @@
 #![warn(missing_docs)]
 
 mod applied;
+mod args;
+mod audit;
 mod boundary;
 mod columns;
 mod engine;
 mod error;
 mod heartbeat;
 mod ingest;
+mod inventory;
 mod node_state;
 mod table;
 mod views;
@@ -25,8 +28,8 @@ use pyo3::types::IntoPyDict;
 /// binary heartbeat records carry it.
 #[pyfunction]
 #[pyo3(signature = (version, /))]
-fn pack_version(py: Python<'_>, version: &str) -> PyResult<u32> {
-    boundary::run(py, || version.parse::<fleetgov::RuntimeVersion>().map(fleetgov::RuntimeVersion::to_bits))
+fn pack_version(py: Python<'_>, version: args::Text<'_>) -> PyResult<u32> {
+    boundary::run_attached(py, || version.0.parse::<fleetgov::RuntimeVersion>().map(fleetgov::RuntimeVersion::to_bits))
 }
 
 /// Verifies an audit log file offline without changing it and returns the
@@ -34,8 +37,15 @@ fn pack_version(py: Python<'_>, version: &str) -> PyResult<u32> {
 /// bad record.
 #[pyfunction]
 #[pyo3(signature = (path, /))]
-fn verify_audit_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<String> {
-    boundary::run(py, || fleetgov::audit::verify_file(&path).map(|v| v.head.root.to_string()))
+fn verify_audit_file(py: Python<'_>, path: args::FilePath) -> PyResult<String> {
+    let path = path.0;
+    let verified =
+        py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fleetgov::audit::verify_file(&path))));
+    match verified {
+        Ok(Ok(v)) => Ok(v.head.root.to_string()),
+        Ok(Err(e)) => Err(error::audit_file(py, e, &path)),
+        Err(payload) => Err(error::panicked(py, payload)),
+    }
 }
 
 /// The native module.
@@ -49,6 +59,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<views::PyNodeView>()?;
     m.add_class::<ingest::PyBatchResult>()?;
     m.add_class::<table::PyNodesTable>()?;
+    m.add_class::<table::PyAuditTable>()?;
     m.add("RECORD_SIZE", fleetgov::record::RECORD_SIZE)?;
     m.add("RECORD_VERSION", fleetgov::record::RECORD_VERSION)?;
     m.add("OUTCOME_SIZE", fleetgov::record::OUTCOME_SIZE)?;
@@ -57,6 +68,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pack_version, m)?)?;
     m.add_function(wrap_pyfunction!(verify_audit_file, m)?)?;
     m.add_function(wrap_pyfunction!(_boundary_self_test, m)?)?;
+    m.add_function(wrap_pyfunction!(ingest::_set_ingest_chunk, m)?)?;
     Ok(())
 }
 
@@ -64,6 +76,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// reaches Python as `fleetgov.InternalError` and leaves the interpreter
 /// usable. Used by the test suite; harmless anywhere else.
 #[pyfunction]
-fn _boundary_self_test(py: Python<'_>, message: &str) -> PyResult<()> {
+fn _boundary_self_test(py: Python<'_>, message: args::Text<'_>) -> PyResult<()> {
+    let message = message.0;
     boundary::run(py, || -> fleetgov::Result<()> { panic!("{message}") })
 }

@@ -11,8 +11,8 @@
 //! [`applied`]: crate::applied
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
-use arrow_array::types::{Float32Type, Int32Type, Int64Type, UInt8Type, UInt32Type};
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchIterator};
+use arrow_array::types::{Float32Type, Int32Type, TimestampMillisecondType, UInt8Type, UInt32Type};
+use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch, RecordBatchIterator};
 use arrow_buffer::{Buffer, ScalarBuffer};
 use arrow_schema::{ArrowError, SchemaRef};
 use fleetgov::table::{DRIFT_LABELS, HEALTH_LABELS, NodeTable};
@@ -30,28 +30,25 @@ const BATCH_ROWS: usize = 65_536;
 /// changing (see [`build`]).
 const ATTEMPTS: usize = 8;
 
-/// A frozen table of node state: one row per enrolled node, columns named
-/// like `NodeView`'s attributes. `NodesTable` in Python; read it with
-/// `pyarrow.table(t)`, `polars.DataFrame(t)` or `duckdb.arrow(t)`.
-#[pyclass(module = "fleetgov._native", name = "NodesTable", frozen)]
-pub(crate) struct PyNodesTable {
+/// Record batches and their schema, exported through the Arrow PyCapsule
+/// interface: the body of `NodesTable` and `AuditTable`.
+struct Batches {
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
 }
 
-#[pymethods]
-impl PyNodesTable {
-    /// Exports the table as an Arrow C stream (the Arrow PyCapsule
-    /// interface). The batches are shared, not copied; the table can be
-    /// exported any number of times. `requested_schema` is not supported and
-    /// ignored, as the interface allows.
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_stream__<'py>(
-        &self,
-        py: Python<'py>,
-        requested_schema: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyCapsule>> {
-        let _ = requested_schema;
+impl Batches {
+    /// `batch` as slices of at most [`BATCH_ROWS`] rows (views, not copies).
+    fn sliced(batch: &RecordBatch) -> Self {
+        let batches = (0..batch.num_rows().max(1))
+            .step_by(BATCH_ROWS)
+            .map(|from| batch.slice(from, BATCH_ROWS.min(batch.num_rows() - from)))
+            .collect();
+        Batches { schema: batch.schema(), batches }
+    }
+
+    /// An Arrow C stream of the batches (shared, not copied), in a capsule.
+    fn stream<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
         let reader = RecordBatchIterator::new(self.batches.clone().into_iter().map(Ok), self.schema.clone());
         let stream = FFI_ArrowArrayStream::new(Box::new(reader));
         // The consumer moves the stream out of the capsule and marks it
@@ -59,25 +56,80 @@ impl PyNodesTable {
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
     }
 
-    /// The number of rows (enrolled nodes).
-    #[getter]
     fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
 
-    /// The column names, in order.
-    #[getter]
     fn column_names(&self) -> Vec<String> {
         self.schema.fields().iter().map(|f| f.name().clone()).collect()
     }
 
-    fn __len__(&self) -> usize {
-        self.num_rows()
+    /// `name(rows=..., columns=[...])`.
+    fn repr(&self, name: &str) -> String {
+        format!("{name}(rows={}, columns=[{}])", self.num_rows(), self.column_names().join(", "))
     }
+}
 
-    fn __repr__(&self) -> String {
-        format!("NodesTable(rows={}, columns={})", self.num_rows(), self.schema.fields().len())
-    }
+/// A frozen table of node state: one row per enrolled node, columns named
+/// like `NodeView`'s attributes. `NodesTable` in Python; read it with
+/// `pyarrow.table(t)`, `polars.DataFrame(t)` or `duckdb.arrow(t)`.
+#[pyclass(module = "fleetgov._native", name = "NodesTable", frozen)]
+pub(crate) struct PyNodesTable(Batches);
+
+/// A frozen table of the audit log: one row per record, oldest first.
+/// `AuditTable` in Python, read like `NodesTable`.
+#[pyclass(module = "fleetgov._native", name = "AuditTable", frozen)]
+pub(crate) struct PyAuditTable(Batches);
+
+/// The Python methods of a table class over [`Batches`].
+macro_rules! table_methods {
+    ($class:ident, $name:literal) => {
+        #[pymethods]
+        impl $class {
+            /// Exports the table as an Arrow C stream (the Arrow PyCapsule
+            /// interface). The batches are shared, not copied; the table can
+            /// be exported any number of times. `requested_schema` is not
+            /// supported and ignored, as the interface allows.
+            #[pyo3(signature = (requested_schema = None))]
+            fn __arrow_c_stream__<'py>(
+                &self,
+                py: Python<'py>,
+                requested_schema: Option<Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyCapsule>> {
+                let _ = requested_schema;
+                self.0.stream(py)
+            }
+
+            /// The number of rows.
+            #[getter]
+            fn num_rows(&self) -> usize {
+                self.0.num_rows()
+            }
+
+            /// The column names, in order.
+            #[getter]
+            fn column_names(&self) -> Vec<String> {
+                self.0.column_names()
+            }
+
+            fn __len__(&self) -> usize {
+                self.0.num_rows()
+            }
+
+            fn __repr__(&self) -> String {
+                self.0.repr($name)
+            }
+        }
+    };
+}
+
+table_methods!(PyNodesTable, "NodesTable");
+table_methods!(PyAuditTable, "AuditTable");
+
+/// The audit table of `records`.
+pub(crate) fn audit(records: &[std::sync::Arc<fleetgov::audit::AuditRecord>]) -> fleetgov::Result<PyAuditTable> {
+    let batch = crate::audit::table(records).map_err(arrow_failed)?;
+    Ok(PyAuditTable(Batches::sliced(&batch)))
 }
 
 /// Builds the table of every node of `engine` at `now_ms`, in enrolment order.
@@ -94,11 +146,7 @@ pub(crate) fn build(engine: &Engine, now_ms: u64) -> fleetgov::Result<PyNodesTab
         let desired = table.clusters.iter().map(|c| engine.desired(c)).collect::<fleetgov::Result<Vec<_>>>()?;
         if before == desired.iter().map(|d| d.as_ref().map(|s| s.revision)).collect::<Vec<_>>() {
             let batch = assemble(engine, table, &desired).map_err(arrow_failed)?;
-            let batches = (0..batch.num_rows().max(1))
-                .step_by(BATCH_ROWS)
-                .map(|from| batch.slice(from, BATCH_ROWS.min(batch.num_rows() - from)))
-                .collect();
-            return Ok(PyNodesTable { schema: batch.schema(), batches });
+            return Ok(PyNodesTable(Batches::sliced(&batch)));
         }
     }
     Err(Error::new(
@@ -164,7 +212,7 @@ fn assemble(engine: &Engine, t: NodeTable, desired: &[Option<Snapshot>]) -> Resu
         ("applied_snapshot", applied.snapshot, true),
         ("applied_revision", primitive::<UInt32Type>(applied_revision, revision_nulls)?, true),
         ("applied_hash", applied.hash, true),
-        ("last_heartbeat_ms", primitive::<Int64Type>(heartbeat_ms, heartbeat_nulls)?, true),
+        ("last_heartbeat_ms", timestamps(heartbeat_ms, heartbeat_nulls)?, true),
         ("sync_error_code", state.sync_error_code, true),
         ("runtime_version", version, true),
         ("cpu", primitive::<Float32Type>(cpu, None)?, false),
@@ -218,4 +266,10 @@ fn runtime_versions(packed: &[u32]) -> Result<ArrayRef, ArrowError> {
     };
     let (keys, nulls) = keys(packed.len(), |i| (packed[i] != 0).then(|| versions.key(packed[i], label)));
     dictionary::<Int32Type, _>(keys, nulls, versions.into_labels())
+}
+
+/// A timestamp column (milliseconds since the epoch, UTC) over `ms`, taken
+/// over without copying.
+fn timestamps(ms: ScalarBuffer<i64>, nulls: Option<arrow_buffer::NullBuffer>) -> Result<ArrayRef, ArrowError> {
+    Ok(std::sync::Arc::new(PrimitiveArray::<TimestampMillisecondType>::try_new(ms, nulls)?.with_timezone("UTC")))
 }

@@ -1,8 +1,51 @@
-//! The read-only Python classes the engine hands out: `Snapshot`, `Directive`,
-//! `ClusterView` and `NodeView`. Each is a frozen copy taken at call time.
+//! The read-only value classes the engine hands out: `Snapshot`, `Directive`,
+//! `ClusterView` and `NodeView`. Each is a frozen copy taken at call time:
+//! equal when every field is equal, `copy`/`deepcopy` return the object
+//! itself (nothing in it can change), `pickle` rebuilds it through its
+//! constructor, and `to_dict()` gives its fields as a plain dict.
+//!
+//! The constructors exist for pickling and for tests that need a view
+//! without an engine; they check every enumerated field against the
+//! engine's own labels.
 
+use fleetgov::{
+    ClusterStatus, ConfigStatus, DirectiveKind, DriftStatus, Environment, Health, NodeStatus, ProcessHealth,
+    ProcessStatus, SyncErrorCode,
+};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use crate::args::{Metric, Text, Uint};
+use crate::error;
+
+/// The engine's label of `value` among `labels`, or `InvalidInput` naming `field`.
+fn label(py: Python<'_>, field: &str, value: &str, labels: &[&'static str]) -> PyResult<&'static str> {
+    labels
+        .iter()
+        .find(|l| **l == value)
+        .copied()
+        .ok_or_else(|| error::invalid(py, format!("{field} must be one of {}, got {value:?}", labels.join(", "))))
+}
+
+/// [`label`] of an optional value.
+fn optional_label(
+    py: Python<'_>,
+    field: &str,
+    value: Option<Text<'_>>,
+    labels: &[&'static str],
+) -> PyResult<Option<&'static str>> {
+    value.map(|v| label(py, field, v.0, labels)).transpose()
+}
+
+fn owned(text: Option<Text<'_>>) -> Option<String> {
+    text.map(|t| t.0.to_owned())
+}
+
+/// `(type(slf), args)`: what `pickle` needs to rebuild `slf` with its constructor.
+fn reduce<'py>(slf: &Bound<'py, PyAny>, args: Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
+    let cls: Bound<'py, PyType> = slf.get_type();
+    PyTuple::new(slf.py(), [cls.into_any(), args.into_any()])
+}
 
 /// A published snapshot: `Snapshot` in Python.
 #[pyclass(module = "fleetgov._native", name = "Snapshot", frozen, eq, hash, get_all, skip_from_py_object)]
@@ -33,10 +76,64 @@ impl From<fleetgov::Snapshot> for PySnapshot {
 
 #[pymethods]
 impl PySnapshot {
+    #[new]
+    #[pyo3(signature = (id, cluster, revision, hash, author, published_at_ms, size_bytes))]
+    fn new(
+        id: Text<'_>,
+        cluster: Text<'_>,
+        revision: Uint<u32>,
+        hash: Text<'_>,
+        author: Text<'_>,
+        published_at_ms: Uint<u64>,
+        size_bytes: Uint<u64>,
+    ) -> Self {
+        PySnapshot {
+            id: id.0.to_owned(),
+            cluster: cluster.0.to_owned(),
+            revision: revision.0,
+            hash: hash.0.to_owned(),
+            author: author.0.to_owned(),
+            published_at_ms: published_at_ms.0,
+            size_bytes: size_bytes.0,
+        }
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let s = slf.get();
+        let args = (&s.id, &s.cluster, s.revision, &s.hash, &s.author, s.published_at_ms, s.size_bytes);
+        reduce(slf.as_any(), args.into_pyobject(slf.py())?)
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
+    /// The fields as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("id", &self.id)?;
+        d.set_item("cluster", &self.cluster)?;
+        d.set_item("revision", self.revision)?;
+        d.set_item("hash", &self.hash)?;
+        d.set_item("author", &self.author)?;
+        d.set_item("published_at_ms", self.published_at_ms)?;
+        d.set_item("size_bytes", self.size_bytes)?;
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         format!(
-            "Snapshot(id={:?}, revision={}, hash={:?}, author={:?})",
-            self.id, self.revision, self.hash, self.author
+            "Snapshot(id={:?}, revision={}, hash={:?}, author={:?}, published_at_ms={}, size_bytes={})",
+            Q(&self.id),
+            self.revision,
+            Q(&self.hash),
+            Q(&self.author),
+            self.published_at_ms,
+            self.size_bytes
         )
     }
 }
@@ -63,15 +160,72 @@ impl From<fleetgov::Directive<'_>> for PyDirective {
     }
 }
 
+fn directive_kinds() -> [&'static str; 2] {
+    [DirectiveKind::Reconcile.as_str(), DirectiveKind::ForceSync.as_str()]
+}
+
 #[pymethods]
 impl PyDirective {
+    #[new]
+    #[pyo3(signature = (kind, snapshot, revision, hash))]
+    fn new(py: Python<'_>, kind: Text<'_>, snapshot: Text<'_>, revision: Uint<u32>, hash: Text<'_>) -> PyResult<Self> {
+        Ok(PyDirective {
+            kind: label(py, "kind", kind.0, &directive_kinds())?,
+            snapshot: snapshot.0.to_owned(),
+            revision: revision.0,
+            hash: hash.0.to_owned(),
+        })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let d = slf.get();
+        reduce(slf.as_any(), (d.kind, &d.snapshot, d.revision, &d.hash).into_pyobject(slf.py())?)
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
+    /// The fields as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("kind", self.kind)?;
+        d.set_item("snapshot", &self.snapshot)?;
+        d.set_item("revision", self.revision)?;
+        d.set_item("hash", &self.hash)?;
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
-        format!("Directive(kind={:?}, snapshot={:?}, hash={:?})", self.kind, self.snapshot, self.hash)
+        format!(
+            "Directive(kind={:?}, snapshot={:?}, revision={}, hash={:?})",
+            Q(self.kind),
+            Q(&self.snapshot),
+            self.revision,
+            Q(&self.hash)
+        )
     }
 }
 
+fn environments() -> [&'static str; 3] {
+    [Environment::Production.as_str(), Environment::Staging.as_str(), Environment::Development.as_str()]
+}
+fn cluster_statuses() -> [&'static str; 3] {
+    [ClusterStatus::Healthy.as_str(), ClusterStatus::Syncing.as_str(), ClusterStatus::Divergent.as_str()]
+}
+
+/// Every sync-error code's name.
+fn sync_error_codes() -> Vec<&'static str> {
+    SyncErrorCode::ALL.iter().map(|c| c.as_str()).collect()
+}
+
 /// A cluster's authority and execution at one moment: `ClusterView` in Python.
-#[pyclass(module = "fleetgov._native", name = "ClusterView", frozen)]
+#[pyclass(module = "fleetgov._native", name = "ClusterView", frozen, eq, skip_from_py_object)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct PyClusterView {
     #[pyo3(get)]
     id: String,
@@ -126,6 +280,69 @@ impl From<fleetgov::ClusterView> for PyClusterView {
 
 #[pymethods]
 impl PyClusterView {
+    #[new]
+    #[pyo3(signature = (
+        id, workspace, environment, owner_team, auto_reconcile, status, cohesion, in_sync, total,
+        desired_snapshot, desired_revision, desired_hash, root_causes, root_cause_examples, revisions,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        id: Text<'_>,
+        workspace: Text<'_>,
+        environment: Text<'_>,
+        owner_team: Text<'_>,
+        auto_reconcile: crate::args::Flag,
+        status: Text<'_>,
+        cohesion: Uint<u32>,
+        in_sync: Uint<u64>,
+        total: Uint<u64>,
+        desired_snapshot: Option<Text<'_>>,
+        desired_revision: Uint<u32>,
+        desired_hash: Option<Text<'_>>,
+        root_causes: &Bound<'_, PyDict>,
+        root_cause_examples: &Bound<'_, PyDict>,
+        revisions: &Bound<'_, PyDict>,
+    ) -> PyResult<Self> {
+        let codes = sync_error_codes();
+        let mut causes = Vec::with_capacity(root_causes.len());
+        for (code, nodes) in root_causes {
+            let code = label(py, "a root cause", crate::args::text(code.as_borrowed(), "a str")?.0, &codes)?;
+            let example = match root_cause_examples.get_item(code)? {
+                Some(e) if !e.is_none() => Some(crate::args::text(e.as_borrowed(), "a node id")?.0.to_owned()),
+                _ => None,
+            };
+            causes.push((code, crate::args::uint::<u64>(&nodes, "a node count")?, example));
+        }
+        let mut counts = Vec::with_capacity(revisions.len());
+        for (revision, nodes) in revisions {
+            counts.push((
+                crate::args::uint::<u32>(&revision, "a revision")?,
+                crate::args::uint::<u64>(&nodes, "a node count")?,
+            ));
+        }
+        let cohesion = u8::try_from(cohesion.0)
+            .ok()
+            .filter(|c| *c <= 100)
+            .ok_or_else(|| error::invalid(py, format!("cohesion must be from 0 to 100, got {}", cohesion.0)))?;
+        Ok(PyClusterView {
+            id: id.0.to_owned(),
+            workspace: workspace.0.to_owned(),
+            environment: label(py, "environment", environment.0, &environments())?,
+            owner_team: owner_team.0.to_owned(),
+            auto_reconcile: auto_reconcile.0,
+            status: label(py, "status", status.0, &cluster_statuses())?,
+            cohesion,
+            in_sync: in_sync.0,
+            total: total.0,
+            desired_snapshot: owned(desired_snapshot),
+            desired_revision: desired_revision.0,
+            desired_hash: owned(desired_hash),
+            revisions: counts,
+            root_causes: causes,
+        })
+    }
+
     /// Divergent nodes by root cause: sync-error code -> node count, most first.
     #[getter]
     fn root_causes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -157,21 +374,111 @@ impl PyClusterView {
         Ok(out)
     }
 
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let c = slf.get();
+        let args = PyTuple::new(
+            py,
+            [
+                c.id.clone().into_pyobject(py)?.into_any(),
+                c.workspace.clone().into_pyobject(py)?.into_any(),
+                c.environment.into_pyobject(py)?.into_any(),
+                c.owner_team.clone().into_pyobject(py)?.into_any(),
+                c.auto_reconcile.into_pyobject(py)?.to_owned().into_any(),
+                c.status.into_pyobject(py)?.into_any(),
+                c.cohesion.into_pyobject(py)?.into_any(),
+                c.in_sync.into_pyobject(py)?.into_any(),
+                c.total.into_pyobject(py)?.into_any(),
+                c.desired_snapshot.clone().into_pyobject(py)?.into_any(),
+                c.desired_revision.into_pyobject(py)?.into_any(),
+                c.desired_hash.clone().into_pyobject(py)?.into_any(),
+                c.root_causes(py)?.into_any(),
+                c.root_cause_examples(py)?.into_any(),
+                c.revisions(py)?.into_any(),
+            ],
+        )?;
+        reduce(slf.as_any(), args)
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
+    /// The fields as a dict (the three mappings as dicts of their own).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("id", &self.id)?;
+        d.set_item("workspace", &self.workspace)?;
+        d.set_item("environment", self.environment)?;
+        d.set_item("owner_team", &self.owner_team)?;
+        d.set_item("auto_reconcile", self.auto_reconcile)?;
+        d.set_item("status", self.status)?;
+        d.set_item("cohesion", self.cohesion)?;
+        d.set_item("in_sync", self.in_sync)?;
+        d.set_item("total", self.total)?;
+        d.set_item("desired_snapshot", &self.desired_snapshot)?;
+        d.set_item("desired_revision", self.desired_revision)?;
+        d.set_item("desired_hash", &self.desired_hash)?;
+        d.set_item("root_causes", self.root_causes(py)?)?;
+        d.set_item("root_cause_examples", self.root_cause_examples(py)?)?;
+        d.set_item("revisions", self.revisions(py)?)?;
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
+        let causes: Vec<String> = self.root_causes.iter().map(|(code, n, _)| format!("{:?}: {n}", Q(code))).collect();
         format!(
-            "ClusterView(id={:?}, status={:?}, cohesion={}, in_sync={}, total={}, desired_snapshot={})",
-            self.id,
-            self.status,
+            "ClusterView(id={:?}, workspace={:?}, environment={:?}, status={:?}, cohesion={}, in_sync={}, total={}, \
+             desired_snapshot={}, root_causes={{{}}})",
+            Q(&self.id),
+            Q(&self.workspace),
+            Q(self.environment),
+            Q(self.status),
             self.cohesion,
             self.in_sync,
             self.total,
-            py_optional(self.desired_snapshot.as_deref())
+            py_optional(self.desired_snapshot.as_deref()),
+            causes.join(", ")
         )
     }
 }
 
+fn node_statuses() -> [&'static str; 4] {
+    [
+        NodeStatus::Ready.as_str(),
+        NodeStatus::Starting.as_str(),
+        NodeStatus::Error.as_str(),
+        NodeStatus::Divergent.as_str(),
+    ]
+}
+fn healths() -> [&'static str; 4] {
+    [Health::Connected.as_str(), Health::Stale.as_str(), Health::Dormant.as_str(), Health::Never.as_str()]
+}
+fn process_healths() -> [&'static str; 3] {
+    [ProcessHealth::Healthy.as_str(), ProcessHealth::Degraded.as_str(), ProcessHealth::Offline.as_str()]
+}
+fn process_statuses() -> [&'static str; 3] {
+    [ProcessStatus::Ready.as_str(), ProcessStatus::Starting.as_str(), ProcessStatus::Error.as_str()]
+}
+fn config_statuses() -> [&'static str; 2] {
+    [ConfigStatus::InSync.as_str(), ConfigStatus::Divergent.as_str()]
+}
+fn drifts() -> [&'static str; 4] {
+    [
+        DriftStatus::Aligned.as_str(),
+        DriftStatus::NeedsReconcile.as_str(),
+        DriftStatus::UpgradeRequired.as_str(),
+        DriftStatus::AwaitingSync.as_str(),
+    ]
+}
+
 /// One node's authority, execution and health at one moment: `NodeView` in Python.
-#[pyclass(module = "fleetgov._native", name = "NodeView", frozen, get_all)]
+#[pyclass(module = "fleetgov._native", name = "NodeView", frozen, eq, get_all, skip_from_py_object)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct PyNodeView {
     id: String,
     cluster: String,
@@ -228,22 +535,163 @@ impl From<fleetgov::NodeView> for PyNodeView {
     }
 }
 
+/// The attribute names of `NodeView`, in order: its constructor's
+/// parameters, `to_dict()`'s keys and `__reduce__`'s arguments.
+macro_rules! node_fields {
+    ($mac:ident) => {
+        $mac!(
+            id,
+            cluster,
+            status,
+            health,
+            process_health,
+            process_status,
+            config_status,
+            drift,
+            desired_snapshot,
+            desired_hash,
+            applied_snapshot,
+            applied_hash,
+            last_heartbeat_ms,
+            last_sync_error,
+            sync_error_code,
+            reconcile_reason,
+            runtime_version,
+            cpu,
+            memory,
+            tps,
+            heap,
+            heap_trend,
+            hot_swap_errors
+        )
+    };
+}
+
 #[pymethods]
 impl PyNodeView {
+    #[new]
+    #[pyo3(signature = (
+        id, cluster, status, health, process_health, process_status, config_status, drift, desired_snapshot,
+        desired_hash, applied_snapshot, applied_hash, last_heartbeat_ms, last_sync_error, sync_error_code,
+        reconcile_reason, runtime_version, cpu, memory, tps, heap, heap_trend, hot_swap_errors,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        id: Text<'_>,
+        cluster: Text<'_>,
+        status: Text<'_>,
+        health: Text<'_>,
+        process_health: Text<'_>,
+        process_status: Option<Text<'_>>,
+        config_status: Text<'_>,
+        drift: Text<'_>,
+        desired_snapshot: Option<Text<'_>>,
+        desired_hash: Option<Text<'_>>,
+        applied_snapshot: Option<Text<'_>>,
+        applied_hash: Option<Text<'_>>,
+        last_heartbeat_ms: Option<Uint<u64>>,
+        last_sync_error: Option<Text<'_>>,
+        sync_error_code: Option<Text<'_>>,
+        reconcile_reason: Option<Text<'_>>,
+        runtime_version: Option<Text<'_>>,
+        cpu: Metric,
+        memory: Metric,
+        tps: Metric,
+        heap: Metric,
+        heap_trend: Metric,
+        hot_swap_errors: Uint<u32>,
+    ) -> PyResult<Self> {
+        Ok(PyNodeView {
+            id: id.0.to_owned(),
+            cluster: cluster.0.to_owned(),
+            status: label(py, "status", status.0, &node_statuses())?,
+            health: label(py, "health", health.0, &healths())?,
+            process_health: label(py, "process_health", process_health.0, &process_healths())?,
+            process_status: optional_label(py, "process_status", process_status, &process_statuses())?,
+            config_status: label(py, "config_status", config_status.0, &config_statuses())?,
+            drift: label(py, "drift", drift.0, &drifts())?,
+            desired_snapshot: owned(desired_snapshot),
+            desired_hash: owned(desired_hash),
+            applied_snapshot: owned(applied_snapshot),
+            applied_hash: owned(applied_hash),
+            last_heartbeat_ms: last_heartbeat_ms.map(|t| t.0),
+            last_sync_error: owned(last_sync_error),
+            sync_error_code: optional_label(py, "sync_error_code", sync_error_code, &sync_error_codes())?,
+            reconcile_reason: owned(reconcile_reason),
+            runtime_version: owned(runtime_version),
+            cpu: cpu.0,
+            memory: memory.0,
+            tps: tps.0,
+            heap: heap.0,
+            heap_trend: heap_trend.0,
+            hot_swap_errors: hot_swap_errors.0,
+        })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let (py, n) = (slf.py(), slf.get());
+        macro_rules! values {
+            ($($f:ident),*) => { [$(n.$f.clone().into_pyobject(py)?.into_any()),*] };
+        }
+        reduce(slf.as_any(), PyTuple::new(py, node_fields!(values))?)
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
+    /// The fields as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        macro_rules! set {
+            ($($f:ident),*) => { $(d.set_item(stringify!($f), &self.$f)?;)* };
+        }
+        node_fields!(set);
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         format!(
-            "NodeView(id={:?}, cluster={:?}, health={:?}, config_status={:?}, drift={:?}, applied_snapshot={})",
-            self.id,
-            self.cluster,
-            self.health,
-            self.config_status,
-            self.drift,
-            py_optional(self.applied_snapshot.as_deref())
+            "NodeView(id={:?}, cluster={:?}, status={:?}, health={:?}, config_status={:?}, drift={:?}, \
+             applied_snapshot={}, last_heartbeat_ms={}, sync_error_code={})",
+            Q(&self.id),
+            Q(&self.cluster),
+            Q(self.status),
+            Q(self.health),
+            Q(self.config_status),
+            Q(self.drift),
+            py_optional(self.applied_snapshot.as_deref()),
+            self.last_heartbeat_ms.map_or_else(|| "None".to_owned(), |t| t.to_string()),
+            py_optional(self.sync_error_code),
         )
     }
 }
 
 /// `None` or the quoted string, as a Python repr shows an optional string.
 fn py_optional(value: Option<&str>) -> String {
-    value.map_or_else(|| "None".to_owned(), |v| format!("{v:?}"))
+    value.map_or_else(|| "None".to_owned(), |v| format!("{:?}", Q(v)))
+}
+
+/// Text that formats (with `{:?}`) as Python's `repr` of a `str` does for
+/// ordinary text: in single quotes, with backslashes and quotes escaped.
+struct Q<'a>(&'a str);
+
+impl std::fmt::Debug for Q<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("'")?;
+        for c in self.0.chars() {
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '\'' => f.write_str("\\'")?,
+                c if c.is_control() => write!(f, "{}", c.escape_unicode())?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("'")
+    }
 }

@@ -3,6 +3,7 @@ Arrow export of node state against per-node views."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from typing import Any
@@ -16,9 +17,10 @@ import pytest
 from model import MINUTE, T0
 
 import fleetgov
+from fleetgov.types import Environment
 from fleetgov import records
 
-CLUSTERS = {"eks-prod-us": "production", "gke-stage-eu": "staging"}
+CLUSTERS: dict[str, Environment] = {"eks-prod-us": "production", "gke-stage-eu": "staging"}
 NODES = 60
 VIEW_FIELDS = (
     "cluster", "status", "health", "process_health", "process_status", "config_status", "drift",
@@ -193,7 +195,7 @@ def test_any_buffer_of_whole_records_is_accepted_and_others_are_not() -> None:
     with pytest.raises(fleetgov.InvalidInput, match="contiguous"):
         e.ingest(np.repeat(batch, 2)[::2])
     with pytest.raises(TypeError):
-        e.ingest(12345)
+        e.ingest(12345)  # type: ignore[arg-type]
 
 
 ARROW_FORMS = {
@@ -227,6 +229,8 @@ def test_arrow_inputs_of_the_wrong_shape_are_invalid() -> None:
         e.ingest(pa.array([b"\x00" * 128, None], type=pa.binary(128)))
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 # Every column of the node table but `applied_revision` is a `NodeView` attribute.
 TABLE_FIELDS = (
     "id", "cluster", "status", "health", "process_health", "process_status", "config_status", "drift",
@@ -247,6 +251,9 @@ def assert_table_matches_views(e: fleetgov.Engine, table: pa.Table, now_ms: int)
             else:
                 want = getattr(n, k)
             got = row[k]
+            if k == "last_heartbeat_ms" and got is not None:  # a UTC timestamp column
+                assert got.tzinfo is not None
+                got = (got - EPOCH) // dt.timedelta(milliseconds=1)
             assert got == (pytest.approx(want) if isinstance(want, float) else want), (n.id, k)
 
 

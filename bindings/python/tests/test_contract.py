@@ -6,6 +6,7 @@ import pytest
 from model import MINUTE, T0
 
 import fleetgov
+from fleetgov.types import Environment
 
 BLAKE3_ABC = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
 
@@ -64,7 +65,7 @@ def test_the_issue_walkthrough(fleet: fleetgov.Engine) -> None:
 def test_the_seeds_three_clusters(engine: fleetgov.Engine) -> None:
     """HEALTHY 100 / SYNCING 75 / DIVERGENT 33, as in the seeds' demo data."""
     engine.upsert_workspace("ws-1")
-    shapes = {"eks-prod-us": ("production", 3, 3), "gke-stage-eu": ("staging", 4, 3), "azure-dev-west": ("dev", 3, 1)}
+    shapes: dict[str, tuple[Environment, int, int]] = {"eks-prod-us": ("production", 3, 3), "gke-stage-eu": ("staging", 4, 3), "azure-dev-west": ("dev", 3, 1)}
     for cid, (env, total, synced) in shapes.items():
         engine.upsert_cluster(cid, workspace="ws-1", environment=env)
         s = engine.publish(cid, cid.encode(), actor="alice", at_ms=T0)

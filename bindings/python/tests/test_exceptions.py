@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 import time
+import typing
 
 import pytest
 from model import T0
@@ -15,6 +16,7 @@ from fleetgov import exceptions
 
 BUILTIN_BASE = {
     fleetgov.InvalidInput: ValueError,
+    fleetgov.InvalidType: TypeError,
     fleetgov.NotFound: KeyError,
     fleetgov.Conflict: ValueError,
     fleetgov.FutureHeartbeat: ValueError,
@@ -30,8 +32,18 @@ BUILTIN_BASE = {
 
 
 def test_every_exported_exception_is_listed_here() -> None:
-    exported = {getattr(exceptions, name) for name in exceptions.__all__} - {fleetgov.FleetError}
-    assert exported == set(BUILTIN_BASE)
+    exported = {getattr(exceptions, name) for name in exceptions.__all__}
+    errors = {e for e in exported if isinstance(e, type) and issubclass(e, fleetgov.FleetError)}
+    assert errors - {fleetgov.FleetError} == set(BUILTIN_BASE)
+    # The one exception outside FleetError is Ctrl-C during an ingest, a KeyboardInterrupt.
+    others = {e for e in exported if isinstance(e, type)} - errors
+    assert others == {fleetgov.IngestInterrupted}
+    assert issubclass(fleetgov.IngestInterrupted, KeyboardInterrupt)
+    assert not issubclass(fleetgov.IngestInterrupted, Exception)
+
+
+def test_every_code_is_a_value_of_error_code() -> None:
+    assert set(typing.get_args(fleetgov.ErrorCode)) == {cls.code for cls in BUILTIN_BASE} | {fleetgov.FleetError.code}
 
 
 @pytest.mark.parametrize("cls", list(BUILTIN_BASE), ids=lambda c: c.__name__)
@@ -45,6 +57,9 @@ def test_hierarchy_and_codes(cls: type[fleetgov.FleetError]) -> None:
         assert cls.__bases__ == (fleetgov.FleetError,)
     assert cls.code.isupper() and cls.code != fleetgov.FleetError.code
     assert getattr(fleetgov, cls.__name__) is cls
+    if cls is fleetgov.InvalidType:  # a wrong Python type is invalid input too
+        assert fleetgov.InvalidType.__bases__ == (fleetgov.InvalidInput, TypeError)
+        assert fleetgov.InvalidType.code == "INVALID_INPUT"
 
 
 def test_the_issue_contract_bases_exactly() -> None:
@@ -56,7 +71,7 @@ def test_the_issue_contract_bases_exactly() -> None:
 
 
 def test_codes_are_distinct() -> None:
-    codes = [cls.code for cls in BUILTIN_BASE]
+    codes = [cls.code for cls in BUILTIN_BASE if cls is not fleetgov.InvalidType]
     assert len(set(codes)) == len(codes)
 
 
@@ -84,9 +99,9 @@ def test_invalid_input(fleet: fleetgov.Engine) -> None:
         with pytest.raises(fleetgov.InvalidInput):
             fleet.upsert_workspace(bad)
     with pytest.raises(ValueError, match="environment"):
-        fleet.upsert_cluster("c", workspace="ws-1", environment="moon")
+        fleet.upsert_cluster("c", workspace="ws-1", environment="moon")  # type: ignore[arg-type]
     with pytest.raises(fleetgov.InvalidInput, match="authority mode"):
-        fleet.upsert_workspace("ws-2", authority_mode="anarchy")
+        fleet.upsert_workspace("ws-2", authority_mode="anarchy")  # type: ignore[arg-type]
     with pytest.raises(fleetgov.InvalidInput, match="semver"):
         fleet.upsert_workspace("ws-2", min_runtime_version="three")
     with pytest.raises(fleetgov.InvalidInput):
@@ -158,8 +173,9 @@ def test_engine_closes_on_leaving_a_with_block() -> None:
 
 
 def test_wrong_python_types_are_type_errors(fleet: fleetgov.Engine) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(fleetgov.InvalidType, match="expected bytes or bytearray, got str 'not bytes'"):
         fleet.publish("eks-prod-us", "not bytes", actor="alice")  # type: ignore[arg-type]
+    # A call that does not match the signature stays Python's own TypeError.
     with pytest.raises(TypeError):
         fleet.heartbeat("gw-1")  # type: ignore[call-arg]
 

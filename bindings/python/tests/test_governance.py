@@ -63,7 +63,7 @@ def test_roles_are_enforced(synced: fleetgov.Engine) -> None:
     with pytest.raises(PermissionError):
         synced.force_global(workspace="ws-1", actor="bob", role="operator", reason="Emergency disaster recovery")
     with pytest.raises(fleetgov.InvalidInput, match="role"):
-        synced.force_sync(node="gw-1", actor="bob", role="overlord", reason=REASON)
+        synced.force_sync(node="gw-1", actor="bob", role="overlord", reason=REASON)  # type: ignore[arg-type]
     with pytest.raises(fleetgov.InvalidInput, match="actor"):
         synced.force_sync(node="gw-1", actor=" ", role="admin", reason=REASON)
     assert beat(synced, "gw-1", T0 + 1) is None
@@ -133,10 +133,13 @@ def test_a_tampered_log_names_the_first_bad_record(tmp_path: Path) -> None:
 
 
 def test_audit_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(fleetgov.NotFound):
+    # A file or directory that is not there is an OSError, as open() raises.
+    with pytest.raises(fleetgov.StorageError, match="missing.log: no such file") as missing:
         fleetgov.verify_audit_file(tmp_path / "missing.log")
-    with pytest.raises(fleetgov.NotFound):
+    assert isinstance(missing.value, OSError) and not isinstance(missing.value, KeyError)
+    with pytest.raises(fleetgov.StorageError, match="directory does not exist") as no_dir:
         fleetgov.Engine(audit_path=tmp_path / "no-such-dir" / "audit.log")
+    assert isinstance(no_dir.value, OSError) and no_dir.value.code == "IO"
     with pytest.raises(fleetgov.StorageError) as info:
         fleetgov.Engine(audit_path=tmp_path)  # a directory
     assert isinstance(info.value, OSError) and info.value.code == "IO"

@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from model import DORMANT_AFTER_MS, MINUTE, STALE_AFTER_MS, T0, Model
 
 import fleetgov
+from fleetgov.types import AuditRecord
 
 NODES = [f"gw-{i}" for i in range(6)]
 CLUSTERS = ["eks-prod-us", "gke-stage-eu", "azure-dev-west"]
@@ -161,7 +162,7 @@ class FleetMachine(RuleBasedStateMachine):
         target = {"node": dict(node=node), "cluster": dict(cluster=cid), "global": dict(workspace=ws)}[scope]
         self.model.force(**target)
 
-    def request_force(self, scope: str, node: str, cid: str, ws: str, call: dict[str, Any]) -> dict[str, Any]:
+    def request_force(self, scope: str, node: str, cid: str, ws: str, call: dict[str, Any]) -> AuditRecord:
         if scope == "node":
             return self.engine.force_sync(node=node, **call)
         if scope == "cluster":

@@ -22,7 +22,9 @@ Every call into the engine runs with the GIL released; every error is a
 
 from __future__ import annotations
 
+from fleetgov import types
 from fleetgov._native import (
+    AuditTable,
     BatchResult,
     ClusterView,
     Directive,
@@ -38,10 +40,13 @@ from fleetgov.exceptions import (
     AuditTampered,
     Conflict,
     EngineClosed,
+    ErrorCode,
     FleetError,
     FutureHeartbeat,
+    IngestInterrupted,
     InternalError,
     InvalidInput,
+    InvalidType,
     JustificationRequired,
     NotFound,
     PermissionDenied,
@@ -51,6 +56,7 @@ from fleetgov.exceptions import (
 )
 
 __all__ = [
+    "AuditTable",
     "AuditTampered",
     "BatchResult",
     "ClusterView",
@@ -58,10 +64,13 @@ __all__ = [
     "Directive",
     "Engine",
     "EngineClosed",
+    "ErrorCode",
     "FleetError",
     "FutureHeartbeat",
+    "IngestInterrupted",
     "InternalError",
     "InvalidInput",
+    "InvalidType",
     "JustificationRequired",
     "NodeView",
     "NodesTable",
@@ -73,5 +82,6 @@ __all__ = [
     "StorageError",
     "__version__",
     "pack_version",
+    "types",
     "verify_audit_file",
 ]

@@ -1,12 +1,35 @@
 """Type stubs of the native module; `fleetgov` re-exports everything public."""
 
+from typing_extensions import Buffer
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal, Self, final
+from typing import Any, Protocol, Self, final
 
+from fleetgov.types import (
+    AuditRecord,
+    AuthorityMode,
+    ClusterStatus,
+    ClusterViewDict,
+    ConfigStatus,
+    DirectiveDict,
+    DirectiveKind,
+    Drift,
+    Environment,
+    EnvironmentName,
+    FleetInventory,
+    Health,
+    NodeStatus,
+    NodeViewDict,
+    ProcessHealth,
+    ProcessStatus,
+    Role,
+    SnapshotDict,
+    SyncErrorCode,
+)
 
 __version__: str
 __all__ = [
+    "AuditTable",
     "BatchResult",
     "ClusterView",
     "Directive",
@@ -20,6 +43,7 @@ __all__ = [
     "Snapshot",
     "__version__",
     "_boundary_self_test",
+    "_set_ingest_chunk",
     "pack_version",
     "verify_audit_file",
 ]
@@ -29,19 +53,44 @@ RECORD_VERSION: int
 OUTCOME_SIZE: int
 SYNC_ERROR_CODES: dict[str, int]
 
-_ClusterStatus = Literal["HEALTHY", "SYNCING", "DIVERGENT"]
-_Health = Literal["connected", "stale", "dormant", "never"]
-_ConfigStatus = Literal["IN_SYNC", "DIVERGENT"]
-_Drift = Literal["aligned", "needs_reconcile", "upgrade_required", "awaiting_sync"]
-_ProcessHealth = Literal["Healthy", "Degraded", "Offline"]
-_ProcessStatus = Literal["ready", "starting", "error"]
-_NodeStatus = Literal["Ready", "Starting", "Error", "Divergent"]
-_EnvironmentName = Literal["PRODUCTION", "STAGING", "DEVELOPMENT"]
+class _ArrowArray(Protocol):
+    """An Arrow array (pyarrow.Array, ...): the Arrow PyCapsule array interface."""
+
+    def __arrow_c_array__(self, requested_schema: object | None = None, /) -> tuple[object, object]: ...
+
+class _ArrowStream(Protocol):
+    """An Arrow stream (pyarrow.Table, ChunkedArray, RecordBatchReader, ...)."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None, /) -> object: ...
+
+class _NumPyArray(Protocol):
+    """A NumPy array (typed apart from `Buffer`, which NumPy's stubs declare from Python 3.12 on)."""
+
+    @property
+    def __array_interface__(self) -> dict[str, Any]: ...
+
+#: What `Engine.ingest` reads: a buffer of 128-byte records (a NumPy array of
+#: `fleetgov.records.RECORD_DTYPE`, bytes, ...) or Arrow data of fixed_size_binary(128).
+_RecordBatch = Buffer | _NumPyArray | _ArrowArray | _ArrowStream
 
 @final
 class Snapshot:
-    """A published snapshot: a versioned pointer to content-addressed configuration."""
+    """A published snapshot: a versioned pointer to content-addressed configuration.
 
+    A frozen value: equal and hashable by its fields, picklable; `copy` and
+    `deepcopy` return it unchanged.
+    """
+
+    def __new__(
+        cls,
+        id: str,
+        cluster: str,
+        revision: int,
+        hash: str,
+        author: str,
+        published_at_ms: int,
+        size_bytes: int,
+    ) -> Self: ...
     @property
     def id(self) -> str: ...
     @property
@@ -57,40 +106,67 @@ class Snapshot:
     def published_at_ms(self) -> int: ...
     @property
     def size_bytes(self) -> int: ...
+    def to_dict(self) -> SnapshotDict: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[str, str, int, str, str, int, int]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @final
 class Directive:
     """The engine's answer to a heartbeat: pull `snapshot`, whose hash is `hash`."""
 
+    def __new__(cls, kind: DirectiveKind, snapshot: str, revision: int, hash: str) -> Self: ...
     @property
-    def kind(self) -> Literal["reconcile", "force_sync"]: ...
+    def kind(self) -> DirectiveKind: ...
     @property
     def snapshot(self) -> str: ...
     @property
     def revision(self) -> int: ...
     @property
     def hash(self) -> str: ...
+    def to_dict(self) -> DirectiveDict: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[str, str, int, str]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @final
 class ClusterView:
-    """A cluster's authority and execution at one moment."""
+    """A cluster's authority and execution at one moment (a frozen value)."""
 
+    def __new__(
+        cls,
+        id: str,
+        workspace: str,
+        environment: EnvironmentName,
+        owner_team: str,
+        auto_reconcile: bool,
+        status: ClusterStatus,
+        cohesion: int,
+        in_sync: int,
+        total: int,
+        desired_snapshot: str | None,
+        desired_revision: int,
+        desired_hash: str | None,
+        root_causes: dict[str, int],
+        root_cause_examples: dict[str, str | None],
+        revisions: dict[int, int],
+    ) -> Self: ...
     @property
     def id(self) -> str: ...
     @property
     def workspace(self) -> str: ...
     @property
-    def environment(self) -> _EnvironmentName: ...
+    def environment(self) -> EnvironmentName: ...
     @property
     def owner_team(self) -> str: ...
     @property
     def auto_reconcile(self) -> bool: ...
     @property
-    def status(self) -> _ClusterStatus: ...
+    def status(self) -> ClusterStatus: ...
     @property
     def cohesion(self) -> int:
         """round(100 * in_sync / total), half up; 100 for an empty cluster."""
@@ -112,27 +188,58 @@ class ClusterView:
     @property
     def revisions(self) -> dict[int, int]:
         """Applied revision -> node count (0: none of this cluster's, or a bad hash)."""
+    def to_dict(self) -> ClusterViewDict: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[object, ...]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @final
 class NodeView:
-    """One node's authority, execution and health at one moment."""
+    """One node's authority, execution and health at one moment (a frozen value)."""
 
+    def __new__(
+        cls,
+        id: str,
+        cluster: str,
+        status: NodeStatus,
+        health: Health,
+        process_health: ProcessHealth,
+        process_status: ProcessStatus | None,
+        config_status: ConfigStatus,
+        drift: Drift,
+        desired_snapshot: str | None,
+        desired_hash: str | None,
+        applied_snapshot: str | None,
+        applied_hash: str | None,
+        last_heartbeat_ms: int | None,
+        last_sync_error: str | None,
+        sync_error_code: SyncErrorCode | None,
+        reconcile_reason: str | None,
+        runtime_version: str | None,
+        cpu: float,
+        memory: float,
+        tps: float,
+        heap: float,
+        heap_trend: float,
+        hot_swap_errors: int,
+    ) -> Self: ...
     @property
     def id(self) -> str: ...
     @property
     def cluster(self) -> str: ...
     @property
-    def status(self) -> _NodeStatus: ...
+    def status(self) -> NodeStatus: ...
     @property
-    def health(self) -> _Health: ...
+    def health(self) -> Health: ...
     @property
-    def process_health(self) -> _ProcessHealth: ...
+    def process_health(self) -> ProcessHealth: ...
     @property
-    def process_status(self) -> _ProcessStatus | None: ...
+    def process_status(self) -> ProcessStatus | None: ...
     @property
-    def config_status(self) -> _ConfigStatus: ...
+    def config_status(self) -> ConfigStatus: ...
     @property
-    def drift(self) -> _Drift: ...
+    def drift(self) -> Drift: ...
     @property
     def desired_snapshot(self) -> str | None: ...
     @property
@@ -147,7 +254,7 @@ class NodeView:
     def last_sync_error(self) -> str | None:
         """`CODE: detail`, e.g. `RELOAD_FAILURE: Incompatible Filter Signature`."""
     @property
-    def sync_error_code(self) -> str | None: ...
+    def sync_error_code(self) -> SyncErrorCode | None: ...
     @property
     def reconcile_reason(self) -> str | None: ...
     @property
@@ -164,10 +271,15 @@ class NodeView:
     def heap_trend(self) -> float: ...
     @property
     def hot_swap_errors(self) -> int: ...
+    def to_dict(self) -> NodeViewDict: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[object, ...]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @final
 class BatchResult:
-    """What `Engine.ingest` did: counts and one 40-byte outcome per record."""
+    """What `Engine.ingest` did: counts and one 40-byte outcome per record applied."""
 
     @property
     def accepted(self) -> int: ...
@@ -191,6 +303,17 @@ class NodesTable:
     def __len__(self) -> int: ...
 
 @final
+class AuditTable:
+    """The audit log, one row per record, exported through the Arrow PyCapsule interface."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+    @property
+    def num_rows(self) -> int: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+
+@final
 class Engine:
     """The fleet-governance engine, safe to share between Python threads.
 
@@ -201,17 +324,21 @@ class Engine:
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
-    def __enter__(self) -> Self: ...
+    def __enter__(self) -> Self:
+        """Enters a `with` block; raises `EngineClosed` on a closed engine."""
     def __exit__(
         self,
-        *_exc: type[BaseException] | BaseException | TracebackType | None,
-    ) -> bool: ...
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
     def upsert_workspace(
         self,
         id: str,
         /,
         *,
-        authority_mode: Literal["authoritative", "tighten_only", "dev_override"] | str = "authoritative",
+        authority_mode: AuthorityMode = "authoritative",
         min_runtime_version: str = "3.4.0",
     ) -> None: ...
     def upsert_cluster(
@@ -220,7 +347,7 @@ class Engine:
         /,
         *,
         workspace: str,
-        environment: Literal["production", "staging", "development"] | str,
+        environment: Environment,
         owner_team: str = "",
         auto_reconcile: bool = False,
     ) -> None: ...
@@ -230,13 +357,14 @@ class Engine:
     def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
         """Enrolls `node` in `cluster`; returns its handle for binary records."""
     def node_handle(self, node: str, /) -> int: ...
-    def ingest(self, batch: object, /) -> BatchResult:
+    def ingest(self, batch: _RecordBatch, /) -> BatchResult:
         """Applies a batch of 128-byte heartbeat records in one call: a NumPy
         array of `fleetgov.records.RECORD_DTYPE`, any C-contiguous buffer, or
         an Arrow array / stream of fixed_size_binary(128). The batch is read
         in place with the GIL released: do not write to it from another thread
         during the call. A malformed record fails the whole batch (InvalidInput)
-        with nothing applied."""
+        with nothing applied. Ctrl-C between two chunks of a large batch raises
+        `fleetgov.IngestInterrupted` carrying the result of the records applied."""
     def nodes_table(self, *, now_ms: int | None = None) -> NodesTable: ...
     def heartbeat(
         self,
@@ -247,7 +375,7 @@ class Engine:
         at_ms: int | None = None,
         applied_snapshot: str | None = None,
         applied_hash: str | None = None,
-        process_status: _ProcessStatus | str = "ready",
+        process_status: ProcessStatus = "ready",
         cpu: float = 0.0,
         memory: float = 0.0,
         tps: float = 0.0,
@@ -264,32 +392,37 @@ class Engine:
     def snapshot(self, id: str, /) -> Snapshot: ...
     def desired(self, cluster: str, /) -> Snapshot | None: ...
     def artifact(self, hash: str, /) -> bytes: ...
-    def fleet(self, workspace: str, /, *, now_ms: int | None = None) -> dict[str, Any]: ...
+    def fleet(self, workspace: str, /, *, now_ms: int | None = None) -> FleetInventory: ...
     def force_sync(
         self,
         *,
         node: str | None = None,
         cluster: str | None = None,
         actor: str,
-        role: Literal["viewer", "operator", "admin"] | str,
+        role: Role,
         reason: str,
         at_ms: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AuditRecord:
         """Forces one node or one cluster to resync; returns the audit record."""
     def force_global(
         self,
         *,
         workspace: str | None = None,
         actor: str,
-        role: Literal["viewer", "operator", "admin"] | str,
+        role: Role,
         reason: str,
         at_ms: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AuditRecord:
         """Global overwrite of a workspace (or the whole fleet); admin only."""
-    def audit(self) -> list[dict[str, Any]]: ...
+    def audit(self) -> list[AuditRecord]: ...
+    def audit_table(self) -> AuditTable:
+        """The audit log as Arrow: seq, time (timestamp[ms, UTC]), actor, role,
+        action, target, justification, event (JSON text), config (bytes of a
+        publish), payload_hash, prev_hash."""
     def verify_audit(self) -> str: ...
     def checkpoint(self) -> str: ...
 
 def _boundary_self_test(message: str) -> None: ...
+def _set_ingest_chunk(records: int, /) -> int: ...
 def pack_version(version: str, /) -> int: ...
 def verify_audit_file(path: str | PathLike[str], /) -> str: ...

@@ -17,14 +17,22 @@ built-in exception a Python user would catch for the same trouble, so
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from fleetgov._native import BatchResult
+
 __all__ = [
     "AuditTampered",
     "Conflict",
     "EngineClosed",
+    "ErrorCode",
     "FleetError",
     "FutureHeartbeat",
+    "IngestInterrupted",
     "InternalError",
     "InvalidInput",
+    "InvalidType",
     "JustificationRequired",
     "NotFound",
     "PermissionDenied",
@@ -34,11 +42,29 @@ __all__ = [
 ]
 
 
+#: Every value of :attr:`FleetError.code`.
+ErrorCode = Literal[
+    "FLEET_ERROR",
+    "INVALID_INPUT",
+    "NOT_FOUND",
+    "CONFLICT",
+    "STALE_HEARTBEAT",
+    "FUTURE_HEARTBEAT",
+    "JUSTIFICATION_REQUIRED",
+    "PERMISSION_DENIED",
+    "AUDIT_TAMPERED",
+    "IO",
+    "RELOAD_FAILED",
+    "ENGINE_CLOSED",
+    "INTERNAL",
+]
+
+
 class FleetError(Exception):
     """Base class of every error fleetgov raises."""
 
     #: The engine's error kind, e.g. ``"NOT_FOUND"``.
-    code: str = "FLEET_ERROR"
+    code: ErrorCode = "FLEET_ERROR"
 
     def __str__(self) -> str:
         # KeyError would quote the message; every fleetgov error reads the same.
@@ -49,6 +75,14 @@ class InvalidInput(FleetError, ValueError):
     """An argument is malformed: blank id, bad hash, bad version, NaN metric, bad record."""
 
     code = "INVALID_INPUT"
+
+
+class InvalidType(InvalidInput, TypeError):
+    """An argument of the wrong Python type, e.g. a float where a node id (str) goes.
+
+    It is an :class:`InvalidInput` (code ``INVALID_INPUT``) and a ``TypeError``;
+    the traceback's note names the argument.
+    """
 
 
 class NotFound(FleetError, KeyError):
@@ -119,3 +153,21 @@ class InternalError(FleetError, RuntimeError):
     """A bug in fleetgov (a Rust panic, caught at the boundary). Please report it."""
 
     code = "INTERNAL"
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during :meth:`fleetgov.Engine.ingest` of a large batch.
+
+    The batch is applied in chunks and the signal is noticed between two of
+    them: :attr:`result` is the :class:`fleetgov.BatchResult` of the records
+    applied before it, the first ``len(result)`` of the batch; the rest were
+    not applied. Being a ``KeyboardInterrupt``, it is not caught by
+    ``except Exception`` and ends a script as Ctrl-C does.
+    """
+
+    def __init__(self, message: str, result: BatchResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self) -> tuple[type[IngestInterrupted], tuple[str, BatchResult]]:
+        return (type(self), (str(self), self.result))

@@ -1,0 +1,230 @@
+"""The types of fleetgov's arguments and dict results, for type checkers.
+
+The ``Literal`` aliases list every value an argument accepts (the engine
+also accepts them in any letter case); the ``TypedDict`` classes describe
+the dicts :meth:`fleetgov.Engine.fleet`, :meth:`fleetgov.Engine.audit`,
+:meth:`fleetgov.Engine.force_sync` and the ``to_dict()`` methods return.
+
+>>> import fleetgov
+>>> from fleetgov.types import FleetInventory
+>>> e = fleetgov.Engine()
+>>> e.upsert_workspace("ws-1")
+>>> inventory: FleetInventory = e.fleet("ws-1", now_ms=0)
+>>> inventory["summary"]["total"]
+0
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+__all__ = [
+    "AuditAction",
+    "AuditRecord",
+    "AuthorityMode",
+    "ClusterStatus",
+    "ClusterViewDict",
+    "ConfigStatus",
+    "DesiredCluster",
+    "DesiredState",
+    "DirectiveDict",
+    "DirectiveKind",
+    "Drift",
+    "Environment",
+    "EnvironmentName",
+    "FleetInventory",
+    "FleetSummary",
+    "Health",
+    "NodeStatus",
+    "NodeViewDict",
+    "ProcessHealth",
+    "ProcessStatus",
+    "Role",
+    "Runtime",
+    "SnapshotDict",
+    "SyncErrorCode",
+]
+
+# ---- argument values --------------------------------------------------------
+
+#: A cluster's environment, as ``upsert_cluster(environment=...)`` takes it.
+Environment = Literal["production", "staging", "development", "prod", "stage", "dev"]
+#: A workspace's authority mode.
+AuthorityMode = Literal["authoritative", "tighten_only", "dev_override"]
+#: The role an override is made in.
+Role = Literal["viewer", "operator", "admin"]
+#: What a node's process reports.
+ProcessStatus = Literal["ready", "starting", "error"]
+
+# ---- result values ----------------------------------------------------------
+
+#: A cluster's environment, as views report it.
+EnvironmentName = Literal["PRODUCTION", "STAGING", "DEVELOPMENT"]
+ClusterStatus = Literal["HEALTHY", "SYNCING", "DIVERGENT"]
+Health = Literal["connected", "stale", "dormant", "never"]
+ConfigStatus = Literal["IN_SYNC", "DIVERGENT"]
+Drift = Literal["aligned", "needs_reconcile", "upgrade_required", "awaiting_sync"]
+ProcessHealth = Literal["Healthy", "Degraded", "Offline"]
+NodeStatus = Literal["Ready", "Starting", "Error", "Divergent"]
+DirectiveKind = Literal["reconcile", "force_sync"]
+SyncErrorCode = Literal[
+    "RELOAD_FAILURE",
+    "HASH_MISMATCH",
+    "FETCH_TIMEOUT",
+    "NATS_TIMEOUT",
+    "MEMORY_PRESSURE",
+    "JVM_MEMORY_PRESSURE",
+    "INCOMPATIBLE_VERSION",
+    "VALIDATION_FAILED",
+    "JVM_RELOAD_FAILED",
+    "OTHER",
+]
+AuditAction = Literal[
+    "publish",
+    "upsert_workspace",
+    "upsert_cluster",
+    "force_sync_node",
+    "force_sync_cluster",
+    "global_overwrite",
+    "auto_reconcile",
+    "upsert_policy",
+    "remove_policy",
+]
+
+
+class AuditRecord(TypedDict):
+    """One audit record (``Engine.audit()``, ``force_sync``, ``force_global``)."""
+
+    seq: int
+    timeMs: int
+    actor: str
+    role: Role
+    action: AuditAction
+    target: str
+    justification: str
+    #: The event as one line of JSON, then (for a publish) a newline and the configuration bytes.
+    payload: bytes
+    payloadHash: str
+    prevHash: str
+
+
+class Runtime(TypedDict):
+    """One enrolled node in :class:`FleetInventory`."""
+
+    id: str
+    cluster: str
+    health: Health
+    version: str | None
+    drift: Drift
+    appliedSnapshot: str | None
+    appliedHash: str | None
+    lastHeartbeat: int | None
+    lastSyncError: str | None
+
+
+class FleetSummary(TypedDict):
+    """Counts over a workspace's nodes."""
+
+    total: int
+    active: int
+    stale: int
+    dormant: int
+    never: int
+    upgradeRequired: int
+    needsReconcile: int
+    aligned: int
+    awaitingSync: int
+
+
+class DesiredCluster(TypedDict):
+    """One cluster's desired snapshot (``None`` / 0 before the first publish)."""
+
+    cluster: str
+    snapshot: str | None
+    revision: int
+    hash: str | None
+
+
+class DesiredState(TypedDict):
+    """What a workspace's nodes should run."""
+
+    policyMode: AuthorityMode
+    minRuntimeVersion: str
+    clusters: list[DesiredCluster]
+
+
+class FleetInventory(TypedDict):
+    """``Engine.fleet(workspace)``."""
+
+    runtimes: list[Runtime]
+    summary: FleetSummary
+    desiredState: DesiredState
+
+
+class SnapshotDict(TypedDict):
+    """``Snapshot.to_dict()``."""
+
+    id: str
+    cluster: str
+    revision: int
+    hash: str
+    author: str
+    published_at_ms: int
+    size_bytes: int
+
+
+class DirectiveDict(TypedDict):
+    """``Directive.to_dict()``."""
+
+    kind: DirectiveKind
+    snapshot: str
+    revision: int
+    hash: str
+
+
+class ClusterViewDict(TypedDict):
+    """``ClusterView.to_dict()``."""
+
+    id: str
+    workspace: str
+    environment: EnvironmentName
+    owner_team: str
+    auto_reconcile: bool
+    status: ClusterStatus
+    cohesion: int
+    in_sync: int
+    total: int
+    desired_snapshot: str | None
+    desired_revision: int
+    desired_hash: str | None
+    root_causes: dict[str, int]
+    root_cause_examples: dict[str, str | None]
+    revisions: dict[int, int]
+
+
+class NodeViewDict(TypedDict):
+    """``NodeView.to_dict()``."""
+
+    id: str
+    cluster: str
+    status: NodeStatus
+    health: Health
+    process_health: ProcessHealth
+    process_status: ProcessStatus | None
+    config_status: ConfigStatus
+    drift: Drift
+    desired_snapshot: str | None
+    desired_hash: str | None
+    applied_snapshot: str | None
+    applied_hash: str | None
+    last_heartbeat_ms: int | None
+    last_sync_error: str | None
+    sync_error_code: SyncErrorCode | None
+    reconcile_reason: str | None
+    runtime_version: str | None
+    cpu: float
+    memory: float
+    tps: float
+    heap: float
+    heap_trend: float
+    hot_swap_errors: int
