@@ -6,13 +6,14 @@
 //! `r` (bucket 0: nothing verified yet), so the in-sync count is simply
 //! `histogram[desired]` and publishing a new snapshot is O(1).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::chunked::Chunked;
 use crate::cluster::ClusterSpec;
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 use crate::snapshot::Snapshot;
 use crate::sync_error::SyncErrorCode;
 
@@ -290,5 +291,54 @@ impl ClusterState {
     /// Runs `f` over the member slots without copying them.
     pub(crate) fn with_members<R>(&self, f: impl FnOnce(&[u32]) -> R) -> R {
         f(&self.members.read())
+    }
+}
+
+/// loom model of the counter moves (see `crate::sync`).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::*;
+    use crate::cluster::Environment;
+    use crate::hash::ContentHash;
+
+    /// Two nodes of one cluster verify revision 1 at once while a reader
+    /// reads the counts: the reader never sees more in sync than enrolled,
+    /// and the counts are exact once both are done.
+    #[test]
+    fn two_transitions_of_one_cluster_leave_exact_counts() {
+        loom::model(|| {
+            let cluster = Arc::new(ClusterState::new(ClusterSpec::new("c", "w", Environment::Staging), 0));
+            let snapshot = Snapshot {
+                id: crate::snapshot_id("c", 1),
+                cluster: "c".into(),
+                revision: 1,
+                hash: ContentHash([1; 32]),
+                author: "a".into(),
+                published_at_ms: 0,
+                size_bytes: 1,
+            };
+            cluster.publish(snapshot).unwrap();
+            cluster.add_member(0);
+            cluster.add_member(1);
+            let verify = |cluster: Arc<ClusterState>, slot: u32| {
+                thread::spawn(move || {
+                    cluster.move_bucket(0, 1);
+                    cluster.move_error(slot, Some(SyncErrorCode::ReloadFailure), None);
+                })
+            };
+            // Both nodes start with an error, counted as a transition would.
+            cluster.move_error(0, None, Some(SyncErrorCode::ReloadFailure));
+            cluster.move_error(1, None, Some(SyncErrorCode::ReloadFailure));
+            let (a, b) = (verify(Arc::clone(&cluster), 0), verify(Arc::clone(&cluster), 1));
+            let (in_sync, enrolled) = cluster.sync_counts();
+            assert!(in_sync <= enrolled && enrolled == 2);
+            a.join().unwrap();
+            b.join().unwrap();
+            let counts = cluster.counts();
+            assert_eq!((counts.enrolled, counts.histogram, counts.errors), (2, vec![(1, 2)], vec![]));
+        });
     }
 }

@@ -8,10 +8,11 @@
 //! nodes reported that matched no snapshot.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::chunked::Chunked;
 use crate::hash::ContentHash;
+use crate::sync::{AtomicU32, AtomicU64};
 
 /// What hash a node ran, as an entry stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,5 +151,40 @@ mod tests {
         assert_eq!(j.odd_hash(odd), Some(ContentHash([7; 32])));
         assert_eq!(j.at(b1, 100).unwrap().hash, HashRef::None);
         assert_eq!(std::mem::size_of::<Entry>(), 24);
+    }
+}
+
+/// loom model of journal publication through the slot lock (see `crate::sync`).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::*;
+    use crate::slot::Slot;
+
+    /// An entry written with Relaxed stores under a node's slot lock is
+    /// whole for any reader that finds it through the slot.
+    #[test]
+    fn an_entry_found_through_its_slot_is_whole() {
+        loom::model(|| {
+            let (journal, slot) = (Arc::new(Journal::new()), Arc::new(Slot::default()));
+            slot.init(0, 0);
+            let writer = {
+                let (journal, slot) = (Arc::clone(&journal), Arc::clone(&slot));
+                thread::spawn(move || {
+                    let guard = slot.lock();
+                    let t = Transition { at_ms: 7, revision: 3, hash: HashRef::Verified };
+                    let entry = journal.push(guard.last_transition(), t).unwrap();
+                    guard.set_last_transition(entry);
+                })
+            };
+            let latest = slot.read().last_transition;
+            if latest != 0 {
+                let t = journal.at(latest, u64::MAX).expect("a published entry");
+                assert_eq!((t.at_ms, t.revision, t.hash), (7, 3, HashRef::Verified));
+            }
+            writer.join().unwrap();
+        });
     }
 }

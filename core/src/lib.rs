@@ -60,6 +60,7 @@ mod registry;
 mod role;
 mod slot;
 mod snapshot;
+mod sync;
 mod sync_error;
 pub mod table;
 mod transition;
