@@ -321,3 +321,12 @@ fn demo_dataset_matches_the_seeds() {
     assert_eq!(codes, [SyncErrorCode::FetchTimeout, SyncErrorCode::NatsTimeout]);
     assert!(e.recount_mismatches().is_empty());
 }
+
+#[test]
+fn a_node_shows_when_it_was_enrolled_and_re_enrolling_keeps_it() {
+    let e = engine();
+    let first = e.enroll("late", "prod", T0 + 5_000).unwrap();
+    assert_eq!(e.node("late", T0 + 6_000).unwrap().enrolled_at_ms, T0 + 5_000);
+    assert_eq!(e.enroll("late", "prod", T0 + 9_000).unwrap(), first);
+    assert_eq!(e.node("late", T0 + 9_000).unwrap().enrolled_at_ms, T0 + 5_000);
+}

@@ -505,14 +505,15 @@ impl Engine {
 
     // ---- execution: nodes and heartbeats -----------------------------------
 
-    /// Enrolls node `node` in `cluster`. Enrolling again in the same cluster
-    /// returns the same handle; in another cluster is a `Conflict`.
+    /// Enrolls node `node` in `cluster` at `at_ms` (shown as the node's
+    /// `enrolled_at_ms`). Enrolling again in the same cluster returns the same
+    /// handle and keeps the first enrolment time; in another cluster is a
+    /// `Conflict`.
     pub fn enroll(&self, node: &str, cluster: &str, at_ms: u64) -> Result<NodeHandle> {
-        let _ = at_ms;
         validate_id("node", node)?;
         let index = self.cluster_index(cluster)?;
         let state = self.cluster_at(index);
-        let enrolled = self.nodes.enroll(node, |slot, cell| {
+        let enrolled = self.nodes.enroll(node, at_ms, |slot, cell| {
             cell.init(index, state.force_epoch());
             state.add_member(slot);
         })?;

@@ -7,7 +7,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use compact_str::CompactString;
 use crossbeam_utils::CachePadded;
@@ -37,6 +37,8 @@ pub(crate) struct Registry {
     slots: Chunked<Slot>,
     /// Node ids, inline up to 24 bytes (no allocation for typical ids).
     ids: Chunked<OnceLock<CompactString>>,
+    /// When each node was enrolled (unix ms), as the enrolling call said.
+    enrolled_at: Chunked<AtomicU64>,
     /// Slots handed out so far.
     next: AtomicU32,
 }
@@ -50,6 +52,7 @@ impl Registry {
             hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             ids: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
+            enrolled_at: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             next: AtomicU32::new(0),
         }
     }
@@ -72,9 +75,10 @@ impl Registry {
         self.shard(hash).read().find(hash, |&s| self.id_of(s) == id).copied()
     }
 
-    /// Enrolls `id`: claims a slot and runs `init` on it before the id
-    /// becomes visible to lookups, or reports the existing slot.
-    pub(crate) fn enroll(&self, id: &str, init: impl FnOnce(u32, &Slot)) -> Result<Enrolled> {
+    /// Enrolls `id` at `at_ms`: claims a slot and runs `init` on it before
+    /// the id becomes visible to lookups, or reports the existing slot (whose
+    /// enrolment time stays the first one).
+    pub(crate) fn enroll(&self, id: &str, at_ms: u64, init: impl FnOnce(u32, &Slot)) -> Result<Enrolled> {
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
         let entry = shard.entry(hash, |&s| self.id_of(s) == id, |&s| self.hasher.hash_one(self.id_of(s)));
@@ -84,9 +88,11 @@ impl Registry {
         };
         // Relaxed: slot numbers only need to be unique; the shard lock publishes the slot.
         let slot = self.next.fetch_add(1, Ordering::Relaxed);
-        let (Some(cell), Some(id_cell)) =
-            (self.slots.get_or_alloc(slot as usize), self.ids.get_or_alloc(slot as usize))
-        else {
+        let (Some(cell), Some(id_cell), Some(at_cell)) = (
+            self.slots.get_or_alloc(slot as usize),
+            self.ids.get_or_alloc(slot as usize),
+            self.enrolled_at.get_or_alloc(slot as usize),
+        ) else {
             // Relaxed: as above; gives the number back so `len` stays within capacity.
             self.next.fetch_sub(1, Ordering::Relaxed);
             return Err(Error::invalid(format!(
@@ -95,6 +101,8 @@ impl Registry {
             )));
         };
         let _ = id_cell.set(CompactString::new(id));
+        // Relaxed: published with the slot by the shard lock, like the id.
+        at_cell.store(at_ms, Ordering::Relaxed);
         init(slot, cell);
         vacant.insert(slot);
         Ok(Enrolled::New(slot))
@@ -110,6 +118,12 @@ impl Registry {
     #[inline]
     pub(crate) fn slot_unchecked(&self, slot: u32) -> Option<&Slot> {
         self.slots.get(slot as usize)
+    }
+
+    /// When the node at `slot` was enrolled (unix ms).
+    pub(crate) fn enrolled_at(&self, slot: u32) -> u64 {
+        // Relaxed: written once before the slot was published (see `enroll`).
+        self.enrolled_at.get(slot as usize).map_or(0, |at| at.load(Ordering::Relaxed))
     }
 
     /// The id of the node at `slot`.

@@ -93,6 +93,8 @@ pub struct NodeView {
     pub applied_snapshot_id: Option<String>,
     /// The hash the node computed over what it applied.
     pub applied_hash: Option<ContentHash>,
+    /// When the node was enrolled (unix ms).
+    pub enrolled_at_ms: u64,
     /// The last heartbeat (unix ms).
     pub last_heartbeat_ms: Option<u64>,
     /// The last sync error the node reported, or `HASH_MISMATCH` found by the engine.
@@ -286,6 +288,7 @@ impl Engine {
             desired_hash: desired.map(|d| d.hash),
             applied_snapshot_id: (state.revision() != 0).then(|| snapshot_id(&cluster.id, state.revision())),
             applied_hash,
+            enrolled_at_ms: self.nodes.enrolled_at(slot),
             last_heartbeat_ms: has_hb.then_some(read.last_hb_ms),
             process_health: ProcessHealth::of(health, state.status(), last_sync_error.is_some()),
             last_sync_error,
