@@ -31,9 +31,11 @@ echo "== Fleet server: the dashboard in headless Chromium (writes docs/cluster.p
 bash server/test.sh
 
 if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
-  echo "== Slow tier: 200 crash kills of an appending child, the agent's loom model"
+  echo "== Slow tier: 200 crash kills of an appending child, the loom models (agent, slot, counters, journal)"
   FLEETGOV_SLOW=1 cargo test --release --locked --test audit_crash
-  RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --locked --test agent_loom
+  RUSTFLAGS="--cfg fleetgov_loom" CARGO_TARGET_DIR=target/loom cargo test --release --locked --test agent_loom
+  RUSTFLAGS="--cfg fleetgov_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+    cargo test --release --locked -p fleetgov --lib -- loom_model
 fi
 
 if [ -x bindings/python/test.sh ]; then

@@ -2,12 +2,12 @@
 //! synchronisation primitives swapped for loom's, under every interleaving.
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test agent_loom
+//! RUSTFLAGS="--cfg fleetgov_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test agent_loom
 //! ```
 //!
 //! The models are small enough to explore exhaustively (no preemption bound).
-//! Without `--cfg loom` this file compiles to nothing.
-#![cfg(loom)]
+//! Without `--cfg fleetgov_loom` this file compiles to nothing.
+#![cfg(fleetgov_loom)]
 
 use fleetgov::agent::{Agent, AppliedConfig};
 use fleetgov::*;

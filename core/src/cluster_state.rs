@@ -295,7 +295,7 @@ impl ClusterState {
 }
 
 /// loom model of the counter moves (see `crate::sync`).
-#[cfg(all(test, loom))]
+#[cfg(all(test, fleetgov_loom))]
 mod loom_model {
     use loom::sync::Arc;
     use loom::thread;

@@ -155,7 +155,7 @@ mod tests {
 }
 
 /// loom model of journal publication through the slot lock (see `crate::sync`).
-#[cfg(all(test, loom))]
+#[cfg(all(test, fleetgov_loom))]
 mod loom_model {
     use loom::sync::Arc;
     use loom::thread;

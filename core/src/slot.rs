@@ -367,7 +367,7 @@ mod tests {
 }
 
 /// loom models of the sequence lock (see `crate::sync`).
-#[cfg(all(test, loom))]
+#[cfg(all(test, fleetgov_loom))]
 mod loom_model {
     use loom::sync::Arc;
     use loom::thread;

@@ -33,7 +33,7 @@
 //! rollback racing an apply, with every interleaving explored:
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test agent_loom
+//! RUSTFLAGS="--cfg fleetgov_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test agent_loom
 //! ```
 
 mod applied;

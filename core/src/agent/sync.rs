@@ -1,4 +1,4 @@
-//! The agent's synchronisation primitives, in one place so that `--cfg loom`
+//! The agent's synchronisation primitives, in one place so that `--cfg fleetgov_loom`
 //! can swap them for loom's and the model checker runs the agent's own code.
 //!
 //! Normally [`Published`] is an [`arc_swap::ArcSwap`]: readers load it
@@ -10,7 +10,7 @@
 //! checks is the agent's protocol on top of that contract: which state is
 //! published when, and by whom.
 
-#[cfg(not(loom))]
+#[cfg(not(fleetgov_loom))]
 mod imp {
     use std::sync::Arc;
 
@@ -44,7 +44,7 @@ mod imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(fleetgov_loom)]
 mod imp {
     use std::sync::Arc;
 
