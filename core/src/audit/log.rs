@@ -42,6 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::bundle::TlogProof;
 use super::checkpoint::Checkpoint;
 use super::file;
 use super::hasher::TreeHash;
@@ -481,6 +482,24 @@ impl AuditLog {
         };
         // Encoded after the lock: up to 256 entries.
         Ok(tiles::entry_bundle(&records))
+    }
+
+    /// A C2SP `tlog-proof@v1` bundle for record `seq`: its inclusion path in
+    /// the current log and the checkpoint of that size, signed by `signer`.
+    /// See [`TlogProof`] for an example. A record the log does not hold is
+    /// [`NotFound`](ErrorKind::NotFound).
+    pub fn tlog_proof(&self, seq: u64, signer: &CheckpointSigner) -> Result<TlogProof> {
+        let (head, path) = {
+            let state = self.state.lock();
+            let size = state.durable_size();
+            if seq >= size {
+                return Err(Error::not_found(format!("audit record {seq}")));
+            }
+            (TreeHead { size, root: state.tree.prefix_root(size) }, state.tree.inclusion_path(seq, size)?)
+        };
+        // Signed after the lock.
+        let checkpoint = Checkpoint::new(signer.name(), head).sign(signer)?;
+        Ok(TlogProof { index: seq, path, checkpoint })
     }
 
     /// The current head as a checkpoint signed by `signer` (whose name is

@@ -48,6 +48,7 @@
 //! proof.verify(&forced.leaf_hash(), &checkpoint.head()).unwrap();
 //! ```
 
+mod bundle;
 mod checkpoint;
 mod file;
 mod frame;
@@ -63,6 +64,7 @@ mod verify;
 #[doc = include_str!("../../../docs/audit-format.md")]
 pub mod format {}
 
+pub use bundle::TlogProof;
 pub use checkpoint::Checkpoint;
 pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Rfc6962, TreeHash, TreeHasher};

@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint::Checkpoint;
 use super::hasher::{Rfc6962, TreeHash, TreeHasher};
+use super::note::CheckpointVerifier;
 use super::verify::TreeHead;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -88,6 +90,36 @@ impl ConsistencyProof {
     /// heads' sizes.
     pub fn verify(&self, old: &TreeHead, new: &TreeHead) -> Result<()> {
         self.verify_with::<Rfc6962>(old, new)
+    }
+
+    /// Checks the proof between two signed checkpoints with the log owner's
+    /// key alone: both signatures, then that the older log is a prefix of
+    /// the newer. Returns the two checkpoints, older first.
+    ///
+    /// ```
+    /// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
+    /// use fleetgov::Role;
+    /// let signer = CheckpointSigner::generate("fleetgov.example/audit").unwrap();
+    /// let log = AuditLog::in_memory();
+    /// let entry = |t| AuditEntry::new(t, "alice", Role::Admin, AuditAction::UpsertWorkspace, "ws-1");
+    /// log.append(entry(1)).unwrap();
+    /// let before = log.checkpoint(&signer).unwrap();
+    /// log.append(entry(2)).unwrap();
+    /// let after = log.checkpoint(&signer).unwrap();
+    /// let proof = log.consistency_proof(1, 2).unwrap();
+    /// let (old, new) = proof.verify_checkpoints(&before, &after, &signer.verifier()).unwrap();
+    /// assert_eq!((old.size, new.size), (1, 2));
+    /// assert!(proof.verify_checkpoints(&after, &before, &signer.verifier()).is_err());
+    /// ```
+    pub fn verify_checkpoints(
+        &self,
+        old: &str,
+        new: &str,
+        verifier: &CheckpointVerifier,
+    ) -> Result<(Checkpoint, Checkpoint)> {
+        let (old, new) = (Checkpoint::open(old, verifier)?, Checkpoint::open(new, verifier)?);
+        self.verify(&old.head(), &new.head())?;
+        Ok((old, new))
     }
 
     /// [`verify`](Self::verify) for a tree hashed with `H`.

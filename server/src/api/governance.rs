@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use base64::Engine as _;
 use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, InclusionProof, TreeHash};
 use fleetgov::{Attestation, ForceTarget, Override};
 use serde::{Deserialize, Serialize};
@@ -186,9 +187,14 @@ pub async fn list(
 #[serde(rename_all = "camelCase")]
 pub struct ProofJson {
     record: RecordJson,
+    /// The record's log entry (its canonical encoding), base64: the leaf is
+    /// `SHA-256(0x00 || entry)`.
+    entry: String,
     proof: InclusionProof,
     /// The signed checkpoint (C2SP signed note) whose size and root the proof is against.
     checkpoint: String,
+    /// The same proof as a C2SP `tlog-proof@v1` bundle.
+    tlog_proof: String,
     /// The public key that checks the checkpoint's signature.
     verifier_key: String,
 }
@@ -201,13 +207,16 @@ pub async fn proof(State(state): State<AppState>, who: Principal, Path(seq): Pat
     if !may_see(&state, &who, &record) {
         return Err(ApiError::forbidden(format!("audit record {seq} is outside this token's workspaces")));
     }
-    let (checkpoint, head) = signed_head(&state)?;
-    let proof = state.engine.inclusion_proof(seq, head.size)?;
+    let bundle = state.engine.tlog_proof(seq)?;
+    let verifier = state.engine.checkpoint_verifier()?;
+    let head = Checkpoint::open(&bundle.checkpoint, &verifier)?;
     Ok(Json(ProofJson {
+        entry: base64::engine::general_purpose::STANDARD.encode(record.encode()),
         record: RecordJson::from(&record),
-        proof,
-        checkpoint,
-        verifier_key: state.engine.checkpoint_verifier()?.to_string(),
+        proof: InclusionProof { leaf_index: seq, tree_size: head.size, path: bundle.path.clone() },
+        tlog_proof: bundle.to_string(),
+        checkpoint: bundle.checkpoint,
+        verifier_key: verifier.to_string(),
     }))
 }
 
