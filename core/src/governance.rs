@@ -23,7 +23,8 @@
 use std::sync::Arc;
 
 use crate::audit::{
-    AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, TreeHead,
+    AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, Tile, TlogProof,
+    TreeHead,
 };
 use crate::authority_log::AuthorityEvent;
 use crate::cluster_state::ClusterState;
@@ -279,5 +280,31 @@ impl Engine {
     /// Proof that the log of `old_size` records is a prefix of the log of `new_size`.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
         self.audit.consistency_proof(old_size, new_size)
+    }
+
+    /// A C2SP `tlog-proof@v1` bundle for audit record `seq`: its inclusion
+    /// path and the freshly signed checkpoint it leads to.
+    ///
+    /// ```
+    /// let t = 1_700_000_000_000;
+    /// let e = fleetgov::demo::engine(t).unwrap();
+    /// let bundle = e.tlog_proof(0).unwrap();
+    /// let entry = e.audit_record(0).unwrap().encode();
+    /// bundle.verify(&entry, &e.checkpoint_verifier().unwrap()).unwrap();
+    /// ```
+    pub fn tlog_proof(&self, seq: u64) -> Result<TlogProof> {
+        self.audit.tlog_proof(seq, self.signer()?)
+    }
+
+    /// A C2SP `tlog-tiles` hash tile or entry bundle of the audit log
+    /// ([`AuditLog::tile`](crate::audit::AuditLog::tile)).
+    ///
+    /// ```
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// let tile = fleetgov::audit::Tile::all_for(e.audit_len())[0];
+    /// assert!(!e.audit_tile(&tile).unwrap().is_empty());
+    /// ```
+    pub fn audit_tile(&self, tile: &Tile) -> Result<Vec<u8>> {
+        self.audit.tile(tile)
     }
 }

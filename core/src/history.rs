@@ -4,7 +4,7 @@
 //! The engine journals a node's applied-state *transitions* (the applied
 //! revision or hash changed), never every heartbeat. `what_ran` and
 //! `fleet_at` answer from the journal; an attestation of a cluster at time
-//! `t` is a Merkle root (RFC 9162, blake3) over every node's `(id, applied
+//! `t` is a Merkle root (RFC 6962, SHA-256) over every node's `(id, applied
 //! hash)` at `t`, signed like an audit checkpoint.
 
 use base64::Engine as _;

@@ -439,7 +439,7 @@ async fn force_sync_is_justified_role_checked_audited_and_provable() {
     // A token of another workspace sees none of acme-edge's records.
     let (_, scoped) = s.get("/api/v1/audit?action=force_sync_node", SCOPED).await;
     assert_eq!(scoped["records"].as_array().unwrap().len(), 0);
-    assert_error(&s.get(&format!("/api/v1/audit/{}/proof", record["seq"]), SCOPED).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.get(&format!("/api/v1/audit/{}/proof", record["seq"]), SCOPED).await, 404, "NOT_FOUND");
 
     let (status, proof) = s.get(&format!("/api/v1/audit/{}/proof", record["seq"]), VIEWER).await;
     assert_eq!(status, 200, "{proof}");

@@ -191,7 +191,8 @@ async fn the_audit_log_head_is_only_for_tokens_of_every_workspace() {
     assert_eq!(s.get("/api/v1/checkpoint", VIEWER).await.0, 200);
     assert_eq!(s.get(&format!("/api/v1/audit/{}/proof", own["seq"]), VIEWER).await.0, 200);
 
-    // One of another workspace sees its own records, and neither the log's size nor its head.
+    // One of another workspace sees its own records, not the log's size nor its head,
+    // except in the proof of one of its own records, which needs them to be checkable.
     let (status, page) = scoped(&s, Method::GET, "/api/v1/audit", None).await;
     assert_eq!(status, 200);
     assert!(page.get("size").is_none(), "{page}");
@@ -199,8 +200,10 @@ async fn the_audit_log_head_is_only_for_tokens_of_every_workspace() {
     assert_eq!(records[0]["seq"], own["seq"]);
     assert!(records.iter().all(|r| r["target"].as_str().unwrap().contains("other-")), "{page}");
     assert_error(&scoped(&s, Method::GET, "/api/v1/checkpoint", None).await, 403, "PERMISSION_DENIED");
-    let proof = scoped(&s, Method::GET, &format!("/api/v1/audit/{}/proof", own["seq"]), None).await;
-    assert_error(&proof, 403, "PERMISSION_DENIED");
+    assert_error(&scoped(&s, Method::GET, "/log/checkpoint", None).await, 403, "PERMISSION_DENIED");
+    let (status, proof) = scoped(&s, Method::GET, &format!("/api/v1/audit/{}/proof", own["seq"]), None).await;
+    assert_eq!(status, 200, "{proof}");
+    assert_eq!(proof["record"]["seq"], own["seq"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

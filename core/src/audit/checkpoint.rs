@@ -63,15 +63,19 @@ impl Checkpoint {
         format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root.0))
     }
 
-    /// Parses a checkpoint text made by [`body`](Self::body). Exactly three
-    /// lines; the size in canonical decimal; the root in canonical base64 of
-    /// 32 bytes.
+    /// Parses a checkpoint text (C2SP `tlog-checkpoint`): origin, the size
+    /// in decimal without leading zeros, the root in base64 of 32 bytes,
+    /// each line ending in a newline, then optional non-empty extension
+    /// lines, which are opaque and dropped (fleetgov writes none).
     pub fn parse_body(text: &str) -> Result<Self> {
         let bad = |why: &str| Error::invalid(format!("malformed checkpoint: {why}"));
         let lines: Vec<&str> = text.strip_suffix('\n').ok_or_else(|| bad("no final newline"))?.split('\n').collect();
-        let [origin, size, root] = lines[..] else {
+        let [origin, size, root, ref extensions @ ..] = lines[..] else {
             return Err(bad("expected three lines: origin, size, root"));
         };
+        if extensions.iter().any(|line| line.is_empty()) {
+            return Err(bad("an empty extension line"));
+        }
         if origin.trim().is_empty() || origin != origin.trim() {
             return Err(bad("blank or padded origin"));
         }
@@ -156,7 +160,8 @@ mod tests {
             format!("o\n042\n{root}\n"),
             format!("o\n+42\n{root}\n"),
             format!("o\n42\n{root}"),
-            format!("o\n42\n{root}\next\n"),
+            format!("o\n42\n{root}\n\n"),
+            format!("o\n42\n{root}\next\n\n"),
             format!(" o\n42\n{root}\n"),
             format!("\n42\n{root}\n"),
             format!("o\n42\n{}\n", BASE64.encode([0xde; 31])),
@@ -166,6 +171,9 @@ mod tests {
             assert!(Checkpoint::parse_body(&bad).is_err(), "{bad:?}");
         }
         assert_eq!(Checkpoint::parse_body(&format!("o\n0\n{root}\n")).unwrap().size, 0);
+        // Extension lines are allowed, opaque, and dropped.
+        let extended = Checkpoint::parse_body(&format!("o\n42\n{root}\next one\next two\n")).unwrap();
+        assert_eq!(extended, Checkpoint { origin: "o".into(), ..cp() });
     }
 
     #[test]

@@ -8,8 +8,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The first 16 bytes of every audit log file.
 const MAGIC: [u8; 16] = *b"fleetgov audit\n\0";
-/// The file format version written after the magic.
-const FILE_VERSION: u32 = 1;
+/// The file format version written after the magic. Version 1 (records
+/// whose tree was hashed with blake3) is refused.
+const FILE_VERSION: u32 = 2;
 /// Magic, version, checksum.
 pub(crate) const HEADER_LEN: usize = 24;
 /// Length and its checksum.
@@ -126,6 +127,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Contents> {
         return Err(Error::new(ErrorKind::AuditTampered, "the audit log's file header is corrupt"));
     }
     let version = be32(&bytes[16..20]);
+    if version == 1 {
+        return Err(Error::invalid(
+            "audit log file format 1 (a blake3 audit tree) is no longer supported: this fleetgov reads format 2 \
+             (an RFC 6962 SHA-256 tree) only; move the old file aside and start a new audit log",
+        ));
+    }
     if version != FILE_VERSION {
         return Err(Error::invalid(format!("audit log file format {version} is not supported")));
     }
@@ -246,9 +253,17 @@ mod tests {
         assert!(matches!(parse(&[0; 100]).unwrap(), Contents::Blank));
         assert_eq!(parse(b"hello world").err().unwrap().kind(), ErrorKind::InvalidInput);
         assert_eq!(parse(&[b'x'; 100]).err().unwrap().kind(), ErrorKind::InvalidInput);
-        let mut v2 = header();
-        v2[19] = 2;
-        assert_eq!(parse(&v2).err().unwrap().kind(), ErrorKind::AuditTampered);
+        let mut v3 = header();
+        v3[19] = 3;
+        assert_eq!(parse(&v3).err().unwrap().kind(), ErrorKind::AuditTampered);
+        // A version-1 file with an intact header checksum is refused by name.
+        let mut v1 = header();
+        v1[19] = 1;
+        let crc = crc32c::crc32c(&v1[..20]);
+        v1[20..].copy_from_slice(&crc.to_be_bytes());
+        let e = parse(&v1).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().starts_with("audit log file format 1 (a blake3 audit tree) is no longer supported"), "{e}");
     }
 
     #[test]

@@ -1,23 +1,25 @@
 //! The 32-byte hashes of the audit tree and the hash functions that make them.
 //!
-//! The tree follows RFC 9162 §2.1 with one substitution: the hash function is
-//! blake3 instead of SHA-256. Leaves and interior nodes are domain-separated
-//! by a one-byte prefix, so no leaf can pose as an interior node:
+//! The tree is RFC 6962 / RFC 9162 §2.1 with SHA-256, the hash every
+//! transparency-log tool speaks (Go's `golang.org/x/mod/sumdb/tlog`, the
+//! C2SP `tlog-tiles` clients). Leaves and interior nodes are
+//! domain-separated by a one-byte prefix, so no leaf can pose as an interior
+//! node:
 //!
 //! ```text
-//! leaf(d)    = H(0x00 || d)
-//! node(l, r) = H(0x01 || l || r)
-//! empty tree = H("")
+//! leaf(d)    = SHA-256(0x00 || d)
+//! node(l, r) = SHA-256(0x01 || l || r)
+//! empty tree = SHA-256("")
 //! ```
 //!
-//! [`TreeHasher`] names these three functions so that the tree and the proof
-//! checks can be run with another hash; the tests plug in SHA-256 to check
-//! them against the published RFC 6962 vectors.
+//! [`TreeHasher`] names these three functions; [`Rfc6962`] is the one the
+//! audit log uses. (blake3 stays the content hash of artifacts and payloads.)
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
 
 use crate::ContentHash;
 use crate::error::{Error, Result};
@@ -83,13 +85,13 @@ impl<'de> Deserialize<'de> for TreeHash {
 /// The three hash functions of an RFC 9162-style tree.
 ///
 /// Implementations must keep leaves and interior nodes apart (RFC 9162 uses
-/// the prefixes `0x00` and `0x01`). [`Blake3`] is the one fleetgov uses.
+/// the prefixes `0x00` and `0x01`). [`Rfc6962`] is the one fleetgov uses.
 ///
 /// ```
-/// use fleetgov::audit::{Blake3, TreeHasher};
-/// let a = Blake3::leaf(b"a");
-/// assert_ne!(a, Blake3::leaf(b"b"));
-/// assert_ne!(Blake3::node(&a, &a), Blake3::leaf(&[a.0, a.0].concat()));
+/// use fleetgov::audit::{Rfc6962, TreeHasher};
+/// let a = Rfc6962::leaf(b"a");
+/// assert_ne!(a, Rfc6962::leaf(b"b"));
+/// assert_ne!(Rfc6962::node(&a, &a), Rfc6962::leaf(&[a.0, a.0].concat()));
 /// ```
 pub trait TreeHasher {
     /// The root of the empty tree: the hash of the empty string.
@@ -100,36 +102,37 @@ pub trait TreeHasher {
     fn node(left: &TreeHash, right: &TreeHash) -> TreeHash;
 }
 
-/// The audit tree's hash: blake3 with the RFC 9162 prefixes.
+/// The audit tree's hash: SHA-256 with the RFC 6962 prefixes.
 ///
 /// An uninhabited marker type; use it as a type argument.
 ///
 /// ```
-/// use fleetgov::audit::{Blake3, TreeHasher};
-/// assert_eq!(Blake3::empty_root().0, *blake3::hash(b"").as_bytes());
-/// assert_eq!(Blake3::leaf(b"x").0, *blake3::hash(b"\x00x").as_bytes());
+/// use fleetgov::audit::{Rfc6962, TreeHasher, TreeHash};
+/// // SHA-256("") and SHA-256(0x00), the empty tree and the empty leaf of RFC 6962.
+/// assert_eq!(Rfc6962::empty_root(), TreeHash::from_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").unwrap());
+/// assert_eq!(Rfc6962::leaf(b""), TreeHash::from_hex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d").unwrap());
 /// ```
 #[derive(Debug)]
-pub enum Blake3 {}
+pub enum Rfc6962 {}
 
-impl TreeHasher for Blake3 {
+impl TreeHasher for Rfc6962 {
     fn empty_root() -> TreeHash {
-        TreeHash(*blake3::hash(b"").as_bytes())
+        TreeHash(Sha256::digest(b"").into())
     }
 
     fn leaf(data: &[u8]) -> TreeHash {
-        let mut h = blake3::Hasher::new();
-        h.update(&[0x00]);
+        let mut h = Sha256::new();
+        h.update([0x00]);
         h.update(data);
-        TreeHash(*h.finalize().as_bytes())
+        TreeHash(h.finalize().into())
     }
 
     fn node(left: &TreeHash, right: &TreeHash) -> TreeHash {
-        let mut h = blake3::Hasher::new();
-        h.update(&[0x01]);
-        h.update(&left.0);
-        h.update(&right.0);
-        TreeHash(*h.finalize().as_bytes())
+        let mut h = Sha256::new();
+        h.update([0x01]);
+        h.update(left.0);
+        h.update(right.0);
+        TreeHash(h.finalize().into())
     }
 }
 
@@ -143,8 +146,8 @@ mod tests {
         let mut joined = vec![0x01];
         joined.extend_from_slice(&l.0);
         joined.extend_from_slice(&r.0);
-        assert_eq!(Blake3::node(&l, &r).0, *blake3::hash(&joined).as_bytes());
-        assert_ne!(Blake3::node(&l, &r), Blake3::node(&r, &l));
+        assert_eq!(Rfc6962::node(&l, &r).0, <[u8; 32]>::from(Sha256::digest(&joined)));
+        assert_ne!(Rfc6962::node(&l, &r), Rfc6962::node(&r, &l));
     }
 
     #[test]

@@ -42,6 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::bundle::TlogProof;
 use super::checkpoint::Checkpoint;
 use super::file;
 use super::hasher::TreeHash;
@@ -49,6 +50,7 @@ use super::merkle::MerkleTree;
 use super::note::CheckpointSigner;
 use super::proof::{ConsistencyProof, InclusionProof};
 use super::record::{AuditEntry, AuditRecord};
+use super::tiles::{self, Tile, TileKind};
 use super::verify::{TreeHead, check_next, tampered, verify_records};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -452,6 +454,52 @@ impl AuditLog {
         let state = self.state.lock();
         check_size(&state, new_size)?;
         Ok(ConsistencyProof { old_size, new_size, path: state.tree.consistency_path(old_size, new_size)? })
+    }
+
+    /// The bytes of a C2SP `tlog-tiles` hash tile or entry bundle of the
+    /// acknowledged records (see [`Tile`]). A tile the log does not hold yet
+    /// (beyond its size) is [`NotFound`](ErrorKind::NotFound). The content
+    /// of a tile never changes once it exists.
+    ///
+    /// ```
+    /// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, Tile};
+    /// use fleetgov::{ErrorKind, Role};
+    /// let log = AuditLog::in_memory();
+    /// log.append(AuditEntry::new(1, "alice", Role::Admin, AuditAction::Publish, "eks-prod-us")).unwrap();
+    /// let leaves = log.tile(&"tile/0/000.p/1".parse::<Tile>().unwrap()).unwrap();
+    /// assert_eq!(leaves, log.head().root.0); // one leaf: the root
+    /// let bundle = log.tile(&"tile/entries/000.p/1".parse().unwrap()).unwrap();
+    /// assert_eq!(&bundle[2..], &log.record(0).unwrap().encode()[..]);
+    /// assert_eq!(log.tile(&"tile/0/000.p/2".parse().unwrap()).unwrap_err().kind(), ErrorKind::NotFound);
+    /// ```
+    pub fn tile(&self, tile: &Tile) -> Result<Vec<u8>> {
+        let records = {
+            let state = self.state.lock();
+            match tile.kind {
+                TileKind::Hashes(_) => return tiles::hash_tile(&state.tree, state.durable_size(), tile),
+                TileKind::Entries => tiles::bundle_records(&state.records[..state.durable], tile)?,
+            }
+        };
+        // Encoded after the lock: up to 256 entries.
+        Ok(tiles::entry_bundle(&records))
+    }
+
+    /// A C2SP `tlog-proof@v1` bundle for record `seq`: its inclusion path in
+    /// the current log and the checkpoint of that size, signed by `signer`.
+    /// See [`TlogProof`] for an example. A record the log does not hold is
+    /// [`NotFound`](ErrorKind::NotFound).
+    pub fn tlog_proof(&self, seq: u64, signer: &CheckpointSigner) -> Result<TlogProof> {
+        let (head, path) = {
+            let state = self.state.lock();
+            let size = state.durable_size();
+            if seq >= size {
+                return Err(Error::not_found(format!("audit record {seq}")));
+            }
+            (TreeHead { size, root: state.tree.prefix_root(size) }, state.tree.inclusion_path(seq, size)?)
+        };
+        // Signed after the lock.
+        let checkpoint = Checkpoint::new(signer.name(), head).sign(signer)?;
+        Ok(TlogProof { index: seq, path, checkpoint })
     }
 
     /// The current head as a checkpoint signed by `signer` (whose name is

@@ -11,13 +11,13 @@
 
 use std::marker::PhantomData;
 
-use super::hasher::{Blake3, TreeHash, TreeHasher};
+use super::hasher::{Rfc6962, TreeHash, TreeHasher};
 use crate::error::{Error, Result};
 
 /// An append-only Merkle tree over leaf hashes.
 ///
 /// ```
-/// use fleetgov::audit::{verify_inclusion, Blake3, MerkleTree};
+/// use fleetgov::audit::{verify_inclusion, Rfc6962, MerkleTree};
 /// let mut tree = MerkleTree::new();
 /// for i in 0..5u8 {
 ///     tree.push_leaf(&[i]);
@@ -25,9 +25,9 @@ use crate::error::{Error, Result};
 /// let root3 = tree.root_at(3).unwrap();
 /// let path = tree.inclusion_path(1, 3).unwrap();
 /// let leaf = tree.leaf_hash(1).unwrap();
-/// assert!(verify_inclusion::<Blake3>(&leaf, 1, 3, &path, &root3).is_ok());
+/// assert!(verify_inclusion::<Rfc6962>(&leaf, 1, 3, &path, &root3).is_ok());
 /// ```
-pub struct MerkleTree<H: TreeHasher = Blake3> {
+pub struct MerkleTree<H: TreeHasher = Rfc6962> {
     levels: Vec<Vec<TreeHash>>,
     hasher: PhantomData<fn() -> H>,
 }
@@ -45,7 +45,7 @@ impl<H: TreeHasher> std::fmt::Debug for MerkleTree<H> {
 }
 
 impl MerkleTree {
-    /// An empty blake3 tree. (A tree over another hasher `H`:
+    /// An empty audit (SHA-256) tree. (A tree over another hasher `H`:
     /// `MerkleTree::<H>::default()`.)
     pub fn new() -> Self {
         Self::default()
@@ -94,6 +94,15 @@ impl<H: TreeHasher> MerkleTree<H> {
     pub fn leaf_hash(&self, index: u64) -> Option<TreeHash> {
         let leaves = self.levels.first()?;
         leaves.get(usize::try_from(index).ok()?).copied()
+    }
+
+    /// The hashes of the complete subtrees of `2^height` leaves numbered
+    /// `start..start + count` (subtree `i` covers leaves `i·2^height ..
+    /// (i+1)·2^height`), if the tree holds them all: what a C2SP tile holds.
+    pub(crate) fn complete_subtrees(&self, height: u32, start: u64, count: u64) -> Option<&[TreeHash]> {
+        let row = self.levels.get(usize::try_from(height).ok()?)?;
+        let start = usize::try_from(start).ok()?;
+        row.get(start..start.checked_add(usize::try_from(count).ok()?)?)
     }
 
     /// The root of the whole tree (the hash of the empty string when empty).
@@ -213,11 +222,11 @@ mod tests {
     /// MTH straight from the RFC's recursive definition, over leaf hashes.
     fn reference_root(leaves: &[TreeHash]) -> TreeHash {
         match leaves.len() {
-            0 => Blake3::empty_root(),
+            0 => Rfc6962::empty_root(),
             1 => leaves[0],
             n => {
                 let k = split(n as u64) as usize;
-                Blake3::node(&reference_root(&leaves[..k]), &reference_root(&leaves[k..]))
+                Rfc6962::node(&reference_root(&leaves[..k]), &reference_root(&leaves[k..]))
             }
         }
     }
@@ -235,9 +244,9 @@ mod tests {
 
     #[test]
     fn roots_at_every_size_match_the_recursive_definition() {
-        let mut tree = MerkleTree::<Blake3>::new();
+        let mut tree = MerkleTree::<Rfc6962>::new();
         let mut leaves = Vec::new();
-        assert_eq!(tree.root(), Blake3::empty_root());
+        assert_eq!(tree.root(), Rfc6962::empty_root());
         for i in 0..70u32 {
             leaves.push(tree.push_leaf(&i.to_be_bytes()));
             assert_eq!(tree.root(), reference_root(&leaves), "size {}", i + 1);
@@ -249,7 +258,7 @@ mod tests {
 
     #[test]
     fn sizes_beyond_the_tree_are_invalid() {
-        let mut tree = MerkleTree::<Blake3>::new();
+        let mut tree = MerkleTree::<Rfc6962>::new();
         tree.push_leaf(b"a");
         tree.push_leaf(b"b");
         for e in [
@@ -266,7 +275,7 @@ mod tests {
 
     #[test]
     fn trivial_consistency_proofs_are_empty() {
-        let mut tree = MerkleTree::<Blake3>::new();
+        let mut tree = MerkleTree::<Rfc6962>::new();
         tree.push_leaf(b"a");
         tree.push_leaf(b"b");
         assert!(tree.consistency_path(0, 2).unwrap().is_empty());

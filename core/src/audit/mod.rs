@@ -6,8 +6,9 @@
 //! change, enough to replay the authority state) and two hashes: the
 //! payload's, and the previous record's leaf hash (a hash chain).
 //!
-//! Record leaves form an RFC 9162 Merkle tree hashed with blake3
-//! ([`hasher`](TreeHasher)). From it the log gives:
+//! Record entries (their canonical encodings) are the leaves of an RFC 6962
+//! / RFC 9162 Merkle tree hashed with SHA-256 ([`Rfc6962`]). From it the log
+//! gives:
 //!
 //! - [`InclusionProof`]: record *n* is in the log of size *s*;
 //! - [`ConsistencyProof`]: the log of size *s₁* is a prefix of the log of
@@ -47,6 +48,7 @@
 //! proof.verify(&forced.leaf_hash(), &checkpoint.head()).unwrap();
 //! ```
 
+mod bundle;
 mod checkpoint;
 mod file;
 mod frame;
@@ -56,20 +58,24 @@ mod merkle;
 mod note;
 mod proof;
 mod record;
+mod tiles;
 mod verify;
 
 #[doc = include_str!("../../../docs/audit-format.md")]
 pub mod format {}
 
+pub use bundle::TlogProof;
 pub use checkpoint::Checkpoint;
 pub use file::{FileVerification, verify_file, verify_file_against};
-pub use hasher::{Blake3, TreeHash, TreeHasher};
+pub use hasher::{Rfc6962, TreeHash, TreeHasher};
 pub(crate) use log::back_off;
 pub use log::{AuditLog, AuditStore, Write};
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
 pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
 pub use record::{
-    AuditAction, AuditEntry, AuditRecord, MAX_ACTOR_LEN, MAX_JUSTIFICATION_LEN, MAX_PAYLOAD_LEN, MAX_TARGET_LEN,
+    AuditAction, AuditEntry, AuditRecord, MAX_ACTOR_LEN, MAX_ENTRY_LEN, MAX_JUSTIFICATION_LEN, MAX_PAYLOAD_LEN,
+    MAX_TARGET_LEN,
 };
+pub use tiles::{TILE_WIDTH, Tile, TileKind, verify_tiles};
 pub use verify::{TreeHead, verify_records};

@@ -33,6 +33,9 @@ use crate::error::{Error, ErrorKind, Result};
 const ED25519: u8 = 0x01;
 /// What starts a signature line: an em dash and a space.
 const SIG_PREFIX: &str = "\u{2014} ";
+/// The most signature lines a note may carry (the specification asks
+/// verifiers to accept at least 16 and to bound the number).
+const MAX_SIGNATURES: usize = 100;
 
 /// The log owner's secret signing key, with its name.
 ///
@@ -231,21 +234,33 @@ impl CheckpointVerifier {
 
     /// Checks `note` and returns its text (through the last text newline).
     ///
+    /// The rules of C2SP `signed-note`: the text and the signatures are
+    /// split at the note's last blank line; no ASCII control character
+    /// other than a newline anywhere; at most 100 signature lines, each `—
+    /// <key name> <base64(key id || signature)>`. Signatures of other keys
+    /// (another name or another key id) are ignored; a signature of this key
+    /// that does not verify rejects the whole note.
+    ///
     /// Malformed notes are [`InvalidInput`](ErrorKind::InvalidInput); a note
-    /// without a valid signature by this key is
-    /// [`AuditTampered`](ErrorKind::AuditTampered). Signature lines of other
-    /// keys are allowed and ignored.
+    /// without a valid signature by this key, or with a bad one, is
+    /// [`AuditTampered`](ErrorKind::AuditTampered).
     pub fn open_note<'a>(&self, note: &'a str) -> Result<&'a str> {
         let malformed = |why: &str| Error::invalid(format!("malformed signed note: {why}"));
         if !note.ends_with('\n') {
             return Err(malformed("it does not end in a newline"));
+        }
+        if note.bytes().any(|b| b < 0x20 && b != b'\n') {
+            return Err(malformed("it contains a control character"));
         }
         let split = note.rfind("\n\n").ok_or_else(|| malformed("no blank line before the signatures"))?;
         let (text, signatures) = (&note[..=split], &note[split + 2..]);
         if signatures.is_empty() {
             return Err(malformed("no signature"));
         }
-        let mut ours = false;
+        if signatures.split_terminator('\n').count() > MAX_SIGNATURES {
+            return Err(malformed("more than 100 signatures"));
+        }
+        let mut verified = false;
         for line in signatures.split_terminator('\n') {
             let rest = line
                 .strip_prefix(SIG_PREFIX)
@@ -260,15 +275,23 @@ impl CheckpointVerifier {
             if name != self.name || u32::from_be_bytes(*id) != self.id {
                 continue;
             }
-            ours = true;
             let valid =
                 Signature::from_slice(signature).is_ok_and(|sig| self.key.verify_strict(text.as_bytes(), &sig).is_ok());
-            if valid {
-                return Ok(text);
+            if !valid {
+                return Err(Error::new(
+                    ErrorKind::AuditTampered,
+                    format!("note for key {:?}: its signature does not verify", self.name),
+                ));
             }
+            verified = true;
         }
-        let why = if ours { "its signature does not verify" } else { "it carries no signature by this key" };
-        Err(Error::new(ErrorKind::AuditTampered, format!("note for key {:?}: {why}", self.name)))
+        if !verified {
+            return Err(Error::new(
+                ErrorKind::AuditTampered,
+                format!("note for key {:?}: it carries no signature by this key", self.name),
+            ));
+        }
+        Ok(text)
     }
 }
 
@@ -336,6 +359,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_signature_of_the_known_key_rejects_the_note_even_beside_a_good_one() {
+        let s = CheckpointSigner::from_seed("log", [5; 32]).unwrap();
+        let good = s.sign_note("a\n").unwrap();
+        let line = good.split_once("\n\n").unwrap().1;
+        let mut blob = BASE64.decode(line.trim_end().rsplit_once(' ').unwrap().1).unwrap();
+        blob[10] ^= 1;
+        let bad_line = format!("{SIG_PREFIX}log {}\n", BASE64.encode(blob));
+        for note in [format!("a\n\n{bad_line}{line}"), format!("a\n\n{line}{bad_line}")] {
+            assert_eq!(s.verifier().open_note(&note).unwrap_err().kind(), ErrorKind::AuditTampered, "{note}");
+        }
+    }
+
+    #[test]
+    fn signature_count_is_bounded_but_sixteen_are_accepted() {
+        let s = CheckpointSigner::from_seed("log", [5; 32]).unwrap();
+        let other = CheckpointSigner::from_seed("other", [6; 32]).unwrap();
+        let ours = s.sign_note("a\n").unwrap();
+        let theirs = other.sign_note("a\n").unwrap();
+        let their_line = theirs.split_once("\n\n").unwrap().1;
+        let with = |n: usize| format!("{ours}{}", their_line.repeat(n));
+        assert_eq!(s.verifier().open_note(&with(15)).unwrap(), "a\n");
+        assert_eq!(s.verifier().open_note(&with(99)).unwrap(), "a\n");
+        assert_eq!(s.verifier().open_note(&with(100)).unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
     fn key_loading_rules() {
         let s = CheckpointSigner::from_seed("log", [5; 32]).unwrap();
         let seed_hex: String = s.seed().iter().map(|b| format!("{b:02x}")).collect();
@@ -377,6 +426,8 @@ mod tests {
             good.replace("\n\n", "\n"),
             good.replace('\u{2014}', "-"),
             "a\n\n".to_string(),
+            good.replacen("a\n", "a\t\n", 1),
+            good.replacen("\n\n", "\n\r\n", 1),
         ] {
             assert_eq!(v.open_note(&bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
         }

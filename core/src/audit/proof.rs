@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hasher::{Blake3, TreeHash, TreeHasher};
+use super::checkpoint::Checkpoint;
+use super::hasher::{Rfc6962, TreeHash, TreeHasher};
+use super::note::CheckpointVerifier;
 use super::verify::TreeHead;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -41,10 +43,10 @@ pub struct InclusionProof {
 
 impl InclusionProof {
     /// Checks that `leaf_hash` is leaf [`leaf_index`](Self::leaf_index) of
-    /// the blake3 audit tree whose trusted head (from a checkpoint) is `head`.
+    /// the audit tree whose trusted head (from a checkpoint) is `head`.
     /// The proof's [`tree_size`](Self::tree_size) must be the head's size.
     pub fn verify(&self, leaf_hash: &TreeHash, head: &TreeHead) -> Result<()> {
-        self.verify_with::<Blake3>(leaf_hash, head)
+        self.verify_with::<Rfc6962>(leaf_hash, head)
     }
 
     /// [`verify`](Self::verify) for a tree hashed with `H`.
@@ -83,11 +85,41 @@ pub struct ConsistencyProof {
 }
 
 impl ConsistencyProof {
-    /// Checks that the blake3 audit tree with trusted head `old` is a prefix
+    /// Checks that the audit tree with trusted head `old` is a prefix
     /// of the one with trusted head `new`. The proof's sizes must be the
     /// heads' sizes.
     pub fn verify(&self, old: &TreeHead, new: &TreeHead) -> Result<()> {
-        self.verify_with::<Blake3>(old, new)
+        self.verify_with::<Rfc6962>(old, new)
+    }
+
+    /// Checks the proof between two signed checkpoints with the log owner's
+    /// key alone: both signatures, then that the older log is a prefix of
+    /// the newer. Returns the two checkpoints, older first.
+    ///
+    /// ```
+    /// use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, CheckpointSigner};
+    /// use fleetgov::Role;
+    /// let signer = CheckpointSigner::generate("fleetgov.example/audit").unwrap();
+    /// let log = AuditLog::in_memory();
+    /// let entry = |t| AuditEntry::new(t, "alice", Role::Admin, AuditAction::UpsertWorkspace, "ws-1");
+    /// log.append(entry(1)).unwrap();
+    /// let before = log.checkpoint(&signer).unwrap();
+    /// log.append(entry(2)).unwrap();
+    /// let after = log.checkpoint(&signer).unwrap();
+    /// let proof = log.consistency_proof(1, 2).unwrap();
+    /// let (old, new) = proof.verify_checkpoints(&before, &after, &signer.verifier()).unwrap();
+    /// assert_eq!((old.size, new.size), (1, 2));
+    /// assert!(proof.verify_checkpoints(&after, &before, &signer.verifier()).is_err());
+    /// ```
+    pub fn verify_checkpoints(
+        &self,
+        old: &str,
+        new: &str,
+        verifier: &CheckpointVerifier,
+    ) -> Result<(Checkpoint, Checkpoint)> {
+        let (old, new) = (Checkpoint::open(old, verifier)?, Checkpoint::open(new, verifier)?);
+        self.verify(&old.head(), &new.head())?;
+        Ok((old, new))
     }
 
     /// [`verify`](Self::verify) for a tree hashed with `H`.
@@ -121,11 +153,11 @@ fn tampered(message: String) -> Error {
 /// size against it.
 ///
 /// ```
-/// use fleetgov::audit::{verify_inclusion, Blake3, TreeHasher};
-/// let (a, b) = (Blake3::leaf(b"a"), Blake3::leaf(b"b"));
-/// let root = Blake3::node(&a, &b);
-/// assert!(verify_inclusion::<Blake3>(&b, 1, 2, &[a], &root).is_ok());
-/// assert!(verify_inclusion::<Blake3>(&b, 0, 2, &[a], &root).is_err());
+/// use fleetgov::audit::{verify_inclusion, Rfc6962, TreeHasher};
+/// let (a, b) = (Rfc6962::leaf(b"a"), Rfc6962::leaf(b"b"));
+/// let root = Rfc6962::node(&a, &b);
+/// assert!(verify_inclusion::<Rfc6962>(&b, 1, 2, &[a], &root).is_ok());
+/// assert!(verify_inclusion::<Rfc6962>(&b, 0, 2, &[a], &root).is_err());
 /// ```
 pub fn verify_inclusion<H: TreeHasher>(
     leaf_hash: &TreeHash,
@@ -181,11 +213,11 @@ pub fn verify_inclusion<H: TreeHasher>(
 /// [`ConsistencyProof::verify`] takes [`TreeHead`]s.
 ///
 /// ```
-/// use fleetgov::audit::{verify_consistency, Blake3, TreeHasher};
-/// let (a, b) = (Blake3::leaf(b"a"), Blake3::leaf(b"b"));
-/// let root2 = Blake3::node(&a, &b);
-/// assert!(verify_consistency::<Blake3>(1, 2, &[b], &a, &root2).is_ok());
-/// assert!(verify_consistency::<Blake3>(1, 2, &[a], &a, &root2).is_err());
+/// use fleetgov::audit::{verify_consistency, Rfc6962, TreeHasher};
+/// let (a, b) = (Rfc6962::leaf(b"a"), Rfc6962::leaf(b"b"));
+/// let root2 = Rfc6962::node(&a, &b);
+/// assert!(verify_consistency::<Rfc6962>(1, 2, &[b], &a, &root2).is_ok());
+/// assert!(verify_consistency::<Rfc6962>(1, 2, &[a], &a, &root2).is_err());
 /// ```
 pub fn verify_consistency<H: TreeHasher>(
     old_size: u64,
@@ -270,9 +302,9 @@ mod tests {
             for index in 0..size {
                 let path = t.inclusion_path(index, size).unwrap();
                 let leaf = t.leaf_hash(index).unwrap();
-                verify_inclusion::<Blake3>(&leaf, index, size, &path, &root).unwrap();
+                verify_inclusion::<Rfc6962>(&leaf, index, size, &path, &root).unwrap();
                 for other in (0..size).filter(|&o| o != index) {
-                    let e = verify_inclusion::<Blake3>(&leaf, other, size, &path, &root).unwrap_err();
+                    let e = verify_inclusion::<Rfc6962>(&leaf, other, size, &path, &root).unwrap_err();
                     assert_eq!(e.kind(), ErrorKind::AuditTampered);
                 }
             }
@@ -286,9 +318,9 @@ mod tests {
             for old in 0..=new {
                 let path = t.consistency_path(old, new).unwrap();
                 let (r1, r2) = (t.root_at(old).unwrap(), t.root_at(new).unwrap());
-                verify_consistency::<Blake3>(old, new, &path, &r1, &r2).unwrap();
+                verify_consistency::<Rfc6962>(old, new, &path, &r1, &r2).unwrap();
                 if old > 0 && old < new {
-                    assert!(verify_consistency::<Blake3>(old, new, &path, &r2, &r1).is_err());
+                    assert!(verify_consistency::<Rfc6962>(old, new, &path, &r2, &r1).is_err());
                 }
             }
         }
@@ -298,22 +330,22 @@ mod tests {
     fn leaf_index_outside_the_tree_is_rejected() {
         let h = TreeHash([1; 32]);
         for (index, size) in [(0, 0), (1, 1), (5, 3)] {
-            let e = verify_inclusion::<Blake3>(&h, index, size, &[], &h).unwrap_err();
+            let e = verify_inclusion::<Rfc6962>(&h, index, size, &[], &h).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::AuditTampered);
         }
-        verify_inclusion::<Blake3>(&h, 0, 1, &[], &h).unwrap();
+        verify_inclusion::<Rfc6962>(&h, 0, 1, &[], &h).unwrap();
     }
 
     #[test]
     fn degenerate_consistency_cases() {
         let (a, b) = (TreeHash([1; 32]), TreeHash([2; 32]));
-        verify_consistency::<Blake3>(0, 0, &[], &a, &a).unwrap();
-        verify_consistency::<Blake3>(0, 5, &[], &a, &b).unwrap();
-        verify_consistency::<Blake3>(3, 3, &[], &b, &b).unwrap();
-        assert!(verify_consistency::<Blake3>(3, 3, &[], &a, &b).is_err());
-        assert!(verify_consistency::<Blake3>(0, 5, &[a], &a, &b).is_err());
-        assert!(verify_consistency::<Blake3>(3, 3, &[a], &a, &a).is_err());
-        assert!(verify_consistency::<Blake3>(4, 3, &[], &a, &b).is_err());
-        assert!(verify_consistency::<Blake3>(1, 2, &[], &a, &b).is_err());
+        verify_consistency::<Rfc6962>(0, 0, &[], &a, &a).unwrap();
+        verify_consistency::<Rfc6962>(0, 5, &[], &a, &b).unwrap();
+        verify_consistency::<Rfc6962>(3, 3, &[], &b, &b).unwrap();
+        assert!(verify_consistency::<Rfc6962>(3, 3, &[], &a, &b).is_err());
+        assert!(verify_consistency::<Rfc6962>(0, 5, &[a], &a, &b).is_err());
+        assert!(verify_consistency::<Rfc6962>(3, 3, &[a], &a, &a).is_err());
+        assert!(verify_consistency::<Rfc6962>(4, 3, &[], &a, &b).is_err());
+        assert!(verify_consistency::<Rfc6962>(1, 2, &[], &a, &b).is_err());
     }
 }

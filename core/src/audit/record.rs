@@ -1,14 +1,15 @@
 //! Audit records: what was done, by whom, why, and how it chains to the past.
 //!
-//! # Canonical encoding
+//! # Entries: the canonical encoding
 //!
-//! A record's leaf in the Merkle tree is `blake3(0x00 || bytes)` where
-//! `bytes` is the canonical encoding below. Integers are big-endian; strings
-//! are UTF-8 preceded by their byte length. Every valid record has exactly
-//! one encoding and [`AuditRecord::decode`] accepts nothing else.
+//! A record's *entry* is the canonical encoding below, and its leaf in the
+//! Merkle tree is `SHA-256(0x00 || entry)` (RFC 6962). Integers are
+//! big-endian; strings are UTF-8 preceded by their byte length. Every valid
+//! record has exactly one encoding and [`AuditRecord::decode`] accepts
+//! nothing else.
 //!
 //! ```text
-//! u8        format version, 1
+//! u8        format version, 2
 //! u64       seq             0-based, dense
 //! u64       time_ms         unix milliseconds
 //! u8        role            1 viewer, 2 operator, 3 admin
@@ -20,19 +21,22 @@
 //! [32]      prev_hash       leaf hash of record seq-1; 32 zero bytes for seq 0
 //! ```
 //!
-//! The payload itself is not part of the leaf, only its hash: a record can
-//! be proven to a third party without disclosing the payload.
+//! The payload itself (the change's description, with artifact bytes for a
+//! publish) is not part of the entry, only its hash: an entry is at most
+//! [`MAX_ENTRY_LEN`] bytes, so it fits a C2SP `tlog-tiles` entry bundle, and
+//! a record can be proven to a third party without disclosing the payload.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::hasher::{Blake3, TreeHash, TreeHasher};
+use super::hasher::{Rfc6962, TreeHash, TreeHasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{ContentHash, Role};
 
-/// The encoding version written in the first byte of every record.
-const RECORD_VERSION: u8 = 1;
+/// The encoding version written in the first byte of every record. Version 1
+/// (a blake3 tree) is no longer read.
+const RECORD_VERSION: u8 = 2;
 /// The longest actor, in bytes.
 pub const MAX_ACTOR_LEN: usize = 256;
 /// The longest target, in bytes.
@@ -44,6 +48,11 @@ pub const MAX_PAYLOAD_LEN: usize = 16 << 20;
 /// The longest canonical encoding of a record.
 pub(crate) const MAX_RECORD_LEN: usize =
     1 + 8 + 8 + 1 + 1 + 3 * 2 + MAX_ACTOR_LEN + MAX_TARGET_LEN + MAX_JUSTIFICATION_LEN + 32 + 32;
+/// The longest log entry (a record's canonical encoding) that a C2SP
+/// `tlog-tiles` entry bundle can carry: its length is a big-endian `u16`.
+/// Every record's entry is shorter.
+pub const MAX_ENTRY_LEN: usize = u16::MAX as usize;
+const _: () = assert!(MAX_RECORD_LEN <= MAX_ENTRY_LEN);
 
 /// A governance action: what an audit record records.
 ///
@@ -348,8 +357,9 @@ impl AuditRecord {
         check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
     }
 
-    /// The canonical encoding (see [the format](mod@crate::audit::format)); the payload is
-    /// represented by its hash only. Defined for records that pass
+    /// The canonical encoding: the record's log entry, which its leaf hash,
+    /// the tiles and the proofs are over (see [the format](mod@crate::audit::format)).
+    /// The payload is represented by its hash only. Defined for records that pass
     /// [`validate`](Self::validate), as every record of a log does.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
@@ -384,6 +394,12 @@ impl AuditRecord {
     pub fn decode(bytes: &[u8], payload: Vec<u8>) -> Result<Self> {
         let mut r = Reader { bytes, pos: 0 };
         let version = r.u8()?;
+        if version == 1 {
+            return Err(Error::invalid(
+                "record format version 1 (a blake3 audit tree) is no longer supported: this fleetgov reads \
+                 version 2 (an RFC 6962 SHA-256 tree) only; start a new audit log",
+            ));
+        }
         if version != RECORD_VERSION {
             return Err(Error::invalid(format!("record format version {version} is not {RECORD_VERSION}")));
         }
@@ -405,9 +421,9 @@ impl AuditRecord {
         Ok(AuditRecord { seq, time_ms, actor, role, action, target, justification, payload, payload_hash, prev_hash })
     }
 
-    /// The record's leaf hash in the audit tree: `blake3(0x00 || encode())`.
+    /// The record's leaf hash in the audit tree: `SHA-256(0x00 || encode())`.
     pub fn leaf_hash(&self) -> TreeHash {
-        Blake3::leaf(&self.encode())
+        Rfc6962::leaf(&self.encode())
     }
 }
 
@@ -481,7 +497,7 @@ mod tests {
     fn encoding_has_the_documented_layout() {
         let r = sample();
         let b = r.encode();
-        assert_eq!(b[0], 1);
+        assert_eq!(b[0], 2);
         assert_eq!(&b[1..9], &41u64.to_be_bytes());
         assert_eq!(&b[9..17], &1_700_000_000_123u64.to_be_bytes());
         assert_eq!(b[17], 2, "operator");
@@ -504,7 +520,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 2u8), (17, 0), (17, 4), (18, 0), (18, 10)] {
+        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 10)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -512,6 +528,32 @@ mod tests {
         let mut bad_utf8 = b.clone();
         bad_utf8[21] = 0xff;
         assert!(AuditRecord::decode(&bad_utf8, vec![]).is_err());
+    }
+
+    #[test]
+    fn a_version_1_record_is_refused_with_a_clear_message() {
+        let mut v1 = sample().encode();
+        v1[0] = 1;
+        let e = AuditRecord::decode(&v1, vec![]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("version 1 (a blake3 audit tree) is no longer supported"), "{e}");
+    }
+
+    #[test]
+    fn the_longest_entry_fits_a_tile_entry_bundle() {
+        let entry = AuditEntry::new(
+            u64::MAX,
+            "a".repeat(MAX_ACTOR_LEN),
+            Role::Admin,
+            AuditAction::GlobalOverwrite,
+            "t".repeat(MAX_TARGET_LEN),
+        )
+        .justification("j".repeat(MAX_JUSTIFICATION_LEN))
+        .payload(vec![7; 1 << 20]);
+        entry.validate().unwrap();
+        let record = AuditRecord::chain(entry, u64::MAX, TreeHash([1; 32]));
+        assert_eq!(record.encode().len(), MAX_RECORD_LEN);
+        assert!(record.encode().len() <= MAX_ENTRY_LEN);
     }
 
     #[test]

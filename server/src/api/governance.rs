@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use base64::Engine as _;
 use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, InclusionProof, TreeHash};
 use fleetgov::{Attestation, ForceTarget, Override};
 use serde::{Deserialize, Serialize};
@@ -166,9 +167,14 @@ pub async fn list(
 #[serde(rename_all = "camelCase")]
 pub struct ProofJson {
     record: RecordJson,
+    /// The record's log entry (its canonical encoding), base64: the leaf is
+    /// `SHA-256(0x00 || entry)`.
+    entry: String,
     proof: InclusionProof,
     /// The signed checkpoint (C2SP signed note) whose size and root the proof is against.
     checkpoint: String,
+    /// The same proof as a C2SP `tlog-proof@v1` bundle.
+    tlog_proof: String,
     /// The public key that checks the checkpoint's signature.
     verifier_key: String,
 }
@@ -176,18 +182,27 @@ pub struct ProofJson {
 /// `GET /api/v1/audit/{seq}/proof`: proof that record `seq` is in the log,
 /// against a freshly signed checkpoint. A third party holding only the
 /// verifier key checks the checkpoint, then the proof against its root.
-/// The checkpoint and the proof's path reveal the whole log's size and
-/// root, so only a token of every workspace may ask.
+/// A token of some workspaces may ask for the records of its workspaces (a
+/// proof carries the log's size and root, which is what makes it checkable);
+/// a record outside them answers like a missing one.
 pub async fn proof(State(state): State<AppState>, who: Principal, Path(seq): Path<u64>) -> ApiResult<Json<ProofJson>> {
-    who.require_every_workspace("an inclusion proof (it reveals the whole audit log's head)")?;
-    let record = state.engine.audit_record(seq)?;
-    let (checkpoint, head) = signed_head(&state)?;
-    let proof = state.engine.inclusion_proof(seq, head.size)?;
+    // Missing, or outside the token's workspaces: the same answer.
+    let record = state
+        .engine
+        .audit_record(seq)
+        .ok()
+        .filter(|record| may_see(&state, &who, record))
+        .ok_or_else(|| visible::not_found("audit record", &seq.to_string()))?;
+    let bundle = state.engine.tlog_proof(seq)?;
+    let verifier = state.engine.checkpoint_verifier()?;
+    let head = Checkpoint::open(&bundle.checkpoint, &verifier)?;
     Ok(Json(ProofJson {
+        entry: base64::engine::general_purpose::STANDARD.encode(record.encode()),
         record: RecordJson::from(&record),
-        proof,
-        checkpoint,
-        verifier_key: state.engine.checkpoint_verifier()?.to_string(),
+        proof: InclusionProof { leaf_index: seq, tree_size: head.size, path: bundle.path.clone() },
+        tlog_proof: bundle.to_string(),
+        checkpoint: bundle.checkpoint,
+        verifier_key: verifier.to_string(),
     }))
 }
 

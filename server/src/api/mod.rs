@@ -14,6 +14,7 @@ mod clusters;
 mod events;
 mod governance;
 mod heartbeats;
+mod log;
 mod nodes;
 mod snapshots;
 mod system;
@@ -66,6 +67,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::POST, "/api/v1/force-sync", governance::force_sync),
         ep(Method::GET, "/api/v1/audit", governance::list),
         ep(Method::GET, "/api/v1/audit/{seq}/proof", governance::proof),
+        ep(Method::GET, "/api/v1/audit/consistency", log::consistency),
         ep(Method::GET, "/api/v1/checkpoint", governance::checkpoint),
         ep(Method::GET, "/api/v1/attestations", governance::attestation),
         ep(Method::GET, "/api/v1/events", events::stream),
@@ -75,9 +77,14 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// The router of every endpoint, with a JSON 404 for any other path.
+/// The router of every endpoint and of the C2SP log under `/log/`, with a
+/// JSON 404 for any other path.
 pub fn router() -> Router<AppState> {
-    endpoints().into_iter().fold(Router::new(), |router, e| router.route(e.path, e.route)).fallback(no_route)
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |router, e| router.route(e.path, e.route))
+        .merge(log::router())
+        .fallback(no_route)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
