@@ -92,17 +92,6 @@ impl<'l> New<'l> {
         Ok(self.object("Ljava/util/OptionalLong;", optional))
     }
 
-    /// A `java.util.OptionalInt` argument.
-    pub(crate) fn optional_int(self, env: &mut JNIEnv<'l>, value: Option<i32>) -> Result<Self> {
-        const CLASS: &str = "java/util/OptionalInt";
-        let optional = match value {
-            Some(v) => env.call_static_method(CLASS, "of", "(I)Ljava/util/OptionalInt;", &[JValue::Int(v)])?,
-            None => env.call_static_method(CLASS, "empty", "()Ljava/util/OptionalInt;", &[])?,
-        }
-        .l()?;
-        Ok(self.object("Ljava/util/OptionalInt;", optional))
-    }
-
     /// An object argument whose declared type is `descriptor` (`Ljava/util/List;`).
     pub(crate) fn object(self, descriptor: &str, value: JObject<'l>) -> Self {
         self.push(descriptor, JValueOwned::Object(value))

@@ -8,16 +8,17 @@
 //! not the engine itself, so the stream stays sound whatever the engine's
 //! state; `FleetEngine.close()` closes its streams anyway.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use fleetgov::{AuditChange, Change, ClusterChange, Engine, FeedItem, NodeChange, Subscription};
 use jni::JNIEnv;
-use jni::objects::{JClass, JObject};
-use jni::sys::{jlong, jobject};
+use jni::objects::{GlobalRef, JClass, JMethodID, JObject, JObjectArray, JStaticMethodID, JString};
+use jni::signature::ReturnType;
+use jni::sys::{jlong, jobject, jvalue};
 
-use crate::construct::{LOCAL_FRAME, New};
-use crate::error::Result;
+use crate::construct::LOCAL_FRAME;
+use crate::error::{Error, Result};
 use crate::handle;
 
 /// What an `EventStream` handle points to.
@@ -99,56 +100,211 @@ pub extern "system" fn Java_dev_fleetgov_EventStream_position0<'l>(
     with_stream(&mut env, stream, |_, s| Ok(i64::try_from(s.lock().position()).unwrap_or(i64::MAX)))
 }
 
+/// Classes, constructors and enum constants the events are built from,
+/// looked up once: a poll then makes no class or member lookup by name.
+struct Lookups {
+    node: Ctor,
+    cluster: Ctor,
+    audit: Ctor,
+    lagged: Ctor,
+    optional_int: GlobalRef,
+    optional_int_of: JStaticMethodID,
+    optional_int_empty: GlobalRef,
+    sync_error_codes: Constants,
+    cluster_statuses: Constants,
+    audit_actions: Constants,
+}
+
+/// A class and one of its constructors.
+struct Ctor {
+    class: GlobalRef,
+    id: JMethodID,
+}
+
+/// Every constant of a Java enum, by name.
+struct Constants(Vec<(String, GlobalRef)>);
+
+static LOOKUPS: OnceLock<Lookups> = OnceLock::new();
+
+impl Lookups {
+    /// The lookups, made on first use (a race makes them twice and keeps one).
+    fn get(env: &mut JNIEnv<'_>) -> Result<&'static Lookups> {
+        if let Some(l) = LOOKUPS.get() {
+            return Ok(l);
+        }
+        let made = env.with_local_frame(LOCAL_FRAME, Lookups::make)?;
+        Ok(LOOKUPS.get_or_init(|| made))
+    }
+
+    fn make(env: &mut JNIEnv<'_>) -> Result<Lookups> {
+        let class = env.find_class("java/util/OptionalInt")?;
+        let optional_int = env.new_global_ref(class)?;
+        let class: &JClass<'_> = optional_int.as_obj().into();
+        let optional_int_of = env.get_static_method_id(class, "of", "(I)Ljava/util/OptionalInt;")?;
+        let empty = env.call_static_method(class, "empty", "()Ljava/util/OptionalInt;", &[])?.l()?;
+        Ok(Lookups {
+            node: Ctor::new(env, NODE_EVENT, NODE_EVENT_SIGNATURE)?,
+            cluster: Ctor::new(env, CLUSTER_EVENT, CLUSTER_EVENT_SIGNATURE)?,
+            audit: Ctor::new(env, AUDIT_EVENT, AUDIT_EVENT_SIGNATURE)?,
+            lagged: Ctor::new(env, LAGGED, "(J)V")?,
+            optional_int_empty: env.new_global_ref(empty)?,
+            optional_int,
+            optional_int_of,
+            sync_error_codes: Constants::new(env, crate::records::SYNC_ERROR_CODE)?,
+            cluster_statuses: Constants::new(env, CLUSTER_STATUS)?,
+            audit_actions: Constants::new(env, AUDIT_ACTION)?,
+        })
+    }
+
+    /// `OptionalInt.of(v)`, or the empty one.
+    fn optional_int<'l>(&self, env: &mut JNIEnv<'l>, value: Option<u32>) -> Result<JObject<'l>> {
+        let Some(v) = value else { return Ok(env.new_local_ref(&self.optional_int_empty)?) };
+        let class: &JClass<'_> = self.optional_int.as_obj().into();
+        let args = [jvalue { i: crate::records::revision(v) }];
+        // SAFETY: `optional_int_of` is `OptionalInt.of(int)` of this class, and `args` is one int.
+        let of = unsafe { env.call_static_method_unchecked(class, self.optional_int_of, ReturnType::Object, &args) };
+        Ok(of?.l()?)
+    }
+}
+
+impl Ctor {
+    fn new(env: &mut JNIEnv<'_>, class: &str, signature: &str) -> Result<Ctor> {
+        let class = env.find_class(class)?;
+        let class = env.new_global_ref(class)?;
+        let id = env.get_method_id(<&JClass<'_>>::from(class.as_obj()), "<init>", signature)?;
+        Ok(Ctor { class, id })
+    }
+
+    /// `new Class(args...)`.
+    ///
+    /// # Safety
+    /// `args` match the constructor's signature given to [`Ctor::new`], each
+    /// object a live reference of the declared type (or null where allowed).
+    unsafe fn build<'l>(&self, env: &mut JNIEnv<'l>, args: &[jvalue]) -> Result<JObject<'l>> {
+        // SAFETY: forwarded from the caller; `id` is a constructor of `class`.
+        Ok(unsafe { env.new_object_unchecked(<&JClass<'_>>::from(self.class.as_obj()), self.id, args) }?)
+    }
+}
+
+impl Constants {
+    fn new(env: &mut JNIEnv<'_>, class: &str) -> Result<Constants> {
+        let values = env.call_static_method(class, "values", format!("()[L{class};"), &[])?.l()?;
+        let values = JObjectArray::from(values);
+        let mut all = Vec::new();
+        for i in 0..env.get_array_length(&values)? {
+            let named = env.with_local_frame(4, |env| -> Result<(String, GlobalRef)> {
+                let constant = env.get_object_array_element(&values, i)?;
+                let name = env.call_method(&constant, "name", "()Ljava/lang/String;", &[])?.l()?;
+                let name: String = env.get_string(&JString::from(name))?.into();
+                Ok((name, env.new_global_ref(constant)?))
+            })?;
+            all.push(named);
+        }
+        Ok(Constants(all))
+    }
+
+    /// The constant named `name` in the engine's spelling (`needs_reconcile`
+    /// or `NEEDS_RECONCILE`: the Java name is its upper case).
+    fn get(&self, name: &str) -> Result<jobject> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, c)| c.as_obj().as_raw())
+            .ok_or_else(|| Error::Internal(format!("no Java constant {name}")))
+    }
+}
+
+const NODE_EVENT: &str = "dev/fleetgov/FleetEvent$NodeEvent";
+const NODE_EVENT_SIGNATURE: &str =
+    "(JLjava/lang/String;Ljava/lang/String;JLjava/util/OptionalInt;Ljava/lang/String;ZLdev/fleetgov/SyncErrorCode;)V";
+const CLUSTER_EVENT: &str = "dev/fleetgov/FleetEvent$ClusterEvent";
+const CLUSTER_EVENT_SIGNATURE: &str = "(JLjava/lang/String;Ljava/lang/String;IJJILdev/fleetgov/ClusterStatus;)V";
+const AUDIT_EVENT: &str = "dev/fleetgov/FleetEvent$AuditEvent";
+const AUDIT_EVENT_SIGNATURE: &str = "(JJJLjava/lang/String;Ldev/fleetgov/AuditAction;Ljava/lang/String;)V";
+const LAGGED: &str = "dev/fleetgov/FleetEvent$Lagged";
+const CLUSTER_STATUS: &str = "dev/fleetgov/ClusterStatus";
+const AUDIT_ACTION: &str = "dev/fleetgov/AuditAction";
+
+fn long(v: u64) -> jvalue {
+    jvalue { j: i64::try_from(v).unwrap_or(i64::MAX) }
+}
+
+fn object(o: &JObject<'_>) -> jvalue {
+    jvalue { l: o.as_raw() }
+}
+
 /// The Java `FleetEvent` for `item`; null for a change of a kind this
 /// binding does not know.
 fn event<'l>(env: &mut JNIEnv<'l>, item: &FeedItem) -> Result<JObject<'l>> {
+    let lookups = Lookups::get(env)?;
     match item {
-        FeedItem::Lagged { missed } => New::args().long(*missed).build(env, "dev/fleetgov/FleetEvent$Lagged"),
+        // SAFETY: one long, as `(J)V` says.
+        FeedItem::Lagged { missed } => unsafe { lookups.lagged.build(env, &[long(*missed)]) },
         FeedItem::Change(event) => match &event.change {
-            Change::Node(n) => node_event(env, event.seq, n),
-            Change::Cluster(c) => cluster_event(env, event.seq, c),
-            Change::Audit(a) => audit_event(env, event.seq, a),
+            Change::Node(n) => node_event(env, lookups, event.seq, n),
+            Change::Cluster(c) => cluster_event(env, lookups, event.seq, c),
+            Change::Audit(a) => audit_event(env, lookups, event.seq, a),
             _ => Ok(JObject::null()),
         },
     }
 }
 
 /// `new FleetEvent.NodeEvent(seq, node, cluster, atMs, appliedRevision, appliedHash, inSync, syncError)`.
-fn node_event<'l>(env: &mut JNIEnv<'l>, seq: u64, n: &NodeChange) -> Result<JObject<'l>> {
-    New::args()
-        .long(seq)
-        .str(env, &n.node)?
-        .str(env, &n.cluster)?
-        .long(n.at_ms)
-        .optional_int(env, n.applied_revision.map(crate::records::revision))?
-        .opt_str(env, n.applied_hash.map(|h| h.to_string()).as_deref())?
-        .boolean(n.in_sync)
-        .opt_constant(env, crate::records::SYNC_ERROR_CODE, n.sync_error.map(|c| c.as_str()))?
-        .build(env, "dev/fleetgov/FleetEvent$NodeEvent")
+fn node_event<'l>(env: &mut JNIEnv<'l>, l: &Lookups, seq: u64, n: &NodeChange) -> Result<JObject<'l>> {
+    let node = env.new_string(&n.node)?;
+    let cluster = env.new_string(&*n.cluster)?;
+    let revision = l.optional_int(env, n.applied_revision)?;
+    let hash = match &n.applied_hash {
+        Some(h) => env.new_string(h.to_string())?.into(),
+        None => JObject::null(),
+    };
+    let error = n.sync_error.map(|c| l.sync_error_codes.get(c.as_str())).transpose()?.unwrap_or(std::ptr::null_mut());
+    let args = [
+        long(seq),
+        object(&node),
+        object(&cluster),
+        long(n.at_ms),
+        object(&revision),
+        object(&hash),
+        jvalue { z: u8::from(n.in_sync) },
+        jvalue { l: error },
+    ];
+    // SAFETY: `args` follow NODE_EVENT_SIGNATURE; every object is a live
+    // local or global reference of the declared type, or null where the
+    // record allows it.
+    unsafe { l.node.build(env, &args) }
 }
 
 /// `new FleetEvent.ClusterEvent(seq, cluster, workspace, desiredRevision, enrolled, inSync, cohesion, status)`.
-fn cluster_event<'l>(env: &mut JNIEnv<'l>, seq: u64, c: &ClusterChange) -> Result<JObject<'l>> {
-    New::args()
-        .long(seq)
-        .str(env, &c.cluster)?
-        .str(env, &c.workspace)?
-        .int(crate::records::revision(c.desired_revision))
-        .long(c.enrolled)
-        .long(c.in_sync)
-        .int(i32::from(c.cohesion))
-        .constant(env, "dev/fleetgov/ClusterStatus", c.status.as_str())?
-        .build(env, "dev/fleetgov/FleetEvent$ClusterEvent")
+fn cluster_event<'l>(env: &mut JNIEnv<'l>, l: &Lookups, seq: u64, c: &ClusterChange) -> Result<JObject<'l>> {
+    let cluster = env.new_string(&*c.cluster)?;
+    let workspace = env.new_string(&*c.workspace)?;
+    let args = [
+        long(seq),
+        object(&cluster),
+        object(&workspace),
+        jvalue { i: crate::records::revision(c.desired_revision) },
+        long(c.enrolled),
+        long(c.in_sync),
+        jvalue { i: i32::from(c.cohesion) },
+        jvalue { l: l.cluster_statuses.get(c.status.as_str())? },
+    ];
+    // SAFETY: `args` follow CLUSTER_EVENT_SIGNATURE, with live references.
+    unsafe { l.cluster.build(env, &args) }
 }
 
 /// `new FleetEvent.AuditEvent(seq, auditSeq, atMs, actor, action, target)`.
-fn audit_event<'l>(env: &mut JNIEnv<'l>, seq: u64, a: &AuditChange) -> Result<JObject<'l>> {
-    New::args()
-        .long(seq)
-        .long(a.audit_seq)
-        .long(a.at_ms)
-        .str(env, &a.actor)?
-        .constant(env, "dev/fleetgov/AuditAction", a.action.as_str())?
-        .str(env, &a.target)?
-        .build(env, "dev/fleetgov/FleetEvent$AuditEvent")
+fn audit_event<'l>(env: &mut JNIEnv<'l>, l: &Lookups, seq: u64, a: &AuditChange) -> Result<JObject<'l>> {
+    let actor = env.new_string(&a.actor)?;
+    let target = env.new_string(&a.target)?;
+    let args = [
+        long(seq),
+        long(a.audit_seq),
+        long(a.at_ms),
+        object(&actor),
+        jvalue { l: l.audit_actions.get(a.action.as_str())? },
+        object(&target),
+    ];
+    // SAFETY: `args` follow AUDIT_EVENT_SIGNATURE, with live references.
+    unsafe { l.audit.build(env, &args) }
 }
