@@ -247,9 +247,25 @@ class EventStreamTest {
         return poller;
     }
 
-    /** The poll of {@code poller} ended, and returned null. */
-    static void assertPollEndedWithNull(Thread poller, AtomicReference<Object> outcome) throws InterruptedException {
-        poller.join(TimeUnit.MINUTES.toMillis(5)); // a deadlock fails here instead of hanging the build
+    /**
+     * Closes {@code closeable} on another thread while {@code poller} waits, and checks that both
+     * the close and the poll end (a deadlock fails the test after a generous deadline instead of
+     * hanging the build) and that the poll returned null.
+     */
+    static void closeWhilePolling(AutoCloseable closeable, Thread poller, AtomicReference<Object> outcome)
+            throws InterruptedException {
+        Thread closer = new Thread(() -> {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        closer.start();
+        long deadline = TimeUnit.MINUTES.toMillis(5);
+        closer.join(deadline);
+        assertFalse(closer.isAlive(), "close() did not return while a poll waited");
+        poller.join(deadline);
         assertFalse(poller.isAlive(), "the poll did not end after close()");
         assertNull(outcome.get(), "a poll that was waiting when the stream closed returns null");
     }
@@ -259,9 +275,7 @@ class EventStreamTest {
         try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.STAGING)) {
             EventStream events = e.events();
             AtomicReference<Object> outcome = new AtomicReference<>();
-            Thread poller = pollInBackground(events, outcome);
-            events.close();
-            assertPollEndedWithNull(poller, outcome);
+            closeWhilePolling(events, pollInBackground(events, outcome), outcome);
             assertTrue(events.isClosed());
             assertThrows(IllegalStateException.class, () -> events.poll(Duration.ZERO));
         }
@@ -273,9 +287,7 @@ class EventStreamTest {
         EventStream idle = e.events();
         EventStream polled = e.events();
         AtomicReference<Object> outcome = new AtomicReference<>();
-        Thread poller = pollInBackground(polled, outcome);
-        e.close();
-        assertPollEndedWithNull(poller, outcome);
+        closeWhilePolling(e, pollInBackground(polled, outcome), outcome);
         assertTrue(idle.isClosed());
         assertTrue(polled.isClosed());
         idle.close(); // already closed: a no-op
