@@ -142,13 +142,10 @@ fn refusal(env: &mut JNIEnv<'_>) -> Result<SyncError> {
         }
     });
     if env.is_instance_of(&thrown, "dev/fleetgov/ConfigRejectedException")? {
-        let code = env.call_method(&thrown, "code", "()Ldev/fleetgov/SyncErrorCode;", &[])?.l()?;
-        let name = env.call_method(&code, "name", "()Ljava/lang/String;", &[])?.l()?;
-        let name = convert::string(env, "code", &JString::from(name))?;
-        let detail = env.call_method(&thrown, "detail", "()Ljava/lang/String;", &[])?.l()?;
-        let detail = convert::string(env, "detail", &JString::from(detail))?;
-        let code = SyncErrorCode::from_name(&name).unwrap_or(SyncErrorCode::Other);
-        return Ok(SyncError::new(code, detail));
+        let error = env.call_method(&thrown, "syncError", "()Ldev/fleetgov/SyncError;", &[])?.l()?;
+        let text = env.call_method(&error, "toString", "()Ljava/lang/String;", &[])?.l()?;
+        let parsed = convert::sync_error(env, &JString::from(text))?;
+        return parsed.ok_or_else(|| Error::Internal("SyncError.toString() returned null".into()));
     }
     let text = env.call_method(&thrown, "toString", "()Ljava/lang/String;", &[])?.l()?;
     let text = convert::string(env, "exception text", &JString::from(text))?;
@@ -272,14 +269,12 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_recordSyncError0<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     agent: jlong,
-    code: JString<'l>,
-    detail: JString<'l>,
+    error: JString<'l>,
 ) {
     with_agent(&mut env, agent, |env, a| {
-        let name = convert::string(env, "code", &code)?;
-        let code = SyncErrorCode::from_name(&name)
-            .ok_or_else(|| Error::IllegalArgument(format!("{name} is not a sync error code")))?;
-        a.record_sync_error(SyncError::new(code, convert::string(env, "detail", &detail)?));
+        let error =
+            convert::sync_error(env, &error)?.ok_or_else(|| Error::IllegalArgument("error must not be null".into()))?;
+        a.record_sync_error(error);
         Ok(())
     })
 }

@@ -93,6 +93,12 @@ pub(crate) fn optional_string(env: &mut JNIEnv<'_>, value: &JString<'_>) -> Resu
     if value.is_null() { Ok(None) } else { Ok(Some(env.get_string(value)?.into())) }
 }
 
+/// A sync error from its `CODE: detail` text (`SyncError.toString()`), read
+/// by the core's one parser; none for null.
+pub(crate) fn sync_error(env: &mut JNIEnv<'_>, text: &JString<'_>) -> Result<Option<fleetgov::SyncError>> {
+    Ok(optional_string(env, text)?.map(|text| text.parse()).transpose()?)
+}
+
 /// A Java `byte[]` argument that must not be null, copied.
 pub(crate) fn bytes(env: &mut JNIEnv<'_>, what: &str, value: &JByteArray<'_>) -> Result<Vec<u8>> {
     require_non_null(what, value)?;

@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use fleetgov::{
     AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, ForceTarget, Heartbeat, Metrics,
-    NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, SyncError, SyncErrorCode, WorkspaceSpec,
+    NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, WorkspaceSpec,
 };
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
@@ -37,6 +37,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     capacity: jlong,
+    feed_capacity: jint,
     manual_clock: jboolean,
     clock_ms: jlong,
     audit_path: JString<'l>,
@@ -46,6 +47,8 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
     shim(&mut env, |env| {
         let capacity = usize::try_from(convert::unsigned("capacity", capacity)?)
             .map_err(|_| Error::IllegalArgument("capacity does not fit this platform".into()))?;
+        let feed_capacity = usize::try_from(feed_capacity)
+            .map_err(|_| Error::IllegalArgument(format!("feedCapacity must not be negative, got {feed_capacity}")))?;
         let clock = if manual_clock != 0 {
             fleetgov::Clock::manual(convert::unsigned("manual clock", clock_ms)?)
         } else {
@@ -66,6 +69,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
             audit_path: convert::optional_string(env, &audit_path)?.map(Into::into),
             signing_seed,
             origin: convert::string(env, "origin", &origin)?,
+            feed_capacity,
         };
         Ok(handle::into_handle(Engine::with_config(config)?))
     })
@@ -304,8 +308,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
     tps: jfloat,
     heap: jfloat,
     hot_swap_errors: jint,
-    error_code: JString<'l>,
-    error_detail: JString<'l>,
+    sync_error: JString<'l>,
 ) -> jobject {
     with_engine(&mut env, engine, |env, e| {
         let (mut snapshot_buf, mut hash_buf, mut version_buf) = (Ascii::new(), Ascii::new(), Ascii::new());
@@ -316,7 +319,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
             .transpose()?;
         let runtime_version =
             Memo::parse(&LAST_VERSION, version_buf.read(env, "runtimeVersion", &runtime_version)?, str::parse)?;
-        let sync_error = sync_error(env, &error_code, &error_detail)?;
+        let sync_error = convert::sync_error(env, &sync_error)?;
         let hb = Heartbeat {
             at_ms: convert::unsigned("atMs", at_ms)?,
             applied_snapshot,
@@ -357,14 +360,6 @@ fn process_status(ordinal: jint) -> Result<ProcessStatus> {
         .ok()
         .and_then(ProcessStatus::from_u8)
         .ok_or_else(|| Error::IllegalArgument(format!("no process status {ordinal}")))
-}
-
-/// A sync error from `SyncErrorCode.name()` and the detail; none for a null code.
-fn sync_error(env: &mut JNIEnv<'_>, code: &JString<'_>, detail: &JString<'_>) -> Result<Option<SyncError>> {
-    let Some(code) = convert::optional_string(env, code)? else { return Ok(None) };
-    let code = SyncErrorCode::from_name(&code)
-        .ok_or_else(|| Error::IllegalArgument(format!("{code} is not a sync error code")))?;
-    Ok(Some(SyncError::new(code, convert::string(env, "detail", detail)?)))
 }
 
 /// `FleetEngine.cohesion(cluster)`: two counter reads.
@@ -463,7 +458,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
     with_engine(&mut env, engine, |env, e| {
         let inventory =
             e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
-        let json = serde_json::to_string(&inventory).map_err(|e| Error::Internal(format!("fleet to JSON: {e}")))?;
+        let json = serde_json::to_string(&inventory)?;
         Ok(env.new_string(json)?.into_raw())
     })
 }
@@ -501,30 +496,24 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeatBatch0<'l>(
     })
 }
 
-/// `FleetEngine.forceSync(ForceTarget, OverrideRequest)`: `kind` 0 node,
-/// 1 cluster, 2 workspace, 3 fleet (no `id`). Returns the audit record.
+/// `FleetEngine.forceSync(ForceTarget, OverrideRequest)`: the target crosses
+/// as its label (`node:<id>`, `cluster:<id>`, `workspace:<id>`, `fleet`),
+/// read by the core's one parser. Returns the audit record.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the target and the request flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     engine: jlong,
-    kind: jint,
-    id: JString<'l>,
+    target: JString<'l>,
     actor: JString<'l>,
     role: JString<'l>,
     justification: JString<'l>,
     at_ms: jlong,
 ) -> jobject {
     with_engine(&mut env, engine, |env, e| {
-        let id = convert::optional_string(env, &id)?;
-        let target = match (kind, id.as_deref()) {
-            (0, Some(id)) => ForceTarget::Node(id),
-            (1, Some(id)) => ForceTarget::Cluster(id),
-            (2, Some(id)) => ForceTarget::Workspace(id),
-            (3, None) => ForceTarget::Fleet,
-            _ => return Err(Error::IllegalArgument(format!("no force target of kind {kind} with id {id:?}"))),
-        };
+        let label = convert::string(env, "target", &target)?;
+        let target = ForceTarget::from_label(&label)
+            .ok_or_else(|| Error::IllegalArgument(format!("{label:?} names no force target")))?;
         let actor = convert::string(env, "actor", &actor)?;
         let role = Role::parse(&convert::string(env, "role", &role)?)?;
         let justification = convert::string(env, "justification", &justification)?;
@@ -532,6 +521,18 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
         let record = e.force_sync(target, &by)?;
         Ok(records::audit_record(env, &record)?.into_raw())
     })
+}
+
+/// `FleetEngine.events(fromSeq)` and `FleetEngine.events()`: a new
+/// `EventStream`'s handle, reading from event `from` (negative: from the next event).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_events0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    from: jlong,
+) -> jlong {
+    with_engine(&mut env, engine, |_, e| crate::events::open(e, u64::try_from(from).ok()))
 }
 
 /// `FleetEngine.audit()` and `FleetEngine.auditPage(from, limit)`: audit
@@ -640,7 +641,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
 ) -> jstring {
     with_engine(&mut env, engine, |env, e| {
         let config = e.fleet_config(&convert::string(env, "workspace", &workspace)?)?;
-        let json = serde_json::to_string(&config).map_err(|e| Error::Internal(format!("fleet config to JSON: {e}")))?;
+        let json = serde_json::to_string(&config)?;
         Ok(env.new_string(json)?.into_raw())
     })
 }

@@ -8,6 +8,7 @@
 //! |----------------------------------------|-----------------------------------------------------|
 //! | `Ok(v)`                                | `v`                                                 |
 //! | [`ErrorKind::JustificationRequired`]   | `JustificationRequiredException`                    |
+//! | a value JSON cannot express            | `FleetException(Code.INVALID_INPUT)`, as in Python  |
 //! | [`ErrorKind::PermissionDenied`]        | `PermissionDeniedException`                         |
 //! | any other [`ErrorKind`]                | `FleetException` with the matching `Code`           |
 //! | [`Error::IllegalArgument`]             | `IllegalArgumentException`                          |
@@ -54,6 +55,14 @@ pub(crate) type Result<T> = std::result::Result<T, Error>;
 impl From<fleetgov::Error> for Error {
     fn from(e: fleetgov::Error) -> Self {
         Error::Core(e)
+    }
+}
+
+/// A value the engine returned that JSON cannot express: `INVALID_INPUT`,
+/// as the Python binding reports it.
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Core(fleetgov::Error::invalid(format!("cannot serialise to JSON: {e}")))
     }
 }
 

@@ -12,6 +12,7 @@ mod construct;
 mod convert;
 mod engine;
 mod error;
+mod events;
 mod fleet_gov;
 mod handle;
 mod records;

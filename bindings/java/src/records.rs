@@ -85,7 +85,7 @@ fn root_cause<'l>(env: &mut JNIEnv<'l>, r: &RootCause) -> Result<JObject<'l>> {
         .build(env, "dev/fleetgov/RootCause")
 }
 
-const SYNC_ERROR_CODE: &str = "dev/fleetgov/SyncErrorCode";
+pub(crate) const SYNC_ERROR_CODE: &str = "dev/fleetgov/SyncErrorCode";
 
 /// `new NodeView(...)`.
 pub(crate) fn node_view<'l>(env: &mut JNIEnv<'l>, n: &NodeView) -> Result<JObject<'l>> {
@@ -190,7 +190,7 @@ fn desired_cluster<'l>(env: &mut JNIEnv<'l>, c: &DesiredCluster) -> Result<JObje
 }
 
 /// Revisions are below 2^31 in any real fleet; beyond that Java sees `Integer.MAX_VALUE`.
-fn revision(r: u32) -> i32 {
+pub(crate) fn revision(r: u32) -> i32 {
     i32::try_from(r).unwrap_or(i32::MAX)
 }
 

@@ -160,7 +160,7 @@ public final class ConfigAgent extends NativeHandle {
         notFromOwnValidator("recordSyncError");
         long h = acquire();
         try {
-            recordSyncError0(h, error.code().name(), error.detail());
+            recordSyncError0(h, error.toString());
         } finally {
             release();
         }
@@ -362,7 +362,8 @@ public final class ConfigAgent extends NativeHandle {
 
     private static native AppliedConfig rollback0(long agent, long atMs, Validator validator);
 
-    private static native void recordSyncError0(long agent, String code, String detail);
+    /** {@code error} as its {@code CODE: detail} text ({@link SyncError#toString()}), parsed by the core. */
+    private static native void recordSyncError0(long agent, String error);
 
     private static native AppliedConfig current0(long agent, boolean lastKnownGood);
 

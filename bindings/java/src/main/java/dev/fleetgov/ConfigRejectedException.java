@@ -48,4 +48,13 @@ public class ConfigRejectedException extends Exception {
     public String detail() {
         return detail;
     }
+
+    /**
+     * The sync error the node will report: {@code new SyncError(code(), detail())}.
+     *
+     * @return the sync error
+     */
+    public SyncError syncError() {
+        return new SyncError(code, detail);
+    }
 }

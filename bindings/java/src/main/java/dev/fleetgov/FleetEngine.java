@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The fleet-governance engine, embedded in a JVM control plane: what every gateway node
@@ -48,16 +50,23 @@ public final class FleetEngine extends NativeHandle {
         public static final long DEFAULT_CAPACITY = 1L << 24;
         /** The default name of the log in signed checkpoints. */
         public static final String DEFAULT_ORIGIN = "fleetgov";
+        /** The change feed's default size: 2^16 events. */
+        public static final int DEFAULT_FEED_CAPACITY = 1 << 16;
 
         private final long capacity;
         private final OptionalLong manualClockMs;
         private final Path auditLog;
         private final byte[] signingSeed;
         private final String origin;
+        private final int feedCapacity;
 
-        private Options(long capacity, OptionalLong manualClockMs, Path auditLog, byte[] signingSeed, String origin) {
+        private Options(long capacity, OptionalLong manualClockMs, Path auditLog, byte[] signingSeed, String origin,
+                int feedCapacity) {
             if (capacity <= 0) {
                 throw new IllegalArgumentException("capacity must be positive, got " + capacity);
+            }
+            if (feedCapacity <= 0) {
+                throw new IllegalArgumentException("feedCapacity must be positive, got " + feedCapacity);
             }
             manualClockMs.ifPresent(ms -> Args.time("manualClockMs", ms));
             if (signingSeed != null && signingSeed.length != 32) {
@@ -68,6 +77,7 @@ public final class FleetEngine extends NativeHandle {
             this.auditLog = auditLog;
             this.signingSeed = signingSeed == null ? null : signingSeed.clone();
             this.origin = Args.text("origin", origin);
+            this.feedCapacity = feedCapacity;
         }
 
         /**
@@ -77,7 +87,7 @@ public final class FleetEngine extends NativeHandle {
          * @return the options
          */
         public static Options defaults() {
-            return new Options(DEFAULT_CAPACITY, OptionalLong.empty(), null, null, DEFAULT_ORIGIN);
+            return new Options(DEFAULT_CAPACITY, OptionalLong.empty(), null, null, DEFAULT_ORIGIN, DEFAULT_FEED_CAPACITY);
         }
 
         /**
@@ -87,7 +97,7 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withCapacity(long nodes) {
-            return new Options(nodes, manualClockMs, auditLog, signingSeed, origin);
+            return new Options(nodes, manualClockMs, auditLog, signingSeed, origin, feedCapacity);
         }
 
         /**
@@ -98,7 +108,7 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withManualClock(long ms) {
-            return new Options(capacity, OptionalLong.of(ms), auditLog, signingSeed, origin);
+            return new Options(capacity, OptionalLong.of(ms), auditLog, signingSeed, origin, feedCapacity);
         }
 
         /**
@@ -112,7 +122,7 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withAuditLog(Path path, byte[] signingSeed) {
-            return new Options(capacity, manualClockMs, Args.present("path", path), signingSeed, origin);
+            return new Options(capacity, manualClockMs, Args.present("path", path), signingSeed, origin, feedCapacity);
         }
 
         /**
@@ -122,7 +132,31 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withOrigin(String name) {
-            return new Options(capacity, manualClockMs, auditLog, signingSeed, name);
+            return new Options(capacity, manualClockMs, auditLog, signingSeed, name, feedCapacity);
+        }
+
+        /**
+         * These options with another change-feed size: how many events the feed holds for
+         * {@link EventStream}s that fall behind (rounded up to a power of two, at least 2).
+         *
+         * <pre>{@code
+         * FleetEngine small = new FleetEngine(FleetEngine.Options.defaults().withFeedCapacity(1024));
+         * }</pre>
+         *
+         * @param events the most events held
+         * @return new options
+         */
+        public Options withFeedCapacity(int events) {
+            return new Options(capacity, manualClockMs, auditLog, signingSeed, origin, events);
+        }
+
+        /**
+         * The change feed's size.
+         *
+         * @return the most events held for streams that fall behind
+         */
+        public int feedCapacity() {
+            return feedCapacity;
         }
 
         /**
@@ -163,6 +197,8 @@ public final class FleetEngine extends NativeHandle {
     }
 
     private final boolean manualClock;
+    /** The open event streams, closed with the engine. */
+    private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
 
     /** An in-memory engine with the default capacity on the system clock. */
     public FleetEngine() {
@@ -177,6 +213,7 @@ public final class FleetEngine extends NativeHandle {
     public FleetEngine(Options options) {
         super(new0(
                 Args.present("options", options).capacity,
+                options.feedCapacity,
                 options.manualClockMs.isPresent(),
                 options.manualClockMs.orElse(0),
                 options.auditLog == null ? null : options.auditLog.toString(),
@@ -187,7 +224,16 @@ public final class FleetEngine extends NativeHandle {
 
     @Override
     void dispose(long handle) {
+        // Under the write lock: no events() call is in flight, so no stream is added meanwhile.
+        for (EventStream stream : streams) {
+            stream.close();
+        }
         dispose0(handle);
+    }
+
+    /** Called by a stream as it is freed. */
+    void forget(EventStream stream) {
+        streams.remove(stream);
     }
 
     // ---- clock -------------------------------------------------------------------------
@@ -492,7 +538,7 @@ public final class FleetEngine extends NativeHandle {
         try {
             return heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(), hb.runtimeVersion(),
                     hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(), m.hotSwapErrors(),
-                    e == null ? null : e.code().name(), e == null ? null : e.detail());
+                    e == null ? null : e.toString());
         } finally {
             release();
         }
@@ -552,6 +598,67 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    // ---- change feed ------------------------------------------------------------------
+
+    /**
+     * A stream of the changes from the next one on: node transitions, cluster counters and
+     * audit records, in order (see {@link FleetEvent}). Close it when done; closing the engine
+     * closes it too.
+     *
+     * <pre>{@code
+     * import java.time.Duration;
+     *
+     * try (EventStream events = engine.events()) {
+     *     FleetEvent e = events.poll(Duration.ofMillis(200)); // null if nothing changed
+     * }
+     * }</pre>
+     *
+     * @return the stream
+     */
+    public EventStream events() {
+        return open(-1);
+    }
+
+    /**
+     * A stream of the changes from sequence number {@code fromSeq} on: to resume where an
+     * earlier stream stopped ({@link EventStream#position()}). Events the feed no longer holds
+     * are reported as one {@link FleetEvent.Lagged}. The engine records changes only while some
+     * stream is open, so keep one open to resume without gaps.
+     *
+     * <pre>{@code
+     * long resumeAt;
+     * try (EventStream first = engine.events()) {
+     *     first.poll(java.time.Duration.ZERO);
+     *     resumeAt = first.position();
+     * }
+     * try (EventStream again = engine.events(resumeAt)) {
+     *     FleetEvent next = again.poll(java.time.Duration.ZERO);
+     * }
+     * }</pre>
+     *
+     * @param fromSeq the sequence number of the first event to read
+     * @return the stream
+     * @throws IllegalArgumentException for a negative {@code fromSeq}
+     * @throws FleetException {@code INVALID_INPUT} if {@code fromSeq} is ahead of the feed
+     */
+    public EventStream events(long fromSeq) {
+        if (fromSeq < 0) {
+            throw new IllegalArgumentException("fromSeq must not be negative, got " + fromSeq);
+        }
+        return open(fromSeq);
+    }
+
+    private EventStream open(long fromSeq) {
+        long h = acquire();
+        try {
+            EventStream stream = new EventStream(events0(h, fromSeq), this);
+            streams.add(stream);
+            return stream;
+        } finally {
+            release();
+        }
+    }
+
     // ---- governance -------------------------------------------------------------------
 
     /**
@@ -570,23 +677,9 @@ public final class FleetEngine extends NativeHandle {
     public AuditRecord forceSync(ForceTarget target, OverrideRequest by) {
         Args.present("target", target);
         Args.present("by", by);
-        int kind;
-        String id = null;
-        if (target instanceof ForceTarget.Node n) {
-            kind = 0;
-            id = n.id();
-        } else if (target instanceof ForceTarget.Cluster c) {
-            kind = 1;
-            id = c.id();
-        } else if (target instanceof ForceTarget.Workspace w) {
-            kind = 2;
-            id = w.id();
-        } else {
-            kind = 3; // ForceTarget.Fleet, the last permitted subtype
-        }
         long h = acquire();
         try {
-            return forceSync0(h, kind, id, by.actor(), by.role().name(), by.justification(), by.atMs());
+            return forceSync0(h, target.label(), by.actor(), by.role().name(), by.justification(), by.atMs());
         } finally {
             release();
         }
@@ -889,7 +982,7 @@ public final class FleetEngine extends NativeHandle {
     // ---- native methods --------------------------------------------------------------------
 
     private static native long new0(
-            long capacity, boolean manualClock, long clockMs, String auditLog, byte[] signingSeed, String origin);
+            long capacity, int feedCapacity, boolean manualClock, long clockMs, String auditLog, byte[] signingSeed, String origin);
 
     private static native void dispose0(long engine);
 
@@ -937,14 +1030,15 @@ public final class FleetEngine extends NativeHandle {
             float tps,
             float heap,
             int hotSwapErrors,
-            String errorCode,
-            String errorDetail);
+            String syncError);
 
     private static native BatchSummary heartbeatBatch0(
             long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);
 
     private static native AuditRecord forceSync0(
-            long engine, int kind, String id, String actor, String role, String justification, long atMs);
+            long engine, String target, String actor, String role, String justification, long atMs);
+
+    private static native long events0(long engine, long fromSeq);
 
     private static native List<AuditRecord> audit0(long engine, long from, int limit);
 

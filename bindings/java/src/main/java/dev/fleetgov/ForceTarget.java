@@ -7,9 +7,21 @@ package dev.fleetgov;
  * <pre>{@code
  * engine.forceSync(ForceTarget.node("gw-7"), by);
  * engine.forceSync(ForceTarget.workspace("ws-1"), adminBy); // global overwrite
+ * assert ForceTarget.node("gw-7").label().equals("node:gw-7");
  * }</pre>
+ *
+ * <p>A target crosses to the engine as its {@link #label()}, which the engine parses; the
+ * audit record of an override has that label as its {@link AuditRecord#target()}.
  */
 public sealed interface ForceTarget {
+    /**
+     * The target's name in the audit log: {@code node:<id>}, {@code cluster:<id>},
+     * {@code workspace:<id>} or {@code fleet}.
+     *
+     * @return the label
+     */
+    String label();
+
     /**
      * One node.
      *
@@ -23,6 +35,11 @@ public sealed interface ForceTarget {
          */
         public Node {
             Args.text("id", id);
+        }
+
+        @Override
+        public String label() {
+            return "node:" + id;
         }
     }
 
@@ -40,6 +57,11 @@ public sealed interface ForceTarget {
         public Cluster {
             Args.text("id", id);
         }
+
+        @Override
+        public String label() {
+            return "cluster:" + id;
+        }
     }
 
     /**
@@ -56,10 +78,20 @@ public sealed interface ForceTarget {
         public Workspace {
             Args.text("id", id);
         }
+
+        @Override
+        public String label() {
+            return "workspace:" + id;
+        }
     }
 
     /** Every cluster of every workspace: a global overwrite. */
-    record Fleet() implements ForceTarget {}
+    record Fleet() implements ForceTarget {
+        @Override
+        public String label() {
+            return "fleet";
+        }
+    }
 
     /**
      * One node.

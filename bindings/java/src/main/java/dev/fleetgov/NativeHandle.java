@@ -39,14 +39,27 @@ public abstract class NativeHandle implements AutoCloseable {
      * @throws IllegalStateException if the object is closed or closing
      */
     final long acquire() {
-        if (closing.get()) {
+        long h = tryAcquire();
+        if (h == 0) {
             throw closed();
+        }
+        return h;
+    }
+
+    /**
+     * {@link #acquire()} that answers 0, holding nothing, instead of throwing when the object
+     * is closed or closing.
+     *
+     * @return the live handle (pair it with {@link #release()}), or 0
+     */
+    final long tryAcquire() {
+        if (closing.get()) {
+            return 0;
         }
         lock.readLock().lock();
         long h = handle;
         if (h == 0) {
             lock.readLock().unlock();
-            throw closed();
         }
         return h;
     }

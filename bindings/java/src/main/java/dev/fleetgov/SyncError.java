@@ -10,7 +10,7 @@ package dev.fleetgov;
  * }</pre>
  *
  * @param code the machine code
- * @param detail the human detail (may be empty)
+ * @param detail the human detail (may be empty; the engine keeps it trimmed, at most 512 bytes)
  */
 public record SyncError(SyncErrorCode code, String detail) {
     /**
@@ -24,6 +24,12 @@ public record SyncError(SyncErrorCode code, String detail) {
         Args.present("detail", detail);
     }
 
+    /**
+     * The {@code CODE: detail} text (just {@code CODE} for an empty detail): the form sync
+     * errors travel in, parsed back by the engine.
+     *
+     * @return the text
+     */
     @Override
     public String toString() {
         return detail.isEmpty() ? code.name() : code + ": " + detail;

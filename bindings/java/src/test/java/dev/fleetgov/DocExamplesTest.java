@@ -63,6 +63,7 @@ class DocExamplesTest {
                 Snapshot s;
                 Snapshot snapshot;
                 Directive d;
+                FleetEvent event;
                 NodeView view;
                 HeartbeatBatch batch;
                 OverrideRequest by;

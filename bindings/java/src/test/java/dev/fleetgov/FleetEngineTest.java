@@ -263,6 +263,29 @@ class FleetEngineTest {
     }
 
     @Test
+    void aSyncErrorCrossesAsItsTextAndTheEngineParsesIt() {
+        engine.publish("eks-prod-us", V1, "alice", T);
+        long gw = engine.enroll("gw-1", "eks-prod-us", T);
+        long at = T;
+        // Each error is sent as SyncError.toString() and read back from the engine's view.
+        List<SyncError> kept = List.of(
+                new SyncError(SyncErrorCode.RELOAD_FAILURE, ""),
+                new SyncError(SyncErrorCode.RELOAD_FAILURE, "filter: rate_limit: bad value"),
+                new SyncError(SyncErrorCode.OTHER, "DISK_FULL: /var/lib"),
+                new SyncError(SyncErrorCode.OTHER, ""));
+        for (SyncError error : kept) {
+            engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0").withSyncError(error));
+            assertEquals(error, engine.node("gw-1", at).lastSyncError());
+        }
+        // The engine's parser trims the detail and cuts it at 512 bytes.
+        engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0").withSyncError(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "  slow  ")));
+        assertEquals(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "slow"), engine.node("gw-1", at).lastSyncError());
+        engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0")
+                .withSyncError(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "x".repeat(600))));
+        assertEquals(512, engine.node("gw-1", at).lastSyncError().detail().length());
+    }
+
+    @Test
     void badHeartbeatsThrowAndChangeNothing() {
         Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
         long gw = engine.enroll("gw-1", "eks-prod-us", T);

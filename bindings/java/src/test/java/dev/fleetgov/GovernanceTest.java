@@ -72,6 +72,21 @@ class GovernanceTest {
     }
 
     @Test
+    void aTargetCrossesAsItsLabelAndTheAuditRecordNamesItSo() {
+        OverrideRequest admin = new OverrideRequest("carol", Role.ADMIN, WHY, T);
+        List<ForceTarget> targets = List.of(
+                ForceTarget.node("p1"), ForceTarget.cluster("prod"), ForceTarget.workspace("ws"), ForceTarget.fleet());
+        List<String> labels = List.of("node:p1", "cluster:prod", "workspace:ws", "fleet");
+        for (int i = 0; i < targets.size(); i++) {
+            assertEquals(labels.get(i), targets.get(i).label());
+            assertEquals(labels.get(i), engine.forceSync(targets.get(i), admin).target());
+        }
+        // The id is everything after the first colon, as the engine reads it: no such node.
+        FleetEngineTest.fails(FleetException.Code.NOT_FOUND,
+                () -> engine.forceSync(ForceTarget.node("cluster:prod"), admin));
+    }
+
+    @Test
     void clusterAndGlobalForceReachEveryNodeOnce() {
         OverrideRequest operator = new OverrideRequest("bob", Role.OPERATOR, "Rollback due to failed deployment", T);
         assertEquals(AuditAction.FORCE_SYNC_CLUSTER, engine.forceSync(ForceTarget.cluster("prod"), operator).action());
