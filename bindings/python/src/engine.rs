@@ -13,7 +13,8 @@ use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList};
 
-use crate::args::{Bytes, FilePath, Flag, Metric, Text, Uint, millis};
+use crate::events::PyEventStream;
+use crate::args::{Bytes, FilePath, Flag, Metric, Text, Uint, millis, uint};
 use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
 use crate::table::{PyAuditTable, PyNodesTable};
@@ -411,6 +412,26 @@ impl PyEngine {
             out.append(audit::record(py, r)?)?;
         }
         Ok(out)
+    }
+
+    /// An iterator over what changes in the engine, in order (see
+    /// `EventStream`): node transitions, cluster counters and audit records,
+    /// each a dict with `type` and `seq`. From the next event, or from
+    /// `from_seq` (a position of an earlier stream, if the engine still holds
+    /// it; `{"type": "lagged", "missed": n}` says how many were dropped).
+    /// With `timeout_ms`, the iteration ends when no event came for that long.
+    /// Events are recorded only while a stream is open.
+    #[pyo3(signature = (from_seq = None, timeout_ms = None))]
+    fn events(
+        &self,
+        py: Python<'_>,
+        from_seq: Option<&Bound<'_, PyAny>>,
+        timeout_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyEventStream> {
+        let from_seq = from_seq.filter(|o| !o.is_none()).map(|o| uint::<u64>(o, "from_seq (a feed position)")).transpose()?;
+        let timeout = millis(timeout_ms, "timeout_ms")?.map(std::time::Duration::from_millis);
+        let subscription = self.quick(py, |e| e.subscribe(from_seq))?;
+        Ok(PyEventStream::new(subscription, timeout))
     }
 
     /// The audit log as an Arrow table (`AuditTable`), oldest record first:

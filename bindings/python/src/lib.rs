@@ -14,6 +14,7 @@ mod boundary;
 mod columns;
 mod engine;
 mod error;
+mod events;
 mod heartbeat;
 mod ingest;
 mod inventory;
@@ -53,6 +54,7 @@ fn verify_audit_file(py: Python<'_>, path: args::FilePath) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_class::<events::PyEventStream>()?;
     m.add_class::<views::PySnapshot>()?;
     m.add_class::<views::PyDirective>()?;
     m.add_class::<views::PyClusterView>()?;

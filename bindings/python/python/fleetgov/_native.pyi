@@ -16,6 +16,7 @@ from fleetgov.types import (
     Drift,
     Environment,
     EnvironmentName,
+    FleetEvent,
     FleetInventory,
     Health,
     NodeStatus,
@@ -34,6 +35,7 @@ __all__ = [
     "ClusterView",
     "Directive",
     "Engine",
+    "EventStream",
     "NodeView",
     "NodesTable",
     "OUTCOME_SIZE",
@@ -314,6 +316,23 @@ class AuditTable:
     def __len__(self) -> int: ...
 
 @final
+class EventStream:
+    """An iterator over what changes in an engine, in order (``Engine.events()``).
+
+    Waits for each event with the GIL released and notices Ctrl-C; ends when
+    its timeout passes with no event, or after ``close()``.
+    """
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> FleetEvent: ...
+    @property
+    def position(self) -> int | None:
+        """The sequence number of the next event (``None`` once closed)."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object, /) -> None: ...
+
+@final
 class Engine:
     """The fleet-governance engine, safe to share between Python threads.
 
@@ -415,6 +434,10 @@ class Engine:
     ) -> AuditRecord:
         """Global overwrite of a workspace (or the whole fleet); admin only."""
     def audit(self) -> list[AuditRecord]: ...
+    def events(self, from_seq: int | None = None, timeout_ms: int | None = None) -> EventStream:
+        """An iterator over node transitions, cluster counters and audit
+        records, each a dict with ``type`` and ``seq``; recorded only while a
+        stream is open."""
     def audit_table(self) -> AuditTable:
         """The audit log as Arrow: seq, time (timestamp[ms, UTC]), actor, role,
         action, target, justification, event (JSON text), config (bytes of a

@@ -20,8 +20,10 @@ from typing import Literal, TypedDict
 
 __all__ = [
     "AuditAction",
+    "AuditEvent",
     "AuditRecord",
     "AuthorityMode",
+    "ClusterEvent",
     "ClusterStatus",
     "ClusterViewDict",
     "ConfigStatus",
@@ -32,9 +34,12 @@ __all__ = [
     "Drift",
     "Environment",
     "EnvironmentName",
+    "FleetEvent",
     "FleetInventory",
     "FleetSummary",
     "Health",
+    "LaggedEvent",
+    "NodeEvent",
     "NodeStatus",
     "NodeViewDict",
     "ProcessHealth",
@@ -43,6 +48,7 @@ __all__ = [
     "Runtime",
     "SnapshotDict",
     "SyncErrorCode",
+    "UnknownEvent",
 ]
 
 # ---- argument values --------------------------------------------------------
@@ -228,3 +234,67 @@ class NodeViewDict(TypedDict):
     heap: float
     heap_trend: float
     hot_swap_errors: int
+
+
+# ---- change events (``Engine.events()``) -------------------------------------
+
+
+class NodeEvent(TypedDict):
+    """A node's transition: its first report, another applied revision or
+    hash verdict, another sync-error code, or in sync <-> divergent."""
+
+    type: Literal["node"]
+    seq: int
+    node: str
+    cluster: str
+    at_ms: int
+    #: ``None``: none, or a snapshot the engine does not know.
+    applied_revision: int | None
+    applied_hash: str | None
+    in_sync: bool
+    sync_error: SyncErrorCode | None
+
+
+class ClusterEvent(TypedDict):
+    """A cluster's counters after a change."""
+
+    type: Literal["cluster"]
+    seq: int
+    cluster: str
+    workspace: str
+    desired_revision: int
+    enrolled: int
+    in_sync: int
+    cohesion: int
+    status: ClusterStatus
+
+
+class AuditEvent(TypedDict):
+    """A record added to the audit log."""
+
+    type: Literal["audit"]
+    seq: int
+    audit_seq: int
+    at_ms: int
+    actor: str
+    action: AuditAction
+    target: str
+
+
+class LaggedEvent(TypedDict):
+    """The stream fell behind by more than the engine holds: ``missed``
+    events were dropped for it (reload the views)."""
+
+    type: Literal["lagged"]
+    missed: int
+
+
+class UnknownEvent(TypedDict):
+    """A kind of change this version of the package does not describe yet."""
+
+    type: Literal["unknown"]
+    seq: int
+
+
+#: What ``EventStream`` yields.
+FleetEvent = NodeEvent | ClusterEvent | AuditEvent | LaggedEvent | UnknownEvent
