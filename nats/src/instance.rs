@@ -4,11 +4,21 @@
 //! Every tick the instance renews its leases and rebalances them (see
 //! [`crate::lease`]), then, for every cluster the engine knows
 //! ([`Engine::cluster_ids`]) whose partition it owns, makes sure it is
-//! subscribed to the cluster's enrollment and heartbeat subjects, and puts
-//! the cluster's summary. Clusters of partitions it no longer owns are
-//! unsubscribed. Clusters created later are picked up on the next tick.
+//! subscribed to the cluster's enrollment and heartbeat subjects. Clusters
+//! of partitions it no longer owns are unsubscribed; clusters created later
+//! are picked up on the next tick.
+//!
+//! Summaries follow the engine's change feed ([`crate::feed`]): a cluster
+//! it serves is put when it changes, at most once per
+//! [`summary_coalesce`](InstanceConfig::summary_coalesce), and when the
+//! instance starts serving it (so a new owner replaces the previous owner's
+//! figures at once). Every [`summary_refresh`](InstanceConfig::summary_refresh)
+//! every served cluster is put again whether it changed or not: the
+//! liveness signal behind [`FleetView`](crate::FleetView)'s staleness bound.
+//! A cluster it no longer serves is never put. Puts and lease rounds run on
+//! one task, so a put always follows the ownership of the last round.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +27,11 @@ use async_nats::{Client, jetstream};
 use fleetgov::{ClusterView, Engine};
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::artifact::Artifacts;
 use crate::error::{Error, Result};
+use crate::feed::{self, Changed};
 use crate::lease::Leases;
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
 use crate::service::ClusterService;
@@ -31,6 +43,7 @@ use crate::summary::{ClusterSummary, Summaries};
 /// use std::time::Duration;
 /// let config = fleetgov_nats::InstanceConfig { lease_ttl: Duration::from_secs(2), ..fleetgov_nats::InstanceConfig::new("ingest-1") };
 /// assert_eq!((config.partitions.get(), config.tick), (16, Duration::from_millis(3_333)));
+/// assert_eq!((config.summary_refresh, config.summary_coalesce), (Duration::from_secs(10), Duration::from_millis(200)));
 /// ```
 #[derive(Clone, Debug)]
 pub struct InstanceConfig {
@@ -40,8 +53,17 @@ pub struct InstanceConfig {
     pub partitions: NonZeroU32,
     /// How long a lease and a liveness key live without renewal.
     pub lease_ttl: Duration,
-    /// How often leases are renewed and rebalanced and summaries written; at most `lease_ttl / 3`.
+    /// How often leases are renewed and rebalanced and new clusters picked up; at most `lease_ttl / 3`.
     pub tick: Duration,
+    /// How often every served cluster's summary is put again, changed or
+    /// not: the liveness signal behind the merged view's staleness bound.
+    /// A reader's bound should exceed `summary_refresh + lease_ttl` (the
+    /// age of a live owner's summary, plus a takeover).
+    pub summary_refresh: Duration,
+    /// The shortest time between two puts of the summaries of changed
+    /// clusters: a cluster that changes many times within it is put once,
+    /// at the end of it at the latest. At most `summary_refresh`.
+    pub summary_coalesce: Duration,
     /// How many requests are handled at once.
     pub max_in_flight: usize,
     /// Copies of the buckets this instance creates when they do not exist yet
@@ -50,13 +72,17 @@ pub struct InstanceConfig {
 }
 
 impl InstanceConfig {
-    /// Defaults: 16 partitions, a 10 s lease, a tick of a third of it, 64 requests in flight, one replica.
+    /// Defaults: 16 partitions, a 10 s lease, a tick of a third of it, a
+    /// summary refresh every 10 s, changes coalesced over 200 ms, 64
+    /// requests in flight, one replica.
     pub fn new(id: impl Into<String>) -> InstanceConfig {
         InstanceConfig {
             id: id.into(),
             partitions: DEFAULT_PARTITIONS,
             lease_ttl: Duration::from_secs(10),
             tick: Duration::from_millis(3_333),
+            summary_refresh: Duration::from_secs(10),
+            summary_coalesce: Duration::from_millis(200),
             max_in_flight: 64,
             replicas: 1,
         }
@@ -66,6 +92,9 @@ impl InstanceConfig {
         fleetgov::validate_id("instance", &self.id)?;
         if self.tick.is_zero() || self.tick > self.lease_ttl / 3 {
             return Err(fleetgov::Error::invalid("tick must be positive and at most a third of the lease TTL"));
+        }
+        if self.summary_coalesce.is_zero() || self.summary_coalesce > self.summary_refresh {
+            return Err(fleetgov::Error::invalid("summary_coalesce must be positive and at most summary_refresh"));
         }
         if self.replicas == 0 {
             return Err(fleetgov::Error::invalid("replicas must be positive"));
@@ -77,14 +106,14 @@ impl InstanceConfig {
     }
 }
 
-/// What an instance is doing, as of its last tick.
+/// What an instance is doing, as of its last tick (or summary put).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InstanceStatus {
     /// The partitions it owns, ascending.
     pub partitions: Vec<u32>,
     /// The clusters it serves, ascending.
     pub clusters: Vec<String>,
-    /// The last tick's failure, if it failed.
+    /// The last tick's failure, or a summary put that failed after it.
     pub last_error: Option<String>,
 }
 
@@ -120,6 +149,9 @@ impl Instance {
         let summaries = Summaries::open(&js, config.replicas).await?;
         Artifacts::open_replicated(&js, config.replicas).await?;
         let (publish, status) = watch::channel(InstanceStatus::default());
+        // Subscribed before the first round: no change after it is missed.
+        let changed = Arc::new(Changed::default());
+        feed::follow(&engine, changed.clone(), format!("feed-{}", config.id))?;
         let mut worker = Worker {
             client,
             engine,
@@ -130,11 +162,13 @@ impl Instance {
             permits: Arc::new(Semaphore::new(config.max_in_flight)),
             services: BTreeMap::new(),
             status: publish,
+            changed: CloseOnDrop(changed),
         };
         worker.round().await;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(worker.run(config.tick, stopped));
-        Ok(Instance { id: config.id, status, stop: Some(stop), task })
+        let id = config.id.clone();
+        let task = tokio::spawn(worker.run(config, stopped));
+        Ok(Instance { id, status, stop: Some(stop), task })
     }
 
     /// The instance id.
@@ -176,19 +210,50 @@ struct Worker {
     id: String,
     partitions: NonZeroU32,
     permits: Arc<Semaphore>,
+    /// The clusters served, by id: those of owned partitions as of the last round.
     services: BTreeMap<String, ClusterService>,
     status: watch::Sender<InstanceStatus>,
+    changed: CloseOnDrop,
+}
+
+/// The clusters marked changed; stops the feed reader when the worker ends,
+/// gracefully or aborted.
+struct CloseOnDrop(Arc<Changed>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Worker {
-    async fn run(mut self, tick: Duration, mut stopped: oneshot::Receiver<()>) {
-        let mut ticks = tokio::time::interval(tick);
+    async fn run(mut self, config: InstanceConfig, mut stopped: oneshot::Receiver<()>) {
+        let mut ticks = tokio::time::interval(config.tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await; // the first tick is immediate; `start` already ran a round
+        let mut refreshes = tokio::time::interval(config.summary_refresh);
+        refreshes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        refreshes.tick().await; // the first round put every served cluster
+        // Puts of changed clusters: at `flush_at`, at least `summary_coalesce` after the last one.
+        let mut flush_at: Option<Instant> = None;
+        let mut last_flush: Option<Instant> = None;
         loop {
             tokio::select! {
                 _ = &mut stopped => break,
                 _ = ticks.tick() => self.round().await,
+                _ = refreshes.tick() => {
+                    let served = self.services.keys().cloned().collect();
+                    self.put(served).await;
+                }
+                _ = self.changed.0.marked(), if flush_at.is_none() => {
+                    let now = Instant::now();
+                    flush_at = Some(last_flush.map_or(now, |last| (last + config.summary_coalesce).max(now)));
+                }
+                _ = tokio::time::sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
+                    flush_at = None;
+                    last_flush = Some(Instant::now());
+                    self.flush().await;
+                }
             }
         }
         for (_, service) in std::mem::take(&mut self.services) {
@@ -207,45 +272,97 @@ impl Worker {
         self.status.send_replace(status);
     }
 
+    /// Renews and rebalances the leases, follows them with the services,
+    /// and puts the summaries of the clusters it starts serving.
     async fn try_round(&mut self) -> Result<()> {
         let leased = self.leases.tick().await;
         let owned: Vec<u32> = self.leases.owned().collect();
         let (engine, partitions) = (self.engine.clone(), self.partitions);
-        let views = tokio::task::spawn_blocking(move || owned_views(&engine, partitions, &owned))
+        let clusters = tokio::task::spawn_blocking(move || owned_clusters(&engine, partitions, &owned))
             .await
-            .map_err(|e| Error::transport("read cluster views", e))?;
-        let lost: Vec<String> = self.services.keys().filter(|c| !views.iter().any(|v| &v.id == *c)).cloned().collect();
+            .map_err(|e| Error::transport("list the owned clusters", e))?;
+        let lost: Vec<String> = self.services.keys().filter(|c| !clusters.contains(*c)).cloned().collect();
         for cluster in lost {
             if let Some(service) = self.services.remove(&cluster) {
                 service.stop().await;
             }
         }
-        let now = self.engine.clock().now_ms();
+        let new: Vec<String> = clusters.into_iter().filter(|c| !self.services.contains_key(c)).collect();
+        let views = self.views(new).await?;
+        let mut started = Vec::with_capacity(views.len());
         for view in &views {
-            if !self.services.contains_key(&view.id) {
-                let service = ClusterService::start(
-                    &self.client,
-                    self.engine.clone(),
-                    &view.workspace,
-                    &view.id,
-                    self.permits.clone(),
-                )
-                .await?;
-                self.services.insert(view.id.clone(), service);
-            }
-            self.summaries.put(&ClusterSummary::from_view(view, &self.id, now)).await?;
+            let service = ClusterService::start(
+                &self.client,
+                self.engine.clone(),
+                &view.workspace,
+                &view.id,
+                self.permits.clone(),
+                self.changed.0.clone(),
+            )
+            .await?;
+            self.services.insert(view.id.clone(), service);
+            started.push(view);
         }
-        leased
+        let put = self.put_views(started).await;
+        leased.and(put)
+    }
+
+    /// Puts the summaries of the changed clusters it serves (every served
+    /// cluster when the feed reader lagged).
+    async fn flush(&mut self) {
+        let marks = self.changed.0.take();
+        let due: Vec<String> = if marks.all {
+            self.services.keys().cloned().collect()
+        } else {
+            marks.clusters.iter().filter(|c| self.services.contains_key(&***c)).map(|c| c.to_string()).collect()
+        };
+        self.put(due).await;
+    }
+
+    /// Puts the summaries of `clusters`; a failure is reported in the status.
+    async fn put(&mut self, clusters: Vec<String>) {
+        if clusters.is_empty() {
+            return;
+        }
+        let outcome = match self.views(clusters).await {
+            Ok(views) => self.put_views(views.iter().collect()).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            self.status.send_modify(|status| status.last_error = Some(e.to_string()));
+        }
+    }
+
+    /// Puts a summary per view. A cluster whose put fails is marked changed
+    /// again, so the next flush retries it; the first failure is returned.
+    async fn put_views(&self, views: Vec<&ClusterView>) -> Result<()> {
+        let now = self.engine.clock().now_ms();
+        let mut outcome = Ok(());
+        for view in views {
+            if let Err(e) = self.summaries.put(&ClusterSummary::from_view(view, &self.id, now)).await {
+                self.changed.0.mark(&view.id);
+                outcome = outcome.and(Err(e));
+            }
+        }
+        outcome
+    }
+
+    /// The current views of `clusters`, read on a blocking thread (engine calls may block).
+    async fn views(&self, clusters: Vec<String>) -> Result<Vec<ClusterView>> {
+        if clusters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = engine.clock().now_ms();
+            clusters.iter().filter_map(|id| engine.cluster(id, now).ok()).collect()
+        })
+        .await
+        .map_err(|e| Error::transport("read cluster views", e))
     }
 }
 
-/// The views of the engine's clusters whose partition is in `owned`.
-fn owned_views(engine: &Engine, partitions: NonZeroU32, owned: &[u32]) -> Vec<ClusterView> {
-    let now = engine.clock().now_ms();
-    engine
-        .cluster_ids()
-        .into_iter()
-        .filter(|id| owned.contains(&partition_of(id, partitions)))
-        .filter_map(|id| engine.cluster(&id, now).ok())
-        .collect()
+/// The ids of the engine's clusters whose partition is in `owned`.
+fn owned_clusters(engine: &Engine, partitions: NonZeroU32, owned: &[u32]) -> BTreeSet<String> {
+    engine.cluster_ids().into_iter().filter(|id| owned.contains(&partition_of(id, partitions))).collect()
 }

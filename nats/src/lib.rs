@@ -57,6 +57,7 @@ mod buckets;
 mod client;
 pub mod demo;
 mod error;
+mod feed;
 mod instance;
 pub mod lease;
 pub mod load;

@@ -45,6 +45,10 @@ enum Command {
         /// Lease TTL in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         lease_ttl_ms: u64,
+        /// Every served cluster's summary is put again this often (ms), changed or not;
+        /// changes are put as they happen. Keep readers' staleness bound above this plus the TTL.
+        #[arg(long, default_value_t = 10_000)]
+        summary_refresh_ms: u64,
     },
     /// Simulates a fleet: enrolls the nodes, then every node heartbeats once per round.
     Load {
@@ -112,8 +116,9 @@ async fn main() -> Outcome {
     let nats = async_nats::connect(&cli.url).await?;
     match cli.command {
         Command::Authority { clusters } => authority(nats, clusters, cli.replicas).await,
-        Command::Ingest { id, partitions, lease_ttl_ms } => {
-            ingest(nats, id, partitions, lease_ttl_ms, cli.replicas).await
+        Command::Ingest { id, partitions, lease_ttl_ms, summary_refresh_ms } => {
+            let timings = (Duration::from_millis(lease_ttl_ms), Duration::from_millis(summary_refresh_ms));
+            ingest(nats, id, partitions, timings, cli.replicas).await
         }
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
@@ -158,14 +163,22 @@ async fn authority(nats: async_nats::Client, clusters: usize, replicas: usize) -
     Ok(())
 }
 
-async fn ingest(nats: async_nats::Client, id: String, partitions: u32, lease_ttl_ms: u64, replicas: usize) -> Outcome {
+/// Runs an ingest instance; `timings` are the lease TTL and the summary refresh period.
+async fn ingest(
+    nats: async_nats::Client,
+    id: String,
+    partitions: u32,
+    timings: (Duration, Duration),
+    replicas: usize,
+) -> Outcome {
     let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
     let engine = replica.engine();
-    let lease_ttl = Duration::from_millis(lease_ttl_ms);
+    let (lease_ttl, summary_refresh) = timings;
     let config = InstanceConfig {
         partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,
         lease_ttl,
         tick: lease_ttl / 3,
+        summary_refresh,
         replicas,
         ..InstanceConfig::new(id.clone())
     };

@@ -18,6 +18,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::feed::Changed;
 use crate::subject::{self, QUEUE_GROUP};
 use crate::wire;
 
@@ -36,13 +37,16 @@ pub(crate) struct ClusterService {
 }
 
 impl ClusterService {
-    /// Subscribes to the cluster's enrollment and heartbeat subjects.
+    /// Subscribes to the cluster's enrollment and heartbeat subjects. An
+    /// enrollment marks the cluster in `changed` (the engine's change feed
+    /// does not report enrollments, and they move the summary's count).
     pub(crate) async fn start(
         client: &Client,
         engine: Arc<Engine>,
         workspace: &str,
         cluster: &str,
         permits: Arc<Semaphore>,
+        changed: Arc<Changed>,
     ) -> Result<ClusterService> {
         let subscribe = |subject: String| async move {
             client
@@ -53,7 +57,7 @@ impl ClusterService {
         let enroll = subscribe(subject::enroll(workspace, cluster)?).await?;
         let heartbeats = subscribe(subject::heartbeats(workspace, cluster)?).await?;
         let (stop, stopped) = oneshot::channel();
-        let handler = Handler { client: client.clone(), engine, cluster: cluster.into(), permits };
+        let handler = Handler { client: client.clone(), engine, cluster: cluster.into(), permits, changed };
         let task = tokio::spawn(handler.serve(enroll, heartbeats, stopped));
         Ok(ClusterService { stop: Some(stop), task })
     }
@@ -79,6 +83,7 @@ struct Handler {
     engine: Arc<Engine>,
     cluster: Arc<str>,
     permits: Arc<Semaphore>,
+    changed: Arc<Changed>,
 }
 
 impl Handler {
@@ -104,9 +109,9 @@ impl Handler {
     async fn answer(self, ask: Ask, msg: Message) {
         // A request without a reply subject cannot learn its outcome: ignore it.
         let Some(reply) = msg.reply else { return };
-        let (engine, cluster, payload) = (self.engine, self.cluster, msg.payload);
+        let (engine, cluster, changed, payload) = (self.engine, self.cluster, self.changed, msg.payload);
         let outcome = tokio::task::spawn_blocking(move || match ask {
-            Ask::Enroll => enroll(&engine, &cluster, &payload),
+            Ask::Enroll => enroll(&engine, &cluster, &changed, &payload),
             Ask::Heartbeats => ingest(&engine, &payload),
         })
         .await
@@ -120,13 +125,18 @@ impl Handler {
 }
 
 /// Enrolls every node of the request in `cluster`, or none: the request is
-/// checked whole first (ids, the cluster, nodes enrolled elsewhere).
-fn enroll(engine: &Engine, cluster: &str, body: &[u8]) -> fleetgov::Result<Vec<u8>> {
+/// checked whole first (ids, the cluster, nodes enrolled elsewhere). When
+/// it enrolls a node that was not enrolled, the cluster is marked in
+/// `changed`: its summary's count moved.
+fn enroll(engine: &Engine, cluster: &str, changed: &Changed, body: &[u8]) -> fleetgov::Result<Vec<u8>> {
     let nodes = wire::parse_enroll_request(body)?;
     let now = engine.clock().now_ms();
     engine.desired(cluster)?; // the cluster exists
+    let mut new = false;
     for node in &nodes {
-        if engine.node_handle(node).is_ok() {
+        if engine.node_handle(node).is_err() {
+            new = true;
+        } else {
             let other = engine.node(node, now)?.cluster_id;
             if other != cluster {
                 return Err(fleetgov::Error::new(
@@ -137,8 +147,12 @@ fn enroll(engine: &Engine, cluster: &str, body: &[u8]) -> fleetgov::Result<Vec<u
         }
     }
     let handles =
-        nodes.iter().map(|node| engine.enroll(node, cluster, now)).collect::<fleetgov::Result<Vec<NodeHandle>>>()?;
-    Ok(wire::handles_reply(&handles))
+        nodes.iter().map(|node| engine.enroll(node, cluster, now)).collect::<fleetgov::Result<Vec<NodeHandle>>>();
+    if new {
+        // Even after a failure part way: the nodes before it are enrolled.
+        changed.mark(cluster);
+    }
+    Ok(wire::handles_reply(&handles?))
 }
 
 /// Applies a heartbeat batch: one outcome per record, or an error and nothing applied.

@@ -1,5 +1,6 @@
 //! The merged fleet view: one summary per cluster in the KV bucket
-//! [`SUMMARIES_BUCKET`], put by the cluster's owner every tick.
+//! [`SUMMARIES_BUCKET`], put by the cluster's owner when the cluster
+//! changes and every refresh period ([`crate::InstanceConfig::summary_refresh`]).
 //!
 //! One key per cluster (the encoded cluster id) holds the latest summary, so
 //! a new or restarted owner *replaces* the previous owner's figures: fleet

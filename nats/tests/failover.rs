@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
 use fleetgov_nats::{FleetClient, Instance, RetryPolicy, demo};
-use fleetgov_testkit::{eventually, within};
-use harness::{NatsServer, config, engine, now_ms, view_until};
+use fleetgov_testkit::within;
+use harness::{NatsServer, config, engine, now_ms, split_evenly, view_until};
 
 const CLUSTERS: usize = 8;
 const NODES_PER_CLUSTER: usize = 150;
@@ -46,11 +46,7 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     let b = Instance::start(nats_b.clone(), config("ingest-b"), replica_b.engine()).await.unwrap();
 
     // The newcomer gets a fair share: eight partitions each, none shared.
-    eventually("a fair split, eight partitions each", || async {
-        let (owned_a, owned_b) = (a.owned_partitions(), b.owned_partitions());
-        if owned_a.len() == 8 && owned_b.len() == 8 { Ok(()) } else { Err(format!("a {owned_a:?}, b {owned_b:?}")) }
-    })
-    .await;
+    split_evenly(&a, &b).await;
     let mut all: Vec<u32> = a.owned_partitions().into_iter().chain(b.owned_partitions()).collect();
     all.sort_unstable();
     assert_eq!(all, (0..16).collect::<Vec<_>>());

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fleetgov::EngineConfig;
-use fleetgov_nats::{Artifacts, InstanceConfig, Replica, StreamOptions, demo};
+use fleetgov_nats::{Artifacts, Instance, InstanceConfig, Replica, StreamOptions, demo};
 
 /// When the authority was published in every test engine.
 pub const T0: u64 = 1_700_000_000_000;
@@ -87,9 +87,15 @@ fn client_url(ports_file: &str) -> Option<String> {
     value["nats"].get(0)?.as_str().map(str::to_owned)
 }
 
-/// An instance config with test timings: 2 s leases, ticks every 300 ms.
+/// An instance config with test timings: 2 s leases, ticks every 300 ms,
+/// every summary put again each second.
 pub fn config(id: &str) -> InstanceConfig {
-    InstanceConfig { lease_ttl: Duration::from_secs(2), tick: Duration::from_millis(300), ..InstanceConfig::new(id) }
+    InstanceConfig {
+        lease_ttl: Duration::from_secs(2),
+        tick: Duration::from_millis(300),
+        summary_refresh: Duration::from_secs(1),
+        ..InstanceConfig::new(id)
+    }
 }
 
 /// A new instance's engine, built from the fleet's streams; the first one
@@ -125,4 +131,13 @@ pub async fn view_until(
         }
     })
     .await
+}
+
+/// Waits until two instances own eight of the sixteen partitions each (the default count).
+pub async fn split_evenly(a: &Instance, b: &Instance) {
+    fleetgov_testkit::eventually("a fair split, eight partitions each", || async {
+        let (owned_a, owned_b) = (a.owned_partitions(), b.owned_partitions());
+        if owned_a.len() == 8 && owned_b.len() == 8 { Ok(()) } else { Err(format!("a {owned_a:?}, b {owned_b:?}")) }
+    })
+    .await;
 }
