@@ -234,15 +234,16 @@ fn a_subscriber_that_stops_reading_lags_and_ingest_goes_on() {
         let n = e.enroll(&format!("n{i}"), "c", T0).unwrap();
         assert!(e.heartbeat(n, &hb(T0 + 1, &s)).unwrap().is_none());
     }
-    // 200 events (a node and a cluster event per first report); 16 are held.
+    // 300 events (a cluster event per enrolment, a node and a cluster event
+    // per first report); 16 are held.
     let Some(FeedItem::Lagged { missed }) = feed.next_timeout(Duration::ZERO) else { panic!("a lag") };
-    assert_eq!(missed, 200 - 16);
+    assert_eq!(missed, 300 - 16);
     let rest: Vec<u64> = std::iter::from_fn(|| match feed.next_timeout(Duration::ZERO) {
         Some(FeedItem::Change(e)) => Some(e.seq),
         _ => None,
     })
     .collect();
-    assert_eq!(rest, (184..200).collect::<Vec<_>>());
+    assert_eq!(rest, (284..300).collect::<Vec<_>>());
     assert_eq!(e.cluster("c", T0 + 1).unwrap().in_sync, 100);
 }
 
@@ -260,11 +261,33 @@ fn authority_changes_and_overrides_are_announced_with_their_audit_sequence() {
         _ => None,
     })
     .collect();
-    let Change::Audit(publish) = &changes[0] else { panic!("{changes:?}") };
+    let Change::Cluster(enrolled) = &changes[0] else { panic!("{changes:?}") };
+    assert_eq!((&*enrolled.cluster, enrolled.desired_revision, enrolled.enrolled), ("prod", 0, 1));
+    let Change::Audit(publish) = &changes[1] else { panic!("{changes:?}") };
     assert_eq!((publish.target.as_str(), publish.actor.as_str()), (published.id.as_str(), "alice"));
-    let Change::Cluster(prod) = &changes[1] else { panic!("{changes:?}") };
+    let Change::Cluster(prod) = &changes[2] else { panic!("{changes:?}") };
     assert_eq!((&*prod.cluster, prod.desired_revision, prod.in_sync, prod.enrolled), ("prod", 1, 0, 1));
-    let Change::Audit(force) = &changes[2] else { panic!("{changes:?}") };
+    let Change::Audit(force) = &changes[3] else { panic!("{changes:?}") };
     assert_eq!((force.audit_seq, force.target.as_str()), (forced.seq, "node:n"));
-    assert_eq!(changes.len(), 3);
+    assert_eq!(changes.len(), 4);
+}
+
+#[test]
+fn enrolments_and_new_clusters_move_cluster_counters_in_the_feed() {
+    let e = engine();
+    let mut feed = e.subscribe(None).unwrap();
+    e.enroll("n", "prod", T0).unwrap();
+    e.enroll("n", "prod", T0).unwrap(); // the same node again: nothing changes
+    e.upsert_cluster(ClusterSpec::new("edge", "ws", Environment::Staging)).unwrap();
+    let clusters: Vec<(String, u64)> = std::iter::from_fn(|| feed.next_timeout(Duration::ZERO))
+        .filter_map(|item| match item {
+            FeedItem::Change(event) => match &event.change {
+                Change::Cluster(c) => Some((c.cluster.to_string(), c.enrolled)),
+                _ => None,
+            },
+            FeedItem::Lagged { .. } => panic!("no lag here"),
+        })
+        .collect();
+    assert_eq!(clusters, [("prod".to_owned(), 1), ("edge".to_owned(), 0)]);
+
 }

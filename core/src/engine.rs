@@ -395,6 +395,7 @@ impl Engine {
         // a slot whose cluster was set before the slot was published.
         self.cluster_count.store(index + 1, Ordering::Relaxed);
         ids.insert(spec.id, index);
+        self.announce_cluster(self.cluster_at(index));
         Ok(())
     }
 
@@ -459,9 +460,7 @@ impl Engine {
             };
             let entry = AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id);
             if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
-                let installed = self.install_snapshot(state, snapshot, bytes).cloned();
-                self.announce_cluster(state);
-                return installed;
+                return self.install_snapshot(state, snapshot, bytes).cloned();
             }
         }
     }
@@ -478,10 +477,13 @@ impl Engine {
         self.install_snapshot(state, snapshot, bytes).map(drop)
     }
 
+    /// Installs a published or replayed snapshot; the cluster's new counters
+    /// go into the change feed.
     fn install_snapshot<'a>(&self, state: &'a ClusterState, snapshot: Snapshot, bytes: &[u8]) -> Result<&'a Snapshot> {
         let hash = snapshot.hash;
         let installed = state.publish(snapshot)?;
         self.artifacts.entry(hash).or_insert_with(|| bytes.into());
+        self.announce_cluster(state);
         Ok(installed)
     }
 
@@ -518,7 +520,10 @@ impl Engine {
             state.add_member(slot);
         })?;
         match enrolled {
-            Enrolled::New(slot) => Ok(self.handle(slot)),
+            Enrolled::New(slot) => {
+                self.announce_cluster(state);
+                Ok(self.handle(slot))
+            }
             Enrolled::Existing(slot) => {
                 let current = self.nodes.slot(slot).map(|s| s.cluster());
                 if current == Some(index) {
