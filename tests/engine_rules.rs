@@ -325,7 +325,7 @@ fn demo_dataset_matches_the_seeds() {
 #[test]
 fn a_node_shows_when_it_was_enrolled_and_re_enrolling_keeps_it() {
     let e = engine();
-    let first = e.enroll("late", "prod", T0 + 5_000).unwrap();
+    let first = e.enroll("late", "prod", T0 + 5_432).unwrap(); // kept to the second
     assert_eq!(e.node("late", T0 + 6_000).unwrap().enrolled_at_ms, T0 + 5_000);
     assert_eq!(e.enroll("late", "prod", T0 + 9_000).unwrap(), first);
     assert_eq!(e.node("late", T0 + 9_000).unwrap().enrolled_at_ms, T0 + 5_000);

@@ -213,3 +213,53 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Metrics, ProcessStatus};
+
+    fn record(slot: u32, at_ms: u64) -> HeartbeatRecord {
+        let handle = crate::NodeHandle::from_raw(u64::from(slot));
+        HeartbeatRecord::new(handle, at_ms, "3.5.0".parse().unwrap(), ProcessStatus::Ready, Metrics::default())
+    }
+
+    #[test]
+    fn parts_group_records_by_node_in_batch_order() {
+        let records: Vec<HeartbeatRecord> = (0..40u64).map(|i| record((i % 5) as u32, i)).collect();
+        let parts = by_node(&records, 3);
+        let mut all: Vec<u32> = parts.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..40).collect::<Vec<_>>(), "every record in exactly one part");
+        for part in &parts {
+            assert!(part.windows(2).all(|w| w[0] < w[1]), "batch order within a part");
+            let slots: std::collections::BTreeSet<u32> = part.iter().map(|&i| records[i as usize].handle().slot() % 3).collect();
+            assert!(slots.len() <= 1, "one part per node group");
+        }
+    }
+
+    #[test]
+    fn disjoint_outcomes_written_from_several_threads_land_where_they_belong() {
+        let mut outcomes = vec![OutcomeRecord::default(); 64];
+        let cells = DisjointOutcomes::new(&mut outcomes);
+        std::thread::scope(|scope| {
+            for part in 0..4usize {
+                let cells = &cells;
+                scope.spawn(move || {
+                    for i in (part..64).step_by(4) {
+                        let applied = if i % 2 == 0 { Outcome::Accepted } else { Outcome::Stale };
+                        // SAFETY: thread `part` writes only the indices ≡ part (mod 4).
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            cells.apply(i, (applied, None));
+                        }
+                    }
+                });
+            }
+        });
+        for (i, out) in outcomes.iter().enumerate() {
+            let expected = if i % 2 == 0 { Outcome::Accepted } else { Outcome::Stale };
+            assert_eq!(out.outcome(), Some(expected), "outcome {i}");
+        }
+    }
+}

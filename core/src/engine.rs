@@ -508,7 +508,7 @@ impl Engine {
     // ---- execution: nodes and heartbeats -----------------------------------
 
     /// Enrolls node `node` in `cluster` at `at_ms` (shown as the node's
-    /// `enrolled_at_ms`). Enrolling again in the same cluster returns the same
+    /// `enrolled_at_ms`, kept to the second). Enrolling again in the same cluster returns the same
     /// handle and keeps the first enrolment time; in another cluster is a
     /// `Conflict`.
     pub fn enroll(&self, node: &str, cluster: &str, at_ms: u64) -> Result<NodeHandle> {

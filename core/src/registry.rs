@@ -7,7 +7,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use compact_str::CompactString;
 use crossbeam_utils::CachePadded;
@@ -37,8 +37,9 @@ pub(crate) struct Registry {
     slots: Chunked<Slot>,
     /// Node ids, inline up to 24 bytes (no allocation for typical ids).
     ids: Chunked<OnceLock<CompactString>>,
-    /// When each node was enrolled (unix ms), as the enrolling call said.
-    enrolled_at: Chunked<AtomicU64>,
+    /// When each node was enrolled, in whole unix seconds (4 bytes a node;
+    /// they last until 2106), as the enrolling call said.
+    enrolled_at: Chunked<AtomicU32>,
     /// Slots handed out so far.
     next: AtomicU32,
 }
@@ -102,7 +103,7 @@ impl Registry {
         };
         let _ = id_cell.set(CompactString::new(id));
         // Relaxed: published with the slot by the shard lock, like the id.
-        at_cell.store(at_ms, Ordering::Relaxed);
+        at_cell.store(u32::try_from(at_ms / 1000).unwrap_or(u32::MAX), Ordering::Relaxed);
         init(slot, cell);
         vacant.insert(slot);
         Ok(Enrolled::New(slot))
@@ -120,10 +121,10 @@ impl Registry {
         self.slots.get(slot as usize)
     }
 
-    /// When the node at `slot` was enrolled (unix ms).
+    /// When the node at `slot` was enrolled (unix ms, kept to the second).
     pub(crate) fn enrolled_at(&self, slot: u32) -> u64 {
         // Relaxed: written once before the slot was published (see `enroll`).
-        self.enrolled_at.get(slot as usize).map_or(0, |at| at.load(Ordering::Relaxed))
+        self.enrolled_at.get(slot as usize).map_or(0, |at| u64::from(at.load(Ordering::Relaxed)) * 1000)
     }
 
     /// The id of the node at `slot`.

@@ -93,7 +93,7 @@ pub struct NodeView {
     pub applied_snapshot_id: Option<String>,
     /// The hash the node computed over what it applied.
     pub applied_hash: Option<ContentHash>,
-    /// When the node was enrolled (unix ms).
+    /// When the node was enrolled (unix ms, kept to the second).
     pub enrolled_at_ms: u64,
     /// The last heartbeat (unix ms).
     pub last_heartbeat_ms: Option<u64>,
