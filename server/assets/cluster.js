@@ -181,6 +181,10 @@ function connectEvents() {
     cluster: (e) => { view.clusters.set(e.cluster.id, e.cluster); renderClusters(); },
     node: (e) => { if (e.cluster === view.selected) nodesDirty = true; },
     nodes: (e) => { if (e.cluster === view.selected) nodesDirty = true; },
+    // A new audit record (an override, a publish, a reconciliation wave): show it.
+    audit: () => { loadAudit().catch(showError); },
+    // The stream missed events: reload what the page shows.
+    lagged: () => { reload(); },
   }, $("live"));
 }
 

@@ -61,7 +61,7 @@ let dirty = false;
 function start() {
   load();
   if (source) source.close();
-  source = fg.events({ cluster: () => { dirty = true; }, nodes: () => { dirty = true; } }, $("live"));
+  source = fg.events({ cluster: () => { dirty = true; }, nodes: () => { dirty = true; }, lagged: () => { dirty = true; } }, $("live"));
 }
 // Summaries scan the whole fleet, so the page reloads at most every three seconds.
 setInterval(() => { if (dirty) { dirty = false; load(); } }, 3000);
