@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::{Mutex, RwLock};
 
 use crate::chunked::Chunked;
-use crate::cluster::ClusterSpec;
+use crate::cluster_spec::ClusterSpec;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 use crate::snapshot::Snapshot;
 use crate::sync_error::SyncErrorCode;
@@ -301,7 +301,7 @@ mod loom_model {
     use loom::thread;
 
     use super::*;
-    use crate::cluster::Environment;
+    use crate::cluster_spec::Environment;
     use crate::hash::ContentHash;
 
     /// Two nodes of one cluster verify revision 1 at once while a reader

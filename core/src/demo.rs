@@ -7,7 +7,7 @@
 //! | `azure-dev-west` | development | 3, two with network errors | 33 | DIVERGENT |
 
 use crate::clock::Clock;
-use crate::cluster::{ClusterSpec, Environment};
+use crate::cluster_spec::{ClusterSpec, Environment};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
 use crate::health::ProcessStatus;

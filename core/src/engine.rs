@@ -10,21 +10,21 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, AuditStore, CheckpointSigner};
 use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
-use crate::authority_log::AuthorityEvent;
+use crate::authority_event::AuthorityEvent;
 use crate::journal::{HashRef, Journal, Transition};
 use crate::policy::PolicyRegistry;
 use crate::role::Role;
 
 use crate::chunked::Chunked;
 use crate::clock::Clock;
-use crate::cluster::{ClusterSpec, Environment};
+use crate::cluster_spec::{ClusterSpec, Environment};
 use crate::cluster_state::ClusterState;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
 use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::id::validate_id;
-use crate::registry::{Enrolled, Registry};
+use crate::node_registry::{Enrolled, Registry};
 use crate::slot::SlotWrite;
 use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 use crate::sync_error::{SyncErrorCode, SyncErrorDetails};

@@ -26,7 +26,7 @@ use crate::audit::{
     AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, Tile, TlogProof,
     TreeHead,
 };
-use crate::authority_log::AuthorityEvent;
+use crate::authority_event::AuthorityEvent;
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};

@@ -29,11 +29,11 @@
 
 pub mod agent;
 pub mod audit;
-mod authority_log;
+mod authority_event;
 mod batch;
 mod chunked;
 mod clock;
-mod cluster;
+mod cluster_spec;
 mod cluster_state;
 pub mod cohesion;
 pub mod demo;
@@ -51,12 +51,12 @@ mod huge_pages;
 mod id;
 mod inventory;
 mod journal;
-mod policies;
+mod node_registry;
 pub mod policy;
 mod prefetch;
 pub mod record;
 mod recount;
-mod registry;
+mod replay;
 mod role;
 mod slot;
 mod snapshot;
@@ -70,7 +70,7 @@ mod workspace;
 
 pub use batch::BatchSummary;
 pub use clock::Clock;
-pub use cluster::{ClusterSpec, Environment};
+pub use cluster_spec::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
 pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::cluster::Environment;
+use crate::cluster_spec::Environment;
 use crate::cluster_state::ClusterState;
 use crate::cohesion::{ClusterStatus, cohesion};
 use crate::drift::{ConfigStatus, DriftStatus, NodeStatus};

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::checkpoint::Checkpoint;
 use super::frame::{self, Contents, Scan};
-use super::log::{AuditStore, Write};
+use super::store::{AuditStore, Write};
 use super::verify::TreeHead;
 use crate::error::{Error, ErrorKind, Result};
 

@@ -58,6 +58,7 @@ mod merkle;
 mod note;
 mod proof;
 mod record;
+mod store;
 mod tiles;
 mod verify;
 
@@ -69,7 +70,8 @@ pub use checkpoint::Checkpoint;
 pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Rfc6962, TreeHash, TreeHasher};
 pub(crate) use log::back_off;
-pub use log::{AuditLog, AuditStore, Write};
+pub use log::AuditLog;
+pub use store::{AuditStore, Write};
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
 pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rule::{Entries, RuleValue};
 use super::rule_set::RuleSet;
-use crate::cluster::Environment;
+use crate::cluster_spec::Environment;
 use crate::error::{Error, ErrorKind, Result};
 use crate::workspace::AuthorityMode;
 

@@ -56,6 +56,7 @@
 //! # Ok(()) }
 //! ```
 
+mod changes;
 mod effective;
 mod registry;
 mod rule;

@@ -2,7 +2,7 @@
 //! a runtime must run once its local policy meets the cloud's.
 
 use crate::audit::{AuditAction, AuditEntry};
-use crate::authority_log::AuthorityEvent;
+use crate::authority_event::AuthorityEvent;
 use crate::distribution::FleetConfig;
 use crate::engine::{EMBEDDER, Engine};
 use crate::error::Result;

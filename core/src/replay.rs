@@ -1,10 +1,7 @@
-//! What the engine writes into audit payloads, how the authority state is
-//! replayed from the log, and how authority changes are serialised with it.
-//!
-//! A payload is one line of JSON describing the event, then (for a publish)
-//! a newline and the artifact bytes, so that a reopened engine can serve
-//! every snapshot again. Execution state (enrolments, heartbeats) is not
-//! replayed: the fleet rebuilds it with its next heartbeats.
+//! How the authority state is replayed from the audit log, and how
+//! authority changes are serialised with it (the payloads themselves are in
+//! [`crate::authority_event`]). Execution state (enrolments, heartbeats) is
+//! not replayed: the fleet rebuilds it with its next heartbeats.
 //!
 //! The engine counts the records whose authority events it has applied. An
 //! authority change holds the [`AuthorityGuard`]: it first applies the
@@ -15,51 +12,11 @@
 //! can never both publish revision 5 of a cluster.
 
 use parking_lot::MutexGuard;
-use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditAction, AuditEntry, AuditRecord, back_off};
-use crate::cluster::ClusterSpec;
+use crate::authority_event::AuthorityEvent;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::policy::{Policy, PolicyScope};
-use crate::snapshot::Snapshot;
-use crate::workspace::WorkspaceSpec;
-
-/// One authority event, as stored in an audit payload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub(crate) enum AuthorityEvent {
-    Workspace { spec: WorkspaceSpec },
-    Cluster { spec: ClusterSpec },
-    Publish { snapshot: Snapshot },
-    Force { target: String },
-    /// A reconciliation wave: the cluster's first directive toward `to`.
-    AutoReconcile { cluster: String, to: String },
-    Policy { policy: Policy },
-    RemovePolicy { scope: PolicyScope, id: String },
-}
-
-impl AuthorityEvent {
-    /// The payload: JSON, then a newline and `bytes` if any.
-    pub(crate) fn encode(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = serde_json::to_vec(self).unwrap_or_default();
-        if !bytes.is_empty() {
-            out.push(b'\n');
-            out.extend_from_slice(bytes);
-        }
-        out
-    }
-
-    fn decode(payload: &[u8]) -> Result<(AuthorityEvent, &[u8])> {
-        let (json, bytes) = match payload.iter().position(|&b| b == b'\n') {
-            Some(i) => (&payload[..i], &payload[i + 1..]),
-            None => (payload, &payload[payload.len()..]),
-        };
-        let event = serde_json::from_slice(json)
-            .map_err(|e| Error::invalid(format!("audit payload is not an authority event: {e}")))?;
-        Ok((event, bytes))
-    }
-}
 
 /// How many times an authority change is checked again after other writers
 /// appended first, before it gives up with [`Conflict`](ErrorKind::Conflict).

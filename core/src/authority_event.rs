@@ -1,0 +1,48 @@
+//! What the engine writes into audit payloads: one line of JSON describing
+//! the authority event, then (for a publish) a newline and the artifact
+//! bytes, so that a reopened engine can serve every snapshot again.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster_spec::ClusterSpec;
+use crate::error::{Error, Result};
+use crate::policy::{Policy, PolicyScope};
+use crate::snapshot::Snapshot;
+use crate::workspace::WorkspaceSpec;
+
+/// One authority event, as stored in an audit payload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum AuthorityEvent {
+    Workspace { spec: WorkspaceSpec },
+    Cluster { spec: ClusterSpec },
+    Publish { snapshot: Snapshot },
+    Force { target: String },
+    /// A reconciliation wave: the cluster's first directive toward `to`.
+    AutoReconcile { cluster: String, to: String },
+    Policy { policy: Policy },
+    RemovePolicy { scope: PolicyScope, id: String },
+}
+
+impl AuthorityEvent {
+    /// The payload: JSON, then a newline and `bytes` if any.
+    pub(crate) fn encode(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = serde_json::to_vec(self).unwrap_or_default();
+        if !bytes.is_empty() {
+            out.push(b'\n');
+            out.extend_from_slice(bytes);
+        }
+        out
+    }
+
+    pub(crate) fn decode(payload: &[u8]) -> Result<(AuthorityEvent, &[u8])> {
+        let (json, bytes) = match payload.iter().position(|&b| b == b'\n') {
+            Some(i) => (&payload[..i], &payload[i + 1..]),
+            None => (payload, &payload[payload.len()..]),
+        };
+        let event = serde_json::from_slice(json)
+            .map_err(|e| Error::invalid(format!("audit payload is not an authority event: {e}")))?;
+        Ok((event, bytes))
+    }
+}
+
