@@ -233,3 +233,42 @@ fn policies_are_audited_distributed_and_restored() {
     e.remove_policy(&PolicyScope::workspace("ws"), "edge").unwrap();
     assert_eq!(e.active_policies("ws").unwrap().len(), 0);
 }
+
+/// Issue 18, defect 4: the force epoch a node remembers is 16 bits wide, so
+/// exactly 65,536 cluster forces between two heartbeats used to bring it back
+/// to the node's value and the node got no directive although every force
+/// was audited. Also 65,536 + 1 and twice 65,536, and a node that answered
+/// half-way is forced again once, not twice.
+#[test]
+fn a_lost_force_sync_65536_cluster_forces_between_two_heartbeats_still_force() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let quiet = e.enroll("quiet", "prod", T0).unwrap();
+    let busy = e.enroll("busy", "prod", T0).unwrap();
+    let mut t = T0;
+    for n in [quiet, busy] {
+        assert!(e.heartbeat(n, &hb(t, &s)).unwrap().is_none());
+    }
+    let force = || {
+        e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+    };
+    for round in [1usize << 16, (1 << 16) + 1, 1 << 17] {
+        let before = e.audit_len();
+        for i in 0..round {
+            force();
+            if i == round / 2 {
+                t += 1;
+                let d = e.heartbeat(busy, &hb(t, &s)).unwrap().unwrap();
+                assert_eq!(d.kind, DirectiveKind::ForceSync, "busy, half-way through {round}");
+            }
+        }
+        assert_eq!(e.audit_len() - before, round as u64, "every force is audited");
+        t += 1;
+        for (name, n) in [("quiet", quiet), ("busy", busy)] {
+            let d = e.heartbeat(n, &hb(t, &s)).unwrap();
+            assert_eq!(d.map(|d| d.kind), Some(DirectiveKind::ForceSync), "{name} after {round} forces");
+            assert!(e.heartbeat(n, &hb(t + 1, &s)).unwrap().is_none(), "{name}: answered once");
+        }
+        t += 1;
+    }
+}

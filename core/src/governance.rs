@@ -180,9 +180,33 @@ impl Engine {
                     guard.set_state(guard.state().with_force_pending(true));
                 }
             }
-            _ => clusters.into_iter().for_each(|i| self.cluster_at(i).bump_force_epoch()),
+            _ => {
+                for i in clusters {
+                    let cluster = self.cluster_at(i);
+                    if let Some(epoch) = cluster.bump_force_epoch() {
+                        self.sweep_missed_forces(cluster, epoch);
+                    }
+                }
+            }
         }
         Ok(record)
+    }
+
+    /// Marks a force pending on every member of `cluster` that has not
+    /// answered the cluster force epoch `epoch` (low 16 bits), so that the
+    /// wrap of the 16-bit epoch a node remembers never hides a force. Runs
+    /// once every [`FORCE_SWEEP_INTERVAL`](crate::cluster_state::FORCE_SWEEP_INTERVAL)
+    /// cluster forces, one slot lock at a time.
+    fn sweep_missed_forces(&self, cluster: &ClusterState, epoch: u16) {
+        for slot in cluster.members() {
+            if let Some(cell) = self.nodes.slot(slot) {
+                let guard = cell.lock();
+                let state = guard.state();
+                if crate::cluster_state::node_missed_force(state.epoch(), epoch) {
+                    guard.set_state(state.with_force_pending(true));
+                }
+            }
+        }
     }
 
     /// Writes the audit record that opens a reconciliation wave of `cluster`
