@@ -24,7 +24,7 @@ use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
 use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::id::validate_id;
-use crate::registry::{Enrolled, Registry};
+use crate::registry::{Capacity, Enrolled, Registry};
 use crate::slot::SlotWrite;
 use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 use crate::sync_error::{SyncErrorCode, SyncErrorDetails};
@@ -46,8 +46,8 @@ const CLUSTER_BASE_BITS: u32 = 6;
 pub struct EngineConfig {
     /// Where "now" comes from for the future-heartbeat check.
     pub clock: Clock,
-    /// The most nodes the engine will hold (memory is allocated as nodes enrol,
-    /// in chunks of 65,536 slots).
+    /// The most nodes the engine will hold, 1 to [`MAX_CAPACITY`](crate::MAX_CAPACITY)
+    /// (memory is allocated as nodes enrol, in chunks of 65,536 slots).
     pub capacity: usize,
     /// A durable audit log: opened (verified, torn tail cut) and replayed to
     /// restore the authority state if it exists, created otherwise. `None`
@@ -193,18 +193,21 @@ impl Default for Engine {
 impl Engine {
     /// An in-memory engine on the system clock.
     pub fn new() -> Engine {
-        Engine::build(EngineConfig::default(), AuditLog::in_memory())
+        let config = EngineConfig::default();
+        // The default capacity (2^24) is in range.
+        let capacity = crate::registry::check_capacity(config.capacity).expect("default capacity");
+        Engine::build(config, capacity, AuditLog::in_memory())
     }
 
     /// An engine built from `config`; with an `audit_path`, the log is opened,
     /// verified and replayed.
     pub fn with_config(config: EngineConfig) -> Result<Engine> {
-        Engine::check_config(&config)?;
+        let capacity = Engine::check_config(&config)?;
         let audit = match &config.audit_path {
             Some(path) => AuditLog::open(path)?,
             None => AuditLog::in_memory(),
         };
-        Engine::replayed(config, audit)
+        Engine::replayed(config, capacity, audit)
     }
 
     /// An engine whose audit log lives in `store`, which other engines may
@@ -216,26 +219,26 @@ impl Engine {
         if config.audit_path.is_some() {
             return Err(Error::invalid("an engine has one audit log: give an audit path or a store, not both"));
         }
-        Engine::check_config(&config)?;
-        Engine::replayed(config, AuditLog::with_store(store)?)
+        let capacity = Engine::check_config(&config)?;
+        Engine::replayed(config, capacity, AuditLog::with_store(store)?)
     }
 
     /// Builds the engine and applies the authority events already in `audit`.
-    fn replayed(config: EngineConfig, audit: AuditLog) -> Result<Engine> {
-        let engine = Engine::build(config, audit);
+    fn replayed(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Result<Engine> {
+        let engine = Engine::build(config, capacity, audit);
         drop(engine.authority_lock()?);
         Ok(engine)
     }
 
-    fn check_config(config: &EngineConfig) -> Result<()> {
-        if config.capacity == 0 || config.capacity > u32::MAX as usize {
-            return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
-        }
+    /// Checks `config` before anything is opened: capacity, origin.
+    fn check_config(config: &EngineConfig) -> Result<Capacity> {
+        let capacity = crate::registry::check_capacity(config.capacity)?;
         // Checks the origin (a key name) now rather than at the first checkpoint.
-        CheckpointSigner::from_seed(&config.origin, [0; 32]).map(drop)
+        CheckpointSigner::from_seed(&config.origin, [0; 32])?;
+        Ok(capacity)
     }
 
-    fn build(config: EngineConfig, audit: AuditLog) -> Engine {
+    fn build(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Engine {
         Engine {
             tag: next_tag(),
             clock: config.clock,
@@ -243,7 +246,7 @@ impl Engine {
             cluster_ids: RwLock::new(hashbrown::HashMap::new()),
             clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
-            nodes: Registry::new(config.capacity),
+            nodes: Registry::new(capacity),
             artifacts: DashMap::new(),
             sync_errors: SyncErrorDetails::default(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),

@@ -85,6 +85,7 @@ pub use history::{AppliedAt, Attestation};
 pub use id::{MAX_ID_LEN, validate_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
 pub use policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
+pub use registry::MAX_CAPACITY;
 pub use role::Role;
 pub use snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 pub use sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode};
