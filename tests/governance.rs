@@ -272,3 +272,39 @@ fn a_lost_force_sync_65536_cluster_forces_between_two_heartbeats_still_force() {
         t += 1;
     }
 }
+
+/// Issue 18, defect 2, in the core: authority changes name who made them;
+/// a viewer or a reserved actor changes nothing; the embedding API's own
+/// upserts stay audited as the embedder.
+#[test]
+fn actions_recorded_under_the_wrong_actor_by_names_actor_role_and_time() {
+    let e = engine();
+    let ws = WorkspaceSpec::new("ws2");
+    e.upsert_workspace_by(ws.clone(), &By::new("ada", Role::Admin, T0 + 5)).unwrap();
+    let r = e.audit().pop().unwrap();
+    assert_eq!((r.actor.as_str(), r.role, r.time_ms), ("ada", Role::Admin, T0 + 5));
+    let spec = ClusterSpec::new("c2", "ws2", Environment::Staging);
+    e.upsert_cluster_by(spec.clone(), &By::new("ada", Role::Admin, T0 + 6)).unwrap();
+    assert_eq!(e.audit().pop().unwrap().actor, "ada");
+    let s = e.publish_by("c2", b"x", &By::new("omar", Role::Operator, T0 + 7)).unwrap();
+    assert_eq!(s.author, "omar");
+    e.upsert_cluster(spec.clone()).unwrap();
+    assert_eq!((e.audit().pop().unwrap().actor.as_str()), EMBEDDER);
+
+    let before = e.audit_len();
+    let viewer = By::new("vic", Role::Viewer, T0);
+    assert_eq!(e.upsert_workspace_by(ws.clone(), &viewer).unwrap_err().kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        e.upsert_cluster_by(spec.clone(), &By::new("omar", Role::Operator, T0)).unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(e.publish_by("c2", b"y", &viewer).unwrap_err().kind(), ErrorKind::PermissionDenied);
+    for actor in [SYSTEM_ACTOR, "FLEETGOV", EMBEDDER, " "] {
+        let by = By::new(actor, Role::Admin, T0);
+        assert_eq!(e.upsert_cluster_by(spec.clone(), &by).unwrap_err().kind(), ErrorKind::InvalidInput, "{actor:?}");
+        assert_eq!(e.publish("c2", b"y", actor, T0).unwrap_err().kind(), ErrorKind::InvalidInput, "{actor:?}");
+        let o = Override::new(actor, Role::Admin, "Rollback due to failed deployment", T0);
+        assert_eq!(e.force_sync(ForceTarget::Cluster("c2"), &o).unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+    assert_eq!(e.audit_len(), before, "refused changes record nothing");
+}

@@ -203,7 +203,7 @@ impl ClusterState {
     pub(crate) fn bump_force_epoch(&self) -> Option<u16> {
         // Relaxed: see `force_epoch`.
         let epoch = self.force_epoch.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        (epoch % FORCE_SWEEP_INTERVAL == 0).then_some(epoch as u16)
+        epoch.is_multiple_of(FORCE_SWEEP_INTERVAL).then_some(epoch as u16)
     }
 
     /// The snapshot of `revision`, if published.

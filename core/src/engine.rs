@@ -9,8 +9,9 @@ use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, AuditStore, CheckpointSigner};
-use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
 use crate::authority_log::AuthorityEvent;
+use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
+use crate::governance::By;
 use crate::journal::{HashRef, Journal, Transition};
 use crate::policy::PolicyRegistry;
 use crate::role::Role;
@@ -284,18 +285,28 @@ impl Engine {
 
     /// Creates or updates a workspace. A workspace in `dev_override` may hold
     /// development clusters only.
-    /// The change is audited (actor [`EMBEDDER`], role admin).
+    /// The change is audited (actor [`EMBEDDER`], role admin, the clock's time);
+    /// [`upsert_workspace_by`](Self::upsert_workspace_by) names who made it.
     pub fn upsert_workspace(&self, spec: WorkspaceSpec) -> Result<()> {
+        self.record_workspace(spec, EMBEDDER, Role::Admin, self.clock.now_ms())
+    }
+
+    /// [`upsert_workspace`](Self::upsert_workspace), audited with `by`'s
+    /// actor, role and time. Needs the admin role
+    /// ([`PermissionDenied`](ErrorKind::PermissionDenied)) and an actor that
+    /// is neither blank nor [reserved](crate::is_reserved_actor)
+    /// ([`InvalidInput`](ErrorKind::InvalidInput)); nothing changes otherwise.
+    pub fn upsert_workspace_by(&self, spec: WorkspaceSpec, by: &By<'_>) -> Result<()> {
+        by.check(Role::Admin, "change a workspace")?;
+        self.record_workspace(spec, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_workspace(&self, spec: WorkspaceSpec, actor: &str, role: Role, at_ms: u64) -> Result<()> {
         let mut authority = self.authority_lock()?;
         loop {
             self.check_workspace(&spec)?;
-            let entry = AuditEntry::new(
-                self.clock.now_ms(),
-                EMBEDDER,
-                Role::Admin,
-                AuditAction::UpsertWorkspace,
-                format!("workspace:{}", spec.id),
-            );
+            let entry =
+                AuditEntry::new(at_ms, actor, role, AuditAction::UpsertWorkspace, format!("workspace:{}", spec.id));
             if authority.record(entry, AuthorityEvent::Workspace { spec: spec.clone() }, &[])? {
                 return self.apply_workspace(spec);
             }
@@ -335,18 +346,27 @@ impl Engine {
     }
 
     /// Creates or updates a cluster. Its workspace must exist and cannot
-    /// change. The change is audited (actor [`EMBEDDER`], role admin).
+    /// change. The change is audited (actor [`EMBEDDER`], role admin, the
+    /// clock's time); [`upsert_cluster_by`](Self::upsert_cluster_by) names who made it.
     pub fn upsert_cluster(&self, spec: ClusterSpec) -> Result<()> {
+        self.record_cluster(spec, EMBEDDER, Role::Admin, self.clock.now_ms())
+    }
+
+    /// [`upsert_cluster`](Self::upsert_cluster), audited with `by`'s actor,
+    /// role and time. Needs the admin role
+    /// ([`PermissionDenied`](ErrorKind::PermissionDenied)) and an actor that
+    /// is neither blank nor [reserved](crate::is_reserved_actor)
+    /// ([`InvalidInput`](ErrorKind::InvalidInput)); nothing changes otherwise.
+    pub fn upsert_cluster_by(&self, spec: ClusterSpec, by: &By<'_>) -> Result<()> {
+        by.check(Role::Admin, "change a cluster")?;
+        self.record_cluster(spec, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_cluster(&self, spec: ClusterSpec, actor: &str, role: Role, at_ms: u64) -> Result<()> {
         let mut authority = self.authority_lock()?;
         loop {
             self.check_cluster(&spec)?;
-            let entry = AuditEntry::new(
-                self.clock.now_ms(),
-                EMBEDDER,
-                Role::Admin,
-                AuditAction::UpsertCluster,
-                format!("cluster:{}", spec.id),
-            );
+            let entry = AuditEntry::new(at_ms, actor, role, AuditAction::UpsertCluster, format!("cluster:{}", spec.id));
             if authority.record(entry, AuthorityEvent::Cluster { spec: spec.clone() }, &[])? {
                 return self.apply_cluster(spec);
             }
@@ -439,11 +459,22 @@ impl Engine {
     /// Publishes `bytes` as the next snapshot of `cluster` and makes it the
     /// cluster's desired state (O(1), whatever the cluster's size). The
     /// artifact is stored by its hash; the publish is audited with the author
-    /// as actor (role operator).
+    /// as actor (role operator); the author may not be blank or
+    /// [reserved](crate::is_reserved_actor).
     pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
-        if author.trim().is_empty() {
-            return Err(Error::invalid("author is blank"));
-        }
+        crate::governance::check_actor(author)?;
+        self.record_publish(cluster, bytes, author, Role::Operator, at_ms)
+    }
+
+    /// [`publish`](Self::publish) by `by`: the snapshot's author is `by`'s
+    /// actor, and the audit record carries `by`'s role (operator or admin;
+    /// [`PermissionDenied`](ErrorKind::PermissionDenied) for a viewer).
+    pub fn publish_by(&self, cluster: &str, bytes: &[u8], by: &By<'_>) -> Result<Snapshot> {
+        by.check(Role::Operator, "publish")?;
+        self.record_publish(cluster, bytes, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_publish(&self, cluster: &str, bytes: &[u8], author: &str, role: Role, at_ms: u64) -> Result<Snapshot> {
         if bytes.is_empty() {
             return Err(Error::invalid("artifact is empty"));
         }
@@ -460,7 +491,7 @@ impl Engine {
                 published_at_ms: at_ms,
                 size_bytes: bytes.len() as u64,
             };
-            let entry = AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id);
+            let entry = AuditEntry::new(at_ms, author, role, AuditAction::Publish, &snapshot.id);
             if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
                 let installed = self.install_snapshot(state, snapshot, bytes).cloned();
                 self.announce_cluster(state);

@@ -77,7 +77,7 @@ pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
 pub use engine::{EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
 pub use feed::{AuditChange, Change, ChangeEvent, ClusterChange, FeedItem, NodeChange, Subscription};
-pub use governance::{ForceTarget, Override};
+pub use governance::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor};
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
