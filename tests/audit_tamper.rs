@@ -267,3 +267,97 @@ fn garbage_after_the_last_record_is_corruption_not_a_tear() {
     // A duplicate of the last frame: valid checksums, wrong sequence number.
     assert_bad_at(f.write(&[&f.bytes[..], f.frame(RECORDS - 1)].concat()), RECORDS);
 }
+
+/// A log of four records laid out for the sector rules of recovery: frame 0
+/// ends at byte 1024 (a sector boundary), frame 1 is small and lies inside
+/// sector 1024..1536, frame 2 carries a 2,000-byte payload and spans
+/// sectors 2048..2560 whole, frame 3 is small. Returns the file bytes and
+/// the frame starts (and the end).
+fn sector_fixture(dir: &Path) -> (Vec<u8>, [usize; 5]) {
+    let entry = |i: u64, payload: usize| {
+        AuditEntry::new(1_700_000_000_000 + i, "alice", Role::Admin, AuditAction::Publish, format!("c@r{i}"))
+            .payload(vec![b'p'; payload])
+    };
+    let base = AuditLog::in_memory().append(entry(0, 0)).unwrap().to_frame().len();
+    let path = dir.join("sectors.log");
+    let log = AuditLog::open(&path).unwrap();
+    for (i, payload) in [(0, 1024 - HEADER - base), (1, 40), (2, 2000), (3, 40)] {
+        log.append(entry(i, payload)).unwrap();
+    }
+    drop(log);
+    let bytes = fs::read(&path).unwrap();
+    let records = AuditLog::open(&path).unwrap().records();
+    let mut starts = [HEADER, 0, 0, 0, 0];
+    for k in 0..4 {
+        starts[k + 1] = starts[k] + frame_len(&records[k]);
+    }
+    assert_eq!((starts[1], starts[4]), (1024, bytes.len()));
+    assert!(starts[2] < 1536 && starts[2] + 8 < 2048 && starts[3] > 2560, "{starts:?}");
+    (bytes, starts)
+}
+
+/// Issue 18, defect 12: which tails a crash can leave. Appends write whole
+/// frames and acknowledge after an fsync; a crash leaves the unsynced end at
+/// any length, each sector holding the written bytes or zeros. So a last
+/// frame with a valid head and a body of zeros is torn when a zero sector
+/// explains it (and so is the same one byte shorter), while zeros inside the
+/// sector that holds the frame's valid head, or non-zero garbage, is
+/// tampering; and a file of nothing but zeros is refused, not re-created.
+#[test]
+fn recovery_edge_cases_follow_from_what_a_crash_can_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, s) = sector_fixture(dir.path());
+    let path = dir.path().join("case.log");
+    let open = |file: &[u8]| {
+        fs::write(&path, file).unwrap();
+        AuditLog::open(&path)
+    };
+    let with_body = |k: usize, fill: u8, end: usize| {
+        let mut file = bytes[..s[k] + 8].to_vec();
+        file.resize(end, fill);
+        file
+    };
+
+    // The big frame last in the file: valid head, zeros to its full length, or one byte short.
+    for end in [s[3], s[3] - 1] {
+        let log = open(&with_body(2, 0, end)).unwrap_or_else(|e| panic!("end {end}: {e}"));
+        assert_eq!(log.size(), 2, "end {end}");
+        drop(log);
+        assert_eq!(fs::read(&path).unwrap(), bytes[..s[2]], "the torn frame is cut");
+    }
+    // The same with non-zero garbage: no crash writes bytes that were never written.
+    let e = open(&with_body(2, 0x55, s[3])).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::AuditTampered);
+    assert!(e.message().starts_with("audit record 2 "), "{e}");
+    // Zeros in the sector that holds frame 1's valid head (followed by the
+    // intact frame 2): that sector reached the disk whole, so this is tampering.
+    let mut file = with_body(1, 0, s[2]);
+    file.extend_from_slice(&bytes[s[2]..]);
+    let e = open(&file).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::AuditTampered);
+    assert!(e.message().starts_with("audit record 1 "), "{e}");
+    // A zeroed sector inside frame 2 followed by frame 3, intact: unsynced
+    // writes reach the disk in any order; both are cut.
+    let mut file = bytes.clone();
+    file[2048..2560].fill(0);
+    let log = open(&file).unwrap();
+    assert_eq!(log.size(), 2);
+    drop(log);
+    assert_eq!(fs::read(&path).unwrap(), bytes[..s[2]]);
+    // ... but not followed by a frame out of sequence (frame 1 again).
+    let mut foreign = file[..s[3]].to_vec();
+    foreign.extend_from_slice(&bytes[s[1]..s[2]]);
+    let e = open(&foreign).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::AuditTampered);
+    assert!(e.message().starts_with("audit record 3 "), "{e}");
+
+    // A whole file of zeros is refused and left as it is.
+    for len in [25, 4096] {
+        let e = open(&vec![0; len]).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::AuditTampered, "{len}");
+        assert_eq!(fs::read(&path).unwrap(), vec![0; len]);
+    }
+    // Up to a header's length of zeros is a creation cut short: a new log.
+    let log = open(&[0; HEADER]).unwrap();
+    assert_eq!(log.size(), 0);
+}

@@ -330,3 +330,37 @@ fn a_node_shows_when_it_was_enrolled_and_re_enrolling_keeps_it() {
     assert_eq!(e.enroll("late", "prod", T0 + 9_000).unwrap(), first);
     assert_eq!(e.node("late", T0 + 9_000).unwrap().enrolled_at_ms, T0 + 5_000);
 }
+
+/// Issue 18, defect 5: with capacity `u32::MAX` the registry's rounded-up
+/// slot capacity (2^32) was cast to `u32` (0), and `node_table` had no rows.
+/// Capacities past the supported maximum are refused with a typed error;
+/// every count is exact; a full engine refuses the next node and stays whole.
+#[test]
+fn node_table_empty_for_large_capacities_counts_every_node() {
+    let config = |capacity| EngineConfig { clock: Clock::manual(T0), capacity, ..EngineConfig::default() };
+    let e = Engine::with_config(config(MAX_CAPACITY)).unwrap();
+    e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+    e.upsert_cluster(ClusterSpec::new("c", "ws", Environment::Staging)).unwrap();
+    for n in ["a", "b", "c"] {
+        e.enroll(n, "c", T0).unwrap();
+    }
+    let t = e.node_table(T0);
+    assert_eq!((t.len(), t.id(2)), (3, "c"));
+    assert_eq!(t.id_offsets, [0, 1, 2, 3]);
+
+    for bad in [0, MAX_CAPACITY + 1, usize::MAX] {
+        let err = Engine::with_config(config(bad)).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+    }
+
+    let small = Engine::with_config(config(2)).unwrap();
+    small.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+    small.upsert_cluster(ClusterSpec::new("c", "ws", Environment::Staging)).unwrap();
+    small.enroll("a", "c", T0).unwrap();
+    small.enroll("b", "c", T0).unwrap();
+    for _ in 0..3 {
+        assert_eq!(small.enroll("x", "c", T0).unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+    assert_eq!(small.node_table(T0).len(), 2);
+    assert_eq!(small.enroll("a", "c", T0).unwrap(), small.node_handle("a").unwrap());
+}

@@ -233,3 +233,78 @@ fn policies_are_audited_distributed_and_restored() {
     e.remove_policy(&PolicyScope::workspace("ws"), "edge").unwrap();
     assert_eq!(e.active_policies("ws").unwrap().len(), 0);
 }
+
+/// Issue 18, defect 4: the force epoch a node remembers is 16 bits wide, so
+/// exactly 65,536 cluster forces between two heartbeats used to bring it back
+/// to the node's value and the node got no directive although every force
+/// was audited. Also 65,536 + 1 and twice 65,536, and a node that answered
+/// half-way is forced again once, not twice.
+#[test]
+fn a_lost_force_sync_65536_cluster_forces_between_two_heartbeats_still_force() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    let quiet = e.enroll("quiet", "prod", T0).unwrap();
+    let busy = e.enroll("busy", "prod", T0).unwrap();
+    let mut t = T0;
+    for n in [quiet, busy] {
+        assert!(e.heartbeat(n, &hb(t, &s)).unwrap().is_none());
+    }
+    let force = || {
+        e.force_sync(ForceTarget::Cluster("prod"), &by(Role::Operator, "Rollback due to failed deployment")).unwrap();
+    };
+    for round in [1usize << 16, (1 << 16) + 1, 1 << 17] {
+        let before = e.audit_len();
+        for i in 0..round {
+            force();
+            if i == round / 2 {
+                t += 1;
+                let d = e.heartbeat(busy, &hb(t, &s)).unwrap().unwrap();
+                assert_eq!(d.kind, DirectiveKind::ForceSync, "busy, half-way through {round}");
+            }
+        }
+        assert_eq!(e.audit_len() - before, round as u64, "every force is audited");
+        t += 1;
+        for (name, n) in [("quiet", quiet), ("busy", busy)] {
+            let d = e.heartbeat(n, &hb(t, &s)).unwrap();
+            assert_eq!(d.map(|d| d.kind), Some(DirectiveKind::ForceSync), "{name} after {round} forces");
+            assert!(e.heartbeat(n, &hb(t + 1, &s)).unwrap().is_none(), "{name}: answered once");
+        }
+        t += 1;
+    }
+}
+
+/// Issue 18, defect 2, in the core: authority changes name who made them;
+/// a viewer or a reserved actor changes nothing; the embedding API's own
+/// upserts stay audited as the embedder.
+#[test]
+fn actions_recorded_under_the_wrong_actor_by_names_actor_role_and_time() {
+    let e = engine();
+    let ws = WorkspaceSpec::new("ws2");
+    e.upsert_workspace_by(ws.clone(), &By::new("ada", Role::Admin, T0 + 5)).unwrap();
+    let r = e.audit().pop().unwrap();
+    assert_eq!((r.actor.as_str(), r.role, r.time_ms), ("ada", Role::Admin, T0 + 5));
+    let spec = ClusterSpec::new("c2", "ws2", Environment::Staging);
+    e.upsert_cluster_by(spec.clone(), &By::new("ada", Role::Admin, T0 + 6)).unwrap();
+    assert_eq!(e.audit().pop().unwrap().actor, "ada");
+    let s = e.publish_by("c2", b"x", &By::new("omar", Role::Operator, T0 + 7)).unwrap();
+    assert_eq!(s.author, "omar");
+    e.upsert_cluster(spec.clone()).unwrap();
+    assert_eq!((e.audit().pop().unwrap().actor.as_str()), EMBEDDER);
+
+    let before = e.audit_len();
+    let viewer = By::new("vic", Role::Viewer, T0);
+    assert_eq!(e.upsert_workspace_by(ws.clone(), &viewer).unwrap_err().kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        e.upsert_cluster_by(spec.clone(), &By::new("omar", Role::Operator, T0)).unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(e.publish_by("c2", b"y", &viewer).unwrap_err().kind(), ErrorKind::PermissionDenied);
+    for actor in [SYSTEM_ACTOR, "FLEETGOV", EMBEDDER, " "] {
+        let by = By::new(actor, Role::Admin, T0);
+        assert_eq!(e.upsert_cluster_by(spec.clone(), &by).unwrap_err().kind(), ErrorKind::InvalidInput, "{actor:?}");
+        assert_eq!(e.publish("c2", b"y", actor, T0).unwrap_err().kind(), ErrorKind::InvalidInput, "{actor:?}");
+        let o = Override::new(actor, Role::Admin, "Rollback due to failed deployment", T0);
+        assert_eq!(e.force_sync(ForceTarget::Cluster("c2"), &o).unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+    assert_eq!(e.audit_len(), before, "refused changes record nothing");
+}

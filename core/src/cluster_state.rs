@@ -82,6 +82,18 @@ pub(crate) struct ClusterState {
 // by its slot lock. `desired` uses Release/Acquire so that a reader who sees a
 // revision also sees its snapshot (set before the store).
 
+/// How many cluster force syncs apart the members are swept for forces they
+/// have not answered (see [`ClusterState::bump_force_epoch`]).
+pub(crate) const FORCE_SWEEP_INTERVAL: u32 = 1 << 15;
+
+/// Whether a node whose state word holds force epoch `node` has not answered
+/// the cluster force that made the epoch `sweep`: it is 1 to 2^15 forces
+/// behind (wrapping). A node ahead of `sweep` (it answered a later force
+/// before this sweep ran) is not.
+pub(crate) fn node_missed_force(node: u16, sweep: u16) -> bool {
+    (1..=FORCE_SWEEP_INTERVAL as u16).contains(&sweep.wrapping_sub(node))
+}
+
 impl ClusterState {
     pub(crate) fn new(spec: ClusterSpec, force_epoch: u32) -> Self {
         let histogram = Chunked::doubling(REVISION_BASE_BITS);
@@ -165,6 +177,11 @@ impl ClusterState {
         self.latest.load(Ordering::Acquire)
     }
 
+    /// The low 16 bits of the cluster force epoch: what a node's state word
+    /// remembers of the last cluster force it answered. A node whose epoch
+    /// differs is answered with a force sync. 2^16 forces between two
+    /// heartbeats bring the epoch back to the node's value; the sweep of
+    /// [`bump_force_epoch`](Self::bump_force_epoch) keeps such forces from being lost.
     #[inline]
     pub(crate) fn force_epoch(&self) -> u16 {
         // Relaxed: a force sync is a request, not a publication; the node
@@ -172,9 +189,21 @@ impl ClusterState {
         self.force_epoch.load(Ordering::Relaxed) as u16
     }
 
-    pub(crate) fn bump_force_epoch(&self) {
+    /// Counts one cluster-wide force sync. Returns `Some(epoch)`, the new
+    /// epoch's low 16 bits, when the caller must sweep the members with
+    /// [`node_missed_force`]: every [`FORCE_SWEEP_INTERVAL`] forces.
+    ///
+    /// Why that suffices: a node that last answered epoch `a` and has not
+    /// answered since is behind every later epoch. The first sweep point
+    /// `m > a` is at most `FORCE_SWEEP_INTERVAL` = 2^15 past `a`, so at that
+    /// sweep the node is behind by 1 to 2^15 (never a multiple of 2^16) and
+    /// gets a pending force, which no later epoch value can hide. Before the
+    /// epoch can wrap back onto `a` (2^16 forces), it passes such a sweep
+    /// point. The count itself wraps at 2^32, a multiple of the interval.
+    pub(crate) fn bump_force_epoch(&self) -> Option<u16> {
         // Relaxed: see `force_epoch`.
-        self.force_epoch.fetch_add(1, Ordering::Relaxed);
+        let epoch = self.force_epoch.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        epoch.is_multiple_of(FORCE_SWEEP_INTERVAL).then_some(epoch as u16)
     }
 
     /// The snapshot of `revision`, if published.
@@ -340,5 +369,32 @@ mod loom_model {
             let counts = cluster.counts();
             assert_eq!((counts.enrolled, counts.histogram, counts.errors), (2, vec![(1, 2)], vec![]));
         });
+    }
+}
+
+#[cfg(test)]
+mod force_epoch_tests {
+    use super::*;
+
+    #[test]
+    fn a_node_behind_by_1_to_2_pow_15_missed_a_force_and_one_ahead_did_not() {
+        for node in [0u16, 1, 0x7fff, 0x8000, 0xfffe, 0xffff] {
+            for behind in [1u16, 2, 0x4000, 0x7fff, 0x8000] {
+                assert!(node_missed_force(node, node.wrapping_add(behind)), "{node} + {behind}");
+            }
+            assert!(!node_missed_force(node, node), "{node}: answered");
+            for ahead in [1u16, 0x100, 0x7fff] {
+                assert!(!node_missed_force(node, node.wrapping_sub(ahead)), "{node} - {ahead}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_sweep_comes_every_2_pow_15_forces_and_across_the_wrap() {
+        let c = ClusterState::new(crate::ClusterSpec::new("c", "w", crate::Environment::Staging), u32::MAX - 1);
+        assert_eq!(c.bump_force_epoch(), None);
+        assert_eq!((c.bump_force_epoch(), c.force_epoch()), (Some(0), 0), "2^32 wraps to 0, a sweep point");
+        let sweeps = (0..1u32 << 17).filter(|_| c.bump_force_epoch().is_some()).count();
+        assert_eq!(sweeps, 4);
     }
 }

@@ -9,8 +9,9 @@ use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
 use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, AuditStore, CheckpointSigner};
-use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
 use crate::authority_event::AuthorityEvent;
+use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
+use crate::governance::By;
 use crate::journal::{HashRef, Journal, Transition};
 use crate::policy::PolicyRegistry;
 use crate::role::Role;
@@ -24,7 +25,7 @@ use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
 use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::id::validate_id;
-use crate::node_registry::{Enrolled, Registry};
+use crate::node_registry::{Capacity, Enrolled, Registry};
 use crate::slot::SlotWrite;
 use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 use crate::sync_error::{SyncErrorCode, SyncErrorDetails};
@@ -46,8 +47,8 @@ const CLUSTER_BASE_BITS: u32 = 6;
 pub struct EngineConfig {
     /// Where "now" comes from for the future-heartbeat check.
     pub clock: Clock,
-    /// The most nodes the engine will hold (memory is allocated as nodes enrol,
-    /// in chunks of 65,536 slots).
+    /// The most nodes the engine will hold, 1 to [`MAX_CAPACITY`](crate::MAX_CAPACITY)
+    /// (memory is allocated as nodes enrol, in chunks of 65,536 slots).
     pub capacity: usize,
     /// A durable audit log: opened (verified, torn tail cut) and replayed to
     /// restore the authority state if it exists, created otherwise. `None`
@@ -193,18 +194,21 @@ impl Default for Engine {
 impl Engine {
     /// An in-memory engine on the system clock.
     pub fn new() -> Engine {
-        Engine::build(EngineConfig::default(), AuditLog::in_memory())
+        let config = EngineConfig::default();
+        // The default capacity (2^24) is in range.
+        let capacity = crate::node_registry::check_capacity(config.capacity).expect("default capacity");
+        Engine::build(config, capacity, AuditLog::in_memory())
     }
 
     /// An engine built from `config`; with an `audit_path`, the log is opened,
     /// verified and replayed.
     pub fn with_config(config: EngineConfig) -> Result<Engine> {
-        Engine::check_config(&config)?;
+        let capacity = Engine::check_config(&config)?;
         let audit = match &config.audit_path {
             Some(path) => AuditLog::open(path)?,
             None => AuditLog::in_memory(),
         };
-        Engine::replayed(config, audit)
+        Engine::replayed(config, capacity, audit)
     }
 
     /// An engine whose audit log lives in `store`, which other engines may
@@ -216,26 +220,26 @@ impl Engine {
         if config.audit_path.is_some() {
             return Err(Error::invalid("an engine has one audit log: give an audit path or a store, not both"));
         }
-        Engine::check_config(&config)?;
-        Engine::replayed(config, AuditLog::with_store(store)?)
+        let capacity = Engine::check_config(&config)?;
+        Engine::replayed(config, capacity, AuditLog::with_store(store)?)
     }
 
     /// Builds the engine and applies the authority events already in `audit`.
-    fn replayed(config: EngineConfig, audit: AuditLog) -> Result<Engine> {
-        let engine = Engine::build(config, audit);
+    fn replayed(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Result<Engine> {
+        let engine = Engine::build(config, capacity, audit);
         drop(engine.authority_lock()?);
         Ok(engine)
     }
 
-    fn check_config(config: &EngineConfig) -> Result<()> {
-        if config.capacity == 0 || config.capacity > u32::MAX as usize {
-            return Err(Error::invalid("capacity must be between 1 and 2^32 - 1 nodes"));
-        }
+    /// Checks `config` before anything is opened: capacity, origin.
+    fn check_config(config: &EngineConfig) -> Result<Capacity> {
+        let capacity = crate::node_registry::check_capacity(config.capacity)?;
         // Checks the origin (a key name) now rather than at the first checkpoint.
-        CheckpointSigner::from_seed(&config.origin, [0; 32]).map(drop)
+        CheckpointSigner::from_seed(&config.origin, [0; 32])?;
+        Ok(capacity)
     }
 
-    fn build(config: EngineConfig, audit: AuditLog) -> Engine {
+    fn build(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Engine {
         Engine {
             tag: next_tag(),
             clock: config.clock,
@@ -243,7 +247,7 @@ impl Engine {
             cluster_ids: RwLock::new(hashbrown::HashMap::new()),
             clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
-            nodes: Registry::new(config.capacity),
+            nodes: Registry::new(capacity),
             artifacts: DashMap::new(),
             sync_errors: SyncErrorDetails::default(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
@@ -281,18 +285,28 @@ impl Engine {
 
     /// Creates or updates a workspace. A workspace in `dev_override` may hold
     /// development clusters only.
-    /// The change is audited (actor [`EMBEDDER`], role admin).
+    /// The change is audited (actor [`EMBEDDER`], role admin, the clock's time);
+    /// [`upsert_workspace_by`](Self::upsert_workspace_by) names who made it.
     pub fn upsert_workspace(&self, spec: WorkspaceSpec) -> Result<()> {
+        self.record_workspace(spec, EMBEDDER, Role::Admin, self.clock.now_ms())
+    }
+
+    /// [`upsert_workspace`](Self::upsert_workspace), audited with `by`'s
+    /// actor, role and time. Needs the admin role
+    /// ([`PermissionDenied`](ErrorKind::PermissionDenied)) and an actor that
+    /// is neither blank nor [reserved](crate::is_reserved_actor)
+    /// ([`InvalidInput`](ErrorKind::InvalidInput)); nothing changes otherwise.
+    pub fn upsert_workspace_by(&self, spec: WorkspaceSpec, by: &By<'_>) -> Result<()> {
+        by.check(Role::Admin, "change a workspace")?;
+        self.record_workspace(spec, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_workspace(&self, spec: WorkspaceSpec, actor: &str, role: Role, at_ms: u64) -> Result<()> {
         let mut authority = self.authority_lock()?;
         loop {
             self.check_workspace(&spec)?;
-            let entry = AuditEntry::new(
-                self.clock.now_ms(),
-                EMBEDDER,
-                Role::Admin,
-                AuditAction::UpsertWorkspace,
-                format!("workspace:{}", spec.id),
-            );
+            let entry =
+                AuditEntry::new(at_ms, actor, role, AuditAction::UpsertWorkspace, format!("workspace:{}", spec.id));
             if authority.record(entry, AuthorityEvent::Workspace { spec: spec.clone() }, &[])? {
                 return self.apply_workspace(spec);
             }
@@ -332,18 +346,27 @@ impl Engine {
     }
 
     /// Creates or updates a cluster. Its workspace must exist and cannot
-    /// change. The change is audited (actor [`EMBEDDER`], role admin).
+    /// change. The change is audited (actor [`EMBEDDER`], role admin, the
+    /// clock's time); [`upsert_cluster_by`](Self::upsert_cluster_by) names who made it.
     pub fn upsert_cluster(&self, spec: ClusterSpec) -> Result<()> {
+        self.record_cluster(spec, EMBEDDER, Role::Admin, self.clock.now_ms())
+    }
+
+    /// [`upsert_cluster`](Self::upsert_cluster), audited with `by`'s actor,
+    /// role and time. Needs the admin role
+    /// ([`PermissionDenied`](ErrorKind::PermissionDenied)) and an actor that
+    /// is neither blank nor [reserved](crate::is_reserved_actor)
+    /// ([`InvalidInput`](ErrorKind::InvalidInput)); nothing changes otherwise.
+    pub fn upsert_cluster_by(&self, spec: ClusterSpec, by: &By<'_>) -> Result<()> {
+        by.check(Role::Admin, "change a cluster")?;
+        self.record_cluster(spec, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_cluster(&self, spec: ClusterSpec, actor: &str, role: Role, at_ms: u64) -> Result<()> {
         let mut authority = self.authority_lock()?;
         loop {
             self.check_cluster(&spec)?;
-            let entry = AuditEntry::new(
-                self.clock.now_ms(),
-                EMBEDDER,
-                Role::Admin,
-                AuditAction::UpsertCluster,
-                format!("cluster:{}", spec.id),
-            );
+            let entry = AuditEntry::new(at_ms, actor, role, AuditAction::UpsertCluster, format!("cluster:{}", spec.id));
             if authority.record(entry, AuthorityEvent::Cluster { spec: spec.clone() }, &[])? {
                 return self.apply_cluster(spec);
             }
@@ -437,11 +460,22 @@ impl Engine {
     /// Publishes `bytes` as the next snapshot of `cluster` and makes it the
     /// cluster's desired state (O(1), whatever the cluster's size). The
     /// artifact is stored by its hash; the publish is audited with the author
-    /// as actor (role operator).
+    /// as actor (role operator); the author may not be blank or
+    /// [reserved](crate::is_reserved_actor).
     pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
-        if author.trim().is_empty() {
-            return Err(Error::invalid("author is blank"));
-        }
+        crate::governance::check_actor(author)?;
+        self.record_publish(cluster, bytes, author, Role::Operator, at_ms)
+    }
+
+    /// [`publish`](Self::publish) by `by`: the snapshot's author is `by`'s
+    /// actor, and the audit record carries `by`'s role (operator or admin;
+    /// [`PermissionDenied`](ErrorKind::PermissionDenied) for a viewer).
+    pub fn publish_by(&self, cluster: &str, bytes: &[u8], by: &By<'_>) -> Result<Snapshot> {
+        by.check(Role::Operator, "publish")?;
+        self.record_publish(cluster, bytes, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_publish(&self, cluster: &str, bytes: &[u8], author: &str, role: Role, at_ms: u64) -> Result<Snapshot> {
         if bytes.is_empty() {
             return Err(Error::invalid("artifact is empty"));
         }
@@ -458,7 +492,7 @@ impl Engine {
                 published_at_ms: at_ms,
                 size_bytes: bytes.len() as u64,
             };
-            let entry = AuditEntry::new(at_ms, author, Role::Operator, AuditAction::Publish, &snapshot.id);
+            let entry = AuditEntry::new(at_ms, author, role, AuditAction::Publish, &snapshot.id);
             if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
                 return self.install_snapshot(state, snapshot, bytes).cloned();
             }

@@ -58,6 +58,82 @@ impl<'a> Override<'a> {
     }
 }
 
+/// The engine's own identity in the audit log: the actor of the records it
+/// writes by itself (the `auto_reconcile` record that opens a
+/// reconciliation wave, role operator). Reserved: no caller may act under
+/// it, nor under [`EMBEDDER`](crate::EMBEDDER) (see [`check_actor`]).
+pub const SYSTEM_ACTOR: &str = "fleetgov";
+
+/// Whether `actor` is an identity the engine reserves for itself:
+/// [`SYSTEM_ACTOR`] or [`EMBEDDER`](crate::EMBEDDER), in any case, with
+/// any surrounding white space.
+///
+/// ```
+/// assert!(fleetgov::is_reserved_actor(" FleetGov"));
+/// assert!(fleetgov::is_reserved_actor("embedder"));
+/// assert!(!fleetgov::is_reserved_actor("ada.admin"));
+/// ```
+pub fn is_reserved_actor(actor: &str) -> bool {
+    let actor = actor.trim();
+    actor.eq_ignore_ascii_case(SYSTEM_ACTOR) || actor.eq_ignore_ascii_case(crate::EMBEDDER)
+}
+
+/// Checks an actor a caller names: not blank and not reserved
+/// ([`InvalidInput`](ErrorKind::InvalidInput)); the audit entry checks
+/// its length and characters.
+pub(crate) fn check_actor(actor: &str) -> Result<()> {
+    if actor.trim().is_empty() {
+        return Err(Error::invalid("actor is blank"));
+    }
+    if is_reserved_actor(actor) {
+        return Err(Error::invalid(format!("actor {actor:?} is reserved for the engine's own records")));
+    }
+    Ok(())
+}
+
+/// Who makes an authority change (a workspace or cluster upsert, a
+/// publish), in which role, and when: what the audit record names.
+///
+/// ```
+/// use fleetgov::*;
+/// let e = Engine::new();
+/// let by = By::new("ada.admin", Role::Admin, 1_700_000_000_000);
+/// e.upsert_workspace_by(WorkspaceSpec::new("ws-1"), &by).unwrap();
+/// let r = e.audit().pop().unwrap();
+/// assert_eq!((r.actor.as_str(), r.role, r.time_ms), ("ada.admin", Role::Admin, 1_700_000_000_000));
+/// let viewer = By::new("vic", Role::Viewer, 1_700_000_000_000);
+/// assert_eq!(e.upsert_workspace_by(WorkspaceSpec::new("ws-2"), &viewer).unwrap_err().kind(), ErrorKind::PermissionDenied);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct By<'a> {
+    /// The person or service acting (not blank, not [reserved](is_reserved_actor)).
+    pub actor: &'a str,
+    /// The role they act in.
+    pub role: Role,
+    /// When (unix ms).
+    pub at_ms: u64,
+}
+
+impl<'a> By<'a> {
+    /// An authority change by `actor` in `role` at `at_ms`.
+    pub fn new(actor: &'a str, role: Role, at_ms: u64) -> Self {
+        By { actor, role, at_ms }
+    }
+
+    /// Checks the actor ([`check_actor`]) and that `role` is at least `least`
+    /// ([`PermissionDenied`](ErrorKind::PermissionDenied)) for `what`.
+    pub(crate) fn check(&self, least: Role, what: &str) -> Result<()> {
+        check_actor(self.actor)?;
+        if self.role < least {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("role {} may not {what}; it needs {}", self.role.as_str(), least.as_str()),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What to force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForceTarget<'a> {
@@ -120,7 +196,7 @@ impl ForceTarget<'_> {
 impl Engine {
     /// Forces `target` to resync to its authority, as `by` asks. Returns the
     /// audit record. Errors, with nothing recorded and nothing changed:
-    /// blank actor (`InvalidInput`), blank justification
+    /// blank or [reserved](is_reserved_actor) actor (`InvalidInput`), blank justification
     /// (`JustificationRequired`), a viewer, or an operator asking for a
     /// global overwrite (`PermissionDenied`), an unknown target (`NotFound`).
     ///
@@ -135,9 +211,7 @@ impl Engine {
     /// assert_eq!((record.actor.as_str(), record.target.as_str()), ("bob", "node:gw-dev-west-2"));
     /// ```
     pub fn force_sync(&self, target: ForceTarget<'_>, by: &Override<'_>) -> Result<Arc<AuditRecord>> {
-        if by.actor.trim().is_empty() {
-            return Err(Error::invalid("actor is blank"));
-        }
+        check_actor(by.actor)?;
         if by.justification.trim().is_empty() {
             return Err(Error::new(
                 ErrorKind::JustificationRequired,
@@ -180,18 +254,47 @@ impl Engine {
                     guard.set_state(guard.state().with_force_pending(true));
                 }
             }
-            _ => clusters.into_iter().for_each(|i| self.cluster_at(i).bump_force_epoch()),
+            _ => {
+                for i in clusters {
+                    let cluster = self.cluster_at(i);
+                    if let Some(epoch) = cluster.bump_force_epoch() {
+                        self.sweep_missed_forces(cluster, epoch);
+                    }
+                }
+            }
         }
         Ok(record)
+    }
+
+    /// Marks a force pending on every member of `cluster` that has not
+    /// answered the cluster force epoch `epoch` (low 16 bits), so that the
+    /// wrap of the 16-bit epoch a node remembers never hides a force. Runs
+    /// once every [`FORCE_SWEEP_INTERVAL`](crate::cluster_state::FORCE_SWEEP_INTERVAL)
+    /// cluster forces, one slot lock at a time.
+    fn sweep_missed_forces(&self, cluster: &ClusterState, epoch: u16) {
+        for slot in cluster.members() {
+            if let Some(cell) = self.nodes.slot(slot) {
+                let guard = cell.lock();
+                let state = guard.state();
+                if crate::cluster_state::node_missed_force(state.epoch(), epoch) {
+                    guard.set_state(state.with_force_pending(true));
+                }
+            }
+        }
     }
 
     /// Writes the audit record that opens a reconciliation wave of `cluster`
     /// toward its desired snapshot `to`. Called with no node lock held.
     pub(crate) fn record_wave(&self, cluster: &ClusterState, to: &str, at_ms: u64) -> Result<()> {
-        let entry =
-            AuditEntry::new(at_ms, "fleetgov", Role::Operator, AuditAction::AutoReconcile, format!("cluster:{}", cluster.id))
-                .justification(format!("cluster '{}' auto-reconciles its divergent nodes to {to}", cluster.id))
-                .payload(AuthorityEvent::AutoReconcile { cluster: cluster.id.to_string(), to: to.to_owned() }.encode(&[]));
+        let entry = AuditEntry::new(
+            at_ms,
+            SYSTEM_ACTOR,
+            Role::Operator,
+            AuditAction::AutoReconcile,
+            format!("cluster:{}", cluster.id),
+        )
+        .justification(format!("cluster '{}' auto-reconciles its divergent nodes to {to}", cluster.id))
+        .payload(AuthorityEvent::AutoReconcile { cluster: cluster.id.to_string(), to: to.to_owned() }.encode(&[]));
         self.audit.append(entry).map(|record| self.announce(&record))
     }
 }
@@ -206,7 +309,11 @@ impl Engine {
     /// ```
     pub fn node_workspace(&self, node: &str) -> Result<String> {
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
-        let cluster = self.nodes.slot(slot).map(|s| s.cluster()).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        let cluster = self
+            .nodes
+            .slot(slot)
+            .map(|s| s.cluster())
+            .ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
         Ok(self.cluster_at(cluster).workspace.to_string())
     }
 

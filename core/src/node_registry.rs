@@ -40,14 +40,37 @@ pub(crate) struct Registry {
     /// When each node was enrolled, in whole unix seconds (4 bytes a node;
     /// they last until 2106), as the enrolling call said.
     enrolled_at: Chunked<AtomicU32>,
-    /// Slots handed out so far.
+    /// Slots handed out so far; never more than `capacity`.
     next: AtomicU32,
+    /// The most nodes the registry holds (at most [`MAX_CAPACITY`]).
+    capacity: u32,
+}
+
+/// The most nodes an engine can hold: slots are `u32` numbers, and the count
+/// of slots handed out is a `u32` too, so the largest capacity is
+/// `u32::MAX` nodes (slots `0..u32::MAX`).
+pub const MAX_CAPACITY: usize = u32::MAX as usize;
+
+/// A node capacity checked by [`check_capacity`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Capacity(u32);
+
+/// Checks a node capacity: 1 to [`MAX_CAPACITY`]
+/// ([`InvalidInput`](crate::ErrorKind::InvalidInput) otherwise).
+pub(crate) fn check_capacity(capacity: usize) -> Result<Capacity> {
+    u32::try_from(capacity)
+        .ok()
+        .filter(|&c| c > 0)
+        .map(Capacity)
+        .ok_or_else(|| Error::invalid(format!("capacity is {capacity} nodes; it must be between 1 and {MAX_CAPACITY}")))
 }
 
 impl Registry {
-    /// A registry for up to `capacity` nodes (rounded up to a whole chunk).
-    pub(crate) fn new(capacity: usize) -> Self {
-        let chunks = capacity.div_ceil(1 << SLOT_CHUNK_BITS).max(1);
+    /// A registry for up to `capacity` nodes (checked by [`check_capacity`]).
+    /// Memory comes in chunks of 65,536 slots as nodes enrol.
+    pub(crate) fn new(capacity: Capacity) -> Self {
+        let capacity = capacity.0;
+        let chunks = (capacity as usize).div_ceil(1 << SLOT_CHUNK_BITS);
         Registry {
             shards: (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect(),
             hasher: hashbrown::DefaultHashBuilder::default(),
@@ -55,6 +78,7 @@ impl Registry {
             ids: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             enrolled_at: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             next: AtomicU32::new(0),
+            capacity,
         }
     }
 
@@ -87,19 +111,27 @@ impl Registry {
             Entry::Occupied(o) => return Ok(Enrolled::Existing(*o.get())),
             Entry::Vacant(v) => v,
         };
-        // Relaxed: slot numbers only need to be unique; the shard lock publishes the slot.
-        let slot = self.next.fetch_add(1, Ordering::Relaxed);
+        let full = || {
+            Error::invalid(format!(
+                "the engine is full: capacity is {} nodes (raise EngineConfig::capacity)",
+                self.capacity
+            ))
+        };
+        // Relaxed: slot numbers only need to be unique; the shard lock
+        // publishes the slot. The count never passes the capacity, so it
+        // never wraps onto a slot in use.
+        let slot = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < self.capacity).then_some(n + 1))
+            .map_err(|_| full())?;
         let (Some(cell), Some(id_cell), Some(at_cell)) = (
             self.slots.get_or_alloc(slot as usize),
             self.ids.get_or_alloc(slot as usize),
             self.enrolled_at.get_or_alloc(slot as usize),
         ) else {
-            // Relaxed: as above; gives the number back so `len` stays within capacity.
-            self.next.fetch_sub(1, Ordering::Relaxed);
-            return Err(Error::invalid(format!(
-                "the engine is full: capacity is {} nodes (raise EngineConfig::capacity)",
-                self.slots.capacity()
-            )));
+            // Unreachable: the chunks cover `capacity` slots. A slot number
+            // given out is never given back (another may have been taken since).
+            return Err(full());
         };
         let _ = id_cell.set(CompactString::new(id));
         // Relaxed: published with the slot by the shard lock, like the id.
@@ -132,9 +164,9 @@ impl Registry {
         self.id_of(slot)
     }
 
-    /// Slots handed out so far (some may still be initialising).
+    /// Slots handed out so far (some may still be initialising), at most the capacity.
     pub(crate) fn len(&self) -> u32 {
         // Relaxed: a bound for iteration; `slot` filters uninitialised slots.
-        self.next.load(Ordering::Relaxed).min(self.slots.capacity() as u32)
+        self.next.load(Ordering::Relaxed)
     }
 }

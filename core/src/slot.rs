@@ -25,7 +25,7 @@ use crate::sync_error::SyncErrorCode;
 /// | 35–36 | process status |
 /// | 37–44 | sync error code (0: none) |
 /// | 45    | a force sync is pending for this node |
-/// | 48–63 | the cluster force epoch this node last answered |
+/// | 48–63 | low 16 bits of the cluster force epoch this node last answered (a sweep every 2^15 cluster forces keeps the wrap from hiding one: `ClusterState::bump_force_epoch`) |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeState(u64);
 

@@ -1,6 +1,7 @@
 //! The whole fleet's node state as columns, for bulk export (Arrow, data
-//! frames). Columns use Arrow's layouts: ids as UTF-8 values with `i32`
-//! offsets, hashes as fixed-size 32-byte values, enums as `u8` keys into the
+//! frames). Columns use Arrow's layouts: ids as UTF-8 values with `i64`
+//! offsets (Arrow's large strings: up to 2^32 - 1 ids of 128 bytes exceed
+//! `i32`), hashes as fixed-size 32-byte values, enums as `u8` keys into the
 //! `*_LABELS` tables, so a binding can wrap each column without touching rows.
 
 use crate::drift::DriftStatus;
@@ -28,7 +29,7 @@ pub const PROCESS_STATUS_LABELS: [&str; 4] = ["ready", "starting", "error", "unk
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTable {
     /// `ids[id_offsets[i]..id_offsets[i + 1]]` is row `i`'s node id.
-    pub id_offsets: Vec<i32>,
+    pub id_offsets: Vec<i64>,
     /// Node ids, concatenated (UTF-8).
     pub ids: Vec<u8>,
     /// Index into [`clusters`](Self::clusters).
@@ -121,7 +122,8 @@ impl Engine {
             let f = self.node_facts(slot, desired, min_version, now_ms);
             let state = f.read.state;
             t.ids.extend_from_slice(self.nodes.id(slot).as_bytes());
-            t.id_offsets.push(t.ids.len() as i32);
+            // At most 2^32 ids of at most 128 bytes: far below i64::MAX.
+            t.id_offsets.push(t.ids.len() as i64);
             t.cluster.push(cluster);
             t.health.push(health_key(f.health));
             t.drift.push(drift_key(f.drift));

@@ -52,6 +52,12 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The token's actor and role acting at `at_ms`: what an authority change
+    /// made with this token is audited under.
+    pub fn by(&self, at_ms: u64) -> fleetgov::By<'_> {
+        fleetgov::By::new(&self.actor, self.role, at_ms)
+    }
+
     /// 403 unless the role is at least `role`.
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
         if self.role >= role {

@@ -267,6 +267,12 @@ impl ServerConfig {
             if t.actor.trim().is_empty() {
                 return Err("every token needs a non-blank actor".into());
             }
+            if fleetgov::is_reserved_actor(&t.actor) {
+                return Err(format!(
+                    "actor '{}' is reserved for the engine's own audit records; give the token another actor",
+                    t.actor
+                ));
+            }
             if t.workspaces.is_empty() {
                 return Err(format!("token of actor '{}' lists no workspaces (use [\"*\"] for all)", t.actor));
             }

@@ -4,8 +4,9 @@
 
 mod common;
 
-use common::{OPERATOR, SCOPED, Server, VIEWER, assert_error, json, start};
-use fleetgov::ContentHash;
+use common::{ADMIN, OPERATOR, SCOPED, Server, VIEWER, assert_error, json, start};
+use fleetgov::audit::AuditAction;
+use fleetgov::{ContentHash, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -231,4 +232,50 @@ async fn demo_secrets_by_default() {
     let refused = fleetgov_server::run_with_args(["fleet_server", "--config", file.to_str().unwrap()]);
     std::fs::remove_file(&file).unwrap();
     assert!(refused.unwrap_err().contains("--insecure-listen"));
+}
+
+/// Issue 18, defect 2: `PUT /api/v1/clusters/{id}` by the admin token was
+/// audited as actor `embedder`, and a publish by an admin as role operator.
+/// Every change made through the server names the token's actor and role;
+/// the engine's own wave records use the reserved system actor, which no
+/// token may be configured with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_recorded_under_the_wrong_actor_name_the_token() {
+    let s = start().await;
+    let last = || s.engine.audit().pop().unwrap();
+    let body = json!({ "workspace": "acme-edge", "environment": "staging", "ownerTeam": "qa", "autoReconcile": true });
+    let (status, _) = s.send(Method::PUT, "/api/v1/clusters/gke-stage-eu", ADMIN, body).await;
+    assert_eq!(status, 200);
+    let r = last();
+    assert_eq!(
+        (r.action, r.actor.as_str(), r.role, r.target.as_str()),
+        (AuditAction::UpsertCluster, "ada", Role::Admin, "cluster:gke-stage-eu")
+    );
+
+    for (token, actor, role) in [(ADMIN, "ada", Role::Admin), (OPERATOR, "omar", Role::Operator)] {
+        let r = s
+            .request(Method::POST, "/api/v1/clusters/gke-stage-eu/snapshots", Some(token))
+            .header("content-type", "text/plain")
+            .body(format!("routes: [{actor}]"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = last();
+        assert_eq!((r.action, r.actor.as_str(), r.role), (AuditAction::Publish, actor, role));
+    }
+
+    // The engine's own records: the reserved system actor.
+    let waves: Vec<_> = s.engine.audit().into_iter().filter(|r| r.action == AuditAction::AutoReconcile).collect();
+    assert!(!waves.is_empty(), "the demo fleet opens reconciliation waves");
+    assert!(waves.iter().all(|r| r.actor == fleetgov::SYSTEM_ACTOR));
+
+    // No token may hold a reserved identity.
+    for actor in ["fleetgov", " FleetGov ", "embedder"] {
+        let config = format!(
+            "[[tokens]]\ntoken = \"a-long-enough-token\"\nactor = \"{actor}\"\nrole = \"admin\"\nworkspaces = [\"*\"]\n"
+        );
+        let e = fleetgov_server::ServerConfig::parse(&config, false).unwrap_err();
+        assert!(e.contains("reserved"), "{actor}: {e}");
+    }
 }

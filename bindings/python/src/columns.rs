@@ -9,7 +9,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use arrow_array::types::ArrowDictionaryKeyType;
-use arrow_array::{ArrayRef, ArrowPrimitiveType, DictionaryArray, PrimitiveArray, StringArray};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, DictionaryArray, LargeStringArray, PrimitiveArray, StringArray};
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::ArrowError;
 
@@ -96,8 +96,8 @@ impl<T: Hash + Eq + Copy> Labels<T> {
         let next = self.labels.len();
         let key = *self.keys.entry(value).or_insert_with_key(|value| {
             self.labels.push(label(value));
-            // One label per distinct row value, and a table has under 2^31
-            // rows (its ids' i32 offsets bound it), so the count fits.
+            // One label per distinct row value, and `table::assemble` refuses
+            // tables of more than i32::MAX rows, so the count fits.
             i32::try_from(next).unwrap_or(i32::MAX)
         });
         self.last = Some((value, key));
@@ -110,13 +110,14 @@ impl<T: Hash + Eq + Copy> Labels<T> {
     }
 }
 
-/// A UTF-8 column over `values`, row `i` being `values[offsets[i]..offsets[i + 1]]`
-/// (both taken over without copying; the text is checked to be UTF-8).
-pub(crate) fn strings(offsets: Vec<i32>, values: Vec<u8>) -> Result<ArrayRef, ArrowError> {
+/// A UTF-8 column (Arrow large strings) over `values`, row `i` being
+/// `values[offsets[i]..offsets[i + 1]]` (both taken over without copying;
+/// the text is checked to be UTF-8).
+pub(crate) fn strings(offsets: Vec<i64>, values: Vec<u8>) -> Result<ArrayRef, ArrowError> {
     let offsets = ScalarBuffer::from(offsets);
     if offsets.first() != Some(&0) || offsets.windows(2).any(|w| w[0] > w[1]) {
         return Err(ArrowError::InvalidArgumentError("string offsets must start at 0 and never decrease".into()));
     }
     let offsets = OffsetBuffer::new(offsets);
-    Ok(Arc::new(StringArray::try_new(offsets, Buffer::from_vec(values), None)?))
+    Ok(Arc::new(LargeStringArray::try_new(offsets, Buffer::from_vec(values), None)?))
 }

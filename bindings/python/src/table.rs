@@ -167,6 +167,13 @@ fn arrow_failed(e: ArrowError) -> Error {
 /// The columns of `t`, with `desired[c]` the desired snapshot of cluster `c`.
 fn assemble(engine: &Engine, t: NodeTable, desired: &[Option<Snapshot>]) -> Result<RecordBatch, ArrowError> {
     let rows = t.len();
+    if i32::try_from(rows).is_err() {
+        // Dictionary keys are i32: a column has at most one label per row.
+        return Err(ArrowError::InvalidArgumentError(format!(
+            "a node table of {rows} rows is more than one Arrow table with i32 dictionary keys holds ({})",
+            i32::MAX
+        )));
+    }
     let applied = applied::columns(engine, &t)?;
     let state = node_state::columns(&t)?;
     let version = runtime_versions(&t.runtime_version)?;

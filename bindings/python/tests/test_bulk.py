@@ -373,6 +373,8 @@ def test_nodes_table_of_an_empty_engine_has_the_schema(engine: fleetgov.Engine) 
     t = engine.nodes_table(now_ms=T0)
     table = pa.table(t)
     assert table.num_rows == 0 and "drift" in table.column_names
+    # Large string offsets: ids of up to 2^32 - 1 nodes do not fit i32 offsets.
+    assert table.schema.field("id").type == pa.large_string()
 
 
 def test_nodes_table_spans_batches(engine: fleetgov.Engine) -> None:

@@ -74,7 +74,9 @@ impl AuditRecord {
                 AuditRecord::decode(record, payload.to_vec())
             }
             Frame::Complete { len, .. } => Err(Error::invalid(format!("{} bytes after the frame", frame.len() - len))),
-            Frame::Torn => Err(Error::invalid("the frame is cut short")),
+            Frame::Cut => Err(Error::invalid("the frame is cut short")),
+            Frame::BadHead => Err(Error::invalid("the frame is corrupt: its frame length checksum does not match")),
+            Frame::BadBody { .. } => Err(Error::invalid("the frame is corrupt: its checksum does not match")),
             Frame::Corrupt(why) => Err(Error::invalid(format!("the frame is corrupt: {why}"))),
         }
     }
@@ -83,7 +85,7 @@ impl AuditRecord {
 /// What a file holds.
 pub(crate) enum Contents {
     /// No complete header: an empty file, or one whose creation was cut
-    /// short (a prefix of the header, or only zero bytes).
+    /// short (a prefix of the header, or at most a header's length of zero bytes).
     Blank,
     /// A log: its valid records and what follows them.
     Log(Scan),
@@ -102,6 +104,11 @@ pub(crate) struct Scan {
     pub torn: u64,
 }
 
+/// The unit a storage device writes atomically: after a crash each
+/// 512-byte sector of the file (aligned to file offsets) that was not yet
+/// made durable holds either what was written or zeros, never a mix.
+const SECTOR: usize = 512;
+
 fn all_zero(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
@@ -113,12 +120,25 @@ fn be32(bytes: &[u8]) -> u32 {
 /// Parses a whole file: header, frames, tail.
 ///
 /// Errors: a file that is not an audit log is
-/// [`InvalidInput`](ErrorKind::InvalidInput); a damaged header or a damaged
-/// or inconsistent record is [`AuditTampered`](ErrorKind::AuditTampered),
-/// naming the first bad record.
+/// [`InvalidInput`](ErrorKind::InvalidInput); a damaged header, a damaged
+/// or inconsistent record, or a tail no crash can leave (see [`check_tail`])
+/// is [`AuditTampered`](ErrorKind::AuditTampered), naming the first bad record.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Contents> {
-    if all_zero(bytes) || (bytes.len() < HEADER_LEN && header().starts_with(bytes)) {
+    // Creating a log writes the 24-byte header in one sector and fsyncs it:
+    // a crash before that leaves a prefix of the header or, when the size
+    // reached the disk but the sector did not, zeros up to the header's length.
+    if (bytes.len() < HEADER_LEN && header().starts_with(bytes)) || (bytes.len() <= HEADER_LEN && all_zero(bytes)) {
         return Ok(Contents::Blank);
+    }
+    if all_zero(bytes) {
+        return Err(Error::new(
+            ErrorKind::AuditTampered,
+            format!(
+                "the audit log file is {} zero bytes: no crash leaves that once its header was made durable \
+                 (refusing to start a new log over it)",
+                bytes.len()
+            ),
+        ));
     }
     if bytes.len() < HEADER_LEN || bytes[..16] != MAGIC {
         return Err(Error::invalid("not a fleetgov audit log (no audit log header)"));
@@ -146,15 +166,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Contents> {
         }
         let seq = scan.records.len() as u64;
         let (record, len) = match frame(rest) {
-            Frame::Torn => {
-                scan.torn = rest.len() as u64;
-                return Ok(Contents::Log(scan));
-            }
-            Frame::Corrupt(why) => return Err(tampered(seq, format!("{why} (frame at byte {pos})"))),
             Frame::Complete { record, payload, len } => {
                 let record = AuditRecord::decode(record, payload.to_vec())
                     .map_err(|e| tampered(seq, format!("{} (frame at byte {pos})", e.message())))?;
                 (record, len)
+            }
+            _ => {
+                check_tail(bytes, pos, seq)?;
+                scan.torn = rest.len() as u64;
+                return Ok(Contents::Log(scan));
             }
         };
         scan.chain.push(&record)?;
@@ -163,24 +183,74 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Contents> {
     }
 }
 
+/// Checks that `bytes[start..]`, which does not begin with a whole valid
+/// frame, is a tail a crash can leave; if not, the file was tampered with
+/// at record `seq`.
+///
+/// The crash model (see the format docs): appends write whole frames at the
+/// end of the file, and a record is acknowledged only after an fsync that
+/// covers it. A frame that is not whole and valid was therefore never made
+/// durable, and neither was anything written after it. In that unsynced
+/// region a crash may leave the file at any length, and each sector holds
+/// the written bytes or zeros. So the tail must read as frames, each whole
+/// and valid (with the next sequence number), or failing its checksum where
+/// an all-zero sector overlaps it, up to a frame the file's end cuts short.
+/// A frame head that fails its checksum in an all-zero sector loses the
+/// frame's length; what follows cannot be framed and is taken as torn.
+fn check_tail(bytes: &[u8], start: usize, seq: u64) -> Result<()> {
+    // Whether a sector overlapping `from..to` reads as zeros from `start` on.
+    let zeroed = |from: usize, to: usize| {
+        let to = to.min(bytes.len());
+        (from / SECTOR * SECTOR..to).step_by(SECTOR).any(|sector| {
+            let region = &bytes[sector.max(start)..(sector + SECTOR).min(bytes.len())];
+            !region.is_empty() && all_zero(region)
+        })
+    };
+    let mut pos = start;
+    let mut expected = seq;
+    while pos < bytes.len() {
+        let bad = |why: &str| tampered(expected, format!("{why} (frame at byte {pos})"));
+        match frame(&bytes[pos..]) {
+            Frame::Cut => return Ok(()),
+            Frame::BadHead if zeroed(pos, pos + FRAME_HEAD) => return Ok(()),
+            Frame::BadHead => return Err(bad("its frame length checksum does not match")),
+            Frame::BadBody { len } if zeroed(pos + FRAME_HEAD, pos + len) => pos += len,
+            Frame::BadBody { .. } => return Err(bad("its checksum does not match")),
+            Frame::Corrupt(why) => return Err(bad(why)),
+            Frame::Complete { record, payload, len } => {
+                let record = AuditRecord::decode(record, payload.to_vec()).map_err(|e| bad(e.message()))?;
+                if record.seq != expected {
+                    return Err(bad(&format!("it holds seq {} after a torn frame", record.seq)));
+                }
+                pos += len;
+            }
+        }
+        expected += 1;
+    }
+    Ok(())
+}
+
 enum Frame<'a> {
+    /// A whole frame whose checksums match.
     Complete { record: &'a [u8], payload: &'a [u8], len: usize },
-    Torn,
+    /// Cut short by the end of the data: fewer bytes than a frame head, or
+    /// than its valid head announces.
+    Cut,
+    /// The frame head's checksum does not match.
+    BadHead,
+    /// A whole frame (`len` bytes) whose body checksum does not match.
+    BadBody { len: usize },
+    /// A valid head or body that no writer makes.
     Corrupt(&'static str),
 }
 
 /// Reads the frame at the start of `rest` (non-empty).
-///
-/// Torn (what an interrupted append leaves; see the format docs):
-/// fewer bytes than a frame head; a valid frame head announcing more bytes
-/// than remain; or nothing but zero bytes. Anything else that is not a
-/// valid frame is corrupt.
 fn frame(rest: &[u8]) -> Frame<'_> {
     if rest.len() < FRAME_HEAD {
-        return Frame::Torn;
+        return Frame::Cut;
     }
     if crc32c::crc32c(&rest[..4]) != be32(&rest[4..8]) {
-        return if all_zero(rest) { Frame::Torn } else { Frame::Corrupt("its frame length checksum does not match") };
+        return Frame::BadHead;
     }
     let body_len = be32(rest) as usize;
     if !(4..=MAX_BODY).contains(&body_len) {
@@ -188,11 +258,11 @@ fn frame(rest: &[u8]) -> Frame<'_> {
     }
     let len = FRAME_HEAD + body_len + FRAME_TAIL;
     if rest.len() < len {
-        return Frame::Torn;
+        return Frame::Cut;
     }
     let body = &rest[FRAME_HEAD..FRAME_HEAD + body_len];
     if crc32c::crc32c(body) != be32(&rest[FRAME_HEAD + body_len..]) {
-        return Frame::Corrupt("its checksum does not match");
+        return Frame::BadBody { len };
     }
     let record_len = be32(body) as usize;
     if record_len > body_len - 4 {
@@ -250,7 +320,9 @@ mod tests {
     fn blank_files() {
         assert!(matches!(parse(&[]).unwrap(), Contents::Blank));
         assert!(matches!(parse(&header()[..7]).unwrap(), Contents::Blank));
-        assert!(matches!(parse(&[0; 100]).unwrap(), Contents::Blank));
+        assert!(matches!(parse(&[0; HEADER_LEN]).unwrap(), Contents::Blank));
+        assert_eq!(parse(&[0; HEADER_LEN + 1]).err().unwrap().kind(), ErrorKind::AuditTampered);
+        assert_eq!(parse(&[0; 100]).err().unwrap().kind(), ErrorKind::AuditTampered);
         assert_eq!(parse(b"hello world").err().unwrap().kind(), ErrorKind::InvalidInput);
         assert_eq!(parse(&[b'x'; 100]).err().unwrap().kind(), ErrorKind::InvalidInput);
         let mut v3 = header();

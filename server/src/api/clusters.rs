@@ -69,6 +69,6 @@ pub async fn upsert(
     let spec = ClusterSpec::new(id.as_str(), body.workspace, environment)
         .owner_team(body.owner_team)
         .auto_reconcile(body.auto_reconcile);
-    state.engine.upsert_cluster(spec)?;
+    state.engine.upsert_cluster_by(spec, &who.by(state.now_ms()))?;
     Ok(Json(state.engine.cluster(&id, state.now_ms())?))
 }

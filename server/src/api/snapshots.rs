@@ -41,10 +41,10 @@ pub async fn publish(
         Some("application/json") => {
             let json: PublishJson =
                 serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))?;
-            state.engine.publish(&id, json.content.as_bytes(), &who.actor, state.now_ms())?
+            state.engine.publish_by(&id, json.content.as_bytes(), &who.by(state.now_ms()))?
         }
         Some(t) if t == "application/octet-stream" || t.starts_with("text/") => {
-            state.engine.publish(&id, &body, &who.actor, state.now_ms())?
+            state.engine.publish_by(&id, &body, &who.by(state.now_ms()))?
         }
         other => {
             return Err(ApiError::new(
