@@ -86,8 +86,9 @@ fn per_record_outcomes_for_state_rules() {
     let h = e.enroll("n", "prod", T0).unwrap();
     let ghost = NodeHandle::from_raw(h.to_raw() + 1000);
     let batch = [
-        record(h, T0 + 10, Some(&s), None),
-        record(h, T0 + 5, Some(&s), None),
+        // Stamped before the engine's clock (T0), so their stamps order them.
+        record(h, T0 - 5, Some(&s), None),
+        record(h, T0 - 10, Some(&s), None),
         record(h, T0 + MAX_FUTURE_SKEW_MS + 1, Some(&s), None),
         record(ghost, T0, None, None),
     ];
@@ -187,5 +188,60 @@ fn repeated_nodes_keep_their_order_at_every_batch_size() {
         let expected_in_sync = (0..nodes as u64).filter(|i| (last + i) % 2 == 1).count() as u64;
         assert_eq!(e.cluster("prod", T0 + copies).unwrap().in_sync, expected_in_sync, "{nodes} nodes × {copies}");
         assert!(e.recount_mismatches().is_empty());
+    }
+}
+
+/// Issue 22, defect 10, batch path: a record from a clock 4 minutes fast
+/// counts at the engine's clock, so the node's correct records afterwards
+/// are applied, and records behind the clock still keep their order.
+#[test]
+fn a_fast_clock_cannot_lock_its_node_out_of_batches() {
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "p", T0).unwrap();
+    let r2 = e.publish("prod", b"b", "p", T0).unwrap();
+    let h = e.enroll("n", "prod", T0).unwrap();
+    let fast = T0 + 4 * 60_000;
+    let ingest = |batch: &[HeartbeatRecord]| {
+        let mut out = outcomes(batch.len());
+        e.ingest_batch(batch.as_bytes(), &mut out).unwrap();
+        OutcomeRecord::from_bytes_mut(&mut out).unwrap().iter().map(|o| o.outcome().unwrap()).collect::<Vec<_>>()
+    };
+    // Within one batch, records of a fast clock count at the same moment: batch order.
+    let got = ingest(&[record(h, fast + 2, Some(&r2), None), record(h, fast + 1, Some(&r1), None)]);
+    assert_eq!(got, [Outcome::Accepted, Outcome::Accepted]);
+    let view = e.node("n", T0).unwrap();
+    assert_eq!((view.applied_snapshot_id.as_deref(), view.last_heartbeat_ms), (Some("prod@r1"), Some(T0)));
+    // The node's clock is corrected.
+    e.clock().set(T0 + 1_000);
+    let got = ingest(&[record(h, T0 + 1_000, Some(&r2), None), record(h, T0 + 999, Some(&r1), None)]);
+    assert_eq!(got, [Outcome::Accepted, Outcome::Stale]);
+    let view = e.node("n", T0 + 1_000).unwrap();
+    assert_eq!((view.applied_snapshot_id.as_deref(), view.last_heartbeat_ms), (Some("prod@r2"), Some(T0 + 1_000)));
+    assert!(e.recount_mismatches().is_empty());
+}
+
+/// Issue 22, defect 7: a sync-error detail used to be cut at 512 bytes on
+/// the single path and 47 on the batch path; the engine now keeps the same
+/// text on both, [`cut_detail`] of what the node sent.
+#[test]
+fn a_sync_error_detail_is_kept_alike_on_every_path() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "p", T0).unwrap();
+    let long = format!("{} and {}", "é".repeat(30), "x".repeat(600));
+    for (i, detail) in ["Incompatible Filter Signature", "x".repeat(47).as_str(), "€".repeat(16).as_str(), &long]
+        .into_iter()
+        .enumerate()
+    {
+        let single = e.enroll(&format!("single-{i}"), "prod", T0).unwrap();
+        let batch = e.enroll(&format!("batch-{i}"), "prod", T0).unwrap();
+        let error = SyncError::new(SyncErrorCode::ReloadFailure, detail);
+        e.heartbeat(single, &Heartbeat { sync_error: Some(&error), ..common::hb(T0, &s) }).unwrap();
+        let r = record(batch, T0, Some(&s), Some((SyncErrorCode::ReloadFailure, detail)));
+        e.ingest_batch(r.as_bytes(), &mut outcomes(1)).unwrap();
+        let kept = |node: String| e.node(&node, T0).unwrap().last_sync_error.unwrap();
+        let (single, batch) = (kept(format!("single-{i}")), kept(format!("batch-{i}")));
+        assert_eq!(single, batch, "detail {i}");
+        assert_eq!(single.detail, cut_detail(detail), "detail {i}");
+        assert!(single.detail.len() <= MAX_DETAIL_LEN && detail.starts_with(&single.detail));
     }
 }

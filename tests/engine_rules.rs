@@ -179,6 +179,8 @@ fn past_heartbeats_never_roll_state_back() {
     let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
     let r2 = e.publish("prod", b"b", "alice", T0).unwrap();
     let n = e.enroll("n", "prod", T0).unwrap();
+    // Both stamps are behind the engine's clock, so the stamps order them.
+    e.clock().set(T0 + 1_000);
     e.heartbeat(n, &hb(T0 + 10, &r2)).unwrap();
     let err = e.heartbeat(n, &hb(T0 + 5, &r1)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StaleHeartbeat);
@@ -196,7 +198,35 @@ fn future_heartbeats_are_refused_beyond_five_minutes() {
     e.heartbeat(n, &hb(T0 + MAX_FUTURE_SKEW_MS, &s)).unwrap();
     let err = e.heartbeat(n, &hb(T0 + MAX_FUTURE_SKEW_MS + 1, &s)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FutureHeartbeat);
-    assert_eq!(e.node("n", T0).unwrap().last_heartbeat_ms, Some(T0 + MAX_FUTURE_SKEW_MS));
+    // Accepted, it counts at the engine's clock: nothing is recorded after it.
+    assert_eq!(e.node("n", T0).unwrap().last_heartbeat_ms, Some(T0));
+}
+
+/// Issue 22, defect 10: a heartbeat from a clock 4 minutes fast used to
+/// lock the node out until the engine's clock caught up.
+#[test]
+fn a_fast_clock_cannot_lock_its_node_out() {
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    let r2 = e.publish("prod", b"b", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    let fast = T0 + 4 * 60_000;
+    e.heartbeat(n, &hb(fast, &r1)).unwrap();
+    let view = e.node("n", T0).unwrap();
+    assert_eq!((view.last_heartbeat_ms, view.health), (Some(T0), Health::Connected));
+    assert_eq!(e.what_ran("n", T0).unwrap().unwrap().since_ms, T0);
+    // The node's clock is corrected: its next heartbeats count, in order.
+    e.clock().set(T0 + 1_000);
+    e.heartbeat(n, &hb(T0 + 1_000, &r2)).unwrap();
+    let view = e.node("n", T0 + 1_000).unwrap();
+    assert_eq!((view.applied_snapshot_id.as_deref(), view.last_heartbeat_ms), (Some("prod@r2"), Some(T0 + 1_000)));
+    assert_eq!(e.what_ran("n", T0 + 999).unwrap().unwrap().snapshot.as_deref(), Some("prod@r1"));
+    assert_eq!(e.what_ran("n", T0 + 1_000).unwrap().unwrap().snapshot.as_deref(), Some("prod@r2"));
+    // Ordering still holds for heartbeats behind the engine's clock.
+    let err = e.heartbeat(n, &hb(T0 + 999, &r1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StaleHeartbeat);
+    assert_eq!(e.node("n", T0 + 1_000).unwrap().applied_snapshot_id.as_deref(), Some("prod@r2"));
+    assert!(e.recount_mismatches().is_empty());
 }
 
 #[test]
@@ -250,6 +280,37 @@ fn snapshots_of_another_cluster_are_not_in_sync() {
     let view = e.node("n", T0).unwrap();
     assert_eq!((view.config_status, view.applied_snapshot_id), (ConfigStatus::Divergent, None));
     assert_eq!(view.applied_hash, Some(p.hash));
+}
+
+/// Issue 22, defect 4: an unpublished revision of the node's own cluster is
+/// shown like a snapshot of another cluster — no applied snapshot id, only
+/// the hash — on the single and the batch path, in the view and in history.
+#[test]
+fn an_unpublished_revision_of_the_own_cluster_shows_only_its_hash() {
+    use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE};
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    let unknown = ContentHash::of(b"from nowhere");
+    let single = e.enroll("single", "prod", T0).unwrap();
+    let batch = e.enroll("batch", "prod", T0).unwrap();
+    e.heartbeat(single, &Heartbeat::new(T0 - 10, v("3.5.0")).applied("prod@r999", unknown)).unwrap();
+    let record = HeartbeatRecord::new(batch, T0 - 10, v("3.5.0"), ProcessStatus::Ready, Metrics::default())
+        .with_applied(999, unknown);
+    e.ingest_batch(zerocopy::IntoBytes::as_bytes(&record), &mut [0; OUTCOME_SIZE]).unwrap();
+    for node in ["single", "batch"] {
+        let view = e.node(node, T0).unwrap();
+        assert_eq!(view.applied_snapshot_id, None, "{node}");
+        assert_eq!((view.applied_hash, view.config_status), (Some(unknown), ConfigStatus::Divergent), "{node}");
+        assert_eq!(view.last_sync_error, None, "{node}: not a hash mismatch of a known snapshot");
+        assert_eq!(view.reconcile_reason.as_deref(), Some("runs no snapshot of this cluster; authority is prod@r1"));
+        let ran = e.what_ran(node, T0).unwrap().unwrap();
+        assert_eq!((ran.snapshot, ran.hash), (None, Some(unknown)), "{node}");
+    }
+    assert_eq!(e.fleet_at("prod", T0).unwrap().iter().filter(|a| a.snapshot.is_none()).count(), 2);
+    // Once the node reports a published revision, it shows it.
+    e.heartbeat(single, &hb(T0, &r1)).unwrap();
+    assert_eq!(e.node("single", T0).unwrap().applied_snapshot_id.as_deref(), Some("prod@r1"));
+    assert!(e.recount_mismatches().is_empty());
 }
 
 #[test]

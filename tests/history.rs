@@ -3,8 +3,17 @@
 
 mod common;
 
-use common::{T0, engine, hb};
+use common::{T0, hb};
 use fleetgov::*;
+
+/// The common engine with its clock a second past `T0`, so heartbeats
+/// stamped up to then count at their stamps (a heartbeat counts at
+/// `min(stamp, engine clock)`).
+fn engine() -> Engine {
+    let e = common::engine();
+    e.clock().set(T0 + 1_000);
+    e
+}
 
 #[test]
 fn what_ran_answers_from_transitions() {

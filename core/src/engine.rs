@@ -24,11 +24,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
 use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
-use crate::id::validate_id;
+use crate::id::{validate_id, validate_snapshot_id};
 use crate::node_registry::{Capacity, Enrolled, Registry};
 use crate::slot::SlotWrite;
 use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
-use crate::sync_error::{SyncErrorCode, SyncErrorDetails};
+use crate::sync_error::{SyncErrorCode, SyncErrorDetails, cut_detail};
 use crate::transition::{self, Answer};
 use crate::workspace::{AuthorityMode, WorkspaceSpec};
 
@@ -607,10 +607,16 @@ impl Engine {
     }
 
     /// Records a heartbeat of the node behind `handle` and answers with a
-    /// directive, if any. A heartbeat older than the node's last one is
-    /// ignored (`StaleHeartbeat`); one more than 5 minutes ahead of the
-    /// engine's clock is refused (`FutureHeartbeat`). Steady-state heartbeats
-    /// touch only the node's slot.
+    /// directive, if any. One more than 5 minutes ahead of the engine's
+    /// clock is refused (`FutureHeartbeat`); any other counts at
+    /// `min(its stamp, the engine's clock now)`, and one that counts earlier
+    /// than the node's last one is ignored (`StaleHeartbeat`), so a node
+    /// whose clock runs ahead cannot lock itself out. A revision of the
+    /// node's cluster that was never published counts as none; a sync-error
+    /// detail is kept to [`MAX_DETAIL_LEN`](crate::MAX_DETAIL_LEN) bytes; an
+    /// applied snapshot id must pass
+    /// [`validate_snapshot_id`](crate::validate_snapshot_id). Steady-state
+    /// heartbeats touch only the node's slot.
     #[inline]
     pub fn heartbeat(&self, handle: NodeHandle, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
         self.heartbeat_node(self.resolve(handle)?, hb, self.clock.now_ms())
@@ -631,10 +637,13 @@ impl Engine {
         hb.metrics.validate()?;
         let revision = match (hb.applied_snapshot, hb.applied_hash) {
             (None, None) => 0,
-            (Some(id), Some(_)) => match parse_snapshot_id(id) {
-                Some((c, r)) if c == &*node.cluster.id => r,
-                _ => 0,
-            },
+            (Some(id), Some(_)) => {
+                validate_snapshot_id("applied snapshot id", id)?;
+                match parse_snapshot_id(id) {
+                    Some((c, r)) if c == &*node.cluster.id => r,
+                    _ => 0,
+                }
+            }
             _ => return Err(Error::invalid("applied_snapshot and applied_hash go together")),
         };
         let obs = Observation {
@@ -650,6 +659,22 @@ impl Engine {
     }
 
     /// Applies one validated observation to its node's slot: the hot path.
+    /// Every ingest path (single call, batch of records) ends here, so the
+    /// rules below hold alike on all of them:
+    ///
+    /// - **Time**: a heartbeat stamped more than [`MAX_FUTURE_SKEW_MS`]
+    ///   ahead of `now_ms` (the engine's clock at receipt) is refused; any
+    ///   other counts at `min(stamp, now_ms)`, which orders it (staleness),
+    ///   is stored as the node's last heartbeat and journals its
+    ///   transitions. A node whose clock runs ahead therefore cannot lock
+    ///   itself out: its correct heartbeats afterwards are not older than
+    ///   the engine's own clock was. Nothing is ever recorded after the
+    ///   engine's clock.
+    /// - **Revision**: a revision of the node's own cluster that was never
+    ///   published counts as none (as a snapshot of another cluster does):
+    ///   the node shows no applied snapshot id, only its hash.
+    /// - **Detail**: a sync-error detail is kept cut by
+    ///   [`cut_detail`](crate::sync_error::cut_detail).
     ///
     /// Decode and checks come first; under the slot lock only the
     /// [`transition::step`] is computed and stored (with the journal entry
@@ -669,7 +694,14 @@ impl Engine {
             ));
         }
         let NodeRef { slot, cell, cluster } = node;
+        let stamp = obs.at_ms;
         let known = cluster.snapshot(obs.revision);
+        let obs = &Observation {
+            at_ms: stamp.min(now_ms),
+            revision: if known.is_some() { obs.revision } else { 0 },
+            sync_error: obs.sync_error.map(|(code, detail)| (code, cut_detail(detail))),
+            ..*obs
+        };
         let hash_ok = matches!((known, obs.hash), (Some(s), Some(h)) if s.hash == *h);
         let report = transition::Report {
             revision: obs.revision,
@@ -684,14 +716,14 @@ impl Engine {
         let fingerprint = obs.sync_error.map_or(0, |e| self.fingerprint.hash_one(e) as u32 | 1);
         let stale = |last: u64, state: crate::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
         if stale(cell.last_heartbeat_ms(), cell.state()) {
-            return Err(stale_error(self.nodes.id(slot), obs.at_ms));
+            return Err(stale_error(self.nodes.id(slot), stamp));
         }
 
         let guard = cell.lock();
         let old = guard.state();
         if stale(guard.last_heartbeat_ms(), old) {
             drop(guard);
-            return Err(stale_error(self.nodes.id(slot), obs.at_ms));
+            return Err(stale_error(self.nodes.id(slot), stamp));
         }
         let desired = cluster.desired();
         let wave = cluster.wave(desired);

@@ -24,11 +24,13 @@ use crate::snapshot::snapshot_id;
 pub struct AppliedAt {
     /// The node.
     pub node: String,
-    /// The snapshot it reported (`None`: none, or not one of its cluster's).
+    /// The snapshot it reported (`None`: none, or not a published snapshot
+    /// of its cluster).
     pub snapshot: Option<String>,
     /// The hash it computed over what it applied (`None`: it applied nothing).
     pub hash: Option<ContentHash>,
-    /// Since when (the heartbeat that reported the change).
+    /// Since when: the time the heartbeat that reported the change counted
+    /// at (its stamp, or the engine's clock at arrival if earlier).
     pub since_ms: u64,
 }
 

@@ -16,8 +16,9 @@ pub const RECORD_VERSION: u8 = 1;
 pub const RECORD_SIZE: usize = 128;
 /// Bytes per outcome record.
 pub const OUTCOME_SIZE: usize = 40;
-/// The longest sync-error detail a record carries.
-pub const RECORD_DETAIL_LEN: usize = 47;
+/// The longest sync-error detail a record carries: the engine's one limit,
+/// [`MAX_DETAIL_LEN`](crate::MAX_DETAIL_LEN).
+pub const RECORD_DETAIL_LEN: usize = crate::sync_error::MAX_DETAIL_LEN;
 
 const FLAG_APPLIED: u8 = 1;
 
@@ -92,16 +93,16 @@ impl HeartbeatRecord {
         self
     }
 
-    /// Reports a sync error; the detail is cut to 47 bytes at a character boundary.
+    /// Reports a sync error; the detail is cut as the engine cuts every
+    /// reported detail ([`cut_detail`](crate::cut_detail): 47 bytes at a
+    /// character boundary).
     pub fn with_sync_error(mut self, code: SyncErrorCode, detail: &str) -> Self {
-        let mut cut = detail.len().min(RECORD_DETAIL_LEN);
-        while !detail.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let detail = crate::sync_error::cut_detail(detail).as_bytes();
         self.error_code = code as u8;
         self.detail = [0; RECORD_DETAIL_LEN];
-        self.detail[..cut].copy_from_slice(&detail.as_bytes()[..cut]);
-        self.detail_len = cut as u8;
+        self.detail[..detail.len()].copy_from_slice(detail);
+        // At most 47: fits the length byte.
+        self.detail_len = detail.len() as u8;
         self
     }
 

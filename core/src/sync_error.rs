@@ -91,11 +91,41 @@ impl fmt::Display for SyncErrorCode {
     }
 }
 
-/// The longest sync-error detail kept, in bytes; longer details are cut at a
-/// character boundary.
-pub const MAX_DETAIL_LEN: usize = 512;
+/// The longest sync-error detail the engine keeps from a heartbeat, in UTF-8
+/// bytes: what a binary heartbeat record carries (see [`crate::record`]).
+///
+/// Every ingest path (a single heartbeat, a batch of records, an agent's
+/// heartbeat in either form) keeps the same text: a longer detail is cut to
+/// its first `MAX_DETAIL_LEN` bytes at a character boundary, never refused
+/// (a node that is failing must still be heard). See [`cut_detail`].
+pub const MAX_DETAIL_LEN: usize = 47;
+
+/// The part of a node-reported detail the engine keeps: `detail` cut to at
+/// most [`MAX_DETAIL_LEN`] bytes, at a character boundary.
+///
+/// ```
+/// use fleetgov::{MAX_DETAIL_LEN, cut_detail};
+/// assert_eq!(cut_detail("Incompatible Filter Signature"), "Incompatible Filter Signature");
+/// let long = "é".repeat(30); // 60 bytes
+/// assert_eq!(cut_detail(&long), "é".repeat(23)); // 46 bytes: the 47th would split a character
+/// assert!(cut_detail(&"x".repeat(100)).len() == MAX_DETAIL_LEN);
+/// ```
+pub fn cut_detail(detail: &str) -> &str {
+    if detail.len() <= MAX_DETAIL_LEN {
+        return detail;
+    }
+    let mut cut = MAX_DETAIL_LEN;
+    while !detail.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &detail[..cut]
+}
 
 /// A machine code and a human detail.
+///
+/// A value keeps its detail whole (an agent shows its gateway the full
+/// text); the engine keeps the first [`MAX_DETAIL_LEN`] bytes of a detail a
+/// node reports (see [`cut_detail`]).
 ///
 /// ```
 /// use fleetgov::{SyncError, SyncErrorCode};
@@ -117,21 +147,9 @@ pub struct SyncError {
 }
 
 impl SyncError {
-    /// A sync error with `code` and `detail` (cut to [`MAX_DETAIL_LEN`]).
+    /// A sync error with `code` and `detail`.
     pub fn new(code: SyncErrorCode, detail: impl Into<String>) -> Self {
-        let mut detail = detail.into();
-        truncate_at_char(&mut detail, MAX_DETAIL_LEN);
-        SyncError { code, detail }
-    }
-}
-
-fn truncate_at_char(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
+        SyncError { code, detail: detail.into() }
     }
 }
 
@@ -243,7 +261,15 @@ mod tests {
 
     #[test]
     fn long_details_are_cut_at_a_char_boundary() {
-        let e = SyncError::new(SyncErrorCode::ReloadFailure, "é".repeat(MAX_DETAIL_LEN));
-        assert!(e.detail.len() <= MAX_DETAIL_LEN);
+        for len in 0..=3 * MAX_DETAIL_LEN {
+            for unit in ["x", "é", "€", "😀"] {
+                let detail = unit.repeat(len);
+                let cut = cut_detail(&detail);
+                assert!(detail.starts_with(cut) && cut.len() <= MAX_DETAIL_LEN);
+                // Nothing is cut that fits, and no more than one character's worth otherwise.
+                let expected = detail.len().min(MAX_DETAIL_LEN) / unit.len() * unit.len();
+                assert_eq!(cut.len(), expected, "{unit} x {len}");
+            }
+        }
     }
 }

@@ -88,14 +88,16 @@ pub struct NodeView {
     pub desired_snapshot_id: Option<String>,
     /// The hash of what should run.
     pub desired_hash: Option<ContentHash>,
-    /// What the node reports it applied (`None`: nothing, or a snapshot of
-    /// another cluster or outside the engine).
+    /// What the node reports it applied (`None`: nothing, a snapshot of
+    /// another cluster or outside the engine, or a revision of its own
+    /// cluster that was never published).
     pub applied_snapshot_id: Option<String>,
     /// The hash the node computed over what it applied.
     pub applied_hash: Option<ContentHash>,
     /// When the node was enrolled (unix ms, kept to the second).
     pub enrolled_at_ms: u64,
-    /// The last heartbeat (unix ms).
+    /// The last heartbeat (unix ms): its stamp, or the engine's clock when
+    /// it arrived if that was earlier (a node clock running ahead).
     pub last_heartbeat_ms: Option<u64>,
     /// The last sync error the node reported, or `HASH_MISMATCH` found by the engine.
     pub last_sync_error: Option<SyncError>,

@@ -152,8 +152,8 @@ class Model:
         directive as (kind, snapshot id) or None."""
         n = self.nodes[node]
         c = self.clusters[n.cluster]
-        if applied_id is not None and applied_id.rpartition("@r")[0] != n.cluster:
-            applied_id = None  # another cluster's snapshot is no snapshot of this one
+        if applied_id is not None and c.snapshot(applied_id) is None:
+            applied_id = None  # another cluster's snapshot, or an unpublished one, is no snapshot of this one
         n.last_ms, n.applied_id, n.applied_hash = at_ms, applied_id, applied_hash
         n.version, n.status = version, status
         known = c.snapshot(applied_id)

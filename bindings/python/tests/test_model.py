@@ -99,7 +99,7 @@ class FleetMachine(RuleBasedStateMachine):
     @rule(
         node=st.sampled_from(NODES[:5]),
         lag=st.sampled_from([0, 0, 0, 1, MINUTE]),
-        applied=st.sampled_from(["none", "desired", "desired", "older", "bad_hash", "foreign"]),
+        applied=st.sampled_from(["none", "desired", "desired", "older", "bad_hash", "foreign", "unpublished"]),
         version=st.sampled_from(VERSIONS),
         status=st.sampled_from(["ready", "ready", "starting", "error"]),
         sync_error=st.sampled_from(SYNC_ERRORS),
@@ -118,10 +118,13 @@ class FleetMachine(RuleBasedStateMachine):
             "older": own[0] if own else None,
             "bad_hash": own[-1] if own else None,
             "foreign": others[0] if others else None,
+            "unpublished": None,
         }
         s = pick[applied]
         snap_id = s.id if s else None
         snap_hash = None if s is None else ("5a" * 32 if applied == "bad_hash" else s.hash)
+        if applied == "unpublished":  # a revision of the node's own cluster never published
+            snap_id, snap_hash = f"{self.model.nodes[node].cluster}@r999", "ab" * 32
         kwargs: dict[str, Any] = dict(
             at_ms=at,
             applied_snapshot=snap_id,

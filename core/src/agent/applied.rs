@@ -3,13 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
 use crate::hash::ContentHash;
-use crate::id::MAX_ID_LEN;
 use crate::snapshot::parse_snapshot_id;
-
-/// The longest snapshot id an agent accepts: a cluster id, `@r` and a `u32`.
-pub(crate) const MAX_SNAPSHOT_ID_LEN: usize = MAX_ID_LEN + 12;
 
 /// A configuration the agent verified and the gateway's [`Reloader`](super::Reloader)
 /// installed (or, while the hook runs, the candidate it is asked to install).
@@ -105,36 +100,9 @@ impl fmt::Debug for AppliedConfig {
     }
 }
 
-/// Checks a snapshot id given to the agent: 1 to [`MAX_SNAPSHOT_ID_LEN`] bytes
-/// of the id alphabet (ASCII letters, digits, `.`, `_`, `-`, `:`) and `@`.
-/// Ids outside the engine's `<cluster>@r<revision>` form are allowed: a node
-/// may run a local configuration, which the engine then reports as divergent.
-pub(crate) fn check_snapshot_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > MAX_SNAPSHOT_ID_LEN {
-        return Err(Error::invalid(format!("snapshot id must be 1 to {MAX_SNAPSHOT_ID_LEN} bytes, got {}", id.len())));
-    }
-    match id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '@'))) {
-        Some(c) => Err(Error::invalid(format!(
-            "snapshot id {id:?} contains {c:?}; allowed are ASCII letters, digits, '.', '_', '-', ':', '@'"
-        ))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snapshot_ids_follow_the_id_alphabet_plus_at() {
-        for good in ["eks-prod-us@r3", "local-override", "a"] {
-            assert!(check_snapshot_id(good).is_ok(), "{good:?}");
-        }
-        let long = "c".repeat(MAX_SNAPSHOT_ID_LEN + 1);
-        for bad in ["", " ", "eks prod@r1", "x\n", "é@r1", long.as_str()] {
-            assert_eq!(check_snapshot_id(bad).unwrap_err().kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
-        }
-    }
 
     #[test]
     fn a_reapplied_config_shares_its_bytes() {

@@ -164,7 +164,7 @@ impl Agent {
         expected: ContentHash,
         at_ms: u64,
     ) -> Result<Arc<AppliedConfig>> {
-        applied::check_snapshot_id(snapshot_id)?;
+        crate::id::validate_snapshot_id("snapshot id", snapshot_id)?;
         let bytes = bytes.into();
         // Hashing is the slow part and needs no lock.
         let computed = ContentHash::of(&bytes);

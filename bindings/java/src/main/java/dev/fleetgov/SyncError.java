@@ -10,7 +10,9 @@ package dev.fleetgov;
  * }</pre>
  *
  * @param code the machine code
- * @param detail the human detail (may be empty; the engine keeps it trimmed, at most 512 bytes)
+ * @param detail the human detail (may be empty; the engine keeps it trimmed, cut to its first
+ *     {@value HeartbeatBatch#MAX_DETAIL_BYTES} UTF-8 bytes at a character boundary, on the single and
+ *     the batch path alike)
  */
 public record SyncError(SyncErrorCode code, String detail) {
     /**

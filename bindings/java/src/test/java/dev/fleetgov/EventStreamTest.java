@@ -56,6 +56,7 @@ class EventStreamTest {
     @Test
     void everyTransitionOfAScriptedFleetAppearsOnceAndInOrder() {
         try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.STAGING)) {
+            e.setClock(T + FleetEngineTest.MINUTE); // heartbeats stamped up to then count at their stamps
             Snapshot v1 = e.publish("c", V1, "alice", T);
             long n1 = e.enroll("n1", "c", T);
             long n2 = e.enroll("n2", "c", T);
@@ -154,6 +155,7 @@ class EventStreamTest {
         int nodes = 4;
         int flips = 500;
         try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.STAGING)) {
+            e.setClock(T + FleetEngineTest.MINUTE); // heartbeats stamped up to then count at their stamps
             Snapshot v1 = e.publish("c", V1, "alice", T);
             long[] handles = new long[nodes];
             for (int n = 0; n < nodes; n++) {

@@ -277,21 +277,22 @@ class FleetEngineTest {
             engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0").withSyncError(error));
             assertEquals(error, engine.node("gw-1", at).lastSyncError());
         }
-        // The engine's parser trims the detail and cuts it at 512 bytes.
+        // The engine's parser trims the detail; the engine keeps its first 47 bytes, as on the batch path.
         engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0").withSyncError(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "  slow  ")));
         assertEquals(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "slow"), engine.node("gw-1", at).lastSyncError());
         engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0")
                 .withSyncError(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "x".repeat(600))));
-        assertEquals(512, engine.node("gw-1", at).lastSyncError().detail().length());
+        assertEquals("x".repeat(47), engine.node("gw-1", at).lastSyncError().detail());
     }
 
     @Test
     void badHeartbeatsThrowAndChangeNothing() {
         Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
         long gw = engine.enroll("gw-1", "eks-prod-us", T);
-        engine.heartbeat(gw, synced(s1, T + 10));
+        // Stamped behind the engine's clock, so the stamps order them.
+        engine.heartbeat(gw, synced(s1, T - 10));
 
-        fails(FleetException.Code.STALE_HEARTBEAT, () -> engine.heartbeat(gw, Heartbeat.at(T + 5, "3.5.0")));
+        fails(FleetException.Code.STALE_HEARTBEAT, () -> engine.heartbeat(gw, Heartbeat.at(T - 15, "3.5.0")));
         fails(FleetException.Code.FUTURE_HEARTBEAT, () -> engine.heartbeat(gw, synced(s1, T + 6 * MINUTE)));
         engine.setClock(T + 10 * MINUTE);
         assertEquals(T + 10 * MINUTE, engine.clockMs());

@@ -16,6 +16,8 @@ class HistoryTest {
     @Test
     void whatRanFleetAtAndAttestations() {
         try (FleetEngine e = FleetEngineTest.engineWithCluster(Environment.STAGING)) {
+            // Heartbeats count at min(stamp, engine clock): stamps up to T + 1 minute count as stamped.
+            e.setClock(T + FleetEngineTest.MINUTE);
             Snapshot v1 = e.publish("c", FleetEngineTest.V1, "alice", T);
             e.enroll("a", "c", T);
             e.enroll("b", "c", T);
