@@ -39,6 +39,10 @@ if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
   RUSTFLAGS="--cfg fleetgov_loom" CARGO_TARGET_DIR=target/loom cargo test --release --locked --test agent_loom
   RUSTFLAGS="--cfg fleetgov_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
     cargo test --release --locked -p fleetgov --lib -- loom_model
+  echo "== Slow tier: Miri over the unit tests of the unsafe modules (nightly toolchain)"
+  rustup toolchain install nightly --profile minimal --component miri --component rust-src
+  CARGO_TARGET_DIR=target/miri cargo +nightly miri test --locked -p fleetgov --lib -- \
+    huge_pages chunked record batch slot --skip audit
 fi
 
 if [ -x bindings/python/test.sh ]; then
