@@ -637,13 +637,13 @@ impl Engine {
         hb.metrics.validate()?;
         let revision = match (hb.applied_snapshot, hb.applied_hash) {
             (None, None) => 0,
-            (Some(id), Some(_)) => {
-                validate_snapshot_id("applied snapshot id", id)?;
-                match parse_snapshot_id(id) {
-                    Some((c, r)) if c == &*node.cluster.id => r,
-                    _ => 0,
-                }
-            }
+            // An id of the node's own cluster is well-formed by construction
+            // (the cluster id was validated when it was created); any other
+            // is checked before it is counted as none.
+            (Some(id), Some(_)) => match parse_snapshot_id(id) {
+                Some((c, r)) if c == &*node.cluster.id => r,
+                _ => validate_snapshot_id("applied snapshot id", id).map(|()| 0)?,
+            },
             _ => return Err(Error::invalid("applied_snapshot and applied_hash go together")),
         };
         let obs = Observation {
