@@ -119,3 +119,16 @@ fn free_text_rules_survive_a_reopen() {
     assert_eq!(e.cluster("prod", T0).unwrap().owner_team, team);
     assert_eq!(e.audit().last().unwrap().justification, why);
 }
+
+#[test]
+fn reserved_actors_cannot_be_spoofed_with_invisible_characters() {
+    let e = engine();
+    let before = e.audit_len();
+    for spoof in ["\u{200b}fleetgov", "fleet\u{2060}gov", "\u{feff}Embedder", "embed\u{200d}der\u{3000}"] {
+        assert!(is_reserved_actor(spoof), "{spoof:?}");
+        let err = force(&e, spoof, WHY).unwrap_err();
+        assert!(err.message().contains("reserved"), "{spoof:?}: {err}");
+    }
+    assert_eq!(e.audit_len(), before);
+    assert!(!is_reserved_actor("fleetgov-ops"));
+}

@@ -67,16 +67,18 @@ pub const SYSTEM_ACTOR: &str = "fleetgov";
 
 /// Whether `actor` is an identity the engine reserves for itself:
 /// [`SYSTEM_ACTOR`] or [`EMBEDDER`](crate::EMBEDDER), in any case, with
-/// any surrounding white space.
+/// white space or invisible (format) characters anywhere, so that no actor
+/// reads like one of them.
 ///
 /// ```
 /// assert!(fleetgov::is_reserved_actor(" FleetGov"));
+/// assert!(fleetgov::is_reserved_actor("fleet\u{200b}gov"));
 /// assert!(fleetgov::is_reserved_actor("embedder"));
 /// assert!(!fleetgov::is_reserved_actor("ada.admin"));
 /// ```
 pub fn is_reserved_actor(actor: &str) -> bool {
-    let actor = actor.trim();
-    actor.eq_ignore_ascii_case(SYSTEM_ACTOR) || actor.eq_ignore_ascii_case(crate::EMBEDDER)
+    let shown: String = actor.chars().filter(|&c| crate::text::is_visible(c)).collect();
+    shown.eq_ignore_ascii_case(SYSTEM_ACTOR) || shown.eq_ignore_ascii_case(crate::EMBEDDER)
 }
 
 /// Checks an actor a caller names: the free-text rules of an actor

@@ -110,7 +110,12 @@ fn check_controls(what: &str, value: &str) -> Result<()> {
 /// Whether `value` holds a character that is neither white space, nor a
 /// control, nor a format character.
 pub(crate) fn has_visible_text(value: &str) -> bool {
-    value.chars().any(|c| !c.is_whitespace() && !c.is_control() && !is_format(c))
+    value.chars().any(is_visible)
+}
+
+/// Whether `c` is neither white space, nor a control, nor a format character.
+pub(crate) fn is_visible(c: char) -> bool {
+    !c.is_whitespace() && !c.is_control() && !is_format(c)
 }
 
 /// Whether `c` is a format character (Unicode general category Cf, as of
