@@ -62,7 +62,7 @@ impl<'a> Override<'a> {
 /// The engine's own identity in the audit log: the actor of the records it
 /// writes by itself (the `auto_reconcile` record that opens a
 /// reconciliation wave, role operator). Reserved: no caller may act under
-/// it, nor under [`EMBEDDER`](crate::EMBEDDER) (see [`check_actor`]).
+/// it, nor under [`EMBEDDER`](crate::EMBEDDER) (see [`is_reserved_actor`]).
 pub const SYSTEM_ACTOR: &str = "fleetgov";
 
 /// Whether `actor` is an identity the engine reserves for itself:
