@@ -19,7 +19,7 @@ fn overrides_without_justification_or_role_change_nothing() {
     let before = e.audit().len();
     let cases = [
         (ForceTarget::Node("n"), by(Role::Operator, ""), ErrorKind::JustificationRequired),
-        (ForceTarget::Node("n"), by(Role::Operator, " \t\n "), ErrorKind::JustificationRequired),
+        (ForceTarget::Node("n"), by(Role::Operator, " \u{3000}\u{a0}\u{200b} "), ErrorKind::JustificationRequired),
         (ForceTarget::Node("n"), by(Role::Viewer, "Rollback due to failed deployment"), ErrorKind::PermissionDenied),
         (ForceTarget::Cluster("prod"), by(Role::Viewer, "Rollback"), ErrorKind::PermissionDenied),
         (ForceTarget::Workspace("ws"), by(Role::Operator, "Emergency disaster recovery"), ErrorKind::PermissionDenied),

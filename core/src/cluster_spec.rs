@@ -56,7 +56,9 @@ pub struct ClusterSpec {
     pub workspace: String,
     /// Production, staging or development.
     pub environment: Environment,
-    /// The team accountable for it.
+    /// The team accountable for it: empty, or visible text of at most 256
+    /// bytes with no control character (see
+    /// [`validate_owner_team`](crate::validate_owner_team)).
     pub owner_team: String,
     /// Whether divergent nodes are told to reconcile automatically.
     pub auto_reconcile: bool,

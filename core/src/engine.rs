@@ -376,6 +376,7 @@ impl Engine {
     fn check_cluster(&self, spec: &ClusterSpec) -> Result<()> {
         validate_id("cluster", &spec.id)?;
         validate_id("workspace", &spec.workspace)?;
+        crate::text::validate_owner_team(&spec.owner_team)?;
         let workspaces = self.workspaces.read();
         let ws = workspaces
             .get(&spec.workspace)
@@ -460,7 +461,8 @@ impl Engine {
     /// Publishes `bytes` as the next snapshot of `cluster` and makes it the
     /// cluster's desired state (O(1), whatever the cluster's size). The
     /// artifact is stored by its hash; the publish is audited with the author
-    /// as actor (role operator); the author may not be blank or
+    /// as actor (role operator); the author follows the rules of an actor
+    /// ([`validate_actor`](crate::validate_actor)) and may not be
     /// [reserved](crate::is_reserved_actor).
     pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
         crate::governance::check_actor(author)?;

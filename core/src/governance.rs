@@ -3,8 +3,8 @@
 //!
 //! | action | who may | needs |
 //! |---|---|---|
-//! | force sync of a node or a cluster | operator, admin | actor, non-blank justification |
-//! | global overwrite of a workspace or of every workspace | admin | actor, non-blank justification |
+//! | force sync of a node or a cluster | operator, admin | actor, justification with visible text |
+//! | global overwrite of a workspace or of every workspace | admin | actor, justification with visible text |
 //! | publish, workspace or cluster change | the embedding program | recorded, no justification |
 //! | auto-reconcile (per cluster flag) | the engine | one record per reconciliation wave |
 //!
@@ -45,7 +45,8 @@ pub struct Override<'a> {
     pub actor: &'a str,
     /// The role they act in.
     pub role: Role,
-    /// Why; must not be blank.
+    /// Why: visible text of at most 4096 bytes with no control character
+    /// (see [`validate_justification`](crate::validate_justification)).
     pub justification: &'a str,
     /// When (unix ms).
     pub at_ms: u64,
@@ -61,30 +62,31 @@ impl<'a> Override<'a> {
 /// The engine's own identity in the audit log: the actor of the records it
 /// writes by itself (the `auto_reconcile` record that opens a
 /// reconciliation wave, role operator). Reserved: no caller may act under
-/// it, nor under [`EMBEDDER`](crate::EMBEDDER) (see [`check_actor`]).
+/// it, nor under [`EMBEDDER`](crate::EMBEDDER) (see [`is_reserved_actor`]).
 pub const SYSTEM_ACTOR: &str = "fleetgov";
 
 /// Whether `actor` is an identity the engine reserves for itself:
 /// [`SYSTEM_ACTOR`] or [`EMBEDDER`](crate::EMBEDDER), in any case, with
-/// any surrounding white space.
+/// white space or invisible (format) characters anywhere, so that no actor
+/// reads like one of them.
 ///
 /// ```
 /// assert!(fleetgov::is_reserved_actor(" FleetGov"));
+/// assert!(fleetgov::is_reserved_actor("fleet\u{200b}gov"));
 /// assert!(fleetgov::is_reserved_actor("embedder"));
 /// assert!(!fleetgov::is_reserved_actor("ada.admin"));
 /// ```
 pub fn is_reserved_actor(actor: &str) -> bool {
-    let actor = actor.trim();
-    actor.eq_ignore_ascii_case(SYSTEM_ACTOR) || actor.eq_ignore_ascii_case(crate::EMBEDDER)
+    let shown: String = actor.chars().filter(|&c| crate::text::is_visible(c)).collect();
+    shown.eq_ignore_ascii_case(SYSTEM_ACTOR) || shown.eq_ignore_ascii_case(crate::EMBEDDER)
 }
 
-/// Checks an actor a caller names: not blank and not reserved
-/// ([`InvalidInput`](ErrorKind::InvalidInput)); the audit entry checks
-/// its length and characters.
+/// Checks an actor a caller names: the free-text rules of an actor
+/// ([`validate_actor`](crate::validate_actor): visible text, at most 256
+/// bytes, no control character) and not reserved
+/// ([`InvalidInput`](ErrorKind::InvalidInput)).
 pub(crate) fn check_actor(actor: &str) -> Result<()> {
-    if actor.trim().is_empty() {
-        return Err(Error::invalid("actor is blank"));
-    }
+    crate::text::validate_actor("actor", actor)?;
     if is_reserved_actor(actor) {
         return Err(Error::invalid(format!("actor {actor:?} is reserved for the engine's own records")));
     }
@@ -196,8 +198,10 @@ impl ForceTarget<'_> {
 impl Engine {
     /// Forces `target` to resync to its authority, as `by` asks. Returns the
     /// audit record. Errors, with nothing recorded and nothing changed:
-    /// blank or [reserved](is_reserved_actor) actor (`InvalidInput`), blank justification
-    /// (`JustificationRequired`), a viewer, or an operator asking for a
+    /// a blank, too long or [reserved](is_reserved_actor) actor or one with a
+    /// control character (`InvalidInput`), a justification with no visible
+    /// text (`JustificationRequired`), a justification longer than 4096 bytes
+    /// or with a control character (`InvalidInput`, never altered), a viewer, or an operator asking for a
     /// global overwrite (`PermissionDenied`), an unknown target (`NotFound`).
     ///
     /// ```
@@ -212,12 +216,8 @@ impl Engine {
     /// ```
     pub fn force_sync(&self, target: ForceTarget<'_>, by: &Override<'_>) -> Result<Arc<AuditRecord>> {
         check_actor(by.actor)?;
-        if by.justification.trim().is_empty() {
-            return Err(Error::new(
-                ErrorKind::JustificationRequired,
-                format!("forcing {} needs a non-blank justification", target.label()),
-            ));
-        }
+        crate::text::validate_justification(by.justification, true)
+            .map_err(|e| e.context(format_args!("forcing {}", target.label())))?;
         if by.role < target.minimum_role() {
             return Err(Error::new(
                 ErrorKind::PermissionDenied,

@@ -63,6 +63,7 @@ mod snapshot;
 mod sync;
 mod sync_error;
 pub mod table;
+mod text;
 mod transition;
 mod version;
 mod view;
@@ -84,11 +85,15 @@ pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Met
 pub use history::{AppliedAt, Attestation};
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
-pub use policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
 pub use node_registry::MAX_CAPACITY;
+pub use policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
 pub use role::Role;
 pub use snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 pub use sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode, cut_detail};
+pub use text::{
+    MAX_ACTOR_LEN, MAX_JUSTIFICATION_LEN, MAX_OWNER_TEAM_LEN, validate_actor, validate_justification,
+    validate_owner_team,
+};
 pub use version::RuntimeVersion;
 pub use view::{ClusterView, NodeView, RevisionCount, RootCause};
 pub use workspace::{AuthorityMode, WorkspaceSpec};

@@ -264,8 +264,8 @@ impl ServerConfig {
                     t.actor
                 ));
             }
-            if t.actor.trim().is_empty() {
-                return Err("every token needs a non-blank actor".into());
+            if let Err(e) = fleetgov::validate_actor("actor", &t.actor) {
+                return Err(format!("a token's actor is not valid: {}", e.message()));
             }
             if fleetgov::is_reserved_actor(&t.actor) {
                 return Err(format!(

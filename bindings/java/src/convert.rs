@@ -34,22 +34,16 @@ impl Ascii {
     /// Reads `value`, which must not be null.
     pub(crate) fn read<'b>(&'b mut self, env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<&'b str> {
         require_non_null(what, value)?;
-        let raw = env.get_raw();
-        // SAFETY: `raw` is this thread's JNIEnv (we are inside a native call
-        // on it); its function table is filled in by the JVM for the process's life.
-        let table = unsafe { &**raw };
-        let (Some(length), Some(region)) = (table.GetStringLength, table.GetStringRegion) else {
-            return Err(Error::Internal("JNI function table lacks GetStringLength/GetStringRegion".into()));
+        let units = self.units.as_mut_ptr().cast::<u16>();
+        let room = |n: usize| {
+            if n > ASCII_MAX {
+                return Err(fleetgov::Error::invalid(format!("{what} is longer than {ASCII_MAX} characters")).into());
+            }
+            Ok(units)
         };
-        // SAFETY: `value` is a non-null local reference to a java.lang.String.
-        let len = unsafe { length(raw, value.as_raw()) };
-        let n = usize::try_from(len).map_err(|_| Error::Internal("negative string length".into()))?;
-        if n > ASCII_MAX {
-            return Err(fleetgov::Error::invalid(format!("{what} is longer than {ASCII_MAX} characters")).into());
-        }
-        // SAFETY: the region `[0, len)` is the whole string, so the call
-        // throws nothing, and it writes `len <= ASCII_MAX` units into `units`.
-        unsafe { region(raw, value.as_raw(), 0, len, self.units.as_mut_ptr().cast()) };
+        // SAFETY: `room` hands out `units` only for `n <= ASCII_MAX` units,
+        // which it holds.
+        let n = unsafe { copy_units(env, value, room)? };
         let mut any = 0u16;
         for (byte, unit) in self.bytes.iter_mut().zip(&self.units[..n]) {
             // SAFETY: GetStringRegion initialised the first `n` units.
@@ -82,21 +76,76 @@ pub(crate) fn unsigned(what: &str, value: jlong) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::IllegalArgument(format!("{what} must not be negative, got {value}")))
 }
 
-/// A Java `String` argument that must not be null.
+/// A Java `String` argument that must not be null, exactly as the caller
+/// wrote it: a string that is not valid UTF-16 (it holds a lone surrogate)
+/// is `INVALID_INPUT`, never replaced (`JNIEnv::get_string` would silently
+/// turn it, and every other character of the string that modified UTF-8
+/// encodes specially, such as NUL, into U+FFFD).
 pub(crate) fn string(env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<String> {
     require_non_null(what, value)?;
-    Ok(env.get_string(value)?.into())
+    let units = utf16_units(env, value)?;
+    String::from_utf16(&units).map_err(|_| {
+        let at = char::decode_utf16(units.iter().copied()).position(|c| c.is_err()).unwrap_or(0);
+        fleetgov::Error::invalid(format!(
+            "{what} is not valid UTF-16: it holds a lone surrogate at character {at}; it is refused, not replaced"
+        ))
+        .into()
+    })
 }
 
-/// A Java `String` argument that may be null.
-pub(crate) fn optional_string(env: &mut JNIEnv<'_>, value: &JString<'_>) -> Result<Option<String>> {
-    if value.is_null() { Ok(None) } else { Ok(Some(env.get_string(value)?.into())) }
+/// Like [`string`], `None` for a null reference.
+pub(crate) fn optional_string(env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<Option<String>> {
+    if value.is_null() { Ok(None) } else { string(env, what, value).map(Some) }
+}
+
+/// The UTF-16 units of `value`, a non-null `java.lang.String`, as the JVM
+/// holds them.
+fn utf16_units(env: &mut JNIEnv<'_>, value: &JString<'_>) -> Result<Vec<u16>> {
+    let mut units = Vec::<u16>::new();
+    let room = |n: usize| {
+        units.reserve_exact(n);
+        Ok(units.as_mut_ptr())
+    };
+    // SAFETY: `room` reserves the `n` units it hands out.
+    let n = unsafe { copy_units(env, value, room)? };
+    // SAFETY: `copy_units` initialised the first `n` units.
+    unsafe { units.set_len(n) };
+    Ok(units)
+}
+
+/// Copies the UTF-16 units of `value`, a non-null `java.lang.String`, to
+/// the memory `room(length)` returns, and returns the length; an error of
+/// `room` is returned as is, with nothing copied.
+///
+/// # Safety
+/// The pointer `room(n)` returns is valid for writes of `n` `u16`s.
+unsafe fn copy_units(
+    env: &mut JNIEnv<'_>,
+    value: &JString<'_>,
+    room: impl FnOnce(usize) -> Result<*mut u16>,
+) -> Result<usize> {
+    let raw = env.get_raw();
+    // SAFETY: `raw` is this thread's JNIEnv (we are inside a native call
+    // on it); its function table is filled in by the JVM for the process's life.
+    let table = unsafe { &**raw };
+    let (Some(length), Some(region)) = (table.GetStringLength, table.GetStringRegion) else {
+        return Err(Error::Internal("JNI function table lacks GetStringLength/GetStringRegion".into()));
+    };
+    // SAFETY: `value` is a non-null local reference to a java.lang.String.
+    let len = unsafe { length(raw, value.as_raw()) };
+    let n = usize::try_from(len).map_err(|_| Error::Internal("negative string length".into()))?;
+    let into = room(n)?;
+    // SAFETY: the region `[0, len)` is the whole string, so the call throws
+    // nothing, and it writes `len` units to `into`, valid for as many by the
+    // caller's contract.
+    unsafe { region(raw, value.as_raw(), 0, len, into) };
+    Ok(n)
 }
 
 /// A sync error from its `CODE: detail` text (`SyncError.toString()`), read
 /// by the core's one parser; none for null.
 pub(crate) fn sync_error(env: &mut JNIEnv<'_>, text: &JString<'_>) -> Result<Option<fleetgov::SyncError>> {
-    Ok(optional_string(env, text)?.map(|text| text.parse()).transpose()?)
+    Ok(optional_string(env, "sync error", text)?.map(|text| text.parse()).transpose()?)
 }
 
 /// A Java `byte[]` argument that must not be null, copied.

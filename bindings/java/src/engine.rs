@@ -66,7 +66,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
         let config = EngineConfig {
             clock,
             capacity,
-            audit_path: convert::optional_string(env, &audit_path)?.map(Into::into),
+            audit_path: convert::optional_string(env, "auditPath", &audit_path)?.map(Into::into),
             signing_seed,
             origin: convert::string(env, "origin", &origin)?,
             feed_capacity,

@@ -134,8 +134,8 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyAttestation0<'l>(
                 let hash = JString::from(env.get_object_array_element(&hashes, index)?);
                 Ok(AppliedAt {
                     node: convert::string(env, "node", &node)?,
-                    snapshot: convert::optional_string(env, &snapshot)?,
-                    hash: convert::optional_string(env, &hash)?.map(|h| ContentHash::from_hex(&h)).transpose()?,
+                    snapshot: convert::optional_string(env, "snapshot", &snapshot)?,
+                    hash: convert::optional_string(env, "hash", &hash)?.map(|h| ContentHash::from_hex(&h)).transpose()?,
                     since_ms: convert::unsigned("sinceMs", since)?,
                 })
             })?;

@@ -365,7 +365,8 @@ impl PyEngine {
     /// Forces one node (`node=`) or every node of a cluster (`cluster=`) to
     /// resync to its authority: audited first, then answered with a
     /// `force_sync` directive on the node's next heartbeat. Returns the audit
-    /// record. Needs a non-blank `reason` and the operator or admin role.
+    /// record. Needs a `reason` with visible text (no control character, at most
+    /// 4096 bytes, never altered) and the operator or admin role.
     #[pyo3(signature = (*, node = None, cluster = None, actor, role, reason, at_ms = None))]
     #[allow(clippy::too_many_arguments)]
     fn force_sync<'py>(

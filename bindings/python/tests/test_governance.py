@@ -46,12 +46,41 @@ def test_force_sync_of_a_cluster_reaches_every_node(synced: fleetgov.Engine) -> 
 
 def test_no_justification_no_override(synced: fleetgov.Engine) -> None:
     before = len(synced.audit())
-    for reason in ("", "   ", "\t\n"):
+    for reason in ("", "   ", "\u3000\u00a0"):
         with pytest.raises(fleetgov.JustificationRequired) as info:
             synced.force_sync(node="gw-1", actor="bob", role="operator", reason=reason)
         assert isinstance(info.value, ValueError) and info.value.code == "JUSTIFICATION_REQUIRED"
     with pytest.raises(fleetgov.JustificationRequired):
         synced.force_global(workspace="ws-1", actor="root", role="admin", reason=" ")
+    assert len(synced.audit()) == before
+    assert beat(synced, "gw-1", T0 + 1) is None
+
+
+def test_justification_that_is_not_valid_utf16_is_refused_not_replaced(synced: fleetgov.Engine) -> None:
+    before = len(synced.audit())
+    for reason in ("fix \ud800 and \x00 ok", "fix \ud800 ok", "fix \udc00 ok", "trailing \ud83d"):
+        with pytest.raises(fleetgov.InvalidInput) as info:
+            synced.force_sync(node="gw-1", actor="bob", role="operator", reason=reason)
+        assert info.value.code == "INVALID_INPUT" and "lone surrogate" in str(info.value)
+    with pytest.raises(fleetgov.InvalidInput):
+        synced.force_sync(node="gw-1", actor="b\ud800b", role="operator", reason=REASON)
+    assert len(synced.audit()) == before
+    exact = "R\u00fcckrollen \U0001f680 nach \u5931\u8d25 \u200bok"
+    record = synced.force_sync(node="gw-1", actor="Zo\u00eb", role="operator", reason=exact)
+    assert record["justification"] == exact and record["actor"] == "Zo\u00eb"
+
+
+def test_invisible_only_justification_is_refused(synced: fleetgov.Engine) -> None:
+    before = len(synced.audit())
+    for reason in ("\u200b", "\ufeff", "\u00a0", "\u3000", "\u200b\u2060\u00a0\u3000\ufeff"):
+        with pytest.raises(fleetgov.JustificationRequired):
+            synced.force_sync(node="gw-1", actor="bob", role="operator", reason=reason)
+    for reason in ("\x00", "line1\nline2\x00", "tab\there", "c1\x85", "j" * 4097):
+        with pytest.raises(fleetgov.InvalidInput) as info:
+            synced.force_sync(node="gw-1", actor="bob", role="operator", reason=reason)
+        assert info.value.code == "INVALID_INPUT"
+    with pytest.raises(fleetgov.InvalidInput):
+        synced.upsert_cluster("c9", workspace="ws-1", environment="staging", owner_team="t" * 100_000)
     assert len(synced.audit()) == before
     assert beat(synced, "gw-1", T0 + 1) is None
 

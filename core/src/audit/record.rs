@@ -31,18 +31,15 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::hasher::{Rfc6962, TreeHash, TreeHasher};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::{ContentHash, Role};
 
 /// The encoding version written in the first byte of every record. Version 1
 /// (a blake3 tree) is no longer read.
 const RECORD_VERSION: u8 = 2;
-/// The longest actor, in bytes.
-pub const MAX_ACTOR_LEN: usize = 256;
+pub use crate::text::{MAX_ACTOR_LEN, MAX_JUSTIFICATION_LEN};
 /// The longest target, in bytes.
 pub const MAX_TARGET_LEN: usize = 256;
-/// The longest justification, in bytes.
-pub const MAX_JUSTIFICATION_LEN: usize = 4096;
 /// The largest payload, in bytes (16 MiB).
 pub const MAX_PAYLOAD_LEN: usize = 16 << 20;
 /// The longest canonical encoding of a record.
@@ -251,43 +248,31 @@ impl AuditEntry {
         self
     }
 
-    /// Checks the entry: actor and target non-blank, at most 256 bytes and
-    /// free of control characters; justification at most 4096 bytes and
-    /// non-blank for overrides ([`JustificationRequired`](ErrorKind::JustificationRequired));
-    /// payload at most 16 MiB.
+    /// Checks the entry: actor and target visible text of at most 256 bytes
+    /// free of control characters; justification at most 4096 bytes, free of
+    /// control characters and, for overrides, holding visible text
+    /// ([`JustificationRequired`](crate::ErrorKind::JustificationRequired) if not);
+    /// payload at most 16 MiB. See [the free-text rules](crate::validate_justification).
     pub fn validate(&self) -> Result<()> {
         check_fields(self.action, &self.actor, &self.target, &self.justification, &self.payload)
     }
 }
 
-/// The rules of [`AuditEntry::validate`], shared with records read back.
+/// The rules of [`AuditEntry::validate`], shared with records read back:
+/// actor and justification follow [the free-text rules](crate::validate_justification), the
+/// target is a label of the same kind.
 fn check_fields(action: AuditAction, actor: &str, target: &str, justification: &str, payload: &[u8]) -> Result<()> {
-    check_name("actor", actor, MAX_ACTOR_LEN)?;
-    check_name("target", target, MAX_TARGET_LEN)?;
-    if justification.len() > MAX_JUSTIFICATION_LEN {
-        return Err(Error::invalid(format!("justification is longer than {MAX_JUSTIFICATION_LEN} bytes")));
-    }
-    if action.is_override() && justification.trim().is_empty() {
-        return Err(Error::new(
-            ErrorKind::JustificationRequired,
-            format!("{action} of {target:?} needs a non-blank justification"),
-        ));
-    }
+    crate::text::validate_actor("actor", actor)?;
+    crate::text::check_label("target", target, MAX_TARGET_LEN)?;
+    crate::text::validate_justification(justification, action.is_override()).map_err(|e| {
+        if e.kind() == crate::ErrorKind::JustificationRequired {
+            e.context(format_args!("{action} of {target:?}"))
+        } else {
+            e
+        }
+    })?;
     if payload.len() > MAX_PAYLOAD_LEN {
         return Err(Error::invalid(format!("payload is larger than {MAX_PAYLOAD_LEN} bytes")));
-    }
-    Ok(())
-}
-
-fn check_name(what: &str, value: &str, max: usize) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(format!("{what} is blank")));
-    }
-    if value.len() > max {
-        return Err(Error::invalid(format!("{what} is longer than {max} bytes")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Error::invalid(format!("{what} {value:?} contains a control character")));
     }
     Ok(())
 }
@@ -389,7 +374,7 @@ impl AuditRecord {
     ///
     /// Anything that is not exactly one valid encoding (truncated, trailing
     /// bytes, unknown version, role or action, over-long or non-UTF-8
-    /// strings) is [`InvalidInput`](ErrorKind::InvalidInput). The payload is
+    /// strings) is [`InvalidInput`](crate::ErrorKind::InvalidInput). The payload is
     /// not checked against its hash here; [`verify_records`](super::verify_records) does that.
     pub fn decode(bytes: &[u8], payload: Vec<u8>) -> Result<Self> {
         let mut r = Reader { bytes, pos: 0 };
@@ -479,6 +464,7 @@ fn payload_from_base64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     fn sample() -> AuditRecord {
         let entry = AuditEntry::new(
@@ -582,9 +568,14 @@ mod tests {
             (ok.clone().justification("x".repeat(MAX_JUSTIFICATION_LEN + 1)), ErrorKind::InvalidInput),
             (AuditEntry { action: AuditAction::GlobalOverwrite, ..ok.clone() }, ErrorKind::JustificationRequired),
             (
-                AuditEntry { action: AuditAction::ForceSyncNode, ..ok.clone() }.justification(" \t\n"),
+                AuditEntry { action: AuditAction::ForceSyncNode, ..ok.clone() }.justification(" \u{3000}\u{200b}"),
                 ErrorKind::JustificationRequired,
             ),
+            (
+                AuditEntry { action: AuditAction::ForceSyncNode, ..ok.clone() }.justification("a\tb"),
+                ErrorKind::InvalidInput,
+            ),
+            (ok.clone().justification("line1\nline2\0"), ErrorKind::InvalidInput),
         ];
         for (entry, kind) in bad {
             assert_eq!(entry.validate().unwrap_err().kind(), kind, "{entry:?}");

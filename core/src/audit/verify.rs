@@ -166,7 +166,7 @@ mod tests {
 
         let mut huge = rs.clone();
         huge[1].justification = "x".repeat(70_000);
-        assert!(first_bad(&huge).starts_with("audit record 1 is bad: justification is longer"));
+        assert!(first_bad(&huge).starts_with("audit record 1 is bad: justification is 70000 bytes, longer than 4096"));
 
         let mut relinked = rs.clone();
         relinked[0].prev_hash = TreeHash([1; 32]);

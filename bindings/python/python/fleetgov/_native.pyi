@@ -369,10 +369,18 @@ class Engine:
         environment: Environment,
         owner_team: str = "",
         auto_reconcile: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """Creates or updates a cluster. `owner_team` is empty (no team) or
+        1 to 256 UTF-8 bytes of visible text with no control character; it is
+        stored exactly as given. Anything else, or a str holding a lone
+        surrogate, raises `InvalidInput`."""
     def publish(
         self, cluster: str, config: bytes | bytearray, /, *, actor: str, at_ms: int | None = None
-    ) -> Snapshot: ...
+    ) -> Snapshot:
+        """Publishes `config` as the cluster's next snapshot, authored by
+        `actor`: 1 to 256 UTF-8 bytes of visible text with no control
+        character (C0, DEL, C1, NUL and line breaks included) and no lone
+        surrogate, else `InvalidInput`."""
     def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
         """Enrolls `node` in `cluster`; returns its handle for binary records."""
     def node_handle(self, node: str, /) -> int: ...
@@ -422,7 +430,16 @@ class Engine:
         reason: str,
         at_ms: int | None = None,
     ) -> AuditRecord:
-        """Forces one node or one cluster to resync; returns the audit record."""
+        """Forces one node or one cluster to resync; returns the audit record.
+
+        `actor` is 1 to 256 UTF-8 bytes of visible text; `reason`, the
+        justification, at most 4096 UTF-8 bytes holding visible text. Neither
+        may hold a control character (C0, DEL, C1, NUL and line breaks
+        included) or a lone surrogate (`InvalidInput`, nothing recorded).
+        *Visible* means at least one character that is not white space, not a
+        control and not a format character: a reason of only U+200B, U+00A0,
+        U+3000 or U+FEFF says nothing and raises `JustificationRequired`.
+        Both are recorded exactly as given, never trimmed or replaced."""
     def force_global(
         self,
         *,
@@ -432,7 +449,8 @@ class Engine:
         reason: str,
         at_ms: int | None = None,
     ) -> AuditRecord:
-        """Global overwrite of a workspace (or the whole fleet); admin only."""
+        """Global overwrite of a workspace (or the whole fleet); admin only.
+        `actor` and `reason` follow the rules of `force_sync`."""
     def audit(self) -> list[AuditRecord]: ...
     def events(self, from_seq: int | None = None, timeout_ms: int | None = None) -> EventStream:
         """An iterator over node transitions, cluster counters and audit

@@ -12,7 +12,8 @@ package dev.fleetgov;
  * @param id the cluster id
  * @param workspace the workspace it belongs to
  * @param environment production, staging or development
- * @param ownerTeam the accountable team (may be empty)
+ * @param ownerTeam the accountable team: empty, or 1 to 256 UTF-8 bytes of visible text with no
+ *     control character or lone surrogate ({@code INVALID_INPUT} otherwise), stored unaltered
  * @param autoReconcile whether divergent nodes are told to reconcile in answer to their heartbeats
  */
 public record ClusterSpec(String id, String workspace, Environment environment, String ownerTeam, boolean autoReconcile) {
@@ -22,7 +23,8 @@ public record ClusterSpec(String id, String workspace, Environment environment, 
      * @param id the cluster id
      * @param workspace the workspace it belongs to
      * @param environment production, staging or development
-     * @param ownerTeam the accountable team (may be empty)
+     * @param ownerTeam the accountable team: empty, or 1 to 256 UTF-8 bytes of visible text with
+     *     no control character or lone surrogate
      * @param autoReconcile whether divergent nodes are told to reconcile in answer to their heartbeats
      */
     public ClusterSpec {

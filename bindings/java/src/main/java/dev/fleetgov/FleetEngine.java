@@ -364,10 +364,13 @@ public final class FleetEngine extends NativeHandle {
      *
      * @param cluster the cluster id
      * @param config the configuration bytes
-     * @param author who publishes
+     * @param author who publishes: 1 to 256 UTF-8 bytes of visible text with no control
+     *     character, stored unaltered
      * @param atMs when (unix ms)
      * @return the new snapshot
-     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster; {@code INVALID_INPUT} for
+     *     an author longer than 256 bytes, with a control character, without visible text, or
+     *     holding a lone surrogate
      */
     public Snapshot publish(String cluster, byte[] config, String author, long atMs) {
         Args.text("cluster", cluster);
@@ -388,7 +391,7 @@ public final class FleetEngine extends NativeHandle {
      *
      * @param cluster the cluster id
      * @param config the configuration bytes
-     * @param author who publishes
+     * @param author who publishes, as for {@link #publish(String, byte[], String, long)}
      * @param atMs when (unix ms)
      * @return the new snapshot
      */
@@ -667,10 +670,20 @@ public final class FleetEngine extends NativeHandle {
      * written to the audit log before it takes effect; if anything is refused, nothing is
      * recorded and nothing changes.
      *
+     * <p>The actor is 1 to 256 UTF-8 bytes of visible text, the justification at most 4096
+     * UTF-8 bytes holding visible text; neither may hold a control character (C0, DEL, C1,
+     * NUL and line breaks included) or a lone surrogate. <em>Visible</em> means at least one
+     * character that is not white space, not a control and not a format character: a
+     * justification of only U+200B, U+00A0, U+3000 or
+     * U+FEFF says nothing. Both are recorded exactly as given, never trimmed or
+     * replaced.
+     *
      * @param target a node, a cluster (operator or admin), a workspace or the fleet (admin)
      * @param by who asks, in which role, why and when
      * @return the audit record of the override
-     * @throws JustificationRequiredException if the justification is blank
+     * @throws JustificationRequiredException if the justification has no visible text
+     * @throws FleetException {@code INVALID_INPUT} for a justification longer than 4096 bytes,
+     *     one with a control character or a lone surrogate, or an actor breaking its rules
      * @throws PermissionDeniedException for a viewer, or an operator asking for a global overwrite
      * @throws FleetException {@code NOT_FOUND} for an unknown target
      */
@@ -690,9 +703,12 @@ public final class FleetEngine extends NativeHandle {
      * Admins only.
      *
      * @param workspace the workspace id
-     * @param by who asks (an admin), why and when
+     * @param by who asks (an admin), why and when; actor and justification follow the rules of
+     *     {@link #forceSync}
      * @return the audit record of the override
-     * @throws JustificationRequiredException if the justification is blank
+     * @throws JustificationRequiredException if the justification has no visible text
+     * @throws FleetException {@code INVALID_INPUT} for a justification or actor breaking the
+     *     rules of {@link #forceSync}
      * @throws PermissionDeniedException unless the role is {@link Role#ADMIN}
      * @throws FleetException {@code NOT_FOUND} for an unknown workspace
      */

@@ -105,6 +105,45 @@ class GovernanceTest {
     }
 
     @Test
+    void justificationThatIsNotValidUtf16IsRefusedNotReplaced() {
+        int before = engine.audit().size();
+        for (String why : List.of("fix \uD800 and \u0000 ok", "fix \uD800 ok", "fix \uDC00 ok", "trailing \uD83D")) {
+            FleetException e = FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                    () -> engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("bob", Role.OPERATOR, why, T)));
+            assertTrue(e.getMessage().contains("lone surrogate"), e.getMessage());
+        }
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                () -> engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("b\uD800b", Role.OPERATOR, WHY, T)));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                () -> engine.upsertCluster(ClusterSpec.of("c2", "ws", Environment.STAGING).withOwnerTeam("edge\uDFFF")));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> engine.publish("prod", FleetEngineTest.V2, "al\uD800", T));
+        assertEquals(before, engine.audit().size(), "a refused string records nothing");
+
+        String exact = "R\u00fcckrollen \uD83D\uDE80 nach \u5931\u8d25 \u200Bok";
+        AuditRecord r = engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("Zo\u00eb", Role.OPERATOR, exact, T));
+        assertEquals(exact, r.justification(), "a valid surrogate pair crosses unaltered");
+        assertEquals("Zo\u00eb", r.actor());
+    }
+
+    @Test
+    void invisibleOnlyJustificationIsRefused() {
+        int before = engine.audit().size();
+        for (String why : List.of("\u200B", "\uFEFF", "\u00A0", "\u3000", "\u200B\u2060\u00A0\u3000\uFEFF")) {
+            JustificationRequiredException e = assertThrows(JustificationRequiredException.class,
+                    () -> engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("bob", Role.OPERATOR, why, T)));
+            assertEquals(FleetException.Code.JUSTIFICATION_REQUIRED, e.code());
+        }
+        for (String why : List.of("\u0000", "line1\nline2", "tab\there", "c1\u0085")) {
+            FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                    () -> engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("bob", Role.OPERATOR, why, T)));
+        }
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                () -> engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("bob", Role.OPERATOR, "j".repeat(4097), T)));
+        assertEquals(before, engine.audit().size(), "a refused justification records nothing");
+        assertEquals(list(null, null, null, null), kinds(T + 1), "and forces nothing");
+    }
+
+    @Test
     void refusedOverridesThrowTheirOwnExceptionsAndRecordNothing() {
         int before = engine.audit().size();
         JustificationRequiredException blank = assertThrows(JustificationRequiredException.class,
