@@ -341,6 +341,25 @@ impl AuditLog {
         state.tree.root_at(size)
     }
 
+    /// Size and root of the log as it stood at `t_ms`: the longest prefix
+    /// of records stamped at or before `t_ms` (the first record stamped
+    /// later ends it). The same `t_ms` gives the same head once the log has
+    /// a record stamped later.
+    pub fn head_at(&self, t_ms: u64) -> Result<TreeHead> {
+        const CHUNK: usize = 4096;
+        let mut size = 0u64;
+        // Scan copies of the records in chunks, outside the state lock.
+        loop {
+            let chunk = self.records_from(size, CHUNK);
+            let before = chunk.iter().take_while(|r| r.time_ms <= t_ms).count();
+            size += before as u64;
+            if before < CHUNK {
+                break;
+            }
+        }
+        Ok(TreeHead { size, root: self.root_at(size)? })
+    }
+
     /// Record `seq` ([`NotFound`](ErrorKind::NotFound) past the end).
     pub fn record(&self, seq: u64) -> Result<Arc<AuditRecord>> {
         let state = self.state.lock();
