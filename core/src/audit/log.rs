@@ -548,6 +548,26 @@ mod tests {
     }
 
     #[test]
+    fn the_head_at_a_moment_is_the_prefix_stamped_up_to_it() {
+        let log = AuditLog::in_memory();
+        // More than one scan chunk, then a record stamped out of order.
+        for t in 0..5_000 {
+            log.append(entry(t)).unwrap();
+        }
+        for t in [6_000, 5_500, 7_000] {
+            log.append(entry(t)).unwrap();
+        }
+        let at = |t| log.head_at(t).unwrap();
+        assert_eq!(at(0), TreeHead { size: 1, root: log.root_at(1).unwrap() });
+        assert_eq!(at(4_999).size, 5_000);
+        assert_eq!(at(5_999).size, 5_000, "6_000 ends the prefix");
+        assert_eq!(at(6_000).size, 5_002, "5_500 follows 6_000");
+        assert_eq!(at(u64::MAX), log.head());
+        let empty = AuditLog::in_memory();
+        assert_eq!(empty.head_at(1).unwrap(), empty.head());
+    }
+
+    #[test]
     fn records_chain_and_the_tree_grows() {
         let log = AuditLog::in_memory();
         let a = log.append(entry(1)).unwrap();
