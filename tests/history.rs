@@ -137,12 +137,15 @@ fn attestations_are_in_toto_statements_in_dsse_envelopes() {
     key.verify_strict(&audit::pae("application/vnd.in-toto+json", &body), &signature).unwrap();
 
     // A statement of another predicate, signed by the same key, is not an attestation.
-    let signer = audit::CheckpointSigner::from_seed("k", [9; 32]).unwrap();
+    let signer = audit::CheckpointSigner::from_seed(verifier.name(), [9; 32]).unwrap();
     let foreign = body_with(&body, |s| s["predicateType"] = "https://example.com/other".into());
     let envelope = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &foreign).unwrap();
     assert_eq!(verify_attestation(&envelope, &signer.verifier()).unwrap_err().kind(), ErrorKind::InvalidInput);
     let outside = body_with(&body, |s| s["subject"][0]["name"] = "dev/n1".into());
     let envelope = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &outside).unwrap();
+    assert_eq!(verify_attestation(&envelope, &signer.verifier()).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let other_log = body_with(&body, |s| s["predicate"]["checkpoint"]["origin"] = "other.example/log".into());
+    let envelope = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &other_log).unwrap();
     assert_eq!(verify_attestation(&envelope, &signer.verifier()).unwrap_err().kind(), ErrorKind::InvalidInput);
     let good = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &body).unwrap();
     assert_eq!(verify_attestation(&good, &signer.verifier()).unwrap().nodes, [("n1".to_owned(), r1.hash)]);

@@ -203,7 +203,8 @@ pub(crate) fn attest(
 /// returns what its statement states.
 ///
 /// Malformed envelopes or statements (another `_type` or `predicateType`,
-/// a subject outside the cluster, a digest that is not a blake3 hash) are
+/// a subject outside the cluster, a digest that is not a blake3 hash, a
+/// checkpoint of a log other than the key's own) are
 /// [`InvalidInput`](ErrorKind::InvalidInput); a signature that is missing
 /// or does not verify is [`AuditTampered`](ErrorKind::AuditTampered).
 ///
@@ -222,6 +223,9 @@ pub fn verify_attestation(envelope: &str, verifier: &CheckpointVerifier) -> Resu
         return Err(bad(format!("statement {:?} of predicate {:?}", s.kind, s.predicate_type)));
     }
     let p = s.predicate;
+    if p.checkpoint.origin != verifier.name() {
+        return Err(bad(format!("the checkpoint of log {:?}, not of this key's", p.checkpoint.origin)));
+    }
     let prefix = format!("{}/", p.cluster);
     let nodes = s
         .subject
