@@ -24,7 +24,7 @@ cargo run --release --locked --example demo
 cargo run --release --locked --example agent_e2e
 cargo run --release --locked --example audit_proof
 
-echo "== Audit log: checkpoint, tiles, proofs checked with Go's sumdb/note and sumdb/tlog"
+echo "== Audit log: checkpoint, tiles, proofs checked with Go's sumdb/note and sumdb/tlog; an attestation with go-securesystemslib/dsse"
 bash scripts/tlog-verify.sh
 
 echo "== NATS: two ingest instances, one killed, the other takes over (nats/demo.sh)"

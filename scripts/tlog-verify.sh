@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Verifies a running fleet server's audit log with software no one on this
-# project wrote: Go's golang.org/x/mod/sumdb/note and .../sumdb/tlog (the Go
-# program in tests/tlog-verify, modules from the Go module proxy). Starts
+# project wrote: Go's golang.org/x/mod/sumdb/note and .../sumdb/tlog, and an
+# attestation's DSSE envelope with github.com/secure-systems-lab/
+# go-securesystemslib (the Go program in tests/tlog-verify, modules from the
+# Go module proxy). Starts
 # `fleet_server` (no simulated fleet) on an ephemeral loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,6 @@ log="$(mktemp)"
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 wait_for "fleet_server to start" fleet_server_url "$log" "$server"
-echo "== Go sumdb/note + sumdb/tlog against $url"
+echo "== Go sumdb/note + sumdb/tlog + go-securesystemslib/dsse against $url"
 # GOTOOLCHAIN=auto: an older Go fetches the toolchain go.mod names.
 (cd tests/tlog-verify && GOTOOLCHAIN=auto go run . -url "$url" -token demo-operator-token)

@@ -61,15 +61,98 @@ fn fleet_at_and_attestations_prove_a_past_moment() {
     let later = e.attest("prod", T0 + 100).unwrap();
     then.verify(&verifier).unwrap();
     later.verify(&verifier).unwrap();
-    assert_ne!(then.root, later.root);
-    assert_eq!(e.attest("prod", T0 + 50).unwrap().root, then.root, "attestations are deterministic");
+    assert_ne!(then.envelope, later.envelope);
+    assert_eq!(e.attest("prod", T0 + 50).unwrap().envelope, then.envelope, "attestations are deterministic");
+    assert_eq!(then.desired, Some(DesiredSnapshot { snapshot: r2.id.clone(), hash: r2.hash }));
+    assert_eq!(e.attest("prod", T0 - 1).unwrap().desired, None, "nothing was published before T0");
+
+    // The audit log as it stood: every record stamped up to the moment, and its root.
+    let stamped = e.audit().iter().take_while(|r| r.time_ms <= T0 + 50).count() as u64;
+    assert_eq!(then.checkpoint.size, stamped);
+    let proof = e.consistency_proof(stamped, e.audit_len()).unwrap();
+    proof.verify(&then.checkpoint, &e.verify_audit().unwrap()).unwrap();
+
+    let stated = verify_attestation(&later.envelope, &verifier).unwrap();
+    assert_eq!((stated.cluster.as_str(), stated.at_ms, stated.origin.as_str()), ("prod", T0 + 100, verifier.name()));
+    let stated_nodes: Vec<_> = stated.nodes.iter().map(|(n, h)| (n.clone(), Some(*h))).collect();
+    let nodes: Vec<_> = later.nodes.iter().map(|n| (n.node.clone(), n.hash)).collect();
+    assert_eq!(stated_nodes, nodes);
 
     let mut lie = later.clone();
     lie.nodes[3].hash = Some(r2.hash);
     assert_eq!(lie.verify(&verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
+    let mut dropped = later.clone();
+    dropped.nodes.pop();
+    assert_eq!(dropped.verify(&verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
     let mut moved = later.clone();
     moved.at_ms += 1;
     assert_eq!(moved.verify(&verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
+    let mut grown = later.clone();
+    grown.checkpoint.size += 1;
+    assert_eq!(grown.verify(&verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
+    let mut swapped = later.clone();
+    swapped.envelope = then.envelope.clone();
+    assert_eq!(swapped.verify(&verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
     let other = Engine::new().checkpoint_verifier().unwrap();
     assert!(later.verify(&other).is_err());
+}
+
+/// The statement is in-toto Statement v1 in a DSSE envelope, byte for byte
+/// as docs/attestation.md describes it.
+#[test]
+fn attestations_are_in_toto_statements_in_dsse_envelopes() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    let h = e.enroll("n1", "prod", T0).unwrap();
+    e.heartbeat(h, &hb(T0, &r1)).unwrap();
+    let a = e.attest("prod", T0 + 10).unwrap();
+    let verifier = e.checkpoint_verifier().unwrap();
+
+    let envelope: serde_json::Value = serde_json::from_str(&a.envelope).unwrap();
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    assert_eq!(envelope["signatures"][0]["keyid"], verifier.to_string());
+    let body = b64.decode(envelope["payload"].as_str().unwrap()).unwrap();
+    let root = b64.encode(a.checkpoint.root.as_bytes());
+    let expected = format!(
+        concat!(
+            r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"prod/n1","digest":{{"blake3":"{hash}"}}}}],"#,
+            r#""predicateType":"https://fleetgov.dev/attestation/v1","predicate":{{"cluster":"prod","t":{t},"#,
+            r#""desired":{{"snapshot":"prod@r1","hash":"{hash}"}},"#,
+            r#""checkpoint":{{"origin":"{origin}","size":{size},"root":"{root}"}}}}}}"#
+        ),
+        hash = r1.hash,
+        t = T0 + 10,
+        origin = verifier.name(),
+        size = a.checkpoint.size,
+        root = root,
+    );
+    assert_eq!(String::from_utf8(body.clone()).unwrap(), expected);
+
+    // The signature is ed25519 over the DSSE pre-authentication encoding.
+    let sig = b64.decode(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&verifier.public_key()).unwrap();
+    let signature = ed25519_dalek::Signature::from_slice(&sig).unwrap();
+    key.verify_strict(&audit::pae("application/vnd.in-toto+json", &body), &signature).unwrap();
+
+    // A statement of another predicate, signed by the same key, is not an attestation.
+    let signer = audit::CheckpointSigner::from_seed(verifier.name(), [9; 32]).unwrap();
+    let foreign = body_with(&body, |s| s["predicateType"] = "https://example.com/other".into());
+    let envelope = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &foreign).unwrap();
+    assert_eq!(verify_attestation(&envelope, &signer.verifier()).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let outside = body_with(&body, |s| s["subject"][0]["name"] = "dev/n1".into());
+    let envelope = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &outside).unwrap();
+    assert_eq!(verify_attestation(&envelope, &signer.verifier()).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let other_log = body_with(&body, |s| s["predicate"]["checkpoint"]["origin"] = "other.example/log".into());
+    let envelope = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &other_log).unwrap();
+    assert_eq!(verify_attestation(&envelope, &signer.verifier()).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let good = audit::sign_envelope(&signer, "application/vnd.in-toto+json", &body).unwrap();
+    assert_eq!(verify_attestation(&good, &signer.verifier()).unwrap().nodes, [("n1".to_owned(), r1.hash)]);
+}
+
+fn body_with(body: &[u8], f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    f(&mut v);
+    serde_json::to_vec(&v).unwrap()
 }

@@ -3,17 +3,15 @@
 //!
 //! The engine journals a node's applied-state *transitions* (the applied
 //! revision or hash changed), never every heartbeat. `what_ran` and
-//! `fleet_at` answer from the journal; an attestation of a cluster at time
-//! `t` is a Merkle root (RFC 6962, SHA-256) over every node's `(id, applied
-//! hash)` at `t`, signed like an audit checkpoint.
+//! `fleet_at` answer from the journal; `attest` signs what a cluster ran at
+//! a moment as an in-toto statement (see [`crate::attestation`]).
 
-use base64::Engine as _;
 use serde::Serialize;
 
-use crate::audit::{CheckpointVerifier, MerkleTree, TreeHash};
+use crate::attestation::{Attestation, DesiredSnapshot};
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::hash::ContentHash;
 use crate::journal::HashRef;
 use crate::snapshot::snapshot_id;
@@ -32,63 +30,6 @@ pub struct AppliedAt {
     /// Since when: the time the heartbeat that reported the change counted
     /// at (its stamp, or the engine's clock at arrival if earlier).
     pub since_ms: u64,
-}
-
-/// A signed statement of what every node of a cluster ran at one moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attestation {
-    /// The cluster.
-    pub cluster: String,
-    /// The moment (unix ms).
-    pub at_ms: u64,
-    /// What each node ran then, by node id (nodes with no report yet are left out).
-    pub nodes: Vec<AppliedAt>,
-    /// Merkle root over the leaves `node id || 0x00 || hash`, in node-id order.
-    pub root: String,
-    /// The signed note (text + signature) that binds cluster, moment, count and root.
-    pub note: String,
-}
-
-impl Attestation {
-    /// Checks the note's signature with `verifier`, that the note states this
-    /// attestation's cluster, moment and size, and that the root matches the
-    /// node list. `AuditTampered` otherwise.
-    ///
-    /// ```
-    /// let t = 1_700_000_000_000;
-    /// let e = fleetgov::demo::engine(t).unwrap();
-    /// let a = e.attest("eks-prod-us", t).unwrap();
-    /// a.verify(&e.checkpoint_verifier().unwrap()).unwrap();
-    /// ```
-    pub fn verify(&self, verifier: &CheckpointVerifier) -> Result<()> {
-        let text = verifier.open_note(&self.note)?;
-        let root = attestation_root(&self.nodes)?;
-        if text != attestation_text(&self.cluster, self.at_ms, self.nodes.len(), &root) {
-            return Err(Error::new(ErrorKind::AuditTampered, "attestation does not match its signed note"));
-        }
-        Ok(())
-    }
-}
-
-fn encode_root(root: &TreeHash) -> String {
-    base64::engine::general_purpose::STANDARD.encode(root.as_bytes())
-}
-
-fn attestation_root(nodes: &[AppliedAt]) -> Result<TreeHash> {
-    let mut tree: MerkleTree = MerkleTree::new();
-    for n in nodes {
-        let hash = n.hash.ok_or_else(|| Error::invalid(format!("node '{}' has no hash to attest", n.node)))?;
-        let mut leaf = n.node.as_bytes().to_vec();
-        leaf.push(0);
-        leaf.extend_from_slice(hash.as_bytes());
-        tree.push_leaf(&leaf);
-    }
-    Ok(tree.root())
-}
-
-fn attestation_text(cluster: &str, at_ms: u64, nodes: usize, root: &TreeHash) -> String {
-    format!("fleetgov attestation\ncluster {cluster}\nat {at_ms}\nnodes {nodes}\nroot {}\n", encode_root(root))
 }
 
 impl Engine {
@@ -134,12 +75,21 @@ impl Engine {
         Ok(out)
     }
 
-    /// A signed attestation of what `cluster` ran at `t_ms`: nodes that ran
-    /// something, and the Merkle root over their `(id, hash)`.
+    /// A signed attestation of what `cluster` ran at `t_ms`: each node that
+    /// had applied something, with its hash; the snapshot desired then (the
+    /// last revision published at or before `t_ms`); the audit log as it
+    /// stood then. The same `(cluster, t_ms)` gives the same envelope, byte
+    /// for byte, while the journal covering `t_ms` is retained and once the
+    /// log holds a record stamped later than `t_ms`.
     pub fn attest(&self, cluster: &str, t_ms: u64) -> Result<Attestation> {
+        let state = self.cluster_state(cluster)?;
         let nodes: Vec<AppliedAt> = self.fleet_at(cluster, t_ms)?.into_iter().filter(|n| n.hash.is_some()).collect();
-        let root = attestation_root(&nodes)?;
-        let note = self.signer()?.sign_note(&attestation_text(cluster, t_ms, nodes.len(), &root))?;
-        Ok(Attestation { cluster: cluster.to_owned(), at_ms: t_ms, root: encode_root(&root), nodes, note })
+        let desired = (1..=state.latest())
+            .rev()
+            .filter_map(|r| state.snapshot(r))
+            .find(|s| s.published_at_ms <= t_ms)
+            .map(|s| DesiredSnapshot { snapshot: s.id.clone(), hash: s.hash });
+        let checkpoint = self.audit.head_at(t_ms)?;
+        crate::attestation::attest(self.signer()?, cluster, t_ms, nodes, desired, checkpoint)
     }
 }

@@ -28,6 +28,7 @@
 #![deny(unsafe_code)]
 
 pub mod agent;
+pub mod attestation;
 pub mod audit;
 mod authority_event;
 mod batch;
@@ -82,7 +83,8 @@ pub use governance::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor}
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
-pub use history::{AppliedAt, Attestation};
+pub use attestation::{Attestation, AttestedFleet, DesiredSnapshot, verify_attestation};
+pub use history::AppliedAt;
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
 pub use node_registry::MAX_CAPACITY;

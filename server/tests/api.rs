@@ -461,19 +461,36 @@ async fn force_sync_is_justified_role_checked_audited_and_provable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attestations_are_signed_and_checkable() {
+async fn attestations_are_dsse_envelopes_checkable_with_the_verifier_key() {
     let s = start().await;
     let at = s.engine.clock().now_ms();
-    let (status, a) = s.get(&format!("/api/v1/attestations?cluster=gke-stage-eu&at={at}"), VIEWER).await;
-    assert_eq!(status, 200, "{a}");
-    assert_eq!(a["nodes"].as_array().unwrap().len(), 4);
-    assert_eq!(a["nodes"][3]["snapshot"], "gke-stage-eu@r1", "gw-stage-eu-4 ran the old revision");
-    let verifier: CheckpointVerifier = a["verifierKey"].as_str().unwrap().parse().unwrap();
-    let note = verifier.open_note(a["note"].as_str().unwrap()).unwrap();
-    assert!(note.contains("cluster gke-stage-eu") && note.contains(&format!("at {at}")), "{note}");
+    let path = format!("/api/v1/attestations?cluster=gke-stage-eu&at={at}");
+    let r = s.request(Method::GET, &path, Some(VIEWER)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/vnd.dsse+json");
+    let envelope = r.text().await.unwrap();
+    let (_, cp) = s.get("/api/v1/checkpoint", VIEWER).await;
+    let verifier: CheckpointVerifier = cp["verifierKey"].as_str().unwrap().parse().unwrap();
+    let stated = fleetgov::verify_attestation(&envelope, &verifier).unwrap();
+    assert_eq!((stated.cluster.as_str(), stated.at_ms), ("gke-stage-eu", at));
+    let nodes: Vec<&str> = stated.nodes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(nodes, ["gw-stage-eu-1", "gw-stage-eu-2", "gw-stage-eu-3", "gw-stage-eu-4"]);
+    let r1 = s.engine.snapshot("gke-stage-eu@r1").unwrap().hash;
+    assert_eq!(stated.nodes[3].1, r1, "gw-stage-eu-4 ran the old revision");
+    assert_eq!(stated.desired.unwrap().snapshot, "gke-stage-eu@r2");
+    // The checkpoint it states is the log as it stood: a prefix of the served log.
+    let served = Checkpoint::open(cp["checkpoint"].as_str().unwrap(), &verifier).unwrap();
+    let (status, proof) =
+        s.get(&format!("/api/v1/audit/consistency?from={}&to={}", stated.checkpoint.size, served.size), VIEWER).await;
+    assert_eq!(status, 200, "{proof}");
+    let proof: fleetgov::audit::ConsistencyProof = serde_json::from_value(proof).unwrap();
+    proof.verify(&stated.checkpoint, &served.head()).unwrap();
+    // The same moment, the same bytes.
+    assert_eq!(s.request(Method::GET, &path, Some(VIEWER)).send().await.unwrap().text().await.unwrap(), envelope);
     // Before anything was reported, nothing ran.
-    let (_, early) = s.get("/api/v1/attestations?cluster=gke-stage-eu&at=1", VIEWER).await;
-    assert_eq!(early["nodes"].as_array().unwrap().len(), 0);
+    let early = s.request(Method::GET, "/api/v1/attestations?cluster=gke-stage-eu&at=1", Some(VIEWER)).send().await;
+    let early = fleetgov::verify_attestation(&early.unwrap().text().await.unwrap(), &verifier).unwrap();
+    assert_eq!((early.nodes.len(), early.desired, early.checkpoint.size), (0, None, 0));
     assert_error(&s.get("/api/v1/attestations?cluster=nope", VIEWER).await, 404, "NOT_FOUND");
     assert_error(&s.get("/api/v1/attestations", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu&at=soon", VIEWER).await, 400, "INVALID_INPUT");

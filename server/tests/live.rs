@@ -104,14 +104,18 @@ async fn events_stream_audit_records_to_the_tokens_that_may_see_them() {
     let scoped = tokio::spawn(read_events(open(SCOPED).await.unwrap(), |name, _| name == "audit"));
     // Both streams are open once they said `ready`; the forwarder listens
     // from its next period on, so repeat until the viewer has seen one.
-    let force = json!({ "target": { "node": "gw-dev-west-2" }, "reason": "Node re-provisioning after hardware failure" });
+    let force =
+        json!({ "target": { "node": "gw-dev-west-2" }, "reason": "Node re-provisioning after hardware failure" });
     while !viewer.is_finished() {
         let (status, _) = s.send(Method::POST, "/api/v1/force-sync", OPERATOR, force.clone()).await;
         assert_eq!(status, 201);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (_, audit) = viewer.await.unwrap().pop().unwrap();
-    assert_eq!((audit["target"].as_str(), audit["workspace"].as_str()), (Some("node:gw-dev-west-2"), Some("acme-edge")));
+    assert_eq!(
+        (audit["target"].as_str(), audit["workspace"].as_str()),
+        (Some("node:gw-dev-west-2"), Some("acme-edge"))
+    );
     assert_eq!((audit["actor"].as_str(), audit["auditSeq"].is_u64()), (Some("omar"), true));
     // The scoped token's first audit event is its own workspace's publish, not acme-edge's overrides.
     s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, json!({ "content": "x: 2" })).await;
@@ -178,6 +182,14 @@ async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
             required_keys(&doc, &ok(template, "get", "200")).into_iter().filter(|k| body.get(k).is_none()).collect();
         assert!(missing.is_empty(), "{path} lacks {missing:?}");
     }
+    // The attestation is a DSSE envelope, under its own media type.
+    let attestation = &doc["paths"]["/api/v1/attestations"]["get"]["responses"]["200"]["content"];
+    let schema = &attestation["application/vnd.dsse+json"]["schema"];
+    let r = s.request(Method::GET, "/api/v1/attestations?cluster=gke-stage-eu", Some(VIEWER)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/vnd.dsse+json");
+    let envelope: Value = r.json().await.unwrap();
+    let missing: Vec<String> = required_keys(&doc, schema).into_iter().filter(|k| envelope.get(k).is_none()).collect();
+    assert!(missing.is_empty(), "the attestation lacks {missing:?}");
     let (_, node) = s.get("/api/v1/nodes/gw-stage-eu-4", VIEWER).await;
     let node_keys = required_keys(&doc, &doc["components"]["schemas"]["NodeView"]);
     let actual: BTreeSet<String> = node.as_object().unwrap().keys().cloned().collect();

@@ -11,7 +11,9 @@
 // the inclusion of records 0, a middle one and the last, both as proved
 // from the tiles and as served in c2sp.org/tlog-proof@v1 bundles; and
 // checks a served consistency proof between a checkpoint taken before and
-// one taken after more appends.
+// one taken after more appends. Then it checks an attestation (a DSSE
+// envelope of an in-toto statement) with go-securesystemslib's dsse and
+// ed25519 verifier, and its audit checkpoint against the tiles.
 package main
 
 import (
@@ -278,4 +280,9 @@ func main() {
 	}
 	fmt.Printf("tlog-verify: checkpoint, every tile (%d stored hashes), %d entries, 3 inclusion proofs (from tiles and as tlog-proof bundles) and consistency %d -> %d verified with golang.org/x/mod/sumdb\n",
 		len(indexes), len(all), before.tree.N, n)
+
+	// The attestation: a DSSE envelope checked with go-securesystemslib,
+	// whose audit checkpoint is a prefix of the log just verified.
+	nodes := checkAttestation("gke-stage-eu", meta.VerifierKey, meta.Origin, n, reader)
+	fmt.Printf("tlog-verify: the attestation of gke-stage-eu (%d nodes) verified with go-securesystemslib/dsse; its checkpoint is the log's root at its size\n", nodes)
 }

@@ -2,9 +2,9 @@
 //! and the test-only panic path.
 
 use fleetgov::audit::{Checkpoint, CheckpointVerifier};
-use fleetgov::{AppliedAt, Attestation, ContentHash};
+use fleetgov::{ContentHash, verify_attestation};
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObjectArray, JString};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JObjectArray, JString};
 use jni::sys::{jint, jstring};
 
 use crate::convert;
@@ -102,54 +102,40 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_openCheckpoint0<'l>(
     })
 }
 
-/// `FleetGov.verifyAttestation(attestation, verifierKey)`: the attestation
-/// arrives as parallel arrays of its nodes' fields.
+/// `FleetGov.verifyAttestation(attestation, verifierKey)`: the envelope,
+/// and the nodes the attestation lists as parallel arrays of ids and hashes.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the attestation flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyAttestation0<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     cluster: JString<'l>,
     at_ms: jni::sys::jlong,
     nodes: JObjectArray<'l>,
-    snapshots: JObjectArray<'l>,
     hashes: JObjectArray<'l>,
-    since_ms: JLongArray<'l>,
-    root: JString<'l>,
-    note: JString<'l>,
+    envelope: JString<'l>,
     verifier_key: JString<'l>,
 ) {
     shim(&mut env, |env| {
         let n = usize::try_from(env.get_array_length(&nodes)?).unwrap_or(0);
-        let mut since = vec![0i64; n];
-        env.get_long_array_region(&since_ms, 0, &mut since)?;
         let mut applied = Vec::with_capacity(n);
-        for (i, since) in (0..n).zip(since) {
+        for i in 0..n {
             let index = i32::try_from(i).map_err(|_| crate::error::Error::Internal("too many nodes".into()))?;
             // Each node's own frame frees the references its reads make
-            // (three elements, and the class look-ups `get_string` does).
-            let node = env.with_local_frame(NODE_FRAME, |env| -> Result<AppliedAt> {
+            // (two elements, and the references reading their text makes).
+            let node = env.with_local_frame(NODE_FRAME, |env| -> Result<(String, ContentHash)> {
                 let node = JString::from(env.get_object_array_element(&nodes, index)?);
-                let snapshot = JString::from(env.get_object_array_element(&snapshots, index)?);
                 let hash = JString::from(env.get_object_array_element(&hashes, index)?);
-                Ok(AppliedAt {
-                    node: convert::string(env, "node", &node)?,
-                    snapshot: convert::optional_string(env, "snapshot", &snapshot)?,
-                    hash: convert::optional_string(env, "hash", &hash)?.map(|h| ContentHash::from_hex(&h)).transpose()?,
-                    since_ms: convert::unsigned("sinceMs", since)?,
-                })
+                Ok((
+                    convert::string(env, "node", &node)?,
+                    ContentHash::from_hex(&convert::string(env, "hash", &hash)?)?,
+                ))
             })?;
             applied.push(node);
         }
-        let attestation = Attestation {
-            cluster: convert::string(env, "cluster", &cluster)?,
-            at_ms: convert::unsigned("atMs", at_ms)?,
-            nodes: applied,
-            root: convert::string(env, "root", &root)?,
-            note: convert::string(env, "note", &note)?,
-        };
         let verifier: CheckpointVerifier = convert::string(env, "verifierKey", &verifier_key)?.parse()?;
-        Ok(attestation.verify(&verifier)?)
+        let stated = verify_attestation(&convert::string(env, "envelope", &envelope)?, &verifier)?;
+        let cluster = convert::string(env, "cluster", &cluster)?;
+        Ok(stated.check(&cluster, convert::unsigned("atMs", at_ms)?, &applied)?)
     })
 }
 

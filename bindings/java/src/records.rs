@@ -243,14 +243,13 @@ pub(crate) fn applied_ats<'l>(env: &mut JNIEnv<'l>, all: &[AppliedAt]) -> Result
     list(env, all.iter(), applied_at)
 }
 
-/// `new Attestation(cluster, atMs, nodes, root, note)`.
+/// `new Attestation(cluster, atMs, nodes, envelope)`.
 pub(crate) fn attestation<'l>(env: &mut JNIEnv<'l>, a: &Attestation) -> Result<JObject<'l>> {
     let nodes = applied_ats(env, &a.nodes)?;
     New::args()
         .str(env, &a.cluster)?
         .long(a.at_ms)
         .object(LIST, nodes)
-        .str(env, &a.root)?
-        .str(env, &a.note)?
+        .str(env, &a.envelope)?
         .build(env, "dev/fleetgov/Attestation")
 }

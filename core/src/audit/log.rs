@@ -341,6 +341,25 @@ impl AuditLog {
         state.tree.root_at(size)
     }
 
+    /// Size and root of the log as it stood at `t_ms`: the longest prefix
+    /// of records stamped at or before `t_ms` (the first record stamped
+    /// later ends it). The same `t_ms` gives the same head once the log has
+    /// a record stamped later.
+    pub fn head_at(&self, t_ms: u64) -> Result<TreeHead> {
+        const CHUNK: usize = 4096;
+        let mut size = 0u64;
+        // Scan copies of the records in chunks, outside the state lock.
+        loop {
+            let chunk = self.records_from(size, CHUNK);
+            let before = chunk.iter().take_while(|r| r.time_ms <= t_ms).count();
+            size += before as u64;
+            if before < CHUNK {
+                break;
+            }
+        }
+        Ok(TreeHead { size, root: self.root_at(size)? })
+    }
+
     /// Record `seq` ([`NotFound`](ErrorKind::NotFound) past the end).
     pub fn record(&self, seq: u64) -> Result<Arc<AuditRecord>> {
         let state = self.state.lock();
@@ -526,6 +545,26 @@ mod tests {
     fn scripted(s: Scripted) -> (Arc<Scripted>, AuditLog) {
         let s = Arc::new(s);
         (Arc::clone(&s), AuditLog::with_state(State::default(), Box::new(Arc::clone(&s))))
+    }
+
+    #[test]
+    fn the_head_at_a_moment_is_the_prefix_stamped_up_to_it() {
+        let log = AuditLog::in_memory();
+        // More than one scan chunk, then a record stamped out of order.
+        for t in 0..5_000 {
+            log.append(entry(t)).unwrap();
+        }
+        for t in [6_000, 5_500, 7_000] {
+            log.append(entry(t)).unwrap();
+        }
+        let at = |t| log.head_at(t).unwrap();
+        assert_eq!(at(0), TreeHead { size: 1, root: log.root_at(1).unwrap() });
+        assert_eq!(at(4_999).size, 5_000);
+        assert_eq!(at(5_999).size, 5_000, "6_000 ends the prefix");
+        assert_eq!(at(6_000).size, 5_002, "5_500 follows 6_000");
+        assert_eq!(at(u64::MAX), log.head());
+        let empty = AuditLog::in_memory();
+        assert_eq!(empty.head_at(1).unwrap(), empty.head());
     }
 
     #[test]

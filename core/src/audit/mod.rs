@@ -50,6 +50,7 @@
 
 mod bundle;
 mod checkpoint;
+mod dsse;
 mod file;
 mod frame;
 mod hasher;
@@ -67,6 +68,7 @@ pub mod format {}
 
 pub use bundle::TlogProof;
 pub use checkpoint::Checkpoint;
+pub use dsse::{DSSE_MEDIA_TYPE, open_envelope, pae, sign_envelope};
 pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Rfc6962, TreeHash, TreeHasher};
 pub(crate) use log::back_off;

@@ -177,6 +177,12 @@ impl CheckpointSigner {
         blob.extend_from_slice(&signature.to_bytes());
         Ok(format!("{text}\n{SIG_PREFIX}{} {}\n", self.name, BASE64.encode(blob)))
     }
+
+    /// The bare ed25519 signature of `message`, for envelopes other than
+    /// signed notes (DSSE). Deterministic, as every ed25519 signature is.
+    pub(crate) fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
 }
 
 impl FromStr for CheckpointSigner {
@@ -232,6 +238,11 @@ impl CheckpointVerifier {
         self.id
     }
 
+    /// Whether `signature` is this key's valid (strict) ed25519 signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        Signature::from_slice(signature).is_ok_and(|sig| self.key.verify_strict(message, &sig).is_ok())
+    }
+
     /// Checks `note` and returns its text (through the last text newline).
     ///
     /// The rules of C2SP `signed-note`: the text and the signatures are
@@ -275,9 +286,7 @@ impl CheckpointVerifier {
             if name != self.name || u32::from_be_bytes(*id) != self.id {
                 continue;
             }
-            let valid =
-                Signature::from_slice(signature).is_ok_and(|sig| self.key.verify_strict(text.as_bytes(), &sig).is_ok());
-            if !valid {
+            if !self.verifies(text.as_bytes(), signature) {
                 return Err(Error::new(
                     ErrorKind::AuditTampered,
                     format!("note for key {:?}: its signature does not verify", self.name),

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, InclusionProof, TreeHash};
-use fleetgov::{Attestation, ForceTarget, Override};
+use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, DSSE_MEDIA_TYPE, InclusionProof, TreeHash};
+use fleetgov::{ForceTarget, Override};
 use serde::{Deserialize, Serialize};
 
 use super::{page_limit, visible};
@@ -67,8 +68,7 @@ impl TargetJson {
 /// every workspace; records about its own workspaces' nodes, clusters and
 /// workspaces otherwise.
 fn may_see(state: &AppState, who: &Principal, record: &AuditRecord) -> bool {
-    who.scope == Scope::All
-        || state.engine.target_workspace(&record.target).is_some_and(|w| who.scope.allows(&w))
+    who.scope == Scope::All || state.engine.target_workspace(&record.target).is_some_and(|w| who.scope.allows(&w))
 }
 
 /// `POST /api/v1/force-sync` (operator for a node or a cluster, admin for a
@@ -251,29 +251,20 @@ pub struct AttestationQuery {
     at: Option<u64>,
 }
 
-/// A signed attestation with the key that checks it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttestationJson {
-    #[serde(flatten)]
-    attestation: Attestation,
-    /// The public key that checks the note's signature.
-    verifier_key: String,
-}
-
 /// `GET /api/v1/attestations?cluster=&at=`: what every node of `cluster` ran
-/// at `at` (from the engine's journal of applied-state transitions), with a
-/// Merkle root over `(node, applied hash)` in a signed note.
+/// at `at` (from the engine's journal of applied-state transitions), as an
+/// in-toto statement in a DSSE envelope signed with the checkpoint key
+/// (`application/vnd.dsse+json`; docs/attestation.md).
 pub async fn attestation(
     State(state): State<AppState>,
     who: Principal,
     Query(q): Query<AttestationQuery>,
-) -> ApiResult<Json<AttestationJson>> {
+) -> ApiResult<Response> {
     visible::cluster(&state, &who, &q.cluster)?;
     let at = q.at.unwrap_or_else(|| state.now_ms());
     let engine = state.engine.clone();
     let attestation = tokio::task::spawn_blocking(move || engine.attest(&q.cluster, at))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))??;
-    Ok(Json(AttestationJson { attestation, verifier_key: state.engine.checkpoint_verifier()?.to_string() }))
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(DSSE_MEDIA_TYPE))], attestation.envelope).into_response())
 }

@@ -3,10 +3,12 @@ package dev.fleetgov;
 import java.util.List;
 
 /**
- * A signed statement of what every node of a cluster ran at one moment: the nodes, a Merkle
- * root (RFC 9162, blake3) over their {@code (id, hash)}, and a note signed with the engine's
- * checkpoint key that binds cluster, moment, count and root. A third party checks it with
- * {@link FleetGov#verifyAttestation} and the engine's {@link FleetEngine#checkpointVerifierKey()}.
+ * A signed statement of what every node of a cluster ran at one moment: the nodes, and a DSSE
+ * envelope of an in-toto Statement v1 (one subject {@code <cluster>/<node>} with its blake3 hash
+ * per node; the desired snapshot and the audit checkpoint of that moment in its predicate),
+ * signed with the engine's checkpoint key. A third party checks it with
+ * {@link FleetGov#verifyAttestation} and the engine's {@link FleetEngine#checkpointVerifierKey()},
+ * or the envelope alone with any DSSE implementation (docs/attestation.md).
  *
  * <pre>{@code
  * Attestation a = engine.attest("eks-prod-us", incidentStartMs);
@@ -16,18 +18,16 @@ import java.util.List;
  * @param cluster the cluster
  * @param atMs the moment (unix ms)
  * @param nodes what each node ran then, by node id (nodes with nothing applied are left out)
- * @param root the Merkle root, base64
- * @param note the signed note
+ * @param envelope the DSSE envelope, JSON ({@code application/vnd.dsse+json})
  */
-public record Attestation(String cluster, long atMs, List<AppliedAt> nodes, String root, String note) {
+public record Attestation(String cluster, long atMs, List<AppliedAt> nodes, String envelope) {
     /**
      * Makes the list immutable.
      *
      * @param cluster the cluster
      * @param atMs the moment (unix ms)
      * @param nodes what each node ran then, by node id (nodes with nothing applied are left out)
-     * @param root the Merkle root, base64
-     * @param note the signed note
+     * @param envelope the DSSE envelope, JSON ({@code application/vnd.dsse+json})
      */
     public Attestation {
         nodes = List.copyOf(nodes);

@@ -79,8 +79,8 @@ public final class FleetGov {
 
     /**
      * Checks an attestation (from {@link FleetEngine#attest}) with only the engine's public key:
-     * the note's signature, that the note states the attestation's cluster, moment and node
-     * count, and that the root matches the node list.
+     * the DSSE envelope's signature, and that its in-toto statement states the attestation's
+     * cluster, moment, and exactly its nodes with their hashes.
      *
      * @param attestation the attestation
      * @param verifierKey the engine's verifier key
@@ -91,18 +91,14 @@ public final class FleetGov {
         Args.text("verifierKey", verifierKey);
         List<AppliedAt> nodes = attestation.nodes();
         String[] ids = new String[nodes.size()];
-        String[] snapshots = new String[nodes.size()];
         String[] hashes = new String[nodes.size()];
-        long[] since = new long[nodes.size()];
         for (int i = 0; i < ids.length; i++) {
             AppliedAt n = nodes.get(i);
             ids[i] = n.node();
-            snapshots[i] = n.snapshot();
             hashes[i] = n.hash();
-            since[i] = n.sinceMs();
         }
-        verifyAttestation0(attestation.cluster(), attestation.atMs(), ids, snapshots, hashes, since,
-                attestation.root(), attestation.note(), verifierKey);
+        verifyAttestation0(attestation.cluster(), attestation.atMs(), ids, hashes, attestation.envelope(),
+                verifierKey);
     }
 
     /**
@@ -134,8 +130,8 @@ public final class FleetGov {
 
     private static native AuditHead openCheckpoint0(String note, String verifierKey);
 
-    private static native void verifyAttestation0(String cluster, long atMs, String[] nodes, String[] snapshots,
-            String[] hashes, long[] sinceMs, String root, String note, String verifierKey);
+    private static native void verifyAttestation0(String cluster, long atMs, String[] nodes, String[] hashes,
+            String envelope, String verifierKey);
 
     private static native void panicForTest0(String message);
 }

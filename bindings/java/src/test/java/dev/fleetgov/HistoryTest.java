@@ -3,6 +3,7 @@ package dev.fleetgov;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -53,10 +54,13 @@ class HistoryTest {
             // Any change to what it states is caught with the public key alone.
             List<AppliedAt> swapped = new ArrayList<>(a.nodes());
             swapped.set(1, new AppliedAt("b", v2.id(), v2.hash(), T + 12));
-            tampered(new Attestation(a.cluster(), a.atMs(), swapped, a.root(), a.note()), key);
-            tampered(new Attestation(a.cluster(), a.atMs(), a.nodes().subList(0, 1), a.root(), a.note()), key);
-            tampered(new Attestation(a.cluster(), a.atMs() + 1, a.nodes(), a.root(), a.note()), key);
-            tampered(new Attestation("d", a.atMs(), a.nodes(), a.root(), a.note()), key);
+            tampered(new Attestation(a.cluster(), a.atMs(), swapped, a.envelope()), key);
+            tampered(new Attestation(a.cluster(), a.atMs(), a.nodes().subList(0, 1), a.envelope()), key);
+            tampered(new Attestation(a.cluster(), a.atMs() + 1, a.nodes(), a.envelope()), key);
+            tampered(new Attestation("d", a.atMs(), a.nodes(), a.envelope()), key);
+            // The envelope is the signed part: another moment's envelope does not fit these nodes.
+            assertTrue(a.envelope().contains("\"payloadType\":\"application/vnd.in-toto+json\""), a.envelope());
+            tampered(new Attestation(a.cluster(), a.atMs(), a.nodes(), e.attest("c", T + 35).envelope()), key);
             try (FleetEngine other = new FleetEngine()) {
                 tampered(a, other.checkpointVerifierKey());
             }
@@ -83,7 +87,7 @@ class HistoryTest {
             List<AppliedAt> last = new ArrayList<>(a.nodes());
             String forged = FleetGov.contentHash("forged".getBytes(StandardCharsets.UTF_8));
             last.set(nodes - 1, new AppliedAt("n" + (nodes - 1), v1.id(), forged, T + 1));
-            tampered(new Attestation(a.cluster(), a.atMs(), last, a.root(), a.note()), key);
+            tampered(new Attestation(a.cluster(), a.atMs(), last, a.envelope()), key);
         }
     }
 
