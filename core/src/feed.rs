@@ -287,7 +287,12 @@ impl Subscription {
         let item = match self.feed.read(self.cursor) {
             Some(item) => item,
             None if timeout.is_zero() => return None,
-            None => self.feed.wait(self.cursor, Instant::now() + timeout)?,
+            // A timeout past what the clock can represent waits as long as the longest one it can.
+            None => {
+                let now = Instant::now();
+                let deadline = now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)));
+                self.feed.wait(self.cursor, deadline)?
+            }
         };
         self.cursor += match &item {
             FeedItem::Change(_) => 1,
@@ -369,6 +374,24 @@ mod tests {
         assert_eq!(sub.next_timeout(Duration::ZERO), Some(FeedItem::Lagged { missed: 6 }));
         assert_eq!((0..4).map(|_| seq_of(sub.next_timeout(Duration::ZERO))).collect::<Vec<_>>(), [6, 7, 8, 9]);
         assert!(sub.next_timeout(Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn a_timeout_beyond_the_clock_waits_instead_of_panicking() {
+        let feed = Arc::new(Feed::new(4));
+        let mut sub = Subscription::open(feed.clone(), None).unwrap();
+        let writer = {
+            let feed = feed.clone();
+            // Writes once the subscriber sleeps, so the wait path runs.
+            std::thread::spawn(move || {
+                while feed.sleepers.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                feed.push(audit(0));
+            })
+        };
+        assert_eq!(seq_of(sub.next_timeout(Duration::MAX)), 0);
+        writer.join().unwrap();
     }
 
     #[test]
