@@ -39,7 +39,7 @@ fn same_hash_under_an_older_id_is_not_in_sync() {
 }
 
 #[test]
-fn cohesion_counts_every_enrolled_node_and_rounds_half_up() {
+fn cohesion_counts_every_enrolled_node_and_floors() {
     let e = engine();
     let s = e.publish("prod", b"a", "alice", T0).unwrap();
     let handles: Vec<_> = (0..3).map(|i| e.enroll(&format!("n{i}"), "prod", T0).unwrap()).collect();
@@ -47,7 +47,7 @@ fn cohesion_counts_every_enrolled_node_and_rounds_half_up() {
     e.heartbeat(handles[0], &hb(T0, &s)).unwrap();
     assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (33, ClusterStatus::Divergent));
     e.heartbeat(handles[1], &hb(T0, &s)).unwrap();
-    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (67, ClusterStatus::Syncing));
+    assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (66, ClusterStatus::Syncing));
     e.heartbeat(handles[2], &hb(T0, &s)).unwrap();
     assert_eq!((e.cohesion("prod").unwrap(), e.cluster_status("prod").unwrap()), (100, ClusterStatus::Healthy));
     e.enroll("n3", "prod", T0).unwrap();

@@ -190,12 +190,8 @@ fn every_transition_appears_once_and_in_order_under_multithreaded_ingest() {
         expected_seq += 1;
         match &event.change {
             Change::Node(c) => {
-                let now = Replayed {
-                    at_ms: c.at_ms,
-                    revision: c.applied_revision,
-                    in_sync: c.in_sync,
-                    code: c.sync_error,
-                };
+                let now =
+                    Replayed { at_ms: c.at_ms, revision: c.applied_revision, in_sync: c.in_sync, code: c.sync_error };
                 if let Some(prev) = last.get(&c.node) {
                     assert!(prev.at_ms < now.at_ms, "{}: events in heartbeat order", c.node);
                     assert_ne!((prev.revision, prev.in_sync, prev.code), (now.revision, now.in_sync, now.code));
@@ -289,5 +285,4 @@ fn enrolments_and_new_clusters_move_cluster_counters_in_the_feed() {
         })
         .collect();
     assert_eq!(clusters, [("prod".to_owned(), 1), ("edge".to_owned(), 0)]);
-
 }

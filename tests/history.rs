@@ -21,7 +21,7 @@ fn what_ran_answers_from_transitions() {
     let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
     let r2 = e.publish("prod", b"b", "alice", T0).unwrap();
     let n = e.enroll("n", "prod", T0).unwrap();
-    assert!(e.what_ran("n", T0 + 100).unwrap().is_none());
+    assert!(e.what_ran("n", T0 + 5).unwrap().is_none());
     e.heartbeat(n, &hb(T0 + 10, &r1)).unwrap();
     for t in 11..20 {
         e.heartbeat(n, &hb(T0 + t, &r1)).unwrap(); // steady state: not journalled
@@ -64,7 +64,12 @@ fn fleet_at_and_attestations_prove_a_past_moment() {
     assert_ne!(then.envelope, later.envelope);
     assert_eq!(e.attest("prod", T0 + 50).unwrap().envelope, then.envelope, "attestations are deterministic");
     assert_eq!(then.desired, Some(DesiredSnapshot { snapshot: r2.id.clone(), hash: r2.hash }));
-    assert_eq!(e.attest("prod", T0 - 1).unwrap().desired, None, "nothing was published before T0");
+    assert_eq!(e.attest("prod", T0 - 1).unwrap_err().kind(), ErrorKind::HistoryUnavailable, "the engine began at T0");
+    assert_eq!(
+        e.attest("prod", T0 + 1_001).unwrap_err().kind(),
+        ErrorKind::Future,
+        "nothing is signed about the future"
+    );
 
     // The audit log as it stood: every record stamped up to the moment, and its root.
     let stamped = e.audit().iter().take_while(|r| r.time_ms <= T0 + 50).count() as u64;
@@ -95,6 +100,46 @@ fn fleet_at_and_attestations_prove_a_past_moment() {
     assert_eq!(swapped.verify(&verifier).unwrap_err().kind(), ErrorKind::AuditTampered);
     let other = Engine::new().checkpoint_verifier().unwrap();
     assert!(later.verify(&other).is_err());
+}
+
+/// Once a moment has been answered for, nothing recorded later changes the
+/// answer: a late heartbeat stamped before it, a publish or an audit record
+/// naming an earlier time are all recorded after it.
+#[test]
+fn an_answered_moment_never_changes() {
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    let (a, b) = (e.enroll("a", "prod", T0).unwrap(), e.enroll("b", "prod", T0).unwrap());
+    e.heartbeat(a, &hb(T0 + 10, &r1)).unwrap();
+    let before = e.attest("prod", T0 + 100).unwrap();
+    assert_eq!(before.nodes.len(), 1);
+
+    e.heartbeat(b, &hb(T0 + 50, &r1)).unwrap(); // arrives late, stamped before the answered moment
+    let r2 = e.publish("prod", b"b", "alice", T0 + 60).unwrap();
+    e.force_sync(ForceTarget::Cluster("prod"), &Override::new("alice", Role::Operator, "late override", T0 + 70))
+        .unwrap();
+    assert_eq!(e.attest("prod", T0 + 100).unwrap().envelope, before.envelope, "byte for byte");
+    let since = e.what_ran("b", T0 + 1_000).unwrap().unwrap().since_ms;
+    assert_eq!((since, r2.published_at_ms), (T0 + 101, T0 + 101), "recorded after the answered moment");
+    assert!(e.audit().iter().all(|r| r.time_ms <= T0 || r.time_ms > T0 + 100 || r.seq < before.checkpoint.size));
+    assert_eq!(e.attest("prod", T0 + 1_000).unwrap().nodes.len(), 2, "later moments see it");
+}
+
+#[test]
+fn history_refuses_the_future_and_the_time_before_it_began() {
+    let e = engine();
+    e.enroll("n", "prod", T0).unwrap();
+    for t in [T0 + 1_001, u64::MAX] {
+        assert_eq!(e.what_ran("n", t).unwrap_err().kind(), ErrorKind::Future);
+        assert_eq!(e.fleet_at("prod", t).unwrap_err().kind(), ErrorKind::Future);
+        assert_eq!(e.attest("prod", t).unwrap_err().kind(), ErrorKind::Future);
+    }
+    for t in [0, T0 - 1] {
+        assert_eq!(e.what_ran("n", t).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
+        assert_eq!(e.fleet_at("prod", t).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
+        assert_eq!(e.attest("prod", t).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
+    }
+    assert!(e.what_ran("n", T0).unwrap().is_none() && e.attest("prod", T0 + 1_000).is_ok(), "both ends included");
 }
 
 /// The statement is in-toto Statement v1 in a DSSE envelope, byte for byte

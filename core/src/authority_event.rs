@@ -14,14 +14,30 @@ use crate::workspace::WorkspaceSpec;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub(crate) enum AuthorityEvent {
-    Workspace { spec: WorkspaceSpec },
-    Cluster { spec: ClusterSpec },
-    Publish { snapshot: Snapshot },
-    Force { target: String },
+    Workspace {
+        spec: WorkspaceSpec,
+    },
+    Cluster {
+        spec: ClusterSpec,
+    },
+    Publish {
+        snapshot: Snapshot,
+    },
+    Force {
+        target: String,
+    },
     /// A reconciliation wave: the cluster's first directive toward `to`.
-    AutoReconcile { cluster: String, to: String },
-    Policy { policy: Policy },
-    RemovePolicy { scope: PolicyScope, id: String },
+    AutoReconcile {
+        cluster: String,
+        to: String,
+    },
+    Policy {
+        policy: Policy,
+    },
+    RemovePolicy {
+        scope: PolicyScope,
+        id: String,
+    },
 }
 
 impl AuthorityEvent {
@@ -45,4 +61,3 @@ impl AuthorityEvent {
         Ok((event, bytes))
     }
 }
-

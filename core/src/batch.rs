@@ -233,7 +233,8 @@ mod tests {
         assert_eq!(all, (0..40).collect::<Vec<_>>(), "every record in exactly one part");
         for part in &parts {
             assert!(part.windows(2).all(|w| w[0] < w[1]), "batch order within a part");
-            let slots: std::collections::BTreeSet<u32> = part.iter().map(|&i| records[i as usize].handle().slot() % 3).collect();
+            let slots: std::collections::BTreeSet<u32> =
+                part.iter().map(|&i| records[i as usize].handle().slot() % 3).collect();
             assert!(slots.len() <= 1, "one part per node group");
         }
     }

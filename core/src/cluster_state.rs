@@ -3,8 +3,10 @@
 //!
 //! Counters change only on transitions and are exact at quiescence:
 //! `histogram[r]` counts enrolled nodes whose verified applied revision is
-//! `r` (bucket 0: nothing verified yet), so the in-sync count is simply
-//! `histogram[desired]` and publishing a new snapshot is O(1).
+//! `r` (bucket 0: nothing verified yet), and `fresh[r]` those of them whose
+//! last heartbeat is within the freshness window (see [`crate::freshness`]),
+//! so the verified count is simply `fresh[desired]` and publishing a new
+//! snapshot is O(1).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -13,8 +15,9 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::chunked::Chunked;
 use crate::cluster_spec::ClusterSpec;
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
+use crate::freshness::{ExpiryQueue, Tally};
 use crate::snapshot::Snapshot;
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 use crate::sync_error::SyncErrorCode;
 
 /// Revision tables start with 64 entries and double.
@@ -27,6 +30,8 @@ pub(crate) struct Counts {
     pub(crate) enrolled: u64,
     /// Non-zero buckets, by revision (0 first).
     pub(crate) histogram: Vec<(u32, u64)>,
+    /// Non-zero fresh buckets, by revision (0 first).
+    pub(crate) fresh: Vec<(u32, u64)>,
     /// Non-zero error counts, by code.
     pub(crate) errors: Vec<(SyncErrorCode, u64)>,
 }
@@ -69,6 +74,10 @@ pub(crate) struct ClusterState {
     publish_lock: Mutex<()>,
     enrolled: AtomicU64,
     histogram: Chunked<AtomicU64>,
+    /// The fresh nodes of each histogram bucket.
+    fresh: Chunked<AtomicU64>,
+    /// The fresh nodes, by the time they may stop counting.
+    pub(crate) expiry: ExpiryQueue,
     errors: [AtomicU64; CODES],
     /// An example node per code: slot + 1 (0: none).
     error_examples: [AtomicU32; CODES],
@@ -76,7 +85,7 @@ pub(crate) struct ClusterState {
     members: RwLock<Vec<u32>>,
 }
 
-// Orderings. Counters (`enrolled`, `histogram`, `errors`) use Relaxed: they
+// Orderings. Counters (`enrolled`, `histogram`, `fresh`, `errors`) use Relaxed: they
 // publish no other data, every change is an RMW (so the modification order
 // makes them exact at quiescence), and every node's changes are serialised
 // by its slot lock. `desired` uses Release/Acquire so that a reader who sees a
@@ -98,6 +107,8 @@ impl ClusterState {
     pub(crate) fn new(spec: ClusterSpec, force_epoch: u32) -> Self {
         let histogram = Chunked::doubling(REVISION_BASE_BITS);
         histogram.get_or_alloc(0);
+        let fresh = Chunked::doubling(REVISION_BASE_BITS);
+        fresh.get_or_alloc(0);
         ClusterState {
             id: spec.id.clone().into(),
             workspace: spec.workspace.clone().into(),
@@ -113,6 +124,8 @@ impl ClusterState {
             publish_lock: Mutex::new(()),
             enrolled: AtomicU64::new(0),
             histogram,
+            fresh,
+            expiry: ExpiryQueue::new(),
             errors: Default::default(),
             error_examples: Default::default(),
             members: RwLock::new(Vec::new()),
@@ -229,6 +242,7 @@ impl ClusterState {
             .snapshots
             .get_or_alloc(revision as usize)
             .filter(|_| self.histogram.get_or_alloc(revision as usize).is_some())
+            .filter(|_| self.fresh.get_or_alloc(revision as usize).is_some())
             .ok_or_else(|| crate::Error::invalid(format!("cluster '{}' has reached its revision limit", self.id)))?;
         let snapshot = &**cell.get_or_init(|| Box::new(snapshot));
         // Release: publishes the snapshot set just above to Acquire readers.
@@ -245,10 +259,14 @@ impl ClusterState {
     }
 
     fn bucket(&self, revision: u32) -> &AtomicU64 {
+        Self::cell(&self.histogram, revision)
+    }
+
+    fn cell(counters: &Chunked<AtomicU64>, revision: u32) -> &AtomicU64 {
         // Invariant: bucket 0 is allocated in `new`, and `publish` allocates
-        // a revision's bucket before the revision becomes visible, so no node
-        // can be counted under a bucket that does not exist.
-        self.histogram.get(revision as usize).expect("histogram bucket allocated before use")
+        // a revision's buckets before the revision becomes visible, so no
+        // node can be counted under a bucket that does not exist.
+        counters.get(revision as usize).expect("histogram bucket allocated before use")
     }
 
     /// Moves a node from one histogram bucket to another.
@@ -256,6 +274,17 @@ impl ClusterState {
     pub(crate) fn move_bucket(&self, from: u32, to: u32) {
         self.bucket(from).fetch_sub(1, Ordering::Relaxed);
         self.bucket(to).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Moves a node between fresh buckets (`None`: not fresh).
+    #[inline]
+    pub(crate) fn move_fresh(&self, from: Option<u32>, to: Option<u32>) {
+        if let Some(from) = from {
+            Self::cell(&self.fresh, from).fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(to) = to {
+            Self::cell(&self.fresh, to).fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Moves a node from one error code to another and remembers it as an example.
@@ -269,42 +298,51 @@ impl ClusterState {
         }
     }
 
-    /// The counters as a change-feed event.
-    pub(crate) fn change(&self) -> crate::feed::ClusterChange {
-        let (in_sync, enrolled) = self.sync_counts();
-        let cohesion = crate::cohesion::cohesion(in_sync, enrolled);
+    /// The figures `tally` as a change-feed event.
+    pub(crate) fn change(&self, tally: Tally) -> crate::feed::ClusterChange {
         crate::feed::ClusterChange {
             cluster: Arc::clone(&self.id),
             workspace: Arc::clone(&self.workspace),
             desired_revision: self.desired(),
-            enrolled,
-            in_sync,
-            cohesion,
-            status: crate::cohesion::ClusterStatus::from_cohesion(cohesion),
+            enrolled: tally.enrolled,
+            in_sync: tally.verified,
+            cohesion: tally.cohesion(),
+            cohesion_bp: tally.cohesion_bp(),
+            status: tally.status(),
         }
     }
 
-    /// Enrolled nodes and in-sync nodes: two counter reads.
+    /// The kept figures: the fresh nodes of the desired revision, the
+    /// enrolled nodes and the nodes reporting an error (a few counter reads;
+    /// exact at the latest sweep, see [`crate::freshness`]).
     #[inline]
-    pub(crate) fn sync_counts(&self) -> (u64, u64) {
+    pub(crate) fn tally(&self) -> Tally {
         let enrolled = self.enrolled.load(Ordering::Relaxed);
         let desired = self.desired();
-        let in_sync = if desired == 0 { 0 } else { self.bucket(desired).load(Ordering::Relaxed) };
-        (in_sync.min(enrolled), enrolled)
+        let verified = if desired == 0 { 0 } else { Self::cell(&self.fresh, desired).load(Ordering::Relaxed) };
+        let errors = self.errors.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        Tally { verified: verified.min(enrolled), enrolled, errors }
     }
 
     /// Every counter, as kept.
     pub(crate) fn counts(&self) -> Counts {
-        let histogram = (0..=self.latest())
-            .filter_map(|r| self.histogram.get(r as usize).map(|c| (r, c.load(Ordering::Relaxed))))
-            .filter(|&(_, n)| n != 0)
-            .collect();
+        let buckets = |counters: &Chunked<AtomicU64>| {
+            (0..=self.latest())
+                .filter_map(|r| counters.get(r as usize).map(|c| (r, c.load(Ordering::Relaxed))))
+                .filter(|&(_, n)| n != 0)
+                .collect()
+        };
         let errors = SyncErrorCode::ALL
             .into_iter()
             .map(|c| (c, self.errors[c.index()].load(Ordering::Relaxed)))
             .filter(|&(_, n)| n != 0)
             .collect();
-        Counts { enrolled: self.enrolled.load(Ordering::Relaxed), histogram, errors }
+        Counts {
+            enrolled: self.enrolled.load(Ordering::Relaxed),
+            histogram: buckets(&self.histogram),
+            fresh: buckets(&self.fresh),
+            errors,
+        }
     }
 
     /// The example node (slot) for `code`, if any.
@@ -352,9 +390,12 @@ mod loom_model {
             cluster.publish(snapshot).unwrap();
             cluster.add_member(0);
             cluster.add_member(1);
+            cluster.move_fresh(None, Some(0));
+            cluster.move_fresh(None, Some(0));
             let verify = |cluster: Arc<ClusterState>, slot: u32| {
                 thread::spawn(move || {
                     cluster.move_bucket(0, 1);
+                    cluster.move_fresh(Some(0), Some(1));
                     cluster.move_error(slot, Some(SyncErrorCode::ReloadFailure), None);
                 })
             };
@@ -362,12 +403,15 @@ mod loom_model {
             cluster.move_error(0, None, Some(SyncErrorCode::ReloadFailure));
             cluster.move_error(1, None, Some(SyncErrorCode::ReloadFailure));
             let (a, b) = (verify(Arc::clone(&cluster), 0), verify(Arc::clone(&cluster), 1));
-            let (in_sync, enrolled) = cluster.sync_counts();
-            assert!(in_sync <= enrolled && enrolled == 2);
+            let tally = cluster.tally();
+            assert!(tally.verified <= tally.enrolled && tally.enrolled == 2);
             a.join().unwrap();
             b.join().unwrap();
             let counts = cluster.counts();
-            assert_eq!((counts.enrolled, counts.histogram, counts.errors), (2, vec![(1, 2)], vec![]));
+            assert_eq!(
+                (counts.enrolled, counts.histogram, counts.fresh, counts.errors),
+                (2, vec![(1, 2)], vec![(1, 2)], vec![])
+            );
         });
     }
 }

@@ -1,52 +1,74 @@
-//! Cohesion (% of enrolled nodes in sync) and the cluster status it implies.
+//! Cohesion (% of enrolled nodes verified) and the cluster status.
 
 use serde::{Deserialize, Serialize};
 
-/// `round(100 * in_sync / enrolled)`, rounding halves up, in integers.
-/// An empty cluster has nothing out of sync: its cohesion is 100.
+/// `floor(100 * verified / enrolled)`: 100 only when every enrolled node is
+/// verified. An empty cluster has nothing unverified: its cohesion is 100.
 ///
 /// ```
 /// use fleetgov::cohesion::cohesion;
-/// assert_eq!(cohesion(2, 3), 67);
-/// assert_eq!(cohesion(1, 3), 33);
-/// assert_eq!(cohesion(1, 8), 13); // 12.5 rounds up
+/// assert_eq!(cohesion(2, 3), 66);
+/// assert_eq!(cohesion(199, 200), 99);
+/// assert_eq!(cohesion(3, 3), 100);
 /// assert_eq!(cohesion(0, 0), 100);
 /// ```
-pub fn cohesion(in_sync: u64, enrolled: u64) -> u8 {
-    if enrolled == 0 {
-        return 100;
-    }
-    let in_sync = in_sync.min(enrolled) as u128;
-    let enrolled = enrolled as u128;
-    ((200 * in_sync + enrolled) / (2 * enrolled)) as u8
+pub fn cohesion(verified: u64, enrolled: u64) -> u8 {
+    // At most 100, so the cast is exact.
+    share(verified, enrolled, 100) as u8
 }
 
-/// A cluster's status band.
+/// Cohesion in basis points: `floor(10000 * verified / enrolled)` (9950 is
+/// shown as 99.50 %); 10000 only when every enrolled node is verified.
+///
+/// ```
+/// use fleetgov::cohesion::cohesion_bp;
+/// assert_eq!(cohesion_bp(199, 200), 9950);
+/// assert_eq!(cohesion_bp(1, 3), 3333);
+/// assert_eq!(cohesion_bp(0, 0), 10_000);
+/// ```
+pub fn cohesion_bp(verified: u64, enrolled: u64) -> u16 {
+    // At most 10,000, so the cast is exact.
+    share(verified, enrolled, 10_000) as u16
+}
+
+fn share(verified: u64, enrolled: u64, scale: u128) -> u128 {
+    if enrolled == 0 {
+        return scale;
+    }
+    scale * u128::from(verified.min(enrolled)) / u128::from(enrolled)
+}
+
+/// A cluster's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ClusterStatus {
-    /// Cohesion 100.
+    /// Every enrolled node verified, and no node's last heartbeat carries a sync error.
     Healthy,
-    /// Cohesion 50 to 99.
+    /// Otherwise, with cohesion 50 or more.
     Syncing,
-    /// Cohesion below 50.
+    /// Otherwise: cohesion below 50.
     Divergent,
 }
 
 impl ClusterStatus {
-    /// The band of a cohesion percentage.
+    /// The status of a cluster with `verified` of `enrolled` nodes verified
+    /// and `errors` nodes whose last heartbeat carries a sync error.
     ///
     /// ```
     /// use fleetgov::ClusterStatus;
-    /// assert_eq!(ClusterStatus::from_cohesion(100), ClusterStatus::Healthy);
-    /// assert_eq!(ClusterStatus::from_cohesion(50), ClusterStatus::Syncing);
-    /// assert_eq!(ClusterStatus::from_cohesion(49), ClusterStatus::Divergent);
+    /// assert_eq!(ClusterStatus::of(200, 200, 0), ClusterStatus::Healthy);
+    /// assert_eq!(ClusterStatus::of(200, 200, 1), ClusterStatus::Syncing); // verified, yet reports an error
+    /// assert_eq!(ClusterStatus::of(199, 200, 0), ClusterStatus::Syncing);
+    /// assert_eq!(ClusterStatus::of(499, 1_000, 0), ClusterStatus::Divergent);
+    /// assert_eq!(ClusterStatus::of(500, 1_000, 0), ClusterStatus::Syncing);
     /// ```
-    pub fn from_cohesion(cohesion: u8) -> Self {
-        match cohesion {
-            100.. => ClusterStatus::Healthy,
-            50..=99 => ClusterStatus::Syncing,
-            _ => ClusterStatus::Divergent,
+    pub fn of(verified: u64, enrolled: u64, errors: u64) -> Self {
+        if verified >= enrolled && errors == 0 {
+            ClusterStatus::Healthy
+        } else if cohesion(verified, enrolled) < 50 {
+            ClusterStatus::Divergent
+        } else {
+            ClusterStatus::Syncing
         }
     }
 
@@ -65,21 +87,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cohesion_rounds_half_up_at_the_boundaries() {
+    fn cohesion_floors_so_100_means_every_node() {
         assert_eq!(cohesion(3, 3), 100);
         assert_eq!(cohesion(3, 4), 75);
         assert_eq!(cohesion(1, 2), 50);
-        assert_eq!(cohesion(199, 200), 100); // 99.5 rounds up
-        assert_eq!(cohesion(1990, 2001), 99);
+        assert_eq!(cohesion(199, 200), 99);
+        assert_eq!(cohesion(9_990, 10_000), 99);
+        assert_eq!(cohesion(4_985, 10_000), 49);
         assert_eq!(cohesion(0, 5), 0);
         assert_eq!(cohesion(u64::MAX, u64::MAX), 100);
+        assert_eq!(cohesion(u64::MAX - 1, u64::MAX), 99);
+        assert_eq!(cohesion(7, 3), 100, "never above 100");
+        assert_eq!((cohesion_bp(u64::MAX - 1, u64::MAX), cohesion_bp(4_985, 10_000)), (9_999, 4_985));
     }
 
     #[test]
-    fn status_bands() {
-        assert_eq!(ClusterStatus::from_cohesion(cohesion(1, 2)), ClusterStatus::Syncing);
-        assert_eq!(ClusterStatus::from_cohesion(cohesion(199, 200)), ClusterStatus::Healthy);
-        assert_eq!(ClusterStatus::from_cohesion(99), ClusterStatus::Syncing);
-        assert_eq!(ClusterStatus::from_cohesion(0), ClusterStatus::Divergent);
+    fn status_needs_every_node_verified_and_no_error() {
+        assert_eq!(ClusterStatus::of(0, 0, 0), ClusterStatus::Healthy);
+        assert_eq!(ClusterStatus::of(0, 0, 1), ClusterStatus::Syncing, "an error is never healthy");
+        assert_eq!(ClusterStatus::of(1, 2, 0), ClusterStatus::Syncing);
+        assert_eq!(ClusterStatus::of(9_990, 10_000, 10), ClusterStatus::Syncing);
+        assert_eq!(ClusterStatus::of(0, 5, 0), ClusterStatus::Divergent);
     }
 }

@@ -164,7 +164,9 @@ pub struct Engine {
     signing_seed: Option<[u8; 32]>,
     origin: String,
     /// What changed, for subscribers (see [`crate::feed`]).
-    feed: Arc<Feed>,
+    pub(crate) feed: Arc<Feed>,
+    /// Where the retained history begins: the clock when the engine was made.
+    pub(crate) history_from_ms: u64,
 }
 
 /// Engines made in this process so far.
@@ -242,7 +244,6 @@ impl Engine {
     fn build(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Engine {
         Engine {
             tag: next_tag(),
-            clock: config.clock,
             workspaces: RwLock::new(BTreeMap::new()),
             cluster_ids: RwLock::new(hashbrown::HashMap::new()),
             clusters: Chunked::doubling(CLUSTER_BASE_BITS),
@@ -259,6 +260,8 @@ impl Engine {
             signing_seed: config.signing_seed,
             origin: config.origin,
             feed: Arc::new(Feed::new(config.feed_capacity)),
+            history_from_ms: config.clock.now_ms(),
+            clock: config.clock,
         }
     }
 
@@ -491,10 +494,10 @@ impl Engine {
                 revision,
                 hash: ContentHash::of(bytes),
                 author: author.to_owned(),
-                published_at_ms: at_ms,
+                published_at_ms: at_ms.max(self.audit.not_before()),
                 size_bytes: bytes.len() as u64,
             };
-            let entry = AuditEntry::new(at_ms, author, role, AuditAction::Publish, &snapshot.id);
+            let entry = AuditEntry::new(snapshot.published_at_ms, author, role, AuditAction::Publish, &snapshot.id);
             if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
                 return self.install_snapshot(state, snapshot, bytes).cloned();
             }
@@ -746,7 +749,9 @@ impl Engine {
         };
         let applied_changed = !old.has_heartbeat() || old.revision() != obs.revision || old_hash != new_hash;
         if applied_changed {
-            let transition = Transition { at_ms: obs.at_ms, revision: obs.revision, hash: new_hash };
+            // After any time already answered for (see `AuditLog::seal`).
+            let at_ms = obs.at_ms.max(self.audit.not_before());
+            let transition = Transition { at_ms, revision: obs.revision, hash: new_hash };
             if let Some(entry) = self.journal.push(guard.last_transition(), transition) {
                 guard.set_last_transition(entry);
             }
@@ -763,24 +768,32 @@ impl Engine {
         if let Some((from, to)) = bucket_move {
             cluster.move_bucket(from, to);
         }
+        let fresh_move = step.fresh_move(old);
+        if let Some((from, to)) = fresh_move {
+            cluster.move_fresh(from, to);
+        }
         let error_move = step.error_move(old);
         if let Some((from, to)) = error_move {
             cluster.move_error(slot, from, to);
         }
         guard.set_state(step.state);
         // The feed's order is the lock's order: reserve the numbers here.
+        let counters_moved = bucket_move.is_some() || fresh_move.is_some() || error_move.is_some();
         let announced = (self.feed.is_listened() && (applied_changed || step.is_transition(old, desired)))
-            .then(|| self.feed.reserve(if bucket_move.is_some() || error_move.is_some() { 2 } else { 1 }));
+            .then(|| self.feed.reserve(if counters_moved { 2 } else { 1 }));
         drop(guard);
 
         // After the lock: what may block or allocate.
+        if !old.is_fresh() {
+            cluster.expiry.schedule(slot, obs.at_ms);
+        }
         if fingerprint != old_fingerprint {
             self.sync_errors.record(slot, obs.at_ms, obs.sync_error);
         }
         if let Some(seq) = announced {
             self.announce_node(seq, slot, cluster, obs, step.state, desired);
-            if bucket_move.is_some() || error_move.is_some() {
-                self.feed.write(seq + 1, Change::Cluster(cluster.change()));
+            if counters_moved {
+                self.feed.write(seq + 1, Change::Cluster(cluster.change(self.tally(cluster, now_ms))));
             }
         }
         let kind = match step.answer {
@@ -834,10 +847,11 @@ impl Engine {
         }
     }
 
-    /// Writes a cluster's counters into the change feed (after an authority change).
+    /// Writes a cluster's figures at the clock's now into the change feed
+    /// (after an authority change).
     pub(crate) fn announce_cluster(&self, cluster: &ClusterState) {
         if self.feed.is_listened() {
-            self.feed.push(Change::Cluster(cluster.change()));
+            self.feed.push(Change::Cluster(cluster.change(self.tally(cluster, self.clock.now_ms()))));
         }
     }
 

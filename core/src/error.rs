@@ -32,6 +32,11 @@ pub enum ErrorKind {
     AuditTampered,
     /// The durable audit log failed; it accepts no further appends.
     Io,
+    /// A question about a time after the engine's clock: what ran then is
+    /// not known yet, and nothing is signed about it.
+    Future,
+    /// A question about a time before the history the engine retains.
+    HistoryUnavailable,
     /// A node's reload hook rejected a configuration (or panicked on it); the
     /// node keeps running its previous one. The message is the sync error.
     ReloadFailed,
@@ -50,6 +55,8 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "PERMISSION_DENIED",
             ErrorKind::AuditTampered => "AUDIT_TAMPERED",
             ErrorKind::Io => "IO",
+            ErrorKind::Future => "FUTURE",
+            ErrorKind::HistoryUnavailable => "HISTORY_UNAVAILABLE",
             ErrorKind::ReloadFailed => "RELOAD_FAILED",
         }
     }

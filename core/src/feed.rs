@@ -102,10 +102,13 @@ pub struct ClusterChange {
     pub desired_revision: u32,
     /// Enrolled nodes.
     pub enrolled: u64,
-    /// Nodes in sync with the desired revision.
+    /// Nodes verified (in sync with the desired revision, heard from within
+    /// 60 minutes) when the event was written.
     pub in_sync: u64,
-    /// Cohesion, percent.
+    /// Cohesion, percent (floored).
     pub cohesion: u8,
+    /// Cohesion in basis points (floored).
+    pub cohesion_bp: u16,
     /// The cluster's status.
     pub status: ClusterStatus,
 }
@@ -290,7 +293,8 @@ impl Subscription {
             // A timeout past what the clock can represent waits as long as the longest one it can.
             None => {
                 let now = Instant::now();
-                let deadline = now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)));
+                let deadline =
+                    now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)));
                 self.feed.wait(self.cursor, deadline)?
             }
         };

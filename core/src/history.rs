@@ -5,13 +5,24 @@
 //! revision or hash changed), never every heartbeat. `what_ran` and
 //! `fleet_at` answer from the journal; `attest` signs what a cluster ran at
 //! a moment as an in-toto statement (see [`crate::attestation`]).
+//!
+//! They answer only about the past they know: a time after the engine's
+//! clock is refused ([`Future`](crate::ErrorKind::Future)), and so is a time
+//! before the retained history, which begins when the engine was made
+//! ([`HistoryUnavailable`](crate::ErrorKind::HistoryUnavailable)). Answering
+//! about `t` seals it (see [`AuditLog::seal`](crate::audit::AuditLog::seal)):
+//! whatever is recorded afterwards — a late heartbeat stamped before `t`, a
+//! publish or an audit record naming an earlier time — is recorded after
+//! `t`, so the same question about `t` gets the same answer, and the same
+//! attestation byte for byte, for as long as the history covering `t` is
+//! retained.
 
 use serde::Serialize;
 
 use crate::attestation::{Attestation, DesiredSnapshot};
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::hash::ContentHash;
 use crate::journal::HashRef;
 use crate::snapshot::snapshot_id;
@@ -49,16 +60,41 @@ impl Engine {
         })
     }
 
+    /// Checks that `t_ms` lies within the known past and seals it.
+    fn known_past(&self, t_ms: u64) -> Result<()> {
+        let now = self.clock.now_ms();
+        if t_ms > now {
+            return Err(Error::new(
+                ErrorKind::Future,
+                format!("{t_ms} ms is after the engine's clock ({now} ms): what runs then is not known yet"),
+            ));
+        }
+        if t_ms < self.history_from_ms {
+            return Err(Error::new(
+                ErrorKind::HistoryUnavailable,
+                format!("{t_ms} ms is before the retained history, which begins at {} ms", self.history_from_ms),
+            ));
+        }
+        self.audit.seal(t_ms);
+        Ok(())
+    }
+
     /// What node `node` ran at `t_ms` (`None`: it had reported nothing yet).
+    /// A time after the engine's clock is refused
+    /// ([`Future`](ErrorKind::Future)), as is one before the retained
+    /// history ([`HistoryUnavailable`](ErrorKind::HistoryUnavailable)).
     ///
     /// ```
+    /// use fleetgov::ErrorKind;
     /// let t = 1_700_000_000_000;
     /// let e = fleetgov::demo::engine(t).unwrap();
     /// let ran = e.what_ran("gw-stage-eu-4", t).unwrap().unwrap();
     /// assert_eq!(ran.snapshot.as_deref(), Some("gke-stage-eu@r1"));
-    /// assert!(e.what_ran("gw-stage-eu-4", t - 3_600_000).unwrap().is_none());
+    /// assert_eq!(e.what_ran("gw-stage-eu-4", t + 1).unwrap_err().kind(), ErrorKind::Future);
+    /// assert_eq!(e.what_ran("gw-stage-eu-4", t - 1).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
     /// ```
     pub fn what_ran(&self, node: &str, t_ms: u64) -> Result<Option<AppliedAt>> {
+        self.known_past(t_ms)?;
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
         let cluster =
             self.nodes.slot(slot).map(|s| self.cluster_at(s.cluster())).ok_or_else(|| Error::not_found(node))?;
@@ -66,9 +102,11 @@ impl Engine {
     }
 
     /// What every node of `cluster` ran at `t_ms`, by node id (nodes that had
-    /// reported nothing yet are left out).
+    /// reported nothing yet are left out). Times are checked as by
+    /// [`what_ran`](Self::what_ran).
     pub fn fleet_at(&self, cluster: &str, t_ms: u64) -> Result<Vec<AppliedAt>> {
         let state = self.cluster_state(cluster)?;
+        self.known_past(t_ms)?;
         let mut out: Vec<AppliedAt> =
             state.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
@@ -79,8 +117,9 @@ impl Engine {
     /// had applied something, with its hash; the snapshot desired then (the
     /// last revision published at or before `t_ms`); the audit log as it
     /// stood then. The same `(cluster, t_ms)` gives the same envelope, byte
-    /// for byte, while the journal covering `t_ms` is retained and once the
-    /// log holds a record stamped later than `t_ms`.
+    /// for byte, while the journal covering `t_ms` is retained (see the
+    /// module's notes on sealing). Times are checked as by
+    /// [`what_ran`](Self::what_ran): nothing is signed about the future.
     pub fn attest(&self, cluster: &str, t_ms: u64) -> Result<Attestation> {
         let state = self.cluster_state(cluster)?;
         let nodes: Vec<AppliedAt> = self.fleet_at(cluster, t_ms)?.into_iter().filter(|n| n.hash.is_some()).collect();

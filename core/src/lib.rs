@@ -43,6 +43,7 @@ pub mod drift;
 mod engine;
 mod error;
 pub mod feed;
+pub mod freshness;
 mod governance;
 mod hash;
 pub mod health;
@@ -70,6 +71,7 @@ mod version;
 mod view;
 mod workspace;
 
+pub use attestation::{Attestation, AttestedFleet, DesiredSnapshot, verify_attestation};
 pub use batch::BatchSummary;
 pub use clock::Clock;
 pub use cluster_spec::{ClusterSpec, Environment};
@@ -83,7 +85,6 @@ pub use governance::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor}
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
-pub use attestation::{Attestation, AttestedFleet, DesiredSnapshot, verify_attestation};
 pub use history::AppliedAt;
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};

@@ -25,6 +25,7 @@ use crate::sync_error::SyncErrorCode;
 /// | 35–36 | process status |
 /// | 37–44 | sync error code (0: none) |
 /// | 45    | a force sync is pending for this node |
+/// | 46    | counted as fresh: its last heartbeat has not yet been found older than 60 minutes (see `crate::freshness`) |
 /// | 48–63 | low 16 bits of the cluster force epoch this node last answered (a sweep every 2^15 cluster forces keeps the wrap from hiding one: `ClusterState::bump_force_epoch`) |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeState(u64);
@@ -35,6 +36,7 @@ const HASH_OK: u64 = 1 << 34;
 const STATUS_SHIFT: u32 = 35;
 const CODE_SHIFT: u32 = 37;
 const FORCE_PENDING: u64 = 1 << 45;
+const FRESH: u64 = 1 << 46;
 const EPOCH_SHIFT: u32 = 48;
 
 impl NodeState {
@@ -60,6 +62,15 @@ impl NodeState {
     pub(crate) fn bucket(self) -> u32 {
         if self.has_heartbeat() && self.hash_ok() { self.revision() } else { 0 }
     }
+    /// Whether the node is counted among its cluster's fresh nodes.
+    pub(crate) fn is_fresh(self) -> bool {
+        self.0 & FRESH != 0
+    }
+    /// The fresh-histogram bucket the node is counted in, if it is fresh:
+    /// its verified applied revision, or 0.
+    pub(crate) fn fresh_bucket(self) -> Option<u32> {
+        self.is_fresh().then(|| self.bucket())
+    }
     pub(crate) fn status(self) -> Option<ProcessStatus> {
         self.has_heartbeat().then(|| ProcessStatus::from_u8((self.0 >> STATUS_SHIFT) as u8 & 3)).flatten()
     }
@@ -74,7 +85,7 @@ impl NodeState {
     }
 
     /// The state after a heartbeat reporting `revision` (verified or not),
-    /// `status` and `code`; the force bits are kept.
+    /// `status` and `code`: fresh, with the force bits kept.
     pub(crate) fn observed(
         self,
         revision: u32,
@@ -85,6 +96,7 @@ impl NodeState {
         let keep = self.0 & (ENROLLED | FORCE_PENDING | 0xffff << EPOCH_SHIFT);
         NodeState(
             keep | HAS_HB
+                | FRESH
                 | revision as u64
                 | if hash_ok { HASH_OK } else { 0 }
                 | (status as u64) << STATUS_SHIFT
@@ -93,6 +105,10 @@ impl NodeState {
     }
     pub(crate) fn with_force_pending(self, on: bool) -> Self {
         NodeState(if on { self.0 | FORCE_PENDING } else { self.0 & !FORCE_PENDING })
+    }
+    /// The state once the node's last heartbeat is older than the freshness window.
+    pub(crate) fn expired(self) -> Self {
+        NodeState(self.0 & !FRESH)
     }
     pub(crate) fn with_epoch(self, epoch: u16) -> Self {
         NodeState(self.0 & !(0xffff << EPOCH_SHIFT) | (epoch as u64) << EPOCH_SHIFT)
@@ -342,6 +358,7 @@ mod tests {
         assert_eq!(t.status(), Some(ProcessStatus::Error));
         assert_eq!(t.error_code(), Some(SyncErrorCode::Other));
         assert!(t.force_pending());
+        assert_eq!((t.fresh_bucket(), t.expired().fresh_bucket(), s.fresh_bucket()), (Some(42), None, None));
         let u = t.observed(42, false, ProcessStatus::Ready, None).with_force_pending(false).with_epoch(9);
         assert_eq!((u.bucket(), u.error_code(), u.force_pending(), u.epoch()), (0, None, false, 9));
         assert_eq!(NodeState::enrolled(0).status(), None);

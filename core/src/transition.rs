@@ -66,6 +66,11 @@ impl Step {
         (old.bucket() != self.state.bucket()).then(|| (old.bucket(), self.state.bucket()))
     }
 
+    /// The fresh-histogram move `(from, to)`, if it moved (`None`: not fresh).
+    pub(crate) fn fresh_move(&self, old: NodeState) -> Option<(Option<u32>, Option<u32>)> {
+        (old.fresh_bucket() != self.state.fresh_bucket()).then(|| (old.fresh_bucket(), self.state.fresh_bucket()))
+    }
+
     /// The sync-error move `(from, to)`, if the node's code changed.
     pub(crate) fn error_move(&self, old: NodeState) -> Option<(Option<SyncErrorCode>, Option<SyncErrorCode>)> {
         (old.error_code() != self.state.error_code()).then(|| (old.error_code(), self.state.error_code()))
@@ -203,7 +208,8 @@ mod tests {
                             for desired in 0..=3 {
                                 for (auto, open) in [(false, false), (true, false), (true, true)] {
                                     let r = Report { revision, hash_ok, status, code };
-                                    let a = Authority { desired, force_epoch: 1, auto_reconcile: auto, wave_open: open };
+                                    let a =
+                                        Authority { desired, force_epoch: 1, auto_reconcile: auto, wave_open: open };
                                     let s = step(old, &r, &a);
                                     // The report is what the state now says.
                                     assert_eq!(s.state.revision(), revision);
@@ -214,9 +220,9 @@ mod tests {
                                     // unless forced; a pending force is always answered when it can be.
                                     let forced = desired != 0 && (old.force_pending() || old.epoch() != 1);
                                     match s.answer {
-                                        Answer::Nothing => assert!(
-                                            !forced && (!auto || desired == 0 || in_sync(s.state, desired))
-                                        ),
+                                        Answer::Nothing => {
+                                            assert!(!forced && (!auto || desired == 0 || in_sync(s.state, desired)))
+                                        }
                                         Answer::ForceSync => assert!(forced && !s.state.force_pending()),
                                         Answer::Reconcile => assert!(auto && open && !in_sync(s.state, desired)),
                                         Answer::OpenWave => assert!(auto && !open && !in_sync(s.state, desired)),
@@ -224,6 +230,8 @@ mod tests {
                                     // Moves agree with the two states.
                                     let moved = s.bucket_move(old).map_or(old.bucket(), |(_, to)| to);
                                     assert_eq!(moved, s.state.bucket());
+                                    let fresh = s.fresh_move(old).map_or(old.fresh_bucket(), |(_, to)| to);
+                                    assert_eq!(fresh, Some(s.state.bucket()), "a heartbeat makes its node fresh");
                                 }
                             }
                         }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::cluster_spec::Environment;
 use crate::cluster_state::ClusterState;
-use crate::cohesion::{ClusterStatus, cohesion};
+use crate::cohesion::ClusterStatus;
 use crate::drift::{ConfigStatus, DriftStatus, NodeStatus};
 use crate::engine::Engine;
 use crate::error::Result;
@@ -54,11 +54,16 @@ pub struct ClusterView {
     pub owner_team: String,
     /// Whether divergent nodes are told to reconcile.
     pub auto_reconcile: bool,
-    /// HEALTHY, SYNCING or DIVERGENT, from cohesion.
+    /// HEALTHY (every node verified, no sync error), SYNCING or DIVERGENT
+    /// (cohesion below 50).
     pub status: ClusterStatus,
-    /// Percent of enrolled nodes in sync (round half up).
+    /// Percent of enrolled nodes verified, floored: 100 only when all are.
     pub cohesion: u8,
-    /// Nodes in sync.
+    /// Cohesion in basis points, floored (9950: 99.50 %); `cohesionBasisPoints` in JSON.
+    #[serde(rename = "cohesionBasisPoints")]
+    pub cohesion_bp: u16,
+    /// Nodes verified: in sync with the desired snapshot and heard from
+    /// within the last 60 minutes.
     pub in_sync: u64,
     /// Nodes enrolled.
     pub total: u64,
@@ -99,6 +104,11 @@ pub struct NodeView {
     /// The last heartbeat (unix ms): its stamp, or the engine's clock when
     /// it arrived if that was earlier (a node clock running ahead).
     pub last_heartbeat_ms: Option<u64>,
+    /// How long ago the last heartbeat was, at the query time (`None`: never).
+    pub heartbeat_age_ms: Option<u64>,
+    /// Whether the node's last report counts at the query time: in sync and
+    /// heard from within the last 60 minutes.
+    pub verified: bool,
     /// The last sync error the node reported, or `HASH_MISMATCH` found by the engine.
     pub last_sync_error: Option<SyncError>,
     /// Why the node is not in sync, when it is not.
@@ -142,7 +152,7 @@ const EMPTY_READ: SlotRead = SlotRead {
 };
 
 impl Engine {
-    /// Cohesion of `cluster`: two counter reads.
+    /// Cohesion of `cluster` at the engine clock's now: a few counter reads.
     ///
     /// ```
     /// # use fleetgov::*;
@@ -150,29 +160,27 @@ impl Engine {
     /// # e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
     /// # e.upsert_cluster(ClusterSpec::new("c", "ws", Environment::Staging)).unwrap();
     /// e.enroll("n1", "c", 0).unwrap();
-    /// assert_eq!(e.cohesion("c").unwrap(), 0); // nothing published, nobody in sync
+    /// assert_eq!(e.cohesion("c").unwrap(), 0); // nothing published, nobody verified
     /// ```
     #[inline]
     pub fn cohesion(&self, cluster: &str) -> Result<u8> {
-        let (in_sync, total) = self.cluster_state(cluster)?.sync_counts();
-        Ok(cohesion(in_sync, total))
+        Ok(self.tally(self.cluster_state(cluster)?, self.clock.now_ms()).cohesion())
     }
 
-    /// The status band of `cluster`: two counter reads.
+    /// The status of `cluster` at the engine clock's now: a few counter reads.
     pub fn cluster_status(&self, cluster: &str) -> Result<ClusterStatus> {
-        self.cohesion(cluster).map(ClusterStatus::from_cohesion)
+        Ok(self.tally(self.cluster_state(cluster)?, self.clock.now_ms()).status())
     }
 
-    /// The view of `cluster`. `now_ms` is accepted for symmetry with the
-    /// other views; cluster figures do not depend on time.
+    /// The view of `cluster` at `now_ms`: nodes count as verified while
+    /// their last heartbeat is at most 60 minutes before `now_ms` (see
+    /// [`crate::freshness`]).
     pub fn cluster(&self, cluster: &str, now_ms: u64) -> Result<ClusterView> {
-        let _ = now_ms;
         let state = self.cluster_state(cluster)?;
         let spec = state.spec.read().clone();
-        let (in_sync, total) = state.sync_counts();
+        let tally = self.tally(state, now_ms);
         let counts = state.counts();
         let desired = state.snapshot(state.desired());
-        let cohesion = cohesion(in_sync, total);
         let mut root_causes: Vec<RootCause> = counts
             .errors
             .iter()
@@ -189,10 +197,11 @@ impl Engine {
             environment: spec.environment,
             owner_team: spec.owner_team,
             auto_reconcile: spec.auto_reconcile,
-            status: ClusterStatus::from_cohesion(cohesion),
-            cohesion,
-            in_sync,
-            total,
+            status: tally.status(),
+            cohesion: tally.cohesion(),
+            cohesion_bp: tally.cohesion_bp(),
+            in_sync: tally.verified,
+            total: tally.enrolled,
             desired_snapshot: desired.map(|s| s.id.clone()),
             desired_revision: desired.map_or(0, |s| s.revision),
             desired_hash: desired.map(|s| s.hash),
@@ -292,6 +301,8 @@ impl Engine {
             applied_hash,
             enrolled_at_ms: self.nodes.enrolled_at(slot),
             last_heartbeat_ms: has_hb.then_some(read.last_hb_ms),
+            heartbeat_age_ms: has_hb.then(|| now_ms.saturating_sub(read.last_hb_ms)),
+            verified: in_sync && crate::freshness::is_fresh(read.last_hb_ms, now_ms),
             process_health: ProcessHealth::of(health, state.status(), last_sync_error.is_some()),
             last_sync_error,
             reconcile_reason,

@@ -235,7 +235,7 @@ mod tests {
             enrolled,
             in_sync,
             cohesion: c,
-            status: ClusterStatus::from_cohesion(c),
+            status: ClusterStatus::of(in_sync, enrolled, 0),
             desired_revision: 1,
             revisions: vec![RevisionNodes { revision: 1, nodes: in_sync }],
             root_causes: vec![],

@@ -13,8 +13,8 @@ use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList};
 
-use crate::events::PyEventStream;
 use crate::args::{Bytes, FilePath, Flag, Metric, Text, Uint, millis, uint};
+use crate::events::PyEventStream;
 use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
 use crate::table::{PyAuditTable, PyNodesTable};
@@ -429,7 +429,8 @@ impl PyEngine {
         from_seq: Option<&Bound<'_, PyAny>>,
         timeout_ms: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyEventStream> {
-        let from_seq = from_seq.filter(|o| !o.is_none()).map(|o| uint::<u64>(o, "from_seq (a feed position)")).transpose()?;
+        let from_seq =
+            from_seq.filter(|o| !o.is_none()).map(|o| uint::<u64>(o, "from_seq (a feed position)")).transpose()?;
         let timeout = millis(timeout_ms, "timeout_ms")?.map(std::time::Duration::from_millis);
         let subscription = self.quick(py, |e| e.subscribe(from_seq))?;
         Ok(PyEventStream::new(subscription, timeout))

@@ -38,6 +38,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -94,6 +95,8 @@ enum Attempt {
 /// assert_eq!(log.head().root, record.leaf_hash()); // a one-leaf tree's root is its leaf
 /// ```
 pub struct AuditLog {
+    /// Records appended from now on are stamped at this time or later (see [`seal`](Self::seal)).
+    floor_ms: AtomicU64,
     state: Mutex<State>,
     synced: Condvar,
     store: Option<Box<dyn AuditStore>>,
@@ -139,10 +142,27 @@ fn failed(why: &str) -> Error {
 }
 
 impl AuditLog {
+    /// Fixes the log up to `t_ms`: a record appended later is stamped after
+    /// `t_ms` even when its entry names an earlier time, so
+    /// [`head_at(t)`](Self::head_at) for any `t <= t_ms` never changes again.
+    /// The engine seals a time when it answers or signs a statement about it.
+    pub fn seal(&self, t_ms: u64) {
+        // Relaxed: a monotone floor; an append racing the seal is ordered by
+        // the state lock in which it reads the floor (the answer that sealed
+        // reads the log after this store, under the same lock).
+        self.floor_ms.fetch_max(t_ms.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// The earliest time a record appended now can carry.
+    pub fn not_before(&self) -> u64 {
+        // Relaxed: see `seal`.
+        self.floor_ms.load(Ordering::Relaxed)
+    }
+
     /// A log kept in memory only: appends are acknowledged at once and are
     /// gone when the log is dropped.
     pub fn in_memory() -> Self {
-        AuditLog { state: Mutex::default(), synced: Condvar::new(), store: None }
+        AuditLog { floor_ms: AtomicU64::new(0), state: Mutex::default(), synced: Condvar::new(), store: None }
     }
 
     /// Opens the file-backed log at `path`, creating it (and making its
@@ -188,7 +208,7 @@ impl AuditLog {
     }
 
     fn with_state(state: State, store: Box<dyn AuditStore>) -> Self {
-        AuditLog { state: Mutex::new(state), synced: Condvar::new(), store: Some(store) }
+        AuditLog { floor_ms: AtomicU64::new(0), state: Mutex::new(state), synced: Condvar::new(), store: Some(store) }
     }
 
     /// Whether appends are written to a store (a file or a shared store).
@@ -237,7 +257,9 @@ impl AuditLog {
         if expected.is_some_and(|e| e != seq) {
             return Ok(Attempt::Behind);
         }
-        let record = Arc::new(AuditRecord::chain(entry.clone(), seq, state.prev_hash(seq)));
+        let mut entry = entry.clone();
+        entry.time_ms = entry.time_ms.max(self.not_before());
+        let record = Arc::new(AuditRecord::chain(entry, seq, state.prev_hash(seq)));
         let Some(store) = self.store.as_deref() else {
             state.push(Arc::clone(&record));
             state.durable = state.records.len();
@@ -565,6 +587,17 @@ mod tests {
         assert_eq!(at(u64::MAX), log.head());
         let empty = AuditLog::in_memory();
         assert_eq!(empty.head_at(1).unwrap(), empty.head());
+    }
+
+    #[test]
+    fn a_sealed_moment_keeps_its_head_whatever_is_appended_later() {
+        let log = AuditLog::in_memory();
+        log.append(entry(10)).unwrap();
+        log.seal(20);
+        let head = log.head_at(20).unwrap();
+        let late = log.append(entry(15)).unwrap();
+        assert_eq!((late.time_ms, log.head_at(20).unwrap()), (21, head), "stamped after the sealed time");
+        assert_eq!(log.append(entry(30)).unwrap().time_ms, 30, "later times are kept");
     }
 
     #[test]

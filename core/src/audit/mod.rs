@@ -71,9 +71,8 @@ pub use checkpoint::Checkpoint;
 pub use dsse::{DSSE_MEDIA_TYPE, open_envelope, pae, sign_envelope};
 pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Rfc6962, TreeHash, TreeHasher};
-pub(crate) use log::back_off;
 pub use log::AuditLog;
-pub use store::{AuditStore, Write};
+pub(crate) use log::back_off;
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
 pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
@@ -81,5 +80,6 @@ pub use record::{
     AuditAction, AuditEntry, AuditRecord, MAX_ACTOR_LEN, MAX_ENTRY_LEN, MAX_JUSTIFICATION_LEN, MAX_PAYLOAD_LEN,
     MAX_TARGET_LEN,
 };
+pub use store::{AuditStore, Write};
 pub use tiles::{TILE_WIDTH, Tile, TileKind, verify_tiles};
 pub use verify::{TreeHead, verify_records};
