@@ -50,12 +50,27 @@ pub struct EngineConfig {
     /// The most nodes the engine will hold, 1 to [`MAX_CAPACITY`](crate::MAX_CAPACITY)
     /// (memory is allocated as nodes enrol, in chunks of 65,536 slots).
     pub capacity: usize,
-    /// A durable audit log: opened (verified, torn tail cut) and replayed to
-    /// restore the authority state if it exists, created otherwise. `None`
-    /// keeps the log in memory.
+    /// The data directory (see the README's "Data directory"): the audit
+    /// log, the signing key, enrolments, the execution journal and node-state
+    /// checkpoints, restored when the engine is made. `None` keeps
+    /// everything in memory (or the audit log alone in `audit_path`).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// How often the journal writer makes new transitions durable (group
+    /// commit): a crash loses at most the transitions of the last interval.
+    /// Used with a data directory only.
+    pub journal_interval: std::time::Duration,
+    /// How often every node's last report is checkpointed (and when the
+    /// engine is dropped). Used with a data directory only.
+    pub checkpoint_interval: std::time::Duration,
+    /// A durable audit log alone, without the rest of a data directory:
+    /// opened (verified, torn tail cut) and replayed to restore the
+    /// authority state if it exists, created otherwise. Superseded by
+    /// `data_dir` (which holds the audit log as `audit.log`); give one or
+    /// the other.
     pub audit_path: Option<std::path::PathBuf>,
     /// The ed25519 seed that signs checkpoints and attestations; `None`
-    /// generates a key for this engine's lifetime.
+    /// uses the data directory's key (made once), or without one generates
+    /// a key for this engine's lifetime.
     pub signing_seed: Option<[u8; 32]>,
     /// The name of the log in signed checkpoints (the origin line).
     pub origin: String,
@@ -69,6 +84,9 @@ impl Default for EngineConfig {
         EngineConfig {
             clock: Clock::System,
             capacity: 1 << 24,
+            data_dir: None,
+            journal_interval: std::time::Duration::from_millis(200),
+            checkpoint_interval: std::time::Duration::from_secs(60),
             audit_path: None,
             signing_seed: None,
             origin: "fleetgov".to_owned(),
@@ -147,7 +165,7 @@ pub struct Engine {
     cluster_ids: RwLock<hashbrown::HashMap<String, u32>>,
     clusters: Chunked<OnceLock<ClusterState>>,
     cluster_count: AtomicU32,
-    pub(crate) nodes: Registry,
+    pub(crate) nodes: Arc<Registry>,
     artifacts: DashMap<ContentHash, Arc<[u8]>>,
     /// Node-reported sync-error details, by slot (written only when they change).
     pub(crate) sync_errors: SyncErrorDetails,
@@ -158,15 +176,18 @@ pub struct Engine {
     pub(crate) audit: AuditLog,
     pub(crate) policies: PolicyRegistry,
     /// Applied-state transitions of every node (written only on transitions).
-    pub(crate) journal: Journal,
+    pub(crate) journal: Arc<Journal>,
     /// Signs checkpoints and attestations; made on first use when no seed was given.
     signer: OnceLock<CheckpointSigner>,
     signing_seed: Option<[u8; 32]>,
     origin: String,
     /// What changed, for subscribers (see [`crate::feed`]).
     pub(crate) feed: Arc<Feed>,
-    /// Where the retained history begins: the clock when the engine was made.
+    /// Where the retained history begins: when the data directory was made,
+    /// or without one the clock when the engine was made.
     pub(crate) history_from_ms: u64,
+    /// The open data directory, if any.
+    durable: Option<crate::data_dir::Durable>,
 }
 
 /// Engines made in this process so far.
@@ -202,15 +223,30 @@ impl Engine {
         Engine::build(config, capacity, AuditLog::in_memory())
     }
 
-    /// An engine built from `config`; with an `audit_path`, the log is opened,
-    /// verified and replayed.
+    /// An engine built from `config`. With a `data_dir`, everything it holds
+    /// is verified and restored (authority, enrolments, history, every
+    /// node's last report); with an `audit_path` alone, the log is opened,
+    /// verified and replayed. Refused: both at once, a directory of another
+    /// format version or open in another engine, damaged files.
     pub fn with_config(config: EngineConfig) -> Result<Engine> {
         let capacity = Engine::check_config(&config)?;
-        let audit = match &config.audit_path {
-            Some(path) => AuditLog::open(path)?,
-            None => AuditLog::in_memory(),
+        let dir = Engine::open_data_dir(&config)?;
+        let audit = match (&dir, &config.audit_path) {
+            (Some(dir), _) => AuditLog::open(dir.audit_path())?,
+            (None, Some(path)) => AuditLog::open(path)?,
+            (None, None) => AuditLog::in_memory(),
         };
-        Engine::replayed(config, capacity, audit)
+        Engine::replayed(config, capacity, audit, dir)
+    }
+
+    fn open_data_dir(config: &EngineConfig) -> Result<Option<crate::data_dir::DataDir>> {
+        match (&config.data_dir, &config.audit_path) {
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "an engine has one audit log: a data directory holds it, so give a data directory or an audit path",
+            )),
+            (Some(path), None) => crate::data_dir::DataDir::open(path, config.clock.now_ms()).map(Some),
+            (None, _) => Ok(None),
+        }
     }
 
     /// An engine whose audit log lives in `store`, which other engines may
@@ -223,13 +259,28 @@ impl Engine {
             return Err(Error::invalid("an engine has one audit log: give an audit path or a store, not both"));
         }
         let capacity = Engine::check_config(&config)?;
-        Engine::replayed(config, capacity, AuditLog::with_store(store)?)
+        let dir = Engine::open_data_dir(&config)?;
+        Engine::replayed(config, capacity, AuditLog::with_store(store)?, dir)
     }
 
-    /// Builds the engine and applies the authority events already in `audit`.
-    fn replayed(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Result<Engine> {
-        let engine = Engine::build(config, capacity, audit);
+    /// Builds the engine, applies the authority events already in `audit`,
+    /// then restores the execution state of `dir`.
+    fn replayed(
+        mut config: EngineConfig,
+        capacity: Capacity,
+        audit: AuditLog,
+        dir: Option<crate::data_dir::DataDir>,
+    ) -> Result<Engine> {
+        if let (Some(dir), None) = (&dir, config.signing_seed) {
+            config.signing_seed = Some(dir.signing_seed()?);
+        }
+        let (interval, checkpoint_every) = (config.journal_interval, config.checkpoint_interval);
+        let mut engine = Engine::build(config, capacity, audit);
         drop(engine.authority_lock()?);
+        if let Some(dir) = dir {
+            engine.history_from_ms = dir.created_ms;
+            engine.durable = Some(engine.restore_execution(dir, interval, checkpoint_every)?);
+        }
         Ok(engine)
     }
 
@@ -248,19 +299,20 @@ impl Engine {
             cluster_ids: RwLock::new(hashbrown::HashMap::new()),
             clusters: Chunked::doubling(CLUSTER_BASE_BITS),
             cluster_count: AtomicU32::new(0),
-            nodes: Registry::new(capacity),
+            nodes: Arc::new(Registry::new(capacity)),
             artifacts: DashMap::new(),
             sync_errors: SyncErrorDetails::default(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(0),
             audit,
             policies: PolicyRegistry::new(),
-            journal: Journal::new(),
+            journal: Arc::new(Journal::new()),
             signer: OnceLock::new(),
             signing_seed: config.signing_seed,
             origin: config.origin,
             feed: Arc::new(Feed::new(config.feed_capacity)),
             history_from_ms: config.clock.now_ms(),
+            durable: None,
             clock: config.clock,
         }
     }
@@ -560,6 +612,9 @@ impl Engine {
         })?;
         match enrolled {
             Enrolled::New(slot) => {
+                if let Some(durable) = &self.durable {
+                    durable.enrolled(slot, node, cluster, at_ms)?;
+                }
                 self.announce_cluster(state);
                 Ok(self.handle(slot))
             }
@@ -752,7 +807,7 @@ impl Engine {
             // After any time already answered for (see `AuditLog::seal`).
             let at_ms = obs.at_ms.max(self.audit.not_before());
             let transition = Transition { at_ms, revision: obs.revision, hash: new_hash };
-            if let Some(entry) = self.journal.push(guard.last_transition(), transition) {
+            if let Some(entry) = self.journal.push(slot, guard.last_transition(), transition) {
                 guard.set_last_transition(entry);
             }
         }
@@ -853,6 +908,25 @@ impl Engine {
         if self.feed.is_listened() {
             self.feed.push(Change::Cluster(cluster.change(self.tally(cluster, self.clock.now_ms()))));
         }
+    }
+
+    /// Returns once every transition journalled so far is on disk in the
+    /// data directory (the journal writer does this by itself every
+    /// [`journal_interval`](EngineConfig::journal_interval); call this
+    /// before a planned stop, or to acknowledge history durably). Without a
+    /// data directory there is nothing to sync. An [`Io`](ErrorKind::Io)
+    /// error says why the writer cannot write (it keeps retrying).
+    pub fn sync_journal(&self) -> Result<()> {
+        match &self.durable {
+            Some(durable) => durable.sync(u64::from(self.journal.len())),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the data directory's journal writer last failed to write, if it
+    /// did (`None` also without a data directory); it retries every interval.
+    pub fn journal_failure(&self) -> Option<String> {
+        self.durable.as_ref().and_then(crate::data_dir::Durable::failure)
     }
 
     /// A subscription to the change feed from sequence number `from`

@@ -57,12 +57,17 @@ struct Entry {
     hash: AtomicU32,
     /// The node's previous entry, index + 1 (0: none).
     prev: AtomicU32,
+    /// The node's slot + 1, stored last: 0 while the entry is being written.
+    slot: AtomicU32,
 }
 
 // Orderings: an entry's fields and an odd hash are written once, before the
 // reference to them is stored in the node's slot under its lock; the slot
 // lock's release/acquire publishes them, so Relaxed suffices here. The
-// counters only hand out distinct indices.
+// counters only hand out distinct indices. The one exception is a reader
+// that walks the entries by index (the data directory's journal writer,
+// [`Journal::entry`]): for it the entry's `slot` is stored last with
+// Release and loaded with Acquire, so a non-zero slot means a whole entry.
 
 pub(crate) struct Journal {
     entries: Chunked<Entry>,
@@ -100,9 +105,10 @@ impl Journal {
         }
     }
 
-    /// Appends `t` after the node's entry `prev` (index + 1, 0: none) and
-    /// returns the new entry's index + 1; `None` when the journal is full.
-    pub(crate) fn push(&self, prev: u32, t: Transition) -> Option<u32> {
+    /// Appends `t` of the node in `slot` after its entry `prev` (index + 1,
+    /// 0: none) and returns the new entry's index + 1; `None` when the
+    /// journal is full.
+    pub(crate) fn push(&self, slot: u32, prev: u32, t: Transition) -> Option<u32> {
         // Relaxed: see above.
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         let entry = self.entries.get_or_alloc(i as usize).filter(|_| i < u32::MAX - 1)?;
@@ -110,7 +116,29 @@ impl Journal {
         entry.revision.store(t.revision, Ordering::Relaxed);
         entry.hash.store(t.hash.to_bits(), Ordering::Relaxed);
         entry.prev.store(prev, Ordering::Relaxed);
+        // Release: the fields above are visible to whoever sees the slot (see above).
+        entry.slot.store(slot.wrapping_add(1), Ordering::Release);
         Some(i + 1)
+    }
+
+    /// Entries handed out so far (the last ones may still be being written).
+    pub(crate) fn len(&self) -> u32 {
+        // Relaxed: a bound; `entry` tells a whole entry from one in progress.
+        self.next.load(Ordering::Relaxed).min(u32::MAX - 1)
+    }
+
+    /// Entry `index` by number: its node's slot and transition, or `None`
+    /// while it is still being written (or past the end).
+    pub(crate) fn entry(&self, index: u32) -> Option<(u32, Transition)> {
+        let e = self.entries.get(index as usize)?;
+        // Acquire: pairs with the Release in `push` (see above).
+        let slot = e.slot.load(Ordering::Acquire).checked_sub(1)?;
+        let t = Transition {
+            at_ms: e.at_ms.load(Ordering::Relaxed),
+            revision: e.revision.load(Ordering::Relaxed),
+            hash: HashRef::from_bits(e.hash.load(Ordering::Relaxed)),
+        };
+        Some((slot, t))
     }
 
     /// The node's latest transition at or before `t_ms`, walking back from
@@ -142,9 +170,10 @@ mod tests {
     fn entries_chain_per_node_and_answer_by_time() {
         let j = Journal::new();
         let odd = j.push_odd(ContentHash([7; 32])).unwrap();
-        let a1 = j.push(0, Transition { at_ms: 10, revision: 1, hash: HashRef::Verified }).unwrap();
-        let b1 = j.push(0, Transition { at_ms: 15, revision: 1, hash: HashRef::None }).unwrap();
-        let a2 = j.push(a1, Transition { at_ms: 20, revision: 2, hash: odd }).unwrap();
+        let a1 = j.push(0, 0, Transition { at_ms: 10, revision: 1, hash: HashRef::Verified }).unwrap();
+        let b1 = j.push(1, 0, Transition { at_ms: 15, revision: 1, hash: HashRef::None }).unwrap();
+        let a2 = j.push(0, a1, Transition { at_ms: 20, revision: 2, hash: odd }).unwrap();
+        assert_eq!((j.len(), j.entry(1).map(|(slot, t)| (slot, t.at_ms)), j.entry(3)), (3, Some((1, 15)), None));
         assert_eq!(j.at(a2, 9), None);
         assert_eq!(j.at(a2, 10).unwrap().revision, 1);
         assert_eq!(j.at(a2, 25).unwrap().hash, odd);
@@ -175,7 +204,7 @@ mod loom_model {
                 thread::spawn(move || {
                     let guard = slot.lock();
                     let t = Transition { at_ms: 7, revision: 3, hash: HashRef::Verified };
-                    let entry = journal.push(guard.last_transition(), t).unwrap();
+                    let entry = journal.push(0, guard.last_transition(), t).unwrap();
                     guard.set_last_transition(entry);
                 })
             };

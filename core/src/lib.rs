@@ -37,6 +37,7 @@ mod clock;
 mod cluster_spec;
 mod cluster_state;
 pub mod cohesion;
+mod data_dir;
 pub mod demo;
 pub mod distribution;
 pub mod drift;

@@ -124,21 +124,49 @@ impl Registry {
             .next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < self.capacity).then_some(n + 1))
             .map_err(|_| full())?;
-        let (Some(cell), Some(id_cell), Some(at_cell)) = (
-            self.slots.get_or_alloc(slot as usize),
-            self.ids.get_or_alloc(slot as usize),
-            self.enrolled_at.get_or_alloc(slot as usize),
-        ) else {
-            // Unreachable: the chunks cover `capacity` slots. A slot number
-            // given out is never given back (another may have been taken since).
-            return Err(full());
-        };
-        let _ = id_cell.set(CompactString::new(id));
-        // Relaxed: published with the slot by the shard lock, like the id.
-        at_cell.store(u32::try_from(at_ms / 1000).unwrap_or(u32::MAX), Ordering::Relaxed);
+        // Unreachable when `None`: the chunks cover `capacity` slots. A slot
+        // number given out is never given back (another may have been taken since).
+        let cell = self.fill(slot, id, u32::try_from(at_ms / 1000).unwrap_or(u32::MAX)).ok_or_else(full)?;
         init(slot, cell);
         vacant.insert(slot);
         Ok(Enrolled::New(slot))
+    }
+
+    /// Writes the id and enrolment time (whole seconds) of `slot`.
+    fn fill(&self, slot: u32, id: &str, at_s: u32) -> Option<&Slot> {
+        let cell = self.slots.get_or_alloc(slot as usize)?;
+        let _ = self.ids.get_or_alloc(slot as usize)?.set(CompactString::new(id));
+        // Relaxed: published with the slot by the shard lock, like the id.
+        self.enrolled_at.get_or_alloc(slot as usize)?.store(at_s, Ordering::Relaxed);
+        Some(cell)
+    }
+
+    /// Puts `id` back at `slot`, as a data directory's enrolment log says it
+    /// was enrolled (at `at_s`, whole seconds); `init` runs as in
+    /// [`enroll`](Self::enroll). Refused: a slot beyond the capacity, a slot
+    /// or id already taken.
+    pub(crate) fn restore(&self, slot: u32, id: &str, at_s: u32, init: impl FnOnce(u32, &Slot)) -> Result<()> {
+        if slot >= self.capacity {
+            return Err(Error::invalid(format!(
+                "node '{id}' was enrolled at slot {slot}, beyond this engine's capacity of {} nodes",
+                self.capacity
+            )));
+        }
+        let hash = self.hasher.hash_one(id);
+        let mut shard = self.shard(hash).write();
+        let entry = shard.entry(hash, |&s| self.id_of(s) == id, |&s| self.hasher.hash_one(self.id_of(s)));
+        let (Entry::Vacant(vacant), None) = (entry, self.slot(slot)) else {
+            return Err(Error::new(
+                crate::ErrorKind::AuditTampered,
+                format!("the enrolment log enrols node '{id}' or slot {slot} twice"),
+            ));
+        };
+        let cell = self.fill(slot, id, at_s).ok_or_else(|| Error::invalid(format!("slot {slot} out of range")))?;
+        init(slot, cell);
+        vacant.insert(slot);
+        // Relaxed: as in `enroll`.
+        self.next.fetch_max(slot + 1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The slot at `slot`, if it was ever handed out.

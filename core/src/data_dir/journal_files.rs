@@ -1,0 +1,182 @@
+//! Journal segments on disk: `journal/<first entry, 10 digits>.seg`, each a
+//! run of frames holding consecutive transitions of the in-memory journal
+//! (slot, time, revision, hash), in journal order. The name says where the
+//! segment starts, so the segments read in name order are the journal.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{frames, io};
+use crate::error::{Error, ErrorKind, Result};
+use crate::hash::ContentHash;
+
+/// The hash a stored transition names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoredHash {
+    None,
+    /// Its snapshot's own hash.
+    Verified,
+    /// A hash that matched no snapshot.
+    Odd(ContentHash),
+}
+
+/// One transition as a segment stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoredTransition {
+    pub(crate) slot: u32,
+    pub(crate) at_ms: u64,
+    pub(crate) revision: u32,
+    pub(crate) hash: StoredHash,
+}
+
+/// Transitions per frame at most (a frame body stays under 64 KiB).
+pub(crate) const PER_FRAME: usize = 1_024;
+
+impl StoredTransition {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.slot.to_be_bytes());
+        out.extend_from_slice(&self.at_ms.to_be_bytes());
+        out.extend_from_slice(&self.revision.to_be_bytes());
+        match self.hash {
+            StoredHash::None => out.push(0),
+            StoredHash::Verified => out.push(1),
+            StoredHash::Odd(h) => {
+                out.push(2);
+                out.extend_from_slice(h.as_bytes());
+            }
+        }
+    }
+
+    fn decode(body: &mut &[u8]) -> Option<StoredTransition> {
+        let (head, rest) = body.split_at_checked(17)?;
+        let slot = u32::from_be_bytes(head[..4].try_into().ok()?);
+        let at_ms = u64::from_be_bytes(head[4..12].try_into().ok()?);
+        let revision = u32::from_be_bytes(head[12..16].try_into().ok()?);
+        let (hash, rest) = match head[16] {
+            0 => (StoredHash::None, rest),
+            1 => (StoredHash::Verified, rest),
+            2 => {
+                let (h, rest) = rest.split_at_checked(32)?;
+                (StoredHash::Odd(ContentHash(h.try_into().ok()?)), rest)
+            }
+            _ => return None,
+        };
+        *body = rest;
+        Some(StoredTransition { slot, at_ms, revision, hash })
+    }
+}
+
+/// Encodes `transitions` (at most [`PER_FRAME`]) as one frame appended to `out`.
+pub(crate) fn push_frame(out: &mut Vec<u8>, transitions: &[StoredTransition]) {
+    let mut body = Vec::with_capacity(transitions.len() * 17);
+    for t in transitions {
+        t.encode(&mut body);
+    }
+    frames::push(out, &body);
+}
+
+pub(crate) fn segment_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:010}.seg"))
+}
+
+/// Every stored transition, in journal order, and the first entry number of
+/// the segment to continue (a torn tail is cut).
+/// Refused: a gap between segments, a damaged frame, a transition that does
+/// not decode.
+pub(crate) fn read_all(dir: &Path) -> Result<(Vec<StoredTransition>, Option<u64>)> {
+    let mut firsts: Vec<u64> = fs::read_dir(dir)
+        .map_err(|e| io(dir, "list", &e))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
+        .collect();
+    firsts.sort_unstable();
+    let mut all = Vec::new();
+    let mut last = None;
+    for (i, &first) in firsts.iter().enumerate() {
+        let path = segment_path(dir, first);
+        if first != all.len() as u64 {
+            return Err(damaged(
+                &path,
+                format!("starts at entry {first}, but the journal before it ends at {}", all.len()),
+            ));
+        }
+        let bytes = fs::read(&path).map_err(|e| io(&path, "read", &e))?;
+        let (bodies, good) = frames::read(&bytes, &format!("journal segment {}", path.display()))?;
+        if good < bytes.len() {
+            if i + 1 != firsts.len() {
+                return Err(damaged(&path, "is cut short but is not the last segment".to_owned()));
+            }
+            let file = OpenOptions::new().write(true).open(&path).map_err(|e| io(&path, "open", &e))?;
+            file.set_len(good as u64).and_then(|()| file.sync_all()).map_err(|e| io(&path, "cut", &e))?;
+        }
+        for mut body in bodies {
+            while !body.is_empty() {
+                let t = StoredTransition::decode(&mut body)
+                    .ok_or_else(|| damaged(&path, "holds a transition that does not decode".to_owned()))?;
+                all.push(t);
+            }
+        }
+        last = Some(first);
+    }
+    Ok((all, last))
+}
+
+fn damaged(path: &Path, why: String) -> Error {
+    Error::new(ErrorKind::AuditTampered, format!("journal segment {} {why}", path.display()))
+}
+
+/// The segment being written.
+pub(crate) struct Segment {
+    pub(crate) first: u64,
+    pub(crate) file: File,
+    /// Transitions written to it.
+    pub(crate) count: u64,
+}
+
+impl Segment {
+    /// Opens segment `first` for appending (creating it when absent).
+    pub(crate) fn open(dir: &Path, first: u64, count: u64) -> Result<Segment> {
+        let path = segment_path(dir, first);
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, "open", &e))?;
+        super::sync_dir(&path)?;
+        Ok(Segment { first, file, count })
+    }
+
+    /// Appends frames and makes them durable.
+    pub(crate) fn write(&mut self, bytes: &[u8], transitions: u64, dir: &Path) -> Result<()> {
+        self.file
+            .write_all(bytes)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| io(&segment_path(dir, self.first), "append to", &e))?;
+        self.count += transitions;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_round_trip_through_segments() {
+        let dir = std::env::temp_dir().join(format!("fleetgov-segments-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let t = |slot, hash| StoredTransition { slot, at_ms: 1_000 + u64::from(slot), revision: 2, hash };
+        let first = [t(0, StoredHash::Verified), t(1, StoredHash::Odd(ContentHash([9; 32]))), t(2, StoredHash::None)];
+        let mut bytes = Vec::new();
+        push_frame(&mut bytes, &first);
+        Segment::open(&dir, 0, 0).unwrap().write(&bytes, 3, &dir).unwrap();
+        let mut more = Vec::new();
+        push_frame(&mut more, &first[..1]);
+        Segment::open(&dir, 3, 0).unwrap().write(&more, 1, &dir).unwrap();
+        let (all, last) = read_all(&dir).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(&all[..3], &first);
+        assert_eq!(last, Some(3));
+        fs::rename(segment_path(&dir, 3), segment_path(&dir, 4)).unwrap();
+        assert_eq!(read_all(&dir).unwrap_err().kind(), ErrorKind::AuditTampered, "a gap");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,177 @@
+//! Bringing an engine's execution state back from its data directory.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::DataDir;
+use super::enrolments::{Enrolment, EnrolmentLog};
+use super::journal_files::{self, Segment, StoredHash};
+use super::node_checkpoint::{Checkpoint, SavedNode};
+use super::writer::{Job, JournalWriter};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::health::ProcessStatus;
+use crate::heartbeat::Metrics;
+use crate::journal::{HashRef, Transition};
+use crate::slot::SlotWrite;
+use crate::sync_error::SyncErrorCode;
+
+/// What an engine keeps open of its data directory.
+pub(crate) struct Durable {
+    pub(crate) enrolments: EnrolmentLog,
+    pub(crate) writer: JournalWriter,
+    /// Held for the lock; dropped last.
+    _dir: DataDir,
+}
+
+impl Durable {
+    /// Makes the enrolment of `node` (at `slot`, in `cluster`) durable.
+    pub(crate) fn enrolled(&self, slot: u32, node: &str, cluster: &str, at_ms: u64) -> Result<()> {
+        let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
+        self.enrolments.append(&Enrolment { slot, at_s, cluster: cluster.to_owned(), node: node.to_owned() })
+    }
+
+    /// Why the journal writer's last write failed, if it did.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.writer.failure()
+    }
+
+    /// Waits until the first `entries` journal entries are on disk.
+    pub(crate) fn sync(&self, entries: u64) -> Result<()> {
+        self.writer.sync(entries)
+    }
+}
+
+fn tampered(why: String) -> Error {
+    Error::new(ErrorKind::AuditTampered, why)
+}
+
+impl Engine {
+    /// Restores enrolments, the journal and every node's last report from
+    /// `dir` (the authority state is already replayed from the audit log),
+    /// then starts the journal writer.
+    pub(crate) fn restore_execution(
+        &self,
+        dir: DataDir,
+        interval: Duration,
+        checkpoint_every: Duration,
+    ) -> Result<Durable> {
+        let (enrolments, enrolled) = EnrolmentLog::open(&dir.enrolments_path())?;
+        for e in enrolled {
+            let index = self.cluster_index(&e.cluster).map_err(|_| {
+                tampered(format!(
+                    "the enrolment log enrols node '{}' in cluster '{}', which the audit log never created",
+                    e.node, e.cluster
+                ))
+            })?;
+            let cluster = self.cluster_at(index);
+            self.nodes.restore(e.slot, &e.node, e.at_s, |slot, cell| {
+                cell.init(index, cluster.force_epoch());
+                cluster.add_member(slot);
+            })?;
+        }
+
+        let (stored, last) = journal_files::read_all(&dir.journal_dir())?;
+        for t in &stored {
+            let cell = self
+                .nodes
+                .slot(t.slot)
+                .ok_or_else(|| tampered(format!("the journal names slot {}, which was never enrolled", t.slot)))?;
+            let hash = match t.hash {
+                StoredHash::None => HashRef::None,
+                StoredHash::Verified => HashRef::Verified,
+                StoredHash::Odd(h) => self.journal.push_odd(h).unwrap_or(HashRef::None),
+            };
+            let guard = cell.lock();
+            let transition = Transition { at_ms: t.at_ms, revision: t.revision, hash };
+            if let Some(entry) = self.journal.push(t.slot, guard.last_transition(), transition) {
+                guard.set_last_transition(entry);
+            }
+        }
+
+        let saved: HashMap<u32, SavedNode> = Checkpoint::read(&dir.checkpoint_path())?
+            .map(|c| c.nodes.into_iter().map(|n| (n.slot, n)).collect())
+            .unwrap_or_default();
+        for slot in 0..self.nodes.len() {
+            let Some(cell) = self.nodes.slot(slot) else { continue };
+            let latest = self.journal.at(cell.read().last_transition, u64::MAX);
+            if let Some(report) = merge(saved.get(&slot), latest, &|r| self.journal.odd_hash(r)) {
+                self.restore_node(slot, &report);
+            }
+        }
+
+        let first = last.unwrap_or(0);
+        let persisted = stored.len() as u64;
+        let segment = Segment::open(&dir.journal_dir(), first, persisted - first)?;
+        let job = Job {
+            journal: std::sync::Arc::clone(&self.journal),
+            nodes: std::sync::Arc::clone(&self.nodes),
+            journal_dir: dir.journal_dir(),
+            checkpoint_path: dir.checkpoint_path(),
+            segment,
+            persisted,
+        };
+        let writer = JournalWriter::start(job, interval, checkpoint_every)?;
+        Ok(Durable { enrolments, writer, _dir: dir })
+    }
+
+    /// Puts a node's last report back into its slot and its cluster's counters.
+    fn restore_node(&self, slot: u32, n: &SavedNode) {
+        let Some(cell) = self.nodes.slot(slot) else { return };
+        let cluster = self.cluster_at(cell.cluster());
+        let status = ProcessStatus::from_u8(n.status).unwrap_or(ProcessStatus::Ready);
+        let code = SyncErrorCode::from_u8(n.code);
+        let odd = n.odd_hash.and_then(|h| self.journal.push_odd(h)).map_or(0, HashRef::to_bits);
+        let guard = cell.lock();
+        let old = guard.state();
+        let new = old.observed(n.revision, n.hash_ok, status, code);
+        // Two writes: the slot keeps the previous heap reading of the first.
+        let before = Metrics { heap: n.heap_prev, ..n.metrics };
+        for metrics in [&before, &n.metrics] {
+            guard.write(&SlotWrite { at_ms: n.last_hb_ms, metrics, version: n.version, error_fp: 0, odd_hash: odd });
+        }
+        guard.set_state(new);
+        cluster.move_bucket(old.bucket(), new.bucket());
+        cluster.move_fresh(old.fresh_bucket(), new.fresh_bucket());
+        cluster.move_error(slot, old.error_code(), new.error_code());
+        drop(guard);
+        cluster.expiry.schedule(slot, n.last_hb_ms);
+    }
+}
+
+/// A node's last report from its checkpointed one and its latest journalled
+/// transition: the transition wins what the node applied when it is newer
+/// (its time is then the last heartbeat); the rest comes from the
+/// checkpoint, or is the neutral value (ready, no error, no metrics) when
+/// the node was first heard after the last checkpoint.
+fn merge(
+    saved: Option<&SavedNode>,
+    latest: Option<Transition>,
+    odd: &dyn Fn(HashRef) -> Option<crate::hash::ContentHash>,
+) -> Option<SavedNode> {
+    let base = match (saved, latest) {
+        (Some(s), _) => *s,
+        (None, Some(t)) => SavedNode {
+            slot: 0,
+            revision: 0,
+            hash_ok: false,
+            status: ProcessStatus::Ready as u8,
+            code: 0,
+            last_hb_ms: t.at_ms,
+            metrics: Metrics::default(),
+            heap_prev: 0.0,
+            version: 0,
+            odd_hash: None,
+        },
+        (None, None) => return None,
+    };
+    match latest {
+        Some(t) if saved.is_none_or(|s| t.at_ms > s.last_hb_ms) => {
+            let hash_ok = t.hash == HashRef::Verified;
+            let mismatch = t.revision != 0 && !hash_ok && t.hash != HashRef::None;
+            let code = if base.code == 0 && mismatch { SyncErrorCode::HashMismatch as u8 } else { base.code };
+            Some(SavedNode { revision: t.revision, hash_ok, code, last_hb_ms: t.at_ms, odd_hash: odd(t.hash), ..base })
+        }
+        _ => Some(base),
+    }
+}

@@ -1,0 +1,194 @@
+//! The journal writer: a background thread that copies the in-memory
+//! journal's new transitions into segment files, fsyncing them every
+//! interval (group commit), and replaces the node-state checkpoint every
+//! checkpoint interval and when the engine is dropped.
+//!
+//! It reads the journal itself, by entry number, rather than the change
+//! feed: the feed may drop events for a slow reader by design, the journal
+//! never does. Ingest never waits for it; no heartbeat waits on disk.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::journal_files::{PER_FRAME, Segment, StoredHash, StoredTransition, push_frame};
+use super::node_checkpoint::{Checkpoint, SavedNode};
+use crate::error::{Error, ErrorKind, Result};
+use crate::journal::{HashRef, Journal, Transition};
+use crate::node_registry::Registry;
+
+/// Transitions per segment file.
+pub(crate) const SEGMENT_LEN: u64 = 1 << 20;
+
+/// What the writer works on.
+pub(crate) struct Job {
+    pub(crate) journal: Arc<Journal>,
+    pub(crate) nodes: Arc<Registry>,
+    pub(crate) journal_dir: PathBuf,
+    pub(crate) checkpoint_path: PathBuf,
+    pub(crate) segment: Segment,
+    /// Journal entries on disk.
+    pub(crate) persisted: u64,
+}
+
+impl Job {
+    fn stored(&self, slot: u32, t: Transition) -> StoredTransition {
+        let hash = match t.hash {
+            HashRef::None => StoredHash::None,
+            HashRef::Verified => StoredHash::Verified,
+            odd => self.journal.odd_hash(odd).map_or(StoredHash::None, StoredHash::Odd),
+        };
+        StoredTransition { slot, at_ms: t.at_ms, revision: t.revision, hash }
+    }
+
+    /// Writes every whole entry not yet on disk, then syncs.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let end = u64::from(self.journal.len());
+        while self.persisted < end {
+            if self.segment.count >= SEGMENT_LEN {
+                self.segment = Segment::open(&self.journal_dir, self.persisted, 0)?;
+            }
+            let room = SEGMENT_LEN - self.segment.count;
+            let mut bytes = Vec::new();
+            let mut batch = Vec::with_capacity(PER_FRAME);
+            let mut next = self.persisted;
+            while next < end && next - self.persisted < room {
+                // Entry numbers fit a u32 (`Journal::len`).
+                let Some((slot, t)) = self.journal.entry(next as u32) else { break };
+                batch.push(self.stored(slot, t));
+                if batch.len() == PER_FRAME {
+                    push_frame(&mut bytes, &batch);
+                    batch.clear();
+                }
+                next += 1;
+            }
+            if !batch.is_empty() {
+                push_frame(&mut bytes, &batch);
+            }
+            if next == self.persisted {
+                break; // the next entry is still being written
+            }
+            self.segment.write(&bytes, next - self.persisted, &self.journal_dir)?;
+            self.persisted = next;
+        }
+        Ok(())
+    }
+
+    /// Flushes, then replaces the node-state checkpoint.
+    pub(crate) fn checkpoint(&mut self) -> Result<()> {
+        self.flush()?;
+        let nodes = (0..self.nodes.len())
+            .filter_map(|slot| {
+                let read = self.nodes.slot(slot)?.read();
+                let state = read.state;
+                state.has_heartbeat().then(|| SavedNode {
+                    slot,
+                    revision: state.revision(),
+                    hash_ok: state.hash_ok(),
+                    status: state.status().map_or(0, |s| s as u8),
+                    code: state.error_code().map_or(0, |c| c as u8),
+                    last_hb_ms: read.last_hb_ms,
+                    metrics: read.metrics,
+                    heap_prev: read.heap_prev,
+                    version: read.version,
+                    odd_hash: self.journal.odd_hash(HashRef::from_bits(read.odd_hash)),
+                })
+            })
+            .collect();
+        Checkpoint { journal_len: self.persisted, nodes }.write(&self.checkpoint_path)
+    }
+}
+
+/// What the engine and the writer thread share.
+#[derive(Default)]
+struct Shared {
+    /// The engine is being dropped: write what is left, checkpoint, stop.
+    stop: bool,
+    /// Someone waits in [`JournalWriter::sync`]: write now.
+    hurry: bool,
+    /// Journal entries on disk.
+    persisted: u64,
+    /// Why the last write failed, if it did.
+    failure: Option<String>,
+}
+
+/// The running writer; dropping it writes what is left and a last checkpoint.
+pub(crate) struct JournalWriter {
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl JournalWriter {
+    /// Starts writing `job` every `interval`, checkpointing every `checkpoint_every`.
+    pub(crate) fn start(mut job: Job, interval: Duration, checkpoint_every: Duration) -> Result<JournalWriter> {
+        let shared = Arc::new((Mutex::new(Shared { persisted: job.persisted, ..Shared::default() }), Condvar::new()));
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("fleetgov-journal".to_owned())
+            .spawn(move || {
+                let (lock, wake) = &*theirs;
+                let mut last_checkpoint = Instant::now();
+                loop {
+                    let stopping = {
+                        let mut s = lock.lock();
+                        if !s.stop && !s.hurry {
+                            wake.wait_for(&mut s, interval);
+                        }
+                        s.hurry = false;
+                        s.stop
+                    };
+                    let due = stopping || last_checkpoint.elapsed() >= checkpoint_every;
+                    let done = if due { job.checkpoint() } else { job.flush() };
+                    if due {
+                        last_checkpoint = Instant::now();
+                    }
+                    let mut s = lock.lock();
+                    s.persisted = job.persisted;
+                    s.failure = done.err().map(|e| e.to_string());
+                    wake.notify_all();
+                    if stopping {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the journal writer: {e}")))?;
+        Ok(JournalWriter { shared, thread: Some(thread) })
+    }
+
+    /// Returns once the first `entries` journal entries are on disk, or
+    /// with the error that keeps them from it.
+    pub(crate) fn sync(&self, entries: u64) -> Result<()> {
+        let (lock, wake) = &*self.shared;
+        let mut s = lock.lock();
+        while s.persisted < entries {
+            if let Some(why) = &s.failure {
+                return Err(Error::new(ErrorKind::Io, format!("the journal writer cannot write: {why}")));
+            }
+            s.hurry = true;
+            wake.notify_all();
+            wake.wait(&mut s);
+        }
+        Ok(())
+    }
+
+    /// Why the last write failed, if it did (the writer retries every interval).
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.shared.0.lock().failure.clone()
+    }
+}
+
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.shared;
+        lock.lock().stop = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            // A panic in the writer has already been reported by the thread;
+            // there is nothing more to do with it here.
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The data directory: an engine restarted on the same directory keeps its
+//! authority state, audit log, signing key, enrolments, history and every
+//! node's last report; a killed one loses nothing acknowledged.
+
+mod common;
+
+use std::path::Path;
+
+use common::{T0, hb, v};
+use fleetgov::*;
+
+fn config(dir: &Path, clock: Clock) -> EngineConfig {
+    EngineConfig {
+        clock,
+        capacity: 1 << 16,
+        data_dir: Some(dir.to_owned()),
+        journal_interval: std::time::Duration::from_millis(20),
+        ..EngineConfig::default()
+    }
+}
+
+fn open(dir: &Path, now: u64) -> Engine {
+    Engine::with_config(config(dir, Clock::manual(now))).unwrap()
+}
+
+#[test]
+fn a_restart_keeps_authority_enrolments_history_and_node_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (verifier, attestation, audit_len, cohesion, node_before) = {
+        let e = open(dir.path(), T0);
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let r1 = e.publish("prod", b"one", "alice", T0).unwrap();
+        let r2 = e.publish("prod", b"two", "alice", T0 + 10).unwrap();
+        let handles: Vec<_> = (0..4).map(|i| e.enroll(&format!("n{i}"), "prod", T0).unwrap()).collect();
+        e.clock().set(T0 + 1_000);
+        for &h in &handles {
+            e.heartbeat(h, &hb(T0 + 100, &r1)).unwrap();
+        }
+        for &h in &handles[..3] {
+            e.heartbeat(h, &hb(T0 + 200, &r2)).unwrap();
+        }
+        let odd = Heartbeat::new(T0 + 300, v("3.5.0")).applied(&r2.id, ContentHash::of(b"tampered"));
+        e.heartbeat(handles[3], &odd).unwrap();
+        e.force_sync(ForceTarget::Node("n3"), &Override::new("bob", Role::Operator, "re-provisioned", T0 + 400))
+            .unwrap();
+        let attestation = e.attest("prod", T0 + 150).unwrap();
+        (
+            e.checkpoint_verifier().unwrap(),
+            attestation,
+            e.audit_len(),
+            e.cluster("prod", T0 + 1_000).unwrap(),
+            e.node("n3", T0 + 1_000).unwrap(),
+        )
+    };
+
+    let e = open(dir.path(), T0 + 2_000);
+    assert_eq!(e.checkpoint_verifier().unwrap(), verifier, "the signing key is kept");
+    assert_eq!(e.audit_len(), audit_len);
+    e.verify_audit().unwrap();
+    assert_eq!(e.snapshot("prod@r2").unwrap().hash, ContentHash::of(b"two"));
+    assert_eq!(e.cluster("prod", T0 + 1_000).unwrap(), cohesion, "cohesion and counts as before");
+    assert!(e.recount_mismatches().is_empty());
+    let n3 = e.node("n3", T0 + 1_000).unwrap();
+    assert_eq!(n3.applied_hash, Some(ContentHash::of(b"tampered")));
+    assert_eq!((n3.last_heartbeat_ms, n3.config_status), (node_before.last_heartbeat_ms, node_before.config_status));
+    assert_eq!(n3.last_sync_error.map(|e| e.code), Some(SyncErrorCode::HashMismatch));
+    // History before the restart answers, and the same moment attests the same bytes.
+    assert_eq!(e.what_ran("n0", T0 + 150).unwrap().unwrap().snapshot.as_deref(), Some("prod@r1"));
+    assert_eq!(e.what_ran("n0", T0 + 250).unwrap().unwrap().snapshot.as_deref(), Some("prod@r2"));
+    assert_eq!(e.attest("prod", T0 + 150).unwrap().envelope, attestation.envelope);
+    assert_eq!(e.what_ran("n0", T0 - 1).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
+    // An enrolled node heartbeats on without enrolling again.
+    let n0 = e.node_handle("n0").unwrap();
+    let r2 = e.snapshot("prod@r2").unwrap();
+    e.heartbeat(n0, &hb(T0 + 1_500, &r2)).unwrap();
+    assert_eq!(e.enroll("n0", "prod", T0).unwrap(), n0, "the same node, the same slot");
+    assert_eq!(e.enroll("n9", "prod", T0).unwrap().slot(), 4, "new nodes take new slots");
+}
+
+#[test]
+fn a_directory_is_refused_when_in_use_or_combined_with_an_audit_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path(), T0);
+    let second = Engine::with_config(config(dir.path(), Clock::manual(T0)));
+    assert_eq!(second.err().map(|e| e.kind()), Some(ErrorKind::Conflict));
+    drop(first);
+    let both = EngineConfig { audit_path: Some(dir.path().join("x.log")), ..config(dir.path(), Clock::manual(T0)) };
+    assert_eq!(Engine::with_config(both).err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));
+    let seeded = EngineConfig { signing_seed: Some([7; 32]), ..config(dir.path(), Clock::manual(T0)) };
+    let explicit = Engine::with_config(seeded).unwrap().checkpoint_verifier().unwrap();
+    let generated = open(dir.path(), T0).checkpoint_verifier().unwrap();
+    assert_ne!(explicit, generated, "an explicit seed overrides the directory's key");
+}
+
+#[test]
+fn history_begins_when_the_directory_was_made() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path(), T0));
+    let e = open(dir.path(), T0 + 10_000);
+    e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+    e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+    assert!(e.fleet_at("prod", T0 + 5).unwrap().is_empty());
+    assert_eq!(e.fleet_at("prod", T0 - 5).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
+}
+
+/// Crash test: a child engine enrols, publishes and heartbeats on a data
+/// directory and is SIGKILLed at a random moment, round after round on the
+/// same directory. Every acknowledged enrolment and publish survives, and
+/// every transition acknowledged by `sync_journal` does.
+#[cfg(unix)]
+mod crash {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    const CHILD_ENV: &str = "FLEETGOV_DATA_DIR_CRASH_CHILD";
+
+    #[test]
+    #[ignore = "the child process of a_killed_engine_loses_nothing_acknowledged, which starts it"]
+    fn data_dir_crash_child() {
+        let Some(path) = std::env::var_os(CHILD_ENV) else { return };
+        let e = Engine::with_config(config(Path::new(&path), Clock::System)).expect("child: open");
+        if e.workspace("ws").is_err() {
+            e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+            e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        }
+        let start = e.cluster("prod", e.clock().now_ms()).unwrap().total;
+        println!("\nREADY {start}");
+        for i in start..start + 2_000 {
+            let node = format!("n{i}");
+            let handle = e.enroll(&node, "prod", e.clock().now_ms()).unwrap();
+            println!("ENROLLED {node}");
+            if i % 50 == 0 {
+                let s = e.publish("prod", format!("config {i}").as_bytes(), "alice", e.clock().now_ms()).unwrap();
+                println!("PUBLISHED {}", s.id);
+            }
+            let desired = e.desired("prod").unwrap().unwrap();
+            let at = e.clock().now_ms();
+            e.heartbeat(handle, &hb(at, &desired)).unwrap();
+            if i % 10 == 0 {
+                e.sync_journal().unwrap();
+                println!("SYNCED {node} {at} {}", desired.id);
+            }
+        }
+    }
+
+    fn run_and_kill(path: &Path, wait_ms: u64) -> Vec<String> {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["crash::data_dir_crash_child", "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        // A generous bound that only a hung child reaches, not a deadline.
+        while let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) {
+            let ready = line.starts_with("READY ");
+            seen.push(line);
+            if ready {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        seen.extend(lines.iter());
+        assert_eq!(status.signal(), Some(9), "the child stopped by itself: {status}\n{seen:?}");
+        seen
+    }
+
+    #[test]
+    fn a_killed_engine_loses_nothing_acknowledged() {
+        let kills = if std::env::var("FLEETGOV_SLOW").is_ok_and(|v| v == "1") { 200 } else { 4 };
+        let dir = tempfile::tempdir().unwrap();
+        let mut enrolled = BTreeSet::new();
+        let mut published = BTreeSet::new();
+        let mut synced: BTreeMap<String, (u64, String)> = BTreeMap::new();
+        let mut key = None;
+        for round in 0..kills {
+            for line in run_and_kill(dir.path(), 20 + (round * 37) % 200) {
+                let words: Vec<&str> = line.split(' ').collect();
+                match words[..] {
+                    ["ENROLLED", node] => drop(enrolled.insert(node.to_owned())),
+                    ["PUBLISHED", id] => drop(published.insert(id.to_owned())),
+                    ["SYNCED", node, at, id] => {
+                        let Ok(at) = at.parse() else { continue }; // a line cut by the kill
+                        synced.insert(node.to_owned(), (at, id.to_owned()));
+                    }
+                    _ => {}
+                }
+            }
+            let e = Engine::with_config(config(dir.path(), Clock::System))
+                .unwrap_or_else(|err| panic!("round {round}: reopen after a kill: {err}"));
+            e.verify_audit().unwrap_or_else(|err| panic!("round {round}: {err}"));
+            let verifier = e.checkpoint_verifier().unwrap();
+            assert!(key.get_or_insert_with(|| verifier.clone()) == &verifier, "round {round}: the key changed");
+            for node in &enrolled {
+                e.node_handle(node).unwrap_or_else(|err| panic!("round {round}: acknowledged enrolment lost: {err}"));
+            }
+            for id in &published {
+                e.snapshot(id).unwrap_or_else(|err| panic!("round {round}: acknowledged publish lost: {err}"));
+            }
+            for (node, (at, id)) in &synced {
+                let ran = e.what_ran(node, *at).unwrap();
+                assert_eq!(ran.and_then(|r| r.snapshot).as_deref(), Some(id.as_str()), "round {round}: {node} at {at}");
+            }
+            assert!(e.recount_mismatches().is_empty(), "round {round}");
+        }
+        eprintln!(
+            "crash test: {} enrolments, {} publishes, {} synced transitions over {kills} kills",
+            enrolled.len(),
+            published.len(),
+            synced.len()
+        );
+        assert!(!enrolled.is_empty() && !synced.is_empty(), "no child acknowledged anything: the test tested nothing");
+    }
+}
