@@ -104,6 +104,45 @@ fn history_begins_when_the_directory_was_made() {
     assert_eq!(e.fleet_at("prod", T0 - 5).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
 }
 
+#[test]
+fn sealed_segments_are_committed_to_the_audit_log_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = || EngineConfig { journal_segment_len: 4, ..config(dir.path(), Clock::manual(T0 + 1_000)) };
+    drop(open(dir.path(), T0)); // the history begins at T0
+    {
+        let e = Engine::with_config(small()).unwrap();
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let (r1, r2) = (e.publish("prod", b"1", "alice", T0).unwrap(), e.publish("prod", b"2", "alice", T0).unwrap());
+        let n = e.enroll("n", "prod", T0).unwrap();
+        for i in 0..10 {
+            e.heartbeat(n, &hb(T0 + i, if i % 2 == 0 { &r1 } else { &r2 })).unwrap();
+        }
+        e.sync_journal().unwrap();
+        let seals: Vec<String> = e
+            .audit()
+            .iter()
+            .filter(|r| r.action == audit::AuditAction::SealJournal)
+            .map(|r| r.target.clone())
+            .collect();
+        assert_eq!(seals, ["journal:0", "journal:4"]);
+        assert_eq!(e.verify_journal().unwrap(), JournalVerification { sealed_segments: 2, sealed_transitions: 8 });
+    }
+    let e = Engine::with_config(small()).unwrap();
+    assert_eq!(e.verify_journal().unwrap().sealed_segments, 2, "a restart seals nothing twice");
+    assert_eq!(e.what_ran("n", T0 + 5).unwrap().unwrap().snapshot.as_deref(), Some("prod@r2"));
+    drop(e);
+    let segment = dir.path().join("journal").join("0000000004.seg");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last = bytes.len() - 5;
+    bytes[last] ^= 1;
+    std::fs::write(&segment, &bytes).unwrap();
+    let e = Engine::with_config(small());
+    let err = e.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::AuditTampered, "{err}");
+    assert!(err.to_string().contains("0000000004.seg"), "the bad segment is named: {err}");
+}
+
 /// Crash test: a child engine enrols, publishes and heartbeats on a data
 /// directory and is SIGKILLed at a random moment, round after round on the
 /// same directory. Every acknowledged enrolment and publish survives, and

@@ -38,6 +38,15 @@ pub(crate) enum AuthorityEvent {
         scope: PolicyScope,
         id: String,
     },
+    /// A sealed journal segment: entries `first..first + count`, their
+    /// times, and the blake3 hash of the segment file.
+    JournalSegment {
+        first: u64,
+        count: u64,
+        from_ms: u64,
+        to_ms: u64,
+        hash: crate::hash::ContentHash,
+    },
 }
 
 impl AuthorityEvent {

@@ -62,6 +62,10 @@ pub struct EngineConfig {
     /// How often every node's last report is checkpointed (and when the
     /// engine is dropped). Used with a data directory only.
     pub checkpoint_interval: std::time::Duration,
+    /// Transitions per journal segment: when one is full it is sealed (its
+    /// hash committed to the audit log) and the next begins. Used with a
+    /// data directory only; at least 1.
+    pub journal_segment_len: u64,
     /// A durable audit log alone, without the rest of a data directory:
     /// opened (verified, torn tail cut) and replayed to restore the
     /// authority state if it exists, created otherwise. Superseded by
@@ -87,6 +91,7 @@ impl Default for EngineConfig {
             data_dir: None,
             journal_interval: std::time::Duration::from_millis(200),
             checkpoint_interval: std::time::Duration::from_secs(60),
+            journal_segment_len: 1 << 20,
             audit_path: None,
             signing_seed: None,
             origin: "fleetgov".to_owned(),
@@ -173,7 +178,7 @@ pub struct Engine {
     /// Serialises authority changes, so the audit order is the apply order;
     /// holds how many audit records have their authority events applied.
     pub(crate) authority: Mutex<u64>,
-    pub(crate) audit: AuditLog,
+    pub(crate) audit: Arc<AuditLog>,
     pub(crate) policies: PolicyRegistry,
     /// Applied-state transitions of every node (written only on transitions).
     pub(crate) journal: Arc<Journal>,
@@ -187,7 +192,7 @@ pub struct Engine {
     /// or without one the clock when the engine was made.
     pub(crate) history_from_ms: u64,
     /// The open data directory, if any.
-    durable: Option<crate::data_dir::Durable>,
+    pub(crate) durable: Option<crate::data_dir::Durable>,
 }
 
 /// Engines made in this process so far.
@@ -274,12 +279,16 @@ impl Engine {
         if let (Some(dir), None) = (&dir, config.signing_seed) {
             config.signing_seed = Some(dir.signing_seed()?);
         }
-        let (interval, checkpoint_every) = (config.journal_interval, config.checkpoint_interval);
+        let cadence = crate::data_dir::Cadence {
+            interval: config.journal_interval,
+            checkpoint_every: config.checkpoint_interval,
+            segment_len: config.journal_segment_len.max(1),
+        };
         let mut engine = Engine::build(config, capacity, audit);
         drop(engine.authority_lock()?);
         if let Some(dir) = dir {
             engine.history_from_ms = dir.created_ms;
-            engine.durable = Some(engine.restore_execution(dir, interval, checkpoint_every)?);
+            engine.durable = Some(engine.restore_execution(dir, cadence)?);
         }
         Ok(engine)
     }
@@ -304,7 +313,7 @@ impl Engine {
             sync_errors: SyncErrorDetails::default(),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(0),
-            audit,
+            audit: Arc::new(audit),
             policies: PolicyRegistry::new(),
             journal: Arc::new(Journal::new()),
             signer: OnceLock::new(),

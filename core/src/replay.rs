@@ -112,7 +112,8 @@ impl Engine {
                 AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
                 AuthorityEvent::Force { .. },
             )
-            | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. }) => Ok(()),
+            | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. })
+            | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. }) => Ok(()),
             (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => self.policies.upsert(policy).map(drop),
             (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => {
                 self.policies.remove(&scope, &id).map(drop)

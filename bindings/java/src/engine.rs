@@ -70,6 +70,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
             signing_seed,
             origin: convert::string(env, "origin", &origin)?,
             feed_capacity,
+            ..EngineConfig::default()
         };
         Ok(handle::into_handle(Engine::with_config(config)?))
     })

@@ -82,9 +82,12 @@ pub enum AuditAction {
     UpsertPolicy,
     /// An org- or workspace-scoped policy was removed.
     RemovePolicy,
+    /// A segment of the execution journal was sealed: the record commits to
+    /// its hash, transition count and time range (see the data directory).
+    SealJournal,
 }
 
-const ACTIONS: [AuditAction; 9] = [
+const ACTIONS: [AuditAction; 10] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -94,6 +97,7 @@ const ACTIONS: [AuditAction; 9] = [
     AuditAction::AutoReconcile,
     AuditAction::UpsertPolicy,
     AuditAction::RemovePolicy,
+    AuditAction::SealJournal,
 ];
 
 impl AuditAction {
@@ -109,10 +113,11 @@ impl AuditAction {
             AuditAction::AutoReconcile => "auto_reconcile",
             AuditAction::UpsertPolicy => "upsert_policy",
             AuditAction::RemovePolicy => "remove_policy",
+            AuditAction::SealJournal => "seal_journal",
         }
     }
 
-    /// The stable one-byte code of the canonical encoding (1 to 9).
+    /// The stable one-byte code of the canonical encoding (1 to 10).
     pub fn code(self) -> u8 {
         match self {
             AuditAction::Publish => 1,
@@ -124,6 +129,7 @@ impl AuditAction {
             AuditAction::AutoReconcile => 7,
             AuditAction::UpsertPolicy => 8,
             AuditAction::RemovePolicy => 9,
+            AuditAction::SealJournal => 10,
         }
     }
 
@@ -506,7 +512,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 10)] {
+        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 11)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -551,7 +557,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
         assert_eq!(AuditAction::from_code(0), None);
-        assert_eq!(AuditAction::from_code(10), None);
+        assert_eq!(AuditAction::from_code(11), None);
         assert!(AuditAction::parse("Publish").is_err());
     }
 

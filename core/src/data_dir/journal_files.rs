@@ -122,6 +122,20 @@ pub(crate) fn read_all(dir: &Path) -> Result<(Vec<StoredTransition>, Option<u64>
     Ok((all, last))
 }
 
+/// How many transitions the segment `bytes` (of `path`) holds.
+pub(crate) fn count(bytes: &[u8], path: &Path) -> Result<u64> {
+    let (bodies, _) = frames::read(bytes, &format!("journal segment {}", path.display()))?;
+    let mut n = 0;
+    for mut body in bodies {
+        while !body.is_empty() {
+            StoredTransition::decode(&mut body)
+                .ok_or_else(|| damaged(path, "holds a transition that does not decode".to_owned()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 fn damaged(path: &Path, why: String) -> Error {
     Error::new(ErrorKind::AuditTampered, format!("journal segment {} {why}", path.display()))
 }
@@ -132,15 +146,24 @@ pub(crate) struct Segment {
     pub(crate) file: File,
     /// Transitions written to it.
     pub(crate) count: u64,
+    /// The earliest and latest transition times in it (`None`: empty).
+    pub(crate) span: Option<(u64, u64)>,
 }
 
 impl Segment {
-    /// Opens segment `first` for appending (creating it when absent).
-    pub(crate) fn open(dir: &Path, first: u64, count: u64) -> Result<Segment> {
+    /// Opens segment `first` for appending (creating it when absent), holding `held` already.
+    pub(crate) fn open(dir: &Path, first: u64, held: &[StoredTransition]) -> Result<Segment> {
         let path = segment_path(dir, first);
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, "open", &e))?;
         super::sync_dir(&path)?;
-        Ok(Segment { first, file, count })
+        let mut segment = Segment { first, file, count: held.len() as u64, span: None };
+        held.iter().for_each(|t| segment.note(t.at_ms));
+        Ok(segment)
+    }
+
+    /// Widens the time range by a transition at `at_ms`.
+    pub(crate) fn note(&mut self, at_ms: u64) {
+        self.span = Some(self.span.map_or((at_ms, at_ms), |(a, b)| (a.min(at_ms), b.max(at_ms))));
     }
 
     /// Appends frames and makes them durable.
@@ -167,11 +190,12 @@ mod tests {
         let first = [t(0, StoredHash::Verified), t(1, StoredHash::Odd(ContentHash([9; 32]))), t(2, StoredHash::None)];
         let mut bytes = Vec::new();
         push_frame(&mut bytes, &first);
-        Segment::open(&dir, 0, 0).unwrap().write(&bytes, 3, &dir).unwrap();
+        Segment::open(&dir, 0, &[]).unwrap().write(&bytes, 3, &dir).unwrap();
         let mut more = Vec::new();
         push_frame(&mut more, &first[..1]);
-        Segment::open(&dir, 3, 0).unwrap().write(&more, 1, &dir).unwrap();
+        Segment::open(&dir, 3, &[]).unwrap().write(&more, 1, &dir).unwrap();
         let (all, last) = read_all(&dir).unwrap();
+        assert_eq!(Segment::open(&dir, 0, &all[..3]).unwrap().span, Some((1_000, 1_002)));
         assert_eq!(all.len(), 4);
         assert_eq!(&all[..3], &first);
         assert_eq!(last, Some(3));

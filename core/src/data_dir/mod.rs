@@ -8,7 +8,7 @@
 //! | `signing.key` | the ed25519 seed of checkpoints and attestations (mode 0600) | created once, before first use |
 //! | `audit.log` | the audit log ([`crate::audit`]): authority changes, overrides, waves | before an append is acknowledged |
 //! | `enrolments.log` | every enrolment: slot, node, cluster, time | before `enroll` returns |
-//! | `journal/NNNNNNNN.seg` | the execution journal: every applied-state transition | within [`EngineConfig::journal_interval`](crate::EngineConfig::journal_interval) |
+//! | `journal/NNNNNNNNNN.seg` | the execution journal: every applied-state transition, in segments named by their first entry; a full segment is *sealed*: an audit record (`seal_journal`) commits to its blake3 hash, transition count and time range | within [`EngineConfig::journal_interval`](crate::EngineConfig::journal_interval) |
 //! | `nodes.ckpt` | a compact checkpoint of every node's last report | every [`EngineConfig::checkpoint_interval`](crate::EngineConfig::checkpoint_interval) and when the engine is dropped |
 //!
 //! A restart restores the authority state from the audit log, the nodes
@@ -28,6 +28,16 @@ mod restore;
 mod writer;
 
 pub(crate) use restore::Durable;
+pub use restore::JournalVerification;
+
+/// How often the journal writer writes, checkpoints and seals.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cadence {
+    pub(crate) interval: std::time::Duration,
+    pub(crate) checkpoint_every: std::time::Duration,
+    /// Transitions per segment.
+    pub(crate) segment_len: u64,
+}
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

@@ -1,13 +1,13 @@
 //! Bringing an engine's execution state back from its data directory.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
 
-use super::DataDir;
 use super::enrolments::{Enrolment, EnrolmentLog};
 use super::journal_files::{self, Segment, StoredHash};
 use super::node_checkpoint::{Checkpoint, SavedNode};
 use super::writer::{Job, JournalWriter};
+use super::{Cadence, DataDir};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::health::ProcessStatus;
@@ -20,6 +20,7 @@ use crate::sync_error::SyncErrorCode;
 pub(crate) struct Durable {
     pub(crate) enrolments: EnrolmentLog,
     pub(crate) writer: JournalWriter,
+    pub(crate) journal_dir: std::path::PathBuf,
     /// Held for the lock; dropped last.
     _dir: DataDir,
 }
@@ -50,12 +51,7 @@ impl Engine {
     /// Restores enrolments, the journal and every node's last report from
     /// `dir` (the authority state is already replayed from the audit log),
     /// then starts the journal writer.
-    pub(crate) fn restore_execution(
-        &self,
-        dir: DataDir,
-        interval: Duration,
-        checkpoint_every: Duration,
-    ) -> Result<Durable> {
+    pub(crate) fn restore_execution(&self, dir: DataDir, cadence: Cadence) -> Result<Durable> {
         let (enrolments, enrolled) = EnrolmentLog::open(&dir.enrolments_path())?;
         for e in enrolled {
             let index = self.cluster_index(&e.cluster).map_err(|_| {
@@ -102,17 +98,21 @@ impl Engine {
 
         let first = last.unwrap_or(0);
         let persisted = stored.len() as u64;
-        let segment = Segment::open(&dir.journal_dir(), first, persisted - first)?;
+        // Entry numbers are positions in `stored`, which fit in memory.
+        let segment = Segment::open(&dir.journal_dir(), first, &stored[first as usize..])?;
         let job = Job {
-            journal: std::sync::Arc::clone(&self.journal),
-            nodes: std::sync::Arc::clone(&self.nodes),
+            journal: Arc::clone(&self.journal),
+            nodes: Arc::clone(&self.nodes),
             journal_dir: dir.journal_dir(),
             checkpoint_path: dir.checkpoint_path(),
             segment,
             persisted,
+            audit: Arc::clone(&self.audit),
+            clock: self.clock.clone(),
+            segment_len: cadence.segment_len,
         };
-        let writer = JournalWriter::start(job, interval, checkpoint_every)?;
-        Ok(Durable { enrolments, writer, _dir: dir })
+        let writer = JournalWriter::start(job, cadence)?;
+        Ok(Durable { enrolments, writer, journal_dir: dir.journal_dir(), _dir: dir })
     }
 
     /// Puts a node's last report back into its slot and its cluster's counters.
@@ -173,5 +173,46 @@ fn merge(
             Some(SavedNode { revision: t.revision, hash_ok, code, last_hb_ms: t.at_ms, odd_hash: odd(t.hash), ..base })
         }
         _ => Some(base),
+    }
+}
+
+/// What [`Engine::verify_journal`] checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalVerification {
+    /// Sealed segments whose files match their audit records.
+    pub sealed_segments: u64,
+    /// The transitions in them.
+    pub sealed_transitions: u64,
+}
+
+impl Engine {
+    /// Checks every sealed journal segment of the data directory against the
+    /// audit record that sealed it (blake3 of the file, transition count);
+    /// the first that differs, or is missing, is named in an
+    /// [`AuditTampered`](ErrorKind::AuditTampered) error. Without a data
+    /// directory there is nothing to check.
+    pub fn verify_journal(&self) -> Result<JournalVerification> {
+        let mut checked = JournalVerification { sealed_segments: 0, sealed_transitions: 0 };
+        let Some(dir) = self.durable.as_ref().map(|d| d.journal_dir.clone()) else { return Ok(checked) };
+        for record in self.audit.records().iter().filter(|r| r.action == crate::audit::AuditAction::SealJournal) {
+            let (event, _) = crate::authority_event::AuthorityEvent::decode(&record.payload)?;
+            let crate::authority_event::AuthorityEvent::JournalSegment { first, count, hash, .. } = event else {
+                return Err(tampered(format!("audit record {} seals no journal segment", record.seq)));
+            };
+            let path = journal_files::segment_path(&dir, first);
+            let bad = |why: &str| {
+                tampered(format!("journal segment {} (sealed by audit record {}) {why}", path.display(), record.seq))
+            };
+            let bytes = std::fs::read(&path).map_err(|_| bad("is missing"))?;
+            if crate::hash::ContentHash::of(&bytes) != hash {
+                return Err(bad("does not match its seal"));
+            }
+            if journal_files::count(&bytes, &path)? != count {
+                return Err(bad("holds another number of transitions than its seal says"));
+            }
+            checked.sealed_segments += 1;
+            checked.sealed_transitions += count;
+        }
+        Ok(checked)
     }
 }

@@ -10,18 +10,21 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::journal_files::{PER_FRAME, Segment, StoredHash, StoredTransition, push_frame};
+use super::Cadence;
+use super::journal_files::{PER_FRAME, Segment, StoredHash, StoredTransition, push_frame, segment_path};
 use super::node_checkpoint::{Checkpoint, SavedNode};
+use crate::audit::{AuditAction, AuditEntry, AuditLog};
+use crate::authority_event::AuthorityEvent;
+use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
+use crate::hash::ContentHash;
 use crate::journal::{HashRef, Journal, Transition};
 use crate::node_registry::Registry;
-
-/// Transitions per segment file.
-pub(crate) const SEGMENT_LEN: u64 = 1 << 20;
+use crate::role::Role;
 
 /// What the writer works on.
 pub(crate) struct Job {
@@ -32,6 +35,10 @@ pub(crate) struct Job {
     pub(crate) segment: Segment,
     /// Journal entries on disk.
     pub(crate) persisted: u64,
+    /// Where sealed segments are committed.
+    pub(crate) audit: Arc<AuditLog>,
+    pub(crate) clock: Clock,
+    pub(crate) segment_len: u64,
 }
 
 impl Job {
@@ -48,16 +55,18 @@ impl Job {
     pub(crate) fn flush(&mut self) -> Result<()> {
         let end = u64::from(self.journal.len());
         while self.persisted < end {
-            if self.segment.count >= SEGMENT_LEN {
-                self.segment = Segment::open(&self.journal_dir, self.persisted, 0)?;
+            if self.segment.count >= self.segment_len {
+                self.seal()?;
+                self.segment = Segment::open(&self.journal_dir, self.persisted, &[])?;
             }
-            let room = SEGMENT_LEN - self.segment.count;
+            let room = self.segment_len - self.segment.count;
             let mut bytes = Vec::new();
             let mut batch = Vec::with_capacity(PER_FRAME);
             let mut next = self.persisted;
             while next < end && next - self.persisted < room {
                 // Entry numbers fit a u32 (`Journal::len`).
                 let Some((slot, t)) = self.journal.entry(next as u32) else { break };
+                self.segment.note(t.at_ms);
                 batch.push(self.stored(slot, t));
                 if batch.len() == PER_FRAME {
                     push_frame(&mut bytes, &batch);
@@ -75,6 +84,30 @@ impl Job {
             self.persisted = next;
         }
         Ok(())
+    }
+
+    /// Commits the full segment to the audit log: its hash, count and times
+    /// (once: a seal written before a crash is not written again).
+    fn seal(&self) -> Result<()> {
+        let target = format!("journal:{}", self.segment.first);
+        let sealed = |r: &crate::audit::AuditRecord| r.action == AuditAction::SealJournal && r.target == target;
+        if self.audit.records().iter().any(|r| sealed(r)) {
+            return Ok(());
+        }
+        let path = segment_path(&self.journal_dir, self.segment.first);
+        let bytes = std::fs::read(&path).map_err(|e| super::io(&path, "read", &e))?;
+        let (from_ms, to_ms) = self.segment.span.unwrap_or_default();
+        let event = AuthorityEvent::JournalSegment {
+            first: self.segment.first,
+            count: self.segment.count,
+            from_ms,
+            to_ms,
+            hash: ContentHash::of(&bytes),
+        };
+        let entry =
+            AuditEntry::new(self.clock.now_ms(), crate::SYSTEM_ACTOR, Role::Admin, AuditAction::SealJournal, target)
+                .payload(event.encode(&[]));
+        self.audit.append(entry).map(drop)
     }
 
     /// Flushes, then replaces the node-state checkpoint.
@@ -123,7 +156,8 @@ pub(crate) struct JournalWriter {
 
 impl JournalWriter {
     /// Starts writing `job` every `interval`, checkpointing every `checkpoint_every`.
-    pub(crate) fn start(mut job: Job, interval: Duration, checkpoint_every: Duration) -> Result<JournalWriter> {
+    pub(crate) fn start(mut job: Job, cadence: Cadence) -> Result<JournalWriter> {
+        let Cadence { interval, checkpoint_every, .. } = cadence;
         let shared = Arc::new((Mutex::new(Shared { persisted: job.persisted, ..Shared::default() }), Condvar::new()));
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()

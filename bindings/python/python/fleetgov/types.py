@@ -95,6 +95,7 @@ AuditAction = Literal[
     "auto_reconcile",
     "upsert_policy",
     "remove_policy",
+    "seal_journal",
 ]
 
 

@@ -21,7 +21,13 @@ public enum AuditAction {
     /** Every cluster of a workspace, or of the fleet, was forced to resync (justified, admin only). */
     GLOBAL_OVERWRITE,
     /** The engine told a divergent node of an auto-reconciling cluster to reconcile. */
-    AUTO_RECONCILE;
+    AUTO_RECONCILE,
+    /** An org- or workspace-scoped policy was created or changed. */
+    UPSERT_POLICY,
+    /** An org- or workspace-scoped policy was removed. */
+    REMOVE_POLICY,
+    /** A segment of the execution journal was sealed: the record commits to its hash, count and time range. */
+    SEAL_JOURNAL;
 
     /**
      * Whether the action overrides the normal flow and so carries a justification.
