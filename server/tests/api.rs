@@ -581,6 +581,10 @@ async fn a_report_older_than_an_hour_is_in_sync_yet_no_longer_verified() {
         (c["inSync"].as_u64(), c["total"].as_u64(), c["cohesionBasisPoints"].as_u64(), c["status"].as_str()),
         (Some(0), Some(1), Some(0), Some("DIVERGENT"))
     );
+    let (_, page) = s.get("/api/v1/clusters/other-cluster/nodes?config=IN_SYNC&verified=false", VIEWER).await;
+    assert_eq!((page["matched"].as_u64(), page["nodes"][0]["id"].as_str()), (Some(1), Some("other-1")));
+    let (_, page) = s.get("/api/v1/clusters/other-cluster/nodes?verified=true", VIEWER).await;
+    assert_eq!(page["matched"].as_u64(), Some(0));
     // A fresh node reads verified, with its age.
     let (_, fresh) = s.get("/api/v1/nodes/gw-prod-us-2", VIEWER).await;
     assert_eq!((fresh["verified"].as_bool(), fresh["health"].as_str()), (Some(true), Some("connected")));
