@@ -14,13 +14,12 @@
 //! (33.33 % with 10,000 nodes), failures and recoveries swapped one for one.
 //! A cluster whose seeds are all verified keeps *no* failing node: it reads
 //! 100 % HEALTHY, and root causes appear under it only when something really
-//! fails (an API client reporting an error, a publish its nodes have not
-//! applied yet). So the demo page shows the seeds' 100 / 75 / 33 and
-//! HEALTHY / SYNCING / DIVERGENT while it moves. The seeds' own nodes are
-//! never picked for churn; they keep reporting what the seeds say until an
-//! operator force-syncs them. A node told to reconcile applies the desired
-//! snapshot if it is healthy, while a failing node keeps failing until it
-//! recovers.
+//! fails (a node reporting a sync error through the API, say). So the demo
+//! page shows the seeds' 100 / 75 / 33 and HEALTHY / SYNCING / DIVERGENT
+//! while it moves. The seeds' own nodes are never picked for churn; they
+//! keep reporting what the seeds say until an operator force-syncs them. A
+//! node told to reconcile applies the desired snapshot if it is healthy,
+//! while a failing node keeps failing until it recovers.
 //!
 //! **An operator's force holds until the cluster's next publish.** The
 //! simulation learns of an override as a real node does, from the force-sync
