@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, jetstream};
-use fleetgov::{ClusterView, Engine};
+use fleetgov::Engine;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -288,22 +288,22 @@ impl Worker {
             }
         }
         let new: Vec<String> = clusters.into_iter().filter(|c| !self.services.contains_key(c)).collect();
-        let views = self.views(new).await?;
-        let mut started = Vec::with_capacity(views.len());
-        for view in &views {
+        let summaries = self.read_summaries(new).await?;
+        let mut started = Vec::with_capacity(summaries.len());
+        for summary in &summaries {
             let service = ClusterService::start(
                 &self.client,
                 self.engine.clone(),
-                &view.workspace,
-                &view.id,
+                &summary.workspace,
+                &summary.cluster,
                 self.permits.clone(),
                 self.changed.0.clone(),
             )
             .await?;
-            self.services.insert(view.id.clone(), service);
-            started.push(view);
+            self.services.insert(summary.cluster.clone(), service);
+            started.push(summary);
         }
-        let put = self.put_views(started).await;
+        let put = self.put_summaries(started).await;
         leased.and(put)
     }
 
@@ -324,8 +324,8 @@ impl Worker {
         if clusters.is_empty() {
             return;
         }
-        let outcome = match self.views(clusters).await {
-            Ok(views) => self.put_views(views.iter().collect()).await,
+        let outcome = match self.read_summaries(clusters).await {
+            Ok(summaries) => self.put_summaries(summaries.iter().collect()).await,
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {
@@ -333,32 +333,32 @@ impl Worker {
         }
     }
 
-    /// Puts a summary per view. A cluster whose put fails is marked changed
+    /// Puts each summary. A cluster whose put fails is marked changed
     /// again, so the next flush retries it; the first failure is returned.
-    async fn put_views(&self, views: Vec<&ClusterView>) -> Result<()> {
-        let now = self.engine.clock().now_ms();
+    async fn put_summaries(&self, summaries: Vec<&ClusterSummary>) -> Result<()> {
         let mut outcome = Ok(());
-        for view in views {
-            if let Err(e) = self.summaries.put(&ClusterSummary::from_view(view, &self.id, now)).await {
-                self.changed.0.mark(&view.id);
+        for summary in summaries {
+            if let Err(e) = self.summaries.put(summary).await {
+                self.changed.0.mark(&summary.cluster);
                 outcome = outcome.and(Err(e));
             }
         }
         outcome
     }
 
-    /// The current views of `clusters`, read on a blocking thread (engine calls may block).
-    async fn views(&self, clusters: Vec<String>) -> Result<Vec<ClusterView>> {
+    /// The current summaries of `clusters` (each a view and a scan of its
+    /// nodes' freshness), read on a blocking thread: engine calls may block.
+    async fn read_summaries(&self, clusters: Vec<String>) -> Result<Vec<ClusterSummary>> {
         if clusters.is_empty() {
             return Ok(Vec::new());
         }
-        let engine = self.engine.clone();
+        let (engine, owner) = (self.engine.clone(), self.id.clone());
         tokio::task::spawn_blocking(move || {
             let now = engine.clock().now_ms();
-            clusters.iter().filter_map(|id| engine.cluster(id, now).ok()).collect()
+            clusters.iter().filter_map(|id| ClusterSummary::read(&engine, id, &owner, now).ok()).collect()
         })
         .await
-        .map_err(|e| Error::transport("read cluster views", e))
+        .map_err(|e| Error::transport("read cluster summaries", e))
     }
 }
 

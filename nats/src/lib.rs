@@ -72,4 +72,4 @@ pub use audit::{Replica, StreamOptions};
 pub use client::{ClusterNodes, ENROLL_BATCH, FleetClient, RetryPolicy};
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceConfig, InstanceStatus};
-pub use summary::{CauseNodes, ClusterSummary, FleetTotals, FleetView, RevisionNodes};
+pub use summary::{CauseNodes, ClusterSummary, FleetTotals, FleetView, RevisionNodes, VerifiedUntil};

@@ -269,29 +269,40 @@ async fn view(nats: async_nats::Client, stale_after: Duration) -> Outcome {
     let view = FleetView::load(&js, now_ms(), stale_after).await?;
     println!(
         "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>8}",
-        "CLUSTER", "OWNER", "ENROLLED", "IN SYNC", "COHESION", "STATUS", "DESIRED", "AGE"
+        "CLUSTER", "OWNER", "ENROLLED", "VERIFIED", "COHESION", "STATUS", "DESIRED", "AGE"
     );
-    let now = now_ms();
     for s in view.clusters.values() {
         let stale = if s.at_ms < view.stale_before_ms { " STALE" } else { "" };
         println!(
-            "{:<16} {:<12} {:>9} {:>9} {:>7}% {:<10} {:>7} {:>7.1}s{stale}",
+            "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>7.1}s{stale}",
             s.cluster,
             s.owner,
             s.enrolled,
             s.in_sync,
-            s.cohesion,
+            percent(s.cohesion_bp),
             s.status.as_str(),
             format!("r{}", s.desired_revision),
-            now.saturating_sub(s.at_ms) as f64 / 1000.0,
+            view.now_ms.saturating_sub(s.at_ms) as f64 / 1000.0,
         );
     }
     let t = &view.totals;
     println!(
-        "fleet: {} clusters, {} / {} nodes in sync, cohesion {}% ({} healthy, {} syncing, {} divergent, {} stale)",
-        t.clusters, t.in_sync, t.enrolled, t.cohesion, t.healthy, t.syncing, t.divergent, t.stale
+        "fleet: {} clusters, {} / {} nodes verified, cohesion {} ({} healthy, {} syncing, {} divergent, {} stale)",
+        t.clusters,
+        t.in_sync,
+        t.enrolled,
+        percent(t.cohesion_bp),
+        t.healthy,
+        t.syncing,
+        t.divergent,
+        t.stale
     );
     Ok(())
+}
+
+/// Basis points as a percentage: `100%` when whole, else two decimals (`99.50%`).
+fn percent(bp: u16) -> String {
+    if bp >= 10_000 { "100%".to_owned() } else { format!("{}.{:02}%", bp / 100, bp % 100) }
 }
 
 async fn bench(

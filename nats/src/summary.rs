@@ -5,14 +5,27 @@
 //! One key per cluster (the encoded cluster id) holds the latest summary, so
 //! a new or restarted owner *replaces* the previous owner's figures: fleet
 //! totals are the sum over keys, and nothing is counted twice.
+//!
+//! **Summaries age by the freshness rule.** A node is verified only while
+//! its last heartbeat is at most 60 minutes old, and a summary may be read
+//! long after it was written (its owner died, or is slow). So a summary
+//! carries what the rule needs: its verified nodes grouped by the minute in
+//! which their reports stop counting ([`VerifiedUntil`], the last heartbeat
+//! plus 60 minutes rounded *down* to the minute) and the nodes reporting a
+//! sync error. [`FleetView::merge`] recomputes every cluster's verified
+//! count, cohesion and status at the reader's `now` from them, with the
+//! core's own rules. Rounding down makes the merged count lag the rule by
+//! less than a minute and never overstate it: at any `t`, the rule's count
+//! at `t + 1 min` ≤ the merged count at `t` ≤ the rule's count at `t`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
-use fleetgov::cohesion::cohesion;
-use fleetgov::{ClusterStatus, ClusterView, SyncErrorCode};
+use fleetgov::cohesion::{cohesion, cohesion_bp};
+use fleetgov::freshness::VERIFIED_WITHIN_MS;
+use fleetgov::{ClusterStatus, ClusterView, Engine, SyncErrorCode};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -38,14 +51,30 @@ pub struct CauseNodes {
     pub nodes: u64,
 }
 
+/// Verified nodes whose reports stop counting after the same minute.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedUntil {
+    /// The start of that minute (unix ms): the nodes count as verified at
+    /// any time up to and including it. Their last heartbeat plus 60
+    /// minutes, rounded down to the minute.
+    pub until_ms: u64,
+    /// How many nodes.
+    pub nodes: u64,
+}
+
+/// The length of a [`VerifiedUntil`] bucket.
+const MINUTE_MS: u64 = 60_000;
+
 /// A cluster as its owning instance sees it: the JSON value of its key.
 ///
 /// ```
 /// use fleetgov_nats::ClusterSummary;
-/// let engine = fleetgov::demo::engine(1_700_000_000_000).unwrap();
-/// let view = engine.cluster("gke-stage-eu", 1_700_000_000_000).unwrap();
-/// let s = ClusterSummary::from_view(&view, "ingest-1", 1_700_000_000_000);
-/// assert_eq!((s.enrolled, s.in_sync, s.cohesion), (4, 3, 75));
+/// let t = 1_700_000_000_000;
+/// let engine = fleetgov::demo::engine(t).unwrap();
+/// let s = ClusterSummary::read(&engine, "gke-stage-eu", "ingest-1", t).unwrap();
+/// assert_eq!((s.enrolled, s.in_sync, s.cohesion, s.cohesion_bp, s.errors), (4, 3, 75, 7_500, 1));
+/// // The three verified seeds reported 10 s before `t`: they count for 60 minutes more.
+/// assert_eq!(s.verified_until.iter().map(|v| v.nodes).sum::<u64>(), 3);
 /// let json = serde_json::to_string(&s).unwrap();
 /// assert!(json.contains(r#""status":"SYNCING""#));
 /// assert_eq!(serde_json::from_str::<ClusterSummary>(&json).unwrap(), s);
@@ -60,12 +89,21 @@ pub struct ClusterSummary {
     pub owner: String,
     /// Nodes enrolled.
     pub enrolled: u64,
-    /// Nodes in sync.
+    /// Nodes verified (in sync, heard from within 60 minutes) when written;
+    /// in a [`FleetView`], at the view's `now_ms`.
     pub in_sync: u64,
-    /// Percent in sync.
+    /// Percent of enrolled nodes verified, floored (as `in_sync`).
     pub cohesion: u8,
-    /// HEALTHY, SYNCING or DIVERGENT.
+    /// Cohesion in basis points, floored (as `in_sync`).
+    pub cohesion_bp: u16,
+    /// HEALTHY, SYNCING or DIVERGENT (as `in_sync`).
     pub status: ClusterStatus,
+    /// Nodes whose last heartbeat carries a sync error, however old: no
+    /// cluster with one is HEALTHY.
+    pub errors: u64,
+    /// The nodes verified when written, by the minute their reports stop
+    /// counting, earliest first: how `in_sync` ages.
+    pub verified_until: Vec<VerifiedUntil>,
     /// The desired revision (0: nothing published).
     pub desired_revision: u32,
     /// Nodes per verified revision.
@@ -76,9 +114,35 @@ pub struct ClusterSummary {
     pub at_ms: u64,
 }
 
+/// Node views read per engine call while grouping a cluster's verified nodes.
+const SCAN_CHUNK: usize = 4_096;
+
 impl ClusterSummary {
-    /// The summary of `view`, written by `owner` at `at_ms`.
-    pub fn from_view(view: &ClusterView, owner: &str, at_ms: u64) -> ClusterSummary {
+    /// The summary of `cluster` in `engine` at `now_ms`, written by `owner`:
+    /// its view, and its verified nodes grouped by when their reports stop
+    /// counting (a scan of the cluster's nodes).
+    pub fn read(engine: &Engine, cluster: &str, owner: &str, now_ms: u64) -> fleetgov::Result<ClusterSummary> {
+        let view = engine.cluster(cluster, now_ms)?;
+        let mut until: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut offset = 0;
+        loop {
+            let nodes = engine.cluster_nodes(cluster, now_ms, offset, SCAN_CHUNK)?;
+            for last in nodes.iter().filter(|n| n.verified).filter_map(|n| n.last_heartbeat_ms) {
+                let end = last.saturating_add(VERIFIED_WITHIN_MS);
+                *until.entry(end - end % MINUTE_MS).or_default() += 1;
+            }
+            offset += nodes.len();
+            if nodes.len() < SCAN_CHUNK {
+                break;
+            }
+        }
+        let verified_until = until.into_iter().map(|(until_ms, nodes)| VerifiedUntil { until_ms, nodes }).collect();
+        Ok(ClusterSummary::of(&view, verified_until, owner, now_ms))
+    }
+
+    /// The summary of `view` with its verified nodes `verified_until`,
+    /// written by `owner` at `at_ms`.
+    fn of(view: &ClusterView, verified_until: Vec<VerifiedUntil>, owner: &str, at_ms: u64) -> ClusterSummary {
         ClusterSummary {
             cluster: view.id.clone(),
             workspace: view.workspace.clone(),
@@ -86,12 +150,43 @@ impl ClusterSummary {
             enrolled: view.total,
             in_sync: view.in_sync,
             cohesion: view.cohesion,
+            cohesion_bp: view.cohesion_bp,
             status: view.status,
+            errors: view.root_causes.iter().map(|c| c.nodes).sum(),
+            verified_until,
             desired_revision: view.desired_revision,
             revisions: view.revisions.iter().map(|r| RevisionNodes { revision: r.revision, nodes: r.nodes }).collect(),
             root_causes: view.root_causes.iter().map(|c| CauseNodes { code: c.code, nodes: c.nodes }).collect(),
             at_ms,
         }
+    }
+
+    /// The nodes still verified at `now_ms`: those whose reports count
+    /// until then, never more than the summary counted when written.
+    pub fn verified_at(&self, now_ms: u64) -> u64 {
+        let counting: u64 = self.verified_until.iter().filter(|v| v.until_ms >= now_ms).map(|v| v.nodes).sum();
+        counting.min(self.in_sync)
+    }
+
+    /// This summary with its verified count, cohesion and status as they
+    /// are at `now_ms` by the core's rules.
+    ///
+    /// ```
+    /// use fleetgov_nats::ClusterSummary;
+    /// let t = 1_700_000_000_000;
+    /// let engine = fleetgov::demo::engine(t).unwrap();
+    /// let s = ClusterSummary::read(&engine, "eks-prod-us", "ingest-1", t).unwrap();
+    /// assert_eq!((s.in_sync, s.status.as_str()), (4, "HEALTHY"));
+    /// let later = s.aged(t + 61 * 60_000); // nobody heard from for over an hour
+    /// assert_eq!((later.in_sync, later.cohesion, later.status.as_str()), (0, 0, "DIVERGENT"));
+    /// ```
+    pub fn aged(mut self, now_ms: u64) -> ClusterSummary {
+        let verified = self.verified_at(now_ms);
+        self.in_sync = verified;
+        self.cohesion = cohesion(verified, self.enrolled);
+        self.cohesion_bp = cohesion_bp(verified, self.enrolled);
+        self.status = ClusterStatus::of(verified, self.enrolled, self.errors);
+        self
     }
 }
 
@@ -116,17 +211,19 @@ impl Summaries {
     }
 }
 
-/// Fleet-wide totals: sums over the clusters' summaries.
+/// Fleet-wide totals: sums over the clusters' summaries, as of the view's `now_ms`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FleetTotals {
     /// Clusters with a summary.
     pub clusters: usize,
     /// Nodes enrolled, over every cluster.
     pub enrolled: u64,
-    /// Nodes in sync, over every cluster.
+    /// Nodes verified, over every cluster.
     pub in_sync: u64,
-    /// Fleet cohesion: `round(100 * in_sync / enrolled)`.
+    /// Fleet cohesion: `floor(100 * in_sync / enrolled)`.
     pub cohesion: u8,
+    /// Fleet cohesion in basis points, floored.
+    pub cohesion_bp: u16,
     /// Clusters per status.
     pub healthy: usize,
     /// Clusters SYNCING.
@@ -137,30 +234,35 @@ pub struct FleetTotals {
     pub stale: usize,
 }
 
-/// The merged fleet view, read-only: every cluster's latest summary and the totals.
+/// The merged fleet view, read-only: every cluster's latest summary, aged to
+/// the reader's `now_ms` (see [`ClusterSummary::aged`]), and the totals.
 ///
 /// ```no_run
 /// # async fn run(js: async_nats::jetstream::Context) -> fleetgov_nats::Result<()> {
 /// use std::time::Duration;
 /// let view = fleetgov_nats::FleetView::load(&js, 1_700_000_000_000, Duration::from_secs(30)).await?;
-/// println!("{} / {} nodes in sync, cohesion {}%", view.totals.in_sync, view.totals.enrolled, view.totals.cohesion);
+/// println!("{} / {} nodes verified, cohesion {}%", view.totals.in_sync, view.totals.enrolled, view.totals.cohesion);
 /// for stale in view.stale() { println!("no recent summary: {}", stale.cluster); }
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FleetView {
-    /// The summaries, by cluster id.
+    /// The summaries, by cluster id, with their figures as of `now_ms`.
     pub clusters: BTreeMap<String, ClusterSummary>,
     /// Sums over [`clusters`](Self::clusters).
     pub totals: FleetTotals,
+    /// The time (unix ms) the figures are read at.
+    pub now_ms: u64,
     /// Summaries written before this time (unix ms) count as stale.
     pub stale_before_ms: u64,
 }
 
 impl FleetView {
-    /// Reads every summary; one written more than `stale_after` before
-    /// `now_ms` is flagged stale (it still counts in the totals: it is the
-    /// last word on its cluster). A value that does not decode is an error.
+    /// Reads every summary and ages it to `now_ms`; one written more than
+    /// `stale_after` before `now_ms` is flagged stale (it still counts in
+    /// the totals: it is the last word on its cluster, and its verified
+    /// nodes leave the count as their reports stop counting). A value that
+    /// does not decode is an error.
     pub async fn load(js: &jetstream::Context, now_ms: u64, stale_after: Duration) -> Result<FleetView> {
         let store = Summaries::open(js, 1).await?.store;
         let keys: Vec<String> = store
@@ -184,23 +286,31 @@ impl FleetView {
             }
             summaries.push(summary);
         }
-        let stale_before_ms = now_ms.saturating_sub(stale_after.as_millis().try_into().unwrap_or(u64::MAX));
-        Ok(FleetView::merge(summaries, stale_before_ms))
+        Ok(FleetView::merge(summaries, now_ms, stale_after))
     }
 
-    /// The view of `summaries` (one per cluster), flagging those written before `stale_before_ms`.
+    /// The view at `now_ms` of `summaries` (one per cluster; of two, the
+    /// later in the iteration wins): each aged to `now_ms` by the freshness
+    /// rule, those written more than `stale_after` before `now_ms` flagged
+    /// stale.
     ///
     /// ```
+    /// use std::time::Duration;
     /// use fleetgov_nats::{ClusterSummary, FleetView};
-    /// let e = fleetgov::demo::engine(1_000_000).unwrap();
-    /// let s: Vec<_> = e.clusters(1_000_000).iter().map(|v| ClusterSummary::from_view(v, "i", 1_000_000)).collect();
-    /// let view = FleetView::merge(s, 0);
-    /// assert_eq!((view.totals.enrolled, view.totals.in_sync, view.totals.cohesion), (11, 8, 73));
+    /// let t = 1_700_000_000_000;
+    /// let e = fleetgov::demo::engine(t).unwrap();
+    /// let s: Vec<_> = e.cluster_ids().iter().map(|c| ClusterSummary::read(&e, c, "i", t).unwrap()).collect();
+    /// let view = FleetView::merge(s.clone(), t, Duration::from_secs(30));
+    /// assert_eq!((view.totals.enrolled, view.totals.in_sync, view.totals.cohesion), (11, 8, 72));
     /// assert_eq!((view.totals.healthy, view.totals.syncing, view.totals.divergent), (1, 1, 1));
+    /// // Two hours on, with no summary written since: every report has stopped counting.
+    /// let later = FleetView::merge(s, t + 7_200_000, Duration::from_secs(30));
+    /// assert_eq!((later.totals.in_sync, later.totals.divergent, later.totals.stale), (0, 3, 3));
     /// ```
-    pub fn merge(summaries: impl IntoIterator<Item = ClusterSummary>, stale_before_ms: u64) -> FleetView {
+    pub fn merge(summaries: impl IntoIterator<Item = ClusterSummary>, now_ms: u64, stale_after: Duration) -> FleetView {
+        let stale_before_ms = now_ms.saturating_sub(stale_after.as_millis().try_into().unwrap_or(u64::MAX));
         let clusters: BTreeMap<String, ClusterSummary> =
-            summaries.into_iter().map(|s| (s.cluster.clone(), s)).collect();
+            summaries.into_iter().map(|s| (s.cluster.clone(), s.aged(now_ms))).collect();
         let mut totals = FleetTotals { clusters: clusters.len(), ..FleetTotals::default() };
         for s in clusters.values() {
             totals.enrolled += s.enrolled;
@@ -213,7 +323,8 @@ impl FleetView {
             totals.stale += usize::from(s.at_ms < stale_before_ms);
         }
         totals.cohesion = cohesion(totals.in_sync, totals.enrolled);
-        FleetView { clusters, totals, stale_before_ms }
+        totals.cohesion_bp = cohesion_bp(totals.in_sync, totals.enrolled);
+        FleetView { clusters, totals, now_ms, stale_before_ms }
     }
 
     /// The summaries written before the staleness bound.
@@ -224,18 +335,29 @@ impl FleetView {
 
 #[cfg(test)]
 mod tests {
+    use fleetgov::{Clock, ClusterSpec, EngineConfig, Environment, Heartbeat, WorkspaceSpec};
+
     use super::*;
 
-    fn summary(cluster: &str, enrolled: u64, in_sync: u64, at_ms: u64) -> ClusterSummary {
-        let c = cohesion(in_sync, enrolled);
+    /// A minute's start, so that offsets in whole minutes land on bucket edges.
+    const T: u64 = 28_333_334 * MINUTE_MS;
+    const STALE_AFTER: Duration = Duration::from_secs(30);
+
+    /// A summary of `enrolled` nodes written at `at_ms`, its verified nodes
+    /// by `(until_ms, nodes)`, `errors` of them reporting a sync error.
+    fn summary(cluster: &str, enrolled: u64, until: &[(u64, u64)], errors: u64, at_ms: u64) -> ClusterSummary {
+        let in_sync = until.iter().map(|&(_, n)| n).sum();
         ClusterSummary {
             cluster: cluster.to_owned(),
             workspace: "ws".to_owned(),
             owner: "i".to_owned(),
             enrolled,
             in_sync,
-            cohesion: c,
-            status: ClusterStatus::of(in_sync, enrolled, 0),
+            cohesion: cohesion(in_sync, enrolled),
+            cohesion_bp: cohesion_bp(in_sync, enrolled),
+            status: ClusterStatus::of(in_sync, enrolled, errors),
+            errors,
+            verified_until: until.iter().map(|&(until_ms, nodes)| VerifiedUntil { until_ms, nodes }).collect(),
             desired_revision: 1,
             revisions: vec![RevisionNodes { revision: 1, nodes: in_sync }],
             root_causes: vec![],
@@ -243,18 +365,108 @@ mod tests {
         }
     }
 
+    /// An engine on a manual clock at `T` with one published cluster `c`.
+    fn engine() -> (Engine, fleetgov::Snapshot) {
+        let engine = Engine::with_config(EngineConfig { clock: Clock::manual(T), ..EngineConfig::default() }).unwrap();
+        engine.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        engine.upsert_cluster(ClusterSpec::new("c", "ws", Environment::Staging)).unwrap();
+        let v1 = engine.publish("c", b"v1", "alice", T).unwrap();
+        (engine, v1)
+    }
+
+    /// Enrols `node` and reports `snapshot` applied at `at_ms`.
+    fn report(engine: &Engine, node: &str, snapshot: &fleetgov::Snapshot, at_ms: u64) {
+        let handle = engine.enroll(node, "c", T).unwrap();
+        engine.clock().set(at_ms);
+        let hb = Heartbeat::new(at_ms, "3.6.1".parse().unwrap()).applied(&snapshot.id, snapshot.hash);
+        engine.heartbeat(handle, &hb).unwrap();
+    }
+
     #[test]
     fn totals_sum_the_clusters_and_flag_stale_ones() {
-        let view = FleetView::merge([summary("a", 10, 10, 100), summary("b", 10, 5, 50), summary("c", 0, 0, 100)], 60);
+        let hour = T + VERIFIED_WITHIN_MS;
+        let summaries = [
+            summary("a", 10, &[(hour, 10)], 0, T),
+            summary("b", 10, &[(hour, 5)], 0, T - 40_000),
+            summary("c", 0, &[], 0, T),
+        ];
+        let view = FleetView::merge(summaries, T, STALE_AFTER);
         let t = &view.totals;
-        assert_eq!((t.clusters, t.enrolled, t.in_sync, t.cohesion), (3, 20, 15, 75));
+        assert_eq!((t.clusters, t.enrolled, t.in_sync, t.cohesion, t.cohesion_bp), (3, 20, 15, 75, 7_500));
         assert_eq!((t.healthy, t.syncing, t.divergent, t.stale), (2, 1, 0, 1));
         assert_eq!(view.stale().map(|s| s.cluster.as_str()).collect::<Vec<_>>(), ["b"]);
     }
 
     #[test]
     fn one_summary_per_cluster_wins() {
-        let view = FleetView::merge([summary("a", 10, 10, 100), summary("a", 12, 0, 200)], 0);
+        let hour = T + VERIFIED_WITHIN_MS;
+        let view =
+            FleetView::merge([summary("a", 10, &[(hour, 10)], 0, T), summary("a", 12, &[], 0, T)], T, STALE_AFTER);
         assert_eq!((view.totals.clusters, view.totals.enrolled, view.totals.in_sync), (1, 12, 0));
+    }
+
+    #[test]
+    fn a_sync_error_keeps_a_fully_verified_cluster_from_healthy() {
+        let view = FleetView::merge([summary("a", 4, &[(T + VERIFIED_WITHIN_MS, 4)], 1, T)], T, STALE_AFTER);
+        let a = &view.clusters["a"];
+        assert_eq!((a.in_sync, a.cohesion, a.status), (4, 100, ClusterStatus::Syncing));
+    }
+
+    #[test]
+    fn verified_nodes_leave_the_merged_view_as_their_reports_stop_counting() {
+        // Four nodes verified: two heard from at T, two three minutes later.
+        let (engine, v1) = engine();
+        report(&engine, "n1", &v1, T);
+        report(&engine, "n2", &v1, T);
+        report(&engine, "n3", &v1, T + 3 * MINUTE_MS);
+        report(&engine, "n4", &v1, T + 3 * MINUTE_MS);
+        let written = ClusterSummary::read(&engine, "c", "i", T + 3 * MINUTE_MS).unwrap();
+        assert_eq!(
+            written.verified_until,
+            [
+                VerifiedUntil { until_ms: T + 60 * MINUTE_MS, nodes: 2 },
+                VerifiedUntil { until_ms: T + 63 * MINUTE_MS, nodes: 2 }
+            ]
+        );
+        // No summary is written again (its owner died): the merged view ages it.
+        let at = |now: u64| {
+            let view = FleetView::merge([written.clone()], now, STALE_AFTER);
+            let c = &view.clusters["c"];
+            (c.in_sync, c.cohesion, c.cohesion_bp, c.status, view.totals.in_sync)
+        };
+        assert_eq!(at(T + 3 * MINUTE_MS), (4, 100, 10_000, ClusterStatus::Healthy, 4));
+        assert_eq!(
+            at(T + 60 * MINUTE_MS),
+            (4, 100, 10_000, ClusterStatus::Healthy, 4),
+            "exactly 60 minutes still counts"
+        );
+        assert_eq!(at(T + 60 * MINUTE_MS + 1), (2, 50, 5_000, ClusterStatus::Syncing, 2));
+        assert_eq!(at(T + 63 * MINUTE_MS + 1), (0, 0, 0, ClusterStatus::Divergent, 0));
+        // The engine's own rule agrees at each of those moments.
+        for (now, verified) in [(T + 60 * MINUTE_MS, 4), (T + 60 * MINUTE_MS + 1, 2), (T + 63 * MINUTE_MS + 1, 0)] {
+            assert_eq!(engine.cluster("c", now).unwrap().in_sync, verified);
+        }
+    }
+
+    #[test]
+    fn the_merged_count_never_runs_ahead_of_the_rule_and_lags_it_by_under_a_minute() {
+        // Twelve nodes heard from 7 min 13 s apart: every one in a minute of its own.
+        let (engine, v1) = engine();
+        let mut last = T;
+        for i in 0..12u64 {
+            last = T + 7_000 + i * 433_000;
+            report(&engine, &format!("n{i}"), &v1, last);
+        }
+        let written = ClusterSummary::read(&engine, "c", "i", last).unwrap();
+        let rule = |now: u64| engine.cluster("c", now).unwrap().in_sync;
+        assert_eq!(written.in_sync, rule(last));
+        assert!(written.in_sync > 1 && written.verified_until.len() as u64 == written.in_sync);
+        for step in 0..=300u64 {
+            let now = last + step * 17_000;
+            let merged = written.clone().aged(now);
+            assert!(rule(now + MINUTE_MS) <= merged.in_sync && merged.in_sync <= rule(now), "at {now}");
+            assert_eq!(merged.status, ClusterStatus::of(merged.in_sync, 12, 0));
+            assert_eq!(merged.cohesion_bp, cohesion_bp(merged.in_sync, 12));
+        }
     }
 }

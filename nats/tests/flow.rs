@@ -75,7 +75,7 @@ async fn heartbeats_flow_end_to_end() {
     assert_eq!((stage_summary.enrolled, stage_summary.cohesion, stage_summary.desired_revision), (10, 70, 2));
     assert_eq!(stage_summary.revisions.iter().map(|r| (r.revision, r.nodes)).collect::<Vec<_>>(), [(1, 3), (2, 7)]);
     let t = &view.totals;
-    assert_eq!((t.clusters, t.enrolled, t.in_sync, t.cohesion, t.stale), (3, 11, 8, 73, 0));
+    assert_eq!((t.clusters, t.enrolled, t.in_sync, t.cohesion, t.cohesion_bp, t.stale), (3, 11, 8, 72, 7_272, 0));
     assert_eq!((t.healthy, t.syncing, t.divergent), (2, 1, 0), "azure-dev-west is empty, hence healthy");
     instance.shutdown().await;
 }

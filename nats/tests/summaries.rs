@@ -75,6 +75,13 @@ async fn transitions_are_put_promptly_and_steady_heartbeats_put_nothing() {
     .await;
     let prod_summary = &view.clusters["eks-prod-us"];
     assert_eq!((prod_summary.cohesion, prod_summary.status), (75, ClusterStatus::Syncing));
+    // What the merged view needs to age it: the three verified nodes by the
+    // minute their reports stop counting (an hour after they were sent), and
+    // the node reporting an error.
+    let until: Vec<(u64, u64)> = prod_summary.verified_until.iter().map(|v| (v.until_ms, v.nodes)).collect();
+    assert_eq!(until.iter().map(|&(_, n)| n).sum::<u64>(), 3, "{until:?}");
+    assert!(until.iter().all(|&(t, _)| t <= at + 1 + 3_600_000 && t + 60_000 > at + 1 + 3_600_000), "{until:?}");
+    assert_eq!((prod_summary.cohesion_bp, prod_summary.errors), (7_500, 1));
     assert_eq!(prod_summary.revisions.iter().map(|r| (r.revision, r.nodes)).collect::<Vec<_>>(), [(1, 1), (2, 3)]);
     assert_eq!(
         prod_summary.root_causes.iter().map(|c| (c.code, c.nodes)).collect::<Vec<_>>(),

@@ -21,8 +21,16 @@ function toast(text) {
 
 // ---- clusters ---------------------------------------------------------------
 
+// Nodes whose last report runs the desired snapshot but is over 60 minutes
+// old: in sync, yet no longer verified (the matrix marks their rows).
+function silentInSync(c) {
+  const bucket = (c.revisions || []).find((r) => c.desiredRevision !== 0 && r.revision === c.desiredRevision);
+  return Math.max(0, (bucket ? bucket.nodes : 0) - c.inSync);
+}
+
 function clusterCard(c) {
   const desired = c.desiredSnapshot || "nothing published";
+  const silent = silentInSync(c);
   const causes = (c.rootCauses || []).slice(0, 4).map((r) =>
     fg.el("li", {}, `${r.code} × ${fg.num(r.nodes)}`, r.exampleNode ? ` (e.g. ${r.exampleNode})` : ""));
   return fg.el("article", { class: `card cluster-card${view.selected === c.id ? " selected" : ""}`, "data-cluster": c.id },
@@ -42,11 +50,14 @@ function clusterCard(c) {
           fg.el("button", { type: "button", class: "danger", onclick: () => openJustify({ cluster: c.id }) }, "Force Global Snapshot"))),
       fg.el("div", { class: "fleet-state fleet-state--execution" },
         fg.el("h3", {}, "Execution (applied)"),
-        fg.el("span", { class: "fleet-state__pill" }, `${fg.num(c.inSync)} / ${fg.num(c.total)} NODES VERIFIED`),
+        fg.el("span", { class: "fleet-state__pill", "data-testid": "verified" }, `${fg.num(c.inSync)} / ${fg.num(c.total)} NODES VERIFIED`),
+        silent ? fg.el("span", { class: "meta unverified-note", title: "their last report is in sync but over 60 minutes old" },
+          ` + ${fg.num(silent)} in sync, unverified`) : null,
         fg.el("div", { class: "cohesion-row" },
-          fg.el("span", { class: "cohesion-value", "data-testid": "cohesion" }, fg.pct(c.cohesion)),
+          fg.el("span", { class: "cohesion-value", "data-testid": "cohesion" }, fg.cohesion(c)),
           fg.el("span", { class: "meta" }, "cohesion")),
-        fg.el("div", { class: `bar ${fg.band(c.cohesion)}` }, fg.el("div", { style: `width:${c.cohesion}%` })),
+        fg.el("div", { class: `bar ${fg.statusColour(c.status)}`, "data-testid": "bar" },
+          fg.el("div", { style: `width:${c.cohesionBasisPoints / 100}%` })),
         fg.el("ul", { class: "causes" }, causes),
         fg.el("div", { class: "actions" },
           fg.el("button", { type: "button", onclick: () => select(c.id) }, "Node matrix"),
@@ -75,19 +86,24 @@ function select(id) {
 
 // ---- node matrix ------------------------------------------------------------
 
+// A row whose last report is in sync but no longer counts (over 60 minutes
+// old) is marked UNVERIFIED, so the rows add up with "N / M NODES VERIFIED".
 function nodeRow(n) {
   const cause = n.lastSyncError ? `${n.lastSyncError.code}: ${n.lastSyncError.detail}` : (n.reconcileReason || "—");
   const m = n.metrics || {};
-  return fg.el("tr", { "data-node": n.id },
+  const unverified = n.configStatus === "IN_SYNC" && !n.verified;
+  const freshness = n.health === "stale" || n.health === "dormant" ? fg.badge(n.health) : null;
+  return fg.el("tr", { "data-node": n.id, "data-verified": String(n.verified), class: unverified ? "unverified" : null },
     fg.el("td", { class: "mono" }, n.id),
     fg.el("td", {}, fg.badge(n.processHealth)),
-    fg.el("td", {}, fg.badge(n.configStatus === "IN_SYNC" ? "IN SYNC" : "DIVERGENT", n.configStatus)),
+    fg.el("td", {}, fg.badge(n.configStatus === "IN_SYNC" ? "IN SYNC" : "DIVERGENT", n.configStatus),
+      unverified ? fg.el("span", { class: "badge UNVERIFIED", title: "in sync by a report over 60 minutes old: it no longer counts as verified" }, "UNVERIFIED") : null),
     fg.el("td", { class: "cause" }, cause),
     fg.el("td", { class: "num" }, fg.pct(m.cpu || 0)),
     fg.el("td", { class: "num" }, fg.pct(m.memory || 0)),
     fg.el("td", { class: "num" }, fg.num(Math.round(m.tps || 0))),
     fg.el("td", { class: "num" }, fg.pct(m.heap || 0)),
-    fg.el("td", { class: "meta" }, fg.ago(n.lastHeartbeatMs)),
+    fg.el("td", { class: "meta", "data-testid": "age" }, fg.age(n.heartbeatAgeMs), freshness ? " " : null, freshness),
     fg.el("td", {}, fg.el("button", { type: "button", class: "sm", onclick: () => openJustify({ node: n.id }) }, "Force Sync")));
 }
 
@@ -96,7 +112,8 @@ async function loadNodes() {
   const params = new URLSearchParams({ offset: view.offset, limit: PAGE });
   const config = $("filter-config").value;
   const q = $("filter-q").value.trim();
-  if (config) params.set("config", config);
+  if (config === "UNVERIFIED") { params.set("config", "IN_SYNC"); params.set("verified", "false"); }
+  else if (config) params.set("config", config);
   if (q) params.set("q", q);
   const page = await fg.api(`/api/v1/clusters/${encodeURIComponent(view.selected)}/nodes?${params}`);
   view.matched = page.matched;

@@ -98,14 +98,25 @@ const fg = {
 
   pct(n) { return `${Math.round(n)}%`; },
 
-  band(cohesion) { return cohesion === 100 ? "green" : cohesion >= 50 ? "yellow" : "red"; },
+  // A cluster's cohesion from its basis points (floored by the server):
+  // "100%" only when every node is verified, else two decimals ("99.50%").
+  cohesion(c) {
+    const bp = c.cohesionBasisPoints;
+    if (bp >= 10000) return "100%";
+    return `${Math.floor(bp / 100)}.${String(bp % 100).padStart(2, "0")}%`;
+  },
 
-  ago(ms) {
+  // The colour of a cluster's status: the bar and the badge follow the
+  // status, never a rounded number.
+  statusColour(status) { return { HEALTHY: "green", SYNCING: "yellow", DIVERGENT: "red" }[status] || "red"; },
+
+  // A heartbeat's age as the server measured it at the query (null: never).
+  age(ms) {
     if (ms === null || ms === undefined) return "never";
-    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    const s = Math.floor(ms / 1000);
     if (s < 60) return `${s}s ago`;
-    if (s < 3600) return `${Math.round(s / 60)} min ago`;
-    return `${Math.round(s / 3600)} h ago`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    return `${Math.floor(s / 3600)} h ago`;
   },
 
   shortHash(h) { return h ? `${h.slice(0, 12)}…${h.slice(-6)}` : "—"; },

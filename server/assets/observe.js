@@ -40,7 +40,7 @@ function workspaceCard(w) {
         fg.el("td", { class: "mono" }, fg.el("a", { href: "/cluster", style: "color:inherit" }, c.id)),
         fg.el("td", {}, fg.badge(c.environment, "env")),
         fg.el("td", {}, fg.badge(c.status)),
-        fg.el("td", { class: "num" }, fg.pct(c.cohesion)),
+        fg.el("td", { class: "num" }, fg.cohesion(c)),
         fg.el("td", { class: "mono" }, c.desiredSnapshot || "—"),
         fg.el("td", {}, histogram(c)))))));
 }

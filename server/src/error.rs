@@ -88,12 +88,26 @@ pub struct ErrorDetail<'a> {
 }
 
 /// The HTTP status of an engine error kind.
+///
+/// A question about a time after the server's clock (`FUTURE`) is a bad
+/// request: nothing is known, or signed, about the future. A time before
+/// the history the server retains (`HISTORY_UNAVAILABLE`) is 410 Gone: the
+/// resource exists, but not for that moment, and asking again will not
+/// bring it back (404 stays the answer for an unknown id).
+///
+/// ```
+/// use fleetgov::{Error, ErrorKind};
+/// use fleetgov_server::ApiError;
+/// let status = |kind| ApiError::from(Error::new(kind, "at 0 ms")).status().as_u16();
+/// assert_eq!((status(ErrorKind::Future), status(ErrorKind::HistoryUnavailable)), (400, 410));
+/// ```
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
-        ErrorKind::InvalidInput | ErrorKind::JustificationRequired | ErrorKind::FutureHeartbeat => {
+        ErrorKind::InvalidInput | ErrorKind::JustificationRequired | ErrorKind::FutureHeartbeat | ErrorKind::Future => {
             StatusCode::BAD_REQUEST
         }
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::HistoryUnavailable => StatusCode::GONE,
         ErrorKind::Conflict | ErrorKind::StaleHeartbeat => StatusCode::CONFLICT,
         ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         ErrorKind::Io => StatusCode::SERVICE_UNAVAILABLE,

@@ -1,14 +1,19 @@
 //! `GET /metrics`: Prometheus text exposition through `prometheus-client`.
 //!
-//! Fleet figures (cohesion, in-sync and enrolled counts, root causes per
-//! cluster; nodes by health and by drift per workspace) are read from the
-//! engine at scrape time by a collector; ingest figures are counters the
-//! ingest paths increment.
+//! Fleet figures (cohesion in percent and basis points, verified, in-sync
+//! and enrolled counts, root causes per cluster; nodes by health and by
+//! drift per workspace) are read from the engine at scrape time by a
+//! collector; ingest figures are counters the ingest paths increment.
+//!
+//! A node is *verified* when its last report is in sync and was sent at
+//! most 60 minutes ago; *in sync* counts the nodes whose last report is in
+//! sync, however old. The difference is the nodes whose report no longer
+//! counts (silent for over an hour): the matrix marks them too.
 
 use std::fmt;
 use std::sync::Arc;
 
-use fleetgov::{Engine, Health};
+use fleetgov::{ClusterView, Engine, Health};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
@@ -40,6 +45,8 @@ pub struct RejectLabels {
 /// let text = m.render();
 /// assert!(text.contains("fleetgov_heartbeats_total{source=\"json\"} 3"));
 /// assert!(text.contains("fleetgov_cluster_cohesion_percent{workspace=\"acme-edge\",cluster=\"gke-stage-eu\"} 75"));
+/// assert!(text.contains("fleetgov_cluster_cohesion_basis_points{workspace=\"acme-edge\",cluster=\"azure-dev-west\"} 3333"));
+/// assert!(text.contains("fleetgov_cluster_nodes_verified{workspace=\"acme-edge\",cluster=\"gke-stage-eu\"} 3"));
 /// ```
 pub struct Metrics {
     registry: Registry,
@@ -139,6 +146,8 @@ impl Collector for FleetCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         let now = self.engine.clock().now_ms();
         let cohesion = Family::<ClusterLabels, Gauge>::default();
+        let cohesion_bp = Family::<ClusterLabels, Gauge>::default();
+        let verified = Family::<ClusterLabels, Gauge>::default();
         let in_sync = Family::<ClusterLabels, Gauge>::default();
         let enrolled = Family::<ClusterLabels, Gauge>::default();
         let desired = Family::<ClusterLabels, Gauge>::default();
@@ -146,7 +155,9 @@ impl Collector for FleetCollector {
         for c in self.engine.clusters(now) {
             let labels = ClusterLabels { workspace: c.workspace.clone(), cluster: c.id.clone() };
             cohesion.get_or_create(&labels).set(i64::from(c.cohesion));
-            in_sync.get_or_create(&labels).set(gauge(c.in_sync));
+            cohesion_bp.get_or_create(&labels).set(i64::from(c.cohesion_bp));
+            verified.get_or_create(&labels).set(gauge(c.in_sync));
+            in_sync.get_or_create(&labels).set(gauge(reported_in_sync(&c)));
             enrolled.get_or_create(&labels).set(gauge(c.total));
             desired.get_or_create(&labels).set(i64::from(c.desired_revision));
             for r in &c.root_causes {
@@ -179,13 +190,25 @@ impl Collector for FleetCollector {
         gauge_family(
             &mut encoder,
             "fleetgov_cluster_cohesion_percent",
-            "Percent of enrolled nodes in sync",
+            "Percent of enrolled nodes verified, floored: 100 only when every node is",
             &cohesion,
         )?;
         gauge_family(
             &mut encoder,
+            "fleetgov_cluster_cohesion_basis_points",
+            "Cohesion in basis points, floored (9950 is 99.50 percent)",
+            &cohesion_bp,
+        )?;
+        gauge_family(
+            &mut encoder,
+            "fleetgov_cluster_nodes_verified",
+            "Nodes whose last report runs the desired snapshot and was sent within 60 minutes",
+            &verified,
+        )?;
+        gauge_family(
+            &mut encoder,
             "fleetgov_cluster_nodes_in_sync",
-            "Nodes verified to run the desired snapshot",
+            "Nodes whose last report runs the desired snapshot, however old the report",
             &in_sync,
         )?;
         gauge_family(&mut encoder, "fleetgov_cluster_nodes_enrolled", "Nodes enrolled in the cluster", &enrolled)?;
@@ -199,6 +222,13 @@ impl Collector for FleetCollector {
         gauge_family(&mut encoder, "fleetgov_nodes_by_health", "Runtimes by heartbeat freshness", &health)?;
         gauge_family(&mut encoder, "fleetgov_nodes_by_drift", "Runtimes by drift status", &drift)
     }
+}
+
+/// Nodes whose last report runs the desired snapshot, fresh or not: the
+/// desired revision's bucket of the cluster's revision histogram.
+fn reported_in_sync(c: &ClusterView) -> u64 {
+    let desired = c.revisions.iter().find(|r| c.desired_revision != 0 && r.revision == c.desired_revision);
+    desired.map_or(0, |r| r.nodes)
 }
 
 fn gauge(n: u64) -> i64 {

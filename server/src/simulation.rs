@@ -8,15 +8,28 @@
 //! published snapshots over a few heartbeats, like a rollout.
 //!
 //! **Cohesion stays in the seeds' bands.** Each cluster keeps a fixed number
-//! of failing nodes, taken from the cohesion the cluster had before the
-//! simulation started: 75 % stays 75 % and 33 % stays 33 % (failures and
-//! recoveries are swapped one for one), and a 100 % cluster keeps 0.1 % of
-//! its nodes failing, which still rounds to 100 %. So the demo page shows the
-//! seeds' 100 / 75 / 33 and HEALTHY / SYNCING / DIVERGENT while it moves.
-//! The seeds' own nodes are never picked for churn; they keep reporting what
-//! the seeds say until an operator force-syncs them. A node told to force
-//! sync applies the desired snapshot at once; one told to reconcile does so
-//! if it is healthy, while a failing node keeps failing until it recovers.
+//! of failing nodes, taken from the share of its seed nodes that were
+//! verified before the simulation started (rounded so that the floored
+//! cohesion is the seeds'): 3 of 4 stays 75 % and 1 of 3 stays 33 %
+//! (33.33 % with 10,000 nodes), failures and recoveries swapped one for one.
+//! A cluster whose seeds are all verified keeps *no* failing node: it reads
+//! 100 % HEALTHY, and root causes appear under it only when something really
+//! fails (a node reporting a sync error through the API, say). So the demo
+//! page shows the seeds' 100 / 75 / 33 and HEALTHY / SYNCING / DIVERGENT
+//! while it moves. The seeds' own nodes are never picked for churn; they
+//! keep reporting what the seeds say until an operator force-syncs them. A
+//! node told to reconcile applies the desired snapshot if it is healthy,
+//! while a failing node keeps failing until it recovers.
+//!
+//! **An operator's force holds until the cluster's next publish.** The
+//! simulation learns of an override as a real node does, from the force-sync
+//! directive its next heartbeat gets. A forced node applies the desired
+//! snapshot at once and is *held*: the drift generator never picks it again,
+//! and a failure the force repaired is not replaced (the cluster's failing
+//! count shrinks by one). A cluster force reaches every node within one
+//! heartbeat interval, so the cluster climbs to 100 % and stays there. A
+//! new desired snapshot (a publish) releases the held nodes and restores the
+//! cluster's band: the demo moves again from the next rollout on.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,8 +57,6 @@ const FAILURES: [(Option<&str>, ProcessStatus, u32); 6] = [
 
 /// Fraction of failing nodes that recover (and as many that fail) per second.
 const CHURN_PER_SECOND: f64 = 0.004;
-/// Share of nodes kept failing in a cluster that started at 100 %.
-const HEALTHY_CLUSTER_FAILING: f64 = 0.001;
 /// Chance that a healthy node picks up a newer desired snapshot on a heartbeat.
 const ROLLOUT_CHANCE: f64 = 0.35;
 
@@ -61,6 +72,9 @@ struct SimNode {
     handle: NodeHandle,
     /// A seed node: never picked for churn.
     pinned: bool,
+    /// Forced by an operator since the last publish: never picked for churn
+    /// until the cluster's next publish.
+    held: bool,
     revision: u32,
     failure: Option<Failure>,
     status: ProcessStatus,
@@ -70,14 +84,23 @@ struct SimNode {
     hot_swap_errors: u32,
 }
 
-/// One cluster's simulated nodes and its failing/healthy index sets (each a
-/// vector with positions, for O(1) random pick and removal).
+/// One cluster's simulated nodes and the failing/healthy index sets of the
+/// nodes the drift generator may pick (each a vector with positions, for
+/// O(1) random pick and removal).
 struct SimCluster {
     id: String,
+    /// The seed nodes first (`nodes[..seeds]`), then the simulated ones.
     nodes: Vec<SimNode>,
+    seeds: usize,
     failing: Vec<u32>,
     healthy: Vec<u32>,
     position: Vec<u32>,
+    /// The desired revision as of the last step (a change is a publish).
+    desired: u32,
+    /// The failing-node count of the cluster's band.
+    band_failing: usize,
+    /// The failing-node count kept now: the band's, less the failures
+    /// operators repaired since the last publish.
     target_failing: usize,
     churn_debt: f64,
 }
@@ -107,9 +130,42 @@ impl SimCluster {
     fn mark(&mut self, index: u32, was_failing: bool) {
         let node = &self.nodes[index as usize];
         let failing = node.failure.is_some();
-        if !node.pinned && was_failing != failing {
+        if node.churnable() && was_failing != failing {
             self.remove(index, was_failing);
             self.insert(index, failing);
+        }
+    }
+
+    /// Node `index` was forced by an operator: it applies `revision`, leaves
+    /// the drift generator's sets until the next publish, and a failure it
+    /// had is not replaced.
+    fn force(&mut self, index: u32, revision: u32) {
+        let node = &self.nodes[index as usize];
+        let was_failing = node.failure.is_some();
+        if node.churnable() {
+            self.remove(index, was_failing);
+        }
+        self.nodes[index as usize].held = true;
+        if was_failing {
+            self.target_failing = self.target_failing.saturating_sub(1);
+        }
+        self.recover(index, revision);
+    }
+
+    /// A new desired revision: held nodes return to the drift generator
+    /// and the band is restored.
+    fn published(&mut self, desired: u32) {
+        self.desired = desired;
+        self.target_failing = self.band_failing;
+        for index in 0..self.nodes.len() as u32 {
+            let node = &mut self.nodes[index as usize];
+            if node.held {
+                node.held = false;
+                if !node.pinned {
+                    let failing = node.failure.is_some();
+                    self.insert(index, failing);
+                }
+            }
         }
     }
 
@@ -153,8 +209,16 @@ impl SimCluster {
         self.mark(index, was_failing);
     }
 
+    /// Failing nodes: those the generator may pick, and failing seeds.
     fn failing_total(&self) -> usize {
-        self.failing.len() + self.nodes.iter().filter(|n| n.pinned && n.failure.is_some()).count()
+        self.failing.len() + self.nodes[..self.seeds].iter().filter(|n| n.failure.is_some()).count()
+    }
+}
+
+impl SimNode {
+    /// Whether the drift generator may pick it: neither a seed nor held.
+    fn churnable(&self) -> bool {
+        !self.pinned && !self.held
     }
 }
 
@@ -211,9 +275,9 @@ impl Fleet {
     /// let engine = Arc::new(fleetgov::demo::engine(now).unwrap());
     /// let mut fleet = fleetgov_server::simulation::Fleet::new(engine.clone(), 3_000, 5_000, 250, now).unwrap();
     /// fleet.step(now + 250);
-    /// let cohesion: Vec<u8> = ["eks-prod-us", "gke-stage-eu", "azure-dev-west"]
-    ///     .iter().map(|c| engine.cohesion(c).unwrap()).collect();
-    /// assert_eq!(cohesion, [100, 75, 33]);
+    /// let views: Vec<_> = ["eks-prod-us", "gke-stage-eu", "azure-dev-west"]
+    ///     .iter().map(|c| engine.cluster(c, now + 250).unwrap()).map(|v| (v.cohesion, v.status.as_str())).collect();
+    /// assert_eq!(views, [(100, "HEALTHY"), (75, "SYNCING"), (33, "DIVERGENT")]);
     /// ```
     pub fn new(
         engine: Arc<Engine>,
@@ -251,7 +315,7 @@ impl Fleet {
     fn fill(&mut self, cluster: &str, share: usize, now_ms: u64) -> fleetgov::Result<SimCluster> {
         let engine = self.engine.clone();
         let seeds = engine.cluster_nodes(cluster, now_ms, 0, usize::MAX)?;
-        let start_cohesion = engine.cohesion(cluster)?;
+        let start_bp = engine.cluster(cluster, now_ms)?.cohesion_bp;
         let desired = engine.desired(cluster)?.map_or(0, |s| s.revision);
         let prefix = match seeds.first() {
             Some(n) => n.id.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned(),
@@ -264,6 +328,7 @@ impl Fleet {
             nodes.push(SimNode {
                 handle: engine.node_handle(&seed.id)?,
                 pinned: true,
+                held: false,
                 revision,
                 failure: seed.last_sync_error.clone().map(Failure::Sync),
                 status: seed.process_status.unwrap_or(ProcessStatus::Ready),
@@ -284,6 +349,7 @@ impl Fleet {
             nodes.push(SimNode {
                 handle: engine.enroll(&id, cluster, now_ms)?,
                 pinned: false,
+                held: false,
                 revision: desired,
                 failure: None,
                 status: ProcessStatus::Ready,
@@ -294,23 +360,22 @@ impl Fleet {
             });
         }
         let total = nodes.len();
-        let target_failing = if start_cohesion >= 100 {
-            (total as f64 * HEALTHY_CLUSTER_FAILING) as usize
-        } else {
-            total - (usize::from(start_cohesion) * total + 50) / 100
-        };
+        let target_failing = total - band_verified(start_bp, total);
         let mut sim = SimCluster {
             id: cluster.to_owned(),
             position: vec![0; total],
             failing: Vec::new(),
             healthy: Vec::new(),
+            desired,
+            band_failing: target_failing,
             target_failing,
             churn_debt: 0.0,
+            seeds: seeds.len(),
             nodes,
         };
         for i in 0..total {
             let n = &sim.nodes[i];
-            if !n.pinned {
+            if n.churnable() {
                 let failing = n.failure.is_some();
                 sim.insert(i as u32, failing);
             }
@@ -357,7 +422,11 @@ impl Fleet {
         if let Some((kind, revision)) = directive {
             let cluster = &mut self.clusters[c];
             let healthy = cluster.nodes[index as usize].failure.is_none();
-            if kind == DirectiveKind::ForceSync || healthy {
+            if kind == DirectiveKind::ForceSync {
+                cluster.force(index, revision);
+                return self.beat(c, index, now_ms);
+            }
+            if healthy {
                 cluster.recover(index, revision);
                 return self.beat(c, index, now_ms);
             }
@@ -366,7 +435,9 @@ impl Fleet {
     }
 
     /// Advances the fleet by one tick at `now_ms`: churn, rebalancing towards
-    /// each cluster's failing target, and this tick's share of heartbeats.
+    /// each cluster's failing target, and this tick's share of heartbeats. A
+    /// cluster with no failing target (all verified, or repaired by its
+    /// operators) has no churn.
     pub fn step(&mut self, now_ms: u64) -> StepReport {
         let mut report = StepReport::default();
         let phase = self.tick % self.ticks_per_interval;
@@ -375,8 +446,13 @@ impl Fleet {
             let desired = self.engine.desired(&self.clusters[c].id).ok().flatten().map_or(0, |s| s.revision);
             let mut changed = Vec::new();
             let cluster = &mut self.clusters[c];
-            cluster.churn_debt +=
-                (cluster.target_failing as f64 * CHURN_PER_SECOND).max(0.5) * self.tick_ms as f64 / 1_000.0;
+            if desired != cluster.desired {
+                cluster.published(desired);
+            }
+            if cluster.target_failing > 0 {
+                cluster.churn_debt +=
+                    (cluster.target_failing as f64 * CHURN_PER_SECOND).max(0.5) * self.tick_ms as f64 / 1_000.0;
+            }
             let rebalance_cap = (cluster.target_failing / 50).max(1);
             let failing_now = cluster.failing_total();
             let mut swaps = cluster.churn_debt as usize;
@@ -390,6 +466,11 @@ impl Fleet {
             // Recover and fail alternately so the in-sync count never strays by more than one.
             while swaps > 0 || extra_fail > 0 || extra_recover > 0 {
                 let (cluster, rng) = (&mut self.clusters[c], &mut self.rng);
+                if swaps > 0 && (cluster.failing.is_empty() || cluster.healthy.is_empty()) {
+                    // A swap needs a failing and a healthy node the generator may pick.
+                    swaps = 0;
+                    continue;
+                }
                 if (swaps > 0 || extra_recover > 0) && !cluster.failing.is_empty() {
                     let pick = cluster.failing[rng.usize(0..cluster.failing.len())];
                     cluster.recover(pick, desired);
@@ -431,6 +512,13 @@ impl Fleet {
     pub fn nodes(&self) -> usize {
         self.clusters.iter().map(|c| c.nodes.len()).sum()
     }
+}
+
+/// How many of `total` nodes to keep verified so that the cluster's cohesion
+/// in basis points is at least `bp`, the seeds': the fewest that do (3,333 of
+/// 10,000 for the seeds' 1 of 3, 33.33 %, which floors to 33 % as the seeds do).
+fn band_verified(bp: u16, total: usize) -> usize {
+    (usize::from(bp) * total).div_ceil(10_000).min(total)
 }
 
 /// The simulation running on its own thread.
@@ -481,6 +569,28 @@ impl Simulation {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::band_verified;
+    use fleetgov::cohesion::{cohesion, cohesion_bp};
+
+    #[test]
+    fn the_band_keeps_the_seeds_floored_cohesion_at_any_size() {
+        assert_eq!(band_verified(7_500, 10_000), 7_500);
+        assert_eq!(band_verified(3_333, 10_000), 3_333);
+        assert_eq!(band_verified(3_333, 1_000), 334);
+        assert_eq!(band_verified(10_000, 9_999), 9_999);
+        assert_eq!(band_verified(0, 10), 0);
+        for total in [200, 1_000, 1_001, 2_000, 9_999, 10_000, 30_001] {
+            for (bp, percent) in [(10_000, 100), (7_500, 75), (3_333, 33)] {
+                let verified = band_verified(bp, total) as u64;
+                assert_eq!(cohesion(verified, total as u64), percent, "{bp} of {total}");
+                assert!(cohesion_bp(verified, total as u64) >= bp);
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Every endpoint over real HTTP on an ephemeral loopback port: the reads,
-//! the writes, and the 400/401/403/404/413/415 answers to bad input.
+//! the writes, and the 400/401/403/404/410/413/415 answers to bad input.
 
 mod common;
 
@@ -44,6 +44,9 @@ async fn clusters_show_the_seed_cohesion_and_status() {
             ("azure-dev-west".to_owned(), 33, "DIVERGENT".to_owned()),
         ]
     );
+    let basis_points: Vec<u64> =
+        body["clusters"].as_array().unwrap()[..3].iter().map(|c| c["cohesionBasisPoints"].as_u64().unwrap()).collect();
+    assert_eq!(basis_points, [10_000, 7_500, 3_333], "1 of 3 is 33.33 %, floored");
     let (status, c) = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await;
     assert_eq!(status, 200);
     assert_eq!((c["inSync"].as_u64(), c["total"].as_u64()), (Some(3), Some(4)));
@@ -485,12 +488,21 @@ async fn attestations_are_dsse_envelopes_checkable_with_the_verifier_key() {
     assert_eq!(status, 200, "{proof}");
     let proof: fleetgov::audit::ConsistencyProof = serde_json::from_value(proof).unwrap();
     proof.verify(&stated.checkpoint, &served.head()).unwrap();
-    // The same moment, the same bytes.
+    // The same moment, the same bytes, even after a late report stamped at
+    // that moment: what was answered about it is sealed.
+    let fixed = json!({ "heartbeats": [{ "node": "gw-stage-eu-4", "runtimeVersion": "3.6.1", "atMs": at,
+        "appliedSnapshot": "gke-stage-eu@r2", "appliedHash": s.engine.snapshot("gke-stage-eu@r2").unwrap().hash }] });
+    let (status, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, fixed).await;
+    assert_eq!((status, r["accepted"].as_u64()), (200, Some(1)), "{r}");
     assert_eq!(s.request(Method::GET, &path, Some(VIEWER)).send().await.unwrap().text().await.unwrap(), envelope);
-    // Before anything was reported, nothing ran.
-    let early = s.request(Method::GET, "/api/v1/attestations?cluster=gke-stage-eu&at=1", Some(VIEWER)).send().await;
-    let early = fleetgov::verify_attestation(&early.unwrap().text().await.unwrap(), &verifier).unwrap();
-    assert_eq!((early.nodes.len(), early.desired, early.checkpoint.size), (0, None, 0));
+    // Nothing is signed about the future, near or far; nor about a time
+    // before the history the server keeps (it begins when the server started).
+    for ahead in [60_000, 1_000 * 86_400_000] {
+        let future = format!("/api/v1/attestations?cluster=gke-stage-eu&at={}", s.engine.clock().now_ms() + ahead);
+        assert_error(&s.get(&future, VIEWER).await, 400, "FUTURE");
+    }
+    let early = s.get("/api/v1/attestations?cluster=gke-stage-eu&at=1", VIEWER).await;
+    assert_error(&early, 410, "HISTORY_UNAVAILABLE");
     assert_error(&s.get("/api/v1/attestations?cluster=nope", VIEWER).await, 404, "NOT_FOUND");
     assert_error(&s.get("/api/v1/attestations", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu&at=soon", VIEWER).await, 400, "INVALID_INPUT");
@@ -528,6 +540,10 @@ async fn metrics_expose_cohesion_counts_and_ingest() {
     for line in [
         "fleetgov_cluster_cohesion_percent{workspace=\"acme-edge\",cluster=\"gke-stage-eu\"} 75",
         "fleetgov_cluster_cohesion_percent{workspace=\"acme-edge\",cluster=\"eks-prod-us\"} 75", // gw-prod-us-1 reported nothing applied
+        "fleetgov_cluster_cohesion_basis_points{workspace=\"acme-edge\",cluster=\"eks-prod-us\"} 7500",
+        "fleetgov_cluster_cohesion_basis_points{workspace=\"acme-edge\",cluster=\"azure-dev-west\"} 3333",
+        "fleetgov_cluster_nodes_verified{workspace=\"acme-edge\",cluster=\"eks-prod-us\"} 3",
+        "fleetgov_cluster_nodes_in_sync{workspace=\"acme-edge\",cluster=\"eks-prod-us\"} 3",
         "fleetgov_cluster_nodes_enrolled{workspace=\"acme-edge\",cluster=\"azure-dev-west\"} 3",
         "fleetgov_nodes_by_health{workspace=\"acme-edge\",health=\"connected\"} 11",
         "fleetgov_nodes_by_drift{workspace=\"acme-edge\",drift=\"needs_reconcile\"} 4",
@@ -542,6 +558,45 @@ async fn metrics_expose_cohesion_counts_and_ingest() {
         "PERMISSION_DENIED",
     );
     assert_error(&json(s.request(Method::GET, "/metrics", None).send().await.unwrap()).await, 401, "UNAUTHENTICATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_older_than_an_hour_is_in_sync_yet_no_longer_verified() {
+    let s = start().await;
+    let (status, snap) =
+        s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, json!({ "content": "x: 1" })).await;
+    assert_eq!(status, 201, "{snap}");
+    // other-1 reports the desired snapshot, but 61 minutes ago.
+    let at = s.engine.clock().now_ms() - 61 * 60_000;
+    let hb = json!({ "heartbeats": [{ "node": "other-1", "runtimeVersion": "3.6.1", "atMs": at,
+        "appliedSnapshot": snap["id"], "appliedHash": snap["hash"] }] });
+    let (status, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, hb).await;
+    assert_eq!((status, r["accepted"].as_u64()), (200, Some(1)), "{r}");
+    let (_, node) = s.get("/api/v1/nodes/other-1", VIEWER).await;
+    assert_eq!((node["configStatus"].as_str(), node["verified"].as_bool()), (Some("IN_SYNC"), Some(false)));
+    assert_eq!(node["health"], "dormant");
+    assert!(node["heartbeatAgeMs"].as_u64().unwrap() >= 61 * 60_000, "{node}");
+    let (_, c) = s.get("/api/v1/clusters/other-cluster", VIEWER).await;
+    assert_eq!(
+        (c["inSync"].as_u64(), c["total"].as_u64(), c["cohesionBasisPoints"].as_u64(), c["status"].as_str()),
+        (Some(0), Some(1), Some(0), Some("DIVERGENT"))
+    );
+    let (_, page) = s.get("/api/v1/clusters/other-cluster/nodes?config=IN_SYNC&verified=false", VIEWER).await;
+    assert_eq!((page["matched"].as_u64(), page["nodes"][0]["id"].as_str()), (Some(1), Some("other-1")));
+    let (_, page) = s.get("/api/v1/clusters/other-cluster/nodes?verified=true", VIEWER).await;
+    assert_eq!(page["matched"].as_u64(), Some(0));
+    // A fresh node reads verified, with its age.
+    let (_, fresh) = s.get("/api/v1/nodes/gw-prod-us-2", VIEWER).await;
+    assert_eq!((fresh["verified"].as_bool(), fresh["health"].as_str()), (Some(true), Some("connected")));
+    assert!(fresh["heartbeatAgeMs"].as_u64().unwrap() >= 10_000, "the seeds reported 10 s before the start");
+    let text = s.request(Method::GET, "/metrics", Some(ADMIN)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "fleetgov_cluster_nodes_in_sync{workspace=\"other-ws\",cluster=\"other-cluster\"} 1",
+        "fleetgov_cluster_nodes_verified{workspace=\"other-ws\",cluster=\"other-cluster\"} 0",
+        "fleetgov_cluster_cohesion_basis_points{workspace=\"other-ws\",cluster=\"other-cluster\"} 0",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,7 +81,8 @@ async fn events_stream_node_and_cluster_transitions() {
     assert_eq!(events[0].0, "ready");
     let node = events.iter().find(|(n, v)| n == "node" && v["configStatus"] == "DIVERGENT").expect("a node event");
     assert_eq!((node.1["node"].as_str(), node.1["cluster"].as_str()), (Some("gw-prod-us-1"), Some("eks-prod-us")));
-    assert_eq!(events.last().unwrap().1["cluster"]["status"], "SYNCING");
+    let cluster = &events.last().unwrap().1["cluster"];
+    assert_eq!((cluster["status"].as_str(), cluster["cohesionBasisPoints"].as_u64()), (Some("SYNCING"), Some(7_500)));
 
     // The other workspace's token sees its own cluster's transitions and none of acme-edge's.
     let (status, snap) =

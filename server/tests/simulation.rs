@@ -1,65 +1,165 @@
 //! The simulated fleet keeps the seeds' cohesion bands while it moves, obeys
-//! force-sync directives, rolls out new snapshots, and leaves the engine's
-//! counters exact. Driven tick by tick on a manual clock.
+//! force-sync directives and keeps what an operator forced until the next
+//! publish, rolls out new snapshots, and leaves the engine's counters exact.
+//! Driven tick by tick on a manual clock: every assertion is about the state
+//! after a given number of ticks, none about how long anything took.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use fleetgov::{Engine, ForceTarget, Override, Role};
+use fleetgov::{ConfigStatus, Engine, ForceTarget, Override, Role};
 use fleetgov_server::simulation::Fleet;
 
 const CLUSTERS: [&str; 3] = ["eks-prod-us", "gke-stage-eu", "azure-dev-west"];
+const T0: u64 = 1_700_000_000_000;
+/// 2,000 nodes per cluster, a heartbeat every 2 s, a tick every 250 ms.
+const NODES: usize = 6_000;
+const INTERVAL_MS: u64 = 2_000;
+const TICK_MS: u64 = 250;
+const REASON: &str = "Node re-provisioning after hardware failure";
 
-fn divergent(engine: &Engine, cluster: &str, now: u64) -> BTreeSet<String> {
-    engine
-        .cluster_nodes(cluster, now, 0, usize::MAX)
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.config_status == fleetgov::ConfigStatus::Divergent)
-        .map(|n| n.id)
-        .collect()
+/// A demo engine and its simulated fleet on a manual clock.
+struct Demo {
+    engine: Arc<Engine>,
+    fleet: Fleet,
+    now: u64,
 }
+
+impl Demo {
+    fn new() -> Demo {
+        let engine = Arc::new(fleetgov::demo::engine(T0).unwrap());
+        let fleet = Fleet::new(engine.clone(), NODES, INTERVAL_MS, TICK_MS, T0).unwrap();
+        Demo { engine, fleet, now: T0 }
+    }
+
+    /// Advances one tick; every heartbeat must be accepted.
+    fn tick(&mut self) {
+        self.now += TICK_MS;
+        self.engine.clock().set(self.now);
+        let report = self.fleet.step(self.now);
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    }
+
+    /// Each cluster's (cohesion, status, verified nodes).
+    fn figures(&self) -> Vec<(u8, &'static str, u64)> {
+        CLUSTERS
+            .iter()
+            .map(|c| self.engine.cluster(c, self.now).unwrap())
+            .map(|v| (v.cohesion, v.status.as_str(), v.in_sync))
+            .collect()
+    }
+
+    fn force(&self, target: ForceTarget<'_>) {
+        self.engine.force_sync(target, &Override::new("omar", Role::Operator, REASON, self.now)).unwrap();
+    }
+
+    fn divergent(&self, cluster: &str) -> BTreeSet<String> {
+        self.engine
+            .cluster_nodes(cluster, self.now, 0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.config_status == ConfigStatus::Divergent)
+            .map(|n| n.id)
+            .collect()
+    }
+}
+
+/// The seeds' bands with 2,000 nodes a cluster: all verified; 3 of 4; the
+/// fewest that floor to 33 % (667, i.e. 33.35 %).
+const BANDS: [(u8, &str, u64); 3] = [(100, "HEALTHY", 2_000), (75, "SYNCING", 1_500), (33, "DIVERGENT", 667)];
 
 #[test]
 fn the_simulated_fleet_keeps_the_seed_bands_and_obeys_directives() {
-    let mut now = 1_700_000_000_000;
-    let engine = Arc::new(fleetgov::demo::engine(now).unwrap());
-    let mut fleet = Fleet::new(engine.clone(), 6_000, 2_000, 250, now).unwrap();
-    assert_eq!(fleet.nodes(), 6_000);
-    let before = divergent(&engine, "azure-dev-west", now);
+    let mut demo = Demo::new();
+    assert_eq!(demo.fleet.nodes(), NODES);
+    assert_eq!(demo.figures(), BANDS);
+    let before = demo.divergent("azure-dev-west");
 
-    // 30 s of ticks: the bands hold after every one.
+    // 30 s of ticks: the bands hold after every one, and the healthy
+    // cluster has no failing node to show.
     for _ in 0..120 {
-        now += 250;
-        engine.clock().set(now);
-        let report = fleet.step(now);
-        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
-        let cohesion: Vec<u8> = CLUSTERS.iter().map(|c| engine.cohesion(c).unwrap()).collect();
-        assert_eq!(cohesion, [100, 75, 33]);
+        demo.tick();
+        assert_eq!(demo.figures(), BANDS);
+        assert!(demo.engine.cluster("eks-prod-us", demo.now).unwrap().root_causes.is_empty());
     }
-    let after = divergent(&engine, "azure-dev-west", now);
-    assert_ne!(before, after, "nodes drifted and recovered");
-    assert!(engine.fleet_summary(fleetgov::demo::WORKSPACE, now).unwrap().never == 0, "every node heartbeats");
+    assert_ne!(before, demo.divergent("azure-dev-west"), "nodes drifted and recovered");
+    assert!(
+        demo.engine.fleet_summary(fleetgov::demo::WORKSPACE, demo.now).unwrap().never == 0,
+        "every node heartbeats"
+    );
 
-    // A forced seed node applies the desired snapshot on its next heartbeat.
-    let by = Override::new("omar", Role::Operator, "Node re-provisioning after hardware failure", now);
-    engine.force_sync(ForceTarget::Node("gw-stage-eu-4"), &by).unwrap();
-    for _ in 0..8 {
-        now += 250;
-        engine.clock().set(now);
-        fleet.step(now);
+    // A forced seed node applies the desired snapshot on its next heartbeat and keeps it.
+    demo.force(ForceTarget::Node("gw-stage-eu-4"));
+    for _ in 0..80 {
+        demo.tick();
     }
-    assert_eq!(engine.node("gw-stage-eu-4", now).unwrap().config_status, fleetgov::ConfigStatus::InSync);
+    assert_eq!(demo.engine.node("gw-stage-eu-4", demo.now).unwrap().config_status, ConfigStatus::InSync);
 
     // A new snapshot rolls out to the healthy nodes; the failing ones stay behind.
-    let v3 = engine.publish("gke-stage-eu", b"routes: [api, admin]", "alice", now).unwrap();
-    assert_eq!(engine.cohesion("gke-stage-eu").unwrap(), 0);
+    let v3 = demo.engine.publish("gke-stage-eu", b"routes: [api, admin]", "alice", demo.now).unwrap();
+    assert_eq!(demo.engine.cluster("gke-stage-eu", demo.now).unwrap().cohesion, 0);
     for _ in 0..200 {
-        now += 250;
-        engine.clock().set(now);
-        fleet.step(now);
+        demo.tick();
     }
-    let view = engine.cluster("gke-stage-eu", now).unwrap();
-    assert_eq!((view.desired_revision, view.cohesion), (v3.revision, 75));
-    assert!(engine.recount_mismatches().is_empty(), "{:?}", engine.recount_mismatches());
+    let view = demo.engine.cluster("gke-stage-eu", demo.now).unwrap();
+    assert_eq!((view.desired_revision, view.cohesion, view.status.as_str()), (v3.revision, 75, "SYNCING"));
+    assert!(demo.engine.recount_mismatches().is_empty(), "{:?}", demo.engine.recount_mismatches());
+}
+
+#[test]
+fn a_cluster_force_sync_holds_until_the_next_publish() {
+    let mut demo = Demo::new();
+    for _ in 0..8 {
+        demo.tick();
+    }
+    demo.force(ForceTarget::Cluster("azure-dev-west"));
+
+    // Every node answers the force on its next heartbeat: one interval.
+    for _ in 0..INTERVAL_MS / TICK_MS {
+        demo.tick();
+    }
+    let healed = [BANDS[0], BANDS[1], (100, "HEALTHY", 2_000)];
+    assert_eq!(demo.figures(), healed);
+    assert!(demo.engine.cluster("azure-dev-west", demo.now).unwrap().root_causes.is_empty());
+
+    // Two minutes of churn elsewhere later (60 heartbeats of every node), it
+    // still reads 100 % after every tick; the other clusters keep moving.
+    let gke_before = demo.divergent("gke-stage-eu");
+    for _ in 0..480 {
+        demo.tick();
+        assert_eq!(demo.figures(), healed);
+    }
+    assert_ne!(gke_before, demo.divergent("gke-stage-eu"), "the other clusters still churn");
+
+    // A publish releases the held nodes: the rollout completes and the
+    // cluster returns to its band.
+    let v3 = demo.engine.publish("azure-dev-west", b"routes: [api, canary]", "alice", demo.now).unwrap();
+    for _ in 0..200 {
+        demo.tick();
+    }
+    let view = demo.engine.cluster("azure-dev-west", demo.now).unwrap();
+    assert_eq!((view.desired_revision, view.cohesion, view.status.as_str()), (v3.revision, 33, "DIVERGENT"));
+    assert!(demo.engine.recount_mismatches().is_empty(), "{:?}", demo.engine.recount_mismatches());
+}
+
+#[test]
+fn a_repaired_node_stays_repaired_and_its_failure_is_not_replaced() {
+    let mut demo = Demo::new();
+    for _ in 0..8 {
+        demo.tick();
+    }
+    let seeds = ["gw-dev-west-1", "gw-dev-west-2", "gw-dev-west-3"];
+    let failing = demo.divergent("azure-dev-west");
+    let node = failing.into_iter().find(|n| !seeds.contains(&n.as_str())).expect("a failing simulated node");
+    demo.force(ForceTarget::Node(&node));
+    // It answers on its next heartbeat, within one interval.
+    for _ in 0..INTERVAL_MS / TICK_MS {
+        demo.tick();
+    }
+    for _ in 0..480 {
+        demo.tick();
+        assert_eq!(demo.engine.node(&node, demo.now).unwrap().config_status, ConfigStatus::InSync, "{node}");
+        // One failure fewer: 668 of 2,000 verified, still 33 % DIVERGENT.
+        assert_eq!(demo.figures(), [BANDS[0], BANDS[1], (33, "DIVERGENT", 668)]);
+    }
 }

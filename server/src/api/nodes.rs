@@ -22,6 +22,8 @@ pub struct NodesQuery {
     health: Option<Health>,
     drift: Option<DriftStatus>,
     process_health: Option<ProcessHealth>,
+    /// Whether the node's last report counts (in sync, at most 60 minutes old).
+    verified: Option<bool>,
     /// A substring of the node id.
     q: Option<String>,
 }
@@ -32,6 +34,7 @@ impl NodesQuery {
             || self.health.is_some()
             || self.drift.is_some()
             || self.process_health.is_some()
+            || self.verified.is_some()
             || self.q.as_deref().is_some_and(|q| !q.is_empty())
     }
 
@@ -40,6 +43,7 @@ impl NodesQuery {
             && self.health.is_none_or(|h| h == n.health)
             && self.drift.is_none_or(|d| d == n.drift)
             && self.process_health.is_none_or(|p| p == n.process_health)
+            && self.verified.is_none_or(|v| v == n.verified)
             && self.q.as_deref().is_none_or(|q| n.id.contains(q))
     }
 }
@@ -60,7 +64,7 @@ pub struct NodesPage {
 
 const SCAN_CHUNK: usize = 2048;
 
-/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&q=`:
+/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=`:
 /// the node matrix in enrolment order; `offset` counts matching nodes.
 pub async fn list(
     State(state): State<AppState>,
