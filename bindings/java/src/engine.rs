@@ -363,7 +363,7 @@ fn process_status(ordinal: jint) -> Result<ProcessStatus> {
         .ok_or_else(|| Error::IllegalArgument(format!("no process status {ordinal}")))
 }
 
-/// `FleetEngine.cohesion(cluster)`: two counter reads.
+/// `FleetEngine.cohesion(cluster)`: at the engine clock's now, a few counter reads.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_cohesion0<'l>(
     mut env: JNIEnv<'l>,

@@ -10,6 +10,8 @@
 //! | [`ErrorKind::JustificationRequired`]   | `JustificationRequiredException`                    |
 //! | a value JSON cannot express            | `FleetException(Code.INVALID_INPUT)`, as in Python  |
 //! | [`ErrorKind::PermissionDenied`]        | `PermissionDeniedException`                         |
+//! | [`ErrorKind::Future`]                  | `FutureTimeException`                               |
+//! | [`ErrorKind::HistoryUnavailable`]      | `HistoryUnavailableException`                       |
 //! | any other [`ErrorKind`]                | `FleetException` with the matching `Code`           |
 //! | [`Error::IllegalArgument`]             | `IllegalArgumentException`                          |
 //! | [`Error::IllegalState`]                | `IllegalStateException`                             |
@@ -174,6 +176,10 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
             return with_message(env, "dev/fleetgov/JustificationRequiredException", e.message());
         }
         ErrorKind::PermissionDenied => return with_message(env, "dev/fleetgov/PermissionDeniedException", e.message()),
+        ErrorKind::Future => return with_message(env, "dev/fleetgov/FutureTimeException", e.message()),
+        ErrorKind::HistoryUnavailable => {
+            return with_message(env, "dev/fleetgov/HistoryUnavailableException", e.message());
+        }
         ErrorKind::InvalidInput => "INVALID_INPUT",
         ErrorKind::NotFound => "NOT_FOUND",
         ErrorKind::Conflict => "CONFLICT",

@@ -218,7 +218,7 @@ const NODE_EVENT: &str = "dev/fleetgov/FleetEvent$NodeEvent";
 const NODE_EVENT_SIGNATURE: &str =
     "(JLjava/lang/String;Ljava/lang/String;JLjava/util/OptionalInt;Ljava/lang/String;ZLdev/fleetgov/SyncErrorCode;)V";
 const CLUSTER_EVENT: &str = "dev/fleetgov/FleetEvent$ClusterEvent";
-const CLUSTER_EVENT_SIGNATURE: &str = "(JLjava/lang/String;Ljava/lang/String;IJJILdev/fleetgov/ClusterStatus;)V";
+const CLUSTER_EVENT_SIGNATURE: &str = "(JLjava/lang/String;Ljava/lang/String;IJJIILdev/fleetgov/ClusterStatus;)V";
 const AUDIT_EVENT: &str = "dev/fleetgov/FleetEvent$AuditEvent";
 const AUDIT_EVENT_SIGNATURE: &str = "(JJJLjava/lang/String;Ldev/fleetgov/AuditAction;Ljava/lang/String;)V";
 const LAGGED: &str = "dev/fleetgov/FleetEvent$Lagged";
@@ -275,7 +275,8 @@ fn node_event<'l>(env: &mut JNIEnv<'l>, l: &Lookups, seq: u64, n: &NodeChange) -
     unsafe { l.node.build(env, &args) }
 }
 
-/// `new FleetEvent.ClusterEvent(seq, cluster, workspace, desiredRevision, enrolled, inSync, cohesion, status)`.
+/// `new FleetEvent.ClusterEvent(seq, cluster, workspace, desiredRevision, enrolled, inSync, cohesion,
+/// cohesionBasisPoints, status)`.
 fn cluster_event<'l>(env: &mut JNIEnv<'l>, l: &Lookups, seq: u64, c: &ClusterChange) -> Result<JObject<'l>> {
     let cluster = env.new_string(&*c.cluster)?;
     let workspace = env.new_string(&*c.workspace)?;
@@ -287,6 +288,7 @@ fn cluster_event<'l>(env: &mut JNIEnv<'l>, l: &Lookups, seq: u64, c: &ClusterCha
         long(c.enrolled),
         long(c.in_sync),
         jvalue { i: i32::from(c.cohesion) },
+        jvalue { i: i32::from(c.cohesion_bp) },
         jvalue { l: l.cluster_statuses.get(c.status.as_str())? },
     ];
     // SAFETY: `args` follow CLUSTER_EVENT_SIGNATURE, with live references.

@@ -63,6 +63,7 @@ pub(crate) fn cluster_view<'l>(env: &mut JNIEnv<'l>, c: &ClusterView) -> Result<
         .boolean(c.auto_reconcile)
         .constant(env, "dev/fleetgov/ClusterStatus", c.status.as_str())?
         .int(i32::from(c.cohesion))
+        .int(i32::from(c.cohesion_bp))
         .long(c.in_sync)
         .long(c.total)
         .opt_str(env, c.desired_snapshot.as_deref())?
@@ -100,6 +101,8 @@ pub(crate) fn node_view<'l>(env: &mut JNIEnv<'l>, n: &NodeView) -> Result<JObjec
         .opt_str(env, n.applied_snapshot_id.as_deref())?
         .opt_str(env, hex(n.applied_hash.as_ref()).as_deref())?
         .optional_long(env, n.last_heartbeat_ms)?
+        .optional_long(env, n.heartbeat_age_ms)?
+        .boolean(n.verified)
         .object("Ldev/fleetgov/SyncError;", sync_error)
         .opt_str(env, n.reconcile_reason.as_deref())?
         .opt_constant(env, "dev/fleetgov/ProcessStatus", n.process_status.map(|s| s.as_str()))?

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use fleetgov::{
-    AuthorityMode, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override, Role,
-    RuntimeVersion, WorkspaceSpec,
+    AuthorityMode, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override,
+    Role, RuntimeVersion, WorkspaceSpec,
 };
 use parking_lot::RwLock;
 use pyo3::prelude::*;
@@ -19,7 +19,7 @@ use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
 use crate::table::{PyAuditTable, PyNodesTable};
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
-use crate::{audit, boundary, error, ingest, inventory, table};
+use crate::{audit, boundary, error, history, ingest, inventory, table};
 
 /// The fleet-governance engine, shared by any number of Python threads.
 ///
@@ -84,15 +84,19 @@ impl PyEngine {
 
 #[pymethods]
 impl PyEngine {
-    /// An engine on the system clock. With `audit_path`, the audit log is
-    /// durable: an existing log is verified and replayed to restore the
-    /// authority state (a damaged one raises `AuditTampered`; a file that
-    /// cannot be opened or created, `StorageError`).
+    /// An engine on the system clock, or with `clock_ms` on a manual clock
+    /// that reads `clock_ms` until `set_clock` moves it (for tests and
+    /// replays). The engine's history begins at its clock's reading when it
+    /// is made. With `audit_path`, the audit log is durable: an existing log
+    /// is verified and replayed to restore the authority state (a damaged one
+    /// raises `AuditTampered`; a file that cannot be opened or created,
+    /// `StorageError`).
     #[new]
-    #[pyo3(signature = (audit_path = None))]
-    fn new(py: Python<'_>, audit_path: Option<FilePath>) -> PyResult<Self> {
+    #[pyo3(signature = (audit_path = None, *, clock_ms = None))]
+    fn new(py: Python<'_>, audit_path: Option<FilePath>, clock_ms: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let audit_path = audit_path.map(|p| p.0);
-        let config = EngineConfig { audit_path: audit_path.clone(), ..EngineConfig::default() };
+        let clock = millis(clock_ms, "clock_ms")?.map_or(Clock::System, Clock::manual);
+        let config = EngineConfig { audit_path: audit_path.clone(), clock, ..EngineConfig::default() };
         let engine =
             py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Engine::with_config(config))));
         let engine = match (engine, &audit_path) {
@@ -135,6 +139,30 @@ impl PyEngine {
         _traceback: &Bound<'_, PyAny>,
     ) {
         self.close(py);
+    }
+
+    /// The engine's clock now (unix ms): the system clock, or the manual one.
+    #[getter]
+    fn clock_ms(&self, py: Python<'_>) -> PyResult<u64> {
+        self.quick(py, |e| Ok(e.clock().now_ms()))
+    }
+
+    /// Moves the manual clock of an engine made with `clock_ms` to `ms`;
+    /// raises `InvalidInput` on an engine on the system clock.
+    #[pyo3(signature = (ms, /))]
+    fn set_clock(&self, py: Python<'_>, ms: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ms = uint::<u64>(ms, "ms (unix milliseconds)")?;
+        let manual = self.quick(py, |e| {
+            let manual = matches!(e.clock(), Clock::Manual(_));
+            if manual {
+                e.clock().set(ms);
+            }
+            Ok(manual)
+        })?;
+        if !manual {
+            return Err(error::invalid(py, "set_clock needs an engine made with clock_ms=".to_owned()));
+        }
+        Ok(())
     }
 
     /// Creates or updates workspace `id`.
@@ -434,6 +462,61 @@ impl PyEngine {
         let timeout = millis(timeout_ms, "timeout_ms")?.map(std::time::Duration::from_millis);
         let subscription = self.quick(py, |e| e.subscribe(from_seq))?;
         Ok(PyEventStream::new(subscription, timeout))
+    }
+
+    /// What node `node` ran at `at_ms` (`fleetgov.types.AppliedAt`), or
+    /// `None` if it had reported nothing yet. A time after the engine's clock
+    /// raises `FutureTime`, one before the engine's history began
+    /// `HistoryUnavailable`. Answering about a moment seals it: whatever is
+    /// recorded later is stamped after it, so the answer never changes.
+    #[pyo3(signature = (node, /, *, at_ms = None))]
+    fn what_ran<'py>(
+        &self,
+        py: Python<'py>,
+        node: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let ran = self.with(py, |e| e.what_ran(node.0, now_or(at_ms, e)))?;
+        ran.map(|a| history::applied_at(py, &a)).transpose()
+    }
+
+    /// What every node of `cluster` ran at `at_ms`, by node id (nodes that
+    /// had reported nothing yet are left out). Times are checked as by
+    /// `what_ran`.
+    #[pyo3(signature = (cluster, /, *, at_ms = None))]
+    fn fleet_at<'py>(
+        &self,
+        py: Python<'py>,
+        cluster: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let all = self.with(py, |e| e.fleet_at(cluster.0, now_or(at_ms, e)))?;
+        history::applied_ats(py, &all)
+    }
+
+    /// A signed attestation of what `cluster` ran at `at_ms`
+    /// (`fleetgov.types.Attestation`): a DSSE envelope of an in-toto
+    /// statement, checked with `checkpoint_verifier_key()`. The same moment
+    /// gives the same envelope byte for byte. Times are checked as by
+    /// `what_ran`: nothing is signed about the future.
+    #[pyo3(signature = (cluster, /, *, at_ms = None))]
+    fn attest<'py>(
+        &self,
+        py: Python<'py>,
+        cluster: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let attestation = self.with(py, |e| e.attest(cluster.0, now_or(at_ms, e)))?;
+        history::attestation(py, &attestation)
+    }
+
+    /// The public key that checks this engine's signed checkpoints and
+    /// attestations, as verifier key text (`<name>+<key id>+<base64 key>`).
+    fn checkpoint_verifier_key(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |e| e.checkpoint_verifier().map(|v| v.to_string()))
     }
 
     /// The audit log as an Arrow table (`AuditTable`), oldest record first:

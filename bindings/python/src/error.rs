@@ -26,6 +26,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::PermissionDenied => "PermissionDenied",
         ErrorKind::AuditTampered => "AuditTampered",
         ErrorKind::Io => "StorageError",
+        ErrorKind::Future => "FutureTime",
+        ErrorKind::HistoryUnavailable => "HistoryUnavailable",
         ErrorKind::ReloadFailed => "ReloadFailed",
         _ => "FleetError",
     }

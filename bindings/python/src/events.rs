@@ -125,6 +125,7 @@ fn event<'py>(py: Python<'py>, item: &FeedItem) -> PyResult<Bound<'py, PyDict>> 
             d.set_item("enrolled", c.enrolled)?;
             d.set_item("in_sync", c.in_sync)?;
             d.set_item("cohesion", c.cohesion)?;
+            d.set_item("cohesion_bp", c.cohesion_bp)?;
             d.set_item("status", c.status.as_str())?;
         }
         Change::Audit(a) => {

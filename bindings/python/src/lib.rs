@@ -16,6 +16,7 @@ mod engine;
 mod error;
 mod events;
 mod heartbeat;
+mod history;
 mod ingest;
 mod inventory;
 mod node_state;

@@ -12,6 +12,7 @@ use fleetgov::{
     ClusterStatus, ConfigStatus, DirectiveKind, DriftStatus, Environment, Health, NodeStatus, ProcessHealth,
     ProcessStatus, SyncErrorCode,
 };
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
@@ -242,6 +243,8 @@ pub(crate) struct PyClusterView {
     #[pyo3(get)]
     cohesion: u8,
     #[pyo3(get)]
+    cohesion_bp: u16,
+    #[pyo3(get)]
     in_sync: u64,
     #[pyo3(get)]
     total: u64,
@@ -267,6 +270,7 @@ impl From<fleetgov::ClusterView> for PyClusterView {
             auto_reconcile: c.auto_reconcile,
             status: c.status.as_str(),
             cohesion: c.cohesion,
+            cohesion_bp: c.cohesion_bp,
             in_sync: c.in_sync,
             total: c.total,
             desired_snapshot: c.desired_snapshot,
@@ -282,7 +286,7 @@ impl From<fleetgov::ClusterView> for PyClusterView {
 impl PyClusterView {
     #[new]
     #[pyo3(signature = (
-        id, workspace, environment, owner_team, auto_reconcile, status, cohesion, in_sync, total,
+        id, workspace, environment, owner_team, auto_reconcile, status, cohesion, cohesion_bp, in_sync, total,
         desired_snapshot, desired_revision, desired_hash, root_causes, root_cause_examples, revisions,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -295,6 +299,7 @@ impl PyClusterView {
         auto_reconcile: crate::args::Flag,
         status: Text<'_>,
         cohesion: Uint<u32>,
+        cohesion_bp: Uint<u32>,
         in_sync: Uint<u64>,
         total: Uint<u64>,
         desired_snapshot: Option<Text<'_>>,
@@ -325,6 +330,10 @@ impl PyClusterView {
             .ok()
             .filter(|c| *c <= 100)
             .ok_or_else(|| error::invalid(py, format!("cohesion must be from 0 to 100, got {}", cohesion.0)))?;
+        let cohesion_bp = u16::try_from(cohesion_bp.0)
+            .ok()
+            .filter(|c| *c <= 10_000)
+            .ok_or_else(|| error::invalid(py, format!("cohesion_bp must be from 0 to 10000, got {}", cohesion_bp.0)))?;
         Ok(PyClusterView {
             id: id.0.to_owned(),
             workspace: workspace.0.to_owned(),
@@ -333,6 +342,7 @@ impl PyClusterView {
             auto_reconcile: auto_reconcile.0,
             status: label(py, "status", status.0, &cluster_statuses())?,
             cohesion,
+            cohesion_bp,
             in_sync: in_sync.0,
             total: total.0,
             desired_snapshot: owned(desired_snapshot),
@@ -387,6 +397,7 @@ impl PyClusterView {
                 c.auto_reconcile.into_pyobject(py)?.to_owned().into_any(),
                 c.status.into_pyobject(py)?.into_any(),
                 c.cohesion.into_pyobject(py)?.into_any(),
+                c.cohesion_bp.into_pyobject(py)?.into_any(),
                 c.in_sync.into_pyobject(py)?.into_any(),
                 c.total.into_pyobject(py)?.into_any(),
                 c.desired_snapshot.clone().into_pyobject(py)?.into_any(),
@@ -418,6 +429,7 @@ impl PyClusterView {
         d.set_item("auto_reconcile", self.auto_reconcile)?;
         d.set_item("status", self.status)?;
         d.set_item("cohesion", self.cohesion)?;
+        d.set_item("cohesion_bp", self.cohesion_bp)?;
         d.set_item("in_sync", self.in_sync)?;
         d.set_item("total", self.total)?;
         d.set_item("desired_snapshot", &self.desired_snapshot)?;
@@ -432,13 +444,14 @@ impl PyClusterView {
     fn __repr__(&self) -> String {
         let causes: Vec<String> = self.root_causes.iter().map(|(code, n, _)| format!("{:?}: {n}", Q(code))).collect();
         format!(
-            "ClusterView(id={:?}, workspace={:?}, environment={:?}, status={:?}, cohesion={}, in_sync={}, total={}, \
-             desired_snapshot={}, root_causes={{{}}})",
+            "ClusterView(id={:?}, workspace={:?}, environment={:?}, status={:?}, cohesion={}, cohesion_bp={}, \
+             in_sync={}, total={}, desired_snapshot={}, root_causes={{{}}})",
             Q(&self.id),
             Q(&self.workspace),
             Q(self.environment),
             Q(self.status),
             self.cohesion,
+            self.cohesion_bp,
             self.in_sync,
             self.total,
             py_optional(self.desired_snapshot.as_deref()),
@@ -493,6 +506,8 @@ pub(crate) struct PyNodeView {
     applied_snapshot: Option<String>,
     applied_hash: Option<String>,
     last_heartbeat_ms: Option<u64>,
+    heartbeat_age_ms: Option<u64>,
+    verified: bool,
     last_sync_error: Option<String>,
     sync_error_code: Option<&'static str>,
     reconcile_reason: Option<String>,
@@ -521,6 +536,8 @@ impl From<fleetgov::NodeView> for PyNodeView {
             applied_snapshot: n.applied_snapshot_id,
             applied_hash: n.applied_hash.map(|h| h.to_string()),
             last_heartbeat_ms: n.last_heartbeat_ms,
+            heartbeat_age_ms: n.heartbeat_age_ms,
+            verified: n.verified,
             sync_error_code: n.last_sync_error.as_ref().map(|e| e.code.as_str()),
             last_sync_error: n.last_sync_error.map(|e| e.to_string()),
             reconcile_reason: n.reconcile_reason,
@@ -553,6 +570,8 @@ macro_rules! node_fields {
             applied_snapshot,
             applied_hash,
             last_heartbeat_ms,
+            heartbeat_age_ms,
+            verified,
             last_sync_error,
             sync_error_code,
             reconcile_reason,
@@ -572,8 +591,8 @@ impl PyNodeView {
     #[new]
     #[pyo3(signature = (
         id, cluster, status, health, process_health, process_status, config_status, drift, desired_snapshot,
-        desired_hash, applied_snapshot, applied_hash, last_heartbeat_ms, last_sync_error, sync_error_code,
-        reconcile_reason, runtime_version, cpu, memory, tps, heap, heap_trend, hot_swap_errors,
+        desired_hash, applied_snapshot, applied_hash, last_heartbeat_ms, heartbeat_age_ms, verified, last_sync_error,
+        sync_error_code, reconcile_reason, runtime_version, cpu, memory, tps, heap, heap_trend, hot_swap_errors,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -591,6 +610,8 @@ impl PyNodeView {
         applied_snapshot: Option<Text<'_>>,
         applied_hash: Option<Text<'_>>,
         last_heartbeat_ms: Option<Uint<u64>>,
+        heartbeat_age_ms: Option<Uint<u64>>,
+        verified: crate::args::Flag,
         last_sync_error: Option<Text<'_>>,
         sync_error_code: Option<Text<'_>>,
         reconcile_reason: Option<Text<'_>>,
@@ -616,6 +637,8 @@ impl PyNodeView {
             applied_snapshot: owned(applied_snapshot),
             applied_hash: owned(applied_hash),
             last_heartbeat_ms: last_heartbeat_ms.map(|t| t.0),
+            heartbeat_age_ms: heartbeat_age_ms.map(|t| t.0),
+            verified: verified.0,
             last_sync_error: owned(last_sync_error),
             sync_error_code: optional_label(py, "sync_error_code", sync_error_code, &sync_error_codes())?,
             reconcile_reason: owned(reconcile_reason),
@@ -632,7 +655,7 @@ impl PyNodeView {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let (py, n) = (slf.py(), slf.get());
         macro_rules! values {
-            ($($f:ident),*) => { [$(n.$f.clone().into_pyobject(py)?.into_any()),*] };
+            ($($f:ident),*) => { [$(n.$f.clone().into_bound_py_any(py)?),*] };
         }
         reduce(slf.as_any(), PyTuple::new(py, node_fields!(values))?)
     }
@@ -658,13 +681,14 @@ impl PyNodeView {
     fn __repr__(&self) -> String {
         format!(
             "NodeView(id={:?}, cluster={:?}, status={:?}, health={:?}, config_status={:?}, drift={:?}, \
-             applied_snapshot={}, last_heartbeat_ms={}, sync_error_code={})",
+             verified={}, applied_snapshot={}, last_heartbeat_ms={}, sync_error_code={})",
             Q(&self.id),
             Q(&self.cluster),
             Q(self.status),
             Q(self.health),
             Q(self.config_status),
             Q(self.drift),
+            if self.verified { "True" } else { "False" },
             py_optional(self.applied_snapshot.as_deref()),
             self.last_heartbeat_ms.map_or_else(|| "None".to_owned(), |t| t.to_string()),
             py_optional(self.sync_error_code),

@@ -2,8 +2,11 @@
 alone, that the engine must agree with (see test_model.py).
 
 Rules modelled: in sync = applied id AND node-reported hash match the desired
-snapshot; cohesion = round(100 * in_sync / enrolled) half up (100 when empty);
-status bands 100 / 50-99 / <50; health by heartbeat age (5 and 60 minutes);
+snapshot; verified = in sync AND the last heartbeat at most 60 minutes old;
+cohesion = floor(100 * verified / enrolled), basis points floor(10000 * ...)
+(100 / 10000 when empty); HEALTHY = every node verified and no sync error,
+else DIVERGENT below 50 % cohesion, else SYNCING; health by heartbeat age (5
+and 60 minutes);
 drift, first match wins: awaiting_sync, upgrade_required, needs_reconcile,
 aligned; root causes by sync-error code (HASH_MISMATCH when a known snapshot's
 hash differs); auto-reconcile directives; stale heartbeats change nothing;
@@ -35,17 +38,25 @@ KNOWN_CODES = {
 }
 
 
-def cohesion(in_sync: int, total: int) -> int:
-    """round(100 * in_sync / total), half up, in exact integers."""
-    if total == 0:
-        return 100
-    return (200 * in_sync + total) // (2 * total)
+def cohesion(verified: int, total: int) -> int:
+    """floor(100 * verified / total): 100 only when every node is verified."""
+    return 100 if total == 0 else 100 * verified // total
 
 
-def cluster_status(cohesion_pct: int) -> str:
-    if cohesion_pct >= 100:
+def cohesion_bp(verified: int, total: int) -> int:
+    """floor(10000 * verified / total), in basis points."""
+    return 10_000 if total == 0 else 10_000 * verified // total
+
+
+def cluster_status(verified: int, total: int, errors: int) -> str:
+    if verified >= total and errors == 0:
         return "HEALTHY"
-    return "SYNCING" if cohesion_pct >= 50 else "DIVERGENT"
+    return "DIVERGENT" if cohesion(verified, total) < 50 else "SYNCING"
+
+
+def is_fresh(last_ms: int | None, now_ms: int) -> bool:
+    """Whether a heartbeat at `last_ms` still counts at `now_ms` (one after `now_ms` is age zero)."""
+    return last_ms is not None and max(0, now_ms - last_ms) <= DORMANT_AFTER_MS
 
 
 def health(last_ms: int | None, now_ms: int) -> str:
@@ -199,19 +210,22 @@ class Model:
         d = self.clusters[n.cluster].desired
         return d is not None and n.applied_id == d.id and n.applied_hash == d.hash
 
+    def verified(self, node: str, now_ms: int) -> bool:
+        return self.in_sync(node) and is_fresh(self.nodes[node].last_ms, now_ms)
+
     def members(self, cid: str) -> list[str]:
         return [nid for nid, n in self.nodes.items() if n.cluster == cid]
 
-    def cluster_view(self, cid: str) -> dict[str, object]:
+    def cluster_view(self, cid: str, now_ms: int) -> dict[str, object]:
         members = self.members(cid)
-        in_sync = sum(self.in_sync(m) for m in members)
-        pct = cohesion(in_sync, len(members))
+        verified = sum(self.verified(m, now_ms) for m in members)
         d = self.clusters[cid].desired
         causes = Counter(self.nodes[m].error_code for m in members if self.nodes[m].error_code)
         return {
-            "status": cluster_status(pct),
-            "cohesion": pct,
-            "in_sync": in_sync,
+            "status": cluster_status(verified, len(members), sum(causes.values())),
+            "cohesion": cohesion(verified, len(members)),
+            "cohesion_bp": cohesion_bp(verified, len(members)),
+            "in_sync": verified,
             "total": len(members),
             "desired_snapshot": d.id if d else None,
             "desired_hash": d.hash if d else None,
@@ -254,4 +268,6 @@ class Model:
             "process_health": process_health,
             "status": node_status,
             "last_heartbeat_ms": n.last_ms,
+            "heartbeat_age_ms": None if n.last_ms is None else max(0, now_ms - n.last_ms),
+            "verified": self.verified(node, now_ms),
         }

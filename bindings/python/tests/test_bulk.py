@@ -24,7 +24,8 @@ CLUSTERS: dict[str, Environment] = {"eks-prod-us": "production", "gke-stage-eu":
 NODES = 60
 VIEW_FIELDS = (
     "cluster", "status", "health", "process_health", "process_status", "config_status", "drift",
-    "desired_snapshot", "applied_snapshot", "applied_hash", "last_heartbeat_ms", "last_sync_error",
+    "desired_snapshot", "applied_snapshot", "applied_hash", "last_heartbeat_ms", "heartbeat_age_ms", "verified",
+    "last_sync_error",
     "sync_error_code", "runtime_version", "cpu", "memory", "tps", "heap", "hot_swap_errors",
 )  # fmt: skip
 ERRORS = [None, ("RELOAD_FAILURE", "Incompatible Filter Signature"), ("NATS_TIMEOUT", "Failed to receive snapshot")]
@@ -109,7 +110,7 @@ def single_calls(e: fleetgov.Engine, beats: list[dict[str, Any]]) -> list[tuple[
 def assert_same_state(a: fleetgov.Engine, b: fleetgov.Engine, now_ms: int) -> None:
     for cid in CLUSTERS:
         ca, cb = a.cluster(cid, now_ms=now_ms), b.cluster(cid, now_ms=now_ms)
-        for k in ("status", "cohesion", "in_sync", "total", "root_causes", "revisions"):
+        for k in ("status", "cohesion", "cohesion_bp", "in_sync", "total", "root_causes", "revisions"):
             assert getattr(ca, k) == getattr(cb, k), (cid, k)
     for i in range(NODES):
         na, nb = a.node(f"gw-{i}", now_ms=now_ms), b.node(f"gw-{i}", now_ms=now_ms)

@@ -8,14 +8,16 @@ import signal
 import threading
 
 import pytest
-from model import T0
+from model import MINUTE, T0
 
 import fleetgov
 from fleetgov.types import FleetEvent
 
 
 def fleet() -> tuple[fleetgov.Engine, fleetgov.Snapshot]:
-    e = fleetgov.Engine()
+    # A manual clock a minute after T0: the heartbeats below are fresh, so
+    # nodes count as verified and no expiry adds cluster events.
+    e = fleetgov.Engine(clock_ms=T0 + MINUTE)
     e.upsert_workspace("ws-1")
     e.upsert_cluster("c", workspace="ws-1", environment="staging")
     s = e.publish("c", b"routes: []", actor="alice", at_ms=T0)
@@ -43,7 +45,10 @@ def test_transitions_appear_once_in_order_and_steady_state_emits_nothing() -> No
     assert (node["node"], node["sync_error"], node["applied_revision"]) == ("gw-1", "RELOAD_FAILURE", None)
     cluster = events[3]
     assert cluster["type"] == "cluster"
-    assert (cluster["cohesion"], cluster["status"], cluster["enrolled"]) == (0, "DIVERGENT", 1)
+    assert (cluster["cohesion"], cluster["cohesion_bp"], cluster["status"], cluster["enrolled"]) == (0, 0, "DIVERGENT", 1)
+    verified = events[1]
+    assert verified["type"] == "cluster"
+    assert (verified["in_sync"], verified["cohesion"], verified["cohesion_bp"], verified["status"]) == (1, 100, 10_000, "HEALTHY")
 
 
 def test_a_stream_resumes_from_a_position_and_sees_audit_records() -> None:

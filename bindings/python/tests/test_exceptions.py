@@ -1,6 +1,7 @@
 """Every exception class: its place in the hierarchy, its code, and a real way
 the engine raises it (JustificationRequired, PermissionDenied, AuditTampered
-and StorageError are raised for real in test_governance.py)."""
+and StorageError are raised for real in test_governance.py, FutureTime and
+HistoryUnavailable by every history call in test_verdicts.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ BUILTIN_BASE = {
     fleetgov.NotFound: KeyError,
     fleetgov.Conflict: ValueError,
     fleetgov.FutureHeartbeat: ValueError,
+    fleetgov.FutureTime: ValueError,
+    fleetgov.HistoryUnavailable: LookupError,
     fleetgov.JustificationRequired: ValueError,
     fleetgov.PermissionDenied: PermissionError,
     fleetgov.StorageError: OSError,
@@ -152,6 +155,14 @@ def test_future_heartbeat(fleet: fleetgov.Engine) -> None:
     with pytest.raises(fleetgov.FutureHeartbeat):
         fleet.heartbeat("gw-1", at_ms=ahead, runtime_version="3.5.0")
     assert fleet.node("gw-1", now_ms=T0).health == "never"
+
+
+def test_future_time_and_history_unavailable(fleet: fleetgov.Engine) -> None:
+    now = int(time.time() * 1000)
+    with pytest.raises(fleetgov.FutureTime, match="after the engine's clock"):
+        fleet.attest("eks-prod-us", at_ms=now + 60 * 60 * 1000)
+    with pytest.raises(fleetgov.HistoryUnavailable, match="before the retained history"):
+        fleet.fleet_at("eks-prod-us", at_ms=T0)  # the engine began at the system clock's now
 
 
 def test_engine_closed() -> None:

@@ -182,18 +182,26 @@ class FleetMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.model.nodes)
     @rule(data=st.data(), edge=st.sampled_from([0, STALE_AFTER_MS - 1, STALE_AFTER_MS, DORMANT_AFTER_MS, DORMANT_AFTER_MS + 1]))
     def node_health_at_the_band_edges(self, data: st.DataObject, edge: int) -> None:
+        """The node's health and verdict, and its cluster's figures, at the
+        edges of the 5- and 60-minute bands of its last heartbeat (earlier
+        than the latest query too)."""
         node = data.draw(st.sampled_from(sorted(self.model.nodes)))
         now = (self.model.nodes[node].last_ms or self.t) + edge
         self.check_node(node, now)
+        self.check_cluster(self.model.nodes[node].cluster, now)
 
     @invariant()
     def views_agree_with_the_model(self) -> None:
         for cid in self.model.clusters:
-            c = self.engine.cluster(cid, now_ms=self.t)
-            got = {k: getattr(c, k) for k in self.model.cluster_view(cid)}
-            assert got == self.model.cluster_view(cid), cid
+            self.check_cluster(cid, self.t)
         for node in self.model.nodes:
             self.check_node(node, self.t)
+
+    def check_cluster(self, cid: str, now: int) -> None:
+        c = self.engine.cluster(cid, now_ms=now)
+        expected = self.model.cluster_view(cid, now)
+        got = {k: getattr(c, k) for k in expected}
+        assert got == expected, cid
 
     def check_node(self, node: str, now: int) -> None:
         n = self.engine.node(node, now_ms=now)

@@ -26,6 +26,10 @@ USER_CODE = textwrap.dedent(
     assert_type(e.force_global(actor="root", role="admin", reason="y")["timeMs"], int)
     assert_type(fleetgov.FleetError("x").code, fleetgov.ErrorCode)
     assert_type(e.node("gw-1").to_dict()["drift"], fleetgov.types.Drift)
+    assert_type(e.node("gw-1").heartbeat_age_ms, int | None)
+    assert_type(e.cluster("c").cohesion_bp, int)
+    assert_type(e.what_ran("gw-1", at_ms=0), fleetgov.types.AppliedAt | None)
+    assert_type(e.attest("c")["nodes"][0]["since_ms"], int)
 
 
     def count() -> int:  # with __exit__ -> bool, mypy reports a missing return here

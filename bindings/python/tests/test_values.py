@@ -70,11 +70,14 @@ def test_constructors_check_enumerated_fields(seen: fleetgov.Engine) -> None:
         fleetgov.Directive("rollback", "c@r1", 1, "00" * 32)  # type: ignore[arg-type]
     with pytest.raises(fleetgov.InvalidInput, match="root cause"):
         fleetgov.ClusterView(**{**seen.cluster("eks-prod-us", now_ms=T0).to_dict(), "root_causes": {"BAD": 1}})  # type: ignore[arg-type]
+    with pytest.raises(fleetgov.InvalidInput, match="cohesion_bp must be from 0 to 10000, got 10001"):
+        fleetgov.ClusterView(**{**seen.cluster("eks-prod-us", now_ms=T0).to_dict(), "cohesion_bp": 10_001})  # type: ignore[arg-type]
 
 
 def test_reprs_show_state(seen: fleetgov.Engine) -> None:
     n = repr(seen.node("gw-2", now_ms=T0))
     assert "gw-2" in n and "sync_error_code='RELOAD_FAILURE'" in n and "last_heartbeat_ms=1700000000000" in n
+    assert "verified=False" in n
     c = repr(seen.cluster("eks-prod-us", now_ms=T0))
     assert "workspace='ws-1'" in c and "'RELOAD_FAILURE': 1" in c
     e = repr(seen)

@@ -6,6 +6,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self, final
 
 from fleetgov.types import (
+    AppliedAt,
+    Attestation,
     AuditRecord,
     AuthorityMode,
     ClusterStatus,
@@ -148,6 +150,7 @@ class ClusterView:
         auto_reconcile: bool,
         status: ClusterStatus,
         cohesion: int,
+        cohesion_bp: int,
         in_sync: int,
         total: int,
         desired_snapshot: str | None,
@@ -168,14 +171,23 @@ class ClusterView:
     @property
     def auto_reconcile(self) -> bool: ...
     @property
-    def status(self) -> ClusterStatus: ...
+    def status(self) -> ClusterStatus:
+        """HEALTHY when every node is verified and no node's last heartbeat
+        carries a sync error; else DIVERGENT below 50 % cohesion, else SYNCING."""
     @property
     def cohesion(self) -> int:
-        """round(100 * in_sync / total), half up; 100 for an empty cluster."""
+        """floor(100 * in_sync / total): 100 only when every node is verified
+        (and for an empty cluster)."""
     @property
-    def in_sync(self) -> int: ...
+    def cohesion_bp(self) -> int:
+        """Cohesion in basis points, floor(10000 * in_sync / total): 9950 is 99.50 %."""
     @property
-    def total(self) -> int: ...
+    def in_sync(self) -> int:
+        """Nodes verified: in sync with the desired snapshot (id and hash) and
+        heard from at most 60 minutes before the view's time."""
+    @property
+    def total(self) -> int:
+        """Nodes enrolled."""
     @property
     def desired_snapshot(self) -> str | None: ...
     @property
@@ -215,6 +227,8 @@ class NodeView:
         applied_snapshot: str | None,
         applied_hash: str | None,
         last_heartbeat_ms: int | None,
+        heartbeat_age_ms: int | None,
+        verified: bool,
         last_sync_error: str | None,
         sync_error_code: SyncErrorCode | None,
         reconcile_reason: str | None,
@@ -252,6 +266,13 @@ class NodeView:
     def applied_hash(self) -> str | None: ...
     @property
     def last_heartbeat_ms(self) -> int | None: ...
+    @property
+    def heartbeat_age_ms(self) -> int | None:
+        """How long before the view's time the last heartbeat was (``None``: never heard from)."""
+    @property
+    def verified(self) -> bool:
+        """Whether the node's last report still counts: in sync (``config_status``
+        ``IN_SYNC``) and heard from at most 60 minutes before the view's time."""
     @property
     def last_sync_error(self) -> str | None:
         """`CODE: detail`, e.g. `RELOAD_FAILURE: Incompatible Filter Signature`."""
@@ -336,10 +357,19 @@ class EventStream:
 class Engine:
     """The fleet-governance engine, safe to share between Python threads.
 
-    Time arguments are unix milliseconds; when omitted, the system clock.
+    Time arguments are unix milliseconds; when omitted, the engine's clock
+    (the system clock, or with ``clock_ms`` a manual one).
     """
 
-    def __new__(cls, audit_path: str | PathLike[str] | None = None) -> Self: ...
+    def __new__(cls, audit_path: str | PathLike[str] | None = None, *, clock_ms: int | None = None) -> Self:
+        """With ``clock_ms``, the engine runs on a manual clock reading
+        ``clock_ms`` until ``set_clock`` moves it. Its history begins at its
+        clock's reading when it is made."""
+    @property
+    def clock_ms(self) -> int:
+        """The engine's clock now (unix ms)."""
+    def set_clock(self, ms: int, /) -> None:
+        """Moves the manual clock; `InvalidInput` on an engine on the system clock."""
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
@@ -456,6 +486,20 @@ class Engine:
         """An iterator over node transitions, cluster counters and audit
         records, each a dict with ``type`` and ``seq``; recorded only while a
         stream is open."""
+    def what_ran(self, node: str, /, *, at_ms: int | None = None) -> AppliedAt | None:
+        """What `node` ran at `at_ms` (``None``: it had reported nothing yet).
+        A time after the engine's clock raises `FutureTime`; one before the
+        engine's history began, `HistoryUnavailable`. Answering about a moment
+        seals it: anything recorded later is stamped after it."""
+    def fleet_at(self, cluster: str, /, *, at_ms: int | None = None) -> list[AppliedAt]:
+        """What every node of `cluster` ran at `at_ms`, by node id; times are
+        checked as by `what_ran`."""
+    def attest(self, cluster: str, /, *, at_ms: int | None = None) -> Attestation:
+        """A signed attestation of what `cluster` ran at `at_ms`, the same
+        envelope byte for byte for the same moment; times are checked as by
+        `what_ran` (nothing is signed about the future)."""
+    def checkpoint_verifier_key(self) -> str:
+        """The public key text that checks this engine's checkpoints and attestations."""
     def audit_table(self) -> AuditTable:
         """The audit log as Arrow: seq, time (timestamp[ms, UTC]), actor, role,
         action, target, justification, event (JSON text), config (bytes of a

@@ -29,6 +29,8 @@ __all__ = [
     "ErrorCode",
     "FleetError",
     "FutureHeartbeat",
+    "FutureTime",
+    "HistoryUnavailable",
     "IngestInterrupted",
     "InternalError",
     "InvalidInput",
@@ -54,6 +56,8 @@ ErrorCode = Literal[
     "PERMISSION_DENIED",
     "AUDIT_TAMPERED",
     "IO",
+    "FUTURE",
+    "HISTORY_UNAVAILABLE",
     "RELOAD_FAILED",
     "ENGINE_CLOSED",
     "INTERNAL",
@@ -125,6 +129,27 @@ class AuditTampered(FleetError):
     """The audit log or a proof does not verify; the message names the first bad record."""
 
     code = "AUDIT_TAMPERED"
+
+
+class FutureTime(FleetError, ValueError):
+    """A question about a time after the engine's clock: what runs then is not known yet.
+
+    Raised by :meth:`fleetgov.Engine.what_ran`, :meth:`~fleetgov.Engine.fleet_at`
+    and :meth:`~fleetgov.Engine.attest`; nothing is signed about the future.
+    """
+
+    code = "FUTURE"
+
+
+class HistoryUnavailable(FleetError, LookupError):
+    """A question about a time before the history the engine retains (it begins
+    when the engine was made); never answered with an empty or partial fleet.
+
+    Raised by :meth:`fleetgov.Engine.what_ran`, :meth:`~fleetgov.Engine.fleet_at`
+    and :meth:`~fleetgov.Engine.attest`.
+    """
+
+    code = "HISTORY_UNAVAILABLE"
 
 
 class ReloadFailed(FleetError):

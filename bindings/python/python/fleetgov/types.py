@@ -3,7 +3,9 @@
 The ``Literal`` aliases list every value an argument accepts (the engine
 also accepts them in any letter case); the ``TypedDict`` classes describe
 the dicts :meth:`fleetgov.Engine.fleet`, :meth:`fleetgov.Engine.audit`,
-:meth:`fleetgov.Engine.force_sync` and the ``to_dict()`` methods return.
+:meth:`fleetgov.Engine.force_sync`, the history calls
+(:meth:`fleetgov.Engine.what_ran`, :meth:`fleetgov.Engine.fleet_at`,
+:meth:`fleetgov.Engine.attest`) and the ``to_dict()`` methods return.
 
 >>> import fleetgov
 >>> from fleetgov.types import FleetInventory
@@ -19,6 +21,9 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 __all__ = [
+    "AppliedAt",
+    "Attestation",
+    "AttestedCheckpoint",
     "AuditAction",
     "AuditEvent",
     "AuditRecord",
@@ -28,6 +33,7 @@ __all__ = [
     "ClusterViewDict",
     "ConfigStatus",
     "DesiredCluster",
+    "DesiredSnapshot",
     "DesiredState",
     "DirectiveDict",
     "DirectiveKind",
@@ -199,6 +205,7 @@ class ClusterViewDict(TypedDict):
     auto_reconcile: bool
     status: ClusterStatus
     cohesion: int
+    cohesion_bp: int
     in_sync: int
     total: int
     desired_snapshot: str | None
@@ -225,6 +232,8 @@ class NodeViewDict(TypedDict):
     applied_snapshot: str | None
     applied_hash: str | None
     last_heartbeat_ms: int | None
+    heartbeat_age_ms: int | None
+    verified: bool
     last_sync_error: str | None
     sync_error_code: SyncErrorCode | None
     reconcile_reason: str | None
@@ -235,6 +244,51 @@ class NodeViewDict(TypedDict):
     heap: float
     heap_trend: float
     hot_swap_errors: int
+
+
+# ---- history (``Engine.what_ran``, ``fleet_at``, ``attest``) -----------------
+
+
+class AppliedAt(TypedDict):
+    """What a node ran at a moment, from the engine's journal of applied-state transitions."""
+
+    node: str
+    #: The snapshot it reported (``None``: none, or not a published snapshot of its cluster).
+    snapshot: str | None
+    #: The hash it computed over what it applied, 64 hex characters (``None``: nothing applied).
+    hash: str | None
+    #: Since when (unix ms): the heartbeat that reported the change.
+    since_ms: int
+
+
+class DesiredSnapshot(TypedDict):
+    """The snapshot a cluster should have run at the attested moment."""
+
+    snapshot: str
+    hash: str
+
+
+class AttestedCheckpoint(TypedDict):
+    """The audit log as it stood at the attested moment."""
+
+    #: Records stamped at or before the moment.
+    size: int
+    #: The Merkle root over them, 64 hex characters.
+    root: str
+
+
+class Attestation(TypedDict):
+    """A signed statement of what every node of a cluster ran at one moment."""
+
+    cluster: str
+    at_ms: int
+    #: What each node ran then, by node id (nodes with nothing applied are left out).
+    nodes: list[AppliedAt]
+    #: ``None``: nothing was published yet.
+    desired: DesiredSnapshot | None
+    checkpoint: AttestedCheckpoint
+    #: The DSSE envelope (JSON text) of the in-toto statement: what a third party checks.
+    envelope: str
 
 
 # ---- change events (``Engine.events()``) -------------------------------------
@@ -257,7 +311,9 @@ class NodeEvent(TypedDict):
 
 
 class ClusterEvent(TypedDict):
-    """A cluster's counters after a change."""
+    """A cluster's counters after a change, or after a read of the cluster
+    found nodes that stopped counting as verified (60 minutes without a
+    heartbeat)."""
 
     type: Literal["cluster"]
     seq: int
@@ -265,8 +321,12 @@ class ClusterEvent(TypedDict):
     workspace: str
     desired_revision: int
     enrolled: int
+    #: Nodes verified when the event was written.
     in_sync: int
+    #: Percent of enrolled nodes verified, floored.
     cohesion: int
+    #: Basis points of enrolled nodes verified, floored (9950: 99.50 %).
+    cohesion_bp: int
     status: ClusterStatus
 
 

@@ -6,9 +6,17 @@ import java.util.List;
  * A cluster: its authority (desired snapshot and hash) beside its execution (how many nodes
  * verifiably run it). Immutable.
  *
+ * <p>A node is verified at the query time when its last report is in sync (the desired snapshot
+ * id and the authority's hash) and its last heartbeat is at most 60 minutes old (exactly 60
+ * minutes still counts). Cohesion floors, so it is 100 only when every node is verified: 199 of
+ * 200 is 99 (9950 basis points). The status is {@code HEALTHY} when every node is verified and no
+ * node's last heartbeat carries a sync error; otherwise {@code DIVERGENT} below 50 % cohesion,
+ * otherwise {@code SYNCING}.
+ *
  * <pre>{@code
  * ClusterView c = engine.cluster("eks-prod-us", now);
- * System.out.println(c.inSync() + " / " + c.total() + " NODES VERIFIED, " + c.cohesion() + "% " + c.status());
+ * System.out.printf("%d / %d NODES VERIFIED, %.2f %% %s%n",
+ *         c.inSync(), c.total(), c.cohesionBasisPoints() / 100.0, c.status());
  * }</pre>
  *
  * @param id the cluster id
@@ -16,9 +24,11 @@ import java.util.List;
  * @param environment production, staging or development
  * @param ownerTeam the accountable team
  * @param autoReconcile whether divergent nodes are told to reconcile
- * @param status the band of {@code cohesion}
- * @param cohesion percent of enrolled nodes in sync, rounded half up
- * @param inSync nodes in sync
+ * @param status HEALTHY (every node verified, no sync error), SYNCING or DIVERGENT (cohesion
+ *     below 50)
+ * @param cohesion percent of enrolled nodes verified, floored (100 for an empty cluster)
+ * @param cohesionBasisPoints the same in basis points, floored: 0 to 10000 (9950 is 99.50 %)
+ * @param inSync nodes verified: in sync and heard from within the last 60 minutes
  * @param total nodes enrolled
  * @param desiredSnapshot the desired snapshot id, or null when nothing is published
  * @param desiredRevision the desired revision (0: nothing published)
@@ -34,6 +44,7 @@ public record ClusterView(
         boolean autoReconcile,
         ClusterStatus status,
         int cohesion,
+        int cohesionBasisPoints,
         long inSync,
         long total,
         String desiredSnapshot,
@@ -49,9 +60,11 @@ public record ClusterView(
      * @param environment production, staging or development
      * @param ownerTeam the accountable team
      * @param autoReconcile whether divergent nodes are told to reconcile
-     * @param status the band of {@code cohesion}
-     * @param cohesion percent of enrolled nodes in sync, rounded half up
-     * @param inSync nodes in sync
+     * @param status HEALTHY (every node verified, no sync error), SYNCING or DIVERGENT (cohesion
+     *     below 50)
+     * @param cohesion percent of enrolled nodes verified, floored (100 for an empty cluster)
+     * @param cohesionBasisPoints the same in basis points, floored: 0 to 10000 (9950 is 99.50 %)
+     * @param inSync nodes verified: in sync and heard from within the last 60 minutes
      * @param total nodes enrolled
      * @param desiredSnapshot the desired snapshot id, or null when nothing is published
      * @param desiredRevision the desired revision (0: nothing published)

@@ -818,10 +818,17 @@ public final class FleetEngine extends NativeHandle {
      * What node {@code node} ran at {@code tMs}, from the journal of its applied-state
      * transitions.
      *
+     * <p>Only the known past is answered: the engine's history begins at its clock's reading
+     * when it was made and ends at its clock now. Answering about a moment seals it: whatever is
+     * recorded later (a late heartbeat stamped before it, a publish naming an earlier time) is
+     * recorded after it, so the same question always gets the same answer.
+     *
      * @param node the node id
      * @param tMs the moment (unix ms)
      * @return what it ran, or null if it had reported nothing yet
      * @throws FleetException {@code NOT_FOUND} if the node is not enrolled
+     * @throws FutureTimeException if {@code tMs} is after the engine's clock
+     * @throws HistoryUnavailableException if {@code tMs} is before the engine's history began
      */
     public AppliedAt whatRan(String node, long tMs) {
         Args.text("node", node);
@@ -842,6 +849,8 @@ public final class FleetEngine extends NativeHandle {
      * @param tMs the moment (unix ms)
      * @return one entry per node
      * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     * @throws FutureTimeException if {@code tMs} is after the engine's clock
+     * @throws HistoryUnavailableException if {@code tMs} is before the engine's history began
      */
     public List<AppliedAt> fleetAt(String cluster, long tMs) {
         Args.text("cluster", cluster);
@@ -855,12 +864,15 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
-     * A signed attestation of what {@code cluster} ran at {@code tMs}.
+     * A signed attestation of what {@code cluster} ran at {@code tMs}: the same envelope, byte for
+     * byte, every time the same moment is asked about. Nothing is signed about the future.
      *
      * @param cluster the cluster id
      * @param tMs the moment (unix ms)
      * @return the attestation
      * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     * @throws FutureTimeException if {@code tMs} is after the engine's clock
+     * @throws HistoryUnavailableException if {@code tMs} is before the engine's history began
      */
     public Attestation attest(String cluster, long tMs) {
         Args.text("cluster", cluster);
@@ -876,8 +888,9 @@ public final class FleetEngine extends NativeHandle {
     // ---- queries ---------------------------------------------------------------------------
 
     /**
-     * Cohesion of a cluster: percent of enrolled nodes in sync, rounded half up. Two counter
-     * reads, no scan.
+     * Cohesion of a cluster at the engine's clock ({@link #clockMs()}): percent of enrolled nodes
+     * verified (in sync and heard from within the last 60 minutes), floored, so 100 only when
+     * every node is. A few counter reads, no scan.
      *
      * @param cluster the cluster id
      * @return 0 to 100
@@ -894,7 +907,8 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
-     * The view of a cluster: authority beside execution.
+     * The view of a cluster: authority beside execution. Nodes count as verified while their last
+     * report is in sync and at most 60 minutes before {@code nowMs}.
      *
      * @param id the cluster id
      * @param nowMs the query time (unix ms)
@@ -916,7 +930,7 @@ public final class FleetEngine extends NativeHandle {
      * The view of a node at {@code nowMs}.
      *
      * @param id the node id
-     * @param nowMs the query time (unix ms), for health
+     * @param nowMs the query time (unix ms), for health, heartbeat age and {@code verified}
      * @return the view
      * @throws FleetException {@code NOT_FOUND} if the node is not enrolled
      */

@@ -10,7 +10,8 @@ import java.util.OptionalInt;
  * handed out only while a stream is open). Steady-state heartbeats emit nothing: a node event
  * means the node's first report, another applied revision or hash verdict, another sync-error
  * code, or a move between in sync and divergent; a cluster event follows every node event that
- * moved the cluster's counters, and every authority change of the cluster.
+ * moved the cluster's counters, every authority change of the cluster, and a read of the cluster
+ * that found nodes no longer verified.
  *
  * <pre>{@code
  * import java.time.Duration;
@@ -55,7 +56,8 @@ public sealed interface FleetEvent {
             SyncErrorCode syncError) implements FleetEvent {}
 
     /**
-     * A cluster's counters after a change.
+     * A cluster's counters after a change, or after a read of the cluster found nodes that
+     * stopped counting as verified (60 minutes without a heartbeat).
      *
      * <pre>{@code
      * if (event instanceof FleetEvent.ClusterEvent c && c.status() == ClusterStatus.DIVERGENT) {
@@ -68,9 +70,11 @@ public sealed interface FleetEvent {
      * @param workspace its workspace
      * @param desiredRevision the desired revision (0: nothing published)
      * @param enrolled enrolled nodes
-     * @param inSync nodes in sync with the desired revision
-     * @param cohesion percent of enrolled nodes in sync
-     * @param status the status band of that cohesion
+     * @param inSync nodes verified (in sync with the desired revision, heard from within 60
+     *     minutes) when the event was written
+     * @param cohesion percent of enrolled nodes verified, floored
+     * @param cohesionBasisPoints the same in basis points, floored (9950 is 99.50 %)
+     * @param status the cluster's status
      */
     record ClusterEvent(
             long seq,
@@ -80,6 +84,7 @@ public sealed interface FleetEvent {
             long enrolled,
             long inSync,
             int cohesion,
+            int cohesionBasisPoints,
             ClusterStatus status) implements FleetEvent {}
 
     /**

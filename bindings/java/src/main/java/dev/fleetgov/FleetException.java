@@ -7,7 +7,9 @@ import java.util.Objects;
  *
  * <p>Unchecked, like the exceptions of the JDK's own collections. Overrides without a
  * justification throw {@link JustificationRequiredException}; actors whose role may not
- * perform an operation get {@link PermissionDeniedException}. Arguments that are null or
+ * perform an operation get {@link PermissionDeniedException}; a question about what ran after
+ * the engine's clock gets {@link FutureTimeException}, one about a time before its history
+ * began {@link HistoryUnavailableException}. Arguments that are null or
  * blank where a value is required throw {@link IllegalArgumentException} before the engine
  * is called; a call on a closed object throws {@link IllegalStateException}.
  *
@@ -43,6 +45,10 @@ public class FleetException extends RuntimeException {
         AUDIT_TAMPERED,
         /** The durable audit log failed. */
         IO,
+        /** A question about a time after the engine's clock ({@link FutureTimeException}). */
+        FUTURE,
+        /** A question about a time before the engine's retained history ({@link HistoryUnavailableException}). */
+        HISTORY_UNAVAILABLE,
         /** A configuration agent's validator refused a verified configuration; the previous one stays live. */
         RELOAD_FAILED,
         /** The native library panicked: a bug in fleetgov, reported instead of crashing the JVM. */

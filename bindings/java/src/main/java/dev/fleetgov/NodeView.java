@@ -6,10 +6,16 @@ import java.util.OptionalLong;
  * A node: what it should run beside what it reports it runs, with health, drift and the
  * reason it is not in sync. Immutable.
  *
+ * <p>{@code configStatus} and {@code drift} describe the node's last report, whatever its age;
+ * {@code verified} says whether that report still counts at the query time: in sync and heard
+ * from at most 60 minutes before it.
+ *
  * <pre>{@code
  * NodeView n = engine.node("gw-1", now);
  * if (n.configStatus() == ConfigStatus.DIVERGENT) {
  *     System.out.println(n.id() + ": " + n.reconcileReason());
+ * } else if (!n.verified()) {
+ *     System.out.println(n.id() + ": silent for " + n.heartbeatAgeMs().orElse(-1) + " ms");
  * }
  * }</pre>
  *
@@ -21,6 +27,9 @@ import java.util.OptionalLong;
  * @param appliedSnapshotId what the node verifiably reports it applied, or null
  * @param appliedHash the hash the node computed over what it applied, or null
  * @param lastHeartbeatMs the last heartbeat (unix ms), empty if none
+ * @param heartbeatAgeMs how long before the query time the last heartbeat was, empty if none
+ * @param verified whether the last report counts at the query time: in sync and heard from
+ *     within the last 60 minutes
  * @param lastSyncError the last sync error the node reported (or {@code HASH_MISMATCH} found by
  *     the engine), or null
  * @param reconcileReason why the node is not in sync, or null when it is
@@ -42,6 +51,8 @@ public record NodeView(
         String appliedSnapshotId,
         String appliedHash,
         OptionalLong lastHeartbeatMs,
+        OptionalLong heartbeatAgeMs,
+        boolean verified,
         SyncError lastSyncError,
         String reconcileReason,
         ProcessStatus processStatus,

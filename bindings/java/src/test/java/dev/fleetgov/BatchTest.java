@@ -210,7 +210,7 @@ class BatchTest {
             assertEquals(new BatchSummary(1, 0, 0), s);
             assertEquals(0, records.position(), "positions do not move");
             assertEquals(0, outcomes.get(0), "outcome ACCEPTED");
-            assertEquals(3, f.engine.cohesion("c"), "1 of 40 nodes in sync, rounded half up");
+            assertEquals(2, f.engine.cohesion("c"), "1 of 40 nodes verified: 2.5, floored");
         }
     }
 

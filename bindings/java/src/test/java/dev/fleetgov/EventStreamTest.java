@@ -49,8 +49,10 @@ class EventStreamTest {
                 applied == null ? null : applied.hash(), inSync, error);
     }
 
+    /** A cluster event of cluster "c"; its basis points follow from {@code inSync} of {@code enrolled}. */
     static ClusterEvent clusterEvent(long seq, int desired, long enrolled, long inSync, int cohesion, ClusterStatus s) {
-        return new ClusterEvent(seq, "c", "ws", desired, enrolled, inSync, cohesion, s);
+        int basisPoints = enrolled == 0 ? 10_000 : (int) (10_000 * inSync / enrolled);
+        return new ClusterEvent(seq, "c", "ws", desired, enrolled, inSync, cohesion, basisPoints, s);
     }
 
     @Test

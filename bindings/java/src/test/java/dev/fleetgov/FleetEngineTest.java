@@ -139,6 +139,7 @@ class FleetEngineTest {
         assertNull(engine.heartbeat("gw-2", synced(s1, T + 1)));
         ClusterView c = engine.cluster("eks-prod-us", T + 2);
         assertEquals(100, c.cohesion());
+        assertEquals(10_000, c.cohesionBasisPoints());
         assertEquals(ClusterStatus.HEALTHY, c.status());
         assertEquals(2, c.inSync());
         assertEquals(2, c.total());
@@ -204,6 +205,8 @@ class FleetEngineTest {
         assertEquals(DriftStatus.AWAITING_SYNC, before.drift());
         assertEquals(ProcessHealth.OFFLINE, before.processHealth());
         assertEquals(OptionalLong.empty(), before.lastHeartbeatMs());
+        assertEquals(OptionalLong.empty(), before.heartbeatAgeMs());
+        assertFalse(before.verified());
         assertNull(before.processStatus());
         assertNull(before.runtimeVersion());
         assertNull(before.appliedSnapshotId());
@@ -219,6 +222,8 @@ class FleetEngineTest {
         assertEquals(s1.id(), n.appliedSnapshotId());
         assertEquals(s1.hash(), n.appliedHash());
         assertEquals(OptionalLong.of(T), n.lastHeartbeatMs());
+        assertEquals(OptionalLong.of(MINUTE), n.heartbeatAgeMs());
+        assertTrue(n.verified());
         assertNull(n.lastSyncError());
         assertNull(n.reconcileReason());
         assertEquals(ProcessStatus.READY, n.processStatus());
