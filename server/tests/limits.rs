@@ -13,7 +13,6 @@ use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-
 /// Reads until the server closes the connection (end of stream or a reset);
 /// the bytes read. Fails if it stays open past the test deadline.
 async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {

@@ -1,7 +1,6 @@
 //! `POST /api/v1/heartbeats`: nodes report what they applied; the answer
 //! carries a directive per node.
 
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
