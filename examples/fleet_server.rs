@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example fleet_server                  # http://127.0.0.1:8080/cluster
-//! cargo run --release --example fleet_server -- --help        # --listen, --config, --no-simulation, --nodes
+//! cargo run --release --example fleet_server -- --help        # --listen, --config, --tls-cert/--tls-key, --no-simulation, --nodes
 //! ```
 
 fn main() -> std::process::ExitCode {

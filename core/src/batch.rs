@@ -33,7 +33,7 @@ pub struct BatchSummary {
     pub accepted: u64,
     /// Accepted records answered with a directive.
     pub directives: u64,
-    /// Records refused by a state rule (stale, future, unknown node).
+    /// Records refused by a state rule (stale, future, unknown node, wrong cluster).
     pub refused: u64,
 }
 
@@ -41,7 +41,10 @@ impl BatchSummary {
     fn count(&mut self, (outcome, directive): (Outcome, bool)) {
         self.accepted += u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
         self.directives += u64::from(directive);
-        self.refused += u64::from(matches!(outcome, Outcome::Stale | Outcome::Future | Outcome::UnknownNode));
+        self.refused += u64::from(matches!(
+            outcome,
+            Outcome::Stale | Outcome::Future | Outcome::UnknownNode | Outcome::WrongCluster
+        ));
     }
 
     fn merge(self, o: BatchSummary) -> BatchSummary {
@@ -136,9 +139,43 @@ impl Engine {
         self.ingest_records(records, outcomes)
     }
 
+    /// [`ingest_batch`](Self::ingest_batch) bound to `cluster`, for a
+    /// transport whose senders are confined to one cluster (a NATS subject):
+    /// a record whose node is enrolled in another cluster is refused as
+    /// [`Outcome::WrongCluster`] and never applied. An unknown `cluster` is
+    /// `NotFound` and nothing is applied.
+    ///
+    /// ```
+    /// use fleetgov::record::{HeartbeatRecord, OutcomeRecord, Outcome, OUTCOME_SIZE};
+    /// use fleetgov::*;
+    /// let e = demo::engine(1_700_000_000_000).unwrap();
+    /// let gw = e.node_handle("gw-prod-us-1").unwrap(); // of eks-prod-us
+    /// let r = HeartbeatRecord::new(gw, 1_700_000_000_000, "3.6.1".parse().unwrap(), ProcessStatus::Ready, Metrics::default());
+    /// let mut out = vec![0u8; OUTCOME_SIZE];
+    /// let summary = e.ingest_cluster_batch("azure-dev-west", zerocopy::IntoBytes::as_bytes(&r), &mut out).unwrap();
+    /// assert_eq!((summary.accepted, summary.refused), (0, 1));
+    /// assert_eq!(OutcomeRecord::from_bytes_mut(&mut out).unwrap()[0].outcome(), Some(Outcome::WrongCluster));
+    /// ```
+    pub fn ingest_cluster_batch(&self, cluster: &str, records: &[u8], outcomes: &mut [u8]) -> Result<BatchSummary> {
+        let cluster = self.cluster_index(cluster)?;
+        let records = HeartbeatRecord::view_all(records)?;
+        let outcomes = OutcomeRecord::from_bytes_mut(outcomes)?;
+        self.ingest_bound(records, outcomes, Some(cluster))
+    }
+
     /// [`ingest_batch`](Self::ingest_batch) over records already in memory.
     /// The records are validated first; a malformed one fails the whole call.
     pub fn ingest_records(&self, records: &[HeartbeatRecord], outcomes: &mut [OutcomeRecord]) -> Result<BatchSummary> {
+        self.ingest_bound(records, outcomes, None)
+    }
+
+    /// Ingests `records`, refusing those of nodes outside the cluster of index `bound`, if given.
+    fn ingest_bound(
+        &self,
+        records: &[HeartbeatRecord],
+        outcomes: &mut [OutcomeRecord],
+        bound: Option<u32>,
+    ) -> Result<BatchSummary> {
         if outcomes.len() < records.len() {
             return Err(Error::invalid(format!(
                 "outcome buffer holds {} records, the batch has {}",
@@ -158,7 +195,7 @@ impl Engine {
                 if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
                     self.prefetch_slot(ahead.handle());
                 }
-                summary.count(out.apply(self.apply_record(record, now_ms)));
+                summary.count(out.apply(self.apply_record(record, now_ms, bound)));
             }
             return Ok(summary);
         }
@@ -172,7 +209,7 @@ impl Engine {
                     if let Some(&ahead) = part.get(k + PREFETCH_DISTANCE) {
                         self.prefetch_slot(records[ahead as usize].handle());
                     }
-                    let applied = self.apply_record(&records[i as usize], now_ms);
+                    let applied = self.apply_record(&records[i as usize], now_ms, bound);
                     // SAFETY: `by_node` puts each record index in exactly one
                     // part, and each part is applied by one task, so no other
                     // thread writes outcome `i`.
@@ -184,8 +221,11 @@ impl Engine {
             .reduce(BatchSummary::default, BatchSummary::merge))
     }
 
-    fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64) -> Applied {
+    fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64, bound: Option<u32>) -> Applied {
         let Ok(node) = self.resolve(r.handle()) else { return (Outcome::UnknownNode, None) };
+        if bound.is_some_and(|cluster| cluster != node.cell.cluster()) {
+            return (Outcome::WrongCluster, None);
+        }
         let applied = r.applied();
         let metrics = r.metrics();
         let obs = Observation {

@@ -218,14 +218,26 @@ pub enum Outcome {
     Future = 4,
     /// The handle names no node of this engine.
     UnknownNode = 5,
+    /// The node is enrolled in another cluster than the one the batch is
+    /// bound to ([`Engine::ingest_cluster_batch`](crate::Engine::ingest_cluster_batch));
+    /// refused, never applied.
+    WrongCluster = 6,
 }
 
 impl Outcome {
     /// The outcome for its `u8`.
     pub fn from_u8(v: u8) -> Option<Self> {
-        [Self::Accepted, Self::Reconcile, Self::ForceSync, Self::Stale, Self::Future, Self::UnknownNode]
-            .into_iter()
-            .find(|o| *o as u8 == v)
+        [
+            Self::Accepted,
+            Self::Reconcile,
+            Self::ForceSync,
+            Self::Stale,
+            Self::Future,
+            Self::UnknownNode,
+            Self::WrongCluster,
+        ]
+        .into_iter()
+        .find(|o| *o as u8 == v)
     }
 }
 

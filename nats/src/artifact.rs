@@ -33,12 +33,19 @@ impl Artifacts {
         Self::open_replicated(js, 1).await
     }
 
-    /// Opens the store, creating the bucket with `replicas` copies on first use.
+    /// Opens the store, creating the bucket with `replicas` copies on first
+    /// use. An existing bucket is opened without asking to create it, so a
+    /// client allowed only to read the store (a gateway, see the README's
+    /// permissions) opens it too.
     pub async fn open_replicated(js: &jetstream::Context, replicas: usize) -> Result<Artifacts> {
+        if let Ok(store) = js.get_object_store(ARTIFACTS_BUCKET).await {
+            return Ok(Artifacts { store });
+        }
         let config =
             object_store::Config { bucket: ARTIFACTS_BUCKET.to_owned(), num_replicas: replicas, ..Default::default() };
         let store = match js.create_object_store(config).await {
             Ok(store) => store,
+            // Created meanwhile by another client.
             Err(create) => js
                 .get_object_store(ARTIFACTS_BUCKET)
                 .await

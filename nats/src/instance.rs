@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::feed::{self, Changed};
 use crate::lease::Leases;
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
-use crate::service::ClusterService;
+use crate::service::{ClusterService, WrongCluster};
 use crate::summary::{ClusterSummary, Summaries};
 
 /// How to run an [`Instance`].
@@ -136,6 +136,7 @@ pub struct InstanceStatus {
 pub struct Instance {
     id: String,
     status: watch::Receiver<InstanceStatus>,
+    wrong_cluster: Arc<WrongCluster>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -152,6 +153,7 @@ impl Instance {
         // Subscribed before the first round: no change after it is missed.
         let changed = Arc::new(Changed::default());
         feed::follow(&engine, changed.clone(), format!("feed-{}", config.id))?;
+        let wrong_cluster = Arc::new(WrongCluster::default());
         let mut worker = Worker {
             client,
             engine,
@@ -163,12 +165,13 @@ impl Instance {
             services: BTreeMap::new(),
             status: publish,
             changed: CloseOnDrop(changed),
+            wrong_cluster: wrong_cluster.clone(),
         };
         worker.round().await;
         let (stop, stopped) = oneshot::channel();
         let id = config.id.clone();
         let task = tokio::spawn(worker.run(config, stopped));
-        Ok(Instance { id, status, stop: Some(stop), task })
+        Ok(Instance { id, status, wrong_cluster, stop: Some(stop), task })
     }
 
     /// The instance id.
@@ -184,6 +187,14 @@ impl Instance {
     /// The whole status as of the last tick.
     pub fn status(&self) -> InstanceStatus {
         self.status.borrow().clone()
+    }
+
+    /// Heartbeat records refused since the start because their node is not
+    /// enrolled in the cluster of the subject they came on (outcome 6,
+    /// [`WrongCluster`](fleetgov::record::Outcome::WrongCluster)); none of
+    /// them was applied. Up to date, not as of the last tick.
+    pub fn wrong_cluster_records(&self) -> u64 {
+        self.wrong_cluster.get()
     }
 
     /// Stops gracefully: unsubscribes (requests already received are
@@ -214,6 +225,7 @@ struct Worker {
     services: BTreeMap<String, ClusterService>,
     status: watch::Sender<InstanceStatus>,
     changed: CloseOnDrop,
+    wrong_cluster: Arc<WrongCluster>,
 }
 
 /// The clusters marked changed; stops the feed reader when the worker ends,
@@ -298,6 +310,7 @@ impl Worker {
                 &summary.cluster,
                 self.permits.clone(),
                 self.changed.0.clone(),
+                self.wrong_cluster.clone(),
             )
             .await?;
             self.services.insert(summary.cluster.clone(), service);

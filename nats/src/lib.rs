@@ -31,6 +31,10 @@
 //! - Outcome 5 (unknown node) means the cluster moved to an instance that
 //!   does not know the node's handle (handles are per engine): enroll again,
 //!   resend. [`FleetClient::report`] does that.
+//! - Outcome 6 (wrong cluster): the node is enrolled in another cluster than
+//!   the subject's; never applied, counted by
+//!   [`Instance::wrong_cluster_records`]. NATS permissions confine each
+//!   gateway to its own cluster's subjects (the crate's `gateways.conf`).
 //! - No responders and timeouts mean the cluster is between owners: retry
 //!   with backoff. [`FleetClient`] does that.
 //!

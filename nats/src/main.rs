@@ -17,6 +17,10 @@ struct Cli {
     /// The NATS server.
     #[arg(long, global = true, default_value = "nats://127.0.0.1:4222")]
     url: String,
+    /// The NATS user to log in as, with the password in the environment
+    /// variable FLEETGOV_NATS_PASSWORD (see gateways.conf); none by default.
+    #[arg(long, global = true)]
+    user: Option<String>,
     /// Copies of every stream and bucket created: 1 on one server, 3 on a production cluster.
     #[arg(long, global = true, default_value_t = 1)]
     replicas: usize,
@@ -110,10 +114,44 @@ enum Command {
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
+/// The environment variable holding the password of `--user`.
+const PASSWORD_VAR: &str = "FLEETGOV_NATS_PASSWORD";
+
+/// How to reach the server: its URL, and the user and password, if any.
+struct Server {
+    url: String,
+    login: Option<(String, String)>,
+}
+
+impl Server {
+    fn new(cli: &Cli) -> Result<Server, String> {
+        let login = match &cli.user {
+            Some(user) => {
+                let password = std::env::var(PASSWORD_VAR).map_err(|_| format!("--user needs {PASSWORD_VAR}"))?;
+                Some((user.clone(), password))
+            }
+            None => None,
+        };
+        Ok(Server { url: cli.url.clone(), login })
+    }
+
+    /// A new connection, logged in if a user was given.
+    async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let options = match &self.login {
+            Some((user, password)) => {
+                async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
+            }
+            None => async_nats::ConnectOptions::new(),
+        };
+        options.connect(&self.url).await
+    }
+}
+
 #[tokio::main]
 async fn main() -> Outcome {
     let cli = Cli::parse();
-    let nats = async_nats::connect(&cli.url).await?;
+    let server = Server::new(&cli)?;
+    let nats = server.connect().await?;
     match cli.command {
         Command::Authority { clusters } => authority(nats, clusters, cli.replicas).await,
         Command::Ingest { id, partitions, lease_ttl_ms, summary_refresh_ms } => {
@@ -123,7 +161,7 @@ async fn main() -> Outcome {
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
         }
-        Command::AuditBench { records, writers } => audit_bench(&cli.url, records, writers).await,
+        Command::AuditBench { records, writers } => audit_bench(&server, records, writers).await,
         Command::View { stale_after_ms } => view(nats, Duration::from_millis(stale_after_ms)).await,
         Command::Bench { nodes, clusters, batch, in_flight, rounds } => {
             bench(nats, nodes, clusters, batch, in_flight, rounds).await
@@ -344,11 +382,11 @@ async fn bench(
     Ok(())
 }
 
-async fn audit_bench(url: &str, records: usize, writers: usize) -> Outcome {
+async fn audit_bench(server: &Server, records: usize, writers: usize) -> Outcome {
     let writers = writers.max(1);
     let mut engines = Vec::new();
     for _ in 0..writers {
-        let replica = Replica::open(&async_nats::connect(url).await?, EngineConfig::default(), &streams(1)).await?;
+        let replica = Replica::open(&server.connect().await?, EngineConfig::default(), &streams(1)).await?;
         engines.push(replica);
     }
     let setup = engines[0].engine();

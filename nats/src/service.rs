@@ -1,6 +1,13 @@
 //! The request handlers of one owned cluster: enrollment and heartbeat
 //! batches, subscribed in the queue group [`QUEUE_GROUP`].
 //!
+//! A heartbeat batch is bound to its subject's cluster: a record whose node
+//! is enrolled in another cluster (a handle leaked through an enrollment
+//! reply, or guessed) gets outcome 6, [`Outcome::WrongCluster`], is counted
+//! in [`WrongCluster`], and is never applied. Only the subject is trusted,
+//! and NATS permissions confine each gateway to its own cluster's subjects
+//! (see the crate's README).
+//!
 //! Engine calls may block (an audited enrollment, a batch spread over the
 //! rayon pool), so every request is handled on a blocking thread, never on an
 //! async worker. A semaphore bounds how many run at once: when all permits
@@ -8,10 +15,11 @@
 //! time out and retry.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_nats::{Client, Message, Subscriber};
 use bytes::Bytes;
-use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
+use fleetgov::record::{OUTCOME_SIZE, Outcome, OutcomeRecord, RECORD_SIZE};
 use fleetgov::{Engine, NodeHandle};
 use futures_util::StreamExt;
 use tokio::sync::{Semaphore, oneshot};
@@ -29,6 +37,25 @@ enum Ask {
     Heartbeats,
 }
 
+/// Heartbeat records refused because their node is not enrolled in the
+/// cluster of the subject they came on, counted over every cluster an
+/// instance serves.
+#[derive(Debug, Default)]
+pub(crate) struct WrongCluster(AtomicU64);
+
+impl WrongCluster {
+    fn add(&self, n: u64) {
+        // Relaxed: a statistic; no other memory is published through it.
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    pub(crate) fn get(&self) -> u64 {
+        // Relaxed: a statistic, read on its own.
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The live subscriptions of one cluster. Dropping it aborts them at once;
 /// [`stop`](Self::stop) unsubscribes first.
 pub(crate) struct ClusterService {
@@ -39,7 +66,8 @@ pub(crate) struct ClusterService {
 impl ClusterService {
     /// Subscribes to the cluster's enrollment and heartbeat subjects. An
     /// enrollment marks the cluster in `changed` (the engine's change feed
-    /// does not report enrollments, and they move the summary's count).
+    /// does not report enrollments, and they move the summary's count); a
+    /// heartbeat record of another cluster's node is counted in `wrong_cluster`.
     pub(crate) async fn start(
         client: &Client,
         engine: Arc<Engine>,
@@ -47,6 +75,7 @@ impl ClusterService {
         cluster: &str,
         permits: Arc<Semaphore>,
         changed: Arc<Changed>,
+        wrong_cluster: Arc<WrongCluster>,
     ) -> Result<ClusterService> {
         let subscribe = |subject: String| async move {
             client
@@ -57,7 +86,8 @@ impl ClusterService {
         let enroll = subscribe(subject::enroll(workspace, cluster)?).await?;
         let heartbeats = subscribe(subject::heartbeats(workspace, cluster)?).await?;
         let (stop, stopped) = oneshot::channel();
-        let handler = Handler { client: client.clone(), engine, cluster: cluster.into(), permits, changed };
+        let handler =
+            Handler { client: client.clone(), engine, cluster: cluster.into(), permits, changed, wrong_cluster };
         let task = tokio::spawn(handler.serve(enroll, heartbeats, stopped));
         Ok(ClusterService { stop: Some(stop), task })
     }
@@ -84,6 +114,7 @@ struct Handler {
     cluster: Arc<str>,
     permits: Arc<Semaphore>,
     changed: Arc<Changed>,
+    wrong_cluster: Arc<WrongCluster>,
 }
 
 impl Handler {
@@ -110,9 +141,10 @@ impl Handler {
         // A request without a reply subject cannot learn its outcome: ignore it.
         let Some(reply) = msg.reply else { return };
         let (engine, cluster, changed, payload) = (self.engine, self.cluster, self.changed, msg.payload);
+        let wrong_cluster = self.wrong_cluster;
         let outcome = tokio::task::spawn_blocking(move || match ask {
             Ask::Enroll => enroll(&engine, &cluster, &changed, &payload),
-            Ask::Heartbeats => ingest(&engine, &payload),
+            Ask::Heartbeats => ingest(&engine, &cluster, &wrong_cluster, &payload),
         })
         .await
         .unwrap_or_else(|_| Err(fleetgov::Error::new(fleetgov::ErrorKind::Io, "the request handler failed")));
@@ -155,9 +187,17 @@ fn enroll(engine: &Engine, cluster: &str, changed: &Changed, body: &[u8]) -> fle
     Ok(wire::handles_reply(&handles?))
 }
 
-/// Applies a heartbeat batch: one outcome per record, or an error and nothing applied.
-fn ingest(engine: &Engine, body: &[u8]) -> fleetgov::Result<Vec<u8>> {
+/// Applies a heartbeat batch of `cluster`: one outcome per record, or an
+/// error and nothing applied. A record of a node enrolled in another
+/// cluster is refused ([`Outcome::WrongCluster`]), counted in
+/// `wrong_cluster`, and not applied.
+fn ingest(engine: &Engine, cluster: &str, wrong_cluster: &WrongCluster, body: &[u8]) -> fleetgov::Result<Vec<u8>> {
     let mut outcomes = vec![0u8; body.len() / RECORD_SIZE * OUTCOME_SIZE];
-    engine.ingest_batch(body, &mut outcomes)?;
+    let summary = engine.ingest_cluster_batch(cluster, body, &mut outcomes)?;
+    if summary.refused > 0 {
+        let records = OutcomeRecord::from_bytes_mut(&mut outcomes)?;
+        let refused = records.iter().filter(|o| o.outcome() == Some(Outcome::WrongCluster)).count();
+        wrong_cluster.add(refused as u64);
+    }
     Ok(outcomes)
 }

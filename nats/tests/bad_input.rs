@@ -1,10 +1,11 @@
-//! Bad input over NATS: a typed error reply, and nothing changed.
+//! Bad input over NATS: a typed error reply, and nothing changed; a record
+//! sent on another cluster's subject refused and never applied.
 
 mod harness;
 
 use std::time::Duration;
 
-use fleetgov::record::{HeartbeatRecord, RECORD_SIZE};
+use fleetgov::record::{HeartbeatRecord, Outcome, RECORD_SIZE};
 use fleetgov::{ErrorKind, Metrics, ProcessStatus};
 use fleetgov_nats::{FleetClient, Instance, RetryPolicy, demo};
 use harness::{NatsServer, config, engine, now_ms};
@@ -86,5 +87,56 @@ async fn enrollment_in_an_unknown_cluster_errors() {
     // Ids that cannot even form a subject never leave the client.
     let e = client.enroll(demo::WORKSPACE, "a*b", &["gw-1"]).await.unwrap_err();
     assert_eq!(e.kind(), Some(ErrorKind::InvalidInput));
+    instance.shutdown().await;
+}
+
+/// Issue 18, defect 7: a record on `fleet.hb.<ws>.<cluster>` was applied to
+/// whatever node its handle named, across every cluster the instance owns.
+/// A record whose node is enrolled in another cluster is refused with its
+/// own outcome (6, `WrongCluster`), counted, and never applied; the records
+/// of the subject's own nodes in the same batch still apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_not_bound_to_their_subject_are_refused() {
+    let Some(server) = NatsServer::start().await else { return };
+    let nats = server.connect().await;
+    let replica = engine(&nats, 3).await;
+    let engine = replica.engine();
+    let instance = Instance::start(nats.clone(), config("ingest-1"), engine.clone()).await.unwrap();
+    let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
+    let ws = demo::WORKSPACE;
+    // One instance serves both clusters, so its engine knows both handles.
+    let stage = client.enroll(ws, "gke-stage-eu", &["gw-stage"]).await.unwrap()[0];
+    let prod = client.enroll(ws, "eks-prod-us", &["gw-prod"]).await.unwrap()[0];
+    let version = "3.6.1".parse().unwrap();
+    let record = |handle, cluster| {
+        HeartbeatRecord::new(handle, now_ms(), version, ProcessStatus::Ready, Metrics::default())
+            .with_applied(2, demo::hash(cluster, 2))
+    };
+    // Views at one moment, before and after: only what was applied can differ.
+    let t = now_ms();
+    let prod_before = engine.cluster("eks-prod-us", t).unwrap();
+    let node_before = engine.node("gw-prod", t).unwrap();
+    assert_eq!(node_before.last_heartbeat_ms, None);
+
+    // The production node's record, sent on the staging subject beside a staging node's.
+    let batch = [record(stage, "gke-stage-eu"), record(prod, "eks-prod-us")];
+    let outcomes = client.send_batch(ws, "gke-stage-eu", batch.as_bytes()).await.unwrap();
+    let got: Vec<_> = outcomes.iter().map(|o| o.outcome()).collect();
+    assert_eq!(got, [Some(Outcome::Accepted), Some(Outcome::WrongCluster)]);
+    assert_eq!(outcomes[1].directive(), None);
+    assert_eq!(instance.wrong_cluster_records(), 1);
+    // Never applied: the production node and its cluster are as they were.
+    assert_eq!(engine.node("gw-prod", t).unwrap(), node_before);
+    assert_eq!(engine.cluster("eks-prod-us", t).unwrap(), prod_before);
+    assert_eq!(engine.cluster("gke-stage-eu", now_ms()).unwrap().in_sync, 1);
+
+    // The other way round too, and on its own subject the record applies.
+    let outcomes = client.send_batch(ws, "eks-prod-us", record(stage, "gke-stage-eu").as_bytes()).await.unwrap();
+    assert_eq!(outcomes[0].outcome(), Some(Outcome::WrongCluster));
+    assert_eq!(instance.wrong_cluster_records(), 2);
+    let outcomes = client.send_batch(ws, "eks-prod-us", record(prod, "eks-prod-us").as_bytes()).await.unwrap();
+    assert_eq!(outcomes[0].outcome(), Some(Outcome::Accepted));
+    assert_eq!(engine.cluster("eks-prod-us", now_ms()).unwrap().in_sync, prod_before.in_sync + 1);
+    assert_eq!(instance.wrong_cluster_records(), 2);
     instance.shutdown().await;
 }

@@ -1,13 +1,21 @@
 //! Bearer-token authentication: a token from the configuration file stands
 //! for an actor, a role and the workspaces it may see.
+//!
+//! Tokens are held as SHA-256 hashes ([`TokenHash`]), whether the
+//! configuration gave the secret or its hash; a presented secret is hashed
+//! and compared with every configured hash in constant time.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use fleetgov::{ContentHash, Role};
-use serde::Serialize;
+use fleetgov::Role;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::config::TokenConfig;
 use crate::error::ApiError;
@@ -88,6 +96,82 @@ impl Principal {
     }
 }
 
+/// The SHA-256 of a bearer token: how the server holds every token, and how
+/// the configuration may give one (`token_sha256`, 64 hexadecimal digits)
+/// so that the file holds no secret. Compared only in constant time
+/// ([`TokenHash::matches`]); it has no `==`.
+///
+/// ```
+/// use fleetgov_server::auth::TokenHash;
+/// // printf %s change-me-admin-token | sha256sum
+/// let stored: TokenHash = "9540e286914d31302d13288dadf5f462f951cd3fcda9877be1437a9ced6ccb68".parse().unwrap();
+/// assert!(stored.matches(&TokenHash::of("change-me-admin-token")));
+/// assert!(!stored.matches(&TokenHash::of("change-me-admin-token ")));
+/// assert!("9540e286".parse::<TokenHash>().unwrap_err().contains("64 hexadecimal digits"));
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The hash of `secret` (its UTF-8 bytes, as sent in the header).
+    pub fn of(secret: &str) -> Self {
+        TokenHash(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Whether both are the hash of the same token, in time independent of
+    /// where they differ.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl FromStr for TokenHash {
+    type Err = String;
+
+    /// 64 hexadecimal digits, either case.
+    fn from_str(hex: &str) -> Result<Self, String> {
+        let malformed = |what: String| {
+            format!(
+                "token_sha256 must be 64 hexadecimal digits, the SHA-256 of the token \
+                 (printf %s \"$TOKEN\" | sha256sum); {what}"
+            )
+        };
+        let digits = hex.as_bytes();
+        if digits.len() != 64 {
+            return Err(malformed(format!("this one has {} characters", hex.chars().count())));
+        }
+        let mut hash = [0u8; 32];
+        for (byte, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
+            match (hex_digit(pair[0]), hex_digit(pair[1])) {
+                (Some(high), Some(low)) => *byte = high << 4 | low,
+                _ => return Err(malformed("this one has a character that is not a hexadecimal digit".into())),
+            }
+        }
+        Ok(TokenHash(hash))
+    }
+}
+
+impl TryFrom<String> for TokenHash {
+    type Error = String;
+
+    fn try_from(hex: String) -> Result<Self, String> {
+        hex.parse()
+    }
+}
+
+/// The value of one hexadecimal digit.
+fn hex_digit(c: u8) -> Option<u8> {
+    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+impl fmt::Debug for TokenHash {
+    /// Redacted: a hash of a short secret is as good as the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
 /// A demo token as the dashboard's token picker lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct DemoToken {
@@ -99,11 +183,10 @@ pub struct DemoToken {
     pub role: Role,
 }
 
-/// The configured tokens, keyed by the blake3 hash of the secret so a lookup
-/// never compares secrets byte by byte.
+/// The configured tokens, held as their SHA-256 hashes.
 #[derive(Debug)]
 pub struct Tokens {
-    by_hash: HashMap<ContentHash, Principal>,
+    hashed: Vec<(TokenHash, Principal)>,
     /// `None` unless the configuration says `demo = true`.
     demo: Option<Vec<DemoToken>>,
 }
@@ -111,34 +194,42 @@ pub struct Tokens {
 impl Tokens {
     /// The tokens of a configuration; those marked `demo` are published
     /// only if `demo` (the configuration's own flag) is set.
+    /// An entry with neither a token nor a hash (which validation refuses)
+    /// stands for no token.
     pub fn new(configs: &[TokenConfig], demo: bool) -> Self {
-        let by_hash = configs
+        let hashed = configs
             .iter()
-            .map(|t| {
+            .filter_map(|t| {
                 let scope = if t.workspaces.iter().any(|w| w == "*") {
                     Scope::All
                 } else {
                     Scope::Only(t.workspaces.iter().cloned().collect())
                 };
-                (ContentHash::of(t.token.as_bytes()), Principal { actor: t.actor.clone(), role: t.role, scope })
+                Some((t.hash()?, Principal { actor: t.actor.clone(), role: t.role, scope }))
             })
             .collect();
         let demo = demo.then(|| {
             configs
                 .iter()
                 .filter(|t| t.demo)
-                .map(|t| DemoToken { token: t.token.clone(), actor: t.actor.clone(), role: t.role })
+                .filter_map(|t| Some(DemoToken { token: t.token.clone()?, actor: t.actor.clone(), role: t.role }))
                 .collect()
         });
-        Tokens { by_hash, demo }
+        Tokens { hashed, demo }
     }
 
-    /// The principal of a presented secret; 401 for an unknown one.
+    /// The principal of a presented secret; 401 for an unknown one. The
+    /// secret's hash is compared with every configured hash, each in constant
+    /// time, with no early exit.
     pub fn authenticate(&self, secret: &str) -> Result<Principal, ApiError> {
-        self.by_hash
-            .get(&ContentHash::of(secret.as_bytes()))
-            .cloned()
-            .ok_or_else(|| ApiError::unauthenticated("unknown bearer token"))
+        let presented = TokenHash::of(secret);
+        let mut found = None;
+        for (hash, principal) in &self.hashed {
+            if hash.matches(&presented) {
+                found = Some(principal);
+            }
+        }
+        found.cloned().ok_or_else(|| ApiError::unauthenticated("unknown bearer token"))
     }
 
     /// The tokens marked `demo`; `None` unless the configuration says `demo = true`.

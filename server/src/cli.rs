@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Parser;
 use fleetgov::Engine;
 
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, TlsConfig};
 use crate::simulation::Simulation;
 use crate::state::AppState;
 
@@ -20,10 +20,17 @@ struct Options {
     /// Address to listen on (overrides the configuration file; loopback by default).
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Allow a listen address other than loopback although the server speaks
-    /// plain HTTP (tokens cross the network in clear text).
+    /// Allow a listen address other than loopback without TLS (tokens cross
+    /// the network in clear text).
     #[arg(long)]
     insecure_listen: bool,
+    /// Serve HTTPS with this certificate chain, a PEM file (with --tls-key;
+    /// overrides the configuration file's [tls]).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, a PEM file.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Configuration file (TOML, or JSON if it ends in .json); the demo configuration when absent.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -70,7 +77,11 @@ fn run(options: Options) -> Result<(), String> {
     if let Some(nodes) = options.nodes {
         config.simulation.nodes = nodes;
     }
-    crate::config::check_listen(config.listen, options.insecure_listen)?;
+    if let (Some(cert), Some(key)) = (options.tls_cert, options.tls_key) {
+        config.tls = Some(TlsConfig { cert, key });
+    }
+    crate::config::check_listen(config.listen, options.insecure_listen, config.tls.is_some())?;
+    let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     let engine = Arc::new(Engine::new());
     let now = engine.clock().now_ms();
     fleetgov::demo::populate(&engine, now).map_err(|e| format!("demo fleet: {e}"))?;
@@ -93,7 +104,7 @@ fn run(options: Options) -> Result<(), String> {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        crate::serve(listener, state, &config, shutdown).await.map_err(|e| e.to_string())
+        crate::serve_with(listener, state, &config, tls, shutdown).await.map_err(|e| e.to_string())
     })?;
     if let Some(sim) = simulation {
         sim.stop();
@@ -102,10 +113,11 @@ fn run(options: Options) -> Result<(), String> {
 }
 
 fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: Option<usize>) {
-    println!("fleetgov fleet server on http://{addr}");
-    println!("  Cluster Manager  http://{addr}/cluster");
-    println!("  Observe          http://{addr}/dashboard/observe");
-    println!("  API              http://{addr}/api/v1/openapi.json, metrics at /metrics");
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    println!("fleetgov fleet server on {scheme}://{addr}");
+    println!("  Cluster Manager  {scheme}://{addr}/cluster");
+    println!("  Observe          {scheme}://{addr}/dashboard/observe");
+    println!("  API              {scheme}://{addr}/api/v1/openapi.json, metrics at /metrics");
     match simulated {
         Some(n) => println!(
             "  {clusters} clusters, {n} nodes heartbeating every {} ms",
@@ -114,7 +126,9 @@ fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: O
         None => println!("  {clusters} clusters, the seeds' demo nodes only (no simulation)"),
     }
     for t in config.tokens.iter().filter(|t| t.demo && config.demo) {
-        println!("  demo token ({:<8}) {}", t.role.as_str(), t.token);
+        if let Some(token) = &t.token {
+            println!("  demo token ({:<8}) {token}", t.role.as_str());
+        }
     }
     println!("Ctrl-C stops it.");
 }

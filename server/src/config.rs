@@ -1,10 +1,14 @@
 //! The server's configuration file (TOML, or JSON when the file name ends in
-//! `.json`): where to listen, the body limit, the simulated fleet and the
-//! bearer tokens.
+//! `.json`): where to listen, TLS, the body limit, the simulated fleet and
+//! the bearer tokens.
 //!
 //! ```toml
-//! listen = "127.0.0.1:8080"
+//! listen = "0.0.0.0:8443"
 //! body_limit_bytes = 8388608
+//!
+//! [tls]
+//! cert = "fleet-server.crt"
+//! key = "fleet-server.key"
 //!
 //! [simulation]
 //! enabled = true
@@ -21,13 +25,22 @@
 //! actor = "vera"
 //! role = "viewer"
 //! workspaces = ["acme-edge"]
+//!
+//! [[tokens]]
+//! # the SHA-256 of change-me-admin-token: printf %s "$TOKEN" | sha256sum
+//! token_sha256 = "9540e286914d31302d13288dadf5f462f951cd3fcda9877be1437a9ced6ccb68"
+//! actor = "ada"
+//! role = "admin"
+//! workspaces = ["*"]
 //! ```
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use fleetgov::Role;
 use serde::Deserialize;
+
+use crate::auth::TokenHash;
 
 /// The demo configuration shipped with the server: one token per role, all
 /// marked `demo` so the dashboard can offer them.
@@ -44,9 +57,12 @@ pub const DEMO_CONFIG: &str = include_str!("../fleet-server.toml");
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// The address to listen on (loopback by default; any other address only
-    /// with the command line's `--insecure-listen`, see [`check_listen`]).
+    /// with TLS or the command line's `--insecure-listen`, see [`check_listen`]).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// HTTPS: the certificate and key to serve with. Plain HTTP without it.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// A demo server: `GET /api/v1/demo-tokens` publishes the tokens marked
     /// `demo` for the dashboard's token picker. Off unless set; without it
     /// that endpoint answers 404 and no token is published.
@@ -67,6 +83,20 @@ pub struct ServerConfig {
     pub limits: LimitsConfig,
     /// Bearer tokens and who they stand for.
     pub tokens: Vec<TokenConfig>,
+}
+
+/// The server's certificate and private key, as PEM files (the command
+/// line's `--tls-cert` and `--tls-key`). Relative paths are read from the
+/// working directory. The server then speaks HTTPS only, HTTP/1.1 over TLS
+/// 1.2 or 1.3.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain: the server's own certificate first, then any
+    /// intermediates.
+    pub cert: PathBuf,
+    /// The private key of the first certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// The simulated fleet that keeps the demo moving.
@@ -145,12 +175,19 @@ fn default_max_event_streams_per_token() -> usize {
     16
 }
 
-/// One bearer token.
+/// One bearer token: the secret itself (`token`) or its SHA-256
+/// (`token_sha256`), exactly one of the two.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenConfig {
-    /// The secret the client sends as `Authorization: Bearer <token>`.
-    pub token: String,
+    /// The secret the client sends as `Authorization: Bearer <token>`, in
+    /// plain text.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The SHA-256 of the secret, 64 hexadecimal digits, in place of `token`:
+    /// the file then holds no secret. `printf %s "$TOKEN" | sha256sum` prints it.
+    #[serde(default)]
+    pub token_sha256: Option<TokenHash>,
     /// Who acts with it (recorded in the audit log).
     pub actor: String,
     /// What it may do.
@@ -158,9 +195,20 @@ pub struct TokenConfig {
     /// The workspaces it may see; `"*"` is every workspace.
     pub workspaces: Vec<String>,
     /// A published demo token the dashboard may offer in its token picker
-    /// (only when the configuration says `demo = true`).
+    /// (only when the configuration says `demo = true`; only a plain `token`).
     #[serde(default)]
     pub demo: bool,
+}
+
+impl TokenConfig {
+    /// The SHA-256 of the secret: `token_sha256`, or `token` hashed.
+    /// `None` only for an entry with neither (refused by validation).
+    pub fn hash(&self) -> Option<TokenHash> {
+        match (&self.token, &self.token_sha256) {
+            (Some(token), _) => Some(TokenHash::of(token)),
+            (None, hash) => hash.clone(),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -185,23 +233,26 @@ fn default_tick_ms() -> u64 {
     250
 }
 
-/// Refuses to listen on an address other than loopback unless `insecure`:
-/// the server speaks plain HTTP and its tokens travel in clear text.
+/// Refuses to listen on an address other than loopback unless the server
+/// speaks TLS (`tls`) or the operator said `insecure`: over plain HTTP its
+/// tokens travel in clear text.
 ///
 /// ```
 /// use fleetgov_server::config::check_listen;
-/// assert!(check_listen("127.0.0.1:8080".parse().unwrap(), false).is_ok());
-/// assert!(check_listen("[::1]:8080".parse().unwrap(), false).is_ok());
-/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), false).unwrap_err().contains("--insecure-listen"));
-/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), true).is_ok());
+/// assert!(check_listen("127.0.0.1:8080".parse().unwrap(), false, false).is_ok());
+/// assert!(check_listen("[::1]:8080".parse().unwrap(), false, false).is_ok());
+/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), false, false).unwrap_err().contains("--insecure-listen"));
+/// assert!(check_listen("0.0.0.0:8080".parse().unwrap(), true, false).is_ok());
+/// assert!(check_listen("0.0.0.0:8443".parse().unwrap(), false, true).is_ok());
 /// ```
-pub fn check_listen(listen: SocketAddr, insecure: bool) -> Result<(), String> {
-    if listen.ip().is_loopback() || insecure {
+pub fn check_listen(listen: SocketAddr, insecure: bool, tls: bool) -> Result<(), String> {
+    if listen.ip().is_loopback() || insecure || tls {
         Ok(())
     } else {
         Err(format!(
-            "refusing to listen on {listen}: the server speaks plain HTTP, so bearer tokens would cross the \
-             network in clear text; listen on loopback behind a TLS-terminating proxy, or pass --insecure-listen"
+            "refusing to listen on {listen} over plain HTTP: bearer tokens would cross the network in clear \
+             text; configure TLS (--tls-cert and --tls-key, or [tls]), listen on loopback behind a \
+             TLS-terminating proxy, or pass --insecure-listen"
         ))
     }
 }
@@ -256,13 +307,31 @@ impl ServerConfig {
         {
             return Err("every value of [limits] must be positive".into());
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen: Vec<TokenHash> = Vec::with_capacity(self.tokens.len());
         for t in &self.tokens {
-            if t.token.len() < MIN_TOKEN_LEN || t.token.chars().any(char::is_whitespace) {
-                return Err(format!(
-                    "token of actor '{}' must be at least {MIN_TOKEN_LEN} characters without spaces",
-                    t.actor
-                ));
+            match (&t.token, &t.token_sha256) {
+                (Some(token), None) => {
+                    if token.len() < MIN_TOKEN_LEN || token.chars().any(char::is_whitespace) {
+                        return Err(format!(
+                            "token of actor '{}' must be at least {MIN_TOKEN_LEN} characters without spaces",
+                            t.actor
+                        ));
+                    }
+                }
+                (None, Some(_)) if t.demo => {
+                    return Err(format!(
+                        "token of actor '{}' is marked demo, which publishes it: give it as `token`, \
+                         not `token_sha256`",
+                        t.actor
+                    ));
+                }
+                (None, Some(_)) => {}
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(format!(
+                        "token of actor '{}' needs exactly one of `token` and `token_sha256`",
+                        t.actor
+                    ));
+                }
             }
             if let Err(e) = fleetgov::validate_actor("actor", &t.actor) {
                 return Err(format!("a token's actor is not valid: {}", e.message()));
@@ -276,9 +345,11 @@ impl ServerConfig {
             if t.workspaces.is_empty() {
                 return Err(format!("token of actor '{}' lists no workspaces (use [\"*\"] for all)", t.actor));
             }
-            if !seen.insert(t.token.as_str()) {
+            let hash = t.hash().ok_or_else(|| format!("token of actor '{}' has no secret", t.actor))?;
+            if seen.iter().any(|s| s.matches(&hash)) {
                 return Err(format!("token of actor '{}' is listed twice", t.actor));
             }
+            seen.push(hash);
         }
         Ok(())
     }

@@ -15,8 +15,12 @@
 //!   under the header read timeout) and closed; beyond that it is closed
 //!   unanswered.
 //!
-//! Only HTTP/1.1 is served: the timeouts above are HTTP/1's, and no client
-//! of this server speaks cleartext HTTP/2.
+//! - With TLS, each accepted connection first completes its handshake on its
+//!   own task, within the header read timeout, then is served as above over
+//!   the encrypted stream; a refusal over the cap is answered over TLS too.
+//!
+//! Only HTTP/1.1 is served (also over TLS, where ALPN offers `http/1.1`
+//! alone): the timeouts above are HTTP/1's.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,11 +32,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::LimitsConfig;
 use crate::error::ApiError;
@@ -43,19 +49,22 @@ pub const REFUSALS: usize = 64;
 /// How long open connections may finish their requests after shutdown.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Serves `app` on `listener` under `limits` until `shutdown` completes, then
-/// lets open connections finish for a few seconds.
+/// Serves `app` on `listener` under `limits`, over TLS when `tls` is given,
+/// until `shutdown` completes, then lets open connections finish for a few
+/// seconds.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &LimitsConfig,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let refusing = Arc::new(Semaphore::new(REFUSALS));
     let idle = Duration::from_millis(limits.idle_timeout_ms);
+    let head = Duration::from_millis(limits.header_read_timeout_ms);
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms));
+    http.timer(TokioTimer::new()).header_read_timeout(head);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -69,18 +78,26 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let _ = stream.set_nodelay(true);
+        let (http, tls) = (http.clone(), tls.clone());
         match open.clone().try_acquire_owned() {
             Ok(permit) => {
-                let conn =
-                    graceful.watch(http.serve_connection(io(stream, idle), TowerToHyperService::new(app.clone())));
+                let (app, watcher) = (app.clone(), graceful.watcher());
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    if let Some(stream) = secure(stream, tls, head).await {
+                        connection(http, stream, idle, app, watcher).await;
+                    }
                     drop(permit);
                 });
             }
             Err(_) => {
                 if let Ok(slot) = refusing.clone().try_acquire_owned() {
-                    tokio::spawn(refuse(http.clone(), stream, slot));
+                    tokio::spawn(async move {
+                        if let Some(stream) = secure(stream, tls, head).await {
+                            refuse(http, stream).await;
+                        }
+                        drop(slot);
+                    });
                 }
             }
         }
@@ -90,16 +107,34 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// The connection's socket with writes that give up after `idle`.
-fn io(stream: TcpStream, idle: Duration) -> TokioIo<std::pin::Pin<Box<TimeoutStream<TcpStream>>>> {
-    let _ = stream.set_nodelay(true);
+/// A connection's byte stream: the socket itself, or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// The stream to speak HTTP on: `stream` itself without TLS, else the TLS
+/// stream once its handshake is done; `None` (the socket is closed) if the
+/// handshake fails or takes longer than `within`.
+async fn secure(stream: TcpStream, tls: Option<TlsAcceptor>, within: Duration) -> Option<Box<dyn Io>> {
+    match tls {
+        None => Some(Box::new(stream)),
+        Some(tls) => match tokio::time::timeout(within, tls.accept(stream)).await {
+            Ok(Ok(stream)) => Some(Box::new(stream)),
+            Ok(Err(_)) | Err(_) => None,
+        },
+    }
+}
+
+/// Serves one connection until it ends, its writes giving up after `idle`,
+/// watched for a graceful shutdown.
+async fn connection(http: http1::Builder, stream: Box<dyn Io>, idle: Duration, app: Router, watcher: Watcher) {
     let mut stream = TimeoutStream::new(stream);
     stream.set_write_timeout(Some(idle));
-    TokioIo::new(Box::pin(stream))
+    let conn = http.serve_connection(TokioIo::new(Box::pin(stream)), TowerToHyperService::new(app));
+    let _ = watcher.watch(conn).await;
 }
 
 /// Answers one request on a connection over the cap with 503 and closes it.
-async fn refuse(mut http: http1::Builder, stream: TcpStream, _slot: OwnedSemaphorePermit) {
+async fn refuse(mut http: http1::Builder, stream: Box<dyn Io>) {
     let answer = hyper::service::service_fn(|_request| async {
         let e = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod simulation;
 mod state;
 mod stream_slots;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -69,11 +70,29 @@ pub fn app(state: AppState, config: &ServerConfig) -> Router {
 
 /// Serves the application on `listener` until `shutdown` completes, with the
 /// change-feed forwarder of the event stream running beside it, under the
-/// configuration's connection limits (see [`config::LimitsConfig`]).
+/// configuration's connection limits (see [`config::LimitsConfig`]), over
+/// HTTPS when the configuration names a certificate and key
+/// ([`config::TlsConfig`]; an error of kind `InvalidInput` if they cannot be
+/// loaded, before anything is served).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     config: &ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let tls = match &config.tls {
+        Some(tls) => Some(tls::acceptor(tls).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?),
+        None => None,
+    };
+    serve_with(listener, state, config, tls, shutdown).await
+}
+
+/// [`serve`] with the TLS acceptor already loaded (`None`: plain HTTP).
+pub(crate) async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    config: &ServerConfig,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -84,7 +103,7 @@ pub async fn serve(
             .name("fleetgov-events".into())
             .spawn(move || events::forward(&engine, &hub, period, &stop))?
     };
-    let result = connections::serve(listener, app(state, config), &config.limits, shutdown).await;
+    let result = connections::serve(listener, app(state, config), &config.limits, tls, shutdown).await;
     // Relaxed: a stop flag, read within one period.
     stop.store(true, Ordering::Relaxed);
     let _ = tokio::task::spawn_blocking(move || forwarder.join()).await;

@@ -279,3 +279,52 @@ async fn actions_recorded_under_the_wrong_actor_name_the_token() {
         assert!(e.contains("reserved"), "{actor}: {e}");
     }
 }
+
+/// Issue 18, defect 11: tokens could be configured only as the secret itself.
+/// A token given as `token_sha256` (the hash `sha256sum` prints) stands for
+/// its actor; any other secret, the hash itself included, is refused; a
+/// malformed hash stops the server before it starts, naming the problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_stored_in_clear() {
+    // printf %s hashed-admin-token | sha256sum
+    let hash = "3a7aba747be809ac3454773d0d505d78deae0985fcf7c0ca6a7b71cfa088fbb8";
+    let table = format!(
+        "[[tokens]]\ntoken_sha256 = \"{}\"\nactor = \"hana\"\nrole = \"admin\"\nworkspaces = [\"other-ws\"]\n",
+        hash.to_uppercase()
+    );
+    let s = common::start_configured("", &table).await;
+    let (status, workspaces) = s.get("/api/v1/workspaces", "hashed-admin-token").await;
+    assert_eq!(status, 200, "{workspaces}");
+    assert_eq!(workspaces["workspaces"].as_array().map(Vec::len), Some(1), "{workspaces}");
+    for wrong in ["hashed-admin-token!", "hashed-admin-toke", hash, VIEWER.trim_end_matches('n')] {
+        assert_error(&s.get("/api/v1/workspaces", wrong).await, 401, "UNAUTHENTICATED");
+    }
+    // Plain tokens keep working beside it.
+    assert_eq!(s.get("/api/v1/workspaces", VIEWER).await.0, 200);
+
+    let entry =
+        |fields: &str| format!("[[tokens]]\n{fields}\nactor = \"hana\"\nrole = \"admin\"\nworkspaces = [\"*\"]\n");
+    for (fields, expected) in [
+        ("token_sha256 = \"3a7aba74\"", "64 hexadecimal digits"),
+        (&format!("token_sha256 = \"{}\"", hash.replace('d', "g")), "not a hexadecimal digit"),
+        (&format!("token_sha256 = \"{hash} \""), "64 hexadecimal digits"),
+        (&format!("token = \"hashed-admin-token\"\ntoken_sha256 = \"{hash}\""), "exactly one"),
+        ("role_hint = 1", "unknown field"),
+        (&format!("token_sha256 = \"{hash}\"\ndemo = true"), "marked demo"),
+    ] {
+        let e = fleetgov_server::ServerConfig::parse(&entry(fields), false).unwrap_err();
+        assert!(e.contains(expected), "{fields}: {e}");
+    }
+    let no_secret = "[[tokens]]\nactor = \"hana\"\nrole = \"admin\"\nworkspaces = [\"*\"]\n";
+    assert!(fleetgov_server::ServerConfig::parse(no_secret, false).unwrap_err().contains("exactly one"));
+    // The same token in plain and as its hash is listed twice.
+    let twice = format!("{}{}", entry("token = \"hashed-admin-token\""), entry(&format!("token_sha256 = \"{hash}\"")));
+    assert!(fleetgov_server::ServerConfig::parse(&twice, false).unwrap_err().contains("listed twice"));
+
+    // From the command line: a clear start-up error.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fleet-server.toml");
+    std::fs::write(&file, entry("token_sha256 = \"not-a-hash\"")).unwrap();
+    let refused = fleetgov_server::run_with_args(["fleet_server", "--config", file.to_str().unwrap()]).unwrap_err();
+    assert!(refused.contains("token_sha256 must be 64 hexadecimal digits"), "{refused}");
+}

@@ -1,6 +1,7 @@
 //! `Engine.ingest`: a batch of binary heartbeat records (the layout of
-//! `fleetgov::record`) read in place from a NumPy array or any buffer, or from
-//! an Arrow array or stream, and applied in one core call per batch.
+//! `fleetgov::record`) from a NumPy array or any buffer (read in place when
+//! read-only, copied once when writable), or from an Arrow array or stream,
+//! and applied in one core call per batch.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -65,21 +66,45 @@ pub(crate) fn ingest(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>
     ingest_buffer(engine, py, batch)
 }
 
-/// A buffer-protocol object (NumPy array, bytes, bytearray, memoryview, ...),
-/// read in place. The caller must not resize or write it during the call.
+/// A buffer-protocol object (NumPy array, bytes, bytearray, memoryview, ...).
+///
+/// The records are validated and applied with the GIL released, so another
+/// Python thread could write a writable buffer meanwhile, and what was
+/// validated would not be what is applied. A writable buffer is therefore
+/// copied first, with the GIL held, and the copy is ingested; a read-only
+/// one (`bytes`, a read-only NumPy array or memoryview) is read in place, and
+/// the memory behind it must not change during the call (as `bytes`
+/// guarantees). The caller must not resize the buffer either way.
 fn ingest_buffer(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
     let buffer = PyUntypedBuffer::get(batch)?;
     if !buffer.is_c_contiguous() {
         return Err(error::to_py(py, Error::invalid("the record batch must be one C-contiguous buffer")));
     }
-    let bytes: &[u8] = if buffer.len_bytes() == 0 {
+    let len = buffer.len_bytes();
+    let copy: Vec<u8>;
+    let bytes: &[u8] = if len == 0 {
         &[]
+    } else if buffer.readonly() {
+        // SAFETY: the exporter guarantees `len` readable, contiguous bytes at
+        // `buf_ptr` for as long as `buffer` (the Py_buffer view) is held,
+        // which outlives every use of `bytes` in this function; a read-only
+        // buffer is not written meanwhile (the contract above); `u8` has no
+        // alignment or validity requirement.
+        unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), len) }
     } else {
-        // SAFETY: the exporter guarantees `len_bytes` readable, contiguous
-        // bytes at `buf_ptr` for as long as `buffer` (the Py_buffer view) is
-        // held, which outlives every use of `bytes` in this function; `u8`
-        // has no alignment or validity requirement.
-        unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), buffer.len_bytes()) }
+        let mut owned = vec![0u8; len];
+        // SAFETY: `buf_ptr` holds `len` readable, contiguous bytes while
+        // `buffer` is held (see above), and `owned` is a distinct allocation
+        // of `len` bytes. No reference to the buffer's memory is made, and
+        // nothing reads it after the copy. The GIL is held, so no Python code
+        // runs meanwhile; native code that released the GIL (a NumPy
+        // assignment on another thread) could still write during the copy,
+        // which can tear only the copied bytes: the copy is what is
+        // validated whole and then applied, so a torn record is refused or
+        // applied as copied, never changed between the two.
+        unsafe { std::ptr::copy_nonoverlapping(buffer.buf_ptr().cast::<u8>(), owned.as_mut_ptr(), len) };
+        copy = owned;
+        &copy
     };
     let result = apply(engine, py, &[bytes]);
     buffer.release(py);

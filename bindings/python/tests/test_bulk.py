@@ -159,6 +159,43 @@ def test_refusals_are_per_record() -> None:
     assert e.node("gw-0", now_ms=T0 + 10).last_heartbeat_ms == T0 + 10
 
 
+def _read_only(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(lambda a: a.tobytes(), id="bytes"),
+        pytest.param(lambda a: bytearray(a.tobytes()), id="bytearray"),
+        pytest.param(lambda a: memoryview(bytearray(a.tobytes())), id="writable-memoryview"),
+        pytest.param(lambda a: memoryview(a.tobytes()), id="read-only-memoryview"),
+        pytest.param(lambda a: a.copy(), id="writable-numpy"),
+        pytest.param(lambda a: _read_only(a.copy()), id="read-only-numpy"),
+    ],
+)
+def test_ingest_of_writable_buffers_matches_read_only_ones(form: Any) -> None:
+    """Issue 18, defect 13: a writable buffer was read in place with the GIL
+    released. It is now copied first; whatever the form, the outcomes and the
+    state are the same as from `bytes`, and the caller's buffer is untouched."""
+    reference, e = make_fleet(), make_fleet()
+    beats = random_heartbeats(random.Random(13), reference, T0 + MINUTE)
+    expected = reference.ingest(to_records(reference, beats).tobytes())
+    batch = form(to_records(e, beats))  # handles are per engine
+    before = bytes(batch)
+    result = e.ingest(batch)
+    assert bytes(result.outcomes) == bytes(expected.outcomes)
+    assert (result.accepted, result.directives, result.refused) == (
+        expected.accepted,
+        expected.directives,
+        expected.refused,
+    )
+    assert result.accepted > 0 and result.directives > 0
+    assert bytes(batch) == before
+    assert_same_state(reference, e, T0 + 2 * MINUTE)
+
+
 @pytest.mark.parametrize(
     "breakage",
     [

@@ -68,7 +68,9 @@ impl Agent {
         let kind = match outcome.outcome()? {
             Outcome::Reconcile => DirectiveKind::Reconcile,
             Outcome::ForceSync => DirectiveKind::ForceSync,
-            Outcome::Accepted | Outcome::Stale | Outcome::Future | Outcome::UnknownNode => return None,
+            Outcome::Accepted | Outcome::Stale | Outcome::Future | Outcome::UnknownNode | Outcome::WrongCluster => {
+                return None;
+            }
         };
         let (revision, hash) = outcome.directive()?;
         self.pull(kind, &snapshot_id(cluster, revision), hash)

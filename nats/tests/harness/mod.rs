@@ -1,15 +1,18 @@
 //! Test harness: a real `nats-server -js` per test on a loopback port the
 //! server picks itself (no race for a "free" port), with a temporary store
-//! directory, killed when dropped. Waits go through `fleetgov_testkit`.
+//! directory, killed when dropped; optionally with a configuration file
+//! (users and their permissions). Waits go through `fleetgov_testkit`.
 //!
 //! Without the binary the tests print a loud `SKIPPED` line and pass, except
 //! under `CI`, where a missing server fails them.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use async_nats::ConnectOptions;
 use fleetgov::EngineConfig;
 use fleetgov_nats::{Artifacts, Instance, InstanceConfig, Replica, StreamOptions, demo};
 
@@ -21,6 +24,8 @@ pub struct NatsServer {
     child: Child,
     /// `nats://127.0.0.1:<port>`.
     pub url: String,
+    /// The user and password [`connect`](Self::connect) logs in with, if the server has users.
+    login: Option<(String, String)>,
     _store: tempfile::TempDir,
 }
 
@@ -28,10 +33,26 @@ impl NatsServer {
     /// Starts a server and waits until JetStream answers; `None` (after a
     /// loud message) when nats-server is not installed outside CI.
     pub async fn start() -> Option<NatsServer> {
+        NatsServer::launch(None, None).await
+    }
+
+    /// [`start`](Self::start) with the configuration file `config` (its
+    /// users, permissions ...; the command line's `-js`, address, port and
+    /// store directory still apply); [`connect`](Self::connect) logs in as
+    /// `user` with `password`.
+    pub async fn start_with_config(config: &Path, user: &str, password: &str) -> Option<NatsServer> {
+        NatsServer::launch(Some(config), Some((user.to_owned(), password.to_owned()))).await
+    }
+
+    async fn launch(config: Option<&Path>, login: Option<(String, String)>) -> Option<NatsServer> {
         let store = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new("nats-server");
+        if let Some(config) = config {
+            command.arg("-c").arg(config);
+        }
         // `-p -1`: the server binds a port of the OS's choosing and writes it
         // to `nats-server_<pid>.ports` in `--ports_file_dir`.
-        let spawned = Command::new("nats-server")
+        let spawned = command
             .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
             .arg(store.path())
             .arg("--ports_file_dir")
@@ -59,18 +80,30 @@ impl NatsServer {
             }
         })
         .await;
-        let server = NatsServer { child, url, _store: store };
+        let server = NatsServer { child, url, login, _store: store };
         fleetgov_testkit::until(&format!("JetStream at {}", server.url), || async {
-            let Ok(client) = async_nats::connect(&server.url).await else { return false };
+            let Ok(client) = server.options().connect(&server.url).await else { return false };
             Artifacts::open(&async_nats::jetstream::new(client)).await.is_ok()
         })
         .await;
         Some(server)
     }
 
-    /// A new connection.
+    /// A new connection (as the configured user, if any).
     pub async fn connect(&self) -> async_nats::Client {
-        async_nats::connect(&self.url).await.expect("connect to nats-server")
+        self.options().connect(&self.url).await.expect("connect to nats-server")
+    }
+
+    /// A new connection with `options`.
+    pub async fn connect_with(&self, options: ConnectOptions) -> async_nats::Client {
+        options.connect(&self.url).await.expect("connect to nats-server")
+    }
+
+    fn options(&self) -> ConnectOptions {
+        match &self.login {
+            Some((user, password)) => ConnectOptions::with_user_and_password(user.clone(), password.clone()),
+            None => ConnectOptions::new(),
+        }
     }
 }
 

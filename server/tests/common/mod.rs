@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of the helpers
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use fleetgov::{ClusterSpec, Engine, Environment, WorkspaceSpec};
@@ -45,7 +46,9 @@ workspaces = ["other-ws"]
 "#;
 
 pub struct Server {
+    /// `http://` or, with `[tls]`, `https://` and the address.
     pub base: String,
+    pub addr: SocketAddr,
     pub engine: Arc<Engine>,
     pub client: reqwest::Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -70,7 +73,8 @@ pub async fn start_configured(top: &str, tables: &str) -> Server {
     fleetgov_server::demo::seed_policies(&engine).unwrap();
     let state = AppState::new(engine.clone(), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
+    let base = format!("{}://{addr}", if config.tls.is_some() { "https" } else { "http" });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         fleetgov_server::serve(listener, state, &config, async {
@@ -79,7 +83,7 @@ pub async fn start_configured(top: &str, tables: &str) -> Server {
         .await
         .unwrap();
     });
-    Server { base, engine, client: reqwest::Client::new(), _shutdown: tx }
+    Server { base, addr, engine, client: reqwest::Client::new(), _shutdown: tx }
 }
 
 impl Server {

@@ -417,9 +417,10 @@ class Engine:
     def ingest(self, batch: _RecordBatch, /) -> BatchResult:
         """Applies a batch of 128-byte heartbeat records in one call: a NumPy
         array of `fleetgov.records.RECORD_DTYPE`, any C-contiguous buffer, or
-        an Arrow array / stream of fixed_size_binary(128). The batch is read
-        in place with the GIL released: do not write to it from another thread
-        during the call. A malformed record fails the whole batch (InvalidInput)
+        an Arrow array / stream of fixed_size_binary(128). The records are
+        applied with the GIL released: a writable buffer is copied first (with
+        the GIL held), a read-only one or Arrow data is read in place and must
+        not change during the call. A malformed record fails the whole batch (InvalidInput)
         with nothing applied. Ctrl-C between two chunks of a large batch raises
         `fleetgov.IngestInterrupted` carrying the result of the records applied."""
     def nodes_table(self, *, now_ms: int | None = None) -> NodesTable: ...

@@ -51,8 +51,9 @@ FLAG_APPLIED = 1
 #: Process status byte values.
 PROCESS_STATUS = {"ready": 0, "starting": 1, "error": 2}
 
-#: Outcome byte values, by index.
-OUTCOMES = ("accepted", "reconcile", "force_sync", "stale", "future", "unknown_node")
+#: Outcome byte values, by index. "wrong_cluster" (a node of another cluster
+#: than the batch is bound to) comes only from a cluster-bound batch (NATS).
+OUTCOMES = ("accepted", "reconcile", "force_sync", "stale", "future", "unknown_node", "wrong_cluster")
 
 RECORD_DTYPE: np.dtype[Any] = np.dtype(
     {

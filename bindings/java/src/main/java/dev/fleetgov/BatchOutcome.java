@@ -22,7 +22,12 @@ public enum BatchOutcome {
     /** More than 5 minutes ahead of the engine's clock; refused. */
     FUTURE,
     /** The handle names no node of this engine. */
-    UNKNOWN_NODE;
+    UNKNOWN_NODE,
+    /**
+     * The node is enrolled in another cluster than the one the batch is bound to; refused, never
+     * applied. Only a cluster-bound batch (a NATS subject's) has it.
+     */
+    WRONG_CLUSTER;
 
     private static final BatchOutcome[] BY_WIRE = values();
 
