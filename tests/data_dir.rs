@@ -94,6 +94,32 @@ fn a_directory_is_refused_when_in_use_or_combined_with_an_audit_path() {
 }
 
 #[test]
+fn a_bulk_enrolment_is_durable_and_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let e = open(dir.path(), T0);
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        e.upsert_cluster(ClusterSpec::new("dev", "ws", Environment::Development)).unwrap();
+        let names: Vec<String> = (0..1_000).map(|i| format!("n{i}")).collect();
+        let handles = e.enroll_many(names.iter().map(|n| (n.as_str(), "prod")), T0).unwrap();
+        assert_eq!(handles.len(), 1_000);
+        assert_eq!(
+            e.enroll_many([("n5", "prod"), ("x", "prod")], T0).unwrap()[0],
+            handles[5],
+            "again: the same handle"
+        );
+        for refused in [vec![("y", "prod"), ("n1", "dev")], vec![("y", "prod"), ("y", "dev")], vec![("y", "nope")]] {
+            assert!(e.enroll_many(refused, T0).is_err());
+            assert!(e.node_handle("y").is_err(), "nothing enrolled on a refusal");
+        }
+    }
+    let e = open(dir.path(), T0);
+    assert_eq!(e.cluster("prod", T0).unwrap().total, 1_001);
+    assert!(e.node_handle("n999").is_ok() && e.node_handle("x").is_ok());
+}
+
+#[test]
 fn history_begins_when_the_directory_was_made() {
     let dir = tempfile::tempdir().unwrap();
     drop(open(dir.path(), T0));

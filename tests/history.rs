@@ -142,6 +142,32 @@ fn history_refuses_the_future_and_the_time_before_it_began() {
     assert!(e.what_ran("n", T0).unwrap().is_none() && e.attest("prod", T0 + 1_000).is_ok(), "both ends included");
 }
 
+#[test]
+fn history_lists_the_changes_in_a_range_oldest_first() {
+    let e = engine();
+    let r1 = e.publish("prod", b"a", "alice", T0).unwrap();
+    let r2 = e.publish("prod", b"b", "alice", T0).unwrap();
+    let n = e.enroll("n", "prod", T0).unwrap();
+    for (t, s) in [(10, &r1), (20, &r1), (30, &r2), (40, &r1)] {
+        e.heartbeat(n, &hb(T0 + t, s)).unwrap();
+    }
+    let forged = Heartbeat::new(T0 + 50, "3.5.0".parse().unwrap()).applied(&r2.id, ContentHash::of(b"evil"));
+    e.heartbeat(n, &forged).unwrap();
+    let got: Vec<_> = e
+        .history("n", T0 + 30, T0 + 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.at_ms - T0, c.snapshot.unwrap(), c.verified))
+        .collect();
+    assert_eq!(got, [(30, "prod@r2".into(), true), (40, "prod@r1".into(), true), (50, "prod@r2".into(), false)]);
+    assert_eq!(e.history("n", T0, T0 + 10).unwrap().len(), 1, "both ends included; steady state is no change");
+    assert_eq!(e.history("n", T0 + 11, T0 + 29).unwrap(), []);
+    assert_eq!(e.history("n", T0 + 2, T0 + 1).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.history("n", T0, T0 + 1_001).unwrap_err().kind(), ErrorKind::Future);
+    assert_eq!(e.history("n", T0 - 1, T0).unwrap_err().kind(), ErrorKind::HistoryUnavailable);
+    assert_eq!(e.history("ghost", T0, T0).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
 /// The statement is in-toto Statement v1 in a DSSE envelope, byte for byte
 /// as docs/attestation.md describes it.
 #[test]

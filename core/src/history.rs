@@ -43,21 +43,82 @@ pub struct AppliedAt {
     pub since_ms: u64,
 }
 
+/// One change of what a node ran.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedChange {
+    /// When (the time its heartbeat counted at).
+    pub at_ms: u64,
+    /// The snapshot it reported from then on (`None`: none, or not a
+    /// published snapshot of its cluster).
+    pub snapshot: Option<String>,
+    /// The hash it computed (`None`: it applied nothing).
+    pub hash: Option<ContentHash>,
+    /// Whether that hash is its snapshot's own.
+    pub verified: bool,
+}
+
 impl Engine {
     fn applied_at(&self, slot: u32, cluster: &ClusterState, t: u64) -> Option<AppliedAt> {
         let latest = self.nodes.slot(slot)?.read().last_transition;
-        let tr = self.journal.at(latest, t)?;
-        let hash = match tr.hash {
-            HashRef::None => None,
-            HashRef::Verified => cluster.snapshot(tr.revision).map(|s| s.hash),
-            odd => self.journal.odd_hash(odd),
-        };
+        let change = self.change(cluster, self.journal.at(latest, t)?);
         Some(AppliedAt {
             node: self.nodes.id(slot).to_owned(),
-            snapshot: (tr.revision != 0).then(|| snapshot_id(&cluster.id, tr.revision)),
-            hash,
-            since_ms: tr.at_ms,
+            snapshot: change.snapshot,
+            hash: change.hash,
+            since_ms: change.at_ms,
         })
+    }
+
+    fn change(&self, cluster: &ClusterState, t: crate::journal::Transition) -> AppliedChange {
+        let hash = match t.hash {
+            HashRef::None => None,
+            HashRef::Verified => cluster.snapshot(t.revision).map(|s| s.hash),
+            odd => self.journal.odd_hash(odd),
+        };
+        AppliedChange {
+            at_ms: t.at_ms,
+            snapshot: (t.revision != 0).then(|| snapshot_id(&cluster.id, t.revision)),
+            hash,
+            verified: t.hash == HashRef::Verified,
+        }
+    }
+
+    /// Where the retained history begins (unix ms): when the data directory
+    /// was made, or without one when the engine was made.
+    pub fn history_start_ms(&self) -> u64 {
+        self.history_from_ms
+    }
+
+    /// Every change of what node `node` ran from `from_ms` to `to_ms` (both
+    /// included), oldest first: its history. Times are checked as by
+    /// [`what_ran`](Self::what_ran); `from_ms` after `to_ms` is
+    /// [`InvalidInput`](ErrorKind::InvalidInput).
+    ///
+    /// ```
+    /// let t = 1_700_000_000_000;
+    /// let e = fleetgov::demo::engine(t).unwrap();
+    /// let changes = e.history("gw-stage-eu-4", e.history_start_ms(), t).unwrap();
+    /// assert!(changes.is_empty(), "it reported before the engine's history began");
+    /// ```
+    pub fn history(&self, node: &str, from_ms: u64, to_ms: u64) -> Result<Vec<AppliedChange>> {
+        if from_ms > to_ms {
+            return Err(Error::invalid(format!("history from {from_ms} ms to {to_ms} ms: the start is after the end")));
+        }
+        let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
+        self.known_past(from_ms)?;
+        self.known_past(to_ms)?;
+        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        let cluster = self.cluster_at(cell.cluster());
+        let mut changes: Vec<AppliedChange> = self
+            .journal
+            .walk(cell.read().last_transition)
+            .skip_while(|t| t.at_ms > to_ms)
+            .take_while(|t| t.at_ms >= from_ms)
+            .map(|t| self.change(cluster, t))
+            .collect();
+        changes.reverse();
+        Ok(changes)
     }
 
     /// Checks that `t_ms` lies within the known past and seals it.

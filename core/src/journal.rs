@@ -141,24 +141,26 @@ impl Journal {
         Some((slot, t))
     }
 
+    /// The node's transitions newest first, walking back from its entry
+    /// `latest` (index + 1).
+    pub(crate) fn walk(&self, latest: u32) -> impl Iterator<Item = Transition> + '_ {
+        let mut cursor = latest;
+        std::iter::from_fn(move || {
+            let e = self.entries.get(cursor.checked_sub(1)? as usize)?;
+            // Relaxed: see above.
+            cursor = e.prev.load(Ordering::Relaxed);
+            Some(Transition {
+                at_ms: e.at_ms.load(Ordering::Relaxed),
+                revision: e.revision.load(Ordering::Relaxed),
+                hash: HashRef::from_bits(e.hash.load(Ordering::Relaxed)),
+            })
+        })
+    }
+
     /// The node's latest transition at or before `t_ms`, walking back from
     /// its entry `latest` (index + 1).
     pub(crate) fn at(&self, latest: u32, t_ms: u64) -> Option<Transition> {
-        let mut cursor = latest;
-        while cursor != 0 {
-            let e = self.entries.get(cursor as usize - 1)?;
-            // Relaxed: see above.
-            let at_ms = e.at_ms.load(Ordering::Relaxed);
-            if at_ms <= t_ms {
-                return Some(Transition {
-                    at_ms,
-                    revision: e.revision.load(Ordering::Relaxed),
-                    hash: HashRef::from_bits(e.hash.load(Ordering::Relaxed)),
-                });
-            }
-            cursor = e.prev.load(Ordering::Relaxed);
-        }
-        None
+        self.walk(latest).find(|t| t.at_ms <= t_ms)
     }
 }
 

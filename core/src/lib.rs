@@ -87,7 +87,7 @@ pub use governance::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor}
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
-pub use history::AppliedAt;
+pub use history::{AppliedAt, AppliedChange};
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
 pub use node_registry::MAX_CAPACITY;

@@ -192,6 +192,11 @@ impl Registry {
         self.id_of(slot)
     }
 
+    /// The most nodes the registry holds.
+    pub(crate) fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
     /// Slots handed out so far (some may still be initialising), at most the capacity.
     pub(crate) fn len(&self) -> u32 {
         // Relaxed: a bound for iteration; `slot` filters uninitialised slots.

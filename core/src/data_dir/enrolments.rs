@@ -111,13 +111,18 @@ impl EnrolmentLog {
         Ok((log, enrolments))
     }
 
-    /// Appends `enrolment` and returns once it is on disk.
-    pub(crate) fn append(&self, enrolment: &Enrolment) -> Result<()> {
+    /// Appends `enrolments` and returns once they are on disk.
+    pub(crate) fn append(&self, enrolments: &[Enrolment]) -> Result<()> {
+        if enrolments.is_empty() {
+            return Ok(());
+        }
         let mut queue = self.queue.lock();
         if let Some(why) = &queue.failure {
             return Err(failed(why));
         }
-        frames::push(&mut queue.pending, &enrolment.encode());
+        for enrolment in enrolments {
+            frames::push(&mut queue.pending, &enrolment.encode());
+        }
         queue.queued += 1;
         let mine = queue.queued;
         while queue.durable < mine {
@@ -171,7 +176,7 @@ mod tests {
                 s.spawn(move || {
                     for i in 0..25 {
                         let e = Enrolment { slot: t * 25 + i, at_s: 7, cluster: "c".into(), node: format!("n{t}-{i}") };
-                        log.append(&e).unwrap();
+                        log.append(std::slice::from_ref(&e)).unwrap();
                     }
                 });
             }

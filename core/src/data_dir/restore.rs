@@ -26,10 +26,15 @@ pub(crate) struct Durable {
 }
 
 impl Durable {
-    /// Makes the enrolment of `node` (at `slot`, in `cluster`) durable.
-    pub(crate) fn enrolled(&self, slot: u32, node: &str, cluster: &str, at_ms: u64) -> Result<()> {
+    /// Makes the enrolments of `nodes` (slot, node, cluster) at `at_ms`
+    /// durable, with one fsync.
+    pub(crate) fn enrolled(&self, nodes: &[(u32, &str, &str)], at_ms: u64) -> Result<()> {
         let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
-        self.enrolments.append(&Enrolment { slot, at_s, cluster: cluster.to_owned(), node: node.to_owned() })
+        let records: Vec<Enrolment> = nodes
+            .iter()
+            .map(|&(slot, node, cluster)| Enrolment { slot, at_s, cluster: cluster.to_owned(), node: node.to_owned() })
+            .collect();
+        self.enrolments.append(&records)
     }
 
     /// Why the journal writer's last write failed, if it did.
