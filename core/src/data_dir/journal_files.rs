@@ -80,31 +80,41 @@ pub(crate) fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("{first:010}.seg"))
 }
 
-/// Every stored transition, in journal order, and the first entry number of
-/// the segment to continue (a torn tail is cut).
-/// Refused: a gap between segments, a damaged frame, a transition that does
-/// not decode.
-pub(crate) fn read_all(dir: &Path) -> Result<(Vec<StoredTransition>, Option<u64>)> {
+/// What [`read_all`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Stored {
+    /// Transitions on disk.
+    pub(crate) count: u64,
+    /// The first entry number of the segment to continue (0: none yet).
+    pub(crate) last_first: u64,
+    /// The transitions of that segment (to continue its count and time range).
+    pub(crate) last: Vec<StoredTransition>,
+}
+
+/// Reads every stored transition, in journal order, handing each to `each`
+/// (a torn tail is cut). Refused: a gap between segments, a damaged frame,
+/// a transition that does not decode.
+pub(crate) fn read_all(dir: &Path, mut each: impl FnMut(&StoredTransition) -> Result<()>) -> Result<Stored> {
     let mut firsts: Vec<u64> = fs::read_dir(dir)
         .map_err(|e| io(dir, "list", &e))?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
         .collect();
     firsts.sort_unstable();
-    let mut all = Vec::new();
-    let mut last = None;
+    let mut stored = Stored { count: 0, last_first: 0, last: Vec::new() };
     for (i, &first) in firsts.iter().enumerate() {
         let path = segment_path(dir, first);
-        if first != all.len() as u64 {
+        if first != stored.count {
             return Err(damaged(
                 &path,
-                format!("starts at entry {first}, but the journal before it ends at {}", all.len()),
+                format!("starts at entry {first}, but the journal before it ends at {}", stored.count),
             ));
         }
         let bytes = fs::read(&path).map_err(|e| io(&path, "read", &e))?;
         let (bodies, good) = frames::read(&bytes, &format!("journal segment {}", path.display()))?;
+        let is_last = i + 1 == firsts.len();
         if good < bytes.len() {
-            if i + 1 != firsts.len() {
+            if !is_last {
                 return Err(damaged(&path, "is cut short but is not the last segment".to_owned()));
             }
             let file = OpenOptions::new().write(true).open(&path).map_err(|e| io(&path, "open", &e))?;
@@ -114,12 +124,16 @@ pub(crate) fn read_all(dir: &Path) -> Result<(Vec<StoredTransition>, Option<u64>
             while !body.is_empty() {
                 let t = StoredTransition::decode(&mut body)
                     .ok_or_else(|| damaged(&path, "holds a transition that does not decode".to_owned()))?;
-                all.push(t);
+                each(&t)?;
+                if is_last {
+                    stored.last.push(t);
+                }
+                stored.count += 1;
             }
         }
-        last = Some(first);
+        stored.last_first = first;
     }
-    Ok((all, last))
+    Ok(stored)
 }
 
 /// How many transitions the segment `bytes` (of `path`) holds.
@@ -194,13 +208,18 @@ mod tests {
         let mut more = Vec::new();
         push_frame(&mut more, &first[..1]);
         Segment::open(&dir, 3, &[]).unwrap().write(&more, 1, &dir).unwrap();
-        let (all, last) = read_all(&dir).unwrap();
+        let mut all = Vec::new();
+        let stored = read_all(&dir, |t| {
+            all.push(*t);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(Segment::open(&dir, 0, &all[..3]).unwrap().span, Some((1_000, 1_002)));
         assert_eq!(all.len(), 4);
         assert_eq!(&all[..3], &first);
-        assert_eq!(last, Some(3));
+        assert_eq!(stored, Stored { count: 4, last_first: 3, last: all[3..].to_vec() });
         fs::rename(segment_path(&dir, 3), segment_path(&dir, 4)).unwrap();
-        assert_eq!(read_all(&dir).unwrap_err().kind(), ErrorKind::AuditTampered, "a gap");
+        assert_eq!(read_all(&dir, |_| Ok(())).unwrap_err().kind(), ErrorKind::AuditTampered, "a gap");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -72,8 +72,7 @@ impl Engine {
             })?;
         }
 
-        let (stored, last) = journal_files::read_all(&dir.journal_dir())?;
-        for t in &stored {
+        let stored = journal_files::read_all(&dir.journal_dir(), |t| {
             let cell = self
                 .nodes
                 .slot(t.slot)
@@ -88,7 +87,8 @@ impl Engine {
             if let Some(entry) = self.journal.push(t.slot, guard.last_transition(), transition) {
                 guard.set_last_transition(entry);
             }
-        }
+            Ok(())
+        })?;
 
         let saved: HashMap<u32, SavedNode> = Checkpoint::read(&dir.checkpoint_path())?
             .map(|c| c.nodes.into_iter().map(|n| (n.slot, n)).collect())
@@ -101,10 +101,8 @@ impl Engine {
             }
         }
 
-        let first = last.unwrap_or(0);
-        let persisted = stored.len() as u64;
-        // Entry numbers are positions in `stored`, which fit in memory.
-        let segment = Segment::open(&dir.journal_dir(), first, &stored[first as usize..])?;
+        let persisted = stored.count;
+        let segment = Segment::open(&dir.journal_dir(), stored.last_first, &stored.last)?;
         let job = Job {
             journal: Arc::clone(&self.journal),
             nodes: Arc::clone(&self.nodes),
