@@ -885,7 +885,13 @@ impl Engine {
             None => HashRef::None,
             Some(_) if hash_ok => HashRef::Verified,
             Some(h) if self.journal.odd_hash(old_hash) == Some(*h) => old_hash,
-            Some(h) => self.journal.push_odd(*h).unwrap_or(HashRef::None),
+            Some(h) => match crate::unmatched::take(guard.unmatched_budget(), obs.at_ms) {
+                Some(word) => {
+                    guard.set_unmatched_budget(word);
+                    self.journal.push_odd(*h).unwrap_or(HashRef::Withheld)
+                }
+                None => HashRef::Withheld,
+            },
         };
         let applied_changed = !old.has_heartbeat() || old.revision() != obs.revision || old_hash != new_hash;
         if applied_changed {
@@ -902,7 +908,7 @@ impl Engine {
             metrics: obs.metrics,
             version: obs.version,
             error_fp: fingerprint,
-            odd_hash: if matches!(new_hash, HashRef::Odd(_)) { new_hash.to_bits() } else { 0 },
+            odd_hash: if matches!(new_hash, HashRef::Odd(_) | HashRef::Withheld) { new_hash.to_bits() } else { 0 },
         });
         let bucket_move = step.bucket_move(old);
         if let Some((from, to)) = bucket_move {

@@ -23,13 +23,20 @@ pub(crate) enum HashRef {
     Verified,
     /// A hash that matched no snapshot: index + 1 into the side table.
     Odd(u32),
+    /// A hash that matched no snapshot, not kept: the node had used its
+    /// hour's budget of new unmatched hashes (see [`crate::unmatched`]).
+    Withheld,
 }
+
+/// The bits of [`HashRef::Withheld`].
+const WITHHELD: u32 = u32::MAX - 1;
 
 impl HashRef {
     pub(crate) fn to_bits(self) -> u32 {
         match self {
             HashRef::None => 0,
             HashRef::Verified => u32::MAX,
+            HashRef::Withheld => WITHHELD,
             HashRef::Odd(i) => i,
         }
     }
@@ -37,6 +44,7 @@ impl HashRef {
         match bits {
             0 => HashRef::None,
             u32::MAX => HashRef::Verified,
+            WITHHELD => HashRef::Withheld,
             i => HashRef::Odd(i),
         }
     }
@@ -92,7 +100,8 @@ impl Journal {
     pub(crate) fn push_odd(&self, hash: ContentHash) -> Option<HashRef> {
         // Relaxed: see above.
         let i = self.odd_next.fetch_add(1, Ordering::Relaxed);
-        let cell = self.odd.get_or_alloc(i as usize).filter(|_| i < u32::MAX - 1)?;
+        // Index + 1 must stay below the bits of `Withheld` and `Verified`.
+        let cell = self.odd.get_or_alloc(i as usize).filter(|_| i < u32::MAX - 2)?;
         let _ = cell.set(hash);
         Some(HashRef::Odd(i + 1))
     }

@@ -69,6 +69,7 @@ mod sync_error;
 pub mod table;
 mod text;
 mod transition;
+pub mod unmatched;
 mod version;
 mod view;
 mod workspace;

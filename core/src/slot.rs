@@ -149,6 +149,8 @@ pub(crate) struct Slot {
     last_transition: AtomicU32,
     /// The reported hash when it matched no snapshot (a journal `HashRef` bits, 0: none).
     odd_hash: AtomicU32,
+    /// New unmatched hashes kept this hour (see `crate::unmatched`).
+    unmatched_budget: AtomicU32,
 }
 
 /// A consistent copy of a slot, read under the sequence check.
@@ -296,6 +298,20 @@ impl SlotGuard<'_> {
     pub(crate) fn odd_hash(&self) -> u32 {
         // Relaxed: as in `state`.
         self.slot.odd_hash.load(Ordering::Relaxed)
+    }
+
+    /// The node's budget word of new unmatched hashes (see `crate::unmatched`).
+    #[inline]
+    pub(crate) fn unmatched_budget(&self) -> u32 {
+        // Relaxed: as in `state`.
+        self.slot.unmatched_budget.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the budget word of new unmatched hashes.
+    #[inline]
+    pub(crate) fn set_unmatched_budget(&self, word: u32) {
+        // Relaxed: published by the releasing unlock.
+        self.slot.unmatched_budget.store(word, Ordering::Relaxed);
     }
 
     /// The node's latest journal entry (index + 1, 0: none).

@@ -277,7 +277,14 @@ impl Engine {
         let last_sync_error = state.error_code().map(|code| {
             self.sync_errors.get(slot).unwrap_or_else(|| {
                 let expected = cluster.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
-                let computed = applied_hash.map_or_else(String::new, |h| h.to_string());
+                let computed = match (applied_hash, crate::journal::HashRef::from_bits(read.odd_hash)) {
+                    (Some(h), _) => h.to_string(),
+                    (None, crate::journal::HashRef::Withheld) => format!(
+                        "a hash not kept (over {} new unmatched hashes this hour)",
+                        crate::unmatched::MAX_NEW_PER_HOUR
+                    ),
+                    (None, _) => String::new(),
+                };
                 SyncError::new(code, format!("node computed {computed}, authority hash is {expected}"))
             })
         });

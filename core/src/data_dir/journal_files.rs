@@ -19,6 +19,8 @@ pub(crate) enum StoredHash {
     Verified,
     /// A hash that matched no snapshot.
     Odd(ContentHash),
+    /// A hash that matched no snapshot, not kept (see [`crate::unmatched`]).
+    Withheld,
 }
 
 /// One transition as a segment stores it.
@@ -41,6 +43,7 @@ impl StoredTransition {
         match self.hash {
             StoredHash::None => out.push(0),
             StoredHash::Verified => out.push(1),
+            StoredHash::Withheld => out.push(3),
             StoredHash::Odd(h) => {
                 out.push(2);
                 out.extend_from_slice(h.as_bytes());
@@ -56,6 +59,7 @@ impl StoredTransition {
         let (hash, rest) = match head[16] {
             0 => (StoredHash::None, rest),
             1 => (StoredHash::Verified, rest),
+            3 => (StoredHash::Withheld, rest),
             2 => {
                 let (h, rest) = rest.split_at_checked(32)?;
                 (StoredHash::Odd(ContentHash(h.try_into().ok()?)), rest)
@@ -201,7 +205,8 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let t = |slot, hash| StoredTransition { slot, at_ms: 1_000 + u64::from(slot), revision: 2, hash };
-        let first = [t(0, StoredHash::Verified), t(1, StoredHash::Odd(ContentHash([9; 32]))), t(2, StoredHash::None)];
+        let first =
+            [t(0, StoredHash::Verified), t(1, StoredHash::Odd(ContentHash([9; 32]))), t(2, StoredHash::Withheld)];
         let mut bytes = Vec::new();
         push_frame(&mut bytes, &first);
         Segment::open(&dir, 0, &[]).unwrap().write(&bytes, 3, &dir).unwrap();

@@ -80,7 +80,8 @@ impl Engine {
             let hash = match t.hash {
                 StoredHash::None => HashRef::None,
                 StoredHash::Verified => HashRef::Verified,
-                StoredHash::Odd(h) => self.journal.push_odd(h).unwrap_or(HashRef::None),
+                StoredHash::Withheld => HashRef::Withheld,
+                StoredHash::Odd(h) => self.journal.push_odd(h).unwrap_or(HashRef::Withheld),
             };
             let guard = cell.lock();
             let transition = Transition { at_ms: t.at_ms, revision: t.revision, hash };

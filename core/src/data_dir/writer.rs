@@ -46,7 +46,8 @@ impl Job {
         let hash = match t.hash {
             HashRef::None => StoredHash::None,
             HashRef::Verified => StoredHash::Verified,
-            odd => self.journal.odd_hash(odd).map_or(StoredHash::None, StoredHash::Odd),
+            HashRef::Withheld => StoredHash::Withheld,
+            odd => self.journal.odd_hash(odd).map_or(StoredHash::Withheld, StoredHash::Odd),
         };
         StoredTransition { slot, at_ms: t.at_ms, revision: t.revision, hash }
     }
