@@ -2,7 +2,9 @@
 //! a day of history takes to restart, whether the journal writer keeps up
 //! with ingest, and what a transition and a node cost on disk.
 //!
-//! `cargo run --release -p fleetgov-bench --bin restart -- [--nodes N] [--hours H] [--dir DIR]`
+//! `cargo run --release -p fleetgov-bench --bin restart -- [--nodes N] [--hours H] [--dir DIR] [--reopen-only]`
+//! (`--reopen-only` times the reopening of a directory an earlier run left
+//! with `--dir`, for profiling it alone).
 //!
 //! A day of history: every node reports another snapshot once an hour
 //! (a transition), for `H` hours (24 by default), through the batch path.
@@ -26,10 +28,11 @@ struct Args {
     nodes: usize,
     hours: u64,
     dir: Option<PathBuf>,
+    reopen_only: bool,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { nodes: 1_000_000, hours: 24, dir: None };
+    let mut a = Args { nodes: 1_000_000, hours: 24, dir: None, reopen_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -37,6 +40,7 @@ fn args() -> Result<Args, String> {
             "--nodes" => a.nodes = value()?.parse().map_err(|e| format!("--nodes: {e}"))?,
             "--hours" => a.hours = value()?.parse().map_err(|e| format!("--hours: {e}"))?,
             "--dir" => a.dir = Some(value()?.into()),
+            "--reopen-only" => a.reopen_only = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -70,6 +74,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scratch = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| scratch.path().join("data"));
     let end = T0 + args.hours * HOUR;
+    if args.reopen_only {
+        let reopen = Instant::now();
+        let e = Engine::with_config(config(&dir, args.nodes, end))?;
+        println!("reopened {} nodes in {:.2} s", e.clusters(end).iter().map(|c| c.total).sum::<u64>(), reopen.elapsed().as_secs_f64());
+        return Ok(());
+    }
 
     let build = Instant::now();
     let (figures, transitions, lags) = {
