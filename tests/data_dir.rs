@@ -133,16 +133,17 @@ fn history_begins_when_the_directory_was_made() {
 #[test]
 fn sealed_segments_are_committed_to_the_audit_log_and_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let small = || EngineConfig { journal_segment_len: 4, ..config(dir.path(), Clock::manual(T0 + 1_000)) };
+    let small = |now| EngineConfig { journal_segment_len: 4, ..config(dir.path(), Clock::manual(now)) };
     drop(open(dir.path(), T0)); // the history begins at T0
     {
-        let e = Engine::with_config(small()).unwrap();
+        let e = Engine::with_config(small(T0 + 1_000)).unwrap();
         e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
         e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
         let (r1, r2) = (e.publish("prod", b"1", "alice", T0).unwrap(), e.publish("prod", b"2", "alice", T0).unwrap());
         let n = e.enroll("n", "prod", T0).unwrap();
+        e.clock().set(T0 + 2_000); // opening sealed T0 + 1,000
         for i in 0..10 {
-            e.heartbeat(n, &hb(T0 + i, if i % 2 == 0 { &r1 } else { &r2 })).unwrap();
+            e.heartbeat(n, &hb(T0 + 1_001 + i, if i % 2 == 0 { &r1 } else { &r2 })).unwrap();
         }
         e.sync_journal().unwrap();
         let seals: Vec<String> = e
@@ -154,16 +155,16 @@ fn sealed_segments_are_committed_to_the_audit_log_and_checked() {
         assert_eq!(seals, ["journal:0", "journal:4"]);
         assert_eq!(e.verify_journal().unwrap(), JournalVerification { sealed_segments: 2, sealed_transitions: 8 });
     }
-    let e = Engine::with_config(small()).unwrap();
+    let e = Engine::with_config(small(T0 + 2_000)).unwrap();
     assert_eq!(e.verify_journal().unwrap().sealed_segments, 2, "a restart seals nothing twice");
-    assert_eq!(e.what_ran("n", T0 + 5).unwrap().unwrap().snapshot.as_deref(), Some("prod@r2"));
+    assert_eq!(e.what_ran("n", T0 + 1_006).unwrap().unwrap().snapshot.as_deref(), Some("prod@r2"));
     drop(e);
     let segment = dir.path().join("journal").join("0000000004.seg");
     let mut bytes = std::fs::read(&segment).unwrap();
     let last = bytes.len() - 5;
     bytes[last] ^= 1;
     std::fs::write(&segment, &bytes).unwrap();
-    let e = Engine::with_config(small());
+    let e = Engine::with_config(small(T0 + 2_000));
     let err = e.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::AuditTampered, "{err}");
     assert!(err.to_string().contains("0000000004.seg"), "the bad segment is named: {err}");

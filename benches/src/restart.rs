@@ -77,7 +77,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.reopen_only {
         let reopen = Instant::now();
         let e = Engine::with_config(config(&dir, args.nodes, end))?;
-        println!("reopened {} nodes in {:.2} s", e.clusters(end).iter().map(|c| c.total).sum::<u64>(), reopen.elapsed().as_secs_f64());
+        println!(
+            "reopened {} nodes in {:.2} s",
+            e.clusters(end).iter().map(|c| c.total).sum::<u64>(),
+            reopen.elapsed().as_secs_f64()
+        );
         return Ok(());
     }
 

@@ -289,6 +289,10 @@ impl Engine {
         if let Some(dir) = dir {
             engine.history_from_ms = dir.created_ms;
             engine.durable = Some(engine.restore_execution(dir, cadence)?);
+            // Whatever was answered before the restart was about a time
+            // before now: seal it (see `AuditLog::seal`), so answers given
+            // before a restart hold after it.
+            engine.audit.seal(engine.clock.now_ms());
         }
         Ok(engine)
     }

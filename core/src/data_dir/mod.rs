@@ -15,7 +15,10 @@
 //! from the enrolments, what each node ran from the journal (so
 //! `what_ran`, `fleet_at` and `attest` answer about times before the
 //! restart) and each node's last report from the checkpoint, corrected by
-//! the journal's later transitions. A crash loses at most the transitions of
+//! the journal's later transitions. Reopening seals the time before it, as
+//! answering about a time does (see [`AuditLog::seal`](crate::audit::AuditLog::seal)):
+//! an attestation signed before a restart is signed again byte for byte
+//! after it. A crash loses at most the transitions of
 //! the last journal interval and the heartbeat times and metrics since the
 //! last checkpoint; never an acknowledged authority change, override or
 //! enrolment.
