@@ -78,6 +78,35 @@ fn a_restart_keeps_authority_enrolments_history_and_node_state() {
     assert_eq!(e.enroll("n9", "prod", T0).unwrap().slot(), 4, "new nodes take new slots");
 }
 
+/// The checkpoint, tiles and proofs are the same after a restart: the log,
+/// the key and therefore every signature are.
+#[test]
+fn checkpoints_tiles_and_proofs_survive_a_restart_unchanged() {
+    use fleetgov::audit::{Tile, TileKind};
+    let dir = tempfile::tempdir().unwrap();
+    let answers = |e: &Engine| {
+        let size = e.audit_len();
+        let width = u16::try_from(size).unwrap();
+        (
+            e.checkpoint().unwrap(),
+            e.audit_tile(&Tile::new(TileKind::Hashes(0), 0, width).unwrap()).unwrap(),
+            e.audit_tile(&Tile::new(TileKind::Entries, 0, width).unwrap()).unwrap(),
+            e.tlog_proof(1).unwrap(),
+            e.consistency_proof(2, size).unwrap(),
+        )
+    };
+    let before = {
+        let e = open(dir.path(), T0);
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        e.publish("prod", b"one", "alice", T0).unwrap();
+        e.enroll("n", "prod", T0).unwrap();
+        e.force_sync(ForceTarget::Node("n"), &Override::new("bob", Role::Operator, "re-provisioned", T0)).unwrap();
+        answers(&e)
+    };
+    assert_eq!(answers(&open(dir.path(), T0 + 1)), before);
+}
+
 #[test]
 fn a_directory_is_refused_when_in_use_or_combined_with_an_audit_path() {
     let dir = tempfile::tempdir().unwrap();
