@@ -1,0 +1,349 @@
+//! The commands, their arguments and their output.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::client::{Client, CtlError};
+use crate::{table, verify};
+
+/// fleetctl: what every node of a fleetgov fleet runs, and the operator's controls.
+#[derive(Debug, Parser)]
+#[command(name = "fleetctl", version)]
+pub struct Cli {
+    /// The fleet server.
+    #[arg(long, env = "FLEETGOV_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
+    server: String,
+    /// The API token (a bearer token of the server's configuration).
+    #[arg(long, env = "FLEETGOV_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    /// Tables for people, or the server's JSON.
+    #[arg(long, short, value_enum, default_value_t = Output::Table, global = true)]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One line per cluster: status, cohesion, verified / total, desired snapshot.
+    Status,
+    /// The node matrix of a cluster.
+    Nodes(NodesArgs),
+    /// Publish a file as a cluster's next snapshot (its desired state).
+    Publish {
+        /// The cluster.
+        cluster: String,
+        /// The configuration file.
+        file: std::path::PathBuf,
+    },
+    /// Force nodes to resync their desired snapshot (an audited override).
+    ForceSync(ForceArgs),
+    /// What a node ran at a moment.
+    WhatRan {
+        /// The node.
+        node: String,
+        /// The moment: unix milliseconds, RFC 3339 (`2026-11-29T10:00:00Z`) or `now`.
+        #[arg(long, default_value = "now")]
+        at: String,
+    },
+    /// Every change of what a node ran in a time range.
+    History {
+        /// The node.
+        node: String,
+        /// From (default: where the history begins); as `what-ran --at`.
+        #[arg(long)]
+        from: Option<String>,
+        /// To (default: now); as `what-ran --at`.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// The audit log, newest first; `audit verify` checks it offline.
+    Audit(AuditArgs),
+    /// Shell completions for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+struct NodesArgs {
+    /// The cluster.
+    #[arg(long)]
+    cluster: String,
+    /// Only nodes of this drift: aligned, needs_reconcile, upgrade_required, awaiting_sync.
+    #[arg(long)]
+    drift: Option<String>,
+    /// Only nodes of this health: connected, stale, dormant, never.
+    #[arg(long)]
+    health: Option<String>,
+    /// At most this many nodes.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "target", required = true, multiple = false)]
+struct ForceArgs {
+    /// One node.
+    #[arg(long, group = "target")]
+    node: Option<String>,
+    /// Every node of a cluster.
+    #[arg(long, group = "target")]
+    cluster: Option<String>,
+    /// Every cluster of a workspace (admin).
+    #[arg(long, group = "target")]
+    workspace: Option<String>,
+    /// Every cluster of the fleet (admin).
+    #[arg(long, group = "target")]
+    fleet: bool,
+    /// Why: recorded in the audit log with your token's actor.
+    #[arg(long, required = true)]
+    reason: String,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    #[command(subcommand)]
+    verify: Option<AuditCommand>,
+    /// At most this many records.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Only these actions (comma-separated, e.g. `force_sync_node,global_overwrite`).
+    #[arg(long)]
+    action: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the signed checkpoint, every tile and every entry offline.
+    Verify {
+        /// The verifier key to trust (`name+hex8+base64`), pinned out of band.
+        #[arg(long, env = "FLEETGOV_VERIFIER_KEY", required_unless_present = "trust_server_key")]
+        key: Option<String>,
+        /// Trust the key the server names (first use only: pin it afterwards).
+        #[arg(long)]
+        trust_server_key: bool,
+    },
+}
+
+/// Runs fleetctl with `args` (the program name first), writing to `out`.
+pub fn run<I, T>(args: I, out: &mut impl Write) -> Result<(), CtlError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            return write!(out, "{e}").map_err(io);
+        }
+        Err(e) => return Err(CtlError::Usage(e.to_string())),
+    };
+    let client = Client::new(&cli.server, cli.token.clone());
+    let text = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
+    let printed = match (&cli.command, cli.output) {
+        (Command::Completions { shell }, _) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "fleetctl", &mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        }
+        (Command::Audit(AuditArgs { verify: Some(AuditCommand::Verify { key, trust_server_key }), .. }), output) => {
+            let key = match (key, trust_server_key) {
+                (Some(key), _) => key.clone(),
+                (None, _) => {
+                    let named = client.get("/api/v1/checkpoint")?;
+                    named["verifierKey"].as_str().map(str::to_owned).ok_or_else(|| {
+                        CtlError::Transport("the server names no verifier key".into())
+                    })?
+                }
+            };
+            let v = verify::audit_log(&client, &key)?;
+            match output {
+                Output::Json => text(&json!({"verified": true, "origin": v.origin, "size": v.size, "root": v.root, "key": key})),
+                Output::Table => format!(
+                    "verified: {} records of {} up to root {} (checkpoint signature, every tile, every entry), key {key}\n",
+                    v.size, v.origin, v.root
+                ),
+            }
+        }
+        (command, output) => {
+            let value = fetch(&client, command)?;
+            match output {
+                Output::Json => text(&value),
+                Output::Table => render(command, &value),
+            }
+        }
+    };
+    out.write_all(printed.as_bytes()).map_err(io)
+}
+
+fn io(e: std::io::Error) -> CtlError {
+    CtlError::Transport(format!("cannot write the output: {e}"))
+}
+
+/// The server's answer to `command`.
+fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
+    match command {
+        Command::Status => client.get("/api/v1/clusters"),
+        Command::Nodes(a) => {
+            let mut path = format!("/api/v1/clusters/{}/nodes?limit={}", encode(&a.cluster), a.limit);
+            for (key, value) in [("drift", &a.drift), ("health", &a.health)] {
+                if let Some(v) = value {
+                    path.push_str(&format!("&{key}={}", encode(v)));
+                }
+            }
+            client.get(&path)
+        }
+        Command::Publish { cluster, file } => {
+            let bytes = std::fs::read(file).map_err(|e| CtlError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            client.post_bytes(&format!("/api/v1/clusters/{}/snapshots", encode(cluster)), &bytes)
+        }
+        Command::ForceSync(a) => {
+            let target = match (&a.node, &a.cluster, &a.workspace) {
+                (Some(n), _, _) => json!({"node": n}),
+                (_, Some(c), _) => json!({"cluster": c}),
+                (_, _, Some(w)) => json!({"workspace": w}),
+                _ => json!({"fleet": true}),
+            };
+            client.post("/api/v1/force-sync", &json!({"target": target, "reason": a.reason}))
+        }
+        Command::WhatRan { node, at } => client.get(&format!("/api/v1/nodes/{}/what-ran?at={}", encode(node), moment(at)?)),
+        Command::History { node, from, to } => {
+            let mut path = format!("/api/v1/nodes/{}/history?", encode(node));
+            if let Some(from) = from {
+                path.push_str(&format!("from={}&", moment(from)?));
+            }
+            if let Some(to) = to {
+                path.push_str(&format!("to={}", moment(to)?));
+            }
+            client.get(path.trim_end_matches(['&', '?']))
+        }
+        Command::Audit(a) => {
+            let mut path = format!("/api/v1/audit?limit={}", a.limit);
+            if let Some(action) = &a.action {
+                path.push_str(&format!("&action={}", encode(action)));
+            }
+            client.get(&path)
+        }
+        Command::Completions { .. } => Ok(Value::Null),
+    }
+}
+
+/// A moment as unix milliseconds: digits, RFC 3339, or `now`.
+fn moment(text: &str) -> Result<u64, CtlError> {
+    if text == "now" {
+        return Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64));
+    }
+    if let Ok(ms) = text.parse::<u64>() {
+        return Ok(ms);
+    }
+    humantime::parse_rfc3339_weak(text)
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as u64)
+        .ok_or_else(|| CtlError::Usage(format!("{text:?} is not a moment: give unix milliseconds, RFC 3339 or `now`")))
+}
+
+/// Percent-encodes the few characters an id or a value may hold that a URL path or query does not take.
+fn encode(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' | ',' => c.to_string(),
+            c => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
+        })
+        .collect()
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Two decimals below 100 %, from basis points.
+fn percent(bp: &Value) -> String {
+    match bp.as_u64() {
+        Some(10_000) => "100%".to_owned(),
+        Some(bp) => format!("{}.{:02}%", bp / 100, bp % 100),
+        None => "—".to_owned(),
+    }
+}
+
+fn short(hash: &Value) -> String {
+    hash.as_str().map_or_else(|| "—".to_owned(), |h| h.chars().take(12).collect())
+}
+
+/// The human table of `command`'s answer.
+fn render(command: &Command, v: &Value) -> String {
+    let rows = |items: &Value, f: &dyn Fn(&Value) -> Vec<String>| -> Vec<Vec<String>> {
+        items.as_array().map_or_else(Vec::new, |a| a.iter().map(f).collect())
+    };
+    match command {
+        Command::Status => table::render(
+            &["CLUSTER", "WORKSPACE", "STATUS", "COHESION", "VERIFIED", "DESIRED"],
+            &rows(v, &|c| {
+                vec![
+                    s(&c["id"]),
+                    s(&c["workspace"]),
+                    s(&c["status"]),
+                    percent(&c["cohesionBasisPoints"]),
+                    format!("{}/{}", s(&c["inSync"]), s(&c["total"])),
+                    s(&c["desiredSnapshot"]),
+                ]
+            }),
+        ),
+        Command::Nodes(_) => table::render(
+            &["NODE", "CONFIG", "VERIFIED", "HEALTH", "DRIFT", "APPLIED", "HASH", "VERSION", "AGE", "REASON"],
+            &rows(&v["nodes"], &|n| {
+                vec![
+                    s(&n["id"]),
+                    s(&n["configStatus"]),
+                    s(&n["verified"]),
+                    s(&n["health"]),
+                    s(&n["drift"]),
+                    s(&n["appliedSnapshotId"]),
+                    short(&n["appliedHash"]),
+                    s(&n["runtimeVersion"]),
+                    n["heartbeatAgeMs"].as_u64().map_or_else(|| "—".to_owned(), |ms| format!("{}s", ms / 1000)),
+                    s(&n["reconcileReason"]),
+                ]
+            }),
+        ),
+        Command::Publish { .. } => format!("published {} ({}), now desired\n", s(&v["id"]), s(&v["hash"])),
+        Command::ForceSync(_) => format!("forced: audit record {} ({})\n", s(&v["seq"]), s(&v["action"])),
+        Command::WhatRan { node, .. } => {
+            format!("{node} ran {} (hash {}) since {}\n", s(&v["snapshot"]), s(&v["hash"]), s(&v["since"]))
+        }
+        Command::History { .. } => table::render(
+            &["AT", "SNAPSHOT", "HASH", "VERIFIED"],
+            &rows(&v["changes"], &|c| vec![s(&c["atMs"]), s(&c["snapshot"]), short(&c["hash"]), s(&c["verified"])]),
+        ),
+        Command::Audit(_) => table::render(
+            &["SEQ", "TIME", "ACTOR", "ROLE", "ACTION", "TARGET", "JUSTIFICATION"],
+            &rows(&v["records"], &|r| {
+                vec![
+                    s(&r["seq"]),
+                    s(&r["timeMs"]),
+                    s(&r["actor"]),
+                    s(&r["role"]),
+                    s(&r["action"]),
+                    s(&r["target"]),
+                    s(&r["justification"]),
+                ]
+            }),
+        ),
+        Command::Completions { .. } => String::new(),
+    }
+}

@@ -1,0 +1,177 @@
+//! fleetctl end to end: a real fleet server on a loopback port, every
+//! command run as a user would, and `audit verify` failing on a tampered tile.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use fleetgov::Engine;
+use fleetgov_server::{AppState, ServerConfig};
+
+const ADMIN: &str = "ctl-admin-token";
+const VIEWER: &str = "ctl-viewer-token";
+const CONFIG: &str = r#"
+[simulation]
+enabled = false
+[[tokens]]
+token = "ctl-admin-token"
+actor = "ada"
+role = "admin"
+workspaces = ["*"]
+[[tokens]]
+token = "ctl-viewer-token"
+actor = "vera"
+role = "viewer"
+workspaces = ["*"]
+"#;
+
+/// A server over the demo fleet, served from a runtime of its own for the
+/// test's lifetime; returns its base URL and engine.
+fn server() -> (String, Arc<Engine>) {
+    let config = ServerConfig::parse(CONFIG, false).unwrap();
+    let engine = Arc::new(Engine::new());
+    fleetgov::demo::populate(&engine, engine.clock().now_ms()).unwrap();
+    let state = AppState::new(engine.clone(), &config);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            fleetgov_server::serve(listener, state, &config, std::future::pending()).await.unwrap();
+        });
+    });
+    (format!("http://{}", rx.recv().unwrap()), engine)
+}
+
+/// Runs fleetctl against `base` with `token`; its output or its error.
+fn ctl(base: &str, token: &str, args: &[&str]) -> Result<String, fleetgov_ctl::CtlError> {
+    let mut out = Vec::new();
+    let mut all = vec!["fleetctl", "--server", base, "--token", token];
+    all.extend_from_slice(args);
+    fleetgov_ctl::run(all, &mut out).map(|()| String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn status_nodes_and_audit_read_the_fleet() {
+    let (base, _) = server();
+    let status = ctl(&base, VIEWER, &["status"]).unwrap();
+    let lines: Vec<&str> = status.lines().collect();
+    assert!(lines[0].starts_with("CLUSTER") && lines.len() == 4, "{status}");
+    let line = |c: &str| lines.iter().find(|l| l.starts_with(c)).copied().unwrap();
+    assert!(line("eks-prod-us").contains("HEALTHY") && line("eks-prod-us").contains("100%"), "{status}");
+    assert!(line("gke-stage-eu").contains("SYNCING") && line("gke-stage-eu").contains("75.00%"));
+    assert!(line("azure-dev-west").contains("DIVERGENT") && line("azure-dev-west").contains("33.33%") && line("azure-dev-west").contains("1/3"));
+
+    let json: serde_json::Value = serde_json::from_str(&ctl(&base, VIEWER, &["status", "-o", "json"]).unwrap()).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(3));
+
+    let nodes = ctl(&base, VIEWER, &["nodes", "--cluster", "azure-dev-west", "--drift", "needs_reconcile"]).unwrap();
+    assert_eq!(nodes.lines().count(), 3, "header and the two divergent nodes: {nodes}");
+    assert!(nodes.contains("NATS_TIMEOUT") && nodes.contains("FETCH_TIMEOUT"), "{nodes}");
+
+    let audit = ctl(&base, VIEWER, &["audit", "--limit", "2"]).unwrap();
+    assert_eq!(audit.lines().count(), 3, "{audit}");
+}
+
+#[test]
+fn publish_force_sync_and_history_act_on_the_fleet() {
+    let (base, engine) = server();
+    let file = std::env::temp_dir().join(format!("fleetctl-config-{}.yaml", std::process::id()));
+    std::fs::write(&file, "routes: [api, web]\n").unwrap();
+    let published = ctl(&base, ADMIN, &["publish", "eks-prod-us", file.to_str().unwrap()]).unwrap();
+    assert!(published.starts_with("published eks-prod-us@r3"), "{published}");
+    assert_eq!(engine.desired("eks-prod-us").unwrap().unwrap().id, "eks-prod-us@r3");
+
+    let refused = ctl(&base, VIEWER, &["force-sync", "--cluster", "eks-prod-us", "--reason", "try"]).unwrap_err();
+    assert_eq!((refused.exit_code(), refused.to_string().starts_with("PERMISSION_DENIED")), (1, true), "{refused}");
+    let forced = ctl(&base, ADMIN, &["force-sync", "--cluster", "eks-prod-us", "--reason", "incident 4711"]).unwrap();
+    assert!(forced.contains("force_sync_cluster"), "{forced}");
+    let usage = ctl(&base, ADMIN, &["force-sync", "--reason", "no target"]).unwrap_err();
+    assert_eq!(usage.exit_code(), 2);
+
+    let ran = ctl(&base, VIEWER, &["what-ran", "gw-stage-eu-4"]).unwrap();
+    assert!(ran.contains("gke-stage-eu@r1"), "{ran}");
+    let history = ctl(&base, VIEWER, &["history", "gw-stage-eu-4", "-o", "json"]).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&history).is_ok(), "{history}");
+    let bad = ctl(&base, VIEWER, &["what-ran", "gw-stage-eu-4", "--at", "yesterday-ish"]).unwrap_err();
+    assert_eq!(bad.exit_code(), 2);
+    std::fs::remove_file(file).unwrap();
+}
+
+/// Serves `base` through a proxy that flips one bit of every level-0 hash
+/// tile; returns the proxy's base URL.
+fn tampering_proxy(base: &str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = base.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let _ = relay(stream, &upstream);
+        }
+    });
+    proxy
+}
+
+fn relay(mut stream: TcpStream, upstream: &str) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+    let mut auth = None;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = header.strip_prefix("authorization: ").or_else(|| header.strip_prefix("Authorization: ")) {
+            auth = Some(v.trim().to_owned());
+        }
+    }
+    let mut request = ureq::get(format!("{upstream}{path}"));
+    if let Some(a) = auth {
+        request = request.header("authorization", a);
+    }
+    let mut response = request.call().map_err(std::io::Error::other)?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    response.body_mut().as_reader().read_to_end(&mut body)?;
+    if path.starts_with("/log/tile/0/") && !body.is_empty() {
+        body[0] ^= 1;
+    }
+    write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len())?;
+    stream.write_all(&body)
+}
+
+#[test]
+fn audit_verify_checks_the_log_offline_and_fails_on_a_tampered_tile() {
+    let (base, engine) = server();
+    let key = engine.checkpoint_verifier().unwrap().to_string();
+    let ok = ctl(&base, ADMIN, &["audit", "verify", "--key", &key]).unwrap();
+    assert!(ok.starts_with(&format!("verified: {} records", engine.audit_len())), "{ok}");
+
+    let other = fleetgov::audit::CheckpointSigner::from_seed(engine.checkpoint_verifier().unwrap().name(), [3; 32])
+        .unwrap()
+        .verifier()
+        .to_string();
+    let wrong_key = ctl(&base, ADMIN, &["audit", "verify", "--key", &other]).unwrap_err();
+    assert_eq!(wrong_key.exit_code(), 3, "{wrong_key}");
+
+    let proxy = tampering_proxy(&base);
+    let tampered = ctl(&proxy, ADMIN, &["audit", "verify", "--key", &key]).unwrap_err();
+    assert_eq!(tampered.exit_code(), 3, "{tampered}");
+    assert!(tampered.to_string().contains("VERIFICATION FAILED"), "{tampered}");
+    let scoped = ctl(&base, VIEWER, &["audit", "verify", "--key", &key]);
+    assert!(scoped.is_ok(), "a viewer of every workspace may read the tiles: {scoped:?}");
+}
+
+#[test]
+fn completions_and_help_need_no_server() {
+    let mut out = Vec::new();
+    fleetgov_ctl::run(["fleetctl", "completions", "bash"], &mut out).unwrap();
+    assert!(String::from_utf8(out).unwrap().contains("fleetctl"));
+    let mut out = Vec::new();
+    fleetgov_ctl::run(["fleetctl", "--help"], &mut out).unwrap();
+    assert!(String::from_utf8(out).unwrap().contains("force-sync"));
+}
