@@ -12,7 +12,7 @@
 //! use std::sync::Arc;
 //! let config = fleetgov_server::ServerConfig::demo();
 //! let engine = Arc::new(fleetgov::Engine::new());
-//! fleetgov::demo::populate(&engine, engine.clock().now_ms()).unwrap();
+//! fleetgov_server::demo::seed(&engine, engine.clock().now_ms()).unwrap();
 //! let state = fleetgov_server::AppState::new(engine, &config);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! fleetgov_server::serve(listener, state, &config, std::future::pending()).await
@@ -33,6 +33,7 @@ pub mod events;
 pub mod metrics;
 pub mod simulation;
 mod state;
+pub mod storage;
 mod stream_slots;
 mod tls;
 
