@@ -65,6 +65,11 @@ const FAILURES: [(Option<&str>, ProcessStatus, u32); 6] = [
     (Some("JVM_RELOAD_FAILED: Incompatible Filter Signature"), ProcessStatus::Starting, 5),
 ];
 
+/// The sync error of [`FAILURES`] with `code`, if there is one.
+fn known_failure(code: SyncErrorCode) -> Option<SyncError> {
+    FAILURES.iter().filter_map(|f| f.0?.parse::<SyncError>().ok()).find(|e| e.code == code)
+}
+
 /// Fraction of failing nodes that recover (and as many that fail) per second.
 const CHURN_PER_SECOND: f64 = 0.004;
 /// Chance that a healthy node picks up a newer desired snapshot on a heartbeat.
@@ -232,7 +237,9 @@ impl SimNode {
         let revision = view.applied_snapshot_id.as_deref().and_then(fleetgov::parse_snapshot_id).map_or(0, |(_, r)| r);
         let failure = view.last_sync_error.clone().map(|e| match e.code {
             SyncErrorCode::HashMismatch => Failure::CorruptArtifact,
-            _ => Failure::Sync(e),
+            // A restored report keeps the error's code, not its text: the
+            // node goes on with its own text for that code.
+            code => Failure::Sync(known_failure(code).unwrap_or(e)),
         });
         SimNode {
             handle,
