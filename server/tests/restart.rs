@@ -219,6 +219,11 @@ async fn a_killed_server_restarts_with_everything_it_acknowledged() {
     let answer = second.post("/api/v1/heartbeats", OPERATOR, heartbeat(&snapshot)).await;
     assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(1), Some(0)), "{answer}");
     assert_eq!(second.get("/api/v1/clusters/eks-prod-us").await["total"], 5, "four seeds and the enrolled node");
+    // Enrolling it again (how a binary client learns its handles after a
+    // restart) enrols nothing new and records nothing.
+    let again = second.post("/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": [NODE] })).await;
+    assert_eq!((again["total"].as_u64(), again["handles"].as_array().map(Vec::len)), (Some(5), Some(1)));
+    assert_eq!(second.get("/api/v1/checkpoint").await["size"], head["size"]);
     second.kill();
 
     // While a server runs on the directory, a second one is refused, saying why.
