@@ -5,7 +5,9 @@
 //! configuration file, Server-Sent Events of fleet transitions, Prometheus
 //! metrics, an OpenAPI document, and the `/cluster` and
 //! `/dashboard/observe` pages served from the binary itself. A simulated
-//! fleet keeps the demo moving.
+//! fleet keeps the demo moving. The `fleet_server` command keeps the
+//! engine's state in a data directory ([`storage`]), so a restart, even
+//! after a crash, loses nothing it acknowledged.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
