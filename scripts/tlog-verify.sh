@@ -4,7 +4,8 @@
 # attestation's DSSE envelope with github.com/secure-systems-lab/
 # go-securesystemslib (the Go program in tests/tlog-verify, modules from the
 # Go module proxy). Starts
-# `fleet_server` (no simulated fleet) on an ephemeral loopback port.
+# `fleet_server` (no simulated fleet, `--ephemeral`: no data directory is
+# left behind) on an ephemeral loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ fi
 
 cargo build --release --locked --example fleet_server
 log="$(mktemp)"
-./target/release/examples/fleet_server --listen 127.0.0.1:0 --no-simulation >"$log" 2>&1 &
+./target/release/examples/fleet_server --listen 127.0.0.1:0 --no-simulation --ephemeral >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 wait_for "fleet_server to start" fleet_server_url "$log" "$server"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The fleet server's browser test. On a fresh Debian machine it installs what
 # it needs (Debian's chromium, playwright-core from npm; no browser download),
-# builds and starts `fleet_server` (simulated fleet on) on an ephemeral
-# loopback port, drives /cluster in headless Chromium, and saves the
-# screenshot docs/cluster.png.
+# builds and starts `fleet_server` (simulated fleet on, `--ephemeral`: no
+# data directory is left behind) on an ephemeral loopback port, drives
+# /cluster in headless Chromium, and saves the screenshot docs/cluster.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ command -v chromium >/dev/null 2>&1 || apt_install chromium
 
 cargo build --release --locked --example fleet_server
 log="$(mktemp)"
-./target/release/examples/fleet_server --listen 127.0.0.1:0 >"$log" 2>&1 &
+./target/release/examples/fleet_server --listen 127.0.0.1:0 --ephemeral >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 wait_for "fleet_server to start" fleet_server_url "$log" "$server"

@@ -1,4 +1,6 @@
-//! The `fleet_server` command line: options, start-up banner, shutdown on Ctrl-C.
+//! The `fleet_server` command line: options, start-up banner, shutdown on
+//! Ctrl-C or SIGTERM (node state is checkpointed to the data directory on
+//! the way out).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,11 +8,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use fleetgov::Engine;
 
 use crate::config::{ServerConfig, TlsConfig};
+use crate::demo::Seeded;
 use crate::simulation::Simulation;
 use crate::state::AppState;
+use crate::storage::Storage;
 
 /// fleetgov's fleet server: the HTTP API and the Cluster Manager over the
 /// embedded engine, with the seeds' three demo clusters and a simulated fleet.
@@ -40,6 +43,14 @@ struct Options {
     /// Simulated fleet size across the three demo clusters (overrides the configuration file).
     #[arg(long)]
     nodes: Option<usize>,
+    /// Keep the audit log, the signing key, enrolments, history and node
+    /// state in this directory (created when absent; overrides the
+    /// configuration file's data_dir). Default: ./fleetgov-data.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep everything in memory: nothing survives a restart.
+    #[arg(long, conflicts_with = "data_dir")]
+    ephemeral: bool,
 }
 
 /// Runs the server from the command line until Ctrl-C.
@@ -82,11 +93,14 @@ fn run(options: Options) -> Result<(), String> {
     }
     crate::config::check_listen(config.listen, options.insecure_listen, config.tls.is_some())?;
     let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
-    let engine = Arc::new(Engine::new());
-    let now = engine.clock().now_ms();
-    fleetgov::demo::populate(&engine, now).map_err(|e| format!("demo fleet: {e}"))?;
-    crate::demo::seed_policies(&engine).map_err(|e| format!("demo policies: {e}"))?;
-    let state = AppState::new(engine.clone(), &config);
+    // Everything that can be refused is checked: only now is a data directory made.
+    let storage = Storage::choose(options.ephemeral, options.data_dir, config.data_dir.clone());
+    let engine = Arc::new(storage.open()?);
+    let seeded = crate::demo::seed(&engine, engine.clock().now_ms()).map_err(|e| format!("demo fleet: {e}"))?;
+    let state = match storage {
+        Storage::Directory(_) => AppState::new(engine.clone(), &config).durable(),
+        Storage::Ephemeral => AppState::new(engine.clone(), &config),
+    };
     let simulation = if config.simulation.enabled {
         let sim = Simulation::start(engine.clone(), &config.simulation, state.metrics.clone())
             .map_err(|e| format!("simulation: {e}"))?;
@@ -95,30 +109,67 @@ fn run(options: Options) -> Result<(), String> {
         None
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        banner(addr, &config, engine.cluster_ids().len(), simulation.as_ref().map(Simulation::nodes));
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let started = Started {
+            addr,
+            storage: &storage,
+            seeded,
+            clusters: engine.cluster_ids().len(),
+            simulated: simulation.as_ref().map(Simulation::nodes),
         };
-        crate::serve_with(listener, state, &config, tls, shutdown).await.map_err(|e| e.to_string())
-    })?;
+        banner(&started, &config);
+        crate::serve_with(listener, state, &config, tls, stop_signal()).await.map_err(|e| e.to_string())
+    });
+    // Stop everything that holds the engine, so that dropping it writes
+    // the journal's last transitions and a node-state checkpoint.
+    drop(runtime);
     if let Some(sim) = simulation {
         sim.stop();
     }
-    Ok(())
+    drop(engine);
+    served
 }
 
-fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: Option<usize>) {
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: the ordinary ways to
+/// stop a server, both ending in a clean shutdown.
+async fn stop_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// What the banner reports about a start.
+struct Started<'a> {
+    addr: SocketAddr,
+    storage: &'a Storage,
+    seeded: Seeded,
+    clusters: usize,
+    simulated: Option<usize>,
+}
+
+fn banner(started: &Started<'_>, config: &ServerConfig) {
+    let (addr, clusters) = (started.addr, started.clusters);
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     println!("fleetgov fleet server on {scheme}://{addr}");
     println!("  Cluster Manager  {scheme}://{addr}/cluster");
     println!("  Observe          {scheme}://{addr}/dashboard/observe");
     println!("  API              {scheme}://{addr}/api/v1/openapi.json, metrics at /metrics");
-    match simulated {
+    match (started.storage, started.seeded) {
+        (Storage::Ephemeral, _) => println!("  {}", started.storage.describe()),
+        (Storage::Directory(_), Seeded::Created) => println!("  {} (new)", started.storage.describe()),
+        (Storage::Directory(_), Seeded::Kept) => println!("  {} (restored)", started.storage.describe()),
+    }
+    match started.simulated {
         Some(n) => println!(
             "  {clusters} clusters, {n} nodes heartbeating every {} ms",
             config.simulation.heartbeat_interval_ms
@@ -130,5 +181,5 @@ fn banner(addr: SocketAddr, config: &ServerConfig, clusters: usize, simulated: O
             println!("  demo token ({:<8}) {token}", t.role.as_str());
         }
     }
-    println!("Ctrl-C stops it.");
+    println!("Ctrl-C or SIGTERM stops it.");
 }

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! listen = "0.0.0.0:8443"
+//! data_dir = "/var/lib/fleetgov"
 //! body_limit_bytes = 8388608
 //!
 //! [tls]
@@ -51,7 +52,7 @@ pub const DEMO_CONFIG: &str = include_str!("../fleet-server.toml");
 /// ```
 /// let c = fleetgov_server::ServerConfig::demo();
 /// assert_eq!(c.tokens.len(), 3);
-/// assert!(c.listen.ip().is_loopback() && c.demo);
+/// assert!(c.listen.ip().is_loopback() && c.demo && c.data_dir.is_none());
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +64,12 @@ pub struct ServerConfig {
     /// HTTPS: the certificate and key to serve with. Plain HTTP without it.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// The data directory (the command line's `--data-dir`, which wins; see
+    /// [`crate::storage`]). Relative paths are read from the working
+    /// directory. When absent, the command line uses `./fleetgov-data`
+    /// unless it is given `--ephemeral`.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
     /// A demo server: `GET /api/v1/demo-tokens` publishes the tokens marked
     /// `demo` for the dashboard's token picker. Off unless set; without it
     /// that endpoint answers 404 and no token is published.

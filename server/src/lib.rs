@@ -5,14 +5,16 @@
 //! configuration file, Server-Sent Events of fleet transitions, Prometheus
 //! metrics, an OpenAPI document, and the `/cluster` and
 //! `/dashboard/observe` pages served from the binary itself. A simulated
-//! fleet keeps the demo moving.
+//! fleet keeps the demo moving. The `fleet_server` command keeps the
+//! engine's state in a data directory ([`storage`]), so a restart, even
+//! after a crash, loses nothing it acknowledged.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use std::sync::Arc;
 //! let config = fleetgov_server::ServerConfig::demo();
 //! let engine = Arc::new(fleetgov::Engine::new());
-//! fleetgov::demo::populate(&engine, engine.clock().now_ms()).unwrap();
+//! fleetgov_server::demo::seed(&engine, engine.clock().now_ms()).unwrap();
 //! let state = fleetgov_server::AppState::new(engine, &config);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! fleetgov_server::serve(listener, state, &config, std::future::pending()).await
@@ -33,6 +35,7 @@ pub mod events;
 pub mod metrics;
 pub mod simulation;
 mod state;
+pub mod storage;
 mod stream_slots;
 mod tls;
 

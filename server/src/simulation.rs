@@ -1,6 +1,6 @@
 //! The simulated fleet that keeps the demo moving.
 //!
-//! Every enrolled cluster is filled up to its share of the configured node
+//! Every demo cluster is filled up to its share of the configured node
 //! count (the seeds' three clusters: 10,000 nodes each by default), and every
 //! node heartbeats once per interval from one background thread. Nodes drift
 //! and recover — reload failures, NATS and fetch timeouts, JVM memory
@@ -30,18 +30,28 @@
 //! heartbeat interval, so the cluster climbs to 100 % and stays there. A
 //! new desired snapshot (a publish) releases the held nodes and restores the
 //! cluster's band: the demo moves again from the next rollout on.
+//!
+//! **A restart picks up where the fleet stopped.** Over a data directory
+//! the engine comes back with every node enrolled and its last report, so
+//! the simulation enrols only the nodes still missing (all of them at
+//! once, [`Engine::enroll_many`]) and every node goes on reporting what it
+//! last reported; the bands come from the demo dataset, not from the
+//! restored figures. Which nodes operators had forced is not kept: the
+//! hold ends with the restart, and the cluster returns to its band.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use fleetgov::{
-    ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, ProcessStatus,
-    RuntimeVersion, SyncError, SyncErrorCode,
+    ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, NodeView,
+    ProcessStatus, RuntimeVersion, SyncError, SyncErrorCode,
 };
 
 use crate::config::SimulationConfig;
+use crate::demo::SeedCluster;
 use crate::metrics::Metrics;
 
 /// Failures a node may pick up: `(sync error or None for a corrupted
@@ -54,6 +64,11 @@ const FAILURES: [(Option<&str>, ProcessStatus, u32); 6] = [
     (None, ProcessStatus::Ready, 10),
     (Some("JVM_RELOAD_FAILED: Incompatible Filter Signature"), ProcessStatus::Starting, 5),
 ];
+
+/// The sync error of [`FAILURES`] with `code`, if there is one.
+fn known_failure(code: SyncErrorCode) -> Option<SyncError> {
+    FAILURES.iter().filter_map(|f| f.0?.parse::<SyncError>().ok()).find(|e| e.code == code)
+}
 
 /// Fraction of failing nodes that recover (and as many that fail) per second.
 const CHURN_PER_SECOND: f64 = 0.004;
@@ -216,6 +231,58 @@ impl SimCluster {
 }
 
 impl SimNode {
+    /// A node that has reported before: it goes on reporting what it last
+    /// did (a hash mismatch as a corrupted artifact).
+    fn reported(handle: NodeHandle, pinned: bool, view: &NodeView) -> SimNode {
+        let revision = view.applied_snapshot_id.as_deref().and_then(fleetgov::parse_snapshot_id).map_or(0, |(_, r)| r);
+        let failure = view.last_sync_error.clone().map(|e| match e.code {
+            SyncErrorCode::HashMismatch => Failure::CorruptArtifact,
+            // A restored report keeps the error's code, not its text: the
+            // node goes on with its own text for that code.
+            code => Failure::Sync(known_failure(code).unwrap_or(e)),
+        });
+        SimNode {
+            handle,
+            pinned,
+            held: false,
+            revision,
+            failure,
+            status: view.process_status.unwrap_or(ProcessStatus::Ready),
+            version: view.runtime_version.unwrap_or(RuntimeVersion::DEFAULT_MINIMUM),
+            load: (view.metrics.cpu / 100.0).clamp(0.0, 1.0),
+            heap: view.metrics.heap,
+            hot_swap_errors: view.metrics.hot_swap_errors,
+        }
+    }
+
+    /// A node that has never reported: healthy, running `desired`, on one
+    /// of `versions` (mostly the newest).
+    fn fresh(
+        handle: NodeHandle,
+        pinned: bool,
+        desired: u32,
+        versions: &[RuntimeVersion; 3],
+        rng: &mut fastrand::Rng,
+    ) -> SimNode {
+        let version = match rng.u32(0..100) {
+            0 => versions[0],
+            1..=20 => versions[1],
+            _ => versions[2],
+        };
+        SimNode {
+            handle,
+            pinned,
+            held: false,
+            revision: desired,
+            failure: None,
+            status: ProcessStatus::Ready,
+            version,
+            load: rng.f32(),
+            heap: 40.0 + 30.0 * rng.f32(),
+            hot_swap_errors: 0,
+        }
+    }
+
     /// Whether the drift generator may pick it: neither a seed nor held.
     fn churnable(&self) -> bool {
         !self.pinned && !self.held
@@ -266,8 +333,14 @@ fn node_metrics(node: &SimNode, rng: &mut fastrand::Rng) -> NodeMetrics {
 }
 
 impl Fleet {
-    /// Fills every cluster of `engine` up to its share of `nodes` and sends
-    /// each node's first heartbeat at `now_ms`.
+    /// Fills every demo cluster of `engine` (see [`crate::demo`]) up to its
+    /// share of `nodes` and sends each node's first heartbeat at `now_ms`.
+    ///
+    /// A node enrolled already keeps what it last reported: after a restart
+    /// over a data directory the simulation picks up where it stopped
+    /// (save which nodes operators had forced: their hold ends with the
+    /// restart). The nodes still missing are enrolled together, with one
+    /// write to the data directory; none is enrolled twice.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -286,9 +359,10 @@ impl Fleet {
         tick_ms: u64,
         now_ms: u64,
     ) -> fleetgov::Result<Fleet> {
-        let ids = engine.cluster_ids();
+        let seeded: Vec<SeedCluster> =
+            crate::demo::seed_clusters()?.into_iter().filter(|c| engine.cluster(c.id, now_ms).is_ok()).collect();
         let mut fleet = Fleet {
-            clusters: Vec::with_capacity(ids.len()),
+            clusters: Vec::with_capacity(seeded.len()),
             rng: fastrand::Rng::with_seed(0x5eed_f1ee7),
             ticks_per_interval: (interval_ms / tick_ms).max(1),
             tick_ms,
@@ -296,10 +370,10 @@ impl Fleet {
             corrupt: ContentHash::of(b"bytes damaged in transit"),
             engine,
         };
-        let count = ids.len().max(1);
-        for (i, id) in ids.iter().enumerate() {
+        let count = seeded.len().max(1);
+        for (i, seed) in seeded.iter().enumerate() {
             let share = nodes / count + usize::from(i < nodes % count);
-            let cluster = fleet.fill(id, share, now_ms)?;
+            let cluster = fleet.fill(seed, share, now_ms)?;
             fleet.clusters.push(cluster);
         }
         for c in 0..fleet.clusters.len() {
@@ -311,56 +385,40 @@ impl Fleet {
         Ok(fleet)
     }
 
-    /// Enrols nodes into `cluster` up to `share` and decides who fails.
-    fn fill(&mut self, cluster: &str, share: usize, now_ms: u64) -> fleetgov::Result<SimCluster> {
+    /// Enrols the nodes of `seed`'s cluster up to `share` (the seed nodes
+    /// first, then `<prefix><n>` counting on from them) and decides who
+    /// fails: the cluster keeps failing as many nodes as its seeds' cohesion
+    /// implies.
+    fn fill(&mut self, seed: &SeedCluster, share: usize, now_ms: u64) -> fleetgov::Result<SimCluster> {
         let engine = self.engine.clone();
-        let seeds = engine.cluster_nodes(cluster, now_ms, 0, usize::MAX)?;
-        let start_bp = engine.cluster(cluster, now_ms)?.cohesion_bp;
+        let cluster = seed.id;
         let desired = engine.desired(cluster)?.map_or(0, |s| s.revision);
-        let prefix = match seeds.first() {
-            Some(n) => n.id.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned(),
+        let prefix = match seed.nodes.first() {
+            Some(n) => n.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned(),
             None => format!("{cluster}-node-"),
         };
-        let mut nodes: Vec<SimNode> = Vec::with_capacity(share.max(seeds.len()));
-        for seed in &seeds {
-            let revision =
-                seed.applied_snapshot_id.as_deref().and_then(fleetgov::parse_snapshot_id).map_or(0, |(_, r)| r);
-            nodes.push(SimNode {
-                handle: engine.node_handle(&seed.id)?,
-                pinned: true,
-                held: false,
-                revision,
-                failure: seed.last_sync_error.clone().map(Failure::Sync),
-                status: seed.process_status.unwrap_or(ProcessStatus::Ready),
-                version: seed.runtime_version.unwrap_or(RuntimeVersion::DEFAULT_MINIMUM),
-                load: (seed.metrics.cpu / 100.0).clamp(0.0, 1.0),
-                heap: seed.metrics.heap,
-                hot_swap_errors: seed.metrics.hot_swap_errors,
-            });
-        }
+        let simulated: Vec<String> = (seed.nodes.len() + 1..=share).map(|n| format!("{prefix}{n}")).collect();
+        let mut handles: Vec<NodeHandle> =
+            seed.nodes.iter().map(|id| engine.node_handle(id)).collect::<fleetgov::Result<_>>()?;
+        handles.extend(engine.enroll_many(simulated.iter().map(|id| (id.as_str(), cluster)), now_ms)?);
+        let reported: HashMap<String, NodeView> = engine
+            .cluster_nodes(cluster, now_ms, 0, usize::MAX)?
+            .into_iter()
+            .filter(|n| n.last_heartbeat_ms.is_some())
+            .map(|n| (n.id.clone(), n))
+            .collect();
         let versions: [RuntimeVersion; 3] = ["3.3.2".parse()?, "3.5.4".parse()?, "3.6.1".parse()?];
-        for n in nodes.len()..share {
-            let id = format!("{prefix}{}", n + 1);
-            let version = match self.rng.u32(0..100) {
-                0 => versions[0],
-                1..=20 => versions[1],
-                _ => versions[2],
-            };
-            nodes.push(SimNode {
-                handle: engine.enroll(&id, cluster, now_ms)?,
-                pinned: false,
-                held: false,
-                revision: desired,
-                failure: None,
-                status: ProcessStatus::Ready,
-                version,
-                load: self.rng.f32(),
-                heap: 40.0 + 30.0 * self.rng.f32(),
-                hot_swap_errors: 0,
+        let ids = seed.nodes.iter().chain(&simulated);
+        let mut nodes: Vec<SimNode> = Vec::with_capacity(handles.len());
+        for (n, (id, handle)) in ids.zip(handles).enumerate() {
+            let pinned = n < seed.nodes.len();
+            nodes.push(match reported.get(id) {
+                Some(view) => SimNode::reported(handle, pinned, view),
+                None => SimNode::fresh(handle, pinned, desired, &versions, &mut self.rng),
             });
         }
         let total = nodes.len();
-        let target_failing = total - band_verified(start_bp, total);
+        let target_failing = total - band_verified(seed.cohesion_bp, total);
         let mut sim = SimCluster {
             id: cluster.to_owned(),
             position: vec![0; total],
@@ -370,7 +428,7 @@ impl Fleet {
             band_failing: target_failing,
             target_failing,
             churn_debt: 0.0,
-            seeds: seeds.len(),
+            seeds: seed.nodes.len(),
             nodes,
         };
         for i in 0..total {

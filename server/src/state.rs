@@ -31,6 +31,8 @@ pub struct AppState {
     pub events: EventHub,
     /// The event streams each token holds, capped.
     pub(crate) streams: Arc<StreamSlots>,
+    /// Whether the engine keeps a data directory ([`AppState::durable`]).
+    pub(crate) durable: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -47,8 +49,16 @@ impl AppState {
             tokens: Arc::new(Tokens::new(&config.tokens, config.demo)),
             events: EventHub::new(),
             streams: StreamSlots::new(config.limits.max_event_streams_per_token),
+            durable: false,
             engine,
         }
+    }
+
+    /// Says that the engine keeps a data directory (`new` assumes it does
+    /// not), as `POST /api/v1/admin/sync` reports.
+    pub fn durable(mut self) -> Self {
+        self.durable = true;
+        self
     }
 
     /// Unix milliseconds now, by the engine's clock.

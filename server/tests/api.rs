@@ -1,5 +1,6 @@
 //! Every endpoint over real HTTP on an ephemeral loopback port: the reads,
-//! the writes, and the 400/401/403/404/410/413/415 answers to bad input.
+//! the writes, node history, and the 400/401/403/404/410/413/415 answers to
+//! bad input.
 
 mod common;
 
@@ -507,6 +508,82 @@ async fn attestations_are_dsse_envelopes_checkable_with_the_verifier_key() {
     assert_error(&s.get("/api/v1/attestations", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu&at=soon", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/attestations?cluster=gke-stage-eu", SCOPED).await, 404, "NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_history_and_what_it_ran_at_a_moment() {
+    let s = start().await;
+    let start_ms = s.engine.history_start_ms();
+    let r1 = s.engine.snapshot("gke-stage-eu@r1").unwrap().hash.to_string();
+    let r2 = s.engine.snapshot("gke-stage-eu@r2").unwrap().hash.to_string();
+
+    // The seeds reported before the server's history began: no change in
+    // range, yet what a node ran now is known, and since when.
+    let (status, history) = s.get("/api/v1/nodes/gw-stage-eu-4/history", VIEWER).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!((history["node"].as_str(), history["fromMs"].as_u64()), (Some("gw-stage-eu-4"), Some(start_ms)));
+    assert!(history["toMs"].as_u64().unwrap() >= start_ms);
+    assert_eq!(history["changes"], json!([]));
+    let (status, ran) = s.get("/api/v1/nodes/gw-stage-eu-4/what-ran", VIEWER).await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!((ran["snapshot"].as_str(), ran["hash"].as_str()), (Some("gke-stage-eu@r1"), Some(r1.as_str())));
+    assert!(ran["sinceMs"].as_u64().unwrap() < start_ms, "{ran}");
+
+    // It recovers: one change, verified, and the moment before it still ran r1.
+    let (status, r) = s
+        .send(
+            Method::POST,
+            "/api/v1/heartbeats",
+            OPERATOR,
+            json!({ "heartbeats": [heartbeat("gw-stage-eu-4", "gke-stage-eu@r2", &r2)] }),
+        )
+        .await;
+    assert_eq!((status, r["accepted"].as_u64()), (200, Some(1)), "{r}");
+    let (_, history) = s.get("/api/v1/nodes/gw-stage-eu-4/history", VIEWER).await;
+    let changes = history["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{history}");
+    let at = changes[0]["atMs"].as_u64().unwrap();
+    assert_eq!(changes[0], json!({ "atMs": at, "snapshot": "gke-stage-eu@r2", "hash": r2, "verified": true }));
+    let at_path = |t: u64| format!("/api/v1/nodes/gw-stage-eu-4/what-ran?at={t}");
+    assert_eq!(s.get(&at_path(at - 1), VIEWER).await.1["snapshot"], "gke-stage-eu@r1");
+    let (status, now) = s.get(&at_path(at), VIEWER).await;
+    assert_eq!(
+        (status, now["snapshot"].as_str(), now["sinceMs"].as_u64(), now["atMs"].as_u64()),
+        (200, Some("gke-stage-eu@r2"), Some(at), Some(at))
+    );
+    let (_, earlier) =
+        s.get(&format!("/api/v1/nodes/gw-stage-eu-4/history?from={start_ms}&to={}", at - 1), VIEWER).await;
+    assert_eq!(earlier["changes"], json!([]), "the range is inclusive and ends before the change");
+
+    // A node that has reported nothing: no history, and nothing ran.
+    assert_eq!(s.get("/api/v1/nodes/other-1/history", VIEWER).await.1["changes"], json!([]));
+    let silent = s.get("/api/v1/nodes/other-1/what-ran", VIEWER).await;
+    assert_error(&silent, 404, "NOT_FOUND");
+    assert!(silent.1["error"]["message"].as_str().unwrap().contains("reported nothing"), "{}", silent.1);
+
+    // The future is 400, before the history 410, a backwards range 400,
+    // an unknown node 404.
+    let future = s.engine.clock().now_ms() + 60_000;
+    assert_error(&s.get(&at_path(future), VIEWER).await, 400, "FUTURE");
+    assert_error(&s.get(&format!("/api/v1/nodes/gw-stage-eu-4/history?to={future}"), VIEWER).await, 400, "FUTURE");
+    assert_error(&s.get(&at_path(1), VIEWER).await, 410, "HISTORY_UNAVAILABLE");
+    assert_error(&s.get("/api/v1/nodes/gw-stage-eu-4/history?from=1", VIEWER).await, 410, "HISTORY_UNAVAILABLE");
+    let backwards = format!("/api/v1/nodes/gw-stage-eu-4/history?from={at}&to={}", at - 1);
+    assert_error(&s.get(&backwards, VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/nodes/gw-stage-eu-4/what-ran?at=soon", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/nodes/no-such-node/what-ran", VIEWER).await, 404, "NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncing_the_data_directory_is_for_admins_of_every_workspace() {
+    let s = start().await;
+    for token in [VIEWER, OPERATOR, SCOPED] {
+        assert_error(&s.send(Method::POST, "/api/v1/admin/sync", token, json!({})).await, 403, "PERMISSION_DENIED");
+    }
+    let (status, synced) = s.send(Method::POST, "/api/v1/admin/sync", ADMIN, json!({})).await;
+    assert_eq!(status, 200, "{synced}");
+    assert_eq!(synced["durable"], false, "the test server keeps no data directory");
+    assert!(synced["atMs"].as_u64().unwrap() >= s.engine.history_start_ms());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

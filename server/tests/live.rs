@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{OPERATOR, SCOPED, VIEWER, start};
+use common::{ADMIN, OPERATOR, SCOPED, VIEWER, start};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -169,6 +169,8 @@ async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
         ("/api/v1/clusters/{id}", "/api/v1/clusters/gke-stage-eu"),
         ("/api/v1/clusters/{id}/nodes", "/api/v1/clusters/gke-stage-eu/nodes"),
         ("/api/v1/nodes/{id}", "/api/v1/nodes/gw-stage-eu-4"),
+        ("/api/v1/nodes/{id}/history", "/api/v1/nodes/gw-stage-eu-4/history"),
+        ("/api/v1/nodes/{id}/what-ran", "/api/v1/nodes/gw-stage-eu-4/what-ran"),
         ("/api/v1/workspaces", "/api/v1/workspaces"),
         ("/api/v1/workspaces/{id}/fleet", "/api/v1/workspaces/acme-edge/fleet"),
         ("/api/v1/workspaces/{id}/fleet/config", "/api/v1/workspaces/acme-edge/fleet/config"),
@@ -195,6 +197,17 @@ async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
     let node_keys = required_keys(&doc, &doc["components"]["schemas"]["NodeView"]);
     let actual: BTreeSet<String> = node.as_object().unwrap().keys().cloned().collect();
     assert_eq!(node_keys, actual, "NodeView schema and response differ");
+    // A change of a node's history and the answer to a sync: exactly their documented keys.
+    let r2 = s.engine.snapshot("gke-stage-eu@r2").unwrap();
+    let hb =
+        json!({ "node": "gw-stage-eu-4", "runtimeVersion": "3.6.1", "appliedSnapshot": r2.id, "appliedHash": r2.hash });
+    s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, json!({ "heartbeats": [hb] })).await;
+    let (_, history) = s.get("/api/v1/nodes/gw-stage-eu-4/history", VIEWER).await;
+    let (_, synced) = s.send(Method::POST, "/api/v1/admin/sync", ADMIN, json!({})).await;
+    for (schema, body) in [("AppliedChange", &history["changes"][0]), ("Synced", &synced)] {
+        let keys: BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(required_keys(&doc, &doc["components"]["schemas"][schema]), keys, "{schema}: {body}");
+    }
     let (_, error) = s.get("/api/v1/clusters/nope", VIEWER).await;
     assert!(required_keys(&doc, &doc["components"]["schemas"]["Error"]).iter().all(|k| error.get(k).is_some()));
 }

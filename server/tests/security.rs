@@ -94,6 +94,8 @@ async fn existence_leaks_to_scoped_tokens() {
             "no-such-cluster",
         ),
         (Method::GET, "/api/v1/nodes/ID", None, "gw-dev-west-2", "no-such-node"),
+        (Method::GET, "/api/v1/nodes/ID/history", None, "gw-dev-west-2", "no-such-node"),
+        (Method::GET, "/api/v1/nodes/ID/what-ran", None, "gw-dev-west-2", "no-such-node"),
         (Method::GET, "/api/v1/snapshots/ID", None, "eks-prod-us@r1", "no-such-cluster@r1"),
         (Method::GET, "/api/v1/snapshots/ID", None, "eks-prod-us@r1", "eks-prod-us@r99"),
         (Method::GET, "/api/v1/artifacts/ID", None, &hash, &never),
@@ -219,17 +221,19 @@ async fn demo_secrets_by_default() {
     // The shipped demo configuration says demo = true: the token picker keeps working.
     assert!(fleetgov_server::ServerConfig::demo().demo);
 
-    // A listen address other than loopback is refused before anything starts.
+    // A listen address other than loopback is refused before anything
+    // starts (--ephemeral all the same: no run of the tests makes a data
+    // directory in the working directory).
     for args in [
-        vec!["fleet_server", "--listen", "0.0.0.0:0", "--no-simulation"],
-        vec!["fleet_server", "--listen", "[::]:0", "--no-simulation"],
+        vec!["fleet_server", "--listen", "0.0.0.0:0", "--no-simulation", "--ephemeral"],
+        vec!["fleet_server", "--listen", "[::]:0", "--no-simulation", "--ephemeral"],
     ] {
         let refused = fleetgov_server::run_with_args(&args).unwrap_err();
         assert!(refused.contains("--insecure-listen"), "{args:?}: {refused}");
     }
     let file = std::env::temp_dir().join(format!("fleet-server-listen-{}.toml", std::process::id()));
     std::fs::write(&file, format!("listen = \"0.0.0.0:0\"\n{}", common::CONFIG)).unwrap();
-    let refused = fleetgov_server::run_with_args(["fleet_server", "--config", file.to_str().unwrap()]);
+    let refused = fleetgov_server::run_with_args(["fleet_server", "--ephemeral", "--config", file.to_str().unwrap()]);
     std::fs::remove_file(&file).unwrap();
     assert!(refused.unwrap_err().contains("--insecure-listen"));
 }
@@ -325,6 +329,7 @@ async fn tokens_stored_in_clear() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("fleet-server.toml");
     std::fs::write(&file, entry("token_sha256 = \"not-a-hash\"")).unwrap();
-    let refused = fleetgov_server::run_with_args(["fleet_server", "--config", file.to_str().unwrap()]).unwrap_err();
+    let args = ["fleet_server", "--ephemeral", "--config", file.to_str().unwrap()];
+    let refused = fleetgov_server::run_with_args(args).unwrap_err();
     assert!(refused.contains("token_sha256 must be 64 hexadecimal digits"), "{refused}");
 }

@@ -1,13 +1,17 @@
 //! The simulated fleet keeps the seeds' cohesion bands while it moves, obeys
 //! force-sync directives and keeps what an operator forced until the next
-//! publish, rolls out new snapshots, and leaves the engine's counters exact.
+//! publish, rolls out new snapshots, leaves the engine's counters exact, and
+//! resumes after a restart over a data directory without creating anything
+//! twice.
 //! Driven tick by tick on a manual clock: every assertion is about the state
 //! after a given number of ticks, none about how long anything took.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use fleetgov::{ConfigStatus, Engine, ForceTarget, Override, Role};
+use fleetgov::audit::AuditAction;
+use fleetgov::{Clock, ConfigStatus, Engine, EngineConfig, ForceTarget, NodeView, Override, Role, SyncErrorCode};
+use fleetgov_server::demo::{Seeded, seed};
 use fleetgov_server::simulation::Fleet;
 
 const CLUSTERS: [&str; 3] = ["eks-prod-us", "gke-stage-eu", "azure-dev-west"];
@@ -162,4 +166,70 @@ fn a_repaired_node_stays_repaired_and_its_failure_is_not_replaced() {
         // One failure fewer: 668 of 2,000 verified, still 33 % DIVERGENT.
         assert_eq!(demo.figures(), [BANDS[0], BANDS[1], (33, "DIVERGENT", 668)]);
     }
+}
+
+/// A node's last report as a restart brings it back: all of it but the
+/// text of a sync error (its code is kept, the text is not).
+fn report(mut node: NodeView) -> (NodeView, Option<SyncErrorCode>) {
+    let code = node.last_sync_error.take().map(|e| e.code);
+    node.reconcile_reason = None;
+    (node, code)
+}
+
+/// Every node of the demo clusters as seen at `now`.
+fn every_node(engine: &Engine, now: u64) -> Vec<NodeView> {
+    CLUSTERS.iter().flat_map(|c| engine.cluster_nodes(c, now, 0, usize::MAX).unwrap()).collect()
+}
+
+#[test]
+fn a_restart_over_a_data_directory_resumes_the_fleet_without_recreating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |now: u64| {
+        let config = EngineConfig {
+            clock: Clock::manual(now),
+            data_dir: Some(dir.path().to_owned()),
+            ..EngineConfig::default()
+        };
+        Arc::new(Engine::with_config(config).unwrap())
+    };
+    let engine = open(T0);
+    assert_eq!(seed(&engine, T0).unwrap(), Seeded::Created);
+    let mut demo =
+        Demo { fleet: Fleet::new(engine.clone(), NODES, INTERVAL_MS, TICK_MS, T0).unwrap(), engine, now: T0 };
+    for _ in 0..40 {
+        demo.tick();
+    }
+    let Demo { engine, fleet, now } = demo;
+    let (records, verifier, nodes) =
+        (engine.audit_len(), engine.checkpoint_verifier().unwrap(), every_node(&engine, now));
+    // A clean stop: dropping the engine writes the journal and a checkpoint.
+    drop(fleet);
+    drop(engine);
+
+    // The demo is not created again: no audit record, no enrolment; every
+    // node's last report is back.
+    let engine = open(now);
+    assert_eq!(seed(&engine, now).unwrap(), Seeded::Kept);
+    assert_eq!(engine.audit_len(), records, "a restart appends nothing");
+    assert_eq!(engine.checkpoint_verifier().unwrap(), verifier, "the same signing key");
+    let restored = every_node(&engine, now);
+    assert_eq!(restored.len(), nodes.len());
+    if let Some((a, b)) = restored.into_iter().map(report).zip(nodes.into_iter().map(report)).find(|(a, b)| a != b) {
+        panic!("every node's last report:\nrestored {a:?}\nbefore   {b:?}");
+    }
+
+    // The simulation resumes the nodes it finds, enrols none twice, and
+    // keeps the bands.
+    let mut demo = Demo { fleet: Fleet::new(engine.clone(), NODES, INTERVAL_MS, TICK_MS, now).unwrap(), engine, now };
+    assert_eq!(demo.fleet.nodes(), NODES);
+    assert_eq!(demo.figures(), BANDS);
+    for _ in 0..40 {
+        demo.tick();
+        assert_eq!(demo.figures(), BANDS);
+    }
+    // The only records written since are the simulation's own: the
+    // engine opens a reconciliation wave anew after a restart.
+    let since: Vec<AuditAction> = demo.engine.audit_page(records, usize::MAX).iter().map(|r| r.action).collect();
+    assert!(since.iter().all(|a| *a == AuditAction::AutoReconcile), "{since:?}");
+    assert!(demo.engine.recount_mismatches().is_empty(), "{:?}", demo.engine.recount_mismatches());
 }

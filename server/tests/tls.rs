@@ -168,11 +168,19 @@ async fn no_tls_for_a_listen_address_beyond_loopback() {
     // start is the unreadable certificate, named, not the listen address.
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("absent.crt"), dir.path().join("absent.key"));
-    let args = ["fleet_server", "--listen", "0.0.0.0:0", "--no-simulation", "--tls-cert", cert.to_str().unwrap()];
+    let args = [
+        "fleet_server",
+        "--listen",
+        "0.0.0.0:0",
+        "--no-simulation",
+        "--ephemeral",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+    ];
     let refused = fleetgov_server::run_with_args(args.into_iter().chain(["--tls-key", key.to_str().unwrap()]));
     let refused = refused.unwrap_err();
     assert!(refused.contains("absent.crt") && !refused.contains("--insecure-listen"), "{refused}");
     // Without them it is refused as before.
-    let refused = fleetgov_server::run_with_args(["fleet_server", "--listen", "0.0.0.0:0", "--no-simulation"]);
-    assert!(refused.unwrap_err().contains("--tls-cert"));
+    let args = ["fleet_server", "--listen", "0.0.0.0:0", "--no-simulation", "--ephemeral"];
+    assert!(fleetgov_server::run_with_args(args).unwrap_err().contains("--tls-cert"));
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use fleetgov::{ClusterSpec, ClusterView, Environment, ErrorKind, Role, Snapshot};
 use serde::{Deserialize, Serialize};
 
-use super::visible;
+use super::{blocking, visible};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -69,6 +69,8 @@ pub async fn upsert(
     let spec = ClusterSpec::new(id.as_str(), body.workspace, environment)
         .owner_team(body.owner_team)
         .auto_reconcile(body.auto_reconcile);
-    state.engine.upsert_cluster_by(spec, &who.by(state.now_ms()))?;
+    let at = state.now_ms();
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.upsert_cluster_by(spec, &who.by(at))?)).await?;
     Ok(Json(state.engine.cluster(&id, state.now_ms())?))
 }

@@ -12,7 +12,7 @@ use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, DSSE_MEDIA_TYPE, Inc
 use fleetgov::{ForceTarget, Override};
 use serde::{Deserialize, Serialize};
 
-use super::{page_limit, visible};
+use super::{blocking, page_limit, visible};
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -91,8 +91,12 @@ pub async fn force_sync(
         ForceTarget::Workspace(id) => drop(visible::workspace(&state, &who, id)?),
         ForceTarget::Fleet => who.require_every_workspace("a fleet-wide overwrite")?,
     }
-    let by = Override::new(&who.actor, who.role, &body.reason, state.now_ms());
-    let record = state.engine.force_sync(target, &by)?;
+    let at = state.now_ms();
+    let record = blocking(move || {
+        let by = Override::new(&who.actor, who.role, &body.reason, at);
+        Ok(state.engine.force_sync(body.target.target()?, &by)?)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(RecordJson::from(&record))))
 }
 
@@ -263,8 +267,6 @@ pub async fn attestation(
     visible::cluster(&state, &who, &q.cluster)?;
     let at = q.at.unwrap_or_else(|| state.now_ms());
     let engine = state.engine.clone();
-    let attestation = tokio::task::spawn_blocking(move || engine.attest(&q.cluster, at))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))??;
+    let attestation = blocking(move || Ok(engine.attest(&q.cluster, at)?)).await?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(DSSE_MEDIA_TYPE))], attestation.envelope).into_response())
 }

@@ -4,16 +4,17 @@
 
 use axum::Router;
 use axum::handler::Handler;
-use axum::http::{Method, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{MethodFilter, MethodRouter, on};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 mod clusters;
 mod events;
 mod governance;
 mod heartbeats;
+mod history;
 mod log;
 mod nodes;
 mod snapshots;
@@ -61,6 +62,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::POST, "/api/v1/clusters/{id}/nodes", nodes::enroll),
         ep(Method::POST, "/api/v1/clusters/{id}/snapshots", snapshots::publish),
         ep(Method::GET, "/api/v1/nodes/{id}", nodes::get),
+        ep(Method::GET, "/api/v1/nodes/{id}/history", history::history),
+        ep(Method::GET, "/api/v1/nodes/{id}/what-ran", history::what_ran),
         ep(Method::GET, "/api/v1/snapshots/{id}", snapshots::get),
         ep(Method::GET, "/api/v1/artifacts/{hash}", snapshots::artifact),
         ep(Method::POST, "/api/v1/heartbeats", heartbeats::post),
@@ -71,6 +74,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/checkpoint", governance::checkpoint),
         ep(Method::GET, "/api/v1/attestations", governance::attestation),
         ep(Method::GET, "/api/v1/events", events::stream),
+        ep(Method::POST, "/api/v1/admin/sync", system::sync),
         ep(Method::GET, "/api/v1/demo-tokens", system::demo_tokens),
         ep(Method::GET, "/api/v1/openapi.json", system::openapi),
         ep(Method::GET, "/metrics", system::metrics),
@@ -88,7 +92,17 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", format!("no route for {method} {}", uri.path()))
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no route for {method} {}", uri.path()))
+}
+
+/// Runs `work` on the blocking pool: engine calls that may wait for the
+/// data directory (an audit append or an enrolment is fsynced before it is
+/// acknowledged) or walk a long history, so that no request waits behind
+/// them on a runtime thread.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))?
 }
 
 /// A page size: `default` when absent, else 1 to `max`.

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role};
 use serde::{Deserialize, Serialize};
 
-use super::{page_limit, visible};
+use super::{blocking, page_limit, visible};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -132,7 +132,10 @@ pub const MAX_ENROLL: usize = 100_000;
 
 /// `POST /api/v1/clusters/{id}/nodes` (operator): enrols nodes. Every id is
 /// checked first (well-formed, not enrolled in another cluster), so a request
-/// with one bad id enrols nothing.
+/// with one bad id enrols nothing. Nodes enrolled already keep their
+/// enrolment (asking again is how a binary client learns its handles after
+/// a restart); the new ones are made durable together, with one write to
+/// the data directory, before the answer.
 pub async fn enroll(
     State(state): State<AppState>,
     who: Principal,
@@ -158,10 +161,11 @@ pub async fn enroll(
             return Err(fleetgov::Error::new(ErrorKind::Conflict, message).into());
         }
     }
-    let mut handles = Vec::with_capacity(body.nodes.len());
-    for node in &body.nodes {
-        handles.push(state.engine.enroll(node, &id, now)?.to_raw());
-    }
-    let total = state.engine.cluster(&id, now)?.total;
-    Ok((StatusCode::CREATED, Json(Enrolled { cluster: id, total, handles })))
+    blocking(move || {
+        let nodes = body.nodes.iter().map(|node| (node.as_str(), id.as_str()));
+        let handles = state.engine.enroll_many(nodes, now)?.into_iter().map(|h| h.to_raw()).collect();
+        let total = state.engine.cluster(&id, now)?.total;
+        Ok((StatusCode::CREATED, Json(Enrolled { cluster: id, total, handles })))
+    })
+    .await
 }

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use fleetgov::{ContentHash, Role, Snapshot};
 use serde::Deserialize;
 
-use super::visible;
+use super::{blocking, visible};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -37,15 +37,13 @@ pub async fn publish(
 ) -> ApiResult<(StatusCode, Json<Snapshot>)> {
     who.require(Role::Operator)?;
     visible::cluster(&state, &who, &id)?;
-    let snapshot = match media_type(&headers) {
+    let content = match media_type(&headers) {
         Some("application/json") => {
             let json: PublishJson =
                 serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))?;
-            state.engine.publish_by(&id, json.content.as_bytes(), &who.by(state.now_ms()))?
+            Bytes::from(json.content)
         }
-        Some(t) if t == "application/octet-stream" || t.starts_with("text/") => {
-            state.engine.publish_by(&id, &body, &who.by(state.now_ms()))?
-        }
+        Some(t) if t == "application/octet-stream" || t.starts_with("text/") => body,
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -57,6 +55,8 @@ pub async fn publish(
             ));
         }
     };
+    let at = state.now_ms();
+    let snapshot = blocking(move || Ok(state.engine.publish_by(&id, &content, &who.by(at))?)).await?;
     Ok((StatusCode::CREATED, Json(snapshot)))
 }
 

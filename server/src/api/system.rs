@@ -1,11 +1,15 @@
-//! Operational endpoints: Prometheus metrics, the OpenAPI document and the
-//! demo tokens the dashboard offers.
+//! Operational endpoints: Prometheus metrics, the OpenAPI document, the
+//! demo tokens the dashboard offers, and making history durable on demand.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 
+use fleetgov::Role;
+use serde::Serialize;
+
+use super::blocking;
 use crate::auth::{DemoToken, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -41,4 +45,32 @@ pub async fn demo_tokens(State(state): State<AppState>) -> ApiResult<Json<Vec<De
             "no demo tokens: the configuration does not say demo = true",
         )),
     }
+}
+
+/// The answer to `POST /api/v1/admin/sync`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Synced {
+    /// Whether the server keeps a data directory; `false`: it is
+    /// ephemeral, and nothing survives a restart.
+    durable: bool,
+    /// Everything acknowledged before this moment (unix ms) is on disk.
+    at_ms: u64,
+}
+
+/// `POST /api/v1/admin/sync` (admin of every workspace): returns once every
+/// applied-state transition acknowledged so far is on disk in the data
+/// directory. The journal writer does this by itself every 200 ms (a crash
+/// loses at most that interval's transitions; authority changes, overrides
+/// and enrolments are on disk before they are acknowledged); call it
+/// before a planned kill, or to make a report part of the durable history
+/// now. 503 `IO` when the data directory cannot be written.
+pub async fn sync(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Synced>> {
+    who.require(Role::Admin)?;
+    who.require_every_workspace("syncing the server's data directory")?;
+    let at_ms = state.now_ms();
+    let durable = state.durable;
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.sync_journal()?)).await?;
+    Ok(Json(Synced { durable, at_ms }))
 }

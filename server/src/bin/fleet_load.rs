@@ -3,7 +3,7 @@
 //! by itself.
 //!
 //! ```text
-//! cargo run --release --example fleet_server -- --no-simulation --listen 127.0.0.1:18181 &
+//! cargo run --release --example fleet_server -- --no-simulation --ephemeral --listen 127.0.0.1:18181 &
 //! cargo run --release -p fleetgov-server --bin fleet_load -- --url http://127.0.0.1:18181
 //! ```
 //!
