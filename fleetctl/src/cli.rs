@@ -92,19 +92,20 @@ struct NodesArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "target", required = true, multiple = false)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["node", "cluster", "workspace", "fleet"])))]
 struct ForceArgs {
     /// One node.
-    #[arg(long, group = "target")]
+    #[arg(long)]
     node: Option<String>,
     /// Every node of a cluster.
-    #[arg(long, group = "target")]
+    #[arg(long)]
     cluster: Option<String>,
     /// Every cluster of a workspace (admin).
-    #[arg(long, group = "target")]
+    #[arg(long)]
     workspace: Option<String>,
     /// Every cluster of the fleet (admin).
-    #[arg(long, group = "target")]
+    #[arg(long)]
     fleet: bool,
     /// Why: recorded in the audit log with your token's actor.
     #[arg(long, required = true)]
@@ -162,14 +163,17 @@ where
                 (Some(key), _) => key.clone(),
                 (None, _) => {
                     let named = client.get("/api/v1/checkpoint")?;
-                    named["verifierKey"].as_str().map(str::to_owned).ok_or_else(|| {
-                        CtlError::Transport("the server names no verifier key".into())
-                    })?
+                    named["verifierKey"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| CtlError::Transport("the server names no verifier key".into()))?
                 }
             };
             let v = verify::audit_log(&client, &key)?;
             match output {
-                Output::Json => text(&json!({"verified": true, "origin": v.origin, "size": v.size, "root": v.root, "key": key})),
+                Output::Json => {
+                    text(&json!({"verified": true, "origin": v.origin, "size": v.size, "root": v.root, "key": key}))
+                }
                 Output::Table => format!(
                     "verified: {} records of {} up to root {} (checkpoint signature, every tile, every entry), key {key}\n",
                     v.size, v.origin, v.root
@@ -205,7 +209,8 @@ fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
             client.get(&path)
         }
         Command::Publish { cluster, file } => {
-            let bytes = std::fs::read(file).map_err(|e| CtlError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let bytes =
+                std::fs::read(file).map_err(|e| CtlError::Usage(format!("cannot read {}: {e}", file.display())))?;
             client.post_bytes(&format!("/api/v1/clusters/{}/snapshots", encode(cluster)), &bytes)
         }
         Command::ForceSync(a) => {
@@ -217,7 +222,9 @@ fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
             };
             client.post("/api/v1/force-sync", &json!({"target": target, "reason": a.reason}))
         }
-        Command::WhatRan { node, at } => client.get(&format!("/api/v1/nodes/{}/what-ran?at={}", encode(node), moment(at)?)),
+        Command::WhatRan { node, at } => {
+            client.get(&format!("/api/v1/nodes/{}/what-ran?at={}", encode(node), moment(at)?))
+        }
         Command::History { node, from, to } => {
             let mut path = format!("/api/v1/nodes/{}/history?", encode(node));
             if let Some(from) = from {
@@ -281,6 +288,14 @@ fn percent(bp: &Value) -> String {
     }
 }
 
+/// Unix milliseconds as RFC 3339 (UTC, milliseconds).
+fn time(ms: &Value) -> String {
+    ms.as_u64().map_or_else(
+        || "—".to_owned(),
+        |ms| humantime::format_rfc3339_millis(UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string(),
+    )
+}
+
 fn short(hash: &Value) -> String {
     hash.as_str().map_or_else(|| "—".to_owned(), |h| h.chars().take(12).collect())
 }
@@ -293,7 +308,7 @@ fn render(command: &Command, v: &Value) -> String {
     match command {
         Command::Status => table::render(
             &["CLUSTER", "WORKSPACE", "STATUS", "COHESION", "VERIFIED", "DESIRED"],
-            &rows(v, &|c| {
+            &rows(&v["clusters"], &|c| {
                 vec![
                     s(&c["id"]),
                     s(&c["workspace"]),
@@ -324,18 +339,18 @@ fn render(command: &Command, v: &Value) -> String {
         Command::Publish { .. } => format!("published {} ({}), now desired\n", s(&v["id"]), s(&v["hash"])),
         Command::ForceSync(_) => format!("forced: audit record {} ({})\n", s(&v["seq"]), s(&v["action"])),
         Command::WhatRan { node, .. } => {
-            format!("{node} ran {} (hash {}) since {}\n", s(&v["snapshot"]), s(&v["hash"]), s(&v["since"]))
+            format!("{node} ran {} (hash {}) since {}\n", s(&v["snapshot"]), s(&v["hash"]), time(&v["sinceMs"]))
         }
         Command::History { .. } => table::render(
             &["AT", "SNAPSHOT", "HASH", "VERIFIED"],
-            &rows(&v["changes"], &|c| vec![s(&c["atMs"]), s(&c["snapshot"]), short(&c["hash"]), s(&c["verified"])]),
+            &rows(&v["changes"], &|c| vec![time(&c["atMs"]), s(&c["snapshot"]), short(&c["hash"]), s(&c["verified"])]),
         ),
         Command::Audit(_) => table::render(
             &["SEQ", "TIME", "ACTOR", "ROLE", "ACTION", "TARGET", "JUSTIFICATION"],
             &rows(&v["records"], &|r| {
                 vec![
                     s(&r["seq"]),
-                    s(&r["timeMs"]),
+                    time(&r["timeMs"]),
                     s(&r["actor"]),
                     s(&r["role"]),
                     s(&r["action"]),

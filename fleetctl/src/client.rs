@@ -100,7 +100,8 @@ impl Client {
 
     /// POST raw bytes to `path`.
     pub fn post_bytes(&self, path: &str, bytes: &[u8]) -> Result<Value, CtlError> {
-        let request = self.authorised(self.agent.post(self.url(path))).header("content-type", "application/octet-stream");
+        let request =
+            self.authorised(self.agent.post(self.url(path))).header("content-type", "application/octet-stream");
         json(request.send(bytes).map_err(transport)?)
     }
 }

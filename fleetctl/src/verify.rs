@@ -30,11 +30,9 @@ pub fn audit_log(client: &Client, key: &str) -> Result<Verified, CtlError> {
         })
     });
     match (entries, failed_fetch) {
-        (Ok(entries), _) if entries.len() as u64 == head.size => Ok(Verified {
-            origin: checkpoint.origin,
-            size: head.size,
-            root: head.root.to_string(),
-        }),
+        (Ok(entries), _) if entries.len() as u64 == head.size => {
+            Ok(Verified { origin: checkpoint.origin, size: head.size, root: head.root.to_string() })
+        }
         (Ok(entries), _) => Err(CtlError::Verification(format!(
             "the tiles hold {} entries, the checkpoint signs {}",
             entries.len(),
