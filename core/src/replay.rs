@@ -112,8 +112,17 @@ impl Engine {
                 AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
                 AuthorityEvent::Force { .. },
             )
-            | (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { .. })
             | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. }) => Ok(()),
+            (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { cluster, to }) => {
+                // The wave this record opened stays open: a reopened engine
+                // does not audit it again.
+                if let Ok(state) = self.cluster_state(&cluster)
+                    && state.snapshot(state.desired()).is_some_and(|d| d.id == to)
+                {
+                    state.open_wave_with(state.wave(state.desired()), || Ok(()))?;
+                }
+                Ok(())
+            }
             (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => self.policies.upsert(policy).map(drop),
             (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => {
                 self.policies.remove(&scope, &id).map(drop)
