@@ -988,7 +988,7 @@ public final class FleetEngine extends NativeHandle {
      * @throws FleetException {@code INVALID_INPUT} if {@code seq} is past the end of the log
      */
     public InclusionProof inclusionProof(long seq) {
-        return inclusionProof(seq, -1);
+        return proveInclusion(seq, -1);
     }
 
     /**
@@ -1003,10 +1003,12 @@ public final class FleetEngine extends NativeHandle {
      *     {@code seq} is not below it
      */
     public InclusionProof inclusionProof(long seq, long size) {
+        return proveInclusion(seq, Args.time("size", size));
+    }
+
+    /** {@code size < 0}: the log as it is now, read in the same native call. */
+    private InclusionProof proveInclusion(long seq, long size) {
         Args.time("seq", seq);
-        if (size < -1) {
-            throw new IllegalArgumentException("size must not be negative, got " + size);
-        }
         long h = acquire();
         try {
             return inclusionProof0(h, seq, size);
@@ -1024,7 +1026,7 @@ public final class FleetEngine extends NativeHandle {
      * @throws FleetException {@code INVALID_INPUT} if {@code oldSize} is past the end of the log
      */
     public ConsistencyProof consistencyProof(long oldSize) {
-        return consistencyProof(oldSize, -1);
+        return proveConsistency(oldSize, -1);
     }
 
     /**
@@ -1038,10 +1040,12 @@ public final class FleetEngine extends NativeHandle {
      * @throws FleetException {@code INVALID_INPUT} if the sizes shrink or pass the end of the log
      */
     public ConsistencyProof consistencyProof(long oldSize, long newSize) {
+        return proveConsistency(oldSize, Args.time("newSize", newSize));
+    }
+
+    /** {@code newSize < 0}: the log as it is now, read in the same native call. */
+    private ConsistencyProof proveConsistency(long oldSize, long newSize) {
         Args.time("oldSize", oldSize);
-        if (newSize < -1) {
-            throw new IllegalArgumentException("newSize must not be negative, got " + newSize);
-        }
         long h = acquire();
         try {
             return consistencyProof0(h, oldSize, newSize);

@@ -112,6 +112,8 @@ class ProofTest {
             FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> e.inclusionProof(13));
             FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> e.inclusionProof(0, 14));
             assertThrows(IllegalArgumentException.class, () -> e.consistencyProof(-1));
+            assertThrows(IllegalArgumentException.class, () -> e.consistencyProof(0, -1));
+            assertThrows(IllegalArgumentException.class, () -> e.inclusionProof(0, -1));
         }
     }
 
