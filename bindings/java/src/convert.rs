@@ -3,7 +3,7 @@
 use std::mem::MaybeUninit;
 
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JByteBuffer, JString};
+use jni::objects::{JByteArray, JByteBuffer, JObjectArray, JString};
 use jni::sys::jlong;
 
 use crate::error::{Error, Result, require_non_null};
@@ -97,6 +97,26 @@ pub(crate) fn string(env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> R
 pub(crate) fn optional_string(env: &mut JNIEnv<'_>, what: &str, value: &JString<'_>) -> Result<Option<String>> {
     if value.is_null() { Ok(None) } else { string(env, what, value).map(Some) }
 }
+
+/// A Java `String[]` that must not be null, nor hold a null, element by
+/// element as [`string`] reads it. Each element is read in a local frame of
+/// its own, so an array of a million strings holds a bounded number of local
+/// references.
+pub(crate) fn strings(env: &mut JNIEnv<'_>, what: &str, value: &JObjectArray<'_>) -> Result<Vec<String>> {
+    require_non_null(what, value)?;
+    let len = env.get_array_length(value)?;
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    for i in 0..len {
+        out.push(env.with_local_frame(ELEMENT_FRAME, |env| -> Result<String> {
+            let element = JString::from(env.get_object_array_element(value, i)?);
+            string(env, what, &element)
+        })?);
+    }
+    Ok(out)
+}
+
+/// Local references reading one array element makes at most.
+const ELEMENT_FRAME: i32 = 8;
 
 /// The UTF-16 units of `value`, a non-null `java.lang.String`, as the JVM
 /// holds them.

@@ -1,11 +1,14 @@
-//! Static functions of `FleetGov.java`: content hashing, the native version,
-//! and the test-only panic path.
+//! Static functions of `FleetGov.java`: content hashing, checks that need
+//! only a verifier key (checkpoints, attestations, audit proofs), the native
+//! version, and the test-only panic path.
 
-use fleetgov::audit::{Checkpoint, CheckpointVerifier};
+use fleetgov::audit::{
+    Checkpoint, CheckpointVerifier, ConsistencyProof, InclusionProof, TlogProof, TreeHash, TreeHead,
+};
 use fleetgov::{ContentHash, verify_attestation};
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JObjectArray, JString};
-use jni::sys::{jint, jstring};
+use jni::sys::{jint, jlong, jstring};
 
 use crate::convert;
 use crate::error::{Result, shim};
@@ -99,6 +102,92 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_openCheckpoint0<'l>(
         let note = convert::string(env, "note", &note)?;
         let verifier: CheckpointVerifier = convert::string(env, "verifierKey", &verifier_key)?.parse()?;
         Ok(crate::records::audit_head(env, &Checkpoint::open(&note, &verifier)?.head())?.into_raw())
+    })
+}
+
+/// `FleetGov.verifyInclusion(bundle, entry, verifierKey)`: checks a C2SP
+/// `tlog-proof@v1` bundle with only the log owner's key and returns the head
+/// its checkpoint signs.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyInclusion0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    bundle: JString<'l>,
+    entry: JByteArray<'l>,
+    verifier_key: JString<'l>,
+) -> jni::sys::jobject {
+    shim(&mut env, |env| {
+        let bundle: TlogProof = convert::string(env, "bundle", &bundle)?.parse()?;
+        let entry = convert::bytes(env, "entry", &entry)?;
+        let verifier: CheckpointVerifier = convert::string(env, "verifierKey", &verifier_key)?.parse()?;
+        let checkpoint = bundle.verify(&entry, &verifier)?;
+        Ok(crate::records::audit_head(env, &checkpoint.head())?.into_raw())
+    })
+}
+
+/// `InclusionProof.verify(leafHash, head)`: the proof's fields and the
+/// trusted head, flat.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the proof and the head flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyInclusionProof0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    leaf_index: jlong,
+    tree_size: jlong,
+    path: JObjectArray<'l>,
+    leaf_hash: JString<'l>,
+    head_size: jlong,
+    head_root: JString<'l>,
+) {
+    shim(&mut env, |env| {
+        let proof = InclusionProof {
+            leaf_index: convert::unsigned("leafIndex", leaf_index)?,
+            tree_size: convert::unsigned("treeSize", tree_size)?,
+            path: tree_hashes(env, &path)?,
+        };
+        let leaf = TreeHash::from_hex(&convert::string(env, "leafHash", &leaf_hash)?)?;
+        let head = tree_head(env, head_size, &head_root)?;
+        Ok(proof.verify(&leaf, &head)?)
+    })
+}
+
+/// `ConsistencyProof.verify(older, newer)`: the proof's fields and both
+/// trusted heads, flat.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the proof and the heads flat")]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyConsistencyProof0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    old_size: jlong,
+    new_size: jlong,
+    path: JObjectArray<'l>,
+    older_size: jlong,
+    older_root: JString<'l>,
+    newer_size: jlong,
+    newer_root: JString<'l>,
+) {
+    shim(&mut env, |env| {
+        let proof = ConsistencyProof {
+            old_size: convert::unsigned("oldSize", old_size)?,
+            new_size: convert::unsigned("newSize", new_size)?,
+            path: tree_hashes(env, &path)?,
+        };
+        let (older, newer) = (tree_head(env, older_size, &older_root)?, tree_head(env, newer_size, &newer_root)?);
+        Ok(proof.verify(&older, &newer)?)
+    })
+}
+
+/// A proof's path: hex hashes.
+fn tree_hashes(env: &mut JNIEnv<'_>, path: &JObjectArray<'_>) -> Result<Vec<TreeHash>> {
+    let hex = convert::strings(env, "path", path)?;
+    Ok(hex.iter().map(|h| TreeHash::from_hex(h)).collect::<fleetgov::Result<_>>()?)
+}
+
+/// An `AuditHead`'s fields as a tree head.
+fn tree_head(env: &mut JNIEnv<'_>, size: jlong, root: &JString<'_>) -> Result<TreeHead> {
+    Ok(TreeHead {
+        size: convert::unsigned("size", size)?,
+        root: TreeHash::from_hex(&convert::string(env, "root", root)?)?,
     })
 }
 

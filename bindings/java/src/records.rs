@@ -5,10 +5,10 @@
 //! snake case, so `DriftStatus::NeedsReconcile` ("needs_reconcile") becomes
 //! `DriftStatus.NEEDS_RECONCILE`.
 
-use fleetgov::audit::{AuditRecord, TreeHead};
+use fleetgov::audit::{AuditRecord, ConsistencyProof, InclusionProof, TreeHash, TreeHead};
 use fleetgov::{
-    AppliedAt, Attestation, ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory, Metrics, NodeView,
-    RevisionCount, RootCause, Runtime, Snapshot, SyncError,
+    AppliedAt, AppliedChange, Attestation, ClusterView, ContentHash, DesiredCluster, Directive, FleetInventory,
+    JournalVerification, Metrics, NodeView, RevisionCount, RootCause, Runtime, Snapshot, SyncError,
 };
 use jni::JNIEnv;
 use jni::objects::JObject;
@@ -255,4 +255,41 @@ pub(crate) fn attestation<'l>(env: &mut JNIEnv<'l>, a: &Attestation) -> Result<J
         .object(LIST, nodes)
         .str(env, &a.envelope)?
         .build(env, "dev/fleetgov/Attestation")
+}
+
+/// `new AppliedChange(atMs, snapshot, hash, verified)`.
+fn applied_change<'l>(env: &mut JNIEnv<'l>, c: &AppliedChange) -> Result<JObject<'l>> {
+    New::args()
+        .long(c.at_ms)
+        .opt_str(env, c.snapshot.as_deref())?
+        .opt_str(env, hex(c.hash.as_ref()).as_deref())?
+        .boolean(c.verified)
+        .build(env, "dev/fleetgov/AppliedChange")
+}
+
+/// A `List<AppliedChange>`.
+pub(crate) fn applied_changes<'l>(env: &mut JNIEnv<'l>, all: &[AppliedChange]) -> Result<JObject<'l>> {
+    list(env, all.iter(), applied_change)
+}
+
+/// `new JournalVerification(sealedSegments, sealedTransitions)`.
+pub(crate) fn journal_verification<'l>(env: &mut JNIEnv<'l>, v: &JournalVerification) -> Result<JObject<'l>> {
+    New::args().long(v.sealed_segments).long(v.sealed_transitions).build(env, "dev/fleetgov/JournalVerification")
+}
+
+/// A `List<String>` of hex hashes.
+fn hashes<'l>(env: &mut JNIEnv<'l>, path: &[TreeHash]) -> Result<JObject<'l>> {
+    list(env, path.iter(), |env, h| Ok(env.new_string(h.to_string())?.into()))
+}
+
+/// `new InclusionProof(leafIndex, treeSize, path)`.
+pub(crate) fn inclusion_proof<'l>(env: &mut JNIEnv<'l>, p: &InclusionProof) -> Result<JObject<'l>> {
+    let path = hashes(env, &p.path)?;
+    New::args().long(p.leaf_index).long(p.tree_size).object(LIST, path).build(env, "dev/fleetgov/InclusionProof")
+}
+
+/// `new ConsistencyProof(oldSize, newSize, path)`.
+pub(crate) fn consistency_proof<'l>(env: &mut JNIEnv<'l>, p: &ConsistencyProof) -> Result<JObject<'l>> {
+    let path = hashes(env, &p.path)?;
+    New::args().long(p.old_size).long(p.new_size).object(LIST, path).build(env, "dev/fleetgov/ConsistencyProof")
 }

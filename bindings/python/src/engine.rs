@@ -3,8 +3,6 @@
 //! [`PyEngine::with`] (detached from the GIL) or, for a short call that
 //! cannot block, [`PyEngine::quick`] (keeping it).
 
-use std::path::PathBuf;
-
 use fleetgov::{
     AuthorityMode, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override,
     Role, RuntimeVersion, WorkspaceSpec,
@@ -17,9 +15,10 @@ use crate::args::{Bytes, FilePath, Flag, Metric, Text, Uint, millis, uint};
 use crate::events::PyEventStream;
 use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
+use crate::proof::{PyConsistencyProof, PyInclusionProof};
 use crate::table::{PyAuditTable, PyNodesTable};
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
-use crate::{audit, boundary, error, history, ingest, inventory, table};
+use crate::{audit, boundary, durable, error, history, ingest, inventory, table};
 
 /// The fleet-governance engine, shared by any number of Python threads.
 ///
@@ -30,9 +29,10 @@ pub(crate) struct PyEngine {
     /// `None` once closed. Calls hold the read lock while they run, so
     /// `close` waits for them and never frees an engine in use.
     inner: RwLock<Option<Engine>>,
-    /// The durable audit log, if any. With one, a heartbeat may append an
-    /// auto-reconcile record and wait for the disk, so it releases the GIL.
-    audit_path: Option<PathBuf>,
+    /// Where the engine keeps what it must not forget. With a file or a
+    /// data directory, a heartbeat may append an auto-reconcile record and
+    /// wait for the disk, so it releases the GIL.
+    storage: durable::Storage,
 }
 
 impl PyEngine {
@@ -86,26 +86,50 @@ impl PyEngine {
 impl PyEngine {
     /// An engine on the system clock, or with `clock_ms` on a manual clock
     /// that reads `clock_ms` until `set_clock` moves it (for tests and
-    /// replays). The engine's history begins at its clock's reading when it
-    /// is made. With `audit_path`, the audit log is durable: an existing log
-    /// is verified and replayed to restore the authority state (a damaged one
-    /// raises `AuditTampered`; a file that cannot be opened or created,
-    /// `StorageError`).
+    /// replays). With `data_dir`, the engine is durable: the directory keeps
+    /// the audit log, the signing key, enrolments, the journal of what ran
+    /// and every node's last report, and restores them when it is opened
+    /// again (the README's "Durable engines"); the journal is
+    /// written every `journal_interval_ms` and node state checkpointed every
+    /// `checkpoint_interval_ms`, and a journal segment is sealed into the
+    /// audit log every `journal_segment_len` transitions. With `audit_path`
+    /// alone, only the audit log is durable: an existing log is verified and
+    /// replayed to restore the authority state. Give one or the other
+    /// (`InvalidInput`); a directory another engine has open is `Conflict`,
+    /// a damaged log `AuditTampered`, a file that cannot be opened or
+    /// created `StorageError`. The history begins when the data directory
+    /// was made, or without one at the clock's reading now.
     #[new]
-    #[pyo3(signature = (audit_path = None, *, clock_ms = None))]
-    fn new(py: Python<'_>, audit_path: Option<FilePath>, clock_ms: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let audit_path = audit_path.map(|p| p.0);
+    #[pyo3(signature = (
+        audit_path = None, *, clock_ms = None, data_dir = None, journal_interval_ms = None,
+        checkpoint_interval_ms = None, journal_segment_len = None,
+    ))]
+    fn new(
+        py: Python<'_>,
+        audit_path: Option<FilePath>,
+        clock_ms: Option<&Bound<'_, PyAny>>,
+        data_dir: Option<FilePath>,
+        journal_interval_ms: Option<&Bound<'_, PyAny>>,
+        checkpoint_interval_ms: Option<&Bound<'_, PyAny>>,
+        journal_segment_len: Option<Uint<u64>>,
+    ) -> PyResult<Self> {
         let clock = millis(clock_ms, "clock_ms")?.map_or(Clock::System, Clock::manual);
-        let config = EngineConfig { audit_path: audit_path.clone(), clock, ..EngineConfig::default() };
+        let mut config = EngineConfig { clock, ..EngineConfig::default() };
+        let cadence = durable::Cadence {
+            journal_interval_ms: millis(journal_interval_ms, "journal_interval_ms")?,
+            checkpoint_interval_ms: millis(checkpoint_interval_ms, "checkpoint_interval_ms")?,
+            journal_segment_len: journal_segment_len.map(|n| n.0),
+        };
+        let storage = durable::Storage::new(audit_path.map(|p| p.0), data_dir.map(|p| p.0));
+        storage.configure(py, &mut config, cadence)?;
         let engine =
             py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Engine::with_config(config))));
-        let engine = match (engine, &audit_path) {
-            (Ok(Ok(engine)), _) => engine,
-            (Ok(Err(e)), Some(path)) => return Err(error::audit_file(py, e, path)),
-            (Ok(Err(e)), None) => return Err(error::to_py(py, e)),
-            (Err(payload), _) => return Err(error::panicked(py, payload)),
+        let engine = match engine {
+            Ok(Ok(engine)) => engine,
+            Ok(Err(e)) => return Err(storage.open_error(py, e)),
+            Err(payload) => return Err(error::panicked(py, payload)),
         };
-        Ok(PyEngine { inner: RwLock::new(Some(engine)), audit_path })
+        Ok(PyEngine { inner: RwLock::new(Some(engine)), storage })
     }
 
     /// Releases the engine. Idempotent; calls in flight finish first.
@@ -236,6 +260,26 @@ impl PyEngine {
         self.with(py, |e| e.enroll(node.0, cluster.0, now_or(at_ms, e)).map(NodeHandle::to_raw))
     }
 
+    /// Enrolls every `(node, cluster)` pair of `nodes` at `at_ms`, as
+    /// `enroll` would one by one, and returns their handles in order. Every
+    /// pair is checked first (ids, clusters, a node enrolled or listed in
+    /// another cluster, capacity): on a refusal nothing is enrolled. With a
+    /// data directory the new enrolments share one write to disk.
+    #[pyo3(signature = (nodes, /, *, at_ms = None))]
+    fn enroll_many(
+        &self,
+        py: Python<'_>,
+        nodes: &Bound<'_, PyAny>,
+        at_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<u64>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let pairs = durable::pairs(nodes)?;
+        self.with(py, |e| {
+            let handles = e.enroll_many(pairs.iter().map(|(n, c)| (n.as_str(), c.as_str())), now_or(at_ms, e))?;
+            Ok(handles.into_iter().map(NodeHandle::to_raw).collect())
+        })
+    }
+
     /// The handle of enrolled node `node`.
     #[pyo3(signature = (node, /))]
     fn node_handle(&self, py: Python<'_>, node: Text<'_>) -> PyResult<u64> {
@@ -309,7 +353,7 @@ impl PyEngine {
             },
             sync_error: sync_error.map(|t| t.0),
         };
-        if self.audit_path.is_some() {
+        if self.storage.on_disk() {
             // May append an auto-reconcile record and wait for the disk.
             self.with(py, |e| args.record(e, node))
         } else {
@@ -513,6 +557,59 @@ impl PyEngine {
         history::attestation(py, &attestation)
     }
 
+    /// Every change of what node `node` ran from `from_ms` to `to_ms` (both
+    /// included), oldest first (`fleetgov.types.AppliedChange`: `at_ms`,
+    /// `snapshot`, `hash`, `verified`). `from_ms` defaults to where the
+    /// history begins (`history_start_ms`), `to_ms` to the engine's clock.
+    /// Times are checked as by `what_ran`; `from_ms` after `to_ms` is
+    /// `InvalidInput`.
+    #[pyo3(signature = (node, /, *, from_ms = None, to_ms = None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        node: Text<'_>,
+        from_ms: Option<&Bound<'py, PyAny>>,
+        to_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let (from_ms, to_ms) = (millis(from_ms, "from_ms")?, millis(to_ms, "to_ms")?);
+        let changes =
+            self.with(py, |e| e.history(node.0, from_ms.unwrap_or_else(|| e.history_start_ms()), now_or(to_ms, e)))?;
+        history::applied_changes(py, &changes)
+    }
+
+    /// Where the engine's history begins (unix ms): when its data directory
+    /// was made, or without one when the engine was made.
+    #[getter]
+    fn history_start_ms(&self, py: Python<'_>) -> PyResult<u64> {
+        self.quick(py, |e| Ok(e.history_start_ms()))
+    }
+
+    /// Returns once every transition journalled so far is on disk in the
+    /// data directory (the journal writer does this by itself every
+    /// `journal_interval_ms`): before a planned stop, or to acknowledge
+    /// history durably. Without a data directory there is nothing to do.
+    /// Raises `StorageError` saying why the writer cannot write.
+    fn sync_journal(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, Engine::sync_journal)
+    }
+
+    /// Why the data directory's journal writer last failed to write (it
+    /// retries every interval), or `None`.
+    #[getter]
+    fn journal_failure(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.quick(py, |e| Ok(e.journal_failure()))
+    }
+
+    /// Checks every sealed journal segment of the data directory against
+    /// the audit record that sealed it and returns what was checked
+    /// (`fleetgov.types.JournalVerification`); `AuditTampered` names the
+    /// first segment that differs or is missing. Without a data directory
+    /// there is nothing to check (zeros).
+    fn verify_journal<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let checked = self.with(py, Engine::verify_journal)?;
+        history::journal_verification(py, &checked)
+    }
+
     /// The public key that checks this engine's signed checkpoints and
     /// attestations, as verifier key text (`<name>+<key id>+<base64 key>`).
     fn checkpoint_verifier_key(&self, py: Python<'_>) -> PyResult<String> {
@@ -536,11 +633,51 @@ impl PyEngine {
         self.with(py, Engine::checkpoint)
     }
 
+    /// Proof that audit record `seq` is in the log of `size` records (by
+    /// default, the log as it is now): an `InclusionProof`, checked with its
+    /// `verify` against a trusted head (`open_checkpoint`). A `size` past the
+    /// end of the log, or `seq` not below it, is `InvalidInput`.
+    #[pyo3(signature = (seq, /, size = None))]
+    fn inclusion_proof(&self, py: Python<'_>, seq: Uint<u64>, size: Option<Uint<u64>>) -> PyResult<PyInclusionProof> {
+        self.with(py, |e| e.inclusion_proof(seq.0, size.map_or_else(|| e.audit_len(), |s| s.0)))
+            .map(PyInclusionProof::from)
+    }
+
+    /// Proof that the log of `old_size` records is a prefix of the log of
+    /// `new_size` records (by default, the log as it is now): a
+    /// `ConsistencyProof`, checked with its `verify` against two trusted
+    /// heads. Sizes that shrink or pass the end of the log are `InvalidInput`.
+    #[pyo3(signature = (old_size, /, new_size = None))]
+    fn consistency_proof(
+        &self,
+        py: Python<'_>,
+        old_size: Uint<u64>,
+        new_size: Option<Uint<u64>>,
+    ) -> PyResult<PyConsistencyProof> {
+        self.with(py, |e| e.consistency_proof(old_size.0, new_size.map_or_else(|| e.audit_len(), |s| s.0)))
+            .map(PyConsistencyProof::from)
+    }
+
+    /// A C2SP `tlog-proof@v1` bundle for audit record `seq`: its inclusion
+    /// path and a freshly signed checkpoint, as text. Anyone checks it with
+    /// `fleetgov.verify_inclusion(bundle, entry, verifier_key)`, the record's
+    /// entry bytes (`audit_entry`) and the verifier key alone.
+    #[pyo3(signature = (seq, /))]
+    fn tlog_proof(&self, py: Python<'_>, seq: Uint<u64>) -> PyResult<String> {
+        self.with(py, |e| e.tlog_proof(seq.0).map(|bundle| bundle.to_string()))
+    }
+
+    /// The canonical entry bytes of audit record `seq`: what its leaf in the
+    /// audit tree hashes (`SHA-256(0x00 || entry)`) and what a proof is
+    /// checked against. The payload is represented by its hash.
+    #[pyo3(signature = (seq, /))]
+    fn audit_entry<'py>(&self, py: Python<'py>, seq: Uint<u64>) -> PyResult<Bound<'py, PyBytes>> {
+        let entry = self.with(py, |e| e.audit_record(seq.0).map(|r| r.encode()))?;
+        Ok(PyBytes::new(py, &entry))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> String {
-        let log = self
-            .audit_path
-            .as_ref()
-            .map_or_else(|| "in memory".to_owned(), |p| format!("{:?}", p.display().to_string()));
+        let storage = self.storage.describe();
         let counts = self.with(py, |e| {
             let now = e.clock().now_ms();
             let clusters = e.cluster_ids();
@@ -549,9 +686,9 @@ impl PyEngine {
         });
         match counts {
             Ok((clusters, nodes, records)) => {
-                format!("<fleetgov.Engine clusters={clusters} nodes={nodes} audit_records={records} audit_log={log}>")
+                format!("<fleetgov.Engine clusters={clusters} nodes={nodes} audit_records={records} {storage}>")
             }
-            Err(_) => format!("<fleetgov.Engine (closed) audit_log={log}>"),
+            Err(_) => format!("<fleetgov.Engine (closed) {storage}>"),
         }
     }
 }

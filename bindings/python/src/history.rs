@@ -1,9 +1,9 @@
-//! What ran when, for Python: `Engine.what_ran`, `Engine.fleet_at` and
-//! `Engine.attest` answer with dicts (`fleetgov.types.AppliedAt`,
-//! `fleetgov.types.Attestation`), built field by field from the core's
-//! [`AppliedAt`] and [`Attestation`].
+//! What ran when, for Python: `Engine.what_ran`, `Engine.fleet_at`,
+//! `Engine.history`, `Engine.attest` and `Engine.verify_journal` answer with
+//! dicts (`fleetgov.types.AppliedAt`, `AppliedChange`, `Attestation`,
+//! `JournalVerification`), built field by field from the core's values.
 
-use fleetgov::{AppliedAt, Attestation};
+use fleetgov::{AppliedAt, AppliedChange, Attestation, JournalVerification};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -24,6 +24,29 @@ pub(crate) fn applied_ats<'py>(py: Python<'py>, all: &[AppliedAt]) -> PyResult<B
         out.append(applied_at(py, a)?)?;
     }
     Ok(out)
+}
+
+/// A list of dicts, one per change: `at_ms`, `snapshot`, `hash` (hex, or
+/// `None`), `verified`.
+pub(crate) fn applied_changes<'py>(py: Python<'py>, changes: &[AppliedChange]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for c in changes {
+        let d = PyDict::new(py);
+        d.set_item("at_ms", c.at_ms)?;
+        d.set_item("snapshot", &c.snapshot)?;
+        d.set_item("hash", c.hash.map(|h| h.to_string()))?;
+        d.set_item("verified", c.verified)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// `v` as a dict: `sealed_segments`, `sealed_transitions`.
+pub(crate) fn journal_verification<'py>(py: Python<'py>, v: &JournalVerification) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("sealed_segments", v.sealed_segments)?;
+    d.set_item("sealed_transitions", v.sealed_transitions)?;
+    Ok(d)
 }
 
 /// `a` as a dict: `cluster`, `at_ms`, `nodes`, `desired` (`snapshot`, `hash`,

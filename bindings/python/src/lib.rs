@@ -12,6 +12,7 @@ mod args;
 mod audit;
 mod boundary;
 mod columns;
+mod durable;
 mod engine;
 mod error;
 mod events;
@@ -20,6 +21,7 @@ mod history;
 mod ingest;
 mod inventory;
 mod node_state;
+mod proof;
 mod table;
 mod views;
 
@@ -63,6 +65,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ingest::PyBatchResult>()?;
     m.add_class::<table::PyNodesTable>()?;
     m.add_class::<table::PyAuditTable>()?;
+    m.add_class::<proof::PyInclusionProof>()?;
+    m.add_class::<proof::PyConsistencyProof>()?;
     m.add("RECORD_SIZE", fleetgov::record::RECORD_SIZE)?;
     m.add("RECORD_VERSION", fleetgov::record::RECORD_VERSION)?;
     m.add("OUTCOME_SIZE", fleetgov::record::OUTCOME_SIZE)?;
@@ -70,6 +74,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SYNC_ERROR_CODES", codes.into_py_dict(m.py())?)?;
     m.add_function(wrap_pyfunction!(pack_version, m)?)?;
     m.add_function(wrap_pyfunction!(verify_audit_file, m)?)?;
+    m.add_function(wrap_pyfunction!(proof::open_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(proof::verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(_boundary_self_test, m)?)?;
     m.add_function(wrap_pyfunction!(ingest::_set_ingest_chunk, m)?)?;
     Ok(())

@@ -30,6 +30,11 @@ USER_CODE = textwrap.dedent(
     assert_type(e.cluster("c").cohesion_bp, int)
     assert_type(e.what_ran("gw-1", at_ms=0), fleetgov.types.AppliedAt | None)
     assert_type(e.attest("c")["nodes"][0]["since_ms"], int)
+    assert_type(e.history("gw-1", from_ms=0)[0]["verified"], bool)
+    assert_type(e.enroll_many([("gw-1", "c")], at_ms=0), list[int])
+    assert_type(e.verify_journal()["sealed_segments"], int)
+    assert_type(fleetgov.open_checkpoint(e.checkpoint(), "key")["root"], str)
+    assert_type(e.inclusion_proof(0).to_dict()["path"], list[str])
 
 
     def count() -> int:  # with __exit__ -> bool, mypy reports a missing return here

@@ -3,16 +3,20 @@
 from typing_extensions import Buffer
 from os import PathLike
 from types import TracebackType
+from collections.abc import Iterable
 from typing import Any, Protocol, Self, final
 
 from fleetgov.types import (
     AppliedAt,
+    AppliedChange,
     Attestation,
+    AuditHead,
     AuditRecord,
     AuthorityMode,
     ClusterStatus,
     ClusterViewDict,
     ConfigStatus,
+    ConsistencyProofDict,
     DirectiveDict,
     DirectiveKind,
     Drift,
@@ -21,6 +25,8 @@ from fleetgov.types import (
     FleetEvent,
     FleetInventory,
     Health,
+    InclusionProofDict,
+    JournalVerification,
     NodeStatus,
     NodeViewDict,
     ProcessHealth,
@@ -35,9 +41,11 @@ __all__ = [
     "AuditTable",
     "BatchResult",
     "ClusterView",
+    "ConsistencyProof",
     "Directive",
     "Engine",
     "EventStream",
+    "InclusionProof",
     "NodeView",
     "NodesTable",
     "OUTCOME_SIZE",
@@ -48,8 +56,10 @@ __all__ = [
     "__version__",
     "_boundary_self_test",
     "_set_ingest_chunk",
+    "open_checkpoint",
     "pack_version",
     "verify_audit_file",
+    "verify_inclusion",
 ]
 
 RECORD_SIZE: int
@@ -354,6 +364,56 @@ class EventStream:
     def __exit__(self, exc_type: object, exc_value: object, traceback: object, /) -> None: ...
 
 @final
+class InclusionProof:
+    """Proof that audit record ``leaf_index`` is in the audit tree of
+    ``tree_size`` records (RFC 6962, SHA-256). A frozen value: equal by its
+    fields, picklable; build one from a proof received elsewhere to check it.
+    """
+
+    def __new__(cls, leaf_index: int, tree_size: int, path: Iterable[str]) -> Self: ...
+    @property
+    def leaf_index(self) -> int:
+        """The leaf's position: the record's sequence number."""
+    @property
+    def tree_size(self) -> int: ...
+    @property
+    def path(self) -> list[str]:
+        """The audit path, leaf level first, 64 hex characters each."""
+    def verify(self, leaf_hash: str, head: AuditHead, /) -> None:
+        """Checks that ``leaf_hash`` (hex of ``SHA-256(0x00 || entry)``) is
+        leaf ``leaf_index`` of the tree whose trusted head is ``head`` (from
+        `open_checkpoint`; its size must be ``tree_size``). Raises
+        `AuditTampered` if it is not."""
+    def to_dict(self) -> InclusionProofDict: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[int, int, list[str]]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@final
+class ConsistencyProof:
+    """Proof that the audit tree of ``old_size`` records is a prefix of the
+    tree of ``new_size`` records: the log was only appended to. A frozen value."""
+
+    def __new__(cls, old_size: int, new_size: int, path: Iterable[str]) -> Self: ...
+    @property
+    def old_size(self) -> int: ...
+    @property
+    def new_size(self) -> int: ...
+    @property
+    def path(self) -> list[str]:
+        """The proof's node hashes, 64 hex characters each."""
+    def verify(self, old: AuditHead, new: AuditHead, /) -> None:
+        """Checks the proof between two trusted heads (from
+        `open_checkpoint`; their sizes must be the proof's). Raises
+        `AuditTampered` if the newer log does not extend the older."""
+    def to_dict(self) -> ConsistencyProofDict: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[int, int, list[str]]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@final
 class Engine:
     """The fleet-governance engine, safe to share between Python threads.
 
@@ -361,10 +421,31 @@ class Engine:
     (the system clock, or with ``clock_ms`` a manual one).
     """
 
-    def __new__(cls, audit_path: str | PathLike[str] | None = None, *, clock_ms: int | None = None) -> Self:
+    def __new__(
+        cls,
+        audit_path: str | PathLike[str] | None = None,
+        *,
+        clock_ms: int | None = None,
+        data_dir: str | PathLike[str] | None = None,
+        journal_interval_ms: int | None = None,
+        checkpoint_interval_ms: int | None = None,
+        journal_segment_len: int | None = None,
+    ) -> Self:
         """With ``clock_ms``, the engine runs on a manual clock reading
-        ``clock_ms`` until ``set_clock`` moves it. Its history begins at its
-        clock's reading when it is made."""
+        ``clock_ms`` until ``set_clock`` moves it.
+
+        With ``data_dir``, the engine is durable: the directory keeps the
+        audit log, the signing key, enrolments, the journal of what ran and
+        every node's last report, and an engine opened on it again restores
+        them. The journal is made durable every ``journal_interval_ms``
+        (default 200), node state checkpointed every ``checkpoint_interval_ms``
+        (default 60000) and on close, and a journal segment sealed into the
+        audit log every ``journal_segment_len`` transitions. A directory
+        another engine has open raises `Conflict`. With ``audit_path`` alone,
+        only the audit log is durable; giving both raises `InvalidInput`.
+
+        The history begins when the data directory was made, or without one
+        at the clock's reading when the engine is made."""
     @property
     def clock_ms(self) -> int:
         """The engine's clock now (unix ms)."""
@@ -413,6 +494,11 @@ class Engine:
         surrogate, else `InvalidInput`."""
     def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
         """Enrolls `node` in `cluster`; returns its handle for binary records."""
+    def enroll_many(self, nodes: Iterable[tuple[str, str]], /, *, at_ms: int | None = None) -> list[int]:
+        """Enrolls every ``(node, cluster)`` pair and returns their handles in
+        order. Every pair is checked first: on a refusal (`NotFound`,
+        `Conflict`, `InvalidInput`) nothing is enrolled. With a data directory
+        the new enrolments share one write to disk."""
     def node_handle(self, node: str, /) -> int: ...
     def ingest(self, batch: _RecordBatch, /) -> BatchResult:
         """Applies a batch of 128-byte heartbeat records in one call: a NumPy
@@ -499,6 +585,27 @@ class Engine:
         """A signed attestation of what `cluster` ran at `at_ms`, the same
         envelope byte for byte for the same moment; times are checked as by
         `what_ran` (nothing is signed about the future)."""
+    def history(
+        self, node: str, /, *, from_ms: int | None = None, to_ms: int | None = None
+    ) -> list[AppliedChange]:
+        """Every change of what `node` ran from ``from_ms`` (default: where
+        the history begins) to ``to_ms`` (default: the engine's clock), both
+        included, oldest first. Times are checked as by `what_ran`;
+        ``from_ms`` after ``to_ms`` raises `InvalidInput`."""
+    @property
+    def history_start_ms(self) -> int:
+        """Where the history begins (unix ms): when the data directory was
+        made, or without one when the engine was made."""
+    def sync_journal(self) -> None:
+        """Returns once every transition journalled so far is on disk (the
+        writer does this by itself every ``journal_interval_ms``); a no-op
+        without a data directory. Raises `StorageError` if the writer cannot write."""
+    @property
+    def journal_failure(self) -> str | None:
+        """Why the journal writer last failed to write (it retries), or ``None``."""
+    def verify_journal(self) -> JournalVerification:
+        """Checks every sealed journal segment against the audit record that
+        sealed it; `AuditTampered` names the first that differs or is missing."""
     def checkpoint_verifier_key(self) -> str:
         """The public key text that checks this engine's checkpoints and attestations."""
     def audit_table(self) -> AuditTable:
@@ -506,9 +613,31 @@ class Engine:
         action, target, justification, event (JSON text), config (bytes of a
         publish), payload_hash, prev_hash."""
     def verify_audit(self) -> str: ...
-    def checkpoint(self) -> str: ...
+    def checkpoint(self) -> str:
+        """The audit log's current head as a signed checkpoint (a C2SP signed
+        note), opened by anyone with `open_checkpoint` and the verifier key."""
+    def inclusion_proof(self, seq: int, /, size: int | None = None) -> InclusionProof:
+        """Proof that audit record `seq` is in the log of `size` records
+        (default: the log now)."""
+    def consistency_proof(self, old_size: int, /, new_size: int | None = None) -> ConsistencyProof:
+        """Proof that the log of `old_size` records is a prefix of the log of
+        `new_size` records (default: the log now)."""
+    def tlog_proof(self, seq: int, /) -> str:
+        """A C2SP ``tlog-proof@v1`` bundle for audit record `seq` (its
+        inclusion path and a freshly signed checkpoint), checked offline with
+        `verify_inclusion`."""
+    def audit_entry(self, seq: int, /) -> bytes:
+        """The canonical entry bytes of audit record `seq`, which its leaf
+        hashes: ``SHA-256(0x00 || entry)``."""
 
 def _boundary_self_test(message: str) -> None: ...
 def _set_ingest_chunk(records: int, /) -> int: ...
 def pack_version(version: str, /) -> int: ...
 def verify_audit_file(path: str | PathLike[str], /) -> str: ...
+def open_checkpoint(note: str, verifier_key: str, /) -> AuditHead:
+    """Checks a signed checkpoint with the log owner's verifier key alone and
+    returns the head it signs; a bad signature raises `AuditTampered`."""
+def verify_inclusion(bundle: str, entry: bytes | bytearray, verifier_key: str, /) -> AuditHead:
+    """Checks a ``tlog-proof@v1`` bundle offline: the checkpoint's signature,
+    then that `entry` is the leaf it names. Returns the signed head; raises
+    `AuditTampered` if either fails."""

@@ -5,7 +5,10 @@ also accepts them in any letter case); the ``TypedDict`` classes describe
 the dicts :meth:`fleetgov.Engine.fleet`, :meth:`fleetgov.Engine.audit`,
 :meth:`fleetgov.Engine.force_sync`, the history calls
 (:meth:`fleetgov.Engine.what_ran`, :meth:`fleetgov.Engine.fleet_at`,
-:meth:`fleetgov.Engine.attest`) and the ``to_dict()`` methods return.
+:meth:`fleetgov.Engine.history`, :meth:`fleetgov.Engine.attest`),
+:meth:`fleetgov.Engine.verify_journal`, the proof checks
+(:func:`fleetgov.open_checkpoint`, :func:`fleetgov.verify_inclusion`) and the
+``to_dict()`` methods return.
 
 >>> import fleetgov
 >>> from fleetgov.types import FleetInventory
@@ -22,16 +25,19 @@ from typing import Literal, TypedDict
 
 __all__ = [
     "AppliedAt",
+    "AppliedChange",
     "Attestation",
     "AttestedCheckpoint",
     "AuditAction",
     "AuditEvent",
+    "AuditHead",
     "AuditRecord",
     "AuthorityMode",
     "ClusterEvent",
     "ClusterStatus",
     "ClusterViewDict",
     "ConfigStatus",
+    "ConsistencyProofDict",
     "DesiredCluster",
     "DesiredSnapshot",
     "DesiredState",
@@ -44,6 +50,8 @@ __all__ = [
     "FleetInventory",
     "FleetSummary",
     "Health",
+    "InclusionProofDict",
+    "JournalVerification",
     "LaggedEvent",
     "NodeEvent",
     "NodeStatus",
@@ -261,6 +269,29 @@ class AppliedAt(TypedDict):
     since_ms: int
 
 
+class AppliedChange(TypedDict):
+    """One change of what a node ran (``Engine.history``)."""
+
+    #: When (unix ms): the time the heartbeat that reported it counted at.
+    at_ms: int
+    #: The snapshot it reported from then on (``None``: none, or not a published snapshot of its cluster).
+    snapshot: str | None
+    #: The hash it computed, 64 hex characters (``None``: nothing applied).
+    hash: str | None
+    #: Whether that hash is its snapshot's own.
+    verified: bool
+
+
+class JournalVerification(TypedDict):
+    """What ``Engine.verify_journal`` checked: every sealed journal segment
+    against the audit record that sealed it."""
+
+    #: Sealed segments whose files match their audit records.
+    sealed_segments: int
+    #: The transitions in them.
+    sealed_transitions: int
+
+
 class DesiredSnapshot(TypedDict):
     """The snapshot a cluster should have run at the attested moment."""
 
@@ -289,6 +320,37 @@ class Attestation(TypedDict):
     checkpoint: AttestedCheckpoint
     #: The DSSE envelope (JSON text) of the in-toto statement: what a third party checks.
     envelope: str
+
+
+# ---- audit proofs -----------------------------------------------------------
+
+
+class AuditHead(TypedDict):
+    """A head of the audit tree: what a signed checkpoint commits to
+    (``fleetgov.open_checkpoint``), and what proofs are checked against."""
+
+    #: The number of records.
+    size: int
+    #: The RFC 6962 (SHA-256) Merkle root over them, 64 hex characters.
+    root: str
+
+
+class InclusionProofDict(TypedDict):
+    """``InclusionProof.to_dict()``."""
+
+    leaf_index: int
+    tree_size: int
+    #: The audit path, leaf level first, 64 hex characters each.
+    path: list[str]
+
+
+class ConsistencyProofDict(TypedDict):
+    """``ConsistencyProof.to_dict()``."""
+
+    old_size: int
+    new_size: int
+    #: The proof's node hashes, 64 hex characters each.
+    path: list[str]
 
 
 # ---- change events (``Engine.events()``) -------------------------------------

@@ -1,7 +1,9 @@
 package dev.fleetgov;
 
 /**
- * The head of a verified audit log: how many records, and the Merkle root over them.
+ * A head of the audit log: how many records, and the Merkle root over them. What
+ * {@link FleetEngine#verifyAudit()} returns, what a signed checkpoint commits to
+ * ({@link FleetGov#openCheckpoint}), and what proofs are checked against.
  *
  * <pre>{@code
  * AuditHead head = engine.verifyAudit(); // throws FleetException(AUDIT_TAMPERED) if not
@@ -9,6 +11,6 @@ package dev.fleetgov;
  * }</pre>
  *
  * @param size the number of records
- * @param root the Merkle tree root (blake3), hex
+ * @param root the RFC 6962 Merkle tree root (SHA-256), 64 hex characters
  */
 public record AuditHead(long size, String root) {}

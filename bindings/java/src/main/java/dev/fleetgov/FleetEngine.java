@@ -2,11 +2,13 @@ package dev.fleetgov;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * The fleet-governance engine, embedded in a JVM control plane: what every gateway node
@@ -42,7 +44,7 @@ public final class FleetEngine extends NativeHandle {
      * <pre>{@code
      * FleetEngine engine = new FleetEngine(FleetEngine.Options.defaults()
      *         .withManualClock(1_000)
-     *         .withAuditLog(Path.of("/var/lib/fleetgov/audit.log"), seed));
+     *         .withDataDir(Path.of("/var/lib/fleetgov")));
      * }</pre>
      */
     public static final class Options {
@@ -53,41 +55,60 @@ public final class FleetEngine extends NativeHandle {
         /** The change feed's default size: 2^16 events. */
         public static final int DEFAULT_FEED_CAPACITY = 1 << 16;
 
-        private final long capacity;
-        private final OptionalLong manualClockMs;
-        private final Path auditLog;
-        private final byte[] signingSeed;
-        private final String origin;
-        private final int feedCapacity;
+        /**
+         * The settings. Written only while a with* method makes a new copy; the final field
+         * publishes them safely with the Options that holds them.
+         */
+        private static final class Fields {
+            long capacity = DEFAULT_CAPACITY;
+            OptionalLong manualClockMs = OptionalLong.empty();
+            Path auditLog;
+            Path dataDir;
+            /** 0: the engine's default, as for the two below. */
+            long journalIntervalMs;
+            long checkpointIntervalMs;
+            long journalSegmentLength;
+            byte[] signingSeed;
+            String origin = DEFAULT_ORIGIN;
+            int feedCapacity = DEFAULT_FEED_CAPACITY;
 
-        private Options(long capacity, OptionalLong manualClockMs, Path auditLog, byte[] signingSeed, String origin,
-                int feedCapacity) {
-            if (capacity <= 0) {
-                throw new IllegalArgumentException("capacity must be positive, got " + capacity);
+            Fields copy() {
+                Fields c = new Fields();
+                c.capacity = capacity;
+                c.manualClockMs = manualClockMs;
+                c.auditLog = auditLog;
+                c.dataDir = dataDir;
+                c.journalIntervalMs = journalIntervalMs;
+                c.checkpointIntervalMs = checkpointIntervalMs;
+                c.journalSegmentLength = journalSegmentLength;
+                c.signingSeed = signingSeed;
+                c.origin = origin;
+                c.feedCapacity = feedCapacity;
+                return c;
             }
-            if (feedCapacity <= 0) {
-                throw new IllegalArgumentException("feedCapacity must be positive, got " + feedCapacity);
-            }
-            manualClockMs.ifPresent(ms -> Args.time("manualClockMs", ms));
-            if (signingSeed != null && signingSeed.length != 32) {
-                throw new IllegalArgumentException("signingSeed must be 32 bytes, got " + signingSeed.length);
-            }
-            this.capacity = capacity;
-            this.manualClockMs = manualClockMs;
-            this.auditLog = auditLog;
-            this.signingSeed = signingSeed == null ? null : signingSeed.clone();
-            this.origin = Args.text("origin", origin);
-            this.feedCapacity = feedCapacity;
+        }
+
+        private final Fields f;
+
+        private Options(Fields f) {
+            this.f = f;
+        }
+
+        /** These options with one setting changed by {@code change}. */
+        private Options with(Consumer<Fields> change) {
+            Fields c = f.copy();
+            change.accept(c);
+            return new Options(c);
         }
 
         /**
-         * The default capacity, the system clock, an in-memory audit log and a signing key
+         * The default capacity, the system clock, everything in memory and a signing key
          * generated for the engine's lifetime.
          *
          * @return the options
          */
         public static Options defaults() {
-            return new Options(DEFAULT_CAPACITY, OptionalLong.empty(), null, null, DEFAULT_ORIGIN, DEFAULT_FEED_CAPACITY);
+            return new Options(new Fields());
         }
 
         /**
@@ -97,7 +118,10 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withCapacity(long nodes) {
-            return new Options(nodes, manualClockMs, auditLog, signingSeed, origin, feedCapacity);
+            if (nodes <= 0) {
+                throw new IllegalArgumentException("capacity must be positive, got " + nodes);
+            }
+            return with(c -> c.capacity = nodes);
         }
 
         /**
@@ -108,21 +132,94 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withManualClock(long ms) {
-            return new Options(capacity, OptionalLong.of(ms), auditLog, signingSeed, origin, feedCapacity);
+            return with(c -> c.manualClockMs = OptionalLong.of(Args.time("manualClockMs", ms)));
         }
 
         /**
-         * These options with a durable audit log at {@code path}: opened (verified, a torn tail
-         * cut) and replayed to restore the authority state if it exists, created otherwise;
-         * checkpoints are signed with the ed25519 key from {@code signingSeed} so they verify
-         * across restarts.
+         * These options with a durable audit log at {@code path}, and nothing else durable:
+         * opened (verified, a torn tail cut) and replayed to restore the authority state if it
+         * exists, created otherwise; checkpoints are signed with the ed25519 key from
+         * {@code signingSeed} so they verify across restarts. {@link #withDataDir} keeps more.
          *
          * @param path the log file
          * @param signingSeed 32 bytes, or null for a key generated per engine
          * @return new options
          */
         public Options withAuditLog(Path path, byte[] signingSeed) {
-            return new Options(capacity, manualClockMs, Args.present("path", path), signingSeed, origin, feedCapacity);
+            if (signingSeed != null && signingSeed.length != 32) {
+                throw new IllegalArgumentException("signingSeed must be 32 bytes, got " + signingSeed.length);
+            }
+            Path log = Args.present("path", path);
+            byte[] seed = signingSeed == null ? null : signingSeed.clone();
+            return with(c -> {
+                c.auditLog = log;
+                c.signingSeed = seed;
+            });
+        }
+
+        /**
+         * These options with a data directory: a durable engine. The directory keeps the audit
+         * log, the signing key (made once, so {@link FleetEngine#checkpointVerifierKey()} never
+         * changes), every enrolment, the journal of what each node ran and every node's last
+         * report; an engine opened on it again restores them all, so cohesion, node views and
+         * {@link FleetEngine#whatRan}, {@link FleetEngine#history} and {@link FleetEngine#attest}
+         * about times before the restart answer as before. An authority change, override or
+         * enrolment is on disk before its call returns; a crash loses at most the transitions
+         * of the last journal interval and the heartbeat times and metrics since the last
+         * checkpoint of node state. Exclusive with {@link #withAuditLog}: the engine's
+         * constructor refuses both ({@code INVALID_INPUT}).
+         *
+         * @param dir the directory, created if absent
+         * @return new options
+         */
+        public Options withDataDir(Path dir) {
+            return with(c -> c.dataDir = Args.present("dir", dir));
+        }
+
+        /**
+         * These options with another journal interval: how often the data directory's journal
+         * writer makes new transitions durable (group commit). Needs {@link #withDataDir}.
+         *
+         * @param interval at least 1 ms (default 200 ms)
+         * @return new options
+         */
+        public Options withJournalInterval(Duration interval) {
+            return with(c -> c.journalIntervalMs = millis("journal interval", interval));
+        }
+
+        /**
+         * These options with another checkpoint interval: how often every node's last report is
+         * checkpointed in the data directory (it also is when the engine is closed). Needs
+         * {@link #withDataDir}.
+         *
+         * @param interval at least 1 ms (default 60 s)
+         * @return new options
+         */
+        public Options withCheckpointInterval(Duration interval) {
+            return with(c -> c.checkpointIntervalMs = millis("checkpoint interval", interval));
+        }
+
+        /**
+         * These options with another journal segment length: every this many transitions the
+         * journal segment is sealed, its hash committed to the audit log (a {@code SEAL_JOURNAL}
+         * record). Needs {@link #withDataDir}.
+         *
+         * @param transitions at least 1 (default 2^20)
+         * @return new options
+         */
+        public Options withJournalSegmentLength(long transitions) {
+            if (transitions <= 0) {
+                throw new IllegalArgumentException("journal segment length must be positive, got " + transitions);
+            }
+            return with(c -> c.journalSegmentLength = transitions);
+        }
+
+        private static long millis(String what, Duration interval) {
+            Args.present(what, interval);
+            if (interval.isNegative() || interval.toMillis() < 1) {
+                throw new IllegalArgumentException(what + " must be at least 1 ms, got " + interval);
+            }
+            return interval.toMillis();
         }
 
         /**
@@ -132,7 +229,7 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withOrigin(String name) {
-            return new Options(capacity, manualClockMs, auditLog, signingSeed, name, feedCapacity);
+            return with(c -> c.origin = Args.text("origin", name));
         }
 
         /**
@@ -147,7 +244,10 @@ public final class FleetEngine extends NativeHandle {
          * @return new options
          */
         public Options withFeedCapacity(int events) {
-            return new Options(capacity, manualClockMs, auditLog, signingSeed, origin, events);
+            if (events <= 0) {
+                throw new IllegalArgumentException("feedCapacity must be positive, got " + events);
+            }
+            return with(c -> c.feedCapacity = events);
         }
 
         /**
@@ -156,7 +256,7 @@ public final class FleetEngine extends NativeHandle {
          * @return the most events held for streams that fall behind
          */
         public int feedCapacity() {
-            return feedCapacity;
+            return f.feedCapacity;
         }
 
         /**
@@ -165,7 +265,7 @@ public final class FleetEngine extends NativeHandle {
          * @return the most nodes the engine will hold
          */
         public long capacity() {
-            return capacity;
+            return f.capacity;
         }
 
         /**
@@ -174,7 +274,7 @@ public final class FleetEngine extends NativeHandle {
          * @return unix ms, or empty for the system clock
          */
         public OptionalLong manualClockMs() {
-            return manualClockMs;
+            return f.manualClockMs;
         }
 
         /**
@@ -183,7 +283,16 @@ public final class FleetEngine extends NativeHandle {
          * @return its path, or empty for an in-memory log
          */
         public Optional<Path> auditLog() {
-            return Optional.ofNullable(auditLog);
+            return Optional.ofNullable(f.auditLog);
+        }
+
+        /**
+         * The data directory.
+         *
+         * @return its path, or empty for an engine without one
+         */
+        public Optional<Path> dataDir() {
+            return Optional.ofNullable(f.dataDir);
         }
 
         /**
@@ -192,7 +301,7 @@ public final class FleetEngine extends NativeHandle {
          * @return the name
          */
         public String origin() {
-            return origin;
+            return f.origin;
         }
     }
 
@@ -206,20 +315,42 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
-     * An in-memory engine built from {@code options}.
+     * An engine built from {@code options}: in memory, with a durable audit log, or on a data
+     * directory whose state it restores.
      *
-     * @param options capacity and clock
+     * @param options capacity, clock and where to keep state
+     * @throws FleetException {@code CONFLICT} if another engine has the data directory open;
+     *     {@code INVALID_INPUT} for both an audit log and a data directory, or a directory that
+     *     is not an engine's; {@code AUDIT_TAMPERED} for a damaged log or journal; {@code IO} if
+     *     a file cannot be read or written
+     * @throws IllegalArgumentException for a journal or checkpoint setting without a data
+     *     directory
      */
     public FleetEngine(Options options) {
         super(new0(
-                Args.present("options", options).capacity,
-                options.feedCapacity,
-                options.manualClockMs.isPresent(),
-                options.manualClockMs.orElse(0),
-                options.auditLog == null ? null : options.auditLog.toString(),
-                options.signingSeed,
-                options.origin));
+                checked(options).f.capacity,
+                options.f.feedCapacity,
+                options.f.manualClockMs.isPresent(),
+                options.f.manualClockMs.orElse(0),
+                options.f.auditLog == null ? null : options.f.auditLog.toString(),
+                options.f.dataDir == null ? null : options.f.dataDir.toString(),
+                options.f.journalIntervalMs,
+                options.f.checkpointIntervalMs,
+                options.f.journalSegmentLength,
+                options.f.signingSeed,
+                options.f.origin));
         this.manualClock = options.manualClockMs().isPresent();
+    }
+
+    private static Options checked(Options options) {
+        Args.present("options", options);
+        boolean cadence = options.f.journalIntervalMs != 0 || options.f.checkpointIntervalMs != 0
+                || options.f.journalSegmentLength != 0;
+        if (cadence && options.f.dataDir == null) {
+            throw new IllegalArgumentException(
+                    "the journal interval, checkpoint interval and segment length need a data directory");
+        }
+        return options;
     }
 
     @Override
@@ -484,6 +615,42 @@ public final class FleetEngine extends NativeHandle {
         long h = acquire();
         try {
             return enroll0(h, node, cluster, atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Enrolls every node of {@code nodes} in its cluster, as {@link #enroll} would one by one,
+     * and returns their handles in order. Every enrolment is checked first (ids, clusters, a
+     * node enrolled or listed in another cluster, capacity): on a refusal nothing is enrolled.
+     * With a data directory the new enrolments share one write to disk.
+     *
+     * <pre>{@code
+     * long[] handles = engine.enrollMany(List.of(new Enrolment("gw-1", "eks-prod-us"),
+     *         new Enrolment("gw-2", "eks-prod-us")), now);
+     * }</pre>
+     *
+     * @param nodes the enrolments
+     * @param atMs when (unix ms)
+     * @return the nodes' handles, in the order of {@code nodes}
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster; {@code CONFLICT} for a
+     *     node enrolled in another cluster or listed in two; {@code INVALID_INPUT} for a
+     *     malformed id or too many nodes
+     */
+    public long[] enrollMany(List<Enrolment> nodes, long atMs) {
+        Args.present("nodes", nodes);
+        Args.time("atMs", atMs);
+        String[] ids = new String[nodes.size()];
+        String[] clusters = new String[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            Enrolment n = Args.present("nodes[" + i + "]", nodes.get(i));
+            ids[i] = n.node();
+            clusters[i] = n.cluster();
+        }
+        long h = acquire();
+        try {
+            return enrollMany0(h, ids, clusters, atMs);
         } finally {
             release();
         }
@@ -812,14 +979,128 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    /**
+     * Proof that audit record {@code seq} is in the log as it is now; see
+     * {@link #inclusionProof(long, long)}.
+     *
+     * @param seq the record's sequence number
+     * @return the proof
+     * @throws FleetException {@code INVALID_INPUT} if {@code seq} is past the end of the log
+     */
+    public InclusionProof inclusionProof(long seq) {
+        return proveInclusion(seq, -1);
+    }
+
+    /**
+     * Proof that audit record {@code seq} is in the log of {@code size} records: a third party
+     * checks it with {@link InclusionProof#verify} against the head a signed checkpoint of that
+     * size commits to.
+     *
+     * @param seq the record's sequence number
+     * @param size the size of the log (a checkpoint's)
+     * @return the proof
+     * @throws FleetException {@code INVALID_INPUT} if {@code size} is past the end of the log or
+     *     {@code seq} is not below it
+     */
+    public InclusionProof inclusionProof(long seq, long size) {
+        return proveInclusion(seq, Args.time("size", size));
+    }
+
+    /** {@code size < 0}: the log as it is now, read in the same native call. */
+    private InclusionProof proveInclusion(long seq, long size) {
+        Args.time("seq", seq);
+        long h = acquire();
+        try {
+            return inclusionProof0(h, seq, size);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Proof that the log of {@code oldSize} records is a prefix of the log as it is now; see
+     * {@link #consistencyProof(long, long)}.
+     *
+     * @param oldSize the size of the older log
+     * @return the proof
+     * @throws FleetException {@code INVALID_INPUT} if {@code oldSize} is past the end of the log
+     */
+    public ConsistencyProof consistencyProof(long oldSize) {
+        return proveConsistency(oldSize, -1);
+    }
+
+    /**
+     * Proof that the log of {@code oldSize} records is a prefix of the log of {@code newSize}
+     * records: it was only appended to. A third party checks it with
+     * {@link ConsistencyProof#verify} against the heads two signed checkpoints commit to.
+     *
+     * @param oldSize the size of the older log
+     * @param newSize the size of the newer log
+     * @return the proof
+     * @throws FleetException {@code INVALID_INPUT} if the sizes shrink or pass the end of the log
+     */
+    public ConsistencyProof consistencyProof(long oldSize, long newSize) {
+        return proveConsistency(oldSize, Args.time("newSize", newSize));
+    }
+
+    /** {@code newSize < 0}: the log as it is now, read in the same native call. */
+    private ConsistencyProof proveConsistency(long oldSize, long newSize) {
+        Args.time("oldSize", oldSize);
+        long h = acquire();
+        try {
+            return consistencyProof0(h, oldSize, newSize);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * A C2SP {@code tlog-proof@v1} bundle for audit record {@code seq}: its inclusion path and a
+     * freshly signed checkpoint, as text. Anyone checks it offline with
+     * {@link FleetGov#verifyInclusion}, the record's {@link #auditEntry} and the verifier key.
+     *
+     * @param seq the record's sequence number
+     * @return the bundle text
+     * @throws FleetException {@code NOT_FOUND} past the end of the log
+     */
+    public String tlogProof(long seq) {
+        Args.time("seq", seq);
+        long h = acquire();
+        try {
+            return tlogProof0(h, seq);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * The canonical entry bytes of audit record {@code seq}: what its leaf in the audit tree
+     * hashes ({@code SHA-256(0x00 || entry)}) and what proofs are checked against. The payload
+     * is represented by its hash.
+     *
+     * @param seq the record's sequence number
+     * @return the entry bytes
+     * @throws FleetException {@code NOT_FOUND} past the end of the log
+     */
+    public byte[] auditEntry(long seq) {
+        Args.time("seq", seq);
+        long h = acquire();
+        try {
+            return auditEntry0(h, seq);
+        } finally {
+            release();
+        }
+    }
+
     // ---- history -------------------------------------------------------------------------
 
     /**
      * What node {@code node} ran at {@code tMs}, from the journal of its applied-state
      * transitions.
      *
-     * <p>Only the known past is answered: the engine's history begins at its clock's reading
-     * when it was made and ends at its clock now. Answering about a moment seals it: whatever is
+     * <p>Only the known past is answered: the engine's history begins at
+     * {@link #historyStartMs()} (when its data directory was made, so it spans restarts, or
+     * without one when the engine was made) and ends at its clock now. Answering about a moment seals it: whatever is
      * recorded later (a late heartbeat stamped before it, a publish naming an earlier time) is
      * recorded after it, so the same question always gets the same answer.
      *
@@ -880,6 +1161,100 @@ public final class FleetEngine extends NativeHandle {
         long h = acquire();
         try {
             return attest0(h, cluster, tMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Every change of what node {@code node} ran from {@code fromMs} to {@code toMs}, both
+     * included, oldest first. Times are checked as by {@link #whatRan}.
+     *
+     * <pre>{@code
+     * List<AppliedChange> changes = engine.history("gw-7", engine.historyStartMs(), engine.clockMs());
+     * }</pre>
+     *
+     * @param node the node id
+     * @param fromMs the start (unix ms), at or after {@link #historyStartMs()}
+     * @param toMs the end (unix ms), at or before the engine's clock
+     * @return the changes
+     * @throws FleetException {@code NOT_FOUND} if the node is not enrolled; {@code INVALID_INPUT}
+     *     if {@code fromMs} is after {@code toMs}
+     * @throws FutureTimeException if {@code toMs} is after the engine's clock
+     * @throws HistoryUnavailableException if {@code fromMs} is before the engine's history began
+     */
+    public List<AppliedChange> history(String node, long fromMs, long toMs) {
+        Args.text("node", node);
+        Args.time("fromMs", fromMs);
+        Args.time("toMs", toMs);
+        long h = acquire();
+        try {
+            return List.copyOf(history0(h, node, fromMs, toMs));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Where the engine's history begins: when its data directory was made, or without one when
+     * the engine was made.
+     *
+     * @return unix ms
+     */
+    public long historyStartMs() {
+        long h = acquire();
+        try {
+            return historyStartMs0(h);
+        } finally {
+            release();
+        }
+    }
+
+    // ---- the data directory ----------------------------------------------------------------
+
+    /**
+     * Returns once every transition journalled so far is on disk in the data directory (the
+     * journal writer does this by itself every journal interval): before a planned stop, or to
+     * acknowledge history durably. Without a data directory there is nothing to do.
+     *
+     * @throws FleetException {@code IO} saying why the journal writer cannot write
+     */
+    public void syncJournal() {
+        long h = acquire();
+        try {
+            syncJournal0(h);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Why the data directory's journal writer last failed to write (it retries every interval).
+     *
+     * @return the reason, or empty if it did not fail (or there is no data directory)
+     */
+    public Optional<String> journalFailure() {
+        long h = acquire();
+        try {
+            return Optional.ofNullable(journalFailure0(h));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Checks every sealed segment of the data directory's journal against the audit record
+     * that sealed it (hash and transition count). Without a data directory there is nothing to
+     * check (zeros).
+     *
+     * @return what was checked
+     * @throws FleetException {@code AUDIT_TAMPERED} naming the first segment that differs or is
+     *     missing
+     */
+    public JournalVerification verifyJournal() {
+        long h = acquire();
+        try {
+            return verifyJournal0(h);
         } finally {
             release();
         }
@@ -1011,8 +1386,9 @@ public final class FleetEngine extends NativeHandle {
 
     // ---- native methods --------------------------------------------------------------------
 
-    private static native long new0(
-            long capacity, int feedCapacity, boolean manualClock, long clockMs, String auditLog, byte[] signingSeed, String origin);
+    private static native long new0(long capacity, int feedCapacity, boolean manualClock, long clockMs, String auditLog,
+            String dataDir, long journalIntervalMs, long checkpointIntervalMs, long journalSegmentLength,
+            byte[] signingSeed, String origin);
 
     private static native void dispose0(long engine);
 
@@ -1043,6 +1419,8 @@ public final class FleetEngine extends NativeHandle {
     private static native byte[] artifact0(long engine, String hash);
 
     private static native long enroll0(long engine, String node, String cluster, long atMs);
+
+    private static native long[] enrollMany0(long engine, String[] nodes, String[] clusters, long atMs);
 
     private static native long nodeHandle0(long engine, String node);
 
@@ -1080,11 +1458,29 @@ public final class FleetEngine extends NativeHandle {
 
     private static native String checkpointVerifierKey0(long engine);
 
+    private static native InclusionProof inclusionProof0(long engine, long seq, long size);
+
+    private static native ConsistencyProof consistencyProof0(long engine, long oldSize, long newSize);
+
+    private static native String tlogProof0(long engine, long seq);
+
+    private static native byte[] auditEntry0(long engine, long seq);
+
     private static native AppliedAt whatRan0(long engine, String node, long tMs);
 
     private static native List<AppliedAt> fleetAt0(long engine, String cluster, long tMs);
 
     private static native Attestation attest0(long engine, String cluster, long tMs);
+
+    private static native List<AppliedChange> history0(long engine, String node, long fromMs, long toMs);
+
+    private static native long historyStartMs0(long engine);
+
+    private static native void syncJournal0(long engine);
+
+    private static native String journalFailure0(long engine);
+
+    private static native JournalVerification verifyJournal0(long engine);
 
     private static native int cohesion0(long engine, String cluster);
 

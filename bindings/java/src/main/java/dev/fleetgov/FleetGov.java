@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * Functions that need no engine: the content hash that authority and execution compare,
- * and the version of the native library.
+ * the checks a third party makes with a verifier key alone (signed checkpoints, audit proofs,
+ * attestations), and the version of the native library.
  *
  * <pre>{@code
  * byte[] config = Files.readAllBytes(Path.of("gateway.yaml"));
@@ -78,6 +79,41 @@ public final class FleetGov {
     }
 
     /**
+     * Checks a C2SP {@code tlog-proof@v1} bundle (from {@link FleetEngine#tlogProof}) offline,
+     * with only the log owner's public key: the signature of the checkpoint it carries, then that
+     * {@code entry} (from {@link FleetEngine#auditEntry}) is the leaf it names in the tree that
+     * checkpoint signs.
+     *
+     * <pre>{@code
+     * String bundle = engine.tlogProof(2);
+     * AuditHead signed = FleetGov.verifyInclusion(bundle, engine.auditEntry(2), engine.checkpointVerifierKey());
+     * }</pre>
+     *
+     * @param bundle the bundle text
+     * @param entry the record's canonical entry bytes
+     * @param verifierKey the owner's verifier key
+     * @return the head the checkpoint signs
+     * @throws FleetException {@code AUDIT_TAMPERED} if the signature or the path does not hold;
+     *     {@code INVALID_INPUT} for a malformed bundle, checkpoint or key
+     */
+    public static AuditHead verifyInclusion(String bundle, byte[] entry, String verifierKey) {
+        return verifyInclusion0(Args.present("bundle", bundle), Args.present("entry", entry),
+                Args.text("verifierKey", verifierKey));
+    }
+
+    /** {@link InclusionProof#verify}, flat across JNI. */
+    static void verifyInclusionProof(InclusionProof proof, String leafHash, AuditHead head) {
+        verifyInclusionProof0(proof.leafIndex(), proof.treeSize(), proof.path().toArray(String[]::new), leafHash,
+                head.size(), Args.present("head.root", head.root()));
+    }
+
+    /** {@link ConsistencyProof#verify}, flat across JNI. */
+    static void verifyConsistencyProof(ConsistencyProof proof, AuditHead older, AuditHead newer) {
+        verifyConsistencyProof0(proof.oldSize(), proof.newSize(), proof.path().toArray(String[]::new), older.size(),
+                Args.present("older.root", older.root()), newer.size(), Args.present("newer.root", newer.root()));
+    }
+
+    /**
      * Checks an attestation (from {@link FleetEngine#attest}) with only the engine's public key:
      * the DSSE envelope's signature, and that its in-toto statement states the attestation's
      * cluster, moment, and exactly its nodes with their hashes.
@@ -129,6 +165,14 @@ public final class FleetGov {
     private static native int runtimeVersionBits0(String version);
 
     private static native AuditHead openCheckpoint0(String note, String verifierKey);
+
+    private static native AuditHead verifyInclusion0(String bundle, byte[] entry, String verifierKey);
+
+    private static native void verifyInclusionProof0(long leafIndex, long treeSize, String[] path, String leafHash,
+            long headSize, String headRoot);
+
+    private static native void verifyConsistencyProof0(long oldSize, long newSize, String[] path, long olderSize,
+            String olderRoot, long newerSize, String newerRoot);
 
     private static native void verifyAttestation0(String cluster, long atMs, String[] nodes, String[] hashes,
             String envelope, String verifierKey);

@@ -2,7 +2,12 @@
 //! embeds to track its fleet.
 //!
 //! Every `engine` argument is the handle the Java object holds; the Java
-//! side keeps it alive for the call (see `handle.rs`).
+//! side keeps it alive for the call (see `handle.rs`). The history and
+//! journal methods are in [`history`], the audit log and its proofs in
+//! [`audit`].
+
+mod audit;
+mod history;
 
 use std::cell::Cell;
 
@@ -11,8 +16,8 @@ use fleetgov::{
     NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, WorkspaceSpec,
 };
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JByteBuffer, JClass, JString};
-use jni::sys::{jboolean, jfloat, jint, jlong, jobject, jstring};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JObjectArray, JString};
+use jni::sys::{jboolean, jfloat, jint, jlong, jlongArray, jobject, jstring};
 
 use crate::convert::{self, Ascii, Memo};
 use crate::error::{Error, Fallback, Result, shim};
@@ -31,8 +36,10 @@ fn with_engine<'l, R: Fallback>(
     unsafe { handle::with(env, engine, body) }
 }
 
-/// `new FleetEngine(Options)`: a new in-memory engine.
+/// `new FleetEngine(Options)`: a new engine, in memory, with an audit log
+/// file or on a data directory. A cadence of 0 keeps the core's default.
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the options flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
@@ -41,6 +48,10 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
     manual_clock: jboolean,
     clock_ms: jlong,
     audit_path: JString<'l>,
+    data_dir: JString<'l>,
+    journal_interval_ms: jlong,
+    checkpoint_interval_ms: jlong,
+    journal_segment_len: jlong,
     signing_seed: JByteArray<'l>,
     origin: JString<'l>,
 ) -> jlong {
@@ -63,15 +74,30 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
                     .map_err(|_| Error::IllegalArgument(format!("signingSeed must be 32 bytes, got {}", seed.len())))?,
             )
         };
-        let config = EngineConfig {
+        let mut config = EngineConfig {
             clock,
             capacity,
             audit_path: convert::optional_string(env, "auditPath", &audit_path)?.map(Into::into),
+            data_dir: convert::optional_string(env, "dataDir", &data_dir)?.map(Into::into),
             signing_seed,
             origin: convert::string(env, "origin", &origin)?,
             feed_capacity,
             ..EngineConfig::default()
         };
+        // Zero keeps the core's default.
+        let millis = |what: &str, ms: jlong| convert::unsigned(what, ms).map(std::time::Duration::from_millis);
+        match millis("journalInterval", journal_interval_ms)? {
+            std::time::Duration::ZERO => {}
+            interval => config.journal_interval = interval,
+        }
+        match millis("checkpointInterval", checkpoint_interval_ms)? {
+            std::time::Duration::ZERO => {}
+            interval => config.checkpoint_interval = interval,
+        }
+        match convert::unsigned("journalSegmentLength", journal_segment_len)? {
+            0 => {}
+            n => config.journal_segment_len = n,
+        }
         Ok(handle::into_handle(Engine::with_config(config)?))
     })
 }
@@ -268,6 +294,33 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_enroll0<'l>(
         let cluster = convert::string(env, "cluster", &cluster)?;
         let handle = e.enroll(&node, &cluster, convert::unsigned("atMs", at_ms)?)?;
         Ok(node_handle_to_java(handle))
+    })
+}
+
+/// `FleetEngine.enrollMany(List<Enrolment>, atMs)`: the enrolments cross
+/// as two parallel arrays of node and cluster ids; returns the handles in
+/// order. The core checks every pair before it enrols any.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_enrollMany0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    nodes: JObjectArray<'l>,
+    clusters: JObjectArray<'l>,
+    at_ms: jlong,
+) -> jlongArray {
+    with_engine(&mut env, engine, |env, e| {
+        let (nodes, clusters) = (convert::strings(env, "node", &nodes)?, convert::strings(env, "cluster", &clusters)?);
+        if nodes.len() != clusters.len() {
+            return Err(Error::Internal("enrollMany0: arrays of different lengths".into()));
+        }
+        let pairs = nodes.iter().map(String::as_str).zip(clusters.iter().map(String::as_str));
+        let handles: Vec<jlong> =
+            e.enroll_many(pairs, convert::unsigned("atMs", at_ms)?)?.into_iter().map(node_handle_to_java).collect();
+        let len = i32::try_from(handles.len()).map_err(|_| Error::Internal("too many enrolments".into()))?;
+        let array = env.new_long_array(len)?;
+        env.set_long_array_region(&array, 0, &handles)?;
+        Ok(array.into_raw())
     })
 }
 
@@ -536,73 +589,6 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_events0<'l>(
     with_engine(&mut env, engine, |_, e| crate::events::open(e, u64::try_from(from).ok()))
 }
 
-/// `FleetEngine.audit()` and `FleetEngine.auditPage(from, limit)`: audit
-/// records oldest first; `limit < 0` means all from `from`.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_audit0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    from: jlong,
-    limit: jint,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let from = convert::unsigned("from", from)?;
-        let records = match usize::try_from(limit) {
-            Ok(limit) => e.audit_page(from, limit),
-            Err(_) if from == 0 => e.audit(),
-            Err(_) => e.audit_page(from, usize::MAX),
-        };
-        Ok(crate::construct::list(env, records.iter(), |env, r| records::audit_record(env, r))?.into_raw())
-    })
-}
-
-/// `FleetEngine.auditRecord(seq)`.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_auditRecord0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    seq: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let record = e.audit_record(convert::unsigned("seq", seq)?)?;
-        Ok(records::audit_record(env, &record)?.into_raw())
-    })
-}
-
-/// `FleetEngine.verifyAudit()`: re-verifies the hash chain and the Merkle
-/// tree; `AUDIT_TAMPERED` names the first bad record.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_verifyAudit0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| Ok(records::audit_head(env, &e.verify_audit()?)?.into_raw()))
-}
-
-/// `FleetEngine.checkpoint()`: the audit log's head as a signed note.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpoint0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-) -> jstring {
-    with_engine(&mut env, engine, |env, e| Ok(env.new_string(e.checkpoint()?)?.into_raw()))
-}
-
-/// `FleetEngine.checkpointVerifierKey()`: the public key that checks this
-/// engine's checkpoints, in the signed-note verifier-key text form.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_checkpointVerifierKey0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-) -> jstring {
-    with_engine(&mut env, engine, |env, e| Ok(env.new_string(e.checkpoint_verifier()?.to_string())?.into_raw()))
-}
-
 /// `FleetEngine.workspace(id)`.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_workspace0<'l>(
@@ -644,54 +630,5 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
         let config = e.fleet_config(&convert::string(env, "workspace", &workspace)?)?;
         let json = serde_json::to_string(&config)?;
         Ok(env.new_string(json)?.into_raw())
-    })
-}
-
-/// `FleetEngine.whatRan(node, tMs)`: what the node ran then, or null.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_whatRan0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    node: JString<'l>,
-    t_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let ran = e.what_ran(&convert::string(env, "node", &node)?, convert::unsigned("tMs", t_ms)?)?;
-        Ok(match ran {
-            Some(a) => records::applied_at(env, &a)?.into_raw(),
-            None => std::ptr::null_mut(),
-        })
-    })
-}
-
-/// `FleetEngine.fleetAt(cluster, tMs)`.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetAt0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    cluster: JString<'l>,
-    t_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let all = e.fleet_at(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
-        Ok(records::applied_ats(env, &all)?.into_raw())
-    })
-}
-
-/// `FleetEngine.attest(cluster, tMs)`: a signed attestation.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_attest0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    cluster: JString<'l>,
-    t_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let a = e.attest(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
-        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::attestation(env, &a))
-            .map(|o| o.into_raw())
     })
 }
