@@ -116,6 +116,9 @@ fn a_directory_is_refused_when_in_use_or_combined_with_an_audit_path() {
     drop(first);
     let both = EngineConfig { audit_path: Some(dir.path().join("x.log")), ..config(dir.path(), Clock::manual(T0)) };
     assert_eq!(Engine::with_config(both).err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));
+    let spinning =
+        EngineConfig { journal_interval: std::time::Duration::ZERO, ..config(dir.path(), Clock::manual(T0)) };
+    assert_eq!(Engine::with_config(spinning).err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));
     let seeded = EngineConfig { signing_seed: Some([7; 32]), ..config(dir.path(), Clock::manual(T0)) };
     let explicit = Engine::with_config(seeded).unwrap().checkpoint_verifier().unwrap();
     let generated = open(dir.path(), T0).checkpoint_verifier().unwrap();
@@ -146,6 +149,30 @@ fn a_bulk_enrolment_is_durable_and_all_or_nothing() {
     let e = open(dir.path(), T0);
     assert_eq!(e.cluster("prod", T0).unwrap().total, 1_001);
     assert!(e.node_handle("n999").is_ok() && e.node_handle("x").is_ok());
+}
+
+#[test]
+fn an_open_reconciliation_wave_stays_open_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let waves = |e: &Engine| e.audit().iter().filter(|r| r.action == audit::AuditAction::AutoReconcile).count();
+    {
+        let e = open(dir.path(), T0);
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("stage", "ws", Environment::Staging).auto_reconcile(true)).unwrap();
+        let r1 = e.publish("stage", b"1", "alice", T0).unwrap();
+        e.publish("stage", b"2", "alice", T0).unwrap();
+        let n = e.enroll("n", "stage", T0).unwrap();
+        assert!(e.heartbeat(n, &hb(T0, &r1)).unwrap().is_some(), "a reconcile directive");
+        assert_eq!(waves(&e), 1);
+    }
+    let e = open(dir.path(), T0 + 10);
+    let r1 = e.snapshot("stage@r1").unwrap();
+    let n = e.node_handle("n").unwrap();
+    assert!(e.heartbeat(n, &hb(T0 + 20, &r1)).unwrap().is_some(), "still told to reconcile");
+    assert_eq!(waves(&e), 1, "the wave was audited once, before the restart");
+    e.publish("stage", b"3", "alice", T0 + 30).unwrap();
+    e.heartbeat(n, &hb(T0 + 40, &r1)).unwrap();
+    assert_eq!(waves(&e), 2, "a new publish opens a new wave");
 }
 
 #[test]

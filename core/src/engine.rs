@@ -57,14 +57,14 @@ pub struct EngineConfig {
     pub data_dir: Option<std::path::PathBuf>,
     /// How often the journal writer makes new transitions durable (group
     /// commit): a crash loses at most the transitions of the last interval.
-    /// Used with a data directory only.
+    /// Used with a data directory only; at least 1 ms.
     pub journal_interval: std::time::Duration,
     /// How often every node's last report is checkpointed (and when the
-    /// engine is dropped). Used with a data directory only.
+    /// engine is dropped). Used with a data directory only; at least 1 ms.
     pub checkpoint_interval: std::time::Duration,
     /// Transitions per journal segment: when one is full it is sealed (its
     /// hash committed to the audit log) and the next begins. Used with a
-    /// data directory only; at least 1.
+    /// data directory only; 0 counts as 1.
     pub journal_segment_len: u64,
     /// A durable audit log alone, without the rest of a data directory:
     /// opened (verified, torn tail cut) and replayed to restore the
@@ -302,6 +302,13 @@ impl Engine {
         let capacity = crate::node_registry::check_capacity(config.capacity)?;
         // Checks the origin (a key name) now rather than at the first checkpoint.
         CheckpointSigner::from_seed(&config.origin, [0; 32])?;
+        let millisecond = std::time::Duration::from_millis(1);
+        if config.journal_interval < millisecond || config.checkpoint_interval < millisecond {
+            return Err(Error::invalid(format!(
+                "the journal interval ({:?}) and the checkpoint interval ({:?}) must be at least 1 ms",
+                config.journal_interval, config.checkpoint_interval
+            )));
+        }
         Ok(capacity)
     }
 
