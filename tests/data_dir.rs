@@ -42,6 +42,8 @@ fn a_restart_keeps_authority_enrolments_history_and_node_state() {
         }
         let odd = Heartbeat::new(T0 + 300, v("3.5.0")).applied(&r2.id, ContentHash::of(b"tampered"));
         e.heartbeat(handles[3], &odd).unwrap();
+        let error: SyncError = "RELOAD_FAILURE: Incompatible Filter Signature".parse().unwrap();
+        e.heartbeat(handles[2], &Heartbeat { sync_error: Some(&error), ..hb(T0 + 310, &r2) }).unwrap();
         e.force_sync(ForceTarget::Node("n3"), &Override::new("bob", Role::Operator, "re-provisioned", T0 + 400))
             .unwrap();
         let attestation = e.attest("prod", T0 + 150).unwrap();
@@ -65,6 +67,8 @@ fn a_restart_keeps_authority_enrolments_history_and_node_state() {
     assert_eq!(n3.applied_hash, Some(ContentHash::of(b"tampered")));
     assert_eq!((n3.last_heartbeat_ms, n3.config_status), (node_before.last_heartbeat_ms, node_before.config_status));
     assert_eq!(n3.last_sync_error.map(|e| e.code), Some(SyncErrorCode::HashMismatch));
+    let n2 = e.node("n2", T0 + 1_000).unwrap().last_sync_error.unwrap();
+    assert_eq!(n2.to_string(), "RELOAD_FAILURE: Incompatible Filter Signature", "the detail is kept");
     // History before the restart answers, and the same moment attests the same bytes.
     assert_eq!(e.what_ran("n0", T0 + 150).unwrap().unwrap().snapshot.as_deref(), Some("prod@r1"));
     assert_eq!(e.what_ran("n0", T0 + 250).unwrap().unwrap().snapshot.as_deref(), Some("prod@r2"));

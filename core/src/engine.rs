@@ -173,7 +173,7 @@ pub struct Engine {
     pub(crate) nodes: Arc<Registry>,
     artifacts: DashMap<ContentHash, Arc<[u8]>>,
     /// Node-reported sync-error details, by slot (written only when they change).
-    pub(crate) sync_errors: SyncErrorDetails,
+    pub(crate) sync_errors: Arc<SyncErrorDetails>,
     fingerprint: hashbrown::DefaultHashBuilder,
     /// Serialises authority changes, so the audit order is the apply order;
     /// holds how many audit records have their authority events applied.
@@ -321,7 +321,7 @@ impl Engine {
             cluster_count: AtomicU32::new(0),
             nodes: Arc::new(Registry::new(capacity)),
             artifacts: DashMap::new(),
-            sync_errors: SyncErrorDetails::default(),
+            sync_errors: Arc::new(SyncErrorDetails::default()),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
             authority: Mutex::new(0),
             audit: Arc::new(audit),

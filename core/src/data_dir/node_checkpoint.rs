@@ -5,7 +5,8 @@
 //! Layout: the magic `fleetgov nodes\n\0`, the format version (u32), the
 //! number of journal entries on disk when it was taken (u64), the number of
 //! nodes (u32), the nodes, and a CRC-32C of everything before it; integers
-//! big-endian, metrics as IEEE-754 bits.
+//! big-endian, metrics as IEEE-754 bits, a node's sync-error detail as a
+//! length byte and UTF-8.
 
 use std::path::Path;
 
@@ -18,7 +19,7 @@ const MAGIC: &[u8; 16] = b"fleetgov nodes\n\0";
 const VERSION: u32 = 1;
 
 /// One node's last report, as checkpointed.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct SavedNode {
     pub(crate) slot: u32,
     /// The applied revision of its own cluster (0: none).
@@ -34,6 +35,8 @@ pub(crate) struct SavedNode {
     pub(crate) version: u32,
     /// The reported hash when it matched no snapshot.
     pub(crate) odd_hash: Option<ContentHash>,
+    /// The node's sync-error detail (at most 47 bytes), when it reported one.
+    pub(crate) detail: Option<String>,
 }
 
 /// A checkpoint: the journal entries on disk when it was taken, and the nodes.
@@ -69,6 +72,10 @@ impl Checkpoint {
                     out.extend_from_slice(h.as_bytes());
                 }
             }
+            // Details are cut to MAX_DETAIL_LEN (47) bytes; 255 is a safe bound.
+            let detail = n.detail.as_deref().map_or(&[][..], |d| &d.as_bytes()[..d.len().min(255)]);
+            out.push(detail.len() as u8);
+            out.extend_from_slice(detail);
         }
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_be_bytes());
@@ -129,6 +136,10 @@ impl Reader<'_> {
             1 => Some(ContentHash(self.take()?)),
             _ => return None,
         };
+        let [len] = self.take()?;
+        let (detail, rest) = self.0.split_at_checked(usize::from(len))?;
+        self.0 = rest;
+        let detail = (len != 0).then(|| String::from_utf8(detail.to_vec()).ok()).flatten();
         Some(SavedNode {
             slot,
             revision,
@@ -140,6 +151,7 @@ impl Reader<'_> {
             heap_prev,
             version,
             odd_hash,
+            detail,
         })
     }
 }
@@ -163,6 +175,7 @@ mod tests {
             heap_prev: 39.5,
             version: 77,
             odd_hash,
+            detail: odd_hash.map(|_| "reload failed: filter chain".to_owned()),
         };
         let c = Checkpoint { journal_len: 12, nodes: vec![node(0, None), node(5, Some(ContentHash([3; 32])))] };
         c.write(&path).unwrap();

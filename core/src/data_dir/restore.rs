@@ -107,6 +107,7 @@ impl Engine {
         let job = Job {
             journal: Arc::clone(&self.journal),
             nodes: Arc::clone(&self.nodes),
+            sync_errors: Arc::clone(&self.sync_errors),
             journal_dir: dir.journal_dir(),
             checkpoint_path: dir.checkpoint_path(),
             segment,
@@ -140,6 +141,9 @@ impl Engine {
         cluster.move_error(slot, old.error_code(), new.error_code());
         drop(guard);
         cluster.expiry.schedule(slot, n.last_hb_ms);
+        if let (Some(code), Some(detail)) = (code, &n.detail) {
+            self.sync_errors.record(slot, n.last_hb_ms, Some((code, detail)));
+        }
     }
 }
 
@@ -154,7 +158,7 @@ fn merge(
     odd: &dyn Fn(HashRef) -> Option<crate::hash::ContentHash>,
 ) -> Option<SavedNode> {
     let base = match (saved, latest) {
-        (Some(s), _) => *s,
+        (Some(s), _) => s.clone(),
         (None, Some(t)) => SavedNode {
             slot: 0,
             revision: 0,
@@ -166,6 +170,7 @@ fn merge(
             heap_prev: 0.0,
             version: 0,
             odd_hash: None,
+            detail: None,
         },
         (None, None) => return None,
     };

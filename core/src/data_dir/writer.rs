@@ -30,6 +30,7 @@ use crate::role::Role;
 pub(crate) struct Job {
     pub(crate) journal: Arc<Journal>,
     pub(crate) nodes: Arc<Registry>,
+    pub(crate) sync_errors: Arc<crate::sync_error::SyncErrorDetails>,
     pub(crate) journal_dir: PathBuf,
     pub(crate) checkpoint_path: PathBuf,
     pub(crate) segment: Segment,
@@ -129,6 +130,7 @@ impl Job {
                     heap_prev: read.heap_prev,
                     version: read.version,
                     odd_hash: self.journal.odd_hash(HashRef::from_bits(read.odd_hash)),
+                    detail: self.sync_errors.get(slot).filter(|e| Some(e.code) == state.error_code()).map(|e| e.detail),
                 })
             })
             .collect();
