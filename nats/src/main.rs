@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 use fleetgov::{ContentHash, Engine, EngineConfig};
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
 use fleetgov_nats::{
-    Artifacts, FleetClient, FleetView, Instance, InstanceConfig, Replica, RetryPolicy, StreamOptions, demo,
+    Artifacts, FleetClient, FleetView, Instance, InstanceConfig, InstanceStatus, Replica, RetryPolicy, StreamOptions,
+    demo,
 };
 
 #[derive(Parser)]
@@ -224,7 +225,8 @@ async fn ingest(
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut shown = None;
     loop {
-        let status = instance.status();
+        // Deadlines move with every renewal: show what the instance serves.
+        let status = InstanceStatus { leases: Vec::new(), ..instance.status() };
         if shown.as_ref() != Some(&status) {
             println!("[{id}] partitions {:?} clusters {:?}", status.partitions, status.clusters);
             if let Some(e) = &status.last_error {
@@ -306,22 +308,39 @@ async fn view(nats: async_nats::Client, stale_after: Duration) -> Outcome {
     let js = async_nats::jetstream::new(nats);
     let view = FleetView::load(&js, now_ms(), stale_after).await?;
     println!(
-        "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>8}",
-        "CLUSTER", "OWNER", "ENROLLED", "VERIFIED", "COHESION", "STATUS", "DESIRED", "AGE"
+        "{:<16} {:>4} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>8}",
+        "CLUSTER", "PART", "OWNER", "ENROLLED", "VERIFIED", "COHESION", "STATUS", "DESIRED", "AGE"
     );
     for s in view.clusters.values() {
-        let stale = if s.at_ms < view.stale_before_ms { " STALE" } else { "" };
+        // A stale cluster's figures are its last word, never a status.
+        let status = if s.restoring {
+            "RESTORING"
+        } else if s.stale {
+            "STALE"
+        } else {
+            s.status.as_str()
+        };
         println!(
-            "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>7.1}s{stale}",
+            "{:<16} {:>4} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>7.1}s",
             s.cluster,
+            format!("p{}", s.partition),
             s.owner,
             s.enrolled,
             s.in_sync,
             percent(s.cohesion_bp),
-            s.status.as_str(),
+            status,
             format!("r{}", s.desired_revision),
             view.now_ms.saturating_sub(s.at_ms) as f64 / 1000.0,
         );
+    }
+    let mut assignment: std::collections::BTreeMap<&str, Vec<u32>> = std::collections::BTreeMap::new();
+    for (partition, owner) in &view.owners {
+        assignment.entry(owner).or_default().push(*partition);
+    }
+    for (owner, partitions) in assignment {
+        let clusters = view.clusters.values().filter(|s| s.owner == owner && !s.stale);
+        let nodes: u64 = clusters.clone().map(|s| s.enrolled).sum();
+        println!("{owner}: partitions {partitions:?}, {} clusters, {nodes} nodes", clusters.count());
     }
     let t = &view.totals;
     println!(
