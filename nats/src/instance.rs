@@ -178,7 +178,7 @@ impl Instance {
         let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl, config.replicas).await?;
         let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;
-        Artifacts::open_replicated(&js, config.replicas).await?;
+        Artifacts::open(&js, config.replicas).await?;
         let (publish, status) = watch::channel(InstanceStatus::default());
         // Subscribed before the first round: no change after it is missed.
         let changed = Arc::new(Changed::default());

@@ -87,7 +87,7 @@ impl NatsServer {
         let server = NatsServer { child, url, login, _store: store };
         fleetgov_testkit::until(&format!("JetStream at {}", server.url), || async {
             let Ok(client) = server.options().connect(&server.url).await else { return false };
-            Artifacts::open(&async_nats::jetstream::new(client)).await.is_ok()
+            Artifacts::open(&async_nats::jetstream::new(client), 1).await.is_ok()
         })
         .await;
         Some(server)
@@ -199,7 +199,7 @@ pub fn config(id: &str) -> InstanceConfig {
 pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Replica {
     let replica = Replica::open(nats, EngineConfig::default(), &StreamOptions::default()).await.expect("replica");
     if replica.engine().cluster_ids().is_empty() {
-        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await.expect("artifact store");
+        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone()), 1).await.expect("artifact store");
         demo::authority(&replica.engine(), &artifacts, clusters, T0).await.expect("demo authority");
     }
     replica
