@@ -17,7 +17,7 @@ use crate::subject::ARTIFACTS_BUCKET;
 ///
 /// ```no_run
 /// # async fn run(js: async_nats::jetstream::Context) -> fleetgov_nats::Result<()> {
-/// let artifacts = fleetgov_nats::Artifacts::open(&js).await?;
+/// let artifacts = fleetgov_nats::Artifacts::open(&js, 1).await?;
 /// let hash = artifacts.put(b"routes: []").await?;
 /// assert_eq!(artifacts.fetch(&hash).await?, b"routes: []");
 /// # Ok(()) }
@@ -28,16 +28,12 @@ pub struct Artifacts {
 }
 
 impl Artifacts {
-    /// Opens the store, creating the bucket (one replica) on first use.
-    pub async fn open(js: &jetstream::Context) -> Result<Artifacts> {
-        Self::open_replicated(js, 1).await
-    }
-
     /// Opens the store, creating the bucket with `replicas` copies on first
-    /// use. An existing bucket is opened without asking to create it, so a
-    /// client allowed only to read the store (a gateway, see the README's
-    /// permissions) opens it too.
-    pub async fn open_replicated(js: &jetstream::Context, replicas: usize) -> Result<Artifacts> {
+    /// use (1 on one server, 3 on a production cluster, like every stream
+    /// and bucket of the fleet). An existing bucket is opened as it is,
+    /// without asking to create it, so a client allowed only to read the
+    /// store (a gateway, see the README's permissions) opens it too.
+    pub async fn open(js: &jetstream::Context, replicas: usize) -> Result<Artifacts> {
         if let Ok(store) = js.get_object_store(ARTIFACTS_BUCKET).await {
             return Ok(Artifacts { store });
         }
@@ -92,7 +88,7 @@ impl Artifacts {
     ///
     /// ```no_run
     /// # async fn run(js: async_nats::jetstream::Context, engine: std::sync::Arc<fleetgov::Engine>) -> fleetgov_nats::Result<()> {
-    /// let artifacts = fleetgov_nats::Artifacts::open(&js).await?;
+    /// let artifacts = fleetgov_nats::Artifacts::open(&js, 1).await?;
     /// let v2 = artifacts.publish(&engine, "eks-prod-us", b"rate_limit: 800", "alice", 1_700_000_000_000).await?;
     /// assert_eq!(artifacts.fetch(&v2.hash).await?, b"rate_limit: 800");
     /// # Ok(()) }

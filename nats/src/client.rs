@@ -142,7 +142,7 @@ pub struct FleetClient {
 impl FleetClient {
     /// A client over a NATS connection.
     pub async fn new(client: Client, retry: RetryPolicy) -> Result<FleetClient> {
-        let artifacts = Artifacts::open(&jetstream::new(client.clone())).await?;
+        let artifacts = Artifacts::open(&jetstream::new(client.clone()), 1).await?;
         Ok(FleetClient { client, artifacts, retry })
     }
 

@@ -8,17 +8,31 @@
 //! of partitions it no longer owns are unsubscribed; clusters created later
 //! are picked up on the next tick.
 //!
+//! Ownership is fenced ([`crate::lease`]): the instance serves a partition
+//! only until the deadline its last successful renewal proves, and stops
+//! serving it at that deadline (a timer of its own, not the next round)
+//! when renewals fail.
+//!
 //! Summaries follow the engine's change feed ([`crate::feed`]): a cluster
 //! it serves is put when it changes, at most once per
-//! [`summary_coalesce`](InstanceConfig::summary_coalesce), and when the
-//! instance starts serving it (so a new owner replaces the previous owner's
-//! figures at once). Every [`summary_refresh`](InstanceConfig::summary_refresh)
-//! every served cluster is put again whether it changed or not: the
-//! liveness signal behind [`FleetView`](crate::FleetView)'s staleness bound.
-//! A cluster it no longer serves is never put. Puts and lease rounds run on
-//! one task, so a put always follows the ownership of the last round.
+//! [`summary_coalesce`](InstanceConfig::summary_coalesce). Every
+//! [`summary_refresh`](InstanceConfig::summary_refresh) every served
+//! cluster is put again whether it changed or not: the liveness signal
+//! behind [`FleetView`](crate::FleetView)'s staleness bound. A cluster it
+//! no longer serves is never put. Puts and lease rounds run on one task,
+//! so a put always follows the ownership of the last round.
+//!
+//! **Summary writes are fenced too.** When the instance starts serving a
+//! cluster it takes the cluster's summary key over: it rewrites the current
+//! summary as *restoring* expecting the key's revision (a new owner shows
+//! no figures of its own until the handover is complete, see
+//! [`crate::handover`]), and every later write of the tenure is a KV
+//! `update` expecting the revision of its previous write. So once a new
+//! owner has taken the key over, the bucket refuses every write of a stale
+//! owner, whatever it believes about its lease. A refused write means
+//! someone else wrote the cluster: the instance lets the partition go.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,9 +46,10 @@ use tokio::time::Instant;
 use crate::artifact::Artifacts;
 use crate::error::{Error, Result};
 use crate::feed::{self, Changed};
-use crate::lease::Leases;
+use crate::handover::Handover;
+use crate::lease::{Lease, LeaseLog, Leases, safety_margin};
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
-use crate::service::{ClusterService, WrongCluster};
+use crate::service::{ClusterService, Shared, WrongCluster};
 use crate::summary::{ClusterSummary, Summaries};
 
 /// How to run an [`Instance`].
@@ -64,6 +79,11 @@ pub struct InstanceConfig {
     /// clusters: a cluster that changes many times within it is put once,
     /// at the end of it at the latest. At most `summary_refresh`.
     pub summary_coalesce: Duration,
+    /// The longest a new owner of a cluster waits for its nodes to report
+    /// before it publishes its own figures ([`crate::handover`]); meanwhile
+    /// the merged view shows the cluster STALE with the previous figures.
+    /// Longer than the agents' heartbeat period.
+    pub handover_wait: Duration,
     /// How many requests are handled at once.
     pub max_in_flight: usize,
     /// Copies of the buckets this instance creates when they do not exist yet
@@ -73,8 +93,8 @@ pub struct InstanceConfig {
 
 impl InstanceConfig {
     /// Defaults: 16 partitions, a 10 s lease, a tick of a third of it, a
-    /// summary refresh every 10 s, changes coalesced over 200 ms, 64
-    /// requests in flight, one replica.
+    /// summary refresh every 10 s, changes coalesced over 200 ms, a
+    /// handover wait of 30 s, 64 requests in flight, one replica.
     pub fn new(id: impl Into<String>) -> InstanceConfig {
         InstanceConfig {
             id: id.into(),
@@ -83,6 +103,7 @@ impl InstanceConfig {
             tick: Duration::from_millis(3_333),
             summary_refresh: Duration::from_secs(10),
             summary_coalesce: Duration::from_millis(200),
+            handover_wait: Duration::from_secs(30),
             max_in_flight: 64,
             replicas: 1,
         }
@@ -99,6 +120,9 @@ impl InstanceConfig {
         if self.replicas == 0 {
             return Err(fleetgov::Error::invalid("replicas must be positive"));
         }
+        if self.handover_wait.is_zero() {
+            return Err(fleetgov::Error::invalid("handover_wait must be positive"));
+        }
         if self.max_in_flight == 0 {
             return Err(fleetgov::Error::invalid("max_in_flight must be positive"));
         }
@@ -106,11 +130,15 @@ impl InstanceConfig {
     }
 }
 
-/// What an instance is doing, as of its last tick (or summary put).
+/// What an instance is doing, as of its last tick (or summary put, or
+/// lease deadline).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InstanceStatus {
     /// The partitions it owns, ascending.
     pub partitions: Vec<u32>,
+    /// The leases behind them, by partition: since when and until when
+    /// each is served.
+    pub leases: Vec<Lease>,
     /// The clusters it serves, ascending.
     pub clusters: Vec<String>,
     /// The last tick's failure, or a summary put that failed after it.
@@ -136,6 +164,7 @@ pub struct InstanceStatus {
 pub struct Instance {
     id: String,
     status: watch::Receiver<InstanceStatus>,
+    lease_log: watch::Receiver<LeaseLog>,
     wrong_cluster: Arc<WrongCluster>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -147,8 +176,9 @@ impl Instance {
         config.validate()?;
         let js = jetstream::new(client.clone());
         let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl, config.replicas).await?;
+        let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;
-        Artifacts::open_replicated(&js, config.replicas).await?;
+        Artifacts::open(&js, config.replicas).await?;
         let (publish, status) = watch::channel(InstanceStatus::default());
         // Subscribed before the first round: no change after it is missed.
         let changed = Arc::new(Changed::default());
@@ -161,17 +191,22 @@ impl Instance {
             summaries,
             id: config.id.clone(),
             partitions: config.partitions,
-            permits: Arc::new(Semaphore::new(config.max_in_flight)),
+            op_timeout: safety_margin(config.lease_ttl),
+            handover_wait: config.handover_wait,
+            shared: Shared {
+                permits: Arc::new(Semaphore::new(config.max_in_flight)),
+                changed: changed.clone(),
+                wrong_cluster: wrong_cluster.clone(),
+            },
             services: BTreeMap::new(),
             status: publish,
             changed: CloseOnDrop(changed),
-            wrong_cluster: wrong_cluster.clone(),
         };
         worker.round().await;
         let (stop, stopped) = oneshot::channel();
         let id = config.id.clone();
         let task = tokio::spawn(worker.run(config, stopped));
-        Ok(Instance { id, status, wrong_cluster, stop: Some(stop), task })
+        Ok(Instance { id, status, lease_log, wrong_cluster, stop: Some(stop), task })
     }
 
     /// The instance id.
@@ -187,6 +222,12 @@ impl Instance {
     /// The whole status as of the last tick.
     pub fn status(&self) -> InstanceStatus {
         self.status.borrow().clone()
+    }
+
+    /// The instance's leases, following every claim, renewal and end:
+    /// its lease history as it happens.
+    pub fn lease_log(&self) -> watch::Receiver<LeaseLog> {
+        self.lease_log.clone()
     }
 
     /// Heartbeat records refused since the start because their node is not
@@ -220,12 +261,26 @@ struct Worker {
     summaries: Summaries,
     id: String,
     partitions: NonZeroU32,
-    permits: Arc<Semaphore>,
+    /// The longest one summary write may take: a round must not outlast a deadline.
+    op_timeout: Duration,
+    handover_wait: Duration,
+    shared: Shared,
     /// The clusters served, by id: those of owned partitions as of the last round.
-    services: BTreeMap<String, ClusterService>,
+    services: BTreeMap<String, Served>,
     status: watch::Sender<InstanceStatus>,
     changed: CloseOnDrop,
-    wrong_cluster: Arc<WrongCluster>,
+}
+
+/// A cluster this instance serves.
+struct Served {
+    service: ClusterService,
+    /// Its partition.
+    partition: u32,
+    /// The KV revision of this tenure's last write of its summary: the next
+    /// write expects it.
+    revision: u64,
+    /// Until the new owner holds the cluster's node state: what it waits for.
+    handover: Option<Handover>,
 }
 
 /// The clusters marked changed; stops the feed reader when the worker ends,
@@ -245,13 +300,19 @@ impl Worker {
         ticks.tick().await; // the first tick is immediate; `start` already ran a round
         let mut refreshes = tokio::time::interval(config.summary_refresh);
         refreshes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        refreshes.tick().await; // the first round put every served cluster
+        refreshes.tick().await;
         // Puts of changed clusters: at `flush_at`, at least `summary_coalesce` after the last one.
         let mut flush_at: Option<Instant> = None;
         let mut last_flush: Option<Instant> = None;
         loop {
+            let deadline = self.leases.next_deadline().map(Instant::from_std);
             tokio::select! {
                 _ = &mut stopped => break,
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.leases.expire();
+                    let followed = self.follow_leases().await;
+                    self.publish_status(followed.err().map(|e| Some(e.to_string())));
+                }
                 _ = ticks.tick() => self.round().await,
                 _ = refreshes.tick() => {
                     let served = self.services.keys().cloned().collect();
@@ -268,56 +329,87 @@ impl Worker {
                 }
             }
         }
-        for (_, service) in std::mem::take(&mut self.services) {
-            service.stop().await;
+        for (_, served) in std::mem::take(&mut self.services) {
+            served.service.stop().await;
         }
         self.leases.release_all().await;
     }
 
     async fn round(&mut self) {
         let outcome = self.try_round().await;
-        let status = InstanceStatus {
-            partitions: self.leases.owned().collect(),
-            clusters: self.services.keys().cloned().collect(),
-            last_error: outcome.err().map(|e| e.to_string()),
-        };
-        self.status.send_replace(status);
+        self.publish_status(Some(outcome.err().map(|e| e.to_string())));
+    }
+
+    /// Publishes the status; `error` replaces the last error when given.
+    fn publish_status(&self, error: Option<Option<String>>) {
+        self.status.send_modify(|status| {
+            status.partitions = self.leases.owned().collect();
+            status.leases = self.leases.leases();
+            status.clusters = self.services.keys().cloned().collect();
+            if let Some(error) = error {
+                status.last_error = error;
+            }
+        });
     }
 
     /// Renews and rebalances the leases, follows them with the services,
-    /// and puts the summaries of the clusters it starts serving.
+    /// and takes over the summaries of the clusters it starts serving.
     async fn try_round(&mut self) -> Result<()> {
         let leased = self.leases.tick().await;
+        let followed = self.follow_leases().await;
+        leased.and(followed)
+    }
+
+    /// Stops serving the clusters of partitions no longer held, and starts
+    /// serving those of held partitions: each new one's summary key is
+    /// taken over first.
+    async fn follow_leases(&mut self) -> Result<()> {
         let owned: Vec<u32> = self.leases.owned().collect();
+        let lost: Vec<String> =
+            self.services.iter().filter(|(_, s)| !owned.contains(&s.partition)).map(|(c, _)| c.clone()).collect();
+        for cluster in lost {
+            if let Some(served) = self.services.remove(&cluster) {
+                served.service.stop().await;
+            }
+        }
         let (engine, partitions) = (self.engine.clone(), self.partitions);
         let clusters = tokio::task::spawn_blocking(move || owned_clusters(&engine, partitions, &owned))
             .await
             .map_err(|e| Error::transport("list the owned clusters", e))?;
-        let lost: Vec<String> = self.services.keys().filter(|c| !clusters.contains(*c)).cloned().collect();
-        for cluster in lost {
-            if let Some(service) = self.services.remove(&cluster) {
-                service.stop().await;
-            }
-        }
-        let new: Vec<String> = clusters.into_iter().filter(|c| !self.services.contains_key(c)).collect();
-        let summaries = self.read_summaries(new).await?;
-        let mut started = Vec::with_capacity(summaries.len());
-        for summary in &summaries {
+        let new: Vec<(String, Option<u64>)> =
+            clusters.keys().filter(|c| !self.services.contains_key(*c)).map(|c| (c.clone(), None)).collect();
+        let mut outcome = Ok(());
+        for (mut summary, _) in self.read_summaries(new).await? {
+            let partition = clusters[&summary.cluster];
+            let (Some(fence), Some(lease)) = (self.leases.fence(partition), self.leases.token(partition)) else {
+                continue;
+            };
+            summary.partition = partition;
+            summary.lease = lease;
+            let (revision, enrolled) =
+                match self.within("take a summary over", self.summaries.take_over(&summary)).await {
+                    Ok(taken) => taken,
+                    Err(e) => {
+                        outcome = outcome.and(Err(e)); // the next round tries again
+                        continue;
+                    }
+                };
+            let handover = Handover::new(enrolled, summary.at_ms, self.handover_wait);
             let service = ClusterService::start(
                 &self.client,
                 self.engine.clone(),
                 &summary.workspace,
                 &summary.cluster,
-                self.permits.clone(),
-                self.changed.0.clone(),
-                self.wrong_cluster.clone(),
+                fence,
+                &self.shared,
             )
             .await?;
-            self.services.insert(summary.cluster.clone(), service);
-            started.push(summary);
+            self.services
+                .insert(summary.cluster.clone(), Served { service, partition, revision, handover: Some(handover) });
+            // Put as soon as the handover is complete (at once if there is nothing to wait for).
+            self.changed.0.mark(&summary.cluster);
         }
-        let put = self.put_summaries(started).await;
-        leased.and(put)
+        outcome
     }
 
     /// Puts the summaries of the changed clusters it serves (every served
@@ -337,8 +429,15 @@ impl Worker {
         if clusters.is_empty() {
             return;
         }
-        let outcome = match self.read_summaries(clusters).await {
-            Ok(summaries) => self.put_summaries(summaries.iter().collect()).await,
+        let due: Vec<(String, Option<u64>)> = clusters
+            .into_iter()
+            .filter_map(|c| {
+                let since = self.services.get(&c)?.handover.map(|h| h.since_ms());
+                Some((c, since))
+            })
+            .collect();
+        let outcome = match self.read_summaries(due).await {
+            Ok(summaries) => self.put_summaries(summaries).await,
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {
@@ -346,36 +445,89 @@ impl Worker {
         }
     }
 
-    /// Puts each summary. A cluster whose put fails is marked changed
-    /// again, so the next flush retries it; the first failure is returned.
-    async fn put_summaries(&self, summaries: Vec<&ClusterSummary>) -> Result<()> {
+    /// Puts each summary whose cluster is still served, under an open
+    /// fence, with its handover complete, expecting the tenure's last
+    /// revision. A cluster whose put fails is marked changed again, so the
+    /// next flush retries it; a refused put gives the partition up. The
+    /// first failure is returned.
+    async fn put_summaries(&mut self, summaries: Vec<(ClusterSummary, u64)>) -> Result<()> {
         let mut outcome = Ok(());
-        for summary in summaries {
-            if let Err(e) = self.summaries.put(summary).await {
-                self.changed.0.mark(&summary.cluster);
-                outcome = outcome.and(Err(e));
+        let mut refused = Vec::new();
+        for (mut summary, reported) in summaries {
+            let Some(served) = self.services.get(&summary.cluster) else { continue };
+            let partition = served.partition;
+            let (Some(fence), Some(lease)) = (self.leases.fence(partition), self.leases.token(partition)) else {
+                continue; // no longer held: the next round stops the service
+            };
+            if !fence.is_open() || served.handover.is_some_and(|h| !h.is_complete(reported)) {
+                continue;
             }
+            (summary.partition, summary.lease) = (partition, lease);
+            match self.within("put a summary", self.summaries.update(&summary, served.revision)).await {
+                Ok(Some(revision)) => {
+                    if let Some(served) = self.services.get_mut(&summary.cluster) {
+                        (served.revision, served.handover) = (revision, None);
+                    }
+                }
+                Ok(None) => {
+                    refused.push(partition);
+                    let message = format!("summary of {} refused: another instance wrote it", summary.cluster);
+                    outcome =
+                        outcome.and(Err(Error::from(fleetgov::Error::new(fleetgov::ErrorKind::Conflict, message))));
+                }
+                Err(e) => {
+                    self.changed.0.mark(&summary.cluster);
+                    outcome = outcome.and(Err(e));
+                }
+            }
+        }
+        if !refused.is_empty() {
+            for partition in refused {
+                self.leases.release(partition).await;
+            }
+            let followed = self.follow_leases().await;
+            self.publish_status(followed.err().map(|e| Some(e.to_string())));
         }
         outcome
     }
 
+    /// `operation`, failing when it takes longer than a round may wait.
+    async fn within<T>(&self, what: &str, operation: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::time::timeout(self.op_timeout, operation).await.unwrap_or_else(|e| Err(Error::retryable(what, e)))
+    }
+
     /// The current summaries of `clusters` (each a view and a scan of its
-    /// nodes' freshness), read on a blocking thread: engine calls may block.
-    async fn read_summaries(&self, clusters: Vec<String>) -> Result<Vec<ClusterSummary>> {
+    /// nodes' freshness), each with how many of its nodes reported at or
+    /// after the given time (its handover's start), read on a blocking
+    /// thread: engine calls may block.
+    async fn read_summaries(&self, clusters: Vec<(String, Option<u64>)>) -> Result<Vec<(ClusterSummary, u64)>> {
         if clusters.is_empty() {
             return Ok(Vec::new());
         }
         let (engine, owner) = (self.engine.clone(), self.id.clone());
         tokio::task::spawn_blocking(move || {
             let now = engine.clock().now_ms();
-            clusters.iter().filter_map(|id| ClusterSummary::read(&engine, id, &owner, now).ok()).collect()
+            clusters
+                .iter()
+                .filter_map(|(id, since)| {
+                    ClusterSummary::scan(&engine, id, &owner, now, since.unwrap_or(u64::MAX)).ok()
+                })
+                .collect()
         })
         .await
         .map_err(|e| Error::transport("read cluster summaries", e))
     }
 }
 
-/// The ids of the engine's clusters whose partition is in `owned`.
-fn owned_clusters(engine: &Engine, partitions: NonZeroU32, owned: &[u32]) -> BTreeSet<String> {
-    engine.cluster_ids().into_iter().filter(|id| owned.contains(&partition_of(id, partitions))).collect()
+/// The engine's clusters whose partition is in `owned`, with their partitions.
+fn owned_clusters(engine: &Engine, partitions: NonZeroU32, owned: &[u32]) -> BTreeMap<String, u32> {
+    engine
+        .cluster_ids()
+        .into_iter()
+        .map(|id| {
+            let partition = partition_of(&id, partitions);
+            (id, partition)
+        })
+        .filter(|(_, partition)| owned.contains(partition))
+        .collect()
 }

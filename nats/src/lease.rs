@@ -1,4 +1,4 @@
-//! Partition ownership by leases in JetStream KV.
+//! Partition ownership by leases in JetStream KV, fenced by a deadline.
 //!
 //! - Liveness: every instance puts its key in [`INSTANCES_BUCKET`] every
 //!   tick; the bucket's `max_age` is the lease TTL, so a dead instance's key
@@ -12,14 +12,38 @@
 //!   partitions up to its fair share and releases (deletes, expecting its own
 //!   revision) the ones above it, so a newcomer gets work and the survivors of
 //!   a dead instance take its partitions once its leases expire.
+//!
+//! # The deadline: an instance serves only what it can prove it holds
+//!
+//! The server stores a renewal after the instance sent it, so the lease
+//! cannot expire elsewhere before `sent + ttl` (the server expires entries
+//! late, never early). An instance serves a partition only until its
+//! **deadline**, `sent + ttl − margin` of its last successful renewal (or
+//! claim), with the [safety margin](safety_margin) `ttl / 4`: it covers
+//! requests admitted just before the deadline that are still being
+//! answered, and any difference between the rates of this host's monotonic
+//! clock and the server's. Any error or timeout while renewing leaves the
+//! deadline where the last success put it; when it passes, the partition's
+//! fence closes (its request handlers admit nothing more) and the
+//! instance stops serving it, whatever the state of its connection. A lease
+//! it lets go (above its fair share, or on shutdown) is fenced first and
+//! deleted after, so nobody can claim it while it is still served.
+//!
+//! Every NATS operation of a round waits at most the safety margin (and a
+//! renewal no longer than its lease's deadline), so a round on a dead
+//! connection ends in time to notice the deadlines.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use futures_util::future::join_all;
+use tokio::sync::watch;
 
 use crate::buckets;
 use crate::error::{Error, Result};
@@ -39,13 +63,94 @@ pub fn fair_share(partitions: NonZeroU32, live: usize) -> u32 {
     partitions.get().div_ceil(live)
 }
 
+/// The part of the lease TTL an instance keeps in hand: it stops serving a
+/// partition this long before its lease could expire elsewhere.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(fleetgov_nats::lease::safety_margin(Duration::from_secs(10)), Duration::from_millis(2_500));
+/// ```
+pub fn safety_margin(ttl: Duration) -> Duration {
+    ttl / 4
+}
+
+/// Whether a partition may still be served: open until its lease's
+/// deadline, closed at once when the lease is lost or let go. Cheap to
+/// check; every request handler of the partition checks it before it
+/// admits a request.
+#[derive(Clone, Debug)]
+pub(crate) struct Fence {
+    base: Instant,
+    /// The deadline, in nanoseconds after `base`; 0: closed.
+    until: Arc<AtomicU64>,
+}
+
+impl Fence {
+    fn open_until(base: Instant, deadline: Instant) -> Fence {
+        let fence = Fence { base, until: Arc::new(AtomicU64::new(0)) };
+        fence.extend(deadline);
+        fence
+    }
+
+    /// Whether the partition may be served now.
+    pub(crate) fn is_open(&self) -> bool {
+        // Relaxed: the deadline is a value checked on its own; no other
+        // memory is published through it. A request admitted just before
+        // it closes is answered, which the safety margin covers.
+        let until = self.until.load(Ordering::Relaxed);
+        until != 0 && self.base.elapsed().as_nanos() < u128::from(until)
+    }
+
+    fn extend(&self, deadline: Instant) {
+        let nanos = u64::try_from(deadline.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
+        // Relaxed: see `is_open`.
+        self.until.store(nanos.max(1), Ordering::Relaxed);
+    }
+
+    fn close(&self) {
+        // Relaxed: see `is_open`.
+        self.until.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A lease an instance holds, as its status reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The partition.
+    pub partition: u32,
+    /// The KV revision of the claim that began this tenure: it names the
+    /// tenure, and is written into every summary put under it.
+    pub token: u64,
+    /// When the claim was acknowledged: the instance serves the partition
+    /// from then on.
+    pub since: Instant,
+    /// The deadline: the instance serves the partition until then at the
+    /// latest, unless a renewal moves it.
+    pub serve_until: Instant,
+}
+
+/// How many ended tenures a [`LeaseLog`] keeps.
+const ENDED_KEPT: usize = 64;
+
+/// An instance's leases, published on every change (claim, renewal, end):
+/// its lease history as it happens.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeaseLog {
+    /// The leases held, by partition.
+    pub held: Vec<Lease>,
+    /// The last tenures ended (up to 64, oldest first), each with
+    /// `serve_until` the moment it stopped being served: let go, lost, or
+    /// past its deadline.
+    pub ended: Vec<Lease>,
+}
+
 /// A lease this instance holds.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Held {
     /// The KV revision of our last write of the key.
     revision: u64,
-    /// When that write was acknowledged.
-    renewed: Instant,
+    lease: Lease,
+    fence: Fence,
 }
 
 /// One instance's leases.
@@ -56,7 +161,9 @@ pub(crate) struct Leases {
     instance_key: String,
     count: NonZeroU32,
     ttl: Duration,
+    base: Instant,
     held: BTreeMap<u32, Held>,
+    log: watch::Sender<LeaseLog>,
 }
 
 impl Leases {
@@ -74,7 +181,9 @@ impl Leases {
             instance_key: instance_key(id)?,
             count,
             ttl,
+            base: Instant::now(),
             held: BTreeMap::new(),
+            log: watch::Sender::new(LeaseLog::default()),
         })
     }
 
@@ -83,16 +192,60 @@ impl Leases {
         self.held.keys().copied()
     }
 
-    /// One round: announce liveness, renew, then release above or claim up to
-    /// the fair share. A lease that could not be renewed within the TTL is
-    /// given up (someone else may hold it by now).
+    /// The leases held, by partition.
+    pub(crate) fn leases(&self) -> Vec<Lease> {
+        self.held.values().map(|h| h.lease).collect()
+    }
+
+    /// The lease log, following its changes.
+    pub(crate) fn log(&self) -> watch::Receiver<LeaseLog> {
+        self.log.subscribe()
+    }
+
+    /// Publishes the leases held, after `ended` (a tenure that just ended).
+    fn publish(&self, ended: Option<Lease>) {
+        let held = self.leases();
+        self.log.send_modify(|log| {
+            log.held = held;
+            if let Some(ended) = ended {
+                if log.ended.len() == ENDED_KEPT {
+                    log.ended.remove(0);
+                }
+                log.ended.push(ended);
+            }
+        });
+    }
+
+    /// The fence of a held partition.
+    pub(crate) fn fence(&self, partition: u32) -> Option<Fence> {
+        self.held.get(&partition).map(|h| h.fence.clone())
+    }
+
+    /// The token of a held partition's tenure.
+    pub(crate) fn token(&self, partition: u32) -> Option<u64> {
+        self.held.get(&partition).map(|h| h.lease.token)
+    }
+
+    /// The earliest deadline of the leases held.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.held.values().map(|h| h.lease.serve_until).min()
+    }
+
+    /// How long one NATS operation of a round may take.
+    fn op_timeout(&self) -> Duration {
+        safety_margin(self.ttl)
+    }
+
+    /// One round: renew, give up what could not be renewed in time, then
+    /// announce liveness, count the live instances, and release above or
+    /// claim up to the fair share. Renewal comes first and never depends on
+    /// the rest: a failed liveness put or listing skips the rebalancing
+    /// (and is returned), never the renewal or the deadlines.
     pub(crate) async fn tick(&mut self) -> Result<()> {
-        self.instances
-            .put(&self.instance_key, Bytes::from(self.id.clone()))
-            .await
-            .map_err(|e| Error::transport("announce the instance", e))?;
-        let live = self.live_instances().await?;
-        self.renew().await;
+        let renewed = self.renew().await;
+        self.expire();
+        let live = self.announce().await?;
+        renewed?;
         let fair = fair_share(self.count, live) as usize;
         while self.held.len() > fair {
             let Some((&partition, _)) = self.held.last_key_value() else { break };
@@ -109,40 +262,102 @@ impl Leases {
         Ok(())
     }
 
-    async fn live_instances(&self) -> Result<usize> {
-        let keys = self.instances.keys().await.map_err(|e| Error::transport("list instances", e))?;
-        let keys: Vec<String> = keys.try_collect().await.map_err(|e| Error::transport("list instances", e))?;
+    /// Puts the liveness key and counts the live instances.
+    async fn announce(&self) -> Result<usize> {
+        let limit = self.op_timeout();
+        let announce = self.instances.put(&self.instance_key, Bytes::from(self.id.clone()));
+        within(limit, "announce the instance", announce).await?;
+        let list = async {
+            let keys = self.instances.keys().await?;
+            keys.try_collect::<Vec<String>>().await.map_err(Into::into)
+        };
+        let keys: Vec<String> = within::<_, _, async_nats::Error>(limit, "list instances", list).await?;
         Ok(keys.len())
     }
 
-    async fn renew(&mut self) {
-        let now = Instant::now();
-        let mut lost = Vec::new();
-        for (&partition, held) in &mut self.held {
-            match self.partitions.update(partition_key(partition), Bytes::from(self.id.clone()), held.revision).await {
-                Ok(revision) => *held = Held { revision, renewed: now },
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => lost.push(partition),
-                // A transport hiccup: keep serving while the lease may still be ours.
-                Err(_) if now.duration_since(held.renewed) < self.ttl => {}
-                Err(_) => lost.push(partition),
+    /// Renews every lease at once, each waiting no longer than its deadline
+    /// allows. A lease another instance wrote (or that expired) is lost;
+    /// after any other failure the deadline stays where it was. Returns the
+    /// first failure other than a lost lease.
+    async fn renew(&mut self) -> Result<()> {
+        let limit = self.op_timeout();
+        let renewals = self.held.iter().map(|(&partition, held)| {
+            let (store, id) = (self.partitions.clone(), Bytes::from(self.id.clone()));
+            let (revision, deadline) = (held.revision, held.lease.serve_until);
+            async move {
+                let sent = Instant::now();
+                let wait = deadline.saturating_duration_since(sent).min(limit);
+                let outcome = tokio::time::timeout(wait, store.update(partition_key(partition), id, revision)).await;
+                (partition, sent, outcome)
+            }
+        });
+        let mut failure = Ok(());
+        for (partition, sent, outcome) in join_all(renewals).await {
+            match outcome {
+                Ok(Ok(revision)) => {
+                    let deadline = sent + self.ttl - safety_margin(self.ttl);
+                    if let Some(held) = self.held.get_mut(&partition) {
+                        held.revision = revision;
+                        held.lease.serve_until = deadline;
+                        held.fence.extend(deadline);
+                    }
+                }
+                Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => self.drop_lease(partition),
+                Ok(Err(e)) => failure = failure.and(Err(Error::retryable(format!("renew lease p{partition}"), e))),
+                Err(e) => failure = failure.and(Err(Error::retryable(format!("renew lease p{partition}"), e))),
             }
         }
-        for partition in lost {
-            self.held.remove(&partition);
+        self.publish(None);
+        failure
+    }
+
+    /// Gives up every lease whose deadline has passed; returns them.
+    pub(crate) fn expire(&mut self) -> Vec<u32> {
+        let now = Instant::now();
+        let expired: Vec<u32> =
+            self.held.iter().filter(|(_, h)| h.lease.serve_until <= now).map(|(&partition, _)| partition).collect();
+        for &partition in &expired {
+            self.drop_lease(partition);
         }
+        expired
+    }
+
+    /// Stops serving `partition` at once and forgets the lease (it expires
+    /// on the server, or is someone else's already).
+    pub(crate) fn drop_lease(&mut self, partition: u32) {
+        self.end(partition);
+    }
+
+    /// Closes the fence of `partition` and records the tenure as ended.
+    fn end(&mut self, partition: u32) -> Option<Held> {
+        let held = self.held.remove(&partition)?;
+        held.fence.close();
+        self.publish(Some(Lease { serve_until: held.lease.serve_until.min(Instant::now()), ..held.lease }));
+        Some(held)
     }
 
     async fn claim(&mut self, partition: u32) {
-        // Another instance holding it is the common case, not an error.
-        if let Ok(revision) = self.partitions.create(partition_key(partition), Bytes::from(self.id.clone())).await {
-            self.held.insert(partition, Held { revision, renewed: Instant::now() });
+        let sent = Instant::now();
+        let create = self.partitions.create(partition_key(partition), Bytes::from(self.id.clone()));
+        // Another instance holding it is the common case, not an error. A
+        // claim whose answer timed out may have been stored: that lease
+        // expires unused.
+        if let Ok(Ok(revision)) = tokio::time::timeout(self.op_timeout(), create).await {
+            let deadline = sent + self.ttl - safety_margin(self.ttl);
+            let lease = Lease { partition, token: revision, since: Instant::now(), serve_until: deadline };
+            let fence = Fence::open_until(self.base, deadline);
+            self.held.insert(partition, Held { revision, lease, fence });
+            self.publish(None);
         }
     }
 
-    async fn release(&mut self, partition: u32) {
-        if let Some(held) = self.held.remove(&partition) {
+    /// Lets `partition` go: fenced first, then deleted (expecting our
+    /// revision), so nobody claims it while it is served.
+    pub(crate) async fn release(&mut self, partition: u32) {
+        if let Some(held) = self.end(partition) {
             // If the delete fails the lease simply expires.
-            let _ = self.partitions.delete_expect_revision(partition_key(partition), Some(held.revision)).await;
+            let delete = self.partitions.delete_expect_revision(partition_key(partition), Some(held.revision));
+            let _ = tokio::time::timeout(self.op_timeout(), delete).await;
         }
     }
 
@@ -152,6 +367,39 @@ impl Leases {
         for partition in partitions {
             self.release(partition).await;
         }
-        let _ = self.instances.delete(&self.instance_key).await;
+        let _ = tokio::time::timeout(self.op_timeout(), self.instances.delete(&self.instance_key)).await;
+    }
+}
+
+/// `operation`, failing as a retryable transport error `what` when it fails
+/// or takes longer than `limit`.
+async fn within<T, F, E>(limit: Duration, what: &str, operation: F) -> Result<T>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match tokio::time::timeout(limit, operation).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Error::retryable(what, e)),
+        Err(elapsed) => Err(Error::retryable(what, elapsed)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fence_is_open_until_its_deadline_and_closes_at_once() {
+        let base = Instant::now();
+        let fence = Fence::open_until(base, base + Duration::from_secs(3_600));
+        let handler = fence.clone();
+        assert!(handler.is_open());
+        fence.close();
+        assert!(!handler.is_open());
+        fence.extend(base + Duration::from_secs(3_600));
+        assert!(handler.is_open());
+        fence.extend(base);
+        assert!(!handler.is_open(), "a deadline in the past");
     }
 }

@@ -62,6 +62,7 @@ mod client;
 pub mod demo;
 mod error;
 mod feed;
+pub mod handover;
 mod instance;
 pub mod lease;
 pub mod load;

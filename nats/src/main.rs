@@ -8,13 +8,15 @@ use clap::{Parser, Subcommand};
 use fleetgov::{ContentHash, Engine, EngineConfig};
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
 use fleetgov_nats::{
-    Artifacts, FleetClient, FleetView, Instance, InstanceConfig, Replica, RetryPolicy, StreamOptions, demo,
+    Artifacts, FleetClient, FleetView, Instance, InstanceConfig, InstanceStatus, Replica, RetryPolicy, StreamOptions,
+    demo,
 };
 
 #[derive(Parser)]
 #[command(about = "fleetgov over NATS JetStream: ingest, load, view, bench")]
 struct Cli {
-    /// The NATS server.
+    /// The NATS servers, separated by commas (any of a cluster's servers will
+    /// do; the client fails over between them).
     #[arg(long, global = true, default_value = "nats://127.0.0.1:4222")]
     url: String,
     /// The NATS user to log in as, with the password in the environment
@@ -117,9 +119,9 @@ type Outcome = Result<(), Box<dyn std::error::Error>>;
 /// The environment variable holding the password of `--user`.
 const PASSWORD_VAR: &str = "FLEETGOV_NATS_PASSWORD";
 
-/// How to reach the server: its URL, and the user and password, if any.
+/// How to reach the server: its URLs, and the user and password, if any.
 struct Server {
-    url: String,
+    urls: Vec<String>,
     login: Option<(String, String)>,
 }
 
@@ -132,7 +134,7 @@ impl Server {
             }
             None => None,
         };
-        Ok(Server { url: cli.url.clone(), login })
+        Ok(Server { urls: server_urls(&cli.url)?, login })
     }
 
     /// A new connection, logged in if a user was given.
@@ -143,8 +145,14 @@ impl Server {
             }
             None => async_nats::ConnectOptions::new(),
         };
-        options.connect(&self.url).await
+        options.connect(self.urls.as_slice()).await
     }
+}
+
+/// The servers of `--url`: comma-separated, blanks around each ignored.
+fn server_urls(list: &str) -> Result<Vec<String>, String> {
+    let urls: Vec<String> = list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect();
+    if urls.is_empty() { Err("--url names no server".to_owned()) } else { Ok(urls) }
 }
 
 #[tokio::main]
@@ -164,7 +172,7 @@ async fn main() -> Outcome {
         Command::AuditBench { records, writers } => audit_bench(&server, records, writers).await,
         Command::View { stale_after_ms } => view(nats, Duration::from_millis(stale_after_ms)).await,
         Command::Bench { nodes, clusters, batch, in_flight, rounds } => {
-            bench(nats, nodes, clusters, batch, in_flight, rounds).await
+            bench(nats, nodes, clusters, batch, in_flight, rounds, cli.replicas).await
         }
     }
 }
@@ -174,9 +182,13 @@ fn now_ms() -> u64 {
 }
 
 /// A fresh in-memory engine holding the demo authority.
-async fn demo_engine(nats: &async_nats::Client, clusters: usize) -> Result<Arc<Engine>, fleetgov_nats::Error> {
+async fn demo_engine(
+    nats: &async_nats::Client,
+    clusters: usize,
+    replicas: usize,
+) -> Result<Arc<Engine>, fleetgov_nats::Error> {
     let engine = Arc::new(Engine::new());
-    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await?;
+    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone()), replicas).await?;
     demo::authority(&engine, &artifacts, clusters, now_ms()).await?;
     Ok(engine)
 }
@@ -190,7 +202,7 @@ async fn authority(nats: async_nats::Client, clusters: usize, replicas: usize) -
     let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
     let engine = replica.engine();
     if engine.cluster_ids().is_empty() {
-        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats)).await?;
+        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats), replicas).await?;
         demo::authority(&engine, &artifacts, clusters, now_ms()).await?;
     }
     println!(
@@ -224,7 +236,8 @@ async fn ingest(
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut shown = None;
     loop {
-        let status = instance.status();
+        // Deadlines move with every renewal: show what the instance serves.
+        let status = InstanceStatus { leases: Vec::new(), ..instance.status() };
         if shown.as_ref() != Some(&status) {
             println!("[{id}] partitions {:?} clusters {:?}", status.partitions, status.clusters);
             if let Some(e) = &status.last_error {
@@ -306,22 +319,39 @@ async fn view(nats: async_nats::Client, stale_after: Duration) -> Outcome {
     let js = async_nats::jetstream::new(nats);
     let view = FleetView::load(&js, now_ms(), stale_after).await?;
     println!(
-        "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>8}",
-        "CLUSTER", "OWNER", "ENROLLED", "VERIFIED", "COHESION", "STATUS", "DESIRED", "AGE"
+        "{:<16} {:>4} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>8}",
+        "CLUSTER", "PART", "OWNER", "ENROLLED", "VERIFIED", "COHESION", "STATUS", "DESIRED", "AGE"
     );
     for s in view.clusters.values() {
-        let stale = if s.at_ms < view.stale_before_ms { " STALE" } else { "" };
+        // A stale cluster's figures are its last word, never a status.
+        let status = if s.restoring {
+            "RESTORING"
+        } else if s.stale {
+            "STALE"
+        } else {
+            s.status.as_str()
+        };
         println!(
-            "{:<16} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>7.1}s{stale}",
+            "{:<16} {:>4} {:<12} {:>9} {:>9} {:>8} {:<10} {:>7} {:>7.1}s",
             s.cluster,
+            format!("p{}", s.partition),
             s.owner,
             s.enrolled,
             s.in_sync,
             percent(s.cohesion_bp),
-            s.status.as_str(),
+            status,
             format!("r{}", s.desired_revision),
             view.now_ms.saturating_sub(s.at_ms) as f64 / 1000.0,
         );
+    }
+    let mut assignment: std::collections::BTreeMap<&str, Vec<u32>> = std::collections::BTreeMap::new();
+    for (partition, owner) in &view.owners {
+        assignment.entry(owner).or_default().push(*partition);
+    }
+    for (owner, partitions) in assignment {
+        let clusters = view.clusters.values().filter(|s| s.owner == owner && !s.stale);
+        let nodes: u64 = clusters.clone().map(|s| s.enrolled).sum();
+        println!("{owner}: partitions {partitions:?}, {} clusters, {nodes} nodes", clusters.count());
     }
     let t = &view.totals;
     println!(
@@ -350,9 +380,10 @@ async fn bench(
     batch: usize,
     in_flight: usize,
     rounds: u64,
+    replicas: usize,
 ) -> Outcome {
-    let engine = demo_engine(&nats, clusters).await?;
-    let config = InstanceConfig { max_in_flight: in_flight.max(1), ..InstanceConfig::new("bench") };
+    let engine = demo_engine(&nats, clusters, replicas).await?;
+    let config = InstanceConfig { max_in_flight: in_flight.max(1), replicas, ..InstanceConfig::new("bench") };
     let instance = Instance::start(nats.clone(), config, engine).await?;
     if instance.owned_partitions().len() != 16 {
         return Err("the bench needs a NATS server without other ingest instances".into());
@@ -428,4 +459,19 @@ async fn audit_bench(server: &Server, records: usize, writers: usize) -> Outcome
         head.size
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_takes_a_comma_separated_server_list() {
+        let urls = server_urls("nats://a:4222, nats://b:4222,nats://c:4222").unwrap();
+        assert_eq!(urls, ["nats://a:4222", "nats://b:4222", "nats://c:4222"]);
+        assert_eq!(server_urls("nats://127.0.0.1:4222").unwrap(), ["nats://127.0.0.1:4222"]);
+        assert!(server_urls(" , ").is_err());
+        use async_nats::ToServerAddrs;
+        assert_eq!(urls.as_slice().to_server_addrs().unwrap().count(), 3, "each parses as a server address");
+    }
 }

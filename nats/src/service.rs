@@ -8,6 +8,12 @@
 //! and NATS permissions confine each gateway to its own cluster's subjects
 //! (see the crate's README).
 //!
+//! A service is bound to its partition's [`Fence`]: a request that arrives
+//! after the fence closed (the lease's deadline passed, or the lease was
+//! lost or let go) is dropped unanswered, before the engine sees it, even if
+//! the instance has not unsubscribed yet. The agent's retry finds the new
+//! owner.
+//!
 //! Engine calls may block (an audited enrollment, a batch spread over the
 //! rayon pool), so every request is handled on a blocking thread, never on an
 //! async worker. A semaphore bounds how many run at once: when all permits
@@ -27,6 +33,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::feed::Changed;
+use crate::lease::Fence;
 use crate::subject::{self, QUEUE_GROUP};
 use crate::wire;
 
@@ -56,6 +63,16 @@ impl WrongCluster {
     }
 }
 
+/// What every cluster service of an instance shares: the permits that bound
+/// the requests handled at once, the clusters marked changed, the count of
+/// records refused as another cluster's.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) changed: Arc<Changed>,
+    pub(crate) wrong_cluster: Arc<WrongCluster>,
+}
+
 /// The live subscriptions of one cluster. Dropping it aborts them at once;
 /// [`stop`](Self::stop) unsubscribes first.
 pub(crate) struct ClusterService {
@@ -65,17 +82,18 @@ pub(crate) struct ClusterService {
 
 impl ClusterService {
     /// Subscribes to the cluster's enrollment and heartbeat subjects. An
-    /// enrollment marks the cluster in `changed` (the engine's change feed
-    /// does not report enrollments, and they move the summary's count); a
-    /// heartbeat record of another cluster's node is counted in `wrong_cluster`.
+    /// enrollment marks the cluster in `shared.changed` (the engine's change
+    /// feed does not report enrollments, and they move the summary's count);
+    /// a heartbeat record of another cluster's node is counted in
+    /// `shared.wrong_cluster`.
+    /// Requests are admitted only while `fence` is open.
     pub(crate) async fn start(
         client: &Client,
         engine: Arc<Engine>,
         workspace: &str,
         cluster: &str,
-        permits: Arc<Semaphore>,
-        changed: Arc<Changed>,
-        wrong_cluster: Arc<WrongCluster>,
+        fence: Fence,
+        shared: &Shared,
     ) -> Result<ClusterService> {
         let subscribe = |subject: String| async move {
             client
@@ -86,8 +104,9 @@ impl ClusterService {
         let enroll = subscribe(subject::enroll(workspace, cluster)?).await?;
         let heartbeats = subscribe(subject::heartbeats(workspace, cluster)?).await?;
         let (stop, stopped) = oneshot::channel();
+        let Shared { permits, changed, wrong_cluster } = shared.clone();
         let handler =
-            Handler { client: client.clone(), engine, cluster: cluster.into(), permits, changed, wrong_cluster };
+            Handler { client: client.clone(), engine, cluster: cluster.into(), fence, permits, changed, wrong_cluster };
         let task = tokio::spawn(handler.serve(enroll, heartbeats, stopped));
         Ok(ClusterService { stop: Some(stop), task })
     }
@@ -112,6 +131,7 @@ struct Handler {
     client: Client,
     engine: Arc<Engine>,
     cluster: Arc<str>,
+    fence: Fence,
     permits: Arc<Semaphore>,
     changed: Arc<Changed>,
     wrong_cluster: Arc<WrongCluster>,
@@ -127,6 +147,9 @@ impl Handler {
                 else => break,
             };
             let Ok(permit) = self.permits.clone().acquire_owned().await else { break };
+            if !self.fence.is_open() {
+                continue; // no longer ours to serve: unanswered, the agent retries elsewhere
+            }
             let handler = self.clone();
             tokio::spawn(async move {
                 handler.answer(ask, msg).await;

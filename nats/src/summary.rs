@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buckets;
 use crate::error::{Error, Result};
-use crate::subject::{SUMMARIES_BUCKET, decode_id, summary_key};
+use crate::subject::{PARTITIONS_BUCKET, SUMMARIES_BUCKET, decode_id, summary_key};
 
 /// Nodes verified to run one revision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,8 +110,33 @@ pub struct ClusterSummary {
     pub revisions: Vec<RevisionNodes>,
     /// Nodes per reported sync-error code.
     pub root_causes: Vec<CauseNodes>,
-    /// When the owner wrote it, unix ms.
+    /// When its figures were built from the owner's engine, unix ms. A
+    /// [`restoring`](Self::restoring) summary keeps the previous owner's.
     pub at_ms: u64,
+    /// The cluster's partition ([`crate::partition`]): the lease `p<k>` its
+    /// owner holds.
+    #[serde(default)]
+    pub partition: u32,
+    /// The owner's lease tenure it was written under
+    /// ([`Lease::token`](crate::lease::Lease::token)).
+    #[serde(default)]
+    pub lease: u64,
+    /// The owner has taken the cluster over and does not hold its node
+    /// state yet ([`crate::handover`]): the figures are the previous
+    /// owner's last ones, built at `at_ms`, not vouched for by `owner`.
+    /// The merged view shows the cluster STALE.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub restoring: bool,
+    /// Set by the merged view, never written: the summary is older than the
+    /// staleness bound, [`restoring`](Self::restoring), or its owner does not
+    /// hold the cluster's lease. Its figures are the last word on the
+    /// cluster, never HEALTHY.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stale: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Node views read per engine call while grouping a cluster's verified nodes.
@@ -122,14 +147,31 @@ impl ClusterSummary {
     /// its view, and its verified nodes grouped by when their reports stop
     /// counting (a scan of the cluster's nodes).
     pub fn read(engine: &Engine, cluster: &str, owner: &str, now_ms: u64) -> fleetgov::Result<ClusterSummary> {
+        Ok(ClusterSummary::scan(engine, cluster, owner, now_ms, u64::MAX)?.0)
+    }
+
+    /// [`read`](Self::read), and how many of the cluster's nodes last
+    /// reported at or after `since_ms`.
+    pub(crate) fn scan(
+        engine: &Engine,
+        cluster: &str,
+        owner: &str,
+        now_ms: u64,
+        since_ms: u64,
+    ) -> fleetgov::Result<(ClusterSummary, u64)> {
         let view = engine.cluster(cluster, now_ms)?;
         let mut until: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut reported = 0;
         let mut offset = 0;
         loop {
             let nodes = engine.cluster_nodes(cluster, now_ms, offset, SCAN_CHUNK)?;
-            for last in nodes.iter().filter(|n| n.verified).filter_map(|n| n.last_heartbeat_ms) {
-                let end = last.saturating_add(VERIFIED_WITHIN_MS);
-                *until.entry(end - end % MINUTE_MS).or_default() += 1;
+            for node in &nodes {
+                let Some(last) = node.last_heartbeat_ms else { continue };
+                reported += u64::from(last >= since_ms);
+                if node.verified {
+                    let end = last.saturating_add(VERIFIED_WITHIN_MS);
+                    *until.entry(end - end % MINUTE_MS).or_default() += 1;
+                }
             }
             offset += nodes.len();
             if nodes.len() < SCAN_CHUNK {
@@ -137,7 +179,7 @@ impl ClusterSummary {
             }
         }
         let verified_until = until.into_iter().map(|(until_ms, nodes)| VerifiedUntil { until_ms, nodes }).collect();
-        Ok(ClusterSummary::of(&view, verified_until, owner, now_ms))
+        Ok((ClusterSummary::of(&view, verified_until, owner, now_ms), reported))
     }
 
     /// The summary of `view` with its verified nodes `verified_until`,
@@ -158,6 +200,10 @@ impl ClusterSummary {
             revisions: view.revisions.iter().map(|r| RevisionNodes { revision: r.revision, nodes: r.nodes }).collect(),
             root_causes: view.root_causes.iter().map(|c| CauseNodes { code: c.code, nodes: c.nodes }).collect(),
             at_ms,
+            partition: 0,
+            lease: 0,
+            restoring: false,
+            stale: false,
         }
     }
 
@@ -202,12 +248,63 @@ impl Summaries {
         Ok(Summaries { store: buckets::key_value(js, SUMMARIES_BUCKET, Duration::ZERO, replicas).await? })
     }
 
-    /// Replaces the cluster's summary.
-    pub(crate) async fn put(&self, summary: &ClusterSummary) -> Result<()> {
+    /// Takes the cluster's key over for a new tenure: rewrites the current
+    /// summary as [`restoring`](ClusterSummary::restoring), with the owner,
+    /// partition and lease of `fallback` (`fallback` itself, restoring, when
+    /// there is none or it does not decode), expecting the key's current
+    /// revision. A write that lands between the read and the write (a
+    /// previous owner's, sent before its deadline) is read again, a few
+    /// times. Returns the revision written, which every later write of this
+    /// tenure expects (see [`update`](Self::update)), and the enrolled count
+    /// of the previous summary (0 without one).
+    pub(crate) async fn take_over(&self, fallback: &ClusterSummary) -> Result<(u64, u64)> {
+        const ATTEMPTS: usize = 3;
+        let key = summary_key(&fallback.cluster)?;
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let entry =
+                self.store.entry(key.clone()).await.map_err(|e| Error::retryable(format!("read summary {key}"), e))?;
+            let revision = entry.as_ref().map_or(0, |e| e.revision);
+            let previous = entry
+                .filter(|e| e.operation == kv::Operation::Put)
+                .and_then(|e| serde_json::from_slice::<ClusterSummary>(&e.value).ok())
+                .filter(|p| p.cluster == fallback.cluster);
+            let enrolled = previous.as_ref().map_or(0, |p| p.enrolled);
+            let marker = match previous {
+                Some(p) => ClusterSummary {
+                    owner: fallback.owner.clone(),
+                    partition: fallback.partition,
+                    lease: fallback.lease,
+                    ..p
+                },
+                None => fallback.clone(),
+            };
+            let marker = ClusterSummary { restoring: true, stale: false, ..marker };
+            match self.update(&marker, revision).await {
+                Ok(Some(written)) => return Ok((written, enrolled)),
+                Ok(None) => last = Some(revision),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(fleetgov::Error::new(
+            fleetgov::ErrorKind::Conflict,
+            format!("summary {key} kept moving while taken over (last revision {last:?})"),
+        )
+        .into())
+    }
+
+    /// Writes the cluster's summary if the key's revision is still
+    /// `revision` (this tenure's last write): `Some(new revision)`, or
+    /// `None` when the bucket refused it because someone else wrote the
+    /// key since: this writer is stale.
+    pub(crate) async fn update(&self, summary: &ClusterSummary, revision: u64) -> Result<Option<u64>> {
         let key = summary_key(&summary.cluster)?;
         let json = serde_json::to_vec(summary).map_err(|e| Error::transport("encode a summary", e))?;
-        self.store.put(&key, Bytes::from(json)).await.map_err(|e| Error::transport(format!("put summary {key}"), e))?;
-        Ok(())
+        match self.store.update(&key, Bytes::from(json), revision).await {
+            Ok(written) => Ok(Some(written)),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
+            Err(e) => Err(Error::retryable(format!("put summary {key}"), e)),
+        }
     }
 }
 
@@ -230,12 +327,22 @@ pub struct FleetTotals {
     pub syncing: usize,
     /// Clusters DIVERGENT.
     pub divergent: usize,
-    /// Clusters whose summary is older than the staleness bound.
+    /// Clusters whose summary is stale (see [`ClusterSummary::stale`]),
+    /// counted here and in none of the three statuses.
     pub stale: usize,
 }
 
 /// The merged fleet view, read-only: every cluster's latest summary, aged to
-/// the reader's `now_ms` (see [`ClusterSummary::aged`]), and the totals.
+/// the reader's `now_ms` (see [`ClusterSummary::aged`]), the partition
+/// assignment, and the totals.
+///
+/// A cluster is **stale** when its summary is older than the staleness
+/// bound (its owner stopped writing), is [`restoring`](ClusterSummary::restoring)
+/// (a new owner has not rebuilt its node state yet), or names an owner that
+/// does not hold the lease of its partition (the owner is unknown: dead, or
+/// the lease moved). A stale cluster keeps its last figures, aged, in the
+/// node totals, and is counted [`stale`](FleetTotals::stale), never HEALTHY
+/// (nor SYNCING or DIVERGENT).
 ///
 /// ```no_run
 /// # async fn run(js: async_nats::jetstream::Context) -> fleetgov_nats::Result<()> {
@@ -249,6 +356,8 @@ pub struct FleetTotals {
 pub struct FleetView {
     /// The summaries, by cluster id, with their figures as of `now_ms`.
     pub clusters: BTreeMap<String, ClusterSummary>,
+    /// The partition assignment: the instance holding each leased partition.
+    pub owners: BTreeMap<u32, String>,
     /// Sums over [`clusters`](Self::clusters).
     pub totals: FleetTotals,
     /// The time (unix ms) the figures are read at.
@@ -258,12 +367,11 @@ pub struct FleetView {
 }
 
 impl FleetView {
-    /// Reads every summary and ages it to `now_ms`; one written more than
-    /// `stale_after` before `now_ms` is flagged stale (it still counts in
-    /// the totals: it is the last word on its cluster, and its verified
-    /// nodes leave the count as their reports stop counting). A value that
-    /// does not decode is an error.
+    /// Reads the partition leases and every summary, and merges them at
+    /// `now_ms` ([`merge`](Self::merge)). A value that does not decode is an
+    /// error.
     pub async fn load(js: &jetstream::Context, now_ms: u64, stale_after: Duration) -> Result<FleetView> {
+        let owners = owners(js).await?;
         let store = Summaries::open(js, 1).await?.store;
         let keys: Vec<String> = store
             .keys()
@@ -286,51 +394,92 @@ impl FleetView {
             }
             summaries.push(summary);
         }
-        Ok(FleetView::merge(summaries, now_ms, stale_after))
+        Ok(FleetView::merge(summaries, owners, now_ms, stale_after))
     }
 
     /// The view at `now_ms` of `summaries` (one per cluster; of two, the
-    /// later in the iteration wins): each aged to `now_ms` by the freshness
-    /// rule, those written more than `stale_after` before `now_ms` flagged
-    /// stale.
+    /// later in the iteration wins) under the partition assignment
+    /// `owners`: each aged to `now_ms` by the freshness rule, and flagged
+    /// stale when written more than `stale_after` before `now_ms`,
+    /// restoring, or written by an instance that does not hold its
+    /// partition's lease.
     ///
     /// ```
+    /// use std::collections::BTreeMap;
     /// use std::time::Duration;
     /// use fleetgov_nats::{ClusterSummary, FleetView};
     /// let t = 1_700_000_000_000;
     /// let e = fleetgov::demo::engine(t).unwrap();
     /// let s: Vec<_> = e.cluster_ids().iter().map(|c| ClusterSummary::read(&e, c, "i", t).unwrap()).collect();
-    /// let view = FleetView::merge(s.clone(), t, Duration::from_secs(30));
+    /// let owners = BTreeMap::from([(0, "i".to_owned())]); // every summary says partition 0
+    /// let view = FleetView::merge(s.clone(), owners.clone(), t, Duration::from_secs(30));
     /// assert_eq!((view.totals.enrolled, view.totals.in_sync, view.totals.cohesion), (11, 8, 72));
     /// assert_eq!((view.totals.healthy, view.totals.syncing, view.totals.divergent), (1, 1, 1));
     /// // Two hours on, with no summary written since: every report has stopped counting.
-    /// let later = FleetView::merge(s, t + 7_200_000, Duration::from_secs(30));
-    /// assert_eq!((later.totals.in_sync, later.totals.divergent, later.totals.stale), (0, 3, 3));
+    /// let later = FleetView::merge(s.clone(), owners, t + 7_200_000, Duration::from_secs(30));
+    /// assert_eq!((later.totals.in_sync, later.totals.healthy, later.totals.stale), (0, 0, 3));
+    /// // Nobody holds the lease: the owner is unknown, and nothing is HEALTHY.
+    /// let unowned = FleetView::merge(s, BTreeMap::new(), t, Duration::from_secs(30));
+    /// assert_eq!((unowned.totals.in_sync, unowned.totals.healthy, unowned.totals.stale), (8, 0, 3));
     /// ```
-    pub fn merge(summaries: impl IntoIterator<Item = ClusterSummary>, now_ms: u64, stale_after: Duration) -> FleetView {
+    pub fn merge(
+        summaries: impl IntoIterator<Item = ClusterSummary>,
+        owners: BTreeMap<u32, String>,
+        now_ms: u64,
+        stale_after: Duration,
+    ) -> FleetView {
         let stale_before_ms = now_ms.saturating_sub(stale_after.as_millis().try_into().unwrap_or(u64::MAX));
-        let clusters: BTreeMap<String, ClusterSummary> =
-            summaries.into_iter().map(|s| (s.cluster.clone(), s.aged(now_ms))).collect();
+        let clusters: BTreeMap<String, ClusterSummary> = summaries
+            .into_iter()
+            .map(|s| {
+                let owned = owners.get(&s.partition) == Some(&s.owner);
+                let stale = s.at_ms < stale_before_ms || s.restoring || !owned;
+                (s.cluster.clone(), ClusterSummary { stale, ..s.aged(now_ms) })
+            })
+            .collect();
         let mut totals = FleetTotals { clusters: clusters.len(), ..FleetTotals::default() };
         for s in clusters.values() {
             totals.enrolled += s.enrolled;
             totals.in_sync += s.in_sync;
             match s.status {
+                _ if s.stale => totals.stale += 1,
                 ClusterStatus::Healthy => totals.healthy += 1,
                 ClusterStatus::Syncing => totals.syncing += 1,
                 ClusterStatus::Divergent => totals.divergent += 1,
             }
-            totals.stale += usize::from(s.at_ms < stale_before_ms);
         }
         totals.cohesion = cohesion(totals.in_sync, totals.enrolled);
         totals.cohesion_bp = cohesion_bp(totals.in_sync, totals.enrolled);
-        FleetView { clusters, totals, now_ms, stale_before_ms }
+        FleetView { clusters, owners, totals, now_ms, stale_before_ms }
     }
 
-    /// The summaries written before the staleness bound.
+    /// The stale clusters' summaries.
     pub fn stale(&self) -> impl Iterator<Item = &ClusterSummary> {
-        self.clusters.values().filter(|s| s.at_ms < self.stale_before_ms)
+        self.clusters.values().filter(|s| s.stale)
     }
+}
+
+/// The partition assignment: the instance holding each leased partition.
+async fn owners(js: &jetstream::Context) -> Result<BTreeMap<u32, String>> {
+    let Ok(store) = js.get_key_value(PARTITIONS_BUCKET).await else {
+        return Ok(BTreeMap::new()); // no instance ever ran
+    };
+    let keys: Vec<String> = store
+        .keys()
+        .await
+        .map_err(|e| Error::transport("list leases", e))?
+        .try_collect()
+        .await
+        .map_err(|e| Error::transport("list leases", e))?;
+    let mut owners = BTreeMap::new();
+    for key in keys {
+        let Some(partition) = key.strip_prefix('p').and_then(|k| k.parse::<u32>().ok()) else { continue };
+        // Expired or released between the listing and the read: unowned.
+        if let Some(owner) = store.get(&key).await.map_err(|e| Error::transport(format!("get lease {key}"), e))? {
+            owners.insert(partition, String::from_utf8_lossy(&owner).into_owned());
+        }
+    }
+    Ok(owners)
 }
 
 #[cfg(test)]
@@ -362,7 +511,16 @@ mod tests {
             revisions: vec![RevisionNodes { revision: 1, nodes: in_sync }],
             root_causes: vec![],
             at_ms,
+            partition: 0,
+            lease: 1,
+            restoring: false,
+            stale: false,
         }
+    }
+
+    /// Partition 0, which every test summary names, leased by their owner.
+    fn owned() -> BTreeMap<u32, String> {
+        BTreeMap::from([(0, "i".to_owned())])
     }
 
     /// An engine on a manual clock at `T` with one published cluster `c`.
@@ -390,24 +548,45 @@ mod tests {
             summary("b", 10, &[(hour, 5)], 0, T - 40_000),
             summary("c", 0, &[], 0, T),
         ];
-        let view = FleetView::merge(summaries, T, STALE_AFTER);
+        let view = FleetView::merge(summaries, owned(), T, STALE_AFTER);
         let t = &view.totals;
         assert_eq!((t.clusters, t.enrolled, t.in_sync, t.cohesion, t.cohesion_bp), (3, 20, 15, 75, 7_500));
-        assert_eq!((t.healthy, t.syncing, t.divergent, t.stale), (2, 1, 0, 1));
+        assert_eq!((t.healthy, t.syncing, t.divergent, t.stale), (2, 0, 0, 1), "b is stale, not SYNCING");
         assert_eq!(view.stale().map(|s| s.cluster.as_str()).collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn a_restoring_or_unowned_summary_is_stale_and_never_healthy() {
+        let all = [(T + VERIFIED_WITHIN_MS, 10)];
+        let restoring = ClusterSummary { restoring: true, ..summary("a", 10, &all, 0, T) };
+        let other_owner = ClusterSummary { owner: "gone".to_owned(), ..summary("b", 10, &all, 0, T) };
+        let other_partition = ClusterSummary { partition: 3, ..summary("c", 10, &all, 0, T) };
+        let view = FleetView::merge([restoring, other_owner, other_partition], owned(), T, STALE_AFTER);
+        let t = &view.totals;
+        assert_eq!((t.healthy, t.syncing, t.divergent, t.stale), (0, 0, 0, 3));
+        assert!(view.clusters.values().all(|s| s.stale));
+        // The figures stay, aged: the last word on each cluster.
+        assert_eq!((t.enrolled, t.in_sync), (30, 30));
+        // Written, a summary never carries the reader's flag.
+        let json = serde_json::to_string(&summary("a", 1, &[], 0, T)).unwrap();
+        assert!(!json.contains("stale") && !json.contains("restoring"), "{json}");
     }
 
     #[test]
     fn one_summary_per_cluster_wins() {
         let hour = T + VERIFIED_WITHIN_MS;
-        let view =
-            FleetView::merge([summary("a", 10, &[(hour, 10)], 0, T), summary("a", 12, &[], 0, T)], T, STALE_AFTER);
+        let view = FleetView::merge(
+            [summary("a", 10, &[(hour, 10)], 0, T), summary("a", 12, &[], 0, T)],
+            owned(),
+            T,
+            STALE_AFTER,
+        );
         assert_eq!((view.totals.clusters, view.totals.enrolled, view.totals.in_sync), (1, 12, 0));
     }
 
     #[test]
     fn a_sync_error_keeps_a_fully_verified_cluster_from_healthy() {
-        let view = FleetView::merge([summary("a", 4, &[(T + VERIFIED_WITHIN_MS, 4)], 1, T)], T, STALE_AFTER);
+        let view = FleetView::merge([summary("a", 4, &[(T + VERIFIED_WITHIN_MS, 4)], 1, T)], owned(), T, STALE_AFTER);
         let a = &view.clusters["a"];
         assert_eq!((a.in_sync, a.cohesion, a.status), (4, 100, ClusterStatus::Syncing));
     }
@@ -430,7 +609,7 @@ mod tests {
         );
         // No summary is written again (its owner died): the merged view ages it.
         let at = |now: u64| {
-            let view = FleetView::merge([written.clone()], now, STALE_AFTER);
+            let view = FleetView::merge([written.clone()], owned(), now, STALE_AFTER);
             let c = &view.clusters["c"];
             (c.in_sync, c.cohesion, c.cohesion_bp, c.status, view.totals.in_sync)
         };

@@ -1,9 +1,13 @@
 //! Two instances share the partitions; one is killed (no graceful release):
 //! its partitions move to the survivor, the agents follow (re-enrolling on
 //! outcome 5), and the merged view ends with every node counted exactly once.
+//! Throughout the takeover the view never shows a cluster with fewer nodes
+//! than it has (an empty cluster, HEALTHY) unless it marks it STALE.
 
 mod harness;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
@@ -58,6 +62,38 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     let total = (CLUSTERS * NODES_PER_CLUSTER) as u64;
     assert_eq!(fleet.nodes() as u64, total);
     fleet.round(now_ms(), 8).await.unwrap();
+    let js = async_nats::jetstream::new(server.connect().await);
+    view_until(&js, "every node in the view", |v| {
+        v.clusters.len() == CLUSTERS && v.clusters.values().all(|s| !s.stale && s.enrolled == NODES_PER_CLUSTER as u64)
+    })
+    .await;
+
+    // From now on every view read shows each cluster with all its nodes, or STALE.
+    let done = Arc::new(AtomicBool::new(false));
+    let checker = tokio::spawn({
+        let (js, done) = (js.clone(), done.clone());
+        async move {
+            let mut reads = 0u64;
+            // SeqCst: a flag read on its own; any ordering would do.
+            while !done.load(Ordering::SeqCst) {
+                let view = fleetgov_nats::FleetView::load(&js, now_ms(), Duration::from_secs(30)).await.unwrap();
+                for s in view.clusters.values() {
+                    assert!(
+                        s.stale || s.enrolled == NODES_PER_CLUSTER as u64,
+                        "during the takeover the view read {} {} {} / {} {} (not stale)",
+                        s.cluster,
+                        s.owner,
+                        s.in_sync,
+                        s.enrolled,
+                        s.status.as_str()
+                    );
+                }
+                reads += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            reads
+        }
+    });
 
     // Kill b: no unsubscribe handshake, no lease release.
     drop(b);
@@ -77,15 +113,15 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     }
 
     // Traffic continues until the view settles; then it counts each node once.
-    let js = async_nats::jetstream::new(server.connect().await);
     let expected = expected_in_sync();
     within("the view to settle: ingest-a owns every cluster, every node counted once", async {
         loop {
             fleet.round(now_ms(), 8).await.unwrap();
             let view = view_until(&js, "summaries", |v| v.clusters.len() == CLUSTERS).await;
-            let settled = view.clusters.values().all(|s| s.owner == "ingest-a" && s.at_ms > fleet_round_floor())
-                && view.totals.enrolled == total
-                && view.totals.in_sync == expected;
+            let settled =
+                view.clusters.values().all(|s| s.owner == "ingest-a" && !s.stale && s.at_ms > fleet_round_floor())
+                    && view.totals.enrolled == total
+                    && view.totals.in_sync == expected;
             if settled {
                 break;
             }
@@ -94,6 +130,8 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
         }
     })
     .await;
+    done.store(true, Ordering::SeqCst);
+    assert!(checker.await.unwrap() > 0, "the view was read during the takeover");
     assert!(fleet.reenrolled() >= (served_by_b.len() * NODES_PER_CLUSTER) as u64, "b's nodes re-enrolled at a");
     assert_eq!(
         fleet.count_applied(|cluster, applied| applied == Some((2, demo::hash(cluster, 2)))) as u64,

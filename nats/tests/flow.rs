@@ -84,7 +84,9 @@ async fn heartbeats_flow_end_to_end() {
 async fn artifacts_are_verified_by_hash() {
     let Some(server) = NatsServer::start().await else { return };
     let js = async_nats::jetstream::new(server.connect().await);
-    let artifacts = Artifacts::open(&js).await.unwrap();
+    let artifacts = Artifacts::open(&js, 1).await.unwrap();
+    let store = js.get_stream("OBJ_FLEET_ARTIFACTS").await.unwrap().info().await.unwrap().config.clone();
+    assert_eq!(store.num_replicas, 1, "the artifact store has the replicas asked for");
     let hash = artifacts.put(b"routes: [api]").await.unwrap();
     assert_eq!(artifacts.fetch(&hash).await.unwrap(), b"routes: [api]");
 

@@ -2,7 +2,8 @@
 //! a nats-server runs with exactly that file; the service user runs the
 //! instance; a gateway user may heartbeat, enroll and read artifacts for its
 //! own cluster, and the server refuses it another cluster's subject, a
-//! wildcard subscription and another gateway's inbox.
+//! wildcard subscription and another gateway's inbox; neither the service
+//! user nor a gateway may delete or purge the audit stream, only the admin.
 
 mod harness;
 
@@ -11,6 +12,7 @@ use std::path::Path;
 use async_nats::{ConnectOptions, Event};
 use fleetgov::record::{HeartbeatRecord, Outcome};
 use fleetgov::{Metrics, ProcessStatus};
+use fleetgov_nats::audit::AUDIT_STREAM;
 use fleetgov_nats::{Artifacts, FleetClient, Instance, RetryPolicy, demo};
 use harness::{NatsServer, config, engine, now_ms};
 use tokio::sync::mpsc;
@@ -23,17 +25,25 @@ async fn gateway(
     user: &str,
     password: &str,
 ) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
-    let (errors, received) = mpsc::unbounded_channel();
     let options = ConnectOptions::with_user_and_password(user.into(), password.into())
-        .custom_inbox_prefix(format!("_INBOX_{user}"))
-        .event_callback(move |event| {
-            let errors = errors.clone();
-            async move {
-                if let Event::ServerError(e) = event {
-                    let _ = errors.send(e.to_string());
-                }
+        .custom_inbox_prefix(format!("_INBOX_{user}"));
+    watched(server, options).await
+}
+
+/// A connection with `options`, and the server's error messages to it.
+async fn watched(
+    server: &NatsServer,
+    options: ConnectOptions,
+) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
+    let (errors, received) = mpsc::unbounded_channel();
+    let options = options.event_callback(move |event| {
+        let errors = errors.clone();
+        async move {
+            if let Event::ServerError(e) = event {
+                let _ = errors.send(e.to_string());
             }
-        });
+        }
+    });
     (server.connect_with(options).await, received)
 }
 
@@ -85,7 +95,7 @@ async fn heartbeats_not_bound_to_their_subject_by_nats_permissions() {
     assert_eq!(stage_client.fetch_artifact(&directive.1).await.unwrap(), demo::config("gke-stage-eu", 2));
     // One of many chunks, read under the consumer's flow control.
     let large: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
-    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await.unwrap();
+    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone()), 1).await.unwrap();
     let hash = artifacts.put(&large).await.unwrap();
     assert!(stage_client.fetch_artifact(&hash).await.unwrap() == large, "the large artifact read back");
     let t = now_ms();
@@ -98,7 +108,13 @@ async fn heartbeats_not_bound_to_their_subject_by_nats_permissions() {
         .unwrap();
     let violation = next_error(&mut prod_errors).await;
     assert!(is_violation(&violation, other), "{violation}");
-    for subject in ["fleet.enroll.acme-edge.gke-stage-eu", "fleet.audit.publish", "$JS.API.STREAM.DELETE.FLEET_AUDIT"] {
+    let denied = [
+        "fleet.enroll.acme-edge.gke-stage-eu",
+        "fleet.audit.publish",
+        "$JS.API.STREAM.DELETE.FLEET_AUDIT",
+        "$JS.API.STREAM.PURGE.FLEET_AUDIT",
+    ];
+    for subject in denied {
         prod.publish(subject, bytes::Bytes::new()).await.unwrap();
         let violation = next_error(&mut prod_errors).await;
         assert!(is_violation(&violation, subject), "{subject}: {violation}");
@@ -117,4 +133,41 @@ async fn heartbeats_not_bound_to_their_subject_by_nats_permissions() {
     let outcomes = prod_client.send_batch(ws, "eks-prod-us", record(gw_prod, "eks-prod-us", 2).as_bytes()).await;
     assert_eq!(outcomes.unwrap()[0].outcome(), Some(Outcome::Accepted));
     instance.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_admin_may_delete_or_purge_the_audit_stream() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("gateways.conf");
+    let Some(server) = NatsServer::start_with_config(&file, "fleetgov", "change-me-service").await else { return };
+    let nats = server.connect().await;
+    let _replica = engine(&nats, 1).await; // the service user creates the streams and the authority
+    let audit_len = || async {
+        let js = async_nats::jetstream::new(server.connect().await);
+        js.get_stream(AUDIT_STREAM).await.expect("FLEET_AUDIT is there").info().await.unwrap().state.messages
+    };
+    let before = audit_len().await;
+    assert!(before > 0);
+
+    let service = ConnectOptions::with_user_and_password("fleetgov".into(), "change-me-service".into());
+    let (service, mut service_errors) = watched(&server, service).await;
+    let (gateway, mut gateway_errors) = gateway(&server, "gw-eks-prod-us", "change-me-eks-prod-us").await;
+    for (who, client, errors) in
+        [("service", &service, &mut service_errors), ("gateway", &gateway, &mut gateway_errors)]
+    {
+        let mut js = async_nats::jetstream::new(client.clone());
+        js.set_timeout(std::time::Duration::from_secs(1)); // the server never answers a refused request
+        assert!(js.delete_stream(AUDIT_STREAM).await.is_err(), "the {who} user deleted FLEET_AUDIT");
+        let violation = next_error(errors).await;
+        assert!(is_violation(&violation, "$JS.API.STREAM.DELETE.FLEET_AUDIT"), "{who}: {violation}");
+        let purge = format!("$JS.API.STREAM.PURGE.{AUDIT_STREAM}");
+        client.publish_with_reply(purge.clone(), client.new_inbox(), bytes::Bytes::new()).await.unwrap();
+        let violation = next_error(errors).await;
+        assert!(is_violation(&violation, &purge), "{who}: {violation}");
+    }
+    assert_eq!(audit_len().await, before, "every record is still there");
+
+    // The admin may administer streams.
+    let admin = ConnectOptions::with_user_and_password("fleetgov-admin".into(), "change-me-admin".into());
+    let js = async_nats::jetstream::new(server.connect_with(admin).await);
+    js.delete_stream(AUDIT_STREAM).await.expect("the admin deletes FLEET_AUDIT");
 }

@@ -134,7 +134,7 @@ async fn only_the_serving_instance_puts_a_cluster_even_when_another_engine_saw_t
 
     // Published through a's engine: a's feed sees the change of b's cluster,
     // b's replica applies it and b puts the summary.
-    let artifacts = Artifacts::open(&js).await.unwrap();
+    let artifacts = Artifacts::open(&js, 1).await.unwrap();
     artifacts.publish(&engine_a, &theirs, b"routes: [v3]", "alice", now_ms()).await.unwrap();
     let view = view_until(&js, "b's summary of the new revision", |v| {
         summary_of(v, &theirs).is_some_and(|s| s.desired_revision == 3)

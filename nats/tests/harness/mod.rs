@@ -1,7 +1,8 @@
 //! Test harness: a real `nats-server -js` per test on a loopback port the
 //! server picks itself (no race for a "free" port), with a temporary store
 //! directory, killed when dropped; optionally with a configuration file
-//! (users and their permissions). Waits go through `fleetgov_testkit`.
+//! (users and their permissions), and a TCP proxy in front of it whose
+//! connections a test can cut. Waits go through `fleetgov_testkit`.
 //!
 //! Without the binary the tests print a loud `SKIPPED` line and pass, except
 //! under `CI`, where a missing server fails them.
@@ -15,6 +16,9 @@ use std::time::Duration;
 use async_nats::ConnectOptions;
 use fleetgov::EngineConfig;
 use fleetgov_nats::{Artifacts, Instance, InstanceConfig, Replica, StreamOptions, demo};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// When the authority was published in every test engine.
 pub const T0: u64 = 1_700_000_000_000;
@@ -83,7 +87,7 @@ impl NatsServer {
         let server = NatsServer { child, url, login, _store: store };
         fleetgov_testkit::until(&format!("JetStream at {}", server.url), || async {
             let Ok(client) = server.options().connect(&server.url).await else { return false };
-            Artifacts::open(&async_nats::jetstream::new(client)).await.is_ok()
+            Artifacts::open(&async_nats::jetstream::new(client), 1).await.is_ok()
         })
         .await;
         Some(server)
@@ -114,6 +118,64 @@ impl Drop for NatsServer {
     }
 }
 
+/// A TCP proxy in front of a server: a client connected through it loses
+/// its connection when the proxy is [cut](Self::cut), as in a network
+/// partition, and reconnects once it is [healed](Self::heal).
+pub struct Proxy {
+    /// `nats://127.0.0.1:<port>` of the proxy.
+    pub url: String,
+    cut: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// A proxy to `server` on a loopback port of the OS's choosing.
+    pub async fn start(server: &NatsServer) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let url = format!("nats://{}", listener.local_addr().expect("the proxy's address"));
+        let upstream = server.url.trim_start_matches("nats://").to_owned();
+        let (cut, is_cut) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut is_cut = is_cut.clone();
+                if *is_cut.borrow() {
+                    continue; // refused: dropped at once
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = is_cut.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Proxy { url, cut, task }
+    }
+
+    /// A new connection through the proxy.
+    pub async fn connect(&self) -> async_nats::Client {
+        async_nats::connect(&self.url).await.expect("connect through the proxy")
+    }
+
+    /// Closes every connection through the proxy and refuses new ones.
+    pub fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    /// Lets connections through again.
+    pub fn heal(&self) {
+        self.cut.send_replace(false);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The client URL in a ports file: `{"nats":["nats://127.0.0.1:PORT"],...}`.
 fn client_url(ports_file: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(ports_file).ok()?;
@@ -137,7 +199,7 @@ pub fn config(id: &str) -> InstanceConfig {
 pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Replica {
     let replica = Replica::open(nats, EngineConfig::default(), &StreamOptions::default()).await.expect("replica");
     if replica.engine().cluster_ids().is_empty() {
-        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone())).await.expect("artifact store");
+        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone()), 1).await.expect("artifact store");
         demo::authority(&replica.engine(), &artifacts, clusters, T0).await.expect("demo authority");
     }
     replica

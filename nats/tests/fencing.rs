@@ -1,0 +1,239 @@
+//! Fenced ownership (issue 23): an instance whose connection is cut stops
+//! serving its partitions before anyone else can take them over, and a
+//! stale owner's summary write is refused by the bucket.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use async_nats::jetstream::{self, kv};
+use fleetgov_nats::lease::{Lease, LeaseLog};
+use fleetgov_nats::subject::{SUMMARIES_BUCKET, summary_key};
+use fleetgov_nats::{ClusterSummary, FleetClient, Instance, RetryPolicy, demo};
+use futures_util::StreamExt;
+use harness::{NatsServer, Proxy, config, engine, split_evenly};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Every lease an instance was seen holding, by partition and tenure
+/// (token): served from `since` to `serve_until`, the moment it ended as
+/// the instance reports it, or else the latest deadline seen. A history
+/// read from its status.
+type Tenures = BTreeMap<(u32, u64), Lease>;
+
+/// Records every lease an instance's lease log shows, until the instance ends.
+fn record(mut log: watch::Receiver<LeaseLog>) -> JoinHandle<Tenures> {
+    tokio::spawn(async move {
+        let mut seen = Tenures::new();
+        let mut ended = Tenures::new();
+        loop {
+            {
+                let log = log.borrow_and_update();
+                for lease in &log.held {
+                    let tenure = seen.entry((lease.partition, lease.token)).or_insert(*lease);
+                    tenure.serve_until = tenure.serve_until.max(lease.serve_until);
+                }
+                ended.extend(log.ended.iter().map(|lease| ((lease.partition, lease.token), *lease)));
+            }
+            if log.changed().await.is_err() {
+                seen.extend(ended);
+                return seen;
+            }
+        }
+    })
+}
+
+/// Fails if two of `histories` (one per instance) served a partition at
+/// the same time: every tenure is served from its `since` to its latest
+/// `serve_until`, on the one monotonic clock of this process.
+fn assert_no_overlap(histories: &[(&str, &Tenures)]) {
+    for (i, (a, tenures_a)) in histories.iter().enumerate() {
+        for (b, tenures_b) in &histories[i + 1..] {
+            for x in tenures_a.values() {
+                for y in tenures_b.values().filter(|y| y.partition == x.partition) {
+                    let apart = x.serve_until <= y.since || y.serve_until <= x.since;
+                    assert!(apart, "{a} and {b} both served p{}: {x:?} and {y:?}", x.partition);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_cut_off_stops_serving_before_its_partitions_move() {
+    let Some(server) = NatsServer::start().await else { return };
+    let proxy = Proxy::start(&server).await;
+    let (nats_a, nats_b) = (proxy.connect().await, server.connect().await);
+    let (replica_a, replica_b) = (engine(&nats_a, 8).await, engine(&nats_b, 8).await);
+    let a = Instance::start(nats_a, config("ingest-a"), replica_a.engine()).await.unwrap();
+    let b = Instance::start(nats_b, config("ingest-b"), replica_b.engine()).await.unwrap();
+    let (history_a, history_b) = (record(a.lease_log()), record(b.lease_log()));
+    split_evenly(&a, &b).await;
+    let held_by_a = a.owned_partitions();
+
+    proxy.cut();
+    let cut = Instant::now();
+    fleetgov_testkit::eventually("a to stop serving and b to own every partition", || async {
+        let (status_a, owned_b) = (a.status(), b.owned_partitions());
+        let done = status_a.partitions.is_empty() && status_a.clusters.is_empty() && owned_b.len() == 16;
+        if done { Ok(()) } else { Err(format!("a {status_a:?}, b {owned_b:?}")) }
+    })
+    .await;
+    assert!(a.status().last_error.is_some(), "the failed rounds are reported: {:?}", a.status());
+
+    // Back on the network, a rejoins and gets its fair share again.
+    proxy.heal();
+    split_evenly(&a, &b).await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let (history_a, history_b) = (history_a.await.unwrap(), history_b.await.unwrap());
+
+    // Every partition a held was taken over by b, and only after a's
+    // deadline for it: no moment with two instances serving it.
+    for partition in held_by_a {
+        let b_took_it = history_b.values().any(|t| t.partition == partition && t.since > cut);
+        assert!(b_took_it, "b never took p{partition} over: {history_b:?}");
+    }
+    assert_no_overlap(&[("ingest-a", &history_a), ("ingest-b", &history_b)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_owners_summary_write_is_refused() {
+    let Some(server) = NatsServer::start().await else { return };
+    let nats = server.connect().await;
+    let replica = engine(&nats, 3).await;
+    let instance = Instance::start(nats.clone(), config("ingest-1"), replica.engine()).await.unwrap();
+    let js = jetstream::new(server.connect().await);
+    let key = summary_key("eks-prod-us").unwrap();
+    let store = js.get_key_value(SUMMARIES_BUCKET).await.unwrap();
+    let current = || async {
+        let entry = store.entry(key.clone()).await.unwrap().expect("a summary");
+        (entry.revision, serde_json::from_slice::<ClusterSummary>(&entry.value).unwrap())
+    };
+    let first = fleetgov_testkit::eventually("the instance's own summary of eks-prod-us", || async {
+        let (_, summary) = current().await;
+        if summary.restoring { Err(format!("{summary:?}")) } else { Ok(summary) }
+    })
+    .await;
+
+    // Someone else writes the key (as a new owner taking it over would):
+    // from now on the instance's tenure is stale for this cluster.
+    let (_, mut theirs) = current().await;
+    theirs.owner = "usurper".to_owned();
+    let usurped = store.put(&key, serde_json::to_vec(&theirs).unwrap().into()).await.unwrap();
+    let mut later = store.watch_from_revision(&key, usurped + 1).await.unwrap();
+
+    // A change of the cluster makes the instance put its summary.
+    let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
+    client.enroll(demo::WORKSPACE, "eks-prod-us", &["gw-new"]).await.unwrap();
+
+    // The bucket refused that put: the next value of the key is not the
+    // old tenure's. The instance let the partition go and took it over
+    // again, as a new tenure, restoring first.
+    let next = fleetgov_testkit::within("the next write of the key", later.next()).await.unwrap().unwrap();
+    assert_eq!(next.operation, kv::Operation::Put);
+    let next: ClusterSummary = serde_json::from_slice(&next.value).unwrap();
+    assert!(next.restoring && next.lease != first.lease, "the stale tenure's write landed: {next:?}");
+    assert_eq!(next.owner, "ingest-1");
+    // And the instance serves the cluster again, under the new tenure.
+    fleetgov_testkit::until("the new tenure's own summary", || async {
+        let (_, summary) = current().await;
+        !summary.restoring && summary.lease == next.lease && summary.enrolled == 1
+    })
+    .await;
+    instance.shutdown().await;
+}
+
+/// A small deterministic generator for the chaos schedule (xorshift64*).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// One instance of the chaos test: its proxy, and the running incarnation.
+struct Member {
+    id: String,
+    proxy: Proxy,
+    running: Option<(Instance, fleetgov_nats::Replica)>,
+    histories: Vec<JoinHandle<Tenures>>,
+}
+
+impl Member {
+    async fn start(&mut self) {
+        let nats = self.proxy.connect().await;
+        let replica = engine(&nats, 8).await;
+        let instance = Instance::start(nats, config(&self.id), replica.engine()).await.unwrap();
+        self.histories.push(record(instance.lease_log()));
+        self.running = Some((instance, replica));
+    }
+}
+
+/// Three instances, each behind a proxy; at random, one is cut off the
+/// network, healed, killed or restarted, a few rounds (`FLEETGOV_SLOW=1`:
+/// many). From every incarnation's lease history: no two ever served a
+/// partition at the same time, and in the end every partition is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_random_cuts_and_kills_no_partition_is_ever_served_twice() {
+    let Some(server) = NatsServer::start().await else { return };
+    let rounds = if std::env::var_os("FLEETGOV_SLOW").is_some() { 40 } else { 6 };
+    let seed = std::env::var("FLEETGOV_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
+    });
+    eprintln!("chaos seed {seed} (FLEETGOV_CHAOS_SEED), {rounds} rounds");
+    let mut dice = Dice(seed);
+    let mut members = Vec::new();
+    for id in ["ingest-a", "ingest-b", "ingest-c"] {
+        let mut member =
+            Member { id: id.to_owned(), proxy: Proxy::start(&server).await, running: None, histories: vec![] };
+        member.start().await;
+        members.push(member);
+    }
+    for _ in 0..rounds {
+        let member = &mut members[dice.below(3) as usize];
+        match dice.below(3) {
+            0 => member.proxy.cut(),
+            1 => member.proxy.heal(),
+            _ if member.running.is_some() => member.running = None, // killed: nothing released
+            _ => {
+                member.proxy.heal(); // a restarted instance starts on a working network
+                member.start().await;
+            }
+        }
+        // Let leases run out and move: up to two lease TTLs.
+        tokio::time::sleep(std::time::Duration::from_millis(200 + dice.below(4_000))).await;
+    }
+    for member in &mut members {
+        member.proxy.heal();
+        if member.running.is_none() {
+            member.start().await;
+        }
+    }
+    fleetgov_testkit::eventually("every partition served once the network is whole", || async {
+        let mut owned: Vec<u32> = members
+            .iter()
+            .filter_map(|m| m.running.as_ref())
+            .flat_map(|(instance, _)| instance.owned_partitions())
+            .collect();
+        owned.sort_unstable();
+        if owned == (0..16).collect::<Vec<_>>() { Ok(()) } else { Err(format!("{owned:?}")) }
+    })
+    .await;
+    let mut histories = Vec::new();
+    for member in &mut members {
+        if let Some((instance, _)) = member.running.take() {
+            instance.shutdown().await;
+        }
+        for history in member.histories.drain(..) {
+            histories.push((member.id.clone(), history.await.unwrap()));
+        }
+    }
+    let named: Vec<(&str, &Tenures)> = histories.iter().map(|(id, t)| (id.as_str(), t)).collect();
+    assert_no_overlap(&named);
+}
