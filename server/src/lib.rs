@@ -33,6 +33,7 @@ pub mod demo;
 mod error;
 pub mod events;
 pub mod metrics;
+mod oversized;
 pub mod simulation;
 mod state;
 pub mod storage;
@@ -65,6 +66,10 @@ pub fn app(state: AppState, config: &ServerConfig) -> Router {
         .merge(dashboard::router())
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(axum::middleware::from_fn({
+            let limit = config.body_limit_bytes;
+            move |request, next| oversized::refuse(limit, request, next)
+        }))
         .layer(RequestBodyTimeoutLayer::new(Duration::from_millis(config.limits.idle_timeout_ms)))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
