@@ -127,7 +127,8 @@ pub(crate) fn fleet() -> Engine {
 
 /// Ingests `data` into `engine` (bound to cluster `bound`, if given, as a
 /// NATS subject binds it) and checks every property of the module docs.
-pub(crate) fn check_batch(engine: &Engine, bound: Option<&str>, data: &[u8]) {
+/// Returns the outcomes, or `None` for a refused batch.
+pub(crate) fn check_batch(engine: &Engine, bound: Option<&str>, data: &[u8]) -> Option<Vec<Outcome>> {
     let now = engine.clock().now_ms();
     let before = FleetState::of(engine, now);
     let decoded = HeartbeatRecord::decode_all(data).map(<[HeartbeatRecord]>::to_vec);
@@ -142,6 +143,7 @@ pub(crate) fn check_batch(engine: &Engine, bound: Option<&str>, data: &[u8]) {
             assert_eq!(e.message(), refused.message(), "ingest and the decoder name the same fault");
             assert!(outcomes.iter().all(|&b| b == 0), "a refused batch wrote outcomes");
             before.assert_unchanged(engine, now, "a refused batch");
+            None
         }
         (Ok(records), Ok(summary)) => {
             for (i, (record, bytes)) in records.iter().zip(data.chunks_exact(RECORD_SIZE)).enumerate() {
@@ -150,6 +152,7 @@ pub(crate) fn check_batch(engine: &Engine, bound: Option<&str>, data: &[u8]) {
             let outcomes = OutcomeRecord::from_bytes_mut(&mut outcomes).expect("whole outcome records");
             check_outcomes(engine, &before, bound, &records, outcomes, summary);
             assert_counters_exact(engine, now);
+            Some(outcomes.iter().filter_map(OutcomeRecord::outcome).collect())
         }
         (Err(refused), Ok(summary)) => {
             panic!("a batch was applied ({summary:?}) although its records do not decode: {refused}")
@@ -242,6 +245,13 @@ fn check_outcomes(
     }
 }
 
+/// Checks `data` on a fresh demo fleet, bound to cluster `bound` if given,
+/// and returns its outcomes (`None`: the batch was refused).
+pub fn outcomes(bound: Option<&str>, data: &[u8]) -> Option<Vec<Outcome>> {
+    let engine = fleet();
+    check_batch(&engine, bound, &with_engine_tag(&engine, data))
+}
+
 /// Tiles a well-formed, non-empty batch to at least [`PARALLEL_RECORDS`]
 /// records, so the engine applies it on several threads, and checks it on a
 /// fresh fleet against the sequential model: a batch is applied as if record
@@ -251,9 +261,7 @@ pub fn check_parallel(data: &[u8]) {
         return;
     }
     let records = data.len() / RECORD_SIZE;
-    let tiled = data.repeat(PARALLEL_RECORDS.div_ceil(records));
-    let engine = fleet();
-    check_batch(&engine, None, &with_engine_tag(&engine, &tiled));
+    outcomes(None, &data.repeat(PARALLEL_RECORDS.div_ceil(records)));
 }
 
 /// One record per demo node, each reporting what `pick` says of its cluster.

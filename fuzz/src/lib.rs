@@ -64,6 +64,9 @@ pub struct Target {
     pub seeds: fn() -> Vec<Seed>,
     /// Byte strings the mutator inserts (format keywords, boundary numbers).
     pub dictionary: &'static [&'static [u8]],
+    /// How many mutated inputs the slow tier runs: a minute or two in a
+    /// release build, whatever the target's cost per input.
+    pub slow_count: u64,
 }
 
 /// Every target.
@@ -73,30 +76,35 @@ pub const TARGETS: [Target; 5] = [
         harness: || Box::new(heartbeat_batch::BatchHarness::new()),
         seeds: heartbeat_batch::seeds,
         dictionary: heartbeat_batch::DICTIONARY,
+        slow_count: 1_000_000,
     },
     Target {
         name: "audit_frame",
         harness: || Box::new(audit_frame::FrameHarness),
         seeds: audit_frame::seeds,
         dictionary: audit_frame::DICTIONARY,
+        slow_count: 10_000_000,
     },
     Target {
         name: "audit_file",
         harness: || Box::new(audit_file::FileHarness::new()),
         seeds: audit_file::seeds,
         dictionary: audit_file::DICTIONARY,
+        slow_count: 200_000,
     },
     Target {
         name: "heartbeat_json",
         harness: || Box::new(heartbeat_json::JsonHarness::new()),
         seeds: heartbeat_json::seeds,
         dictionary: heartbeat_json::DICTIONARY,
+        slow_count: 1_000_000,
     },
     Target {
         name: "nats_wire",
         harness: || Box::new(nats_wire::WireHarness::new()),
         seeds: nats_wire::seeds,
         dictionary: nats_wire::DICTIONARY,
+        slow_count: 2_000_000,
     },
 ];
 

@@ -3,7 +3,7 @@
 //! ```text
 //! fleetgov-fuzz seed [TARGET...]                      write the generated seeds into fuzz/corpus
 //! fleetgov-fuzz replay TARGET [FILE...]                run the corpus (or the files given)
-//! fleetgov-fuzz mutate TARGET [COUNT] [SEED]          run COUNT mutated corpus inputs (default 1,000,000, seed 1)
+//! fleetgov-fuzz mutate TARGET [COUNT] [SEED]          run COUNT mutated corpus inputs (default: the slow tier's count, seed 1)
 //! ```
 
 use std::process::ExitCode;
@@ -65,7 +65,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         Some("mutate") => {
             let t = target(args.get(1))?;
-            let (count, seed) = (number(args.get(2), 1_000_000)?, number(args.get(3), 1)?);
+            let (count, seed) = (number(args.get(2), t.slow_count)?, number(args.get(3), 1)?);
             let inputs: Vec<Vec<u8>> =
                 corpus::read(t).map_err(|e| e.to_string())?.into_iter().map(|(_, bytes)| bytes).collect();
             if inputs.is_empty() {

@@ -179,7 +179,9 @@ fn check_outcomes(body: &[u8]) {
 fn check_heartbeats(engine: &Engine, body: &[u8]) {
     let Some((&pick, records)) = body.split_first() else { return };
     match demo::CLUSTERS.get(usize::from(pick % 4)) {
-        Some(&(cluster, ..)) => check_batch(engine, Some(cluster), &with_engine_tag(engine, records)),
+        Some(&(cluster, ..)) => {
+            check_batch(engine, Some(cluster), &with_engine_tag(engine, records));
+        }
         None => {
             let before = FleetState::of(engine, NOW_MS);
             let mut outcomes = vec![0u8; records.len() / RECORD_SIZE * OUTCOME_SIZE];

@@ -2,6 +2,11 @@
 //! every target holds the target's properties (see the crate docs), and the
 //! corpus still holds the seeds the targets generate.
 
+use std::collections::HashSet;
+
+use fleetgov::ErrorKind;
+use fleetgov::audit::verify_file;
+use fleetgov::record::Outcome;
 use fleetgov_fuzz::{TARGETS, Target, corpus, heartbeat_batch};
 
 fn named(name: &str) -> &'static Target {
@@ -72,4 +77,51 @@ fn heartbeat_json_corpus() {
 #[test]
 fn nats_wire_corpus() {
     replay("nats_wire");
+}
+
+#[test]
+fn the_batch_corpus_reaches_every_outcome_but_a_force_sync() {
+    let inputs = corpus::read(named("heartbeat_batch")).expect("the corpus folder reads");
+    let mut seen = HashSet::new();
+    let mut refused = 0;
+    for (_, bytes) in &inputs {
+        match heartbeat_batch::outcomes(None, bytes) {
+            Some(outcomes) => seen.extend(outcomes),
+            None => refused += 1,
+        }
+    }
+    let all_in_sync = &inputs.iter().find(|(file, _)| file == "all-in-sync").expect("a seed").1;
+    seen.extend(heartbeat_batch::outcomes(Some("gke-stage-eu"), all_in_sync).expect("a well-formed batch"));
+    // A force sync needs an operator's override first, which no batch makes.
+    for outcome in [
+        Outcome::Accepted,
+        Outcome::Reconcile,
+        Outcome::Stale,
+        Outcome::Future,
+        Outcome::UnknownNode,
+        Outcome::WrongCluster,
+    ] {
+        assert!(seen.contains(&outcome), "no corpus batch gets {outcome:?}");
+    }
+    assert!(refused >= 15, "only {refused} malformed batches");
+}
+
+#[test]
+fn the_audit_file_corpus_reaches_every_verdict() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("audit.log");
+    let (mut clean, mut torn, mut not_a_log, mut tampered) = (0, 0, 0, 0);
+    for (_, bytes) in corpus::read(named("audit_file")).expect("the corpus folder reads") {
+        std::fs::write(&path, &bytes).expect("writes");
+        match verify_file(&path) {
+            Ok(v) if v.torn_tail_bytes == 0 => clean += 1,
+            Ok(_) => torn += 1,
+            Err(e) if e.kind() == ErrorKind::InvalidInput => not_a_log += 1,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::AuditTampered);
+                tampered += 1;
+            }
+        }
+    }
+    assert!(clean >= 3 && torn >= 5 && not_a_log >= 2 && tampered >= 5, "{clean} {torn} {not_a_log} {tampered}");
 }

@@ -10,9 +10,12 @@ use fleetgov_fuzz::{Harness, corpus};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+/// A target's harness and its corpus inputs.
+type Loaded = (Box<dyn Harness>, Vec<Vec<u8>>);
+
 thread_local! {
     /// One harness and corpus per target, built on first use.
-    static HARNESSES: RefCell<HashMap<&'static str, (Box<dyn Harness>, Vec<Vec<u8>>)>> = RefCell::default();
+    static HARNESSES: RefCell<HashMap<&'static str, Loaded>> = RefCell::default();
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {

@@ -1,7 +1,7 @@
 //! The slow tier (`FLEETGOV_SLOW=1`, in release): a long mutation run of
 //! every target from its corpus, bounded by a count of inputs, never by
-//! time. `FLEETGOV_FUZZ_COUNT` sets the count per target (default
-//! 1,000,000) and `FLEETGOV_FUZZ_SEED` the seed (default 1); a failure
+//! time. `FLEETGOV_FUZZ_COUNT` sets the count per target (default: the
+//! target's `slow_count`) and `FLEETGOV_FUZZ_SEED` the seed (default 1); a failure
 //! prints the input, which `fleetgov-fuzz mutate` repeats from the same
 //! count and seed.
 
@@ -17,7 +17,7 @@ fn long_run(name: &str) {
     }
     let target = fleetgov_fuzz::target(name).expect("a target");
     let inputs: Vec<Vec<u8>> = corpus::read(target).expect("the corpus reads").into_iter().map(|(_, b)| b).collect();
-    mutate::run(target, &inputs, setting("FLEETGOV_FUZZ_COUNT", 1_000_000), setting("FLEETGOV_FUZZ_SEED", 1));
+    mutate::run(target, &inputs, setting("FLEETGOV_FUZZ_COUNT", target.slow_count), setting("FLEETGOV_FUZZ_SEED", 1));
 }
 
 #[test]
