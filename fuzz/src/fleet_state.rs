@@ -12,13 +12,15 @@ pub(crate) struct FleetState {
 }
 
 impl FleetState {
-    /// The state of `engine` at `now_ms`.
+    /// The state of `engine` at `now_ms`, clusters and nodes in id order.
     pub(crate) fn of(engine: &Engine, now_ms: u64) -> FleetState {
-        let clusters = engine.clusters(now_ms);
-        let nodes = clusters
+        let mut clusters = engine.clusters(now_ms);
+        clusters.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut nodes: Vec<NodeView> = clusters
             .iter()
             .flat_map(|c| engine.cluster_nodes(&c.id, now_ms, 0, usize::MAX).expect("a listed cluster has nodes"))
             .collect();
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
         FleetState { clusters, nodes, audit_len: engine.audit_len() }
     }
 
