@@ -36,6 +36,8 @@ bash server/test.sh
 if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
   echo "== Slow tier: 200 crash kills of an appending child, 200 of an engine on a data directory, the loom models (agent, slot, counters, journal)"
   FLEETGOV_SLOW=1 cargo test --release --locked --test audit_crash --test data_dir
+  echo "== Slow tier: a count-bounded mutation run of every fuzz target (fuzz/README.md)"
+  FLEETGOV_SLOW=1 cargo test --release --locked -p fleetgov-fuzz --test slow
   RUSTFLAGS="--cfg fleetgov_loom" CARGO_TARGET_DIR=target/loom cargo test --release --locked --test agent_loom
   RUSTFLAGS="--cfg fleetgov_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
     cargo test --release --locked -p fleetgov --lib -- loom_model

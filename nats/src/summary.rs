@@ -208,9 +208,12 @@ impl ClusterSummary {
     }
 
     /// The nodes still verified at `now_ms`: those whose reports count
-    /// until then, never more than the summary counted when written.
+    /// until then, never more than the summary counted when written. A
+    /// summary is read from a shared bucket: counts that add up past
+    /// `u64::MAX` saturate, never overflow.
     pub fn verified_at(&self, now_ms: u64) -> u64 {
-        let counting: u64 = self.verified_until.iter().filter(|v| v.until_ms >= now_ms).map(|v| v.nodes).sum();
+        let counting =
+            self.verified_until.iter().filter(|v| v.until_ms >= now_ms).fold(0u64, |n, v| n.saturating_add(v.nodes));
         counting.min(self.in_sync)
     }
 
@@ -439,8 +442,9 @@ impl FleetView {
             .collect();
         let mut totals = FleetTotals { clusters: clusters.len(), ..FleetTotals::default() };
         for s in clusters.values() {
-            totals.enrolled += s.enrolled;
-            totals.in_sync += s.in_sync;
+            // Summaries come from a shared bucket: sums saturate, never overflow.
+            totals.enrolled = totals.enrolled.saturating_add(s.enrolled);
+            totals.in_sync = totals.in_sync.saturating_add(s.in_sync);
             match s.status {
                 _ if s.stale => totals.stale += 1,
                 ClusterStatus::Healthy => totals.healthy += 1,
@@ -538,6 +542,18 @@ mod tests {
         engine.clock().set(at_ms);
         let hb = Heartbeat::new(at_ms, "3.6.1".parse().unwrap()).applied(&snapshot.id, snapshot.hash);
         engine.heartbeat(handle, &hb).unwrap();
+    }
+
+    #[test]
+    fn counts_past_u64_max_saturate_instead_of_overflowing() {
+        let until = T + VERIFIED_WITHIN_MS;
+        let mut huge = summary("a", 10, &[(until, 10)], 0, T);
+        huge.verified_until =
+            vec![VerifiedUntil { until_ms: until, nodes: u64::MAX }, VerifiedUntil { until_ms: until, nodes: 2 }];
+        (huge.enrolled, huge.in_sync) = (u64::MAX, u64::MAX);
+        assert_eq!(huge.verified_at(T), u64::MAX);
+        let view = FleetView::merge([huge, summary("b", 10, &[(until, 10)], 0, T)], owned(), T, STALE_AFTER);
+        assert_eq!((view.totals.enrolled, view.totals.in_sync, view.totals.cohesion), (u64::MAX, u64::MAX, 100));
     }
 
     #[test]
