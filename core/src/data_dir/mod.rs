@@ -48,6 +48,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// How long opening waits for a lock that may be on its way out.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The format version this build reads and writes.
 const FORMAT_VERSION: u32 = 1;
 const FORMAT_NAME: &str = "fleetgov data directory";
@@ -95,8 +98,16 @@ impl DataDir {
             .write(true)
             .open(&lock_path)
             .map_err(|e| io(&lock_path, "open", &e))?;
-        lock.try_lock()
-            .map_err(|_| Error::new(ErrorKind::Conflict, format!("{} is open in another engine", path.display())))?;
+        // A lock on its way out (an engine being dropped, or a process that
+        // forked while it held the directory and has not exec'd yet) is
+        // waited for a moment; a directory in use stays refused.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while lock.try_lock().is_err() {
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(ErrorKind::Conflict, format!("{} is open in another engine", path.display())));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Ok(DataDir { path: path.to_owned(), created_ms, _lock: lock })
     }
 
