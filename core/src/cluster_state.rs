@@ -4,7 +4,7 @@
 //! Counters change only on transitions and are exact at quiescence:
 //! `histogram[r]` counts enrolled nodes whose verified applied revision is
 //! `r` (bucket 0: nothing verified yet), and `fresh[r]` those of them whose
-//! last heartbeat is within the freshness window (see [`crate::freshness`]),
+//! last heartbeat is within the freshness window (see [`crate::execution::freshness`]),
 //! so the verified count is simply `fresh[desired]` and publishing a new
 //! snapshot is O(1).
 
@@ -13,12 +13,12 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::authority::cluster_spec::ClusterSpec;
+use crate::authority::snapshot::Snapshot;
 use crate::chunked::Chunked;
-use crate::cluster_spec::ClusterSpec;
-use crate::freshness::{ExpiryQueue, Tally};
-use crate::snapshot::Snapshot;
+use crate::execution::freshness::{ExpiryQueue, Tally};
+use crate::execution::sync_error::SyncErrorCode;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
-use crate::sync_error::SyncErrorCode;
 
 /// Revision tables start with 64 entries and double.
 const REVISION_BASE_BITS: u32 = 6;
@@ -314,7 +314,7 @@ impl ClusterState {
 
     /// The kept figures: the fresh nodes of the desired revision, the
     /// enrolled nodes and the nodes reporting an error (a few counter reads;
-    /// exact at the latest sweep, see [`crate::freshness`]).
+    /// exact at the latest sweep, see [`crate::execution::freshness`]).
     #[inline]
     pub(crate) fn tally(&self) -> Tally {
         let enrolled = self.enrolled.load(Ordering::Relaxed);
@@ -368,7 +368,7 @@ mod loom_model {
     use loom::thread;
 
     use super::*;
-    use crate::cluster_spec::Environment;
+    use crate::authority::cluster_spec::Environment;
     use crate::hash::ContentHash;
 
     /// Two nodes of one cluster verify revision 1 at once while a reader

@@ -6,14 +6,14 @@
 //! | `gke-stage-eu` | staging | 4, one degraded (reload failure) | 75 | SYNCING |
 //! | `azure-dev-west` | development | 3, two with network errors | 33 | DIVERGENT |
 
+use crate::authority::cluster_spec::{ClusterSpec, Environment};
+use crate::authority::workspace::WorkspaceSpec;
 use crate::clock::Clock;
-use crate::cluster_spec::{ClusterSpec, Environment};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
+use crate::execution::heartbeat::{Heartbeat, Metrics};
+use crate::execution::sync_error::SyncError;
 use crate::health::ProcessStatus;
-use crate::heartbeat::{Heartbeat, Metrics};
-use crate::sync_error::SyncError;
-use crate::workspace::WorkspaceSpec;
 
 /// The demo workspace id.
 pub const WORKSPACE: &str = "acme-edge";
@@ -76,7 +76,7 @@ pub fn populate(engine: &Engine, now_ms: u64) -> Result<()> {
     ];
     for (i, (node, cluster, revision, status, error)) in nodes.into_iter().enumerate() {
         let handle = engine.enroll(node, cluster, t0)?;
-        let snapshot = engine.snapshot(&crate::snapshot::snapshot_id(cluster, revision))?;
+        let snapshot = engine.snapshot(&crate::authority::snapshot::snapshot_id(cluster, revision))?;
         let error: Option<SyncError> = error.map(str::parse).transpose()?;
         let load = i as f32;
         let hb = Heartbeat {

@@ -16,12 +16,12 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::authority::policy::{Policy, RuleSet};
+use crate::authority::snapshot::{parse_snapshot_id, snapshot_id};
+use crate::authority::workspace::AuthorityMode;
 use crate::error::{Error, Result};
 use crate::hash::ContentHash;
 use crate::id::validate_id;
-use crate::policy::{Policy, RuleSet};
-use crate::snapshot::{parse_snapshot_id, snapshot_id};
-use crate::workspace::AuthorityMode;
 
 /// How configuration reaches runtimes. Serialised as `"always_pull"`.
 ///
@@ -132,7 +132,7 @@ pub struct FleetConfig {
     #[serde(rename = "policies_path")]
     pub policies_path: String,
     /// How the runtime combines [`cloud_rules`](FleetConfig::cloud_rules)
-    /// with its local policy (see [`effective_policy`](crate::policy::effective_policy)).
+    /// with its local policy (see [`effective_policy`](crate::authority::policy::effective_policy)).
     pub authority_mode: AuthorityMode,
     /// The active policies: org-scoped first, then workspace-scoped, each in id order.
     pub active_policies: Vec<Policy>,
@@ -248,7 +248,7 @@ where
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::policy::{PolicyScope, RuleValue};
+    use crate::authority::policy::{PolicyScope, RuleValue};
 
     type Desired<'a> = Option<(&'a str, u32, ContentHash)>;
     type Clusters<'a> = Vec<(&'a str, Desired<'a>)>;
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn a_document_from_the_registry_carries_its_cloud_rules() {
-        let reg = crate::policy::PolicyRegistry::new();
+        let reg = crate::authority::policy::PolicyRegistry::new();
         for p in seed_policies() {
             reg.upsert(p).unwrap();
         }

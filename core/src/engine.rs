@@ -8,29 +8,29 @@ use std::sync::{Arc, OnceLock};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
-use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, AuditStore, CheckpointSigner};
-use crate::authority_event::AuthorityEvent;
+use crate::authority::event::AuthorityEvent;
+use crate::authority::policy::PolicyRegistry;
+use crate::execution::journal::{HashRef, Journal, Transition};
 use crate::feed::{AuditChange, Change, Feed, NodeChange, Subscription};
-use crate::governance::By;
-use crate::journal::{HashRef, Journal, Transition};
-use crate::policy::PolicyRegistry;
+use crate::governance::audit::{AuditAction, AuditEntry, AuditLog, AuditRecord, AuditStore, CheckpointSigner};
+use crate::governance::overrides::By;
 use crate::role::Role;
 
+use crate::authority::cluster_spec::{ClusterSpec, Environment};
+use crate::authority::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
+use crate::authority::workspace::{AuthorityMode, WorkspaceSpec};
 use crate::chunked::Chunked;
 use crate::clock::Clock;
-use crate::cluster_spec::{ClusterSpec, Environment};
 use crate::cluster_state::ClusterState;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
+use crate::execution::registry::{Capacity, Enrolled, Registry};
+use crate::execution::slot::SlotWrite;
+use crate::execution::sync_error::{SyncErrorCode, SyncErrorDetails, cut_detail};
+use crate::execution::transition::{self, Answer};
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
-use crate::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::id::{validate_id, validate_snapshot_id};
-use crate::node_registry::{Capacity, Enrolled, Registry};
-use crate::slot::SlotWrite;
-use crate::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
-use crate::sync_error::{SyncErrorCode, SyncErrorDetails, cut_detail};
-use crate::transition::{self, Answer};
-use crate::workspace::{AuthorityMode, WorkspaceSpec};
 
 /// The cluster table starts with 64 entries and doubles.
 const CLUSTER_BASE_BITS: u32 = 6;
@@ -130,7 +130,7 @@ impl NodeHandle {
 #[derive(Clone, Copy)]
 pub(crate) struct NodeRef<'e> {
     pub(crate) slot: u32,
-    pub(crate) cell: &'e crate::slot::Slot,
+    pub(crate) cell: &'e crate::execution::slot::Slot,
     pub(crate) cluster: &'e ClusterState,
 }
 
@@ -224,7 +224,7 @@ impl Engine {
     pub fn new() -> Engine {
         let config = EngineConfig::default();
         // The default capacity (2^24) is in range.
-        let capacity = crate::node_registry::check_capacity(config.capacity).expect("default capacity");
+        let capacity = crate::execution::registry::check_capacity(config.capacity).expect("default capacity");
         Engine::build(config, capacity, AuditLog::in_memory())
     }
 
@@ -299,7 +299,7 @@ impl Engine {
 
     /// Checks `config` before anything is opened: capacity, origin.
     fn check_config(config: &EngineConfig) -> Result<Capacity> {
-        let capacity = crate::node_registry::check_capacity(config.capacity)?;
+        let capacity = crate::execution::registry::check_capacity(config.capacity)?;
         // Checks the origin (a key name) now rather than at the first checkpoint.
         CheckpointSigner::from_seed(&config.origin, [0; 32])?;
         let millisecond = std::time::Duration::from_millis(1);
@@ -540,7 +540,7 @@ impl Engine {
     /// ([`validate_actor`](crate::validate_actor)) and may not be
     /// [reserved](crate::is_reserved_actor).
     pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
-        crate::governance::check_actor(author)?;
+        crate::governance::overrides::check_actor(author)?;
         self.record_publish(cluster, bytes, author, Role::Operator, at_ms)
     }
 
@@ -830,7 +830,7 @@ impl Engine {
     ///   published counts as none (as a snapshot of another cluster does):
     ///   the node shows no applied snapshot id, only its hash.
     /// - **Detail**: a sync-error detail is kept cut by
-    ///   [`cut_detail`](crate::sync_error::cut_detail).
+    ///   [`cut_detail`](crate::execution::sync_error::cut_detail).
     ///
     /// Decode and checks come first; under the slot lock only the
     /// [`transition::step`] is computed and stored (with the journal entry
@@ -870,7 +870,7 @@ impl Engine {
             },
         };
         let fingerprint = obs.sync_error.map_or(0, |e| self.fingerprint.hash_one(e) as u32 | 1);
-        let stale = |last: u64, state: crate::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
+        let stale = |last: u64, state: crate::execution::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
         if stale(cell.last_heartbeat_ms(), cell.state()) {
             return Err(stale_error(self.nodes.id(slot), stamp));
         }
@@ -896,7 +896,7 @@ impl Engine {
             None => HashRef::None,
             Some(_) if hash_ok => HashRef::Verified,
             Some(h) if self.journal.odd_hash(old_hash) == Some(*h) => old_hash,
-            Some(h) => match crate::unmatched::take(guard.unmatched_budget(), obs.at_ms) {
+            Some(h) => match crate::execution::unmatched::take(guard.unmatched_budget(), obs.at_ms) {
                 Some(word) => {
                     guard.set_unmatched_budget(word);
                     self.journal.push_odd(*h).unwrap_or(HashRef::Withheld)
@@ -976,7 +976,7 @@ impl Engine {
         slot: u32,
         cluster: &ClusterState,
         obs: &Observation<'_>,
-        state: crate::slot::NodeState,
+        state: crate::execution::slot::NodeState,
         desired: u32,
     ) {
         let change = NodeChange {

@@ -42,10 +42,10 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use parking_lot::{Condvar, Mutex};
 
-use crate::audit::AuditAction;
 use crate::cohesion::ClusterStatus;
+use crate::execution::sync_error::SyncErrorCode;
+use crate::governance::audit::AuditAction;
 use crate::hash::ContentHash;
-use crate::sync_error::SyncErrorCode;
 
 /// Events the feed holds by default.
 pub const DEFAULT_FEED_CAPACITY: usize = 1 << 16;

@@ -10,7 +10,7 @@ use crate::hash::ContentHash;
 use crate::health::Health;
 use crate::view::NodeView;
 
-use crate::workspace::AuthorityMode;
+use crate::authority::workspace::AuthorityMode;
 
 /// One enrolled runtime.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -28,81 +28,65 @@
 #![deny(unsafe_code)]
 
 pub mod agent;
-pub mod attestation;
-pub mod audit;
-mod authority_event;
-mod batch;
+mod authority;
 mod chunked;
 mod clock;
-mod cluster_spec;
 mod cluster_state;
 pub mod cohesion;
 mod data_dir;
+pub use authority::policy;
 pub use data_dir::JournalVerification;
+pub use execution::{freshness, record, table, unmatched};
+pub use governance::{attestation, audit};
 pub mod demo;
 pub mod distribution;
 pub mod drift;
 mod engine;
 mod error;
+mod execution;
 pub mod feed;
-pub mod freshness;
 mod governance;
 mod hash;
 pub mod health;
-mod heartbeat;
-mod history;
 mod huge_pages;
 mod id;
 mod inventory;
-mod journal;
-mod node_registry;
-pub mod policy;
 mod prefetch;
-pub mod record;
-mod recount;
-mod replay;
 mod role;
-mod slot;
-mod snapshot;
 mod sync;
-mod sync_error;
-pub mod table;
 mod text;
-mod transition;
-pub mod unmatched;
 mod version;
 mod view;
-mod workspace;
 
-pub use attestation::{Attestation, AttestedFleet, DesiredSnapshot, verify_attestation};
-pub use batch::BatchSummary;
+pub use authority::cluster_spec::{ClusterSpec, Environment};
+pub use authority::policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
+pub use authority::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
+pub use authority::workspace::{AuthorityMode, WorkspaceSpec};
 pub use clock::Clock;
-pub use cluster_spec::{ClusterSpec, Environment};
 pub use cohesion::ClusterStatus;
 pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
 pub use engine::{EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
+pub use execution::batch::BatchSummary;
+pub use execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
+pub use execution::history::{AppliedAt, AppliedChange};
+pub use execution::registry::MAX_CAPACITY;
+pub use execution::sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode, cut_detail};
 pub use feed::{AuditChange, Change, ChangeEvent, ClusterChange, FeedItem, NodeChange, Subscription};
-pub use governance::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor};
+pub use governance::attestation::{Attestation, AttestedFleet, DesiredSnapshot, verify_attestation};
+pub use governance::overrides::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor};
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
-pub use heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
-pub use history::{AppliedAt, AppliedChange};
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};
 pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
-pub use node_registry::MAX_CAPACITY;
-pub use policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};
 pub use role::Role;
-pub use snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
-pub use sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode, cut_detail};
 pub use text::{
     MAX_ACTOR_LEN, MAX_JUSTIFICATION_LEN, MAX_OWNER_TEAM_LEN, validate_actor, validate_justification,
     validate_owner_team,
 };
 pub use version::RuntimeVersion;
 pub use view::{ClusterView, NodeView, RevisionCount, RootCause};
-pub use workspace::{AuthorityMode, WorkspaceSpec};
 
 /// The README's Rust example, compiled and run as a doctest.
 #[doc = include_str!("../../README.md")]

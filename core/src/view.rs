@@ -2,19 +2,19 @@
 
 use serde::Serialize;
 
-use crate::cluster_spec::Environment;
+use crate::authority::cluster_spec::Environment;
+use crate::authority::snapshot::Snapshot;
+use crate::authority::snapshot::snapshot_id;
 use crate::cluster_state::ClusterState;
 use crate::cohesion::ClusterStatus;
 use crate::drift::{ConfigStatus, DriftStatus, NodeStatus};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::execution::heartbeat::Metrics;
+use crate::execution::slot::SlotRead;
+use crate::execution::sync_error::{SyncError, SyncErrorCode};
 use crate::hash::ContentHash;
 use crate::health::{Health, ProcessHealth, ProcessStatus};
-use crate::heartbeat::Metrics;
-use crate::slot::SlotRead;
-use crate::snapshot::Snapshot;
-use crate::snapshot::snapshot_id;
-use crate::sync_error::{SyncError, SyncErrorCode};
 use crate::version::RuntimeVersion;
 
 /// How many nodes run one revision (revision 0: nothing verified, i.e. no
@@ -142,7 +142,7 @@ pub(crate) struct NodeFacts {
 }
 
 const EMPTY_READ: SlotRead = SlotRead {
-    state: crate::slot::NodeState::EMPTY,
+    state: crate::execution::slot::NodeState::EMPTY,
     last_hb_ms: 0,
     odd_hash: 0,
     last_transition: 0,
@@ -174,7 +174,7 @@ impl Engine {
 
     /// The view of `cluster` at `now_ms`: nodes count as verified while
     /// their last heartbeat is at most 60 minutes before `now_ms` (see
-    /// [`crate::freshness`]).
+    /// [`crate::execution::freshness`]).
     pub fn cluster(&self, cluster: &str, now_ms: u64) -> Result<ClusterView> {
         let state = self.cluster_state(cluster)?;
         let spec = state.spec.read().clone();
@@ -258,7 +258,7 @@ impl Engine {
         if read.state.bucket() != 0 {
             return cluster.snapshot(read.state.revision()).map(|s| s.hash);
         }
-        self.journal.odd_hash(crate::journal::HashRef::from_bits(read.odd_hash))
+        self.journal.odd_hash(crate::execution::journal::HashRef::from_bits(read.odd_hash))
     }
 
     /// The minimum runtime version of a cluster's workspace.
@@ -277,11 +277,11 @@ impl Engine {
         let last_sync_error = state.error_code().map(|code| {
             self.sync_errors.get(slot).unwrap_or_else(|| {
                 let expected = cluster.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
-                let computed = match (applied_hash, crate::journal::HashRef::from_bits(read.odd_hash)) {
+                let computed = match (applied_hash, crate::execution::journal::HashRef::from_bits(read.odd_hash)) {
                     (Some(h), _) => h.to_string(),
-                    (None, crate::journal::HashRef::Withheld) => format!(
+                    (None, crate::execution::journal::HashRef::Withheld) => format!(
                         "a hash not kept (over {} new unmatched hashes this hour)",
-                        crate::unmatched::MAX_NEW_PER_HOUR
+                        crate::execution::unmatched::MAX_NEW_PER_HOUR
                     ),
                     (None, _) => String::new(),
                 };
@@ -309,7 +309,7 @@ impl Engine {
             enrolled_at_ms: self.nodes.enrolled_at(slot),
             last_heartbeat_ms: has_hb.then_some(read.last_hb_ms),
             heartbeat_age_ms: has_hb.then(|| now_ms.saturating_sub(read.last_hb_ms)),
-            verified: in_sync && crate::freshness::is_fresh(read.last_hb_ms, now_ms),
+            verified: in_sync && crate::execution::freshness::is_fresh(read.last_hb_ms, now_ms),
             process_health: ProcessHealth::of(health, state.status(), last_sync_error.is_some()),
             last_sync_error,
             reconcile_reason,

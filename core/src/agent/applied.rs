@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::authority::snapshot::parse_snapshot_id;
 use crate::hash::ContentHash;
-use crate::snapshot::parse_snapshot_id;
 
 /// A configuration the agent verified and the gateway's [`Reloader`](super::Reloader)
 /// installed (or, while the hook runs, the candidate it is asked to install).

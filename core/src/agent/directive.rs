@@ -1,10 +1,10 @@
 //! Acting on the engine's directives: what to pull.
 
 use super::Agent;
+use crate::authority::snapshot::snapshot_id;
+use crate::execution::heartbeat::{Directive, DirectiveKind};
+use crate::execution::record::{Outcome, OutcomeRecord};
 use crate::hash::ContentHash;
-use crate::heartbeat::{Directive, DirectiveKind};
-use crate::record::{Outcome, OutcomeRecord};
-use crate::snapshot::snapshot_id;
 
 /// What the caller should pull and hand to [`Agent::apply`]: the snapshot id
 /// and the hash the authority published for it.

@@ -54,8 +54,8 @@ pub use report::OwnedHeartbeat;
 use self::state::AgentState;
 use self::sync::{AtomicU32, Mutex, MutexGuard, Published};
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::sync_error::{SyncError, SyncErrorCode};
 use crate::hash::ContentHash;
-use crate::sync_error::{SyncError, SyncErrorCode};
 use crate::version::RuntimeVersion;
 
 /// A gateway node's agent: holds the applied configuration, verifies and

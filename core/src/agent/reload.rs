@@ -4,7 +4,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::applied::AppliedConfig;
-use crate::sync_error::{SyncError, SyncErrorCode};
+use crate::execution::sync_error::{SyncError, SyncErrorCode};
 
 /// What the gateway does with a verified configuration: validate it, compile
 /// it and hot-swap it in. The agent calls it with the candidate *before* making

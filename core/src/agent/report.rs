@@ -3,14 +3,14 @@
 use std::sync::atomic::Ordering;
 
 use super::{Agent, NO_HEAP};
+use crate::authority::snapshot::parse_snapshot_id;
 use crate::engine::NodeHandle;
 use crate::error::Result;
+use crate::execution::heartbeat::{Heartbeat, Metrics};
+use crate::execution::record::HeartbeatRecord;
+use crate::execution::sync_error::SyncError;
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
-use crate::heartbeat::{Heartbeat, Metrics};
-use crate::record::HeartbeatRecord;
-use crate::snapshot::parse_snapshot_id;
-use crate::sync_error::SyncError;
 use crate::version::RuntimeVersion;
 
 /// A heartbeat the agent built, owning its strings; lend it to the engine
@@ -63,7 +63,7 @@ impl OwnedHeartbeat {
         }
     }
 
-    /// The binary record of this heartbeat (see [`crate::record`]) for node
+    /// The binary record of this heartbeat (see [`crate::execution::record`]) for node
     /// `handle` enrolled in `cluster`, for the batch path. The record carries a
     /// revision of the node's own cluster, so a snapshot of another cluster
     /// (or a local one) is reported as revision 0 with its hash, exactly as the

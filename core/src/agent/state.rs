@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::applied::AppliedConfig;
-use crate::sync_error::{SyncError, SyncErrorCode};
+use crate::execution::sync_error::{SyncError, SyncErrorCode};
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AgentState {

@@ -19,7 +19,7 @@ pub(crate) enum StoredHash {
     Verified,
     /// A hash that matched no snapshot.
     Odd(ContentHash),
-    /// A hash that matched no snapshot, not kept (see [`crate::unmatched`]).
+    /// A hash that matched no snapshot, not kept (see [`crate::execution::unmatched`]).
     Withheld,
 }
 

@@ -6,7 +6,7 @@
 //! | `FORMAT` | `fleetgov data directory` and the format version | created once; another version is refused |
 //! | `LOCK` | locked while an engine has the directory open | — |
 //! | `signing.key` | the ed25519 seed of checkpoints and attestations (mode 0600) | created once, before first use |
-//! | `audit.log` | the audit log ([`crate::audit`]): authority changes, overrides, waves | before an append is acknowledged |
+//! | `audit.log` | the audit log ([`crate::governance::audit`]): authority changes, overrides, waves | before an append is acknowledged |
 //! | `enrolments.log` | every enrolment: slot, node, cluster, time | before `enroll` returns |
 //! | `journal/NNNNNNNNNN.seg` | the execution journal: every applied-state transition, in segments named by their first entry; a full segment is *sealed*: an audit record (`seal_journal`) commits to its blake3 hash, transition count and time range | within [`EngineConfig::journal_interval`](crate::EngineConfig::journal_interval) |
 //! | `nodes.ckpt` | a compact checkpoint of every node's last report | every [`EngineConfig::checkpoint_interval`](crate::EngineConfig::checkpoint_interval) and when the engine is dropped |
@@ -16,7 +16,7 @@
 //! `what_ran`, `fleet_at` and `attest` answer about times before the
 //! restart) and each node's last report from the checkpoint, corrected by
 //! the journal's later transitions. Reopening seals the time before it, as
-//! answering about a time does (see [`AuditLog::seal`](crate::audit::AuditLog::seal)):
+//! answering about a time does (see [`AuditLog::seal`](crate::governance::audit::AuditLog::seal)):
 //! an attestation signed before a restart is signed again byte for byte
 //! after it. A crash loses at most the transitions of
 //! the last journal interval and the heartbeat times and metrics since the

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use super::{io, write_durably};
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::heartbeat::Metrics;
 use crate::hash::ContentHash;
-use crate::heartbeat::Metrics;
 
 const MAGIC: &[u8; 16] = b"fleetgov nodes\n\0";
 const VERSION: u32 = 1;

@@ -10,11 +10,11 @@ use super::writer::{Job, JournalWriter};
 use super::{Cadence, DataDir};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::heartbeat::Metrics;
+use crate::execution::journal::{HashRef, Transition};
+use crate::execution::slot::SlotWrite;
+use crate::execution::sync_error::SyncErrorCode;
 use crate::health::ProcessStatus;
-use crate::heartbeat::Metrics;
-use crate::journal::{HashRef, Transition};
-use crate::slot::SlotWrite;
-use crate::sync_error::SyncErrorCode;
 
 /// What an engine keeps open of its data directory.
 pub(crate) struct Durable {
@@ -203,9 +203,11 @@ impl Engine {
     pub fn verify_journal(&self) -> Result<JournalVerification> {
         let mut checked = JournalVerification { sealed_segments: 0, sealed_transitions: 0 };
         let Some(dir) = self.durable.as_ref().map(|d| d.journal_dir.clone()) else { return Ok(checked) };
-        for record in self.audit.records().iter().filter(|r| r.action == crate::audit::AuditAction::SealJournal) {
-            let (event, _) = crate::authority_event::AuthorityEvent::decode(&record.payload)?;
-            let crate::authority_event::AuthorityEvent::JournalSegment { first, count, hash, .. } = event else {
+        for record in
+            self.audit.records().iter().filter(|r| r.action == crate::governance::audit::AuditAction::SealJournal)
+        {
+            let (event, _) = crate::authority::event::AuthorityEvent::decode(&record.payload)?;
+            let crate::authority::event::AuthorityEvent::JournalSegment { first, count, hash, .. } = event else {
                 return Err(tampered(format!("audit record {} seals no journal segment", record.seq)));
             };
             let path = journal_files::segment_path(&dir, first);

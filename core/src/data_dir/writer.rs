@@ -17,20 +17,20 @@ use parking_lot::{Condvar, Mutex};
 use super::Cadence;
 use super::journal_files::{PER_FRAME, Segment, StoredHash, StoredTransition, push_frame, segment_path};
 use super::node_checkpoint::{Checkpoint, SavedNode};
-use crate::audit::{AuditAction, AuditEntry, AuditLog};
-use crate::authority_event::AuthorityEvent;
+use crate::authority::event::AuthorityEvent;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::journal::{HashRef, Journal, Transition};
+use crate::execution::registry::Registry;
+use crate::governance::audit::{AuditAction, AuditEntry, AuditLog};
 use crate::hash::ContentHash;
-use crate::journal::{HashRef, Journal, Transition};
-use crate::node_registry::Registry;
 use crate::role::Role;
 
 /// What the writer works on.
 pub(crate) struct Job {
     pub(crate) journal: Arc<Journal>,
     pub(crate) nodes: Arc<Registry>,
-    pub(crate) sync_errors: Arc<crate::sync_error::SyncErrorDetails>,
+    pub(crate) sync_errors: Arc<crate::execution::sync_error::SyncErrorDetails>,
     pub(crate) journal_dir: PathBuf,
     pub(crate) checkpoint_path: PathBuf,
     pub(crate) segment: Segment,
@@ -92,7 +92,8 @@ impl Job {
     /// (once: a seal written before a crash is not written again).
     fn seal(&self) -> Result<()> {
         let target = format!("journal:{}", self.segment.first);
-        let sealed = |r: &crate::audit::AuditRecord| r.action == AuditAction::SealJournal && r.target == target;
+        let sealed =
+            |r: &crate::governance::audit::AuditRecord| r.action == AuditAction::SealJournal && r.target == target;
         if self.audit.records().iter().any(|r| sealed(r)) {
             return Ok(());
         }

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! One subject per node that had applied something at `t`, in node-id order.
-//! The envelope is [`sign_envelope`](crate::audit::sign_envelope)'s with
+//! The envelope is [`sign_envelope`](crate::governance::audit::sign_envelope)'s with
 //! payload type `application/vnd.in-toto+json`. docs/attestation.md is the
 //! full description.
 
@@ -21,10 +21,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{CheckpointSigner, CheckpointVerifier, TreeHash, TreeHead, open_envelope, sign_envelope};
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::history::AppliedAt;
+use crate::governance::audit::{
+    CheckpointSigner, CheckpointVerifier, TreeHash, TreeHead, open_envelope, sign_envelope,
+};
 use crate::hash::ContentHash;
-use crate::history::AppliedAt;
 
 /// The `_type` of an in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";

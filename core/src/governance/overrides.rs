@@ -22,14 +22,14 @@
 
 use std::sync::Arc;
 
-use crate::audit::{
-    AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, Tile, TlogProof,
-    TreeHead,
-};
-use crate::authority_event::AuthorityEvent;
+use crate::authority::event::AuthorityEvent;
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::governance::audit::{
+    AuditAction, AuditEntry, AuditRecord, CheckpointVerifier, ConsistencyProof, InclusionProof, Tile, TlogProof,
+    TreeHead,
+};
 use crate::role::Role;
 
 /// Who asks for an override, in which role, why, and when.
@@ -404,7 +404,7 @@ impl Engine {
     }
 
     /// A C2SP `tlog-tiles` hash tile or entry bundle of the audit log
-    /// ([`AuditLog::tile`](crate::audit::AuditLog::tile)).
+    /// ([`AuditLog::tile`](crate::governance::audit::AuditLog::tile)).
     ///
     /// ```
     /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();

@@ -10,9 +10,9 @@ use std::sync::atomic::Ordering;
 
 use crate::sync::{AtomicU32, AtomicU64, fence, spin_loop};
 
+use crate::execution::heartbeat::Metrics;
+use crate::execution::sync_error::SyncErrorCode;
 use crate::health::ProcessStatus;
-use crate::heartbeat::Metrics;
-use crate::sync_error::SyncErrorCode;
 
 /// The packed state word of a node.
 ///
@@ -25,7 +25,7 @@ use crate::sync_error::SyncErrorCode;
 /// | 35–36 | process status |
 /// | 37–44 | sync error code (0: none) |
 /// | 45    | a force sync is pending for this node |
-/// | 46    | counted as fresh: its last heartbeat has not yet been found older than 60 minutes (see `crate::freshness`) |
+/// | 46    | counted as fresh: its last heartbeat has not yet been found older than 60 minutes (see `crate::execution::freshness`) |
 /// | 48–63 | low 16 bits of the cluster force epoch this node last answered (a sweep every 2^15 cluster forces keeps the wrap from hiding one: `ClusterState::bump_force_epoch`) |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeState(u64);
@@ -149,7 +149,7 @@ pub(crate) struct Slot {
     last_transition: AtomicU32,
     /// The reported hash when it matched no snapshot (a journal `HashRef` bits, 0: none).
     odd_hash: AtomicU32,
-    /// New unmatched hashes kept this hour (see `crate::unmatched`).
+    /// New unmatched hashes kept this hour (see `crate::execution::unmatched`).
     unmatched_budget: AtomicU32,
 }
 
@@ -300,7 +300,7 @@ impl SlotGuard<'_> {
         self.slot.odd_hash.load(Ordering::Relaxed)
     }
 
-    /// The node's budget word of new unmatched hashes (see `crate::unmatched`).
+    /// The node's budget word of new unmatched hashes (see `crate::execution::unmatched`).
     #[inline]
     pub(crate) fn unmatched_budget(&self) -> u32 {
         // Relaxed: as in `state`.

@@ -33,10 +33,10 @@ use parking_lot::Mutex;
 use crate::cluster_state::ClusterState;
 use crate::cohesion::{ClusterStatus, cohesion, cohesion_bp};
 use crate::engine::Engine;
+use crate::execution::slot::NodeState;
+use crate::execution::transition::in_sync;
 use crate::health::DORMANT_AFTER_MS;
-use crate::slot::NodeState;
 use crate::sync::AtomicU64;
-use crate::transition::in_sync;
 
 /// How old a node's last heartbeat may be for its report to count: 60
 /// minutes, both ends included (the node is connected or stale, not dormant).

@@ -24,7 +24,7 @@ pub(crate) enum HashRef {
     /// A hash that matched no snapshot: index + 1 into the side table.
     Odd(u32),
     /// A hash that matched no snapshot, not kept: the node had used its
-    /// hour's budget of new unmatched hashes (see [`crate::unmatched`]).
+    /// hour's budget of new unmatched hashes (see [`crate::execution::unmatched`]).
     Withheld,
 }
 
@@ -201,7 +201,7 @@ mod loom_model {
     use loom::thread;
 
     use super::*;
-    use crate::slot::Slot;
+    use crate::execution::slot::Slot;
 
     /// An entry written with Relaxed stores under a node's slot lock is
     /// whole for any reader that finds it through the slot.

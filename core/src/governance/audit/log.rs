@@ -511,7 +511,7 @@ mod tests {
 
     use super::*;
     use crate::Role;
-    use crate::audit::record::AuditAction;
+    use crate::governance::audit::record::AuditAction;
 
     fn entry(t: u64) -> AuditEntry {
         AuditEntry::new(t, "alice", Role::Operator, AuditAction::Publish, "eks-prod-us")

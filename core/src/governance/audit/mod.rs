@@ -63,7 +63,7 @@ mod store;
 mod tiles;
 mod verify;
 
-#[doc = include_str!("../../../docs/audit-format.md")]
+#[doc = include_str!("../../../../docs/audit-format.md")]
 pub mod format {}
 
 pub use bundle::TlogProof;

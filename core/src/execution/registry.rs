@@ -17,7 +17,7 @@ use parking_lot::RwLock;
 
 use crate::chunked::Chunked;
 use crate::error::{Error, Result};
-use crate::slot::Slot;
+use crate::execution::slot::Slot;
 
 const SHARDS: usize = 64;
 /// Slots per chunk: 65,536 (5.8 MB of slots).

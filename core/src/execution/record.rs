@@ -1,13 +1,13 @@
-#![doc = include_str!("../../docs/heartbeat-record.md")]
+#![doc = include_str!("../../../docs/heartbeat-record.md")]
 
 use zerocopy::little_endian::{F32, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::{Error, Result};
+use crate::execution::heartbeat::Metrics;
+use crate::execution::sync_error::SyncErrorCode;
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
-use crate::heartbeat::Metrics;
-use crate::sync_error::SyncErrorCode;
 use crate::version::RuntimeVersion;
 
 /// The record format version this build reads and writes.
@@ -18,7 +18,7 @@ pub const RECORD_SIZE: usize = 128;
 pub const OUTCOME_SIZE: usize = 40;
 /// The longest sync-error detail a record carries: the engine's one limit,
 /// [`MAX_DETAIL_LEN`](crate::MAX_DETAIL_LEN).
-pub const RECORD_DETAIL_LEN: usize = crate::sync_error::MAX_DETAIL_LEN;
+pub const RECORD_DETAIL_LEN: usize = crate::execution::sync_error::MAX_DETAIL_LEN;
 
 const FLAG_APPLIED: u8 = 1;
 
@@ -97,7 +97,7 @@ impl HeartbeatRecord {
     /// reported detail ([`cut_detail`](crate::cut_detail): 47 bytes at a
     /// character boundary).
     pub fn with_sync_error(mut self, code: SyncErrorCode, detail: &str) -> Self {
-        let detail = crate::sync_error::cut_detail(detail).as_bytes();
+        let detail = crate::execution::sync_error::cut_detail(detail).as_bytes();
         self.error_code = code as u8;
         self.detail = [0; RECORD_DETAIL_LEN];
         self.detail[..detail.len()].copy_from_slice(detail);

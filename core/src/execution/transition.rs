@@ -9,9 +9,9 @@
 //! after the lock is released. Keeping the decision here, free of atomics,
 //! is what lets it be tested exhaustively.
 
+use crate::execution::slot::NodeState;
+use crate::execution::sync_error::SyncErrorCode;
 use crate::health::ProcessStatus;
-use crate::slot::NodeState;
-use crate::sync_error::SyncErrorCode;
 
 /// What a heartbeat reports, checked against the cluster's snapshots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

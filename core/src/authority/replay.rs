@@ -1,6 +1,6 @@
 //! How the authority state is replayed from the audit log, and how
 //! authority changes are serialised with it (the payloads themselves are in
-//! [`crate::authority_event`]). Execution state (enrolments, heartbeats) is
+//! [`crate::authority::event`]). Execution state (enrolments, heartbeats) is
 //! not replayed: the fleet rebuilds it with its next heartbeats.
 //!
 //! The engine counts the records whose authority events it has applied. An
@@ -13,10 +13,10 @@
 
 use parking_lot::MutexGuard;
 
-use crate::audit::{AuditAction, AuditEntry, AuditRecord, back_off};
-use crate::authority_event::AuthorityEvent;
+use crate::authority::event::AuthorityEvent;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::governance::audit::{AuditAction, AuditEntry, AuditRecord, back_off};
 
 /// How many times an authority change is checked again after other writers
 /// appended first, before it gives up with [`Conflict`](ErrorKind::Conflict).
@@ -87,7 +87,7 @@ impl Engine {
     }
 
     /// Adopts the records that other writers appended to a shared audit
-    /// store ([`AuditLog::with_store`](crate::audit::AuditLog::with_store))
+    /// store ([`AuditLog::with_store`](crate::governance::audit::AuditLog::with_store))
     /// and applies their authority changes (workspaces, clusters, snapshots,
     /// policies); returns how many records were new. With a private log
     /// (in memory or a file) there are none.

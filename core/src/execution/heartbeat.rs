@@ -2,11 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authority::snapshot::Snapshot;
 use crate::error::{Error, Result};
+use crate::execution::sync_error::SyncError;
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
-use crate::snapshot::Snapshot;
-use crate::sync_error::SyncError;
 use crate::version::RuntimeVersion;
 
 /// How far ahead of the engine's clock a heartbeat may be stamped (5 minutes).

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::rule::{Entries, RuleValue};
 use super::rule_set::RuleSet;
-use crate::cluster_spec::Environment;
+use crate::authority::cluster_spec::Environment;
+use crate::authority::workspace::AuthorityMode;
 use crate::error::{Error, ErrorKind, Result};
-use crate::workspace::AuthorityMode;
 
 /// The effective policy of a runtime in a cluster of `environment`, from the
 /// cloud's rules and the runtime's local rules:

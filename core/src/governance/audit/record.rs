@@ -349,7 +349,7 @@ impl AuditRecord {
     }
 
     /// The canonical encoding: the record's log entry, which its leaf hash,
-    /// the tiles and the proofs are over (see [the format](mod@crate::audit::format)).
+    /// the tiles and the proofs are over (see [the format](mod@crate::governance::audit::format)).
     /// The payload is represented by its hash only. Defined for records that pass
     /// [`validate`](Self::validate), as every record of a log does.
     pub fn encode(&self) -> Vec<u8> {

@@ -1,12 +1,12 @@
 //! The engine's policies: org- and workspace-scoped rules, audited, and what
 //! a runtime must run once its local policy meets the cloud's.
 
-use crate::audit::{AuditAction, AuditEntry};
-use crate::authority_event::AuthorityEvent;
+use crate::authority::event::AuthorityEvent;
+use crate::authority::policy::{Loosening, Policy, PolicyScope, RuleSet, effective_policy, loosenings};
 use crate::distribution::FleetConfig;
 use crate::engine::{EMBEDDER, Engine};
 use crate::error::Result;
-use crate::policy::{Loosening, Policy, PolicyScope, RuleSet, effective_policy, loosenings};
+use crate::governance::audit::{AuditAction, AuditEntry};
 use crate::role::Role;
 
 impl Engine {

@@ -175,7 +175,7 @@ impl From<Policy> for PolicyRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::RuleValue;
+    use crate::authority::policy::RuleValue;
 
     #[test]
     fn org_policy_json_has_no_workspace_id() {

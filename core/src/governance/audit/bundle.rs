@@ -120,7 +120,7 @@ impl FromStr for TlogProof {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::audit::{CheckpointSigner, MerkleTree, TreeHead};
+    use crate::governance::audit::{CheckpointSigner, MerkleTree, TreeHead};
 
     fn bundle() -> (TlogProof, Vec<u8>, CheckpointSigner) {
         let signer = CheckpointSigner::from_seed("log.example/a", [9; 32]).unwrap();

@@ -4,13 +4,13 @@
 //! The engine journals a node's applied-state *transitions* (the applied
 //! revision or hash changed), never every heartbeat. `what_ran` and
 //! `fleet_at` answer from the journal; `attest` signs what a cluster ran at
-//! a moment as an in-toto statement (see [`crate::attestation`]).
+//! a moment as an in-toto statement (see [`crate::governance::attestation`]).
 //!
 //! They answer only about the past they know: a time after the engine's
 //! clock is refused ([`Future`](crate::ErrorKind::Future)), and so is a time
 //! before the retained history, which begins when the engine was made
 //! ([`HistoryUnavailable`](crate::ErrorKind::HistoryUnavailable)). Answering
-//! about `t` seals it (see [`AuditLog::seal`](crate::audit::AuditLog::seal)):
+//! about `t` seals it (see [`AuditLog::seal`](crate::governance::audit::AuditLog::seal)):
 //! whatever is recorded afterwards — a late heartbeat stamped before `t`, a
 //! publish or an audit record naming an earlier time — is recorded after
 //! `t`, so the same question about `t` gets the same answer, and the same
@@ -19,13 +19,13 @@
 
 use serde::Serialize;
 
-use crate::attestation::{Attestation, DesiredSnapshot};
+use crate::authority::snapshot::snapshot_id;
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::journal::HashRef;
+use crate::governance::attestation::{Attestation, DesiredSnapshot};
 use crate::hash::ContentHash;
-use crate::journal::HashRef;
-use crate::snapshot::snapshot_id;
 
 /// What a node ran at some moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -70,7 +70,7 @@ impl Engine {
         })
     }
 
-    fn change(&self, cluster: &ClusterState, t: crate::journal::Transition) -> AppliedChange {
+    fn change(&self, cluster: &ClusterState, t: crate::execution::journal::Transition) -> AppliedChange {
         let hash = match t.hash {
             HashRef::None => None,
             HashRef::Verified => cluster.snapshot(t.revision).map(|s| s.hash),
@@ -190,6 +190,6 @@ impl Engine {
             .find(|s| s.published_at_ms <= t_ms)
             .map(|s| DesiredSnapshot { snapshot: s.id.clone(), hash: s.hash });
         let checkpoint = self.audit.head_at(t_ms)?;
-        crate::attestation::attest(self.signer()?, cluster, t_ms, nodes, desired, checkpoint)
+        crate::governance::attestation::attest(self.signer()?, cluster, t_ms, nodes, desired, checkpoint)
     }
 }

@@ -6,8 +6,8 @@
 
 use crate::drift::DriftStatus;
 use crate::engine::Engine;
+use crate::execution::sync_error::SyncErrorCode;
 use crate::health::Health;
-use crate::sync_error::SyncErrorCode;
 
 /// Labels of [`NodeTable::health`] keys.
 pub const HEALTH_LABELS: [&str; 4] = ["connected", "stale", "dormant", "never"];

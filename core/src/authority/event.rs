@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cluster_spec::ClusterSpec;
+use crate::authority::cluster_spec::ClusterSpec;
+use crate::authority::policy::{Policy, PolicyScope};
+use crate::authority::snapshot::Snapshot;
+use crate::authority::workspace::WorkspaceSpec;
 use crate::error::{Error, Result};
-use crate::policy::{Policy, PolicyScope};
-use crate::snapshot::Snapshot;
-use crate::workspace::WorkspaceSpec;
 
 /// One authority event, as stored in an audit payload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

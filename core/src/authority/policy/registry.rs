@@ -250,7 +250,7 @@ fn merge<'a>(base: &RuleSet, policies: impl IntoIterator<Item = &'a Policy>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::RuleValue;
+    use crate::authority::policy::RuleValue;
 
     fn policy(scope: PolicyScope, id: &str, rules: &[(&str, RuleValue)]) -> Policy {
         let mut set = RuleSet::new();

@@ -2,7 +2,7 @@
 //!
 //! The guarantee (a malformed record rejects the whole batch, naming its
 //! index; a well-formed batch gets one outcome per record) and both record
-//! layouts are in [`crate::record`].
+//! layouts are in [`crate::execution::record`].
 //!
 //! Large batches are split across the rayon thread pool **by node**, not by
 //! position: every record of one node lands in the same part, and each part
@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use crate::engine::{Engine, Observation};
 use crate::error::{Error, ErrorKind, Result};
-use crate::record::{HeartbeatRecord, Outcome, OutcomeRecord};
+use crate::execution::record::{HeartbeatRecord, Outcome, OutcomeRecord};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
 const PARALLEL_CHUNK: usize = 4096;
@@ -117,7 +117,7 @@ impl<'a> DisjointOutcomes<'a> {
 }
 
 impl Engine {
-    /// Applies a batch of binary heartbeat records (see [`crate::record`])
+    /// Applies a batch of binary heartbeat records (see [`crate::execution::record`])
     /// and writes one 40-byte outcome per record into `outcomes`.
     ///
     /// ```
