@@ -38,7 +38,7 @@ impl AuthorityGuard<'_> {
     /// written, the new records are applied, and the caller checks again.
     pub(crate) fn record(&mut self, entry: AuditEntry, event: AuthorityEvent, bytes: &[u8]) -> Result<bool> {
         let entry = entry.payload(event.encode(bytes));
-        if let Some(record) = self.engine.audit.append_at(entry, *self.applied)? {
+        if let Some(record) = self.engine.governance.audit().append_at(entry, *self.applied)? {
             *self.applied = record.seq + 1;
             self.engine.announce(&record);
             return Ok(true);
@@ -57,7 +57,7 @@ impl AuthorityGuard<'_> {
 
     /// Applies the authority events of the records not applied yet.
     fn apply_new(&mut self) -> Result<()> {
-        for record in self.engine.audit.records_from(*self.applied, usize::MAX) {
+        for record in self.engine.governance.audit().records_from(*self.applied, usize::MAX) {
             self.engine.replay(&record)?;
             *self.applied += 1;
         }
@@ -75,11 +75,11 @@ impl Engine {
 
     /// The authority lock, caught up, and how many records were adopted.
     fn lock_caught_up(&self) -> Result<(AuthorityGuard<'_>, u64)> {
-        let mut guard = AuthorityGuard { engine: self, applied: self.authority.lock(), rounds: 0 };
-        let before = self.audit.size();
-        let adopted = self.audit.catch_up()?;
+        let mut guard = AuthorityGuard { engine: self, applied: self.authority.changes.lock(), rounds: 0 };
+        let before = self.governance.audit().size();
+        let adopted = self.governance.audit().catch_up()?;
         // Other writers' records, new to this engine's change feed.
-        for record in self.audit.records_from(before, usize::try_from(adopted).unwrap_or(usize::MAX)) {
+        for record in self.governance.audit().records_from(before, usize::try_from(adopted).unwrap_or(usize::MAX)) {
             self.announce(&record);
         }
         guard.apply_new()?;
@@ -123,9 +123,11 @@ impl Engine {
                 }
                 Ok(())
             }
-            (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => self.policies.upsert(policy).map(drop),
+            (AuditAction::UpsertPolicy, AuthorityEvent::Policy { policy }) => {
+                self.authority.policies.upsert(policy).map(drop)
+            }
             (AuditAction::RemovePolicy, AuthorityEvent::RemovePolicy { scope, id }) => {
-                self.policies.remove(&scope, &id).map(drop)
+                self.authority.policies.remove(&scope, &id).map(drop)
             }
             (action, event) => Err(Error::invalid(format!("action {action} does not match its payload {event:?}"))),
         };

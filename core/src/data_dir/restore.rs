@@ -4,17 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::enrolments::{Enrolment, EnrolmentLog};
-use super::journal_files::{self, Segment, StoredHash};
+use super::journal_files::{self, Segment};
 use super::node_checkpoint::{Checkpoint, SavedNode};
 use super::writer::{Job, JournalWriter};
 use super::{Cadence, DataDir};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::execution::heartbeat::Metrics;
-use crate::execution::journal::{HashRef, Transition};
-use crate::execution::slot::SlotWrite;
-use crate::execution::sync_error::SyncErrorCode;
-use crate::health::ProcessStatus;
 
 /// What an engine keeps open of its data directory.
 pub(crate) struct Durable {
@@ -58,130 +53,29 @@ impl Engine {
     /// then starts the journal writer.
     pub(crate) fn restore_execution(&self, dir: DataDir, cadence: Cadence) -> Result<Durable> {
         let (enrolments, enrolled) = EnrolmentLog::open(&dir.enrolments_path())?;
-        for e in enrolled {
-            let index = self.cluster_index(&e.cluster).map_err(|_| {
-                tampered(format!(
-                    "the enrolment log enrols node '{}' in cluster '{}', which the audit log never created",
-                    e.node, e.cluster
-                ))
-            })?;
-            let cluster = self.cluster_at(index);
-            self.nodes.restore(e.slot, &e.node, e.at_s, |slot, cell| {
-                cell.init(index, cluster.force_epoch());
-                cluster.add_member(slot);
-            })?;
+        for e in &enrolled {
+            self.restore_enrolment(e)?;
         }
-
-        let stored = journal_files::read_all(&dir.journal_dir(), |t| {
-            let cell = self
-                .nodes
-                .slot(t.slot)
-                .ok_or_else(|| tampered(format!("the journal names slot {}, which was never enrolled", t.slot)))?;
-            let hash = match t.hash {
-                StoredHash::None => HashRef::None,
-                StoredHash::Verified => HashRef::Verified,
-                StoredHash::Withheld => HashRef::Withheld,
-                StoredHash::Odd(h) => self.journal.push_odd(h).unwrap_or(HashRef::Withheld),
-            };
-            let guard = cell.lock();
-            let transition = Transition { at_ms: t.at_ms, revision: t.revision, hash };
-            if let Some(entry) = self.journal.push(t.slot, guard.last_transition(), transition) {
-                guard.set_last_transition(entry);
-            }
-            Ok(())
-        })?;
-
+        let stored = journal_files::read_all(&dir.journal_dir(), |t| self.restore_transition(t))?;
         let saved: HashMap<u32, SavedNode> = Checkpoint::read(&dir.checkpoint_path())?
             .map(|c| c.nodes.into_iter().map(|n| (n.slot, n)).collect())
             .unwrap_or_default();
-        for slot in 0..self.nodes.len() {
-            let Some(cell) = self.nodes.slot(slot) else { continue };
-            let latest = self.journal.at(cell.read().last_transition, u64::MAX);
-            if let Some(report) = merge(saved.get(&slot), latest, &|r| self.journal.odd_hash(r)) {
-                self.restore_node(slot, &report);
-            }
-        }
+        self.restore_reports(&saved);
 
         let persisted = stored.count;
         let segment = Segment::open(&dir.journal_dir(), stored.last_first, &stored.last)?;
         let job = Job {
-            journal: Arc::clone(&self.journal),
-            nodes: Arc::clone(&self.nodes),
-            sync_errors: Arc::clone(&self.sync_errors),
+            source: self.execution.journal_source(),
             journal_dir: dir.journal_dir(),
             checkpoint_path: dir.checkpoint_path(),
             segment,
             persisted,
-            audit: Arc::clone(&self.audit),
+            audit: Arc::clone(self.governance.audit()),
             clock: self.clock.clone(),
             segment_len: cadence.segment_len,
         };
         let writer = JournalWriter::start(job, cadence)?;
         Ok(Durable { enrolments, writer, journal_dir: dir.journal_dir(), _dir: dir })
-    }
-
-    /// Puts a node's last report back into its slot and its cluster's counters.
-    fn restore_node(&self, slot: u32, n: &SavedNode) {
-        let Some(cell) = self.nodes.slot(slot) else { return };
-        let cluster = self.cluster_at(cell.cluster());
-        let status = ProcessStatus::from_u8(n.status).unwrap_or(ProcessStatus::Ready);
-        let code = SyncErrorCode::from_u8(n.code);
-        let odd = n.odd_hash.and_then(|h| self.journal.push_odd(h)).map_or(0, HashRef::to_bits);
-        let guard = cell.lock();
-        let old = guard.state();
-        let new = old.observed(n.revision, n.hash_ok, status, code);
-        // Two writes: the slot keeps the previous heap reading of the first.
-        let before = Metrics { heap: n.heap_prev, ..n.metrics };
-        for metrics in [&before, &n.metrics] {
-            guard.write(&SlotWrite { at_ms: n.last_hb_ms, metrics, version: n.version, error_fp: 0, odd_hash: odd });
-        }
-        guard.set_state(new);
-        cluster.move_bucket(old.bucket(), new.bucket());
-        cluster.move_fresh(old.fresh_bucket(), new.fresh_bucket());
-        cluster.move_error(slot, old.error_code(), new.error_code());
-        drop(guard);
-        cluster.expiry.schedule(slot, n.last_hb_ms);
-        if let (Some(code), Some(detail)) = (code, &n.detail) {
-            self.sync_errors.record(slot, n.last_hb_ms, Some((code, detail)));
-        }
-    }
-}
-
-/// A node's last report from its checkpointed one and its latest journalled
-/// transition: the transition wins what the node applied when it is newer
-/// (its time is then the last heartbeat); the rest comes from the
-/// checkpoint, or is the neutral value (ready, no error, no metrics) when
-/// the node was first heard after the last checkpoint.
-fn merge(
-    saved: Option<&SavedNode>,
-    latest: Option<Transition>,
-    odd: &dyn Fn(HashRef) -> Option<crate::hash::ContentHash>,
-) -> Option<SavedNode> {
-    let base = match (saved, latest) {
-        (Some(s), _) => s.clone(),
-        (None, Some(t)) => SavedNode {
-            slot: 0,
-            revision: 0,
-            hash_ok: false,
-            status: ProcessStatus::Ready as u8,
-            code: 0,
-            last_hb_ms: t.at_ms,
-            metrics: Metrics::default(),
-            heap_prev: 0.0,
-            version: 0,
-            odd_hash: None,
-            detail: None,
-        },
-        (None, None) => return None,
-    };
-    match latest {
-        Some(t) if saved.is_none_or(|s| t.at_ms > s.last_hb_ms) => {
-            let hash_ok = t.hash == HashRef::Verified;
-            let mismatch = t.revision != 0 && !hash_ok && t.hash != HashRef::None;
-            let code = if base.code == 0 && mismatch { SyncErrorCode::HashMismatch as u8 } else { base.code };
-            Some(SavedNode { revision: t.revision, hash_ok, code, last_hb_ms: t.at_ms, odd_hash: odd(t.hash), ..base })
-        }
-        _ => Some(base),
     }
 }
 
@@ -203,8 +97,12 @@ impl Engine {
     pub fn verify_journal(&self) -> Result<JournalVerification> {
         let mut checked = JournalVerification { sealed_segments: 0, sealed_transitions: 0 };
         let Some(dir) = self.durable.as_ref().map(|d| d.journal_dir.clone()) else { return Ok(checked) };
-        for record in
-            self.audit.records().iter().filter(|r| r.action == crate::governance::audit::AuditAction::SealJournal)
+        for record in self
+            .governance
+            .audit()
+            .records()
+            .iter()
+            .filter(|r| r.action == crate::governance::audit::AuditAction::SealJournal)
         {
             let (event, _) = crate::authority::event::AuthorityEvent::decode(&record.payload)?;
             let crate::authority::event::AuthorityEvent::JournalSegment { first, count, hash, .. } = event else {

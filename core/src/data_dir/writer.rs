@@ -15,22 +15,20 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::Cadence;
-use super::journal_files::{PER_FRAME, Segment, StoredHash, StoredTransition, push_frame, segment_path};
-use super::node_checkpoint::{Checkpoint, SavedNode};
+use super::journal_files::{PER_FRAME, Segment, push_frame, segment_path};
+use super::node_checkpoint::Checkpoint;
 use crate::authority::event::AuthorityEvent;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
-use crate::execution::journal::{HashRef, Journal, Transition};
-use crate::execution::registry::Registry;
+use crate::execution::JournalSource;
 use crate::governance::audit::{AuditAction, AuditEntry, AuditLog};
 use crate::hash::ContentHash;
 use crate::role::Role;
 
 /// What the writer works on.
 pub(crate) struct Job {
-    pub(crate) journal: Arc<Journal>,
-    pub(crate) nodes: Arc<Registry>,
-    pub(crate) sync_errors: Arc<crate::execution::sync_error::SyncErrorDetails>,
+    /// The journal and node state it copies.
+    pub(crate) source: JournalSource,
     pub(crate) journal_dir: PathBuf,
     pub(crate) checkpoint_path: PathBuf,
     pub(crate) segment: Segment,
@@ -43,19 +41,9 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    fn stored(&self, slot: u32, t: Transition) -> StoredTransition {
-        let hash = match t.hash {
-            HashRef::None => StoredHash::None,
-            HashRef::Verified => StoredHash::Verified,
-            HashRef::Withheld => StoredHash::Withheld,
-            odd => self.journal.odd_hash(odd).map_or(StoredHash::Withheld, StoredHash::Odd),
-        };
-        StoredTransition { slot, at_ms: t.at_ms, revision: t.revision, hash }
-    }
-
     /// Writes every whole entry not yet on disk, then syncs.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        let end = u64::from(self.journal.len());
+        let end = self.source.len();
         while self.persisted < end {
             if self.segment.count >= self.segment_len {
                 self.seal()?;
@@ -66,10 +54,9 @@ impl Job {
             let mut batch = Vec::with_capacity(PER_FRAME);
             let mut next = self.persisted;
             while next < end && next - self.persisted < room {
-                // Entry numbers fit a u32 (`Journal::len`).
-                let Some((slot, t)) = self.journal.entry(next as u32) else { break };
+                let Some(t) = self.source.stored(next) else { break };
                 self.segment.note(t.at_ms);
-                batch.push(self.stored(slot, t));
+                batch.push(t);
                 if batch.len() == PER_FRAME {
                     push_frame(&mut bytes, &batch);
                     batch.clear();
@@ -116,25 +103,7 @@ impl Job {
     /// Flushes, then replaces the node-state checkpoint.
     pub(crate) fn checkpoint(&mut self) -> Result<()> {
         self.flush()?;
-        let nodes = (0..self.nodes.len())
-            .filter_map(|slot| {
-                let read = self.nodes.slot(slot)?.read();
-                let state = read.state;
-                state.has_heartbeat().then(|| SavedNode {
-                    slot,
-                    revision: state.revision(),
-                    hash_ok: state.hash_ok(),
-                    status: state.status().map_or(0, |s| s as u8),
-                    code: state.error_code().map_or(0, |c| c as u8),
-                    last_hb_ms: read.last_hb_ms,
-                    metrics: read.metrics,
-                    heap_prev: read.heap_prev,
-                    version: read.version,
-                    odd_hash: self.journal.odd_hash(HashRef::from_bits(read.odd_hash)),
-                    detail: self.sync_errors.get(slot).filter(|e| Some(e.code) == state.error_code()).map(|e| e.detail),
-                })
-            })
-            .collect();
+        let nodes = self.source.saved_nodes();
         Checkpoint { journal_len: self.persisted, nodes }.write(&self.checkpoint_path)
     }
 }

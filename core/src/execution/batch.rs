@@ -16,8 +16,9 @@ use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use crate::engine::{Engine, Observation};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::Observation;
 use crate::execution::record::{HeartbeatRecord, Outcome, OutcomeRecord};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.

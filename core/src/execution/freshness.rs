@@ -182,7 +182,7 @@ impl Engine {
             return;
         }
         let expired = cluster.expiry.sweep(now_ms, |slot| {
-            let Some(cell) = self.nodes.slot(slot) else { return Due::Drop };
+            let Some(cell) = self.execution.nodes.slot(slot) else { return Due::Drop };
             let guard = cell.lock();
             let state = guard.state();
             let due = expiry(guard.last_heartbeat_ms());
@@ -216,7 +216,7 @@ impl Engine {
         let desired = cluster.desired();
         let mut tally = Tally { verified: 0, enrolled: 0, errors: 0 };
         cluster.with_members(|members| {
-            for read in members.iter().filter_map(|&slot| self.nodes.slot(slot)).map(|s| s.read()) {
+            for read in members.iter().filter_map(|&slot| self.execution.nodes.slot(slot)).map(|s| s.read()) {
                 tally.enrolled += 1;
                 tally.verified += u64::from(is_verified(read.state, read.last_hb_ms, desired, now_ms));
                 tally.errors += u64::from(read.state.error_code().is_some());

@@ -60,10 +60,10 @@ pub struct AppliedChange {
 
 impl Engine {
     fn applied_at(&self, slot: u32, cluster: &ClusterState, t: u64) -> Option<AppliedAt> {
-        let latest = self.nodes.slot(slot)?.read().last_transition;
-        let change = self.change(cluster, self.journal.at(latest, t)?);
+        let latest = self.execution.nodes.slot(slot)?.read().last_transition;
+        let change = self.change(cluster, self.execution.journal.at(latest, t)?);
         Some(AppliedAt {
-            node: self.nodes.id(slot).to_owned(),
+            node: self.execution.nodes.id(slot).to_owned(),
             snapshot: change.snapshot,
             hash: change.hash,
             since_ms: change.at_ms,
@@ -74,7 +74,7 @@ impl Engine {
         let hash = match t.hash {
             HashRef::None => None,
             HashRef::Verified => cluster.snapshot(t.revision).map(|s| s.hash),
-            odd => self.journal.odd_hash(odd),
+            odd => self.execution.journal.odd_hash(odd),
         };
         AppliedChange {
             at_ms: t.at_ms,
@@ -108,9 +108,10 @@ impl Engine {
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
         self.known_past(from_ms)?;
         self.known_past(to_ms)?;
-        let cell = self.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        let cell = self.execution.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
         let cluster = self.cluster_at(cell.cluster());
         let mut changes: Vec<AppliedChange> = self
+            .execution
             .journal
             .walk(cell.read().last_transition)
             .skip_while(|t| t.at_ms > to_ms)
@@ -136,7 +137,7 @@ impl Engine {
                 format!("{t_ms} ms is before the retained history, which begins at {} ms", self.history_from_ms),
             ));
         }
-        self.audit.seal(t_ms);
+        self.governance.audit().seal(t_ms);
         Ok(())
     }
 
@@ -157,8 +158,12 @@ impl Engine {
     pub fn what_ran(&self, node: &str, t_ms: u64) -> Result<Option<AppliedAt>> {
         self.known_past(t_ms)?;
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
-        let cluster =
-            self.nodes.slot(slot).map(|s| self.cluster_at(s.cluster())).ok_or_else(|| Error::not_found(node))?;
+        let cluster = self
+            .execution
+            .nodes
+            .slot(slot)
+            .map(|s| self.cluster_at(s.cluster()))
+            .ok_or_else(|| Error::not_found(node))?;
         Ok(self.applied_at(slot, cluster, t_ms))
     }
 
@@ -189,7 +194,7 @@ impl Engine {
             .filter_map(|r| state.snapshot(r))
             .find(|s| s.published_at_ms <= t_ms)
             .map(|s| DesiredSnapshot { snapshot: s.id.clone(), hash: s.hash });
-        let checkpoint = self.audit.head_at(t_ms)?;
+        let checkpoint = self.governance.audit().head_at(t_ms)?;
         crate::governance::attestation::attest(self.signer()?, cluster, t_ms, nodes, desired, checkpoint)
     }
 }

@@ -17,3 +17,93 @@ pub(crate) mod sync_error;
 pub mod table;
 pub(crate) mod transition;
 pub mod unmatched;
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::execution::journal::Journal;
+use crate::execution::registry::{Capacity, Registry};
+use crate::execution::sync_error::SyncErrorDetails;
+
+mod enrol;
+mod ingest;
+mod node_view;
+mod persist;
+
+pub(crate) use ingest::Observation;
+pub(crate) use persist::JournalSource;
+
+/// The execution state of the whole fleet. Its fields are private to this
+/// part: the rest of the engine reaches nodes through the methods here and
+/// the `impl Engine` blocks of this folder (enrolment, ingest, node views,
+/// recount, history, persistence), so nothing else touches a slot.
+pub(crate) struct Execution {
+    /// This engine's handle tag (see [`crate::NodeHandle`]).
+    tag: u32,
+    nodes: Arc<Registry>,
+    /// Node-reported sync-error details, by slot (written only when they change).
+    sync_errors: Arc<SyncErrorDetails>,
+    /// Applied-state transitions of every node (written only on transitions).
+    journal: Arc<Journal>,
+    fingerprint: hashbrown::DefaultHashBuilder,
+}
+
+impl Execution {
+    pub(crate) fn new(capacity: Capacity, tag: u32) -> Execution {
+        Execution {
+            tag,
+            nodes: Arc::new(Registry::new(capacity)),
+            sync_errors: Arc::new(SyncErrorDetails::default()),
+            journal: Arc::new(Journal::new()),
+            fingerprint: hashbrown::DefaultHashBuilder::default(),
+        }
+    }
+
+    /// The handle of the node in `slot`.
+    pub(crate) fn handle(&self, slot: u32) -> crate::NodeHandle {
+        crate::NodeHandle::from_raw((self.tag as u64) << 32 | slot as u64)
+    }
+
+    /// The slot of an enrolled node.
+    pub(crate) fn slot_of_id(&self, node: &str) -> Result<u32> {
+        self.nodes.lookup(node).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))
+    }
+
+    /// The id of the node in `slot`.
+    pub(crate) fn node_id(&self, slot: u32) -> &str {
+        self.nodes.id(slot)
+    }
+
+    /// The cluster index of the node in `slot`, if the slot is enrolled.
+    pub(crate) fn cluster_of(&self, slot: u32) -> Option<u32> {
+        self.nodes.slot(slot).map(|s| s.cluster())
+    }
+
+    /// Journal entries written so far.
+    pub(crate) fn journal_len(&self) -> u32 {
+        self.journal.len()
+    }
+
+    /// Marks a force pending on the node in `slot`.
+    pub(crate) fn mark_force_pending(&self, slot: u32) {
+        if let Some(cell) = self.nodes.slot(slot) {
+            let guard = cell.lock();
+            guard.set_state(guard.state().with_force_pending(true));
+        }
+    }
+
+    /// Marks a force pending on every slot of `members` that has not
+    /// answered the cluster force epoch `epoch` (low 16 bits), one slot lock
+    /// at a time (see [`crate::cluster_state::FORCE_SWEEP_INTERVAL`]).
+    pub(crate) fn sweep_missed_forces(&self, members: &[u32], epoch: u16) {
+        for &slot in members {
+            if let Some(cell) = self.nodes.slot(slot) {
+                let guard = cell.lock();
+                let state = guard.state();
+                if crate::cluster_state::node_missed_force(state.epoch(), epoch) {
+                    guard.set_state(state.with_force_pending(true));
+                }
+            }
+        }
+    }
+}

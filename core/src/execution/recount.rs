@@ -45,7 +45,7 @@ impl Engine {
             let mut errors = BTreeMap::new();
             let mut enrolled = 0;
             for slot in cluster.members() {
-                let Some(state) = self.nodes.slot(slot).map(|s| s.read().state) else { continue };
+                let Some(state) = self.execution.nodes.slot(slot).map(|s| s.read().state) else { continue };
                 enrolled += 1;
                 *histogram.entry(state.bucket()).or_insert(0u64) += 1;
                 if let Some(bucket) = state.fresh_bucket() {

@@ -244,43 +244,23 @@ impl Engine {
         let entry = AuditEntry::new(by.at_ms, by.actor, by.role, target.action(), target.label())
             .justification(by.justification)
             .payload(AuthorityEvent::Force { target: target.label() }.encode(&[]));
-        let record = self.audit.append(entry)?;
+        let record = self.governance.audit().append(entry)?;
         self.announce(&record);
         match target {
             ForceTarget::Node(id) => {
                 let slot = self.node_handle(id).and_then(|h| self.slot_of(h))?;
-                if let Some(cell) = self.nodes.slot(slot) {
-                    let guard = cell.lock();
-                    guard.set_state(guard.state().with_force_pending(true));
-                }
+                self.execution.mark_force_pending(slot);
             }
             _ => {
                 for i in clusters {
                     let cluster = self.cluster_at(i);
                     if let Some(epoch) = cluster.bump_force_epoch() {
-                        self.sweep_missed_forces(cluster, epoch);
+                        self.execution.sweep_missed_forces(&cluster.members(), epoch);
                     }
                 }
             }
         }
         Ok(record)
-    }
-
-    /// Marks a force pending on every member of `cluster` that has not
-    /// answered the cluster force epoch `epoch` (low 16 bits), so that the
-    /// wrap of the 16-bit epoch a node remembers never hides a force. Runs
-    /// once every [`FORCE_SWEEP_INTERVAL`](crate::cluster_state::FORCE_SWEEP_INTERVAL)
-    /// cluster forces, one slot lock at a time.
-    fn sweep_missed_forces(&self, cluster: &ClusterState, epoch: u16) {
-        for slot in cluster.members() {
-            if let Some(cell) = self.nodes.slot(slot) {
-                let guard = cell.lock();
-                let state = guard.state();
-                if crate::cluster_state::node_missed_force(state.epoch(), epoch) {
-                    guard.set_state(state.with_force_pending(true));
-                }
-            }
-        }
     }
 
     /// Writes the audit record that opens a reconciliation wave of `cluster`
@@ -295,7 +275,7 @@ impl Engine {
         )
         .justification(format!("cluster '{}' auto-reconciles its divergent nodes to {to}", cluster.id))
         .payload(AuthorityEvent::AutoReconcile { cluster: cluster.id.to_string(), to: to.to_owned() }.encode(&[]));
-        self.audit.append(entry).map(|record| self.announce(&record))
+        self.governance.audit().append(entry).map(|record| self.announce(&record))
     }
 }
 
@@ -309,11 +289,7 @@ impl Engine {
     /// ```
     pub fn node_workspace(&self, node: &str) -> Result<String> {
         let slot = self.node_handle(node).and_then(|h| self.slot_of(h))?;
-        let cluster = self
-            .nodes
-            .slot(slot)
-            .map(|s| s.cluster())
-            .ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        let cluster = self.execution.cluster_of(slot).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
         Ok(self.cluster_at(cluster).workspace.to_string())
     }
 
@@ -344,34 +320,34 @@ impl Engine {
 impl Engine {
     /// Every audit record, oldest first.
     pub fn audit(&self) -> Vec<Arc<AuditRecord>> {
-        self.audit.records()
+        self.governance.audit().records()
     }
 
     /// The number of audit records.
     pub fn audit_len(&self) -> u64 {
-        self.audit.size()
+        self.governance.audit().size()
     }
 
     /// At most `limit` audit records from sequence `from`, oldest first.
     pub fn audit_page(&self, from: u64, limit: usize) -> Vec<Arc<AuditRecord>> {
-        self.audit.records_from(from, limit)
+        self.governance.audit().records_from(from, limit)
     }
 
     /// The audit record `seq`.
     pub fn audit_record(&self, seq: u64) -> Result<Arc<AuditRecord>> {
-        self.audit.record(seq)
+        self.governance.audit().record(seq)
     }
 
     /// Re-verifies the whole audit log (hash chain and Merkle tree) and
     /// returns its head; `AuditTampered` names the first bad record.
     pub fn verify_audit(&self) -> Result<TreeHead> {
-        self.audit.verify()
+        self.governance.audit().verify()
     }
 
     /// The audit log's current head as a signed checkpoint (C2SP
     /// checkpoint-like text), checkable with [`checkpoint_verifier`](Self::checkpoint_verifier).
     pub fn checkpoint(&self) -> Result<String> {
-        self.audit.checkpoint(self.signer()?)
+        self.governance.audit().checkpoint(self.signer()?)
     }
 
     /// The public key that checks this engine's checkpoints and attestations.
@@ -381,12 +357,12 @@ impl Engine {
 
     /// Proof that record `seq` is in the log of `size` records.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<InclusionProof> {
-        self.audit.inclusion_proof(seq, size)
+        self.governance.audit().inclusion_proof(seq, size)
     }
 
     /// Proof that the log of `old_size` records is a prefix of the log of `new_size`.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
-        self.audit.consistency_proof(old_size, new_size)
+        self.governance.audit().consistency_proof(old_size, new_size)
     }
 
     /// A C2SP `tlog-proof@v1` bundle for audit record `seq`: its inclusion
@@ -400,7 +376,7 @@ impl Engine {
     /// bundle.verify(&entry, &e.checkpoint_verifier().unwrap()).unwrap();
     /// ```
     pub fn tlog_proof(&self, seq: u64) -> Result<TlogProof> {
-        self.audit.tlog_proof(seq, self.signer()?)
+        self.governance.audit().tlog_proof(seq, self.signer()?)
     }
 
     /// A C2SP `tlog-tiles` hash tile or entry bundle of the audit log
@@ -412,6 +388,6 @@ impl Engine {
     /// assert!(!e.audit_tile(&tile).unwrap().is_empty());
     /// ```
     pub fn audit_tile(&self, tile: &Tile) -> Result<Vec<u8>> {
-        self.audit.tile(tile)
+        self.governance.audit().tile(tile)
     }
 }

@@ -31,7 +31,7 @@ impl Engine {
             }
             // Applied first (the registry refuses a clash), then recorded; if
             // the log does not record it, the previous policy is put back.
-            let previous = self.policies.upsert(policy.clone())?;
+            let previous = self.authority.policies.upsert(policy.clone())?;
             let entry = AuditEntry::new(
                 self.clock.now_ms(),
                 EMBEDDER,
@@ -44,8 +44,8 @@ impl Engine {
                 return Ok(());
             }
             let _ = match previous {
-                Some(p) => self.policies.upsert(p).map(drop),
-                None => self.policies.remove(&scope, &id).map(drop),
+                Some(p) => self.authority.policies.upsert(p).map(drop),
+                None => self.authority.policies.remove(&scope, &id).map(drop),
             };
             recorded?;
         }
@@ -55,7 +55,10 @@ impl Engine {
     pub fn remove_policy(&self, scope: &PolicyScope, id: &str) -> Result<Policy> {
         let mut authority = self.authority_lock()?;
         loop {
-            self.policies.get(scope, id).ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
+            self.authority
+                .policies
+                .get(scope, id)
+                .ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
             let entry = AuditEntry::new(
                 self.clock.now_ms(),
                 EMBEDDER,
@@ -65,7 +68,7 @@ impl Engine {
             );
             let event = AuthorityEvent::RemovePolicy { scope: scope.clone(), id: id.to_owned() };
             if authority.record(entry, event, &[])? {
-                return self.policies.remove(scope, id);
+                return self.authority.policies.remove(scope, id);
             }
         }
     }
@@ -73,7 +76,7 @@ impl Engine {
     /// The policies active in `workspace`: org-scoped first, then its own.
     pub fn active_policies(&self, workspace: &str) -> Result<Vec<Policy>> {
         self.workspace(workspace)?;
-        Ok(self.policies.active(workspace))
+        Ok(self.authority.policies.active(workspace))
     }
 
     /// What a runtime of `workspace` pulls: the seeds'
@@ -84,7 +87,7 @@ impl Engine {
             .clusters_of(workspace)
             .map(|c| (c.id.to_string(), c.snapshot(c.desired()).map(|s| (s.id.clone(), s.revision, s.hash))))
             .collect();
-        FleetConfig::new(workspace, ws.authority_mode, self.policies.active(workspace), clusters)
+        FleetConfig::new(workspace, ws.authority_mode, self.authority.policies.active(workspace), clusters)
     }
 
     /// The policy a node of `cluster` must run, given its `local` policy and
@@ -94,13 +97,13 @@ impl Engine {
         let state = self.cluster_state(cluster)?;
         let ws = self.workspace(&state.workspace)?;
         let environment = state.spec.read().environment;
-        effective_policy(ws.authority_mode, environment, &self.policies.cloud_rules(&ws.id), local)
+        effective_policy(ws.authority_mode, environment, &self.authority.policies.cloud_rules(&ws.id), local)
     }
 
     /// Every rule where a node of `cluster` with `local` policy would loosen
     /// its workspace's cloud policy.
     pub fn policy_loosenings(&self, cluster: &str, local: &RuleSet) -> Result<Vec<Loosening>> {
         let state = self.cluster_state(cluster)?;
-        loosenings(&self.policies.cloud_rules(&state.workspace), local)
+        loosenings(&self.authority.policies.cloud_rules(&state.workspace), local)
     }
 }
