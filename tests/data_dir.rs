@@ -246,6 +246,7 @@ mod crash {
     use super::*;
 
     const CHILD_ENV: &str = "FLEETGOV_DATA_DIR_CRASH_CHILD";
+    const CHECKPOINT_CHILD_ENV: &str = "FLEETGOV_DATA_DIR_CHECKPOINT_CHILD";
 
     /// Room for every node 200 rounds can enrol (up to 2,000 a round).
     fn roomy(dir: &Path) -> EngineConfig {
@@ -287,10 +288,16 @@ mod crash {
         }
     }
 
-    fn run_and_kill(path: &Path, wait_ms: u64) -> Vec<String> {
+    fn run_and_kill(child: &str, path: &Path, wait_ms: u64) -> Vec<String> {
+        run_and_kill_env(child, CHILD_ENV, path, wait_ms)
+    }
+
+    /// Runs test `child` of this binary with `env` set to `path`, waits for
+    /// its `READY` line and `wait_ms` more, kills it and returns its lines.
+    fn run_and_kill_env(child: &str, env: &str, path: &Path, wait_ms: u64) -> Vec<String> {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash::data_dir_crash_child", "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, path)
+            .args([child, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+            .env(env, path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -305,7 +312,7 @@ mod crash {
         let mut seen = Vec::new();
         // A generous bound that only a hung child reaches, not a deadline.
         while let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) {
-            let ready = line.starts_with("READY ");
+            let ready = line.starts_with("READY");
             seen.push(line);
             if ready {
                 break;
@@ -320,6 +327,38 @@ mod crash {
     }
 
     #[test]
+    #[ignore = "the child process of checkpoint_nodes_keeps_metrics_across_a_kill, which starts it"]
+    fn checkpoint_child() {
+        let Some(path) = std::env::var_os(CHECKPOINT_CHILD_ENV) else { return };
+        let e = Engine::with_config(roomy(Path::new(&path))).expect("child: open");
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let s = e.publish("prod", b"config", "alice", e.clock().now_ms()).unwrap();
+        let handle = e.enroll("gw", "prod", e.clock().now_ms()).unwrap();
+        let report =
+            |cpu: f32| Heartbeat { metrics: Metrics { cpu, ..Metrics::default() }, ..hb(e.clock().now_ms(), &s) };
+        e.heartbeat(handle, &report(42.0)).unwrap();
+        e.checkpoint_nodes().unwrap();
+        // Not a transition: only a checkpoint would keep this reading.
+        e.heartbeat(handle, &report(43.0)).unwrap();
+        println!("\nREADY");
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+
+    /// A kill right after `checkpoint_nodes` keeps every metric reported
+    /// before it (the periodic checkpoint is a minute away), and nothing
+    /// reported after it that was not a transition.
+    #[test]
+    fn checkpoint_nodes_keeps_metrics_across_a_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        run_and_kill_env("crash::checkpoint_child", CHECKPOINT_CHILD_ENV, dir.path(), 0);
+        let e = Engine::with_config(roomy(dir.path())).unwrap();
+        let node = e.node("gw", e.clock().now_ms()).unwrap();
+        assert_eq!(node.metrics.cpu, 42.0, "the checkpointed reading, not the later one nor none");
+        assert!(node.verified);
+    }
+
+    #[test]
     fn a_killed_engine_loses_nothing_acknowledged() {
         let kills = if std::env::var("FLEETGOV_SLOW").is_ok_and(|v| v == "1") { 200 } else { 4 };
         let dir = tempfile::tempdir().unwrap();
@@ -328,7 +367,7 @@ mod crash {
         let mut synced: BTreeMap<String, (u64, String)> = BTreeMap::new();
         let mut key = None;
         for round in 0..kills {
-            for line in run_and_kill(dir.path(), 20 + (round * 37) % 200) {
+            for line in run_and_kill("crash::data_dir_crash_child", dir.path(), 20 + (round * 37) % 200) {
                 let words: Vec<&str> = line.split(' ').collect();
                 match words[..] {
                     ["ENROLLED", node] => drop(enrolled.insert(node.to_owned())),

@@ -36,16 +36,16 @@
 //! ```
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use parking_lot::{Condvar, Mutex};
 
 use crate::cohesion::ClusterStatus;
 use crate::execution::sync_error::SyncErrorCode;
 use crate::governance::audit::AuditAction;
 use crate::hash::ContentHash;
+use crate::wake::Wake;
 
 /// Events the feed holds by default.
 pub const DEFAULT_FEED_CAPACITY: usize = 1 << 16;
@@ -149,9 +149,7 @@ pub(crate) struct Feed {
     next: AtomicU64,
     cells: Box<[ArcSwapOption<ChangeEvent>]>,
     /// Subscribers waiting for an event, and what wakes them.
-    sleepers: AtomicUsize,
-    wake_lock: Mutex<()>,
-    wake: Condvar,
+    wake: Wake,
 }
 
 impl Feed {
@@ -162,9 +160,7 @@ impl Feed {
             subscribers: AtomicUsize::new(0),
             next: AtomicU64::new(0),
             cells: (0..capacity).map(|_| ArcSwapOption::empty()).collect(),
-            sleepers: AtomicUsize::new(0),
-            wake_lock: Mutex::new(()),
-            wake: Condvar::new(),
+            wake: Wake::new(),
         }
     }
 
@@ -202,14 +198,7 @@ impl Feed {
             Some(newer) if newer.seq > seq => Some(Arc::clone(newer)),
             _ => Some(Arc::clone(&event)),
         });
-        // SeqCst fence against the subscriber's fence in `wait`: either the
-        // subscriber sees this event when it checks again, or this load sees
-        // it asleep and wakes it.
-        fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
-            let _serial = self.wake_lock.lock();
-            self.wake.notify_all();
-        }
+        self.wake.notify();
     }
 
     fn index(&self, seq: u64) -> usize {
@@ -239,20 +228,7 @@ impl Feed {
 
     /// Waits until `cursor` can be read or `deadline` passes.
     fn wait(&self, cursor: u64, deadline: Instant) -> Option<FeedItem> {
-        let mut guard = self.wake_lock.lock();
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
-        // SeqCst: pairs with the fence in `write` (see there).
-        fence(Ordering::SeqCst);
-        let item = loop {
-            if let Some(item) = self.read(cursor) {
-                break Some(item);
-            }
-            if self.wake.wait_until(&mut guard, deadline).timed_out() {
-                break self.read(cursor);
-            }
-        };
-        self.sleepers.fetch_sub(1, Ordering::Relaxed);
-        item
+        self.wake.wait_until(deadline, || self.read(cursor))
     }
 }
 
@@ -388,7 +364,7 @@ mod tests {
             let feed = feed.clone();
             // Writes once the subscriber sleeps, so the wait path runs.
             std::thread::spawn(move || {
-                while feed.sleepers.load(Ordering::Relaxed) == 0 {
+                while !feed.wake.is_waited_on() {
                     std::thread::yield_now();
                 }
                 feed.push(audit(0));

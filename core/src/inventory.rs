@@ -151,7 +151,7 @@ impl Engine {
         let mut summary = FleetSummary::default();
         self.workspace(workspace)?;
         for cluster in self.clusters_of(workspace) {
-            cluster.with_members(|members| {
+            cluster.counters.with_members(|members| {
                 for &slot in members {
                     let view = self.node_view(slot, now_ms);
                     summary.add(view.health, view.drift);
@@ -168,9 +168,9 @@ impl Engine {
         self.workspace(workspace)?;
         let mut summary = FleetSummary::default();
         for cluster in self.clusters_of(workspace) {
-            let desired = cluster.snapshot(cluster.desired());
+            let desired = cluster.authority.snapshot(cluster.authority.desired());
             let min_version = self.min_version(cluster);
-            cluster.with_members(|members| {
+            cluster.counters.with_members(|members| {
                 for &slot in members {
                     let facts = self.node_facts(slot, desired, min_version, now_ms);
                     summary.add(facts.health, facts.drift);
@@ -186,7 +186,7 @@ impl Engine {
         let clusters = self
             .clusters_of(workspace)
             .map(|c| {
-                let d = c.snapshot(c.desired());
+                let d = c.authority.snapshot(c.authority.desired());
                 DesiredCluster {
                     cluster: c.id.to_string(),
                     snapshot: d.map(|s| s.id.clone()),

@@ -57,6 +57,7 @@ mod sync;
 mod text;
 mod version;
 mod view;
+mod wake;
 
 pub use authority::cluster_spec::{ClusterSpec, Environment};
 pub use authority::policy::{Policy, PolicyRegistry, PolicyScope, RuleSet, RuleValue};

@@ -13,7 +13,8 @@
 //! leaves out its networking.
 //!
 //! The models live next to the code they check, in `loom_model` test modules
-//! (slot.rs, cluster_state.rs, journal.rs). The agent has a shim of its own
+//! (execution/slot.rs, execution/counters.rs, execution/journal.rs, and
+//! wake.rs for the change feed's wake-up). The agent has a shim of its own
 //! (`agent/sync.rs`).
 
 #[cfg(not(fleetgov_loom))]

@@ -153,17 +153,17 @@ impl Engine {
     /// [`crate::execution::freshness`]).
     pub fn cluster(&self, cluster: &str, now_ms: u64) -> Result<ClusterView> {
         let state = self.cluster_state(cluster)?;
-        let spec = state.spec.read().clone();
+        let spec = state.authority.spec.read().clone();
         let tally = self.tally(state, now_ms);
         let counts = state.counts();
-        let desired = state.snapshot(state.desired());
+        let desired = state.authority.snapshot(state.authority.desired());
         let mut root_causes: Vec<RootCause> = counts
             .errors
             .iter()
             .map(|&(code, nodes)| RootCause {
                 code,
                 nodes,
-                example_node: state.error_example(code).map(|s| self.execution.node_id(s).to_owned()),
+                example_node: state.counters.error_example(code).map(|s| self.execution.node_id(s).to_owned()),
             })
             .collect();
         root_causes.sort_by(|a, b| b.nodes.cmp(&a.nodes).then(a.code.cmp(&b.code)));

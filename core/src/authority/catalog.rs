@@ -53,7 +53,7 @@ impl Engine {
 
     fn check_workspace(&self, spec: &WorkspaceSpec) -> Result<()> {
         validate_id("workspace", &spec.id)?;
-        let non_development = |c: &&ClusterState| c.spec.read().environment != Environment::Development;
+        let non_development = |c: &&ClusterState| c.authority.spec.read().environment != Environment::Development;
         if spec.authority_mode == AuthorityMode::DevOverride
             && let Some(c) = self.clusters_of(&spec.id).find(non_development)
         {
@@ -61,7 +61,7 @@ impl Engine {
                 "dev_override applies to development clusters only; cluster '{}' of workspace '{}' is {}",
                 c.id,
                 spec.id,
-                c.spec.read().environment.as_str()
+                c.authority.spec.read().environment.as_str()
             )));
         }
         Ok(())
@@ -147,7 +147,7 @@ impl Engine {
         let mut ids = self.authority.cluster_ids.write();
         if let Some(&index) = ids.get(&spec.id) {
             let cluster = self.cluster_at(index);
-            cluster.update_spec(spec);
+            cluster.authority.update_spec(spec);
             self.announce_cluster(cluster);
             return Ok(());
         }
@@ -235,7 +235,7 @@ impl Engine {
         let mut authority = self.authority_lock()?;
         loop {
             let state = self.cluster_state(cluster)?;
-            let revision = state.latest() + 1;
+            let revision = state.authority.latest() + 1;
             let snapshot = Snapshot {
                 id: snapshot_id(cluster, revision),
                 cluster: cluster.to_owned(),
@@ -277,14 +277,14 @@ impl Engine {
     /// The snapshot `id` (`<cluster>@r<revision>`).
     pub fn snapshot(&self, id: &str) -> Result<Snapshot> {
         parse_snapshot_id(id)
-            .and_then(|(cluster, revision)| self.cluster_state(cluster).ok()?.snapshot(revision).cloned())
+            .and_then(|(cluster, revision)| self.cluster_state(cluster).ok()?.authority.snapshot(revision).cloned())
             .ok_or_else(|| Error::not_found(format_args!("snapshot '{id}'")))
     }
 
     /// The desired snapshot of `cluster`, if one was published.
     pub fn desired(&self, cluster: &str) -> Result<Option<Snapshot>> {
         let state = self.cluster_state(cluster)?;
-        Ok(state.snapshot(state.desired()).cloned())
+        Ok(state.authority.snapshot(state.authority.desired()).cloned())
     }
 
     /// The artifact bytes whose blake3 hash is `hash` (what a runtime pulls).

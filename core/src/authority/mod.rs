@@ -3,6 +3,7 @@
 //! policies, and their replay from the audit log.
 
 mod catalog;
+pub(crate) mod cluster;
 pub(crate) mod cluster_spec;
 pub(crate) mod event;
 pub mod policy;

@@ -117,9 +117,9 @@ impl Engine {
                 // The wave this record opened stays open: a reopened engine
                 // does not audit it again.
                 if let Ok(state) = self.cluster_state(&cluster)
-                    && state.snapshot(state.desired()).is_some_and(|d| d.id == to)
+                    && state.authority.snapshot(state.authority.desired()).is_some_and(|d| d.id == to)
                 {
-                    state.open_wave_with(state.wave(state.desired()), || Ok(()))?;
+                    state.authority.open_wave_with(state.authority.wave(state.authority.desired()), || Ok(()))?;
                 }
                 Ok(())
             }

@@ -114,6 +114,11 @@ impl DataDir {
         Ok(DataDir { path: path.to_owned(), created_ms, _lock: lock })
     }
 
+    /// The directory, as it was given.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub(crate) fn audit_path(&self) -> PathBuf {
         self.path.join("audit.log")
     }

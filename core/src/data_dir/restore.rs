@@ -17,7 +17,7 @@ pub(crate) struct Durable {
     pub(crate) writer: JournalWriter,
     pub(crate) journal_dir: std::path::PathBuf,
     /// Held for the lock; dropped last.
-    _dir: DataDir,
+    dir: DataDir,
 }
 
 impl Durable {
@@ -35,6 +35,16 @@ impl Durable {
     /// Why the journal writer's last write failed, if it did.
     pub(crate) fn failure(&self) -> Option<String> {
         self.writer.failure()
+    }
+
+    /// The directory.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Waits until a node-state checkpoint taken now is on disk.
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        self.writer.checkpoint()
     }
 
     /// Waits until the first `entries` journal entries are on disk.
@@ -75,7 +85,7 @@ impl Engine {
             segment_len: cadence.segment_len,
         };
         let writer = JournalWriter::start(job, cadence)?;
-        Ok(Durable { enrolments, writer, journal_dir: dir.journal_dir(), _dir: dir })
+        Ok(Durable { enrolments, writer, journal_dir: dir.journal_dir(), dir })
     }
 }
 

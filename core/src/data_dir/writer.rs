@@ -117,8 +117,17 @@ struct Shared {
     hurry: bool,
     /// Journal entries on disk.
     persisted: u64,
+    /// Checkpoints asked for by [`JournalWriter::checkpoint`], and how many
+    /// of those asks a written checkpoint answers.
+    asked: u64,
+    answered: u64,
     /// Why the last write failed, if it did.
     failure: Option<String>,
+}
+
+/// How many checkpoint asks a written checkpoint has answered.
+fn answered(lock: &Mutex<Shared>) -> u64 {
+    lock.lock().answered
 }
 
 /// The running writer; dropping it writes what is left and a last checkpoint.
@@ -139,20 +148,23 @@ impl JournalWriter {
                 let (lock, wake) = &*theirs;
                 let mut last_checkpoint = Instant::now();
                 loop {
-                    let stopping = {
+                    let (stopping, asked) = {
                         let mut s = lock.lock();
-                        if !s.stop && !s.hurry {
+                        if !s.stop && !s.hurry && s.asked == s.answered {
                             wake.wait_for(&mut s, interval);
                         }
                         s.hurry = false;
-                        s.stop
+                        (s.stop, s.asked)
                     };
-                    let due = stopping || last_checkpoint.elapsed() >= checkpoint_every;
+                    let due = stopping || asked > answered(lock) || last_checkpoint.elapsed() >= checkpoint_every;
                     let done = if due { job.checkpoint() } else { job.flush() };
                     if due {
                         last_checkpoint = Instant::now();
                     }
                     let mut s = lock.lock();
+                    if due && done.is_ok() {
+                        s.answered = asked;
+                    }
                     s.persisted = job.persisted;
                     s.failure = done.err().map(|e| e.to_string());
                     wake.notify_all();
@@ -176,6 +188,25 @@ impl JournalWriter {
             }
             s.hurry = true;
             wake.notify_all();
+            wake.wait(&mut s);
+        }
+        Ok(())
+    }
+
+    /// Returns once a node-state checkpoint taken after this call is on
+    /// disk (with every journal entry before it), or with the error that
+    /// keeps it from there.
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        let (lock, wake) = &*self.shared;
+        let mut s = lock.lock();
+        s.asked += 1;
+        let ticket = s.asked;
+        s.failure = None;
+        wake.notify_all();
+        while s.answered < ticket {
+            if let Some(why) = &s.failure {
+                return Err(Error::new(ErrorKind::Io, format!("the node-state checkpoint cannot be written: {why}")));
+            }
             wake.wait(&mut s);
         }
         Ok(())

@@ -98,8 +98,8 @@ impl Engine {
         let index = self.cluster_index(cluster)?;
         let state = self.cluster_at(index);
         let enrolled = self.execution.nodes.enroll(node, at_ms, |slot, cell| {
-            cell.init(index, state.force_epoch());
-            state.add_member(slot);
+            cell.init(index, state.authority.force_epoch());
+            state.counters.add_member(slot);
         })?;
         match enrolled {
             Enrolled::New(slot) => Ok((self.execution.handle(slot), true)),

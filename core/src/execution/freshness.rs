@@ -178,10 +178,10 @@ impl Engine {
     /// window at `now_ms` out of its fresh count (the steady state costs one
     /// comparison), and tells the change feed when any did.
     pub(crate) fn sweep(&self, cluster: &ClusterState, now_ms: u64) {
-        if !cluster.expiry.is_due(now_ms) {
+        if !cluster.counters.expiry.is_due(now_ms) {
             return;
         }
-        let expired = cluster.expiry.sweep(now_ms, |slot| {
+        let expired = cluster.counters.expiry.sweep(now_ms, |slot| {
             let Some(cell) = self.execution.nodes.slot(slot) else { return Due::Drop };
             let guard = cell.lock();
             let state = guard.state();
@@ -192,7 +192,7 @@ impl Engine {
                 Due::Later(due)
             } else {
                 guard.set_state(state.expired());
-                cluster.move_fresh(state.fresh_bucket(), None);
+                cluster.counters.move_fresh(state.fresh_bucket(), None);
                 Due::Expired(due)
             }
         });
@@ -205,7 +205,7 @@ impl Engine {
     /// is not before an expiry already swept, an exact recount otherwise.
     pub(crate) fn tally(&self, cluster: &ClusterState, now_ms: u64) -> Tally {
         self.sweep(cluster, now_ms);
-        if now_ms >= cluster.expiry.latest_expired() {
+        if now_ms >= cluster.counters.expiry.latest_expired() {
             return cluster.tally();
         }
         self.recount_tally(cluster, now_ms)
@@ -213,9 +213,9 @@ impl Engine {
 
     /// [`tally`](Self::tally) recomputed from the slots (O(nodes)).
     pub(crate) fn recount_tally(&self, cluster: &ClusterState, now_ms: u64) -> Tally {
-        let desired = cluster.desired();
+        let desired = cluster.authority.desired();
         let mut tally = Tally { verified: 0, enrolled: 0, errors: 0 };
-        cluster.with_members(|members| {
+        cluster.counters.with_members(|members| {
             for read in members.iter().filter_map(|&slot| self.execution.nodes.slot(slot)).map(|s| s.read()) {
                 tally.enrolled += 1;
                 tally.verified += u64::from(is_verified(read.state, read.last_hb_ms, desired, now_ms));

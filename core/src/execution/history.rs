@@ -73,7 +73,7 @@ impl Engine {
     fn change(&self, cluster: &ClusterState, t: crate::execution::journal::Transition) -> AppliedChange {
         let hash = match t.hash {
             HashRef::None => None,
-            HashRef::Verified => cluster.snapshot(t.revision).map(|s| s.hash),
+            HashRef::Verified => cluster.authority.snapshot(t.revision).map(|s| s.hash),
             odd => self.execution.journal.odd_hash(odd),
         };
         AppliedChange {
@@ -174,7 +174,7 @@ impl Engine {
         let state = self.cluster_state(cluster)?;
         self.known_past(t_ms)?;
         let mut out: Vec<AppliedAt> =
-            state.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
+            state.counters.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(out)
     }
@@ -189,9 +189,9 @@ impl Engine {
     pub fn attest(&self, cluster: &str, t_ms: u64) -> Result<Attestation> {
         let state = self.cluster_state(cluster)?;
         let nodes: Vec<AppliedAt> = self.fleet_at(cluster, t_ms)?.into_iter().filter(|n| n.hash.is_some()).collect();
-        let desired = (1..=state.latest())
+        let desired = (1..=state.authority.latest())
             .rev()
-            .filter_map(|r| state.snapshot(r))
+            .filter_map(|r| state.authority.snapshot(r))
             .find(|s| s.published_at_ms <= t_ms)
             .map(|s| DesiredSnapshot { snapshot: s.id.clone(), hash: s.hash });
         let checkpoint = self.governance.audit().head_at(t_ms)?;

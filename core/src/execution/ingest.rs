@@ -159,7 +159,7 @@ impl Engine {
         }
         let NodeRef { slot, cell, cluster } = node;
         let stamp = obs.at_ms;
-        let known = cluster.snapshot(obs.revision);
+        let known = cluster.authority.snapshot(obs.revision);
         let obs = &Observation {
             at_ms: stamp.min(now_ms),
             revision: if known.is_some() { obs.revision } else { 0 },
@@ -189,13 +189,13 @@ impl Engine {
             drop(guard);
             return Err(stale_error(self.execution.nodes.id(slot), stamp));
         }
-        let desired = cluster.desired();
-        let wave = cluster.wave(desired);
+        let desired = cluster.authority.desired();
+        let wave = cluster.authority.wave(desired);
         let authority = transition::Authority {
             desired,
-            force_epoch: cluster.force_epoch(),
-            auto_reconcile: cluster.auto_reconcile(),
-            wave_open: cluster.wave_open(wave),
+            force_epoch: cluster.authority.force_epoch(),
+            auto_reconcile: cluster.authority.auto_reconcile(),
+            wave_open: cluster.authority.wave_open(wave),
         };
         let step = transition::step(old, &report, &authority);
         // Journal what the node runs when it changes (never per heartbeat).
@@ -231,15 +231,15 @@ impl Engine {
         });
         let bucket_move = step.bucket_move(old);
         if let Some((from, to)) = bucket_move {
-            cluster.move_bucket(from, to);
+            cluster.counters.move_bucket(from, to);
         }
         let fresh_move = step.fresh_move(old);
         if let Some((from, to)) = fresh_move {
-            cluster.move_fresh(from, to);
+            cluster.counters.move_fresh(from, to);
         }
         let error_move = step.error_move(old);
         if let Some((from, to)) = error_move {
-            cluster.move_error(slot, from, to);
+            cluster.counters.move_error(slot, from, to);
         }
         guard.set_state(step.state);
         // The feed's order is the lock's order: reserve the numbers here.
@@ -250,7 +250,7 @@ impl Engine {
 
         // After the lock: what may block or allocate.
         if !old.is_fresh() {
-            cluster.expiry.schedule(slot, obs.at_ms);
+            cluster.counters.expiry.schedule(slot, obs.at_ms);
         }
         if fingerprint != old_fingerprint {
             self.execution.sync_errors.record(slot, obs.at_ms, obs.sync_error);
@@ -267,14 +267,14 @@ impl Engine {
             Answer::Reconcile => DirectiveKind::Reconcile,
             // Audit before effect: no record, no directive.
             Answer::OpenWave => {
-                let Some(to) = cluster.snapshot(desired) else { return Ok(None) };
-                match cluster.open_wave_with(wave, || self.record_wave(cluster, &to.id, obs.at_ms)) {
+                let Some(to) = cluster.authority.snapshot(desired) else { return Ok(None) };
+                match cluster.authority.open_wave_with(wave, || self.record_wave(cluster, &to.id, obs.at_ms)) {
                     Ok(()) => DirectiveKind::Reconcile,
                     Err(_) => return Ok(None),
                 }
             }
         };
-        Ok(cluster.snapshot(desired).map(|snapshot| Directive { kind, snapshot }))
+        Ok(cluster.authority.snapshot(desired).map(|snapshot| Directive { kind, snapshot }))
     }
 
     /// Writes a node's transition into the change feed as event `seq`.

@@ -5,6 +5,7 @@
 //! recount and columnar views over the slots.
 
 pub(crate) mod batch;
+pub(crate) mod counters;
 pub mod freshness;
 pub(crate) mod heartbeat;
 pub(crate) mod history;
@@ -94,13 +95,13 @@ impl Execution {
 
     /// Marks a force pending on every slot of `members` that has not
     /// answered the cluster force epoch `epoch` (low 16 bits), one slot lock
-    /// at a time (see [`crate::cluster_state::FORCE_SWEEP_INTERVAL`]).
+    /// at a time (see [`crate::authority::cluster::FORCE_SWEEP_INTERVAL`]).
     pub(crate) fn sweep_missed_forces(&self, members: &[u32], epoch: u16) {
         for &slot in members {
             if let Some(cell) = self.nodes.slot(slot) {
                 let guard = cell.lock();
                 let state = guard.state();
-                if crate::cluster_state::node_missed_force(state.epoch(), epoch) {
+                if crate::authority::cluster::node_missed_force(state.epoch(), epoch) {
                     guard.set_state(state.with_force_pending(true));
                 }
             }

@@ -45,6 +45,7 @@ impl Engine {
     pub fn cluster_nodes(&self, cluster: &str, now_ms: u64, offset: usize, limit: usize) -> Result<Vec<NodeView>> {
         let state = self.cluster_state(cluster)?;
         Ok(state
+            .counters
             .with_members(|m| m.iter().skip(offset).take(limit).map(|&slot| self.node_view(slot, now_ms)).collect()))
     }
 
@@ -75,14 +76,14 @@ impl Engine {
     /// else the odd hash it reported, if any.
     pub(crate) fn applied_hash(&self, read: &SlotRead, cluster: &ClusterState) -> Option<ContentHash> {
         if read.state.bucket() != 0 {
-            return cluster.snapshot(read.state.revision()).map(|s| s.hash);
+            return cluster.authority.snapshot(read.state.revision()).map(|s| s.hash);
         }
         self.execution.journal.odd_hash(crate::execution::journal::HashRef::from_bits(read.odd_hash))
     }
 
     pub(crate) fn node_view(&self, slot: u32, now_ms: u64) -> NodeView {
         let cluster = self.cluster_at(self.execution.nodes.slot(slot).map_or(0, |s| s.cluster()));
-        let desired = cluster.snapshot(cluster.desired());
+        let desired = cluster.authority.snapshot(cluster.authority.desired());
         let facts = self.node_facts(slot, desired, self.min_version(cluster), now_ms);
         let NodeFacts { read, in_sync, version, health, drift } = facts;
         let state = read.state;
@@ -90,7 +91,8 @@ impl Engine {
         let applied_hash = self.applied_hash(&read, cluster);
         let last_sync_error = state.error_code().map(|code| {
             self.execution.sync_errors.get(slot).unwrap_or_else(|| {
-                let expected = cluster.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
+                let expected =
+                    cluster.authority.snapshot(state.revision()).map_or_else(String::new, |s| s.hash.to_string());
                 let computed = match (applied_hash, crate::execution::journal::HashRef::from_bits(read.odd_hash)) {
                     (Some(h), _) => h.to_string(),
                     (None, crate::execution::journal::HashRef::Withheld) => format!(

@@ -92,8 +92,8 @@ impl Engine {
         })?;
         let cluster = self.cluster_at(index);
         self.execution.nodes.restore(e.slot, &e.node, e.at_s, |slot, cell| {
-            cell.init(index, cluster.force_epoch());
-            cluster.add_member(slot);
+            cell.init(index, cluster.authority.force_epoch());
+            cluster.counters.add_member(slot);
         })
     }
 
@@ -148,11 +148,11 @@ impl Engine {
             guard.write(&SlotWrite { at_ms: n.last_hb_ms, metrics, version: n.version, error_fp: 0, odd_hash: odd });
         }
         guard.set_state(new);
-        cluster.move_bucket(old.bucket(), new.bucket());
-        cluster.move_fresh(old.fresh_bucket(), new.fresh_bucket());
-        cluster.move_error(slot, old.error_code(), new.error_code());
+        cluster.counters.move_bucket(old.bucket(), new.bucket());
+        cluster.counters.move_fresh(old.fresh_bucket(), new.fresh_bucket());
+        cluster.counters.move_error(slot, old.error_code(), new.error_code());
         drop(guard);
-        cluster.expiry.schedule(slot, n.last_hb_ms);
+        cluster.counters.expiry.schedule(slot, n.last_hb_ms);
         if let (Some(code), Some(detail)) = (code, &n.detail) {
             execution.sync_errors.record(slot, n.last_hb_ms, Some((code, detail)));
         }

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::cluster_state::Counts;
 use crate::engine::Engine;
+use crate::execution::counters::Counts;
 
 impl Engine {
     /// Recomputes every cluster's counters from its nodes' slots (O(nodes)) and
@@ -44,7 +44,7 @@ impl Engine {
             let mut fresh = BTreeMap::new();
             let mut errors = BTreeMap::new();
             let mut enrolled = 0;
-            for slot in cluster.members() {
+            for slot in cluster.counters.members() {
                 let Some(state) = self.execution.nodes.slot(slot).map(|s| s.read().state) else { continue };
                 enrolled += 1;
                 *histogram.entry(state.bucket()).or_insert(0u64) += 1;

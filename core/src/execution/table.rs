@@ -107,7 +107,8 @@ impl Engine {
     /// slots; no allocation per row).
     pub fn node_table(&self, now_ms: u64) -> NodeTable {
         let clusters: Vec<_> = self.all_clusters().collect();
-        let context: Vec<_> = clusters.iter().map(|c| (c.snapshot(c.desired()), self.min_version(c))).collect();
+        let context: Vec<_> =
+            clusters.iter().map(|c| (c.authority.snapshot(c.authority.desired()), self.min_version(c))).collect();
         let rows = self.execution.nodes.len() as usize;
         let mut t = NodeTable {
             clusters: clusters.iter().map(|c| c.id.to_string()).collect(),

@@ -254,8 +254,8 @@ impl Engine {
             _ => {
                 for i in clusters {
                     let cluster = self.cluster_at(i);
-                    if let Some(epoch) = cluster.bump_force_epoch() {
-                        self.execution.sweep_missed_forces(&cluster.members(), epoch);
+                    if let Some(epoch) = cluster.authority.bump_force_epoch() {
+                        self.execution.sweep_missed_forces(&cluster.counters.members(), epoch);
                     }
                 }
             }

@@ -85,7 +85,12 @@ impl Engine {
         let ws = self.workspace(workspace)?;
         let clusters: Vec<_> = self
             .clusters_of(workspace)
-            .map(|c| (c.id.to_string(), c.snapshot(c.desired()).map(|s| (s.id.clone(), s.revision, s.hash))))
+            .map(|c| {
+                (
+                    c.id.to_string(),
+                    c.authority.snapshot(c.authority.desired()).map(|s| (s.id.clone(), s.revision, s.hash)),
+                )
+            })
             .collect();
         FleetConfig::new(workspace, ws.authority_mode, self.authority.policies.active(workspace), clusters)
     }
@@ -96,7 +101,7 @@ impl Engine {
     pub fn effective_policy(&self, cluster: &str, local: &RuleSet) -> Result<RuleSet> {
         let state = self.cluster_state(cluster)?;
         let ws = self.workspace(&state.workspace)?;
-        let environment = state.spec.read().environment;
+        let environment = state.authority.spec.read().environment;
         effective_policy(ws.authority_mode, environment, &self.authority.policies.cloud_rules(&ws.id), local)
     }
 
