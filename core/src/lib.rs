@@ -38,7 +38,7 @@ mod cluster_spec;
 mod cluster_state;
 pub mod cohesion;
 mod data_dir;
-pub use data_dir::JournalVerification;
+pub use data_dir::{Imported, JournalExport, JournalVerification};
 pub mod demo;
 pub mod distribution;
 pub mod drift;

@@ -25,11 +25,13 @@
 
 mod enrolments;
 mod frames;
+mod handoff;
 mod journal_files;
 mod node_checkpoint;
 mod restore;
 mod writer;
 
+pub use handoff::{Imported, JournalExport};
 pub(crate) use restore::Durable;
 pub use restore::JournalVerification;
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::enrolments::{Enrolment, EnrolmentLog};
-use super::journal_files::{self, Segment, StoredHash};
+use super::journal_files::{self, Segment};
 use super::node_checkpoint::{Checkpoint, SavedNode};
 use super::writer::{Job, JournalWriter};
 use super::{Cadence, DataDir};
@@ -77,12 +77,7 @@ impl Engine {
                 .nodes
                 .slot(t.slot)
                 .ok_or_else(|| tampered(format!("the journal names slot {}, which was never enrolled", t.slot)))?;
-            let hash = match t.hash {
-                StoredHash::None => HashRef::None,
-                StoredHash::Verified => HashRef::Verified,
-                StoredHash::Withheld => HashRef::Withheld,
-                StoredHash::Odd(h) => self.journal.push_odd(h).unwrap_or(HashRef::Withheld),
-            };
+            let hash = t.hash.into_ref(&self.journal);
             let guard = cell.lock();
             let transition = Transition { at_ms: t.at_ms, revision: t.revision, hash };
             if let Some(entry) = self.journal.push(t.slot, guard.last_transition(), transition) {
@@ -121,7 +116,7 @@ impl Engine {
     }
 
     /// Puts a node's last report back into its slot and its cluster's counters.
-    fn restore_node(&self, slot: u32, n: &SavedNode) {
+    pub(super) fn restore_node(&self, slot: u32, n: &SavedNode) {
         let Some(cell) = self.nodes.slot(slot) else { return };
         let cluster = self.cluster_at(cell.cluster());
         let status = ProcessStatus::from_u8(n.status).unwrap_or(ProcessStatus::Ready);
@@ -152,7 +147,7 @@ impl Engine {
 /// (its time is then the last heartbeat); the rest comes from the
 /// checkpoint, or is the neutral value (ready, no error, no metrics) when
 /// the node was first heard after the last checkpoint.
-fn merge(
+pub(super) fn merge(
     saved: Option<&SavedNode>,
     latest: Option<Transition>,
     odd: &dyn Fn(HashRef) -> Option<crate::hash::ContentHash>,

@@ -15,14 +15,14 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::Cadence;
-use super::journal_files::{PER_FRAME, Segment, StoredHash, StoredTransition, push_frame, segment_path};
+use super::journal_files::{PER_FRAME, Segment, StoredTransition, push_frame, segment_path};
 use super::node_checkpoint::{Checkpoint, SavedNode};
 use crate::audit::{AuditAction, AuditEntry, AuditLog};
 use crate::authority_event::AuthorityEvent;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::ContentHash;
-use crate::journal::{HashRef, Journal, Transition};
+use crate::journal::Journal;
 use crate::node_registry::Registry;
 use crate::role::Role;
 
@@ -43,16 +43,6 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    fn stored(&self, slot: u32, t: Transition) -> StoredTransition {
-        let hash = match t.hash {
-            HashRef::None => StoredHash::None,
-            HashRef::Verified => StoredHash::Verified,
-            HashRef::Withheld => StoredHash::Withheld,
-            odd => self.journal.odd_hash(odd).map_or(StoredHash::Withheld, StoredHash::Odd),
-        };
-        StoredTransition { slot, at_ms: t.at_ms, revision: t.revision, hash }
-    }
-
     /// Writes every whole entry not yet on disk, then syncs.
     pub(crate) fn flush(&mut self) -> Result<()> {
         let end = u64::from(self.journal.len());
@@ -69,7 +59,7 @@ impl Job {
                 // Entry numbers fit a u32 (`Journal::len`).
                 let Some((slot, t)) = self.journal.entry(next as u32) else { break };
                 self.segment.note(t.at_ms);
-                batch.push(self.stored(slot, t));
+                batch.push(StoredTransition::of(&self.journal, slot, t));
                 if batch.len() == PER_FRAME {
                     push_frame(&mut bytes, &batch);
                     batch.clear();
@@ -116,23 +106,7 @@ impl Job {
     pub(crate) fn checkpoint(&mut self) -> Result<()> {
         self.flush()?;
         let nodes = (0..self.nodes.len())
-            .filter_map(|slot| {
-                let read = self.nodes.slot(slot)?.read();
-                let state = read.state;
-                state.has_heartbeat().then(|| SavedNode {
-                    slot,
-                    revision: state.revision(),
-                    hash_ok: state.hash_ok(),
-                    status: state.status().map_or(0, |s| s as u8),
-                    code: state.error_code().map_or(0, |c| c as u8),
-                    last_hb_ms: read.last_hb_ms,
-                    metrics: read.metrics,
-                    heap_prev: read.heap_prev,
-                    version: read.version,
-                    odd_hash: self.journal.odd_hash(HashRef::from_bits(read.odd_hash)),
-                    detail: self.sync_errors.get(slot).filter(|e| Some(e.code) == state.error_code()).map(|e| e.detail),
-                })
-            })
+            .filter_map(|slot| SavedNode::of(&self.nodes, &self.journal, &self.sync_errors, slot))
             .collect();
         Checkpoint { journal_len: self.persisted, nodes }.write(&self.checkpoint_path)
     }
