@@ -64,6 +64,7 @@ mod error;
 mod feed;
 pub mod handover;
 mod instance;
+pub mod journal;
 pub mod lease;
 pub mod load;
 pub mod partition;
