@@ -9,9 +9,9 @@
 //!
 //! Both exports are self-checking byte strings: the magic
 //! `fleetgov handoff`, the format version (u32), the kind (1: nodes,
-//! 2: journal), the record count (u32), the records, and a CRC-32C of
-//! everything before it; integers big-endian, ids as a length byte and
-//! ASCII.
+//! 2: journal), the record count (u32), where the exporter's retained
+//! history began (u64 ms), the records, and a CRC-32C of everything before
+//! it; integers big-endian, ids as a length byte and ASCII.
 //!
 //! - a **node** record: node id, cluster id, enrolment time (u64 ms), a
 //!   byte saying whether a last report follows, and the report as the
@@ -34,8 +34,8 @@ const MAGIC: &[u8; 16] = b"fleetgov handoff";
 const VERSION: u32 = 1;
 const NODES: u8 = 1;
 const JOURNAL: u8 = 2;
-/// Magic, version, kind, count.
-const HEAD: usize = 16 + 4 + 1 + 4;
+/// Magic, version, kind, count, history start.
+const HEAD: usize = 16 + 4 + 1 + 4 + 8;
 
 /// Transitions of a set of clusters taken from an engine's journal
 /// ([`Engine::export_journal`]).
@@ -122,7 +122,8 @@ impl Engine {
             StoredTransition::of(&self.journal, 0, t).encode(&mut records);
             count += 1;
         }
-        Ok(JournalExport { bytes: seal(JOURNAL, count, records), transitions: u64::from(count), next })
+        let bytes = self.seal(JOURNAL, count, records);
+        Ok(JournalExport { bytes, transitions: u64::from(count), next })
     }
 
     /// Every node enrolled in `clusters`: its id, cluster, enrolment time and
@@ -157,7 +158,7 @@ impl Engine {
             }
             count += 1;
         }
-        Ok(seal(NODES, count, records))
+        Ok(self.seal(NODES, count, records))
     }
 
     /// Takes over the execution state another engine exported: enrols the
@@ -167,8 +168,9 @@ impl Engine {
     /// node named the newest last report it knows of: its own, the one in
     /// `nodes`, or the one the node's latest transition implies (as a
     /// restart from a data directory does). Its retained history then
-    /// begins no later than the earliest transition imported
-    /// ([`history_start_ms`](Self::history_start_ms)).
+    /// begins no later than the exporter's did
+    /// ([`history_start_ms`](Self::history_start_ms)): give every export of
+    /// the journal, from the first.
     ///
     /// Everything is decoded and checked before anything changes: damaged
     /// or foreign bytes are [`AuditTampered`](ErrorKind::AuditTampered) or
@@ -180,13 +182,16 @@ impl Engine {
     /// ```
     /// # use fleetgov::*;
     /// let t = 1_700_000_000_000;
-    /// let engine = || Engine::with_config(EngineConfig { clock: Clock::manual(t), ..EngineConfig::default() }).unwrap();
+    /// let clock = Clock::manual(t - 60_000);
+    /// let engine = || Engine::with_config(EngineConfig { clock: clock.clone(), ..EngineConfig::default() }).unwrap();
     /// let authority = |e: &Engine| -> Result<Snapshot> {
     ///     e.upsert_workspace(WorkspaceSpec::new("ws"))?;
     ///     e.upsert_cluster(ClusterSpec::new("c", "ws", Environment::Staging))?;
     ///     e.publish("c", b"routes: []", "alice", t - 10_000)
     /// };
-    /// let (before, after) = (engine(), engine());
+    /// let before = engine(); // its history begins a minute before `t`
+    /// clock.set(t);
+    /// let after = engine();
     /// let s = authority(&before).unwrap();
     /// authority(&after).unwrap(); // the same authority, none of the nodes
     /// before.enroll("gw-1", "c", t - 5_000).unwrap();
@@ -198,15 +203,16 @@ impl Engine {
     /// let imported = after.import_execution(Some(&nodes), &[&journal.bytes]).unwrap();
     /// assert_eq!((imported.enrolled, imported.transitions, imported.reports), (1, 1, 1));
     /// assert_eq!(after.node("gw-1", t).unwrap(), before.node("gw-1", t).unwrap());
-    /// assert_eq!(after.what_ran("gw-1", t).unwrap(), before.what_ran("gw-1", t).unwrap());
-    /// assert_eq!(after.history_start_ms(), t - 1_000, "its history now begins with what it imported");
+    /// assert_eq!(after.what_ran("gw-1", t - 500).unwrap(), before.what_ran("gw-1", t - 500).unwrap());
+    /// assert_eq!(after.history_start_ms(), t - 60_000, "its history now begins where the exporter's did");
     /// let again = after.import_execution(Some(&nodes), &[&journal.bytes]).unwrap();
     /// assert_eq!(again, Imported::default(), "known already");
     /// ```
     pub fn import_execution(&self, nodes: Option<&[u8]>, journal: &[&[u8]]) -> Result<Imported> {
         let nodes = nodes.map(decode_nodes).transpose()?.unwrap_or_default();
         let journal = journal.iter().map(|bytes| decode_journal(bytes)).collect::<Result<Vec<_>>>()?;
-        let journal: Vec<JournalRecord> = journal.into_iter().flatten().collect();
+        let history_from = journal.iter().map(|(_, from)| *from).min();
+        let journal: Vec<JournalRecord> = journal.into_iter().flat_map(|(records, _)| records).collect();
 
         // Which cluster and enrolment time each node has, checked whole first.
         let limit = self.clock.now_ms().saturating_add(MAX_FUTURE_SKEW_MS);
@@ -256,7 +262,6 @@ impl Engine {
                 imported.enrolled += 1;
             }
         }
-        let mut earliest = u64::MAX;
         for record in &journal {
             let Some(slot) = self.nodes.lookup(&record.node) else { continue };
             let Some(cell) = self.nodes.slot(slot) else { continue };
@@ -270,11 +275,10 @@ impl Engine {
             if let Some(entry) = self.journal.push(slot, guard.last_transition(), transition) {
                 guard.set_last_transition(entry);
                 imported.transitions += 1;
-                earliest = earliest.min(t.at_ms);
             }
         }
-        if earliest != u64::MAX {
-            self.journal.imported_from(earliest);
+        if let Some(from) = history_from {
+            self.journal.imported_from(from);
         }
 
         let reports: HashMap<&str, &SavedNode> =
@@ -294,6 +298,20 @@ impl Engine {
         Ok(imported)
     }
 
+    /// The whole export: head, records, checksum.
+    fn seal(&self, kind: u8, count: u32, records: Vec<u8>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEAD + records.len() + 4);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_be_bytes());
+        out.push(kind);
+        out.extend_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(&self.history_start_ms().to_be_bytes());
+        out.extend_from_slice(&records);
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_be_bytes());
+        out
+    }
+
     /// The indices of `clusters`; an unknown one is `NotFound`.
     fn cluster_set(&self, clusters: &[&str]) -> Result<HashSet<u32>> {
         clusters.iter().map(|c| self.cluster_index(c)).collect()
@@ -309,22 +327,10 @@ impl Engine {
     }
 }
 
-/// The whole export: head, records, checksum.
-fn seal(kind: u8, count: u32, records: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEAD + records.len() + 4);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_be_bytes());
-    out.push(kind);
-    out.extend_from_slice(&count.to_be_bytes());
-    out.extend_from_slice(&records);
-    let crc = crc32c::crc32c(&out);
-    out.extend_from_slice(&crc.to_be_bytes());
-    out
-}
-
-/// The records of an export of `kind` and how many there are; refuses
-/// damage, another format version, another kind.
-fn open(bytes: &[u8], kind: u8) -> Result<(&[u8], u32)> {
+/// The records of an export of `kind`, how many there are and where the
+/// exporter's history began; refuses damage, another format version,
+/// another kind.
+fn open(bytes: &[u8], kind: u8) -> Result<(&[u8], u32, u64)> {
     let what = if kind == NODES { "nodes" } else { "journal" };
     let damaged = || Error::new(ErrorKind::AuditTampered, format!("a {what} handoff is damaged"));
     let (body, crc) = bytes.split_at_checked(bytes.len().saturating_sub(4)).ok_or_else(damaged)?;
@@ -342,11 +348,13 @@ fn open(bytes: &[u8], kind: u8) -> Result<(&[u8], u32)> {
         return Err(Error::invalid(format!("not a {what} handoff: kind {}", body[20])));
     }
     let count = u32::from_be_bytes([body[21], body[22], body[23], body[24]]);
-    Ok((&body[HEAD..], count))
+    let mut from = [0u8; 8];
+    from.copy_from_slice(&body[25..HEAD]);
+    Ok((&body[HEAD..], count, u64::from_be_bytes(from)))
 }
 
 fn decode_nodes(bytes: &[u8]) -> Result<Vec<NodeRecord>> {
-    decode(bytes, NODES, |node, cluster, rest| {
+    let (records, _) = decode(bytes, NODES, |node, cluster, rest| {
         let (at, tail) = rest.split_at_checked(8)?;
         let enrolled_at_ms = u64::from_be_bytes(at.try_into().ok()?);
         let (&flag, tail) = tail.split_first()?;
@@ -357,18 +365,25 @@ fn decode_nodes(bytes: &[u8]) -> Result<Vec<NodeRecord>> {
             _ => return None,
         };
         Some(NodeRecord { node, cluster, enrolled_at_ms, report })
-    })
+    })?;
+    Ok(records)
 }
 
-fn decode_journal(bytes: &[u8]) -> Result<Vec<JournalRecord>> {
+/// The transitions of a journal export and where its exporter's history began.
+fn decode_journal(bytes: &[u8]) -> Result<(Vec<JournalRecord>, u64)> {
     decode(bytes, JOURNAL, |node, cluster, rest| {
         Some(JournalRecord { node, cluster, transition: StoredTransition::decode(rest)? })
     })
 }
 
-/// The records of an export of `kind`, each read by `record` after its two ids.
-fn decode<T>(bytes: &[u8], kind: u8, record: impl Fn(String, String, &mut &[u8]) -> Option<T>) -> Result<Vec<T>> {
-    let (mut rest, count) = open(bytes, kind)?;
+/// The records of an export of `kind`, each read by `record` after its two
+/// ids, and where the exporter's history began.
+fn decode<T>(
+    bytes: &[u8],
+    kind: u8,
+    record: impl Fn(String, String, &mut &[u8]) -> Option<T>,
+) -> Result<(Vec<T>, u64)> {
+    let (mut rest, count, from_ms) = open(bytes, kind)?;
     let bad = || Error::invalid("a handoff holds a record that does not decode");
     let mut out = Vec::with_capacity(count.min(1 << 20) as usize);
     for _ in 0..count {
@@ -378,7 +393,7 @@ fn decode<T>(bytes: &[u8], kind: u8, record: impl Fn(String, String, &mut &[u8])
     if !rest.is_empty() {
         return Err(bad());
     }
-    Ok(out)
+    Ok((out, from_ms))
 }
 
 /// A node id and a cluster id from the front of `rest`, each checked.
@@ -446,7 +461,7 @@ mod tests {
             assert_eq!(after.cluster(c, T).unwrap(), before.cluster(c, T).unwrap());
             assert_eq!(after.fleet_at(c, T).unwrap(), before.fleet_at(c, T).unwrap());
         }
-        assert!(after.history_start_ms() <= before.history_start_ms().max(T));
+        assert_eq!(after.history_start_ms(), before.history_start_ms());
         assert_eq!(after.recount_mismatches(), Vec::<String>::new());
     }
 
