@@ -8,6 +8,16 @@
 //! of partitions it no longer owns are unsubscribed; clusters created later
 //! are picked up on the next tick.
 //!
+//! A partition is served only once its node state and history are
+//! restored from JetStream ([`crate::journal`]); restores run off the
+//! worker and report back. While it serves a partition the instance
+//! appends the partition's new transitions to its journal every
+//! [`journal_interval`](InstanceConfig::journal_interval) and writes its
+//! node checkpoint every
+//! [`checkpoint_interval`](InstanceConfig::checkpoint_interval), and both
+//! once more when its tenure ends; a write refused because a later tenure
+//! wrote the partition's subject lets the partition go.
+//!
 //! Ownership is fenced ([`crate::lease`]): the instance serves a partition
 //! only until the deadline its last successful renewal proves, and stops
 //! serving it at that deadline (a timer of its own, not the next round)
