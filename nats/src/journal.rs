@@ -87,59 +87,79 @@ pub fn checkpoints_subject(partition: u32) -> String {
     format!("fleet.nodes.p{partition}")
 }
 
-/// What a partition's subjects held when it was read.
+/// What a partition's subjects held when it was read ([`Journals::read`]).
 #[derive(Debug, Default)]
-pub(crate) struct Stored {
+pub struct Stored {
     /// Every segment, oldest first.
-    pub(crate) segments: Vec<Bytes>,
-    /// The latest whole checkpoint, if there is one.
-    pub(crate) checkpoint: Option<Vec<u8>>,
+    pub segments: Vec<Bytes>,
+    /// The latest whole checkpoint, its parts joined, if there is one.
+    pub checkpoint: Option<Vec<u8>>,
     /// Where the partition's subjects end.
-    pub(crate) marks: Marks,
-    /// Why the latest checkpoint was skipped, if it was (the journal alone
-    /// then restores what each node ran).
-    pub(crate) skipped: Option<String>,
+    pub marks: Marks,
+    /// Why the latest checkpoint was skipped, if it was (it does not read
+    /// whole; the journal alone then restores what each node ran).
+    pub skipped: Option<String>,
 }
 
-/// Where a partition's subjects end, as its writer knows them.
+/// Where a partition's subjects end, as its writer knows them: what its
+/// next fenced writes expect.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Marks {
+pub struct Marks {
     /// The last sequence of the segments subject (0: none).
-    pub(crate) segments: u64,
+    pub segments: u64,
     /// The last sequence of the checkpoints subject (0: none).
-    pub(crate) checkpoints: u64,
+    pub checkpoints: u64,
     /// The last part of the latest whole checkpoint (0: none).
-    pub(crate) whole: u64,
+    pub whole: u64,
 }
 
-/// The last message of a partition's subject.
+/// The last message of a partition's subject ([`Journals::last_write`]).
 #[derive(Debug)]
-pub(crate) struct LastWrite {
+pub struct LastWrite {
     /// The lease token of the tenure that wrote it (0: none given).
-    pub(crate) token: u64,
+    pub token: u64,
     /// Its stream sequence.
-    pub(crate) seq: u64,
-    pub(crate) body: Bytes,
+    pub seq: u64,
+    /// Its body.
+    pub body: Bytes,
 }
 
 /// The outcome of a fenced write.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Written {
+pub enum Written {
     /// Stored; the subject's new last sequence.
     At(u64),
     /// Refused: someone else wrote the subject since.
     Refused,
 }
 
-/// The two streams.
+/// The two streams, as a partition's owner (and a reader) uses them.
+///
+/// ```no_run
+/// # async fn run() -> fleetgov_nats::Result<()> {
+/// use fleetgov_nats::journal::{Journals, Written};
+/// let js = async_nats::jetstream::new(async_nats::connect("127.0.0.1:4222").await.unwrap());
+/// let journals = Journals::open(&js, 1).await?;
+/// let stored = journals.read(3).await?; // partition 3: every segment, the latest checkpoint
+/// let engine = fleetgov::Engine::new();
+/// let segment = engine.export_journal(&[], 0, fleetgov_nats::journal::PART_BYTES)?;
+/// // Fenced by the lease token (7) and the subject's end as read.
+/// match journals.append_segment(3, 7, segment.bytes, stored.marks.segments).await? {
+///     Written::At(seq) => println!("segment at {seq}"),
+///     Written::Refused => println!("someone wrote partition 3 since: see last_write"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
-pub(crate) struct Journals {
+pub struct Journals {
     js: Context,
 }
 
 impl Journals {
     /// Creates the streams if they do not exist yet, with `replicas` copies.
-    pub(crate) async fn open(js: &Context, replicas: usize) -> Result<Journals> {
+    ///
+    /// Errors: the server refuses (no JetStream).
+    pub async fn open(js: &Context, replicas: usize) -> Result<Journals> {
         let streams = [
             (JOURNAL_STREAM, "fleet.journal.>", -1, "every partition's journal segments, in order"),
             (NODES_STREAM, "fleet.nodes.>", KEPT_PER_PARTITION, "every partition's latest node checkpoints"),
@@ -168,7 +188,9 @@ impl Journals {
 
     /// Everything partition `partition` holds: its segments and its latest
     /// whole checkpoint.
-    pub(crate) async fn read(&self, partition: u32) -> Result<Stored> {
+    ///
+    /// Errors: the streams cannot be read.
+    pub async fn read(&self, partition: u32) -> Result<Stored> {
         let journal = self.stream(JOURNAL_STREAM).await?;
         let subject = segments_subject(partition);
         let segments_end = last_sequence(&journal, &subject).await?;
@@ -187,7 +209,10 @@ impl Journals {
 
     /// Appends a segment of `partition` for tenure `lease`, expecting the
     /// subject to end at `last`.
-    pub(crate) async fn append_segment(&self, partition: u32, lease: u64, body: Vec<u8>, last: u64) -> Result<Written> {
+    ///
+    /// Errors: no acknowledgement (the write may have landed:
+    /// [`last_write`](Self::last_write) tells).
+    pub async fn append_segment(&self, partition: u32, lease: u64, body: Vec<u8>, last: u64) -> Result<Written> {
         let mut headers = HeaderMap::new();
         headers.insert(LEASE, lease.to_string().as_str());
         self.append(segments_subject(partition), headers, Bytes::from(body), last).await
@@ -197,14 +222,9 @@ impl Journals {
     /// expecting the subject to end at `marks.checkpoints`; `Written::At`
     /// names its last part.
     ///
-    /// Errors: a checkpoint of more than [`MAX_PARTS`] parts.
-    pub(crate) async fn put_checkpoint(
-        &self,
-        partition: u32,
-        lease: u64,
-        body: &[u8],
-        marks: Marks,
-    ) -> Result<Written> {
+    /// Errors: a checkpoint of more than [`MAX_PARTS`] parts; no
+    /// acknowledgement.
+    pub async fn put_checkpoint(&self, partition: u32, lease: u64, body: &[u8], marks: Marks) -> Result<Written> {
         let n = body.len().div_ceil(PART_BYTES).max(1);
         if n > MAX_PARTS {
             return Err(fleetgov::Error::invalid(format!(
@@ -236,7 +256,9 @@ impl Journals {
     /// a refused write it tells a later tenure (this one is stale), an
     /// earlier one's late write, and a write of its own whose
     /// acknowledgement was lost apart.
-    pub(crate) async fn last_write(&self, partition: u32, checkpoints: bool) -> Result<Option<LastWrite>> {
+    ///
+    /// Errors: the stream cannot be read.
+    pub async fn last_write(&self, partition: u32, checkpoints: bool) -> Result<Option<LastWrite>> {
         let (name, subject) = match checkpoints {
             false => (JOURNAL_STREAM, segments_subject(partition)),
             true => (NODES_STREAM, checkpoints_subject(partition)),
