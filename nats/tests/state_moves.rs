@@ -104,3 +104,38 @@ async fn a_new_owner_restores_node_state_and_history_before_the_fleet_reports_ag
     assert_eq!(after, total);
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_regains_a_partition_shows_what_happened_meanwhile_not_what_it_held() {
+    let Some(server) = NatsServer::start().await else { return };
+    let (nats_a, nats_b) = (server.connect().await, server.connect().await);
+    let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
+    let (engine_a, engine_b) = (replica_a.engine(), replica_b.engine());
+    let a = Instance::start(nats_a, config("ingest-a"), engine_a.clone()).await.unwrap();
+    let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
+    let mut fleet = SimFleet::enroll(client, &mostly_current(CLUSTERS, NODES_PER_CLUSTER), 100, 8).await.unwrap();
+    fleet.round(now_ms(), 8).await.unwrap();
+
+    // b joins and gets half the partitions; the agents of its clusters
+    // follow their directives in the next round, at b.
+    let b = Instance::start(nats_b, config("ingest-b"), engine_b.clone()).await.unwrap();
+    harness::split_evenly(&a, &b).await;
+    let moved = b.status().clusters;
+    assert!(!moved.is_empty());
+    fleet.round(now_ms(), 8).await.unwrap();
+    let t = now_ms();
+    let differs =
+        moved.iter().any(|c| engine_a.cluster(c, t).unwrap().in_sync != engine_b.cluster(c, t).unwrap().in_sync);
+    assert!(differs, "a still holds its older state of the clusters that moved");
+
+    // b leaves (writing what it holds); a takes its partitions back.
+    b.shutdown().await;
+    fleetgov_testkit::eventually("a to own and restore every partition again", || async {
+        let status = a.status();
+        if status.restored.len() == 16 { Ok(()) } else { Err(format!("{status:?}")) }
+    })
+    .await;
+    let t = now_ms();
+    assert_eq!(answers(&engine_a, &moved, t, t), answers(&engine_b, &moved, t, t), "a shows what b saw");
+    a.shutdown().await;
+}
