@@ -465,6 +465,40 @@ mod tests {
         assert_eq!(after.recount_mismatches(), Vec::<String>::new());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Bytes from the network: any change to an export is imported
+        /// whole or refused with a typed error and nothing changed, never a
+        /// panic (the checksum is recomputed, so the decoder itself is reached).
+        #[test]
+        fn damaged_or_forged_exports_are_refused_whole(at in 0usize..4_000, byte: u8, cut in 0usize..64) {
+            // Engines are costly to make: one exporter, one importer for every case.
+            static EXPORTS: std::sync::LazyLock<(Vec<u8>, Vec<u8>)> = std::sync::LazyLock::new(|| {
+                let before = crate::demo::engine(T).unwrap();
+                let journal = before.export_journal(&["gke-stage-eu", "eks-prod-us"], 0, usize::MAX).unwrap();
+                (journal.bytes, before.export_nodes(&["gke-stage-eu"]).unwrap())
+            });
+            static AFTER: std::sync::LazyLock<Engine> = std::sync::LazyLock::new(fresh);
+            let (mut bytes, mut forged) = EXPORTS.clone();
+            for b in [&mut bytes, &mut forged] {
+                let body = b.len() - 4;
+                let i = HEAD + at % (body - HEAD);
+                b[i] = byte;
+                b.truncate(body - cut.min(body - HEAD));
+                let crc = crc32c::crc32c(b);
+                b.extend_from_slice(&crc.to_be_bytes());
+            }
+            let after = &*AFTER;
+            for (nodes, journal) in [(Some(&forged[..]), &[][..]), (None, &[&bytes[..]][..])] {
+                let len = after.nodes.len();
+                if after.import_execution(nodes, journal).is_err() {
+                    proptest::prop_assert_eq!(after.nodes.len(), len, "nothing enrolled on a refusal");
+                }
+            }
+            proptest::prop_assert_eq!(after.recount_mismatches(), Vec::<String>::new());
+        }
+    }
+
     #[test]
     fn a_newer_report_wins_and_an_older_one_is_ignored() {
         let before = crate::demo::engine(T).unwrap();
