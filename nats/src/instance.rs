@@ -434,9 +434,8 @@ impl Worker {
             served.service.stop().await;
         }
         // What the next owner restores: the last transitions and every node's last report.
-        for partition in self.tenures.keys().copied().collect::<Vec<_>>() {
-            self.let_go_state(partition).await;
-        }
+        // Nobody else serves them until the leases are released: it may take a restore's time.
+        self.let_go_states(self.tenures.keys().copied().collect(), self.restore_timeout).await;
         self.leases.release_all().await;
     }
 
@@ -485,10 +484,7 @@ impl Worker {
                 served.service.stop().await;
             }
         }
-        // Its state is written back once more for the next owner.
-        for partition in ended {
-            self.let_go_state(partition).await;
-        }
+        self.let_go_states(ended, self.op_timeout).await;
         self.start_restores();
         let owned: Vec<u32> = self.leases.owned().filter(|p| self.tenures.contains_key(p)).collect();
         let (engine, partitions) = (self.engine.clone(), self.partitions);
@@ -704,6 +700,21 @@ impl Worker {
             self.tenures.remove(partition);
         }
         self.give_up(stale).await;
+    }
+
+    /// Ends the tenures of `partitions`, writing their state one last time
+    /// for the next owner, all within `limit` (a round on a dead connection
+    /// must not wait for each in turn).
+    async fn let_go_states(&mut self, partitions: Vec<u32>, limit: Duration) {
+        let flush = async {
+            for &partition in &partitions {
+                self.let_go_state(partition).await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, flush).await;
+        for partition in partitions {
+            self.tenures.remove(&partition);
+        }
     }
 
     /// Writes a partition's state one last time as its tenure ends (best
