@@ -36,6 +36,7 @@ pub mod cohesion;
 mod data_dir;
 pub use authority::policy;
 pub use data_dir::JournalVerification;
+pub use execution::{Imported, JournalExport};
 pub use execution::{freshness, record, table, unmatched};
 pub use governance::{attestation, audit};
 pub mod demo;

@@ -1,23 +1,26 @@
 //! What a new owner waits for before it vouches for a cluster.
 //!
 //! An instance that starts serving a cluster (a takeover, a rejoin, a
-//! restart) holds none of the cluster's node state: the nodes re-enroll and
-//! report to it over the next heartbeat period. A summary built before
+//! restart) first restores the partition's node state from JetStream
+//! ([`crate::journal`]). What the previous owner held since its last
+//! checkpoint and journal segment may be missing, and an owner killed
+//! before it wrote either leaves nothing: the nodes re-enroll and report to
+//! the new owner over the next heartbeat period. A summary built before
 //! then would count too few nodes (an empty cluster reads `0 / 0`,
 //! HEALTHY). So the new owner first rewrites the previous summary as
 //! *restoring* (the previous figures, flagged, which the merged view shows
 //! as STALE; see [`crate::ClusterSummary::restoring`]) and publishes its own
 //! figures only when the handover is complete:
 //!
-//! - as many nodes have reported to it since it took over as the previous
-//!   summary counted enrolled (nodes that were there are back), or
+//! - its engine holds a report of as many of the cluster's nodes as the
+//!   previous summary counted enrolled (restored, or sent since), or
 //! - [`handover_wait`](crate::InstanceConfig::handover_wait) has passed since
 //!   it took over (nodes that did not come back have left, or cannot
 //!   reach it; its figures are the truth as far as it can know it).
 //!
 //! A node counts as reported when its last heartbeat is at or after the
-//! takeover, by the engine's clock: state an instance held from an earlier
-//! tenure of the cluster does not count.
+//! handover's start, by the engine's clock; a new owner starts it at 0 (any
+//! report counts), the partition being restored.
 
 use std::time::{Duration, Instant};
 

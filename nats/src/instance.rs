@@ -8,6 +8,16 @@
 //! of partitions it no longer owns are unsubscribed; clusters created later
 //! are picked up on the next tick.
 //!
+//! A partition is served only once its node state and history are
+//! restored from JetStream ([`crate::journal`]); restores run off the
+//! worker and report back. While it serves a partition the instance
+//! appends the partition's new transitions to its journal every
+//! [`journal_interval`](InstanceConfig::journal_interval) and writes its
+//! node checkpoint every
+//! [`checkpoint_interval`](InstanceConfig::checkpoint_interval), and both
+//! once more when its tenure ends; a write refused because a later tenure
+//! wrote the partition's subject lets the partition go.
+//!
 //! Ownership is fenced ([`crate::lease`]): the instance serves a partition
 //! only until the deadline its last successful renewal proves, and stops
 //! serving it at that deadline (a timer of its own, not the next round)
@@ -38,8 +48,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, jetstream};
+use bytes::Bytes;
 use fleetgov::Engine;
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -47,6 +58,7 @@ use crate::artifact::Artifacts;
 use crate::error::{Error, Result};
 use crate::feed::{self, Changed};
 use crate::handover::Handover;
+use crate::journal::{Journals, Marks, PART_BYTES, Stored, Written};
 use crate::lease::{Lease, LeaseLog, Leases, safety_margin};
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
 use crate::service::{ClusterService, Shared, WrongCluster};
@@ -84,17 +96,28 @@ pub struct InstanceConfig {
     /// the merged view shows the cluster STALE with the previous figures.
     /// Longer than the agents' heartbeat period.
     pub handover_wait: Duration,
+    /// How often the transitions recorded for each served partition are
+    /// appended to its journal in JetStream ([`crate::journal`]): what a
+    /// killed instance can lose of a partition's history.
+    pub journal_interval: Duration,
+    /// How often each served partition's node checkpoint (every node's
+    /// last report) is written to JetStream ([`crate::journal`]): what a
+    /// killed instance can lose of heartbeat times and metrics (what nodes
+    /// ran is in the journal).
+    pub checkpoint_interval: Duration,
     /// How many requests are handled at once.
     pub max_in_flight: usize,
-    /// Copies of the buckets this instance creates when they do not exist yet
-    /// (leases, liveness, summaries, artifacts): 1 for tests, 3 in production.
+    /// Copies of the buckets and streams this instance creates when they do
+    /// not exist yet (leases, liveness, summaries, artifacts, journals): 1
+    /// for tests, 3 in production.
     pub replicas: usize,
 }
 
 impl InstanceConfig {
     /// Defaults: 16 partitions, a 10 s lease, a tick of a third of it, a
     /// summary refresh every 10 s, changes coalesced over 200 ms, a
-    /// handover wait of 30 s, 64 requests in flight, one replica.
+    /// handover wait of 30 s, the journal appended every second and node
+    /// checkpoints every 30 s, 64 requests in flight, one replica.
     pub fn new(id: impl Into<String>) -> InstanceConfig {
         InstanceConfig {
             id: id.into(),
@@ -104,6 +127,8 @@ impl InstanceConfig {
             summary_refresh: Duration::from_secs(10),
             summary_coalesce: Duration::from_millis(200),
             handover_wait: Duration::from_secs(30),
+            journal_interval: Duration::from_secs(1),
+            checkpoint_interval: Duration::from_secs(30),
             max_in_flight: 64,
             replicas: 1,
         }
@@ -123,6 +148,9 @@ impl InstanceConfig {
         if self.handover_wait.is_zero() {
             return Err(fleetgov::Error::invalid("handover_wait must be positive"));
         }
+        if self.journal_interval.is_zero() || self.checkpoint_interval.is_zero() {
+            return Err(fleetgov::Error::invalid("journal_interval and checkpoint_interval must be positive"));
+        }
         if self.max_in_flight == 0 {
             return Err(fleetgov::Error::invalid("max_in_flight must be positive"));
         }
@@ -141,6 +169,9 @@ pub struct InstanceStatus {
     pub leases: Vec<Lease>,
     /// The clusters it serves, ascending.
     pub clusters: Vec<String>,
+    /// The partitions it owns whose node state and history it holds
+    /// ([`crate::journal`]), ascending: it serves only these.
+    pub restored: Vec<u32>,
     /// The last tick's failure, or a summary put that failed after it.
     pub last_error: Option<String>,
 }
@@ -179,6 +210,8 @@ impl Instance {
         let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;
         Artifacts::open(&js, config.replicas).await?;
+        let journals = Journals::open(&js, config.replicas).await?;
+        let (restored_tx, restored_rx) = mpsc::unbounded_channel();
         let (publish, status) = watch::channel(InstanceStatus::default());
         // Subscribed before the first round: no change after it is missed.
         let changed = Arc::new(Changed::default());
@@ -189,6 +222,11 @@ impl Instance {
             engine,
             leases,
             summaries,
+            journals,
+            tenures: BTreeMap::new(),
+            restoring: BTreeMap::new(),
+            restored: restored_tx,
+            restore_timeout: config.lease_ttl * 3,
             id: config.id.clone(),
             partitions: config.partitions,
             op_timeout: safety_margin(config.lease_ttl),
@@ -203,9 +241,26 @@ impl Instance {
             changed: CloseOnDrop(changed),
         };
         worker.round().await;
+        // The first share is served once restored, before `start` returns.
+        let mut restored_rx = restored_rx;
+        let first = tokio::time::timeout(worker.restore_timeout, async {
+            while !worker.restoring.is_empty() {
+                let Some(done) = restored_rx.recv().await else { break };
+                worker.restored(done);
+            }
+        });
+        let waited = first.await;
+        let followed = worker.follow_leases().await;
+        worker.publish_status(Some(
+            waited
+                .map_err(|e| Error::retryable("restore the first share", e))
+                .and(followed)
+                .err()
+                .map(|e| e.to_string()),
+        ));
         let (stop, stopped) = oneshot::channel();
         let id = config.id.clone();
-        let task = tokio::spawn(worker.run(config, stopped));
+        let task = tokio::spawn(worker.run(config, stopped, restored_rx));
         Ok(Instance { id, status, lease_log, wrong_cluster, stop: Some(stop), task })
     }
 
@@ -259,6 +314,16 @@ struct Worker {
     engine: Arc<Engine>,
     leases: Leases,
     summaries: Summaries,
+    journals: Journals,
+    /// The owned partitions whose state this engine holds, and where their
+    /// journal and checkpoints stand.
+    tenures: BTreeMap<u32, Tenure>,
+    /// Restores under way, by partition, with the lease token they are for.
+    restoring: BTreeMap<u32, (u64, JoinHandle<()>)>,
+    /// Where a restore reports.
+    restored: mpsc::UnboundedSender<Restored>,
+    /// The longest a restore may take before it is tried again.
+    restore_timeout: Duration,
     id: String,
     partitions: NonZeroU32,
     /// The longest one summary write may take: a round must not outlast a deadline.
@@ -283,6 +348,26 @@ struct Served {
     handover: Option<Handover>,
 }
 
+/// A partition whose node state and history this engine holds: restored
+/// from JetStream for the lease `token`, and written back as it changes.
+struct Tenure {
+    token: u64,
+    /// Where the partition's subjects end, as far as this tenure knows.
+    marks: Marks,
+    /// The engine's journal position up to which the partition's
+    /// transitions are in JetStream (or were imported from it).
+    position: u64,
+}
+
+/// A finished restore.
+struct Restored {
+    partition: u32,
+    token: u64,
+    /// Where the subjects ended, the journal position after the import,
+    /// and why a checkpoint was skipped.
+    outcome: Result<(Marks, u64, Option<String>)>,
+}
+
 /// The clusters marked changed; stops the feed reader when the worker ends,
 /// gracefully or aborted.
 struct CloseOnDrop(Arc<Changed>);
@@ -294,13 +379,22 @@ impl Drop for CloseOnDrop {
 }
 
 impl Worker {
-    async fn run(mut self, config: InstanceConfig, mut stopped: oneshot::Receiver<()>) {
+    async fn run(
+        mut self,
+        config: InstanceConfig,
+        mut stopped: oneshot::Receiver<()>,
+        mut restored: mpsc::UnboundedReceiver<Restored>,
+    ) {
         let mut ticks = tokio::time::interval(config.tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await; // the first tick is immediate; `start` already ran a round
         let mut refreshes = tokio::time::interval(config.summary_refresh);
         refreshes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         refreshes.tick().await;
+        let mut journal_ticks = tokio::time::interval(config.journal_interval);
+        journal_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checkpoint_ticks = tokio::time::interval(config.checkpoint_interval);
+        checkpoint_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Puts of changed clusters: at `flush_at`, at least `summary_coalesce` after the last one.
         let mut flush_at: Option<Instant> = None;
         let mut last_flush: Option<Instant> = None;
@@ -314,6 +408,13 @@ impl Worker {
                     self.publish_status(followed.err().map(|e| Some(e.to_string())));
                 }
                 _ = ticks.tick() => self.round().await,
+                Some(done) = restored.recv() => {
+                    self.restored(done);
+                    let followed = self.follow_leases().await;
+                    self.publish_status(followed.err().map(|e| Some(e.to_string())));
+                }
+                _ = journal_ticks.tick() => self.write_state(false).await,
+                _ = checkpoint_ticks.tick() => self.write_state(true).await,
                 _ = refreshes.tick() => {
                     let served = self.services.keys().cloned().collect();
                     self.put(served).await;
@@ -332,6 +433,9 @@ impl Worker {
         for (_, served) in std::mem::take(&mut self.services) {
             served.service.stop().await;
         }
+        // What the next owner restores: the last transitions and every node's last report.
+        // Nobody else serves them until the leases are released: it may take a restore's time.
+        self.let_go_states(self.tenures.keys().copied().collect(), self.restore_timeout).await;
         self.leases.release_all().await;
     }
 
@@ -346,6 +450,7 @@ impl Worker {
             status.partitions = self.leases.owned().collect();
             status.leases = self.leases.leases();
             status.clusters = self.services.keys().cloned().collect();
+            status.restored = self.tenures.keys().copied().collect();
             if let Some(error) = error {
                 status.last_error = error;
             }
@@ -364,14 +469,24 @@ impl Worker {
     /// serving those of held partitions: each new one's summary key is
     /// taken over first.
     async fn follow_leases(&mut self) -> Result<()> {
-        let owned: Vec<u32> = self.leases.owned().collect();
-        let lost: Vec<String> =
-            self.services.iter().filter(|(_, s)| !owned.contains(&s.partition)).map(|(c, _)| c.clone()).collect();
+        // A tenure ends with its lease: the partition is no longer held, or
+        // held again under another lease (restored afresh before it is served).
+        let ended: Vec<u32> =
+            self.tenures.iter().filter(|(p, t)| self.leases.token(**p) != Some(t.token)).map(|(p, _)| *p).collect();
+        let lost: Vec<String> = self
+            .services
+            .iter()
+            .filter(|(_, s)| ended.contains(&s.partition) || self.leases.token(s.partition).is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
         for cluster in lost {
             if let Some(served) = self.services.remove(&cluster) {
                 served.service.stop().await;
             }
         }
+        self.let_go_states(ended, self.op_timeout).await;
+        self.start_restores();
+        let owned: Vec<u32> = self.leases.owned().filter(|p| self.tenures.contains_key(p)).collect();
         let (engine, partitions) = (self.engine.clone(), self.partitions);
         let clusters = tokio::task::spawn_blocking(move || owned_clusters(&engine, partitions, &owned))
             .await
@@ -394,7 +509,8 @@ impl Worker {
                         continue;
                     }
                 };
-            let handover = Handover::new(enrolled, summary.at_ms, self.handover_wait);
+            // Restored nodes count: every node the engine holds a report of.
+            let handover = Handover::new(enrolled, 0, self.handover_wait);
             let service = ClusterService::start(
                 &self.client,
                 self.engine.clone(),
@@ -481,14 +597,240 @@ impl Worker {
                 }
             }
         }
-        if !refused.is_empty() {
-            for partition in refused {
-                self.leases.release(partition).await;
-            }
-            let followed = self.follow_leases().await;
-            self.publish_status(followed.err().map(|e| Some(e.to_string())));
-        }
+        self.give_up(refused).await;
         outcome
+    }
+
+    /// Lets `partitions` go (someone else wrote on their behalf: this
+    /// tenure is stale) and follows the leases.
+    async fn give_up(&mut self, partitions: Vec<u32>) {
+        if partitions.is_empty() {
+            return;
+        }
+        for partition in partitions {
+            self.leases.release(partition).await;
+        }
+        let followed = self.follow_leases().await;
+        self.publish_status(followed.err().map(|e| Some(e.to_string())));
+    }
+
+    /// Starts restoring every held partition whose state this engine does
+    /// not hold for its current lease, unless a restore for that lease is
+    /// under way: reads the partition's journal and latest checkpoint and
+    /// imports them, off the worker, which serves the partition once it
+    /// reports back.
+    fn start_restores(&mut self) {
+        self.restoring.retain(|partition, (token, task)| {
+            let current = self.leases.token(*partition) == Some(*token);
+            if !current {
+                task.abort();
+            }
+            current && !task.is_finished()
+        });
+        let due: Vec<(u32, u64)> = self
+            .leases
+            .owned()
+            .filter_map(|p| Some((p, self.leases.token(p)?)))
+            .filter(|(p, token)| {
+                self.tenures.get(p).is_none_or(|t| t.token != *token) && !self.restoring.contains_key(p)
+            })
+            .collect();
+        for (partition, token) in due {
+            let (journals, engine, report) = (self.journals.clone(), self.engine.clone(), self.restored.clone());
+            let timeout = self.restore_timeout;
+            let task = tokio::spawn(async move {
+                let restore = restore(journals, engine, partition);
+                let outcome = tokio::time::timeout(timeout, restore)
+                    .await
+                    .unwrap_or_else(|e| Err(Error::retryable(format!("restore partition {partition}"), e)));
+                // The worker may be gone; then nobody needs the answer.
+                let _ = report.send(Restored { partition, token, outcome });
+            });
+            self.restoring.insert(partition, (token, task));
+        }
+    }
+
+    /// Takes a finished restore in: the partition's tenure begins if its
+    /// lease is still the one restored for; a failure is reported and the
+    /// next round tries again.
+    fn restored(&mut self, done: Restored) {
+        if self.restoring.get(&done.partition).is_some_and(|(token, _)| *token == done.token) {
+            self.restoring.remove(&done.partition);
+        }
+        match done.outcome {
+            Ok((marks, position, skipped)) if self.leases.token(done.partition) == Some(done.token) => {
+                self.tenures.insert(done.partition, Tenure { token: done.token, marks, position });
+                if let Some(why) = skipped {
+                    self.status.send_modify(|status| status.last_error = Some(why));
+                }
+            }
+            Ok(_) => {} // the lease moved on meanwhile
+            Err(e) => self.status.send_modify(|status| status.last_error = Some(e.to_string())),
+        }
+    }
+
+    /// The clusters of `partition` this instance serves.
+    fn clusters_of(&self, partition: u32) -> Vec<String> {
+        self.services.iter().filter(|(_, s)| s.partition == partition).map(|(c, _)| c.clone()).collect()
+    }
+
+    /// Appends every served partition's new transitions to its journal
+    /// and, with `checkpoint`, writes its node checkpoint after them. A
+    /// partition whose write is refused (another tenure wrote its subject)
+    /// is given up; another failure is reported and retried next time.
+    async fn write_state(&mut self, checkpoint: bool) {
+        let mut stale = Vec::new();
+        let mut outcome = Ok(());
+        for partition in self.tenures.keys().copied().collect::<Vec<_>>() {
+            let clusters = self.clusters_of(partition);
+            let written = match self.write_segments(partition, &clusters).await {
+                Ok(true) if checkpoint && !clusters.is_empty() => self.write_checkpoint(partition, clusters).await,
+                written => written,
+            };
+            match written {
+                Ok(true) => {}
+                Ok(false) => stale.push(partition),
+                Err(e) => outcome = outcome.and(Err(e)),
+            }
+        }
+        if let Err(e) = outcome {
+            self.status.send_modify(|status| status.last_error = Some(e.to_string()));
+        }
+        for partition in &stale {
+            self.tenures.remove(partition);
+        }
+        self.give_up(stale).await;
+    }
+
+    /// Ends the tenures of `partitions`, writing their state one last time
+    /// for the next owner, all within `limit` (a round on a dead connection
+    /// must not wait for each in turn).
+    async fn let_go_states(&mut self, partitions: Vec<u32>, limit: Duration) {
+        let flush = async {
+            for &partition in &partitions {
+                self.let_go_state(partition).await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, flush).await;
+        for partition in partitions {
+            self.tenures.remove(&partition);
+        }
+    }
+
+    /// Writes a partition's state one last time as its tenure ends (best
+    /// effort: a refusal means the next owner has written already) and
+    /// forgets the tenure.
+    async fn let_go_state(&mut self, partition: u32) {
+        let clusters = self.clusters_of(partition);
+        let clusters = if clusters.is_empty() { self.partition_clusters(partition).await } else { clusters };
+        if let Ok(true) = self.write_segments(partition, &clusters).await
+            && !clusters.is_empty()
+        {
+            let _ = self.write_checkpoint(partition, clusters).await;
+        }
+        self.tenures.remove(&partition);
+    }
+
+    /// The clusters the engine knows in `partition`.
+    async fn partition_clusters(&self, partition: u32) -> Vec<String> {
+        let (engine, partitions) = (self.engine.clone(), self.partitions);
+        tokio::task::spawn_blocking(move || owned_clusters(&engine, partitions, &[partition]).into_keys().collect())
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Appends the partition's transitions recorded since its tenure's
+    /// position, in segments; `Ok(false)` when the stream refused a
+    /// segment because another tenure wrote the subject.
+    async fn write_segments(&mut self, partition: u32, clusters: &[String]) -> Result<bool> {
+        loop {
+            let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
+            let (token, from, last) = (tenure.token, tenure.position, tenure.marks.segments);
+            let (engine, ids) = (self.engine.clone(), clusters.to_vec());
+            let export = tokio::task::spawn_blocking(move || {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                engine.export_journal(&ids, from, PART_BYTES)
+            })
+            .await
+            .map_err(|e| Error::transport("export the journal", e))??;
+            let written = if export.transitions == 0 {
+                Written::At(last)
+            } else {
+                let append = self.journals.append_segment(partition, token, export.bytes, last);
+                self.within("append a journal segment", append).await?
+            };
+            let at = match written {
+                Written::At(at) => at,
+                Written::Refused => {
+                    let last = self.within("read a journal", self.journals.last_write(partition, false)).await?;
+                    match last {
+                        // A later tenure wrote: this one is stale.
+                        Some(last) if last.token > token => return Ok(false),
+                        // An earlier tenure's last segment, written after
+                        // this one restored: taken in. Or a write of this
+                        // tenure whose acknowledgement was lost. Either way
+                        // the segment is written again after it (importing
+                        // a transition twice adds nothing).
+                        Some(last) => {
+                            if last.token < token {
+                                self.import_segment(last.body).await?;
+                            }
+                            self.set_marks(partition, |marks| marks.segments = last.seq);
+                            continue;
+                        }
+                        None => return Ok(false),
+                    }
+                }
+            };
+            let Some(tenure) = self.tenures.get_mut(&partition) else { return Ok(true) };
+            (tenure.marks.segments, tenure.position) = (at, export.next);
+            if export.transitions == 0 {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Writes the partition's node checkpoint; `Ok(false)` when the stream
+    /// refused it because another tenure wrote the subject.
+    async fn write_checkpoint(&mut self, partition: u32, clusters: Vec<String>) -> Result<bool> {
+        let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
+        let (token, marks) = (tenure.token, tenure.marks);
+        let engine = self.engine.clone();
+        let body = tokio::task::spawn_blocking(move || {
+            let ids: Vec<&str> = clusters.iter().map(String::as_str).collect();
+            engine.export_nodes(&ids)
+        })
+        .await
+        .map_err(|e| Error::transport("export the nodes", e))??;
+        let put = self.journals.put_checkpoint(partition, token, &body, marks);
+        match self.within("write a node checkpoint", put).await? {
+            Written::At(at) => self.set_marks(partition, |marks| (marks.checkpoints, marks.whole) = (at, at)),
+            Written::Refused => {
+                match self.within("read a checkpoint", self.journals.last_write(partition, true)).await? {
+                    Some(last) if last.token > token => return Ok(false),
+                    // Its own write whose acknowledgement was lost, or an
+                    // earlier tenure's late one: the next checkpoint follows it.
+                    Some(last) => self.set_marks(partition, |marks| marks.checkpoints = last.seq),
+                    None => return Ok(false),
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Imports a journal segment another tenure wrote.
+    async fn import_segment(&self, body: Bytes) -> Result<()> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.import_execution(None, &[&body[..]]))
+            .await
+            .map_err(|e| Error::transport("import a journal segment", e))??;
+        Ok(())
+    }
+
+    fn set_marks(&mut self, partition: u32, set: impl FnOnce(&mut Marks)) {
+        if let Some(tenure) = self.tenures.get_mut(&partition) {
+            set(&mut tenure.marks);
+        }
     }
 
     /// `operation`, failing when it takes longer than a round may wait.
@@ -517,6 +859,21 @@ impl Worker {
         .await
         .map_err(|e| Error::transport("read cluster summaries", e))
     }
+}
+
+/// Reads a partition's journal and latest checkpoint from JetStream and
+/// imports them into `engine`: where the subjects ended, the engine's
+/// journal position after the import, and why a checkpoint was skipped.
+async fn restore(journals: Journals, engine: Arc<Engine>, partition: u32) -> Result<(Marks, u64, Option<String>)> {
+    let Stored { segments, checkpoint, marks, skipped } = journals.read(partition).await?;
+    let position = tokio::task::spawn_blocking(move || {
+        let segments: Vec<&[u8]> = segments.iter().map(|s| &s[..]).collect();
+        engine.import_execution(checkpoint.as_deref(), &segments)?;
+        Ok::<_, fleetgov::Error>(engine.journal_position())
+    })
+    .await
+    .map_err(|e| Error::transport("import a partition's state", e))??;
+    Ok((marks, position, skipped))
 }
 
 /// The engine's clusters whose partition is in `owned`, with their partitions.

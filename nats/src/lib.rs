@@ -24,6 +24,8 @@
 //! | fleet view | KV `FLEET_SUMMARIES` | key = encoded cluster id, value = JSON [`ClusterSummary`] |
 //! | audit log | stream `FLEET_AUDIT`, `fleet.audit.<action>` | record `k` = message `k + 1`, its frame; written with `Nats-Expected-Last-Sequence: k` |
 //! | authority | stream `FLEET_AUTHORITY`, `fleet.authority.<action>` | the authority records of the audit log, in chain order |
+//! | journal | stream `FLEET_JOURNAL`, `fleet.journal.p<k>` | partition `k`'s journal segments (what its nodes ran), fenced ([`journal`]) |
+//! | node checkpoints | stream `FLEET_NODES`, `fleet.nodes.p<k>` | partition `k`'s nodes and their last reports, in parts, fenced ([`journal`]) |
 //!
 //! - Ids in subject tokens and keys are encoded: `.` -> `=2E`, `:` -> `=3A` ([`subject`]).
 //! - A cluster's partition is `u64::from_le_bytes(blake3(cluster_id)[0..8]) % N`, N = 16 by default ([`partition`]).
@@ -64,6 +66,7 @@ mod error;
 mod feed;
 pub mod handover;
 mod instance;
+pub mod journal;
 pub mod lease;
 pub mod load;
 pub mod partition;

@@ -55,6 +55,13 @@ enum Command {
         /// changes are put as they happen. Keep readers' staleness bound above this plus the TTL.
         #[arg(long, default_value_t = 10_000)]
         summary_refresh_ms: u64,
+        /// Each served partition's new transitions are appended to FLEET_JOURNAL this often (ms):
+        /// what a killed instance can lose of a partition's history.
+        #[arg(long, default_value_t = 1_000)]
+        journal_interval_ms: u64,
+        /// Each served partition's node checkpoint is written to FLEET_NODES this often (ms).
+        #[arg(long, default_value_t = 30_000)]
+        checkpoint_interval_ms: u64,
     },
     /// Simulates a fleet: enrolls the nodes, then every node heartbeats once per round.
     Load {
@@ -162,8 +169,20 @@ async fn main() -> Outcome {
     let nats = server.connect().await?;
     match cli.command {
         Command::Authority { clusters } => authority(nats, clusters, cli.replicas).await,
-        Command::Ingest { id, partitions, lease_ttl_ms, summary_refresh_ms } => {
-            let timings = (Duration::from_millis(lease_ttl_ms), Duration::from_millis(summary_refresh_ms));
+        Command::Ingest {
+            id,
+            partitions,
+            lease_ttl_ms,
+            summary_refresh_ms,
+            journal_interval_ms,
+            checkpoint_interval_ms,
+        } => {
+            let timings = Timings {
+                lease_ttl: Duration::from_millis(lease_ttl_ms),
+                summary_refresh: Duration::from_millis(summary_refresh_ms),
+                journal_interval: Duration::from_millis(journal_interval_ms),
+                checkpoint_interval: Duration::from_millis(checkpoint_interval_ms),
+            };
             ingest(nats, id, partitions, timings, cli.replicas).await
         }
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
@@ -213,22 +232,26 @@ async fn authority(nats: async_nats::Client, clusters: usize, replicas: usize) -
     Ok(())
 }
 
-/// Runs an ingest instance; `timings` are the lease TTL and the summary refresh period.
-async fn ingest(
-    nats: async_nats::Client,
-    id: String,
-    partitions: u32,
-    timings: (Duration, Duration),
-    replicas: usize,
-) -> Outcome {
+/// The periods of an ingest instance.
+struct Timings {
+    lease_ttl: Duration,
+    summary_refresh: Duration,
+    journal_interval: Duration,
+    checkpoint_interval: Duration,
+}
+
+/// Runs an ingest instance.
+async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: Timings, replicas: usize) -> Outcome {
     let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
     let engine = replica.engine();
-    let (lease_ttl, summary_refresh) = timings;
+    let Timings { lease_ttl, summary_refresh, journal_interval, checkpoint_interval } = timings;
     let config = InstanceConfig {
         partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,
         lease_ttl,
         tick: lease_ttl / 3,
         summary_refresh,
+        journal_interval,
+        checkpoint_interval,
         replicas,
         ..InstanceConfig::new(id.clone())
     };
@@ -239,7 +262,10 @@ async fn ingest(
         // Deadlines move with every renewal: show what the instance serves.
         let status = InstanceStatus { leases: Vec::new(), ..instance.status() };
         if shown.as_ref() != Some(&status) {
-            println!("[{id}] partitions {:?} clusters {:?}", status.partitions, status.clusters);
+            println!(
+                "[{id}] partitions {:?} (restored {:?}) clusters {:?}",
+                status.partitions, status.restored, status.clusters
+            );
             if let Some(e) = &status.last_error {
                 println!("[{id}] last tick failed: {e}");
             }

@@ -2,7 +2,9 @@
 //! its partitions move to the survivor, the agents follow (re-enrolling on
 //! outcome 5), and the merged view ends with every node counted exactly once.
 //! Throughout the takeover the view never shows a cluster with fewer nodes
-//! than it has (an empty cluster, HEALTHY) unless it marks it STALE.
+//! than it has (an empty cluster, HEALTHY) unless it marks it STALE. The
+//! history of b's clusters moves with their partitions: afterwards the
+//! survivor answers what ran on them before the kill as b did.
 
 mod harness;
 
@@ -10,26 +12,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fleetgov_nats::load::{ClusterPlan, SimFleet};
+use fleetgov_nats::load::SimFleet;
+use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::{FleetClient, Instance, RetryPolicy, demo};
 use fleetgov_testkit::within;
-use harness::{NatsServer, config, engine, now_ms, split_evenly, view_until};
+use harness::{NatsServer, checkpointed, config, engine, mostly_current, now_ms, split_evenly, view_until};
 
 const CLUSTERS: usize = 8;
 const NODES_PER_CLUSTER: usize = 150;
-
-fn plans() -> Vec<ClusterPlan> {
-    demo::clusters(CLUSTERS)
-        .into_iter()
-        .map(|(cluster, ..)| ClusterPlan {
-            workspace: demo::WORKSPACE.to_owned(),
-            prefix: format!("gw-{cluster}"),
-            cluster,
-            nodes: NODES_PER_CLUSTER,
-            applied: demo::mostly_current,
-        })
-        .collect()
-}
 
 /// In sync once settled: every node of an auto-reconciling cluster (they
 /// follow the directive to revision 2), and the revision-2 nodes of the one
@@ -58,7 +48,7 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     assert!(!served_by_b.is_empty() && !a.status().clusters.is_empty(), "both instances must serve clusters");
 
     let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
-    let mut fleet = SimFleet::enroll(client, &plans(), 100, 8).await.unwrap();
+    let mut fleet = SimFleet::enroll(client, &mostly_current(CLUSTERS, NODES_PER_CLUSTER), 100, 8).await.unwrap();
     let total = (CLUSTERS * NODES_PER_CLUSTER) as u64;
     assert_eq!(fleet.nodes() as u64, total);
     fleet.round(now_ms(), 8).await.unwrap();
@@ -95,7 +85,12 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
         }
     });
 
-    // Kill b: no unsubscribe handshake, no lease release.
+    // What b held is in JetStream; then b is killed: no unsubscribe
+    // handshake, no lease release.
+    let b_partitions: Vec<u32> = served_by_b.iter().map(|c| partition_of(c, DEFAULT_PARTITIONS)).collect();
+    checkpointed(&js, &b_partitions).await;
+    // A moment before the kill that no later heartbeat can be stamped with.
+    let before_kill = now_ms() - 1;
     drop(b);
     let rounds = within("a to take b's partitions over", async {
         let mut rounds = 0;
@@ -132,6 +127,14 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     .await;
     done.store(true, Ordering::SeqCst);
     assert!(checker.await.unwrap() > 0, "the view was read during the takeover");
+    let (engine_a, engine_b) = (replica_a.engine(), replica_b.engine());
+    for cluster in &served_by_b {
+        let ran = engine_b.fleet_at(cluster, before_kill).unwrap();
+        assert_eq!(ran.len(), NODES_PER_CLUSTER, "b knew what every node of {cluster} ran");
+        let theirs = engine_a.fleet_at(cluster, before_kill).unwrap();
+        let differ: Vec<_> = theirs.iter().zip(&ran).filter(|(x, y)| x != y).take(2).collect();
+        assert!(theirs.len() == ran.len() && differ.is_empty(), "a answers for {cluster} unlike b: {differ:?}");
+    }
     assert!(fleet.reenrolled() >= (served_by_b.len() * NODES_PER_CLUSTER) as u64, "b's nodes re-enrolled at a");
     assert_eq!(
         fleet.count_applied(|cluster, applied| applied == Some((2, demo::hash(cluster, 2)))) as u64,

@@ -2,8 +2,9 @@
 //! a nats-server runs with exactly that file; the service user runs the
 //! instance; a gateway user may heartbeat, enroll and read artifacts for its
 //! own cluster, and the server refuses it another cluster's subject, a
-//! wildcard subscription and another gateway's inbox; neither the service
-//! user nor a gateway may delete or purge the audit stream, only the admin.
+//! wildcard subscription, another gateway's inbox and a partition's journal
+//! subjects; neither the service user nor a gateway may delete or purge the
+//! audit stream or the journal streams, only the admin.
 
 mod harness;
 
@@ -13,6 +14,7 @@ use async_nats::{ConnectOptions, Event};
 use fleetgov::record::{HeartbeatRecord, Outcome};
 use fleetgov::{Metrics, ProcessStatus};
 use fleetgov_nats::audit::AUDIT_STREAM;
+use fleetgov_nats::journal::{JOURNAL_STREAM, Journals, NODES_STREAM};
 use fleetgov_nats::{Artifacts, FleetClient, Instance, RetryPolicy, demo};
 use harness::{NatsServer, config, engine, now_ms};
 use tokio::sync::mpsc;
@@ -111,6 +113,9 @@ async fn heartbeats_not_bound_to_their_subject_by_nats_permissions() {
     let denied = [
         "fleet.enroll.acme-edge.gke-stage-eu",
         "fleet.audit.publish",
+        // Nor forge a partition's history or node state.
+        "fleet.journal.p0",
+        "fleet.nodes.p0",
         "$JS.API.STREAM.DELETE.FLEET_AUDIT",
         "$JS.API.STREAM.PURGE.FLEET_AUDIT",
     ];
@@ -136,11 +141,12 @@ async fn heartbeats_not_bound_to_their_subject_by_nats_permissions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_admin_may_delete_or_purge_the_audit_stream() {
+async fn only_the_admin_may_delete_or_purge_the_audit_and_journal_streams() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("gateways.conf");
     let Some(server) = NatsServer::start_with_config(&file, "fleetgov", "change-me-service").await else { return };
     let nats = server.connect().await;
     let _replica = engine(&nats, 1).await; // the service user creates the streams and the authority
+    Journals::open(&async_nats::jetstream::new(nats.clone()), 1).await.expect("the journal streams");
     let audit_len = || async {
         let js = async_nats::jetstream::new(server.connect().await);
         js.get_stream(AUDIT_STREAM).await.expect("FLEET_AUDIT is there").info().await.unwrap().state.messages
@@ -156,13 +162,15 @@ async fn only_the_admin_may_delete_or_purge_the_audit_stream() {
     {
         let mut js = async_nats::jetstream::new(client.clone());
         js.set_timeout(std::time::Duration::from_secs(1)); // the server never answers a refused request
-        assert!(js.delete_stream(AUDIT_STREAM).await.is_err(), "the {who} user deleted FLEET_AUDIT");
-        let violation = next_error(errors).await;
-        assert!(is_violation(&violation, "$JS.API.STREAM.DELETE.FLEET_AUDIT"), "{who}: {violation}");
-        let purge = format!("$JS.API.STREAM.PURGE.{AUDIT_STREAM}");
-        client.publish_with_reply(purge.clone(), client.new_inbox(), bytes::Bytes::new()).await.unwrap();
-        let violation = next_error(errors).await;
-        assert!(is_violation(&violation, &purge), "{who}: {violation}");
+        for stream in [AUDIT_STREAM, JOURNAL_STREAM, NODES_STREAM] {
+            assert!(js.delete_stream(stream).await.is_err(), "the {who} user deleted {stream}");
+            let violation = next_error(errors).await;
+            assert!(is_violation(&violation, &format!("$JS.API.STREAM.DELETE.{stream}")), "{who}: {violation}");
+            let purge = format!("$JS.API.STREAM.PURGE.{stream}");
+            client.publish_with_reply(purge.clone(), client.new_inbox(), bytes::Bytes::new()).await.unwrap();
+            let violation = next_error(errors).await;
+            assert!(is_violation(&violation, &purge), "{who}: {violation}");
+        }
     }
     assert_eq!(audit_len().await, before, "every record is still there");
 

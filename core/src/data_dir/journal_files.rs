@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::{frames, io};
 use crate::error::{Error, ErrorKind, Result};
+use crate::execution::journal::{HashRef, Journal, Transition};
 use crate::hash::ContentHash;
 
 /// The hash a stored transition names.
@@ -35,8 +36,32 @@ pub(crate) struct StoredTransition {
 /// Transitions per frame at most (a frame body stays under 64 KiB).
 pub(crate) const PER_FRAME: usize = 1_024;
 
+impl StoredHash {
+    /// The journal's reference for this hash; an odd hash is stored in the
+    /// journal's side table (withheld when the table is full).
+    pub(crate) fn into_ref(self, journal: &Journal) -> HashRef {
+        match self {
+            StoredHash::None => HashRef::None,
+            StoredHash::Verified => HashRef::Verified,
+            StoredHash::Withheld => HashRef::Withheld,
+            StoredHash::Odd(h) => journal.push_odd(h).unwrap_or(HashRef::Withheld),
+        }
+    }
+}
+
 impl StoredTransition {
-    fn encode(&self, out: &mut Vec<u8>) {
+    /// Transition `t` of the node in `slot`, as stored (an odd hash by value).
+    pub(crate) fn of(journal: &Journal, slot: u32, t: Transition) -> StoredTransition {
+        let hash = match t.hash {
+            HashRef::None => StoredHash::None,
+            HashRef::Verified => StoredHash::Verified,
+            HashRef::Withheld => StoredHash::Withheld,
+            odd => journal.odd_hash(odd).map_or(StoredHash::Withheld, StoredHash::Odd),
+        };
+        StoredTransition { slot, at_ms: t.at_ms, revision: t.revision, hash }
+    }
+
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.slot.to_be_bytes());
         out.extend_from_slice(&self.at_ms.to_be_bytes());
         out.extend_from_slice(&self.revision.to_be_bytes());
@@ -51,7 +76,7 @@ impl StoredTransition {
         }
     }
 
-    fn decode(body: &mut &[u8]) -> Option<StoredTransition> {
+    pub(crate) fn decode(body: &mut &[u8]) -> Option<StoredTransition> {
         let (head, rest) = body.split_at_checked(17)?;
         let slot = u32::from_be_bytes(head[..4].try_into().ok()?);
         let at_ms = u64::from_be_bytes(head[4..12].try_into().ok()?);

@@ -31,7 +31,7 @@ mod restore;
 mod writer;
 
 pub(crate) use enrolments::Enrolment;
-pub(crate) use journal_files::{StoredHash, StoredTransition};
+pub(crate) use journal_files::StoredTransition;
 pub(crate) use node_checkpoint::SavedNode;
 pub(crate) use restore::Durable;
 pub use restore::JournalVerification;

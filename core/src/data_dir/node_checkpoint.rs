@@ -39,6 +39,43 @@ pub(crate) struct SavedNode {
     pub(crate) detail: Option<String>,
 }
 
+impl SavedNode {
+    /// Appends the node's encoding to `out`.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        let n = self;
+        out.extend_from_slice(&n.slot.to_be_bytes());
+        out.extend_from_slice(&n.revision.to_be_bytes());
+        out.extend_from_slice(&[u8::from(n.hash_ok), n.status, n.code]);
+        out.extend_from_slice(&n.last_hb_ms.to_be_bytes());
+        let m = &n.metrics;
+        for f in [m.cpu, m.memory, m.heap, n.heap_prev, m.tps] {
+            out.extend_from_slice(&f.to_bits().to_be_bytes());
+        }
+        out.extend_from_slice(&m.hot_swap_errors.to_be_bytes());
+        out.extend_from_slice(&n.version.to_be_bytes());
+        match n.odd_hash {
+            None => out.push(0),
+            Some(h) => {
+                out.push(1);
+                out.extend_from_slice(h.as_bytes());
+            }
+        }
+        // Details are cut to MAX_DETAIL_LEN (47) bytes; 255 is a safe bound.
+        let detail = n.detail.as_deref().map_or(&[][..], |d| &d.as_bytes()[..d.len().min(255)]);
+        out.push(detail.len() as u8);
+        out.extend_from_slice(detail);
+    }
+
+    /// Decodes a node [`encode`](Self::encode) wrote from the front of
+    /// `bytes`, advancing it; `None` when it does not decode.
+    pub(crate) fn decode(bytes: &mut &[u8]) -> Option<SavedNode> {
+        let mut r = Reader(bytes);
+        let node = r.node()?;
+        *bytes = r.0;
+        Some(node)
+    }
+}
+
 /// A checkpoint: the journal entries on disk when it was taken, and the nodes.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Checkpoint {
@@ -55,27 +92,7 @@ impl Checkpoint {
         // The nodes are at most the engine's capacity, a u32.
         out.extend_from_slice(&(self.nodes.len() as u32).to_be_bytes());
         for n in &self.nodes {
-            out.extend_from_slice(&n.slot.to_be_bytes());
-            out.extend_from_slice(&n.revision.to_be_bytes());
-            out.extend_from_slice(&[u8::from(n.hash_ok), n.status, n.code]);
-            out.extend_from_slice(&n.last_hb_ms.to_be_bytes());
-            let m = &n.metrics;
-            for f in [m.cpu, m.memory, m.heap, n.heap_prev, m.tps] {
-                out.extend_from_slice(&f.to_bits().to_be_bytes());
-            }
-            out.extend_from_slice(&m.hot_swap_errors.to_be_bytes());
-            out.extend_from_slice(&n.version.to_be_bytes());
-            match n.odd_hash {
-                None => out.push(0),
-                Some(h) => {
-                    out.push(1);
-                    out.extend_from_slice(h.as_bytes());
-                }
-            }
-            // Details are cut to MAX_DETAIL_LEN (47) bytes; 255 is a safe bound.
-            let detail = n.detail.as_deref().map_or(&[][..], |d| &d.as_bytes()[..d.len().min(255)]);
-            out.push(detail.len() as u8);
-            out.extend_from_slice(detail);
+            n.encode(&mut out);
         }
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_be_bytes());

@@ -85,9 +85,11 @@ impl Engine {
     }
 
     /// Where the retained history begins (unix ms): when the data directory
-    /// was made, or without one when the engine was made.
+    /// was made, or without one when the engine was made; earlier when
+    /// another engine's history was imported
+    /// ([`import_execution`](Self::import_execution)).
     pub fn history_start_ms(&self) -> u64 {
-        self.history_from_ms
+        self.history_from_ms.min(self.execution.journal.imported_from_ms())
     }
 
     /// Every change of what node `node` ran from `from_ms` to `to_ms` (both
@@ -131,10 +133,11 @@ impl Engine {
                 format!("{t_ms} ms is after the engine's clock ({now} ms): what runs then is not known yet"),
             ));
         }
-        if t_ms < self.history_from_ms {
+        let start = self.history_start_ms();
+        if t_ms < start {
             return Err(Error::new(
                 ErrorKind::HistoryUnavailable,
-                format!("{t_ms} ms is before the retained history, which begins at {} ms", self.history_from_ms),
+                format!("{t_ms} ms is before the retained history, which begins at {start} ms"),
             ));
         }
         self.governance.audit().seal(t_ms);

@@ -82,6 +82,9 @@ pub(crate) struct Journal {
     next: AtomicU32,
     odd: Chunked<OnceLock<ContentHash>>,
     odd_next: AtomicU32,
+    /// The earliest time from which imported history is complete (unix
+    /// ms; `u64::MAX`: nothing imported), see [`crate::Engine::import_execution`].
+    imported_from_ms: AtomicU64,
 }
 
 impl Journal {
@@ -93,7 +96,20 @@ impl Journal {
             next: AtomicU32::new(0),
             odd: Chunked::doubling(10),
             odd_next: AtomicU32::new(0),
+            imported_from_ms: AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// Notes that imported history is complete from `from_ms` on.
+    pub(crate) fn imported_from(&self, from_ms: u64) {
+        // Relaxed: a bound read on its own; no other memory is published through it.
+        self.imported_from_ms.fetch_min(from_ms, Ordering::Relaxed);
+    }
+
+    /// The earliest time from which imported history is complete (`u64::MAX`: none imported).
+    pub(crate) fn imported_from_ms(&self) -> u64 {
+        // Relaxed: see `imported_from`.
+        self.imported_from_ms.load(Ordering::Relaxed)
     }
 
     /// Stores a hash that matched no snapshot; `None` when the table is full.

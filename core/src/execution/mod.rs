@@ -27,10 +27,12 @@ use crate::execution::registry::{Capacity, Registry};
 use crate::execution::sync_error::SyncErrorDetails;
 
 mod enrol;
+mod handoff;
 mod ingest;
 mod node_view;
 mod persist;
 
+pub use handoff::{Imported, JournalExport};
 pub(crate) use ingest::Observation;
 pub(crate) use persist::JournalSource;
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::data_dir::{Enrolment, SavedNode, StoredHash, StoredTransition};
+use crate::data_dir::{Enrolment, SavedNode, StoredTransition};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execution::Execution;
@@ -44,37 +44,39 @@ impl JournalSource {
     /// Journal entry `index` as it is stored, if it is completely written.
     pub(crate) fn stored(&self, index: u64) -> Option<StoredTransition> {
         let (slot, t) = self.journal.entry(u32::try_from(index).ok()?)?;
-        let hash = match t.hash {
-            HashRef::None => StoredHash::None,
-            HashRef::Verified => StoredHash::Verified,
-            HashRef::Withheld => StoredHash::Withheld,
-            odd => self.journal.odd_hash(odd).map_or(StoredHash::Withheld, StoredHash::Odd),
-        };
-        Some(StoredTransition { slot, at_ms: t.at_ms, revision: t.revision, hash })
+        Some(StoredTransition::of(&self.journal, slot, t))
     }
 
     /// Every node's last report (nodes never heard from are left out).
     pub(crate) fn saved_nodes(&self) -> Vec<SavedNode> {
         (0..self.nodes.len())
-            .filter_map(|slot| {
-                let read = self.nodes.slot(slot)?.read();
-                let state = read.state;
-                state.has_heartbeat().then(|| SavedNode {
-                    slot,
-                    revision: state.revision(),
-                    hash_ok: state.hash_ok(),
-                    status: state.status().map_or(0, |s| s as u8),
-                    code: state.error_code().map_or(0, |c| c as u8),
-                    last_hb_ms: read.last_hb_ms,
-                    metrics: read.metrics,
-                    heap_prev: read.heap_prev,
-                    version: read.version,
-                    odd_hash: self.journal.odd_hash(HashRef::from_bits(read.odd_hash)),
-                    detail: self.sync_errors.get(slot).filter(|e| Some(e.code) == state.error_code()).map(|e| e.detail),
-                })
-            })
+            .filter_map(|slot| saved_node(&self.nodes, &self.journal, &self.sync_errors, slot))
             .collect()
     }
+}
+
+/// The last report of the node in `slot`, if it has reported.
+pub(super) fn saved_node(
+    nodes: &Registry,
+    journal: &Journal,
+    sync_errors: &SyncErrorDetails,
+    slot: u32,
+) -> Option<SavedNode> {
+    let read = nodes.slot(slot)?.read();
+    let state = read.state;
+    state.has_heartbeat().then(|| SavedNode {
+        slot,
+        revision: state.revision(),
+        hash_ok: state.hash_ok(),
+        status: state.status().map_or(0, |s| s as u8),
+        code: state.error_code().map_or(0, |c| c as u8),
+        last_hb_ms: read.last_hb_ms,
+        metrics: read.metrics,
+        heap_prev: read.heap_prev,
+        version: read.version,
+        odd_hash: journal.odd_hash(HashRef::from_bits(read.odd_hash)),
+        detail: sync_errors.get(slot).filter(|e| Some(e.code) == state.error_code()).map(|e| e.detail),
+    })
 }
 
 fn tampered(why: String) -> Error {
@@ -104,12 +106,7 @@ impl Engine {
             .nodes
             .slot(t.slot)
             .ok_or_else(|| tampered(format!("the journal names slot {}, which was never enrolled", t.slot)))?;
-        let hash = match t.hash {
-            StoredHash::None => HashRef::None,
-            StoredHash::Verified => HashRef::Verified,
-            StoredHash::Withheld => HashRef::Withheld,
-            StoredHash::Odd(h) => execution.journal.push_odd(h).unwrap_or(HashRef::Withheld),
-        };
+        let hash = t.hash.into_ref(&execution.journal);
         let guard = cell.lock();
         let transition = Transition { at_ms: t.at_ms, revision: t.revision, hash };
         if let Some(entry) = execution.journal.push(t.slot, guard.last_transition(), transition) {
@@ -132,7 +129,7 @@ impl Engine {
     }
 
     /// Puts a node's last report back into its slot and its cluster's counters.
-    fn restore_node(&self, slot: u32, n: &SavedNode) {
+    pub(super) fn restore_node(&self, slot: u32, n: &SavedNode) {
         let execution = &self.execution;
         let Some(cell) = execution.nodes.slot(slot) else { return };
         let cluster = self.cluster_at(cell.cluster());
@@ -164,7 +161,7 @@ impl Engine {
 /// (its time is then the last heartbeat); the rest comes from the
 /// checkpoint, or is the neutral value (ready, no error, no metrics) when
 /// the node was first heard after the last checkpoint.
-fn merge(
+pub(super) fn merge(
     saved: Option<&SavedNode>,
     latest: Option<Transition>,
     odd: &dyn Fn(HashRef) -> Option<crate::hash::ContentHash>,

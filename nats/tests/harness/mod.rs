@@ -183,13 +183,41 @@ fn client_url(ports_file: &str) -> Option<String> {
 }
 
 /// An instance config with test timings: 2 s leases, ticks every 300 ms,
-/// every summary put again each second.
+/// every summary put again each second, the journal appended every 200 ms
+/// and node checkpoints every second.
 pub fn config(id: &str) -> InstanceConfig {
     InstanceConfig {
         lease_ttl: Duration::from_secs(2),
         tick: Duration::from_millis(300),
         summary_refresh: Duration::from_secs(1),
+        journal_interval: Duration::from_millis(200),
+        checkpoint_interval: Duration::from_secs(1),
         ..InstanceConfig::new(id)
+    }
+}
+
+/// Waits until every partition of `partitions` has had a node checkpoint
+/// written wholly after this call began (two after the last one seen;
+/// each is written after the partition's journal segments): what its owner
+/// held by then is in JetStream.
+pub async fn checkpointed(js: &async_nats::jetstream::Context, partitions: &[u32]) {
+    let stream = js.get_stream(fleetgov_nats::journal::NODES_STREAM).await.expect("the checkpoint stream");
+    let last = |partition: u32| {
+        let stream = stream.clone();
+        async move {
+            let subject = fleetgov_nats::journal::checkpoints_subject(partition);
+            stream.get_last_raw_message_by_subject(&subject).await.map_or(0, |m| m.sequence)
+        }
+    };
+    for partition in partitions.iter().copied() {
+        let mut seen = last(partition).await;
+        for _ in 0..2 {
+            seen = fleetgov_testkit::eventually(&format!("a newer checkpoint of p{partition}"), || async {
+                let now = last(partition).await;
+                if now > seen { Ok(now) } else { Err(format!("still {now}")) }
+            })
+            .await;
+        }
     }
 }
 
@@ -203,6 +231,21 @@ pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Replica {
         demo::authority(&replica.engine(), &artifacts, clusters, T0).await.expect("demo authority");
     }
     replica
+}
+
+/// Agents for the first `clusters` demo clusters, `nodes` each, most of
+/// them on the desired revision ([`demo::mostly_current`]).
+pub fn mostly_current(clusters: usize, nodes: usize) -> Vec<fleetgov_nats::load::ClusterPlan> {
+    demo::clusters(clusters)
+        .into_iter()
+        .map(|(cluster, ..)| fleetgov_nats::load::ClusterPlan {
+            workspace: demo::WORKSPACE.to_owned(),
+            prefix: format!("gw-{cluster}"),
+            cluster,
+            nodes,
+            applied: demo::mostly_current,
+        })
+        .collect()
 }
 
 /// Unix milliseconds now.

@@ -1,0 +1,398 @@
+//! A partition's execution state in JetStream, so that it moves with the
+//! partition: what its nodes ran (the journal) and each node's last report
+//! (node checkpoints).
+//!
+//! # Streams
+//!
+//! | stream | subject | message | written |
+//! |---|---|---|---|
+//! | `FLEET_JOURNAL` | `fleet.journal.p<k>` | a journal segment of partition `k`: the transitions of its clusters' nodes the owner recorded since its previous segment | every [`journal_interval`](crate::InstanceConfig::journal_interval) with transitions, and when the owner lets the partition go |
+//! | `FLEET_NODES` | `fleet.nodes.p<k>` | a node checkpoint of partition `k` (every enrolled node of its clusters and its last report), in one or more parts | every [`checkpoint_interval`](crate::InstanceConfig::checkpoint_interval), and when the owner lets the partition go |
+//!
+//! Bodies are the core's handoff encodings by node id
+//! ([`Engine::export_journal`](fleetgov::Engine::export_journal),
+//! [`Engine::export_nodes`](fleetgov::Engine::export_nodes)); a checkpoint
+//! larger than a part ([`PART_BYTES`]) is cut into consecutive parts, at
+//! most [`MAX_PARTS`]. Headers:
+//!
+//! - `Fleet-Lease`: the writer's tenure (the KV revision of its lease);
+//! - `Fleet-Part: <i>/<n>` (checkpoints): part `i` of `n`;
+//! - `Fleet-First` (checkpoint parts after the first): the stream sequence
+//!   of the checkpoint's first part;
+//! - `Fleet-Previous` (checkpoints): the stream sequence of the last part of
+//!   the previous whole checkpoint (0: none), for a reader that finds the
+//!   latest one cut short by a writer that died.
+//!
+//! **Fenced.** Every write carries `Nats-Expected-Last-Subject-Sequence`:
+//! the last sequence of the partition's subject its writer knows (the parts
+//! of a checkpoint chain on each other, so they are consecutive on the
+//! subject). Once a new owner has written the subject, every write of a
+//! stale owner is refused; a writer whose write is refused and whose tenure
+//! did not write the subject's last message lets the partition go.
+//!
+//! **Restoring.** A new owner reads every segment of the partition and its
+//! latest whole checkpoint and imports them
+//! ([`Engine::import_execution`](fleetgov::Engine::import_execution))
+//! before it serves the partition's clusters or puts their summaries: it
+//! answers their history (`what_ran`, `fleet_at`, `attest`, node history)
+//! and shows every node's last report without waiting for the fleet. Both
+//! streams deny delete and purge; `FLEET_NODES` keeps the last
+//! [`KEPT_PER_PARTITION`] messages of each partition.
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::context::{Context, PublishErrorKind};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{self, Config, DiscardPolicy, LastRawMessageErrorKind, StorageType};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+
+use crate::error::{Error, Result};
+
+/// The stream of the partitions' journal segments.
+pub const JOURNAL_STREAM: &str = "FLEET_JOURNAL";
+/// The stream of the partitions' node checkpoints.
+pub const NODES_STREAM: &str = "FLEET_NODES";
+/// The largest part of a checkpoint, and about the largest segment: well
+/// under the server's default message limit (1 MiB).
+pub const PART_BYTES: usize = 512 << 10;
+/// The most parts of one checkpoint (a partition of about seven million
+/// nodes at 70 bytes each).
+pub const MAX_PARTS: usize = 64;
+/// Messages `FLEET_NODES` keeps per partition: the latest whole checkpoint
+/// survives a newer one cut short.
+pub const KEPT_PER_PARTITION: i64 = 2 * MAX_PARTS as i64;
+
+const LEASE: &str = "Fleet-Lease";
+const PART: &str = "Fleet-Part";
+const FIRST: &str = "Fleet-First";
+const PREVIOUS: &str = "Fleet-Previous";
+
+/// The subject of partition `k`'s segments.
+///
+/// ```
+/// assert_eq!(fleetgov_nats::journal::segments_subject(3), "fleet.journal.p3");
+/// ```
+pub fn segments_subject(partition: u32) -> String {
+    format!("fleet.journal.p{partition}")
+}
+
+/// The subject of partition `k`'s node checkpoints.
+///
+/// ```
+/// assert_eq!(fleetgov_nats::journal::checkpoints_subject(3), "fleet.nodes.p3");
+/// ```
+pub fn checkpoints_subject(partition: u32) -> String {
+    format!("fleet.nodes.p{partition}")
+}
+
+/// What a partition's subjects held when it was read ([`Journals::read`]).
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// Every segment, oldest first.
+    pub segments: Vec<Bytes>,
+    /// The latest whole checkpoint, its parts joined, if there is one.
+    pub checkpoint: Option<Vec<u8>>,
+    /// Where the partition's subjects end.
+    pub marks: Marks,
+    /// Why the latest checkpoint was skipped, if it was (it does not read
+    /// whole; the journal alone then restores what each node ran).
+    pub skipped: Option<String>,
+}
+
+/// Where a partition's subjects end, as its writer knows them: what its
+/// next fenced writes expect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The last sequence of the segments subject (0: none).
+    pub segments: u64,
+    /// The last sequence of the checkpoints subject (0: none).
+    pub checkpoints: u64,
+    /// The last part of the latest whole checkpoint (0: none).
+    pub whole: u64,
+}
+
+/// The last message of a partition's subject ([`Journals::last_write`]).
+#[derive(Debug)]
+pub struct LastWrite {
+    /// The lease token of the tenure that wrote it (0: none given).
+    pub token: u64,
+    /// Its stream sequence.
+    pub seq: u64,
+    /// Its body.
+    pub body: Bytes,
+}
+
+/// The outcome of a fenced write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Stored; the subject's new last sequence.
+    At(u64),
+    /// Refused: someone else wrote the subject since.
+    Refused,
+}
+
+/// The two streams, as a partition's owner (and a reader) uses them.
+///
+/// ```no_run
+/// # async fn run() -> fleetgov_nats::Result<()> {
+/// use fleetgov_nats::journal::{Journals, Written};
+/// let js = async_nats::jetstream::new(async_nats::connect("127.0.0.1:4222").await.unwrap());
+/// let journals = Journals::open(&js, 1).await?;
+/// let stored = journals.read(3).await?; // partition 3: every segment, the latest checkpoint
+/// let engine = fleetgov::Engine::new();
+/// let segment = engine.export_journal(&[], 0, fleetgov_nats::journal::PART_BYTES)?;
+/// // Fenced by the lease token (7) and the subject's end as read.
+/// match journals.append_segment(3, 7, segment.bytes, stored.marks.segments).await? {
+///     Written::At(seq) => println!("segment at {seq}"),
+///     Written::Refused => println!("someone wrote partition 3 since: see last_write"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Journals {
+    js: Context,
+}
+
+impl Journals {
+    /// Creates the streams if they do not exist yet, with `replicas` copies.
+    ///
+    /// Errors: the server refuses (no JetStream).
+    pub async fn open(js: &Context, replicas: usize) -> Result<Journals> {
+        let streams = [
+            (JOURNAL_STREAM, "fleet.journal.>", -1, "every partition's journal segments, in order"),
+            (NODES_STREAM, "fleet.nodes.>", KEPT_PER_PARTITION, "every partition's latest node checkpoints"),
+        ];
+        for (name, subjects, per_subject, what) in streams {
+            let config = Config {
+                name: name.to_owned(),
+                description: Some(format!("fleetgov: {what}")),
+                subjects: vec![subjects.to_owned()],
+                storage: StorageType::File,
+                num_replicas: replicas,
+                max_messages_per_subject: per_subject,
+                discard: DiscardPolicy::Old,
+                deny_delete: true,
+                deny_purge: true,
+                ..Config::default()
+            };
+            js.get_or_create_stream(config).await.map_err(|e| Error::transport(format!("create stream {name}"), e))?;
+        }
+        Ok(Journals { js: js.clone() })
+    }
+
+    async fn stream(&self, name: &str) -> Result<stream::Stream> {
+        self.js.get_stream(name).await.map_err(|e| Error::retryable(format!("open stream {name}"), e))
+    }
+
+    /// Everything partition `partition` holds: its segments and its latest
+    /// whole checkpoint.
+    ///
+    /// Errors: the streams cannot be read.
+    pub async fn read(&self, partition: u32) -> Result<Stored> {
+        let journal = self.stream(JOURNAL_STREAM).await?;
+        let subject = segments_subject(partition);
+        let segments_end = last_sequence(&journal, &subject).await?;
+        let segments = read_range(&journal, &subject, 1, segments_end).await?.into_iter().map(|m| m.payload).collect();
+        let nodes = self.stream(NODES_STREAM).await?;
+        let subject = checkpoints_subject(partition);
+        let checkpoints = last_sequence(&nodes, &subject).await?;
+        let (checkpoint, whole, skipped) = match read_checkpoint(&nodes, &subject, checkpoints).await {
+            Ok((checkpoint, whole)) => (checkpoint, whole, None),
+            Err(e @ Error::Engine(_)) => (None, 0, Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        let marks = Marks { segments: segments_end, checkpoints, whole };
+        Ok(Stored { segments, checkpoint, marks, skipped })
+    }
+
+    /// Appends a segment of `partition` for tenure `lease`, expecting the
+    /// subject to end at `last`.
+    ///
+    /// Errors: no acknowledgement (the write may have landed:
+    /// [`last_write`](Self::last_write) tells).
+    pub async fn append_segment(&self, partition: u32, lease: u64, body: Vec<u8>, last: u64) -> Result<Written> {
+        let mut headers = HeaderMap::new();
+        headers.insert(LEASE, lease.to_string().as_str());
+        self.append(segments_subject(partition), headers, Bytes::from(body), last).await
+    }
+
+    /// Writes a checkpoint of `partition` for tenure `lease` in parts,
+    /// expecting the subject to end at `marks.checkpoints`; `Written::At`
+    /// names its last part.
+    ///
+    /// Errors: a checkpoint of more than [`MAX_PARTS`] parts; no
+    /// acknowledgement.
+    pub async fn put_checkpoint(&self, partition: u32, lease: u64, body: &[u8], marks: Marks) -> Result<Written> {
+        let n = body.len().div_ceil(PART_BYTES).max(1);
+        if n > MAX_PARTS {
+            return Err(fleetgov::Error::invalid(format!(
+                "the node checkpoint of partition {partition} is {} bytes, more than {MAX_PARTS} parts of {PART_BYTES}",
+                body.len()
+            ))
+            .into());
+        }
+        let (mut last, mut first) = (marks.checkpoints, 0);
+        for (i, part) in body.chunks(PART_BYTES).enumerate() {
+            let mut headers = HeaderMap::new();
+            headers.insert(LEASE, lease.to_string().as_str());
+            headers.insert(PART, format!("{}/{n}", i + 1).as_str());
+            headers.insert(PREVIOUS, marks.whole.to_string().as_str());
+            if i > 0 {
+                headers.insert(FIRST, first.to_string().as_str());
+            }
+            let subject = checkpoints_subject(partition);
+            match self.append(subject, headers, Bytes::copy_from_slice(part), last).await? {
+                Written::At(seq) => (last, first) = (seq, if i == 0 { seq } else { first }),
+                Written::Refused => return Ok(Written::Refused),
+            }
+        }
+        Ok(Written::At(last))
+    }
+
+    /// The last message of `partition`'s segments subject (`checkpoints`
+    /// false) or checkpoints subject: who wrote it, where, and what. After
+    /// a refused write it tells a later tenure (this one is stale), an
+    /// earlier one's late write, and a write of its own whose
+    /// acknowledgement was lost apart.
+    ///
+    /// Errors: the stream cannot be read.
+    pub async fn last_write(&self, partition: u32, checkpoints: bool) -> Result<Option<LastWrite>> {
+        let (name, subject) = match checkpoints {
+            false => (JOURNAL_STREAM, segments_subject(partition)),
+            true => (NODES_STREAM, checkpoints_subject(partition)),
+        };
+        let stream = self.stream(name).await?;
+        let Some(last) = last_message(&stream, &subject).await? else { return Ok(None) };
+        let token = header(&last.headers, LEASE).unwrap_or(0);
+        Ok(Some(LastWrite { token, seq: last.sequence, body: last.payload }))
+    }
+
+    async fn append(&self, subject: String, headers: HeaderMap, body: Bytes, last: u64) -> Result<Written> {
+        let what = format!("append to {subject}");
+        let publish = PublishMessage::build().payload(body).headers(headers).expected_last_subject_sequence(last);
+        let ack = self.js.send_publish(subject, publish).await.map_err(|e| Error::retryable(what.clone(), e))?;
+        match ack.await {
+            Ok(ack) => Ok(Written::At(ack.sequence)),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(Written::Refused),
+            Err(e) => Err(Error::retryable(what, e)),
+        }
+    }
+}
+
+/// The last message on `subject`, if it has one.
+async fn last_message(
+    stream: &stream::Stream,
+    subject: &str,
+) -> Result<Option<async_nats::jetstream::message::StreamMessage>> {
+    match stream.get_last_raw_message_by_subject(subject).await {
+        Ok(message) => Ok(Some(message)),
+        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(e) => Err(Error::retryable(format!("read the last message of {subject}"), e)),
+    }
+}
+
+/// The last sequence of `subject` (0: no message).
+async fn last_sequence(stream: &stream::Stream, subject: &str) -> Result<u64> {
+    Ok(last_message(stream, subject).await?.map_or(0, |m| m.sequence))
+}
+
+/// The messages of `subject` from stream sequence `from` to `to` (both included).
+async fn read_range(stream: &stream::Stream, subject: &str, from: u64, to: u64) -> Result<Vec<async_nats::Message>> {
+    if to < from.max(1) {
+        return Ok(Vec::new());
+    }
+    let read = |e: &dyn std::fmt::Display| Error::retryable(format!("read {subject}"), e.to_string());
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: subject.to_owned(),
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from.max(1) },
+            ..OrderedConfig::default()
+        })
+        .await
+        .map_err(|e| read(&e))?;
+    let mut messages = consumer.messages().await.map_err(|e| read(&e))?;
+    let mut out = Vec::new();
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| read(&e))?;
+        let seq = message.info().map_err(|e| read(&e))?.stream_sequence;
+        if seq > to {
+            break;
+        }
+        out.push(message.message);
+        if seq == to {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The latest whole checkpoint on `subject`, whose last message is `last`,
+/// and the sequence of its last part: the last one, or, when a writer died
+/// while writing it, the one before. A checkpoint that does not read whole
+/// is [`AuditTampered`](fleetgov::ErrorKind::AuditTampered).
+async fn read_checkpoint(stream: &stream::Stream, subject: &str, last: u64) -> Result<(Option<Vec<u8>>, u64)> {
+    let damaged = |why: &str| {
+        Error::from(fleetgov::Error::new(
+            fleetgov::ErrorKind::AuditTampered,
+            format!("the node checkpoint on {subject} {why}"),
+        ))
+    };
+    let mut at = last;
+    for _ in 0..2 {
+        if at == 0 {
+            break;
+        }
+        let message = stream
+            .get_raw_message(at)
+            .await
+            .map_err(|e| Error::retryable(format!("read message {at} of {subject}"), e))?;
+        let (i, n) = part(&message.headers).ok_or_else(|| damaged("has a part without a valid Fleet-Part"))?;
+        if i < n {
+            at = header(&message.headers, PREVIOUS).ok_or_else(|| damaged("has a part without Fleet-Previous"))?;
+            continue;
+        }
+        let first =
+            if n == 1 { at } else { header(&message.headers, FIRST).ok_or_else(|| damaged("lacks Fleet-First"))? };
+        let parts = read_range(stream, subject, first, at).await?;
+        let numbered =
+            parts.iter().enumerate().all(|(k, m)| m.headers.as_ref().and_then(part) == Some((k as u64 + 1, n)));
+        if parts.len() as u64 != n || !numbered {
+            return Err(damaged(&format!("ending at message {at} does not hold its {n} parts in order")));
+        }
+        let body = parts.iter().flat_map(|m| m.payload.iter().copied()).collect();
+        return Ok((Some(body), at));
+    }
+    Ok((None, 0))
+}
+
+/// `Fleet-Part: i/n` with `1 <= i <= n`.
+fn part(headers: &HeaderMap) -> Option<(u64, u64)> {
+    let value = headers.get(PART)?.as_str();
+    let (i, n) = value.split_once('/')?;
+    let (i, n) = (i.parse().ok()?, n.parse().ok()?);
+    (1 <= i && i <= n).then_some((i, n))
+}
+
+/// A numeric header.
+fn header(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.as_str().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_numbered_from_one_to_their_count() {
+        let mut headers = HeaderMap::new();
+        for (value, parsed) in
+            [("1/1", Some((1, 1))), ("2/3", Some((2, 3))), ("0/3", None), ("4/3", None), ("x/3", None), ("3", None)]
+        {
+            headers.insert(PART, value);
+            assert_eq!(part(&headers), parsed, "{value}");
+        }
+        assert_eq!(header(&headers, FIRST), None);
+    }
+}
