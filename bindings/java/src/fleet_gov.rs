@@ -1,6 +1,6 @@
 //! Static functions of `FleetGov.java`: content hashing, checks that need
-//! only a verifier key (checkpoints, attestations, audit proofs), the native
-//! version, and the test-only panic path.
+//! only a verifier key (checkpoints, attestations, audit proofs), and the
+//! test-only panic path.
 
 use fleetgov::audit::{
     Checkpoint, CheckpointVerifier, ConsistencyProof, InclusionProof, TlogProof, TreeHash, TreeHead,
@@ -47,15 +47,6 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_contentHashDirect0<'l>(
 
 fn intern_hex(env: &mut JNIEnv<'_>, bytes: &[u8]) -> Result<jstring> {
     Ok(env.new_string(ContentHash::of(bytes).to_string())?.into_raw())
-}
-
-/// `FleetGov.nativeVersion()`: the version of the native library.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetGov_nativeVersion0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-) -> jstring {
-    shim(&mut env, |env| Ok(env.new_string(env!("CARGO_PKG_VERSION"))?.into_raw()))
 }
 
 /// `FleetGov.panicForTest(String)`: panics with `message`, so tests can see

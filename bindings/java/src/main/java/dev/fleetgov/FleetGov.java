@@ -143,7 +143,8 @@ public final class FleetGov {
      * @return a semantic version such as {@code 0.1.0}
      */
     public static String nativeVersion() {
-        return nativeVersion0();
+        NativeLibrary.load();
+        return NativeLibrary.nativeVersion();
     }
 
     /**
@@ -159,8 +160,6 @@ public final class FleetGov {
     private static native String contentHash0(byte[] bytes);
 
     private static native String contentHashDirect0(ByteBuffer buffer, int offset, int len);
-
-    private static native String nativeVersion0();
 
     private static native int runtimeVersionBits0(String version);
 
