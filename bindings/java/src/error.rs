@@ -12,6 +12,7 @@
 //! | [`ErrorKind::PermissionDenied`]        | `PermissionDeniedException`                         |
 //! | [`ErrorKind::Future`]                  | `FutureTimeException`                               |
 //! | [`ErrorKind::HistoryUnavailable`]      | `HistoryUnavailableException`                       |
+//! | [`ErrorKind::StaleHeartbeat`]          | `StaleHeartbeatException.INSTANCE`, preallocated    |
 //! | any other [`ErrorKind`]                | `FleetException` with the matching `Code`           |
 //! | [`Error::IllegalArgument`]             | `IllegalArgumentException`                          |
 //! | [`Error::IllegalState`]                | `IllegalStateException`                             |
@@ -26,6 +27,7 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 
 use fleetgov::ErrorKind;
 use jni::JNIEnv;
@@ -172,6 +174,7 @@ fn exception<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<Opt
 /// Maps an engine error kind to its Java exception.
 fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors::Result<JThrowable<'l>> {
     let code = match e.kind() {
+        ErrorKind::StaleHeartbeat => return stale_heartbeat(env),
         ErrorKind::JustificationRequired => {
             return with_message(env, "dev/fleetgov/JustificationRequiredException", e.message());
         }
@@ -183,7 +186,6 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
         ErrorKind::InvalidInput => "INVALID_INPUT",
         ErrorKind::NotFound => "NOT_FOUND",
         ErrorKind::Conflict => "CONFLICT",
-        ErrorKind::StaleHeartbeat => "STALE_HEARTBEAT",
         ErrorKind::FutureHeartbeat => "FUTURE_HEARTBEAT",
         ErrorKind::AuditTampered => "AUDIT_TAMPERED",
         ErrorKind::Io => "IO",
@@ -192,6 +194,24 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
         other => return fleet_exception(env, "INTERNAL", &format!("{}: {}", other.code(), e.message())),
     };
     fleet_exception(env, code, e.message())
+}
+
+/// `StaleHeartbeatException.INSTANCE`: an expected outcome, thrown without
+/// allocating or filling in a stack trace. The instance is looked up once.
+pub(crate) fn stale_heartbeat<'l>(env: &mut JNIEnv<'l>) -> jni::errors::Result<JThrowable<'l>> {
+    static INSTANCE: OnceLock<GlobalRef> = OnceLock::new();
+    const CLASS: &str = "dev/fleetgov/StaleHeartbeatException";
+    let instance = match INSTANCE.get() {
+        Some(instance) => instance,
+        None => {
+            let local = env.get_static_field(CLASS, "INSTANCE", format!("L{CLASS};"))?.l()?;
+            let global = env.new_global_ref(&local)?;
+            env.delete_local_ref(local)?;
+            // Two threads may both look it up; either global reference will do.
+            INSTANCE.get_or_init(|| global)
+        }
+    };
+    Ok(JThrowable::from(env.new_local_ref(instance)?))
 }
 
 fn throw_panic(env: &mut JNIEnv<'_>, payload: &(dyn Any + Send)) {

@@ -343,7 +343,8 @@ fn node_handle_to_java(handle: NodeHandle) -> jlong {
 }
 
 /// `FleetEngine.heartbeat(long node | String nodeId, Heartbeat)`: the
-/// directive, or null. `node_id` non-null selects the by-id path.
+/// directive, null, or for a stale heartbeat `StaleHeartbeatException.INSTANCE`
+/// (returned, not thrown). `node_id` non-null selects the by-id path.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the heartbeat's fields flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
@@ -390,12 +391,19 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
             },
             sync_error: sync_error.as_ref(),
         };
-        let directive = if node_id.is_null() {
-            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)?
+        let answered = if node_id.is_null() {
+            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)
         } else {
-            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)?
+            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)
         };
-        Ok(records::directive(env, directive)?.into_raw())
+        match answered {
+            Ok(directive) => Ok(records::directive(env, directive)?.into_raw()),
+            // An expected outcome: returned, and thrown by the Java side.
+            Err(e) if e.kind() == fleetgov::ErrorKind::StaleHeartbeat => {
+                Ok(crate::error::stale_heartbeat(env)?.into_raw())
+            }
+            Err(e) => Err(e.into()),
+        }
     })
 }
 

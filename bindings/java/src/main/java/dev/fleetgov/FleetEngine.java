@@ -680,9 +680,11 @@ public final class FleetEngine extends NativeHandle {
      * @param node the node's handle
      * @param hb the heartbeat
      * @return what the node must do, or null for nothing
-     * @throws FleetException {@code STALE_HEARTBEAT} for a heartbeat older than the node's last
-     *     (ignored); {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the engine's
-     *     clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
+     * @throws StaleHeartbeatException for a heartbeat older than the node's last (ignored): an
+     *     expected outcome under reordering, thrown as one preallocated instance without a stack
+     *     trace, so it costs no more than an accepted heartbeat
+     * @throws FleetException {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the
+     *     engine's clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
      */
     public Directive heartbeat(long node, Heartbeat hb) {
         return heartbeat(node, null, Args.present("hb", hb));
@@ -704,14 +706,21 @@ public final class FleetEngine extends NativeHandle {
     private Directive heartbeat(long node, String nodeId, Heartbeat hb) {
         Metrics m = hb.metrics();
         SyncError e = hb.syncError();
+        Object answer;
         long h = acquire();
         try {
-            return heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(), hb.runtimeVersion(),
-                    hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(), m.hotSwapErrors(),
-                    e == null ? null : e.toString());
+            answer = heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(),
+                    hb.runtimeVersion(), hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(),
+                    m.hotSwapErrors(), e == null ? null : e.toString());
         } finally {
             release();
         }
+        // A stale heartbeat comes back as the preallocated exception, not thrown natively: a
+        // throw from Java costs far less than a pending exception crossing back from JNI.
+        if (answer instanceof StaleHeartbeatException stale) {
+            throw stale;
+        }
+        return (Directive) answer;
     }
 
     /**
@@ -1424,7 +1433,7 @@ public final class FleetEngine extends NativeHandle {
 
     private static native long nodeHandle0(long engine, String node);
 
-    private static native Directive heartbeat0(
+    private static native Object heartbeat0(
             long engine,
             long node,
             String nodeId,

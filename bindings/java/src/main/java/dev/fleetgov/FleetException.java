@@ -33,7 +33,10 @@ public class FleetException extends RuntimeException {
         NOT_FOUND,
         /** The operation contradicts existing state. */
         CONFLICT,
-        /** A heartbeat older than the node's last one; it was ignored. */
+        /**
+         * A heartbeat older than the node's last one; it was ignored. An expected outcome when
+         * heartbeats are reordered: thrown as the preallocated {@link StaleHeartbeatException}.
+         */
         STALE_HEARTBEAT,
         /** A heartbeat stamped too far in the future. */
         FUTURE_HEARTBEAT,
@@ -70,6 +73,20 @@ public class FleetException extends RuntimeException {
      */
     public FleetException(Code code, String detail) {
         super(Objects.requireNonNull(code, "code") + ": " + detail);
+        this.code = code;
+        this.detail = detail;
+    }
+
+    /**
+     * An exception without a stack trace, a cause or suppressed exceptions: immutable, so one
+     * preallocated instance can be thrown for an expected outcome, as cheaply as a return.
+     *
+     * @param code what happened
+     * @param detail the message for people, without the code
+     * @param stackless distinguishes this constructor; always {@code true}
+     */
+    FleetException(Code code, String detail, boolean stackless) {
+        super(Objects.requireNonNull(code, "code") + ": " + detail, null, !stackless, !stackless);
         this.code = code;
         this.detail = detail;
     }

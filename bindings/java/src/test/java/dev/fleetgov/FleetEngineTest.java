@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -288,6 +289,28 @@ class FleetEngineTest {
         engine.heartbeat(gw, Heartbeat.at(++at, "3.5.0")
                 .withSyncError(new SyncError(SyncErrorCode.FETCH_TIMEOUT, "x".repeat(600))));
         assertEquals("x".repeat(47), engine.node("gw-1", at).lastSyncError().detail());
+    }
+
+    @Test
+    void aStaleHeartbeatThrowsOnePreallocatedExceptionWithoutAStackTrace() {
+        Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
+        long gw = engine.enroll("gw-1", "eks-prod-us", T);
+        engine.heartbeat(gw, synced(s1, T - 10));
+        Heartbeat older = synced(s1, T - 15);
+        StaleHeartbeatException byHandle = assertThrows(StaleHeartbeatException.class, () -> engine.heartbeat(gw, older));
+        StaleHeartbeatException byId = assertThrows(StaleHeartbeatException.class,
+                () -> engine.heartbeat("gw-1", older));
+        assertSame(StaleHeartbeatException.INSTANCE, byHandle);
+        assertSame(byHandle, byId);
+        assertEquals(FleetException.Code.STALE_HEARTBEAT, byHandle.code());
+        assertEquals(0, byHandle.getStackTrace().length, "no stack trace is filled in");
+        // Nobody can change the shared instance.
+        byHandle.addSuppressed(new RuntimeException("ignored"));
+        assertEquals(0, byHandle.getSuppressed().length);
+        assertThrows(IllegalStateException.class, () -> byHandle.initCause(new RuntimeException("refused")));
+        byHandle.setStackTrace(new StackTraceElement[] {new StackTraceElement("C", "m", "F", 1)});
+        assertEquals(0, byHandle.getStackTrace().length);
+        assertEquals(T - 10, engine.node("gw-1", T).lastHeartbeatMs().getAsLong(), "nothing changed");
     }
 
     @Test

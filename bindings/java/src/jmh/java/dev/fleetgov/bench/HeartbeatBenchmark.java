@@ -8,6 +8,7 @@ import dev.fleetgov.HeartbeatBatch;
 import dev.fleetgov.Metrics;
 import dev.fleetgov.ProcessStatus;
 import dev.fleetgov.Snapshot;
+import dev.fleetgov.StaleHeartbeatException;
 import dev.fleetgov.FleetGov;
 import dev.fleetgov.WorkspaceSpec;
 import java.nio.charset.StandardCharsets;
@@ -86,6 +87,13 @@ public class HeartbeatBenchmark {
             at = System.currentTimeMillis();
         }
 
+        /** The index of the next heartbeat of the stream, for the one-call-at-a-time benchmarks. */
+        int nextOne() {
+            int i = cursor;
+            cursor = i + 1 == node.length ? 0 : i + 1;
+            return i;
+        }
+
         /** The index of the next chunk of the stream. */
         int nextChunk() {
             int c = cursor % CHUNKS;
@@ -101,6 +109,8 @@ public class HeartbeatBenchmark {
         long[] handles;
         Heartbeat inSync;
         Heartbeat nothing;
+        /** Older than every node's last heartbeat: always stale. */
+        Heartbeat stale;
         HeartbeatBatch[] batches;
 
         @Setup(Level.Trial)
@@ -116,6 +126,10 @@ public class HeartbeatBenchmark {
             Metrics m = new Metrics(12.5f, 40f, 1200f, 55f, 0);
             nothing = Heartbeat.at(s.at, "3.6.1").withMetrics(m);
             inSync = nothing.withApplied(snapshot.id(), snapshot.hash());
+            stale = inSync.withAtMs(s.at - 1);
+            for (long h : handles) {
+                engine.heartbeat(h, inSync);
+            }
             int version = FleetGov.runtimeVersionBits("3.6.1");
             batches = new HeartbeatBatch[CHUNKS];
             for (int c = 0; c < CHUNKS; c++) {
@@ -180,9 +194,23 @@ public class HeartbeatBenchmark {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.NANOSECONDS)
     public Object engineSingleLatency(Stream s, Engine e) {
-        int i = s.cursor;
-        s.cursor = i + 1 == s.node.length ? 0 : i + 1;
+        int i = s.nextOne();
         return e.engine.heartbeat(e.handles[s.node[i]], s.applied[i] ? e.inSync : e.nothing);
+    }
+
+    /**
+     * A stale heartbeat per call, as latency: an expected outcome must cost no more than an
+     * accepted heartbeat ({@code engineSingleLatency}).
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    public Object engineSingleStaleLatency(Stream s, Engine e) {
+        try {
+            return e.engine.heartbeat(e.handles[s.node[s.nextOne()]], e.stale);
+        } catch (StaleHeartbeatException expected) {
+            return expected;
+        }
     }
 
     @Benchmark
