@@ -14,6 +14,7 @@
 //! the `FleetException` the Java caller sees.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use fleetgov::agent::{Agent, AppliedConfig, OwnedHeartbeat, PullRequest, Reloader};
 use fleetgov::record::{OUTCOME_SIZE, OutcomeRecord, RECORD_SIZE};
@@ -234,17 +235,31 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_apply0<'l>(
     with_agent(&mut env, agent, |env, a| {
         let snapshot_id = convert::string(env, "snapshotId", &snapshot_id)?;
         let expected = ContentHash::from_hex(convert::Ascii::new().read(env, "expectedHash", &expected_hash)?)?;
-        let bytes: Vec<u8> = if config.is_null() {
+        let bytes: Arc<[u8]> = if config.is_null() {
             // SAFETY: the local reference keeps the buffer alive for the call;
             // `ConfigAgent.apply` documents that it must not be written meanwhile.
-            unsafe { convert::direct_slice(env, "config", &direct, offset, len) }?.to_vec()
+            unsafe { convert::direct_slice(env, "config", &direct, offset, len) }?.into()
         } else {
-            convert::bytes(env, "config", &config)?
+            convert::bytes(env, "config", &config)?.into()
         };
         let at_ms = convert::unsigned("atMs", at_ms)?;
-        let applied = with_validator(env, &validator, || a.apply(&snapshot_id, bytes, expected, at_ms))?;
+        let applied = with_validator(env, &validator, || a.apply(&snapshot_id, Arc::clone(&bytes), expected, at_ms))
+            .map_err(|e| hash_mismatch(e, &bytes, expected))?;
         Ok(applied_config(env, &applied)?.into_raw())
     })
+}
+
+/// The agent checks the bytes' hash before anything else and reports a
+/// mismatch as `InvalidInput`; Java gives it its own code. Hashing again on
+/// that error path tells it from the other invalid inputs without reading
+/// the message.
+fn hash_mismatch(e: Error, bytes: &[u8], expected: ContentHash) -> Error {
+    match e {
+        Error::Core(core) if core.kind() == fleetgov::ErrorKind::InvalidInput && ContentHash::of(bytes) != expected => {
+            Error::HashMismatch(core.message().to_owned())
+        }
+        other => other,
+    }
 }
 
 /// `ConfigAgent.rollback(atMs, validator)`.

@@ -14,6 +14,7 @@
 //! | [`ErrorKind::HistoryUnavailable`]      | `HistoryUnavailableException`                       |
 //! | [`ErrorKind::StaleHeartbeat`]          | `StaleHeartbeatException.INSTANCE`, preallocated    |
 //! | any other [`ErrorKind`]                | `FleetException` with the matching `Code`           |
+//! | [`Error::HashMismatch`]                | `FleetException(Code.HASH_MISMATCH)`                |
 //! | [`Error::IllegalArgument`]             | `IllegalArgumentException`                          |
 //! | [`Error::IllegalState`]                | `IllegalStateException`                             |
 //! | a JNI failure with a Java exception    | that exception, left pending                        |
@@ -38,6 +39,10 @@ use jni::sys::{jint, jlong, jobject};
 pub(crate) enum Error {
     /// The engine refused the call.
     Core(fleetgov::Error),
+    /// An agent refused configuration bytes that do not hash to the
+    /// expected hash (the core reports it as `InvalidInput`; Java gives it
+    /// a code of its own).
+    HashMismatch(String),
     /// A Java argument the engine cannot take (a null where a value is
     /// required, a buffer range outside its buffer, ...).
     IllegalArgument(String),
@@ -80,7 +85,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Core(e) => e.fmt(f),
-            Error::IllegalArgument(m) | Error::IllegalState(m) | Error::Internal(m) => f.write_str(m),
+            Error::IllegalArgument(m) | Error::IllegalState(m) | Error::Internal(m) | Error::HashMismatch(m) => {
+                f.write_str(m)
+            }
             Error::Jni(e) => write!(f, "JNI call failed: {e}"),
             Error::Caused(e, _) => e.fmt(f),
         }
@@ -155,6 +162,7 @@ fn exception<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<Opt
         Error::IllegalArgument(m) => with_message(env, "java/lang/IllegalArgumentException", m)?,
         Error::IllegalState(m) => with_message(env, "dev/fleetgov/MisuseException", m)?,
         Error::Internal(m) => fleet_exception(env, "INTERNAL", m)?,
+        Error::HashMismatch(m) => fleet_exception(env, "HASH_MISMATCH", m)?,
         Error::Jni(jni::errors::Error::JavaException) => return Ok(None),
         Error::Jni(e) => fleet_exception(env, "INTERNAL", &format!("JNI call failed: {e}"))?,
         Error::Caused(inner, cause) => {
@@ -193,7 +201,18 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
         // A kind newer than this binding: keep its name in the message.
         other => return fleet_exception(env, "INTERNAL", &format!("{}: {}", other.code(), e.message())),
     };
-    fleet_exception(env, code, e.message())
+    fleet_exception(env, code, &in_java_terms(e.message()))
+}
+
+/// The engine's message with its Rust configuration names replaced by the
+/// Java API's (`EngineConfig::capacity` is `FleetEngine.Options.withCapacity`).
+fn in_java_terms(message: &str) -> std::borrow::Cow<'_, str> {
+    const RUST: &str = "EngineConfig::capacity";
+    if message.contains(RUST) {
+        message.replace(RUST, "FleetEngine.Options.withCapacity").into()
+    } else {
+        message.into()
+    }
 }
 
 /// `StaleHeartbeatException.INSTANCE`: an expected outcome, thrown without

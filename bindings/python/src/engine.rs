@@ -98,11 +98,14 @@ impl PyEngine {
     /// (`InvalidInput`); a directory another engine has open is `Conflict`,
     /// a damaged log `AuditTampered`, a file that cannot be opened or
     /// created `StorageError`. The history begins when the data directory
-    /// was made, or without one at the clock's reading now.
+    /// was made, or without one at the clock's reading now. `capacity` is the
+    /// most nodes the engine holds, 1 to 4,294,967,295 (default 16,777,216;
+    /// `InvalidInput` outside that range): enrolling one more is
+    /// `InvalidInput` naming it. Memory grows as nodes enrol.
     #[new]
     #[pyo3(signature = (
         audit_path = None, *, clock_ms = None, data_dir = None, journal_interval_ms = None,
-        checkpoint_interval_ms = None, journal_segment_len = None,
+        checkpoint_interval_ms = None, journal_segment_len = None, capacity = None,
     ))]
     fn new(
         py: Python<'_>,
@@ -112,9 +115,13 @@ impl PyEngine {
         journal_interval_ms: Option<&Bound<'_, PyAny>>,
         checkpoint_interval_ms: Option<&Bound<'_, PyAny>>,
         journal_segment_len: Option<Uint<u64>>,
+        capacity: Option<Uint<usize>>,
     ) -> PyResult<Self> {
         let clock = millis(clock_ms, "clock_ms")?.map_or(Clock::System, Clock::manual);
         let mut config = EngineConfig { clock, ..EngineConfig::default() };
+        if let Some(Uint(nodes)) = capacity {
+            config.capacity = nodes;
+        }
         let cadence = durable::Cadence {
             journal_interval_ms: millis(journal_interval_ms, "journal_interval_ms")?,
             checkpoint_interval_ms: millis(checkpoint_interval_ms, "checkpoint_interval_ms")?,

@@ -430,6 +430,7 @@ class Engine:
         journal_interval_ms: int | None = None,
         checkpoint_interval_ms: int | None = None,
         journal_segment_len: int | None = None,
+        capacity: int | None = None,
     ) -> Self:
         """With ``clock_ms``, the engine runs on a manual clock reading
         ``clock_ms`` until ``set_clock`` moves it.
@@ -445,7 +446,13 @@ class Engine:
         only the audit log is durable; giving both raises `InvalidInput`.
 
         The history begins when the data directory was made, or without one
-        at the clock's reading when the engine is made."""
+        at the clock's reading when the engine is made.
+
+        ``capacity`` is the most nodes the engine holds: 1 to 4294967295
+        (default 16777216), else `InvalidInput`; enrolling one node more
+        raises `InvalidInput` naming ``Engine(capacity=...)``. The other
+        limits (ids, actors, owner teams, justifications, sync-error details)
+        are in the README's "Limits"."""
     @property
     def clock_ms(self) -> int:
         """The engine's clock now (unix ms)."""
@@ -493,7 +500,9 @@ class Engine:
         character (C0, DEL, C1, NUL and line breaks included) and no lone
         surrogate, else `InvalidInput`."""
     def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
-        """Enrolls `node` in `cluster`; returns its handle for binary records."""
+        """Enrolls `node` in `cluster`; returns its handle for binary records.
+        An id is 1 to 128 bytes of ASCII letters, digits, ``. _ - :``; any
+        other, white space of every kind included, raises `InvalidInput`."""
     def enroll_many(self, nodes: Iterable[tuple[str, str]], /, *, at_ms: int | None = None) -> list[int]:
         """Enrolls every ``(node, cluster)`` pair and returns their handles in
         order. Every pair is checked first: on a refusal (`NotFound`,

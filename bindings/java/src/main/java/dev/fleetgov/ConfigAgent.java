@@ -69,8 +69,9 @@ public final class ConfigAgent extends NativeHandle {
      * @param atMs when (unix ms)
      * @param validator the gateway's hook, or null to accept every verified configuration
      * @return the configuration now live
-     * @throws FleetException {@code INVALID_INPUT} for a hash mismatch, an empty configuration or
-     *     a malformed snapshot id or hash; {@code RELOAD_FAILED} if the validator refused it (the
+     * @throws FleetException {@code HASH_MISMATCH} if the bytes do not hash to
+     *     {@code expectedHash}; {@code INVALID_INPUT} for an empty configuration or a malformed
+     *     snapshot id or hash; {@code RELOAD_FAILED} if the validator refused it (the
      *     validator's exception is the cause)
      * @throws IllegalStateException if called from this agent's own validator, or if the validator
      *     misused the binding (closed or re-entered this agent, used a closed engine): that exception

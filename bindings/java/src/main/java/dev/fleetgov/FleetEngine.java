@@ -111,15 +111,23 @@ public final class FleetEngine extends NativeHandle {
             return new Options(new Fields());
         }
 
+        /** The largest capacity, in nodes: 4,294,967,295 (node slots are 32-bit). */
+        public static final long MAX_CAPACITY = 0xFFFF_FFFFL;
+
         /**
-         * These options with another capacity.
+         * These options with another capacity: the engine holds exactly {@code nodes} nodes (the
+         * default is 16,777,216); enrolling one more is {@code FleetException(INVALID_INPUT)}
+         * naming this method. Memory grows as nodes enrol, in chunks of 65,536 node slots.
          *
-         * @param nodes the most nodes the engine will hold (memory grows as nodes enrol)
+         * @param nodes the most nodes the engine will hold, 1 to {@link #MAX_CAPACITY}
          * @return new options
+         * @throws IllegalArgumentException if {@code nodes} is out of that range
          */
         public Options withCapacity(long nodes) {
-            if (nodes <= 0) {
-                throw new IllegalArgumentException("capacity must be positive, got " + nodes);
+            if (nodes < 1 || nodes > MAX_CAPACITY) {
+                // The engine's own wording, as Python reports it.
+                throw new IllegalArgumentException(
+                        "capacity is " + nodes + " nodes; it must be between 1 and " + MAX_CAPACITY);
             }
             return with(c -> c.capacity = nodes);
         }

@@ -9,9 +9,12 @@ import java.util.Objects;
  * justification throw {@link JustificationRequiredException}; actors whose role may not
  * perform an operation get {@link PermissionDeniedException}; a question about what ran after
  * the engine's clock gets {@link FutureTimeException}, one about a time before its history
- * began {@link HistoryUnavailableException}. Arguments that are null or
- * blank where a value is required throw {@link IllegalArgumentException} before the engine
- * is called; a call on a closed object throws {@link IllegalStateException}.
+ * began {@link HistoryUnavailableException}. A null where a value is required, a negative
+ * time or count, or an option out of its range throws {@link IllegalArgumentException} before
+ * the engine is called; what a string holds is the engine's to judge, the same for every
+ * binding: an ill-formed id, version or hash, or text over its limit, is {@link Code#INVALID_INPUT}
+ * (the limits are in the README's "Limits"). A call on a closed object throws
+ * {@link IllegalStateException}.
  *
  * <pre>{@code
  * try {
@@ -52,6 +55,12 @@ public class FleetException extends RuntimeException {
         FUTURE,
         /** A question about a time before the engine's retained history ({@link HistoryUnavailableException}). */
         HISTORY_UNAVAILABLE,
+        /**
+         * A configuration agent computed another hash over the configuration bytes than the one
+         * expected (a corrupted or substituted download): nothing was installed, the previous
+         * configuration stays live, and the node reports {@code HASH_MISMATCH}.
+         */
+        HASH_MISMATCH,
         /** A configuration agent's validator refused a verified configuration; the previous one stays live. */
         RELOAD_FAILED,
         /** The native library panicked: a bug in fleetgov, reported instead of crashing the JVM. */

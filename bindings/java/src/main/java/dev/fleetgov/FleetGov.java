@@ -147,6 +147,21 @@ public final class FleetGov {
         return NativeLibrary.nativeVersion();
     }
 
+    /** {@link #check} rule: an id ({@code fleetgov::validate_id}). */
+    static final int RULE_ID = 0;
+    /** {@link #check} rule: an actor or author ({@code fleetgov::validate_actor}). */
+    static final int RULE_ACTOR = 1;
+    /** {@link #check} rule: a cluster's owner team ({@code fleetgov::validate_owner_team}). */
+    static final int RULE_OWNER_TEAM = 2;
+
+    /**
+     * Checks {@code value} by the engine's own rule, so a record refuses at construction what
+     * the engine would refuse later, with the same {@code INVALID_INPUT} message.
+     */
+    static void check(int rule, String what, String value) {
+        check0(rule, what, value);
+    }
+
     /**
      * Makes the native library panic, to prove that a panic arrives as
      * {@code FleetException(Code.PANIC)} and never crashes the JVM. Present only in native
@@ -177,4 +192,6 @@ public final class FleetGov {
             String envelope, String verifierKey);
 
     private static native void panicForTest0(String message);
+
+    private static native void check0(int rule, String what, String value);
 }

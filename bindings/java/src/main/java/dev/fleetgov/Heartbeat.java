@@ -29,7 +29,7 @@ public record Heartbeat(
         Metrics metrics,
         SyncError syncError) {
     /**
-     * Checks times, required components, and that optional strings are not blank.
+     * Checks times and required components; what the strings hold is checked by the engine.
      *
      * @param atMs when the node sent it (unix ms)
      * @param appliedSnapshot the snapshot id the node applied, or null
@@ -41,12 +41,6 @@ public record Heartbeat(
      */
     public Heartbeat {
         Args.time("atMs", atMs);
-        if (appliedSnapshot != null) {
-            Args.text("appliedSnapshot", appliedSnapshot);
-        }
-        if (appliedHash != null) {
-            Args.text("appliedHash", appliedHash);
-        }
         Args.text("runtimeVersion", runtimeVersion);
         Args.present("status", status);
         Args.present("metrics", metrics);

@@ -28,7 +28,7 @@ public record OverrideRequest(String actor, Role role, String justification, lon
      * @param atMs when (unix ms)
      */
     public OverrideRequest {
-        Args.text("actor", actor);
+        Args.actor("actor", actor);
         Args.present("role", role);
         justification = justification == null ? "" : justification;
         Args.time("atMs", atMs);

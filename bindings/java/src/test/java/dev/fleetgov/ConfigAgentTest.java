@@ -78,7 +78,10 @@ class ConfigAgentTest {
         FleetException e = assertThrows(FleetException.class,
                 () -> agent.apply("c@r2", "routes: [a, c]\n".getBytes(StandardCharsets.UTF_8), H2, T + 1,
                         c -> calls.incrementAndGet()));
-        assertEquals(FleetException.Code.INVALID_INPUT, e.code());
+        assertEquals(FleetException.Code.HASH_MISMATCH, e.code(), "a code of its own, not INVALID_INPUT");
+        assertTrue(e.detail().contains("HASH_MISMATCH: expected " + H2), e.detail());
+        ByteBuffer direct = ByteBuffer.allocateDirect(ONE.length).put(ONE).flip();
+        FleetEngineTest.fails(FleetException.Code.HASH_MISMATCH, () -> agent.apply("c@r2", direct, H2, T + 1, null));
         assertEquals(0, calls.get());
         assertEquals(SyncErrorCode.HASH_MISMATCH, agent.lastSyncError().code());
         assertEquals("c@r1", agent.current().snapshotId(), "the last known good stays live");
@@ -92,7 +95,7 @@ class ConfigAgentTest {
         FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> agent.apply("c@r4", ONE, "nothex", T, null));
         FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> agent.apply("bad id", ONE, H1, T, null));
         assertThrows(IllegalArgumentException.class, () -> agent.apply("c@r4", (byte[]) null, H1, T, null));
-        assertThrows(IllegalArgumentException.class, () -> agent.apply(" ", ONE, H1, T, null));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> agent.apply(" ", ONE, H1, T, null));
         assertThrows(IllegalArgumentException.class, () -> agent.apply("c@r4", ONE, H1, -1, null));
     }
 
