@@ -21,6 +21,7 @@
 //! | [`Error::Internal`], other JNI failures | `FleetException(Code.INTERNAL)`                     |
 //! | [`Error::Caused`]                      | the inner error's exception, with the Java cause    |
 //! | a panic                                | `FleetException(Code.PANIC)`                        |
+//! | an unwind carrying a [`Rethrow`]       | that Java exception, as it is                       |
 //!
 //! This file is the only place that turns errors into Java exceptions; nothing
 //! unwinds across the JNI boundary.
@@ -57,6 +58,11 @@ pub(crate) enum Error {
     /// exception is already pending and is what the caller sees.
     Jni(jni::errors::Error),
 }
+
+/// The payload of an unwind that carries a Java exception back to the shim,
+/// which throws it as it is: a validator's programming error (see agent.rs),
+/// which must reach the caller without the core agent recording it.
+pub(crate) struct Rethrow(pub(crate) GlobalRef);
 
 /// `Result` with the binding's [`Error`].
 pub(crate) type Result<T> = std::result::Result<T, Error>;
@@ -137,9 +143,20 @@ pub(crate) fn shim<'local, R: Fallback>(
             R::fallback()
         }
         Err(payload) => {
-            throw_panic(env, payload.as_ref());
+            match payload.downcast::<Rethrow>() {
+                Ok(rethrow) => rethrow_java(env, &rethrow.0),
+                Err(payload) => throw_panic(env, payload.as_ref()),
+            }
             R::fallback()
         }
+    }
+}
+
+/// Makes `exception` the pending Java exception again.
+fn rethrow_java(env: &mut JNIEnv<'_>, exception: &GlobalRef) {
+    let thrown = env.new_local_ref(exception).and_then(|local| env.throw(JThrowable::from(local)));
+    if thrown.is_err() {
+        last_resort(env, "cannot rethrow the validator's exception");
     }
 }
 

@@ -86,8 +86,6 @@ public final class ConfigAgent extends NativeHandle {
         long h = acquire();
         try {
             return apply0(h, snapshotId, config, null, 0, 0, expectedHash, atMs, guard(validator));
-        } catch (FleetException e) {
-            throw programmingError(e);
         } finally {
             release();
         }
@@ -120,8 +118,6 @@ public final class ConfigAgent extends NativeHandle {
         try {
             return apply0(h, snapshotId, null, config, config.position(), config.remaining(), expectedHash, atMs,
                     guard(validator));
-        } catch (FleetException e) {
-            throw programmingError(e);
         } finally {
             release();
         }
@@ -143,8 +139,6 @@ public final class ConfigAgent extends NativeHandle {
         long h = acquire();
         try {
             return rollback0(h, atMs, guard(validator));
-        } catch (FleetException e) {
-            throw programmingError(e);
         } finally {
             release();
         }
@@ -327,18 +321,6 @@ public final class ConfigAgent extends NativeHandle {
         if (validating == Thread.currentThread()) {
             throw new MisuseException(what + " called from this agent's own validator");
         }
-    }
-
-    /**
-     * A failed apply whose validator threw an {@link Error} or misused the binding is that
-     * programming error, rethrown as it is; a refusal stays the {@code RELOAD_FAILED} exception.
-     */
-    private static RuntimeException programmingError(FleetException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof Error error) {
-            throw error;
-        }
-        return cause instanceof MisuseException misuse ? misuse : e;
     }
 
     /** Wraps the user's validator so that re-entry from it is refused instead of deadlocking. */

@@ -208,7 +208,12 @@ class ConfigAgentTest {
         IllegalStateException misuse = assertThrows(IllegalStateException.class,
                 () -> agent.apply("c@r3", ONE, H1, T + 4, c -> closed.cohesion("c")));
         assertEquals("FleetEngine is closed", misuse.getMessage());
+        assertThrows(IllegalStateException.class, () -> agent.apply("c@r3", ONE, H1, T + 4, c -> agent.close()));
         assertEquals("c@r2", agent.current().snapshotId(), "nothing was swapped");
+        // Programming errors are the caller's, never reported to the fleet as a reload failure.
+        assertNull(agent.lastSyncError(), "nothing recorded");
+        assertEquals(0, agent.hotSwapErrors(), "not counted as a hot-swap error");
+        assertEquals("c@r1", agent.lastKnownGood().snapshotId(), "the rollback target is still there");
 
         // The validator's own IllegalStateException is still a refusal.
         FleetException refused = reloadFailed(() -> agent.apply("c@r3", ONE, H1, T + 5, c -> {
