@@ -107,6 +107,7 @@ impl PyEngine {
         audit_path = None, *, clock_ms = None, data_dir = None, journal_interval_ms = None,
         checkpoint_interval_ms = None, journal_segment_len = None, capacity = None,
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         audit_path: Option<FilePath>,
@@ -428,17 +429,41 @@ impl PyEngine {
     }
 
     /// The fleet inventory of `workspace` (`fleetgov.types.FleetInventory`):
-    /// `runtimes`, `summary`, `desiredState`.
-    #[pyo3(signature = (workspace, /, *, now_ms = None))]
+    /// `runtimes`, `summary`, `desiredState`, `nextCursor`, filtered and
+    /// paged as the HTTP API's `?health=&drift=&cluster=&limit=&cursor=`:
+    /// the runtimes of that health, drift status and cluster, in cluster then
+    /// enrolment order, at most `limit` of them from `cursor` (a `nextCursor`
+    /// of the page before; `None` on the last page). The summary and the
+    /// desired state cover the whole workspace. With `columnar`, `runtimes`
+    /// is one dict of equal-length lists (`pl.DataFrame(page["runtimes"])`)
+    /// instead of a list of dicts.
+    #[pyo3(signature = (
+        workspace, /, *, now_ms = None, health = None, drift = None, cluster = None, limit = None, cursor = None,
+        columnar = Flag(false),
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn fleet<'py>(
         &self,
         py: Python<'py>,
         workspace: Text<'_>,
         now_ms: Option<&Bound<'py, PyAny>>,
+        health: Option<Text<'_>>,
+        drift: Option<Text<'_>>,
+        cluster: Option<Text<'_>>,
+        limit: Option<Uint<usize>>,
+        cursor: Option<Text<'_>>,
+        columnar: Flag,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now_ms = millis(now_ms, "now_ms")?;
-        let inventory = self.with(py, |e| e.fleet(workspace.0, now_or(now_ms, e)))?;
-        inventory::fleet(py, &inventory)
+        let query = inventory::Query {
+            health: health.map(|t| t.0),
+            drift: drift.map(|t| t.0),
+            cluster: cluster.map(|t| t.0),
+            limit: limit.map(|n| n.0),
+            cursor: cursor.map(|t| t.0),
+        };
+        let page = self.with(py, |e| inventory::page(e, workspace.0, now_or(now_ms, e), &query))?;
+        inventory::fleet(py, &page, columnar.0)
     }
 
     /// Forces one node (`node=`) or every node of a cluster (`cluster=`) to

@@ -4,7 +4,7 @@ from typing_extensions import Buffer
 from os import PathLike
 from types import TracebackType
 from collections.abc import Iterable
-from typing import Any, Protocol, Self, final
+from typing import Any, Literal, Protocol, Self, final, overload
 
 from fleetgov.types import (
     AppliedAt,
@@ -22,6 +22,7 @@ from fleetgov.types import (
     Drift,
     Environment,
     EnvironmentName,
+    FleetColumns,
     FleetEvent,
     FleetInventory,
     Health,
@@ -545,7 +546,42 @@ class Engine:
     def snapshot(self, id: str, /) -> Snapshot: ...
     def desired(self, cluster: str, /) -> Snapshot | None: ...
     def artifact(self, hash: str, /) -> bytes: ...
-    def fleet(self, workspace: str, /, *, now_ms: int | None = None) -> FleetInventory: ...
+    @overload
+    def fleet(
+        self,
+        workspace: str,
+        /,
+        *,
+        now_ms: int | None = None,
+        health: Health | None = None,
+        drift: Drift | None = None,
+        cluster: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        columnar: Literal[False] = False,
+    ) -> FleetInventory:
+        """The runtimes of ``workspace`` with that ``health``, ``drift`` and
+        ``cluster``, in cluster then enrolment order: at most ``limit`` of them
+        (all without it) from ``cursor`` (the ``nextCursor`` of the page
+        before), as the HTTP API's ``?health=&drift=&cluster=&limit=&cursor=``.
+        ``summary`` and ``desiredState`` cover the whole workspace. A health
+        or drift outside its values, ``limit=0`` or a cursor ``fleet`` did not
+        return raise `InvalidInput`; a cluster not in the workspace `NotFound`."""
+    @overload
+    def fleet(
+        self,
+        workspace: str,
+        /,
+        *,
+        now_ms: int | None = None,
+        health: Health | None = None,
+        drift: Drift | None = None,
+        cluster: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        columnar: Literal[True],
+    ) -> FleetColumns:
+        """As above, with ``runtimes`` as one list per key (``pl.DataFrame(page["runtimes"])``)."""
     def force_sync(
         self,
         *,
