@@ -112,6 +112,14 @@ public class HeartbeatBenchmark {
         /** Older than every node's last heartbeat: always stale. */
         Heartbeat stale;
         HeartbeatBatch[] batches;
+        /** Refilled from the stream on every call of the end-to-end benchmarks. */
+        HeartbeatBatch building;
+        Metrics metrics;
+        int version;
+        int revision;
+        String hash;
+        /** The snapshot's hash parsed once, as the records carry it. */
+        long[] words;
 
         @Setup(Level.Trial)
         public void build(Stream s) {
@@ -130,7 +138,12 @@ public class HeartbeatBenchmark {
             for (long h : handles) {
                 engine.heartbeat(h, inSync);
             }
-            int version = FleetGov.runtimeVersionBits("3.6.1");
+            version = FleetGov.runtimeVersionBits("3.6.1");
+            metrics = m;
+            revision = snapshot.revision();
+            hash = snapshot.hash();
+            words = HeartbeatBatch.hashWords(hash);
+            building = new HeartbeatBatch(CHUNK);
             batches = new HeartbeatBatch[CHUNKS];
             for (int c = 0; c < CHUNKS; c++) {
                 HeartbeatBatch b = new HeartbeatBatch(CHUNK);
@@ -146,6 +159,23 @@ public class HeartbeatBenchmark {
         @TearDown(Level.Trial)
         public void close() {
             engine.close();
+        }
+    }
+
+    /** The dense pure-Java peer holding the fleet: node {@code i} is handle {@code i}. */
+    @State(Scope.Benchmark)
+    public static class Dense {
+        DenseJavaTracker tracker;
+        long[] words;
+
+        @Setup(Level.Trial)
+        public void build(Stream s) {
+            tracker = new DenseJavaTracker(s.nodes, 1);
+            for (int i = 0; i < s.nodes; i++) {
+                tracker.enroll(0);
+            }
+            words = HeartbeatBatch.hashWords(FleetGov.contentHash(CONFIG));
+            tracker.publish(0, 1, words);
         }
     }
 
@@ -211,6 +241,65 @@ public class HeartbeatBenchmark {
         } catch (StaleHeartbeatException expected) {
             return expected;
         }
+    }
+
+    /** How the end-to-end benchmark gives each record's hash. */
+    public enum HashForm {
+        /** The snapshot's hash parsed once, passed as four words ({@code HeartbeatBatch.hashWords}). */
+        WORDS,
+        /** The hash as hex on every record, parsed per record. */
+        HEX
+    }
+
+    /** The hash form of {@link #engineEndToEnd}. */
+    @State(Scope.Benchmark)
+    public static class Building {
+        @Param({"WORDS", "HEX"})
+        public HashForm hashForm;
+    }
+
+    /**
+     * End to end: each chunk of the stream is written into a batch (from the handles) and
+     * ingested in one crossing; building the batch is part of the score.
+     */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineEndToEnd(Stream s, Engine e, Building form) {
+        int base = s.nextChunk() * CHUNK;
+        HeartbeatBatch b = e.building;
+        b.clear();
+        long[] w = e.words;
+        boolean words = form.hashForm == HashForm.WORDS;
+        for (int i = base; i < base + CHUNK; i++) {
+            long node = e.handles[s.node[i]];
+            if (!s.applied[i]) {
+                b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, 0, null, null);
+            } else if (words) {
+                b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, e.revision, w[0], w[1], w[2], w[3], null);
+            } else {
+                b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, e.revision, e.hash, null);
+            }
+        }
+        e.engine.heartbeatBatch(b);
+        return e.engine.cohesion(CLUSTER);
+    }
+
+    /** The dense pure-Java peer on the same stream: one call per heartbeat, cohesion per chunk. */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int denseJavaTracker(Stream s, Dense d) {
+        int base = s.nextChunk() * CHUNK;
+        DenseJavaTracker tracker = d.tracker;
+        long[] w = d.words;
+        for (int i = base; i < base + CHUNK; i++) {
+            if (s.applied[i]) {
+                tracker.heartbeat(s.node[i], s.at, 1, w[0], w[1], w[2], w[3], 0x03061003, 0, 12.5f, 40f, 1200f, 55f,
+                        0);
+            } else {
+                tracker.heartbeat(s.node[i], s.at, 0, 0, 0, 0, 0, 0x03061003, 0, 12.5f, 40f, 1200f, 55f, 0);
+            }
+        }
+        return tracker.cohesion(0);
     }
 
     @Benchmark
