@@ -1,6 +1,8 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Instant;
 
 /**
  * Argument checks done in Java, where Java users expect {@link IllegalArgumentException}: a null
@@ -58,6 +60,20 @@ final class Args {
             throw new IllegalArgumentException(name + " must not be negative, got " + ms);
         }
         return ms;
+    }
+
+    /** An instant as unix milliseconds; rejects null, a time before 1970 and one past {@code long}. */
+    static long millis(String name, Instant t) {
+        try {
+            return time(name, present(name, t).toEpochMilli());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(name + " is out of range: " + t, e);
+        }
+    }
+
+    /** What {@code clock} reads now, as unix milliseconds; rejects null and a time before 1970. */
+    static long millis(String name, Clock clock) {
+        return time(name, present(name, clock).millis());
     }
 
     /** Rejects a buffer the native side cannot read in place. */

@@ -1,6 +1,8 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Instant;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -141,6 +143,17 @@ public final class FleetEngine extends NativeHandle {
          */
         public Options withManualClock(long ms) {
             return with(c -> c.manualClockMs = OptionalLong.of(Args.time("manualClockMs", ms)));
+        }
+
+        /**
+         * {@link #withManualClock(long)} starting at an {@link Instant}.
+         *
+         * @param t the clock's first reading
+         * @return new options
+         * @throws IllegalArgumentException if {@code t} is null or before 1970
+         */
+        public Options withManualClock(Instant t) {
+            return withManualClock(Args.millis("t", t));
         }
 
         /**
@@ -410,6 +423,17 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    /**
+     * {@link #setClock(long)} to an {@link Instant}.
+     *
+     * @param t the new reading
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     * @throws IllegalStateException if the engine runs on the system clock
+     */
+    public void setClock(Instant t) {
+        setClock(Args.millis("t", t));
+    }
+
     // ---- authority -----------------------------------------------------------------------
 
     /**
@@ -525,6 +549,20 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #publish(String, byte[], String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param at when
+     * @return the new snapshot
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public Snapshot publish(String cluster, byte[] config, String author, Instant at) {
+        return publish(cluster, config, author, Args.millis("at", at));
+    }
+
+    /**
      * Publishes the remaining bytes of {@code config} (position to limit); a direct buffer is
      * read in place and must not be written while this runs. The position is not changed.
      *
@@ -626,6 +664,19 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #enroll(String, String, long)} at an {@link Instant}.
+     *
+     * @param node the node id
+     * @param cluster the cluster id
+     * @param at when
+     * @return the node's handle
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public long enroll(String node, String cluster, Instant at) {
+        return enroll(node, cluster, Args.millis("at", at));
     }
 
     /**
@@ -1140,6 +1191,18 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #whatRan(String, long)} at an {@link Instant}.
+     *
+     * @param node the node id
+     * @param t the moment
+     * @return what it ran, or null if it had reported nothing yet
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     */
+    public AppliedAt whatRan(String node, Instant t) {
+        return whatRan(node, Args.millis("t", t));
+    }
+
+    /**
      * What every node of {@code cluster} ran at {@code tMs}, by node id (nodes that had reported
      * nothing yet are left out).
      *
@@ -1162,6 +1225,18 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #fleetAt(String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param t the moment
+     * @return one entry per node
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     */
+    public List<AppliedAt> fleetAt(String cluster, Instant t) {
+        return fleetAt(cluster, Args.millis("t", t));
+    }
+
+    /**
      * A signed attestation of what {@code cluster} ran at {@code tMs}: the same envelope, byte for
      * byte, every time the same moment is asked about. Nothing is signed about the future.
      *
@@ -1181,6 +1256,18 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #attest(String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param t the moment
+     * @return the attestation
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     */
+    public Attestation attest(String cluster, Instant t) {
+        return attest(cluster, Args.millis("t", t));
     }
 
     /**
@@ -1210,6 +1297,19 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #history(String, long, long)} between two {@link Instant}s.
+     *
+     * @param node the node id
+     * @param from the start
+     * @param to the end
+     * @return the changes
+     * @throws IllegalArgumentException if either is null or before 1970
+     */
+    public List<AppliedChange> history(String node, Instant from, Instant to) {
+        return history(node, Args.millis("from", from), Args.millis("to", to));
     }
 
     /**
@@ -1319,6 +1419,30 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #cluster(String, long)} at an {@link Instant}.
+     *
+     * @param id the cluster id
+     * @param now the query time
+     * @return the view
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public ClusterView cluster(String id, Instant now) {
+        return cluster(id, Args.millis("now", now));
+    }
+
+    /**
+     * {@link #cluster(String, long)} at the time {@code clock} reads now.
+     *
+     * @param id the cluster id
+     * @param clock where now comes from
+     * @return the view
+     * @throws IllegalArgumentException if {@code clock} is null or reads before 1970
+     */
+    public ClusterView cluster(String id, Clock clock) {
+        return cluster(id, Args.millis("clock", clock));
+    }
+
+    /**
      * The view of a node at {@code nowMs}.
      *
      * @param id the node id
@@ -1335,6 +1459,30 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #node(String, long)} at an {@link Instant}.
+     *
+     * @param id the node id
+     * @param now the query time
+     * @return the view
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public NodeView node(String id, Instant now) {
+        return node(id, Args.millis("now", now));
+    }
+
+    /**
+     * {@link #node(String, long)} at the time {@code clock} reads now.
+     *
+     * @param id the node id
+     * @param clock where now comes from
+     * @return the view
+     * @throws IllegalArgumentException if {@code clock} is null or reads before 1970
+     */
+    public NodeView node(String id, Clock clock) {
+        return node(id, Args.millis("clock", clock));
     }
 
     /**
@@ -1378,6 +1526,30 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #fleet(String, long)} at an {@link Instant}.
+     *
+     * @param workspace the workspace id
+     * @param now the query time
+     * @return the inventory
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public FleetInventory fleet(String workspace, Instant now) {
+        return fleet(workspace, Args.millis("now", now));
+    }
+
+    /**
+     * {@link #fleet(String, long)} at the time {@code clock} reads now.
+     *
+     * @param workspace the workspace id
+     * @param clock where now comes from
+     * @return the inventory
+     * @throws IllegalArgumentException if {@code clock} is null or reads before 1970
+     */
+    public FleetInventory fleet(String workspace, Clock clock) {
+        return fleet(workspace, Args.millis("clock", clock));
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.fleetgov;
 
+import java.time.Instant;
+
 /**
  * A node's report: when, what it applied (the snapshot id and the hash it computed itself
  * over the bytes), its runtime version, process status, metrics and last sync error.
@@ -55,6 +57,18 @@ public record Heartbeat(
      */
     public static Heartbeat at(long atMs, String runtimeVersion) {
         return new Heartbeat(atMs, null, null, runtimeVersion, ProcessStatus.READY, Metrics.ZERO, null);
+    }
+
+    /**
+     * {@link #at(long, String)} at an {@link Instant}.
+     *
+     * @param at when the node sent it
+     * @param runtimeVersion the runtime's semantic version
+     * @return a heartbeat
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public static Heartbeat at(Instant at, String runtimeVersion) {
+        return at(Args.millis("at", at), runtimeVersion);
     }
 
     /**
