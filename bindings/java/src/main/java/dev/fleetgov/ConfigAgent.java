@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The execution side, embedded in each gateway node: hot-swaps only verified configuration
@@ -77,7 +78,8 @@ public final class ConfigAgent extends NativeHandle {
      *     misused the binding (closed or re-entered this agent, used a closed engine): that exception
      *     is rethrown as it is, and so is an {@link Error} the validator threw
      */
-    public AppliedConfig apply(String snapshotId, byte[] config, String expectedHash, long atMs, Validator validator) {
+    public AppliedConfig apply(String snapshotId, byte[] config, String expectedHash, long atMs,
+            @Nullable Validator validator) {
         Args.text("snapshotId", snapshotId);
         Args.present("config", config);
         Args.text("expectedHash", expectedHash);
@@ -103,7 +105,8 @@ public final class ConfigAgent extends NativeHandle {
      * @param validator the gateway's hook, or null
      * @return the configuration now live
      */
-    public AppliedConfig apply(String snapshotId, ByteBuffer config, String expectedHash, long atMs, Validator validator) {
+    public AppliedConfig apply(String snapshotId, ByteBuffer config, String expectedHash, long atMs,
+            @Nullable Validator validator) {
         Args.present("config", config);
         if (!config.isDirect()) {
             byte[] copy = new byte[config.remaining()];
@@ -133,7 +136,7 @@ public final class ConfigAgent extends NativeHandle {
      * @throws FleetException {@code NOT_FOUND} if there is nothing to roll back to;
      *     {@code RELOAD_FAILED} if the validator refused it
      */
-    public AppliedConfig rollback(long atMs, Validator validator) {
+    public AppliedConfig rollback(long atMs, @Nullable Validator validator) {
         Args.time("atMs", atMs);
         notFromOwnValidator("rollback");
         long h = acquire();
@@ -166,7 +169,7 @@ public final class ConfigAgent extends NativeHandle {
      *
      * @return it, or null if nothing was applied
      */
-    public AppliedConfig current() {
+    public @Nullable AppliedConfig current() {
         long h = acquire();
         try {
             return current0(h, false);
@@ -180,7 +183,7 @@ public final class ConfigAgent extends NativeHandle {
      *
      * @return it, or null
      */
-    public AppliedConfig lastKnownGood() {
+    public @Nullable AppliedConfig lastKnownGood() {
         long h = acquire();
         try {
             return current0(h, true);
@@ -194,7 +197,7 @@ public final class ConfigAgent extends NativeHandle {
      *
      * @return the error, or null
      */
-    public SyncError lastSyncError() {
+    public @Nullable SyncError lastSyncError() {
         long h = acquire();
         try {
             return lastSyncError0(h);
@@ -279,7 +282,7 @@ public final class ConfigAgent extends NativeHandle {
      * @param directive the engine's answer to this node's heartbeat, or null
      * @return what to pull, or null for nothing
      */
-    public PullRequest onDirective(Directive directive) {
+    public @Nullable PullRequest onDirective(@Nullable Directive directive) {
         if (directive == null) {
             return null;
         }
@@ -302,7 +305,7 @@ public final class ConfigAgent extends NativeHandle {
      * @param cluster the node's cluster id
      * @return what to pull, or null for nothing
      */
-    public PullRequest onOutcome(HeartbeatBatch batch, int index, String cluster) {
+    public @Nullable PullRequest onOutcome(HeartbeatBatch batch, int index, String cluster) {
         Args.present("batch", batch);
         Args.text("cluster", cluster);
         BatchOutcome outcome = batch.outcome(index);
@@ -324,7 +327,7 @@ public final class ConfigAgent extends NativeHandle {
     }
 
     /** Wraps the user's validator so that re-entry from it is refused instead of deadlocking. */
-    private Validator guard(Validator validator) {
+    private Validator guard(@Nullable Validator validator) {
         Validator v = validator == null ? Validator.ACCEPT_ALL : validator;
         return candidate -> {
             validating = Thread.currentThread();
@@ -340,8 +343,8 @@ public final class ConfigAgent extends NativeHandle {
 
     private static native void dispose0(long agent);
 
-    private static native AppliedConfig apply0(long agent, String snapshotId, byte[] config, ByteBuffer direct,
-            int offset, int len, String expectedHash, long atMs, Validator validator);
+    private static native AppliedConfig apply0(long agent, String snapshotId, byte @Nullable [] config,
+            @Nullable ByteBuffer direct, int offset, int len, String expectedHash, long atMs, Validator validator);
 
     private static native AppliedConfig rollback0(long agent, long atMs, Validator validator);
 

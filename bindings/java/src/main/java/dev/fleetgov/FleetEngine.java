@@ -11,6 +11,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The fleet-governance engine, embedded in a JVM control plane: what every gateway node
@@ -166,7 +167,7 @@ public final class FleetEngine extends NativeHandle {
          * @param signingSeed 32 bytes, or null for a key generated per engine
          * @return new options
          */
-        public Options withAuditLog(Path path, byte[] signingSeed) {
+        public Options withAuditLog(Path path, byte @Nullable [] signingSeed) {
             if (signingSeed != null && signingSeed.length != 32) {
                 throw new IllegalArgumentException("signingSeed must be 32 bytes, got " + signingSeed.length);
             }
@@ -614,7 +615,7 @@ public final class FleetEngine extends NativeHandle {
      * @return the snapshot, or null if nothing was published
      * @throws FleetException {@code NOT_FOUND} for an unknown cluster
      */
-    public Snapshot desired(String cluster) {
+    public @Nullable Snapshot desired(String cluster) {
         Args.text("cluster", cluster);
         long h = acquire();
         try {
@@ -745,7 +746,7 @@ public final class FleetEngine extends NativeHandle {
      * @throws FleetException {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the
      *     engine's clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
      */
-    public Directive heartbeat(long node, Heartbeat hb) {
+    public @Nullable Directive heartbeat(long node, Heartbeat hb) {
         return heartbeat(node, null, Args.present("hb", hb));
     }
 
@@ -758,11 +759,11 @@ public final class FleetEngine extends NativeHandle {
      * @throws FleetException {@code NOT_FOUND} if the node is not enrolled, and as
      *     {@link #heartbeat(long, Heartbeat)}
      */
-    public Directive heartbeat(String node, Heartbeat hb) {
+    public @Nullable Directive heartbeat(String node, Heartbeat hb) {
         return heartbeat(0, Args.text("node", node), Args.present("hb", hb));
     }
 
-    private Directive heartbeat(long node, String nodeId, Heartbeat hb) {
+    private @Nullable Directive heartbeat(long node, @Nullable String nodeId, Heartbeat hb) {
         Metrics m = hb.metrics();
         SyncError e = hb.syncError();
         Object answer;
@@ -1179,7 +1180,7 @@ public final class FleetEngine extends NativeHandle {
      * @throws FutureTimeException if {@code tMs} is after the engine's clock
      * @throws HistoryUnavailableException if {@code tMs} is before the engine's history began
      */
-    public AppliedAt whatRan(String node, long tMs) {
+    public @Nullable AppliedAt whatRan(String node, long tMs) {
         Args.text("node", node);
         Args.time("tMs", tMs);
         long h = acquire();
@@ -1198,7 +1199,7 @@ public final class FleetEngine extends NativeHandle {
      * @return what it ran, or null if it had reported nothing yet
      * @throws IllegalArgumentException if {@code t} is null or before 1970
      */
-    public AppliedAt whatRan(String node, Instant t) {
+    public @Nullable AppliedAt whatRan(String node, Instant t) {
         return whatRan(node, Args.millis("t", t));
     }
 
@@ -1613,13 +1614,13 @@ public final class FleetEngine extends NativeHandle {
 
     private static native long nodeHandle0(long engine, String node);
 
-    private static native Object heartbeat0(
+    private static native @Nullable Object heartbeat0(
             long engine,
             long node,
-            String nodeId,
+            @Nullable String nodeId,
             long atMs,
-            String appliedSnapshot,
-            String appliedHash,
+            @Nullable String appliedSnapshot,
+            @Nullable String appliedHash,
             String runtimeVersion,
             int status,
             float cpu,
@@ -1627,7 +1628,7 @@ public final class FleetEngine extends NativeHandle {
             float tps,
             float heap,
             int hotSwapErrors,
-            String syncError);
+            @Nullable String syncError);
 
     private static native BatchSummary heartbeatBatch0(
             long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);

@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A node's report: when, what it applied (the snapshot id and the hash it computed itself
@@ -24,12 +25,12 @@ import java.time.Instant;
  */
 public record Heartbeat(
         long atMs,
-        String appliedSnapshot,
-        String appliedHash,
+        @Nullable String appliedSnapshot,
+        @Nullable String appliedHash,
         String runtimeVersion,
         ProcessStatus status,
         Metrics metrics,
-        SyncError syncError) {
+        @Nullable SyncError syncError) {
     /**
      * Checks times and required components; what the strings hold is checked by the engine.
      *
@@ -118,7 +119,7 @@ public record Heartbeat(
      * @param e the error, or null
      * @return a new heartbeat
      */
-    public Heartbeat withSyncError(SyncError e) {
+    public Heartbeat withSyncError(@Nullable SyncError e) {
         return new Heartbeat(atMs, appliedSnapshot, appliedHash, runtimeVersion, status, metrics, e);
     }
 }

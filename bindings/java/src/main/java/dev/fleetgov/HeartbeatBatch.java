@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A reusable batch of binary heartbeat records and their outcome records, in two direct
@@ -133,8 +134,8 @@ public final class HeartbeatBatch {
             ProcessStatus status,
             Metrics metrics,
             int appliedRevision,
-            String appliedHash,
-            SyncError syncError) {
+            @Nullable String appliedHash,
+            @Nullable SyncError syncError) {
         if (appliedHash == null) {
             return put(node, atMs, runtimeVersionBits, status, metrics, false, 0, 0, 0, 0, 0, syncError);
         }
@@ -171,7 +172,7 @@ public final class HeartbeatBatch {
      * @throws IllegalArgumentException if {@code status} or {@code metrics} is null
      */
     public int add(long node, long atMs, int runtimeVersionBits, ProcessStatus status, Metrics metrics,
-            int appliedRevision, long hash0, long hash1, long hash2, long hash3, SyncError syncError) {
+            int appliedRevision, long hash0, long hash1, long hash2, long hash3, @Nullable SyncError syncError) {
         return put(node, atMs, runtimeVersionBits, status, metrics, true, appliedRevision, hash0, hash1, hash2, hash3,
                 syncError);
     }
@@ -191,7 +192,8 @@ public final class HeartbeatBatch {
 
     /** Writes a record; {@code applied} false writes no revision and a zero hash. */
     private int put(long node, long atMs, int runtimeVersionBits, ProcessStatus status, Metrics metrics,
-            boolean applied, int appliedRevision, long hash0, long hash1, long hash2, long hash3, SyncError syncError) {
+            boolean applied, int appliedRevision, long hash0, long hash1, long hash2, long hash3,
+            @Nullable SyncError syncError) {
         Args.present("status", status);
         Args.present("metrics", metrics);
         int index = reserve();
@@ -258,7 +260,7 @@ public final class HeartbeatBatch {
      *     last ingested, or was never ingested
      * @throws IndexOutOfBoundsException if there is no record {@code index}
      */
-    public String directiveHash(int index) {
+    public @Nullable String directiveHash(int index) {
         int base = outcomeBase(index);
         if (outcomes.getInt(base + 4) == 0) {
             return null;

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Loads the native library {@code fleetgov_java}, exactly once per class loader, and refuses one
@@ -56,8 +57,8 @@ public final class NativeLibrary {
     /** The package the native library binds to, built at run time so no relocation rewrites it. */
     private static final String BOUND_PACKAGE = String.join(".", "dev", "fleetgov");
 
-    private static String origin;
-    private static UnsatisfiedLinkError failure;
+    private static @Nullable String origin;
+    private static @Nullable UnsatisfiedLinkError failure;
 
     private NativeLibrary() {}
 
@@ -92,7 +93,7 @@ public final class NativeLibrary {
      */
     public static synchronized String origin() {
         load();
-        return origin;
+        return java.util.Objects.requireNonNull(origin, "loaded");
     }
 
     /**
@@ -228,7 +229,7 @@ public final class NativeLibrary {
      * {@code dir}, created private to this user if missing; null when it exists but another
      * user owns it or could write to it.
      */
-    private static Path privateDirectory(Path dir) throws IOException {
+    private static @Nullable Path privateDirectory(Path dir) throws IOException {
         PosixFileAttributeView posix =
                 Files.getFileAttributeView(dir.getParent(), PosixFileAttributeView.class);
         if (posix == null) {
