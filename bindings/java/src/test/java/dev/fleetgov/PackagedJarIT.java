@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
+import java.io.InputStream;
+import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -53,6 +55,26 @@ class PackagedJarIT {
         assertFalse(sections.contains(".symtab"), "the jar's library still has a symbol table: " + sections);
         assertFalse(sections.stream().anyMatch(s -> s.startsWith(".debug")), "debug sections: " + sections);
         assertThrows(UnsatisfiedLinkError.class, () -> FleetGov.panicForTest("must not exist"));
+    }
+
+    @Test
+    void theJarCarriesAStrippedLinuxAarch64LibraryOrTheBuildSaidWhyNot() throws Exception {
+        URL aarch64 = FleetEngine.class.getResource("/native/linux-aarch_64/" + LIBRARY);
+        if (aarch64 == null) {
+            Path skipped = Path.of(System.getProperty("native.crossSkipped", "none"));
+            assertTrue(Boolean.getBoolean("native.skipCross") || Files.isRegularFile(skipped),
+                    "no linux-aarch64 library in the jar and no loud skip saying why");
+            return;
+        }
+        byte[] elf;
+        try (InputStream in = aarch64.openStream()) {
+            elf = in.readAllBytes();
+        }
+        assertEquals(183, ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN).getShort(0x12), "e_machine EM_AARCH64");
+        List<String> sections = elfSections(elf);
+        assertTrue(sections.contains(".dynsym"), sections.toString());
+        assertFalse(sections.contains(".symtab"), "stripped: " + sections);
+        assertFalse(sections.stream().anyMatch(x -> x.startsWith(".debug")), "stripped: " + sections);
     }
 
     @Test
