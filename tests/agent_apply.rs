@@ -12,7 +12,8 @@ use fleetgov::agent::{Agent, AppliedConfig, PullRequest};
 use fleetgov::*;
 
 /// A hook that counts its calls and rejects bytes with a marker:
-/// `panic` panics, `oom` is JVM memory pressure, `bad` fails validation.
+/// `panic` panics (a bug in the hook), `oom` is JVM memory pressure, `bad`
+/// fails validation.
 #[derive(Clone, Default)]
 struct Gateway {
     calls: Arc<AtomicUsize>,
@@ -125,27 +126,33 @@ fn a_hook_failure_keeps_the_last_known_good_and_counts_as_a_hot_swap_error() {
 }
 
 #[test]
-fn a_panicking_hook_is_caught_recorded_and_keeps_the_old_config() {
+fn a_panicking_hook_is_a_bug_for_the_caller_not_a_report_to_the_fleet() {
     let (a, _) = agent();
     let good = apply(&a, "prod@r1", "v1", T0).unwrap();
-    let err = apply(&a, "prod@r2", "panic please", T0 + 1).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ReloadFailed);
-    let e = a.last_sync_error().unwrap();
-    assert_eq!(e.code, SyncErrorCode::ReloadFailure);
-    assert!(e.detail.contains("filter chain exploded on prod@r2"), "{}", e.detail);
-    assert!(Arc::ptr_eq(&a.current().unwrap(), &good));
+    apply(&a, "prod@r2", "bad", T0 + 1).unwrap_err();
+    let refusal = a.last_sync_error().unwrap();
+    let panicked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(&a, "prod@r3", "panic please", T0 + 2)));
+    let payload = panicked.expect_err("the hook's panic reaches the caller");
+    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("filter chain exploded on prod@r3"));
+    // Nothing was recorded: no RELOAD_FAILURE, no hot-swap error, the old config live.
+    assert_eq!(a.last_sync_error(), Some(refusal), "the last report is the refusal before");
     assert_eq!(a.hot_swap_errors(), 1);
+    assert!(Arc::ptr_eq(&a.current().unwrap(), &good));
     // The agent is still usable: the lock was not left held or poisoned.
-    apply(&a, "prod@r3", "v3", T0 + 2).unwrap();
-    assert_eq!(live(&a).as_deref(), Some("prod@r3"));
-}
-
-#[test]
-fn a_panic_with_a_non_string_payload_is_still_a_reload_failure() {
-    let a = Agent::new(v("3.5.0"), |_: &AppliedConfig| -> Result<(), SyncError> { std::panic::panic_any(42_u8) });
-    apply(&a, "prod@r1", "v1", T0).unwrap_err();
-    let e = a.last_sync_error().unwrap();
-    assert_eq!((e.code, e.detail.as_str()), (SyncErrorCode::ReloadFailure, "reload hook panicked: (no message)"));
+    apply(&a, "prod@r4", "v4", T0 + 3).unwrap();
+    assert_eq!(live(&a).as_deref(), Some("prod@r4"));
+    // A rollback whose hook panics leaves everything as it was too.
+    let flaky = Agent::new(v("3.5.0"), |c: &AppliedConfig| -> Result<(), SyncError> {
+        if c.applied_at_ms() == T0 + 2 { std::panic::panic_any(42_u8) } else { Ok(()) }
+    });
+    flaky.apply("prod@r1", b"one".to_vec(), ContentHash::of(b"one"), T0).unwrap();
+    flaky.apply("prod@r2", b"two".to_vec(), ContentHash::of(b"two"), T0 + 1).unwrap();
+    let rolled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flaky.rollback(T0 + 2)));
+    assert_eq!(rolled.expect_err("the panic reaches the caller").downcast_ref::<u8>(), Some(&42));
+    assert_eq!(live(&flaky).as_deref(), Some("prod@r2"));
+    assert_eq!(flaky.last_known_good().unwrap().snapshot_id(), "prod@r1", "still there to retry");
+    assert_eq!((flaky.last_sync_error(), flaky.hot_swap_errors()), (None, 0));
 }
 
 #[test]

@@ -11,9 +11,13 @@
 //! `JavaValidator` calls the Java validator found on top of the stack. A Java
 //! exception from the validator becomes the reload failure (a
 //! `ConfigRejectedException` keeps its code and detail) and then the cause of
-//! the `FleetException` the Java caller sees.
+//! the `FleetException` the Java caller sees. A Java `Error` or a misuse of
+//! the binding (`MisuseException`) is a programming error, not a refusal: the
+//! validator unwinds with [`Rethrow`], so the core agent records nothing, and
+//! the shim throws that very exception to the caller.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use fleetgov::agent::{Agent, AppliedConfig, OwnedHeartbeat, PullRequest, Reloader};
 use fleetgov::record::{OUTCOME_SIZE, OutcomeRecord, RECORD_SIZE};
@@ -27,7 +31,7 @@ use jni::sys::{jboolean, jfloat, jint, jlong, jobject};
 
 use crate::construct::New;
 use crate::convert;
-use crate::error::{Error, Fallback, Result, shim};
+use crate::error::{Error, Fallback, Result, Rethrow, shim};
 use crate::handle;
 use crate::records;
 
@@ -102,7 +106,7 @@ impl Reloader for JavaValidator {
         // SAFETY: `validator` is a local reference owned by the same native
         // call, alive until it returns; the wrapper does not delete it.
         let validator = unsafe { JObject::from_raw(validator) };
-        let outcome = env.with_local_frame(crate::construct::LOCAL_FRAME, |env| -> Result<Option<SyncError>> {
+        let outcome = env.with_local_frame(crate::construct::LOCAL_FRAME, |env| -> Result<Option<Thrown>> {
             let candidate = applied_config(env, candidate)?;
             let called = env.call_method(
                 &validator,
@@ -118,7 +122,9 @@ impl Reloader for JavaValidator {
         });
         match outcome {
             Ok(None) => Ok(()),
-            Ok(Some(error)) => Err(error),
+            Ok(Some(Thrown::Refusal(error))) => Err(error),
+            // Outside the local frame, which must not be left by unwinding.
+            Ok(Some(Thrown::Bug(exception))) => std::panic::resume_unwind(Box::new(Rethrow(exception))),
             Err(e) => {
                 // Nothing may stay pending: the shim still has to make its own exception.
                 if env.exception_check().unwrap_or(true) {
@@ -130,12 +136,24 @@ impl Reloader for JavaValidator {
     }
 }
 
-/// Takes the validator's pending exception, keeps it for the caller's
-/// exception cause, and turns it into the node's sync error.
-fn refusal(env: &mut JNIEnv<'_>) -> Result<SyncError> {
+/// What a validator's exception means.
+enum Thrown {
+    /// A refusal: the node's sync error, reported to the fleet.
+    Refusal(SyncError),
+    /// A programming error (a Java `Error`, a misuse of the binding):
+    /// rethrown to the caller as it is, never reported.
+    Bug(GlobalRef),
+}
+
+/// Takes the validator's pending exception. A refusal is kept for the
+/// caller's exception cause and turned into the node's sync error.
+fn refusal(env: &mut JNIEnv<'_>) -> Result<Thrown> {
     let thrown: JThrowable<'_> = env.exception_occurred()?;
     env.exception_clear()?;
     let global = env.new_global_ref(&thrown)?;
+    if env.is_instance_of(&thrown, "java/lang/Error")? || env.is_instance_of(&thrown, "dev/fleetgov/MisuseException")? {
+        return Ok(Thrown::Bug(global));
+    }
     HOOKS.with(|h| {
         if let Some(hook) = h.borrow_mut().last_mut() {
             hook.thrown = Some(global);
@@ -145,11 +163,11 @@ fn refusal(env: &mut JNIEnv<'_>) -> Result<SyncError> {
         let error = env.call_method(&thrown, "syncError", "()Ldev/fleetgov/SyncError;", &[])?.l()?;
         let text = env.call_method(&error, "toString", "()Ljava/lang/String;", &[])?.l()?;
         let parsed = convert::sync_error(env, &JString::from(text))?;
-        return parsed.ok_or_else(|| Error::Internal("SyncError.toString() returned null".into()));
+        return parsed.map(Thrown::Refusal).ok_or_else(|| Error::Internal("SyncError.toString() returned null".into()));
     }
     let text = env.call_method(&thrown, "toString", "()Ljava/lang/String;", &[])?.l()?;
     let text = convert::string(env, "exception text", &JString::from(text))?;
-    Ok(SyncError::new(SyncErrorCode::ReloadFailure, format!("validator threw {text}")))
+    Ok(Thrown::Refusal(SyncError::new(SyncErrorCode::ReloadFailure, format!("validator threw {text}"))))
 }
 
 /// `new AppliedConfig(snapshotId, revision, hash, bytes, appliedAtMs)`; the bytes are copied.
@@ -234,17 +252,31 @@ pub extern "system" fn Java_dev_fleetgov_ConfigAgent_apply0<'l>(
     with_agent(&mut env, agent, |env, a| {
         let snapshot_id = convert::string(env, "snapshotId", &snapshot_id)?;
         let expected = ContentHash::from_hex(convert::Ascii::new().read(env, "expectedHash", &expected_hash)?)?;
-        let bytes: Vec<u8> = if config.is_null() {
+        let bytes: Arc<[u8]> = if config.is_null() {
             // SAFETY: the local reference keeps the buffer alive for the call;
             // `ConfigAgent.apply` documents that it must not be written meanwhile.
-            unsafe { convert::direct_slice(env, "config", &direct, offset, len) }?.to_vec()
+            unsafe { convert::direct_slice(env, "config", &direct, offset, len) }?.into()
         } else {
-            convert::bytes(env, "config", &config)?
+            convert::bytes(env, "config", &config)?.into()
         };
         let at_ms = convert::unsigned("atMs", at_ms)?;
-        let applied = with_validator(env, &validator, || a.apply(&snapshot_id, bytes, expected, at_ms))?;
+        let applied = with_validator(env, &validator, || a.apply(&snapshot_id, Arc::clone(&bytes), expected, at_ms))
+            .map_err(|e| hash_mismatch(e, &bytes, expected))?;
         Ok(applied_config(env, &applied)?.into_raw())
     })
+}
+
+/// The agent checks the bytes' hash before anything else and reports a
+/// mismatch as `InvalidInput`; Java gives it its own code. Hashing again on
+/// that error path tells it from the other invalid inputs without reading
+/// the message.
+fn hash_mismatch(e: Error, bytes: &[u8], expected: ContentHash) -> Error {
+    match e {
+        Error::Core(core) if core.kind() == fleetgov::ErrorKind::InvalidInput && ContentHash::of(bytes) != expected => {
+            Error::HashMismatch(core.message().to_owned())
+        }
+        other => other,
+    }
 }
 
 /// `ConfigAgent.rollback(atMs, validator)`.

@@ -12,13 +12,16 @@
 //! | [`ErrorKind::PermissionDenied`]        | `PermissionDeniedException`                         |
 //! | [`ErrorKind::Future`]                  | `FutureTimeException`                               |
 //! | [`ErrorKind::HistoryUnavailable`]      | `HistoryUnavailableException`                       |
+//! | [`ErrorKind::StaleHeartbeat`]          | `StaleHeartbeatException.INSTANCE`, preallocated    |
 //! | any other [`ErrorKind`]                | `FleetException` with the matching `Code`           |
+//! | [`Error::HashMismatch`]                | `FleetException(Code.HASH_MISMATCH)`                |
 //! | [`Error::IllegalArgument`]             | `IllegalArgumentException`                          |
 //! | [`Error::IllegalState`]                | `IllegalStateException`                             |
 //! | a JNI failure with a Java exception    | that exception, left pending                        |
 //! | [`Error::Internal`], other JNI failures | `FleetException(Code.INTERNAL)`                     |
 //! | [`Error::Caused`]                      | the inner error's exception, with the Java cause    |
 //! | a panic                                | `FleetException(Code.PANIC)`                        |
+//! | an unwind carrying a [`Rethrow`]       | that Java exception, as it is                       |
 //!
 //! This file is the only place that turns errors into Java exceptions; nothing
 //! unwinds across the JNI boundary.
@@ -26,6 +29,7 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 
 use fleetgov::ErrorKind;
 use jni::JNIEnv;
@@ -36,6 +40,10 @@ use jni::sys::{jint, jlong, jobject};
 pub(crate) enum Error {
     /// The engine refused the call.
     Core(fleetgov::Error),
+    /// An agent refused configuration bytes that do not hash to the
+    /// expected hash (the core reports it as `InvalidInput`; Java gives it
+    /// a code of its own).
+    HashMismatch(String),
     /// A Java argument the engine cannot take (a null where a value is
     /// required, a buffer range outside its buffer, ...).
     IllegalArgument(String),
@@ -50,6 +58,11 @@ pub(crate) enum Error {
     /// exception is already pending and is what the caller sees.
     Jni(jni::errors::Error),
 }
+
+/// The payload of an unwind that carries a Java exception back to the shim,
+/// which throws it as it is: a validator's programming error (see agent.rs),
+/// which must reach the caller without the core agent recording it.
+pub(crate) struct Rethrow(pub(crate) GlobalRef);
 
 /// `Result` with the binding's [`Error`].
 pub(crate) type Result<T> = std::result::Result<T, Error>;
@@ -78,7 +91,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Core(e) => e.fmt(f),
-            Error::IllegalArgument(m) | Error::IllegalState(m) | Error::Internal(m) => f.write_str(m),
+            Error::IllegalArgument(m) | Error::IllegalState(m) | Error::Internal(m) | Error::HashMismatch(m) => {
+                f.write_str(m)
+            }
             Error::Jni(e) => write!(f, "JNI call failed: {e}"),
             Error::Caused(e, _) => e.fmt(f),
         }
@@ -128,9 +143,20 @@ pub(crate) fn shim<'local, R: Fallback>(
             R::fallback()
         }
         Err(payload) => {
-            throw_panic(env, payload.as_ref());
+            match payload.downcast::<Rethrow>() {
+                Ok(rethrow) => rethrow_java(env, &rethrow.0),
+                Err(payload) => throw_panic(env, payload.as_ref()),
+            }
             R::fallback()
         }
+    }
+}
+
+/// Makes `exception` the pending Java exception again.
+fn rethrow_java(env: &mut JNIEnv<'_>, exception: &GlobalRef) {
+    let thrown = env.new_local_ref(exception).and_then(|local| env.throw(JThrowable::from(local)));
+    if thrown.is_err() {
+        last_resort(env, "cannot rethrow the validator's exception");
     }
 }
 
@@ -153,6 +179,7 @@ fn exception<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<Opt
         Error::IllegalArgument(m) => with_message(env, "java/lang/IllegalArgumentException", m)?,
         Error::IllegalState(m) => with_message(env, "dev/fleetgov/MisuseException", m)?,
         Error::Internal(m) => fleet_exception(env, "INTERNAL", m)?,
+        Error::HashMismatch(m) => fleet_exception(env, "HASH_MISMATCH", m)?,
         Error::Jni(jni::errors::Error::JavaException) => return Ok(None),
         Error::Jni(e) => fleet_exception(env, "INTERNAL", &format!("JNI call failed: {e}"))?,
         Error::Caused(inner, cause) => {
@@ -172,6 +199,7 @@ fn exception<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<Opt
 /// Maps an engine error kind to its Java exception.
 fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors::Result<JThrowable<'l>> {
     let code = match e.kind() {
+        ErrorKind::StaleHeartbeat => return stale_heartbeat(env),
         ErrorKind::JustificationRequired => {
             return with_message(env, "dev/fleetgov/JustificationRequiredException", e.message());
         }
@@ -183,7 +211,6 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
         ErrorKind::InvalidInput => "INVALID_INPUT",
         ErrorKind::NotFound => "NOT_FOUND",
         ErrorKind::Conflict => "CONFLICT",
-        ErrorKind::StaleHeartbeat => "STALE_HEARTBEAT",
         ErrorKind::FutureHeartbeat => "FUTURE_HEARTBEAT",
         ErrorKind::AuditTampered => "AUDIT_TAMPERED",
         ErrorKind::Io => "IO",
@@ -191,7 +218,36 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
         // A kind newer than this binding: keep its name in the message.
         other => return fleet_exception(env, "INTERNAL", &format!("{}: {}", other.code(), e.message())),
     };
-    fleet_exception(env, code, e.message())
+    fleet_exception(env, code, &in_java_terms(e.message()))
+}
+
+/// The engine's message with its Rust configuration names replaced by the
+/// Java API's (`EngineConfig::capacity` is `FleetEngine.Options.withCapacity`).
+fn in_java_terms(message: &str) -> std::borrow::Cow<'_, str> {
+    const RUST: &str = "EngineConfig::capacity";
+    if message.contains(RUST) {
+        message.replace(RUST, "FleetEngine.Options.withCapacity").into()
+    } else {
+        message.into()
+    }
+}
+
+/// `StaleHeartbeatException.INSTANCE`: an expected outcome, thrown without
+/// allocating or filling in a stack trace. The instance is looked up once.
+pub(crate) fn stale_heartbeat<'l>(env: &mut JNIEnv<'l>) -> jni::errors::Result<JThrowable<'l>> {
+    static INSTANCE: OnceLock<GlobalRef> = OnceLock::new();
+    const CLASS: &str = "dev/fleetgov/StaleHeartbeatException";
+    let instance = match INSTANCE.get() {
+        Some(instance) => instance,
+        None => {
+            let local = env.get_static_field(CLASS, "INSTANCE", format!("L{CLASS};"))?.l()?;
+            let global = env.new_global_ref(&local)?;
+            env.delete_local_ref(local)?;
+            // Two threads may both look it up; either global reference will do.
+            INSTANCE.get_or_init(|| global)
+        }
+    };
+    Ok(JThrowable::from(env.new_local_ref(instance)?))
 }
 
 fn throw_panic(env: &mut JNIEnv<'_>, payload: &(dyn Any + Send)) {

@@ -1,6 +1,6 @@
 //! Static functions of `FleetGov.java`: content hashing, checks that need
-//! only a verifier key (checkpoints, attestations, audit proofs), the native
-//! version, and the test-only panic path.
+//! only a verifier key (checkpoints, attestations, audit proofs), and the
+//! test-only panic path.
 
 use fleetgov::audit::{
     Checkpoint, CheckpointVerifier, ConsistencyProof, InclusionProof, TlogProof, TreeHash, TreeHead,
@@ -47,15 +47,6 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_contentHashDirect0<'l>(
 
 fn intern_hex(env: &mut JNIEnv<'_>, bytes: &[u8]) -> Result<jstring> {
     Ok(env.new_string(ContentHash::of(bytes).to_string())?.into_raw())
-}
-
-/// `FleetGov.nativeVersion()`: the version of the native library.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetGov_nativeVersion0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-) -> jstring {
-    shim(&mut env, |env| Ok(env.new_string(env!("CARGO_PKG_VERSION"))?.into_raw()))
 }
 
 /// `FleetGov.panicForTest(String)`: panics with `message`, so tests can see
@@ -230,3 +221,27 @@ pub extern "system" fn Java_dev_fleetgov_FleetGov_verifyAttestation0<'l>(
 
 /// Local references reading one attested node makes at most.
 const NODE_FRAME: i32 = 16;
+
+/// `FleetGov.check0(rule, what, value)`: `value` checked by the engine's own
+/// rule (0: an id, 1: an actor, 2: an owner team), so a Java record refuses
+/// at construction what the engine would, with the engine's message.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetGov_check0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    rule: jint,
+    what: JString<'l>,
+    value: JString<'l>,
+) {
+    shim(&mut env, |env| {
+        let what = convert::string(env, "what", &what)?;
+        let value = convert::string(env, &what, &value)?;
+        match rule {
+            0 => fleetgov::validate_id(&what, &value)?,
+            1 => fleetgov::validate_actor(&what, &value)?,
+            2 => fleetgov::validate_owner_team(&value)?,
+            other => return Err(crate::error::Error::Internal(format!("no string rule {other}"))),
+        }
+        Ok(())
+    })
+}

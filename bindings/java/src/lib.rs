@@ -15,4 +15,5 @@ mod error;
 mod events;
 mod fleet_gov;
 mod handle;
+mod native_library;
 mod records;

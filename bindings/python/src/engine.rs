@@ -98,12 +98,16 @@ impl PyEngine {
     /// (`InvalidInput`); a directory another engine has open is `Conflict`,
     /// a damaged log `AuditTampered`, a file that cannot be opened or
     /// created `StorageError`. The history begins when the data directory
-    /// was made, or without one at the clock's reading now.
+    /// was made, or without one at the clock's reading now. `capacity` is the
+    /// most nodes the engine holds, 1 to 4,294,967,295 (default 16,777,216;
+    /// `InvalidInput` outside that range): enrolling one more is
+    /// `InvalidInput` naming it. Memory grows as nodes enrol.
     #[new]
     #[pyo3(signature = (
         audit_path = None, *, clock_ms = None, data_dir = None, journal_interval_ms = None,
-        checkpoint_interval_ms = None, journal_segment_len = None,
+        checkpoint_interval_ms = None, journal_segment_len = None, capacity = None,
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         audit_path: Option<FilePath>,
@@ -112,9 +116,13 @@ impl PyEngine {
         journal_interval_ms: Option<&Bound<'_, PyAny>>,
         checkpoint_interval_ms: Option<&Bound<'_, PyAny>>,
         journal_segment_len: Option<Uint<u64>>,
+        capacity: Option<Uint<usize>>,
     ) -> PyResult<Self> {
         let clock = millis(clock_ms, "clock_ms")?.map_or(Clock::System, Clock::manual);
         let mut config = EngineConfig { clock, ..EngineConfig::default() };
+        if let Some(Uint(nodes)) = capacity {
+            config.capacity = nodes;
+        }
         let cadence = durable::Cadence {
             journal_interval_ms: millis(journal_interval_ms, "journal_interval_ms")?,
             checkpoint_interval_ms: millis(checkpoint_interval_ms, "checkpoint_interval_ms")?,
@@ -421,17 +429,41 @@ impl PyEngine {
     }
 
     /// The fleet inventory of `workspace` (`fleetgov.types.FleetInventory`):
-    /// `runtimes`, `summary`, `desiredState`.
-    #[pyo3(signature = (workspace, /, *, now_ms = None))]
+    /// `runtimes`, `summary`, `desiredState`, `nextCursor`, filtered and
+    /// paged as the HTTP API's `?health=&drift=&cluster=&limit=&cursor=`:
+    /// the runtimes of that health, drift status and cluster, in cluster then
+    /// enrolment order, at most `limit` of them from `cursor` (a `nextCursor`
+    /// of the page before; `None` on the last page). The summary and the
+    /// desired state cover the whole workspace. With `columnar`, `runtimes`
+    /// is one dict of equal-length lists (`pl.DataFrame(page["runtimes"])`)
+    /// instead of a list of dicts.
+    #[pyo3(signature = (
+        workspace, /, *, now_ms = None, health = None, drift = None, cluster = None, limit = None, cursor = None,
+        columnar = Flag(false),
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn fleet<'py>(
         &self,
         py: Python<'py>,
         workspace: Text<'_>,
         now_ms: Option<&Bound<'py, PyAny>>,
+        health: Option<Text<'_>>,
+        drift: Option<Text<'_>>,
+        cluster: Option<Text<'_>>,
+        limit: Option<Uint<usize>>,
+        cursor: Option<Text<'_>>,
+        columnar: Flag,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now_ms = millis(now_ms, "now_ms")?;
-        let inventory = self.with(py, |e| e.fleet(workspace.0, now_or(now_ms, e)))?;
-        inventory::fleet(py, &inventory)
+        let query = inventory::Query {
+            health: health.map(|t| t.0),
+            drift: drift.map(|t| t.0),
+            cluster: cluster.map(|t| t.0),
+            limit: limit.map(|n| n.0),
+            cursor: cursor.map(|t| t.0),
+        };
+        let page = self.with(py, |e| inventory::page(e, workspace.0, now_or(now_ms, e), &query))?;
+        inventory::fleet(py, &page, columnar.0)
     }
 
     /// Forces one node (`node=`) or every node of a cluster (`cluster=`) to

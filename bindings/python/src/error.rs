@@ -57,7 +57,9 @@ fn raise(py: Python<'_>, name: &str, message: String, code: Option<&str>) -> PyE
 pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
     let name = class_name(e.kind());
     let code = (name == "FleetError").then(|| e.kind().code());
-    raise(py, name, e.message().to_owned(), code)
+    // The engine's Rust configuration names, in the Python API's terms.
+    let message = e.message().replace("EngineConfig::capacity", "Engine(capacity=...)");
+    raise(py, name, message, code)
 }
 
 /// Turns a caught panic into `fleetgov.InternalError`.

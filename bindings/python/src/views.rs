@@ -14,7 +14,7 @@ use fleetgov::{
 };
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PyTuple};
 
 use crate::args::{Metric, Text, Uint};
 use crate::error;
@@ -42,10 +42,64 @@ fn owned(text: Option<Text<'_>>) -> Option<String> {
     text.map(|t| t.0.to_owned())
 }
 
-/// `(type(slf), args)`: what `pickle` needs to rebuild `slf` with its constructor.
-fn reduce<'py>(slf: &Bound<'py, PyAny>, args: Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
-    let cls: Bound<'py, PyType> = slf.get_type();
-    PyTuple::new(slf.py(), [cls.into_any(), args.into_any()])
+/// A value class's fields, in its constructor's order: what `__reduce__`
+/// passes back to the constructor and `to_dict()` returns.
+trait Fields {
+    /// The field names, which are also the attribute names.
+    const NAMES: &'static [&'static str];
+
+    /// The field values, in the order of [`NAMES`](Self::NAMES).
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>>;
+}
+
+/// Implements [`Fields`] for `$class` from its field names; the names after
+/// `;` are methods taking `py` that compute a field (a mapping).
+macro_rules! fields {
+    ($class:ty { $($field:ident),* $(; $($computed:ident()),*)? }) => {
+        impl Fields for $class {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),* $($(, stringify!($computed))*)?];
+
+            fn values<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+                Ok(vec![$(self.$field.clone().into_bound_py_any(py)?),* $($(, self.$computed(py)?.into_any())*)?])
+            }
+        }
+    };
+}
+
+/// The `#[pymethods]` of a value class: its own methods, then what every
+/// value class shares, built on its [`Fields`]: `pickle` rebuilds it with its
+/// constructor, `copy` and `deepcopy` return the object itself (nothing in it
+/// can change), and `to_dict()` gives its fields as a dict.
+macro_rules! value_class {
+    ($class:ident { $($methods:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            $($methods)*
+
+            fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+                let py = slf.py();
+                let args = PyTuple::new(py, slf.get().values(py)?)?;
+                PyTuple::new(py, [slf.get_type().into_any(), args.into_any()])
+            }
+
+            fn __copy__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+                slf
+            }
+
+            /// The fields as a dict (a mapping field as a dict of its own).
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                let d = PyDict::new(py);
+                for (name, value) in Self::NAMES.iter().zip(self.values(py)?) {
+                    d.set_item(name, value)?;
+                }
+                Ok(d)
+            }
+        }
+    };
 }
 
 /// A published snapshot: `Snapshot` in Python.
@@ -75,8 +129,9 @@ impl From<fleetgov::Snapshot> for PySnapshot {
     }
 }
 
-#[pymethods]
-impl PySnapshot {
+fields!(PySnapshot { id, cluster, revision, hash, author, published_at_ms, size_bytes });
+
+value_class!(PySnapshot {
     #[new]
     #[pyo3(signature = (id, cluster, revision, hash, author, published_at_ms, size_bytes))]
     fn new(
@@ -99,33 +154,6 @@ impl PySnapshot {
         }
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        let s = slf.get();
-        let args = (&s.id, &s.cluster, s.revision, &s.hash, &s.author, s.published_at_ms, s.size_bytes);
-        reduce(slf.as_any(), args.into_pyobject(slf.py())?)
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    /// The fields as a dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("id", &self.id)?;
-        d.set_item("cluster", &self.cluster)?;
-        d.set_item("revision", self.revision)?;
-        d.set_item("hash", &self.hash)?;
-        d.set_item("author", &self.author)?;
-        d.set_item("published_at_ms", self.published_at_ms)?;
-        d.set_item("size_bytes", self.size_bytes)?;
-        Ok(d)
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "Snapshot(id={:?}, revision={}, hash={:?}, author={:?}, published_at_ms={}, size_bytes={})",
@@ -137,7 +165,7 @@ impl PySnapshot {
             self.size_bytes
         )
     }
-}
+});
 
 /// The engine's answer to a heartbeat: pull snapshot `snapshot` whose content
 /// hash is `hash`. `Directive` in Python.
@@ -165,8 +193,9 @@ fn directive_kinds() -> [&'static str; 2] {
     [DirectiveKind::Reconcile.as_str(), DirectiveKind::ForceSync.as_str()]
 }
 
-#[pymethods]
-impl PyDirective {
+fields!(PyDirective { kind, snapshot, revision, hash });
+
+value_class!(PyDirective {
     #[new]
     #[pyo3(signature = (kind, snapshot, revision, hash))]
     fn new(py: Python<'_>, kind: Text<'_>, snapshot: Text<'_>, revision: Uint<u32>, hash: Text<'_>) -> PyResult<Self> {
@@ -178,29 +207,6 @@ impl PyDirective {
         })
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        let d = slf.get();
-        reduce(slf.as_any(), (d.kind, &d.snapshot, d.revision, &d.hash).into_pyobject(slf.py())?)
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    /// The fields as a dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("kind", self.kind)?;
-        d.set_item("snapshot", &self.snapshot)?;
-        d.set_item("revision", self.revision)?;
-        d.set_item("hash", &self.hash)?;
-        Ok(d)
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "Directive(kind={:?}, snapshot={:?}, revision={}, hash={:?})",
@@ -210,7 +216,7 @@ impl PyDirective {
             Q(&self.hash)
         )
     }
-}
+});
 
 fn environments() -> [&'static str; 3] {
     [Environment::Production.as_str(), Environment::Staging.as_str(), Environment::Development.as_str()]
@@ -282,8 +288,12 @@ impl From<fleetgov::ClusterView> for PyClusterView {
     }
 }
 
-#[pymethods]
-impl PyClusterView {
+fields!(PyClusterView {
+    id, workspace, environment, owner_team, auto_reconcile, status, cohesion, cohesion_bp, in_sync, total,
+    desired_snapshot, desired_revision, desired_hash; root_causes(), root_cause_examples(), revisions()
+});
+
+value_class!(PyClusterView {
     #[new]
     #[pyo3(signature = (
         id, workspace, environment, owner_team, auto_reconcile, status, cohesion, cohesion_bp, in_sync, total,
@@ -384,63 +394,6 @@ impl PyClusterView {
         Ok(out)
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        let py = slf.py();
-        let c = slf.get();
-        let args = PyTuple::new(
-            py,
-            [
-                c.id.clone().into_pyobject(py)?.into_any(),
-                c.workspace.clone().into_pyobject(py)?.into_any(),
-                c.environment.into_pyobject(py)?.into_any(),
-                c.owner_team.clone().into_pyobject(py)?.into_any(),
-                c.auto_reconcile.into_pyobject(py)?.to_owned().into_any(),
-                c.status.into_pyobject(py)?.into_any(),
-                c.cohesion.into_pyobject(py)?.into_any(),
-                c.cohesion_bp.into_pyobject(py)?.into_any(),
-                c.in_sync.into_pyobject(py)?.into_any(),
-                c.total.into_pyobject(py)?.into_any(),
-                c.desired_snapshot.clone().into_pyobject(py)?.into_any(),
-                c.desired_revision.into_pyobject(py)?.into_any(),
-                c.desired_hash.clone().into_pyobject(py)?.into_any(),
-                c.root_causes(py)?.into_any(),
-                c.root_cause_examples(py)?.into_any(),
-                c.revisions(py)?.into_any(),
-            ],
-        )?;
-        reduce(slf.as_any(), args)
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    /// The fields as a dict (the three mappings as dicts of their own).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("id", &self.id)?;
-        d.set_item("workspace", &self.workspace)?;
-        d.set_item("environment", self.environment)?;
-        d.set_item("owner_team", &self.owner_team)?;
-        d.set_item("auto_reconcile", self.auto_reconcile)?;
-        d.set_item("status", self.status)?;
-        d.set_item("cohesion", self.cohesion)?;
-        d.set_item("cohesion_bp", self.cohesion_bp)?;
-        d.set_item("in_sync", self.in_sync)?;
-        d.set_item("total", self.total)?;
-        d.set_item("desired_snapshot", &self.desired_snapshot)?;
-        d.set_item("desired_revision", self.desired_revision)?;
-        d.set_item("desired_hash", &self.desired_hash)?;
-        d.set_item("root_causes", self.root_causes(py)?)?;
-        d.set_item("root_cause_examples", self.root_cause_examples(py)?)?;
-        d.set_item("revisions", self.revisions(py)?)?;
-        Ok(d)
-    }
-
     fn __repr__(&self) -> String {
         let causes: Vec<String> = self.root_causes.iter().map(|(code, n, _)| format!("{:?}: {n}", Q(code))).collect();
         format!(
@@ -458,7 +411,7 @@ impl PyClusterView {
             causes.join(", ")
         )
     }
-}
+});
 
 fn node_statuses() -> [&'static str; 4] {
     [
@@ -552,42 +505,35 @@ impl From<fleetgov::NodeView> for PyNodeView {
     }
 }
 
-/// The attribute names of `NodeView`, in order: its constructor's
-/// parameters, `to_dict()`'s keys and `__reduce__`'s arguments.
-macro_rules! node_fields {
-    ($mac:ident) => {
-        $mac!(
-            id,
-            cluster,
-            status,
-            health,
-            process_health,
-            process_status,
-            config_status,
-            drift,
-            desired_snapshot,
-            desired_hash,
-            applied_snapshot,
-            applied_hash,
-            last_heartbeat_ms,
-            heartbeat_age_ms,
-            verified,
-            last_sync_error,
-            sync_error_code,
-            reconcile_reason,
-            runtime_version,
-            cpu,
-            memory,
-            tps,
-            heap,
-            heap_trend,
-            hot_swap_errors
-        )
-    };
-}
+fields!(PyNodeView {
+    id,
+    cluster,
+    status,
+    health,
+    process_health,
+    process_status,
+    config_status,
+    drift,
+    desired_snapshot,
+    desired_hash,
+    applied_snapshot,
+    applied_hash,
+    last_heartbeat_ms,
+    heartbeat_age_ms,
+    verified,
+    last_sync_error,
+    sync_error_code,
+    reconcile_reason,
+    runtime_version,
+    cpu,
+    memory,
+    tps,
+    heap,
+    heap_trend,
+    hot_swap_errors
+});
 
-#[pymethods]
-impl PyNodeView {
+value_class!(PyNodeView {
     #[new]
     #[pyo3(signature = (
         id, cluster, status, health, process_health, process_status, config_status, drift, desired_snapshot,
@@ -652,32 +598,6 @@ impl PyNodeView {
         })
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        let (py, n) = (slf.py(), slf.get());
-        macro_rules! values {
-            ($($f:ident),*) => { [$(n.$f.clone().into_bound_py_any(py)?),*] };
-        }
-        reduce(slf.as_any(), PyTuple::new(py, node_fields!(values))?)
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    /// The fields as a dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        macro_rules! set {
-            ($($f:ident),*) => { $(d.set_item(stringify!($f), &self.$f)?;)* };
-        }
-        node_fields!(set);
-        Ok(d)
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "NodeView(id={:?}, cluster={:?}, status={:?}, health={:?}, config_status={:?}, drift={:?}, \
@@ -694,7 +614,7 @@ impl PyNodeView {
             py_optional(self.sync_error_code),
         )
     }
-}
+});
 
 /// `None` or the quoted string, as a Python repr shows an optional string.
 fn py_optional(value: Option<&str>) -> String {

@@ -59,7 +59,8 @@ def test_the_issue_walkthrough(fleet: fleetgov.Engine) -> None:
     assert (n.cpu, n.memory, n.tps, n.heap) == (12.5, 40.0, 1200.0, 55.0)
     assert (n.status, n.process_health, n.process_status, n.runtime_version) == ("Ready", "Healthy", "ready", "3.5.0")
     r = fleet.fleet("ws-1", now_ms=t)
-    assert set(r) == {"runtimes", "summary", "desiredState"}
+    assert set(r) == {"runtimes", "summary", "desiredState", "nextCursor"}
+    assert r["nextCursor"] is None, "one page without a limit"
 
 
 def test_the_seeds_three_clusters(engine: fleetgov.Engine) -> None:

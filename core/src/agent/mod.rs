@@ -8,8 +8,10 @@
 //!    (`HASH_MISMATCH`, nothing swapped), then refuses an empty configuration
 //!    (`VALIDATION_FAILED`);
 //! 2. asks the gateway's [`Reloader`] to compile and install the candidate; a
-//!    failure (or a panic, caught) is recorded with its code and detail and the
-//!    previous configuration stays live: the last known good;
+//!    refusal is recorded with its code and detail and the previous
+//!    configuration stays live: the last known good. A hook that panics has a
+//!    bug, not a configuration to report: nothing is recorded and the panic
+//!    continues to the caller;
 //! 3. publishes the candidate as the current configuration, which request
 //!    threads read lock-free ([`Agent::current`], [`Agent::with_current`]).
 //!
@@ -138,8 +140,11 @@ impl Agent {
     /// - `HASH_MISMATCH` ([`ErrorKind::InvalidInput`]): the bytes do not hash
     ///   to `expected`; the detail names both hashes;
     /// - `VALIDATION_FAILED` ([`ErrorKind::InvalidInput`]): the configuration is empty;
-    /// - the hook's code and detail, or `RELOAD_FAILURE` for a panicking hook
-    ///   ([`ErrorKind::ReloadFailed`]); these count as hot-swap errors.
+    /// - the hook's code and detail ([`ErrorKind::ReloadFailed`]); these count
+    ///   as hot-swap errors.
+    ///
+    /// A hook that panics records nothing: the previous configuration stays
+    /// live and the panic continues to the caller (see [`Reloader`]).
     ///
     /// A malformed `snapshot_id` is [`ErrorKind::InvalidInput`] and records
     /// nothing. Concurrent calls are serialised; readers are never blocked.
@@ -279,7 +284,7 @@ impl Agent {
         self.published.read(|s| s.last_error.clone())
     }
 
-    /// Reloads the hook failed or panicked on since the agent started.
+    /// Reloads the hook refused since the agent started (a panicking hook is not counted).
     ///
     /// ```
     /// let agent = fleetgov::agent::Agent::new("3.5.0".parse()?, |_: &_| Ok(()));
@@ -298,7 +303,8 @@ impl Agent {
         candidate: Arc<AppliedConfig>,
         step: Step,
     ) -> Result<Arc<AppliedConfig>> {
-        match reload::run(&*self.reloader, &candidate) {
+        // A panicking hook unwinds from here before anything is published.
+        match self.reloader.reload(&candidate) {
             Ok(()) => {
                 let state = match step {
                     Step::Apply => writer.applied(Arc::clone(&candidate)),

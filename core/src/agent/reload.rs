@@ -1,15 +1,19 @@
 //! The gateway's hook: compile and install a verified configuration.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use super::applied::AppliedConfig;
-use crate::execution::sync_error::{SyncError, SyncErrorCode};
+use crate::execution::sync_error::SyncError;
 
 /// What the gateway does with a verified configuration: validate it, compile
 /// it and hot-swap it in. The agent calls it with the candidate *before* making
-/// the candidate current; an `Err` (or a panic) leaves the previous
-/// configuration live and is recorded as the node's sync error.
+/// the candidate current; an `Err` leaves the previous configuration live and
+/// is recorded as the node's sync error, reported to the fleet.
+///
+/// Only a refusal is reported: a hook that panics has a bug (a programming
+/// error, not a configuration the gateway cannot load), so the agent records
+/// nothing, keeps the previous configuration live and lets the panic continue
+/// to the caller of [`Agent::apply`](super::Agent::apply). A binding uses the
+/// same path for its host language's programming errors (a Java `Error`, a
+/// misuse of the binding), so they reach the caller instead of the fleet.
 ///
 /// Calls are serialised: the agent never runs two reloads at once. A reloader
 /// must not call `apply` or `rollback` on its own agent (that would wait on
@@ -48,22 +52,4 @@ where
     fn reload(&self, candidate: &AppliedConfig) -> Result<(), SyncError> {
         self(candidate)
     }
-}
-
-/// Runs the hook; a panic becomes `RELOAD_FAILURE` with the panic message.
-pub(crate) fn run(reloader: &dyn Reloader, candidate: &AppliedConfig) -> Result<(), SyncError> {
-    // AssertUnwindSafe: on a panic the agent discards the candidate and keeps
-    // its own state unchanged; whatever the hook half-did is the gateway's to
-    // judge, and the error it gets back says the reload failed.
-    catch_unwind(AssertUnwindSafe(|| reloader.reload(candidate))).unwrap_or_else(|payload| {
-        Err(SyncError::new(SyncErrorCode::ReloadFailure, format!("reload hook panicked: {}", panic_message(&*payload))))
-    })
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
 }

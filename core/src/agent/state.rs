@@ -15,7 +15,7 @@ pub(crate) struct AgentState {
     pub(crate) last_good: Option<Arc<AppliedConfig>>,
     /// Why the last attempt to apply failed; cleared by a successful apply.
     pub(crate) last_error: Option<SyncError>,
-    /// Reloads the hook failed (or panicked on) since the agent started.
+    /// Reloads the hook refused since the agent started.
     pub(crate) hot_swap_errors: u32,
     /// Of those, the ones failed for memory pressure.
     pub(crate) memory_pressure_reloads: u32,

@@ -51,8 +51,9 @@ mod imp {
     pub(crate) use loom::sync::MutexGuard;
     pub(crate) use loom::sync::atomic::AtomicU32;
 
-    /// loom's mutex behind `parking_lot`'s interface (no poisoning: the agent
-    /// catches hook panics inside the lock, so a poisoned lock is still sound).
+    /// loom's mutex behind `parking_lot`'s interface (no poisoning: a hook's
+    /// panic unwinds through the lock before anything changed, so a poisoned
+    /// lock is still sound).
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
 
     impl<T> Mutex<T> {

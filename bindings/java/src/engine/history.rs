@@ -3,60 +3,28 @@
 //! the data directory's journal (`syncJournal`, `journalFailure`,
 //! `verifyJournal`).
 
+use fleetgov::Engine;
 use jni::JNIEnv;
-use jni::objects::{JClass, JString};
+use jni::objects::{JClass, JObject, JString};
 use jni::sys::{jlong, jobject, jstring};
 
 use super::with_engine;
 use crate::{convert, records};
 
-/// `FleetEngine.whatRan(node, tMs)`: what the node ran then, or null.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_whatRan0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    node: JString<'l>,
-    t_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let ran = e.what_ran(&convert::string(env, "node", &node)?, convert::unsigned("tMs", t_ms)?)?;
-        Ok(match ran {
-            Some(a) => records::applied_at(env, &a)?.into_raw(),
-            None => std::ptr::null_mut(),
-        })
-    })
+ask_at_native! {
+    /// `FleetEngine.whatRan(node, tMs)`: what the node ran then, or null.
+    Java_dev_fleetgov_FleetEngine_whatRan0("node", "tMs") -> jobject = Engine::what_ran,
+        |env, ran| ran.as_ref().map_or_else(|| Ok(JObject::null()), |a| records::applied_at(env, a))
 }
 
-/// `FleetEngine.fleetAt(cluster, tMs)`.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetAt0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    cluster: JString<'l>,
-    t_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let all = e.fleet_at(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
-        Ok(records::applied_ats(env, &all)?.into_raw())
-    })
+ask_at_native! {
+    /// `FleetEngine.fleetAt(cluster, tMs)`.
+    Java_dev_fleetgov_FleetEngine_fleetAt0("cluster", "tMs") -> jobject = Engine::fleet_at, |env, all| records::applied_ats(env, all)
 }
 
-/// `FleetEngine.attest(cluster, tMs)`: a signed attestation.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_attest0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    cluster: JString<'l>,
-    t_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let a = e.attest(&convert::string(env, "cluster", &cluster)?, convert::unsigned("tMs", t_ms)?)?;
-        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::attestation(env, &a))
-            .map(|o| o.into_raw())
-    })
+ask_at_native! {
+    /// `FleetEngine.attest(cluster, tMs)`: a signed attestation.
+    Java_dev_fleetgov_FleetEngine_attest0("cluster", "tMs") -> jobject = Engine::attest, records::attestation
 }
 
 /// `FleetEngine.history(node, fromMs, toMs)`: the node's changes, oldest first.

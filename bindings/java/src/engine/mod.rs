@@ -6,6 +6,25 @@
 //! journal methods are in [`history`], the audit log and its proofs in
 //! [`audit`].
 
+/// Exports a `FleetEngine` native of the [`ask_at`] shape: `(engine, id,
+/// ms)`, the id and time named as in Java, the engine's question and the
+/// Java value built from its answer.
+macro_rules! ask_at_native {
+    ($(#[$doc:meta])* $name:ident($id:literal, $time:literal) -> $ret:ty = $ask:expr, $build:expr) => {
+        $(#[$doc])*
+        #[unsafe(no_mangle)]
+        pub extern "system" fn $name<'l>(
+            mut env: JNIEnv<'l>,
+            _class: JClass<'l>,
+            engine: jlong,
+            id: JString<'l>,
+            ms: jlong,
+        ) -> $ret {
+            $crate::engine::ask_at(&mut env, engine, ($id, &id), ($time, ms), $ask, $build)
+        }
+    };
+}
+
 mod audit;
 mod history;
 
@@ -16,7 +35,7 @@ use fleetgov::{
     NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, WorkspaceSpec,
 };
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JByteBuffer, JClass, JObjectArray, JString};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jfloat, jint, jlong, jlongArray, jobject, jstring};
 
 use crate::convert::{self, Ascii, Memo};
@@ -34,6 +53,24 @@ fn with_engine<'l, R: Fallback>(
     // `FleetEngine` holds: an `Engine` from `new0`, alive for the call (the
     // object's read lock is held around every native call; see handle.rs).
     unsafe { handle::with(env, engine, body) }
+}
+
+/// The shape of the natives that ask about one thing at one moment: read an
+/// id and a time, ask the engine, and build the Java value in a local frame
+/// of its own (a view makes dozens of local references).
+fn ask_at<'l, T>(
+    env: &mut JNIEnv<'l>,
+    engine: jlong,
+    (id_name, id): (&str, &JString<'l>),
+    (time_name, ms): (&str, jlong),
+    ask: impl FnOnce(&Engine, &str, u64) -> fleetgov::Result<T>,
+    build: impl for<'f> FnOnce(&mut JNIEnv<'f>, &T) -> Result<JObject<'f>>,
+) -> jobject {
+    with_engine(env, engine, |env, e| {
+        let answer = ask(e, &convert::string(env, id_name, id)?, convert::unsigned(time_name, ms)?)?;
+        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| build(env, &answer))
+            .map(|o| o.into_raw())
+    })
 }
 
 /// `new FleetEngine(Options)`: a new engine, in memory, with an audit log
@@ -343,7 +380,8 @@ fn node_handle_to_java(handle: NodeHandle) -> jlong {
 }
 
 /// `FleetEngine.heartbeat(long node | String nodeId, Heartbeat)`: the
-/// directive, or null. `node_id` non-null selects the by-id path.
+/// directive, null, or for a stale heartbeat `StaleHeartbeatException.INSTANCE`
+/// (returned, not thrown). `node_id` non-null selects the by-id path.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the heartbeat's fields flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
@@ -390,12 +428,19 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
             },
             sync_error: sync_error.as_ref(),
         };
-        let directive = if node_id.is_null() {
-            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)?
+        let answered = if node_id.is_null() {
+            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)
         } else {
-            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)?
+            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)
         };
-        Ok(records::directive(env, directive)?.into_raw())
+        match answered {
+            Ok(directive) => Ok(records::directive(env, directive)?.into_raw()),
+            // An expected outcome: returned, and thrown by the Java side.
+            Err(e) if e.kind() == fleetgov::ErrorKind::StaleHeartbeat => {
+                Ok(crate::error::stale_heartbeat(env)?.into_raw())
+            }
+            Err(e) => Err(e.into()),
+        }
     })
 }
 
@@ -427,36 +472,14 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_cohesion0<'l>(
     with_engine(&mut env, engine, |env, e| Ok(jint::from(e.cohesion(Ascii::new().read(env, "cluster", &cluster)?)?)))
 }
 
-/// `FleetEngine.cluster(id, nowMs)`.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_cluster0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    id: JString<'l>,
-    now_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let view = e.cluster(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
-        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::cluster_view(env, &view))
-            .map(|o| o.into_raw())
-    })
+ask_at_native! {
+    /// `FleetEngine.cluster(id, nowMs)`.
+    Java_dev_fleetgov_FleetEngine_cluster0("id", "nowMs") -> jobject = Engine::cluster, records::cluster_view
 }
 
-/// `FleetEngine.node(id, nowMs)`.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_node0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    id: JString<'l>,
-    now_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let view = e.node(&convert::string(env, "id", &id)?, convert::unsigned("nowMs", now_ms)?)?;
-        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| records::node_view(env, &view))
-            .map(|o| o.into_raw())
-    })
+ask_at_native! {
+    /// `FleetEngine.node(id, nowMs)`.
+    Java_dev_fleetgov_FleetEngine_node0("id", "nowMs") -> jobject = Engine::node, records::node_view
 }
 
 /// `FleetEngine.clusterNodes(cluster, nowMs, offset, limit)`.
@@ -480,41 +503,15 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_clusterNodes0<'l>(
     })
 }
 
-/// `FleetEngine.fleet(workspace, nowMs)`: the inventory as Java records.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleet0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    workspace: JString<'l>,
-    now_ms: jlong,
-) -> jobject {
-    with_engine(&mut env, engine, |env, e| {
-        let inventory =
-            e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
-        env.with_local_frame_returning_local(crate::construct::LOCAL_FRAME, |env| {
-            records::fleet_inventory(env, &inventory)
-        })
-        .map(|o| o.into_raw())
-    })
+ask_at_native! {
+    /// `FleetEngine.fleet(workspace, nowMs)`: the inventory as Java records.
+    Java_dev_fleetgov_FleetEngine_fleet0("workspace", "nowMs") -> jobject = Engine::fleet, records::fleet_inventory
 }
 
-/// `FleetEngine.fleetJson(workspace, nowMs)`: the inventory as JSON
-/// (camelCase, as the HTTP API serves it).
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    engine: jlong,
-    workspace: JString<'l>,
-    now_ms: jlong,
-) -> jstring {
-    with_engine(&mut env, engine, |env, e| {
-        let inventory =
-            e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
-        let json = serde_json::to_string(&inventory)?;
-        Ok(env.new_string(json)?.into_raw())
-    })
+ask_at_native! {
+    /// `FleetEngine.fleetJson(workspace, nowMs)`: the inventory as JSON
+    /// (camelCase, as the HTTP API serves it).
+    Java_dev_fleetgov_FleetEngine_fleetJson0("workspace", "nowMs") -> jstring = Engine::fleet, |env, inventory| Ok(env.new_string(serde_json::to_string(inventory)?)?.into())
 }
 
 /// `FleetEngine.heartbeatBatch(ByteBuffer, ByteBuffer)`: applies the binary

@@ -4,7 +4,7 @@ from typing_extensions import Buffer
 from os import PathLike
 from types import TracebackType
 from collections.abc import Iterable
-from typing import Any, Protocol, Self, final
+from typing import Any, Literal, Protocol, Self, final, overload
 
 from fleetgov.types import (
     AppliedAt,
@@ -22,6 +22,7 @@ from fleetgov.types import (
     Drift,
     Environment,
     EnvironmentName,
+    FleetColumns,
     FleetEvent,
     FleetInventory,
     Health,
@@ -430,6 +431,7 @@ class Engine:
         journal_interval_ms: int | None = None,
         checkpoint_interval_ms: int | None = None,
         journal_segment_len: int | None = None,
+        capacity: int | None = None,
     ) -> Self:
         """With ``clock_ms``, the engine runs on a manual clock reading
         ``clock_ms`` until ``set_clock`` moves it.
@@ -445,7 +447,13 @@ class Engine:
         only the audit log is durable; giving both raises `InvalidInput`.
 
         The history begins when the data directory was made, or without one
-        at the clock's reading when the engine is made."""
+        at the clock's reading when the engine is made.
+
+        ``capacity`` is the most nodes the engine holds: 1 to 4294967295
+        (default 16777216), else `InvalidInput`; enrolling one node more
+        raises `InvalidInput` naming ``Engine(capacity=...)``. The other
+        limits (ids, actors, owner teams, justifications, sync-error details)
+        are in the README's "Limits"."""
     @property
     def clock_ms(self) -> int:
         """The engine's clock now (unix ms)."""
@@ -493,7 +501,9 @@ class Engine:
         character (C0, DEL, C1, NUL and line breaks included) and no lone
         surrogate, else `InvalidInput`."""
     def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
-        """Enrolls `node` in `cluster`; returns its handle for binary records."""
+        """Enrolls `node` in `cluster`; returns its handle for binary records.
+        An id is 1 to 128 bytes of ASCII letters, digits, ``. _ - :``; any
+        other, white space of every kind included, raises `InvalidInput`."""
     def enroll_many(self, nodes: Iterable[tuple[str, str]], /, *, at_ms: int | None = None) -> list[int]:
         """Enrolls every ``(node, cluster)`` pair and returns their handles in
         order. Every pair is checked first: on a refusal (`NotFound`,
@@ -536,7 +546,42 @@ class Engine:
     def snapshot(self, id: str, /) -> Snapshot: ...
     def desired(self, cluster: str, /) -> Snapshot | None: ...
     def artifact(self, hash: str, /) -> bytes: ...
-    def fleet(self, workspace: str, /, *, now_ms: int | None = None) -> FleetInventory: ...
+    @overload
+    def fleet(
+        self,
+        workspace: str,
+        /,
+        *,
+        now_ms: int | None = None,
+        health: Health | None = None,
+        drift: Drift | None = None,
+        cluster: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        columnar: Literal[False] = False,
+    ) -> FleetInventory:
+        """The runtimes of ``workspace`` with that ``health``, ``drift`` and
+        ``cluster``, in cluster then enrolment order: at most ``limit`` of them
+        (all without it) from ``cursor`` (the ``nextCursor`` of the page
+        before), as the HTTP API's ``?health=&drift=&cluster=&limit=&cursor=``.
+        ``summary`` and ``desiredState`` cover the whole workspace. A health
+        or drift outside its values, ``limit=0`` or a cursor ``fleet`` did not
+        return raise `InvalidInput`; a cluster not in the workspace `NotFound`."""
+    @overload
+    def fleet(
+        self,
+        workspace: str,
+        /,
+        *,
+        now_ms: int | None = None,
+        health: Health | None = None,
+        drift: Drift | None = None,
+        cluster: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        columnar: Literal[True],
+    ) -> FleetColumns:
+        """As above, with ``runtimes`` as one list per key (``pl.DataFrame(page["runtimes"])``)."""
     def force_sync(
         self,
         *,

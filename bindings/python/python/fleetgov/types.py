@@ -46,6 +46,7 @@ __all__ = [
     "Drift",
     "Environment",
     "EnvironmentName",
+    "FleetColumns",
     "FleetEvent",
     "FleetInventory",
     "FleetSummary",
@@ -60,6 +61,7 @@ __all__ = [
     "ProcessStatus",
     "Role",
     "Runtime",
+    "RuntimeColumns",
     "SnapshotDict",
     "SyncErrorCode",
     "UnknownEvent",
@@ -175,11 +177,39 @@ class DesiredState(TypedDict):
 
 
 class FleetInventory(TypedDict):
-    """``Engine.fleet(workspace)``."""
+    """``Engine.fleet(workspace)``: one page of runtimes (all of them without
+    ``limit``), and the summary and desired state of the whole workspace."""
 
     runtimes: list[Runtime]
     summary: FleetSummary
     desiredState: DesiredState
+    #: Pass as ``cursor`` for the next page; ``None`` on the last page.
+    nextCursor: str | None
+
+
+class RuntimeColumns(TypedDict):
+    """The runtimes of ``Engine.fleet(..., columnar=True)``: one list per key
+    of :class:`Runtime`, all of the same length (``polars.DataFrame(columns)``)."""
+
+    id: list[str]
+    cluster: list[str]
+    health: list[Health]
+    version: list[str | None]
+    drift: list[Drift]
+    appliedSnapshot: list[str | None]
+    appliedHash: list[str | None]
+    lastHeartbeat: list[int | None]
+    lastSyncError: list[str | None]
+
+
+class FleetColumns(TypedDict):
+    """``Engine.fleet(workspace, columnar=True)``: :class:`FleetInventory`
+    with the runtimes as columns."""
+
+    runtimes: RuntimeColumns
+    summary: FleetSummary
+    desiredState: DesiredState
+    nextCursor: str | None
 
 
 class SnapshotDict(TypedDict):

@@ -1,5 +1,7 @@
 package dev.fleetgov;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What a node ran at some moment, from the engine's journal of applied-state transitions.
  *
@@ -13,4 +15,4 @@ package dev.fleetgov;
  * @param hash the hash it computed over what it applied (64 hex), or null if it applied nothing
  * @param sinceMs since when (the heartbeat that reported the change, unix ms)
  */
-public record AppliedAt(String node, String snapshot, String hash, long sinceMs) {}
+public record AppliedAt(String node, @Nullable String snapshot, @Nullable String hash, long sinceMs) {}

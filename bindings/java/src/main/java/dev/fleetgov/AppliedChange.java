@@ -1,5 +1,7 @@
 package dev.fleetgov;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One change of what a node ran, from the engine's journal of applied-state transitions
  * ({@link FleetEngine#history}).
@@ -16,4 +18,4 @@ package dev.fleetgov;
  * @param hash the hash it computed over what it applied (64 hex), or null if it applied nothing
  * @param verified whether that hash is its snapshot's own
  */
-public record AppliedChange(long atMs, String snapshot, String hash, boolean verified) {}
+public record AppliedChange(long atMs, @Nullable String snapshot, @Nullable String hash, boolean verified) {}

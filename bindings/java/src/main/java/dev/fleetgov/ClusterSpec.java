@@ -28,10 +28,10 @@ public record ClusterSpec(String id, String workspace, Environment environment, 
      * @param autoReconcile whether divergent nodes are told to reconcile in answer to their heartbeats
      */
     public ClusterSpec {
-        Args.text("id", id);
-        Args.text("workspace", workspace);
+        Args.id("cluster", id);
+        Args.id("workspace", workspace);
         Args.present("environment", environment);
-        Args.present("ownerTeam", ownerTeam);
+        Args.ownerTeam("ownerTeam", ownerTeam);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A cluster: its authority (desired snapshot and hash) beside its execution (how many nodes
@@ -47,9 +48,9 @@ public record ClusterView(
         int cohesionBasisPoints,
         long inSync,
         long total,
-        String desiredSnapshot,
+        @Nullable String desiredSnapshot,
         int desiredRevision,
-        String desiredHash,
+        @Nullable String desiredHash,
         List<RevisionCount> revisions,
         List<RootCause> rootCauses) {
     /**

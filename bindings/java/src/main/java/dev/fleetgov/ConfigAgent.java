@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The execution side, embedded in each gateway node: hot-swaps only verified configuration
@@ -69,14 +70,16 @@ public final class ConfigAgent extends NativeHandle {
      * @param atMs when (unix ms)
      * @param validator the gateway's hook, or null to accept every verified configuration
      * @return the configuration now live
-     * @throws FleetException {@code INVALID_INPUT} for a hash mismatch, an empty configuration or
-     *     a malformed snapshot id or hash; {@code RELOAD_FAILED} if the validator refused it (the
+     * @throws FleetException {@code HASH_MISMATCH} if the bytes do not hash to
+     *     {@code expectedHash}; {@code INVALID_INPUT} for an empty configuration or a malformed
+     *     snapshot id or hash; {@code RELOAD_FAILED} if the validator refused it (the
      *     validator's exception is the cause)
      * @throws IllegalStateException if called from this agent's own validator, or if the validator
      *     misused the binding (closed or re-entered this agent, used a closed engine): that exception
      *     is rethrown as it is, and so is an {@link Error} the validator threw
      */
-    public AppliedConfig apply(String snapshotId, byte[] config, String expectedHash, long atMs, Validator validator) {
+    public AppliedConfig apply(String snapshotId, byte[] config, String expectedHash, long atMs,
+            @Nullable Validator validator) {
         Args.text("snapshotId", snapshotId);
         Args.present("config", config);
         Args.text("expectedHash", expectedHash);
@@ -85,8 +88,6 @@ public final class ConfigAgent extends NativeHandle {
         long h = acquire();
         try {
             return apply0(h, snapshotId, config, null, 0, 0, expectedHash, atMs, guard(validator));
-        } catch (FleetException e) {
-            throw programmingError(e);
         } finally {
             release();
         }
@@ -104,7 +105,8 @@ public final class ConfigAgent extends NativeHandle {
      * @param validator the gateway's hook, or null
      * @return the configuration now live
      */
-    public AppliedConfig apply(String snapshotId, ByteBuffer config, String expectedHash, long atMs, Validator validator) {
+    public AppliedConfig apply(String snapshotId, ByteBuffer config, String expectedHash, long atMs,
+            @Nullable Validator validator) {
         Args.present("config", config);
         if (!config.isDirect()) {
             byte[] copy = new byte[config.remaining()];
@@ -119,8 +121,6 @@ public final class ConfigAgent extends NativeHandle {
         try {
             return apply0(h, snapshotId, null, config, config.position(), config.remaining(), expectedHash, atMs,
                     guard(validator));
-        } catch (FleetException e) {
-            throw programmingError(e);
         } finally {
             release();
         }
@@ -136,14 +136,12 @@ public final class ConfigAgent extends NativeHandle {
      * @throws FleetException {@code NOT_FOUND} if there is nothing to roll back to;
      *     {@code RELOAD_FAILED} if the validator refused it
      */
-    public AppliedConfig rollback(long atMs, Validator validator) {
+    public AppliedConfig rollback(long atMs, @Nullable Validator validator) {
         Args.time("atMs", atMs);
         notFromOwnValidator("rollback");
         long h = acquire();
         try {
             return rollback0(h, atMs, guard(validator));
-        } catch (FleetException e) {
-            throw programmingError(e);
         } finally {
             release();
         }
@@ -171,7 +169,7 @@ public final class ConfigAgent extends NativeHandle {
      *
      * @return it, or null if nothing was applied
      */
-    public AppliedConfig current() {
+    public @Nullable AppliedConfig current() {
         long h = acquire();
         try {
             return current0(h, false);
@@ -185,7 +183,7 @@ public final class ConfigAgent extends NativeHandle {
      *
      * @return it, or null
      */
-    public AppliedConfig lastKnownGood() {
+    public @Nullable AppliedConfig lastKnownGood() {
         long h = acquire();
         try {
             return current0(h, true);
@@ -199,7 +197,7 @@ public final class ConfigAgent extends NativeHandle {
      *
      * @return the error, or null
      */
-    public SyncError lastSyncError() {
+    public @Nullable SyncError lastSyncError() {
         long h = acquire();
         try {
             return lastSyncError0(h);
@@ -284,7 +282,7 @@ public final class ConfigAgent extends NativeHandle {
      * @param directive the engine's answer to this node's heartbeat, or null
      * @return what to pull, or null for nothing
      */
-    public PullRequest onDirective(Directive directive) {
+    public @Nullable PullRequest onDirective(@Nullable Directive directive) {
         if (directive == null) {
             return null;
         }
@@ -307,7 +305,7 @@ public final class ConfigAgent extends NativeHandle {
      * @param cluster the node's cluster id
      * @return what to pull, or null for nothing
      */
-    public PullRequest onOutcome(HeartbeatBatch batch, int index, String cluster) {
+    public @Nullable PullRequest onOutcome(HeartbeatBatch batch, int index, String cluster) {
         Args.present("batch", batch);
         Args.text("cluster", cluster);
         BatchOutcome outcome = batch.outcome(index);
@@ -328,20 +326,8 @@ public final class ConfigAgent extends NativeHandle {
         }
     }
 
-    /**
-     * A failed apply whose validator threw an {@link Error} or misused the binding is that
-     * programming error, rethrown as it is; a refusal stays the {@code RELOAD_FAILED} exception.
-     */
-    private static RuntimeException programmingError(FleetException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof Error error) {
-            throw error;
-        }
-        return cause instanceof MisuseException misuse ? misuse : e;
-    }
-
     /** Wraps the user's validator so that re-entry from it is refused instead of deadlocking. */
-    private Validator guard(Validator validator) {
+    private Validator guard(@Nullable Validator validator) {
         Validator v = validator == null ? Validator.ACCEPT_ALL : validator;
         return candidate -> {
             validating = Thread.currentThread();
@@ -357,8 +343,8 @@ public final class ConfigAgent extends NativeHandle {
 
     private static native void dispose0(long agent);
 
-    private static native AppliedConfig apply0(long agent, String snapshotId, byte[] config, ByteBuffer direct,
-            int offset, int len, String expectedHash, long atMs, Validator validator);
+    private static native AppliedConfig apply0(long agent, String snapshotId, byte @Nullable [] config,
+            @Nullable ByteBuffer direct, int offset, int len, String expectedHash, long atMs, Validator validator);
 
     private static native AppliedConfig rollback0(long agent, long atMs, Validator validator);
 

@@ -28,7 +28,7 @@ public record ConsistencyProof(long oldSize, long newSize, List<String> path) {
      * @param newSize the size of the newer tree
      * @param path the proof's node hashes, 64 hex characters each
      * @throws IllegalArgumentException if a size is negative, or the path is null or holds a
-     *     null or blank hash
+     *     null hash
      */
     public ConsistencyProof {
         Args.time("oldSize", oldSize);

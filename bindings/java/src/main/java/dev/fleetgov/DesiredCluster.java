@@ -1,5 +1,7 @@
 package dev.fleetgov;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One cluster's desired state in a {@link DesiredState}.
  *
@@ -14,4 +16,4 @@ package dev.fleetgov;
  * @param revision its revision (0: nothing published)
  * @param hash its artifact hash, or null
  */
-public record DesiredCluster(String cluster, String snapshot, int revision, String hash) {}
+public record DesiredCluster(String cluster, @Nullable String snapshot, int revision, @Nullable String hash) {}

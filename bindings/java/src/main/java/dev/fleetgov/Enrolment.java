@@ -17,10 +17,12 @@ public record Enrolment(String node, String cluster) {
      *
      * @param node the node id
      * @param cluster the cluster id
-     * @throws IllegalArgumentException if either is null or blank
+     * @throws IllegalArgumentException if either is null
+     * @throws FleetException {@code INVALID_INPUT} for an id the engine refuses (1 to 128 bytes of
+     *     ASCII letters, digits, {@code . _ - :})
      */
     public Enrolment {
-        Args.text("node", node);
-        Args.text("cluster", cluster);
+        Args.id("node", node);
+        Args.id("cluster", cluster);
     }
 }

@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A reader of an engine's change feed, opened by {@link FleetEngine#events()} or
@@ -62,7 +63,7 @@ public final class EventStream extends NativeHandle {
      * @throws IllegalArgumentException for a null or negative timeout
      * @throws IllegalStateException if the stream was closed before the call
      */
-    public FleetEvent poll(Duration timeout) {
+    public @Nullable FleetEvent poll(Duration timeout) {
         Args.present("timeout", timeout);
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative, got " + timeout);

@@ -1,6 +1,8 @@
 package dev.fleetgov;
 
 import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Instant;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -9,6 +11,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The fleet-governance engine, embedded in a JVM control plane: what every gateway node
@@ -111,15 +114,23 @@ public final class FleetEngine extends NativeHandle {
             return new Options(new Fields());
         }
 
+        /** The largest capacity, in nodes: 4,294,967,295 (node slots are 32-bit). */
+        public static final long MAX_CAPACITY = 0xFFFF_FFFFL;
+
         /**
-         * These options with another capacity.
+         * These options with another capacity: the engine holds exactly {@code nodes} nodes (the
+         * default is 16,777,216); enrolling one more is {@code FleetException(INVALID_INPUT)}
+         * naming this method. Memory grows as nodes enrol, in chunks of 65,536 node slots.
          *
-         * @param nodes the most nodes the engine will hold (memory grows as nodes enrol)
+         * @param nodes the most nodes the engine will hold, 1 to {@link #MAX_CAPACITY}
          * @return new options
+         * @throws IllegalArgumentException if {@code nodes} is out of that range
          */
         public Options withCapacity(long nodes) {
-            if (nodes <= 0) {
-                throw new IllegalArgumentException("capacity must be positive, got " + nodes);
+            if (nodes < 1 || nodes > MAX_CAPACITY) {
+                // The engine's own wording, as Python reports it.
+                throw new IllegalArgumentException(
+                        "capacity is " + nodes + " nodes; it must be between 1 and " + MAX_CAPACITY);
             }
             return with(c -> c.capacity = nodes);
         }
@@ -136,6 +147,17 @@ public final class FleetEngine extends NativeHandle {
         }
 
         /**
+         * {@link #withManualClock(long)} starting at an {@link Instant}.
+         *
+         * @param t the clock's first reading
+         * @return new options
+         * @throws IllegalArgumentException if {@code t} is null or before 1970
+         */
+        public Options withManualClock(Instant t) {
+            return withManualClock(Args.millis("t", t));
+        }
+
+        /**
          * These options with a durable audit log at {@code path}, and nothing else durable:
          * opened (verified, a torn tail cut) and replayed to restore the authority state if it
          * exists, created otherwise; checkpoints are signed with the ed25519 key from
@@ -145,7 +167,7 @@ public final class FleetEngine extends NativeHandle {
          * @param signingSeed 32 bytes, or null for a key generated per engine
          * @return new options
          */
-        public Options withAuditLog(Path path, byte[] signingSeed) {
+        public Options withAuditLog(Path path, byte @Nullable [] signingSeed) {
             if (signingSeed != null && signingSeed.length != 32) {
                 throw new IllegalArgumentException("signingSeed must be 32 bytes, got " + signingSeed.length);
             }
@@ -402,6 +424,17 @@ public final class FleetEngine extends NativeHandle {
         }
     }
 
+    /**
+     * {@link #setClock(long)} to an {@link Instant}.
+     *
+     * @param t the new reading
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     * @throws IllegalStateException if the engine runs on the system clock
+     */
+    public void setClock(Instant t) {
+        setClock(Args.millis("t", t));
+    }
+
     // ---- authority -----------------------------------------------------------------------
 
     /**
@@ -517,6 +550,20 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #publish(String, byte[], String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param at when
+     * @return the new snapshot
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public Snapshot publish(String cluster, byte[] config, String author, Instant at) {
+        return publish(cluster, config, author, Args.millis("at", at));
+    }
+
+    /**
      * Publishes the remaining bytes of {@code config} (position to limit); a direct buffer is
      * read in place and must not be written while this runs. The position is not changed.
      *
@@ -568,7 +615,7 @@ public final class FleetEngine extends NativeHandle {
      * @return the snapshot, or null if nothing was published
      * @throws FleetException {@code NOT_FOUND} for an unknown cluster
      */
-    public Snapshot desired(String cluster) {
+    public @Nullable Snapshot desired(String cluster) {
         Args.text("cluster", cluster);
         long h = acquire();
         try {
@@ -618,6 +665,19 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #enroll(String, String, long)} at an {@link Instant}.
+     *
+     * @param node the node id
+     * @param cluster the cluster id
+     * @param at when
+     * @return the node's handle
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public long enroll(String node, String cluster, Instant at) {
+        return enroll(node, cluster, Args.millis("at", at));
     }
 
     /**
@@ -680,11 +740,13 @@ public final class FleetEngine extends NativeHandle {
      * @param node the node's handle
      * @param hb the heartbeat
      * @return what the node must do, or null for nothing
-     * @throws FleetException {@code STALE_HEARTBEAT} for a heartbeat older than the node's last
-     *     (ignored); {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the engine's
-     *     clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
+     * @throws StaleHeartbeatException for a heartbeat older than the node's last (ignored): an
+     *     expected outcome under reordering, thrown as one preallocated instance without a stack
+     *     trace, so it costs no more than an accepted heartbeat
+     * @throws FleetException {@code FUTURE_HEARTBEAT} for one more than 5 minutes ahead of the
+     *     engine's clock; {@code INVALID_INPUT} for a bad hash, version, metric or handle
      */
-    public Directive heartbeat(long node, Heartbeat hb) {
+    public @Nullable Directive heartbeat(long node, Heartbeat hb) {
         return heartbeat(node, null, Args.present("hb", hb));
     }
 
@@ -697,21 +759,28 @@ public final class FleetEngine extends NativeHandle {
      * @throws FleetException {@code NOT_FOUND} if the node is not enrolled, and as
      *     {@link #heartbeat(long, Heartbeat)}
      */
-    public Directive heartbeat(String node, Heartbeat hb) {
+    public @Nullable Directive heartbeat(String node, Heartbeat hb) {
         return heartbeat(0, Args.text("node", node), Args.present("hb", hb));
     }
 
-    private Directive heartbeat(long node, String nodeId, Heartbeat hb) {
+    private @Nullable Directive heartbeat(long node, @Nullable String nodeId, Heartbeat hb) {
         Metrics m = hb.metrics();
         SyncError e = hb.syncError();
+        Object answer;
         long h = acquire();
         try {
-            return heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(), hb.runtimeVersion(),
-                    hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(), m.hotSwapErrors(),
-                    e == null ? null : e.toString());
+            answer = heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(),
+                    hb.runtimeVersion(), hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(),
+                    m.hotSwapErrors(), e == null ? null : e.toString());
         } finally {
             release();
         }
+        // A stale heartbeat comes back as the preallocated exception, not thrown natively: a
+        // throw from Java costs far less than a pending exception crossing back from JNI.
+        if (answer instanceof StaleHeartbeatException stale) {
+            throw stale;
+        }
+        return (Directive) answer;
     }
 
     /**
@@ -1111,7 +1180,7 @@ public final class FleetEngine extends NativeHandle {
      * @throws FutureTimeException if {@code tMs} is after the engine's clock
      * @throws HistoryUnavailableException if {@code tMs} is before the engine's history began
      */
-    public AppliedAt whatRan(String node, long tMs) {
+    public @Nullable AppliedAt whatRan(String node, long tMs) {
         Args.text("node", node);
         Args.time("tMs", tMs);
         long h = acquire();
@@ -1120,6 +1189,18 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #whatRan(String, long)} at an {@link Instant}.
+     *
+     * @param node the node id
+     * @param t the moment
+     * @return what it ran, or null if it had reported nothing yet
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     */
+    public @Nullable AppliedAt whatRan(String node, Instant t) {
+        return whatRan(node, Args.millis("t", t));
     }
 
     /**
@@ -1145,6 +1226,18 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #fleetAt(String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param t the moment
+     * @return one entry per node
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     */
+    public List<AppliedAt> fleetAt(String cluster, Instant t) {
+        return fleetAt(cluster, Args.millis("t", t));
+    }
+
+    /**
      * A signed attestation of what {@code cluster} ran at {@code tMs}: the same envelope, byte for
      * byte, every time the same moment is asked about. Nothing is signed about the future.
      *
@@ -1164,6 +1257,18 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #attest(String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param t the moment
+     * @return the attestation
+     * @throws IllegalArgumentException if {@code t} is null or before 1970
+     */
+    public Attestation attest(String cluster, Instant t) {
+        return attest(cluster, Args.millis("t", t));
     }
 
     /**
@@ -1193,6 +1298,19 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #history(String, long, long)} between two {@link Instant}s.
+     *
+     * @param node the node id
+     * @param from the start
+     * @param to the end
+     * @return the changes
+     * @throws IllegalArgumentException if either is null or before 1970
+     */
+    public List<AppliedChange> history(String node, Instant from, Instant to) {
+        return history(node, Args.millis("from", from), Args.millis("to", to));
     }
 
     /**
@@ -1302,6 +1420,30 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * {@link #cluster(String, long)} at an {@link Instant}.
+     *
+     * @param id the cluster id
+     * @param now the query time
+     * @return the view
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public ClusterView cluster(String id, Instant now) {
+        return cluster(id, Args.millis("now", now));
+    }
+
+    /**
+     * {@link #cluster(String, long)} at the time {@code clock} reads now.
+     *
+     * @param id the cluster id
+     * @param clock where now comes from
+     * @return the view
+     * @throws IllegalArgumentException if {@code clock} is null or reads before 1970
+     */
+    public ClusterView cluster(String id, Clock clock) {
+        return cluster(id, Args.millis("clock", clock));
+    }
+
+    /**
      * The view of a node at {@code nowMs}.
      *
      * @param id the node id
@@ -1318,6 +1460,30 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #node(String, long)} at an {@link Instant}.
+     *
+     * @param id the node id
+     * @param now the query time
+     * @return the view
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public NodeView node(String id, Instant now) {
+        return node(id, Args.millis("now", now));
+    }
+
+    /**
+     * {@link #node(String, long)} at the time {@code clock} reads now.
+     *
+     * @param id the node id
+     * @param clock where now comes from
+     * @return the view
+     * @throws IllegalArgumentException if {@code clock} is null or reads before 1970
+     */
+    public NodeView node(String id, Clock clock) {
+        return node(id, Args.millis("clock", clock));
     }
 
     /**
@@ -1361,6 +1527,30 @@ public final class FleetEngine extends NativeHandle {
         } finally {
             release();
         }
+    }
+
+    /**
+     * {@link #fleet(String, long)} at an {@link Instant}.
+     *
+     * @param workspace the workspace id
+     * @param now the query time
+     * @return the inventory
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public FleetInventory fleet(String workspace, Instant now) {
+        return fleet(workspace, Args.millis("now", now));
+    }
+
+    /**
+     * {@link #fleet(String, long)} at the time {@code clock} reads now.
+     *
+     * @param workspace the workspace id
+     * @param clock where now comes from
+     * @return the inventory
+     * @throws IllegalArgumentException if {@code clock} is null or reads before 1970
+     */
+    public FleetInventory fleet(String workspace, Clock clock) {
+        return fleet(workspace, Args.millis("clock", clock));
     }
 
     /**
@@ -1424,13 +1614,13 @@ public final class FleetEngine extends NativeHandle {
 
     private static native long nodeHandle0(long engine, String node);
 
-    private static native Directive heartbeat0(
+    private static native @Nullable Object heartbeat0(
             long engine,
             long node,
-            String nodeId,
+            @Nullable String nodeId,
             long atMs,
-            String appliedSnapshot,
-            String appliedHash,
+            @Nullable String appliedSnapshot,
+            @Nullable String appliedHash,
             String runtimeVersion,
             int status,
             float cpu,
@@ -1438,7 +1628,7 @@ public final class FleetEngine extends NativeHandle {
             float tps,
             float heap,
             int hotSwapErrors,
-            String syncError);
+            @Nullable String syncError);
 
     private static native BatchSummary heartbeatBatch0(
             long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);

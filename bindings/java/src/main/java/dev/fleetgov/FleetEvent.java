@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.util.OptionalInt;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One item of an engine's change feed, read from an {@link EventStream}: a node's transition,
@@ -51,9 +52,9 @@ public sealed interface FleetEvent {
             String cluster,
             long atMs,
             OptionalInt appliedRevision,
-            String appliedHash,
+            @Nullable String appliedHash,
             boolean inSync,
-            SyncErrorCode syncError) implements FleetEvent {}
+            @Nullable SyncErrorCode syncError) implements FleetEvent {}
 
     /**
      * A cluster's counters after a change, or after a read of the cluster found nodes that

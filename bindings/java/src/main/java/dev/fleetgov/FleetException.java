@@ -9,9 +9,12 @@ import java.util.Objects;
  * justification throw {@link JustificationRequiredException}; actors whose role may not
  * perform an operation get {@link PermissionDeniedException}; a question about what ran after
  * the engine's clock gets {@link FutureTimeException}, one about a time before its history
- * began {@link HistoryUnavailableException}. Arguments that are null or
- * blank where a value is required throw {@link IllegalArgumentException} before the engine
- * is called; a call on a closed object throws {@link IllegalStateException}.
+ * began {@link HistoryUnavailableException}. A null where a value is required, a negative
+ * time or count, or an option out of its range throws {@link IllegalArgumentException} before
+ * the engine is called; what a string holds is the engine's to judge, the same for every
+ * binding: an ill-formed id, version or hash, or text over its limit, is {@link Code#INVALID_INPUT}
+ * (the limits are in the README's "Limits"). A call on a closed object throws
+ * {@link IllegalStateException}.
  *
  * <pre>{@code
  * try {
@@ -33,7 +36,10 @@ public class FleetException extends RuntimeException {
         NOT_FOUND,
         /** The operation contradicts existing state. */
         CONFLICT,
-        /** A heartbeat older than the node's last one; it was ignored. */
+        /**
+         * A heartbeat older than the node's last one; it was ignored. An expected outcome when
+         * heartbeats are reordered: thrown as the preallocated {@link StaleHeartbeatException}.
+         */
         STALE_HEARTBEAT,
         /** A heartbeat stamped too far in the future. */
         FUTURE_HEARTBEAT,
@@ -49,6 +55,12 @@ public class FleetException extends RuntimeException {
         FUTURE,
         /** A question about a time before the engine's retained history ({@link HistoryUnavailableException}). */
         HISTORY_UNAVAILABLE,
+        /**
+         * A configuration agent computed another hash over the configuration bytes than the one
+         * expected (a corrupted or substituted download): nothing was installed, the previous
+         * configuration stays live, and the node reports {@code HASH_MISMATCH}.
+         */
+        HASH_MISMATCH,
         /** A configuration agent's validator refused a verified configuration; the previous one stays live. */
         RELOAD_FAILED,
         /** The native library panicked: a bug in fleetgov, reported instead of crashing the JVM. */
@@ -70,6 +82,20 @@ public class FleetException extends RuntimeException {
      */
     public FleetException(Code code, String detail) {
         super(Objects.requireNonNull(code, "code") + ": " + detail);
+        this.code = code;
+        this.detail = detail;
+    }
+
+    /**
+     * An exception without a stack trace, a cause or suppressed exceptions: immutable, so one
+     * preallocated instance can be thrown for an expected outcome, as cheaply as a return.
+     *
+     * @param code what happened
+     * @param detail the message for people, without the code
+     * @param stackless distinguishes this constructor; always {@code true}
+     */
+    FleetException(Code code, String detail, boolean stackless) {
+        super(Objects.requireNonNull(code, "code") + ": " + detail, null, !stackless, !stackless);
         this.code = code;
         this.detail = detail;
     }

@@ -143,7 +143,23 @@ public final class FleetGov {
      * @return a semantic version such as {@code 0.1.0}
      */
     public static String nativeVersion() {
-        return nativeVersion0();
+        NativeLibrary.load();
+        return NativeLibrary.nativeVersion();
+    }
+
+    /** {@link #check} rule: an id ({@code fleetgov::validate_id}). */
+    static final int RULE_ID = 0;
+    /** {@link #check} rule: an actor or author ({@code fleetgov::validate_actor}). */
+    static final int RULE_ACTOR = 1;
+    /** {@link #check} rule: a cluster's owner team ({@code fleetgov::validate_owner_team}). */
+    static final int RULE_OWNER_TEAM = 2;
+
+    /**
+     * Checks {@code value} by the engine's own rule, so a record refuses at construction what
+     * the engine would refuse later, with the same {@code INVALID_INPUT} message.
+     */
+    static void check(int rule, String what, String value) {
+        check0(rule, what, value);
     }
 
     /**
@@ -159,8 +175,6 @@ public final class FleetGov {
     private static native String contentHash0(byte[] bytes);
 
     private static native String contentHashDirect0(ByteBuffer buffer, int offset, int len);
-
-    private static native String nativeVersion0();
 
     private static native int runtimeVersionBits0(String version);
 
@@ -178,4 +192,6 @@ public final class FleetGov {
             String envelope, String verifierKey);
 
     private static native void panicForTest0(String message);
+
+    private static native void check0(int rule, String what, String value);
 }

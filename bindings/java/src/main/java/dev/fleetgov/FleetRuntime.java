@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One enrolled runtime in a {@link FleetInventory}.
@@ -25,9 +26,9 @@ public record FleetRuntime(
         String id,
         String cluster,
         Health health,
-        String version,
+        @Nullable String version,
         DriftStatus drift,
-        String appliedSnapshot,
-        String appliedHash,
+        @Nullable String appliedSnapshot,
+        @Nullable String appliedHash,
         OptionalLong lastHeartbeat,
-        String lastSyncError) {}
+        @Nullable String lastSyncError) {}

@@ -34,7 +34,7 @@ public sealed interface ForceTarget {
          * @param id the node id
          */
         public Node {
-            Args.text("id", id);
+            Args.id("node", id);
         }
 
         @Override
@@ -55,7 +55,7 @@ public sealed interface ForceTarget {
          * @param id the cluster id
          */
         public Cluster {
-            Args.text("id", id);
+            Args.id("cluster", id);
         }
 
         @Override
@@ -76,7 +76,7 @@ public sealed interface ForceTarget {
          * @param id the workspace id
          */
         public Workspace {
-            Args.text("id", id);
+            Args.id("workspace", id);
         }
 
         @Override

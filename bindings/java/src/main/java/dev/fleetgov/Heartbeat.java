@@ -1,5 +1,8 @@
 package dev.fleetgov;
 
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
 /**
  * A node's report: when, what it applied (the snapshot id and the hash it computed itself
  * over the bytes), its runtime version, process status, metrics and last sync error.
@@ -22,14 +25,14 @@ package dev.fleetgov;
  */
 public record Heartbeat(
         long atMs,
-        String appliedSnapshot,
-        String appliedHash,
+        @Nullable String appliedSnapshot,
+        @Nullable String appliedHash,
         String runtimeVersion,
         ProcessStatus status,
         Metrics metrics,
-        SyncError syncError) {
+        @Nullable SyncError syncError) {
     /**
-     * Checks times, required components, and that optional strings are not blank.
+     * Checks times and required components; what the strings hold is checked by the engine.
      *
      * @param atMs when the node sent it (unix ms)
      * @param appliedSnapshot the snapshot id the node applied, or null
@@ -41,12 +44,6 @@ public record Heartbeat(
      */
     public Heartbeat {
         Args.time("atMs", atMs);
-        if (appliedSnapshot != null) {
-            Args.text("appliedSnapshot", appliedSnapshot);
-        }
-        if (appliedHash != null) {
-            Args.text("appliedHash", appliedHash);
-        }
         Args.text("runtimeVersion", runtimeVersion);
         Args.present("status", status);
         Args.present("metrics", metrics);
@@ -61,6 +58,18 @@ public record Heartbeat(
      */
     public static Heartbeat at(long atMs, String runtimeVersion) {
         return new Heartbeat(atMs, null, null, runtimeVersion, ProcessStatus.READY, Metrics.ZERO, null);
+    }
+
+    /**
+     * {@link #at(long, String)} at an {@link Instant}.
+     *
+     * @param at when the node sent it
+     * @param runtimeVersion the runtime's semantic version
+     * @return a heartbeat
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public static Heartbeat at(Instant at, String runtimeVersion) {
+        return at(Args.millis("at", at), runtimeVersion);
     }
 
     /**
@@ -110,7 +119,7 @@ public record Heartbeat(
      * @param e the error, or null
      * @return a new heartbeat
      */
-    public Heartbeat withSyncError(SyncError e) {
+    public Heartbeat withSyncError(@Nullable SyncError e) {
         return new Heartbeat(atMs, appliedSnapshot, appliedHash, runtimeVersion, status, metrics, e);
     }
 }

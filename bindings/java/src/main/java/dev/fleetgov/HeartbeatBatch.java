@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A reusable batch of binary heartbeat records and their outcome records, in two direct
@@ -61,7 +62,6 @@ public final class HeartbeatBatch {
 
     private static final int HASH_BYTES = 32;
     private static final int FLAG_APPLIED = 1;
-    private static final byte[] ZERO_HASH = new byte[HASH_BYTES];
     private static final byte[] ZERO_DETAIL = new byte[MAX_DETAIL_BYTES];
 
     private final int capacity;
@@ -134,22 +134,82 @@ public final class HeartbeatBatch {
             ProcessStatus status,
             Metrics metrics,
             int appliedRevision,
-            String appliedHash,
-            SyncError syncError) {
+            @Nullable String appliedHash,
+            @Nullable SyncError syncError) {
+        if (appliedHash == null) {
+            return put(node, atMs, runtimeVersionBits, status, metrics, false, 0, 0, 0, 0, 0, syncError);
+        }
+        long[] words = hashWords(appliedHash);
+        return put(node, atMs, runtimeVersionBits, status, metrics, true, appliedRevision, words[0], words[1],
+                words[2], words[3], syncError);
+    }
+
+    /**
+     * Appends a record of a node that applied a configuration, its hash given as the four words
+     * of {@link #hashWords(String)}: the fast path, with no hex to parse. Parse a snapshot's hash
+     * once and reuse the words for every record that reports it.
+     *
+     * <pre>{@code
+     * long[] h = HeartbeatBatch.hashWords(snapshot.hash()); // once per snapshot
+     * batch.add(node, now, FleetGov.runtimeVersionBits("3.5.0"), ProcessStatus.READY, Metrics.ZERO,
+     *         snapshot.revision(), h[0], h[1], h[2], h[3], null);
+     * }</pre>
+     *
+     * @param node the node's handle from {@link FleetEngine#enroll}
+     * @param atMs heartbeat time (unix ms)
+     * @param runtimeVersionBits the packed runtime version ({@link FleetGov#runtimeVersionBits})
+     * @param status the process status
+     * @param metrics the metrics
+     * @param appliedRevision the applied revision of the node's own cluster
+     * @param hash0 word 0 of the node-computed hash
+     * @param hash1 word 1
+     * @param hash2 word 2
+     * @param hash3 word 3
+     * @param syncError the sync error, or null; its detail is cut to {@value #MAX_DETAIL_BYTES}
+     *     UTF-8 bytes
+     * @return the record's index
+     * @throws IllegalStateException if the batch is full
+     * @throws IllegalArgumentException if {@code status} or {@code metrics} is null
+     */
+    public int add(long node, long atMs, int runtimeVersionBits, ProcessStatus status, Metrics metrics,
+            int appliedRevision, long hash0, long hash1, long hash2, long hash3, @Nullable SyncError syncError) {
+        return put(node, atMs, runtimeVersionBits, status, metrics, true, appliedRevision, hash0, hash1, hash2, hash3,
+                syncError);
+    }
+
+    /**
+     * A hash (64 hex characters, as {@link Snapshot#hash()}) as the four words the record
+     * carries: its 32 bytes read as little-endian {@code long}s, in order.
+     *
+     * @param hex the hash
+     * @return four words
+     * @throws IllegalArgumentException if it is not 64 hex characters
+     */
+    public static long[] hashWords(String hex) {
+        ByteBuffer bytes = ByteBuffer.wrap(hashBytes(Args.present("hash", hex))).order(ByteOrder.LITTLE_ENDIAN);
+        return new long[] {bytes.getLong(0), bytes.getLong(8), bytes.getLong(16), bytes.getLong(24)};
+    }
+
+    /** Writes a record; {@code applied} false writes no revision and a zero hash. */
+    private int put(long node, long atMs, int runtimeVersionBits, ProcessStatus status, Metrics metrics,
+            boolean applied, int appliedRevision, long hash0, long hash1, long hash2, long hash3,
+            @Nullable SyncError syncError) {
         Args.present("status", status);
         Args.present("metrics", metrics);
-        byte[] hash = appliedHash == null ? null : hashBytes(appliedHash);
         int index = reserve();
         int base = index * RECORD_SIZE;
         ByteBuffer r = records;
         r.put(base, (byte) FORMAT_VERSION);
         r.put(base + 1, (byte) status.ordinal());
         r.put(base + 2, (byte) (syncError == null ? 0 : syncError.code().wire()));
-        r.put(base + 3, (byte) (hash == null ? 0 : FLAG_APPLIED));
-        r.putInt(base + 4, hash == null ? 0 : appliedRevision);
+        r.put(base + 3, (byte) (applied ? FLAG_APPLIED : 0));
+        r.putInt(base + 4, applied ? appliedRevision : 0);
         r.putLong(base + 8, node);
         r.putLong(base + 16, atMs);
-        r.put(base + 24, hash == null ? ZERO_HASH : hash);
+        r.putLong(base + 24, hash0);
+        r.putLong(base + 32, hash1);
+        r.putLong(base + 40, hash2);
+        r.putLong(base + 48, hash3);
         r.putInt(base + 56, runtimeVersionBits);
         r.putFloat(base + 60, metrics.cpu());
         r.putFloat(base + 64, metrics.memory());
@@ -200,7 +260,7 @@ public final class HeartbeatBatch {
      *     last ingested, or was never ingested
      * @throws IndexOutOfBoundsException if there is no record {@code index}
      */
-    public String directiveHash(int index) {
+    public @Nullable String directiveHash(int index) {
         int base = outcomeBase(index);
         if (outcomes.getInt(base + 4) == 0) {
             return null;

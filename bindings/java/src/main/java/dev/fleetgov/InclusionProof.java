@@ -31,7 +31,7 @@ public record InclusionProof(long leafIndex, long treeSize, List<String> path) {
      * @param treeSize the size of the tree the proof is for
      * @param path the audit path, leaf level first, 64 hex characters each
      * @throws IllegalArgumentException if a size is negative, or the path is null or holds a
-     *     null or blank hash
+     *     null hash
      */
     public InclusionProof {
         Args.time("leafIndex", leafIndex);

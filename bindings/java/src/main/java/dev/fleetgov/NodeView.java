@@ -1,6 +1,7 @@
 package dev.fleetgov;
 
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A node: what it should run beside what it reports it runs, with health, drift and the
@@ -46,19 +47,19 @@ public record NodeView(
         String id,
         String clusterId,
         NodeStatus status,
-        String desiredSnapshotId,
-        String desiredHash,
-        String appliedSnapshotId,
-        String appliedHash,
+        @Nullable String desiredSnapshotId,
+        @Nullable String desiredHash,
+        @Nullable String appliedSnapshotId,
+        @Nullable String appliedHash,
         OptionalLong lastHeartbeatMs,
         OptionalLong heartbeatAgeMs,
         boolean verified,
-        SyncError lastSyncError,
-        String reconcileReason,
-        ProcessStatus processStatus,
+        @Nullable SyncError lastSyncError,
+        @Nullable String reconcileReason,
+        @Nullable ProcessStatus processStatus,
         Metrics metrics,
         float heapTrend,
-        String runtimeVersion,
+        @Nullable String runtimeVersion,
         Health health,
         ProcessHealth processHealth,
         ConfigStatus configStatus,

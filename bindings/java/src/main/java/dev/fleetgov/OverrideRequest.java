@@ -1,5 +1,7 @@
 package dev.fleetgov;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * An override request: who asks for it, in which role, why, and when. A justification without
  * visible text is not refused here but by the engine, as {@link JustificationRequiredException},
@@ -18,7 +20,7 @@ package dev.fleetgov;
  * @param justification why, at most 4096 UTF-8 bytes (null counts as blank)
  * @param atMs when (unix ms)
  */
-public record OverrideRequest(String actor, Role role, String justification, long atMs) {
+public record OverrideRequest(String actor, Role role, @Nullable String justification, long atMs) {
     /**
      * Checks actor, role and time; a null justification becomes the empty string.
      *
@@ -28,7 +30,7 @@ public record OverrideRequest(String actor, Role role, String justification, lon
      * @param atMs when (unix ms)
      */
     public OverrideRequest {
-        Args.text("actor", actor);
+        Args.actor("actor", actor);
         Args.present("role", role);
         justification = justification == null ? "" : justification;
         Args.time("atMs", atMs);

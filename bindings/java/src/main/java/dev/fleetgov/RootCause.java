@@ -1,5 +1,7 @@
 package dev.fleetgov;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Nodes of a cluster whose last heartbeat reported one sync-error code.
  *
@@ -12,4 +14,4 @@ package dev.fleetgov;
  * @param nodes how many nodes report it
  * @param exampleNode one node that reported it most recently, or null
  */
-public record RootCause(SyncErrorCode code, long nodes, String exampleNode) {}
+public record RootCause(SyncErrorCode code, long nodes, @Nullable String exampleNode) {}

@@ -31,7 +31,7 @@ public record WorkspaceSpec(String id, AuthorityMode authorityMode, String minRu
 
      */
     public WorkspaceSpec {
-        Args.text("id", id);
+        Args.id("workspace", id);
         Args.present("authorityMode", authorityMode);
         Args.text("minRuntimeVersion", minRuntimeVersion);
     }

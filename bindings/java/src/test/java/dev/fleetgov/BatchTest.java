@@ -236,6 +236,31 @@ class BatchTest {
     }
 
     @Test
+    void aHashGivenAsWordsWritesTheRecordItsHexDoes() {
+        try (Fleet f = new Fleet()) {
+            int v = FleetGov.runtimeVersionBits("3.5.0");
+            long[] words = HeartbeatBatch.hashWords(f.v2.hash());
+            HeartbeatBatch hex = new HeartbeatBatch(2);
+            HeartbeatBatch parsed = new HeartbeatBatch(2);
+            SyncError error = new SyncError(SyncErrorCode.FETCH_TIMEOUT, "slow");
+            hex.add(f.handles[0], T + 5, v, ProcessStatus.READY, Metrics.ZERO, 2, f.v2.hash(), null);
+            parsed.add(f.handles[0], T + 5, v, ProcessStatus.READY, Metrics.ZERO, 2, words[0], words[1], words[2],
+                    words[3], null);
+            hex.add(f.handles[1], T + 5, v, ProcessStatus.ERROR, Metrics.ZERO, 1, f.v1.hash(), error);
+            long[] w1 = HeartbeatBatch.hashWords(f.v1.hash());
+            parsed.add(f.handles[1], T + 5, v, ProcessStatus.ERROR, Metrics.ZERO, 1, w1[0], w1[1], w1[2], w1[3], error);
+            assertEquals(hex.records().duplicate().clear(), parsed.records().duplicate().clear(), "byte for byte");
+
+            f.engine.heartbeatBatch(parsed);
+            assertEquals("ACCEPTED", batched(parsed, 0));
+            assertEquals("RECONCILE@2:" + f.v2.hash(), batched(parsed, 1));
+            assertEquals(ConfigStatus.IN_SYNC, f.engine.node("gw-0", T + 5).configStatus());
+            assertThrows(IllegalArgumentException.class, () -> HeartbeatBatch.hashWords("abc"));
+            assertThrows(IllegalArgumentException.class, () -> HeartbeatBatch.hashWords(null));
+        }
+    }
+
+    @Test
     void outcomesDescribeOnlyTheBatchAsItWasIngested() {
         try (Fleet f = new Fleet()) {
             int v = FleetGov.runtimeVersionBits("3.5.0");

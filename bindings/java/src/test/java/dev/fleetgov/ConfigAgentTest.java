@@ -78,7 +78,10 @@ class ConfigAgentTest {
         FleetException e = assertThrows(FleetException.class,
                 () -> agent.apply("c@r2", "routes: [a, c]\n".getBytes(StandardCharsets.UTF_8), H2, T + 1,
                         c -> calls.incrementAndGet()));
-        assertEquals(FleetException.Code.INVALID_INPUT, e.code());
+        assertEquals(FleetException.Code.HASH_MISMATCH, e.code(), "a code of its own, not INVALID_INPUT");
+        assertTrue(e.detail().contains("HASH_MISMATCH: expected " + H2), e.detail());
+        ByteBuffer direct = ByteBuffer.allocateDirect(ONE.length).put(ONE).flip();
+        FleetEngineTest.fails(FleetException.Code.HASH_MISMATCH, () -> agent.apply("c@r2", direct, H2, T + 1, null));
         assertEquals(0, calls.get());
         assertEquals(SyncErrorCode.HASH_MISMATCH, agent.lastSyncError().code());
         assertEquals("c@r1", agent.current().snapshotId(), "the last known good stays live");
@@ -92,7 +95,7 @@ class ConfigAgentTest {
         FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> agent.apply("c@r4", ONE, "nothex", T, null));
         FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> agent.apply("bad id", ONE, H1, T, null));
         assertThrows(IllegalArgumentException.class, () -> agent.apply("c@r4", (byte[]) null, H1, T, null));
-        assertThrows(IllegalArgumentException.class, () -> agent.apply(" ", ONE, H1, T, null));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> agent.apply(" ", ONE, H1, T, null));
         assertThrows(IllegalArgumentException.class, () -> agent.apply("c@r4", ONE, H1, -1, null));
     }
 
@@ -205,7 +208,12 @@ class ConfigAgentTest {
         IllegalStateException misuse = assertThrows(IllegalStateException.class,
                 () -> agent.apply("c@r3", ONE, H1, T + 4, c -> closed.cohesion("c")));
         assertEquals("FleetEngine is closed", misuse.getMessage());
+        assertThrows(IllegalStateException.class, () -> agent.apply("c@r3", ONE, H1, T + 4, c -> agent.close()));
         assertEquals("c@r2", agent.current().snapshotId(), "nothing was swapped");
+        // Programming errors are the caller's, never reported to the fleet as a reload failure.
+        assertNull(agent.lastSyncError(), "nothing recorded");
+        assertEquals(0, agent.hotSwapErrors(), "not counted as a hot-swap error");
+        assertEquals("c@r1", agent.lastKnownGood().snapshotId(), "the rollback target is still there");
 
         // The validator's own IllegalStateException is still a refusal.
         FleetException refused = reloadFailed(() -> agent.apply("c@r3", ONE, H1, T + 5, c -> {

@@ -207,7 +207,7 @@ class DurableTest {
             assertEquals(2, e.cluster("c", T).total());
             assertEquals(1, e.cluster("dev", T).total());
 
-            assertThrows(IllegalArgumentException.class, () -> new Enrolment(" ", "c"));
+            FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> new Enrolment(" ", "c"));
             assertThrows(IllegalArgumentException.class, () -> new Enrolment("x", null));
             assertThrows(IllegalArgumentException.class, () -> e.enrollMany(null, T));
             List<Enrolment> withNull = new ArrayList<>();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,7 +71,7 @@ class FleetEngineTest {
                 () -> engine.upsertCluster(ClusterSpec.of("eks-prod-us", "ws-2", Environment.PRODUCTION)));
         assertThrows(IllegalArgumentException.class, () -> engine.upsertWorkspace(null));
         assertThrows(IllegalArgumentException.class, () -> engine.upsertCluster(null));
-        assertThrows(IllegalArgumentException.class, () -> WorkspaceSpec.of("  "));
+        fails(FleetException.Code.INVALID_INPUT, () -> WorkspaceSpec.of("  "));
         assertThrows(IllegalArgumentException.class, () -> ClusterSpec.of("c", null, Environment.STAGING));
         assertThrows(IllegalArgumentException.class, () -> ClusterSpec.of("c", "ws-1", null));
     }
@@ -107,7 +108,7 @@ class FleetEngineTest {
         fails(FleetException.Code.NOT_FOUND, () -> engine.artifact(FleetGov.contentHash(new byte[] {1})));
         fails(FleetException.Code.INVALID_INPUT, () -> engine.artifact("not-hex"));
         assertThrows(IllegalArgumentException.class, () -> engine.publish("eks-prod-us", (byte[]) null, "a", T));
-        assertThrows(IllegalArgumentException.class, () -> engine.publish("eks-prod-us", V1, " ", T));
+        fails(FleetException.Code.INVALID_INPUT, () -> engine.publish("eks-prod-us", V1, " ", T));
         assertThrows(IllegalArgumentException.class, () -> engine.publish("eks-prod-us", V1, "a", -1));
         assertThrows(IllegalArgumentException.class, () -> engine.publish(null, V1, "a", T));
     }
@@ -124,7 +125,7 @@ class FleetEngineTest {
         fails(FleetException.Code.NOT_FOUND, () -> engine.enroll("gw-2", "nope", T));
         fails(FleetException.Code.NOT_FOUND, () -> engine.nodeHandle("gw-9"));
         fails(FleetException.Code.INVALID_INPUT, () -> engine.enroll("gw 2", "eks-prod-us", T));
-        assertThrows(IllegalArgumentException.class, () -> engine.enroll("", "eks-prod-us", T));
+        fails(FleetException.Code.INVALID_INPUT, () -> engine.enroll("", "eks-prod-us", T));
     }
 
     @Test
@@ -291,6 +292,28 @@ class FleetEngineTest {
     }
 
     @Test
+    void aStaleHeartbeatThrowsOnePreallocatedExceptionWithoutAStackTrace() {
+        Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
+        long gw = engine.enroll("gw-1", "eks-prod-us", T);
+        engine.heartbeat(gw, synced(s1, T - 10));
+        Heartbeat older = synced(s1, T - 15);
+        StaleHeartbeatException byHandle = assertThrows(StaleHeartbeatException.class, () -> engine.heartbeat(gw, older));
+        StaleHeartbeatException byId = assertThrows(StaleHeartbeatException.class,
+                () -> engine.heartbeat("gw-1", older));
+        assertSame(StaleHeartbeatException.INSTANCE, byHandle);
+        assertSame(byHandle, byId);
+        assertEquals(FleetException.Code.STALE_HEARTBEAT, byHandle.code());
+        assertEquals(0, byHandle.getStackTrace().length, "no stack trace is filled in");
+        // Nobody can change the shared instance.
+        byHandle.addSuppressed(new RuntimeException("ignored"));
+        assertEquals(0, byHandle.getSuppressed().length);
+        assertThrows(IllegalStateException.class, () -> byHandle.initCause(new RuntimeException("refused")));
+        byHandle.setStackTrace(new StackTraceElement[] {new StackTraceElement("C", "m", "F", 1)});
+        assertEquals(0, byHandle.getStackTrace().length);
+        assertEquals(T - 10, engine.node("gw-1", T).lastHeartbeatMs().getAsLong(), "nothing changed");
+    }
+
+    @Test
     void badHeartbeatsThrowAndChangeNothing() {
         Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
         long gw = engine.enroll("gw-1", "eks-prod-us", T);
@@ -322,9 +345,9 @@ class FleetEngineTest {
         assertThrows(IllegalArgumentException.class,
                 () -> engine.heartbeat(gw, Heartbeat.at(at, "3.5.0").withMetrics(new Metrics(0, 0, 0, 0, -1))));
         assertThrows(IllegalArgumentException.class, () -> engine.heartbeat(gw, null));
-        assertThrows(IllegalArgumentException.class, () -> engine.heartbeat(" ", Heartbeat.at(at, "3.5.0")));
+        fails(FleetException.Code.NOT_FOUND, () -> engine.heartbeat(" ", Heartbeat.at(at, "3.5.0")));
         assertThrows(IllegalArgumentException.class, () -> Heartbeat.at(-1, "3.5.0"));
-        assertThrows(IllegalArgumentException.class, () -> Heartbeat.at(at, " "));
+        fails(FleetException.Code.INVALID_INPUT, () -> engine.heartbeat(gw, Heartbeat.at(at, " ")));
 
         NodeView n = engine.node("gw-1", at);
         assertEquals(OptionalLong.of(T + 6 * MINUTE), n.lastHeartbeatMs(), "no failed heartbeat left a trace");
@@ -409,8 +432,12 @@ class FleetEngineTest {
     void optionsAndClock() {
         assertThrows(IllegalArgumentException.class, () -> FleetEngine.Options.defaults().withCapacity(0));
         assertThrows(IllegalArgumentException.class, () -> FleetEngine.Options.defaults().withManualClock(-1));
-        fails(FleetException.Code.INVALID_INPUT,
-                () -> new FleetEngine(FleetEngine.Options.defaults().withCapacity(1L << 40)).close());
+        for (long outOfRange : new long[] {-1, FleetEngine.Options.MAX_CAPACITY + 1, 1L << 40, Long.MAX_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> FleetEngine.Options.defaults().withCapacity(outOfRange));
+            assertEquals("capacity is " + outOfRange + " nodes; it must be between 1 and 4294967295", e.getMessage());
+        }
+        FleetEngine.Options.defaults().withCapacity(FleetEngine.Options.MAX_CAPACITY);
         try (FleetEngine system = new FleetEngine()) {
             assertThrows(IllegalStateException.class, () -> system.setClock(T));
             assertTrue(Math.abs(system.clockMs() - System.currentTimeMillis()) < 3_600_000L);
@@ -420,6 +447,9 @@ class FleetEngineTest {
             tiny.upsertWorkspace(WorkspaceSpec.of("w"));
             tiny.upsertCluster(ClusterSpec.of("c", "w", Environment.DEVELOPMENT));
             tiny.enroll("n1", "c", T);
+            FleetException full = fails(FleetException.Code.INVALID_INPUT, () -> tiny.enroll("n2", "c", T));
+            assertEquals("the engine is full: capacity is 1 nodes (raise FleetEngine.Options.withCapacity)",
+                    full.detail(), "named in the Java API's terms");
         }
     }
 }

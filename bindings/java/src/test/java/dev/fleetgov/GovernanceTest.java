@@ -166,9 +166,9 @@ class GovernanceTest {
         FleetEngineTest.fails(FleetException.Code.NOT_FOUND, () -> engine.forceSync(ForceTarget.cluster("nope"), admin));
         FleetEngineTest.fails(FleetException.Code.NOT_FOUND, () -> engine.forceGlobal("nope", admin));
 
-        assertThrows(IllegalArgumentException.class, () -> new OverrideRequest(" ", Role.ADMIN, WHY, T));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> new OverrideRequest(" ", Role.ADMIN, WHY, T));
         assertThrows(IllegalArgumentException.class, () -> new OverrideRequest("a", null, WHY, T));
-        assertThrows(IllegalArgumentException.class, () -> ForceTarget.node(""));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT, () -> ForceTarget.node(""));
         assertThrows(IllegalArgumentException.class, () -> engine.forceSync(null, admin));
         assertThrows(IllegalArgumentException.class, () -> engine.forceSync(ForceTarget.fleet(), null));
 
@@ -254,7 +254,8 @@ class GovernanceTest {
         FleetEngineTest.fails(FleetException.Code.IO,
                 () -> new FleetEngine(FleetEngine.Options.defaults().withAuditLog(dir, null)).close());
         assertThrows(IllegalArgumentException.class, () -> FleetEngine.Options.defaults().withAuditLog(log, new byte[3]));
-        assertThrows(IllegalArgumentException.class, () -> FleetEngine.Options.defaults().withOrigin(" "));
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                () -> new FleetEngine(FleetEngine.Options.defaults().withOrigin(" ")).close());
         assertNull(FleetEngine.Options.defaults().auditLog().orElse(null));
     }
 }

@@ -8,6 +8,7 @@ import dev.fleetgov.HeartbeatBatch;
 import dev.fleetgov.Metrics;
 import dev.fleetgov.ProcessStatus;
 import dev.fleetgov.Snapshot;
+import dev.fleetgov.StaleHeartbeatException;
 import dev.fleetgov.FleetGov;
 import dev.fleetgov.WorkspaceSpec;
 import java.nio.charset.StandardCharsets;
@@ -86,6 +87,13 @@ public class HeartbeatBenchmark {
             at = System.currentTimeMillis();
         }
 
+        /** The index of the next heartbeat of the stream, for the one-call-at-a-time benchmarks. */
+        int nextOne() {
+            int i = cursor;
+            cursor = i + 1 == node.length ? 0 : i + 1;
+            return i;
+        }
+
         /** The index of the next chunk of the stream. */
         int nextChunk() {
             int c = cursor % CHUNKS;
@@ -101,7 +109,17 @@ public class HeartbeatBenchmark {
         long[] handles;
         Heartbeat inSync;
         Heartbeat nothing;
+        /** Older than every node's last heartbeat: always stale. */
+        Heartbeat stale;
         HeartbeatBatch[] batches;
+        /** Refilled from the stream on every call of the end-to-end benchmarks. */
+        HeartbeatBatch building;
+        Metrics metrics;
+        int version;
+        int revision;
+        String hash;
+        /** The snapshot's hash parsed once, as the records carry it. */
+        long[] words;
 
         @Setup(Level.Trial)
         public void build(Stream s) {
@@ -116,7 +134,16 @@ public class HeartbeatBenchmark {
             Metrics m = new Metrics(12.5f, 40f, 1200f, 55f, 0);
             nothing = Heartbeat.at(s.at, "3.6.1").withMetrics(m);
             inSync = nothing.withApplied(snapshot.id(), snapshot.hash());
-            int version = FleetGov.runtimeVersionBits("3.6.1");
+            stale = inSync.withAtMs(s.at - 1);
+            for (long h : handles) {
+                engine.heartbeat(h, inSync);
+            }
+            version = FleetGov.runtimeVersionBits("3.6.1");
+            metrics = m;
+            revision = snapshot.revision();
+            hash = snapshot.hash();
+            words = HeartbeatBatch.hashWords(hash);
+            building = new HeartbeatBatch(CHUNK);
             batches = new HeartbeatBatch[CHUNKS];
             for (int c = 0; c < CHUNKS; c++) {
                 HeartbeatBatch b = new HeartbeatBatch(CHUNK);
@@ -132,6 +159,23 @@ public class HeartbeatBenchmark {
         @TearDown(Level.Trial)
         public void close() {
             engine.close();
+        }
+    }
+
+    /** The dense pure-Java peer holding the fleet: node {@code i} is handle {@code i}. */
+    @State(Scope.Benchmark)
+    public static class Dense {
+        DenseJavaTracker tracker;
+        long[] words;
+
+        @Setup(Level.Trial)
+        public void build(Stream s) {
+            tracker = new DenseJavaTracker(s.nodes, 1);
+            for (int i = 0; i < s.nodes; i++) {
+                tracker.enroll(0);
+            }
+            words = HeartbeatBatch.hashWords(FleetGov.contentHash(CONFIG));
+            tracker.publish(0, 1, words);
         }
     }
 
@@ -180,9 +224,82 @@ public class HeartbeatBenchmark {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.NANOSECONDS)
     public Object engineSingleLatency(Stream s, Engine e) {
-        int i = s.cursor;
-        s.cursor = i + 1 == s.node.length ? 0 : i + 1;
+        int i = s.nextOne();
         return e.engine.heartbeat(e.handles[s.node[i]], s.applied[i] ? e.inSync : e.nothing);
+    }
+
+    /**
+     * A stale heartbeat per call, as latency: an expected outcome must cost no more than an
+     * accepted heartbeat ({@code engineSingleLatency}).
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    public Object engineSingleStaleLatency(Stream s, Engine e) {
+        try {
+            return e.engine.heartbeat(e.handles[s.node[s.nextOne()]], e.stale);
+        } catch (StaleHeartbeatException expected) {
+            return expected;
+        }
+    }
+
+    /** How the end-to-end benchmark gives each record's hash. */
+    public enum HashForm {
+        /** The snapshot's hash parsed once, passed as four words ({@code HeartbeatBatch.hashWords}). */
+        WORDS,
+        /** The hash as hex on every record, parsed per record. */
+        HEX
+    }
+
+    /** The hash form of {@link #engineEndToEnd}. */
+    @State(Scope.Benchmark)
+    public static class Building {
+        @Param({"WORDS", "HEX"})
+        public HashForm hashForm;
+    }
+
+    /**
+     * End to end: each chunk of the stream is written into a batch (from the handles) and
+     * ingested in one crossing; building the batch is part of the score.
+     */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineEndToEnd(Stream s, Engine e, Building form) {
+        int base = s.nextChunk() * CHUNK;
+        HeartbeatBatch b = e.building;
+        b.clear();
+        long[] w = e.words;
+        boolean words = form.hashForm == HashForm.WORDS;
+        for (int i = base; i < base + CHUNK; i++) {
+            long node = e.handles[s.node[i]];
+            if (!s.applied[i]) {
+                b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, 0, null, null);
+            } else if (words) {
+                b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, e.revision, w[0], w[1], w[2], w[3], null);
+            } else {
+                b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, e.revision, e.hash, null);
+            }
+        }
+        e.engine.heartbeatBatch(b);
+        return e.engine.cohesion(CLUSTER);
+    }
+
+    /** The dense pure-Java peer on the same stream: one call per heartbeat, cohesion per chunk. */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int denseJavaTracker(Stream s, Dense d) {
+        int base = s.nextChunk() * CHUNK;
+        DenseJavaTracker tracker = d.tracker;
+        long[] w = d.words;
+        for (int i = base; i < base + CHUNK; i++) {
+            if (s.applied[i]) {
+                tracker.heartbeat(s.node[i], s.at, 1, w[0], w[1], w[2], w[3], 0x03061003, 0, 12.5f, 40f, 1200f, 55f,
+                        0);
+            } else {
+                tracker.heartbeat(s.node[i], s.at, 0, 0, 0, 0, 0, 0x03061003, 0, 12.5f, 40f, 1200f, 55f, 0);
+            }
+        }
+        return tracker.cohesion(0);
     }
 
     @Benchmark
