@@ -113,7 +113,7 @@ fn a_hook_failure_keeps_the_last_known_good_and_counts_as_a_hot_swap_error() {
     let (a, _) = agent();
     apply(&a, "prod@r1", "v1", T0).unwrap();
     let err = apply(&a, "prod@r2", "bad filter", T0 + 1).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ReloadFailed);
+    assert_eq!(err.kind(), ErrorKind::ReloadFailure);
     assert_eq!(err.message(), "snapshot prod@r2 not applied: VALIDATION_FAILED: unknown filter 'bad'");
     assert_eq!(live(&a).as_deref(), Some("prod@r1"));
     assert_eq!(a.last_sync_error().unwrap().to_string(), "VALIDATION_FAILED: unknown filter 'bad'");
@@ -196,7 +196,7 @@ fn a_rollback_the_hook_refuses_keeps_the_current_config() {
     apply(&a, "prod@r1", "v1", T0).unwrap();
     apply(&a, "prod@r2", "v2", T0 + 1).unwrap();
     let err = a.rollback(T0 + 2).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ReloadFailed);
+    assert_eq!(err.kind(), ErrorKind::ReloadFailure);
     assert!(err.message().starts_with("rollback to snapshot prod@r1 failed: RELOAD_FAILURE"), "{err}");
     assert_eq!(live(&a).as_deref(), Some("prod@r2"));
     assert_eq!(a.last_known_good().unwrap().snapshot_id(), "prod@r1", "still there to retry");

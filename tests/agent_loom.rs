@@ -102,7 +102,7 @@ fn a_rejected_apply_never_shows_and_is_recorded_whole() {
         apply(&agent, "c@r1").unwrap();
         let writer = {
             let agent = std::sync::Arc::clone(&agent);
-            thread::spawn(move || assert_eq!(apply(&agent, "c@r9").unwrap_err().kind(), ErrorKind::ReloadFailed))
+            thread::spawn(move || assert_eq!(apply(&agent, "c@r9").unwrap_err().kind(), ErrorKind::ReloadFailure))
         };
         for _ in 0..2 {
             assert_eq!(check_reader(&agent, &installed).as_deref(), Some("c@r1"));

@@ -63,7 +63,7 @@ fn readers_only_ever_see_whole_verified_configs_while_applies_race() {
                         5 => {
                             let bad = bytes_for(&id, "reject");
                             let err = agent.apply(&id, bad.clone(), ContentHash::of(&bad), u64::from(seq)).unwrap_err();
-                            assert_eq!(err.kind(), ErrorKind::ReloadFailed);
+                            assert_eq!(err.kind(), ErrorKind::ReloadFailure);
                             rejected.fetch_add(1, Ordering::SeqCst);
                         }
                         7 => match agent.rollback(u64::from(seq)) {

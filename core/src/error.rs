@@ -39,7 +39,7 @@ pub enum ErrorKind {
     HistoryUnavailable,
     /// A node's reload hook rejected a configuration (or panicked on it); the
     /// node keeps running its previous one. The message is the sync error.
-    ReloadFailed,
+    ReloadFailure,
 }
 
 impl ErrorKind {
@@ -57,7 +57,7 @@ impl ErrorKind {
             ErrorKind::Io => "IO",
             ErrorKind::Future => "FUTURE",
             ErrorKind::HistoryUnavailable => "HISTORY_UNAVAILABLE",
-            ErrorKind::ReloadFailed => "RELOAD_FAILED",
+            ErrorKind::ReloadFailure => "RELOAD_FAILURE",
         }
     }
 }

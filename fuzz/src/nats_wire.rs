@@ -59,7 +59,7 @@ const REPLY_KINDS: [ErrorKind; 10] = [
     ErrorKind::PermissionDenied,
     ErrorKind::AuditTampered,
     ErrorKind::Io,
-    ErrorKind::ReloadFailed,
+    ErrorKind::ReloadFailure,
 ];
 
 /// Byte strings worth inserting: separators, escapes, codes, JSON numbers.

@@ -133,7 +133,7 @@ const KINDS: [ErrorKind; 10] = [
     ErrorKind::PermissionDenied,
     ErrorKind::AuditTampered,
     ErrorKind::Io,
-    ErrorKind::ReloadFailed,
+    ErrorKind::ReloadFailure,
 ];
 
 fn kind_from_code(code: &str) -> Option<ErrorKind> {

@@ -214,7 +214,7 @@ fn core_exception<'l>(env: &mut JNIEnv<'l>, e: &fleetgov::Error) -> jni::errors:
         ErrorKind::FutureHeartbeat => "FUTURE_HEARTBEAT",
         ErrorKind::AuditTampered => "AUDIT_TAMPERED",
         ErrorKind::Io => "IO",
-        ErrorKind::ReloadFailed => "RELOAD_FAILED",
+        ErrorKind::ReloadFailure => "RELOAD_FAILURE",
         // A kind newer than this binding: keep its name in the message.
         other => return fleet_exception(env, "INTERNAL", &format!("{}: {}", other.code(), e.message())),
     };

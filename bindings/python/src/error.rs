@@ -28,7 +28,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Io => "StorageError",
         ErrorKind::Future => "FutureTime",
         ErrorKind::HistoryUnavailable => "HistoryUnavailable",
-        ErrorKind::ReloadFailed => "ReloadFailed",
+        ErrorKind::ReloadFailure => "ReloadFailure",
         _ => "FleetError",
     }
 }

@@ -30,7 +30,7 @@ BUILTIN_BASE = {
     fleetgov.InternalError: RuntimeError,
     fleetgov.StaleHeartbeat: None,
     fleetgov.AuditTampered: None,
-    fleetgov.ReloadFailed: None,  # raised by the node agent, which Python does not embed
+    fleetgov.ReloadFailure: None,  # raised by the node agent, which Python does not embed
 }
 
 

@@ -140,7 +140,7 @@ impl Agent {
     /// - `HASH_MISMATCH` ([`ErrorKind::InvalidInput`]): the bytes do not hash
     ///   to `expected`; the detail names both hashes;
     /// - `VALIDATION_FAILED` ([`ErrorKind::InvalidInput`]): the configuration is empty;
-    /// - the hook's code and detail ([`ErrorKind::ReloadFailed`]); these count
+    /// - the hook's code and detail ([`ErrorKind::ReloadFailure`]); these count
     ///   as hot-swap errors.
     ///
     /// A hook that panics records nothing: the previous configuration stays
@@ -332,7 +332,7 @@ impl Agent {
         reload: bool,
         context: String,
     ) -> Error {
-        let kind = if reload { ErrorKind::ReloadFailed } else { ErrorKind::InvalidInput };
+        let kind = if reload { ErrorKind::ReloadFailure } else { ErrorKind::InvalidInput };
         let err = Error::new(kind, format!("{context}: {error}"));
         let state = writer.failed(error, reload);
         self.publish(writer, state);

@@ -57,7 +57,7 @@ from fleetgov.exceptions import (
     JustificationRequired,
     NotFound,
     PermissionDenied,
-    ReloadFailed,
+    ReloadFailure,
     StaleHeartbeat,
     StorageError,
 )
@@ -88,7 +88,7 @@ __all__ = [
     "NodesTable",
     "NotFound",
     "PermissionDenied",
-    "ReloadFailed",
+    "ReloadFailure",
     "Snapshot",
     "StaleHeartbeat",
     "StorageError",

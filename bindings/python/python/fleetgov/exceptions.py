@@ -38,7 +38,7 @@ __all__ = [
     "JustificationRequired",
     "NotFound",
     "PermissionDenied",
-    "ReloadFailed",
+    "ReloadFailure",
     "StaleHeartbeat",
     "StorageError",
 ]
@@ -58,7 +58,7 @@ ErrorCode = Literal[
     "IO",
     "FUTURE",
     "HISTORY_UNAVAILABLE",
-    "RELOAD_FAILED",
+    "RELOAD_FAILURE",
     "ENGINE_CLOSED",
     "INTERNAL",
 ]
@@ -152,14 +152,14 @@ class HistoryUnavailable(FleetError, LookupError):
     code = "HISTORY_UNAVAILABLE"
 
 
-class ReloadFailed(FleetError):
+class ReloadFailure(FleetError):
     """A node's reload hook rejected a configuration; the node keeps running its previous one.
 
     The message is the sync error the node reports, e.g.
     ``RELOAD_FAILURE: Incompatible Filter Signature``.
     """
 
-    code = "RELOAD_FAILED"
+    code = "RELOAD_FAILURE"
 
 
 class StorageError(FleetError, OSError):

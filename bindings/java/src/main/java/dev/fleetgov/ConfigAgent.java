@@ -72,7 +72,7 @@ public final class ConfigAgent extends NativeHandle {
      * @return the configuration now live
      * @throws FleetException {@code HASH_MISMATCH} if the bytes do not hash to
      *     {@code expectedHash}; {@code INVALID_INPUT} for an empty configuration or a malformed
-     *     snapshot id or hash; {@code RELOAD_FAILED} if the validator refused it (the
+     *     snapshot id or hash; {@code RELOAD_FAILURE} if the validator refused it (the
      *     validator's exception is the cause)
      * @throws IllegalStateException if called from this agent's own validator, or if the validator
      *     misused the binding (closed or re-entered this agent, used a closed engine): that exception
@@ -134,7 +134,7 @@ public final class ConfigAgent extends NativeHandle {
      * @param validator the gateway's hook, or null
      * @return the configuration now live
      * @throws FleetException {@code NOT_FOUND} if there is nothing to roll back to;
-     *     {@code RELOAD_FAILED} if the validator refused it
+     *     {@code RELOAD_FAILURE} if the validator refused it
      */
     public AppliedConfig rollback(long atMs, @Nullable Validator validator) {
         Args.time("atMs", atMs);

@@ -62,7 +62,7 @@ public class FleetException extends RuntimeException {
          */
         HASH_MISMATCH,
         /** A configuration agent's validator refused a verified configuration; the previous one stays live. */
-        RELOAD_FAILED,
+        RELOAD_FAILURE,
         /** The native library panicked: a bug in fleetgov, reported instead of crashing the JVM. */
         PANIC,
         /** A failure inside the binding itself (a JNI call failed, or an engine error kind newer than this binding). */

@@ -9,7 +9,7 @@ package dev.fleetgov;
  * programming error is not a refusal: an {@link Error} ({@code OutOfMemoryError},
  * {@code StackOverflowError}, ...) or an {@link IllegalStateException} the binding threw because
  * the validator misused it (see below; a closed engine) reaches the caller of {@code apply} as it
- * is, not wrapped in a {@code RELOAD_FAILED} exception. The agent still counts the attempt as a
+ * is, not wrapped in a {@code RELOAD_FAILURE} exception. The agent still counts the attempt as a
  * failed reload.
  *
  * <p>The agent runs one validator at a time. A validator must not call {@code apply},

@@ -42,7 +42,7 @@ class ConfigAgentTest {
 
     static FleetException reloadFailed(Executable call) {
         FleetException e = assertThrows(FleetException.class, call);
-        assertEquals(FleetException.Code.RELOAD_FAILED, e.code(), e.getMessage());
+        assertEquals(FleetException.Code.RELOAD_FAILURE, e.code(), e.getMessage());
         return e;
     }
 
