@@ -300,7 +300,7 @@ impl PyEngine {
     /// A malformed record fails the whole batch with nothing applied.
     #[pyo3(signature = (batch, /))]
     fn ingest(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
-        ingest::ingest(self, py, batch)
+        ingest::ingest(&|py, records, outcomes| self.with(py, |e| e.ingest_records(records, outcomes)), py, batch)
     }
 
     /// The state of every node at `now_ms` as an Arrow table (`NodesTable`,

@@ -16,7 +16,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyCapsule, PyTuple};
 
 use crate::args::Uint;
-use crate::engine::PyEngine;
 use crate::{boundary, error};
 
 /// What a batch did: counts, and one 40-byte outcome record per heartbeat
@@ -51,7 +50,11 @@ impl PyBatchResult {
 }
 
 /// Applies `batch`, whatever form it takes.
-pub(crate) fn ingest(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+/// Applies one piece of records to the engine, writing their outcomes (the
+/// engine's side of an ingest: the caller holds the engine).
+pub(crate) type Apply<'a> = &'a dyn Fn(Python<'_>, &[HeartbeatRecord], &mut [OutcomeRecord]) -> PyResult<BatchSummary>;
+
+pub(crate) fn ingest(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
     if batch.hasattr("__arrow_c_array__")? {
         let exported = batch.call_method0("__arrow_c_array__")?;
         let (schema, array) = exported.cast::<PyTuple>()?.extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
@@ -75,7 +78,7 @@ pub(crate) fn ingest(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>
 /// one (`bytes`, a read-only NumPy array or memoryview) is read in place, and
 /// the memory behind it must not change during the call (as `bytes`
 /// guarantees). The caller must not resize the buffer either way.
-fn ingest_buffer(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+fn ingest_buffer(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
     let buffer = PyUntypedBuffer::get(batch)?;
     if !buffer.is_c_contiguous() {
         return Err(error::to_py(py, Error::invalid("the record batch must be one C-contiguous buffer")));
@@ -112,7 +115,7 @@ fn ingest_buffer(engine: &PyEngine, py: Python<'_>, batch: &Bound<'_, PyAny>) ->
 }
 
 /// Arrow columns of `FixedSizeBinary(128)`, each one record per value.
-fn ingest_columns(engine: &PyEngine, py: Python<'_>, columns: &[FixedSizeBinaryArray]) -> PyResult<PyBatchResult> {
+fn ingest_columns(engine: Apply<'_>, py: Python<'_>, columns: &[FixedSizeBinaryArray]) -> PyResult<PyBatchResult> {
     let chunks: Vec<&[u8]> = columns.iter().map(record_bytes).collect();
     apply(engine, py, &chunks)
 }
@@ -144,7 +147,7 @@ pub(crate) fn _set_ingest_chunk(records: Uint<usize>) -> usize {
 /// with nothing applied), then the records are applied a chunk of
 /// [`CHUNK_RECORDS`] at a time, with the GIL released during each and a
 /// signal check between two.
-fn apply(engine: &PyEngine, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatchResult> {
+fn apply(engine: Apply<'_>, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatchResult> {
     let many = chunks.len() > 1;
     let views = boundary::run(py, || {
         chunks
@@ -181,7 +184,7 @@ fn apply(engine: &PyEngine, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatc
             return Err(interrupted(py, signal, partial, done, total));
         }
         let (here, later) = std::mem::take(&mut rest).split_at_mut(piece.len());
-        let s = engine.with(py, |e| e.ingest_records(piece, here))?;
+        let s = engine(py, piece, here)?;
         summary.accepted += s.accepted;
         summary.directives += s.directives;
         summary.refused += s.refused;
