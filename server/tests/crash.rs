@@ -194,7 +194,8 @@ async fn check(api: &Api, acked: &Acknowledged, verifier: &CheckpointVerifier, r
 
 /// A random number generator of its own seed: `FLEETGOV_CRASH_SEED`, or a new one.
 fn rng() -> fastrand::Rng {
-    let seed = std::env::var("FLEETGOV_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    let seed =
+        std::env::var("FLEETGOV_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
     eprintln!("crash test seed: FLEETGOV_CRASH_SEED={seed}");
     fastrand::Rng::with_seed(seed)
 }

@@ -42,7 +42,7 @@ pub struct Api {
 
 impl FleetServer {
     /// Starts the server on `data_dir` (loopback, an ephemeral port, no
-    /// simulation) and waits until it has printed its address.
+    /// simulation) and waits until it has printed its whole banner.
     pub async fn start(data_dir: &Path) -> FleetServer {
         let mut process = Command::new(env!("CARGO_BIN_EXE_fleet_server"))
             .args(["--listen", "127.0.0.1:0", "--no-simulation", "--data-dir"])
@@ -61,10 +61,14 @@ impl FleetServer {
             }
         });
         let mut banner = Vec::new();
-        let base = fleetgov_testkit::eventually("the server to print its address", || {
+        // The banner's last line says it serves; the lines before it (the
+        // address, the data directory) are all printed by then.
+        let base = fleetgov_testkit::eventually("the server to print its banner", || {
             banner.extend(printed.try_iter());
             let exited = process.try_wait().unwrap();
+            let done = banner.iter().any(|l| l.starts_with("Ctrl-C or SIGTERM stops it"));
             let base = banner.iter().find_map(|l| l.strip_prefix("fleetgov fleet server on ")).map(str::to_owned);
+            let base = base.filter(|_| done);
             let seen = format!("{banner:?}");
             async move {
                 assert!(exited.is_none(), "the server stopped ({exited:?}) after printing {seen}");
@@ -137,8 +141,7 @@ impl Api {
 
     /// The body of a GET as bytes (an artifact, a tile); the answer must be 200.
     pub async fn bytes(&self, path: &str) -> Vec<u8> {
-        let response =
-            self.client.get(format!("{}{path}", self.base)).bearer_auth(VIEWER).send().await.unwrap();
+        let response = self.client.get(format!("{}{path}", self.base)).bearer_auth(VIEWER).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path}");
         response.bytes().await.unwrap().to_vec()
     }
