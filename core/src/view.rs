@@ -1,7 +1,5 @@
 //! Read-only views of clusters and nodes, as the dashboard and bindings show them.
 
-use serde::Serialize;
-
 use crate::cluster_spec::Environment;
 use crate::cluster_state::ClusterState;
 use crate::cohesion::ClusterStatus;
@@ -19,8 +17,7 @@ use crate::version::RuntimeVersion;
 
 /// How many nodes run one revision (revision 0: nothing verified, i.e. no
 /// heartbeat yet, no snapshot reported, or a hash that did not match).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevisionCount {
     /// The revision (0: unverified).
     pub revision: u32,
@@ -29,8 +26,7 @@ pub struct RevisionCount {
 }
 
 /// Nodes of a cluster whose last heartbeat reported one sync-error code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RootCause {
     /// The code.
     pub code: SyncErrorCode,
@@ -41,8 +37,7 @@ pub struct RootCause {
 }
 
 /// A cluster: its authority beside its execution.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterView {
     /// The cluster id.
     pub id: String,
@@ -59,8 +54,7 @@ pub struct ClusterView {
     pub status: ClusterStatus,
     /// Percent of enrolled nodes verified, floored: 100 only when all are.
     pub cohesion: u8,
-    /// Cohesion in basis points, floored (9950: 99.50 %); `cohesionBasisPoints` in JSON.
-    #[serde(rename = "cohesionBasisPoints")]
+    /// Cohesion in basis points, floored (9950: 99.50 %).
     pub cohesion_bp: u16,
     /// Nodes verified: in sync with the desired snapshot and heard from
     /// within the last 60 minutes.
@@ -80,8 +74,7 @@ pub struct ClusterView {
 }
 
 /// A node: the article's `GatewayNode` plus health, drift and config status.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeView {
     /// The node id.
     pub id: String,

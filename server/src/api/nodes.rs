@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role};
+use fleetgov_dto::NodeJson;
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, page_limit, visible};
@@ -59,7 +60,7 @@ pub struct NodesPage {
     matched: u64,
     offset: usize,
     limit: usize,
-    nodes: Vec<NodeView>,
+    nodes: Vec<NodeJson>,
 }
 
 const SCAN_CHUNK: usize = 2048;
@@ -83,7 +84,7 @@ pub async fn list(
             matched: view.total,
             offset: q.offset,
             limit,
-            nodes,
+            nodes: nodes.iter().map(Into::into).collect(),
         }));
     }
     let (mut matched, mut nodes, mut scanned) = (0u64, Vec::new(), 0usize);
@@ -91,7 +92,7 @@ pub async fn list(
         let chunk = state.engine.cluster_nodes(&id, now, scanned, SCAN_CHUNK)?;
         for node in chunk.iter().filter(|n| q.matches(n)) {
             if matched >= q.offset as u64 && nodes.len() < limit {
-                nodes.push(node.clone());
+                nodes.push(node.into());
             }
             matched += 1;
         }
@@ -104,8 +105,8 @@ pub async fn list(
 }
 
 /// `GET /api/v1/nodes/{id}`.
-pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<NodeView>> {
-    Ok(Json(visible::node(&state, &who, &id)?))
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<NodeJson>> {
+    Ok(Json((&visible::node(&state, &who, &id)?).into()))
 }
 
 /// The body of `POST /api/v1/clusters/{id}/nodes`.

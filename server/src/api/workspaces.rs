@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use fleetgov::{AuthorityMode, ClusterView, DesiredState, DriftStatus, FleetConfig, FleetSummary, Health, Runtime};
+use fleetgov::{AuthorityMode, DriftStatus, FleetConfig, Health, Runtime};
+use fleetgov_dto::{ClusterJson, DesiredStateJson, FleetSummaryJson, RuntimeJson};
 use serde::{Deserialize, Serialize};
 
 use super::{page_limit, visible};
@@ -17,8 +18,8 @@ pub struct WorkspaceItem {
     id: String,
     authority_mode: AuthorityMode,
     min_runtime_version: String,
-    summary: FleetSummary,
-    clusters: Vec<ClusterView>,
+    summary: FleetSummaryJson,
+    clusters: Vec<ClusterJson>,
 }
 
 fn item(state: &AppState, id: &str, now: u64) -> ApiResult<WorkspaceItem> {
@@ -27,8 +28,12 @@ fn item(state: &AppState, id: &str, now: u64) -> ApiResult<WorkspaceItem> {
     Ok(WorkspaceItem {
         authority_mode: ws.authority_mode,
         min_runtime_version: ws.min_runtime_version.to_string(),
-        summary: state.engine.fleet_summary(id, now)?,
-        clusters: clusters.iter().filter_map(|c| state.engine.cluster(&c.cluster, now).ok()).collect(),
+        summary: state.engine.fleet_summary(id, now)?.into(),
+        clusters: clusters
+            .iter()
+            .filter_map(|c| state.engine.cluster(&c.cluster, now).ok())
+            .map(|c| (&c).into())
+            .collect(),
         id: ws.id,
     })
 }
@@ -71,9 +76,9 @@ pub struct FleetQuery {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetPage {
-    runtimes: Vec<Runtime>,
-    summary: FleetSummary,
-    desired_state: DesiredState,
+    runtimes: Vec<RuntimeJson>,
+    summary: FleetSummaryJson,
+    desired_state: DesiredStateJson,
     /// Pass as `cursor` for the next page; absent on the last page.
     next_cursor: Option<String>,
 }
@@ -119,7 +124,7 @@ pub async fn fleet(
                         break 'clusters;
                     }
                     if q.health.is_none_or(|h| h == node.health) && q.drift.is_none_or(|dr| dr == node.drift) {
-                        runtimes.push(Runtime::from(node.clone()));
+                        runtimes.push(Runtime::from(node.clone()).into());
                     }
                 }
                 offset += chunk.len();
@@ -130,7 +135,8 @@ pub async fn fleet(
         }
         start = end;
     }
-    Ok(Json(FleetPage { runtimes, summary: state.engine.fleet_summary(&id, now)?, desired_state, next_cursor }))
+    let summary = state.engine.fleet_summary(&id, now)?.into();
+    Ok(Json(FleetPage { runtimes, summary, desired_state: desired_state.into(), next_cursor }))
 }
 
 /// `GET /api/v1/workspaces/{id}/fleet/config`: what a runtime pulls — the

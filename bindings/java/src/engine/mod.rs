@@ -500,7 +500,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleet0<'l>(
 }
 
 /// `FleetEngine.fleetJson(workspace, nowMs)`: the inventory as JSON
-/// (camelCase, as the HTTP API serves it).
+/// (camelCase, the fleet server's shape from `fleetgov-dto`).
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
     mut env: JNIEnv<'l>,
@@ -512,7 +512,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetJson0<'l>(
     with_engine(&mut env, engine, |env, e| {
         let inventory =
             e.fleet(&convert::string(env, "workspace", &workspace)?, convert::unsigned("nowMs", now_ms)?)?;
-        let json = serde_json::to_string(&inventory)?;
+        let json = serde_json::to_string(&fleetgov_dto::FleetInventoryJson::from(inventory))?;
         Ok(env.new_string(json)?.into_raw())
     })
 }
