@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use common::{ADMIN, OPERATOR, SCOPED, Server, VIEWER, json, start_configured};
 use fleetgov::audit::AuditAction;
 use fleetgov::record::{HeartbeatRecord, RECORD_SIZE};
-use fleetgov::{ContentHash, Metrics, ProcessStatus};
+use fleetgov::{AuthorityMode, ContentHash, Metrics, ProcessStatus};
 use reqwest::Method;
 use serde_json::{Value, json};
 use zerocopy::IntoBytes;
@@ -204,6 +204,10 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
         ("GET", "/api/v1/openapi.json" | "/api/v1/demo-tokens") => get("", Expect::Public),
         // Every other read names one object of acme-edge, or the whole log or fleet.
         ("GET", _) => get("", Expect::Refused),
+        ("PUT", "/api/v1/workspaces/{id}") => post(
+            vec![Body::Json(json!({ "authorityMode": "tighten_only", "minRuntimeVersion": "3.5.0" }))],
+            Expect::Refused,
+        ),
         ("PUT", "/api/v1/clusters/{id}") => post(
             vec![
                 Body::Json(json!({ "workspace": "acme-edge", "environment": "production", "ownerTeam": "probe" })),
@@ -407,6 +411,12 @@ async fn every_role_on_every_write() {
         vec![
             Write {
                 method: Method::PUT,
+                path: format!("/api/v1/workspaces/probe-{role}"),
+                body: Body::Json(json!({ "authorityMode": "Tighten-only" })),
+                statuses: [403, 403, 201],
+            },
+            Write {
+                method: Method::PUT,
                 path: format!("/api/v1/clusters/probe-{role}"),
                 body: Body::Json(json!({ "workspace": "acme-edge", "environment": "staging", "ownerTeam": "probe" })),
                 statuses: [403, 403, 200],
@@ -481,6 +491,14 @@ async fn every_role_on_every_write() {
             let grown = after.audit - before.audit;
             let cluster = |f: &Fleet, id: &str| f.clusters.get(id).copied();
             match (w.method.as_str(), w.path.as_str()) {
+                ("PUT", p) if p.starts_with("/api/v1/workspaces/") => {
+                    assert_eq!(grown, 1, "{what}");
+                    assert_eq!(after.clusters, before.clusters, "{what}: a new workspace has no clusters");
+                    assert_eq!(
+                        s.engine.workspace(&format!("probe-{role}")).unwrap().authority_mode,
+                        AuthorityMode::TightenOnly
+                    );
+                }
                 ("PUT", _) => {
                     assert_eq!(grown, 1, "{what}");
                     assert_eq!(cluster(&after, &format!("probe-{role}")), Some((0, 0, 0)), "{what}");
@@ -639,6 +657,12 @@ async fn malformed_bodies_on_every_json_write() {
     let r2 = s.engine.snapshot("gke-stage-eu@r2").unwrap().hash;
     // (path, method, a valid body, the fields that may be null or missing)
     let writes: Vec<(&str, Method, Value, Vec<&str>)> = vec![
+        (
+            "/api/v1/workspaces/gke-stage-eu",
+            Method::PUT,
+            json!({ "authorityMode": "tighten_only", "minRuntimeVersion": "3.5.0" }),
+            vec!["authorityMode", "minRuntimeVersion"],
+        ),
         (
             "/api/v1/clusters/gke-stage-eu",
             Method::PUT,

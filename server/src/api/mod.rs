@@ -52,6 +52,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         ep(Method::GET, "/api/v1/workspaces", workspaces::list),
         ep(Method::GET, "/api/v1/workspaces/{id}", workspaces::get),
+        ep(Method::PUT, "/api/v1/workspaces/{id}", workspaces::put),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet", workspaces::fleet),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet/config", workspaces::fleet_config),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet/policies", workspaces::fleet_policies),
