@@ -187,6 +187,8 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
     match (method.as_str(), path) {
         // Lists: what the token may see, of its own workspace only.
         ("GET", "/api/v1/workspaces" | "/api/v1/clusters" | "/api/v1/audit") => get("", Expect::Filtered),
+        // Who the token is: its own workspaces only.
+        ("GET", "/api/v1/whoami") => get("", Expect::Filtered),
         ("GET", "/api/v1/workspaces/{id}/fleet") => {
             let mut both = get("", Expect::Refused);
             both.extend(get("?cluster=eks-prod-us", Expect::Refused));

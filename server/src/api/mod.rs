@@ -77,6 +77,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/events", events::stream),
         ep(Method::POST, "/api/v1/admin/sync", system::sync),
         ep(Method::GET, "/api/v1/demo-tokens", system::demo_tokens),
+        ep(Method::GET, "/api/v1/whoami", system::whoami),
         ep(Method::GET, "/api/v1/openapi.json", system::openapi),
         ep(Method::GET, "/metrics", system::metrics),
     ]

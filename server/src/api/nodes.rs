@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role};
+use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role, SyncErrorCode};
 use fleetgov_dto::NodeJson;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,8 @@ pub struct NodesQuery {
     verified: Option<bool>,
     /// A substring of the node id.
     q: Option<String>,
+    /// The code of the node's last sync error (a root cause), e.g. `RELOAD_FAILURE`.
+    error: Option<SyncErrorCode>,
 }
 
 impl NodesQuery {
@@ -37,6 +39,7 @@ impl NodesQuery {
             || self.process_health.is_some()
             || self.verified.is_some()
             || self.q.as_deref().is_some_and(|q| !q.is_empty())
+            || self.error.is_some()
     }
 
     fn matches(&self, n: &NodeView) -> bool {
@@ -46,6 +49,7 @@ impl NodesQuery {
             && self.process_health.is_none_or(|p| p == n.process_health)
             && self.verified.is_none_or(|v| v == n.verified)
             && self.q.as_deref().is_none_or(|q| n.id.contains(q))
+            && self.error.is_none_or(|code| n.last_sync_error.as_ref().is_some_and(|e| e.code == code))
     }
 }
 
@@ -65,7 +69,7 @@ pub struct NodesPage {
 
 const SCAN_CHUNK: usize = 2048;
 
-/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=`:
+/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=&error=`:
 /// the node matrix in enrolment order; `offset` counts matching nodes.
 pub async fn list(
     State(state): State<AppState>,
