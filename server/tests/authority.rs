@@ -169,3 +169,55 @@ fn the_configuration_declares_workspaces_once() {
     fleetgov_server::authority::apply(&engine, &declared.workspaces).unwrap();
     assert_eq!(engine.audit_len(), records, "the same file again records nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_create_replace_and_remove_policies_audited() {
+    let s = start().await;
+    let path = "/api/v1/policies/rate-cap";
+    let policy = |value: u64| {
+        json!({ "scope": "workspace", "workspaceId": "acme-edge",
+            "rules": { "rate_limit_rpm": { "kind": "limit", "value": value } } })
+    };
+    let r = json(s.request(Method::PUT, path, None).json(&policy(1_000)).send().await.unwrap()).await;
+    assert_error(&r, 401, "UNAUTHENTICATED");
+    assert_error(&s.send(Method::PUT, path, OPERATOR, policy(1_000)).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.send(Method::PUT, path, SCOPED_ADMIN, policy(1_000)).await, 404, "NOT_FOUND");
+    let org = json!({ "scope": "org", "rules": {} });
+    assert_error(&s.send(Method::PUT, path, SCOPED_ADMIN, org).await, 403, "PERMISSION_DENIED");
+    for bad in [
+        json!({ "scope": "galaxy", "rules": {} }),
+        json!({ "scope": "workspace", "rules": {} }),
+        json!({ "scope": "org", "workspaceId": "acme-edge", "rules": {} }),
+        json!({ "id": "other", "scope": "org", "rules": {} }),
+        json!({ "scope": "org", "rules": { "rate_limit_rpm": { "kind": "limit", "value": -1 } } }),
+    ] {
+        assert_error(&s.send(Method::PUT, path, ADMIN, bad).await, 400, "INVALID_INPUT");
+    }
+    let ghost = json!({ "scope": "workspace", "workspaceId": "ghost-ws", "rules": {} });
+    assert_error(&s.send(Method::PUT, path, ADMIN, ghost).await, 404, "NOT_FOUND");
+
+    let (status, created) = s.send(Method::PUT, path, ADMIN, policy(1_000)).await;
+    assert_eq!((status, &created["id"]), (201, &json!("rate-cap")), "{created}");
+    let (status, _) = s.send(Method::PUT, path, ADMIN, policy(500)).await;
+    assert_eq!(status, 200);
+    let (_, active) = s.get("/api/v1/workspaces/acme-edge/fleet/policies", VIEWER).await;
+    let cap = active["activePolicies"].as_array().unwrap().iter().find(|p| p["id"] == "rate-cap").cloned();
+    assert_eq!(cap.map(|p| p["rules"]["rate_limit_rpm"]["value"].clone()), Some(json!(500)), "{active}");
+
+    let remove = "/api/v1/policies/rate-cap?workspace=acme-edge";
+    assert_error(&s.send(Method::DELETE, remove, OPERATOR, Value::Null).await, 403, "PERMISSION_DENIED");
+    let (status, removed) = s.send(Method::DELETE, remove, ADMIN, Value::Null).await;
+    assert_eq!((status, &removed["id"]), (200, &json!("rate-cap")), "{removed}");
+    assert_error(&s.send(Method::DELETE, remove, ADMIN, Value::Null).await, 404, "NOT_FOUND");
+    let (status, _) = s.send(Method::DELETE, "/api/v1/policies/org-baseline", ADMIN, Value::Null).await;
+    assert_eq!(status, 200, "the seeded org-wide policy");
+
+    let (_, audit) = s.get("/api/v1/audit?target=policy:rate-cap", VIEWER).await;
+    let actions: Vec<(&str, &str)> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [("remove_policy", "ada"), ("upsert_policy", "ada"), ("upsert_policy", "ada")]);
+}

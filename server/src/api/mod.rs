@@ -17,6 +17,7 @@ mod heartbeats;
 mod history;
 mod log;
 mod nodes;
+mod policies;
 mod snapshots;
 mod system;
 mod visible;
@@ -56,6 +57,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet", workspaces::fleet),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet/config", workspaces::fleet_config),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet/policies", workspaces::fleet_policies),
+        ep(Method::PUT, "/api/v1/policies/{id}", policies::put),
+        ep(Method::DELETE, "/api/v1/policies/{id}", policies::remove),
         ep(Method::GET, "/api/v1/clusters", clusters::list),
         ep(Method::GET, "/api/v1/clusters/{id}", clusters::get),
         ep(Method::PUT, "/api/v1/clusters/{id}", clusters::upsert),
