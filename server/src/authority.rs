@@ -1,7 +1,9 @@
-//! The workspaces an operator declares: in the configuration file
-//! (`[[workspaces]]`, applied at start) and over
-//! `PUT /api/v1/workspaces/{id}`, with one conversion for both.
+//! The authority an operator declares: workspaces and policies in the
+//! configuration file (`[[workspaces]]`, `[[policies]]`, applied at start)
+//! and workspaces over `PUT /api/v1/workspaces/{id}`, with one conversion
+//! for both.
 
+use fleetgov::policy::{Policy, PolicyScope, RuleSet};
 use fleetgov::{AuthorityMode, Engine, ErrorKind, RuntimeVersion, WorkspaceSpec};
 use serde::Deserialize;
 
@@ -25,6 +27,37 @@ pub struct WorkspaceConfig {
     /// Runtimes below this version are `upgrade_required`.
     #[serde(default)]
     pub min_runtime_version: Option<String>,
+}
+
+/// A policy of the configuration file: org-wide, or of one workspace.
+///
+/// ```toml
+/// [[policies]]
+/// id = "edge-baseline"
+/// workspace = "acme-edge"                  # absent: every workspace
+/// [policies.rules]
+/// require_mtls = { kind = "flag", value = true }
+/// rate_limit_rpm = { kind = "limit", value = 60000 }
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The policy id.
+    pub id: String,
+    /// The workspace it applies to; every workspace when absent.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    /// The rules, by name (as `GET /api/v1/workspaces/{id}/fleet/policies` shows them).
+    #[serde(default)]
+    pub rules: RuleSet,
+}
+
+impl PolicyConfig {
+    /// The policy this entry declares.
+    pub fn policy(&self) -> fleetgov::Result<Policy> {
+        let scope = self.workspace.clone().map_or(PolicyScope::Org, PolicyScope::workspace);
+        Policy::new(scope, self.id.as_str(), self.rules.clone())
+    }
 }
 
 /// `base` with a new authority mode and minimum runtime version, each when
@@ -59,11 +92,11 @@ impl WorkspaceConfig {
     }
 }
 
-/// Applies the configuration's workspaces to `engine`: creates the missing
-/// ones and changes those that differ (each change audited as the
-/// embedder's), so a restart with the same file records nothing. `Err`
-/// with a message for people when one is refused.
-pub fn apply(engine: &Engine, workspaces: &[WorkspaceConfig]) -> Result<(), String> {
+/// Applies the configuration's workspaces, then its policies, to `engine`:
+/// creates the missing ones and changes those that differ (each change
+/// audited as the embedder's), so a restart with the same file records
+/// nothing. `Err` with a message for people when one is refused.
+pub fn apply(engine: &Engine, workspaces: &[WorkspaceConfig], policies: &[PolicyConfig]) -> Result<(), String> {
     for declared in workspaces {
         let current = match engine.workspace(&declared.id) {
             Ok(ws) => Some(ws),
@@ -73,6 +106,12 @@ pub fn apply(engine: &Engine, workspaces: &[WorkspaceConfig]) -> Result<(), Stri
         let spec = declared.spec(current.clone()).map_err(|e| format!("workspace '{}': {e}", declared.id))?;
         if current.as_ref() != Some(&spec) {
             engine.upsert_workspace(spec).map_err(|e| format!("workspace '{}': {e}", declared.id))?;
+        }
+    }
+    for declared in policies {
+        let policy = declared.policy().map_err(|e| format!("policy '{}': {e}", declared.id))?;
+        if engine.policy(policy.scope(), policy.id()).ok().as_ref() != Some(&policy) {
+            engine.upsert_policy(policy).map_err(|e| format!("policy '{}': {e}", declared.id))?;
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! The server's configuration file (TOML, or JSON when the file name ends in
 //! `.json`): where to listen, TLS, the body limit, the simulated fleet and
-//! the bearer tokens, and the workspaces to declare at start.
+//! the bearer tokens, and the workspaces and policies to declare at start.
 //!
 //! ```toml
 //! listen = "0.0.0.0:8443"
@@ -38,6 +38,12 @@
 //! id = "acme-lab"
 //! authority_mode = "dev_override"
 //! min_runtime_version = "3.5.0"
+//!
+//! [[policies]]
+//! id = "lab-limits"
+//! workspace = "acme-lab"
+//! [policies.rules]
+//! rate_limit_rpm = { kind = "limit", value = 600 }
 //! ```
 
 use std::net::SocketAddr;
@@ -47,7 +53,7 @@ use fleetgov::Role;
 use serde::Deserialize;
 
 use crate::auth::TokenHash;
-use crate::authority::WorkspaceConfig;
+use crate::authority::{PolicyConfig, WorkspaceConfig};
 
 /// The demo configuration shipped with the server: one token per role, all
 /// marked `demo` so the dashboard can offer them.
@@ -99,6 +105,9 @@ pub struct ServerConfig {
     /// Workspaces to create or change at start ([`crate::authority`]).
     #[serde(default)]
     pub workspaces: Vec<WorkspaceConfig>,
+    /// Org- and workspace-scoped policies to create or change at start ([`crate::authority`]).
+    #[serde(default)]
+    pub policies: Vec<PolicyConfig>,
 }
 
 /// The server's certificate and private key, as PEM files (the command
@@ -369,6 +378,9 @@ impl ServerConfig {
         }
         for w in &self.workspaces {
             w.spec(None).map_err(|e| format!("workspace '{}': {}", w.id, e.message()))?;
+        }
+        for p in &self.policies {
+            p.policy().map_err(|e| format!("policy '{}': {}", p.id, e.message()))?;
         }
         Ok(())
     }

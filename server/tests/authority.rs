@@ -149,24 +149,32 @@ async fn the_audit_log_narrows_by_target_cluster_node_actor_and_time() {
 }
 
 #[test]
-fn the_configuration_declares_workspaces_once() {
+fn the_configuration_declares_workspaces_and_policies_once() {
     let config = |mode: &str| {
         let text = format!(
-            "tokens = []\n[[workspaces]]\nid = \"acme-lab\"\nauthority_mode = \"{mode}\"\nmin_runtime_version = \"3.5.0\"\n"
+            "tokens = []\n[[workspaces]]\nid = \"acme-lab\"\nauthority_mode = \"{mode}\"\nmin_runtime_version = \"3.5.0\"\n\
+             [[policies]]\nid = \"lab-limits\"\nworkspace = \"acme-lab\"\n[policies.rules]\n\
+             rate_limit_rpm = {{ kind = \"limit\", value = 600 }}\nrequire_mtls = {{ kind = \"flag\", value = true }}\n\
+             [[policies]]\nid = \"org-floor\"\n"
         );
         ServerConfig::parse(&text, false)
     };
     assert!(config("anarchy").unwrap_err().contains("acme-lab"));
     let declared = config("Tighten-only").unwrap();
     let engine = fleetgov::Engine::new();
-    fleetgov_server::authority::apply(&engine, &declared.workspaces).unwrap();
+    fleetgov_server::authority::apply(&engine, &declared.workspaces, &declared.policies).unwrap();
     let ws = engine.workspace("acme-lab").unwrap();
     assert_eq!(
         (ws.authority_mode, ws.min_runtime_version.to_string()),
         (fleetgov::AuthorityMode::TightenOnly, "3.5.0".into())
     );
+    let ids: Vec<String> = engine.active_policies("acme-lab").unwrap().iter().map(|p| p.id().to_owned()).collect();
+    assert_eq!(ids, ["org-floor", "lab-limits"]);
+    let bad =
+        "tokens = []\n[[policies]]\nid = \"p\"\n[policies.rules]\nrate_limit_rpm = { kind = \"limit\", value = -1 }\n";
+    assert!(ServerConfig::parse(bad, false).is_err());
     let records = engine.audit_len();
-    fleetgov_server::authority::apply(&engine, &declared.workspaces).unwrap();
+    fleetgov_server::authority::apply(&engine, &declared.workspaces, &declared.policies).unwrap();
     assert_eq!(engine.audit_len(), records, "the same file again records nothing");
 }
 
