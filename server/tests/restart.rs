@@ -16,8 +16,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::child::{ADMIN, Api, FleetServer, OPERATOR, VIEWER};
 use fleetgov::audit::CheckpointVerifier;
 use reqwest::Method;
@@ -131,11 +129,7 @@ async fn a_killed_server_restarts_with_everything_it_acknowledged() {
 
     // While a server runs on the directory, a second one is refused, saying why.
     let third = FleetServer::start(&data).await;
-    let refused = Command::new(env!("CARGO_BIN_EXE_fleet_server"))
-        .args(["--listen", "127.0.0.1:0", "--no-simulation", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let refused = common::child::command(&data).output().unwrap();
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("another fleet server"), "{said}");

@@ -40,16 +40,19 @@ pub struct Api {
     pub client: reqwest::Client,
 }
 
+/// The command that starts the server on `data_dir`: loopback, an
+/// ephemeral port, no simulation.
+pub fn command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet_server"));
+    command.args(["--listen", "127.0.0.1:0", "--no-simulation", "--data-dir"]).arg(data_dir);
+    command
+}
+
 impl FleetServer {
-    /// Starts the server on `data_dir` (loopback, an ephemeral port, no
-    /// simulation) and waits until it has printed its whole banner.
+    /// Starts the server on `data_dir` ([`command`]) and waits until it has
+    /// printed its whole banner.
     pub async fn start(data_dir: &Path) -> FleetServer {
-        let mut process = Command::new(env!("CARGO_BIN_EXE_fleet_server"))
-            .args(["--listen", "127.0.0.1:0", "--no-simulation", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut process = command(data_dir).stdout(Stdio::piped()).spawn().unwrap();
         let stdout = process.stdout.take().unwrap();
         let (lines, printed) = mpsc::channel();
         // Reads every line, so the server never blocks on a full pipe.
