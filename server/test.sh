@@ -3,7 +3,9 @@
 # it needs (Debian's chromium, playwright-core from npm; no browser download),
 # builds and starts `fleet_server` (simulated fleet on, `--ephemeral`: no
 # data directory is left behind) on an ephemeral loopback port, drives
-# /cluster in headless Chromium, and saves the screenshot docs/cluster.png.
+# /cluster and /dashboard/observe in headless Chromium (every role's
+# controls, the matrix, a node's history and proof, the audit filters), and
+# saves the screenshots docs/cluster.png, docs/node.png and docs/observe.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

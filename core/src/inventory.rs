@@ -1,8 +1,6 @@
 //! The fleet inventory of a workspace, shaped like the seeds'
 //! `GET /api/v1/workspaces/{id}/fleet`.
 
-use serde::Serialize;
-
 use crate::drift::DriftStatus;
 use crate::engine::Engine;
 use crate::error::Result;
@@ -13,8 +11,7 @@ use crate::view::NodeView;
 use crate::authority::workspace::AuthorityMode;
 
 /// One enrolled runtime.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Runtime {
     /// The node id.
     pub id: String,
@@ -53,8 +50,7 @@ impl From<NodeView> for Runtime {
 }
 
 /// Aggregate counts over a workspace's runtimes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FleetSummary {
     /// Enrolled runtimes.
     pub total: u64,
@@ -95,8 +91,7 @@ impl FleetSummary {
 }
 
 /// One cluster's desired state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredCluster {
     /// The cluster id.
     pub cluster: String,
@@ -109,8 +104,7 @@ pub struct DesiredCluster {
 }
 
 /// The workspace's desired state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredState {
     /// The authority mode.
     pub policy_mode: AuthorityMode,
@@ -121,8 +115,7 @@ pub struct DesiredState {
 }
 
 /// `GET /api/v1/workspaces/{id}/fleet`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FleetInventory {
     /// Every enrolled runtime of the workspace.
     pub runtimes: Vec<Runtime>,
@@ -143,8 +136,7 @@ impl Engine {
     /// e.enroll("gw-1", "c", 0).unwrap();
     /// let f = e.fleet("ws-1", 0).unwrap();
     /// assert_eq!((f.summary.total, f.summary.never, f.summary.awaiting_sync), (1, 1, 1));
-    /// let json = serde_json::to_value(&f).unwrap();
-    /// assert_eq!(json["desiredState"]["policyMode"], "authoritative");
+    /// assert_eq!(f.desired_state.policy_mode, AuthorityMode::Authoritative);
     /// ```
     pub fn fleet(&self, workspace: &str, now_ms: u64) -> Result<FleetInventory> {
         let mut runtimes = Vec::new();

@@ -1,7 +1,5 @@
 //! Read-only views of clusters and nodes, as the dashboard and bindings show them.
 
-use serde::Serialize;
-
 use crate::authority::cluster_spec::Environment;
 use crate::cohesion::ClusterStatus;
 use crate::drift::{ConfigStatus, DriftStatus, NodeStatus};
@@ -15,8 +13,7 @@ use crate::version::RuntimeVersion;
 
 /// How many nodes run one revision (revision 0: nothing verified, i.e. no
 /// heartbeat yet, no snapshot reported, or a hash that did not match).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevisionCount {
     /// The revision (0: unverified).
     pub revision: u32,
@@ -25,8 +22,7 @@ pub struct RevisionCount {
 }
 
 /// Nodes of a cluster whose last heartbeat reported one sync-error code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RootCause {
     /// The code.
     pub code: SyncErrorCode,
@@ -37,8 +33,7 @@ pub struct RootCause {
 }
 
 /// A cluster: its authority beside its execution.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterView {
     /// The cluster id.
     pub id: String,
@@ -55,8 +50,7 @@ pub struct ClusterView {
     pub status: ClusterStatus,
     /// Percent of enrolled nodes verified, floored: 100 only when all are.
     pub cohesion: u8,
-    /// Cohesion in basis points, floored (9950: 99.50 %); `cohesionBasisPoints` in JSON.
-    #[serde(rename = "cohesionBasisPoints")]
+    /// Cohesion in basis points, floored (9950: 99.50 %).
     pub cohesion_bp: u16,
     /// Nodes verified: in sync with the desired snapshot and heard from
     /// within the last 60 minutes.
@@ -76,8 +70,7 @@ pub struct ClusterView {
 }
 
 /// A node: the article's `GatewayNode` plus health, drift and config status.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeView {
     /// The node id.
     pub id: String,

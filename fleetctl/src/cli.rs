@@ -68,6 +68,9 @@ enum Command {
     },
     /// The audit log, newest first; `audit verify` checks it offline.
     Audit(AuditArgs),
+    /// Workspaces: `workspace set W --mode tighten_only --min-version 3.4.0`.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -122,6 +125,42 @@ struct AuditArgs {
     /// Only these actions (comma-separated, e.g. `force_sync_node,global_overwrite`).
     #[arg(long)]
     action: Option<String>,
+    /// Only records about this cluster (the cluster, its snapshots, its nodes).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Only records about this node.
+    #[arg(long)]
+    node: Option<String>,
+    /// Only records with this exact target (`node:N`, `cluster:C`, `workspace:W`, `fleet`).
+    #[arg(long)]
+    target: Option<String>,
+    /// Only records made by this actor.
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only records at or after this moment; as `what-ran --at`.
+    #[arg(long)]
+    from: Option<String>,
+    /// Only records at or before this moment; as `what-ran --at`.
+    #[arg(long)]
+    to: Option<String>,
+    /// Records older than this sequence number (the `nextBefore` of the previous page).
+    #[arg(long)]
+    before: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace, or change its authority mode or minimum runtime version (admin; audited).
+    Set {
+        /// The workspace.
+        workspace: String,
+        /// authoritative, tighten_only or dev_override (also "Tighten-only", "Dev Override").
+        #[arg(long)]
+        mode: Option<String>,
+        /// Runtimes below this version are upgrade_required.
+        #[arg(long)]
+        min_version: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,10 +276,36 @@ fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
         }
         Command::Audit(a) => {
             let mut path = format!("/api/v1/audit?limit={}", a.limit);
-            if let Some(action) = &a.action {
-                path.push_str(&format!("&action={}", encode(action)));
+            let texts = [
+                ("action", &a.action),
+                ("cluster", &a.cluster),
+                ("node", &a.node),
+                ("target", &a.target),
+                ("actor", &a.actor),
+            ];
+            for (key, value) in texts {
+                if let Some(v) = value {
+                    path.push_str(&format!("&{key}={}", encode(v)));
+                }
+            }
+            for (key, value) in [("from", &a.from), ("to", &a.to)] {
+                if let Some(v) = value {
+                    path.push_str(&format!("&{key}={}", moment(v)?));
+                }
+            }
+            if let Some(before) = a.before {
+                path.push_str(&format!("&before={before}"));
             }
             client.get(&path)
+        }
+        Command::Workspace(WorkspaceCommand::Set { workspace, mode, min_version }) => {
+            let mut body = serde_json::Map::new();
+            for (key, value) in [("authorityMode", mode), ("minRuntimeVersion", min_version)] {
+                if let Some(v) = value {
+                    body.insert(key.to_owned(), v.clone().into());
+                }
+            }
+            client.put(&format!("/api/v1/workspaces/{}", encode(workspace)), &Value::Object(body))
         }
         Command::Completions { .. } => Ok(Value::Null),
     }
@@ -358,6 +423,12 @@ fn render(command: &Command, v: &Value) -> String {
                     s(&r["justification"]),
                 ]
             }),
+        ),
+        Command::Workspace(_) => format!(
+            "workspace {}: {}, minimum runtime version {}\n",
+            s(&v["id"]),
+            s(&v["authorityMode"]),
+            s(&v["minRuntimeVersion"])
         ),
         Command::Completions { .. } => String::new(),
     }

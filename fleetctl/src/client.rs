@@ -98,6 +98,12 @@ impl Client {
         json(response)
     }
 
+    /// PUT `body` as JSON to `path`.
+    pub fn put(&self, path: &str, body: &Value) -> Result<Value, CtlError> {
+        let response = self.authorised(self.agent.put(self.url(path))).send_json(body).map_err(transport)?;
+        json(response)
+    }
+
     /// POST raw bytes to `path`.
     pub fn post_bytes(&self, path: &str, bytes: &[u8]) -> Result<Value, CtlError> {
         let request =

@@ -104,6 +104,37 @@ fn publish_force_sync_and_history_act_on_the_fleet() {
     std::fs::remove_file(file).unwrap();
 }
 
+#[test]
+fn workspace_set_changes_the_authority_and_audit_narrows_to_it() {
+    let (base, engine) = server();
+    let refused = ctl(&base, VIEWER, &["workspace", "set", "acme-edge", "--mode", "tighten_only"]).unwrap_err();
+    assert_eq!(refused.exit_code(), 1, "{refused}");
+    let set = ctl(&base, ADMIN, &["workspace", "set", "acme-edge", "--mode", "Tighten-only", "--min-version", "3.5.0"])
+        .unwrap();
+    assert_eq!(set, "workspace acme-edge: tighten_only, minimum runtime version 3.5.0\n");
+    assert_eq!(engine.workspace("acme-edge").unwrap().authority_mode, fleetgov::AuthorityMode::TightenOnly);
+    let created = ctl(&base, ADMIN, &["workspace", "set", "acme-lab", "--mode", "Dev Override"]).unwrap();
+    assert!(created.contains("dev_override, minimum runtime version 3.4.0"), "{created}");
+    let bad = ctl(&base, ADMIN, &["workspace", "set", "acme-edge", "--mode", "dev_override"]).unwrap_err();
+    assert!(bad.to_string().contains("development clusters only"), "{bad}");
+
+    ctl(&base, ADMIN, &["force-sync", "--node", "gw-dev-west-2", "--reason", "incident 4712"]).unwrap();
+    let mine = ctl(&base, VIEWER, &["audit", "--actor", "ada", "--target", "workspace:acme-edge"]).unwrap();
+    assert_eq!(mine.lines().count(), 2, "the header and the one change: {mine}");
+    assert!(mine.contains("upsert_workspace"), "{mine}");
+    let node = ctl(&base, VIEWER, &["audit", "--cluster", "azure-dev-west", "--node", "gw-dev-west-2"]).unwrap();
+    assert!(node.lines().nth(1).is_some_and(|l| l.contains("incident 4712")), "{node}");
+    let page: serde_json::Value =
+        serde_json::from_str(&ctl(&base, VIEWER, &["audit", "--actor", "ada", "--limit", "1", "-o", "json"]).unwrap())
+            .unwrap();
+    let before = page["nextBefore"].as_u64().unwrap().to_string();
+    let older = ctl(&base, VIEWER, &["audit", "--actor", "ada", "--limit", "1", "--before", &before]).unwrap();
+    assert!(older.contains("upsert_workspace"), "{older}");
+    let future = ctl(&base, VIEWER, &["audit", "--from", "2999-01-01T00:00:00Z"]).unwrap();
+    assert_eq!(future.lines().count(), 1, "only the header: {future}");
+    assert_eq!(ctl(&base, VIEWER, &["audit", "--from", "soon"]).unwrap_err().exit_code(), 2);
+}
+
 /// Serves `base` through a proxy that flips one bit of every level-0 hash
 /// tile; returns the proxy's base URL.
 fn tampering_proxy(base: &str) -> String {

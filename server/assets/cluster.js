@@ -1,11 +1,29 @@
 // The Cluster Manager: clusters (authority beside execution), the node
-// matrix of the selected cluster, force sync with justification, and the
-// runtime audit log, kept live by the event stream.
+// matrix of the selected cluster, a node's history with a proof to
+// download, force sync and global overwrite with justification (offered by
+// role), and the runtime audit log with filters and paging, kept live by
+// the event stream.
 "use strict";
 
 const PAGE = 50;
-const view = { clusters: new Map(), selected: null, offset: 0, matched: 0, target: null, source: null };
+const AUDIT_PAGE = 20;
+const ROLES = ["viewer", "operator", "admin"];
+const view = {
+  clusters: new Map(), selected: null, offset: 0, matched: 0, target: null, source: null,
+  who: null, node: null, nodeCluster: null, auditPages: [], auditNext: null,
+};
 const $ = (id) => document.getElementById(id);
+
+// Whether the token's role is at least `role`.
+function can(role) { return view.who !== null && ROLES.indexOf(view.who.role) >= ROLES.indexOf(role); }
+
+// A force control: disabled, saying why, for a role that may not use it.
+function forceButton(label, target, role, cls) {
+  const allowed = can(role);
+  return fg.el("button", { type: "button", class: cls, disabled: !allowed, "data-force": Object.keys(target)[0],
+    title: allowed ? null : `needs the ${role} role; this token is ${view.who ? view.who.role : "unknown"}`,
+    onclick: () => openJustify(target) }, label);
+}
 
 function showError(error) {
   $("banner").textContent = error ? `${error.code || "ERROR"}: ${error.message}` : "";
@@ -32,7 +50,12 @@ function clusterCard(c) {
   const desired = c.desiredSnapshot || "nothing published";
   const silent = silentInSync(c);
   const causes = (c.rootCauses || []).slice(0, 4).map((r) =>
-    fg.el("li", {}, `${r.code} × ${fg.num(r.nodes)}`, r.exampleNode ? ` (e.g. ${r.exampleNode})` : ""));
+    fg.el("li", {},
+      fg.el("a", { href: "#", class: "link", "data-cause": r.code, onclick: (e) => { e.preventDefault(); select(c.id, r.code); } },
+        `${r.code} × ${fg.num(r.nodes)}`),
+      r.exampleNode ? " (e.g. " : "",
+      r.exampleNode ? fg.el("a", { href: "#", class: "link", onclick: (e) => { e.preventDefault(); openNode(r.exampleNode); } }, r.exampleNode) : null,
+      r.exampleNode ? ")" : ""));
   return fg.el("article", { class: `card cluster-card${view.selected === c.id ? " selected" : ""}`, "data-cluster": c.id },
     fg.el("div", { class: "card-head" },
       fg.el("span", { class: "name", onclick: () => select(c.id) }, c.id),
@@ -47,7 +70,7 @@ function clusterCard(c) {
         fg.el("p", { class: "fleet-state__value" }, desired),
         fg.el("span", { class: "fleet-state__hash", title: c.desiredHash || "" }, c.desiredHash ? `blake3 ${c.desiredHash}` : ""),
         fg.el("div", { class: "actions" },
-          fg.el("button", { type: "button", class: "danger", onclick: () => openJustify({ cluster: c.id }) }, "Force Global Snapshot"))),
+          forceButton("Force Global Snapshot", { cluster: c.id }, "operator", "danger"))),
       fg.el("div", { class: "fleet-state fleet-state--execution" },
         fg.el("h3", {}, "Execution (applied)"),
         fg.el("span", { class: "fleet-state__pill", "data-testid": "verified" }, `${fg.num(c.inSync)} / ${fg.num(c.total)} NODES VERIFIED`),
@@ -61,7 +84,7 @@ function clusterCard(c) {
         fg.el("ul", { class: "causes" }, causes),
         fg.el("div", { class: "actions" },
           fg.el("button", { type: "button", onclick: () => select(c.id) }, "Node matrix"),
-          fg.el("button", { type: "button", onclick: () => { loadAudit(); $("audit-title").scrollIntoView({ behavior: "smooth" }); } }, "Runtime Audit Logs")))));
+          fg.el("button", { type: "button", onclick: () => auditOf(c.id) }, "Runtime Audit Logs")))));
 }
 
 function renderClusters() {
@@ -72,15 +95,39 @@ function renderClusters() {
 async function loadClusters() {
   const data = await fg.api("/api/v1/clusters");
   view.clusters = new Map(data.clusters.map((c) => [c.id, c]));
+  const asked = new URLSearchParams(location.search).get("cluster");
+  if (asked && view.clusters.has(asked) && view.selected === null) view.selected = asked;
   if (!view.selected || !view.clusters.has(view.selected)) view.selected = data.clusters.length ? data.clusters[0].id : null;
+  const clusterOptions = (select) => {
+    const chosen = select.value;
+    select.replaceChildren(fg.el("option", { value: "" }, "all"), ...data.clusters.map((c) => fg.el("option", { value: c.id }, c.id)));
+    select.value = view.clusters.has(chosen) ? chosen : "";
+  };
+  clusterOptions($("audit-cluster"));
   renderClusters();
+  renderCauses();
 }
 
-function select(id) {
+// The root-cause filter offers the selected cluster's codes.
+function renderCauses() {
+  const select = $("filter-error");
+  const chosen = select.value;
+  const c = view.clusters.get(view.selected);
+  const codes = c ? c.rootCauses.map((r) => r.code) : [];
+  if (chosen && !codes.includes(chosen)) codes.push(chosen);
+  select.replaceChildren(fg.el("option", { value: "" }, "any"), ...codes.map((code) => fg.el("option", { value: code }, code)));
+  select.value = chosen;
+}
+
+// Selects a cluster's matrix, narrowed to one root cause when given.
+function select(id, cause) {
   view.selected = id;
   view.offset = 0;
+  history.replaceState(null, "", `/cluster?cluster=${encodeURIComponent(id)}`);
   renderClusters();
-  loadNodes();
+  renderCauses();
+  $("filter-error").value = cause || "";
+  loadNodes().catch(showError);
   $("matrix-title").scrollIntoView({ behavior: "smooth" });
 }
 
@@ -88,23 +135,51 @@ function select(id) {
 
 // A row whose last report is in sync but no longer counts (over 60 minutes
 // old) is marked UNVERIFIED, so the rows add up with "N / M NODES VERIFIED".
+// A node's heap: percent, and an arrow for the change since the heartbeat before.
+function heap(n) {
+  const t = n.heapTrend || 0;
+  const arrow = t > 0.5 ? "↑" : t < -0.5 ? "↓" : "→";
+  return fg.el("span", { title: `heap ${t >= 0 ? "+" : ""}${t.toFixed(1)} points since the heartbeat before` },
+    fg.pct(n.metrics.heap), " ", fg.el("span", { class: `trend ${arrow === "↑" ? "up" : arrow === "↓" ? "down" : ""}` }, arrow));
+}
+
+// The applied hash (short, in full on hover), with the authority's beside it when they differ.
+function appliedHash(n) {
+  if (!n.appliedHash) return "—";
+  const differs = n.desiredHash && n.desiredHash !== n.appliedHash;
+  return fg.el("span", { title: `applied ${n.appliedHash}${differs ? `\ndesired ${n.desiredHash}` : ""}` },
+    n.appliedHash.slice(0, 8), differs ? fg.el("span", { class: "differs" }, ` ≠ ${n.desiredHash.slice(0, 8)}`) : null);
+}
+
+// A row whose last report is in sync but no longer counts (over 60 minutes
+// old) is marked UNVERIFIED, so the rows add up with "N / M NODES VERIFIED";
+// a runtime below the workspace's minimum version is marked UPGRADE
+// REQUIRED; a node that never reported shows "—" for what it never said.
 function nodeRow(n) {
   const cause = n.lastSyncError ? `${n.lastSyncError.code}: ${n.lastSyncError.detail}` : (n.reconcileReason || "—");
-  const m = n.metrics || {};
+  const reported = n.lastHeartbeatMs !== null && n.lastHeartbeatMs !== undefined;
+  const m = n.metrics;
+  const metric = (text) => fg.el("td", { class: "num" }, reported ? text : "—");
   const unverified = n.configStatus === "IN_SYNC" && !n.verified;
+  const upgrade = n.drift === "upgrade_required";
   const freshness = n.health === "stale" || n.health === "dormant" ? fg.badge(n.health) : null;
-  return fg.el("tr", { "data-node": n.id, "data-verified": String(n.verified), class: unverified ? "unverified" : null },
-    fg.el("td", { class: "mono" }, n.id),
+  return fg.el("tr", { "data-node": n.id, "data-verified": String(n.verified), "data-drift": n.drift, class: unverified ? "unverified" : null },
+    fg.el("td", { class: "mono" }, fg.el("a", { href: `#node=${encodeURIComponent(n.id)}`, class: "link", title: n.id,
+      onclick: (e) => { e.preventDefault(); openNode(n.id); } }, n.id)),
+    fg.el("td", { class: `mono${upgrade ? " below" : ""}`, "data-testid": "version" }, n.runtimeVersion || "—"),
     fg.el("td", {}, fg.badge(n.processHealth)),
-    fg.el("td", {}, fg.badge(n.configStatus === "IN_SYNC" ? "IN SYNC" : "DIVERGENT", n.configStatus),
-      unverified ? fg.el("span", { class: "badge UNVERIFIED", title: "in sync by a report over 60 minutes old: it no longer counts as verified" }, "UNVERIFIED") : null),
-    fg.el("td", { class: "cause" }, cause),
-    fg.el("td", { class: "num" }, fg.pct(m.cpu || 0)),
-    fg.el("td", { class: "num" }, fg.pct(m.memory || 0)),
-    fg.el("td", { class: "num" }, fg.num(Math.round(m.tps || 0))),
-    fg.el("td", { class: "num" }, fg.pct(m.heap || 0)),
-    fg.el("td", { class: "meta", "data-testid": "age" }, fg.age(n.heartbeatAgeMs), freshness ? " " : null, freshness),
-    fg.el("td", {}, fg.el("button", { type: "button", class: "sm", onclick: () => openJustify({ node: n.id }) }, "Force Sync")));
+    fg.el("td", { class: "config" }, reported ? fg.badge(n.configStatus === "IN_SYNC" ? "IN SYNC" : "DIVERGENT", n.configStatus) : fg.badge("never"),
+      unverified ? fg.el("span", { class: "badge UNVERIFIED", title: "in sync by a report over 60 minutes old: it no longer counts as verified" }, "UNVERIFIED") : null,
+      upgrade ? fg.el("span", { class: "badge upgrade_required", "data-testid": "upgrade", title: "runtime below the workspace's minimum version" }, "UPGRADE REQUIRED") : null),
+    fg.el("td", { class: "mono hash", "data-testid": "hash" }, appliedHash(n)),
+    fg.el("td", { class: "cause", title: cause }, cause),
+    metric(fg.pct(m.cpu)),
+    metric(fg.pct(m.memory)),
+    metric(fg.num(Math.round(m.tps))),
+    fg.el("td", { class: "num", "data-testid": "heap" }, reported ? heap(n) : "—"),
+    metric(fg.num(m.hotSwapErrors)),
+    fg.el("td", { class: "meta", "data-testid": "age" }, reported ? fg.age(n.heartbeatAgeMs) : "—", freshness ? " " : null, freshness),
+    fg.el("td", {}, forceButton("Force Sync", { node: n.id }, "operator", "sm")));
 }
 
 async function loadNodes() {
@@ -115,12 +190,14 @@ async function loadNodes() {
   if (config === "UNVERIFIED") { params.set("config", "IN_SYNC"); params.set("verified", "false"); }
   else if (config) params.set("config", config);
   if (q) params.set("q", q);
+  const cause = $("filter-error").value;
+  if (cause) params.set("error", cause);
   const page = await fg.api(`/api/v1/clusters/${encodeURIComponent(view.selected)}/nodes?${params}`);
   view.matched = page.matched;
   $("matrix-title").textContent = `Runtime matrix — ${view.selected}`;
   const body = $("matrix").tBodies[0];
   body.replaceChildren(...(page.nodes.length ? page.nodes.map(nodeRow)
-    : [fg.el("tr", {}, fg.el("td", { colspan: 10, class: "empty" }, "no node matches"))]));
+    : [fg.el("tr", {}, fg.el("td", { colspan: 13, class: "empty" }, "no node matches"))]));
   const last = Math.min(view.offset + page.nodes.length, page.matched);
   $("pager-text").textContent = page.matched ? `${fg.num(view.offset + 1)}–${fg.num(last)} of ${fg.num(page.matched)}` : "0 nodes";
   $("prev").disabled = view.offset === 0;
@@ -132,8 +209,8 @@ async function loadNodes() {
 function openJustify(target) {
   view.target = target;
   const [kind, id] = Object.entries(target)[0];
-  $("justify-title").textContent = kind === "node" ? "Force sync node" : "Force global snapshot";
-  $("justify-target").textContent = `${kind} ${id}`;
+  $("justify-title").textContent = { node: "Force sync node", cluster: "Force global snapshot" }[kind] || "Global Fleet Overwrite";
+  $("justify-target").textContent = kind === "fleet" ? "the whole fleet" : `${kind} ${id}`;
   $("justify-reason").value = "";
   $("justify-error").textContent = "";
   $("justify-modal").hidden = false;
@@ -165,28 +242,128 @@ async function confirmJustify() {
   }
 }
 
+// ---- node history -----------------------------------------------------------
+
+const when = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+
+// Opens a node's panel: what it runs, and what it ran over time.
+async function openNode(id) {
+  view.node = id;
+  $("node-panel").hidden = false;
+  $("node-title").textContent = id;
+  $("node-error").textContent = "";
+  history.replaceState(null, "", `${location.pathname}${location.search}#node=${encodeURIComponent(id)}`);
+  const body = $("node-history").tBodies[0];
+  try {
+    const [n, h] = await Promise.all([
+      fg.api(`/api/v1/nodes/${encodeURIComponent(id)}`),
+      fg.api(`/api/v1/nodes/${encodeURIComponent(id)}/history`),
+    ]);
+    const error = n.lastSyncError ? ` · last sync error ${n.lastSyncError.code}: ${n.lastSyncError.detail}` : "";
+    $("node-facts").textContent = `cluster ${n.clusterId} · runs ${n.appliedSnapshotId || "—"} · desired ${n.desiredSnapshotId || "—"} · version ${n.runtimeVersion || "—"} · ${n.drift}${error}`;
+    view.nodeCluster = n.clusterId;
+    body.replaceChildren(...(h.changes.length ? [...h.changes].reverse().map((c) => fg.el("tr", {},
+      fg.el("td", { class: "meta" }, when(c.atMs)),
+      fg.el("td", { class: "mono" }, c.snapshot || "—"),
+      fg.el("td", { class: "mono", title: c.hash || "" }, fg.shortHash(c.hash)),
+      fg.el("td", {}, c.verified ? fg.badge("verified", "aligned") : fg.badge("unverified", "needs_reconcile"))))
+      : [fg.el("tr", {}, fg.el("td", { colspan: 4, class: "empty" }, "it has reported nothing yet"))]));
+    $("node-panel").scrollIntoView({ behavior: "smooth" });
+  } catch (e) {
+    $("node-error").textContent = `${e.code}: ${e.message}`;
+    body.replaceChildren();
+  }
+}
+
+// Saves the signed attestation (DSSE) of what the node's cluster ran now:
+// checkable offline with the server's verifier key.
+async function downloadProof() {
+  if (!view.nodeCluster) return;
+  const at = Date.now();
+  const envelope = await fg.api(`/api/v1/attestations?cluster=${encodeURIComponent(view.nodeCluster)}&at=${at}`);
+  const link = fg.el("a", {
+    href: URL.createObjectURL(new Blob([JSON.stringify(envelope, null, 2)], { type: "application/vnd.dsse+json" })),
+    download: `attestation-${view.nodeCluster}-${at}.dsse.json`,
+  });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  toast(`Attestation of ${view.nodeCluster} saved (what ${view.node} and its cluster ran at ${when(at)})`);
+}
+
 // ---- audit log --------------------------------------------------------------
+
+// Opens the audit log narrowed to one cluster's records.
+function auditOf(cluster) {
+  $("audit-cluster").value = cluster;
+  $("audit-filter").value = "";
+  view.auditPages = [];
+  loadAudit();
+  $("audit-title").scrollIntoView({ behavior: "smooth" });
+}
+
+function auditParams() {
+  const params = new URLSearchParams({ limit: AUDIT_PAGE });
+  const fields = { action: $("audit-filter").value, cluster: $("audit-cluster").value, actor: $("audit-actor").value.trim() };
+  for (const [k, v] of Object.entries(fields)) if (v) params.set(k, v);
+  for (const k of ["from", "to"]) {
+    const v = $(`audit-${k}`).value;
+    if (v) params.set(k, String(new Date(v).getTime() + (k === "to" ? 59_999 : 0)));
+  }
+  const before = view.auditPages[view.auditPages.length - 1];
+  if (before !== undefined) params.set("before", before);
+  return params;
+}
+
+// Overrides by a person stand out from the engine's own records.
+function auditRow(r) {
+  const human = ["force_sync_node", "force_sync_cluster", "global_overwrite"].includes(r.action);
+  return fg.el("tr", { "data-seq": r.seq, class: human ? "human" : "system" },
+    fg.el("td", { class: "mono" }, r.seq),
+    fg.el("td", { class: "meta" }, when(r.timeMs)),
+    fg.el("td", {}, human ? fg.badge("override", "DIVERGENT") : null, human ? " " : null, r.actor),
+    fg.el("td", {}, r.role),
+    fg.el("td", { class: "mono" }, r.action),
+    fg.el("td", { class: "mono" }, r.target),
+    fg.el("td", { class: "cause" }, r.justification || "—"));
+}
 
 async function loadAudit() {
   const body = $("audit-log").tBodies[0];
   try {
-    const params = new URLSearchParams({ limit: 20 });
-    const action = $("audit-filter").value;
-    if (action) params.set("action", action);
-    const data = await fg.api(`/api/v1/audit?${params}`);
-    $("audit-size").textContent = `${fg.num(data.size)} records in the log`;
-    body.replaceChildren(...(data.records.length ? data.records.map((r) => fg.el("tr", { "data-seq": r.seq },
-      fg.el("td", { class: "mono" }, r.seq),
-      fg.el("td", { class: "meta" }, new Date(r.timeMs).toISOString().replace("T", " ").slice(0, 19)),
-      fg.el("td", {}, r.actor),
-      fg.el("td", {}, r.role),
-      fg.el("td", { class: "mono" }, r.action),
-      fg.el("td", { class: "mono" }, r.target),
-      fg.el("td", { class: "cause" }, r.justification || "—")))
-      : [fg.el("tr", {}, fg.el("td", { colspan: 7, class: "empty" }, "no records yet"))]));
+    const data = await fg.api(`/api/v1/audit?${auditParams()}`);
+    view.auditNext = data.nextBefore === null || data.nextBefore === undefined ? null : data.nextBefore;
+    const page = view.auditPages.length + 1;
+    $("audit-size").textContent = `page ${page}${data.size === undefined ? "" : ` · ${fg.num(data.size)} records in the log`}`;
+    $("audit-newer").disabled = view.auditPages.length === 0;
+    $("audit-older").disabled = view.auditNext === null || data.records.length < AUDIT_PAGE;
+    body.replaceChildren(...(data.records.length ? data.records.map(auditRow)
+      : [fg.el("tr", {}, fg.el("td", { colspan: 7, class: "empty" }, "no record matches"))]));
   } catch (e) {
     body.replaceChildren(fg.el("tr", {}, fg.el("td", { colspan: 7, class: "empty" }, `${e.code}: ${e.message}`)));
   }
+}
+
+function auditFilterChanged() { view.auditPages = []; loadAudit(); }
+
+// ---- who is asking ----------------------------------------------------------
+
+async function loadWho() {
+  view.who = await fg.api("/api/v1/whoami");
+  $("whoami").textContent = `signed in as ${view.who.actor} (${view.who.role})`;
+  $("overwrite-controls").hidden = !can("admin");
+  if (can("admin")) {
+    const workspaces = (await fg.api("/api/v1/workspaces")).workspaces.map((w) => w.id);
+    const every = view.who.workspaces.includes("*");
+    $("overwrite-scope").replaceChildren(
+      ...(every ? [fg.el("option", { value: "fleet" }, "the whole fleet")] : []),
+      ...workspaces.map((w) => fg.el("option", { value: `workspace:${w}` }, `workspace ${w}`)));
+  }
+}
+
+function openOverwrite() {
+  const scope = $("overwrite-scope").value;
+  openJustify(scope === "fleet" ? { fleet: true } : { workspace: scope.slice("workspace:".length) });
 }
 
 // ---- live updates -----------------------------------------------------------
@@ -208,9 +385,12 @@ function connectEvents() {
 async function reload() {
   showError(null);
   try {
+    await loadWho();
     await loadClusters();
     await Promise.all([loadNodes(), loadAudit()]);
     connectEvents();
+    const node = new URLSearchParams(location.hash.slice(1)).get("node");
+    if (node) openNode(node);
   } catch (e) {
     showError(e);
   }
@@ -220,7 +400,14 @@ $("prev").addEventListener("click", () => { view.offset = Math.max(0, view.offse
 $("next").addEventListener("click", () => { view.offset += PAGE; loadNodes().catch(showError); });
 $("filter-config").addEventListener("change", () => { view.offset = 0; loadNodes().catch(showError); });
 $("filter-q").addEventListener("input", () => { view.offset = 0; loadNodes().catch(showError); });
-$("audit-filter").addEventListener("change", () => loadAudit());
+$("filter-error").addEventListener("change", () => { view.offset = 0; loadNodes().catch(showError); });
+for (const id of ["audit-filter", "audit-cluster", "audit-from", "audit-to"]) $(id).addEventListener("change", auditFilterChanged);
+$("audit-actor").addEventListener("input", auditFilterChanged);
+$("audit-older").addEventListener("click", () => { if (view.auditNext !== null) { view.auditPages.push(view.auditNext); loadAudit(); } });
+$("audit-newer").addEventListener("click", () => { view.auditPages.pop(); loadAudit(); });
+$("overwrite").addEventListener("click", openOverwrite);
+$("node-close").addEventListener("click", () => { $("node-panel").hidden = true; view.node = null; history.replaceState(null, "", location.pathname + location.search); });
+$("node-proof").addEventListener("click", () => downloadProof().catch(showError));
 $("justify-cancel").addEventListener("click", closeJustify);
 $("justify-confirm").addEventListener("click", confirmJustify);
 document.querySelectorAll(".examples a").forEach((a) => a.addEventListener("click", () => { $("justify-reason").value = a.textContent; }));
@@ -230,6 +417,6 @@ setInterval(() => { if (nodesDirty && $("justify-modal").hidden) { nodesDirty = 
 
 // The audit log is re-read every five seconds (auto-reconcile episodes and
 // other operators' overrides arrive without a page action).
-setInterval(() => { if (!document.hidden) loadAudit(); }, 5000);
+setInterval(() => { if (!document.hidden && view.auditPages.length === 0) loadAudit(); }, 5000);
 
 fg.initTokenPicker(reload).then(reload);

@@ -37,7 +37,7 @@ function workspaceCard(w) {
     fg.el("table", { style: "margin-top:12px" },
       fg.el("thead", {}, fg.el("tr", {}, ["Cluster", "Environment", "Status", "Cohesion", "Desired", "Rollout (nodes per revision)"].map((h) => fg.el("th", {}, h)))),
       fg.el("tbody", {}, w.clusters.map((c) => fg.el("tr", { "data-cluster": c.id },
-        fg.el("td", { class: "mono" }, fg.el("a", { href: "/cluster", style: "color:inherit" }, c.id)),
+        fg.el("td", { class: "mono" }, fg.el("a", { href: `/cluster?cluster=${encodeURIComponent(c.id)}`, class: "link" }, c.id)),
         fg.el("td", {}, fg.badge(c.environment, "env")),
         fg.el("td", {}, fg.badge(c.status)),
         fg.el("td", { class: "num" }, fg.cohesion(c)),

@@ -32,21 +32,7 @@ async function until(what, probe, done) {
 
 test("the Cluster Manager shows the seeds' clusters and audits justified force syncs that hold", { timeout: 4 * DEADLINE_MS }, async () => {
   assert.ok(BASE, "set FLEET_URL to the fleet server's address");
-  const profile = mkdtempSync(join(tmpdir(), "fleetgov-e2e-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 1000 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.setDefaultTimeout(DEADLINE_MS);
-    const pageErrors = [];
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(`${BASE}/cluster`);
-
+  await withPage(1440, "demo-operator-token", async (page) => {
     // Authority beside execution for the three seed clusters: exactly the
     // seeds' 100 / 75 / 33 under the truthful rules (floored; two decimals
     // below 100), the bar's colour from the status.
@@ -136,10 +122,168 @@ test("the Cluster Manager shows the seeds' clusters and audits justified force s
     assert.equal(await west.locator('[data-testid="cohesion"]').textContent(), "100%");
     assert.match(await west.locator('[data-testid="bar"]').getAttribute("class"), /\bgreen\b/);
     await page.locator("#audit-log tbody tr").filter({ hasText: "cluster:azure-dev-west" }).first().waitFor();
+  });
+});
 
+// Runs `body(page)` in a fresh headless Chromium of `width` pixels, with the
+// demo `token`; fails on any error the page throws.
+async function withPage(width, token, body) {
+  const profile = mkdtempSync(join(tmpdir(), "fleetgov-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width, height: 900 },
+    acceptDownloads: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.setDefaultTimeout(DEADLINE_MS);
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(`${BASE}/cluster`);
+    await page.evaluate((t) => localStorage.setItem("fleetgov.token", t), token);
+    await page.reload();
+    await page.locator('[data-testid="whoami"]').filter({ hasText: "signed in as" }).waitFor();
+    await body(page);
     assert.deepEqual(pageErrors, []);
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+// An API call from the page with another demo token.
+const as = (page, token, path, method = "GET", body) => page.evaluate(async ([t, p, m, b]) => {
+  const r = await fetch(p, { method: m, headers: { Authorization: `Bearer ${t}`, "Content-Type": "application/json" },
+    body: b === undefined ? undefined : JSON.stringify(b) });
+  return { status: r.status, body: await r.json() };
+}, [token, path, method, body]);
+
+test("controls follow the role; the matrix, a node's history and proof, the audit filters and Observe answer an operator", { timeout: 4 * DEADLINE_MS }, async () => {
+  assert.ok(BASE, "set FLEET_URL to the fleet server's address");
+  const icon = await fetch(`${BASE}/favicon.ico`);
+  assert.equal(icon.status, 200);
+
+  // A viewer sees every force control disabled and no global overwrite.
+  await withPage(1280, "demo-viewer-token", async (page) => {
+    await page.locator('.cluster-card[data-cluster="gke-stage-eu"]').waitFor();
+    await page.locator("#matrix tbody tr[data-node]").first().waitFor();
+    const forces = page.locator("button[data-force]");
+    assert.ok(await forces.count() > 3);
+    for (const b of await forces.all()) assert.ok(await b.isDisabled(), "a viewer's force button is disabled");
+    assert.ok(await page.locator("#overwrite-controls").isHidden());
+  });
+
+  await withPage(1280, "demo-admin-token", async (page) => {
+    const forces = page.locator("button[data-force]");
+    await page.locator("#matrix tbody tr[data-node]").first().waitFor();
+    for (const b of await forces.all()) assert.ok(await b.isEnabled(), "an admin's force button is enabled");
+
+    // A node below the workspace's minimum version, and one that never reported.
+    const desired = (await as(page, "demo-admin-token", "/api/v1/clusters/eks-prod-us")).body;
+    await as(page, "demo-operator-token", "/api/v1/clusters/eks-prod-us/nodes", "POST", { nodes: ["gw-old-1", "gw-new-1"] });
+    const beat = { heartbeats: [{ node: "gw-old-1", runtimeVersion: "3.3.9", appliedSnapshot: desired.desiredSnapshot,
+      appliedHash: desired.desiredHash, metrics: { cpu: 10, memory: 20, tps: 5, heap: 40, hotSwapErrors: 2 } }] };
+    assert.equal((await as(page, "demo-operator-token", "/api/v1/heartbeats", "POST", beat)).status, 200);
+    await page.locator('.cluster-card[data-cluster="eks-prod-us"] .name').click();
+    await page.fill("#filter-q", "gw-old-1");
+    const old = page.locator('#matrix tr[data-node="gw-old-1"]');
+    await old.waitFor();
+    assert.equal(await old.locator('[data-testid="version"]').textContent(), "3.3.9");
+    assert.match(await old.textContent(), /IN SYNC/);
+    await old.locator('[data-testid="upgrade"]').filter({ hasText: "UPGRADE REQUIRED" }).waitFor();
+    assert.equal(await old.locator('[data-testid="hash"]').textContent(), desired.desiredHash.slice(0, 8));
+    assert.match(await old.locator('[data-testid="heap"]').textContent(), /^40% [↑↓→]$/);
+    await page.fill("#filter-q", "gw-new-1");
+    const fresh = page.locator('#matrix tr[data-node="gw-new-1"]');
+    await fresh.waitFor();
+    const cells = await fresh.locator("td").allTextContents();
+    assert.deepEqual([cells[1], cells[4], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11]],
+      ["—", "—", "—", "—", "—", "—", "—", "—"], `a never-reported node: ${cells}`);
+    await page.fill("#filter-q", "");
+
+    // A root cause narrows the matrix to the nodes that report it.
+    const stage = page.locator('.cluster-card[data-cluster="gke-stage-eu"]');
+    const cause = stage.locator("a[data-cause]").first();
+    await cause.waitFor();
+    const code = await cause.getAttribute("data-cause");
+    await cause.click();
+    await page.locator("#matrix-title").filter({ hasText: "gke-stage-eu" }).waitFor();
+    await until(`the matrix narrowed to ${code}`, async () => (await page.locator("#matrix tbody td.cause").allTextContents()),
+      (causes) => causes.length > 0 && causes.every((c) => c.startsWith(`${code}:`)));
+    assert.equal(await page.locator("#filter-error").inputValue(), code);
+
+    // Nothing runs over at 1280 px, the longest root cause included.
+    const overflow = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      cells: [...document.querySelectorAll("#matrix td.cause")].filter((td) => td.scrollWidth > td.clientWidth + 1).length,
+    }));
+    assert.deepEqual(overflow, { page: 1280, cells: 0 });
+
+    // A node's page: what it ran over time, and a proof to download.
+    const first = page.locator("#matrix tbody tr[data-node] td a.link").first();
+    const node = await first.textContent();
+    await first.click();
+    await page.locator("#node-panel").waitFor({ state: "visible" });
+    assert.equal(await page.locator("#node-title").textContent(), node);
+    await page.locator("#node-history tbody tr").first().waitFor();
+    assert.match(await page.locator("#node-facts").textContent(), /cluster gke-stage-eu/);
+    await page.locator("#node-panel").screenshot({ path: resolve(dirname(SCREENSHOT), "node.png") });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#node-proof")]);
+    assert.match(download.suggestedFilename(), /^attestation-gke-stage-eu-\d+\.dsse\.json$/);
+    const saved = JSON.parse(await new Promise((resolve, reject) => {
+      download.createReadStream().then((s) => { let t = ""; s.on("data", (d) => { t += d; }); s.on("end", () => resolve(t)); s.on("error", reject); }, reject);
+    }));
+    assert.equal(saved.payloadType, "application/vnd.in-toto+json");
+    assert.ok(saved.signatures.length === 1 && saved.signatures[0].sig);
+
+    // The cluster's audit log: its records only, filtered and paged.
+    await stage.getByRole("button", { name: "Runtime Audit Logs" }).click();
+    assert.equal(await page.locator("#audit-cluster").inputValue(), "gke-stage-eu");
+    await until("the cluster's audit records", async () => page.locator("#audit-log tbody tr[data-seq]").allTextContents(),
+      (rows) => rows.length > 0 && rows.every((r) => !/azure-dev-west|eks-prod-us/.test(r)));
+
+    // Global Fleet Overwrite, behind the justification modal.
+    await page.locator("#overwrite-controls").waitFor({ state: "visible" });
+    await page.selectOption("#overwrite-scope", "workspace:acme-edge");
+    await page.click("#overwrite");
+    await page.locator("#justify-modal").waitFor({ state: "visible" });
+    assert.match(await page.locator("#justify-title").textContent(), /Global Fleet Overwrite/);
+    await page.fill("#justify-reason", "Rollback due to failed deployment");
+    await page.click("#justify-confirm");
+    await page.locator("#justify-modal").waitFor({ state: "hidden" });
+    await page.selectOption("#audit-cluster", "");
+    await page.selectOption("#audit-filter", "force_sync_node,force_sync_cluster,global_overwrite");
+    await page.fill("#audit-actor", "ada.admin");
+    const overwrite = page.locator("#audit-log tbody tr.human").filter({ hasText: "global_overwrite" });
+    await overwrite.filter({ hasText: "workspace:acme-edge" }).first().waitFor();
+    const actors = await page.locator("#audit-log tbody tr[data-seq] td:nth-child(3)").allTextContents();
+    assert.ok(actors.every((a) => a.endsWith("ada.admin")), `${actors}`);
+    // Paging: with more records than a page, one page older starts below the newest shown.
+    for (let i = 0; i < 21; i++) {
+      const force = { target: { node: "gw-new-1" }, reason: `Node re-provisioning, step ${i + 1}` };
+      assert.equal((await as(page, "demo-operator-token", "/api/v1/force-sync", "POST", force)).status, 201);
+    }
+    await page.fill("#audit-actor", "");
+    await page.selectOption("#audit-filter", "");
+    await until("a full first audit page", async () => page.locator("#audit-log tbody tr[data-seq]").count(), (n) => n === 20);
+    const top = Number(await page.locator("#audit-log tbody tr[data-seq]").first().getAttribute("data-seq"));
+    await page.click("#audit-older");
+    await until("an older page", async () => Number(await page.locator("#audit-log tbody tr[data-seq]").first().getAttribute("data-seq")),
+      (seq) => seq < top - 19);
+    assert.ok(await page.locator("#audit-newer").isEnabled());
+
+    // Observe: two workspaces of different modes; a cluster link opens it.
+    assert.equal((await as(page, "demo-admin-token", "/api/v1/workspaces/acme-lab", "PUT", { authorityMode: "Dev Override" })).status, 201);
+    await page.goto(`${BASE}/dashboard/observe`);
+    await page.locator('[data-workspace="acme-lab"] .badge.dev_override').waitFor();
+    await page.locator('[data-workspace="acme-edge"] .badge.authoritative').waitFor();
+    await page.screenshot({ path: resolve(dirname(SCREENSHOT), "observe.png"), fullPage: true });
+    await page.locator('[data-workspace="acme-edge"] tr[data-cluster="azure-dev-west"] a').click();
+    await page.waitForURL(/\/cluster\?cluster=azure-dev-west$/);
+    await page.locator('.cluster-card.selected[data-cluster="azure-dev-west"]').waitFor();
+    await page.locator("#matrix-title").filter({ hasText: "azure-dev-west" }).waitFor();
+  });
 });

@@ -97,6 +97,7 @@ fn run(options: Options) -> Result<(), String> {
     let storage = Storage::choose(options.ephemeral, options.data_dir, config.data_dir.clone());
     let engine = Arc::new(storage.open()?);
     let seeded = crate::demo::seed(&engine, engine.clock().now_ms()).map_err(|e| format!("demo fleet: {e}"))?;
+    crate::authority::apply(&engine, &config.workspaces, &config.policies)?;
     let state = match storage {
         Storage::Directory(_) => AppState::new(engine.clone(), &config).durable(),
         Storage::Ephemeral => AppState::new(engine.clone(), &config),

@@ -1,6 +1,6 @@
 //! The server's configuration file (TOML, or JSON when the file name ends in
 //! `.json`): where to listen, TLS, the body limit, the simulated fleet and
-//! the bearer tokens.
+//! the bearer tokens, and the workspaces and policies to declare at start.
 //!
 //! ```toml
 //! listen = "0.0.0.0:8443"
@@ -33,6 +33,17 @@
 //! actor = "ada"
 //! role = "admin"
 //! workspaces = ["*"]
+//!
+//! [[workspaces]]
+//! id = "acme-lab"
+//! authority_mode = "dev_override"
+//! min_runtime_version = "3.5.0"
+//!
+//! [[policies]]
+//! id = "lab-limits"
+//! workspace = "acme-lab"
+//! [policies.rules]
+//! rate_limit_rpm = { kind = "limit", value = 600 }
 //! ```
 
 use std::net::SocketAddr;
@@ -42,6 +53,7 @@ use fleetgov::Role;
 use serde::Deserialize;
 
 use crate::auth::TokenHash;
+use crate::authority::{PolicyConfig, WorkspaceConfig};
 
 /// The demo configuration shipped with the server: one token per role, all
 /// marked `demo` so the dashboard can offer them.
@@ -90,6 +102,12 @@ pub struct ServerConfig {
     pub limits: LimitsConfig,
     /// Bearer tokens and who they stand for.
     pub tokens: Vec<TokenConfig>,
+    /// Workspaces to create or change at start ([`crate::authority`]).
+    #[serde(default)]
+    pub workspaces: Vec<WorkspaceConfig>,
+    /// Org- and workspace-scoped policies to create or change at start ([`crate::authority`]).
+    #[serde(default)]
+    pub policies: Vec<PolicyConfig>,
 }
 
 /// The server's certificate and private key, as PEM files (the command
@@ -357,6 +375,12 @@ impl ServerConfig {
                 return Err(format!("token of actor '{}' is listed twice", t.actor));
             }
             seen.push(hash);
+        }
+        for w in &self.workspaces {
+            w.spec(None).map_err(|e| format!("workspace '{}': {}", w.id, e.message()))?;
+        }
+        for p in &self.policies {
+            p.policy().map_err(|e| format!("policy '{}': {}", p.id, e.message()))?;
         }
         Ok(())
     }

@@ -24,6 +24,7 @@ const COMMON_JS: Asset =
     Asset { body: include_str!("../assets/common.js"), media_type: "text/javascript; charset=utf-8" };
 const CLUSTER_JS: Asset =
     Asset { body: include_str!("../assets/cluster.js"), media_type: "text/javascript; charset=utf-8" };
+const FAVICON: Asset = Asset { body: include_str!("../assets/favicon.svg"), media_type: "image/svg+xml" };
 const OBSERVE_JS: Asset =
     Asset { body: include_str!("../assets/observe.js"), media_type: "text/javascript; charset=utf-8" };
 
@@ -37,7 +38,8 @@ fn serve(asset: &'static Asset) -> impl IntoResponse {
     )
 }
 
-/// The dashboard routes; `/` leads to the Cluster Manager.
+/// The dashboard routes; `/` leads to the Cluster Manager; `/favicon.ico`
+/// is the dashboard's icon (SVG, which browsers take under that name too).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/cluster") }))
@@ -47,4 +49,5 @@ pub fn router() -> Router<AppState> {
         .route("/assets/common.js", get(|| async { serve(&COMMON_JS) }))
         .route("/assets/cluster.js", get(|| async { serve(&CLUSTER_JS) }))
         .route("/assets/observe.js", get(|| async { serve(&OBSERVE_JS) }))
+        .route("/favicon.ico", get(|| async { serve(&FAVICON) }))
 }

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fleetgov::{Change, ClusterView, ConfigStatus, Engine, FeedItem, Subscription};
+use fleetgov_dto::ClusterJson;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -35,7 +36,7 @@ pub enum FleetEvent {
     #[serde(rename_all = "camelCase")]
     Cluster {
         /// The cluster as it is now.
-        cluster: Box<ClusterView>,
+        cluster: Box<ClusterJson>,
     },
     /// A node went divergent or back in sync, or changed what it runs.
     #[serde(rename_all = "camelCase")]
@@ -221,7 +222,7 @@ impl Period {
         }
         for cluster in clusters {
             if let Ok(view) = engine.cluster(&cluster, now) {
-                hub.publish(FleetEvent::Cluster { cluster: Box::new(view) });
+                hub.publish(FleetEvent::Cluster { cluster: Box::new((&view).into()) });
             }
         }
     }

@@ -25,6 +25,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod authority;
 mod cli;
 pub mod config;
 mod connections;

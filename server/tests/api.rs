@@ -97,6 +97,11 @@ async fn node_matrix_pages_and_filters() {
     assert_eq!(n["processHealth"], "Degraded");
     let (_, q) = s.get("/api/v1/clusters/azure-dev-west/nodes?q=west-3", VIEWER).await;
     assert_eq!(q["nodes"][0]["status"], "Error");
+    // A root cause narrows the matrix to the nodes that report it.
+    let (_, cause) = s.get("/api/v1/clusters/azure-dev-west/nodes?error=NATS_TIMEOUT", VIEWER).await;
+    let ids: Vec<&str> = cause["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!((ids, cause["matched"].as_u64()), (vec!["gw-dev-west-2"], Some(1)));
+    assert_error(&s.get("/api/v1/clusters/azure-dev-west/nodes?error=SIDEWAYS", VIEWER).await, 400, "INVALID_INPUT");
 
     assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?config=SIDEWAYS", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?limit=0", VIEWER).await, 400, "INVALID_INPUT");
@@ -695,4 +700,14 @@ async fn dashboard_pages_and_demo_tokens_are_served() {
     let (status, tokens) = json(r).await;
     assert_eq!(status, 200);
     assert_eq!(tokens, json!([{ "token": VIEWER, "actor": "vera", "role": "viewer" }]), "only tokens marked demo");
+    let icon = s.request(Method::GET, "/favicon.ico", None).send().await.unwrap();
+    assert_eq!(icon.status().as_u16(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    // The page asks who the token is, to offer the controls of its role.
+    let (_, who) = s.get("/api/v1/whoami", OPERATOR).await;
+    assert_eq!(who, json!({ "actor": "omar", "role": "operator", "workspaces": ["*"] }));
+    let (_, scoped) = s.get("/api/v1/whoami", SCOPED).await;
+    assert_eq!(scoped["workspaces"], json!(["other-ws"]));
+    let r = s.request(Method::GET, "/api/v1/whoami", None).send().await.unwrap();
+    assert_error(&json(r).await, 401, "UNAUTHENTICATED");
 }

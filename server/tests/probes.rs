@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use common::{ADMIN, OPERATOR, SCOPED, Server, VIEWER, json, start_configured};
 use fleetgov::audit::AuditAction;
 use fleetgov::record::{HeartbeatRecord, RECORD_SIZE};
-use fleetgov::{ContentHash, Metrics, ProcessStatus};
+use fleetgov::{AuthorityMode, ContentHash, Metrics, ProcessStatus};
 use reqwest::Method;
 use serde_json::{Value, json};
 use zerocopy::IntoBytes;
@@ -175,6 +175,8 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
             "eks-prod-us"
         } else if p.starts_with("/api/v1/nodes/") {
             "gw-prod-us-1"
+        } else if p.starts_with("/api/v1/policies/") {
+            "edge-traffic"
         } else {
             "eks-prod-us@r1"
         };
@@ -187,6 +189,8 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
     match (method.as_str(), path) {
         // Lists: what the token may see, of its own workspace only.
         ("GET", "/api/v1/workspaces" | "/api/v1/clusters" | "/api/v1/audit") => get("", Expect::Filtered),
+        // Who the token is: its own workspaces only.
+        ("GET", "/api/v1/whoami") => get("", Expect::Filtered),
         ("GET", "/api/v1/workspaces/{id}/fleet") => {
             let mut both = get("", Expect::Refused);
             both.extend(get("?cluster=eks-prod-us", Expect::Refused));
@@ -204,6 +208,22 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
         ("GET", "/api/v1/openapi.json" | "/api/v1/demo-tokens") => get("", Expect::Public),
         // Every other read names one object of acme-edge, or the whole log or fleet.
         ("GET", _) => get("", Expect::Refused),
+        ("PUT", "/api/v1/policies/{id}") => post(
+            vec![
+                Body::Json(json!({ "scope": "workspace", "workspaceId": "acme-edge", "rules": {} })),
+                Body::Json(json!({ "scope": "org", "rules": {} })),
+            ],
+            Expect::Refused,
+        ),
+        ("DELETE", "/api/v1/policies/{id}") => {
+            let mut both = get("?workspace=acme-edge", Expect::Refused);
+            both.extend(get("", Expect::Refused));
+            both
+        }
+        ("PUT", "/api/v1/workspaces/{id}") => post(
+            vec![Body::Json(json!({ "authorityMode": "tighten_only", "minRuntimeVersion": "3.5.0" }))],
+            Expect::Refused,
+        ),
         ("PUT", "/api/v1/clusters/{id}") => post(
             vec![
                 Body::Json(json!({ "workspace": "acme-edge", "environment": "production", "ownerTeam": "probe" })),
@@ -407,6 +427,25 @@ async fn every_role_on_every_write() {
         vec![
             Write {
                 method: Method::PUT,
+                path: format!("/api/v1/policies/probe-{role}"),
+                body: Body::Json(json!({ "scope": "workspace", "workspaceId": "acme-edge",
+                    "rules": { "rate_limit_rpm": { "kind": "limit", "value": 1000 } } })),
+                statuses: [403, 403, 201],
+            },
+            Write {
+                method: Method::DELETE,
+                path: "/api/v1/policies/edge-traffic?workspace=acme-edge".to_owned(),
+                body: Body::None,
+                statuses: [403, 403, 200],
+            },
+            Write {
+                method: Method::PUT,
+                path: format!("/api/v1/workspaces/probe-{role}"),
+                body: Body::Json(json!({ "authorityMode": "Tighten-only" })),
+                statuses: [403, 403, 201],
+            },
+            Write {
+                method: Method::PUT,
                 path: format!("/api/v1/clusters/probe-{role}"),
                 body: Body::Json(json!({ "workspace": "acme-edge", "environment": "staging", "ownerTeam": "probe" })),
                 statuses: [403, 403, 200],
@@ -481,6 +520,18 @@ async fn every_role_on_every_write() {
             let grown = after.audit - before.audit;
             let cluster = |f: &Fleet, id: &str| f.clusters.get(id).copied();
             match (w.method.as_str(), w.path.as_str()) {
+                ("PUT" | "DELETE", p) if p.starts_with("/api/v1/policies/") => {
+                    assert_eq!(grown, 1, "{what}: one policy record");
+                    assert_eq!(after.clusters, before.clusters, "{what}");
+                }
+                ("PUT", p) if p.starts_with("/api/v1/workspaces/") => {
+                    assert_eq!(grown, 1, "{what}");
+                    assert_eq!(after.clusters, before.clusters, "{what}: a new workspace has no clusters");
+                    assert_eq!(
+                        s.engine.workspace(&format!("probe-{role}")).unwrap().authority_mode,
+                        AuthorityMode::TightenOnly
+                    );
+                }
                 ("PUT", _) => {
                     assert_eq!(grown, 1, "{what}");
                     assert_eq!(cluster(&after, &format!("probe-{role}")), Some((0, 0, 0)), "{what}");
@@ -640,6 +691,20 @@ async fn malformed_bodies_on_every_json_write() {
     // (path, method, a valid body, the fields that may be null or missing)
     let writes: Vec<(&str, Method, Value, Vec<&str>)> = vec![
         (
+            "/api/v1/policies/gke-stage-eu",
+            Method::PUT,
+            json!({ "scope": "workspace", "workspaceId": "acme-edge",
+                "rules": { "rate_limit_rpm": { "kind": "limit", "value": 1000 } } }),
+            // A rule set without the rule is a valid, empty one.
+            vec!["rate_limit_rpm"],
+        ),
+        (
+            "/api/v1/workspaces/gke-stage-eu",
+            Method::PUT,
+            json!({ "authorityMode": "tighten_only", "minRuntimeVersion": "3.5.0" }),
+            vec!["authorityMode", "minRuntimeVersion"],
+        ),
+        (
             "/api/v1/clusters/gke-stage-eu",
             Method::PUT,
             json!({ "workspace": "acme-edge", "environment": "staging", "ownerTeam": "qa", "autoReconcile": false }),
@@ -662,10 +727,10 @@ async fn malformed_bodies_on_every_json_write() {
             vec![],
         ),
     ];
-    // Every JSON write of the table (admin/sync reads no body).
+    // Every JSON write of the table (admin/sync and removals read no body).
     let json_writes = fleetgov_server::api::endpoints()
         .iter()
-        .filter(|e| e.method != Method::GET && e.path != "/api/v1/admin/sync")
+        .filter(|e| e.method != Method::GET && e.method != Method::DELETE && e.path != "/api/v1/admin/sync")
         .map(|e| (e.method.clone(), e.path.replace("{id}", "gke-stage-eu")))
         .collect::<Vec<_>>();
     assert_eq!(json_writes.len(), writes.len());

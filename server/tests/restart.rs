@@ -14,113 +14,14 @@
 //! the journal's 200 ms group-commit interval may lose the transition, as
 //! the README says a crash may.)
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
 
-use fleetgov::audit::{Checkpoint, CheckpointVerifier, InclusionProof, TreeHash};
+use common::child::{ADMIN, Api, FleetServer, OPERATOR, VIEWER};
+use fleetgov::audit::CheckpointVerifier;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const VIEWER: &str = "demo-viewer-token";
-const OPERATOR: &str = "demo-operator-token";
-const ADMIN: &str = "demo-admin-token";
 const NODE: &str = "gw-restart-1";
-
-/// A running `fleet_server` process, killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    /// What it printed before it served.
-    banner: Vec<String>,
-    client: reqwest::Client,
-}
-
-impl Server {
-    /// Starts the server on `data_dir` (loopback, an ephemeral port, no
-    /// simulation) and waits until it has printed its address.
-    async fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fleet_server"))
-            .args(["--listen", "127.0.0.1:0", "--no-simulation", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines, printed) = mpsc::channel();
-        // Reads every line, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut banner = Vec::new();
-        let base = fleetgov_testkit::eventually("the server to print its address", || {
-            banner.extend(printed.try_iter());
-            let exited = child.try_wait().unwrap();
-            let base = banner.iter().find_map(|l| l.strip_prefix("fleetgov fleet server on ")).map(str::to_owned);
-            let seen = format!("{banner:?}");
-            async move {
-                assert!(exited.is_none(), "the server stopped ({exited:?}) after printing {seen}");
-                base.ok_or(seen)
-            }
-        })
-        .await;
-        Server { child, base, banner, client: reqwest::Client::new() }
-    }
-
-    /// Kills the process with SIGKILL (no clean shutdown, no last
-    /// checkpoint) and waits until it is gone.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
-        let request = match body {
-            Some(body) => request.json(&body),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text}")))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, body) = self.call(Method::GET, path, VIEWER, None).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        body
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        let (status, body) = self.call(Method::POST, path, token, Some(body)).await;
-        assert!(status == 200 || status == 201, "{path}: {status} {body}");
-        body
-    }
-
-    /// The audit record `seq`'s proof, checked against a checkpoint signed
-    /// by `verifier`; returns the record's entry (base64).
-    async fn proven(&self, seq: u64, verifier: &CheckpointVerifier) -> String {
-        let proof = self.get(&format!("/api/v1/audit/{seq}/proof")).await;
-        let checkpoint = Checkpoint::open(proof["checkpoint"].as_str().unwrap(), verifier).unwrap();
-        let inclusion: InclusionProof = serde_json::from_value(proof["proof"].clone()).unwrap();
-        let leaf: TreeHash = serde_json::from_value(proof["record"]["leafHash"].clone()).unwrap();
-        inclusion.verify(&leaf, &checkpoint.head()).unwrap();
-        proof["entry"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn heartbeat(snapshot: &Value) -> Value {
     let metrics = json!({ "cpu": 31.5, "memory": 40.0, "tps": 900.0, "heap": 55.0, "hotSwapErrors": 0 });
@@ -129,7 +30,7 @@ fn heartbeat(snapshot: &Value) -> Value {
 }
 
 /// Each cluster's verified and enrolled nodes, cohesion and status.
-async fn figures(server: &Server) -> Vec<Value> {
+async fn figures(server: &Api) -> Vec<Value> {
     let clusters = server.get("/api/v1/clusters").await;
     let keys = ["id", "inSync", "total", "cohesionBasisPoints", "status"];
     clusters["clusters"].as_array().unwrap().iter().map(|c| json!(keys.map(|k| &c[k]))).collect()
@@ -139,8 +40,9 @@ async fn figures(server: &Server) -> Vec<Value> {
 async fn a_killed_server_restarts_with_everything_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fleetgov-data");
-    let first = Server::start(&data).await;
-    assert!(first.banner.iter().any(|l| l.contains("data directory") && l.ends_with("(new)")), "{:?}", first.banner);
+    let server = FleetServer::start(&data).await;
+    let first = server.api.clone();
+    assert!(server.banner.iter().any(|l| l.contains("data directory") && l.ends_with("(new)")), "{:?}", server.banner);
 
     // Publish, force a sync (justified), enrol a node, and hear from it.
     let snapshot =
@@ -166,19 +68,18 @@ async fn a_killed_server_restarts_with_everything_it_acknowledged() {
     let verifier: CheckpointVerifier = head["verifierKey"].as_str().unwrap().parse().unwrap();
     let entry = first.proven(seq, &verifier).await;
     let before_restart = figures(&first).await;
-    let artifact = first.client.get(format!("{}/api/v1/artifacts/{}", first.base, snapshot["hash"].as_str().unwrap()));
-    let bytes = artifact.bearer_auth(VIEWER).send().await.unwrap().bytes().await.unwrap();
-    first.kill();
+    let artifact = format!("/api/v1/artifacts/{}", snapshot["hash"].as_str().unwrap());
+    let bytes = first.bytes(&artifact).await;
+    server.kill();
 
-    let second = Server::start(&data).await;
-    assert!(second.banner.iter().any(|l| l.ends_with("(restored)")), "{:?}", second.banner);
+    let server = FleetServer::start(&data).await;
+    let second = server.api.clone();
+    assert!(server.restored(), "{:?}", server.banner);
 
     // The snapshot is served, bytes and all.
     let served = second.get("/api/v1/snapshots/eks-prod-us@r3").await;
     assert_eq!(served["hash"], snapshot["hash"]);
-    let artifact =
-        second.client.get(format!("{}/api/v1/artifacts/{}", second.base, snapshot["hash"].as_str().unwrap()));
-    assert_eq!(artifact.bearer_auth(VIEWER).send().await.unwrap().bytes().await.unwrap(), bytes);
+    assert_eq!(second.bytes(&artifact).await, bytes);
 
     // The audit log is complete: the same size and root, signed with the
     // same key (the restart appended nothing, not even the demo fleet
@@ -224,15 +125,11 @@ async fn a_killed_server_restarts_with_everything_it_acknowledged() {
     let again = second.post("/api/v1/clusters/eks-prod-us/nodes", OPERATOR, json!({ "nodes": [NODE] })).await;
     assert_eq!((again["total"].as_u64(), again["handles"].as_array().map(Vec::len)), (Some(5), Some(1)));
     assert_eq!(second.get("/api/v1/checkpoint").await["size"], head["size"]);
-    second.kill();
+    server.kill();
 
     // While a server runs on the directory, a second one is refused, saying why.
-    let third = Server::start(&data).await;
-    let refused = Command::new(env!("CARGO_BIN_EXE_fleet_server"))
-        .args(["--listen", "127.0.0.1:0", "--no-simulation", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let third = FleetServer::start(&data).await;
+    let refused = common::child::command(&data).output().unwrap();
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("another fleet server"), "{said}");

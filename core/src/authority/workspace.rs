@@ -29,15 +29,18 @@ impl AuthorityMode {
         }
     }
 
-    /// Parses `authoritative`, `tighten_only` or `dev_override` (`-` also accepted for `_`).
+    /// Parses `authoritative`, `tighten_only` or `dev_override` in any case,
+    /// with `-` or a space for `_`: the seeds' spellings ("Tighten-only",
+    /// "Dev Override") too.
     ///
     /// ```
     /// use fleetgov::AuthorityMode;
     /// assert_eq!(AuthorityMode::parse("tighten-only").unwrap(), AuthorityMode::TightenOnly);
+    /// assert_eq!(AuthorityMode::parse("Dev Override").unwrap(), AuthorityMode::DevOverride);
     /// assert!(AuthorityMode::parse("anarchy").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+        match s.to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
             "authoritative" => Ok(AuthorityMode::Authoritative),
             "tighten_only" => Ok(AuthorityMode::TightenOnly),
             "dev_override" => Ok(AuthorityMode::DevOverride),

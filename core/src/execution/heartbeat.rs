@@ -13,8 +13,7 @@ use crate::version::RuntimeVersion;
 pub const MAX_FUTURE_SKEW_MS: u64 = 5 * 60 * 1000;
 
 /// Runtime metrics a node reports. Percentages are 0 to 100.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Metrics {
     /// CPU use, percent.
     pub cpu: f32,

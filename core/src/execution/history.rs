@@ -17,8 +17,6 @@
 //! attestation byte for byte, for as long as the history covering `t` is
 //! retained.
 
-use serde::Serialize;
-
 use crate::authority::snapshot::snapshot_id;
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
@@ -28,8 +26,7 @@ use crate::governance::attestation::{Attestation, DesiredSnapshot};
 use crate::hash::ContentHash;
 
 /// What a node ran at some moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedAt {
     /// The node.
     pub node: String,
@@ -44,8 +41,7 @@ pub struct AppliedAt {
 }
 
 /// One change of what a node ran.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedChange {
     /// When (the time its heartbeat counted at).
     pub at_ms: u64,

@@ -36,8 +36,7 @@ pub const PREDICATE_TYPE: &str = "https://fleetgov.dev/attestation/v1";
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
 /// The snapshot a cluster should have run at the attested moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredSnapshot {
     /// Its id, `<cluster>@r<revision>`.
     pub snapshot: String,

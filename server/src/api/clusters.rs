@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use fleetgov::{ClusterSpec, ClusterView, Environment, ErrorKind, Role, Snapshot};
+use fleetgov::{ClusterSpec, Environment, ErrorKind, Role, Snapshot};
+use fleetgov_dto::ClusterJson;
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, visible};
@@ -15,15 +16,20 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 pub struct ClusterDetail {
     #[serde(flatten)]
-    view: ClusterView,
+    view: ClusterJson,
     /// The desired snapshot (author, time, size), if one was published.
     desired: Option<Snapshot>,
 }
 
 /// `GET /api/v1/clusters`: every cluster the token may see.
 pub async fn list(State(state): State<AppState>, who: Principal) -> Json<serde_json::Value> {
-    let clusters: Vec<ClusterView> =
-        state.engine.clusters(state.now_ms()).into_iter().filter(|c| who.scope.allows(&c.workspace)).collect();
+    let clusters: Vec<ClusterJson> = state
+        .engine
+        .clusters(state.now_ms())
+        .iter()
+        .filter(|c| who.scope.allows(&c.workspace))
+        .map(Into::into)
+        .collect();
     Json(serde_json::json!({ "clusters": clusters }))
 }
 
@@ -34,7 +40,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ClusterDetail>> {
     let view = visible::cluster(&state, &who, &id)?;
-    Ok(Json(ClusterDetail { desired: state.engine.desired(&id)?, view }))
+    Ok(Json(ClusterDetail { desired: state.engine.desired(&id)?, view: (&view).into() }))
 }
 
 /// The body of `PUT /api/v1/clusters/{id}`.
@@ -56,7 +62,7 @@ pub async fn upsert(
     who: Principal,
     Path(id): Path<String>,
     Json(body): Json<ClusterBody>,
-) -> ApiResult<Json<ClusterView>> {
+) -> ApiResult<Json<ClusterJson>> {
     who.require(Role::Admin)?;
     who.check_workspace(&body.workspace)?;
     if let Ok(existing) = state.engine.cluster(&id, state.now_ms())
@@ -72,5 +78,5 @@ pub async fn upsert(
     let at = state.now_ms();
     let engine = state.engine.clone();
     blocking(move || Ok(engine.upsert_cluster_by(spec, &who.by(at))?)).await?;
-    Ok(Json(state.engine.cluster(&id, state.now_ms())?))
+    Ok(Json((&state.engine.cluster(&id, state.now_ms())?).into()))
 }

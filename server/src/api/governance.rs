@@ -1,6 +1,7 @@
 //! Overrides and the audit trail: force sync, the audit log, inclusion
 //! proofs, signed checkpoints and attestations of what ran.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -109,6 +110,86 @@ pub struct AuditQuery {
     limit: Option<usize>,
     /// Comma-separated action names, e.g. `force_sync_node,force_sync_cluster,global_overwrite`.
     action: Option<String>,
+    /// The exact target, e.g. `node:gw-1`, `cluster:eks-prod-us`, `workspace:acme-edge`, `fleet`.
+    target: Option<String>,
+    /// Records about this cluster: the cluster itself, its snapshots and its nodes.
+    cluster: Option<String>,
+    /// Records about this node.
+    node: Option<String>,
+    /// Records made by this actor.
+    actor: Option<String>,
+    /// Records stamped at or after this moment (unix ms).
+    from: Option<u64>,
+    /// Records stamped at or before this moment (unix ms).
+    to: Option<u64>,
+}
+
+/// An [`AuditQuery`]'s filters, checked once, with the node → cluster
+/// lookups a cluster filter needs made once per node.
+struct AuditFilter {
+    actions: Option<Vec<AuditAction>>,
+    target: Option<String>,
+    cluster: Option<String>,
+    actor: Option<String>,
+    from: u64,
+    to: u64,
+    node_clusters: HashMap<String, Option<String>>,
+}
+
+impl AuditFilter {
+    fn new(q: &AuditQuery) -> ApiResult<Self> {
+        let actions = q
+            .action
+            .as_deref()
+            .map(|a| a.split(',').map(str::trim).filter(|s| !s.is_empty()).map(AuditAction::parse).collect())
+            .transpose()?;
+        let node_target = q.node.as_deref().map(|n| ForceTarget::Node(n).label());
+        let target = match (&q.target, node_target) {
+            (Some(t), Some(n)) if *t != n => {
+                return Err(ApiError::invalid(format!("target {t:?} and node {n:?} name different targets")));
+            }
+            (t, n) => t.clone().or(n),
+        };
+        let (from, to) = (q.from.unwrap_or(0), q.to.unwrap_or(u64::MAX));
+        if from > to {
+            return Err(ApiError::invalid(format!("from ({from}) is after to ({to})")));
+        }
+        Ok(AuditFilter {
+            actions,
+            target,
+            cluster: q.cluster.clone(),
+            actor: q.actor.clone(),
+            from,
+            to,
+            node_clusters: HashMap::new(),
+        })
+    }
+
+    /// The cluster a record is about: its target cluster, its snapshot's
+    /// cluster, or its target node's cluster.
+    fn cluster_of(&mut self, state: &AppState, target: &str) -> Option<String> {
+        match ForceTarget::from_label(target) {
+            Some(ForceTarget::Cluster(id)) => Some(id.to_owned()),
+            Some(ForceTarget::Node(id)) => self
+                .node_clusters
+                .entry(id.to_owned())
+                .or_insert_with(|| state.engine.node(id, state.now_ms()).ok().map(|n| n.cluster_id))
+                .clone(),
+            Some(_) => None,
+            None => fleetgov::parse_snapshot_id(target).map(|(cluster, _)| cluster.to_owned()),
+        }
+    }
+
+    fn matches(&mut self, state: &AppState, r: &AuditRecord) -> bool {
+        self.actions.as_ref().is_none_or(|a| a.contains(&r.action))
+            && self.target.as_ref().is_none_or(|t| *t == r.target)
+            && self.actor.as_ref().is_none_or(|a| *a == r.actor)
+            && (self.from..=self.to).contains(&r.time_ms)
+            && match self.cluster.clone() {
+                None => true,
+                Some(c) => self.cluster_of(state, &r.target).is_some_and(|of| of == c),
+            }
+    }
 }
 
 /// A page of the audit log, newest first.
@@ -128,20 +209,18 @@ pub struct AuditPage {
 const SCAN_PAGE: usize = 512;
 const SCAN_MAX: u64 = 200_000;
 
-/// `GET /api/v1/audit?before=&limit=&action=`: the audit log, newest first,
-/// limited to records the token may see; the log's size only for a token of
-/// every workspace.
+/// `GET /api/v1/audit?before=&limit=&action=&target=&cluster=&node=&actor=&from=&to=`:
+/// the audit log, newest first, limited to records the token may see and
+/// matching every filter given; the log's size only for a token of every
+/// workspace. A page scans at most 200,000 records: `nextBefore` says where
+/// to go on when the scan stopped before `limit` matches.
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let limit = page_limit(q.limit, 50, 1_000)?;
-    let actions: Option<Vec<AuditAction>> = q
-        .action
-        .as_deref()
-        .map(|a| a.split(',').map(str::trim).filter(|s| !s.is_empty()).map(AuditAction::parse).collect())
-        .transpose()?;
+    let mut filter = AuditFilter::new(&q)?;
     let size = state.engine.audit_len();
     let mut end = q.before.unwrap_or(size).min(size);
     let floor = end.saturating_sub(SCAN_MAX);
@@ -151,7 +230,7 @@ pub async fn list(
         let page = state.engine.audit_page(start, (end - start) as usize);
         for r in page.iter().rev() {
             end = r.seq;
-            if actions.as_ref().is_none_or(|a| a.contains(&r.action)) && may_see(&state, &who, r) {
+            if filter.matches(&state, r) && may_see(&state, &who, r) {
                 records.push(RecordJson::from(r));
                 if records.len() == limit {
                     break;

@@ -7,9 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
-use fleetgov::{
-    ContentHash, Directive, DirectiveKind, Heartbeat, Metrics, ProcessStatus, Role, RuntimeVersion, SyncError,
-};
+use fleetgov::{ContentHash, Directive, DirectiveKind, Heartbeat, ProcessStatus, Role, RuntimeVersion, SyncError};
+use fleetgov_dto::MetricsJson;
 use serde::{Deserialize, Serialize};
 
 use super::snapshots::media_type;
@@ -47,7 +46,7 @@ pub struct HeartbeatJson {
     pub status: ProcessStatus,
     /// Runtime metrics.
     #[serde(default)]
-    pub metrics: Metrics,
+    pub metrics: MetricsJson,
     /// `CODE: detail`, if the node could not apply its configuration.
     #[serde(default)]
     pub sync_error: Option<String>,
@@ -229,7 +228,7 @@ fn apply_one(
         applied_hash: hb.applied_hash,
         runtime_version: hb.runtime_version,
         status: hb.status,
-        metrics: hb.metrics,
+        metrics: hb.metrics.into(),
         sync_error: sync_error.as_ref(),
     };
     Ok(state.engine.heartbeat_by_id(&hb.node, &heartbeat)?.map(DirectiveJson::from))

@@ -10,7 +10,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use fleetgov::{AppliedChange, ContentHash, ErrorKind};
+use fleetgov::{ContentHash, ErrorKind};
+use fleetgov_dto::AppliedChangeJson;
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, visible};
@@ -36,7 +37,7 @@ pub struct HistoryJson {
     from_ms: u64,
     to_ms: u64,
     /// Oldest first.
-    changes: Vec<AppliedChange>,
+    changes: Vec<AppliedChangeJson>,
 }
 
 /// `GET /api/v1/nodes/{id}/history?from=&to=`: every change of what the
@@ -54,7 +55,7 @@ pub async fn history(
     let to = q.to.unwrap_or_else(|| state.now_ms());
     let engine = state.engine.clone();
     blocking(move || {
-        let changes = engine.history(&id, from, to)?;
+        let changes = engine.history(&id, from, to)?.into_iter().map(Into::into).collect();
         Ok(Json(HistoryJson { node: id, from_ms: from, to_ms: to, changes }))
     })
     .await

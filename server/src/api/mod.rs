@@ -17,6 +17,7 @@ mod heartbeats;
 mod history;
 mod log;
 mod nodes;
+mod policies;
 mod snapshots;
 mod system;
 mod visible;
@@ -52,9 +53,12 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         ep(Method::GET, "/api/v1/workspaces", workspaces::list),
         ep(Method::GET, "/api/v1/workspaces/{id}", workspaces::get),
+        ep(Method::PUT, "/api/v1/workspaces/{id}", workspaces::put),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet", workspaces::fleet),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet/config", workspaces::fleet_config),
         ep(Method::GET, "/api/v1/workspaces/{id}/fleet/policies", workspaces::fleet_policies),
+        ep(Method::PUT, "/api/v1/policies/{id}", policies::put),
+        ep(Method::DELETE, "/api/v1/policies/{id}", policies::remove),
         ep(Method::GET, "/api/v1/clusters", clusters::list),
         ep(Method::GET, "/api/v1/clusters/{id}", clusters::get),
         ep(Method::PUT, "/api/v1/clusters/{id}", clusters::upsert),
@@ -76,6 +80,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/events", events::stream),
         ep(Method::POST, "/api/v1/admin/sync", system::sync),
         ep(Method::GET, "/api/v1/demo-tokens", system::demo_tokens),
+        ep(Method::GET, "/api/v1/whoami", system::whoami),
         ep(Method::GET, "/api/v1/openapi.json", system::openapi),
         ep(Method::GET, "/metrics", system::metrics),
     ]

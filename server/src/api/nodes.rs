@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role};
+use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHealth, Role, SyncErrorCode};
+use fleetgov_dto::NodeJson;
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, page_limit, visible};
@@ -26,6 +27,8 @@ pub struct NodesQuery {
     verified: Option<bool>,
     /// A substring of the node id.
     q: Option<String>,
+    /// The code of the node's last sync error (a root cause), e.g. `RELOAD_FAILURE`.
+    error: Option<SyncErrorCode>,
 }
 
 impl NodesQuery {
@@ -36,6 +39,7 @@ impl NodesQuery {
             || self.process_health.is_some()
             || self.verified.is_some()
             || self.q.as_deref().is_some_and(|q| !q.is_empty())
+            || self.error.is_some()
     }
 
     fn matches(&self, n: &NodeView) -> bool {
@@ -45,6 +49,7 @@ impl NodesQuery {
             && self.process_health.is_none_or(|p| p == n.process_health)
             && self.verified.is_none_or(|v| v == n.verified)
             && self.q.as_deref().is_none_or(|q| n.id.contains(q))
+            && self.error.is_none_or(|code| n.last_sync_error.as_ref().is_some_and(|e| e.code == code))
     }
 }
 
@@ -59,12 +64,12 @@ pub struct NodesPage {
     matched: u64,
     offset: usize,
     limit: usize,
-    nodes: Vec<NodeView>,
+    nodes: Vec<NodeJson>,
 }
 
 const SCAN_CHUNK: usize = 2048;
 
-/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=`:
+/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=&error=`:
 /// the node matrix in enrolment order; `offset` counts matching nodes.
 pub async fn list(
     State(state): State<AppState>,
@@ -83,7 +88,7 @@ pub async fn list(
             matched: view.total,
             offset: q.offset,
             limit,
-            nodes,
+            nodes: nodes.iter().map(Into::into).collect(),
         }));
     }
     let (mut matched, mut nodes, mut scanned) = (0u64, Vec::new(), 0usize);
@@ -91,7 +96,7 @@ pub async fn list(
         let chunk = state.engine.cluster_nodes(&id, now, scanned, SCAN_CHUNK)?;
         for node in chunk.iter().filter(|n| q.matches(n)) {
             if matched >= q.offset as u64 && nodes.len() < limit {
-                nodes.push(node.clone());
+                nodes.push(node.into());
             }
             matched += 1;
         }
@@ -104,8 +109,8 @@ pub async fn list(
 }
 
 /// `GET /api/v1/nodes/{id}`.
-pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<NodeView>> {
-    Ok(Json(visible::node(&state, &who, &id)?))
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<NodeJson>> {
+    Ok(Json((&visible::node(&state, &who, &id)?).into()))
 }
 
 /// The body of `POST /api/v1/clusters/{id}/nodes`.

@@ -10,7 +10,7 @@ use fleetgov::Role;
 use serde::Serialize;
 
 use super::blocking;
-use crate::auth::{DemoToken, Principal};
+use crate::auth::{DemoToken, Principal, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -45,6 +45,28 @@ pub async fn demo_tokens(State(state): State<AppState>) -> ApiResult<Json<Vec<De
             "no demo tokens: the configuration does not say demo = true",
         )),
     }
+}
+
+/// Who a token stands for: `GET /api/v1/whoami`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhoAmI {
+    /// The actor the audit log records.
+    actor: String,
+    /// viewer, operator or admin.
+    role: Role,
+    /// The workspaces it may see; `["*"]` for every one.
+    workspaces: Vec<String>,
+}
+
+/// `GET /api/v1/whoami`: the presented token's actor, role and workspaces,
+/// so that a client (the dashboard) offers only the controls the role may use.
+pub async fn whoami(who: Principal) -> Json<WhoAmI> {
+    let workspaces = match who.scope {
+        Scope::All => vec!["*".to_owned()],
+        Scope::Only(set) => set.into_iter().collect(),
+    };
+    Json(WhoAmI { actor: who.actor, role: who.role, workspaces })
 }
 
 /// The answer to `POST /api/v1/admin/sync`.

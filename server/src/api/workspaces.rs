@@ -2,10 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use fleetgov::{AuthorityMode, ClusterView, DesiredState, DriftStatus, FleetConfig, FleetSummary, Health, Runtime};
+use axum::http::StatusCode;
+use fleetgov::{AuthorityMode, DriftStatus, ErrorKind, FleetConfig, Health, Role, Runtime, WorkspaceSpec};
+use fleetgov_dto::{ClusterJson, DesiredStateJson, FleetSummaryJson, RuntimeJson};
 use serde::{Deserialize, Serialize};
 
-use super::{page_limit, visible};
+use super::{blocking, page_limit, visible};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -17,8 +19,8 @@ pub struct WorkspaceItem {
     id: String,
     authority_mode: AuthorityMode,
     min_runtime_version: String,
-    summary: FleetSummary,
-    clusters: Vec<ClusterView>,
+    summary: FleetSummaryJson,
+    clusters: Vec<ClusterJson>,
 }
 
 fn item(state: &AppState, id: &str, now: u64) -> ApiResult<WorkspaceItem> {
@@ -27,8 +29,12 @@ fn item(state: &AppState, id: &str, now: u64) -> ApiResult<WorkspaceItem> {
     Ok(WorkspaceItem {
         authority_mode: ws.authority_mode,
         min_runtime_version: ws.min_runtime_version.to_string(),
-        summary: state.engine.fleet_summary(id, now)?,
-        clusters: clusters.iter().filter_map(|c| state.engine.cluster(&c.cluster, now).ok()).collect(),
+        summary: state.engine.fleet_summary(id, now)?.into(),
+        clusters: clusters
+            .iter()
+            .filter_map(|c| state.engine.cluster(&c.cluster, now).ok())
+            .map(|c| (&c).into())
+            .collect(),
         id: ws.id,
     })
 }
@@ -56,6 +62,54 @@ pub async fn get(
     Ok(Json(item(&state, &id, state.now_ms())?))
 }
 
+/// The body of `PUT /api/v1/workspaces/{id}`: what to set, one field at
+/// least; an absent field keeps its value (a new workspace: `authoritative`,
+/// `3.4.0`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkspaceBody {
+    /// `authoritative`, `tighten_only` or `dev_override`, in any case, with
+    /// `-` or a space for `_` (the seeds' "Tighten-only", "Dev Override").
+    authority_mode: Option<String>,
+    /// Runtimes below this version are `upgrade_required`.
+    min_runtime_version: Option<String>,
+}
+
+/// `PUT /api/v1/workspaces/{id}` (admin): creates a workspace or changes its
+/// authority mode or minimum runtime version; audited with the token's
+/// actor and role. Creating one needs a token of every workspace; changing
+/// one, a token that may see it. 201 with the workspace when it was
+/// created, 200 when changed; 400 for a bad mode or version, or
+/// `dev_override` over a workspace with a cluster that is not development.
+pub async fn put(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<WorkspaceBody>,
+) -> ApiResult<(StatusCode, Json<WorkspaceItem>)> {
+    who.require(Role::Admin)?;
+    if body.authority_mode.is_none() && body.min_runtime_version.is_none() {
+        return Err(ApiError::invalid("name authorityMode, minRuntimeVersion or both"));
+    }
+    let (base, status) = match state.engine.workspace(&id) {
+        Ok(existing) => {
+            visible::workspace(&state, &who, &id)?;
+            (existing, StatusCode::OK)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            who.require_every_workspace("creating a workspace")?;
+            fleetgov::validate_id("workspace", &id)?;
+            (WorkspaceSpec::new(id.as_str()), StatusCode::CREATED)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let spec = crate::authority::changed(base, body.authority_mode.as_deref(), body.min_runtime_version.as_deref())?;
+    let at = state.now_ms();
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.upsert_workspace_by(spec, &who.by(at))?)).await?;
+    Ok((status, Json(item(&state, &id, state.now_ms())?)))
+}
+
 /// Filters and paging of the fleet inventory.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,9 +125,9 @@ pub struct FleetQuery {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetPage {
-    runtimes: Vec<Runtime>,
-    summary: FleetSummary,
-    desired_state: DesiredState,
+    runtimes: Vec<RuntimeJson>,
+    summary: FleetSummaryJson,
+    desired_state: DesiredStateJson,
     /// Pass as `cursor` for the next page; absent on the last page.
     next_cursor: Option<String>,
 }
@@ -119,7 +173,7 @@ pub async fn fleet(
                         break 'clusters;
                     }
                     if q.health.is_none_or(|h| h == node.health) && q.drift.is_none_or(|dr| dr == node.drift) {
-                        runtimes.push(Runtime::from(node.clone()));
+                        runtimes.push(Runtime::from(node.clone()).into());
                     }
                 }
                 offset += chunk.len();
@@ -130,7 +184,8 @@ pub async fn fleet(
         }
         start = end;
     }
-    Ok(Json(FleetPage { runtimes, summary: state.engine.fleet_summary(&id, now)?, desired_state, next_cursor }))
+    let summary = state.engine.fleet_summary(&id, now)?.into();
+    Ok(Json(FleetPage { runtimes, summary, desired_state: desired_state.into(), next_cursor }))
 }
 
 /// `GET /api/v1/workspaces/{id}/fleet/config`: what a runtime pulls — the

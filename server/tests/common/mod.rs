@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of the helpers
 
+pub mod child;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

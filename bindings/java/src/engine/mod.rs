@@ -510,8 +510,11 @@ ask_at_native! {
 
 ask_at_native! {
     /// `FleetEngine.fleetJson(workspace, nowMs)`: the inventory as JSON
-    /// (camelCase, as the HTTP API serves it).
-    Java_dev_fleetgov_FleetEngine_fleetJson0("workspace", "nowMs") -> jstring = Engine::fleet, |env, inventory| Ok(env.new_string(serde_json::to_string(inventory)?)?.into())
+    /// (camelCase, the fleet server's shape from `fleetgov-dto`).
+    Java_dev_fleetgov_FleetEngine_fleetJson0("workspace", "nowMs") -> jstring = Engine::fleet, |env, inventory| {
+        let json = serde_json::to_string(&fleetgov_dto::FleetInventoryJson::from(inventory.clone()))?;
+        Ok(env.new_string(json)?.into())
+    }
 }
 
 /// `FleetEngine.heartbeatBatch(ByteBuffer, ByteBuffer)`: applies the binary

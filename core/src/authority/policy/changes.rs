@@ -7,6 +7,7 @@ use crate::distribution::FleetConfig;
 use crate::engine::{EMBEDDER, Engine};
 use crate::error::Result;
 use crate::governance::audit::{AuditAction, AuditEntry};
+use crate::governance::overrides::By;
 use crate::role::Role;
 
 impl Engine {
@@ -23,6 +24,20 @@ impl Engine {
     /// assert_eq!(config.active_policies.len(), 1);
     /// ```
     pub fn upsert_policy(&self, policy: Policy) -> Result<()> {
+        self.record_policy(policy, EMBEDDER, Role::Admin, self.clock.now_ms())
+    }
+
+    /// [`upsert_policy`](Self::upsert_policy), audited with `by`'s actor,
+    /// role and time. Needs the admin role
+    /// ([`PermissionDenied`](crate::ErrorKind::PermissionDenied)) and an
+    /// actor that is neither blank nor [reserved](crate::is_reserved_actor);
+    /// nothing changes otherwise.
+    pub fn upsert_policy_by(&self, policy: Policy, by: &By<'_>) -> Result<()> {
+        by.check(Role::Admin, "change a policy")?;
+        self.record_policy(policy, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_policy(&self, policy: Policy, actor: &str, role: Role, at_ms: u64) -> Result<()> {
         let mut authority = self.authority_lock()?;
         let (scope, id) = (policy.scope().clone(), policy.id().to_owned());
         loop {
@@ -32,13 +47,7 @@ impl Engine {
             // Applied first (the registry refuses a clash), then recorded; if
             // the log does not record it, the previous policy is put back.
             let previous = self.authority.policies.upsert(policy.clone())?;
-            let entry = AuditEntry::new(
-                self.clock.now_ms(),
-                EMBEDDER,
-                Role::Admin,
-                AuditAction::UpsertPolicy,
-                format!("policy:{id}"),
-            );
+            let entry = AuditEntry::new(at_ms, actor, role, AuditAction::UpsertPolicy, format!("policy:{id}"));
             let recorded = authority.record(entry, AuthorityEvent::Policy { policy: policy.clone() }, &[]);
             if let Ok(true) = recorded {
                 return Ok(());
@@ -53,24 +62,44 @@ impl Engine {
 
     /// Removes a policy. Audited (actor [`EMBEDDER`], role admin).
     pub fn remove_policy(&self, scope: &PolicyScope, id: &str) -> Result<Policy> {
+        self.record_removal(scope, id, EMBEDDER, Role::Admin, self.clock.now_ms())
+    }
+
+    /// [`remove_policy`](Self::remove_policy), audited with `by`'s actor,
+    /// role and time; needs the admin role, as
+    /// [`upsert_policy_by`](Self::upsert_policy_by) does.
+    pub fn remove_policy_by(&self, scope: &PolicyScope, id: &str, by: &By<'_>) -> Result<Policy> {
+        by.check(Role::Admin, "remove a policy")?;
+        self.record_removal(scope, id, by.actor, by.role, by.at_ms)
+    }
+
+    fn record_removal(&self, scope: &PolicyScope, id: &str, actor: &str, role: Role, at_ms: u64) -> Result<Policy> {
         let mut authority = self.authority_lock()?;
         loop {
             self.authority
                 .policies
                 .get(scope, id)
                 .ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}'")))?;
-            let entry = AuditEntry::new(
-                self.clock.now_ms(),
-                EMBEDDER,
-                Role::Admin,
-                AuditAction::RemovePolicy,
-                format!("policy:{id}"),
-            );
+            let entry = AuditEntry::new(at_ms, actor, role, AuditAction::RemovePolicy, format!("policy:{id}"));
             let event = AuthorityEvent::RemovePolicy { scope: scope.clone(), id: id.to_owned() };
             if authority.record(entry, event, &[])? {
                 return self.authority.policies.remove(scope, id);
             }
         }
+    }
+
+    /// The policy `id` of `scope`.
+    ///
+    /// ```
+    /// use fleetgov::policy::PolicyScope;
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// assert_eq!(e.policy(&PolicyScope::Org, "nope").unwrap_err().kind(), fleetgov::ErrorKind::NotFound);
+    /// ```
+    pub fn policy(&self, scope: &PolicyScope, id: &str) -> Result<Policy> {
+        self.authority
+            .policies
+            .get(scope, id)
+            .ok_or_else(|| crate::Error::not_found(format_args!("policy '{id}' ({scope})")))
     }
 
     /// The policies active in `workspace`: org-scoped first, then its own.
