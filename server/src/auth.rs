@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use fleetgov::Role;
@@ -19,7 +18,6 @@ use subtle::ConstantTimeEq;
 
 use crate::config::TokenConfig;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The workspaces a token may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,7 +237,7 @@ impl Tokens {
 }
 
 /// The secret of an `Authorization: Bearer <token>` header.
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
         .get(AUTHORIZATION)
@@ -248,13 +246,5 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
         _ => Err(ApiError::unauthenticated("the Authorization header must read 'Bearer <token>'")),
-    }
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        state.tokens.authenticate(bearer(parts)?)
     }
 }

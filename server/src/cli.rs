@@ -98,10 +98,7 @@ fn run(options: Options) -> Result<(), String> {
     let engine = Arc::new(storage.open()?);
     let seeded = crate::demo::seed(&engine, engine.clock().now_ms()).map_err(|e| format!("demo fleet: {e}"))?;
     crate::authority::apply(&engine, &config.workspaces, &config.policies)?;
-    let state = match storage {
-        Storage::Directory(_) => AppState::new(engine.clone(), &config).durable(),
-        Storage::Ephemeral => AppState::new(engine.clone(), &config),
-    };
+    let state = AppState::new(engine.clone(), &config);
     let simulation = if config.simulation.enabled {
         let sim = Simulation::start(engine.clone(), &config.simulation, state.metrics.clone())
             .map_err(|e| format!("simulation: {e}"))?;

@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use fleetgov::Engine;
 
-use crate::auth::Tokens;
+use crate::auth::{Principal, Tokens, bearer};
 use crate::config::ServerConfig;
+use crate::error::ApiError;
 use crate::events::EventHub;
 use crate::metrics::Metrics;
 use crate::stream_slots::StreamSlots;
@@ -31,8 +34,6 @@ pub struct AppState {
     pub events: EventHub,
     /// The event streams each token holds, capped.
     pub(crate) streams: Arc<StreamSlots>,
-    /// Whether the engine keeps a data directory ([`AppState::durable`]).
-    pub(crate) durable: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -49,20 +50,22 @@ impl AppState {
             tokens: Arc::new(Tokens::new(&config.tokens, config.demo)),
             events: EventHub::new(),
             streams: StreamSlots::new(config.limits.max_event_streams_per_token),
-            durable: false,
             engine,
         }
-    }
-
-    /// Says that the engine keeps a data directory (`new` assumes it does
-    /// not), as `POST /api/v1/admin/sync` reports.
-    pub fn durable(mut self) -> Self {
-        self.durable = true;
-        self
     }
 
     /// Unix milliseconds now, by the engine's clock.
     pub fn now_ms(&self) -> u64 {
         self.engine.clock().now_ms()
+    }
+}
+
+/// A handler's caller: the token of its `Authorization: Bearer` header,
+/// checked against the state's tokens.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        state.tokens.authenticate(bearer(parts)?)
     }
 }

@@ -81,7 +81,8 @@ pub struct Synced {
 }
 
 /// `POST /api/v1/admin/sync` (admin of every workspace): returns once every
-/// applied-state transition acknowledged so far is on disk in the data
+/// applied-state transition acknowledged so far, and every node's last
+/// report (heartbeat time, metrics, status), is on disk in the data
 /// directory. The journal writer does this by itself every 200 ms (a crash
 /// loses at most that interval's transitions; authority changes, overrides
 /// and enrolments are on disk before they are acknowledged); call it
@@ -91,8 +92,8 @@ pub async fn sync(State(state): State<AppState>, who: Principal) -> ApiResult<Js
     who.require(Role::Admin)?;
     who.require_every_workspace("syncing the server's data directory")?;
     let at_ms = state.now_ms();
-    let durable = state.durable;
+    let durable = state.engine.data_dir().is_some();
     let engine = state.engine.clone();
-    blocking(move || Ok(engine.sync_journal()?)).await?;
+    blocking(move || Ok(engine.checkpoint_nodes()?)).await?;
     Ok(Json(Synced { durable, at_ms }))
 }
