@@ -136,9 +136,13 @@ impl Engine {
         let status = ProcessStatus::from_u8(n.status).unwrap_or(ProcessStatus::Ready);
         let code = SyncErrorCode::from_u8(n.code);
         let odd = n.odd_hash.and_then(|h| execution.journal.push_odd(h)).map_or(0, HashRef::to_bits);
+        // A revision this engine never published (a damaged or forged
+        // report) counts as none, as it would in a heartbeat.
+        let (revision, hash_ok) =
+            if cluster.authority.snapshot(n.revision).is_some() { (n.revision, n.hash_ok) } else { (0, false) };
         let guard = cell.lock();
         let old = guard.state();
-        let new = old.observed(n.revision, n.hash_ok, status, code);
+        let new = old.observed(revision, hash_ok, status, code);
         // Two writes: the slot keeps the previous heap reading of the first.
         let before = Metrics { heap: n.heap_prev, ..n.metrics };
         for metrics in [&before, &n.metrics] {
