@@ -1,4 +1,10 @@
-//! The engine: authority and execution state of a whole fleet.
+//! The engine: one value that composes the three parts of a fleet's state
+//! — the authority ([`crate::authority`]: what each node should run), the
+//! execution ([`crate::execution`]: what each node does run) and governance
+//! ([`crate::governance`]: overrides, the audit log, the signer) — beside
+//! the clock, the change feed and the data directory. Each part keeps its
+//! fields private; `Engine`'s methods are written in the part whose state
+//! they change and reach the others through their methods.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -200,7 +206,7 @@ impl Engine {
     /// share (a replicated stream): every record in it is verified and its
     /// authority change applied, and [`catch_up`](Self::catch_up) applies
     /// the ones other writers append later. `config.audit_path` must be
-    /// `None` ([`InvalidInput`](ErrorKind::InvalidInput) otherwise).
+    /// `None` ([`InvalidInput`](crate::ErrorKind::InvalidInput) otherwise).
     pub fn with_audit_store(config: EngineConfig, store: Box<dyn AuditStore>) -> Result<Engine> {
         if config.audit_path.is_some() {
             return Err(Error::invalid("an engine has one audit log: give an audit path or a store, not both"));
@@ -301,7 +307,7 @@ impl Engine {
     /// data directory (the journal writer does this by itself every
     /// [`journal_interval`](EngineConfig::journal_interval); call this
     /// before a planned stop, or to acknowledge history durably). Without a
-    /// data directory there is nothing to sync. An [`Io`](ErrorKind::Io)
+    /// data directory there is nothing to sync. An [`Io`](crate::ErrorKind::Io)
     /// error says why the writer cannot write (it keeps retrying).
     pub fn sync_journal(&self) -> Result<()> {
         match &self.durable {
@@ -352,7 +358,7 @@ impl Engine {
     /// A subscription to the change feed from sequence number `from`
     /// (`None`: from the next event). Events are recorded only while a
     /// subscription is open; `from` must not be ahead of the feed
-    /// ([`InvalidInput`](ErrorKind::InvalidInput)). See [`crate::feed`].
+    /// ([`InvalidInput`](crate::ErrorKind::InvalidInput)). See [`crate::feed`].
     pub fn subscribe(&self, from: Option<u64>) -> Result<Subscription> {
         Subscription::open(Arc::clone(&self.feed), from)
     }

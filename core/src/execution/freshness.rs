@@ -9,7 +9,7 @@
 //! desired revision. A heartbeat makes its node fresh. A node leaves the
 //! fresh histogram when a read of its cluster finds its last heartbeat older
 //! than the window; to find such nodes without a scan, every fresh node has
-//! exactly one entry in its cluster's [`ExpiryQueue`] (a min-heap by time),
+//! exactly one entry in its cluster's expiry queue (a min-heap by time),
 //! keyed by a time at or before its real expiry: the expiry of the heartbeat
 //! that made it fresh. Steady heartbeats never touch the queue. When an
 //! entry falls due, the sweep looks at the node's slot: a node heard from
