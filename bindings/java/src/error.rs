@@ -73,11 +73,11 @@ impl From<fleetgov::Error> for Error {
     }
 }
 
-/// A value the engine returned that JSON cannot express: `INVALID_INPUT`,
-/// as the Python binding reports it.
+/// A value the engine returned that JSON cannot express: a failure of the
+/// binding, not of the caller's input (the server reports it as a 500).
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
-        Error::Core(fleetgov::Error::invalid(format!("cannot serialise to JSON: {e}")))
+        Error::Internal(format!("cannot serialise to JSON: {e}"))
     }
 }
 
