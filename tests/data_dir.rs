@@ -285,6 +285,12 @@ mod crash {
                 e.sync_journal().unwrap();
                 println!("SYNCED {node} {at} {}", desired.id);
             }
+            if i % 25 == 0 {
+                let by = Override::new("oncall", Role::Operator, "crash test: forced resync", e.clock().now_ms());
+                let record = e.force_sync(ForceTarget::Node(&node), &by).unwrap();
+                // The last word tells a whole line from one the kill cut.
+                println!("FORCED {} {node} .", record.seq);
+            }
         }
     }
 
@@ -365,6 +371,7 @@ mod crash {
         let mut enrolled = BTreeSet::new();
         let mut published = BTreeSet::new();
         let mut synced: BTreeMap<String, (u64, String)> = BTreeMap::new();
+        let mut forced: BTreeMap<u64, String> = BTreeMap::new();
         let mut key = None;
         for round in 0..kills {
             for line in run_and_kill("crash::data_dir_crash_child", dir.path(), 20 + (round * 37) % 200) {
@@ -372,6 +379,10 @@ mod crash {
                 match words[..] {
                     ["ENROLLED", node] => drop(enrolled.insert(node.to_owned())),
                     ["PUBLISHED", id] => drop(published.insert(id.to_owned())),
+                    ["FORCED", seq, node, "."] => {
+                        let Ok(seq) = seq.parse() else { continue };
+                        forced.insert(seq, node.to_owned());
+                    }
                     ["SYNCED", node, at, id] => {
                         let Ok(at) = at.parse() else { continue }; // a line cut by the kill
                         synced.insert(node.to_owned(), (at, id.to_owned()));
@@ -382,6 +393,7 @@ mod crash {
             let e = Engine::with_config(roomy(dir.path()))
                 .unwrap_or_else(|err| panic!("round {round}: reopen after a kill: {err}"));
             e.verify_audit().unwrap_or_else(|err| panic!("round {round}: {err}"));
+            e.verify_journal().unwrap_or_else(|err| panic!("round {round}: {err}"));
             let verifier = e.checkpoint_verifier().unwrap();
             assert!(key.get_or_insert_with(|| verifier.clone()) == &verifier, "round {round}: the key changed");
             for node in &enrolled {
@@ -397,12 +409,23 @@ mod crash {
                 let ran = e.what_ran(node, *at + 1).unwrap();
                 assert_eq!(ran.and_then(|r| r.snapshot).as_deref(), Some(id.as_str()), "round {round}: {node} at {at}");
             }
+            let audit = e.audit();
+            for (seq, node) in &forced {
+                let record = audit.iter().find(|r| r.seq == *seq);
+                assert!(
+                    record.is_some_and(
+                        |r| r.target == format!("node:{node}") && r.justification == "crash test: forced resync"
+                    ),
+                    "round {round}: acknowledged override {seq} of {node} lost: {record:?}"
+                );
+            }
             assert!(e.recount_mismatches().is_empty(), "round {round}");
         }
         eprintln!(
-            "crash test: {} enrolments, {} publishes, {} synced transitions over {kills} kills",
+            "crash test: {} enrolments, {} publishes, {} overrides, {} synced transitions over {kills} kills",
             enrolled.len(),
             published.len(),
+            forced.len(),
             synced.len()
         );
         assert!(!enrolled.is_empty() && !synced.is_empty(), "no child acknowledged anything: the test tested nothing");
