@@ -34,7 +34,7 @@ mod clock;
 mod cluster_state;
 pub mod cohesion;
 mod data_dir;
-pub use authority::policy;
+pub use authority::{policy, rollout};
 pub use data_dir::JournalVerification;
 pub use execution::{Imported, JournalExport};
 pub use execution::{freshness, record, table, unmatched};

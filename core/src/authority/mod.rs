@@ -8,6 +8,7 @@ pub(crate) mod cluster_spec;
 pub(crate) mod event;
 pub mod policy;
 pub(crate) mod replay;
+pub mod rollout;
 pub(crate) mod snapshot;
 pub(crate) mod workspace;
 
