@@ -52,8 +52,8 @@ use std::path::{Path, PathBuf};
 use fleetgov::Role;
 use serde::Deserialize;
 
-use crate::auth::TokenHash;
 use crate::authority::{PolicyConfig, WorkspaceConfig};
+use crate::token_hash::TokenHash;
 
 /// The demo configuration shipped with the server: one token per role, all
 /// marked `demo` so the dashboard can offer them.

@@ -40,6 +40,7 @@ mod state;
 pub mod storage;
 mod stream_slots;
 mod tls;
+mod token_hash;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! How the authority state is replayed from the audit log, and how
 //! authority changes are serialised with it (the payloads themselves are in
-//! [`crate::authority::event`]). Execution state (enrolments, heartbeats) is
-//! not replayed: the fleet rebuilds it with its next heartbeats.
+//! [`crate::authority::event`]). Execution state (enrolments, node reports,
+//! the transition journal) is not in the audit log: a data directory keeps
+//! it beside the log (see `crate::data_dir`).
 //!
 //! The engine counts the records whose authority events it has applied. An
 //! authority change holds the [`AuthorityGuard`]: it first applies the

@@ -30,9 +30,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
-use crate::cluster_state::ClusterState;
 use crate::cohesion::{ClusterStatus, cohesion, cohesion_bp};
-use crate::engine::Engine;
 use crate::execution::slot::NodeState;
 use crate::execution::transition::in_sync;
 use crate::health::DORMANT_AFTER_MS;
@@ -55,7 +53,7 @@ pub fn is_fresh(last_hb_ms: u64, now_ms: u64) -> bool {
 }
 
 /// The first moment a heartbeat at `last_hb_ms` is no longer fresh.
-fn expiry(last_hb_ms: u64) -> u64 {
+pub(super) fn expiry(last_hb_ms: u64) -> u64 {
     last_hb_ms.saturating_add(VERIFIED_WITHIN_MS + 1)
 }
 
@@ -170,59 +168,6 @@ impl ExpiryQueue {
         // Relaxed: see above.
         self.next_due.store(next, Ordering::Relaxed);
         expired
-    }
-}
-
-impl Engine {
-    /// Moves the nodes of `cluster` whose last heartbeat is older than the
-    /// window at `now_ms` out of its fresh count (the steady state costs one
-    /// comparison), and tells the change feed when any did.
-    pub(crate) fn sweep(&self, cluster: &ClusterState, now_ms: u64) {
-        if !cluster.counters.expiry.is_due(now_ms) {
-            return;
-        }
-        let expired = cluster.counters.expiry.sweep(now_ms, |slot| {
-            let Some(cell) = self.execution.nodes.slot(slot) else { return Due::Drop };
-            let guard = cell.lock();
-            let state = guard.state();
-            let due = expiry(guard.last_heartbeat_ms());
-            if !state.is_fresh() {
-                Due::Drop
-            } else if due > now_ms {
-                Due::Later(due)
-            } else {
-                guard.set_state(state.expired());
-                cluster.counters.move_fresh(state.fresh_bucket(), None);
-                Due::Expired(due)
-            }
-        });
-        if expired > 0 && self.feed.is_listened() {
-            self.feed.push(crate::feed::Change::Cluster(cluster.change(cluster.tally())));
-        }
-    }
-
-    /// The figures of `cluster` at `now_ms`: O(1) in its nodes when `now_ms`
-    /// is not before an expiry already swept, an exact recount otherwise.
-    pub(crate) fn tally(&self, cluster: &ClusterState, now_ms: u64) -> Tally {
-        self.sweep(cluster, now_ms);
-        if now_ms >= cluster.counters.expiry.latest_expired() {
-            return cluster.tally();
-        }
-        self.recount_tally(cluster, now_ms)
-    }
-
-    /// [`tally`](Self::tally) recomputed from the slots (O(nodes)).
-    pub(crate) fn recount_tally(&self, cluster: &ClusterState, now_ms: u64) -> Tally {
-        let desired = cluster.authority.desired();
-        let mut tally = Tally { verified: 0, enrolled: 0, errors: 0 };
-        cluster.counters.with_members(|members| {
-            for read in members.iter().filter_map(|&slot| self.execution.nodes.slot(slot)).map(|s| s.read()) {
-                tally.enrolled += 1;
-                tally.verified += u64::from(is_verified(read.state, read.last_hb_ms, desired, now_ms));
-                tally.errors += u64::from(read.state.error_code().is_some());
-            }
-        });
-        tally
     }
 }
 

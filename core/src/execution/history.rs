@@ -22,7 +22,6 @@ use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execution::journal::HashRef;
-use crate::governance::attestation::{Attestation, DesiredSnapshot};
 use crate::hash::ContentHash;
 
 /// What a node ran at some moment.
@@ -176,24 +175,5 @@ impl Engine {
             state.counters.members().into_iter().filter_map(|s| self.applied_at(s, state, t_ms)).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(out)
-    }
-
-    /// A signed attestation of what `cluster` ran at `t_ms`: each node that
-    /// had applied something, with its hash; the snapshot desired then (the
-    /// last revision published at or before `t_ms`); the audit log as it
-    /// stood then. The same `(cluster, t_ms)` gives the same envelope, byte
-    /// for byte, while the journal covering `t_ms` is retained (see the
-    /// module's notes on sealing). Times are checked as by
-    /// [`what_ran`](Self::what_ran): nothing is signed about the future.
-    pub fn attest(&self, cluster: &str, t_ms: u64) -> Result<Attestation> {
-        let state = self.cluster_state(cluster)?;
-        let nodes: Vec<AppliedAt> = self.fleet_at(cluster, t_ms)?.into_iter().filter(|n| n.hash.is_some()).collect();
-        let desired = (1..=state.authority.latest())
-            .rev()
-            .filter_map(|r| state.authority.snapshot(r))
-            .find(|s| s.published_at_ms <= t_ms)
-            .map(|s| DesiredSnapshot { snapshot: s.id.clone(), hash: s.hash });
-        let checkpoint = self.governance.audit().head_at(t_ms)?;
-        crate::governance::attestation::attest(self.signer()?, cluster, t_ms, nodes, desired, checkpoint)
     }
 }
