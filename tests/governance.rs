@@ -223,9 +223,9 @@ fn policies_are_audited_distributed_and_restored() {
         assert_eq!((last.action, last.target.as_str()), (AuditAction::UpsertPolicy, "policy:edge"));
     }
     let e = Engine::with_config(config()).unwrap();
-    let fleet_config = serde_json::to_value(e.fleet_config("ws").unwrap()).unwrap();
-    assert_eq!(fleet_config["distribution_mode"], "always_pull");
-    assert_eq!(fleet_config["activePolicies"][0]["id"], "edge");
+    let fleet_config = e.fleet_config("ws").unwrap();
+    assert_eq!(fleet_config.distribution_mode, fleetgov::distribution::DistributionMode::AlwaysPull);
+    assert_eq!(fleet_config.active_policies[0].id(), "edge");
     let local = RuleSet::new().with("rate_limit_per_minute", RuleValue::Limit(5000)).unwrap();
     let effective = e.effective_policy("prod", &local).unwrap();
     assert_eq!(effective.get("rate_limit_per_minute"), Some(&RuleValue::Limit(600)));

@@ -9,8 +9,8 @@
 //! `GET /api/v1/workspaces/{id}/fleet/policies` ([`policies_path`]) serves the
 //! active policies alone.
 //!
-//! Keys are camelCase, except `distribution_mode`, `config_path` and
-//! `policies_path`, which keep the snake_case spelling of the published API.
+//! This module builds the document's content; the fleet server writes it as
+//! JSON in the published API's spelling.
 
 use std::collections::BTreeSet;
 
@@ -66,7 +66,6 @@ pub fn policies_path(workspace_id: &str) -> String {
 /// assert!(json.starts_with(r#"{"id":"eks-prod-us@r3","revision":3,"hash":""#));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DesiredSnapshot {
     /// The snapshot id.
     pub id: String,
@@ -76,16 +75,15 @@ pub struct DesiredSnapshot {
     pub hash: ContentHash,
 }
 
-/// One cluster's desired state; `desiredSnapshot` is `null` until a first
+/// One cluster's desired state; `desired_snapshot` is `None` until a first
 /// snapshot is published.
 ///
 /// ```
 /// use fleetgov::distribution::ClusterDesiredState;
 /// let c = ClusterDesiredState { cluster_id: "azure-dev-west".into(), desired_snapshot: None };
-/// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"clusterId":"azure-dev-west","desiredSnapshot":null}"#);
+/// assert!(c.desired_snapshot.is_none());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ClusterDesiredState {
     /// The cluster id.
     pub cluster_id: String,
@@ -111,25 +109,19 @@ pub struct ClusterDesiredState {
 /// )?;
 /// assert_eq!(cfg.config_path, "/api/v1/workspaces/ws-1/fleet/config");
 /// assert_eq!(cfg.clusters[0].cluster_id, "azure-dev-west", "clusters are in id order");
-/// let json = serde_json::to_value(&cfg).unwrap();
-/// assert_eq!(json["distribution_mode"], "always_pull");
-/// assert_eq!(json["authorityMode"], "tighten_only");
-/// assert_eq!(json["activePolicies"][0]["scope"], "org");
+/// assert_eq!(cfg.distribution_mode, fleetgov::distribution::DistributionMode::AlwaysPull);
+/// assert_eq!(cfg.active_policies[0].id(), "org-baseline");
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FleetConfig {
     /// The workspace.
     pub workspace_id: String,
     /// Always [`DistributionMode::AlwaysPull`].
-    #[serde(rename = "distribution_mode")]
     pub distribution_mode: DistributionMode,
     /// Where to fetch this document again ([`config_path`]).
-    #[serde(rename = "config_path")]
     pub config_path: String,
     /// Where to fetch the active policies alone ([`policies_path`]).
-    #[serde(rename = "policies_path")]
     pub policies_path: String,
     /// How the runtime combines [`cloud_rules`](FleetConfig::cloud_rules)
     /// with its local policy (see [`effective_policy`](crate::authority::policy::effective_policy)).
@@ -280,55 +272,18 @@ mod tests {
     }
 
     #[test]
-    fn document_matches_the_published_shape() {
-        let prod = ContentHash::of(b"prod config");
-        let stage = ContentHash::of(b"stage config");
-        let clusters: Clusters = vec![
-            ("gke-stage-eu", Some(("gke-stage-eu@r7", 7, stage))),
-            ("eks-prod-us", Some(("eks-prod-us@r12", 12, prod))),
-            ("azure-dev-west", None),
-        ];
+    fn document_holds_the_active_policies_and_clusters_in_order() {
+        let h = ContentHash::of(b"prod config");
+        let clusters: Clusters = vec![("eks-prod-us", Some(("eks-prod-us@r12", 12, h))), ("azure-dev-west", None)];
         let cfg = FleetConfig::new("ws-1", AuthorityMode::TightenOnly, seed_policies(), clusters).unwrap();
-        let json = serde_json::to_value(&cfg).unwrap();
-        let expected = serde_json::json!({
-            "workspaceId": "ws-1",
-            "distribution_mode": "always_pull",
-            "config_path": "/api/v1/workspaces/ws-1/fleet/config",
-            "policies_path": "/api/v1/workspaces/ws-1/fleet/policies",
-            "authorityMode": "tighten_only",
-            "activePolicies": [
-                {
-                    "id": "org-baseline",
-                    "scope": "org",
-                    "rules": {
-                        "rate_limit_per_minute": {"kind": "limit", "value": 1000},
-                        "require_mtls": {"kind": "flag", "value": true}
-                    }
-                },
-                {
-                    "id": "edge-cors",
-                    "scope": "workspace",
-                    "workspaceId": "ws-1",
-                    "rules": {
-                        "cors_allowed_origins": {"kind": "allowList", "value": ["https://app.example.com"]},
-                        "rate_limit_per_minute": {"kind": "limit", "value": 600}
-                    }
-                }
-            ],
-            "cloudRules": {
-                "cors_allowed_origins": {"kind": "allowList", "value": ["https://app.example.com"]},
-                "rate_limit_per_minute": {"kind": "limit", "value": 600},
-                "require_mtls": {"kind": "flag", "value": true}
-            },
-            "clusters": [
-                {"clusterId": "azure-dev-west", "desiredSnapshot": null},
-                {"clusterId": "eks-prod-us", "desiredSnapshot": {"id": "eks-prod-us@r12", "revision": 12, "hash": prod.to_string()}},
-                {"clusterId": "gke-stage-eu", "desiredSnapshot": {"id": "gke-stage-eu@r7", "revision": 7, "hash": stage.to_string()}}
-            ]
-        });
-        assert_eq!(json, expected);
-        let back: FleetConfig = serde_json::from_value(json).unwrap();
-        assert_eq!(back, cfg);
+        let ids: Vec<&str> = cfg.active_policies.iter().map(Policy::id).collect();
+        assert_eq!(ids, ["org-baseline", "edge-cors"], "org-scoped first");
+        assert_eq!(cfg.cloud_rules.get("rate_limit_per_minute"), Some(&RuleValue::Limit(600)), "the stricter limit");
+        assert_eq!(cfg.clusters[0].cluster_id, "azure-dev-west");
+        assert_eq!(
+            cfg.clusters[1].desired_snapshot,
+            Some(DesiredSnapshot { id: "eks-prod-us@r12".into(), revision: 12, hash: h })
+        );
     }
 
     #[test]

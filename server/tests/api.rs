@@ -6,6 +6,7 @@ mod common;
 
 use common::{ADMIN, OPERATOR, SCOPED, VIEWER, assert_error, json, start};
 use fleetgov::audit::{Checkpoint, CheckpointVerifier, InclusionProof, TreeHash};
+use fleetgov_dto::{ConsistencyProofJson, InclusionProofJson};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -454,7 +455,7 @@ async fn force_sync_is_justified_role_checked_audited_and_provable() {
     assert_eq!(status, 200, "{proof}");
     let verifier: CheckpointVerifier = proof["verifierKey"].as_str().unwrap().parse().unwrap();
     let checkpoint = Checkpoint::open(proof["checkpoint"].as_str().unwrap(), &verifier).unwrap();
-    let inclusion: InclusionProof = serde_json::from_value(proof["proof"].clone()).unwrap();
+    let inclusion = InclusionProof::from(serde_json::from_value::<InclusionProofJson>(proof["proof"].clone()).unwrap());
     let leaf: TreeHash = serde_json::from_value(proof["record"]["leafHash"].clone()).unwrap();
     inclusion.verify(&leaf, &checkpoint.head()).unwrap();
     let mut forged = inclusion.clone();
@@ -492,7 +493,7 @@ async fn attestations_are_dsse_envelopes_checkable_with_the_verifier_key() {
     let (status, proof) =
         s.get(&format!("/api/v1/audit/consistency?from={}&to={}", stated.checkpoint.size, served.size), VIEWER).await;
     assert_eq!(status, 200, "{proof}");
-    let proof: fleetgov::audit::ConsistencyProof = serde_json::from_value(proof).unwrap();
+    let proof = fleetgov::audit::ConsistencyProof::from(serde_json::from_value::<ConsistencyProofJson>(proof).unwrap());
     proof.verify(&stated.checkpoint, &served.head()).unwrap();
     // The same moment, the same bytes, even after a late report stamped at
     // that moment: what was answered about it is sealed.

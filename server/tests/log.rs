@@ -85,7 +85,8 @@ async fn proof_bundles_and_consistency_proofs_check_with_the_verifier_key_alone(
     let (old, new) = (before["size"].as_u64().unwrap(), after["size"].as_u64().unwrap());
     let (status, body) = s.get(&format!("/api/v1/audit/consistency?from={old}&to={new}"), VIEWER).await;
     assert_eq!(status, 200, "{body}");
-    let consistency: ConsistencyProof = serde_json::from_value(body).unwrap();
+    let consistency =
+        ConsistencyProof::from(serde_json::from_value::<fleetgov_dto::ConsistencyProofJson>(body).unwrap());
     let (old_cp, new_cp) = (before["checkpoint"].as_str().unwrap(), after["checkpoint"].as_str().unwrap());
     consistency.verify_checkpoints(old_cp, new_cp, &verifier).unwrap();
     assert!(consistency.verify_checkpoints(new_cp, old_cp, &verifier).is_err());

@@ -48,7 +48,6 @@ impl Environment {
 /// assert!(c.auto_reconcile);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ClusterSpec {
     /// The cluster id.
     pub id: String,

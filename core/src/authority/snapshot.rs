@@ -9,7 +9,6 @@ use crate::hash::ContentHash;
 /// Its id is `<cluster>@r<revision>`, so a node's reported snapshot id names
 /// both the cluster and the revision it applied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// `<cluster>@r<revision>`, e.g. `eks-prod-us@r3`.
     pub id: String,

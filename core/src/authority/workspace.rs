@@ -59,7 +59,6 @@ impl AuthorityMode {
 /// assert_eq!(ws.min_runtime_version.to_string(), "3.4.0");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct WorkspaceSpec {
     /// The workspace id.
     pub id: String,

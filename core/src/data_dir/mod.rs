@@ -54,8 +54,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// How long opening waits for a lock that may be on its way out.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The format version this build reads and writes.
-const FORMAT_VERSION: u32 = 1;
+/// The format version this build reads and writes. Version 2 stores the
+/// authority's documents in the audit log with snake_case keys (version 1
+/// used the HTTP API's camelCase).
+const FORMAT_VERSION: u32 = 2;
 const FORMAT_NAME: &str = "fleetgov data directory";
 
 /// An open data directory: its path and the lock that keeps a second
@@ -238,9 +240,9 @@ mod tests {
     fn another_format_version_or_a_foreign_directory_is_refused() {
         let d = dir("format");
         fs::create_dir_all(&d).unwrap();
-        fs::write(d.join("FORMAT"), "fleetgov data directory\nversion 2\n").unwrap();
+        fs::write(d.join("FORMAT"), "fleetgov data directory\nversion 1\n").unwrap();
         let e = DataDir::open(&d, 5).err().unwrap();
-        assert!(e.to_string().contains("format version 2"), "{e}");
+        assert!(e.to_string().contains("format version 1"), "{e}");
         fs::remove_file(d.join("FORMAT")).unwrap();
         fs::write(d.join("notes.txt"), "mine").unwrap();
         assert_eq!(DataDir::open(&d, 5).err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));

@@ -20,6 +20,12 @@
 
 #![warn(missing_docs)]
 
+mod audit;
+mod authority;
+
+pub use audit::{AuditRecordJson, ConsistencyProofJson, InclusionProofJson};
+pub use authority::{ClusterDesiredJson, FleetConfigJson, PolicyJson, SnapshotJson};
+
 use fleetgov::{
     AppliedChange, AuthorityMode, ClusterStatus, ClusterView, ConfigStatus, ContentHash, DesiredCluster, DesiredState,
     DriftStatus, Environment, FleetInventory, FleetSummary, Health, Metrics, NodeStatus, NodeView, ProcessHealth,

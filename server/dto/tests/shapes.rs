@@ -1,5 +1,6 @@
-//! The documents keep the seeds' camelCase keys: the fleet inventory
-//! (`GET /api/v1/workspaces/{id}/fleet`), a node and a cluster.
+//! The documents keep the published camelCase keys: the fleet inventory
+//! (`GET /api/v1/workspaces/{id}/fleet`), a node, a cluster and the fleet
+//! configuration a runtime pulls.
 
 use fleetgov::{ClusterSpec, Engine, Environment, Heartbeat, WorkspaceSpec};
 use fleetgov_dto::{ClusterJson, FleetInventoryJson, NodeJson};
@@ -56,4 +57,78 @@ fn a_node_and_a_cluster_have_the_apis_keys() {
         (&cluster["cohesionBasisPoints"], &cluster["inSync"], &cluster["ownerTeam"]),
         (&10_000.into(), &1.into(), &"".into())
     );
+}
+
+#[test]
+fn the_fleet_config_has_the_published_shape() {
+    use fleetgov::policy::{Policy, PolicyScope, RuleSet, RuleValue};
+    use fleetgov::{AuthorityMode, ContentHash, FleetConfig};
+    use fleetgov_dto::FleetConfigJson;
+
+    let rules = |pairs: &[(&str, RuleValue)]| {
+        pairs.iter().fold(RuleSet::new(), |set, (name, value)| set.with(*name, value.clone()).unwrap())
+    };
+    let policies = [
+        Policy::new(
+            PolicyScope::workspace("ws-1"),
+            "edge-cors",
+            rules(&[
+                ("cors_allowed_origins", RuleValue::allow_list(["https://app.example.com"])),
+                ("rate_limit_per_minute", RuleValue::Limit(600)),
+            ]),
+        )
+        .unwrap(),
+        Policy::new(
+            PolicyScope::Org,
+            "org-baseline",
+            rules(&[("require_mtls", RuleValue::Flag(true)), ("rate_limit_per_minute", RuleValue::Limit(1000))]),
+        )
+        .unwrap(),
+    ];
+    let prod = ContentHash::of(b"prod config");
+    let stage = ContentHash::of(b"stage config");
+    let clusters = [
+        ("gke-stage-eu", Some(("gke-stage-eu@r7", 7, stage))),
+        ("eks-prod-us", Some(("eks-prod-us@r12", 12, prod))),
+        ("azure-dev-west", None),
+    ];
+    let cfg = FleetConfig::new("ws-1", AuthorityMode::TightenOnly, policies, clusters).unwrap();
+    let json = serde_json::to_value(FleetConfigJson::from(&cfg)).unwrap();
+    let expected = serde_json::json!({
+        "workspaceId": "ws-1",
+        "distribution_mode": "always_pull",
+        "config_path": "/api/v1/workspaces/ws-1/fleet/config",
+        "policies_path": "/api/v1/workspaces/ws-1/fleet/policies",
+        "authorityMode": "tighten_only",
+        "activePolicies": [
+            {
+                "id": "org-baseline",
+                "scope": "org",
+                "rules": {
+                    "rate_limit_per_minute": {"kind": "limit", "value": 1000},
+                    "require_mtls": {"kind": "flag", "value": true}
+                }
+            },
+            {
+                "id": "edge-cors",
+                "scope": "workspace",
+                "workspaceId": "ws-1",
+                "rules": {
+                    "cors_allowed_origins": {"kind": "allow_list", "value": ["https://app.example.com"]},
+                    "rate_limit_per_minute": {"kind": "limit", "value": 600}
+                }
+            }
+        ],
+        "cloudRules": {
+            "cors_allowed_origins": {"kind": "allow_list", "value": ["https://app.example.com"]},
+            "rate_limit_per_minute": {"kind": "limit", "value": 600},
+            "require_mtls": {"kind": "flag", "value": true}
+        },
+        "clusters": [
+            {"clusterId": "azure-dev-west", "desiredSnapshot": null},
+            {"clusterId": "eks-prod-us", "desiredSnapshot": {"id": "eks-prod-us@r12", "revision": 12, "hash": prod.to_string()}},
+            {"clusterId": "gke-stage-eu", "desiredSnapshot": {"id": "gke-stage-eu@r7", "revision": 7, "hash": stage.to_string()}}
+        ]
+    });
+    assert_eq!(json, expected);
 }

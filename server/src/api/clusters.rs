@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use fleetgov::{ClusterSpec, Environment, ErrorKind, Role, Snapshot};
-use fleetgov_dto::ClusterJson;
+use fleetgov::{ClusterSpec, Environment, ErrorKind, Role};
+use fleetgov_dto::{ClusterJson, SnapshotJson};
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, visible};
@@ -18,7 +18,7 @@ pub struct ClusterDetail {
     #[serde(flatten)]
     view: ClusterJson,
     /// The desired snapshot (author, time, size), if one was published.
-    desired: Option<Snapshot>,
+    desired: Option<SnapshotJson>,
 }
 
 /// `GET /api/v1/clusters`: every cluster the token may see.
@@ -40,7 +40,10 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ClusterDetail>> {
     let view = visible::cluster(&state, &who, &id)?;
-    Ok(Json(ClusterDetail { desired: state.engine.desired(&id)?, view: (&view).into() }))
+    Ok(Json(ClusterDetail {
+        desired: state.engine.desired(&id)?.as_ref().map(SnapshotJson::from),
+        view: (&view).into(),
+    }))
 }
 
 /// The body of `PUT /api/v1/clusters/{id}`.

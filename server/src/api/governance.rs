@@ -2,7 +2,6 @@
 //! proofs, signed checkpoints and attestations of what ran.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -11,28 +10,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use fleetgov::audit::{AuditAction, AuditRecord, Checkpoint, DSSE_MEDIA_TYPE, InclusionProof, TreeHash};
 use fleetgov::{ForceTarget, Override};
+use fleetgov_dto::{AuditRecordJson, InclusionProofJson};
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, page_limit, visible};
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// An audit record with its Merkle leaf hash.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordJson {
-    #[serde(flatten)]
-    record: AuditRecord,
-    /// The record's leaf hash in the audit Merkle tree.
-    leaf_hash: TreeHash,
-}
-
-impl From<&Arc<AuditRecord>> for RecordJson {
-    fn from(r: &Arc<AuditRecord>) -> Self {
-        RecordJson { leaf_hash: r.leaf_hash(), record: (**r).clone() }
-    }
-}
 
 /// What to force: exactly one of `node`, `cluster`, `workspace`, or `fleet: true`.
 #[derive(Debug, Deserialize)]
@@ -83,7 +67,7 @@ pub async fn force_sync(
     State(state): State<AppState>,
     who: Principal,
     Json(body): Json<ForceSyncBody>,
-) -> ApiResult<(StatusCode, Json<RecordJson>)> {
+) -> ApiResult<(StatusCode, Json<AuditRecordJson>)> {
     let target = body.target.target()?;
     // A target outside the token's workspaces is refused like a missing one.
     match target {
@@ -98,7 +82,7 @@ pub async fn force_sync(
         Ok(state.engine.force_sync(body.target.target()?, &by)?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(RecordJson::from(&record))))
+    Ok((StatusCode::CREATED, Json(AuditRecordJson::from(&*record))))
 }
 
 /// Filters and paging of the audit log.
@@ -200,7 +184,7 @@ pub struct AuditPage {
     /// shared by every workspace, so its size is not a scoped token's business).
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
-    records: Vec<RecordJson>,
+    records: Vec<AuditRecordJson>,
     /// Pass as `before` for the next (older) page; absent at the start of the log.
     next_before: Option<u64>,
 }
@@ -231,7 +215,7 @@ pub async fn list(
         for r in page.iter().rev() {
             end = r.seq;
             if filter.matches(&state, r) && may_see(&state, &who, r) {
-                records.push(RecordJson::from(r));
+                records.push(AuditRecordJson::from(&**r));
                 if records.len() == limit {
                     break;
                 }
@@ -249,11 +233,11 @@ pub async fn list(
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProofJson {
-    record: RecordJson,
+    record: AuditRecordJson,
     /// The record's log entry (its canonical encoding), base64: the leaf is
     /// `SHA-256(0x00 || entry)`.
     entry: String,
-    proof: InclusionProof,
+    proof: InclusionProofJson,
     /// The signed checkpoint (C2SP signed note) whose size and root the proof is against.
     checkpoint: String,
     /// The same proof as a C2SP `tlog-proof@v1` bundle.
@@ -281,8 +265,12 @@ pub async fn proof(State(state): State<AppState>, who: Principal, Path(seq): Pat
     let head = Checkpoint::open(&bundle.checkpoint, &verifier)?;
     Ok(Json(ProofJson {
         entry: base64::engine::general_purpose::STANDARD.encode(record.encode()),
-        record: RecordJson::from(&record),
-        proof: InclusionProof { leaf_index: seq, tree_size: head.size, path: bundle.path.clone() },
+        record: AuditRecordJson::from(&*record),
+        proof: InclusionProofJson::from(&InclusionProof {
+            leaf_index: seq,
+            tree_size: head.size,
+            path: bundle.path.clone(),
+        }),
         tlog_proof: bundle.to_string(),
         checkpoint: bundle.checkpoint,
         verifier_key: verifier.to_string(),

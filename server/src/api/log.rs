@@ -20,7 +20,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use fleetgov::audit::{ConsistencyProof, Tile};
+use fleetgov::audit::Tile;
+use fleetgov_dto::ConsistencyProofJson;
 use serde::Deserialize;
 
 use crate::auth::{Principal, Scope};
@@ -90,6 +91,6 @@ pub async fn consistency(
     State(state): State<AppState>,
     _who: Principal,
     Query(q): Query<ConsistencyQuery>,
-) -> ApiResult<Json<ConsistencyProof>> {
-    Ok(Json(state.engine.consistency_proof(q.from, q.to)?))
+) -> ApiResult<Json<ConsistencyProofJson>> {
+    Ok(Json(ConsistencyProofJson::from(&state.engine.consistency_proof(q.from, q.to)?)))
 }

@@ -6,47 +6,14 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use fleetgov::Role;
-use fleetgov::policy::{Policy, PolicyScope, RuleSet};
+use fleetgov::policy::PolicyScope;
+use fleetgov_dto::PolicyJson;
 use serde::Deserialize;
 
 use super::{blocking, visible};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-/// The body of `PUT /api/v1/policies/{id}`: a policy as
-/// `GET /api/v1/workspaces/{id}/fleet/policies` shows it, the id optional.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PolicyBody {
-    /// The policy id; the path's when absent, and the same when given.
-    #[serde(default)]
-    id: Option<String>,
-    /// `org` (every workspace) or `workspace`.
-    scope: String,
-    /// The workspace of a `workspace` policy.
-    #[serde(default)]
-    workspace_id: Option<String>,
-    /// The rules, by name.
-    rules: RuleSet,
-}
-
-impl PolicyBody {
-    /// The policy `id` this body declares.
-    fn policy(self, id: &str) -> ApiResult<Policy> {
-        if let Some(named) = self.id.filter(|named| named != id) {
-            return Err(ApiError::invalid(format!("the body names policy '{named}', the path '{id}'")));
-        }
-        let scope = match (self.scope.as_str(), self.workspace_id) {
-            ("org", None) => PolicyScope::Org,
-            ("workspace", Some(workspace)) => PolicyScope::workspace(workspace),
-            ("org", Some(_)) => return Err(ApiError::invalid("an org policy names no workspaceId")),
-            ("workspace", None) => return Err(ApiError::invalid("a workspace policy needs workspaceId")),
-            (other, _) => return Err(ApiError::invalid(format!("scope {other:?} is not org or workspace"))),
-        };
-        Ok(Policy::new(scope, id, self.rules)?)
-    }
-}
 
 /// Whether the token may change policies of `scope`: an org-wide policy
 /// applies to every workspace, so it needs a token of every workspace; a
@@ -69,8 +36,8 @@ pub async fn put(
     State(state): State<AppState>,
     who: Principal,
     Path(id): Path<String>,
-    Json(body): Json<PolicyBody>,
-) -> ApiResult<(StatusCode, Json<Policy>)> {
+    Json(body): Json<PolicyJson>,
+) -> ApiResult<(StatusCode, Json<PolicyJson>)> {
     let policy = body.policy(&id)?;
     check_scope(&state, &who, policy.scope())?;
     let existed = state.engine.policy(policy.scope(), policy.id()).is_ok();
@@ -78,7 +45,7 @@ pub async fn put(
     let engine = state.engine.clone();
     let stored = policy.clone();
     blocking(move || Ok(engine.upsert_policy_by(stored, &who.by(at))?)).await?;
-    Ok((if existed { StatusCode::OK } else { StatusCode::CREATED }, Json(policy)))
+    Ok((if existed { StatusCode::OK } else { StatusCode::CREATED }, Json(PolicyJson::from(&policy))))
 }
 
 /// `DELETE /api/v1/policies/{id}?workspace=` query: the policy's scope.
@@ -97,10 +64,10 @@ pub async fn remove(
     who: Principal,
     Path(id): Path<String>,
     Query(q): Query<RemoveQuery>,
-) -> ApiResult<Json<Policy>> {
+) -> ApiResult<Json<PolicyJson>> {
     let scope = q.workspace.map_or(PolicyScope::Org, PolicyScope::workspace);
     check_scope(&state, &who, &scope)?;
     let at = state.now_ms();
     let engine = state.engine.clone();
-    blocking(move || Ok(Json(engine.remove_policy_by(&scope, &id, &who.by(at))?))).await
+    blocking(move || Ok(Json(PolicyJson::from(&engine.remove_policy_by(&scope, &id, &who.by(at))?)))).await
 }

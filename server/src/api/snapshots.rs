@@ -5,7 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use fleetgov::{ContentHash, Role, Snapshot};
+use fleetgov::{ContentHash, Role};
+use fleetgov_dto::SnapshotJson;
 use serde::Deserialize;
 
 use super::{blocking, visible};
@@ -34,7 +35,7 @@ pub async fn publish(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Snapshot>)> {
+) -> ApiResult<(StatusCode, Json<SnapshotJson>)> {
     who.require(Role::Operator)?;
     visible::cluster(&state, &who, &id)?;
     let content = match media_type(&headers) {
@@ -57,12 +58,16 @@ pub async fn publish(
     };
     let at = state.now_ms();
     let snapshot = blocking(move || Ok(state.engine.publish_by(&id, &content, &who.by(at))?)).await?;
-    Ok((StatusCode::CREATED, Json(snapshot)))
+    Ok((StatusCode::CREATED, Json(SnapshotJson::from(&snapshot))))
 }
 
 /// `GET /api/v1/snapshots/{id}` (`<cluster>@r<revision>`).
-pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Snapshot>> {
-    Ok(Json(visible::snapshot(&state, &who, &id)?))
+pub async fn get(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SnapshotJson>> {
+    Ok(Json(SnapshotJson::from(&visible::snapshot(&state, &who, &id)?)))
 }
 
 /// `GET /api/v1/artifacts/{hash}`: the bytes a runtime pulls; the client

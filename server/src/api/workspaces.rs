@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fleetgov::{AuthorityMode, DriftStatus, ErrorKind, FleetConfig, Health, Role, Runtime, WorkspaceSpec};
-use fleetgov_dto::{ClusterJson, DesiredStateJson, FleetSummaryJson, RuntimeJson};
+use fleetgov::{AuthorityMode, DriftStatus, ErrorKind, Health, Role, Runtime, WorkspaceSpec};
+use fleetgov_dto::{ClusterJson, DesiredStateJson, FleetConfigJson, FleetSummaryJson, PolicyJson, RuntimeJson};
 use serde::{Deserialize, Serialize};
 
 use super::{blocking, page_limit, visible};
@@ -196,9 +196,9 @@ pub async fn fleet_config(
     State(state): State<AppState>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<FleetConfig>> {
+) -> ApiResult<Json<FleetConfigJson>> {
     visible::workspace(&state, &who, &id)?;
-    Ok(Json(state.engine.fleet_config(&id)?))
+    Ok(Json(FleetConfigJson::from(&state.engine.fleet_config(&id)?)))
 }
 
 /// `GET /api/v1/workspaces/{id}/fleet/policies`: the active policies alone.
@@ -208,5 +208,7 @@ pub async fn fleet_policies(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     visible::workspace(&state, &who, &id)?;
-    Ok(Json(serde_json::json!({ "workspaceId": id, "activePolicies": state.engine.active_policies(&id)? })))
+    Ok(Json(
+        serde_json::json!({ "workspaceId": id, "activePolicies": state.engine.active_policies(&id)?.iter().map(PolicyJson::from).collect::<Vec<_>>() }),
+    ))
 }

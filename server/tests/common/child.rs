@@ -154,7 +154,9 @@ impl Api {
     pub async fn proven(&self, seq: u64, verifier: &CheckpointVerifier) -> String {
         let proof = self.get(&format!("/api/v1/audit/{seq}/proof")).await;
         let checkpoint = Checkpoint::open(proof["checkpoint"].as_str().unwrap(), verifier).unwrap();
-        let inclusion: InclusionProof = serde_json::from_value(proof["proof"].clone()).unwrap();
+        let inclusion = InclusionProof::from(
+            serde_json::from_value::<fleetgov_dto::InclusionProofJson>(proof["proof"].clone()).unwrap(),
+        );
         let leaf: TreeHash = serde_json::from_value(proof["record"]["leafHash"].clone()).unwrap();
         inclusion.verify(&leaf, &checkpoint.head()).unwrap();
         proof["entry"].as_str().unwrap().to_owned()

@@ -628,7 +628,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_fleetConfigJson0<'l>(
 ) -> jstring {
     with_engine(&mut env, engine, |env, e| {
         let config = e.fleet_config(&convert::string(env, "workspace", &workspace)?)?;
-        let json = serde_json::to_string(&config)?;
+        let json = serde_json::to_string(&fleetgov_dto::FleetConfigJson::from(&config))?;
         Ok(env.new_string(json)?.into_raw())
     })
 }

@@ -78,7 +78,7 @@ fn against_cloud(e: Error) -> Error {
 /// declare the rule and the local value is not
 /// [at least as strict](RuleValue::is_at_least_as_strict_as) as the cloud's.
 ///
-/// Serialised in camelCase as `{"rule", "cloud", "local"}`; `Display` says
+/// Serialised as `{"rule", "cloud", "local"}`; `Display` says
 /// what exactly is looser.
 ///
 /// ```
@@ -91,7 +91,6 @@ fn against_cloud(e: Error) -> Error {
 /// assert_eq!(f.to_string(), "cors_allowed_origins: local allows [*] beyond cloud");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Loosening {
     /// The rule name.
     pub rule: String,

@@ -18,10 +18,10 @@ pub const MAX_LIST_ENTRIES: usize = 10_000;
 /// ```
 /// use fleetgov::policy::{RuleKind, RuleValue};
 /// assert_eq!(RuleValue::Limit(600).kind(), RuleKind::Limit);
-/// assert_eq!(RuleKind::DenyList.as_str(), "denyList");
+/// assert_eq!(RuleKind::DenyList.as_str(), "deny_list");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     /// An upper limit: lower is stricter.
     Limit,
@@ -36,17 +36,17 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    /// The camel-case name used in JSON (`limit`, `floor`, `allowList`, `denyList`, `flag`).
+    /// The name used in JSON (`limit`, `floor`, `allow_list`, `deny_list`, `flag`).
     ///
     /// ```
-    /// assert_eq!(fleetgov::policy::RuleKind::AllowList.as_str(), "allowList");
+    /// assert_eq!(fleetgov::policy::RuleKind::AllowList.as_str(), "allow_list");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             RuleKind::Limit => "limit",
             RuleKind::Floor => "floor",
-            RuleKind::AllowList => "allowList",
-            RuleKind::DenyList => "denyList",
+            RuleKind::AllowList => "allow_list",
+            RuleKind::DenyList => "deny_list",
             RuleKind::Flag => "flag",
         }
     }
@@ -72,12 +72,12 @@ impl fmt::Display for RuleKind {
 /// let methods = RuleValue::allow_list(["GET", "POST"]);
 /// assert_eq!(
 ///     serde_json::to_string(&methods).unwrap(),
-///     r#"{"kind":"allowList","value":["GET","POST"]}"#
+///     r#"{"kind":"allow_list","value":["GET","POST"]}"#
 /// );
 /// assert_eq!(serde_json::to_string(&RuleValue::Limit(600)).unwrap(), r#"{"kind":"limit","value":600}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "camelCase")]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum RuleValue {
     /// An upper limit such as requests per minute or maximum body bytes;
     /// the lower value is stricter.
@@ -236,7 +236,7 @@ pub(super) fn kind_mismatch(a: RuleKind, b: RuleKind) -> Error {
 }
 
 impl fmt::Display for RuleValue {
-    /// A compact form for messages: `limit 600`, `allowList [GET, POST]`, `flag on`.
+    /// A compact form for messages: `limit 600`, `allow_list [GET, POST]`, `flag on`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RuleValue::Limit(n) | RuleValue::Floor(n) => write!(f, "{} {n}", self.kind()),
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn display_is_compact() {
-        assert_eq!(RuleValue::allow_list(["GET", "POST"]).to_string(), "allowList [GET, POST]");
+        assert_eq!(RuleValue::allow_list(["GET", "POST"]).to_string(), "allow_list [GET, POST]");
         assert_eq!(RuleValue::Flag(false).to_string(), "flag off");
         assert_eq!(RuleValue::Limit(600).to_string(), "limit 600");
     }

@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<RuleSet>(&json).unwrap(), gateway_cloud());
         let bad_name = r#"{"rate limit":{"kind":"limit","value":1}}"#;
         assert!(serde_json::from_str::<RuleSet>(bad_name).is_err());
-        let bad_entry = r#"{"blocked_ips":{"kind":"denyList","value":[" 10.0.0.1"]}}"#;
+        let bad_entry = r#"{"blocked_ips":{"kind":"deny_list","value":[" 10.0.0.1"]}}"#;
         assert!(serde_json::from_str::<RuleSet>(bad_entry).is_err());
     }
 }

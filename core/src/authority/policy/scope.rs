@@ -10,7 +10,7 @@ use crate::id::validate_id;
 /// workspace.
 ///
 /// In JSON the scope is flattened into its policy as `"scope": "org"` or
-/// `"scope": "workspace", "workspaceId": "ws-1"`.
+/// `"scope": "workspace", "workspace_id": "ws-1"`.
 ///
 /// ```
 /// use fleetgov::policy::PolicyScope;
@@ -19,7 +19,7 @@ use crate::id::validate_id;
 /// assert!(!PolicyScope::workspace("ws-1").applies_to("ws-2"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "scope", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(tag = "scope", rename_all = "snake_case")]
 pub enum PolicyScope {
     /// Applies to every workspace.
     Org,
@@ -87,7 +87,7 @@ impl std::fmt::Display for PolicyScope {
 /// let p = Policy::new(PolicyScope::workspace("ws-1"), "edge-baseline", rules)?;
 /// assert_eq!(
 ///     serde_json::to_string(&p).unwrap(),
-///     r#"{"id":"edge-baseline","scope":"workspace","workspaceId":"ws-1","rules":{"require_mtls":{"kind":"flag","value":true}}}"#
+///     r#"{"id":"edge-baseline","scope":"workspace","workspace_id":"ws-1","rules":{"require_mtls":{"kind":"flag","value":true}}}"#
 /// );
 /// assert!(Policy::new(PolicyScope::Org, "", RuleSet::new()).is_err());
 /// # Ok(()) }
@@ -102,7 +102,6 @@ pub struct Policy {
 
 /// The JSON shape of a [`Policy`], validated on the way in.
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct PolicyRepr {
     id: String,
     #[serde(flatten)]
@@ -194,13 +193,13 @@ mod tests {
         for bad in [
             r#"{"id":"","scope":"org","rules":{}}"#,
             r#"{"id":"p","scope":"workspace","rules":{}}"#,
-            r#"{"id":"p","scope":"workspace","workspaceId":"ws 1","rules":{}}"#,
+            r#"{"id":"p","scope":"workspace","workspace_id":"ws 1","rules":{}}"#,
             r#"{"id":"p","scope":"tenant","rules":{}}"#,
-            r#"{"id":"p","scope":"org","rules":{"x":{"kind":"allowList","value":[""]}}}"#,
+            r#"{"id":"p","scope":"org","rules":{"x":{"kind":"allow_list","value":[""]}}}"#,
         ] {
             assert!(serde_json::from_str::<Policy>(bad).is_err(), "{bad}");
         }
-        let ok = r#"{"id":"p","scope":"workspace","workspaceId":"ws-1","rules":{}}"#;
+        let ok = r#"{"id":"p","scope":"workspace","workspace_id":"ws-1","rules":{}}"#;
         assert_eq!(serde_json::from_str::<Policy>(ok).unwrap().scope(), &PolicyScope::workspace("ws-1"));
     }
 

@@ -26,9 +26,11 @@ pub const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse+json";
 /// The most signatures an envelope may carry.
 const MAX_SIGNATURES: usize = 100;
 
+/// The envelope of the DSSE v1 specification, whose JSON field names it
+/// fixes (`payloadType`, `payload`, `signatures`, `keyid`, `sig`).
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Envelope {
+    #[serde(rename = "payloadType")]
     payload_type: String,
     payload: String,
     signatures: Vec<EnvelopeSignature>,

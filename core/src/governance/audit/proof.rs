@@ -31,7 +31,6 @@ use crate::error::{Error, ErrorKind, Result};
 /// assert!(proof.verify(&leaf, &older).is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct InclusionProof {
     /// The leaf's position (the record's sequence number).
     pub leaf_index: u64,
@@ -74,7 +73,6 @@ impl InclusionProof {
 /// assert!(proof.verify(&new, &old).is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ConsistencyProof {
     /// The size of the older tree.
     pub old_size: u64,

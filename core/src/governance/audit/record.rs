@@ -285,7 +285,7 @@ fn check_fields(action: AuditAction, actor: &str, target: &str, justification: &
 
 /// One immutable record of the audit log.
 ///
-/// JSON (camelCase) carries the payload in base64 and the hashes in hex, so
+/// Its serde form carries the payload in base64 and the hashes in hex, so
 /// an exported log can be checked with [`verify_records`](super::verify_records).
 ///
 /// ```
@@ -299,7 +299,6 @@ fn check_fields(action: AuditAction, actor: &str, target: &str, justification: &
 /// assert_eq!(AuditRecord::decode(&bytes, r.payload.clone()).unwrap(), *r);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
     /// Position in the log, from 0, without gaps.
     pub seq: u64,
@@ -596,7 +595,7 @@ mod tests {
         assert_eq!(json["action"], "force_sync_cluster");
         assert_eq!(json["role"], "operator");
         assert_eq!(json["payload"], "eyJjbHVzdGVyIjoiZ2tlLXN0YWdlLWV1In0=");
-        assert_eq!(json["prevHash"], "09".repeat(32));
+        assert_eq!(json["prev_hash"], "09".repeat(32));
         assert_eq!(serde_json::from_value::<AuditRecord>(json).unwrap(), r);
     }
 }

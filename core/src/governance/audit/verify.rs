@@ -10,7 +10,6 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The size and root of the log at some moment: what a checkpoint signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct TreeHead {
     /// The number of records.
     pub size: u64,
