@@ -9,12 +9,17 @@
 //!   same nodes in the same waves;
 //! - [`Gate`] (gate.rs): the pure step that, from per-wave counts and the
 //!   time, decides whether the next wave starts, the rollout bakes, halts or
-//!   completes.
+//!   completes;
+//! - [`Rollout`] (progress.rs): one cluster's rollout, which turns the
+//!   per-bucket counts its counters keep into each node's desired revision,
+//!   the verified count and the per-wave figures its gate reads.
 
 mod gate;
 mod plan;
+mod progress;
 mod rank;
 
 pub use gate::{Gate, Phase, Step, WaveCounts};
 pub use plan::RolloutPlan;
+pub use progress::{BucketCounts, Rollout};
 pub use rank::{BUCKETS, RANKS, Rank, WaveSpan};
