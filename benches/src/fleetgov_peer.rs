@@ -37,7 +37,7 @@ use crate::memory;
 use crate::options::Extra;
 use crate::report::{Figures, Outcome, Row, RowKey};
 use crate::timing::{Measured, run_threads};
-use crate::workload::{Applied, Event, QUERY_EVERY, SnapshotRef, Workload, config_bytes};
+use crate::workload::{Event, QUERY_EVERY, SnapshotRef, Workload, config_bytes};
 
 /// The metrics every heartbeat of the workload carries.
 const METRICS: Metrics = Metrics { cpu: 12.5, memory: 40.0, tps: 1_200.0, heap: 55.0, hot_swap_errors: 0 };
@@ -163,14 +163,6 @@ fn ingest(engine: &Engine, records: &[HeartbeatRecord], outcomes: &mut [OutcomeR
     Ok(())
 }
 
-/// The revision a workload event reports.
-fn revision(applied: Applied) -> u32 {
-    match applied {
-        Applied::Previous => 1,
-        Applied::Desired => 2,
-    }
-}
-
 /// Runs one fleetgov heartbeat row. The first engine built in a run is the
 /// one whose memory is measured, if `figures` still wants it.
 pub fn row(key: RowKey, workload: &Workload, extras: &[Extra], figures: &mut Figures) -> Row {
@@ -237,7 +229,7 @@ fn run_batch(fleet: &Fleet, workload: &Workload, streams: &[&[Event]]) -> Result
                     record(
                         fleet.handles[event.slot as usize],
                         Workload::at_ms(n * QUERY_EVERY + i),
-                        revision(event.applied),
+                        event.applied.revision(),
                         cluster.snapshot(event.applied),
                     )
                 }));

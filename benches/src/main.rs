@@ -1,5 +1,7 @@
 //! `peers`: one workload, measured side by side in one run, through the
-//! machine's roofline, fleetgov, a naive tracker, Redis and PostgreSQL.
+//! machine's roofline, fleetgov, a naive tracker, the strongest plain-Rust
+//! trackers (a `DashMap` by id and a dense array, both with incremental
+//! counts), Redis and PostgreSQL.
 //!
 //! ```text
 //! cargo run --release -p fleetgov-bench --bin peers -- --quick \
@@ -23,6 +25,7 @@ mod postgres_peer;
 mod redis_peer;
 mod report;
 mod roofline;
+mod strong;
 mod timing;
 mod workload;
 
@@ -31,6 +34,7 @@ use std::time::Instant;
 
 use options::Options;
 use report::{Outcome, Report, Row, RowKey};
+use timing::Measured;
 use workload::Workload;
 
 fn main() -> ExitCode {
@@ -114,16 +118,20 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
         RowKey::Batch | RowKey::Single | RowKey::ById => {
             fleetgov_peer::row(key, workload, &options.extras, &mut report.figures)
         }
-        RowKey::Naive => {
-            let (tracker, per_node) =
-                memory::per_unit(u64::from(workload.spec().nodes), || naive::NaiveTracker::new(workload));
-            let result =
-                tracker.run(workload, &all).and_then(|m| workload.check(&all, &tracker.in_sync_all()).map(|()| m));
-            match result {
-                Ok(measured) => Row { key, outcome: Outcome::Ran(measured), note: memory_note(per_node) },
-                Err(why) => missing(why),
-            }
-        }
+        RowKey::Naive => tracker_row(
+            key,
+            workload,
+            || naive::NaiveTracker::new(workload),
+            |t| t.run(workload, &all),
+            naive::NaiveTracker::in_sync_all,
+        ),
+        RowKey::Dashmap | RowKey::Dense => tracker_row(
+            key,
+            workload,
+            || strong::StrongTracker::new(workload, key == RowKey::Dashmap),
+            |t| t.run(workload, &all),
+            strong::StrongTracker::in_sync_all,
+        ),
         RowKey::Redis => {
             let Some(url) = &options.redis else {
                 return missing("no Redis given (--redis URL; benches/peers.sh starts one)".into());
@@ -158,6 +166,23 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
     }
 }
 
+/// A row of an in-process tracker: built (its memory measured), run over
+/// the whole stream, and its per-cluster in-sync counts checked.
+fn tracker_row<T>(
+    key: RowKey,
+    workload: &Workload,
+    build: impl FnOnce() -> T,
+    run: impl FnOnce(&T) -> Result<Measured, String>,
+    in_sync: impl FnOnce(&T) -> Vec<u64>,
+) -> Row {
+    let (tracker, per_node) = memory::per_unit(u64::from(workload.spec().nodes), build);
+    let all = workload.prefix(u64::MAX);
+    match run(&tracker).and_then(|m| workload.check(&all, &in_sync(&tracker)).map(|()| m)) {
+        Ok(measured) => Row { key, outcome: Outcome::Ran(measured), note: memory_note(per_node) },
+        Err(why) => Row { key, outcome: Outcome::Missing(why), note: String::new() },
+    }
+}
+
 fn memory_note(per_node: Option<f64>) -> String {
     match per_node {
         Some(b) => format!("{b:.0} bytes/node"),
@@ -181,7 +206,15 @@ mod tests {
             ..WorkloadSpec::default()
         })
         .unwrap();
-        for key in [RowKey::Roofline, RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::Naive] {
+        for key in [
+            RowKey::Roofline,
+            RowKey::Batch,
+            RowKey::Single,
+            RowKey::ById,
+            RowKey::Naive,
+            RowKey::Dashmap,
+            RowKey::Dense,
+        ] {
             let row = run_row(key, &options, &w, &mut Report::default());
             assert!(matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000), "{key:?}: {row:?}");
         }

@@ -18,7 +18,8 @@ The last line is one JSON object.
   --redis-heartbeats N    heartbeats for Redis (default 2,000,000)
   --postgres-heartbeats N heartbeats for PostgreSQL (default 1,000,000)
   --only ROWS             rows to run: roofline, batch, single, by-id, naive,
-                          redis, postgres, reads, publish, memory; `fleetgov`
+                          dashmap, dense, redis, postgres, reads, publish,
+                          memory; `fleetgov`
                           stands for batch, single, by-id, reads, publish, memory
   --redis URL             a scratch Redis (it is flushed), e.g. redis://127.0.0.1:6379/
   --postgres PARAMS       a scratch PostgreSQL, e.g. \"host=127.0.0.1 port=5432 user=postgres\"

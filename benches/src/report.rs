@@ -18,6 +18,10 @@ pub enum RowKey {
     ById,
     /// `Mutex<HashMap<String, Node>>` with scanning cohesion.
     Naive,
+    /// A `DashMap` by id with a lock per node and incremental counts.
+    Dashmap,
+    /// A dense array of per-node locks with incremental counts.
+    Dense,
     /// Redis.
     Redis,
     /// PostgreSQL.
@@ -26,8 +30,17 @@ pub enum RowKey {
 
 impl RowKey {
     /// Every row in the order the harness runs them.
-    pub const ALL: [RowKey; 7] =
-        [RowKey::Roofline, RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::Naive, RowKey::Redis, RowKey::Postgres];
+    pub const ALL: [RowKey; 9] = [
+        RowKey::Roofline,
+        RowKey::Batch,
+        RowKey::Single,
+        RowKey::ById,
+        RowKey::Naive,
+        RowKey::Dashmap,
+        RowKey::Dense,
+        RowKey::Redis,
+        RowKey::Postgres,
+    ];
 
     /// The name `--only` takes and the table shows.
     pub fn name(self) -> &'static str {
@@ -37,6 +50,8 @@ impl RowKey {
             RowKey::Single => "single",
             RowKey::ById => "by-id",
             RowKey::Naive => "naive",
+            RowKey::Dashmap => "dashmap",
+            RowKey::Dense => "dense",
             RowKey::Redis => "redis",
             RowKey::Postgres => "postgres",
         }
@@ -56,6 +71,8 @@ impl RowKey {
             RowKey::Single => "single_hb_s",
             RowKey::ById => "by_id_hb_s",
             RowKey::Naive => "naive_hb_s",
+            RowKey::Dashmap => "dashmap_hb_s",
+            RowKey::Dense => "dense_peer_hb_s",
             RowKey::Redis => "redis_hb_s",
             RowKey::Postgres => "postgres_hb_s",
         }
@@ -260,6 +277,8 @@ mod tests {
             "single_hb_s",
             "by_id_hb_s",
             "naive_hb_s",
+            "dashmap_hb_s",
+            "dense_peer_hb_s",
             "redis_hb_s",
             "postgres_hb_s",
             "bytes_per_node",

@@ -82,6 +82,14 @@ pub enum Applied {
 }
 
 impl Applied {
+    /// The revision of the snapshot it names.
+    pub fn revision(self) -> u32 {
+        match self {
+            Applied::Previous => 1,
+            Applied::Desired => 2,
+        }
+    }
+
     fn toggled(self) -> Self {
         match self {
             Applied::Desired => Applied::Previous,
