@@ -206,15 +206,7 @@ mod tests {
             ..WorkloadSpec::default()
         })
         .unwrap();
-        for key in [
-            RowKey::Roofline,
-            RowKey::Batch,
-            RowKey::Single,
-            RowKey::ById,
-            RowKey::Naive,
-            RowKey::Dashmap,
-            RowKey::Dense,
-        ] {
+        for key in RowKey::ALL.into_iter().filter(|k| !matches!(k, RowKey::Redis | RowKey::Postgres)) {
             let row = run_row(key, &options, &w, &mut Report::default());
             assert!(matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 30_000), "{key:?}: {row:?}");
         }

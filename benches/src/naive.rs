@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use fleetgov::{ContentHash, ProcessStatus, cohesion::cohesion};
 
 use crate::timing::{Measured, run_threads};
-use crate::workload::{Event, QUERY_EVERY, Workload};
+use crate::workload::{Event, Workload, drive};
 
 /// A node's metrics as the seeds' `GatewayNode` holds them.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -174,29 +174,24 @@ impl NaiveTracker {
             streams,
             |_| Ok(()),
             |_, stream| {
-                let mut index = 0;
-                for chunk in stream.chunks(QUERY_EVERY) {
-                    for event in chunk {
-                        let cluster = &workload.clusters()[workload.cluster_of(event.slot)];
-                        let snapshot = cluster.snapshot(event.applied);
-                        let hb = NaiveHeartbeat {
+                drive(
+                    workload,
+                    stream,
+                    |event, at_ms| {
+                        let snapshot = workload.clusters()[workload.cluster_of(event.slot)].snapshot(event.applied);
+                        self.heartbeat(&NaiveHeartbeat {
                             node: &workload.node_ids()[event.slot as usize],
-                            at_ms: Workload::at_ms(index),
+                            at_ms,
                             applied_snapshot: &snapshot.id,
                             applied_hash: snapshot.hash,
                             status: ProcessStatus::Ready,
                             metrics: WORKLOAD_METRICS,
-                        };
-                        index += 1;
-                        if !self.heartbeat(&hb) {
-                            return Err(format!("heartbeat of {} refused", hb.node));
-                        }
-                    }
-                    if let Some(last) = chunk.last() {
-                        black_box(self.cohesion(workload.cluster_of(last.slot)));
-                    }
-                }
-                Ok(())
+                        })
+                    },
+                    |c| {
+                        black_box(self.cohesion(c));
+                    },
+                )
             },
         )
     }

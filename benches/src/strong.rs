@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 
 use crate::naive::{Metrics, WORKLOAD_METRICS};
 use crate::timing::{Measured, run_threads};
-use crate::workload::{Applied, Event, QUERY_EVERY, Workload};
+use crate::workload::{Applied, Event, Workload, drive};
 
 /// A node's last report.
 struct Node {
@@ -156,32 +156,28 @@ impl StrongTracker {
             streams,
             |_| Ok(()),
             |_, stream| {
-                let mut index = 0;
-                for chunk in stream.chunks(QUERY_EVERY) {
-                    for event in chunk {
+                drive(
+                    workload,
+                    stream,
+                    |event, at_ms| {
                         let cluster = &workload.clusters()[workload.cluster_of(event.slot)];
                         let report = Report {
-                            at_ms: Workload::at_ms(index),
+                            at_ms,
                             revision: event.applied.revision(),
                             hash: cluster.snapshot(event.applied).hash,
                         };
-                        index += 1;
-                        let applied = match &self.index {
+                        match &self.index {
                             Index::ById(map) => {
                                 let id = &workload.node_ids()[event.slot as usize];
                                 map.get(id.as_str()).is_some_and(|node| self.apply(&node, &report))
                             }
                             Index::Dense(nodes) => self.apply(&nodes[event.slot as usize].0, &report),
-                        };
-                        if !applied {
-                            return Err(format!("heartbeat of node {} refused", event.slot));
                         }
-                    }
-                    if let Some(last) = chunk.last() {
-                        black_box(self.cohesion(workload.cluster_of(last.slot)));
-                    }
-                }
-                Ok(())
+                    },
+                    |c| {
+                        black_box(self.cohesion(c));
+                    },
+                )
             },
         )
     }

@@ -331,6 +331,29 @@ impl SplitMix64 {
     }
 }
 
+/// Runs one thread's `stream` under the query rule: `heartbeat(event,
+/// at_ms)` for each event (its place in the stream gives its time), and
+/// `query(cluster)` with the cluster of the last heartbeat after every
+/// [`QUERY_EVERY`] of them; stops at the first refused heartbeat.
+pub fn drive(
+    workload: &Workload,
+    stream: &[Event],
+    mut heartbeat: impl FnMut(&Event, u64) -> bool,
+    mut query: impl FnMut(usize),
+) -> Result<(), String> {
+    for (n, chunk) in stream.chunks(QUERY_EVERY).enumerate() {
+        for (i, event) in chunk.iter().enumerate() {
+            if !heartbeat(event, Workload::at_ms(n * QUERY_EVERY + i)) {
+                return Err(format!("heartbeat of node {} refused", event.slot));
+            }
+        }
+        if let Some(last) = chunk.last() {
+            query(workload.cluster_of(last.slot));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
