@@ -711,3 +711,33 @@ async fn dashboard_pages_and_demo_tokens_are_served() {
     let r = s.request(Method::GET, "/api/v1/whoami", None).send().await.unwrap();
     assert_error(&json(r).await, 401, "UNAUTHENTICATED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_remove_nodes_audited_and_their_heartbeats_are_refused() {
+    let s = start().await;
+    let node = "/api/v1/nodes/gw-stage-eu-4";
+    let r = json(s.request(Method::DELETE, node, None).send().await.unwrap()).await;
+    assert_error(&r, 401, "UNAUTHENTICATED");
+    assert_error(&s.send(Method::DELETE, node, VIEWER, Value::Null).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.send(Method::DELETE, node, SCOPED, Value::Null).await, 404, "NOT_FOUND");
+    assert_error(&s.send(Method::DELETE, "/api/v1/nodes/ghost-node", OPERATOR, Value::Null).await, 404, "NOT_FOUND");
+    let before = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["total"].as_u64().unwrap();
+
+    let (status, record) = s.send(Method::DELETE, node, OPERATOR, Value::Null).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        (&record["action"], &record["actor"], &record["target"]),
+        (&json!("remove_node"), &json!("omar"), &json!("node:gw-stage-eu-4"))
+    );
+    assert_eq!(s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["total"].as_u64(), Some(before - 1));
+    assert_error(&s.get(node, VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.send(Method::DELETE, node, OPERATOR, Value::Null).await, 404, "NOT_FOUND");
+    let hash = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["desiredHash"].as_str().unwrap().to_owned();
+    let batch = json!({ "heartbeats": [heartbeat("gw-stage-eu-4", "gke-stage-eu@r2", &hash)] });
+    let (_, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, batch).await;
+    assert_eq!(r["results"][0]["error"]["code"], "NOT_FOUND", "{r}");
+    // The removal stays in its cluster's audit trail though the node is gone.
+    let (_, audit) = s.get("/api/v1/audit?cluster=gke-stage-eu&action=remove_node", VIEWER).await;
+    assert_eq!(audit["records"][0]["target"], "node:gw-stage-eu-4", "{audit}");
+    assert!(s.engine.recount_mismatches().is_empty());
+}

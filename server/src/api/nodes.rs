@@ -1,4 +1,4 @@
-//! Nodes: the paginated node matrix, one node, and enrolment.
+//! Nodes: the paginated node matrix, one node, enrolment and removal.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -173,4 +173,22 @@ pub async fn enroll(
         Ok((StatusCode::CREATED, Json(Enrolled { cluster: id, total, handles })))
     })
     .await
+}
+
+/// `DELETE /api/v1/nodes/{id}` (operator): removes the node from its
+/// cluster ([`fleetgov::Engine::unenroll`]): it leaves the cluster's counts,
+/// its heartbeats answer 404 until it is enrolled again, and the removal is
+/// audited (`remove_node`) with the token's actor before it takes effect and
+/// is durable before the answer. 200 with the audit record; 403 for a
+/// viewer; 404 for a node that is not enrolled or lies outside the token's
+/// workspaces (the same answer).
+pub async fn remove(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<super::governance::RecordJson>> {
+    who.require(Role::Operator)?;
+    visible::node(&state, &who, &id)?;
+    let at = state.now_ms();
+    blocking(move || Ok(Json((&state.engine.unenroll(&id, &who.by(at))?).into()))).await
 }
