@@ -741,3 +741,31 @@ async fn operators_remove_nodes_audited_and_their_heartbeats_are_refused() {
     assert_eq!(audit["records"][0]["target"], "node:gw-stage-eu-4", "{audit}");
     assert!(s.engine.recount_mismatches().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_matrix_sorts_by_any_column_page_by_page() {
+    let s = start().await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, desc) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=desc", VIEWER).await;
+    assert_eq!(status, 200, "{desc}");
+    let mut want = ids(&desc);
+    want.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ids(&desc), want);
+    assert!(want.len() > 2);
+    // Page by page, the same order as all at once.
+    let (_, first) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=desc&limit=2", VIEWER).await;
+    let (_, rest) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=desc&offset=2", VIEWER).await;
+    assert_eq!([ids(&first), ids(&rest)].concat(), want);
+    assert_eq!(first["matched"], desc["matched"]);
+
+    let (_, by_cpu) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=cpu&order=desc", VIEWER).await;
+    let cpu: Vec<f64> =
+        by_cpu["nodes"].as_array().unwrap().iter().map(|n| n["metrics"]["cpu"].as_f64().unwrap()).collect();
+    assert!(cpu.windows(2).all(|w| w[0] >= w[1]), "{cpu:?}");
+    let (_, divergent) = s.get("/api/v1/clusters/gke-stage-eu/nodes?config=DIVERGENT&sort=cause", VIEWER).await;
+    assert!(divergent["nodes"].as_array().unwrap().iter().all(|n| n["configStatus"] == "DIVERGENT"), "{divergent}");
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=colour", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=up", VIEWER).await, 400, "INVALID_INPUT");
+}

@@ -16,6 +16,7 @@ mod governance;
 mod heartbeats;
 mod history;
 mod log;
+mod node_sort;
 mod nodes;
 mod policies;
 mod snapshots;
