@@ -5,8 +5,8 @@
 
 use fleetgov::audit::AuditQuery;
 use fleetgov::{
-    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override,
-    Role, RuntimeVersion, WorkspaceSpec,
+    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle,
+    Override, Role, RuntimeVersion, WorkspaceSpec,
 };
 use parking_lot::RwLock;
 use pyo3::prelude::*;
@@ -525,7 +525,8 @@ impl PyEngine {
         at_ms: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let at_ms = millis(at_ms, "at_ms")?;
-        let record = self.with(py, |e| e.unenroll(node.0, &By::new(actor.0, Role::parse(role.0)?, now_or(at_ms, e))))?;
+        let record =
+            self.with(py, |e| e.unenroll(node.0, &By::new(actor.0, Role::parse(role.0)?, now_or(at_ms, e))))?;
         audit::record(py, &record)
     }
 

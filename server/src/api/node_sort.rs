@@ -135,7 +135,7 @@ mod tests {
             let mut n = base.clone();
             n.id = format!("n{i:04}");
             n.metrics.cpu = ((i * 7919) % 1000) as f32;
-            n.heartbeat_age_ms = (i % 5 != 0).then_some(i);
+            n.heartbeat_age_ms = (!i.is_multiple_of(5)).then_some(i);
             n
         };
         let nodes: Vec<NodeView> = (0..3000).map(node).collect();
