@@ -32,7 +32,9 @@ impl Engine {
     /// [`NotFound`](ErrorKind::NotFound) (in a batch:
     /// [`Outcome::UnknownNode`](crate::record::Outcome::UnknownNode)); it
     /// may be [enrolled](Self::enroll) again, in any cluster, with a new
-    /// handle. Errors, with nothing recorded and nothing changed: a blank,
+    /// handle. Its slot is not handed out again (handles stay unambiguous),
+    /// so the engine's capacity counts every enrolment made, removed ones
+    /// included. Errors, with nothing recorded and nothing changed: a blank,
     /// too long or [reserved](crate::is_reserved_actor) actor
     /// (`InvalidInput`), a viewer (`PermissionDenied`), a node that is not
     /// enrolled (`NotFound`).
