@@ -687,6 +687,8 @@ async fn dashboard_pages_and_demo_tokens_are_served() {
     for (path, needle) in [
         ("/cluster", "Cluster Manager"),
         ("/dashboard/observe", "Fleet rollout posture"),
+        ("/nodes/gw-stage-eu-4", "What it ran"),
+        ("/assets/node.js", "/api/v1/attestations"),
         ("/assets/cluster.js", "Force Global Snapshot"),
         ("/assets/observe.js", "histogram"),
         ("/assets/common.js", "EventSource"),
