@@ -137,3 +137,31 @@ fn a_removal_survives_a_restart_and_the_node_may_enrol_again() {
     assert!(e.what_ran("n0", T0 + 150).unwrap().is_some());
     assert!(e.what_ran("n2", T0 + 450).unwrap().is_some_and(|a| a.snapshot.is_none()));
 }
+
+#[test]
+fn an_enrolment_log_that_removes_a_node_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let e = open(dir.path(), T0);
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        e.enroll("n1", "prod", T0).unwrap();
+        e.unenroll("n1", &by(T0)).unwrap();
+    }
+    // The last frame is the removal: 8 bytes of length and its checksum, a
+    // body of slot, time, an empty cluster and the id "n1", 4 of checksum.
+    let log = dir.path().join("enrolments.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let removal = bytes[bytes.len() - (8 + 4 + 4 + 1 + 1 + 2 + 4)..].to_vec();
+    bytes.extend_from_slice(&removal);
+    std::fs::write(&log, bytes).unwrap();
+    let refused = Engine::with_config(EngineConfig {
+        clock: Clock::manual(T0),
+        data_dir: Some(dir.path().to_owned()),
+        ..EngineConfig::default()
+    })
+    .err()
+    .expect("a log that removes a node twice is refused");
+    assert_eq!(refused.kind(), ErrorKind::AuditTampered, "{refused}");
+    assert!(refused.to_string().contains("removes node 'n1'"), "{refused}");
+}
