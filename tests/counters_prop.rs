@@ -1,4 +1,4 @@
-//! Random sequences of publishes, enrolments and heartbeats keep the
+//! Random sequences of publishes, enrolments, removals and heartbeats keep the
 //! incremental counters equal to a recount and to a plain model of the rules.
 
 mod common;
@@ -15,6 +15,7 @@ const CLUSTERS: [&str; 3] = ["prod", "stage", "dev"];
 enum Op {
     Publish { cluster: usize, content: u8 },
     Enroll { node: usize, cluster: usize },
+    Unenroll { node: usize },
     Heartbeat { node: usize, revision: u32, good_hash: bool, error: Option<u8>, dt: u64 },
 }
 
@@ -22,6 +23,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (0..3usize, 0..4u8).prop_map(|(cluster, content)| Op::Publish { cluster, content }),
         1 => (0..8usize, 0..3usize).prop_map(|(node, cluster)| Op::Enroll { node, cluster }),
+        1 => (0..8usize).prop_map(|node| Op::Unenroll { node }),
         4 => (0..8usize, 0..5u32, any::<bool>(), proptest::option::of(0..3u8), 0..3u64)
             .prop_map(|(node, revision, good_hash, error, dt)| Op::Heartbeat { node, revision, good_hash, error, dt }),
     ]
@@ -67,6 +69,17 @@ proptest! {
                         None => { r.unwrap(); model.nodes.insert(node, (cluster, 0)); }
                     }
                 }
+                Op::Unenroll { node } => {
+                    let r = e.unenroll(&format!("n{node}"), &By::new("op", Role::Operator, now));
+                    match model.nodes.remove(&node) {
+                        Some(_) => {
+                            prop_assert_eq!(r.unwrap().action, audit::AuditAction::RemoveNode);
+                            model.last_at.remove(&node);
+                        }
+                        None => prop_assert_eq!(r.unwrap_err().kind(), ErrorKind::NotFound),
+                    }
+                    prop_assert_eq!(e.recount_mismatches(), Vec::<String>::new());
+                }
                 Op::Heartbeat { node, revision, good_hash, error, dt } => {
                     now += dt;
                     let Some(&(cluster, _)) = model.nodes.get(&node) else {
@@ -95,6 +108,8 @@ proptest! {
         prop_assert_eq!(e.recount_mismatches(), Vec::<String>::new());
         for (i, c) in CLUSTERS.iter().enumerate() {
             prop_assert_eq!(e.cohesion(c).unwrap(), model.cohesion(i), "cluster {}", c);
+            let members = model.nodes.values().filter(|(cluster, _)| *cluster == i).count() as u64;
+            prop_assert_eq!(e.cluster(c, now).unwrap().total, members, "cluster {}", c);
         }
     }
 }

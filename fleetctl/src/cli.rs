@@ -68,6 +68,9 @@ enum Command {
     },
     /// The audit log, newest first; `audit verify` checks it offline.
     Audit(AuditArgs),
+    /// One node: `node remove N` ends its enrolment (an audited change).
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Workspaces: `workspace set W --mode tighten_only --min-version 3.4.0`.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
@@ -160,6 +163,16 @@ enum WorkspaceCommand {
         /// Runtimes below this version are upgrade_required.
         #[arg(long)]
         min_version: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// Remove a node from its cluster (operator): it leaves the counts and its
+    /// heartbeats are refused until it is enrolled again.
+    Remove {
+        /// The node.
+        node: String,
     },
 }
 
@@ -298,6 +311,7 @@ fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
             }
             client.get(&path)
         }
+        Command::Node(NodeCommand::Remove { node }) => client.delete(&format!("/api/v1/nodes/{}", encode(node))),
         Command::Workspace(WorkspaceCommand::Set { workspace, mode, min_version }) => {
             let mut body = serde_json::Map::new();
             for (key, value) in [("authorityMode", mode), ("minRuntimeVersion", min_version)] {
@@ -424,6 +438,9 @@ fn render(command: &Command, v: &Value) -> String {
                 ]
             }),
         ),
+        Command::Node(NodeCommand::Remove { node }) => {
+            format!("removed {node}: audit record {} ({})\n", s(&v["seq"]), s(&v["action"]))
+        }
         Command::Workspace(_) => format!(
             "workspace {}: {}, minimum runtime version {}\n",
             s(&v["id"]),

@@ -104,6 +104,11 @@ impl Client {
         json(response)
     }
 
+    /// DELETE `path`; the answer as JSON.
+    pub fn delete(&self, path: &str) -> Result<Value, CtlError> {
+        json(self.authorised(self.agent.delete(self.url(path))).call().map_err(transport)?)
+    }
+
     /// POST raw bytes to `path`.
     pub fn post_bytes(&self, path: &str, bytes: &[u8]) -> Result<Value, CtlError> {
         let request =

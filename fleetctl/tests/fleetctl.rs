@@ -137,6 +137,25 @@ fn workspace_set_changes_the_authority_and_audit_narrows_to_it() {
 
 /// Serves `base` through a proxy that flips one bit of every level-0 hash
 /// tile; returns the proxy's base URL.
+#[test]
+fn node_remove_takes_a_node_out_of_its_cluster() {
+    let (base, engine) = server();
+    let refused = ctl(&base, VIEWER, &["node", "remove", "gw-dev-west-3"]).unwrap_err();
+    assert_eq!((refused.exit_code(), refused.to_string().starts_with("PERMISSION_DENIED")), (1, true), "{refused}");
+    let removed = ctl(&base, ADMIN, &["node", "remove", "gw-dev-west-3"]).unwrap();
+    assert!(
+        removed.starts_with("removed gw-dev-west-3: audit record ") && removed.contains("(remove_node)"),
+        "{removed}"
+    );
+    assert!(engine.node_handle("gw-dev-west-3").is_err());
+    let status = ctl(&base, VIEWER, &["status"]).unwrap();
+    assert!(status.lines().any(|l| l.starts_with("azure-dev-west") && l.contains("1/2")), "{status}");
+    let again = ctl(&base, ADMIN, &["node", "remove", "gw-dev-west-3"]).unwrap_err();
+    assert!(again.to_string().starts_with("NOT_FOUND"), "{again}");
+    let audit = ctl(&base, VIEWER, &["audit", "--cluster", "azure-dev-west", "--action", "remove_node"]).unwrap();
+    assert!(audit.lines().nth(1).is_some_and(|l| l.contains("ada") && l.contains("node:gw-dev-west-3")), "{audit}");
+}
+
 fn tampering_proxy(base: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy = format!("http://{}", listener.local_addr().unwrap());

@@ -1,8 +1,8 @@
 // The Cluster Manager: clusters (authority beside execution), the node
-// matrix of the selected cluster, a node's history with a proof to
-// download, force sync and global overwrite with justification (offered by
-// role), and the runtime audit log with filters and paging, kept live by
-// the event stream.
+// matrix of the selected cluster (sortable by any column; a node id opens
+// its page, /nodes/{id}), force sync and global overwrite with
+// justification (offered by role), and the runtime audit log with filters
+// and paging, kept live by the event stream.
 "use strict";
 
 const PAGE = 50;
@@ -10,7 +10,7 @@ const AUDIT_PAGE = 20;
 const ROLES = ["viewer", "operator", "admin"];
 const view = {
   clusters: new Map(), selected: null, offset: 0, matched: 0, target: null, source: null,
-  who: null, node: null, nodeCluster: null, auditPages: [], auditNext: null,
+  who: null, auditPages: [], auditNext: null, sort: null, order: "asc",
 };
 const $ = (id) => document.getElementById(id);
 
@@ -29,13 +29,7 @@ function showError(error) {
   $("banner").textContent = error ? `${error.code || "ERROR"}: ${error.message}` : "";
 }
 
-function toast(text) {
-  const t = $("toast");
-  t.textContent = text;
-  t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
-}
+const toast = (text) => fg.toast($("toast"), text);
 
 // ---- clusters ---------------------------------------------------------------
 
@@ -54,7 +48,7 @@ function clusterCard(c) {
       fg.el("a", { href: "#", class: "link", "data-cause": r.code, onclick: (e) => { e.preventDefault(); select(c.id, r.code); } },
         `${r.code} × ${fg.num(r.nodes)}`),
       r.exampleNode ? " (e.g. " : "",
-      r.exampleNode ? fg.el("a", { href: "#", class: "link", onclick: (e) => { e.preventDefault(); openNode(r.exampleNode); } }, r.exampleNode) : null,
+      r.exampleNode ? fg.el("a", { href: nodePage(r.exampleNode), class: "link" }, r.exampleNode) : null,
       r.exampleNode ? ")" : ""));
   return fg.el("article", { class: `card cluster-card${view.selected === c.id ? " selected" : ""}`, "data-cluster": c.id },
     fg.el("div", { class: "card-head" },
@@ -133,6 +127,24 @@ function select(id, cause) {
 
 // ---- node matrix ------------------------------------------------------------
 
+// A node's page.
+const nodePage = (id) => `/nodes/${encodeURIComponent(id)}`;
+
+// Sorts the matrix by a column (a second click reverses it); the server
+// sorts the whole cluster, so every page follows the order.
+function sortBy(key) {
+  view.order = view.sort === key && view.order === "asc" ? "desc" : "asc";
+  view.sort = key;
+  view.offset = 0;
+  for (const th of $("matrix").tHead.rows[0].cells) {
+    const sorted = th.dataset.sort === view.sort;
+    th.setAttribute("aria-sort", sorted ? (view.order === "asc" ? "ascending" : "descending") : "none");
+    const button = th.querySelector("button.sort");
+    if (button) button.dataset.arrow = sorted ? (view.order === "asc" ? " ▲" : " ▼") : "";
+  }
+  loadNodes().catch(showError);
+}
+
 // A row whose last report is in sync but no longer counts (over 60 minutes
 // old) is marked UNVERIFIED, so the rows add up with "N / M NODES VERIFIED".
 // A node's heap: percent, and an arrow for the change since the heartbeat before.
@@ -164,8 +176,7 @@ function nodeRow(n) {
   const upgrade = n.drift === "upgrade_required";
   const freshness = n.health === "stale" || n.health === "dormant" ? fg.badge(n.health) : null;
   return fg.el("tr", { "data-node": n.id, "data-verified": String(n.verified), "data-drift": n.drift, class: unverified ? "unverified" : null },
-    fg.el("td", { class: "mono" }, fg.el("a", { href: `#node=${encodeURIComponent(n.id)}`, class: "link", title: n.id,
-      onclick: (e) => { e.preventDefault(); openNode(n.id); } }, n.id)),
+    fg.el("td", { class: "mono" }, fg.el("a", { href: nodePage(n.id), class: "link", title: n.id }, n.id)),
     fg.el("td", { class: `mono${upgrade ? " below" : ""}`, "data-testid": "version" }, n.runtimeVersion || "—"),
     fg.el("td", {}, fg.badge(n.processHealth)),
     fg.el("td", { class: "config" }, reported ? fg.badge(n.configStatus === "IN_SYNC" ? "IN SYNC" : "DIVERGENT", n.configStatus) : fg.badge("never"),
@@ -192,6 +203,7 @@ async function loadNodes() {
   if (q) params.set("q", q);
   const cause = $("filter-error").value;
   if (cause) params.set("error", cause);
+  if (view.sort) { params.set("sort", view.sort); params.set("order", view.order); }
   const page = await fg.api(`/api/v1/clusters/${encodeURIComponent(view.selected)}/nodes?${params}`);
   view.matched = page.matched;
   $("matrix-title").textContent = `Runtime matrix — ${view.selected}`;
@@ -242,55 +254,6 @@ async function confirmJustify() {
   }
 }
 
-// ---- node history -----------------------------------------------------------
-
-const when = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
-
-// Opens a node's panel: what it runs, and what it ran over time.
-async function openNode(id) {
-  view.node = id;
-  $("node-panel").hidden = false;
-  $("node-title").textContent = id;
-  $("node-error").textContent = "";
-  history.replaceState(null, "", `${location.pathname}${location.search}#node=${encodeURIComponent(id)}`);
-  const body = $("node-history").tBodies[0];
-  try {
-    const [n, h] = await Promise.all([
-      fg.api(`/api/v1/nodes/${encodeURIComponent(id)}`),
-      fg.api(`/api/v1/nodes/${encodeURIComponent(id)}/history`),
-    ]);
-    const error = n.lastSyncError ? ` · last sync error ${n.lastSyncError.code}: ${n.lastSyncError.detail}` : "";
-    $("node-facts").textContent = `cluster ${n.clusterId} · runs ${n.appliedSnapshotId || "—"} · desired ${n.desiredSnapshotId || "—"} · version ${n.runtimeVersion || "—"} · ${n.drift}${error}`;
-    view.nodeCluster = n.clusterId;
-    body.replaceChildren(...(h.changes.length ? [...h.changes].reverse().map((c) => fg.el("tr", {},
-      fg.el("td", { class: "meta" }, when(c.atMs)),
-      fg.el("td", { class: "mono" }, c.snapshot || "—"),
-      fg.el("td", { class: "mono", title: c.hash || "" }, fg.shortHash(c.hash)),
-      fg.el("td", {}, c.verified ? fg.badge("verified", "aligned") : fg.badge("unverified", "needs_reconcile"))))
-      : [fg.el("tr", {}, fg.el("td", { colspan: 4, class: "empty" }, "it has reported nothing yet"))]));
-    $("node-panel").scrollIntoView({ behavior: "smooth" });
-  } catch (e) {
-    $("node-error").textContent = `${e.code}: ${e.message}`;
-    body.replaceChildren();
-  }
-}
-
-// Saves the signed attestation (DSSE) of what the node's cluster ran now:
-// checkable offline with the server's verifier key.
-async function downloadProof() {
-  if (!view.nodeCluster) return;
-  const at = Date.now();
-  const envelope = await fg.api(`/api/v1/attestations?cluster=${encodeURIComponent(view.nodeCluster)}&at=${at}`);
-  const link = fg.el("a", {
-    href: URL.createObjectURL(new Blob([JSON.stringify(envelope, null, 2)], { type: "application/vnd.dsse+json" })),
-    download: `attestation-${view.nodeCluster}-${at}.dsse.json`,
-  });
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  toast(`Attestation of ${view.nodeCluster} saved (what ${view.node} and its cluster ran at ${when(at)})`);
-}
-
 // ---- audit log --------------------------------------------------------------
 
 // Opens the audit log narrowed to one cluster's records.
@@ -320,7 +283,7 @@ function auditRow(r) {
   const human = ["force_sync_node", "force_sync_cluster", "global_overwrite"].includes(r.action);
   return fg.el("tr", { "data-seq": r.seq, class: human ? "human" : "system" },
     fg.el("td", { class: "mono" }, r.seq),
-    fg.el("td", { class: "meta" }, when(r.timeMs)),
+    fg.el("td", { class: "meta" }, fg.when(r.timeMs)),
     fg.el("td", {}, human ? fg.badge("override", "DIVERGENT") : null, human ? " " : null, r.actor),
     fg.el("td", {}, r.role),
     fg.el("td", { class: "mono" }, r.action),
@@ -389,8 +352,6 @@ async function reload() {
     await loadClusters();
     await Promise.all([loadNodes(), loadAudit()]);
     connectEvents();
-    const node = new URLSearchParams(location.hash.slice(1)).get("node");
-    if (node) openNode(node);
   } catch (e) {
     showError(e);
   }
@@ -406,8 +367,13 @@ $("audit-actor").addEventListener("input", auditFilterChanged);
 $("audit-older").addEventListener("click", () => { if (view.auditNext !== null) { view.auditPages.push(view.auditNext); loadAudit(); } });
 $("audit-newer").addEventListener("click", () => { view.auditPages.pop(); loadAudit(); });
 $("overwrite").addEventListener("click", openOverwrite);
-$("node-close").addEventListener("click", () => { $("node-panel").hidden = true; view.node = null; history.replaceState(null, "", location.pathname + location.search); });
-$("node-proof").addEventListener("click", () => downloadProof().catch(showError));
+for (const th of $("matrix").tHead.rows[0].cells) {
+  if (!th.dataset.sort) continue;
+  const button = fg.el("button", { type: "button", class: "sort", title: `sort by ${th.textContent.toLowerCase()}` }, th.textContent);
+  button.addEventListener("click", () => sortBy(th.dataset.sort));
+  th.setAttribute("aria-sort", "none");
+  th.replaceChildren(button);
+}
 $("justify-cancel").addEventListener("click", closeJustify);
 $("justify-confirm").addEventListener("click", confirmJustify);
 document.querySelectorAll(".examples a").forEach((a) => a.addEventListener("click", () => { $("justify-reason").value = a.textContent; }));

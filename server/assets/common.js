@@ -120,4 +120,15 @@ const fg = {
   },
 
   shortHash(h) { return h ? `${h.slice(0, 12)}…${h.slice(-6)}` : "—"; },
+
+  // Unix milliseconds as "YYYY-MM-DD HH:MM:SS" (UTC).
+  when(ms) { return new Date(ms).toISOString().replace("T", " ").slice(0, 19); },
+
+  // Shows `text` in the toast element `t` for four seconds.
+  toast(t, text) {
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(fg.toastTimer);
+    fg.toastTimer = setTimeout(() => { t.hidden = true; }, 4000);
+  },
 };

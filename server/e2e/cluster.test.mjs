@@ -174,6 +174,11 @@ test("controls follow the role; the matrix, a node's history and proof, the audi
     assert.ok(await forces.count() > 3);
     for (const b of await forces.all()) assert.ok(await b.isDisabled(), "a viewer's force button is disabled");
     assert.ok(await page.locator("#overwrite-controls").isHidden());
+    // Nor may a viewer remove a node: its page offers no such control.
+    await page.goto(`${BASE}/nodes/gw-stage-eu-4`);
+    await page.locator("#node-title").filter({ hasText: "gw-stage-eu-4" }).waitFor();
+    await page.locator('#node-facts [data-fact="cluster"]').filter({ hasText: "gke-stage-eu" }).waitFor();
+    assert.ok(await page.locator("#node-remove").isHidden());
   });
 
   await withPage(1280, "demo-admin-token", async (page) => {
@@ -222,15 +227,30 @@ test("controls follow the role; the matrix, a node's history and proof, the audi
     }));
     assert.deepEqual(overflow, { page: 1280, cells: 0 });
 
-    // A node's page: what it ran over time, and a proof to download.
+    // A click on a column header sorts the whole cluster by it; a second one reverses it.
+    await page.selectOption("#filter-error", "");
+    const cpuHeader = page.locator('#matrix th[data-sort="cpu"] button.sort');
+    const cpus = async () => (await page.locator("#matrix tbody tr[data-node] td:nth-child(7)").allTextContents()).map((t) => parseInt(t, 10));
+    await cpuHeader.click();
+    await page.locator('#matrix th[data-sort="cpu"][aria-sort="ascending"]').waitFor();
+    const ascending = await until("the matrix sorted by CPU, ascending", cpus,
+      (c) => c.length > 1 && c.every((v, i) => i === 0 || c[i - 1] <= v));
+    await cpuHeader.click();
+    await page.locator('#matrix th[data-sort="cpu"][aria-sort="descending"]').waitFor();
+    const descending = await until("the matrix sorted by CPU, descending", cpus,
+      (c) => c.length > 1 && c.every((v, i) => i === 0 || c[i - 1] >= v) && c[0] >= ascending[ascending.length - 1]);
+    assert.ok(descending[0] >= descending[descending.length - 1]);
+
+    // A node's page, linked from the matrix: what it ran over time, and a proof to download.
     const first = page.locator("#matrix tbody tr[data-node] td a.link").first();
     const node = await first.textContent();
     await first.click();
-    await page.locator("#node-panel").waitFor({ state: "visible" });
-    assert.equal(await page.locator("#node-title").textContent(), node);
+    await page.waitForURL(new RegExp(`/nodes/${node}$`));
+    await page.locator("#node-title").filter({ hasText: node }).waitFor();
     await page.locator("#node-history tbody tr").first().waitFor();
-    assert.match(await page.locator("#node-facts").textContent(), /cluster gke-stage-eu/);
-    await page.locator("#node-panel").screenshot({ path: resolve(dirname(SCREENSHOT), "node.png") });
+    assert.match(await page.locator('#node-facts [data-fact="cluster"]').textContent(), /^gke-stage-eu$/);
+    assert.notEqual(await page.locator('[data-testid="sync-error"]').textContent(), "—");
+    await page.screenshot({ path: resolve(dirname(SCREENSHOT), "node.png"), fullPage: true });
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#node-proof")]);
     assert.match(download.suggestedFilename(), /^attestation-gke-stage-eu-\d+\.dsse\.json$/);
     const saved = JSON.parse(await new Promise((resolve, reject) => {
@@ -240,6 +260,7 @@ test("controls follow the role; the matrix, a node's history and proof, the audi
     assert.ok(saved.signatures.length === 1 && saved.signatures[0].sig);
 
     // The cluster's audit log: its records only, filtered and paged.
+    await page.goto(`${BASE}/cluster?cluster=gke-stage-eu`);
     await stage.getByRole("button", { name: "Runtime Audit Logs" }).click();
     assert.equal(await page.locator("#audit-cluster").inputValue(), "gke-stage-eu");
     await until("the cluster's audit records", async () => page.locator("#audit-log tbody tr[data-seq]").allTextContents(),
@@ -285,5 +306,17 @@ test("controls follow the role; the matrix, a node's history and proof, the audi
     await page.waitForURL(/\/cluster\?cluster=azure-dev-west$/);
     await page.locator('.cluster-card.selected[data-cluster="azure-dev-west"]').waitFor();
     await page.locator("#matrix-title").filter({ hasText: "azure-dev-west" }).waitFor();
+
+    // An operator removes a node on its page: it leaves the cluster, audited.
+    const before = (await as(page, "demo-admin-token", "/api/v1/clusters/eks-prod-us")).body.total;
+    await page.goto(`${BASE}/nodes/gw-old-1`);
+    await page.locator("#node-title").filter({ hasText: "gw-old-1" }).waitFor();
+    page.once("dialog", (d) => d.accept());
+    await page.click("#node-remove");
+    await page.locator("#banner").filter({ hasText: "gw-old-1 was removed from eks-prod-us" }).waitFor();
+    assert.equal((await as(page, "demo-admin-token", "/api/v1/nodes/gw-old-1")).status, 404);
+    assert.equal((await as(page, "demo-admin-token", "/api/v1/clusters/eks-prod-us")).body.total, before - 1);
+    const removal = await as(page, "demo-admin-token", "/api/v1/audit?action=remove_node&cluster=eks-prod-us");
+    assert.equal(removal.body.records[0].target, "node:gw-old-1");
   });
 });

@@ -688,6 +688,8 @@ async fn dashboard_pages_and_demo_tokens_are_served() {
     for (path, needle) in [
         ("/cluster", "Cluster Manager"),
         ("/dashboard/observe", "Fleet rollout posture"),
+        ("/nodes/gw-stage-eu-4", "What it ran"),
+        ("/assets/node.js", "/api/v1/attestations"),
         ("/assets/cluster.js", "Force Global Snapshot"),
         ("/assets/observe.js", "histogram"),
         ("/assets/common.js", "EventSource"),
@@ -711,4 +713,62 @@ async fn dashboard_pages_and_demo_tokens_are_served() {
     assert_eq!(scoped["workspaces"], json!(["other-ws"]));
     let r = s.request(Method::GET, "/api/v1/whoami", None).send().await.unwrap();
     assert_error(&json(r).await, 401, "UNAUTHENTICATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_remove_nodes_audited_and_their_heartbeats_are_refused() {
+    let s = start().await;
+    let node = "/api/v1/nodes/gw-stage-eu-4";
+    let r = json(s.request(Method::DELETE, node, None).send().await.unwrap()).await;
+    assert_error(&r, 401, "UNAUTHENTICATED");
+    assert_error(&s.send(Method::DELETE, node, VIEWER, Value::Null).await, 403, "PERMISSION_DENIED");
+    assert_error(&s.send(Method::DELETE, node, SCOPED, Value::Null).await, 404, "NOT_FOUND");
+    assert_error(&s.send(Method::DELETE, "/api/v1/nodes/ghost-node", OPERATOR, Value::Null).await, 404, "NOT_FOUND");
+    let before = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["total"].as_u64().unwrap();
+
+    let (status, record) = s.send(Method::DELETE, node, OPERATOR, Value::Null).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        (&record["action"], &record["actor"], &record["target"]),
+        (&json!("remove_node"), &json!("omar"), &json!("node:gw-stage-eu-4"))
+    );
+    assert_eq!(s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["total"].as_u64(), Some(before - 1));
+    assert_error(&s.get(node, VIEWER).await, 404, "NOT_FOUND");
+    assert_error(&s.send(Method::DELETE, node, OPERATOR, Value::Null).await, 404, "NOT_FOUND");
+    let hash = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["desiredHash"].as_str().unwrap().to_owned();
+    let batch = json!({ "heartbeats": [heartbeat("gw-stage-eu-4", "gke-stage-eu@r2", &hash)] });
+    let (_, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, batch).await;
+    assert_eq!(r["results"][0]["error"]["code"], "NOT_FOUND", "{r}");
+    // The removal stays in its cluster's audit trail though the node is gone.
+    let (_, audit) = s.get("/api/v1/audit?cluster=gke-stage-eu&action=remove_node", VIEWER).await;
+    assert_eq!(audit["records"][0]["target"], "node:gw-stage-eu-4", "{audit}");
+    assert!(s.engine.recount_mismatches().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_matrix_sorts_by_any_column_page_by_page() {
+    let s = start().await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, desc) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=desc", VIEWER).await;
+    assert_eq!(status, 200, "{desc}");
+    let mut want = ids(&desc);
+    want.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ids(&desc), want);
+    assert!(want.len() > 2);
+    // Page by page, the same order as all at once.
+    let (_, first) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=desc&limit=2", VIEWER).await;
+    let (_, rest) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=desc&offset=2", VIEWER).await;
+    assert_eq!([ids(&first), ids(&rest)].concat(), want);
+    assert_eq!(first["matched"], desc["matched"]);
+
+    let (_, by_cpu) = s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=cpu&order=desc", VIEWER).await;
+    let cpu: Vec<f64> =
+        by_cpu["nodes"].as_array().unwrap().iter().map(|n| n["metrics"]["cpu"].as_f64().unwrap()).collect();
+    assert!(cpu.windows(2).all(|w| w[0] >= w[1]), "{cpu:?}");
+    let (_, divergent) = s.get("/api/v1/clusters/gke-stage-eu/nodes?config=DIVERGENT&sort=cause", VIEWER).await;
+    assert!(divergent["nodes"].as_array().unwrap().iter().all(|n| n["configStatus"] == "DIVERGENT"), "{divergent}");
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=colour", VIEWER).await, 400, "INVALID_INPUT");
+    assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=up", VIEWER).await, 400, "INVALID_INPUT");
 }

@@ -215,6 +215,7 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
             ],
             Expect::Refused,
         ),
+        ("DELETE", "/api/v1/nodes/{id}") => get("", Expect::Refused),
         ("DELETE", "/api/v1/policies/{id}") => {
             let mut both = get("?workspace=acme-edge", Expect::Refused);
             both.extend(get("", Expect::Refused));
@@ -457,6 +458,12 @@ async fn every_role_on_every_write() {
                 statuses: [403, 201, 201],
             },
             Write {
+                method: Method::DELETE,
+                path: format!("/api/v1/nodes/probe-{role}"),
+                body: Body::None,
+                statuses: [403, 200, 200],
+            },
+            Write {
                 method: Method::POST,
                 path: "/api/v1/clusters/azure-dev-west/snapshots".to_owned(),
                 body: Body::Json(json!({ "content": format!("probe: {role}") })),
@@ -536,6 +543,11 @@ async fn every_role_on_every_write() {
                     assert_eq!(grown, 1, "{what}");
                     assert_eq!(cluster(&after, &format!("probe-{role}")), Some((0, 0, 0)), "{what}");
                     assert_eq!(after.clusters.len(), before.clusters.len() + 1, "{what}");
+                }
+                ("DELETE", p) if p.starts_with("/api/v1/nodes/") => {
+                    assert_eq!(grown, 1, "{what}: one removal record");
+                    let (b, a) = (cluster(&before, "eks-prod-us").unwrap(), cluster(&after, "eks-prod-us").unwrap());
+                    assert_eq!((a.1, a.2), (b.1 - 1, b.2), "{what}: one node fewer");
                 }
                 (_, "/api/v1/clusters/eks-prod-us/nodes") => {
                     let (b, a) = (cluster(&before, "eks-prod-us").unwrap(), cluster(&after, "eks-prod-us").unwrap());

@@ -14,9 +14,9 @@ use arrow_array::types::{Int8Type, Int32Type, TimestampMillisecondType, UInt64Ty
 use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch};
 use arrow_schema::ArrowError;
 use fleetgov::ContentHash;
-use fleetgov::audit::AuditRecord;
+use fleetgov::audit::{AuditAction, AuditQueryPage, AuditRecord};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 /// `record` as a dict: `seq`, `timeMs`, `actor`, `role`, `action`, `target`,
 /// `justification`, `payload` (bytes), `payloadHash`, `prevHash` (hex).
@@ -33,6 +33,31 @@ pub(crate) fn record<'py>(py: Python<'py>, r: &AuditRecord) -> PyResult<Bound<'p
     d.set_item("payloadHash", r.payload_hash.to_string())?;
     d.set_item("prevHash", r.prev_hash.to_string())?;
     Ok(d)
+}
+
+/// A page of an audit query as a dict: `records` (dicts as [`record`]) and
+/// `nextBefore` (`None` at the start of the log).
+pub(crate) fn page<'py>(py: Python<'py>, page: &AuditQueryPage) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let records = PyList::empty(py);
+    for r in &page.records {
+        records.append(record(py, r)?)?;
+    }
+    d.set_item("records", records)?;
+    d.set_item("nextBefore", page.next_before)?;
+    Ok(d)
+}
+
+/// The actions an audit query names: `None`, one name, or a sequence of names.
+pub(crate) fn actions(py: Python<'_>, given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<AuditAction>> {
+    let Some(given) = given.filter(|g| !g.is_none()) else { return Ok(Vec::new()) };
+    let names: Vec<String> = match given.extract::<String>() {
+        Ok(one) => vec![one],
+        Err(_) => given.extract().map_err(|_| {
+            crate::error::wrong_type(py, "action must be an audit action name or a list of them".to_owned())
+        })?,
+    };
+    names.iter().map(|n| AuditAction::parse(n).map_err(|e| crate::error::to_py(py, e))).collect()
 }
 
 /// A payload split into its event line and the bytes after it, if any.

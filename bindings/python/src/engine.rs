@@ -3,9 +3,10 @@
 //! [`PyEngine::with`] (detached from the GIL) or, for a short call that
 //! cannot block, [`PyEngine::quick`] (keeping it).
 
+use fleetgov::audit::AuditQuery;
 use fleetgov::{
-    AuthorityMode, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle, Override,
-    Role, RuntimeVersion, WorkspaceSpec,
+    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle,
+    Override, Role, RuntimeVersion, WorkspaceSpec,
 };
 use parking_lot::RwLock;
 use pyo3::prelude::*;
@@ -507,6 +508,65 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyDict>> {
         let target = workspace.map_or(ForceTarget::Fleet, |w| ForceTarget::Workspace(w.0));
         self.force(py, target, actor.0, role.0, reason.0, at_ms)
+    }
+
+    /// Removes `node` from its cluster, as `actor` in `role` (operator or
+    /// admin) asks: it leaves the cluster's counts and members, its
+    /// heartbeats raise `NotFound` until it is enrolled again (with a new
+    /// handle), and the removal is audited (`remove_node`) before it takes
+    /// effect and durable before this returns. Returns the audit record.
+    #[pyo3(signature = (node, /, *, actor, role, at_ms = None))]
+    fn unenroll<'py>(
+        &self,
+        py: Python<'py>,
+        node: Text<'_>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let record =
+            self.with(py, |e| e.unenroll(node.0, &By::new(actor.0, Role::parse(role.0)?, now_or(at_ms, e))))?;
+        audit::record(py, &record)
+    }
+
+    /// One page of the audit log, newest first, narrowed by every filter
+    /// given (as `GET /api/v1/audit`): `action` (a name or a list of them),
+    /// the exact `target`, `cluster` (the cluster, its snapshots and its
+    /// nodes), `node`, `actor`, `from_ms` / `to_ms` (inclusive). A dict
+    /// (`fleetgov.types.AuditPage`): `records` and `nextBefore`, the `before`
+    /// of the next (older) page, `None` at the start of the log.
+    #[pyo3(signature = (
+        *, action = None, target = None, cluster = None, node = None, actor = None, from_ms = None, to_ms = None,
+        before = None, limit = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn audit_query<'py>(
+        &self,
+        py: Python<'py>,
+        action: Option<&Bound<'py, PyAny>>,
+        target: Option<Text<'_>>,
+        cluster: Option<Text<'_>>,
+        node: Option<Text<'_>>,
+        actor: Option<Text<'_>>,
+        from_ms: Option<&Bound<'py, PyAny>>,
+        to_ms: Option<&Bound<'py, PyAny>>,
+        before: Option<Uint<u64>>,
+        limit: Option<Uint<usize>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let query = AuditQuery {
+            before: before.map(|b| b.0),
+            limit: limit.map_or(AuditQuery::default().limit, |l| l.0),
+            actions: audit::actions(py, action)?,
+            target: target.map(|t| t.0.to_owned()),
+            cluster: cluster.map(|t| t.0.to_owned()),
+            node: node.map(|t| t.0.to_owned()),
+            actor: actor.map(|t| t.0.to_owned()),
+            from_ms: millis(from_ms, "from_ms")?,
+            to_ms: millis(to_ms, "to_ms")?,
+        };
+        let page = self.with(py, |e| e.audit_query(&query))?;
+        audit::page(py, &page)
     }
 
     /// Every audit record, oldest first, as dicts (`fleetgov.types.AuditRecord`).

@@ -172,3 +172,43 @@ def test_audit_file_errors(tmp_path: Path) -> None:
     with pytest.raises(fleetgov.StorageError) as info:
         fleetgov.Engine(audit_path=tmp_path)  # a directory
     assert isinstance(info.value, OSError) and info.value.code == "IO"
+
+
+def test_unenroll_removes_a_node_audited_and_refuses_its_heartbeats(synced: fleetgov.Engine) -> None:
+    with pytest.raises(fleetgov.PermissionDenied):
+        synced.unenroll("gw-2", actor="vic", role="viewer", at_ms=T0 + 1)
+    with pytest.raises(fleetgov.NotFound):
+        synced.unenroll("ghost", actor="bob", role="operator", at_ms=T0 + 1)
+    assert synced.cluster("eks-prod-us").total == 2
+    record = synced.unenroll("gw-2", actor="bob", role="operator", at_ms=T0 + 1)
+    assert (record["actor"], record["action"], record["target"]) == ("bob", "remove_node", "node:gw-2")
+    assert synced.cluster("eks-prod-us").total == 1
+    assert [n.id for n in synced.cluster_nodes("eks-prod-us")] == ["gw-1"]
+    with pytest.raises(fleetgov.NotFound):
+        beat(synced, "gw-2", T0 + 2)
+    handle = synced.enroll("gw-2", cluster="eks-prod-us", at_ms=T0 + 3)
+    assert handle == synced.node_handle("gw-2") and synced.cluster("eks-prod-us").total == 2
+
+
+def test_audit_query_narrows_and_pages_like_the_http_one(synced: fleetgov.Engine) -> None:
+    for i in range(3):
+        synced.force_sync(node="gw-1", actor="bob", role="operator", reason=f"{REASON} {i}", at_ms=T0 + 10 + i)
+    synced.force_sync(cluster="eks-prod-us", actor="ada", role="admin", reason=REASON, at_ms=T0 + 20)
+    page = synced.audit_query(node="gw-1", limit=2)
+    assert [r["justification"] for r in page["records"]] == [f"{REASON} 2", f"{REASON} 1"]
+    assert page["nextBefore"] is not None
+    older = synced.audit_query(node="gw-1", limit=2, before=page["nextBefore"])
+    assert [r["justification"] for r in older["records"]] == [f"{REASON} 0"]
+    both = synced.audit_query(cluster="eks-prod-us", action=["force_sync_node", "force_sync_cluster"])
+    assert [r["actor"] for r in both["records"]] == ["ada", "bob", "bob", "bob"]
+    assert [r["actor"] for r in synced.audit_query(actor="ada")["records"]] == ["ada"]
+    timed = synced.audit_query(action="force_sync_node", from_ms=T0 + 11, to_ms=T0 + 11)["records"]
+    assert [r["timeMs"] for r in timed] == [T0 + 11]
+    with pytest.raises(fleetgov.InvalidInput):
+        synced.audit_query(from_ms=T0 + 2, to_ms=T0 + 1)
+    with pytest.raises(fleetgov.InvalidInput):
+        synced.audit_query(action="no_such_action")  # type: ignore[arg-type]
+    with pytest.raises(fleetgov.InvalidInput):
+        synced.audit_query(limit=0)
+    with pytest.raises(TypeError):
+        synced.audit_query(action=3)  # type: ignore[arg-type]

@@ -38,6 +38,11 @@ pub(crate) enum AuthorityEvent {
         scope: PolicyScope,
         id: String,
     },
+    /// A node's enrolment ended: it left `cluster`.
+    RemoveNode {
+        node: String,
+        cluster: String,
+    },
     /// A sealed journal segment: entries `first..first + count`, their
     /// times, and the blake3 hash of the segment file.
     JournalSegment {

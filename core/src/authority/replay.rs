@@ -113,7 +113,9 @@ impl Engine {
                 AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
                 AuthorityEvent::Force { .. },
             )
-            | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. }) => Ok(()),
+            | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. })
+            // The enrolment log, not the authority, brings a removal back.
+            | (AuditAction::RemoveNode, AuthorityEvent::RemoveNode { .. }) => Ok(()),
             (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { cluster, to }) => {
                 // The wave this record opened stays open: a reopened engine
                 // does not audit it again.

@@ -1,5 +1,7 @@
 //! The enrolment log: one frame per enrolment (slot, time, cluster, node),
-//! appended and fsynced before `enroll` returns. Concurrent enrolments share
+//! appended and fsynced before `enroll` returns; a removal is a frame with
+//! an empty cluster (no cluster id is empty), fsynced before `unenroll`
+//! returns, and a reopened engine replays the frames in order. Concurrent enrolments share
 //! one fsync (group commit: the first waiter writes and syncs what is
 //! queued, the others wait for it).
 
@@ -23,6 +25,16 @@ pub(crate) struct Enrolment {
 }
 
 impl Enrolment {
+    /// The frame that ends the enrolment of `node` at `slot`.
+    pub(crate) fn removal(slot: u32, at_s: u32, node: &str) -> Enrolment {
+        Enrolment { slot, at_s, cluster: String::new(), node: node.to_owned() }
+    }
+
+    /// Whether this frame ends an enrolment rather than starts one.
+    pub(crate) fn is_removal(&self) -> bool {
+        self.cluster.is_empty()
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut body = Vec::with_capacity(10 + self.cluster.len() + self.node.len());
         body.extend_from_slice(&self.slot.to_be_bytes());
@@ -198,5 +210,8 @@ mod tests {
         long.push(0);
         assert_eq!(Enrolment::decode(&long), None);
         assert_eq!(Enrolment::decode(&e.encode()[..12]), None);
+        let removal = Enrolment::removal(3, 10, "gw-1");
+        assert!(Enrolment::decode(&removal.encode()).is_some_and(|r| r.is_removal() && r.node == "gw-1"));
+        assert!(!e.is_removal());
     }
 }

@@ -7,7 +7,7 @@
 //! | `LOCK` | locked while an engine has the directory open | — |
 //! | `signing.key` | the ed25519 seed of checkpoints and attestations (mode 0600) | created once, before first use |
 //! | `audit.log` | the audit log ([`crate::governance::audit`]): authority changes, overrides, waves | before an append is acknowledged |
-//! | `enrolments.log` | every enrolment: slot, node, cluster, time | before `enroll` returns |
+//! | `enrolments.log` | every enrolment: slot, node, cluster, time; every removal: slot, node, time | before `enroll` / `unenroll` returns |
 //! | `journal/NNNNNNNNNN.seg` | the execution journal: every applied-state transition, in segments named by their first entry; a full segment is *sealed*: an audit record (`seal_journal`) commits to its blake3 hash, transition count and time range | within [`EngineConfig::journal_interval`](crate::EngineConfig::journal_interval) |
 //! | `nodes.ckpt` | a compact checkpoint of every node's last report | every [`EngineConfig::checkpoint_interval`](crate::EngineConfig::checkpoint_interval) and when the engine is dropped |
 //!

@@ -32,6 +32,12 @@ impl Durable {
         self.enrolments.append(&records)
     }
 
+    /// Makes the removal of `node` from `slot` at `at_ms` durable.
+    pub(crate) fn removed(&self, slot: u32, node: &str, at_ms: u64) -> Result<()> {
+        let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
+        self.enrolments.append(&[Enrolment::removal(slot, at_s, node)])
+    }
+
     /// Why the journal writer's last write failed, if it did.
     pub(crate) fn failure(&self) -> Option<String> {
         self.writer.failure()
@@ -64,7 +70,7 @@ impl Engine {
     pub(crate) fn restore_execution(&self, dir: DataDir, cadence: Cadence) -> Result<Durable> {
         let (enrolments, enrolled) = EnrolmentLog::open(&dir.enrolments_path())?;
         for e in &enrolled {
-            self.restore_enrolment(e)?;
+            if e.is_removal() { self.restore_removal(e)? } else { self.restore_enrolment(e)? }
         }
         let stored = journal_files::read_all(&dir.journal_dir(), |t| self.restore_transition(t))?;
         let saved: HashMap<u32, SavedNode> = Checkpoint::read(&dir.checkpoint_path())?

@@ -14,6 +14,7 @@ use parking_lot::RwLock;
 use crate::authority::cluster::REVISION_BASE_BITS;
 use crate::chunked::Chunked;
 use crate::execution::freshness::{ExpiryQueue, Tally};
+use crate::execution::slot::NodeState;
 use crate::execution::sync_error::SyncErrorCode;
 use crate::sync::{AtomicU32, AtomicU64};
 
@@ -78,6 +79,20 @@ impl ClusterCounters {
         self.members.write().push(slot);
         self.enrolled.fetch_add(1, Ordering::Relaxed);
         self.bucket(0).fetch_add(1, Ordering::Relaxed);
+    }
+    /// Takes a removed node out of the counters and the members, as its
+    /// last state `state` counted it (under its slot lock, so no heartbeat
+    /// moves it meanwhile); an example of an error code that named it is forgotten.
+    pub(crate) fn remove_member(&self, slot: u32, state: NodeState) {
+        self.members.write().retain(|&s| s != slot);
+        self.enrolled.fetch_sub(1, Ordering::Relaxed);
+        self.bucket(state.bucket()).fetch_sub(1, Ordering::Relaxed);
+        self.move_fresh(state.fresh_bucket(), None);
+        self.move_error(slot, state.error_code(), None);
+        for example in &self.error_examples {
+            // Relaxed: as every counter here; a racing new example wins.
+            let _ = example.compare_exchange(slot + 1, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
     fn bucket(&self, revision: u32) -> &AtomicU64 {
         Self::cell(&self.histogram, revision)

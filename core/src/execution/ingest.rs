@@ -185,6 +185,11 @@ impl Engine {
 
         let guard = cell.lock();
         let old = guard.state();
+        if !old.is_enrolled() {
+            // Removed since it was resolved (see `Engine::unenroll`).
+            drop(guard);
+            return Err(crate::execution::unenrol::removed_error(self.execution.nodes.id(slot)));
+        }
         if stale(guard.last_heartbeat_ms(), old) {
             drop(guard);
             return Err(stale_error(self.execution.nodes.id(slot), stamp));

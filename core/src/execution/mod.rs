@@ -17,6 +17,7 @@ pub(crate) mod slot;
 pub(crate) mod sync_error;
 pub mod table;
 pub(crate) mod transition;
+pub(crate) mod unenrol;
 pub mod unmatched;
 
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub(crate) struct Execution {
     sync_errors: Arc<SyncErrorDetails>,
     /// Applied-state transitions of every node (written only on transitions).
     journal: Arc<Journal>,
+    /// Serialises removals (rare): each one's checks, records and effect.
+    removals: parking_lot::Mutex<()>,
     fingerprint: hashbrown::DefaultHashBuilder,
 }
 
@@ -58,6 +61,7 @@ impl Execution {
             nodes: Arc::new(Registry::new(capacity)),
             sync_errors: Arc::new(SyncErrorDetails::default()),
             journal: Arc::new(Journal::new()),
+            removals: parking_lot::Mutex::new(()),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
         }
     }

@@ -99,12 +99,27 @@ impl Engine {
         })
     }
 
-    /// Appends a stored transition of an enrolled node to the journal.
+    /// Ends a restored enrolment, as a removal frame of the enrolment log says.
+    pub(crate) fn restore_removal(&self, e: &Enrolment) -> Result<()> {
+        match self.execution.nodes.lookup(&e.node) {
+            Some(slot) if slot == e.slot => self
+                .remove_in_memory(&e.node)
+                .map(drop)
+                .ok_or_else(|| tampered(format!("the enrolment log removes node '{}' twice", e.node))),
+            _ => Err(tampered(format!(
+                "the enrolment log removes node '{}' from slot {}, where it is not enrolled",
+                e.node, e.slot
+            ))),
+        }
+    }
+
+    /// Appends a stored transition of a node enrolled now or removed since
+    /// to the journal.
     pub(crate) fn restore_transition(&self, t: &StoredTransition) -> Result<()> {
         let execution = &self.execution;
         let cell = execution
             .nodes
-            .slot(t.slot)
+            .slot_ever_enrolled(t.slot)
             .ok_or_else(|| tampered(format!("the journal names slot {}, which was never enrolled", t.slot)))?;
         let hash = t.hash.into_ref(&execution.journal);
         let guard = cell.lock();

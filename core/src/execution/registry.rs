@@ -169,6 +169,22 @@ impl Registry {
         Ok(())
     }
 
+    /// Takes `id` out of the lookup table and returns its slot, if it was
+    /// enrolled. The slot number is never handed out again: its id and
+    /// enrolment time stay readable (for the journal of its past), and the
+    /// id may enrol again, at a new slot.
+    pub(crate) fn remove(&self, id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        let mut shard = self.shard(hash).write();
+        let entry = shard.find_entry(hash, |&s| self.id_of(s) == id).ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// The slot's memory if a node was ever enrolled there (even one removed since).
+    pub(crate) fn slot_ever_enrolled(&self, slot: u32) -> Option<&Slot> {
+        self.ids.get(slot as usize).and_then(OnceLock::get).and_then(|_| self.slots.get(slot as usize))
+    }
+
     /// The slot at `slot`, if it was ever handed out.
     #[inline]
     pub(crate) fn slot(&self, slot: u32) -> Option<&Slot> {

@@ -208,6 +208,11 @@ impl SyncErrorDetails {
         }
     }
 
+    /// Forgets what `slot` reported (its node was removed).
+    pub(crate) fn forget(&self, slot: u32) {
+        self.by_slot.remove(&slot);
+    }
+
     /// The detail `slot` reported last, if its last report carried one.
     pub(crate) fn get(&self, slot: u32) -> Option<SyncError> {
         self.by_slot.get(&slot).and_then(|e| e.1.clone())

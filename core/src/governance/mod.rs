@@ -4,6 +4,7 @@
 
 pub mod attestation;
 pub mod audit;
+pub(crate) mod audit_query;
 pub(crate) mod overrides;
 
 use std::sync::{Arc, OnceLock};

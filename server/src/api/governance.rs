@@ -1,8 +1,6 @@
 //! Overrides and the audit trail: force sync, the audit log, inclusion
 //! proofs, signed checkpoints and attestations of what ran.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -53,7 +51,7 @@ impl TargetJson {
 /// every workspace; records about its own workspaces' nodes, clusters and
 /// workspaces otherwise.
 fn may_see(state: &AppState, who: &Principal, record: &AuditRecord) -> bool {
-    who.scope == Scope::All || state.engine.target_workspace(&record.target).is_some_and(|w| who.scope.allows(&w))
+    who.scope == Scope::All || state.engine.audit_record_workspace(record).is_some_and(|w| who.scope.allows(&w))
 }
 
 /// `POST /api/v1/force-sync` (operator for a node or a cluster, admin for a
@@ -108,74 +106,6 @@ pub struct AuditQuery {
     to: Option<u64>,
 }
 
-/// An [`AuditQuery`]'s filters, checked once, with the node → cluster
-/// lookups a cluster filter needs made once per node.
-struct AuditFilter {
-    actions: Option<Vec<AuditAction>>,
-    target: Option<String>,
-    cluster: Option<String>,
-    actor: Option<String>,
-    from: u64,
-    to: u64,
-    node_clusters: HashMap<String, Option<String>>,
-}
-
-impl AuditFilter {
-    fn new(q: &AuditQuery) -> ApiResult<Self> {
-        let actions = q
-            .action
-            .as_deref()
-            .map(|a| a.split(',').map(str::trim).filter(|s| !s.is_empty()).map(AuditAction::parse).collect())
-            .transpose()?;
-        let node_target = q.node.as_deref().map(|n| ForceTarget::Node(n).label());
-        let target = match (&q.target, node_target) {
-            (Some(t), Some(n)) if *t != n => {
-                return Err(ApiError::invalid(format!("target {t:?} and node {n:?} name different targets")));
-            }
-            (t, n) => t.clone().or(n),
-        };
-        let (from, to) = (q.from.unwrap_or(0), q.to.unwrap_or(u64::MAX));
-        if from > to {
-            return Err(ApiError::invalid(format!("from ({from}) is after to ({to})")));
-        }
-        Ok(AuditFilter {
-            actions,
-            target,
-            cluster: q.cluster.clone(),
-            actor: q.actor.clone(),
-            from,
-            to,
-            node_clusters: HashMap::new(),
-        })
-    }
-
-    /// The cluster a record is about: its target cluster, its snapshot's
-    /// cluster, or its target node's cluster.
-    fn cluster_of(&mut self, state: &AppState, target: &str) -> Option<String> {
-        match ForceTarget::from_label(target) {
-            Some(ForceTarget::Cluster(id)) => Some(id.to_owned()),
-            Some(ForceTarget::Node(id)) => self
-                .node_clusters
-                .entry(id.to_owned())
-                .or_insert_with(|| state.engine.node(id, state.now_ms()).ok().map(|n| n.cluster_id))
-                .clone(),
-            Some(_) => None,
-            None => fleetgov::parse_snapshot_id(target).map(|(cluster, _)| cluster.to_owned()),
-        }
-    }
-
-    fn matches(&mut self, state: &AppState, r: &AuditRecord) -> bool {
-        self.actions.as_ref().is_none_or(|a| a.contains(&r.action))
-            && self.target.as_ref().is_none_or(|t| *t == r.target)
-            && self.actor.as_ref().is_none_or(|a| *a == r.actor)
-            && (self.from..=self.to).contains(&r.time_ms)
-            && match self.cluster.clone() {
-                None => true,
-                Some(c) => self.cluster_of(state, &r.target).is_some_and(|of| of == c),
-            }
-    }
-}
-
 /// A page of the audit log, newest first.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -189,10 +119,6 @@ pub struct AuditPage {
     next_before: Option<u64>,
 }
 
-/// Records scanned per engine call, and at most per request.
-const SCAN_PAGE: usize = 512;
-const SCAN_MAX: u64 = 200_000;
-
 /// `GET /api/v1/audit?before=&limit=&action=&target=&cluster=&node=&actor=&from=&to=`:
 /// the audit log, newest first, limited to records the token may see and
 /// matching every filter given; the log's size only for a token of every
@@ -203,30 +129,33 @@ pub async fn list(
     who: Principal,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    let limit = page_limit(q.limit, 50, 1_000)?;
-    let mut filter = AuditFilter::new(&q)?;
+    let query = fleetgov::audit::AuditQuery {
+        before: q.before,
+        limit: page_limit(q.limit, 50, fleetgov::audit::AUDIT_PAGE_MAX)?,
+        actions: q
+            .action
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(AuditAction::parse)
+            .collect::<Result<_, _>>()?,
+        target: q.target,
+        cluster: q.cluster,
+        node: q.node,
+        actor: q.actor,
+        from_ms: q.from,
+        to_ms: q.to,
+    };
     let size = state.engine.audit_len();
-    let mut end = q.before.unwrap_or(size).min(size);
-    let floor = end.saturating_sub(SCAN_MAX);
-    let mut records = Vec::new();
-    while end > floor && records.len() < limit {
-        let start = end.saturating_sub(SCAN_PAGE as u64).max(floor);
-        let page = state.engine.audit_page(start, (end - start) as usize);
-        for r in page.iter().rev() {
-            end = r.seq;
-            if filter.matches(&state, r) && may_see(&state, &who, r) {
-                records.push(AuditRecordJson::from(&**r));
-                if records.len() == limit {
-                    break;
-                }
-            }
-        }
-        if page.is_empty() {
-            end = start;
-        }
-    }
+    let page = state.engine.audit_query_where(&query, |r| may_see(&state, &who, r))?;
     let size = (who.scope == Scope::All).then_some(size);
-    Ok(Json(AuditPage { size, records, next_before: (end > 0).then_some(end) }))
+    Ok(Json(AuditPage {
+        size,
+        records: page.records.iter().map(|r| AuditRecordJson::from(&**r)).collect(),
+        next_before: page.next_before,
+    }))
 }
 
 /// A record, its inclusion proof and the signed checkpoint the proof is for.

@@ -16,6 +16,7 @@ mod governance;
 mod heartbeats;
 mod history;
 mod log;
+mod node_sort;
 mod nodes;
 mod policies;
 mod snapshots;
@@ -66,6 +67,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::POST, "/api/v1/clusters/{id}/nodes", nodes::enroll),
         ep(Method::POST, "/api/v1/clusters/{id}/snapshots", snapshots::publish),
         ep(Method::GET, "/api/v1/nodes/{id}", nodes::get),
+        ep(Method::DELETE, "/api/v1/nodes/{id}", nodes::remove),
         ep(Method::GET, "/api/v1/nodes/{id}/history", history::history),
         ep(Method::GET, "/api/v1/nodes/{id}/what-ran", history::what_ran),
         ep(Method::GET, "/api/v1/snapshots/{id}", snapshots::get),

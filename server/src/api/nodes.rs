@@ -1,4 +1,4 @@
-//! Nodes: the paginated node matrix, one node, and enrolment.
+//! Nodes: the paginated node matrix, one node, enrolment and removal.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -7,6 +7,7 @@ use fleetgov::{ConfigStatus, DriftStatus, ErrorKind, Health, NodeView, ProcessHe
 use fleetgov_dto::NodeJson;
 use serde::{Deserialize, Serialize};
 
+use super::node_sort::{SortKey, SortOrder, SortedPage};
 use super::{blocking, page_limit, visible};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -29,6 +30,11 @@ pub struct NodesQuery {
     q: Option<String>,
     /// The code of the node's last sync error (a root cause), e.g. `RELOAD_FAILURE`.
     error: Option<SyncErrorCode>,
+    /// The column to sort by (enrolment order when absent); the node id breaks ties.
+    sort: Option<SortKey>,
+    /// `asc` (default) or `desc`.
+    #[serde(default)]
+    order: SortOrder,
 }
 
 impl NodesQuery {
@@ -69,8 +75,8 @@ pub struct NodesPage {
 
 const SCAN_CHUNK: usize = 2048;
 
-/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=&error=`:
-/// the node matrix in enrolment order; `offset` counts matching nodes.
+/// `GET /api/v1/clusters/{id}/nodes?offset=&limit=&config=&health=&drift=&processHealth=&verified=&q=&error=&sort=&order=`:
+/// the node matrix in enrolment order, or sorted by a column; `offset` counts matching nodes.
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
@@ -80,7 +86,7 @@ pub async fn list(
     let view = visible::cluster(&state, &who, &id)?;
     let limit = page_limit(q.limit, 50, 1_000)?;
     let now = state.now_ms();
-    if !q.filtered() {
+    if !q.filtered() && q.sort.is_none() {
         let nodes = state.engine.cluster_nodes(&id, now, q.offset, limit)?;
         return Ok(Json(NodesPage {
             cluster: id,
@@ -92,18 +98,25 @@ pub async fn list(
         }));
     }
     let (mut matched, mut nodes, mut scanned) = (0u64, Vec::new(), 0usize);
+    let mut sorted = q.sort.map(|key| SortedPage::new(key, q.order, q.offset, limit));
     loop {
         let chunk = state.engine.cluster_nodes(&id, now, scanned, SCAN_CHUNK)?;
-        for node in chunk.iter().filter(|n| q.matches(n)) {
-            if matched >= q.offset as u64 && nodes.len() < limit {
-                nodes.push(node.into());
+        scanned += chunk.len();
+        let last = chunk.len() < SCAN_CHUNK;
+        for node in chunk.into_iter().filter(|n| q.matches(n)) {
+            match &mut sorted {
+                Some(page) => page.push(node),
+                None if matched >= q.offset as u64 && nodes.len() < limit => nodes.push((&node).into()),
+                None => {}
             }
             matched += 1;
         }
-        scanned += chunk.len();
-        if chunk.len() < SCAN_CHUNK {
+        if last {
             break;
         }
+    }
+    if let Some(page) = sorted {
+        nodes = page.finish().iter().map(Into::into).collect();
     }
     Ok(Json(NodesPage { cluster: id, total: view.total, matched, offset: q.offset, limit, nodes }))
 }
@@ -173,4 +186,22 @@ pub async fn enroll(
         Ok((StatusCode::CREATED, Json(Enrolled { cluster: id, total, handles })))
     })
     .await
+}
+
+/// `DELETE /api/v1/nodes/{id}` (operator): removes the node from its
+/// cluster ([`fleetgov::Engine::unenroll`]): it leaves the cluster's counts,
+/// its heartbeats answer 404 until it is enrolled again, and the removal is
+/// audited (`remove_node`) with the token's actor before it takes effect and
+/// is durable before the answer. 200 with the audit record; 403 for a
+/// viewer; 404 for a node that is not enrolled or lies outside the token's
+/// workspaces (the same answer).
+pub async fn remove(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<fleetgov_dto::AuditRecordJson>> {
+    who.require(Role::Operator)?;
+    visible::node(&state, &who, &id)?;
+    let at = state.now_ms();
+    blocking(move || Ok(Json(fleetgov_dto::AuditRecordJson::from(&*state.engine.unenroll(&id, &who.by(at))?)))).await
 }

@@ -3,8 +3,10 @@
 //! alone (inclusion, consistency, C2SP `tlog-proof@v1` bundles).
 
 use jni::JNIEnv;
-use jni::objects::JClass;
+use jni::objects::{JClass, JString};
 use jni::sys::{jbyteArray, jint, jlong, jobject, jstring};
+
+use fleetgov::audit::{AuditAction, AuditQuery};
 
 use super::with_engine;
 use crate::{convert, records};
@@ -32,6 +34,49 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_audit0<'l>(
             Err(_) => e.audit_page(from, usize::MAX),
         };
         Ok(crate::construct::list(env, records.iter(), |env, r| records::audit_record(env, r))?.into_raw())
+    })
+}
+
+/// `FleetEngine.auditQuery(query)`: one page of the audit log, newest
+/// first, as `new AuditQueryPage(records, nextBefore)`. Negative `before`,
+/// `from_ms` and `to_ms` mean none; `actions` is comma-separated names.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_auditQuery0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    before: jlong,
+    limit: jint,
+    actions: JString<'l>,
+    target: JString<'l>,
+    cluster: JString<'l>,
+    node: JString<'l>,
+    actor: JString<'l>,
+    from_ms: jlong,
+    to_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let optional = |v: jlong| u64::try_from(v).ok();
+        let actions = convert::optional_string(env, "actions", &actions)?.unwrap_or_default();
+        let query = AuditQuery {
+            before: optional(before),
+            limit: usize::try_from(limit).unwrap_or(0),
+            actions: actions.split(',').filter(|a| !a.is_empty()).map(AuditAction::parse).collect::<Result<_, _>>()?,
+            target: convert::optional_string(env, "target", &target)?,
+            cluster: convert::optional_string(env, "cluster", &cluster)?,
+            node: convert::optional_string(env, "node", &node)?,
+            actor: convert::optional_string(env, "actor", &actor)?,
+            from_ms: optional(from_ms),
+            to_ms: optional(to_ms),
+        };
+        let page = e.audit_query(&query)?;
+        let records = crate::construct::list(env, page.records.iter(), |env, r| records::audit_record(env, r))?;
+        Ok(crate::construct::New::args()
+            .object("Ljava/util/List;", records)
+            .optional_long(env, page.next_before)?
+            .build(env, "dev/fleetgov/AuditQueryPage")?
+            .into_raw())
     })
 }
 

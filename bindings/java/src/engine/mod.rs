@@ -577,6 +577,27 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_forceSync0<'l>(
     })
 }
 
+/// `FleetEngine.unenroll(node, actor, role, atMs)`: removes the node from
+/// its cluster (audited). Returns the audit record.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_fleetgov_FleetEngine_unenroll0<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    engine: jlong,
+    node: JString<'l>,
+    actor: JString<'l>,
+    role: JString<'l>,
+    at_ms: jlong,
+) -> jobject {
+    with_engine(&mut env, engine, |env, e| {
+        let node = convert::string(env, "node", &node)?;
+        let actor = convert::string(env, "actor", &actor)?;
+        let role = Role::parse(&convert::string(env, "role", &role)?)?;
+        let record = e.unenroll(&node, &fleetgov::By::new(&actor, role, convert::unsigned("atMs", at_ms)?))?;
+        Ok(records::audit_record(env, &record)?.into_raw())
+    })
+}
+
 /// `FleetEngine.events(fromSeq)` and `FleetEngine.events()`: a new
 /// `EventStream`'s handle, reading from event `from` (negative: from the next event).
 #[unsafe(no_mangle)]

@@ -3,14 +3,16 @@
 from typing_extensions import Buffer
 from os import PathLike
 from types import TracebackType
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Protocol, Self, final, overload
 
 from fleetgov.types import (
     AppliedAt,
     AppliedChange,
     Attestation,
+    AuditAction,
     AuditHead,
+    AuditPage,
     AuditRecord,
     AuthorityMode,
     ClusterStatus,
@@ -613,6 +615,30 @@ class Engine:
     ) -> AuditRecord:
         """Global overwrite of a workspace (or the whole fleet); admin only.
         `actor` and `reason` follow the rules of `force_sync`."""
+    def unenroll(self, node: str, /, *, actor: str, role: Role, at_ms: int | None = None) -> AuditRecord:
+        """Removes `node` from its cluster (operator or admin; audited as
+        ``remove_node`` before it takes effect, durable before it returns).
+        It leaves the cluster's counts; its heartbeats raise `NotFound` until
+        it is enrolled again, with a new handle. A viewer raises
+        `PermissionDenied`, a node not enrolled `NotFound`."""
+    def audit_query(
+        self,
+        *,
+        action: AuditAction | Sequence[AuditAction] | None = None,
+        target: str | None = None,
+        cluster: str | None = None,
+        node: str | None = None,
+        actor: str | None = None,
+        from_ms: int | None = None,
+        to_ms: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> AuditPage:
+        """One page of the audit log, newest first, narrowed by every filter
+        given (as ``GET /api/v1/audit``); ``cluster`` means the cluster, its
+        snapshots and its nodes. Pass ``nextBefore`` as `before` for the next
+        (older) page. `limit` is 1 to 1000 (default 50); `from_ms` after
+        `to_ms` raises `InvalidInput`."""
     def audit(self) -> list[AuditRecord]: ...
     def events(self, from_seq: int | None = None, timeout_ms: int | None = None) -> EventStream:
         """An iterator over node transitions, cluster counters and audit

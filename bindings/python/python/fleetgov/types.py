@@ -31,6 +31,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "AuditHead",
+    "AuditPage",
     "AuditRecord",
     "AuthorityMode",
     "ClusterEvent",
@@ -112,6 +113,7 @@ AuditAction = Literal[
     "upsert_policy",
     "remove_policy",
     "seal_journal",
+    "remove_node",
 ]
 
 
@@ -129,6 +131,14 @@ class AuditRecord(TypedDict):
     payload: bytes
     payloadHash: str
     prevHash: str
+
+
+class AuditPage(TypedDict):
+    """One page of ``Engine.audit_query()``, newest first."""
+
+    records: list[AuditRecord]
+    #: Pass as ``before`` for the next (older) page; ``None`` at the start of the log.
+    nextBefore: int | None
 
 
 class Runtime(TypedDict):

@@ -66,6 +66,7 @@ mod verify;
 #[doc = include_str!("../../../../docs/audit-format.md")]
 pub mod format {}
 
+pub use crate::governance::audit_query::{AUDIT_PAGE_MAX, AUDIT_SCAN_MAX, AuditQuery, AuditQueryPage};
 pub use bundle::TlogProof;
 pub use checkpoint::Checkpoint;
 pub use dsse::{DSSE_MEDIA_TYPE, open_envelope, pae, sign_envelope};

@@ -13,7 +13,7 @@
 //! u64       seq             0-based, dense
 //! u64       time_ms         unix milliseconds
 //! u8        role            1 viewer, 2 operator, 3 admin
-//! u8        action          AuditAction::code (1 publish ... 9 remove_policy)
+//! u8        action          AuditAction::code (1 publish ... 11 remove_node)
 //! u16 + n   actor           1..=256 bytes
 //! u16 + n   target          1..=256 bytes
 //! u16 + n   justification   0..=4096 bytes
@@ -85,9 +85,11 @@ pub enum AuditAction {
     /// A segment of the execution journal was sealed: the record commits to
     /// its hash, transition count and time range (see the data directory).
     SealJournal,
+    /// A node was removed from its cluster (its enrolment ended).
+    RemoveNode,
 }
 
-const ACTIONS: [AuditAction; 10] = [
+const ACTIONS: [AuditAction; 11] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -98,6 +100,7 @@ const ACTIONS: [AuditAction; 10] = [
     AuditAction::UpsertPolicy,
     AuditAction::RemovePolicy,
     AuditAction::SealJournal,
+    AuditAction::RemoveNode,
 ];
 
 impl AuditAction {
@@ -114,10 +117,11 @@ impl AuditAction {
             AuditAction::UpsertPolicy => "upsert_policy",
             AuditAction::RemovePolicy => "remove_policy",
             AuditAction::SealJournal => "seal_journal",
+            AuditAction::RemoveNode => "remove_node",
         }
     }
 
-    /// The stable one-byte code of the canonical encoding (1 to 10).
+    /// The stable one-byte code of the canonical encoding (1 to 11).
     pub fn code(self) -> u8 {
         match self {
             AuditAction::Publish => 1,
@@ -130,6 +134,7 @@ impl AuditAction {
             AuditAction::UpsertPolicy => 8,
             AuditAction::RemovePolicy => 9,
             AuditAction::SealJournal => 10,
+            AuditAction::RemoveNode => 11,
         }
     }
 
@@ -511,7 +516,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 11)] {
+        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 12)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -556,7 +561,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
         assert_eq!(AuditAction::from_code(0), None);
-        assert_eq!(AuditAction::from_code(11), None);
+        assert_eq!(AuditAction::from_code(12), None);
         assert!(AuditAction::parse("Publish").is_err());
     }
 

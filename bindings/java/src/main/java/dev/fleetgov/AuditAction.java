@@ -27,7 +27,9 @@ public enum AuditAction {
     /** An org- or workspace-scoped policy was removed. */
     REMOVE_POLICY,
     /** A segment of the execution journal was sealed: the record commits to its hash, count and time range. */
-    SEAL_JOURNAL;
+    SEAL_JOURNAL,
+    /** A node was removed from its cluster (its enrolment ended). */
+    REMOVE_NODE;
 
     /**
      * Whether the action overrides the normal flow and so carries a justification.

@@ -668,6 +668,39 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * Removes a node from its cluster, as {@code actor} in {@code role} asks: it leaves the
+     * cluster's counts and members, and its heartbeats, by id or by its old handle, throw
+     * {@code NOT_FOUND} until it is enrolled again (with a new handle). The removal is written
+     * to the audit log ({@link AuditAction#REMOVE_NODE}) before it takes effect and, with a data
+     * directory, is durable before this returns.
+     *
+     * <pre>{@code
+     * AuditRecord removed = engine.unenroll("gw-1", "olga", Role.OPERATOR, now);
+     * }</pre>
+     *
+     * @param node the node id
+     * @param actor who removes it (1 to 256 UTF-8 bytes of visible text)
+     * @param role the role they act in: operator or admin
+     * @param atMs when (unix ms)
+     * @return the audit record of the removal
+     * @throws PermissionDeniedException for a viewer
+     * @throws FleetException {@code NOT_FOUND} for a node that is not enrolled;
+     *     {@code INVALID_INPUT} for an actor breaking its rules
+     */
+    public AuditRecord unenroll(String node, String actor, Role role, long atMs) {
+        Args.text("node", node);
+        Args.actor("actor", actor);
+        Args.present("role", role);
+        Args.time("atMs", atMs);
+        long h = acquire();
+        try {
+            return unenroll0(h, node, actor, role.name(), atMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
      * {@link #enroll(String, String, long)} at an {@link Instant}.
      *
      * @param node the node id
@@ -981,6 +1014,36 @@ public final class FleetEngine extends NativeHandle {
         long h = acquire();
         try {
             return List.copyOf(audit0(h, from, limit));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * One page of the audit log, newest first, narrowed by every filter of {@code query} (as
+     * the HTTP API's {@code GET /api/v1/audit}); {@link AuditQueryPage#nextBefore} goes on to
+     * the older records.
+     *
+     * <pre>{@code
+     * AuditQueryPage page = engine.auditQuery(AuditQuery.newest().cluster("eks-prod-us")
+     *         .actions(AuditAction.FORCE_SYNC_NODE, AuditAction.FORCE_SYNC_CLUSTER).limit(20));
+     * }</pre>
+     *
+     * @param query the filters, the cursor and the page size
+     * @return the page
+     * @throws FleetException {@code INVALID_INPUT} for {@code from} after {@code to}, or a
+     *     target and a node that name different targets
+     */
+    public AuditQueryPage auditQuery(AuditQuery query) {
+        Args.present("query", query);
+        String actions = query.actions().isEmpty()
+                ? null
+                : String.join(",", query.actions().stream().map(a -> a.name().toLowerCase(java.util.Locale.ROOT)).toList());
+        long h = acquire();
+        try {
+            return auditQuery0(h, query.before().orElse(-1), query.limit(), actions, query.target().orElse(null),
+                    query.cluster().orElse(null), query.node().orElse(null), query.actor().orElse(null),
+                    query.fromMs().orElse(-1), query.toMs().orElse(-1));
         } finally {
             release();
         }
@@ -1639,6 +1702,12 @@ public final class FleetEngine extends NativeHandle {
     private static native long events0(long engine, long fromSeq);
 
     private static native List<AuditRecord> audit0(long engine, long from, int limit);
+
+    private static native AuditQueryPage auditQuery0(long engine, long before, int limit, @Nullable String actions,
+            @Nullable String target, @Nullable String cluster, @Nullable String node, @Nullable String actor,
+            long fromMs, long toMs);
+
+    private static native AuditRecord unenroll0(long engine, String node, String actor, String role, long atMs);
 
     private static native AuditRecord auditRecord0(long engine, long seq);
 

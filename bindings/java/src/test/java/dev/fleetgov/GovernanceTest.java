@@ -258,4 +258,49 @@ class GovernanceTest {
                 () -> new FleetEngine(FleetEngine.Options.defaults().withOrigin(" ")).close());
         assertNull(FleetEngine.Options.defaults().auditLog().orElse(null));
     }
+
+    @Test
+    void unenrollRemovesANodeAuditedAndRefusesItsHeartbeats() {
+        engine.heartbeat("p0", FleetEngineTest.synced(prod, T));
+        assertThrows(PermissionDeniedException.class, () -> engine.unenroll("p1", "vic", Role.VIEWER, T));
+        FleetEngineTest.fails(FleetException.Code.NOT_FOUND, () -> engine.unenroll("ghost", "olga", Role.OPERATOR, T));
+        long handle = engine.nodeHandle("p1");
+        AuditRecord removed = engine.unenroll("p1", "olga", Role.OPERATOR, T + 1);
+        assertEquals(List.of("olga", AuditAction.REMOVE_NODE, "node:p1"),
+                List.of(removed.actor(), removed.action(), removed.target()));
+        ClusterView view = engine.cluster("prod", T + 1);
+        assertEquals(List.of(1L, 1L, ClusterStatus.HEALTHY), List.of(view.total(), view.inSync(), view.status()));
+        FleetEngineTest.fails(FleetException.Code.NOT_FOUND,
+                () -> engine.heartbeat("p1", FleetEngineTest.synced(prod, T + 2)));
+        FleetEngineTest.fails(FleetException.Code.NOT_FOUND,
+                () -> engine.heartbeat(handle, FleetEngineTest.synced(prod, T + 2)));
+        long again = engine.enroll("p1", "stage", T + 3);
+        assertTrue(again != handle, "a new handle");
+        assertEquals(3, engine.cluster("stage", T + 3).total());
+    }
+
+    @Test
+    void auditQueryNarrowsAndPagesLikeTheHttpOne() {
+        for (int i = 0; i < 3; i++) {
+            engine.forceSync(ForceTarget.node("p0"), new OverrideRequest("bob", Role.OPERATOR, WHY + " " + i, T + 10 + i));
+        }
+        engine.forceSync(ForceTarget.cluster("prod"), new OverrideRequest("ada", Role.ADMIN, WHY, T + 20));
+        AuditQueryPage page = engine.auditQuery(AuditQuery.newest().node("p0").limit(2));
+        assertEquals(List.of(WHY + " 2", WHY + " 1"), page.records().stream().map(AuditRecord::justification).toList());
+        AuditQueryPage older = engine.auditQuery(AuditQuery.newest().node("p0").limit(2)
+                .before(page.nextBefore().getAsLong()));
+        assertEquals(List.of(WHY + " 0"), older.records().stream().map(AuditRecord::justification).toList());
+        AuditQueryPage both = engine.auditQuery(AuditQuery.newest().cluster("prod")
+                .actions(AuditAction.FORCE_SYNC_NODE, AuditAction.FORCE_SYNC_CLUSTER));
+        assertEquals(List.of("ada", "bob", "bob", "bob"), both.records().stream().map(AuditRecord::actor).toList());
+        assertEquals(1, engine.auditQuery(AuditQuery.newest().actor("ada")).records().size());
+        List<AuditRecord> timed = engine.auditQuery(AuditQuery.newest().fromMs(T + 11).toMs(T + 11)).records();
+        assertEquals(List.of(T + 11), timed.stream().map(AuditRecord::timeMs).toList());
+        AuditQueryPage all = engine.auditQuery(AuditQuery.newest().limit(AuditQuery.MAX_LIMIT));
+        assertFalse(all.nextBefore().isPresent(), "the whole log on one page");
+        FleetEngineTest.fails(FleetException.Code.INVALID_INPUT,
+                () -> engine.auditQuery(AuditQuery.newest().fromMs(T + 2).toMs(T + 1)));
+        assertThrows(IllegalArgumentException.class, () -> AuditQuery.newest().limit(0));
+        assertThrows(IllegalArgumentException.class, () -> AuditQuery.newest().fromMs(-1));
+    }
 }
