@@ -58,6 +58,7 @@ mod log;
 mod merkle;
 mod note;
 mod proof;
+mod query;
 mod record;
 mod store;
 mod tiles;
@@ -66,7 +67,6 @@ mod verify;
 #[doc = include_str!("../../../../docs/audit-format.md")]
 pub mod format {}
 
-pub use crate::governance::audit_query::{AUDIT_PAGE_MAX, AUDIT_SCAN_MAX, AuditQuery, AuditQueryPage};
 pub use bundle::TlogProof;
 pub use checkpoint::Checkpoint;
 pub use dsse::{DSSE_MEDIA_TYPE, open_envelope, pae, sign_envelope};
@@ -77,6 +77,7 @@ pub(crate) use log::back_off;
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
 pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
+pub use query::{AUDIT_PAGE_MAX, AUDIT_SCAN_MAX, AuditQuery, AuditQueryPage};
 pub use record::{
     AuditAction, AuditEntry, AuditRecord, MAX_ACTOR_LEN, MAX_ENTRY_LEN, MAX_JUSTIFICATION_LEN, MAX_PAYLOAD_LEN,
     MAX_TARGET_LEN,
