@@ -70,6 +70,7 @@ pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
 pub use engine::{EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
+pub use execution::Received;
 pub use execution::batch::BatchSummary;
 pub use execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 pub use execution::history::{AppliedAt, AppliedChange};
