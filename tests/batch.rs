@@ -100,6 +100,23 @@ fn per_record_outcomes_for_state_rules() {
     assert_eq!(got, [Outcome::Accepted, Outcome::Stale, Outcome::Future, Outcome::UnknownNode]);
 }
 
+/// A large batch is validated in parallel chunks, and its error still names
+/// the first malformed record in batch order, with nothing applied.
+#[test]
+fn a_large_batch_names_its_first_malformed_record() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "p", T0).unwrap();
+    let h = e.enroll("n", "prod", T0).unwrap();
+    let mut bytes = vec![record(h, T0, Some(&s), None); 30_000].as_bytes().to_vec();
+    for bad in [29_000, 12_345, 12_346] {
+        bytes[bad * RECORD_SIZE] = 9; // an unknown format version
+    }
+    let mut out = outcomes(30_000);
+    let err = e.ingest_batch(&bytes, &mut out).unwrap_err();
+    assert!(err.message().starts_with("record 12345:"), "{err}");
+    assert_eq!(e.node("n", T0).unwrap().health, Health::Never);
+}
+
 #[test]
 fn a_malformed_record_rejects_the_whole_batch_and_changes_nothing() {
     let e = engine();

@@ -215,8 +215,19 @@ impl Engine {
                 records.len()
             )));
         }
-        for (i, r) in records.iter().enumerate() {
-            r.validate().map_err(|e| e.context(format_args!("record {i}")))?;
+        // Large batches are validated over the pool too, chunk by chunk; the
+        // error still names the first malformed record in batch order.
+        let malformed = |(chunk, records): (usize, &[HeartbeatRecord])| {
+            records.iter().enumerate().find_map(|(i, r)| {
+                r.validate().err().map(|e| e.context(format_args!("record {}", chunk * PARALLEL_CHUNK + i)))
+            })
+        };
+        let first = match records.len() < 2 * PARALLEL_CHUNK {
+            true => records.chunks(PARALLEL_CHUNK).enumerate().find_map(malformed),
+            false => records.par_chunks(PARALLEL_CHUNK).enumerate().find_map_first(malformed),
+        };
+        if let Some(e) = first {
+            return Err(e);
         }
         let outcomes = &mut outcomes[..records.len()];
         let now_ms = self.clock.now_ms();
