@@ -100,6 +100,23 @@ fn per_record_outcomes_for_state_rules() {
     assert_eq!(got, [Outcome::Accepted, Outcome::Stale, Outcome::Future, Outcome::UnknownNode]);
 }
 
+/// A large batch is validated in parallel chunks, and its error still names
+/// the first malformed record in batch order, with nothing applied.
+#[test]
+fn a_large_batch_names_its_first_malformed_record() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "p", T0).unwrap();
+    let h = e.enroll("n", "prod", T0).unwrap();
+    let mut bytes = vec![record(h, T0, Some(&s), None); 30_000].as_bytes().to_vec();
+    for bad in [29_000, 12_345, 12_346] {
+        bytes[bad * RECORD_SIZE] = 9; // an unknown format version
+    }
+    let mut out = outcomes(30_000);
+    let err = e.ingest_batch(&bytes, &mut out).unwrap_err();
+    assert!(err.message().starts_with("record 12345:"), "{err}");
+    assert_eq!(e.node("n", T0).unwrap().health, Health::Never);
+}
+
 #[test]
 fn a_malformed_record_rejects_the_whole_batch_and_changes_nothing() {
     let e = engine();
@@ -189,6 +206,41 @@ fn repeated_nodes_keep_their_order_at_every_batch_size() {
         assert_eq!(e.cluster("prod", T0 + copies).unwrap().in_sync, expected_in_sync, "{nodes} nodes × {copies}");
         assert!(e.recount_mismatches().is_empty());
     }
+}
+
+/// Every outcome of a batch large enough to be split into windows and
+/// parts lands at its own record's index: each record's verdict follows from
+/// its index alone (a first copy from the future is refused, a second copy
+/// older than an accepted first is stale, one after a refused first is
+/// accepted), so any misplaced outcome shows.
+#[test]
+fn a_large_batch_writes_each_outcome_at_its_own_records_index() {
+    const NODES: usize = 25_000;
+    let e = engine();
+    let s = e.publish("prod", b"a", "p", T0).unwrap();
+    let handles: Vec<NodeHandle> = (0..NODES).map(|i| e.enroll(&format!("n{i}"), "prod", T0).unwrap()).collect();
+    let future = |i: usize| i % 7 == 3;
+    let first = handles.iter().enumerate().map(|(i, &h)| {
+        let at = if future(i) { T0 + MAX_FUTURE_SKEW_MS + 1 } else { T0 };
+        record(h, at, Some(&s), None)
+    });
+    let second = handles.iter().rev().map(|&h| record(h, T0 - 1, Some(&s), None));
+    let records: Vec<HeartbeatRecord> = first.chain(second).collect();
+    let mut out = outcomes(records.len());
+    let summary = e.ingest_batch(records.as_bytes(), &mut out).unwrap();
+    let outcomes = OutcomeRecord::from_bytes_mut(&mut out).unwrap();
+    for (k, o) in outcomes.iter().enumerate() {
+        let (node, is_first) = if k < NODES { (k, true) } else { (2 * NODES - 1 - k, false) };
+        let expected = match (is_first, future(node)) {
+            (true, true) => Outcome::Future,
+            (true, false) => Outcome::Accepted,
+            (false, true) => Outcome::Accepted,
+            (false, false) => Outcome::Stale,
+        };
+        assert_eq!(o.outcome(), Some(expected), "record {k} (node {node})");
+    }
+    assert_eq!((summary.accepted, summary.refused), (NODES as u64, NODES as u64));
+    assert!(e.recount_mismatches().is_empty());
 }
 
 /// Issue 22, defect 10, batch path: a record from a clock 4 minutes fast

@@ -325,6 +325,60 @@ fn dev_override_is_for_development_clusters_only() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
+/// One core walk serves every paging caller (HTTP, Python): the pages of a
+/// filtered query, followed by their cursors, hold exactly the matching
+/// runtimes of the whole inventory, in its order, each once.
+#[test]
+fn fleet_pages_walk_the_inventory_in_order_with_filters() {
+    let e = engine();
+    let s = e.publish("prod", b"a", "alice", T0).unwrap();
+    for i in 0..7 {
+        let h = e.enroll(&format!("p{i}"), "prod", T0).unwrap();
+        if i % 2 == 0 {
+            e.heartbeat(h, &hb(T0, &s)).unwrap();
+        }
+    }
+    for i in 0..4 {
+        e.enroll(&format!("s{i}"), "stage", T0).unwrap();
+    }
+    let all = e.fleet("ws", T0).unwrap();
+    for query in [
+        FleetQuery::default(),
+        FleetQuery { health: Some(Health::Never), ..FleetQuery::default() },
+        FleetQuery { drift: Some(DriftStatus::Aligned), ..FleetQuery::default() },
+        FleetQuery { cluster: Some("stage"), ..FleetQuery::default() },
+    ] {
+        let expected: Vec<&Runtime> = all
+            .runtimes
+            .iter()
+            .filter(|r| query.health.is_none_or(|h| h == r.health) && query.drift.is_none_or(|d| d == r.drift))
+            .filter(|r| query.cluster.is_none_or(|c| c == r.cluster))
+            .collect();
+        let whole = e.fleet_page("ws", T0, &query).unwrap();
+        assert_eq!(whole.runtimes.iter().collect::<Vec<_>>(), expected, "{query:?}");
+        assert_eq!((whole.summary, whole.next_cursor.as_deref()), (all.summary, None), "{query:?}");
+        for limit in 1..=3 {
+            let (mut walked, mut cursor) = (Vec::new(), None::<String>);
+            loop {
+                let q = FleetQuery { limit: Some(limit), cursor: cursor.as_deref(), ..query };
+                let page = e.fleet_page("ws", T0, &q).unwrap();
+                assert!(page.runtimes.len() <= limit);
+                walked.extend(page.runtimes);
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(walked.iter().collect::<Vec<_>>(), expected, "{query:?} in pages of {limit}");
+        }
+    }
+    let bad = |q: FleetQuery<'_>| e.fleet_page("ws", T0, &q).unwrap_err().kind();
+    assert_eq!(bad(FleetQuery { limit: Some(0), ..FleetQuery::default() }), ErrorKind::InvalidInput);
+    assert_eq!(bad(FleetQuery { cursor: Some("page-2"), ..FleetQuery::default() }), ErrorKind::InvalidInput);
+    assert_eq!(bad(FleetQuery { cluster: Some("nope"), ..FleetQuery::default() }), ErrorKind::NotFound);
+    assert_eq!(e.fleet_page("ghost", T0, &FleetQuery::default()).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
 #[test]
 fn fleet_inventory_counts_and_lists_every_runtime() {
     let e = engine();

@@ -3,7 +3,7 @@
 
 use crate::drift::DriftStatus;
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hash::ContentHash;
 use crate::health::Health;
 use crate::view::NodeView;
@@ -125,7 +125,102 @@ pub struct FleetInventory {
     pub desired_state: DesiredState,
 }
 
+/// Which runtimes one page of a workspace's inventory holds
+/// ([`Engine::fleet_page`]), as the HTTP API's
+/// `?health=&drift=&cluster=&limit=&cursor=`. The default is every runtime.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FleetQuery<'a> {
+    /// Only runtimes of this health.
+    pub health: Option<Health>,
+    /// Only runtimes of this drift status.
+    pub drift: Option<DriftStatus>,
+    /// Only runtimes of this cluster of the workspace.
+    pub cluster: Option<&'a str>,
+    /// At most this many runtimes (at least 1; `None`: no limit).
+    pub limit: Option<usize>,
+    /// Where the page starts: the [`FleetPage::next_cursor`] of an earlier page.
+    pub cursor: Option<&'a str>,
+}
+
+/// One page of a workspace's inventory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetPage {
+    /// The runtimes that match the query, in cluster then enrolment order.
+    pub runtimes: Vec<Runtime>,
+    /// Aggregate counts over the whole workspace (not only this page).
+    pub summary: FleetSummary,
+    /// What should run, over the whole workspace.
+    pub desired_state: DesiredState,
+    /// Where the next page starts (pass it as [`FleetQuery::cursor`]); `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
 impl Engine {
+    /// One page of the inventory of workspace `workspace` at `now_ms`: the
+    /// runtimes that match `query`, in cluster then enrolment order, from
+    /// its cursor. Filtering reads each node's slot without allocating; only
+    /// the runtimes on the page are built. A limit of 0, a cursor this method
+    /// did not return or a cluster outside the workspace is an error.
+    ///
+    /// ```
+    /// # use fleetgov::*;
+    /// let e = Engine::new();
+    /// e.upsert_workspace(WorkspaceSpec::new("ws-1")).unwrap();
+    /// e.upsert_cluster(ClusterSpec::new("c", "ws-1", Environment::Staging)).unwrap();
+    /// for n in ["gw-1", "gw-2", "gw-3"] {
+    ///     e.enroll(n, "c", 0).unwrap();
+    /// }
+    /// let first = e.fleet_page("ws-1", 0, &FleetQuery { limit: Some(2), ..FleetQuery::default() }).unwrap();
+    /// assert_eq!(first.runtimes.len(), 2);
+    /// let cursor = first.next_cursor.as_deref();
+    /// let rest = e.fleet_page("ws-1", 0, &FleetQuery { cursor, ..FleetQuery::default() }).unwrap();
+    /// assert_eq!((rest.runtimes[0].id.as_str(), rest.next_cursor), ("gw-3", None));
+    /// assert_eq!(rest.summary.total, 3);
+    /// ```
+    pub fn fleet_page(&self, workspace: &str, now_ms: u64, query: &FleetQuery<'_>) -> Result<FleetPage> {
+        if query.limit == Some(0) {
+            return Err(Error::invalid("limit must be at least 1"));
+        }
+        let position: u64 = match query.cursor {
+            None => 0,
+            Some(c) => c.parse().map_err(|_| Error::invalid(format!("cursor {c:?} is not one a page returned")))?,
+        };
+        let desired_state = self.desired_state(workspace)?;
+        if let Some(c) = query.cluster
+            && !desired_state.clusters.iter().any(|d| d.cluster == c)
+        {
+            return Err(Error::not_found(format_args!("cluster '{c}' in workspace '{workspace}'")));
+        }
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let (mut runtimes, mut next_cursor, mut start) = (Vec::new(), None, 0_u64);
+        for cluster in self.clusters_of(workspace) {
+            let selected = query.cluster.is_none_or(|c| c == &*cluster.id);
+            let desired = cluster.authority.snapshot(cluster.authority.desired());
+            let min_version = self.min_version(cluster);
+            start = cluster.counters.with_members(|members| {
+                let from = match selected {
+                    true => usize::try_from(position.saturating_sub(start)).unwrap_or(usize::MAX),
+                    false => members.len(),
+                };
+                for (i, &slot) in members.iter().enumerate().skip(from) {
+                    if runtimes.len() == limit {
+                        next_cursor = Some((start + i as u64).to_string());
+                        break;
+                    }
+                    let facts = self.node_facts(slot, desired, min_version, now_ms);
+                    if query.health.is_none_or(|h| h == facts.health) && query.drift.is_none_or(|d| d == facts.drift) {
+                        runtimes.push(Runtime::from(self.node_view(slot, now_ms)));
+                    }
+                }
+                start + members.len() as u64
+            });
+            if next_cursor.is_some() {
+                break;
+            }
+        }
+        Ok(FleetPage { runtimes, summary: self.fleet_summary(workspace, now_ms)?, desired_state, next_cursor })
+    }
+
     /// The inventory of workspace `workspace` at `now_ms`.
     ///
     /// ```

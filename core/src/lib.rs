@@ -70,6 +70,7 @@ pub use distribution::FleetConfig;
 pub use drift::{ConfigStatus, DriftStatus, NodeStatus};
 pub use engine::{EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
+pub use execution::Received;
 pub use execution::batch::BatchSummary;
 pub use execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 pub use execution::history::{AppliedAt, AppliedChange};
@@ -81,7 +82,7 @@ pub use governance::overrides::{By, ForceTarget, Override, SYSTEM_ACTOR, is_rese
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};
-pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetSummary, Runtime};
+pub use inventory::{DesiredCluster, DesiredState, FleetInventory, FleetPage, FleetQuery, FleetSummary, Runtime};
 pub use role::Role;
 pub use text::{
     MAX_ACTOR_LEN, MAX_JUSTIFICATION_LEN, MAX_OWNER_TEAM_LEN, validate_actor, validate_justification,

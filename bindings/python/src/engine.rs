@@ -4,8 +4,9 @@
 //! cannot block, [`PyEngine::quick`] (keeping it).
 
 use fleetgov::audit::AuditQuery;
+use fleetgov::drift::DriftStatus;
 use fleetgov::{
-    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Metrics, NodeHandle,
+    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Health, Metrics, NodeHandle,
     Override, Role, RuntimeVersion, WorkspaceSpec,
 };
 use parking_lot::RwLock;
@@ -16,6 +17,7 @@ use crate::args::{Bytes, FilePath, Flag, Metric, Text, Uint, millis, uint};
 use crate::events::PyEventStream;
 use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
+use crate::node_state::HEALTHS;
 use crate::proof::{PyConsistencyProof, PyInclusionProof};
 use crate::table::{PyAuditTable, PyNodesTable};
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
@@ -456,14 +458,16 @@ impl PyEngine {
         columnar: Flag,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now_ms = millis(now_ms, "now_ms")?;
-        let query = inventory::Query {
-            health: health.map(|t| t.0),
-            drift: drift.map(|t| t.0),
-            cluster: cluster.map(|t| t.0),
-            limit: limit.map(|n| n.0),
-            cursor: cursor.map(|t| t.0),
-        };
-        let page = self.with(py, |e| inventory::page(e, workspace.0, now_or(now_ms, e), &query))?;
+        let page = self.with(py, |e| {
+            let query = fleetgov::FleetQuery {
+                health: inventory::named("health", health.map(|t| t.0), &HEALTHS, Health::as_str)?,
+                drift: inventory::named("drift", drift.map(|t| t.0), &inventory::DRIFTS, DriftStatus::as_str)?,
+                cluster: cluster.map(|t| t.0),
+                limit: limit.map(|n| n.0),
+                cursor: cursor.map(|t| t.0),
+            };
+            e.fleet_page(workspace.0, now_or(now_ms, e), &query)
+        })?;
         inventory::fleet(py, &page, columnar.0)
     }
 

@@ -3,94 +3,34 @@
 //! from the core's inventory types. The keys are this binding's own and
 //! do not follow any serialised form of the core types.
 
-use fleetgov::table::{DRIFT_LABELS, HEALTH_LABELS};
-use fleetgov::{DesiredState, Engine, Error, FleetSummary, Result, Runtime};
+use fleetgov::drift::DriftStatus;
+use fleetgov::{DesiredState, Error, FleetPage, FleetSummary, Result, Runtime};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-/// Which runtimes a page holds, as the HTTP API's
-/// `?health=&drift=&cluster=&limit=&cursor=`.
-pub(crate) struct Query<'a> {
-    /// Only runtimes of this health (`connected`, `stale`, ...).
-    pub(crate) health: Option<&'a str>,
-    /// Only runtimes of this drift status (`aligned`, ...).
-    pub(crate) drift: Option<&'a str>,
-    /// Only runtimes of this cluster of the workspace.
-    pub(crate) cluster: Option<&'a str>,
-    /// At most this many runtimes (`None`: all).
-    pub(crate) limit: Option<usize>,
-    /// Where the page starts: a `nextCursor` of an earlier page.
-    pub(crate) cursor: Option<&'a str>,
+/// The one of `all` named `value` (by `name`), if a value is given; an
+/// unknown name is an error listing the names.
+pub(crate) fn named<T: Copy>(
+    what: &str,
+    value: Option<&str>,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Option<T>> {
+    let Some(v) = value else { return Ok(None) };
+    all.iter().copied().find(|&x| name(x) == v).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|&x| name(x)).collect();
+        Error::invalid(format!("{what} must be one of {names:?}, got {v:?}"))
+    })
 }
 
-/// One page of a workspace's inventory.
-pub(crate) struct Page {
-    runtimes: Vec<Runtime>,
-    summary: FleetSummary,
-    desired_state: DesiredState,
-    next_cursor: Option<String>,
-}
-
-/// Nodes read per call while walking a cluster.
-const NODE_CHUNK: usize = 2048;
-
-/// The runtimes of `workspace` that match `q`, in cluster then enrolment
-/// order, from `q.cursor` (a position in that order); the summary and the
-/// desired state cover the whole workspace. Runs without the GIL.
-pub(crate) fn page(engine: &Engine, workspace: &str, now_ms: u64, q: &Query<'_>) -> Result<Page> {
-    let known = |what: &str, value: Option<&str>, labels: &[&str]| match value {
-        Some(v) if !labels.contains(&v) => Err(Error::invalid(format!("{what} must be one of {labels:?}, got {v:?}"))),
-        _ => Ok(()),
-    };
-    known("health", q.health, &HEALTH_LABELS)?;
-    known("drift", q.drift, &DRIFT_LABELS)?;
-    if q.limit == Some(0) {
-        return Err(Error::invalid("limit must be at least 1"));
-    }
-    let position: u64 = match q.cursor {
-        None => 0,
-        Some(c) => c.parse().map_err(|_| Error::invalid(format!("cursor {c:?} is not one fleet() returned")))?,
-    };
-    let desired_state = engine.desired_state(workspace)?;
-    if let Some(c) = q.cluster
-        && !desired_state.clusters.iter().any(|d| d.cluster == c)
-    {
-        return Err(Error::not_found(format_args!("cluster '{c}' in workspace '{workspace}'")));
-    }
-    let limit = q.limit.unwrap_or(usize::MAX);
-    let (mut runtimes, mut next_cursor, mut start) = (Vec::new(), None, 0_u64);
-    'clusters: for d in &desired_state.clusters {
-        let end = start + engine.cluster(&d.cluster, now_ms)?.total;
-        if q.cluster.is_none_or(|c| c == d.cluster) && position < end {
-            let mut offset = usize::try_from(position.saturating_sub(start)).unwrap_or(usize::MAX);
-            loop {
-                let chunk = engine.cluster_nodes(&d.cluster, now_ms, offset, NODE_CHUNK)?;
-                for (i, node) in chunk.iter().enumerate() {
-                    if runtimes.len() == limit {
-                        next_cursor = Some((start + (offset + i) as u64).to_string());
-                        break 'clusters;
-                    }
-                    if q.health.is_none_or(|h| h == node.health.as_str())
-                        && q.drift.is_none_or(|dr| dr == node.drift.as_str())
-                    {
-                        runtimes.push(Runtime::from(node.clone()));
-                    }
-                }
-                offset += chunk.len();
-                if chunk.len() < NODE_CHUNK {
-                    break;
-                }
-            }
-        }
-        start = end;
-    }
-    Ok(Page { runtimes, summary: engine.fleet_summary(workspace, now_ms)?, desired_state, next_cursor })
-}
+/// Every drift status, in the order of the table's labels.
+pub(crate) const DRIFTS: [DriftStatus; 4] =
+    [DriftStatus::Aligned, DriftStatus::NeedsReconcile, DriftStatus::UpgradeRequired, DriftStatus::AwaitingSync];
 
 /// `page` as `{"runtimes": ..., "summary": {...}, "desiredState": {...},
 /// "nextCursor": str | None}`; the runtimes a list of dicts, or with
 /// `columnar` one dict of equal-length lists keyed like a runtime's dict.
-pub(crate) fn fleet<'py>(py: Python<'py>, page: &Page, columnar: bool) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn fleet<'py>(py: Python<'py>, page: &FleetPage, columnar: bool) -> PyResult<Bound<'py, PyDict>> {
     let runtimes = if columnar {
         columns(py, &page.runtimes)?.into_any()
     } else {

@@ -21,7 +21,7 @@ const NODE_STATUSES: [NodeStatus; 4] =
 /// Every process health, by key.
 const PROCESS_HEALTHS: [ProcessHealth; 3] = [ProcessHealth::Healthy, ProcessHealth::Degraded, ProcessHealth::Offline];
 /// Every health, matched to the table's [`HEALTH_LABELS`] by name.
-const HEALTHS: [Health; 4] = [Health::Connected, Health::Stale, Health::Dormant, Health::Never];
+pub(crate) const HEALTHS: [Health; 4] = [Health::Connected, Health::Stale, Health::Dormant, Health::Never];
 /// The table's process-status codes: 0..=2 a [`ProcessStatus`], 3 none.
 const PROCESS_CODES: usize = 4;
 

@@ -4,28 +4,43 @@
 //! index; a well-formed batch gets one outcome per record) and both record
 //! layouts are in [`crate::execution::record`].
 //!
-//! Large batches are split across the rayon thread pool **by node**, not by
-//! position: every record of one node lands in the same part, and each part
-//! is applied in batch order, so a batch that reports a node several times
-//! is applied exactly as if record by record, whatever the parallelism. Each
-//! record touches only its node's slot (and shared counters on
-//! transitions), so the parts need no coordination. Nothing is allocated
-//! per record (one index array per large batch).
-
-use std::marker::PhantomData;
+//! Large batches are applied in windows of consecutive records, one window
+//! after the other, and each window is split across the rayon thread pool
+//! **by node**, not by position: every record of one node lands in the same
+//! part, and each part is applied in batch order, so a batch that reports a
+//! node several times is applied exactly as if record by record, whatever
+//! the parallelism. Each record touches only its node's slot (and shared
+//! counters on transitions), so the parts need no coordination.
+//!
+//! What keeps the split cheap: a window's records stay in cache between the
+//! pass that splits them and the one that applies them; a part walks a
+//! compact list of (handle, index) entries, so it prefetches slots and
+//! records ahead without waiting for the records; its outcomes are written
+//! next to each other and copied to their places after the window, so two
+//! threads never write one cache line. Nothing is allocated per record (one
+//! entry list and one outcome stage per large batch, reused by its windows).
 
 use rayon::prelude::*;
 
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind, Result};
-use crate::execution::Observation;
-use crate::execution::record::{HeartbeatRecord, Outcome, OutcomeRecord};
+use crate::error::{Error, Result};
+use crate::execution::record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
+use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
 const PARALLEL_CHUNK: usize = 4096;
+/// Records per window of a large batch: the windows are applied one after
+/// the other, each split by node over the thread pool. A window's records
+/// stay in cache between the pass that splits them and the one that
+/// applies them.
+const WINDOW: usize = 16_384;
 /// How many records ahead a batch prefetches its slots: enough to keep
 /// several cache misses in flight.
 const PREFETCH_DISTANCE: usize = 32;
+/// How many records ahead a part of a large batch prefetches the records
+/// themselves (scattered over the batch): after their slots, as a record is
+/// read only when it is applied.
+const RECORD_PREFETCH_DISTANCE: usize = 16;
 
 /// Counts of a batch's outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,52 +83,68 @@ impl OutcomeRecord {
     }
 }
 
-/// The record indices of a batch, in `parts` groups by node (slot), each in
-/// batch order: a stable counting sort, one pass to count, one to place.
-fn by_node(records: &[HeartbeatRecord], parts: usize) -> Vec<Vec<u32>> {
-    let part = |r: &HeartbeatRecord| r.handle().slot() as usize % parts;
-    let mut sizes = vec![0usize; parts];
-    records.iter().for_each(|r| sizes[part(r)] += 1);
-    let mut order: Vec<Vec<u32>> = sizes.into_iter().map(Vec::with_capacity).collect();
-    // Indices fit: a batch is bounded by its byte length, far below 2^32 records.
-    records.iter().enumerate().for_each(|(i, r)| order[part(r)].push(i as u32));
-    order
+/// A record's place in its batch and its node's handle: a part of a large
+/// batch walks these, so it can prefetch a node's slot without first
+/// reading (and waiting for) the record, which is far away in the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    handle: crate::NodeHandle,
+    index: u32,
 }
 
-/// A batch's outcome buffer, written by several tasks at once, each at
-/// indices no other task writes.
-struct DisjointOutcomes<'a> {
-    cells: *mut OutcomeRecord,
-    len: usize,
-    _buffer: PhantomData<&'a mut [OutcomeRecord]>,
+/// The buffers a large batch is split with, allocated once per batch and
+/// reused by each of its windows.
+struct Split {
+    /// The window's records grouped by part (see [`by_node`]).
+    entries: Vec<Entry>,
+    /// Part `p` is `entries[bounds[p]..bounds[p + 1]]`.
+    bounds: Vec<usize>,
+    /// Outcome `k` of the window's split: the outcome of `entries[k]`.
+    staged: Vec<OutcomeRecord>,
 }
 
-// SAFETY: the pointer comes from an exclusive borrow held for 'a; tasks
-// write disjoint cells (the contract of `apply`), so sharing it is as safe
-// as splitting the slice.
-#[allow(unsafe_code)]
-unsafe impl Send for DisjointOutcomes<'_> {}
-// SAFETY: as for Send.
-#[allow(unsafe_code)]
-unsafe impl Sync for DisjointOutcomes<'_> {}
-
-impl<'a> DisjointOutcomes<'a> {
-    fn new(outcomes: &'a mut [OutcomeRecord]) -> Self {
-        DisjointOutcomes { cells: outcomes.as_mut_ptr(), len: outcomes.len(), _buffer: PhantomData }
+impl Split {
+    fn new(window: usize, parts: usize) -> Self {
+        Split {
+            entries: Vec::with_capacity(window),
+            bounds: vec![0; parts + 1],
+            staged: vec![OutcomeRecord::default(); window],
+        }
     }
+}
 
-    /// Writes outcome `i`.
-    ///
-    /// # Safety
-    ///
-    /// No other thread reads or writes outcome `i` while this runs.
-    #[allow(unsafe_code)]
-    unsafe fn apply(&self, i: usize, applied: Applied) -> (Outcome, bool) {
-        assert!(i < self.len, "outcome {i} of {}", self.len);
-        // SAFETY: `i` is in bounds (checked above) of a buffer borrowed
-        // exclusively for 'a, and the caller guarantees no other access to
-        // cell `i` meanwhile.
-        unsafe { (*self.cells.add(i)).apply(applied) }
+/// Fills `entries` with `records` in `bounds.len() - 1` (a power of two)
+/// groups by node (slot), each in batch order, in one array: part `p` is
+/// `entries[bounds[p]..bounds[p + 1]]`. A stable counting sort: one pass to
+/// count, one to place.
+fn by_node(records: &[HeartbeatRecord], entries: &mut Vec<Entry>, bounds: &mut [usize]) {
+    let parts = bounds.len() - 1;
+    debug_assert!(parts.is_power_of_two(), "{parts} parts");
+    // The slot's low bits: a mask, where a remainder would divide twice per record.
+    let part = |h: crate::NodeHandle| h.slot() as usize & (parts - 1);
+    bounds.fill(0);
+    records.iter().for_each(|r| bounds[part(r.handle()) + 1] += 1);
+    for p in 0..parts {
+        bounds[p + 1] += bounds[p];
+    }
+    let mut next = bounds[..parts].to_vec();
+    // Every entry is overwritten below: the counts place each record once.
+    entries.clear();
+    entries.resize(records.len(), Entry { handle: crate::NodeHandle::from_raw(0), index: 0 });
+    for (i, r) in records.iter().enumerate() {
+        let handle = r.handle();
+        let at = &mut next[part(handle)];
+        // Indices fit: a batch is bounded by its byte length, far below 2^32 records.
+        entries[*at] = Entry { handle, index: i as u32 };
+        *at += 1;
+    }
+}
+
+/// Hints the cache to fetch every line of `record` (128 bytes, at any alignment).
+fn prefetch_record(record: &HeartbeatRecord) {
+    let bytes = zerocopy::IntoBytes::as_bytes(record);
+    for at in [0, 64, RECORD_SIZE - 1] {
+        crate::prefetch::prefetch(&bytes[at]);
     }
 }
 
@@ -184,42 +215,100 @@ impl Engine {
                 records.len()
             )));
         }
-        for (i, r) in records.iter().enumerate() {
-            r.validate().map_err(|e| e.context(format_args!("record {i}")))?;
+        // Large batches are validated over the pool too, chunk by chunk; the
+        // error still names the first malformed record in batch order.
+        let malformed = |(chunk, records): (usize, &[HeartbeatRecord])| {
+            records.iter().enumerate().find_map(|(i, r)| {
+                r.validate().err().map(|e| e.context(format_args!("record {}", chunk * PARALLEL_CHUNK + i)))
+            })
+        };
+        let first = match records.len() < 2 * PARALLEL_CHUNK {
+            true => records.chunks(PARALLEL_CHUNK).enumerate().find_map(malformed),
+            false => records.par_chunks(PARALLEL_CHUNK).enumerate().find_map_first(malformed),
+        };
+        if let Some(e) = first {
+            return Err(e);
         }
         let outcomes = &mut outcomes[..records.len()];
         let now_ms = self.clock.now_ms();
-        let parts = rayon::current_num_threads() * 4;
+        // A power of two: a record's part is its slot's low bits.
+        let parts = (rayon::current_num_threads() * 4).next_power_of_two();
         if records.len() < 2 * PARALLEL_CHUNK || parts < 2 {
-            let mut summary = BatchSummary::default();
-            for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
-                if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
-                    self.prefetch_slot(ahead.handle());
-                }
-                summary.count(out.apply(self.apply_record(record, now_ms, bound)));
-            }
-            return Ok(summary);
+            return Ok(self.apply_in_order(records, outcomes, now_ms, bound));
         }
-        let order = by_node(records, parts);
-        let outcomes = DisjointOutcomes::new(outcomes);
-        Ok(order
+        let mut split = Split::new(WINDOW.min(records.len()), parts);
+        let mut summary = BatchSummary::default();
+        for (records, outcomes) in records.chunks(WINDOW).zip(outcomes.chunks_mut(WINDOW)) {
+            let window = if records.len() < 2 * PARALLEL_CHUNK {
+                self.apply_in_order(records, outcomes, now_ms, bound)
+            } else {
+                self.apply_by_node(&mut split, records, outcomes, now_ms, bound)
+            };
+            summary = summary.merge(window);
+        }
+        Ok(summary)
+    }
+
+    /// Applies `records` one after the other on the calling thread.
+    fn apply_in_order(
+        &self,
+        records: &[HeartbeatRecord],
+        outcomes: &mut [OutcomeRecord],
+        now_ms: u64,
+        bound: Option<u32>,
+    ) -> BatchSummary {
+        let mut summary = BatchSummary::default();
+        for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
+            if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
+                self.prefetch_slot(ahead.handle());
+            }
+            summary.count(out.apply(self.apply_record(record, now_ms, bound)));
+        }
+        summary
+    }
+
+    /// Applies one window of a large batch over the thread pool, split by
+    /// node (see the module docs), with `split`'s buffers.
+    fn apply_by_node(
+        &self,
+        split: &mut Split,
+        records: &[HeartbeatRecord],
+        outcomes: &mut [OutcomeRecord],
+        now_ms: u64,
+        bound: Option<u32>,
+    ) -> BatchSummary {
+        let Split { entries, bounds, staged } = split;
+        by_node(records, entries, bounds);
+        // Each part writes its outcomes next to each other, in its own
+        // stretch of `staged` (entry `k`'s outcome at `k`): written in place
+        // at their records' indices, two parts would share cache lines.
+        let mut rest = &mut staged[..records.len()];
+        let mut parts = Vec::with_capacity(bounds.len() - 1);
+        for range in bounds.windows(2) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(range[1] - range[0]);
+            parts.push((&entries[range[0]..range[1]], head));
+            rest = tail;
+        }
+        let summary = parts
             .into_par_iter()
-            .map(|part| {
+            .map(|(part, staged)| {
                 let mut summary = BatchSummary::default();
-                for (k, &i) in part.iter().enumerate() {
-                    if let Some(&ahead) = part.get(k + PREFETCH_DISTANCE) {
-                        self.prefetch_slot(records[ahead as usize].handle());
+                for (k, (entry, out)) in part.iter().zip(staged).enumerate() {
+                    if let Some(ahead) = part.get(k + PREFETCH_DISTANCE) {
+                        self.prefetch_slot(ahead.handle);
                     }
-                    let applied = self.apply_record(&records[i as usize], now_ms, bound);
-                    // SAFETY: `by_node` puts each record index in exactly one
-                    // part, and each part is applied by one task, so no other
-                    // thread writes outcome `i`.
-                    #[allow(unsafe_code)]
-                    summary.count(unsafe { outcomes.apply(i as usize, applied) });
+                    if let Some(ahead) = part.get(k + RECORD_PREFETCH_DISTANCE) {
+                        prefetch_record(&records[ahead.index as usize]);
+                    }
+                    summary.count(out.apply(self.apply_record(&records[entry.index as usize], now_ms, bound)));
                 }
                 summary
             })
-            .reduce(BatchSummary::default, BatchSummary::merge))
+            .reduce(BatchSummary::default, BatchSummary::merge);
+        for (entry, out) in entries.iter().zip(staged.iter()) {
+            outcomes[entry.index as usize] = *out;
+        }
+        summary
     }
 
     fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64, bound: Option<u32>) -> Applied {
@@ -247,10 +336,9 @@ impl Engine {
                 };
                 (outcome, Some((d.snapshot.revision, d.snapshot.hash)))
             }
-            Err(e) if e.kind() == ErrorKind::StaleHeartbeat => (Outcome::Stale, None),
-            Err(e) if e.kind() == ErrorKind::FutureHeartbeat => (Outcome::Future, None),
-            // Validation ran before; any other error means the node vanished.
-            Err(_) => (Outcome::UnknownNode, None),
+            Err(Refusal::Stale { .. }) => (Outcome::Stale, None),
+            Err(Refusal::Future { .. }) => (Outcome::Future, None),
+            Err(Refusal::Removed { .. }) => (Outcome::UnknownNode, None),
         }
     }
 }
@@ -268,40 +356,18 @@ mod tests {
     #[test]
     fn parts_group_records_by_node_in_batch_order() {
         let records: Vec<HeartbeatRecord> = (0..40u64).map(|i| record((i % 5) as u32, i)).collect();
-        let parts = by_node(&records, 3);
-        let mut all: Vec<u32> = parts.concat();
+        let (mut entries, mut bounds) = (Vec::new(), vec![0; 5]);
+        by_node(&records, &mut entries, &mut bounds);
+        assert_eq!((bounds[0], bounds[4]), (0, 40), "four parts covering the batch");
+        let mut all: Vec<u32> = entries.iter().map(|e| e.index).collect();
         all.sort_unstable();
         assert_eq!(all, (0..40).collect::<Vec<_>>(), "every record in exactly one part");
-        for part in &parts {
-            assert!(part.windows(2).all(|w| w[0] < w[1]), "batch order within a part");
-            let slots: std::collections::BTreeSet<u32> =
-                part.iter().map(|&i| records[i as usize].handle().slot() % 3).collect();
+        for range in bounds.windows(2) {
+            let part = &entries[range[0]..range[1]];
+            assert!(part.windows(2).all(|w| w[0].index < w[1].index), "batch order within a part");
+            assert!(part.iter().all(|e| e.handle == records[e.index as usize].handle()), "each entry's own handle");
+            let slots: std::collections::BTreeSet<u32> = part.iter().map(|e| e.handle.slot() % 4).collect();
             assert!(slots.len() <= 1, "one part per node group");
-        }
-    }
-
-    #[test]
-    fn disjoint_outcomes_written_from_several_threads_land_where_they_belong() {
-        let mut outcomes = vec![OutcomeRecord::default(); 64];
-        let cells = DisjointOutcomes::new(&mut outcomes);
-        std::thread::scope(|scope| {
-            for part in 0..4usize {
-                let cells = &cells;
-                scope.spawn(move || {
-                    for i in (part..64).step_by(4) {
-                        let applied = if i % 2 == 0 { Outcome::Accepted } else { Outcome::Stale };
-                        // SAFETY: thread `part` writes only the indices ≡ part (mod 4).
-                        #[allow(unsafe_code)]
-                        unsafe {
-                            cells.apply(i, (applied, None));
-                        }
-                    }
-                });
-            }
-        });
-        for (i, out) in outcomes.iter().enumerate() {
-            let expected = if i % 2 == 0 { Outcome::Accepted } else { Outcome::Stale };
-            assert_eq!(out.outcome(), Some(expected), "outcome {i}");
         }
     }
 }

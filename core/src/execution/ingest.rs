@@ -42,6 +42,29 @@ pub(crate) struct Observation<'a> {
     pub(crate) sync_error: Option<(SyncErrorCode, &'a str)>,
 }
 
+/// Why [`Engine::observe`] refused a heartbeat, as plain values: a path to
+/// which a refusal is an expected outcome (the batch's outcome records,
+/// [`Engine::receive`]) builds no message; `Engine::refusal_error` words it
+/// for the callers that get an [`Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Older than the node's last heartbeat; `at_ms` as the node stamped it.
+    Stale { slot: u32, at_ms: u64 },
+    /// More than [`MAX_FUTURE_SKEW_MS`] ahead of the engine's clock `now_ms`.
+    Future { at_ms: u64, now_ms: u64 },
+    /// Its node was removed after the heartbeat resolved it (see `Engine::unenroll`).
+    Removed { slot: u32 },
+}
+
+/// What [`Engine::receive`] made of a heartbeat.
+#[derive(Clone, Copy, Debug)]
+pub enum Received<'e> {
+    /// Recorded; the directive back to the node, if any.
+    Accepted(Option<Directive<'e>>),
+    /// Older than the node's last heartbeat: ignored, nothing changed.
+    Stale,
+}
+
 impl Engine {
     /// Hints the cache to fetch the slot behind `handle` (no check, no read).
     #[inline]
@@ -83,21 +106,71 @@ impl Engine {
     /// heartbeats touch only the node's slot.
     #[inline]
     pub fn heartbeat(&self, handle: NodeHandle, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
-        self.heartbeat_node(self.resolve(handle)?, hb, self.clock.now_ms())
+        self.heartbeat_node(self.resolve(handle)?, hb, self.clock.now_ms())?.map_err(|r| self.refusal_error(r))
     }
 
     /// [`heartbeat`](Self::heartbeat) by node id (one registry lookup more).
     pub fn heartbeat_by_id(&self, node: &str, hb: &Heartbeat<'_>) -> Result<Option<Directive<'_>>> {
         let slot = self.execution.nodes.lookup(node).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
-        self.heartbeat_node(self.resolve_slot(slot)?, hb, self.clock.now_ms())
+        self.heartbeat_node(self.resolve_slot(slot)?, hb, self.clock.now_ms())?.map_err(|r| self.refusal_error(r))
     }
 
+    /// [`heartbeat`](Self::heartbeat) for a caller to which a stale heartbeat
+    /// is an expected outcome (reordered or retried reports), not a failure:
+    /// it comes back as [`Received::Stale`], for which no message is built, so
+    /// it costs no more than an accepted heartbeat. Every other error is the
+    /// same as `heartbeat`'s.
+    ///
+    /// ```
+    /// use fleetgov::*;
+    /// let e = demo::engine(1_700_000_000_000).unwrap();
+    /// let gw = e.node_handle("gw-prod-us-1").unwrap();
+    /// let hb = |at| Heartbeat::new(at, "3.6.1".parse().unwrap());
+    /// assert!(matches!(e.receive(gw, &hb(1_700_000_000_000)).unwrap(), Received::Accepted(_)));
+    /// assert!(matches!(e.receive(gw, &hb(1_699_999_999_000)).unwrap(), Received::Stale));
+    /// // `heartbeat` words the same outcome as an error, for people:
+    /// let stale = e.heartbeat(gw, &hb(1_699_999_999_000)).unwrap_err();
+    /// assert_eq!(stale.kind(), ErrorKind::StaleHeartbeat);
+    /// assert_eq!(
+    ///     stale.message(),
+    ///     "heartbeat of node 'gw-prod-us-1' at 1699999999000 ms is older than its last one; ignored"
+    /// );
+    /// ```
+    pub fn receive(&self, handle: NodeHandle, hb: &Heartbeat<'_>) -> Result<Received<'_>> {
+        match self.heartbeat_node(self.resolve(handle)?, hb, self.clock.now_ms())? {
+            Ok(directive) => Ok(Received::Accepted(directive)),
+            Err(Refusal::Stale { .. }) => Ok(Received::Stale),
+            Err(refusal) => Err(self.refusal_error(refusal)),
+        }
+    }
+
+    /// The error a caller of [`heartbeat`](Self::heartbeat) sees for `refusal`,
+    /// naming the node and the times.
+    fn refusal_error(&self, refusal: Refusal) -> Error {
+        match refusal {
+            Refusal::Stale { slot, at_ms } => Error::new(
+                ErrorKind::StaleHeartbeat,
+                format!(
+                    "heartbeat of node '{}' at {at_ms} ms is older than its last one; ignored",
+                    self.execution.nodes.id(slot)
+                ),
+            ),
+            Refusal::Future { at_ms, now_ms } => Error::new(
+                ErrorKind::FutureHeartbeat,
+                format!("heartbeat at {at_ms} ms is more than 5 minutes ahead of now ({now_ms} ms)"),
+            ),
+            Refusal::Removed { slot } => crate::execution::unenrol::removed_error(self.execution.nodes.id(slot)),
+        }
+    }
+
+    /// A heartbeat decoded and applied: a malformed one is the outer error,
+    /// a refused one the inner.
     fn heartbeat_node<'e>(
         &'e self,
         node: NodeRef<'e>,
         hb: &Heartbeat<'_>,
         now_ms: u64,
-    ) -> Result<Option<Directive<'e>>> {
+    ) -> Result<Result<Option<Directive<'e>>, Refusal>> {
         hb.metrics.validate()?;
         let revision = match (hb.applied_snapshot, hb.applied_hash) {
             (None, None) => 0,
@@ -119,7 +192,7 @@ impl Engine {
             metrics: &hb.metrics,
             sync_error: hb.sync_error.map(|e| (e.code, e.detail.as_str())),
         };
-        self.observe(node, &obs, now_ms)
+        Ok(self.observe(node, &obs, now_ms))
     }
 
     /// Applies one validated observation to its node's slot: the hot path.
@@ -150,12 +223,9 @@ impl Engine {
         node: NodeRef<'e>,
         obs: &Observation<'_>,
         now_ms: u64,
-    ) -> Result<Option<Directive<'e>>> {
+    ) -> Result<Option<Directive<'e>>, Refusal> {
         if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
-            return Err(Error::new(
-                ErrorKind::FutureHeartbeat,
-                format!("heartbeat at {} ms is more than 5 minutes ahead of now ({now_ms} ms)", obs.at_ms),
-            ));
+            return Err(Refusal::Future { at_ms: obs.at_ms, now_ms });
         }
         let NodeRef { slot, cell, cluster } = node;
         let stamp = obs.at_ms;
@@ -180,7 +250,7 @@ impl Engine {
         let fingerprint = obs.sync_error.map_or(0, |e| self.execution.fingerprint.hash_one(e) as u32 | 1);
         let stale = |last: u64, state: crate::execution::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
         if stale(cell.last_heartbeat_ms(), cell.state()) {
-            return Err(stale_error(self.execution.nodes.id(slot), stamp));
+            return Err(Refusal::Stale { slot, at_ms: stamp });
         }
 
         let guard = cell.lock();
@@ -188,11 +258,11 @@ impl Engine {
         if !old.is_enrolled() {
             // Removed since it was resolved (see `Engine::unenroll`).
             drop(guard);
-            return Err(crate::execution::unenrol::removed_error(self.execution.nodes.id(slot)));
+            return Err(Refusal::Removed { slot });
         }
         if stale(guard.last_heartbeat_ms(), old) {
             drop(guard);
-            return Err(stale_error(self.execution.nodes.id(slot), stamp));
+            return Err(Refusal::Stale { slot, at_ms: stamp });
         }
         let desired = cluster.authority.desired();
         let wave = cluster.authority.wave(desired);
@@ -303,11 +373,4 @@ impl Engine {
         };
         self.feed.write(seq, Change::Node(change));
     }
-}
-
-fn stale_error(node: &str, at_ms: u64) -> Error {
-    Error::new(
-        ErrorKind::StaleHeartbeat,
-        format!("heartbeat of node '{node}' at {at_ms} ms is older than its last one; ignored"),
-    )
 }

@@ -34,7 +34,8 @@ mod node_view;
 mod persist;
 
 pub use handoff::{Imported, JournalExport};
-pub(crate) use ingest::Observation;
+pub use ingest::Received;
+pub(crate) use ingest::{Observation, Refusal};
 pub(crate) use persist::JournalSource;
 
 /// The execution state of the whole fleet. Its fields are private to this

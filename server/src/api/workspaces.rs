@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fleetgov::{AuthorityMode, DriftStatus, ErrorKind, Health, Role, Runtime, WorkspaceSpec};
+use fleetgov::{AuthorityMode, DriftStatus, ErrorKind, Health, Role, WorkspaceSpec};
 use fleetgov_dto::{ClusterJson, DesiredStateJson, FleetConfigJson, FleetSummaryJson, PolicyJson, RuntimeJson};
 use serde::{Deserialize, Serialize};
 
@@ -132,8 +132,6 @@ pub struct FleetPage {
     next_cursor: Option<String>,
 }
 
-const NODE_CHUNK: usize = 2048;
-
 /// `GET /api/v1/workspaces/{id}/fleet?health=&drift=&cluster=&limit=&cursor=`:
 /// the runtimes matching the filters, in cluster then enrolment order, one
 /// page at a time; the summary and desired state cover the whole workspace.
@@ -144,47 +142,16 @@ pub async fn fleet(
     Query(q): Query<FleetQuery>,
 ) -> ApiResult<Json<FleetPage>> {
     visible::workspace(&state, &who, &id)?;
-    let now = state.now_ms();
-    let desired_state = state.engine.desired_state(&id)?;
-    let limit = page_limit(q.limit, 500, 5_000)?;
-    let position: u64 = match &q.cursor {
-        None => 0,
-        Some(c) => c.parse().map_err(|_| ApiError::invalid(format!("cursor {c:?} is not one this API returned")))?,
+    let query = fleetgov::FleetQuery {
+        health: q.health,
+        drift: q.drift,
+        cluster: q.cluster.as_deref(),
+        limit: Some(page_limit(q.limit, 500, 5_000)?),
+        cursor: q.cursor.as_deref(),
     };
-    if let Some(c) = &q.cluster
-        && !desired_state.clusters.iter().any(|d| d.cluster == *c)
-    {
-        return Err(fleetgov::Error::not_found(format_args!("cluster '{c}' in workspace '{id}'")).into());
-    }
-    let mut runtimes = Vec::new();
-    let mut next_cursor = None;
-    let mut start: u64 = 0; // global position of the current cluster's first node
-    'clusters: for d in &desired_state.clusters {
-        let total = state.engine.cluster(&d.cluster, now)?.total;
-        let end = start + total;
-        let selected = q.cluster.as_deref().is_none_or(|c| c == d.cluster);
-        if selected && position < end {
-            let mut offset = position.saturating_sub(start) as usize;
-            loop {
-                let chunk = state.engine.cluster_nodes(&d.cluster, now, offset, NODE_CHUNK)?;
-                for (i, node) in chunk.iter().enumerate() {
-                    if runtimes.len() == limit {
-                        next_cursor = Some((start + (offset + i) as u64).to_string());
-                        break 'clusters;
-                    }
-                    if q.health.is_none_or(|h| h == node.health) && q.drift.is_none_or(|dr| dr == node.drift) {
-                        runtimes.push(Runtime::from(node.clone()).into());
-                    }
-                }
-                offset += chunk.len();
-                if chunk.len() < NODE_CHUNK {
-                    break;
-                }
-            }
-        }
-        start = end;
-    }
-    let summary = state.engine.fleet_summary(&id, now)?.into();
+    let page = state.engine.fleet_page(&id, state.now_ms(), &query)?;
+    let runtimes = page.runtimes.into_iter().map(Into::into).collect();
+    let (summary, desired_state, next_cursor) = (page.summary.into(), page.desired_state, page.next_cursor);
     Ok(Json(FleetPage { runtimes, summary, desired_state: desired_state.into(), next_cursor }))
 }
 

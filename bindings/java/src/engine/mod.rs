@@ -32,7 +32,7 @@ use std::cell::Cell;
 
 use fleetgov::{
     AuthorityMode, ClusterSpec, ContentHash, Engine, EngineConfig, Environment, ForceTarget, Heartbeat, Metrics,
-    NodeHandle, Override, ProcessStatus, Role, RuntimeVersion, WorkspaceSpec,
+    NodeHandle, Override, ProcessStatus, Received, Role, RuntimeVersion, WorkspaceSpec,
 };
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JObject, JObjectArray, JString};
@@ -428,18 +428,16 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
             },
             sync_error: sync_error.as_ref(),
         };
-        let answered = if node_id.is_null() {
-            e.heartbeat(NodeHandle::from_raw(node as u64), &hb)
+        let handle = if node_id.is_null() {
+            NodeHandle::from_raw(node as u64)
         } else {
-            e.heartbeat_by_id(Ascii::new().read(env, "nodeId", &node_id)?, &hb)
+            e.node_handle(Ascii::new().read(env, "nodeId", &node_id)?)?
         };
-        match answered {
-            Ok(directive) => Ok(records::directive(env, directive)?.into_raw()),
-            // An expected outcome: returned, and thrown by the Java side.
-            Err(e) if e.kind() == fleetgov::ErrorKind::StaleHeartbeat => {
-                Ok(crate::error::stale_heartbeat(env)?.into_raw())
-            }
-            Err(e) => Err(e.into()),
+        match e.receive(handle, &hb)? {
+            Received::Accepted(directive) => Ok(records::directive(env, directive)?.into_raw()),
+            // An expected outcome, with no message built for it: returned,
+            // and thrown by the Java side.
+            Received::Stale => Ok(crate::error::stale_heartbeat(env)?.into_raw()),
         }
     })
 }
