@@ -243,7 +243,6 @@ struct Timings {
 /// Runs an ingest instance.
 async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: Timings, replicas: usize) -> Outcome {
     let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
-    let engine = replica.engine();
     let Timings { lease_ttl, summary_refresh, journal_interval, checkpoint_interval } = timings;
     let config = InstanceConfig {
         partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,
@@ -255,7 +254,7 @@ async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: 
         replicas,
         ..InstanceConfig::new(id.clone())
     };
-    let instance = Instance::start(nats, config, engine).await?;
+    let instance = replica.serve(nats, config).await?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut shown = None;
     loop {

@@ -66,8 +66,8 @@ async fn an_instance_cut_off_stops_serving_before_its_partitions_move() {
     let proxy = Proxy::start(&server).await;
     let (nats_a, nats_b) = (proxy.connect().await, server.connect().await);
     let (replica_a, replica_b) = (engine(&nats_a, 8).await, engine(&nats_b, 8).await);
-    let a = Instance::start(nats_a, config("ingest-a"), replica_a.engine()).await.unwrap();
-    let b = Instance::start(nats_b, config("ingest-b"), replica_b.engine()).await.unwrap();
+    let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
+    let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
     let (history_a, history_b) = (record(a.lease_log()), record(b.lease_log()));
     split_evenly(&a, &b).await;
     let held_by_a = a.owned_partitions();
@@ -103,7 +103,7 @@ async fn a_stale_owners_summary_write_is_refused() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
     let replica = engine(&nats, 3).await;
-    let instance = Instance::start(nats.clone(), config("ingest-1"), replica.engine()).await.unwrap();
+    let instance = replica.serve(nats.clone(), config("ingest-1")).await.unwrap();
     let js = jetstream::new(server.connect().await);
     let key = summary_key("eks-prod-us").unwrap();
     let store = js.get_key_value(SUMMARIES_BUCKET).await.unwrap();
@@ -169,7 +169,7 @@ impl Member {
     async fn start(&mut self) {
         let nats = self.proxy.connect().await;
         let replica = engine(&nats, 8).await;
-        let instance = Instance::start(nats, config(&self.id), replica.engine()).await.unwrap();
+        let instance = replica.serve(nats, config(&self.id)).await.unwrap();
         self.histories.push(record(instance.lease_log()));
         self.running = Some((instance, replica));
     }
