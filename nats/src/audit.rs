@@ -222,6 +222,10 @@ impl AuditStore for StreamStore {
     }
 }
 
+/// Up to this many records are read one by one (a catch-up after a
+/// refused append); more through a consumer (building a replica).
+const READ_ONE_BY_ONE: u64 = 256;
+
 /// The frames of records `from..` in `FLEET_AUDIT`, as far as it holds them.
 async fn read_records(jetstream: &Context, from: u64) -> fleetgov::Result<Vec<Vec<u8>>> {
     let stream = jetstream.get_stream(AUDIT_STREAM).await.map_err(|e| io_error("open FLEET_AUDIT", e))?;
@@ -230,6 +234,16 @@ async fn read_records(jetstream: &Context, from: u64) -> fleetgov::Result<Vec<Ve
     let Some(count) = last.checked_sub(from).filter(|&n| n > 0) else {
         return Ok(Vec::new());
     };
+    if count <= READ_ONE_BY_ONE {
+        // A get is answered by the stream's leader: no consumer to place,
+        // which a stream missing one of its servers may not manage in time.
+        let mut frames = Vec::with_capacity(count as usize);
+        for seq in from + 1..=last {
+            let message = stream.get_raw_message(seq).await.map_err(|e| io_error("read FLEET_AUDIT", e))?;
+            frames.push(message.payload.to_vec());
+        }
+        return Ok(frames);
+    }
     let consumer = stream
         .create_consumer(OrderedConfig {
             deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from + 1 },
