@@ -124,6 +124,9 @@ async fn killing_the_audit_leader_and_an_instance_splits_nothing_hides_nothing_l
             .await;
 
         phase("audited operations before the kill");
+        let tenures =
+            |i: &fleetgov_nats::Instance| i.status().leases.iter().map(|l| (l.partition, l.token)).collect::<Vec<_>>();
+        let before_kill = (tenures(&a), tenures(&b));
         let leader = servers.leader(&js, AUDIT_STREAM).await;
         servers.kill(&leader);
         phase(&format!("killed {leader}, the leader of FLEET_AUDIT"));
@@ -138,6 +141,11 @@ async fn killing_the_audit_leader_and_an_instance_splits_nothing_hides_nothing_l
         })
         .await;
         phase("audited operations after the kill, every cluster served again");
+        let moved = before_kill != (tenures(&a), tenures(&b));
+        eprintln!(
+            "partitions that changed tenure while the audit leader was lost: {}",
+            if moved { "some" } else { "none" }
+        );
 
         // Then ingest-a dies. The lease history is the clock: count the
         // survivor's renewals of one of its own leases until it holds every
