@@ -47,7 +47,10 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::audit_fence::AuditFence;
 use crate::error::{Error, Result};
+use crate::wave;
+use crate::{Instance, InstanceConfig};
 
 /// The stream of the audit log.
 pub const AUDIT_STREAM: &str = "FLEET_AUDIT";
@@ -69,11 +72,21 @@ pub struct StreamOptions {
     pub timeout: Duration,
     /// A replica catches up at least this often (and on every new record).
     pub follow_interval: Duration,
+    /// How long a read of the audit stream keeps retrying a failure (a
+    /// JetStream leader election, a lost connection) before the engine's
+    /// call fails with it. A write that fails or times out is looked up by
+    /// such a read: it is found if it landed, and written again if not.
+    pub deadline: Duration,
 }
 
 impl Default for StreamOptions {
     fn default() -> Self {
-        StreamOptions { replicas: 1, timeout: Duration::from_secs(5), follow_interval: Duration::from_secs(1) }
+        StreamOptions {
+            replicas: 1,
+            timeout: Duration::from_secs(5),
+            follow_interval: Duration::from_secs(1),
+            deadline: Duration::from_secs(30),
+        }
     }
 }
 
@@ -111,12 +124,13 @@ pub async fn ensure_streams(jetstream: &Context, options: &StreamOptions) -> Res
 /// server refuses it if the stream holds any other number of messages.
 async fn append_at(jetstream: &Context, subject: String, frame: &[u8], last: u64) -> fleetgov::Result<Write> {
     let publish = PublishMessage::build().payload(Bytes::copy_from_slice(frame)).expected_last_sequence(last);
-    let ack = jetstream.send_publish(subject, publish).await.map_err(|e| io_error("publish", e))?;
+    // Any failure but a refusal may or may not have stored the record (a
+    // timeout, a leader election): the log reads the stream to find out.
+    let Ok(ack) = jetstream.send_publish(subject, publish).await else { return Ok(Write::Unknown) };
     match ack.await {
         Ok(_) => Ok(Write::Written),
         Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(Write::Refused),
-        Err(e) if e.kind() == PublishErrorKind::TimedOut => Ok(Write::Unknown),
-        Err(e) => Err(io_error("publish acknowledgement", e)),
+        Err(_) => Ok(Write::Unknown),
     }
 }
 
@@ -126,20 +140,27 @@ async fn append_at(jetstream: &Context, subject: String, frame: &[u8], last: u64
 /// calls on the runtime given at construction and wait for them. Call the
 /// engine from blocking threads (`tokio::task::spawn_blocking`), never from
 /// an async task.
+///
+/// Records on behalf of a partition (reconciliation waves) are written
+/// only under the partition's lease as `fence` shows it, and once per wave
+/// ([`crate::audit_fence`], [`crate::wave`]).
 pub struct StreamStore {
     jetstream: Context,
     runtime: Handle,
     timeout: Duration,
+    deadline: Duration,
+    fence: AuditFence,
 }
 
 impl StreamStore {
-    /// A store over `FLEET_AUDIT` (made by [`ensure_streams`]).
-    pub fn new(jetstream: Context, runtime: Handle, options: &StreamOptions) -> Self {
-        StreamStore { jetstream, runtime, timeout: options.timeout }
+    /// A store over `FLEET_AUDIT` (made by [`ensure_streams`]) whose
+    /// records on behalf of a partition are fenced by `fence`.
+    pub fn new(jetstream: Context, runtime: Handle, options: &StreamOptions, fence: AuditFence) -> Self {
+        StreamStore { jetstream, runtime, timeout: options.timeout, deadline: options.deadline, fence }
     }
 
-    /// Runs `work` on the runtime and waits for it, at most twice the
-    /// timeout (the work's own timeouts fire first); `None` past that.
+    /// Runs `work` on the runtime and waits for it, at most the deadline
+    /// and a timeout (the work's own timeouts fire first); `None` past that.
     fn run<T: Send + 'static>(
         &self,
         work: impl Future<Output = fleetgov::Result<T>> + Send + 'static,
@@ -149,7 +170,7 @@ impl StreamStore {
             // The waiter may have given up; then nobody needs the answer.
             let _ = tx.send(work.await);
         });
-        rx.recv_timeout(self.timeout * 2).ok()
+        rx.recv_timeout(self.deadline + self.timeout).ok()
     }
 }
 
@@ -161,9 +182,19 @@ impl AuditStore for StreamStore {
     fn write(&self, seq: u64, frame: &[u8]) -> fleetgov::Result<Write> {
         let record = AuditRecord::from_frame(frame)?;
         let (jetstream, frame) = (self.jetstream.clone(), frame.to_vec());
-        let subject = format!("fleet.audit.{}", record.action.as_str());
+        let written = match wave::wave_cluster(&record).map(|cluster| self.fence.origin(cluster)) {
+            None => self.run(async move { append_at(&jetstream, wave::subject_of(&record), &frame, seq).await }),
+            // Not this instance's to write: the engine adopts what the
+            // stream holds, tries again, and gives up without a directive.
+            Some(None) => return Ok(Write::Refused),
+            Some(Some(origin)) => self.run(async move {
+                // A failure to read or write may or may not have stored it.
+                let Ok(stream) = jetstream.get_stream(AUDIT_STREAM).await else { return Ok(Write::Unknown) };
+                Ok(wave::append(&jetstream, &stream, &record, &frame, origin).await.unwrap_or(Write::Unknown))
+            }),
+        };
         // No answer in time: the write may or may not have landed.
-        self.run(async move { append_at(&jetstream, subject, &frame, seq).await }).unwrap_or(Ok(Write::Unknown))
+        written.unwrap_or(Ok(Write::Unknown))
     }
 
     fn sync(&self) -> fleetgov::Result<()> {
@@ -172,35 +203,65 @@ impl AuditStore for StreamStore {
     }
 
     fn read_from(&self, from: u64) -> fleetgov::Result<Vec<Vec<u8>>> {
-        let jetstream = self.jetstream.clone();
+        let (jetstream, deadline) = (self.jetstream.clone(), tokio::time::Instant::now() + self.deadline);
         self.run(async move {
-            let stream = jetstream.get_stream(AUDIT_STREAM).await.map_err(|e| io_error("open FLEET_AUDIT", e))?;
-            let last = stream.get_info().await.map_err(|e| io_error("FLEET_AUDIT info", e))?.state.last_sequence;
-            // Record `from` is message `from + 1`.
-            let Some(count) = last.checked_sub(from).filter(|&n| n > 0) else {
-                return Ok(Vec::new());
-            };
-            let consumer = stream
-                .create_consumer(OrderedConfig {
-                    deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from + 1 },
-                    ..OrderedConfig::default()
-                })
-                .await
-                .map_err(|e| io_error("read FLEET_AUDIT", e))?;
-            let mut messages = consumer.messages().await.map_err(|e| io_error("read FLEET_AUDIT", e))?;
-            let mut frames = Vec::with_capacity(count as usize);
-            while (frames.len() as u64) < count {
-                let message = match messages.next().await {
-                    Some(Ok(message)) => message,
-                    Some(Err(e)) => return Err(io_error("read FLEET_AUDIT", e)),
-                    None => break,
-                };
-                frames.push(message.payload.to_vec());
+            let mut pause = Duration::from_millis(50);
+            loop {
+                match read_records(&jetstream, from).await {
+                    Ok(frames) => return Ok(frames),
+                    // A leader election, a reconnection: wait and read again, within the deadline.
+                    Err(_) if tokio::time::Instant::now() + pause < deadline => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(1));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            Ok(frames)
         })
         .unwrap_or_else(|| Err(io_error("read FLEET_AUDIT", "no answer in time")))
     }
+}
+
+/// Up to this many records are read one by one (a catch-up after a
+/// refused append); more through a consumer (building a replica).
+const READ_ONE_BY_ONE: u64 = 256;
+
+/// The frames of records `from..` in `FLEET_AUDIT`, as far as it holds them.
+async fn read_records(jetstream: &Context, from: u64) -> fleetgov::Result<Vec<Vec<u8>>> {
+    let stream = jetstream.get_stream(AUDIT_STREAM).await.map_err(|e| io_error("open FLEET_AUDIT", e))?;
+    let last = stream.get_info().await.map_err(|e| io_error("FLEET_AUDIT info", e))?.state.last_sequence;
+    // Record `from` is message `from + 1`.
+    let Some(count) = last.checked_sub(from).filter(|&n| n > 0) else {
+        return Ok(Vec::new());
+    };
+    if count <= READ_ONE_BY_ONE {
+        // A get is answered by the stream's leader: no consumer to place,
+        // which a stream missing one of its servers may not manage in time.
+        let mut frames = Vec::with_capacity(count as usize);
+        for seq in from + 1..=last {
+            let message = stream.get_raw_message(seq).await.map_err(|e| io_error("read FLEET_AUDIT", e))?;
+            frames.push(message.payload.to_vec());
+        }
+        return Ok(frames);
+    }
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from + 1 },
+            ..OrderedConfig::default()
+        })
+        .await
+        .map_err(|e| io_error("read FLEET_AUDIT", e))?;
+    let mut messages = consumer.messages().await.map_err(|e| io_error("read FLEET_AUDIT", e))?;
+    let mut frames = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(1 << 16));
+    while (frames.len() as u64) < count {
+        let message = match messages.next().await {
+            Some(Ok(message)) => message,
+            Some(Err(e)) => return Err(io_error("read FLEET_AUDIT", e)),
+            None => break,
+        };
+        frames.push(message.payload.to_vec());
+    }
+    Ok(frames)
 }
 
 /// An engine whose audit log is `FLEET_AUDIT` (created if needed): every
@@ -221,6 +282,7 @@ impl AuditStore for StreamStore {
 /// ```
 pub struct Replica {
     engine: Arc<Engine>,
+    fence: AuditFence,
     follower: JoinHandle<()>,
     failure: watch::Receiver<Option<String>>,
 }
@@ -236,7 +298,8 @@ impl Replica {
         // Subscribed before the engine reads the stream: no record is missed.
         let records =
             client.subscribe(AUDIT_SUBJECTS).await.map_err(|e| Error::transport("subscribe fleet.audit.>", e))?;
-        let store = StreamStore::new(jetstream.clone(), Handle::current(), options);
+        let fence = AuditFence::default();
+        let store = StreamStore::new(jetstream.clone(), Handle::current(), options, fence.clone());
         // Reading the whole stream blocks: off the async workers.
         let built = tokio::task::spawn_blocking(move || Engine::with_audit_store(config, Box::new(store)))
             .await
@@ -244,12 +307,28 @@ impl Replica {
         let engine = Arc::new(built?);
         let (report, failure) = watch::channel(None);
         let follower = tokio::spawn(follow(records, jetstream, Arc::clone(&engine), options.follow_interval, report));
-        Ok(Replica { engine, follower, failure })
+        Ok(Replica { engine, fence, follower, failure })
     }
 
     /// The engine.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.engine)
+    }
+
+    /// Starts an ingest instance serving this replica's engine: from then
+    /// on a reconciliation wave record is written only under the lease of
+    /// its cluster's partition ([`crate::audit_fence`]). Serve a replica's
+    /// engine through this, not [`Instance::start`], and with one instance.
+    ///
+    /// Errors: as [`Instance::start`].
+    pub async fn serve(&self, client: async_nats::Client, config: InstanceConfig) -> Result<Instance> {
+        Instance::start_fenced(client, config, self.engine(), self.fence.clone()).await
+    }
+
+    /// The fence of the records this replica's engine writes on behalf of
+    /// a partition: how many it refused ([`AuditFence::refused`]).
+    pub fn audit_fence(&self) -> &AuditFence {
+        &self.fence
     }
 
     /// Why the last catch-up with the streams failed (the server unreachable,

@@ -55,6 +55,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::artifact::Artifacts;
+use crate::audit_fence::AuditFence;
 use crate::error::{Error, Result};
 use crate::feed::{self, Changed};
 use crate::handover::Handover;
@@ -202,11 +203,24 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Opens the buckets, takes a first share of partitions and starts serving.
+    /// Opens the buckets, takes a first share of partitions and starts
+    /// serving. For an engine built by a [`Replica`](crate::Replica), use
+    /// [`Replica::serve`](crate::Replica::serve): it fences the audit
+    /// records written on behalf of a partition too.
     pub async fn start(client: Client, config: InstanceConfig, engine: Arc<Engine>) -> Result<Instance> {
+        Instance::start_fenced(client, config, engine, AuditFence::default()).await
+    }
+
+    /// [`start`](Self::start), keeping `audit` up to date with the leases held.
+    pub(crate) async fn start_fenced(
+        client: Client,
+        config: InstanceConfig,
+        engine: Arc<Engine>,
+        audit: AuditFence,
+    ) -> Result<Instance> {
         config.validate()?;
         let js = jetstream::new(client.clone());
-        let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl, config.replicas).await?;
+        let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl, config.replicas, audit).await?;
         let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;
         Artifacts::open(&js, config.replicas).await?;

@@ -298,34 +298,64 @@ async fn last_sequence(stream: &stream::Stream, subject: &str) -> Result<u64> {
     Ok(last_message(stream, subject).await?.map_or(0, |m| m.sequence))
 }
 
+/// Up to this many messages of a range are read one by one, the rest
+/// through a consumer.
+const READ_ONE_BY_ONE: usize = 256;
+
 /// The messages of `subject` from stream sequence `from` to `to` (both included).
-async fn read_range(stream: &stream::Stream, subject: &str, from: u64, to: u64) -> Result<Vec<async_nats::Message>> {
-    if to < from.max(1) {
-        return Ok(Vec::new());
-    }
+///
+/// The first [`READ_ONE_BY_ONE`] are read with gets, each answered by the
+/// stream's leader: no consumer to place, which a stream missing one of its
+/// servers may not manage in time. A longer range is read on through a
+/// consumer.
+async fn read_range(stream: &stream::Stream, subject: &str, from: u64, to: u64) -> Result<Vec<StreamEntry>> {
     let read = |e: &dyn std::fmt::Display| Error::retryable(format!("read {subject}"), e.to_string());
+    let mut out = Vec::new();
+    let mut next = from.max(1);
+    while next <= to && out.len() < READ_ONE_BY_ONE {
+        let get = stream.raw_message_builder().sequence(next).next_by_subject(subject).send().await;
+        let message = match get {
+            Ok(message) => message,
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => break,
+            Err(e) => return Err(read(&e)),
+        };
+        if message.sequence > to {
+            return Ok(out);
+        }
+        next = message.sequence + 1;
+        out.push(StreamEntry { headers: Some(message.headers), payload: message.payload });
+    }
+    if next > to || out.len() < READ_ONE_BY_ONE {
+        return Ok(out);
+    }
     let consumer = stream
         .create_consumer(OrderedConfig {
             filter_subject: subject.to_owned(),
-            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from.max(1) },
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: next },
             ..OrderedConfig::default()
         })
         .await
         .map_err(|e| read(&e))?;
     let mut messages = consumer.messages().await.map_err(|e| read(&e))?;
-    let mut out = Vec::new();
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| read(&e))?;
         let seq = message.info().map_err(|e| read(&e))?.stream_sequence;
         if seq > to {
             break;
         }
-        out.push(message.message);
+        let message = message.message;
+        out.push(StreamEntry { headers: message.headers, payload: message.payload });
         if seq == to {
             break;
         }
     }
     Ok(out)
+}
+
+/// A message read back from a stream: its headers and body.
+struct StreamEntry {
+    headers: Option<HeaderMap>,
+    payload: Bytes,
 }
 
 /// The latest whole checkpoint on `subject`, whose last message is `last`,

@@ -45,6 +45,7 @@ use futures_util::TryStreamExt;
 use futures_util::future::join_all;
 use tokio::sync::watch;
 
+use crate::audit_fence::AuditFence;
 use crate::buckets;
 use crate::error::{Error, Result};
 use crate::subject::{INSTANCES_BUCKET, PARTITIONS_BUCKET, instance_key, partition_key};
@@ -86,7 +87,7 @@ pub(crate) struct Fence {
 }
 
 impl Fence {
-    fn open_until(base: Instant, deadline: Instant) -> Fence {
+    pub(crate) fn open_until(base: Instant, deadline: Instant) -> Fence {
         let fence = Fence { base, until: Arc::new(AtomicU64::new(0)) };
         fence.extend(deadline);
         fence
@@ -107,7 +108,7 @@ impl Fence {
         self.until.store(nanos.max(1), Ordering::Relaxed);
     }
 
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         // Relaxed: see `is_open`.
         self.until.store(0, Ordering::Relaxed);
     }
@@ -164,6 +165,8 @@ pub(crate) struct Leases {
     base: Instant,
     held: BTreeMap<u32, Held>,
     log: watch::Sender<LeaseLog>,
+    /// What the audit store checks before it writes on behalf of a partition.
+    audit: AuditFence,
 }
 
 impl Leases {
@@ -173,7 +176,9 @@ impl Leases {
         count: NonZeroU32,
         ttl: Duration,
         replicas: usize,
+        audit: AuditFence,
     ) -> Result<Leases> {
+        audit.attach(count);
         Ok(Leases {
             partitions: buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?,
             instances: buckets::key_value(js, INSTANCES_BUCKET, ttl, replicas).await?,
@@ -184,6 +189,7 @@ impl Leases {
             base: Instant::now(),
             held: BTreeMap::new(),
             log: watch::Sender::new(LeaseLog::default()),
+            audit,
         })
     }
 
@@ -332,6 +338,7 @@ impl Leases {
     fn end(&mut self, partition: u32) -> Option<Held> {
         let held = self.held.remove(&partition)?;
         held.fence.close();
+        self.audit.let_go(partition);
         self.publish(Some(Lease { serve_until: held.lease.serve_until.min(Instant::now()), ..held.lease }));
         Some(held)
     }
@@ -346,6 +353,7 @@ impl Leases {
             let deadline = sent + self.ttl - safety_margin(self.ttl);
             let lease = Lease { partition, token: revision, since: Instant::now(), serve_until: deadline };
             let fence = Fence::open_until(self.base, deadline);
+            self.audit.hold(partition, revision, fence.clone());
             self.held.insert(partition, Held { revision, lease, fence });
             self.publish(None);
         }

@@ -22,7 +22,7 @@
 //! | leases | KV `FLEET_PARTITIONS` (`max_age` = lease TTL) | key `p<k>` = owning instance id |
 //! | liveness | KV `FLEET_INSTANCES` (`max_age` = lease TTL) | key = encoded instance id |
 //! | fleet view | KV `FLEET_SUMMARIES` | key = encoded cluster id, value = JSON [`ClusterSummary`] |
-//! | audit log | stream `FLEET_AUDIT`, `fleet.audit.<action>` | record `k` = message `k + 1`, its frame; written with `Nats-Expected-Last-Sequence: k` |
+//! | audit log | stream `FLEET_AUDIT`, `fleet.audit.<action>` (`.<cluster>` for a record about one cluster) | record `k` = message `k + 1`, its frame; written with `Nats-Expected-Last-Sequence: k`; a wave record once per wave, under its partition's lease ([`wave`], [`audit_fence`]) |
 //! | authority | stream `FLEET_AUTHORITY`, `fleet.authority.<action>` | the authority records of the audit log, in chain order |
 //! | journal | stream `FLEET_JOURNAL`, `fleet.journal.p<k>` | partition `k`'s journal segments (what its nodes ran), fenced ([`journal`]) |
 //! | node checkpoints | stream `FLEET_NODES`, `fleet.nodes.p<k>` | partition `k`'s nodes and their last reports, in parts, fenced ([`journal`]) |
@@ -46,8 +46,7 @@
 //! let nats = async_nats::connect("127.0.0.1:4222").await.unwrap();
 //! let options = fleetgov_nats::StreamOptions::default();
 //! let replica = fleetgov_nats::Replica::open(&nats, fleetgov::EngineConfig::default(), &options).await?;
-//! let engine = replica.engine();
-//! let instance = fleetgov_nats::Instance::start(nats.clone(), fleetgov_nats::InstanceConfig::new("ingest-1"), engine).await?;
+//! let instance = replica.serve(nats.clone(), fleetgov_nats::InstanceConfig::new("ingest-1")).await?;
 //! let js = async_nats::jetstream::new(nats);
 //! let view = fleetgov_nats::FleetView::load(&js, 1_700_000_000_000, Duration::from_secs(30)).await?;
 //! println!("{} nodes, cohesion {}%", view.totals.enrolled, view.totals.cohesion);
@@ -59,6 +58,7 @@
 
 mod artifact;
 pub mod audit;
+pub mod audit_fence;
 mod buckets;
 mod client;
 pub mod demo;
@@ -73,6 +73,7 @@ pub mod partition;
 mod service;
 pub mod subject;
 mod summary;
+pub mod wave;
 pub mod wire;
 
 pub use artifact::Artifacts;

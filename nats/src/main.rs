@@ -90,8 +90,9 @@ enum Command {
         #[arg(long, default_value_t = 30_000)]
         stale_after_ms: u64,
     },
-    /// Measures the audit records per second appended to FLEET_AUDIT by `replicas` in-process
-    /// replicas (one writer thread each) over an empty fleet: the bound on audited actions.
+    /// Measures the audit records per second appended to FLEET_AUDIT (made with `--replicas`
+    /// copies) by `writers` in-process replicas (one writer thread each), into a cluster `bench`
+    /// of its own (created beside any fleet already there): the bound on audited actions.
     AuditBench {
         /// Records in all.
         #[arg(long, default_value_t = 2_000)]
@@ -188,7 +189,7 @@ async fn main() -> Outcome {
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
         }
-        Command::AuditBench { records, writers } => audit_bench(&server, records, writers).await,
+        Command::AuditBench { records, writers } => audit_bench(&server, records, writers, cli.replicas).await,
         Command::View { stale_after_ms } => view(nats, Duration::from_millis(stale_after_ms)).await,
         Command::Bench { nodes, clusters, batch, in_flight, rounds } => {
             bench(nats, nodes, clusters, batch, in_flight, rounds, cli.replicas).await
@@ -243,7 +244,6 @@ struct Timings {
 /// Runs an ingest instance.
 async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: Timings, replicas: usize) -> Outcome {
     let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
-    let engine = replica.engine();
     let Timings { lease_ttl, summary_refresh, journal_interval, checkpoint_interval } = timings;
     let config = InstanceConfig {
         partitions: partitions.try_into().map_err(|_| "--partitions must be at least 1")?,
@@ -255,7 +255,7 @@ async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: 
         replicas,
         ..InstanceConfig::new(id.clone())
     };
-    let instance = Instance::start(nats, config, engine).await?;
+    let instance = replica.serve(nats, config).await?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut shown = None;
     loop {
@@ -439,17 +439,20 @@ async fn bench(
     Ok(())
 }
 
-async fn audit_bench(server: &Server, records: usize, writers: usize) -> Outcome {
+async fn audit_bench(server: &Server, records: usize, writers: usize, replicas: usize) -> Outcome {
     let writers = writers.max(1);
     let mut engines = Vec::new();
     for _ in 0..writers {
-        let replica = Replica::open(&server.connect().await?, EngineConfig::default(), &streams(1)).await?;
+        let replica = Replica::open(&server.connect().await?, EngineConfig::default(), &streams(replicas)).await?;
         engines.push(replica);
     }
+    // Its own cluster, created through the audited path, beside any fleet already there.
     let setup = engines[0].engine();
     tokio::task::spawn_blocking(move || -> fleetgov::Result<()> {
-        if setup.cluster_ids().is_empty() {
+        if setup.workspace(demo::WORKSPACE).is_err() {
             setup.upsert_workspace(fleetgov::WorkspaceSpec::new(demo::WORKSPACE))?;
+        }
+        if !setup.cluster_ids().iter().any(|c| c == "bench") {
             let spec = fleetgov::ClusterSpec::new("bench", demo::WORKSPACE, fleetgov::Environment::Production);
             setup.upsert_cluster(spec)?;
         }

@@ -73,7 +73,7 @@ async fn enrollment_in_an_unknown_cluster_errors() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
     let replica = engine(&nats, 3).await;
-    let instance = Instance::start(nats.clone(), config("ingest-1"), replica.engine()).await.unwrap();
+    let instance = replica.serve(nats.clone(), config("ingest-1")).await.unwrap();
     let retry = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(10), ..RetryPolicy::default() };
     let client = FleetClient::new(server.connect().await, retry).await.unwrap();
     // No instance serves a cluster its engine does not know: nobody answers,

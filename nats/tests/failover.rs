@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fleetgov_nats::load::SimFleet;
 use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
-use fleetgov_nats::{FleetClient, Instance, RetryPolicy, demo};
+use fleetgov_nats::{FleetClient, RetryPolicy, demo};
 use fleetgov_testkit::within;
 use harness::{NatsServer, checkpointed, config, engine, mostly_current, now_ms, split_evenly, view_until};
 
@@ -36,8 +36,8 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     let Some(server) = NatsServer::start().await else { return };
     let (nats_a, nats_b) = (server.connect().await, server.connect().await);
     let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
-    let a = Instance::start(nats_a.clone(), config("ingest-a"), replica_a.engine()).await.unwrap();
-    let b = Instance::start(nats_b.clone(), config("ingest-b"), replica_b.engine()).await.unwrap();
+    let a = replica_a.serve(nats_a.clone(), config("ingest-a")).await.unwrap();
+    let b = replica_b.serve(nats_b.clone(), config("ingest-b")).await.unwrap();
 
     // The newcomer gets a fair share: eight partitions each, none shared.
     split_evenly(&a, &b).await;

@@ -4,61 +4,15 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use async_nats::jetstream::{self, kv};
-use fleetgov_nats::lease::{Lease, LeaseLog};
 use fleetgov_nats::subject::{SUMMARIES_BUCKET, summary_key};
 use fleetgov_nats::{ClusterSummary, FleetClient, Instance, RetryPolicy, demo};
 use futures_util::StreamExt;
+use harness::owners::{Tenures, assert_no_overlap, record};
 use harness::{NatsServer, Proxy, config, engine, split_evenly};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Every lease an instance was seen holding, by partition and tenure
-/// (token): served from `since` to `serve_until`, the moment it ended as
-/// the instance reports it, or else the latest deadline seen. A history
-/// read from its status.
-type Tenures = BTreeMap<(u32, u64), Lease>;
-
-/// Records every lease an instance's lease log shows, until the instance ends.
-fn record(mut log: watch::Receiver<LeaseLog>) -> JoinHandle<Tenures> {
-    tokio::spawn(async move {
-        let mut seen = Tenures::new();
-        let mut ended = Tenures::new();
-        loop {
-            {
-                let log = log.borrow_and_update();
-                for lease in &log.held {
-                    let tenure = seen.entry((lease.partition, lease.token)).or_insert(*lease);
-                    tenure.serve_until = tenure.serve_until.max(lease.serve_until);
-                }
-                ended.extend(log.ended.iter().map(|lease| ((lease.partition, lease.token), *lease)));
-            }
-            if log.changed().await.is_err() {
-                seen.extend(ended);
-                return seen;
-            }
-        }
-    })
-}
-
-/// Fails if two of `histories` (one per instance) served a partition at
-/// the same time: every tenure is served from its `since` to its latest
-/// `serve_until`, on the one monotonic clock of this process.
-fn assert_no_overlap(histories: &[(&str, &Tenures)]) {
-    for (i, (a, tenures_a)) in histories.iter().enumerate() {
-        for (b, tenures_b) in &histories[i + 1..] {
-            for x in tenures_a.values() {
-                for y in tenures_b.values().filter(|y| y.partition == x.partition) {
-                    let apart = x.serve_until <= y.since || y.serve_until <= x.since;
-                    assert!(apart, "{a} and {b} both served p{}: {x:?} and {y:?}", x.partition);
-                }
-            }
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_cut_off_stops_serving_before_its_partitions_move() {
@@ -66,8 +20,8 @@ async fn an_instance_cut_off_stops_serving_before_its_partitions_move() {
     let proxy = Proxy::start(&server).await;
     let (nats_a, nats_b) = (proxy.connect().await, server.connect().await);
     let (replica_a, replica_b) = (engine(&nats_a, 8).await, engine(&nats_b, 8).await);
-    let a = Instance::start(nats_a, config("ingest-a"), replica_a.engine()).await.unwrap();
-    let b = Instance::start(nats_b, config("ingest-b"), replica_b.engine()).await.unwrap();
+    let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
+    let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
     let (history_a, history_b) = (record(a.lease_log()), record(b.lease_log()));
     split_evenly(&a, &b).await;
     let held_by_a = a.owned_partitions();
@@ -103,7 +57,7 @@ async fn a_stale_owners_summary_write_is_refused() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
     let replica = engine(&nats, 3).await;
-    let instance = Instance::start(nats.clone(), config("ingest-1"), replica.engine()).await.unwrap();
+    let instance = replica.serve(nats.clone(), config("ingest-1")).await.unwrap();
     let js = jetstream::new(server.connect().await);
     let key = summary_key("eks-prod-us").unwrap();
     let store = js.get_key_value(SUMMARIES_BUCKET).await.unwrap();
@@ -169,7 +123,7 @@ impl Member {
     async fn start(&mut self) {
         let nats = self.proxy.connect().await;
         let replica = engine(&nats, 8).await;
-        let instance = Instance::start(nats, config(&self.id), replica.engine()).await.unwrap();
+        let instance = replica.serve(nats, config(&self.id)).await.unwrap();
         self.histories.push(record(instance.lease_log()));
         self.running = Some((instance, replica));
     }

@@ -48,7 +48,7 @@ async fn a_new_owner_restores_node_state_and_history_before_the_fleet_reports_ag
     let js = async_nats::jetstream::new(server.connect().await);
     let nats_a = server.connect().await;
     let replica_a = engine(&nats_a, CLUSTERS).await;
-    let a = Instance::start(nats_a, config("ingest-a"), replica_a.engine()).await.unwrap();
+    let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
     assert_eq!(a.status().restored.len(), 16, "a new instance restores its share before it serves it");
 
     // Two rounds: the nodes report, the divergent ones of auto-reconciling

@@ -35,7 +35,7 @@ async fn transitions_are_put_promptly_and_steady_heartbeats_put_nothing() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
     let replica = engine(&nats, 3).await;
-    let instance = Instance::start(nats.clone(), without_refresh("ingest-1"), replica.engine()).await.unwrap();
+    let instance = replica.serve(nats.clone(), without_refresh("ingest-1")).await.unwrap();
     let js = jetstream::new(server.connect().await);
     let store = js.get_key_value(SUMMARIES_BUCKET).await.unwrap();
     view_until(&js, "the first round's summaries", |v| v.clusters.len() == 3).await;
@@ -120,7 +120,7 @@ async fn only_the_serving_instance_puts_a_cluster_even_when_another_engine_saw_t
     let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
     let engine_a = replica_a.engine();
     let a = Instance::start(nats_a.clone(), without_refresh("ingest-a"), engine_a.clone()).await.unwrap();
-    let b = Instance::start(nats_b.clone(), without_refresh("ingest-b"), replica_b.engine()).await.unwrap();
+    let b = replica_b.serve(nats_b.clone(), without_refresh("ingest-b")).await.unwrap();
     split_evenly(&a, &b).await;
     let (served_a, served_b) = (a.status().clusters, b.status().clusters);
     let (ours, theirs) = (served_a[0].clone(), served_b[0].clone());

@@ -9,6 +9,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod cluster;
+pub mod owners;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -66,24 +69,10 @@ impl NatsServer {
             .spawn();
         let child = match spawned {
             Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if std::env::var_os("CI").is_some() {
-                    panic!("nats-server is not installed, and CI is set: install it (apt-get install nats-server)");
-                }
-                eprintln!("\n*** SKIPPED: nats-server not installed (apt-get install nats-server) ***\n");
-                return None;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return missing(),
             Err(e) => panic!("cannot start nats-server: {e}"),
         };
-        let ports = store.path().join(format!("nats-server_{}.ports", child.id()));
-        let url = fleetgov_testkit::eventually("nats-server's ports file", || {
-            let ports = ports.clone();
-            async move {
-                let text = std::fs::read_to_string(&ports).map_err(|e| format!("{}: {e}", ports.display()))?;
-                client_url(&text).ok_or(text)
-            }
-        })
-        .await;
+        let url = ports_file_url(store.path(), child.id()).await;
         let server = NatsServer { child, url, login, _store: store };
         fleetgov_testkit::until(&format!("JetStream at {}", server.url), || async {
             let Ok(client) = server.options().connect(&server.url).await else { return false };
@@ -176,6 +165,37 @@ impl Drop for Proxy {
     }
 }
 
+/// Whether nats-server is installed; if not, says so loudly (and fails under `CI`).
+pub fn installed() -> bool {
+    match Command::new("nats-server").arg("--version").stdout(Stdio::null()).status() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing::<()>().is_some(),
+        _ => true,
+    }
+}
+
+/// `None` after a loud `SKIPPED`, or a failure under `CI`: nats-server is missing.
+fn missing<T>() -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("nats-server is not installed, and CI is set: install it (apt-get install nats-server)");
+    }
+    eprintln!("\n*** SKIPPED: nats-server not installed (apt-get install nats-server) ***\n");
+    None
+}
+
+/// The client URL of the server with process id `pid`, from the ports
+/// file it writes into `dir` once it listens.
+pub async fn ports_file_url(dir: &Path, pid: u32) -> String {
+    let ports = dir.join(format!("nats-server_{pid}.ports"));
+    fleetgov_testkit::eventually("nats-server's ports file", || {
+        let ports = ports.clone();
+        async move {
+            let text = std::fs::read_to_string(&ports).map_err(|e| format!("{}: {e}", ports.display()))?;
+            client_url(&text).ok_or(text)
+        }
+    })
+    .await
+}
+
 /// The client URL in a ports file: `{"nats":["nats://127.0.0.1:PORT"],...}`.
 fn client_url(ports_file: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(ports_file).ok()?;
@@ -225,9 +245,16 @@ pub async fn checkpointed(js: &async_nats::jetstream::Context, partitions: &[u32
 /// made against a server publishes the authority there: the first
 /// `clusters` demo clusters, revisions 1 and 2.
 pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Replica {
-    let replica = Replica::open(nats, EngineConfig::default(), &StreamOptions::default()).await.expect("replica");
+    replicated_engine(nats, clusters, 1).await
+}
+
+/// [`engine`] with streams and buckets of `replicas` copies.
+pub async fn replicated_engine(nats: &async_nats::Client, clusters: usize, replicas: usize) -> Replica {
+    let options = StreamOptions { replicas, ..StreamOptions::default() };
+    let replica = Replica::open(nats, EngineConfig::default(), &options).await.expect("replica");
     if replica.engine().cluster_ids().is_empty() {
-        let artifacts = Artifacts::open(&async_nats::jetstream::new(nats.clone()), 1).await.expect("artifact store");
+        let js = async_nats::jetstream::new(nats.clone());
+        let artifacts = Artifacts::open(&js, replicas).await.expect("artifact store");
         demo::authority(&replica.engine(), &artifacts, clusters, T0).await.expect("demo authority");
     }
     replica
