@@ -32,7 +32,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::lease::Fence;
+use crate::fence::Fence;
 use crate::partition::partition_of;
 
 /// Which partitions an instance serves, and under which lease, as its

@@ -35,8 +35,6 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
@@ -48,6 +46,7 @@ use tokio::sync::watch;
 use crate::audit_fence::AuditFence;
 use crate::buckets;
 use crate::error::{Error, Result};
+use crate::fence::Fence;
 use crate::subject::{INSTANCES_BUCKET, PARTITIONS_BUCKET, instance_key, partition_key};
 
 /// How many partitions each of `live` instances should own: `ceil(N / live)`.
@@ -73,45 +72,6 @@ pub fn fair_share(partitions: NonZeroU32, live: usize) -> u32 {
 /// ```
 pub fn safety_margin(ttl: Duration) -> Duration {
     ttl / 4
-}
-
-/// Whether a partition may still be served: open until its lease's
-/// deadline, closed at once when the lease is lost or let go. Cheap to
-/// check; every request handler of the partition checks it before it
-/// admits a request.
-#[derive(Clone, Debug)]
-pub(crate) struct Fence {
-    base: Instant,
-    /// The deadline, in nanoseconds after `base`; 0: closed.
-    until: Arc<AtomicU64>,
-}
-
-impl Fence {
-    pub(crate) fn open_until(base: Instant, deadline: Instant) -> Fence {
-        let fence = Fence { base, until: Arc::new(AtomicU64::new(0)) };
-        fence.extend(deadline);
-        fence
-    }
-
-    /// Whether the partition may be served now.
-    pub(crate) fn is_open(&self) -> bool {
-        // Relaxed: the deadline is a value checked on its own; no other
-        // memory is published through it. A request admitted just before
-        // it closes is answered, which the safety margin covers.
-        let until = self.until.load(Ordering::Relaxed);
-        until != 0 && self.base.elapsed().as_nanos() < u128::from(until)
-    }
-
-    fn extend(&self, deadline: Instant) {
-        let nanos = u64::try_from(deadline.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
-        // Relaxed: see `is_open`.
-        self.until.store(nanos.max(1), Ordering::Relaxed);
-    }
-
-    pub(crate) fn close(&self) {
-        // Relaxed: see `is_open`.
-        self.until.store(0, Ordering::Relaxed);
-    }
 }
 
 /// A lease an instance holds, as its status reports it.

@@ -64,6 +64,7 @@ mod client;
 pub mod demo;
 mod error;
 mod feed;
+mod fence;
 pub mod handover;
 mod instance;
 pub mod journal;
