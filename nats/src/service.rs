@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::feed::Changed;
-use crate::lease::Fence;
+use crate::fence::Fence;
 use crate::subject::{self, QUEUE_GROUP};
 use crate::wire;
 
