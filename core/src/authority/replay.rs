@@ -112,7 +112,8 @@ impl Engine {
                 AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
                 AuthorityEvent::Force { .. },
             )
-            | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. }) => Ok(()),
+            | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. })
+            | (AuditAction::CompactJournal, AuthorityEvent::JournalCompaction { .. }) => Ok(()),
             (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { cluster, to }) => {
                 // The wave this record opened stays open: a reopened engine
                 // does not audit it again.

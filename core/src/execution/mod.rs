@@ -5,6 +5,7 @@
 //! recount and columnar views over the slots.
 
 pub(crate) mod batch;
+pub(crate) mod compaction;
 pub(crate) mod counters;
 pub mod freshness;
 pub(crate) mod heartbeat;
@@ -32,6 +33,7 @@ mod ingest;
 mod node_view;
 mod persist;
 
+pub use compaction::Retention;
 pub use handoff::{Imported, JournalExport};
 pub(crate) use ingest::Observation;
 pub(crate) use persist::JournalSource;

@@ -85,9 +85,14 @@ pub enum AuditAction {
     /// A segment of the execution journal was sealed: the record commits to
     /// its hash, transition count and time range (see the data directory).
     SealJournal,
+    /// Sealed journal segments older than the retention horizon were
+    /// dropped: the record names how many transitions, their time range,
+    /// and the hash of the file of bases (each node's last transition
+    /// before them) that replaces them.
+    CompactJournal,
 }
 
-const ACTIONS: [AuditAction; 10] = [
+const ACTIONS: [AuditAction; 11] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -98,6 +103,7 @@ const ACTIONS: [AuditAction; 10] = [
     AuditAction::UpsertPolicy,
     AuditAction::RemovePolicy,
     AuditAction::SealJournal,
+    AuditAction::CompactJournal,
 ];
 
 impl AuditAction {
@@ -114,10 +120,11 @@ impl AuditAction {
             AuditAction::UpsertPolicy => "upsert_policy",
             AuditAction::RemovePolicy => "remove_policy",
             AuditAction::SealJournal => "seal_journal",
+            AuditAction::CompactJournal => "compact_journal",
         }
     }
 
-    /// The stable one-byte code of the canonical encoding (1 to 10).
+    /// The stable one-byte code of the canonical encoding (1 to 11).
     pub fn code(self) -> u8 {
         match self {
             AuditAction::Publish => 1,
@@ -130,6 +137,7 @@ impl AuditAction {
             AuditAction::UpsertPolicy => 8,
             AuditAction::RemovePolicy => 9,
             AuditAction::SealJournal => 10,
+            AuditAction::CompactJournal => 11,
         }
     }
 
@@ -512,7 +520,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 11)] {
+        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 12)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -557,7 +565,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
         assert_eq!(AuditAction::from_code(0), None);
-        assert_eq!(AuditAction::from_code(11), None);
+        assert_eq!(AuditAction::from_code(12), None);
         assert!(AuditAction::parse("Publish").is_err());
     }
 
