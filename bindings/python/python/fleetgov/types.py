@@ -112,6 +112,7 @@ AuditAction = Literal[
     "upsert_policy",
     "remove_policy",
     "seal_journal",
+    "compact_journal",
 ]
 
 
