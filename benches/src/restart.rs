@@ -2,9 +2,11 @@
 //! a day of history takes to restart, whether the journal writer keeps up
 //! with ingest, and what a transition and a node cost on disk.
 //!
-//! `cargo run --release -p fleetgov-bench --bin restart -- [--nodes N] [--hours H] [--dir DIR] [--reopen-only]`
+//! `cargo run --release -p fleetgov-bench --bin restart -- [--nodes N] [--hours H] [--dir DIR] [--reopen-only] [--retention-hours R]`
 //! (`--reopen-only` times the reopening of a directory an earlier run left
-//! with `--dir`, for profiling it alone).
+//! with `--dir`, for profiling it alone; `--retention-hours R` keeps R hours
+//! of history and, after the restart, compacts and states what the journal
+//! costs on disk and in memory after compaction).
 //!
 //! A day of history: every node reports another snapshot once an hour
 //! (a transition), for `H` hours (24 by default), through the batch path.
@@ -29,10 +31,11 @@ struct Args {
     hours: u64,
     dir: Option<PathBuf>,
     reopen_only: bool,
+    retention_hours: Option<u64>,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { nodes: 1_000_000, hours: 24, dir: None, reopen_only: false };
+    let mut a = Args { nodes: 1_000_000, hours: 24, dir: None, reopen_only: false, retention_hours: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -41,17 +44,21 @@ fn args() -> Result<Args, String> {
             "--hours" => a.hours = value()?.parse().map_err(|e| format!("--hours: {e}"))?,
             "--dir" => a.dir = Some(value()?.into()),
             "--reopen-only" => a.reopen_only = true,
+            "--retention-hours" => {
+                a.retention_hours = Some(value()?.parse().map_err(|e| format!("--retention-hours: {e}"))?)
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
     Ok(a)
 }
 
-fn config(dir: &Path, nodes: usize, now: u64) -> EngineConfig {
+fn config(dir: &Path, args: &Args, now: u64) -> EngineConfig {
     EngineConfig {
         clock: Clock::manual(now),
-        capacity: nodes,
+        capacity: args.nodes,
         data_dir: Some(dir.to_owned()),
+        retention: args.retention_hours.map_or(DEFAULT_RETENTION, |h| Duration::from_millis(h * HOUR)),
         ..EngineConfig::default()
     }
 }
@@ -76,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let end = T0 + args.hours * HOUR;
     if args.reopen_only {
         let reopen = Instant::now();
-        let e = Engine::with_config(config(&dir, args.nodes, end))?;
+        let e = Engine::with_config(config(&dir, &args, end))?;
         println!(
             "reopened {} nodes in {:.2} s",
             e.clusters(end).iter().map(|c| c.total).sum::<u64>(),
@@ -87,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let build = Instant::now();
     let (figures, transitions, lags) = {
-        let e = Engine::with_config(config(&dir, args.nodes, T0))?;
+        let e = Engine::with_config(config(&dir, &args, T0))?;
         e.upsert_workspace(WorkspaceSpec::new("ws"))?;
         let mut snapshots = Vec::new();
         for c in 0..CLUSTERS {
@@ -161,7 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let reopen = Instant::now();
-    let e = Engine::with_config(config(&dir, args.nodes, end))?;
+    let e = Engine::with_config(config(&dir, &args, end))?;
     let restart = reopen.elapsed();
     println!(
         "restart of {} nodes with {transitions} transitions: {:.2} s to serving",
@@ -171,6 +178,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let again: Vec<ClusterView> = e.clusters(end);
     if again != figures {
         return Err("the restarted engine's clusters differ from the ones before".into());
+    }
+    if let Some(hours) = args.retention_hours {
+        let before = e.retention();
+        let compaction = Instant::now();
+        let kept = e.compact()?;
+        let took = compaction.elapsed();
+        let after = bytes_under(&dir.join("journal"));
+        let retained = transitions - kept.first_position + args.nodes as u64;
+        println!(
+            "compacted to {hours} hours in {:.2} s: journal {:.1} MB -> {:.1} MB on disk ({:.1} -> {:.1} bytes per node, {:.1} bytes per transition kept, bases included), \
+             files {} -> {}, transitions in memory {} -> {}, journal chunks in memory {} -> {}",
+            took.as_secs_f64(),
+            journal as f64 / 1e6,
+            after as f64 / 1e6,
+            journal as f64 / args.nodes as f64,
+            after as f64 / args.nodes as f64,
+            after as f64 / retained as f64,
+            before.journal_files,
+            kept.journal_files,
+            before.transitions_in_memory,
+            kept.transitions_in_memory,
+            before.journal_chunks,
+            kept.journal_chunks
+        );
+        let answers = figures.iter().map(|c| e.fleet_at(&c.id, end - hours * HOUR)).collect::<Result<Vec<_>>>()?;
+        drop(e);
+        let e = Engine::with_config(config(&dir, &args, end))?;
+        let again = figures.iter().map(|c| e.fleet_at(&c.id, end - hours * HOUR)).collect::<Result<Vec<_>>>()?;
+        if again != answers {
+            return Err("what the fleet ran at the horizon differs after a restart on the compacted directory".into());
+        }
     }
     println!(
         "{{\"nodes\":{},\"transitions\":{transitions},\"restart_s\":{:.3},\"journal_bytes_per_transition\":{:.2},\"checkpoint_bytes_per_node\":{:.2},\"max_writer_lag_ms\":{}}}",
