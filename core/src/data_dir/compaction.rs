@@ -161,6 +161,7 @@ impl Job {
         }
         let (Some((from_ms, to_ms)), Ok(cut)) = (span, u32::try_from(end)) else { return Ok(()) };
 
+        let _one = self.source.compacting();
         let bases = self.source.bases_below(cut);
         let stored = self.source.stored_bases(&bases);
         let mut bytes = Vec::new();

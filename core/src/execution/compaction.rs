@@ -61,6 +61,11 @@ impl JournalSource {
         stored
     }
 
+    /// Waits for any other compaction (see [`Journal::compacting`](crate::execution::journal::Journal::compacting)).
+    pub(crate) fn compacting(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.journal.compacting()
+    }
+
     /// Drops the journal's positions below `bases.first`, keeping `bases`;
     /// returns the chunks of entries freed.
     pub(crate) fn drop_below(&self, bases: Bases) -> usize {
@@ -116,6 +121,7 @@ impl Engine {
             Some(durable) => durable.checkpoint()?,
             None => {
                 let source = self.execution.journal_source();
+                let _one = self.execution.journal.compacting();
                 let end = source.end_before(self.horizon_ms());
                 if end > self.execution.journal.first() {
                     source.drop_below(source.bases_below(end));

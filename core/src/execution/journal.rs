@@ -116,6 +116,10 @@ pub(crate) struct Journal {
     entries: Box<[ArcSwapOption<Array<Entry>>]>,
     /// The bases of the last compaction.
     bases: ArcSwap<Bases>,
+    /// Held by a compaction from choosing its cut to freeing its chunks, so
+    /// that two never interleave (bases of an earlier cut published after a
+    /// later cut's chunks were freed would lose answers).
+    compacting: parking_lot::Mutex<()>,
     next: AtomicU32,
     odd: Chunked<OnceLock<ContentHash>>,
     odd_next: AtomicU32,
@@ -131,6 +135,7 @@ impl Journal {
             // layout would touch twice what it uses.
             entries: (0..CHUNKS).map(|_| ArcSwapOption::empty()).collect(),
             bases: ArcSwap::from_pointee(Bases::default()),
+            compacting: parking_lot::Mutex::new(()),
             next: AtomicU32::new(0),
             odd: Chunked::doubling(10),
             odd_next: AtomicU32::new(0),
@@ -279,6 +284,11 @@ impl Journal {
         let whole = bases.first as usize >> CHUNK_BITS;
         self.bases.store(Arc::new(bases));
         self.entries[..whole].iter().filter_map(|c| c.swap(None)).count()
+    }
+
+    /// Waits for any other compaction; held until the returned guard drops.
+    pub(crate) fn compacting(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.compacting.lock()
     }
 
     /// Bases held for dropped positions.
