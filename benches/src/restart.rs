@@ -53,12 +53,15 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn config(dir: &Path, args: &Args, now: u64) -> EngineConfig {
+/// The engine's configuration: the history is built and restarted with the
+/// default retention (30 days, nothing compacted), then reopened with
+/// `--retention-hours` to compact it.
+fn config(dir: &Path, args: &Args, now: u64, retention: Duration) -> EngineConfig {
     EngineConfig {
         clock: Clock::manual(now),
         capacity: args.nodes,
         data_dir: Some(dir.to_owned()),
-        retention: args.retention_hours.map_or(DEFAULT_RETENTION, |h| Duration::from_millis(h * HOUR)),
+        retention,
         ..EngineConfig::default()
     }
 }
@@ -83,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let end = T0 + args.hours * HOUR;
     if args.reopen_only {
         let reopen = Instant::now();
-        let e = Engine::with_config(config(&dir, &args, end))?;
+        let e = Engine::with_config(config(&dir, &args, end, DEFAULT_RETENTION))?;
         println!(
             "reopened {} nodes in {:.2} s",
             e.clusters(end).iter().map(|c| c.total).sum::<u64>(),
@@ -94,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let build = Instant::now();
     let (figures, transitions, lags) = {
-        let e = Engine::with_config(config(&dir, &args, T0))?;
+        let e = Engine::with_config(config(&dir, &args, T0, DEFAULT_RETENTION))?;
         e.upsert_workspace(WorkspaceSpec::new("ws"))?;
         let mut snapshots = Vec::new();
         for c in 0..CLUSTERS {
@@ -168,7 +171,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let reopen = Instant::now();
-    let e = Engine::with_config(config(&dir, &args, end))?;
+    let e = Engine::with_config(config(&dir, &args, end, DEFAULT_RETENTION))?;
     let restart = reopen.elapsed();
     println!(
         "restart of {} nodes with {transitions} transitions: {:.2} s to serving",
@@ -180,6 +183,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("the restarted engine's clusters differ from the ones before".into());
     }
     if let Some(hours) = args.retention_hours {
+        drop(e);
+        let e = Engine::with_config(config(&dir, &args, end, Duration::from_millis(hours * HOUR)))?;
+        let at_horizon =
+            |e: &Engine| figures.iter().map(|c| e.fleet_at(&c.id, end - hours * HOUR)).collect::<Result<Vec<_>>>();
+        let answers = at_horizon(&e)?;
         let before = e.retention();
         let compaction = Instant::now();
         let kept = e.compact()?;
@@ -202,11 +210,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             before.journal_chunks,
             kept.journal_chunks
         );
-        let answers = figures.iter().map(|c| e.fleet_at(&c.id, end - hours * HOUR)).collect::<Result<Vec<_>>>()?;
+        if at_horizon(&e)? != answers {
+            return Err("what the fleet ran at the horizon differs after compaction".into());
+        }
         drop(e);
-        let e = Engine::with_config(config(&dir, &args, end))?;
-        let again = figures.iter().map(|c| e.fleet_at(&c.id, end - hours * HOUR)).collect::<Result<Vec<_>>>()?;
-        if again != answers {
+        let e = Engine::with_config(config(&dir, &args, end, Duration::from_millis(hours * HOUR)))?;
+        if at_horizon(&e)? != answers {
             return Err("what the fleet ran at the horizon differs after a restart on the compacted directory".into());
         }
     }
