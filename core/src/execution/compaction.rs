@@ -16,8 +16,6 @@
 //! before the segments are deleted under an audit record. Without one,
 //! [`Engine::compact`] compacts the memory alone.
 
-use std::collections::HashMap;
-
 use crate::data_dir::StoredTransition;
 use crate::engine::Engine;
 use crate::error::Result;
@@ -43,22 +41,22 @@ pub struct Retention {
 impl JournalSource {
     /// Each node's last journal entry below position `first`: its base.
     pub(crate) fn bases_below(&self, first: u32) -> Bases {
-        let by_slot = (0..self.nodes.len())
-            .filter_map(|slot| {
+        let by_slot: Box<[_]> = (0..self.nodes.len())
+            .map(|slot| {
                 let latest = self.nodes.slot(slot)?.read().last_transition;
-                let base = self.journal.walk_entries(slot, latest).find(|&(entry, _)| entry <= first)?;
-                Some((slot, base))
+                self.journal.walk_entries(slot, latest).find(|&(entry, _)| entry <= first)
             })
-            .collect::<HashMap<_, _>>();
-        Bases { first, by_slot }
+            .collect();
+        let count = by_slot.iter().flatten().count();
+        Bases { first, by_slot, count }
     }
 
     /// `bases` as stored, by slot.
     pub(crate) fn stored_bases(&self, bases: &Bases) -> Vec<StoredTransition> {
-        let mut stored: Vec<StoredTransition> =
-            bases.by_slot.iter().map(|(&slot, &(_, t))| StoredTransition::of(&self.journal, slot, t)).collect();
-        stored.sort_unstable_by_key(|t| t.slot);
-        stored
+        (0..)
+            .zip(&bases.by_slot)
+            .filter_map(|(slot, base)| base.map(|(_, t)| StoredTransition::of(&self.journal, slot, t)))
+            .collect()
     }
 
     /// Waits for any other compaction (see [`Journal::compacting`](crate::execution::journal::Journal::compacting)).

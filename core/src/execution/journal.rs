@@ -21,7 +21,6 @@
 //! finds a chunk gone knows its position was dropped and reads the base,
 //! which the compactor published before it took any chunk out.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
@@ -107,8 +106,11 @@ pub(crate) struct Bases {
     /// Positions below this one are dropped (entries of freed chunks, or
     /// left in a chunk that still holds retained ones).
     pub(crate) first: u32,
-    /// By slot: the node's last entry below `first` (index + 1) and its transition.
-    pub(crate) by_slot: HashMap<u32, (u32, Transition)>,
+    /// By slot: the node's last entry below `first` (index + 1) and its
+    /// transition (dense: 32 bytes a node).
+    pub(crate) by_slot: Box<[Option<(u32, Transition)>]>,
+    /// How many slots have a base.
+    pub(crate) count: usize,
 }
 
 pub(crate) struct Journal {
@@ -261,7 +263,7 @@ impl Journal {
     /// The node in `slot`'s base: its last entry (index + 1) below the
     /// dropped positions, and its transition.
     fn base(&self, slot: u32) -> Option<(u32, Transition)> {
-        self.bases.load().by_slot.get(&slot).copied()
+        self.bases.load().by_slot.get(slot as usize).copied().flatten()
     }
 
     /// Positions below this one are dropped.
@@ -274,7 +276,7 @@ impl Journal {
     pub(crate) fn start_at(&self, first: u32) {
         // Relaxed: restoring runs before the engine is shared.
         let _ = self.next.compare_exchange(0, first, Ordering::Relaxed, Ordering::Relaxed);
-        self.bases.store(Arc::new(Bases { first, by_slot: HashMap::new() }));
+        self.bases.store(Arc::new(Bases { first, ..Bases::default() }));
     }
 
     /// Drops the positions below `bases.first`: publishes the bases, then
@@ -293,7 +295,7 @@ impl Journal {
 
     /// Bases held for dropped positions.
     pub(crate) fn bases_held(&self) -> usize {
-        self.bases.load().by_slot.len()
+        self.bases.load().count
     }
 
     /// Chunks of entries held in memory.
@@ -334,8 +336,8 @@ mod tests {
         let held = j.chunks_held();
         let walked = |j: &Journal| j.walk_entries(0, latest).collect::<Vec<_>>();
         assert_eq!(walked(&j), [(latest, t(3)), (base, t(2)), (old, t(1))]);
-        let by_slot = HashMap::from([(0, (base, t(2)))]);
-        assert_eq!(j.drop_below(Bases { first: CHUNK as u32, by_slot }), 1, "the first chunk is freed");
+        let by_slot = Box::new([Some((base, t(2)))]);
+        assert_eq!(j.drop_below(Bases { first: CHUNK as u32, by_slot, count: 1 }), 1, "the first chunk is freed");
         assert_eq!((j.chunks_held(), j.entry(0), j.first()), (held - 1, None, CHUNK as u32));
         assert_eq!(walked(&j), [(latest, t(3)), (base, t(2))], "the base answers for the dropped entries");
         assert_eq!(j.at(0, base, u64::MAX), Some(t(2)), "a node whose latest entry was dropped");
