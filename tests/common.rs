@@ -27,3 +27,43 @@ pub fn v(s: &str) -> RuntimeVersion {
 pub fn hb<'a>(at: u64, snapshot: &'a Snapshot) -> Heartbeat<'a> {
     Heartbeat::new(at, v("3.5.0")).applied(&snapshot.id, snapshot.hash)
 }
+
+/// Runs test `child` of this test binary with `env` set to `path`, waits
+/// for its `READY` line and `wait_ms` more, SIGKILLs it and returns its lines.
+#[cfg(unix)]
+pub fn run_and_kill_env(child: &str, env: &str, path: &std::path::Path, wait_ms: u64) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([child, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+        .env(env, path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    // A generous bound that only a hung child reaches, not a deadline.
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) {
+        let ready = line.starts_with("READY");
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(wait_ms));
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    seen.extend(lines.iter());
+    assert_eq!(status.signal(), Some(9), "the child stopped by itself: {status}\n{seen:?}");
+    seen
+}

@@ -237,13 +237,10 @@ fn sealed_segments_are_committed_to_the_audit_log_and_checked() {
 #[cfg(unix)]
 mod crash {
     use std::collections::{BTreeMap, BTreeSet};
-    use std::io::{BufRead, BufReader};
-    use std::os::unix::process::ExitStatusExt;
-    use std::process::{Command, Stdio};
-    use std::sync::mpsc;
     use std::time::Duration;
 
     use super::*;
+    use common::run_and_kill_env;
 
     const CHILD_ENV: &str = "FLEETGOV_DATA_DIR_CRASH_CHILD";
     const CHECKPOINT_CHILD_ENV: &str = "FLEETGOV_DATA_DIR_CHECKPOINT_CHILD";
@@ -296,40 +293,6 @@ mod crash {
 
     fn run_and_kill(child: &str, path: &Path, wait_ms: u64) -> Vec<String> {
         run_and_kill_env(child, CHILD_ENV, path, wait_ms)
-    }
-
-    /// Runs test `child` of this binary with `env` set to `path`, waits for
-    /// its `READY` line and `wait_ms` more, kills it and returns its lines.
-    fn run_and_kill_env(child: &str, env: &str, path: &Path, wait_ms: u64) -> Vec<String> {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([child, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
-            .env(env, path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        // A generous bound that only a hung child reaches, not a deadline.
-        while let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) {
-            let ready = line.starts_with("READY");
-            seen.push(line);
-            if ready {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(wait_ms));
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        seen.extend(lines.iter());
-        assert_eq!(status.signal(), Some(9), "the child stopped by itself: {status}\n{seen:?}");
-        seen
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! a day of history takes to restart, whether the journal writer keeps up
 //! with ingest, and what a transition and a node cost on disk.
 //!
-//! `cargo run --release -p fleetgov-bench --bin restart -- [--nodes N] [--hours H] [--dir DIR] [--reopen-only]`
+//! `cargo run --release -p fleetgov-bench --bin restart -- [--nodes N] [--hours H] [--dir DIR] [--reopen-only] [--retention-hours R]`
 //! (`--reopen-only` times the reopening of a directory an earlier run left
-//! with `--dir`, for profiling it alone).
+//! with `--dir`, for profiling it alone; `--retention-hours R` keeps R hours
+//! of history and, after the restart, compacts and states what the journal
+//! costs on disk and in memory after compaction).
 //!
 //! A day of history: every node reports another snapshot once an hour
 //! (a transition), for `H` hours (24 by default), through the batch path.
@@ -29,10 +31,11 @@ struct Args {
     hours: u64,
     dir: Option<PathBuf>,
     reopen_only: bool,
+    retention_hours: Option<u64>,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { nodes: 1_000_000, hours: 24, dir: None, reopen_only: false };
+    let mut a = Args { nodes: 1_000_000, hours: 24, dir: None, reopen_only: false, retention_hours: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -41,17 +44,24 @@ fn args() -> Result<Args, String> {
             "--hours" => a.hours = value()?.parse().map_err(|e| format!("--hours: {e}"))?,
             "--dir" => a.dir = Some(value()?.into()),
             "--reopen-only" => a.reopen_only = true,
+            "--retention-hours" => {
+                a.retention_hours = Some(value()?.parse().map_err(|e| format!("--retention-hours: {e}"))?)
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
     Ok(a)
 }
 
-fn config(dir: &Path, nodes: usize, now: u64) -> EngineConfig {
+/// The engine's configuration: the history is built and restarted with the
+/// default retention (30 days, nothing compacted), then reopened with
+/// `--retention-hours` to compact it.
+fn config(dir: &Path, args: &Args, now: u64, retention: Duration) -> EngineConfig {
     EngineConfig {
         clock: Clock::manual(now),
-        capacity: nodes,
+        capacity: args.nodes,
         data_dir: Some(dir.to_owned()),
+        retention,
         ..EngineConfig::default()
     }
 }
@@ -76,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let end = T0 + args.hours * HOUR;
     if args.reopen_only {
         let reopen = Instant::now();
-        let e = Engine::with_config(config(&dir, args.nodes, end))?;
+        let e = Engine::with_config(config(&dir, &args, end, DEFAULT_RETENTION))?;
         println!(
             "reopened {} nodes in {:.2} s",
             e.clusters(end).iter().map(|c| c.total).sum::<u64>(),
@@ -87,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let build = Instant::now();
     let (figures, transitions, lags) = {
-        let e = Engine::with_config(config(&dir, args.nodes, T0))?;
+        let e = Engine::with_config(config(&dir, &args, T0, DEFAULT_RETENTION))?;
         e.upsert_workspace(WorkspaceSpec::new("ws"))?;
         let mut snapshots = Vec::new();
         for c in 0..CLUSTERS {
@@ -161,7 +171,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let reopen = Instant::now();
-    let e = Engine::with_config(config(&dir, args.nodes, end))?;
+    let e = Engine::with_config(config(&dir, &args, end, DEFAULT_RETENTION))?;
     let restart = reopen.elapsed();
     println!(
         "restart of {} nodes with {transitions} transitions: {:.2} s to serving",
@@ -171,6 +181,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let again: Vec<ClusterView> = e.clusters(end);
     if again != figures {
         return Err("the restarted engine's clusters differ from the ones before".into());
+    }
+    if let Some(hours) = args.retention_hours {
+        drop(e);
+        let e = Engine::with_config(config(&dir, &args, end, Duration::from_millis(hours * HOUR)))?;
+        let at_horizon =
+            |e: &Engine| figures.iter().map(|c| e.fleet_at(&c.id, end - hours * HOUR)).collect::<Result<Vec<_>>>();
+        let answers = at_horizon(&e)?;
+        let before = e.retention();
+        let compaction = Instant::now();
+        let kept = e.compact()?;
+        let took = compaction.elapsed();
+        let after = bytes_under(&dir.join("journal"));
+        let retained = transitions - kept.first_position + args.nodes as u64;
+        println!(
+            "compacted to {hours} hours in {:.2} s: journal {:.1} MB -> {:.1} MB on disk ({:.1} -> {:.1} bytes per node, {:.1} bytes per transition kept, bases included), \
+             files {} -> {}, transitions in memory {} -> {}, journal chunks in memory {} -> {}",
+            took.as_secs_f64(),
+            journal as f64 / 1e6,
+            after as f64 / 1e6,
+            journal as f64 / args.nodes as f64,
+            after as f64 / args.nodes as f64,
+            after as f64 / retained as f64,
+            before.journal_files,
+            kept.journal_files,
+            before.transitions_in_memory,
+            kept.transitions_in_memory,
+            before.journal_chunks,
+            kept.journal_chunks
+        );
+        if at_horizon(&e)? != answers {
+            return Err("what the fleet ran at the horizon differs after compaction".into());
+        }
+        drop(e);
+        let e = Engine::with_config(config(&dir, &args, end, Duration::from_millis(hours * HOUR)))?;
+        if at_horizon(&e)? != answers {
+            return Err("what the fleet ran at the horizon differs after a restart on the compacted directory".into());
+        }
     }
     println!(
         "{{\"nodes\":{},\"transitions\":{transitions},\"restart_s\":{:.3},\"journal_bytes_per_transition\":{:.2},\"checkpoint_bytes_per_node\":{:.2},\"max_writer_lag_ms\":{}}}",

@@ -51,6 +51,12 @@ pub struct EngineConfig {
     /// hash committed to the audit log) and the next begins. Used with a
     /// data directory only; 0 counts as 1.
     pub journal_segment_len: u64,
+    /// How long the execution history is kept (30 days by default): what
+    /// ran before the engine's clock less this is refused
+    /// ([`HistoryUnavailable`](crate::ErrorKind::HistoryUnavailable)), and
+    /// compaction ([`Engine::compact`]) drops the transitions behind it,
+    /// keeping each node's last one. At least 1 ms.
+    pub retention: std::time::Duration,
     /// A durable audit log alone, without the rest of a data directory:
     /// opened (verified, torn tail cut) and replayed to restore the
     /// authority state if it exists, created otherwise. Superseded by
@@ -77,6 +83,7 @@ impl Default for EngineConfig {
             journal_interval: std::time::Duration::from_millis(200),
             checkpoint_interval: std::time::Duration::from_secs(60),
             journal_segment_len: 1 << 20,
+            retention: DEFAULT_RETENTION,
             audit_path: None,
             signing_seed: None,
             origin: "fleetgov".to_owned(),
@@ -84,6 +91,14 @@ impl Default for EngineConfig {
         }
     }
 }
+
+/// [`EngineConfig::retention`] in ms (a retention beyond `u64` ms is forever).
+fn engine_retention_ms(config: &EngineConfig) -> u64 {
+    u64::try_from(config.retention.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The default [`EngineConfig::retention`]: 30 days.
+pub const DEFAULT_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// The actor recorded for authority changes made through the embedding API
 /// (workspace and cluster upserts), which name no actor of their own.
@@ -139,6 +154,8 @@ pub struct Engine {
     /// Where the retained history begins: when the data directory was made,
     /// or without one the clock when the engine was made.
     pub(crate) history_from_ms: u64,
+    /// [`EngineConfig::retention`] in ms.
+    pub(crate) retention_ms: u64,
     /// The open data directory, if any.
     pub(crate) durable: Option<crate::data_dir::Durable>,
 }
@@ -231,6 +248,7 @@ impl Engine {
             interval: config.journal_interval,
             checkpoint_every: config.checkpoint_interval,
             segment_len: config.journal_segment_len.max(1),
+            retention_ms: engine_retention_ms(&config),
         };
         let mut engine = Engine::build(config, capacity, audit);
         drop(engine.authority_lock()?);
@@ -251,6 +269,9 @@ impl Engine {
         // Checks the origin (a key name) now rather than at the first checkpoint.
         CheckpointSigner::from_seed(&config.origin, [0; 32])?;
         let millisecond = std::time::Duration::from_millis(1);
+        if config.retention < millisecond {
+            return Err(Error::invalid(format!("the retention ({:?}) must be at least 1 ms", config.retention)));
+        }
         if config.journal_interval < millisecond || config.checkpoint_interval < millisecond {
             return Err(Error::invalid(format!(
                 "the journal interval ({:?}) and the checkpoint interval ({:?}) must be at least 1 ms",
@@ -261,12 +282,14 @@ impl Engine {
     }
 
     fn build(config: EngineConfig, capacity: Capacity, audit: AuditLog) -> Engine {
+        let retention_ms = engine_retention_ms(&config);
         Engine {
             authority: Authority::new(),
             execution: Execution::new(capacity, next_tag()),
             governance: Governance::new(audit, config.signing_seed, config.origin),
             feed: Arc::new(Feed::new(config.feed_capacity)),
             history_from_ms: config.clock.now_ms(),
+            retention_ms,
             durable: None,
             clock: config.clock,
         }

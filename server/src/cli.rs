@@ -51,6 +51,12 @@ struct Options {
     /// Keep everything in memory: nothing survives a restart.
     #[arg(long, conflicts_with = "data_dir")]
     ephemeral: bool,
+    /// How long the execution history is kept, such as 30d, 12h or 90m
+    /// (overrides the configuration file's retention; default 30d): older
+    /// times answer 410 HISTORY_UNAVAILABLE and the data directory's journal
+    /// is compacted behind it.
+    #[arg(long, value_name = "DURATION")]
+    retention: Option<String>,
 }
 
 /// Runs the server from the command line until Ctrl-C.
@@ -94,8 +100,10 @@ fn run(options: Options) -> Result<(), String> {
     crate::config::check_listen(config.listen, options.insecure_listen, config.tls.is_some())?;
     let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     // Everything that can be refused is checked: only now is a data directory made.
+    let retention_text = options.retention.clone().or(config.retention.clone()).unwrap_or_else(|| "30d".to_owned());
+    let retention = crate::config::parse_retention(&retention_text)?;
     let storage = Storage::choose(options.ephemeral, options.data_dir, config.data_dir.clone());
-    let engine = Arc::new(storage.open()?);
+    let engine = Arc::new(storage.open(retention)?);
     let seeded = crate::demo::seed(&engine, engine.clock().now_ms()).map_err(|e| format!("demo fleet: {e}"))?;
     crate::authority::apply(&engine, &config.workspaces, &config.policies)?;
     let state = AppState::new(engine.clone(), &config);
@@ -118,6 +126,7 @@ fn run(options: Options) -> Result<(), String> {
             seeded,
             clusters: engine.cluster_ids().len(),
             simulated: simulation.as_ref().map(Simulation::nodes),
+            retention: &retention_text,
         };
         banner(&started, &config);
         crate::serve_with(listener, state, &config, tls, stop_signal()).await.map_err(|e| e.to_string())
@@ -153,6 +162,8 @@ struct Started<'a> {
     seeded: Seeded,
     clusters: usize,
     simulated: Option<usize>,
+    /// The retention, as given.
+    retention: &'a str,
 }
 
 fn banner(started: &Started<'_>, config: &ServerConfig) {
@@ -167,6 +178,7 @@ fn banner(started: &Started<'_>, config: &ServerConfig) {
         (Storage::Directory(_), Seeded::Created) => println!("  {} (new)", started.storage.describe()),
         (Storage::Directory(_), Seeded::Kept) => println!("  {} (restored)", started.storage.describe()),
     }
+    println!("  history kept for {} (older times answer 410 HISTORY_UNAVAILABLE)", started.retention);
     match started.simulated {
         Some(n) => println!(
             "  {clusters} clusters, {n} nodes heartbeating every {} ms",

@@ -5,6 +5,7 @@
 //! ```toml
 //! listen = "0.0.0.0:8443"
 //! data_dir = "/var/lib/fleetgov"
+//! retention = "30d"
 //! body_limit_bytes = 8388608
 //!
 //! [tls]
@@ -82,6 +83,12 @@ pub struct ServerConfig {
     /// unless it is given `--ephemeral`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// How long the execution history is kept, as [`parse_retention`]
+    /// reads it (the command line's `--retention`, which wins): what ran
+    /// before it answers 410 `HISTORY_UNAVAILABLE`, and the data
+    /// directory's journal is compacted behind it. 30 days when absent.
+    #[serde(default)]
+    pub retention: Option<String>,
     /// A demo server: `GET /api/v1/demo-tokens` publishes the tokens marked
     /// `demo` for the dashboard's token picker. Off unless set; without it
     /// that endpoint answers 404 and no token is published.
@@ -384,4 +391,37 @@ impl ServerConfig {
         }
         Ok(())
     }
+}
+
+/// Reads a retention such as `30d`, `12h`, `90m`, `45s` or `500ms`: a
+/// whole number and a unit (days, hours, minutes, seconds, milliseconds),
+/// at least 1 ms.
+///
+/// ```
+/// use std::time::Duration;
+/// use fleetgov_server::config::parse_retention;
+/// assert_eq!(parse_retention("30d"), Ok(Duration::from_secs(30 * 86_400)));
+/// assert_eq!(parse_retention("500ms"), Ok(Duration::from_millis(500)));
+/// assert!(parse_retention("30").unwrap_err().contains("a unit"));
+/// assert!(parse_retention("0h").is_err());
+/// ```
+pub fn parse_retention(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("retention {text:?}: a whole number and a unit (ms, s, m, h or d), such as 30d")),
+    };
+    let ms = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_ms))
+        .filter(|&ms| ms > 0)
+        .ok_or_else(|| format!("retention {text:?}: at least 1 ms, at most {} ms", u64::MAX))?;
+    Ok(std::time::Duration::from_millis(ms))
 }

@@ -45,12 +45,16 @@ impl Storage {
         Storage::Directory(flag.or(configured).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
     }
 
-    /// An engine over this storage: a directory is created when absent and
+    /// An engine over this storage keeping `retention` of history
+    /// ([`EngineConfig::retention`]): a directory is created when absent and
     /// restored when not. `Err` with a message for people when it cannot be
     /// opened (held by another server, another format version, unreadable).
-    pub fn open(&self) -> Result<Engine, String> {
-        let Storage::Directory(dir) = self else { return Ok(Engine::new()) };
-        let config = EngineConfig { data_dir: Some(dir.clone()), ..EngineConfig::default() };
+    pub fn open(&self, retention: std::time::Duration) -> Result<Engine, String> {
+        let config = EngineConfig { retention, ..EngineConfig::default() };
+        let Storage::Directory(dir) = self else {
+            return Engine::with_config(config).map_err(|e| format!("engine: {e}"));
+        };
+        let config = EngineConfig { data_dir: Some(dir.clone()), ..config };
         Engine::with_config(config).map_err(|e| match e.kind() {
             ErrorKind::Conflict => format!("data directory: {} (is another fleet server running on it?)", e.message()),
             _ => format!("data directory {}: {e}", dir.display()),

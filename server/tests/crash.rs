@@ -254,7 +254,7 @@ async fn a_killed_server_loses_nothing_it_acknowledged() {
     // per 1,048,576 transitions, more than a run makes: the engine's own
     // crash test seals small ones), and the restored counters equal a recount.
     last.kill();
-    let engine = Storage::Directory(data).open().unwrap();
+    let engine = Storage::Directory(data).open(fleetgov::DEFAULT_RETENTION).unwrap();
     engine.verify_audit().unwrap();
     let journal = engine.verify_journal().unwrap();
     assert!(engine.recount_mismatches().is_empty());

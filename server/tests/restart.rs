@@ -135,3 +135,37 @@ async fn a_killed_server_restarts_with_everything_it_acknowledged() {
     assert!(said.contains("another fleet server"), "{said}");
     drop(third);
 }
+
+/// `--retention`: the banner states it; a time before the horizon answers
+/// 410 `HISTORY_UNAVAILABLE` naming the horizon; a retention without a unit
+/// keeps the server from starting, with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_before_the_retention_horizon_is_gone() {
+    let data = tempfile::tempdir().unwrap();
+    let server = FleetServer::start_with(data.path(), &["--retention", "1ms"]).await;
+    assert!(server.banner.iter().any(|l| l.contains("history kept for 1ms")), "{:?}", server.banner);
+    let api = server.api.clone();
+    // Half a second ago is before the horizon once the data directory is
+    // older than that (before then it is before the directory's history).
+    let message = fleetgov_testkit::eventually("a refusal naming the retention horizon", || {
+        let api = api.clone();
+        async move {
+            let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() - 500;
+            let path = format!("/api/v1/nodes/gw-stage-eu-4/what-ran?at={at}");
+            let (status, body) = api.call(Method::GET, &path, VIEWER, None).await;
+            let message = body["error"]["message"].as_str().unwrap_or_default().to_owned();
+            match (status, body["error"]["code"].as_str()) {
+                (410, Some("HISTORY_UNAVAILABLE")) if message.contains("retention horizon") => Ok(message),
+                _ => Err(format!("{status} {body}")),
+            }
+        }
+    })
+    .await;
+    assert!(message.contains("the last 0 days and 1 ms are kept"), "{message}");
+    server.kill();
+
+    let refused = common::child::command(data.path()).args(["--retention", "30"]).output().unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("retention \"30\": a whole number and a unit"), "{stderr}");
+}

@@ -105,10 +105,13 @@ impl PyEngine {
     /// most nodes the engine holds, 1 to 4,294,967,295 (default 16,777,216;
     /// `InvalidInput` outside that range): enrolling one more is
     /// `InvalidInput` naming it. Memory grows as nodes enrol.
+    /// `retention_ms` is how long the history is kept (default 30 days, at
+    /// least 1): earlier times raise `HistoryUnavailable` naming the
+    /// horizon, and the journal is compacted behind it.
     #[new]
     #[pyo3(signature = (
         audit_path = None, *, clock_ms = None, data_dir = None, journal_interval_ms = None,
-        checkpoint_interval_ms = None, journal_segment_len = None, capacity = None,
+        checkpoint_interval_ms = None, journal_segment_len = None, capacity = None, retention_ms = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -120,11 +123,15 @@ impl PyEngine {
         checkpoint_interval_ms: Option<&Bound<'_, PyAny>>,
         journal_segment_len: Option<Uint<u64>>,
         capacity: Option<Uint<usize>>,
+        retention_ms: Option<Uint<u64>>,
     ) -> PyResult<Self> {
         let clock = millis(clock_ms, "clock_ms")?.map_or(Clock::System, Clock::manual);
         let mut config = EngineConfig { clock, ..EngineConfig::default() };
         if let Some(Uint(nodes)) = capacity {
             config.capacity = nodes;
+        }
+        if let Some(Uint(ms)) = retention_ms {
+            config.retention = std::time::Duration::from_millis(ms);
         }
         let cadence = durable::Cadence {
             journal_interval_ms: millis(journal_interval_ms, "journal_interval_ms")?,

@@ -138,6 +138,38 @@ def test_sealed_journal_segments_are_checked(tmp_path: Path) -> None:
         open_dir(tmp_path, T0 + 1_000, journal_segment_len=4)
 
 
+def test_history_is_kept_for_the_retention_and_compacted_behind_it(tmp_path: Path) -> None:
+    hour, data = 3_600_000, tmp_path / "data"
+    e = fleetgov.Engine(data_dir=data, clock_ms=T0, journal_interval_ms=10, journal_segment_len=2, retention_ms=hour)
+    e.upsert_workspace("ws")
+    e.upsert_cluster("prod", workspace="ws", environment="production")
+    r1 = e.publish("prod", b"one", actor="alice", at_ms=T0)
+    r2 = e.publish("prod", b"two", actor="alice", at_ms=T0)
+    e.enroll("n", cluster="prod", at_ms=T0)
+    for i in range(10):  # a change every 10 minutes
+        at = T0 + (i + 1) * 600_000
+        e.set_clock(at)
+        beat(e, "n", at, r1 if i % 2 == 0 else r2)
+    now = e.clock_ms
+    horizon = now - hour
+    history = e.history("n", from_ms=horizon)
+    assert e.history_start_ms == horizon
+    with pytest.raises(fleetgov.HistoryUnavailable, match=f"retention horizon \\({horizon} ms"):
+        e.what_ran("n", at_ms=horizon - 1)
+    e.close()  # the journal writer compacts behind the horizon on the way out
+
+    with fleetgov.Engine(data_dir=data, clock_ms=now, retention_ms=hour) as again:
+        assert any(r["action"] == "compact_journal" for r in again.audit())
+        again.verify_journal()
+        assert again.history("n", from_ms=horizon) == history, "every answer within the horizon is kept"
+        ran = again.what_ran("n", at_ms=horizon)
+        assert ran is not None and (ran["snapshot"], ran["since_ms"]) == (r2.id, horizon)
+        with pytest.raises(fleetgov.HistoryUnavailable):
+            again.fleet_at("prod", at_ms=horizon - 1)
+    with pytest.raises(fleetgov.InvalidInput, match="retention"):
+        fleetgov.Engine(retention_ms=0)
+
+
 def test_history_of_a_node_in_ranges(prod: fleetgov.Engine) -> None:
     r1 = prod.publish("prod", b"1", actor="alice", at_ms=T0)
     r2 = prod.publish("prod", b"2", actor="alice", at_ms=T0)

@@ -52,6 +52,17 @@ pub(crate) enum AuthorityEvent {
         to_ms: u64,
         hash: crate::hash::ContentHash,
     },
+    /// A journal compaction: the sealed segments before entry `first` were
+    /// dropped (`dropped` transitions, from `from_ms` to `to_ms`), replaced
+    /// by the file of `bases` bases whose blake3 hash is `hash`.
+    JournalCompaction {
+        first: u64,
+        dropped: u64,
+        from_ms: u64,
+        to_ms: u64,
+        bases: u64,
+        hash: crate::hash::ContentHash,
+    },
 }
 
 impl AuthorityEvent {

@@ -116,6 +116,7 @@ impl Engine {
             | (AuditAction::SealJournal, AuthorityEvent::JournalSegment { .. })
             // The enrolment log, not the authority, brings a removal back.
             | (AuditAction::RemoveNode, AuthorityEvent::RemoveNode { .. }) => Ok(()),
+            | (AuditAction::CompactJournal, AuthorityEvent::JournalCompaction { .. }) => Ok(()),
             (AuditAction::AutoReconcile, AuthorityEvent::AutoReconcile { cluster, to }) => {
                 // The wave this record opened stays open: a reopened engine
                 // does not audit it again.

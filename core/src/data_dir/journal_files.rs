@@ -114,23 +114,28 @@ pub(crate) fn segment_path(dir: &Path, first: u64) -> PathBuf {
 pub(crate) struct Stored {
     /// Transitions on disk.
     pub(crate) count: u64,
-    /// The first entry number of the segment to continue (0: none yet).
+    /// The first entry number of the segment to continue (`start`: none yet).
     pub(crate) last_first: u64,
     /// The transitions of that segment (to continue its count and time range).
     pub(crate) last: Vec<StoredTransition>,
 }
 
-/// Reads every stored transition, in journal order, handing each to `each`
-/// (a torn tail is cut). Refused: a gap between segments, a damaged frame,
-/// a transition that does not decode.
-pub(crate) fn read_all(dir: &Path, mut each: impl FnMut(&StoredTransition) -> Result<()>) -> Result<Stored> {
+/// Reads every stored transition from entry `start` on (the earlier ones
+/// were compacted), in journal order, handing each to `each` (a torn tail
+/// is cut). Refused: a gap between segments, a damaged frame, a transition
+/// that does not decode.
+pub(crate) fn read_all(
+    dir: &Path,
+    start: u64,
+    mut each: impl FnMut(&StoredTransition) -> Result<()>,
+) -> Result<Stored> {
     let mut firsts: Vec<u64> = fs::read_dir(dir)
         .map_err(|e| io(dir, "list", &e))?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
         .collect();
     firsts.sort_unstable();
-    let mut stored = Stored { count: 0, last_first: 0, last: Vec::new() };
+    let mut stored = Stored { count: start, last_first: start, last: Vec::new() };
     for (i, &first) in firsts.iter().enumerate() {
         let path = segment_path(dir, first);
         if first != stored.count {
@@ -239,7 +244,7 @@ mod tests {
         push_frame(&mut more, &first[..1]);
         Segment::open(&dir, 3, &[]).unwrap().write(&more, 1, &dir).unwrap();
         let mut all = Vec::new();
-        let stored = read_all(&dir, |t| {
+        let stored = read_all(&dir, 0, |t| {
             all.push(*t);
             Ok(())
         })
@@ -249,7 +254,7 @@ mod tests {
         assert_eq!(&all[..3], &first);
         assert_eq!(stored, Stored { count: 4, last_first: 3, last: all[3..].to_vec() });
         fs::rename(segment_path(&dir, 3), segment_path(&dir, 4)).unwrap();
-        assert_eq!(read_all(&dir, |_| Ok(())).unwrap_err().kind(), ErrorKind::AuditTampered, "a gap");
+        assert_eq!(read_all(&dir, 0, |_| Ok(())).unwrap_err().kind(), ErrorKind::AuditTampered, "a gap");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,6 +9,7 @@
 //! | `audit.log` | the audit log ([`crate::governance::audit`]): authority changes, overrides, waves | before an append is acknowledged |
 //! | `enrolments.log` | every enrolment: slot, node, cluster, time; every removal: slot, node, time | before `enroll` / `unenroll` returns |
 //! | `journal/NNNNNNNNNN.seg` | the execution journal: every applied-state transition, in segments named by their first entry; a full segment is *sealed*: an audit record (`seal_journal`) commits to its blake3 hash, transition count and time range | within [`EngineConfig::journal_interval`](crate::EngineConfig::journal_interval) |
+//! | `journal/NNNNNNNNNN.base` | the bases of the last compaction: each node's last transition before entry NNNNNNNNNN, which replace the segments before it, named with its blake3 hash by an audit record (`compact_journal`) | before the segments it replaces are deleted |
 //! | `nodes.ckpt` | a compact checkpoint of every node's last report | every [`EngineConfig::checkpoint_interval`](crate::EngineConfig::checkpoint_interval) and when the engine is dropped |
 //!
 //! A restart restores the authority state from the audit log, the nodes
@@ -22,7 +23,13 @@
 //! the last journal interval and the heartbeat times and metrics since the
 //! last checkpoint; never an acknowledged authority change, override or
 //! enrolment.
+//!
+//! History is kept for [`EngineConfig::retention`](crate::EngineConfig::retention):
+//! the writer compacts the sealed segments wholly older than it into a file
+//! of bases (see `compaction.rs`); a crash during a compaction is finished
+//! or undone when the directory is reopened.
 
+mod compaction;
 mod enrolments;
 mod frames;
 mod journal_files;
@@ -43,6 +50,8 @@ pub(crate) struct Cadence {
     pub(crate) checkpoint_every: std::time::Duration,
     /// Transitions per segment.
     pub(crate) segment_len: u64,
+    /// How long history is kept, in ms.
+    pub(crate) retention_ms: u64,
 }
 
 use std::fs::{self, File, OpenOptions};

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::compaction;
 use super::enrolments::{Enrolment, EnrolmentLog};
 use super::journal_files::{self, Segment};
 use super::node_checkpoint::{Checkpoint, SavedNode};
@@ -53,6 +54,11 @@ impl Durable {
         self.writer.checkpoint()
     }
 
+    /// Journal files (segments and bases) in the directory.
+    pub(crate) fn journal_files(&self) -> u64 {
+        compaction::files(&self.journal_dir)
+    }
+
     /// Waits until the first `entries` journal entries are on disk.
     pub(crate) fn sync(&self, entries: u64) -> Result<()> {
         self.writer.sync(entries)
@@ -72,7 +78,23 @@ impl Engine {
         for e in &enrolled {
             if e.is_removal() { self.restore_removal(e)? } else { self.restore_enrolment(e)? }
         }
-        let stored = journal_files::read_all(&dir.journal_dir(), |t| self.restore_transition(t))?;
+        let journal_dir = dir.journal_dir();
+        // The bases of the last compaction come first, at the positions just
+        // before the segments they precede; a compaction a crash cut short is
+        // finished (or, unrecorded, undone) first.
+        let compacted = compaction::last(self.governance.audit())?;
+        let first = compacted.map_or(0, |c| c.first);
+        if let Some(c) = &compacted {
+            let bases = compaction::read_bases(&journal_dir, c)?;
+            let start = u32::try_from(first - (bases.len() as u64).min(first))
+                .map_err(|_| tampered(format!("the journal compaction of audit record {} is out of range", c.seq)))?;
+            self.restore_journal_start(start);
+            for base in &bases {
+                self.restore_transition(base)?;
+            }
+        }
+        compaction::remove_compacted(&journal_dir, first)?;
+        let stored = journal_files::read_all(&journal_dir, first, |t| self.restore_transition(t))?;
         let saved: HashMap<u32, SavedNode> = Checkpoint::read(&dir.checkpoint_path())?
             .map(|c| c.nodes.into_iter().map(|n| (n.slot, n)).collect())
             .unwrap_or_default();
@@ -89,6 +111,8 @@ impl Engine {
             audit: Arc::clone(self.governance.audit()),
             clock: self.clock.clone(),
             segment_len: cadence.segment_len,
+            retention_ms: cadence.retention_ms,
+            first,
         };
         let writer = JournalWriter::start(job, cadence)?;
         Ok(Durable { enrolments, writer, journal_dir: dir.journal_dir(), dir })
@@ -108,11 +132,21 @@ impl Engine {
     /// Checks every sealed journal segment of the data directory against the
     /// audit record that sealed it (blake3 of the file, transition count);
     /// the first that differs, or is missing, is named in an
-    /// [`AuditTampered`](ErrorKind::AuditTampered) error. Without a data
-    /// directory there is nothing to check.
+    /// [`AuditTampered`](ErrorKind::AuditTampered) error. Segments that a
+    /// compaction dropped are not looked for; the base file that replaces
+    /// them is checked against the compaction's record instead. Without a
+    /// data directory there is nothing to check.
     pub fn verify_journal(&self) -> Result<JournalVerification> {
         let mut checked = JournalVerification { sealed_segments: 0, sealed_transitions: 0 };
         let Some(dir) = self.durable.as_ref().map(|d| d.journal_dir.clone()) else { return Ok(checked) };
+        // No compaction deletes files while they are checked against the last one's record.
+        let source = self.execution.journal_source();
+        let _one = source.compacting();
+        let compacted = compaction::last(self.governance.audit())?;
+        if let Some(c) = &compacted {
+            compaction::read_bases(&dir, c)?;
+        }
+        let dropped_before = compacted.map_or(0, |c| c.first);
         for record in self
             .governance
             .audit()
@@ -124,6 +158,9 @@ impl Engine {
             let crate::authority::event::AuthorityEvent::JournalSegment { first, count, hash, .. } = event else {
                 return Err(tampered(format!("audit record {} seals no journal segment", record.seq)));
             };
+            if first + count <= dropped_before {
+                continue; // dropped by the last compaction, whose base file was checked
+            }
             let path = journal_files::segment_path(&dir, first);
             let bad = |why: &str| {
                 tampered(format!("journal segment {} (sealed by audit record {}) {why}", path.display(), record.seq))

@@ -1,7 +1,8 @@
 //! The journal writer: a background thread that copies the in-memory
 //! journal's new transitions into segment files, fsyncing them every
 //! interval (group commit), and replaces the node-state checkpoint every
-//! checkpoint interval and when the engine is dropped.
+//! checkpoint interval and when the engine is dropped, compacting the
+//! journal behind the retention horizon first (see `compaction.rs`).
 //!
 //! It reads the journal itself, by entry number, rather than the change
 //! feed: the feed may drop events for a slow reader by design, the journal
@@ -38,6 +39,10 @@ pub(crate) struct Job {
     pub(crate) audit: Arc<AuditLog>,
     pub(crate) clock: Clock,
     pub(crate) segment_len: u64,
+    /// [`EngineConfig::retention`](crate::EngineConfig::retention) in ms.
+    pub(crate) retention_ms: u64,
+    /// The first journal position on disk (earlier ones were compacted).
+    pub(crate) first: u64,
 }
 
 impl Job {
@@ -100,10 +105,22 @@ impl Job {
         self.audit.append(entry).map(drop)
     }
 
-    /// Flushes, then replaces the node-state checkpoint.
+    /// Flushes, compacts what is behind the retention horizon, then
+    /// replaces the node-state checkpoint.
     pub(crate) fn checkpoint(&mut self) -> Result<()> {
         self.flush()?;
+        self.compact()?;
         let nodes = self.source.saved_nodes();
+        // Every transition those reports reflect was in the journal before
+        // they were read (a transition is journalled under the slot lock,
+        // before its report is stored): write them all first, so that the
+        // checkpoint never runs ahead of the journal on disk. An entry still
+        // being written is finished under its slot lock, with no I/O.
+        let end = self.source.len();
+        while self.persisted < end {
+            self.flush()?;
+            std::thread::yield_now();
+        }
         Checkpoint { journal_len: self.persisted, nodes }.write(&self.checkpoint_path)
     }
 }

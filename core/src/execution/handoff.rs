@@ -89,7 +89,8 @@ impl Engine {
 
     /// The transitions of the nodes of `clusters` recorded at journal
     /// positions from `from` on, in journal order, up to about `max_bytes`
-    /// (at least one transition when there is one). It stops early at an
+    /// (at least one transition when there is one); positions compacted
+    /// away (see [`compact`](Self::compact)) are skipped. It stops early at an
     /// entry still being written; the next export continues from
     /// [`next`](JournalExport::next). Unknown cluster:
     /// [`NotFound`](ErrorKind::NotFound).
@@ -108,7 +109,8 @@ impl Engine {
         let wanted = self.cluster_set(clusters)?;
         let end = self.journal_position();
         let mut records = Vec::new();
-        let (mut count, mut next) = (0u32, from.min(end));
+        let first = u64::from(self.execution.journal.first());
+        let (mut count, mut next) = (0u32, from.max(first).min(end));
         while next < end && (count == 0 || records.len() < max_bytes) {
             // Positions are below `Journal::len`, a u32.
             let Some((slot, t)) = self.execution.journal.entry(next as u32) else { break };
@@ -266,7 +268,7 @@ impl Engine {
             let Some(cell) = self.execution.nodes.slot(slot) else { continue };
             let t = record.transition;
             let guard = cell.lock();
-            let latest = self.execution.journal.at(guard.last_transition(), u64::MAX);
+            let latest = self.execution.journal.at(slot, guard.last_transition(), u64::MAX);
             if latest.is_some_and(|l| l.at_ms >= t.at_ms) {
                 continue; // known already, or older than what it knows
             }
@@ -287,7 +289,7 @@ impl Engine {
             let Some(slot) = self.execution.nodes.lookup(node) else { continue };
             let Some(cell) = self.execution.nodes.slot(slot) else { continue };
             let read = cell.read();
-            let latest = self.execution.journal.at(read.last_transition, u64::MAX);
+            let latest = self.execution.journal.at(slot, read.last_transition, u64::MAX);
             let saved = reports.get(node).map(|r| SavedNode { slot, ..(*r).clone() });
             let Some(report) = merge(saved.as_ref(), latest, &|r| self.execution.journal.odd_hash(r)) else { continue };
             if !read.state.has_heartbeat() || report.last_hb_ms > read.last_hb_ms {

@@ -24,6 +24,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::execution::journal::HashRef;
 use crate::hash::ContentHash;
 
+const DAY_MS: u64 = 24 * 3_600_000;
+
 /// What a node ran at some moment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedAt {
@@ -56,7 +58,7 @@ pub struct AppliedChange {
 impl Engine {
     fn applied_at(&self, slot: u32, cluster: &ClusterState, t: u64) -> Option<AppliedAt> {
         let latest = self.execution.nodes.slot(slot)?.read().last_transition;
-        let change = self.change(cluster, self.execution.journal.at(latest, t)?);
+        let change = self.change(cluster, self.execution.journal.at(slot, latest, t)?);
         Some(AppliedAt {
             node: self.execution.nodes.id(slot).to_owned(),
             snapshot: change.snapshot,
@@ -80,11 +82,13 @@ impl Engine {
     }
 
     /// Where the retained history begins (unix ms): when the data directory
-    /// was made, or without one when the engine was made; earlier when
-    /// another engine's history was imported
-    /// ([`import_execution`](Self::import_execution)).
+    /// was made, or without one when the engine was made (earlier when
+    /// another engine's history was imported,
+    /// [`import_execution`](Self::import_execution)); and never before the
+    /// retention horizon, the engine's clock less
+    /// [`EngineConfig::retention`](crate::EngineConfig::retention).
     pub fn history_start_ms(&self) -> u64 {
-        self.history_from_ms.min(self.execution.journal.imported_from_ms())
+        self.history_from_ms.min(self.execution.journal.imported_from_ms()).max(self.horizon_ms())
     }
 
     /// Every change of what node `node` ran from `from_ms` to `to_ms` (both
@@ -110,7 +114,7 @@ impl Engine {
         let mut changes: Vec<AppliedChange> = self
             .execution
             .journal
-            .walk(cell.read().last_transition)
+            .walk(slot, cell.read().last_transition)
             .skip_while(|t| t.at_ms > to_ms)
             .take_while(|t| t.at_ms >= from_ms)
             .map(|t| self.change(cluster, t))
@@ -130,10 +134,17 @@ impl Engine {
         }
         let start = self.history_start_ms();
         if t_ms < start {
-            return Err(Error::new(
-                ErrorKind::HistoryUnavailable,
-                format!("{t_ms} ms is before the retained history, which begins at {start} ms"),
-            ));
+            let horizon = self.horizon_ms();
+            let why = if start == horizon {
+                format!(
+                    "the retention horizon ({horizon} ms: the last {} days and {} ms are kept)",
+                    self.retention_ms / DAY_MS,
+                    self.retention_ms % DAY_MS
+                )
+            } else {
+                format!("the start of the retained history ({start} ms)")
+            };
+            return Err(Error::new(ErrorKind::HistoryUnavailable, format!("{t_ms} ms is before {why}")));
         }
         self.governance.audit().seal(t_ms);
         Ok(())

@@ -6,13 +6,36 @@
 //! Hashes are not repeated: an entry says "the snapshot's own hash" (the
 //! node verified it), "none", or points into a side table of the hashes
 //! nodes reported that matched no snapshot.
+//!
+//! Retention (see [`crate::execution::compaction`]) drops the entries below
+//! a position, keeping each node's last one there as its *base*: the
+//! entries' chunks are freed, and a walk that reaches a dropped position
+//! answers with that node's base instead.
+//!
+//! Freeing memory that lock-free readers may hold is the arc-swap scheme:
+//! each chunk sits in the directory behind an `ArcSwapOption`; a reader
+//! (a query walking a node's chain, the journal writer) holds a guard of the
+//! chunk it reads, so the compactor only takes the chunk *out of the
+//! directory* and the memory goes with the last guard. No reader waits for
+//! the compactor and the compactor waits for no reader; a reader that
+//! finds a chunk gone knows its position was dropped and reads the base,
+//! which the compactor published before it took any chunk out.
 
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::chunked::Chunked;
 use crate::hash::ContentHash;
+use crate::huge_pages::Array;
 use crate::sync::{AtomicU32, AtomicU64};
+
+/// Entries per chunk: 65,536 entries (1.5 MB), the unit compaction frees.
+const CHUNK_BITS: u32 = 16;
+const CHUNK: usize = 1 << CHUNK_BITS;
+/// Chunks in the directory: every `u32` position.
+const CHUNKS: usize = 1 << (32 - CHUNK_BITS);
 
 /// What hash a node ran, as an entry stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +100,28 @@ struct Entry {
 // [`Journal::entry`]): for it the entry's `slot` is stored last with
 // Release and loaded with Acquire, so a non-zero slot means a whole entry.
 
+/// What compaction left of the dropped positions: each node's base.
+#[derive(Default)]
+pub(crate) struct Bases {
+    /// Positions below this one are dropped (entries of freed chunks, or
+    /// left in a chunk that still holds retained ones).
+    pub(crate) first: u32,
+    /// By slot: the node's last entry below `first` (index + 1) and its
+    /// transition (dense: 32 bytes a node).
+    pub(crate) by_slot: Box<[Option<(u32, Transition)>]>,
+    /// How many slots have a base.
+    pub(crate) count: usize,
+}
+
 pub(crate) struct Journal {
-    entries: Chunked<Entry>,
+    /// The chunks of entries (see the module's notes on freeing).
+    entries: Box<[ArcSwapOption<Array<Entry>>]>,
+    /// The bases of the last compaction.
+    bases: ArcSwap<Bases>,
+    /// Held by a compaction from choosing its cut to freeing its chunks, so
+    /// that two never interleave (bases of an earlier cut published after a
+    /// later cut's chunks were freed would lose answers).
+    compacting: parking_lot::Mutex<()>,
     next: AtomicU32,
     odd: Chunked<OnceLock<ContentHash>>,
     odd_next: AtomicU32,
@@ -90,9 +133,11 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn new() -> Self {
         Journal {
-            // Fixed chunks of 65,536 entries (1.5 MB): the journal grows with
-            // the fleet, and a doubling layout would touch twice what it uses.
-            entries: Chunked::fixed(16, 1 << 16),
+            // Fixed chunks: the journal grows with the fleet, and a doubling
+            // layout would touch twice what it uses.
+            entries: (0..CHUNKS).map(|_| ArcSwapOption::empty()).collect(),
+            bases: ArcSwap::from_pointee(Bases::default()),
+            compacting: parking_lot::Mutex::new(()),
             next: AtomicU32::new(0),
             odd: Chunked::doubling(10),
             odd_next: AtomicU32::new(0),
@@ -136,7 +181,17 @@ impl Journal {
     pub(crate) fn push(&self, slot: u32, prev: u32, t: Transition) -> Option<u32> {
         // Relaxed: see above.
         let i = self.next.fetch_add(1, Ordering::Relaxed);
-        let entry = self.entries.get_or_alloc(i as usize).filter(|_| i < u32::MAX - 1)?;
+        if i >= u32::MAX - 1 {
+            return None;
+        }
+        let cell = &self.entries[i as usize >> CHUNK_BITS];
+        let mut chunk = cell.load();
+        if chunk.is_none() {
+            // Two writers may race to allocate the chunk: one wins, both use it.
+            cell.compare_and_swap(&None::<Arc<Array<Entry>>>, Some(Arc::new(Array::new(CHUNK))));
+            chunk = cell.load();
+        }
+        let entry = &chunk.as_ref()?[i as usize & (CHUNK - 1)];
         entry.at_ms.store(t.at_ms, Ordering::Relaxed);
         entry.revision.store(t.revision, Ordering::Relaxed);
         entry.hash.store(t.hash.to_bits(), Ordering::Relaxed);
@@ -155,7 +210,8 @@ impl Journal {
     /// Entry `index` by number: its node's slot and transition, or `None`
     /// while it is still being written (or past the end).
     pub(crate) fn entry(&self, index: u32) -> Option<(u32, Transition)> {
-        let e = self.entries.get(index as usize)?;
+        let chunk = self.entries.get(index as usize >> CHUNK_BITS)?.load();
+        let e = &chunk.as_ref()?[index as usize & (CHUNK - 1)];
         // Acquire: pairs with the Release in `push` (see above).
         let slot = e.slot.load(Ordering::Acquire).checked_sub(1)?;
         let t = Transition {
@@ -166,26 +222,85 @@ impl Journal {
         Some((slot, t))
     }
 
-    /// The node's transitions newest first, walking back from its entry
-    /// `latest` (index + 1).
-    pub(crate) fn walk(&self, latest: u32) -> impl Iterator<Item = Transition> + '_ {
+    /// The node in `slot`'s transitions newest first, walking back from its
+    /// entry `latest` (index + 1).
+    pub(crate) fn walk(&self, slot: u32, latest: u32) -> impl Iterator<Item = Transition> + '_ {
+        self.walk_entries(slot, latest).map(|(_, t)| t)
+    }
+
+    /// As [`walk`](Self::walk), with each transition's entry (index + 1). A
+    /// dropped entry answers as the node's base when it is the base (the
+    /// node's last entry below the dropped positions) and ends the walk
+    /// otherwise: everything older was dropped.
+    pub(crate) fn walk_entries(&self, slot: u32, latest: u32) -> impl Iterator<Item = (u32, Transition)> + '_ {
         let mut cursor = latest;
         std::iter::from_fn(move || {
-            let e = self.entries.get(cursor.checked_sub(1)? as usize)?;
+            let at = cursor;
+            let index = at.checked_sub(1)? as usize;
+            let chunk = self.entries.get(index >> CHUNK_BITS)?.load();
+            let Some(e) = chunk.as_ref().map(|c| &c[index & (CHUNK - 1)]) else {
+                // A freed chunk: its bases were published before it was freed.
+                cursor = 0;
+                return self.base(slot).filter(|&(entry, _)| entry == at);
+            };
             // Relaxed: see above.
             cursor = e.prev.load(Ordering::Relaxed);
-            Some(Transition {
+            let t = Transition {
                 at_ms: e.at_ms.load(Ordering::Relaxed),
                 revision: e.revision.load(Ordering::Relaxed),
                 hash: HashRef::from_bits(e.hash.load(Ordering::Relaxed)),
-            })
+            };
+            Some((at, t))
         })
     }
 
-    /// The node's latest transition at or before `t_ms`, walking back from
-    /// its entry `latest` (index + 1).
-    pub(crate) fn at(&self, latest: u32, t_ms: u64) -> Option<Transition> {
-        self.walk(latest).find(|t| t.at_ms <= t_ms)
+    /// The node in `slot`'s latest transition at or before `t_ms`, walking
+    /// back from its entry `latest` (index + 1).
+    pub(crate) fn at(&self, slot: u32, latest: u32, t_ms: u64) -> Option<Transition> {
+        self.walk(slot, latest).find(|t| t.at_ms <= t_ms)
+    }
+
+    /// The node in `slot`'s base: its last entry (index + 1) below the
+    /// dropped positions, and its transition.
+    fn base(&self, slot: u32) -> Option<(u32, Transition)> {
+        self.bases.load().by_slot.get(slot as usize).copied().flatten()
+    }
+
+    /// Positions below this one are dropped.
+    pub(crate) fn first(&self) -> u32 {
+        self.bases.load().first
+    }
+
+    /// Continues an empty journal at position `first` (a restored journal
+    /// whose earlier positions were compacted away); no-op otherwise.
+    pub(crate) fn start_at(&self, first: u32) {
+        // Relaxed: restoring runs before the engine is shared.
+        let _ = self.next.compare_exchange(0, first, Ordering::Relaxed, Ordering::Relaxed);
+        self.bases.store(Arc::new(Bases { first, ..Bases::default() }));
+    }
+
+    /// Drops the positions below `bases.first`: publishes the bases, then
+    /// takes every chunk wholly below it out of the directory (freed when
+    /// the last reader lets go of it). Returns the chunks taken out.
+    pub(crate) fn drop_below(&self, bases: Bases) -> usize {
+        let whole = bases.first as usize >> CHUNK_BITS;
+        self.bases.store(Arc::new(bases));
+        self.entries[..whole].iter().filter_map(|c| c.swap(None)).count()
+    }
+
+    /// Waits for any other compaction; held until the returned guard drops.
+    pub(crate) fn compacting(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.compacting.lock()
+    }
+
+    /// Bases held for dropped positions.
+    pub(crate) fn bases_held(&self) -> usize {
+        self.bases.load().count
+    }
+
+    /// Chunks of entries held in memory.
+    pub(crate) fn chunks_held(&self) -> usize {
+        self.entries.iter().filter(|c| c.load().is_some()).count()
     }
 }
 
@@ -201,12 +316,32 @@ mod tests {
         let b1 = j.push(1, 0, Transition { at_ms: 15, revision: 1, hash: HashRef::None }).unwrap();
         let a2 = j.push(0, a1, Transition { at_ms: 20, revision: 2, hash: odd }).unwrap();
         assert_eq!((j.len(), j.entry(1).map(|(slot, t)| (slot, t.at_ms)), j.entry(3)), (3, Some((1, 15)), None));
-        assert_eq!(j.at(a2, 9), None);
-        assert_eq!(j.at(a2, 10).unwrap().revision, 1);
-        assert_eq!(j.at(a2, 25).unwrap().hash, odd);
+        assert_eq!(j.at(0, a2, 9), None);
+        assert_eq!(j.at(0, a2, 10).unwrap().revision, 1);
+        assert_eq!(j.at(0, a2, 25).unwrap().hash, odd);
         assert_eq!(j.odd_hash(odd), Some(ContentHash([7; 32])));
-        assert_eq!(j.at(b1, 100).unwrap().hash, HashRef::None);
+        assert_eq!(j.at(1, b1, 100).unwrap().hash, HashRef::None);
         assert_eq!(std::mem::size_of::<Entry>(), 24);
+    }
+
+    #[test]
+    fn dropped_chunks_are_freed_and_answer_with_the_base() {
+        let j = Journal::new();
+        let t = |at_ms| Transition { at_ms, revision: 1, hash: HashRef::Verified };
+        // Node 0 changes twice in the first chunk, then once in the third.
+        let old = j.push(0, 0, t(1)).unwrap();
+        let base = j.push(0, old, t(2)).unwrap();
+        j.next.store(2 * CHUNK as u32, Ordering::Relaxed);
+        let latest = j.push(0, base, t(3)).unwrap();
+        let held = j.chunks_held();
+        let walked = |j: &Journal| j.walk_entries(0, latest).collect::<Vec<_>>();
+        assert_eq!(walked(&j), [(latest, t(3)), (base, t(2)), (old, t(1))]);
+        let by_slot = Box::new([Some((base, t(2)))]);
+        assert_eq!(j.drop_below(Bases { first: CHUNK as u32, by_slot, count: 1 }), 1, "the first chunk is freed");
+        assert_eq!((j.chunks_held(), j.entry(0), j.first()), (held - 1, None, CHUNK as u32));
+        assert_eq!(walked(&j), [(latest, t(3)), (base, t(2))], "the base answers for the dropped entries");
+        assert_eq!(j.at(0, base, u64::MAX), Some(t(2)), "a node whose latest entry was dropped");
+        assert_eq!(j.at(0, old, u64::MAX), None, "an entry older than the base is gone");
     }
 }
 
@@ -237,7 +372,7 @@ mod loom_model {
             };
             let latest = slot.read().last_transition;
             if latest != 0 {
-                let t = journal.at(latest, u64::MAX).expect("a published entry");
+                let t = journal.at(0, latest, u64::MAX).expect("a published entry");
                 assert_eq!((t.at_ms, t.revision, t.hash), (7, 3, HashRef::Verified));
             }
             writer.join().unwrap();

@@ -5,6 +5,7 @@
 //! recount and columnar views over the slots.
 
 pub(crate) mod batch;
+pub(crate) mod compaction;
 pub(crate) mod counters;
 pub mod freshness;
 pub(crate) mod heartbeat;
@@ -33,6 +34,7 @@ mod ingest;
 mod node_view;
 mod persist;
 
+pub use compaction::Retention;
 pub use handoff::{Imported, JournalExport};
 pub use ingest::Received;
 pub(crate) use ingest::{Observation, Refusal};

@@ -19,8 +19,8 @@ use crate::health::ProcessStatus;
 /// The journal and node state, as the data directory's writer reads them
 /// from its own thread.
 pub(crate) struct JournalSource {
-    journal: Arc<Journal>,
-    nodes: Arc<Registry>,
+    pub(super) journal: Arc<Journal>,
+    pub(super) nodes: Arc<Registry>,
     sync_errors: Arc<SyncErrorDetails>,
 }
 
@@ -113,6 +113,12 @@ impl Engine {
         }
     }
 
+    /// Begins the restored journal at position `first` (a compaction dropped
+    /// the earlier ones): the bases go there, then the segments.
+    pub(crate) fn restore_journal_start(&self, first: u32) {
+        self.execution.journal.start_at(first);
+    }
+
     /// Appends a stored transition of a node enrolled now or removed since
     /// to the journal.
     pub(crate) fn restore_transition(&self, t: &StoredTransition) -> Result<()> {
@@ -136,7 +142,7 @@ impl Engine {
         let execution = &self.execution;
         for slot in 0..execution.nodes.len() {
             let Some(cell) = execution.nodes.slot(slot) else { continue };
-            let latest = execution.journal.at(cell.read().last_transition, u64::MAX);
+            let latest = execution.journal.at(slot, cell.read().last_transition, u64::MAX);
             if let Some(report) = merge(saved.get(&slot), latest, &|r| execution.journal.odd_hash(r)) {
                 self.restore_node(slot, &report);
             }

@@ -52,7 +52,12 @@ impl FleetServer {
     /// Starts the server on `data_dir` ([`command`]) and waits until it has
     /// printed its whole banner.
     pub async fn start(data_dir: &Path) -> FleetServer {
-        let mut process = command(data_dir).stdout(Stdio::piped()).spawn().unwrap();
+        FleetServer::start_with(data_dir, &[]).await
+    }
+
+    /// [`FleetServer::start`] with more command-line arguments.
+    pub async fn start_with(data_dir: &Path, args: &[&str]) -> FleetServer {
+        let mut process = command(data_dir).args(args).stdout(Stdio::piped()).spawn().unwrap();
         let stdout = process.stdout.take().unwrap();
         let (lines, printed) = mpsc::channel();
         // Reads every line, so the server never blocks on a full pipe.

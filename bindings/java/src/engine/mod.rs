@@ -74,7 +74,7 @@ fn ask_at<'l, T>(
 }
 
 /// `new FleetEngine(Options)`: a new engine, in memory, with an audit log
-/// file or on a data directory. A cadence of 0 keeps the core's default.
+/// file or on a data directory. A cadence or retention of 0 keeps the core's default.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the options flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
@@ -89,6 +89,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
     journal_interval_ms: jlong,
     checkpoint_interval_ms: jlong,
     journal_segment_len: jlong,
+    retention_ms: jlong,
     signing_seed: JByteArray<'l>,
     origin: JString<'l>,
 ) -> jlong {
@@ -134,6 +135,10 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_new0<'l>(
         match convert::unsigned("journalSegmentLength", journal_segment_len)? {
             0 => {}
             n => config.journal_segment_len = n,
+        }
+        match millis("retention", retention_ms)? {
+            std::time::Duration::ZERO => {}
+            retention => config.retention = retention,
         }
         Ok(handle::into_handle(Engine::with_config(config)?))
     })

@@ -434,6 +434,7 @@ class Engine:
         checkpoint_interval_ms: int | None = None,
         journal_segment_len: int | None = None,
         capacity: int | None = None,
+        retention_ms: int | None = None,
     ) -> Self:
         """With ``clock_ms``, the engine runs on a manual clock reading
         ``clock_ms`` until ``set_clock`` moves it.
@@ -449,7 +450,12 @@ class Engine:
         only the audit log is durable; giving both raises `InvalidInput`.
 
         The history begins when the data directory was made, or without one
-        at the clock's reading when the engine is made.
+        at the clock's reading when the engine is made, and is kept for
+        ``retention_ms`` (default 30 days, at least 1, else `InvalidInput`):
+        an earlier time raises `HistoryUnavailable` naming the horizon, and
+        a durable engine's journal is compacted behind it (each node's last
+        transition before the horizon is kept, so every answer within it is
+        exact).
 
         ``capacity`` is the most nodes the engine holds: 1 to 4294967295
         (default 16777216), else `InvalidInput`; enrolling one node more

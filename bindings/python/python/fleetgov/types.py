@@ -114,6 +114,7 @@ AuditAction = Literal[
     "remove_policy",
     "seal_journal",
     "remove_node",
+    "compact_journal",
 ]
 
 

@@ -87,9 +87,14 @@ pub enum AuditAction {
     SealJournal,
     /// A node was removed from its cluster (its enrolment ended).
     RemoveNode,
+    /// Sealed journal segments older than the retention horizon were
+    /// dropped: the record names how many transitions, their time range,
+    /// and the hash of the file of bases (each node's last transition
+    /// before them) that replaces them.
+    CompactJournal,
 }
 
-const ACTIONS: [AuditAction; 11] = [
+const ACTIONS: [AuditAction; 12] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -101,6 +106,7 @@ const ACTIONS: [AuditAction; 11] = [
     AuditAction::RemovePolicy,
     AuditAction::SealJournal,
     AuditAction::RemoveNode,
+    AuditAction::CompactJournal,
 ];
 
 impl AuditAction {
@@ -118,6 +124,7 @@ impl AuditAction {
             AuditAction::RemovePolicy => "remove_policy",
             AuditAction::SealJournal => "seal_journal",
             AuditAction::RemoveNode => "remove_node",
+            AuditAction::CompactJournal => "compact_journal",
         }
     }
 
@@ -135,6 +142,7 @@ impl AuditAction {
             AuditAction::RemovePolicy => 9,
             AuditAction::SealJournal => 10,
             AuditAction::RemoveNode => 11,
+            AuditAction::CompactJournal => 12,
         }
     }
 

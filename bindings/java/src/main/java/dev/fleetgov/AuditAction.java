@@ -29,7 +29,12 @@ public enum AuditAction {
     /** A segment of the execution journal was sealed: the record commits to its hash, count and time range. */
     SEAL_JOURNAL,
     /** A node was removed from its cluster (its enrolment ended). */
-    REMOVE_NODE;
+    REMOVE_NODE,
+    /**
+     * Sealed journal segments older than the retention were dropped: the record names how many
+     * transitions, their time range and the hash of the file of bases that replaces them.
+     */
+    COMPACT_JOURNAL;
 
     /**
      * Whether the action overrides the normal flow and so carries a justification.

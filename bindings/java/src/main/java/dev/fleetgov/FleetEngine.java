@@ -71,6 +71,8 @@ public final class FleetEngine extends NativeHandle {
             long journalIntervalMs;
             long checkpointIntervalMs;
             long journalSegmentLength;
+            /** 0: the engine's default, 30 days. */
+            long retentionMs;
             byte[] signingSeed;
             String origin = DEFAULT_ORIGIN;
             int feedCapacity = DEFAULT_FEED_CAPACITY;
@@ -84,6 +86,7 @@ public final class FleetEngine extends NativeHandle {
                 c.journalIntervalMs = journalIntervalMs;
                 c.checkpointIntervalMs = checkpointIntervalMs;
                 c.journalSegmentLength = journalSegmentLength;
+                c.retentionMs = retentionMs;
                 c.signingSeed = signingSeed;
                 c.origin = origin;
                 c.feedCapacity = feedCapacity;
@@ -236,6 +239,20 @@ public final class FleetEngine extends NativeHandle {
             return with(c -> c.journalSegmentLength = transitions);
         }
 
+        /**
+         * These options with another retention: how long the execution history is kept. What ran
+         * before the engine's clock less this throws {@code HistoryUnavailableException} naming the
+         * horizon, and the journal is compacted behind it (each node's last transition before the
+         * horizon is kept, so every answer within it stays exact; with a data directory the
+         * sealed journal segments before it are replaced by one file of those transitions).
+         *
+         * @param retention at least 1 ms (default 30 days)
+         * @return new options
+         */
+        public Options withRetention(Duration retention) {
+            return with(c -> c.retentionMs = millis("retention", retention));
+        }
+
         private static long millis(String what, Duration interval) {
             Args.present(what, interval);
             if (interval.isNegative() || interval.toMillis() < 1) {
@@ -359,6 +376,7 @@ public final class FleetEngine extends NativeHandle {
                 options.f.journalIntervalMs,
                 options.f.checkpointIntervalMs,
                 options.f.journalSegmentLength,
+                options.f.retentionMs,
                 options.f.signingSeed,
                 options.f.origin));
         this.manualClock = options.manualClockMs().isPresent();
@@ -1641,7 +1659,7 @@ public final class FleetEngine extends NativeHandle {
 
     private static native long new0(long capacity, int feedCapacity, boolean manualClock, long clockMs, String auditLog,
             String dataDir, long journalIntervalMs, long checkpointIntervalMs, long journalSegmentLength,
-            byte[] signingSeed, String origin);
+            long retentionMs, byte[] signingSeed, String origin);
 
     private static native void dispose0(long engine);
 

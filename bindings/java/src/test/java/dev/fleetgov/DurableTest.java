@@ -130,6 +130,45 @@ class DurableTest {
     }
 
     @Test
+    void historyIsKeptForTheRetentionAndCompactedBehindIt(@TempDir Path dir) {
+        long hour = 3_600_000;
+        FleetEngine.Options options = FleetEngine.Options.defaults().withManualClock(T).withDataDir(dir)
+                .withJournalInterval(Duration.ofMillis(10)).withJournalSegmentLength(2)
+                .withRetention(Duration.ofHours(1));
+        long now = T + 100 * 60_000;
+        long horizon = now - hour;
+        Snapshot r2;
+        List<AppliedChange> history;
+        try (FleetEngine e = new FleetEngine(options)) {
+            e.upsertWorkspace(WorkspaceSpec.of("ws"));
+            e.upsertCluster(ClusterSpec.of("prod", "ws", Environment.PRODUCTION));
+            Snapshot r1 = e.publish("prod", FleetEngineTest.V1, "alice", T);
+            r2 = e.publish("prod", FleetEngineTest.V2, "alice", T);
+            e.enroll("n", "prod", T);
+            for (int i = 0; i < 10; i++) { // a change every 10 minutes
+                long at = T + (i + 1) * 600_000L;
+                e.setClock(at);
+                Snapshot s = i % 2 == 0 ? r1 : r2;
+                beat(e, "n", at, s, s.hash());
+            }
+            assertEquals(horizon, e.historyStartMs());
+            history = e.history("n", horizon, now);
+            HistoryUnavailableException gone =
+                    assertThrows(HistoryUnavailableException.class, () -> e.whatRan("n", horizon - 1));
+            assertTrue(gone.getMessage().contains("retention horizon (" + horizon + " ms"), gone.getMessage());
+        } // the journal writer compacts behind the horizon on the way out
+        try (FleetEngine again = new FleetEngine(options.withManualClock(now))) {
+            assertTrue(again.audit().stream().anyMatch(r -> r.action() == AuditAction.COMPACT_JOURNAL));
+            again.verifyJournal();
+            assertEquals(history, again.history("n", horizon, now), "every answer within the horizon is kept");
+            assertEquals(r2.id(), again.whatRan("n", horizon).snapshot());
+            assertEquals(horizon, again.whatRan("n", horizon).sinceMs());
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> FleetEngine.Options.defaults().withRetention(Duration.ZERO));
+    }
+
+    @Test
     void sealedJournalSegmentsAreChecked(@TempDir Path dir) throws IOException {
         FleetEngine.Options small = FleetEngine.Options.defaults().withManualClock(T + 1_000).withDataDir(dir)
                 .withJournalInterval(Duration.ofMillis(10)).withCheckpointInterval(Duration.ofMinutes(5))
