@@ -18,7 +18,7 @@ use crate::governance::audit::{AuditLog, AuditRecord, AuditStore, CheckpointSign
 use crate::clock::Clock;
 use crate::cluster_state::ClusterState;
 use crate::error::{Error, Result};
-use crate::execution::registry::Capacity;
+use crate::execution::node_registry::Capacity;
 
 /// How to build an [`Engine`].
 ///
@@ -189,7 +189,7 @@ impl Engine {
     pub fn new() -> Engine {
         let config = EngineConfig::default();
         // The default capacity (2^24) is in range.
-        let capacity = crate::execution::registry::check_capacity(config.capacity).expect("default capacity");
+        let capacity = crate::execution::node_registry::check_capacity(config.capacity).expect("default capacity");
         Engine::build(config, capacity, AuditLog::in_memory())
     }
 
@@ -265,7 +265,7 @@ impl Engine {
 
     /// Checks `config` before anything is opened: capacity, origin.
     fn check_config(config: &EngineConfig) -> Result<Capacity> {
-        let capacity = crate::execution::registry::check_capacity(config.capacity)?;
+        let capacity = crate::execution::node_registry::check_capacity(config.capacity)?;
         // Checks the origin (a key name) now rather than at the first checkpoint.
         CheckpointSigner::from_seed(&config.origin, [0; 32])?;
         let millisecond = std::time::Duration::from_millis(1);

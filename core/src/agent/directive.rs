@@ -3,7 +3,7 @@
 use super::Agent;
 use crate::authority::snapshot::snapshot_id;
 use crate::execution::heartbeat::{Directive, DirectiveKind};
-use crate::execution::record::{Outcome, OutcomeRecord};
+use crate::execution::heartbeat_record::{Outcome, OutcomeRecord};
 use crate::hash::ContentHash;
 
 /// What the caller should pull and hand to [`Agent::apply`]: the snapshot id

@@ -43,7 +43,6 @@ mod directive;
 mod reload;
 mod report;
 mod state;
-mod sync;
 
 use std::fmt;
 use std::sync::Arc;
@@ -54,10 +53,10 @@ pub use reload::Reloader;
 pub use report::OwnedHeartbeat;
 
 use self::state::AgentState;
-use self::sync::{AtomicU32, Mutex, MutexGuard, Published};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execution::sync_error::{SyncError, SyncErrorCode};
 use crate::hash::ContentHash;
+use crate::sync::{AtomicU32, Mutex, MutexGuard, Published};
 use crate::version::RuntimeVersion;
 
 /// A gateway node's agent: holds the applied configuration, verifies and

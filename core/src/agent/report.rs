@@ -7,7 +7,7 @@ use crate::authority::snapshot::parse_snapshot_id;
 use crate::engine::NodeHandle;
 use crate::error::Result;
 use crate::execution::heartbeat::{Heartbeat, Metrics};
-use crate::execution::record::HeartbeatRecord;
+use crate::execution::heartbeat_record::HeartbeatRecord;
 use crate::execution::sync_error::SyncError;
 use crate::hash::ContentHash;
 use crate::health::ProcessStatus;
@@ -63,7 +63,7 @@ impl OwnedHeartbeat {
         }
     }
 
-    /// The binary record of this heartbeat (see [`crate::execution::record`]) for node
+    /// The binary record of this heartbeat (see [`crate::execution::heartbeat_record`]) for node
     /// `handle` enrolled in `cluster`, for the batch path. The record carries a
     /// revision of the node's own cluster, so a snapshot of another cluster
     /// (or a local one) is reported as revision 0 with its hash, exactly as the

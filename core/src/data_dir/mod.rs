@@ -26,15 +26,15 @@
 //!
 //! History is kept for [`EngineConfig::retention`](crate::EngineConfig::retention):
 //! the writer compacts the sealed segments wholly older than it into a file
-//! of bases (see `compaction.rs`); a crash during a compaction is finished
+//! of bases (see `segment_compaction.rs`); a crash during a compaction is finished
 //! or undone when the directory is reopened.
 
-mod compaction;
 mod enrolments;
 mod frames;
 mod journal_files;
 mod node_checkpoint;
 mod restore;
+mod segment_compaction;
 mod writer;
 
 pub(crate) use enrolments::Enrolment;

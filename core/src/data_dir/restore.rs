@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::compaction;
 use super::enrolments::{Enrolment, EnrolmentLog};
 use super::journal_files::{self, Segment};
 use super::node_checkpoint::{Checkpoint, SavedNode};
+use super::segment_compaction;
 use super::writer::{Job, JournalWriter};
 use super::{Cadence, DataDir};
 use crate::engine::Engine;
@@ -56,7 +56,7 @@ impl Durable {
 
     /// Journal files (segments and bases) in the directory.
     pub(crate) fn journal_files(&self) -> u64 {
-        compaction::files(&self.journal_dir)
+        segment_compaction::files(&self.journal_dir)
     }
 
     /// Waits until the first `entries` journal entries are on disk.
@@ -82,10 +82,10 @@ impl Engine {
         // The bases of the last compaction come first, at the positions just
         // before the segments they precede; a compaction a crash cut short is
         // finished (or, unrecorded, undone) first.
-        let compacted = compaction::last(self.governance.audit())?;
+        let compacted = segment_compaction::last(self.governance.audit())?;
         let first = compacted.map_or(0, |c| c.first);
         if let Some(c) = &compacted {
-            let bases = compaction::read_bases(&journal_dir, c)?;
+            let bases = segment_compaction::read_bases(&journal_dir, c)?;
             let start = u32::try_from(first - (bases.len() as u64).min(first))
                 .map_err(|_| tampered(format!("the journal compaction of audit record {} is out of range", c.seq)))?;
             self.restore_journal_start(start);
@@ -93,7 +93,7 @@ impl Engine {
                 self.restore_transition(base)?;
             }
         }
-        compaction::remove_compacted(&journal_dir, first)?;
+        segment_compaction::remove_compacted(&journal_dir, first)?;
         let stored = journal_files::read_all(&journal_dir, first, |t| self.restore_transition(t))?;
         let saved: HashMap<u32, SavedNode> = Checkpoint::read(&dir.checkpoint_path())?
             .map(|c| c.nodes.into_iter().map(|n| (n.slot, n)).collect())
@@ -142,9 +142,9 @@ impl Engine {
         // No compaction deletes files while they are checked against the last one's record.
         let source = self.execution.journal_source();
         let _one = source.compacting();
-        let compacted = compaction::last(self.governance.audit())?;
+        let compacted = segment_compaction::last(self.governance.audit())?;
         if let Some(c) = &compacted {
-            compaction::read_bases(&dir, c)?;
+            segment_compaction::read_bases(&dir, c)?;
         }
         let dropped_before = compacted.map_or(0, |c| c.first);
         for record in self

@@ -2,7 +2,7 @@
 //! journal's new transitions into segment files, fsyncing them every
 //! interval (group commit), and replaces the node-state checkpoint every
 //! checkpoint interval and when the engine is dropped, compacting the
-//! journal behind the retention horizon first (see `compaction.rs`).
+//! journal behind the retention horizon first (see `segment_compaction.rs`).
 //!
 //! It reads the journal itself, by entry number, rather than the change
 //! feed: the feed may drop events for a slow reader by design, the journal

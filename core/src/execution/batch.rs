@@ -2,7 +2,7 @@
 //!
 //! The guarantee (a malformed record rejects the whole batch, naming its
 //! index; a well-formed batch gets one outcome per record) and both record
-//! layouts are in [`crate::execution::record`].
+//! layouts are in [`crate::execution::heartbeat_record`].
 //!
 //! Large batches are applied in windows of consecutive records, one window
 //! after the other, and each window is split across the rayon thread pool
@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::execution::record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
+use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
 use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
@@ -149,7 +149,7 @@ fn prefetch_record(record: &HeartbeatRecord) {
 }
 
 impl Engine {
-    /// Applies a batch of binary heartbeat records (see [`crate::execution::record`])
+    /// Applies a batch of binary heartbeat records (see [`crate::execution::heartbeat_record`])
     /// and writes one 40-byte outcome per record into `outcomes`.
     ///
     /// ```

@@ -2,7 +2,7 @@
 
 use crate::engine::{Engine, NodeHandle};
 use crate::error::{Error, ErrorKind, Result};
-use crate::execution::registry::Enrolled;
+use crate::execution::node_registry::Enrolled;
 use crate::id::validate_id;
 
 impl Engine {

@@ -7,7 +7,7 @@
 //! node verified it), "none", or points into a side table of the hashes
 //! nodes reported that matched no snapshot.
 //!
-//! Retention (see [`crate::execution::compaction`]) drops the entries below
+//! Retention (see [`crate::execution::retention`]) drops the entries below
 //! a position, keeping each node's last one there as its *base*: the
 //! entries' chunks are freed, and a walk that reaches a dropped position
 //! answers with that node's base instead.

@@ -5,15 +5,15 @@
 //! recount and columnar views over the slots.
 
 pub(crate) mod batch;
-pub(crate) mod compaction;
 pub(crate) mod counters;
 pub mod freshness;
 pub(crate) mod heartbeat;
+pub mod heartbeat_record;
 pub(crate) mod history;
 pub(crate) mod journal;
-pub mod record;
+pub(crate) mod node_registry;
 pub(crate) mod recount;
-pub(crate) mod registry;
+pub(crate) mod retention;
 pub(crate) mod slot;
 pub(crate) mod sync_error;
 pub mod table;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::execution::journal::Journal;
-use crate::execution::registry::{Capacity, Registry};
+use crate::execution::node_registry::{Capacity, Registry};
 use crate::execution::sync_error::SyncErrorDetails;
 
 mod enrol;
@@ -34,11 +34,11 @@ mod ingest;
 mod node_view;
 mod persist;
 
-pub use compaction::Retention;
 pub use handoff::{Imported, JournalExport};
 pub use ingest::Received;
 pub(crate) use ingest::{Observation, Refusal};
 pub(crate) use persist::JournalSource;
+pub use retention::Retention;
 
 /// The execution state of the whole fleet. Its fields are private to this
 /// part: the rest of the engine reaches nodes through the methods here and

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::execution::Execution;
 use crate::execution::heartbeat::Metrics;
 use crate::execution::journal::{HashRef, Journal, Transition};
-use crate::execution::registry::Registry;
+use crate::execution::node_registry::Registry;
 use crate::execution::slot::SlotWrite;
 use crate::execution::sync_error::{SyncErrorCode, SyncErrorDetails};
 use crate::health::ProcessStatus;

@@ -92,7 +92,7 @@ impl fmt::Display for SyncErrorCode {
 }
 
 /// The longest sync-error detail the engine keeps from a heartbeat, in UTF-8
-/// bytes: what a binary heartbeat record carries (see [`crate::execution::record`]).
+/// bytes: what a binary heartbeat record carries (see [`crate::execution::heartbeat_record`]).
 ///
 /// Every ingest path (a single heartbeat, a batch of records, an agent's
 /// heartbeat in either form) keeps the same text: a longer detail is cut to

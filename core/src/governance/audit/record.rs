@@ -524,7 +524,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 12)] {
+        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 13)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -569,7 +569,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
         assert_eq!(AuditAction::from_code(0), None);
-        assert_eq!(AuditAction::from_code(12), None);
+        assert_eq!(AuditAction::from_code(13), None);
         assert!(AuditAction::parse("Publish").is_err());
     }
 

@@ -11,7 +11,7 @@
 //! whether or not their transitions are still held.
 //!
 //! With a data directory the journal writer compacts in the background
-//! (see `data_dir/compaction.rs`): the cut is the end of the sealed
+//! (see `data_dir/segment_compaction.rs`): the cut is the end of the sealed
 //! segments wholly before the horizon, and the bases are written to disk
 //! before the segments are deleted under an audit record. Without one,
 //! [`Engine::compact`] compacts the memory alone.
