@@ -165,3 +165,34 @@ fn an_enrolment_log_that_removes_a_node_twice_is_refused() {
     assert_eq!(refused.kind(), ErrorKind::AuditTampered, "{refused}");
     assert!(refused.to_string().contains("removes node 'n1'"), "{refused}");
 }
+
+#[test]
+fn a_removal_cut_short_between_its_record_and_its_frame_is_finished_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("enrolments.log");
+    let before_removal = {
+        let e = open(dir.path(), T0);
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let s = e.publish("prod", b"one", "alice", T0).unwrap();
+        for i in 0..2 {
+            let h = e.enroll(&format!("n{i}"), "prod", T0).unwrap();
+            e.heartbeat(h, &hb(T0 + 100, &s)).unwrap();
+        }
+        let enrolled_only = std::fs::read(&log).unwrap();
+        e.unenroll("n1", &by(T0 + 200)).unwrap();
+        e.sync_journal().unwrap();
+        enrolled_only
+    };
+    // As if the process died after the audit record and before the frame.
+    std::fs::write(&log, &before_removal).unwrap();
+    for round in 0..2 {
+        let e = open(dir.path(), T0 + 1_000);
+        assert_eq!(e.node_handle("n1").unwrap_err().kind(), ErrorKind::NotFound, "round {round}");
+        assert_eq!(e.cluster("prod", T0 + 1_000).unwrap().total, 1);
+        assert!(e.recount_mismatches().is_empty());
+        let removals = e.audit().into_iter().filter(|r| r.action == audit::AuditAction::RemoveNode).count();
+        assert_eq!(removals, 1, "finishing the removal records nothing new");
+    }
+    assert!(std::fs::read(&log).unwrap().len() > before_removal.len(), "the frame is written on reopen");
+}

@@ -9,8 +9,10 @@ use super::node_checkpoint::{Checkpoint, SavedNode};
 use super::segment_compaction;
 use super::writer::{Job, JournalWriter};
 use super::{Cadence, DataDir};
+use crate::authority::event::AuthorityEvent;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::governance::audit::AuditAction;
 
 /// What an engine keeps open of its data directory.
 pub(crate) struct Durable {
@@ -78,6 +80,7 @@ impl Engine {
         for e in &enrolled {
             if e.is_removal() { self.restore_removal(e)? } else { self.restore_enrolment(e)? }
         }
+        self.finish_removals(&enrolments, &enrolled)?;
         let journal_dir = dir.journal_dir();
         // The bases of the last compaction come first, at the positions just
         // before the segments they precede; a compaction a crash cut short is
@@ -116,6 +119,46 @@ impl Engine {
         };
         let writer = JournalWriter::start(job, cadence)?;
         Ok(Durable { enrolments, writer, journal_dir: dir.journal_dir(), dir })
+    }
+}
+
+impl Engine {
+    /// Finishes a removal a crash cut short. `unenroll` appends its audit
+    /// record, then the removal frame: a crash between the two leaves the
+    /// node enrolled in the enrolment log while the audit log says it was
+    /// removed. Removals of a node are serialised and a removed node cannot
+    /// enrol again before its frame is written, so a node with one audit
+    /// record more than frames is exactly that case; its frame is written
+    /// now and the removal applied. Any other difference (a frame without
+    /// its record, two records missing) is `AuditTampered`.
+    fn finish_removals(&self, log: &EnrolmentLog, frames: &[Enrolment]) -> Result<()> {
+        let mut pending: HashMap<String, (i64, u64)> = HashMap::new();
+        for r in self.governance.audit().records().iter().filter(|r| r.action == AuditAction::RemoveNode) {
+            if let Ok((AuthorityEvent::RemoveNode { node, .. }, _)) = AuthorityEvent::decode(&r.payload) {
+                let entry = pending.entry(node).or_default();
+                *entry = (entry.0 + 1, r.time_ms);
+            }
+        }
+        for f in frames.iter().filter(|f| f.is_removal()) {
+            pending.entry(f.node.clone()).or_default().0 -= 1;
+        }
+        for (node, (missing, at_ms)) in pending {
+            let slot = self.execution.slot_of_id(&node).ok();
+            match (missing, slot) {
+                (0, _) => {}
+                (1, Some(slot)) => {
+                    let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
+                    log.append(&[Enrolment::removal(slot, at_s, &node)])?;
+                    self.remove_in_memory(&node);
+                }
+                _ => {
+                    return Err(tampered(format!(
+                        "the audit log and the enrolment log disagree on the removals of node '{node}'"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
