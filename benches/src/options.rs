@@ -17,12 +17,14 @@ The last line is one JSON object.
   --heartbeats N          heartbeats for the in-process rows (default 20,000,000)
   --redis-heartbeats N    heartbeats for Redis (default 2,000,000)
   --postgres-heartbeats N heartbeats for PostgreSQL (default 1,000,000)
-  --only ROWS             rows to run: roofline, batch, single, by-id, naive,
+  --only ROWS             rows to run: roofline, record-roofline, batch, single, by-id, naive,
                           dashmap, dense, redis, postgres, reads, publish,
                           memory; `fleetgov`
                           stands for batch, single, by-id, reads, publish, memory
   --redis URL             a scratch Redis (it is flushed), e.g. redis://127.0.0.1:6379/
   --postgres PARAMS       a scratch PostgreSQL, e.g. \"host=127.0.0.1 port=5432 user=postgres\"
+  --rounds N              runs of each in-process row, alternated; the median
+                          is reported (default 3)
   --nodes, --clusters, --threads  change the fleet (for smoke runs only)
 ";
 
@@ -48,6 +50,8 @@ pub struct Options {
     pub postgres_heartbeats: u64,
     /// Rows selected.
     pub rows: Vec<RowKey>,
+    /// Runs of each in-process row (the median is reported).
+    pub rounds: usize,
     /// Figures selected.
     pub extras: Vec<Extra>,
     /// Redis URL, if a server was given.
@@ -67,6 +71,7 @@ impl Options {
         let mut only = None;
         let mut redis = None;
         let mut postgres = None;
+        let mut rounds = 3;
         let mut workload = WorkloadSpec::default();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -81,6 +86,7 @@ impl Options {
                 "--postgres" => postgres = Some(value(&arg)?),
                 "--nodes" => workload.nodes = narrow(&arg, count(&arg, &value(&arg)?)?)?,
                 "--clusters" => workload.clusters = narrow(&arg, count(&arg, &value(&arg)?)?)?,
+                "--rounds" => rounds = narrow::<usize>(&arg, count(&arg, &value(&arg)?)?)?.max(1),
                 "--threads" => workload.threads = narrow(&arg, count(&arg, &value(&arg)?)?)?,
                 "-h" | "--help" => return Err(USAGE.to_string()),
                 other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
@@ -95,6 +101,7 @@ impl Options {
             postgres_heartbeats: postgres_heartbeats.unwrap_or(pg_hb).min(workload.heartbeats),
             workload,
             rows,
+            rounds,
             extras,
             redis,
             postgres,

@@ -10,6 +10,8 @@ use crate::timing::Measured;
 pub enum RowKey {
     /// Random 64-byte slot updates, no engine logic.
     Roofline,
+    /// The same, reading the batch's 128-byte records.
+    RecordRoofline,
     /// fleetgov, `ingest_batch` by handle.
     Batch,
     /// fleetgov, one `heartbeat` call per heartbeat, by handle.
@@ -30,8 +32,9 @@ pub enum RowKey {
 
 impl RowKey {
     /// Every row in the order the harness runs them.
-    pub const ALL: [RowKey; 9] = [
+    pub const ALL: [RowKey; 10] = [
         RowKey::Roofline,
+        RowKey::RecordRoofline,
         RowKey::Batch,
         RowKey::Single,
         RowKey::ById,
@@ -46,6 +49,7 @@ impl RowKey {
     pub fn name(self) -> &'static str {
         match self {
             RowKey::Roofline => "roofline",
+            RowKey::RecordRoofline => "record-roofline",
             RowKey::Batch => "batch",
             RowKey::Single => "single",
             RowKey::ById => "by-id",
@@ -59,7 +63,7 @@ impl RowKey {
 
     /// Whether all of the row's work happens in this process (so its CPU
     /// share says how much of the machine it had).
-    fn in_process(self) -> bool {
+    pub fn in_process(self) -> bool {
         !matches!(self, RowKey::Redis | RowKey::Postgres)
     }
 
@@ -67,6 +71,7 @@ impl RowKey {
     fn json_key(self) -> &'static str {
         match self {
             RowKey::Roofline => "roofline_hb_s",
+            RowKey::RecordRoofline => "record_roofline_hb_s",
             RowKey::Batch => "batch_hb_s",
             RowKey::Single => "single_hb_s",
             RowKey::ById => "by_id_hb_s",
@@ -100,7 +105,8 @@ pub struct Row {
 }
 
 impl Row {
-    fn rate(&self) -> Option<f64> {
+    /// Heartbeats per second, if it ran.
+    pub fn rate(&self) -> Option<f64> {
         match &self.outcome {
             Outcome::Ran(m) => Some(m.rate()),
             Outcome::Missing(_) => None,
@@ -273,6 +279,7 @@ mod tests {
         assert_eq!(v["cohesion_read_ns_1k"].as_f64(), Some(12.346));
         let keys = [
             "roofline_hb_s",
+            "record_roofline_hb_s",
             "batch_hb_s",
             "single_hb_s",
             "by_id_hb_s",
