@@ -161,7 +161,7 @@ def test_future_time_and_history_unavailable(fleet: fleetgov.Engine) -> None:
     now = int(time.time() * 1000)
     with pytest.raises(fleetgov.FutureTime, match="after the engine's clock"):
         fleet.attest("eks-prod-us", at_ms=now + 60 * 60 * 1000)
-    with pytest.raises(fleetgov.HistoryUnavailable, match="before the retained history"):
+    with pytest.raises(fleetgov.HistoryUnavailable, match="before the start of the retained history"):
         fleet.fleet_at("eks-prod-us", at_ms=T0)  # the engine began at the system clock's now
 
 
