@@ -30,6 +30,9 @@
 //! stale owner is refused; a writer whose write is refused and whose tenure
 //! did not write the subject's last message lets the partition go.
 //!
+//! **Sealed.** Each segment, once stored, is committed to the audit log by
+//! a `seal_journal` record under the partition's lease ([`crate::seal`]).
+//!
 //! **Restoring.** A new owner reads every segment of the partition and its
 //! latest whole checkpoint and imports them
 //! ([`Engine::import_execution`](fleetgov::Engine::import_execution))
@@ -212,10 +215,16 @@ impl Journals {
     ///
     /// Errors: no acknowledgement (the write may have landed:
     /// [`last_write`](Self::last_write) tells).
-    pub async fn append_segment(&self, partition: u32, lease: u64, body: Vec<u8>, last: u64) -> Result<Written> {
+    pub async fn append_segment(
+        &self,
+        partition: u32,
+        lease: u64,
+        body: impl Into<Bytes>,
+        last: u64,
+    ) -> Result<Written> {
         let mut headers = HeaderMap::new();
         headers.insert(LEASE, lease.to_string().as_str());
-        self.append(segments_subject(partition), headers, Bytes::from(body), last).await
+        self.append(segments_subject(partition), headers, body.into(), last).await
     }
 
     /// Writes a checkpoint of `partition` for tenure `lease` in parts,
