@@ -708,7 +708,13 @@ impl Worker {
                     outcome = outcome.and(Err(e));
                 }
                 if checkpoint && !clusters.is_empty() {
-                    written = self.write_checkpoint(partition, clusters).await;
+                    let covered = self.tenures.get(&partition).map_or(0, |t| t.marks.segments);
+                    written = self.write_checkpoint(partition, clusters.clone()).await;
+                    if let Ok(true) = written
+                        && let Err(e) = self.trim_segments(partition, covered, clusters).await
+                    {
+                        outcome = outcome.and(Err(e));
+                    }
                 }
             }
             match written {
@@ -840,6 +846,28 @@ impl Worker {
             tenure.unsealed.drain(..done.min(tenure.unsealed.len()));
         }
         sealed.map(drop).map_err(Error::from)
+    }
+
+    /// Trims the partition's journal subject behind what a restore no
+    /// longer needs: the sealed segments up to `covered` (the subject's end
+    /// when the checkpoint just written began) that lie wholly before the
+    /// engine's retention horizon and hold no node's base
+    /// ([`seal::trimmable`]).
+    async fn trim_segments(&self, partition: u32, covered: u64, clusters: Vec<String>) -> Result<()> {
+        let engine = self.engine.clone();
+        let trimmable = tokio::task::spawn_blocking(move || {
+            let horizon = engine.retention().horizon_ms;
+            let mut bases = Vec::new();
+            for cluster in &clusters {
+                bases.extend(engine.fleet_at(cluster, horizon)?.into_iter().map(|ran| ran.since_ms));
+            }
+            bases.sort_unstable();
+            let seals = seal::seals_of(&engine.audit(), partition);
+            Ok::<_, fleetgov::Error>(seal::trimmable(&seals, covered, horizon, &bases))
+        })
+        .await
+        .map_err(|e| Error::transport("find the segments to trim", e))??;
+        self.within("trim a journal", self.journals.trim(partition, &trimmable)).await.map(drop)
     }
 
     /// Writes the partition's node checkpoint; `Ok(false)` when the stream

@@ -17,6 +17,21 @@
 //! (`Fleet-Partition`, `Fleet-Lease`). A segment whose seal could not be
 //! written is sealed again on the owner's next journal round, and is never
 //! trimmed unsealed.
+//!
+//! # Trimming
+//!
+//! Once sealed, a segment need not stay in `FLEET_JOURNAL` for ever. After
+//! each node checkpoint, the owner trims the partition's subject below the
+//! first segment it must keep ([`trimmable`]): a segment goes only if it
+//! is sealed, a whole checkpoint written after it covers it, all of its
+//! transitions are older than the engine's retention horizon
+//! ([`EngineConfig::retention`](fleetgov::EngineConfig::retention)), and
+//! it holds no node's *base* (the node's last transition at the horizon,
+//! which answers what the node ran at any time within the horizon until
+//! its next transition). So a new owner that restores the latest
+//! checkpoint and the segments left answers every question within the
+//! horizon as the old owner did; older times are refused by every engine
+//! alike. What was trimmed stays committed by its seal.
 
 use fleetgov::ContentHash;
 use fleetgov::audit::{AuditAction, AuditRecord};
@@ -107,4 +122,29 @@ pub fn seals_of(records: &[std::sync::Arc<AuditRecord>], partition: u32) -> Vec<
         records.iter().filter_map(|r| Seal::of(r)).filter(|s| s.partition == partition).collect();
     seals.sort_unstable_by_key(|s| s.seq);
     seals
+}
+
+/// The leading segments of `seals` (one partition's, by stream sequence)
+/// that may be trimmed: each sealed at or below `covered` (the last
+/// segment a whole node checkpoint was written after), with every
+/// transition before `horizon_ms`, and holding none of `bases` (sorted:
+/// the time of each node's last transition at the horizon). Trimming
+/// stops at the first segment that must stay.
+///
+/// ```
+/// use fleetgov::ContentHash;
+/// use fleetgov_nats::seal::{Seal, trimmable};
+/// let seal = |seq, from_ms, to_ms| Seal { partition: 1, seq, count: 1, from_ms, to_ms, hash: ContentHash::of(b"") };
+/// let seals = [seal(3, 10, 20), seal(5, 30, 40), seal(8, 50, 60), seal(9, 70, 80)];
+/// let seqs = |s: Vec<Seal>| s.iter().map(|s| s.seq).collect::<Vec<_>>();
+/// assert_eq!(seqs(trimmable(&seals, 9, 65, &[])), [3, 5, 8], "the last one reaches past the horizon");
+/// assert_eq!(seqs(trimmable(&seals, 5, 65, &[])), [3, 5], "only what a checkpoint covers");
+/// assert_eq!(seqs(trimmable(&seals, 9, 65, &[35, 52])), [3], "a base stays, and what follows it");
+/// ```
+pub fn trimmable(seals: &[Seal], covered: u64, horizon_ms: u64, bases: &[u64]) -> Vec<Seal> {
+    let holds_base = |s: &Seal| {
+        let first = bases.partition_point(|&b| b < s.from_ms);
+        bases.get(first).is_some_and(|&b| b <= s.to_ms)
+    };
+    seals.iter().take_while(|s| s.seq <= covered && s.to_ms < horizon_ms && !holds_base(s)).copied().collect()
 }
