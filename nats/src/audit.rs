@@ -47,8 +47,9 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::audit_fence::AuditFence;
+use crate::audit_fence::{AuditFence, Origin};
 use crate::error::{Error, Result};
+use crate::seal::Seal;
 use crate::wave;
 use crate::{Instance, InstanceConfig};
 
@@ -122,8 +123,17 @@ pub async fn ensure_streams(jetstream: &Context, options: &StreamOptions) -> Res
 
 /// Appends `frame` on `subject` as message `last + 1` of its stream: the
 /// server refuses it if the stream holds any other number of messages.
-async fn append_at(jetstream: &Context, subject: String, frame: &[u8], last: u64) -> fleetgov::Result<Write> {
-    let publish = PublishMessage::build().payload(Bytes::copy_from_slice(frame)).expected_last_sequence(last);
+async fn append_at(
+    jetstream: &Context,
+    subject: String,
+    frame: &[u8],
+    last: u64,
+    origin: Origin,
+) -> fleetgov::Result<Write> {
+    let publish = PublishMessage::build()
+        .payload(Bytes::copy_from_slice(frame))
+        .headers(wave::origin_headers(origin))
+        .expected_last_sequence(last);
     // Any failure but a refusal may or may not have stored the record (a
     // timeout, a leader election): the log reads the stream to find out.
     let Ok(ack) = jetstream.send_publish(subject, publish).await else { return Ok(Write::Unknown) };
@@ -183,7 +193,15 @@ impl AuditStore for StreamStore {
         let record = AuditRecord::from_frame(frame)?;
         let (jetstream, frame) = (self.jetstream.clone(), frame.to_vec());
         let written = match wave::wave_cluster(&record).map(|cluster| self.fence.origin(cluster)) {
-            None => self.run(async move { append_at(&jetstream, wave::subject_of(&record), &frame, seq).await }),
+            None => {
+                // A journal seal is written on behalf of its partition, under its lease.
+                let origin = match Seal::partition_of(&record).map(|p| self.fence.partition_origin(p)) {
+                    None => Origin::Unfenced,
+                    Some(None) => return Ok(Write::Refused),
+                    Some(Some(origin)) => origin,
+                };
+                self.run(async move { append_at(&jetstream, wave::subject_of(&record), &frame, seq, origin).await })
+            }
             // Not this instance's to write: the engine adopts what the
             // stream holds, tries again, and gives up without a directive.
             Some(None) => return Ok(Write::Refused),
@@ -401,7 +419,7 @@ async fn project_authority(jetstream: &Context, engine: &Arc<Engine>) -> Result<
             .collect();
         for (last, record) in (last..).zip(pending) {
             let subject = format!("fleet.authority.{}", record.action.as_str());
-            match append_at(jetstream, subject, &record.to_frame(), last).await? {
+            match append_at(jetstream, subject, &record.to_frame(), last, Origin::Unfenced).await? {
                 Write::Written => written += 1,
                 // Another follower is filling the projection too, or the write
                 // may have landed: read the projection's end again.

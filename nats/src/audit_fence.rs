@@ -6,7 +6,8 @@
 //! A **reconciliation wave** record (`auto_reconcile`) is different: the
 //! engine writes it while it answers a heartbeat of a cluster, so it is
 //! written on behalf of the cluster's partition, and only the partition's
-//! owner may write it. An [`AuditFence`] tells the audit store
+//! owner may write it. So is a **journal seal** (`seal_journal` of a
+//! partition's segment, see [`crate::seal`]). An [`AuditFence`] tells the audit store
 //! ([`StreamStore`](crate::audit::StreamStore)) which partitions its
 //! instance holds, under which lease, and whether the lease's deadline
 //! still lets it serve them:
@@ -100,15 +101,27 @@ impl AuditFence {
     /// Where a record on behalf of `cluster` may be written: `None` when
     /// the instance may not write it (counted as refused).
     pub(crate) fn origin(&self, cluster: &str) -> Option<Origin> {
-        let origin = match self.held().as_ref() {
-            None => Some(Origin::Unfenced),
-            Some(held) => {
-                let partition = partition_of(cluster, held.partitions);
-                held.leases
-                    .get(&partition)
-                    .filter(|(_, fence)| fence.is_open())
-                    .map(|&(token, _)| Origin::Leased { partition, token })
-            }
+        let partition = self.held().as_ref().map(|held| partition_of(cluster, held.partitions));
+        self.origin_of(partition)
+    }
+
+    /// Where a record on behalf of `partition` (a journal seal) may be
+    /// written: `None` when the instance may not write it (counted as refused).
+    pub(crate) fn partition_origin(&self, partition: u32) -> Option<Origin> {
+        let attached = self.held().is_some();
+        self.origin_of(attached.then_some(partition))
+    }
+
+    /// The origin of a record on behalf of `partition` (`None`: no
+    /// instance serves the engine).
+    fn origin_of(&self, partition: Option<u32>) -> Option<Origin> {
+        let origin = match (self.held().as_ref(), partition) {
+            (Some(held), Some(partition)) => held
+                .leases
+                .get(&partition)
+                .filter(|(_, fence)| fence.is_open())
+                .map(|&(token, _)| Origin::Leased { partition, token }),
+            _ => Some(Origin::Unfenced),
         };
         if origin.is_none() {
             // Relaxed: a statistic read on its own; it publishes no other memory.
@@ -137,6 +150,7 @@ mod tests {
     fn a_record_is_written_only_under_an_open_lease_of_its_partition() {
         let fence = AuditFence::default();
         assert_eq!(fence.origin("eks-prod-us"), Some(Origin::Unfenced), "no instance attached");
+        assert_eq!(fence.partition_origin(1), Some(Origin::Unfenced), "no instance attached");
         let partitions = NonZeroU32::new(4).unwrap();
         fence.attach(partitions);
         let partition = partition_of("eks-prod-us", partitions);
@@ -150,6 +164,10 @@ mod tests {
         fence.hold(partition, 9, Fence::open_until(base, base + Duration::from_secs(3_600)));
         fence.let_go(partition);
         assert_eq!(fence.origin("eks-prod-us"), None, "let go");
-        assert_eq!(fence.refused(), 3);
+        assert_eq!(fence.partition_origin(partition), None, "let go");
+        fence.hold(partition, 11, Fence::open_until(base, base + Duration::from_secs(3_600)));
+        assert_eq!(fence.partition_origin(partition), Some(Origin::Leased { partition, token: 11 }));
+        assert_eq!(fence.partition_origin(partition + 1), None, "another partition");
+        assert_eq!(fence.refused(), 5);
     }
 }

@@ -62,6 +62,7 @@ use crate::handover::Handover;
 use crate::journal::{Journals, Marks, PART_BYTES, Stored, Written};
 use crate::lease::{Lease, LeaseLog, Leases, safety_margin};
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
+use crate::seal;
 use crate::service::{ClusterService, Shared, WrongCluster};
 use crate::summary::{ClusterSummary, Summaries};
 
@@ -371,6 +372,9 @@ struct Tenure {
     /// The engine's journal position up to which the partition's
     /// transitions are in JetStream (or were imported from it).
     position: u64,
+    /// Segments this tenure wrote whose seal is not in the audit log yet
+    /// (stream sequence, bytes), oldest first ([`crate::seal`]).
+    unsealed: Vec<(u64, Bytes)>,
 }
 
 /// A finished restore.
@@ -673,7 +677,8 @@ impl Worker {
         }
         match done.outcome {
             Ok((marks, position, skipped)) if self.leases.token(done.partition) == Some(done.token) => {
-                self.tenures.insert(done.partition, Tenure { token: done.token, marks, position });
+                self.tenures
+                    .insert(done.partition, Tenure { token: done.token, marks, position, unsealed: Vec::new() });
                 if let Some(why) = skipped {
                     self.status.send_modify(|status| status.last_error = Some(why));
                 }
@@ -697,10 +702,21 @@ impl Worker {
         let mut outcome = Ok(());
         for partition in self.tenures.keys().copied().collect::<Vec<_>>() {
             let clusters = self.clusters_of(partition);
-            let written = match self.write_segments(partition, &clusters).await {
-                Ok(true) if checkpoint && !clusters.is_empty() => self.write_checkpoint(partition, clusters).await,
-                written => written,
-            };
+            let mut written = self.write_segments(partition, &clusters).await;
+            if let Ok(true) = written {
+                if let Err(e) = self.seal_segments(partition).await {
+                    outcome = outcome.and(Err(e));
+                }
+                if checkpoint && !clusters.is_empty() {
+                    let covered = self.tenures.get(&partition).map_or(0, |t| t.marks.segments);
+                    written = self.write_checkpoint(partition, clusters.clone()).await;
+                    if let Ok(true) = written
+                        && let Err(e) = self.trim_segments(partition, covered, clusters).await
+                    {
+                        outcome = outcome.and(Err(e));
+                    }
+                }
+            }
             match written {
                 Ok(true) => {}
                 Ok(false) => stale.push(partition),
@@ -737,10 +753,12 @@ impl Worker {
     async fn let_go_state(&mut self, partition: u32) {
         let clusters = self.clusters_of(partition);
         let clusters = if clusters.is_empty() { self.partition_clusters(partition).await } else { clusters };
-        if let Ok(true) = self.write_segments(partition, &clusters).await
-            && !clusters.is_empty()
-        {
-            let _ = self.write_checkpoint(partition, clusters).await;
+        if let Ok(true) = self.write_segments(partition, &clusters).await {
+            // Best effort too: refused once the partition's fence has closed.
+            let _ = self.seal_segments(partition).await;
+            if !clusters.is_empty() {
+                let _ = self.write_checkpoint(partition, clusters).await;
+            }
         }
         self.tenures.remove(&partition);
     }
@@ -767,10 +785,11 @@ impl Worker {
             })
             .await
             .map_err(|e| Error::transport("export the journal", e))??;
+            let body = Bytes::from(export.bytes);
             let written = if export.transitions == 0 {
                 Written::At(last)
             } else {
-                let append = self.journals.append_segment(partition, token, export.bytes, last);
+                let append = self.journals.append_segment(partition, token, body.clone(), last);
                 self.within("append a journal segment", append).await?
             };
             let at = match written {
@@ -801,7 +820,54 @@ impl Worker {
             if export.transitions == 0 {
                 return Ok(true);
             }
+            tenure.unsealed.push((at, body));
         }
+    }
+
+    /// Seals the segments of `partition` this tenure wrote and has not
+    /// sealed yet into the audit log, oldest first, each on behalf of the
+    /// partition ([`crate::seal`]); what fails is tried again next time.
+    async fn seal_segments(&mut self, partition: u32) -> Result<()> {
+        let Some(tenure) = self.tenures.get(&partition) else { return Ok(()) };
+        let unsealed = tenure.unsealed.clone();
+        let engine = self.engine.clone();
+        let sealed = tokio::task::spawn_blocking(move || {
+            let journal = seal::journal_name(partition);
+            let mut sealed = 0;
+            for (seq, body) in &unsealed {
+                engine.record_journal_segment(&journal, *seq, body)?;
+                sealed += 1;
+            }
+            Ok::<_, fleetgov::Error>(sealed)
+        });
+        let sealed = sealed.await.map_err(|e| Error::transport("seal journal segments", e))?;
+        let done = sealed.as_ref().map_or(0, |n| *n);
+        if let Some(tenure) = self.tenures.get_mut(&partition) {
+            tenure.unsealed.drain(..done.min(tenure.unsealed.len()));
+        }
+        sealed.map(drop).map_err(Error::from)
+    }
+
+    /// Trims the partition's journal subject behind what a restore no
+    /// longer needs: the sealed segments up to `covered` (the subject's end
+    /// when the checkpoint just written began) that lie wholly before the
+    /// engine's retention horizon and hold no node's base
+    /// ([`seal::trimmable`]).
+    async fn trim_segments(&self, partition: u32, covered: u64, clusters: Vec<String>) -> Result<()> {
+        let engine = self.engine.clone();
+        let trimmable = tokio::task::spawn_blocking(move || {
+            let horizon = engine.retention().horizon_ms;
+            let mut bases = Vec::new();
+            for cluster in &clusters {
+                bases.extend(engine.fleet_at(cluster, horizon)?.into_iter().map(|ran| ran.since_ms));
+            }
+            bases.sort_unstable();
+            let seals = seal::seals_of(&engine.audit(), partition);
+            Ok::<_, fleetgov::Error>(seal::trimmable(&seals, covered, horizon, &bases))
+        })
+        .await
+        .map_err(|e| Error::transport("find the segments to trim", e))??;
+        self.within("trim a journal", self.journals.trim(partition, &trimmable)).await.map(drop)
     }
 
     /// Writes the partition's node checkpoint; `Ok(false)` when the stream

@@ -30,14 +30,19 @@
 //! stale owner is refused; a writer whose write is refused and whose tenure
 //! did not write the subject's last message lets the partition go.
 //!
+//! **Sealed.** Each segment, once stored, is committed to the audit log by
+//! a `seal_journal` record under the partition's lease ([`crate::seal`]).
+//!
 //! **Restoring.** A new owner reads every segment of the partition and its
 //! latest whole checkpoint and imports them
 //! ([`Engine::import_execution`](fleetgov::Engine::import_execution))
 //! before it serves the partition's clusters or puts their summaries: it
 //! answers their history (`what_ran`, `fleet_at`, `attest`, node history)
 //! and shows every node's last report without waiting for the fleet. Both
-//! streams deny delete and purge; `FLEET_NODES` keeps the last
-//! [`KEPT_PER_PARTITION`] messages of each partition.
+//! streams deny deleting messages; `FLEET_NODES` denies purging too and
+//! keeps the last [`KEPT_PER_PARTITION`] messages of each partition, while
+//! `FLEET_JOURNAL` is trimmed by its partitions' owners behind the sealed
+//! segments a checkpoint covers ([`Journals::trim`], [`crate::seal`]).
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::DeliverPolicy;
@@ -160,11 +165,13 @@ impl Journals {
     ///
     /// Errors: the server refuses (no JetStream).
     pub async fn open(js: &Context, replicas: usize) -> Result<Journals> {
+        // The journal is trimmed behind the sealed, checkpointed segments
+        // (a purge by subject and sequence); nothing else is ever purged.
         let streams = [
-            (JOURNAL_STREAM, "fleet.journal.>", -1, "every partition's journal segments, in order"),
-            (NODES_STREAM, "fleet.nodes.>", KEPT_PER_PARTITION, "every partition's latest node checkpoints"),
+            (JOURNAL_STREAM, "fleet.journal.>", -1, false, "every partition's journal segments, in order"),
+            (NODES_STREAM, "fleet.nodes.>", KEPT_PER_PARTITION, true, "every partition's latest node checkpoints"),
         ];
-        for (name, subjects, per_subject, what) in streams {
+        for (name, subjects, per_subject, deny_purge, what) in streams {
             let config = Config {
                 name: name.to_owned(),
                 description: Some(format!("fleetgov: {what}")),
@@ -174,7 +181,7 @@ impl Journals {
                 max_messages_per_subject: per_subject,
                 discard: DiscardPolicy::Old,
                 deny_delete: true,
-                deny_purge: true,
+                deny_purge,
                 ..Config::default()
             };
             js.get_or_create_stream(config).await.map_err(|e| Error::transport(format!("create stream {name}"), e))?;
@@ -212,10 +219,16 @@ impl Journals {
     ///
     /// Errors: no acknowledgement (the write may have landed:
     /// [`last_write`](Self::last_write) tells).
-    pub async fn append_segment(&self, partition: u32, lease: u64, body: Vec<u8>, last: u64) -> Result<Written> {
+    pub async fn append_segment(
+        &self,
+        partition: u32,
+        lease: u64,
+        body: impl Into<Bytes>,
+        last: u64,
+    ) -> Result<Written> {
         let mut headers = HeaderMap::new();
         headers.insert(LEASE, lease.to_string().as_str());
-        self.append(segments_subject(partition), headers, Bytes::from(body), last).await
+        self.append(segments_subject(partition), headers, body.into(), last).await
     }
 
     /// Writes a checkpoint of `partition` for tenure `lease` in parts,
@@ -249,6 +262,39 @@ impl Journals {
             }
         }
         Ok(Written::At(last))
+    }
+
+    /// Removes the leading segments of `partition`'s subject that
+    /// `trimmable` names (by stream sequence, in order; see
+    /// [`crate::seal::trimmable`]), each checked against its seal first: it
+    /// stops at the first segment that is not the next one named or does
+    /// not hash to its seal, and purges the subject below it. Returns how
+    /// many segments were removed.
+    ///
+    /// Errors: the stream cannot be read or refuses the purge (a stream
+    /// made to deny purges, or a user without the permission).
+    pub async fn trim(&self, partition: u32, trimmable: &[crate::seal::Seal]) -> Result<u64> {
+        let Some(last) = trimmable.last() else { return Ok(0) };
+        let stream = self.stream(JOURNAL_STREAM).await?;
+        let subject = segments_subject(partition);
+        let mut below = 0;
+        let segments = read_range(&stream, &subject, 1, last.seq).await?;
+        for (segment, seal) in segments.iter().zip(trimmable) {
+            if segment.seq != seal.seq || !seal.verifies(&segment.payload) {
+                break;
+            }
+            below = seal.seq + 1;
+        }
+        if below == 0 {
+            return Ok(0);
+        }
+        let purged = stream
+            .purge()
+            .filter(subject.clone())
+            .sequence(below)
+            .await
+            .map_err(|e| Error::retryable(format!("trim {subject}"), e))?;
+        Ok(purged.purged)
     }
 
     /// The last message of `partition`'s segments subject (`checkpoints`
@@ -323,7 +369,7 @@ async fn read_range(stream: &stream::Stream, subject: &str, from: u64, to: u64) 
             return Ok(out);
         }
         next = message.sequence + 1;
-        out.push(StreamEntry { headers: Some(message.headers), payload: message.payload });
+        out.push(StreamEntry { seq: message.sequence, headers: Some(message.headers), payload: message.payload });
     }
     if next > to || out.len() < READ_ONE_BY_ONE {
         return Ok(out);
@@ -344,7 +390,7 @@ async fn read_range(stream: &stream::Stream, subject: &str, from: u64, to: u64) 
             break;
         }
         let message = message.message;
-        out.push(StreamEntry { headers: message.headers, payload: message.payload });
+        out.push(StreamEntry { seq, headers: message.headers, payload: message.payload });
         if seq == to {
             break;
         }
@@ -352,8 +398,9 @@ async fn read_range(stream: &stream::Stream, subject: &str, from: u64, to: u64) 
     Ok(out)
 }
 
-/// A message read back from a stream: its headers and body.
+/// A message read back from a stream: its sequence, headers and body.
 struct StreamEntry {
+    seq: u64,
     headers: Option<HeaderMap>,
     payload: Bytes,
 }

@@ -71,6 +71,7 @@ pub mod journal;
 pub mod lease;
 pub mod load;
 pub mod partition;
+pub mod seal;
 mod service;
 pub mod subject;
 mod summary;

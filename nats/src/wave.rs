@@ -96,14 +96,9 @@ pub(crate) async fn append(
             return Ok(Write::Refused);
         }
     }
-    let mut headers = HeaderMap::new();
-    if let Origin::Leased { partition, token } = origin {
-        headers.insert(PARTITION_HEADER, partition.to_string().as_str());
-        headers.insert(LEASE_HEADER, token.to_string().as_str());
-    }
     let publish = PublishMessage::build()
         .payload(Bytes::copy_from_slice(frame))
-        .headers(headers)
+        .headers(origin_headers(origin))
         .expected_last_sequence(record.seq)
         .expected_last_subject_sequence(last.map_or(0, |(seq, _)| seq));
     let Ok(ack) = jetstream.send_publish(waves, publish).await else { return Ok(Write::Unknown) };
@@ -112,6 +107,17 @@ pub(crate) async fn append(
         Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Write::Refused,
         Err(_) => Write::Unknown,
     })
+}
+
+/// The headers naming the tenure a record on behalf of a partition is
+/// written under (none for an unfenced writer).
+pub(crate) fn origin_headers(origin: Origin) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Origin::Leased { partition, token } = origin {
+        headers.insert(PARTITION_HEADER, partition.to_string().as_str());
+        headers.insert(LEASE_HEADER, token.to_string().as_str());
+    }
+    headers
 }
 
 /// The stream sequence and the record payload of the last message on `subject`.

@@ -14,7 +14,7 @@ use async_nats::{ConnectOptions, Event};
 use fleetgov::record::{HeartbeatRecord, Outcome};
 use fleetgov::{Metrics, ProcessStatus};
 use fleetgov_nats::audit::AUDIT_STREAM;
-use fleetgov_nats::journal::{JOURNAL_STREAM, Journals, NODES_STREAM};
+use fleetgov_nats::journal::{JOURNAL_STREAM, Journals, NODES_STREAM, Written, segments_subject};
 use fleetgov_nats::{Artifacts, FleetClient, Instance, RetryPolicy, demo};
 use harness::{NatsServer, config, engine, now_ms};
 use tokio::sync::mpsc;
@@ -141,7 +141,7 @@ async fn heartbeats_not_bound_to_their_subject_by_nats_permissions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_admin_may_delete_or_purge_the_audit_and_journal_streams() {
+async fn only_the_admin_may_delete_streams_or_purge_the_audit_and_checkpoints_and_the_service_trims_the_journal() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("gateways.conf");
     let Some(server) = NatsServer::start_with_config(&file, "fleetgov", "change-me-service").await else { return };
     let nats = server.connect().await;
@@ -166,6 +166,9 @@ async fn only_the_admin_may_delete_or_purge_the_audit_and_journal_streams() {
             assert!(js.delete_stream(stream).await.is_err(), "the {who} user deleted {stream}");
             let violation = next_error(errors).await;
             assert!(is_violation(&violation, &format!("$JS.API.STREAM.DELETE.{stream}")), "{who}: {violation}");
+            if who == "service" && stream == JOURNAL_STREAM {
+                continue; // the partition owners trim it (below)
+            }
             let purge = format!("$JS.API.STREAM.PURGE.{stream}");
             client.publish_with_reply(purge.clone(), client.new_inbox(), bytes::Bytes::new()).await.unwrap();
             let violation = next_error(errors).await;
@@ -173,6 +176,20 @@ async fn only_the_admin_may_delete_or_purge_the_audit_and_journal_streams() {
         }
     }
     assert_eq!(audit_len().await, before, "every record is still there");
+
+    // The service user trims a partition's journal by subject and sequence.
+    let js = async_nats::jetstream::new(service.clone());
+    let journals = Journals::open(&js, 1).await.unwrap();
+    let mut last = 0;
+    for body in [b"one", b"two"] {
+        let Written::At(at) = journals.append_segment(2, 7, body.to_vec(), last).await.unwrap() else {
+            panic!("nobody else writes partition 2")
+        };
+        last = at;
+    }
+    let journal = js.get_stream(JOURNAL_STREAM).await.unwrap();
+    let purged = journal.purge().filter(segments_subject(2)).sequence(last).await.expect("the service trims");
+    assert_eq!(purged.purged, 1, "the segment below the last one");
 
     // The admin may administer streams.
     let admin = ConnectOptions::with_user_and_password("fleetgov-admin".into(), "change-me-admin".into());

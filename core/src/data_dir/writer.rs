@@ -18,13 +18,11 @@ use parking_lot::{Condvar, Mutex};
 use super::Cadence;
 use super::journal_files::{PER_FRAME, Segment, push_frame, segment_path};
 use super::node_checkpoint::Checkpoint;
-use crate::authority::event::AuthorityEvent;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execution::JournalSource;
-use crate::governance::audit::{AuditAction, AuditEntry, AuditLog};
-use crate::hash::ContentHash;
-use crate::role::Role;
+use crate::governance::audit::{AuditAction, AuditLog};
+use crate::governance::journal_seal::{SealedSegment, seal_entry};
 
 /// What the writer works on.
 pub(crate) struct Job {
@@ -91,17 +89,13 @@ impl Job {
         }
         let path = segment_path(&self.journal_dir, self.segment.first);
         let bytes = std::fs::read(&path).map_err(|e| super::io(&path, "read", &e))?;
-        let (from_ms, to_ms) = self.segment.span.unwrap_or_default();
-        let event = AuthorityEvent::JournalSegment {
+        let segment = SealedSegment {
             first: self.segment.first,
             count: self.segment.count,
-            from_ms,
-            to_ms,
-            hash: ContentHash::of(&bytes),
+            span: self.segment.span.unwrap_or_default(),
+            bytes: &bytes,
         };
-        let entry =
-            AuditEntry::new(self.clock.now_ms(), crate::SYSTEM_ACTOR, Role::Admin, AuditAction::SealJournal, target)
-                .payload(event.encode(&[]));
+        let entry = seal_entry(self.clock.now_ms(), target, &segment);
         self.audit.append(entry).map(drop)
     }
 

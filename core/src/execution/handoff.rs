@@ -20,6 +20,7 @@
 //!   journal segment encodes it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::persist::{merge, saved_node};
 use crate::data_dir::{SavedNode, StoredTransition};
@@ -27,6 +28,8 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execution::heartbeat::MAX_FUTURE_SKEW_MS;
 use crate::execution::journal::Transition;
+use crate::governance::audit::AuditRecord;
+use crate::governance::journal_seal::{SealedSegment, seal_entry};
 use crate::id::validate_id;
 
 const MAGIC: &[u8; 16] = b"fleetgov handoff";
@@ -300,6 +303,49 @@ impl Engine {
         Ok(imported)
     }
 
+    /// Seals a journal export kept outside the data directory (for example
+    /// a partition's journal segment in a message stream) into the audit
+    /// log: one `seal_journal` record, as the data directory writes for each
+    /// of its segment files, carrying the export's transition count, time
+    /// range and the blake3 hash of `segment`'s bytes, on the target
+    /// `journal:<journal>:<first>` (`first`: where the segment begins in
+    /// that journal, such as its stream sequence). Every signed checkpoint
+    /// after it commits to those bytes: whoever holds them checks them
+    /// against the record.
+    ///
+    /// Errors, with nothing appended: `journal` not an id, or `segment` not
+    /// a journal export ([`Engine::export_journal`]) holding at least one
+    /// transition, [`InvalidInput`](ErrorKind::InvalidInput) (or
+    /// [`AuditTampered`](ErrorKind::AuditTampered) for damaged bytes); the
+    /// audit log refusing the append, as for any audited change.
+    ///
+    /// ```
+    /// # use fleetgov::*;
+    /// let t = 1_700_000_000_000;
+    /// let e = demo::engine(t).unwrap();
+    /// let segment = e.export_journal(&["gke-stage-eu"], 0, usize::MAX).unwrap();
+    /// let record = e.record_journal_segment("p3", 17, &segment.bytes).unwrap();
+    /// assert_eq!(record.action, audit::AuditAction::SealJournal);
+    /// assert_eq!(record.target, "journal:p3:17");
+    /// let sealed: serde_json::Value = serde_json::from_slice(&record.payload).unwrap();
+    /// assert_eq!(sealed["count"], segment.transitions);
+    /// assert_eq!(sealed["hash"], ContentHash::of(&segment.bytes).to_string());
+    /// assert_eq!(e.record_journal_segment("p3", 18, b"junk").unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn record_journal_segment(&self, journal: &str, first: u64, segment: &[u8]) -> Result<Arc<AuditRecord>> {
+        validate_id("journal", journal)?;
+        let (records, _) = decode_journal(segment)?;
+        let times = records.iter().map(|r| r.transition.at_ms);
+        let (Some(from_ms), Some(to_ms)) = (times.clone().min(), times.max()) else {
+            return Err(Error::invalid("a journal segment to seal holds no transition"));
+        };
+        let sealed = SealedSegment { first, count: records.len() as u64, span: (from_ms, to_ms), bytes: segment };
+        let entry = seal_entry(self.clock.now_ms(), format!("journal:{journal}:{first}"), &sealed);
+        let record = self.governance.audit().append(entry)?;
+        self.announce(&record);
+        Ok(record)
+    }
+
     /// The whole export: head, records, checksum.
     fn seal(&self, kind: u8, count: u32, records: Vec<u8>) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEAD + records.len() + 4);
@@ -415,6 +461,8 @@ fn ids(rest: &mut &[u8]) -> Result<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::event::AuthorityEvent;
+    use crate::governance::audit::AuditAction;
     use crate::{Clock, EngineConfig};
 
     const T: u64 = 1_700_000_000_000;
@@ -465,6 +513,36 @@ mod tests {
         }
         assert_eq!(after.history_start_ms(), before.history_start_ms());
         assert_eq!(after.recount_mismatches(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_sealed_segment_commits_its_count_times_and_hash_and_bad_input_appends_nothing() {
+        let e = crate::demo::engine(T).unwrap();
+        let segment = e.export_journal(&["eks-prod-us"], 0, usize::MAX).unwrap();
+        let (records, _) = decode_journal(&segment.bytes).unwrap();
+        let before = e.audit().len();
+        for (journal, bytes) in [("p 1", &segment.bytes[..]), ("p1", b"junk"), ("p1", &segment.bytes[..9])] {
+            assert!(e.record_journal_segment(journal, 4, bytes).is_err(), "{journal}");
+        }
+        let empty = e.export_journal(&["eks-prod-us"], e.journal_position(), usize::MAX).unwrap();
+        let refused = e.record_journal_segment("p1", 4, &empty.bytes).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidInput, "no transition: {refused}");
+        assert_eq!(e.audit().len(), before, "nothing appended on a refusal");
+
+        let record = e.record_journal_segment("p1", 4, &segment.bytes).unwrap();
+        assert_eq!((record.action, record.target.as_str()), (AuditAction::SealJournal, "journal:p1:4"));
+        let (event, _) = AuthorityEvent::decode(&record.payload).unwrap();
+        let times: Vec<u64> = records.iter().map(|r| r.transition.at_ms).collect();
+        let expected = AuthorityEvent::JournalSegment {
+            first: 4,
+            count: segment.transitions,
+            from_ms: *times.iter().min().unwrap(),
+            to_ms: *times.iter().max().unwrap(),
+            hash: crate::ContentHash::of(&segment.bytes),
+        };
+        assert_eq!(event, expected);
+        assert_eq!(e.audit().len(), before + 1);
+        assert!(e.verify_audit().is_ok());
     }
 
     proptest::proptest! {

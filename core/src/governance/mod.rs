@@ -5,6 +5,7 @@
 pub mod attestation;
 pub mod audit;
 pub(crate) mod audit_query;
+pub(crate) mod journal_seal;
 pub(crate) mod overrides;
 
 use std::sync::{Arc, OnceLock};
