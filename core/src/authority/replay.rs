@@ -17,11 +17,7 @@ use parking_lot::MutexGuard;
 use crate::authority::event::AuthorityEvent;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::governance::audit::{AuditAction, AuditEntry, AuditRecord, back_off};
-
-/// How many times an authority change is checked again after other writers
-/// appended first, before it gives up with [`Conflict`](ErrorKind::Conflict).
-const MAX_ROUNDS: u32 = 64;
+use crate::governance::audit::{AuditAction, AuditEntry, AuditRecord, Contention};
 
 /// The right to change authority, held while a change is checked, recorded
 /// and applied, so that the audit order is the apply order.
@@ -29,7 +25,10 @@ pub(crate) struct AuthorityGuard<'e> {
     engine: &'e Engine,
     /// How many audit records have their authority events applied.
     applied: MutexGuard<'e, u64>,
-    rounds: u32,
+    /// Other writers appending first: the change is checked again after a
+    /// wait, and gives up with [`Conflict`](ErrorKind::Conflict) once the
+    /// budget is spent.
+    contention: Contention,
 }
 
 impl AuthorityGuard<'_> {
@@ -44,14 +43,12 @@ impl AuthorityGuard<'_> {
             self.engine.announce(&record);
             return Ok(true);
         }
-        self.rounds += 1;
-        if self.rounds >= MAX_ROUNDS {
+        if !self.contention.wait() {
             return Err(Error::new(
                 ErrorKind::Conflict,
-                "the audit log kept growing under an authority change; gave up",
+                "the audit log kept growing under an authority change for 30 s; gave up",
             ));
         }
-        back_off(self.rounds);
         self.apply_new()?;
         Ok(false)
     }
@@ -76,7 +73,8 @@ impl Engine {
 
     /// The authority lock, caught up, and how many records were adopted.
     fn lock_caught_up(&self) -> Result<(AuthorityGuard<'_>, u64)> {
-        let mut guard = AuthorityGuard { engine: self, applied: self.authority.changes.lock(), rounds: 0 };
+        let mut guard =
+            AuthorityGuard { engine: self, applied: self.authority.changes.lock(), contention: Contention::new() };
         let before = self.governance.audit().size();
         let adopted = self.governance.audit().catch_up()?;
         // Other writers' records, new to this engine's change feed.

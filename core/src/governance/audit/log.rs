@@ -39,7 +39,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -56,14 +56,41 @@ use super::tiles::{self, Tile, TileKind};
 use super::verify::{TreeHead, check_next, tampered, verify_records};
 use crate::error::{Error, ErrorKind, Result};
 
-/// How many times an append adopts other writers' records and tries again
-/// before it gives up with [`Conflict`](ErrorKind::Conflict).
-const MAX_ROUNDS: u32 = 64;
+/// How long a writer keeps adopting other writers' records and trying again
+/// against a shared store before it gives up with
+/// [`Conflict`](ErrorKind::Conflict). A time, not a count of rounds: under
+/// load every round is slower, and a writer must not give up only because
+/// the machine is busy.
+const CONTENTION_BUDGET: Duration = Duration::from_secs(30);
+
+/// The retries of one write against a shared store whose other writers keep
+/// appending first.
+pub(crate) struct Contention {
+    round: u32,
+    since: Instant,
+}
+
+impl Contention {
+    pub(crate) fn new() -> Contention {
+        Contention { round: 0, since: Instant::now() }
+    }
+
+    /// Waits before the next attempt ([`back_off`]); `false`, at once, when
+    /// the budget is spent.
+    pub(crate) fn wait(&mut self) -> bool {
+        if self.since.elapsed() >= CONTENTION_BUDGET {
+            return false;
+        }
+        back_off(self.round);
+        self.round = self.round.saturating_add(1);
+        true
+    }
+}
 
 /// Waits before attempt `round + 1` against a shared store, so that writers
 /// refused together do not collide again at once: 100 µs doubling per round,
 /// at most 50 ms, with jitter of ±50 %.
-pub(crate) fn back_off(round: u32) {
+fn back_off(round: u32) {
     let base = Duration::from_micros(100).saturating_mul(1 << round.min(16)).min(Duration::from_millis(50));
     // Jitter from the clock's low bits: spreads writers, needs no randomness source.
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -223,17 +250,22 @@ impl AuditLog {
     ///
     /// Errors: an invalid entry ([`AuditEntry::validate`]) changes nothing;
     /// a failed write or fsync, now or earlier, is [`Io`](ErrorKind::Io); a
-    /// shared store whose other writers kept appending first through
-    /// 64 attempts is [`Conflict`](ErrorKind::Conflict).
+    /// shared store whose other writers kept appending first for 30 s is
+    /// [`Conflict`](ErrorKind::Conflict).
     pub fn append(&self, entry: AuditEntry) -> Result<Arc<AuditRecord>> {
         entry.validate()?;
-        for round in 0..MAX_ROUNDS {
+        let mut contention = Contention::new();
+        loop {
             if let Attempt::Appended(record) = self.attempt(&entry, None)? {
                 return Ok(record);
             }
-            back_off(round);
+            if !contention.wait() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "the shared audit store's other writers kept appending first for 30 s; gave up",
+                ));
+            }
         }
-        Err(Error::new(ErrorKind::Conflict, "the shared audit store's other writers kept appending first; gave up"))
     }
 
     /// Appends `entry` only as record `expected` (the log's size when the

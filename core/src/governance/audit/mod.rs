@@ -73,7 +73,7 @@ pub use dsse::{DSSE_MEDIA_TYPE, open_envelope, pae, sign_envelope};
 pub use file::{FileVerification, verify_file, verify_file_against};
 pub use hasher::{Rfc6962, TreeHash, TreeHasher};
 pub use log::AuditLog;
-pub(crate) use log::back_off;
+pub(crate) use log::Contention;
 pub use merkle::MerkleTree;
 pub use note::{CheckpointSigner, CheckpointVerifier};
 pub use proof::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
