@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::authority::cluster::ClusterAuthority;
 use crate::authority::cluster_spec::ClusterSpec;
+use crate::authority::rollout::Rollout;
 use crate::authority::snapshot::Snapshot;
 use crate::execution::counters::{ClusterCounters, Counts};
 use crate::execution::freshness::Tally;
@@ -31,16 +32,57 @@ impl ClusterState {
     }
 
     /// Installs `snapshot` (the next revision) and makes it desired, with
-    /// room made for it in the counters first.
-    pub(crate) fn publish(&self, snapshot: Snapshot) -> crate::Result<&Snapshot> {
-        self.authority.publish(&self.id, snapshot, |revision| self.counters.reserve(revision))
+    /// room made for it in the counters first, and a rollout to it with
+    /// `plan` (see [`ClusterAuthority::publish`]).
+    pub(crate) fn publish(
+        &self,
+        snapshot: Snapshot,
+        plan: Option<&crate::authority::rollout::RolloutPlan>,
+    ) -> crate::Result<&Snapshot> {
+        let reserve = |revision| {
+            // The desired revision's counts by bucket become the previous
+            // snapshot's, for a rollout this publish may start.
+            let reserved = self.counters.reserve(revision);
+            if reserved {
+                self.counters.buckets.track(revision, self.authority.desired());
+            }
+            reserved
+        };
+        self.authority.publish(&self.id, snapshot, reserve, plan)
     }
 
     /// The kept figures against the desired revision (a few counter reads;
     /// exact at the latest sweep, see [`crate::execution::freshness`]).
+    /// While a rollout is active each node is verified against its own
+    /// desired revision: one counter read per rollout bucket.
     #[inline]
     pub(crate) fn tally(&self) -> Tally {
-        self.counters.tally(self.authority.desired())
+        let mut tally = self.counters.tally(self.authority.desired());
+        self.with_active_rollout(|rollout| {
+            let verified = rollout.verified(&self.counters.buckets.counts(rollout.previous(), rollout.target()));
+            tally.verified = verified.min(tally.enrolled);
+            tally.rollout = Some(rollout.gate().phase());
+        });
+        tally
+    }
+
+    /// What the cluster's nodes should run, read once for a pass over them.
+    pub(crate) fn node_desired(&self) -> NodeDesired<'_> {
+        NodeDesired {
+            cluster: self,
+            desired: self.authority.desired(),
+            rollout: self
+                .authority
+                .steering_rollout()
+                .filter(|r| r.as_ref().as_ref().is_some_and(|r| r.gate().phase().is_active())),
+        }
+    }
+
+    /// Runs `f` on the cluster's rollout while it is active (progressing,
+    /// baking, paused or halted): what decides each node's desired revision.
+    pub(crate) fn with_active_rollout<R>(&self, f: impl FnOnce(&Rollout) -> R) -> Option<R> {
+        let rollout = self.authority.steering_rollout()?;
+        rollout.as_ref().as_ref().filter(|r| r.gate().phase().is_active()).map(f)
     }
 
     /// Every counter, as kept, for the published revisions.
@@ -60,5 +102,28 @@ impl ClusterState {
             cohesion_bp: tally.cohesion_bp(),
             status: tally.status(),
         }
+    }
+}
+
+/// What each node of a cluster should run: the cluster's desired snapshot,
+/// or while a rollout is active the one of the node's rollout bucket.
+pub(crate) struct NodeDesired<'a> {
+    cluster: &'a ClusterState,
+    desired: u32,
+    rollout: Option<Arc<Option<Rollout>>>,
+}
+
+impl<'a> NodeDesired<'a> {
+    /// The revision a node of rollout bucket `bucket` should run (0: none).
+    pub(crate) fn revision(&self, bucket: u8) -> u32 {
+        match self.rollout.as_deref() {
+            Some(Some(rollout)) => rollout.desired_for(bucket),
+            _ => self.desired,
+        }
+    }
+
+    /// The snapshot a node of rollout bucket `bucket` should run.
+    pub(crate) fn snapshot(&self, bucket: u8) -> Option<&'a Snapshot> {
+        self.cluster.authority.snapshot(self.revision(bucket))
     }
 }

@@ -72,6 +72,33 @@ impl ClusterStatus {
         }
     }
 
+    /// The status of a cluster whose rollout is in phase `phase`, with
+    /// `verified` of `enrolled` nodes verified against their own desired
+    /// snapshot: while the rollout progresses, bakes or is paused the
+    /// reconciliation is in progress (`SYNCING`, or `DIVERGENT` below
+    /// cohesion 50); a halted rollout is `DIVERGENT` until it is rolled back,
+    /// resumed or aborted; any other phase follows [`of`](Self::of).
+    ///
+    /// ```
+    /// use fleetgov::ClusterStatus;
+    /// use fleetgov::rollout::Phase;
+    /// assert_eq!(ClusterStatus::during_rollout(Phase::Baking, 100, 100, 0), ClusterStatus::Syncing);
+    /// assert_eq!(ClusterStatus::during_rollout(Phase::Paused, 49, 100, 0), ClusterStatus::Divergent);
+    /// assert_eq!(ClusterStatus::during_rollout(Phase::Halted, 99, 100, 1), ClusterStatus::Divergent);
+    /// assert_eq!(ClusterStatus::during_rollout(Phase::Complete, 100, 100, 0), ClusterStatus::Healthy);
+    /// ```
+    pub fn during_rollout(phase: crate::authority::rollout::Phase, verified: u64, enrolled: u64, errors: u64) -> Self {
+        use crate::authority::rollout::Phase;
+        match phase {
+            Phase::Halted => ClusterStatus::Divergent,
+            Phase::Progressing | Phase::Baking | Phase::Paused if cohesion(verified, enrolled) < 50 => {
+                ClusterStatus::Divergent
+            }
+            Phase::Progressing | Phase::Baking | Phase::Paused => ClusterStatus::Syncing,
+            Phase::RolledBack | Phase::Aborted | Phase::Complete => ClusterStatus::of(verified, enrolled, errors),
+        }
+    }
+
     /// The name used in JSON and the bindings.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -195,7 +195,7 @@ impl Engine {
         let (mut runtimes, mut next_cursor, mut start) = (Vec::new(), None, 0_u64);
         for cluster in self.clusters_of(workspace) {
             let selected = query.cluster.is_none_or(|c| c == &*cluster.id);
-            let desired = cluster.authority.snapshot(cluster.authority.desired());
+            let desired = cluster.node_desired();
             let min_version = self.min_version(cluster);
             start = cluster.counters.with_members(|members| {
                 let from = match selected {
@@ -207,7 +207,7 @@ impl Engine {
                         next_cursor = Some((start + i as u64).to_string());
                         break;
                     }
-                    let facts = self.node_facts(slot, desired, min_version, now_ms);
+                    let facts = self.node_facts(slot, &desired, min_version, now_ms);
                     if query.health.is_none_or(|h| h == facts.health) && query.drift.is_none_or(|d| d == facts.drift) {
                         runtimes.push(Runtime::from(self.node_view(slot, now_ms)));
                     }
@@ -255,11 +255,11 @@ impl Engine {
         self.workspace(workspace)?;
         let mut summary = FleetSummary::default();
         for cluster in self.clusters_of(workspace) {
-            let desired = cluster.authority.snapshot(cluster.authority.desired());
+            let desired = cluster.node_desired();
             let min_version = self.min_version(cluster);
             cluster.counters.with_members(|members| {
                 for &slot in members {
-                    let facts = self.node_facts(slot, desired, min_version, now_ms);
+                    let facts = self.node_facts(slot, &desired, min_version, now_ms);
                     summary.add(facts.health, facts.drift);
                 }
             });

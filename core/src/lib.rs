@@ -80,6 +80,7 @@ pub use execution::sync_error::{MAX_DETAIL_LEN, SyncError, SyncErrorCode, cut_de
 pub use feed::{AuditChange, Change, ChangeEvent, ClusterChange, FeedItem, NodeChange, Subscription};
 pub use governance::attestation::{Attestation, AttestedFleet, DesiredSnapshot, verify_attestation};
 pub use governance::overrides::{By, ForceTarget, Override, SYSTEM_ACTOR, is_reserved_actor};
+pub use governance::rollouts::{RolloutView, WaveView};
 pub use hash::ContentHash;
 pub use health::{Health, ProcessHealth, ProcessStatus};
 pub use id::{MAX_ID_LEN, MAX_SNAPSHOT_ID_LEN, validate_id, validate_snapshot_id};

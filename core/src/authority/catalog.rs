@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use crate::authority::cluster_spec::{ClusterSpec, Environment};
 use crate::authority::event::AuthorityEvent;
+use crate::authority::rollout::RolloutPlan;
 use crate::authority::snapshot::{Snapshot, parse_snapshot_id, snapshot_id};
 use crate::authority::workspace::{AuthorityMode, WorkspaceSpec};
 use crate::cluster_state::ClusterState;
@@ -153,9 +154,12 @@ impl Engine {
         }
         // Relaxed: `cluster_ids`' write lock serialises cluster creation.
         let index = self.authority.cluster_count.load(Ordering::Relaxed);
-        let cell = self.authority.clusters.get_or_alloc(index as usize).ok_or_else(|| {
-            Error::invalid(format!("the engine holds at most {} clusters", self.authority.clusters.capacity()))
-        })?;
+        let limit = self.authority.clusters.capacity().min(1 << crate::execution::slot::CLUSTER_BITS);
+        let cell = (index as usize)
+            .lt(&limit)
+            .then(|| self.authority.clusters.get_or_alloc(index as usize))
+            .flatten()
+            .ok_or_else(|| Error::invalid(format!("the engine holds at most {limit} clusters")))?;
         let _ = cell.set(ClusterState::new(spec.clone(), 0));
         // Relaxed: readers find clusters through `cluster_ids` (lock) or through
         // a slot whose cluster was set before the slot was published.
@@ -217,7 +221,7 @@ impl Engine {
     /// [reserved](crate::is_reserved_actor).
     pub fn publish(&self, cluster: &str, bytes: &[u8], author: &str, at_ms: u64) -> Result<Snapshot> {
         crate::governance::overrides::check_actor(author)?;
-        self.record_publish(cluster, bytes, author, Role::Operator, at_ms)
+        self.record_publish(cluster, bytes, author, Role::Operator, at_ms, None)
     }
 
     /// [`publish`](Self::publish) by `by`: the snapshot's author is `by`'s
@@ -225,16 +229,57 @@ impl Engine {
     /// [`PermissionDenied`](ErrorKind::PermissionDenied) for a viewer).
     pub fn publish_by(&self, cluster: &str, bytes: &[u8], by: &By<'_>) -> Result<Snapshot> {
         by.check(Role::Operator, "publish")?;
-        self.record_publish(cluster, bytes, by.actor, by.role, by.at_ms)
+        self.record_publish(cluster, bytes, by.actor, by.role, by.at_ms, None)
     }
 
-    fn record_publish(&self, cluster: &str, bytes: &[u8], author: &str, role: Role, at_ms: u64) -> Result<Snapshot> {
+    /// [`publish_by`](Self::publish_by), rolled out in the waves of `plan`
+    /// (see [`crate::rollout`]): nodes of started waves should run the new
+    /// snapshot, the others keep the desired one until their wave starts.
+    /// The publish record carries the plan. A cluster with nothing
+    /// published yet has nothing to roll out from
+    /// ([`InvalidInput`](ErrorKind::InvalidInput)).
+    ///
+    /// ```
+    /// use fleetgov::{By, Role, rollout::RolloutPlan};
+    /// let t = 1_700_000_000_000;
+    /// let e = fleetgov::demo::engine(t).unwrap();
+    /// let plan = RolloutPlan::new([10, 100], 60_000, 20.0, true).unwrap();
+    /// let by = By::new("alice", Role::Operator, t);
+    /// let s = e.publish_with_rollout("eks-prod-us", b"v3", &by, plan).unwrap();
+    /// let r = e.rollout("eks-prod-us", t).unwrap().unwrap();
+    /// assert_eq!((r.state.as_str(), r.wave, r.target_snapshot.as_str()), ("progressing", 0, s.id.as_str()));
+    /// ```
+    pub fn publish_with_rollout(
+        &self,
+        cluster: &str,
+        bytes: &[u8],
+        by: &By<'_>,
+        plan: RolloutPlan,
+    ) -> Result<Snapshot> {
+        by.check(Role::Operator, "publish")?;
+        self.record_publish(cluster, bytes, by.actor, by.role, by.at_ms, Some(plan))
+    }
+
+    fn record_publish(
+        &self,
+        cluster: &str,
+        bytes: &[u8],
+        author: &str,
+        role: Role,
+        at_ms: u64,
+        plan: Option<RolloutPlan>,
+    ) -> Result<Snapshot> {
         if bytes.is_empty() {
             return Err(Error::invalid("artifact is empty"));
         }
         let mut authority = self.authority_lock()?;
         loop {
             let state = self.cluster_state(cluster)?;
+            if plan.is_some() && state.authority.desired() == 0 {
+                return Err(Error::invalid(format!(
+                    "cluster '{cluster}' has no snapshot published yet: a rollout needs one to roll out from"
+                )));
+            }
             let revision = state.authority.latest() + 1;
             let snapshot = Snapshot {
                 id: snapshot_id(cluster, revision),
@@ -246,14 +291,15 @@ impl Engine {
                 size_bytes: bytes.len() as u64,
             };
             let entry = AuditEntry::new(snapshot.published_at_ms, author, role, AuditAction::Publish, &snapshot.id);
-            if authority.record(entry, AuthorityEvent::Publish { snapshot: snapshot.clone() }, bytes)? {
-                return self.install_snapshot(state, snapshot, bytes).cloned();
+            let event = AuthorityEvent::Publish { snapshot: snapshot.clone(), rollout: plan.clone() };
+            if authority.record(entry, event, bytes)? {
+                return self.install_snapshot(state, snapshot, bytes, plan.as_ref()).cloned();
             }
         }
     }
 
     /// Restores a published snapshot from the audit log.
-    pub(crate) fn restore_snapshot(&self, snapshot: Snapshot, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn restore_snapshot(&self, snapshot: Snapshot, bytes: &[u8], plan: Option<&RolloutPlan>) -> Result<()> {
         if ContentHash::of(bytes) != snapshot.hash {
             return Err(Error::new(
                 ErrorKind::AuditTampered,
@@ -261,15 +307,25 @@ impl Engine {
             ));
         }
         let state = self.cluster_state(&snapshot.cluster)?;
-        self.install_snapshot(state, snapshot, bytes).map(drop)
+        self.install_snapshot(state, snapshot, bytes, plan).map(drop)
     }
 
-    /// Installs a published or replayed snapshot; the cluster's new counters
-    /// go into the change feed.
-    fn install_snapshot<'a>(&self, state: &'a ClusterState, snapshot: Snapshot, bytes: &[u8]) -> Result<&'a Snapshot> {
+    /// Installs a published or replayed snapshot, with the rollout `plan`
+    /// starts; the cluster's new counters go into the change feed.
+    fn install_snapshot<'a>(
+        &self,
+        state: &'a ClusterState,
+        snapshot: Snapshot,
+        bytes: &[u8],
+        plan: Option<&RolloutPlan>,
+    ) -> Result<&'a Snapshot> {
         let hash = snapshot.hash;
-        let installed = state.publish(snapshot)?;
+        let at_ms = snapshot.published_at_ms;
+        let installed = state.publish(snapshot, plan)?;
         self.authority.artifacts.entry(hash).or_insert_with(|| bytes.into());
+        if plan.is_some() {
+            self.forget_failures_before(state, at_ms);
+        }
         self.announce_cluster(state);
         Ok(installed)
     }

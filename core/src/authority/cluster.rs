@@ -1,15 +1,16 @@
 //! A cluster's authority: its spec, published snapshots, desired revision,
 //! reconciliation waves and force epoch.
 
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::authority::cluster_spec::ClusterSpec;
+use crate::authority::rollout::{Phase, Rollout};
 use crate::authority::snapshot::Snapshot;
 use crate::chunked::Chunked;
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Published};
 
 /// Revision tables start with 64 entries and double.
 pub(crate) const REVISION_BASE_BITS: u32 = 6;
@@ -59,6 +60,11 @@ pub(crate) struct ClusterAuthority {
     force_epoch: AtomicU32,
     snapshots: Chunked<OnceLock<Box<Snapshot>>>,
     publish_lock: Mutex<()>,
+    /// The cluster's latest rollout, if any (see [`crate::rollout`]).
+    rollout: Published<Option<Rollout>>,
+    /// Whether `rollout` steers any node (it exists and is not complete):
+    /// the one flag a heartbeat of a cluster without a rollout reads.
+    steering: AtomicBool,
 }
 
 // Orderings. `desired` and `latest` use Release/Acquire so that a reader
@@ -78,7 +84,41 @@ impl ClusterAuthority {
             force_epoch: AtomicU32::new(force_epoch),
             snapshots: Chunked::doubling(REVISION_BASE_BITS),
             publish_lock: Mutex::new(()),
+            rollout: Published::new(Arc::new(None)),
+            steering: AtomicBool::new(false),
         }
+    }
+
+    /// The cluster's rollout while it steers some node (not complete).
+    #[inline]
+    pub(crate) fn steering_rollout(&self) -> Option<Arc<Option<Rollout>>> {
+        // Acquire: pairs with the Release in `set_rollout`, so the rollout
+        // stored before the flag is the one loaded. A heartbeat reads this
+        // after `desired` (Acquire), so it sees the rollout a publish set
+        // before making its target desired.
+        self.steering.load(Ordering::Acquire).then(|| self.rollout.load_full())
+    }
+
+    /// The cluster's latest rollout, whatever its phase.
+    pub(crate) fn rollout(&self) -> Arc<Option<Rollout>> {
+        self.rollout.load_full()
+    }
+
+    /// Replaces the cluster's rollout. Rollout changes are serialised by
+    /// the engine's authority lock.
+    pub(crate) fn set_rollout(&self, rollout: Option<Rollout>) {
+        let steers = rollout.as_ref().is_some_and(|r| r.gate().phase() != Phase::Complete);
+        self.rollout.store(Arc::new(rollout));
+        // Release: see `steering_rollout`.
+        self.steering.store(steers, Ordering::Release);
+    }
+
+    /// Makes `revision` (published) desired again: a rollback or abort
+    /// returns the cluster to the previous snapshot.
+    pub(crate) fn restore_desired(&self, revision: u32) {
+        let _serial = self.publish_lock.lock();
+        // Release: as in `publish`.
+        self.desired.store(revision, Ordering::Release);
     }
 
     pub(crate) fn update_spec(&self, spec: ClusterSpec) {
@@ -170,12 +210,16 @@ impl ClusterAuthority {
     /// Installs `snapshot` (which must be the next revision of cluster `id`)
     /// and makes it desired; `reserve` makes room for the revision in the
     /// execution counters first, so no node is ever counted under a
-    /// revision they cannot hold.
+    /// revision they cannot hold. With a `plan`, a rollout of the new
+    /// revision from the desired one starts; without, any rollout ends. The
+    /// rollout is in place before the revision is desired, so no heartbeat
+    /// ever sees the target without it.
     pub(crate) fn publish(
         &self,
         id: &str,
         snapshot: Snapshot,
         reserve: impl FnOnce(u32) -> bool,
+        plan: Option<&crate::authority::rollout::RolloutPlan>,
     ) -> crate::Result<&Snapshot> {
         let _serial = self.publish_lock.lock();
         let revision = self.latest() + 1;
@@ -190,7 +234,9 @@ impl ClusterAuthority {
             .get_or_alloc(revision as usize)
             .filter(|_| reserve(revision))
             .ok_or_else(|| crate::Error::invalid(format!("cluster '{id}' has reached its revision limit")))?;
+        let at_ms = snapshot.published_at_ms;
         let snapshot = &**cell.get_or_init(|| Box::new(snapshot));
+        self.set_rollout(plan.map(|plan| Rollout::new(id, plan.clone(), self.desired(), revision, at_ms)));
         // Release: publishes the snapshot set just above to Acquire readers.
         self.latest.store(revision, Ordering::Release);
         self.desired.store(revision, Ordering::Release);

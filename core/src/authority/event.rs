@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authority::cluster_spec::ClusterSpec;
 use crate::authority::policy::{Policy, PolicyScope};
+use crate::authority::rollout::{RolloutChange, RolloutPlan};
 use crate::authority::snapshot::Snapshot;
 use crate::authority::workspace::WorkspaceSpec;
 use crate::error::{Error, Result};
@@ -22,6 +23,15 @@ pub(crate) enum AuthorityEvent {
     },
     Publish {
         snapshot: Snapshot,
+        /// The rollout the publish starts, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollout: Option<RolloutPlan>,
+    },
+    /// A change of the rollout of `cluster` to revision `target`.
+    Rollout {
+        cluster: String,
+        target: u32,
+        change: RolloutChange,
     },
     Force {
         target: String,

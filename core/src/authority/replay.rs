@@ -12,6 +12,8 @@
 //! new records are applied and the change is checked again, so two writers
 //! can never both publish revision 5 of a cluster.
 
+use std::sync::Arc;
+
 use parking_lot::MutexGuard;
 
 use crate::authority::event::AuthorityEvent;
@@ -37,11 +39,22 @@ impl AuthorityGuard<'_> {
     /// shared store, or this engine's non-authority records); nothing was
     /// written, the new records are applied, and the caller checks again.
     pub(crate) fn record(&mut self, entry: AuditEntry, event: AuthorityEvent, bytes: &[u8]) -> Result<bool> {
+        self.record_entry(entry, event, bytes).map(|record| record.is_some())
+    }
+
+    /// [`record`](Self::record), returning the record appended (`None`: the
+    /// log grew in between; check again).
+    pub(crate) fn record_entry(
+        &mut self,
+        entry: AuditEntry,
+        event: AuthorityEvent,
+        bytes: &[u8],
+    ) -> Result<Option<Arc<AuditRecord>>> {
         let entry = entry.payload(event.encode(bytes));
         if let Some(record) = self.engine.governance.audit().append_at(entry, *self.applied)? {
             *self.applied = record.seq + 1;
             self.engine.announce(&record);
-            return Ok(true);
+            return Ok(Some(record));
         }
         if !self.contention.wait() {
             return Err(Error::new(
@@ -50,7 +63,7 @@ impl AuthorityGuard<'_> {
             ));
         }
         self.apply_new()?;
-        Ok(false)
+        Ok(None)
     }
 
     /// Applies the authority events of the records not applied yet.
@@ -71,10 +84,20 @@ impl Engine {
         self.lock_caught_up().map(|(guard, _)| guard)
     }
 
+    /// The authority lock if no one holds it, caught up (`None`: busy).
+    pub(crate) fn try_authority_lock(&self) -> Option<Result<AuthorityGuard<'_>>> {
+        let applied = self.authority.changes.try_lock()?;
+        Some(self.caught_up(applied).map(|(guard, _)| guard))
+    }
+
     /// The authority lock, caught up, and how many records were adopted.
     fn lock_caught_up(&self) -> Result<(AuthorityGuard<'_>, u64)> {
-        let mut guard =
-            AuthorityGuard { engine: self, applied: self.authority.changes.lock(), contention: Contention::new() };
+        self.caught_up(self.authority.changes.lock())
+    }
+
+    /// Catches the held authority lock up with the log.
+    fn caught_up<'e>(&'e self, applied: MutexGuard<'e, u64>) -> Result<(AuthorityGuard<'e>, u64)> {
+        let mut guard = AuthorityGuard { engine: self, applied, contention: Contention::new() };
         let before = self.governance.audit().size();
         let adopted = self.governance.audit().catch_up()?;
         // Other writers' records, new to this engine's change feed.
@@ -106,7 +129,12 @@ impl Engine {
         let applied = match (record.action, event) {
             (AuditAction::UpsertWorkspace, AuthorityEvent::Workspace { spec }) => self.apply_workspace(spec),
             (AuditAction::UpsertCluster, AuthorityEvent::Cluster { spec }) => self.apply_cluster(spec),
-            (AuditAction::Publish, AuthorityEvent::Publish { snapshot }) => self.restore_snapshot(snapshot, bytes),
+            (AuditAction::Publish, AuthorityEvent::Publish { snapshot, rollout }) => {
+                self.restore_snapshot(snapshot, bytes, rollout.as_ref())
+            }
+            (AuditAction::Rollout, AuthorityEvent::Rollout { cluster, target, change }) => {
+                self.apply_rollout_change(&cluster, target, &change, record.time_ms)
+            }
             (
                 AuditAction::ForceSyncNode | AuditAction::ForceSyncCluster | AuditAction::GlobalOverwrite,
                 AuthorityEvent::Force { .. },

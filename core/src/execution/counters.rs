@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 
 use crate::authority::cluster::REVISION_BASE_BITS;
 use crate::chunked::Chunked;
+use crate::execution::bucket_counters::BucketCounters;
 use crate::execution::freshness::{ExpiryQueue, Tally};
 use crate::execution::slot::NodeState;
 use crate::execution::sync_error::SyncErrorCode;
@@ -45,6 +46,8 @@ pub(crate) struct ClusterCounters {
     error_examples: [AtomicU32; CODES],
     /// Slots of the cluster's nodes, in enrolment order.
     members: RwLock<Vec<u32>>,
+    /// The same nodes by rollout bucket.
+    pub(crate) buckets: BucketCounters,
 }
 
 // Orderings. Every counter uses Relaxed: they publish no other data, every
@@ -65,6 +68,7 @@ impl ClusterCounters {
             errors: Default::default(),
             error_examples: Default::default(),
             members: RwLock::new(Vec::new()),
+            buckets: BucketCounters::new(),
         }
     }
 
@@ -74,20 +78,26 @@ impl ClusterCounters {
         self.histogram.get_or_alloc(revision as usize).is_some() && self.fresh.get_or_alloc(revision as usize).is_some()
     }
 
-    /// Adds a freshly enrolled node (in bucket 0) to the counters.
-    pub(crate) fn add_member(&self, slot: u32) {
+    /// Adds a freshly enrolled node (in histogram bucket 0) of rollout
+    /// bucket `rank_bucket` to the counters.
+    pub(crate) fn add_member(&self, slot: u32, rank_bucket: u8) {
         self.members.write().push(slot);
         self.enrolled.fetch_add(1, Ordering::Relaxed);
         self.bucket(0).fetch_add(1, Ordering::Relaxed);
+        self.buckets.add_node(rank_bucket, true);
     }
     /// Takes a removed node out of the counters and the members, as its
     /// last state `state` counted it (under its slot lock, so no heartbeat
     /// moves it meanwhile); an example of an error code that named it is forgotten.
-    pub(crate) fn remove_member(&self, slot: u32, state: NodeState) {
+    pub(crate) fn remove_member(&self, slot: u32, rank_bucket: u8, state: NodeState) {
         self.members.write().retain(|&s| s != slot);
         self.enrolled.fetch_sub(1, Ordering::Relaxed);
         self.bucket(state.bucket()).fetch_sub(1, Ordering::Relaxed);
-        self.move_fresh(state.fresh_bucket(), None);
+        self.move_fresh(rank_bucket, state.fresh_bucket(), None);
+        self.buckets.add_node(rank_bucket, false);
+        if state.is_failing() {
+            self.buckets.move_failing(rank_bucket, false);
+        }
         self.move_error(slot, state.error_code(), None);
         for example in &self.error_examples {
             // Relaxed: as every counter here; a racing new example wins.
@@ -109,15 +119,17 @@ impl ClusterCounters {
         self.bucket(from).fetch_sub(1, Ordering::Relaxed);
         self.bucket(to).fetch_add(1, Ordering::Relaxed);
     }
-    /// Moves a node between fresh buckets (`None`: not fresh).
+    /// Moves a node of rollout bucket `rank_bucket` between fresh
+    /// histogram buckets (`None`: not fresh).
     #[inline]
-    pub(crate) fn move_fresh(&self, from: Option<u32>, to: Option<u32>) {
+    pub(crate) fn move_fresh(&self, rank_bucket: u8, from: Option<u32>, to: Option<u32>) {
         if let Some(from) = from {
             Self::cell(&self.fresh, from).fetch_sub(1, Ordering::Relaxed);
         }
         if let Some(to) = to {
             Self::cell(&self.fresh, to).fetch_add(1, Ordering::Relaxed);
         }
+        self.buckets.move_fresh(rank_bucket, from, to);
     }
     /// Moves a node from one error code to another and remembers it as an example.
     pub(crate) fn move_error(&self, slot: u32, from: Option<SyncErrorCode>, to: Option<SyncErrorCode>) {
@@ -137,7 +149,7 @@ impl ClusterCounters {
         let enrolled = self.enrolled.load(Ordering::Relaxed);
         let verified = if desired == 0 { 0 } else { Self::cell(&self.fresh, desired).load(Ordering::Relaxed) };
         let errors = self.errors.iter().map(|c| c.load(Ordering::Relaxed)).sum();
-        Tally { verified: verified.min(enrolled), enrolled, errors }
+        Tally { verified: verified.min(enrolled), enrolled, errors, rollout: None }
     }
     /// Every counter, as kept, for revisions up to `latest`.
     pub(crate) fn counts(&self, latest: u32) -> Counts {
@@ -189,14 +201,14 @@ mod loom_model {
         loom::model(|| {
             let counters = Arc::new(ClusterCounters::new());
             assert!(counters.reserve(1));
-            counters.add_member(0);
-            counters.add_member(1);
-            counters.move_fresh(None, Some(0));
-            counters.move_fresh(None, Some(0));
+            counters.add_member(0, 0);
+            counters.add_member(1, 0);
+            counters.move_fresh(0, None, Some(0));
+            counters.move_fresh(0, None, Some(0));
             let verify = |counters: Arc<ClusterCounters>, slot: u32| {
                 thread::spawn(move || {
                     counters.move_bucket(0, 1);
-                    counters.move_fresh(Some(0), Some(1));
+                    counters.move_fresh(0, Some(0), Some(1));
                     counters.move_error(slot, Some(SyncErrorCode::ReloadFailure), None);
                 })
             };

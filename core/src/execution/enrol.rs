@@ -97,9 +97,10 @@ impl Engine {
         validate_id("node", node)?;
         let index = self.cluster_index(cluster)?;
         let state = self.cluster_at(index);
+        let bucket = crate::authority::rollout::Rank::bucket(cluster, node);
         let enrolled = self.execution.nodes.enroll(node, at_ms, |slot, cell| {
-            cell.init(index, state.authority.force_epoch());
-            state.counters.add_member(slot);
+            cell.init(index, bucket, state.authority.force_epoch());
+            state.counters.add_member(slot, bucket);
         })?;
         match enrolled {
             Enrolled::New(slot) => Ok((self.execution.handle(slot), true)),

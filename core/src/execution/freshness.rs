@@ -73,6 +73,8 @@ pub(crate) struct Tally {
     pub(crate) enrolled: u64,
     /// Nodes whose last heartbeat carries a sync error (whatever its age).
     pub(crate) errors: u64,
+    /// The phase of the rollout that decides the verified count, if any.
+    pub(crate) rollout: Option<crate::authority::rollout::Phase>,
 }
 
 impl Tally {
@@ -85,7 +87,10 @@ impl Tally {
     }
 
     pub(crate) fn status(&self) -> ClusterStatus {
-        ClusterStatus::of(self.verified, self.enrolled, self.errors)
+        match self.rollout {
+            Some(phase) => ClusterStatus::during_rollout(phase, self.verified, self.enrolled, self.errors),
+            None => ClusterStatus::of(self.verified, self.enrolled, self.errors),
+        }
     }
 }
 

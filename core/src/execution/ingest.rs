@@ -264,15 +264,26 @@ impl Engine {
             drop(guard);
             return Err(Refusal::Stale { slot, at_ms: stamp });
         }
-        let desired = cluster.authority.desired();
+        // A rollout decides what this node should run and be told (see
+        // `Rollout::steer`); a cluster without one reads a single flag.
+        let steering = cluster.authority.steering_rollout();
+        let rollout = steering.as_deref().and_then(Option::as_ref);
+        let bucket = cell.bucket();
+        let runs = if hash_ok { report.revision } else { 0 };
+        let steer = rollout.map(|r| r.steer(bucket, runs));
+        let desired = steer.map_or_else(|| cluster.authority.desired(), |s| s.desired);
+        let (directs, holds) = steer.map_or((false, false), |s| (s.directs, s.holds));
         let wave = cluster.authority.wave(desired);
         let authority = transition::Authority {
             desired,
             force_epoch: cluster.authority.force_epoch(),
-            auto_reconcile: cluster.authority.auto_reconcile(),
-            wave_open: cluster.authority.wave_open(wave),
+            // The rollout's own directives are audited by its records.
+            auto_reconcile: !holds && (directs || cluster.authority.auto_reconcile()),
+            wave_open: directs || cluster.authority.wave_open(wave),
         };
         let step = transition::step(old, &report, &authority);
+        let failing = rollout.is_some_and(|r| r.counts_failure(bucket, obs.at_ms, report.code.is_some()));
+        let state = step.state.with_failing(failing);
         // Journal what the node runs when it changes (never per heartbeat).
         let old_hash = if old.hash_ok() { HashRef::Verified } else { HashRef::from_bits(guard.odd_hash()) };
         let new_hash = match obs.hash {
@@ -310,15 +321,19 @@ impl Engine {
         }
         let fresh_move = step.fresh_move(old);
         if let Some((from, to)) = fresh_move {
-            cluster.counters.move_fresh(from, to);
+            cluster.counters.move_fresh(bucket, from, to);
         }
         let error_move = step.error_move(old);
         if let Some((from, to)) = error_move {
             cluster.counters.move_error(slot, from, to);
         }
-        guard.set_state(step.state);
+        let failing_moved = old.is_failing() != failing;
+        if failing_moved {
+            cluster.counters.buckets.move_failing(bucket, failing);
+        }
+        guard.set_state(state);
         // The feed's order is the lock's order: reserve the numbers here.
-        let counters_moved = bucket_move.is_some() || fresh_move.is_some() || error_move.is_some();
+        let counters_moved = bucket_move.is_some() || fresh_move.is_some() || error_move.is_some() || failing_moved;
         let announced = (self.feed.is_listened() && (applied_changed || step.is_transition(old, desired)))
             .then(|| self.feed.reserve(if counters_moved { 2 } else { 1 }));
         drop(guard);
@@ -331,10 +346,14 @@ impl Engine {
             self.execution.sync_errors.record(slot, obs.at_ms, obs.sync_error);
         }
         if let Some(seq) = announced {
-            self.announce_node(seq, slot, cluster, obs, step.state, desired);
+            self.announce_node(seq, slot, cluster, obs, state, desired);
             if counters_moved {
                 self.feed.write(seq + 1, Change::Cluster(cluster.change(self.tally(cluster, now_ms))));
             }
+        }
+        if counters_moved && rollout.is_some_and(|r| r.gate().phase().is_active()) {
+            // Its gates may open now; never waits for the authority lock.
+            self.nudge_rollout(cluster, now_ms);
         }
         let kind = match step.answer {
             Answer::Nothing => return Ok(None),

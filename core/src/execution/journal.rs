@@ -360,7 +360,7 @@ mod loom_model {
     fn an_entry_found_through_its_slot_is_whole() {
         loom::model(|| {
             let (journal, slot) = (Arc::new(Journal::new()), Arc::new(Slot::default()));
-            slot.init(0, 0);
+            slot.init(0, 0, 0);
             let writer = {
                 let (journal, slot) = (Arc::clone(&journal), Arc::clone(&slot));
                 thread::spawn(move || {

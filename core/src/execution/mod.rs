@@ -5,6 +5,7 @@
 //! recount and columnar views over the slots.
 
 pub(crate) mod batch;
+pub(crate) mod bucket_counters;
 pub(crate) mod counters;
 pub mod freshness;
 pub(crate) mod heartbeat;
@@ -24,6 +25,7 @@ pub mod unmatched;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::execution::bucket_counters::BucketCounters;
 use crate::execution::journal::Journal;
 use crate::execution::node_registry::{Capacity, Registry};
 use crate::execution::sync_error::SyncErrorDetails;
@@ -113,6 +115,21 @@ impl Execution {
                 if crate::authority::cluster::node_missed_force(state.epoch(), epoch) {
                     guard.set_state(state.with_force_pending(true));
                 }
+            }
+        }
+    }
+
+    /// Clears the failing bit of the slots of `members` that last reported
+    /// before `at_ms`, one slot lock at a time, and takes them out of
+    /// `buckets`' failing counts: a new rollout starting at `at_ms` counts
+    /// only failures reported in it.
+    pub(crate) fn forget_failures_before(&self, members: &[u32], buckets: &BucketCounters, at_ms: u64) {
+        for cell in members.iter().filter_map(|&slot| self.nodes.slot(slot)) {
+            let guard = cell.lock();
+            let state = guard.state();
+            if state.is_failing() && guard.last_heartbeat_ms() < at_ms {
+                guard.set_state(state.with_failing(false));
+                buckets.move_failing(cell.bucket(), false);
             }
         }
     }

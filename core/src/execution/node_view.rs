@@ -1,7 +1,7 @@
 //! A node's view: what its slot says, read against its cluster's authority.
 
-use crate::authority::snapshot::{Snapshot, snapshot_id};
-use crate::cluster_state::ClusterState;
+use crate::authority::snapshot::snapshot_id;
+use crate::cluster_state::{ClusterState, NodeDesired};
 use crate::drift::{ConfigStatus, DriftStatus, NodeStatus};
 use crate::engine::Engine;
 use crate::error::Result;
@@ -54,11 +54,13 @@ impl Engine {
     pub(crate) fn node_facts(
         &self,
         slot: u32,
-        desired: Option<&Snapshot>,
+        desired: &NodeDesired<'_>,
         min_version: Option<RuntimeVersion>,
         now_ms: u64,
     ) -> NodeFacts {
-        let read = self.execution.nodes.slot(slot).map_or(EMPTY_READ, |s| s.read());
+        let cell = self.execution.nodes.slot(slot);
+        let read = cell.map_or(EMPTY_READ, |s| s.read());
+        let desired = desired.snapshot(cell.map_or(0, |s| s.bucket()));
         let has_hb = read.state.has_heartbeat();
         let in_sync = desired.is_some_and(|d| read.state.bucket() == d.revision);
         let version = RuntimeVersion::from_bits(read.version).ok().filter(|_| has_hb);
@@ -83,8 +85,9 @@ impl Engine {
 
     pub(crate) fn node_view(&self, slot: u32, now_ms: u64) -> NodeView {
         let cluster = self.cluster_at(self.execution.nodes.slot(slot).map_or(0, |s| s.cluster()));
-        let desired = cluster.authority.snapshot(cluster.authority.desired());
-        let facts = self.node_facts(slot, desired, self.min_version(cluster), now_ms);
+        let plan = cluster.node_desired();
+        let facts = self.node_facts(slot, &plan, self.min_version(cluster), now_ms);
+        let desired = plan.snapshot(self.execution.nodes.slot(slot).map_or(0, |s| s.bucket()));
         let NodeFacts { read, in_sync, version, health, drift } = facts;
         let state = read.state;
         let has_hb = state.has_heartbeat();

@@ -93,9 +93,10 @@ impl Engine {
             ))
         })?;
         let cluster = self.cluster_at(index);
+        let bucket = crate::authority::rollout::Rank::bucket(&e.cluster, &e.node);
         self.execution.nodes.restore(e.slot, &e.node, e.at_s, |slot, cell| {
-            cell.init(index, cluster.authority.force_epoch());
-            cluster.counters.add_member(slot);
+            cell.init(index, bucket, cluster.authority.force_epoch());
+            cluster.counters.add_member(slot, bucket);
         })
     }
 
@@ -161,9 +162,13 @@ impl Engine {
         // report) counts as none, as it would in a heartbeat.
         let (revision, hash_ok) =
             if cluster.authority.snapshot(n.revision).is_some() { (n.revision, n.hash_ok) } else { (0, false) };
+        // Failing in the cluster's rollout, as the report's heartbeat made it.
+        let failing = cluster
+            .with_active_rollout(|r| r.counts_failure(cell.bucket(), n.last_hb_ms, code.is_some()))
+            .unwrap_or(false);
         let guard = cell.lock();
         let old = guard.state();
-        let new = old.observed(revision, hash_ok, status, code);
+        let new = old.observed(revision, hash_ok, status, code).with_failing(failing);
         // Two writes: the slot keeps the previous heap reading of the first.
         let before = Metrics { heap: n.heap_prev, ..n.metrics };
         for metrics in [&before, &n.metrics] {
@@ -171,8 +176,11 @@ impl Engine {
         }
         guard.set_state(new);
         cluster.counters.move_bucket(old.bucket(), new.bucket());
-        cluster.counters.move_fresh(old.fresh_bucket(), new.fresh_bucket());
+        cluster.counters.move_fresh(cell.bucket(), old.fresh_bucket(), new.fresh_bucket());
         cluster.counters.move_error(slot, old.error_code(), new.error_code());
+        if old.is_failing() != failing {
+            cluster.counters.buckets.move_failing(cell.bucket(), failing);
+        }
         drop(guard);
         cluster.counters.expiry.schedule(slot, n.last_hb_ms);
         if let (Some(code), Some(detail)) = (code, &n.detail) {

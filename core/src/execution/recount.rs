@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::authority::rollout::{BUCKETS, BucketCounts, Rollout};
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::execution::counters::Counts;
@@ -68,8 +69,33 @@ impl Engine {
             if counted != kept {
                 out.push(format!("cluster '{}': counters {kept:?} but recount {counted:?}", cluster.id));
             }
+            out.extend(self.recount_buckets(cluster));
         }
         out
+    }
+
+    /// The differences between a cluster's counters by rollout bucket and
+    /// a recount from its slots.
+    fn recount_buckets(&self, cluster: &ClusterState) -> Vec<String> {
+        let tracked = cluster.counters.buckets.tracked_revisions();
+        let (target, previous) = (tracked.first().copied().unwrap_or(0), tracked.get(1).copied().unwrap_or(0));
+        let kept = cluster.counters.buckets.counts(previous, target);
+        let mut counted = [BucketCounts::default(); BUCKETS as usize];
+        for cell in cluster.counters.members().into_iter().filter_map(|slot| self.execution.nodes.slot(slot)) {
+            let state = cell.read().state;
+            let c = &mut counted[usize::from(cell.bucket())];
+            c.nodes += 1;
+            c.failures += u64::from(state.is_failing());
+            let fresh = state.fresh_bucket();
+            c.on_target += u64::from(target != 0 && fresh == Some(target));
+            c.on_previous += u64::from(previous != 0 && fresh == Some(previous));
+        }
+        (0..usize::from(BUCKETS))
+            .filter(|&b| kept[b] != counted[b])
+            .map(|b| {
+                format!("cluster '{}' bucket {b}: counters {:?} but recount {:?}", cluster.id, kept[b], counted[b])
+            })
+            .collect()
     }
 }
 
@@ -92,7 +118,7 @@ impl Engine {
                 Due::Later(due)
             } else {
                 guard.set_state(state.expired());
-                cluster.counters.move_fresh(state.fresh_bucket(), None);
+                cluster.counters.move_fresh(cell.bucket(), state.fresh_bucket(), None);
                 Due::Expired(due)
             }
         });
@@ -114,9 +140,13 @@ impl Engine {
     /// [`tally`](Self::tally) recomputed from the slots (O(nodes)).
     pub(crate) fn recount_tally(&self, cluster: &ClusterState, now_ms: u64) -> Tally {
         let desired = cluster.authority.desired();
-        let mut tally = Tally { verified: 0, enrolled: 0, errors: 0 };
+        let rollout = cluster.with_active_rollout(Rollout::clone);
+        let mut tally =
+            Tally { verified: 0, enrolled: 0, errors: 0, rollout: rollout.as_ref().map(|r| r.gate().phase()) };
         cluster.counters.with_members(|members| {
-            for read in members.iter().filter_map(|&slot| self.execution.nodes.slot(slot)).map(|s| s.read()) {
+            for cell in members.iter().filter_map(|&slot| self.execution.nodes.slot(slot)) {
+                let read = cell.read();
+                let desired = rollout.as_ref().map_or(desired, |r| r.desired_for(cell.bucket()));
                 tally.enrolled += 1;
                 tally.verified += u64::from(is_verified(read.state, read.last_hb_ms, desired, now_ms));
                 tally.errors += u64::from(read.state.error_code().is_some());

@@ -26,6 +26,7 @@ use crate::health::ProcessStatus;
 /// | 37–44 | sync error code (0: none) |
 /// | 45    | a force sync is pending for this node |
 /// | 46    | counted as fresh: its last heartbeat has not yet been found older than 60 minutes (see `crate::execution::freshness`) |
+/// | 47    | counted as failing in its cluster's rollout: its last heartbeat since its wave started reported a sync error or a hash mismatch (see `crate::execution::bucket_counters`) |
 /// | 48–63 | low 16 bits of the cluster force epoch this node last answered (a sweep every 2^15 cluster forces keeps the wrap from hiding one: `ClusterState::bump_force_epoch`) |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeState(u64);
@@ -37,6 +38,7 @@ const STATUS_SHIFT: u32 = 35;
 const CODE_SHIFT: u32 = 37;
 const FORCE_PENDING: u64 = 1 << 45;
 const FRESH: u64 = 1 << 46;
+const FAILING: u64 = 1 << 47;
 const EPOCH_SHIFT: u32 = 48;
 
 impl NodeState {
@@ -80,12 +82,21 @@ impl NodeState {
     pub(crate) fn force_pending(self) -> bool {
         self.0 & FORCE_PENDING != 0
     }
+    /// Whether the node is counted among its rollout's failures.
+    pub(crate) fn is_failing(self) -> bool {
+        self.0 & FAILING != 0
+    }
+    pub(crate) fn with_failing(self, on: bool) -> Self {
+        NodeState(if on { self.0 | FAILING } else { self.0 & !FAILING })
+    }
     pub(crate) fn epoch(self) -> u16 {
         (self.0 >> EPOCH_SHIFT) as u16
     }
 
     /// The state after a heartbeat reporting `revision` (verified or not),
-    /// `status` and `code`: fresh, with the force bits kept.
+    /// `status` and `code`: fresh, with the force and failing bits kept
+    /// (the heartbeat's rollout decides the failing bit, see
+    /// [`with_failing`](Self::with_failing)).
     pub(crate) fn observed(
         self,
         revision: u32,
@@ -93,7 +104,7 @@ impl NodeState {
         status: ProcessStatus,
         code: Option<SyncErrorCode>,
     ) -> Self {
-        let keep = self.0 & (ENROLLED | FORCE_PENDING | 0xffff << EPOCH_SHIFT);
+        let keep = self.0 & (ENROLLED | FORCE_PENDING | FAILING | 0xffff << EPOCH_SHIFT);
         NodeState(
             keep | HAS_HB
                 | FRESH
@@ -114,6 +125,10 @@ impl NodeState {
         NodeState(self.0 & !(0xffff << EPOCH_SHIFT) | (epoch as u64) << EPOCH_SHIFT)
     }
 }
+
+/// The bits of a slot's cluster word that hold the cluster index: the
+/// engine holds at most 2^24 clusters.
+pub(crate) const CLUSTER_BITS: u32 = 24;
 
 /// Percent → hundredths of a percent, for packing four gauges into one word.
 fn centi(p: f32) -> u64 {
@@ -144,6 +159,9 @@ pub(crate) struct Slot {
     version: AtomicU32,
     /// Fingerprint of the node-reported sync error detail (0: none).
     error_fp: AtomicU32,
+    /// The cluster index (low [`CLUSTER_BITS`] bits) and the node's rollout
+    /// bucket in it (the bits above; see [`Rank::bucket`](crate::authority::rollout::Rank::bucket)),
+    /// both fixed at enrolment.
     cluster: AtomicU32,
     /// The node's latest journal entry, index + 1 (0: none).
     last_transition: AtomicU32,
@@ -175,12 +193,14 @@ pub(crate) struct SlotWrite<'a> {
 }
 
 impl Slot {
-    /// Claims a vacant slot for a node of `cluster`. Called once, before the
-    /// slot's handle is published to anyone.
-    pub(crate) fn init(&self, cluster: u32, epoch: u16) {
+    /// Claims a vacant slot for a node of `cluster` (an index below
+    /// 2^[`CLUSTER_BITS`]) in rollout bucket `bucket`. Called once, before
+    /// the slot's handle is published to anyone.
+    pub(crate) fn init(&self, cluster: u32, bucket: u8, epoch: u16) {
+        debug_assert!(cluster < 1 << CLUSTER_BITS && bucket < crate::authority::rollout::BUCKETS);
         // Relaxed: the slot is not reachable by other threads yet; the
         // registry's lock publishes it (release on unlock, acquire on lookup).
-        self.cluster.store(cluster, Ordering::Relaxed);
+        self.cluster.store(cluster | u32::from(bucket) << CLUSTER_BITS, Ordering::Relaxed);
         self.state.store(NodeState::enrolled(epoch).0, Ordering::Release);
     }
 
@@ -188,7 +208,14 @@ impl Slot {
     #[inline]
     pub(crate) fn cluster(&self) -> u32 {
         // Relaxed: written once before the slot was published (see `init`).
-        self.cluster.load(Ordering::Relaxed)
+        self.cluster.load(Ordering::Relaxed) & ((1 << CLUSTER_BITS) - 1)
+    }
+
+    /// The node's rollout bucket in its cluster (fixed at enrolment).
+    #[inline]
+    pub(crate) fn bucket(&self) -> u8 {
+        // Relaxed: as for `cluster`. The shift leaves 8 bits.
+        (self.cluster.load(Ordering::Relaxed) >> CLUSTER_BITS) as u8
     }
 
     /// The state word, outside the lock (for filters that tolerate a race).
@@ -388,14 +415,14 @@ mod tests {
     #[test]
     fn heap_trend_keeps_the_previous_reading() {
         let slot = Slot::default();
-        slot.init(3, 0);
+        slot.init(3, 7, 0);
         let m = |heap| Metrics { heap, ..Metrics::default() };
         for heap in [40.0, 55.5] {
             let g = slot.lock();
             g.write(&SlotWrite { at_ms: 1, metrics: &m(heap), version: 1, error_fp: 0, odd_hash: 0 });
         }
         let r = slot.read();
-        assert_eq!((r.metrics.heap, r.heap_prev, slot.cluster()), (55.5, 40.0, 3));
+        assert_eq!((r.metrics.heap, r.heap_prev, slot.cluster(), slot.bucket()), (55.5, 40.0, 3, 7));
     }
 }
 
@@ -419,7 +446,7 @@ mod loom_model {
     fn a_reader_never_sees_a_torn_write() {
         loom::model(|| {
             let slot = Arc::new(Slot::default());
-            slot.init(0, 0);
+            slot.init(0, 0, 0);
             let writer = {
                 let slot = Arc::clone(&slot);
                 thread::spawn(move || (1..=2).for_each(|n| write(&slot, n)))
@@ -436,7 +463,7 @@ mod loom_model {
     fn two_writers_exclude_each_other() {
         loom::model(|| {
             let slot = Arc::new(Slot::default());
-            slot.init(0, 0);
+            slot.init(0, 0, 0);
             let bump = |slot: Arc<Slot>| {
                 thread::spawn(move || {
                     let guard = slot.lock();

@@ -107,8 +107,7 @@ impl Engine {
     /// slots; no allocation per row).
     pub fn node_table(&self, now_ms: u64) -> NodeTable {
         let clusters: Vec<_> = self.all_clusters().collect();
-        let context: Vec<_> =
-            clusters.iter().map(|c| (c.authority.snapshot(c.authority.desired()), self.min_version(c))).collect();
+        let context: Vec<_> = clusters.iter().map(|c| (c.node_desired(), self.min_version(c))).collect();
         let rows = self.execution.nodes.len() as usize;
         let mut t = NodeTable {
             clusters: clusters.iter().map(|c| c.id.to_string()).collect(),
@@ -119,8 +118,8 @@ impl Engine {
         for slot in 0..self.execution.nodes.len() {
             let Some(cell) = self.execution.nodes.slot(slot) else { continue };
             let cluster = cell.cluster();
-            let Some(&(desired, min_version)) = context.get(cluster as usize) else { continue };
-            let f = self.node_facts(slot, desired, min_version, now_ms);
+            let Some((desired, min_version)) = context.get(cluster as usize) else { continue };
+            let f = self.node_facts(slot, desired, *min_version, now_ms);
             let state = f.read.state;
             t.ids.extend_from_slice(self.execution.nodes.id(slot).as_bytes());
             // At most 2^32 ids of at most 128 bytes: far below i64::MAX.

@@ -84,7 +84,7 @@ impl Engine {
         // Not enrolled from here on: a heartbeat that resolved the slot
         // before finds this under the lock and is refused (see `observe`).
         guard.set_state(NodeState::EMPTY);
-        cluster.counters.remove_member(slot, old);
+        cluster.counters.remove_member(slot, cell.bucket(), old);
         drop(guard);
         self.execution.sync_errors.forget(slot);
         Some(slot)

@@ -7,6 +7,7 @@ pub mod audit;
 pub(crate) mod audit_query;
 pub(crate) mod journal_seal;
 pub(crate) mod overrides;
+pub(crate) mod rollouts;
 
 use std::sync::{Arc, OnceLock};
 

@@ -115,6 +115,7 @@ AuditAction = Literal[
     "seal_journal",
     "remove_node",
     "compact_journal",
+    "rollout",
 ]
 
 

@@ -210,6 +210,41 @@ impl Gate {
         Ok(())
     }
 
+    /// Starts wave `wave`, which must be the one after the newest started,
+    /// from a progressing or baking rollout (what [`evaluate`](Self::evaluate)
+    /// does when a wave converged and baked; a replay of its record).
+    pub fn start_wave(&mut self, plan: &RolloutPlan, wave: usize, at_ms: u64) -> Result<()> {
+        self.require(&[Phase::Progressing, Phase::Baking], "moved on")?;
+        if wave != self.wave + 1 || wave >= plan.waves().len() {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("wave {wave} cannot start after wave {} of {}", self.wave, plan.waves().len()),
+            ));
+        }
+        self.next_wave(at_ms);
+        Ok(())
+    }
+
+    /// Failures exceeded the budget (a replay of [`Step::Halted`]).
+    pub fn halt(&mut self, at_ms: u64) -> Result<()> {
+        self.require(&[Phase::Progressing, Phase::Baking, Phase::Paused], "halted")?;
+        self.enter(Phase::Halted, at_ms);
+        Ok(())
+    }
+
+    /// The last wave converged (a replay of [`Step::Complete`]).
+    pub fn complete(&mut self, plan: &RolloutPlan, at_ms: u64) -> Result<()> {
+        self.require(&[Phase::Progressing, Phase::Baking], "completed")?;
+        if self.wave + 1 < plan.waves().len() {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("a rollout at wave {} of {} cannot be completed", self.wave, plan.waves().len()),
+            ));
+        }
+        self.enter(Phase::Complete, at_ms);
+        Ok(())
+    }
+
     /// A halted rollout returns to the previous snapshot (its plan's
     /// `auto_rollback`).
     pub fn roll_back(&mut self, at_ms: u64) -> Result<()> {

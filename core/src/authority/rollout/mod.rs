@@ -21,5 +21,5 @@ mod rank;
 
 pub use gate::{Gate, Phase, Step, WaveCounts};
 pub use plan::RolloutPlan;
-pub use progress::{BucketCounts, Rollout};
+pub use progress::{BucketCounts, Rollout, RolloutChange, Steer};
 pub use rank::{BUCKETS, RANKS, Rank, WaveSpan};

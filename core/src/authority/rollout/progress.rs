@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::{Gate, Phase, Step, WaveCounts};
 use super::plan::RolloutPlan;
 use super::rank::{BUCKETS, WaveSpan};
+use crate::error::Result;
 
 /// What a cluster's nodes of one bucket are doing, as its counters keep it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +48,10 @@ pub struct Rollout {
     previous: u32,
     target: u32,
     gate: Gate,
+    /// When each started wave started (unix ms), in wave order.
+    started_ms: Vec<u64>,
+    /// Why it halted, while it is halted or rolled back.
+    reason: Option<String>,
     /// Which wave each bucket belongs to (derived from the rest).
     wave_of_bucket: Vec<u8>,
 }
@@ -60,6 +65,8 @@ struct RolloutRepr {
     previous: u32,
     target: u32,
     gate: Gate,
+    started_ms: Vec<u64>,
+    reason: Option<String>,
 }
 
 impl From<RolloutRepr> for Rollout {
@@ -70,6 +77,8 @@ impl From<RolloutRepr> for Rollout {
             previous: r.previous,
             target: r.target,
             gate: r.gate,
+            started_ms: r.started_ms,
+            reason: r.reason,
             wave_of_bucket: vec![],
         };
         rollout.index_buckets();
@@ -79,15 +88,160 @@ impl From<RolloutRepr> for Rollout {
 
 impl From<Rollout> for RolloutRepr {
     fn from(r: Rollout) -> Self {
-        RolloutRepr { cluster: r.cluster, plan: r.plan, previous: r.previous, target: r.target, gate: r.gate }
+        RolloutRepr {
+            cluster: r.cluster,
+            plan: r.plan,
+            previous: r.previous,
+            target: r.target,
+            gate: r.gate,
+            started_ms: r.started_ms,
+            reason: r.reason,
+        }
     }
 }
 
+/// A change of a rollout that the audit log records, one record each: the
+/// engine's own gate steps that change what nodes should run or report
+/// (a wave starts, a halt, a rollback, the end) and the operator actions.
+/// Replaying them in order rebuilds the rollout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RolloutChange {
+    /// Wave `wave` started.
+    WaveStarted {
+        /// The wave's index.
+        wave: usize,
+    },
+    /// Failures exceeded the budget.
+    Halted {
+        /// The counts and failure codes, e.g. `3 of 100 nodes failed: RELOAD_FAILURE`.
+        reason: String,
+    },
+    /// A halted rollout returned to the previous snapshot (its plan's `auto_rollback`).
+    RolledBack,
+    /// Every wave converged.
+    Complete,
+    /// An operator paused it.
+    Paused,
+    /// An operator resumed it.
+    Resumed,
+    /// An operator returned the cluster to the previous snapshot.
+    Aborted,
+    /// An operator started every remaining wave.
+    Promoted,
+}
+
+impl RolloutChange {
+    /// The lower-case name (`wave_started`, `halted`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RolloutChange::WaveStarted { .. } => "wave_started",
+            RolloutChange::Halted { .. } => "halted",
+            RolloutChange::RolledBack => "rolled_back",
+            RolloutChange::Complete => "complete",
+            RolloutChange::Paused => "paused",
+            RolloutChange::Resumed => "resumed",
+            RolloutChange::Aborted => "aborted",
+            RolloutChange::Promoted => "promoted",
+        }
+    }
+}
+
+/// What a rollout says one node should run and be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Steer {
+    /// The revision the node should run now.
+    pub desired: u32,
+    /// The rollout itself tells the node to pull `desired` when it does not
+    /// run it, whether or not its cluster auto-reconciles.
+    pub directs: bool,
+    /// The rollout holds the node where it is: no directive at all (a
+    /// paused or halted rollout's started waves).
+    pub holds: bool,
+}
+
 impl Rollout {
-    /// A rollout of `cluster` from revision `previous` (0: nothing was
-    /// published before) to `target`, its first wave started at `at_ms`.
+    /// A rollout of `cluster` from revision `previous` to `target`, its
+    /// first wave started at `at_ms`.
     pub fn new(cluster: &str, plan: RolloutPlan, previous: u32, target: u32, at_ms: u64) -> Rollout {
-        Rollout::from(RolloutRepr { cluster: cluster.to_owned(), plan, previous, target, gate: Gate::start(at_ms) })
+        Rollout::from(RolloutRepr {
+            cluster: cluster.to_owned(),
+            plan,
+            previous,
+            target,
+            gate: Gate::start(at_ms),
+            started_ms: vec![at_ms],
+            reason: None,
+        })
+    }
+
+    /// When wave `wave` started (unix ms), if it has.
+    pub fn started_ms(&self, wave: usize) -> Option<u64> {
+        self.started_ms.get(wave).copied()
+    }
+
+    /// Why it halted, while it is halted or rolled back.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// What the rollout says a node of `bucket` that runs (verified)
+    /// revision `runs` should run and be told:
+    /// - progressing or baking: a node of a started wave should run the
+    ///   target and is told to; any other keeps the previous snapshot (and
+    ///   is never told to pull the target);
+    /// - paused or halted: the same desired revisions, but the started
+    ///   waves' nodes are held: no directive reaches them;
+    /// - rolled back or aborted: every node should run the previous
+    ///   snapshot, and those that run the target are told to return;
+    /// - complete: every node should run the target, by the cluster's
+    ///   ordinary rules.
+    pub fn steer(&self, bucket: u8, runs: u32) -> Steer {
+        let desired = self.desired_for(bucket);
+        let started = desired == self.target;
+        match self.gate.phase() {
+            Phase::Progressing | Phase::Baking => Steer { desired, directs: started, holds: false },
+            Phase::Paused | Phase::Halted => Steer { desired, directs: false, holds: started },
+            Phase::RolledBack | Phase::Aborted => Steer { desired, directs: runs == self.target, holds: false },
+            Phase::Complete => Steer { desired, directs: false, holds: false },
+        }
+    }
+
+    /// Whether a heartbeat at `at_ms` of a node of `bucket` that reports a
+    /// sync error or a hash mismatch (`failed`) counts among the rollout's
+    /// failures: while the rollout is active, for a node whose wave
+    /// started at or before `at_ms`.
+    pub fn counts_failure(&self, bucket: u8, at_ms: u64, failed: bool) -> bool {
+        failed
+            && self.gate.phase().is_active()
+            && self.started_ms(self.wave_of(bucket)).is_some_and(|start| start <= at_ms)
+    }
+
+    /// Applies a recorded change made at `at_ms`; [`Conflict`](crate::ErrorKind::Conflict)
+    /// when the rollout's phase does not allow it (nothing changes then).
+    pub fn apply(&mut self, change: &RolloutChange, at_ms: u64) -> Result<()> {
+        let mut gate = self.gate;
+        match change {
+            RolloutChange::WaveStarted { wave } => gate.start_wave(&self.plan, *wave, at_ms)?,
+            RolloutChange::Halted { reason } => {
+                gate.halt(at_ms)?;
+                self.reason = Some(reason.clone());
+            }
+            RolloutChange::RolledBack => gate.roll_back(at_ms)?,
+            RolloutChange::Complete => gate.complete(&self.plan, at_ms)?,
+            RolloutChange::Paused => gate.pause(at_ms)?,
+            RolloutChange::Resumed => {
+                gate.resume(at_ms)?;
+                self.reason = None;
+            }
+            RolloutChange::Aborted => gate.abort(at_ms)?,
+            RolloutChange::Promoted => gate.promote(&self.plan, at_ms)?,
+        }
+        self.gate = gate;
+        while self.started_ms.len() <= self.gate.wave() {
+            self.started_ms.push(at_ms);
+        }
+        Ok(())
     }
 
     fn index_buckets(&mut self) {
@@ -172,7 +326,12 @@ impl Rollout {
     pub fn advance(&mut self, buckets: &[BucketCounts; BUCKETS as usize], now_ms: u64) -> Vec<Step> {
         let waves = self.waves(buckets);
         let bound = self.plan.waves().len() * 3 + 3;
-        std::iter::from_fn(|| self.gate.evaluate(&self.plan, &waves, now_ms)).take(bound).collect()
+        let steps: Vec<Step> =
+            std::iter::from_fn(|| self.gate.evaluate(&self.plan, &waves, now_ms)).take(bound).collect();
+        while self.started_ms.len() <= self.gate.wave() {
+            self.started_ms.push(now_ms);
+        }
+        steps
     }
 
     /// The gate, for the operator actions ([`Gate::pause`], ...).

@@ -92,9 +92,13 @@ pub enum AuditAction {
     /// and the hash of the file of bases (each node's last transition
     /// before them) that replaces them.
     CompactJournal,
+    /// A rollout changed (target `cluster:<id>`): a wave started, it
+    /// halted, rolled back or completed, or an operator paused, resumed,
+    /// aborted or promoted it (see [`crate::rollout`]).
+    Rollout,
 }
 
-const ACTIONS: [AuditAction; 12] = [
+const ACTIONS: [AuditAction; 13] = [
     AuditAction::Publish,
     AuditAction::UpsertWorkspace,
     AuditAction::UpsertCluster,
@@ -107,6 +111,7 @@ const ACTIONS: [AuditAction; 12] = [
     AuditAction::SealJournal,
     AuditAction::RemoveNode,
     AuditAction::CompactJournal,
+    AuditAction::Rollout,
 ];
 
 impl AuditAction {
@@ -125,10 +130,11 @@ impl AuditAction {
             AuditAction::SealJournal => "seal_journal",
             AuditAction::RemoveNode => "remove_node",
             AuditAction::CompactJournal => "compact_journal",
+            AuditAction::Rollout => "rollout",
         }
     }
 
-    /// The stable one-byte code of the canonical encoding (1 to 11).
+    /// The stable one-byte code of the canonical encoding (1 to 13).
     pub fn code(self) -> u8 {
         match self {
             AuditAction::Publish => 1,
@@ -143,6 +149,7 @@ impl AuditAction {
             AuditAction::SealJournal => 10,
             AuditAction::RemoveNode => 11,
             AuditAction::CompactJournal => 12,
+            AuditAction::Rollout => 13,
         }
     }
 
@@ -166,7 +173,7 @@ impl AuditAction {
     }
 
     /// Whether the action changes the authority (what should run): publish,
-    /// workspace, cluster and policy changes. Replaying only these records
+    /// workspace, cluster, policy and rollout changes. Replaying only these records
     /// rebuilds an engine's authority state.
     ///
     /// ```
@@ -182,6 +189,7 @@ impl AuditAction {
                 | AuditAction::UpsertCluster
                 | AuditAction::UpsertPolicy
                 | AuditAction::RemovePolicy
+                | AuditAction::Rollout
         )
     }
 }
@@ -524,7 +532,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(0);
         assert!(AuditRecord::decode(&longer, vec![]).is_err());
-        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 13)] {
+        for (at, value) in [(0, 3u8), (17, 0), (17, 4), (18, 0), (18, 14)] {
             let mut bad = b.clone();
             bad[at] = value;
             assert!(AuditRecord::decode(&bad, vec![]).is_err(), "byte {at} = {value}");
@@ -569,7 +577,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
         assert_eq!(AuditAction::from_code(0), None);
-        assert_eq!(AuditAction::from_code(13), None);
+        assert_eq!(AuditAction::from_code(14), None);
         assert!(AuditAction::parse("Publish").is_err());
     }
 

@@ -34,7 +34,12 @@ public enum AuditAction {
      * Sealed journal segments older than the retention were dropped: the record names how many
      * transitions, their time range and the hash of the file of bases that replaces them.
      */
-    COMPACT_JOURNAL;
+    COMPACT_JOURNAL,
+    /**
+     * A rollout changed: a wave started, it halted, rolled back or completed, or an operator
+     * paused, resumed, aborted or promoted it.
+     */
+    ROLLOUT;
 
     /**
      * Whether the action overrides the normal flow and so carries a justification.
