@@ -1,7 +1,8 @@
 //! Criterion benches of the engine's hot paths and O(1) reads.
 //!
 //! `cargo bench -p fleetgov-bench --bench engine` (CI runs it with `--no-run`).
-//! Fleets of 1,000 and 1,000,000 nodes in 100 clusters.
+//! Fleets of 1,000 and 1,000,000 nodes in 100 clusters, and one cluster of
+//! 1,000,000 nodes for publishes and rollouts.
 
 use std::hint::black_box;
 
@@ -105,18 +106,52 @@ fn benches(c: &mut Criterion) {
         let h = one.enroll(&format!("n{n}"), "c", T0).unwrap();
         one.heartbeat(h, &Heartbeat::new(T0, "3.5.0".parse().unwrap()).applied(&s.id, s.hash)).unwrap();
     }
+    let handles: Vec<NodeHandle> = (0..1_000_000).map(|n| one.node_handle(&format!("n{n}")).unwrap()).collect();
+    let mut g = c.benchmark_group("rollout");
+    g.throughput(Throughput::Elements(1));
+    // The same heartbeats before and during a rollout: nodes report the
+    // snapshot they run; the rollout's canary (1 %) is told to pull the target.
+    let steady = |b: &mut criterion::Bencher<'_>, s: &Snapshot| {
+        let mut i = 0usize;
+        b.iter(|| {
+            i = (i + 7919) % handles.len();
+            let hb = Heartbeat::new(T0, "3.5.0".parse().unwrap()).applied(&s.id, s.hash);
+            black_box(one.heartbeat(handles[i], &hb).unwrap().is_some())
+        })
+    };
+    g.bench_function("heartbeat_1m_node_cluster", |b| steady(b, &s));
+    let by = By::new("bench", Role::Operator, T0);
+    let hold = fleetgov::rollout::RolloutPlan::new([1, 100], u64::MAX, 0.0, false).unwrap();
+    one.publish_with_rollout("c", b"rollout target", &by, hold).unwrap();
+    g.bench_function("heartbeat_1m_node_cluster_during_rollout", |b| steady(b, &s));
+    g.finish();
+
     let mut g = c.benchmark_group("publish");
     let mut rev = 0u64;
+    let mut next = || {
+        rev += 1;
+        rev.to_le_bytes()
+    };
     g.bench_function("flip_1m_node_cluster", |b| {
+        b.iter_batched(&mut next, |bytes| one.publish("c", &bytes, "bench", T0).unwrap(), BatchSize::SmallInput)
+    });
+    let plan = fleetgov::rollout::RolloutPlan::new([1, 10, 50, 100], 60_000, 5.0, true).unwrap();
+    g.bench_function("rollout_start_1m_node_cluster", |b| {
         b.iter_batched(
-            || {
-                rev += 1;
-                rev.to_le_bytes()
-            },
-            |bytes| one.publish("c", &bytes, "bench", T0).unwrap(),
+            &mut next,
+            |bytes| one.publish_with_rollout("c", &bytes, &by, plan.clone()).unwrap(),
             BatchSize::SmallInput,
         )
     });
+    let why = Override::new("bench", Role::Operator, "start every wave", T0);
+    g.bench_function("wave_start_1m_node_cluster", |b| {
+        b.iter_batched(
+            || one.publish_with_rollout("c", &next(), &by, plan.clone()).unwrap(),
+            |_| one.promote_rollout("c", &why).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("rollout_read_1m_node_cluster", |b| b.iter(|| one.rollout(black_box("c"), T0).unwrap()));
     g.finish();
 }
 
