@@ -81,8 +81,7 @@ impl ClusterState {
     /// Runs `f` on the cluster's rollout while it is active (progressing,
     /// baking, paused or halted): what decides each node's desired revision.
     pub(crate) fn with_active_rollout<R>(&self, f: impl FnOnce(&Rollout) -> R) -> Option<R> {
-        let rollout = self.authority.steering_rollout()?;
-        rollout.as_ref().as_ref().filter(|r| r.gate().phase().is_active()).map(f)
+        self.authority.with_steering_rollout(|r| r.gate().phase().is_active().then(|| f(r))).flatten()
     }
 
     /// Every counter, as kept, for the published revisions.

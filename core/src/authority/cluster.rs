@@ -99,6 +99,17 @@ impl ClusterAuthority {
         self.steering.load(Ordering::Acquire).then(|| self.rollout.load_full())
     }
 
+    /// Runs `f` on the cluster's rollout while it steers some node (not
+    /// complete), with no reference-count traffic: the heartbeat path.
+    #[inline]
+    pub(crate) fn with_steering_rollout<R>(&self, f: impl FnOnce(&Rollout) -> R) -> Option<R> {
+        // Acquire: as in `steering_rollout`.
+        if !self.steering.load(Ordering::Acquire) {
+            return None;
+        }
+        self.rollout.read(|rollout| rollout.as_ref().map(f))
+    }
+
     /// The cluster's latest rollout, whatever its phase.
     pub(crate) fn rollout(&self) -> Arc<Option<Rollout>> {
         self.rollout.load_full()

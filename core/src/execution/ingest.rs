@@ -266,11 +266,16 @@ impl Engine {
         }
         // A rollout decides what this node should run and be told (see
         // `Rollout::steer`); a cluster without one reads a single flag.
-        let steering = cluster.authority.steering_rollout();
-        let rollout = steering.as_deref().and_then(Option::as_ref);
         let bucket = cell.bucket();
         let runs = if hash_ok { report.revision } else { 0 };
-        let steer = rollout.map(|r| r.steer(bucket, runs));
+        let rollout = cluster.authority.with_steering_rollout(|r| {
+            let failing = r.counts_failure(bucket, obs.at_ms, report.code.is_some());
+            (r.steer(bucket, runs), failing, r.gate().phase().is_active())
+        });
+        let (steer, failing, rollout_active) = match rollout {
+            Some((steer, failing, active)) => (Some(steer), failing, active),
+            None => (None, false, false),
+        };
         let desired = steer.map_or_else(|| cluster.authority.desired(), |s| s.desired);
         let (directs, holds) = steer.map_or((false, false), |s| (s.directs, s.holds));
         let wave = cluster.authority.wave(desired);
@@ -282,7 +287,6 @@ impl Engine {
             wave_open: directs || cluster.authority.wave_open(wave),
         };
         let step = transition::step(old, &report, &authority);
-        let failing = rollout.is_some_and(|r| r.counts_failure(bucket, obs.at_ms, report.code.is_some()));
         let state = step.state.with_failing(failing);
         // Journal what the node runs when it changes (never per heartbeat).
         let old_hash = if old.hash_ok() { HashRef::Verified } else { HashRef::from_bits(guard.odd_hash()) };
@@ -351,7 +355,7 @@ impl Engine {
                 self.feed.write(seq + 1, Change::Cluster(cluster.change(self.tally(cluster, now_ms))));
             }
         }
-        if counters_moved && rollout.is_some_and(|r| r.gate().phase().is_active()) {
+        if counters_moved && rollout_active {
             // Its gates may open now; never waits for the authority lock.
             self.nudge_rollout(cluster, now_ms);
         }
