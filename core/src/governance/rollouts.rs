@@ -132,6 +132,16 @@ impl Engine {
     /// unless another authority change holds the lock (the next heartbeat or
     /// [`advance_rollouts`](Self::advance_rollouts) evaluates them then).
     pub(crate) fn nudge_rollout(&self, cluster: &ClusterState, now_ms: u64) {
+        // A probe on a copy of the gate first: most transitions open no
+        // gate, and taking the lock catches up with a shared audit store.
+        let due = cluster.with_active_rollout(|r| {
+            let counts = cluster.counters.buckets.counts(r.previous(), r.target());
+            let mut gate = *r.gate();
+            gate.evaluate(r.plan(), &r.waves(&counts), now_ms).is_some()
+        });
+        if due != Some(true) {
+            return;
+        }
         if let Some(Ok(mut guard)) = self.try_authority_lock() {
             // A failed record leaves the rollout as it was; the next
             // evaluation tries again.
