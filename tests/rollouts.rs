@@ -392,3 +392,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_rollout_read_at_an_earlier_time_agrees_with_the_cluster_at_that_time() {
+    let e = engine();
+    let s1 = e.publish("prod", b"one", "alice", T0).unwrap();
+    let nodes = fleet(&e, "prod", 60, &s1, T0);
+    let waves = [50, 100];
+    let s2 = e.publish_with_rollout("prod", b"two", &by(T0), plan(&waves, 1_000, 0.0, false)).unwrap();
+    for (id, h) in nodes.iter().filter(|(id, _)| wave_of("prod", &s2, id, &waves) == 0) {
+        e.heartbeat(*h, &hb(T0, &s2)).unwrap_or_else(|err| panic!("{id}: {err}"));
+    }
+    assert_eq!(rollout(&e, "prod", T0).state, Phase::Baking);
+    // Then the engine's clock runs hours ahead of the times the caller passes.
+    e.clock().set(T0 + 10 * 3_600_000);
+    let later = rollout(&e, "prod", T0 + 10 * 3_600_000);
+    assert_eq!(later.on_target, 0, "ten hours later no report counts");
+    let canary = nodes.iter().filter(|(id, _)| wave_of("prod", &s2, id, &waves) == 0).count() as u64;
+    let then = rollout(&e, "prod", T0 + 3);
+    assert_eq!((then.on_target, then.nodes_started), (canary, canary), "at the time, the canary was verified");
+    assert_eq!(e.cluster("prod", T0 + 3).unwrap().in_sync, 60);
+    assert_eq!(e.advance_rollouts(T0 + 1_000).unwrap(), 1, "the gates read the counts at that time: the bake ended");
+    assert_eq!(rollout(&e, "prod", T0 + 1_000).wave, 1);
+}

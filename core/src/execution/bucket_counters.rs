@@ -162,3 +162,42 @@ mod tests {
         assert_eq!(c.failing(), 1);
     }
 }
+
+/// loom model of a publish racing a heartbeat (see `crate::sync`).
+#[cfg(all(test, fleetgov_loom))]
+mod loom_model {
+    use loom::sync::Arc;
+    use loom::sync::atomic::AtomicBool;
+    use loom::thread;
+
+    use super::*;
+
+    /// A publish starts counting revision 2 and only then makes it visible;
+    /// a heartbeat that sees revision 2 moves its node from 1 to 2. Whatever
+    /// the interleaving, the node is counted once, on the revision it
+    /// moved to, and the previous revision's counts survive the publish.
+    #[test]
+    fn a_publish_never_loses_a_heartbeats_move() {
+        loom::model(|| {
+            let counters = Arc::new(BucketCounters::new());
+            counters.track(1, 0);
+            counters.add_node(3, true);
+            counters.move_fresh(3, None, Some(1));
+            let visible = Arc::new(AtomicBool::new(false));
+            let publish = {
+                let (counters, visible) = (Arc::clone(&counters), Arc::clone(&visible));
+                thread::spawn(move || {
+                    counters.track(2, 1);
+                    visible.store(true, Ordering::Release);
+                })
+            };
+            let moved = visible.load(Ordering::Acquire);
+            if moved {
+                counters.move_fresh(3, Some(1), Some(2));
+            }
+            publish.join().unwrap();
+            let c = counters.counts(1, 2)[3];
+            assert_eq!((c.nodes, c.on_target, c.on_previous), (1, u64::from(moved), u64::from(!moved)));
+        });
+    }
+}

@@ -137,6 +137,33 @@ impl Engine {
         self.recount_tally(cluster, now_ms)
     }
 
+    /// The counts by rollout bucket of `cluster` at `now_ms`, for a rollout
+    /// from `previous` to `target`: its counters when `now_ms` is not
+    /// before an expiry already swept (100 counter reads), else a recount
+    /// from the slots at `now_ms`, as [`tally`](Self::tally) answers.
+    pub(crate) fn bucket_counts(
+        &self,
+        cluster: &ClusterState,
+        previous: u32,
+        target: u32,
+        now_ms: u64,
+    ) -> [BucketCounts; BUCKETS as usize] {
+        self.sweep(cluster, now_ms);
+        if now_ms >= cluster.counters.expiry.latest_expired() {
+            return cluster.counters.buckets.counts(previous, target);
+        }
+        let mut counted = [BucketCounts::default(); BUCKETS as usize];
+        for cell in cluster.counters.members().into_iter().filter_map(|slot| self.execution.nodes.slot(slot)) {
+            let read = cell.read();
+            let c = &mut counted[usize::from(cell.bucket())];
+            c.nodes += 1;
+            c.failures += u64::from(read.state.is_failing());
+            c.on_target += u64::from(is_verified(read.state, read.last_hb_ms, target, now_ms));
+            c.on_previous += u64::from(is_verified(read.state, read.last_hb_ms, previous, now_ms));
+        }
+        counted
+    }
+
     /// [`tally`](Self::tally) recomputed from the slots (O(nodes)).
     pub(crate) fn recount_tally(&self, cluster: &ClusterState, now_ms: u64) -> Tally {
         let desired = cluster.authority.desired();

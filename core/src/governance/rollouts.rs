@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::authority::event::AuthorityEvent;
 use crate::authority::replay::AuthorityGuard;
-use crate::authority::rollout::{Phase, Rollout, RolloutChange, Step, WaveCounts};
+use crate::authority::rollout::{BUCKETS, BucketCounts, Phase, Rollout, RolloutChange, Step, WaveCounts};
 use crate::authority::snapshot::snapshot_id;
 use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
@@ -96,8 +96,12 @@ impl Engine {
     /// ```
     pub fn rollout(&self, cluster: &str, now_ms: u64) -> Result<Option<RolloutView>> {
         let state = self.cluster_state(cluster)?;
-        self.sweep(state, now_ms);
-        Ok(state.authority.rollout().as_ref().as_ref().map(|r| rollout_view(state, r)))
+        Ok(state
+            .authority
+            .rollout()
+            .as_ref()
+            .as_ref()
+            .map(|r| rollout_view(state, r, &self.bucket_counts(state, r.previous(), r.target(), now_ms))))
     }
 
     /// Evaluates the gates of every active rollout at `now_ms` (a bake may
@@ -213,13 +217,12 @@ impl Engine {
     /// Takes the gate steps due at `now_ms`, recording those that change
     /// what nodes should run; returns how many were taken.
     fn step_rollout(&self, guard: &mut AuthorityGuard<'_>, state: &ClusterState, now_ms: u64) -> Result<usize> {
-        self.sweep(state, now_ms);
         let mut taken = 0;
         // Each step moves the gate forward; a few per wave at most.
-        for _ in 0..(3 * crate::authority::rollout::BUCKETS as usize + 3) {
+        for _ in 0..(3 * BUCKETS as usize + 3) {
             let current = state.authority.rollout();
             let Some(rollout) = current.as_ref().as_ref().filter(|r| r.gate().phase().is_active()) else { break };
-            let counts = state.counters.buckets.counts(rollout.previous(), rollout.target());
+            let counts = self.bucket_counts(state, rollout.previous(), rollout.target(), now_ms);
             let waves = rollout.waves(&counts);
             let mut gate = *rollout.gate();
             let Some(step) = gate.evaluate(rollout.plan(), &waves, now_ms) else { break };
@@ -347,10 +350,9 @@ fn halt_reason(state: &ClusterState, failures: u64, nodes: u64) -> String {
     }
 }
 
-/// The view of `rollout` of `state` from its counters.
-fn rollout_view(state: &ClusterState, rollout: &Rollout) -> RolloutView {
-    let counts = state.counters.buckets.counts(rollout.previous(), rollout.target());
-    let waves = rollout.waves(&counts);
+/// The view of `rollout` of `state` from its counts by bucket.
+fn rollout_view(state: &ClusterState, rollout: &Rollout, counts: &[BucketCounts; BUCKETS as usize]) -> RolloutView {
+    let waves = rollout.waves(counts);
     let started = &waves[..waves.len().min(rollout.gate().wave() + 1)];
     let sum = |f: fn(&WaveCounts) -> u64| started.iter().map(f).sum::<u64>();
     let nodes_started = sum(|w| w.nodes);
