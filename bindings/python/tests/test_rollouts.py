@@ -10,6 +10,7 @@ import json
 import math
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,3 +285,31 @@ def test_a_publish_without_a_plan_is_as_before(running: fleetgov.Engine) -> None
     assert running.rollout(CLUSTER, now_ms=T0 + 1) is None
     assert started(running, v2, T0 + 1) == NODES, "every node should run it at once"
     assert running.advance_rollouts(now_ms=T0 + 2) == 0
+
+
+def test_a_reopened_engine_continues_the_same_rollout(tmp_path: Path) -> None:
+    plan: RolloutPlan = {"waves": [25, 100], "bake_ms": 60_000, "max_failure_pct": 0.0, "auto_rollback": True}
+    with fleetgov.Engine(data_dir=tmp_path, clock_ms=T0) as e:
+        e.upsert_workspace("ws-1")
+        e.upsert_cluster(CLUSTER, workspace="ws-1", environment="production")
+        v1 = e.publish(CLUSTER, b"v1", actor="alice", at_ms=T0)
+        for n in NODES:
+            e.enroll(n, cluster=CLUSTER, at_ms=T0)
+            beat(e, n, T0, v1)
+        e.set_clock(T0 + 1)
+        v2 = e.publish(CLUSTER, b"v2", actor="alice", at_ms=T0 + 1, rollout=plan)
+        canary = started(e, v2, T0 + 1)
+        e.pause_rollout(CLUSTER, actor="bob", role="operator", reason="hold until the morning", at_ms=T0 + 1)
+        before = rollout(e, T0 + 1)
+    with fleetgov.Engine(data_dir=tmp_path, clock_ms=T0 + 2) as e:
+        r = rollout(e, T0 + 2)
+        assert (r.state, r.wave, r.waves, r.target_snapshot, r.previous_snapshot) == (
+            "paused", 0, [25, 100], v2.id, v1.id
+        )
+        assert (r.nodes_started, r.per_wave) == (before.nodes_started, before.per_wave)
+        assert started(e, v2, T0 + 2) == canary, "the same nodes in the same waves"
+        assert beat(e, canary[0], T0 + 3, v1) is None, "paused: nobody is told anything"
+        e.resume_rollout(CLUSTER, actor="bob", role="operator", reason="morning", at_ms=T0 + 4)
+        d = beat(e, canary[0], T0 + 5, v1)
+        assert d is not None and d.snapshot == v2.id
+        assert [c for _, c in rollout_changes(e)] == ["paused", "resumed"]
