@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Controlled rollouts: a publish with a plan reaches the cluster wave by wave, a failing canary
@@ -248,5 +250,38 @@ class RolloutTest {
         assertEquals(Optional.empty(), engine.rollout("empty", T));
         assertEquals(FleetException.Code.NOT_FOUND,
                 assertThrows(FleetException.class, () -> engine.rollout("nowhere", T)).code());
+    }
+
+    @Test
+    void aReopenedEngineContinuesTheSameRollout(@TempDir Path dir) {
+        RolloutPlan plan = new RolloutPlan(List.of(25, 100), 60_000, 0.0, true);
+        List<String> canary;
+        Snapshot v2;
+        RolloutView before;
+        try (FleetEngine e = new FleetEngine(FleetEngine.Options.defaults().withManualClock(T).withDataDir(dir))) {
+            e.upsertWorkspace(WorkspaceSpec.of("ws"));
+            e.upsertCluster(ClusterSpec.of("c", "ws", Environment.PRODUCTION));
+            Snapshot s1 = e.publish("c", FleetEngineTest.V1, "alice", T);
+            for (String n : NODES) {
+                e.enroll(n, "c", T);
+                e.heartbeat(n, FleetEngineTest.synced(s1, T));
+            }
+            e.setClock(T + 1);
+            v2 = e.publish("c", FleetEngineTest.V2, "alice", T + 1, plan);
+            canary = NODES.stream().filter(n -> v2.id().equals(e.node(n, T + 1).desiredSnapshotId())).toList();
+            e.pauseRollout("c", new OverrideRequest("bob", Role.OPERATOR, "hold until the morning", T + 1));
+            before = e.rollout("c", Instant.ofEpochMilli(T + 1)).orElseThrow();
+        }
+        try (FleetEngine e = new FleetEngine(FleetEngine.Options.defaults().withManualClock(T + 2).withDataDir(dir))) {
+            RolloutView r = e.rollout("c", T + 2).orElseThrow();
+            assertEquals(List.of(RolloutState.PAUSED, 0, v2.id()), List.of(r.state(), r.wave(), r.targetSnapshot()));
+            assertEquals(before.perWave(), r.perWave());
+            assertEquals(canary, NODES.stream().filter(n -> v2.id().equals(e.node(n, T + 2).desiredSnapshotId())).toList(),
+                    "the same nodes in the same waves");
+            e.resumeRollout("c", new OverrideRequest("bob", Role.OPERATOR, "morning", T + 3));
+            e.setClock(T + 4);
+            assertEquals(new Directive(DirectiveKind.RECONCILE, v2),
+                    e.heartbeat(canary.get(0), FleetEngineTest.synced(e.snapshot("c@r1"), T + 4)));
+        }
     }
 }
