@@ -55,6 +55,19 @@ impl<'l> New<'l> {
         self.push("F", JValueOwned::Float(value))
     }
 
+    /// A `double` argument.
+    pub(crate) fn double(self, value: f64) -> Self {
+        self.push("D", JValueOwned::Double(value))
+    }
+
+    /// An `int[]` argument.
+    pub(crate) fn ints(self, env: &mut JNIEnv<'l>, values: &[i32]) -> Result<Self> {
+        let len = i32::try_from(values.len()).unwrap_or(i32::MAX);
+        let array = env.new_int_array(len)?;
+        env.set_int_array_region(&array, 0, values)?;
+        Ok(self.object("[I", array.into()))
+    }
+
     /// A `boolean` argument.
     pub(crate) fn boolean(self, value: bool) -> Self {
         self.push("Z", JValueOwned::Bool(u8::from(value)))

@@ -197,6 +197,41 @@ pub(crate) fn revision(r: u32) -> i32 {
     i32::try_from(r).unwrap_or(i32::MAX)
 }
 
+/// `new RolloutView(...)` (its package-private constructor taking the waves
+/// as an `int[]`), or null when the cluster never had a rollout.
+pub(crate) fn rollout_view<'l>(env: &mut JNIEnv<'l>, r: &Option<fleetgov::RolloutView>) -> Result<JObject<'l>> {
+    let Some(r) = r else { return Ok(JObject::null()) };
+    let per_wave = list(env, r.per_wave.iter(), |env, w| {
+        New::args()
+            .int(i32::from(w.percent))
+            .long(w.nodes)
+            .long(w.on_target)
+            .long(w.failures)
+            .optional_long(env, w.started_ms)?
+            .build(env, "dev/fleetgov/WaveView")
+    })?;
+    let waves: Vec<i32> = r.waves.iter().map(|&w| i32::from(w)).collect();
+    New::args()
+        .str(env, &r.cluster)?
+        .constant(env, "dev/fleetgov/RolloutState", r.state.as_str())?
+        .int(i32::try_from(r.wave).unwrap_or(i32::MAX))
+        .ints(env, &waves)?
+        .long(r.bake_ms)
+        .double(r.max_failure_pct)
+        .boolean(r.auto_rollback)
+        .str(env, &r.target_snapshot)?
+        .str(env, &r.previous_snapshot)?
+        .long(r.nodes_started)
+        .long(r.on_target)
+        .long(r.failures)
+        .long(r.failure_budget)
+        .opt_str(env, r.reason.as_deref())?
+        .long(r.since_ms)
+        .optional_long(env, r.bake_ends_ms)?
+        .object(LIST, per_wave)
+        .build(env, "dev/fleetgov/RolloutView")
+}
+
 /// `new BatchSummary(accepted, directives, refused)`.
 pub(crate) fn batch_summary<'l>(env: &mut JNIEnv<'l>, s: &fleetgov::BatchSummary) -> Result<JObject<'l>> {
     New::args().long(s.accepted).long(s.directives).long(s.refused).build(env, "dev/fleetgov/BatchSummary")

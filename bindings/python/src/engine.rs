@@ -19,6 +19,7 @@ use crate::heartbeat::{HeartbeatArgs, NodeRef, now_or};
 use crate::ingest::PyBatchResult;
 use crate::node_state::HEALTHS;
 use crate::proof::{PyConsistencyProof, PyInclusionProof};
+use crate::rollout::PyRolloutView;
 use crate::table::{PyAuditTable, PyNodesTable};
 use crate::views::{PyClusterView, PyDirective, PyNodeView, PySnapshot};
 use crate::{audit, boundary, durable, error, history, ingest, inventory, table};
@@ -55,6 +56,22 @@ impl PyEngine {
             let by = Override::new(actor, Role::parse(role)?, reason, now_or(at_ms, e));
             e.force_sync(target, &by)
         })?;
+        audit::record(py, &record)
+    }
+
+    /// Runs a rollout action (`Engine::pause_rollout`, ...) on `cluster` as
+    /// `who` (actor, role, justification) and returns its audit record as a dict.
+    fn act_on_rollout<'py>(
+        &self,
+        py: Python<'py>,
+        action: fn(&Engine, &str, &Override<'_>) -> fleetgov::Result<std::sync::Arc<fleetgov::audit::AuditRecord>>,
+        cluster: &str,
+        (actor, role, reason): (&str, &str, &str),
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let at_ms = millis(at_ms, "at_ms")?;
+        let record =
+            self.with(py, |e| action(e, cluster, &Override::new(actor, Role::parse(role)?, reason, now_or(at_ms, e))))?;
         audit::record(py, &record)
     }
 
@@ -249,8 +266,13 @@ impl PyEngine {
         })
     }
 
-    /// Publishes `config` as the next snapshot of `cluster`, now its desired state.
-    #[pyo3(signature = (cluster, config, /, *, actor, at_ms = None))]
+    /// Publishes `config` as the next snapshot of `cluster`, now its desired
+    /// state. With `rollout` (a dict: `waves`, `bake_ms`, `max_failure_pct`,
+    /// `auto_rollback`), the snapshot reaches the cluster in those waves: the
+    /// nodes of started waves should run it, the others keep the snapshot
+    /// published before until their wave starts (`InvalidInput` when there
+    /// is none, or for a plan the engine refuses).
+    #[pyo3(signature = (cluster, config, /, *, actor, at_ms = None, rollout = None))]
     fn publish(
         &self,
         py: Python<'_>,
@@ -258,9 +280,107 @@ impl PyEngine {
         config: Bytes,
         actor: Text<'_>,
         at_ms: Option<&Bound<'_, PyAny>>,
+        rollout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PySnapshot> {
         let at_ms = millis(at_ms, "at_ms")?;
-        self.with(py, |e| e.publish(cluster.0, &config.0, actor.0, now_or(at_ms, e)).map(PySnapshot::from))
+        let plan = rollout.filter(|r| !r.is_none()).map(crate::rollout::plan).transpose()?;
+        self.with(py, |e| {
+            let at_ms = now_or(at_ms, e);
+            let published = match plan {
+                None => e.publish(cluster.0, &config.0, actor.0, at_ms),
+                Some(plan) => {
+                    e.publish_with_rollout(cluster.0, &config.0, &By::new(actor.0, Role::Operator, at_ms), plan)
+                }
+            };
+            published.map(PySnapshot::from)
+        })
+    }
+
+    /// The rollout of `cluster` at `now_ms` (a `RolloutView`), or `None`
+    /// when the cluster never had one.
+    #[pyo3(signature = (cluster, /, *, now_ms = None))]
+    fn rollout(
+        &self,
+        py: Python<'_>,
+        cluster: Text<'_>,
+        now_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<PyRolloutView>> {
+        let now_ms = millis(now_ms, "now_ms")?;
+        self.with(py, |e| Ok(e.rollout(cluster.0, now_or(now_ms, e))?.map(PyRolloutView::from)))
+    }
+
+    /// Evaluates the gates of every active rollout at `now_ms` (a bake may
+    /// have ended with no heartbeat to notice it): waves start, rollouts
+    /// halt, roll back or complete, each audited. Returns how many steps
+    /// were taken. Call it periodically.
+    #[pyo3(signature = (*, now_ms = None))]
+    fn advance_rollouts(&self, py: Python<'_>, now_ms: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let now_ms = millis(now_ms, "now_ms")?;
+        self.with(py, |e| e.advance_rollouts(now_or(now_ms, e)))
+    }
+
+    /// Pauses the rollout of `cluster`: no wave starts and the started
+    /// waves' nodes get no directive until it is resumed. Needs the
+    /// operator or admin role and a `reason` (`force_sync`'s rules); a
+    /// rollout that is not progressing or baking raises `Conflict`, a
+    /// cluster that never had one `NotFound`. Returns the audit record.
+    #[pyo3(signature = (cluster, /, *, actor, role, reason, at_ms = None))]
+    fn pause_rollout<'py>(
+        &self,
+        py: Python<'py>,
+        cluster: Text<'_>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        reason: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        self.act_on_rollout(py, Engine::pause_rollout, cluster.0, (actor.0, role.0, reason.0), at_ms)
+    }
+
+    /// Resumes a paused or halted rollout of `cluster` (a halted one halts
+    /// again unless its failures fell within the budget); as `pause_rollout`.
+    #[pyo3(signature = (cluster, /, *, actor, role, reason, at_ms = None))]
+    fn resume_rollout<'py>(
+        &self,
+        py: Python<'py>,
+        cluster: Text<'_>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        reason: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        self.act_on_rollout(py, Engine::resume_rollout, cluster.0, (actor.0, role.0, reason.0), at_ms)
+    }
+
+    /// Aborts the rollout of `cluster`: every node should run the previous
+    /// snapshot again, and those that applied the target are told to
+    /// return; as `pause_rollout`.
+    #[pyo3(signature = (cluster, /, *, actor, role, reason, at_ms = None))]
+    fn abort_rollout<'py>(
+        &self,
+        py: Python<'py>,
+        cluster: Text<'_>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        reason: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        self.act_on_rollout(py, Engine::abort_rollout, cluster.0, (actor.0, role.0, reason.0), at_ms)
+    }
+
+    /// Starts every remaining wave of the rollout of `cluster` now; as
+    /// `pause_rollout`.
+    #[pyo3(signature = (cluster, /, *, actor, role, reason, at_ms = None))]
+    fn promote_rollout<'py>(
+        &self,
+        py: Python<'py>,
+        cluster: Text<'_>,
+        actor: Text<'_>,
+        role: Text<'_>,
+        reason: Text<'_>,
+        at_ms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        self.act_on_rollout(py, Engine::promote_rollout, cluster.0, (actor.0, role.0, reason.0), at_ms)
     }
 
     /// Enrolls node `node` in `cluster` (again in the same cluster: no

@@ -22,6 +22,7 @@ mod ingest;
 mod inventory;
 mod node_state;
 mod proof;
+mod rollout;
 mod table;
 mod views;
 
@@ -62,6 +63,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<views::PyDirective>()?;
     m.add_class::<views::PyClusterView>()?;
     m.add_class::<views::PyNodeView>()?;
+    m.add_class::<rollout::PyRolloutView>()?;
+    m.add_class::<rollout::PyWaveView>()?;
     m.add_class::<ingest::PyBatchResult>()?;
     m.add_class::<table::PyNodesTable>()?;
     m.add_class::<table::PyAuditTable>()?;

@@ -20,7 +20,7 @@ use crate::args::{Metric, Text, Uint};
 use crate::error;
 
 /// The engine's label of `value` among `labels`, or `InvalidInput` naming `field`.
-fn label(py: Python<'_>, field: &str, value: &str, labels: &[&'static str]) -> PyResult<&'static str> {
+pub(crate) fn label(py: Python<'_>, field: &str, value: &str, labels: &[&'static str]) -> PyResult<&'static str> {
     labels
         .iter()
         .find(|l| **l == value)
@@ -38,13 +38,13 @@ fn optional_label(
     value.map(|v| label(py, field, v.0, labels)).transpose()
 }
 
-fn owned(text: Option<Text<'_>>) -> Option<String> {
+pub(crate) fn owned(text: Option<Text<'_>>) -> Option<String> {
     text.map(|t| t.0.to_owned())
 }
 
 /// A value class's fields, in its constructor's order: what `__reduce__`
 /// passes back to the constructor and `to_dict()` returns.
-trait Fields {
+pub(crate) trait Fields {
     /// The field names, which are also the attribute names.
     const NAMES: &'static [&'static str];
 
@@ -101,6 +101,8 @@ macro_rules! value_class {
         }
     };
 }
+
+pub(crate) use {fields, value_class};
 
 /// A published snapshot: `Snapshot` in Python.
 #[pyclass(module = "fleetgov._native", name = "Snapshot", frozen, eq, hash, get_all, skip_from_py_object)]
@@ -617,13 +619,13 @@ value_class!(PyNodeView {
 });
 
 /// `None` or the quoted string, as a Python repr shows an optional string.
-fn py_optional(value: Option<&str>) -> String {
+pub(crate) fn py_optional(value: Option<&str>) -> String {
     value.map_or_else(|| "None".to_owned(), |v| format!("{:?}", Q(v)))
 }
 
 /// Text that formats (with `{:?}`) as Python's `repr` of a `str` does for
 /// ordinary text: in single quotes, with backslashes and quotes escaped.
-struct Q<'a>(&'a str);
+pub(crate) struct Q<'a>(pub(crate) &'a str);
 
 impl std::fmt::Debug for Q<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -20,6 +20,7 @@ USER_CODE = textwrap.dedent(
     e.ingest("not records")  # line 8
     e.heartbeat("gw-1", runtime_version="3.5.0", process_status="sleepy")  # line 9
     e.upsert_workspace("ws-1", authority_mode="anarchy")  # line 10
+    e.publish("c", b"x", actor="a", rollout={"waves": [100], "bake_ms": 0, "max_failure_pct": 0.0, "rollback": True})
     inventory = e.fleet("ws-1")
     assert_type(inventory["summary"]["total"], int)
     assert_type(e.audit()[0]["action"], fleetgov.types.AuditAction)
@@ -35,6 +36,12 @@ USER_CODE = textwrap.dedent(
     assert_type(e.verify_journal()["sealed_segments"], int)
     assert_type(fleetgov.open_checkpoint(e.checkpoint(), "key")["root"], str)
     assert_type(e.inclusion_proof(0).to_dict()["path"], list[str])
+    rollout = e.rollout("c")
+    assert rollout is not None
+    assert_type(rollout.state, fleetgov.types.RolloutState)
+    assert_type(rollout.per_wave[0].started_ms, int | None)
+    assert_type(rollout.to_dict()["per_wave"][0]["on_target"], int)
+    assert_type(e.pause_rollout("c", actor="bob", role="operator", reason="z")["action"], fleetgov.types.AuditAction)
 
 
     def count() -> int:  # with __exit__ -> bool, mypy reports a missing return here
@@ -49,5 +56,5 @@ def test_mypy_strict_catches_misuse(tmp_path: Path) -> None:
     source.write_text(USER_CODE)
     out, err, status = api.run(["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(source)])
     lines = {int(line.split(":")[1]) for line in out.splitlines() if line.startswith(str(source)) and ": error:" in line}
-    assert lines == {6, 7, 8, 9, 10}, out + err
+    assert lines == {6, 7, 8, 9, 10, 11}, out + err
     assert status == 1

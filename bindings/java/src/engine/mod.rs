@@ -27,6 +27,7 @@ macro_rules! ask_at_native {
 
 mod audit;
 mod history;
+mod rollout;
 
 use std::cell::Cell;
 

@@ -34,7 +34,9 @@ from fleetgov._native import (
     InclusionProof,
     NodesTable,
     NodeView,
+    RolloutView,
     Snapshot,
+    WaveView,
     __version__,
     open_checkpoint,
     pack_version,
@@ -89,6 +91,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ReloadFailure",
+    "RolloutView",
     "Snapshot",
     "StaleHeartbeat",
     "StorageError",
@@ -98,4 +101,5 @@ __all__ = [
     "types",
     "verify_audit_file",
     "verify_inclusion",
+    "WaveView",
 ]

@@ -35,8 +35,12 @@ from fleetgov.types import (
     ProcessHealth,
     ProcessStatus,
     Role,
+    RolloutPlan,
+    RolloutState,
+    RolloutViewDict,
     SnapshotDict,
     SyncErrorCode,
+    WaveViewDict,
 )
 
 __version__: str
@@ -54,6 +58,7 @@ __all__ = [
     "OUTCOME_SIZE",
     "RECORD_SIZE",
     "RECORD_VERSION",
+    "RolloutView",
     "SYNC_ERROR_CODES",
     "Snapshot",
     "__version__",
@@ -63,6 +68,7 @@ __all__ = [
     "pack_version",
     "verify_audit_file",
     "verify_inclusion",
+    "WaveView",
 ]
 
 RECORD_SIZE: int
@@ -202,7 +208,8 @@ class ClusterView:
     def total(self) -> int:
         """Nodes enrolled."""
     @property
-    def desired_snapshot(self) -> str | None: ...
+    def desired_snapshot(self) -> str | None:
+        """The cluster's desired snapshot; during a rollout, its target."""
     @property
     def desired_revision(self) -> int: ...
     @property
@@ -270,7 +277,9 @@ class NodeView:
     @property
     def drift(self) -> Drift: ...
     @property
-    def desired_snapshot(self) -> str | None: ...
+    def desired_snapshot(self) -> str | None:
+        """The snapshot this node should run now: during a rollout, the target
+        for nodes of started waves and the previous snapshot for the others."""
     @property
     def desired_hash(self) -> str | None: ...
     @property
@@ -308,6 +317,110 @@ class NodeView:
     @property
     def hot_swap_errors(self) -> int: ...
     def to_dict(self) -> NodeViewDict: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[object, ...]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@final
+class WaveView:
+    """One wave of a rollout (a frozen value): its nodes, how many verifiably
+    run the target, how many failed, and when it started."""
+
+    def __new__(cls, percent: int, nodes: int, on_target: int, failures: int, started_ms: int | None) -> Self: ...
+    @property
+    def percent(self) -> int:
+        """The wave's cumulative percentage of the cluster's nodes."""
+    @property
+    def nodes(self) -> int: ...
+    @property
+    def on_target(self) -> int:
+        """Of its nodes, verified on the target."""
+    @property
+    def failures(self) -> int:
+        """Of its nodes, those that reported a sync error or a hash mismatch since it started."""
+    @property
+    def started_ms(self) -> int | None:
+        """When it started (unix ms); ``None`` if it has not."""
+    def to_dict(self) -> WaveViewDict: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Self], tuple[int, int, int, int, int | None]]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@final
+class RolloutView:
+    """A cluster's rollout at one moment (a frozen value). Nodes of started
+    waves should run `target_snapshot`, the others keep `previous_snapshot`
+    until their wave starts."""
+
+    def __new__(
+        cls,
+        cluster: str,
+        state: RolloutState,
+        wave: int,
+        waves: Sequence[int],
+        bake_ms: int,
+        max_failure_pct: float,
+        auto_rollback: bool,
+        target_snapshot: str,
+        previous_snapshot: str,
+        nodes_started: int,
+        on_target: int,
+        failures: int,
+        failure_budget: int,
+        reason: str | None,
+        since_ms: int,
+        bake_ends_ms: int | None,
+        per_wave: Iterable[WaveView | WaveViewDict],
+    ) -> Self: ...
+    @property
+    def cluster(self) -> str: ...
+    @property
+    def state(self) -> RolloutState: ...
+    @property
+    def wave(self) -> int:
+        """The index of the newest started wave."""
+    @property
+    def waves(self) -> list[int]:
+        """The plan's waves: cumulative percentages of the cluster's nodes."""
+    @property
+    def bake_ms(self) -> int: ...
+    @property
+    def max_failure_pct(self) -> float: ...
+    @property
+    def auto_rollback(self) -> bool: ...
+    @property
+    def target_snapshot(self) -> str: ...
+    @property
+    def previous_snapshot(self) -> str: ...
+    @property
+    def nodes_started(self) -> int:
+        """Nodes of started waves."""
+    @property
+    def on_target(self) -> int:
+        """Of them, verified on the target."""
+    @property
+    def failures(self) -> int:
+        """Of them, those that reported a sync error or a hash mismatch since their wave started."""
+    @property
+    def failure_budget(self) -> int:
+        """The failures the plan allows among `nodes_started`."""
+    @property
+    def reason(self) -> str | None:
+        """Why it halted, naming the counts and failure codes (while halted or
+        rolled back), e.g. ``3 of 100 nodes failed: RELOAD_FAILURE``."""
+    @property
+    def since_ms(self) -> int:
+        """When the current state began (unix ms)."""
+    @property
+    def bake_ends_ms(self) -> int | None:
+        """When the current bake ends, while baking."""
+    @property
+    def per_wave(self) -> list[WaveView]: ...
+    def to_dict(self) -> RolloutViewDict:
+        """The fields, `per_wave` as a list of dicts."""
     def __eq__(self, other: object, /) -> bool: ...
     def __reduce__(self) -> tuple[type[Self], tuple[object, ...]]: ...
     def __copy__(self) -> Self: ...
@@ -502,12 +615,59 @@ class Engine:
         stored exactly as given. Anything else, or a str holding a lone
         surrogate, raises `InvalidInput`."""
     def publish(
-        self, cluster: str, config: bytes | bytearray, /, *, actor: str, at_ms: int | None = None
+        self,
+        cluster: str,
+        config: bytes | bytearray,
+        /,
+        *,
+        actor: str,
+        at_ms: int | None = None,
+        rollout: RolloutPlan | None = None,
     ) -> Snapshot:
         """Publishes `config` as the cluster's next snapshot, authored by
         `actor`: 1 to 256 UTF-8 bytes of visible text with no control
         character (C0, DEL, C1, NUL and line breaks included) and no lone
-        surrogate, else `InvalidInput`."""
+        surrogate, else `InvalidInput`.
+
+        With `rollout`, the snapshot reaches the cluster in the plan's waves:
+        the nodes of started waves should run it and are told to pull it,
+        the others keep the snapshot published before until their wave
+        starts (see `rollout`). A plan of the wrong shape raises
+        `InvalidType` (a value of the wrong type) or `InvalidInput` (a
+        missing or unknown key); one the engine refuses, or a cluster with
+        nothing published yet to roll out from, `InvalidInput`."""
+    def rollout(self, cluster: str, /, *, now_ms: int | None = None) -> RolloutView | None:
+        """The rollout of `cluster` at `now_ms`, or ``None`` when it never had one."""
+    def advance_rollouts(self, *, now_ms: int | None = None) -> int:
+        """Evaluates every active rollout's gates at `now_ms` (a bake may
+        have ended with no heartbeat to notice it) and returns how many steps
+        were taken: waves started, halts, rollbacks, completions, each
+        audited. Call it periodically."""
+    def pause_rollout(
+        self, cluster: str, /, *, actor: str, role: Role, reason: str, at_ms: int | None = None
+    ) -> AuditRecord:
+        """Pauses the rollout: no wave starts and the started waves' nodes get
+        no directive until it is resumed. Returns the audit record.
+
+        As `force_sync`: an operator or admin (a viewer raises
+        `PermissionDenied`) with a `reason` holding visible text (else
+        `JustificationRequired`). A rollout that is not progressing or
+        baking raises `Conflict`; a cluster that never had one `NotFound`."""
+    def resume_rollout(
+        self, cluster: str, /, *, actor: str, role: Role, reason: str, at_ms: int | None = None
+    ) -> AuditRecord:
+        """Resumes a paused or halted rollout (a halted one halts again unless
+        its failures fell within the budget); as `pause_rollout`."""
+    def abort_rollout(
+        self, cluster: str, /, *, actor: str, role: Role, reason: str, at_ms: int | None = None
+    ) -> AuditRecord:
+        """Aborts the rollout: every node should run the previous snapshot
+        again, and those that applied the target are told to return; as
+        `pause_rollout`."""
+    def promote_rollout(
+        self, cluster: str, /, *, actor: str, role: Role, reason: str, at_ms: int | None = None
+    ) -> AuditRecord:
+        """Starts every remaining wave now; as `pause_rollout`."""
     def enroll(self, node: str, /, *, cluster: str, at_ms: int | None = None) -> int:
         """Enrolls `node` in `cluster`; returns its handle for binary records.
         An id is 1 to 128 bytes of ASCII letters, digits, ``. _ - :``; any

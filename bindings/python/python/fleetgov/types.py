@@ -6,7 +6,8 @@ the dicts :meth:`fleetgov.Engine.fleet`, :meth:`fleetgov.Engine.audit`,
 :meth:`fleetgov.Engine.force_sync`, the history calls
 (:meth:`fleetgov.Engine.what_ran`, :meth:`fleetgov.Engine.fleet_at`,
 :meth:`fleetgov.Engine.history`, :meth:`fleetgov.Engine.attest`),
-:meth:`fleetgov.Engine.verify_journal`, the proof checks
+:meth:`fleetgov.Engine.verify_journal`, the plan :meth:`fleetgov.Engine.publish`
+takes (:class:`RolloutPlan`), the proof checks
 (:func:`fleetgov.open_checkpoint`, :func:`fleetgov.verify_inclusion`) and the
 ``to_dict()`` methods return.
 
@@ -61,11 +62,15 @@ __all__ = [
     "ProcessHealth",
     "ProcessStatus",
     "Role",
+    "RolloutPlan",
+    "RolloutState",
+    "RolloutViewDict",
     "Runtime",
     "RuntimeColumns",
     "SnapshotDict",
     "SyncErrorCode",
     "UnknownEvent",
+    "WaveViewDict",
 ]
 
 # ---- argument values --------------------------------------------------------
@@ -117,6 +122,25 @@ AuditAction = Literal[
     "compact_journal",
     "rollout",
 ]
+#: Where a rollout stands (``RolloutView.state``): the first four are active
+#: (the rollout decides what each node should run), the last three final.
+RolloutState = Literal["progressing", "baking", "paused", "halted", "rolled_back", "aborted", "complete"]
+
+
+class RolloutPlan(TypedDict):
+    """The ``rollout=`` of :meth:`fleetgov.Engine.publish`: every key is required.
+
+    ``waves`` are cumulative percentages of the cluster's nodes, strictly
+    increasing from 1, the last 100; a converged wave holds for ``bake_ms``
+    before the next starts; when failures among the nodes of started waves
+    exceed ``max_failure_pct`` percent the rollout halts, and with
+    ``auto_rollback`` the cluster returns to the snapshot published before.
+    """
+
+    waves: list[int]
+    bake_ms: int
+    max_failure_pct: float
+    auto_rollback: bool
 
 
 class AuditRecord(TypedDict):
@@ -294,6 +318,38 @@ class NodeViewDict(TypedDict):
     heap: float
     heap_trend: float
     hot_swap_errors: int
+
+
+class WaveViewDict(TypedDict):
+    """``WaveView.to_dict()``, and each wave of ``RolloutView.to_dict()``."""
+
+    percent: int
+    nodes: int
+    on_target: int
+    failures: int
+    started_ms: int | None
+
+
+class RolloutViewDict(TypedDict):
+    """``RolloutView.to_dict()``."""
+
+    cluster: str
+    state: RolloutState
+    wave: int
+    waves: list[int]
+    bake_ms: int
+    max_failure_pct: float
+    auto_rollback: bool
+    target_snapshot: str
+    previous_snapshot: str
+    nodes_started: int
+    on_target: int
+    failures: int
+    failure_budget: int
+    reason: str | None
+    since_ms: int
+    bake_ends_ms: int | None
+    per_wave: list[WaveViewDict]
 
 
 # ---- history (``Engine.what_ran``, ``fleet_at``, ``attest``) -----------------

@@ -582,6 +582,60 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * Publishes configuration bytes as the cluster's next snapshot, rolled out in the waves of
+     * {@code plan}: the nodes of started waves should run it and are told to pull it, the others
+     * keep the snapshot published before until their wave starts. Waves start, bake, halt and
+     * roll back as {@link #rollout} shows, on heartbeats and on {@link #advanceRollouts}; the
+     * publish record carries the plan. Audited as a publish by {@code author} (role operator).
+     *
+     * <pre>{@code
+     * RolloutPlan plan = new RolloutPlan(List.of(10, 50, 100), 60_000, 5.0, true);
+     * Snapshot v2 = engine.publish("eks-prod-us", "rate_limit: 800".getBytes(), "alice", now, plan);
+     * RolloutView r = engine.rollout("eks-prod-us", now).orElseThrow();
+     * assert r.state() == RolloutState.PROGRESSING && r.targetSnapshot().equals(v2.id());
+     * }</pre>
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes, as for {@link #publish(String, byte[], String, long)}
+     * @param atMs when (unix ms)
+     * @param plan the waves, bake time and failure budget
+     * @return the new snapshot, the rollout's target
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster; {@code INVALID_INPUT} for
+     *     a cluster with nothing published yet (nothing to roll out from) or an author breaking
+     *     its rules
+     */
+    public Snapshot publish(String cluster, byte[] config, String author, long atMs, RolloutPlan plan) {
+        Args.text("cluster", cluster);
+        Args.present("config", config);
+        Args.text("author", author);
+        Args.time("atMs", atMs);
+        Args.present("plan", plan);
+        long h = acquire();
+        try {
+            return publishRollout0(h, cluster, config, author, atMs, plan.percents(), plan.bakeMs(),
+                    plan.maxFailurePct(), plan.autoRollback());
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * {@link #publish(String, byte[], String, long, RolloutPlan)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param config the configuration bytes
+     * @param author who publishes
+     * @param at when
+     * @param plan the waves, bake time and failure budget
+     * @return the new snapshot
+     * @throws IllegalArgumentException if {@code at} is null or before 1970
+     */
+    public Snapshot publish(String cluster, byte[] config, String author, Instant at, RolloutPlan plan) {
+        return publish(cluster, config, author, Args.millis("at", at), plan);
+    }
+
+    /**
      * Publishes the remaining bytes of {@code config} (position to limit); a direct buffer is
      * read in place and must not be written while this runs. The position is not changed.
      *
@@ -1001,6 +1055,160 @@ public final class FleetEngine extends NativeHandle {
      */
     public AuditRecord forceGlobal(String workspace, OverrideRequest by) {
         return forceSync(ForceTarget.workspace(workspace), by);
+    }
+
+    // ---- rollouts ---------------------------------------------------------------------
+
+    /**
+     * The rollout of a cluster at {@code nowMs}: its state, waves, nodes on the target and
+     * failures against the budget.
+     *
+     * <pre>{@code
+     * engine.rollout("eks-prod-us", now).ifPresent(r ->
+     *         System.out.println(r.state() + ": " + r.onTarget() + "/" + r.nodesStarted() + " on target"));
+     * }</pre>
+     *
+     * @param cluster the cluster id
+     * @param nowMs the query time (unix ms)
+     * @return the rollout, or empty when the cluster never had one
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster
+     */
+    public Optional<RolloutView> rollout(String cluster, long nowMs) {
+        Args.text("cluster", cluster);
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return Optional.ofNullable(rollout0(h, cluster, nowMs));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * {@link #rollout(String, long)} at an {@link Instant}.
+     *
+     * @param cluster the cluster id
+     * @param now the query time
+     * @return the rollout, or empty when the cluster never had one
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public Optional<RolloutView> rollout(String cluster, Instant now) {
+        return rollout(cluster, Args.millis("now", now));
+    }
+
+    /**
+     * Evaluates the gates of every active rollout at {@code nowMs} (a bake may have ended with
+     * no heartbeat to notice it): waves start, rollouts halt, roll back or complete, each with
+     * its audit record. Call it on a timer.
+     *
+     * <pre>{@code
+     * long steps = engine.advanceRollouts(System.currentTimeMillis());
+     * }</pre>
+     *
+     * @param nowMs the time (unix ms)
+     * @return how many steps were taken
+     */
+    public long advanceRollouts(long nowMs) {
+        Args.time("nowMs", nowMs);
+        long h = acquire();
+        try {
+            return advanceRollouts0(h, nowMs);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * {@link #advanceRollouts(long)} at an {@link Instant}.
+     *
+     * @param now the time
+     * @return how many steps were taken
+     * @throws IllegalArgumentException if {@code now} is null or before 1970
+     */
+    public long advanceRollouts(Instant now) {
+        return advanceRollouts(Args.millis("now", now));
+    }
+
+    /**
+     * Pauses the rollout of a cluster: no wave starts and the started waves' nodes get no
+     * directive until it is resumed. Like {@link #forceSync}, it needs an operator or admin and a
+     * justification with visible text, and is audited ({@link AuditAction#ROLLOUT}) before it
+     * takes effect.
+     *
+     * <pre>{@code
+     * engine.pauseRollout("eks-prod-us", new OverrideRequest("bob", Role.OPERATOR, "canary latency is up", now));
+     * }</pre>
+     *
+     * @param cluster the cluster id
+     * @param by who asks, in which role, why and when
+     * @return the audit record of the action
+     * @throws JustificationRequiredException if the justification has no visible text
+     * @throws PermissionDeniedException for a viewer
+     * @throws FleetException {@code NOT_FOUND} for an unknown cluster or one that never had a
+     *     rollout; {@code CONFLICT} unless the rollout is progressing or baking;
+     *     {@code INVALID_INPUT} for an actor or justification breaking the rules of
+     *     {@link #forceSync}
+     */
+    public AuditRecord pauseRollout(String cluster, OverrideRequest by) {
+        return actOnRollout("pause", cluster, by);
+    }
+
+    /**
+     * Resumes a paused or halted rollout (a halted one halts again unless its failures fell
+     * within the budget); as {@link #pauseRollout}.
+     *
+     * @param cluster the cluster id
+     * @param by who asks, in which role, why and when
+     * @return the audit record of the action
+     * @throws JustificationRequiredException if the justification has no visible text
+     * @throws PermissionDeniedException for a viewer
+     * @throws FleetException {@code NOT_FOUND} without a rollout; {@code CONFLICT} unless it is
+     *     paused or halted
+     */
+    public AuditRecord resumeRollout(String cluster, OverrideRequest by) {
+        return actOnRollout("resume", cluster, by);
+    }
+
+    /**
+     * Aborts the rollout: every node should run the previous snapshot again, and those that
+     * applied the target are told to return; as {@link #pauseRollout}.
+     *
+     * @param cluster the cluster id
+     * @param by who asks, in which role, why and when
+     * @return the audit record of the action
+     * @throws JustificationRequiredException if the justification has no visible text
+     * @throws PermissionDeniedException for a viewer
+     * @throws FleetException {@code NOT_FOUND} without a rollout; {@code CONFLICT} once it is
+     *     over
+     */
+    public AuditRecord abortRollout(String cluster, OverrideRequest by) {
+        return actOnRollout("abort", cluster, by);
+    }
+
+    /**
+     * Starts every remaining wave of the rollout now; as {@link #pauseRollout}.
+     *
+     * @param cluster the cluster id
+     * @param by who asks, in which role, why and when
+     * @return the audit record of the action
+     * @throws JustificationRequiredException if the justification has no visible text
+     * @throws PermissionDeniedException for a viewer
+     * @throws FleetException {@code NOT_FOUND} without a rollout; {@code CONFLICT} when the
+     *     rollout does not allow it
+     */
+    public AuditRecord promoteRollout(String cluster, OverrideRequest by) {
+        return actOnRollout("promote", cluster, by);
+    }
+
+    private AuditRecord actOnRollout(String action, String cluster, OverrideRequest by) {
+        Args.text("cluster", cluster);
+        Args.present("by", by);
+        long h = acquire();
+        try {
+            return rolloutAction0(h, action, cluster, by.actor(), by.role().name(), by.justification(), by.atMs());
+        } finally {
+            release();
+        }
     }
 
     /**
@@ -1679,6 +1887,16 @@ public final class FleetEngine extends NativeHandle {
             long engine, String id, String workspace, String environment, String ownerTeam, boolean autoReconcile);
 
     private static native Snapshot publish0(long engine, String cluster, byte[] config, String author, long atMs);
+
+    private static native Snapshot publishRollout0(long engine, String cluster, byte[] config, String author,
+            long atMs, int[] waves, long bakeMs, double maxFailurePct, boolean autoRollback);
+
+    private static native @Nullable RolloutView rollout0(long engine, String cluster, long nowMs);
+
+    private static native long advanceRollouts0(long engine, long nowMs);
+
+    private static native AuditRecord rolloutAction0(long engine, String action, String cluster, String actor,
+            String role, String justification, long atMs);
 
     private static native Snapshot publishDirect0(
             long engine, String cluster, ByteBuffer config, int offset, int len, String author, long atMs);

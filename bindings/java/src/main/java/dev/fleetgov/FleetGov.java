@@ -163,6 +163,15 @@ public final class FleetGov {
     }
 
     /**
+     * Checks a rollout plan by the engine's own rules ({@code RolloutPlan::new}), so
+     * {@link RolloutPlan} refuses at construction what the engine would, with the same
+     * {@code INVALID_INPUT} message.
+     */
+    static void checkPlan(int[] waves, long bakeMs, double maxFailurePct, boolean autoRollback) {
+        checkPlan0(waves, bakeMs, maxFailurePct, autoRollback);
+    }
+
+    /**
      * Makes the native library panic, to prove that a panic arrives as
      * {@code FleetException(Code.PANIC)} and never crashes the JVM. Present only in native
      * libraries built with the {@code test-panic} feature (the default Maven build, for the
@@ -194,4 +203,6 @@ public final class FleetGov {
     private static native void panicForTest0(String message);
 
     private static native void check0(int rule, String what, String value);
+
+    private static native void checkPlan0(int[] waves, long bakeMs, double maxFailurePct, boolean autoRollback);
 }
