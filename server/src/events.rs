@@ -6,7 +6,9 @@
 //! changed: each node transition (a node went divergent or back in sync, or
 //! changed what it runs or its sync error), the view of each cluster whose
 //! counters or authority changed (coalesced: one view per cluster per
-//! period), and each audit record. Nothing is polled: a cluster that did not
+//! period), each audit record, and a cluster's rollout after each change of
+//! it (a publish with a plan, a `rollout` audit record, or, while it is not
+//! over, its counters moving; coalesced like the cluster's view). Nothing is polled: a cluster that did not
 //! change costs nothing. When one period holds more node transitions of a
 //! cluster than [`MAX_NODE_EVENTS`], it sends one `nodes` summary instead of
 //! a flood; when the forwarder itself fell behind the engine's feed, it sends
@@ -17,8 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use fleetgov::audit::AuditAction;
 use fleetgov::{Change, ClusterView, ConfigStatus, Engine, FeedItem, Subscription};
-use fleetgov_dto::ClusterJson;
+use fleetgov_dto::{ClusterJson, RolloutJson};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -83,6 +86,16 @@ pub enum FleetEvent {
         /// When (unix ms).
         at_ms: u64,
     },
+    /// A cluster's rollout changed: a publish with a plan, a wave started,
+    /// it halted, rolled back or completed, an operator acted on it, or its
+    /// nodes moved. The event's data is the rollout alone ([`RolloutJson`]).
+    #[serde(rename_all = "camelCase")]
+    Rollout {
+        /// The cluster's workspace.
+        workspace: String,
+        /// The rollout as it is now.
+        rollout: Box<RolloutJson>,
+    },
     /// The server fell behind the engine's change feed and missed events:
     /// reload the views.
     #[serde(rename_all = "camelCase")]
@@ -100,8 +113,26 @@ impl FleetEvent {
             FleetEvent::Node { .. } => "node",
             FleetEvent::Nodes { .. } => "nodes",
             FleetEvent::Audit { .. } => "audit",
+            FleetEvent::Rollout { .. } => "rollout",
             FleetEvent::Lagged { .. } => "lagged",
         }
+    }
+
+    /// The SSE data: the event as JSON, its `type` included; for `rollout`
+    /// the [`RolloutJson`] alone.
+    ///
+    /// ```
+    /// use fleetgov_server::events::FleetEvent;
+    /// let lagged = FleetEvent::Lagged { missed: 3 };
+    /// assert_eq!(lagged.data(), r#"{"type":"lagged","missed":3}"#);
+    /// ```
+    pub fn data(&self) -> String {
+        let json = match self {
+            FleetEvent::Rollout { rollout, .. } => serde_json::to_string(rollout),
+            other => serde_json::to_string(other),
+        };
+        // Serialising these plain documents cannot fail.
+        json.unwrap_or_default()
     }
 
     /// The workspace the event belongs to (for token scopes); `None` for
@@ -109,6 +140,7 @@ impl FleetEvent {
     pub fn workspace(&self) -> Option<&str> {
         match self {
             FleetEvent::Cluster { cluster } => Some(&cluster.workspace),
+            FleetEvent::Rollout { workspace, .. } => Some(workspace),
             FleetEvent::Node { workspace, .. } | FleetEvent::Nodes { workspace, .. } => Some(workspace),
             FleetEvent::Audit { workspace, .. } => workspace.as_deref(),
             FleetEvent::Lagged { .. } => None,
@@ -201,6 +233,12 @@ impl Period {
     /// then the views of the clusters that changed.
     fn publish(self, engine: &Engine, hub: &EventHub) {
         let now = engine.clock().now_ms();
+        let mut rollouts = BTreeSet::new();
+        for audit in &self.audits {
+            if let Some(cluster) = rollout_changed(engine, audit, now) {
+                rollouts.insert(cluster);
+            }
+        }
         for audit in self.audits {
             hub.publish(FleetEvent::Audit {
                 workspace: engine.target_workspace(&audit.target),
@@ -216,6 +254,13 @@ impl Period {
             hub.publish(FleetEvent::Lagged { missed: self.lagged });
             clusters.extend(engine.cluster_ids().into_iter().map(Arc::from));
         }
+        for cluster in &rollouts {
+            publish_rollout(engine, hub, cluster, now, |_| true);
+        }
+        // Counters moved: the nodes of a rollout that is not over moved with them.
+        for cluster in clusters.iter().filter(|c| !rollouts.contains(&***c)) {
+            publish_rollout(engine, hub, cluster, now, |r| !matches!(r.state, "rolled_back" | "aborted" | "complete"));
+        }
         for (cluster, nodes) in self.nodes {
             let Ok(view) = engine.cluster(&cluster, now) else { continue };
             publish_nodes(engine, hub, &view, &nodes, now);
@@ -225,6 +270,30 @@ impl Period {
                 hub.publish(FleetEvent::Cluster { cluster: Box::new((&view).into()) });
             }
         }
+    }
+}
+
+/// The cluster whose rollout `audit` changed: a `rollout` record's, or a
+/// publish's that started a rollout (its snapshot is the rollout's target).
+fn rollout_changed(engine: &Engine, audit: &fleetgov::AuditChange, now: u64) -> Option<String> {
+    match audit.action {
+        AuditAction::Rollout => audit.target.strip_prefix("cluster:").map(str::to_owned),
+        AuditAction::Publish => {
+            let (cluster, _) = fleetgov::parse_snapshot_id(&audit.target)?;
+            let rollout = engine.rollout(cluster, now).ok()??;
+            (rollout.target_snapshot == audit.target).then(|| cluster.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// The `rollout` event of `cluster`, if it has a rollout that `send` accepts.
+fn publish_rollout(engine: &Engine, hub: &EventHub, cluster: &str, now: u64, send: impl Fn(&RolloutJson) -> bool) {
+    let Ok(Some(view)) = engine.rollout(cluster, now) else { return };
+    let Ok(workspace) = engine.cluster(cluster, now).map(|c| c.workspace) else { return };
+    let rollout = RolloutJson::from(&view);
+    if send(&rollout) {
+        hub.publish(FleetEvent::Rollout { workspace, rollout: Box::new(rollout) });
     }
 }
 
