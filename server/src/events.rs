@@ -8,7 +8,9 @@
 //! counters or authority changed (coalesced: one view per cluster per
 //! period), each audit record, and a cluster's rollout after each change of
 //! it (a publish with a plan, a `rollout` audit record, or, while it is not
-//! over, its counters moving; coalesced like the cluster's view). Nothing is polled: a cluster that did not
+//! over, its counters moving; coalesced like the cluster's view). Nothing is
+//! polled but the few rollouts under way, for what no feed event announces
+//! (a bake beginning; see `SentRollouts`): a cluster that did not
 //! change costs nothing. When one period holds more node transitions of a
 //! cluster than [`MAX_NODE_EVENTS`], it sends one `nodes` summary instead of
 //! a flood; when the forwarder itself fell behind the engine's feed, it sends
@@ -231,7 +233,7 @@ impl Period {
 
     /// Publishes the period's events: audit records, then node transitions,
     /// then the views of the clusters that changed.
-    fn publish(self, engine: &Engine, hub: &EventHub) {
+    fn publish(self, engine: &Engine, hub: &EventHub, sent: &mut SentRollouts) {
         let now = engine.clock().now_ms();
         let mut rollouts = BTreeSet::new();
         for audit in &self.audits {
@@ -255,11 +257,11 @@ impl Period {
             clusters.extend(engine.cluster_ids().into_iter().map(Arc::from));
         }
         for cluster in &rollouts {
-            publish_rollout(engine, hub, cluster, now, |_| true);
+            sent.publish(engine, hub, cluster, now, When::Always);
         }
         // Counters moved: the nodes of a rollout that is not over moved with them.
         for cluster in clusters.iter().filter(|c| !rollouts.contains(&***c)) {
-            publish_rollout(engine, hub, cluster, now, |r| !matches!(r.state, "rolled_back" | "aborted" | "complete"));
+            sent.publish(engine, hub, cluster, now, When::NotOver);
         }
         for (cluster, nodes) in self.nodes {
             let Ok(view) = engine.cluster(&cluster, now) else { continue };
@@ -287,13 +289,66 @@ fn rollout_changed(engine: &Engine, audit: &fleetgov::AuditChange, now: u64) -> 
     }
 }
 
-/// The `rollout` event of `cluster`, if it has a rollout that `send` accepts.
-fn publish_rollout(engine: &Engine, hub: &EventHub, cluster: &str, now: u64, send: impl Fn(&RolloutJson) -> bool) {
-    let Ok(Some(view)) = engine.rollout(cluster, now) else { return };
-    let Ok(workspace) = engine.cluster(cluster, now).map(|c| c.workspace) else { return };
-    let rollout = RolloutJson::from(&view);
-    if send(&rollout) {
+/// When a rollout event is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum When {
+    /// Always (a recorded change of the rollout).
+    Always,
+    /// While the rollout is not over (its cluster's counters moved).
+    NotOver,
+    /// When its state, wave or the start of its state differ from those
+    /// last sent (a change no feed event announces).
+    Changed,
+}
+
+/// The rollouts not over, each with the state, wave and start of state
+/// last sent for it. A bake that begins, or a wave that stops being
+/// converged, is no audit record and may come with no counter change of its
+/// own (a bake begun on the timer, or just after the heartbeat that
+/// converged the wave was forwarded): each period looks at these few
+/// rollouts again and sends those that moved, and forgets a rollout once an
+/// event said it is over.
+#[derive(Debug, Default)]
+struct SentRollouts {
+    sent: BTreeMap<String, (&'static str, usize, u64)>,
+}
+
+impl SentRollouts {
+    /// Sends the `rollout` event of `cluster` as `when` says.
+    fn publish(&mut self, engine: &Engine, hub: &EventHub, cluster: &str, now: u64, when: When) {
+        let Ok(Some(view)) = engine.rollout(cluster, now) else {
+            self.sent.remove(cluster);
+            return;
+        };
+        let rollout = RolloutJson::from(&view);
+        let key = (rollout.state, rollout.wave, rollout.since_ms);
+        let over = matches!(rollout.state, "rolled_back" | "aborted" | "complete");
+        let send = match when {
+            When::Always => true,
+            When::NotOver => !over,
+            When::Changed => self.sent.get(cluster) != Some(&key),
+        };
+        if !send {
+            return;
+        }
+        let Ok(workspace) = engine.cluster(cluster, now).map(|c| c.workspace) else { return };
         hub.publish(FleetEvent::Rollout { workspace, rollout: Box::new(rollout) });
+        match over {
+            true => self.sent.remove(cluster),
+            false => self.sent.insert(cluster.to_owned(), key),
+        };
+    }
+
+    /// Sends the rollouts not over whose state moved since they were last sent.
+    fn recheck(&mut self, engine: &Engine, hub: &EventHub) {
+        if self.sent.is_empty() {
+            return;
+        }
+        let now = engine.clock().now_ms();
+        let clusters: Vec<String> = self.sent.keys().cloned().collect();
+        for cluster in clusters {
+            self.publish(engine, hub, &cluster, now, When::Changed);
+        }
     }
 }
 
@@ -332,6 +387,7 @@ fn publish_nodes(engine: &Engine, hub: &EventHub, cluster: &ClusterView, nodes: 
 /// for it) and checks again every `period`. Runs on a thread of its own.
 pub fn forward(engine: &Engine, hub: &EventHub, period: Duration, stop: &AtomicBool) {
     let mut subscription: Option<Subscription> = None;
+    let mut rollouts = SentRollouts::default();
     // Relaxed: a stop flag; the thread sees it within a period.
     while !stop.load(Ordering::Relaxed) {
         if !hub.has_subscribers() {
@@ -359,7 +415,8 @@ pub fn forward(engine: &Engine, hub: &EventHub, period: Duration, stop: &AtomicB
             }
         }
         if !gathered.is_empty() {
-            gathered.publish(engine, hub);
+            gathered.publish(engine, hub, &mut rollouts);
         }
+        rollouts.recheck(engine, hub);
     }
 }

@@ -285,3 +285,25 @@ async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
     let (_, error) = s.get("/api/v1/clusters/nope", VIEWER).await;
     assert!(required_keys(&doc, &doc["components"]["schemas"]["Error"]).iter().all(|k| error.get(k).is_some()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bake_that_no_record_announces_is_streamed_too() {
+    let s = start().await;
+    // A first wave of 1 % holds none of the cluster's four nodes: it is
+    // converged from the start, and the server's timer begins its bake with
+    // no audit record and no node moving.
+    let plan = json!({ "waves": [1, 100], "bakeMs": 3_600_000 });
+    let open = s.client.get(format!("{}/api/v1/events?access_token={VIEWER}", s.base)).send().await.unwrap();
+    let viewer = tokio::spawn(read_events(open, |name, v| name == "rollout" && v["state"] == "baking"));
+    while !viewer.is_finished() {
+        let body = json!({ "content": format!("bake: {}", s.engine.audit_len()), "rollout": plan });
+        let (status, r) = s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, body).await;
+        assert_eq!(status, 201, "{r}");
+        let (_, rollout) = s.get("/api/v1/clusters/eks-prod-us/rollout", VIEWER).await;
+        assert_eq!(rollout["perWave"][0]["nodes"], 0, "the first wave is empty: {rollout}");
+        // Longer than the timer's tick, so the bake begins before the next publish.
+        tokio::time::sleep(fleetgov_server::rollouts::TICK * 3).await;
+    }
+    let (_, baking) = viewer.await.unwrap().pop().unwrap();
+    assert!(baking["bakeEndsMs"].is_u64() && baking["wave"] == 0, "{baking}");
+}
