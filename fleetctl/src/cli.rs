@@ -38,13 +38,12 @@ enum Command {
     Status,
     /// The node matrix of a cluster.
     Nodes(NodesArgs),
-    /// Publish a file as a cluster's next snapshot (its desired state).
-    Publish {
-        /// The cluster.
-        cluster: String,
-        /// The configuration file.
-        file: std::path::PathBuf,
-    },
+    /// Publish a file as a cluster's next snapshot (its desired state), at
+    /// once or, with `--waves`, rolled out wave by wave.
+    Publish(PublishArgs),
+    /// A cluster's rollout: `rollout show C`, or `rollout pause|resume|abort|promote C --reason ...`
+    /// (operator; audited).
+    Rollout(RolloutArgs),
     /// Force nodes to resync their desired snapshot (an audited override).
     ForceSync(ForceArgs),
     /// What a node ran at a moment.
@@ -79,6 +78,67 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// The cluster.
+    cluster: String,
+    /// The configuration file (UTF-8 text when rolled out with `--waves`).
+    file: std::path::PathBuf,
+    /// Roll out in waves: cumulative percentages of the cluster's nodes, the last 100 (e.g. `10,50,100`).
+    #[arg(long, value_delimiter = ',')]
+    waves: Option<Vec<u8>>,
+    /// How long a converged wave holds before the next starts (e.g. `60s`, `5m`; default 0s).
+    #[arg(long, requires = "waves", value_parser = duration_ms)]
+    bake: Option<u64>,
+    /// Failures allowed among the nodes of started waves, in percent (default 0): more halt the rollout.
+    #[arg(long, requires = "waves")]
+    max_failure_pct: Option<f64>,
+    /// A halted rollout returns the cluster to the previous snapshot at once.
+    #[arg(long, requires = "waves")]
+    auto_rollback: bool,
+}
+
+#[derive(Debug, Args)]
+struct RolloutArgs {
+    /// show, or what to do: pause, resume, abort (back to the previous snapshot), promote (every wave now).
+    #[arg(value_enum)]
+    action: RolloutAction,
+    /// The cluster.
+    cluster: String,
+    /// Why: recorded in the audit log with your token's actor (every action but `show`).
+    #[arg(long, required_if_eq_any([("action", "pause"), ("action", "resume"), ("action", "abort"), ("action", "promote")]))]
+    reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RolloutAction {
+    Show,
+    Pause,
+    Resume,
+    Abort,
+    Promote,
+}
+
+impl RolloutAction {
+    /// The action's name in the API's path, and what it did.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            RolloutAction::Show => ("show", "shows"),
+            RolloutAction::Pause => ("pause", "paused"),
+            RolloutAction::Resume => ("resume", "resumed"),
+            RolloutAction::Abort => ("abort", "aborted"),
+            RolloutAction::Promote => ("promote", "promoted"),
+        }
+    }
+}
+
+/// A duration (`60s`, `5m`, `1h 30m`, `250ms`) in milliseconds.
+fn duration_ms(text: &str) -> Result<u64, String> {
+    humantime::parse_duration(text)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .map_err(|e| format!("{text:?} is not a duration like 60s or 5m: {e}"))
 }
 
 #[derive(Debug, Args)]
@@ -260,10 +320,33 @@ fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
             }
             client.get(&path)
         }
-        Command::Publish { cluster, file } => {
-            let bytes =
-                std::fs::read(file).map_err(|e| CtlError::Usage(format!("cannot read {}: {e}", file.display())))?;
-            client.post_bytes(&format!("/api/v1/clusters/{}/snapshots", encode(cluster)), &bytes)
+        Command::Publish(a) => {
+            let bytes = std::fs::read(&a.file)
+                .map_err(|e| CtlError::Usage(format!("cannot read {}: {e}", a.file.display())))?;
+            let path = format!("/api/v1/clusters/{}/snapshots", encode(&a.cluster));
+            let Some(waves) = &a.waves else { return client.post_bytes(&path, &bytes) };
+            // A plan travels in the JSON body, beside the configuration as text.
+            let content = String::from_utf8(bytes).map_err(|_| {
+                CtlError::Usage(format!("{} is not UTF-8 text: only text can be rolled out in waves", a.file.display()))
+            })?;
+            let rollout = json!({
+                "waves": waves,
+                "bakeMs": a.bake.unwrap_or(0),
+                "maxFailurePct": a.max_failure_pct.unwrap_or(0.0),
+                "autoRollback": a.auto_rollback,
+            });
+            client.post(&path, &json!({"content": content, "rollout": rollout}))
+        }
+        Command::Rollout(a) => {
+            let path = format!("/api/v1/clusters/{}/rollout", encode(&a.cluster));
+            match (a.action, &a.reason) {
+                (RolloutAction::Show, None) => client.get(&path),
+                (RolloutAction::Show, Some(_)) => Err(CtlError::Usage("rollout show takes no --reason".into())),
+                (action, reason) => {
+                    let reason = reason.as_deref().unwrap_or_default();
+                    client.post(&format!("{path}/{}", action.words().0), &json!({"reason": reason}))
+                }
+            }
         }
         Command::ForceSync(a) => {
             let target = match (&a.node, &a.cluster, &a.workspace) {
@@ -379,6 +462,55 @@ fn short(hash: &Value) -> String {
     hash.as_str().map_or_else(|| "—".to_owned(), |h| h.chars().take(12).collect())
 }
 
+/// A rollout for people: where it stands, then one line per wave.
+fn rollout(v: &Value) -> String {
+    let waves = v["perWave"].as_array().map_or(0, Vec::len);
+    let wave = v["wave"].as_u64().map_or_else(|| "—".to_owned(), |w| (w + 1).to_string());
+    let mut out = format!(
+        "rollout of {}: {} -> {}\nstate: {} (wave {wave} of {waves}) since {}\n\
+         on target: {}/{} nodes of started waves; failures: {} (budget {}, {}%)\n",
+        s(&v["cluster"]),
+        s(&v["previousSnapshot"]),
+        s(&v["targetSnapshot"]),
+        s(&v["state"]),
+        time(&v["sinceMs"]),
+        s(&v["onTarget"]),
+        s(&v["nodesStarted"]),
+        s(&v["failures"]),
+        s(&v["failureBudget"]),
+        s(&v["maxFailurePct"]),
+    );
+    let bake = v["bakeMs"].as_u64().map_or_else(
+        || "—".to_owned(),
+        |ms| humantime::format_duration(std::time::Duration::from_millis(ms)).to_string(),
+    );
+    match v["bakeEndsMs"].is_u64() {
+        true => out.push_str(&format!("bake: {bake}, ends {}\n", time(&v["bakeEndsMs"]))),
+        false => out.push_str(&format!("bake: {bake}\n")),
+    }
+    if v["reason"].is_string() {
+        out.push_str(&format!("reason: {}\n", s(&v["reason"])));
+    }
+    let rows: Vec<Vec<String>> = v["perWave"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, w)| {
+            vec![
+                (i + 1).to_string(),
+                format!("{}%", s(&w["percent"])),
+                s(&w["nodes"]),
+                s(&w["onTarget"]),
+                s(&w["failures"]),
+                time(&w["startedMs"]),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&["WAVE", "PERCENT", "NODES", "ON TARGET", "FAILURES", "STARTED"], &rows));
+    out
+}
+
 /// The human table of `command`'s answer.
 fn render(command: &Command, v: &Value) -> String {
     let rows = |items: &Value, f: &dyn Fn(&Value) -> Vec<String>| -> Vec<Vec<String>> {
@@ -415,7 +547,17 @@ fn render(command: &Command, v: &Value) -> String {
                 ]
             }),
         ),
-        Command::Publish { .. } => format!("published {} ({}), now desired\n", s(&v["id"]), s(&v["hash"])),
+        Command::Publish(PublishArgs { waves: None, .. }) => {
+            format!("published {} ({}), now desired\n", s(&v["id"]), s(&v["hash"]))
+        }
+        Command::Publish(PublishArgs { waves: Some(waves), .. }) => {
+            let waves: Vec<String> = waves.iter().map(|w| format!("{w}%")).collect();
+            format!("published {} ({}), rolling out in waves {}\n", s(&v["id"]), s(&v["hash"]), waves.join(", "))
+        }
+        Command::Rollout(a) => match a.action {
+            RolloutAction::Show => rollout(v),
+            action => format!("{} the rollout of {}\n{}", action.words().1, a.cluster, rollout(v)),
+        },
         Command::ForceSync(_) => format!("forced: audit record {} ({})\n", s(&v["seq"]), s(&v["action"])),
         Command::WhatRan { node, .. } => {
             format!("{node} ran {} (hash {}) since {}\n", s(&v["snapshot"]), s(&v["hash"]), time(&v["sinceMs"]))

@@ -6,6 +6,9 @@
 //! fleetctl status                                     # one line per cluster
 //! fleetctl nodes --cluster eks-prod-us --drift needs_reconcile
 //! fleetctl publish eks-prod-us config.yaml
+//! fleetctl publish eks-prod-us config.yaml --waves 10,50,100 --bake 60s --max-failure-pct 5 --auto-rollback
+//! fleetctl rollout show eks-prod-us
+//! fleetctl rollout pause eks-prod-us --reason "canary latency is up"
 //! fleetctl force-sync --cluster azure-dev-west --reason "rollback after incident 4711"
 //! fleetctl what-ran gw-prod-us-1 --at 2026-11-29T10:00:00Z
 //! fleetctl history gw-prod-us-1

@@ -105,6 +105,72 @@ fn publish_force_sync_and_history_act_on_the_fleet() {
 }
 
 #[test]
+fn publish_in_waves_then_show_pause_resume_promote_and_abort_the_rollout() {
+    let (base, engine) = server();
+    let file = std::env::temp_dir().join(format!("fleetctl-rollout-{}.yaml", std::process::id()));
+    std::fs::write(&file, "routes: [api, web, admin]\n").unwrap();
+    let path = file.to_str().unwrap();
+    let publish = |extra: &[&str]| {
+        let mut args = vec!["publish", "eks-prod-us", path];
+        args.extend_from_slice(extra);
+        ctl(&base, ADMIN, &args)
+    };
+    let usage = publish(&["--bake", "60s"]).unwrap_err();
+    assert_eq!(usage.exit_code(), 2, "a plan's flags need --waves: {usage}");
+    assert_eq!(publish(&["--waves", "10,100", "--bake", "a minute"]).unwrap_err().exit_code(), 2);
+    let refused = publish(&["--waves", "10,50"]).unwrap_err();
+    assert_eq!((refused.exit_code(), refused.to_string().starts_with("INVALID_INPUT")), (1, true), "{refused}");
+    assert_eq!(engine.desired("eks-prod-us").unwrap().unwrap().id, "eks-prod-us@r2", "a refused plan changed nothing");
+    assert!(ctl(&base, VIEWER, &["rollout", "show", "eks-prod-us"]).unwrap_err().to_string().starts_with("NOT_FOUND"));
+
+    let published =
+        publish(&["--waves", "10,50,100", "--bake", "1h", "--max-failure-pct", "5", "--auto-rollback"]).unwrap();
+    assert!(published.starts_with("published eks-prod-us@r3 ("), "{published}");
+    assert!(published.ends_with("rolling out in waves 10%, 50%, 100%\n"), "{published}");
+    let now = engine.clock().now_ms();
+    let view = engine.rollout("eks-prod-us", now).unwrap().unwrap();
+    assert_eq!(
+        (view.waves, view.bake_ms, view.max_failure_pct, view.auto_rollback),
+        (vec![10, 50, 100], 3_600_000, 5.0, true)
+    );
+
+    let show = ctl(&base, VIEWER, &["rollout", "show", "eks-prod-us"]).unwrap();
+    assert!(show.starts_with("rollout of eks-prod-us: eks-prod-us@r2 -> eks-prod-us@r3\nstate: "), "{show}");
+    assert!(show.contains("(wave 1 of 3)") && show.contains("bake: 1h"), "{show}");
+    let table: Vec<&str> = show.lines().skip_while(|l| !l.starts_with("WAVE")).collect();
+    assert_eq!(table.len(), 4, "the header and one line per wave: {show}");
+    assert!(table[3].starts_with("3     100%") && table[3].ends_with('—'), "the last wave has not started: {show}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ctl(&base, VIEWER, &["rollout", "show", "eks-prod-us", "-o", "json"]).unwrap()).unwrap();
+    assert_eq!((json["targetSnapshot"].as_str(), json["bakeMs"].as_u64()), (Some("eks-prod-us@r3"), Some(3_600_000)));
+
+    let refused = ctl(&base, VIEWER, &["rollout", "pause", "eks-prod-us", "--reason", "try"]).unwrap_err();
+    assert_eq!((refused.exit_code(), refused.to_string().starts_with("PERMISSION_DENIED")), (1, true), "{refused}");
+    assert_eq!(ctl(&base, ADMIN, &["rollout", "pause", "eks-prod-us"]).unwrap_err().exit_code(), 2, "no --reason");
+    let show_with_reason = ctl(&base, VIEWER, &["rollout", "show", "eks-prod-us", "--reason", "why"]).unwrap_err();
+    assert_eq!(show_with_reason.exit_code(), 2);
+    let blank = ctl(&base, ADMIN, &["rollout", "pause", "eks-prod-us", "--reason", "  "]).unwrap_err();
+    assert!(blank.to_string().starts_with("JUSTIFICATION_REQUIRED"), "{blank}");
+
+    let paused = ctl(&base, ADMIN, &["rollout", "pause", "eks-prod-us", "--reason", "canary latency is up"]).unwrap();
+    assert!(paused.starts_with("paused the rollout of eks-prod-us\n") && paused.contains("state: paused"), "{paused}");
+    let again = ctl(&base, ADMIN, &["rollout", "pause", "eks-prod-us", "--reason", "again"]).unwrap_err();
+    assert!(again.to_string().starts_with("CONFLICT"), "{again}");
+    let resumed = ctl(&base, ADMIN, &["rollout", "resume", "eks-prod-us", "--reason", "latency is normal"]).unwrap();
+    assert!(resumed.starts_with("resumed the rollout of eks-prod-us\n"), "{resumed}");
+    let promoted = ctl(&base, ADMIN, &["rollout", "promote", "eks-prod-us", "--reason", "ship it"]).unwrap();
+    assert!(promoted.contains("(wave 3 of 3)"), "{promoted}");
+    let aborted = ctl(&base, ADMIN, &["rollout", "abort", "eks-prod-us", "--reason", "incident 4713"]).unwrap();
+    assert!(aborted.contains("state: aborted"), "{aborted}");
+    assert_eq!(engine.desired("eks-prod-us").unwrap().unwrap().id, "eks-prod-us@r2");
+
+    let audit = ctl(&base, VIEWER, &["audit", "--action", "rollout", "--actor", "ada"]).unwrap();
+    assert_eq!(audit.lines().count(), 5, "the header and the four actions: {audit}");
+    assert!(audit.lines().nth(1).is_some_and(|l| l.contains("cluster:eks-prod-us") && l.contains("incident 4713")));
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
 fn workspace_set_changes_the_authority_and_audit_narrows_to_it() {
     let (base, engine) = server();
     let refused = ctl(&base, VIEWER, &["workspace", "set", "acme-edge", "--mode", "tighten_only"]).unwrap_err();

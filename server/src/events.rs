@@ -6,7 +6,11 @@
 //! changed: each node transition (a node went divergent or back in sync, or
 //! changed what it runs or its sync error), the view of each cluster whose
 //! counters or authority changed (coalesced: one view per cluster per
-//! period), and each audit record. Nothing is polled: a cluster that did not
+//! period), each audit record, and a cluster's rollout after each change of
+//! it (a publish with a plan, a `rollout` audit record, or, while it is not
+//! over, its counters moving; coalesced like the cluster's view). Nothing is
+//! polled but the few rollouts under way, for what no feed event announces
+//! (a bake beginning; see `SentRollouts`): a cluster that did not
 //! change costs nothing. When one period holds more node transitions of a
 //! cluster than [`MAX_NODE_EVENTS`], it sends one `nodes` summary instead of
 //! a flood; when the forwarder itself fell behind the engine's feed, it sends
@@ -17,8 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use fleetgov::audit::AuditAction;
 use fleetgov::{Change, ClusterView, ConfigStatus, Engine, FeedItem, Subscription};
-use fleetgov_dto::ClusterJson;
+use fleetgov_dto::{ClusterJson, RolloutJson};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -83,6 +88,16 @@ pub enum FleetEvent {
         /// When (unix ms).
         at_ms: u64,
     },
+    /// A cluster's rollout changed: a publish with a plan, a wave started,
+    /// it halted, rolled back or completed, an operator acted on it, or its
+    /// nodes moved. The event's data is the rollout alone ([`RolloutJson`]).
+    #[serde(rename_all = "camelCase")]
+    Rollout {
+        /// The cluster's workspace.
+        workspace: String,
+        /// The rollout as it is now.
+        rollout: Box<RolloutJson>,
+    },
     /// The server fell behind the engine's change feed and missed events:
     /// reload the views.
     #[serde(rename_all = "camelCase")]
@@ -100,8 +115,26 @@ impl FleetEvent {
             FleetEvent::Node { .. } => "node",
             FleetEvent::Nodes { .. } => "nodes",
             FleetEvent::Audit { .. } => "audit",
+            FleetEvent::Rollout { .. } => "rollout",
             FleetEvent::Lagged { .. } => "lagged",
         }
+    }
+
+    /// The SSE data: the event as JSON, its `type` included; for `rollout`
+    /// the [`RolloutJson`] alone.
+    ///
+    /// ```
+    /// use fleetgov_server::events::FleetEvent;
+    /// let lagged = FleetEvent::Lagged { missed: 3 };
+    /// assert_eq!(lagged.data(), r#"{"type":"lagged","missed":3}"#);
+    /// ```
+    pub fn data(&self) -> String {
+        let json = match self {
+            FleetEvent::Rollout { rollout, .. } => serde_json::to_string(rollout),
+            other => serde_json::to_string(other),
+        };
+        // Serialising these plain documents cannot fail.
+        json.unwrap_or_default()
     }
 
     /// The workspace the event belongs to (for token scopes); `None` for
@@ -109,6 +142,7 @@ impl FleetEvent {
     pub fn workspace(&self) -> Option<&str> {
         match self {
             FleetEvent::Cluster { cluster } => Some(&cluster.workspace),
+            FleetEvent::Rollout { workspace, .. } => Some(workspace),
             FleetEvent::Node { workspace, .. } | FleetEvent::Nodes { workspace, .. } => Some(workspace),
             FleetEvent::Audit { workspace, .. } => workspace.as_deref(),
             FleetEvent::Lagged { .. } => None,
@@ -199,8 +233,14 @@ impl Period {
 
     /// Publishes the period's events: audit records, then node transitions,
     /// then the views of the clusters that changed.
-    fn publish(self, engine: &Engine, hub: &EventHub) {
+    fn publish(self, engine: &Engine, hub: &EventHub, sent: &mut SentRollouts) {
         let now = engine.clock().now_ms();
+        let mut rollouts = BTreeSet::new();
+        for audit in &self.audits {
+            if let Some(cluster) = rollout_changed(engine, audit, now) {
+                rollouts.insert(cluster);
+            }
+        }
         for audit in self.audits {
             hub.publish(FleetEvent::Audit {
                 workspace: engine.target_workspace(&audit.target),
@@ -216,6 +256,13 @@ impl Period {
             hub.publish(FleetEvent::Lagged { missed: self.lagged });
             clusters.extend(engine.cluster_ids().into_iter().map(Arc::from));
         }
+        for cluster in &rollouts {
+            sent.publish(engine, hub, cluster, now, When::Always);
+        }
+        // Counters moved: the nodes of a rollout that is not over moved with them.
+        for cluster in clusters.iter().filter(|c| !rollouts.contains(&***c)) {
+            sent.publish(engine, hub, cluster, now, When::NotOver);
+        }
         for (cluster, nodes) in self.nodes {
             let Ok(view) = engine.cluster(&cluster, now) else { continue };
             publish_nodes(engine, hub, &view, &nodes, now);
@@ -224,6 +271,83 @@ impl Period {
             if let Ok(view) = engine.cluster(&cluster, now) {
                 hub.publish(FleetEvent::Cluster { cluster: Box::new((&view).into()) });
             }
+        }
+    }
+}
+
+/// The cluster whose rollout `audit` changed: a `rollout` record's, or a
+/// publish's that started a rollout (its snapshot is the rollout's target).
+fn rollout_changed(engine: &Engine, audit: &fleetgov::AuditChange, now: u64) -> Option<String> {
+    match audit.action {
+        AuditAction::Rollout => audit.target.strip_prefix("cluster:").map(str::to_owned),
+        AuditAction::Publish => {
+            let (cluster, _) = fleetgov::parse_snapshot_id(&audit.target)?;
+            let rollout = engine.rollout(cluster, now).ok()??;
+            (rollout.target_snapshot == audit.target).then(|| cluster.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// When a rollout event is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum When {
+    /// Always (a recorded change of the rollout).
+    Always,
+    /// While the rollout is not over (its cluster's counters moved).
+    NotOver,
+    /// When its state, wave or the start of its state differ from those
+    /// last sent (a change no feed event announces).
+    Changed,
+}
+
+/// The rollouts not over, each with the state, wave and start of state
+/// last sent for it. A bake that begins, or a wave that stops being
+/// converged, is no audit record and may come with no counter change of its
+/// own (a bake begun on the timer, or just after the heartbeat that
+/// converged the wave was forwarded): each period looks at these few
+/// rollouts again and sends those that moved, and forgets a rollout once an
+/// event said it is over.
+#[derive(Debug, Default)]
+struct SentRollouts {
+    sent: BTreeMap<String, (&'static str, usize, u64)>,
+}
+
+impl SentRollouts {
+    /// Sends the `rollout` event of `cluster` as `when` says.
+    fn publish(&mut self, engine: &Engine, hub: &EventHub, cluster: &str, now: u64, when: When) {
+        let Ok(Some(view)) = engine.rollout(cluster, now) else {
+            self.sent.remove(cluster);
+            return;
+        };
+        let rollout = RolloutJson::from(&view);
+        let key = (rollout.state, rollout.wave, rollout.since_ms);
+        let over = matches!(rollout.state, "rolled_back" | "aborted" | "complete");
+        let send = match when {
+            When::Always => true,
+            When::NotOver => !over,
+            When::Changed => self.sent.get(cluster) != Some(&key),
+        };
+        if !send {
+            return;
+        }
+        let Ok(workspace) = engine.cluster(cluster, now).map(|c| c.workspace) else { return };
+        hub.publish(FleetEvent::Rollout { workspace, rollout: Box::new(rollout) });
+        match over {
+            true => self.sent.remove(cluster),
+            false => self.sent.insert(cluster.to_owned(), key),
+        };
+    }
+
+    /// Sends the rollouts not over whose state moved since they were last sent.
+    fn recheck(&mut self, engine: &Engine, hub: &EventHub) {
+        if self.sent.is_empty() {
+            return;
+        }
+        let now = engine.clock().now_ms();
+        let clusters: Vec<String> = self.sent.keys().cloned().collect();
+        for cluster in clusters {
+            self.publish(engine, hub, &cluster, now, When::Changed);
         }
     }
 }
@@ -263,6 +387,7 @@ fn publish_nodes(engine: &Engine, hub: &EventHub, cluster: &ClusterView, nodes: 
 /// for it) and checks again every `period`. Runs on a thread of its own.
 pub fn forward(engine: &Engine, hub: &EventHub, period: Duration, stop: &AtomicBool) {
     let mut subscription: Option<Subscription> = None;
+    let mut rollouts = SentRollouts::default();
     // Relaxed: a stop flag; the thread sees it within a period.
     while !stop.load(Ordering::Relaxed) {
         if !hub.has_subscribers() {
@@ -290,7 +415,8 @@ pub fn forward(engine: &Engine, hub: &EventHub, period: Duration, stop: &AtomicB
             }
         }
         if !gathered.is_empty() {
-            gathered.publish(engine, hub);
+            gathered.publish(engine, hub, &mut rollouts);
         }
+        rollouts.recheck(engine, hub);
     }
 }

@@ -35,6 +35,7 @@ mod error;
 pub mod events;
 pub mod metrics;
 mod oversized;
+pub mod rollouts;
 pub mod simulation;
 mod state;
 pub mod storage;
@@ -79,7 +80,8 @@ pub fn app(state: AppState, config: &ServerConfig) -> Router {
 }
 
 /// Serves the application on `listener` until `shutdown` completes, with the
-/// change-feed forwarder of the event stream running beside it, under the
+/// change-feed forwarder of the event stream and the rollout timer
+/// ([`rollouts::advance`]) running beside it, under the
 /// configuration's connection limits (see [`config::LimitsConfig`]), over
 /// HTTPS when the configuration names a certificate and key
 /// ([`config::TlsConfig`]; an error of kind `InvalidInput` if they cannot be
@@ -113,9 +115,27 @@ pub(crate) async fn serve_with(
             .name("fleetgov-events".into())
             .spawn(move || events::forward(&engine, &hub, period, &stop))?
     };
+    let timer = {
+        let (engine, stop) = (state.engine.clone(), stop.clone());
+        std::thread::Builder::new().name("fleetgov-rollouts".into()).spawn(move || rollouts::advance(&engine, &stop))
+    };
+    let timer = match timer {
+        Ok(timer) => timer,
+        Err(e) => {
+            // Relaxed: a stop flag, read within one period.
+            stop.store(true, Ordering::Relaxed);
+            let _ = tokio::task::spawn_blocking(move || forwarder.join()).await;
+            return Err(e);
+        }
+    };
     let result = connections::serve(listener, app(state, config), &config.limits, tls, shutdown).await;
-    // Relaxed: a stop flag, read within one period.
+    // Relaxed: a stop flag, read within one period (the timer is woken to read it).
     stop.store(true, Ordering::Relaxed);
-    let _ = tokio::task::spawn_blocking(move || forwarder.join()).await;
+    timer.thread().unpark();
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = timer.join();
+        forwarder.join()
+    })
+    .await;
     result
 }

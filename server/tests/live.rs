@@ -125,6 +125,71 @@ async fn events_stream_audit_records_to_the_tokens_that_may_see_them() {
     assert_eq!(seen.last().unwrap().1["workspace"], "other-ws");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_each_rollout_change_as_the_rollout_document() {
+    let s = start().await;
+    let open = |token: &str| s.client.get(format!("{}/api/v1/events?access_token={token}", s.base)).send();
+    let scoped = tokio::spawn(read_events(open(SCOPED).await.unwrap(), |name, _| name == "rollout"));
+    // Publishing with a plan starts a rollout: repeat until the viewer has
+    // seen one (the forwarder listens from its next period on).
+    let viewer = tokio::spawn(read_events(open(VIEWER).await.unwrap(), |name, v| {
+        name == "rollout" && v["cluster"] == "eks-prod-us"
+    }));
+    let plan = json!({ "waves": [10, 100], "bakeMs": 3_600_000, "maxFailurePct": 20.0, "autoRollback": true });
+    let mut published = Vec::new();
+    while !viewer.is_finished() {
+        let body = json!({ "content": format!("routes: [api]\nrevision: {}", published.len()), "rollout": plan });
+        let (status, snapshot) = s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, body).await;
+        assert_eq!(status, 201, "{snapshot}");
+        published.push(snapshot["id"].as_str().unwrap().to_owned());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, rollout) = viewer.await.unwrap().pop().unwrap();
+    // The data is the rollout document itself, exactly as GET answers it.
+    let keys: BTreeSet<&str> = rollout.as_object().unwrap().keys().map(String::as_str).collect();
+    let (_, current) = s.get("/api/v1/clusters/eks-prod-us/rollout", VIEWER).await;
+    assert_eq!(keys, current.as_object().unwrap().keys().map(String::as_str).collect(), "{rollout}");
+    // Its target is one of the publishes, rolled out from the one before it.
+    let target = published.iter().position(|id| rollout["targetSnapshot"] == id.as_str()).expect("a published target");
+    let previous = if target == 0 { "eks-prod-us@r2" } else { &published[target - 1] };
+    assert_eq!(rollout["previousSnapshot"], previous, "{rollout}");
+
+    // Every operator action is a rollout record and a rollout event.
+    let viewer =
+        tokio::spawn(read_events(open(VIEWER).await.unwrap(), |name, v| name == "rollout" && v["state"] == "paused"));
+    let server = &s;
+    let action = |what: &'static str| {
+        let body = json!({ "reason": format!("{what}: checking the canary's latency") });
+        let path = format!("/api/v1/clusters/eks-prod-us/rollout/{what}");
+        async move { server.send(Method::POST, &path, OPERATOR, body).await }
+    };
+    while !viewer.is_finished() {
+        assert_eq!(action("pause").await.0, 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !viewer.is_finished() {
+            assert_eq!(action("resume").await.0, 200);
+        }
+    }
+    let seen = viewer.await.unwrap();
+    let (_, paused) = seen.last().unwrap();
+    assert_eq!(paused["cluster"], "eks-prod-us");
+    assert!(seen.iter().any(|(name, v)| name == "audit" && v["action"] == "rollout"), "{seen:?}");
+
+    // The other workspace's token sees its own cluster's rollout only.
+    let first = json!({ "content": "x: 1" });
+    assert_eq!(s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, first).await.0, 201);
+    let mut revision = 2;
+    while !scoped.is_finished() {
+        let body = json!({ "content": format!("x: {revision}"), "rollout": { "waves": [100] } });
+        assert_eq!(s.send(Method::POST, "/api/v1/clusters/other-cluster/snapshots", OPERATOR, body).await.0, 201);
+        revision += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = scoped.await.unwrap();
+    assert!(seen.iter().all(|(_, v)| !v.to_string().contains("acme-edge") && !v.to_string().contains("eks-prod-us")));
+    assert_eq!(seen.last().unwrap().1["cluster"], "other-cluster");
+}
+
 /// Resolves `$ref`s and collects the required keys of an object schema
 /// (through `allOf`).
 fn required_keys(doc: &Value, schema: &Value) -> BTreeSet<String> {
@@ -177,7 +242,11 @@ async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
         ("/api/v1/audit", "/api/v1/audit"),
         ("/api/v1/checkpoint", "/api/v1/checkpoint"),
         ("/api/v1/snapshots/{id}", "/api/v1/snapshots/eks-prod-us@r1"),
+        ("/api/v1/clusters/{id}/rollout", "/api/v1/clusters/eks-prod-us/rollout"),
     ];
+    let plan = json!({ "waves": [50, 100], "bakeMs": 60_000, "maxFailurePct": 25.0, "autoRollback": true });
+    let publish = json!({ "content": "routes: [api]", "rollout": plan });
+    assert_eq!(s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, publish).await.0, 201);
     for (template, path) in checks {
         let (status, body) = s.get(path, VIEWER).await;
         assert_eq!(status, 200, "{path}");
@@ -204,10 +273,37 @@ async fn openapi_lists_exactly_the_served_endpoints_and_matches_responses() {
     s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, json!({ "heartbeats": [hb] })).await;
     let (_, history) = s.get("/api/v1/nodes/gw-stage-eu-4/history", VIEWER).await;
     let (_, synced) = s.send(Method::POST, "/api/v1/admin/sync", ADMIN, json!({})).await;
-    for (schema, body) in [("AppliedChange", &history["changes"][0]), ("Synced", &synced)] {
+    let reason = json!({ "reason": "hold the canary over the weekend" });
+    let (_, paused) = s.send(Method::POST, "/api/v1/clusters/eks-prod-us/rollout/pause", OPERATOR, reason).await;
+    let rollout_bodies = [("Rollout", &paused), ("RolloutWave", &paused["perWave"][0])];
+    for (schema, body) in
+        [("AppliedChange", &history["changes"][0]), ("Synced", &synced)].into_iter().chain(rollout_bodies)
+    {
         let keys: BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
         assert_eq!(required_keys(&doc, &doc["components"]["schemas"][schema]), keys, "{schema}: {body}");
     }
     let (_, error) = s.get("/api/v1/clusters/nope", VIEWER).await;
     assert!(required_keys(&doc, &doc["components"]["schemas"]["Error"]).iter().all(|k| error.get(k).is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bake_that_no_record_announces_is_streamed_too() {
+    let s = start().await;
+    // A first wave of 1 % holds none of the cluster's four nodes: it is
+    // converged from the start, and the server's timer begins its bake with
+    // no audit record and no node moving.
+    let plan = json!({ "waves": [1, 100], "bakeMs": 3_600_000 });
+    let open = s.client.get(format!("{}/api/v1/events?access_token={VIEWER}", s.base)).send().await.unwrap();
+    let viewer = tokio::spawn(read_events(open, |name, v| name == "rollout" && v["state"] == "baking"));
+    while !viewer.is_finished() {
+        let body = json!({ "content": format!("bake: {}", s.engine.audit_len()), "rollout": plan });
+        let (status, r) = s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, body).await;
+        assert_eq!(status, 201, "{r}");
+        let (_, rollout) = s.get("/api/v1/clusters/eks-prod-us/rollout", VIEWER).await;
+        assert_eq!(rollout["perWave"][0]["nodes"], 0, "the first wave is empty: {rollout}");
+        // Longer than the timer's tick, so the bake begins before the next publish.
+        tokio::time::sleep(fleetgov_server::rollouts::TICK * 3).await;
+    }
+    let (_, baking) = viewer.await.unwrap().pop().unwrap();
+    assert!(baking["bakeEndsMs"].is_u64() && baking["wave"] == 0, "{baking}");
 }

@@ -238,6 +238,7 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
         ("POST", "/api/v1/clusters/{id}/snapshots") => post(
             vec![
                 Body::Json(json!({ "content": "probe: 1" })),
+                Body::Json(json!({ "content": "probe: 4", "rollout": { "waves": [100] } })),
                 Body::Raw("application/octet-stream", b"probe: 2".to_vec()),
                 Body::Raw("text/plain", b"probe: 3".to_vec()),
             ],
@@ -269,6 +270,11 @@ fn cross_workspace_requests(s: &Server, method: &Method, path: &str, ids: &Ids) 
             Expect::Refused,
         ),
         ("POST", "/api/v1/admin/sync") => post(vec![Body::None], Expect::Refused),
+        // eks-prod-us has a rollout: every action on it is refused all the same.
+        ("POST", "/api/v1/clusters/{id}/rollout/{action}") => ["pause", "resume", "abort", "promote"]
+            .into_iter()
+            .map(|a| (fill(path).replace("{action}", a), Body::Json(json!({ "reason": REASON })), Expect::Refused))
+            .collect(),
         _ => panic!("no cross-workspace probe for {method} {path}: add one"),
     }
 }
@@ -293,6 +299,10 @@ async fn cross_workspace_access_on_every_endpoint() {
     assert_eq!(s.engine.target_workspace(&s.engine.audit_record(seq).unwrap().target).as_deref(), Some("acme-edge"));
     let r1 = s.engine.snapshot("eks-prod-us@r1").unwrap().hash;
     let ids = Ids { artifact: r1.to_string(), seq, r1 };
+    // A rollout of acme-edge, for its reads and actions (a bake of an hour: it stays as it is).
+    let plan = json!({ "waves": [10, 100], "bakeMs": 3_600_000 });
+    let publish = json!({ "content": "probe: rollout", "rollout": plan });
+    assert_eq!(s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, publish).await.0, 201);
     let before = fleet(&s);
 
     let endpoints = fleetgov_server::api::endpoints();
@@ -393,10 +403,15 @@ async fn scoped_event_streams_carry_nothing_of_another_workspace() {
             }
         }
     }
-    // Now an acme-edge record, then one of its own by another actor (which
-    // the stream has not named yet): the second arrives, the first never.
+    // Now acme-edge records (an override, a rollout and an action on it),
+    // then one of its own by another actor (which the stream has not named
+    // yet): the last arrives, the others never.
     assert!(!seen.contains("sasha"), "{seen}");
     assert_eq!(force(OPERATOR, json!({ "cluster": "eks-prod-us" })).await.0, 201);
+    let rollout = json!({ "content": "probe: rollout", "rollout": { "waves": [10, 100], "bakeMs": 3_600_000 } });
+    assert_eq!(s.send(Method::POST, "/api/v1/clusters/eks-prod-us/snapshots", OPERATOR, rollout).await.0, 201);
+    let pause = json!({ "reason": REASON });
+    assert_eq!(s.send(Method::POST, "/api/v1/clusters/eks-prod-us/rollout/pause", OPERATOR, pause).await.0, 200);
     assert_eq!(force(SCOPED_ADMIN, json!({ "cluster": "other-cluster" })).await.0, 201);
     while !seen.contains("\"sasha\"") {
         let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("its own event arrives");
@@ -471,6 +486,26 @@ async fn every_role_on_every_write() {
             },
             Write {
                 method: Method::POST,
+                path: "/api/v1/clusters/azure-dev-west/snapshots".to_owned(),
+                // A bake of an hour: the rollout stays where its operators put it.
+                body: Body::Json(json!({ "content": format!("probe: {role} in waves"),
+                    "rollout": { "waves": [10, 100], "bakeMs": 3_600_000 } })),
+                statuses: [403, 201, 201],
+            },
+            Write {
+                method: Method::POST,
+                path: "/api/v1/clusters/azure-dev-west/rollout/pause".to_owned(),
+                body: Body::Json(json!({ "reason": REASON })),
+                statuses: [403, 200, 200],
+            },
+            Write {
+                method: Method::POST,
+                path: "/api/v1/clusters/azure-dev-west/rollout/abort".to_owned(),
+                body: Body::Json(json!({ "reason": REASON })),
+                statuses: [403, 200, 200],
+            },
+            Write {
+                method: Method::POST,
                 path: "/api/v1/heartbeats".to_owned(),
                 // An in-sync node reports what it runs: accepted, nothing changes.
                 body: Body::Json(json!({ "heartbeats": [{ "node": "gw-stage-eu-1", "runtimeVersion": "3.6.1",
@@ -500,8 +535,9 @@ async fn every_role_on_every_write() {
     // Every write of the table is probed.
     let probed: Vec<(Method, String)> = writes("x").into_iter().map(|w| (w.method, w.path)).collect();
     for e in fleetgov_server::api::endpoints().iter().filter(|e| e.method != Method::GET) {
-        let prefix = e.path.split("{id}").next().unwrap();
-        let suffix = e.path.rsplit("{id}").next().unwrap();
+        let path = e.path.replace("{action}", "pause");
+        let prefix = path.split("{id}").next().unwrap();
+        let suffix = path.rsplit("{id}").next().unwrap();
         assert!(
             probed.iter().any(|(m, p)| *m == e.method && p.starts_with(prefix) && p.ends_with(suffix)),
             "no role probe for {} {}",
@@ -557,7 +593,29 @@ async fn every_role_on_every_write() {
                     assert_eq!(grown, 1, "{what}");
                     let (b, a) =
                         (cluster(&before, "azure-dev-west").unwrap(), cluster(&after, "azure-dev-west").unwrap());
-                    assert_eq!((a.1, a.2), (b.1, b.2 + 1), "{what}: one more revision");
+                    // The new revision is desired (after an aborted rollout, the
+                    // desired one is behind the latest published).
+                    let published = answer.json()["revision"].as_u64().unwrap() as u32;
+                    assert!(published > b.2, "{what}: a new revision");
+                    assert_eq!((a.1, a.2), (b.1, published), "{what}: the new revision is desired");
+                }
+                (_, "/api/v1/clusters/azure-dev-west/rollout/pause") => {
+                    assert_eq!(
+                        (grown, answer.json()["state"].as_str()),
+                        (1, Some("paused")),
+                        "{what}: one rollout record"
+                    );
+                    assert_eq!(after.clusters, before.clusters, "{what}: a pause changes no count");
+                }
+                (_, "/api/v1/clusters/azure-dev-west/rollout/abort") => {
+                    assert_eq!(
+                        (grown, answer.json()["state"].as_str()),
+                        (1, Some("aborted")),
+                        "{what}: one rollout record"
+                    );
+                    let (b, a) =
+                        (cluster(&before, "azure-dev-west").unwrap(), cluster(&after, "azure-dev-west").unwrap());
+                    assert_eq!((a.1, a.2), (b.1, b.2 - 1), "{what}: back to the previous revision");
                 }
                 (_, "/api/v1/heartbeats") => {
                     assert_eq!(answer.json()["accepted"], 1, "{what}: {}", answer.text);
@@ -723,7 +781,15 @@ async fn malformed_bodies_on_every_json_write() {
             vec!["ownerTeam", "autoReconcile"],
         ),
         ("/api/v1/clusters/gke-stage-eu/nodes", Method::POST, json!({ "nodes": ["probe-node"] }), vec![]),
-        ("/api/v1/clusters/gke-stage-eu/snapshots", Method::POST, json!({ "content": "probe: 1" }), vec![]),
+        (
+            "/api/v1/clusters/gke-stage-eu/snapshots",
+            Method::POST,
+            json!({ "content": "probe: 1",
+                "rollout": { "waves": [10, 100], "bakeMs": 60_000, "maxFailurePct": 5.0, "autoRollback": true } }),
+            // A publish without a plan is one, and a plan's other fields have defaults.
+            vec!["rollout", "bakeMs", "maxFailurePct", "autoRollback"],
+        ),
+        ("/api/v1/clusters/gke-stage-eu/rollout/pause", Method::POST, json!({ "reason": REASON }), vec![]),
         (
             "/api/v1/heartbeats",
             Method::POST,
@@ -743,7 +809,7 @@ async fn malformed_bodies_on_every_json_write() {
     let json_writes = fleetgov_server::api::endpoints()
         .iter()
         .filter(|e| e.method != Method::GET && e.method != Method::DELETE && e.path != "/api/v1/admin/sync")
-        .map(|e| (e.method.clone(), e.path.replace("{id}", "gke-stage-eu")))
+        .map(|e| (e.method.clone(), e.path.replace("{id}", "gke-stage-eu").replace("{action}", "pause")))
         .collect::<Vec<_>>();
     assert_eq!(json_writes.len(), writes.len());
     assert!(json_writes.iter().all(|(m, p)| writes.iter().any(|(wp, wm, ..)| wm == m && wp == p)), "{json_writes:?}");

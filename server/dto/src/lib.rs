@@ -22,9 +22,11 @@
 
 mod audit;
 mod authority;
+mod rollout;
 
 pub use audit::{AuditRecordJson, ConsistencyProofJson, InclusionProofJson};
 pub use authority::{ClusterDesiredJson, FleetConfigJson, PolicyJson, SnapshotJson};
+pub use rollout::{RolloutJson, RolloutPlanJson, WaveJson};
 
 use fleetgov::{
     AppliedChange, AuthorityMode, ClusterStatus, ClusterView, ConfigStatus, ContentHash, DesiredCluster, DesiredState,

@@ -132,3 +132,44 @@ fn the_fleet_config_has_the_published_shape() {
     });
     assert_eq!(json, expected);
 }
+
+#[test]
+fn a_rollout_has_exactly_the_contracts_keys() {
+    let e = engine();
+    let by = fleetgov::By::new("alice", fleetgov::Role::Operator, T0 + 1);
+    let plan = fleetgov::rollout::RolloutPlan::new([50, 100], 60_000, 10.0, true).unwrap();
+    e.publish_with_rollout("prod", b"b", &by, plan).unwrap();
+    let json =
+        serde_json::to_value(fleetgov_dto::RolloutJson::from(&e.rollout("prod", T0 + 1).unwrap().unwrap())).unwrap();
+    let mut top = keys(&json);
+    top.sort_unstable();
+    let expected = [
+        "autoRollback",
+        "bakeEndsMs",
+        "bakeMs",
+        "cluster",
+        "failureBudget",
+        "failures",
+        "maxFailurePct",
+        "nodesStarted",
+        "onTarget",
+        "perWave",
+        "previousSnapshot",
+        "reason",
+        "sinceMs",
+        "state",
+        "targetSnapshot",
+        "wave",
+        "waves",
+    ];
+    assert_eq!(top, expected);
+    let mut wave = keys(&json["perWave"][0]);
+    wave.sort_unstable();
+    assert_eq!(wave, ["failures", "nodes", "onTarget", "percent", "startedMs"]);
+    assert_eq!(
+        (json["previousSnapshot"].as_str(), json["targetSnapshot"].as_str()),
+        (Some("prod@r1"), Some("prod@r2"))
+    );
+    assert_eq!((json["maxFailurePct"].as_f64(), json["waves"].clone()), (Some(10.0), serde_json::json!([50, 100])));
+    assert_eq!(json["perWave"][0]["startedMs"].as_u64(), Some(T0 + 1), "the first wave starts with the publish");
+}

@@ -37,8 +37,8 @@ fn secret<'a>(headers: &'a HeaderMap, query: &'a EventsQuery) -> ApiResult<&'a s
         .ok_or_else(|| ApiError::unauthenticated("missing bearer token (header, or ?access_token= for EventSource)"))
 }
 
-/// The stream: a `ready` event first, then `cluster`, `node`, `nodes` and
-/// `audit` events of the workspaces the token may see (JSON data; see
+/// The stream: a `ready` event first, then `cluster`, `node`, `nodes`,
+/// `audit` and `rollout` events of the workspaces the token may see (JSON data; see
 /// [`FleetEvent`](crate::events::FleetEvent)), and `lagged` if this client or
 /// the server fell too far behind and missed some (reload the views then). 429
 /// `TOO_MANY_STREAMS` when the token already holds as many streams as the
@@ -64,8 +64,7 @@ pub async fn stream(
         loop {
             match rx.recv().await {
                 Ok(event) if event.visible_to(&who.scope) => {
-                    let data = serde_json::to_string(&*event).unwrap_or_default();
-                    return Some((Ok(Event::default().event(event.name()).data(data)), (rx, who, slot)));
+                    return Some((Ok(Event::default().event(event.name()).data(event.data())), (rx, who, slot)));
                 }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(missed)) => {

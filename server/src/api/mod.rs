@@ -19,6 +19,7 @@ mod log;
 mod node_sort;
 mod nodes;
 mod policies;
+mod rollouts;
 mod snapshots;
 mod system;
 mod visible;
@@ -66,6 +67,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/clusters/{id}/nodes", nodes::list),
         ep(Method::POST, "/api/v1/clusters/{id}/nodes", nodes::enroll),
         ep(Method::POST, "/api/v1/clusters/{id}/snapshots", snapshots::publish),
+        ep(Method::GET, "/api/v1/clusters/{id}/rollout", rollouts::get),
+        ep(Method::POST, "/api/v1/clusters/{id}/rollout/{action}", rollouts::action),
         ep(Method::GET, "/api/v1/nodes/{id}", nodes::get),
         ep(Method::DELETE, "/api/v1/nodes/{id}", nodes::remove),
         ep(Method::GET, "/api/v1/nodes/{id}/history", history::history),

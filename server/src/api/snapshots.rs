@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use fleetgov::{ContentHash, Role};
-use fleetgov_dto::SnapshotJson;
+use fleetgov_dto::{RolloutPlanJson, SnapshotJson};
 use serde::Deserialize;
 
 use super::{blocking, visible};
@@ -14,11 +14,14 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The JSON body of a publish: the configuration as text.
+/// The JSON body of a publish: the configuration as text, and optionally
+/// the plan that rolls it out in waves.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PublishJson {
     content: String,
+    #[serde(default)]
+    rollout: Option<RolloutPlanJson>,
 }
 
 /// The media type of a request, without parameters.
@@ -28,7 +31,11 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
 
 /// `POST /api/v1/clusters/{id}/snapshots` (operator): publishes a new desired
 /// snapshot. The body is the artifact itself (`application/octet-stream` or
-/// any `text/*`), or `{"content": "..."}` as JSON. The author is the token's actor.
+/// any `text/*`), or `{"content": "..."}` as JSON, which may carry a
+/// `rollout` plan (`{"waves": [10, 100], "bakeMs", "maxFailurePct",
+/// "autoRollback"}`): the snapshot then reaches the cluster wave by wave
+/// (400 `INVALID_INPUT` for a plan the engine refuses, or a cluster with
+/// nothing published to roll out from). The author is the token's actor.
 pub async fn publish(
     State(state): State<AppState>,
     who: Principal,
@@ -38,13 +45,13 @@ pub async fn publish(
 ) -> ApiResult<(StatusCode, Json<SnapshotJson>)> {
     who.require(Role::Operator)?;
     visible::cluster(&state, &who, &id)?;
-    let content = match media_type(&headers) {
+    let (content, plan) = match media_type(&headers) {
         Some("application/json") => {
             let json: PublishJson =
                 serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))?;
-            Bytes::from(json.content)
+            (Bytes::from(json.content), json.rollout.map(RolloutPlanJson::plan).transpose()?)
         }
-        Some(t) if t == "application/octet-stream" || t.starts_with("text/") => body,
+        Some(t) if t == "application/octet-stream" || t.starts_with("text/") => (body, None),
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -57,7 +64,14 @@ pub async fn publish(
         }
     };
     let at = state.now_ms();
-    let snapshot = blocking(move || Ok(state.engine.publish_by(&id, &content, &who.by(at))?)).await?;
+    let snapshot = blocking(move || {
+        let by = who.by(at);
+        Ok(match plan {
+            Some(plan) => state.engine.publish_with_rollout(&id, &content, &by, plan)?,
+            None => state.engine.publish_by(&id, &content, &by)?,
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(SnapshotJson::from(&snapshot))))
 }
 
