@@ -231,6 +231,7 @@ impl Engine {
                     let mut next = rollout.clone();
                     *next.gate_mut() = gate;
                     state.authority.set_rollout(Some(next));
+                    self.announce_cluster(state);
                     taken += 1;
                     continue;
                 }
