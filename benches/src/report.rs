@@ -46,7 +46,7 @@ impl RowKey {
     ];
 
     /// The name `--only` takes and the table shows.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             RowKey::Roofline => "roofline",
             RowKey::RecordRoofline => "record-roofline",
@@ -152,7 +152,7 @@ impl Report {
     }
 
     fn line(&self, row: &Row) -> String {
-        let mut out = format!("{:<9}", row.key.name());
+        let mut out = format!("{:<NAME_WIDTH$}", row.key.name());
         match (&row.outcome, self.reference()) {
             (Outcome::Ran(m), reference) => {
                 let rate = m.rate();
@@ -234,6 +234,20 @@ impl Report {
         format!("{{{}}}", body.join(","))
     }
 }
+
+/// Width of the name column: the longest row name, so every column lines up.
+const NAME_WIDTH: usize = {
+    let mut widest = 0;
+    let mut i = 0;
+    while i < RowKey::ALL.len() {
+        let len = RowKey::ALL[i].name().len();
+        if len > widest {
+            widest = len;
+        }
+        i += 1;
+    }
+    widest
+};
 
 /// `12345678` as `12,345,678`.
 fn group(n: u64) -> String {
@@ -319,6 +333,17 @@ mod tests {
     }
 
     #[test]
+    fn the_name_column_fits_every_row_name() {
+        let mut r = Report::default();
+        let lines: Vec<String> = RowKey::ALL.iter().map(|&key| r.add(ran(key, 1_000, 1_000))).collect();
+        let at: Vec<usize> = lines.iter().map(|l| l.find(" hb in ").expect("a ran row")).collect();
+        assert!(at.iter().all(|&a| a == at[0]), "columns do not line up:\n{}", lines.join("\n"));
+        for (line, key) in lines.iter().zip(RowKey::ALL) {
+            assert!(line.starts_with(&format!("{} ", key.name())), "{line}");
+        }
+    }
+
+    #[test]
     fn missing_rows_say_why() {
         let mut r = Report::default();
         let line = r.add(Row {
@@ -326,7 +351,7 @@ mod tests {
             outcome: Outcome::Missing("connection refused".into()),
             note: String::new(),
         });
-        assert_eq!(line, "postgres  not measured: connection refused");
+        assert_eq!(line, format!("{:<15} not measured: connection refused", "postgres"));
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(group(999), "999");
     }
