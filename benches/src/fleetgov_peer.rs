@@ -304,6 +304,13 @@ pub fn figures(extras: &[Extra], workload: &Workload, figures: &mut Figures) -> 
     Ok(())
 }
 
+/// The cohesion read (ns, median) and the publish flip (µs, median) of one
+/// cluster of `nodes` nodes, every node in sync before the first flip.
+pub fn cluster_figures(nodes: u32) -> Result<(f64, f64), String> {
+    let fleet = one_cluster(nodes)?;
+    Ok((read_ns(&fleet), flip_us(&fleet)?))
+}
+
 const ONE: &str = "solo";
 
 /// One cluster of `nodes` nodes, all in sync with `solo@r2`.
