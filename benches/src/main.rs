@@ -181,7 +181,7 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
                 Err(why) => missing(why),
             }
         }
-        RowKey::Batch | RowKey::Single | RowKey::ById => {
+        RowKey::Batch | RowKey::Single | RowKey::ById | RowKey::ByIdBatch => {
             fleetgov_peer::row(key, workload, &options.extras, &mut report.figures)
         }
         RowKey::Naive => tracker_row(

@@ -18,10 +18,10 @@ The last line is one JSON object.
   --heartbeats N          heartbeats for the in-process rows (default 20,000,000)
   --redis-heartbeats N    heartbeats for Redis (default 2,000,000)
   --postgres-heartbeats N heartbeats for PostgreSQL (default 1,000,000)
-  --only ROWS             rows to run: roofline, record-roofline, batch, single, by-id, naive,
-                          dashmap, dense, redis, postgres, reads, publish,
-                          memory; `fleetgov`
-                          stands for batch, single, by-id, reads, publish, memory
+  --only ROWS             rows to run: roofline, record-roofline, batch, single, by-id,
+                          by-id-batch, naive, dashmap, dense, redis, postgres, reads,
+                          publish, memory; `fleetgov` stands for batch, single, by-id,
+                          by-id-batch, reads, publish, memory
   --redis URL             a scratch Redis (it is flushed), e.g. redis://127.0.0.1:6379/
   --postgres PARAMS       a scratch PostgreSQL, e.g. \"host=127.0.0.1 port=5432 user=postgres\"
   --rounds N              runs of each in-process row, alternated; the median
@@ -171,7 +171,7 @@ fn select(only: Option<&str>) -> Result<(Vec<RowKey>, Vec<Extra>), String> {
     for name in only.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
             "fleetgov" => {
-                rows.extend([RowKey::Batch, RowKey::Single, RowKey::ById]);
+                rows.extend([RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::ByIdBatch]);
                 extras.extend(all_extras);
             }
             "reads" => extras.push(Extra::Reads),
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(o.rows, vec![RowKey::Roofline, RowKey::Naive, RowKey::Redis]);
         assert!(o.extras.is_empty());
         let o = parse(&["--only", "fleetgov"]).unwrap();
-        assert_eq!(o.rows, vec![RowKey::Batch, RowKey::Single, RowKey::ById]);
+        assert_eq!(o.rows, vec![RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::ByIdBatch]);
         assert_eq!(o.extras, vec![Extra::Reads, Extra::Publish, Extra::Memory]);
     }
 

@@ -18,6 +18,8 @@ pub enum RowKey {
     Single,
     /// fleetgov, one call per heartbeat, by string id.
     ById,
+    /// fleetgov, `ingest_by_id`: records named by an id column.
+    ByIdBatch,
     /// `Mutex<HashMap<String, Node>>` with scanning cohesion.
     Naive,
     /// A `DashMap` by id with a lock per node and incremental counts.
@@ -32,12 +34,13 @@ pub enum RowKey {
 
 impl RowKey {
     /// Every row in the order the harness runs them.
-    pub const ALL: [RowKey; 10] = [
+    pub const ALL: [RowKey; 11] = [
         RowKey::Roofline,
         RowKey::RecordRoofline,
         RowKey::Batch,
         RowKey::Single,
         RowKey::ById,
+        RowKey::ByIdBatch,
         RowKey::Naive,
         RowKey::Dashmap,
         RowKey::Dense,
@@ -53,6 +56,7 @@ impl RowKey {
             RowKey::Batch => "batch",
             RowKey::Single => "single",
             RowKey::ById => "by-id",
+            RowKey::ByIdBatch => "by-id-batch",
             RowKey::Naive => "naive",
             RowKey::Dashmap => "dashmap",
             RowKey::Dense => "dense",
@@ -75,6 +79,7 @@ impl RowKey {
             RowKey::Batch => "batch_hb_s",
             RowKey::Single => "single_hb_s",
             RowKey::ById => "by_id_hb_s",
+            RowKey::ByIdBatch => "by_id_batch_hb_s",
             RowKey::Naive => "naive_hb_s",
             RowKey::Dashmap => "dashmap_hb_s",
             RowKey::Dense => "dense_peer_hb_s",
@@ -297,6 +302,7 @@ mod tests {
             "batch_hb_s",
             "single_hb_s",
             "by_id_hb_s",
+            "by_id_batch_hb_s",
             "naive_hb_s",
             "dashmap_hb_s",
             "dense_peer_hb_s",
