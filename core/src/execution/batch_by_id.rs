@@ -118,6 +118,12 @@ impl Default for IdBuffer {
 impl IdBuffer {
     /// Appends `id`. Ids past 2 GiB in all do not fit an Arrow string
     /// column: `InvalidInput`, and the buffer is unchanged.
+    ///
+    /// ```
+    /// let mut ids = fleetgov::IdBuffer::default();
+    /// ids.push("gw-1").unwrap();
+    /// assert_eq!(ids.column().len(), 1);
+    /// ```
     pub fn push(&mut self, id: &str) -> Result<()> {
         let end = i32::try_from(self.bytes.len() + id.len())
             .map_err(|_| Error::invalid("an id column holds at most 2 GiB of ids"))?;
@@ -133,6 +139,11 @@ impl IdBuffer {
 
     /// The column of ids `range` (a slice, as Arrow slices a column).
     /// Panics, as slicing does, if `range` is past the ids.
+    ///
+    /// ```
+    /// let ids: fleetgov::IdBuffer = ["gw-1", "gw-2", "gw-3"].into_iter().collect();
+    /// assert_eq!(ids.slice(1..3).len(), 2);
+    /// ```
     pub fn slice(&self, range: std::ops::Range<usize>) -> IdColumn<'_> {
         IdColumn { offsets: &self.offsets[range.start..range.end + 1], bytes: &self.bytes }
     }
