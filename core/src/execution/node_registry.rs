@@ -310,3 +310,42 @@ impl Registry {
         self.next.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Grouped lookups find what single lookups find, for enrolled ids (past
+    /// tag collisions: thousands of ids share 64 shards and 7-bit tags),
+    /// removed ones and ids never enrolled, in any order and with repeats.
+    #[test]
+    fn grouped_lookups_agree_with_single_lookups() {
+        let registry = Registry::new(check_capacity(10_000).unwrap());
+        for n in 0..5_000 {
+            registry.enroll(&format!("gw-{n}"), 0, |_, _| {}).unwrap();
+        }
+        for n in (0..5_000).step_by(7) {
+            registry.remove(&format!("gw-{n}")).unwrap();
+        }
+        let names: Vec<String> = (0..12_000).map(|k| format!("gw-{}", (k * 7_919) % 6_000)).collect();
+        let ids: Vec<&str> = names.iter().map(String::as_str).collect();
+        let hashes: Vec<u64> = ids.iter().map(|id| registry.hash(id)).collect();
+        let (mut order, mut bounds) = (Vec::new(), Vec::new());
+        Registry::group_by_shard(&hashes, &mut order, &mut bounds);
+        assert_eq!((bounds.len(), bounds[SHARDS]), (SHARDS + 1, ids.len()));
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..ids.len() as u32).collect::<Vec<_>>(), "every index once");
+        for s in 0..SHARDS {
+            let part = &order[bounds[s]..bounds[s + 1]];
+            assert!(part.iter().all(|&k| shard_index(hashes[k as usize]) == s));
+            assert!(part.windows(2).all(|w| w[0] < w[1]), "index order within a shard");
+        }
+        let mut out = vec![0; ids.len()];
+        registry.lookup_grouped(&ids, &hashes, &order, &bounds, &mut out);
+        for (id, &got) in ids.iter().zip(&out) {
+            assert_eq!(got, registry.lookup(id).unwrap_or(NO_SLOT), "{id}");
+        }
+        assert!(out.contains(&NO_SLOT) && out.iter().any(|&s| s != NO_SLOT));
+    }
+}
