@@ -3,22 +3,10 @@
 
 mod common;
 
-use common::{T0, engine, v};
+use common::{T0, engine, record, v};
 use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome, OutcomeRecord, RECORD_SIZE};
 use fleetgov::*;
 use zerocopy::IntoBytes;
-
-fn record(h: NodeHandle, at: u64, s: Option<&Snapshot>, err: Option<(SyncErrorCode, &str)>) -> HeartbeatRecord {
-    let m = Metrics { cpu: 10.0, memory: 20.0, tps: 30.0, heap: 40.0, hot_swap_errors: 0 };
-    let mut r = HeartbeatRecord::new(h, at, v("3.5.0"), ProcessStatus::Ready, m);
-    if let Some(s) = s {
-        r = r.with_applied(s.revision, s.hash);
-    }
-    if let Some((code, detail)) = err {
-        r = r.with_sync_error(code, detail);
-    }
-    r
-}
 
 fn outcomes(n: usize) -> Vec<u8> {
     vec![0u8; n * OUTCOME_SIZE]

@@ -23,6 +23,25 @@ pub fn v(s: &str) -> RuntimeVersion {
     s.parse().unwrap()
 }
 
+/// A binary record of a ready node `h` at `at` (metrics 10/20/30/40),
+/// reporting snapshot `s` and sync error `err` if given.
+pub fn record(
+    h: NodeHandle,
+    at: u64,
+    s: Option<&Snapshot>,
+    err: Option<(SyncErrorCode, &str)>,
+) -> fleetgov::record::HeartbeatRecord {
+    let m = Metrics { cpu: 10.0, memory: 20.0, tps: 30.0, heap: 40.0, hot_swap_errors: 0 };
+    let mut r = fleetgov::record::HeartbeatRecord::new(h, at, v("3.5.0"), ProcessStatus::Ready, m);
+    if let Some(s) = s {
+        r = r.with_applied(s.revision, s.hash);
+    }
+    if let Some((code, detail)) = err {
+        r = r.with_sync_error(code, detail);
+    }
+    r
+}
+
 /// A ready node's heartbeat at `at` reporting `snapshot`.
 pub fn hb<'a>(at: u64, snapshot: &'a Snapshot) -> Heartbeat<'a> {
     Heartbeat::new(at, v("3.5.0")).applied(&snapshot.id, snapshot.hash)

@@ -10,7 +10,11 @@
 //!   records (by handle) before timing, the way records arrive from the
 //!   network; the thread calls `ingest_records` per [`QUERY_EVERY`] of them;
 //! - **single**: one `heartbeat(handle, &Heartbeat)` call per heartbeat;
-//! - **by-id**: one `heartbeat_by_id(&id, &Heartbeat)` call per heartbeat.
+//! - **by-id**: one `heartbeat_by_id(&id, &Heartbeat)` call per heartbeat;
+//! - **by-id-batch**: like batch, but the records carry no handle and each
+//!   call names its nodes by an id column (`ingest_by_id`), built with the
+//!   records before timing, the way a data frame or a decoded JSON array
+//!   arrives.
 //!
 //! After each chunk every row reads the cohesion of the chunk's last
 //! heartbeat's cluster (`Engine::cohesion`), per the workload's query rule;
@@ -28,8 +32,8 @@ use std::time::Instant;
 
 use fleetgov::record::{HeartbeatRecord, OutcomeRecord};
 use fleetgov::{
-    Clock, ClusterSpec, Engine, EngineConfig, Environment, Heartbeat, Metrics, NodeHandle, ProcessStatus,
-    RuntimeVersion, WorkspaceSpec,
+    BatchSummary, Clock, ClusterSpec, Engine, EngineConfig, Environment, Heartbeat, IdBuffer, Metrics, NodeHandle,
+    ProcessStatus, RuntimeVersion, WorkspaceSpec,
 };
 
 use crate::memory;
@@ -165,7 +169,10 @@ pub fn encode(workload: &Workload, stream: &[Event], handle: impl Fn(u32) -> Nod
 
 /// Ingests `records`; every one must be accepted.
 fn ingest(engine: &Engine, records: &[HeartbeatRecord], outcomes: &mut [OutcomeRecord]) -> Result<(), String> {
-    let summary = engine.ingest_records(records, outcomes).map_err(err)?;
+    all_accepted(engine.ingest_records(records, outcomes).map_err(err)?, records)
+}
+
+fn all_accepted(summary: BatchSummary, records: &[HeartbeatRecord]) -> Result<(), String> {
     if summary.accepted != records.len() as u64 {
         return Err(format!(
             "{} of {} heartbeats were not accepted",
@@ -188,6 +195,7 @@ pub fn row(key: RowKey, workload: &Workload, extras: &[Extra], figures: &mut Fig
     let streams = workload.prefix(u64::MAX);
     let result = match key {
         RowKey::Batch => run_batch(&fleet, workload, &streams),
+        RowKey::ByIdBatch => run_by_id_batch(&fleet, workload, &streams),
         RowKey::Single => {
             run_calls(&fleet, workload, &streams, |e, event, hb| e.heartbeat(fleet.handles[event.slot as usize], hb))
         }
@@ -216,6 +224,9 @@ fn note(key: RowKey) -> String {
     match key {
         RowKey::Batch => format!("ingest_records, {QUERY_EVERY} records per call, encoded before timing"),
         RowKey::Single => "heartbeat(handle)".into(),
+        RowKey::ByIdBatch => {
+            format!("ingest_by_id, {QUERY_EVERY} records per call, records and id column built before timing")
+        }
         _ => "heartbeat_by_id(&str)".into(),
     }
 }
@@ -240,6 +251,27 @@ fn run_batch(fleet: &Fleet, workload: &Workload, streams: &[&[Event]]) -> Result
         |(records, outcomes): &mut (Vec<HeartbeatRecord>, Vec<OutcomeRecord>), stream| {
             for (chunk, events) in records.chunks(QUERY_EVERY).zip(stream.chunks(QUERY_EVERY)) {
                 ingest(&fleet.engine, chunk, &mut outcomes[..chunk.len()])?;
+                read_cohesion(fleet, workload, events)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+fn run_by_id_batch(fleet: &Fleet, workload: &Workload, streams: &[&[Event]]) -> Result<Measured, String> {
+    run_threads(
+        streams,
+        |t| {
+            let records = encode(workload, streams[t], |_| NodeHandle::from_raw(0));
+            let ids: IdBuffer = streams[t].iter().map(|e| workload.node_ids()[e.slot as usize].as_str()).collect();
+            Ok((records, ids, vec![OutcomeRecord::default(); QUERY_EVERY]))
+        },
+        |(records, ids, outcomes): &mut (Vec<HeartbeatRecord>, IdBuffer, Vec<OutcomeRecord>), stream| {
+            for (n, (chunk, events)) in records.chunks(QUERY_EVERY).zip(stream.chunks(QUERY_EVERY)).enumerate() {
+                let start = n * QUERY_EVERY;
+                let column = ids.slice(start..start + chunk.len());
+                let summary = fleet.engine.ingest_by_id(column, chunk, &mut outcomes[..chunk.len()]).map_err(err)?;
+                all_accepted(summary, chunk)?;
                 read_cohesion(fleet, workload, events)?;
             }
             Ok(())
@@ -302,6 +334,13 @@ pub fn figures(extras: &[Extra], workload: &Workload, figures: &mut Figures) -> 
         }
     }
     Ok(())
+}
+
+/// The cohesion read (ns, median) and the publish flip (µs, median) of one
+/// cluster of `nodes` nodes, every node in sync before the first flip.
+pub fn cluster_figures(nodes: u32) -> Result<(f64, f64), String> {
+    let fleet = one_cluster(nodes)?;
+    Ok((read_ns(&fleet), flip_us(&fleet)?))
 }
 
 const ONE: &str = "solo";
@@ -371,7 +410,7 @@ mod tests {
     fn every_heartbeat_row_runs_and_matches_the_ground_truth() {
         let w = workload();
         let mut figures = Figures::default();
-        for key in [RowKey::Batch, RowKey::Single, RowKey::ById] {
+        for key in [RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::ByIdBatch] {
             let row = row(key, &w, &[Extra::Memory], &mut figures);
             assert!(matches!(row.outcome, Outcome::Ran(m) if m.heartbeats == 60_000), "{key:?}: {row:?}");
         }

@@ -21,10 +21,12 @@ mod fleetgov_peer;
 mod memory;
 mod naive;
 mod options;
+mod plot;
 mod postgres_peer;
 mod redis_peer;
 mod report;
 mod roofline;
+mod scaling;
 mod strong;
 mod timing;
 mod workload;
@@ -45,6 +47,9 @@ fn main() -> ExitCode {
             return if message.starts_with("usage:") { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
+    if let Some(sizes) = &options.scaling {
+        return run_scaling(&options, sizes);
+    }
     let spec = &options.workload;
     println!(
         "workload: {} nodes in {} clusters, {} heartbeats ({} per thread), {:.2}% transitions, {} threads, \
@@ -113,6 +118,36 @@ fn main() -> ExitCode {
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// `--scaling`: the table at every size, then the plot.
+fn run_scaling(options: &Options, sizes: &[u32]) -> ExitCode {
+    let spec = &options.workload;
+    println!(
+        "scaling: fleetgov batch, {} heartbeats per run, {} clusters (fewer in a smaller fleet), {:.2}% transitions, \
+         median of {} runs; cohesion read and publish flip on one cluster of every node",
+        spec.heartbeats,
+        spec.clusters,
+        f64::from(spec.transition_bp) / 100.0,
+        options.rounds
+    );
+    println!("{}", scaling::header());
+    let points = match scaling::run(options, sizes) {
+        Ok(points) => points,
+        Err(why) => {
+            eprintln!("scaling failed: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("\n{}", scaling::table(&points));
+    if let Some(path) = &options.svg {
+        if let Err(e) = std::fs::write(path, scaling::plot(&points)) {
+            eprintln!("cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("plot written to {path}");
+    }
+    ExitCode::SUCCESS
+}
+
 /// The run of median rate; a failed run if any failed (a wrong answer first).
 fn median_run(mut runs: Vec<Row>) -> Option<Row> {
     let wrong = |r: &Row| matches!(&r.outcome, Outcome::Missing(why) if why.starts_with("wrong answer"));
@@ -146,7 +181,7 @@ fn run_row(key: RowKey, options: &Options, workload: &Workload, report: &mut Rep
                 Err(why) => missing(why),
             }
         }
-        RowKey::Batch | RowKey::Single | RowKey::ById => {
+        RowKey::Batch | RowKey::Single | RowKey::ById | RowKey::ByIdBatch => {
             fleetgov_peer::row(key, workload, &options.extras, &mut report.figures)
         }
         RowKey::Naive => tracker_row(

@@ -8,6 +8,7 @@ pub const USAGE: &str = "\
 usage: peers [--quick] [--heartbeats N] [--redis-heartbeats N] [--postgres-heartbeats N]
              [--only ROW,ROW,...] [--redis URL] [--postgres PARAMS]
              [--nodes N] [--clusters N] [--threads N]
+       peers --scaling SIZES [--svg FILE] [--quick] [--heartbeats N] [--rounds N]
 
 Runs one workload (1,000,000 nodes in 100 clusters, 1% transitions, 2 threads)
 through every row and prints heartbeats/s and the ratio to fleetgov batch.
@@ -17,15 +18,19 @@ The last line is one JSON object.
   --heartbeats N          heartbeats for the in-process rows (default 20,000,000)
   --redis-heartbeats N    heartbeats for Redis (default 2,000,000)
   --postgres-heartbeats N heartbeats for PostgreSQL (default 1,000,000)
-  --only ROWS             rows to run: roofline, record-roofline, batch, single, by-id, naive,
-                          dashmap, dense, redis, postgres, reads, publish,
-                          memory; `fleetgov`
-                          stands for batch, single, by-id, reads, publish, memory
+  --only ROWS             rows to run: roofline, record-roofline, batch, single, by-id,
+                          by-id-batch, naive, dashmap, dense, redis, postgres, reads,
+                          publish, memory; `fleetgov` stands for batch, single, by-id,
+                          by-id-batch, reads, publish, memory
   --redis URL             a scratch Redis (it is flushed), e.g. redis://127.0.0.1:6379/
   --postgres PARAMS       a scratch PostgreSQL, e.g. \"host=127.0.0.1 port=5432 user=postgres\"
   --rounds N              runs of each in-process row, alternated; the median
                           is reported (default 3)
   --nodes, --clusters, --threads  change the fleet (for smoke runs only)
+  --scaling SIZES         instead of the rows: fleetgov batch with 1 and 2 threads,
+                          bytes/node, cohesion read and publish flip at each fleet
+                          size, e.g. 10k,100k,1m,10m; prints a markdown table
+  --svg FILE              with --scaling: also write the plot to FILE
 ";
 
 /// Something `--only` can select besides the heartbeat rows.
@@ -58,6 +63,10 @@ pub struct Options {
     pub redis: Option<String>,
     /// PostgreSQL connection parameters, if a server was given.
     pub postgres: Option<String>,
+    /// Fleet sizes to measure instead of the rows (`--scaling`).
+    pub scaling: Option<Vec<u32>>,
+    /// Where to write the scaling plot.
+    pub svg: Option<String>,
 }
 
 impl Options {
@@ -72,6 +81,8 @@ impl Options {
         let mut redis = None;
         let mut postgres = None;
         let mut rounds = 3;
+        let mut scaling = None;
+        let mut svg = None;
         let mut workload = WorkloadSpec::default();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -88,6 +99,8 @@ impl Options {
                 "--clusters" => workload.clusters = narrow(&arg, count(&arg, &value(&arg)?)?)?,
                 "--rounds" => rounds = narrow::<usize>(&arg, count(&arg, &value(&arg)?)?)?.max(1),
                 "--threads" => workload.threads = narrow(&arg, count(&arg, &value(&arg)?)?)?,
+                "--scaling" => scaling = Some(sizes(&arg, &value(&arg)?)?),
+                "--svg" => svg = Some(value(&arg)?),
                 "-h" | "--help" => return Err(USAGE.to_string()),
                 other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
             }
@@ -96,6 +109,9 @@ impl Options {
             if quick { (2_000_000, 200_000, 100_000) } else { (20_000_000, 2_000_000, 1_000_000) };
         workload.heartbeats = heartbeats.unwrap_or(hb);
         let (rows, extras) = select(only.as_deref())?;
+        if svg.is_some() && scaling.is_none() {
+            return Err(format!("--svg goes with --scaling\n\n{USAGE}"));
+        }
         Ok(Options {
             redis_heartbeats: redis_heartbeats.unwrap_or(redis_hb).min(workload.heartbeats),
             postgres_heartbeats: postgres_heartbeats.unwrap_or(pg_hb).min(workload.heartbeats),
@@ -105,8 +121,35 @@ impl Options {
             extras,
             redis,
             postgres,
+            scaling,
+            svg,
         })
     }
+}
+
+/// `10k,100k,1m,10m` (or plain counts) as node counts.
+fn sizes(name: &str, text: &str) -> Result<Vec<u32>, String> {
+    let sizes = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|size| {
+            let lower = size.to_ascii_lowercase();
+            let (digits, factor) = match lower.strip_suffix('m') {
+                Some(d) => (d, 1_000_000),
+                None => lower.strip_suffix('k').map_or((lower.as_str(), 1), |d| (d, 1_000)),
+            };
+            let n = count(name, digits)?.checked_mul(factor).ok_or_else(|| format!("{name} {size} is too large"))?;
+            match narrow::<u32>(name, n)? {
+                0 => Err(format!("{name}: a fleet has at least one node, not {size:?}")),
+                n => Ok(n),
+            }
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    if sizes.is_empty() {
+        return Err(format!("{name} needs at least one size, e.g. 10k,100k,1m"));
+    }
+    Ok(sizes)
 }
 
 /// `1000000`, `1_000_000` or `1,000,000`.
@@ -128,7 +171,7 @@ fn select(only: Option<&str>) -> Result<(Vec<RowKey>, Vec<Extra>), String> {
     for name in only.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
             "fleetgov" => {
-                rows.extend([RowKey::Batch, RowKey::Single, RowKey::ById]);
+                rows.extend([RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::ByIdBatch]);
                 extras.extend(all_extras);
             }
             "reads" => extras.push(Extra::Reads),
@@ -183,7 +226,7 @@ mod tests {
         assert_eq!(o.rows, vec![RowKey::Roofline, RowKey::Naive, RowKey::Redis]);
         assert!(o.extras.is_empty());
         let o = parse(&["--only", "fleetgov"]).unwrap();
-        assert_eq!(o.rows, vec![RowKey::Batch, RowKey::Single, RowKey::ById]);
+        assert_eq!(o.rows, vec![RowKey::Batch, RowKey::Single, RowKey::ById, RowKey::ByIdBatch]);
         assert_eq!(o.extras, vec![Extra::Reads, Extra::Publish, Extra::Memory]);
     }
 
@@ -195,5 +238,18 @@ mod tests {
         assert!(parse(&["--nodes", "99999999999"]).unwrap_err().contains("too large"));
         assert!(parse(&["--fast"]).unwrap_err().contains("unknown argument"));
         assert!(parse(&["--help"]).unwrap_err().starts_with("usage:"));
+        assert!(parse(&["--scaling", "10k,lots"]).unwrap_err().contains("whole number"));
+        assert!(parse(&["--scaling", "0"]).unwrap_err().contains("at least one node"));
+        assert!(parse(&["--scaling", ","]).unwrap_err().contains("at least one size"));
+        assert!(parse(&["--scaling", "5000m"]).unwrap_err().contains("too large"));
+        assert!(parse(&["--svg", "x.svg"]).unwrap_err().contains("goes with --scaling"));
+    }
+
+    #[test]
+    fn scaling_sizes_take_k_and_m() {
+        let o = parse(&["--scaling", "10k, 100K,1m,10M,1500", "--svg", "plot.svg"]).unwrap();
+        assert_eq!(o.scaling, Some(vec![10_000, 100_000, 1_000_000, 10_000_000, 1_500]));
+        assert_eq!(o.svg.as_deref(), Some("plot.svg"));
+        assert_eq!(parse(&[]).unwrap().scaling, None);
     }
 }

@@ -18,6 +18,8 @@ pub enum RowKey {
     Single,
     /// fleetgov, one call per heartbeat, by string id.
     ById,
+    /// fleetgov, `ingest_by_id`: records named by an id column.
+    ByIdBatch,
     /// `Mutex<HashMap<String, Node>>` with scanning cohesion.
     Naive,
     /// A `DashMap` by id with a lock per node and incremental counts.
@@ -32,12 +34,13 @@ pub enum RowKey {
 
 impl RowKey {
     /// Every row in the order the harness runs them.
-    pub const ALL: [RowKey; 10] = [
+    pub const ALL: [RowKey; 11] = [
         RowKey::Roofline,
         RowKey::RecordRoofline,
         RowKey::Batch,
         RowKey::Single,
         RowKey::ById,
+        RowKey::ByIdBatch,
         RowKey::Naive,
         RowKey::Dashmap,
         RowKey::Dense,
@@ -46,13 +49,14 @@ impl RowKey {
     ];
 
     /// The name `--only` takes and the table shows.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             RowKey::Roofline => "roofline",
             RowKey::RecordRoofline => "record-roofline",
             RowKey::Batch => "batch",
             RowKey::Single => "single",
             RowKey::ById => "by-id",
+            RowKey::ByIdBatch => "by-id-batch",
             RowKey::Naive => "naive",
             RowKey::Dashmap => "dashmap",
             RowKey::Dense => "dense",
@@ -75,6 +79,7 @@ impl RowKey {
             RowKey::Batch => "batch_hb_s",
             RowKey::Single => "single_hb_s",
             RowKey::ById => "by_id_hb_s",
+            RowKey::ByIdBatch => "by_id_batch_hb_s",
             RowKey::Naive => "naive_hb_s",
             RowKey::Dashmap => "dashmap_hb_s",
             RowKey::Dense => "dense_peer_hb_s",
@@ -152,7 +157,7 @@ impl Report {
     }
 
     fn line(&self, row: &Row) -> String {
-        let mut out = format!("{:<9}", row.key.name());
+        let mut out = format!("{:<NAME_WIDTH$}", row.key.name());
         match (&row.outcome, self.reference()) {
             (Outcome::Ran(m), reference) => {
                 let rate = m.rate();
@@ -235,6 +240,20 @@ impl Report {
     }
 }
 
+/// Width of the name column: the longest row name, so every column lines up.
+const NAME_WIDTH: usize = {
+    let mut widest = 0;
+    let mut i = 0;
+    while i < RowKey::ALL.len() {
+        let len = RowKey::ALL[i].name().len();
+        if len > widest {
+            widest = len;
+        }
+        i += 1;
+    }
+    widest
+};
+
 /// `12345678` as `12,345,678`.
 fn group(n: u64) -> String {
     let digits = n.to_string();
@@ -283,6 +302,7 @@ mod tests {
             "batch_hb_s",
             "single_hb_s",
             "by_id_hb_s",
+            "by_id_batch_hb_s",
             "naive_hb_s",
             "dashmap_hb_s",
             "dense_peer_hb_s",
@@ -319,6 +339,17 @@ mod tests {
     }
 
     #[test]
+    fn the_name_column_fits_every_row_name() {
+        let mut r = Report::default();
+        let lines: Vec<String> = RowKey::ALL.iter().map(|&key| r.add(ran(key, 1_000, 1_000))).collect();
+        let at: Vec<usize> = lines.iter().map(|l| l.find(" hb in ").expect("a ran row")).collect();
+        assert!(at.iter().all(|&a| a == at[0]), "columns do not line up:\n{}", lines.join("\n"));
+        for (line, key) in lines.iter().zip(RowKey::ALL) {
+            assert!(line.starts_with(&format!("{} ", key.name())), "{line}");
+        }
+    }
+
+    #[test]
     fn missing_rows_say_why() {
         let mut r = Report::default();
         let line = r.add(Row {
@@ -326,7 +357,7 @@ mod tests {
             outcome: Outcome::Missing("connection refused".into()),
             note: String::new(),
         });
-        assert_eq!(line, "postgres  not measured: connection refused");
+        assert_eq!(line, format!("{:<15} not measured: connection refused", "postgres"));
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(group(999), "999");
     }

@@ -36,7 +36,7 @@ const PARALLEL_CHUNK: usize = 4096;
 const WINDOW: usize = 16_384;
 /// How many records ahead a batch prefetches its slots: enough to keep
 /// several cache misses in flight.
-const PREFETCH_DISTANCE: usize = 32;
+pub(super) const PREFETCH_DISTANCE: usize = 32;
 /// How many records ahead a part of a large batch prefetches the records
 /// themselves (scattered over the batch): after their slots, as a record is
 /// read only when it is applied.
@@ -54,7 +54,7 @@ pub struct BatchSummary {
 }
 
 impl BatchSummary {
-    fn count(&mut self, (outcome, directive): (Outcome, bool)) {
+    pub(super) fn count(&mut self, (outcome, directive): (Outcome, bool)) {
         self.accepted += u64::from(matches!(outcome, Outcome::Accepted | Outcome::Reconcile | Outcome::ForceSync));
         self.directives += u64::from(directive);
         self.refused += u64::from(matches!(
@@ -63,7 +63,7 @@ impl BatchSummary {
         ));
     }
 
-    fn merge(self, o: BatchSummary) -> BatchSummary {
+    pub(super) fn merge(self, o: BatchSummary) -> BatchSummary {
         BatchSummary {
             accepted: self.accepted + o.accepted,
             directives: self.directives + o.directives,
@@ -73,11 +73,11 @@ impl BatchSummary {
 }
 
 /// What applying one record gave: its outcome and directive, if any.
-type Applied = (Outcome, Option<(u32, crate::ContentHash)>);
+pub(super) type Applied = (Outcome, Option<(u32, crate::ContentHash)>);
 
 impl OutcomeRecord {
     /// Writes `applied` here; returns what a summary counts.
-    fn apply(&mut self, (outcome, directive): Applied) -> (Outcome, bool) {
+    pub(super) fn apply(&mut self, (outcome, directive): Applied) -> (Outcome, bool) {
         self.set(outcome, directive);
         (outcome, directive.is_some())
     }
@@ -313,6 +313,18 @@ impl Engine {
 
     fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64, bound: Option<u32>) -> Applied {
         let Ok(node) = self.resolve(r.handle()) else { return (Outcome::UnknownNode, None) };
+        self.apply_resolved(node, r, now_ms, bound)
+    }
+
+    /// Applies `r` to `node`, already resolved (by handle or by id): the
+    /// outcome every batch path writes.
+    pub(super) fn apply_resolved(
+        &self,
+        node: crate::execution::ingest::NodeRef<'_>,
+        r: &HeartbeatRecord,
+        now_ms: u64,
+        bound: Option<u32>,
+    ) -> Applied {
         if bound.is_some_and(|cluster| cluster != node.cell.cluster()) {
             return (Outcome::WrongCluster, None);
         }

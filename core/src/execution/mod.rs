@@ -5,6 +5,7 @@
 //! recount and columnar views over the slots.
 
 pub(crate) mod batch;
+pub(crate) mod batch_by_id;
 pub(crate) mod bucket_counters;
 pub(crate) mod counters;
 pub mod freshness;

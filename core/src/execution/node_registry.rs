@@ -23,6 +23,20 @@ const SHARDS: usize = 64;
 /// Slots per chunk: 65,536 (5.8 MB of slots).
 const SLOT_CHUNK_BITS: u32 = 16;
 
+/// Ids looked up together by [`Registry::lookup_grouped`]: enough misses in
+/// flight to cover a memory latency, few enough to stay in registers and L1.
+const LOOKUP_GROUP: usize = 16;
+
+/// What [`Registry::lookup_grouped`] writes for an id that is not enrolled.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+
+/// The shard of an id's hash. Bits 40..46: hashbrown places entries by the
+/// low bits and tags them with the top 7, so the shard must be chosen by
+/// neither, or every entry of a shard would share a tag (or a bucket stride).
+fn shard_index(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
 /// What `enroll` found.
 pub(crate) enum Enrolled {
     /// A new slot was claimed.
@@ -83,10 +97,7 @@ impl Registry {
     }
 
     fn shard(&self, hash: u64) -> &RwLock<HashTable<u32>> {
-        // Bits 40..46: hashbrown places entries by the low bits and tags them
-        // with the top 7, so the shard must be chosen by neither, or every
-        // entry of a shard would share a tag (or a bucket stride).
-        &self.shards[(hash >> 40) as usize % SHARDS]
+        &self.shards[shard_index(hash)]
     }
 
     fn id_of(&self, slot: u32) -> &str {
@@ -98,6 +109,86 @@ impl Registry {
     pub(crate) fn lookup(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
         self.shard(hash).read().find(hash, |&s| self.id_of(s) == id).copied()
+    }
+
+    /// The hash [`lookup`](Self::lookup) would compute for `id`.
+    #[inline]
+    pub(crate) fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// The slots of many ids at once: `out[k]` becomes the slot of `ids[k]`
+    /// (whose hash is `hashes[k]`, from [`hash`](Self::hash)), or
+    /// [`NO_SLOT`] if it is not enrolled. `order` holds every `k` grouped by
+    /// shard (see [`group_by_shard`](Self::group_by_shard)), so each shard's
+    /// read lock is taken once per group, not once per id.
+    ///
+    /// Within a shard the lookups go [`LOOKUP_GROUP`] at a time, in three
+    /// passes, so their cache misses overlap instead of queueing: the first
+    /// loads every id's control group of the table (the bucket), the second
+    /// reads each first candidate's slot number and prefetches its id text,
+    /// the third compares the ids (and probes further on the rare miss).
+    pub(crate) fn lookup_grouped(
+        &self,
+        ids: &[&str],
+        hashes: &[u64],
+        order: &[u32],
+        bounds: &[usize],
+        out: &mut [u32],
+    ) {
+        for (shard, range) in bounds.windows(2).enumerate() {
+            if range[0] == range[1] {
+                continue;
+            }
+            let table = self.shards[shard].read();
+            for group in order[range[0]..range[1]].chunks(LOOKUP_GROUP) {
+                // Pass 1: every control group of the group, loads in flight together.
+                let mut probes: [_; LOOKUP_GROUP] =
+                    std::array::from_fn(|j| group.get(j).map(|&k| table.iter_hash(hashes[k as usize])));
+                // Pass 2: each first candidate's slot; its id text prefetched.
+                let mut first = [NO_SLOT; LOOKUP_GROUP];
+                for (candidate, probe) in first.iter_mut().zip(&mut probes) {
+                    if let Some(&slot) = probe.as_mut().and_then(Iterator::next) {
+                        *candidate = slot;
+                        if let Some(cell) = self.ids.get(slot as usize) {
+                            crate::prefetch::prefetch(cell);
+                        }
+                    }
+                }
+                // Pass 3: compare; probe on past a colliding candidate.
+                for ((&k, &candidate), probe) in group.iter().zip(&first).zip(&mut probes) {
+                    let id = ids[k as usize];
+                    out[k as usize] = if candidate == NO_SLOT {
+                        NO_SLOT
+                    } else if self.id_of(candidate) == id {
+                        candidate
+                    } else {
+                        probe.as_mut().and_then(|p| p.find(|&&s| self.id_of(s) == id)).copied().unwrap_or(NO_SLOT)
+                    };
+                }
+            }
+        }
+    }
+
+    /// Fills `order` with `0..hashes.len()` grouped by the shard of each hash,
+    /// in index order within a shard, and `bounds` (one more than the shards)
+    /// so that shard `s`'s indices are `order[bounds[s]..bounds[s + 1]]`.
+    pub(crate) fn group_by_shard(hashes: &[u64], order: &mut Vec<u32>, bounds: &mut Vec<usize>) {
+        bounds.clear();
+        bounds.resize(SHARDS + 1, 0);
+        hashes.iter().for_each(|&h| bounds[shard_index(h) + 1] += 1);
+        for s in 0..SHARDS {
+            bounds[s + 1] += bounds[s];
+        }
+        let mut next: [usize; SHARDS] = std::array::from_fn(|s| bounds[s]);
+        order.clear();
+        order.resize(hashes.len(), 0);
+        for (k, &h) in hashes.iter().enumerate() {
+            let at = &mut next[shard_index(h)];
+            // Indices fit: a batch's length is checked against u32 by its caller.
+            order[*at] = k as u32;
+            *at += 1;
+        }
     }
 
     /// Enrolls `id` at `at_ms`: claims a slot and runs `init` on it before
@@ -217,5 +308,44 @@ impl Registry {
     pub(crate) fn len(&self) -> u32 {
         // Relaxed: a bound for iteration; `slot` filters uninitialised slots.
         self.next.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Grouped lookups find what single lookups find, for enrolled ids (past
+    /// tag collisions: thousands of ids share 64 shards and 7-bit tags),
+    /// removed ones and ids never enrolled, in any order and with repeats.
+    #[test]
+    fn grouped_lookups_agree_with_single_lookups() {
+        let registry = Registry::new(check_capacity(10_000).unwrap());
+        for n in 0..5_000 {
+            registry.enroll(&format!("gw-{n}"), 0, |_, _| {}).unwrap();
+        }
+        for n in (0..5_000).step_by(7) {
+            registry.remove(&format!("gw-{n}")).unwrap();
+        }
+        let names: Vec<String> = (0..12_000).map(|k| format!("gw-{}", (k * 7_919) % 6_000)).collect();
+        let ids: Vec<&str> = names.iter().map(String::as_str).collect();
+        let hashes: Vec<u64> = ids.iter().map(|id| registry.hash(id)).collect();
+        let (mut order, mut bounds) = (Vec::new(), Vec::new());
+        Registry::group_by_shard(&hashes, &mut order, &mut bounds);
+        assert_eq!((bounds.len(), bounds[SHARDS]), (SHARDS + 1, ids.len()));
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..ids.len() as u32).collect::<Vec<_>>(), "every index once");
+        for s in 0..SHARDS {
+            let part = &order[bounds[s]..bounds[s + 1]];
+            assert!(part.iter().all(|&k| shard_index(hashes[k as usize]) == s));
+            assert!(part.windows(2).all(|w| w[0] < w[1]), "index order within a shard");
+        }
+        let mut out = vec![0; ids.len()];
+        registry.lookup_grouped(&ids, &hashes, &order, &bounds, &mut out);
+        for (id, &got) in ids.iter().zip(&out) {
+            assert_eq!(got, registry.lookup(id).unwrap_or(NO_SLOT), "{id}");
+        }
+        assert!(out.contains(&NO_SLOT) && out.iter().any(|&s| s != NO_SLOT));
     }
 }
