@@ -23,7 +23,8 @@
 //! - the audit store writes an engine step (a `rollout` record by
 //!   [`SYSTEM_ACTOR`]) only under an open lease of the cluster's partition,
 //!   naming it (`Fleet-Partition`, `Fleet-Lease`); anyone else's is refused
-//!   before it is sent;
+//!   before it is sent (the engine retries a refused step within its
+//!   contention budget, then gives it up: the rollout stays as it was);
 //! - a step is written only as the next record of the log
 //!   (`Nats-Expected-Last-Sequence`) and checked again against the
 //!   records that won the place, so a new owner that had not yet applied

@@ -6,7 +6,8 @@
 //! completes it. The owner is killed; the survivor takes the partition
 //! over, reports the same rollout, and takes it to completion with the
 //! nodes' next heartbeats. Every wave start is recorded once, each under
-//! the lease of the instance that owned the cluster then.
+//! the lease of the instance that owned the cluster then. A stale owner
+//! (its lease expired, its engine alive) cannot record a rollout step.
 
 mod harness;
 
@@ -243,4 +244,76 @@ async fn two_instances_agree_on_a_rollout_and_only_its_owner_advances_it_across_
     .await;
     assert!(agreed.iter().all(|v| v.as_ref().unwrap().target_snapshot == v3.id));
     other.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_owner_cannot_record_a_rollout_step_and_the_owner_names_its_lease() {
+    let Some(server) = NatsServer::start().await else { return };
+    let (nats_a, nats_b) = (server.connect().await, server.connect().await);
+    let js = jetstream::new(nats_b.clone());
+    let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
+    let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
+    assert_eq!(a.owned_partitions().len(), 16);
+    // Instance a stops renewing (killed, paused) while its engine lives on;
+    // b takes every partition over.
+    drop(a);
+    let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
+    eventually("b to own every partition", || async {
+        let owned = b.owned_partitions();
+        if owned.len() == 16 { Ok(()) } else { Err(format!("{owned:?}")) }
+    })
+    .await;
+
+    // A rollout of a cluster without nodes whose waves bake for an hour.
+    let (engine_a, engine_b) = (replica_a.engine(), replica_b.engine());
+    let artifacts = Artifacts::open(&js, 1).await.unwrap();
+    let plan = RolloutPlan::new(WAVES, 3_600_000, 0.0, false).unwrap();
+    let t = now_ms();
+    let bytes = b"# eks-prod-us r3\nrate_limit: 700\n";
+    fleetgov_nats::rollout::publish_with_rollout(
+        &artifacts,
+        &engine_b,
+        CLUSTER,
+        bytes,
+        &By::new("alice", Role::Operator, t),
+        plan,
+    )
+    .await
+    .unwrap();
+    let later = t + 2 * 3_600_000;
+
+    // The stale owner's engine finds the canary's bake over: its wave start is refused.
+    let stale = Arc::clone(&engine_a);
+    let refused = tokio::task::spawn_blocking(move || {
+        // Its first evaluation finds the canary converged and begins its bake
+        // (a step of its own, not recorded); the second finds the bake over.
+        stale.advance_rollout(CLUSTER, later)?;
+        stale.advance_rollout(CLUSTER, later + 3_600_000)
+    })
+    .await
+    .unwrap();
+    assert!(!matches!(refused, Ok(n) if n > 0), "a stale owner took a step: {refused:?}");
+    assert!(replica_a.audit_fence().refused() > 0);
+    assert!(steps(&js).await.is_empty(), "a stale owner recorded a rollout step");
+    assert_eq!(rollout(&engine_a).await.map(|r| r.wave), Some(0));
+
+    // The owner records it, naming its partition and lease.
+    let owner = Arc::clone(&engine_b);
+    let taken = tokio::task::spawn_blocking(move || owner.advance_rollout(CLUSTER, later)).await.unwrap().unwrap();
+    assert!(taken > 0);
+    let partition = partition_of(CLUSTER, DEFAULT_PARTITIONS);
+    let lease = token(&b, partition);
+    let recorded = steps(&js).await;
+    assert_eq!(
+        recorded,
+        [Step {
+            actor: SYSTEM_ACTOR.to_owned(),
+            change: "wave_started".to_owned(),
+            wave: Some(1),
+            partition: Some(partition.to_string()),
+            lease: Some(lease),
+        }]
+    );
+    assert_eq!(replica_b.audit_fence().refused(), 0);
+    b.shutdown().await;
 }
