@@ -224,15 +224,21 @@ impl Advancer {
     }
 }
 
-/// Advances the rollout of each of `clusters` whose fence is open, at the
-/// engine's time; the first failure, if any.
+/// Advances the active rollout of each of `clusters` whose fence is open,
+/// at the engine's time; the first failure, if any. A cluster without an
+/// active rollout costs a read of its rollout's counters: no audit round
+/// trip (advancing one catches the engine up with the stream first).
 fn advance(engine: &Engine, clusters: &[(String, Fence)]) -> Option<String> {
     let mut failed = None;
     for (cluster, fence) in clusters {
-        if !fence.is_open() {
-            continue;
-        }
-        if let Err(e) = engine.advance_rollout(cluster, engine.clock().now_ms()) {
+        let now = engine.clock().now_ms();
+        let active = engine.rollout(cluster, now).map(|r| r.is_some_and(|r| r.state.is_active()));
+        let advanced = match active {
+            Ok(true) if fence.is_open() => engine.advance_rollout(cluster, now).map(drop),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = advanced {
             failed.get_or_insert_with(|| format!("advance the rollout of {cluster}: {e}"));
         }
     }
