@@ -49,6 +49,7 @@ use tokio::task::JoinHandle;
 
 use crate::audit_fence::{AuditFence, Origin};
 use crate::error::{Error, Result};
+use crate::rollout;
 use crate::seal::Seal;
 use crate::wave;
 use crate::{Instance, InstanceConfig};
@@ -151,9 +152,10 @@ async fn append_at(
 /// engine from blocking threads (`tokio::task::spawn_blocking`), never from
 /// an async task.
 ///
-/// Records on behalf of a partition (reconciliation waves) are written
-/// only under the partition's lease as `fence` shows it, and once per wave
-/// ([`crate::audit_fence`], [`crate::wave`]).
+/// Records on behalf of a partition (reconciliation waves, journal seals,
+/// the engine's own rollout steps) are written only under the partition's
+/// lease as `fence` shows it, and a wave once
+/// ([`crate::audit_fence`], [`crate::wave`], [`crate::rollout`]).
 pub struct StreamStore {
     jetstream: Context,
     runtime: Handle,
@@ -194,8 +196,12 @@ impl AuditStore for StreamStore {
         let (jetstream, frame) = (self.jetstream.clone(), frame.to_vec());
         let written = match wave::wave_cluster(&record).map(|cluster| self.fence.origin(cluster)) {
             None => {
-                // A journal seal is written on behalf of its partition, under its lease.
-                let origin = match Seal::partition_of(&record).map(|p| self.fence.partition_origin(p)) {
+                // A journal seal is written on behalf of its partition, under its lease,
+                // and so is a step the engine takes in a cluster's rollout.
+                let fenced = Seal::partition_of(&record)
+                    .map(|p| self.fence.partition_origin(p))
+                    .or_else(|| rollout::engine_step(&record).map(|cluster| self.fence.origin(cluster)));
+                let origin = match fenced {
                     None => Origin::Unfenced,
                     Some(None) => return Ok(Write::Refused),
                     Some(Some(origin)) => origin,

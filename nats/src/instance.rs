@@ -45,6 +45,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::{Client, jetstream};
@@ -62,6 +63,7 @@ use crate::handover::Handover;
 use crate::journal::{Journals, Marks, PART_BYTES, Stored, Written};
 use crate::lease::{Lease, LeaseLog, Leases, safety_margin};
 use crate::partition::{DEFAULT_PARTITIONS, partition_of};
+use crate::rollout::{self, Advancer};
 use crate::seal;
 use crate::service::{ClusterService, Shared, WrongCluster};
 use crate::summary::{ClusterSummary, Summaries};
@@ -199,6 +201,7 @@ pub struct Instance {
     status: watch::Receiver<InstanceStatus>,
     lease_log: watch::Receiver<LeaseLog>,
     wrong_cluster: Arc<WrongCluster>,
+    rollout_passes: Arc<AtomicU64>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -252,6 +255,7 @@ impl Instance {
                 wrong_cluster: wrong_cluster.clone(),
             },
             services: BTreeMap::new(),
+            rollouts: Advancer::default(),
             status: publish,
             changed: CloseOnDrop(changed),
         };
@@ -274,9 +278,9 @@ impl Instance {
                 .map(|e| e.to_string()),
         ));
         let (stop, stopped) = oneshot::channel();
-        let id = config.id.clone();
+        let (id, rollout_passes) = (config.id.clone(), worker.rollouts.passes());
         let task = tokio::spawn(worker.run(config, stopped, restored_rx));
-        Ok(Instance { id, status, lease_log, wrong_cluster, stop: Some(stop), task })
+        Ok(Instance { id, status, lease_log, wrong_cluster, rollout_passes, stop: Some(stop), task })
     }
 
     /// The instance id.
@@ -306,6 +310,14 @@ impl Instance {
     /// them was applied. Up to date, not as of the last tick.
     pub fn wrong_cluster_records(&self) -> u64 {
         self.wrong_cluster.get()
+    }
+
+    /// How many times since the start the instance has evaluated the gates
+    /// of the rollouts of the clusters it serves, and of those alone
+    /// ([`crate::rollout`]), every [`ADVANCE_INTERVAL`](rollout::ADVANCE_INTERVAL).
+    pub fn rollout_passes(&self) -> u64 {
+        // Relaxed: a count read on its own; it publishes no other memory.
+        self.rollout_passes.load(Ordering::Relaxed)
     }
 
     /// Stops gracefully: unsubscribes (requests already received are
@@ -347,6 +359,8 @@ struct Worker {
     shared: Shared,
     /// The clusters served, by id: those of owned partitions as of the last round.
     services: BTreeMap<String, Served>,
+    /// Evaluates the gates of the served clusters' rollouts.
+    rollouts: Advancer,
     status: watch::Sender<InstanceStatus>,
     changed: CloseOnDrop,
 }
@@ -413,6 +427,8 @@ impl Worker {
         journal_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut checkpoint_ticks = tokio::time::interval(config.checkpoint_interval);
         checkpoint_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rollout_ticks = tokio::time::interval(rollout::ADVANCE_INTERVAL);
+        rollout_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Puts of changed clusters: at `flush_at`, at least `summary_coalesce` after the last one.
         let mut flush_at: Option<Instant> = None;
         let mut last_flush: Option<Instant> = None;
@@ -433,6 +449,7 @@ impl Worker {
                 }
                 _ = journal_ticks.tick() => self.write_state(false).await,
                 _ = checkpoint_ticks.tick() => self.write_state(true).await,
+                _ = rollout_ticks.tick() => self.advance_rollouts().await,
                 _ = refreshes.tick() => {
                     let served = self.services.keys().cloned().collect();
                     self.put(served).await;
@@ -544,6 +561,21 @@ impl Worker {
             self.changed.0.mark(&summary.cluster);
         }
         outcome
+    }
+
+    /// Evaluates the gates of the rollouts of the clusters it serves whose
+    /// handover is complete, each under its partition's fence: never those
+    /// of clusters whose nodes it does not hold ([`crate::rollout`]).
+    async fn advance_rollouts(&mut self) {
+        let served = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.handover.is_none() && self.tenures.contains_key(&s.partition))
+            .filter_map(|(c, s)| Some((c.clone(), self.leases.fence(s.partition)?)))
+            .collect();
+        if let Some(why) = self.rollouts.tick(&self.engine, served).await {
+            self.status.send_modify(|status| status.last_error = Some(why));
+        }
     }
 
     /// Puts the summaries of the changed clusters it serves (every served

@@ -25,6 +25,7 @@
 //! | audit log | stream `FLEET_AUDIT`, `fleet.audit.<action>` (`.<cluster>` for a record about one cluster) | record `k` = message `k + 1`, its frame; written with `Nats-Expected-Last-Sequence: k`; a wave record once per wave, under its partition's lease ([`wave`], [`audit_fence`]) |
 //! | authority | stream `FLEET_AUTHORITY`, `fleet.authority.<action>` | the authority records of the audit log, in chain order |
 //! | journal | stream `FLEET_JOURNAL`, `fleet.journal.p<k>` | partition `k`'s journal segments (what its nodes ran), fenced ([`journal`]) |
+//! | rollouts | the `publish` record's plan and `rollout` records in `FLEET_AUDIT` | an engine step (wave start, halt, rollback, completion) only by the cluster's owner, under its lease ([`rollout`]) |
 //! | node checkpoints | stream `FLEET_NODES`, `fleet.nodes.p<k>` | partition `k`'s nodes and their last reports, in parts, fenced ([`journal`]) |
 //!
 //! - Ids in subject tokens and keys are encoded: `.` -> `=2E`, `:` -> `=3A` ([`subject`]).
@@ -71,6 +72,7 @@ pub mod journal;
 pub mod lease;
 pub mod load;
 pub mod partition;
+pub mod rollout;
 pub mod seal;
 mod service;
 pub mod subject;

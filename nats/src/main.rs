@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use fleetgov::{ContentHash, Engine, EngineConfig};
+use fleetgov::rollout::RolloutPlan;
+use fleetgov::{By, ContentHash, Engine, EngineConfig, Override, Role};
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
 use fleetgov_nats::{
     Artifacts, FleetClient, FleetView, Instance, InstanceConfig, InstanceStatus, Replica, RetryPolicy, StreamOptions,
-    demo,
+    demo, rollout,
 };
 
 #[derive(Parser)]
@@ -38,6 +39,50 @@ enum Command {
         /// Demo clusters to create.
         #[arg(long, default_value_t = 8)]
         clusters: usize,
+    },
+    /// Publishes FILE as the next snapshot of CLUSTER (the artifact stored first); with
+    /// --waves, rolled out in waves: each converged wave bakes, then the next starts; failures
+    /// beyond the budget halt it. The cluster's owner advances it.
+    Publish {
+        /// The cluster.
+        cluster: String,
+        /// The configuration to publish.
+        file: std::path::PathBuf,
+        /// Who publishes (recorded in the audit log).
+        #[arg(long)]
+        actor: String,
+        /// Their role: operator or admin.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        /// The waves: increasing percentages of the cluster's nodes ending at 100, e.g. 1,10,100.
+        #[arg(long, value_delimiter = ',')]
+        waves: Option<Vec<u8>>,
+        /// How long a converged wave holds before the next starts (ms).
+        #[arg(long, default_value_t = 0, requires = "waves")]
+        bake_ms: u64,
+        /// Failures allowed among the nodes of started waves, in percent.
+        #[arg(long, default_value_t = 0.0, requires = "waves")]
+        max_failure_pct: f64,
+        /// A halt returns the cluster to the previous snapshot.
+        #[arg(long, requires = "waves")]
+        auto_rollback: bool,
+    },
+    /// Prints the rollout of CLUSTER as JSON, after an operator action if one is given
+    /// (pause, resume, abort, promote: each needs --actor and --reason, and is audited).
+    Rollout {
+        /// The cluster.
+        cluster: String,
+        /// pause, resume, abort or promote.
+        action: Option<fleetgov_nats::rollout::Action>,
+        /// Who acts (recorded in the audit log).
+        #[arg(long, required_if_eq_any = [("action", "pause"), ("action", "resume"), ("action", "abort"), ("action", "promote")])]
+        actor: Option<String>,
+        /// Their role: operator or admin.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        /// The justification (not blank).
+        #[arg(long, default_value = "")]
+        reason: String,
     },
     /// Runs one ingest instance until Ctrl-C or SIGTERM (then releases its leases); its
     /// engine's authority comes from the fleet's streams.
@@ -170,6 +215,20 @@ async fn main() -> Outcome {
     let nats = server.connect().await?;
     match cli.command {
         Command::Authority { clusters } => authority(nats, clusters, cli.replicas).await,
+        Command::Publish { cluster, file, actor, role, waves, bake_ms, max_failure_pct, auto_rollback } => {
+            let plan = waves.map(|w| RolloutPlan::new(w, bake_ms, max_failure_pct, auto_rollback)).transpose()?;
+            let by = By::new(&actor, Role::parse(&role)?, now_ms());
+            publish(nats, &cluster, &std::fs::read(&file)?, &by, plan, cli.replicas).await
+        }
+        Command::Rollout { cluster, action, actor, role, reason } => {
+            let action = match (action, &actor) {
+                (Some(action), Some(actor)) => {
+                    Some((action, Override::new(actor, Role::parse(&role)?, &reason, now_ms())))
+                }
+                _ => None,
+            };
+            rollout(nats, &cluster, action, cli.replicas).await
+        }
         Command::Ingest {
             id,
             partitions,
@@ -230,6 +289,49 @@ async fn authority(nats: async_nats::Client, clusters: usize, replicas: usize) -
         engine.cluster_ids().len(),
         engine.audit_len()
     );
+    Ok(())
+}
+
+/// Publishes `bytes` as the next snapshot of `cluster`, with `plan` if given.
+async fn publish(
+    nats: async_nats::Client,
+    cluster: &str,
+    bytes: &[u8],
+    by: &By<'_>,
+    plan: Option<RolloutPlan>,
+    replicas: usize,
+) -> Outcome {
+    let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
+    let artifacts = Artifacts::open(&async_nats::jetstream::new(nats), replicas).await?;
+    let engine = replica.engine();
+    let snapshot = match plan {
+        Some(plan) => rollout::publish_with_rollout(&artifacts, &engine, cluster, bytes, by, plan).await?,
+        None => artifacts.publish(&engine, cluster, bytes, by.actor, by.at_ms).await?,
+    };
+    println!("published {} (blake3 {})", snapshot.id, snapshot.hash);
+    if let Some(view) = engine.rollout(cluster, by.at_ms)?.filter(|r| r.target_snapshot == snapshot.id) {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    }
+    Ok(())
+}
+
+/// Prints the rollout of `cluster`, after `action` if given.
+async fn rollout(
+    nats: async_nats::Client,
+    cluster: &str,
+    action: Option<(rollout::Action, Override<'_>)>,
+    replicas: usize,
+) -> Outcome {
+    let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
+    let engine = replica.engine();
+    let view = match action {
+        Some((action, by)) => Some(rollout::act(&engine, cluster, action, &by).await?),
+        None => engine.rollout(cluster, now_ms())?,
+    };
+    match view {
+        Some(view) => println!("{}", serde_json::to_string_pretty(&view)?),
+        None => return Err(format!("cluster '{cluster}' never had a rollout").into()),
+    }
     Ok(())
 }
 
