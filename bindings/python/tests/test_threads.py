@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from model import T0, cohesion
@@ -106,3 +108,50 @@ def test_close_waits_for_calls_in_flight_and_later_calls_raise() -> None:
     for t in threads:
         t.join()
     assert outcomes == ["closed"] * 4
+
+
+def test_short_calls_on_an_in_memory_engine_keep_the_gil(fleet: fleetgov.Engine) -> None:
+    """Issue 22 item 11: releasing and re-taking the GIL around a call of a
+    microsecond made short calls slower with every thread added. The calls
+    that cannot block (heartbeat on an in-memory engine, cluster, node,
+    cluster_ids, snapshot, desired) keep it.
+
+    With the switch interval raised far beyond the test's length, the
+    interpreter never takes the GIL from this thread; another thread runs
+    only when this one lets go of it, as a call detached from the GIL does.
+    So the other thread's counter stands still across the calls if, and
+    only if, none of them released the GIL."""
+    s = fleet.publish("eks-prod-us", b"v1", actor="alice", at_ms=T0)
+    for i in range(500):  # cluster_ids then takes long enough for another thread to get in
+        fleet.upsert_cluster(f"c-{i}", workspace="ws-1", environment="dev")
+    gw = fleet.enroll("gw-1", cluster="eks-prod-us", at_ms=T0)
+    ran = [0]
+    first = threading.Event()
+    stop = threading.Event()
+
+    def other() -> None:
+        while not stop.is_set():
+            ran[0] += 1
+            first.set()
+            time.sleep(0)  # lets go of the GIL at once
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(3600.0)
+    thread = threading.Thread(target=other)
+    try:
+        thread.start()
+        first.wait()  # waits without the GIL: the other thread has run
+        before = ran[0]
+        for i in range(2_000):
+            fleet.heartbeat(gw, at_ms=T0 + i, applied_snapshot=s.id, applied_hash=s.hash, runtime_version="3.5.0")
+            fleet.cluster("eks-prod-us", now_ms=T0 + i)
+            fleet.node("gw-1", now_ms=T0 + i)
+            fleet.snapshot(s.id)
+            fleet.desired("eks-prod-us")
+            fleet.cluster_ids()
+        after = ran[0]
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert after == before, f"another thread ran {after - before} times during calls that keep the GIL"

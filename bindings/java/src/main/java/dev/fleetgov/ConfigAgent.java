@@ -272,7 +272,7 @@ public final class ConfigAgent extends NativeHandle {
         } finally {
             release();
         }
-        return batch.commit(index);
+        return batch.commit(index, true);
     }
 
     /**

@@ -71,6 +71,18 @@ public final class HeartbeatBatch {
     private int size;
     /** Whether the outcome buffer holds the outcomes of exactly the records now in the batch. */
     private boolean ingested;
+    /**
+     * Every record at this index or above has an all-zero detail: a new direct buffer is zeroed,
+     * and only a record written with a sync error (or natively) below it may hold one. A record
+     * written without a detail zeroes its detail only below this mark.
+     */
+    private int zeroDetailsFrom;
+    /** The hex hash {@code add} parsed last, and its words: a batch's records mostly repeat one. */
+    private @Nullable String lastHex;
+    private long lastHash0;
+    private long lastHash1;
+    private long lastHash2;
+    private long lastHash3;
 
     /**
      * An empty batch of up to {@code capacity} records.
@@ -121,7 +133,8 @@ public final class HeartbeatBatch {
      * @param appliedRevision the applied revision of the node's own cluster (ignored when
      *     {@code appliedHash} is null)
      * @param appliedHash the node-computed hash of what it applied, 64 hex characters, or null
-     *     when nothing is applied
+     *     when nothing is applied; a hash equal to the last one this batch parsed is not parsed
+     *     again
      * @param syncError the sync error, or null; its detail is cut to {@value #MAX_DETAIL_BYTES}
      *     UTF-8 bytes
      * @return the record's index
@@ -140,9 +153,17 @@ public final class HeartbeatBatch {
         if (appliedHash == null) {
             return put(node, atMs, runtimeVersionBits, status, metrics, false, 0, 0, 0, 0, 0, syncError);
         }
-        long[] words = hashWords(appliedHash);
-        return put(node, atMs, runtimeVersionBits, status, metrics, true, appliedRevision, words[0], words[1],
-                words[2], words[3], syncError);
+        // The hex is parsed once per distinct hash: a string equal to the last one reuses its words.
+        if (!appliedHash.equals(lastHex)) {
+            long[] words = hashWords(appliedHash);
+            lastHash0 = words[0];
+            lastHash1 = words[1];
+            lastHash2 = words[2];
+            lastHash3 = words[3];
+            lastHex = appliedHash;
+        }
+        return put(node, atMs, runtimeVersionBits, status, metrics, true, appliedRevision, lastHash0, lastHash1,
+                lastHash2, lastHash3, syncError);
     }
 
     /**
@@ -217,8 +238,10 @@ public final class HeartbeatBatch {
         r.putLong(base + 56, pair(runtimeVersionBits, Float.floatToRawIntBits(metrics.cpu())));
         r.putLong(base + 64, pair(Float.floatToRawIntBits(metrics.memory()), Float.floatToRawIntBits(metrics.tps())));
         r.putLong(base + 72, pair(Float.floatToRawIntBits(metrics.heap()), metrics.hotSwapErrors()));
-        for (int at = base + DETAIL_OFFSET; at < base + RECORD_SIZE; at += Long.BYTES) {
-            r.putLong(at, 0);
+        if (index < zeroDetailsFrom) {
+            for (int at = base + DETAIL_OFFSET; at < base + RECORD_SIZE; at += Long.BYTES) {
+                r.putLong(at, 0);
+            }
         }
         if (syncError != null) {
             byte[] detail = syncError.detail().getBytes(StandardCharsets.UTF_8);
@@ -226,7 +249,7 @@ public final class HeartbeatBatch {
             r.put(base + DETAIL_OFFSET, (byte) len);
             r.put(base + DETAIL_OFFSET + 1, detail, 0, len);
         }
-        return commit(index);
+        return commit(index, syncError != null);
     }
 
     /** Two 32-bit fields as one little-endian word: {@code low} at the lower address. */
@@ -289,12 +312,17 @@ public final class HeartbeatBatch {
     }
 
     /**
-     * Counts the record written natively at {@code index} (from {@link #reserve()}); the
-     * outcomes of the last ingest no longer describe the batch.
+     * Counts the record written at {@code index} (from {@link #reserve()}); the outcomes of the
+     * last ingest no longer describe the batch.
+     *
+     * @param detail whether the record may hold a sync-error detail (one written natively may)
      */
-    int commit(int index) {
+    int commit(int index, boolean detail) {
         if (index != size) {
             throw new MisuseException("record " + index + " is not the next one (" + size + ")");
+        }
+        if (detail && index >= zeroDetailsFrom) {
+            zeroDetailsFrom = index + 1;
         }
         ingested = false;
         return size++;

@@ -288,6 +288,57 @@ class BatchTest {
         }
     }
 
+    /**
+     * A reused batch writes each record whole: after {@code clear}, a record without a sync error
+     * carries no detail of the record (written in Java or natively) that held its index before,
+     * and a hash given as hex is that hash whatever was parsed before, so its bytes are those of
+     * the same record in a new batch.
+     */
+    @Test
+    void aReusedBatchWritesTheSameBytesAsANewOne() {
+        try (Fleet f = new Fleet(); ConfigAgent agent = new ConfigAgent("3.5.0")) {
+            int v = FleetGov.runtimeVersionBits("3.5.0");
+            HeartbeatBatch reused = new HeartbeatBatch(3);
+            SyncError error = new SyncError(SyncErrorCode.RELOAD_FAILURE, "Incompatible Filter Signature");
+            reused.add(f.handles[0], T + 5, v, ProcessStatus.ERROR, Metrics.ZERO, 1, f.v1.hash(), error);
+            // The agent's refused download is its sync error, which it writes natively with its detail.
+            assertThrows(FleetException.class, () -> agent.apply("c@r2", ConfigAgentTest.ONE, ConfigAgentTest.H2,
+                    T + 1, null));
+            agent.heartbeatInto(reused, f.handles[1], "c", T + 5, Metrics.ZERO, ProcessStatus.ERROR);
+            reused.add(f.handles[2], T + 5, v, ProcessStatus.READY, Metrics.ZERO, 2, f.v2.hash(), null);
+            f.engine.heartbeatBatch(reused);
+            reused.clear();
+
+            HeartbeatBatch fresh = new HeartbeatBatch(3);
+            for (HeartbeatBatch b : List.of(reused, fresh)) {
+                // Equal hashes in new strings, and a hash that is not hex in between.
+                b.add(f.handles[0], T + 6, v, ProcessStatus.READY, Metrics.ZERO, 2, new String(f.v2.hash()), null);
+                assertThrows(IllegalArgumentException.class, () -> b.add(f.handles[1], T + 6, v, ProcessStatus.READY,
+                        Metrics.ZERO, 1, "z".repeat(64), null));
+                b.add(f.handles[1], T + 6, v, ProcessStatus.READY, Metrics.ZERO, 1, new String(f.v1.hash()), null);
+                b.add(f.handles[2], T + 6, v, ProcessStatus.READY, Metrics.ZERO, 2, new String(f.v2.hash()), null);
+            }
+            assertEquals(3, reused.size());
+            assertEquals(List.of(recordBytes(fresh)), List.of(recordBytes(reused)));
+            for (int i = 0; i < 3; i++) {
+                long[] words = HeartbeatBatch.hashWords(i == 1 ? f.v1.hash() : f.v2.hash());
+                for (int w = 0; w < 4; w++) {
+                    assertEquals(words[w], reused.records().getLong(i * HeartbeatBatch.RECORD_SIZE + 24 + 8 * w));
+                }
+            }
+            f.engine.heartbeatBatch(reused);
+            assertEquals(List.of("ACCEPTED", "RECONCILE@2:" + f.v2.hash(), "ACCEPTED"),
+                    List.of(batched(reused, 0), batched(reused, 1), batched(reused, 2)));
+        }
+    }
+
+    /** The bytes of the records now in {@code batch}, as text (one hex string). */
+    static String recordBytes(HeartbeatBatch batch) {
+        byte[] bytes = new byte[batch.size() * HeartbeatBatch.RECORD_SIZE];
+        batch.records().duplicate().get(0, bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
+    }
+
     @Test
     void longDetailsAreCutOnACharacterBoundary() {
         try (Fleet f = new Fleet()) {

@@ -120,6 +120,8 @@ public class HeartbeatBenchmark {
         String hash;
         /** The snapshot's hash parsed once, as the records carry it. */
         long[] words;
+        /** The handle of every heartbeat of the stream ({@link HandleFrom#STREAM}). */
+        long[] streamHandles;
 
         @Setup(Level.Trial)
         public void build(Stream s) {
@@ -143,6 +145,10 @@ public class HeartbeatBenchmark {
             revision = snapshot.revision();
             hash = snapshot.hash();
             words = HeartbeatBatch.hashWords(hash);
+            streamHandles = new long[s.node.length];
+            for (int i = 0; i < s.node.length; i++) {
+                streamHandles[i] = handles[s.node[i]];
+            }
             building = new HeartbeatBatch(CHUNK);
             batches = new HeartbeatBatch[CHUNKS];
             for (int c = 0; c < CHUNKS; c++) {
@@ -251,11 +257,25 @@ public class HeartbeatBenchmark {
         HEX
     }
 
-    /** The hash form of {@link #engineEndToEnd}. */
+    /** Where the end-to-end benchmark reads each record's node handle. */
+    public enum HandleFrom {
+        /** A random read of the table of every node's handle ({@code handles[node]}) per record. */
+        TABLE,
+        /**
+         * The stream carries each record's handle, as it carries the dense peer's: the peer's
+         * handle is the node's index, which its benchmark reads from the stream directly.
+         */
+        STREAM
+    }
+
+    /** The hash form and handle source of {@link #engineEndToEnd}. */
     @State(Scope.Benchmark)
     public static class Building {
         @Param({"WORDS", "HEX"})
         public HashForm hashForm;
+
+        @Param({"TABLE", "STREAM"})
+        public HandleFrom handleFrom;
     }
 
     /**
@@ -265,13 +285,31 @@ public class HeartbeatBenchmark {
     @Benchmark
     @OperationsPerInvocation(CHUNK)
     public int engineEndToEnd(Stream s, Engine e, Building form) {
+        HeartbeatBatch b = build(s, e, form);
+        e.engine.heartbeatBatch(b);
+        return e.engine.cohesion(CLUSTER);
+    }
+
+    /**
+     * Building alone: each chunk of the stream written into a batch as {@link #engineEndToEnd}
+     * writes it, and not ingested; the Java side's share of the end-to-end figure.
+     */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int buildBatch(Stream s, Engine e, Building form) {
+        return build(s, e, form).size();
+    }
+
+    /** The next chunk of the stream written into {@code e.building}, the hash in {@code form}. */
+    private static HeartbeatBatch build(Stream s, Engine e, Building form) {
         int base = s.nextChunk() * CHUNK;
         HeartbeatBatch b = e.building;
         b.clear();
         long[] w = e.words;
         boolean words = form.hashForm == HashForm.WORDS;
+        boolean fromStream = form.handleFrom == HandleFrom.STREAM;
         for (int i = base; i < base + CHUNK; i++) {
-            long node = e.handles[s.node[i]];
+            long node = fromStream ? e.streamHandles[i] : e.handles[s.node[i]];
             if (!s.applied[i]) {
                 b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, 0, null, null);
             } else if (words) {
@@ -280,8 +318,7 @@ public class HeartbeatBenchmark {
                 b.add(node, s.at, e.version, ProcessStatus.READY, e.metrics, e.revision, e.hash, null);
             }
         }
-        e.engine.heartbeatBatch(b);
-        return e.engine.cohesion(CLUSTER);
+        return b;
     }
 
     /** The dense pure-Java peer on the same stream: one call per heartbeat, cohesion per chunk. */
