@@ -118,7 +118,7 @@ impl Engine {
         for cluster in self.all_clusters() {
             if cluster.with_active_rollout(|_| ()).is_some() {
                 let mut guard = self.authority_lock()?;
-                taken += self.step_rollout(&mut guard, cluster, now_ms)?;
+                taken += self.step_rollout(&mut guard, cluster, now_ms, Retry::Yes)?;
             }
         }
         Ok(taken)
@@ -129,7 +129,7 @@ impl Engine {
     pub fn advance_rollout(&self, cluster: &str, now_ms: u64) -> Result<usize> {
         let state = self.cluster_state(cluster)?;
         let mut guard = self.authority_lock()?;
-        self.step_rollout(&mut guard, state, now_ms)
+        self.step_rollout(&mut guard, state, now_ms, Retry::Yes)
     }
 
     /// Evaluates a cluster's gates after a heartbeat moved its counters,
@@ -147,9 +147,9 @@ impl Engine {
             return;
         }
         if let Some(Ok(mut guard)) = self.try_authority_lock() {
-            // A failed record leaves the rollout as it was; the next
-            // evaluation tries again.
-            let _ = self.step_rollout(&mut guard, cluster, now_ms);
+            // A failed or refused record leaves the rollout as it was; the
+            // next evaluation tries again. A heartbeat never waits for one.
+            let _ = self.step_rollout(&mut guard, cluster, now_ms, Retry::No);
         }
     }
 
@@ -215,58 +215,62 @@ impl Engine {
     }
 
     /// Takes the gate steps due at `now_ms`, recording those that change
-    /// what nodes should run; returns how many were taken.
-    fn step_rollout(&self, guard: &mut AuthorityGuard<'_>, state: &ClusterState, now_ms: u64) -> Result<usize> {
+    /// what nodes should run; returns how many were taken. With
+    /// [`Retry::No`] a record the log did not take (another writer came
+    /// first, or a shared store refused this engine's step) ends the
+    /// evaluation instead of being checked and tried again.
+    fn step_rollout(
+        &self,
+        guard: &mut AuthorityGuard<'_>,
+        state: &ClusterState,
+        now_ms: u64,
+        retry: Retry,
+    ) -> Result<usize> {
         let mut taken = 0;
         // Each step moves the gate forward; a few per wave at most.
         for _ in 0..(3 * BUCKETS as usize + 3) {
             let current = state.authority.rollout();
             let Some(rollout) = current.as_ref().as_ref().filter(|r| r.gate().phase().is_active()) else { break };
-            let counts = self.bucket_counts(state, rollout.previous(), rollout.target(), now_ms);
-            let waves = rollout.waves(&counts);
-            let mut gate = *rollout.gate();
-            let Some(step) = gate.evaluate(rollout.plan(), &waves, now_ms) else { break };
-            let change = match step {
-                Step::Baking | Step::Unsettled => {
-                    let mut next = rollout.clone();
-                    *next.gate_mut() = gate;
-                    state.authority.set_rollout(Some(next));
-                    self.announce_cluster(state);
-                    taken += 1;
-                    continue;
+            let (change, why) = if rollout.gate().phase() == Phase::Halted {
+                // A halt rolls back at once with `auto_rollback`; a halt
+                // whose rollback was not recorded yet is rolled back now.
+                if !rollout.plan().auto_rollback() {
+                    break;
                 }
-                Step::WaveStarted(wave) => RolloutChange::WaveStarted { wave },
-                Step::Halted { failures, nodes } => {
-                    RolloutChange::Halted { reason: halt_reason(state, failures, nodes) }
+                let why = format!("auto_rollback: failure budget exceeded: {}", rollout.reason().unwrap_or_default());
+                (RolloutChange::RolledBack, why)
+            } else {
+                let counts = self.bucket_counts(state, rollout.previous(), rollout.target(), now_ms);
+                let mut gate = *rollout.gate();
+                let Some(step) = gate.evaluate(rollout.plan(), &rollout.waves(&counts), now_ms) else { break };
+                match step {
+                    Step::Baking | Step::Unsettled => {
+                        let mut next = rollout.clone();
+                        *next.gate_mut() = gate;
+                        state.authority.set_rollout(Some(next));
+                        self.announce_cluster(state);
+                        taken += 1;
+                        continue;
+                    }
+                    Step::WaveStarted(wave) => (
+                        RolloutChange::WaveStarted { wave },
+                        format!("wave {wave} of the rollout to {} starts", target_id(state, rollout)),
+                    ),
+                    Step::Halted { failures, nodes } => {
+                        let reason = halt_reason(state, failures, nodes);
+                        let why = format!("failure budget exceeded: {reason}");
+                        (RolloutChange::Halted { reason }, why)
+                    }
+                    Step::Complete => (
+                        RolloutChange::Complete,
+                        format!("every wave of the rollout to {} converged", target_id(state, rollout)),
+                    ),
                 }
-                Step::Complete => RolloutChange::Complete,
             };
-            let why = match &change {
-                RolloutChange::Halted { reason } => format!("failure budget exceeded: {reason}"),
-                RolloutChange::WaveStarted { wave } => {
-                    format!("wave {wave} of the rollout to {} starts", target_id(state, rollout))
-                }
-                _ => format!("every wave of the rollout to {} converged", target_id(state, rollout)),
-            };
-            let rolls_back = matches!(change, RolloutChange::Halted { .. }) && rollout.plan().auto_rollback();
-            if self.record_rollout_change(guard, state, (SYSTEM_ACTOR, Role::Operator, &why), change, now_ms)?.is_none()
-            {
-                continue;
-            }
-            taken += 1;
-            if rolls_back {
-                let why = format!("auto_rollback: {why}");
-                while self
-                    .record_rollout_change(
-                        guard,
-                        state,
-                        (SYSTEM_ACTOR, Role::Operator, &why),
-                        RolloutChange::RolledBack,
-                        now_ms,
-                    )?
-                    .is_none()
-                {}
-                taken += 1;
+            match self.record_rollout_change(guard, state, (SYSTEM_ACTOR, Role::Operator, &why), change, now_ms)? {
+                Some(_) => taken += 1,
+                None if matches!(retry, Retry::Yes) => continue,
+                None => break,
             }
         }
         Ok(taken)
@@ -333,6 +337,13 @@ impl Engine {
             self.execution.forget_failures_before(&members, &state.counters.buckets, at_ms);
         }
     }
+}
+
+/// Whether a gate step the log did not take is checked and tried again.
+#[derive(Clone, Copy)]
+enum Retry {
+    Yes,
+    No,
 }
 
 /// The snapshot id of a rollout's target.
