@@ -67,7 +67,11 @@ async fn split_eight_clusters(partitions: NonZeroU32, apart: bool) {
     let Some(server) = NatsServer::start().await else { return };
     let (nats_a, nats_b) = (server.connect().await, server.connect().await);
     let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
-    let config = |id: &str| fleetgov_nats::InstanceConfig { partitions, ..config(id) };
+    // A partition handed over before its nodes' first reports reached
+    // their owner waits for them no longer than this: the agents here
+    // report once.
+    let handover_wait = std::time::Duration::from_secs(2);
+    let config = |id: &str| fleetgov_nats::InstanceConfig { partitions, handover_wait, ..config(id) };
     let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
     let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
     let js = async_nats::jetstream::new(server.connect().await);
