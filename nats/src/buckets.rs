@@ -7,9 +7,13 @@
 //! own bucket creation first reads account fields that 2.9 servers do not
 //! send), then opened as a bucket.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use futures_util::future::join_all;
 
 use crate::error::{Error, Result};
 
@@ -40,4 +44,30 @@ pub(crate) async fn key_value(
         Some(create) => Error::transport(format!("create KV bucket {name}"), create),
         None => Error::transport(format!("open KV bucket {name}"), open),
     })
+}
+
+/// Every key of `store` with its value (a key deleted or expired between
+/// the listing and the read is left out), the values read at once.
+pub(crate) async fn read_all(store: &kv::Store) -> std::result::Result<Vec<(String, Bytes)>, async_nats::Error> {
+    let keys: Vec<String> = store.keys().await?.try_collect().await?;
+    let values = join_all(keys.iter().map(|key| store.get(key))).await;
+    let mut out = Vec::with_capacity(keys.len());
+    for (key, value) in keys.into_iter().zip(values) {
+        if let Some(value) = value? {
+            out.push((key, value));
+        }
+    }
+    Ok(out)
+}
+
+/// The owner of every leased partition of the lease bucket `store`.
+pub(crate) async fn read_owners(store: &kv::Store) -> std::result::Result<BTreeMap<u32, String>, async_nats::Error> {
+    Ok(read_all(store)
+        .await?
+        .into_iter()
+        .filter_map(|(key, owner)| {
+            let partition = key.strip_prefix('p')?.parse::<u32>().ok()?;
+            Some((partition, String::from_utf8_lossy(&owner).into_owned()))
+        })
+        .collect())
 }

@@ -495,9 +495,37 @@ impl Worker {
     /// Renews and rebalances the leases, follows them with the services,
     /// and takes over the summaries of the clusters it starts serving.
     async fn try_round(&mut self) -> Result<()> {
-        let leased = self.leases.tick().await;
+        let leased = match self.leases.tick().await {
+            Ok(others) => {
+                self.hand_over(others).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
         let followed = self.follow_leases().await;
         leased.and(followed)
+    }
+
+    /// Hands `partitions` over to the instances the balance plan gives them
+    /// to ([`crate::balance`]): stops serving their clusters, writes their
+    /// state one last time while their leases still hold, then releases
+    /// the leases (fenced first, then deleted).
+    async fn hand_over(&mut self, partitions: Vec<u32>) {
+        if partitions.is_empty() {
+            return;
+        }
+        let leaving: Vec<String> =
+            self.services.iter().filter(|(_, s)| partitions.contains(&s.partition)).map(|(c, _)| c.clone()).collect();
+        for cluster in leaving {
+            if let Some(served) = self.services.remove(&cluster) {
+                served.service.stop().await;
+            }
+        }
+        // Its clusters are found in the engine: they are no longer served.
+        self.let_go_states(partitions.clone(), self.op_timeout).await;
+        for partition in partitions {
+            self.leases.release(partition).await;
+        }
     }
 
     /// Stops serving the clusters of partitions no longer held, and starts
@@ -534,6 +562,9 @@ impl Worker {
             let (Some(fence), Some(lease)) = (self.leases.fence(partition), self.leases.token(partition)) else {
                 continue;
             };
+            if !fence.is_open() {
+                continue; // past its deadline: the next round follows the leases
+            }
             summary.partition = partition;
             summary.lease = lease;
             let (revision, enrolled) =
@@ -781,7 +812,9 @@ impl Worker {
 
     /// Writes a partition's state one last time as its tenure ends (best
     /// effort: a refusal means the next owner has written already) and
-    /// forgets the tenure.
+    /// forgets the tenure. Only while its lease still holds (a handover, a
+    /// shutdown): a tenure whose lease was lost or is past its deadline
+    /// writes nothing ([`crate::journal`]).
     async fn let_go_state(&mut self, partition: u32) {
         let clusters = self.clusters_of(partition);
         let clusters = if clusters.is_empty() { self.partition_clusters(partition).await } else { clusters };
@@ -821,7 +854,8 @@ impl Worker {
             let written = if export.transitions == 0 {
                 Written::At(last)
             } else {
-                let append = self.journals.append_segment(partition, token, body.clone(), last);
+                let lease = self.tenure_lease(partition, token)?;
+                let append = self.journals.append_segment(&lease, body.clone(), last);
                 self.within("append a journal segment", append).await?
             };
             let at = match written {
@@ -899,7 +933,9 @@ impl Worker {
         })
         .await
         .map_err(|e| Error::transport("find the segments to trim", e))??;
-        self.within("trim a journal", self.journals.trim(partition, &trimmable)).await.map(drop)
+        let token = self.tenures.get(&partition).map_or(0, |t| t.token);
+        let lease = self.tenure_lease(partition, token)?;
+        self.within("trim a journal", self.journals.trim(&lease, &trimmable)).await.map(drop)
     }
 
     /// Writes the partition's node checkpoint; `Ok(false)` when the stream
@@ -914,7 +950,8 @@ impl Worker {
         })
         .await
         .map_err(|e| Error::transport("export the nodes", e))??;
-        let put = self.journals.put_checkpoint(partition, token, &body, marks);
+        let lease = self.tenure_lease(partition, token)?;
+        let put = self.journals.put_checkpoint(&lease, &body, marks);
         match self.within("write a node checkpoint", put).await? {
             Written::At(at) => self.set_marks(partition, |marks| (marks.checkpoints, marks.whole) = (at, at)),
             Written::Refused => {
@@ -928,6 +965,16 @@ impl Worker {
             }
         }
         Ok(true)
+    }
+
+    /// The lease of `partition`'s tenure `token`, while it is held: what
+    /// the journal's writes are made under, until its deadline. A tenure
+    /// whose lease is gone (lost, let go) writes nothing: `Conflict`.
+    fn tenure_lease(&self, partition: u32, token: u64) -> Result<Lease> {
+        self.leases.lease(partition).filter(|l| l.token == token).ok_or_else(|| {
+            let message = format!("partition {partition}: tenure {token} no longer holds its lease; nothing written");
+            fleetgov::Error::new(fleetgov::ErrorKind::Conflict, message).into()
+        })
     }
 
     /// Imports a journal segment another tenure wrote.

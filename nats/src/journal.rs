@@ -30,8 +30,17 @@
 //! stale owner is refused; a writer whose write is refused and whose tenure
 //! did not write the subject's last message lets the partition go.
 //!
+//! **Only before the lease's deadline.** Every write (and trim) is made on
+//! behalf of a partition under its [`Lease`], and is refused with a
+//! [`Conflict`](fleetgov::ErrorKind::Conflict), nothing sent, once the
+//! lease's deadline ([`Lease::serve_until`]) has passed: an owner that
+//! could not renew in time (paused, cut off) writes no segment, checkpoint
+//! part or trim, even to a subject nobody else has written since.
+//!
 //! **Sealed.** Each segment, once stored, is committed to the audit log by
-//! a `seal_journal` record under the partition's lease ([`crate::seal`]).
+//! a `seal_journal` record under the partition's lease ([`crate::seal`]),
+//! and only sealed segments are ever trimmed: the first segment of a
+//! subject that has no seal stops the trim ([`crate::seal::trim_point`]).
 //!
 //! **Restoring.** A new owner reads every segment of the partition and its
 //! latest whole checkpoint and imports them
@@ -50,10 +59,14 @@ use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::context::{Context, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{self, Config, DiscardPolicy, LastRawMessageErrorKind, StorageType};
+use std::time::Instant;
+
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 
 use crate::error::{Error, Result};
+use crate::lease::Lease;
+use crate::seal::{Seal, trim_point};
 
 /// The stream of the partitions' journal segments.
 pub const JOURNAL_STREAM: &str = "FLEET_JOURNAL";
@@ -148,8 +161,11 @@ pub enum Written {
 /// let stored = journals.read(3).await?; // partition 3: every segment, the latest checkpoint
 /// let engine = fleetgov::Engine::new();
 /// let segment = engine.export_journal(&[], 0, fleetgov_nats::journal::PART_BYTES)?;
-/// // Fenced by the lease token (7) and the subject's end as read.
-/// match journals.append_segment(3, 7, segment.bytes, stored.marks.segments).await? {
+/// // Written under the lease of partition 3's tenure 7, until its deadline.
+/// let now = std::time::Instant::now();
+/// let lease = fleetgov_nats::lease::Lease { partition: 3, token: 7, since: now, serve_until: now + std::time::Duration::from_secs(5) };
+/// // Fenced by the lease token and the subject's end as read.
+/// match journals.append_segment(&lease, segment.bytes, stored.marks.segments).await? {
 ///     Written::At(seq) => println!("segment at {seq}"),
 ///     Written::Refused => println!("someone wrote partition 3 since: see last_write"),
 /// }
@@ -214,30 +230,29 @@ impl Journals {
         Ok(Stored { segments, checkpoint, marks, skipped })
     }
 
-    /// Appends a segment of `partition` for tenure `lease`, expecting the
-    /// subject to end at `last`.
+    /// Appends a segment of `lease`'s partition under its tenure,
+    /// expecting the subject to end at `last`.
     ///
-    /// Errors: no acknowledgement (the write may have landed:
+    /// Errors: the lease is past its deadline
+    /// ([`Conflict`](fleetgov::ErrorKind::Conflict), nothing sent); no
+    /// acknowledgement (the write may have landed:
     /// [`last_write`](Self::last_write) tells).
-    pub async fn append_segment(
-        &self,
-        partition: u32,
-        lease: u64,
-        body: impl Into<Bytes>,
-        last: u64,
-    ) -> Result<Written> {
+    pub async fn append_segment(&self, lease: &Lease, body: impl Into<Bytes>, last: u64) -> Result<Written> {
         let mut headers = HeaderMap::new();
-        headers.insert(LEASE, lease.to_string().as_str());
-        self.append(segments_subject(partition), headers, body.into(), last).await
+        headers.insert(LEASE, lease.token.to_string().as_str());
+        self.append(lease, segments_subject(lease.partition), headers, body.into(), last).await
     }
 
-    /// Writes a checkpoint of `partition` for tenure `lease` in parts,
-    /// expecting the subject to end at `marks.checkpoints`; `Written::At`
-    /// names its last part.
+    /// Writes a checkpoint of `lease`'s partition under its tenure in
+    /// parts, expecting the subject to end at `marks.checkpoints`;
+    /// `Written::At` names its last part.
     ///
-    /// Errors: a checkpoint of more than [`MAX_PARTS`] parts; no
-    /// acknowledgement.
-    pub async fn put_checkpoint(&self, partition: u32, lease: u64, body: &[u8], marks: Marks) -> Result<Written> {
+    /// Errors: a checkpoint of more than [`MAX_PARTS`] parts; the lease past
+    /// its deadline before a part is sent (`Conflict`: the parts sent
+    /// before it make no whole checkpoint, and readers keep the previous
+    /// one); no acknowledgement.
+    pub async fn put_checkpoint(&self, lease: &Lease, body: &[u8], marks: Marks) -> Result<Written> {
+        let partition = lease.partition;
         let n = body.len().div_ceil(PART_BYTES).max(1);
         if n > MAX_PARTS {
             return Err(fleetgov::Error::invalid(format!(
@@ -249,14 +264,14 @@ impl Journals {
         let (mut last, mut first) = (marks.checkpoints, 0);
         for (i, part) in body.chunks(PART_BYTES).enumerate() {
             let mut headers = HeaderMap::new();
-            headers.insert(LEASE, lease.to_string().as_str());
+            headers.insert(LEASE, lease.token.to_string().as_str());
             headers.insert(PART, format!("{}/{n}", i + 1).as_str());
             headers.insert(PREVIOUS, marks.whole.to_string().as_str());
             if i > 0 {
                 headers.insert(FIRST, first.to_string().as_str());
             }
             let subject = checkpoints_subject(partition);
-            match self.append(subject, headers, Bytes::copy_from_slice(part), last).await? {
+            match self.append(lease, subject, headers, Bytes::copy_from_slice(part), last).await? {
                 Written::At(seq) => (last, first) = (seq, if i == 0 { seq } else { first }),
                 Written::Refused => return Ok(Written::Refused),
             }
@@ -264,30 +279,24 @@ impl Journals {
         Ok(Written::At(last))
     }
 
-    /// Removes the leading segments of `partition`'s subject that
-    /// `trimmable` names (by stream sequence, in order; see
-    /// [`crate::seal::trimmable`]), each checked against its seal first: it
-    /// stops at the first segment that is not the next one named or does
-    /// not hash to its seal, and purges the subject below it. Returns how
-    /// many segments were removed.
+    /// Removes the leading segments of `lease`'s partition's subject that
+    /// `trimmable` seals (see [`crate::seal::trimmable`]), each checked
+    /// against its seal first: the subject is purged below its first
+    /// segment that is unsealed, not in `trimmable`, or does not hash to
+    /// its seal ([`trim_point`]). Returns how many segments were removed.
     ///
-    /// Errors: the stream cannot be read or refuses the purge (a stream
-    /// made to deny purges, or a user without the permission).
-    pub async fn trim(&self, partition: u32, trimmable: &[crate::seal::Seal]) -> Result<u64> {
+    /// Errors: the lease past its deadline (`Conflict`, nothing purged);
+    /// the stream cannot be read or refuses the purge (a stream made to
+    /// deny purges, or a user without the permission).
+    pub async fn trim(&self, lease: &Lease, trimmable: &[Seal]) -> Result<u64> {
         let Some(last) = trimmable.last() else { return Ok(0) };
         let stream = self.stream(JOURNAL_STREAM).await?;
-        let subject = segments_subject(partition);
-        let mut below = 0;
+        let subject = segments_subject(lease.partition);
         let segments = read_range(&stream, &subject, 1, last.seq).await?;
-        for (segment, seal) in segments.iter().zip(trimmable) {
-            if segment.seq != seal.seq || !seal.verifies(&segment.payload) {
-                break;
-            }
-            below = seal.seq + 1;
-        }
-        if below == 0 {
+        let Some(below) = trim_point(segments.iter().map(|s| (s.seq, &s.payload[..])), trimmable) else {
             return Ok(0);
-        }
+        };
+        before_deadline(lease)?;
         let purged = stream
             .purge()
             .filter(subject.clone())
@@ -315,7 +324,15 @@ impl Journals {
         Ok(Some(LastWrite { token, seq: last.sequence, body: last.payload }))
     }
 
-    async fn append(&self, subject: String, headers: HeaderMap, body: Bytes, last: u64) -> Result<Written> {
+    async fn append(
+        &self,
+        lease: &Lease,
+        subject: String,
+        headers: HeaderMap,
+        body: Bytes,
+        last: u64,
+    ) -> Result<Written> {
+        before_deadline(lease)?;
         let what = format!("append to {subject}");
         let publish = PublishMessage::build().payload(body).headers(headers).expected_last_subject_sequence(last);
         let ack = self.js.send_publish(subject, publish).await.map_err(|e| Error::retryable(what.clone(), e))?;
@@ -325,6 +342,22 @@ impl Journals {
             Err(e) => Err(Error::retryable(what, e)),
         }
     }
+}
+
+/// Nothing is written on behalf of a partition once its lease's deadline
+/// has passed.
+fn before_deadline(lease: &Lease) -> Result<()> {
+    if Instant::now() < lease.serve_until {
+        return Ok(());
+    }
+    Err(fleetgov::Error::new(
+        fleetgov::ErrorKind::Conflict,
+        format!(
+            "partition {}: tenure {} is past its lease deadline; its journal is not written",
+            lease.partition, lease.token
+        ),
+    )
+    .into())
 }
 
 /// The last message on `subject`, if it has one.

@@ -8,10 +8,14 @@
 //!   (fails if another holds it) and renews with `update(key, id, revision)`
 //!   (fails if anyone else wrote the key since), every tick, at most TTL/3
 //!   apart. A lease not renewed within the TTL expires and can be claimed.
-//! - Fair share: `ceil(N / live instances)`. An instance claims free
-//!   partitions up to its fair share and releases (deletes, expecting its own
-//!   revision) the ones above it, so a newcomer gets work and the survivors of
-//!   a dead instance take its partitions once its leases expire.
+//! - Balance by load ([`crate::balance`]): every round an instance reads
+//!   the live instances, the lease owners and the partitions' loads (nodes
+//!   enrolled, from the cluster summaries) and computes the same plan as
+//!   every other instance. It claims the free partitions the plan gives it
+//!   and hands over (its owner writes their state, then releases them:
+//!   deletes, expecting its own revision) those the plan gives to others,
+//!   so a newcomer gets work and the survivors of a dead instance take its
+//!   partitions once its leases expire.
 //!
 //! # The deadline: an instance serves only what it can prove it holds
 //!
@@ -26,14 +30,14 @@
 //! deadline where the last success put it; when it passes, the partition's
 //! fence closes (its request handlers admit nothing more) and the
 //! instance stops serving it, whatever the state of its connection. A lease
-//! it lets go (above its fair share, or on shutdown) is fenced first and
+//! it lets go (handed over by the balance plan, or on shutdown) is fenced first and
 //! deleted after, so nobody can claim it while it is still served.
 //!
 //! Every NATS operation of a round waits at most the safety margin (and a
 //! renewal no longer than its lease's deadline), so a round on a dead
 //! connection ends in time to notice the deadlines.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
@@ -44,24 +48,12 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use crate::audit_fence::AuditFence;
-use crate::buckets;
+use crate::balance::{partition_loads, plan};
+use crate::buckets::{self, read_all, read_owners};
 use crate::error::{Error, Result};
 use crate::fence::Fence;
-use crate::subject::{INSTANCES_BUCKET, PARTITIONS_BUCKET, instance_key, partition_key};
-
-/// How many partitions each of `live` instances should own: `ceil(N / live)`.
-///
-/// ```
-/// use std::num::NonZeroU32;
-/// use fleetgov_nats::lease::fair_share;
-/// let n = NonZeroU32::new(16).unwrap();
-/// assert_eq!((fair_share(n, 1), fair_share(n, 2), fair_share(n, 3), fair_share(n, 40)), (16, 8, 6, 1));
-/// assert_eq!(fair_share(n, 0), 16); // not yet counting itself: take what is free
-/// ```
-pub fn fair_share(partitions: NonZeroU32, live: usize) -> u32 {
-    let live = u32::try_from(live.max(1)).unwrap_or(u32::MAX);
-    partitions.get().div_ceil(live)
-}
+use crate::subject::{INSTANCES_BUCKET, PARTITIONS_BUCKET, SUMMARIES_BUCKET, decode_id, instance_key, partition_key};
+use crate::summary::ClusterSummary;
 
 /// The part of the lease TTL an instance keeps in hand: it stops serving a
 /// partition this long before its lease could expire elsewhere.
@@ -118,6 +110,11 @@ struct Held {
 pub(crate) struct Leases {
     partitions: kv::Store,
     instances: kv::Store,
+    /// The cluster summaries: the partitions' loads.
+    summaries: kv::Store,
+    /// The partitions' loads as last read ([`crate::balance`]): a failed
+    /// read plans with these rather than with none.
+    loads: Vec<u64>,
     id: String,
     instance_key: String,
     count: NonZeroU32,
@@ -142,6 +139,8 @@ impl Leases {
         Ok(Leases {
             partitions: buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?,
             instances: buckets::key_value(js, INSTANCES_BUCKET, ttl, replicas).await?,
+            summaries: buckets::key_value(js, SUMMARIES_BUCKET, Duration::ZERO, replicas).await?,
+            loads: vec![1; count.get() as usize],
             id: id.to_owned(),
             instance_key: instance_key(id)?,
             count,
@@ -187,6 +186,11 @@ impl Leases {
         self.held.get(&partition).map(|h| h.fence.clone())
     }
 
+    /// The lease of a held partition, with its deadline as of the last renewal.
+    pub(crate) fn lease(&self, partition: u32) -> Option<Lease> {
+        self.held.get(&partition).map(|h| h.lease)
+    }
+
     /// The token of a held partition's tenure.
     pub(crate) fn token(&self, partition: u32) -> Option<u64> {
         self.held.get(&partition).map(|h| h.lease.token)
@@ -203,33 +207,37 @@ impl Leases {
     }
 
     /// One round: renew, give up what could not be renewed in time, then
-    /// announce liveness, count the live instances, and release above or
-    /// claim up to the fair share. Renewal comes first and never depends on
-    /// the rest: a failed liveness put or listing skips the rebalancing
-    /// (and is returned), never the renewal or the deadlines.
-    pub(crate) async fn tick(&mut self) -> Result<()> {
+    /// announce liveness, read the live instances, the lease owners and the
+    /// partitions' loads, claim the free partitions the balance plan gives
+    /// this instance ([`crate::balance`]), and return the held ones it gives
+    /// to others: the caller writes their state and
+    /// [releases](Self::release) them. Renewal comes first and never
+    /// depends on the rest: a failed liveness put or listing skips the
+    /// rebalancing (and is returned), never the renewal or the deadlines.
+    pub(crate) async fn tick(&mut self) -> Result<Vec<u32>> {
         let renewed = self.renew().await;
         self.expire();
-        let live = self.announce().await?;
+        let mut live = self.announce().await?;
         renewed?;
-        let fair = fair_share(self.count, live) as usize;
-        while self.held.len() > fair {
-            let Some((&partition, _)) = self.held.last_key_value() else { break };
-            self.release(partition).await;
+        live.insert(self.id.clone()); // it just announced itself
+        let mut owners = self.owners().await?;
+        for partition in self.held.keys() {
+            owners.insert(*partition, self.id.clone());
         }
-        for partition in 0..self.count.get() {
-            if self.held.len() >= fair {
-                break;
-            }
-            if !self.held.contains_key(&partition) {
+        if let Ok(loads) = self.read_loads().await {
+            self.loads = loads;
+        }
+        let planned = plan(&self.loads, &live, &owners);
+        for (&partition, owner) in &planned {
+            if *owner == self.id && !owners.contains_key(&partition) {
                 self.claim(partition).await;
             }
         }
-        Ok(())
+        Ok(self.held.keys().copied().filter(|p| planned.get(p).is_some_and(|o| *o != self.id)).collect())
     }
 
-    /// Puts the liveness key and counts the live instances.
-    async fn announce(&self) -> Result<usize> {
+    /// Puts the liveness key and lists the live instances.
+    async fn announce(&self) -> Result<BTreeSet<String>> {
         let limit = self.op_timeout();
         let announce = self.instances.put(&self.instance_key, Bytes::from(self.id.clone()));
         within(limit, "announce the instance", announce).await?;
@@ -238,7 +246,21 @@ impl Leases {
             keys.try_collect::<Vec<String>>().await.map_err(Into::into)
         };
         let keys: Vec<String> = within::<_, _, async_nats::Error>(limit, "list instances", list).await?;
-        Ok(keys.len())
+        // A key that does not decode is nobody's.
+        Ok(keys.iter().filter_map(|k| decode_id(k).ok()).collect())
+    }
+
+    /// The owner of every leased partition.
+    async fn owners(&self) -> Result<BTreeMap<u32, String>> {
+        within(self.op_timeout(), "list leases", read_owners(&self.partitions)).await
+    }
+
+    /// The partitions' loads, from every summary that decodes.
+    async fn read_loads(&self) -> Result<Vec<u64>> {
+        let values = within(self.op_timeout(), "read the summaries", read_all(&self.summaries)).await?;
+        let summaries: Vec<ClusterSummary> =
+            values.iter().filter_map(|(_, value)| serde_json::from_slice(value).ok()).collect();
+        Ok(partition_loads(&summaries, self.count))
     }
 
     /// Renews every lease at once, each waiting no longer than its deadline

@@ -60,6 +60,7 @@
 mod artifact;
 pub mod audit;
 pub mod audit_fence;
+pub mod balance;
 mod buckets;
 mod client;
 pub mod demo;

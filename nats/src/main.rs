@@ -107,6 +107,12 @@ enum Command {
         /// Each served partition's node checkpoint is written to FLEET_NODES this often (ms).
         #[arg(long, default_value_t = 30_000)]
         checkpoint_interval_ms: u64,
+        /// Prints every change of the instance's leases (claim, renewal, end) on standard
+        /// output, one line per lease: `lease <held|ended> p<k> token <t> since_us <unix µs>
+        /// until_us <unix µs>`, until being the deadline (or the end): the lease history a
+        /// checker reads.
+        #[arg(long)]
+        lease_log: bool,
     },
     /// Simulates a fleet: enrolls the nodes, then every node heartbeats once per round.
     Load {
@@ -236,6 +242,7 @@ async fn main() -> Outcome {
             summary_refresh_ms,
             journal_interval_ms,
             checkpoint_interval_ms,
+            lease_log,
         } => {
             let timings = Timings {
                 lease_ttl: Duration::from_millis(lease_ttl_ms),
@@ -243,7 +250,7 @@ async fn main() -> Outcome {
                 journal_interval: Duration::from_millis(journal_interval_ms),
                 checkpoint_interval: Duration::from_millis(checkpoint_interval_ms),
             };
-            ingest(nats, id, partitions, timings, cli.replicas).await
+            ingest(nats, id, partitions, timings, cli.replicas, lease_log).await
         }
         Command::Load { nodes, clusters, rate, batch, in_flight, rounds } => {
             load(nats, nodes, clusters, rate, batch, in_flight, rounds).await
@@ -344,7 +351,14 @@ struct Timings {
 }
 
 /// Runs an ingest instance.
-async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: Timings, replicas: usize) -> Outcome {
+async fn ingest(
+    nats: async_nats::Client,
+    id: String,
+    partitions: u32,
+    timings: Timings,
+    replicas: usize,
+    lease_log: bool,
+) -> Outcome {
     let replica = Replica::open(&nats, EngineConfig::default(), &streams(replicas)).await?;
     let Timings { lease_ttl, summary_refresh, journal_interval, checkpoint_interval } = timings;
     let config = InstanceConfig {
@@ -360,6 +374,11 @@ async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: 
     let instance = replica.serve(nats, config).await?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut shown = None;
+    let mut leases = instance.lease_log();
+    let anchor = (std::time::Instant::now(), std::time::SystemTime::now());
+    if lease_log {
+        print_leases(&leases.borrow_and_update(), anchor);
+    }
     loop {
         // Deadlines move with every renewal: show what the instance serves.
         let status = InstanceStatus { leases: Vec::new(), ..instance.status() };
@@ -376,12 +395,31 @@ async fn ingest(nats: async_nats::Client, id: String, partitions: u32, timings: 
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
+            Ok(()) = leases.changed(), if lease_log => print_leases(&leases.borrow_and_update(), anchor),
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
     }
     println!("[{id}] shutting down: releasing leases");
     instance.shutdown().await;
+    if lease_log {
+        print_leases(&leases.borrow_and_update(), anchor);
+    }
     Ok(())
+}
+
+/// Prints a lease log, one line per lease, its times in unix microseconds
+/// (`anchor`: one moment on the monotonic clock and the wall clock).
+fn print_leases(log: &fleetgov_nats::lease::LeaseLog, anchor: (std::time::Instant, std::time::SystemTime)) {
+    let unix_us = |at: std::time::Instant| {
+        let wall = if at >= anchor.0 { anchor.1 + (at - anchor.0) } else { anchor.1 - (anchor.0 - at) };
+        wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros())
+    };
+    for (state, leases) in [("held", &log.held), ("ended", &log.ended)] {
+        for l in leases {
+            let (since, until) = (unix_us(l.since), unix_us(l.serve_until));
+            println!("lease {state} p{} token {} since_us {since} until_us {until}", l.partition, l.token);
+        }
+    }
 }
 
 /// `nodes` spread evenly over the first `clusters` demo clusters, node `i` starting on `start(cluster, i)`.
@@ -472,15 +510,38 @@ async fn view(nats: async_nats::Client, stale_after: Duration) -> Outcome {
             view.now_ms.saturating_sub(s.at_ms) as f64 / 1000.0,
         );
     }
-    let mut assignment: std::collections::BTreeMap<&str, Vec<u32>> = std::collections::BTreeMap::new();
+    // The assignment and the load it puts on each instance: the nodes
+    // enrolled in each partition's clusters, by their summaries.
+    let size =
+        view.owners.keys().chain(view.clusters.values().map(|s| &s.partition)).max().map_or(0, |p| *p as usize + 1);
+    let mut loads = vec![0u64; size];
+    for s in view.clusters.values() {
+        loads[s.partition as usize] = loads[s.partition as usize].saturating_add(s.enrolled);
+    }
+    let per = fleetgov_nats::balance::instance_loads(&loads, &view.owners);
+    let mut assignment: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
     for (partition, owner) in &view.owners {
-        assignment.entry(owner).or_default().push(*partition);
+        let load = loads[*partition as usize];
+        assignment.entry(owner).or_default().push(if load > 0 {
+            format!("p{partition}={load}")
+        } else {
+            format!("p{partition}")
+        });
     }
     for (owner, partitions) in assignment {
-        let clusters = view.clusters.values().filter(|s| s.owner == owner && !s.stale);
-        let nodes: u64 = clusters.clone().map(|s| s.enrolled).sum();
-        println!("{owner}: partitions {partitions:?}, {} clusters, {nodes} nodes", clusters.count());
+        let clusters = view.clusters.values().filter(|s| s.owner == owner && !s.stale).count();
+        let nodes = per.get(owner).copied().unwrap_or(0);
+        println!(
+            "{owner}: {} partitions [{}], load {nodes} nodes, serving {clusters} clusters",
+            partitions.len(),
+            partitions.join(" ")
+        );
     }
+    println!(
+        "balance: {} nodes between the most and the least loaded instance (largest partition {} nodes)",
+        fleetgov_nats::balance::spread(&loads, &view.owners),
+        loads.iter().max().copied().unwrap_or(0)
+    );
     let t = &view.totals;
     println!(
         "fleet: {} clusters, {} / {} nodes verified, cohesion {} ({} healthy, {} syncing, {} divergent, {} stale)",

@@ -148,3 +148,39 @@ pub fn trimmable(seals: &[Seal], covered: u64, horizon_ms: u64, bases: &[u64]) -
     };
     seals.iter().take_while(|s| s.seq <= covered && s.to_ms < horizon_ms && !holds_base(s)).copied().collect()
 }
+
+/// Where a trim of a partition's subject ends: the stream sequence below
+/// which its `segments` (every segment of the subject from its first, by
+/// stream sequence, with its bytes) may be purged, given the `trimmable`
+/// seals ([`trimmable`]). It is the first segment that has no seal in
+/// `trimmable` (it is unsealed, or must stay) or does not hash to its
+/// seal, or else the one after the last segment read; `None` when the
+/// first segment must stay. A segment that is not sealed into the audit
+/// log is never trimmed, nor anything after it.
+///
+/// ```
+/// use fleetgov::ContentHash;
+/// use fleetgov_nats::seal::{Seal, trim_point};
+/// let seal = |seq, bytes: &[u8]| Seal { partition: 1, seq, count: 1, from_ms: 1, to_ms: 2, hash: ContentHash::of(bytes) };
+/// let segments = [(3, &b"a"[..]), (4, b"b"), (6, b"c"), (7, b"d")];
+/// let all = [seal(3, b"a"), seal(4, b"b"), seal(6, b"c"), seal(7, b"d")];
+/// assert_eq!(trim_point(segments, &all), Some(8));
+/// // Segment 6 is not sealed: it stays, and so does what follows it.
+/// assert_eq!(trim_point(segments, &[seal(3, b"a"), seal(4, b"b"), seal(7, b"d")]), Some(6));
+/// // Segment 4 does not hash to its seal.
+/// assert_eq!(trim_point(segments, &[seal(3, b"a"), seal(4, b"x")]), Some(4));
+/// // Seals of segments trimmed before (1, 2) are passed over.
+/// assert_eq!(trim_point(segments, &[seal(1, b"z"), seal(2, b"y"), seal(3, b"a")]), Some(4));
+/// assert_eq!(trim_point(segments, &[seal(4, b"b")]), None, "the first segment is unsealed");
+/// ```
+pub fn trim_point<'a>(segments: impl IntoIterator<Item = (u64, &'a [u8])>, trimmable: &[Seal]) -> Option<u64> {
+    let mut below = None;
+    for (seq, bytes) in segments {
+        let sealed = trimmable.binary_search_by_key(&seq, |s| s.seq).ok().map(|i| &trimmable[i]);
+        if !sealed.is_some_and(|s| s.verifies(bytes)) {
+            return below.map(|_| seq);
+        }
+        below = Some(seq + 1);
+    }
+    below
+}

@@ -26,10 +26,9 @@ use bytes::Bytes;
 use fleetgov::cohesion::{cohesion, cohesion_bp};
 use fleetgov::freshness::VERIFIED_WITHIN_MS;
 use fleetgov::{ClusterStatus, ClusterView, Engine, SyncErrorCode};
-use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::buckets;
+use crate::buckets::{self, read_all, read_owners};
 use crate::error::{Error, Result};
 use crate::subject::{PARTITIONS_BUCKET, SUMMARIES_BUCKET, decode_id, summary_key};
 
@@ -376,20 +375,9 @@ impl FleetView {
     pub async fn load(js: &jetstream::Context, now_ms: u64, stale_after: Duration) -> Result<FleetView> {
         let owners = owners(js).await?;
         let store = Summaries::open(js, 1).await?.store;
-        let keys: Vec<String> = store
-            .keys()
-            .await
-            .map_err(|e| Error::transport("list summaries", e))?
-            .try_collect()
-            .await
-            .map_err(|e| Error::transport("list summaries", e))?;
-        let mut summaries = Vec::with_capacity(keys.len());
-        for key in keys {
-            // Deleted between the listing and the read: not part of the view.
-            let Some(value) = store.get(&key).await.map_err(|e| Error::transport(format!("get summary {key}"), e))?
-            else {
-                continue;
-            };
+        let values = read_all(&store).await.map_err(|e| Error::transport("read the summaries", e))?;
+        let mut summaries = Vec::with_capacity(values.len());
+        for (key, value) in values {
             let summary: ClusterSummary = serde_json::from_slice(&value)
                 .map_err(|e| fleetgov::Error::invalid(format!("summary {key} does not decode: {e}")))?;
             if decode_id(&key)? != summary.cluster {
@@ -468,22 +456,7 @@ async fn owners(js: &jetstream::Context) -> Result<BTreeMap<u32, String>> {
     let Ok(store) = js.get_key_value(PARTITIONS_BUCKET).await else {
         return Ok(BTreeMap::new()); // no instance ever ran
     };
-    let keys: Vec<String> = store
-        .keys()
-        .await
-        .map_err(|e| Error::transport("list leases", e))?
-        .try_collect()
-        .await
-        .map_err(|e| Error::transport("list leases", e))?;
-    let mut owners = BTreeMap::new();
-    for key in keys {
-        let Some(partition) = key.strip_prefix('p').and_then(|k| k.parse::<u32>().ok()) else { continue };
-        // Expired or released between the listing and the read: unowned.
-        if let Some(owner) = store.get(&key).await.map_err(|e| Error::transport(format!("get lease {key}"), e))? {
-            owners.insert(partition, String::from_utf8_lossy(&owner).into_owned());
-        }
-    }
-    Ok(owners)
+    read_owners(&store).await.map_err(|e| Error::transport("list leases", e))
 }
 
 #[cfg(test)]

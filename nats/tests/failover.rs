@@ -16,7 +16,7 @@ use fleetgov_nats::load::SimFleet;
 use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::{FleetClient, RetryPolicy, demo};
 use fleetgov_testkit::within;
-use harness::{NatsServer, checkpointed, config, engine, mostly_current, now_ms, split_evenly, view_until};
+use harness::{NatsServer, checkpointed, config, engine, mostly_current, now_ms, split_by_load, view_until};
 
 const CLUSTERS: usize = 8;
 const NODES_PER_CLUSTER: usize = 150;
@@ -39,21 +39,27 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     let a = replica_a.serve(nats_a.clone(), config("ingest-a")).await.unwrap();
     let b = replica_b.serve(nats_b.clone(), config("ingest-b")).await.unwrap();
 
-    // The newcomer gets a fair share: eight partitions each, none shared.
-    split_evenly(&a, &b).await;
-    let mut all: Vec<u32> = a.owned_partitions().into_iter().chain(b.owned_partitions()).collect();
-    all.sort_unstable();
-    assert_eq!(all, (0..16).collect::<Vec<_>>());
-    let served_by_b = b.status().clusters;
-    assert!(!served_by_b.is_empty() && !a.status().clusters.is_empty(), "both instances must serve clusters");
+    // The newcomer gets a share: with no nodes yet, eight partitions each, none shared.
+    let js = async_nats::jetstream::new(server.connect().await);
+    let (_, split) = split_by_load(&js, &[&a, &b]).await;
+    assert_eq!(split.values().filter(|o| *o == "ingest-b").count(), 8, "{split:?}");
 
     let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
     let mut fleet = SimFleet::enroll(client, &mostly_current(CLUSTERS, NODES_PER_CLUSTER), 100, 8).await.unwrap();
     let total = (CLUSTERS * NODES_PER_CLUSTER) as u64;
     assert_eq!(fleet.nodes() as u64, total);
     fleet.round(now_ms(), 8).await.unwrap();
-    let js = async_nats::jetstream::new(server.connect().await);
     view_until(&js, "every node in the view", |v| {
+        v.clusters.len() == CLUSTERS && v.clusters.values().all(|s| !s.stale && s.enrolled == NODES_PER_CLUSTER as u64)
+    })
+    .await;
+    // With nodes, the partitions are shared by them: both serve clusters,
+    // and the agents follow the clusters that moved.
+    split_by_load(&js, &[&a, &b]).await;
+    let served_by_b = b.status().clusters;
+    assert!(!served_by_b.is_empty() && !a.status().clusters.is_empty(), "both instances must serve clusters");
+    fleet.round(now_ms(), 8).await.unwrap();
+    view_until(&js, "every node in the view after the split", |v| {
         v.clusters.len() == CLUSTERS && v.clusters.values().all(|s| !s.stale && s.enrolled == NODES_PER_CLUSTER as u64)
     })
     .await;
@@ -91,6 +97,7 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     checkpointed(&js, &b_partitions).await;
     // A moment before the kill that no later heartbeat can be stamped with.
     let before_kill = now_ms() - 1;
+    let reenrolled_before_kill = fleet.reenrolled();
     drop(b);
     let rounds = within("a to take b's partitions over", async {
         let mut rounds = 0;
@@ -135,7 +142,8 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
         let differ: Vec<_> = theirs.iter().zip(&ran).filter(|(x, y)| x != y).take(2).collect();
         assert!(theirs.len() == ran.len() && differ.is_empty(), "a answers for {cluster} unlike b: {differ:?}");
     }
-    assert!(fleet.reenrolled() >= (served_by_b.len() * NODES_PER_CLUSTER) as u64, "b's nodes re-enrolled at a");
+    let reenrolled = fleet.reenrolled() - reenrolled_before_kill;
+    assert!(reenrolled >= (served_by_b.len() * NODES_PER_CLUSTER) as u64, "b's nodes re-enrolled at a: {reenrolled}");
     assert_eq!(
         fleet.count_applied(|cluster, applied| applied == Some((2, demo::hash(cluster, 2)))) as u64,
         expected,

@@ -182,7 +182,7 @@ async fn only_the_admin_may_delete_streams_or_purge_the_audit_and_checkpoints_an
     let journals = Journals::open(&js, 1).await.unwrap();
     let mut last = 0;
     for body in [b"one", b"two"] {
-        let Written::At(at) = journals.append_segment(2, 7, body.to_vec(), last).await.unwrap() else {
+        let Written::At(at) = journals.append_segment(&harness::lease(2, 7), body.to_vec(), last).await.unwrap() else {
             panic!("nobody else writes partition 2")
         };
         last = at;

@@ -119,7 +119,8 @@ async fn an_instance_that_regains_a_partition_shows_what_happened_meanwhile_not_
     // b joins and gets half the partitions; the agents of its clusters
     // follow their directives in the next round, at b.
     let b = Instance::start(nats_b, config("ingest-b"), engine_b.clone()).await.unwrap();
-    harness::split_evenly(&a, &b).await;
+    let js = async_nats::jetstream::new(server.connect().await);
+    harness::split_by_load(&js, &[&a, &b]).await;
     let moved = b.status().clusters;
     assert!(!moved.is_empty());
     fleet.round(now_ms(), 8).await.unwrap();

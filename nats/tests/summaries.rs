@@ -12,7 +12,7 @@ use fleetgov::record::HeartbeatRecord;
 use fleetgov::{ClusterStatus, Metrics, ProcessStatus, SyncErrorCode};
 use fleetgov_nats::subject::{SUMMARIES_BUCKET, summary_key};
 use fleetgov_nats::{Artifacts, ClusterSummary, FleetClient, Instance, InstanceConfig, RetryPolicy, demo};
-use harness::{NatsServer, config, engine, now_ms, split_evenly, view_until};
+use harness::{NatsServer, config, engine, now_ms, split_by_load, view_until};
 
 /// Test timings whose summary refresh never comes during a test: every
 /// summary put a test sees was put because something changed.
@@ -121,10 +121,10 @@ async fn only_the_serving_instance_puts_a_cluster_even_when_another_engine_saw_t
     let engine_a = replica_a.engine();
     let a = Instance::start(nats_a.clone(), without_refresh("ingest-a"), engine_a.clone()).await.unwrap();
     let b = replica_b.serve(nats_b.clone(), without_refresh("ingest-b")).await.unwrap();
-    split_evenly(&a, &b).await;
+    let js = jetstream::new(server.connect().await);
+    split_by_load(&js, &[&a, &b]).await;
     let (served_a, served_b) = (a.status().clusters, b.status().clusters);
     let (ours, theirs) = (served_a[0].clone(), served_b[0].clone());
-    let js = jetstream::new(server.connect().await);
     let store = js.get_key_value(SUMMARIES_BUCKET).await.unwrap();
     view_until(&js, "every cluster's summary by the instance that serves it", |v| {
         v.clusters.len() == CLUSTERS

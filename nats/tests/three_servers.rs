@@ -24,7 +24,7 @@ use fleetgov_nats::{ClusterSummary, FleetClient, InstanceConfig, RetryPolicy, de
 use futures_util::StreamExt;
 use harness::cluster::Cluster;
 use harness::owners::{assert_no_overlap, record};
-use harness::{config, mostly_current, now_ms, replicated_engine, split_evenly, view_until};
+use harness::{config, mostly_current, now_ms, replicated_engine, split_by_load, view_until};
 
 const CLUSTERS: usize = 8;
 const NODES_PER_CLUSTER: usize = 40;
@@ -50,18 +50,21 @@ async fn killing_the_audit_leader_and_an_instance_splits_nothing_hides_nothing_l
     let a = replica_a.serve(nats_a, r3("ingest-a")).await.unwrap();
     let b = replica_b.serve(nats_b, r3("ingest-b")).await.unwrap();
     let (history_a, history_b) = (record(a.lease_log()), record(b.lease_log()));
-    split_evenly(&a, &b).await;
-    phase("two instances, eight partitions each");
+    let js = jetstream::new(servers.connect().await);
+    split_by_load(&js, &[&a, &b]).await;
+    phase("two instances, split by load (no nodes yet: eight partitions each)");
 
     let client = FleetClient::new(servers.connect().await, RetryPolicy::default()).await.unwrap();
     let mut fleet = SimFleet::enroll(client, &mostly_current(CLUSTERS, NODES_PER_CLUSTER), 100, 8).await.unwrap();
     fleet.round(now_ms(), 8).await.unwrap();
-    let js = jetstream::new(servers.connect().await);
-    view_until(&js, "every node in the view", |v| {
+    let every_node = |v: &fleetgov_nats::FleetView| {
         v.clusters.len() == CLUSTERS && v.clusters.values().all(|s| !s.stale && s.enrolled == NODES_PER_CLUSTER as u64)
-    })
-    .await;
-    phase("every node in the view");
+    };
+    view_until(&js, "every node in the view", every_node).await;
+    // The nodes move the split: it settles before the servers are hurt.
+    split_by_load(&js, &[&a, &b]).await;
+    view_until(&js, "every node in the view, split by load", every_node).await;
+    phase("every node in the view, split by load");
 
     // From now on every summary put shows each cluster with all its nodes.
     let summaries = js.get_key_value(SUMMARIES_BUCKET).await.unwrap();

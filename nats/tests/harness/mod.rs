@@ -11,7 +11,9 @@
 
 pub mod cluster;
 pub mod owners;
+pub mod process;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -275,6 +277,13 @@ pub fn mostly_current(clusters: usize, nodes: usize) -> Vec<fleetgov_nats::load:
         .collect()
 }
 
+/// A lease of `partition` under tenure `token` whose deadline is an hour
+/// away: what a test writes a partition's journal under.
+pub fn lease(partition: u32, token: u64) -> fleetgov_nats::lease::Lease {
+    let now = std::time::Instant::now();
+    fleetgov_nats::lease::Lease { partition, token, since: now, serve_until: now + Duration::from_secs(3_600) }
+}
+
 /// Unix milliseconds now.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -298,11 +307,46 @@ pub async fn view_until(
     .await
 }
 
-/// Waits until two instances own eight of the sixteen partitions each (the default count).
-pub async fn split_evenly(a: &Instance, b: &Instance) {
-    fleetgov_testkit::eventually("a fair split, eight partitions each", || async {
-        let (owned_a, owned_b) = (a.owned_partitions(), b.owned_partitions());
-        if owned_a.len() == 8 && owned_b.len() == 8 { Ok(()) } else { Err(format!("a {owned_a:?}, b {owned_b:?}")) }
+/// Waits until `instances` share the partitions as the balance plan has
+/// it ([`fleetgov_nats::balance`]): every one of the sixteen partitions
+/// held by exactly one of them, each holding some, and the assignment the
+/// plan's own fixed point by the loads the summaries show, so their nodes
+/// are at most the largest partition's load apart. Returns the loads by
+/// partition and the assignment.
+pub async fn split_by_load(
+    js: &async_nats::jetstream::Context,
+    instances: &[&Instance],
+) -> (Vec<u64>, BTreeMap<u32, String>) {
+    split_by_load_of(js, instances, fleetgov_nats::partition::DEFAULT_PARTITIONS).await
+}
+
+/// [`split_by_load`] of instances that share `partitions` partitions.
+pub async fn split_by_load_of(
+    js: &async_nats::jetstream::Context,
+    instances: &[&Instance],
+    partitions: std::num::NonZeroU32,
+) -> (Vec<u64>, BTreeMap<u32, String>) {
+    use fleetgov_nats::balance::{partition_loads, plan, spread};
+    fleetgov_testkit::eventually("a split by load", || async {
+        let view = fleetgov_nats::FleetView::load(js, now_ms(), Duration::from_secs(30)).await;
+        let view = view.map_err(|e| format!("fleet view: {e}"))?;
+        let loads = partition_loads(view.clusters.values(), partitions);
+        let mut assignment = BTreeMap::new();
+        for instance in instances {
+            for partition in instance.owned_partitions() {
+                if let Some(other) = assignment.insert(partition, instance.id().to_owned()) {
+                    return Err(format!("p{partition} held by {other} and {}", instance.id()));
+                }
+            }
+        }
+        let live: BTreeSet<String> = instances.iter().map(|i| i.id().to_owned()).collect();
+        let every_one_holds = live.iter().all(|id| assignment.values().any(|o| o == id));
+        let largest = loads.iter().copied().max().unwrap_or(0);
+        let settled = assignment.len() == partitions.get() as usize
+            && every_one_holds
+            && plan(&loads, &live, &assignment) == assignment
+            && spread(&loads, &assignment) <= largest;
+        if settled { Ok((loads, assignment)) } else { Err(format!("{assignment:?} by loads {loads:?}")) }
     })
-    .await;
+    .await
 }
