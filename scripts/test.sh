@@ -37,7 +37,7 @@ if [ "${FLEETGOV_SLOW:-0}" = 1 ]; then
   echo "== Slow tier: 200 crash kills of an appending child, 200 of an engine on a data directory, 200 of an engine compacting its journal, 200 of the fleet server, the loom models (agent, slot, counters, journal, the feed's wake-up)"
   FLEETGOV_SLOW=1 cargo test --release --locked --test audit_crash --test data_dir --test retention
   FLEETGOV_SLOW=1 cargo test --release --locked -p fleetgov-server --test crash
-  echo "== Slow tier: NATS chaos (40 rounds of cuts, kills and restarts of three instances) and the three-server cluster losing its audit leader and an instance under a long load"
+  echo "== Slow tier: NATS chaos (40 rounds of cuts, pauses, kills and restarts of three instances) and the three-server cluster losing its audit leader and an instance under a long load"
   FLEETGOV_SLOW=1 cargo test --release --locked -p fleetgov-nats --test fencing --test three_servers
   echo "== Slow tier: a count-bounded mutation run of every fuzz target (fuzz/README.md)"
   FLEETGOV_SLOW=1 cargo test --release --locked -p fleetgov-fuzz --test slow

@@ -24,7 +24,7 @@ use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::wave::{LEASE_HEADER, PARTITION_HEADER};
 use fleetgov_nats::{Artifacts, FleetClient, Instance, RetryPolicy, demo};
 use fleetgov_testkit::{eventually, within};
-use harness::{NatsServer, checkpointed, config, engine, now_ms, split_evenly};
+use harness::{NatsServer, checkpointed, config, engine, now_ms, split_by_load};
 
 const CLUSTERS: usize = 3;
 /// A demo cluster that does not auto-reconcile: its nodes get directives
@@ -115,7 +115,7 @@ async fn two_instances_agree_on_a_rollout_and_only_its_owner_advances_it_across_
     let control = engine(&nats_c, CLUSTERS).await;
     let a = replica_a.serve(nats_a.clone(), config("ingest-a")).await.unwrap();
     let b = replica_b.serve(nats_b.clone(), config("ingest-b")).await.unwrap();
-    split_evenly(&a, &b).await;
+    split_by_load(&js, &[&a, &b]).await;
     let partition = partition_of(CLUSTER, DEFAULT_PARTITIONS);
     let ((owner, owner_replica), (other, other_replica)) = if a.owned_partitions().contains(&partition) {
         ((a, replica_a), (b, replica_b))
