@@ -7,8 +7,9 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::{Mutex, RwLock};
 
 use crate::authority::cluster_spec::ClusterSpec;
-use crate::authority::rollout::{Phase, Rollout};
+use crate::authority::rollout::{BucketRule, Phase, Rollout};
 use crate::authority::snapshot::Snapshot;
+use crate::authority::steering::Steering;
 use crate::chunked::Chunked;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Published};
 
@@ -62,9 +63,10 @@ pub(crate) struct ClusterAuthority {
     publish_lock: Mutex<()>,
     /// The cluster's latest rollout, if any (see [`crate::rollout`]).
     rollout: Published<Option<Rollout>>,
-    /// Whether `rollout` steers any node (it exists and is not complete):
-    /// the one flag a heartbeat of a cluster without a rollout reads.
+    /// Whether `rollout` steers any node (it exists and is not complete).
     steering: AtomicBool,
+    /// What `rollout` says, as a heartbeat reads it.
+    rules: Steering,
 }
 
 // Orderings. `desired` and `latest` use Release/Acquire so that a reader
@@ -86,7 +88,15 @@ impl ClusterAuthority {
             publish_lock: Mutex::new(()),
             rollout: Published::new(Arc::new(None)),
             steering: AtomicBool::new(false),
+            rules: Steering::new(),
         }
+    }
+
+    /// What the cluster's rollout says about the nodes of rollout bucket
+    /// `bucket`; `None` when no rollout steers any node: the heartbeat path.
+    #[inline]
+    pub(crate) fn rule(&self, bucket: u8) -> Option<BucketRule> {
+        self.rules.rule(bucket)
     }
 
     /// The cluster's rollout while it steers some node (not complete).
@@ -100,7 +110,7 @@ impl ClusterAuthority {
     }
 
     /// Runs `f` on the cluster's rollout while it steers some node (not
-    /// complete), with no reference-count traffic: the heartbeat path.
+    /// complete), with no reference-count traffic.
     #[inline]
     pub(crate) fn with_steering_rollout<R>(&self, f: impl FnOnce(&Rollout) -> R) -> Option<R> {
         // Acquire: as in `steering_rollout`.
@@ -119,6 +129,7 @@ impl ClusterAuthority {
     /// the engine's authority lock.
     pub(crate) fn set_rollout(&self, rollout: Option<Rollout>) {
         let steers = rollout.as_ref().is_some_and(|r| r.gate().phase() != Phase::Complete);
+        self.rules.store(rollout.as_ref());
         self.rollout.store(Arc::new(rollout));
         // Release: see `steering_rollout`.
         self.steering.store(steers, Ordering::Release);

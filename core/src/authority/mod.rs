@@ -10,6 +10,7 @@ pub mod policy;
 pub(crate) mod replay;
 pub mod rollout;
 pub(crate) mod snapshot;
+pub(crate) mod steering;
 pub(crate) mod workspace;
 
 use std::collections::BTreeMap;

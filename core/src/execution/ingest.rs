@@ -265,17 +265,14 @@ impl Engine {
             return Err(Refusal::Stale { slot, at_ms: stamp });
         }
         // A rollout decides what this node should run and be told (see
-        // `Rollout::steer`); a cluster without one reads a single flag.
+        // `Rollout::steer`), read from its steering words; a cluster without
+        // one reads two.
         let bucket = cell.bucket();
         let runs = if hash_ok { report.revision } else { 0 };
-        let rollout = cluster.authority.with_steering_rollout(|r| {
-            let failing = r.counts_failure(bucket, obs.at_ms, report.code.is_some());
-            (r.steer(bucket, runs), failing, r.gate().phase().is_active())
-        });
-        let (steer, failing, rollout_active) = match rollout {
-            Some((steer, failing, active)) => (Some(steer), failing, active),
-            None => (None, false, false),
-        };
+        let rule = cluster.authority.rule(bucket);
+        let steer = rule.map(|r| r.steer(runs));
+        let failing = rule.is_some_and(|r| r.counts_failure(obs.at_ms, report.code.is_some()));
+        let rollout_active = rule.is_some_and(|r| r.phase.is_active());
         let desired = steer.map_or_else(|| cluster.authority.desired(), |s| s.desired);
         let (directs, holds) = steer.map_or((false, false), |s| (s.directs, s.holds));
         let wave = cluster.authority.wave(desired);

@@ -40,6 +40,28 @@ impl Phase {
         matches!(self, Phase::Progressing | Phase::Baking | Phase::Paused | Phase::Halted)
     }
 
+    /// Every phase, in code order (see [`code`](Self::code)).
+    pub(crate) const ALL: [Phase; 7] = [
+        Phase::Progressing,
+        Phase::Baking,
+        Phase::Paused,
+        Phase::Halted,
+        Phase::RolledBack,
+        Phase::Aborted,
+        Phase::Complete,
+    ];
+
+    /// A small code, 1 to 7, for packing into an atomic word.
+    pub(crate) fn code(self) -> u8 {
+        // The index is below 7.
+        Phase::ALL.iter().position(|&p| p == self).map_or(0, |i| i as u8 + 1)
+    }
+
+    /// The phase of a [`code`](Self::code).
+    pub(crate) fn from_code(code: u8) -> Option<Phase> {
+        Phase::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
     /// The lower-case name (`progressing`, `baking`, ..., `rolled_back`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -21,5 +21,6 @@ mod rank;
 
 pub use gate::{Gate, Phase, Step, WaveCounts};
 pub use plan::RolloutPlan;
+pub(crate) use progress::BucketRule;
 pub use progress::{BucketCounts, Rollout, RolloutChange, Steer};
 pub use rank::{BUCKETS, RANKS, Rank, WaveSpan};

@@ -160,6 +160,46 @@ pub struct Steer {
     pub holds: bool,
 }
 
+/// What a rollout says about the nodes of one bucket (see
+/// [`Rollout::rule`]): its phase, its two revisions and when the bucket's
+/// wave started, if it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BucketRule {
+    pub(crate) phase: Phase,
+    pub(crate) target: u32,
+    pub(crate) previous: u32,
+    pub(crate) wave_started_ms: Option<u64>,
+}
+
+impl BucketRule {
+    /// The revision the bucket's nodes should run (see [`Rollout::desired_for`]).
+    pub(crate) fn desired(&self) -> u32 {
+        match self.phase {
+            Phase::RolledBack | Phase::Aborted => self.previous,
+            Phase::Complete => self.target,
+            _ if self.wave_started_ms.is_some() => self.target,
+            _ => self.previous,
+        }
+    }
+
+    /// See [`Rollout::steer`].
+    pub(crate) fn steer(&self, runs: u32) -> Steer {
+        let desired = self.desired();
+        let started = self.wave_started_ms.is_some();
+        match self.phase {
+            Phase::Progressing | Phase::Baking => Steer { desired, directs: started, holds: false },
+            Phase::Paused | Phase::Halted => Steer { desired, directs: false, holds: started },
+            Phase::RolledBack | Phase::Aborted => Steer { desired, directs: runs == self.target, holds: false },
+            Phase::Complete => Steer { desired, directs: false, holds: false },
+        }
+    }
+
+    /// See [`Rollout::counts_failure`].
+    pub(crate) fn counts_failure(&self, at_ms: u64, failed: bool) -> bool {
+        failed && self.phase.is_active() && self.wave_started_ms.is_some_and(|start| start <= at_ms)
+    }
+}
+
 impl Rollout {
     /// A rollout of `cluster` from revision `previous` to `target`, its
     /// first wave started at `at_ms`.
@@ -197,14 +237,7 @@ impl Rollout {
     /// - complete: every node should run the target, by the cluster's
     ///   ordinary rules.
     pub fn steer(&self, bucket: u8, runs: u32) -> Steer {
-        let desired = self.desired_for(bucket);
-        let started = desired == self.target;
-        match self.gate.phase() {
-            Phase::Progressing | Phase::Baking => Steer { desired, directs: started, holds: false },
-            Phase::Paused | Phase::Halted => Steer { desired, directs: false, holds: started },
-            Phase::RolledBack | Phase::Aborted => Steer { desired, directs: runs == self.target, holds: false },
-            Phase::Complete => Steer { desired, directs: false, holds: false },
-        }
+        self.rule(bucket).steer(runs)
     }
 
     /// Whether a heartbeat at `at_ms` of a node of `bucket` that reports a
@@ -212,9 +245,18 @@ impl Rollout {
     /// failures: while the rollout is active, for a node whose wave
     /// started at or before `at_ms`.
     pub fn counts_failure(&self, bucket: u8, at_ms: u64, failed: bool) -> bool {
-        failed
-            && self.gate.phase().is_active()
-            && self.started_ms(self.wave_of(bucket)).is_some_and(|start| start <= at_ms)
+        self.rule(bucket).counts_failure(at_ms, failed)
+    }
+
+    /// What the rollout says about the nodes of `bucket`: everything a
+    /// heartbeat needs, in a few words.
+    pub(crate) fn rule(&self, bucket: u8) -> BucketRule {
+        BucketRule {
+            phase: self.gate.phase(),
+            target: self.target,
+            previous: self.previous,
+            wave_started_ms: self.started_ms(self.wave_of(bucket)),
+        }
     }
 
     /// Applies a recorded change made at `at_ms`; [`Conflict`](crate::ErrorKind::Conflict)
@@ -290,12 +332,7 @@ impl Rollout {
     /// every node once the rollout was rolled back or aborted, the target
     /// once it completed.
     pub fn desired_for(&self, bucket: u8) -> u32 {
-        match self.gate.phase() {
-            Phase::RolledBack | Phase::Aborted => self.previous,
-            Phase::Complete => self.target,
-            _ if self.started(bucket) => self.target,
-            _ => self.previous,
-        }
+        self.rule(bucket).desired()
     }
 
     /// The nodes verified against their own desired revision.
