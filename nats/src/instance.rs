@@ -718,9 +718,9 @@ impl Worker {
             .collect();
         for (partition, token) in due {
             let (journals, engine, report) = (self.journals.clone(), self.engine.clone(), self.restored.clone());
-            let timeout = self.restore_timeout;
+            let (timeout, partitions) = (self.restore_timeout, self.partitions);
             let task = tokio::spawn(async move {
-                let restore = restore(journals, engine, partition);
+                let restore = restore(journals, engine, partitions, partition);
                 let outcome = tokio::time::timeout(timeout, restore)
                     .await
                     .unwrap_or_else(|e| Err(Error::retryable(format!("restore partition {partition}"), e)));
@@ -1023,9 +1023,21 @@ impl Worker {
 /// Reads a partition's journal and latest checkpoint from JetStream and
 /// imports them into `engine`: where the subjects ended, the engine's
 /// journal position after the import, and why a checkpoint was skipped.
-async fn restore(journals: Journals, engine: Arc<Engine>, partition: u32) -> Result<(Marks, u64, Option<String>)> {
+/// What the engine reported of the partition's nodes before (an instance
+/// that regains a partition it lost held it) is discarded first: the
+/// stored state is the truth, and a node it does not cover shows no report
+/// rather than a stale one.
+async fn restore(
+    journals: Journals,
+    engine: Arc<Engine>,
+    partitions: NonZeroU32,
+    partition: u32,
+) -> Result<(Marks, u64, Option<String>)> {
     let Stored { segments, checkpoint, marks, skipped } = journals.read(partition).await?;
     let position = tokio::task::spawn_blocking(move || {
+        let clusters = owned_clusters(&engine, partitions, &[partition]);
+        let clusters: Vec<&str> = clusters.keys().map(String::as_str).collect();
+        engine.discard_execution(&clusters)?;
         let segments: Vec<&[u8]> = segments.iter().map(|s| &s[..]).collect();
         engine.import_execution(checkpoint.as_deref(), &segments)?;
         Ok::<_, fleetgov::Error>(engine.journal_position())

@@ -121,8 +121,13 @@ async fn an_instance_that_regains_a_partition_shows_what_happened_meanwhile_not_
     let b = Instance::start(nats_b, config("ingest-b"), engine_b.clone()).await.unwrap();
     let js = async_nats::jetstream::new(server.connect().await);
     harness::split_by_load(&js, &[&a, &b]).await;
+    // b serves the clusters of its partitions once it has restored them.
+    fleetgov_testkit::eventually("b to serve the clusters of its partitions", || async {
+        let clusters = b.status().clusters;
+        if clusters.is_empty() { Err("none yet".to_owned()) } else { Ok(()) }
+    })
+    .await;
     let moved = b.status().clusters;
-    assert!(!moved.is_empty());
     fleet.round(now_ms(), 8).await.unwrap();
     let t = now_ms();
     let differs =

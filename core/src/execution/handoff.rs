@@ -601,4 +601,43 @@ mod tests {
             Ok(true)
         );
     }
+
+    #[test]
+    fn a_regained_cluster_shows_the_new_owners_state_not_what_it_held_before() {
+        // `held` served the cluster, lost it to `owner`, and regains it.
+        let held = crate::demo::engine(T).unwrap();
+        let owner = fresh();
+        let cluster = "gke-stage-eu";
+        let export = |e: &Engine| {
+            (e.export_nodes(&[cluster]).unwrap(), e.export_journal(&[cluster], 0, usize::MAX).unwrap().bytes)
+        };
+        let (nodes, journal) = export(&held);
+        owner.import_execution(Some(&nodes), &[&journal]).unwrap();
+        // `held` knew a report newer than the owner's export of the node: a
+        // sync error on the snapshot it runs (no transition: the journal
+        // does not hold it, only the report does).
+        let node = "gw-stage-eu-2";
+        let view = held.node(node, T).unwrap();
+        let error: crate::SyncError = "RELOAD_FAILURE: listener port in use".parse().unwrap();
+        let stale = crate::Heartbeat {
+            sync_error: Some(&error),
+            ..crate::Heartbeat::new(T, "3.6.0".parse().unwrap())
+                .applied(view.applied_snapshot_id.as_deref().unwrap(), view.applied_hash.unwrap())
+        };
+        held.heartbeat_by_id(node, &stale).unwrap();
+        let (nodes, journal) = export(&owner);
+        let merged = crate::demo::engine(T).unwrap();
+        merged.heartbeat_by_id(node, &stale).unwrap();
+        merged.import_execution(Some(&nodes), &[&journal]).unwrap();
+        assert_ne!(merged.node(node, T).unwrap(), owner.node(node, T).unwrap(), "a merge keeps the stale report");
+
+        let total = held.cluster(cluster, T).unwrap().total;
+        assert_eq!(held.discard_execution(&[cluster]).unwrap(), total);
+        held.import_execution(Some(&nodes), &[&journal]).unwrap();
+        assert_eq!(held.cluster(cluster, T).unwrap(), owner.cluster(cluster, T).unwrap());
+        for n in owner.cluster_nodes(cluster, T, 0, usize::MAX).unwrap() {
+            assert_eq!(held.node(&n.id, T).unwrap(), n, "{}", n.id);
+        }
+        assert_eq!(held.recount_mismatches(), Vec::<String>::new());
+    }
 }

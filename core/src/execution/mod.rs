@@ -31,6 +31,7 @@ use crate::execution::journal::Journal;
 use crate::execution::node_registry::{Capacity, Registry};
 use crate::execution::sync_error::SyncErrorDetails;
 
+mod discard;
 mod enrol;
 mod handoff;
 mod ingest;
