@@ -98,6 +98,9 @@ const ROLLOUT_ACTIONS = [
   ["promote", "Promote", ["progressing", "baking", "paused"]],
 ];
 
+// Whether a rollout still decides what nodes run (some action applies to it).
+const isActive = (r) => ROLLOUT_ACTIONS.some(([, , states]) => states.includes(r.state));
+
 // The colour of a rollout's state badge.
 const ROLLOUT_BADGE = {
   progressing: "SYNCING", baking: "SYNCING", paused: "paused", halted: "DIVERGENT",
@@ -126,15 +129,18 @@ function rolloutStrip(r) {
   });
   const baking = r.state === "baking" && r.bakeEndsMs !== null && r.bakeEndsMs !== undefined;
   const over = r.failures > r.failureBudget;
+  // The failures that count are those of an active rollout; once it ended,
+  // its nodes report afresh and the reason keeps the figures of the halt.
+  const active = isActive(r);
   return fg.el("section", { class: "rollout", "data-testid": "rollout", "data-state": r.state },
     fg.el("div", { class: "rollout-head" },
       fg.el("h3", {}, "Rollout"),
       fg.el("span", { class: `badge ${ROLLOUT_BADGE[r.state] || "never"}`, "data-testid": "rollout-state" }, r.state.replace("_", " ")),
       fg.el("span", { class: "mono", title: `from ${r.previousSnapshot} to ${r.targetSnapshot}` }, `${r.previousSnapshot} → ${r.targetSnapshot}`),
       baking ? fg.el("span", { class: "meta", "data-testid": "rollout-bake", "data-bake-ends": r.bakeEndsMs }, bakeLeft(r)) : null,
-      fg.el("span", { class: `meta${over ? " differs" : ""}`, "data-testid": "rollout-failures",
+      active ? fg.el("span", { class: `meta${over ? " differs" : ""}`, "data-testid": "rollout-failures",
         title: `failures allowed: ${r.maxFailurePct}% of the ${fg.num(r.nodesStarted)} nodes of started waves` },
-      `${fg.num(r.failures)} / ${fg.num(r.failureBudget)} failures allowed`),
+      `${fg.num(r.failures)} / ${fg.num(r.failureBudget)} failures allowed`) : null,
       fg.el("span", { class: "meta" }, `${fg.num(r.onTarget)} / ${fg.num(r.nodesStarted)} started on target`),
       fg.el("span", { class: "spacer", style: "flex:1" }),
       ...ROLLOUT_ACTIONS.map(([action, label, states]) => roleButton(label, "operator",
@@ -503,7 +509,7 @@ setInterval(() => { if (nodesDirty && $("justify-modal").hidden) { nodesDirty = 
 // event), are re-read at most every two seconds; a bake's countdown ticks
 // every second.
 setInterval(() => {
-  for (const r of view.rollouts.values()) if (ROLLOUT_ACTIONS.some(([, , states]) => states.includes(r.state))) rolloutsDirty.add(r.cluster);
+  for (const r of view.rollouts.values()) if (isActive(r)) rolloutsDirty.add(r.cluster);
   if (!rolloutsDirty.size || !$("justify-modal").hidden) return;
   const ids = [...rolloutsDirty].filter((id) => view.clusters.has(id));
   rolloutsDirty.clear();

@@ -378,6 +378,7 @@ test("a rollout runs wave by wave on the cluster's strip to completion, and a fa
     await page.locator("#toast").filter({ hasText: "pause recorded" }).waitFor();
     await state.filter({ hasText: /^paused$/ }).waitFor();
     assert.ok(await strip.getByRole("button", { name: "Pause" }).isDisabled(), "a paused rollout cannot be paused");
+    assert.match(await strip.locator('[data-testid="rollout-failures"]').textContent(), /^[\d,]+ \/ [\d,]+ failures allowed$/);
     const again = await operator(`${path}/pause`, "POST", { reason: REASON });
     assert.deepEqual([again.status, again.body.error.code], [409, "CONFLICT"], "the engine refuses it too");
 
@@ -418,11 +419,14 @@ test("a rollout runs wave by wave on the cluster's strip to completion, and a fa
     await strip.locator(".rollout-head .mono").filter({ hasText: `→ ${failing.body.id}` }).waitFor();
     await state.filter({ hasText: /^rolled back$/ }).waitFor();
     assert.equal(await strip.getAttribute("data-state"), "rolled_back");
-    await strip.locator('[data-testid="rollout-reason"]').filter({ hasText: /^\d+ of [\d,]+ nodes failed: RELOAD_FAILURE/ }).waitFor();
-    assert.match(await strip.locator('[data-testid="rollout-failures"]').textContent(), /^[\d,]+ \/ [\d,]+ failures allowed$/);
+    const reason = strip.locator('[data-testid="rollout-reason"]');
+    await reason.filter({ hasText: /^\d+ of [\d,]+ nodes failed: RELOAD_FAILURE/ }).waitFor();
     const rolledBack = (await operator(path)).body;
     assert.equal(rolledBack.state, "rolled_back");
-    assert.ok(rolledBack.failures > rolledBack.failureBudget, JSON.stringify(rolledBack));
+    assert.equal(rolledBack.reason, await reason.textContent());
+    // The halt's figures: more failures than the budget allowed.
+    const [failed, of] = /^(\d+) of (\d+) nodes/.exec(rolledBack.reason).slice(1).map(Number);
+    assert.ok(failed > rolledBack.failureBudget && of === rolledBack.nodesStarted, JSON.stringify(rolledBack));
     assert.equal(rolledBack.wave, 0, "only the canary met the bad artifact");
     assert.equal(rolledBack.previousSnapshot, target);
     assert.equal((await operator(`/api/v1/clusters/${cluster}`)).body.desiredSnapshot, target, "back on the previous snapshot");
@@ -433,6 +437,7 @@ test("a rollout runs wave by wave on the cluster's strip to completion, and a fa
     // Back on the previous snapshot, the canaries report cleanly again.
     await until("the canaries' reload failures cleared", () => operator(`/api/v1/clusters/${cluster}`),
       (c) => c.body.rootCauses.every((r) => r.code !== "RELOAD_FAILURE"));
+    await until("the card without reload failures", () => card.locator('a[data-cause="RELOAD_FAILURE"]').count(), (n) => n === 0);
     await page.locator("#clusters").screenshot({ path: resolve(dirname(SCREENSHOT), "rollout-halted.png") });
   });
 });
