@@ -1,15 +1,16 @@
-// The Cluster Manager: clusters (authority beside execution), the node
-// matrix of the selected cluster (sortable by any column; a node id opens
-// its page, /nodes/{id}), force sync and global overwrite with
-// justification (offered by role), and the runtime audit log with filters
-// and paging, kept live by the event stream.
+// The Cluster Manager: clusters (authority beside execution, and the
+// cluster's rollout: its waves, bake, failures and pause / resume / abort /
+// promote), the node matrix of the selected cluster (sortable by any
+// column; a node id opens its page, /nodes/{id}), force sync and global
+// overwrite with justification (offered by role), and the runtime audit
+// log with filters and paging, kept live by the event stream.
 "use strict";
 
 const PAGE = 50;
 const AUDIT_PAGE = 20;
 const ROLES = ["viewer", "operator", "admin"];
 const view = {
-  clusters: new Map(), selected: null, offset: 0, matched: 0, target: null, source: null,
+  clusters: new Map(), rollouts: new Map(), selected: null, offset: 0, matched: 0, pending: null, source: null,
   who: null, auditPages: [], auditNext: null, sort: null, order: "asc",
 };
 const $ = (id) => document.getElementById(id);
@@ -17,12 +18,17 @@ const $ = (id) => document.getElementById(id);
 // Whether the token's role is at least `role`.
 function can(role) { return view.who !== null && ROLES.indexOf(view.who.role) >= ROLES.indexOf(role); }
 
-// A force control: disabled, saying why, for a role that may not use it.
-function forceButton(label, target, role, cls) {
+// A control that needs `role`: disabled, saying why, for a token below it.
+function roleButton(label, role, attrs, onclick) {
   const allowed = can(role);
-  return fg.el("button", { type: "button", class: cls, disabled: !allowed, "data-force": Object.keys(target)[0],
-    title: allowed ? null : `needs the ${role} role; this token is ${view.who ? view.who.role : "unknown"}`,
-    onclick: () => openJustify(target) }, label);
+  return fg.el("button", { type: "button", ...attrs, disabled: !allowed || attrs.disabled,
+    title: allowed ? attrs.title : `needs the ${role} role; this token is ${view.who ? view.who.role : "unknown"}`,
+    onclick }, label);
+}
+
+// A force control, behind the justification modal.
+function forceButton(label, target, role, cls) {
+  return roleButton(label, role, { class: cls, "data-force": Object.keys(target)[0] }, () => openJustify(target));
 }
 
 function showError(error) {
@@ -78,7 +84,101 @@ function clusterCard(c) {
         fg.el("ul", { class: "causes" }, causes),
         fg.el("div", { class: "actions" },
           fg.el("button", { type: "button", onclick: () => select(c.id) }, "Node matrix"),
-          fg.el("button", { type: "button", onclick: () => auditOf(c.id) }, "Runtime Audit Logs")))));
+          fg.el("button", { type: "button", onclick: () => auditOf(c.id) }, "Runtime Audit Logs")))),
+    view.rollouts.has(c.id) ? rolloutStrip(view.rollouts.get(c.id)) : null);
+}
+
+// ---- rollouts ---------------------------------------------------------------
+
+// What an operator may do to a rollout in each state, as the engine allows it.
+const ROLLOUT_ACTIONS = [
+  ["pause", "Pause", ["progressing", "baking"]],
+  ["resume", "Resume", ["paused", "halted"]],
+  ["abort", "Abort", ["progressing", "baking", "paused", "halted"]],
+  ["promote", "Promote", ["progressing", "baking", "paused"]],
+];
+
+// Whether a rollout still decides what nodes run (some action applies to it).
+const isActive = (r) => ROLLOUT_ACTIONS.some(([, , states]) => states.includes(r.state));
+
+// The colour of a rollout's state badge.
+const ROLLOUT_BADGE = {
+  progressing: "SYNCING", baking: "SYNCING", paused: "paused", halted: "DIVERGENT",
+  rolled_back: "DIVERGENT", aborted: "paused", complete: "HEALTHY",
+};
+
+// Seconds left of the bake, from the server's bakeEndsMs.
+function bakeLeft(r) {
+  return `bake ends in ${fg.num(Math.max(0, Math.ceil((r.bakeEndsMs - Date.now()) / 1000)))} s`;
+}
+
+// A cluster's rollout: its state, the snapshots, the bake countdown, the
+// failures against the budget, the halt reason, a bar per wave (nodes on
+// the target of the wave's nodes) and the operator's actions.
+function rolloutStrip(r) {
+  const waves = r.perWave.map((w, i) => {
+    const started = w.startedMs !== null && w.startedMs !== undefined;
+    const share = w.nodes ? (100 * w.onTarget) / w.nodes : 0;
+    const colour = w.failures > 0 ? "red" : w.onTarget === w.nodes ? "green" : "yellow";
+    return fg.el("div", { class: `wave${started ? " started" : ""}`, "data-wave": i, "data-started": String(started) },
+      fg.el("div", { class: "wave-label" }, fg.el("span", {}, `wave ${i + 1}`), fg.el("span", { class: "meta" }, `${w.percent}%`)),
+      fg.el("div", { class: `bar ${started ? colour : ""}` }, fg.el("div", { style: `width:${share}%` })),
+      fg.el("div", { class: "meta", "data-testid": "wave-count" },
+        started ? `${fg.num(w.onTarget)} / ${fg.num(w.nodes)} on target` : `${fg.num(w.nodes)} nodes, not started`,
+        w.failures ? fg.el("span", { class: "differs" }, ` · ${fg.num(w.failures)} failed`) : null));
+  });
+  const baking = r.state === "baking" && r.bakeEndsMs !== null && r.bakeEndsMs !== undefined;
+  const over = r.failures > r.failureBudget;
+  // The failures that count are those of an active rollout; once it ended,
+  // its nodes report afresh and the reason keeps the figures of the halt.
+  const active = isActive(r);
+  return fg.el("section", { class: "rollout", "data-testid": "rollout", "data-state": r.state },
+    fg.el("div", { class: "rollout-head" },
+      fg.el("h3", {}, "Rollout"),
+      fg.el("span", { class: `badge ${ROLLOUT_BADGE[r.state] || "never"}`, "data-testid": "rollout-state" }, r.state.replace("_", " ")),
+      fg.el("span", { class: "mono", title: `from ${r.previousSnapshot} to ${r.targetSnapshot}` }, `${r.previousSnapshot} → ${r.targetSnapshot}`),
+      baking ? fg.el("span", { class: "meta", "data-testid": "rollout-bake", "data-bake-ends": r.bakeEndsMs }, bakeLeft(r)) : null,
+      active ? fg.el("span", { class: `meta${over ? " differs" : ""}`, "data-testid": "rollout-failures",
+        title: `failures allowed: ${r.maxFailurePct}% of the ${fg.num(r.nodesStarted)} nodes of started waves` },
+      `${fg.num(r.failures)} / ${fg.num(r.failureBudget)} failures allowed`) : null,
+      fg.el("span", { class: "meta" }, `${fg.num(r.onTarget)} / ${fg.num(r.nodesStarted)} started on target`),
+      fg.el("span", { class: "spacer", style: "flex:1" }),
+      ...ROLLOUT_ACTIONS.map(([action, label, states]) => roleButton(label, "operator",
+        { class: `sm${action === "abort" ? " danger" : ""}`, "data-rollout-action": action, disabled: !states.includes(r.state),
+          title: states.includes(r.state) ? null : `not while the rollout is ${r.state.replace("_", " ")}` },
+        () => rolloutAction(r.cluster, action, label)))),
+    fg.el("div", { class: "waves" }, waves),
+    r.reason ? fg.el("div", { class: "rollout-reason", "data-testid": "rollout-reason" }, r.reason) : null);
+}
+
+// Shows `r` (a RolloutJson) as its cluster's rollout.
+function showRollout(r) {
+  view.rollouts.set(r.cluster, r);
+  renderClusters();
+}
+
+// Reads a cluster's rollout; a 404 (never had one) hides its strip.
+async function loadRollout(id) {
+  try {
+    view.rollouts.set(id, await fg.api(`/api/v1/clusters/${encodeURIComponent(id)}/rollout`));
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    view.rollouts.delete(id);
+  }
+}
+
+async function loadRollouts(ids) {
+  await Promise.all([...ids].map(loadRollout));
+  renderClusters();
+}
+
+// Pause, resume, abort or promote a cluster's rollout, with a justification.
+function rolloutAction(cluster, action, label) {
+  justify(`${label} rollout`, `cluster ${cluster}`, async (reason) => {
+    const r = await fg.api(`/api/v1/clusters/${encodeURIComponent(cluster)}/rollout/${action}`, { method: "POST", body: { reason } });
+    showRollout(r);
+    return `Rollout of ${cluster}: ${action} recorded, now ${r.state.replace("_", " ")}`;
+  });
 }
 
 function renderClusters() {
@@ -98,7 +198,8 @@ async function loadClusters() {
     select.value = view.clusters.has(chosen) ? chosen : "";
   };
   clusterOptions($("audit-cluster"));
-  renderClusters();
+  for (const id of view.rollouts.keys()) if (!view.clusters.has(id)) view.rollouts.delete(id);
+  await loadRollouts(view.clusters.keys());
   renderCauses();
 }
 
@@ -216,22 +317,33 @@ async function loadNodes() {
   $("next").disabled = view.offset + PAGE >= page.matched;
 }
 
-// ---- justification and force sync -------------------------------------------
+// ---- justification, force sync and rollout actions --------------------------
 
-function openJustify(target) {
-  view.target = target;
-  const [kind, id] = Object.entries(target)[0];
-  $("justify-title").textContent = { node: "Force sync node", cluster: "Force global snapshot" }[kind] || "Global Fleet Overwrite";
-  $("justify-target").textContent = kind === "fleet" ? "the whole fleet" : `${kind} ${id}`;
+// Opens the justification modal for `title` on `subject`; on confirm,
+// `send(reason)` acts and returns what the toast says.
+function justify(title, subject, send) {
+  view.pending = send;
+  $("justify-title").textContent = title;
+  $("justify-target").textContent = subject;
   $("justify-reason").value = "";
   $("justify-error").textContent = "";
   $("justify-modal").hidden = false;
   $("justify-reason").focus();
 }
 
+// A force sync of a node, a cluster, a workspace or the fleet.
+function openJustify(target) {
+  const [kind, id] = Object.entries(target)[0];
+  justify({ node: "Force sync node", cluster: "Force global snapshot" }[kind] || "Global Fleet Overwrite",
+    kind === "fleet" ? "the whole fleet" : `${kind} ${id}`, async (reason) => {
+      const record = await fg.api("/api/v1/force-sync", { method: "POST", body: { target, reason } });
+      return `Override recorded as audit record #${record.seq}`;
+    });
+}
+
 function closeJustify() {
   $("justify-modal").hidden = true;
-  view.target = null;
+  view.pending = null;
 }
 
 async function confirmJustify() {
@@ -243,9 +355,9 @@ async function confirmJustify() {
   const button = $("justify-confirm");
   button.disabled = true;
   try {
-    const record = await fg.api("/api/v1/force-sync", { method: "POST", body: { target: view.target, reason } });
+    const message = await view.pending(reason);
     closeJustify();
-    toast(`Override recorded as audit record #${record.seq}`);
+    toast(message);
     await Promise.all([loadAudit(), loadClusters(), loadNodes()]);
   } catch (e) {
     $("justify-error").textContent = `${e.code}: ${e.message}`;
@@ -278,9 +390,11 @@ function auditParams() {
   return params;
 }
 
-// Overrides by a person stand out from the engine's own records.
+// Overrides by a person (a rollout's pause, resume, abort or promote too)
+// stand out from the engine's own records.
 function auditRow(r) {
-  const human = ["force_sync_node", "force_sync_cluster", "global_overwrite"].includes(r.action);
+  const human = ["force_sync_node", "force_sync_cluster", "global_overwrite"].includes(r.action)
+    || (r.action === "rollout" && r.actor !== "fleetgov");
   return fg.el("tr", { "data-seq": r.seq, class: human ? "human" : "system" },
     fg.el("td", { class: "mono" }, r.seq),
     fg.el("td", { class: "meta" }, fg.when(r.timeMs)),
@@ -291,10 +405,15 @@ function auditRow(r) {
     fg.el("td", { class: "cause" }, r.justification || "—"));
 }
 
+// Only the newest read of the audit log is shown: an older one (the
+// filters changed while it was under way) is dropped when it answers late.
+let auditReads = 0;
 async function loadAudit() {
   const body = $("audit-log").tBodies[0];
+  const read = ++auditReads;
   try {
     const data = await fg.api(`/api/v1/audit?${auditParams()}`);
+    if (read !== auditReads) return;
     view.auditNext = data.nextBefore === null || data.nextBefore === undefined ? null : data.nextBefore;
     const page = view.auditPages.length + 1;
     $("audit-size").textContent = `page ${page}${data.size === undefined ? "" : ` · ${fg.num(data.size)} records in the log`}`;
@@ -303,6 +422,7 @@ async function loadAudit() {
     body.replaceChildren(...(data.records.length ? data.records.map(auditRow)
       : [fg.el("tr", {}, fg.el("td", { colspan: 7, class: "empty" }, "no record matches"))]));
   } catch (e) {
+    if (read !== auditReads) return;
     body.replaceChildren(fg.el("tr", {}, fg.el("td", { colspan: 7, class: "empty" }, `${e.code}: ${e.message}`)));
   }
 }
@@ -332,10 +452,14 @@ function openOverwrite() {
 // ---- live updates -----------------------------------------------------------
 
 let nodesDirty = false;
+const rolloutsDirty = new Set();
 function connectEvents() {
   if (view.source) view.source.close();
   view.source = fg.events({
-    cluster: (e) => { view.clusters.set(e.cluster.id, e.cluster); renderClusters(); },
+    // A cluster's figures changed: its rollout may have too (re-read at most every two seconds).
+    cluster: (e) => { view.clusters.set(e.cluster.id, e.cluster); rolloutsDirty.add(e.cluster.id); renderClusters(); },
+    // A rollout changed (a publish with a plan, a wave, a halt, an operator's action).
+    rollout: (r) => { if (view.clusters.has(r.cluster)) showRollout(r); },
     node: (e) => { if (e.cluster === view.selected) nodesDirty = true; },
     nodes: (e) => { if (e.cluster === view.selected) nodesDirty = true; },
     // A new audit record (an override, a publish, a reconciliation wave): show it.
@@ -380,6 +504,20 @@ document.querySelectorAll(".examples a").forEach((a) => a.addEventListener("clic
 document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("justify-modal").hidden) closeJustify(); });
 // The matrix refreshes at most every two seconds while its cluster changes.
 setInterval(() => { if (nodesDirty && $("justify-modal").hidden) { nodesDirty = false; loadNodes().catch(showError); } }, 2000);
+
+// Rollouts of clusters that changed, and active ones (a bake begins with no
+// event), are re-read at most every two seconds; a bake's countdown ticks
+// every second.
+setInterval(() => {
+  for (const r of view.rollouts.values()) if (isActive(r)) rolloutsDirty.add(r.cluster);
+  if (!rolloutsDirty.size || !$("justify-modal").hidden) return;
+  const ids = [...rolloutsDirty].filter((id) => view.clusters.has(id));
+  rolloutsDirty.clear();
+  loadRollouts(ids).catch(showError);
+}, 2000);
+setInterval(() => {
+  for (const span of document.querySelectorAll("[data-bake-ends]")) span.textContent = bakeLeft({ bakeEndsMs: Number(span.dataset.bakeEnds) });
+}, 1000);
 
 // The audit log is re-read every five seconds (auto-reconcile episodes and
 // other operators' overrides arrive without a page action).

@@ -320,3 +320,124 @@ test("controls follow the role; the matrix, a node's history and proof, the audi
     assert.equal(removal.body.records[0].target, "node:gw-old-1");
   });
 });
+
+// The simulation's marker: simulated nodes cannot load an artifact carrying it.
+const RELOAD_FAILURE_MARKER = "simulate: reload_failure";
+const ACTIVE = ["progressing", "baking", "paused", "halted"];
+
+test("a rollout runs wave by wave on the cluster's strip to completion, and a failing canary halts and rolls back", { timeout: 4 * DEADLINE_MS }, async () => {
+  assert.ok(BASE, "set FLEET_URL to the fleet server's address");
+  const cluster = "eks-prod-us";
+  const path = `/api/v1/clusters/${cluster}/rollout`;
+  await withPage(1440, "demo-operator-token", async (page) => {
+    const operator = (p, method, body) => as(page, "demo-operator-token", p, method, body);
+    const card = page.locator(`.cluster-card[data-cluster="${cluster}"]`);
+    const strip = card.locator('[data-testid="rollout"]');
+    const state = strip.locator('[data-testid="rollout-state"]');
+    const modal = page.locator("#justify-modal");
+    await card.locator('[data-testid="cohesion"]').waitFor();
+
+    // A cluster that never had a rollout answers 404 and shows no strip (the
+    // simulation's own rollouts wait for a quiet period; should one be under
+    // way on a slow run, it ends first).
+    const first = await until("no active rollout", () => operator(path), (r) => r.status === 404 || !ACTIVE.includes(r.body.state));
+    if (first.status === 404) {
+      assert.equal(first.body.error.code, "NOT_FOUND");
+      await page.locator("#clusters .cluster-card").first().waitFor();
+      assert.equal(await strip.count(), 0, "no strip without a rollout");
+    }
+
+    // A rollout published through the API: a canary of 10 %, then 50 %, then everyone.
+    const plan = { waves: [10, 50, 100], bakeMs: 15000, maxFailurePct: 5.0, autoRollback: true };
+    const bad = await operator(`/api/v1/clusters/${cluster}/snapshots`, "POST", { content: "routes: [api]\n", rollout: { ...plan, waves: [50, 10] } });
+    assert.deepEqual([bad.status, bad.body.error.code], [400, "INVALID_INPUT"], "waves must increase to 100");
+    const published = await operator(`/api/v1/clusters/${cluster}/snapshots`, "POST",
+      { content: `# ${cluster}\nroutes: [api, canary]\nrate_limit: 900\n`, rollout: plan });
+    assert.equal(published.status, 201);
+    const target = published.body.id;
+    await strip.waitFor();
+    assert.match(await strip.locator(".rollout-head .mono").textContent(), new RegExp(`→ ${target}$`));
+    assert.equal(await strip.locator(".wave").count(), 3);
+    await card.locator(".fleet-state__value").filter({ hasText: target }).waitFor();
+
+    // Pause: a blank justification is refused by the page and by the server;
+    // a viewer may not; with a reason the rollout is paused.
+    await state.filter({ hasText: /^(progressing|baking)$/ }).waitFor();
+    await strip.getByRole("button", { name: "Pause" }).click();
+    await modal.waitFor({ state: "visible" });
+    assert.match(await page.locator("#justify-title").textContent(), /Pause rollout/);
+    await page.fill("#justify-reason", "  ");
+    await page.click("#justify-confirm");
+    await page.locator("#justify-error").filter({ hasText: "justification is required" }).waitFor();
+    const blank = await operator(`${path}/pause`, "POST", { reason: " " });
+    assert.deepEqual([blank.status, blank.body.error.code], [400, "JUSTIFICATION_REQUIRED"]);
+    assert.equal((await as(page, "demo-viewer-token", `${path}/pause`, "POST", { reason: REASON })).status, 403);
+    await page.fill("#justify-reason", "Hold the canary while the on-call checks the dashboards");
+    await page.click("#justify-confirm");
+    await modal.waitFor({ state: "hidden" });
+    await page.locator("#toast").filter({ hasText: "pause recorded" }).waitFor();
+    await state.filter({ hasText: /^paused$/ }).waitFor();
+    assert.ok(await strip.getByRole("button", { name: "Pause" }).isDisabled(), "a paused rollout cannot be paused");
+    assert.match(await strip.locator('[data-testid="rollout-failures"]').textContent(), /^[\d,]+ \/ [\d,]+ failures allowed$/);
+    const again = await operator(`${path}/pause`, "POST", { reason: REASON });
+    assert.deepEqual([again.status, again.body.error.code], [409, "CONFLICT"], "the engine refuses it too");
+
+    // Resume: the canary converges and bakes, the countdown runs.
+    await strip.getByRole("button", { name: "Resume" }).click();
+    await page.fill("#justify-reason", "Dashboards are clean");
+    await page.click("#justify-confirm");
+    await modal.waitFor({ state: "hidden" });
+    await strip.locator('[data-testid="rollout-bake"]').filter({ hasText: /^bake ends in \d+ s$/ }).waitFor();
+    const baking = (await operator(path)).body;
+    assert.equal(baking.state, "baking");
+    assert.ok(baking.perWave[0].startedMs !== null && baking.perWave[2].startedMs === null, JSON.stringify(baking.perWave));
+    assert.match(await strip.locator('[data-wave="0"] [data-testid="wave-count"]').textContent(), /^[\d,]+ \/ [\d,]+ on target/);
+    assert.match(await strip.locator('[data-wave="2"] [data-testid="wave-count"]').textContent(), /not started$/);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.locator("#clusters").screenshot({ path: resolve(dirname(SCREENSHOT), "rollout.png") });
+
+    // Promote: every remaining wave starts now, and the rollout completes.
+    await strip.getByRole("button", { name: "Promote" }).click();
+    await page.fill("#justify-reason", "Canary baked clean; promote to the whole cluster");
+    await page.click("#justify-confirm");
+    await modal.waitFor({ state: "hidden" });
+    await state.filter({ hasText: /^complete$/ }).waitFor();
+    const complete = (await operator(path)).body;
+    assert.equal(complete.state, "complete");
+    assert.equal(complete.targetSnapshot, target);
+    assert.ok(complete.nodesStarted - complete.onTarget <= complete.failureBudget, JSON.stringify(complete));
+    assert.equal(complete.failures, 0);
+    for (const b of await strip.locator("button[data-rollout-action]").all()) assert.ok(await b.isDisabled(), "a complete rollout takes no action");
+    const people = await operator(`/api/v1/audit?action=rollout&cluster=${cluster}&actor=omar.operator`);
+    assert.equal(people.body.records.length >= 3, true, JSON.stringify(people.body.records));
+
+    // A failing one: the canary cannot load the marked artifact, the
+    // failures exceed the budget, the rollout halts and rolls back.
+    const failing = await operator(`/api/v1/clusters/${cluster}/snapshots`, "POST",
+      { content: `# ${cluster}\nroutes: [api, canary, beta]\n# ${RELOAD_FAILURE_MARKER}\n`, rollout: { ...plan, waves: [10, 100] } });
+    assert.equal(failing.status, 201);
+    await strip.locator(".rollout-head .mono").filter({ hasText: `→ ${failing.body.id}` }).waitFor();
+    await state.filter({ hasText: /^rolled back$/ }).waitFor();
+    assert.equal(await strip.getAttribute("data-state"), "rolled_back");
+    const reason = strip.locator('[data-testid="rollout-reason"]');
+    await reason.filter({ hasText: /^\d+ of [\d,]+ nodes failed: RELOAD_FAILURE/ }).waitFor();
+    const rolledBack = (await operator(path)).body;
+    assert.equal(rolledBack.state, "rolled_back");
+    assert.equal(rolledBack.reason, await reason.textContent());
+    // The halt's figures: more failures than the budget allowed.
+    const [failed, of] = /^(\d+) of (\d+) nodes/.exec(rolledBack.reason).slice(1).map(Number);
+    assert.ok(failed > rolledBack.failureBudget && of === rolledBack.nodesStarted, JSON.stringify(rolledBack));
+    assert.equal(rolledBack.wave, 0, "only the canary met the bad artifact");
+    assert.equal(rolledBack.previousSnapshot, target);
+    assert.equal((await operator(`/api/v1/clusters/${cluster}`)).body.desiredSnapshot, target, "back on the previous snapshot");
+    await card.locator(".fleet-state__value").filter({ hasText: target }).waitFor();
+    const steps = (await operator(`/api/v1/audit?action=rollout&cluster=${cluster}&actor=fleetgov&limit=2`)).body.records;
+    assert.deepEqual(steps.map((r) => r.target), [`cluster:${cluster}`, `cluster:${cluster}`]);
+    assert.match(steps[1].justification, /RELOAD_FAILURE/);
+    // Back on the previous snapshot, the canaries report cleanly again.
+    await until("the canaries' reload failures cleared", () => operator(`/api/v1/clusters/${cluster}`),
+      (c) => c.body.rootCauses.every((r) => r.code !== "RELOAD_FAILURE"));
+    await until("the card without reload failures", () => card.locator('a[data-cause="RELOAD_FAILURE"]').count(), (n) => n === 0);
+    await page.locator("#clusters").screenshot({ path: resolve(dirname(SCREENSHOT), "rollout-halted.png") });
+  });
+});

@@ -38,6 +38,25 @@
 //! last reported; the bands come from the demo dataset, not from the
 //! restored figures. Which nodes operators had forced is not kept: the
 //! hold ends with the restart, and the cluster returns to its band.
+//!
+//! **Rollouts now and then.** A cluster whose band keeps no failing node
+//! (the seeds' all-verified cluster) gets a new snapshot through a
+//! controlled rollout ([`Engine::publish_with_rollout`], [`RELEASE_PLAN`])
+//! once it has been quiet for [`RELEASE_QUIET_MS`]: no publish and no
+//! active rollout since the simulation started or since its last
+//! rollout ended. Two of every three complete; the third carries
+//! [`RELOAD_FAILURE_MARKER`], its canaries fail to reload it, and the
+//! rollout halts and rolls back. Quiet first, so the demo opens on the
+//! seeds' figures. Only that cluster: in the others the band's failing
+//! nodes report sync errors, which a rollout counts as failures.
+//!
+//! **A simulated node cannot load an artifact carrying
+//! [`RELOAD_FAILURE_MARKER`]**, whoever published it: told to apply it (a
+//! rollout's wave, a reconcile or force directive, or a plain publish it
+//! picks up) it keeps running what it ran and reports `RELOAD_FAILURE`
+//! until the cluster's desired snapshot changes again (a rollback, an
+//! abort, the next publish). During a cluster's active rollout nodes move
+//! only when a directive tells them to, as the rollout's waves decide.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,9 +64,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use fleetgov::rollout::RolloutPlan;
 use fleetgov::{
-    ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, NodeView,
-    ProcessStatus, RuntimeVersion, SyncError, SyncErrorCode,
+    By, ContentHash, DirectiveKind, Engine, ErrorKind, Heartbeat, Metrics as NodeMetrics, NodeHandle, NodeView,
+    ProcessStatus, Role, RuntimeVersion, SyncError, SyncErrorCode,
 };
 
 use crate::config::SimulationConfig;
@@ -75,6 +95,27 @@ const CHURN_PER_SECOND: f64 = 0.004;
 /// Chance that a healthy node picks up a newer desired snapshot on a heartbeat.
 const ROLLOUT_CHANCE: f64 = 0.35;
 
+/// A simulated node told to apply an artifact whose bytes contain this text
+/// fails to reload it: it keeps what it ran and reports `RELOAD_FAILURE`
+/// until its cluster's desired snapshot changes again. Publish an artifact
+/// carrying it (with a rollout plan) to watch a canary fail and roll back.
+pub const RELOAD_FAILURE_MARKER: &str = "simulate: reload_failure";
+
+/// How long the rollout cluster stays quiet (no publish, no active
+/// rollout) before the simulation rolls out its next snapshot: 10 minutes.
+pub const RELEASE_QUIET_MS: u64 = 10 * 60 * 1_000;
+
+/// Every this many simulated rollouts, one carries [`RELOAD_FAILURE_MARKER`].
+pub const RELEASE_FAILING_EVERY: u32 = 3;
+
+/// The simulated rollouts' plan: `(waves, bake_ms, max_failure_pct,
+/// auto_rollback)` — a 5 % canary, 30 s bakes, a 2 % failure budget, and
+/// rollback on a halt.
+pub const RELEASE_PLAN: ([u8; 4], u64, f64, bool) = ([5, 25, 50, 100], 30_000, 2.0, true);
+
+/// Who publishes the simulated rollouts (an operator).
+pub const RELEASE_ACTOR: &str = "release-bot";
+
 #[derive(Clone, Debug)]
 enum Failure {
     Sync(SyncError),
@@ -92,6 +133,10 @@ struct SimNode {
     held: bool,
     revision: u32,
     failure: Option<Failure>,
+    /// A revision the node was told to apply and could not load (its
+    /// artifact carries [`RELOAD_FAILURE_MARKER`]), until the cluster's
+    /// desired snapshot changes.
+    refused: Option<u32>,
     status: ProcessStatus,
     version: RuntimeVersion,
     load: f32,
@@ -118,6 +163,9 @@ struct SimCluster {
     /// operators repaired since the last publish.
     target_failing: usize,
     churn_debt: f64,
+    /// Whether each revision seen so far can be loaded (its artifact does
+    /// not carry [`RELOAD_FAILURE_MARKER`]).
+    loadable: HashMap<u32, bool>,
 }
 
 impl SimCluster {
@@ -174,6 +222,7 @@ impl SimCluster {
         self.target_failing = self.band_failing;
         for index in 0..self.nodes.len() as u32 {
             let node = &mut self.nodes[index as usize];
+            node.refused = None;
             if node.held {
                 node.held = false;
                 if !node.pinned {
@@ -218,10 +267,36 @@ impl SimCluster {
         let node = &mut self.nodes[index as usize];
         let was_failing = node.failure.is_some();
         node.failure = None;
+        node.refused = None;
         node.status = ProcessStatus::Ready;
         node.revision = revision;
         node.heap = node.heap.min(75.0);
         self.mark(index, was_failing);
+    }
+
+    /// Whether the nodes can load `revision`: its artifact does not carry
+    /// [`RELOAD_FAILURE_MARKER`] (read once per revision).
+    fn loads(&mut self, engine: &Engine, revision: u32) -> bool {
+        *self.loadable.entry(revision).or_insert_with(|| {
+            let artifact = engine
+                .snapshot(&fleetgov::snapshot_id(&self.id, revision))
+                .and_then(|s| engine.artifact(&s.hash));
+            let marker = RELOAD_FAILURE_MARKER.as_bytes();
+            artifact.map_or(true, |bytes| !bytes.windows(marker.len()).any(|w| w == marker))
+        })
+    }
+
+    /// Node `index` was told to apply `revision` and could not load it: it
+    /// keeps what it runs and reports the reload failure. Whether this is
+    /// news (it had not refused `revision` yet).
+    fn refuse(&mut self, index: u32, revision: u32) -> bool {
+        let node = &mut self.nodes[index as usize];
+        let news = node.refused != Some(revision);
+        if news {
+            node.refused = Some(revision);
+            node.hot_swap_errors += 1;
+        }
+        news
     }
 
     /// Failing nodes: those the generator may pick, and failing seeds.
@@ -247,6 +322,7 @@ impl SimNode {
             held: false,
             revision,
             failure,
+            refused: None,
             status: view.process_status.unwrap_or(ProcessStatus::Ready),
             version: view.runtime_version.unwrap_or(RuntimeVersion::DEFAULT_MINIMUM),
             load: (view.metrics.cpu / 100.0).clamp(0.0, 1.0),
@@ -275,6 +351,7 @@ impl SimNode {
             held: false,
             revision: desired,
             failure: None,
+            refused: None,
             status: ProcessStatus::Ready,
             version,
             load: rng.f32(),
@@ -298,6 +375,19 @@ pub struct Fleet {
     tick_ms: u64,
     tick: u64,
     corrupt: ContentHash,
+    release: Option<Release>,
+}
+
+/// The simulated rollouts of one cluster.
+struct Release {
+    /// Its index in [`Fleet::clusters`].
+    cluster: usize,
+    /// Since when it has had no publish and no active rollout.
+    quiet_since: u64,
+    /// The cluster's desired revision when last looked at (a change is a publish).
+    desired: u32,
+    /// Rollouts started so far.
+    started: u32,
 }
 
 /// What one tick did.
@@ -368,6 +458,7 @@ impl Fleet {
             tick_ms,
             tick: 0,
             corrupt: ContentHash::of(b"bytes damaged in transit"),
+            release: None,
             engine,
         };
         let count = seeded.len().max(1);
@@ -376,6 +467,11 @@ impl Fleet {
             let cluster = fleet.fill(seed, share, now_ms)?;
             fleet.clusters.push(cluster);
         }
+        fleet.release = fleet
+            .clusters
+            .iter()
+            .position(|c| c.band_failing == 0 && c.desired > 0 && !c.nodes.is_empty())
+            .map(|c| Release { cluster: c, quiet_since: now_ms, desired: fleet.clusters[c].desired, started: 0 });
         for c in 0..fleet.clusters.len() {
             for i in 0..fleet.clusters[c].nodes.len() {
                 // A refused first heartbeat leaves the node awaiting sync; nothing to undo.
@@ -428,6 +524,7 @@ impl Fleet {
             band_failing: target_failing,
             target_failing,
             churn_debt: 0.0,
+            loadable: HashMap::new(),
             seeds: seed.nodes.len(),
             nodes,
         };
@@ -458,17 +555,19 @@ impl Fleet {
             (Some(Failure::CorruptArtifact), _) => Some(self.corrupt),
             _ => engine.snapshot(snapshot.as_deref().unwrap_or_default()).ok().map(|s| s.hash),
         };
-        let sync_error = match &node.failure {
-            Some(Failure::Sync(e)) => Some(e.clone()),
+        let sync_error = match (&node.failure, node.refused) {
+            (Some(Failure::Sync(e)), _) => Some(e.clone()),
+            (None, Some(_)) => known_failure(SyncErrorCode::ReloadFailure),
             _ => None,
         };
+        let status = if node.failure.is_none() && node.refused.is_some() { ProcessStatus::Starting } else { node.status };
         let metrics = node_metrics(node, &mut self.rng);
         let hb = Heartbeat {
             at_ms: now_ms,
             applied_snapshot: snapshot.as_deref().filter(|_| hash.is_some()),
             applied_hash: hash.filter(|_| snapshot.is_some()),
             runtime_version: node.version,
-            status: node.status,
+            status,
             metrics,
             sync_error: sync_error.as_ref(),
         };
@@ -479,6 +578,11 @@ impl Fleet {
         };
         if let Some((kind, revision)) = directive {
             let cluster = &mut self.clusters[c];
+            if !cluster.loads(&engine, revision) {
+                // The reload fails: the node says so at once, and only once
+                // for the same revision.
+                return if cluster.refuse(index, revision) { self.beat(c, index, now_ms) } else { Ok(()) };
+            }
             let healthy = cluster.nodes[index as usize].failure.is_none();
             if kind == DirectiveKind::ForceSync {
                 cluster.force(index, revision);
@@ -501,12 +605,20 @@ impl Fleet {
         let phase = self.tick % self.ticks_per_interval;
         self.tick += 1;
         for c in 0..self.clusters.len() {
-            let desired = self.engine.desired(&self.clusters[c].id).ok().flatten().map_or(0, |s| s.revision);
+            let engine = self.engine.clone();
+            let desired = engine.desired(&self.clusters[c].id).ok().flatten().map_or(0, |s| s.revision);
+            // Read after the desired snapshot: a publish with a plan in
+            // between shows as a rollout, never as a plain publish.
+            let rolling = self.rollout_active(c, now_ms);
             let mut changed = Vec::new();
             let cluster = &mut self.clusters[c];
             if desired != cluster.desired {
                 cluster.published(desired);
             }
+            // Where churn and pickup move healthy nodes: the desired
+            // snapshot, unless a rollout decides (then directives move them,
+            // and a recovered node stays where it was) or it cannot be loaded.
+            let follow = (!rolling && cluster.loads(&engine, desired)).then_some(desired);
             if cluster.target_failing > 0 {
                 cluster.churn_debt +=
                     (cluster.target_failing as f64 * CHURN_PER_SECOND).max(0.5) * self.tick_ms as f64 / 1_000.0;
@@ -531,7 +643,8 @@ impl Fleet {
                 }
                 if (swaps > 0 || extra_recover > 0) && !cluster.failing.is_empty() {
                     let pick = cluster.failing[rng.usize(0..cluster.failing.len())];
-                    cluster.recover(pick, desired);
+                    let revision = follow.unwrap_or(cluster.nodes[pick as usize].revision);
+                    cluster.recover(pick, revision);
                     changed.push(pick);
                 }
                 if (swaps > 0 || extra_fail > 0) && !cluster.healthy.is_empty() {
@@ -552,24 +665,80 @@ impl Fleet {
             let n = self.clusters[c].nodes.len() as u64;
             let mut index = phase;
             while index < n {
-                let node = &mut self.clusters[c].nodes[index as usize];
-                if node.failure.is_none() && node.revision < desired && self.rng.f64() < ROLLOUT_CHANCE {
+                let cluster = &mut self.clusters[c];
+                let node = &mut cluster.nodes[index as usize];
+                let picks_up = !rolling
+                    && node.failure.is_none()
+                    && node.revision < desired
+                    && node.refused.is_none()
+                    && self.rng.f64() < ROLLOUT_CHANCE;
+                if picks_up && follow.is_some() {
                     node.revision = desired;
+                } else if picks_up {
+                    cluster.refuse(index as u32, desired);
                 }
+                let node = &mut cluster.nodes[index as usize];
                 if node.failure.is_none() {
                     node.heap = (node.heap + (self.rng.f32() - 0.5) * 4.0).clamp(30.0, 85.0);
                 }
                 report.count(self.beat(c, index as u32, now_ms));
                 index += self.ticks_per_interval;
             }
+            self.release(c, desired, rolling, now_ms);
         }
         report
+    }
+
+    /// Whether cluster `c` has an active rollout (progressing, baking,
+    /// paused or halted) at `now_ms`; if so its gates are evaluated first,
+    /// so a bake ends on time whoever else advances rollouts.
+    fn rollout_active(&self, c: usize, now_ms: u64) -> bool {
+        let id = &self.clusters[c].id;
+        let active = |e: &Engine| e.rollout(id, now_ms).ok().flatten().is_some_and(|r| r.state.is_active());
+        if !active(&self.engine) {
+            return false;
+        }
+        // A failed step leaves the rollout as it was; the next tick tries again.
+        let _ = self.engine.advance_rollout(id, now_ms);
+        active(&self.engine)
+    }
+
+    /// Starts the next simulated rollout of the release cluster when it
+    /// has been quiet for [`RELEASE_QUIET_MS`] (see the module's docs).
+    fn release(&mut self, c: usize, desired: u32, rolling: bool, now_ms: u64) {
+        let Some(release) = self.release.as_mut().filter(|r| r.cluster == c) else { return };
+        if rolling || desired != release.desired || desired == 0 {
+            release.quiet_since = now_ms;
+            release.desired = desired;
+            return;
+        }
+        if now_ms.saturating_sub(release.quiet_since) < RELEASE_QUIET_MS {
+            return;
+        }
+        release.started += 1;
+        release.quiet_since = now_ms;
+        let failing = release.started.is_multiple_of(RELEASE_FAILING_EVERY);
+        let cluster = &self.clusters[c];
+        let bytes = release_artifact(&cluster.id, release.started, failing);
+        let (waves, bake_ms, max_failure_pct, auto_rollback) = RELEASE_PLAN;
+        let by = By::new(RELEASE_ACTOR, Role::Operator, now_ms);
+        // Refused (another publish got there first, say): the cluster is
+        // not quiet, and the next release waits for the next quiet period.
+        let _ = RolloutPlan::new(waves.to_vec(), bake_ms, max_failure_pct, auto_rollback)
+            .and_then(|plan| self.engine.publish_with_rollout(&cluster.id, bytes.as_bytes(), &by, plan));
     }
 
     /// Nodes in the simulated fleet, the seed nodes included.
     pub fn nodes(&self) -> usize {
         self.clusters.iter().map(|c| c.nodes.len()).sum()
     }
+}
+
+/// The artifact of the simulated rollout number `n` of `cluster`, carrying
+/// [`RELOAD_FAILURE_MARKER`] when it is to fail.
+fn release_artifact(cluster: &str, n: u32, failing: bool) -> String {
+    let marker = if failing { format!("# {RELOAD_FAILURE_MARKER}\n") } else { String::new() };
+    format!("# {cluster}\n# release {n} of the simulated release train\nroutes: [api]\nrate_limit: {}\n{marker}", 800 + 10 * n)
 }
 
 /// How many of `total` nodes to keep verified so that the cluster's cohesion

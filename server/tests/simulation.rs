@@ -233,3 +233,89 @@ fn a_restart_over_a_data_directory_resumes_the_fleet_without_recreating_it() {
     assert!(since.iter().all(|a| *a == AuditAction::AutoReconcile), "{since:?}");
     assert!(demo.engine.recount_mismatches().is_empty(), "{:?}", demo.engine.recount_mismatches());
 }
+
+#[test]
+fn the_release_cluster_rolls_out_after_quiet_periods_and_a_marked_canary_rolls_back() {
+    use fleetgov::rollout::Phase;
+    use fleetgov_server::simulation::{RELEASE_ACTOR, RELEASE_FAILING_EVERY, RELEASE_QUIET_MS, RELOAD_FAILURE_MARKER};
+
+    let mut demo = Demo::new();
+    for _ in 0..8 {
+        demo.tick();
+    }
+    assert!(demo.engine.rollout("eks-prod-us", demo.now).unwrap().is_none(), "quiet first: the seeds' figures");
+    assert_eq!(demo.figures(), BANDS);
+
+    for release in 1..=RELEASE_FAILING_EVERY {
+        let before = demo.engine.desired("eks-prod-us").unwrap().unwrap();
+        // The cluster has been quiet for the whole period: the next tick rolls out.
+        demo.now += RELEASE_QUIET_MS;
+        demo.tick();
+        let started = demo.engine.rollout("eks-prod-us", demo.now).unwrap().expect("a rollout");
+        assert_eq!(started.previous_snapshot, before.id);
+        let target = demo.engine.snapshot(&started.target_snapshot).unwrap();
+        assert_eq!(target.author, RELEASE_ACTOR);
+        let marked = {
+            let bytes = demo.engine.artifact(&target.hash).unwrap();
+            String::from_utf8_lossy(&bytes).contains(RELOAD_FAILURE_MARKER)
+        };
+        assert_eq!(marked, release == RELEASE_FAILING_EVERY, "release {release}");
+
+        // The rollout runs to its end on the simulation's ticks alone; the
+        // other clusters keep their bands, and the release cluster reads
+        // SYNCING while it is active.
+        let mut ticks = 0;
+        let end = loop {
+            demo.tick();
+            ticks += 1;
+            let r = demo.engine.rollout("eks-prod-us", demo.now).unwrap().unwrap();
+            assert_eq!(demo.figures()[1..], BANDS[1..]);
+            if !r.state.is_active() {
+                break r;
+            }
+            assert_ne!(r.state, Phase::Halted, "auto_rollback leaves no halt behind");
+            assert_eq!(demo.engine.cluster("eks-prod-us", demo.now).unwrap().status.as_str(), "SYNCING");
+            assert!(ticks < 4_000, "release {release} still {:?} after {ticks} ticks", r.state);
+        };
+        if marked {
+            assert_eq!(end.state, Phase::RolledBack, "{end:?}");
+            let reason = end.reason.clone().unwrap();
+            assert!(reason.contains("RELOAD_FAILURE"), "{reason}");
+            assert_eq!(end.wave, 0, "the canary alone met the marked artifact");
+            assert_eq!(demo.engine.desired("eks-prod-us").unwrap().unwrap().id, before.id, "rolled back");
+        } else {
+            // Complete once every wave runs the target but at most the
+            // budget; the last nodes pick it up as after a plain publish.
+            assert_eq!((end.state, end.nodes_started, end.failures), (Phase::Complete, 2_000, 0), "{end:?}");
+            assert!(end.on_target + end.failure_budget >= 2_000, "{end:?}");
+            assert_eq!(demo.engine.desired("eks-prod-us").unwrap().unwrap().id, target.id);
+        }
+        // Within a few intervals every node reports cleanly: the seeds' figures.
+        let mut intervals = 0;
+        while demo.figures() != BANDS {
+            for _ in 0..INTERVAL_MS / TICK_MS {
+                demo.tick();
+            }
+            intervals += 1;
+            assert!(intervals <= 30, "after release {release}: {:?}", demo.figures());
+        }
+        assert!(demo.engine.cluster("eks-prod-us", demo.now).unwrap().root_causes.is_empty());
+    }
+    // Every step the engine took is in the audit log: the waves of the two
+    // that completed, and the halt and rollback of the third.
+    let steps: Vec<String> = demo
+        .engine
+        .audit()
+        .iter()
+        .filter(|r| r.action == AuditAction::Rollout)
+        .map(|r| {
+            let json: serde_json::Value =
+                serde_json::from_slice(r.payload.split(|&b| b == b'\n').next().unwrap()).unwrap();
+            json["change"]["change"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let complete = ["wave_started", "wave_started", "wave_started", "complete"];
+    let expected: Vec<&str> = complete.iter().chain(&complete).chain(&["halted", "rolled_back"]).copied().collect();
+    assert_eq!(steps, expected);
+    assert!(demo.engine.recount_mismatches().is_empty(), "{:?}", demo.engine.recount_mismatches());
+}
