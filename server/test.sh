@@ -4,8 +4,10 @@
 # builds and starts `fleet_server` (simulated fleet on, `--ephemeral`: no
 # data directory is left behind) on an ephemeral loopback port, drives
 # /cluster and /dashboard/observe in headless Chromium (every role's
-# controls, the matrix, a node's history and proof, the audit filters), and
-# saves the screenshots docs/cluster.png, docs/node.png and docs/observe.png.
+# controls, the matrix, a node's history and proof, the audit filters, a
+# rollout taken to completion and a failing one rolled back), and saves the
+# screenshots docs/cluster.png, docs/node.png, docs/observe.png,
+# docs/rollout.png and docs/rollout-halted.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
