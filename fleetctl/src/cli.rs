@@ -93,7 +93,7 @@ struct PublishArgs {
     #[arg(long, requires = "waves", value_parser = duration_ms)]
     bake: Option<u64>,
     /// Failures allowed among the nodes of started waves, in percent (default 0): more halt the rollout.
-    #[arg(long, requires = "waves")]
+    #[arg(long, alias = "max-failure", requires = "waves")]
     max_failure_pct: Option<f64>,
     /// A halted rollout returns the cluster to the previous snapshot at once.
     #[arg(long, requires = "waves")]
@@ -114,6 +114,7 @@ struct RolloutArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum RolloutAction {
+    #[value(alias = "status")]
     Show,
     Pause,
     Resume,
@@ -310,7 +311,21 @@ fn io(e: std::io::Error) -> CtlError {
 /// The server's answer to `command`.
 fn fetch(client: &Client, command: &Command) -> Result<Value, CtlError> {
     match command {
-        Command::Status => client.get("/api/v1/clusters"),
+        Command::Status => {
+            // Each cluster with its rollout's state, if it ever had one.
+            let mut clusters = client.get("/api/v1/clusters")?;
+            if let Some(list) = clusters["clusters"].as_array_mut() {
+                for c in list {
+                    let path = format!("/api/v1/clusters/{}/rollout", encode(&s(&c["id"])));
+                    c["rollout"] = match client.get(&path) {
+                        Ok(rollout) => rollout,
+                        Err(CtlError::Api { status: 404, .. }) => Value::Null,
+                        Err(e) => return Err(e),
+                    };
+                }
+            }
+            Ok(clusters)
+        }
         Command::Nodes(a) => {
             let mut path = format!("/api/v1/clusters/{}/nodes?limit={}", encode(&a.cluster), a.limit);
             for (key, value) in [("drift", &a.drift), ("health", &a.health)] {
@@ -518,8 +533,16 @@ fn render(command: &Command, v: &Value) -> String {
     };
     match command {
         Command::Status => table::render(
-            &["CLUSTER", "WORKSPACE", "STATUS", "COHESION", "VERIFIED", "DESIRED"],
+            &["CLUSTER", "WORKSPACE", "STATUS", "COHESION", "VERIFIED", "DESIRED", "ROLLOUT"],
             &rows(&v["clusters"], &|c| {
+                let r = &c["rollout"];
+                let rollout = match r["state"].as_str() {
+                    Some(state) => {
+                        let waves = r["waves"].as_array().map_or(0, Vec::len);
+                        format!("{state} {}/{waves}", r["wave"].as_u64().map_or(0, |w| w + 1))
+                    }
+                    None => "-".to_owned(),
+                };
                 vec![
                     s(&c["id"]),
                     s(&c["workspace"]),
@@ -527,6 +550,7 @@ fn render(command: &Command, v: &Value) -> String {
                     percent(&c["cohesionBasisPoints"]),
                     format!("{}/{}", s(&c["inSync"]), s(&c["total"])),
                     s(&c["desiredSnapshot"]),
+                    rollout,
                 ]
             }),
         ),

@@ -57,7 +57,7 @@ fn status_nodes_and_audit_read_the_fleet() {
     let (base, _) = server();
     let status = ctl(&base, VIEWER, &["status"]).unwrap();
     let lines: Vec<&str> = status.lines().collect();
-    assert!(lines[0].starts_with("CLUSTER") && lines.len() == 4, "{status}");
+    assert!(lines[0].starts_with("CLUSTER") && lines[0].ends_with("ROLLOUT") && lines.len() == 4, "{status}");
     let line = |c: &str| lines.iter().find(|l| l.starts_with(c)).copied().unwrap();
     assert!(line("eks-prod-us").contains("HEALTHY") && line("eks-prod-us").contains("100%"), "{status}");
     assert!(line("gke-stage-eu").contains("SYNCING") && line("gke-stage-eu").contains("75.00%"));
@@ -124,7 +124,7 @@ fn publish_in_waves_then_show_pause_resume_promote_and_abort_the_rollout() {
     assert!(ctl(&base, VIEWER, &["rollout", "show", "eks-prod-us"]).unwrap_err().to_string().starts_with("NOT_FOUND"));
 
     let published =
-        publish(&["--waves", "10,50,100", "--bake", "1h", "--max-failure-pct", "5", "--auto-rollback"]).unwrap();
+        publish(&["--waves", "10,50,100", "--bake", "1h", "--max-failure", "5", "--auto-rollback"]).unwrap();
     assert!(published.starts_with("published eks-prod-us@r3 ("), "{published}");
     assert!(published.ends_with("rolling out in waves 10%, 50%, 100%\n"), "{published}");
     let now = engine.clock().now_ms();
@@ -135,6 +135,12 @@ fn publish_in_waves_then_show_pause_resume_promote_and_abort_the_rollout() {
     );
 
     let show = ctl(&base, VIEWER, &["rollout", "show", "eks-prod-us"]).unwrap();
+    assert_eq!(ctl(&base, VIEWER, &["rollout", "status", "eks-prod-us"]).unwrap(), show, "status is show");
+    let status = ctl(&base, VIEWER, &["status"]).unwrap();
+    let line = |c: &str| status.lines().find(|l| l.starts_with(c)).unwrap_or_default().to_owned();
+    assert!(status.lines().next().is_some_and(|h| h.ends_with("ROLLOUT")), "{status}");
+    assert!(line("eks-prod-us").contains(" 1/3"), "the rollout's state and wave: {status}");
+    assert!(line("gke-stage-eu").trim_end().ends_with('-'), "no rollout: {status}");
     assert!(show.starts_with("rollout of eks-prod-us: eks-prod-us@r2 -> eks-prod-us@r3\nstate: "), "{show}");
     assert!(show.contains("(wave 1 of 3)") && show.contains("bake: 1h"), "{show}");
     let table: Vec<&str> = show.lines().skip_while(|l| !l.starts_with("WAVE")).collect();
