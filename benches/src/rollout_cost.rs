@@ -1,10 +1,12 @@
-//! What a rollout adds to a heartbeat: two engines of one cluster of
-//! 1,000,000 nodes, the same heartbeats by handle (every node reporting the
-//! snapshot it runs, in the same random order, on one thread), the second
-//! holding a rollout `[1, 100]` that never leaves its canary wave (so 1 %
-//! of its heartbeats get a directive). The rounds alternate between the two
-//! engines, so a machine whose load moves affects both alike; the medians
-//! and minimums of the rounds, and their ratios, are printed.
+//! What a rollout adds to a heartbeat: one engine of one cluster of
+//! 1,000,000 nodes and the same heartbeats by handle in every round (every
+//! node reporting the snapshot it runs, in the same random order, on one
+//! thread). Before each round the cluster gets a new snapshot, alternately
+//! without a plan and with a rollout `[1, 100]` that never leaves its
+//! canary wave (so 1 % of the heartbeats get a directive). The same engine
+//! and the same memory serve both kinds of round, and they alternate, so
+//! neither where the slots landed nor a load that moves favours one; the
+//! medians and minimums of the rounds, and their ratios, are printed.
 //!
 //! `cargo run --release -p fleetgov-bench --bin rollout_cost -- [--nodes N] [--rounds R]`
 
@@ -62,22 +64,23 @@ fn arg(name: &str, default: usize) -> std::result::Result<usize, String> {
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let (nodes, rounds) = (arg("--nodes", 1_000_000)?, arg("--rounds", 15)?);
-    let plain = fleet(nodes)?;
-    let rolling = fleet(nodes)?;
-    let hold = RolloutPlan::new([1, 100], u64::MAX, 0.0, false)?;
-    rolling.engine.publish_with_rollout("c", b"v2", &By::new("bench", Role::Operator, T0), hold)?;
-    let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for _ in 0..rounds {
-        a.push(round(&plain, nodes)?);
-        b.push(round(&rolling, nodes)?);
+    let f = fleet(nodes)?;
+    let by = By::new("bench", Role::Operator, T0);
+    let (mut plain, mut rolling) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for r in 0..rounds {
+        f.engine.publish_by("c", format!("plain {r}").as_bytes(), &by)?;
+        plain.push(round(&f, nodes)?);
+        let hold = RolloutPlan::new([1, 100], u64::MAX, 0.0, false)?;
+        f.engine.publish_with_rollout("c", format!("rollout {r}").as_bytes(), &by, hold)?;
+        rolling.push(round(&f, nodes)?);
     }
-    for v in [&mut a, &mut b] {
+    for v in [&mut plain, &mut rolling] {
         v.sort_by(f64::total_cmp);
     }
-    let (ma, mb) = (a[rounds / 2], b[rounds / 2]);
-    println!("{nodes} nodes, {rounds} alternated rounds of {nodes} heartbeats by handle, one thread");
-    println!("without a rollout: median {ma:.1} ns, minimum {:.1} ns", a[0]);
-    println!("during a rollout:  median {mb:.1} ns, minimum {:.1} ns", b[0]);
-    println!("ratio of medians {:.3}, of minimums {:.3}", mb / ma, b[0] / a[0]);
+    let (ma, mb) = (plain[rounds / 2], rolling[rounds / 2]);
+    println!("{nodes} nodes, {rounds} alternated pairs of rounds of {nodes} heartbeats by handle, one thread");
+    println!("without a rollout: median {ma:.1} ns, minimum {:.1} ns", plain[0]);
+    println!("during a rollout:  median {mb:.1} ns, minimum {:.1} ns", rolling[0]);
+    println!("ratio of medians {:.3}, of minimums {:.3}", mb / ma, rolling[0] / plain[0]);
     Ok(())
 }
