@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
+use crate::execution::snapshot_memo::{SnapshotMemo, Snapshots};
 use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
@@ -258,11 +259,12 @@ impl Engine {
         bound: Option<u32>,
     ) -> BatchSummary {
         let mut summary = BatchSummary::default();
+        let mut memo = SnapshotMemo::default();
         for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
             if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
                 self.prefetch_slot(ahead.handle());
             }
-            summary.count(out.apply(self.apply_record(record, now_ms, bound)));
+            summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut memo)));
         }
         summary
     }
@@ -293,6 +295,7 @@ impl Engine {
             .into_par_iter()
             .map(|(part, staged)| {
                 let mut summary = BatchSummary::default();
+                let mut memo = SnapshotMemo::default();
                 for (k, (entry, out)) in part.iter().zip(staged).enumerate() {
                     if let Some(ahead) = part.get(k + PREFETCH_DISTANCE) {
                         self.prefetch_slot(ahead.handle);
@@ -300,7 +303,8 @@ impl Engine {
                     if let Some(ahead) = part.get(k + RECORD_PREFETCH_DISTANCE) {
                         prefetch_record(&records[ahead.index as usize]);
                     }
-                    summary.count(out.apply(self.apply_record(&records[entry.index as usize], now_ms, bound)));
+                    let record = &records[entry.index as usize];
+                    summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut memo)));
                 }
                 summary
             })
@@ -311,19 +315,26 @@ impl Engine {
         summary
     }
 
-    fn apply_record(&self, r: &HeartbeatRecord, now_ms: u64, bound: Option<u32>) -> Applied {
+    fn apply_record<'e>(
+        &'e self,
+        r: &HeartbeatRecord,
+        now_ms: u64,
+        bound: Option<u32>,
+        snapshots: &mut impl Snapshots<'e>,
+    ) -> Applied {
         let Ok(node) = self.resolve(r.handle()) else { return (Outcome::UnknownNode, None) };
-        self.apply_resolved(node, r, now_ms, bound)
+        self.apply_resolved(node, r, now_ms, bound, snapshots)
     }
 
     /// Applies `r` to `node`, already resolved (by handle or by id): the
     /// outcome every batch path writes.
-    pub(super) fn apply_resolved(
-        &self,
-        node: crate::execution::ingest::NodeRef<'_>,
+    pub(super) fn apply_resolved<'e>(
+        &'e self,
+        node: crate::execution::ingest::NodeRef<'e>,
         r: &HeartbeatRecord,
         now_ms: u64,
         bound: Option<u32>,
+        snapshots: &mut impl Snapshots<'e>,
     ) -> Applied {
         if bound.is_some_and(|cluster| cluster != node.cell.cluster()) {
             return (Outcome::WrongCluster, None);
@@ -339,7 +350,7 @@ impl Engine {
             metrics: &metrics,
             sync_error: r.sync_error(),
         };
-        match self.observe(node, &obs, now_ms) {
+        match self.observe(node, &obs, now_ms, snapshots) {
             Ok(None) => (Outcome::Accepted, None),
             Ok(Some(d)) => {
                 let outcome = match d.kind {

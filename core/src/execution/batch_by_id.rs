@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::execution::batch::{Applied, BatchSummary, PREFETCH_DISTANCE};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord};
 use crate::execution::node_registry::{NO_SLOT, Registry};
+use crate::execution::snapshot_memo::SnapshotMemo;
 
 /// Records resolved, then applied, at a time: the window's ids, hashes and
 /// slots stay in cache between the two.
@@ -249,6 +250,7 @@ impl Engine {
         now_ms: u64,
     ) -> BatchSummary {
         let mut summary = BatchSummary::default();
+        let mut memo = SnapshotMemo::default();
         for (k, (record, out)) in records.iter().zip(outcomes).enumerate() {
             if let Some(&ahead) = slots.get(k + PREFETCH_DISTANCE).filter(|&&s| s != NO_SLOT) {
                 self.prefetch_slot(self.execution.handle(ahead));
@@ -256,7 +258,7 @@ impl Engine {
             let applied: Applied = match slots[k] {
                 NO_SLOT => (Outcome::UnknownNode, None),
                 slot => match self.resolve(self.execution.handle(slot)) {
-                    Ok(node) => self.apply_resolved(node, record, now_ms, None),
+                    Ok(node) => self.apply_resolved(node, record, now_ms, None, &mut memo),
                     Err(_) => (Outcome::UnknownNode, None),
                 },
             };

@@ -130,6 +130,14 @@ impl HeartbeatRecord {
 
     /// Checks every field against the format.
     pub fn validate(&self) -> Result<()> {
+        if self.is_plain() {
+            return Ok(());
+        }
+        self.validate_fields()
+    }
+
+    /// [`validate`](Self::validate), field by field, naming the first bad one.
+    fn validate_fields(&self) -> Result<()> {
         if self.version != RECORD_VERSION {
             return Err(Error::invalid(format!("unsupported record version {}", self.version)));
         }
@@ -156,6 +164,28 @@ impl HeartbeatRecord {
         std::str::from_utf8(&self.detail[..detail_len])
             .map_err(|_| Error::invalid("sync error detail is not UTF-8"))?;
         Ok(())
+    }
+
+    /// The common record, checked without a branch per field: it reports
+    /// an applied revision and no sync error, and its metrics are in range.
+    /// Every record this accepts [`validate`](Self::validate) accepts field
+    /// by field; any other record is checked field by field.
+    #[inline]
+    fn is_plain(&self) -> bool {
+        // A non-negative finite `f32` is ordered like its bits: a metric is
+        // in 0..=max when its bits are at most max's (negative values and
+        // NaNs have larger bits).
+        let at_most = |v: F32, max: f32| v.get().to_bits() <= max.to_bits();
+        (self.version == RECORD_VERSION)
+            & (self.status <= ProcessStatus::Error as u8)
+            & (self.error_code == 0)
+            & (self.flags == FLAG_APPLIED)
+            & (self.detail_len == 0)
+            & (self.runtime_version.get() != 0)
+            & at_most(self.cpu, 100.0)
+            & at_most(self.memory, 100.0)
+            & at_most(self.heap, 100.0)
+            & at_most(self.tps, f32::MAX)
     }
 
     /// The node handle.
@@ -287,6 +317,54 @@ mod tests {
     fn record() -> HeartbeatRecord {
         let m = Metrics { cpu: 10.0, memory: 20.0, tps: 30.0, heap: 40.0, hot_swap_errors: 5 };
         HeartbeatRecord::new(NodeHandle::from_raw(9), 77, "3.5.0".parse().unwrap(), ProcessStatus::Starting, m)
+    }
+
+    /// A byte that is mostly `plain` (a plain record's), else near it or anything.
+    fn byte_near(plain: u8) -> impl proptest::strategy::Strategy<Value = u8> {
+        proptest::prop_oneof![4 => proptest::strategy::Just(plain), 1 => 0u8..4, 1 => proptest::num::u8::ANY]
+    }
+
+    /// A metric that is mostly in range, else at or past an edge, or anything.
+    fn metric() -> impl proptest::strategy::Strategy<Value = f32> {
+        proptest::prop_oneof![
+            4 => 0.0f32..=100.0,
+            2 => proptest::sample::select(vec![100.0f32, 100.01, -0.0, -1.0, f32::MAX, f32::INFINITY, f32::NAN]),
+            1 => proptest::num::f32::ANY,
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        /// The one-branch check never accepts what the field-by-field check
+        /// refuses, and the two always agree on the verdict.
+        #[test]
+        fn the_plain_check_accepts_only_valid_records(
+            head in (byte_near(RECORD_VERSION), byte_near(0), byte_near(0), byte_near(FLAG_APPLIED)),
+            metrics in proptest::array::uniform4(metric()),
+            runtime_version in proptest::prop_oneof![4 => 1u32.., 1 => proptest::strategy::Just(0u32)],
+            detail_len in byte_near(0),
+        ) {
+            let mut bytes = record().with_applied(3, ContentHash([7; 32])).as_bytes().to_vec();
+            bytes[..4].copy_from_slice(&[head.0, head.1, head.2, head.3]);
+            bytes[56..60].copy_from_slice(&runtime_version.to_le_bytes());
+            for (k, m) in metrics.iter().enumerate() {
+                bytes[60 + 4 * k..64 + 4 * k].copy_from_slice(&m.to_le_bytes());
+            }
+            bytes[80] = detail_len;
+            let r = &HeartbeatRecord::view_all(&bytes).unwrap()[0];
+            if r.is_plain() {
+                proptest::prop_assert!(r.validate_fields().is_ok(), "{r:?}");
+            }
+            proptest::prop_assert_eq!(r.validate().is_ok(), r.validate_fields().is_ok());
+        }
+    }
+
+    #[test]
+    fn the_common_record_is_plain() {
+        let applied = record().with_applied(3, ContentHash([7; 32]));
+        assert!(applied.is_plain());
+        assert!(!record().is_plain(), "no applied revision: checked field by field");
+        assert!(!applied.with_sync_error(SyncErrorCode::NatsTimeout, "late").is_plain());
     }
 
     #[test]

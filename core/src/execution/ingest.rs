@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::execution::journal::{HashRef, Transition};
 use crate::execution::slot::SlotWrite;
+use crate::execution::snapshot_memo::{Direct, Snapshots};
 use crate::execution::sync_error::{SyncErrorCode, cut_detail};
 use crate::execution::transition::{self, Answer};
 use crate::feed::{Change, NodeChange};
@@ -192,7 +193,7 @@ impl Engine {
             metrics: &hb.metrics,
             sync_error: hb.sync_error.map(|e| (e.code, e.detail.as_str())),
         };
-        Ok(self.observe(node, &obs, now_ms))
+        Ok(self.observe(node, &obs, now_ms, &mut Direct))
     }
 
     /// Applies one validated observation to its node's slot: the hot path.
@@ -223,20 +224,21 @@ impl Engine {
         node: NodeRef<'e>,
         obs: &Observation<'_>,
         now_ms: u64,
+        snapshots: &mut impl Snapshots<'e>,
     ) -> Result<Option<Directive<'e>>, Refusal> {
         if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
             return Err(Refusal::Future { at_ms: obs.at_ms, now_ms });
         }
         let NodeRef { slot, cell, cluster } = node;
         let stamp = obs.at_ms;
-        let known = cluster.authority.snapshot(obs.revision);
+        let known = snapshots.snapshot(node, obs.revision);
         let obs = &Observation {
             at_ms: stamp.min(now_ms),
             revision: if known.is_some() { obs.revision } else { 0 },
             sync_error: obs.sync_error.map(|(code, detail)| (code, cut_detail(detail))),
             ..*obs
         };
-        let hash_ok = matches!((known, obs.hash), (Some(s), Some(h)) if s.hash == *h);
+        let hash_ok = matches!((known, obs.hash), (Some(k), Some(h)) if k.hash == *h);
         let report = transition::Report {
             revision: obs.revision,
             hash_ok,
@@ -266,14 +268,41 @@ impl Engine {
         }
         // A rollout decides what this node should run and be told (see
         // `Rollout::steer`), read from its steering words; a cluster without
-        // one reads two.
+        // one reads two. The desired revision is read first: a publish puts
+        // its rollout in place before it makes the target desired, so a
+        // heartbeat that sees the target also sees the rollout.
+        let cluster_desired = cluster.authority.desired();
         let bucket = cell.bucket();
         let runs = if hash_ok { report.revision } else { 0 };
         let rule = cluster.authority.rule(bucket);
+        // The steady state: a report that repeats the node's last one, to
+        // which nothing is owed, stores its time and metrics and nothing
+        // else (no counter, journal or feed work; see `transition::is_repeat`).
+        if rule.is_none()
+            && fingerprint == 0
+            && !old.is_failing()
+            && guard.error_fp() == 0
+            && transition::is_repeat(
+                old,
+                &report,
+                cluster_desired,
+                cluster.authority.force_epoch(),
+                cluster.authority.auto_reconcile(),
+            )
+        {
+            guard.write(&SlotWrite {
+                at_ms: obs.at_ms,
+                metrics: obs.metrics,
+                version: obs.version,
+                error_fp: 0,
+                odd_hash: 0,
+            });
+            return Ok(None);
+        }
         let steer = rule.map(|r| r.steer(runs));
         let failing = rule.is_some_and(|r| r.counts_failure(obs.at_ms, report.code.is_some()));
         let rollout_active = rule.is_some_and(|r| r.phase.is_active());
-        let desired = steer.map_or_else(|| cluster.authority.desired(), |s| s.desired);
+        let desired = steer.map_or(cluster_desired, |s| s.desired);
         let (directs, holds) = steer.map_or((false, false), |s| (s.directs, s.holds));
         let wave = cluster.authority.wave(desired);
         let authority = transition::Authority {
@@ -369,7 +398,7 @@ impl Engine {
                 }
             }
         };
-        Ok(cluster.authority.snapshot(desired).map(|snapshot| Directive { kind, snapshot }))
+        Ok(snapshots.snapshot(node, desired).map(|k| Directive { kind, snapshot: k.snapshot }))
     }
 
     /// Writes a node's transition into the change feed as event `seq`.

@@ -17,6 +17,7 @@ pub(crate) mod node_registry;
 pub(crate) mod recount;
 pub(crate) mod retention;
 pub(crate) mod slot;
+pub(crate) mod snapshot_memo;
 pub(crate) mod sync_error;
 pub mod table;
 pub(crate) mod transition;

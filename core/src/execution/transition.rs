@@ -118,6 +118,19 @@ pub(crate) fn step(old: NodeState, report: &Report, authority: &Authority) -> St
     Step { state: observed, answer }
 }
 
+/// Whether a heartbeat reporting `report` repeats what the node's state
+/// word `old` already says while nothing is owed to the node, given the
+/// cluster's `desired` revision, `force_epoch` and `auto_reconcile`: then
+/// [`step`] leaves the word as it is (no counter, journal or change-feed
+/// work follows) and answers nothing, and the ingest path stores only the
+/// report's time and metrics. Rollout steering is the caller's to rule out.
+pub(crate) fn is_repeat(old: NodeState, report: &Report, desired: u32, force_epoch: u16, auto_reconcile: bool) -> bool {
+    let observed = old.observed(report.revision, report.hash_ok, report.status, report.code);
+    observed == old
+        && (desired == 0
+            || !old.force_pending() && old.epoch() == force_epoch && (!auto_reconcile || in_sync(old, desired)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +210,9 @@ mod tests {
         let mut olds = vec![enrolled(), enrolled().with_force_pending(true), enrolled().with_epoch(1)];
         for revision in 0..=3 {
             for hash_ok in [false, true] {
-                olds.push(enrolled().observed(revision, hash_ok, ProcessStatus::Ready, None));
+                for (epoch, code) in [(0, None), (1, None), (1, codes[1]), (1, codes[2])] {
+                    olds.push(enrolled().with_epoch(epoch).observed(revision, hash_ok, ProcessStatus::Ready, code));
+                }
             }
         }
         for old in olds {
@@ -211,6 +226,9 @@ mod tests {
                                     let a =
                                         Authority { desired, force_epoch: 1, auto_reconcile: auto, wave_open: open };
                                     let s = step(old, &r, &a);
+                                    // A repeat is a step that changes nothing and answers nothing.
+                                    let unchanged = s.state == old && s.answer == Answer::Nothing;
+                                    assert_eq!(is_repeat(old, &r, desired, 1, auto), unchanged, "{old:?} {r:?} {a:?}");
                                     // The report is what the state now says.
                                     assert_eq!(s.state.revision(), revision);
                                     assert_eq!((s.state.hash_ok(), s.state.error_code()), (hash_ok, code));
