@@ -15,7 +15,8 @@
 //! leaves out its networking.
 //!
 //! The models live next to the code they check, in `loom_model` test modules
-//! (execution/slot.rs, execution/counters.rs, execution/bucket_counters.rs, execution/journal.rs, and
+//! (execution/slot.rs, execution/counters.rs, execution/bucket_counters.rs, execution/journal.rs,
+//! authority/steering.rs and authority/cluster.rs for a cluster's rollout, and
 //! wake.rs for the change feed's wake-up); the agent's in `tests/agent_loom.rs`.
 //!
 //! Normally [`Published`] is an [`arc_swap::ArcSwap`]: readers load it

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::{Mutex, RwLock};
 
 use crate::authority::cluster_spec::ClusterSpec;
-use crate::authority::rollout::{BucketRule, Phase, Rollout};
+use crate::authority::rollout::{BucketRule, Rollout};
 use crate::authority::snapshot::Snapshot;
 use crate::authority::steering::Steering;
 use crate::chunked::Chunked;
@@ -63,9 +63,8 @@ pub(crate) struct ClusterAuthority {
     publish_lock: Mutex<()>,
     /// The cluster's latest rollout, if any (see [`crate::rollout`]).
     rollout: Published<Option<Rollout>>,
-    /// Whether `rollout` steers any node (it exists and is not complete).
-    steering: AtomicBool,
-    /// What `rollout` says, as a heartbeat reads it.
+    /// What `rollout` says, as a heartbeat reads it; its phase word also
+    /// tells every other reader whether `rollout` steers any node.
     rules: Steering,
 }
 
@@ -87,7 +86,6 @@ impl ClusterAuthority {
             snapshots: Chunked::doubling(REVISION_BASE_BITS),
             publish_lock: Mutex::new(()),
             rollout: Published::new(Arc::new(None)),
-            steering: AtomicBool::new(false),
             rules: Steering::new(),
         }
     }
@@ -102,19 +100,20 @@ impl ClusterAuthority {
     /// The cluster's rollout while it steers some node (not complete).
     #[inline]
     pub(crate) fn steering_rollout(&self) -> Option<Arc<Option<Rollout>>> {
-        // Acquire: pairs with the Release in `set_rollout`, so the rollout
-        // stored before the flag is the one loaded. A heartbeat reads this
-        // after `desired` (Acquire), so it sees the rollout a publish set
-        // before making its target desired.
-        self.steering.load(Ordering::Acquire).then(|| self.rollout.load_full())
+        // `steers` is an Acquire load of the phase word, which `set_rollout`
+        // stores after the rollout: a reader that sees a steering phase
+        // loads that rollout or a later one. A heartbeat reads this after
+        // `desired` (Acquire), so it sees the rollout a publish set before
+        // making its target desired.
+        self.rules.steers().then(|| self.rollout.load_full())
     }
 
     /// Runs `f` on the cluster's rollout while it steers some node (not
     /// complete), with no reference-count traffic.
     #[inline]
     pub(crate) fn with_steering_rollout<R>(&self, f: impl FnOnce(&Rollout) -> R) -> Option<R> {
-        // Acquire: as in `steering_rollout`.
-        if !self.steering.load(Ordering::Acquire) {
+        // As in `steering_rollout`.
+        if !self.rules.steers() {
             return None;
         }
         self.rollout.read(|rollout| rollout.as_ref().map(f))
@@ -128,11 +127,11 @@ impl ClusterAuthority {
     /// Replaces the cluster's rollout. Rollout changes are serialised by
     /// the engine's authority lock.
     pub(crate) fn set_rollout(&self, rollout: Option<Rollout>) {
-        let steers = rollout.as_ref().is_some_and(|r| r.gate().phase() != Phase::Complete);
-        self.rules.store(rollout.as_ref());
-        self.rollout.store(Arc::new(rollout));
-        // Release: see `steering_rollout`.
-        self.steering.store(steers, Ordering::Release);
+        let rollout = Arc::new(rollout);
+        // The rollout first, its rules after: the rules' phase word says
+        // whether it steers (see `steering_rollout`).
+        self.rollout.store(Arc::clone(&rollout));
+        self.rules.store(rollout.as_ref().as_ref());
     }
 
     /// Makes `revision` (published) desired again: a rollback or abort
@@ -290,5 +289,62 @@ mod force_epoch_tests {
         assert_eq!((c.bump_force_epoch(), c.force_epoch()), (Some(0), 0), "2^32 wraps to 0, a sweep point");
         let sweeps = (0..1u32 << 17).filter(|_| c.bump_force_epoch().is_some()).count();
         assert_eq!(sweeps, 4);
+    }
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use super::*;
+    use crate::authority::rollout::{RolloutChange, RolloutPlan};
+
+    #[test]
+    fn a_rollout_steers_until_it_completes_and_is_kept_after() {
+        let c = ClusterAuthority::new(crate::ClusterSpec::new("c", "w", crate::Environment::Staging), 0);
+        assert!(c.steering_rollout().is_none());
+        let plan = RolloutPlan::new([50, 100], 0, 0.0, false).unwrap();
+        let mut r = Rollout::new("c", plan, 1, 2, 10);
+        c.set_rollout(Some(r.clone()));
+        assert_eq!(c.with_steering_rollout(Rollout::target), Some(2));
+        assert_eq!(c.steering_rollout().as_deref().cloned().flatten(), Some(r.clone()));
+        assert!(c.rule(0).is_some());
+        r.apply(&RolloutChange::Promoted, 11).unwrap();
+        r.apply(&RolloutChange::Complete, 12).unwrap();
+        c.set_rollout(Some(r.clone()));
+        assert_eq!(c.with_steering_rollout(Rollout::target), None, "a complete rollout steers nothing");
+        assert!(c.steering_rollout().is_none());
+        assert_eq!(c.rollout().as_ref().as_ref(), Some(&r), "it is kept whatever its phase");
+        c.set_rollout(None);
+        assert!(c.steering_rollout().is_none() && c.rollout().is_none());
+    }
+}
+
+/// loom model of a rollout change racing a reader of the rollout (see
+/// `crate::sync`).
+#[cfg(all(test, fleetgov_loom))]
+mod loom_model {
+    use loom::thread;
+
+    use super::*;
+    use crate::authority::rollout::RolloutPlan;
+
+    /// A reader that sees the new rules steer finds the rollout they came
+    /// from: the rollout is stored before its rules.
+    #[test]
+    fn a_steering_phase_is_never_seen_before_its_rollout() {
+        loom::model(|| {
+            let spec = crate::ClusterSpec::new("c", "w", crate::Environment::Staging);
+            let authority = loom::sync::Arc::new(ClusterAuthority::new(spec, 0));
+            let plan = RolloutPlan::new([50, 100], 0, 0.0, false).unwrap();
+            let rollout = Rollout::new("c", plan, 1, 2, 10);
+            let writer = {
+                let (authority, rollout) = (loom::sync::Arc::clone(&authority), rollout.clone());
+                thread::spawn(move || authority.set_rollout(Some(rollout)))
+            };
+            if let Some(seen) = authority.steering_rollout() {
+                assert_eq!(seen.as_ref().as_ref(), Some(&rollout));
+            }
+            writer.join().unwrap();
+            assert_eq!(authority.with_steering_rollout(Rollout::target), Some(2));
+        });
     }
 }

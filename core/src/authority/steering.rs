@@ -8,6 +8,10 @@
 //! the engine's authority lock) makes the sequence odd, writes, and makes it
 //! even again; a reader retries when the sequence moved. A heartbeat of a
 //! cluster without a rollout reads two words.
+//!
+//! The phase word is also the one record of whether a rollout steers any
+//! node: [`Steering::steers`] reads it alone for the readers of the
+//! published rollout, so a rollout change is one store of these words.
 
 use std::sync::atomic::Ordering;
 
@@ -69,6 +73,19 @@ impl Steering {
             }
         }
         self.seq.store(seq + 2, Ordering::Release);
+    }
+
+    /// Whether a rollout steers any node of the cluster (it exists and is
+    /// not complete): one load of the phase word, which a heartbeat's
+    /// [`rule`](Self::rule) reads too.
+    ///
+    /// Acquire: pairs with the writer's Release fence in [`store`](Self::store),
+    /// which follows everything the writer did before it; the caller stores
+    /// the rollout itself first, so a reader that sees a steering phase also
+    /// sees that rollout (or a later one). One word needs no sequence check.
+    #[inline]
+    pub(crate) fn steers(&self) -> bool {
+        self.phase.load(Ordering::Acquire) != 0
     }
 
     /// What the rollout says about the nodes of `bucket`; `None` when no

@@ -11,6 +11,7 @@ use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::execution::counters::Counts;
 use crate::execution::freshness::{Due, Tally, expiry, is_verified};
+use crate::execution::slot::SlotRead;
 
 impl Engine {
     /// Recomputes every cluster's counters from its nodes' slots (O(nodes)) and
@@ -80,16 +81,10 @@ impl Engine {
         let tracked = cluster.counters.buckets.tracked_revisions();
         let (target, previous) = (tracked.first().copied().unwrap_or(0), tracked.get(1).copied().unwrap_or(0));
         let kept = cluster.counters.buckets.counts(previous, target);
-        let mut counted = [BucketCounts::default(); BUCKETS as usize];
-        for cell in cluster.counters.members().into_iter().filter_map(|slot| self.execution.nodes.slot(slot)) {
-            let state = cell.read().state;
-            let c = &mut counted[usize::from(cell.bucket())];
-            c.nodes += 1;
-            c.failures += u64::from(state.is_failing());
-            let fresh = state.fresh_bucket();
-            c.on_target += u64::from(target != 0 && fresh == Some(target));
-            c.on_previous += u64::from(previous != 0 && fresh == Some(previous));
-        }
+        // What the counters keep: fresh on a revision, however old the heartbeat.
+        let counted = self.recount_buckets_by(cluster, previous, target, |read, revision| {
+            revision != 0 && read.state.fresh_bucket() == Some(revision)
+        });
         (0..usize::from(BUCKETS))
             .filter(|&b| kept[b] != counted[b])
             .map(|b| {
@@ -152,14 +147,29 @@ impl Engine {
         if now_ms >= cluster.counters.expiry.latest_expired() {
             return cluster.counters.buckets.counts(previous, target);
         }
+        self.recount_buckets_by(cluster, previous, target, |read, revision| {
+            is_verified(read.state, read.last_hb_ms, revision, now_ms)
+        })
+    }
+
+    /// The counts by rollout bucket of `cluster` recomputed from its slots
+    /// (O(nodes)), a node counted on `target` or `previous` when `on(read,
+    /// revision)` says so.
+    fn recount_buckets_by(
+        &self,
+        cluster: &ClusterState,
+        previous: u32,
+        target: u32,
+        on: impl Fn(&SlotRead, u32) -> bool,
+    ) -> [BucketCounts; BUCKETS as usize] {
         let mut counted = [BucketCounts::default(); BUCKETS as usize];
         for cell in cluster.counters.members().into_iter().filter_map(|slot| self.execution.nodes.slot(slot)) {
             let read = cell.read();
             let c = &mut counted[usize::from(cell.bucket())];
             c.nodes += 1;
             c.failures += u64::from(read.state.is_failing());
-            c.on_target += u64::from(is_verified(read.state, read.last_hb_ms, target, now_ms));
-            c.on_previous += u64::from(is_verified(read.state, read.last_hb_ms, previous, now_ms));
+            c.on_target += u64::from(on(&read, target));
+            c.on_previous += u64::from(on(&read, previous));
         }
         counted
     }
@@ -180,5 +190,25 @@ impl Engine {
             }
         });
         tally
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const T: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn the_recount_names_a_bucket_whose_counters_drifted() {
+        let e = crate::demo::engine(T).unwrap();
+        assert!(e.recount_mismatches_at(T).is_empty(), "{:?}", e.recount_mismatches_at(T));
+        let cluster = e.cluster_state("eks-prod-us").unwrap();
+        let slot = cluster.counters.members()[0];
+        let bucket = e.execution.nodes.slot(slot).unwrap().bucket();
+        cluster.counters.buckets.move_failing(bucket, true);
+        let found = e.recount_mismatches_at(T);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with(&format!("cluster 'eks-prod-us' bucket {bucket}: counters")), "{found:?}");
+        cluster.counters.buckets.move_failing(bucket, false);
+        assert!(e.recount_mismatches_at(T).is_empty());
     }
 }

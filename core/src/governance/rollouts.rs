@@ -241,12 +241,10 @@ impl Engine {
                 (RolloutChange::RolledBack, why)
             } else {
                 let counts = self.bucket_counts(state, rollout.previous(), rollout.target(), now_ms);
-                let mut gate = *rollout.gate();
-                let Some(step) = gate.evaluate(rollout.plan(), &rollout.waves(&counts), now_ms) else { break };
+                let mut next = rollout.clone();
+                let Some(step) = next.evaluate(&counts, now_ms) else { break };
                 match step {
                     Step::Baking | Step::Unsettled => {
-                        let mut next = rollout.clone();
-                        *next.gate_mut() = gate;
                         state.authority.set_rollout(Some(next));
                         self.announce_cluster(state);
                         taken += 1;

@@ -41,14 +41,17 @@ pub struct BucketCounts {
 /// assert_eq!(r.verified(&after), 1_000, "a smooth rollout never looks like an outage");
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(from = "RolloutRepr", into = "RolloutRepr")]
+#[serde(try_from = "RolloutRepr", into = "RolloutRepr")]
 pub struct Rollout {
     cluster: String,
     plan: RolloutPlan,
     previous: u32,
     target: u32,
     gate: Gate,
-    /// When each started wave started (unix ms), in wave order.
+    /// When each wave up to the gate's started (unix ms), in wave order:
+    /// exactly `gate.wave() + 1` entries, kept so by
+    /// [`set_gate`](Self::set_gate), the one way the gate changes, and
+    /// checked when a rollout is read back.
     started_ms: Vec<u64>,
     /// Why it halted, while it is halted or rolled back.
     reason: Option<String>,
@@ -69,8 +72,25 @@ struct RolloutRepr {
     reason: Option<String>,
 }
 
-impl From<RolloutRepr> for Rollout {
-    fn from(r: RolloutRepr) -> Self {
+impl TryFrom<RolloutRepr> for Rollout {
+    type Error = crate::Error;
+
+    fn try_from(r: RolloutRepr) -> Result<Self> {
+        let wave = r.gate.wave();
+        if wave >= r.plan.waves().len() || r.started_ms.len() != wave + 1 {
+            return Err(crate::Error::invalid(format!(
+                "a rollout at wave {wave} of {} has {} wave start times",
+                r.plan.waves().len(),
+                r.started_ms.len()
+            )));
+        }
+        Ok(Rollout::from_parts(r))
+    }
+}
+
+impl Rollout {
+    /// The rollout of `r`, its buckets indexed; `r`'s start times fit its gate.
+    fn from_parts(r: RolloutRepr) -> Rollout {
         let mut rollout = Rollout {
             cluster: r.cluster,
             plan: r.plan,
@@ -177,7 +197,7 @@ impl BucketRule {
         match self.phase {
             Phase::RolledBack | Phase::Aborted => self.previous,
             Phase::Complete => self.target,
-            _ if self.wave_started_ms.is_some() => self.target,
+            _ if self.started() => self.target,
             _ => self.previous,
         }
     }
@@ -185,7 +205,7 @@ impl BucketRule {
     /// See [`Rollout::steer`].
     pub(crate) fn steer(&self, runs: u32) -> Steer {
         let desired = self.desired();
-        let started = self.wave_started_ms.is_some();
+        let started = self.started();
         match self.phase {
             Phase::Progressing | Phase::Baking => Steer { desired, directs: started, holds: false },
             Phase::Paused | Phase::Halted => Steer { desired, directs: false, holds: started },
@@ -198,13 +218,18 @@ impl BucketRule {
     pub(crate) fn counts_failure(&self, at_ms: u64, failed: bool) -> bool {
         failed && self.phase.is_active() && self.wave_started_ms.is_some_and(|start| start <= at_ms)
     }
+
+    /// Whether the bucket's wave has started (see [`Rollout::started`]).
+    pub(crate) fn started(&self) -> bool {
+        self.wave_started_ms.is_some()
+    }
 }
 
 impl Rollout {
     /// A rollout of `cluster` from revision `previous` to `target`, its
     /// first wave started at `at_ms`.
     pub fn new(cluster: &str, plan: RolloutPlan, previous: u32, target: u32, at_ms: u64) -> Rollout {
-        Rollout::from(RolloutRepr {
+        Rollout::from_parts(RolloutRepr {
             cluster: cluster.to_owned(),
             plan,
             previous,
@@ -215,7 +240,8 @@ impl Rollout {
         })
     }
 
-    /// When wave `wave` started (unix ms), if it has.
+    /// When wave `wave` started (unix ms), if it has: the one answer to
+    /// whether a wave started.
     pub fn started_ms(&self, wave: usize) -> Option<u64> {
         self.started_ms.get(wave).copied()
     }
@@ -279,11 +305,14 @@ impl Rollout {
             RolloutChange::Aborted => gate.abort(at_ms)?,
             RolloutChange::Promoted => gate.promote(&self.plan, at_ms)?,
         }
-        self.gate = gate;
-        while self.started_ms.len() <= self.gate.wave() {
-            self.started_ms.push(at_ms);
-        }
+        self.set_gate(gate, at_ms);
         Ok(())
+    }
+
+    /// Moves the gate to `gate` at `at_ms`: the waves it starts started then.
+    fn set_gate(&mut self, gate: Gate, at_ms: u64) {
+        self.gate = gate;
+        self.started_ms.resize(gate.wave() + 1, at_ms);
     }
 
     fn index_buckets(&mut self) {
@@ -324,7 +353,7 @@ impl Rollout {
 
     /// Whether the wave of `bucket` has started.
     pub fn started(&self, bucket: u8) -> bool {
-        self.wave_of(bucket) <= self.gate.wave()
+        self.rule(bucket).started()
     }
 
     /// The revision the nodes of `bucket` should run now: the target once
@@ -361,19 +390,22 @@ impl Rollout {
     /// Evaluates the gate until it settles at `now_ms`; the steps taken, in
     /// order (at most a few per wave).
     pub fn advance(&mut self, buckets: &[BucketCounts; BUCKETS as usize], now_ms: u64) -> Vec<Step> {
-        let waves = self.waves(buckets);
-        let bound = self.plan.waves().len() * 3 + 3;
-        let steps: Vec<Step> =
-            std::iter::from_fn(|| self.gate.evaluate(&self.plan, &waves, now_ms)).take(bound).collect();
-        while self.started_ms.len() <= self.gate.wave() {
-            self.started_ms.push(now_ms);
-        }
-        steps
+        self.evaluate_bounded(buckets, now_ms, self.plan.waves().len() * 3 + 3)
     }
 
-    /// The gate, for the operator actions ([`Gate::pause`], ...).
-    pub fn gate_mut(&mut self) -> &mut Gate {
-        &mut self.gate
+    /// Takes at most one gate step at `now_ms` ([`Gate::evaluate`] on the
+    /// figures of each wave); `None` when nothing changes.
+    pub fn evaluate(&mut self, buckets: &[BucketCounts; BUCKETS as usize], now_ms: u64) -> Option<Step> {
+        self.evaluate_bounded(buckets, now_ms, 1).pop()
+    }
+
+    /// At most `bound` gate steps at `now_ms`, in order.
+    fn evaluate_bounded(&mut self, buckets: &[BucketCounts; BUCKETS as usize], now_ms: u64, bound: usize) -> Vec<Step> {
+        let waves = self.waves(buckets);
+        let mut gate = self.gate;
+        let steps = std::iter::from_fn(|| gate.evaluate(&self.plan, &waves, now_ms)).take(bound).collect();
+        self.set_gate(gate, now_ms);
+        steps
     }
 }
 
@@ -405,8 +437,37 @@ mod tests {
         assert_eq!(r.verified(&canary_done), 455, "the second wave's 9 buckets now lag");
         let failing = counts(|b| BucketCounts { nodes: 5, failures: u64::from(r.started(b)), ..Default::default() });
         assert_eq!(r.advance(&failing, 11), [Step::Halted { failures: 10, nodes: 50 }]);
-        r.gate_mut().roll_back(11).unwrap();
+        r.apply(&RolloutChange::RolledBack, 11).unwrap();
         assert_eq!(started(&r), 0, "rolled back: every node should run the previous snapshot");
+    }
+
+    #[test]
+    fn every_wave_the_gate_starts_has_its_start_time() {
+        let plan = RolloutPlan::new([10, 50, 100], 0, 0.0, false).unwrap();
+        let mut r = Rollout::new("c", plan, 1, 2, 7);
+        let agree = |r: &Rollout| (0..BUCKETS).all(|b| r.started(b) == r.rule(b).wave_started_ms.is_some());
+        assert!(agree(&r));
+        let converged = counts(|b| BucketCounts { nodes: 1, on_target: u64::from(r.started(b)), ..Default::default() });
+        assert_eq!(r.evaluate(&converged, 9), Some(Step::WaveStarted(1)));
+        assert_eq!((r.started_ms(0), r.started_ms(1), r.started_ms(2)), (Some(7), Some(9), None));
+        assert!(agree(&r));
+        r.apply(&RolloutChange::Promoted, 12).unwrap();
+        assert_eq!(r.started_ms(2), Some(12));
+        assert!((0..BUCKETS).all(|b| r.started(b)) && agree(&r));
+    }
+
+    #[test]
+    fn a_rollout_whose_start_times_disagree_with_its_gate_is_refused() {
+        let plan = RolloutPlan::new([5, 50, 100], 1_000, 10.0, false).unwrap();
+        let json = serde_json::to_string(&Rollout::new("c", plan, 1, 2, 7)).unwrap();
+        assert!(json.contains(r#""started_ms":[7]"#), "{json}");
+        for started in ["[]", "[7,8]"] {
+            let bad = json.replace("[7]", started);
+            let err = serde_json::from_str::<Rollout>(&bad).unwrap_err().to_string();
+            assert!(err.contains("wave start times"), "{started}: {err}");
+        }
+        let beyond = json.replace(r#""wave":0"#, r#""wave":3"#).replace("[7]", "[7,7,7,7]");
+        assert!(serde_json::from_str::<Rollout>(&beyond).is_err(), "a plan of 3 waves has no wave 3");
     }
 
     #[test]
