@@ -1,4 +1,6 @@
-//! Which partition a cluster belongs to.
+//! A cluster's hash partition: where its placement starts looking
+//! ([`crate::placement`]), and its partition in a fleet whose stored state
+//! predates placement.
 //!
 //! `partition = u64::from_le_bytes(blake3(cluster_id)[0..8]) % N`: the first
 //! eight bytes of the blake3 hash of the cluster id's UTF-8 bytes, read as a
@@ -10,7 +12,7 @@ use std::num::NonZeroU32;
 /// The default number of partitions.
 pub const DEFAULT_PARTITIONS: NonZeroU32 = NonZeroU32::new(16).unwrap();
 
-/// The partition of `cluster` among `partitions`.
+/// The hash partition of `cluster` among `partitions`.
 ///
 /// ```
 /// use fleetgov_nats::partition::{partition_of, DEFAULT_PARTITIONS};

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use fleetgov::{AppliedChange, Engine, NodeView};
 use fleetgov_nats::load::SimFleet;
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::{FleetClient, Instance, RetryPolicy, demo};
 use harness::{NatsServer, checkpointed, config, engine, mostly_current, now_ms, view_until};
 
@@ -49,7 +48,7 @@ async fn a_new_owner_restores_node_state_and_history_before_the_fleet_reports_ag
     let nats_a = server.connect().await;
     let replica_a = engine(&nats_a, CLUSTERS).await;
     let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
-    assert_eq!(a.status().restored.len(), 16, "a new instance restores its share before it serves it");
+    assert_eq!(a.status().restored.len(), harness::PARTITIONS, "a new instance restores its share before it serves it");
 
     // Two rounds: the nodes report, the divergent ones of auto-reconciling
     // clusters follow their directive in the second.
@@ -60,7 +59,7 @@ async fn a_new_owner_restores_node_state_and_history_before_the_fleet_reports_ag
     fleet.round(now_ms(), 8).await.unwrap();
     let reported = now_ms();
     let clusters: Vec<String> = demo::clusters(CLUSTERS).into_iter().map(|(c, ..)| c).collect();
-    let partitions: Vec<u32> = clusters.iter().map(|c| partition_of(c, DEFAULT_PARTITIONS)).collect();
+    let partitions: Vec<u32> = clusters.iter().map(|c| a.partition_of(c).unwrap()).collect();
     checkpointed(&js, &partitions).await;
     let engine_a = replica_a.engine();
     let shown = answers(&engine_a, &clusters, started, reported);
@@ -77,7 +76,7 @@ async fn a_new_owner_restores_node_state_and_history_before_the_fleet_reports_ag
     let b = Instance::start(nats_b, config("ingest-b"), engine_b.clone()).await.unwrap();
     fleetgov_testkit::eventually("b to own and restore every partition", || async {
         let status = b.status();
-        if status.restored.len() == 16 { Ok(()) } else { Err(format!("{status:?}")) }
+        if status.restored.len() == harness::PARTITIONS { Ok(()) } else { Err(format!("{status:?}")) }
     })
     .await;
 
@@ -138,7 +137,7 @@ async fn an_instance_that_regains_a_partition_shows_what_happened_meanwhile_not_
     b.shutdown().await;
     fleetgov_testkit::eventually("a to own and restore every partition again", || async {
         let status = a.status();
-        if status.restored.len() == 16 { Ok(()) } else { Err(format!("{status:?}")) }
+        if status.restored.len() == harness::PARTITIONS { Ok(()) } else { Err(format!("{status:?}")) }
     })
     .await;
     let t = now_ms();
