@@ -229,8 +229,8 @@ impl Instance {
         config.validate()?;
         let js = jetstream::new(client.clone());
         let journals = Journals::open(&js, config.replicas, config.partitions).await?;
+        // Clusters are placed by the rounds, off the async threads (owned_clusters).
         let placement = Placement::new(journals.placement(), config.partitions);
-        placement.update(&engine);
         let leases = Leases::open(&js, &config.id, placement.clone(), config.lease_ttl, config.replicas, audit).await?;
         let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;

@@ -25,15 +25,16 @@
 //! without a record of its creation (none is created otherwise) is placed
 //! after the recorded ones, in id order.
 //!
-//! **Existing deployments** ([`PlacementMode`]). The node checkpoint
-//! stream `FLEET_NODES` records, when it is created, that its partitions
-//! are placed and how many there are (stream metadata, see
-//! [`crate::journal`]). A fleet whose stream was created before has its
-//! state stored by hash: it keeps hash placement, so everything stored
-//! stays where its readers look, and says so
-//! ([`Instance::placement`](crate::Instance::placement)). An instance
-//! started with another partition count than the stream records is
-//! refused, naming the count to use.
+//! **Existing deployments** ([`PlacementMode`]). The journal streams
+//! `FLEET_JOURNAL` and `FLEET_NODES` record, when they are created, that
+//! clusters are placed and among how many partitions (in their
+//! descriptions, see [`Journals::open`](crate::journal::Journals::open)).
+//! A fleet whose streams were created before has its state stored by
+//! hash: it keeps hash placement, so everything stored (journal subjects,
+//! node checkpoints, leases, summaries) stays where its readers look, and
+//! says so ([`Instance::placement`](crate::Instance::placement)). An
+//! instance started with another partition count than the streams record
+//! is refused, naming the count to use.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
