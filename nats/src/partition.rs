@@ -17,7 +17,7 @@ pub const DEFAULT_PARTITIONS: NonZeroU32 = NonZeroU32::new(16).unwrap();
 /// ```
 /// use fleetgov_nats::partition::{partition_of, DEFAULT_PARTITIONS};
 /// let p = partition_of("eks-prod-us", DEFAULT_PARTITIONS);
-/// assert!(p < 16);
+/// assert!(p < DEFAULT_PARTITIONS.get());
 /// assert_eq!(p, partition_of("eks-prod-us", DEFAULT_PARTITIONS));
 /// ```
 pub fn partition_of(cluster: &str, partitions: NonZeroU32) -> u32 {
@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn spreads_clusters_over_every_partition() {
         let n = DEFAULT_PARTITIONS;
-        let mut seen = [0u32; 16];
+        let mut seen = vec![0u32; n.get() as usize];
         for i in 0..1_000 {
             seen[partition_of(&format!("cluster-{i}"), n) as usize] += 1;
         }
