@@ -29,12 +29,11 @@
 //! record as it comes.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::fence::Fence;
-use crate::partition::partition_of;
+use crate::placement::Placement;
 
 /// Which partitions an instance serves, and under which lease, as its
 /// audit store sees them. Cheap to clone: clones share it.
@@ -57,7 +56,7 @@ struct Inner {
 
 #[derive(Debug)]
 struct Held {
-    partitions: NonZeroU32,
+    placement: Placement,
     leases: HashMap<u32, (u64, Fence)>,
 }
 
@@ -76,11 +75,11 @@ impl AuditFence {
         self.inner.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// An instance serving `partitions` partitions fences the records from now on.
-    pub(crate) fn attach(&self, partitions: NonZeroU32) {
+    /// An instance placing clusters by `placement` fences the records from now on.
+    pub(crate) fn attach(&self, placement: Placement) {
         let mut held = self.held();
         if held.is_none() {
-            *held = Some(Held { partitions, leases: HashMap::new() });
+            *held = Some(Held { placement, leases: HashMap::new() });
         }
     }
 
@@ -101,7 +100,8 @@ impl AuditFence {
     /// Where a record on behalf of `cluster` may be written: `None` when
     /// the instance may not write it (counted as refused).
     pub(crate) fn origin(&self, cluster: &str) -> Option<Origin> {
-        let partition = self.held().as_ref().map(|held| partition_of(cluster, held.partitions));
+        // A cluster not placed yet is served nowhere: no partition of it is held.
+        let partition = self.held().as_ref().map(|held| held.placement.partition_of(cluster).unwrap_or(u32::MAX));
         self.origin_of(partition)
     }
 
@@ -145,15 +145,16 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::placement::PlacementMode;
 
     #[test]
     fn a_record_is_written_only_under_an_open_lease_of_its_partition() {
         let fence = AuditFence::default();
         assert_eq!(fence.origin("eks-prod-us"), Some(Origin::Unfenced), "no instance attached");
         assert_eq!(fence.partition_origin(1), Some(Origin::Unfenced), "no instance attached");
-        let partitions = NonZeroU32::new(4).unwrap();
-        fence.attach(partitions);
-        let partition = partition_of("eks-prod-us", partitions);
+        let placement = Placement::new(PlacementMode::Hashed, std::num::NonZeroU32::new(4).unwrap());
+        fence.attach(placement.clone());
+        let partition = placement.partition_of("eks-prod-us").unwrap();
         assert_eq!(fence.origin("eks-prod-us"), None, "not held");
         let base = Instant::now();
         let open = Fence::open_until(base, base + Duration::from_secs(3_600));

@@ -62,7 +62,8 @@ use crate::feed::{self, Changed};
 use crate::handover::Handover;
 use crate::journal::{Journals, Marks, PART_BYTES, Stored, Written};
 use crate::lease::{Lease, LeaseLog, Leases, safety_margin};
-use crate::partition::{DEFAULT_PARTITIONS, partition_of};
+use crate::partition::DEFAULT_PARTITIONS;
+use crate::placement::{Placement, PlacementMode};
 use crate::rollout::{self, Advancer};
 use crate::seal;
 use crate::service::{ClusterService, Shared, WrongCluster};
@@ -80,7 +81,9 @@ use crate::summary::{ClusterSummary, Summaries};
 pub struct InstanceConfig {
     /// The instance id: an engine id (letters, digits, `. _ - :`), unique among live instances.
     pub id: String,
-    /// How many partitions the clusters are spread over; every instance must agree.
+    /// How many partitions the clusters are placed in ([`crate::placement`]);
+    /// every instance must agree, and the journal streams refuse another
+    /// count than the one they were created for.
     pub partitions: NonZeroU32,
     /// How long a lease and a liveness key live without renewal.
     pub lease_ttl: Duration,
@@ -198,6 +201,7 @@ pub struct InstanceStatus {
 /// ```
 pub struct Instance {
     id: String,
+    placement: Placement,
     status: watch::Receiver<InstanceStatus>,
     lease_log: watch::Receiver<LeaseLog>,
     wrong_cluster: Arc<WrongCluster>,
@@ -224,11 +228,13 @@ impl Instance {
     ) -> Result<Instance> {
         config.validate()?;
         let js = jetstream::new(client.clone());
-        let leases = Leases::open(&js, &config.id, config.partitions, config.lease_ttl, config.replicas, audit).await?;
+        let journals = Journals::open(&js, config.replicas, config.partitions).await?;
+        // Clusters are placed by the rounds, off the async threads (owned_clusters).
+        let placement = Placement::new(journals.placement(), config.partitions);
+        let leases = Leases::open(&js, &config.id, placement.clone(), config.lease_ttl, config.replicas, audit).await?;
         let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;
         Artifacts::open(&js, config.replicas).await?;
-        let journals = Journals::open(&js, config.replicas).await?;
         let (restored_tx, restored_rx) = mpsc::unbounded_channel();
         let (publish, status) = watch::channel(InstanceStatus::default());
         // Subscribed before the first round: no change after it is missed.
@@ -246,7 +252,7 @@ impl Instance {
             restored: restored_tx,
             restore_timeout: config.lease_ttl * 3,
             id: config.id.clone(),
-            partitions: config.partitions,
+            placement: placement.clone(),
             op_timeout: safety_margin(config.lease_ttl),
             handover_wait: config.handover_wait,
             shared: Shared {
@@ -280,7 +286,7 @@ impl Instance {
         let (stop, stopped) = oneshot::channel();
         let (id, rollout_passes) = (config.id.clone(), worker.rollouts.passes());
         let task = tokio::spawn(worker.run(config, stopped, restored_rx));
-        Ok(Instance { id, status, lease_log, wrong_cluster, rollout_passes, stop: Some(stop), task })
+        Ok(Instance { id, placement, status, lease_log, wrong_cluster, rollout_passes, stop: Some(stop), task })
     }
 
     /// The instance id.
@@ -291,6 +297,19 @@ impl Instance {
     /// The partitions owned as of the last tick, ascending.
     pub fn owned_partitions(&self) -> Vec<u32> {
         self.status.borrow().partitions.clone()
+    }
+
+    /// How the fleet's clusters are placed in partitions, as its stored
+    /// state records it ([`crate::placement`]).
+    pub fn placement(&self) -> PlacementMode {
+        self.placement.mode()
+    }
+
+    /// The partition `cluster` is served in: `None` for a cluster this
+    /// instance has not placed yet (its engine does not know it, or it was
+    /// created after the last round).
+    pub fn partition_of(&self, cluster: &str) -> Option<u32> {
+        self.placement.partition_of(cluster)
     }
 
     /// The whole status as of the last tick.
@@ -352,7 +371,7 @@ struct Worker {
     /// The longest a restore may take before it is tried again.
     restore_timeout: Duration,
     id: String,
-    partitions: NonZeroU32,
+    placement: Placement,
     /// The longest one summary write may take: a round must not outlast a deadline.
     op_timeout: Duration,
     handover_wait: Duration,
@@ -550,8 +569,8 @@ impl Worker {
         self.let_go_states(ended, self.op_timeout).await;
         self.start_restores();
         let owned: Vec<u32> = self.leases.owned().filter(|p| self.tenures.contains_key(p)).collect();
-        let (engine, partitions) = (self.engine.clone(), self.partitions);
-        let clusters = tokio::task::spawn_blocking(move || owned_clusters(&engine, partitions, &owned))
+        let (engine, placement) = (self.engine.clone(), self.placement.clone());
+        let clusters = tokio::task::spawn_blocking(move || owned_clusters(&engine, &placement, &owned))
             .await
             .map_err(|e| Error::transport("list the owned clusters", e))?;
         let new: Vec<(String, Option<u64>)> =
@@ -718,9 +737,9 @@ impl Worker {
             .collect();
         for (partition, token) in due {
             let (journals, engine, report) = (self.journals.clone(), self.engine.clone(), self.restored.clone());
-            let (timeout, partitions) = (self.restore_timeout, self.partitions);
+            let (timeout, placement) = (self.restore_timeout, self.placement.clone());
             let task = tokio::spawn(async move {
-                let restore = restore(journals, engine, partitions, partition);
+                let restore = restore(journals, engine, placement, partition);
                 let outcome = tokio::time::timeout(timeout, restore)
                     .await
                     .unwrap_or_else(|e| Err(Error::retryable(format!("restore partition {partition}"), e)));
@@ -830,8 +849,8 @@ impl Worker {
 
     /// The clusters the engine knows in `partition`.
     async fn partition_clusters(&self, partition: u32) -> Vec<String> {
-        let (engine, partitions) = (self.engine.clone(), self.partitions);
-        tokio::task::spawn_blocking(move || owned_clusters(&engine, partitions, &[partition]).into_keys().collect())
+        let (engine, placement) = (self.engine.clone(), self.placement.clone());
+        tokio::task::spawn_blocking(move || owned_clusters(&engine, &placement, &[partition]).into_keys().collect())
             .await
             .unwrap_or_default()
     }
@@ -1030,12 +1049,12 @@ impl Worker {
 async fn restore(
     journals: Journals,
     engine: Arc<Engine>,
-    partitions: NonZeroU32,
+    placement: Placement,
     partition: u32,
 ) -> Result<(Marks, u64, Option<String>)> {
     let Stored { segments, checkpoint, marks, skipped } = journals.read(partition).await?;
     let position = tokio::task::spawn_blocking(move || {
-        let clusters = owned_clusters(&engine, partitions, &[partition]);
+        let clusters = owned_clusters(&engine, &placement, &[partition]);
         let clusters: Vec<&str> = clusters.keys().map(String::as_str).collect();
         engine.discard_execution(&clusters)?;
         let segments: Vec<&[u8]> = segments.iter().map(|s| &s[..]).collect();
@@ -1047,15 +1066,16 @@ async fn restore(
     Ok((marks, position, skipped))
 }
 
-/// The engine's clusters whose partition is in `owned`, with their partitions.
-fn owned_clusters(engine: &Engine, partitions: NonZeroU32, owned: &[u32]) -> BTreeMap<String, u32> {
+/// The engine's clusters whose partition is in `owned`, with their
+/// partitions, placing those not placed yet first ([`crate::placement`]).
+fn owned_clusters(engine: &Engine, placement: &Placement, owned: &[u32]) -> BTreeMap<String, u32> {
+    placement.update(engine);
     engine
         .cluster_ids()
         .into_iter()
-        .map(|id| {
-            let partition = partition_of(&id, partitions);
-            (id, partition)
+        .filter_map(|id| {
+            let partition = placement.partition_of(&id)?;
+            owned.contains(&partition).then_some((id, partition))
         })
-        .filter(|(_, partition)| owned.contains(partition))
         .collect()
 }

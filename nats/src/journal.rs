@@ -59,6 +59,7 @@ use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::context::{Context, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{self, Config, DiscardPolicy, LastRawMessageErrorKind, StorageType};
+use std::num::NonZeroU32;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -66,6 +67,7 @@ use futures_util::StreamExt as _;
 
 use crate::error::{Error, Result};
 use crate::lease::Lease;
+use crate::placement::PlacementMode;
 use crate::seal::{Seal, trim_point};
 
 /// The stream of the partitions' journal segments.
@@ -157,7 +159,7 @@ pub enum Written {
 /// # async fn run() -> fleetgov_nats::Result<()> {
 /// use fleetgov_nats::journal::{Journals, Written};
 /// let js = async_nats::jetstream::new(async_nats::connect("127.0.0.1:4222").await.unwrap());
-/// let journals = Journals::open(&js, 1).await?;
+/// let journals = Journals::open(&js, 1, fleetgov_nats::partition::DEFAULT_PARTITIONS).await?;
 /// let stored = journals.read(3).await?; // partition 3: every segment, the latest checkpoint
 /// let engine = fleetgov::Engine::new();
 /// let segment = engine.export_journal(&[], 0, fleetgov_nats::journal::PART_BYTES)?;
@@ -174,23 +176,38 @@ pub enum Written {
 #[derive(Clone)]
 pub struct Journals {
     js: Context,
+    placement: PlacementMode,
 }
 
+/// How a stream's description records, when the stream is created, that
+/// its partitions are placed by creation order ([`crate::placement`]), and
+/// among how many: `…; placement: creation-order; partitions: <N>`. (The
+/// description, not stream metadata: the server may predate metadata.)
+const PLACED: &str = "; placement: creation-order; partitions: ";
+
 impl Journals {
-    /// Creates the streams if they do not exist yet, with `replicas` copies.
+    /// Creates the streams if they do not exist yet, with `replicas` copies,
+    /// recording in their descriptions that clusters are placed by creation
+    /// order among `partitions` partitions ([`crate::placement`]). Streams
+    /// created before placement was recorded keep hash placement
+    /// ([`placement`](Self::placement)).
     ///
-    /// Errors: the server refuses (no JetStream).
-    pub async fn open(js: &Context, replicas: usize) -> Result<Journals> {
+    /// Errors: the server refuses (no JetStream); the streams were created
+    /// for another partition count (`InvalidInput`, naming it: every
+    /// instance of a fleet must use the count its stored state was written
+    /// with).
+    pub async fn open(js: &Context, replicas: usize, partitions: NonZeroU32) -> Result<Journals> {
         // The journal is trimmed behind the sealed, checkpointed segments
         // (a purge by subject and sequence); nothing else is ever purged.
         let streams = [
             (JOURNAL_STREAM, "fleet.journal.>", -1, false, "every partition's journal segments, in order"),
             (NODES_STREAM, "fleet.nodes.>", KEPT_PER_PARTITION, true, "every partition's latest node checkpoints"),
         ];
+        let mut placement = PlacementMode::Placed;
         for (name, subjects, per_subject, deny_purge, what) in streams {
             let config = Config {
                 name: name.to_owned(),
-                description: Some(format!("fleetgov: {what}")),
+                description: Some(format!("fleetgov: {what}{PLACED}{partitions}")),
                 subjects: vec![subjects.to_owned()],
                 storage: StorageType::File,
                 num_replicas: replicas,
@@ -200,9 +217,29 @@ impl Journals {
                 deny_purge,
                 ..Config::default()
             };
-            js.get_or_create_stream(config).await.map_err(|e| Error::transport(format!("create stream {name}"), e))?;
+            let stream = js
+                .get_or_create_stream(config)
+                .await
+                .map_err(|e| Error::transport(format!("create stream {name}"), e))?;
+            let description = stream.cached_info().config.description.as_deref().unwrap_or("");
+            let Some((_, stored)) = description.split_once(PLACED) else {
+                placement = PlacementMode::Hashed;
+                continue;
+            };
+            if stored != partitions.to_string() {
+                return Err(fleetgov::Error::invalid(format!(
+                    "{name} holds the state of {stored} partitions, not {partitions}: start every instance \
+                     with --partitions {stored} (InstanceConfig::partitions), or give the fleet new streams"
+                ))
+                .into());
+            }
         }
-        Ok(Journals { js: js.clone() })
+        Ok(Journals { js: js.clone(), placement })
+    }
+
+    /// How the fleet's clusters are placed, as its streams record it.
+    pub fn placement(&self) -> PlacementMode {
+        self.placement
     }
 
     async fn stream(&self, name: &str) -> Result<stream::Stream> {

@@ -52,6 +52,7 @@ use crate::balance::{partition_loads, plan};
 use crate::buckets::{self, read_all, read_owners};
 use crate::error::{Error, Result};
 use crate::fence::Fence;
+use crate::placement::Placement;
 use crate::subject::{INSTANCES_BUCKET, PARTITIONS_BUCKET, SUMMARIES_BUCKET, decode_id, instance_key, partition_key};
 use crate::summary::ClusterSummary;
 
@@ -130,12 +131,13 @@ impl Leases {
     pub(crate) async fn open(
         js: &jetstream::Context,
         id: &str,
-        count: NonZeroU32,
+        placement: Placement,
         ttl: Duration,
         replicas: usize,
         audit: AuditFence,
     ) -> Result<Leases> {
-        audit.attach(count);
+        let count = placement.partitions();
+        audit.attach(placement);
         Ok(Leases {
             partitions: buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?,
             instances: buckets::key_value(js, INSTANCES_BUCKET, ttl, replicas).await?,

@@ -29,7 +29,7 @@
 //! | node checkpoints | stream `FLEET_NODES`, `fleet.nodes.p<k>` | partition `k`'s nodes and their last reports, in parts, fenced ([`journal`]) |
 //!
 //! - Ids in subject tokens and keys are encoded: `.` -> `=2E`, `:` -> `=3A` ([`subject`]).
-//! - A cluster's partition is `u64::from_le_bytes(blake3(cluster_id)[0..8]) % N`, N = 16 by default ([`partition`]).
+//! - A cluster's partition: in creation order, each cluster to the partition holding the fewest so far, the first from `u64::from_le_bytes(blake3(cluster_id)[0..8]) % N` upwards; N = 16 by default ([`placement`], [`partition`]).
 //! - Instances subscribe in the queue group `fleetgov`, so during a handoff a request is handled once.
 //! - Outcome 5 (unknown node) means the cluster moved to an instance that
 //!   does not know the node's handle (handles are per engine): enroll again,
@@ -73,6 +73,7 @@ pub mod journal;
 pub mod lease;
 pub mod load;
 pub mod partition;
+pub mod placement;
 pub mod rollout;
 pub mod seal;
 mod service;

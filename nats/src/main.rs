@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use fleetgov::rollout::RolloutPlan;
 use fleetgov::{By, ContentHash, Engine, EngineConfig, Override, Role};
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
+use fleetgov_nats::partition::DEFAULT_PARTITIONS;
 use fleetgov_nats::{
     Artifacts, FleetClient, FleetView, Instance, InstanceConfig, InstanceStatus, Replica, RetryPolicy, StreamOptions,
     demo, rollout,
@@ -90,8 +91,8 @@ enum Command {
         /// The instance id, unique among live instances.
         #[arg(long)]
         id: String,
-        /// Partitions the clusters are spread over (every instance must agree).
-        #[arg(long, default_value_t = 16)]
+        /// Partitions the clusters are placed in (every instance must agree; the fleet's journal streams record the count and refuse another).
+        #[arg(long, default_value_t = DEFAULT_PARTITIONS.get())]
         partitions: u32,
         /// Lease TTL in milliseconds.
         #[arg(long, default_value_t = 10_000)]
@@ -372,6 +373,7 @@ async fn ingest(
         ..InstanceConfig::new(id.clone())
     };
     let instance = replica.serve(nats, config).await?;
+    println!("[{id}] placement: {}", instance.placement().describe());
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut shown = None;
     let mut leases = instance.lease_log();
@@ -574,7 +576,7 @@ async fn bench(
     let engine = demo_engine(&nats, clusters, replicas).await?;
     let config = InstanceConfig { max_in_flight: in_flight.max(1), replicas, ..InstanceConfig::new("bench") };
     let instance = Instance::start(nats.clone(), config, engine).await?;
-    if instance.owned_partitions().len() != 16 {
+    if instance.owned_partitions().len() != DEFAULT_PARTITIONS.get() as usize {
         return Err("the bench needs a NATS server without other ingest instances".into());
     }
     let client = FleetClient::new(nats, RetryPolicy::default()).await?;

@@ -1,4 +1,6 @@
-//! Which partition a cluster belongs to.
+//! A cluster's hash partition: where its placement starts looking
+//! ([`crate::placement`]), and its partition in a fleet whose stored state
+//! predates placement.
 //!
 //! `partition = u64::from_le_bytes(blake3(cluster_id)[0..8]) % N`: the first
 //! eight bytes of the blake3 hash of the cluster id's UTF-8 bytes, read as a
@@ -10,12 +12,12 @@ use std::num::NonZeroU32;
 /// The default number of partitions.
 pub const DEFAULT_PARTITIONS: NonZeroU32 = NonZeroU32::new(16).unwrap();
 
-/// The partition of `cluster` among `partitions`.
+/// The hash partition of `cluster` among `partitions`.
 ///
 /// ```
 /// use fleetgov_nats::partition::{partition_of, DEFAULT_PARTITIONS};
 /// let p = partition_of("eks-prod-us", DEFAULT_PARTITIONS);
-/// assert!(p < 16);
+/// assert!(p < DEFAULT_PARTITIONS.get());
 /// assert_eq!(p, partition_of("eks-prod-us", DEFAULT_PARTITIONS));
 /// ```
 pub fn partition_of(cluster: &str, partitions: NonZeroU32) -> u32 {
@@ -46,7 +48,7 @@ mod tests {
     #[test]
     fn spreads_clusters_over_every_partition() {
         let n = DEFAULT_PARTITIONS;
-        let mut seen = [0u32; 16];
+        let mut seen = vec![0u32; n.get() as usize];
         for i in 0..1_000 {
             seen[partition_of(&format!("cluster-{i}"), n) as usize] += 1;
         }

@@ -12,7 +12,6 @@ use fleetgov::audit::{AuditAction, AuditRecord};
 use fleetgov::{DirectiveKind, Engine, EngineConfig, Heartbeat, snapshot_id};
 use fleetgov_nats::audit::{AUDIT_STREAM, StreamStore};
 use fleetgov_nats::audit_fence::AuditFence;
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::wave::{LEASE_HEADER, PARTITION_HEADER, subject};
 use fleetgov_nats::{StreamOptions, demo};
 use harness::{NatsServer, config, engine, now_ms};
@@ -94,7 +93,7 @@ async fn a_stale_owner_cannot_record_a_wave_and_the_owner_names_its_lease() {
     let js = jetstream::new(nats_b.clone());
     let (replica_a, replica_b) = (engine(&nats_a, 3).await, engine(&nats_b, 3).await);
     let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
-    assert_eq!(a.owned_partitions().len(), 16);
+    assert_eq!(a.owned_partitions().len(), harness::PARTITIONS);
     // Instance a stops (killed, paused: it renews nothing more) while its
     // engine is still answering a heartbeat it admitted. Its leases
     // expire and b takes every partition over.
@@ -102,7 +101,7 @@ async fn a_stale_owner_cannot_record_a_wave_and_the_owner_names_its_lease() {
     let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
     fleetgov_testkit::eventually("b to own every partition", || async {
         let owned = b.owned_partitions();
-        if owned.len() == 16 { Ok(()) } else { Err(format!("{owned:?}")) }
+        if owned.len() == harness::PARTITIONS { Ok(()) } else { Err(format!("{owned:?}")) }
     })
     .await;
 
@@ -113,7 +112,7 @@ async fn a_stale_owner_cannot_record_a_wave_and_the_owner_names_its_lease() {
 
     // The owner records it, naming its partition and lease.
     assert_eq!(report_old_revision(&replica_b.engine(), "gw-b").await, Some(DirectiveKind::Reconcile));
-    let partition = partition_of(CLUSTER, DEFAULT_PARTITIONS);
+    let partition = b.partition_of(CLUSTER).unwrap();
     let token = b.status().leases.iter().find(|l| l.partition == partition).map(|l| l.token).unwrap();
     let recorded = waves(&js).await;
     assert_eq!(recorded.len(), 1);

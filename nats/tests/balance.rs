@@ -1,27 +1,26 @@
-//! Balance by load (issue 23): eight clusters of different sizes over two
-//! instances end split by nodes as the balance plan has it, and a few
-//! nodes more move nothing. The unit moved is a partition: with the
-//! default sixteen the eight demo clusters hash into five partitions (three
-//! share one), and the nodes end within one partition's load; with 64
-//! partitions each cluster has its own, and the nodes end within one
-//! cluster's size.
+//! Balance by load (issue 23) at the defaults: eight clusters of
+//! different sizes over two instances get a partition each (placed by
+//! creation order, see `fleetgov_nats::placement`) and end split four and
+//! four, their nodes at most one cluster's size apart; a few nodes more
+//! move nothing.
 
 mod harness;
 
-use std::collections::BTreeMap;
-use std::num::NonZeroU32;
+use std::collections::{BTreeMap, BTreeSet};
 
 use fleetgov_nats::balance::{instance_loads, spread};
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
+use fleetgov_nats::partition::DEFAULT_PARTITIONS;
 use fleetgov_nats::{FleetClient, FleetView, Instance, RetryPolicy, demo};
-use harness::{NatsServer, config, engine, split_by_load_of, view_until};
+use harness::{NatsServer, config, engine, split_by_load, view_until};
 
 const CLUSTERS: usize = 8;
 
-/// Cluster `i`'s nodes: 20 to 230, all different.
+/// Cluster `i`'s nodes: 100 to 128, all different, and close enough that
+/// a split within one cluster's size is a split of four and four (five of
+/// the smallest outweigh three of the largest by 168 nodes).
 fn size(i: usize) -> usize {
-    20 + 30 * i
+    100 + 4 * i
 }
 
 fn plans(extra: usize) -> Vec<ClusterPlan> {
@@ -52,18 +51,7 @@ async fn rounds(instances: &[&Instance], n: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_clusters_of_different_sizes_split_by_nodes_within_one_partition() {
-    split_eight_clusters(DEFAULT_PARTITIONS, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_partition_per_cluster_they_split_within_one_clusters_size() {
-    split_eight_clusters(NonZeroU32::new(64).unwrap(), true).await;
-}
-
-/// Eight clusters of different sizes over two instances sharing
-/// `partitions` partitions; `apart` when no two clusters may share one.
-async fn split_eight_clusters(partitions: NonZeroU32, apart: bool) {
+async fn eight_clusters_of_different_sizes_split_four_and_four_within_one_clusters_size() {
     let Some(server) = NatsServer::start().await else { return };
     let (nats_a, nats_b) = (server.connect().await, server.connect().await);
     let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
@@ -71,7 +59,7 @@ async fn split_eight_clusters(partitions: NonZeroU32, apart: bool) {
     // their owner waits for them no longer than this: the agents here
     // report once.
     let handover_wait = std::time::Duration::from_secs(2);
-    let config = |id: &str| fleetgov_nats::InstanceConfig { partitions, handover_wait, ..config(id) };
+    let config = |id: &str| fleetgov_nats::InstanceConfig { handover_wait, ..config(id) };
     let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
     let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
     let js = async_nats::jetstream::new(server.connect().await);
@@ -88,20 +76,25 @@ async fn split_eight_clusters(partitions: NonZeroU32, apart: bool) {
     };
     view_until(&js, "every cluster with its nodes", every_cluster).await;
 
-    let (loads, split) = split_by_load_of(&js, &[&a, &b], partitions).await;
-    // The partitions' loads are the clusters' sizes.
-    let mut by_partition = vec![0u64; partitions.get() as usize];
+    let (loads, split) = split_by_load(&js, &[&a, &b]).await;
+    // Each cluster has a partition of its own, the same on both instances:
+    // the partitions' loads are the clusters' sizes.
+    let placed: BTreeMap<&String, u32> = sizes.keys().map(|c| (c, a.partition_of(c).unwrap())).collect();
+    assert!(sizes.keys().all(|c| b.partition_of(c) == Some(placed[c])), "the instances place alike");
+    assert_eq!(placed.values().collect::<BTreeSet<_>>().len(), CLUSTERS, "{placed:?}");
+    let mut by_partition = vec![0u64; DEFAULT_PARTITIONS.get() as usize];
     for (cluster, nodes) in &sizes {
-        by_partition[partition_of(cluster, partitions) as usize] += nodes;
+        by_partition[placed[cluster] as usize] += nodes;
     }
     assert_eq!(loads, by_partition);
     let per = instance_loads(&loads, &split);
-    let shared = sizes.len() > loads.iter().filter(|&&l| l > 0).count();
-    assert_eq!(shared, !apart, "clusters sharing a partition among {partitions}: {loads:?}");
-    let bound = *loads.iter().max().unwrap(); // the largest cluster when none shares its partition
-    eprintln!("{partitions} partitions: nodes per instance {per:?}, bound {bound}, loads by partition {loads:?}");
+    let largest = *sizes.values().max().unwrap();
+    let clusters_of = |id: &str| placed.values().filter(|p| split.get(p).is_some_and(|o| o == id)).count();
+    let counts = (clusters_of("ingest-a"), clusters_of("ingest-b"));
+    eprintln!("nodes per instance {per:?}, clusters {counts:?}, largest cluster {largest}");
     assert_eq!(per.values().sum::<u64>(), sizes.values().sum::<u64>());
-    assert!(spread(&loads, &split) <= bound, "{per:?} more than {bound} apart");
+    assert!(spread(&loads, &split) <= largest, "{per:?} more than {largest} apart");
+    assert_eq!(counts, (4, 4));
     // Both serve clusters, and they serve what the split says.
     view_until(&js, "every cluster served where the split puts it", |v| {
         every_cluster(v) && v.clusters.values().all(|s| split.get(&s.partition) == Some(&s.owner))
@@ -118,7 +111,7 @@ async fn split_eight_clusters(partitions: NonZeroU32, apart: bool) {
     })
     .await;
     rounds(&[&a, &b], 10).await;
-    let (_, after) = split_by_load_of(&js, &[&a, &b], partitions).await;
+    let (_, after) = split_by_load(&js, &[&a, &b]).await;
     assert_eq!(after, split, "a few nodes more moved partitions");
     a.shutdown().await;
     b.shutdown().await;

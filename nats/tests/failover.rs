@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fleetgov_nats::load::SimFleet;
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::{FleetClient, RetryPolicy, demo};
 use fleetgov_testkit::within;
 use harness::{NatsServer, checkpointed, config, engine, mostly_current, now_ms, split_by_load, view_until};
@@ -93,7 +92,7 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
 
     // What b held is in JetStream; then b is killed: no unsubscribe
     // handshake, no lease release.
-    let b_partitions: Vec<u32> = served_by_b.iter().map(|c| partition_of(c, DEFAULT_PARTITIONS)).collect();
+    let b_partitions: Vec<u32> = served_by_b.iter().map(|c| a.partition_of(c).unwrap()).collect();
     checkpointed(&js, &b_partitions).await;
     // A moment before the kill that no later heartbeat can be stamped with.
     let before_kill = now_ms() - 1;
@@ -101,7 +100,7 @@ async fn a_killed_instance_hands_its_partitions_over_and_nothing_is_lost_or_doub
     drop(b);
     let rounds = within("a to take b's partitions over", async {
         let mut rounds = 0;
-        while a.owned_partitions().len() < 16 {
+        while a.owned_partitions().len() < harness::PARTITIONS {
             fleet.round(now_ms(), 8).await.unwrap(); // agents keep sending; b's clusters wait for a new owner
             rounds += 1;
         }

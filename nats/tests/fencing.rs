@@ -32,7 +32,8 @@ async fn an_instance_cut_off_stops_serving_before_its_partitions_move() {
     let cut = Instant::now();
     fleetgov_testkit::eventually("a to stop serving and b to own every partition", || async {
         let (status_a, owned_b) = (a.status(), b.owned_partitions());
-        let done = status_a.partitions.is_empty() && status_a.clusters.is_empty() && owned_b.len() == 16;
+        let done =
+            status_a.partitions.is_empty() && status_a.clusters.is_empty() && owned_b.len() == harness::PARTITIONS;
         if done { Ok(()) } else { Err(format!("a {status_a:?}, b {owned_b:?}")) }
     })
     .await;
@@ -184,7 +185,7 @@ async fn under_random_cuts_pauses_and_kills_no_partition_is_ever_served_twice() 
     fleetgov_testkit::eventually("every partition served once, once the network is whole", || async {
         let mut owned: Vec<u32> = members.iter().filter_map(|m| m.running.as_ref()).flat_map(|p| p.held()).collect();
         owned.sort_unstable();
-        if owned == (0..16).collect::<Vec<_>>() { Ok(()) } else { Err(format!("{owned:?}")) }
+        if owned == (0..harness::PARTITIONS as u32).collect::<Vec<_>>() { Ok(()) } else { Err(format!("{owned:?}")) }
     })
     .await;
     let mut histories = Vec::new();
@@ -195,6 +196,6 @@ async fn under_random_cuts_pauses_and_kills_no_partition_is_ever_served_twice() 
         histories.extend(member.histories.drain(..).map(|history| (member.id.clone(), history)));
     }
     let named: Vec<(&str, &Tenures)> = histories.iter().map(|(id, t)| (id.as_str(), t)).collect();
-    assert!(named.iter().map(|(_, t)| t.len()).sum::<usize>() >= 16, "the lease histories were read");
+    assert!(named.iter().map(|(_, t)| t.len()).sum::<usize>() >= harness::PARTITIONS, "the lease histories were read");
     assert_no_overlap(&named);
 }

@@ -16,7 +16,11 @@ async fn heartbeats_flow_end_to_end() {
     let replica = engine(&nats, 3).await;
     let engine = replica.engine();
     let instance = Instance::start(nats.clone(), config("ingest-1"), engine.clone()).await.unwrap();
-    assert_eq!(instance.owned_partitions(), (0..16).collect::<Vec<_>>(), "alone, it owns every partition");
+    assert_eq!(
+        instance.owned_partitions(),
+        (0..harness::PARTITIONS as u32).collect::<Vec<_>>(),
+        "alone, it owns every partition"
+    );
 
     let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
     let ids: Vec<String> = (0..10).map(|i| format!("gw-stage-{i}")).collect();

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use fleetgov::ErrorKind;
 use fleetgov_nats::journal::{Journals, Marks, PART_BYTES, Written, checkpoints_subject};
 use fleetgov_nats::lease::Lease;
+use fleetgov_nats::partition::DEFAULT_PARTITIONS;
 use fleetgov_nats::seal::{journal_name, seals_of, trimmable};
 use harness::{NatsServer, lease};
 
@@ -22,7 +23,7 @@ use harness::{NatsServer, lease};
 async fn segment_writes_are_fenced_by_the_subjects_end_and_the_lease() {
     let Some(server) = NatsServer::start().await else { return };
     let js = async_nats::jetstream::new(server.connect().await);
-    let journals = Journals::open(&js, 1).await.unwrap();
+    let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     assert!(journals.read(5).await.unwrap().segments.is_empty());
     assert!(journals.last_write(5, false).await.unwrap().is_none());
 
@@ -53,7 +54,7 @@ async fn a_checkpoint_is_written_in_parts_and_a_torn_one_leaves_the_previous() {
     let Some(server) = NatsServer::start().await else { return };
     let nats = server.connect().await;
     let js = async_nats::jetstream::new(nats.clone());
-    let journals = Journals::open(&js, 1).await.unwrap();
+    let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let body: Vec<u8> = (0..PART_BYTES * 2 + 1_000).map(|i| (i % 251) as u8).collect();
 
     let Written::At(whole) = journals.put_checkpoint(&lease(2, 7), &body, Marks::default()).await.unwrap() else {
@@ -104,7 +105,7 @@ fn segments() -> (fleetgov::Engine, Vec<Bytes>) {
 async fn nothing_is_written_or_trimmed_under_a_lease_past_its_deadline() {
     let Some(server) = NatsServer::start().await else { return };
     let js = async_nats::jetstream::new(server.connect().await);
-    let journals = Journals::open(&js, 1).await.unwrap();
+    let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let (engine, bodies) = segments();
     let Written::At(first) = journals.append_segment(&lease(4, 7), bodies[0].clone(), 0).await.unwrap() else {
         panic!("the owner writes before its deadline")
@@ -136,7 +137,7 @@ async fn nothing_is_written_or_trimmed_under_a_lease_past_its_deadline() {
 async fn a_segment_not_sealed_into_the_audit_log_stops_the_trim() {
     let Some(server) = NatsServer::start().await else { return };
     let js = async_nats::jetstream::new(server.connect().await);
-    let journals = Journals::open(&js, 1).await.unwrap();
+    let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let (engine, bodies) = segments();
     let owner = lease(9, 3);
     let mut seqs = Vec::new();
@@ -161,4 +162,44 @@ async fn a_segment_not_sealed_into_the_audit_log_stops_the_trim() {
     engine.record_journal_segment(&journal_name(9), seqs[1], &bodies[1]).unwrap();
     assert_eq!(journals.trim(&owner, &sealed()).await.unwrap(), 2);
     assert!(journals.read(9).await.unwrap().segments.is_empty());
+}
+
+/// Placement is recorded with the streams: new streams place clusters by
+/// creation order and refuse another partition count, naming theirs;
+/// streams created before (no record) keep hash placement, so what they
+/// store stays where its readers look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streams_record_placement_and_the_partition_count() {
+    use async_nats::jetstream::stream::Config;
+    use fleetgov_nats::journal::{JOURNAL_STREAM, NODES_STREAM};
+    use fleetgov_nats::placement::PlacementMode;
+
+    let Some(server) = NatsServer::start().await else { return };
+    let js = async_nats::jetstream::new(server.connect().await);
+    let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
+    assert_eq!(journals.placement(), PlacementMode::Placed);
+    assert_eq!(Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap().placement(), PlacementMode::Placed);
+    let other = std::num::NonZeroU32::new(DEFAULT_PARTITIONS.get() * 2).unwrap();
+    let refused = Journals::open(&js, 1, other).await.err().expect("another partition count is refused");
+    assert_eq!(refused.kind(), Some(ErrorKind::InvalidInput));
+    assert!(refused.to_string().contains(&format!("--partitions {DEFAULT_PARTITIONS}")), "{refused}");
+
+    // Streams as an earlier version created them: no placement recorded.
+    let old = async_nats::jetstream::new(server.connect().await);
+    for (name, subjects) in [(JOURNAL_STREAM, "fleet.journal.>"), (NODES_STREAM, "fleet.nodes.>")] {
+        old.delete_stream(name).await.unwrap();
+        let config = Config {
+            name: name.to_owned(),
+            description: Some("fleetgov: an earlier version".to_owned()),
+            subjects: vec![subjects.to_owned()],
+            ..Config::default()
+        };
+        old.create_stream(config).await.unwrap();
+    }
+    assert_eq!(Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap().placement(), PlacementMode::Hashed);
+    assert_eq!(
+        Journals::open(&js, 1, other).await.unwrap().placement(),
+        PlacementMode::Hashed,
+        "nothing to check against"
+    );
 }

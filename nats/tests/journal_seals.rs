@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use fleetgov_nats::audit::AUDIT_STREAM;
 use fleetgov_nats::journal::{JOURNAL_STREAM, segments_subject};
 use fleetgov_nats::load::SimFleet;
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
+use fleetgov_nats::partition::DEFAULT_PARTITIONS;
 use fleetgov_nats::seal::{Seal, seals_of};
 use fleetgov_nats::wave::{LEASE_HEADER, PARTITION_HEADER};
 use fleetgov_nats::{FleetClient, RetryPolicy, demo};
@@ -30,7 +30,7 @@ async fn every_journal_segment_is_sealed_under_its_partitions_lease_and_verifies
     fleet.round(now_ms(), 8).await.unwrap();
     fleet.round(now_ms(), 8).await.unwrap();
     let clusters: Vec<String> = demo::clusters(CLUSTERS).into_iter().map(|(c, ..)| c).collect();
-    let partitions: Vec<u32> = clusters.iter().map(|c| partition_of(c, DEFAULT_PARTITIONS)).collect();
+    let partitions: Vec<u32> = clusters.iter().map(|c| instance.partition_of(c).unwrap()).collect();
     checkpointed(&js, &partitions).await;
 
     // Every segment on the stream, by partition.

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use fleetgov::{Clock, Engine, EngineConfig, ErrorKind, Heartbeat, snapshot_id};
 use fleetgov_nats::journal::JOURNAL_STREAM;
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::seal::seals_of;
 use fleetgov_nats::{Instance, Replica, StreamOptions, demo};
 use harness::{NatsServer, config, engine, now_ms};
@@ -68,8 +67,7 @@ async fn a_trimmed_journal_restores_every_answer_within_the_horizon() {
     let engine_a = replica_a.engine();
     let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
     let clusters: Vec<String> = demo::clusters(CLUSTERS).into_iter().map(|(c, ..)| c).collect();
-    let partitions: std::collections::BTreeSet<u32> =
-        clusters.iter().map(|c| partition_of(c, DEFAULT_PARTITIONS)).collect();
+    let partitions: std::collections::BTreeSet<u32> = clusters.iter().map(|c| a.partition_of(c).unwrap()).collect();
     // The seals written, once they cover `transitions` transitions.
     let sealed = |transitions: u64| {
         let engine = engine_a.clone();
@@ -130,7 +128,7 @@ async fn a_trimmed_journal_restores_every_answer_within_the_horizon() {
     let b = Instance::start(nats_b, config("ingest-b"), engine_b.clone()).await.unwrap();
     fleetgov_testkit::eventually("b to own and restore every partition", || async {
         let status = b.status();
-        if status.restored.len() == 16 { Ok(()) } else { Err(format!("{status:?}")) }
+        if status.restored.len() == harness::PARTITIONS { Ok(()) } else { Err(format!("{status:?}")) }
     })
     .await;
     let restored: Vec<Answer> = times.iter().map(|&t| answers(&engine_b, &clusters, t)).collect();

@@ -72,7 +72,7 @@ async fn a_paused_owner_resumes_fenced_and_rejoins_under_new_leases() {
     let (partitions, summaries) = (bucket(PARTITIONS_BUCKET).await, bucket(SUMMARIES_BUCKET).await);
     fleetgov_testkit::until("the process to own every partition", || async {
         let owners = owners(&partitions).await;
-        owners.len() == 16 && owners.values().all(|o| o == PAUSED)
+        owners.len() == harness::PARTITIONS && owners.values().all(|o| o == PAUSED)
     })
     .await;
     // Its tenures, as its summaries name them.
@@ -93,7 +93,8 @@ async fn a_paused_owner_resumes_fenced_and_rejoins_under_new_leases() {
     process.pause();
     let b = replica.serve(nats.clone(), config("ingest-b")).await.unwrap();
     let history_b = record(b.lease_log());
-    fleetgov_testkit::until("b to own every partition", || async { b.owned_partitions().len() == 16 }).await;
+    fleetgov_testkit::until("b to own every partition", || async { b.owned_partitions().len() == harness::PARTITIONS })
+        .await;
 
     // From the resumption on, every write is watched.
     let mut summary_puts = summaries.watch_all().await.unwrap();
@@ -134,7 +135,7 @@ async fn a_paused_owner_resumes_fenced_and_rejoins_under_new_leases() {
                     let theirs = split.values().filter(|o| *o == PAUSED).count();
                     let held_by_b = b.owned_partitions();
                     let agreed = held_by_b.iter().all(|p| split.get(p).is_some_and(|o| o == "ingest-b"));
-                    if split.len() == 16 && theirs > 0 && agreed && plan(&loads, &live, &split) == split {
+                    if split.len() == harness::PARTITIONS && theirs > 0 && agreed && plan(&loads, &live, &split) == split {
                         return theirs;
                     }
                 }

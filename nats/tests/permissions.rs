@@ -15,6 +15,7 @@ use fleetgov::record::{HeartbeatRecord, Outcome};
 use fleetgov::{Metrics, ProcessStatus};
 use fleetgov_nats::audit::AUDIT_STREAM;
 use fleetgov_nats::journal::{JOURNAL_STREAM, Journals, NODES_STREAM, Written, segments_subject};
+use fleetgov_nats::partition::DEFAULT_PARTITIONS;
 use fleetgov_nats::{Artifacts, FleetClient, Instance, RetryPolicy, demo};
 use harness::{NatsServer, config, engine, now_ms};
 use tokio::sync::mpsc;
@@ -146,7 +147,9 @@ async fn only_the_admin_may_delete_streams_or_purge_the_audit_and_checkpoints_an
     let Some(server) = NatsServer::start_with_config(&file, "fleetgov", "change-me-service").await else { return };
     let nats = server.connect().await;
     let _replica = engine(&nats, 1).await; // the service user creates the streams and the authority
-    Journals::open(&async_nats::jetstream::new(nats.clone()), 1).await.expect("the journal streams");
+    Journals::open(&async_nats::jetstream::new(nats.clone()), 1, DEFAULT_PARTITIONS)
+        .await
+        .expect("the journal streams");
     let audit_len = || async {
         let js = async_nats::jetstream::new(server.connect().await);
         js.get_stream(AUDIT_STREAM).await.expect("FLEET_AUDIT is there").info().await.unwrap().state.messages
@@ -179,7 +182,7 @@ async fn only_the_admin_may_delete_streams_or_purge_the_audit_and_checkpoints_an
 
     // The service user trims a partition's journal by subject and sequence.
     let js = async_nats::jetstream::new(service.clone());
-    let journals = Journals::open(&js, 1).await.unwrap();
+    let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let mut last = 0;
     for body in [b"one", b"two"] {
         let Written::At(at) = journals.append_segment(&harness::lease(2, 7), body.to_vec(), last).await.unwrap() else {

@@ -20,7 +20,6 @@ use fleetgov::rollout::{Phase, RolloutPlan};
 use fleetgov::{By, ContentHash, Engine, Role, RolloutView, SYSTEM_ACTOR};
 use fleetgov_nats::audit::AUDIT_STREAM;
 use fleetgov_nats::load::{ClusterPlan, SimFleet};
-use fleetgov_nats::partition::{DEFAULT_PARTITIONS, partition_of};
 use fleetgov_nats::wave::{LEASE_HEADER, PARTITION_HEADER};
 use fleetgov_nats::{Artifacts, FleetClient, Instance, RetryPolicy, demo};
 use fleetgov_testkit::{eventually, within};
@@ -116,7 +115,7 @@ async fn two_instances_agree_on_a_rollout_and_only_its_owner_advances_it_across_
     let a = replica_a.serve(nats_a.clone(), config("ingest-a")).await.unwrap();
     let b = replica_b.serve(nats_b.clone(), config("ingest-b")).await.unwrap();
     split_by_load(&js, &[&a, &b]).await;
-    let partition = partition_of(CLUSTER, DEFAULT_PARTITIONS);
+    let partition = a.partition_of(CLUSTER).unwrap();
     let ((owner, owner_replica), (other, other_replica)) = if a.owned_partitions().contains(&partition) {
         ((a, replica_a), (b, replica_b))
     } else {
@@ -253,14 +252,14 @@ async fn a_stale_owner_cannot_record_a_rollout_step_and_the_owner_names_its_leas
     let js = jetstream::new(nats_b.clone());
     let (replica_a, replica_b) = (engine(&nats_a, CLUSTERS).await, engine(&nats_b, CLUSTERS).await);
     let a = replica_a.serve(nats_a, config("ingest-a")).await.unwrap();
-    assert_eq!(a.owned_partitions().len(), 16);
+    assert_eq!(a.owned_partitions().len(), harness::PARTITIONS);
     // Instance a stops renewing (killed, paused) while its engine lives on;
     // b takes every partition over.
     drop(a);
     let b = replica_b.serve(nats_b, config("ingest-b")).await.unwrap();
     eventually("b to own every partition", || async {
         let owned = b.owned_partitions();
-        if owned.len() == 16 { Ok(()) } else { Err(format!("{owned:?}")) }
+        if owned.len() == harness::PARTITIONS { Ok(()) } else { Err(format!("{owned:?}")) }
     })
     .await;
 
@@ -301,7 +300,7 @@ async fn a_stale_owner_cannot_record_a_rollout_step_and_the_owner_names_its_leas
     let owner = Arc::clone(&engine_b);
     let taken = tokio::task::spawn_blocking(move || owner.advance_rollout(CLUSTER, later)).await.unwrap().unwrap();
     assert!(taken > 0);
-    let partition = partition_of(CLUSTER, DEFAULT_PARTITIONS);
+    let partition = b.partition_of(CLUSTER).unwrap();
     let lease = token(&b, partition);
     let recorded = steps(&js).await;
     assert_eq!(

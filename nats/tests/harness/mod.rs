@@ -25,6 +25,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The default number of partitions: what an instance alone owns.
+pub const PARTITIONS: usize = fleetgov_nats::partition::DEFAULT_PARTITIONS.get() as usize;
+
 /// When the authority was published in every test engine.
 pub const T0: u64 = 1_700_000_000_000;
 
@@ -308,7 +311,7 @@ pub async fn view_until(
 }
 
 /// Waits until `instances` share the partitions as the balance plan has
-/// it ([`fleetgov_nats::balance`]): every one of the sixteen partitions
+/// it ([`fleetgov_nats::balance`]): every one of the partitions
 /// held by exactly one of them, each holding some, and the assignment the
 /// plan's own fixed point by the loads the summaries show, so their nodes
 /// are at most the largest partition's load apart. Returns the loads by
