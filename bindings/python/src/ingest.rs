@@ -197,9 +197,11 @@ fn record_bytes(column: &FixedSizeBinaryArray) -> &[u8] {
 
 /// Records applied per core call: between two calls the binding takes the
 /// GIL back and checks for signals, so Ctrl-C stops a large batch within
-/// one chunk's time (tens of milliseconds). Settable for tests through
-/// `_set_ingest_chunk`.
-static CHUNK_RECORDS: AtomicUsize = AtomicUsize::new(1 << 18);
+/// one chunk's time (about a tenth of a second). A batch of more than one
+/// chunk is checked whole before the first is applied, and each chunk again
+/// by the core: a chunk of 2^20 records lets a batch of a million go in one
+/// core call, checked once. Settable for tests through `_set_ingest_chunk`.
+static CHUNK_RECORDS: AtomicUsize = AtomicUsize::new(1 << 20);
 
 /// Sets the records applied per core call (at least 1) and returns the
 /// previous value. For tests of the interruption path.
