@@ -86,19 +86,19 @@ impl Ids {
         IdColumn::new(&self.offsets[rows.start..rows.end + 1], &self.bytes)
     }
 
-    /// Checks every id as a node id (all before any is applied); the
-    /// error names the first bad one's record, as the core's batch does.
-    fn validate(&self) -> fleetgov::Result<()> {
+    /// The first id that is not a node id, over the thread pool (for a
+    /// batch applied in more than one core call, checked whole first); the
+    /// error names its record, as the core's batch does.
+    pub(crate) fn first_malformed(&self) -> Option<Error> {
         let rows = self.offsets.len() - 1;
-        let bad = (0..rows).into_par_iter().find_map_first(|i| {
+        (0..rows).into_par_iter().find_map_first(|i| {
             let raw = &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize];
             std::str::from_utf8(raw)
                 .map_err(|_| Error::invalid("node id is not UTF-8"))
                 .and_then(|id| fleetgov::validate_id("node", id))
                 .err()
                 .map(|e| e.context(format_args!("record {i}")))
-        });
-        bad.map_or(Ok(()), Err)
+        })
     }
 
     /// The ids of `column`, checked to be a null-free string column.
@@ -137,7 +137,7 @@ impl Ids {
 }
 
 /// One record batch of heartbeats by id: the ids, and the records built
-/// from the other columns (handle zero).
+/// from the other columns (handle zero), not yet checked.
 pub(crate) struct IdBatch {
     pub(crate) ids: Ids,
     records: Vec<u8>,
@@ -151,7 +151,8 @@ impl IdBatch {
     }
 
     /// Reads a record batch: its `id` column and field columns, every
-    /// record built and validated (an error names the first bad row).
+    /// record built (an error names the first row with a value that does not
+    /// fit its field; the records and ids are checked by the core).
     pub(crate) fn of(chunk: &ArrayRef) -> fleetgov::Result<Self> {
         let batch = chunk.as_struct_opt().ok_or_else(|| {
             Error::invalid(format!("a table of heartbeats by id has an `{ID_COLUMN}` column in every record batch"))
@@ -159,13 +160,12 @@ impl IdBatch {
         let (id, fields) = columns(batch)?;
         let ids = Ids::of(id)?;
         IdColumn::new(&ids.offsets, &ids.bytes)?;
-        ids.validate()?;
         let rows = batch.len();
         let mut records = vec![0u8; rows * RECORD_SIZE];
         let block = BLOCK_ROWS * RECORD_SIZE;
         let first_bad = records.par_chunks_mut(block).enumerate().find_map_first(|(k, bytes)| {
             let start = k * BLOCK_ROWS;
-            fill(bytes, start, &fields).and_then(|()| validate(bytes, start)).err()
+            fill(bytes, start, &fields).err()
         });
         match first_bad {
             Some(e) => Err(e),
@@ -356,10 +356,4 @@ fn fill(bytes: &mut [u8], start: usize, fields: &[Field<'_>]) -> fleetgov::Resul
         }
     }
     Ok(())
-}
-
-/// Checks the records in `bytes`, the first of which is row `start`.
-fn validate(bytes: &[u8], start: usize) -> fleetgov::Result<()> {
-    let records = <[HeartbeatRecord]>::ref_from_bytes(bytes).unwrap_or_default();
-    crate::ingest::malformed(records, start).map_or(Ok(()), Err)
 }

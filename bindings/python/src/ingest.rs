@@ -81,8 +81,7 @@ pub(crate) fn ingest(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>
             let batches = chunks.iter().enumerate().map(|(k, c)| IdBatch::of(c).map_err(|e| in_chunk(e, k, many)));
             batches.collect::<Result<Vec<_>, _>>()
         })?;
-        let parts: Vec<Part<'_>> =
-            batches.iter().map(|b| Part { records: b.records(), ids: Some(&b.ids), checked: true }).collect();
+        let parts: Vec<Part<'_>> = batches.iter().map(|b| Part { records: b.records(), ids: Some(&b.ids) }).collect();
         return apply(engine, py, &parts);
     }
     let columns = chunks.into_iter().map(records_column).collect::<fleetgov::Result<Vec<_>>>();
@@ -153,8 +152,6 @@ fn copied(from: *const u8, len: usize) -> Vec<u8> {
 struct Part<'a> {
     records: &'a [HeartbeatRecord],
     ids: Option<&'a Ids>,
-    /// Whether every record (and id) was checked already.
-    checked: bool,
 }
 
 impl<'a> Part<'a> {
@@ -165,7 +162,7 @@ impl<'a> Part<'a> {
             Ok(records) => records,
             Err(_) => HeartbeatRecord::decode_all(bytes)?,
         };
-        Ok(Part { records, ids: None, checked: false })
+        Ok(Part { records, ids: None })
     }
 }
 
@@ -176,7 +173,7 @@ fn in_chunk(e: Error, k: usize, many: bool) -> Error {
 
 /// The first malformed record of `records`, whose first is record `start`
 /// of its batch.
-pub(crate) fn malformed(records: &[HeartbeatRecord], start: usize) -> Option<Error> {
+fn malformed(records: &[HeartbeatRecord], start: usize) -> Option<Error> {
     records
         .iter()
         .enumerate()
@@ -213,8 +210,8 @@ pub(crate) fn _set_ingest_chunk(records: Uint<usize>) -> usize {
 }
 
 /// Applies the parts of a batch in order into one outcome buffer: when they
-/// are applied in more than one core call, every record of every part is
-/// validated first (a malformed one fails the whole batch with nothing
+/// are applied in more than one core call, every record (and id) of every
+/// part is validated first (a malformed one fails the whole batch with nothing
 /// applied; a single call is all or nothing of itself). The records are
 /// applied [`CHUNK_RECORDS`] at a time, with the GIL released during each
 /// call and a signal check between two.
@@ -225,8 +222,10 @@ fn apply(engine: Apply<'_>, py: Python<'_>, parts: &[Part<'_>]) -> PyResult<PyBa
     if parts.len() > 1 || total > step {
         let many = parts.len() > 1;
         boundary::run(py, || {
-            let mut unchecked = parts.iter().enumerate().filter(|(_, p)| !p.checked);
-            let bad = unchecked.find_map(|(k, p)| first_malformed(p.records).map(|e| in_chunk(e, k, many)));
+            let bad = parts.iter().enumerate().find_map(|(k, p)| {
+                let bad = first_malformed(p.records).or_else(|| p.ids.and_then(Ids::first_malformed));
+                bad.map(|e| in_chunk(e, k, many))
+            });
             bad.map_or(Ok(()), Err)
         })?;
     }
