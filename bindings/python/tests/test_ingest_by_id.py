@@ -4,6 +4,7 @@ string column instead of `handle`, the record fields as columns of their own."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -122,7 +123,7 @@ def test_a_bad_id_in_a_later_chunk_fails_the_whole_table(one_record_chunks: None
     assert all(e.node(f"gw-{i}", now_ms=T0).health == "never" for i in range(10))
 
 
-FORMS = {
+FORMS: dict[str, Callable[[pa.Table], list[Any]]] = {
     "slices": lambda t: [t.slice(0, 23), t.slice(23)],
     "sliced batches": lambda t: [pa.Table.from_batches([b.slice(5) for b in t.slice(0, 40).to_batches()]), t.slice(0, 5), t.slice(40)],
     "record batches": lambda t: [pa.Table.from_batches([t.slice(0, 17).to_batches()[0], t.slice(17).to_batches()[0]])],
