@@ -6,8 +6,8 @@
 use fleetgov::audit::AuditQuery;
 use fleetgov::drift::DriftStatus;
 use fleetgov::{
-    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Health, Metrics, NodeHandle,
-    Override, Role, RuntimeVersion, WorkspaceSpec,
+    AuthorityMode, By, Clock, ClusterSpec, Engine, EngineConfig, Environment, ForceTarget, Health, IdColumn, Metrics,
+    NodeHandle, Override, Role, RuntimeVersion, WorkspaceSpec,
 };
 use parking_lot::RwLock;
 use pyo3::prelude::*;
@@ -430,7 +430,13 @@ impl PyEngine {
     /// A malformed record fails the whole batch with nothing applied.
     #[pyo3(signature = (batch, /))]
     fn ingest(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
-        ingest::ingest(&|py, records, outcomes| self.with(py, |e| e.ingest_records(records, outcomes)), py, batch)
+        let apply = |py: Python<'_>, ids: Option<IdColumn<'_>>, records: &[_], outcomes: &mut [_]| {
+            self.with(py, |e| match ids {
+                Some(ids) => e.ingest_by_id(ids, records, outcomes),
+                None => e.ingest_records(records, outcomes),
+            })
+        };
+        ingest::ingest(&apply, py, batch)
     }
 
     /// The state of every node at `now_ms` as an Arrow table (`NodesTable`,

@@ -1,7 +1,8 @@
 //! `Engine.ingest`: a batch of binary heartbeat records (the layout of
 //! `fleetgov::record`) from a NumPy array or any buffer (read in place when
 //! read-only, copied once when writable), or from an Arrow array or stream,
-//! and applied in one core call per batch.
+//! and applied in one core call per chunk; or an Arrow table whose rows name
+//! their nodes by id (see [`by_id`](crate::by_id)).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -9,13 +10,17 @@ use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
 use arrow_array::ffi_stream::{ArrayStreamReader, FFI_ArrowArrayStream};
 use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, StructArray, make_array};
 use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, OutcomeRecord, RECORD_SIZE};
-use fleetgov::{BatchSummary, Error};
+use fleetgov::{BatchSummary, Error, IdColumn};
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyCapsule, PyTuple};
 
+use rayon::prelude::*;
+use zerocopy::FromBytes;
+
 use crate::args::Uint;
+use crate::by_id::{self, IdBatch, Ids};
 use crate::{boundary, error};
 
 /// What a batch did: counts, and one 40-byte outcome record per heartbeat
@@ -49,24 +54,40 @@ impl PyBatchResult {
     }
 }
 
-/// Applies `batch`, whatever form it takes.
 /// Applies one piece of records to the engine, writing their outcomes (the
-/// engine's side of an ingest: the caller holds the engine).
-pub(crate) type Apply<'a> = &'a dyn Fn(Python<'_>, &[HeartbeatRecord], &mut [OutcomeRecord]) -> PyResult<BatchSummary>;
+/// engine's side of an ingest: the caller holds the engine). The ids name
+/// the records' nodes in a batch by id.
+pub(crate) type Apply<'a> =
+    &'a dyn Fn(Python<'_>, Option<IdColumn<'_>>, &[HeartbeatRecord], &mut [OutcomeRecord]) -> PyResult<BatchSummary>;
 
+/// Records per parallel task when copying or checking a batch.
+const BLOCK_RECORDS: usize = 4096;
+
+/// Applies `batch`, whatever form it takes.
 pub(crate) fn ingest(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
-    if batch.hasattr("__arrow_c_array__")? {
+    let chunks = if batch.hasattr("__arrow_c_array__")? {
         let exported = batch.call_method0("__arrow_c_array__")?;
         let (schema, array) = exported.cast::<PyTuple>()?.extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
-        let column = import_array(py, &schema, &array)?;
-        return ingest_columns(engine, py, &[column]);
-    }
-    if batch.hasattr("__arrow_c_stream__")? {
+        vec![import_array(py, &schema, &array)?]
+    } else if batch.hasattr("__arrow_c_stream__")? {
         let capsule = batch.call_method0("__arrow_c_stream__")?.cast_into::<PyCapsule>()?;
-        let columns = import_stream(py, &capsule)?;
-        return ingest_columns(engine, py, &columns);
+        import_stream(py, &capsule)?
+    } else {
+        return ingest_buffer(engine, py, batch);
+    };
+    let many = chunks.len() > 1;
+    if chunks.first().is_some_and(by_id::names_nodes_by_id) {
+        let batches = boundary::run(py, || {
+            let batches = chunks.iter().enumerate().map(|(k, c)| IdBatch::of(c).map_err(|e| in_chunk(e, k, many)));
+            batches.collect::<Result<Vec<_>, _>>()
+        })?;
+        let parts: Vec<Part<'_>> = batches.iter().map(|b| Part { records: b.records(), ids: Some(&b.ids) }).collect();
+        return apply(engine, py, &parts);
     }
-    ingest_buffer(engine, py, batch)
+    let columns = chunks.into_iter().map(records_column).collect::<fleetgov::Result<Vec<_>>>();
+    let columns = columns.map_err(|e| error::to_py(py, e))?;
+    let parts = columns.iter().map(|c| Part::unchecked(record_bytes(c))).collect::<fleetgov::Result<Vec<_>>>();
+    apply(engine, py, &parts.map_err(|e| error::to_py(py, e))?)
 }
 
 /// A buffer-protocol object (NumPy array, bytes, bytearray, memoryview, ...).
@@ -95,29 +116,73 @@ fn ingest_buffer(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) ->
         // alignment or validity requirement.
         unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), len) }
     } else {
-        let mut owned = vec![0u8; len];
-        // SAFETY: `buf_ptr` holds `len` readable, contiguous bytes while
-        // `buffer` is held (see above), and `owned` is a distinct allocation
-        // of `len` bytes. No reference to the buffer's memory is made, and
-        // nothing reads it after the copy. The GIL is held, so no Python code
-        // runs meanwhile; native code that released the GIL (a NumPy
-        // assignment on another thread) could still write during the copy,
-        // which can tear only the copied bytes: the copy is what is
-        // validated whole and then applied, so a torn record is refused or
-        // applied as copied, never changed between the two.
-        unsafe { std::ptr::copy_nonoverlapping(buffer.buf_ptr().cast::<u8>(), owned.as_mut_ptr(), len) };
-        copy = owned;
+        copy = copied(buffer.buf_ptr().cast::<u8>(), len);
         &copy
     };
-    let result = apply(engine, py, &[bytes]);
+    let result = Part::unchecked(bytes).map_err(|e| error::to_py(py, e)).and_then(|part| apply(engine, py, &[part]));
     buffer.release(py);
     result
 }
 
-/// Arrow columns of `FixedSizeBinary(128)`, each one record per value.
-fn ingest_columns(engine: Apply<'_>, py: Python<'_>, columns: &[FixedSizeBinaryArray]) -> PyResult<PyBatchResult> {
-    let chunks: Vec<&[u8]> = columns.iter().map(record_bytes).collect();
-    apply(engine, py, &chunks)
+/// A copy of the `len` bytes at `from`, made over the thread pool while the
+/// calling thread keeps the GIL (no Python code runs meanwhile).
+///
+/// `from` must hold `len` readable bytes for the whole call.
+fn copied(from: *const u8, len: usize) -> Vec<u8> {
+    let mut owned = vec![0u8; len];
+    // An address, not a pointer: the pool's tasks may read it (see below).
+    let from = from as usize;
+    let block = BLOCK_RECORDS * RECORD_SIZE;
+    owned.par_chunks_mut(block).enumerate().for_each(|(k, to)| {
+        // SAFETY: `from` holds `len` readable bytes for the whole call (the
+        // caller holds the Py_buffer view), and block `k` of `owned` lies at
+        // `k * block..k * block + to.len()`, within `len`; `owned` is a
+        // distinct allocation. No reference to the buffer's memory is made.
+        // Native code that released the GIL (a NumPy assignment on another
+        // thread) could still write during the copy, which can tear only the
+        // copied bytes: the copy is what is validated whole and then
+        // applied, so a torn record is refused or applied as copied, never
+        // changed between the two.
+        unsafe { std::ptr::copy_nonoverlapping((from as *const u8).add(k * block), to.as_mut_ptr(), to.len()) };
+    });
+    owned
+}
+
+/// One piece of a batch: records, with their nodes' ids in a batch by id.
+struct Part<'a> {
+    records: &'a [HeartbeatRecord],
+    ids: Option<&'a Ids>,
+}
+
+impl<'a> Part<'a> {
+    /// `bytes` as records by handle, not yet checked; the error of a length
+    /// that is not whole records is the core's.
+    fn unchecked(bytes: &'a [u8]) -> fleetgov::Result<Self> {
+        let records = match <[HeartbeatRecord]>::ref_from_bytes(bytes) {
+            Ok(records) => records,
+            Err(_) => HeartbeatRecord::decode_all(bytes)?,
+        };
+        Ok(Part { records, ids: None })
+    }
+}
+
+/// `e` of Arrow chunk `k`, saying so when there are `many`.
+fn in_chunk(e: Error, k: usize, many: bool) -> Error {
+    if many { e.context(format_args!("Arrow chunk {k}")) } else { e }
+}
+
+/// The first malformed record of `records`, whose first is record `start`
+/// of its batch.
+fn malformed(records: &[HeartbeatRecord], start: usize) -> Option<Error> {
+    records
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| r.validate().err().map(|e| e.context(format_args!("record {}", start + i))))
+}
+
+/// The first malformed record of `records`, over the thread pool.
+fn first_malformed(records: &[HeartbeatRecord]) -> Option<Error> {
+    records.par_chunks(BLOCK_RECORDS).enumerate().find_map_first(|(k, block)| malformed(block, k * BLOCK_RECORDS))
 }
 
 /// The contiguous record bytes of a null-free `FixedSizeBinary(128)` column
@@ -129,9 +194,11 @@ fn record_bytes(column: &FixedSizeBinaryArray) -> &[u8] {
 
 /// Records applied per core call: between two calls the binding takes the
 /// GIL back and checks for signals, so Ctrl-C stops a large batch within
-/// one chunk's time (tens of milliseconds). Settable for tests through
-/// `_set_ingest_chunk`.
-static CHUNK_RECORDS: AtomicUsize = AtomicUsize::new(1 << 18);
+/// one chunk's time (about a tenth of a second). A batch of more than one
+/// chunk is checked whole before the first is applied, and each chunk again
+/// by the core: a chunk of 2^20 records lets a batch of a million go in one
+/// core call, checked once. Settable for tests through `_set_ingest_chunk`.
+static CHUNK_RECORDS: AtomicUsize = AtomicUsize::new(1 << 20);
 
 /// Sets the records applied per core call (at least 1) and returns the
 /// previous value. For tests of the interruption path.
@@ -142,24 +209,26 @@ pub(crate) fn _set_ingest_chunk(records: Uint<usize>) -> usize {
     CHUNK_RECORDS.swap(records.0.max(1), Ordering::Relaxed)
 }
 
-/// Applies record chunks in order into one outcome buffer: every record of
-/// every chunk is validated first (a malformed one fails the whole batch
-/// with nothing applied), then the records are applied a chunk of
-/// [`CHUNK_RECORDS`] at a time, with the GIL released during each and a
-/// signal check between two.
-fn apply(engine: Apply<'_>, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatchResult> {
-    let many = chunks.len() > 1;
-    let views = boundary::run(py, || {
-        chunks
-            .iter()
-            .enumerate()
-            .map(|(k, c)| {
-                HeartbeatRecord::decode_all(c)
-                    .map_err(|e| if many { e.context(format_args!("Arrow chunk {k}")) } else { e })
-            })
-            .collect::<fleetgov::Result<Vec<_>>>()
-    })?;
-    let total: usize = views.iter().map(|v| v.len()).sum();
+/// Applies the parts of a batch in order into one outcome buffer: when they
+/// are applied in more than one core call, every record (and id) of every
+/// part is validated first (a malformed one fails the whole batch with nothing
+/// applied; a single call is all or nothing of itself). The records are
+/// applied [`CHUNK_RECORDS`] at a time, with the GIL released during each
+/// call and a signal check between two.
+fn apply(engine: Apply<'_>, py: Python<'_>, parts: &[Part<'_>]) -> PyResult<PyBatchResult> {
+    // Relaxed: see `_set_ingest_chunk`.
+    let step = CHUNK_RECORDS.load(Ordering::Relaxed).max(1);
+    let total: usize = parts.iter().map(|p| p.records.len()).sum();
+    if parts.len() > 1 || total > step {
+        let many = parts.len() > 1;
+        boundary::run(py, || {
+            let bad = parts.iter().enumerate().find_map(|(k, p)| {
+                let bad = first_malformed(p.records).or_else(|| p.ids.and_then(Ids::first_malformed));
+                bad.map(|e| in_chunk(e, k, many))
+            });
+            bad.map_or(Ok(()), Err)
+        })?;
+    }
     let outcomes = PyByteArray::new_with(py, total * OUTCOME_SIZE, |_| Ok(()))?;
     let out: &mut [u8] = if total == 0 {
         &mut []
@@ -172,24 +241,26 @@ fn apply(engine: Apply<'_>, py: Python<'_>, chunks: &[&[u8]]) -> PyResult<PyBatc
         unsafe { outcomes.as_bytes_mut() }
     };
     let mut rest = OutcomeRecord::from_bytes_mut(out).map_err(|e| error::to_py(py, e))?;
-    // Relaxed: see `_set_ingest_chunk`.
-    let step = CHUNK_RECORDS.load(Ordering::Relaxed).max(1);
     let mut summary = BatchSummary::default();
     let mut done = 0;
-    for piece in views.iter().flat_map(|v| v.chunks(step)) {
-        if done > 0
-            && let Err(signal) = py.check_signals()
-        {
-            let partial = result(summary, &outcomes, done)?;
-            return Err(interrupted(py, signal, partial, done, total));
+    for part in parts {
+        for from in (0..part.records.len()).step_by(step) {
+            let to = part.records.len().min(from + step);
+            if done > 0
+                && let Err(signal) = py.check_signals()
+            {
+                let partial = result(summary, &outcomes, done)?;
+                return Err(interrupted(py, signal, partial, done, total));
+            }
+            let (here, later) = std::mem::take(&mut rest).split_at_mut(to - from);
+            let ids = part.ids.map(|ids| ids.column(from..to)).transpose().map_err(|e| error::to_py(py, e))?;
+            let s = engine(py, ids, &part.records[from..to], here)?;
+            summary.accepted += s.accepted;
+            summary.directives += s.directives;
+            summary.refused += s.refused;
+            done += to - from;
+            rest = later;
         }
-        let (here, later) = std::mem::take(&mut rest).split_at_mut(piece.len());
-        let s = engine(py, piece, here)?;
-        summary.accepted += s.accepted;
-        summary.directives += s.directives;
-        summary.refused += s.refused;
-        done += piece.len();
-        rest = later;
     }
     result(summary, &outcomes, done)
 }
@@ -228,11 +299,7 @@ fn interrupted(py: Python<'_>, signal: PyErr, partial: PyBatchResult, done: usiz
 }
 
 /// Imports an array exported through the Arrow PyCapsule interface.
-fn import_array(
-    py: Python<'_>,
-    schema: &Bound<'_, PyCapsule>,
-    array: &Bound<'_, PyCapsule>,
-) -> PyResult<FixedSizeBinaryArray> {
+fn import_array(py: Python<'_>, schema: &Bound<'_, PyCapsule>, array: &Bound<'_, PyCapsule>) -> PyResult<ArrayRef> {
     let schema_ptr = schema.pointer_checked(Some(c"arrow_schema"))?.cast::<FFI_ArrowSchema>();
     let array_ptr = array.pointer_checked(Some(c"arrow_array"))?.cast::<FFI_ArrowArray>();
     // SAFETY: the capsules are named per the Arrow PyCapsule interface, so the
@@ -241,12 +308,12 @@ fn import_array(
     // released, as the interface prescribes; the schema is only borrowed.
     let data = unsafe { from_ffi(FFI_ArrowArray::from_raw(array_ptr.as_ptr()), schema_ptr.as_ref()) }
         .map_err(|e| error::to_py(py, Error::invalid(format!("not a readable Arrow array: {e}"))))?;
-    records_column(make_array(data)).map_err(|e| error::to_py(py, e))
+    Ok(make_array(data))
 }
 
 /// Imports every chunk of an Arrow stream exported as a PyCapsule: record
 /// batches (a table, a reader) or plain arrays (a chunked array).
-fn import_stream(py: Python<'_>, capsule: &Bound<'_, PyCapsule>) -> PyResult<Vec<FixedSizeBinaryArray>> {
+fn import_stream(py: Python<'_>, capsule: &Bound<'_, PyCapsule>) -> PyResult<Vec<ArrayRef>> {
     let stream = capsule.pointer_checked(Some(c"arrow_array_stream"))?.cast::<FFI_ArrowArrayStream>();
     let invalid =
         |e: arrow_schema::ArrowError| error::to_py(py, Error::invalid(format!("not a readable Arrow stream: {e}")));
@@ -254,7 +321,7 @@ fn import_stream(py: Python<'_>, capsule: &Bound<'_, PyCapsule>) -> PyResult<Vec
     // valid `ArrowArrayStream` owned by it; `from_raw` moves it out and marks
     // the capsule's copy released.
     let reader = unsafe { ArrayStreamReader::from_raw(stream.as_ptr()) }.map_err(invalid)?;
-    reader.map(|chunk| records_column(chunk.map_err(invalid)?).map_err(|e| error::to_py(py, e))).collect()
+    reader.map(|chunk| chunk.map_err(invalid)).collect()
 }
 
 /// The records column of an array: a `FixedSizeBinary(128)` array itself, or

@@ -11,6 +11,7 @@ mod applied;
 mod args;
 mod audit;
 mod boundary;
+mod by_id;
 mod columns;
 mod durable;
 mod engine;

@@ -174,13 +174,18 @@ fn assemble(engine: &Engine, t: NodeTable, desired: &[Option<Snapshot>]) -> Resu
             i32::MAX
         )));
     }
-    let applied = applied::columns(engine, &t)?;
-    let state = node_state::columns(&t)?;
-    let version = runtime_versions(&t.runtime_version)?;
+    // The derived columns, each a pass over the table, side by side. The
+    // cluster keys are shared by three columns: copied once out of the table.
+    let cluster_keys = ScalarBuffer::from(t.cluster.clone());
+    let ((applied, state), (version, desired)) = rayon::join(
+        || rayon::join(|| applied::columns(engine, &t), || node_state::columns(&t)),
+        || rayon::join(|| runtime_versions(&t.runtime_version), || desired_columns(&cluster_keys, desired)),
+    );
+    let (applied, state, version) = (applied?, state?, version?);
+    let (desired_snapshot, desired_hash) = desired?;
     let NodeTable {
         id_offsets,
         ids,
-        cluster,
         clusters,
         health,
         drift,
@@ -194,8 +199,7 @@ fn assemble(engine: &Engine, t: NodeTable, desired: &[Option<Snapshot>]) -> Resu
         hot_swap_errors,
         ..
     } = t;
-    let cluster = ScalarBuffer::from(cluster);
-    let (desired_snapshot, desired_hash) = desired_columns(&cluster, desired)?;
+    let cluster = cluster_keys;
     let revision_nulls = validity(rows, |i| applied_revision[i] != 0);
     // A heartbeat time of 0 means none; one past i64::MAX cannot be shown.
     let heartbeat_nulls = validity(rows, |i| (1..=i64::MAX as u64).contains(&last_heartbeat_ms[i]));

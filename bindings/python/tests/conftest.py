@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 import fleetgov
+from fleetgov import _native
 
 
 @pytest.fixture
@@ -21,3 +22,13 @@ def fleet(engine: fleetgov.Engine) -> fleetgov.Engine:
         "eks-prod-us", workspace="ws-1", environment="production", owner_team="edge", auto_reconcile=False
     )
     return engine
+
+
+@pytest.fixture
+def one_record_chunks() -> Iterator[None]:
+    """`Engine.ingest` applies one record per core call meanwhile."""
+    before = _native._set_ingest_chunk(1)
+    try:
+        yield
+    finally:
+        _native._set_ingest_chunk(before)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from model import MINUTE, T0
 
@@ -31,7 +32,9 @@ VIEW_FIELDS = (
 ERRORS = [None, ("RELOAD_FAILURE", "Incompatible Filter Signature"), ("NATS_TIMEOUT", "Failed to receive snapshot")]
 
 
-def make_fleet() -> fleetgov.Engine:
+def make_fleet(filler: int = 0) -> fleetgov.Engine:
+    """The fleet's clusters and nodes, each node followed by `filler` other
+    nodes that never send a heartbeat."""
     e = fleetgov.Engine()
     e.upsert_workspace("ws-1")
     for cid, env in CLUSTERS.items():
@@ -40,6 +43,8 @@ def make_fleet() -> fleetgov.Engine:
         e.publish(cid, f"{cid} v2".encode(), actor="alice", at_ms=T0)
     for i in range(NODES):
         e.enroll(f"gw-{i}", cluster=list(CLUSTERS)[i % 2], at_ms=T0)
+        if filler:
+            e.enroll_many([(f"fill-{i}-{k}", list(CLUSTERS)[k % 2]) for k in range(filler)], at_ms=T0)
     return e
 
 
@@ -426,3 +431,21 @@ def test_nodes_table_spans_batches(engine: fleetgov.Engine) -> None:
     assert table.num_rows == n
     assert len(set(table.column("id").to_pylist())) == n
     assert table.column("health").to_pylist().count("never") == n
+
+
+def test_a_fleet_exported_in_parallel_has_the_rows_of_a_small_fleet() -> None:
+    """The same nodes in the same state, once alone and once spread over a
+    fleet large enough to be exported a range of slots per task: their rows
+    agree column by column."""
+    filler = 700  # 42,060 slots: three ranges of the export, the fleet's nodes in each
+    small, large = make_fleet(), make_fleet(filler)
+    beats = random_heartbeats(random.Random(9), small, T0)
+    single_calls(small, beats)
+    single_calls(large, beats)
+    now = T0 + 3 * MINUTE
+    alone = pa.table(small.nodes_table(now_ms=now))
+    spread = pa.table(large.nodes_table(now_ms=now))
+    assert spread.num_rows == NODES * (filler + 1)
+    mine = spread.filter(pc.starts_with(spread.column("id"), "gw-"))
+    assert mine.to_pylist() == alone.to_pylist()
+    assert_table_matches_views(small, alone, now)

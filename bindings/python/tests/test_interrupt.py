@@ -6,26 +6,16 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from model import T0
 
 import fleetgov
-from fleetgov import _native, records
+from fleetgov import records
 
 NODES = 200
 ROUNDS = 100  # records = NODES * ROUNDS, applied one per chunk below
-
-
-@pytest.fixture
-def one_record_chunks() -> Iterator[None]:
-    before = _native._set_ingest_chunk(1)
-    try:
-        yield
-    finally:
-        _native._set_ingest_chunk(before)
 
 
 def test_ctrl_c_between_chunks_stops_the_batch_and_reports_what_was_applied(one_record_chunks: None) -> None:

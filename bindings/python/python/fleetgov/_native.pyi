@@ -93,7 +93,8 @@ class _NumPyArray(Protocol):
     def __array_interface__(self) -> dict[str, Any]: ...
 
 #: What `Engine.ingest` reads: a buffer of 128-byte records (a NumPy array of
-#: `fleetgov.records.RECORD_DTYPE`, bytes, ...) or Arrow data of fixed_size_binary(128).
+#: `fleetgov.records.RECORD_DTYPE`, bytes, ...), Arrow data of fixed_size_binary(128),
+#: or a table by id (an Arrow stream: pyarrow, pandas or polars).
 _RecordBatch = Buffer | _NumPyArray | _ArrowArray | _ArrowStream
 
 @final
@@ -681,7 +682,11 @@ class Engine:
     def ingest(self, batch: _RecordBatch, /) -> BatchResult:
         """Applies a batch of 128-byte heartbeat records in one call: a NumPy
         array of `fleetgov.records.RECORD_DTYPE`, any C-contiguous buffer, or
-        an Arrow array / stream of fixed_size_binary(128). The records are
+        an Arrow array / stream of fixed_size_binary(128). Or a table by id
+        (Arrow, pandas, polars): an `id` string column naming each row's node
+        and record fields as columns named like RECORD_DTYPE's (no `handle`;
+        `detail` as text); an id of no enrolled node is refused at its row
+        (`unknown_node`). The records are
         applied with the GIL released: a writable buffer is copied first (with
         the GIL held), a read-only one or Arrow data is read in place and must
         not change during the call. A malformed record fails the whole batch (InvalidInput)
