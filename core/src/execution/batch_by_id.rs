@@ -274,6 +274,27 @@ impl Engine {
         Ok(summary)
     }
 
+    /// [`ingest_by_id`](Self::ingest_by_id) over binary records and outcome
+    /// records in byte buffers (as [`ingest_batch`](Self::ingest_batch)
+    /// takes them): what a binding hands over from its own buffers.
+    ///
+    /// ```
+    /// use fleetgov::record::{HeartbeatRecord, Outcome, OutcomeRecord, OUTCOME_SIZE};
+    /// use fleetgov::*;
+    /// let e = demo::engine(1_700_000_000_000).unwrap();
+    /// let r = HeartbeatRecord::new(NodeHandle::from_raw(0), 1_700_000_000_000, "3.6.1".parse().unwrap(),
+    ///     ProcessStatus::Ready, Metrics::default());
+    /// let ids: IdBuffer = ["gw-prod-us-1"].into_iter().collect();
+    /// let mut out = vec![0u8; OUTCOME_SIZE];
+    /// e.ingest_batch_by_id(ids.column(), zerocopy::IntoBytes::as_bytes(&r), &mut out).unwrap();
+    /// assert_eq!(OutcomeRecord::from_bytes_mut(&mut out).unwrap()[0].outcome(), Some(Outcome::Accepted));
+    /// ```
+    pub fn ingest_batch_by_id(&self, ids: IdColumn<'_>, records: &[u8], outcomes: &mut [u8]) -> Result<BatchSummary> {
+        let records = HeartbeatRecord::view_all(records)?;
+        let outcomes = OutcomeRecord::from_bytes_mut(outcomes)?;
+        self.ingest_by_id(ids, records, outcomes)
+    }
+
     /// Validates `records` (the batch's records from index `start` on) and
     /// their ids, and writes each id and its hash into `names` and `hashes`.
     /// The error names the first bad record by its index in the batch.
