@@ -835,13 +835,19 @@ async fn a_json_batch_answers_record_by_record_as_single_calls_would() {
     ]});
     assert_eq!(r, expected);
     let (_, node) = s.get("/api/v1/nodes/gw-stage-eu-1", VIEWER).await;
-    assert_eq!((node["appliedSnapshotId"].as_str(), node["lastHeartbeatMs"].as_u64()), (Some("gke-stage-eu@r2"), Some(now - 2_000)));
+    assert_eq!(
+        (node["appliedSnapshotId"].as_str(), node["lastHeartbeatMs"].as_u64()),
+        (Some("gke-stage-eu@r2"), Some(now - 2_000))
+    );
 
     // A token of one workspace: a node of another is unknown to it.
     let batch = json!({ "heartbeats": [heartbeat("gw-prod-us-1", "eks-prod-us@r2", prod.as_str().unwrap()),
         { "node": "other-1", "runtimeVersion": "3.6.1" }] });
     let (status, r) = s.send(Method::POST, "/api/v1/heartbeats", SCOPED, batch).await;
     assert_eq!(status, 200, "{r}");
-    assert_eq!(r, json!({ "accepted": 1, "rejected": 1, "results": [
-        { "node": "gw-prod-us-1", "error": unknown("gw-prod-us-1") }, { "node": "other-1" }] }));
+    assert_eq!(
+        r,
+        json!({ "accepted": 1, "rejected": 1, "results": [
+        { "node": "gw-prod-us-1", "error": unknown("gw-prod-us-1") }, { "node": "other-1" }] })
+    );
 }

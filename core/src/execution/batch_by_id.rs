@@ -263,11 +263,8 @@ impl Engine {
         let mut buffers =
             Buffers { parts, order: Vec::new(), bounds: Vec::new(), slots: Vec::new(), staged: Vec::new() };
         let mut summary = BatchSummary::default();
-        for (((names, hashes), records), outcomes) in names
-            .chunks(WINDOW)
-            .zip(hashes.chunks(WINDOW))
-            .zip(records.chunks(WINDOW))
-            .zip(outcomes.chunks_mut(WINDOW))
+        for (((names, hashes), records), outcomes) in
+            names.chunks(WINDOW).zip(hashes.chunks(WINDOW)).zip(records.chunks(WINDOW)).zip(outcomes.chunks_mut(WINDOW))
         {
             summary = summary.merge(self.apply_window(&mut buffers, names, hashes, records, outcomes, now_ms));
         }

@@ -58,9 +58,11 @@ impl<'q> Filter<'q> {
             return Some(cluster);
         }
         match ForceTarget::from_label(&r.target) {
-            Some(ForceTarget::Node(id)) => {
-                self.node_clusters.entry(id.to_owned()).or_insert_with(|| engine.node_cluster(id).ok().map(str::to_owned)).clone()
-            }
+            Some(ForceTarget::Node(id)) => self
+                .node_clusters
+                .entry(id.to_owned())
+                .or_insert_with(|| engine.node_cluster(id).ok().map(str::to_owned))
+                .clone(),
             _ => target_cluster(&r.target),
         }
     }

@@ -49,8 +49,7 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeatBatchById0<'l>(
             return Err(Error::IllegalArgument(format!("id offsets: {} bytes is not whole i32s", offsets.len())));
         }
         // Copied out (4 bytes a record): a direct buffer need not be aligned for `i32`.
-        let offsets: Vec<i32> =
-            offsets.chunks_exact(4).map(|o| i32::from_le_bytes([o[0], o[1], o[2], o[3]])).collect();
+        let offsets: Vec<i32> = offsets.chunks_exact(4).map(|o| i32::from_le_bytes([o[0], o[1], o[2], o[3]])).collect();
         let column = IdColumn::new(&offsets, ids)?;
         let summary = e.ingest_batch_by_id(column, input, output)?;
         Ok(records::batch_summary(env, &summary)?.into_raw())
