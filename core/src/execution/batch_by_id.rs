@@ -19,12 +19,13 @@
 //! a node's records in batch order, as the handle batch splits by slot. A
 //! large batch's window is split over the thread pool into parts of
 //! whole shards, so a part takes each of its shards' read locks once and no
-//! other thread touches them; a small batch is one part, on the calling
-//! thread. A part looks its ids up shard by shard, in groups whose table
-//! buckets, id texts and slots are fetched together so their misses
-//! overlap, then applies its records, prefetching slots and records ahead.
-//! Its outcomes are written next to each other and copied to their places
-//! after the window, so two threads never write one cache line.
+//! other thread touches them. A part looks its ids up shard by shard, in
+//! groups whose table buckets, id texts and slots are fetched together so
+//! their misses overlap, then applies its records, prefetching slots and
+//! records ahead. Its outcomes are written next to each other and copied to
+//! their places after the window, so two threads never write one cache line.
+//! A small batch is one part, on the calling thread, applied in batch order
+//! (as the handle batch applies one), its records read one after the other.
 
 use rayon::prelude::*;
 
@@ -57,6 +58,8 @@ struct Buffers {
     slots: Vec<u32>,
     /// `staged[j]`: the outcome of record `order[j]`.
     staged: Vec<OutcomeRecord>,
+    /// Of a window in one part: `in_order[k]`, the slot of record `k`'s node.
+    in_order: Vec<u32>,
 }
 
 /// The node ids of a by-id batch, laid out as an Arrow string column:
@@ -260,8 +263,14 @@ impl Engine {
         // Parts of whole shards: a few per thread, so one slow part does not
         // hold the window up.
         let parts = if parallel { rayon::current_num_threads() * 4 } else { 1 };
-        let mut buffers =
-            Buffers { parts, order: Vec::new(), bounds: Vec::new(), slots: Vec::new(), staged: Vec::new() };
+        let mut buffers = Buffers {
+            parts,
+            order: Vec::new(),
+            bounds: Vec::new(),
+            slots: Vec::new(),
+            staged: Vec::new(),
+            in_order: Vec::new(),
+        };
         let mut summary = BatchSummary::default();
         for (((names, hashes), records), outcomes) in
             names.chunks(WINDOW).zip(hashes.chunks(WINDOW)).zip(records.chunks(WINDOW)).zip(outcomes.chunks_mut(WINDOW))
@@ -318,7 +327,9 @@ impl Engine {
     }
 
     /// Resolves and applies one window in `buffers.parts` parts of whole
-    /// shards (over the thread pool when more than one), with `buffers`.
+    /// shards (over the thread pool when more than one), with `buffers`. A
+    /// window in one part is applied in batch order, as the handle batch
+    /// applies a small batch.
     fn apply_window(
         &self,
         buffers: &mut Buffers,
@@ -328,14 +339,41 @@ impl Engine {
         outcomes: &mut [OutcomeRecord],
         now_ms: u64,
     ) -> BatchSummary {
-        let Buffers { parts, order, bounds, slots, staged } = buffers;
+        let Buffers { parts, order, bounds, slots, staged, in_order } = buffers;
         Registry::group_by_shard(hashes, order, bounds);
         slots.clear();
         slots.resize(records.len(), NO_SLOT);
-        staged.clear();
-        staged.resize(records.len(), OutcomeRecord::default());
         let shards = bounds.len() - 1;
         let parts = (*parts).clamp(1, shards);
+        let (order, bounds) = (&order[..], &bounds[..]);
+        // Looks up the ids of shards `shards` into `slots`, aligned with
+        // their stretch of `order`.
+        let lookup = |shards: std::ops::Range<usize>, slots: &mut [u32]| {
+            let base = bounds[shards.start];
+            for s in shards {
+                if bounds[s] < bounds[s + 1] {
+                    let (from, to) = (bounds[s] - base, bounds[s + 1] - base);
+                    self.execution.nodes.lookup_shard(
+                        s,
+                        names,
+                        hashes,
+                        &order[bounds[s]..bounds[s + 1]],
+                        &mut slots[from..to],
+                    );
+                }
+            }
+        };
+        if parts == 1 {
+            lookup(0..shards, slots);
+            in_order.clear();
+            in_order.resize(records.len(), NO_SLOT);
+            for (&k, &slot) in order.iter().zip(slots.iter()) {
+                in_order[k as usize] = slot;
+            }
+            return self.apply_slots(records, |k| k, in_order, outcomes, now_ms);
+        }
+        staged.clear();
+        staged.resize(records.len(), OutcomeRecord::default());
         // Part `p` holds shards `p * shards / parts ..`: one stretch of `order`.
         let (mut slots_left, mut staged_left) = (&mut slots[..], &mut staged[..]);
         let mut work = Vec::with_capacity(parts);
@@ -348,51 +386,43 @@ impl Engine {
             staged_left = rest;
             work.push((first..last, part_slots, part_staged));
         }
-        let (order, bounds) = (&order[..], &bounds[..]);
-        let run = |(shards, slots, staged): (std::ops::Range<usize>, &mut [u32], &mut [OutcomeRecord])| {
-            let base = bounds[shards.start];
-            for s in shards.clone() {
-                let (from, to) = (bounds[s] - base, bounds[s + 1] - base);
-                if from < to {
-                    let shard_order = &order[bounds[s]..bounds[s + 1]];
-                    self.execution.nodes.lookup_shard(s, names, hashes, shard_order, &mut slots[from..to]);
-                }
-            }
-            self.apply_slots(records, &order[base..bounds[shards.end]], slots, staged, now_ms)
-        };
-        let summary = if work.len() == 1 {
-            work.into_iter().map(run).fold(BatchSummary::default(), BatchSummary::merge)
-        } else {
-            work.into_par_iter().map(run).reduce(BatchSummary::default, BatchSummary::merge)
-        };
+        let summary = work
+            .into_par_iter()
+            .map(|(shards, slots, staged): (std::ops::Range<usize>, &mut [u32], &mut [OutcomeRecord])| {
+                let part = &order[bounds[shards.start]..bounds[shards.end]];
+                lookup(shards, slots);
+                self.apply_slots(records, |j| part[j] as usize, slots, staged, now_ms)
+            })
+            .reduce(BatchSummary::default, BatchSummary::merge);
         for (&k, out) in order.iter().zip(staged.iter()) {
             outcomes[k as usize] = *out;
         }
         summary
     }
 
-    /// Applies `records[order[j]]` to the node in `slots[j]` and writes its
-    /// outcome to `staged[j]`, in `order`, prefetching slots and records ahead.
+    /// Applies record `records[at(j)]` to the node in `slots[j]` and writes
+    /// its outcome to `out[j]`, for every `j` in turn, prefetching slots and
+    /// records ahead.
     fn apply_slots(
         &self,
         records: &[HeartbeatRecord],
-        order: &[u32],
+        at: impl Fn(usize) -> usize,
         slots: &[u32],
-        staged: &mut [OutcomeRecord],
+        out: &mut [OutcomeRecord],
         now_ms: u64,
     ) -> BatchSummary {
         let mut summary = BatchSummary::default();
-        for (j, ((&k, &slot), out)) in order.iter().zip(slots).zip(staged).enumerate() {
+        for (j, (&slot, out)) in slots.iter().zip(out).enumerate() {
             if let Some(&ahead) = slots.get(j + PREFETCH_DISTANCE).filter(|&&s| s != NO_SLOT) {
                 self.prefetch_slot(self.execution.handle(ahead));
             }
-            if let Some(&ahead) = order.get(j + RECORD_PREFETCH_DISTANCE) {
-                prefetch_record(&records[ahead as usize]);
+            if j + RECORD_PREFETCH_DISTANCE < slots.len() {
+                prefetch_record(&records[at(j + RECORD_PREFETCH_DISTANCE)]);
             }
             let applied: Applied = match slot {
                 NO_SLOT => (Outcome::UnknownNode, None),
                 slot => match self.resolve(self.execution.handle(slot)) {
-                    Ok(node) => self.apply_resolved(node, &records[k as usize], now_ms, None),
+                    Ok(node) => self.apply_resolved(node, &records[at(j)], now_ms, None),
                     Err(_) => (Outcome::UnknownNode, None),
                 },
             };

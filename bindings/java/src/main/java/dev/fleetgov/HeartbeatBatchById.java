@@ -23,13 +23,13 @@ import org.jspecify.annotations.Nullable;
  * <pre>{@code
  * HeartbeatBatchById batch = new HeartbeatBatchById(10_000);
  * int v = FleetGov.runtimeVersionBits("3.5.0");
- * for (String node : nodeIds) {
+ * for (String node : new String[] {"gw-prod-us-1", "gw-prod-us-2"}) {
  *     batch.add(node, now, v, ProcessStatus.READY, Metrics.ZERO, s.revision(), s.hash(), null);
  * }
  * BatchSummary summary = engine.heartbeatBatch(batch);
  * for (int i = 0; i < batch.size(); i++) {
  *     if (batch.outcome(i) == BatchOutcome.UNKNOWN_NODE) {
- *         enrol(batch.id(i));
+ *         engine.enroll(batch.id(i), "eks-prod-us", now);
  *     }
  * }
  * batch.clear();

@@ -111,8 +111,9 @@ class BatchByIdTest {
             beat(batch, "gw-3", T + 10, 0);
             beat(batch, longId, T + 10, 0);
             assertEquals(List.of("gw-3", longId), List.of(batch.id(0), batch.id(1)));
-            assertEquals(new BatchSummary(1, 0, 1), f.engine.heartbeatBatch(batch));
-            assertEquals(List.of(BatchOutcome.ACCEPTED, BatchOutcome.UNKNOWN_NODE),
+            // gw-3 applied nothing; its cluster auto-reconciles: a directive.
+            assertEquals(new BatchSummary(1, 1, 1), f.engine.heartbeatBatch(batch));
+            assertEquals(List.of(BatchOutcome.RECONCILE, BatchOutcome.UNKNOWN_NODE),
                     List.of(batch.outcome(0), batch.outcome(1)));
         }
     }
