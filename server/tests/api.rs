@@ -772,3 +772,82 @@ async fn the_node_matrix_sorts_by_any_column_page_by_page() {
     assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=colour", VIEWER).await, 400, "INVALID_INPUT");
     assert_error(&s.get("/api/v1/clusters/gke-stage-eu/nodes?sort=id&order=up", VIEWER).await, 400, "INVALID_INPUT");
 }
+
+/// Every kind of heartbeat in one JSON batch, a node reported several times:
+/// each record gets the answer, word for word, that a call per heartbeat
+/// gives (directives, stale, future, unknown, malformed, out of scope), and
+/// a node's records count in batch order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_batch_answers_record_by_record_as_single_calls_would() {
+    let s = start().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let stage = s.get("/api/v1/clusters/gke-stage-eu", VIEWER).await.1["desiredHash"].clone();
+    let prod = s.get("/api/v1/clusters/eks-prod-us", VIEWER).await.1["desiredHash"].clone();
+    let stage = stage.as_str().unwrap();
+    let old = s.get("/api/v1/snapshots/gke-stage-eu@r1", VIEWER).await.1["hash"].as_str().unwrap().to_owned();
+    let at = |mut hb: Value, at_ms: u64| {
+        hb["atMs"] = json!(at_ms);
+        hb
+    };
+    let mut bad_metrics = heartbeat("gw-stage-eu-2", "gke-stage-eu@r2", stage);
+    bad_metrics["metrics"]["cpu"] = json!(101.0);
+    let mut unknown_bad_metrics = bad_metrics.clone();
+    unknown_bad_metrics["node"] = json!("ghost-2");
+    let batch = json!({ "heartbeats": [
+        at(heartbeat("gw-stage-eu-1", "gke-stage-eu@r1", &old), now - 3_000),   // behind: reconcile
+        at(heartbeat("gw-stage-eu-1", "gke-stage-eu@r2", stage), now - 2_000),  // caught up
+        at(heartbeat("gw-stage-eu-1", "gke-stage-eu@r1", &old), now - 2_500),   // older than the one before
+        heartbeat("gw-stage-eu-4", "eks-prod-us@r2", prod.as_str().unwrap()),   // another cluster's: none
+        heartbeat("gw-stage-eu-3", "not a snapshot!", stage),                   // malformed snapshot id
+        { "node": "gw-stage-eu-3", "runtimeVersion": "3.6.1", "appliedSnapshot": "gke-stage-eu@r2" },
+        bad_metrics,
+        unknown_bad_metrics,                                                     // unknown comes first
+        heartbeat("ghost-node", "gke-stage-eu@r2", stage),
+        heartbeat("bad node!", "gke-stage-eu@r2", stage),
+        { "node": "gw-stage-eu-2", "runtimeVersion": "3.6.1", "syncError": "lower case" },
+        { "node": "gw-stage-eu-2", "runtimeVersion": "3.6.1", "atMs": 99_999_999_999_999u64 },
+    ]});
+    let (status, r) = s.send(Method::POST, "/api/v1/heartbeats", OPERATOR, batch).await;
+    assert_eq!(status, 200, "{r}");
+    let error = |code: &str, message: String| json!({ "code": code, "message": message });
+    let invalid = |e: fleetgov::Error| error("INVALID_INPUT", e.message().to_owned());
+    let unknown = |node: &str| error("NOT_FOUND", format!("node '{node}' not found"));
+    let future = &r["results"][11]["error"]["message"];
+    assert!(future.as_str().unwrap().starts_with("heartbeat at 99999999999999 ms is more than 5 minutes ahead"));
+    let expected = json!({ "accepted": 3, "rejected": 9, "results": [
+        { "node": "gw-stage-eu-1", "directive": { "kind": "reconcile", "snapshot": "gke-stage-eu@r2", "hash": stage,
+            "artifact": format!("/api/v1/artifacts/{stage}") } },
+        { "node": "gw-stage-eu-1" },
+        { "node": "gw-stage-eu-1", "error": error("STALE_HEARTBEAT", format!(
+            "heartbeat of node 'gw-stage-eu-1' at {} ms is older than its last one; ignored", now - 2_500)) },
+        { "node": "gw-stage-eu-4", "directive": { "kind": "reconcile", "snapshot": "gke-stage-eu@r2", "hash": stage,
+            "artifact": format!("/api/v1/artifacts/{stage}") } },
+        { "node": "gw-stage-eu-3", "error": invalid(
+            fleetgov::validate_snapshot_id("applied snapshot id", "not a snapshot!").unwrap_err()) },
+        { "node": "gw-stage-eu-3", "error": invalid(fleetgov::Error::invalid("applied_snapshot and applied_hash go together")) },
+        { "node": "gw-stage-eu-2", "error": invalid(
+            fleetgov::Metrics { cpu: 101.0, memory: 20.0, tps: 300.0, heap: 40.0, hot_swap_errors: 0 }.validate().unwrap_err()) },
+        { "node": "ghost-2", "error": unknown("ghost-2") },
+        { "node": "ghost-node", "error": unknown("ghost-node") },
+        { "node": "bad node!", "error": unknown("bad node!") },
+        { "node": "gw-stage-eu-2", "error": invalid("lower case".parse::<fleetgov::SyncError>().unwrap_err()) },
+        { "node": "gw-stage-eu-2", "error": error("FUTURE_HEARTBEAT", future.as_str().unwrap().to_owned()) },
+    ]});
+    assert_eq!(r, expected);
+    let (_, node) = s.get("/api/v1/nodes/gw-stage-eu-1", VIEWER).await;
+    assert_eq!(
+        (node["appliedSnapshotId"].as_str(), node["lastHeartbeatMs"].as_u64()),
+        (Some("gke-stage-eu@r2"), Some(now - 2_000))
+    );
+
+    // A token of one workspace: a node of another is unknown to it.
+    let batch = json!({ "heartbeats": [heartbeat("gw-prod-us-1", "eks-prod-us@r2", prod.as_str().unwrap()),
+        { "node": "other-1", "runtimeVersion": "3.6.1" }] });
+    let (status, r) = s.send(Method::POST, "/api/v1/heartbeats", SCOPED, batch).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r,
+        json!({ "accepted": 1, "rejected": 1, "results": [
+        { "node": "gw-prod-us-1", "error": unknown("gw-prod-us-1") }, { "node": "other-1" }] })
+    );
+}

@@ -29,7 +29,7 @@ use crate::execution::snapshot_memo::{SnapshotMemo, Snapshots};
 use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
-const PARALLEL_CHUNK: usize = 4096;
+pub(super) const PARALLEL_CHUNK: usize = 4096;
 /// Records per window of a large batch: the windows are applied one after
 /// the other, each split by node over the thread pool. A window's records
 /// stay in cache between the pass that splits them and the one that
@@ -41,7 +41,7 @@ pub(super) const PREFETCH_DISTANCE: usize = 32;
 /// How many records ahead a part of a large batch prefetches the records
 /// themselves (scattered over the batch): after their slots, as a record is
 /// read only when it is applied.
-const RECORD_PREFETCH_DISTANCE: usize = 16;
+pub(super) const RECORD_PREFETCH_DISTANCE: usize = 16;
 
 /// Counts of a batch's outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,7 +142,7 @@ fn by_node(records: &[HeartbeatRecord], entries: &mut Vec<Entry>, bounds: &mut [
 }
 
 /// Hints the cache to fetch every line of `record` (128 bytes, at any alignment).
-fn prefetch_record(record: &HeartbeatRecord) {
+pub(super) fn prefetch_record(record: &HeartbeatRecord) {
     let bytes = zerocopy::IntoBytes::as_bytes(record);
     for at in [0, 64, RECORD_SIZE - 1] {
         crate::prefetch::prefetch(&bytes[at]);

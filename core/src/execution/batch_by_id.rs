@@ -12,23 +12,56 @@
 //! at its record's index; the records of one node are applied in batch
 //! order.
 //!
-//! The ids are resolved a window at a time before the window is applied:
-//! every id is hashed first, the window's ids are grouped by registry shard
-//! (one read lock per shard and window), and each shard's lookups go in
-//! groups whose table buckets and id texts are fetched together, so their
-//! misses overlap; the apply loop then prefetches each record's slot ahead,
-//! as the handle batch does.
+//! Every record is validated and its id hashed first (over the thread pool
+//! for a large batch). Then the batch goes a window at a time: the window's
+//! records are grouped by the registry shard of their id (a stable counting
+//! sort), which groups them **by node** — one id, one hash, one shard — with
+//! a node's records in batch order, as the handle batch splits by slot. A
+//! large batch's window is split over the thread pool into parts of
+//! whole shards, so a part takes each of its shards' read locks once and no
+//! other thread touches them. A part looks its ids up shard by shard, in
+//! groups whose table buckets, id texts and slots are fetched together so
+//! their misses overlap, then applies its records, prefetching slots and
+//! records ahead. Its outcomes are written next to each other and copied to
+//! their places after the window, so two threads never write one cache line.
+//! A small batch is one part, on the calling thread, applied in batch order
+//! (as the handle batch applies one), its records read one after the other.
+
+use rayon::prelude::*;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::execution::batch::{Applied, BatchSummary, PREFETCH_DISTANCE};
+use crate::execution::batch::{
+    Applied, BatchSummary, PARALLEL_CHUNK, PREFETCH_DISTANCE, RECORD_PREFETCH_DISTANCE, prefetch_record,
+};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord};
 use crate::execution::node_registry::{NO_SLOT, Registry};
 use crate::execution::snapshot_memo::SnapshotMemo;
 
 /// Records resolved, then applied, at a time: the window's ids, hashes and
 /// slots stay in cache between the two.
-const WINDOW: usize = 4096;
+const WINDOW: usize = 8192;
+
+/// A chunk of a batch being checked: its records, and where their ids and
+/// hashes go.
+type Unchecked<'c, 'a> = ((&'c [HeartbeatRecord], &'c mut [&'a str]), &'c mut [u64]);
+
+/// How a batch's windows are split, and their working buffers, allocated
+/// once per batch and reused by each of its windows.
+struct Buffers {
+    /// Parts a window is split into (1: applied on the calling thread).
+    parts: usize,
+    /// The window's record indices grouped by shard, in batch order within one.
+    order: Vec<u32>,
+    /// Shard `s`'s records are `order[bounds[s]..bounds[s + 1]]`.
+    bounds: Vec<usize>,
+    /// `slots[j]`: the slot of record `order[j]`'s node, or [`NO_SLOT`].
+    slots: Vec<u32>,
+    /// `staged[j]`: the outcome of record `order[j]`.
+    staged: Vec<OutcomeRecord>,
+    /// Of a window in one part: `in_order[k]`, the slot of record `k`'s node.
+    in_order: Vec<u32>,
+}
 
 /// The node ids of a by-id batch, laid out as an Arrow string column:
 /// id `i` is `bytes[offsets[i]..offsets[i + 1]]`, so `offsets` holds one
@@ -189,9 +222,9 @@ impl Engine {
     /// assert_eq!(out[0].outcome(), Some(Outcome::Accepted));
     /// assert_eq!(out[1].outcome(), Some(Outcome::UnknownNode));
     /// ```
-    pub fn ingest_by_id(
+    pub fn ingest_by_id<'a>(
         &self,
-        ids: IdColumn<'_>,
+        ids: IdColumn<'a>,
         records: &[HeartbeatRecord],
         outcomes: &mut [OutcomeRecord],
     ) -> Result<BatchSummary> {
@@ -208,57 +241,190 @@ impl Engine {
         if u32::try_from(records.len()).is_err() {
             return Err(Error::invalid(format!("a batch holds fewer than 2^32 records, not {}", records.len())));
         }
-        let nodes = &self.execution.nodes;
         // Validated whole first: all or nothing. The ids and their hashes
-        // are kept for the lookups.
-        let mut names = Vec::with_capacity(records.len());
-        let mut hashes = Vec::with_capacity(records.len());
-        for (i, r) in records.iter().enumerate() {
+        // are kept for the lookups. A large batch is checked over the pool,
+        // chunk by chunk; the error still names the first bad record.
+        let parallel = records.len() >= 2 * PARALLEL_CHUNK && rayon::current_num_threads() > 1;
+        let mut names: Vec<&'a str> = vec![""; records.len()];
+        let mut hashes = vec![0; records.len()];
+        let check = |(c, ((records, names), hashes)): (usize, Unchecked<'_, 'a>)| {
+            self.check_chunk(ids, c * PARALLEL_CHUNK, records, names, hashes).err()
+        };
+        let first = if parallel {
+            let chunks = records.par_chunks(PARALLEL_CHUNK).zip(names.par_chunks_mut(PARALLEL_CHUNK));
+            chunks.zip(hashes.par_chunks_mut(PARALLEL_CHUNK)).enumerate().find_map_first(check)
+        } else {
+            let chunks = records.chunks(PARALLEL_CHUNK).zip(names.chunks_mut(PARALLEL_CHUNK));
+            chunks.zip(hashes.chunks_mut(PARALLEL_CHUNK)).enumerate().find_map(check)
+        };
+        if let Some(e) = first {
+            return Err(e);
+        }
+        let now_ms = self.clock.now_ms();
+        // Parts of whole shards: a few per thread, so one slow part does not
+        // hold the window up.
+        let parts = if parallel { rayon::current_num_threads() * 4 } else { 1 };
+        let mut buffers = Buffers {
+            parts,
+            order: Vec::new(),
+            bounds: Vec::new(),
+            slots: Vec::new(),
+            staged: Vec::new(),
+            in_order: Vec::new(),
+        };
+        let mut summary = BatchSummary::default();
+        for (((names, hashes), records), outcomes) in
+            names.chunks(WINDOW).zip(hashes.chunks(WINDOW)).zip(records.chunks(WINDOW)).zip(outcomes.chunks_mut(WINDOW))
+        {
+            summary = summary.merge(self.apply_window(&mut buffers, names, hashes, records, outcomes, now_ms));
+        }
+        Ok(summary)
+    }
+
+    /// [`ingest_by_id`](Self::ingest_by_id) over binary records and outcome
+    /// records in byte buffers (as [`ingest_batch`](Self::ingest_batch)
+    /// takes them): what a binding hands over from its own buffers.
+    ///
+    /// ```
+    /// use fleetgov::record::{HeartbeatRecord, Outcome, OutcomeRecord, OUTCOME_SIZE};
+    /// use fleetgov::*;
+    /// let e = demo::engine(1_700_000_000_000).unwrap();
+    /// let r = HeartbeatRecord::new(NodeHandle::from_raw(0), 1_700_000_000_000, "3.6.1".parse().unwrap(),
+    ///     ProcessStatus::Ready, Metrics::default());
+    /// let ids: IdBuffer = ["gw-prod-us-1"].into_iter().collect();
+    /// let mut out = vec![0u8; OUTCOME_SIZE];
+    /// e.ingest_batch_by_id(ids.column(), zerocopy::IntoBytes::as_bytes(&r), &mut out).unwrap();
+    /// assert_eq!(OutcomeRecord::from_bytes_mut(&mut out).unwrap()[0].outcome(), Some(Outcome::Accepted));
+    /// ```
+    pub fn ingest_batch_by_id(&self, ids: IdColumn<'_>, records: &[u8], outcomes: &mut [u8]) -> Result<BatchSummary> {
+        let records = HeartbeatRecord::view_all(records)?;
+        let outcomes = OutcomeRecord::from_bytes_mut(outcomes)?;
+        self.ingest_by_id(ids, records, outcomes)
+    }
+
+    /// Validates `records` (the batch's records from index `start` on) and
+    /// their ids, and writes each id and its hash into `names` and `hashes`.
+    /// The error names the first bad record by its index in the batch.
+    fn check_chunk<'a>(
+        &self,
+        ids: IdColumn<'a>,
+        start: usize,
+        records: &[HeartbeatRecord],
+        names: &mut [&'a str],
+        hashes: &mut [u64],
+    ) -> Result<()> {
+        for (i, ((r, name), hash)) in records.iter().zip(names).zip(hashes).enumerate() {
+            let i = start + i;
             r.validate().map_err(|e| e.context(format_args!("record {i}")))?;
             if r.handle().to_raw() != 0 {
                 return Err(Error::invalid(format!(
                     "record {i}: carries a node handle; a batch by id names its nodes by id alone"
                 )));
             }
-            let id = ids.id(i)?;
-            names.push(id);
-            hashes.push(nodes.hash(id));
+            *name = ids.id(i)?;
+            *hash = self.execution.nodes.hash(name);
         }
-        let now_ms = self.clock.now_ms();
-        // One set of window buffers per batch, reused by its windows.
-        let (mut order, mut bounds, mut slots) = (Vec::new(), Vec::new(), Vec::new());
-        let mut summary = BatchSummary::default();
-        let windows = names.chunks(WINDOW).zip(hashes.chunks(WINDOW));
-        for ((names, hashes), (records, outcomes)) in
-            windows.zip(records.chunks(WINDOW).zip(outcomes.chunks_mut(WINDOW)))
-        {
-            slots.clear();
-            slots.resize(records.len(), NO_SLOT);
-            Registry::group_by_shard(hashes, &mut order, &mut bounds);
-            nodes.lookup_grouped(names, hashes, &order, &bounds, &mut slots);
-            summary = summary.merge(self.apply_slots(records, &slots, outcomes, now_ms));
-        }
-        Ok(summary)
+        Ok(())
     }
 
-    /// Applies `records[k]` to the node in `slots[k]`, in order, prefetching slots ahead.
+    /// Resolves and applies one window in `buffers.parts` parts of whole
+    /// shards (over the thread pool when more than one), with `buffers`. A
+    /// window in one part is applied in batch order, as the handle batch
+    /// applies a small batch.
+    fn apply_window(
+        &self,
+        buffers: &mut Buffers,
+        names: &[&str],
+        hashes: &[u64],
+        records: &[HeartbeatRecord],
+        outcomes: &mut [OutcomeRecord],
+        now_ms: u64,
+    ) -> BatchSummary {
+        let Buffers { parts, order, bounds, slots, staged, in_order } = buffers;
+        Registry::group_by_shard(hashes, order, bounds);
+        slots.clear();
+        slots.resize(records.len(), NO_SLOT);
+        let shards = bounds.len() - 1;
+        let parts = (*parts).clamp(1, shards);
+        let (order, bounds) = (&order[..], &bounds[..]);
+        // Looks up the ids of shards `shards` into `slots`, aligned with
+        // their stretch of `order`.
+        let lookup = |shards: std::ops::Range<usize>, slots: &mut [u32]| {
+            let base = bounds[shards.start];
+            for s in shards {
+                if bounds[s] < bounds[s + 1] {
+                    let (from, to) = (bounds[s] - base, bounds[s + 1] - base);
+                    self.execution.nodes.lookup_shard(
+                        s,
+                        names,
+                        hashes,
+                        &order[bounds[s]..bounds[s + 1]],
+                        &mut slots[from..to],
+                    );
+                }
+            }
+        };
+        if parts == 1 {
+            lookup(0..shards, slots);
+            in_order.clear();
+            in_order.resize(records.len(), NO_SLOT);
+            for (&k, &slot) in order.iter().zip(slots.iter()) {
+                in_order[k as usize] = slot;
+            }
+            return self.apply_slots(records, |k| k, in_order, outcomes, now_ms);
+        }
+        staged.clear();
+        staged.resize(records.len(), OutcomeRecord::default());
+        // Part `p` holds shards `p * shards / parts ..`: one stretch of `order`.
+        let (mut slots_left, mut staged_left) = (&mut slots[..], &mut staged[..]);
+        let mut work = Vec::with_capacity(parts);
+        for p in 0..parts {
+            let (first, last) = (p * shards / parts, (p + 1) * shards / parts);
+            let len = bounds[last] - bounds[first];
+            let (part_slots, rest) = std::mem::take(&mut slots_left).split_at_mut(len);
+            slots_left = rest;
+            let (part_staged, rest) = std::mem::take(&mut staged_left).split_at_mut(len);
+            staged_left = rest;
+            work.push((first..last, part_slots, part_staged));
+        }
+        let summary = work
+            .into_par_iter()
+            .map(|(shards, slots, staged): (std::ops::Range<usize>, &mut [u32], &mut [OutcomeRecord])| {
+                let part = &order[bounds[shards.start]..bounds[shards.end]];
+                lookup(shards, slots);
+                self.apply_slots(records, |j| part[j] as usize, slots, staged, now_ms)
+            })
+            .reduce(BatchSummary::default, BatchSummary::merge);
+        for (&k, out) in order.iter().zip(staged.iter()) {
+            outcomes[k as usize] = *out;
+        }
+        summary
+    }
+
+    /// Applies record `records[at(j)]` to the node in `slots[j]` and writes
+    /// its outcome to `out[j]`, for every `j` in turn, prefetching slots and
+    /// records ahead.
     fn apply_slots(
         &self,
         records: &[HeartbeatRecord],
+        at: impl Fn(usize) -> usize,
         slots: &[u32],
-        outcomes: &mut [OutcomeRecord],
+        out: &mut [OutcomeRecord],
         now_ms: u64,
     ) -> BatchSummary {
         let mut summary = BatchSummary::default();
         let mut memo = SnapshotMemo::default();
-        for (k, (record, out)) in records.iter().zip(outcomes).enumerate() {
-            if let Some(&ahead) = slots.get(k + PREFETCH_DISTANCE).filter(|&&s| s != NO_SLOT) {
+        for (j, (&slot, out)) in slots.iter().zip(out).enumerate() {
+            if let Some(&ahead) = slots.get(j + PREFETCH_DISTANCE).filter(|&&s| s != NO_SLOT) {
                 self.prefetch_slot(self.execution.handle(ahead));
             }
-            let applied: Applied = match slots[k] {
+            if j + RECORD_PREFETCH_DISTANCE < slots.len() {
+                prefetch_record(&records[at(j + RECORD_PREFETCH_DISTANCE)]);
+            }
+            let applied: Applied = match slot {
                 NO_SLOT => (Outcome::UnknownNode, None),
                 slot => match self.resolve(self.execution.handle(slot)) {
-                    Ok(node) => self.apply_resolved(node, record, now_ms, None, &mut memo),
+                    Ok(node) => self.apply_resolved(node, &records[at(j)], now_ms, None, &mut memo),
                     Err(_) => (Outcome::UnknownNode, None),
                 },
             };

@@ -120,4 +120,18 @@ impl Engine {
     pub fn node_handle(&self, node: &str) -> Result<NodeHandle> {
         self.execution.slot_of_id(node).map(|s| self.execution.handle(s))
     }
+
+    /// The id of the cluster node `node` is enrolled in: one registry
+    /// lookup, no view built (`NotFound` for a node not enrolled).
+    ///
+    /// ```
+    /// let e = fleetgov::demo::engine(1_700_000_000_000).unwrap();
+    /// assert_eq!(e.node_cluster("gw-prod-us-1").unwrap(), "eks-prod-us");
+    /// assert!(e.node_cluster("gw-nowhere").is_err());
+    /// ```
+    pub fn node_cluster(&self, node: &str) -> Result<&str> {
+        let slot = self.execution.slot_of_id(node)?;
+        let cluster = self.execution.cluster_of(slot).ok_or_else(|| Error::not_found(format_args!("node '{node}'")))?;
+        Ok(&self.cluster_at(cluster).id)
+    }
 }

@@ -1,9 +1,12 @@
 //! The node registry: node id → dense slot, resolved once at enrolment.
 //!
 //! Ids map to `u32` slots through 64 independently locked shards of a
-//! `hashbrown` table that stores only slot numbers (the id text lives once,
-//! beside the slot). Lookups by id take one shard's read lock; heartbeats by
-//! handle skip the registry entirely.
+//! `hashbrown` table that stores each slot number with a 32-bit tag of its
+//! id's hash (the id text lives once, beside the slot). A lookup compares
+//! the tag before it reads an id text, so a candidate of another id costs no
+//! miss on its text, and it prefetches the slot together with the text it
+//! compares, so the two misses overlap. Lookups by id take one shard's read
+//! lock; heartbeats by handle skip the registry entirely.
 
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -12,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use compact_str::CompactString;
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
+use hashbrown::hash_table::Entry as TableEntry;
 use parking_lot::RwLock;
 
 use crate::chunked::Chunked;
@@ -23,11 +26,11 @@ const SHARDS: usize = 64;
 /// Slots per chunk: 65,536 (5.8 MB of slots).
 const SLOT_CHUNK_BITS: u32 = 16;
 
-/// Ids looked up together by [`Registry::lookup_grouped`]: enough misses in
+/// Ids looked up together by [`Registry::lookup_shard`]: enough misses in
 /// flight to cover a memory latency, few enough to stay in registers and L1.
 const LOOKUP_GROUP: usize = 16;
 
-/// What [`Registry::lookup_grouped`] writes for an id that is not enrolled.
+/// What [`Registry::lookup_shard`] writes for an id that is not enrolled.
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// The shard of an id's hash. Bits 40..46: hashbrown places entries by the
@@ -35,6 +38,20 @@ pub(crate) const NO_SLOT: u32 = u32::MAX;
 /// neither, or every entry of a shard would share a tag (or a bucket stride).
 fn shard_index(hash: u64) -> usize {
     (hash >> 40) as usize % SHARDS
+}
+
+/// The tag stored beside a slot: hash bits 8..40. Within a shard bits
+/// 40..46 are all alike and hashbrown already matched the top 7 (its own
+/// tag), so these are the bits that still tell two ids apart.
+fn tag(hash: u64) -> u32 {
+    (hash >> 8) as u32
+}
+
+/// An entry of a shard's table: a slot and its id's [`tag`].
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    slot: u32,
+    tag: u32,
 }
 
 /// What `enroll` found.
@@ -46,7 +63,7 @@ pub(crate) enum Enrolled {
 }
 
 pub(crate) struct Registry {
-    shards: Box<[CachePadded<RwLock<HashTable<u32>>>]>,
+    shards: Box<[CachePadded<RwLock<HashTable<Entry>>>]>,
     hasher: hashbrown::DefaultHashBuilder,
     slots: Chunked<Slot>,
     /// Node ids, inline up to 24 bytes (no allocation for typical ids).
@@ -96,7 +113,7 @@ impl Registry {
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<HashTable<u32>> {
+    fn shard(&self, hash: u64) -> &RwLock<HashTable<Entry>> {
         &self.shards[shard_index(hash)]
     }
 
@@ -104,11 +121,42 @@ impl Registry {
         self.ids.get(slot as usize).and_then(OnceLock::get).map_or("", CompactString::as_str)
     }
 
-    /// The slot of `id`, if enrolled.
+    /// Whether `entry` is `id`'s (whose hash has tag `tag`): the tag first,
+    /// the text only when the tags agree.
+    fn is(&self, entry: &Entry, tag: u32, id: &str) -> bool {
+        entry.tag == tag && self.id_of(entry.slot) == id
+    }
+
+    /// The hash of the id at `slot`, for the table to grow by.
+    fn rehash(&self, entry: &Entry) -> u64 {
+        self.hasher.hash_one(self.id_of(entry.slot))
+    }
+
+    /// Hints the cache to fetch `slot`'s id text and its slot: a lookup
+    /// compares the one and its caller then touches the other.
+    fn prefetch_candidate(&self, slot: u32) {
+        if let Some(cell) = self.ids.get(slot as usize) {
+            crate::prefetch::prefetch(cell);
+        }
+        if let Some(cell) = self.slots.get(slot as usize) {
+            crate::prefetch::prefetch(cell);
+        }
+    }
+
+    /// The slot of `id`, if enrolled. The slot's line is on its way to the
+    /// cache when this returns (fetched while the id text was compared).
     #[inline]
     pub(crate) fn lookup(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
-        self.shard(hash).read().find(hash, |&s| self.id_of(s) == id).copied()
+        let tag = tag(hash);
+        let table = self.shard(hash).read();
+        let found = table.find(hash, |e| {
+            e.tag == tag && {
+                self.prefetch_candidate(e.slot);
+                self.id_of(e.slot) == id
+            }
+        });
+        found.map(|e| e.slot)
     }
 
     /// The hash [`lookup`](Self::lookup) would compute for `id`.
@@ -117,55 +165,44 @@ impl Registry {
         self.hasher.hash_one(id)
     }
 
-    /// The slots of many ids at once: `out[k]` becomes the slot of `ids[k]`
-    /// (whose hash is `hashes[k]`, from [`hash`](Self::hash)), or
-    /// [`NO_SLOT`] if it is not enrolled. `order` holds every `k` grouped by
-    /// shard (see [`group_by_shard`](Self::group_by_shard)), so each shard's
-    /// read lock is taken once per group, not once per id.
+    /// The slots of many ids of one shard: `out[j]` becomes the slot of
+    /// `ids[order[j]]` (whose hash is `hashes[order[j]]`, from
+    /// [`hash`](Self::hash), and whose shard is `shard` for every `j`), or
+    /// [`NO_SLOT`] if it is not enrolled. The shard's read lock is taken
+    /// once for all of them.
     ///
-    /// Within a shard the lookups go [`LOOKUP_GROUP`] at a time, in three
-    /// passes, so their cache misses overlap instead of queueing: the first
-    /// loads every id's control group of the table (the bucket), the second
-    /// reads each first candidate's slot number and prefetches its id text,
-    /// the third compares the ids (and probes further on the rare miss).
-    pub(crate) fn lookup_grouped(
-        &self,
-        ids: &[&str],
-        hashes: &[u64],
-        order: &[u32],
-        bounds: &[usize],
-        out: &mut [u32],
-    ) {
-        for (shard, range) in bounds.windows(2).enumerate() {
-            if range[0] == range[1] {
-                continue;
+    /// The lookups go [`LOOKUP_GROUP`] at a time, in three passes, so their
+    /// cache misses overlap instead of queueing: the first loads every id's
+    /// control group of the table (the bucket), the second finds each id's
+    /// first candidate of the same tag and prefetches its id text and its
+    /// slot, the third compares the ids (and probes further on the rare
+    /// false candidate).
+    pub(crate) fn lookup_shard(&self, shard: usize, ids: &[&str], hashes: &[u64], order: &[u32], out: &mut [u32]) {
+        let table = self.shards[shard].read();
+        for (group, out) in order.chunks(LOOKUP_GROUP).zip(out.chunks_mut(LOOKUP_GROUP)) {
+            debug_assert!(group.iter().all(|&k| shard_index(hashes[k as usize]) == shard));
+            // Pass 1: every control group of the group, loads in flight together.
+            let mut probes: [_; LOOKUP_GROUP] =
+                std::array::from_fn(|j| group.get(j).map(|&k| table.iter_hash(hashes[k as usize])));
+            // Pass 2: each first candidate of the id's tag; its id text and slot prefetched.
+            let mut first = [NO_SLOT; LOOKUP_GROUP];
+            for ((candidate, probe), &k) in first.iter_mut().zip(&mut probes).zip(group) {
+                let tag = tag(hashes[k as usize]);
+                if let Some(entry) = probe.as_mut().and_then(|p| p.find(|e| e.tag == tag)) {
+                    *candidate = entry.slot;
+                    self.prefetch_candidate(entry.slot);
+                }
             }
-            let table = self.shards[shard].read();
-            for group in order[range[0]..range[1]].chunks(LOOKUP_GROUP) {
-                // Pass 1: every control group of the group, loads in flight together.
-                let mut probes: [_; LOOKUP_GROUP] =
-                    std::array::from_fn(|j| group.get(j).map(|&k| table.iter_hash(hashes[k as usize])));
-                // Pass 2: each first candidate's slot; its id text prefetched.
-                let mut first = [NO_SLOT; LOOKUP_GROUP];
-                for (candidate, probe) in first.iter_mut().zip(&mut probes) {
-                    if let Some(&slot) = probe.as_mut().and_then(Iterator::next) {
-                        *candidate = slot;
-                        if let Some(cell) = self.ids.get(slot as usize) {
-                            crate::prefetch::prefetch(cell);
-                        }
-                    }
-                }
-                // Pass 3: compare; probe on past a colliding candidate.
-                for ((&k, &candidate), probe) in group.iter().zip(&first).zip(&mut probes) {
-                    let id = ids[k as usize];
-                    out[k as usize] = if candidate == NO_SLOT {
-                        NO_SLOT
-                    } else if self.id_of(candidate) == id {
-                        candidate
-                    } else {
-                        probe.as_mut().and_then(|p| p.find(|&&s| self.id_of(s) == id)).copied().unwrap_or(NO_SLOT)
-                    };
-                }
+            // Pass 3: compare; probe on past a colliding candidate.
+            for (((&k, &candidate), probe), out) in group.iter().zip(&first).zip(&mut probes).zip(out) {
+                let (id, tag) = (ids[k as usize], tag(hashes[k as usize]));
+                *out = if candidate == NO_SLOT {
+                    NO_SLOT
+                } else if self.id_of(candidate) == id {
+                    candidate
+                } else {
+                    probe.as_mut().and_then(|p| p.find(|e| self.is(e, tag, id))).map_or(NO_SLOT, |e| e.slot)
+                };
             }
         }
     }
@@ -197,10 +234,9 @@ impl Registry {
     pub(crate) fn enroll(&self, id: &str, at_ms: u64, init: impl FnOnce(u32, &Slot)) -> Result<Enrolled> {
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let entry = shard.entry(hash, |&s| self.id_of(s) == id, |&s| self.hasher.hash_one(self.id_of(s)));
-        let vacant = match entry {
-            Entry::Occupied(o) => return Ok(Enrolled::Existing(*o.get())),
-            Entry::Vacant(v) => v,
+        let vacant = match shard.entry(hash, |e| self.is(e, tag(hash), id), |e| self.rehash(e)) {
+            TableEntry::Occupied(o) => return Ok(Enrolled::Existing(o.get().slot)),
+            TableEntry::Vacant(v) => v,
         };
         let full = || {
             Error::invalid(format!(
@@ -219,7 +255,7 @@ impl Registry {
         // number given out is never given back (another may have been taken since).
         let cell = self.fill(slot, id, u32::try_from(at_ms / 1000).unwrap_or(u32::MAX)).ok_or_else(full)?;
         init(slot, cell);
-        vacant.insert(slot);
+        vacant.insert(Entry { slot, tag: tag(hash) });
         Ok(Enrolled::New(slot))
     }
 
@@ -245,8 +281,8 @@ impl Registry {
         }
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let entry = shard.entry(hash, |&s| self.id_of(s) == id, |&s| self.hasher.hash_one(self.id_of(s)));
-        let (Entry::Vacant(vacant), None) = (entry, self.slot(slot)) else {
+        let entry = shard.entry(hash, |e| self.is(e, tag(hash), id), |e| self.rehash(e));
+        let (TableEntry::Vacant(vacant), None) = (entry, self.slot(slot)) else {
             return Err(Error::new(
                 crate::ErrorKind::AuditTampered,
                 format!("the enrolment log enrols node '{id}' or slot {slot} twice"),
@@ -254,7 +290,7 @@ impl Registry {
         };
         let cell = self.fill(slot, id, at_s).ok_or_else(|| Error::invalid(format!("slot {slot} out of range")))?;
         init(slot, cell);
-        vacant.insert(slot);
+        vacant.insert(Entry { slot, tag: tag(hash) });
         // Relaxed: as in `enroll`.
         self.next.fetch_max(slot + 1, Ordering::Relaxed);
         Ok(())
@@ -267,8 +303,8 @@ impl Registry {
     pub(crate) fn remove(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let entry = shard.find_entry(hash, |&s| self.id_of(s) == id).ok()?;
-        Some(entry.remove().0)
+        let entry = shard.find_entry(hash, |e| self.is(e, tag(hash), id)).ok()?;
+        Some(entry.remove().0.slot)
     }
 
     /// The slot's memory if a node was ever enrolled there (even one removed since).
@@ -315,8 +351,7 @@ impl Registry {
 mod tests {
     use super::*;
 
-    /// Grouped lookups find what single lookups find, for enrolled ids (past
-    /// tag collisions: thousands of ids share 64 shards and 7-bit tags),
+    /// Grouped lookups find what single lookups find, for enrolled ids,
     /// removed ones and ids never enrolled, in any order and with repeats.
     #[test]
     fn grouped_lookups_agree_with_single_lookups() {
@@ -336,16 +371,37 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..ids.len() as u32).collect::<Vec<_>>(), "every index once");
+        let mut out = vec![0; ids.len()];
         for s in 0..SHARDS {
             let part = &order[bounds[s]..bounds[s + 1]];
             assert!(part.iter().all(|&k| shard_index(hashes[k as usize]) == s));
             assert!(part.windows(2).all(|w| w[0] < w[1]), "index order within a shard");
+            registry.lookup_shard(s, &ids, &hashes, part, &mut out[bounds[s]..bounds[s + 1]]);
         }
-        let mut out = vec![0; ids.len()];
-        registry.lookup_grouped(&ids, &hashes, &order, &bounds, &mut out);
-        for (id, &got) in ids.iter().zip(&out) {
+        for (&k, &got) in order.iter().zip(&out) {
+            let id = ids[k as usize];
             assert_eq!(got, registry.lookup(id).unwrap_or(NO_SLOT), "{id}");
         }
         assert!(out.contains(&NO_SLOT) && out.iter().any(|&s| s != NO_SLOT));
+    }
+
+    /// An entry of another id under the same hash bucket and tag (a tag
+    /// collision) is passed over by every lookup: the id text decides.
+    #[test]
+    fn a_colliding_tag_is_passed_over() {
+        let registry = Registry::new(check_capacity(16).unwrap());
+        let Enrolled::New(other) = registry.enroll("gw-other", 0, |_, _| {}).unwrap() else { unreachable!() };
+        let hash = registry.hash("gw-1");
+        // Planted first, so every probe for gw-1 meets it before gw-1's own entry.
+        registry.shard(hash).write().insert_unique(hash, Entry { slot: other, tag: tag(hash) }, |e| registry.rehash(e));
+        assert_eq!(registry.lookup("gw-1"), None);
+        let Enrolled::New(own) = registry.enroll("gw-1", 0, |_, _| {}).unwrap() else { unreachable!() };
+        assert_ne!(own, other);
+        assert_eq!(registry.lookup("gw-1"), Some(own));
+        let mut out = [0];
+        registry.lookup_shard(shard_index(hash), &["gw-1"], &[hash], &[0], &mut out);
+        assert_eq!(out, [own]);
+        assert_eq!(registry.remove("gw-1"), Some(own));
+        assert_eq!(registry.lookup("gw-1"), None);
     }
 }

@@ -58,9 +58,11 @@ impl<'q> Filter<'q> {
             return Some(cluster);
         }
         match ForceTarget::from_label(&r.target) {
-            Some(ForceTarget::Node(id)) => {
-                self.node_clusters.entry(id.to_owned()).or_insert_with(|| engine.node_cluster(id)).clone()
-            }
+            Some(ForceTarget::Node(id)) => self
+                .node_clusters
+                .entry(id.to_owned())
+                .or_insert_with(|| engine.node_cluster(id).ok().map(str::to_owned))
+                .clone(),
             _ => target_cluster(&r.target),
         }
     }
@@ -144,12 +146,6 @@ impl Engine {
             Some(cluster) => self.target_workspace(&ForceTarget::Cluster(&cluster).label()),
             None => self.target_workspace(&record.target),
         }
-    }
-
-    /// The cluster of an enrolled node.
-    fn node_cluster(&self, node: &str) -> Option<String> {
-        let slot = self.execution.slot_of_id(node).ok()?;
-        self.execution.cluster_of(slot).map(|c| self.cluster_at(c).id.to_string())
     }
 }
 

@@ -6,8 +6,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fleetgov::record::{OUTCOME_SIZE, RECORD_SIZE};
-use fleetgov::{ContentHash, Directive, DirectiveKind, Heartbeat, ProcessStatus, Role, RuntimeVersion, SyncError};
+use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome, OutcomeRecord, RECORD_SIZE};
+use fleetgov::{
+    ContentHash, Directive, DirectiveKind, Heartbeat, IdBuffer, Metrics, NodeHandle, ProcessStatus, Role,
+    RuntimeVersion, SyncError, parse_snapshot_id, validate_id, validate_snapshot_id,
+};
 use fleetgov_dto::MetricsJson;
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +148,7 @@ pub async fn post(
                 return Err(ApiError::invalid(format!("a batch holds at most {MAX_BATCH} heartbeats")));
             }
             let state2 = state.clone();
-            let result = blocking(move || apply(&state2, &who, batch.heartbeats)).await?;
+            let result = blocking(move || apply(&state2, &who, batch.heartbeats)).await??;
             state.metrics.accepted("json", result.accepted);
             Ok(Json(result).into_response())
         }
@@ -188,11 +191,42 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))
 }
 
-fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> BatchResult {
+/// Applies a JSON batch through the engine's batch by node id, with the
+/// answer a call per heartbeat would give. A heartbeat the single call would
+/// refuse before it reaches its node (outside the token's scope, malformed)
+/// is not batched; it and every heartbeat the batch refuses are asked of the
+/// single call, which changes nothing for them and words their error.
+fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> ApiResult<BatchResult> {
     let now = state.now_ms();
+    let mut ids = IdBuffer::default();
+    let mut records = Vec::with_capacity(heartbeats.len());
+    // Heartbeat `i`'s record in the batch, if it has one.
+    let batched: Vec<Option<usize>> = heartbeats
+        .iter()
+        .map(|hb| {
+            let record = record(state, who, hb, now)?;
+            ids.push(&hb.node).ok()?;
+            records.push(record);
+            Some(records.len() - 1)
+        })
+        .collect();
+    let mut outcomes = vec![OutcomeRecord::default(); records.len()];
+    state.engine.ingest_by_id(ids.column(), &records, &mut outcomes)?;
     let mut out = BatchResult { accepted: 0, rejected: 0, results: Vec::with_capacity(heartbeats.len()) };
-    for hb in heartbeats {
-        let outcome = apply_one(state, who, &hb, now);
+    for (hb, at) in heartbeats.into_iter().zip(batched) {
+        let outcome = match at.map(|k| &outcomes[k]) {
+            Some(o) => match (o.outcome(), o.directive()) {
+                (Some(Outcome::Accepted), _) => Ok(None),
+                (Some(Outcome::Reconcile), Some((revision, _))) => {
+                    directive(state, &hb.node, DirectiveKind::Reconcile, revision)
+                }
+                (Some(Outcome::ForceSync), Some((revision, _))) => {
+                    directive(state, &hb.node, DirectiveKind::ForceSync, revision)
+                }
+                _ => apply_one(state, who, &hb, now),
+            },
+            None => apply_one(state, who, &hb, now),
+        };
         let (directive, error) = match outcome {
             Ok(d) => {
                 out.accepted += 1;
@@ -206,7 +240,55 @@ fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> B
         };
         out.results.push(RecordResult { node: hb.node, directive, error });
     }
-    out
+    Ok(out)
+}
+
+/// `hb` as a record of a batch by node id, or `None` if the single call
+/// would refuse it before reaching its node: outside the token's scope, a
+/// malformed id, sync error, metrics or applied snapshot, an applied
+/// snapshot of a node not enrolled. A snapshot of the node's own cluster is
+/// its revision; a well-formed one of another counts as none, as the single
+/// call counts it.
+fn record(state: &AppState, who: &Principal, hb: &HeartbeatJson, now: u64) -> Option<HeartbeatRecord> {
+    validate_id("node", &hb.node).ok()?;
+    if who.scope != Scope::All
+        && !state.engine.node_workspace(&hb.node).is_ok_and(|workspace| who.scope.allows(&workspace))
+    {
+        return None;
+    }
+    let metrics: Metrics = hb.metrics.into();
+    metrics.validate().ok()?;
+    let mut record =
+        HeartbeatRecord::new(NodeHandle::from_raw(0), hb.at_ms.unwrap_or(now), hb.runtime_version, hb.status, metrics);
+    match (hb.applied_snapshot.as_deref(), hb.applied_hash) {
+        (None, None) => {}
+        (Some(id), Some(hash)) => {
+            let revision = match parse_snapshot_id(id) {
+                Some((cluster, revision)) if state.engine.node_cluster(&hb.node).ok()? == cluster => revision,
+                _ => validate_snapshot_id("applied snapshot id", id).map(|()| 0).ok()?,
+            };
+            record = record.with_applied(revision, hash);
+        }
+        _ => return None,
+    }
+    if let Some(text) = &hb.sync_error {
+        let error: SyncError = text.parse().ok()?;
+        record = record.with_sync_error(error.code, &error.detail);
+    }
+    Some(record)
+}
+
+/// The directive a batched heartbeat of `node` got: revision `revision` of
+/// its cluster.
+fn directive(
+    state: &AppState,
+    node: &str,
+    kind: DirectiveKind,
+    revision: u32,
+) -> Result<Option<DirectiveJson>, ApiError> {
+    let cluster = state.engine.node_cluster(node)?;
+    let snapshot = state.engine.snapshot(&format!("{cluster}@r{revision}"))?;
+    Ok(Some(DirectiveJson::from(Directive { kind, snapshot: &snapshot })))
 }
 
 fn apply_one(

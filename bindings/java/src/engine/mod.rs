@@ -26,6 +26,7 @@ macro_rules! ask_at_native {
 }
 
 mod audit;
+mod by_id;
 mod history;
 mod rollout;
 

@@ -913,6 +913,33 @@ public final class FleetEngine extends NativeHandle {
     }
 
     /**
+     * Applies a batch of heartbeat records named by node id in one JNI crossing, as {@link
+     * #heartbeatBatch(HeartbeatBatch)} applies records by handle, and writes one outcome per
+     * record into the batch. A malformed record or id fails the whole batch with {@code
+     * INVALID_INPUT} naming its index, and nothing of it is applied; an id of no enrolled node is
+     * refused at its record alone ({@link BatchOutcome#UNKNOWN_NODE}). A node's records are
+     * applied in batch order; large batches are spread over the engine's worker threads.
+     *
+     * @param batch the records and their ids
+     * @return the counts of the outcomes
+     */
+    public BatchSummary heartbeatBatch(HeartbeatBatchById batch) {
+        Args.present("batch", batch);
+        HeartbeatBatch records = batch.records();
+        int n = records.size();
+        long h = acquire();
+        try {
+            BatchSummary summary = heartbeatBatchById0(h, records.records(), n * HeartbeatBatch.RECORD_SIZE,
+                    records.outcomes(), n * HeartbeatBatch.OUTCOME_SIZE, batch.offsets(), (n + 1) * Integer.BYTES,
+                    batch.ids(), batch.idLength());
+            records.ingested();
+            return summary;
+        } finally {
+            release();
+        }
+    }
+
+    /**
      * {@link #heartbeatBatch(HeartbeatBatch)} over buffers the caller fills itself (from the
      * network, say): the records are the remaining bytes of {@code records} (a whole number of
      * {@value HeartbeatBatch#RECORD_SIZE}-byte records in the format described at
@@ -1931,6 +1958,9 @@ public final class FleetEngine extends NativeHandle {
 
     private static native BatchSummary heartbeatBatch0(
             long engine, ByteBuffer records, int rOffset, int rLen, ByteBuffer outcomes, int oOffset, int oLen);
+
+    private static native BatchSummary heartbeatBatchById0(long engine, ByteBuffer records, int rLen,
+            ByteBuffer outcomes, int oLen, ByteBuffer offsets, int offsetsLen, ByteBuffer ids, int idsLen);
 
     private static native AuditRecord forceSync0(
             long engine, String target, String actor, String role, String justification, long atMs);

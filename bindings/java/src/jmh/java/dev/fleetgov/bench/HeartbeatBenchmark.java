@@ -5,6 +5,7 @@ import dev.fleetgov.Environment;
 import dev.fleetgov.FleetEngine;
 import dev.fleetgov.Heartbeat;
 import dev.fleetgov.HeartbeatBatch;
+import dev.fleetgov.HeartbeatBatchById;
 import dev.fleetgov.Metrics;
 import dev.fleetgov.ProcessStatus;
 import dev.fleetgov.Snapshot;
@@ -37,6 +38,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code engineBatch}: {@link FleetEngine#heartbeatBatch(HeartbeatBatch)}, one JNI crossing
  *       per {@value #CHUNK} binary records;
+ *   <li>{@code engineBatchById}: {@link FleetEngine#heartbeatBatch(HeartbeatBatchById)}, the same
+ *       records named by node id (an id buffer beside them), one JNI crossing per chunk;
  *   <li>{@code engineSingle}: one {@link FleetEngine#heartbeat(long, Heartbeat)} call each;
  *   <li>{@code javaIncremental}, {@code javaScan}: {@link JavaTracker}, a
  *       {@code ConcurrentHashMap} tracker with an incremental in-sync counter or a full scan.
@@ -112,6 +115,8 @@ public class HeartbeatBenchmark {
         /** Older than every node's last heartbeat: always stale. */
         Heartbeat stale;
         HeartbeatBatch[] batches;
+        /** The same chunks as {@link #batches}, their nodes named by id. */
+        HeartbeatBatchById[] byIdBatches;
         /** Refilled from the stream on every call of the end-to-end benchmarks. */
         HeartbeatBatch building;
         Metrics metrics;
@@ -159,6 +164,16 @@ public class HeartbeatBenchmark {
                             a ? snapshot.hash() : null, null);
                 }
                 batches[c] = b;
+            }
+            byIdBatches = new HeartbeatBatchById[CHUNKS];
+            for (int c = 0; c < CHUNKS; c++) {
+                HeartbeatBatchById b = new HeartbeatBatchById(CHUNK);
+                for (int i = c * CHUNK; i < (c + 1) * CHUNK; i++) {
+                    boolean a = s.applied[i];
+                    b.add(s.ids[s.node[i]], s.at, version, ProcessStatus.READY, m, a ? snapshot.revision() : 0,
+                            a ? snapshot.hash() : null, null);
+                }
+                byIdBatches[c] = b;
             }
         }
 
@@ -211,6 +226,14 @@ public class HeartbeatBenchmark {
     @OperationsPerInvocation(CHUNK)
     public int engineBatch(Stream s, Engine e) {
         e.engine.heartbeatBatch(e.batches[s.nextChunk()]);
+        return e.engine.cohesion(CLUSTER);
+    }
+
+    /** As {@link #engineBatch}, the records naming their nodes by id. */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineBatchById(Stream s, Engine e) {
+        e.engine.heartbeatBatch(e.byIdBatches[s.nextChunk()]);
         return e.engine.cohesion(CLUSTER);
     }
 
