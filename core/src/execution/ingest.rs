@@ -278,7 +278,10 @@ impl Engine {
         // The steady state: a report that repeats the node's last one, to
         // which nothing is owed, stores its time and metrics and nothing
         // else (no counter, journal or feed work; see `transition::is_repeat`).
+        // Only a verified hash is known to repeat: an unmatched one may
+        // differ from the last, and the journal keeps each.
         if rule.is_none()
+            && hash_ok
             && fingerprint == 0
             && !old.is_failing()
             && guard.error_fp() == 0
