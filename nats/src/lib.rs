@@ -63,6 +63,7 @@ pub mod audit_fence;
 pub mod balance;
 mod buckets;
 mod client;
+pub mod compact;
 pub mod demo;
 mod error;
 mod feed;
