@@ -8,8 +8,8 @@ use bytes::Bytes;
 use fleetgov::ErrorKind;
 use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome};
 use fleetgov::{Metrics, NodeHandle, ProcessStatus};
-use fleetgov_nats::{FleetClient, Instance, RetryPolicy, compact, demo, wire};
-use harness::{NatsServer, config, engine, now_ms};
+use fleetgov_nats::{compact, demo, wire};
+use harness::{NatsServer, Serving, now_ms, serving};
 use zerocopy::IntoBytes;
 
 const SUBJECT: &str = "fleet.hb.acme-edge.gke-stage-eu";
@@ -17,11 +17,7 @@ const SUBJECT: &str = "fleet.hb.acme-edge.gke-stage-eu";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_formats_are_answered_and_bad_batches_refused() {
     let Some(server) = NatsServer::start().await else { return };
-    let nats = server.connect().await;
-    let replica = engine(&nats, 3).await;
-    let engine = replica.engine();
-    let instance = Instance::start(nats.clone(), config("ingest-1"), engine.clone()).await.unwrap();
-    let client = FleetClient::new(server.connect().await, RetryPolicy::default()).await.unwrap();
+    let Serving { nats, engine, instance, client, .. } = serving(&server).await;
     let handles = client.enroll(demo::WORKSPACE, "gke-stage-eu", &["gw-1", "gw-2"]).await.unwrap();
     let version = "3.6.1".parse().unwrap();
     let record = |handle, at_ms| {
