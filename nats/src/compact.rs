@@ -138,7 +138,8 @@ pub fn encode_request(records: &[u8]) -> fleetgov::Result<Vec<u8>> {
             return Err(invalid(format!("record {i}: unsupported record version {}", bytes[0])));
         }
         let detail_len = bytes[80];
-        let detail = bytes.get(81..81 + usize::from(detail_len)).filter(|_| usize::from(detail_len) <= RECORD_DETAIL_LEN);
+        let detail =
+            bytes.get(81..81 + usize::from(detail_len)).filter(|_| usize::from(detail_len) <= RECORD_DETAIL_LEN);
         let Some(detail) = detail else {
             return Err(invalid(format!("record {i}: detail length {detail_len} exceeds {RECORD_DETAIL_LEN}")));
         };
@@ -159,7 +160,8 @@ pub fn encode_request(records: &[u8]) -> fleetgov::Result<Vec<u8>> {
         hashes: count(hashes.list.len(), "hashes")?,
         detail_bytes: count(details.len(), "detail bytes")?,
     };
-    let size = REQUEST_HEADER_SIZE + hashes.list.len() * HASH_SIZE + compact.len() * COMPACT_RECORD_SIZE + details.len();
+    let size =
+        REQUEST_HEADER_SIZE + hashes.list.len() * HASH_SIZE + compact.len() * COMPACT_RECORD_SIZE + details.len();
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(header.as_bytes());
     body.extend_from_slice(hashes.list.as_bytes());
@@ -237,7 +239,9 @@ pub fn decode_request(body: &[u8]) -> fleetgov::Result<Vec<u8>> {
         }
         let hash = match c.hash.get() {
             NO_HASH => &[0; HASH_SIZE],
-            k => hashes.get(k as usize).ok_or_else(|| invalid(format!("record {i}: hash index {k} out of {}", hashes.len())))?,
+            k => hashes
+                .get(k as usize)
+                .ok_or_else(|| invalid(format!("record {i}: hash index {k} out of {}", hashes.len())))?,
         };
         let (detail, left) = details.split_at(len);
         details = left;
@@ -269,8 +273,12 @@ pub fn encode_reply(outcomes: &[OutcomeRecord]) -> fleetgov::Result<Vec<u8>> {
         .filter(|(_, o)| !is_plain(o))
         .map(|(i, o)| Ok(Listed { index: count(i, "records")?, outcome: *o }))
         .collect::<fleetgov::Result<_>>()?;
-    let header =
-        ReplyHeader { format: FORMAT, reserved: [0; 3], records: count(outcomes.len(), "records")?, listed: count(listed.len(), "outcomes")? };
+    let header = ReplyHeader {
+        format: FORMAT,
+        reserved: [0; 3],
+        records: count(outcomes.len(), "records")?,
+        listed: count(listed.len(), "outcomes")?,
+    };
     let mut body = Vec::with_capacity(REPLY_HEADER_SIZE + listed.len() * LISTED_SIZE);
     body.extend_from_slice(header.as_bytes());
     body.extend_from_slice(listed.as_bytes());
@@ -299,10 +307,10 @@ pub fn decode_reply(body: &[u8], expected: usize) -> fleetgov::Result<Vec<Outcom
     if header.records.get() as usize != expected {
         return Err(invalid(format!("heartbeat reply answers {} records, not {expected}", header.records.get())));
     }
-    let listed = <[Listed]>::ref_from_bytes(rest)
-        .ok()
-        .filter(|l| l.len() == header.listed.get() as usize)
-        .ok_or_else(|| invalid(format!("heartbeat reply of {} bytes does not hold {} outcomes", body.len(), header.listed.get())))?;
+    let listed =
+        <[Listed]>::ref_from_bytes(rest).ok().filter(|l| l.len() == header.listed.get() as usize).ok_or_else(|| {
+            invalid(format!("heartbeat reply of {} bytes does not hold {} outcomes", body.len(), header.listed.get()))
+        })?;
     let mut outcomes = vec![OutcomeRecord::default(); expected];
     let mut next = 0;
     for l in listed {
@@ -328,7 +336,13 @@ mod tests {
 
     fn record(i: u64) -> HeartbeatRecord {
         let m = Metrics { cpu: 10.0, memory: 20.0, tps: i as f32, heap: 40.0, hot_swap_errors: 5 };
-        HeartbeatRecord::new(NodeHandle::from_raw(i + 1), 1_000 + i, "3.6.1".parse().unwrap(), ProcessStatus::Starting, m)
+        HeartbeatRecord::new(
+            NodeHandle::from_raw(i + 1),
+            1_000 + i,
+            "3.6.1".parse().unwrap(),
+            ProcessStatus::Starting,
+            m,
+        )
     }
 
     #[test]
@@ -338,7 +352,9 @@ mod tests {
             record(1).with_applied(3, ContentHash([0xab; 32])),
             record(2).with_sync_error(SyncErrorCode::ReloadFailure, "a detail"),
             record(3).with_applied(3, ContentHash([0xab; 32])),
-            record(4).with_applied(4, ContentHash([0xcd; 32])).with_sync_error(SyncErrorCode::NatsTimeout, &"x".repeat(60)),
+            record(4)
+                .with_applied(4, ContentHash([0xcd; 32]))
+                .with_sync_error(SyncErrorCode::NatsTimeout, &"x".repeat(60)),
         ];
         let body = encode_request(records.as_bytes()).unwrap();
         let expected = REQUEST_HEADER_SIZE + 2 * HASH_SIZE + 5 * COMPACT_RECORD_SIZE + "a detail".len() + 47;
@@ -362,7 +378,10 @@ mod tests {
 
     #[test]
     fn malformed_requests_are_refused() {
-        let records = [record(0).with_applied(1, ContentHash([1; 32])), record(1).with_sync_error(SyncErrorCode::ReloadFailure, "d")];
+        let records = [
+            record(0).with_applied(1, ContentHash([1; 32])),
+            record(1).with_sync_error(SyncErrorCode::ReloadFailure, "d"),
+        ];
         let good = encode_request(records.as_bytes()).unwrap();
         const HASH_INDEX: usize = REQUEST_HEADER_SIZE + HASH_SIZE + COMPACT_RECORD_SIZE - 4;
         const DETAIL_LEN: usize = REQUEST_HEADER_SIZE + HASH_SIZE + COMPACT_RECORD_SIZE + 3;

@@ -31,12 +31,12 @@ use futures_util::StreamExt;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::compact;
 use crate::error::{Error, Result};
 use crate::feed::Changed;
 use crate::fence::Fence;
 use crate::subject::{self, QUEUE_GROUP};
 use crate::wire::{self, BatchFormat};
-use crate::compact;
 
 /// What a subject of the cluster asks for.
 #[derive(Clone, Copy)]
@@ -254,7 +254,8 @@ mod tests {
     fn mixed_batch(engine: &Engine) -> Vec<HeartbeatRecord> {
         let handle = |node| engine.node_handle(node).unwrap();
         let version = "3.6.1".parse().unwrap();
-        let at = |node, at_ms| HeartbeatRecord::new(handle(node), at_ms, version, ProcessStatus::Ready, Metrics::default());
+        let at =
+            |node, at_ms| HeartbeatRecord::new(handle(node), at_ms, version, ProcessStatus::Ready, Metrics::default());
         let snapshot = |cluster, revision| engine.snapshot(&fleetgov::snapshot_id(cluster, revision)).unwrap().hash;
         let hash = |revision| snapshot("gke-stage-eu", revision);
         vec![
@@ -262,7 +263,13 @@ mod tests {
             at("gw-stage-eu-2", T).with_applied(1, hash(1)),
             at("gw-stage-eu-3", T - 3_600_000),
             at("gw-prod-us-1", T).with_applied(2, snapshot("eks-prod-us", 2)),
-            HeartbeatRecord::new(NodeHandle::from_raw(u64::MAX - 1), T, version, ProcessStatus::Ready, Metrics::default()),
+            HeartbeatRecord::new(
+                NodeHandle::from_raw(u64::MAX - 1),
+                T,
+                version,
+                ProcessStatus::Ready,
+                Metrics::default(),
+            ),
             at("gw-stage-eu-1", T + 3_600_000),
             at("gw-stage-eu-4", T).with_applied(2, hash(2)).with_sync_error(SyncErrorCode::ReloadFailure, "x"),
             at("gw-stage-eu-1", T + 1).with_applied(2, hash(2)),
@@ -312,7 +319,13 @@ mod tests {
         assert!(e.message().contains("format 7 is not spoken here"), "{e}");
         // A bad field in the last record refuses the whole compact batch.
         let mut bad = records.clone();
-        bad.push(HeartbeatRecord::new(NodeHandle::from_raw(1), T, "3.6.1".parse().unwrap(), ProcessStatus::Ready, Metrics { cpu: f32::NAN, ..Metrics::default() }));
+        bad.push(HeartbeatRecord::new(
+            NodeHandle::from_raw(1),
+            T,
+            "3.6.1".parse().unwrap(),
+            ProcessStatus::Ready,
+            Metrics { cpu: f32::NAN, ..Metrics::default() },
+        ));
         let e = ingest(&engine, "gke-stage-eu", &wrong, &compact::encode_request(bad.as_bytes()).unwrap()).unwrap_err();
         assert!(e.message().starts_with(&format!("record {}", records.len())), "{e}");
         assert_eq!(engine.cluster("gke-stage-eu", T).unwrap(), before);
