@@ -17,7 +17,7 @@ store=$(mktemp -d)
 out="$store/out"
 nats-server -js -p "$port" -m $((port + 1)) -sd "$store/js" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$store"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$store"' EXIT
 sleep 0.7
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
 varz() { curl -s "localhost:$((port + 1))/varz"; }
