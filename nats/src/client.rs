@@ -12,7 +12,7 @@ use zerocopy::IntoBytes;
 
 use crate::artifact::Artifacts;
 use crate::error::{Error, Result};
-use crate::{subject, wire};
+use crate::{compact, subject, wire};
 
 /// Node ids per enrollment request.
 pub const ENROLL_BATCH: usize = 1_000;
@@ -165,12 +165,13 @@ impl FleetClient {
     }
 
     /// Sends one batch of heartbeat records (whole 128-byte records) to the
-    /// cluster's owner and returns one outcome per record. A malformed batch
-    /// is refused whole ([`InvalidInput`](fleetgov::ErrorKind::InvalidInput)).
+    /// cluster's owner, as a compact batch (format 2, [`crate::compact`]),
+    /// and returns one outcome per record. A malformed batch is refused
+    /// whole ([`InvalidInput`](fleetgov::ErrorKind::InvalidInput)).
     pub async fn send_batch(&self, workspace: &str, cluster: &str, records: &[u8]) -> Result<Vec<OutcomeRecord>> {
         let subject = subject::heartbeats(workspace, cluster)?;
-        let reply = self.request(&subject, Bytes::copy_from_slice(records)).await?;
-        Ok(wire::parse_outcomes(&reply.payload, records.len() / RECORD_SIZE)?)
+        let reply = self.request(&subject, Bytes::from(compact::encode_request(records)?)).await?;
+        Ok(compact::decode_reply(&reply.payload, records.len() / RECORD_SIZE)?)
     }
 
     /// Reports the nodes at `members` (indices into `nodes`), the record of

@@ -16,7 +16,7 @@
 //! | what | where | body |
 //! |---|---|---|
 //! | enrollment | request on `fleet.enroll.<ws>.<cluster>` | node ids separated by `\n`; reply: 8 bytes LE `NodeHandle::to_raw` per node |
-//! | heartbeats | request on `fleet.hb.<ws>.<cluster>` | whole 128-byte heartbeat records; reply: one 40-byte outcome record each |
+//! | heartbeats | request on `fleet.hb.<ws>.<cluster>` | format 1: whole 128-byte heartbeat records; reply: one 40-byte outcome record each. Format 2 ([`compact`]): 52-byte records; reply: only the outcomes that are not a plain accept. Told apart by the first byte |
 //! | error reply | any request | empty body, header `Fleet-Error: <CODE>: <message>`; nothing was applied |
 //! | artifacts | object store `FLEET_ARTIFACTS` | object name = hex blake3 hash; the fetcher verifies |
 //! | leases | KV `FLEET_PARTITIONS` (`max_age` = lease TTL) | key `p<k>` = owning instance id |
@@ -63,6 +63,7 @@ pub mod audit_fence;
 pub mod balance;
 mod buckets;
 mod client;
+pub mod compact;
 pub mod demo;
 mod error;
 mod feed;

@@ -31,11 +31,12 @@ use futures_util::StreamExt;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::compact;
 use crate::error::{Error, Result};
 use crate::feed::Changed;
 use crate::fence::Fence;
 use crate::subject::{self, QUEUE_GROUP};
-use crate::wire;
+use crate::wire::{self, BatchFormat};
 
 /// What a subject of the cluster asks for.
 #[derive(Clone, Copy)]
@@ -210,17 +211,125 @@ fn enroll(engine: &Engine, cluster: &str, changed: &Changed, body: &[u8]) -> fle
     Ok(wire::handles_reply(&handles?))
 }
 
-/// Applies a heartbeat batch of `cluster`: one outcome per record, or an
-/// error and nothing applied. A record of a node enrolled in another
-/// cluster is refused ([`Outcome::WrongCluster`]), counted in
-/// `wrong_cluster`, and not applied.
+/// Applies a heartbeat batch of `cluster` (either format, see
+/// [`wire::batch_format`]): the reply of its format, or an error and
+/// nothing applied. A record of a node enrolled in another cluster is
+/// refused ([`Outcome::WrongCluster`]), counted in `wrong_cluster`, and not
+/// applied.
 fn ingest(engine: &Engine, cluster: &str, wrong_cluster: &WrongCluster, body: &[u8]) -> fleetgov::Result<Vec<u8>> {
-    let mut outcomes = vec![0u8; body.len() / RECORD_SIZE * OUTCOME_SIZE];
-    let summary = engine.ingest_cluster_batch(cluster, body, &mut outcomes)?;
+    let format = wire::batch_format(body)?;
+    let expanded;
+    let records = match format {
+        BatchFormat::Records => body,
+        BatchFormat::Compact => {
+            expanded = compact::decode_request(body)?;
+            &expanded
+        }
+    };
+    let mut outcomes = vec![0u8; records.len() / RECORD_SIZE * OUTCOME_SIZE];
+    let summary = engine.ingest_cluster_batch(cluster, records, &mut outcomes)?;
     if summary.refused > 0 {
         let records = OutcomeRecord::from_bytes_mut(&mut outcomes)?;
         let refused = records.iter().filter(|o| o.outcome() == Some(Outcome::WrongCluster)).count();
         wrong_cluster.add(refused as u64);
     }
-    Ok(outcomes)
+    match format {
+        BatchFormat::Records => Ok(outcomes),
+        BatchFormat::Compact => compact::encode_reply(OutcomeRecord::from_bytes_mut(&mut outcomes)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fleetgov::record::HeartbeatRecord;
+    use fleetgov::{ContentHash, Metrics, NodeHandle, ProcessStatus, SyncErrorCode, demo};
+    use zerocopy::IntoBytes;
+
+    use super::*;
+
+    const T: u64 = 1_700_000_000_000;
+
+    /// A batch on `gke-stage-eu` (auto-reconcile) with every kind of outcome
+    /// a bound batch can get, for the nodes of `engine`.
+    fn mixed_batch(engine: &Engine) -> Vec<HeartbeatRecord> {
+        let handle = |node| engine.node_handle(node).unwrap();
+        let version = "3.6.1".parse().unwrap();
+        let at =
+            |node, at_ms| HeartbeatRecord::new(handle(node), at_ms, version, ProcessStatus::Ready, Metrics::default());
+        let snapshot = |cluster, revision| engine.snapshot(&fleetgov::snapshot_id(cluster, revision)).unwrap().hash;
+        let hash = |revision| snapshot("gke-stage-eu", revision);
+        vec![
+            at("gw-stage-eu-1", T).with_applied(2, hash(2)),
+            at("gw-stage-eu-2", T).with_applied(1, hash(1)),
+            at("gw-stage-eu-3", T - 3_600_000),
+            at("gw-prod-us-1", T).with_applied(2, snapshot("eks-prod-us", 2)),
+            HeartbeatRecord::new(
+                NodeHandle::from_raw(u64::MAX - 1),
+                T,
+                version,
+                ProcessStatus::Ready,
+                Metrics::default(),
+            ),
+            at("gw-stage-eu-1", T + 3_600_000),
+            at("gw-stage-eu-4", T).with_applied(2, hash(2)).with_sync_error(SyncErrorCode::ReloadFailure, "x"),
+            at("gw-stage-eu-1", T + 1).with_applied(2, hash(2)),
+            at("gw-stage-eu-2", T + 1).with_applied(2, ContentHash([9; 32])),
+        ]
+    }
+
+    #[test]
+    fn a_compact_reply_decodes_to_the_outcomes_of_the_same_batch_ingested_in_process() {
+        // Three engines alike; handles are per engine, so each gets the batch with its own.
+        let (served, twin, format_1) = (demo::engine(T).unwrap(), demo::engine(T).unwrap(), demo::engine(T).unwrap());
+        let records = mixed_batch(&served);
+        let wrong = WrongCluster::default();
+
+        let mut expected = vec![0u8; records.len() * OUTCOME_SIZE];
+        twin.ingest_cluster_batch("gke-stage-eu", mixed_batch(&twin).as_bytes(), &mut expected).unwrap();
+        let body = compact::encode_request(records.as_bytes()).unwrap();
+        let reply = ingest(&served, "gke-stage-eu", &wrong, &body).unwrap();
+        let outcomes = compact::decode_reply(&reply, records.len()).unwrap();
+        assert_eq!(outcomes.as_bytes(), &expected[..]);
+        assert_eq!(wrong.get(), 1);
+
+        let kinds: std::collections::BTreeSet<u8> = expected.chunks(OUTCOME_SIZE).map(|o| o[0]).collect();
+        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), [0, 1, 3, 4, 5, 6], "every outcome a bound batch gets");
+        let plain = outcomes.iter().filter(|o| o.outcome() == Some(Outcome::Accepted) && o.directive().is_none());
+        let listed = records.len() - plain.count();
+        assert_eq!(reply.len(), compact::REPLY_HEADER_SIZE + listed * compact::LISTED_SIZE);
+
+        // A format 1 request of the same records is answered in format 1, alike.
+        let v1 = ingest(&format_1, "gke-stage-eu", &wrong, mixed_batch(&format_1).as_bytes()).unwrap();
+        assert_eq!(v1, expected);
+    }
+
+    #[test]
+    fn a_malformed_or_unknown_batch_changes_nothing() {
+        let engine = demo::engine(T).unwrap();
+        let records = mixed_batch(&engine);
+        let before = engine.cluster("gke-stage-eu", T).unwrap();
+        let node = engine.node("gw-stage-eu-1", T).unwrap();
+        let wrong = WrongCluster::default();
+        let mut body = compact::encode_request(records.as_bytes()).unwrap();
+        body.push(0);
+        let e = ingest(&engine, "gke-stage-eu", &wrong, &body).unwrap_err();
+        assert_eq!(e.kind(), fleetgov::ErrorKind::InvalidInput);
+        body[0] = 7;
+        let e = ingest(&engine, "gke-stage-eu", &wrong, &body).unwrap_err();
+        assert!(e.message().contains("format 7 is not spoken here"), "{e}");
+        // A bad field in the last record refuses the whole compact batch.
+        let mut bad = records.clone();
+        bad.push(HeartbeatRecord::new(
+            NodeHandle::from_raw(1),
+            T,
+            "3.6.1".parse().unwrap(),
+            ProcessStatus::Ready,
+            Metrics { cpu: f32::NAN, ..Metrics::default() },
+        ));
+        let e = ingest(&engine, "gke-stage-eu", &wrong, &compact::encode_request(bad.as_bytes()).unwrap()).unwrap_err();
+        assert!(e.message().starts_with(&format!("record {}", records.len())), "{e}");
+        assert_eq!(engine.cluster("gke-stage-eu", T).unwrap(), before);
+        assert_eq!(engine.node("gw-stage-eu-1", T).unwrap(), node);
+        assert_eq!(wrong.get(), 0);
+    }
 }

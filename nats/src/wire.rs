@@ -3,8 +3,15 @@
 //! - Enrollment request: node ids separated by `\n` (no trailing newline
 //!   needed; an empty line is an error). Reply: one 8-byte little-endian
 //!   `NodeHandle::to_raw` per node, in request order.
-//! - Heartbeat request: whole 128-byte heartbeat records. Reply: one 40-byte
-//!   outcome record per heartbeat record (see `docs/heartbeat-record.md`).
+//! - Heartbeat request, told apart by its first byte:
+//!   - format 1 (first byte 1, the first record's version; or empty): whole
+//!     128-byte heartbeat records. Reply: one 40-byte outcome record per
+//!     heartbeat record (see `docs/heartbeat-record.md`).
+//!   - format 2 (first byte 2): the compact batch ([`crate::compact`]).
+//!     Reply: the outcomes that are not a plain accept, with their indices.
+//!
+//!   Any other first byte is refused with `INVALID_INPUT` naming the
+//!   formats this build speaks.
 //! - Error reply: an empty body and the header `Fleet-Error: <CODE>: <message>`,
 //!   `CODE` being an engine error code (`INVALID_INPUT`, `NOT_FOUND`, ...).
 //!   An error reply means nothing of the request was applied.
@@ -83,7 +90,36 @@ pub fn parse_handles(body: &[u8], expected: usize) -> fleetgov::Result<Vec<NodeH
         .collect())
 }
 
-/// The outcome records of a heartbeat reply that answers `expected` records.
+/// The format of a heartbeat request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchFormat {
+    /// Format 1: whole 128-byte records; one 40-byte outcome each in reply.
+    Records,
+    /// Format 2: the compact batch and reply of [`crate::compact`].
+    Compact,
+}
+
+/// The format of heartbeat request `body`, by its first byte. An empty body
+/// is a format 1 batch of no records; a first byte of no format this build
+/// speaks is [`InvalidInput`](ErrorKind::InvalidInput).
+///
+/// ```
+/// use fleetgov_nats::wire::{BatchFormat, batch_format};
+/// assert_eq!(batch_format(&[1; 128]).unwrap(), BatchFormat::Records);
+/// assert_eq!(batch_format(&[2, 0, 0, 0]).unwrap(), BatchFormat::Compact);
+/// assert!(batch_format(&[3]).unwrap_err().message().contains("format 3"));
+/// ```
+pub fn batch_format(body: &[u8]) -> fleetgov::Result<BatchFormat> {
+    match body.first() {
+        None | Some(1) => Ok(BatchFormat::Records),
+        Some(&crate::compact::FORMAT) => Ok(BatchFormat::Compact),
+        Some(other) => Err(fleetgov::Error::invalid(format!(
+            "heartbeat batch format {other} is not spoken here (1: 128-byte records, 2: compact)"
+        ))),
+    }
+}
+
+/// The outcome records of a format 1 heartbeat reply that answers `expected` records.
 pub fn parse_outcomes(body: &[u8], expected: usize) -> fleetgov::Result<Vec<OutcomeRecord>> {
     if body.len() != expected * OUTCOME_SIZE {
         return Err(fleetgov::Error::invalid(format!(

@@ -253,6 +253,32 @@ pub async fn engine(nats: &async_nats::Client, clusters: usize) -> Replica {
     replicated_engine(nats, clusters, 1).await
 }
 
+/// One instance (`ingest-1`) serving the demo fleet of three clusters on
+/// `server`, and a client on a connection of its own.
+pub struct Serving {
+    /// The instance's connection.
+    pub nats: async_nats::Client,
+    /// The replica the engine follows the fleet's audit stream with.
+    pub replica: Replica,
+    /// The instance's engine.
+    pub engine: std::sync::Arc<fleetgov::Engine>,
+    /// The instance.
+    pub instance: Instance,
+    /// A client of the fleet.
+    pub client: fleetgov_nats::FleetClient,
+}
+
+/// Starts [`Serving`] on `server`.
+pub async fn serving(server: &NatsServer) -> Serving {
+    let nats = server.connect().await;
+    let replica = engine(&nats, 3).await;
+    let engine = replica.engine();
+    let instance = Instance::start(nats.clone(), config("ingest-1"), engine.clone()).await.expect("instance");
+    let retry = fleetgov_nats::RetryPolicy::default();
+    let client = fleetgov_nats::FleetClient::new(server.connect().await, retry).await.expect("client");
+    Serving { nats, replica, engine, instance, client }
+}
+
 /// [`engine`] with streams and buckets of `replicas` copies.
 pub async fn replicated_engine(nats: &async_nats::Client, clusters: usize, replicas: usize) -> Replica {
     let options = StreamOptions { replicas, ..StreamOptions::default() };
