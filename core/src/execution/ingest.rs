@@ -231,7 +231,7 @@ impl Engine {
         }
         let NodeRef { slot, cell, cluster } = node;
         let stamp = obs.at_ms;
-        let known = snapshots.snapshot(node, obs.revision);
+        let known = snapshots.snapshot(cluster, cell.cluster(), obs.revision);
         let obs = &Observation {
             at_ms: stamp.min(now_ms),
             revision: if known.is_some() { obs.revision } else { 0 },
@@ -401,7 +401,7 @@ impl Engine {
                 }
             }
         };
-        Ok(snapshots.snapshot(node, desired).map(|k| Directive { kind, snapshot: k.snapshot }))
+        Ok(snapshots.snapshot(cluster, cell.cluster(), desired).map(|k| Directive { kind, snapshot: k.snapshot }))
     }
 
     /// Writes a node's transition into the change feed as event `seq`.

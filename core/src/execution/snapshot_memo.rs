@@ -14,7 +14,7 @@
 //! changes, and a revision not yet published is not remembered.
 
 use crate::authority::snapshot::Snapshot;
-use crate::execution::ingest::NodeRef;
+use crate::cluster_state::ClusterState;
 use crate::hash::ContentHash;
 
 /// Entries of the table: a power of two, a few times the clusters a batch
@@ -31,8 +31,8 @@ pub(crate) struct Known<'e> {
 
 /// Where the ingest path finds a revision's snapshot.
 pub(crate) trait Snapshots<'e> {
-    /// The snapshot of `revision` of `cluster`, if published.
-    fn snapshot(&mut self, node: NodeRef<'e>, revision: u32) -> Option<Known<'e>>;
+    /// The snapshot of `revision` of `cluster` (the cluster at `index`), if published.
+    fn snapshot(&mut self, cluster: &'e ClusterState, index: u32, revision: u32) -> Option<Known<'e>>;
 }
 
 /// No memory: every lookup goes to the cluster (single heartbeats).
@@ -40,8 +40,8 @@ pub(crate) struct Direct;
 
 impl<'e> Snapshots<'e> for Direct {
     #[inline]
-    fn snapshot(&mut self, node: NodeRef<'e>, revision: u32) -> Option<Known<'e>> {
-        node.cluster.authority.snapshot(revision).map(|snapshot| Known { snapshot, hash: snapshot.hash })
+    fn snapshot(&mut self, cluster: &'e ClusterState, _index: u32, revision: u32) -> Option<Known<'e>> {
+        cluster.authority.snapshot(revision).map(|snapshot| Known { snapshot, hash: snapshot.hash })
     }
 }
 
@@ -67,17 +67,16 @@ impl Default for SnapshotMemo<'_> {
 
 impl<'e> Snapshots<'e> for SnapshotMemo<'e> {
     #[inline]
-    fn snapshot(&mut self, node: NodeRef<'e>, revision: u32) -> Option<Known<'e>> {
+    fn snapshot(&mut self, cluster: &'e ClusterState, index: u32, revision: u32) -> Option<Known<'e>> {
         if revision == 0 {
             return None;
         }
-        let cluster = node.cell.cluster();
-        let entry = &mut self.entries[cluster as usize & (ENTRIES - 1)];
+        let entry = &mut self.entries[index as usize & (ENTRIES - 1)];
         match *entry {
-            Some(e) if e.cluster == cluster && e.revision == revision => Some(e.known),
+            Some(e) if e.cluster == index && e.revision == revision => Some(e.known),
             _ => {
-                let known = Direct.snapshot(node, revision)?;
-                *entry = Some(Entry { cluster, revision, known });
+                let known = Direct.snapshot(cluster, index, revision)?;
+                *entry = Some(Entry { cluster: index, revision, known });
                 Some(known)
             }
         }
@@ -98,7 +97,9 @@ mod tests {
             for node in &nodes {
                 for revision in 0..5 {
                     let want = node.cluster.authority.snapshot(revision).map(|s| (s.id.clone(), s.hash));
-                    let got = memo.snapshot(*node, revision).map(|k| (k.snapshot.id.clone(), k.hash));
+                    let got = memo
+                        .snapshot(node.cluster, node.cell.cluster(), revision)
+                        .map(|k| (k.snapshot.id.clone(), k.hash));
                     assert_eq!(got, want, "round {round}, node {}, revision {revision}", node.slot);
                 }
             }
