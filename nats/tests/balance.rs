@@ -76,17 +76,26 @@ async fn eight_clusters_of_different_sizes_split_four_and_four_within_one_cluste
     };
     view_until(&js, "every cluster with its nodes", every_cluster).await;
 
-    let (loads, split) = split_by_load(&js, &[&a, &b]).await;
-    // Each cluster has a partition of its own, the same on both instances:
-    // the partitions' loads are the clusters' sizes.
-    let placed: BTreeMap<&String, u32> = sizes.keys().map(|c| (c, a.partition_of(c).unwrap())).collect();
-    assert!(sizes.keys().all(|c| b.partition_of(c) == Some(placed[c])), "the instances place alike");
+    // Each cluster has a partition of its own, the same on both instances
+    // (each places a cluster once it has read the cluster's creation).
+    let placed: BTreeMap<&String, u32> = fleetgov_testkit::eventually("both instances place every cluster", || {
+        let placed = sizes.keys().map(|c| Some((c, a.partition_of(c)?))).collect::<Option<BTreeMap<_, _>>>();
+        let alike = placed.as_ref().is_some_and(|p| p.iter().all(|(c, at)| b.partition_of(c) == Some(*at)));
+        async move { placed.filter(|_| alike).ok_or_else(|| "not placed alike yet".to_owned()) }
+    })
+    .await;
     assert_eq!(placed.values().collect::<BTreeSet<_>>().len(), CLUSTERS, "{placed:?}");
     let mut by_partition = vec![0u64; DEFAULT_PARTITIONS.get() as usize];
     for (cluster, nodes) in &sizes {
         by_partition[placed[cluster] as usize] += nodes;
     }
-    assert_eq!(loads, by_partition);
+    // The partitions' loads are the clusters' sizes once every summary
+    // names its cluster's placed partition.
+    let (loads, split) = fleetgov_testkit::eventually("a split by load of the placed partitions", || async {
+        let (loads, split) = split_by_load(&js, &[&a, &b]).await;
+        if loads == by_partition { Ok((loads, split)) } else { Err(format!("loads {loads:?}")) }
+    })
+    .await;
     let per = instance_loads(&loads, &split);
     let largest = *sizes.values().max().unwrap();
     let clusters_of = |id: &str| placed.values().filter(|p| split.get(p).is_some_and(|o| o == id)).count();

@@ -278,9 +278,8 @@ impl SimCluster {
     /// [`RELOAD_FAILURE_MARKER`] (read once per revision).
     fn loads(&mut self, engine: &Engine, revision: u32) -> bool {
         *self.loadable.entry(revision).or_insert_with(|| {
-            let artifact = engine
-                .snapshot(&fleetgov::snapshot_id(&self.id, revision))
-                .and_then(|s| engine.artifact(&s.hash));
+            let artifact =
+                engine.snapshot(&fleetgov::snapshot_id(&self.id, revision)).and_then(|s| engine.artifact(&s.hash));
             let marker = RELOAD_FAILURE_MARKER.as_bytes();
             artifact.map_or(true, |bytes| !bytes.windows(marker.len()).any(|w| w == marker))
         })
@@ -560,7 +559,8 @@ impl Fleet {
             (None, Some(_)) => known_failure(SyncErrorCode::ReloadFailure),
             _ => None,
         };
-        let status = if node.failure.is_none() && node.refused.is_some() { ProcessStatus::Starting } else { node.status };
+        let status =
+            if node.failure.is_none() && node.refused.is_some() { ProcessStatus::Starting } else { node.status };
         let metrics = node_metrics(node, &mut self.rng);
         let hb = Heartbeat {
             at_ms: now_ms,
@@ -738,7 +738,10 @@ impl Fleet {
 /// [`RELOAD_FAILURE_MARKER`] when it is to fail.
 fn release_artifact(cluster: &str, n: u32, failing: bool) -> String {
     let marker = if failing { format!("# {RELOAD_FAILURE_MARKER}\n") } else { String::new() };
-    format!("# {cluster}\n# release {n} of the simulated release train\nroutes: [api]\nrate_limit: {}\n{marker}", 800 + 10 * n)
+    format!(
+        "# {cluster}\n# release {n} of the simulated release train\nroutes: [api]\nrate_limit: {}\n{marker}",
+        800 + 10 * n
+    )
 }
 
 /// How many of `total` nodes to keep verified so that the cluster's cohesion
