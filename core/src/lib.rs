@@ -37,7 +37,7 @@ mod data_dir;
 pub use authority::{policy, rollout};
 pub use data_dir::JournalVerification;
 pub use execution::heartbeat_record as record;
-pub use execution::{Imported, JournalExport, Retention};
+pub use execution::{Imported, JournalExport, Replaced, Retention};
 pub use execution::{freshness, table, unmatched};
 pub use governance::{attestation, audit};
 pub mod demo;

@@ -1,7 +1,9 @@
 //! The enrolment log: one frame per enrolment (slot, time, cluster, node),
 //! appended and fsynced before `enroll` returns; a removal is a frame with
 //! an empty cluster (no cluster id is empty), fsynced before `unenroll`
-//! returns, and a reopened engine replays the frames in order. Concurrent enrolments share
+//! returns (a removal a restore of stored state made has the cluster `!`:
+//! no audit record of its own goes with it), and a reopened engine replays
+//! the frames in order. Concurrent enrolments share
 //! one fsync (group commit: the first waiter writes and syncs what is
 //! queued, the others wait for it).
 
@@ -13,6 +15,10 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::{frames, io};
 use crate::error::{Error, ErrorKind, Result};
+
+/// The cluster field of a removal a restore made: not an id, so no
+/// enrolment frame holds it.
+const HANDED_OVER: &str = "!";
 
 /// One enrolment as the log keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,8 +36,20 @@ impl Enrolment {
         Enrolment { slot, at_s, cluster: String::new(), node: node.to_owned() }
     }
 
+    /// The frame that ends the enrolment of `node` at `slot` as a restore
+    /// of stored state did: no audit record of this engine goes with it.
+    pub(crate) fn handed_over(slot: u32, at_s: u32, node: &str) -> Enrolment {
+        Enrolment { slot, at_s, cluster: HANDED_OVER.to_owned(), node: node.to_owned() }
+    }
+
     /// Whether this frame ends an enrolment rather than starts one.
     pub(crate) fn is_removal(&self) -> bool {
+        self.is_audited_removal() || self.cluster == HANDED_OVER
+    }
+
+    /// Whether this frame ends an enrolment as `unenroll` does, after its
+    /// audit record.
+    pub(crate) fn is_audited_removal(&self) -> bool {
         self.cluster.is_empty()
     }
 

@@ -9,10 +9,8 @@ use super::node_checkpoint::{Checkpoint, SavedNode};
 use super::segment_compaction;
 use super::writer::{Job, JournalWriter};
 use super::{Cadence, DataDir};
-use crate::authority::event::AuthorityEvent;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::governance::audit::AuditAction;
 
 /// What an engine keeps open of its data directory.
 pub(crate) struct Durable {
@@ -39,6 +37,16 @@ impl Durable {
     pub(crate) fn removed(&self, slot: u32, node: &str, at_ms: u64) -> Result<()> {
         let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
         self.enrolments.append(&[Enrolment::removal(slot, at_s, node)])
+    }
+
+    /// Makes durable the removals (slot, node) at `at_ms` that a restore
+    /// of stored state made, unaudited here ([`Engine::replace_execution`]),
+    /// with one fsync.
+    pub(crate) fn handed_over(&self, removed: &[(u32, String)], at_ms: u64) -> Result<()> {
+        let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
+        let records: Vec<Enrolment> =
+            removed.iter().map(|(slot, node)| Enrolment::handed_over(*slot, at_s, node)).collect();
+        self.enrolments.append(&records)
     }
 
     /// Why the journal writer's last write failed, if it did.
@@ -129,20 +137,33 @@ impl Engine {
     /// removed. Removals of a node are serialised and a removed node cannot
     /// enrol again before its frame is written, so a node with one audit
     /// record more than frames is exactly that case; its frame is written
-    /// now and the removal applied. Any other difference (a frame without
-    /// its record, two records missing) is `AuditTampered`.
+    /// now and the removal applied. A removal a restore of stored state
+    /// made ([`Engine::replace_execution`]) has a frame of its own and no
+    /// record here; it may account for a record another engine sharing the
+    /// log wrote. Any other difference (a frame without its record, two
+    /// records missing) is `AuditTampered`.
     fn finish_removals(&self, log: &EnrolmentLog, frames: &[Enrolment]) -> Result<()> {
         let mut pending: HashMap<String, (i64, u64)> = HashMap::new();
-        for r in self.governance.audit().records().iter().filter(|r| r.action == AuditAction::RemoveNode) {
-            if let Ok((AuthorityEvent::RemoveNode { node, .. }, _)) = AuthorityEvent::decode(&r.payload) {
-                let entry = pending.entry(node).or_default();
-                *entry = (entry.0 + 1, r.time_ms);
+        for (node, time_ms) in self.audited_removals() {
+            let entry = pending.entry(node).or_default();
+            *entry = (entry.0 + 1, time_ms);
+        }
+        let mut handed_over: HashMap<&str, i64> = HashMap::new();
+        for f in frames {
+            if f.is_audited_removal() {
+                pending.entry(f.node.clone()).or_default().0 -= 1;
+            } else if f.is_removal() {
+                *handed_over.entry(&f.node).or_default() += 1;
             }
         }
-        for f in frames.iter().filter(|f| f.is_removal()) {
-            pending.entry(f.node.clone()).or_default().0 -= 1;
-        }
         for (node, (missing, at_ms)) in pending {
+            // A removal a restore made (unaudited here) may be the one
+            // another engine audited: it accounts for a record, never for
+            // a frame without one.
+            let missing = match handed_over.get(node.as_str()) {
+                Some(&handed) if missing > 0 => (missing - handed).max(0),
+                _ => missing,
+            };
             let slot = self.execution.slot_of_id(&node).ok();
             match (missing, slot) {
                 (0, _) => {}

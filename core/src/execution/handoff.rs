@@ -64,6 +64,36 @@ pub struct Imported {
     pub reports: u64,
 }
 
+/// A nodes export and journal exports, decoded and checked.
+pub(super) struct Handoff {
+    nodes: Vec<NodeRecord>,
+    journal: Vec<JournalRecord>,
+    /// Where the earliest journal exporter's history began.
+    history_from: Option<u64>,
+}
+
+impl Handoff {
+    /// Decodes `nodes` and every export of `journal`; nothing is taken in.
+    pub(super) fn decode(nodes: Option<&[u8]>, journal: &[&[u8]]) -> Result<Handoff> {
+        let nodes = nodes.map(decode_nodes).transpose()?.unwrap_or_default();
+        let journal = journal.iter().map(|bytes| decode_journal(bytes)).collect::<Result<Vec<_>>>()?;
+        let history_from = journal.iter().map(|(_, from)| *from).min();
+        let journal = journal.into_iter().flat_map(|(records, _)| records).collect();
+        Ok(Handoff { nodes, journal, history_from })
+    }
+}
+
+/// What a handoff says of one node.
+pub(super) struct Member<'a> {
+    /// Its cluster.
+    pub(super) cluster: &'a str,
+    /// Its earliest enrolment time there.
+    enrolled_at_ms: u64,
+    /// The newest time the handoff gives for it: enrolment, last report or
+    /// transition.
+    pub(super) newest_ms: u64,
+}
+
 /// One node of a nodes export.
 struct NodeRecord {
     node: String,
@@ -213,43 +243,61 @@ impl Engine {
     /// assert_eq!(again, Imported::default(), "known already");
     /// ```
     pub fn import_execution(&self, nodes: Option<&[u8]>, journal: &[&[u8]]) -> Result<Imported> {
-        let nodes = nodes.map(decode_nodes).transpose()?.unwrap_or_default();
-        let journal = journal.iter().map(|bytes| decode_journal(bytes)).collect::<Result<Vec<_>>>()?;
-        let history_from = journal.iter().map(|(_, from)| *from).min();
-        let journal: Vec<JournalRecord> = journal.into_iter().flat_map(|(records, _)| records).collect();
+        let handoff = Handoff::decode(nodes, journal)?;
+        let members = self.handoff_members(&handoff)?;
+        self.check_members(&members, &HashSet::new())?;
+        self.take_in(&handoff, &members)
+    }
 
-        // Which cluster and enrolment time each node has, checked whole first.
+    /// Which cluster each node `handoff` names is in, when it was enrolled
+    /// and the newest time the handoff gives for it; a node listed in two
+    /// clusters is a `Conflict`, a time beyond the clock's tolerance
+    /// `InvalidInput`.
+    pub(super) fn handoff_members<'a>(&self, handoff: &'a Handoff) -> Result<HashMap<&'a str, Member<'a>>> {
         let limit = self.clock.now_ms().saturating_add(MAX_FUTURE_SKEW_MS);
-        let mut members: HashMap<&str, (&str, u64)> = HashMap::new();
-        let listed =
-            nodes.iter().map(|n| (&n.node, &n.cluster, n.enrolled_at_ms, n.report.as_ref().map(|r| r.last_hb_ms)));
-        let transitions = journal.iter().map(|r| (&r.node, &r.cluster, r.transition.at_ms, Some(r.transition.at_ms)));
+        let mut members: HashMap<&str, Member<'_>> = HashMap::new();
+        let listed = handoff
+            .nodes
+            .iter()
+            .map(|n| (&n.node, &n.cluster, n.enrolled_at_ms, n.report.as_ref().map(|r| r.last_hb_ms)));
+        let transitions =
+            handoff.journal.iter().map(|r| (&r.node, &r.cluster, r.transition.at_ms, Some(r.transition.at_ms)));
         for (node, cluster, enrolled_at_ms, at_ms) in listed.chain(transitions) {
             if at_ms.is_some_and(|at| at > limit) {
                 return Err(Error::invalid(format!("node '{node}' reported at {at_ms:?} ms, after the clock")));
             }
-            let first = members.entry(node).or_insert((cluster, enrolled_at_ms));
-            if first.0 != cluster {
+            let first = members.entry(node).or_insert(Member { cluster, enrolled_at_ms, newest_ms: enrolled_at_ms });
+            if first.cluster != cluster {
                 return Err(Error::new(
                     ErrorKind::Conflict,
-                    format!("node '{node}' is listed in clusters '{}' and '{cluster}'", first.0),
+                    format!("node '{node}' is listed in clusters '{}' and '{cluster}'", first.cluster),
                 ));
             }
-            first.1 = first.1.min(enrolled_at_ms);
+            first.enrolled_at_ms = first.enrolled_at_ms.min(enrolled_at_ms);
+            first.newest_ms = first.newest_ms.max(enrolled_at_ms).max(at_ms.unwrap_or(0));
         }
+        Ok(members)
+    }
+
+    /// Checks that `members` can be taken in: every cluster known
+    /// (`NotFound`), no node enrolled here in another cluster unless that
+    /// cluster is one of `replaced` (its nodes the handoff does not name
+    /// there are removed first: `Conflict` otherwise), and room for the new
+    /// ones (`InvalidInput`).
+    pub(super) fn check_members(&self, members: &HashMap<&str, Member<'_>>, replaced: &HashSet<u32>) -> Result<()> {
         let mut fresh = 0usize;
-        for (node, (cluster, _)) in &members {
-            let index = self.cluster_index(cluster)?;
+        for (node, member) in members {
+            let index = self.cluster_index(member.cluster)?;
             match self.execution.nodes.lookup(node).and_then(|s| self.execution.nodes.slot(s)).map(|s| s.cluster()) {
-                Some(other) if other != index => {
+                Some(other) if other != index && !replaced.contains(&other) => {
                     let other = &self.cluster_at(other).id;
                     return Err(Error::new(
                         ErrorKind::Conflict,
                         format!("node '{node}' is enrolled in cluster '{other}'"),
                     ));
                 }
-                Some(_) => {}
-                None => fresh += 1,
+                Some(other) if other == index => {}
+                _ => fresh += 1,
             }
         }
         if self.execution.nodes.len() as usize + fresh > self.execution.nodes.capacity() as usize {
@@ -258,15 +306,21 @@ impl Engine {
                 self.execution.nodes.capacity()
             )));
         }
+        Ok(())
+    }
 
+    /// Takes the checked `members` of `handoff` in: enrols those it does
+    /// not know, appends their newer transitions, gives each the newest
+    /// last report known. Records of nodes not in `members` are passed over.
+    pub(super) fn take_in(&self, handoff: &Handoff, members: &HashMap<&str, Member<'_>>) -> Result<Imported> {
         let mut imported = Imported::default();
-        for (node, (cluster, enrolled_at_ms)) in &members {
+        for (node, member) in members {
             if self.execution.nodes.lookup(node).is_none() {
-                self.enroll(node, cluster, *enrolled_at_ms)?;
+                self.enroll(node, member.cluster, member.enrolled_at_ms)?;
                 imported.enrolled += 1;
             }
         }
-        for record in &journal {
+        for record in handoff.journal.iter().filter(|r| members.contains_key(r.node.as_str())) {
             let Some(slot) = self.execution.nodes.lookup(&record.node) else { continue };
             let Some(cell) = self.execution.nodes.slot(slot) else { continue };
             let t = record.transition;
@@ -282,12 +336,12 @@ impl Engine {
                 imported.transitions += 1;
             }
         }
-        if let Some(from) = history_from {
+        if let Some(from) = handoff.history_from {
             self.execution.journal.imported_from(from);
         }
 
         let reports: HashMap<&str, &SavedNode> =
-            nodes.iter().filter_map(|n| Some((n.node.as_str(), n.report.as_ref()?))).collect();
+            handoff.nodes.iter().filter_map(|n| Some((n.node.as_str(), n.report.as_ref()?))).collect();
         for node in members.keys() {
             let Some(slot) = self.execution.nodes.lookup(node) else { continue };
             let Some(cell) = self.execution.nodes.slot(slot) else { continue };
@@ -632,8 +686,8 @@ mod tests {
         assert_ne!(merged.node(node, T).unwrap(), owner.node(node, T).unwrap(), "a merge keeps the stale report");
 
         let total = held.cluster(cluster, T).unwrap().total;
-        assert_eq!(held.discard_execution(&[cluster]).unwrap(), total);
-        held.import_execution(Some(&nodes), &[&journal]).unwrap();
+        let replaced = held.replace_execution(&[cluster], Some(&nodes), &[&journal]).unwrap();
+        assert_eq!((replaced.removed, replaced.reset), (0, total));
         assert_eq!(held.cluster(cluster, T).unwrap(), owner.cluster(cluster, T).unwrap());
         for n in owner.cluster_nodes(cluster, T, 0, usize::MAX).unwrap() {
             assert_eq!(held.node(&n.id, T).unwrap(), n, "{}", n.id);

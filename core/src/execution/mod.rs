@@ -38,8 +38,10 @@ mod handoff;
 mod ingest;
 mod node_view;
 mod persist;
+mod replace;
 
 pub use handoff::{Imported, JournalExport};
+pub use replace::Replaced;
 pub use ingest::Received;
 pub(crate) use ingest::{Observation, Refusal};
 pub(crate) use persist::JournalSource;

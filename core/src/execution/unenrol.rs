@@ -73,6 +73,20 @@ impl Engine {
         Ok(record)
     }
 
+    /// Every `remove_node` record of the audit log, oldest first: the node
+    /// removed and the record's time. Removals other engines sharing the
+    /// log made are among them.
+    pub(crate) fn audited_removals(&self) -> Vec<(String, u64)> {
+        let records = self.governance.audit().records();
+        let removals = records.iter().filter(|r| r.action == AuditAction::RemoveNode);
+        removals
+            .filter_map(|r| match AuthorityEvent::decode(&r.payload) {
+                Ok((AuthorityEvent::RemoveNode { node, .. }, _)) => Some((node, r.time_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Takes `node` out of the registry, its slot and its cluster's counters;
     /// returns its slot, or `None` when it was not enrolled.
     pub(crate) fn remove_in_memory(&self, node: &str) -> Option<u32> {
