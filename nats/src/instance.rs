@@ -1040,12 +1040,15 @@ impl Worker {
 }
 
 /// Reads a partition's journal and latest checkpoint from JetStream and
-/// imports them into `engine`: where the subjects ended, the engine's
-/// journal position after the import, and why a checkpoint was skipped.
-/// What the engine reported of the partition's nodes before (an instance
-/// that regains a partition it lost held it) is discarded first: the
-/// stored state is the truth, and a node it does not cover shows no report
-/// rather than a stale one.
+/// makes them the engine's state of the partition's clusters: where the
+/// subjects ended, the engine's journal position after the import, and why
+/// a checkpoint was skipped. The stored state is the truth: what the
+/// engine held of the partition before (an instance that regains a
+/// partition it lost held it) is replaced, not merged
+/// ([`Engine::replace_execution`]): a node the checkpoint no longer names
+/// (another owner removed it) is removed, unaudited, and a node it does
+/// not cover shows no report rather than a stale one. The engine's audit
+/// log is caught up first, so that it knows every removal recorded so far.
 async fn restore(
     journals: Journals,
     engine: Arc<Engine>,
@@ -1056,9 +1059,9 @@ async fn restore(
     let position = tokio::task::spawn_blocking(move || {
         let clusters = owned_clusters(&engine, &placement, &[partition]);
         let clusters: Vec<&str> = clusters.keys().map(String::as_str).collect();
-        engine.discard_execution(&clusters)?;
+        engine.catch_up()?;
         let segments: Vec<&[u8]> = segments.iter().map(|s| &s[..]).collect();
-        engine.import_execution(checkpoint.as_deref(), &segments)?;
+        engine.replace_execution(&clusters, checkpoint.as_deref(), &segments)?;
         Ok::<_, fleetgov::Error>(engine.journal_position())
     })
     .await

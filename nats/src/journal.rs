@@ -43,8 +43,8 @@
 //! subject that has no seal stops the trim ([`crate::seal::trim_point`]).
 //!
 //! **Restoring.** A new owner reads every segment of the partition and its
-//! latest whole checkpoint and imports them
-//! ([`Engine::import_execution`](fleetgov::Engine::import_execution))
+//! latest whole checkpoint and makes them its state of the partition
+//! ([`Engine::replace_execution`](fleetgov::Engine::replace_execution))
 //! before it serves the partition's clusters or puts their summaries: it
 //! answers their history (`what_ran`, `fleet_at`, `attest`, node history)
 //! and shows every node's last report without waiting for the fleet. Both

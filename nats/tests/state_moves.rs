@@ -166,14 +166,11 @@ async fn an_instance_that_regains_a_partition_shows_what_happened_meanwhile_not_
 }
 
 /// A node removed by another owner while this instance did not hold the
-/// partition is gone from the stored state; the regaining engine must not
-/// keep it enrolled. Ignored: the engine's API cannot do it without a core
-/// change (see the crate's README, "What each failure loses"): a restore
-/// can forget reports (`Engine::discard_execution`) but not enrolments,
-/// and `Engine::unenroll` would audit a second `remove_node` for a removal
-/// already recorded by the owner that made it.
+/// partition is gone from the stored state; the regaining engine removes
+/// it too (`Engine::replace_execution`), though its own earlier journal
+/// segments still name it, and audits nothing: the owner that removed it
+/// recorded the removal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs an unaudited removal of the nodes a restored state no longer names (core)"]
 async fn a_node_removed_by_another_owner_is_not_enrolled_when_the_partition_comes_back() {
     let Some(server) = NatsServer::start().await else { return };
     let Shared { a, b, engine_a, engine_b, moved, .. } = shared(&server).await;
