@@ -279,25 +279,25 @@ impl Engine {
         Ok(members)
     }
 
-    /// Checks that `members` can be taken in: every cluster known
-    /// (`NotFound`), no node enrolled here in another cluster unless that
-    /// cluster is one of `replaced` (its nodes the handoff does not name
-    /// there are removed first: `Conflict` otherwise), and room for the new
-    /// ones (`InvalidInput`).
-    pub(super) fn check_members(&self, members: &HashMap<&str, Member<'_>>, replaced: &HashSet<u32>) -> Result<()> {
+    /// Checks that `members` can be taken in once the nodes `leaving` are
+    /// removed: every cluster known (`NotFound`), no node enrolled here in
+    /// another cluster (`Conflict`), and room for the new ones
+    /// (`InvalidInput`).
+    pub(super) fn check_members(&self, members: &HashMap<&str, Member<'_>>, leaving: &HashSet<&str>) -> Result<()> {
         let mut fresh = 0usize;
         for (node, member) in members {
             let index = self.cluster_index(member.cluster)?;
-            match self.execution.nodes.lookup(node).and_then(|s| self.execution.nodes.slot(s)).map(|s| s.cluster()) {
-                Some(other) if other != index && !replaced.contains(&other) => {
+            let enrolled = self.execution.nodes.lookup(node).and_then(|s| self.execution.nodes.slot(s));
+            match enrolled.filter(|_| !leaving.contains(node)).map(|s| s.cluster()) {
+                Some(other) if other != index => {
                     let other = &self.cluster_at(other).id;
                     return Err(Error::new(
                         ErrorKind::Conflict,
                         format!("node '{node}' is enrolled in cluster '{other}'"),
                     ));
                 }
-                Some(other) if other == index => {}
-                _ => fresh += 1,
+                Some(_) => {}
+                None => fresh += 1,
             }
         }
         if self.execution.nodes.len() as usize + fresh > self.execution.nodes.capacity() as usize {

@@ -1,11 +1,12 @@
 //! Replacing a set of clusters' execution state with a stored one: for an
 //! engine that held the clusters, lost them to another engine, and takes
 //! them back (a scale-out instance regaining a partition), or takes them
-//! over. What it held before is stale: the nodes the stored state no longer
-//! names are removed, the reports of the others forgotten, then the stored
-//! state is taken in ([`Engine::import_execution`] takes in alone).
+//! over. What it held before is stale: the nodes removed meanwhile (the
+//! audit log records every removal) are removed here too, unaudited, the
+//! reports of the others forgotten, then the stored state is taken in
+//! ([`Engine::import_execution`] takes in alone).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::handoff::{Handoff, Imported};
 use crate::engine::Engine;
@@ -14,7 +15,7 @@ use crate::error::Result;
 /// What [`Engine::replace_execution`] changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Replaced {
-    /// Nodes of the clusters the stored state does not name, removed.
+    /// Nodes of the clusters removed meanwhile by another engine, removed here.
     pub removed: u64,
     /// Nodes that stayed enrolled, whose reports were forgotten first.
     pub reset: u64,
@@ -27,50 +28,78 @@ impl Engine {
     /// node checkpoint, [`export_nodes`](Self::export_nodes)) and `journal`
     /// (exports in journal order, from the first,
     /// [`export_journal`](Self::export_journal)), as another engine wrote
-    /// them for the clusters.
+    /// them for the clusters. A node leaves the stored state only by a
+    /// removal, and every removal is audited: this engine's audit log
+    /// (shared with the engine that removed it, and caught up) tells which
+    /// nodes were removed since.
     ///
-    /// The stored state names a node that `nodes` lists or `journal` holds
-    /// a transition of, unless this engine's audit log records its removal
-    /// (`remove_node`, by any engine sharing the log) at or after the
-    /// newest time the stored state gives for it (enrolment, last report,
-    /// transition): a removal made after the state was written, or after
-    /// the transitions of an earlier enrolment. Then:
-    ///
-    /// - with `nodes`, every node enrolled here in one of `clusters` that
-    ///   the stored state does not name there is removed, as
+    /// - Every node enrolled here in one of `clusters` whose removal
+    ///   (`remove_node`, by any engine sharing the log) the audit log
+    ///   records at or after its enrolment here is removed, as
     ///   [`unenroll`](Self::unenroll) removes (gone from the members, every
-    ///   count and every query; durable with a data directory) but with
-    ///   **no audit record**: the engine that removed it recorded that;
-    ///   without `nodes` (no checkpoint to read) the stored state says
-    ///   nothing of who is enrolled, and nobody is removed;
-    /// - every node that stays forgets what it reported (it stays at its
-    ///   handle; its history is kept), so a report this engine knew from
-    ///   before never outlives the stored one;
-    /// - the stored state is taken in as
-    ///   [`import_execution`](Self::import_execution) takes it, the nodes
-    ///   it does not name passed over; nodes of other clusters it names
-    ///   are imported too, nothing of theirs removed or forgotten.
+    ///   count and every query; durable with a data directory), but with
+    ///   **no audit record**: the engine that removed it recorded that. A
+    ///   node the stored state does not name and nobody removed stays: an
+    ///   enrolment made here after the state was stored is not lost.
+    /// - A node that `nodes` lists or `journal` holds a transition of is
+    ///   taken in unless the audit log records its removal at or after the
+    ///   newest time the stored state gives for it (enrolment, last report,
+    ///   transition): the transitions of an earlier enrolment do not bring
+    ///   a removed node back.
+    /// - Every node of `clusters` that stays forgets what it reported (it
+    ///   keeps its handle and its history), so a report this engine knew
+    ///   from before never outlives the stored one; then the stored state
+    ///   is taken in as [`import_execution`](Self::import_execution) takes
+    ///   it (nodes of other clusters it names are imported too).
     ///
-    /// The change feed then gets each cluster's new figures. Everything is
-    /// decoded and checked before anything changes, with the errors of
-    /// `import_execution`; an unknown cluster in `clusters` is
-    /// [`NotFound`](crate::ErrorKind::NotFound); a node the stored state
-    /// names that is enrolled here in a cluster not among `clusters` is a
-    /// [`Conflict`](crate::ErrorKind::Conflict).
+    /// Times are compared as given (removal time, enrolment time kept to
+    /// the second, report times): a node removed and enrolled again within
+    /// a second counts as removed. The change feed then gets each
+    /// cluster's new figures. Everything is decoded and checked before
+    /// anything changes, with the errors of `import_execution`; an unknown
+    /// cluster in `clusters` is [`NotFound`](crate::ErrorKind::NotFound); a
+    /// node the stored state names that stays enrolled here in another
+    /// cluster is a [`Conflict`](crate::ErrorKind::Conflict).
     ///
     /// ```
-    /// # use fleetgov::*;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use fleetgov::audit::{AuditStore, Write};
+    /// use fleetgov::*;
+    /// # /// Frames two engines share (a stand-in for a replicated stream).
+    /// # #[derive(Clone, Default)]
+    /// # struct Shared(Arc<Mutex<Vec<Vec<u8>>>>);
+    /// # impl AuditStore for Shared {
+    /// #     fn write(&self, seq: u64, frame: &[u8]) -> Result<Write> {
+    /// #         let mut frames = self.0.lock().unwrap();
+    /// #         if frames.len() as u64 != seq { return Ok(Write::Refused) }
+    /// #         frames.push(frame.to_vec());
+    /// #         Ok(Write::Written)
+    /// #     }
+    /// #     fn sync(&self) -> Result<()> { Ok(()) }
+    /// #     fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>> {
+    /// #         Ok(self.0.lock().unwrap().iter().skip(from as usize).cloned().collect())
+    /// #     }
+    /// # }
     /// let t = 1_700_000_000_000;
-    /// let (held, owner) = (demo::engine(t).unwrap(), demo::engine(t).unwrap());
-    /// // The owner removed a node while `held` did not serve the cluster.
+    /// let shared = Shared::default();
+    /// let engine = || Engine::with_audit_store(EngineConfig { clock: Clock::manual(t), ..EngineConfig::default() }, Box::new(shared.clone())).unwrap();
+    /// let (held, owner) = (engine(), engine());
+    /// demo::populate(&held, t).unwrap();
+    /// owner.catch_up().unwrap(); // the same authority
+    /// let (nodes, journal) = (held.export_nodes(&["gke-stage-eu"]).unwrap(), held.export_journal(&["gke-stage-eu"], 0, usize::MAX).unwrap());
+    /// owner.replace_execution(&["gke-stage-eu"], Some(&nodes), &[&journal.bytes]).unwrap();
+    ///
+    /// // The owner removes a node while `held` does not serve the cluster.
     /// owner.unenroll("gw-stage-eu-4", &By::new("bob", Role::Operator, t)).unwrap();
     /// let nodes = owner.export_nodes(&["gke-stage-eu"]).unwrap();
-    /// let journal = owner.export_journal(&["gke-stage-eu"], 0, usize::MAX).unwrap();
-    /// let replaced = held.replace_execution(&["gke-stage-eu"], Some(&nodes), &[&journal.bytes]).unwrap();
+    /// let later = owner.export_journal(&["gke-stage-eu"], 0, usize::MAX).unwrap();
+    /// held.catch_up().unwrap();
+    /// let audited = held.audit().len();
+    /// let replaced = held.replace_execution(&["gke-stage-eu"], Some(&nodes), &[&journal.bytes, &later.bytes]).unwrap();
     /// assert_eq!(replaced.removed, 1);
     /// assert_eq!(held.node_handle("gw-stage-eu-4").unwrap_err().kind(), ErrorKind::NotFound);
     /// assert_eq!(held.cluster("gke-stage-eu", t).unwrap(), owner.cluster("gke-stage-eu", t).unwrap());
-    /// assert!(held.audit().iter().all(|r| r.action != audit::AuditAction::RemoveNode), "not audited here");
+    /// assert_eq!(held.audit().len(), audited, "not audited again");
     /// assert!(held.recount_mismatches().is_empty());
     /// assert_eq!(held.replace_execution(&["nowhere"], Some(&nodes), &[]).unwrap_err().kind(), ErrorKind::NotFound);
     /// ```
@@ -80,26 +109,23 @@ impl Engine {
         replaced.dedup();
         let handoff = Handoff::decode(nodes, journal)?;
         let mut members = self.handoff_members(&handoff)?;
-        let mut removed_at: HashMap<String, u64> = HashMap::new();
-        for (node, at_ms) in self.audited_removals() {
-            removed_at.insert(node, at_ms);
-        }
+        // The latest audited removal of each node: by this engine or by
+        // another sharing the log (the removal that made it leave the stored state).
+        let removed_at: HashMap<String, u64> = self.audited_removals().into_iter().collect();
         members.retain(|node, member| removed_at.get(*node).is_none_or(|&at| at < member.newest_ms));
 
         // Removals are serialised: nobody removes a node between the check and the removal.
         let serial = self.execution.removals.lock();
-        let emptied: &[u32] = if nodes.is_some() { &replaced } else { &[] };
-        self.check_members(&members, &emptied.iter().copied().collect::<HashSet<u32>>())?;
         let mut gone = Vec::new();
-        for &index in emptied {
-            let cluster = self.cluster_at(index);
-            for slot in cluster.counters.members() {
+        for &index in &replaced {
+            for slot in self.cluster_at(index).counters.members() {
                 let node = self.execution.nodes.id(slot);
-                if members.get(node).is_none_or(|m| m.cluster != &*cluster.id) {
+                if removed_at.get(node).is_some_and(|&at| at >= self.execution.nodes.enrolled_at(slot)) {
                     gone.push((slot, node.to_owned()));
                 }
             }
         }
+        self.check_members(&members, &gone.iter().map(|(_, node)| node.as_str()).collect())?;
         if let Some(durable) = &self.durable {
             durable.handed_over(&gone, self.clock.now_ms())?;
         }
@@ -213,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_input_changes_nothing_and_no_checkpoint_removes_nobody() {
+    fn bad_input_changes_nothing_and_an_unrecorded_removal_removes_nothing() {
         let held = crate::demo::engine(T).unwrap();
         let (_, nodes, journal) = lost_and_stored(&held, &[REPLICATED], true);
         let journal: Vec<&[u8]> = journal.iter().map(Vec::as_slice).collect();
@@ -238,16 +264,20 @@ mod tests {
         }
         assert!(held.node_handle(UNHEARD).is_ok());
 
-        // No checkpoint: who is enrolled is not known, nobody is removed.
-        let replaced = held.replace_execution(&[CLUSTER], None, &journal).unwrap();
-        assert_eq!(replaced.removed, 0);
-        assert_eq!(held.cluster(CLUSTER, T).unwrap().total, before.0.total);
+        // UNHEARD's removal is not in `held`'s audit log: for all `held`
+        // knows it was enrolled after the state was stored, and it stays.
+        let replaced = held.replace_execution(&[CLUSTER], Some(&nodes), &journal).unwrap();
+        assert_eq!(replaced.removed, 1);
+        assert_eq!(held.node_handle(REPLICATED).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(held.node_handle(UNHEARD).is_ok());
+        assert_eq!(held.cluster(CLUSTER, T).unwrap().total, before.0.total - 1);
         assert_ne!(held.node(STALE, T).unwrap(), before.1.iter().find(|n| n.id == STALE).unwrap().clone());
+        assert_eq!(held.recount_mismatches(), Vec::<String>::new());
         assert_eq!(held.recount_mismatches(), Vec::<String>::new());
     }
 
     #[test]
-    fn a_removal_a_restore_made_is_durable_and_reopens_without_an_audit_record_of_its_own() {
+    fn a_removal_a_restore_made_is_durable_and_a_reopened_engine_accepts_it() {
         let dir = tempfile::tempdir().unwrap();
         let config = || EngineConfig {
             clock: Clock::manual(T),
@@ -256,9 +286,7 @@ mod tests {
         };
         let held = Engine::with_config(config()).unwrap();
         crate::demo::populate(&held, T).unwrap();
-        // Only the owner's journal: the removal of UNHEARD, not in `held`'s
-        // audit log, is one the stored state alone tells.
-        let (owner, nodes, journal) = lost_and_stored(&held, &[REPLICATED], false);
+        let (owner, nodes, journal) = lost_and_stored(&held, &[REPLICATED, UNHEARD], false);
         let journal: Vec<&[u8]> = journal.iter().map(Vec::as_slice).collect();
         assert_eq!(held.replace_execution(&[CLUSTER], Some(&nodes), &journal).unwrap().removed, 2);
         held.checkpoint_nodes().unwrap();
