@@ -1045,10 +1045,10 @@ impl Worker {
 /// a checkpoint was skipped. The stored state is the truth: what the
 /// engine held of the partition before (an instance that regains a
 /// partition it lost held it) is replaced, not merged
-/// ([`Engine::replace_execution`]): a node the checkpoint no longer names
-/// (another owner removed it) is removed, unaudited, and a node it does
-/// not cover shows no report rather than a stale one. The engine's audit
-/// log is caught up first, so that it knows every removal recorded so far.
+/// ([`Engine::replace_execution`]): a node another owner removed meanwhile
+/// is removed here too, unaudited, and a node the stored state does not
+/// cover shows no report rather than a stale one. The engine's audit log
+/// is caught up first, so that it knows every removal recorded so far.
 async fn restore(
     journals: Journals,
     engine: Arc<Engine>,
