@@ -73,7 +73,7 @@ pub use engine::{DEFAULT_RETENTION, EMBEDDER, Engine, EngineConfig, NodeHandle};
 pub use error::{Error, ErrorKind, Result};
 pub use execution::Received;
 pub use execution::batch::BatchSummary;
-pub use execution::batch_by_id::{IdBuffer, IdColumn};
+pub use execution::batch_by_id::{HeartbeatAnswer, IdBuffer, IdColumn};
 pub use execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 pub use execution::history::{AppliedAt, AppliedChange};
 pub use execution::node_registry::MAX_CAPACITY;

@@ -29,14 +29,18 @@
 
 use rayon::prelude::*;
 
+use crate::authority::snapshot::{Snapshot, parse_snapshot_id};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execution::batch::{
     Applied, BatchSummary, PARALLEL_CHUNK, PREFETCH_DISTANCE, RECORD_PREFETCH_DISTANCE, prefetch_record,
 };
+use crate::execution::heartbeat::{Directive, DirectiveKind};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord};
+use crate::execution::ingest::NodeRef;
 use crate::execution::node_registry::{NO_SLOT, Registry};
-use crate::execution::snapshot_memo::SnapshotMemo;
+use crate::execution::snapshot_memo::{SnapshotMemo, Snapshots};
+use crate::id::validate_snapshot_id;
 
 /// Records resolved, then applied, at a time: the window's ids, hashes and
 /// slots stay in cache between the two.
@@ -48,7 +52,7 @@ type Unchecked<'c, 'a> = ((&'c [HeartbeatRecord], &'c mut [&'a str]), &'c mut [u
 
 /// How a batch's windows are split, and their working buffers, allocated
 /// once per batch and reused by each of its windows.
-struct Buffers {
+struct Buffers<A> {
     /// Parts a window is split into (1: applied on the calling thread).
     parts: usize,
     /// The window's record indices grouped by shard, in batch order within one.
@@ -57,10 +61,172 @@ struct Buffers {
     bounds: Vec<usize>,
     /// `slots[j]`: the slot of record `order[j]`'s node, or [`NO_SLOT`].
     slots: Vec<u32>,
-    /// `staged[j]`: the outcome of record `order[j]`.
-    staged: Vec<OutcomeRecord>,
+    /// `staged[j]`: the answer to record `order[j]`.
+    staged: Vec<A>,
     /// Of a window in one part: `in_order[k]`, the slot of record `k`'s node.
     in_order: Vec<u32>,
+}
+
+/// One window of a batch: its records, their ids and the ids' hashes, and
+/// the batch index of its first record.
+#[derive(Clone, Copy)]
+struct Window<'w, 'a> {
+    base: usize,
+    names: &'w [&'a str],
+    hashes: &'w [u64],
+    records: &'w [HeartbeatRecord],
+}
+
+/// What a batch by id does with a record once its node is found, and what
+/// it answers: the one difference between [`Engine::ingest_by_id`] (outcome
+/// records) and [`Engine::ingest_by_id_scoped`] (answers with the
+/// directive's snapshot, for a caller of some workspaces whose records name
+/// their applied snapshot by id). The lookups, the split and the order of
+/// application are the same for both.
+trait Answering<'e>: Sync {
+    /// One record's answer.
+    type Answer: Copy + Send;
+
+    /// A placeholder answer, overwritten before it is read.
+    fn blank(&self) -> Self::Answer;
+
+    /// Checks record `i` beyond what every batch by id checks; the error
+    /// names the record.
+    fn check(&self, i: usize, record: &HeartbeatRecord) -> Result<()>;
+
+    /// Applies record `i` to `node` (`None`: no enrolled node has its id):
+    /// its answer, and what a summary counts of it.
+    fn apply(
+        &self,
+        engine: &'e Engine,
+        node: Option<NodeRef<'e>>,
+        i: usize,
+        record: &HeartbeatRecord,
+        now_ms: u64,
+        memo: &mut SnapshotMemo<'e>,
+    ) -> (Self::Answer, (Outcome, bool));
+}
+
+/// [`Engine::ingest_by_id`]'s answers: outcome records, records as given.
+struct Records;
+
+impl<'e> Answering<'e> for Records {
+    type Answer = OutcomeRecord;
+
+    fn blank(&self) -> OutcomeRecord {
+        OutcomeRecord::default()
+    }
+
+    fn check(&self, _: usize, _: &HeartbeatRecord) -> Result<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn apply(
+        &self,
+        engine: &'e Engine,
+        node: Option<NodeRef<'e>>,
+        _: usize,
+        record: &HeartbeatRecord,
+        now_ms: u64,
+        memo: &mut SnapshotMemo<'e>,
+    ) -> (OutcomeRecord, (Outcome, bool)) {
+        let applied: Applied = match node {
+            Some(node) => engine.apply_resolved(node, record, now_ms, None, memo),
+            None => (Outcome::UnknownNode, None),
+        };
+        let mut out = OutcomeRecord::default();
+        let counted = out.apply(applied);
+        (out, counted)
+    }
+}
+
+/// [`Engine::ingest_by_id_scoped`]'s answers: records whose applied
+/// snapshot is named by id text, refused outside the caller's workspaces.
+struct Scoped<'c, F> {
+    /// `applied[i]`: record `i`'s applied snapshot id, as the node sent it.
+    applied: &'c [Option<&'c str>],
+    /// Whether the caller may report for a node of this workspace.
+    in_scope: F,
+}
+
+impl<'e, F: Fn(&str) -> bool + Sync> Answering<'e> for Scoped<'_, F> {
+    type Answer = HeartbeatAnswer<'e>;
+
+    fn blank(&self) -> HeartbeatAnswer<'e> {
+        HeartbeatAnswer { outcome: Outcome::UnknownNode, snapshot: None }
+    }
+
+    /// The id is checked as the single call checks one of another cluster
+    /// (one of the node's own cluster passes the same check: a cluster id
+    /// is a valid id, and `@r` and ten digits fit the longer limit).
+    fn check(&self, i: usize, record: &HeartbeatRecord) -> Result<()> {
+        match (self.applied[i], record.applied()) {
+            (None, None) => Ok(()),
+            (Some(id), Some((0, _))) => {
+                validate_snapshot_id("applied snapshot id", id).map_err(|e| e.context(format_args!("record {i}")))
+            }
+            (Some(_), Some(_)) => Err(Error::invalid(format!(
+                "record {i}: carries an applied revision; this batch names the applied snapshot by id"
+            ))),
+            _ => Err(Error::invalid(format!("record {i}: applied_snapshot and applied_hash go together"))),
+        }
+    }
+
+    #[inline]
+    fn apply(
+        &self,
+        engine: &'e Engine,
+        node: Option<NodeRef<'e>>,
+        i: usize,
+        record: &HeartbeatRecord,
+        now_ms: u64,
+        memo: &mut SnapshotMemo<'e>,
+    ) -> (HeartbeatAnswer<'e>, (Outcome, bool)) {
+        // Outside the caller's workspaces: refused exactly as an id of no node.
+        let Some(node) = node.filter(|node| (self.in_scope)(&node.cluster.workspace)) else {
+            return (self.blank(), (Outcome::UnknownNode, false));
+        };
+        // A snapshot of the node's own cluster is its revision; any other
+        // (checked by `check`) counts as none, as on the single call.
+        let resolved;
+        let record = match (self.applied[i], record.applied()) {
+            (Some(id), Some((_, hash))) => {
+                let revision = parse_snapshot_id(id).filter(|&(c, _)| c == &*node.cluster.id).map_or(0, |(_, r)| r);
+                resolved = record.with_applied(revision, hash);
+                &resolved
+            }
+            _ => record,
+        };
+        let (outcome, directive) = engine.apply_resolved(node, record, now_ms, None, memo);
+        // The directive's snapshot: just found by the apply, so the memo has it.
+        let snapshot = directive
+            .and_then(|(revision, _)| memo.snapshot(node.cluster, node.cell.cluster(), revision))
+            .map(|known| known.snapshot);
+        (HeartbeatAnswer { outcome, snapshot }, (outcome, snapshot.is_some()))
+    }
+}
+
+/// What [`Engine::ingest_by_id_scoped`] answers to one heartbeat: its
+/// outcome and, with a directive, the snapshot to pull (its id and hash).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeartbeatAnswer<'e> {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The directive's snapshot, when the outcome is `Reconcile` or `ForceSync`.
+    pub snapshot: Option<&'e Snapshot>,
+}
+
+impl<'e> HeartbeatAnswer<'e> {
+    /// The directive back to the node, if any.
+    pub fn directive(&self) -> Option<Directive<'e>> {
+        let kind = match self.outcome {
+            Outcome::Reconcile => DirectiveKind::Reconcile,
+            Outcome::ForceSync => DirectiveKind::ForceSync,
+            _ => return None,
+        };
+        self.snapshot.map(|snapshot| Directive { kind, snapshot })
+    }
 }
 
 /// The node ids of a by-id batch, laid out as an Arrow string column:
@@ -222,11 +388,86 @@ impl Engine {
     /// assert_eq!(out[0].outcome(), Some(Outcome::Accepted));
     /// assert_eq!(out[1].outcome(), Some(Outcome::UnknownNode));
     /// ```
-    pub fn ingest_by_id<'a>(
+    pub fn ingest_by_id(
         &self,
-        ids: IdColumn<'a>,
+        ids: IdColumn<'_>,
         records: &[HeartbeatRecord],
         outcomes: &mut [OutcomeRecord],
+    ) -> Result<BatchSummary> {
+        self.ingest_answering(&Records, ids, records, outcomes)
+    }
+
+    /// Applies the heartbeats of a caller that may report only for nodes of
+    /// some workspaces and names each applied snapshot by its id, as the
+    /// node sent it: [`ingest_by_id`](Self::ingest_by_id), with one registry
+    /// lookup per record serving the scope check, the applied snapshot and
+    /// the ingest. Returns one answer per record: its outcome and the
+    /// directive's snapshot, if any.
+    ///
+    /// `applied[i]` is record `i`'s applied snapshot id; the record then
+    /// carries the applied hash with revision 0
+    /// (`with_applied(0, hash)`), and without an id no applied snapshot at
+    /// all. An id of the node's own cluster counts as that revision; a
+    /// revision never published, or a snapshot of another cluster, counts
+    /// as none (the node shows no applied snapshot id, only its hash), as on
+    /// [`heartbeat_by_id`](Self::heartbeat_by_id). A node whose cluster's
+    /// workspace `in_scope` refuses is answered `Outcome::UnknownNode`, as
+    /// an id of no node is, and nothing of it changes.
+    ///
+    /// Refused whole, before anything is applied (`InvalidInput`, naming
+    /// the first bad record): what [`ingest_by_id`](Self::ingest_by_id)
+    /// refuses, a count of applied ids other than of records, an applied id
+    /// without an applied hash or the other way round, an applied id that
+    /// fails [`validate_snapshot_id`](crate::validate_snapshot_id), or a
+    /// record that carries an applied revision besides its id.
+    ///
+    /// ```
+    /// use fleetgov::record::{HeartbeatRecord, Outcome};
+    /// use fleetgov::*;
+    /// let e = demo::engine(1_700_000_000_000).unwrap();
+    /// let old = e.snapshot("gke-stage-eu@r1").unwrap();
+    /// let r = HeartbeatRecord::new(NodeHandle::from_raw(0), 1_700_000_000_000, "3.6.1".parse().unwrap(),
+    ///     ProcessStatus::Ready, Metrics::default()).with_applied(0, old.hash);
+    /// let ids: IdBuffer = ["gw-stage-eu-1", "gw-prod-us-1"].into_iter().collect();
+    /// let applied = [Some("gke-stage-eu@r1"), Some("gke-stage-eu@r1")];
+    /// // A caller of another workspace reaches neither node.
+    /// let (summary, answers) = e.ingest_by_id_scoped(ids.column(), &applied, &[r, r], |w| w == "other").unwrap();
+    /// assert_eq!((summary.accepted, summary.refused), (0, 2));
+    /// assert_eq!(answers[0].outcome, Outcome::UnknownNode);
+    /// // One of acme-edge: the stage node runs r1 of an auto-reconciling
+    /// // cluster and is told to pull r2; the other reported a snapshot of
+    /// // another cluster, which counts as none.
+    /// let (summary, answers) = e.ingest_by_id_scoped(ids.column(), &applied, &[r, r], |w| w == "acme-edge").unwrap();
+    /// assert_eq!((summary.accepted, summary.directives), (2, 1));
+    /// let directive = answers[0].directive().unwrap();
+    /// assert_eq!((directive.kind, directive.snapshot.id.as_str()), (DirectiveKind::Reconcile, "gke-stage-eu@r2"));
+    /// assert_eq!(answers[1].outcome, Outcome::Accepted);
+    /// assert_eq!(e.node("gw-prod-us-1", 1_700_000_000_000).unwrap().applied_snapshot_id, None);
+    /// ```
+    pub fn ingest_by_id_scoped<'e>(
+        &'e self,
+        ids: IdColumn<'_>,
+        applied: &[Option<&str>],
+        records: &[HeartbeatRecord],
+        in_scope: impl Fn(&str) -> bool + Sync,
+    ) -> Result<(BatchSummary, Vec<HeartbeatAnswer<'e>>)> {
+        if applied.len() != records.len() {
+            return Err(Error::invalid(format!("{} applied snapshot ids for {} records", applied.len(), records.len())));
+        }
+        let scoped = Scoped { applied, in_scope };
+        let mut answers = vec![scoped.blank(); records.len()];
+        let summary = self.ingest_answering(&scoped, ids, records, &mut answers)?;
+        Ok((summary, answers))
+    }
+
+    /// A batch by id, answered by `answering`: the checks, then the
+    /// windows, each resolved and applied.
+    fn ingest_answering<'e, 'a, A: Answering<'e>>(
+        &'e self,
+        answering: &A,
+        ids: IdColumn<'a>,
+        records: &[HeartbeatRecord],
+        outcomes: &mut [A::Answer],
     ) -> Result<BatchSummary> {
         if ids.len() != records.len() {
             return Err(Error::invalid(format!("{} node ids for {} records", ids.len(), records.len())));
@@ -248,7 +489,7 @@ impl Engine {
         let mut names: Vec<&'a str> = vec![""; records.len()];
         let mut hashes = vec![0; records.len()];
         let check = |(c, ((records, names), hashes)): (usize, Unchecked<'_, 'a>)| {
-            self.check_chunk(ids, c * PARALLEL_CHUNK, records, names, hashes).err()
+            self.check_chunk(answering, ids, c * PARALLEL_CHUNK, records, names, hashes).err()
         };
         let first = if parallel {
             let chunks = records.par_chunks(PARALLEL_CHUNK).zip(names.par_chunks_mut(PARALLEL_CHUNK));
@@ -273,10 +514,11 @@ impl Engine {
             in_order: Vec::new(),
         };
         let mut summary = BatchSummary::default();
-        for (((names, hashes), records), outcomes) in
-            names.chunks(WINDOW).zip(hashes.chunks(WINDOW)).zip(records.chunks(WINDOW)).zip(outcomes.chunks_mut(WINDOW))
-        {
-            summary = summary.merge(self.apply_window(&mut buffers, names, hashes, records, outcomes, now_ms));
+        let windows =
+            names.chunks(WINDOW).zip(hashes.chunks(WINDOW)).zip(records.chunks(WINDOW)).zip(outcomes.chunks_mut(WINDOW));
+        for (w, (((names, hashes), records), outcomes)) in windows.enumerate() {
+            let window = Window { base: w * WINDOW, names, hashes, records };
+            summary = summary.merge(self.apply_window(answering, &mut buffers, &window, outcomes, now_ms));
         }
         Ok(summary)
     }
@@ -303,10 +545,12 @@ impl Engine {
     }
 
     /// Validates `records` (the batch's records from index `start` on) and
-    /// their ids, and writes each id and its hash into `names` and `hashes`.
-    /// The error names the first bad record by its index in the batch.
-    fn check_chunk<'a>(
+    /// their ids, as every batch by id and `answering` check them, and
+    /// writes each id and its hash into `names` and `hashes`. The error
+    /// names the first bad record by its index in the batch.
+    fn check_chunk<'e, 'a>(
         &self,
+        answering: &impl Answering<'e>,
         ids: IdColumn<'a>,
         start: usize,
         records: &[HeartbeatRecord],
@@ -321,6 +565,7 @@ impl Engine {
                     "record {i}: carries a node handle; a batch by id names its nodes by id alone"
                 )));
             }
+            answering.check(i, r)?;
             *name = ids.id(i)?;
             *hash = self.execution.nodes.hash(name);
         }
@@ -331,15 +576,15 @@ impl Engine {
     /// shards (over the thread pool when more than one), with `buffers`. A
     /// window in one part is applied in batch order, as the handle batch
     /// applies a small batch.
-    fn apply_window(
-        &self,
-        buffers: &mut Buffers,
-        names: &[&str],
-        hashes: &[u64],
-        records: &[HeartbeatRecord],
-        outcomes: &mut [OutcomeRecord],
+    fn apply_window<'e, A: Answering<'e>>(
+        &'e self,
+        answering: &A,
+        buffers: &mut Buffers<A::Answer>,
+        window: &Window<'_, '_>,
+        outcomes: &mut [A::Answer],
         now_ms: u64,
     ) -> BatchSummary {
+        let Window { names, hashes, records, .. } = *window;
         let Buffers { parts, order, bounds, slots, staged, in_order } = buffers;
         Registry::group_by_shard(hashes, order, bounds);
         slots.clear();
@@ -371,10 +616,10 @@ impl Engine {
             for (&k, &slot) in order.iter().zip(slots.iter()) {
                 in_order[k as usize] = slot;
             }
-            return self.apply_slots(records, |k| k, in_order, outcomes, now_ms);
+            return self.apply_slots(answering, window, |k| k, in_order, outcomes, now_ms);
         }
         staged.clear();
-        staged.resize(records.len(), OutcomeRecord::default());
+        staged.resize(records.len(), answering.blank());
         // Part `p` holds shards `p * shards / parts ..`: one stretch of `order`.
         let (mut slots_left, mut staged_left) = (&mut slots[..], &mut staged[..]);
         let mut work = Vec::with_capacity(parts);
@@ -389,10 +634,10 @@ impl Engine {
         }
         let summary = work
             .into_par_iter()
-            .map(|(shards, slots, staged): (std::ops::Range<usize>, &mut [u32], &mut [OutcomeRecord])| {
+            .map(|(shards, slots, staged): (std::ops::Range<usize>, &mut [u32], &mut [A::Answer])| {
                 let part = &order[bounds[shards.start]..bounds[shards.end]];
                 lookup(shards, slots);
-                self.apply_slots(records, |j| part[j] as usize, slots, staged, now_ms)
+                self.apply_slots(answering, window, |j| part[j] as usize, slots, staged, now_ms)
             })
             .reduce(BatchSummary::default, BatchSummary::merge);
         for (&k, out) in order.iter().zip(staged.iter()) {
@@ -401,17 +646,19 @@ impl Engine {
         summary
     }
 
-    /// Applies record `records[at(j)]` to the node in `slots[j]` and writes
-    /// its outcome to `out[j]`, for every `j` in turn, prefetching slots and
-    /// records ahead.
-    fn apply_slots(
-        &self,
-        records: &[HeartbeatRecord],
+    /// Applies record `records[at(j)]` of `window` to the node in
+    /// `slots[j]` and writes its answer to `out[j]`, for every `j` in turn,
+    /// prefetching slots and records ahead.
+    fn apply_slots<'e, A: Answering<'e>>(
+        &'e self,
+        answering: &A,
+        window: &Window<'_, '_>,
         at: impl Fn(usize) -> usize,
         slots: &[u32],
-        out: &mut [OutcomeRecord],
+        out: &mut [A::Answer],
         now_ms: u64,
     ) -> BatchSummary {
+        let records = window.records;
         let mut summary = BatchSummary::default();
         let mut memo = SnapshotMemo::default();
         for (j, (&slot, out)) in slots.iter().zip(out).enumerate() {
@@ -421,14 +668,14 @@ impl Engine {
             if j + RECORD_PREFETCH_DISTANCE < slots.len() {
                 prefetch_record(&records[at(j + RECORD_PREFETCH_DISTANCE)]);
             }
-            let applied: Applied = match slot {
-                NO_SLOT => (Outcome::UnknownNode, None),
-                slot => match self.resolve(self.execution.handle(slot)) {
-                    Ok(node) => self.apply_resolved(node, &records[at(j)], now_ms, None, &mut memo),
-                    Err(_) => (Outcome::UnknownNode, None),
-                },
+            let node = match slot {
+                NO_SLOT => None,
+                slot => self.resolve(self.execution.handle(slot)).ok(),
             };
-            summary.count(out.apply(applied));
+            let k = at(j);
+            let (answer, counted) = answering.apply(self, node, window.base + k, &records[k], now_ms, &mut memo);
+            *out = answer;
+            summary.count(counted);
         }
         summary
     }
@@ -448,6 +695,120 @@ mod tests {
         assert_eq!((c.len(), c.raw(0), c.raw(1)), (2, &b"b"[..], &b""[..]));
         assert!(c.id(1).unwrap_err().message().contains("record 1"));
         assert!(IdColumn::new(&[0], b"").unwrap().is_empty());
+    }
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    /// The demo fleet, and a node `other-1` of workspace `other-ws`.
+    fn two_workspaces() -> Engine {
+        let e = crate::demo::engine(NOW).unwrap();
+        e.upsert_workspace(crate::WorkspaceSpec::new("other-ws")).unwrap();
+        let spec = crate::ClusterSpec::new("other-c", "other-ws", crate::Environment::Staging).auto_reconcile(true);
+        e.upsert_cluster(spec).unwrap();
+        e.publish("other-c", b"a", "p", NOW).unwrap();
+        e.enroll("other-1", "other-c", NOW).unwrap();
+        e
+    }
+
+    fn record(applied: Option<crate::ContentHash>) -> HeartbeatRecord {
+        let r = HeartbeatRecord::new(
+            crate::NodeHandle::from_raw(0),
+            NOW,
+            "3.6.1".parse().unwrap(),
+            crate::ProcessStatus::Ready,
+            crate::Metrics::default(),
+        );
+        applied.map_or(r, |hash| r.with_applied(0, hash))
+    }
+
+    /// A node of a workspace outside the caller's scope is answered as an id
+    /// of no node is (the outcome the server words as `NOT_FOUND`, node not
+    /// found) and nothing of it changes; the nodes in scope still apply. A
+    /// batch with a malformed applied id is refused whole, naming its
+    /// record, and changes nothing at all.
+    #[test]
+    fn a_node_outside_the_scope_is_refused_as_unknown_and_unchanged() {
+        let e = two_workspaces();
+        let hash = e.snapshot("other-c@r1").unwrap().hash;
+        let (other_before, cluster_before) = (e.node("other-1", NOW).unwrap(), e.cluster("other-c", NOW).unwrap());
+        let prod_before = e.node("gw-prod-us-1", NOW).unwrap();
+        let ids: IdBuffer = ["other-1", "gw-nowhere", "gw-prod-us-1"].into_iter().collect();
+        let records = [record(Some(hash)), record(Some(hash)), record(None)];
+        let applied = [Some("other-c@r1"), Some("other-c@r1"), None];
+
+        // Malformed: refused whole, before anything is applied.
+        let bad = [Some("other-c@r1"), Some("not a snapshot!"), None];
+        let err = e.ingest_by_id_scoped(ids.column(), &bad, &records, |_| true).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert!(err.message().starts_with("record 1: applied snapshot id"), "{}", err.message());
+        let short = e.ingest_by_id_scoped(ids.column(), &applied[..2], &records, |_| true).unwrap_err();
+        assert_eq!(short.message(), "2 applied snapshot ids for 3 records");
+        let unpaired = [None, Some("other-c@r1"), None];
+        let err = e.ingest_by_id_scoped(ids.column(), &unpaired, &records, |_| true).unwrap_err();
+        assert_eq!(err.message(), "record 0: applied_snapshot and applied_hash go together");
+        let revision = [record(None), record(None), record(None).with_applied(1, hash)];
+        let err = e.ingest_by_id_scoped(ids.column(), &[None, None, Some("other-c@r1")], &revision, |_| true);
+        assert!(err.unwrap_err().message().starts_with("record 2: carries an applied revision"));
+        assert_eq!(e.node("other-1", NOW).unwrap(), other_before);
+        assert_eq!(e.node("gw-prod-us-1", NOW).unwrap(), prod_before);
+
+        let (summary, answers) =
+            e.ingest_by_id_scoped(ids.column(), &applied, &records, |w| w == crate::demo::WORKSPACE).unwrap();
+        assert_eq!(summary, BatchSummary { accepted: 1, directives: 0, refused: 2 });
+        assert_eq!(answers[0], answers[1], "out of scope answers as an unknown id");
+        assert_eq!(answers[0], HeartbeatAnswer { outcome: Outcome::UnknownNode, snapshot: None });
+        assert_eq!(answers[2].outcome, Outcome::Accepted);
+        assert_eq!(e.node("other-1", NOW).unwrap(), other_before, "nothing of it changed");
+        assert_eq!(e.cluster("other-c", NOW).unwrap(), cluster_before);
+        assert_eq!(e.node("gw-prod-us-1", NOW).unwrap().last_heartbeat_ms, Some(NOW), "in scope: applied");
+
+        // The same batch by a caller of its workspace reaches it.
+        let (summary, answers) = e.ingest_by_id_scoped(ids.column(), &applied, &records, |_| true).unwrap();
+        assert_eq!((summary.accepted, summary.refused), (2, 1));
+        assert_eq!(answers[0].outcome, Outcome::Accepted);
+        assert_eq!(e.node("other-1", NOW).unwrap().applied_snapshot_id.as_deref(), Some("other-c@r1"));
+    }
+
+    /// Every kind of applied snapshot id resolves as the single call by id
+    /// resolves it: a revision of the node's own cluster (behind: a
+    /// directive with its snapshot; current), one never published (no
+    /// applied snapshot id shown, only its hash), another cluster's, one
+    /// outside the `<cluster>@r<revision>` form, and none.
+    #[test]
+    fn an_applied_id_resolves_as_the_single_call_resolves_it() {
+        let [single, batch] = [two_workspaces(), two_workspaces()];
+        let r1 = single.snapshot("gke-stage-eu@r1").unwrap().hash;
+        let r2 = single.snapshot("gke-stage-eu@r2").unwrap().hash;
+        let cases: [(&str, Option<(&str, crate::ContentHash)>); 7] = [
+            ("gw-stage-eu-1", Some(("gke-stage-eu@r1", r1))),
+            ("gw-stage-eu-2", Some(("gke-stage-eu@r2", r2))),
+            ("gw-stage-eu-3", Some(("gke-stage-eu@r99", r2))),
+            ("gw-stage-eu-4", Some(("eks-prod-us@r2", r2))),
+            ("gw-dev-west-1", Some(("local-override", r1))),
+            ("gw-dev-west-2", None),
+            ("other-1", Some(("other-c@r1", single.snapshot("other-c@r1").unwrap().hash))),
+        ];
+        let ids: IdBuffer = cases.iter().map(|(id, _)| *id).collect();
+        let applied: Vec<Option<&str>> = cases.iter().map(|(_, a)| a.map(|(id, _)| id)).collect();
+        let records: Vec<HeartbeatRecord> = cases.iter().map(|(_, a)| record(a.map(|(_, h)| h))).collect();
+        let (summary, answers) = batch.ingest_by_id_scoped(ids.column(), &applied, &records, |_| true).unwrap();
+        assert_eq!((summary.accepted, summary.refused), (7, 0));
+        for ((node, reported), answer) in cases.iter().zip(&answers) {
+            let mut hb = crate::Heartbeat::new(NOW, "3.6.1".parse().unwrap());
+            if let Some((id, hash)) = *reported {
+                hb = hb.applied(id, hash);
+            }
+            let want = single.heartbeat_by_id(node, &hb).unwrap();
+            assert_eq!(answer.directive(), want, "{node}");
+            assert_eq!(batch.node(node, NOW).unwrap(), single.node(node, NOW).unwrap(), "{node}");
+        }
+        let directed = answers[0].directive().expect("stage auto-reconciles a node behind");
+        assert_eq!((directed.snapshot.id.as_str(), directed.snapshot.hash), ("gke-stage-eu@r2", r2));
+        assert_eq!(answers[0].outcome, Outcome::Reconcile);
+        let unknown = batch.node("gw-stage-eu-3", NOW).unwrap();
+        assert_eq!((unknown.applied_snapshot_id, unknown.applied_hash), (None, Some(r2)));
+        assert_eq!(batch.node("gw-stage-eu-2", NOW).unwrap().applied_snapshot_id.as_deref(), Some("gke-stage-eu@r2"));
+        assert_eq!(batch.node("gw-stage-eu-4", NOW).unwrap().applied_snapshot_id, None, "another cluster's");
     }
 
     #[test]

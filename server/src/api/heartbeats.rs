@@ -6,10 +6,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome, OutcomeRecord, RECORD_SIZE};
+use fleetgov::record::{HeartbeatRecord, OUTCOME_SIZE, Outcome, RECORD_SIZE};
 use fleetgov::{
     ContentHash, Directive, DirectiveKind, Heartbeat, IdBuffer, Metrics, NodeHandle, ProcessStatus, Role,
-    RuntimeVersion, SyncError, parse_snapshot_id, validate_id, validate_snapshot_id,
+    RuntimeVersion, SyncError, validate_id, validate_snapshot_id,
 };
 use fleetgov_dto::MetricsJson;
 use serde::{Deserialize, Serialize};
@@ -191,38 +191,38 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))
 }
 
-/// Applies a JSON batch through the engine's batch by node id, with the
-/// answer a call per heartbeat would give. A heartbeat the single call would
-/// refuse before it reaches its node (outside the token's scope, malformed)
-/// is not batched; it and every heartbeat the batch refuses are asked of the
-/// single call, which changes nothing for them and words their error.
+/// Applies a JSON batch through the engine's batch by node id, in the
+/// token's scope, with the answer a call per heartbeat would give: one
+/// registry lookup per heartbeat serves the scope check, the applied
+/// snapshot id and the ingest. A malformed heartbeat, which the single call
+/// refuses before it reaches its node, is not batched; it and every
+/// heartbeat the batch refuses (a node outside the token's scope is refused
+/// as an unknown one) are asked of the single call, which changes nothing
+/// for them and words their error.
 fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> ApiResult<BatchResult> {
     let now = state.now_ms();
     let mut ids = IdBuffer::default();
+    let mut applied = Vec::with_capacity(heartbeats.len());
     let mut records = Vec::with_capacity(heartbeats.len());
     // Heartbeat `i`'s record in the batch, if it has one.
     let batched: Vec<Option<usize>> = heartbeats
         .iter()
         .map(|hb| {
-            let record = record(state, who, hb, now)?;
+            let record = record(hb, now)?;
             ids.push(&hb.node).ok()?;
+            applied.push(hb.applied_snapshot.as_deref());
             records.push(record);
             Some(records.len() - 1)
         })
         .collect();
-    let mut outcomes = vec![OutcomeRecord::default(); records.len()];
-    state.engine.ingest_by_id(ids.column(), &records, &mut outcomes)?;
+    let (_, answers) =
+        state.engine.ingest_by_id_scoped(ids.column(), &applied, &records, |workspace| who.scope.allows(workspace))?;
     let mut out = BatchResult { accepted: 0, rejected: 0, results: Vec::with_capacity(heartbeats.len()) };
     for (hb, at) in heartbeats.into_iter().zip(batched) {
-        let outcome = match at.map(|k| &outcomes[k]) {
-            Some(o) => match (o.outcome(), o.directive()) {
-                (Some(Outcome::Accepted), _) => Ok(None),
-                (Some(Outcome::Reconcile), Some((revision, _))) => {
-                    directive(state, &hb.node, DirectiveKind::Reconcile, revision)
-                }
-                (Some(Outcome::ForceSync), Some((revision, _))) => {
-                    directive(state, &hb.node, DirectiveKind::ForceSync, revision)
-                }
+        let outcome = match at.map(|k| &answers[k]) {
+            Some(answer) => match (answer.outcome, answer.directive()) {
+                (Outcome::Accepted, _) => Ok(None),
+                (_, Some(directive)) => Ok(Some(DirectiveJson::from(directive))),
                 _ => apply_one(state, who, &hb, now),
             },
             None => apply_one(state, who, &hb, now),
@@ -243,19 +243,11 @@ fn apply(state: &AppState, who: &Principal, heartbeats: Vec<HeartbeatJson>) -> A
     Ok(out)
 }
 
-/// `hb` as a record of a batch by node id, or `None` if the single call
-/// would refuse it before reaching its node: outside the token's scope, a
-/// malformed id, sync error, metrics or applied snapshot, an applied
-/// snapshot of a node not enrolled. A snapshot of the node's own cluster is
-/// its revision; a well-formed one of another counts as none, as the single
-/// call counts it.
-fn record(state: &AppState, who: &Principal, hb: &HeartbeatJson, now: u64) -> Option<HeartbeatRecord> {
+/// `hb` as a record of a batch by node id (its applied snapshot named by
+/// the id beside it), or `None` if the single call would refuse it as
+/// malformed: its node id, sync error, metrics or applied snapshot.
+fn record(hb: &HeartbeatJson, now: u64) -> Option<HeartbeatRecord> {
     validate_id("node", &hb.node).ok()?;
-    if who.scope != Scope::All
-        && !state.engine.node_workspace(&hb.node).is_ok_and(|workspace| who.scope.allows(&workspace))
-    {
-        return None;
-    }
     let metrics: Metrics = hb.metrics.into();
     metrics.validate().ok()?;
     let mut record =
@@ -263,11 +255,8 @@ fn record(state: &AppState, who: &Principal, hb: &HeartbeatJson, now: u64) -> Op
     match (hb.applied_snapshot.as_deref(), hb.applied_hash) {
         (None, None) => {}
         (Some(id), Some(hash)) => {
-            let revision = match parse_snapshot_id(id) {
-                Some((cluster, revision)) if state.engine.node_cluster(&hb.node).ok()? == cluster => revision,
-                _ => validate_snapshot_id("applied snapshot id", id).map(|()| 0).ok()?,
-            };
-            record = record.with_applied(revision, hash);
+            validate_snapshot_id("applied snapshot id", id).ok()?;
+            record = record.with_applied(0, hash);
         }
         _ => return None,
     }
@@ -276,19 +265,6 @@ fn record(state: &AppState, who: &Principal, hb: &HeartbeatJson, now: u64) -> Op
         record = record.with_sync_error(error.code, &error.detail);
     }
     Some(record)
-}
-
-/// The directive a batched heartbeat of `node` got: revision `revision` of
-/// its cluster.
-fn directive(
-    state: &AppState,
-    node: &str,
-    kind: DirectiveKind,
-    revision: u32,
-) -> Result<Option<DirectiveJson>, ApiError> {
-    let cluster = state.engine.node_cluster(node)?;
-    let snapshot = state.engine.snapshot(&format!("{cluster}@r{revision}"))?;
-    Ok(Some(DirectiveJson::from(Directive { kind, snapshot: &snapshot })))
 }
 
 fn apply_one(
