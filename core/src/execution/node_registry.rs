@@ -28,6 +28,10 @@ const SHARDS: usize = 64;
 /// a fleet whose size falls just past a chunk boundary leaves at most that
 /// much of the slot, id and enrolment-time tables unused.
 const SLOT_CHUNK_BITS: u32 = 15;
+/// Id cells per chunk: 262,144 24-byte cells, 6 MiB, three whole huge pages
+/// (the smallest power of two of them that fills huge pages exactly), so
+/// the id a lookup compares costs no TLB miss either.
+const ID_CHUNK_BITS: u32 = 18;
 
 /// Ids looked up together by [`Registry::lookup_shard`]: enough misses in
 /// flight to cover a memory latency, few enough to stay in registers and L1.
@@ -132,7 +136,7 @@ pub(crate) fn check_capacity(capacity: usize) -> Result<Capacity> {
 
 impl Registry {
     /// A registry for up to `capacity` nodes (checked by [`check_capacity`]).
-    /// Memory comes in chunks of 32,768 slots as nodes enrol.
+    /// Memory comes in chunks (of 32,768 slots, 262,144 ids) as nodes enrol.
     pub(crate) fn new(capacity: Capacity) -> Self {
         let capacity = capacity.0;
         let chunks = (capacity as usize).div_ceil(1 << SLOT_CHUNK_BITS);
@@ -141,7 +145,7 @@ impl Registry {
             packing: Packing::for_capacity(capacity),
             hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
-            ids: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
+            ids: Chunked::fixed(ID_CHUNK_BITS, (capacity as usize).div_ceil(1 << ID_CHUNK_BITS)),
             enrolled_at: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             next: AtomicU32::new(0),
             capacity,
@@ -171,7 +175,7 @@ impl Registry {
     /// compares the one and its caller then touches the other.
     fn prefetch_candidate(&self, slot: u32) {
         if let Some(cell) = self.ids.get(slot as usize) {
-            crate::prefetch::prefetch(cell);
+            cell.prefetch();
         }
         if let Some(cell) = self.slots.get(slot as usize) {
             crate::prefetch::prefetch(cell);
