@@ -4,10 +4,11 @@
 //! `hashbrown` table of 4-byte entries: the slot number in the low bits and,
 //! in the bits the engine's capacity leaves free above it, a tag of its id's
 //! hash (12 bits at a capacity of 1,000,000, 8 at 16,777,216, none above
-//! 2^31: then the id text alone decides). The id text lives once, beside the slot. A lookup compares the tag
-//! before it reads an id text, so a candidate of another id rarely costs a
-//! miss on its text, and it prefetches the slot together with the text it
-//! compares, so the two misses overlap. Lookups by id take one shard's read
+//! 2^31: then the id text alone decides). The id text lives once, beside
+//! the slot. A lookup compares the tag before it reads an id text, so a
+//! candidate of another id rarely costs a miss on its text, and it
+//! prefetches the slot together with the text it compares, so the two
+//! misses overlap. Lookups by id take one shard's read
 //! lock; heartbeats by handle skip the registry entirely.
 
 use std::hash::BuildHasher;
