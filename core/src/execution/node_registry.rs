@@ -1,18 +1,19 @@
 //! The node registry: node id → dense slot, resolved once at enrolment.
 //!
 //! Ids map to `u32` slots through 64 independently locked shards of a
-//! `hashbrown` table that stores each slot number with a 32-bit tag of its
-//! id's hash (the id text lives once, beside the slot). A lookup compares
-//! the tag before it reads an id text, so a candidate of another id costs no
-//! miss on its text, and it prefetches the slot together with the text it
-//! compares, so the two misses overlap. Lookups by id take one shard's read
+//! `hashbrown` table of 4-byte entries: the slot number in the low bits and,
+//! in the bits the engine's capacity leaves free above it, a tag of its id's
+//! hash (12 bits at a capacity of 1,000,000, 8 at 16,777,216, none above
+//! 2^31: then the id text alone decides). The id text lives once, beside
+//! the slot. A lookup compares the tag before it reads an id text, so a
+//! candidate of another id rarely costs a miss on its text, and it
+//! prefetches the slot together with the text it compares, so the two
+//! misses overlap. Lookups by id take one shard's read
 //! lock; heartbeats by handle skip the registry entirely.
 
 use std::hash::BuildHasher;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use compact_str::CompactString;
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as TableEntry;
@@ -20,11 +21,18 @@ use parking_lot::RwLock;
 
 use crate::chunked::Chunked;
 use crate::error::{Error, Result};
+use crate::execution::id_text::IdText;
 use crate::execution::slot::Slot;
 
 const SHARDS: usize = 64;
-/// Slots per chunk: 65,536 (5.8 MB of slots).
-const SLOT_CHUNK_BITS: u32 = 16;
+/// Slots per chunk: 32,768, so a chunk of slots is one 2 MiB huge page and
+/// a fleet whose size falls just past a chunk boundary leaves at most that
+/// much of the slot, id and enrolment-time tables unused.
+const SLOT_CHUNK_BITS: u32 = 15;
+/// Id cells per chunk: 262,144 24-byte cells, 6 MiB, three whole huge pages
+/// (the smallest power of two of them that fills huge pages exactly), so
+/// the id a lookup compares costs no TLB miss either.
+const ID_CHUNK_BITS: u32 = 18;
 
 /// Ids looked up together by [`Registry::lookup_shard`]: enough misses in
 /// flight to cover a memory latency, few enough to stay in registers and L1.
@@ -40,18 +48,47 @@ fn shard_index(hash: u64) -> usize {
     (hash >> 40) as usize % SHARDS
 }
 
-/// The tag stored beside a slot: hash bits 8..40. Within a shard bits
-/// 40..46 are all alike and hashbrown already matched the top 7 (its own
-/// tag), so these are the bits that still tell two ids apart.
-fn tag(hash: u64) -> u32 {
-    (hash >> 8) as u32
+/// How an entry of a shard's table packs a slot and its id's tag: the slot
+/// in the low `slot_bits`, the tag above them. The tag is taken from hash
+/// bits 8..40: within a shard bits 40..46 are all alike and hashbrown
+/// already matched the top 7 (its own tag), so these are the bits that still
+/// tell two ids apart.
+#[derive(Clone, Copy, Debug)]
+struct Packing {
+    /// Bits of an entry that hold the slot (the rest hold the tag).
+    slot_mask: u32,
 }
 
-/// An entry of a shard's table: a slot and its id's [`tag`].
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    slot: u32,
-    tag: u32,
+impl Packing {
+    /// The packing for slots `0..capacity`: as few slot bits as they need.
+    fn for_capacity(capacity: u32) -> Self {
+        let slot_bits = u32::BITS - (capacity.max(2) - 1).leading_zeros();
+        Packing { slot_mask: u32::MAX >> (u32::BITS - slot_bits) }
+    }
+
+    /// `hash`'s tag, in the entry's tag bits (zero when there are none).
+    #[inline]
+    fn tag(self, hash: u64) -> u32 {
+        ((hash >> 8) as u32).wrapping_shl(self.slot_mask.count_ones()) & !self.slot_mask
+    }
+
+    /// The entry of `slot` for an id whose hash has tag `tag` (from [`tag`](Self::tag)).
+    #[inline]
+    fn entry(self, slot: u32, tag: u32) -> u32 {
+        debug_assert!(slot & !self.slot_mask == 0);
+        slot | tag
+    }
+
+    #[inline]
+    fn slot(self, entry: u32) -> u32 {
+        entry & self.slot_mask
+    }
+
+    /// Whether `entry` carries tag `tag`.
+    #[inline]
+    fn tagged(self, entry: u32, tag: u32) -> bool {
+        entry & !self.slot_mask == tag
+    }
 }
 
 /// What `enroll` found.
@@ -63,11 +100,13 @@ pub(crate) enum Enrolled {
 }
 
 pub(crate) struct Registry {
-    shards: Box<[CachePadded<RwLock<HashTable<Entry>>>]>,
+    /// Entries packed by `packing`.
+    shards: Box<[CachePadded<RwLock<HashTable<u32>>>]>,
+    packing: Packing,
     hasher: hashbrown::DefaultHashBuilder,
     slots: Chunked<Slot>,
     /// Node ids, inline up to 24 bytes (no allocation for typical ids).
-    ids: Chunked<OnceLock<CompactString>>,
+    ids: Chunked<IdText>,
     /// When each node was enrolled, in whole unix seconds (4 bytes a node;
     /// they last until 2106), as the enrolling call said.
     enrolled_at: Chunked<AtomicU32>,
@@ -98,45 +137,46 @@ pub(crate) fn check_capacity(capacity: usize) -> Result<Capacity> {
 
 impl Registry {
     /// A registry for up to `capacity` nodes (checked by [`check_capacity`]).
-    /// Memory comes in chunks of 65,536 slots as nodes enrol.
+    /// Memory comes in chunks (of 32,768 slots, 262,144 ids) as nodes enrol.
     pub(crate) fn new(capacity: Capacity) -> Self {
         let capacity = capacity.0;
         let chunks = (capacity as usize).div_ceil(1 << SLOT_CHUNK_BITS);
         Registry {
             shards: (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect(),
+            packing: Packing::for_capacity(capacity),
             hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
-            ids: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
+            ids: Chunked::fixed(ID_CHUNK_BITS, (capacity as usize).div_ceil(1 << ID_CHUNK_BITS)),
             enrolled_at: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
             next: AtomicU32::new(0),
             capacity,
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<HashTable<Entry>> {
+    fn shard(&self, hash: u64) -> &RwLock<HashTable<u32>> {
         &self.shards[shard_index(hash)]
     }
 
     fn id_of(&self, slot: u32) -> &str {
-        self.ids.get(slot as usize).and_then(OnceLock::get).map_or("", CompactString::as_str)
+        self.ids.get(slot as usize).and_then(IdText::get).unwrap_or("")
     }
 
     /// Whether `entry` is `id`'s (whose hash has tag `tag`): the tag first,
     /// the text only when the tags agree.
-    fn is(&self, entry: &Entry, tag: u32, id: &str) -> bool {
-        entry.tag == tag && self.id_of(entry.slot) == id
+    fn is(&self, entry: u32, tag: u32, id: &str) -> bool {
+        self.packing.tagged(entry, tag) && self.id_of(self.packing.slot(entry)) == id
     }
 
-    /// The hash of the id at `slot`, for the table to grow by.
-    fn rehash(&self, entry: &Entry) -> u64 {
-        self.hasher.hash_one(self.id_of(entry.slot))
+    /// The hash of the id of `entry`, for the table to grow by.
+    fn rehash(&self, entry: u32) -> u64 {
+        self.hasher.hash_one(self.id_of(self.packing.slot(entry)))
     }
 
     /// Hints the cache to fetch `slot`'s id text and its slot: a lookup
     /// compares the one and its caller then touches the other.
     fn prefetch_candidate(&self, slot: u32) {
         if let Some(cell) = self.ids.get(slot as usize) {
-            crate::prefetch::prefetch(cell);
+            cell.prefetch();
         }
         if let Some(cell) = self.slots.get(slot as usize) {
             crate::prefetch::prefetch(cell);
@@ -148,15 +188,15 @@ impl Registry {
     #[inline]
     pub(crate) fn lookup(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
-        let tag = tag(hash);
+        let (packing, tag) = (self.packing, self.packing.tag(hash));
         let table = self.shard(hash).read();
-        let found = table.find(hash, |e| {
-            e.tag == tag && {
-                self.prefetch_candidate(e.slot);
-                self.id_of(e.slot) == id
+        let found = table.find(hash, |&e| {
+            packing.tagged(e, tag) && {
+                self.prefetch_candidate(packing.slot(e));
+                self.id_of(packing.slot(e)) == id
             }
         });
-        found.map(|e| e.slot)
+        found.map(|&e| packing.slot(e))
     }
 
     /// The hash [`lookup`](Self::lookup) would compute for `id`.
@@ -178,7 +218,7 @@ impl Registry {
     /// slot, the third compares the ids (and probes further on the rare
     /// false candidate).
     pub(crate) fn lookup_shard(&self, shard: usize, ids: &[&str], hashes: &[u64], order: &[u32], out: &mut [u32]) {
-        let table = self.shards[shard].read();
+        let (table, packing) = (self.shards[shard].read(), self.packing);
         for (group, out) in order.chunks(LOOKUP_GROUP).zip(out.chunks_mut(LOOKUP_GROUP)) {
             debug_assert!(group.iter().all(|&k| shard_index(hashes[k as usize]) == shard));
             // Pass 1: every control group of the group, loads in flight together.
@@ -187,21 +227,21 @@ impl Registry {
             // Pass 2: each first candidate of the id's tag; its id text and slot prefetched.
             let mut first = [NO_SLOT; LOOKUP_GROUP];
             for ((candidate, probe), &k) in first.iter_mut().zip(&mut probes).zip(group) {
-                let tag = tag(hashes[k as usize]);
-                if let Some(entry) = probe.as_mut().and_then(|p| p.find(|e| e.tag == tag)) {
-                    *candidate = entry.slot;
-                    self.prefetch_candidate(entry.slot);
+                let tag = packing.tag(hashes[k as usize]);
+                if let Some(&entry) = probe.as_mut().and_then(|p| p.find(|&&e| packing.tagged(e, tag))) {
+                    *candidate = packing.slot(entry);
+                    self.prefetch_candidate(*candidate);
                 }
             }
             // Pass 3: compare; probe on past a colliding candidate.
             for (((&k, &candidate), probe), out) in group.iter().zip(&first).zip(&mut probes).zip(out) {
-                let (id, tag) = (ids[k as usize], tag(hashes[k as usize]));
+                let (id, tag) = (ids[k as usize], packing.tag(hashes[k as usize]));
                 *out = if candidate == NO_SLOT {
                     NO_SLOT
                 } else if self.id_of(candidate) == id {
                     candidate
                 } else {
-                    probe.as_mut().and_then(|p| p.find(|e| self.is(e, tag, id))).map_or(NO_SLOT, |e| e.slot)
+                    probe.as_mut().and_then(|p| p.find(|&&e| self.is(e, tag, id))).map_or(NO_SLOT, |&e| packing.slot(e))
                 };
             }
         }
@@ -234,8 +274,9 @@ impl Registry {
     pub(crate) fn enroll(&self, id: &str, at_ms: u64, init: impl FnOnce(u32, &Slot)) -> Result<Enrolled> {
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let vacant = match shard.entry(hash, |e| self.is(e, tag(hash), id), |e| self.rehash(e)) {
-            TableEntry::Occupied(o) => return Ok(Enrolled::Existing(o.get().slot)),
+        let tag = self.packing.tag(hash);
+        let vacant = match shard.entry(hash, |&e| self.is(e, tag, id), |&e| self.rehash(e)) {
+            TableEntry::Occupied(o) => return Ok(Enrolled::Existing(self.packing.slot(*o.get()))),
             TableEntry::Vacant(v) => v,
         };
         let full = || {
@@ -255,14 +296,14 @@ impl Registry {
         // number given out is never given back (another may have been taken since).
         let cell = self.fill(slot, id, u32::try_from(at_ms / 1000).unwrap_or(u32::MAX)).ok_or_else(full)?;
         init(slot, cell);
-        vacant.insert(Entry { slot, tag: tag(hash) });
+        vacant.insert(self.packing.entry(slot, tag));
         Ok(Enrolled::New(slot))
     }
 
     /// Writes the id and enrolment time (whole seconds) of `slot`.
     fn fill(&self, slot: u32, id: &str, at_s: u32) -> Option<&Slot> {
         let cell = self.slots.get_or_alloc(slot as usize)?;
-        let _ = self.ids.get_or_alloc(slot as usize)?.set(CompactString::new(id));
+        let _ = self.ids.get_or_alloc(slot as usize)?.set(id);
         // Relaxed: published with the slot by the shard lock, like the id.
         self.enrolled_at.get_or_alloc(slot as usize)?.store(at_s, Ordering::Relaxed);
         Some(cell)
@@ -281,7 +322,8 @@ impl Registry {
         }
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let entry = shard.entry(hash, |e| self.is(e, tag(hash), id), |e| self.rehash(e));
+        let tag = self.packing.tag(hash);
+        let entry = shard.entry(hash, |&e| self.is(e, tag, id), |&e| self.rehash(e));
         let (TableEntry::Vacant(vacant), None) = (entry, self.slot(slot)) else {
             return Err(Error::new(
                 crate::ErrorKind::AuditTampered,
@@ -290,7 +332,7 @@ impl Registry {
         };
         let cell = self.fill(slot, id, at_s).ok_or_else(|| Error::invalid(format!("slot {slot} out of range")))?;
         init(slot, cell);
-        vacant.insert(Entry { slot, tag: tag(hash) });
+        vacant.insert(self.packing.entry(slot, tag));
         // Relaxed: as in `enroll`.
         self.next.fetch_max(slot + 1, Ordering::Relaxed);
         Ok(())
@@ -303,13 +345,13 @@ impl Registry {
     pub(crate) fn remove(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let entry = shard.find_entry(hash, |e| self.is(e, tag(hash), id)).ok()?;
-        Some(entry.remove().0.slot)
+        let entry = shard.find_entry(hash, |&e| self.is(e, self.packing.tag(hash), id)).ok()?;
+        Some(self.packing.slot(entry.remove().0))
     }
 
     /// The slot's memory if a node was ever enrolled there (even one removed since).
     pub(crate) fn slot_ever_enrolled(&self, slot: u32) -> Option<&Slot> {
-        self.ids.get(slot as usize).and_then(OnceLock::get).and_then(|_| self.slots.get(slot as usize))
+        self.ids.get(slot as usize).and_then(IdText::get).and_then(|_| self.slots.get(slot as usize))
     }
 
     /// The slot at `slot`, if it was ever handed out.
@@ -385,6 +427,77 @@ mod tests {
         assert!(out.contains(&NO_SLOT) && out.iter().any(|&s| s != NO_SLOT));
     }
 
+    /// Capacities that leave the tag 31, 12, 8, 1 and no bits beside the slot.
+    const CAPACITIES: [u32; 7] = [2, 1 << 20, 1_000_000, (1 << 24) + 1, 1 << 24, (1 << 31) + 1, u32::MAX];
+
+    #[test]
+    fn the_tag_takes_the_bits_the_slots_leave() {
+        for (capacity, tag_bits) in CAPACITIES.into_iter().zip([31, 12, 12, 7, 8, 0, 0]) {
+            let packing = Packing::for_capacity(capacity);
+            assert_eq!(packing.slot_mask.count_zeros(), tag_bits, "capacity {capacity}");
+            let top = capacity - 1;
+            assert_eq!(packing.slot(top), top, "the largest slot fits");
+            for hash in [0, u64::MAX, 0x0123_4567_89ab_cdef] {
+                let tag = packing.tag(hash);
+                let entry = packing.entry(top, tag);
+                assert_eq!((packing.slot(entry), packing.tagged(entry, tag)), (top, true));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Whatever the capacity (so however few tag bits it leaves), every
+        /// enrolled id is found at its own slot, singly and in groups, even at
+        /// the highest slots; ids never enrolled and removed ids are not.
+        #[test]
+        fn every_enrolled_id_is_found_at_its_slot(
+            capacity in proptest::sample::select(CAPACITIES.to_vec()),
+            picks in proptest::collection::btree_map(0u32..u32::MAX, "[a-z0-9.:_-]{1,40}", 1..24),
+            removed in 0usize..24,
+        ) {
+            let registry = Registry::new(check_capacity(capacity as usize).unwrap());
+            let mut slots = std::collections::BTreeSet::new();
+            let mut enrolled = Vec::new();
+            for (&pick, id) in &picks {
+                // Spread over the whole range, the top slots included.
+                let slot = capacity - 1 - pick % capacity.min(1 << 16) * (capacity / (1 << 16)).max(1);
+                if registry.lookup(id).is_none() && slots.insert(slot) {
+                    registry.restore(slot, id, 0, |_, _| {}).unwrap();
+                    enrolled.push((id.clone(), slot));
+                }
+            }
+            for (id, slot) in &enrolled {
+                proptest::prop_assert_eq!(registry.lookup(id), Some(*slot), "{}", id);
+                proptest::prop_assert_eq!(registry.id(*slot), id.as_str());
+            }
+            for unknown in ["", "never-enrolled", "A", "gw-0000001x"] {
+                proptest::prop_assert_eq!(registry.lookup(unknown), None);
+            }
+            let gone = removed % enrolled.len();
+            proptest::prop_assert_eq!(registry.remove(&enrolled[gone].0), Some(enrolled[gone].1));
+            let mut ids: Vec<&str> = enrolled.iter().map(|(id, _)| id.as_str()).collect();
+            ids.push("never-enrolled");
+            let hashes: Vec<u64> = ids.iter().map(|id| registry.hash(id)).collect();
+            let (mut order, mut bounds) = (Vec::new(), Vec::new());
+            Registry::group_by_shard(&hashes, &mut order, &mut bounds);
+            let mut out = vec![0; ids.len()];
+            for s in 0..SHARDS {
+                registry.lookup_shard(s, &ids, &hashes, &order[bounds[s]..bounds[s + 1]], &mut out[bounds[s]..bounds[s + 1]]);
+            }
+            for (&k, &got) in order.iter().zip(&out) {
+                let k = k as usize;
+                let want = match enrolled.get(k) {
+                    Some((_, slot)) if k != gone => *slot,
+                    _ => NO_SLOT,
+                };
+                proptest::prop_assert_eq!(got, want, "{}", ids[k]);
+                proptest::prop_assert_eq!(registry.lookup(ids[k]), (want != NO_SLOT).then_some(want));
+            }
+        }
+    }
+
     /// An entry of another id under the same hash bucket and tag (a tag
     /// collision) is passed over by every lookup: the id text decides.
     #[test]
@@ -393,7 +506,8 @@ mod tests {
         let Enrolled::New(other) = registry.enroll("gw-other", 0, |_, _| {}).unwrap() else { unreachable!() };
         let hash = registry.hash("gw-1");
         // Planted first, so every probe for gw-1 meets it before gw-1's own entry.
-        registry.shard(hash).write().insert_unique(hash, Entry { slot: other, tag: tag(hash) }, |e| registry.rehash(e));
+        let planted = registry.packing.entry(other, registry.packing.tag(hash));
+        registry.shard(hash).write().insert_unique(hash, planted, |&e| registry.rehash(e));
         assert_eq!(registry.lookup("gw-1"), None);
         let Enrolled::New(own) = registry.enroll("gw-1", 0, |_, _| {}).unwrap() else { unreachable!() };
         assert_ne!(own, other);
