@@ -574,7 +574,8 @@ impl Worker {
         self.start_restores();
         let owned: Vec<u32> = self.leases.owned().filter(|p| self.tenures.contains_key(p)).collect();
         let (engine, placement) = (self.engine.clone(), self.placement.clone());
-        let clusters = self.off_worker("list the owned clusters", move || owned_clusters(&engine, &placement, &owned)).await?;
+        let clusters =
+            self.off_worker("list the owned clusters", move || owned_clusters(&engine, &placement, &owned)).await?;
         let new: Vec<(String, Option<u64>)> =
             clusters.keys().filter(|c| !self.services.contains_key(*c)).map(|c| (c.clone(), None)).collect();
         let mut outcome = Ok(());
