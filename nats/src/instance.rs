@@ -21,7 +21,9 @@
 //! Ownership is fenced ([`crate::lease`]): the instance serves a partition
 //! only until the deadline its last successful renewal proves, and stops
 //! serving it at that deadline (a timer of its own, not the next round)
-//! when renewals fail.
+//! when renewals fail. Renewals do not wait for the worker's engine work:
+//! while it waits on one (a summary scan of a large cluster, a journal
+//! export), the leases are renewed whenever a renewal falls due.
 //!
 //! Summaries follow the engine's change feed ([`crate::feed`]): a cluster
 //! it serves is put when it changes, at most once per
