@@ -23,9 +23,16 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ti
 varz() { curl -s "localhost:$((port + 1))/varz"; }
 "$bin" --url "nats://127.0.0.1:$port" bench "$@" >"$out" &
 bench=$!
-until grep -q "timing" "$out" 2>/dev/null; do sleep 0.005; done
+# Waits for a line of the bench's output; a bench that exits first failed.
+await_line() {
+  until grep -q "$1" "$out" 2>/dev/null; do
+    if ! kill -0 $bench 2>/dev/null; then cat "$out"; wait $bench; exit 1; fi
+    sleep 0.005
+  done
+}
+await_line "timing"
 s0=$(cpu $server); b0=$(cpu $bench); v0=$(varz)
-until grep -q "heartbeats in" "$out" 2>/dev/null; do sleep 0.005; done
+await_line "heartbeats in"
 s1=$(cpu $server); b1=$(cpu $bench); v1=$(varz)
 wait $bench
 cat "$out"

@@ -21,7 +21,9 @@
 //! Ownership is fenced ([`crate::lease`]): the instance serves a partition
 //! only until the deadline its last successful renewal proves, and stops
 //! serving it at that deadline (a timer of its own, not the next round)
-//! when renewals fail.
+//! when renewals fail. Renewals do not wait for the worker's engine work:
+//! while it waits on one (a summary scan of a large cluster, a journal
+//! export), the leases are renewed whenever a renewal falls due.
 //!
 //! Summaries follow the engine's change feed ([`crate::feed`]): a cluster
 //! it serves is put when it changes, at most once per
@@ -254,6 +256,7 @@ impl Instance {
             id: config.id.clone(),
             placement: placement.clone(),
             op_timeout: safety_margin(config.lease_ttl),
+            tick: config.tick,
             handover_wait: config.handover_wait,
             shared: Shared {
                 permits: Arc::new(Semaphore::new(config.max_in_flight)),
@@ -374,6 +377,9 @@ struct Worker {
     placement: Placement,
     /// The longest one summary write may take: a round must not outlast a deadline.
     op_timeout: Duration,
+    /// How often the leases are renewed, also while the worker waits on
+    /// engine work ([`Worker::off_worker`]).
+    tick: Duration,
     handover_wait: Duration,
     shared: Shared,
     /// The clusters served, by id: those of owned partitions as of the last round.
@@ -570,9 +576,8 @@ impl Worker {
         self.start_restores();
         let owned: Vec<u32> = self.leases.owned().filter(|p| self.tenures.contains_key(p)).collect();
         let (engine, placement) = (self.engine.clone(), self.placement.clone());
-        let clusters = tokio::task::spawn_blocking(move || owned_clusters(&engine, &placement, &owned))
-            .await
-            .map_err(|e| Error::transport("list the owned clusters", e))?;
+        let clusters =
+            self.off_worker("list the owned clusters", move || owned_clusters(&engine, &placement, &owned)).await?;
         let new: Vec<(String, Option<u64>)> =
             clusters.keys().filter(|c| !self.services.contains_key(*c)).map(|c| (c.clone(), None)).collect();
         let mut outcome = Ok(());
@@ -848,11 +853,10 @@ impl Worker {
     }
 
     /// The clusters the engine knows in `partition`.
-    async fn partition_clusters(&self, partition: u32) -> Vec<String> {
+    async fn partition_clusters(&mut self, partition: u32) -> Vec<String> {
         let (engine, placement) = (self.engine.clone(), self.placement.clone());
-        tokio::task::spawn_blocking(move || owned_clusters(&engine, &placement, &[partition]).into_keys().collect())
-            .await
-            .unwrap_or_default()
+        let list = move || owned_clusters(&engine, &placement, &[partition]).into_keys().collect();
+        self.off_worker("list a partition's clusters", list).await.unwrap_or_default()
     }
 
     /// Appends the partition's transitions recorded since its tenure's
@@ -863,12 +867,12 @@ impl Worker {
             let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
             let (token, from, last) = (tenure.token, tenure.position, tenure.marks.segments);
             let (engine, ids) = (self.engine.clone(), clusters.to_vec());
-            let export = tokio::task::spawn_blocking(move || {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                engine.export_journal(&ids, from, PART_BYTES)
-            })
-            .await
-            .map_err(|e| Error::transport("export the journal", e))??;
+            let export = self
+                .off_worker("export the journal", move || {
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    engine.export_journal(&ids, from, PART_BYTES)
+                })
+                .await??;
             let body = Bytes::from(export.bytes);
             let written = if export.transitions == 0 {
                 Written::At(last)
@@ -916,16 +920,17 @@ impl Worker {
         let Some(tenure) = self.tenures.get(&partition) else { return Ok(()) };
         let unsealed = tenure.unsealed.clone();
         let engine = self.engine.clone();
-        let sealed = tokio::task::spawn_blocking(move || {
-            let journal = seal::journal_name(partition);
-            let mut sealed = 0;
-            for (seq, body) in &unsealed {
-                engine.record_journal_segment(&journal, *seq, body)?;
-                sealed += 1;
-            }
-            Ok::<_, fleetgov::Error>(sealed)
-        });
-        let sealed = sealed.await.map_err(|e| Error::transport("seal journal segments", e))?;
+        let sealed = self
+            .off_worker("seal journal segments", move || {
+                let journal = seal::journal_name(partition);
+                let mut sealed = 0;
+                for (seq, body) in &unsealed {
+                    engine.record_journal_segment(&journal, *seq, body)?;
+                    sealed += 1;
+                }
+                Ok::<_, fleetgov::Error>(sealed)
+            })
+            .await?;
         let done = sealed.as_ref().map_or(0, |n| *n);
         if let Some(tenure) = self.tenures.get_mut(&partition) {
             tenure.unsealed.drain(..done.min(tenure.unsealed.len()));
@@ -938,20 +943,20 @@ impl Worker {
     /// when the checkpoint just written began) that lie wholly before the
     /// engine's retention horizon and hold no node's base
     /// ([`seal::trimmable`]).
-    async fn trim_segments(&self, partition: u32, covered: u64, clusters: Vec<String>) -> Result<()> {
+    async fn trim_segments(&mut self, partition: u32, covered: u64, clusters: Vec<String>) -> Result<()> {
         let engine = self.engine.clone();
-        let trimmable = tokio::task::spawn_blocking(move || {
-            let horizon = engine.retention().horizon_ms;
-            let mut bases = Vec::new();
-            for cluster in &clusters {
-                bases.extend(engine.fleet_at(cluster, horizon)?.into_iter().map(|ran| ran.since_ms));
-            }
-            bases.sort_unstable();
-            let seals = seal::seals_of(&engine.audit(), partition);
-            Ok::<_, fleetgov::Error>(seal::trimmable(&seals, covered, horizon, &bases))
-        })
-        .await
-        .map_err(|e| Error::transport("find the segments to trim", e))??;
+        let trimmable = self
+            .off_worker("find the segments to trim", move || {
+                let horizon = engine.retention().horizon_ms;
+                let mut bases = Vec::new();
+                for cluster in &clusters {
+                    bases.extend(engine.fleet_at(cluster, horizon)?.into_iter().map(|ran| ran.since_ms));
+                }
+                bases.sort_unstable();
+                let seals = seal::seals_of(&engine.audit(), partition);
+                Ok::<_, fleetgov::Error>(seal::trimmable(&seals, covered, horizon, &bases))
+            })
+            .await??;
         let token = self.tenures.get(&partition).map_or(0, |t| t.token);
         let lease = self.tenure_lease(partition, token)?;
         self.within("trim a journal", self.journals.trim(&lease, &trimmable)).await.map(drop)
@@ -963,12 +968,12 @@ impl Worker {
         let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
         let (token, marks) = (tenure.token, tenure.marks);
         let engine = self.engine.clone();
-        let body = tokio::task::spawn_blocking(move || {
-            let ids: Vec<&str> = clusters.iter().map(String::as_str).collect();
-            engine.export_nodes(&ids)
-        })
-        .await
-        .map_err(|e| Error::transport("export the nodes", e))??;
+        let body = self
+            .off_worker("export the nodes", move || {
+                let ids: Vec<&str> = clusters.iter().map(String::as_str).collect();
+                engine.export_nodes(&ids)
+            })
+            .await??;
         let lease = self.tenure_lease(partition, token)?;
         let put = self.journals.put_checkpoint(&lease, &body, marks);
         match self.within("write a node checkpoint", put).await? {
@@ -1020,12 +1025,12 @@ impl Worker {
     /// nodes' freshness), each with how many of its nodes reported at or
     /// after the given time (its handover's start), read on a blocking
     /// thread: engine calls may block.
-    async fn read_summaries(&self, clusters: Vec<(String, Option<u64>)>) -> Result<Vec<(ClusterSummary, u64)>> {
+    async fn read_summaries(&mut self, clusters: Vec<(String, Option<u64>)>) -> Result<Vec<(ClusterSummary, u64)>> {
         if clusters.is_empty() {
             return Ok(Vec::new());
         }
         let (engine, owner) = (self.engine.clone(), self.id.clone());
-        tokio::task::spawn_blocking(move || {
+        self.off_worker("read cluster summaries", move || {
             let now = engine.clock().now_ms();
             clusters
                 .iter()
@@ -1035,7 +1040,39 @@ impl Worker {
                 .collect()
         })
         .await
-        .map_err(|e| Error::transport("read cluster summaries", e))
+    }
+
+    /// Runs `work` on a blocking thread (engine calls may block) and waits
+    /// for it, renewing the leases whenever a renewal falls due meanwhile:
+    /// engine work (a scan of a large cluster's nodes, the export of a
+    /// journal after a million first reports) can outlast a lease's
+    /// deadline, and the instance must not lose its partitions, and restore
+    /// them, because its worker was waiting.
+    async fn off_worker<T: Send + 'static>(
+        &mut self,
+        what: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let done = tokio::task::spawn_blocking(work);
+        renewing(&mut self.leases, self.tick, done).await.map_err(|e| Error::transport(what, e))
+    }
+}
+
+/// Waits for `work`, renewing `leases` every `tick` meanwhile (a due
+/// renewal goes first: a worker that keeps finding work ready still renews
+/// on time). A failed renewal is retried a tick later; its error is left to
+/// the next round, which renews again and reports it.
+async fn renewing<T>(leases: &mut Leases, tick: Duration, work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    loop {
+        let due = leases.renewal_due(tick).map(Instant::from_std);
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                let _ = leases.renew_held().await;
+            }
+            done = &mut work => return done,
+        }
     }
 }
 

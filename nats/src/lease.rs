@@ -121,6 +121,9 @@ pub(crate) struct Leases {
     count: NonZeroU32,
     ttl: Duration,
     base: Instant,
+    /// When the last renewal began (or the leases were opened): the next
+    /// is due a tick later.
+    renewed: Instant,
     held: BTreeMap<u32, Held>,
     log: watch::Sender<LeaseLog>,
     /// What the audit store checks before it writes on behalf of a partition.
@@ -148,6 +151,7 @@ impl Leases {
             count,
             ttl,
             base: Instant::now(),
+            renewed: Instant::now(),
             held: BTreeMap::new(),
             log: watch::Sender::new(LeaseLog::default()),
             audit,
@@ -201,6 +205,22 @@ impl Leases {
     /// The earliest deadline of the leases held.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.held.values().map(|h| h.lease.serve_until).min()
+    }
+
+    /// When the leases held are next due for renewal, a `tick` after the
+    /// last renewal began (failed or not: a failing renewal is retried a
+    /// tick later, not at once); `None` while none is held.
+    pub(crate) fn renewal_due(&self, tick: Duration) -> Option<Instant> {
+        (!self.held.is_empty()).then(|| self.renewed + tick)
+    }
+
+    /// Renews the leases held and gives up those past their deadline: the
+    /// renewal of a round, for a worker that is waiting on other work when
+    /// one falls due. Returns the first failure other than a lost lease.
+    pub(crate) async fn renew_held(&mut self) -> Result<()> {
+        let renewed = self.renew().await;
+        self.expire();
+        renewed
     }
 
     /// How long one NATS operation of a round may take.
@@ -270,6 +290,7 @@ impl Leases {
     /// after any other failure the deadline stays where it was. Returns the
     /// first failure other than a lost lease.
     async fn renew(&mut self) -> Result<()> {
+        self.renewed = Instant::now();
         let limit = self.op_timeout();
         let renewals = self.held.iter().map(|(&partition, held)| {
             let (store, id) = (self.partitions.clone(), Bytes::from(self.id.clone()));
