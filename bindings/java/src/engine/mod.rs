@@ -388,7 +388,11 @@ fn node_handle_to_java(handle: NodeHandle) -> jlong {
 
 /// `FleetEngine.heartbeat(long node | String nodeId, Heartbeat)`: the
 /// directive, null, or for a stale heartbeat `StaleHeartbeatException.INSTANCE`
-/// (returned, not thrown). `node_id` non-null selects the by-id path.
+/// (returned, not thrown). `node_id` non-null selects the by-id path. The
+/// applied hash comes as text (`applied_hash` non-null), as four
+/// little-endian words (`hash_as_words`) or not at all; the runtime version
+/// as text (`runtime_version` non-null) or as its packed bits: the Java side
+/// sends numbers for what it parsed already (`LastParsed.java`).
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments, reason = "a JNI entry point takes the heartbeat's fields flat")]
 pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
@@ -400,7 +404,13 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
     at_ms: jlong,
     applied_snapshot: JString<'l>,
     applied_hash: JString<'l>,
+    hash_as_words: jboolean,
+    hash0: jlong,
+    hash1: jlong,
+    hash2: jlong,
+    hash3: jlong,
     runtime_version: JString<'l>,
+    runtime_version_bits: jint,
     status: jint,
     cpu: jfloat,
     memory: jfloat,
@@ -412,12 +422,17 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
     with_engine(&mut env, engine, |env, e| {
         let (mut snapshot_buf, mut hash_buf, mut version_buf) = (Ascii::new(), Ascii::new(), Ascii::new());
         let applied_snapshot = snapshot_buf.read_optional(env, "appliedSnapshot", &applied_snapshot)?;
-        let applied_hash = hash_buf
-            .read_optional(env, "appliedHash", &applied_hash)?
-            .map(|hex| Memo::parse(&LAST_HASH, hex, ContentHash::from_hex))
-            .transpose()?;
-        let runtime_version =
-            Memo::parse(&LAST_VERSION, version_buf.read(env, "runtimeVersion", &runtime_version)?, str::parse)?;
+        let applied_hash = match hash_buf.read_optional(env, "appliedHash", &applied_hash)? {
+            Some(hex) => Some(Memo::parse(&LAST_HASH, hex, ContentHash::from_hex)?),
+            None if hash_as_words != 0 => Some(hash_from_words([hash0, hash1, hash2, hash3])),
+            None => None,
+        };
+        let runtime_version = if runtime_version.is_null() {
+            // The packed value is a bit pattern; Java holds it in an `int` as is.
+            RuntimeVersion::from_bits(runtime_version_bits as u32)?
+        } else {
+            Memo::parse(&LAST_VERSION, version_buf.read(env, "runtimeVersion", &runtime_version)?, str::parse)?
+        };
         let sync_error = convert::sync_error(env, &sync_error)?;
         let hb = Heartbeat {
             at_ms: convert::unsigned("atMs", at_ms)?,
@@ -447,6 +462,15 @@ pub extern "system" fn Java_dev_fleetgov_FleetEngine_heartbeat0<'l>(
             Received::Stale => Ok(crate::error::stale_heartbeat(env)?.into_raw()),
         }
     })
+}
+
+/// A hash from the four little-endian words `HeartbeatBatch.hashWords` gives.
+fn hash_from_words(words: [jlong; 4]) -> ContentHash {
+    let mut bytes = [0u8; 32];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    ContentHash(bytes)
 }
 
 thread_local! {

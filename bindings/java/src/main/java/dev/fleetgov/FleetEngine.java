@@ -347,6 +347,8 @@ public final class FleetEngine extends NativeHandle {
     private final boolean manualClock;
     /** The open event streams, closed with the engine. */
     private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
+    /** The last hash and version a single heartbeat parsed: repeated ones cross as numbers. */
+    private final LastParsed lastParsed = new LastParsed();
 
     /** An in-memory engine with the default capacity on the system clock. */
     public FleetEngine() {
@@ -871,11 +873,16 @@ public final class FleetEngine extends NativeHandle {
     private @Nullable Directive heartbeat(long node, @Nullable String nodeId, Heartbeat hb) {
         Metrics m = hb.metrics();
         SyncError e = hb.syncError();
+        // The hash and version as numbers when they parse here (the steady state); otherwise as
+        // text, which the native side parses and reports on as it always did.
+        LastParsed.Hash hash = lastParsed.hash(hb.appliedHash());
+        int versionBits = lastParsed.versionBits(hb.runtimeVersion());
         Object answer;
         long h = acquire();
         try {
-            answer = heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hb.appliedHash(),
-                    hb.runtimeVersion(), hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(),
+            answer = heartbeat0(h, node, nodeId, hb.atMs(), hb.appliedSnapshot(), hash.text(), hash.asWords(),
+                    hash.w0(), hash.w1(), hash.w2(), hash.w3(), versionBits == 0 ? hb.runtimeVersion() : null,
+                    versionBits, hb.status().ordinal(), m.cpu(), m.memory(), m.tps(), m.heap(),
                     m.hotSwapErrors(), e == null ? null : e.toString());
         } finally {
             release();
@@ -1947,7 +1954,13 @@ public final class FleetEngine extends NativeHandle {
             long atMs,
             @Nullable String appliedSnapshot,
             @Nullable String appliedHash,
-            String runtimeVersion,
+            boolean hashAsWords,
+            long hash0,
+            long hash1,
+            long hash2,
+            long hash3,
+            @Nullable String runtimeVersion,
+            int runtimeVersionBits,
             int status,
             float cpu,
             float memory,

@@ -314,6 +314,40 @@ class FleetEngineTest {
     }
 
     @Test
+    void aRepeatedHashAndVersionCountAsTheirTextDoes() {
+        Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
+        long gw = engine.enroll("gw-1", "eks-prod-us", T);
+        String other = "0123456789abcdef".repeat(4);
+        // The same hash as a new String, in upper case, another hash, and the first again.
+        assertNull(engine.heartbeat(gw, synced(s1, T + 1)));
+        assertEquals(100, engine.cohesion("eks-prod-us"));
+        assertNull(engine.heartbeat(gw, Heartbeat.at(T + 2, "3.5.0").withApplied(s1.id(), s1.hash().toUpperCase())));
+        assertEquals(100, engine.cohesion("eks-prod-us"));
+        assertNull(engine.heartbeat(gw, Heartbeat.at(T + 3, "3.5.0").withApplied(s1.id(), other)));
+        assertEquals(0, engine.cohesion("eks-prod-us"));
+        NodeView n = engine.node("gw-1", T + 3);
+        assertEquals(other, n.appliedHash());
+        assertEquals("3.5.0", n.runtimeVersion());
+        assertNull(engine.heartbeat(gw, Heartbeat.at(T + 4, "v3.6.1-beta").withApplied(s1.id(), s1.hash())));
+        assertEquals(100, engine.cohesion("eks-prod-us"));
+        n = engine.node("gw-1", T + 4);
+        assertEquals(s1.hash(), n.appliedHash());
+        assertEquals("3.6.1-pre", n.runtimeVersion());
+
+        // A long version crosses as text and meets the native side's limits, parsed or not.
+        String longVersion = "3.7.0-" + "a".repeat(40);
+        assertNull(engine.heartbeat(gw, Heartbeat.at(T + 5, longVersion)));
+        assertEquals("3.7.0-pre", engine.node("gw-1", T + 5).runtimeVersion());
+        String tooLong = "3.7.0-" + "a".repeat(300);
+        fails(FleetException.Code.INVALID_INPUT, () -> engine.heartbeat(gw, Heartbeat.at(T + 6, tooLong)));
+        // A bad hash after good ones is still refused, and changes nothing.
+        NodeView before = engine.node("gw-1", T + 6);
+        fails(FleetException.Code.INVALID_INPUT,
+                () -> engine.heartbeat(gw, Heartbeat.at(T + 6, "3.5.0").withApplied(s1.id(), "g".repeat(64))));
+        assertEquals(before, engine.node("gw-1", T + 6));
+    }
+
+    @Test
     void badHeartbeatsThrowAndChangeNothing() {
         Snapshot s1 = engine.publish("eks-prod-us", V1, "alice", T);
         long gw = engine.enroll("gw-1", "eks-prod-us", T);

@@ -17,7 +17,8 @@ import java.util.function.IntSupplier;
  *
  * <p>Arguments: the number of nodes (1000000), the rounds per case and the passes over the whole
  * stream (16 chunks of 65,536 heartbeats) per round: the process's CPU clock ticks in steps of
- * 10 ms, about 10 ns per heartbeat of one pass. The command is in BENCHMARKS.md.
+ * 10 ms, about 10 ns per heartbeat of one pass. A fourth argument {@code single} runs only the
+ * single-call cases (one JNI call per heartbeat). The command is in BENCHMARKS.md.
  */
 public final class CpuCost {
     private CpuCost() {}
@@ -40,6 +41,12 @@ public final class CpuCost {
         HeartbeatBenchmark.Engine e = new HeartbeatBenchmark.Engine();
         e.build(s);
         try {
+            if (args.length > 3 && args[3].equals("single")) {
+                report(passes, "engineSingle TABLE", rounds, () -> bench.engineSingle(s, e));
+                report(passes, "engineSingle STREAM", rounds, () -> bench.engineSingleStream(s, e));
+                report(passes, "engineSingleById", rounds, () -> bench.engineSingleById(s, e));
+                return;
+            }
             report(passes, "denseJavaTracker", rounds, () -> bench.denseJavaTracker(s, d));
             report(passes, "engineBatch (prebuilt)", rounds, () -> bench.engineBatch(s, e));
             for (HeartbeatBenchmark.HandleFrom from : HeartbeatBenchmark.HandleFrom.values()) {

@@ -240,12 +240,40 @@ public class HeartbeatBenchmark {
     @Benchmark
     @OperationsPerInvocation(CHUNK)
     public int engineSingle(Stream s, Engine e) {
+        return singleCalls(s, e, (i, hb) -> e.engine.heartbeat(e.handles[s.node[i]], hb));
+    }
+
+    /**
+     * As {@link #engineSingle}, each call's handle read from the stream ({@link HandleFrom#STREAM})
+     * instead of the table of every node's handle: the call alone, without the benchmark's own
+     * random read of an 8 MiB table.
+     */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineSingleStream(Stream s, Engine e) {
+        return singleCalls(s, e, (i, hb) -> e.engine.heartbeat(e.streamHandles[i], hb));
+    }
+
+    /** As {@link #engineSingle}, each call naming its node by id ({@link FleetEngine#heartbeat(String, Heartbeat)}). */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineSingleById(Stream s, Engine e) {
+        return singleCalls(s, e, (i, hb) -> e.engine.heartbeat(s.ids[s.node[i]], hb));
+    }
+
+    /** One single call a heartbeat of the next chunk, given the heartbeat's index in the stream and what it reports. */
+    private static int singleCalls(Stream s, Engine e, SingleCall call) {
         int base = s.nextChunk() * CHUNK;
-        FleetEngine engine = e.engine;
         for (int i = base; i < base + CHUNK; i++) {
-            engine.heartbeat(e.handles[s.node[i]], s.applied[i] ? e.inSync : e.nothing);
+            call.heartbeat(i, s.applied[i] ? e.inSync : e.nothing);
         }
-        return engine.cohesion(CLUSTER);
+        return e.engine.cohesion(CLUSTER);
+    }
+
+    /** A single heartbeat call of the single-call benchmarks. */
+    @FunctionalInterface
+    private interface SingleCall {
+        void heartbeat(int index, Heartbeat hb);
     }
 
     /** One heartbeat per call, as latency: the single-call path's cost in nanoseconds. */
