@@ -520,7 +520,7 @@ impl Worker {
     /// Renews and rebalances the leases, follows them with the services,
     /// and takes over the summaries of the clusters it starts serving.
     async fn try_round(&mut self) -> Result<()> {
-        let leased = match self.leases.tick().await {
+        let leased = match self.leases.tick(self.tick).await {
             Ok(others) => {
                 self.hand_over(others).await;
                 Ok(())
@@ -1084,8 +1084,10 @@ async fn renewing<T>(leases: &mut Leases, tick: Duration, work: impl Future<Outp
 /// partition it lost held it) is replaced, not merged
 /// ([`Engine::replace_execution`]): a node another owner removed meanwhile
 /// is removed here too, unaudited, and a node the stored state does not
-/// cover shows no report rather than a stale one. The engine's audit log
-/// is caught up first, so that it knows every removal recorded so far.
+/// cover shows no report rather than a stale one. The removals it knows
+/// are those of the engine's audit log, which the replica's follower keeps
+/// caught up with `FLEET_AUDIT` (a restore does not read the audit stream
+/// itself: it must not wait on the stream's leader to serve a partition).
 async fn restore(
     journals: Journals,
     engine: Arc<Engine>,
@@ -1096,7 +1098,6 @@ async fn restore(
     let position = tokio::task::spawn_blocking(move || {
         let clusters = owned_clusters(&engine, &placement, &[partition]);
         let clusters: Vec<&str> = clusters.keys().map(String::as_str).collect();
-        engine.catch_up()?;
         let segments: Vec<&[u8]> = segments.iter().map(|s| &s[..]).collect();
         engine.replace_execution(&clusters, checkpoint.as_deref(), &segments)?;
         Ok::<_, fleetgov::Error>(engine.journal_position())

@@ -236,8 +236,11 @@ impl Leases {
     /// [releases](Self::release) them. Renewal comes first and never
     /// depends on the rest: a failed liveness put or listing skips the
     /// rebalancing (and is returned), never the renewal or the deadlines.
-    pub(crate) async fn tick(&mut self) -> Result<Vec<u32>> {
-        let renewed = self.renew().await;
+    /// The leases are renewed once a `period`: a round that follows a
+    /// renewal made less than half a period ago (by [`Self::renew_held`],
+    /// while the worker waited on other work) does not renew them again.
+    pub(crate) async fn tick(&mut self, period: Duration) -> Result<Vec<u32>> {
+        let renewed = if self.renewed.elapsed() < period / 2 { Ok(()) } else { self.renew().await };
         self.expire();
         let mut live = self.announce().await?;
         renewed?;

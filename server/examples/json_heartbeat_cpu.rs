@@ -106,7 +106,8 @@ fn main() {
             format!(r#"{{"heartbeats":[{}]}}"#, heartbeats.join(","))
         })
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let (start, cpu) = (std::time::Instant::now(), cpu_seconds());
     let accepted = runtime.block_on(async {
         let mut accepted = 0;

@@ -452,7 +452,11 @@ impl Engine {
         in_scope: impl Fn(&str) -> bool + Sync,
     ) -> Result<(BatchSummary, Vec<HeartbeatAnswer<'e>>)> {
         if applied.len() != records.len() {
-            return Err(Error::invalid(format!("{} applied snapshot ids for {} records", applied.len(), records.len())));
+            return Err(Error::invalid(format!(
+                "{} applied snapshot ids for {} records",
+                applied.len(),
+                records.len()
+            )));
         }
         let scoped = Scoped { applied, in_scope };
         let mut answers = vec![scoped.blank(); records.len()];
@@ -514,8 +518,11 @@ impl Engine {
             in_order: Vec::new(),
         };
         let mut summary = BatchSummary::default();
-        let windows =
-            names.chunks(WINDOW).zip(hashes.chunks(WINDOW)).zip(records.chunks(WINDOW)).zip(outcomes.chunks_mut(WINDOW));
+        let windows = names
+            .chunks(WINDOW)
+            .zip(hashes.chunks(WINDOW))
+            .zip(records.chunks(WINDOW))
+            .zip(outcomes.chunks_mut(WINDOW));
         for (w, (((names, hashes), records), outcomes)) in windows.enumerate() {
             let window = Window { base: w * WINDOW, names, hashes, records };
             summary = summary.merge(self.apply_window(answering, &mut buffers, &window, outcomes, now_ms));

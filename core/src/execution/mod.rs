@@ -42,10 +42,10 @@ mod persist;
 mod replace;
 
 pub use handoff::{Imported, JournalExport};
-pub use replace::Replaced;
 pub use ingest::Received;
 pub(crate) use ingest::{Observation, Refusal};
 pub(crate) use persist::JournalSource;
+pub use replace::Replaced;
 pub use retention::Retention;
 
 /// The execution state of the whole fleet. Its fields are private to this
