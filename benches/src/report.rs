@@ -172,6 +172,9 @@ impl Report {
                 if let Some(share) = m.cpu_share().filter(|_| row.key.in_process()) {
                     write!(out, "  cpu {:>3.0}%", 100.0 * share).expect("writing to a String");
                 }
+                if let Some(ns) = m.cpu_ns_per_heartbeat().filter(|_| row.key.in_process()) {
+                    write!(out, " {ns:>7.1} cpu-ns/hb").expect("writing to a String");
+                }
                 if let Some((key, reference)) = reference.filter(|(key, _)| *key != row.key) {
                     let ratio = rate / reference;
                     write!(out, "  {ratio:>9.4}x {}", key.name()).expect("writing to a String");

@@ -33,6 +33,13 @@ impl Measured {
         let possible = self.elapsed.as_secs_f64() * self.threads as f64;
         self.cpu.map(|cpu| cpu.as_secs_f64() / possible.max(1e-9))
     }
+
+    /// Nanoseconds of CPU per heartbeat: the figure the machine's other
+    /// work changes least (a loaded machine lowers the rate and the share
+    /// together).
+    pub fn cpu_ns_per_heartbeat(&self) -> Option<f64> {
+        self.cpu.map(|cpu| cpu.as_nanos() as f64 / self.heartbeats.max(1) as f64)
+    }
 }
 
 /// CPU time (user + system) this process has used so far.
@@ -131,6 +138,8 @@ mod tests {
         let m =
             Measured { heartbeats: 1, elapsed: Duration::from_secs(2), cpu: Some(Duration::from_secs(1)), threads: 2 };
         assert_eq!(m.cpu_share(), Some(0.25));
+        let m = Measured { heartbeats: 4_000, cpu: Some(Duration::from_millis(1)), ..m };
+        assert_eq!(m.cpu_ns_per_heartbeat(), Some(250.0));
     }
 
     #[test]

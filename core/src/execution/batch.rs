@@ -22,10 +22,12 @@
 
 use rayon::prelude::*;
 
+use crate::cluster_state::ClusterState;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
-use crate::execution::snapshot_memo::{SnapshotMemo, Snapshots};
+use crate::execution::ingest::Snapshots;
+use crate::execution::snapshot_memo::{MemoPool, SnapshotMemo};
 use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
@@ -84,6 +86,39 @@ impl OutcomeRecord {
     }
 }
 
+/// The clusters an applying thread's records name, by cluster index, each
+/// found in the catalog once: the catalog's lookup is a chain of loads (its
+/// directory, a chunk, the cell's initialisation word) that a batch's slot
+/// misses keep evicting.
+struct Clusters<'e> {
+    entries: [Option<(u32, &'e ClusterState)>; CLUSTERS],
+}
+
+/// Entries of [`Clusters`]: a power of two, more than most batches span.
+const CLUSTERS: usize = 128;
+
+impl Default for Clusters<'_> {
+    fn default() -> Self {
+        Clusters { entries: [None; CLUSTERS] }
+    }
+}
+
+impl<'e> Clusters<'e> {
+    /// The cluster at `index` of `engine`.
+    #[inline]
+    fn get(&mut self, engine: &'e Engine, index: u32) -> &'e ClusterState {
+        let entry = &mut self.entries[index as usize & (CLUSTERS - 1)];
+        match *entry {
+            Some((at, cluster)) if at == index => cluster,
+            _ => {
+                let cluster = engine.cluster_at(index);
+                *entry = Some((index, cluster));
+                cluster
+            }
+        }
+    }
+}
+
 /// A record's place in its batch and its node's handle: a part of a large
 /// batch walks these, so it can prefetch a node's slot without first
 /// reading (and waiting for) the record, which is far away in the batch.
@@ -102,15 +137,24 @@ struct Split {
     bounds: Vec<usize>,
     /// Outcome `k` of the window's split: the outcome of `entries[k]`.
     staged: Vec<OutcomeRecord>,
+    /// Part `p`'s snapshot hashes, lent by the engine's pool for the
+    /// batch (see [`crate::execution::snapshot_memo`]).
+    memos: Vec<Box<SnapshotMemo>>,
 }
 
 impl Split {
-    fn new(window: usize, parts: usize) -> Self {
+    fn new(window: usize, parts: usize, pool: &MemoPool) -> Self {
         Split {
             entries: Vec::with_capacity(window),
             bounds: vec![0; parts + 1],
             staged: vec![OutcomeRecord::default(); window],
+            memos: (0..parts).map(|_| pool.take()).collect(),
         }
+    }
+
+    /// Gives the memos back to `pool`.
+    fn finish(self, pool: &MemoPool) {
+        self.memos.into_iter().for_each(|memo| pool.give(memo));
     }
 }
 
@@ -216,41 +260,57 @@ impl Engine {
                 records.len()
             )));
         }
-        // Large batches are validated over the pool too, chunk by chunk; the
+        // A power of two: a record's part is its slot's low bits.
+        let parts = (rayon::current_num_threads() * 4).next_power_of_two();
+        let outcomes = &mut outcomes[..records.len()];
+        if records.len() < 2 * PARALLEL_CHUNK || parts < 2 {
+            self.validate_prefetching(records)?;
+            return Ok(self.apply_in_order(records, outcomes, self.clock.now_ms(), bound));
+        }
+        // Large batches are validated over the pool, chunk by chunk; the
         // error still names the first malformed record in batch order.
         let malformed = |(chunk, records): (usize, &[HeartbeatRecord])| {
             records.iter().enumerate().find_map(|(i, r)| {
                 r.validate().err().map(|e| e.context(format_args!("record {}", chunk * PARALLEL_CHUNK + i)))
             })
         };
-        let first = match records.len() < 2 * PARALLEL_CHUNK {
-            true => records.chunks(PARALLEL_CHUNK).enumerate().find_map(malformed),
-            false => records.par_chunks(PARALLEL_CHUNK).enumerate().find_map_first(malformed),
-        };
-        if let Some(e) = first {
+        if let Some(e) = records.par_chunks(PARALLEL_CHUNK).enumerate().find_map_first(malformed) {
             return Err(e);
         }
-        let outcomes = &mut outcomes[..records.len()];
         let now_ms = self.clock.now_ms();
-        // A power of two: a record's part is its slot's low bits.
-        let parts = (rayon::current_num_threads() * 4).next_power_of_two();
-        if records.len() < 2 * PARALLEL_CHUNK || parts < 2 {
-            return Ok(self.apply_in_order(records, outcomes, now_ms, bound));
-        }
-        let mut split = Split::new(WINDOW.min(records.len()), parts);
+        let mut split = Split::new(WINDOW.min(records.len()), parts, &self.execution.memos);
         let mut summary = BatchSummary::default();
         for (records, outcomes) in records.chunks(WINDOW).zip(outcomes.chunks_mut(WINDOW)) {
             let window = if records.len() < 2 * PARALLEL_CHUNK {
+                // A short last window: its slots fit in cache, as a small batch's.
+                records.iter().for_each(|r| self.prefetch_slot(r.handle()));
                 self.apply_in_order(records, outcomes, now_ms, bound)
             } else {
                 self.apply_by_node(&mut split, records, outcomes, now_ms, bound)
             };
             summary = summary.merge(window);
         }
+        split.finish(&self.execution.memos);
         Ok(summary)
     }
 
-    /// Applies `records` one after the other on the calling thread.
+    /// Validates every record of a batch small enough to be applied on the
+    /// calling thread (nothing is applied unless all are well-formed), and
+    /// meanwhile starts loading each record's slot: the slots' misses
+    /// overlap the reading of the records, and the whole batch's slots
+    /// (64 bytes a record) wait in cache for [`apply_in_order`](Self::apply_in_order).
+    fn validate_prefetching(&self, records: &[HeartbeatRecord]) -> Result<()> {
+        debug_assert!(records.len() < 2 * PARALLEL_CHUNK, "{} records: more than the cache keeps", records.len());
+        for (i, r) in records.iter().enumerate() {
+            self.prefetch_slot(r.handle());
+            r.validate().map_err(|e| e.context(format_args!("record {i}")))?;
+        }
+        Ok(())
+    }
+
+    /// Applies `records`, validated and their slots prefetched (see
+    /// [`validate_prefetching`](Self::validate_prefetching)), one after the
+    /// other on the calling thread.
     fn apply_in_order(
         &self,
         records: &[HeartbeatRecord],
@@ -259,13 +319,12 @@ impl Engine {
         bound: Option<u32>,
     ) -> BatchSummary {
         let mut summary = BatchSummary::default();
-        let mut memo = SnapshotMemo::default();
-        for (i, (record, out)) in records.iter().zip(outcomes).enumerate() {
-            if let Some(ahead) = records.get(i + PREFETCH_DISTANCE) {
-                self.prefetch_slot(ahead.handle());
-            }
-            summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut memo)));
+        let mut memo = self.execution.memos.take();
+        let mut clusters = Clusters::default();
+        for (record, out) in records.iter().zip(outcomes) {
+            summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut *memo, &mut clusters)));
         }
+        self.execution.memos.give(memo);
         summary
     }
 
@@ -279,23 +338,23 @@ impl Engine {
         now_ms: u64,
         bound: Option<u32>,
     ) -> BatchSummary {
-        let Split { entries, bounds, staged } = split;
+        let Split { entries, bounds, staged, memos } = split;
         by_node(records, entries, bounds);
         // Each part writes its outcomes next to each other, in its own
         // stretch of `staged` (entry `k`'s outcome at `k`): written in place
         // at their records' indices, two parts would share cache lines.
         let mut rest = &mut staged[..records.len()];
         let mut parts = Vec::with_capacity(bounds.len() - 1);
-        for range in bounds.windows(2) {
+        for (range, memo) in bounds.windows(2).zip(memos.iter_mut()) {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(range[1] - range[0]);
-            parts.push((&entries[range[0]..range[1]], head));
+            parts.push((&entries[range[0]..range[1]], head, memo));
             rest = tail;
         }
         let summary = parts
             .into_par_iter()
-            .map(|(part, staged)| {
+            .map(|(part, staged, memo)| {
                 let mut summary = BatchSummary::default();
-                let mut memo = SnapshotMemo::default();
+                let mut clusters = Clusters::default();
                 for (k, (entry, out)) in part.iter().zip(staged).enumerate() {
                     if let Some(ahead) = part.get(k + PREFETCH_DISTANCE) {
                         self.prefetch_slot(ahead.handle);
@@ -304,7 +363,7 @@ impl Engine {
                         prefetch_record(&records[ahead.index as usize]);
                     }
                     let record = &records[entry.index as usize];
-                    summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut memo)));
+                    summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut **memo, &mut clusters)));
                 }
                 summary
             })
@@ -320,9 +379,12 @@ impl Engine {
         r: &HeartbeatRecord,
         now_ms: u64,
         bound: Option<u32>,
-        snapshots: &mut impl Snapshots<'e>,
+        snapshots: &mut impl Snapshots,
+        clusters: &mut Clusters<'e>,
     ) -> Applied {
-        let Ok(node) = self.resolve(r.handle()) else { return (Outcome::UnknownNode, None) };
+        let handle = r.handle();
+        let node = self.owns(handle).then(|| self.node_in(handle.slot(), |index| clusters.get(self, index))).flatten();
+        let Some(node) = node else { return (Outcome::UnknownNode, None) };
         self.apply_resolved(node, r, now_ms, bound, snapshots)
     }
 
@@ -334,7 +396,7 @@ impl Engine {
         r: &HeartbeatRecord,
         now_ms: u64,
         bound: Option<u32>,
-        snapshots: &mut impl Snapshots<'e>,
+        snapshots: &mut impl Snapshots,
     ) -> Applied {
         if bound.is_some_and(|cluster| cluster != node.cell.cluster()) {
             return (Outcome::WrongCluster, None);

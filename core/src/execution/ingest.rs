@@ -13,7 +13,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::execution::heartbeat::{Directive, DirectiveKind, Heartbeat, MAX_FUTURE_SKEW_MS, Metrics};
 use crate::execution::journal::{HashRef, Transition};
 use crate::execution::slot::SlotWrite;
-use crate::execution::snapshot_memo::{Direct, Snapshots};
 use crate::execution::sync_error::{SyncErrorCode, cut_detail};
 use crate::execution::transition::{self, Answer};
 use crate::feed::{Change, NodeChange};
@@ -57,6 +56,23 @@ pub(crate) enum Refusal {
     Removed { slot: u32 },
 }
 
+/// Where the ingest path finds the hash of a revision of a node's cluster
+/// (the batch paths remember the hashes from batch to batch).
+pub(crate) trait Snapshots {
+    /// The hash of revision `revision` of `node`'s cluster, if published.
+    fn hash(&mut self, node: &NodeRef<'_>, revision: u32) -> Option<ContentHash>;
+}
+
+/// No memory: every lookup goes to the cluster (single heartbeats).
+pub(crate) struct Direct;
+
+impl Snapshots for Direct {
+    #[inline]
+    fn hash(&mut self, node: &NodeRef<'_>, revision: u32) -> Option<ContentHash> {
+        node.cluster.authority.snapshot(revision).map(|snapshot| snapshot.hash)
+    }
+}
+
 /// What [`Engine::receive`] made of a heartbeat.
 #[derive(Clone, Copy, Debug)]
 pub enum Received<'e> {
@@ -82,16 +98,34 @@ impl Engine {
     /// The node behind `handle`, with its slot and cluster looked up once.
     #[inline]
     pub(crate) fn resolve(&self, handle: NodeHandle) -> Result<NodeRef<'_>> {
-        if (handle.to_raw() >> 32) as u32 != self.execution.tag {
+        if !self.owns(handle) {
             return Err(Error::not_found(format_args!("node handle {:#x}", handle.to_raw())));
         }
         self.resolve_slot(handle.slot())
     }
 
+    /// Whether `handle` carries this engine's tag (it may still name no node).
+    #[inline]
+    pub(crate) fn owns(&self, handle: NodeHandle) -> bool {
+        (handle.to_raw() >> 32) as u32 == self.execution.tag
+    }
+
     #[inline]
     fn resolve_slot(&self, slot: u32) -> Result<NodeRef<'_>> {
-        let cell = self.execution.nodes.slot(slot).ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))?;
-        Ok(NodeRef { slot, cell, cluster: self.cluster_at(cell.cluster()) })
+        self.node_in(slot, |index| self.cluster_at(index))
+            .ok_or_else(|| Error::not_found(format_args!("node slot {slot}")))
+    }
+
+    /// The node enrolled in `slot`, if any, its cluster found by `cluster`
+    /// from the cluster's index.
+    #[inline]
+    pub(crate) fn node_in<'e>(
+        &'e self,
+        slot: u32,
+        cluster: impl FnOnce(u32) -> &'e ClusterState,
+    ) -> Option<NodeRef<'e>> {
+        let cell = self.execution.nodes.slot(slot)?;
+        Some(NodeRef { slot, cell, cluster: cluster(cell.cluster()) })
     }
 
     /// Records a heartbeat of the node behind `handle` and answers with a
@@ -224,21 +258,21 @@ impl Engine {
         node: NodeRef<'e>,
         obs: &Observation<'_>,
         now_ms: u64,
-        snapshots: &mut impl Snapshots<'e>,
+        snapshots: &mut impl Snapshots,
     ) -> Result<Option<Directive<'e>>, Refusal> {
         if obs.at_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
             return Err(Refusal::Future { at_ms: obs.at_ms, now_ms });
         }
         let NodeRef { slot, cell, cluster } = node;
         let stamp = obs.at_ms;
-        let known = snapshots.snapshot(cluster, cell.cluster(), obs.revision);
+        let known = snapshots.hash(&node, obs.revision);
         let obs = &Observation {
             at_ms: stamp.min(now_ms),
             revision: if known.is_some() { obs.revision } else { 0 },
             sync_error: obs.sync_error.map(|(code, detail)| (code, cut_detail(detail))),
             ..*obs
         };
-        let hash_ok = matches!((known, obs.hash), (Some(k), Some(h)) if k.hash == *h);
+        let hash_ok = matches!((known, obs.hash), (Some(k), Some(h)) if k == *h);
         let report = transition::Report {
             revision: obs.revision,
             hash_ok,
@@ -250,11 +284,8 @@ impl Engine {
             },
         };
         let fingerprint = obs.sync_error.map_or(0, |e| self.execution.fingerprint.hash_one(e) as u32 | 1);
-        let stale = |last: u64, state: crate::execution::slot::NodeState| state.has_heartbeat() && obs.at_ms < last;
-        if stale(cell.last_heartbeat_ms(), cell.state()) {
-            return Err(Refusal::Stale { slot, at_ms: stamp });
-        }
-
+        // Checked under the lock only: a stale report is rare, and a check
+        // before the lock would read the slot twice for every other one.
         let guard = cell.lock();
         let old = guard.state();
         if !old.is_enrolled() {
@@ -262,7 +293,7 @@ impl Engine {
             drop(guard);
             return Err(Refusal::Removed { slot });
         }
-        if stale(guard.last_heartbeat_ms(), old) {
+        if old.has_heartbeat() && obs.at_ms < guard.last_heartbeat_ms() {
             drop(guard);
             return Err(Refusal::Stale { slot, at_ms: stamp });
         }
@@ -279,12 +310,13 @@ impl Engine {
         // which nothing is owed, stores its time and metrics and nothing
         // else (no counter, journal or feed work; see `transition::is_repeat`).
         // Only a verified hash is known to repeat: an unmatched one may
-        // differ from the last, and the journal keeps each.
+        // differ from the last, and the journal keeps each. A repeat keeps
+        // the old word, whose error code is then none, so the stored detail
+        // fingerprint is already 0 (one is stored only with a code).
         if rule.is_none()
             && hash_ok
             && fingerprint == 0
             && !old.is_failing()
-            && guard.error_fp() == 0
             && transition::is_repeat(
                 old,
                 &report,
@@ -293,6 +325,7 @@ impl Engine {
                 cluster.authority.auto_reconcile(),
             )
         {
+            debug_assert_eq!(guard.error_fp(), 0, "a repeated report stores no sync-error detail");
             guard.write(&SlotWrite {
                 at_ms: obs.at_ms,
                 metrics: obs.metrics,
@@ -401,7 +434,7 @@ impl Engine {
                 }
             }
         };
-        Ok(snapshots.snapshot(cluster, cell.cluster(), desired).map(|k| Directive { kind, snapshot: k.snapshot }))
+        Ok(cluster.authority.snapshot(desired).map(|snapshot| Directive { kind, snapshot }))
     }
 
     /// Writes a node's transition into the change feed as event `seq`.

@@ -63,6 +63,8 @@ pub(crate) struct Execution {
     /// Serialises removals (rare): each one's checks, records and effect.
     removals: parking_lot::Mutex<()>,
     fingerprint: hashbrown::DefaultHashBuilder,
+    /// Snapshot hashes remembered by the batch paths, lent per batch.
+    memos: snapshot_memo::MemoPool,
 }
 
 impl Execution {
@@ -74,6 +76,7 @@ impl Execution {
             journal: Arc::new(Journal::new()),
             removals: parking_lot::Mutex::new(()),
             fingerprint: hashbrown::DefaultHashBuilder::default(),
+            memos: snapshot_memo::MemoPool::default(),
         }
     }
 

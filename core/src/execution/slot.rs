@@ -226,14 +226,6 @@ impl Slot {
         NodeState(self.state.load(Ordering::Acquire))
     }
 
-    /// The last heartbeat time, outside the lock (a pre-check; the locked
-    /// path checks again).
-    #[inline]
-    pub(crate) fn last_heartbeat_ms(&self) -> u64 {
-        // Relaxed: only a hint; `lock` re-reads it under the lock.
-        self.last_hb_ms.load(Ordering::Relaxed)
-    }
-
     /// Locks the slot for writing (spins while another writer is inside;
     /// writers of one node are rare and short).
     #[inline]
