@@ -37,6 +37,9 @@ pub(crate) struct PyEngine {
     /// data directory, a heartbeat may append an auto-reconcile record and
     /// wait for the disk, so it releases the GIL.
     storage: durable::Storage,
+    /// The copy buffer of writable batches, kept across ingests (see
+    /// [`ingest::Staging`]); freed on `close`.
+    staging: ingest::Staging,
 }
 
 impl PyEngine {
@@ -164,7 +167,7 @@ impl PyEngine {
             Ok(Err(e)) => return Err(storage.open_error(py, e)),
             Err(payload) => return Err(error::panicked(py, payload)),
         };
-        Ok(PyEngine { inner: RwLock::new(Some(engine)), storage })
+        Ok(PyEngine { inner: RwLock::new(Some(engine)), storage, staging: ingest::Staging::default() })
     }
 
     /// Releases the engine. Idempotent; calls in flight finish first.
@@ -172,6 +175,7 @@ impl PyEngine {
         // Detached: the write lock waits for calls in flight, which need the
         // GIL back to return, and dropping may free much memory.
         py.detach(|| drop(self.inner.write().take()));
+        self.staging.release(py);
     }
 
     /// Whether `close()` was called.
@@ -428,6 +432,10 @@ impl PyEngine {
     /// of `fleetgov.records.RECORD_DTYPE` (or any C-contiguous buffer of
     /// 128-byte records), or an Arrow array / stream of `fixed_size_binary(128)`.
     /// A malformed record fails the whole batch with nothing applied.
+    /// A writable buffer is copied before it is applied: a batch of up to
+    /// one chunk (1,048,576 records) into a buffer the engine keeps for the
+    /// next call (at most 128 MiB; `release_ingest_buffer()` or `close()`
+    /// frees it), a longer one into fresh memory.
     #[pyo3(signature = (batch, /))]
     fn ingest(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
         let apply = |py: Python<'_>, ids: Option<IdColumn<'_>>, records: &[_], outcomes: &mut [_]| {
@@ -436,7 +444,22 @@ impl PyEngine {
                 None => e.ingest_records(records, outcomes),
             })
         };
-        ingest::ingest(&apply, py, batch)
+        let result = ingest::ingest(&apply, &self.staging, py, batch);
+        // Detached: `close` may be waiting for the write lock on calls that
+        // need the GIL back.
+        if py.detach(|| self.inner.read().is_none()) {
+            // Closed while this call copied into the buffer: `close` may
+            // have freed it before, so free it again.
+            self.staging.release(py);
+        }
+        result
+    }
+
+    /// Frees the buffer `ingest` keeps to copy writable batches into and
+    /// returns the bytes it held (0 if none). The next writable batch
+    /// allocates it again.
+    fn release_ingest_buffer(&self, py: Python<'_>) -> usize {
+        self.staging.release(py)
     }
 
     /// The state of every node at `now_ms` as an Arrow table (`NodesTable`,

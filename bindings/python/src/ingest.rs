@@ -1,10 +1,13 @@
 //! `Engine.ingest`: a batch of binary heartbeat records (the layout of
 //! `fleetgov::record`) from a NumPy array or any buffer (read in place when
-//! read-only, copied once when writable), or from an Arrow array or stream,
-//! and applied in one core call per chunk; or an Arrow table whose rows name
-//! their nodes by id (see [`by_id`](crate::by_id)).
+//! read-only, copied once when writable: into the engine's [`Staging`]
+//! buffer when the batch fits in one chunk), or from an Arrow array or
+//! stream, and applied in one core call per chunk; or an Arrow table whose
+//! rows name their nodes by id (see [`by_id`](crate::by_id)).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
 use arrow_array::ffi_stream::{ArrayStreamReader, FFI_ArrowArrayStream};
@@ -63,8 +66,37 @@ pub(crate) type Apply<'a> =
 /// Records per parallel task when copying or checking a batch.
 const BLOCK_RECORDS: usize = 4096;
 
-/// Applies `batch`, whatever form it takes.
-pub(crate) fn ingest(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+/// The memory an engine keeps across ingests to copy a writable buffer
+/// into: a fresh allocation a call would cost its page faults every time
+/// (about 80 ms of CPU for the 128 MiB of a million records), a reused one
+/// only once.
+///
+/// It grows to the largest writable batch of at most one chunk
+/// ([`CHUNK_RECORDS`] records, 128 MiB at the default) ingested so far and
+/// is never larger; a longer batch is copied into fresh memory as before.
+/// `Engine.release_ingest_buffer()` frees it, and so does closing the
+/// engine. One ingest uses it at a time: a call that finds it taken (another
+/// thread's ingest, the GIL released) copies into fresh memory instead of
+/// waiting for it.
+#[derive(Default)]
+pub(crate) struct Staging(Mutex<Vec<u8>>);
+
+impl Staging {
+    /// Frees the buffer and returns the bytes it held. Waits, detached from
+    /// the GIL, for an ingest that is using it.
+    pub(crate) fn release(&self, py: Python<'_>) -> usize {
+        py.detach(|| std::mem::take(&mut *self.0.lock()).len())
+    }
+}
+
+/// Applies `batch`, whatever form it takes; a writable buffer is copied into
+/// `staging` when it fits.
+pub(crate) fn ingest(
+    engine: Apply<'_>,
+    staging: &Staging,
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+) -> PyResult<PyBatchResult> {
     let chunks = if batch.hasattr("__arrow_c_array__")? {
         let exported = batch.call_method0("__arrow_c_array__")?;
         let (schema, array) = exported.cast::<PyTuple>()?.extract::<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)>()?;
@@ -73,7 +105,7 @@ pub(crate) fn ingest(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>
         let capsule = batch.call_method0("__arrow_c_stream__")?.cast_into::<PyCapsule>()?;
         import_stream(py, &capsule)?
     } else {
-        return ingest_buffer(engine, py, batch);
+        return ingest_buffer(engine, staging, py, batch);
     };
     let many = chunks.len() > 1;
     if chunks.first().is_some_and(by_id::names_nodes_by_id) {
@@ -95,16 +127,30 @@ pub(crate) fn ingest(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>
 /// The records are validated and applied with the GIL released, so another
 /// Python thread could write a writable buffer meanwhile, and what was
 /// validated would not be what is applied. A writable buffer is therefore
-/// copied first, with the GIL held, and the copy is ingested; a read-only
-/// one (`bytes`, a read-only NumPy array or memoryview) is read in place, and
-/// the memory behind it must not change during the call (as `bytes`
-/// guarantees). The caller must not resize the buffer either way.
-fn ingest_buffer(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<PyBatchResult> {
+/// copied first, with the GIL held, and the copy is ingested: into
+/// `staging` when the batch fits in one chunk and no other ingest is using
+/// it (the copy is then validated and applied by one core call, all or
+/// nothing), else into fresh memory (validated whole before the first chunk
+/// is applied). A read-only buffer (`bytes`, a read-only NumPy array or
+/// memoryview) is read in place, and the memory behind it must not change
+/// during the call (as `bytes` guarantees). The caller must not resize the
+/// buffer either way.
+fn ingest_buffer(
+    engine: Apply<'_>,
+    staging: &Staging,
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+) -> PyResult<PyBatchResult> {
     let buffer = PyUntypedBuffer::get(batch)?;
     if !buffer.is_c_contiguous() {
         return Err(error::to_py(py, Error::invalid("the record batch must be one C-contiguous buffer")));
     }
     let len = buffer.len_bytes();
+    let from = buffer.buf_ptr().cast::<u8>();
+    // Relaxed: see `_set_ingest_chunk`.
+    let fits = len <= CHUNK_RECORDS.load(Ordering::Relaxed).max(1).saturating_mul(RECORD_SIZE);
+    // Not waited for: its holder may need the GIL this thread holds.
+    let mut reused = if fits && !buffer.readonly() { staging.0.try_lock() } else { None };
     let copy: Vec<u8>;
     let bytes: &[u8] = if len == 0 {
         &[]
@@ -114,38 +160,54 @@ fn ingest_buffer(engine: Apply<'_>, py: Python<'_>, batch: &Bound<'_, PyAny>) ->
         // which outlives every use of `bytes` in this function; a read-only
         // buffer is not written meanwhile (the contract above); `u8` has no
         // alignment or validity requirement.
-        unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), len) }
+        unsafe { std::slice::from_raw_parts(from, len) }
+    } else if let Some(held) = reused.as_deref_mut() {
+        if held.len() < len {
+            // Exact: the buffer never holds more than the largest batch.
+            held.reserve_exact(len - held.len());
+            held.resize(len, 0);
+        }
+        copy_into(from, &mut held[..len]);
+        &held[..len]
     } else {
-        copy = copied(buffer.buf_ptr().cast::<u8>(), len);
+        copy = copied(from, len);
         &copy
     };
     let result = Part::unchecked(bytes).map_err(|e| error::to_py(py, e)).and_then(|part| apply(engine, py, &[part]));
+    drop(reused);
     buffer.release(py);
     result
 }
 
-/// A copy of the `len` bytes at `from`, made over the thread pool while the
-/// calling thread keeps the GIL (no Python code runs meanwhile).
-///
-/// `from` must hold `len` readable bytes for the whole call.
+/// A copy of the `len` bytes at `from` in fresh memory (see [`copy_into`]).
 fn copied(from: *const u8, len: usize) -> Vec<u8> {
     let mut owned = vec![0u8; len];
+    copy_into(from, &mut owned);
+    owned
+}
+
+/// Copies the `to.len()` bytes at `from` into `to`, over the thread pool
+/// while the calling thread keeps the GIL (no Python code runs meanwhile).
+///
+/// `from` must hold `len = to.len()` readable bytes for the whole call,
+/// outside `to`.
+fn copy_into(from: *const u8, to: &mut [u8]) {
     // An address, not a pointer: the pool's tasks may read it (see below).
     let from = from as usize;
     let block = BLOCK_RECORDS * RECORD_SIZE;
-    owned.par_chunks_mut(block).enumerate().for_each(|(k, to)| {
+    to.par_chunks_mut(block).enumerate().for_each(|(k, piece)| {
         // SAFETY: `from` holds `len` readable bytes for the whole call (the
-        // caller holds the Py_buffer view), and block `k` of `owned` lies at
-        // `k * block..k * block + to.len()`, within `len`; `owned` is a
-        // distinct allocation. No reference to the buffer's memory is made.
-        // Native code that released the GIL (a NumPy assignment on another
-        // thread) could still write during the copy, which can tear only the
-        // copied bytes: the copy is what is validated whole and then
-        // applied, so a torn record is refused or applied as copied, never
-        // changed between the two.
-        unsafe { std::ptr::copy_nonoverlapping((from as *const u8).add(k * block), to.as_mut_ptr(), to.len()) };
+        // caller holds the Py_buffer view), and block `k` of `to` lies at
+        // `k * block..k * block + piece.len()`, within `len`; `to` is the
+        // binding's own memory (a fresh allocation or the engine's staging
+        // buffer, held exclusively), never the buffer's. No reference to the
+        // buffer's memory is made. Native code that released the GIL (a
+        // NumPy assignment on another thread) could still write during the
+        // copy, which can tear only the copied bytes: the copy is what is
+        // validated whole and then applied, so a torn record is refused or
+        // applied as copied, never changed between the two.
+        unsafe { std::ptr::copy_nonoverlapping((from as *const u8).add(k * block), piece.as_mut_ptr(), piece.len()) };
     });
-    owned
 }
 
 /// One piece of a batch: records, with their nodes' ids in a batch by id.

@@ -201,6 +201,102 @@ def test_ingest_of_writable_buffers_matches_read_only_ones(form: Any) -> None:
     assert_same_state(reference, e, T0 + 2 * MINUTE)
 
 
+def rounds_of_records(e: fleetgov.Engine, rng: random.Random, first: int, rounds: int) -> np.ndarray[Any, Any]:
+    """`rounds` rounds of one random heartbeat per node, round `k` a minute
+    after round `k - 1`, the first at minute `first`."""
+    parts = [to_records(e, random_heartbeats(rng, e, T0 + (first + k) * MINUTE)) for k in range(rounds)]
+    return np.concatenate(parts) if parts else records.empty(0)
+
+
+def test_writable_batches_of_changing_sizes_equal_read_only_ones() -> None:
+    """A writable batch is copied into a buffer the engine keeps: calls of
+    growing and shrinking sizes apply exactly their own records, as the
+    read-only path does, and the buffer holds the largest batch so far."""
+    writable, read_only = make_fleet(), make_fleet()
+    rng_w, rng_r = random.Random(21), random.Random(21)
+    minute = 1
+    for rounds in (10, 1, 20, 0, 3, 20):
+        batch = rounds_of_records(writable, rng_w, minute, rounds)
+        expected = read_only.ingest(_read_only(rounds_of_records(read_only, rng_r, minute, rounds)))
+        assert batch.flags.writeable
+        result = writable.ingest(batch)
+        assert len(result) == rounds * NODES
+        assert bytes(result.outcomes) == bytes(expected.outcomes)
+        assert (result.accepted, result.directives, result.refused) == (
+            expected.accepted,
+            expected.directives,
+            expected.refused,
+        )
+        minute += rounds
+        assert_same_state(read_only, writable, T0 + (minute + 1) * MINUTE)
+    assert writable.release_ingest_buffer() == 20 * NODES * records.RECORD_DTYPE.itemsize
+    assert writable.release_ingest_buffer() == 0
+    assert read_only.release_ingest_buffer() == 0  # read in place, never copied
+    writable.ingest(rounds_of_records(writable, rng_w, minute, 1))
+    writable.close()
+    assert writable.release_ingest_buffer() == 0  # closing freed it
+
+
+def test_a_writable_batch_with_one_bad_record_deep_inside_changes_nothing() -> None:
+    """After a larger batch filled the kept buffer, a writable batch whose
+    record 150,001 is malformed is refused whole: the state is that of the
+    first batch alone."""
+    e, reference = make_fleet(), make_fleet()
+
+    def batch(engine: fleetgov.Engine, n: int, at_ms: int) -> np.ndarray[Any, Any]:
+        handles = np.array([engine.node_handle(f"gw-{i}") for i in range(NODES)], dtype=np.uint64)
+        b = records.empty(n)
+        b["handle"] = handles[np.arange(n) % NODES]
+        b["at_ms"] = at_ms + np.arange(n) // NODES
+        b["runtime_version"] = fleetgov.pack_version("3.5.0")
+        return b
+
+    first = 240_000
+    assert e.ingest(batch(e, first, T0)).accepted == first
+    assert reference.ingest(_read_only(batch(reference, first, T0))).accepted == first
+    bad = batch(e, 200_000, T0 + MINUTE)
+    bad[150_001]["version"] = 9
+    with pytest.raises(fleetgov.InvalidInput, match="record 150001"):
+        e.ingest(bad)
+    assert_same_state(reference, e, T0 + 2 * MINUTE)
+    assert e.node("gw-0", now_ms=T0 + 2 * MINUTE).last_heartbeat_ms == T0 + (first - 1) // NODES
+
+
+def test_writable_batches_from_two_threads_at_once() -> None:
+    """Two threads ingest writable batches into one engine at once (one of
+    them copies into fresh memory while the other holds the kept buffer):
+    every record is applied as the same batches applied in turn would be."""
+    e, reference = make_fleet(), make_fleet()
+    halves = [range(0, NODES, 2), range(1, NODES, 2)]
+
+    def batches(engine: fleetgov.Engine, nodes: range) -> list[np.ndarray[Any, Any]]:
+        out = []
+        for k in range(40):
+            b = records.empty(len(nodes) * 50)
+            b["handle"] = np.repeat([engine.node_handle(f"gw-{i}") for i in nodes], 50)
+            b["at_ms"] = T0 + k * 100 + np.tile(np.arange(50), len(nodes))
+            b["runtime_version"] = fleetgov.pack_version("3.5.0")
+            b["cpu"] = k
+            out.append(b)
+        return out
+
+    results: list[list[int]] = [[], []]
+
+    def run(k: int) -> None:
+        results[k] = [e.ingest(b).accepted for b in batches(e, halves[k])]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for nodes in halves:
+        for b in batches(reference, nodes):
+            reference.ingest(_read_only(b))
+    assert results == [[len(halves[0]) * 50] * 40, [len(halves[1]) * 50] * 40]
+    assert_same_state(reference, e, T0 + MINUTE)
+
+
 @pytest.mark.parametrize(
     "breakage",
     [

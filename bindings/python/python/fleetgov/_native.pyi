@@ -689,9 +689,15 @@ class Engine:
         (`unknown_node`). The records are
         applied with the GIL released: a writable buffer is copied first (with
         the GIL held), a read-only one or Arrow data is read in place and must
-        not change during the call. A malformed record fails the whole batch (InvalidInput)
+        not change during the call. A writable batch of up to one chunk
+        (1,048,576 records) is copied into a buffer the engine keeps for the
+        next call (at most 128 MiB; `release_ingest_buffer()` or `close()`
+        frees it), a longer one into fresh memory. A malformed record fails the whole batch (InvalidInput)
         with nothing applied. Ctrl-C between two chunks of a large batch raises
         `fleetgov.IngestInterrupted` carrying the result of the records applied."""
+    def release_ingest_buffer(self) -> int:
+        """Frees the buffer `ingest` keeps to copy writable batches into and
+        returns the bytes it held (0 if none)."""
     def nodes_table(self, *, now_ms: int | None = None) -> NodesTable: ...
     def heartbeat(
         self,
