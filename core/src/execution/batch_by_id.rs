@@ -39,7 +39,7 @@ use crate::execution::heartbeat::{Directive, DirectiveKind};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord};
 use crate::execution::ingest::NodeRef;
 use crate::execution::node_registry::{NO_SLOT, Registry};
-use crate::execution::snapshot_memo::{SnapshotMemo, Snapshots};
+use crate::execution::snapshot_memo::SnapshotMemo;
 use crate::id::validate_snapshot_id;
 
 /// Records resolved, then applied, at a time: the window's ids, hashes and
@@ -103,7 +103,7 @@ trait Answering<'e>: Sync {
         i: usize,
         record: &HeartbeatRecord,
         now_ms: u64,
-        memo: &mut SnapshotMemo<'e>,
+        memo: &mut SnapshotMemo,
     ) -> (Self::Answer, (Outcome, bool));
 }
 
@@ -129,7 +129,7 @@ impl<'e> Answering<'e> for Records {
         _: usize,
         record: &HeartbeatRecord,
         now_ms: u64,
-        memo: &mut SnapshotMemo<'e>,
+        memo: &mut SnapshotMemo,
     ) -> (OutcomeRecord, (Outcome, bool)) {
         let applied: Applied = match node {
             Some(node) => engine.apply_resolved(node, record, now_ms, None, memo),
@@ -181,7 +181,7 @@ impl<'e, F: Fn(&str) -> bool + Sync> Answering<'e> for Scoped<'_, F> {
         i: usize,
         record: &HeartbeatRecord,
         now_ms: u64,
-        memo: &mut SnapshotMemo<'e>,
+        memo: &mut SnapshotMemo,
     ) -> (HeartbeatAnswer<'e>, (Outcome, bool)) {
         // Outside the caller's workspaces: refused exactly as an id of no node.
         let Some(node) = node.filter(|node| (self.in_scope)(&node.cluster.workspace)) else {
@@ -199,10 +199,8 @@ impl<'e, F: Fn(&str) -> bool + Sync> Answering<'e> for Scoped<'_, F> {
             _ => record,
         };
         let (outcome, directive) = engine.apply_resolved(node, record, now_ms, None, memo);
-        // The directive's snapshot: just found by the apply, so the memo has it.
-        let snapshot = directive
-            .and_then(|(revision, _)| memo.snapshot(node.cluster, node.cell.cluster(), revision))
-            .map(|known| known.snapshot);
+        // The directive's snapshot (a directive is rare: found in the cluster).
+        let snapshot = directive.and_then(|(revision, _)| node.cluster.authority.snapshot(revision));
         (HeartbeatAnswer { outcome, snapshot }, (outcome, snapshot.is_some()))
     }
 }
@@ -667,7 +665,7 @@ impl Engine {
     ) -> BatchSummary {
         let records = window.records;
         let mut summary = BatchSummary::default();
-        let mut memo = SnapshotMemo::default();
+        let mut memo = self.execution.memos.take();
         for (j, (&slot, out)) in slots.iter().zip(out).enumerate() {
             if let Some(&ahead) = slots.get(j + PREFETCH_DISTANCE).filter(|&&s| s != NO_SLOT) {
                 self.prefetch_slot(self.execution.handle(ahead));
@@ -684,6 +682,7 @@ impl Engine {
             *out = answer;
             summary.count(counted);
         }
+        self.execution.memos.give(memo);
         summary
     }
 }
