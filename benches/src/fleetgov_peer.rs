@@ -9,8 +9,11 @@
 //! - **batch**: each thread's stream is encoded into binary heartbeat
 //!   records (by handle) before timing, the way records arrive from the
 //!   network; the thread calls `ingest_records` per [`QUERY_EVERY`] of them;
-//! - **single**: one `heartbeat(handle, &Heartbeat)` call per heartbeat;
-//! - **by-id**: one `heartbeat_by_id(&id, &Heartbeat)` call per heartbeat;
+//! - **single**: one `heartbeat(handle, &Heartbeat)` call per heartbeat,
+//!   each thread's handles laid out in event order before timing;
+//! - **by-id**: one `heartbeat_by_id(&id, &Heartbeat)` call per heartbeat,
+//!   each thread's ids laid end to end in event order before timing (an
+//!   [`IdStream`]), the way ids arrive in a received buffer;
 //! - **by-id-batch**: like batch, but the records carry no handle and each
 //!   call names its nodes by an id column (`ingest_by_id`), built with the
 //!   records before timing, the way a data frame or a decoded JSON array
@@ -41,7 +44,7 @@ use crate::memory;
 use crate::options::Extra;
 use crate::report::{Figures, Outcome, Row, RowKey};
 use crate::timing::{Measured, run_threads};
-use crate::workload::{Event, QUERY_EVERY, SnapshotRef, Workload, config_bytes};
+use crate::workload::{Event, IdStream, QUERY_EVERY, SnapshotRef, Workload, config_bytes};
 
 /// The metrics every heartbeat of the workload carries.
 const METRICS: Metrics = Metrics { cpu: 12.5, memory: 40.0, tps: 1_200.0, heap: 55.0, hot_swap_errors: 0 };
@@ -197,12 +200,20 @@ pub fn row(key: RowKey, workload: &Workload, extras: &[Extra], figures: &mut Fig
     let result = match key {
         RowKey::Batch => run_batch(&fleet, workload, &streams),
         RowKey::ByIdBatch => run_by_id_batch(&fleet, workload, &streams),
-        RowKey::Single => {
-            run_calls(&fleet, workload, &streams, |e, event, hb| e.heartbeat(fleet.handles[event.slot as usize], hb))
-        }
-        RowKey::ById => run_calls(&fleet, workload, &streams, |e, event, hb| {
-            e.heartbeat_by_id(&workload.node_ids()[event.slot as usize], hb)
-        }),
+        RowKey::Single => run_calls(
+            &fleet,
+            workload,
+            &streams,
+            |t| streams[t].iter().map(|e| fleet.handles[e.slot as usize]).collect::<Vec<_>>(),
+            |e, handles, i, hb| e.heartbeat(handles[i], hb),
+        ),
+        RowKey::ById => run_calls(
+            &fleet,
+            workload,
+            &streams,
+            |t| IdStream::of(workload, streams[t]),
+            |e, ids, i, hb| e.heartbeat_by_id(ids.get(i), hb),
+        ),
         _ => Err(format!("{} is not a fleetgov row", key.name())),
     };
     let checked = result.and_then(|m| {
@@ -224,11 +235,11 @@ pub fn row(key: RowKey, workload: &Workload, extras: &[Extra], figures: &mut Fig
 fn note(key: RowKey) -> String {
     match key {
         RowKey::Batch => format!("ingest_records, {QUERY_EVERY} records per call, encoded before timing"),
-        RowKey::Single => "heartbeat(handle)".into(),
+        RowKey::Single => "heartbeat(handle), handles in event order built before timing".into(),
         RowKey::ByIdBatch => {
             format!("ingest_by_id, {QUERY_EVERY} records per call, records and id column built before timing")
         }
-        _ => "heartbeat_by_id(&str)".into(),
+        _ => "heartbeat_by_id(&str), ids laid end to end in event order before timing".into(),
     }
 }
 
@@ -283,26 +294,31 @@ fn run_by_id_batch(fleet: &Fleet, workload: &Workload, streams: &[&[Event]]) -> 
     )
 }
 
-fn run_calls<'e>(
+/// Runs one call per heartbeat. `names(t)` builds, before timing, what
+/// thread `t`'s calls name their nodes by, in event order (handles, or ids
+/// laid end to end, the way they arrive from the network); `call(engine,
+/// names, i, heartbeat)` sends the stream's `i`-th heartbeat.
+fn run_calls<'e, N: Send>(
     fleet: &'e Fleet,
     workload: &Workload,
     streams: &[&[Event]],
-    call: impl Fn(&'e Engine, &Event, &Heartbeat<'_>) -> fleetgov::Result<Option<fleetgov::Directive<'e>>> + Sync,
+    names: impl Fn(usize) -> N + Sync,
+    call: impl Fn(&'e Engine, &N, usize, &Heartbeat<'_>) -> fleetgov::Result<Option<fleetgov::Directive<'e>>> + Sync,
 ) -> Result<Measured, String> {
     let version = version();
     run_threads(
         streams,
-        |_| Ok(()),
-        |_, stream| {
+        |t| Ok(names(t)),
+        |names, stream| {
             for (n, chunk) in stream.chunks(QUERY_EVERY).enumerate() {
                 for (i, event) in chunk.iter().enumerate() {
+                    let index = n * QUERY_EVERY + i;
                     let snapshot = workload.clusters()[workload.cluster_of(event.slot)].snapshot(event.applied);
                     let hb = Heartbeat {
                         metrics: METRICS,
-                        ..Heartbeat::new(Workload::at_ms(n * QUERY_EVERY + i), version)
-                            .applied(&snapshot.id, snapshot.hash)
+                        ..Heartbeat::new(Workload::at_ms(index), version).applied(&snapshot.id, snapshot.hash)
                     };
-                    black_box(call(&fleet.engine, event, &hb).map_err(err)?);
+                    black_box(call(&fleet.engine, names, index, &hb).map_err(err)?);
                 }
                 read_cohesion(fleet, workload, chunk)?;
             }

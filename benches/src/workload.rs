@@ -295,6 +295,36 @@ impl Workload {
     }
 }
 
+/// The node ids of one thread's stream in event order, laid end to end in
+/// one buffer, the way ids arrive in a received message: built before
+/// timing and read front to back, so a row that reads them pays no cache
+/// miss of its own (a random read of [`Workload::node_ids`] pays two: the
+/// `String` and its text).
+pub struct IdStream {
+    text: String,
+    /// `ends[i]..ends[i + 1]` is id `i`'s byte range in `text`.
+    ends: Vec<usize>,
+}
+
+impl IdStream {
+    /// The ids of `stream`'s events, in order.
+    pub fn of(workload: &Workload, stream: &[Event]) -> Self {
+        let ids = stream.iter().map(|e| workload.node_ids()[e.slot as usize].as_str());
+        let mut out = IdStream { text: String::new(), ends: vec![0] };
+        for id in ids {
+            out.text.push_str(id);
+            out.ends.push(out.text.len());
+        }
+        out
+    }
+
+    /// The id of event `i` (panics past the stream, as indexing does).
+    #[inline]
+    pub fn get(&self, i: usize) -> &str {
+        &self.text[self.ends[i]..self.ends[i + 1]]
+    }
+}
+
 /// One thread's stream: `len` heartbeats over the slots `t, t + threads, ...`.
 fn generate_stream(spec: &WorkloadSpec, t: usize, len: u64) -> Vec<Event> {
     let threads = spec.threads as u32;
@@ -435,6 +465,18 @@ mod tests {
         assert_eq!(p.iter().map(|s| s.len()).collect::<Vec<_>>(), vec![1_500, 1_500]);
         assert_eq!(Workload::at_ms(999), BASE_MS);
         assert_eq!(Workload::at_ms(1_000), BASE_MS + 1);
+    }
+
+    #[test]
+    fn the_id_stream_follows_the_events() {
+        let w = small(3_000);
+        let stream = w.prefix(u64::MAX)[1];
+        let ids = IdStream::of(&w, stream);
+        assert_eq!(ids.ends.len(), stream.len() + 1);
+        for (i, e) in stream.iter().enumerate() {
+            assert_eq!(ids.get(i), w.node_ids()[e.slot as usize], "event {i}");
+        }
+        assert_eq!(ids.text.len(), stream.iter().map(|e| w.node_ids()[e.slot as usize].len()).sum::<usize>());
     }
 
     #[test]
