@@ -12,6 +12,7 @@ pub mod freshness;
 pub(crate) mod heartbeat;
 pub mod heartbeat_record;
 pub(crate) mod history;
+pub(crate) mod id_table;
 pub(crate) mod id_text;
 pub(crate) mod journal;
 pub(crate) mod node_registry;

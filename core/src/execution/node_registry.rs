@@ -1,26 +1,27 @@
 //! The node registry: node id → dense slot, resolved once at enrolment.
 //!
-//! Ids map to `u32` slots through 64 independently locked shards of a
-//! `hashbrown` table of 4-byte entries: the slot number in the low bits and,
-//! in the bits the engine's capacity leaves free above it, a tag of its id's
-//! hash (12 bits at a capacity of 1,000,000, 8 at 16,777,216, none above
+//! Ids map to `u32` slots through 64 independently locked shards of an
+//! [`IdTable`] of 4-byte entries: the slot number in the low bits and, in
+//! the bits the engine's capacity leaves free above it, a tag of its id's
+//! hash (12 bits at a capacity of 1,000,000, 7 at 16,777,216, none from
 //! 2^31: then the id text alone decides). The id text lives once, beside
-//! the slot. A lookup compares the tag before it reads an id text, so a
-//! candidate of another id rarely costs a miss on its text, and it
-//! prefetches the slot together with the text it compares, so the two
-//! misses overlap. Lookups by id take one shard's read
-//! lock; heartbeats by handle skip the registry entirely.
+//! the slot. A lookup reads one cache line of entries, compares the tags
+//! there before it reads an id text, so a candidate of another id rarely
+//! costs a miss on its text, and it prefetches the slot together with the
+//! text it compares, so those two misses overlap: two dependent misses
+//! (the entries' line, then the text and the slot) stand between an id and
+//! its slot. Lookups by id take one shard's read lock; heartbeats by handle
+//! skip the registry entirely.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crossbeam_utils::CachePadded;
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry as TableEntry;
 use parking_lot::RwLock;
 
 use crate::chunked::Chunked;
 use crate::error::{Error, Result};
+use crate::execution::id_table::IdTable;
 use crate::execution::id_text::IdText;
 use crate::execution::slot::Slot;
 
@@ -41,18 +42,21 @@ const LOOKUP_GROUP: usize = 16;
 /// What [`Registry::lookup_shard`] writes for an id that is not enrolled.
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-/// The shard of an id's hash. Bits 40..46: hashbrown places entries by the
-/// low bits and tags them with the top 7, so the shard must be chosen by
-/// neither, or every entry of a shard would share a tag (or a bucket stride).
+/// The shard of an id's hash. Bits 40..46: the tag takes bits from 8 up and
+/// a shard's table places entries by bits 46 and up, so the shard must be
+/// chosen by neither, or every entry of a shard would share a tag (or a
+/// group stride).
 fn shard_index(hash: u64) -> usize {
     (hash >> 40) as usize % SHARDS
 }
 
 /// How an entry of a shard's table packs a slot and its id's tag: the slot
 /// in the low `slot_bits`, the tag above them. The tag is taken from hash
-/// bits 8..40: within a shard bits 40..46 are all alike and hashbrown
-/// already matched the top 7 (its own tag), so these are the bits that still
-/// tell two ids apart.
+/// bits 8 and up (at most 31 of them, so below bit 40): within a shard bits
+/// 40..46 are all alike and the table's group already matched the bits from
+/// 46 up, so these are the bits that still tell two ids apart. The slot bits
+/// hold the capacity itself, so some slot bit is clear in every entry and
+/// an entry is never the table's [`EMPTY`](crate::execution::id_table::EMPTY).
 #[derive(Clone, Copy, Debug)]
 struct Packing {
     /// Bits of an entry that hold the slot (the rest hold the tag).
@@ -60,10 +64,17 @@ struct Packing {
 }
 
 impl Packing {
-    /// The packing for slots `0..capacity`: as few slot bits as they need.
+    /// The packing for slots `0..capacity`: as few slot bits as hold the
+    /// capacity (one more than the slots need when it is a power of two).
     fn for_capacity(capacity: u32) -> Self {
-        let slot_bits = u32::BITS - (capacity.max(2) - 1).leading_zeros();
+        let slot_bits = u32::BITS - capacity.max(1).leading_zeros();
         Packing { slot_mask: u32::MAX >> (u32::BITS - slot_bits) }
+    }
+
+    /// The bits of an entry that hold the tag.
+    #[inline]
+    fn tag_mask(self) -> u32 {
+        !self.slot_mask
     }
 
     /// `hash`'s tag, in the entry's tag bits (zero when there are none).
@@ -84,11 +95,6 @@ impl Packing {
         entry & self.slot_mask
     }
 
-    /// Whether `entry` carries tag `tag`.
-    #[inline]
-    fn tagged(self, entry: u32, tag: u32) -> bool {
-        entry & !self.slot_mask == tag
-    }
 }
 
 /// What `enroll` found.
@@ -101,7 +107,7 @@ pub(crate) enum Enrolled {
 
 pub(crate) struct Registry {
     /// Entries packed by `packing`.
-    shards: Box<[CachePadded<RwLock<HashTable<u32>>>]>,
+    shards: Box<[CachePadded<RwLock<IdTable>>]>,
     packing: Packing,
     hasher: hashbrown::DefaultHashBuilder,
     slots: Chunked<Slot>,
@@ -142,7 +148,7 @@ impl Registry {
         let capacity = capacity.0;
         let chunks = (capacity as usize).div_ceil(1 << SLOT_CHUNK_BITS);
         Registry {
-            shards: (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect(),
+            shards: (0..SHARDS).map(|_| CachePadded::new(RwLock::new(IdTable::new()))).collect(),
             packing: Packing::for_capacity(capacity),
             hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Chunked::fixed(SLOT_CHUNK_BITS, chunks),
@@ -153,7 +159,7 @@ impl Registry {
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<HashTable<u32>> {
+    fn shard(&self, hash: u64) -> &RwLock<IdTable> {
         &self.shards[shard_index(hash)]
     }
 
@@ -161,10 +167,27 @@ impl Registry {
         self.ids.get(slot as usize).and_then(IdText::get).unwrap_or("")
     }
 
-    /// Whether `entry` is `id`'s (whose hash has tag `tag`): the tag first,
-    /// the text only when the tags agree.
-    fn is(&self, entry: u32, tag: u32, id: &str) -> bool {
-        self.packing.tagged(entry, tag) && self.id_of(self.packing.slot(entry)) == id
+    /// Whether `entry` (one of the right tag) is `id`'s: its text decides.
+    #[inline]
+    fn is(&self, entry: u32, id: &str) -> bool {
+        self.id_of(self.packing.slot(entry)) == id
+    }
+
+    /// The probe of `table` (the shard of `hash`) for the entries tagged as
+    /// `hash` is.
+    #[inline]
+    fn candidates<'t>(&self, table: &'t IdTable, hash: u64) -> crate::execution::id_table::Candidates<'t> {
+        table.candidates(hash, self.packing.tag(hash), self.packing.tag_mask())
+    }
+
+    /// The slot of `id` (whose hash is `hash`) in `table`, its shard; each
+    /// candidate's slot is prefetched together with the text compared.
+    #[inline]
+    fn find(&self, table: &IdTable, hash: u64, id: &str) -> Option<u32> {
+        self.candidates(table, hash).map(|e| self.packing.slot(e)).find(|&slot| {
+            self.prefetch_candidate(slot);
+            self.id_of(slot) == id
+        })
     }
 
     /// The hash of the id of `entry`, for the table to grow by.
@@ -174,6 +197,7 @@ impl Registry {
 
     /// Hints the cache to fetch `slot`'s id text and its slot: a lookup
     /// compares the one and its caller then touches the other.
+    #[inline]
     fn prefetch_candidate(&self, slot: u32) {
         if let Some(cell) = self.ids.get(slot as usize) {
             cell.prefetch();
@@ -188,15 +212,7 @@ impl Registry {
     #[inline]
     pub(crate) fn lookup(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
-        let (packing, tag) = (self.packing, self.packing.tag(hash));
-        let table = self.shard(hash).read();
-        let found = table.find(hash, |&e| {
-            packing.tagged(e, tag) && {
-                self.prefetch_candidate(packing.slot(e));
-                self.id_of(packing.slot(e)) == id
-            }
-        });
-        found.map(|&e| packing.slot(e))
+        self.find(&self.shard(hash).read(), hash, id)
     }
 
     /// The hash [`lookup`](Self::lookup) would compute for `id`.
@@ -213,35 +229,33 @@ impl Registry {
     ///
     /// The lookups go [`LOOKUP_GROUP`] at a time, in three passes, so their
     /// cache misses overlap instead of queueing: the first loads every id's
-    /// control group of the table (the bucket), the second finds each id's
-    /// first candidate of the same tag and prefetches its id text and its
-    /// slot, the third compares the ids (and probes further on the rare
-    /// false candidate).
+    /// group of entries, the second takes each id's first candidate of the
+    /// same tag and prefetches its id text and its slot, the third compares
+    /// the ids (and probes further on the rare false candidate).
     pub(crate) fn lookup_shard(&self, shard: usize, ids: &[&str], hashes: &[u64], order: &[u32], out: &mut [u32]) {
         let (table, packing) = (self.shards[shard].read(), self.packing);
         for (group, out) in order.chunks(LOOKUP_GROUP).zip(out.chunks_mut(LOOKUP_GROUP)) {
             debug_assert!(group.iter().all(|&k| shard_index(hashes[k as usize]) == shard));
-            // Pass 1: every control group of the group, loads in flight together.
+            // Pass 1: every id's group of entries, loads in flight together.
             let mut probes: [_; LOOKUP_GROUP] =
-                std::array::from_fn(|j| group.get(j).map(|&k| table.iter_hash(hashes[k as usize])));
+                std::array::from_fn(|j| group.get(j).map(|&k| self.candidates(&table, hashes[k as usize])));
             // Pass 2: each first candidate of the id's tag; its id text and slot prefetched.
             let mut first = [NO_SLOT; LOOKUP_GROUP];
-            for ((candidate, probe), &k) in first.iter_mut().zip(&mut probes).zip(group) {
-                let tag = packing.tag(hashes[k as usize]);
-                if let Some(&entry) = probe.as_mut().and_then(|p| p.find(|&&e| packing.tagged(e, tag))) {
+            for (candidate, probe) in first.iter_mut().zip(&mut probes) {
+                if let Some(entry) = probe.as_mut().and_then(Iterator::next) {
                     *candidate = packing.slot(entry);
                     self.prefetch_candidate(*candidate);
                 }
             }
             // Pass 3: compare; probe on past a colliding candidate.
             for (((&k, &candidate), probe), out) in group.iter().zip(&first).zip(&mut probes).zip(out) {
-                let (id, tag) = (ids[k as usize], packing.tag(hashes[k as usize]));
+                let id = ids[k as usize];
                 *out = if candidate == NO_SLOT {
                     NO_SLOT
                 } else if self.id_of(candidate) == id {
                     candidate
                 } else {
-                    probe.as_mut().and_then(|p| p.find(|&&e| self.is(e, tag, id))).map_or(NO_SLOT, |&e| packing.slot(e))
+                    probe.as_mut().and_then(|p| p.find(|&e| self.is(e, id))).map_or(NO_SLOT, |e| packing.slot(e))
                 };
             }
         }
@@ -274,11 +288,9 @@ impl Registry {
     pub(crate) fn enroll(&self, id: &str, at_ms: u64, init: impl FnOnce(u32, &Slot)) -> Result<Enrolled> {
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let tag = self.packing.tag(hash);
-        let vacant = match shard.entry(hash, |&e| self.is(e, tag, id), |&e| self.rehash(e)) {
-            TableEntry::Occupied(o) => return Ok(Enrolled::Existing(self.packing.slot(*o.get()))),
-            TableEntry::Vacant(v) => v,
-        };
+        if let Some(slot) = self.find(&shard, hash, id) {
+            return Ok(Enrolled::Existing(slot));
+        }
         let full = || {
             Error::invalid(format!(
                 "the engine is full: capacity is {} nodes (raise EngineConfig::capacity)",
@@ -296,7 +308,7 @@ impl Registry {
         // number given out is never given back (another may have been taken since).
         let cell = self.fill(slot, id, u32::try_from(at_ms / 1000).unwrap_or(u32::MAX)).ok_or_else(full)?;
         init(slot, cell);
-        vacant.insert(self.packing.entry(slot, tag));
+        shard.insert(hash, self.packing.entry(slot, self.packing.tag(hash)), |e| self.rehash(e));
         Ok(Enrolled::New(slot))
     }
 
@@ -322,9 +334,7 @@ impl Registry {
         }
         let hash = self.hasher.hash_one(id);
         let mut shard = self.shard(hash).write();
-        let tag = self.packing.tag(hash);
-        let entry = shard.entry(hash, |&e| self.is(e, tag, id), |&e| self.rehash(e));
-        let (TableEntry::Vacant(vacant), None) = (entry, self.slot(slot)) else {
+        let (None, None) = (self.find(&shard, hash, id), self.slot(slot)) else {
             return Err(Error::new(
                 crate::ErrorKind::AuditTampered,
                 format!("the enrolment log enrols node '{id}' or slot {slot} twice"),
@@ -332,7 +342,7 @@ impl Registry {
         };
         let cell = self.fill(slot, id, at_s).ok_or_else(|| Error::invalid(format!("slot {slot} out of range")))?;
         init(slot, cell);
-        vacant.insert(self.packing.entry(slot, tag));
+        shard.insert(hash, self.packing.entry(slot, self.packing.tag(hash)), |e| self.rehash(e));
         // Relaxed: as in `enroll`.
         self.next.fetch_max(slot + 1, Ordering::Relaxed);
         Ok(())
@@ -344,9 +354,9 @@ impl Registry {
     /// id may enrol again, at a new slot.
     pub(crate) fn remove(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
-        let mut shard = self.shard(hash).write();
-        let entry = shard.find_entry(hash, |&e| self.is(e, self.packing.tag(hash), id)).ok()?;
-        Some(self.packing.slot(entry.remove().0))
+        let (tag, mask) = (self.packing.tag(hash), self.packing.tag_mask());
+        let entry = self.shard(hash).write().remove(hash, tag, mask, |e| self.is(e, id))?;
+        Some(self.packing.slot(entry))
     }
 
     /// The slot's memory if a node was ever enrolled there (even one removed since).
@@ -427,12 +437,12 @@ mod tests {
         assert!(out.contains(&NO_SLOT) && out.iter().any(|&s| s != NO_SLOT));
     }
 
-    /// Capacities that leave the tag 31, 12, 8, 1 and no bits beside the slot.
+    /// Capacities that leave the tag 30, 12, 11, 7 and no bits beside the slot.
     const CAPACITIES: [u32; 7] = [2, 1 << 20, 1_000_000, (1 << 24) + 1, 1 << 24, (1 << 31) + 1, u32::MAX];
 
     #[test]
     fn the_tag_takes_the_bits_the_slots_leave() {
-        for (capacity, tag_bits) in CAPACITIES.into_iter().zip([31, 12, 12, 7, 8, 0, 0]) {
+        for (capacity, tag_bits) in CAPACITIES.into_iter().zip([30, 11, 12, 7, 7, 0, 0]) {
             let packing = Packing::for_capacity(capacity);
             assert_eq!(packing.slot_mask.count_zeros(), tag_bits, "capacity {capacity}");
             let top = capacity - 1;
@@ -440,7 +450,8 @@ mod tests {
             for hash in [0, u64::MAX, 0x0123_4567_89ab_cdef] {
                 let tag = packing.tag(hash);
                 let entry = packing.entry(top, tag);
-                assert_eq!((packing.slot(entry), packing.tagged(entry, tag)), (top, true));
+                assert_eq!((packing.slot(entry), entry & packing.tag_mask()), (top, tag));
+                assert_ne!(entry, crate::execution::id_table::EMPTY, "capacity {capacity}, hash {hash:#x}");
             }
         }
     }
@@ -507,7 +518,7 @@ mod tests {
         let hash = registry.hash("gw-1");
         // Planted first, so every probe for gw-1 meets it before gw-1's own entry.
         let planted = registry.packing.entry(other, registry.packing.tag(hash));
-        registry.shard(hash).write().insert_unique(hash, planted, |&e| registry.rehash(e));
+        registry.shard(hash).write().insert(hash, planted, |e| registry.rehash(e));
         assert_eq!(registry.lookup("gw-1"), None);
         let Enrolled::New(own) = registry.enroll("gw-1", 0, |_, _| {}).unwrap() else { unreachable!() };
         assert_ne!(own, other);
