@@ -5,12 +5,16 @@
 //! `Packing`); the table compares the tags itself, so a lookup's first miss,
 //! the group's line, already yields the candidate slots, with no separate
 //! control bytes to read first. A hash's home group is chosen by hash bits
-//! 46 and up (the registry picks the shard by bits 40..46 and the tag from
-//! bits 8..40); an entry whose home group is full goes to the next group
-//! with room, and every group it passes counts it in its `overflow`, so a
-//! probe stops at the first group that nothing passed. The table grows (by
-//! doubling, every entry placed anew) before it is 7/8 full, so a probe
-//! rarely reads a second line.
+//! 46 and up, then 39 down (the registry picks the shard by bits 40..46 and
+//! the tag from bits 8 up); an entry whose home group is full goes to the
+//! next group with room, and every group it passes counts it in its
+//! `overflow`, so a probe stops at the first group that nothing passed.
+//!
+//! The first insert allocates room for the entries its owner expects (a
+//! shard's share of the engine's capacity, up to a bound), so a fleet
+//! within that bound never grows a table and leaves no freed tables behind;
+//! past it the table doubles (every entry placed anew) before it is 7/8
+//! full, so a probe rarely reads a second line.
 
 /// Entries per group: fifteen, and the overflow count, fill 64 bytes.
 const ENTRIES: usize = 15;
@@ -19,8 +23,13 @@ const ENTRIES: usize = 15;
 /// packing leaves some slot bit clear in every entry.
 pub(crate) const EMPTY: u32 = u32::MAX;
 
-/// Groups of a table's first allocation.
+/// The fewest groups a table allocates.
 const MIN_GROUPS: usize = 4;
+
+/// Groups that hold `entries` below the 7/8 a table grows at.
+fn groups_for(entries: usize) -> usize {
+    (entries.saturating_mul(8).div_ceil(ENTRIES * 7)).max(MIN_GROUPS)
+}
 
 /// One cache line of entries.
 #[derive(Clone, Copy)]
@@ -45,22 +54,33 @@ impl Group {
 /// One shard's entries (see the module documentation). Its owner holds it
 /// behind a lock: lookups read it shared, changes take it exclusively.
 pub(crate) struct IdTable {
-    /// A power of two of groups, or none before the first insert.
+    /// Its groups: none before the first insert.
     groups: Box<[Group]>,
     /// Entries in use.
     len: usize,
+    /// Groups of the first allocation.
+    first: usize,
 }
 
 impl IdTable {
-    /// An empty table (it allocates on the first insert).
-    pub(crate) fn new() -> Self {
-        IdTable { groups: Box::new([]), len: 0 }
+    /// An empty table; its first insert allocates room for `expected`
+    /// entries.
+    pub(crate) fn new(expected: usize) -> Self {
+        IdTable { groups: Box::new([]), len: 0, first: groups_for(expected) }
     }
 
-    /// The group a probe for `hash` starts at.
+    /// The group a probe for `hash` starts at: the hash's bits 46 and up,
+    /// then 39 down, as a fraction of the groups (0 when there are none).
     #[inline]
     fn home(&self, hash: u64) -> usize {
-        (hash.rotate_right(46) as usize) & (self.groups.len().wrapping_sub(1))
+        let bits = (hash >> 46 << 46) | ((hash << 24) >> 18);
+        ((u128::from(bits) * self.groups.len() as u128) >> 64) as usize
+    }
+
+    /// The group after `group` on a probe.
+    #[inline]
+    fn after(&self, group: usize) -> usize {
+        if group + 1 == self.groups.len() { 0 } else { group + 1 }
     }
 
     /// The entries on `hash`'s probe whose bits under `mask` are `key`, in
@@ -89,7 +109,6 @@ impl IdTable {
     /// it in every full group it passes. There is room: the table is kept
     /// below 7/8 full.
     fn place(&mut self, hash: u64, entry: u32) {
-        let mask = self.groups.len() - 1;
         let mut g = self.home(hash);
         loop {
             let group = &mut self.groups[g];
@@ -98,13 +117,13 @@ impl IdTable {
                 return;
             }
             group.overflow += 1;
-            g = (g + 1) & mask;
+            g = self.after(g);
         }
     }
 
-    /// Twice the groups (at least [`MIN_GROUPS`]), every entry placed anew.
+    /// The first allocation, or twice the groups, every entry placed anew.
     fn grow(&mut self, rehash: impl Fn(u32) -> u64) {
-        let groups = (self.groups.len() * 2).max(MIN_GROUPS);
+        let groups = if self.groups.is_empty() { self.first } else { self.groups.len() * 2 };
         let old = std::mem::replace(&mut self.groups, vec![Group::VACANT; groups].into_boxed_slice());
         for &entry in old.iter().flat_map(|g| &g.entries).filter(|&&e| e != EMPTY) {
             self.place(rehash(entry), entry);
@@ -122,7 +141,7 @@ impl IdTable {
         let mut g = home;
         while g != group {
             self.groups[g].overflow -= 1;
-            g = (g + 1) & (self.groups.len() - 1);
+            g = self.after(g);
         }
         self.len -= 1;
         Some(entry)
@@ -150,7 +169,7 @@ impl Candidates<'_> {
             if groups.get(self.group)?.overflow == 0 || self.steps + 1 >= groups.len() {
                 return None;
             }
-            self.group = (self.group + 1) & (groups.len() - 1);
+            self.group = self.table.after(self.group);
             self.steps += 1;
             self.bits = groups[self.group].matching(self.key, self.mask);
         }
@@ -192,7 +211,7 @@ mod tests {
     /// one is not found, and the overflow counts return to zero.
     #[test]
     fn overflowing_entries_are_found_and_removed() {
-        let mut table = IdTable::new();
+        let mut table = IdTable::new(0);
         let same_home = |_: u32| 0u64;
         for e in 0..100 {
             table.insert(0, e, same_home);
@@ -220,7 +239,7 @@ mod tests {
     /// `remove` takes the one its predicate picks.
     #[test]
     fn candidates_share_the_key_and_the_predicate_decides() {
-        let mut table = IdTable::new();
+        let mut table = IdTable::new(0);
         let (mask, key) = (0xFFFF_0000, 0x00AB_0000);
         for slot in 0..20 {
             table.insert(7, key | slot, |_| 7);
@@ -234,9 +253,29 @@ mod tests {
         assert_eq!(table.candidates(7, 0x00CD_0000, mask).count(), 20);
     }
 
+    /// A table given its expected size allocates it once and never grows
+    /// within it; one given none starts small and grows.
+    #[test]
+    fn the_expected_entries_fit_the_first_allocation() {
+        let mut table = IdTable::new(10_000);
+        for e in 0..10_000 {
+            table.insert(hash(e), e, |_| unreachable!("grew at {e} entries"));
+        }
+        assert_eq!(table.groups.len(), groups_for(10_000));
+        assert!(groups_for(10_000) * ENTRIES * 7 < 10_100 * 8, "no more than it needs");
+        let mut small = IdTable::new(0);
+        small.insert(hash(1), 1, hash);
+        assert_eq!(small.groups.len(), MIN_GROUPS);
+        for e in 2..1_000 {
+            small.insert(hash(e), e, hash);
+        }
+        assert!(small.groups.len() >= groups_for(999));
+        assert!((1..1_000).all(|e| find(&small, e) == Some(e)));
+    }
+
     #[test]
     fn an_empty_table_finds_nothing() {
-        let mut table = IdTable::new();
+        let mut table = IdTable::new(0);
         assert_eq!(find(&table, 3), None);
         assert_eq!(table.remove(hash(3), 3, u32::MAX, |_| true), None);
         assert_eq!(table.candidates(0, 0, 0).next(), None, "no empty entry is a candidate");
@@ -249,7 +288,7 @@ mod tests {
         /// exactly the entries in the set are found.
         #[test]
         fn the_table_agrees_with_a_set(ops in proptest::collection::vec((0u32..600, proptest::bool::ANY), 1..900)) {
-            let mut table = IdTable::new();
+            let mut table = IdTable::new(0);
             let mut set = std::collections::BTreeSet::new();
             for (e, add) in ops {
                 if add && set.insert(e) {
