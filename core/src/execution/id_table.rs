@@ -278,7 +278,10 @@ mod tests {
         let mut table = IdTable::new(0);
         assert_eq!(find(&table, 3), None);
         assert_eq!(table.remove(hash(3), 3, u32::MAX, |_| true), None);
-        assert_eq!(table.candidates(0, 0, 0).next(), None, "no empty entry is a candidate");
+        assert_eq!(table.candidates(0, 0, 0).next(), None);
+        table.insert(hash(3), 3, hash);
+        let all: Vec<u32> = table.candidates(hash(3), 0, 0).collect();
+        assert_eq!(all, [3], "every entry in use matches an empty mask, no unused one does");
     }
 
     proptest::proptest! {
