@@ -120,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stream: Vec<HeartbeatRecord> = (0..STREAM)
         .map(|_| {
             let h = handles[(rng.next() % args.nodes as u64) as usize];
-            if rng.next() % 100 == 0 { nothing(h) } else { in_sync(h) }
+            if rng.next().is_multiple_of(100) { nothing(h) } else { in_sync(h) }
         })
         .collect();
     let share = STREAM.div_ceil(args.callers);

@@ -503,7 +503,7 @@ mod tests {
                     let node = (seed % (NODES as u64 + 20)) as usize;
                     let handle = handles.get(node).copied().unwrap_or(crate::NodeHandle::from_raw(node as u64));
                     // Mostly later than the node's last record; one in eight goes back in time.
-                    let at = 1_700_000_000_000 + i as u64 - if seed % 8 == 0 { 500 } else { 0 };
+                    let at = 1_700_000_000_000 + i as u64 - if seed.is_multiple_of(8) { 500 } else { 0 };
                     let r =
                         HeartbeatRecord::new(handle, at, "3.5.0".parse().unwrap(), ProcessStatus::Ready, Metrics::default());
                     match seed % 3 {
