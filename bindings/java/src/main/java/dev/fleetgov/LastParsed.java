@@ -82,9 +82,9 @@ final class LastParsed {
     }
 
     /**
-     * The last {@value #REMEMBERED} texts looked up and what each gave, found by a scan (a text
-     * is compared by reference first: a heartbeat built once and sent again carries the same
-     * string), the oldest replaced.
+     * The last {@value LastParsed#REMEMBERED} texts looked up and what each gave, found by a scan
+     * (a text is compared by reference first: a heartbeat built once and sent again carries the
+     * same string), the oldest replaced.
      *
      * <p>Read and written by any thread without a lock: each slot holds an immutable entry (final
      * fields, so a reader sees a complete one); a slot another thread replaced in the meantime,
