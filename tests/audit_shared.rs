@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use fleetgov::audit::{AuditAction, AuditEntry, AuditLog, AuditStore, Write};
-use fleetgov::{ClusterSpec, Engine, EngineConfig, Environment, ErrorKind, Result, Role, WorkspaceSpec};
+use fleetgov::{By, ClusterSpec, Engine, EngineConfig, Environment, ErrorKind, Result, Role, WorkspaceSpec};
 use parking_lot::Mutex;
 
 /// A store several logs share, refusing any write that is not the next record.
@@ -167,4 +167,106 @@ fn an_engine_takes_an_audit_path_or_a_store_not_both() {
     let config = EngineConfig { audit_path: Some("audit.log".into()), ..EngineConfig::default() };
     let e = Engine::with_audit_store(config, Box::new(Shared::default())).err().map(|e| e.kind());
     assert_eq!(e, Some(ErrorKind::InvalidInput));
+}
+
+/// An engine on the shared store with its data directory at `dir`.
+fn durable(store: &Shared, dir: &std::path::Path) -> Result<Engine> {
+    let config = EngineConfig { data_dir: Some(dir.to_owned()), ..EngineConfig::default() };
+    Engine::with_audit_store(config, Box::new(store.clone()))
+}
+
+/// [`durable`], with the workspace "ws" and its cluster "eks-prod-us" (new
+/// in the store, or already in it).
+fn durable_with_cluster(store: &Shared, dir: &std::path::Path) -> Engine {
+    let e = durable(store, dir).unwrap();
+    e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+    e.upsert_cluster(ClusterSpec::new("eks-prod-us", "ws", Environment::Production)).unwrap();
+    e
+}
+
+fn remover(at_ms: u64) -> By<'static> {
+    By::new("bob", Role::Operator, at_ms)
+}
+
+#[test]
+fn a_removal_another_writer_made_of_a_node_never_enrolled_here_does_not_stop_a_reopen() {
+    let (store, dir) = (Shared::default(), tempfile::tempdir().unwrap());
+    let here = durable_with_cluster(&store, dir.path());
+    here.enroll("gw-kept", "eks-prod-us", 1_000).unwrap();
+    here.enroll("gw-gone", "eks-prod-us", 1_000).unwrap();
+    here.unenroll("gw-gone", &remover(2_000)).unwrap();
+    let other = engine(&store);
+    other.enroll("gw-elsewhere", "eks-prod-us", 1_000).unwrap();
+    other.unenroll("gw-elsewhere", &remover(2_000)).unwrap();
+    // Held here, removed here, then enrolled and removed at the other engine.
+    other.enroll("gw-gone", "eks-prod-us", 3_000).unwrap();
+    other.unenroll("gw-gone", &remover(4_000)).unwrap();
+    here.catch_up().unwrap();
+    drop(here);
+
+    for round in 0..2 {
+        let here = durable(&store, dir.path()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(here.cluster("eks-prod-us", 5_000).unwrap().total, 1, "round {round}");
+        assert!(here.node_handle("gw-kept").is_ok());
+        for node in ["gw-gone", "gw-elsewhere"] {
+            assert_eq!(here.node_handle(node).unwrap_err().kind(), ErrorKind::NotFound, "{node}, round {round}");
+        }
+        assert!(here.recount_mismatches().is_empty());
+    }
+}
+
+#[test]
+fn a_node_enrolled_here_goes_on_reopen_only_when_another_writer_removed_it_since() {
+    let (store, dir) = (Shared::default(), tempfile::tempdir().unwrap());
+    let here = durable_with_cluster(&store, dir.path());
+    let other = engine(&store);
+    // Removed at the other engine, then enrolled here: the enrolment is newer.
+    other.enroll("gw-moved", "eks-prod-us", 1_000).unwrap();
+    other.unenroll("gw-moved", &remover(2_000)).unwrap();
+    here.catch_up().unwrap();
+    here.enroll("gw-moved", "eks-prod-us", 3_000).unwrap();
+    // Enrolled here, then removed by the other engine (which held it too).
+    here.enroll("gw-stale", "eks-prod-us", 3_000).unwrap();
+    other.enroll("gw-stale", "eks-prod-us", 3_000).unwrap();
+    other.unenroll("gw-stale", &remover(4_000)).unwrap();
+    drop(here);
+
+    for round in 0..2 {
+        let here = durable(&store, dir.path()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(here.node_handle("gw-moved").is_ok(), "round {round}: an enrolment after the removal stays");
+        assert_eq!(here.node_handle("gw-stale").unwrap_err().kind(), ErrorKind::NotFound, "round {round}");
+        assert_eq!(here.cluster("eks-prod-us", 5_000).unwrap().total, 1, "round {round}");
+        assert!(here.recount_mismatches().is_empty());
+    }
+}
+
+#[test]
+fn a_removal_frame_without_its_record_is_refused_on_a_shared_log_too() {
+    // The removal frame of "gw-x" at slot 0, made by an engine with a log of its own.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let frames = |dir: &std::path::Path| dir.join("enrolments.log");
+    {
+        let config = EngineConfig { data_dir: Some(elsewhere.path().to_owned()), ..EngineConfig::default() };
+        let e = Engine::with_config(config).unwrap();
+        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+        e.upsert_cluster(ClusterSpec::new("eks-prod-us", "ws", Environment::Production)).unwrap();
+        e.enroll("gw-x", "eks-prod-us", 1_000).unwrap();
+        e.unenroll("gw-x", &remover(2_000)).unwrap();
+    }
+    let bytes = std::fs::read(frames(elsewhere.path())).unwrap();
+    // Length and its checksum, slot, time, an empty cluster, the id, the checksum.
+    let removal = bytes[bytes.len() - (8 + 4 + 4 + 1 + 1 + 4 + 4)..].to_vec();
+
+    let (store, dir) = (Shared::default(), tempfile::tempdir().unwrap());
+    {
+        let here = durable_with_cluster(&store, dir.path());
+        here.enroll("gw-x", "eks-prod-us", 1_000).unwrap();
+    }
+    assert!(durable(&store, dir.path()).is_ok(), "the log as written reopens");
+    let mut forged = std::fs::read(frames(dir.path())).unwrap();
+    forged.extend_from_slice(&removal);
+    std::fs::write(frames(dir.path()), forged).unwrap();
+    let refused = durable(&store, dir.path()).err().expect("a removal nobody recorded is refused");
+    assert_eq!(refused.kind(), ErrorKind::AuditTampered, "{refused}");
+    assert!(refused.to_string().contains("'gw-x'"), "{refused}");
 }

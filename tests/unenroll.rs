@@ -98,6 +98,20 @@ fn open(dir: &Path, now: u64) -> Engine {
     .unwrap()
 }
 
+/// [`open`] at `T0`, with the workspace "ws" and its cluster "prod".
+fn open_with_prod(dir: &Path) -> Engine {
+    let e = open(dir, T0);
+    e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
+    e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+    e
+}
+
+/// Why opening `dir` is refused; `why` says why it must be.
+fn refused_open(dir: &Path, why: &str) -> Error {
+    let config = EngineConfig { clock: Clock::manual(T0), data_dir: Some(dir.to_owned()), ..EngineConfig::default() };
+    Engine::with_config(config).err().expect(why)
+}
+
 #[test]
 fn a_removal_survives_a_restart_and_the_node_may_enrol_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,9 +156,7 @@ fn a_removal_survives_a_restart_and_the_node_may_enrol_again() {
 fn an_enrolment_log_that_removes_a_node_twice_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let e = open(dir.path(), T0);
-        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
-        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let e = open_with_prod(dir.path());
         e.enroll("n1", "prod", T0).unwrap();
         e.unenroll("n1", &by(T0)).unwrap();
     }
@@ -155,13 +167,7 @@ fn an_enrolment_log_that_removes_a_node_twice_is_refused() {
     let removal = bytes[bytes.len() - (8 + 4 + 4 + 1 + 1 + 2 + 4)..].to_vec();
     bytes.extend_from_slice(&removal);
     std::fs::write(&log, bytes).unwrap();
-    let refused = Engine::with_config(EngineConfig {
-        clock: Clock::manual(T0),
-        data_dir: Some(dir.path().to_owned()),
-        ..EngineConfig::default()
-    })
-    .err()
-    .expect("a log that removes a node twice is refused");
+    let refused = refused_open(dir.path(), "a log that removes a node twice is refused");
     assert_eq!(refused.kind(), ErrorKind::AuditTampered, "{refused}");
     assert!(refused.to_string().contains("removes node 'n1'"), "{refused}");
 }
@@ -171,9 +177,7 @@ fn a_removal_cut_short_between_its_record_and_its_frame_is_finished_on_reopen() 
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("enrolments.log");
     let before_removal = {
-        let e = open(dir.path(), T0);
-        e.upsert_workspace(WorkspaceSpec::new("ws")).unwrap();
-        e.upsert_cluster(ClusterSpec::new("prod", "ws", Environment::Production)).unwrap();
+        let e = open_with_prod(dir.path());
         let s = e.publish("prod", b"one", "alice", T0).unwrap();
         for i in 0..2 {
             let h = e.enroll(&format!("n{i}"), "prod", T0).unwrap();
@@ -195,4 +199,21 @@ fn a_removal_cut_short_between_its_record_and_its_frame_is_finished_on_reopen() 
         assert_eq!(removals, 1, "finishing the removal records nothing new");
     }
     assert!(std::fs::read(&log).unwrap().len() > before_removal.len(), "the frame is written on reopen");
+}
+
+#[test]
+fn a_recorded_removal_of_a_node_the_enrolment_log_never_held_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open_with_prod(dir.path());
+    e.enroll("n0", "prod", T0).unwrap();
+    let log = dir.path().join("enrolments.log");
+    let n0_only = std::fs::read(&log).unwrap();
+    e.enroll("n1", "prod", T0).unwrap();
+    e.unenroll("n1", &by(T0 + 200)).unwrap();
+    drop(e);
+    // Nobody else writes this log: its removal of n1 must be this engine's.
+    std::fs::write(&log, &n0_only).unwrap();
+    let refused = refused_open(dir.path(), "a removal of a node never enrolled here is refused");
+    assert_eq!(refused.kind(), ErrorKind::AuditTampered, "{refused}");
+    assert!(refused.to_string().contains("'n1'"), "{refused}");
 }

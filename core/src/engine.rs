@@ -206,7 +206,7 @@ impl Engine {
             (None, Some(path)) => AuditLog::open(path)?,
             (None, None) => AuditLog::in_memory(),
         };
-        Engine::replayed(config, capacity, audit, dir)
+        Engine::replayed(config, capacity, audit, dir, false)
     }
 
     fn open_data_dir(config: &EngineConfig) -> Result<Option<crate::data_dir::DataDir>> {
@@ -230,16 +230,19 @@ impl Engine {
         }
         let capacity = Engine::check_config(&config)?;
         let dir = Engine::open_data_dir(&config)?;
-        Engine::replayed(config, capacity, AuditLog::with_store(store)?, dir)
+        Engine::replayed(config, capacity, AuditLog::with_store(store)?, dir, true)
     }
 
     /// Builds the engine, applies the authority events already in `audit`,
-    /// then restores the execution state of `dir`.
+    /// then restores the execution state of `dir`. `shared_audit`: other
+    /// engines may write to `audit` (a store given to
+    /// [`with_audit_store`](Self::with_audit_store)).
     fn replayed(
         mut config: EngineConfig,
         capacity: Capacity,
         audit: AuditLog,
         dir: Option<crate::data_dir::DataDir>,
+        shared_audit: bool,
     ) -> Result<Engine> {
         if let (Some(dir), None) = (&dir, config.signing_seed) {
             config.signing_seed = Some(dir.signing_seed()?);
@@ -254,7 +257,7 @@ impl Engine {
         drop(engine.authority_lock()?);
         if let Some(dir) = dir {
             engine.history_from_ms = dir.created_ms;
-            engine.durable = Some(engine.restore_execution(dir, cadence)?);
+            engine.durable = Some(engine.restore_execution(dir, cadence, shared_audit)?);
             // Whatever was answered before the restart was about a time
             // before now: seal it (see `AuditLog::seal`), so answers given
             // before a restart hold after it.

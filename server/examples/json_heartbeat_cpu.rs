@@ -21,27 +21,24 @@ use std::sync::Arc;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use clap::Parser;
-use fleetgov::{Clock, ClusterSpec, Engine, EngineConfig, Environment, WorkspaceSpec};
+use fleetgov::{Clock, ClusterSpec, Engine, EngineConfig, Environment, Role, WorkspaceSpec};
+use fleetgov_server::config::token_table;
 use fleetgov_server::{AppState, ServerConfig};
 use hyper::service::Service;
 use hyper_util::service::TowerToHyperService;
 
-/// Two operator tokens: of every workspace, and of both workspaces by name.
-const CONFIG: &str = r#"
-body_limit_bytes = 67108864
-[simulation]
-enabled = false
-[[tokens]]
-token = "every-workspace-token"
-actor = "omar"
-role = "operator"
-workspaces = ["*"]
-[[tokens]]
-token = "named-workspaces-token"
-actor = "sam"
-role = "operator"
-workspaces = ["ws-0", "ws-1"]
-"#;
+/// The two operator tokens: of every workspace, and of both workspaces by name.
+const EVERY_WORKSPACE: &str = "every-workspace-token";
+const NAMED_WORKSPACES: &str = "named-workspaces-token";
+
+/// The server's configuration: a body limit that takes the largest batch, and the two tokens.
+fn config() -> String {
+    let tokens = [
+        token_table(EVERY_WORKSPACE, "omar", Role::Operator, &["*"]),
+        token_table(NAMED_WORKSPACES, "sam", Role::Operator, &["ws-0", "ws-1"]),
+    ];
+    format!("body_limit_bytes = 67108864\n[simulation]\nenabled = false\n{}", tokens.concat())
+}
 
 const NOW_MS: u64 = 1_700_000_000_000;
 
@@ -88,9 +85,9 @@ fn main() {
     for (id, c) in &nodes {
         engine.enroll(id, &clusters[*c].0, NOW_MS - 1_000).expect("enrolled");
     }
-    let config = ServerConfig::parse(CONFIG, false).expect("the configuration");
+    let config = ServerConfig::parse(&config(), false).expect("the configuration");
     let app = TowerToHyperService::new(fleetgov_server::app(AppState::new(engine, &config), &config));
-    let token = if options.scoped { "named-workspaces-token" } else { "every-workspace-token" };
+    let token = if options.scoped { NAMED_WORKSPACES } else { EVERY_WORKSPACE };
     let bodies: Vec<String> = (0..options.rounds)
         .map(|r| {
             let heartbeats: Vec<String> = (0..options.batch)

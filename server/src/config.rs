@@ -243,6 +243,32 @@ impl TokenConfig {
     }
 }
 
+/// One `[[tokens]]` table of the configuration file: the secret `token` in
+/// plain text, for `actor` acting in `role` on `workspaces` (`"*"` for
+/// every workspace). A test's or a benchmark's configuration is written of
+/// these; a deployment's file had better give the secret's `token_sha256`.
+///
+/// ```
+/// use fleetgov::Role;
+/// use fleetgov_server::{ServerConfig, config::token_table};
+/// let text = token_table("a-long-enough-token", "ada", Role::Admin, &["ws-0", "ws-1"]);
+/// let config = ServerConfig::parse(&text, false).unwrap();
+/// let token = &config.tokens[0];
+/// assert_eq!((token.actor.as_str(), token.role, token.workspaces.len()), ("ada", Role::Admin, 2));
+/// assert_eq!(token.token.as_deref(), Some("a-long-enough-token"));
+/// ```
+pub fn token_table(token: &str, actor: &str, role: Role, workspaces: &[&str]) -> String {
+    let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
+    let workspaces: Vec<String> = workspaces.iter().map(|w| quoted(w)).collect();
+    format!(
+        "[[tokens]]\ntoken = {}\nactor = {}\nrole = {}\nworkspaces = [{}]\n",
+        quoted(token),
+        quoted(actor),
+        quoted(role.as_str()),
+        workspaces.join(", ")
+    )
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }

@@ -215,7 +215,7 @@ async fn demo_secrets_by_default() {
     let s = common::start_configured("", "").await;
     let r = s.client.get(format!("{}/api/v1/demo-tokens", s.base)).send().await.unwrap();
     assert_error(&json(r).await, 404, "NOT_FOUND");
-    let config = fleetgov_server::ServerConfig::parse(common::CONFIG, false).unwrap();
+    let config = fleetgov_server::ServerConfig::parse(&common::config(), false).unwrap();
     assert!(!config.demo && config.tokens.iter().any(|t| t.demo));
 
     // The shipped demo configuration says demo = true: the token picker keeps working.
@@ -232,7 +232,7 @@ async fn demo_secrets_by_default() {
         assert!(refused.contains("--insecure-listen"), "{args:?}: {refused}");
     }
     let file = std::env::temp_dir().join(format!("fleet-server-listen-{}.toml", std::process::id()));
-    std::fs::write(&file, format!("listen = \"0.0.0.0:0\"\n{}", common::CONFIG)).unwrap();
+    std::fs::write(&file, format!("listen = \"0.0.0.0:0\"\n{}", common::config())).unwrap();
     let refused = fleetgov_server::run_with_args(["fleet_server", "--ephemeral", "--config", file.to_str().unwrap()]);
     std::fs::remove_file(&file).unwrap();
     assert!(refused.unwrap_err().contains("--insecure-listen"));

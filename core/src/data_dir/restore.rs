@@ -81,14 +81,15 @@ fn tampered(why: String) -> Error {
 
 impl Engine {
     /// Restores enrolments, the journal and every node's last report from
-    /// `dir` (the authority state is already replayed from the audit log),
-    /// then starts the journal writer.
-    pub(crate) fn restore_execution(&self, dir: DataDir, cadence: Cadence) -> Result<Durable> {
+    /// `dir` (the authority state is already replayed from the audit log,
+    /// which other engines write to as well when `shared_audit`), then
+    /// starts the journal writer.
+    pub(crate) fn restore_execution(&self, dir: DataDir, cadence: Cadence, shared_audit: bool) -> Result<Durable> {
         let (enrolments, enrolled) = EnrolmentLog::open(&dir.enrolments_path())?;
         for e in &enrolled {
             if e.is_removal() { self.restore_removal(e)? } else { self.restore_enrolment(e)? }
         }
-        self.finish_removals(&enrolments, &enrolled)?;
+        self.finish_removals(&enrolments, &enrolled, shared_audit)?;
         let journal_dir = dir.journal_dir();
         // The bases of the last compaction come first, at the positions just
         // before the segments they precede; a compaction a crash cut short is
@@ -131,18 +132,34 @@ impl Engine {
 }
 
 impl Engine {
-    /// Finishes a removal a crash cut short. `unenroll` appends its audit
-    /// record, then the removal frame: a crash between the two leaves the
-    /// node enrolled in the enrolment log while the audit log says it was
-    /// removed. Removals of a node are serialised and a removed node cannot
-    /// enrol again before its frame is written, so a node with one audit
-    /// record more than frames is exactly that case; its frame is written
-    /// now and the removal applied. A removal a restore of stored state
-    /// made ([`Engine::replace_execution`]) has a frame of its own and no
-    /// record here; it may account for a record another engine sharing the
-    /// log wrote. Any other difference (a frame without its record, two
-    /// records missing) is `AuditTampered`.
-    fn finish_removals(&self, log: &EnrolmentLog, frames: &[Enrolment]) -> Result<()> {
+    /// Reconciles the removals the audit log records with those the
+    /// enrolment log holds.
+    ///
+    /// `unenroll` appends its audit record, then the removal frame: a crash
+    /// between the two leaves the node enrolled in the enrolment log while
+    /// the audit log says it was removed. Removals of a node are serialised
+    /// and a removed node cannot enrol again before its frame is written,
+    /// so with a log private to this engine a node with one audit record
+    /// more than frames is exactly that case; its frame is written now and
+    /// the removal applied. A removal a restore of stored state made
+    /// ([`Engine::replace_execution`]) has a frame of its own and no record
+    /// here; it may account for a record another engine sharing the log
+    /// wrote.
+    ///
+    /// With a log `shared` with other engines, records beyond this
+    /// engine's frames are removals those engines made:
+    /// - of a node not enrolled here (never, or no longer: a removal this
+    ///   engine began leaves its node enrolled), nothing to do;
+    /// - of a node enrolled here, the rule of
+    ///   [`replace_execution`](Engine::replace_execution): removed (a frame
+    ///   as a restore writes) when the latest such record is at or after
+    ///   its enrolment here, kept otherwise. That also finishes a removal
+    ///   of this engine's that a crash cut short.
+    ///
+    /// Any other difference is `AuditTampered`: a removal frame without
+    /// its record, or (with a private log) records no frame accounts for
+    /// but the one a crash can leave.
+    fn finish_removals(&self, log: &EnrolmentLog, frames: &[Enrolment], shared: bool) -> Result<()> {
         let mut pending: HashMap<String, (i64, u64)> = HashMap::new();
         for (node, time_ms) in self.audited_removals() {
             let entry = pending.entry(node).or_default();
@@ -165,10 +182,17 @@ impl Engine {
                 _ => missing,
             };
             let slot = self.execution.slot_of_id(&node).ok();
+            let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
             match (missing, slot) {
                 (0, _) => {}
+                (1.., None) if shared => {}
+                (1.., Some(slot)) if shared => {
+                    if self.removed_since_enrolment(slot, at_ms) {
+                        log.append(&[Enrolment::handed_over(slot, at_s, &node)])?;
+                        self.remove_in_memory(&node);
+                    }
+                }
                 (1, Some(slot)) => {
-                    let at_s = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
                     log.append(&[Enrolment::removal(slot, at_s, &node)])?;
                     self.remove_in_memory(&node);
                 }

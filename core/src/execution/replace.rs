@@ -52,9 +52,26 @@ impl Engine {
     ///   is taken in as [`import_execution`](Self::import_execution) takes
     ///   it (nodes of other clusters it names are imported too).
     ///
-    /// Times are compared as given (removal time, enrolment time kept to
-    /// the second, report times): a node removed and enrolled again within
-    /// a second counts as removed. The change feed then gets each
+    /// Times are compared as given, and they come from different clocks:
+    /// a removal's time is the one its remover passed
+    /// ([`By`](crate::By)'s `at_ms`, on that engine's caller's clock); an
+    /// enrolment's is the time passed to [`enroll`](Self::enroll) here,
+    /// kept to the second (truncated); the stored state's are its
+    /// enrolment times and the times the nodes reported. The audit log
+    /// orders removals among themselves, but an enrolment makes no record,
+    /// so nothing orders it against a removal but these times. Hence:
+    /// - a node removed elsewhere and enrolled here again within the same
+    ///   second (removal time at or after the enrolment's truncated time)
+    ///   counts as removed, and so does one enrolled here after a removal
+    ///   stamped ahead by a fast clock;
+    /// - a removal stamped before the enrolment by a slow clock does not
+    ///   end an enrolment it followed: the node stays;
+    /// - likewise for the stored state: a node whose reports carry times
+    ///   ahead of the removal's (a fast node clock) is taken in again.
+    ///
+    /// The same rule decides, when an engine on a shared audit log reopens
+    /// its data directory, which of its nodes other engines removed in the
+    /// meantime. The change feed then gets each
     /// cluster's new figures. Everything is decoded and checked before
     /// anything changes, with the errors of `import_execution`; an unknown
     /// cluster in `clusters` is [`NotFound`](crate::ErrorKind::NotFound); a
@@ -120,7 +137,7 @@ impl Engine {
         for &index in &replaced {
             for slot in self.cluster_at(index).counters.members() {
                 let node = self.execution.nodes.id(slot);
-                if removed_at.get(node).is_some_and(|&at| at >= self.execution.nodes.enrolled_at(slot)) {
+                if removed_at.get(node).is_some_and(|&at| self.removed_since_enrolment(slot, at)) {
                     gone.push((slot, node.to_owned()));
                 }
             }
@@ -138,6 +155,17 @@ impl Engine {
             self.announce_cluster(self.cluster_at(index));
         }
         Ok(Replaced { removed, reset, imported })
+    }
+}
+
+impl Engine {
+    /// Whether a removal of the node at `slot` recorded at `removed_ms` (by
+    /// any engine sharing the audit log) ends its enrolment here: whether
+    /// it is at or after the enrolment, whose time is kept to the second.
+    /// See [`replace_execution`](Self::replace_execution) for what the
+    /// comparison of the two clocks can and cannot tell.
+    pub(crate) fn removed_since_enrolment(&self, slot: u32, removed_ms: u64) -> bool {
+        removed_ms >= self.execution.nodes.enrolled_at(slot)
     }
 }
 

@@ -7,7 +7,8 @@ pub mod child;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use fleetgov::{ClusterSpec, Engine, Environment, WorkspaceSpec};
+use fleetgov::{ClusterSpec, Engine, Environment, Role, WorkspaceSpec};
+use fleetgov_server::config::token_table;
 use fleetgov_server::{AppState, ServerConfig};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -18,34 +19,18 @@ pub const ADMIN: &str = "test-admin-token";
 /// A viewer of the `other-ws` workspace only.
 pub const SCOPED: &str = "test-scoped-token";
 
-/// The test configuration; [`start`] adds `demo = true`, [`start_with`] what it is given.
-pub const CONFIG: &str = r#"
-body_limit_bytes = 65536
-event_poll_ms = 50
-[simulation]
-enabled = false
-[[tokens]]
-token = "test-viewer-token"
-actor = "vera"
-role = "viewer"
-workspaces = ["*"]
-demo = true
-[[tokens]]
-token = "test-operator-token"
-actor = "omar"
-role = "operator"
-workspaces = ["*"]
-[[tokens]]
-token = "test-admin-token"
-actor = "ada"
-role = "admin"
-workspaces = ["*"]
-[[tokens]]
-token = "test-scoped-token"
-actor = "sam"
-role = "operator"
-workspaces = ["other-ws"]
-"#;
+/// The test configuration, with a token for each of [`VIEWER`] (a demo
+/// token), [`OPERATOR`], [`ADMIN`] and [`SCOPED`]; [`start`] adds
+/// `demo = true`, [`start_with`] what it is given.
+pub fn config() -> String {
+    let tokens = [
+        token_table(VIEWER, "vera", Role::Viewer, &["*"]) + "demo = true\n",
+        token_table(OPERATOR, "omar", Role::Operator, &["*"]),
+        token_table(ADMIN, "ada", Role::Admin, &["*"]),
+        token_table(SCOPED, "sam", Role::Operator, &["other-ws"]),
+    ];
+    format!("body_limit_bytes = 65536\nevent_poll_ms = 50\n[simulation]\nenabled = false\n{}", tokens.concat())
+}
 
 pub struct Server {
     /// `http://` or, with `[tls]`, `https://` and the address.
@@ -63,9 +48,9 @@ pub async fn start() -> Server {
 }
 
 /// Like [`start`], with `top` (top-level keys, e.g. `demo = true`) before
-/// [`CONFIG`] and `tables` (e.g. a `[limits]` table) after it.
+/// [`config`] and `tables` (e.g. a `[limits]` table) after it.
 pub async fn start_configured(top: &str, tables: &str) -> Server {
-    let config = ServerConfig::parse(&format!("{top}\n{CONFIG}\n{tables}"), false).unwrap();
+    let config = ServerConfig::parse(&format!("{top}\n{}\n{tables}", config()), false).unwrap();
     let engine = Arc::new(Engine::new());
     let now = engine.clock().now_ms();
     fleetgov::demo::populate(&engine, now).unwrap();

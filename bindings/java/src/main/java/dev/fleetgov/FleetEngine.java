@@ -347,7 +347,7 @@ public final class FleetEngine extends NativeHandle {
     private final boolean manualClock;
     /** The open event streams, closed with the engine. */
     private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
-    /** The last hash and version a single heartbeat parsed: repeated ones cross as numbers. */
+    /** The last few hashes and versions a single heartbeat parsed: repeated ones cross as numbers. */
     private final LastParsed lastParsed = new LastParsed();
 
     /** An in-memory engine with the default capacity on the system clock. */

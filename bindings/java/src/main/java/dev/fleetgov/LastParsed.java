@@ -3,17 +3,21 @@ package dev.fleetgov;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The last applied hash and runtime version a {@link FleetEngine}'s single heartbeat call parsed,
- * so that steady-state heartbeats (which repeat both, report after report) cross JNI as numbers
- * instead of strings: reading a string from native code costs two JNI calls and a copy.
+ * The last few applied hashes and runtime versions a {@link FleetEngine}'s single heartbeat call
+ * parsed, so that steady-state heartbeats (which repeat both, report after report) cross JNI as
+ * numbers instead of strings: reading a string from native code costs two JNI calls and a copy.
+ * A few of each, not one: in a fleet midway through a rollout consecutive calls carry either
+ * revision's hash and either runtime's version.
  *
- * <p>Only a text that parses here exactly as the native side would parse it is remembered;
+ * <p>Only a text that parses here exactly as the native side would parse it is sent as numbers;
  * anything else reaches the native side as text, which parses it and reports the same error it
- * always did.
+ * always did (what a text parsed to is remembered either way, so a bad one is not parsed again).
  */
 final class LastParsed {
     /** A version text longer than this always crosses as text (the native side's limits apply). */
     private static final int MAX_VERSION_CHARS = 32;
+    /** How many texts of each kind are remembered. */
+    static final int REMEMBERED = 4;
 
     /**
      * What a heartbeat's applied hash crosses JNI as: its four little-endian words ({@code
@@ -24,17 +28,8 @@ final class LastParsed {
         static final Hash NONE = new Hash(null, false, 0, 0, 0, 0);
     }
 
-    /** A hash text and what it crosses as. */
-    private record Parsed(String hex, Hash words) {}
-
-    /** A runtime version text and its packed bits ({@link FleetGov#runtimeVersionBits}). */
-    private record Version(String text, int bits) {}
-
-    // Plain fields, read and written by any thread without a lock: each holds an immutable record
-    // (final fields, so a reader sees a complete one), and one that another thread replaced in
-    // the meantime is only a miss.
-    private @Nullable Parsed hash;
-    private @Nullable Version version;
+    private final Recent<Hash> hashes = new Recent<>();
+    private final Recent<Integer> versions = new Recent<>();
 
     /**
      * What {@code hex} crosses as: its words, or itself when it is not 64 hex characters.
@@ -46,19 +41,19 @@ final class LastParsed {
         if (hex == null) {
             return Hash.NONE;
         }
-        Parsed last = hash;
-        if (last != null && (last.hex == hex || last.hex.equals(hex))) {
-            return last.words;
+        Hash known = hashes.get(hex);
+        if (known != null) {
+            return known;
         }
-        long[] w;
+        Hash parsed;
         try {
-            w = HeartbeatBatch.hashWords(hex);
+            long[] w = HeartbeatBatch.hashWords(hex);
+            parsed = new Hash(null, true, w[0], w[1], w[2], w[3]);
         } catch (IllegalArgumentException notHex) {
-            return new Hash(hex, false, 0, 0, 0, 0);
+            parsed = new Hash(hex, false, 0, 0, 0, 0);
         }
-        Hash words = new Hash(null, true, w[0], w[1], w[2], w[3]);
-        hash = new Parsed(hex, words);
-        return words;
+        hashes.put(hex, parsed);
+        return parsed;
     }
 
     /**
@@ -69,9 +64,9 @@ final class LastParsed {
      * @return its bits, or 0 to send it as text
      */
     int versionBits(String text) {
-        Version last = version;
-        if (last != null && (last.text == text || last.text.equals(text))) {
-            return last.bits;
+        Integer known = versions.get(text);
+        if (known != null) {
+            return known;
         }
         if (text.length() > MAX_VERSION_CHARS) {
             return 0;
@@ -80,9 +75,42 @@ final class LastParsed {
         try {
             bits = FleetGov.runtimeVersionBits(text);
         } catch (FleetException notSemver) {
-            return 0;
+            bits = 0;
         }
-        version = new Version(text, bits);
+        versions.put(text, bits);
         return bits;
+    }
+
+    /**
+     * The last {@value LastParsed#REMEMBERED} texts looked up and what each gave, found by a scan
+     * (a text is compared by reference first: a heartbeat built once and sent again carries the
+     * same string), the oldest replaced.
+     *
+     * <p>Read and written by any thread without a lock: each slot holds an immutable entry (final
+     * fields, so a reader sees a complete one); a slot another thread replaced in the meantime,
+     * or a replacement that lands in another slot than the oldest, is only a miss later.
+     */
+    private static final class Recent<V> {
+        private record Entry<V>(String text, V value) {}
+
+        @SuppressWarnings("unchecked")
+        private final @Nullable Entry<V>[] entries = (Entry<V>[]) new Entry<?>[REMEMBERED];
+        /** The slot the next text goes to. */
+        private int next;
+
+        @Nullable V get(String text) {
+            for (Entry<V> e : entries) {
+                if (e != null && (e.text == text || e.text.equals(text))) {
+                    return e.value;
+                }
+            }
+            return null;
+        }
+
+        void put(String text, V value) {
+            int slot = next;
+            entries[slot] = new Entry<>(text, value);
+            next = (slot + 1) % REMEMBERED;
+        }
     }
 }

@@ -45,6 +45,13 @@ public final class CpuCost {
                 report(passes, "engineSingle TABLE", rounds, () -> bench.engineSingle(s, e));
                 report(passes, "engineSingle STREAM", rounds, () -> bench.engineSingleStream(s, e));
                 report(passes, "engineSingleById", rounds, () -> bench.engineSingleById(s, e));
+                HeartbeatBenchmark.Mixed m = new HeartbeatBenchmark.Mixed();
+                m.build(s);
+                try {
+                    report(passes, "engineSingleMixed", rounds, () -> bench.engineSingleMixed(s, m));
+                } finally {
+                    m.close();
+                }
                 return;
             }
             report(passes, "denseJavaTracker", rounds, () -> bench.denseJavaTracker(s, d));

@@ -105,6 +105,21 @@ public class HeartbeatBenchmark {
         }
     }
 
+    /**
+     * A new engine with every node of the stream enrolled in {@link #CLUSTER}, nothing published.
+     *
+     * @param handles gets each node's handle, by index
+     */
+    static FleetEngine fleet(Stream s, long[] handles) {
+        FleetEngine engine = new FleetEngine(FleetEngine.Options.defaults().withCapacity(s.nodes));
+        engine.upsertWorkspace(WorkspaceSpec.of("ws"));
+        engine.upsertCluster(ClusterSpec.of(CLUSTER, "ws", Environment.PRODUCTION));
+        for (int i = 0; i < s.nodes; i++) {
+            handles[i] = engine.enroll(s.ids[i], CLUSTER, s.at);
+        }
+        return engine;
+    }
+
     /** An engine holding the fleet, with the stream prebuilt as batches. */
     @State(Scope.Benchmark)
     public static class Engine {
@@ -130,14 +145,9 @@ public class HeartbeatBenchmark {
 
         @Setup(Level.Trial)
         public void build(Stream s) {
-            engine = new FleetEngine(FleetEngine.Options.defaults().withCapacity(s.nodes));
-            engine.upsertWorkspace(WorkspaceSpec.of("ws"));
-            engine.upsertCluster(ClusterSpec.of(CLUSTER, "ws", Environment.PRODUCTION));
-            Snapshot snapshot = engine.publish(CLUSTER, CONFIG, "bench", s.at);
             handles = new long[s.nodes];
-            for (int i = 0; i < s.nodes; i++) {
-                handles[i] = engine.enroll(s.ids[i], CLUSTER, s.at);
-            }
+            engine = fleet(s, handles);
+            Snapshot snapshot = engine.publish(CLUSTER, CONFIG, "bench", s.at);
             Metrics m = new Metrics(12.5f, 40f, 1200f, 55f, 0);
             nothing = Heartbeat.at(s.at, "3.6.1").withMetrics(m);
             inSync = nothing.withApplied(snapshot.id(), snapshot.hash());
@@ -174,6 +184,41 @@ public class HeartbeatBenchmark {
                             a ? snapshot.hash() : null, null);
                 }
                 byIdBatches[c] = b;
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            engine.close();
+        }
+    }
+
+    /**
+     * An engine whose cluster has two published revisions: the even nodes report the first with
+     * runtime 3.6.1, the odd ones the second with 3.6.2 (a fleet midway through a rollout), so
+     * consecutive single calls carry either hash and version.
+     */
+    @State(Scope.Benchmark)
+    public static class Mixed {
+        /** What a node reports, by the parity of its index. */
+        Heartbeat[] reports;
+        long[] handles;
+        FleetEngine engine;
+
+        @Setup(Level.Trial)
+        public void build(Stream s) {
+            Metrics m = new Metrics(12.5f, 40f, 1200f, 55f, 0);
+            handles = new long[s.nodes];
+            engine = fleet(s, handles);
+            Snapshot first = engine.publish(CLUSTER, CONFIG, "bench", s.at);
+            Snapshot second = engine.publish(CLUSTER, "routes: [api, web]\n".getBytes(StandardCharsets.UTF_8),
+                    "bench", s.at);
+            reports = new Heartbeat[] {
+                Heartbeat.at(s.at, "3.6.1").withMetrics(m).withApplied(first.id(), first.hash()),
+                Heartbeat.at(s.at, "3.6.2").withMetrics(m).withApplied(second.id(), second.hash())
+            };
+            for (int i = 0; i < s.nodes; i++) {
+                engine.heartbeat(handles[i], reports[i & 1]);
             }
         }
 
@@ -259,6 +304,21 @@ public class HeartbeatBenchmark {
     @OperationsPerInvocation(CHUNK)
     public int engineSingleById(Stream s, Engine e) {
         return singleCalls(s, e, (i, hb) -> e.engine.heartbeat(s.ids[s.node[i]], hb));
+    }
+
+    /**
+     * As {@link #engineSingle}, in the {@link Mixed} fleet: each call repeats its node's last
+     * report, whose hash and version are either revision's.
+     */
+    @Benchmark
+    @OperationsPerInvocation(CHUNK)
+    public int engineSingleMixed(Stream s, Mixed m) {
+        int base = s.nextChunk() * CHUNK;
+        for (int i = base; i < base + CHUNK; i++) {
+            int node = s.node[i];
+            m.engine.heartbeat(m.handles[node], m.reports[node & 1]);
+        }
+        return m.engine.cohesion(CLUSTER);
     }
 
     /** One single call a heartbeat of the next chunk, given the heartbeat's index in the stream and what it reports. */
