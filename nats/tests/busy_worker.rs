@@ -111,11 +111,11 @@ async fn leases_are_renewed_while_the_worker_waits_on_a_bucket_that_does_not_ans
     let (during, now) = (instance.lease_log().borrow().clone(), Instant::now());
     swallow.abort();
 
-    // The worker spent at least two lease lifetimes waiting on puts.
-    // Relaxed: see above.
+    held_throughout(&before, &during, now);
+    // And the worker was busy: it spent at least two lease lifetimes
+    // waiting on puts. Relaxed: see above.
     let waited = safety_margin(config.lease_ttl) * u32::try_from(puts.load(Ordering::Relaxed)).unwrap();
     assert!(waited >= config.lease_ttl * 2, "the worker waited {waited:?} on summary puts");
-    held_throughout(&before, &during, now);
     let status = instance.status();
     assert_eq!(status.restored.len(), PARTITIONS, "{status:?}");
     drop(instance);
