@@ -12,7 +12,7 @@
 //!   lease as the renewal task keeps it: the fence, the tenure's token and
 //!   its deadline, read here for a moment, never across a NATS operation.
 //! - **Every write of a lease key** (a claim, a renewal, a release) is made
-//!   holding the [writer](HeldLeases::writer), one at a time: a release
+//!   [holding the writer's turn](HeldLeases::writing), one at a time: a release
 //!   never races a renewal of its key (a renewal landing between a
 //!   release's end and its delete would make the delete fail and leave the
 //!   lease to expire unused), and a lease claimed during a renewal round
@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::kv;
 use tokio::sync::{Notify, watch};
 
 use crate::audit_fence::AuditFence;
@@ -36,8 +35,8 @@ const ENDED_KEPT: usize = 64;
 /// The leases an instance holds ([module docs](self)).
 pub(crate) struct HeldLeases {
     table: Mutex<Table>,
-    /// The lease bucket, written by one holder at a time.
-    writer: tokio::sync::Mutex<kv::Store>,
+    /// The turn to write a lease key: one write at a time.
+    writer: tokio::sync::Mutex<()>,
     /// Signalled when the renewal task ends a lease.
     ended: Notify,
     ttl: Duration,
@@ -84,11 +83,11 @@ pub(crate) enum Renewed {
 }
 
 impl HeldLeases {
-    pub(crate) fn new(partitions: kv::Store, ttl: Duration, audit: AuditFence) -> HeldLeases {
+    pub(crate) fn new(ttl: Duration, audit: AuditFence) -> HeldLeases {
         let table = Table { held: BTreeMap::new(), log: watch::Sender::new(LeaseLog::default()), audit, failure: None };
         HeldLeases {
             table: Mutex::new(table),
-            writer: tokio::sync::Mutex::new(partitions),
+            writer: tokio::sync::Mutex::new(()),
             ended: Notify::new(),
             ttl,
             base: Instant::now(),
@@ -100,8 +99,8 @@ impl HeldLeases {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The lease bucket, for one write of a lease key at a time.
-    pub(crate) async fn writer(&self) -> tokio::sync::MutexGuard<'_, kv::Store> {
+    /// The turn to write a lease key, held until the guard is dropped.
+    pub(crate) async fn writing(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.writer.lock().await
     }
 
@@ -250,5 +249,87 @@ impl Table {
         self.audit.let_go(partition);
         self.publish(Some(Lease { serve_until: held.lease.serve_until.min(Instant::now()), ..held.lease }));
         Some(held)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+    use crate::audit_fence::Origin;
+    use crate::placement::{Placement, PlacementMode};
+
+    const TTL: Duration = Duration::from_secs(2);
+
+    /// Leases held by an instance whose audit store is fenced by them.
+    fn held() -> (HeldLeases, AuditFence) {
+        let audit = AuditFence::default();
+        audit.attach(Placement::new(PlacementMode::Hashed, NonZeroU32::new(4).unwrap()));
+        (HeldLeases::new(TTL, audit.clone()), audit)
+    }
+
+    fn due(held: &HeldLeases, partition: u32) -> Due {
+        held.due().into_iter().find(|d| d.partition == partition).unwrap()
+    }
+
+    #[test]
+    fn a_renewal_counts_only_for_the_tenure_it_was_sent_for() {
+        let (held, audit) = held();
+        let sent = Instant::now();
+        held.claimed(3, 10, sent);
+        let old = due(&held, 3);
+        // Let go and claimed again while the renewal was on its way.
+        held.end(3);
+        held.claimed(3, 12, sent);
+        let tenure = held.get(3).unwrap();
+        let later = sent + Duration::from_secs(60);
+        assert!(!held.renewed(vec![(old, later, Renewed::At(11)), (old, later, Renewed::Lost)]));
+        let now = held.get(3).unwrap();
+        assert_eq!((now.revision, now.lease), (12, tenure.lease), "the new tenure untouched");
+        assert!(now.fence.is_open());
+        assert_eq!(audit.partition_origin(3), Some(Origin::Leased { partition: 3, token: 12 }));
+
+        assert!(!held.renewed(vec![(due(&held, 3), later, Renewed::At(13))]));
+        let renewed = held.get(3).unwrap();
+        assert_eq!((renewed.revision, renewed.lease.token), (13, 12));
+        assert_eq!(renewed.lease.serve_until, later + TTL - safety_margin(TTL), "the deadline follows the renewal");
+        assert_eq!(held.log().borrow().held, vec![renewed.lease]);
+    }
+
+    #[test]
+    fn a_lost_lease_ends_at_once_and_a_failed_renewal_leaves_the_deadline() {
+        let (held, audit) = held();
+        let sent = Instant::now();
+        held.claimed(1, 5, sent);
+        held.claimed(2, 6, sent);
+        let (lost, failed) = (held.get(1).unwrap(), held.get(2).unwrap());
+        let outcomes = vec![
+            (due(&held, 1), sent, Renewed::Lost),
+            (due(&held, 2), sent, Renewed::Failed(Error::retryable("renew lease p2", "no answer"))),
+        ];
+        assert!(held.renewed(outcomes), "a lease ended");
+        assert!(held.get(1).is_none() && !lost.fence.is_open(), "lost: ended, its fence closed");
+        assert_eq!(audit.partition_origin(1), None, "nothing written on behalf of a lost lease");
+        assert_eq!(held.log().borrow().ended.iter().map(|l| l.token).collect::<Vec<_>>(), vec![5]);
+        let kept = held.get(2).unwrap();
+        assert_eq!((kept.revision, kept.lease), (failed.revision, failed.lease), "the deadline stays");
+        assert!(kept.fence.is_open());
+        assert!(held.take_failure().is_some(), "the failure is reported");
+        assert!(held.take_failure().is_none(), "once");
+    }
+
+    #[test]
+    fn leases_past_their_deadline_end_and_the_others_stay() {
+        let (held, _) = held();
+        let now = Instant::now();
+        held.claimed(1, 5, now.checked_sub(TTL).unwrap());
+        held.claimed(2, 6, now);
+        let past = held.get(1).unwrap();
+        assert!(!past.fence.is_open(), "closed at its deadline, by the clock alone");
+        assert_eq!(held.next_deadline(), Some(past.lease.serve_until));
+        assert!(held.expire());
+        assert_eq!(held.owned(), vec![2]);
+        assert!(!held.expire(), "nothing more to end");
     }
 }

@@ -103,8 +103,7 @@ pub struct LeaseLog {
 /// claims and releases. Renewals are the [renewal task](crate::renewal)'s,
 /// which runs as long as this lives.
 pub(crate) struct Leases {
-    /// The lease bucket, for reading the owners (writes go through
-    /// [`HeldLeases::writer`]).
+    /// The lease bucket (written in [the writer's turn](HeldLeases::writing)).
     partitions: kv::Store,
     instances: kv::Store,
     /// The cluster summaries: the partitions' loads.
@@ -134,7 +133,8 @@ impl Leases {
         let count = placement.partitions();
         audit.attach(placement);
         let partitions = buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?;
-        let held = Arc::new(HeldLeases::new(partitions.clone(), ttl, audit));
+        let held = Arc::new(HeldLeases::new(ttl, audit));
+        let renewal = Renewal::spawn(held.clone(), partitions.clone(), id.to_owned(), ttl, tick);
         Ok(Leases {
             partitions,
             instances: buckets::key_value(js, INSTANCES_BUCKET, ttl, replicas).await?,
@@ -144,7 +144,7 @@ impl Leases {
             instance_key: instance_key(id)?,
             count,
             ttl,
-            _renewal: Renewal::spawn(held.clone(), id.to_owned(), ttl, tick),
+            _renewal: renewal,
             held,
         })
     }
@@ -248,9 +248,9 @@ impl Leases {
     }
 
     async fn claim(&mut self, partition: u32) {
-        let store = self.held.writer().await;
+        let _turn = self.held.writing().await;
         let sent = Instant::now();
-        let create = store.create(partition_key(partition), Bytes::from(self.id.clone()));
+        let create = self.partitions.create(partition_key(partition), Bytes::from(self.id.clone()));
         // Another instance holding it is the common case, not an error. A
         // claim whose answer timed out may have been stored: that lease
         // expires unused.
@@ -263,10 +263,10 @@ impl Leases {
     /// last revision: no renewal comes between), so nobody claims it while
     /// it is served.
     pub(crate) async fn release(&mut self, partition: u32) {
-        let store = self.held.writer().await;
+        let _turn = self.held.writing().await;
         if let Some(held) = self.held.end(partition) {
             // If the delete fails the lease simply expires.
-            let delete = store.delete_expect_revision(partition_key(partition), Some(held.revision));
+            let delete = self.partitions.delete_expect_revision(partition_key(partition), Some(held.revision));
             let _ = tokio::time::timeout(self.op_timeout(), delete).await;
         }
     }

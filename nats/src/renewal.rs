@@ -34,9 +34,10 @@ use crate::subject::partition_key;
 pub(crate) struct Renewal(JoinHandle<()>);
 
 impl Renewal {
-    /// Starts renewing the leases of `held` as instance `id`, every `tick`.
-    pub(crate) fn spawn(held: Arc<HeldLeases>, id: String, ttl: Duration, tick: Duration) -> Renewal {
-        Renewal(tokio::spawn(run(held, Bytes::from(id), safety_margin(ttl), tick)))
+    /// Starts renewing the leases of `held` in the lease bucket `store` as
+    /// instance `id`, every `tick`.
+    pub(crate) fn spawn(held: Arc<HeldLeases>, store: kv::Store, id: String, ttl: Duration, tick: Duration) -> Renewal {
+        Renewal(tokio::spawn(run(held, store, Bytes::from(id), safety_margin(ttl), tick)))
     }
 }
 
@@ -46,13 +47,13 @@ impl Drop for Renewal {
     }
 }
 
-async fn run(held: Arc<HeldLeases>, id: Bytes, limit: Duration, tick: Duration) {
+async fn run(held: Arc<HeldLeases>, store: kv::Store, id: Bytes, limit: Duration, tick: Duration) {
     let mut ticks = tokio::time::interval(tick);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         let deadline = held.next_deadline().map(tokio::time::Instant::from_std);
         let ended = tokio::select! {
-            _ = ticks.tick() => renew(&held, &id, limit).await,
+            _ = ticks.tick() => renew(&held, &store, &id, limit).await,
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => false,
         };
         if held.expire() || ended {
@@ -61,15 +62,15 @@ async fn run(held: Arc<HeldLeases>, id: Bytes, limit: Duration, tick: Duration) 
     }
 }
 
-/// Renews every lease held at once, holding the writer; returns whether a
-/// lease was lost.
-async fn renew(held: &HeldLeases, id: &Bytes, limit: Duration) -> bool {
-    let store = held.writer().await;
+/// Renews every lease held at once, in the writer's turn; returns whether
+/// a lease was lost.
+async fn renew(held: &HeldLeases, store: &kv::Store, id: &Bytes, limit: Duration) -> bool {
+    let _turn = held.writing().await;
     let due = held.due();
     if due.is_empty() {
         return false;
     }
-    let renewals = due.into_iter().map(|due| renew_one(&store, id.clone(), due, limit));
+    let renewals = due.into_iter().map(|due| renew_one(store, id.clone(), due, limit));
     held.renewed(join_all(renewals).await)
 }
 
