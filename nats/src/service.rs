@@ -29,7 +29,7 @@ use fleetgov::record::{OUTCOME_SIZE, Outcome, OutcomeRecord, RECORD_SIZE};
 use fleetgov::{Engine, NodeHandle};
 use futures_util::StreamExt;
 use tokio::sync::{Semaphore, oneshot};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::compact;
 use crate::error::{Error, Result};
@@ -74,8 +74,9 @@ pub(crate) struct Shared {
     pub(crate) wrong_cluster: Arc<WrongCluster>,
 }
 
-/// The live subscriptions of one cluster. Dropping it aborts them at once;
-/// [`stop`](Self::stop) unsubscribes first.
+/// The live subscriptions of one cluster. Dropping it aborts them at once,
+/// with the answers under way; [`stop`](Self::stop) unsubscribes first and
+/// waits for those answers.
 pub(crate) struct ClusterService {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -112,7 +113,9 @@ impl ClusterService {
         Ok(ClusterService { stop: Some(stop), task })
     }
 
-    /// Unsubscribes; requests already received are still answered.
+    /// Unsubscribes, and returns once every request already admitted has
+    /// been answered: what the instance answered is in the engine before
+    /// its caller writes the partition's last state for the next owner.
     pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -140,9 +143,12 @@ struct Handler {
 
 impl Handler {
     async fn serve(self, mut enroll: Subscriber, mut heartbeats: Subscriber, mut stopped: oneshot::Receiver<()>) {
+        // The answers under way: each on a task of its own, waited for at the end.
+        let mut answering = JoinSet::new();
         loop {
             let (ask, msg) = tokio::select! {
                 _ = &mut stopped => break,
+                Some(_) = answering.join_next(), if !answering.is_empty() => continue,
                 Some(msg) = enroll.next() => (Ask::Enroll, msg),
                 Some(msg) = heartbeats.next() => (Ask::Heartbeats, msg),
                 else => break,
@@ -152,13 +158,16 @@ impl Handler {
                 continue; // no longer ours to serve: unanswered, the agent retries elsewhere
             }
             let handler = self.clone();
-            tokio::spawn(async move {
+            answering.spawn(async move {
                 handler.answer(ask, msg).await;
                 drop(permit);
             });
         }
         let _ = enroll.unsubscribe().await;
         let _ = heartbeats.unsubscribe().await;
+        // A request admitted is in the engine, and answered, before the
+        // service is stopped: the state written after a stop holds it.
+        while answering.join_next().await.is_some() {}
     }
 
     async fn answer(self, ask: Ask, msg: Message) {
