@@ -19,15 +19,11 @@
 //! wrote the partition's subject lets the partition go.
 //!
 //! Ownership is fenced ([`crate::lease`]): the instance serves a partition
-//! only until the deadline its last successful renewal proves. Leases are
-//! renewed by a task of their own ([`crate::renewal`]), never by the
-//! worker: however long the worker waits (a summary scan of a large
-//! cluster, a journal export, a NATS operation that times out), its leases
-//! stay held. The renewal task ends a lease that is lost or past its
-//! deadline at once (its fence closes) and tells the worker, which stops
-//! serving the partition; every write the worker makes on behalf of a
-//! partition checks the lease as the renewal task keeps it first, and is
-//! fenced by the stream or bucket it goes to ([`crate::held`]).
+//! only until the deadline its last successful renewal proves, and stops
+//! serving it at that deadline (a timer of its own, not the next round)
+//! when renewals fail. Renewals do not wait for the worker's engine work:
+//! while it waits on one (a summary scan of a large cluster, a journal
+//! export), the leases are renewed whenever a renewal falls due.
 //!
 //! Summaries follow the engine's change feed ([`crate::feed`]): a cluster
 //! it serves is put when it changes, at most once per
@@ -237,8 +233,7 @@ impl Instance {
         let journals = Journals::open(&js, config.replicas, config.partitions).await?;
         // Clusters are placed by the rounds, off the async threads (owned_clusters).
         let placement = Placement::new(journals.placement(), config.partitions);
-        let timing = (config.lease_ttl, config.tick);
-        let leases = Leases::open(&js, &config.id, placement.clone(), timing, config.replicas, audit).await?;
+        let leases = Leases::open(&js, &config.id, placement.clone(), config.lease_ttl, config.replicas, audit).await?;
         let lease_log = leases.log();
         let summaries = Summaries::open(&js, config.replicas).await?;
         Artifacts::open(&js, config.replicas).await?;
@@ -261,6 +256,7 @@ impl Instance {
             id: config.id.clone(),
             placement: placement.clone(),
             op_timeout: safety_margin(config.lease_ttl),
+            tick: config.tick,
             handover_wait: config.handover_wait,
             shared: Shared {
                 permits: Arc::new(Semaphore::new(config.max_in_flight)),
@@ -379,8 +375,11 @@ struct Worker {
     restore_timeout: Duration,
     id: String,
     placement: Placement,
-    /// The longest one summary write may take.
+    /// The longest one summary write may take: a round must not outlast a deadline.
     op_timeout: Duration,
+    /// How often the leases are renewed, also while the worker waits on
+    /// engine work ([`Worker::off_worker`]).
+    tick: Duration,
     handover_wait: Duration,
     shared: Shared,
     /// The clusters served, by id: those of owned partitions as of the last round.
@@ -459,10 +458,11 @@ impl Worker {
         let mut flush_at: Option<Instant> = None;
         let mut last_flush: Option<Instant> = None;
         loop {
+            let deadline = self.leases.next_deadline().map(Instant::from_std);
             tokio::select! {
                 _ = &mut stopped => break,
-                // A lease lost or past its deadline: its fence is closed already.
-                () = self.leases.ended() => {
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.leases.expire();
                     let followed = self.follow_leases().await;
                     self.publish_status(followed.err().map(|e| Some(e.to_string())));
                 }
@@ -507,7 +507,7 @@ impl Worker {
     /// Publishes the status; `error` replaces the last error when given.
     fn publish_status(&self, error: Option<Option<String>>) {
         self.status.send_modify(|status| {
-            status.partitions = self.leases.owned();
+            status.partitions = self.leases.owned().collect();
             status.leases = self.leases.leases();
             status.clusters = self.services.keys().cloned().collect();
             status.restored = self.tenures.keys().copied().collect();
@@ -517,10 +517,10 @@ impl Worker {
         });
     }
 
-    /// Rebalances the leases, follows them with the services, and takes
-    /// over the summaries of the clusters it starts serving.
+    /// Renews and rebalances the leases, follows them with the services,
+    /// and takes over the summaries of the clusters it starts serving.
     async fn try_round(&mut self) -> Result<()> {
-        let leased = match self.leases.tick().await {
+        let leased = match self.leases.tick(self.tick).await {
             Ok(others) => {
                 self.hand_over(others).await;
                 Ok(())
@@ -574,10 +574,10 @@ impl Worker {
         }
         self.let_go_states(ended, self.op_timeout).await;
         self.start_restores();
-        let owned: Vec<u32> = self.leases.owned().into_iter().filter(|p| self.tenures.contains_key(p)).collect();
+        let owned: Vec<u32> = self.leases.owned().filter(|p| self.tenures.contains_key(p)).collect();
         let (engine, placement) = (self.engine.clone(), self.placement.clone());
         let clusters =
-            off_worker("list the owned clusters", move || owned_clusters(&engine, &placement, &owned)).await?;
+            self.off_worker("list the owned clusters", move || owned_clusters(&engine, &placement, &owned)).await?;
         let new: Vec<(String, Option<u64>)> =
             clusters.keys().filter(|c| !self.services.contains_key(*c)).map(|c| (c.clone(), None)).collect();
         let mut outcome = Ok(());
@@ -735,7 +735,6 @@ impl Worker {
         let due: Vec<(u32, u64)> = self
             .leases
             .owned()
-            .into_iter()
             .filter_map(|p| Some((p, self.leases.token(p)?)))
             .filter(|(p, token)| {
                 self.tenures.get(p).is_none_or(|t| t.token != *token) && !self.restoring.contains_key(p)
@@ -857,7 +856,7 @@ impl Worker {
     async fn partition_clusters(&mut self, partition: u32) -> Vec<String> {
         let (engine, placement) = (self.engine.clone(), self.placement.clone());
         let list = move || owned_clusters(&engine, &placement, &[partition]).into_keys().collect();
-        off_worker("list a partition's clusters", list).await.unwrap_or_default()
+        self.off_worker("list a partition's clusters", list).await.unwrap_or_default()
     }
 
     /// Appends the partition's transitions recorded since its tenure's
@@ -868,11 +867,12 @@ impl Worker {
             let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
             let (token, from, last) = (tenure.token, tenure.position, tenure.marks.segments);
             let (engine, ids) = (self.engine.clone(), clusters.to_vec());
-            let export = off_worker("export the journal", move || {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                engine.export_journal(&ids, from, PART_BYTES)
-            })
-            .await??;
+            let export = self
+                .off_worker("export the journal", move || {
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    engine.export_journal(&ids, from, PART_BYTES)
+                })
+                .await??;
             let body = Bytes::from(export.bytes);
             let written = if export.transitions == 0 {
                 Written::At(last)
@@ -920,16 +920,17 @@ impl Worker {
         let Some(tenure) = self.tenures.get(&partition) else { return Ok(()) };
         let unsealed = tenure.unsealed.clone();
         let engine = self.engine.clone();
-        let sealed = off_worker("seal journal segments", move || {
-            let journal = seal::journal_name(partition);
-            let mut sealed = 0;
-            for (seq, body) in &unsealed {
-                engine.record_journal_segment(&journal, *seq, body)?;
-                sealed += 1;
-            }
-            Ok::<_, fleetgov::Error>(sealed)
-        })
-        .await?;
+        let sealed = self
+            .off_worker("seal journal segments", move || {
+                let journal = seal::journal_name(partition);
+                let mut sealed = 0;
+                for (seq, body) in &unsealed {
+                    engine.record_journal_segment(&journal, *seq, body)?;
+                    sealed += 1;
+                }
+                Ok::<_, fleetgov::Error>(sealed)
+            })
+            .await?;
         let done = sealed.as_ref().map_or(0, |n| *n);
         if let Some(tenure) = self.tenures.get_mut(&partition) {
             tenure.unsealed.drain(..done.min(tenure.unsealed.len()));
@@ -944,17 +945,18 @@ impl Worker {
     /// ([`seal::trimmable`]).
     async fn trim_segments(&mut self, partition: u32, covered: u64, clusters: Vec<String>) -> Result<()> {
         let engine = self.engine.clone();
-        let trimmable = off_worker("find the segments to trim", move || {
-            let horizon = engine.retention().horizon_ms;
-            let mut bases = Vec::new();
-            for cluster in &clusters {
-                bases.extend(engine.fleet_at(cluster, horizon)?.into_iter().map(|ran| ran.since_ms));
-            }
-            bases.sort_unstable();
-            let seals = seal::seals_of(&engine.audit(), partition);
-            Ok::<_, fleetgov::Error>(seal::trimmable(&seals, covered, horizon, &bases))
-        })
-        .await??;
+        let trimmable = self
+            .off_worker("find the segments to trim", move || {
+                let horizon = engine.retention().horizon_ms;
+                let mut bases = Vec::new();
+                for cluster in &clusters {
+                    bases.extend(engine.fleet_at(cluster, horizon)?.into_iter().map(|ran| ran.since_ms));
+                }
+                bases.sort_unstable();
+                let seals = seal::seals_of(&engine.audit(), partition);
+                Ok::<_, fleetgov::Error>(seal::trimmable(&seals, covered, horizon, &bases))
+            })
+            .await??;
         let token = self.tenures.get(&partition).map_or(0, |t| t.token);
         let lease = self.tenure_lease(partition, token)?;
         self.within("trim a journal", self.journals.trim(&lease, &trimmable)).await.map(drop)
@@ -966,11 +968,12 @@ impl Worker {
         let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
         let (token, marks) = (tenure.token, tenure.marks);
         let engine = self.engine.clone();
-        let body = off_worker("export the nodes", move || {
-            let ids: Vec<&str> = clusters.iter().map(String::as_str).collect();
-            engine.export_nodes(&ids)
-        })
-        .await??;
+        let body = self
+            .off_worker("export the nodes", move || {
+                let ids: Vec<&str> = clusters.iter().map(String::as_str).collect();
+                engine.export_nodes(&ids)
+            })
+            .await??;
         let lease = self.tenure_lease(partition, token)?;
         let put = self.journals.put_checkpoint(&lease, &body, marks);
         match self.within("write a node checkpoint", put).await? {
@@ -1001,7 +1004,9 @@ impl Worker {
     /// Imports a journal segment another tenure wrote.
     async fn import_segment(&self, body: Bytes) -> Result<()> {
         let engine = self.engine.clone();
-        off_worker("import a journal segment", move || engine.import_execution(None, &[&body[..]])).await??;
+        tokio::task::spawn_blocking(move || engine.import_execution(None, &[&body[..]]))
+            .await
+            .map_err(|e| Error::transport("import a journal segment", e))??;
         Ok(())
     }
 
@@ -1025,7 +1030,7 @@ impl Worker {
             return Ok(Vec::new());
         }
         let (engine, owner) = (self.engine.clone(), self.id.clone());
-        off_worker("read cluster summaries", move || {
+        self.off_worker("read cluster summaries", move || {
             let now = engine.clock().now_ms();
             clusters
                 .iter()
@@ -1036,13 +1041,39 @@ impl Worker {
         })
         .await
     }
+
+    /// Runs `work` on a blocking thread (engine calls may block) and waits
+    /// for it, renewing the leases whenever a renewal falls due meanwhile:
+    /// engine work (a scan of a large cluster's nodes, the export of a
+    /// journal after a million first reports) can outlast a lease's
+    /// deadline, and the instance must not lose its partitions, and restore
+    /// them, because its worker was waiting.
+    async fn off_worker<T: Send + 'static>(
+        &mut self,
+        what: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let done = tokio::task::spawn_blocking(work);
+        renewing(&mut self.leases, self.tick, done).await.map_err(|e| Error::transport(what, e))
+    }
 }
 
-/// Runs `work` on a blocking thread (engine calls may block) and waits for
-/// it. The leases are renewed meanwhile by their own task, however long it
-/// takes.
-async fn off_worker<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| Error::transport(what, e))
+/// Waits for `work`, renewing `leases` every `tick` meanwhile (a due
+/// renewal goes first: a worker that keeps finding work ready still renews
+/// on time). A failed renewal is retried a tick later; its error is left to
+/// the next round, which renews again and reports it.
+async fn renewing<T>(leases: &mut Leases, tick: Duration, work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    loop {
+        let due = leases.renewal_due(tick).map(Instant::from_std);
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                let _ = leases.renew_held().await;
+            }
+            done = &mut work => return done,
+        }
+    }
 }
 
 /// Reads a partition's journal and latest checkpoint from JetStream and

@@ -7,8 +7,7 @@
 //!   owner's instance id. An instance claims a free partition with `create`
 //!   (fails if another holds it) and renews with `update(key, id, revision)`
 //!   (fails if anyone else wrote the key since), every tick, at most TTL/3
-//!   apart, on a task of its own (the crate's `renewal` module), never
-//!   waiting on the worker. A lease not renewed within the TTL expires and can be claimed.
+//!   apart. A lease not renewed within the TTL expires and can be claimed.
 //! - Balance by load ([`crate::balance`]): every round an instance reads
 //!   the live instances, the lease owners and the partitions' loads (nodes
 //!   enrolled, from the cluster summaries) and computes the same plan as
@@ -34,19 +33,18 @@
 //! it lets go (handed over by the balance plan, or on shutdown) is fenced first and
 //! deleted after, so nobody can claim it while it is still served.
 //!
-//! A renewal waits no longer than its lease's deadline (nor than the
-//! safety margin), so renewals on a dead connection end in time to notice
-//! the deadlines; every NATS operation of a round waits at most the safety
-//! margin too. Who writes and ends what: the crate's `held` module.
+//! Every NATS operation of a round waits at most the safety margin (and a
+//! renewal no longer than its lease's deadline), so a round on a dead
+//! connection ends in time to notice the deadlines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use crate::audit_fence::AuditFence;
@@ -54,9 +52,7 @@ use crate::balance::{partition_loads, plan};
 use crate::buckets::{self, read_all, read_owners};
 use crate::error::{Error, Result};
 use crate::fence::Fence;
-use crate::held::HeldLeases;
 use crate::placement::Placement;
-use crate::renewal::Renewal;
 use crate::subject::{INSTANCES_BUCKET, PARTITIONS_BUCKET, SUMMARIES_BUCKET, decode_id, instance_key, partition_key};
 use crate::summary::ClusterSummary;
 
@@ -87,6 +83,9 @@ pub struct Lease {
     pub serve_until: Instant,
 }
 
+/// How many ended tenures a [`LeaseLog`] keeps.
+const ENDED_KEPT: usize = 64;
+
 /// An instance's leases, published on every change (claim, renewal, end):
 /// its lease history as it happens.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -99,11 +98,17 @@ pub struct LeaseLog {
     pub ended: Vec<Lease>,
 }
 
-/// One instance's leases, as its worker sees them: the rounds of balance,
-/// claims and releases. Renewals are the [renewal task](crate::renewal)'s,
-/// which runs as long as this lives.
+/// A lease this instance holds.
+#[derive(Clone, Debug)]
+struct Held {
+    /// The KV revision of our last write of the key.
+    revision: u64,
+    lease: Lease,
+    fence: Fence,
+}
+
+/// One instance's leases.
 pub(crate) struct Leases {
-    /// The lease bucket (written in [the writer's turn](HeldLeases::writing)).
     partitions: kv::Store,
     instances: kv::Store,
     /// The cluster summaries: the partitions' loads.
@@ -115,28 +120,29 @@ pub(crate) struct Leases {
     instance_key: String,
     count: NonZeroU32,
     ttl: Duration,
-    held: Arc<HeldLeases>,
-    _renewal: Renewal,
+    base: Instant,
+    /// When the last renewal began (or the leases were opened): the next
+    /// is due a tick later.
+    renewed: Instant,
+    held: BTreeMap<u32, Held>,
+    log: watch::Sender<LeaseLog>,
+    /// What the audit store checks before it writes on behalf of a partition.
+    audit: AuditFence,
 }
 
 impl Leases {
-    /// Opens the buckets and starts renewing, every `tick`, the leases
-    /// this instance will hold.
     pub(crate) async fn open(
         js: &jetstream::Context,
         id: &str,
         placement: Placement,
-        (ttl, tick): (Duration, Duration),
+        ttl: Duration,
         replicas: usize,
         audit: AuditFence,
     ) -> Result<Leases> {
         let count = placement.partitions();
         audit.attach(placement);
-        let partitions = buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?;
-        let held = Arc::new(HeldLeases::new(ttl, audit));
-        let renewal = Renewal::spawn(held.clone(), partitions.clone(), id.to_owned(), ttl, tick);
         Ok(Leases {
-            partitions,
+            partitions: buckets::key_value(js, PARTITIONS_BUCKET, ttl, replicas).await?,
             instances: buckets::key_value(js, INSTANCES_BUCKET, ttl, replicas).await?,
             summaries: buckets::key_value(js, SUMMARIES_BUCKET, Duration::ZERO, replicas).await?,
             loads: vec![1; count.get() as usize],
@@ -144,45 +150,77 @@ impl Leases {
             instance_key: instance_key(id)?,
             count,
             ttl,
-            _renewal: renewal,
-            held,
+            base: Instant::now(),
+            renewed: Instant::now(),
+            held: BTreeMap::new(),
+            log: watch::Sender::new(LeaseLog::default()),
+            audit,
         })
     }
 
     /// The partitions held, ascending.
-    pub(crate) fn owned(&self) -> Vec<u32> {
-        self.held.owned()
+    pub(crate) fn owned(&self) -> impl Iterator<Item = u32> + '_ {
+        self.held.keys().copied()
     }
 
     /// The leases held, by partition.
     pub(crate) fn leases(&self) -> Vec<Lease> {
-        self.held.leases()
+        self.held.values().map(|h| h.lease).collect()
     }
 
     /// The lease log, following its changes.
     pub(crate) fn log(&self) -> watch::Receiver<LeaseLog> {
-        self.held.log()
+        self.log.subscribe()
+    }
+
+    /// Publishes the leases held, after `ended` (a tenure that just ended).
+    fn publish(&self, ended: Option<Lease>) {
+        let held = self.leases();
+        self.log.send_modify(|log| {
+            log.held = held;
+            if let Some(ended) = ended {
+                if log.ended.len() == ENDED_KEPT {
+                    log.ended.remove(0);
+                }
+                log.ended.push(ended);
+            }
+        });
     }
 
     /// The fence of a held partition.
     pub(crate) fn fence(&self, partition: u32) -> Option<Fence> {
-        self.held.get(partition).map(|h| h.fence)
+        self.held.get(&partition).map(|h| h.fence.clone())
     }
 
     /// The lease of a held partition, with its deadline as of the last renewal.
     pub(crate) fn lease(&self, partition: u32) -> Option<Lease> {
-        self.held.get(partition).map(|h| h.lease)
+        self.held.get(&partition).map(|h| h.lease)
     }
 
     /// The token of a held partition's tenure.
     pub(crate) fn token(&self, partition: u32) -> Option<u64> {
-        self.lease(partition).map(|l| l.token)
+        self.held.get(&partition).map(|h| h.lease.token)
     }
 
-    /// Resolves once the renewal task has ended a lease (lost, or past its
-    /// deadline): the worker stops serving it.
-    pub(crate) async fn ended(&self) {
-        self.held.ended().await;
+    /// The earliest deadline of the leases held.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.held.values().map(|h| h.lease.serve_until).min()
+    }
+
+    /// When the leases held are next due for renewal, a `tick` after the
+    /// last renewal began (failed or not: a failing renewal is retried a
+    /// tick later, not at once); `None` while none is held.
+    pub(crate) fn renewal_due(&self, tick: Duration) -> Option<Instant> {
+        (!self.held.is_empty()).then(|| self.renewed + tick)
+    }
+
+    /// Renews the leases held and gives up those past their deadline: the
+    /// renewal of a round, for a worker that is waiting on other work when
+    /// one falls due. Returns the first failure other than a lost lease.
+    pub(crate) async fn renew_held(&mut self) -> Result<()> {
+        let renewed = self.renew().await;
+        self.expire();
+        renewed
     }
 
     /// How long one NATS operation of a round may take.
@@ -190,22 +228,26 @@ impl Leases {
         safety_margin(self.ttl)
     }
 
-    /// One round: give up what is past its deadline, announce liveness,
-    /// read the live instances, the lease owners and the partitions'
-    /// loads, claim the free partitions the balance plan gives this
-    /// instance ([`crate::balance`]), and return the held ones it gives to
-    /// others: the caller writes their state and [releases](Self::release)
-    /// them. Returns the last renewal round's failure, if any, after a
-    /// failed liveness put or listing (which skips the rebalancing).
-    pub(crate) async fn tick(&mut self) -> Result<Vec<u32>> {
-        self.held.expire();
-        let renewed = self.held.take_failure().map_or(Ok(()), Err);
+    /// One round: renew, give up what could not be renewed in time, then
+    /// announce liveness, read the live instances, the lease owners and the
+    /// partitions' loads, claim the free partitions the balance plan gives
+    /// this instance ([`crate::balance`]), and return the held ones it gives
+    /// to others: the caller writes their state and
+    /// [releases](Self::release) them. Renewal comes first and never
+    /// depends on the rest: a failed liveness put or listing skips the
+    /// rebalancing (and is returned), never the renewal or the deadlines.
+    /// The leases are renewed once a `period`: a round that follows a
+    /// renewal made less than half a period ago (by [`Self::renew_held`],
+    /// while the worker waited on other work) does not renew them again.
+    pub(crate) async fn tick(&mut self, period: Duration) -> Result<Vec<u32>> {
+        let renewed = if self.renewed.elapsed() < period / 2 { Ok(()) } else { self.renew().await };
+        self.expire();
         let mut live = self.announce().await?;
         renewed?;
         live.insert(self.id.clone()); // it just announced itself
         let mut owners = self.owners().await?;
-        for partition in self.held.owned() {
-            owners.insert(partition, self.id.clone());
+        for partition in self.held.keys() {
+            owners.insert(*partition, self.id.clone());
         }
         if let Ok(loads) = self.read_loads().await {
             self.loads = loads;
@@ -216,8 +258,7 @@ impl Leases {
                 self.claim(partition).await;
             }
         }
-        let others = self.held.owned().into_iter().filter(|p| planned.get(p).is_some_and(|o| *o != self.id));
-        Ok(others.collect())
+        Ok(self.held.keys().copied().filter(|p| planned.get(p).is_some_and(|o| *o != self.id)).collect())
     }
 
     /// Puts the liveness key and lists the live instances.
@@ -247,24 +288,89 @@ impl Leases {
         Ok(partition_loads(&summaries, self.count))
     }
 
+    /// Renews every lease at once, each waiting no longer than its deadline
+    /// allows. A lease another instance wrote (or that expired) is lost;
+    /// after any other failure the deadline stays where it was. Returns the
+    /// first failure other than a lost lease.
+    async fn renew(&mut self) -> Result<()> {
+        self.renewed = Instant::now();
+        let limit = self.op_timeout();
+        let renewals = self.held.iter().map(|(&partition, held)| {
+            let (store, id) = (self.partitions.clone(), Bytes::from(self.id.clone()));
+            let (revision, deadline) = (held.revision, held.lease.serve_until);
+            async move {
+                let sent = Instant::now();
+                let wait = deadline.saturating_duration_since(sent).min(limit);
+                let outcome = tokio::time::timeout(wait, store.update(partition_key(partition), id, revision)).await;
+                (partition, sent, outcome)
+            }
+        });
+        let mut failure = Ok(());
+        for (partition, sent, outcome) in join_all(renewals).await {
+            match outcome {
+                Ok(Ok(revision)) => {
+                    let deadline = sent + self.ttl - safety_margin(self.ttl);
+                    if let Some(held) = self.held.get_mut(&partition) {
+                        held.revision = revision;
+                        held.lease.serve_until = deadline;
+                        held.fence.extend(deadline);
+                    }
+                }
+                Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => self.drop_lease(partition),
+                Ok(Err(e)) => failure = failure.and(Err(Error::retryable(format!("renew lease p{partition}"), e))),
+                Err(e) => failure = failure.and(Err(Error::retryable(format!("renew lease p{partition}"), e))),
+            }
+        }
+        self.publish(None);
+        failure
+    }
+
+    /// Gives up every lease whose deadline has passed; returns them.
+    pub(crate) fn expire(&mut self) -> Vec<u32> {
+        let now = Instant::now();
+        let expired: Vec<u32> =
+            self.held.iter().filter(|(_, h)| h.lease.serve_until <= now).map(|(&partition, _)| partition).collect();
+        for &partition in &expired {
+            self.drop_lease(partition);
+        }
+        expired
+    }
+
+    /// Stops serving `partition` at once and forgets the lease (it expires
+    /// on the server, or is someone else's already).
+    pub(crate) fn drop_lease(&mut self, partition: u32) {
+        self.end(partition);
+    }
+
+    /// Closes the fence of `partition` and records the tenure as ended.
+    fn end(&mut self, partition: u32) -> Option<Held> {
+        let held = self.held.remove(&partition)?;
+        held.fence.close();
+        self.audit.let_go(partition);
+        self.publish(Some(Lease { serve_until: held.lease.serve_until.min(Instant::now()), ..held.lease }));
+        Some(held)
+    }
+
     async fn claim(&mut self, partition: u32) {
-        let _turn = self.held.writing().await;
         let sent = Instant::now();
         let create = self.partitions.create(partition_key(partition), Bytes::from(self.id.clone()));
         // Another instance holding it is the common case, not an error. A
         // claim whose answer timed out may have been stored: that lease
         // expires unused.
         if let Ok(Ok(revision)) = tokio::time::timeout(self.op_timeout(), create).await {
-            self.held.claimed(partition, revision, sent);
+            let deadline = sent + self.ttl - safety_margin(self.ttl);
+            let lease = Lease { partition, token: revision, since: Instant::now(), serve_until: deadline };
+            let fence = Fence::open_until(self.base, deadline);
+            self.audit.hold(partition, revision, fence.clone());
+            self.held.insert(partition, Held { revision, lease, fence });
+            self.publish(None);
         }
     }
 
     /// Lets `partition` go: fenced first, then deleted (expecting our
-    /// last revision: no renewal comes between), so nobody claims it while
-    /// it is served.
+    /// revision), so nobody claims it while it is served.
     pub(crate) async fn release(&mut self, partition: u32) {
-        let _turn = self.held.writing().await;
-        if let Some(held) = self.held.end(partition) {
+        if let Some(held) = self.end(partition) {
             // If the delete fails the lease simply expires.
             let delete = self.partitions.delete_expect_revision(partition_key(partition), Some(held.revision));
             let _ = tokio::time::timeout(self.op_timeout(), delete).await;
@@ -273,7 +379,8 @@ impl Leases {
 
     /// Releases every lease and the liveness key (a graceful shutdown).
     pub(crate) async fn release_all(&mut self) {
-        for partition in self.held.owned() {
+        let partitions: Vec<u32> = self.owned().collect();
+        for partition in partitions {
             self.release(partition).await;
         }
         let _ = tokio::time::timeout(self.op_timeout(), self.instances.delete(&self.instance_key)).await;
