@@ -4,31 +4,21 @@
 //! index; a well-formed batch gets one outcome per record) and both record
 //! layouts are in [`crate::execution::heartbeat_record`].
 //!
-//! A large batch is validated whole first, over the rayon thread pool, and
-//! then applied in windows of consecutive records, one window after the
-//! other, each split across the pool **by node**, not by position: every
-//! node belongs to one part (by its slot), and each part walks the window
-//! in batch order and applies only its own nodes' records, so a batch that
-//! reports a node several times is applied exactly as if record by record,
-//! whatever the parallelism. Each record touches only its node's slot (and
-//! shared counters on transitions), so the parts need no coordination. The
-//! calling thread applies one part itself while the pool applies the
-//! others.
+//! Large batches are applied in windows of consecutive records, one window
+//! after the other, and each window is split across the rayon thread pool
+//! **by node**, not by position: every record of one node lands in the same
+//! part, and each part is applied in batch order, so a batch that reports a
+//! node several times is applied exactly as if record by record, whatever
+//! the parallelism. Each record touches only its node's slot (and shared
+//! counters on transitions), so the parts need no coordination.
 //!
-//! What keeps the split cheap:
-//! - the validation copies each record's handle to a column of its own, so
-//!   a part finds its records there (eight to a cache line, no pass to count
-//!   or scatter them) and reads only its own records, prefetching their
-//!   slots and lines ahead from a small ring of their indices;
-//! - a part finds its own by a multiply and a compare, with no branch;
-//! - a part writes its outcomes next to each other, in a stretch only it
-//!   writes: written in place, two threads would share cache lines, and
-//!   each slot's locked update would wait for the other thread's line. After
-//!   each window the pool copies them to their records' places, each thread
-//!   a stretch of the window;
-//! - a window's handles and staged outcomes stay in cache from the parts'
-//!   pass to the copy's. Nothing is allocated per record (one handle column
-//!   and one outcome stage per part per large batch).
+//! What keeps the split cheap: a window's records stay in cache between the
+//! pass that splits them and the one that applies them; a part walks a
+//! compact list of (handle, index) entries, so it prefetches slots and
+//! records ahead without waiting for the records; its outcomes are written
+//! next to each other and copied to their places after the window, so two
+//! threads never write one cache line. Nothing is allocated per record (one
+//! entry list and one outcome stage per large batch, reused by its windows).
 
 use rayon::prelude::*;
 
@@ -37,22 +27,16 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
 use crate::execution::ingest::Snapshots;
-use crate::execution::snapshot_memo::SnapshotMemo;
+use crate::execution::snapshot_memo::{MemoPool, SnapshotMemo};
 use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
 pub(super) const PARALLEL_CHUNK: usize = 4096;
 /// Records per window of a large batch: the windows are applied one after
-/// the other, each by every part and then copied out; a window's records
-/// stay in cache from the parts' pass to the copy's.
-const WINDOW: usize = 8192;
-/// Records a part of a large batch scans for its own at a time: a fixed
-/// count, so the scan has no branch that depends on the records.
-const SCAN: usize = 64;
-/// Indices of a part's own records found and not yet applied: room for
-/// those kept ahead for prefetching plus one scan's worth (a power of two).
-const RING: usize = 128;
-const _: () = assert!(PREFETCH_DISTANCE + SCAN <= RING && RING.is_power_of_two());
+/// the other, each split by node over the thread pool. A window's records
+/// stay in cache between the pass that splits them and the one that
+/// applies them.
+const WINDOW: usize = 16_384;
 /// How many records ahead a batch prefetches its slots: enough to keep
 /// several cache misses in flight.
 pub(super) const PREFETCH_DISTANCE: usize = 32;
@@ -135,38 +119,69 @@ impl<'e> Clusters<'e> {
     }
 }
 
-/// Which of `parts` parts applies the records of the node in `slot`: the
-/// slot mixed by an odd multiplier (a bijection, so nearby slots spread
-/// over the parts), then scaled to `0..parts` by a multiply and a shift,
-/// where a remainder would divide once per record and part.
-#[inline]
-fn part_of(slot: u32, parts: u32) -> u32 {
-    ((u64::from(slot.wrapping_mul(0x9e37_79b9)) * u64::from(parts)) >> 32) as u32
+/// A record's place in its batch and its node's handle: a part of a large
+/// batch walks these, so it can prefetch a node's slot without first
+/// reading (and waiting for) the record, which is far away in the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    handle: crate::NodeHandle,
+    index: u32,
 }
 
-/// What one part of a window keeps for the window's outcomes to be
-/// copied to their records' places: written by that part alone, so no two
-/// threads write one cache line while they apply (a slot's locked update
-/// would wait for every such write).
-#[derive(Default)]
-struct Staged {
-    /// The outcomes of the part's records, in batch order.
-    outcomes: Vec<OutcomeRecord>,
-    /// `marks[b]`: how many of the part's records precede the window's
-    /// scan block `b` (records `b * SCAN ..`).
-    marks: Vec<u32>,
+/// The buffers a large batch is split with, allocated once per batch and
+/// reused by each of its windows.
+struct Split {
+    /// The window's records grouped by part (see [`by_node`]).
+    entries: Vec<Entry>,
+    /// Part `p` is `entries[bounds[p]..bounds[p + 1]]`.
+    bounds: Vec<usize>,
+    /// Outcome `k` of the window's split: the outcome of `entries[k]`.
+    staged: Vec<OutcomeRecord>,
+    /// Part `p`'s snapshot hashes, lent by the engine's pool for the
+    /// batch (see [`crate::execution::snapshot_memo`]).
+    memos: Vec<Box<SnapshotMemo>>,
 }
 
-/// Copies the outcomes `staged` holds for the records of `handles` (scan
-/// blocks `first_block ..` of a window) to their places in `outcomes`.
-fn copy_back(handles: &[crate::NodeHandle], first_block: usize, staged: &[Staged], outcomes: &mut [OutcomeRecord]) {
-    let parts = staged.len() as u32;
-    let mut next: Vec<usize> = staged.iter().map(|s| s.marks.get(first_block).map_or(0, |&m| m as usize)).collect();
-    for (handle, out) in handles.iter().zip(outcomes) {
-        let part = part_of(handle.slot(), parts) as usize;
-        // Each record was staged by its part, in batch order: the cursor is in bounds.
-        *out = staged[part].outcomes[next[part]];
-        next[part] += 1;
+impl Split {
+    fn new(window: usize, parts: usize, pool: &MemoPool) -> Self {
+        Split {
+            entries: Vec::with_capacity(window),
+            bounds: vec![0; parts + 1],
+            staged: vec![OutcomeRecord::default(); window],
+            memos: (0..parts).map(|_| pool.take()).collect(),
+        }
+    }
+
+    /// Gives the memos back to `pool`.
+    fn finish(self, pool: &MemoPool) {
+        self.memos.into_iter().for_each(|memo| pool.give(memo));
+    }
+}
+
+/// Fills `entries` with `records` in `bounds.len() - 1` (a power of two)
+/// groups by node (slot), each in batch order, in one array: part `p` is
+/// `entries[bounds[p]..bounds[p + 1]]`. A stable counting sort: one pass to
+/// count, one to place.
+fn by_node(records: &[HeartbeatRecord], entries: &mut Vec<Entry>, bounds: &mut [usize]) {
+    let parts = bounds.len() - 1;
+    debug_assert!(parts.is_power_of_two(), "{parts} parts");
+    // The slot's low bits: a mask, where a remainder would divide twice per record.
+    let part = |h: crate::NodeHandle| h.slot() as usize & (parts - 1);
+    bounds.fill(0);
+    records.iter().for_each(|r| bounds[part(r.handle()) + 1] += 1);
+    for p in 0..parts {
+        bounds[p + 1] += bounds[p];
+    }
+    let mut next = bounds[..parts].to_vec();
+    // Every entry is overwritten below: the counts place each record once.
+    entries.clear();
+    entries.resize(records.len(), Entry { handle: crate::NodeHandle::from_raw(0), index: 0 });
+    for (i, r) in records.iter().enumerate() {
+        let handle = r.handle();
+        let at = &mut next[part(handle)];
+        // Indices fit: a batch is bounded by its byte length, far below 2^32 records.
+        entries[*at] = Entry { handle, index: i as u32 };
+        *at += 1;
     }
 }
 
@@ -245,28 +260,38 @@ impl Engine {
                 records.len()
             )));
         }
+        // A power of two: a record's part is its slot's low bits.
+        let parts = (rayon::current_num_threads() * 4).next_power_of_two();
         let outcomes = &mut outcomes[..records.len()];
-        if records.len() < 2 * PARALLEL_CHUNK || rayon::current_num_threads() < 2 {
+        if records.len() < 2 * PARALLEL_CHUNK || parts < 2 {
             self.validate_prefetching(records)?;
             return Ok(self.apply_in_order(records, outcomes, self.clock.now_ms(), bound));
         }
         // Large batches are validated over the pool, chunk by chunk; the
         // error still names the first malformed record in batch order.
-        // Meanwhile each record's handle is copied to a column of its own:
-        // the parts find their records there (eight to a cache line)
-        // instead of each reading every record.
-        let mut handles = vec![crate::NodeHandle::from_raw(0); records.len()];
-        let malformed = |(chunk, (records, handles)): (usize, (&[HeartbeatRecord], &mut [crate::NodeHandle]))| {
-            records.iter().zip(handles).enumerate().find_map(|(i, (r, handle))| {
-                *handle = r.handle();
+        let malformed = |(chunk, records): (usize, &[HeartbeatRecord])| {
+            records.iter().enumerate().find_map(|(i, r)| {
                 r.validate().err().map(|e| e.context(format_args!("record {}", chunk * PARALLEL_CHUNK + i)))
             })
         };
-        let chunks = records.par_chunks(PARALLEL_CHUNK).zip(handles.par_chunks_mut(PARALLEL_CHUNK));
-        if let Some(e) = chunks.enumerate().find_map_first(malformed) {
+        if let Some(e) = records.par_chunks(PARALLEL_CHUNK).enumerate().find_map_first(malformed) {
             return Err(e);
         }
-        Ok(self.apply_by_slot(records, &handles, outcomes, self.clock.now_ms(), bound))
+        let now_ms = self.clock.now_ms();
+        let mut split = Split::new(WINDOW.min(records.len()), parts, &self.execution.memos);
+        let mut summary = BatchSummary::default();
+        for (records, outcomes) in records.chunks(WINDOW).zip(outcomes.chunks_mut(WINDOW)) {
+            let window = if records.len() < 2 * PARALLEL_CHUNK {
+                // A short last window: its slots fit in cache, as a small batch's.
+                records.iter().for_each(|r| self.prefetch_slot(r.handle()));
+                self.apply_in_order(records, outcomes, now_ms, bound)
+            } else {
+                self.apply_by_node(&mut split, records, outcomes, now_ms, bound)
+            };
+            summary = summary.merge(window);
+        }
+        split.finish(&self.execution.memos);
+        Ok(summary)
     }
 
     /// Validates every record of a batch small enough to be applied on the
@@ -303,103 +328,50 @@ impl Engine {
         summary
     }
 
-    /// Applies a large batch, validated, over the thread pool, split by
-    /// node (see the module docs): in windows of [`WINDOW`] records, each
-    /// applied by one part per thread of the pool (the calling thread
-    /// applying the first), then its outcomes copied to their places.
-    fn apply_by_slot(
+    /// Applies one window of a large batch over the thread pool, split by
+    /// node (see the module docs), with `split`'s buffers.
+    fn apply_by_node(
         &self,
+        split: &mut Split,
         records: &[HeartbeatRecord],
-        handles: &[crate::NodeHandle],
         outcomes: &mut [OutcomeRecord],
         now_ms: u64,
         bound: Option<u32>,
     ) -> BatchSummary {
-        let parts = rayon::current_num_threads().clamp(1, u32::MAX as usize);
-        let mut memos: Vec<_> = (0..parts).map(|_| self.execution.memos.take()).collect();
-        let mut staged: Vec<Staged> = (0..parts).map(|_| Staged::default()).collect();
-        let mut summaries = vec![BatchSummary::default(); parts];
-        let windows = records.chunks(WINDOW).zip(handles.chunks(WINDOW));
-        for ((records, handles), outcomes) in windows.zip(outcomes.chunks_mut(WINDOW)) {
-            rayon::in_place_scope(|scope| {
-                let mut work = memos.iter_mut().zip(staged.iter_mut()).zip(summaries.iter_mut()).enumerate();
-                let own = work.next();
-                for (part, ((memo, staged), summary)) in work {
-                    scope.spawn(move |_| {
-                        *summary = summary.merge(self.apply_part(part, parts, (records, handles), staged, now_ms, bound, memo));
-                    });
-                }
-                if let Some((part, ((memo, staged), summary))) = own {
-                    *summary = summary.merge(self.apply_part(part, parts, (records, handles), staged, now_ms, bound, memo));
-                }
-            });
-            // Each thread copies whole scan blocks, so it knows where each part's outcomes start.
-            let share = records.len().div_ceil(parts).next_multiple_of(SCAN);
-            let staged = &staged;
-            rayon::in_place_scope(|scope| {
-                let mut work = handles.chunks(share).zip(outcomes.chunks_mut(share)).enumerate();
-                let own = work.next();
-                for (k, (handles, outcomes)) in work {
-                    scope.spawn(move |_| copy_back(handles, k * share / SCAN, staged, outcomes));
-                }
-                if let Some((_, (handles, outcomes))) = own {
-                    copy_back(handles, 0, staged, outcomes);
-                }
-            });
+        let Split { entries, bounds, staged, memos } = split;
+        by_node(records, entries, bounds);
+        // Each part writes its outcomes next to each other, in its own
+        // stretch of `staged` (entry `k`'s outcome at `k`): written in place
+        // at their records' indices, two parts would share cache lines.
+        let mut rest = &mut staged[..records.len()];
+        let mut parts = Vec::with_capacity(bounds.len() - 1);
+        for (range, memo) in bounds.windows(2).zip(memos.iter_mut()) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(range[1] - range[0]);
+            parts.push((&entries[range[0]..range[1]], head, memo));
+            rest = tail;
         }
-        memos.into_iter().for_each(|memo| self.execution.memos.give(memo));
-        summaries.into_iter().fold(BatchSummary::default(), BatchSummary::merge)
-    }
-
-    /// Applies the records of `records` (a window) whose nodes belong to
-    /// part `part` of `parts` (see [`part_of`]), in batch order, and stages
-    /// their outcomes in `staged`.
-    #[allow(clippy::too_many_arguments)]
-    fn apply_part(
-        &self,
-        part: usize,
-        parts: usize,
-        (records, handles): (&[HeartbeatRecord], &[crate::NodeHandle]),
-        staged: &mut Staged,
-        now_ms: u64,
-        bound: Option<u32>,
-        memo: &mut SnapshotMemo,
-    ) -> BatchSummary {
-        let (part, parts) = (part as u32, parts as u32);
-        staged.outcomes.clear();
-        staged.marks.clear();
-        let mut summary = BatchSummary::default();
-        let mut clusters = Clusters::default();
-        // Own records' indices, from `ring[applied % RING]` to `ring[found % RING]`.
-        let mut ring = [0u32; RING];
-        let (mut applied, mut found, mut scanned) = (0, 0, 0);
-        loop {
-            while found - applied <= PREFETCH_DISTANCE && scanned < records.len() {
-                let end = (scanned + SCAN).min(records.len());
-                // A window's counts fit: it holds `WINDOW` records.
-                staged.marks.push(found as u32);
-                for (i, handle) in handles[scanned..end].iter().enumerate() {
-                    // Every index is stored; only an own record's is kept.
-                    ring[found % RING] = (scanned + i) as u32;
-                    found += usize::from(part_of(handle.slot(), parts) == part);
+        let summary = parts
+            .into_par_iter()
+            .map(|(part, staged, memo)| {
+                let mut summary = BatchSummary::default();
+                let mut clusters = Clusters::default();
+                for (k, (entry, out)) in part.iter().zip(staged).enumerate() {
+                    if let Some(ahead) = part.get(k + PREFETCH_DISTANCE) {
+                        self.prefetch_slot(ahead.handle);
+                    }
+                    if let Some(ahead) = part.get(k + RECORD_PREFETCH_DISTANCE) {
+                        prefetch_record(&records[ahead.index as usize]);
+                    }
+                    let record = &records[entry.index as usize];
+                    summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut **memo, &mut clusters)));
                 }
-                scanned = end;
-            }
-            if applied == found {
-                return summary;
-            }
-            if found - applied > PREFETCH_DISTANCE {
-                self.prefetch_slot(handles[ring[(applied + PREFETCH_DISTANCE) % RING] as usize]);
-            }
-            if found - applied > RECORD_PREFETCH_DISTANCE {
-                prefetch_record(&records[ring[(applied + RECORD_PREFETCH_DISTANCE) % RING] as usize]);
-            }
-            let index = ring[applied % RING] as usize;
-            applied += 1;
-            let mut out = OutcomeRecord::default();
-            summary.count(out.apply(self.apply_record(&records[index], now_ms, bound, memo, &mut clusters)));
-            staged.outcomes.push(out);
+                summary
+            })
+            .reduce(BatchSummary::default, BatchSummary::merge);
+        for (entry, out) in entries.iter().zip(staged.iter()) {
+            outcomes[entry.index as usize] = *out;
         }
+        summary
     }
 
     fn apply_record<'e>(
@@ -461,101 +433,26 @@ mod tests {
     use super::*;
     use crate::{Metrics, ProcessStatus};
 
-    /// An engine of `nodes` nodes in two clusters (auto reconcile on in
-    /// one, so some records get directives), each with two revisions.
-    fn fleet(nodes: usize) -> (Engine, Vec<crate::NodeHandle>, [crate::Snapshot; 2]) {
-        const T0: u64 = 1_700_000_000_000;
-        let e = Engine::with_config(crate::EngineConfig {
-            clock: crate::Clock::manual(T0 + 1_000_000),
-            capacity: nodes,
-            ..crate::EngineConfig::default()
-        })
-        .unwrap();
-        e.upsert_workspace(crate::WorkspaceSpec::new("ws")).unwrap();
-        for (id, auto) in [("a", false), ("b", true)] {
-            e.upsert_cluster(crate::ClusterSpec::new(id, "ws", crate::Environment::Production).auto_reconcile(auto))
-                .unwrap();
-        }
-        let snapshots = ["a", "b"].map(|c| {
-            e.publish(c, b"one", "p", T0).unwrap();
-            e.publish(c, b"two", "p", T0).unwrap()
-        });
-        let ids: Vec<(String, &str)> = (0..nodes).map(|i| (format!("n{i}"), ["a", "b"][i % 2])).collect();
-        let handles = e.enroll_many(ids.iter().map(|(id, c)| (id.as_str(), *c)), T0).unwrap();
-        (e, handles, snapshots)
-    }
-
-    /// A large batch split over pools of 2, 3 and 4 threads (whatever the
-    /// machine) gives every record the outcome, and the fleet the state,
-    /// that applying the records one after the other gives: nodes repeated
-    /// within and across windows, stale and unknown records, directives, and
-    /// a short last window.
-    #[test]
-    fn a_split_batch_is_applied_as_if_record_by_record_at_any_pool_size() {
-        const NODES: usize = 3_000;
-        let records_for = |handles: &[crate::NodeHandle], snapshots: &[crate::Snapshot; 2]| {
-            let mut seed = 0x2545_f491_4f6c_dd1du64;
-            (0..3 * WINDOW + 1_234)
-                .map(|i| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    let node = (seed % (NODES as u64 + 20)) as usize;
-                    let handle = handles.get(node).copied().unwrap_or(crate::NodeHandle::from_raw(node as u64));
-                    // Mostly later than the node's last record; one in eight goes back in time.
-                    let at = 1_700_000_000_000 + i as u64 - if seed.is_multiple_of(8) { 500 } else { 0 };
-                    let r =
-                        HeartbeatRecord::new(handle, at, "3.5.0".parse().unwrap(), ProcessStatus::Ready, Metrics::default());
-                    match seed % 3 {
-                        0 => r,
-                        _ => {
-                            let s = &snapshots[node % 2];
-                            r.with_applied(s.revision, s.hash)
-                        }
-                    }
-                })
-                .collect::<Vec<_>>()
-        };
-        let (one_by_one, handles, snapshots) = fleet(NODES);
-        let records = records_for(&handles, &snapshots);
-        let mut expected = vec![OutcomeRecord::default(); records.len()];
-        let mut want = BatchSummary::default();
-        for (r, out) in records.chunks(1_000).zip(expected.chunks_mut(1_000)) {
-            want = want.merge(one_by_one.ingest_records(r, out).unwrap());
-        }
-        assert!(want.refused > 0 && want.directives > 0 && want.accepted > 0, "{want:?}");
-        for threads in [2, 3, 4] {
-            let (split, handles, snapshots) = fleet(NODES);
-            // The same records, but for this engine's handles (an engine tags its own).
-            let records = records_for(&handles, &snapshots);
-            let mut outcomes = vec![OutcomeRecord::default(); records.len()];
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let got = pool.install(|| split.ingest_records(&records, &mut outcomes)).unwrap();
-            assert_eq!(got, want, "{threads} threads");
-            for (k, (o, e)) in outcomes.iter().zip(&expected).enumerate() {
-                assert_eq!((o.outcome(), o.directive()), (e.outcome(), e.directive()), "record {k}, {threads} threads");
-            }
-            for c in ["a", "b"] {
-                let now = 1_700_000_000_000 + 1_000_000;
-                let (a, b) = (split.cluster(c, now).unwrap(), one_by_one.cluster(c, now).unwrap());
-                assert_eq!((a.in_sync, a.total), (b.in_sync, b.total), "cluster {c}, {threads} threads");
-            }
-            assert!(split.recount_mismatches().is_empty());
-        }
+    fn record(slot: u32, at_ms: u64) -> HeartbeatRecord {
+        let handle = crate::NodeHandle::from_raw(u64::from(slot));
+        HeartbeatRecord::new(handle, at_ms, "3.5.0".parse().unwrap(), ProcessStatus::Ready, Metrics::default())
     }
 
     #[test]
-    fn every_slot_has_one_part_and_the_parts_are_even() {
-        for parts in [1u32, 2, 3, 4, 7, 16] {
-            let mut sizes = vec![0u32; parts as usize];
-            for slot in (0..100_000u32).chain([u32::MAX - 1, u32::MAX]) {
-                let p = part_of(slot, parts);
-                assert!(p < parts, "slot {slot} in part {p} of {parts}");
-                sizes[p as usize] += 1;
-            }
-            let even = 100_000 / parts;
-            assert!(sizes.iter().all(|&n| n.abs_diff(even) < even / 20 + 10), "{parts} parts: {sizes:?}");
+    fn parts_group_records_by_node_in_batch_order() {
+        let records: Vec<HeartbeatRecord> = (0..40u64).map(|i| record((i % 5) as u32, i)).collect();
+        let (mut entries, mut bounds) = (Vec::new(), vec![0; 5]);
+        by_node(&records, &mut entries, &mut bounds);
+        assert_eq!((bounds[0], bounds[4]), (0, 40), "four parts covering the batch");
+        let mut all: Vec<u32> = entries.iter().map(|e| e.index).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..40).collect::<Vec<_>>(), "every record in exactly one part");
+        for range in bounds.windows(2) {
+            let part = &entries[range[0]..range[1]];
+            assert!(part.windows(2).all(|w| w[0].index < w[1].index), "batch order within a part");
+            assert!(part.iter().all(|e| e.handle == records[e.index as usize].handle()), "each entry's own handle");
+            let slots: std::collections::BTreeSet<u32> = part.iter().map(|e| e.handle.slot() % 4).collect();
+            assert!(slots.len() <= 1, "one part per node group");
         }
     }
-
 }
