@@ -867,10 +867,10 @@ impl Worker {
             let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
             let (token, from, last) = (tenure.token, tenure.position, tenure.marks.segments);
             let (engine, ids) = (self.engine.clone(), clusters.to_vec());
-            let export = self
+            let (export, audit) = self
                 .off_worker("export the journal", move || {
                     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                    engine.export_journal(&ids, from, PART_BYTES)
+                    Ok::<_, fleetgov::Error>((engine.export_journal(&ids, from, PART_BYTES)?, engine.audit_len()))
                 })
                 .await??;
             let body = Bytes::from(export.bytes);
@@ -878,7 +878,7 @@ impl Worker {
                 Written::At(last)
             } else {
                 let lease = self.tenure_lease(partition, token)?;
-                let append = self.journals.append_segment(&lease, body.clone(), last);
+                let append = self.journals.append_segment(&lease, body.clone(), audit, last);
                 self.within("append a journal segment", append).await?
             };
             let at = match written {
@@ -968,14 +968,14 @@ impl Worker {
         let Some(tenure) = self.tenures.get(&partition) else { return Ok(true) };
         let (token, marks) = (tenure.token, tenure.marks);
         let engine = self.engine.clone();
-        let body = self
+        let (body, audit) = self
             .off_worker("export the nodes", move || {
                 let ids: Vec<&str> = clusters.iter().map(String::as_str).collect();
-                engine.export_nodes(&ids)
+                Ok::<_, fleetgov::Error>((engine.export_nodes(&ids)?, engine.audit_len()))
             })
             .await??;
         let lease = self.tenure_lease(partition, token)?;
-        let put = self.journals.put_checkpoint(&lease, &body, marks);
+        let put = self.journals.put_checkpoint(&lease, &body, audit, marks);
         match self.within("write a node checkpoint", put).await? {
             Written::At(at) => self.set_marks(partition, |marks| (marks.checkpoints, marks.whole) = (at, at)),
             Written::Refused => {
@@ -1085,17 +1085,23 @@ async fn renewing<T>(leases: &mut Leases, tick: Duration, work: impl Future<Outp
 /// ([`Engine::replace_execution`]): a node another owner removed meanwhile
 /// is removed here too, unaudited, and a node the stored state does not
 /// cover shows no report rather than a stale one. The removals it knows
-/// are those of the engine's audit log, which the replica's follower keeps
-/// caught up with `FLEET_AUDIT` (a restore does not read the audit stream
-/// itself: it must not wait on the stream's leader to serve a partition).
+/// are those of the engine's audit log. The replica's follower keeps it
+/// caught up with `FLEET_AUDIT`, but may not yet have taken in a removal
+/// the stored bodies already reflect: when the log holds fewer records
+/// than the bodies were written after ([`Stored::audit`]), the restore
+/// catches it up first ([`Engine::catch_up`]), and waits on the audit
+/// stream only then.
 async fn restore(
     journals: Journals,
     engine: Arc<Engine>,
     placement: Placement,
     partition: u32,
 ) -> Result<(Marks, u64, Option<String>)> {
-    let Stored { segments, checkpoint, marks, skipped } = journals.read(partition).await?;
+    let Stored { segments, checkpoint, marks, skipped, audit } = journals.read(partition).await?;
     let position = tokio::task::spawn_blocking(move || {
+        if engine.audit_len() < audit {
+            engine.catch_up()?;
+        }
         let clusters = owned_clusters(&engine, &placement, &[partition]);
         let clusters: Vec<&str> = clusters.keys().map(String::as_str).collect();
         let segments: Vec<&[u8]> = segments.iter().map(|s| &s[..]).collect();

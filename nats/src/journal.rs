@@ -21,7 +21,11 @@
 //!   of the checkpoint's first part;
 //! - `Fleet-Previous` (checkpoints): the stream sequence of the last part of
 //!   the previous whole checkpoint (0: none), for a reader that finds the
-//!   latest one cut short by a writer that died.
+//!   latest one cut short by a writer that died;
+//! - `Fleet-Audit`: how many records the writer's audit log held once the
+//!   body was exported. The body may already reflect any of them (a node
+//!   removed, gone from a checkpoint), so a reader takes it in only once its
+//!   own audit log holds as many ([`Stored::audit`]).
 //!
 //! **Fenced.** Every write carries `Nats-Expected-Last-Subject-Sequence`:
 //! the last sequence of the partition's subject its writer knows (the parts
@@ -88,6 +92,7 @@ const LEASE: &str = "Fleet-Lease";
 const PART: &str = "Fleet-Part";
 const FIRST: &str = "Fleet-First";
 const PREVIOUS: &str = "Fleet-Previous";
+const AUDIT: &str = "Fleet-Audit";
 
 /// The subject of partition `k`'s segments.
 ///
@@ -119,6 +124,11 @@ pub struct Stored {
     /// Why the latest checkpoint was skipped, if it was (it does not read
     /// whole; the journal alone then restores what each node ran).
     pub skipped: Option<String>,
+    /// The most audit records any of the bodies read was written after
+    /// (their `Fleet-Audit`; 0 when none says): a restore makes its engine's
+    /// audit log catch up to this many before it takes the bodies in, so a
+    /// node another owner removed before writing is removed here too.
+    pub audit: u64,
 }
 
 /// Where a partition's subjects end, as its writer knows them: what its
@@ -166,8 +176,10 @@ pub enum Written {
 /// // Written under the lease of partition 3's tenure 7, until its deadline.
 /// let now = std::time::Instant::now();
 /// let lease = fleetgov_nats::lease::Lease { partition: 3, token: 7, since: now, serve_until: now + std::time::Duration::from_secs(5) };
-/// // Fenced by the lease token and the subject's end as read.
-/// match journals.append_segment(&lease, segment.bytes, stored.marks.segments).await? {
+/// // Fenced by the lease token and the subject's end as read; a reader
+/// // takes it in once its audit log holds as many records as this one.
+/// let audit = engine.audit_len();
+/// match journals.append_segment(&lease, segment.bytes, audit, stored.marks.segments).await? {
 ///     Written::At(seq) => println!("segment at {seq}"),
 ///     Written::Refused => println!("someone wrote partition 3 since: see last_write"),
 /// }
@@ -254,41 +266,57 @@ impl Journals {
         let journal = self.stream(JOURNAL_STREAM).await?;
         let subject = segments_subject(partition);
         let segments_end = last_sequence(&journal, &subject).await?;
-        let segments = read_range(&journal, &subject, 1, segments_end).await?.into_iter().map(|m| m.payload).collect();
+        let entries = read_range(&journal, &subject, 1, segments_end).await?;
+        let mut audit = entries.iter().filter_map(|m| header(m.headers.as_ref()?, AUDIT)).max().unwrap_or(0);
+        let segments = entries.into_iter().map(|m| m.payload).collect();
         let nodes = self.stream(NODES_STREAM).await?;
         let subject = checkpoints_subject(partition);
         let checkpoints = last_sequence(&nodes, &subject).await?;
         let (checkpoint, whole, skipped) = match read_checkpoint(&nodes, &subject, checkpoints).await {
-            Ok((checkpoint, whole)) => (checkpoint, whole, None),
+            Ok((checkpoint, whole, written_after)) => {
+                audit = audit.max(written_after);
+                (checkpoint, whole, None)
+            }
             Err(e @ Error::Engine(_)) => (None, 0, Some(e.to_string())),
             Err(e) => return Err(e),
         };
         let marks = Marks { segments: segments_end, checkpoints, whole };
-        Ok(Stored { segments, checkpoint, marks, skipped })
+        Ok(Stored { segments, checkpoint, marks, skipped, audit })
     }
 
     /// Appends a segment of `lease`'s partition under its tenure,
-    /// expecting the subject to end at `last`.
+    /// expecting the subject to end at `last`; `audit` is how many records
+    /// the writer's audit log held once the segment was exported
+    /// ([`Stored::audit`]).
     ///
     /// Errors: the lease is past its deadline
     /// ([`Conflict`](fleetgov::ErrorKind::Conflict), nothing sent); no
     /// acknowledgement (the write may have landed:
     /// [`last_write`](Self::last_write) tells).
-    pub async fn append_segment(&self, lease: &Lease, body: impl Into<Bytes>, last: u64) -> Result<Written> {
+    pub async fn append_segment(
+        &self,
+        lease: &Lease,
+        body: impl Into<Bytes>,
+        audit: u64,
+        last: u64,
+    ) -> Result<Written> {
         let mut headers = HeaderMap::new();
         headers.insert(LEASE, lease.token.to_string().as_str());
+        headers.insert(AUDIT, audit.to_string().as_str());
         self.append(lease, segments_subject(lease.partition), headers, body.into(), last).await
     }
 
     /// Writes a checkpoint of `lease`'s partition under its tenure in
     /// parts, expecting the subject to end at `marks.checkpoints`;
-    /// `Written::At` names its last part.
+    /// `Written::At` names its last part. `audit` is how many records the
+    /// writer's audit log held once the checkpoint was exported
+    /// ([`Stored::audit`]).
     ///
     /// Errors: a checkpoint of more than [`MAX_PARTS`] parts; the lease past
     /// its deadline before a part is sent (`Conflict`: the parts sent
     /// before it make no whole checkpoint, and readers keep the previous
     /// one); no acknowledgement.
-    pub async fn put_checkpoint(&self, lease: &Lease, body: &[u8], marks: Marks) -> Result<Written> {
+    pub async fn put_checkpoint(&self, lease: &Lease, body: &[u8], audit: u64, marks: Marks) -> Result<Written> {
         let partition = lease.partition;
         let n = body.len().div_ceil(PART_BYTES).max(1);
         if n > MAX_PARTS {
@@ -304,6 +332,7 @@ impl Journals {
             headers.insert(LEASE, lease.token.to_string().as_str());
             headers.insert(PART, format!("{}/{n}", i + 1).as_str());
             headers.insert(PREVIOUS, marks.whole.to_string().as_str());
+            headers.insert(AUDIT, audit.to_string().as_str());
             if i > 0 {
                 headers.insert(FIRST, first.to_string().as_str());
             }
@@ -476,10 +505,11 @@ struct StreamEntry {
 }
 
 /// The latest whole checkpoint on `subject`, whose last message is `last`,
-/// and the sequence of its last part: the last one, or, when a writer died
-/// while writing it, the one before. A checkpoint that does not read whole
-/// is [`AuditTampered`](fleetgov::ErrorKind::AuditTampered).
-async fn read_checkpoint(stream: &stream::Stream, subject: &str, last: u64) -> Result<(Option<Vec<u8>>, u64)> {
+/// the sequence of its last part (the last one, or, when a writer died
+/// while writing it, the one before) and its `Fleet-Audit`. A checkpoint
+/// that does not read whole is
+/// [`AuditTampered`](fleetgov::ErrorKind::AuditTampered).
+async fn read_checkpoint(stream: &stream::Stream, subject: &str, last: u64) -> Result<(Option<Vec<u8>>, u64, u64)> {
     let damaged = |why: &str| {
         Error::from(fleetgov::Error::new(
             fleetgov::ErrorKind::AuditTampered,
@@ -509,9 +539,10 @@ async fn read_checkpoint(stream: &stream::Stream, subject: &str, last: u64) -> R
             return Err(damaged(&format!("ending at message {at} does not hold its {n} parts in order")));
         }
         let body = parts.iter().flat_map(|m| m.payload.iter().copied()).collect();
-        return Ok((Some(body), at));
+        let audit = header(&message.headers, AUDIT).unwrap_or(0);
+        return Ok((Some(body), at, audit));
     }
-    Ok((None, 0))
+    Ok((None, 0, 0))
 }
 
 /// `Fleet-Part: i/n` with `1 <= i <= n`.

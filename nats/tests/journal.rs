@@ -28,25 +28,26 @@ async fn segment_writes_are_fenced_by_the_subjects_end_and_the_lease() {
     assert!(journals.last_write(5, false).await.unwrap().is_none());
 
     // The owner of lease 7 writes; a second writer that read the same end is refused.
-    let Written::At(first) = journals.append_segment(&lease(5, 7), b"one".to_vec(), 0).await.unwrap() else {
+    let Written::At(first) = journals.append_segment(&lease(5, 7), b"one".to_vec(), 30, 0).await.unwrap() else {
         panic!("the first segment is written")
     };
-    assert_eq!(journals.append_segment(&lease(5, 7), b"again".to_vec(), 0).await.unwrap(), Written::Refused);
+    assert_eq!(journals.append_segment(&lease(5, 7), b"again".to_vec(), 0, 0).await.unwrap(), Written::Refused);
     let last = journals.last_write(5, false).await.unwrap().unwrap();
     assert_eq!((last.token, last.seq, last.body), (7, first, Bytes::from_static(b"one")));
 
     // A new tenure (lease 9) writes after it: the old one is refused from now on.
-    let Written::At(second) = journals.append_segment(&lease(5, 9), b"two".to_vec(), first).await.unwrap() else {
+    let Written::At(second) = journals.append_segment(&lease(5, 9), b"two".to_vec(), 12, first).await.unwrap() else {
         panic!("the new tenure's segment is written")
     };
-    assert_eq!(journals.append_segment(&lease(5, 7), b"late".to_vec(), first).await.unwrap(), Written::Refused);
+    assert_eq!(journals.append_segment(&lease(5, 7), b"late".to_vec(), 0, first).await.unwrap(), Written::Refused);
     assert!(journals.last_write(5, false).await.unwrap().unwrap().token > 7, "the old tenure learns it is stale");
 
     // Another partition's subject is its own.
-    assert!(matches!(journals.append_segment(&lease(6, 7), b"p6".to_vec(), 0).await.unwrap(), Written::At(_)));
+    assert!(matches!(journals.append_segment(&lease(6, 7), b"p6".to_vec(), 0, 0).await.unwrap(), Written::At(_)));
     let stored = journals.read(5).await.unwrap();
     assert_eq!(stored.segments, [Bytes::from_static(b"one"), Bytes::from_static(b"two")]);
     assert_eq!(stored.marks, Marks { segments: second, checkpoints: 0, whole: 0 });
+    assert_eq!(stored.audit, 30, "the most audit records a segment read was written after");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,15 +58,16 @@ async fn a_checkpoint_is_written_in_parts_and_a_torn_one_leaves_the_previous() {
     let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let body: Vec<u8> = (0..PART_BYTES * 2 + 1_000).map(|i| (i % 251) as u8).collect();
 
-    let Written::At(whole) = journals.put_checkpoint(&lease(2, 7), &body, Marks::default()).await.unwrap() else {
+    let Written::At(whole) = journals.put_checkpoint(&lease(2, 7), &body, 40, Marks::default()).await.unwrap() else {
         panic!("the checkpoint is written")
     };
     let stored = journals.read(2).await.unwrap();
     assert_eq!(stored.checkpoint.as_deref(), Some(&body[..]), "three parts, read back whole");
     assert_eq!((stored.marks.checkpoints, stored.marks.whole, stored.skipped), (whole, whole, None));
+    assert_eq!(stored.audit, 40, "the checkpoint was written after 40 audit records");
 
     // A stale writer's checkpoint is refused at its first part.
-    assert_eq!(journals.put_checkpoint(&lease(2, 7), b"stale", Marks::default()).await.unwrap(), Written::Refused);
+    assert_eq!(journals.put_checkpoint(&lease(2, 7), b"stale", 0, Marks::default()).await.unwrap(), Written::Refused);
 
     // A writer dies after the first part of three: readers keep the whole one before it.
     let mut headers = async_nats::HeaderMap::new();
@@ -77,9 +79,10 @@ async fn a_checkpoint_is_written_in_parts_and_a_torn_one_leaves_the_previous() {
     let stored = journals.read(2).await.unwrap();
     assert_eq!(stored.checkpoint.as_deref(), Some(&body[..]));
     assert_eq!((stored.marks.checkpoints, stored.marks.whole), (torn, whole));
+    assert_eq!(stored.audit, 40, "the whole checkpoint's, not the torn one's");
 
     // The next owner's checkpoint follows the torn one and replaces both.
-    let Written::At(next) = journals.put_checkpoint(&lease(2, 11), b"small", stored.marks).await.unwrap() else {
+    let Written::At(next) = journals.put_checkpoint(&lease(2, 11), b"small", 0, stored.marks).await.unwrap() else {
         panic!("the next checkpoint is written")
     };
     let stored = journals.read(2).await.unwrap();
@@ -107,7 +110,7 @@ async fn nothing_is_written_or_trimmed_under_a_lease_past_its_deadline() {
     let js = async_nats::jetstream::new(server.connect().await);
     let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let (engine, bodies) = segments();
-    let Written::At(first) = journals.append_segment(&lease(4, 7), bodies[0].clone(), 0).await.unwrap() else {
+    let Written::At(first) = journals.append_segment(&lease(4, 7), bodies[0].clone(), 0, 0).await.unwrap() else {
         panic!("the owner writes before its deadline")
     };
     engine.record_journal_segment(&journal_name(4), first, &bodies[0]).unwrap();
@@ -119,9 +122,9 @@ async fn nothing_is_written_or_trimmed_under_a_lease_past_its_deadline() {
     // written, nor trimmed.
     let past = Lease { serve_until: Instant::now(), ..lease(4, 7) };
     let refused = |e: fleetgov_nats::Error| e.kind();
-    let segment = journals.append_segment(&past, bodies[1].clone(), first).await.map_err(refused);
+    let segment = journals.append_segment(&past, bodies[1].clone(), 0, first).await.map_err(refused);
     assert_eq!(segment, Err(Some(ErrorKind::Conflict)));
-    let checkpoint = journals.put_checkpoint(&past, b"nodes", Marks::default()).await.map_err(refused);
+    let checkpoint = journals.put_checkpoint(&past, b"nodes", 0, Marks::default()).await.map_err(refused);
     assert_eq!(checkpoint, Err(Some(ErrorKind::Conflict)));
     assert_eq!(journals.trim(&past, &sealed).await.map_err(refused), Err(Some(ErrorKind::Conflict)));
     let stored = journals.read(4).await.unwrap();
@@ -129,7 +132,7 @@ async fn nothing_is_written_or_trimmed_under_a_lease_past_its_deadline() {
     assert_eq!((stored.marks.segments, stored.marks.checkpoints, stored.checkpoint), (first, 0, None));
 
     // Before the deadline the same calls go through.
-    assert!(matches!(journals.append_segment(&lease(4, 7), bodies[1].clone(), first).await, Ok(Written::At(_))));
+    assert!(matches!(journals.append_segment(&lease(4, 7), bodies[1].clone(), 0, first).await, Ok(Written::At(_))));
     assert_eq!(journals.trim(&lease(4, 7), &sealed).await.unwrap(), 1);
 }
 
@@ -143,7 +146,7 @@ async fn a_segment_not_sealed_into_the_audit_log_stops_the_trim() {
     let mut seqs = Vec::new();
     for body in &bodies {
         let last = seqs.last().copied().unwrap_or(0);
-        let Written::At(at) = journals.append_segment(&owner, body.clone(), last).await.unwrap() else {
+        let Written::At(at) = journals.append_segment(&owner, body.clone(), 0, last).await.unwrap() else {
             panic!("the owner's segment is written")
         };
         seqs.push(at);

@@ -185,7 +185,8 @@ async fn only_the_admin_may_delete_streams_or_purge_the_audit_and_checkpoints_an
     let journals = Journals::open(&js, 1, DEFAULT_PARTITIONS).await.unwrap();
     let mut last = 0;
     for body in [b"one", b"two"] {
-        let Written::At(at) = journals.append_segment(&harness::lease(2, 7), body.to_vec(), last).await.unwrap() else {
+        let Written::At(at) = journals.append_segment(&harness::lease(2, 7), body.to_vec(), 0, last).await.unwrap()
+        else {
             panic!("nobody else writes partition 2")
         };
         last = at;
