@@ -44,11 +44,8 @@ fn args() -> Result<Args, String> {
     let mut a = Args { nodes: 1_000_000, batch: 65_536, rounds: 9, callers: 1 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value: usize = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?
-            .parse()
-            .map_err(|e| format!("{flag}: {e}"))?;
+        let value: usize =
+            it.next().ok_or_else(|| format!("{flag} needs a value"))?.parse().map_err(|e| format!("{flag}: {e}"))?;
         match flag.as_str() {
             "--nodes" => a.nodes = value,
             "--batch" => a.batch = value,

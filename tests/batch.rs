@@ -171,7 +171,7 @@ fn concurrent_batches_keep_counters_exact() {
 /// record by record, whatever its size and however it is split across threads.
 #[test]
 fn repeated_nodes_keep_their_order_at_every_batch_size() {
-    for (nodes, copies) in [(1usize, 20_000u64), (7, 3_000), (5_000, 2), (40_000, 1), (3, 5)] {
+    for (nodes, copies) in [(1usize, 70_000u64), (7, 10_000), (5_000, 2), (40_000, 1), (3, 5)] {
         let e = engine();
         let (r1, r2) = (e.publish("prod", b"a", "p", T0).unwrap(), e.publish("prod", b"b", "p", T0).unwrap());
         let handles: Vec<NodeHandle> = (0..nodes).map(|i| e.enroll(&format!("n{i}"), "prod", T0).unwrap()).collect();
@@ -203,7 +203,8 @@ fn repeated_nodes_keep_their_order_at_every_batch_size() {
 /// accepted), so any misplaced outcome shows.
 #[test]
 fn a_large_batch_writes_each_outcome_at_its_own_records_index() {
-    const NODES: usize = 25_000;
+    // 90,000 records: more than one window, the last one and its last chunk short.
+    const NODES: usize = 45_000;
     let e = engine();
     let s = e.publish("prod", b"a", "p", T0).unwrap();
     let handles: Vec<NodeHandle> = (0..NODES).map(|i| e.enroll(&format!("n{i}"), "prod", T0).unwrap()).collect();

@@ -4,21 +4,31 @@
 //! index; a well-formed batch gets one outcome per record) and both record
 //! layouts are in [`crate::execution::heartbeat_record`].
 //!
-//! Large batches are applied in windows of consecutive records, one window
-//! after the other, and each window is split across the rayon thread pool
-//! **by node**, not by position: every record of one node lands in the same
-//! part, and each part is applied in batch order, so a batch that reports a
-//! node several times is applied exactly as if record by record, whatever
-//! the parallelism. Each record touches only its node's slot (and shared
+//! Large batches are split across the rayon thread pool **by node**, not
+//! by position: every record of one node lands in the same part, and each
+//! part is applied in batch order, so a batch that reports a node several
+//! times is applied exactly as if record by record, whatever the
+//! parallelism. Each record touches only its node's slot (and shared
 //! counters on transitions), so the parts need no coordination.
 //!
-//! What keeps the split cheap: a window's records stay in cache between the
-//! pass that splits them and the one that applies them; a part walks a
-//! compact list of (handle, index) entries, so it prefetches slots and
-//! records ahead without waiting for the records; its outcomes are written
-//! next to each other and copied to their places after the window, so two
-//! threads never write one cache line. Nothing is allocated per record (one
-//! entry list and one outcome stage per large batch, reused by its windows).
+//! Every pass of a large batch runs on the pool, none on one thread while
+//! the others wait (the calling thread of a binding's bulk ingest is one
+//! caller with one large batch):
+//!
+//! 1. **validate and split**, chunk by chunk of [`PARALLEL_CHUNK`]
+//!    records: each chunk is validated and its records' (handle, index)
+//!    entries grouped by part while the chunk is in cache ([`by_node`]);
+//!    nothing is applied until every chunk is well-formed;
+//! 2. **apply**, window by window of [`WINDOW`] records, part by part: a
+//!    part gathers its entries from the window's chunks (in batch order),
+//!    prefetches slots and records ahead without waiting for the records,
+//!    and writes its outcomes next to each other, so two threads never
+//!    write one cache line;
+//! 3. **copy back**, chunk by chunk: each chunk puts its records' outcomes
+//!    in place from the parts' stages (a chunk's outcomes are its own).
+//!
+//! Nothing is allocated per record (a chunk's entries, a part's entries and
+//! outcomes per window).
 
 use rayon::prelude::*;
 
@@ -27,16 +37,14 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execution::heartbeat_record::{HeartbeatRecord, Outcome, OutcomeRecord, RECORD_SIZE};
 use crate::execution::ingest::Snapshots;
-use crate::execution::snapshot_memo::{MemoPool, SnapshotMemo};
 use crate::execution::{Observation, Refusal};
 
 /// Records per parallel task: below this a batch is applied on the calling thread.
 pub(super) const PARALLEL_CHUNK: usize = 4096;
-/// Records per window of a large batch: the windows are applied one after
-/// the other, each split by node over the thread pool. A window's records
-/// stay in cache between the pass that splits them and the one that
-/// applies them.
-const WINDOW: usize = 16_384;
+/// Records per window of a large batch (a multiple of [`PARALLEL_CHUNK`]):
+/// the windows are applied one after the other, each split by node over
+/// the thread pool; it bounds the parts' staged outcomes (40 bytes a record).
+const WINDOW: usize = 16 * PARALLEL_CHUNK;
 /// How many records ahead a batch prefetches its slots: enough to keep
 /// several cache misses in flight.
 pub(super) const PREFETCH_DISTANCE: usize = 32;
@@ -119,70 +127,54 @@ impl<'e> Clusters<'e> {
     }
 }
 
-/// A record's place in its batch and its node's handle: a part of a large
-/// batch walks these, so it can prefetch a node's slot without first
-/// reading (and waiting for) the record, which is far away in the batch.
+/// A record's place in its chunk (or, once a part gathers it, in its
+/// window) and its node's handle: a part of a large batch walks these, so
+/// it can prefetch a node's slot without first reading (and waiting for)
+/// the record, which is far away in the batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     handle: crate::NodeHandle,
     index: u32,
 }
 
-/// The buffers a large batch is split with, allocated once per batch and
-/// reused by each of its windows.
-struct Split {
-    /// The window's records grouped by part (see [`by_node`]).
+/// One chunk of a large batch grouped by node ([`by_node`]).
+struct ChunkSplit {
+    /// The chunk's entries, part after part, each part in batch order.
     entries: Vec<Entry>,
     /// Part `p` is `entries[bounds[p]..bounds[p + 1]]`.
     bounds: Vec<usize>,
-    /// Outcome `k` of the window's split: the outcome of `entries[k]`.
-    staged: Vec<OutcomeRecord>,
-    /// Part `p`'s snapshot hashes, lent by the engine's pool for the
-    /// batch (see [`crate::execution::snapshot_memo`]).
-    memos: Vec<Box<SnapshotMemo>>,
 }
 
-impl Split {
-    fn new(window: usize, parts: usize, pool: &MemoPool) -> Self {
-        Split {
-            entries: Vec::with_capacity(window),
-            bounds: vec![0; parts + 1],
-            staged: vec![OutcomeRecord::default(); window],
-            memos: (0..parts).map(|_| pool.take()).collect(),
-        }
-    }
-
-    /// Gives the memos back to `pool`.
-    fn finish(self, pool: &MemoPool) {
-        self.memos.into_iter().for_each(|memo| pool.give(memo));
+impl ChunkSplit {
+    /// The entries of part `p`.
+    fn part(&self, p: usize) -> &[Entry] {
+        &self.entries[self.bounds[p]..self.bounds[p + 1]]
     }
 }
 
-/// Fills `entries` with `records` in `bounds.len() - 1` (a power of two)
-/// groups by node (slot), each in batch order, in one array: part `p` is
-/// `entries[bounds[p]..bounds[p + 1]]`. A stable counting sort: one pass to
+/// Groups `records` (one chunk) into `parts` (a power of two) groups by
+/// node (slot), each in batch order: a stable counting sort, one pass to
 /// count, one to place.
-fn by_node(records: &[HeartbeatRecord], entries: &mut Vec<Entry>, bounds: &mut [usize]) {
-    let parts = bounds.len() - 1;
+fn by_node(records: &[HeartbeatRecord], parts: usize) -> ChunkSplit {
     debug_assert!(parts.is_power_of_two(), "{parts} parts");
     // The slot's low bits: a mask, where a remainder would divide twice per record.
     let part = |h: crate::NodeHandle| h.slot() as usize & (parts - 1);
-    bounds.fill(0);
+    let mut bounds = vec![0; parts + 1];
     records.iter().for_each(|r| bounds[part(r.handle()) + 1] += 1);
     for p in 0..parts {
         bounds[p + 1] += bounds[p];
     }
     let mut next = bounds[..parts].to_vec();
     // Every entry is overwritten below: the counts place each record once.
-    entries.clear();
-    entries.resize(records.len(), Entry { handle: crate::NodeHandle::from_raw(0), index: 0 });
+    let mut entries = vec![Entry { handle: crate::NodeHandle::from_raw(0), index: 0 }; records.len()];
     for (i, r) in records.iter().enumerate() {
         let handle = r.handle();
         let at = &mut next[part(handle)];
-        // Indices fit: a batch is bounded by its byte length, far below 2^32 records.
+        // Indices fit: a chunk holds PARALLEL_CHUNK records.
         entries[*at] = Entry { handle, index: i as u32 };
         *at += 1;
     }
+    ChunkSplit { entries, bounds }
 }
 
 /// Hints the cache to fetch every line of `record` (128 bytes, at any alignment).
@@ -267,31 +259,23 @@ impl Engine {
             self.validate_prefetching(records)?;
             return Ok(self.apply_in_order(records, outcomes, self.clock.now_ms(), bound));
         }
-        // Large batches are validated over the pool, chunk by chunk; the
-        // error still names the first malformed record in batch order.
-        let malformed = |(chunk, records): (usize, &[HeartbeatRecord])| {
-            records.iter().enumerate().find_map(|(i, r)| {
-                r.validate().err().map(|e| e.context(format_args!("record {}", chunk * PARALLEL_CHUNK + i)))
-            })
+        // Large batches are validated and split over the pool, chunk by
+        // chunk; the error names the first malformed record in batch order.
+        let split = |(chunk, records): (usize, &[HeartbeatRecord])| {
+            for (i, r) in records.iter().enumerate() {
+                r.validate().map_err(|e| e.context(format_args!("record {}", chunk * PARALLEL_CHUNK + i)))?;
+            }
+            Ok(by_node(records, parts))
         };
-        if let Some(e) = records.par_chunks(PARALLEL_CHUNK).enumerate().find_map_first(malformed) {
-            return Err(e);
-        }
+        let splits: Vec<Result<ChunkSplit>> = records.par_chunks(PARALLEL_CHUNK).enumerate().map(split).collect();
+        let splits = splits.into_iter().collect::<Result<Vec<_>>>()?;
         let now_ms = self.clock.now_ms();
-        let mut split = Split::new(WINDOW.min(records.len()), parts, &self.execution.memos);
-        let mut summary = BatchSummary::default();
-        for (records, outcomes) in records.chunks(WINDOW).zip(outcomes.chunks_mut(WINDOW)) {
-            let window = if records.len() < 2 * PARALLEL_CHUNK {
-                // A short last window: its slots fit in cache, as a small batch's.
-                records.iter().for_each(|r| self.prefetch_slot(r.handle()));
-                self.apply_in_order(records, outcomes, now_ms, bound)
-            } else {
-                self.apply_by_node(&mut split, records, outcomes, now_ms, bound)
-            };
-            summary = summary.merge(window);
-        }
-        split.finish(&self.execution.memos);
-        Ok(summary)
+        let windows = records.chunks(WINDOW).zip(outcomes.chunks_mut(WINDOW));
+        let chunks_per_window = WINDOW / PARALLEL_CHUNK;
+        Ok(windows
+            .zip(splits.chunks(chunks_per_window))
+            .map(|((records, outcomes), splits)| self.apply_by_node(splits, parts, records, outcomes, now_ms, bound))
+            .fold(BatchSummary::default(), BatchSummary::merge))
     }
 
     /// Validates every record of a batch small enough to be applied on the
@@ -329,33 +313,29 @@ impl Engine {
     }
 
     /// Applies one window of a large batch over the thread pool, split by
-    /// node (see the module docs), with `split`'s buffers.
+    /// node (see the module docs): `splits` are its chunks' entries.
     fn apply_by_node(
         &self,
-        split: &mut Split,
+        splits: &[ChunkSplit],
+        parts: usize,
         records: &[HeartbeatRecord],
         outcomes: &mut [OutcomeRecord],
         now_ms: u64,
         bound: Option<u32>,
     ) -> BatchSummary {
-        let Split { entries, bounds, staged, memos } = split;
-        by_node(records, entries, bounds);
-        // Each part writes its outcomes next to each other, in its own
-        // stretch of `staged` (entry `k`'s outcome at `k`): written in place
-        // at their records' indices, two parts would share cache lines.
-        let mut rest = &mut staged[..records.len()];
-        let mut parts = Vec::with_capacity(bounds.len() - 1);
-        for (range, memo) in bounds.windows(2).zip(memos.iter_mut()) {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(range[1] - range[0]);
-            parts.push((&entries[range[0]..range[1]], head, memo));
-            rest = tail;
-        }
-        let summary = parts
+        let applied: Vec<(BatchSummary, Vec<OutcomeRecord>)> = (0..parts)
             .into_par_iter()
-            .map(|(part, staged, memo)| {
-                let mut summary = BatchSummary::default();
-                let mut clusters = Clusters::default();
-                for (k, (entry, out)) in part.iter().zip(staged).enumerate() {
+            .map(|p| {
+                // The part's entries in batch order, indexed within the window.
+                let mut part = Vec::with_capacity(splits.iter().map(|s| s.part(p).len()).sum());
+                for (c, split) in splits.iter().enumerate() {
+                    let base = (c * PARALLEL_CHUNK) as u32;
+                    part.extend(split.part(p).iter().map(|e| Entry { handle: e.handle, index: base + e.index }));
+                }
+                let mut staged = Vec::with_capacity(part.len());
+                let (mut summary, mut clusters, mut memo) =
+                    (BatchSummary::default(), Clusters::default(), self.execution.memos.take());
+                for (k, entry) in part.iter().enumerate() {
                     if let Some(ahead) = part.get(k + PREFETCH_DISTANCE) {
                         self.prefetch_slot(ahead.handle);
                     }
@@ -363,15 +343,29 @@ impl Engine {
                         prefetch_record(&records[ahead.index as usize]);
                     }
                     let record = &records[entry.index as usize];
-                    summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut **memo, &mut clusters)));
+                    let mut out = OutcomeRecord::default();
+                    summary.count(out.apply(self.apply_record(record, now_ms, bound, &mut *memo, &mut clusters)));
+                    staged.push(out);
                 }
-                summary
+                self.execution.memos.give(memo);
+                (summary, staged)
             })
-            .reduce(BatchSummary::default, BatchSummary::merge);
-        for (entry, out) in entries.iter().zip(staged.iter()) {
-            outcomes[entry.index as usize] = *out;
+            .collect();
+        // Where each chunk's entries of each part begin in the part's stage.
+        let mut starts = Vec::with_capacity(splits.len());
+        let mut next = vec![0; parts];
+        for split in splits {
+            starts.push(next.clone());
+            next.iter_mut().enumerate().for_each(|(p, at)| *at += split.part(p).len());
         }
-        summary
+        outcomes.par_chunks_mut(PARALLEL_CHUNK).zip(splits).zip(starts).for_each(|((outcomes, split), starts)| {
+            for (p, (_, staged)) in applied.iter().enumerate() {
+                for (entry, out) in split.part(p).iter().zip(&staged[starts[p]..]) {
+                    outcomes[entry.index as usize] = *out;
+                }
+            }
+        });
+        applied.iter().fold(BatchSummary::default(), |total, (summary, _)| total.merge(*summary))
     }
 
     fn apply_record<'e>(
@@ -441,14 +435,13 @@ mod tests {
     #[test]
     fn parts_group_records_by_node_in_batch_order() {
         let records: Vec<HeartbeatRecord> = (0..40u64).map(|i| record((i % 5) as u32, i)).collect();
-        let (mut entries, mut bounds) = (Vec::new(), vec![0; 5]);
-        by_node(&records, &mut entries, &mut bounds);
-        assert_eq!((bounds[0], bounds[4]), (0, 40), "four parts covering the batch");
-        let mut all: Vec<u32> = entries.iter().map(|e| e.index).collect();
+        let split = by_node(&records, 4);
+        assert_eq!((split.bounds[0], split.bounds[4]), (0, 40), "four parts covering the batch");
+        let mut all: Vec<u32> = split.entries.iter().map(|e| e.index).collect();
         all.sort_unstable();
         assert_eq!(all, (0..40).collect::<Vec<_>>(), "every record in exactly one part");
-        for range in bounds.windows(2) {
-            let part = &entries[range[0]..range[1]];
+        for p in 0..4 {
+            let part = split.part(p);
             assert!(part.windows(2).all(|w| w[0].index < w[1].index), "batch order within a part");
             assert!(part.iter().all(|e| e.handle == records[e.index as usize].handle()), "each entry's own handle");
             let slots: std::collections::BTreeSet<u32> = part.iter().map(|e| e.handle.slot() % 4).collect();

@@ -101,7 +101,6 @@ impl Packing {
     fn slot(self, entry: u32) -> u32 {
         entry & self.slot_mask
     }
-
 }
 
 /// What `enroll` found.
