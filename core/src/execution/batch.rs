@@ -24,8 +24,9 @@
 //!    prefetches slots and records ahead without waiting for the records,
 //!    and writes its outcomes next to each other, so two threads never
 //!    write one cache line;
-//! 3. **copy back**, chunk by chunk: each chunk puts its records' outcomes
-//!    in place from the parts' stages (a chunk's outcomes are its own).
+//! 3. **copy back**, chunk by chunk: each chunk writes its records'
+//!    outcomes in record order from the parts' stages (a chunk's outcomes
+//!    are its own).
 //!
 //! Nothing is allocated per record (a chunk's entries, a part's entries and
 //! outcomes per window).
@@ -143,6 +144,20 @@ struct ChunkSplit {
     entries: Vec<Entry>,
     /// Part `p` is `entries[bounds[p]..bounds[p + 1]]`.
     bounds: Vec<usize>,
+    /// Where record `i` of the chunk went: its part (above [`PLACE_BITS`])
+    /// and its place among the part's entries of the chunk, so the
+    /// outcomes are copied back in record order.
+    places: Vec<u32>,
+}
+
+/// Bits of a [`ChunkSplit::places`] entry that hold the place within a
+/// part: a chunk holds at most [`PARALLEL_CHUNK`] records.
+const PLACE_BITS: u32 = 16;
+const _: () = assert!(PARALLEL_CHUNK <= 1 << PLACE_BITS);
+
+/// The part and the place within it of a [`ChunkSplit::places`] entry.
+fn unplace(place: u32) -> (usize, usize) {
+    ((place >> PLACE_BITS) as usize, (place & ((1 << PLACE_BITS) - 1)) as usize)
 }
 
 impl ChunkSplit {
@@ -167,14 +182,18 @@ fn by_node(records: &[HeartbeatRecord], parts: usize) -> ChunkSplit {
     let mut next = bounds[..parts].to_vec();
     // Every entry is overwritten below: the counts place each record once.
     let mut entries = vec![Entry { handle: crate::NodeHandle::from_raw(0), index: 0 }; records.len()];
+    let mut places = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         let handle = r.handle();
-        let at = &mut next[part(handle)];
-        // Indices fit: a chunk holds PARALLEL_CHUNK records.
+        let p = part(handle);
+        let at = &mut next[p];
+        // Indices and places fit: a chunk holds PARALLEL_CHUNK records, and
+        // parts are a few per thread.
         entries[*at] = Entry { handle, index: i as u32 };
+        places.push((p as u32) << PLACE_BITS | (*at - bounds[p]) as u32);
         *at += 1;
     }
-    ChunkSplit { entries, bounds }
+    ChunkSplit { entries, bounds, places }
 }
 
 /// Hints the cache to fetch every line of `record` (128 bytes, at any alignment).
@@ -359,10 +378,11 @@ impl Engine {
             next.iter_mut().enumerate().for_each(|(p, at)| *at += split.part(p).len());
         }
         outcomes.par_chunks_mut(PARALLEL_CHUNK).zip(splits).zip(starts).for_each(|((outcomes, split), starts)| {
-            for (p, (_, staged)) in applied.iter().enumerate() {
-                for (entry, out) in split.part(p).iter().zip(&staged[starts[p]..]) {
-                    outcomes[entry.index as usize] = *out;
-                }
+            // In record order: the writes are sequential, the reads one
+            // sequential stream per part.
+            for (out, &place) in outcomes.iter_mut().zip(&split.places) {
+                let (p, k) = unplace(place);
+                *out = applied[p].1[starts[p] + k];
             }
         });
         applied.iter().fold(BatchSummary::default(), |total, (summary, _)| total.merge(*summary))
@@ -446,6 +466,10 @@ mod tests {
             assert!(part.iter().all(|e| e.handle == records[e.index as usize].handle()), "each entry's own handle");
             let slots: std::collections::BTreeSet<u32> = part.iter().map(|e| e.handle.slot() % 4).collect();
             assert!(slots.len() <= 1, "one part per node group");
+        }
+        for (i, &place) in split.places.iter().enumerate() {
+            let (p, k) = unplace(place);
+            assert_eq!(split.part(p)[k].index, i as u32, "record {i}'s place names its own entry");
         }
     }
 }
