@@ -49,10 +49,14 @@ async fn a_batch_admitted_before_the_owner_lets_go_is_in_the_state_the_next_owne
             }
         })
         .await;
+        let applied_at_stop = reported(&first_engine, &cluster);
         first.shutdown().await;
+        applied_at_stop
     };
-    let (round, ()) = tokio::join!(fleet.round(now_ms(), 1), let_go);
+    let (round, applied_at_stop) = tokio::join!(fleet.round(now_ms(), 1), let_go);
     round.unwrap();
+    // Otherwise this run tested nothing: the batch was applied before the stop.
+    assert!(applied_at_stop < NODES as u64, "the owner let go with {applied_at_stop} of {NODES} nodes applied");
     let answered = reported(&first_engine, &cluster);
     assert_eq!(answered, NODES as u64, "every node of the batch was answered");
     let after = now_ms();
